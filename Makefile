@@ -1,0 +1,39 @@
+# Every target creates or refreshes .venv from requirements.txt first, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements.stamp
+
+.PHONY: demo test lint plan chat bench faults clean
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest" 
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sandbox replay examples/morning_rush.jsonl
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+plan: $(STAMP)
+	$(PY) -m sandbox plan
+
+chat: $(STAMP)
+	$(PY) -m sandbox chat
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+faults: $(STAMP)
+	$(PY) -m bench faults
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

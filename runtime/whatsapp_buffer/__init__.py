@@ -1,0 +1,1 @@
+"""Lambda runtime of whatsapp-buffer: ingest -> aggregate (debounce, merge) -> Connect bridge."""

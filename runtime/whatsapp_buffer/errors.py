@@ -1,0 +1,37 @@
+"""The project's exceptions. Adapters translate botocore errors into these; handlers decide what each means."""
+
+
+class WhatsAppBufferError(Exception):
+    """Base class of every error this runtime raises on purpose."""
+
+
+class ConfigurationError(WhatsAppBufferError):
+    """An environment variable the function needs is missing or invalid (a deployment bug, not bad input)."""
+
+
+class MalformedEvent(WhatsAppBufferError):
+    """An incoming event (SNS body, webhook entry, stream record, queue body) cannot be parsed; never retried into success."""
+
+
+class UnsupportedEvent(MalformedEvent):
+    """An event parsed fine but is of a kind this function does not handle (e.g. a non-EUM SNS body)."""
+
+
+class TransientAwsError(WhatsAppBufferError):
+    """An AWS call failed in a way a retry may fix (throttling, 5xx, timeouts)."""
+
+
+class ConcurrentUpdate(WhatsAppBufferError):
+    """A conditional write lost a race (e.g. the control item's version moved); re-read and retry."""
+
+
+class ChatSessionGone(WhatsAppBufferError):
+    """The Connect chat ended or its participant token no longer works (AccessDeniedException): start a new chat."""
+
+
+class AttachmentRejected(WhatsAppBufferError):
+    """Connect refused an attachment (type or size not allowed on the instance)."""
+
+
+class MediaUnavailable(WhatsAppBufferError):
+    """WhatsApp media could not be fetched or posted through End User Messaging."""

@@ -1,0 +1,206 @@
+"""The domain: conversations, the messages customers send, and the bursts that reach Amazon Connect.
+
+Pure data, no boto3. A `Burst` is the contract between the aggregator (which writes it to the bursts FIFO
+queue as JSON) and the inbound bridge (which delivers it to Connect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from whatsapp_buffer.errors import MalformedEvent
+
+TEXT = "text"
+MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
+"""Kinds whose content carries a WhatsApp `media_id` to fetch through End User Messaging."""
+
+KINDS = frozenset(
+    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "unsupported"} | MEDIA_KINDS
+)
+"""Every message kind the runtime keeps. Anything WhatsApp sends that is not listed becomes `unsupported`."""
+
+CONNECT_TEXT_LIMIT = 1024
+"""Amazon Connect participant SendMessage accepts at most 1,024 characters of text/plain."""
+
+
+@dataclass(frozen=True, order=True)
+class Conversation:
+    """One customer writing to one business number. The key of everything the buffer stores."""
+
+    phone_number_id: str
+    """Meta's phone number id of the business number (webhook `metadata.phone_number_id`)."""
+    customer: str
+    """The customer's WhatsApp id (`wa_id`, digits of the phone number)."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.phone_number_id}#{self.customer}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Conversation:
+        phone_number_id, sep, customer = key.partition("#")
+        if not sep or not phone_number_id or not customer:
+            raise MalformedEvent(f"not a conversation key: {key[:40]!r}")
+        return cls(phone_number_id, customer)
+
+    @property
+    def masked_customer(self) -> str:
+        """The customer's number safe for logs and contact attributes: last four digits only."""
+        return mask_phone(self.customer)
+
+
+def mask_phone(number: str) -> str:
+    """`15550001111` -> `*******1111`. Never log a full phone number."""
+    if len(number) <= 4:
+        return "*" * len(number)
+    return "*" * (len(number) - 4) + number[-4:]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message as ingest stores it."""
+
+    message_id: str
+    conversation: Conversation
+    kind: str
+    sent_at: float
+    """WhatsApp timestamp (epoch seconds); bursts are ordered by (sent_at, message_id)."""
+    content: dict[str, Any] = field(default_factory=dict)
+    """Kind-specific payload: text -> {"text"}; media -> {"media_id", "mime_type", "caption"?, "filename"?};
+    reaction -> {"emoji", "reacted_to"}; location -> {"latitude", "longitude", "name"?, "address"?};
+    contacts -> {"contacts": [...]}; interactive/button -> {"title", "id"?}; order -> {...};
+    unsupported -> {"original_type", "error"?}."""
+    origination_phone_number_id: str = ""
+    """End User Messaging's id (or ARN) of the business number, needed to reply and to fetch media."""
+    profile_name: str | None = None
+    received_at: float = 0.0
+    """When ingest stored it (the runtime clock). The debounce measures quiet time on arrivals."""
+
+    @property
+    def order_key(self) -> tuple[float, str]:
+        return (self.sent_at, self.message_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "conversation": self.conversation.key,
+            "kind": self.kind,
+            "sent_at": self.sent_at,
+            "content": self.content,
+            "origination_phone_number_id": self.origination_phone_number_id,
+            "profile_name": self.profile_name,
+            "received_at": self.received_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
+        try:
+            return cls(
+                message_id=str(data["message_id"]),
+                conversation=Conversation.from_key(str(data["conversation"])),
+                kind=str(data["kind"]),
+                sent_at=float(data["sent_at"]),
+                content=dict(data.get("content") or {}),
+                origination_phone_number_id=str(data.get("origination_phone_number_id") or ""),
+                profile_name=data.get("profile_name"),
+                received_at=float(data.get("received_at") or 0.0),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEvent(f"not a stored message: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class OutgoingItem:
+    """One part of a burst as it will reach Connect: a text of at most 1,024 characters, or one non-text message."""
+
+    kind: str
+    message_ids: tuple[str, ...]
+    text: str | None = None
+    """For kind `text` only: the merged, already split text."""
+    content: dict[str, Any] = field(default_factory=dict)
+    """For other kinds: the original message content (see `InboundMessage.content`)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": self.kind, "message_ids": list(self.message_ids)}
+        if self.text is not None:
+            data["text"] = self.text
+        if self.content:
+            data["content"] = self.content
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutgoingItem:
+        return cls(
+            kind=str(data["kind"]),
+            message_ids=tuple(str(m) for m in data["message_ids"]),
+            text=data.get("text"),
+            content=dict(data.get("content") or {}),
+        )
+
+
+def burst_id_for(message_ids: list[str] | tuple[str, ...]) -> str:
+    """Deterministic id of a burst: the same messages always make the same id (the FIFO deduplication id)."""
+    digest = hashlib.sha256("\n".join(message_ids).encode("utf-8")).hexdigest()
+    return digest[:64]
+
+
+@dataclass(frozen=True)
+class Burst:
+    """A customer's rapid messages, merged: what the aggregator puts on the bursts queue, one per flush."""
+
+    burst_id: str
+    conversation: Conversation
+    items: tuple[OutgoingItem, ...]
+    origination_phone_number_id: str = ""
+    display_name: str | None = None
+    first_received_at: float = 0.0
+    last_received_at: float = 0.0
+    flushed_at: float = 0.0
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for item in self.items:
+            for message_id in item.message_ids:
+                seen.setdefault(message_id, None)
+        return tuple(seen)
+
+    def client_token(self, index: int, suffix: str = "") -> str:
+        """Idempotency token for the Connect call that delivers item `index` (sandbox transcripts rely on it)."""
+        return f"{self.burst_id}:{index}{':' + suffix if suffix else ''}"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "burst_id": self.burst_id,
+                "conversation": self.conversation.key,
+                "origination_phone_number_id": self.origination_phone_number_id,
+                "display_name": self.display_name,
+                "first_received_at": self.first_received_at,
+                "last_received_at": self.last_received_at,
+                "flushed_at": self.flushed_at,
+                "items": [item.to_dict() for item in self.items],
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, body: str) -> Burst:
+        try:
+            data = json.loads(body)
+            return cls(
+                burst_id=str(data["burst_id"]),
+                conversation=Conversation.from_key(str(data["conversation"])),
+                items=tuple(OutgoingItem.from_dict(item) for item in data["items"]),
+                origination_phone_number_id=str(data.get("origination_phone_number_id") or ""),
+                display_name=data.get("display_name"),
+                first_received_at=float(data.get("first_received_at") or 0.0),
+                last_received_at=float(data.get("last_received_at") or 0.0),
+                flushed_at=float(data.get("flushed_at") or 0.0),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MalformedEvent(f"not a burst: {type(exc).__name__}: {exc}") from exc
