@@ -141,6 +141,7 @@ class InboundSettings:
 @dataclass(frozen=True)
 class OutboundSettings:
     sessions_table_name: str
+    idempotency_table_name: str
     media_bucket_name: str
     meta_api_version: str
 
@@ -148,6 +149,7 @@ class OutboundSettings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> OutboundSettings:
         return cls(
             sessions_table_name=_get(env, SESSIONS_TABLE_NAME),
+            idempotency_table_name=_get(env, IDEMPOTENCY_TABLE_NAME),
             media_bucket_name=_get(env, MEDIA_BUCKET_NAME),
             meta_api_version=_get(env, META_API_VERSION),
         )
@@ -167,6 +169,6 @@ ENVIRONMENT = {
         MARK_AS_READ,
         META_API_VERSION,
     ),
-    "outbound": (SESSIONS_TABLE_NAME, MEDIA_BUCKET_NAME, META_API_VERSION),
+    "outbound": (SESSIONS_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, MEDIA_BUCKET_NAME, META_API_VERSION),
 }
 """Which variables each function needs; the infra tests assert the program sets each of them."""
