@@ -1,0 +1,221 @@
+"""Amazon Connect adapters: `ChatContacts` (service `connect`, IAM-authorised) starts chats; `ChatParticipant`
+(service `connectparticipant`, authorised by participant/connection tokens, not IAM) acts as the customer in them.
+
+Errors become the project's exceptions: AccessDeniedException (ended chat, expired token) -> `ChatSessionGone`;
+an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and network failures ->
+`TransientAwsError`. Anything else is a bug and propagates as the botocore error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+import urllib3
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
+
+Uploader = Callable[[str, Mapping[str, str], bytes], None]
+"""PUT `data` to a pre-signed URL with the headers Connect asked for."""
+Downloader = Callable[[str], bytes]
+"""GET the bytes behind a pre-signed URL."""
+
+_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
+_TRANSIENT_CODES = frozenset(
+    {"ThrottlingException", "InternalServerException", "InternalServiceException", "ServiceUnavailableException"}
+)
+_HTTP_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
+_http: urllib3.PoolManager | None = None
+
+
+def _pool() -> urllib3.PoolManager:
+    global _http
+    if _http is None:
+        _http = urllib3.PoolManager(timeout=_HTTP_TIMEOUT, retries=urllib3.Retry(total=2, backoff_factor=0.5))
+    return _http
+
+
+def http_put(url: str, headers: Mapping[str, str], data: bytes) -> None:
+    """Default uploader: urllib3 (already a botocore dependency)."""
+    response = _pool().request("PUT", url, body=data, headers=dict(headers))
+    if response.status >= 300:
+        raise TransientAwsError(f"attachment upload answered HTTP {response.status}")
+
+
+def http_get(url: str) -> bytes:
+    """Default downloader: urllib3 (already a botocore dependency)."""
+    response = _pool().request("GET", url)
+    if response.status >= 300:
+        raise TransientAwsError(f"attachment download answered HTTP {response.status}")
+    return response.data
+
+
+def start_chat_token(burst_id: str, replaced_contact_id: str | None) -> str:
+    """StartChatContact idempotency token: a retried burst finds the chat it already started, while a burst that
+    has to replace an ended chat (a different `replaced_contact_id`) gets a new one."""
+    seed = f"{burst_id}\n{replaced_contact_id or '-'}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
+
+
+def _epoch(iso_timestamp: str) -> float:
+    return datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _translate(exc: Exception, operation: str, rejected: frozenset[str] = frozenset()) -> Exception:
+    """Map a botocore failure of `operation` to the project's exception (or itself when it is a bug)."""
+    if not isinstance(exc, ClientError):
+        return TransientAwsError(f"{operation}: {type(exc).__name__}")
+    code = _code(exc)
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if code == "AccessDeniedException":
+        return ChatSessionGone(f"{operation}: chat ended or token expired")
+    if code in rejected:
+        return AttachmentRejected(f"{operation}: {code}")
+    if code in _TRANSIENT_CODES or status >= 500 or status == 429:
+        return TransientAwsError(f"{operation}: {code or status}")
+    return exc
+
+
+@dataclass(frozen=True)
+class StartedChat:
+    contact_id: str
+    participant_id: str
+    participant_token: str
+
+
+@dataclass(frozen=True)
+class Connection:
+    token: str
+    expires_at: float
+    """Epoch seconds."""
+
+
+class ChatContacts:
+    """Starts Connect chat contacts whose messages stream to the out-topic from their first moment."""
+
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        contact_flow_id: str,
+        chat_duration_minutes: int,
+        streaming_topic_arn: str,
+        client: Any = None,
+    ) -> None:
+        self._instance_id = instance_id
+        self._contact_flow_id = contact_flow_id
+        self._chat_duration_minutes = chat_duration_minutes
+        self._streaming_topic_arn = streaming_topic_arn
+        self._client = client or boto3.client("connect")
+
+    def start_chat(
+        self,
+        *,
+        display_name: str,
+        attributes: Mapping[str, str],
+        client_token: str,
+        related_contact_id: str | None = None,
+    ) -> StartedChat:
+        """StartChatContact with ChatStreamingConfiguration, so no agent message can slip out before streaming
+        starts and no separate StartContactStreaming call can fail half-way."""
+        request: dict[str, Any] = {
+            "InstanceId": self._instance_id,
+            "ContactFlowId": self._contact_flow_id,
+            "ParticipantDetails": {"DisplayName": display_name[:256] or "WhatsApp customer"},
+            "Attributes": dict(attributes),
+            "ChatDurationInMinutes": self._chat_duration_minutes,
+            "ChatStreamingConfiguration": {"StreamingEndpointArn": self._streaming_topic_arn},
+            "ClientToken": client_token,
+        }
+        if related_contact_id:
+            request["RelatedContactId"] = related_contact_id
+        try:
+            response = self._client.start_chat_contact(**request)
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "StartChatContact") from exc
+        return StartedChat(
+            contact_id=response["ContactId"],
+            participant_id=response.get("ParticipantId", ""),
+            participant_token=response["ParticipantToken"],
+        )
+
+
+class ChatParticipant:
+    """The customer's side of a Connect chat: connect, send text and attachments, download the agent's files."""
+
+    def __init__(
+        self,
+        client: Any = None,
+        *,
+        uploader: Uploader = http_put,
+        downloader: Downloader = http_get,
+    ) -> None:
+        self._client = client or boto3.client("connectparticipant")
+        self._upload = uploader
+        self._download = downloader
+
+    def connect(self, participant_token: str) -> Connection:
+        """CreateParticipantConnection: a new connection token (also how an expiring one is refreshed)."""
+        try:
+            response = self._client.create_participant_connection(
+                Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token, ConnectParticipant=True
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "CreateParticipantConnection") from exc
+        credentials = response["ConnectionCredentials"]
+        return Connection(token=credentials["ConnectionToken"], expires_at=_epoch(credentials["Expiry"]))
+
+    def send_text(self, connection_token: str, text: str, client_token: str) -> str:
+        """SendMessage text/plain (the caller keeps `text` within Connect's 1,024 characters). Returns the message id."""
+        try:
+            response = self._client.send_message(
+                ContentType="text/plain", Content=text, ClientToken=client_token, ConnectionToken=connection_token
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "SendMessage") from exc
+        return str(response.get("Id", ""))
+
+    def send_attachment(
+        self, connection_token: str, name: str, content_type: str, data: bytes, client_token: str
+    ) -> str:
+        """StartAttachmentUpload -> PUT -> CompleteAttachmentUpload. Returns the attachment id."""
+        try:
+            started = self._client.start_attachment_upload(
+                ContentType=content_type,
+                AttachmentSizeInBytes=len(data),
+                AttachmentName=name,
+                ClientToken=client_token,
+                ConnectionToken=connection_token,
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(
+                exc, "StartAttachmentUpload", frozenset({"ValidationException", "ServiceQuotaExceededException"})
+            ) from exc
+        upload = started["UploadMetadata"]
+        self._upload(upload["Url"], upload.get("HeadersToInclude") or {}, data)
+        attachment_id = started["AttachmentId"]
+        try:
+            self._client.complete_attachment_upload(
+                AttachmentIds=[attachment_id], ClientToken=client_token, ConnectionToken=connection_token
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "CompleteAttachmentUpload", frozenset({"ServiceQuotaExceededException"})) from exc
+        return attachment_id
+
+    def get_attachment(self, connection_token: str, attachment_id: str) -> bytes:
+        """GetAttachment's pre-signed URL, downloaded."""
+        try:
+            response = self._client.get_attachment(AttachmentId=attachment_id, ConnectionToken=connection_token)
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "GetAttachment") from exc
+        return self._download(response["Url"])

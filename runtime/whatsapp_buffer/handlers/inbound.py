@@ -1,0 +1,289 @@
+"""Inbound Lambda: bursts FIFO queue -> Amazon Connect chat.
+
+Each SQS record is one `Burst`. Records are processed with Powertools' `SqsFifoPartialProcessor(skip_group_on_error=
+True)`: a failing burst and every later burst of the same conversation (message group) in the batch are reported as
+batch item failures, so order is kept; other conversations are unaffected. A body that is not a Burst fails the same
+way and reaches the DLQ after maxReceiveCount receives, where it can be inspected (it only ever delays its own
+conversation, and a malformed burst is an aggregator bug worth keeping, not dropping).
+
+A burst is delivered at most once per chat: Powertools idempotency keyed on `burst_id`, and every participant call
+that delivers item i carries ClientToken `burst.client_token(i)` (captions: `burst.client_token(i, "caption")`).
+When the chat is over (its duration elapsed, the agent ended it, the token stopped working) a new chat is started,
+the session replaced, and the WHOLE burst is delivered on the new chat: its agent has seen none of it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from botocore.exceptions import ClientError
+
+from whatsapp_buffer import clock, render
+from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, MediaUnavailable, TransientAwsError
+from whatsapp_buffer.media_store import MediaStore, inbound_key
+from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, OutgoingItem
+from whatsapp_buffer.sessions import Session, SessionStore
+from whatsapp_buffer.settings import InboundSettings
+from whatsapp_buffer.whatsapp import WhatsApp
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
+"""Refresh the participant connection when it has less than this left, so no send meets an expired token."""
+IDEMPOTENCY_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class _Media:
+    key: str
+    name: str
+    content_type: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One participant call: a text, or an attachment whose bytes wait in the media bucket."""
+
+    client_token: str
+    text: str | None = None
+    media: _Media | None = None
+
+
+class BurstDelivery:
+    """Delivers bursts to the conversation's Connect chat, starting or replacing the chat when needed."""
+
+    def __init__(
+        self,
+        *,
+        settings: InboundSettings,
+        sessions: SessionStore,
+        contacts: ChatContacts,
+        participant: ChatParticipant,
+        whatsapp: WhatsApp,
+        media: MediaStore,
+        now: Callable[[], float] = clock.now,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._contacts = contacts
+        self._participant = participant
+        self._whatsapp = whatsapp
+        self._media = media
+        self._now = now
+
+    def deliver(self, burst: Burst) -> dict[str, Any]:
+        session = self._sessions.get(burst.conversation.key)
+        if session is None or session.chat_over(self._now()):
+            session = self._open_chat(burst, replacing=session)
+        else:
+            session = self._connected(session, burst)
+        parts = self._prepare(burst)
+        try:
+            self._send(session, parts)
+        except ChatSessionGone:
+            logger.info("chat gone mid-delivery; starting a new one", extra={"contact_id": session.contact_id})
+            session = self._open_chat(burst, replacing=session)
+            self._send(session, parts)
+        self._mark_read(burst)
+        metrics.add_metric(name="BurstsDelivered", unit=MetricUnit.Count, value=1)
+        return {"contact_id": session.contact_id, "parts": len(parts)}
+
+    def _open_chat(self, burst: Burst, replacing: Session | None) -> Session:
+        replaced_contact = replacing.contact_id if replacing else None
+        conversation = burst.conversation
+        started = self._contacts.start_chat(
+            display_name=burst.display_name or conversation.masked_customer,
+            attributes={
+                "channel": "WhatsApp",
+                "customer": conversation.masked_customer,
+                "whatsappPhoneNumberId": conversation.phone_number_id,
+            },
+            client_token=start_chat_token(burst.burst_id, replaced_contact),
+            related_contact_id=replaced_contact,
+        )
+        connection = self._participant.connect(started.participant_token)
+        now = self._now()
+        session = Session(
+            conversation=conversation.key,
+            contact_id=started.contact_id,
+            participant_id=started.participant_id,
+            participant_token=started.participant_token,
+            connection_token=connection.token,
+            connection_expires_at=connection.expires_at,
+            started_at=now,
+            origination_phone_number_id=burst.origination_phone_number_id,
+            expires_at=int(now + self._settings.chat_duration_minutes * 60),
+        )
+        self._sessions.replace(session, expected_contact_id=replaced_contact)
+        metrics.add_metric(name="ChatsStarted", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "chat started",
+            extra={
+                "contact_id": started.contact_id,
+                "replaced_contact_id": replaced_contact,
+                "burst_id": burst.burst_id,
+            },
+        )
+        return session
+
+    def _connected(self, session: Session, burst: Burst) -> Session:
+        """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
+        if session.connection_valid(self._now(), CONNECTION_REFRESH_MARGIN_SECONDS):
+            return session
+        try:
+            connection = self._participant.connect(session.participant_token)
+        except ChatSessionGone:
+            return self._open_chat(burst, replacing=session)
+        refreshed = session.with_connection(connection.token, connection.expires_at)
+        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        return refreshed
+
+    def _prepare(self, burst: Burst) -> list[_Part]:
+        parts: list[_Part] = []
+        for index, item in enumerate(burst.items):
+            token = burst.client_token(index)
+            if item.kind == TEXT:
+                if item.text:
+                    parts.append(_Part(token, text=item.text))
+            elif item.kind in MEDIA_KINDS:
+                parts.append(self._fetch_media(burst, index, item))
+                caption = str(item.content.get("caption") or "")
+                if caption:
+                    parts.append(_Part(burst.client_token(index, "caption"), text=render.clip(caption)))
+            else:
+                parts.append(_Part(token, text=render.item_text(item.kind, item.content)))
+        return parts
+
+    def _fetch_media(self, burst: Burst, index: int, item: OutgoingItem) -> _Part:
+        token = burst.client_token(index)
+        name = render.attachment_name(item.kind, item.content, index)
+        media_id = str(item.content.get("media_id") or "")
+        if not media_id:
+            return _Part(token, text=render.media_notice(item.kind, render.UNAVAILABLE, name))
+        key = inbound_key(burst.burst_id, index, media_id)
+        try:
+            mime_type = self._whatsapp.fetch_media(media_id, burst.origination_phone_number_id, self._media.bucket, key)
+        except MediaUnavailable:
+            logger.warning("media fetch failed", extra={"burst_id": burst.burst_id, "item": index})
+            metrics.add_metric(name="MediaNotices", unit=MetricUnit.Count, value=1)
+            return _Part(token, text=render.media_notice(item.kind, render.UNAVAILABLE, name))
+        content_type = render.bare_content_type(item.content.get("mime_type") or mime_type)
+        return _Part(token, media=_Media(key=key, name=name, content_type=content_type, kind=item.kind))
+
+    def _send(self, session: Session, parts: list[_Part]) -> None:
+        token = session.connection_token
+        for part in parts:
+            if part.media is None:
+                self._participant.send_text(token, part.text or "", part.client_token)
+                continue
+            notice = self._send_media(token, part.media, part.client_token)
+            if notice:
+                metrics.add_metric(name="MediaNotices", unit=MetricUnit.Count, value=1)
+                self._participant.send_text(token, notice, part.client_token)
+
+    def _send_media(self, connection_token: str, media: _Media, client_token: str) -> str | None:
+        """Attach the file; a text notice to send instead when that is impossible."""
+        try:
+            data = self._media.get(media.key)
+        except MediaUnavailable:
+            return render.media_notice(media.kind, render.UNAVAILABLE, media.name)
+        try:
+            self._participant.send_attachment(connection_token, media.name, media.content_type, data, client_token)
+        except AttachmentRejected:
+            return render.media_notice(media.kind, render.REJECTED, media.name)
+        return None
+
+    def _mark_read(self, burst: Burst) -> None:
+        if not self._settings.mark_as_read or not burst.message_ids:
+            return
+        try:
+            self._whatsapp.mark_read(burst.origination_phone_number_id, burst.message_ids[-1])
+        except (TransientAwsError, ClientError):
+            # The burst is in the chat already; a missing blue tick is not worth redelivering it.
+            logger.warning("mark as read failed", extra={"burst_id": burst.burst_id})
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    deliver_once: Callable[..., Any]
+    idempotency: IdempotencyConfig
+
+
+_runtime: _Runtime | None = None
+
+
+def configure(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> _Runtime:
+    """Install the delivery and idempotency store the handler uses (tests and the sandbox inject their own)."""
+    global _runtime
+    config = IdempotencyConfig(
+        event_key_jmespath="burst_id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
+    )
+
+    @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
+    def deliver_once(*, burst: Burst) -> dict[str, Any]:
+        return delivery.deliver(burst)
+
+    _runtime = _Runtime(deliver_once=deliver_once, idempotency=config)
+    return _runtime
+
+
+def build_from_env() -> _Runtime:
+    """Cold start: adapters from the environment the Pulumi program sets."""
+    settings = InboundSettings.from_env()
+    delivery = BurstDelivery(
+        settings=settings,
+        sessions=SessionStore(settings.sessions_table_name),
+        contacts=ChatContacts(
+            instance_id=settings.connect_instance_id,
+            contact_flow_id=settings.contact_flow_id,
+            chat_duration_minutes=settings.chat_duration_minutes,
+            streaming_topic_arn=settings.out_topic_arn,
+        ),
+        participant=ChatParticipant(),
+        whatsapp=WhatsApp(settings.meta_api_version),
+        media=MediaStore(settings.media_bucket_name),
+    )
+    return configure(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
+
+
+def reset() -> None:
+    """Forget the installed runtime; the next invocation builds it from the environment again."""
+    global _runtime
+    _runtime = None
+
+
+def _runtime_for(context: Any) -> _Runtime:
+    runtime = _runtime or build_from_env()
+    if context is not None:
+        runtime.idempotency.register_lambda_context(context)
+    return runtime
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    burst = Burst.from_json(record.body)
+    logger.append_keys(burst_id=burst.burst_id, customer=burst.conversation.masked_customer)
+    return _runtime_for(None).deliver_once(burst=burst)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    _runtime_for(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

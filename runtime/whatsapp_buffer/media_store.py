@@ -1,0 +1,66 @@
+"""S3 adapter for the media bucket: where media waits between WhatsApp and Connect, in both directions.
+
+End User Messaging reads and writes the bucket itself (GetWhatsAppMessageMedia / PostWhatsAppMessageMedia name an
+S3 object); the Lambdas read and write the bytes they move to and from Connect. Keys carry ids only, never phone
+numbers. The bucket's lifecycle rule removes objects; the runtime never deletes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
+
+_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(part: str) -> str:
+    return _UNSAFE.sub("_", part)[:200] or "_"
+
+
+def inbound_key(burst_id: str, index: int, media_id: str) -> str:
+    """Where a customer's media item `index` of a burst is copied from WhatsApp."""
+    return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
+
+
+def outbound_key(contact_id: str, attachment_id: str) -> str:
+    """Where an agent's attachment is staged before it is posted to WhatsApp."""
+    return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
+
+
+def _translate(exc: Exception, operation: str) -> Exception:
+    if not isinstance(exc, ClientError):
+        return TransientAwsError(f"S3 {operation}: {type(exc).__name__}")
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if code in {"NoSuchKey", "404", "NotFound"}:
+        return MediaUnavailable(f"S3 {operation}: object missing")
+    if code in {"SlowDown", "RequestTimeout"} or status >= 500:
+        return TransientAwsError(f"S3 {operation}: {code or status}")
+    return exc
+
+
+class MediaStore:
+    """Reads and writes media objects in one bucket."""
+
+    def __init__(self, bucket: str, client: Any = None) -> None:
+        self.bucket = bucket
+        self._client = client or boto3.client("s3")
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "GetObject") from exc
+
+    def put(self, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc, "PutObject") from exc

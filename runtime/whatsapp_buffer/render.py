@@ -1,0 +1,142 @@
+"""Pure: WhatsApp content that Connect cannot show natively, as short readable chat text.
+
+Connect chat shows plain text and attachments. Everything else a customer can send (a location, a contact card,
+a button reply, an order, a reaction) and every media item that could not be delivered becomes one line of text
+here, so the agent always sees that the customer sent something. No boto3, no clock.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from typing import Any
+
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
+
+_ELLIPSIS = "…"
+
+_KIND_NOUNS = {
+    "image": "an image",
+    "audio": "an audio file",
+    "voice": "a voice note",
+    "video": "a video",
+    "document": "a document",
+    "sticker": "a sticker",
+}
+
+# Why a media item reached the agent as a notice instead of an attachment.
+REJECTED = "rejected"
+"""Connect refused the attachment (type or size not allowed on the instance)."""
+UNAVAILABLE = "unavailable"
+"""The media could not be fetched from WhatsApp."""
+
+_REASONS = {
+    REJECTED: "this file type or size is not accepted in this chat",
+    UNAVAILABLE: "the file could not be downloaded from WhatsApp",
+}
+
+
+def clip(text: str, limit: int = CONNECT_TEXT_LIMIT) -> str:
+    """`text` cut to at most `limit` characters, marked with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + _ELLIPSIS
+
+
+def bare_content_type(mime_type: str | None) -> str:
+    """`audio/ogg; codecs=opus` -> `audio/ogg` (Connect matches attachment types without parameters)."""
+    base = (mime_type or "").split(";", 1)[0].strip().lower()
+    return base or "application/octet-stream"
+
+
+def attachment_name(kind: str, content: Mapping[str, Any], index: int) -> str:
+    """The file name the agent sees: the customer's own file name, else `<kind>-<n>.<ext>` from the MIME type."""
+    filename = str(content.get("filename") or "").strip()
+    if filename:
+        return filename[:256]
+    extension = mimetypes.guess_extension(bare_content_type(content.get("mime_type"))) or ""
+    return f"{kind}-{index + 1}{extension}"
+
+
+def media_notice(kind: str, reason: str, filename: str | None = None) -> str:
+    """A short chat line telling the agent that a media item exists but could not be attached."""
+    noun = _KIND_NOUNS.get(kind, "a file")
+    named = f" ({filename})" if filename else ""
+    because = _REASONS.get(reason, reason)
+    return clip(f"[The customer sent {noun}{named} that cannot be shown here: {because}.]")
+
+
+def agent_file_notice(filename: str) -> str:
+    """What the customer reads on WhatsApp when an agent's file cannot be forwarded."""
+    return f"[The agent sent a file ({filename[:100]}) that could not be delivered here.]"
+
+
+def item_text(kind: str, content: Mapping[str, Any]) -> str:
+    """Readable text for a non-text, non-media item (location, contacts, interactive, button, order, reaction...)."""
+    renderer = _RENDERERS.get(kind, _unsupported)
+    return clip(renderer(content))
+
+
+def _location(content: Mapping[str, Any]) -> str:
+    latitude, longitude = content.get("latitude"), content.get("longitude")
+    parts = [f"[Location] {latitude}, {longitude}"]
+    label = ", ".join(str(content[key]) for key in ("name", "address") if content.get(key))
+    if label:
+        parts.append(label)
+    if latitude is not None and longitude is not None:
+        parts.append(f"https://maps.google.com/?q={latitude},{longitude}")
+    return "\n".join(parts)
+
+
+def _contact_line(contact: Mapping[str, Any]) -> str:
+    name = contact.get("name") or {}
+    display = (name.get("formatted_name") if isinstance(name, Mapping) else None) or "(no name)"
+    phones = [str(p.get("phone") or p.get("wa_id")) for p in contact.get("phones") or [] if isinstance(p, Mapping)]
+    emails = [str(e.get("email")) for e in contact.get("emails") or [] if isinstance(e, Mapping) and e.get("email")]
+    details = ", ".join(phones + emails)
+    return f"- {display}: {details}" if details else f"- {display}"
+
+
+def _contacts(content: Mapping[str, Any]) -> str:
+    contacts = [c for c in content.get("contacts") or [] if isinstance(c, Mapping)]
+    lines = ["[Shared contact]" if len(contacts) == 1 else f"[Shared contacts: {len(contacts)}]"]
+    lines.extend(_contact_line(contact) for contact in contacts)
+    return "\n".join(lines)
+
+
+def _reply(content: Mapping[str, Any]) -> str:
+    return f"[Selected] {content.get('title') or content.get('id') or '(no title)'}"
+
+
+def _reaction(content: Mapping[str, Any]) -> str:
+    emoji = content.get("emoji")
+    if not emoji:
+        return "[Removed a reaction]"
+    return f"[Reacted {emoji} to an earlier message]"
+
+
+def _order(content: Mapping[str, Any]) -> str:
+    items = [i for i in content.get("product_items") or [] if isinstance(i, Mapping)]
+    lines = [f"[Order: {len(items)} item{'s' if len(items) != 1 else ''}]"]
+    for item in items:
+        price = f" at {item.get('item_price')} {item.get('currency') or ''}".rstrip() if item.get("item_price") else ""
+        lines.append(f"- {item.get('quantity', 1)} x {item.get('product_retailer_id', '?')}{price}")
+    if content.get("text"):
+        lines.append(str(content["text"]))
+    return "\n".join(lines)
+
+
+def _unsupported(content: Mapping[str, Any]) -> str:
+    original = content.get("original_type") or "unknown"
+    return f"[The customer sent a message of type '{original}' that this chat cannot show.]"
+
+
+_RENDERERS = {
+    "location": _location,
+    "contacts": _contacts,
+    "interactive": _reply,
+    "button": _reply,
+    "reaction": _reaction,
+    "order": _order,
+    "unsupported": _unsupported,
+}

@@ -1,0 +1,170 @@
+"""DynamoDB adapter for the sessions table: which Connect chat a conversation is talking to right now.
+
+The only module that knows the table layout (docs/architecture.md): hash key `conversation` (S) =
+`Conversation.key`, GSI `by-contact` (hash `contact_id`, projection ALL), TTL attribute `expires_at` (Number).
+One item per conversation, so there is never more than one live chat session per conversation; every write that
+replaces or removes a session is conditional on the contact id it expects to find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError
+
+CONTACT_INDEX = "by-contact"
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Session:
+    """The live Connect chat of one conversation, and the credentials the bridge uses as its customer participant."""
+
+    conversation: str
+    """`Conversation.key`."""
+    contact_id: str
+    participant_id: str
+    participant_token: str
+    """From StartChatContact; needed to create (and refresh) the participant connection."""
+    connection_token: str
+    """From CreateParticipantConnection; authorises SendMessage and the attachment calls."""
+    connection_expires_at: float
+    """Epoch seconds after which `connection_token` no longer works."""
+    started_at: float
+    origination_phone_number_id: str
+    """End User Messaging id (or ARN) of the business number replies must be sent from."""
+    expires_at: int
+    """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
+
+    def chat_over(self, now: float) -> bool:
+        """True once the chat's configured duration has elapsed: Connect has ended it, whatever the item says."""
+        return now >= self.expires_at
+
+    def connection_valid(self, now: float, margin_seconds: float) -> bool:
+        """True while the connection token stays usable for at least `margin_seconds` more."""
+        return now + margin_seconds < self.connection_expires_at
+
+    def with_connection(self, connection_token: str, expires_at: float) -> Session:
+        return replace(self, connection_token=connection_token, connection_expires_at=expires_at)
+
+
+def _to_item(session: Session) -> dict[str, Any]:
+    return {
+        "conversation": {"S": session.conversation},
+        "contact_id": {"S": session.contact_id},
+        "participant_id": {"S": session.participant_id},
+        "participant_token": {"S": session.participant_token},
+        "connection_token": {"S": session.connection_token},
+        "connection_expires_at": {"N": repr(float(session.connection_expires_at))},
+        "started_at": {"N": repr(float(session.started_at))},
+        "origination_phone_number_id": {"S": session.origination_phone_number_id},
+        "expires_at": {"N": str(int(session.expires_at))},
+    }
+
+
+def _from_item(item: dict[str, Any]) -> Session:
+    return Session(
+        conversation=item["conversation"]["S"],
+        contact_id=item["contact_id"]["S"],
+        participant_id=item.get("participant_id", {}).get("S", ""),
+        participant_token=item["participant_token"]["S"],
+        connection_token=item["connection_token"]["S"],
+        connection_expires_at=float(item["connection_expires_at"]["N"]),
+        started_at=float(item["started_at"]["N"]),
+        origination_phone_number_id=item.get("origination_phone_number_id", {}).get("S", ""),
+        expires_at=int(float(item["expires_at"]["N"])),
+    )
+
+
+_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
+
+
+def _translate(exc: Exception) -> Exception:
+    if not isinstance(exc, ClientError):
+        return TransientAwsError(f"DynamoDB unreachable: {type(exc).__name__}")
+    code = exc.response.get("Error", {}).get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in _TRANSIENT_CODES or status >= 500:
+        return TransientAwsError(f"DynamoDB {code or status}")
+    return exc
+
+
+class SessionStore:
+    """Reads and conditionally writes chat sessions."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    def get(self, conversation: str) -> Session | None:
+        try:
+            response = self._client.get_item(
+                TableName=self._table, Key={"conversation": {"S": conversation}}, ConsistentRead=True
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc) from exc
+        item = response.get("Item")
+        return _from_item(item) if item else None
+
+    def get_by_contact(self, contact_id: str) -> Session | None:
+        """The session whose chat is `contact_id` (eventually consistent: the index lags writes slightly)."""
+        try:
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=CONTACT_INDEX,
+                KeyConditionExpression="contact_id = :contact",
+                ExpressionAttributeValues={":contact": {"S": contact_id}},
+                Limit=1,
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc) from exc
+        items = response.get("Items") or []
+        return _from_item(items[0]) if items else None
+
+    def replace(self, new: Session, expected_contact_id: str | None) -> None:
+        """Write `new` if the conversation has no session (`expected_contact_id` None) or still has that contact.
+
+        Raises `ConcurrentUpdate` otherwise, so two writers can never leave two live chats behind one conversation.
+        """
+        if expected_contact_id is None:
+            condition = {"ConditionExpression": "attribute_not_exists(conversation)"}
+        else:
+            condition = {
+                "ConditionExpression": "contact_id = :expected",
+                "ExpressionAttributeValues": {":expected": {"S": expected_contact_id}},
+            }
+        try:
+            self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
+        except self._client.exceptions.ConditionalCheckFailedException as exc:
+            raise ConcurrentUpdate("the conversation's session changed meanwhile") from exc
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc) from exc
+
+    def delete(self, conversation: str, contact_id: str) -> bool:
+        """Remove the session if it still belongs to `contact_id`. False when it was already gone or replaced."""
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"conversation": {"S": conversation}},
+                ConditionExpression="contact_id = :contact",
+                ExpressionAttributeValues={":contact": {"S": contact_id}},
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            raise _translate(exc) from exc
+        return True

@@ -1,0 +1,149 @@
+"""Parse Amazon Connect chat streaming messages (delivered through the SNS out-topic) into typed events.
+
+Shape (Connect admin guide, "Amazon SNS payload used in message streaming"; the fixture
+tests/fixtures/connect/streaming_events.json holds one example of each):
+
+* SNS `Message`: a JSON object with `Type` (MESSAGE | EVENT | ATTACHMENT | MESSAGEMETADATA), `ContentType`,
+  `Content` (text, absent for most events and attachments), `Id`, `ContactId`, `InitialContactId`, `ParticipantId`,
+  `ParticipantRole` (CUSTOMER | AGENT | SYSTEM | CUSTOM_BOT | SUPERVISOR), `DisplayName`, `AbsoluteTime` (ISO 8601),
+  and for ATTACHMENT `Attachments[]` {`AttachmentId`, `AttachmentName`, `ContentType`, `Status`}.
+* SNS `MessageAttributes` (Lambda shape `{"Name": {"Type": "String", "Value": ...}}`): `MessageVisibility`
+  (CUSTOMER | AGENT | ALL), `Type`, `ContentType`, `ContactId`, `InitialContactId`, `ParticipantRole`, `InstanceId`,
+  `AccountId`.
+
+The docs' rule for what a customer may see: (MessageVisibility is CUSTOMER or ALL) and ParticipantRole is not
+CUSTOMER. A message without MessageVisibility is never relayed: an agent-only whisper must not leak.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from whatsapp_buffer.errors import MalformedEvent
+
+MESSAGE = "MESSAGE"
+EVENT = "EVENT"
+ATTACHMENT = "ATTACHMENT"
+MESSAGE_METADATA = "MESSAGEMETADATA"
+
+CUSTOMER = "CUSTOMER"
+VISIBLE_TO_CUSTOMER = frozenset({"CUSTOMER", "ALL"})
+
+CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
+PARTICIPANT_LEFT = "application/vnd.amazonaws.connect.event.participant.left"
+TEXT_CONTENT_TYPES = frozenset({"text/plain", "text/markdown"})
+
+APPROVED = "APPROVED"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    attachment_id: str
+    name: str
+    content_type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class StreamingEvent:
+    """One Connect chat streaming message."""
+
+    message_id: str
+    type: str
+    content_type: str
+    contact_id: str
+    initial_contact_id: str
+    participant_role: str
+    visibility: str | None
+    content: str | None = None
+    participant_id: str = ""
+    display_name: str = ""
+    absolute_time: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def contact_ids(self) -> tuple[str, ...]:
+        """Contacts to look the session up by: the chat the bridge started first (a transfer changes ContactId)."""
+        ids = [self.initial_contact_id, self.contact_id]
+        return tuple(dict.fromkeys(i for i in ids if i))
+
+    @property
+    def ends_session(self) -> bool:
+        """The chat is over for the customer: the next customer message must open a new chat."""
+        if self.content_type == CHAT_ENDED:
+            return True
+        return self.content_type == PARTICIPANT_LEFT and self.participant_role == CUSTOMER
+
+    @property
+    def for_customer(self) -> bool:
+        return self.visibility in VISIBLE_TO_CUSTOMER and self.participant_role != CUSTOMER
+
+    @property
+    def is_text(self) -> bool:
+        return self.type == MESSAGE and self.content_type in TEXT_CONTENT_TYPES and bool(self.content)
+
+
+def _attribute_values(attributes: Mapping[str, Any] | None) -> dict[str, str]:
+    """Accept both Lambda's `{"Name": {"Type", "Value"}}` and a plain `{"Name": "value"}` mapping."""
+    values: dict[str, str] = {}
+    for name, attribute in (attributes or {}).items():
+        value = attribute.get("Value") if isinstance(attribute, Mapping) else attribute
+        if value is not None:
+            values[str(name)] = str(value)
+    return values
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _attachments(raw: Any) -> tuple[Attachment, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(a, Mapping) and a.get("AttachmentId") for a in raw):
+        raise MalformedEvent("streaming message: Attachments is not a list of attachments")
+    return tuple(
+        Attachment(
+            attachment_id=str(a["AttachmentId"]),
+            name=str(a.get("AttachmentName") or a["AttachmentId"]),
+            content_type=str(a.get("ContentType") or "application/octet-stream"),
+            status=str(a.get("Status") or ""),
+        )
+        for a in raw
+    )
+
+
+def parse(message: str, attributes: Mapping[str, Any] | None = None) -> StreamingEvent:
+    """One SNS `Message` string (+ its MessageAttributes) -> `StreamingEvent`; `MalformedEvent` when it is not one."""
+    try:
+        body = json.loads(message)
+    except (TypeError, ValueError) as exc:
+        raise MalformedEvent("streaming message is not JSON") from exc
+    if not isinstance(body, dict):
+        raise MalformedEvent("streaming message is not a JSON object")
+    values = _attribute_values(attributes)
+    event_type = _text(body, "Type") or values.get("Type", "")
+    contact_id = _text(body, "ContactId") or values.get("ContactId", "")
+    initial_contact_id = _text(body, "InitialContactId") or values.get("InitialContactId", "")
+    if not event_type:
+        raise MalformedEvent("streaming message has no Type")
+    if not (contact_id or initial_contact_id):
+        raise MalformedEvent("streaming message has no ContactId")
+    return StreamingEvent(
+        message_id=_text(body, "Id"),
+        type=event_type,
+        content_type=_text(body, "ContentType") or values.get("ContentType", ""),
+        contact_id=contact_id or initial_contact_id,
+        initial_contact_id=initial_contact_id or contact_id,
+        participant_role=_text(body, "ParticipantRole") or values.get("ParticipantRole", ""),
+        visibility=values.get("MessageVisibility") or _text(body, "MessageVisibility") or None,
+        content=body.get("Content") if isinstance(body.get("Content"), str) else None,
+        participant_id=_text(body, "ParticipantId"),
+        display_name=_text(body, "DisplayName"),
+        absolute_time=_text(body, "AbsoluteTime"),
+        attachments=_attachments(body.get("Attachments")),
+    )
