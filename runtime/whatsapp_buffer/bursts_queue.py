@@ -1,0 +1,51 @@
+"""SQS FIFO adapter for the bursts queue: one message per burst, ordered and serialised per conversation.
+
+`MessageGroupId` = conversation key (two bursts of one customer never race in the bridge); `MessageDeduplicationId`
+= burst id, so a burst resent after a crash within SQS's 5-minute dedupe interval is dropped by SQS (and later
+than that by the bridge's idempotency on the same id).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from whatsapp_buffer.errors import ConfigurationError, TransientAwsError
+from whatsapp_buffer.model import Burst
+
+_DEPLOYMENT_CODES = frozenset(
+    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "AccessDeniedException"}
+)
+
+
+class BurstsQueue:
+    """The bursts FIFO queue. Built once per cold start; tests hand in a client of a moto queue."""
+
+    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self.client = client if client is not None else boto3.client("sqs")
+
+    def send(self, burst: Burst) -> str:
+        """Put the burst on the queue; returns the SQS message id."""
+        try:
+            response = self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=burst.to_json(),
+                MessageGroupId=burst.conversation.key,
+                MessageDeduplicationId=burst.burst_id,
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _DEPLOYMENT_CODES:
+                raise ConfigurationError(
+                    f"SQS refused to send a burst: {code} (check the queue URL and permissions)"
+                ) from exc
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if "Throttl" in code or status >= 500 or code in ("ServiceUnavailable", "InternalError", "KmsThrottled"):
+                raise TransientAwsError(f"SQS could not send a burst: {code or status}") from exc
+            raise
+        except BotoCoreError as exc:
+            raise TransientAwsError(f"SQS unreachable sending a burst: {type(exc).__name__}") from exc
+        return str(response.get("MessageId", ""))

@@ -1,0 +1,84 @@
+"""Pure: should a conversation's pending messages become a burst now?
+
+A quiet-period debounce with two caps, decided from the conversation's control item and the time passed in.
+No boto3, no clock, no environment: the aggregator reads the control item and `clock.now()` and asks here.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from whatsapp_buffer.settings import BufferPolicy
+
+
+class Outcome(enum.Enum):
+    FLUSH = "flush"
+    """Due: read the pending messages back and send them as one burst."""
+    WAIT = "wait"
+    """Messages are pending but not due: look again at the next window's end."""
+    IDLE = "idle"
+    """Nothing pending: stop looking (this is how a conversation leaves the loop)."""
+
+
+QUIET = "quiet"
+MAX_WAIT = "max_wait"
+MAX_MESSAGES = "max_messages"
+NOT_DUE = "not_due"
+NOTHING_PENDING = "nothing_pending"
+
+
+@dataclass(frozen=True)
+class ControlView:
+    """What the control item says about a conversation (see raw_store)."""
+
+    pending: int
+    last_arrival: float | None
+    """When the latest message was stored (runtime clock), whatever its WhatsApp timestamp."""
+    first_pending: float | None
+    """When the oldest message still pending was stored."""
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reason: str
+    """One of QUIET, MAX_WAIT, MAX_MESSAGES (FLUSH), NOT_DUE (WAIT), NOTHING_PENDING (IDLE)."""
+
+    @property
+    def flush(self) -> bool:
+        return self.outcome is Outcome.FLUSH
+
+
+def flush_due(control: ControlView, now: float, policy: BufferPolicy) -> Decision:
+    """Decide for one conversation. When several reasons hold, the cap that tripped is named before `quiet`."""
+    if control.pending <= 0:
+        return Decision(Outcome.IDLE, NOTHING_PENDING)
+    if control.pending >= policy.max_messages:
+        return Decision(Outcome.FLUSH, MAX_MESSAGES)
+    # A control item without times is inconsistent (written by hand or by an older layout): flushing it
+    # is the safe choice, since waiting on a time that never comes would strand its messages.
+    first_pending = control.first_pending if control.first_pending is not None else control.last_arrival
+    if first_pending is None or now - first_pending >= policy.max_wait_seconds:
+        return Decision(Outcome.FLUSH, MAX_WAIT)
+    last_arrival = control.last_arrival if control.last_arrival is not None else first_pending
+    if now - last_arrival >= policy.buffer_seconds:
+        return Decision(Outcome.FLUSH, QUIET)
+    return Decision(Outcome.WAIT, NOT_DUE)
+
+
+def due_at(control: ControlView, policy: BufferPolicy) -> float | None:
+    """The earliest time `flush_due` says FLUSH if nothing else arrives; None when nothing is pending.
+
+    The aggregator only looks at window ends, so the burst leaves at the first window end at or after this time.
+    """
+    if control.pending <= 0:
+        return None
+    if control.pending >= policy.max_messages:
+        return float("-inf")
+    first_pending = control.first_pending if control.first_pending is not None else control.last_arrival
+    if first_pending is None:
+        return float("-inf")
+    last_arrival = control.last_arrival if control.last_arrival is not None else first_pending
+    return min(last_arrival + policy.buffer_seconds, first_pending + policy.max_wait_seconds)

@@ -1,0 +1,202 @@
+"""Aggregator: the raw table's stream on a tumbling window -> one burst per conversation that is due.
+
+The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
+collected in the window state ({"c": ["<phone_number_id>#<wa_id>", ...]}, keys only, so one shard-window holds tens
+of thousands of conversations under Lambda's 1 MB state limit). At the window's final invoke each conversation is
+decided with `debounce.flush_due`: due -> flushed here; not yet due -> its control item is touched, which writes a
+stream record into the next window so it is looked at again; nothing pending -> dropped (the loop ends).
+
+Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
+idempotency both drop): read the control item (its version), read the unsent messages in WhatsApp order, resend a
+claimed-but-unsent burst first or claim up to `max_messages` pending ones, send, mark them sent, then write the
+recomputed pending count on the control item only if its version is unchanged -- a message that arrived meanwhile
+moved the version, so the count is recomputed and that message stays pending for its own burst.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from whatsapp_buffer import clock, debounce, merge
+from whatsapp_buffer.bursts_queue import BurstsQueue
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
+from whatsapp_buffer.model import Burst, Conversation, burst_id_for
+from whatsapp_buffer.raw_store import CLAIMED, PENDING, RawStore, StoredMessage, conversation_from_stream_keys
+from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
+
+STATE_KEY = "c"
+"""Window state: {"c": [conversation keys in first-seen order]}. Nothing else, to keep it small."""
+MAX_BURSTS_PER_CONVERSATION = 10
+"""Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
+SETTLE_ATTEMPTS = 5
+
+
+def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
+    return {STATE_KEY: list(dict.fromkeys(keys))}
+
+
+def conversation_of(record: DynamoDBRecord) -> Conversation | None:
+    """The conversation a control record belongs to; None for records of other items (the filter should drop them)."""
+    stream = record.dynamodb
+    if stream is None:
+        raise MalformedEvent("stream record has no dynamodb section")
+    return conversation_from_stream_keys(stream.keys or {})
+
+
+@dataclass
+class Aggregator:
+    store: RawStore
+    queue: BurstsQueue
+    policy: BufferPolicy
+    now: Callable[[], float] = clock.now
+
+    def handle(self, event: DynamoDBStreamEvent) -> dict[str, Any]:
+        seen = dict.fromkeys(self._state_keys(event.state))
+
+        def collect(record: DynamoDBRecord) -> None:
+            conversation = conversation_of(record)
+            if conversation is not None:
+                seen.setdefault(conversation.key)
+
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+        batch = {**event.raw_event, "Records": event.raw_event.get("Records") or []}
+        failures = process_partial_response(event=batch, record_handler=collect, processor=processor)
+        if not event.is_final_invoke_for_window:
+            return {"state": window_state(seen), "batchItemFailures": failures["batchItemFailures"]}
+        self.end_window([Conversation.from_key(key) for key in seen])
+        return {"state": {}, "batchItemFailures": failures["batchItemFailures"]}
+
+    def end_window(self, conversations: list[Conversation]) -> list[Burst]:
+        """Decide and act for every conversation seen in the window; one failing does not block the others."""
+        sent: list[Burst] = []
+        stuck: list[Conversation] = []
+        for conversation in conversations:
+            try:
+                sent.extend(self.flush_conversation(conversation))
+            except Exception:
+                logger.exception("flush failed; touching to retry next window", **_ids(conversation))
+                metrics.add_metric(name="flush_failures", unit=MetricUnit.Count, value=1)
+                try:
+                    self.store.touch(conversation)
+                except Exception:
+                    logger.exception("touch failed too", **_ids(conversation))
+                    stuck.append(conversation)
+        if stuck:
+            # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
+            raise TransientAwsError(f"{len(stuck)} conversation(s) could neither be flushed nor touched")
+        return sent
+
+    def flush_conversation(self, conversation: Conversation) -> list[Burst]:
+        sent: list[Burst] = []
+        for _ in range(MAX_BURSTS_PER_CONVERSATION):
+            control = self.store.read_control(conversation)
+            now = self.now()
+            decision = debounce.flush_due(control, now, self.policy)
+            if decision.outcome is debounce.Outcome.WAIT and not sent:
+                self.store.touch(conversation)
+                metrics.add_metric(name="conversations_waiting", unit=MetricUnit.Count, value=1)
+            if not decision.flush:
+                # After a flush the settled control item already wrote the record the next window needs.
+                return sent
+            burst = self._flush_once(conversation, control, now)
+            if burst is None:
+                return sent
+            logger.info(
+                "burst sent",
+                reason=decision.reason,
+                burst_id=burst.burst_id,
+                messages=len(burst.message_ids),
+                **_ids(conversation),
+            )
+            metrics.add_metric(name="bursts_sent", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="messages_flushed", unit=MetricUnit.Count, value=len(burst.message_ids))
+            sent.append(burst)
+        return sent
+
+    def _flush_once(self, conversation: Conversation, control: debounce.ControlView, now: float) -> Burst | None:
+        unsent = self.store.unsent_messages(conversation)
+        batch, burst_id = self._next_batch(conversation, unsent)
+        burst = None
+        if batch:
+            burst = merge.build_burst([s.message for s in batch], now, burst_id)
+            self.queue.send(burst)
+            self.store.mark_sent(conversation, batch, burst_id)
+        flushed = {s.sort_key for s in batch}
+        self._settle(conversation, control.version, [s for s in unsent if s.sort_key not in flushed])
+        return burst
+
+    def _next_batch(self, conversation: Conversation, unsent: list[StoredMessage]) -> tuple[list[StoredMessage], str]:
+        claimed = [s for s in unsent if s.status == CLAIMED]
+        if claimed:
+            # A previous flush claimed these and died before marking them sent: resend exactly that burst.
+            burst_id = claimed[0].burst_id or ""
+            return [s for s in claimed if s.burst_id == burst_id], burst_id
+        batch = [s for s in unsent if s.status == PENDING][: self.policy.max_messages]
+        if not batch:
+            return [], ""
+        burst_id = burst_id_for([s.message.message_id for s in batch])
+        self.store.claim(conversation, batch, burst_id)
+        return batch, burst_id
+
+    def _settle(self, conversation: Conversation, version: int, remaining: list[StoredMessage]) -> None:
+        for _ in range(SETTLE_ATTEMPTS):
+            first_pending = min((s.message.received_at for s in remaining), default=None)
+            if self.store.settle_control(conversation, version, len(remaining), first_pending):
+                return
+            # A message arrived during the flush: it is pending in the table; count it from the truth.
+            version = self.store.read_control(conversation).version
+            remaining = self.store.unsent_messages(conversation)
+        raise ConcurrentUpdate("the control item kept changing while settling a flush")
+
+    @staticmethod
+    def _state_keys(state: dict[str, Any]) -> list[str]:
+        keys = state.get(STATE_KEY) or []
+        valid = []
+        for key in keys if isinstance(keys, list) else []:
+            try:
+                valid.append(Conversation.from_key(str(key)).key)
+            except MalformedEvent:
+                logger.warning("dropped an unreadable window state entry")
+        return valid
+
+
+def _ids(conversation: Conversation) -> dict[str, str]:
+    return {"phone_number_id": conversation.phone_number_id, "customer": conversation.masked_customer}
+
+
+_service: Aggregator | None = None
+
+
+def build(
+    settings: AggregatorSettings | None = None, store: RawStore | None = None, queue: BurstsQueue | None = None
+) -> Aggregator:
+    """Build the aggregator from the environment (or from what a test or the sandbox hands in) and install it."""
+    global _service
+    settings = settings or AggregatorSettings.from_env()
+    _service = Aggregator(
+        store=store or RawStore(settings.raw_table_name),
+        queue=queue or BurstsQueue(settings.bursts_queue_url),
+        policy=settings.policy,
+    )
+    return _service
+
+
+def service() -> Aggregator:
+    return _service or build()
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return service().handle(DynamoDBStreamEvent(event))

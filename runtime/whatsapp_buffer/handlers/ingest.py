@@ -1,0 +1,135 @@
+"""Ingest: End User Messaging SNS events -> one raw-table item per customer message (+ its conversation's control item).
+
+A bad message never hides its good siblings: the good ones are stored first, then the invocation fails with
+MalformedEvent so Lambda's async retries and the ingest dead-letter queue keep the body (storing is idempotent, so the
+retries store nothing twice).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
+from whatsapp_buffer import clock, events
+from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.model import InboundMessage
+from whatsapp_buffer.raw_store import RawStore
+from whatsapp_buffer.settings import IngestSettings
+
+logger = Logger()
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    statuses: int = 0
+    rejected: int = 0
+    failures: list[MalformedEvent] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "ignored": self.ignored,
+            "statuses": self.statuses,
+        }
+
+
+@dataclass
+class Ingest:
+    store: RawStore
+    settings: IngestSettings
+    now: Callable[[], float] = clock.now
+
+    def handle(self, event: SNSEvent) -> dict[str, int]:
+        result = IngestResult()
+        for record in event.records:
+            self.ingest_body(record.sns.message, result, sns_message_id=record.sns.message_id)
+        _count(result)
+        if len(result.failures) == 1:
+            raise result.failures[0]
+        if result.failures:
+            raise MalformedEvent("; ".join(str(f) for f in result.failures))
+        return result.to_dict()
+
+    def ingest_body(self, body: str, result: IngestResult, sns_message_id: str = "") -> None:
+        now = self.now()
+        try:
+            parsed = events.parse_sns_message(body, received_at=now)
+        except MalformedEvent as exc:
+            logger.warning("event rejected", sns_message_id=sns_message_id, reason=str(exc))
+            result.failures.append(exc)
+            result.rejected += 1
+            return
+        result.statuses += parsed.statuses
+        for message in parsed.messages:
+            self._store(message, now, result)
+        if parsed.rejections:
+            summary = parsed.rejection_summary()
+            logger.warning(
+                "messages rejected", sns_message_id=sns_message_id, event_id=parsed.event.event_id, reason=summary
+            )
+            result.failures.append(MalformedEvent(f"{len(parsed.rejections)} message(s) rejected: {summary}"))
+            result.rejected += len(parsed.rejections)
+
+    def _store(self, message: InboundMessage, now: float, result: IngestResult) -> None:
+        ids = {
+            "message_id": message.message_id,
+            "kind": message.kind,
+            "phone_number_id": message.conversation.phone_number_id,
+            "customer": message.conversation.masked_customer,
+        }
+        if self._ignored(message):
+            result.ignored += 1
+            logger.info("message ignored by configuration", **ids)
+        elif self.store.store_message(message, now, self.settings.retention_hours):
+            result.stored += 1
+            logger.info("message stored", **ids)
+        else:
+            result.duplicates += 1
+            logger.info("redelivered message dropped", **ids)
+
+    def _ignored(self, message: InboundMessage) -> bool:
+        return (message.kind == "reaction" and self.settings.ignore_reactions) or (
+            message.kind == "sticker" and self.settings.ignore_stickers
+        )
+
+
+def _count(result: IngestResult) -> None:
+    for name, value in (
+        ("messages_stored", result.stored),
+        ("duplicates_dropped", result.duplicates),
+        ("ignored", result.ignored),
+        ("rejected", result.rejected),
+    ):
+        if value:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+_service: Ingest | None = None
+
+
+def build(settings: IngestSettings | None = None, store: RawStore | None = None) -> Ingest:
+    """Build the ingest service from the environment (or from what a test or the sandbox hands in) and install it."""
+    global _service
+    settings = settings or IngestSettings.from_env()
+    _service = Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
+    return _service
+
+
+def service() -> Ingest:
+    return _service or build()
+
+
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
+    return service().handle(SNSEvent(event))

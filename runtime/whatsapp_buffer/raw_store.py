@@ -1,0 +1,329 @@
+"""DynamoDB adapter for the raw table: the only module that knows its layout (docs/architecture.md).
+
+pk = `CONV#<phone_number_id>#<wa_id>`.
+Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
+`status` pending -> claimed (+ `burst_id`) -> sent; `body` = the message as JSON; numeric TTL `expires_at`.
+Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from whatsapp_buffer.debounce import ControlView
+from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
+from whatsapp_buffer.model import Conversation, InboundMessage
+
+PK_PREFIX = "CONV#"
+MSG_PREFIX = "MSG#"
+CONTROL_SK = "CONTROL"
+CONTROL = "control"
+MESSAGE = "message"
+PENDING = "pending"
+CLAIMED = "claimed"
+SENT = "sent"
+TRANSACTION_LIMIT = 100
+
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+    }
+)
+_TRANSIENT_REASONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
+_DEPLOYMENT_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
+
+
+def partition_key(conversation: Conversation) -> str:
+    return f"{PK_PREFIX}{conversation.key}"
+
+
+def message_sort_key(message: InboundMessage) -> str:
+    return f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.message_id}"
+
+
+def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
+    """The conversation of a stream record's (deserialized) Keys when it is a control item, else None.
+    Raises MalformedEvent when the keys are not this table's."""
+    pk, sk = keys.get("pk"), keys.get("sk")
+    if not isinstance(pk, str) or not pk.startswith(PK_PREFIX) or not isinstance(sk, str):
+        raise MalformedEvent("stream record keys are not the raw table's (pk/sk)")
+    if sk != CONTROL_SK:
+        return None
+    return Conversation.from_key(pk[len(PK_PREFIX) :])
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """A message item read back for a flush."""
+
+    message: InboundMessage
+    sort_key: str
+    status: str
+    burst_id: str | None
+
+
+class RawStore:
+    """The raw table. Built once per cold start; tests hand in a client of a moto-backed table."""
+
+    def __init__(self, table_name: str, client: Any | None = None) -> None:
+        self.table_name = table_name
+        self.client = client if client is not None else boto3.client("dynamodb")
+
+    # ingest
+
+    def store_message(self, message: InboundMessage, now: float, retention_hours: float) -> bool:
+        """Store a message and count it pending on its conversation, atomically. False when it is a redelivery."""
+        pk = partition_key(message.conversation)
+        item = {
+            "pk": {"S": pk},
+            "sk": {"S": message_sort_key(message)},
+            "record_type": {"S": MESSAGE},
+            "status": {"S": PENDING},
+            "message_id": {"S": message.message_id},
+            "kind": {"S": message.kind},
+            "sent_at": {"N": _number(message.sent_at)},
+            "received_at": {"N": _number(message.received_at)},
+            "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
+            "expires_at": {"N": str(int(now + retention_hours * 3600))},
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": {"pk": {"S": pk}, "sk": {"S": CONTROL_SK}},
+                            "UpdateExpression": (
+                                "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), "
+                                "record_type = :control, expires_at = :expires ADD pending :one, version :one"
+                            ),
+                            "ExpressionAttributeValues": {
+                                ":now": {"N": _number(now)},
+                                ":control": {"S": CONTROL},
+                                ":one": {"N": "1"},
+                                ":expires": item["expires_at"],
+                            },
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if _cancelled_by_condition(exc, first_only=True):
+                return False
+            raise _translate(exc, "store a message") from exc
+        except BotoCoreError as exc:
+            raise TransientAwsError(f"DynamoDB unreachable storing a message: {type(exc).__name__}") from exc
+        return True
+
+    # aggregator
+
+    def read_control(self, conversation: Conversation) -> ControlView:
+        """The conversation's control item, read consistently (all zero/None when it does not exist)."""
+        response = self._call(
+            "read a control item",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key=self._control_key(conversation),
+            ConsistentRead=True,
+        )
+        item = response.get("Item") or {}
+        return ControlView(
+            pending=int(_num(item, "pending") or 0),
+            last_arrival=_num(item, "last_arrival"),
+            first_pending=_num(item, "first_pending"),
+            version=int(_num(item, "version") or 0),
+        )
+
+    def touch(self, conversation: Conversation) -> None:
+        """Change the control item without changing its meaning, so a new stream record brings the conversation
+        into the next window."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._control_key(conversation),
+                UpdateExpression="ADD tick :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return  # no control item: nothing was ever stored, so nothing can be pending
+            raise _translate(exc, "touch a control item") from exc
+        except BotoCoreError as exc:
+            raise TransientAwsError(f"DynamoDB unreachable touching a control item: {type(exc).__name__}") from exc
+
+    def unsent_messages(self, conversation: Conversation) -> list[StoredMessage]:
+        """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
+        result: list[StoredMessage] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "FilterExpression": "#status IN (:pending, :claimed)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key(conversation)},
+                ":msg": {"S": MSG_PREFIX},
+                ":pending": {"S": PENDING},
+                ":claimed": {"S": CLAIMED},
+            },
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._call("read pending messages", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                result.append(
+                    StoredMessage(
+                        message=InboundMessage.from_dict(json.loads(item["body"]["S"])),
+                        sort_key=item["sk"]["S"],
+                        status=item["status"]["S"],
+                        burst_id=item.get("burst_id", {}).get("S"),
+                    )
+                )
+            if "LastEvaluatedKey" not in response:
+                return result
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def claim(self, conversation: Conversation, messages: Iterable[StoredMessage], burst_id: str) -> None:
+        """pending -> claimed under `burst_id`. Raises ConcurrentUpdate if any of them is no longer pending."""
+        self._transition(
+            conversation, messages, burst_id, "claim messages", CLAIMED, "#status = :from", {":from": PENDING}
+        )
+
+    def mark_sent(self, conversation: Conversation, messages: Iterable[StoredMessage], burst_id: str) -> None:
+        """claimed -> sent, only for items claimed under `burst_id` (repeating it is harmless)."""
+        self._transition(conversation, messages, burst_id, "mark messages sent", SENT, "burst_id = :burst", {})
+
+    def settle_control(
+        self, conversation: Conversation, expected_version: int, pending: int, first_pending: float | None
+    ) -> bool:
+        """Write the recomputed pending count if the control item is still at `expected_version`.
+        False when a message arrived since (the caller re-reads and recomputes)."""
+        values: dict[str, Any] = {
+            ":pending": {"N": str(pending)},
+            ":version": {"N": str(expected_version)},
+            ":one": {"N": "1"},
+        }
+        if first_pending is None:
+            expression = "SET pending = :pending REMOVE first_pending ADD version :one"
+        else:
+            expression = "SET pending = :pending, first_pending = :first ADD version :one"
+            values[":first"] = {"N": _number(first_pending)}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=self._control_key(conversation),
+                UpdateExpression=expression,
+                ConditionExpression="version = :version",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc, "settle a control item") from exc
+        except BotoCoreError as exc:
+            raise TransientAwsError(f"DynamoDB unreachable settling a control item: {type(exc).__name__}") from exc
+        return True
+
+    # helpers
+
+    def _control_key(self, conversation: Conversation) -> dict[str, Any]:
+        return {"pk": {"S": partition_key(conversation)}, "sk": {"S": CONTROL_SK}}
+
+    def _transition(
+        self,
+        conversation: Conversation,
+        messages: Iterable[StoredMessage],
+        burst_id: str,
+        action: str,
+        to_status: str,
+        condition: str,
+        condition_values: dict[str, str],
+    ) -> None:
+        values = {
+            name: {"S": value} for name, value in {":to": to_status, ":burst": burst_id, **condition_values}.items()
+        }
+        pk = partition_key(conversation)
+        updates = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": {"pk": {"S": pk}, "sk": {"S": stored.sort_key}},
+                    "UpdateExpression": "SET #status = :to, burst_id = :burst",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#status": "status"},
+                    "ExpressionAttributeValues": values,
+                }
+            }
+            for stored in messages
+        ]
+        for start in range(0, len(updates), TRANSACTION_LIMIT):
+            try:
+                self.client.transact_write_items(TransactItems=updates[start : start + TRANSACTION_LIMIT])
+            except ClientError as exc:
+                if _cancelled_by_condition(exc, first_only=False):
+                    raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
+                raise _translate(exc, action) from exc
+            except BotoCoreError as exc:
+                raise TransientAwsError(f"DynamoDB unreachable ({action}): {type(exc).__name__}") from exc
+
+    def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            raise _translate(exc, action) from exc
+        except BotoCoreError as exc:
+            raise TransientAwsError(f"DynamoDB unreachable ({action}): {type(exc).__name__}") from exc
+
+
+def _cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
+    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+    if not reasons:
+        # Some clients only put the reasons in the message: "... reasons [ConditionalCheckFailed, None]".
+        message = exc.response.get("Error", {}).get("Message", "")
+        reasons = [r.strip() for r in message.partition("[")[2].rstrip("]").split(",")]
+    if any(reason in _TRANSIENT_REASONS for reason in reasons):
+        return False
+    if first_only:
+        return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
+    return "ConditionalCheckFailed" in reasons
+
+
+def _translate(exc: ClientError, action: str) -> Exception:
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if code in _TRANSIENT_CODES or status >= 500 or code == "TransactionCanceledException":
+        return TransientAwsError(f"DynamoDB could not {action}: {code or status}")
+    if code in _DEPLOYMENT_CODES:
+        return ConfigurationError(f"DynamoDB refused to {action}: {code} (check the table name and permissions)")
+    return exc
+
+
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def _num(item: dict[str, Any], name: str) -> float | None:
+    value = item.get(name)
+    return float(value["N"]) if value and "N" in value else None
