@@ -24,6 +24,23 @@ _KIND_NOUNS = {
     "sticker": "a sticker",
 }
 
+# WhatsApp's media types, pinned because `mimetypes` answers differ between machines (audio/ogg: .oga or .ogg).
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "audio/ogg": ".ogg",
+    "audio/mpeg": ".mp3",
+    "audio/aac": ".aac",
+    "audio/amr": ".amr",
+    "audio/mp4": ".m4a",
+    "video/mp4": ".mp4",
+    "video/3gpp": ".3gp",
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+    "application/octet-stream": ".bin",
+}
+
 # Why a media item reached the agent as a notice instead of an attachment.
 REJECTED = "rejected"
 """Connect refused the attachment (type or size not allowed on the instance)."""
@@ -54,7 +71,8 @@ def attachment_name(kind: str, content: Mapping[str, Any], index: int) -> str:
     filename = str(content.get("filename") or "").strip()
     if filename:
         return filename[:256]
-    extension = mimetypes.guess_extension(bare_content_type(content.get("mime_type"))) or ""
+    content_type = bare_content_type(content.get("mime_type"))
+    extension = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type) or ""
     return f"{kind}-{index + 1}{extension}"
 
 

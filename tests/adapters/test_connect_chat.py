@@ -1,0 +1,189 @@
+"""connect_chat: every request checked against the real Connect / Connect Participant models by Stubber."""
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
+
+INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
+FLOW = "7d3e0a55-1111-4222-8333-444455556666"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:whatsapp-buffer-dev-out"
+
+
+@pytest.fixture
+def connect():
+    client = boto3.client("connect", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def participant():
+    client = boto3.client("connectparticipant", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def contacts(client):
+    return ChatContacts(
+        instance_id=INSTANCE, contact_flow_id=FLOW, chat_duration_minutes=60, streaming_topic_arn=TOPIC, client=client
+    )
+
+
+def test_start_chat_streams_to_the_out_topic_from_the_first_moment(connect):
+    client, stubber = connect
+    stubber.add_response(
+        "start_chat_contact",
+        {"ContactId": "contact-1", "ParticipantId": "participant-1", "ParticipantToken": "ptoken-1"},
+        {
+            "InstanceId": INSTANCE,
+            "ContactFlowId": FLOW,
+            "ParticipantDetails": {"DisplayName": "Maria"},
+            "Attributes": {"channel": "WhatsApp", "customer": "*******1111"},
+            "ChatDurationInMinutes": 60,
+            "ChatStreamingConfiguration": {"StreamingEndpointArn": TOPIC},
+            "ClientToken": "token-1",
+        },
+    )
+    started = contacts(client).start_chat(
+        display_name="Maria", attributes={"channel": "WhatsApp", "customer": "*******1111"}, client_token="token-1"
+    )
+    assert (started.contact_id, started.participant_id, started.participant_token) == (
+        "contact-1",
+        "participant-1",
+        "ptoken-1",
+    )
+
+
+def test_a_replacement_chat_is_linked_to_the_chat_it_replaces(connect):
+    client, stubber = connect
+    stubber.add_response(
+        "start_chat_contact",
+        {"ContactId": "contact-2", "ParticipantToken": "ptoken-2"},
+        {
+            "InstanceId": INSTANCE,
+            "ContactFlowId": FLOW,
+            "ParticipantDetails": {"DisplayName": "*******1111"},
+            "Attributes": {},
+            "ChatDurationInMinutes": 60,
+            "ChatStreamingConfiguration": {"StreamingEndpointArn": TOPIC},
+            "ClientToken": "token-2",
+            "RelatedContactId": "contact-1",
+        },
+    )
+    started = contacts(client).start_chat(
+        display_name="*******1111", attributes={}, client_token="token-2", related_contact_id="contact-1"
+    )
+    assert started.contact_id == "contact-2"
+
+
+def test_start_chat_throttled_is_transient(connect):
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", "LimitExceededException", http_status_code=429)
+    with pytest.raises(TransientAwsError):
+        contacts(client).start_chat(display_name="x", attributes={}, client_token="t")
+
+
+def test_start_chat_token_changes_with_the_replaced_contact_but_not_on_retry():
+    assert start_chat_token("b1", None) == start_chat_token("b1", None)
+    assert start_chat_token("b1", None) != start_chat_token("b1", "contact-1")
+    assert start_chat_token("b1", "contact-1") != start_chat_token("b1", "contact-2")
+    assert len(start_chat_token("b" * 64, "c" * 256)) <= 500
+
+
+def test_connect_returns_the_connection_token_and_its_expiry(participant):
+    client, stubber = participant
+    stubber.add_response(
+        "create_participant_connection",
+        {"ConnectionCredentials": {"ConnectionToken": "ctoken-1", "Expiry": "2026-01-16T10:00:00.000Z"}},
+        {"Type": ["CONNECTION_CREDENTIALS"], "ParticipantToken": "ptoken-1", "ConnectParticipant": True},
+    )
+    connection = ChatParticipant(client).connect("ptoken-1")
+    assert connection.token == "ctoken-1"
+    assert connection.expires_at == 1768557600.0
+
+
+def test_connect_with_an_ended_chat_means_the_session_is_gone(participant):
+    client, stubber = participant
+    stubber.add_client_error("create_participant_connection", "AccessDeniedException", http_status_code=403)
+    with pytest.raises(ChatSessionGone):
+        ChatParticipant(client).connect("ptoken-1")
+
+
+def test_send_text_uses_the_client_token(participant):
+    client, stubber = participant
+    stubber.add_response(
+        "send_message",
+        {"Id": "msg-1", "AbsoluteTime": "2026-01-15T10:00:00.000Z"},
+        {"ContentType": "text/plain", "Content": "Hello", "ClientToken": "burst:0", "ConnectionToken": "ctoken-1"},
+    )
+    assert ChatParticipant(client).send_text("ctoken-1", "Hello", "burst:0") == "msg-1"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("AccessDeniedException", 403, ChatSessionGone),
+        ("ThrottlingException", 429, TransientAwsError),
+        ("InternalServerException", 500, TransientAwsError),
+    ],
+)
+def test_send_text_failures_are_translated(participant, code, status, expected):
+    client, stubber = participant
+    stubber.add_client_error("send_message", code, http_status_code=status)
+    with pytest.raises(expected):
+        ChatParticipant(client).send_text("ctoken-1", "Hello", "burst:0")
+
+
+def test_send_attachment_uploads_with_connects_headers_then_completes(participant):
+    client, stubber = participant
+    uploads = []
+    stubber.add_response(
+        "start_attachment_upload",
+        {
+            "AttachmentId": "att-1",
+            "UploadMetadata": {
+                "Url": "https://upload.example/att-1",
+                "UrlExpiry": "2026-01-15T10:05:00.000Z",
+                "HeadersToInclude": {"Content-Type": "image/jpeg", "x-amz-meta-x": "1"},
+            },
+        },
+        {
+            "ContentType": "image/jpeg",
+            "AttachmentSizeInBytes": 3,
+            "AttachmentName": "image-1.jpg",
+            "ClientToken": "burst:1",
+            "ConnectionToken": "ctoken-1",
+        },
+    )
+    stubber.add_response(
+        "complete_attachment_upload",
+        {},
+        {"AttachmentIds": ["att-1"], "ClientToken": "burst:1", "ConnectionToken": "ctoken-1"},
+    )
+    adapter = ChatParticipant(client, uploader=lambda url, headers, data: uploads.append((url, dict(headers), data)))
+    assert adapter.send_attachment("ctoken-1", "image-1.jpg", "image/jpeg", b"abc", "burst:1") == "att-1"
+    assert uploads == [("https://upload.example/att-1", {"Content-Type": "image/jpeg", "x-amz-meta-x": "1"}, b"abc")]
+
+
+@pytest.mark.parametrize("code", ["ValidationException", "ServiceQuotaExceededException"])
+def test_an_attachment_connect_refuses_is_rejected_without_upload(participant, code):
+    client, stubber = participant
+    stubber.add_client_error("start_attachment_upload", code, http_status_code=400)
+    adapter = ChatParticipant(client, uploader=lambda *args: pytest.fail("must not upload"))
+    with pytest.raises(AttachmentRejected):
+        adapter.send_attachment("ctoken-1", "x.exe", "application/x-msdownload", b"MZ", "burst:2")
+
+
+def test_get_attachment_downloads_the_presigned_url(participant):
+    client, stubber = participant
+    stubber.add_response(
+        "get_attachment",
+        {"Url": "https://download.example/att-9", "UrlExpiry": "2026-01-15T10:05:00.000Z", "AttachmentSizeInBytes": 4},
+        {"AttachmentId": "att-9", "ConnectionToken": "ctoken-1"},
+    )
+    adapter = ChatParticipant(client, downloader=lambda url: {"https://download.example/att-9": b"%PDF"}[url])
+    assert adapter.get_attachment("ctoken-1", "att-9") == b"%PDF"

@@ -1,0 +1,99 @@
+"""sessions: the one-session-per-conversation table, on moto."""
+
+import boto3
+import pytest
+from moto import mock_aws
+from whatsapp_buffer.errors import ConcurrentUpdate
+from whatsapp_buffer.sessions import CONTACT_INDEX, Session, SessionStore
+
+TABLE = "sessions"
+CONVERSATION = "111222333#15550001111"
+
+
+def create_table(client):
+    client.create_table(
+        TableName=TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "conversation", "AttributeType": "S"},
+            {"AttributeName": "contact_id", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "conversation", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": CONTACT_INDEX,
+                "KeySchema": [{"AttributeName": "contact_id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def store():
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        yield SessionStore(TABLE, client)
+
+
+def session(contact_id="contact-1", **overrides):
+    values = {
+        "conversation": CONVERSATION,
+        "contact_id": contact_id,
+        "participant_id": "participant-1",
+        "participant_token": "ptoken",
+        "connection_token": "ctoken",
+        "connection_expires_at": 1_000_086_400.5,
+        "started_at": 1_000_000_000.25,
+        "origination_phone_number_id": "phone-number-id-abc",
+        "expires_at": 1_000_003_600,
+    }
+    values.update(overrides)
+    return Session(**values)
+
+
+def test_a_new_session_round_trips(store):
+    store.replace(session(), expected_contact_id=None)
+    assert store.get(CONVERSATION) == session()
+    assert store.get_by_contact("contact-1") == session()
+
+
+def test_unknown_conversation_and_contact_have_no_session(store):
+    assert store.get(CONVERSATION) is None
+    assert store.get_by_contact("nobody") is None
+
+
+def test_a_second_first_session_for_a_conversation_is_refused(store):
+    store.replace(session("contact-1"), expected_contact_id=None)
+    with pytest.raises(ConcurrentUpdate):
+        store.replace(session("contact-2"), expected_contact_id=None)
+    assert store.get(CONVERSATION).contact_id == "contact-1"
+
+
+def test_replacing_requires_the_expected_contact(store):
+    store.replace(session("contact-1"), expected_contact_id=None)
+    with pytest.raises(ConcurrentUpdate):
+        store.replace(session("contact-3"), expected_contact_id="contact-2")
+    store.replace(session("contact-2"), expected_contact_id="contact-1")
+    assert store.get(CONVERSATION).contact_id == "contact-2"
+    assert store.get_by_contact("contact-1") is None
+
+
+def test_delete_only_removes_the_named_contacts_session(store):
+    store.replace(session("contact-2"), expected_contact_id=None)
+    assert store.delete(CONVERSATION, "contact-1") is False
+    assert store.get(CONVERSATION) is not None
+    assert store.delete(CONVERSATION, "contact-2") is True
+    assert store.get(CONVERSATION) is None
+    assert store.delete(CONVERSATION, "contact-2") is False
+
+
+@pytest.mark.parametrize(("now", "over"), [(1_000_003_599, False), (1_000_003_600, True)])
+def test_a_chat_is_over_once_its_duration_elapsed(now, over):
+    assert session().chat_over(now) is over
+
+
+@pytest.mark.parametrize(("now", "valid"), [(1_000_086_000.0, True), (1_000_086_200.0, False)])
+def test_a_connection_about_to_expire_is_not_valid(now, valid):
+    assert session().connection_valid(now, margin_seconds=300) is valid

@@ -1,0 +1,118 @@
+"""whatsapp: End User Messaging Social requests checked against the real model by Stubber."""
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
+from whatsapp_buffer.whatsapp import WhatsApp, media_kind_for, media_message
+
+ORIGIN = "phone-number-id-5f811eaa4c81499384c496b909afbb1a"
+
+
+@pytest.fixture
+def social():
+    client = boto3.client("socialmessaging", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def capture_send(client, stubber, captured):
+    """Stub one send and record its Meta JSON (the blob is compared decoded, not byte for byte)."""
+    stubber.add_response(
+        "send_whatsapp_message",
+        {"messageId": "out-1"},
+        {"originationPhoneNumberId": ORIGIN, "message": ANY, "metaApiVersion": "v20.0"},
+    )
+    client.meta.events.register(
+        "provide-client-params.socialmessaging.SendWhatsAppMessage",
+        lambda params, **_: captured.append(json.loads(params["message"])),
+    )
+
+
+def test_send_text_builds_a_meta_text_message(social):
+    client, stubber = social
+    captured = []
+    capture_send(client, stubber, captured)
+    assert WhatsApp("v20.0", client).send_text(ORIGIN, "15550001111", "Hi, I'm Ana") == "out-1"
+    assert captured == [
+        {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "15550001111",
+            "type": "text",
+            "text": {"body": "Hi, I'm Ana"},
+        }
+    ]
+
+
+def test_mark_read_sends_a_read_status(social):
+    client, stubber = social
+    captured = []
+    capture_send(client, stubber, captured)
+    WhatsApp("v20.0", client).mark_read(ORIGIN, "wamid.3")
+    assert captured == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.3"}]
+
+
+def test_send_throttled_is_transient(social):
+    client, stubber = social
+    stubber.add_client_error("send_whatsapp_message", "ThrottledRequestException", http_status_code=429)
+    with pytest.raises(TransientAwsError):
+        WhatsApp("v20.0", client).send_text(ORIGIN, "15550001111", "x")
+
+
+def test_fetch_media_copies_into_the_bucket(social):
+    client, stubber = social
+    stubber.add_response(
+        "get_whatsapp_message_media",
+        {"mimeType": "image/jpeg", "fileSize": 3},
+        {
+            "mediaId": "1234567890",
+            "originationPhoneNumberId": ORIGIN,
+            "destinationS3File": {"bucketName": "media-bucket", "key": "inbound/b/0-1234567890"},
+        },
+    )
+    mime = WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, "media-bucket", "inbound/b/0-1234567890")
+    assert mime == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [("ResourceNotFoundException", 404, MediaUnavailable), ("DependencyException", 502, TransientAwsError)],
+)
+def test_fetch_media_failures_are_translated(social, code, status, expected):
+    client, stubber = social
+    stubber.add_client_error("get_whatsapp_message_media", code, http_status_code=status)
+    with pytest.raises(expected):
+        WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, "media-bucket", "k")
+
+
+def test_post_media_returns_the_whatsapp_media_id(social):
+    client, stubber = social
+    stubber.add_response(
+        "post_whatsapp_message_media",
+        {"mediaId": "998877"},
+        {"originationPhoneNumberId": ORIGIN, "sourceS3File": {"bucketName": "media-bucket", "key": "outbound/c/a"}},
+    )
+    assert WhatsApp("v20.0", client).post_media(ORIGIN, "media-bucket", "outbound/c/a") == "998877"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "kind"),
+    [
+        ("image/png", "image"),
+        ("audio/mpeg", "audio"),
+        ("video/mp4", "video"),
+        ("application/pdf", "document"),
+        ("text/csv", "document"),
+    ],
+)
+def test_agent_files_map_to_the_matching_whatsapp_type(content_type, kind):
+    assert media_kind_for(content_type) == kind
+
+
+def test_only_documents_carry_a_file_name():
+    assert media_message("1555", "document", "m1", "a.pdf")["document"] == {"id": "m1", "filename": "a.pdf"}
+    assert media_message("1555", "image", "m1", "a.png")["image"] == {"id": "m1"}

@@ -1,0 +1,107 @@
+"""render: what the agent reads for content Connect cannot show natively."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from whatsapp_buffer import render
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "expected_parts"),
+    [
+        (
+            "location",
+            {"latitude": 52.52, "longitude": 13.405, "name": "Shop", "address": "Main St 1"},
+            ["[Location] 52.52, 13.405", "Shop, Main St 1", "https://maps.google.com/?q=52.52,13.405"],
+        ),
+        ("location", {"latitude": 1.5, "longitude": -2.25}, ["[Location] 1.5, -2.25"]),
+        (
+            "contacts",
+            {
+                "contacts": [
+                    {"name": {"formatted_name": "Bob"}, "phones": [{"phone": "+1 555"}], "emails": [{"email": "b@x"}]}
+                ]
+            },
+            ["[Shared contact]", "- Bob: +1 555, b@x"],
+        ),
+        (
+            "contacts",
+            {"contacts": [{"name": {"formatted_name": "A"}}, {"name": {}}]},
+            ["[Shared contacts: 2]", "- A", "- (no name)"],
+        ),
+        ("interactive", {"title": "Track my order", "id": "track"}, ["[Selected] Track my order"]),
+        ("button", {"title": "Yes", "payload": "YES"}, ["[Selected] Yes"]),
+        ("reaction", {"emoji": "👍", "reacted_to": "wamid.1"}, ["[Reacted 👍 to an earlier message]"]),
+        ("reaction", {"emoji": "", "reacted_to": "wamid.1"}, ["[Removed a reaction]"]),
+        (
+            "order",
+            {
+                "product_items": [
+                    {"product_retailer_id": "sku-1", "quantity": 2, "item_price": 9.5, "currency": "EUR"}
+                ],
+                "text": "asap",
+            },
+            ["[Order: 1 item]", "- 2 x sku-1 at 9.5 EUR", "asap"],
+        ),
+        ("unsupported", {"original_type": "poll"}, ["type 'poll'"]),
+        ("something_new", {}, ["type 'unknown'"]),
+    ],
+)
+def test_non_text_items_become_readable_text(kind, content, expected_parts):
+    # GIVEN an item Connect cannot show natively WHEN rendered
+    text = render.item_text(kind, content)
+    # THEN every expected fragment is there
+    for part in expected_parts:
+        assert part in text
+
+
+def test_a_huge_contact_list_is_clipped_to_the_connect_limit():
+    contacts = {"contacts": [{"name": {"formatted_name": "x" * 50}, "phones": [{"phone": "1" * 15}]}] * 100}
+    text = render.item_text("contacts", contacts)
+    assert len(text) == CONNECT_TEXT_LIMIT
+    assert text.endswith("…")
+
+
+@given(st.text(max_size=3000))
+def test_clip_never_exceeds_the_limit_and_keeps_short_text(text):
+    clipped = render.clip(text)
+    assert len(clipped) <= CONNECT_TEXT_LIMIT
+    if len(text) <= CONNECT_TEXT_LIMIT:
+        assert clipped == text
+    else:
+        assert clipped[:-1] == text[: CONNECT_TEXT_LIMIT - 1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "index", "expected"),
+    [
+        ("document", {"filename": "invoice.pdf", "mime_type": "application/pdf"}, 0, "invoice.pdf"),
+        ("image", {"mime_type": "image/jpeg"}, 0, "image-1.jpg"),
+        ("voice", {"mime_type": "audio/ogg; codecs=opus"}, 2, "voice-3.ogg"),
+        ("sticker", {"mime_type": "image/webp"}, 1, "sticker-2.webp"),
+        ("video", {}, 0, "video-1.bin"),
+    ],
+)
+def test_attachment_names_prefer_the_customers_file_name(kind, content, index, expected):
+    assert render.attachment_name(kind, content, index) == expected
+
+
+@pytest.mark.parametrize(
+    ("mime", "expected"),
+    [
+        ("audio/ogg; codecs=opus", "audio/ogg"),
+        ("IMAGE/JPEG", "image/jpeg"),
+        ("", "application/octet-stream"),
+        (None, "application/octet-stream"),
+    ],
+)
+def test_content_type_parameters_are_dropped(mime, expected):
+    assert render.bare_content_type(mime) == expected
+
+
+def test_media_notice_names_the_kind_the_file_and_the_reason():
+    rejected = render.media_notice("video", render.REJECTED, "clip.mp4")
+    unavailable = render.media_notice("voice", render.UNAVAILABLE)
+    assert "a video (clip.mp4)" in rejected and "not accepted" in rejected
+    assert "a voice note" in unavailable and "could not be downloaded" in unavailable
