@@ -2,8 +2,9 @@
 
 Messages are put in WhatsApp order (sent_at, message_id) and de-duplicated by id. Consecutive texts are joined with
 "\\n" into one text item; every other kind keeps its place as its own item. A text longer than Connect accepts is
-split into parts, each at most `CONNECT_TEXT_LIMIT` long, preferring line boundaries, then word boundaries, then a hard
-cut that does not break a user-perceived character where that is cheap to see (see `_safe_cut`).
+split into parts, each at most `CONNECT_TEXT_LIMIT` long, cut after the last newline in the second half of the allowed
+length, else after the last whitespace there, else by a hard cut that does not break a user-perceived character where
+that is cheap to see (see `_safe_cut`).
 
 Length is measured in UTF-16 code units, not Python characters: a part within that bound is also within it when
 counted in characters, and it stays within Connect's limit even if the service counts the way Java strings do
@@ -132,11 +133,14 @@ def _furthest_end(units: list[int], start: int, limit: int) -> int:
 
 
 def _best_cut(text: str, start: int, end: int) -> int:
+    # A boundary is only worth taking in the window's second half: an earlier one would cost an extra Connect message
+    # (each is billed) for a part that is mostly empty; an unbroken run that long gets a hard cut instead.
     window = text[start:end]
+    half = len(window) // 2
     newline = window.rfind("\n")
-    if newline > 0:
+    if newline + 1 >= half and newline > 0:
         return start + newline + 1
-    for offset in range(len(window) - 1, 0, -1):
+    for offset in range(len(window) - 1, max(half - 2, 0), -1):
         if window[offset].isspace():
             return start + offset + 1
     return _safe_cut(text, start, end)
