@@ -43,6 +43,9 @@ from whatsapp_buffer.whatsapp import WhatsApp
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# Report an all-failed batch like any other (every record in batchItemFailures) instead of raising: same retry
+# outcome in Lambda, and one response shape for callers such as the sandbox.
+processor.raise_on_entire_batch_failure = False
 
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
