@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import threading
 import uuid
 from collections import deque
@@ -108,6 +109,8 @@ class Call:
     error: str | None
     """The error code returned, or None on success."""
     response: dict[str, Any] | None
+    replayed: bool = False
+    """An idempotent retry (a ClientToken seen before): answered from memory, nothing delivered again."""
 
 
 @dataclass(frozen=True)
@@ -293,16 +296,19 @@ class FakeServices:
 
     `clock` gives epoch seconds (virtual time in the sandbox). `publish(topic_arn, message, attributes)` receives
     each streaming event (the sandbox routes it like an SNS publish); it is never called while the fake holds its
-    lock, so it may call back into the fake. `s3` is a boto3 S3 client used for WhatsApp media transfers.
+    lock, so it may call back into the fake. `s3_client` (boto3) carries WhatsApp media to and from S3.
+
+    `instance_ids`, `contact_flow_ids` and `phone_number_ids` are what exists in the fake account: pass the stack's
+    values and anything else is ResourceNotFoundException, as in AWS; None accepts any id.
     """
 
     def __init__(
         self,
         clock: Callable[[], float],
         publish: Callable[[str, str, dict[str, str]], None] | None = None,
-        s3: Any = None,
+        s3_client: Any = None,
         *,
-        instance_ids: Iterable[str] = ("sandbox-instance",),
+        instance_ids: Iterable[str] | None = None,
         contact_flow_ids: Iterable[str] | None = None,
         phone_number_ids: Iterable[str] | None = None,
         account_id: str = "123456789012",
@@ -316,8 +322,8 @@ class FakeServices:
     ) -> None:
         self._clock = clock
         self._publish = publish
-        self._s3 = s3
-        self.instance_ids = frozenset(instance_ids)
+        self._s3 = s3_client
+        self.instance_ids = frozenset(instance_ids) if instance_ids is not None else None
         self.contact_flow_ids = frozenset(contact_flow_ids) if contact_flow_ids is not None else None
         self.phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
         self.account_id = account_id
@@ -345,6 +351,7 @@ class FakeServices:
         self.publish_errors: list[tuple[Published, BaseException]] = []
         self._outbox: deque[Published] = deque()
         self._draining = False
+        self._replayed = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
@@ -588,6 +595,7 @@ class FakeServices:
             with self._lock:
                 at = self._clock()
                 self._expire_due(at)
+                self._replayed = False
                 try:
                     fault = self._faults.get((service, operation))
                     if fault is not None and fault.fires():
@@ -599,7 +607,7 @@ class FakeServices:
                 except ApiError as err:
                     self._calls.append(Call(service, operation, params, at, err.code, None))
                     raise
-                self._calls.append(Call(service, operation, params, at, None, response))
+                self._calls.append(Call(service, operation, params, at, None, response, self._replayed))
                 return response
         finally:
             self._drain()
@@ -610,6 +618,7 @@ class FakeServices:
         instance_id = params["InstanceId"]
         token = params.get("ClientToken")
         if token and (instance_id, token) in self._start_tokens:
+            self._replayed = True
             return dict(self._start_tokens[(instance_id, token)])
         self._known_instance(instance_id)
         flow_id = params["ContactFlowId"]
@@ -669,6 +678,7 @@ class FakeServices:
         contact = self._contact_on_instance(params["InstanceId"], params["ContactId"])
         arn = params["ChatStreamingConfiguration"]["StreamingEndpointArn"]
         if arn in contact.streaming:
+            self._replayed = True
             return {"StreamingId": contact.streaming[arn]}
         if not contact.active:
             raise ApiError("InvalidRequestException", f"contact {contact.contact_id} has ended")
@@ -980,7 +990,7 @@ class FakeServices:
         return f"{prefix}-{self._rng.getrandbits(160):040x}"
 
     def _known_instance(self, instance_id: str) -> None:
-        if instance_id not in self.instance_ids:
+        if self.instance_ids is not None and instance_id not in self.instance_ids:
             raise ApiError("ResourceNotFoundException", f"instance {instance_id} not found")
 
     def _known_number(self, origination: str) -> str:
@@ -1022,7 +1032,10 @@ class FakeServices:
         if not token:
             return None
         previous = contact.sent_tokens.get((participant.participant_id, operation, token))
-        return json.loads(json.dumps(previous)) if previous is not None else None
+        if previous is None:
+            return None
+        self._replayed = True
+        return json.loads(json.dumps(previous))
 
     def _remember(
         self, contact: _Contact, participant: _Participant, operation: str, token: str | None, response: dict
@@ -1193,10 +1206,18 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeServices
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is normal for a pooled connection; anything else is still reported."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeServices/1"
+    # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms for each answer.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature

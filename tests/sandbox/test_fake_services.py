@@ -145,7 +145,7 @@ def s3(moto_endpoint):
 
 @pytest.fixture
 def fake(clock, published, s3):
-    services = FakeServices(clock, published, s3, instance_ids=[INSTANCE], max_attachment_bytes=1000)
+    services = FakeServices(clock, published, s3_client=s3, instance_ids=[INSTANCE], max_attachment_bytes=1000)
     services.start()
     yield services
     services.stop()
@@ -335,6 +335,7 @@ def test_redelivered_message_with_the_same_client_token_is_shown_once(fake, conn
     # THEN the chat shows it once and the answer is the first one
     assert again["Id"] == first["Id"]
     assert len(fake.chat_items(contact_id)) == 1
+    assert [call.replayed for call in fake.calls_to("SendMessage")] == [False, True]
     assert len([e for e in published.events if e[1]["Type"] == "MESSAGE"]) == 1
 
 
@@ -375,6 +376,17 @@ def test_unknown_instance_is_resource_not_found(connect):
             InstanceId="other-instance", ContactFlowId=FLOW, ParticipantDetails={"DisplayName": "Jane"}
         )
     assert (error_code(excinfo), status_of(excinfo)) == ("ResourceNotFoundException", 404)
+
+
+def test_without_a_configured_instance_list_any_instance_exists(clock):
+    # GIVEN a fake built the way the sandbox builds it (through sandbox.fakes, no instance list)
+    from sandbox.fakes import FakeAws
+
+    with FakeAws(clock=clock, s3_client=None, publish=None) as services:
+        # WHEN a chat starts on whatever instance the stack names
+        started = start_chat(_client("connect", services))
+    # THEN it exists on that instance
+    assert services.contact(started["ContactId"]).instance_id == INSTANCE
 
 
 def test_chat_duration_outside_connect_bounds_is_rejected(connect):
@@ -687,7 +699,7 @@ def test_publish_callback_may_call_back_into_the_fake(clock, s3):
         if body["Type"] == "MESSAGE" and body["ParticipantRole"] == "CUSTOMER":
             services.agent_message(body["ContactId"], "echo: " + body["Content"])
 
-    services = FakeServices(clock, publish, s3, instance_ids=[INSTANCE])
+    services = FakeServices(clock, publish, s3_client=s3, instance_ids=[INSTANCE])
     with services:
         connect, participant = _client("connect", services), _client("connectparticipant", services)
         _, token = open_chat(connect, participant)
@@ -845,7 +857,7 @@ def test_fault_status_defaults_to_the_service_model(fake, connect):
 
 def test_fault_by_rate_is_seeded_and_reproducible(clock, published, s3):
     def failures(seed: int) -> list[bool]:
-        services = FakeServices(clock, published, s3, instance_ids=[INSTANCE])
+        services = FakeServices(clock, published, s3_client=s3, instance_ids=[INSTANCE])
         with services:
             services.inject("SendWhatsAppMessage", "InternalServiceException", status=500, rate=0.3, seed=seed)
             social = _client("socialmessaging", services)
