@@ -6,6 +6,13 @@ of thousands of conversations under Lambda's 1 MB state limit). At the window's 
 decided with `debounce.flush_due`: due -> flushed here; not yet due -> its control item is touched, which writes a
 stream record into the next window so it is looked at again; nothing pending -> dropped (the loop ends).
 
+Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
+W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
+window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
+invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
+burst, and maxMessages pending flush at the next window end (< W). Each window end costs one consistent read per
+waiting conversation and one touch, so W trades latency against DynamoDB writes.
+
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): read the control item (its version), read the unsent messages in WhatsApp order, resend a
 claimed-but-unsent burst first or claim up to `max_messages` pending ones, send, mark them sent, then write the
@@ -70,13 +77,15 @@ class Aggregator:
             if conversation is not None:
                 seen.setdefault(conversation.key)
 
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-        batch = {**event.raw_event, "Records": event.raw_event.get("Records") or []}
-        failures = process_partial_response(event=batch, record_handler=collect, processor=processor)
+        failures: list[Any] = []
+        if event.raw_event.get("Records"):  # final invokes often carry none, which Powertools refuses as a batch
+            processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+            response = process_partial_response(event=event.raw_event, record_handler=collect, processor=processor)
+            failures = list(response["batchItemFailures"])
         if not event.is_final_invoke_for_window:
-            return {"state": window_state(seen), "batchItemFailures": failures["batchItemFailures"]}
+            return {"state": window_state(seen), "batchItemFailures": failures}
         self.end_window([Conversation.from_key(key) for key in seen])
-        return {"state": {}, "batchItemFailures": failures["batchItemFailures"]}
+        return {"state": {}, "batchItemFailures": failures}
 
     def end_window(self, conversations: list[Conversation]) -> list[Burst]:
         """Decide and act for every conversation seen in the window; one failing does not block the others."""

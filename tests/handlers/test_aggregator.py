@@ -1,0 +1,347 @@
+"""Aggregator handler on moto: ingest writes the table, moto's stream feeds tumbling windows, bursts land on SQS FIFO.
+
+Virtual time: windows of 10 s aligned to multiples of 10 (T0 is one), bufferSeconds 20, maxWait 120, maxMessages 10.
+"""
+
+import json
+
+import pytest
+from whatsapp_buffer.errors import TransientAwsError
+from whatsapp_buffer.handlers import aggregator as aggregator_module
+from whatsapp_buffer.handlers import ingest as ingest_module
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, burst_id_for
+from whatsapp_buffer.raw_store import RawStore
+
+from tests.fixtures import eum
+from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts
+
+CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
+ONE_MB = 1024 * 1024
+
+
+def arrive(clock, at, *messages, phone_number_id=eum.PHONE_NUMBER_ID):
+    clock.set(at)
+    webhook = eum.webhook_entry(*messages, phone_number_id=phone_number_id)
+    return ingest_module.handler(eum.sns_event(eum.sns_message(webhook)), None)
+
+
+def run_windows(window, until):
+    """Close every window from the current one up to `until` (virtual time), returning the final responses."""
+    end = (int(window.clock.t) // 10 + 1) * 10
+    finals = []
+    while end <= until:
+        finals.append(window.close(end))
+        end += 10
+    return finals
+
+
+def texts(bursts):
+    return [[item.text for item in burst.items] for burst, _ in bursts]
+
+
+def test_quiet_conversation_becomes_one_burst_after_buffer_seconds(ingest, window, virtual_clock, queue_url):
+    # GIVEN three texts within three seconds
+    for i, body in enumerate(["Hello", "How", "are you?"]):
+        arrive(virtual_clock, T0 + 1 + i, eum.message(f"wamid.{i}", body, sent_at=T0 + 1 + i))
+    # WHEN windows close before and after 20 s of quiet
+    run_windows(window, T0 + 20)
+    assert drain_bursts(queue_url) == []
+    run_windows(window, T0 + 30)
+    # THEN exactly one burst, texts joined in order, grouped by conversation and deduplicated by its burst id
+    ((burst, attributes),) = drain_bursts(queue_url)
+    assert [item.text for item in burst.items] == ["Hello\nHow\nare you?"]
+    assert burst.message_ids == ("wamid.0", "wamid.1", "wamid.2")
+    assert attributes["MessageGroupId"] == CONV.key
+    assert attributes["MessageDeduplicationId"] == burst.burst_id == burst_id_for(burst.message_ids)
+    assert (burst.first_received_at, burst.last_received_at, burst.flushed_at) == (T0 + 1, T0 + 3, T0 + 30)
+    assert burst.display_name == "Sheena Nelson"
+    assert burst.origination_phone_number_id == eum.PHONE_ARNS[eum.PHONE_NUMBER_ID]
+
+
+def test_after_a_flush_the_loop_ends_and_later_windows_see_nothing(ingest, window, virtual_clock, queue_url, store):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    run_windows(window, T0 + 30)
+    assert len(drain_bursts(queue_url)) == 1
+    control = store.read_control(CONV)
+    assert (control.pending, control.first_pending) == (0, None)
+    # the settle write is seen once more (IDLE), then the stream goes quiet
+    run_windows(window, T0 + 60)
+    assert window.stream.new_records() == []
+    assert window.responses[-2]["state"] == {"c": []}
+
+
+def test_every_invoke_returns_state_and_batch_item_failures(ingest, window, virtual_clock):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    run_windows(window, T0 + 30)
+    for response in window.responses:
+        assert set(response) == {"state", "batchItemFailures"}
+    assert window.responses[0] == {"state": {"c": [CONV.key]}, "batchItemFailures": []}
+
+
+def test_out_of_order_timestamps_are_sent_in_whatsapp_order(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.c", "third", sent_at=T0 - 1))
+    arrive(virtual_clock, T0 + 2, eum.message("wamid.a", "first", sent_at=T0 - 9))
+    arrive(virtual_clock, T0 + 3, eum.message("wamid.b", "second", sent_at=T0 - 5))
+    run_windows(window, T0 + 30)
+    assert texts(drain_bursts(queue_url)) == [["first\nsecond\nthird"]]
+
+
+def test_redelivered_message_is_not_sent_twice(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    arrive(virtual_clock, T0 + 2, eum.message("wamid.1", "hi"))
+    run_windows(window, T0 + 30)
+    # a redelivery after the flush is still a no-op (items are kept until their TTL)
+    arrive(virtual_clock, T0 + 35, eum.message("wamid.1", "hi"))
+    run_windows(window, T0 + 80)
+    assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.1",)]
+
+
+def test_two_numbers_and_one_customer_make_two_bursts_in_two_groups(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "sales?"))
+    arrive(virtual_clock, T0 + 2, eum.message("wamid.2", "support?"), phone_number_id="107000000000001")
+    run_windows(window, T0 + 30)
+    groups = sorted((a["MessageGroupId"], b.items[0].text) for b, a in drain_bursts(queue_url))
+    assert groups == [(f"106540352242922#{eum.CUSTOMER}", "sales?"), (f"107000000000001#{eum.CUSTOMER}", "support?")]
+
+
+def test_a_burst_straddling_a_window_edge_is_not_split(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 8, eum.message("wamid.1", "before the edge", sent_at=T0 + 8))
+    run_windows(window, T0 + 10)
+    arrive(virtual_clock, T0 + 12, eum.message("wamid.2", "after the edge", sent_at=T0 + 12))
+    run_windows(window, T0 + 40)
+    assert texts(drain_bursts(queue_url)) == [["before the edge\nafter the edge"]]
+
+
+def test_every_kind_keeps_its_place_in_the_burst(ingest, window, virtual_clock, queue_url):
+    kinds = ["text", "image", "voice", "location", "text", "text", "contacts", "interactive_button_reply", "button"]
+    messages = [
+        eum.message(f"wamid.{i:02d}", f"t{i}", sent_at=T0 + i, kind=kind if kind != "text" else "text")
+        for i, kind in enumerate(kinds)
+    ]
+    arrive(virtual_clock, T0 + 1, *messages)
+    run_windows(window, T0 + 30)
+    ((burst, _),) = drain_bursts(queue_url)
+    assert [item.kind for item in burst.items] == [
+        "text",
+        "image",
+        "voice",
+        "location",
+        "text",
+        "contacts",
+        "interactive",
+        "button",
+    ]
+    assert burst.items[4].text == "t4\nt5"
+    assert burst.items[1].content["media_id"] == "1003383421387256"
+
+
+def test_oversized_text_is_split_into_parts_connect_accepts(ingest, window, virtual_clock, queue_url):
+    long_text = ("word " * 800).strip()
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "intro", sent_at=T0), eum.message("wamid.2", long_text))
+    run_windows(window, T0 + 30)
+    ((burst, _),) = drain_bursts(queue_url)
+    parts = [item.text for item in burst.items]
+    assert len(parts) == 4
+    assert all(len(p.encode("utf-16-le")) // 2 <= CONNECT_TEXT_LIMIT for p in parts)
+    assert "".join(parts) == "intro\n" + long_text
+    assert burst.items[0].message_ids == ("wamid.1", "wamid.2")
+    assert burst.items[-1].message_ids == ("wamid.2",)
+
+
+def test_max_messages_caps_a_burst_and_the_rest_follow_in_order(ingest, window, virtual_clock, queue_url):
+    messages = [eum.message(f"wamid.{i:02d}", f"m{i}", sent_at=T0 + i) for i in range(25)]
+    arrive(virtual_clock, T0 + 1, *messages)
+    run_windows(window, T0 + 30)
+    bursts = drain_bursts(queue_url)
+    assert [len(b.message_ids) for b, _ in bursts] == [10, 10, 5]
+    assert [m for b, _ in bursts for m in b.message_ids] == [f"wamid.{i:02d}" for i in range(25)]
+
+
+def test_max_wait_flushes_a_customer_who_never_pauses(ingest, window, virtual_clock, queue_url):
+    # GIVEN a message every 15 s (never 20 s of quiet)
+    for i in range(12):
+        arrive(virtual_clock, T0 + 1 + 15 * i, eum.message(f"wamid.{i:02d}", f"m{i}", sent_at=T0 + 1 + 15 * i))
+        run_windows(window, T0 + 1 + 15 * i + 9)
+    bursts = drain_bursts(queue_url)
+    # THEN the first burst leaves within maxWait + one window of the first message
+    assert bursts
+    assert bursts[0][0].flushed_at - (T0 + 1) < POLICY.max_wait_seconds + POLICY.window_seconds
+
+
+class ArrivalDuringFlush(RawStore):
+    """A raw store that lets a new customer message arrive right after the flush claimed its messages."""
+
+    def __init__(self, inner, arrive_once):
+        super().__init__(inner.table_name, inner.client)
+        self.arrive_once = arrive_once
+
+    def claim(self, conversation, messages, burst_id):
+        super().claim(conversation, messages, burst_id)
+        if self.arrive_once:
+            self.arrive_once.pop()()
+
+
+def test_message_arriving_mid_flush_is_neither_lost_nor_sent_twice(ingest, window, virtual_clock, queue_url, store):
+    # GIVEN a pending message, and a second one that arrives between the claim and the control update
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "first"))
+    late = [lambda: arrive(virtual_clock, virtual_clock.t, eum.message("wamid.2", "second", sent_at=T0 + 29))]
+    aggregator_module.service().store = ArrivalDuringFlush(store, late)
+    # WHEN the first flushes
+    run_windows(window, T0 + 30)
+    # THEN the burst has only the claimed message, and the late one stays pending on the control item
+    assert texts(drain_bursts(queue_url)) == [["first"]]
+    control = store.read_control(CONV)
+    assert (control.pending, control.first_pending) == (1, T0 + 30)
+    # AND it leaves in its own burst once quiet
+    run_windows(window, T0 + 60)
+    assert texts(drain_bursts(queue_url)) == [["second"]]
+    assert store.read_control(CONV).pending == 0
+
+
+class CrashAfterSend(RawStore):
+    """A raw store whose first mark-sent fails, as if the Lambda died between SendMessage and the update."""
+
+    def __init__(self, inner):
+        super().__init__(inner.table_name, inner.client)
+        self.crashes = 1
+
+    def mark_sent(self, conversation, messages, burst_id):
+        if self.crashes:
+            self.crashes -= 1
+            raise TransientAwsError("simulated crash after send")
+        super().mark_sent(conversation, messages, burst_id)
+
+
+class SpyQueue:
+    def __init__(self, inner):
+        self.inner = inner
+        self.sent = []
+
+    def send(self, burst):
+        self.sent.append(burst)
+        return self.inner.send(burst)
+
+
+def test_crash_between_send_and_mark_sent_resends_the_same_burst_id_and_loses_nothing(
+    ingest, window, virtual_clock, queue_url, store
+):
+    service = aggregator_module.service()
+    service.store = CrashAfterSend(store)
+    service.queue = spy = SpyQueue(service.queue)
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "a", sent_at=T0), eum.message("wamid.2", "b", sent_at=T0 + 1))
+    # WHEN the flush crashes after sending, a message arrives, and later windows retry
+    run_windows(window, T0 + 30)
+    arrive(virtual_clock, T0 + 31, eum.message("wamid.3", "c", sent_at=T0 + 31))
+    run_windows(window, T0 + 70)
+    # THEN the claimed burst was resent under the same id (SQS FIFO drops the copy), then the new message followed
+    assert [b.burst_id for b in spy.sent[:2]] == [spy.sent[0].burst_id] * 2
+    assert [b.message_ids for b, _ in drain_bursts(queue_url)] == [("wamid.1", "wamid.2"), ("wamid.3",)]
+    assert store.unsent_messages(CONV) == []
+    assert store.read_control(CONV).pending == 0
+
+
+def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
+    ingest, window, virtual_clock, queue_url, store
+):
+    broken = Conversation("107000000000001", eum.CUSTOMER)
+
+    class FailsFor(RawStore):
+        failures = 1
+
+        def unsent_messages(self, conversation):
+            if conversation == broken and self.failures:
+                self.failures -= 1
+                raise TransientAwsError("throttled")
+            return super().unsent_messages(conversation)
+
+    aggregator_module.service().store = FailsFor(store.table_name, store.client)
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "fine"))
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.2", "unlucky"), phone_number_id=broken.phone_number_id)
+    run_windows(window, T0 + 30)
+    assert texts(drain_bursts(queue_url)) == [["fine"]]
+    run_windows(window, T0 + 40)
+    assert texts(drain_bursts(queue_url)) == [["unlucky"]]
+
+
+def test_final_invoke_fails_when_a_conversation_can_neither_flush_nor_be_touched(ingest, window, virtual_clock, store):
+    class Unreachable(RawStore):
+        def read_control(self, conversation):
+            raise TransientAwsError("down")
+
+        def touch(self, conversation):
+            raise TransientAwsError("down")
+
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    aggregator_module.service().store = Unreachable(store.table_name, store.client)
+    with pytest.raises(TransientAwsError, match="1 conversation"):
+        run_windows(window, T0 + 10)
+
+
+def test_window_terminated_early_acts_like_a_final_invoke(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    state = aggregator_module.handler(window.event(window.stream.new_records(), {}, False, T0), None)["state"]
+    virtual_clock.set(T0 + 25)
+    response = aggregator_module.handler(window.event([], state, True, T0, terminated_early=True), None)
+    assert response == {"state": {}, "batchItemFailures": []}
+    assert texts(drain_bursts(queue_url)) == [["hi"]]
+
+
+def test_records_of_the_final_invoke_itself_are_decided_too(ingest, window, virtual_clock, queue_url):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    virtual_clock.set(T0 + 25)
+    aggregator_module.handler(window.event(window.stream.new_records(), {}, True, T0), None)
+    assert texts(drain_bursts(queue_url)) == [["hi"]]
+
+
+def test_unreadable_stream_record_is_reported_by_sequence_number_and_the_rest_kept(ingest, window, virtual_clock):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    records = window.stream.new_records()
+    bad = json.loads(json.dumps(records[0]))
+    bad["dynamodb"]["Keys"] = {"id": {"S": "not-ours"}}
+    bad["dynamodb"]["SequenceNumber"] = "999"
+    response = aggregator_module.handler(window.event([bad, *records], {}, False, T0), None)
+    assert response == {"state": {"c": [CONV.key]}, "batchItemFailures": [{"itemIdentifier": "999"}]}
+
+
+def test_a_batch_of_only_unreadable_records_still_returns_state(aggregator, window):
+    bad = {"eventName": "MODIFY", "dynamodb": {"Keys": {"x": {"S": "y"}}, "SequenceNumber": "7"}}
+    response = aggregator_module.handler(window.event([bad], {"c": ["1#2"]}, False, T0), None)
+    assert response == {"state": {"c": ["1#2"]}, "batchItemFailures": [{"itemIdentifier": "7"}]}
+
+
+def test_window_state_holds_well_over_ten_thousand_conversations_under_one_megabyte():
+    # GIVEN realistic keys: a 15-digit Meta phone number id and a 15-digit (maximum E.164) wa_id
+    keys = [f"{106540352242922 + i % 50}#{100000000000000 + i}" for i in range(29_000)]
+    # WHEN they are kept in the window state, serialized with the default (spaced) JSON encoder
+    size = len(json.dumps(aggregator_module.window_state(keys)).encode())
+    # THEN 29,000 conversations fit in one shard-window's 1 MB state (35 bytes each: about 29,900 at most)
+    assert size < ONE_MB
+    assert size / len(keys) < 36
+
+
+def test_window_state_keeps_each_conversation_once(aggregator, window, virtual_clock):
+    record = {
+        "eventName": "MODIFY",
+        "dynamodb": {"Keys": {"pk": {"S": f"CONV#{CONV.key}"}, "sk": {"S": "CONTROL"}}, "SequenceNumber": "1"},
+    }
+    response = aggregator_module.handler(window.event([record, record], {"c": [CONV.key]}, False, T0), None)
+    assert response["state"] == {"c": [CONV.key]}
+
+
+def test_handler_builds_itself_from_the_environment_on_first_call(aws, dynamodb, queue_url, monkeypatch, virtual_clock):
+    for name, value in {
+        "RAW_TABLE_NAME": TABLE,
+        "BURSTS_QUEUE_URL": queue_url,
+        "BUFFER_SECONDS": "20",
+        "MAX_WAIT_SECONDS": "120",
+        "MAX_MESSAGES": "10",
+        "WINDOW_SECONDS": "10",
+    }.items():
+        monkeypatch.setenv(name, value)
+    aggregator_module._service = None
+    try:
+        response = aggregator_module.handler({"Records": [], "state": {}, "isFinalInvokeForWindow": True}, None)
+        assert aggregator_module._service.policy == POLICY
+    finally:
+        aggregator_module._service = None
+    assert response == {"state": {}, "batchItemFailures": []}

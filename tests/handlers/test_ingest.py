@@ -1,0 +1,148 @@
+"""Ingest handler: real-shaped SNS events in, raw-table items out (moto)."""
+
+import json
+
+import pytest
+from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
+from whatsapp_buffer.handlers import ingest as ingest_module
+from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.raw_store import RawStore
+from whatsapp_buffer.settings import IngestSettings
+
+from tests.fixtures import eum
+from tests.handlers.conftest import T0
+
+CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
+
+
+def deliver(*webhooks):
+    return ingest_module.handler(eum.sns_event(*(eum.sns_message(w) for w in webhooks)), None)
+
+
+def stored_items(store, conversation=CONV):
+    return [(s.message.message_id, s.message.kind) for s in store.unsent_messages(conversation)]
+
+
+@pytest.mark.parametrize("fixture", eum.KINDS)
+def test_every_message_kind_is_stored_pending(ingest, store, fixture):
+    # GIVEN a real-shaped EUM event of one kind WHEN delivered
+    result = deliver(eum.entry(fixture))
+    # THEN one message is stored pending and counted on its conversation
+    assert result["stored"] == 1
+    assert len(stored_items(store)) == 1
+    assert store.read_control(CONV).pending == 1
+
+
+def test_redelivered_message_is_stored_once(ingest, store, virtual_clock):
+    deliver(eum.entry("text"))
+    virtual_clock.set(T0 + 30)
+    result = deliver(eum.entry("text"))
+    assert result == {"stored": 0, "duplicates": 1, "ignored": 0, "statuses": 0}
+    control = store.read_control(CONV)
+    assert (control.pending, control.last_arrival) == (1, T0)
+
+
+def test_statuses_only_event_stores_nothing_and_succeeds(ingest, store):
+    result = deliver(eum.entry("statuses_only"))
+    assert result == {"stored": 0, "duplicates": 0, "ignored": 0, "statuses": 1}
+    assert store.client.scan(TableName=store.table_name)["Items"] == []
+
+
+def test_two_business_numbers_with_one_customer_are_separate_conversations(ingest, store):
+    deliver(eum.webhook_entry(eum.message("wamid.1", "to sales")))
+    deliver(eum.webhook_entry(eum.message("wamid.2", "to support"), phone_number_id="107000000000001"))
+    other = Conversation("107000000000001", eum.CUSTOMER)
+    assert stored_items(store) == [("wamid.1", "text")]
+    assert stored_items(store, other) == [("wamid.2", "text")]
+    (support,) = store.unsent_messages(other)
+    assert support.message.origination_phone_number_id == eum.PHONE_ARNS["107000000000001"]
+
+
+def test_one_event_with_several_messages_stores_them_all(ingest, store):
+    deliver(eum.webhook_entry(eum.message("wamid.2", "b", sent_at=T0 + 1), eum.message("wamid.1", "a", sent_at=T0)))
+    assert stored_items(store) == [("wamid.1", "text"), ("wamid.2", "text")]
+    assert store.read_control(CONV).pending == 2
+
+
+def test_malformed_json_raises_and_stores_nothing(ingest, store):
+    with pytest.raises(MalformedEvent, match="not JSON"):
+        ingest_module.handler(eum.sns_event("{this is not json"), None)
+    assert store.client.scan(TableName=store.table_name)["Items"] == []
+
+
+def test_non_eum_body_raises_unsupported_event(ingest):
+    with pytest.raises(UnsupportedEvent):
+        ingest_module.handler(eum.sns_event(json.dumps({"Type": "Notification", "Message": "hi"})), None)
+
+
+def test_valid_siblings_of_a_message_with_missing_fields_are_stored_before_the_event_fails(ingest, store):
+    # GIVEN an entry whose second message has no timestamp
+    bad = eum.message("wamid.bad", "x")
+    del bad["timestamp"]
+    # WHEN delivered THEN the event fails (so retries and the DLQ keep it) naming what is wrong
+    with pytest.raises(MalformedEvent, match="no timestamp"):
+        deliver(eum.webhook_entry(eum.message("wamid.good"), bad))
+    # AND the good message is stored; a retry stores it no second time
+    assert stored_items(store) == [("wamid.good", "text")]
+    with pytest.raises(MalformedEvent):
+        deliver(eum.webhook_entry(eum.message("wamid.good"), bad))
+    assert store.read_control(CONV).pending == 1
+
+
+def test_a_bad_record_does_not_stop_the_other_records_of_the_invocation(ingest, store):
+    event = eum.sns_event("nope", eum.sns_message(eum.webhook_entry(eum.message("wamid.ok"))))
+    with pytest.raises(MalformedEvent):
+        ingest_module.handler(event, None)
+    assert stored_items(store) == [("wamid.ok", "text")]
+
+
+def test_oversized_text_is_stored_whole_for_the_aggregator_to_split(ingest, store):
+    deliver(eum.webhook_entry(eum.message("wamid.long", "z" * 4096)))
+    (stored,) = store.unsent_messages(CONV)
+    assert stored.message.content["text"] == "z" * 4096
+
+
+@pytest.mark.parametrize(("flags", "fixture"), [((True, False), "reaction"), ((False, True), "sticker")])
+def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_clock, capsys, flags, fixture):
+    # GIVEN ingest configured to ignore reactions or stickers
+    settings = IngestSettings(store.table_name, retention_hours=1, ignore_reactions=flags[0], ignore_stickers=flags[1])
+    ingest_module.build(settings, store)
+    try:
+        # WHEN one arrives
+        result = deliver(eum.entry(fixture))
+    finally:
+        ingest_module._service = None
+    # THEN nothing is stored, and it is counted in the `ignored` metric
+    assert result["ignored"] == 1
+    assert store.client.scan(TableName=store.table_name)["Items"] == []
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert any(m.get("ignored") == [1.0] or m.get("ignored") == 1.0 for m in metrics)
+
+
+def test_logs_carry_ids_and_kinds_but_never_bodies_or_full_numbers(ingest, caplog):
+    bad = eum.message("wamid.bad", "second secret")
+    bad["timestamp"] = "soon"
+    with caplog.at_level("INFO"), pytest.raises(MalformedEvent):
+        deliver(eum.webhook_entry(eum.message("wamid.1", "my secret text"), bad))
+    out = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "wamid.1" in out
+    assert "*******1234" in out
+    assert "my secret text" not in out
+    assert "second secret" not in out
+    assert eum.CUSTOMER not in out
+
+
+def test_handler_builds_itself_from_the_environment_on_first_call(store, monkeypatch, virtual_clock):
+    # GIVEN the variables the Pulumi program sets, and no service built yet
+    monkeypatch.setenv("RAW_TABLE_NAME", store.table_name)
+    monkeypatch.setenv("RETENTION_HOURS", "24")
+    monkeypatch.setenv("IGNORE_REACTIONS", "false")
+    monkeypatch.setenv("IGNORE_STICKERS", "true")
+    ingest_module._service = None
+    try:
+        result = deliver(eum.entry("text"))
+        assert isinstance(ingest_module._service.store, RawStore)
+        assert ingest_module._service.settings.ignore_stickers is True
+    finally:
+        ingest_module._service = None
+    assert result["stored"] == 1
