@@ -1,0 +1,89 @@
+"""The whatsapp-buffer stack: read and validate config once, compose the three components, export what users need."""
+
+import pulumi
+import pulumi_aws as aws
+
+from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
+from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
+from components.context import StackContext
+from components.lambda_function import FunctionDefaults
+from components.settings import CONFIG_KEYS, ConfigError, parse_settings
+from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
+
+config = pulumi.Config()
+try:
+    settings = parse_settings({key: config.get(key) for key in CONFIG_KEYS})
+except ConfigError as error:
+    # RunError stops preview with just this line instead of a traceback.
+    raise pulumi.RunError(str(error)) from error
+
+context = StackContext(
+    project=pulumi.get_project(),
+    stack=pulumi.get_stack(),
+    account_id=aws.get_caller_identity().account_id,
+    region=aws.get_region().region,
+    partition=aws.get_partition().partition,
+)
+functions = FunctionDefaults(
+    memory_mb=settings.lambda_memory_mb,
+    log_retention_days=settings.log_retention_days,
+    log_level=settings.log_level,
+    layer_arn=settings.powertools_layer_arn,
+)
+
+ingest = BufferedIngest(
+    "buffered-ingest",
+    BufferedIngestArgs(
+        context=context,
+        functions=functions,
+        retention_hours=settings.retention_hours,
+        ignore_reactions=settings.ignore_reactions,
+        ignore_stickers=settings.ignore_stickers,
+    ),
+)
+aggregator = StreamAggregator(
+    "stream-aggregator",
+    StreamAggregatorArgs(
+        context=context,
+        functions=functions,
+        raw_table_name=ingest.raw_table.name,
+        raw_table_arn=ingest.raw_table.arn,
+        raw_table_stream_arn=ingest.raw_table.stream_arn,
+        buffer_seconds=settings.buffer_seconds,
+        max_wait_seconds=settings.max_wait_seconds,
+        max_messages=settings.max_messages,
+        window_seconds=settings.window_seconds,
+        consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+    ),
+)
+bridge = ConnectBridge(
+    "connect-bridge",
+    ConnectBridgeArgs(
+        context=context,
+        functions=functions,
+        bursts_queue_arn=aggregator.bursts_queue.arn,
+        connect_instance_id=settings.connect_instance_id,
+        contact_flow_id=settings.contact_flow_id,
+        chat_duration_minutes=settings.chat_duration_minutes,
+        mark_as_read=settings.mark_as_read,
+        meta_api_version=settings.meta_api_version,
+        whatsapp_phone_number_ids=settings.whatsapp_phone_number_ids,
+    ),
+)
+
+# Paste this into End User Messaging Social as the WhatsApp Business Account's event destination.
+pulumi.export("inTopicArn", ingest.in_topic.arn)
+pulumi.export("outTopicArn", bridge.out_topic.arn)
+pulumi.export("rawTableName", ingest.raw_table.name)
+pulumi.export("sessionsTableName", bridge.sessions_table.name)
+pulumi.export("idempotencyTableName", bridge.idempotency_table.name)
+pulumi.export("burstsQueueUrl", aggregator.bursts_queue.url)
+pulumi.export("burstsDeadLetterQueueUrl", aggregator.bursts_dead_letter_queue.url)
+pulumi.export("aggregatorFailuresQueueUrl", aggregator.failures_queue.url)
+pulumi.export("ingestDeadLetterQueueUrl", ingest.dead_letter_queue.url)
+pulumi.export("outboundDeadLetterQueueUrl", bridge.outbound_dead_letter_queue.url)
+pulumi.export("mediaBucketName", bridge.media_bucket.bucket)
+pulumi.export("ingestFunctionName", ingest.function.name)
+pulumi.export("aggregatorFunctionName", aggregator.function.name)
+pulumi.export("inboundFunctionName", bridge.inbound_function.name)
+pulumi.export("outboundFunctionName", bridge.outbound_function.name)

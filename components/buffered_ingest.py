@@ -1,0 +1,99 @@
+"""BufferedIngest: End User Messaging's SNS topic, the ingest function, and the raw table it writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.context import StackContext
+from components.lambda_function import FunctionDefaults, FunctionSpec, env_flag, python_function
+from components.queues import FOURTEEN_DAYS, encrypted_queue
+from components.tables import secure_table
+from components.topics import service_topic, subscribe_function
+
+INGEST_TIMEOUT_SECONDS = 30
+
+# Environment variable names: the contract in runtime/whatsapp_buffer/settings.py (tests check both agree).
+RAW_TABLE_NAME = "RAW_TABLE_NAME"
+RETENTION_HOURS = "RETENTION_HOURS"
+IGNORE_REACTIONS = "IGNORE_REACTIONS"
+IGNORE_STICKERS = "IGNORE_STICKERS"
+
+
+@dataclass(frozen=True)
+class BufferedIngestArgs:
+    context: StackContext
+    functions: FunctionDefaults
+    retention_hours: int
+    ignore_reactions: bool
+    ignore_stickers: bool
+
+
+class BufferedIngest(pulumi.ComponentResource):
+    """WhatsApp events in: in-topic (End User Messaging only) -> ingest function -> raw table (stream + TTL)."""
+
+    in_topic: aws.sns.Topic
+    raw_table: aws.dynamodb.Table
+    dead_letter_queue: aws.sqs.Queue
+    function: aws.lambda_.Function
+
+    def __init__(self, name: str, args: BufferedIngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("whatsapp-buffer:index:BufferedIngest", name, None, opts)
+        context = args.context
+        self.raw_table = secure_table(
+            f"{name}-raw-table",
+            self,
+            hash_key="pk",
+            range_key="sk",
+            ttl_attribute="expires_at",
+            stream_view_type="NEW_IMAGE",
+        )
+        inbound = service_topic(f"{name}-in-topic", self, context, service="social-messaging.amazonaws.com")
+        self.in_topic = inbound.topic
+        self.dead_letter_queue = encrypted_queue(f"{name}-dlq", self, retention_seconds=FOURTEEN_DAYS)
+        ingest = python_function(
+            name,
+            self,
+            context,
+            args.functions,
+            FunctionSpec(
+                name="ingest",
+                description="stores each WhatsApp message and its conversation's control item",
+                timeout_seconds=INGEST_TIMEOUT_SECONDS,
+                environment={
+                    RAW_TABLE_NAME: self.raw_table.name,
+                    RETENTION_HOURS: str(args.retention_hours),
+                    IGNORE_REACTIONS: env_flag(args.ignore_reactions),
+                    IGNORE_STICKERS: env_flag(args.ignore_stickers),
+                },
+                statements=[
+                    # TransactWriteItems is authorised per contained action, so these three cover it.
+                    iam.allow(
+                        ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                        [self.raw_table.arn],
+                        sid="WriteRawMessages",
+                    ),
+                    iam.allow(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetterFailedEvents"),
+                ],
+            ),
+        )
+        self.function = ingest.function
+        subscribe_function(
+            f"{name}-ingest",
+            self,
+            topic=self.in_topic,
+            function=self.function,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        self.register_outputs(
+            {
+                "inTopicArn": self.in_topic.arn,
+                "rawTableName": self.raw_table.name,
+                "rawTableStreamArn": self.raw_table.stream_arn,
+                "deadLetterQueueUrl": self.dead_letter_queue.url,
+                "functionName": self.function.name,
+            }
+        )

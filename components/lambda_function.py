@@ -1,0 +1,140 @@
+"""The one way this program builds a Lambda: Python packaged from runtime/, with its own role and log group."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.context import StackContext
+
+RUNTIME = "python3.13"
+ARCHITECTURE = "arm64"
+POWERTOOLS_LAYER_VERSION = 27
+"""The public Powertools for AWS Lambda (Python) V3 layer version pinned by default (their install docs list the
+current one); `powertoolsLayerArn` overrides it."""
+METRICS_NAMESPACE = "WhatsAppBuffer"
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+_SKIPPED_DIRS = {"__pycache__"}
+_SKIPPED_SUFFIXES = {".pyc", ".pyo"}
+
+
+def powertools_layer_arn(context: StackContext) -> str:
+    """The public Powertools layer for the stack's region, Python version and architecture."""
+    flavour = f"AWSLambdaPowertoolsPythonV3-{RUNTIME.replace('.', '')}-{ARCHITECTURE}"
+    return f"arn:{context.partition}:lambda:{context.region}:017000801446:layer:{flavour}:{POWERTOOLS_LAYER_VERSION}"
+
+
+def env_flag(value: bool) -> str:
+    """A boolean as the runtime's settings read it."""
+    return "true" if value else "false"
+
+
+@functools.cache
+def runtime_archive() -> pulumi.AssetArchive:
+    """runtime/ and nothing else, with `whatsapp_buffer/` at the root of the zip (bytecode caches left out)."""
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
+    for path in sorted(RUNTIME_DIR.rglob("*")):
+        relative = path.relative_to(RUNTIME_DIR)
+        if path.is_dir() or _SKIPPED_DIRS.intersection(relative.parts) or path.suffix in _SKIPPED_SUFFIXES:
+            continue
+        # Relative to the working directory (the project root under `pulumi up`) so state holds no machine paths.
+        assets[relative.as_posix()] = pulumi.FileAsset(os.path.relpath(path))
+    return pulumi.AssetArchive(assets)
+
+
+@dataclass(frozen=True)
+class FunctionDefaults:
+    """What every function of the stack shares."""
+
+    memory_mb: int
+    log_retention_days: int
+    log_level: str
+    layer_arn: str | None = None
+    """None: the pinned public Powertools layer for the region."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What differs between functions."""
+
+    name: str
+    """Short name: the handler module (`whatsapp_buffer.handlers.<name>`) and the end of the physical name."""
+    description: str
+    timeout_seconds: int
+    environment: Mapping[str, pulumi.Input[str]]
+    statements: Sequence[iam.Statement]
+    """Everything the function calls besides writing its own logs."""
+
+
+@dataclass
+class PythonFunction:
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    role_policy: aws.iam.RolePolicy
+    log_group: aws.cloudwatch.LogGroup
+
+
+def python_function(
+    name: str, parent: pulumi.Resource, context: StackContext, defaults: FunctionDefaults, spec: FunctionSpec
+) -> PythonFunction:
+    """Role (assumable by Lambda only), log group, then the function, all children of `parent` named `<name>-…`."""
+    name = f"{name}-{spec.name}"
+    opts = pulumi.ResourceOptions(parent=parent)
+    function_name = context.physical_name(spec.name)
+    # Created before the function with its retention, so Lambda never creates an unbounded one and the role needs
+    # no logs:CreateLogGroup.
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-logs",
+        name=f"/aws/lambda/{function_name}",
+        retention_in_days=defaults.log_retention_days,
+        opts=opts,
+    )
+    role = aws.iam.Role(
+        f"{name}-role",
+        description=f"{function_name}: {spec.description}",
+        assume_role_policy=iam.document(
+            [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+        ),
+        opts=opts,
+    )
+    write_logs = iam.allow(
+        ["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(log_group.arn, ":*")], sid="WriteOwnLogs"
+    )
+    role_policy = aws.iam.RolePolicy(
+        f"{name}-policy",
+        role=role.id,
+        policy=iam.document([write_logs, *spec.statements]),
+        opts=opts,
+    )
+    function = aws.lambda_.Function(
+        f"{name}-function",
+        name=function_name,
+        description=spec.description,
+        runtime=RUNTIME,
+        architectures=[ARCHITECTURE],
+        handler=f"whatsapp_buffer.handlers.{spec.name}.handler",
+        code=runtime_archive(),
+        role=role.arn,
+        layers=[defaults.layer_arn or powertools_layer_arn(context)],
+        memory_size=defaults.memory_mb,
+        timeout=spec.timeout_seconds,
+        environment=aws.lambda_.FunctionEnvironmentArgs(
+            variables={
+                **spec.environment,
+                "POWERTOOLS_SERVICE_NAME": f"{context.project}-{context.stack}",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": defaults.log_level,
+            }
+        ),
+        # The policy must exist before event source mappings validate the role against the function.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, role_policy]),
+    )
+    return PythonFunction(function=function, role=role, role_policy=role_policy, log_group=log_group)

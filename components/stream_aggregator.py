@@ -1,0 +1,152 @@
+"""StreamAggregator: the tumbling-window stream mapping that decides when a conversation's burst is due, the
+aggregator function, and the bursts FIFO queue it fills."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.context import StackContext
+from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
+from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
+
+AGGREGATOR_TIMEOUT_SECONDS = 60
+STREAM_BATCH_SIZE = 100
+STREAM_MAX_RETRY_ATTEMPTS = 10
+STREAM_MAX_RECORD_AGE_SECONDS = 3600
+BURSTS_MAX_RECEIVE_COUNT = 5
+CONTROL_RECORDS_ONLY = {
+    "eventName": ["INSERT", "MODIFY"],
+    "dynamodb": {"NewImage": {"record_type": {"S": ["control"]}}},
+}
+"""Only control-item changes wake the aggregator: one record per conversation update, never one per message."""
+
+# Environment variable names: the contract in runtime/whatsapp_buffer/settings.py (tests check both agree).
+RAW_TABLE_NAME = "RAW_TABLE_NAME"
+BURSTS_QUEUE_URL = "BURSTS_QUEUE_URL"
+BUFFER_SECONDS = "BUFFER_SECONDS"
+MAX_WAIT_SECONDS = "MAX_WAIT_SECONDS"
+MAX_MESSAGES = "MAX_MESSAGES"
+WINDOW_SECONDS = "WINDOW_SECONDS"
+
+
+@dataclass(frozen=True)
+class StreamAggregatorArgs:
+    context: StackContext
+    functions: FunctionDefaults
+    raw_table_name: pulumi.Input[str]
+    raw_table_arn: pulumi.Input[str]
+    raw_table_stream_arn: pulumi.Input[str]
+    buffer_seconds: int
+    max_wait_seconds: int
+    max_messages: int
+    window_seconds: int
+    consumer_timeout_seconds: int
+    """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
+
+
+class StreamAggregator(pulumi.ComponentResource):
+    """Raw table stream -> (tumbling window) aggregator function -> bursts FIFO queue, grouped by conversation."""
+
+    function: aws.lambda_.Function
+    bursts_queue: aws.sqs.Queue
+    bursts_dead_letter_queue: aws.sqs.Queue
+    failures_queue: aws.sqs.Queue
+    stream_mapping: aws.lambda_.EventSourceMapping
+
+    def __init__(self, name: str, args: StreamAggregatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("whatsapp-buffer:index:StreamAggregator", name, None, opts)
+        context = args.context
+        bursts = queue_with_dead_letters(
+            f"{name}-bursts",
+            self,
+            context,
+            fifo_suffix="bursts",
+            # AWS's guidance for Lambda SQS sources: at least six times the function timeout.
+            visibility_timeout_seconds=6 * args.consumer_timeout_seconds,
+            max_receive_count=BURSTS_MAX_RECEIVE_COUNT,
+        )
+        self.bursts_queue = bursts.queue
+        self.bursts_dead_letter_queue = bursts.dead_letter_queue
+        # The stream mapping's on-failure destination: metadata of batches dropped after the retry/age limits.
+        self.failures_queue = encrypted_queue(f"{name}-failures", self, retention_seconds=FOURTEEN_DAYS)
+        aggregator = python_function(
+            name,
+            self,
+            context,
+            args.functions,
+            FunctionSpec(
+                name="aggregator",
+                description="flushes each quiet conversation's pending messages as one burst",
+                timeout_seconds=AGGREGATOR_TIMEOUT_SECONDS,
+                environment={
+                    RAW_TABLE_NAME: args.raw_table_name,
+                    BURSTS_QUEUE_URL: self.bursts_queue.url,
+                    BUFFER_SECONDS: str(args.buffer_seconds),
+                    MAX_WAIT_SECONDS: str(args.max_wait_seconds),
+                    MAX_MESSAGES: str(args.max_messages),
+                    WINDOW_SECONDS: str(args.window_seconds),
+                },
+                statements=[
+                    iam.allow(
+                        ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                        [args.raw_table_arn],
+                        sid="ReadAndClaimPendingMessages",
+                    ),
+                    iam.allow(
+                        [
+                            "dynamodb:DescribeStream",
+                            "dynamodb:GetRecords",
+                            "dynamodb:GetShardIterator",
+                            "dynamodb:ListStreams",
+                        ],
+                        [pulumi.Output.concat(args.raw_table_arn, "/stream/*")],
+                        sid="ReadRawTableStream",
+                    ),
+                    iam.allow(
+                        ["sqs:SendMessage"],
+                        [self.bursts_queue.arn, self.failures_queue.arn],
+                        sid="SendBurstsAndFailures",
+                    ),
+                ],
+            ),
+        )
+        self.function = aggregator.function
+        self.stream_mapping = aws.lambda_.EventSourceMapping(
+            f"{name}-stream-mapping",
+            event_source_arn=args.raw_table_stream_arn,
+            function_name=self.function.arn,
+            starting_position="LATEST",
+            batch_size=STREAM_BATCH_SIZE,
+            # The window is the debounce's clock: at each window end the aggregator decides which conversations flush.
+            tumbling_window_in_seconds=args.window_seconds,
+            # Windows keep state per shard; more than one concurrent batch per shard would split it.
+            parallelization_factor=1,
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=STREAM_MAX_RETRY_ATTEMPTS,
+            maximum_record_age_in_seconds=STREAM_MAX_RECORD_AGE_SECONDS,
+            function_response_types=["ReportBatchItemFailures"],
+            destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                    destination_arn=self.failures_queue.arn
+                ),
+            ),
+            filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+                filters=[
+                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(CONTROL_RECORDS_ONLY))
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),
+        )
+        self.register_outputs(
+            {
+                "burstsQueueUrl": self.bursts_queue.url,
+                "burstsDeadLetterQueueUrl": self.bursts_dead_letter_queue.url,
+                "failuresQueueUrl": self.failures_queue.url,
+                "functionName": self.function.name,
+            }
+        )
