@@ -1,0 +1,231 @@
+"""Run each Lambda function the way Lambda does: its own process (a warm container), its own environment.
+
+The child process imports the handler named by the Pulumi program with exactly the environment the program sets,
+plus the standard `AWS_ENDPOINT_URL*` variables that point boto3 at the loopback stand-ins. The parent sends
+invocations over a pipe with the virtual time to show; the child answers with the handler's result or error,
+every AWS API call the handler made (for the IAM check), and everything it printed (logs and EMF metrics).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import multiprocessing
+import os
+import sys
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+
+
+@dataclass
+class ApiCall:
+    """One AWS API call a handler made, as botocore saw it."""
+
+    service: str
+    """The IAM prefix (botocore's signing name), e.g. dynamodb, sqs, social-messaging, connect."""
+    operation: str
+    params: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Invocation:
+    """What one invoke returned."""
+
+    ok: bool
+    result: Any = None
+    error_type: str | None = None
+    error_message: str | None = None
+    calls: list[ApiCall] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)
+    """Lines the function printed: Powertools JSON log lines and EMF metric documents."""
+
+    def metrics(self) -> dict[str, float]:
+        """Sum of each EMF metric the invocation emitted."""
+        totals: dict[str, float] = {}
+        for line in self.output:
+            if '"_aws"' not in line:
+                continue
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive.get("Metrics", []):
+                    name = metric["Name"]
+                    value = doc.get(name, 0)
+                    values = value if isinstance(value, list) else [value]
+                    totals[name] = totals.get(name, 0.0) + float(sum(values))
+        return totals
+
+
+class _Capture(io.TextIOBase):
+    """Stands in for stdout/stderr in the child: keeps complete lines for the parent."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._partial += text
+        *done, self._partial = self._partial.split("\n")
+        self.lines.extend(line for line in done if line.strip())
+        return len(text)
+
+    def take(self) -> list[str]:
+        if self._partial.strip():
+            self.lines.append(self._partial)
+        self._partial = ""
+        lines, self.lines = self.lines, []
+        return lines
+
+
+class _Context:
+    """The parts of the Lambda context object handlers and Powertools use."""
+
+    def __init__(self, function_name: str, function_arn: str, memory_mb: int, timeout_s: float) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "sandbox"
+        self._timeout_ms = int(timeout_s * 1000)
+
+    def get_remaining_time_in_millis(self) -> int:
+        # Virtual time stands still during an invoke: the whole timeout is always left.
+        return self._timeout_ms
+
+
+def _child_main(conn: Any, spec: dict[str, Any]) -> None:
+    os.environ.update(spec["env"])
+    sys.path.insert(0, spec["runtime_dir"])
+    capture = _Capture()
+    sys.stdout = capture
+    sys.stderr = capture
+    now = [0.0]
+    calls: list[ApiCall] = []
+
+    import botocore.client
+    import botocore.exceptions
+
+    original_call = botocore.client.BaseClient._make_api_call
+
+    def recording_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        model = self.meta.service_model
+        call = ApiCall(model.signing_name or model.endpoint_prefix, operation_name, dict(api_params))
+        calls.append(call)
+        try:
+            return original_call(self, operation_name, api_params)
+        except botocore.exceptions.ClientError as exc:
+            call.error = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise
+
+    botocore.client.BaseClient._make_api_call = recording_call  # type: ignore[method-assign]
+
+    try:
+        from whatsapp_buffer import clock
+
+        clock.set_source(lambda: now[0])
+        module_name, _, attr = spec["handler"].rpartition(".")
+        now[0] = spec["now"]
+        handler = getattr(importlib.import_module(module_name), attr)
+    except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError
+        conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "output": capture.take()})
+        return
+    conn.send({"ready": True, "output": capture.take(), "calls": list(calls)})
+    calls.clear()
+
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        now[0] = message["now"]
+        context = _Context(spec["function_name"], spec["function_arn"], spec["memory_mb"], spec["timeout_s"])
+        try:
+            result = handler(message["event"], context)
+            reply = {"ok": True, "result": json.loads(json.dumps(result, default=str))}
+        except Exception as exc:  # noqa: BLE001 - the error is the invocation's result, as in Lambda
+            traceback.print_exc(file=capture)
+            reply = {"ok": False, "error_type": type(exc).__name__, "error_message": str(exc)}
+        reply["calls"] = list(calls)
+        reply["output"] = capture.take()
+        calls.clear()
+        conn.send(reply)
+
+
+class FunctionProcess:
+    """A warm Lambda container for one function."""
+
+    def __init__(
+        self,
+        *,
+        function_name: str,
+        function_arn: str,
+        handler: str,
+        env: dict[str, str],
+        memory_mb: int,
+        timeout_s: float,
+    ) -> None:
+        self.function_name = function_name
+        self.spec = {
+            "function_name": function_name,
+            "function_arn": function_arn,
+            "handler": handler,
+            "env": env,
+            "memory_mb": memory_mb,
+            "timeout_s": timeout_s,
+            "runtime_dir": str(RUNTIME_DIR),
+            "now": 0.0,
+        }
+        self._process: Any = None
+        self._conn: Any = None
+        self.init_calls: list[ApiCall] = []
+        self.init_output: list[str] = []
+
+    def start(self, now: float) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        self.spec["now"] = now
+        self._process = ctx.Process(target=_child_main, args=(child, self.spec), daemon=True)
+        self._process.start()
+        self._conn = parent
+
+    def wait_ready(self) -> None:
+        hello = self._conn.recv()
+        self.init_output = hello.get("output", [])
+        if not hello["ready"]:
+            raise RuntimeError(f"function {self.function_name} failed to initialise: {hello['error']}")
+        self.init_calls = hello.get("calls", [])
+
+    def invoke(self, event: dict[str, Any], now: float) -> Invocation:
+        self._conn.send({"event": event, "now": now})
+        reply = self._conn.recv()
+        return Invocation(
+            ok=reply["ok"],
+            result=reply.get("result"),
+            error_type=reply.get("error_type"),
+            error_message=reply.get("error_message"),
+            calls=reply["calls"],
+            output=reply["output"],
+        )
+
+    def stop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self._conn.send(None)
+        if self._process is not None:
+            self._process.join(timeout=5)
+            if self._process.is_alive():
+                self._process.kill()

@@ -1,0 +1,297 @@
+"""`python -m sandbox replay TRACE.jsonl`: the whole pipeline, locally, in virtual time (DESIGN §5 replay contract).
+
+Starts a moto server and the fake Connect / Participant / End User Messaging service on 127.0.0.1, wires the
+handlers from the Pulumi program's resource graph, delivers the trace's events at their virtual times, and turns
+what reached Connect and WhatsApp into the transcript.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import moto_speedups, trace
+from sandbox.pipeline import Pipeline, VirtualClock, local_client
+from sandbox.program import run_program
+from sandbox.wiring import Wiring, from_graph
+
+START_EPOCH = 1_767_225_600.0
+"""Virtual time of a trace's `at` = 0 (2026-01-01T00:00:00Z; a multiple of every tumbling window length)."""
+ACCOUNT_ID = "123456789012"
+DRAIN_SECONDS = 3_600.0
+"""How long after the trace's last event the replay keeps delivering (retries, windows, queues) at most."""
+
+
+@dataclass
+class Services:
+    """The loopback stand-ins: moto for what it serves, the fake for Connect, Participant and End User Messaging."""
+
+    moto: Any
+    moto_url: str
+    fake: Any
+    fake_url: str
+
+    def stop(self) -> None:
+        self.fake.stop()
+        self.moto.stop()
+
+
+def start_services(
+    clock: Callable[[], float],
+    publish: Callable[[str, str, dict[str, str]], None],
+    region: str,
+    instance_ids: list[str] | None = None,
+) -> Services:
+    from moto.server import ThreadedMotoServer
+
+    from sandbox.fakes import FakeAws
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_speedups.install()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    moto_url = f"http://{host}:{port}"
+    s3 = local_client("s3", moto_url, region)
+    fake = FakeAws(clock=clock, s3_client=s3, publish=publish, instance_ids=instance_ids)
+    fake_url = fake.start()
+    return Services(moto, moto_url, fake, fake_url)
+
+
+@dataclass
+class Replay:
+    """One replay: its wiring, services and pipeline; `run()` returns the transcript."""
+
+    events: list[trace.TraceEvent]
+    overrides: Mapping[str, str] = field(default_factory=dict)
+    wiring: Wiring | None = None
+    on_ready: Callable[[Replay], None] | None = None
+    clock: VirtualClock = field(default_factory=lambda: VirtualClock(START_EPOCH))
+    pipeline: Pipeline | None = None
+    services: Services | None = None
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.wiring is None:
+            graph = run_program(dict(self.overrides), stack="sandbox")
+            region = str(graph.stack_outputs["inTopicArn"]).split(":")[3]
+            self.wiring = from_graph(graph, region=region, account_id=ACCOUNT_ID)
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        assert self.wiring is not None
+        instance = self.wiring.functions["inbound"].env.get("CONNECT_INSTANCE_ID")
+        self.services = start_services(
+            self.clock, self._publish_from_connect, self.wiring.account.region, [instance] if instance else None
+        )
+        try:
+            self.pipeline = Pipeline(
+                self.wiring,
+                moto_url=self.services.moto_url,
+                fake_url=self.services.fake_url,
+                clock=self.clock,
+                on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
+            )
+            self.pipeline.provision()
+            self.pipeline.start_functions()
+            if self.on_ready:
+                self.on_ready(self)
+            self._schedule_trace()
+            last = max(e.at for e in self.events)
+            self.pipeline.run(until=START_EPOCH + last + DRAIN_SECONDS)
+            self.wall_seconds = time.perf_counter() - started
+            return self.transcript()
+        finally:
+            if self.pipeline:
+                self.pipeline.stop()
+            self.services.stop()
+
+    def _publish_from_connect(self, topic_arn: str, message: str, attributes: dict[str, str]) -> None:
+        if self.pipeline is not None:
+            self.pipeline.publish_from_service(topic_arn, message, attributes)
+
+    @property
+    def in_topic_arn(self) -> str:
+        assert self.wiring is not None
+        return str(self.wiring.stack_outputs["inTopicArn"])
+
+    def _schedule_trace(self) -> None:
+        assert self.pipeline is not None and self.wiring is not None
+        ids = trace.assign_message_ids(self.events)
+        last_id: dict[str, str] = {}
+        for event in self.events:
+            at = START_EPOCH + event.at
+            if event.type == "whatsapp":
+                message_id = ids[event.line]
+                message, media = trace.eum_message(
+                    event,
+                    message_id,
+                    start_epoch=START_EPOCH,
+                    region=self.wiring.account.region,
+                    account_id=ACCOUNT_ID,
+                    previous_id=last_id.get(event.customer),
+                )
+                last_id[event.customer] = message_id
+                if media is not None:
+                    self.services.fake.register_media(media.media_id, media.data, media.mime_type)
+                self.pipeline.schedule(at, "whatsapp", lambda m=message: self.pipeline.publish(self.in_topic_arn, m))
+            elif event.type == "raw":
+                self.pipeline.schedule(at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m))
+            elif event.type == "agent":
+                self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
+            elif event.type == "end_chat":
+                self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+
+    def _contact_for(self, event: trace.TraceEvent) -> str | None:
+        assert self.wiring is not None and self.services is not None
+        table = self.wiring.stack_outputs["sessionsTableName"]
+        ddb = local_client("dynamodb", self.services.moto_url, self.wiring.account.region)
+        item = ddb.get_item(
+            TableName=table, Key={"conversation": {"S": f"{event.phone_number_id}#{event.customer}"}}, ConsistentRead=True
+        ).get("Item")
+        return item["contact_id"]["S"] if item else None
+
+    def _agent(self, event: trace.TraceEvent) -> None:
+        contact = self._contact_for(event)
+        if contact is None:
+            self.skipped.append({"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"})
+            return
+        self.services.fake.agent_message(contact, str(event.data["text"]))
+
+    def _end_chat(self, event: trace.TraceEvent) -> None:
+        contact = self._contact_for(event)
+        if contact is None:
+            self.skipped.append({"at": event.at, "line": event.line, "reason": "end_chat for a customer with no open chat"})
+            return
+        self.services.fake.end_chat(contact)
+
+    # ------------------------------------------------------------------ transcript
+    def transcript(self) -> dict[str, Any]:
+        assert self.pipeline is not None and self.services is not None
+        start = self.clock.start
+        bursts = {bid: json.loads(body) for bid, body in self.pipeline.bursts_seen.items()}
+
+        def item_for(token: str | None) -> tuple[dict[str, Any] | None, list[str]]:
+            if not token:
+                return None, []
+            burst_id, _, rest = token.partition(":")
+            burst = bursts.get(burst_id)
+            if burst is None:
+                return None, []
+            index_text, _, _suffix = rest.partition(":")
+            try:
+                item = burst["items"][int(index_text)]
+            except (ValueError, IndexError):
+                return burst, []
+            return burst, list(item["message_ids"])
+
+        calls = [c for c in self.services.fake.calls if c.error is None and not c.replayed]
+        participant_contact: dict[str, str] = {}
+        connection_contact: dict[str, str] = {}
+        contacts, connect, whatsapp_out = [], [], []
+        attachment_names: dict[str, tuple[str, str | None]] = {}
+        contact_customer: dict[str, str] = {}
+        for call in calls:
+            if call.operation == "StartChatContact":
+                contact_id = call.response["ContactId"]
+                participant_contact[call.response["ParticipantToken"]] = contact_id
+                contacts.append({"contact_id": contact_id, "customer": None, "started_at": round(call.at - start, 3)})
+            elif call.operation == "CreateParticipantConnection":
+                contact_id = participant_contact.get(call.params.get("ParticipantToken", ""))
+                connection = (call.response.get("ConnectionCredentials") or {}).get("ConnectionToken")
+                if contact_id and connection:
+                    connection_contact[connection] = contact_id
+            elif call.operation == "SendMessage":
+                burst, ids = item_for(call.params.get("ClientToken"))
+                contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
+                customer = burst["conversation"].split("#", 1)[1] if burst else None
+                if contact_id and customer:
+                    contact_customer.setdefault(contact_id, customer)
+                connect.append(
+                    {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer, "kind": "text",
+                     "content": call.params.get("Content"), "message_ids": ids}
+                )
+            elif call.operation == "StartAttachmentUpload":
+                attachment_names[call.response["AttachmentId"]] = (call.params.get("AttachmentName", ""), call.params.get("ClientToken"))
+            elif call.operation == "CompleteAttachmentUpload":
+                for attachment_id in call.params.get("AttachmentIds", []):
+                    name, token = attachment_names.get(attachment_id, ("", None))
+                    burst, ids = item_for(token)
+                    contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
+                    customer = burst["conversation"].split("#", 1)[1] if burst else None
+                    connect.append(
+                        {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer,
+                         "kind": "attachment", "content": name, "message_ids": ids}
+                    )
+            elif call.operation == "SendWhatsAppMessage":
+                whatsapp_out.extend(_whatsapp_out(call, start))
+        for contact in contacts:
+            contact["customer"] = contact_customer.get(contact["contact_id"])
+        rejected = [
+            {"at": round(d.at, 3), "reason": d.reason, "function": d.function, "source": d.source,
+             "dead_lettered_at": round(d.dead_lettered_at, 3)}
+            for d in self.pipeline.dead_letters
+        ]
+        metrics = self.pipeline.metrics
+        stats = {
+            "whatsapp_in": sum(1 for e in self.events if e.type == "whatsapp"),
+            "connect_messages": len(connect),
+            "duplicates_dropped": int(_metric(metrics, "ingest", "DuplicatesDropped", "duplicates_dropped")),
+            "bursts": len(bursts),
+            "contacts": len(contacts),
+            "whatsapp_out": len(whatsapp_out),
+            "rejected": len(rejected),
+            "ignored": int(_metric(metrics, "ingest", "MessagesIgnored", "ignored")),
+            "invocations": _count_by_function(self.pipeline),
+            "virtual_seconds": round(self.clock.elapsed, 3),
+            "wall_seconds": round(self.wall_seconds, 3),
+        }
+        return {
+            "connect": connect,
+            "whatsapp_out": whatsapp_out,
+            "contacts": contacts,
+            "rejected": rejected,
+            "skipped": self.skipped,
+            "stats": stats,
+            "metrics": {k: dict(sorted(v.items())) for k, v in metrics.items()},
+        }
+
+
+def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) -> float:
+    values = metrics.get(function, {})
+    return sum(values.get(name, 0.0) for name in names)
+
+
+def _count_by_function(pipeline: Pipeline) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in pipeline.invocations:
+        counts[record.function] = counts.get(record.function, 0) + 1
+    return counts
+
+
+def _whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
+    raw = call.params.get("message")
+    try:
+        message = json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw)
+    except (ValueError, AttributeError):
+        return []
+    if message.get("status") == "read":
+        return []
+    kind = message.get("type", "text")
+    entry = {"at": round(call.at - start, 3), "to": message.get("to"), "kind": kind}
+    if kind == "text":
+        entry["text"] = (message.get("text") or {}).get("body")
+    else:
+        media = message.get(kind) or {}
+        entry["media_id"] = media.get("id")
+        if media.get("caption"):
+            entry["text"] = media["caption"]
+        if media.get("filename"):
+            entry["filename"] = media["filename"]
+    return [entry]

@@ -1,0 +1,202 @@
+"""Replay traces (DESIGN §5): read and validate TRACE.jsonl, and turn `whatsapp` lines into the SNS messages End User
+Messaging Social would publish for them (the Meta webhook entry, as a JSON string, inside the EUM envelope).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+TYPES = ("whatsapp", "agent", "end_chat", "raw")
+KINDS = ("text", "image", "audio", "voice", "video", "document", "sticker", "reaction", "location", "contacts", "interactive")
+DEFAULT_PHONE_NUMBER_ID = "106540352242922"
+"""Meta's id of the sandbox business number (any digits do)."""
+DISPLAY_NUMBER = "15550100000"
+WABA_ID = "390176134173423"
+_MIME = {
+    "image": ("image/jpeg", b"\xff\xd8\xff\xe0sandbox-jpeg"),
+    "audio": ("audio/mpeg", b"ID3sandbox-mp3"),
+    "voice": ("audio/ogg", b"OggSsandbox-opus"),
+    "video": ("video/mp4", b"\x00\x00\x00\x18ftypmp42sandbox"),
+    "document": ("application/pdf", b"%PDF-1.4 sandbox"),
+    "sticker": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPsandbox"),
+}
+
+
+class TraceError(ValueError):
+    """The trace file itself cannot be read (the replay exits non-zero with this one line)."""
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    line: int
+    at: float
+    type: str
+    data: dict[str, Any] = field(hash=False)
+
+    @property
+    def customer(self) -> str:
+        return str(self.data.get("from") if self.type == "whatsapp" else self.data.get("to"))
+
+    @property
+    def phone_number_id(self) -> str:
+        return str(self.data.get("phone_number_id") or DEFAULT_PHONE_NUMBER_ID)
+
+
+def read_trace(path: str | Path) -> list[TraceEvent]:
+    """Parse and validate a trace; events come back ordered by `at` (then by line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceError(f"cannot read trace {path}: {exc}") from None
+    events = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
+        events.append(_validate(number, data))
+    if not events:
+        raise TraceError(f"trace {path} has no events")
+    return sorted(events, key=lambda e: (e.at, e.line))
+
+
+def _validate(number: int, data: Any) -> TraceEvent:
+    if not isinstance(data, dict):
+        raise TraceError(f"line {number}: an event must be a JSON object")
+    at = data.get("at")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or at < 0:
+        raise TraceError(f"line {number}: 'at' must be a number >= 0")
+    kind = data.get("type")
+    if kind not in TYPES:
+        raise TraceError(f"line {number}: 'type' must be one of {', '.join(TYPES)}")
+    if kind == "whatsapp":
+        if not isinstance(data.get("from"), str) or not data["from"]:
+            raise TraceError(f"line {number}: a whatsapp event needs 'from'")
+        if data.get("kind", "text") not in KINDS:
+            raise TraceError(f"line {number}: 'kind' must be one of {', '.join(KINDS)}")
+        sent_at = data.get("sent_at", at)
+        if isinstance(sent_at, bool) or not isinstance(sent_at, (int, float)) or sent_at < 0:
+            raise TraceError(f"line {number}: 'sent_at' must be a number >= 0")
+    if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
+        raise TraceError(f"line {number}: an {kind} event needs 'to'")
+    if kind == "agent" and not isinstance(data.get("text"), str):
+        raise TraceError(f"line {number}: an agent event needs 'text'")
+    if kind == "raw" and not isinstance(data.get("message"), str):
+        raise TraceError(f"line {number}: a raw event needs 'message' (the SNS body, a string)")
+    return TraceEvent(number, float(at), kind, data)
+
+
+def assign_message_ids(events: list[TraceEvent]) -> dict[int, str]:
+    """Trace line -> WhatsApp message id; generated ids grow with WhatsApp timestamp, as Meta's wamids order in a chat."""
+    generated = sorted(
+        (e for e in events if e.type == "whatsapp" and not e.data.get("id")),
+        key=lambda e: (e.data.get("sent_at", e.at), e.line),
+    )
+    ids = {e.line: f"wamid.SBX{index:08d}" for index, e in enumerate(generated)}
+    ids.update({e.line: str(e.data["id"]) for e in events if e.type == "whatsapp" and e.data.get("id")})
+    return ids
+
+
+def eum_phone_number_id(meta_phone_number_id: str) -> str:
+    """End User Messaging's id of a sandbox business number (derived from Meta's id)."""
+    return hashlib.sha1(meta_phone_number_id.encode()).hexdigest()[:32]  # noqa: S324 - an id, not security
+
+
+@dataclass(frozen=True)
+class MediaObject:
+    media_id: str
+    mime_type: str
+    data: bytes
+
+
+def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -> tuple[dict[str, Any], MediaObject | None]:
+    kind = event.data.get("kind", "text")
+    media = None
+    if kind == "text":
+        return {"type": "text", "text": {"body": str(event.data.get("text", ""))}}, None
+    if kind in _MIME:
+        mime, data = _MIME[kind]
+        media = MediaObject(f"{int(hashlib.sha1(message_id.encode()).hexdigest()[:12], 16)}", mime, data)  # noqa: S324
+        payload: dict[str, Any] = {"id": media.media_id, "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest()}
+        if kind in ("image", "video", "document") and event.data.get("caption"):
+            payload["caption"] = str(event.data["caption"])
+        if kind == "document":
+            payload["filename"] = str(event.data.get("filename") or "document.pdf")
+        if kind == "sticker":
+            payload["animated"] = False
+        if kind == "voice":
+            payload["voice"] = True
+            return {"type": "audio", "audio": payload}, media
+        return {"type": kind, kind: payload}, media
+    if kind == "reaction":
+        return {"type": "reaction", "reaction": {"message_id": previous_id or message_id, "emoji": str(event.data.get("emoji", "👍"))}}, None
+    if kind == "location":
+        return {
+            "type": "location",
+            "location": {
+                "latitude": event.data.get("latitude", 40.4168),
+                "longitude": event.data.get("longitude", -3.7038),
+                "name": event.data.get("name", "Sandbox Store"),
+                "address": event.data.get("address", "1 Example Street"),
+            },
+        }, None
+    if kind == "contacts":
+        name = str(event.data.get("text") or "Ana Example")
+        return {
+            "type": "contacts",
+            "contacts": [{"name": {"formatted_name": name, "first_name": name.split()[0]}, "phones": [{"phone": "+1 555 010 9999", "type": "CELL"}]}],
+        }, None
+    title = str(event.data.get("text") or "Yes")
+    return {
+        "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": f"btn-{title.lower()}", "title": title}},
+    }, None
+
+
+def eum_message(
+    event: TraceEvent, message_id: str, *, start_epoch: float, region: str, account_id: str, previous_id: str | None = None
+) -> tuple[str, MediaObject | None]:
+    """The SNS `Message` End User Messaging publishes for one customer message, and the media it refers to."""
+    body, media = _message_body(event, message_id, previous_id)
+    sent_at = start_epoch + float(event.data.get("sent_at", event.at))
+    message = {"from": event.customer, "id": message_id, "timestamp": str(int(sent_at)), **body}
+    entry = {
+        "id": WABA_ID,
+        "changes": [
+            {
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": event.phone_number_id},
+                    "contacts": [{"profile": {"name": str(event.data.get("name") or f"Customer {event.customer[-4:]}")}, "wa_id": event.customer}],
+                    "messages": [message],
+                },
+                "field": "messages",
+            }
+        ],
+    }
+    eum_id = eum_phone_number_id(event.phone_number_id)
+    envelope = {
+        "context": {
+            "MetaWabaIds": [{"wabaId": WABA_ID, "arn": f"arn:aws:social-messaging:{region}:{account_id}:waba/{hashlib.sha1(WABA_ID.encode()).hexdigest()[:32]}"}],  # noqa: S324
+            "MetaPhoneNumberIds": [
+                {"metaPhoneNumberId": event.phone_number_id, "arn": f"arn:aws:social-messaging:{region}:{account_id}:phone-number-id/{eum_id}"}
+            ],
+        },
+        "whatsAppWebhookEntry": json.dumps(entry, ensure_ascii=False),
+        "aws_account_id": account_id,
+        "message_timestamp": _iso(start_epoch + event.at),
+        "messageId": hashlib.sha1(f"{message_id}:{event.line}".encode()).hexdigest(),  # noqa: S324
+    }
+    return json.dumps(envelope, ensure_ascii=False), media
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
