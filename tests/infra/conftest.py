@@ -1,0 +1,13 @@
+"""Infra tests run the Pulumi program in-process under mocks (no CLI, no AWS) and read the declared resources."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.program import ResourceGraph, run_program
+
+
+@pytest.fixture(scope="session")
+def graph() -> ResourceGraph:
+    """The sample stack (Pulumi.dev.yaml) as declared; tests must not mutate it."""
+    return run_program()

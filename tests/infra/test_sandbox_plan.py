@@ -1,0 +1,63 @@
+"""`python -m sandbox plan`: the offline tree of what the program would create."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.__main__ import main
+from sandbox.plan import parse_overrides, render
+
+
+def test_plan_shows_components_functions_mappings_and_policies(graph):
+    text = render(graph)
+
+    for expected in (
+        "BufferedIngest buffered-ingest",
+        "StreamAggregator stream-aggregator",
+        "ConnectBridge connect-bridge",
+        "python3.13 arm64, 256 MB",
+        "tumbling window 5 s",
+        '"record_type": {"S": ["control"]}',
+        "redrive -> sqs:whatsapp-buffer-dev-bursts-dlq.fifo after 5 receives",
+        "stream NEW_IMAGE, TTL expires_at",
+        "Allow social-messaging.amazonaws.com: sns:Publish",
+        "env RAW_TABLE_NAME=",
+        "inTopicArn",
+    ):
+        assert expected in text, expected
+
+
+def test_plan_nests_each_resource_under_its_component_once(graph):
+    lines = render(graph).splitlines()
+
+    assert sum(line.startswith("Function ") for line in lines) == 0
+    assert sum(line.strip().startswith("Function ") for line in lines) == 4
+
+
+def test_plan_command_applies_overrides(capsys):
+    assert main(["plan", "--set", "windowSeconds=7", "--set", "aws:region=eu-west-1"]) == 0
+
+    out = capsys.readouterr().out
+    assert "tumbling window 7 s" in out
+    assert "(eu-west-1," in out
+
+
+def test_plan_command_reports_a_bad_value_in_one_line_and_fails(capsys):
+    assert main(["plan", "--set", "maxMessages=500"]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.err == "error: maxMessages=500 is invalid: expected an integer from 1 to 100\n"
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize("bad", ["bufferSeconds", "=5"])
+def test_overrides_need_key_and_value(bad):
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_overrides([bad])
+
+
+def test_overrides_keep_namespaced_keys_and_empty_values():
+    assert parse_overrides(["aws:region=eu-west-1", "whatsappPhoneNumberIds="]) == {
+        "aws:region": "eu-west-1",
+        "whatsappPhoneNumberIds": "",
+    }

@@ -1,0 +1,260 @@
+"""The three components, their children, and the settings of the resources the design relies on."""
+
+from __future__ import annotations
+
+import json
+
+from infra_helpers import function, policy, statements
+
+COMPONENTS = {
+    "whatsapp-buffer:index:BufferedIngest": "buffered-ingest",
+    "whatsapp-buffer:index:StreamAggregator": "stream-aggregator",
+    "whatsapp-buffer:index:ConnectBridge": "connect-bridge",
+}
+
+
+def test_the_three_components_are_children_of_the_stack(graph):
+    for type_token, name in COMPONENTS.items():
+        (component,) = graph.by_type(type_token)
+
+        assert component.name == name
+        assert component.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
+
+
+def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(graph):
+    components = {r.urn: r.name for r in graph.resources if r.type in COMPONENTS}
+
+    for resource in graph.resources:
+        if resource.type in COMPONENTS:
+            continue
+        assert resource.parent in components, f"{resource.name} is not parented to a component"
+        assert resource.name.startswith(components[resource.parent] + "-"), resource.name
+
+
+def test_each_component_owns_the_resources_of_its_box(graph):
+    def owned(component_name: str) -> set[tuple[str, str]]:
+        (component,) = [r for r in graph.resources if r.name == component_name]
+        return {(r.type.split(":")[-1], r.name) for r in graph.children_of(component.urn)}
+
+    assert {
+        ("Topic", "buffered-ingest-in-topic"),
+        ("Table", "buffered-ingest-raw-table"),
+        ("Queue", "buffered-ingest-dlq"),
+        ("Function", "buffered-ingest-ingest-function"),
+        ("TopicSubscription", "buffered-ingest-ingest-subscription"),
+    } <= owned("buffered-ingest")
+    assert {
+        ("EventSourceMapping", "stream-aggregator-stream-mapping"),
+        ("Function", "stream-aggregator-aggregator-function"),
+        ("Queue", "stream-aggregator-bursts"),
+        ("Queue", "stream-aggregator-bursts-dlq"),
+        ("Queue", "stream-aggregator-failures"),
+    } <= owned("stream-aggregator")
+    assert {
+        ("Function", "connect-bridge-inbound-function"),
+        ("Function", "connect-bridge-outbound-function"),
+        ("EventSourceMapping", "connect-bridge-bursts-mapping"),
+        ("Table", "connect-bridge-sessions-table"),
+        ("Table", "connect-bridge-idempotency-table"),
+        ("Topic", "connect-bridge-out-topic"),
+        ("Bucket", "connect-bridge-media"),
+    } <= owned("connect-bridge")
+
+
+def test_functions_are_python313_arm64_with_the_powertools_layer_and_code_from_runtime_only(graph):
+    functions = graph.by_type("aws:lambda/function:Function")
+
+    assert {f.inputs["handler"] for f in functions} == {
+        f"whatsapp_buffer.handlers.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
+    }
+    for f in functions:
+        assert f.inputs["runtime"] == "python3.13"
+        assert f.inputs["architectures"] == ["arm64"]
+        assert f.inputs["layers"] == [
+            "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
+        ]
+        files = f.inputs["code"]["archive"]
+        assert "whatsapp_buffer/settings.py" in files
+        assert all(path.startswith("whatsapp_buffer/") for path in files)
+        assert not any("__pycache__" in path or path.endswith(".pyc") for path in files)
+
+
+def test_each_function_logs_to_its_own_log_group_created_with_retention(graph):
+    groups = {g.inputs["name"]: g for g in graph.by_type("aws:cloudwatch/logGroup:LogGroup")}
+
+    for f in graph.by_type("aws:lambda/function:Function"):
+        group = groups[f"/aws/lambda/{f.outputs['name']}"]
+        assert group.inputs["retentionInDays"] == 14
+        assert group.parent == f.parent
+
+
+def test_roles_are_assumable_by_lambda_only(graph):
+    for role in graph.by_type("aws:iam/role:Role"):
+        (statement,) = statements(policy(role, "assumeRolePolicy"))
+
+        assert statement == {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+
+
+def test_raw_table_streams_new_images_and_expires_items_on_a_numeric_ttl(graph):
+    table = graph.get("buffered-ingest-raw-table").inputs
+
+    assert (table["hashKey"], table["rangeKey"]) == ("pk", "sk")
+    assert {(a["name"], a["type"]) for a in table["attributes"]} == {("pk", "S"), ("sk", "S")}
+    assert table["streamEnabled"] is True and table["streamViewType"] == "NEW_IMAGE"
+    assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["pointInTimeRecovery"]["enabled"] and table["serverSideEncryption"]["enabled"]
+
+
+def test_sessions_table_is_found_by_conversation_and_by_contact(graph):
+    table = graph.get("connect-bridge-sessions-table").inputs
+
+    assert table["hashKey"] == "conversation"
+    (index,) = table["globalSecondaryIndexes"]
+    assert index["name"] == "by-contact" and index["projectionType"] == "ALL"
+    assert index["keySchemas"] == [{"attributeName": "contact_id", "keyType": "HASH"}]
+    assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    assert not table.get("streamEnabled")
+    assert table["pointInTimeRecovery"]["enabled"] and table["serverSideEncryption"]["enabled"]
+
+
+def test_idempotency_table_has_the_powertools_layout(graph):
+    table = graph.get("connect-bridge-idempotency-table").inputs
+
+    assert table["hashKey"] == "id"
+    assert table["ttl"] == {"attributeName": "expiration", "enabled": True}
+
+
+def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph):
+    mapping = graph.get("stream-aggregator-stream-mapping").inputs
+
+    assert mapping["eventSourceArn"] == graph.get("buffered-ingest-raw-table").outputs["streamArn"]
+    assert mapping["functionName"] == function(graph, "aggregator").outputs["arn"]
+    assert mapping["tumblingWindowInSeconds"] == 5
+    assert mapping["batchSize"] == 100
+    assert mapping["startingPosition"] == "LATEST"
+    assert mapping["parallelizationFactor"] == 1
+    assert mapping["bisectBatchOnFunctionError"] is True
+    assert 0 < mapping["maximumRetryAttempts"] <= 10
+    assert 0 < mapping["maximumRecordAgeInSeconds"] <= 3600
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    failures = graph.get("stream-aggregator-failures").outputs["arn"]
+    assert mapping["destinationConfig"]["onFailure"]["destinationArn"] == failures
+    (only,) = mapping["filterCriteria"]["filters"]
+    assert json.loads(only["pattern"]) == {
+        "eventName": ["INSERT", "MODIFY"],
+        "dynamodb": {"NewImage": {"record_type": {"S": ["control"]}}},
+    }
+
+
+def test_bursts_queue_is_fifo_with_explicit_dedupe_and_a_fifo_dead_letter_queue(graph):
+    bursts = graph.get("stream-aggregator-bursts")
+    dlq = graph.get("stream-aggregator-bursts-dlq")
+
+    assert bursts.outputs["name"] == "whatsapp-buffer-dev-bursts.fifo"
+    assert bursts.inputs["fifoQueue"] is True
+    assert bursts.inputs["contentBasedDeduplication"] is False
+    assert bursts.inputs["deduplicationScope"] == "messageGroup"
+    assert bursts.inputs["fifoThroughputLimit"] == "perMessageGroupId"
+    assert json.loads(bursts.inputs["redrivePolicy"]) == {
+        "deadLetterTargetArn": dlq.outputs["arn"],
+        "maxReceiveCount": 5,
+    }
+    assert dlq.inputs["fifoQueue"] is True and dlq.outputs["name"].endswith(".fifo")
+    inbound_timeout = function(graph, "inbound").inputs["timeout"]
+    assert bursts.inputs["visibilityTimeoutSeconds"] >= 6 * inbound_timeout
+
+
+def test_inbound_reads_bursts_ten_at_a_time_reporting_partial_failures(graph):
+    mapping = graph.get("connect-bridge-bursts-mapping").inputs
+
+    assert mapping["eventSourceArn"] == graph.get("stream-aggregator-bursts").outputs["arn"]
+    assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
+    assert mapping["batchSize"] == 10
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_every_queue_is_encrypted(graph):
+    queues = graph.by_type("aws:sqs/queue:Queue")
+
+    assert len(queues) == 5
+    assert all(q.inputs["sqsManagedSseEnabled"] is True for q in queues)
+
+
+def test_topics_are_encrypted_with_their_own_keys(graph):
+    for topic_name in ("buffered-ingest-in-topic", "connect-bridge-out-topic"):
+        key = graph.get(f"{topic_name}-key")
+
+        assert graph.get(topic_name).inputs["kmsMasterKeyId"] == key.outputs["arn"]
+        assert key.inputs["enableKeyRotation"] is True
+
+
+def test_sns_subscriptions_redrive_to_a_dead_letter_queue_the_function_also_fails_into(graph):
+    cases = [
+        ("buffered-ingest", "in-topic", "ingest", "buffered-ingest-dlq"),
+        ("connect-bridge", "out-topic", "outbound", "connect-bridge-outbound-dlq"),
+    ]
+    for component, topic, short_name, dlq_name in cases:
+        topic_arn = graph.get(f"{component}-{topic}").outputs["arn"]
+        dlq_arn = graph.get(dlq_name).outputs["arn"]
+        fn = function(graph, short_name)
+        subscription = graph.get(f"{component}-{short_name}-subscription").inputs
+        invoke_config = graph.get(f"{component}-{short_name}-invoke-config").inputs
+        permission = graph.get(f"{component}-{short_name}-invoke-permission").inputs
+        (queue_statement,) = statements(policy(graph.get(f"{component}-{short_name}-dlq-policy")))
+
+        assert (subscription["topic"], subscription["protocol"], subscription["endpoint"]) == (
+            topic_arn,
+            "lambda",
+            fn.outputs["arn"],
+        )
+        assert json.loads(subscription["redrivePolicy"]) == {"deadLetterTargetArn": dlq_arn}
+        assert "filterPolicy" not in subscription
+        assert invoke_config["destinationConfig"]["onFailure"]["destination"] == dlq_arn
+        assert invoke_config["maximumRetryAttempts"] == 2
+        assert (permission["principal"], permission["sourceArn"]) == ("sns.amazonaws.com", topic_arn)
+        assert queue_statement["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert queue_statement["Condition"] == {"ArnEquals": {"aws:SourceArn": topic_arn}}
+
+
+def test_media_bucket_is_private_encrypted_tls_only_and_expiring(graph):
+    public_access = graph.get("connect-bridge-media-public-access-block").inputs
+    encryption = graph.get("connect-bridge-media-encryption").inputs
+    lifecycle = graph.get("connect-bridge-media-lifecycle").inputs
+    ownership = graph.get("connect-bridge-media-ownership").inputs
+    (deny,) = statements(policy(graph.get("connect-bridge-media-policy")))
+
+    assert all(
+        public_access[flag] is True
+        for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
+    assert encryption["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
+    assert lifecycle["rules"][0]["status"] == "Enabled" and lifecycle["rules"][0]["expiration"]["days"] == 7
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_stack_exports_what_a_user_needs(graph):
+    outputs = graph.stack_outputs
+
+    assert outputs["inTopicArn"] == graph.get("buffered-ingest-in-topic").outputs["arn"]
+    assert outputs["outTopicArn"] == graph.get("connect-bridge-out-topic").outputs["arn"]
+    assert outputs["burstsQueueUrl"] == graph.get("stream-aggregator-bursts").outputs["url"]
+    assert outputs["rawTableName"] == graph.get("buffered-ingest-raw-table").outputs["name"]
+    assert outputs["sessionsTableName"] == graph.get("connect-bridge-sessions-table").outputs["name"]
+    assert outputs["mediaBucketName"] == graph.get("connect-bridge-media").outputs["bucket"]
+    assert {
+        "burstsDeadLetterQueueUrl",
+        "ingestDeadLetterQueueUrl",
+        "outboundDeadLetterQueueUrl",
+        "aggregatorFailuresQueueUrl",
+        "ingestFunctionName",
+        "aggregatorFunctionName",
+        "inboundFunctionName",
+        "outboundFunctionName",
+    } <= set(outputs)

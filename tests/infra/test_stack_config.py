@@ -1,0 +1,122 @@
+"""Each stack config key reaches the resource or environment variable it controls; bad values stop the program."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from infra_helpers import env, function
+
+from components.settings import ConfigError
+from sandbox.program import run_program
+
+UUID_INSTANCE = "12345678-1234-1234-1234-123456789abc"
+UUID_FLOW = "87654321-4321-4321-4321-cba987654321"
+
+
+@pytest.fixture(scope="module")
+def tuned():
+    """One stack with every key set away from its default."""
+    return run_program(
+        {
+            "bufferSeconds": "45",
+            "maxWaitSeconds": "300",
+            "maxMessages": "12",
+            "windowSeconds": "9",
+            "connectInstanceId": UUID_INSTANCE,
+            "contactFlowId": UUID_FLOW,
+            "chatDurationMinutes": "1440",
+            "ignoreReactions": "false",
+            "ignoreStickers": "false",
+            "retentionHours": "48",
+            "logRetentionDays": "30",
+            "markAsRead": "true",
+            "metaApiVersion": "v21.0",
+            "lambdaMemoryMb": "512",
+            "logLevel": "DEBUG",
+            "powertoolsLayerArn": "arn:aws:lambda:eu-west-1:017000801446:layer:Custom:4",
+            "aws:region": "eu-west-1",
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("function_name", "variable", "expected"),
+    [
+        ("aggregator", "BUFFER_SECONDS", "45"),
+        ("aggregator", "MAX_WAIT_SECONDS", "300"),
+        ("aggregator", "MAX_MESSAGES", "12"),
+        ("aggregator", "WINDOW_SECONDS", "9"),
+        ("inbound", "CONNECT_INSTANCE_ID", UUID_INSTANCE),
+        ("inbound", "CONTACT_FLOW_ID", UUID_FLOW),
+        ("inbound", "CHAT_DURATION_MINUTES", "1440"),
+        ("ingest", "IGNORE_REACTIONS", "false"),
+        ("ingest", "IGNORE_STICKERS", "false"),
+        ("ingest", "RETENTION_HOURS", "48"),
+        ("inbound", "MARK_AS_READ", "true"),
+        ("inbound", "META_API_VERSION", "v21.0"),
+        ("outbound", "META_API_VERSION", "v21.0"),
+        ("outbound", "POWERTOOLS_LOG_LEVEL", "DEBUG"),
+    ],
+)
+def test_config_key_reaches_the_environment_variable_it_controls(tuned, function_name, variable, expected):
+    assert env(function(tuned, function_name))[variable] == expected
+
+
+def test_window_seconds_is_the_stream_mappings_tumbling_window(tuned):
+    assert tuned.get("stream-aggregator-stream-mapping").inputs["tumblingWindowInSeconds"] == 9
+
+
+def test_memory_layer_and_log_retention_apply_to_every_function(tuned):
+    for f in tuned.by_type("aws:lambda/function:Function"):
+        assert f.inputs["memorySize"] == 512
+        assert f.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:Custom:4"]
+    assert {g.inputs["retentionInDays"] for g in tuned.by_type("aws:cloudwatch/logGroup:LogGroup")} == {30}
+
+
+def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned):
+    instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
+    statement = json.loads(tuned.get("connect-bridge-out-topic-policy").inputs["policy"])["Statement"][0]
+
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": instance}
+    inbound_policy = json.loads(tuned.get("connect-bridge-inbound-policy").inputs["policy"])
+    connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
+    assert f"{instance}/contact-flow/{UUID_FLOW}" in connect["Resource"]
+
+
+def test_region_shapes_arns_and_the_default_powertools_layer():
+    graph = run_program({"aws:region": "eu-west-1"})
+
+    assert graph.stack_outputs["inTopicArn"].startswith("arn:aws:sns:eu-west-1:123456789012:")
+    assert function(graph, "ingest").inputs["layers"] == [
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"bufferSeconds": "0"}, "bufferSeconds=0 is invalid: expected an integer from 1 to 300"),
+        ({"windowSeconds": "30"}, "windowSeconds=30 is invalid: expected an integer from 1 to 20 (bufferSeconds)"),
+        (
+            {"connectInstanceId": "my-instance"},
+            "connectInstanceId=my-instance is invalid: expected a UUID like 00000000-0000-0000-0000-000000000000",
+        ),
+        (
+            {"logRetentionDays": "10"},
+            "logRetentionDays=10 is invalid: expected one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+        ),
+    ],
+)
+def test_invalid_config_stops_the_program_with_its_one_line_error(overrides, message):
+    with pytest.raises(ConfigError) as raised:
+        run_program(overrides)
+
+    assert str(raised.value) == message
+
+
+def test_program_runs_again_after_a_config_error():
+    with pytest.raises(ConfigError):
+        run_program({"maxMessages": "0"})
+
+    assert len(run_program().by_type("aws:lambda/function:Function")) == 4

@@ -1,0 +1,161 @@
+"""Who may publish, encrypt, and call what: resource policies parsed from JSON, and least privilege for every role."""
+
+from __future__ import annotations
+
+import pytest
+from infra_helpers import allowed, as_list, policy, role_statements, statements
+
+from sandbox.program import ACCOUNT_ID, run_program
+
+INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-0000-0000-000000000000"
+
+
+def test_only_end_user_messaging_of_this_account_may_publish_to_the_in_topic(graph):
+    topic_arn = graph.get("buffered-ingest-in-topic").outputs["arn"]
+    (statement,) = statements(policy(graph.get("buffered-ingest-in-topic-policy")))
+
+    assert graph.get("buffered-ingest-in-topic-policy").inputs["arn"] == topic_arn
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "social-messaging.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish"]
+    assert statement["Resource"] == topic_arn
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+
+
+def test_only_the_configured_connect_instance_may_publish_to_the_out_topic(graph):
+    topic_arn = graph.get("connect-bridge-out-topic").outputs["arn"]
+    (statement,) = statements(policy(graph.get("connect-bridge-out-topic-policy")))
+
+    assert statement["Principal"] == {"Service": "connect.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish"]
+    assert statement["Resource"] == topic_arn
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
+        "ArnEquals": {"aws:SourceArn": INSTANCE},
+    }
+
+
+@pytest.mark.parametrize(
+    ("key_name", "service"),
+    [
+        ("buffered-ingest-in-topic-key", "social-messaging.amazonaws.com"),
+        ("connect-bridge-out-topic-key", "connect.amazonaws.com"),
+    ],
+)
+def test_topic_key_admits_the_publishing_service_of_this_account_and_the_account_admin(graph, key_name, service):
+    by_principal = {str(s["Principal"]): s for s in statements(policy(graph.get(key_name)))}
+
+    admin = by_principal[str({"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"})]
+    publisher = by_principal[str({"Service": service})]
+    assert len(by_principal) == 2
+    assert admin["Action"] == "kms:*"
+    assert publisher["Action"] == ["kms:GenerateDataKey*", "kms:Decrypt"]
+    assert publisher["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+
+
+FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+
+
+@pytest.mark.parametrize("short_name", FUNCTIONS)
+def test_role_policy_has_no_wildcard_action(graph, short_name):
+    for statement in role_statements(graph, short_name):
+        for action in as_list(statement["Action"]):
+            service, _, name = action.partition(":")
+            assert service and name and "*" not in action, action
+
+
+def _stack_arns(graph) -> set[str]:
+    arns = set()
+    for resource in graph.resources:
+        for key in ("arn", "streamArn"):
+            if isinstance(resource.outputs.get(key), str):
+                arns.add(resource.outputs[key])
+    return arns
+
+
+@pytest.mark.parametrize("short_name", FUNCTIONS)
+def test_role_policy_resources_are_this_stacks_or_the_configured_instance_and_numbers(graph, short_name):
+    own = _stack_arns(graph)
+    table_arns = {r.outputs["arn"] for r in graph.by_type("aws:dynamodb/table:Table")}
+    allowed_resources = (
+        own
+        | {f"{arn}:*" for arn in own}
+        | {f"{arn}/*" for arn in own}
+        | {f"{arn}/stream/*" for arn in table_arns}
+        | {f"{arn}/index/by-contact" for arn in table_arns}
+        | {
+            INSTANCE,
+            f"{INSTANCE}/contact/*",
+            f"{INSTANCE}/contact-flow/00000000-0000-0000-0000-000000000000",
+            f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*",
+        }
+    )
+
+    for statement in role_statements(graph, short_name):
+        for resource in as_list(statement["Resource"]):
+            assert resource in allowed_resources, f"{short_name} may act on {resource}"
+
+
+def test_each_function_may_do_exactly_what_it_calls(graph):
+    raw = graph.get("buffered-ingest-raw-table").outputs["arn"]
+    sessions = graph.get("connect-bridge-sessions-table").outputs["arn"]
+    idempotency = graph.get("connect-bridge-idempotency-table").outputs["arn"]
+    bursts = graph.get("stream-aggregator-bursts").outputs["arn"]
+    media = graph.get("connect-bridge-media").outputs["arn"] + "/*"
+    numbers = f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*"
+
+    ingest = allowed(graph, "ingest")
+    aggregator = allowed(graph, "aggregator")
+    inbound = allowed(graph, "inbound")
+    outbound = allowed(graph, "outbound")
+
+    assert set(ingest) == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "sqs:SendMessage",
+    }
+    assert ingest["dynamodb:PutItem"] == {raw}
+    assert ingest["sqs:SendMessage"] == {graph.get("buffered-ingest-dlq").outputs["arn"]}
+    assert aggregator["dynamodb:GetRecords"] == {raw + "/stream/*"}
+    assert aggregator["dynamodb:Query"] == {raw}
+    assert aggregator["sqs:SendMessage"] == {bursts, graph.get("stream-aggregator-failures").outputs["arn"]}
+    assert "dynamodb:PutItem" not in aggregator
+    assert inbound["connect:StartChatContact"] == {
+        INSTANCE,
+        f"{INSTANCE}/contact/*",
+        f"{INSTANCE}/contact-flow/00000000-0000-0000-0000-000000000000",
+    }
+    assert inbound["social-messaging:GetWhatsAppMessageMedia"] == {numbers}
+    assert inbound["sqs:ReceiveMessage"] == {bursts}
+    assert inbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert inbound["s3:PutObject"] == {media}
+    assert outbound["social-messaging:SendWhatsAppMessage"] == {numbers}
+    assert outbound["social-messaging:PostWhatsAppMessageMedia"] == {numbers}
+    assert outbound["dynamodb:DeleteItem"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert outbound["sqs:SendMessage"] == {graph.get("connect-bridge-outbound-dlq").outputs["arn"]}
+    assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
+    assert not any(action.startswith("connectparticipant:") for action in inbound)
+
+
+def test_each_function_writes_only_its_own_log_group(graph):
+    for short_name in FUNCTIONS:
+        name = f"whatsapp-buffer-dev-{short_name}"
+
+        assert allowed(graph, short_name)["logs:PutLogEvents"] == {
+            f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
+        }
+        assert "logs:CreateLogGroup" not in allowed(graph, short_name)
+
+
+def test_configured_phone_numbers_scope_social_messaging_to_those_numbers():
+    graph = run_program({"whatsappPhoneNumberIds": "phone-number-id-0a1b,phone-number-id-2c3d"})
+    expected = {
+        f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/0a1b",
+        f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/2c3d",
+    }
+
+    assert allowed(graph, "inbound")["social-messaging:GetWhatsAppMessageMedia"] == expected
+    assert allowed(graph, "outbound")["social-messaging:SendWhatsAppMessage"] == expected
