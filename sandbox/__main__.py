@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 COMMANDS = {
     "plan": ("sandbox.plan", "print the resources the Pulumi program would create (mocked, no AWS)"),
-    # The local replay (`replay TRACE.jsonl`) and interactive `chat` register here the same way, e.g.
-    # "replay": ("sandbox.replay", "replay a WhatsApp trace through the whole pipeline in virtual time"),
+    "replay": ("sandbox.replay", "replay a WhatsApp trace through the whole pipeline in virtual time"),
+    "demo": ("sandbox.demo", "replay the bundled example conversation and print a readable transcript"),
+    "chat": ("sandbox.chat", "be the customer (and the agent) in a live terminal chat with the local pipeline"),
 }
 
 

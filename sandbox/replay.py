@@ -295,3 +295,54 @@ def _whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
         if media.get("filename"):
             entry["filename"] = media["filename"]
     return [entry]
+
+
+# ---------------------------------------------------------------------- command line
+def add_arguments(parser: Any) -> None:
+    parser.add_argument("trace", help="TRACE.jsonl: one event per line (DESIGN §5)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key, e.g. bufferSeconds=5"
+    )
+    parser.add_argument("--out", metavar="FILE", help="write the transcript JSON here instead of stdout")
+    parser.add_argument("--text", action="store_true", help="print the readable timeline instead of JSON")
+
+
+def replay_file(path: str, overrides: Mapping[str, str]) -> tuple[list[trace.TraceEvent], dict[str, Any]]:
+    """Read a trace and replay it; raises TraceError, ConfigError or IamDenied with a one-line message."""
+    events = trace.read_trace(path)
+    return events, Replay(events, overrides).run()
+
+
+def summary(transcript: dict[str, Any]) -> str:
+    stats = transcript["stats"]
+    return (
+        f"replayed {stats['whatsapp_in']} WhatsApp messages in {stats['virtual_seconds']:.0f} s of virtual time "
+        f"({stats['wall_seconds']:.1f} s wall): {stats['bursts']} bursts -> {stats['connect_messages']} Connect messages "
+        f"in {stats['contacts']} chats, {stats['whatsapp_out']} replies out, {stats['duplicates_dropped']} duplicates "
+        f"dropped, {stats['rejected']} rejected"
+    )
+
+
+def run(args: Any) -> int:
+    import sys
+
+    from components.settings import ConfigError
+    from sandbox.iam import IamDenied
+    from sandbox.plan import parse_overrides
+    from sandbox.timeline import render
+
+    try:
+        events, transcript = replay_file(args.trace, parse_overrides(args.set))
+    except (trace.TraceError, ConfigError, IamDenied, ValueError) as error:
+        print(f"replay failed: {error}", file=sys.stderr)
+        return 2
+    document = json.dumps(transcript, indent=2, ensure_ascii=False)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            handle.write(document + "\n")
+    if args.text:
+        print(render(events, transcript))
+    elif not args.out:
+        print(document)
+    print(summary(transcript), file=sys.stderr)
+    return 0

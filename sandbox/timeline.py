@@ -45,7 +45,7 @@ def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
     for message in transcript.get("connect", []):
         customer = (message.get("customer") or "????")[-4:]
         content = message.get("content") or ""
-        label = "agent sees (attachment)" if message["kind"] == "attachment" else "agent sees"
+        label = "agent gets file" if message["kind"] == "attachment" else "agent sees"
         count = len(message.get("message_ids") or [])
         rows.append((message["at"], 2, f"{label + ' ' + customer:<22} │ {_indent(content, prefix)}  ‹{count} msg›"))
     for message in transcript.get("whatsapp_out", []):
