@@ -15,12 +15,14 @@ function's role (reading the stream, polling the queue, writing a dead letter).
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import json
 import math
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,40 @@ HIDDEN = 43_200
 
 def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "ExecuteStatement"})
+
+
+def _touches(params: dict[str, Any], tables: set[str]) -> bool:
+    names = {params.get("TableName")}
+    names.update(next(iter(e.values())).get("TableName") for e in params.get("TransactItems", []))
+    names.update(params.get("RequestItems", {}).keys())
+    return bool(names & tables)
+
+
+class _StreamReader:
+    """Lambda's shard poller, emulated: reads new records of a table's stream from the moto backend in this process.
+
+    (Handlers reach moto over HTTP like any AWS client; only the sandbox's stand-in for the Lambda service reads the
+    stream in-process, which keeps a 1,000-message replay well inside a minute.)
+    """
+
+    def __init__(self, account: Any, table: str) -> None:
+        self._account, self._table = account, table
+        shard = self._shard()
+        self._next = shard.starting_sequence_number + len(shard.items)  # ShardIteratorType LATEST
+
+    def _shard(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[self._account.account_id][self._account.region].get_table(self._table).stream_shard
+
+    def read(self) -> list[dict[str, Any]]:
+        shard = self._shard()
+        items = shard.items[self._next - shard.starting_sequence_number :]
+        self._next += len(items)
+        return [copy.deepcopy(item.to_json()) for item in items]
 
 
 def local_client(service: str, endpoint_url: str, region: str) -> Any:
@@ -139,17 +175,20 @@ class Pipeline:
         self.dead_letters: list[DeadLetter] = []
         self.invocations: list[InvocationRecord] = []
         self.metrics: dict[str, dict[str, float]] = {}
+        self.api_calls: Counter[tuple[str, str, str]] = Counter()
+        """(function, service, operation) -> how many calls the handlers made."""
         self.logs: dict[str, list[str]] = {}
         self.bursts_seen: dict[str, str] = {}
         """burst id -> the queue body that carried it (for the transcript)."""
         self.workers: dict[str, FunctionProcess] = {}
         region = wiring.account.region
         self._ddb = local_client("dynamodb", moto_url, region)
-        self._streams = local_client("dynamodbstreams", moto_url, region)
         self._sqs = local_client("sqs", moto_url, region)
         self._s3 = local_client("s3", moto_url, region)
         self._windows: dict[int, dict[float, dict[str, Any]]] = {}
-        self._iterators: dict[int, str] = {}
+        self._readers: dict[int, _StreamReader] = {}
+        self._stream_dirty = False
+        self._streamed_tables = {m.table for m in wiring.stream_mappings}
         self._poll_scheduled: set[str] = set()
 
     # ---------------------------------------------------------------- set-up
@@ -244,14 +283,8 @@ class Pipeline:
             worker.wait_ready()
             self._check_calls(key, worker.init_calls)
             self.logs.setdefault(key, []).extend(worker.init_output)
-        for mapping in self.wiring.stream_mappings:
-            table = self.wiring.tables[mapping.table]
-            arn = self._ddb.describe_table(TableName=table.name)["Table"]["LatestStreamArn"]
-            shard = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-            index = self.wiring.stream_mappings.index(mapping)
-            self._iterators[index] = self._streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST"
-            )["ShardIterator"]
+        for index, mapping in enumerate(self.wiring.stream_mappings):
+            self._readers[index] = _StreamReader(self.wiring.account, mapping.table)
             self._windows[index] = {}
 
     def stop(self) -> None:
@@ -281,8 +314,10 @@ class Pipeline:
         """After each job: let services see the time move, then hand new stream records and Connect's publishes on."""
         if self.on_settle:
             self.on_settle()
-        for index in range(len(self.wiring.stream_mappings)):
-            self._pump_stream(index)
+        if self._stream_dirty:
+            self._stream_dirty = False
+            for index in range(len(self.wiring.stream_mappings)):
+                self._pump_stream(index)
         with self._published_lock:
             published, self._published = self._published, []
         for topic_arn, message, attributes in published:
@@ -299,6 +334,7 @@ class Pipeline:
         for name, value in invocation.metrics().items():
             totals[name] = totals.get(name, 0.0) + value
         self._check_calls(key, invocation.calls)
+        self.api_calls.update((key, call.service, call.operation) for call in invocation.calls)
         self._after_calls(invocation)
         if self.on_invocation:
             self.on_invocation(key, invocation)
@@ -315,6 +351,8 @@ class Pipeline:
 
     def _after_calls(self, invocation: Invocation) -> None:
         for call in invocation.calls:
+            if call.service == "dynamodb" and call.operation in _WRITES and _touches(call.params, self._streamed_tables):
+                self._stream_dirty = True
             if call.service == "sqs" and call.operation in ("SendMessage", "SendMessageBatch") and not call.error:
                 queue = self.wiring.queue_by_url(call.params.get("QueueUrl", ""))
                 if queue is not None:
@@ -406,9 +444,7 @@ class Pipeline:
     # ---------------------------------------------------------------- DynamoDB stream -> Lambda (tumbling window)
     def _pump_stream(self, index: int) -> None:
         mapping = self.wiring.stream_mappings[index]
-        response = self._streams.get_records(ShardIterator=self._iterators[index])
-        self._iterators[index] = response["NextShardIterator"]
-        records = [self._lambda_record(mapping, r) for r in response.get("Records", [])]
+        records = [self._lambda_record(mapping, r) for r in self._readers[index].read()]
         records = [r for r in records if filters.matches_any(mapping.filters, r)]
         if not records:
             return

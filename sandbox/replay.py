@@ -46,16 +46,13 @@ def start_services(
     region: str,
     instance_ids: list[str] | None = None,
 ) -> Services:
-    from moto.server import ThreadedMotoServer
-
     from sandbox.fakes import FakeAws
+    from sandbox.moto_server import LoopbackMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     moto_speedups.install()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    moto_url = f"http://{host}:{port}"
+    moto = LoopbackMotoServer()
+    moto_url = moto.start()
     s3 = local_client("s3", moto_url, region)
     fake = FakeAws(clock=clock, s3_client=s3, publish=publish, instance_ids=instance_ids)
     fake_url = fake.start()
