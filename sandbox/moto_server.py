@@ -31,6 +31,10 @@ class LoopbackMotoServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> str:
+        """Serve moto from empty backends (moto's state is per process: a previous replay's tables are dropped)."""
+        from moto.moto_api import _internal
+
+        _internal.moto_api_backend.reset()
         app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_KeepAliveHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)

@@ -1,0 +1,30 @@
+"""End-to-end replays: the sandbox starts moto and the fake Connect on loopback, so sockets are allowed to this machine only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+LOOPBACK = ["127.0.0.1", "localhost", "::1"]
+HERE = Path(__file__).parent
+TRACES = HERE / "traces"
+"""Copies of the example traces shared with the project (burst, two customers + media, redelivery + bad input)."""
+EXAMPLES = HERE.parent.parent / "examples"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.allow_hosts(LOOPBACK))
+            item.add_marker(pytest.mark.e2e)
+
+
+def replay(path: Path, **overrides: str):
+    """(events, transcript, replay) for one trace file."""
+    from sandbox import trace
+    from sandbox.replay import Replay
+
+    events = trace.read_trace(path)
+    rep = Replay(events, overrides={k: str(v) for k, v in overrides.items()})
+    return events, rep.run(), rep

@@ -1,0 +1,48 @@
+"""The replay's IAM check: every AWS action a function performs must be allowed by its role as the program declares it."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import trace
+from sandbox.iam import IamDenied
+from sandbox.program import ACCOUNT_ID, run_program
+from sandbox.replay import Replay
+from sandbox.wiring import from_graph
+from tests.e2e.conftest import TRACES
+
+
+def _wiring_without(function: str, action: str):
+    graph = run_program({}, stack="sandbox")
+    wiring = from_graph(graph, region="us-east-1", account_id=ACCOUNT_ID)
+    policy = wiring.functions[function].policy
+    for statement in policy.statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        statement["Action"] = [a for a in actions if a != action]
+    policy.statements = [s for s in policy.statements if s["Action"]]
+    return wiring
+
+
+@pytest.mark.parametrize(
+    ("function", "action"),
+    [
+        ("ingest", "dynamodb:PutItem"),
+        ("aggregator", "sqs:SendMessage"),
+        ("inbound", "connect:StartChatContact"),
+        ("outbound", "social-messaging:SendWhatsAppMessage"),
+    ],
+)
+def test_a_removed_permission_fails_the_replay_naming_the_action_and_the_role(function, action):
+    wiring = _wiring_without(function, action)
+    events = trace.read_trace(TRACES / "burst.jsonl")
+    with pytest.raises(IamDenied) as raised:
+        Replay(events, wiring=wiring).run()
+    assert raised.value.action == action
+    assert raised.value.role == wiring.functions[function].policy.role
+    assert action in str(raised.value) and wiring.functions[function].policy.role in str(raised.value)
+
+
+def test_the_declared_policies_allow_everything_the_example_replay_does():
+    events = trace.read_trace(TRACES / "two_customers_media.jsonl")
+    transcript = Replay(events).run()  # would raise IamDenied on the first action a role does not allow
+    assert transcript["stats"]["connect_messages"] > 0
