@@ -198,3 +198,17 @@ def drain_bursts(queue_url: str) -> list[tuple[Burst, dict[str, Any]]]:
         for message in messages:
             result.append((Burst.from_json(message["Body"]), message["Attributes"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def emitted(capsys) -> dict[str, list[float]]:
+    """Every EMF metric the handler printed since the last call: name -> values, in order."""
+    values: dict[str, list[float]] = {}
+    for line in capsys.readouterr().out.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric in directive["Metrics"]:
+                value = document[metric["Name"]]
+                values.setdefault(metric["Name"], []).extend(value if isinstance(value, list) else [value])
+    return values

@@ -13,7 +13,7 @@ from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, burst_id_for
 from whatsapp_buffer.raw_store import RawStore
 
 from tests.fixtures import eum
-from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts
+from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 ONE_MB = 1024 * 1024
@@ -155,6 +155,27 @@ def test_max_messages_caps_a_burst_and_the_rest_follow_in_order(ingest, window, 
     bursts = drain_bursts(queue_url)
     assert [len(b.message_ids) for b, _ in bursts] == [10, 10, 5]
     assert [m for b, _ in bursts for m in b.message_ids] == [f"wamid.{i:02d}" for i in range(25)]
+
+
+def test_each_flush_counts_the_burst_its_size_and_the_latency_since_its_last_message(
+    ingest, window, virtual_clock, queue_url, capsys
+):
+    # GIVEN three texts, the last stored at T0 + 3, then twelve at once at T0 + 41
+    for i in range(3):
+        arrive(virtual_clock, T0 + 1 + i, eum.message(f"wamid.{i}", "x", sent_at=T0 + 1 + i))
+    run_windows(window, T0 + 30)
+    first = emitted(capsys)
+    arrive(virtual_clock, T0 + 41, *[eum.message(f"wamid.b{i:02d}", "y", sent_at=T0 + 41 + i) for i in range(12)])
+    # WHEN the windows close after 20 s of quiet
+    run_windows(window, T0 + 70)
+    second = emitted(capsys)
+    # THEN each burst is counted with its message count, and latency runs from its last arrival to its flush
+    assert (first["BurstsFlushed"], first["MessagesPerBurst"], first["FlushLatency"]) == ([1.0], [3.0], [27.0])
+    assert second["BurstsFlushed"] == [1.0, 1.0]
+    assert second["MessagesPerBurst"] == [10.0, 2.0]
+    # (the first ten hit maxMessages and leave at the next window end, the other two after the quiet period)
+    assert second["FlushLatency"] == [9.0, 29.0]
+    assert len(drain_bursts(queue_url)) == 3
 
 
 def test_max_wait_flushes_a_customer_who_never_pauses(ingest, window, virtual_clock, queue_url):

@@ -10,7 +10,7 @@ from whatsapp_buffer.raw_store import RawStore
 from whatsapp_buffer.settings import IngestSettings
 
 from tests.fixtures import eum
-from tests.handlers.conftest import T0
+from tests.handlers.conftest import T0, emitted
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 
@@ -112,11 +112,32 @@ def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_cl
         result = deliver(eum.entry(fixture))
     finally:
         ingest_module._service = None
-    # THEN nothing is stored, and it is counted in the `ignored` metric
+    # THEN nothing is stored, and it is counted in the MessagesIgnored metric
     assert result["ignored"] == 1
     assert store.client.scan(TableName=store.table_name)["Items"] == []
-    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert any(m.get("ignored") == [1.0] or m.get("ignored") == 1.0 for m in metrics)
+    assert emitted(capsys) == {"MessagesIgnored": [1.0]}
+
+
+def test_stored_and_redelivered_messages_are_counted_as_stored_and_duplicates_dropped(ingest, capsys):
+    # GIVEN a message already stored
+    deliver(eum.webhook_entry(eum.message("wamid.1")))
+    assert emitted(capsys) == {"MessagesStored": [1.0]}
+    # WHEN it is redelivered next to a new one
+    deliver(eum.webhook_entry(eum.message("wamid.1"), eum.message("wamid.2")))
+    # THEN one is stored and one counted as a duplicate dropped
+    assert emitted(capsys) == {"MessagesStored": [1.0], "DuplicatesDropped": [1.0]}
+
+
+def test_rejected_inputs_are_counted_even_when_the_invocation_fails(ingest, capsys):
+    # GIVEN an event with one unreadable record and one message without a timestamp
+    bad = eum.message("wamid.bad")
+    del bad["timestamp"]
+    event = eum.sns_event("nope", eum.sns_message(eum.webhook_entry(eum.message("wamid.ok"), bad)))
+    # WHEN delivered (the invocation fails so the DLQ keeps it)
+    with pytest.raises(MalformedEvent):
+        ingest_module.handler(event, None)
+    # THEN both rejections and the stored sibling are counted
+    assert emitted(capsys) == {"MessagesStored": [1.0], "InputsRejected": [2.0]}
 
 
 def test_logs_carry_ids_and_kinds_but_never_bodies_or_full_numbers(ingest, caplog):

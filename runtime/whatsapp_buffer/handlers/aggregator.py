@@ -96,7 +96,7 @@ class Aggregator:
                 sent.extend(self.flush_conversation(conversation))
             except Exception:
                 logger.exception("flush failed; touching to retry next window", **_ids(conversation))
-                metrics.add_metric(name="flush_failures", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name="FlushFailures", unit=MetricUnit.Count, value=1)
                 try:
                     self.store.touch(conversation)
                 except Exception:
@@ -115,7 +115,7 @@ class Aggregator:
             decision = debounce.flush_due(control, now, self.policy)
             if decision.outcome is debounce.Outcome.WAIT and not sent:
                 self.store.touch(conversation)
-                metrics.add_metric(name="conversations_waiting", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name="ConversationsWaiting", unit=MetricUnit.Count, value=1)
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
                 return sent
@@ -129,8 +129,7 @@ class Aggregator:
                 messages=len(burst.message_ids),
                 **_ids(conversation),
             )
-            metrics.add_metric(name="bursts_sent", unit=MetricUnit.Count, value=1)
-            metrics.add_metric(name="messages_flushed", unit=MetricUnit.Count, value=len(burst.message_ids))
+            _count_flush(burst)
             sent.append(burst)
         return sent
 
@@ -179,6 +178,16 @@ class Aggregator:
             except MalformedEvent:
                 logger.warning("dropped an unreadable window state entry")
         return valid
+
+
+def _count_flush(burst: Burst) -> None:
+    metrics.add_metric(name="BurstsFlushed", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="MessagesPerBurst", unit=MetricUnit.Count, value=len(burst.message_ids))
+    # From the burst's last message reaching the table to its flush: bufferSeconds plus up to one window when
+    # healthy; growth here means windows end late (iterator age) or flushes fail and retry.
+    metrics.add_metric(
+        name="FlushLatency", unit=MetricUnit.Seconds, value=max(0.0, burst.flushed_at - burst.last_received_at)
+    )
 
 
 def _ids(conversation: Conversation) -> dict[str, str]:

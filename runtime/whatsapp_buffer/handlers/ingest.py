@@ -106,10 +106,10 @@ class Ingest:
 
 def _count(result: IngestResult) -> None:
     for name, value in (
-        ("messages_stored", result.stored),
-        ("duplicates_dropped", result.duplicates),
-        ("ignored", result.ignored),
-        ("rejected", result.rejected),
+        ("MessagesStored", result.stored),
+        ("DuplicatesDropped", result.duplicates),
+        ("MessagesIgnored", result.ignored),
+        ("InputsRejected", result.rejected),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
