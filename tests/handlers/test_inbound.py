@@ -239,6 +239,22 @@ def test_access_denied_mid_burst_delivers_the_whole_burst_once_on_the_new_chat(w
     assert len(world.connect.live_chats()) == 1
 
 
+def test_a_send_refused_on_a_live_chat_renews_the_connection_and_stays_in_that_chat(world):
+    # GIVEN a live chat whose connection token stops working mid-burst (AccessDenied on a send)
+    world.deliver(text_burst("first"))
+    before = world.session()
+    world.connect.fail_next("send_message", "AccessDeniedException", 403)
+    # WHEN the next burst is delivered
+    _, failed = world.deliver(text_burst("one", "two"))
+    # THEN the connection is renewed, the chat is the same, and every message shows once
+    assert not failed
+    after = world.session()
+    assert after.contact_id == before.contact_id
+    assert after.connection_token != before.connection_token
+    assert [m["content"] for m in world.connect.chats[before.contact_id].messages] == ["first", "one", "two"]
+    assert len(world.calls("start_chat_contact")) == 1
+
+
 def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
     world.connect.connection_lifetime = 1800  # shorter than the 60-minute chat
     world.deliver(text_burst("first"))

@@ -101,12 +101,24 @@ class BurstDelivery:
         try:
             self._send(session, parts)
         except ChatSessionGone:
-            logger.info("chat gone mid-delivery; starting a new one", extra={"contact_id": session.contact_id})
-            session = self._open_chat(burst, replacing=session)
+            session = self._recover(session, burst)
             self._send(session, parts)
         self._mark_read(burst)
         metrics.add_metric(name="BurstsDelivered", unit=MetricUnit.Count, value=1)
         return {"contact_id": session.contact_id, "parts": len(parts)}
+
+    def _recover(self, session: Session, burst: Burst) -> Session:
+        """A send was refused. A lost connection token is renewed and the burst goes on in the same chat (ClientTokens
+        keep what the agent already saw from showing twice); only a chat that is really over is replaced."""
+        try:
+            connection = self._participant.connect(session.participant_token)
+        except ChatSessionGone:
+            logger.info("chat gone mid-delivery; starting a new one", extra={"contact_id": session.contact_id})
+            return self._open_chat(burst, replacing=session)
+        logger.info("connection renewed mid-delivery", extra={"contact_id": session.contact_id})
+        refreshed = session.with_connection(connection.token, connection.expires_at)
+        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        return refreshed
 
     def _open_chat(self, burst: Burst, replacing: Session | None) -> Session:
         replaced_contact = replacing.contact_id if replacing else None
