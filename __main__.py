@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from components.alarms import alarm_actions
 from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
 from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
@@ -30,6 +31,9 @@ functions = FunctionDefaults(
     log_level=settings.log_level,
     layer_arn=settings.powertools_layer_arn,
 )
+alarm_topics, alarm_notifications = alarm_actions(
+    context, email=settings.alarm_email, topic_arn=settings.alarm_topic_arn
+)
 
 ingest = BufferedIngest(
     "buffered-ingest",
@@ -39,6 +43,7 @@ ingest = BufferedIngest(
         retention_hours=settings.retention_hours,
         ignore_reactions=settings.ignore_reactions,
         ignore_stickers=settings.ignore_stickers,
+        alarm_actions=alarm_topics,
     ),
 )
 aggregator = StreamAggregator(
@@ -54,6 +59,7 @@ aggregator = StreamAggregator(
         max_messages=settings.max_messages,
         window_seconds=settings.window_seconds,
         consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+        alarm_actions=alarm_topics,
     ),
 )
 bridge = ConnectBridge(
@@ -68,6 +74,7 @@ bridge = ConnectBridge(
         mark_as_read=settings.mark_as_read,
         meta_api_version=settings.meta_api_version,
         whatsapp_phone_number_ids=settings.whatsapp_phone_number_ids,
+        alarm_actions=alarm_topics,
     ),
 )
 
@@ -87,3 +94,6 @@ pulumi.export("ingestFunctionName", ingest.function.name)
 pulumi.export("aggregatorFunctionName", aggregator.function.name)
 pulumi.export("inboundFunctionName", bridge.inbound_function.name)
 pulumi.export("outboundFunctionName", bridge.outbound_function.name)
+if alarm_notifications is not None:
+    # Subscribe more people or a pager to this topic; the email subscription must be confirmed first.
+    pulumi.export("alarmTopicArn", alarm_notifications.topic.arn)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults, FunctionSpec, env_flag, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
@@ -30,6 +32,8 @@ class BufferedIngestArgs:
     retention_hours: int
     ignore_reactions: bool
     ignore_stickers: bool
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
 
 class BufferedIngest(pulumi.ComponentResource):
@@ -88,6 +92,16 @@ class BufferedIngest(pulumi.ComponentResource):
             function=self.function,
             dead_letter_queue=self.dead_letter_queue,
         )
+        alarms = AlarmTarget(context, args.alarm_actions)
+        dead_letter_alarm(
+            name,
+            self,
+            alarms,
+            self.dead_letter_queue,
+            suffix="ingest-dlq",
+            holds="WhatsApp events ingest rejected or could not store after retries",
+        )
+        function_alarms(name, self, alarms, self.function, short_name="ingest")
         self.register_outputs(
             {
                 "inTopicArn": self.in_topic.arn,

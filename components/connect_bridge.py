@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults, FunctionSpec, env_flag, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
@@ -46,6 +47,8 @@ class ConnectBridgeArgs:
     meta_api_version: str
     whatsapp_phone_number_ids: Sequence[str] = ()
     """End User Messaging `phone-number-id-…` ids the functions may use; empty: every number of the account."""
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -212,6 +215,17 @@ class ConnectBridge(pulumi.ComponentResource):
             function=self.outbound_function,
             dead_letter_queue=self.outbound_dead_letter_queue,
         )
+        alarms = AlarmTarget(context, args.alarm_actions)
+        dead_letter_alarm(
+            name,
+            self,
+            alarms,
+            self.outbound_dead_letter_queue,
+            suffix="outbound-dlq",
+            holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
+        )
+        function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
+        function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
         self.register_outputs(
             {
                 "outTopicArn": self.out_topic.arn,

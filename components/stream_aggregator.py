@@ -4,12 +4,21 @@ aggregator function, and the bursts FIFO queue it fills."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
+from components.alarms import (
+    BURSTS_AGE_THRESHOLD_SECONDS,
+    AlarmTarget,
+    dead_letter_alarm,
+    function_alarms,
+    iterator_age_alarm,
+    queue_age_alarm,
+)
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
@@ -47,6 +56,8 @@ class StreamAggregatorArgs:
     window_seconds: int
     consumer_timeout_seconds: int
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
 
 class StreamAggregator(pulumi.ComponentResource):
@@ -142,6 +153,7 @@ class StreamAggregator(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),
         )
+        self._create_alarms(name, AlarmTarget(context, args.alarm_actions))
         self.register_outputs(
             {
                 "burstsQueueUrl": self.bursts_queue.url,
@@ -150,3 +162,32 @@ class StreamAggregator(pulumi.ComponentResource):
                 "functionName": self.function.name,
             }
         )
+
+    def _create_alarms(self, name: str, alarms: AlarmTarget) -> None:
+        dead_letter_alarm(
+            name,
+            self,
+            alarms,
+            self.bursts_dead_letter_queue,
+            suffix="bursts-dlq",
+            holds="bursts the inbound function failed to deliver to Connect five times",
+        )
+        dead_letter_alarm(
+            name,
+            self,
+            alarms,
+            self.failures_queue,
+            suffix="aggregator-failures",
+            holds="stream batches the aggregator gave up on (metadata only; the messages are still in the raw table)",
+        )
+        queue_age_alarm(
+            name,
+            self,
+            alarms,
+            self.bursts_queue,
+            suffix="bursts",
+            what="burst on the bursts queue",
+            threshold_seconds=BURSTS_AGE_THRESHOLD_SECONDS,
+        )
+        iterator_age_alarm(name, self, alarms, self.function, short_name="aggregator")
+        function_alarms(name, self, alarms, self.function, short_name="aggregator")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from infra_helpers import function, policy, statements
+
+from sandbox.program import run_program
 
 COMPONENTS = {
     "whatsapp-buffer:index:BufferedIngest": "buffered-ingest",
@@ -21,11 +24,18 @@ def test_the_three_components_are_children_of_the_stack(graph):
         assert component.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
 
 
-def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(graph):
-    components = {r.urn: r.name for r in graph.resources if r.type in COMPONENTS}
+OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "alarm-notifications"}
+"""Declared only when configured (alarmEmail)."""
+
+
+@pytest.mark.parametrize("config", [{}, {"alarmEmail": "ops@example.com"}], ids=["sample-stack", "alarm-email"])
+def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config):
+    graph = run_program(config)
+    kinds = {**COMPONENTS, **OPTIONAL_COMPONENTS}
+    components = {r.urn: r.name for r in graph.resources if r.type in kinds}
 
     for resource in graph.resources:
-        if resource.type in COMPONENTS:
+        if resource.type in kinds:
             continue
         assert resource.parent in components, f"{resource.name} is not parented to a component"
         assert resource.name.startswith(components[resource.parent] + "-"), resource.name

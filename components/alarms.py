@@ -1,0 +1,231 @@
+"""CloudWatch alarms on what loses or delays customer messages, and the optional topic they notify.
+
+Each component alarms on the resources it owns with the helpers below, so an alarm lives beside what it watches.
+Every alarm is named `<project>-<stack>-<what>` (two stacks never share one) and its description points at the
+README's runbook section. Without `alarm_actions` the alarms still exist and show in the console; they just notify
+nobody.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.topics import service_topic
+
+RUNBOOK = "README.md, 'Operations: alarms and what to do'"
+
+MINUTE = 60
+FUNCTION_ALARM_PERIOD_SECONDS = 5 * MINUTE
+ITERATOR_AGE_THRESHOLD_SECONDS = 2 * MINUTE
+"""The aggregator reads control records within seconds when healthy; the debounce waits happen in the table, not on
+the stream, so a record this old means the shard is stuck on a failing window (retries until the record is an hour
+old, then its batch goes to the failures queue)."""
+BURSTS_AGE_THRESHOLD_SECONDS = 5 * MINUTE
+"""The inbound function takes a burst within seconds; one waiting this long means deliveries to Connect are failing
+and being retried (every later burst of that conversation waits behind it)."""
+SUSTAINED_MINUTES = 3
+"""Age alarms fire only after this many consecutive minutes above the threshold, not on one slow batch."""
+
+
+@dataclass(frozen=True)
+class AlarmTarget:
+    """Where a component's alarms go: the stack context names them, `actions` are SNS topic ARNs (may be empty)."""
+
+    context: StackContext
+    actions: Sequence[pulumi.Input[str]] = ()
+
+
+def metric_alarm(
+    name: str,
+    parent: pulumi.Resource,
+    target: AlarmTarget,
+    *,
+    suffix: str,
+    description: str,
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    statistic: str,
+    threshold: float,
+    period_seconds: int = MINUTE,
+    evaluation_periods: int = 1,
+) -> aws.cloudwatch.MetricAlarm:
+    """One alarm `<metric> > threshold`, named `<project>-<stack>-<suffix>`, notifying (and resolving to) `actions`."""
+    actions = list(target.actions)
+    return aws.cloudwatch.MetricAlarm(
+        f"{name}-{suffix}-alarm",
+        name=target.context.physical_name(suffix, 255),
+        alarm_description=f"{description} Runbook: {RUNBOOK}.",
+        namespace=namespace,
+        metric_name=metric_name,
+        dimensions=dict(dimensions),
+        statistic=statistic,
+        comparison_operator="GreaterThanThreshold",
+        threshold=threshold,
+        period=period_seconds,
+        evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=evaluation_periods,
+        # Idle queues and functions publish no datapoints: silence is healthy, not an alarm.
+        treat_missing_data="notBreaching",
+        actions_enabled=True,
+        alarm_actions=actions,
+        ok_actions=actions,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def dead_letter_alarm(
+    name: str, parent: pulumi.Resource, target: AlarmTarget, queue: aws.sqs.Queue, *, suffix: str, holds: str
+) -> aws.cloudwatch.MetricAlarm:
+    """Fires as soon as one message waits on a dead-letter or failure queue: each one is work nobody finished."""
+    return metric_alarm(
+        name,
+        parent,
+        target,
+        suffix=f"{suffix}-depth",
+        description=f"Messages are waiting on a dead-letter queue: {holds}.",
+        namespace="AWS/SQS",
+        metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue.name},
+        statistic="Maximum",
+        threshold=0,
+    )
+
+
+def queue_age_alarm(
+    name: str,
+    parent: pulumi.Resource,
+    target: AlarmTarget,
+    queue: aws.sqs.Queue,
+    *,
+    suffix: str,
+    what: str,
+    threshold_seconds: int,
+) -> aws.cloudwatch.MetricAlarm:
+    return metric_alarm(
+        name,
+        parent,
+        target,
+        suffix=f"{suffix}-age",
+        description=f"The oldest {what} has waited over {threshold_seconds} s for {SUSTAINED_MINUTES} minutes.",
+        namespace="AWS/SQS",
+        metric_name="ApproximateAgeOfOldestMessage",
+        dimensions={"QueueName": queue.name},
+        statistic="Maximum",
+        threshold=threshold_seconds,
+        evaluation_periods=SUSTAINED_MINUTES,
+    )
+
+
+def iterator_age_alarm(
+    name: str, parent: pulumi.Resource, target: AlarmTarget, function: aws.lambda_.Function, *, short_name: str
+) -> aws.cloudwatch.MetricAlarm:
+    """The stream consumer falls behind: IteratorAge (milliseconds) above the threshold, sustained."""
+    return metric_alarm(
+        name,
+        parent,
+        target,
+        suffix=f"{short_name}-iterator-age",
+        description=(
+            f"The {short_name} function reads stream records over {ITERATOR_AGE_THRESHOLD_SECONDS} s old "
+            f"for {SUSTAINED_MINUTES} minutes: bursts are late."
+        ),
+        namespace="AWS/Lambda",
+        metric_name="IteratorAge",
+        dimensions={"FunctionName": function.name},
+        statistic="Maximum",
+        threshold=ITERATOR_AGE_THRESHOLD_SECONDS * 1000,
+        evaluation_periods=SUSTAINED_MINUTES,
+    )
+
+
+@dataclass
+class FunctionAlarms:
+    errors: aws.cloudwatch.MetricAlarm
+    throttles: aws.cloudwatch.MetricAlarm
+
+
+def function_alarms(
+    name: str, parent: pulumi.Resource, target: AlarmTarget, function: aws.lambda_.Function, *, short_name: str
+) -> FunctionAlarms:
+    """Any failed or throttled invocation of the function within five minutes."""
+    common = {
+        "namespace": "AWS/Lambda",
+        "dimensions": {"FunctionName": function.name},
+        "statistic": "Sum",
+        "threshold": 0,
+        "period_seconds": FUNCTION_ALARM_PERIOD_SECONDS,
+    }
+    return FunctionAlarms(
+        errors=metric_alarm(
+            name,
+            parent,
+            target,
+            suffix=f"{short_name}-errors",
+            description=f"The {short_name} function failed invocations (it retries; what still fails is dead-lettered).",
+            metric_name="Errors",
+            **common,
+        ),
+        throttles=metric_alarm(
+            name,
+            parent,
+            target,
+            suffix=f"{short_name}-throttles",
+            description=f"The {short_name} function was throttled (account or reserved concurrency exhausted).",
+            metric_name="Throttles",
+            **common,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class AlarmNotificationsArgs:
+    context: StackContext
+    email: str
+
+
+class AlarmNotifications(pulumi.ComponentResource):
+    """An encrypted topic only this stack's CloudWatch alarms may publish to, with an email subscription.
+
+    AWS emails a confirmation link first; nothing arrives until the recipient confirms.
+    """
+
+    topic: aws.sns.Topic
+
+    def __init__(self, name: str, args: AlarmNotificationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("whatsapp-buffer:index:AlarmNotifications", name, None, opts)
+        context = args.context
+        alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{context.project}-{context.stack}-*")
+        notifications = service_topic(
+            f"{name}-topic",
+            self,
+            context,
+            service="cloudwatch.amazonaws.com",
+            publish_conditions={"ArnLike": {"aws:SourceArn": alarms_of_this_stack}},
+        )
+        self.topic = notifications.topic
+        aws.sns.TopicSubscription(
+            f"{name}-email",
+            topic=self.topic.arn,
+            protocol="email",
+            endpoint=args.email,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"topicArn": self.topic.arn})
+
+
+def alarm_actions(
+    context: StackContext, *, email: str | None, topic_arn: str | None
+) -> tuple[list[pulumi.Input[str]], AlarmNotifications | None]:
+    """The topics alarms notify: an existing one (`alarmTopicArn`), a new email topic (`alarmEmail`), both or none."""
+    actions: list[pulumi.Input[str]] = [topic_arn] if topic_arn else []
+    notifications = None
+    if email:
+        notifications = AlarmNotifications("alarm-notifications", AlarmNotificationsArgs(context=context, email=email))
+        actions.append(notifications.topic.arn)
+    return actions, notifications
