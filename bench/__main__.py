@@ -1,0 +1,233 @@
+"""`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
+
+Sections: quality, sweep, aggregator, scale, coldstart. Replays run one after another (2 cores: the replay process,
+moto and the function workers already share them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+SWEEP_PNG = HERE / "sweep.png"
+SECTIONS = ("quality", "sweep", "aggregator", "scale", "coldstart")
+
+
+def _machine() -> dict[str, Any]:
+    import os
+
+    memory_kib = 0
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            memory_kib = int(handle.readline().split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kib / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def run_sections(sections: list[str]) -> dict[str, Any]:
+    from bench import aggregator_cost, coldstart, plot, quality, scale
+
+    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": _machine(), "timings_s": {}}
+
+    def timed(name: str, work: Any) -> Any:
+        started = time.perf_counter()
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        value = work()
+        results["timings_s"][name] = round(time.perf_counter() - started, 1)
+        return value
+
+    if "quality" in sections or "sweep" in sections:
+        main = quality.main_trace()
+        results["quality"] = timed(
+            "quality", lambda: quality.compare("main", main, quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)
+        )
+        results["four_message_bursts"] = timed(
+            "four_message_bursts",
+            lambda: quality.compare(
+                "four", quality.four_message_trace(), quality.BUFFER_SECONDS, quality.WINDOW_SECONDS
+            ),
+        )
+    if "sweep" in sections:
+        small = quality.traces.conversations(**quality.SWEEP_SANDBOX_TRACE)
+
+        def sandbox_points() -> dict[tuple[int, int], dict[str, Any]]:
+            points = {}
+            for b, w in quality.SWEEP_SANDBOX_POINTS:
+                compared = quality.compare(f"sweep-{b}-{w}", small, b, w)
+                points[(b, w)] = {
+                    **compared["ours_sandbox"],
+                    "trace_messages": len(small),
+                    "model_on_same_trace": compared["ours_model"],
+                    "replay_wall_s": compared["replay_wall_s"],
+                }
+            return points
+
+        points = timed("sweep_sandbox", sandbox_points)
+        points[(quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)] = {
+            **results["quality"]["ours_sandbox"],
+            "trace_messages": len(main),
+        }
+        results["sweep"] = quality.sweep(main, points)
+        plot.sweep_png(
+            results["sweep"],
+            SWEEP_PNG,
+            title_note=(
+                f"model on the main trace ({len(main)} messages, {len(quality.traces.true_bursts(main))} true "
+                f"bursts); red circles: sandbox replays"
+            ),
+        )
+    if "aggregator" in sections:
+        results["aggregator"] = timed("aggregator", aggregator_cost.run)
+    if "scale" in sections:
+        results["scale"] = timed("scale", scale.run)
+    if "coldstart" in sections:
+        results["coldstart"] = timed("coldstart", coldstart.run)
+    return results
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if math.isnan(value) else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def table(results: dict[str, Any]) -> str:
+    lines: list[str] = []
+
+    def row(*cells: Any) -> None:
+        lines.append("  ".join(f"{_fmt(c):>14}" if i else f"{_fmt(c):<34}" for i, c in enumerate(cells)))
+
+    if "quality" in results:
+        for key, title in (("quality", "main trace"), ("four_message_bursts", "4-message bursts")):
+            q = results[key]
+            t = q["trace"]
+            lines.append(
+                f"\nBuffering quality, {title}: {t['messages']} messages, {t['true_bursts']} true bursts, "
+                f"{t['customers']} customers; bufferSeconds {q['buffer_seconds']}, windowSeconds "
+                f"{q['window_seconds']}"
+            )
+            row("", "ours (sandbox)", "seed (model)", "unbuffered", "ours (model)")
+            columns = [q["ours_sandbox"], q["seed_model"], q["unbuffered"], q["ours_model"]]
+            for label, name in (
+                ("burst integrity %", "integrity_pct"),
+                ("split bursts", "split_bursts"),
+                ("merged bursts", "merged_bursts"),
+                ("added latency mean s", "latency_mean_s"),
+                ("added latency p95 s", "latency_p95_s"),
+                ("added latency max s", "latency_max_s"),
+                ("Connect msgs / 1,000 WhatsApp", "connect_per_1000"),
+                ("WhatsApp msgs per Connect msg", "messages_per_connect"),
+                ("Connect cost / 1,000 msgs $", "connect_cost_per_1000_usd"),
+            ):
+                row(label, *(c[name] for c in columns))
+            s = q["sandbox_vs_model"]
+            lines.append(
+                f"  sandbox groups as the model: {_fmt(s['same_grouping_pct'])}%; sandbox Connect time - model "
+                f"flush: median {_fmt(s['offset_median_s'])} s, max {_fmt(s['offset_max_s'])} s; replay "
+                f"{_fmt(q['replay_wall_s'])} s wall"
+            )
+    if "sweep" in results:
+        lines.append(
+            "\nSweep (model on the main trace; * = sandbox replay too): integrity % / p95 latency s / Connect per 1,000"
+        )
+        row("bufferSeconds x windowSeconds", "ours", "seed", "ours sandbox")
+        for r in results["sweep"]:
+            o, s = r["ours_model"], r["seed_model"]
+            sb = r.get("ours_sandbox")
+            row(
+                f"{r['buffer_seconds']} x {r['window_seconds']}{' *' if sb else ''}",
+                f"{_fmt(o['integrity_pct'])}/{_fmt(o['latency_p95_s'])}/{_fmt(o['connect_per_1000'])}",
+                f"{_fmt(s['integrity_pct'])}/{_fmt(s['latency_p95_s'])}/{_fmt(s['connect_per_1000'])}",
+                f"{_fmt(sb['integrity_pct'])}/{_fmt(sb['latency_p95_s'])}/{_fmt(sb['connect_per_1000'])}" if sb else "",
+            )
+    if "aggregator" in results:
+        a = results["aggregator"]
+        p, h = a["pure"], a["handler_moto"]
+        lines.append("\nAggregator cost")
+        lines.append(
+            f"  pure flush_due + merge: {_fmt(p['records_per_s'])} records/s ({_fmt(p['conversations_per_s'])} "
+            f"conversations/s; decisions alone {_fmt(p['decisions_per_s'])}/s) over {_fmt(p['records'])} records"
+        )
+        lines.append(
+            f"  handler window end on moto (loopback): {_fmt(h['records_per_s'])} records/s, "
+            f"{_fmt(h['ms_per_flushed_conversation'])} ms per flushed conversation, "
+            f"{_fmt(h['ms_per_waiting_conversation'])} ms per waiting one; ingest {_fmt(h['ingest_ms_per_message'])} ms/message"
+        )
+        for s in a["state"]:
+            lines.append(
+                f"  window state, {_fmt(s['conversations'])} conversations: {_fmt(s['bytes'])} bytes "
+                f"({_fmt(s['pct_of_1mb_limit'])}% of 1 MB)"
+            )
+        lines.append(
+            f"  conversations per shard-window before the 1 MB limit: ~{_fmt(a['max_conversations_per_shard_window'])}"
+        )
+    if "scale" in results:
+        s = results["scale"]
+        lines.append(
+            f"\nScale: {_fmt(s['customers'])} customers, {_fmt(s['whatsapp_messages'])} messages within "
+            f"{_fmt(s['messages_within_s'])} s"
+        )
+        lines.append(
+            f"  drained {_fmt(s['drain_virtual_s'])} virtual s after the last message ({_fmt(s['replay_wall_s'])} s wall); "
+            f"integrity {_fmt(s['score']['integrity_pct'])}%, p95 latency {_fmt(s['score']['latency_p95_s'])} s"
+        )
+        m = s["memory"]
+        lines.append(
+            f"  peak memory: {_fmt(m['peak_concurrent_rss_mib'])} MiB RSS at once over {m['processes']} processes "
+            f"(sum of per-process peaks {_fmt(m['peak_sum_hwm_mib'])} MiB)"
+        )
+        lines.append(
+            f"  DynamoDB requests per WhatsApp message: {_fmt(s['dynamodb_requests_per_message'])} "
+            f"{s['dynamodb_requests_per_message_by_function']}"
+        )
+    if "coldstart" in results:
+        c = results["coldstart"]
+        lines.append(
+            "\nCold start (import in a fresh interpreter, median of "
+            f"{c['repeats']}): " + ", ".join(f"{k} {_fmt(v['median_ms'])} ms" for k, v in c["imports"].items())
+        )
+        pk = c["package"]
+        lines.append(
+            f"  package: {pk['files']} files, {_fmt(pk['uncompressed_bytes'])} bytes, zip {_fmt(pk['zip_bytes'])} bytes"
+        )
+    lines.append("\nsection wall times (s): " + ", ".join(f"{k} {v}" for k, v in results["timings_s"].items()))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    unknown = [a for a in argv if a not in SECTIONS]
+    if unknown:
+        print(f"unknown section {unknown[0]!r}: choose from {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    sections = argv or list(SECTIONS)
+    started = time.perf_counter()
+    results = run_sections(sections)
+    results["total_wall_s"] = round(time.perf_counter() - started, 1)
+    if not argv:
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    else:
+        (HERE / "out").mkdir(exist_ok=True)
+        (HERE / "out" / "results.partial.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\ntotal {results['total_wall_s']} s; wrote {RESULTS.name if not argv else 'out/results.partial.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path[:0] = [str(HERE.parent / "runtime"), str(HERE.parent)]
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,95 @@
+"""Buffering quality: our debounce (through the sandbox) against the seed's fixed window (modelled) on the same
+seeded traces, and the bufferSeconds x windowSeconds sweep."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from whatsapp_buffer.settings import BufferPolicy
+
+from bench import debounce_model, metrics, sandbox_run, seed_model, traces
+from bench.metrics import Delivery
+
+BUFFER_SECONDS = 20
+WINDOW_SECONDS = 5
+"""The stack defaults (Pulumi.yaml): what a user gets without tuning."""
+MAX_WAIT_SECONDS = 60
+MAX_MESSAGES = 50
+MAIN_TRACE = {"customers": 80, "seed": 8}
+FOUR_TRACE = {"customers": 15, "seed": 4, "sizes": {4: 1}}
+SWEEP_BUFFERS = (5, 10, 20, 30)
+SWEEP_WINDOWS = (1, 2, 5)
+SWEEP_SANDBOX_TRACE = {"customers": 12, "seed": 12}
+SWEEP_SANDBOX_POINTS = ((5, 1), (10, 2), (30, 5))
+"""Grid points also replayed through the sandbox (a smaller trace, to fit the time budget) besides the main one."""
+
+
+def policy(buffer_seconds: float, window_seconds: float) -> BufferPolicy:
+    return BufferPolicy(buffer_seconds, max(MAX_WAIT_SECONDS, buffer_seconds), MAX_MESSAGES, window_seconds)
+
+
+def overrides(buffer_seconds: float, window_seconds: float) -> dict[str, str]:
+    return {"bufferSeconds": str(buffer_seconds), "windowSeconds": str(window_seconds)}
+
+
+def delivery_offset(sandbox: list[Delivery], model: list[Delivery]) -> dict[str, Any]:
+    """How the sandbox's Connect messages compare with the model's flushes: same message sets, and how much later
+    (queue + Connect calls) they reach Connect."""
+    by_ids = {d.message_ids: d.at for d in model}
+    offsets = [d.at - by_ids[d.message_ids] for d in sandbox if d.message_ids in by_ids]
+    return {
+        "same_grouping_pct": round(100 * len(offsets) / len(sandbox), 2) if sandbox else None,
+        "offset_median_s": round(statistics.median(offsets), 3) if offsets else None,
+        "offset_max_s": round(max(offsets), 3) if offsets else None,
+    }
+
+
+def compare(name: str, messages: list[traces.Message], buffer_seconds: float, window_seconds: float) -> dict[str, Any]:
+    run = sandbox_run.replay(name, messages, overrides(buffer_seconds, window_seconds))
+    ours = metrics.deliveries_from_transcript(run.transcript)
+    model = debounce_model.debounce_deliveries(messages, policy(buffer_seconds, window_seconds))
+    return {
+        "trace": {
+            "name": name,
+            "messages": len(messages),
+            "customers": len({m.customer for m in messages}),
+            "true_bursts": len(traces.true_bursts(messages)),
+        },
+        "buffer_seconds": buffer_seconds,
+        "window_seconds": window_seconds,
+        "ours_sandbox": metrics.score(messages, ours),
+        "ours_model": metrics.score(messages, model),
+        "seed_model": metrics.score(messages, seed_model.seed_deliveries(messages, buffer_seconds)),
+        "unbuffered": metrics.score(messages, seed_model.unbuffered_deliveries(messages)),
+        "sandbox_vs_model": delivery_offset(ours, model),
+        "replay_wall_s": round(run.wall_seconds, 1),
+        "replay_virtual_s": run.transcript["stats"]["virtual_seconds"],
+        "rejected": len(run.transcript["rejected"]),
+    }
+
+
+def main_trace() -> list[traces.Message]:
+    return traces.conversations(**MAIN_TRACE)
+
+
+def four_message_trace() -> list[traces.Message]:
+    return traces.conversations(**FOUR_TRACE)
+
+
+def sweep(
+    messages: list[traces.Message], sandbox_points: dict[tuple[int, int], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every grid point through the model on the main trace, plus the sandbox's figures where it ran."""
+    rows = []
+    for b in SWEEP_BUFFERS:
+        for w in SWEEP_WINDOWS:
+            if w > b:
+                continue
+            ours = metrics.score(messages, debounce_model.debounce_deliveries(messages, policy(b, w)))
+            seed = metrics.score(messages, seed_model.seed_deliveries(messages, b))
+            row = {"buffer_seconds": b, "window_seconds": w, "ours_model": ours, "seed_model": seed}
+            if (b, w) in sandbox_points:
+                row["ours_sandbox"] = sandbox_points[(b, w)]
+            rows.append(row)
+    return rows
