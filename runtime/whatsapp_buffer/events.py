@@ -6,6 +6,12 @@ The SNS message is JSON: `context` (`MetaWabaIds`, `MetaPhoneNumberIds[{metaPhon
 `value.contacts[]` and `value.messages[]`; `value.statuses[]` and other fields are not customer messages.
 
 Errors name what is wrong, never quote a body or a full phone number.
+
+Hostile input (tests/corpus/README.md): ids must be short printable ASCII (they become DynamoDB keys, the SQS FIFO
+message group and Connect client tokens downstream, where anything else fails on every retry); a text longer than
+WhatsApp allows is cut with a visible note; any other content over MAX_CONTENT_BYTES or nested deeper than MAX_DEPTH
+is rejected; a change for a business number that is not in the event's `context` is rejected (nothing could answer
+or fetch media for it). A bad change or message is rejected next to its good siblings, which are kept.
 """
 
 from __future__ import annotations
@@ -25,6 +31,25 @@ _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
 # one): they cannot be encoded to UTF-8 for DynamoDB/SQS or are rejected downstream, and never carry meaning.
 _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]")
 _MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+# Printable ASCII without space or "#": the conversation key "<phone_number_id>#<wa_id>" is the SQS FIFO
+# MessageGroupId (at most 128 characters of that alphabet) and a DynamoDB key, so each part stays at most 63.
+_ID_PART = re.compile(r"[!-\"$-~]{1,63}")
+_MESSAGE_ID = re.compile(r"[!-~]{1,256}")
+MAX_TEXT_CHARS = 4096
+"""WhatsApp's own limit for a text body; longer text did not come from WhatsApp and is cut."""
+MAX_CONTENT_BYTES = 64 * 1024
+"""Largest non-text content (a contact card, an order, a reply) kept; it travels in a burst under SQS's size limit."""
+MAX_DEPTH = 16
+"""Deepest nesting kept inside a message's content; real contact cards and orders are 4-5 levels deep."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A message of an entry that could not be parsed: where it was and what is wrong (never its content)."""
+
+    position: str
+    message_id: str | None
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,8 @@ class MessagesChange:
     messages: tuple[Any, ...]
     """The raw `value.messages[]` elements (parsed one by one so one bad message does not hide the others)."""
     statuses: int
+    index: int = 0
+    """Position in the entry's `changes[]` (for rejection reasons)."""
 
 
 @dataclass(frozen=True)
@@ -56,18 +83,11 @@ class EumEvent:
     entry_id: str
     changes: tuple[MessagesChange, ...]
     skipped_fields: tuple[str, ...]
+    bad_changes: tuple[Rejection, ...] = ()
+    """`changes[]` elements that could not be read, next to at least one that could."""
 
     def origination_for(self, meta_phone_number_id: str) -> str:
         return next((p.arn for p in self.phone_numbers if p.meta_phone_number_id == meta_phone_number_id), "")
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """A message of an entry that could not be parsed: where it was and what is wrong (never its content)."""
-
-    position: str
-    message_id: str | None
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -88,36 +108,34 @@ def parse_sns_message(body: str, received_at: float) -> ParsedEvent:
     a bad message inside a good entry is returned as a `Rejection` next to its valid siblings."""
     event = parse_envelope(body)
     messages: list[InboundMessage] = []
-    rejections: list[Rejection] = []
-    for change_index, change in enumerate(event.changes):
+    rejections: list[Rejection] = list(event.bad_changes)
+    for change in event.changes:
         origination = event.origination_for(change.phone_number_id)
         for message_index, raw in enumerate(change.messages):
-            position = f"changes[{change_index}].messages[{message_index}]"
+            position = f"changes[{change.index}].messages[{message_index}]"
             try:
+                if not origination:
+                    raise MalformedEvent(
+                        f"business number {change.phone_number_id} is not among the event's context.MetaPhoneNumberIds"
+                    )
                 messages.append(parse_message(raw, change, origination, received_at))
             except MalformedEvent as exc:
                 message_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
-                rejections.append(Rejection(position, _clean(message_id) if message_id else None, str(exc)))
+                rejections.append(Rejection(position, _safe_id(message_id), str(exc)))
     return ParsedEvent(event, tuple(messages), tuple(rejections), sum(c.statuses for c in event.changes))
 
 
 def parse_envelope(body: str) -> EumEvent:
     if not isinstance(body, str):
         raise MalformedEvent(f"SNS message is a {type(body).__name__}, not a string")
-    try:
-        data = json.loads(body)
-    except ValueError as exc:
-        raise MalformedEvent(f"SNS message is not JSON ({exc.msg} at position {exc.pos})") from None
+    data = _loads(body, "SNS message")
     if not isinstance(data, dict) or not ({"context", "whatsAppWebhookEntry"} & data.keys()):
         raise UnsupportedEvent("SNS message is JSON but not an End User Messaging Social event")
     raw_entry = data.get("whatsAppWebhookEntry")
     if raw_entry is None:
         raise MalformedEvent("End User Messaging event has no whatsAppWebhookEntry")
     if isinstance(raw_entry, str):
-        try:
-            entry = json.loads(raw_entry)
-        except ValueError as exc:
-            raise MalformedEvent(f"whatsAppWebhookEntry is not JSON ({exc.msg} at position {exc.pos})") from None
+        entry = _loads(raw_entry, "whatsAppWebhookEntry")
     else:
         raise MalformedEvent(f"whatsAppWebhookEntry is a {type(raw_entry).__name__}, not a JSON string")
     if not isinstance(entry, dict):
@@ -127,21 +145,38 @@ def parse_envelope(body: str) -> EumEvent:
         raise MalformedEvent("whatsAppWebhookEntry.changes is not a list")
     parsed: list[MessagesChange] = []
     skipped: list[str] = []
+    bad: list[tuple[int, MalformedEvent]] = []
     for index, change in enumerate(changes):
-        if not isinstance(change, dict):
-            raise MalformedEvent(f"changes[{index}] is not an object")
-        field_name = change.get("field")
-        if field_name != MESSAGES_FIELD:
-            skipped.append(str(field_name)[:40])
-            continue
-        parsed.append(_messages_change(change.get("value"), index))
+        try:
+            if not isinstance(change, dict):
+                raise MalformedEvent(f"changes[{index}] is not an object")
+            field_name = change.get("field")
+            if field_name != MESSAGES_FIELD:
+                skipped.append(_clean(str(field_name)[:40]))
+                continue
+            parsed.append(_messages_change(change.get("value"), index))
+        except MalformedEvent as exc:
+            bad.append((index, exc))
+    if bad and not parsed:
+        # Nothing in the entry is usable: the envelope as a whole is what is wrong.
+        raise bad[0][1]
     return EumEvent(
         event_id=_clean(str(data.get("messageId") or "")),
         phone_numbers=_phone_numbers(data.get("context")),
         entry_id=_clean(str(entry.get("id") or "")),
         changes=tuple(parsed),
         skipped_fields=tuple(skipped),
+        bad_changes=tuple(Rejection(f"changes[{index}]", None, str(exc)) for index, exc in bad),
     )
+
+
+def _loads(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise MalformedEvent(f"{what} is not JSON ({exc.msg} at position {exc.pos})") from None
+    except RecursionError:
+        raise MalformedEvent(f"{what} is nested too deeply to parse") from None
 
 
 def _phone_numbers(context: Any) -> tuple[PhoneNumberRef, ...]:
@@ -171,8 +206,8 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
     if messages:
         metadata = value.get("metadata")
         phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-        if not isinstance(phone_number_id, str) or not phone_number_id or "#" in phone_number_id:
-            raise MalformedEvent(f"{where}.metadata.phone_number_id is missing or not a plain string")
+        if not isinstance(phone_number_id, str) or not _ID_PART.fullmatch(phone_number_id):
+            raise MalformedEvent(f"{where}.metadata.phone_number_id is missing or not a short printable id")
     names: dict[str, str] = {}
     contacts = value.get("contacts") or []
     for contact in contacts if isinstance(contacts, list) else []:
@@ -182,7 +217,7 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
         name = profile.get("name") if isinstance(profile, dict) else None
         if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
             names[contact["wa_id"]] = _clean(name)
-    return MessagesChange(phone_number_id, names, tuple(messages), len(statuses))
+    return MessagesChange(phone_number_id, names, tuple(messages), len(statuses), index)
 
 
 def parse_message(raw: Any, change: MessagesChange, origination: str, received_at: float) -> InboundMessage:
@@ -190,15 +225,21 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
     if not isinstance(raw, dict):
         raise MalformedEvent(f"message is a {type(raw).__name__}, not an object")
     message_id = _required_str(raw, "id")
+    if not _MESSAGE_ID.fullmatch(message_id):
+        raise MalformedEvent("message id is not printable ASCII of at most 256 characters")
     customer = _required_str(raw, "from")
+    if not _ID_PART.fullmatch(customer):
+        raise MalformedEvent("message from is not a short printable id")
     sent_at = parse_timestamp(raw.get("timestamp"))
     original_type = raw.get("type")
     if not isinstance(original_type, str) or not original_type:
         raise MalformedEvent("message has no type")
     kind, content = _content(original_type, raw)
+    if kind != "text":
+        _check_size(kind, content)
     return InboundMessage(
-        message_id=_clean(message_id),
-        conversation=Conversation(change.phone_number_id, _clean(customer)),
+        message_id=message_id,
+        conversation=Conversation(change.phone_number_id, customer),
         kind=kind,
         sent_at=sent_at,
         content=content,
@@ -240,7 +281,7 @@ def _content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[str, An
         text = _object(body, "text").get("body")
         if not isinstance(text, str):
             raise MalformedEvent("text message has no text.body string")
-        return "text", {"text": _clean(text)}
+        return "text", {"text": _cut(_clean(text))}
     if original_type in _MEDIA_TYPES:
         return _media(original_type, _object(body, original_type))
     if original_type == "reaction":
@@ -350,13 +391,35 @@ def _clean(text: str) -> str:
     return _UNWANTED.sub("\ufffd", text) if _UNWANTED.search(text) else text
 
 
-def _clean_tree(value: Any) -> Any:
+def _safe_id(message_id: str | None) -> str | None:
+    """A rejected message's id as far as it is safe to name in a reason."""
+    if not message_id:
+        return None
+    return message_id if _MESSAGE_ID.fullmatch(message_id) else "unprintable id"
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    note = f"\n[{len(text) - MAX_TEXT_CHARS + 80:,} more characters not shown: over WhatsApp's text limit]"
+    return text[: MAX_TEXT_CHARS - 80] + note
+
+
+def _check_size(kind: str, content: dict[str, Any]) -> None:
+    size = len(json.dumps(content, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_CONTENT_BYTES:
+        raise MalformedEvent(f"{kind} content is {size // 1024} KiB, over the {MAX_CONTENT_BYTES // 1024} KiB kept")
+
+
+def _clean_tree(value: Any, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise MalformedEvent(f"message content is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, str):
         return _clean(value)
     if isinstance(value, dict):
-        return {_clean(str(k)): _clean_tree(v) for k, v in value.items()}
+        return {_clean(str(k)): _clean_tree(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_clean_tree(v) for v in value]
+        return [_clean_tree(v, depth + 1) for v in value]
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

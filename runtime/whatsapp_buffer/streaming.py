@@ -18,6 +18,7 @@ CUSTOMER. A message without MessageVisibility is never relayed: an agent-only wh
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,9 @@ PARTICIPANT_LEFT = "application/vnd.amazonaws.connect.event.participant.left"
 TEXT_CONTENT_TYPES = frozenset({"text/plain", "text/markdown"})
 
 APPROVED = "APPROVED"
+
+# A lone UTF-16 surrogate (JSON "\ud800") cannot be encoded for End User Messaging; it never carries meaning.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ class StreamingEvent:
 def _attribute_values(attributes: Mapping[str, Any] | None) -> dict[str, str]:
     """Accept both Lambda's `{"Name": {"Type", "Value"}}` and a plain `{"Name": "value"}` mapping."""
     values: dict[str, str] = {}
-    for name, attribute in (attributes or {}).items():
+    if not isinstance(attributes, Mapping):
+        return values
+    for name, attribute in attributes.items():
         value = attribute.get("Value") if isinstance(attribute, Mapping) else attribute
         if value is not None:
             values[str(name)] = str(value)
@@ -98,7 +104,7 @@ def _attribute_values(attributes: Mapping[str, Any] | None) -> dict[str, str]:
 
 def _text(body: Mapping[str, Any], key: str) -> str:
     value = body.get(key)
-    return value if isinstance(value, str) else ""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
 
 
 def _attachments(raw: Any) -> tuple[Attachment, ...]:
@@ -123,6 +129,8 @@ def parse(message: str, attributes: Mapping[str, Any] | None = None) -> Streamin
         body = json.loads(message)
     except (TypeError, ValueError) as exc:
         raise MalformedEvent("streaming message is not JSON") from exc
+    except RecursionError:
+        raise MalformedEvent("streaming message is nested too deeply to parse") from None
     if not isinstance(body, dict):
         raise MalformedEvent("streaming message is not a JSON object")
     values = _attribute_values(attributes)
@@ -141,7 +149,7 @@ def parse(message: str, attributes: Mapping[str, Any] | None = None) -> Streamin
         initial_contact_id=initial_contact_id or contact_id,
         participant_role=_text(body, "ParticipantRole") or values.get("ParticipantRole", ""),
         visibility=values.get("MessageVisibility") or _text(body, "MessageVisibility") or None,
-        content=body.get("Content") if isinstance(body.get("Content"), str) else None,
+        content=_text(body, "Content") or None,
         participant_id=_text(body, "ParticipantId"),
         display_name=_text(body, "DisplayName"),
         absolute_time=_text(body, "AbsoluteTime"),

@@ -139,11 +139,13 @@ def test_one_entry_with_several_messages_yields_them_all_with_their_profile_name
     ]
 
 
-def test_number_missing_from_the_context_leaves_origination_empty():
+def test_a_business_number_missing_from_the_context_is_rejected_with_a_reason():
+    # Nothing could reply from or fetch media for a number End User Messaging did not name (tests/corpus/README.md).
     parsed = events.parse_sns_message(
         eum.sns_message(eum.webhook_entry(eum.message("wamid.1")), phone_number_id="999"), received_at=NOW
     )
-    assert parsed.messages[0].origination_phone_number_id == ""
+    assert parsed.messages == ()
+    assert "not among the event's context.MetaPhoneNumberIds" in parsed.rejections[0].reason
 
 
 @pytest.mark.parametrize(
