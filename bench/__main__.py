@@ -1,6 +1,6 @@
 """`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
 
-Sections: quality, sweep, aggregator, scale, coldstart. Replays run one after another (2 cores: the replay process,
+Sections: quality, sweep, aggregator, scale, coldstart (`python -m bench faults ...` runs bench/faults.py instead). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
 
@@ -71,23 +71,35 @@ def run_sections(sections: list[str]) -> dict[str, Any]:
                     **compared["ours_sandbox"],
                     "trace_messages": len(small),
                     "model_on_same_trace": compared["ours_model"],
+                    "seed_on_same_trace": compared["seed_model"],
+                    "sandbox_vs_model": compared["sandbox_vs_model"],
+                    "dynamodb_requests_per_message": compared["dynamodb_requests_per_message"],
+                    "invocations": compared["invocations"],
                     "replay_wall_s": compared["replay_wall_s"],
                 }
             return points
 
         points = timed("sweep_sandbox", sandbox_points)
+        main_point = results["quality"]
         points[(quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)] = {
-            **results["quality"]["ours_sandbox"],
+            **main_point["ours_sandbox"],
             "trace_messages": len(main),
+            "model_on_same_trace": main_point["ours_model"],
+            "seed_on_same_trace": main_point["seed_model"],
+            "sandbox_vs_model": main_point["sandbox_vs_model"],
+            "dynamodb_requests_per_message": main_point["dynamodb_requests_per_message"],
+            "invocations": main_point["invocations"],
+            "replay_wall_s": main_point["replay_wall_s"],
         }
         results["sweep"] = quality.sweep(main, points)
         plot.sweep_png(
             results["sweep"],
             SWEEP_PNG,
             title_note=(
-                f"model on the main trace ({len(main)} messages, {len(quality.traces.true_bursts(main))} true "
-                f"bursts); red circles: sandbox replays"
+                f"lines: model on the main trace ({len(main)} messages, {len(quality.traces.true_bursts(main))} true "
+                f"bursts); red circle: sandbox replay of that trace"
             ),
+            main_messages=len(main),
         )
     if "aggregator" in sections:
         results["aggregator"] = timed("aggregator", aggregator_cost.run)
@@ -110,7 +122,7 @@ def table(results: dict[str, Any]) -> str:
     lines: list[str] = []
 
     def row(*cells: Any) -> None:
-        lines.append("  ".join(f"{_fmt(c):>14}" if i else f"{_fmt(c):<34}" for i, c in enumerate(cells)))
+        lines.append("  ".join(f"{_fmt(c):>19}" if i else f"{_fmt(c):<32}" for i, c in enumerate(cells)))
 
     if "quality" in results:
         for key, title in (("quality", "main trace"), ("four_message_bursts", "4-message bursts")):
@@ -142,18 +154,29 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(q['replay_wall_s'])} s wall"
             )
     if "sweep" in results:
-        lines.append(
-            "\nSweep (model on the main trace; * = sandbox replay too): integrity % / p95 latency s / Connect per 1,000"
-        )
-        row("bufferSeconds x windowSeconds", "ours", "seed", "ours sandbox")
+        lines.append("\nSweep, model on the main trace: integrity % / p95 added latency s / Connect msgs per 1,000")
+        row("bufferSeconds x windowSeconds", "ours (model)", "seed (model)")
         for r in results["sweep"]:
             o, s = r["ours_model"], r["seed_model"]
-            sb = r.get("ours_sandbox")
             row(
-                f"{r['buffer_seconds']} x {r['window_seconds']}{' *' if sb else ''}",
+                f"{r['buffer_seconds']} x {r['window_seconds']}",
                 f"{_fmt(o['integrity_pct'])}/{_fmt(o['latency_p95_s'])}/{_fmt(o['connect_per_1000'])}",
                 f"{_fmt(s['integrity_pct'])}/{_fmt(s['latency_p95_s'])}/{_fmt(s['connect_per_1000'])}",
-                f"{_fmt(sb['integrity_pct'])}/{_fmt(sb['latency_p95_s'])}/{_fmt(sb['connect_per_1000'])}" if sb else "",
+            )
+        lines.append("Sweep points replayed through the sandbox (same figures; model and seed on the same trace):")
+        row("bufferSeconds x windowSeconds", "sandbox", "model", "seed", "DDB req/msg")
+        for r in results["sweep"]:
+            sb = r.get("ours_sandbox")
+            if not sb:
+                continue
+            m, sd = sb["model_on_same_trace"], sb["seed_on_same_trace"]
+            row(
+                f"{r['buffer_seconds']} x {r['window_seconds']} ({sb['trace_messages']} msgs)",
+                *(
+                    f"{_fmt(x['integrity_pct'])}/{_fmt(x['latency_p95_s'])}/{_fmt(x['connect_per_1000'])}"
+                    for x in (sb, m, sd)
+                ),
+                sb["dynamodb_requests_per_message"],
             )
     if "aggregator" in results:
         a = results["aggregator"]
@@ -210,6 +233,11 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["faults"]:
+        # `make faults`: the fault-injection runs live in bench/faults.py, which has its own arguments.
+        from bench import faults
+
+        return faults.main(argv[1:])
     unknown = [a for a in argv if a not in SECTIONS]
     if unknown:
         print(f"unknown section {unknown[0]!r}: choose from {', '.join(SECTIONS)}", file=sys.stderr)

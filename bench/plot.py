@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
 MARKERS = {1: "o", 2: "s", 5: "^"}
 
 
-def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str) -> Path:
+def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_messages: int) -> Path:
+    """Model lines for every grid point; a red circle where the sandbox replayed the same (main) trace."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
     buffers = sorted({r["buffer_seconds"] for r in rows})
     windows = sorted({r["window_seconds"] for r in rows})
@@ -32,12 +33,12 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str) -> Pat
             marker=MARKERS.get(w, "o"),
             label=f"ours, windowSeconds {w}",
         )
-        for r in points:
+        for r in points if w == windows[0] else []:
             right.annotate(
                 f"{r['buffer_seconds']}s",
                 (r["ours_model"]["latency_p95_s"], r["ours_model"]["integrity_pct"]),
                 textcoords="offset points",
-                xytext=(4, -10),
+                xytext=(-6, 6),
                 fontsize=8,
             )
     seed = {r["buffer_seconds"]: r["seed_model"] for r in rows}
@@ -49,7 +50,7 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str) -> Pat
         marker="x",
         label="seed (fixed window)",
     )
-    sandbox = [r for r in rows if "ours_sandbox" in r]
+    sandbox = [r for r in rows if r.get("ours_sandbox", {}).get("trace_messages") == main_messages]
     if sandbox:
         left.scatter(
             [r["buffer_seconds"] for r in sandbox],

@@ -63,6 +63,10 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
         "seed_model": metrics.score(messages, seed_model.seed_deliveries(messages, buffer_seconds)),
         "unbuffered": metrics.score(messages, seed_model.unbuffered_deliveries(messages)),
         "sandbox_vs_model": delivery_offset(ours, model),
+        "dynamodb_requests_per_message": round(
+            sum(sandbox_run.dynamodb_requests(run.replay).values()) / len(messages), 2
+        ),
+        "invocations": run.transcript["stats"]["invocations"],
         "replay_wall_s": round(run.wall_seconds, 1),
         "replay_virtual_s": run.transcript["stats"]["virtual_seconds"],
         "rejected": len(run.transcript["rejected"]),
