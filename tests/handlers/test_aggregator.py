@@ -262,7 +262,7 @@ def test_crash_between_send_and_mark_sent_resends_the_same_burst_id_and_loses_no
 
 
 def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
-    ingest, window, virtual_clock, queue_url, store
+    ingest, window, virtual_clock, queue_url, store, capsys
 ):
     broken = Conversation("107000000000001", eum.CUSTOMER)
 
@@ -280,8 +280,10 @@ def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
     arrive(virtual_clock, T0 + 1, eum.message("wamid.2", "unlucky"), phone_number_id=broken.phone_number_id)
     run_windows(window, T0 + 30)
     assert texts(drain_bursts(queue_url)) == [["fine"]]
+    assert emitted(capsys)["FlushFailures"] == [1.0]
     run_windows(window, T0 + 40)
     assert texts(drain_bursts(queue_url)) == [["unlucky"]]
+    assert "FlushFailures" not in emitted(capsys)
 
 
 def test_final_invoke_fails_when_a_conversation_can_neither_flush_nor_be_touched(ingest, window, virtual_clock, store):
