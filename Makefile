@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 faults: $(STAMP)
-	$(PY) -m bench faults
+	$(PY) -m bench.faults
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -343,7 +343,7 @@ class FakeServices:
         self._attachments: dict[str, _Attachment] = {}
         self._grants: dict[str, _Grant] = {}
         self._media: dict[str, tuple[bytes, str]] = {}
-        self._faults: dict[tuple[str, str], _Fault] = {}
+        self._faults: dict[tuple[str, str], list[_Fault]] = {}
         self._calls: list[Call] = []
         self._items: list[ChatItem] = []
         self._whatsapp: list[WhatsAppSent] = []
@@ -548,20 +548,23 @@ class FakeServices:
 
         `times` caps how many calls fail; `rate` fails a seeded random fraction of calls; neither means every call
         until `clear_faults`. `operation` is an operation name, or `service:Operation` when the name is ambiguous.
-        `status` defaults to the status the service's model gives that error.
+        `status` defaults to the status the service's model gives that error. Several faults on one operation add up
+        (each is tried in the order injected).
         """
         service, _, name = operation.rpartition(":")
         service = service or self._router.find_service(name)
         if status is None:
             status = self._router.error_status(service, error_code)
         with self._lock:
-            self._faults[(service, name)] = _Fault(
-                error_code=error_code,
-                status=status,
-                remaining=times,
-                rate=rate,
-                rng=random.Random(seed),
-                message=message or f"injected {error_code}",
+            self._faults.setdefault((service, name), []).append(
+                _Fault(
+                    error_code=error_code,
+                    status=status,
+                    remaining=times,
+                    rate=rate,
+                    rng=random.Random(seed),
+                    message=message or f"injected {error_code}",
+                )
             )
 
     def clear_faults(self) -> None:
@@ -597,9 +600,9 @@ class FakeServices:
                 self._expire_due(at)
                 self._replayed = False
                 try:
-                    fault = self._faults.get((service, operation))
-                    if fault is not None and fault.fires():
-                        raise ApiError(fault.error_code, fault.message, fault.status)
+                    for fault in self._faults.get((service, operation), ()):
+                        if fault.fires():
+                            raise ApiError(fault.error_code, fault.message, fault.status)
                     handler = self._handlers.get((service, operation))
                     if handler is None:
                         raise ApiError("NotImplementedByFake", f"the sandbox fake does not serve {operation}", 501)

@@ -46,6 +46,8 @@ class Invocation:
     calls: list[ApiCall] = field(default_factory=list)
     output: list[str] = field(default_factory=list)
     """Lines the function printed: Powertools JSON log lines and EMF metric documents."""
+    injected: int = 0
+    """AWS answers the sandbox replaced with an injected error during this invoke (the SDK may have retried them)."""
 
     def metrics(self) -> dict[str, float]:
         """Sum of each EMF metric the invocation emitted."""
@@ -108,39 +110,120 @@ class _Context:
         return self._timeout_ms
 
 
+class InjectedCrash(BaseException):
+    """The sandbox killed the function mid-invoke (a BaseException: no `except Exception` in a handler can swallow it,
+    just as no handler code runs after a real Lambda runtime dies)."""
+
+
+class _Faults:
+    """The worker side of sandbox.faults: decides, call by call, whether to fail, crash or time out."""
+
+    def __init__(self, rules: list[dict[str, Any]], seed: str) -> None:
+        import random
+
+        from sandbox.faults import WorkerFault
+
+        self.rules = [WorkerFault(**rule) for rule in rules]
+        self.rng = random.Random(seed)
+        self.timeout_at: int | None = None
+        self.injected = 0
+
+    def start_invocation(self) -> None:
+        self.timeout_at = None
+        for rule in self.rules:
+            if rule.kind == "timeout" and self.rng.random() < rule.rate:
+                self.timeout_at = self.rng.randint(0, 6)
+
+    def check_timeout(self, call_index: int) -> None:
+        if self.timeout_at is not None and call_index >= self.timeout_at:
+            self.timeout_at = None
+            raise InjectedCrash("Task timed out (injected)")
+
+    def error_for(self, service: str, operation: str) -> Any:
+        for rule in self.rules:
+            if rule.kind == "error" and rule.matches(service, operation) and self.rng.random() < rule.rate:
+                self.injected += 1
+                return rule
+        return None
+
+    def crash_after(self, service: str, operation: str) -> bool:
+        return any(
+            rule.kind == "crash_after" and rule.matches(service, operation) and self.rng.random() < rule.rate
+            for rule in self.rules
+        )
+
+
+def _error_response(request: Any, protocol: str, code: str, status: int) -> Any:
+    """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies."""
+    from botocore.awsrequest import AWSResponse
+
+    if protocol in ("rest-xml", "query", "ec2"):
+        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>injected by the sandbox</Message></Error></ErrorResponse>"
+        headers = {"Content-Type": "text/xml"}
+    else:
+        body = json.dumps({"__type": code, "message": "injected by the sandbox"})
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
+
+    class _Raw:
+        def stream(self, **_: Any) -> Any:
+            yield body.encode()
+
+    return AWSResponse(request.url, status, headers, _Raw())
+
+
 def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     os.environ.update(spec["env"])
     sys.path.insert(0, spec["runtime_dir"])
     capture = _Capture()
     sys.stdout = capture
     sys.stderr = capture
-    now = [0.0]
+    now = [spec["now"]]
     calls: list[ApiCall] = []
+    faults = _Faults(spec.get("faults") or [], spec.get("fault_seed", "0"))
+    current_operation: list[Any] = [None]
 
     import botocore.client
+    import botocore.endpoint
     import botocore.exceptions
+    import time_machine
 
     original_call = botocore.client.BaseClient._make_api_call
+    original_send = botocore.endpoint.Endpoint._send
 
     def recording_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         model = self.meta.service_model
-        call = ApiCall(model.signing_name or model.endpoint_prefix, operation_name, dict(api_params))
+        service = model.signing_name or model.endpoint_prefix
+        call = ApiCall(service, operation_name, dict(api_params))
+        faults.check_timeout(len(calls))
         calls.append(call)
+        current_operation[0] = (service, operation_name, model.resolved_protocol)
         try:
-            return original_call(self, operation_name, api_params)
+            result = original_call(self, operation_name, api_params)
         except botocore.exceptions.ClientError as exc:
             call.error = exc.response.get("Error", {}).get("Code", "ClientError")
             raise
+        if faults.crash_after(service, operation_name):
+            raise InjectedCrash(f"crashed after {operation_name} (injected)")
+        return result
+
+    def faulty_send(self: Any, request: Any) -> Any:
+        if current_operation[0] is not None:
+            service, operation, protocol = current_operation[0]
+            rule = faults.error_for(service, operation)
+            if rule is not None:
+                return _error_response(request, protocol, rule.code, rule.status)
+        return original_send(self, request)
 
     botocore.client.BaseClient._make_api_call = recording_call  # type: ignore[method-assign]
+    botocore.endpoint.Endpoint._send = faulty_send  # type: ignore[method-assign]
 
     try:
         from whatsapp_buffer import clock
 
         clock.set_source(lambda: now[0])
         module_name, _, attr = spec["handler"].rpartition(".")
-        now[0] = spec["now"]
-        handler = getattr(importlib.import_module(module_name), attr)
+        with time_machine.travel(now[0], tick=False):
+            handler = getattr(importlib.import_module(module_name), attr)
     except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "output": capture.take()})
         return
@@ -153,15 +236,21 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
             return
         now[0] = message["now"]
         context = _Context(spec["function_name"], spec["function_arn"], spec["memory_mb"], spec["timeout_s"])
+        faults.start_invocation()
         try:
-            result = handler(message["event"], context)
+            # The whole process sees virtual time (Powertools idempotency expiry, TTLs, log timestamps).
+            with time_machine.travel(now[0], tick=False):
+                result = handler(message["event"], context)
             reply = {"ok": True, "result": json.loads(json.dumps(result, default=str))}
-        except Exception as exc:  # noqa: BLE001 - the error is the invocation's result, as in Lambda
+        except (Exception, InjectedCrash) as exc:  # noqa: BLE001 - the error is the invocation's result, as in Lambda
             traceback.print_exc(file=capture)
             reply = {"ok": False, "error_type": type(exc).__name__, "error_message": str(exc)}
         reply["calls"] = list(calls)
         reply["output"] = capture.take()
+        reply["injected"] = faults.injected
+        faults.injected = 0
         calls.clear()
+        current_operation[0] = None
         conn.send(reply)
 
 
@@ -177,6 +266,8 @@ class FunctionProcess:
         env: dict[str, str],
         memory_mb: int,
         timeout_s: float,
+        faults: list[dict[str, Any]] | None = None,
+        fault_seed: str = "0",
     ) -> None:
         self.function_name = function_name
         self.spec = {
@@ -188,6 +279,8 @@ class FunctionProcess:
             "timeout_s": timeout_s,
             "runtime_dir": str(RUNTIME_DIR),
             "now": 0.0,
+            "faults": faults or [],
+            "fault_seed": fault_seed,
         }
         self._process: Any = None
         self._conn: Any = None
@@ -219,6 +312,7 @@ class FunctionProcess:
             error_message=reply.get("error_message"),
             calls=reply["calls"],
             output=reply["output"],
+            injected=reply.get("injected", 0),
         )
 
     def stop(self) -> None:

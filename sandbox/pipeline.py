@@ -32,6 +32,7 @@ import boto3
 import botocore.config
 
 from sandbox import filters, iam
+from sandbox.faults import FaultPlan, worker_spec
 from sandbox.lambdas import FunctionProcess, Invocation
 from sandbox.wiring import FunctionSpec, QueueSpec, StreamMapping, Wiring
 
@@ -161,6 +162,7 @@ class Pipeline:
         clock: VirtualClock,
         on_invocation: Callable[[str, Invocation], None] | None = None,
         on_settle: Callable[[], None] | None = None,
+        faults: FaultPlan | None = None,
     ) -> None:
         self.wiring = wiring
         self.clock = clock
@@ -168,6 +170,11 @@ class Pipeline:
         self.fake_url = fake_url
         self.on_invocation = on_invocation
         self.on_settle = on_settle
+        self.faults = faults or FaultPlan()
+        self._sns_rng = self.faults.rng("sns")
+        self.sns_duplicates = 0
+        self.injected_errors = 0
+        """AWS answers replaced by injected errors inside the functions (see sandbox.faults)."""
         self._heap: list[_Job] = []
         self._seq = itertools.count()
         self._published: list[tuple[str, str, dict[str, str]]] = []
@@ -262,7 +269,6 @@ class Pipeline:
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                "AWS_MAX_ATTEMPTS": "1",
             }
         )
         return env
@@ -276,6 +282,8 @@ class Pipeline:
                 env=self.environment(spec),
                 memory_mb=spec.memory_mb,
                 timeout_s=spec.timeout_s,
+                faults=worker_spec(self.faults, spec.key),
+                fault_seed=f"{self.faults.seed}:{spec.key}",
             )
             worker.start(self.clock.now)
             self.workers[spec.key] = worker
@@ -335,6 +343,7 @@ class Pipeline:
             totals[name] = totals.get(name, 0.0) + value
         self._check_calls(key, invocation.calls)
         self.api_calls.update((key, call.service, call.operation) for call in invocation.calls)
+        self.injected_errors += invocation.injected
         self._after_calls(invocation)
         if self.on_invocation:
             self.on_invocation(key, invocation)
@@ -368,11 +377,18 @@ class Pipeline:
             if not filters.sns_attributes_match(subscription.filter_policy, attributes):
                 continue
             event = self._sns_event(topic_arn, message, attributes)
-            self.schedule(
-                self.clock.now + SNS_DELIVERY_DELAY,
-                f"sns->{subscription.function}",
-                lambda s=subscription, e=event, t=self.clock.elapsed: self._invoke_async(s.function, e, attempt=0, first_at=t),
-            )
+            deliveries = [SNS_DELIVERY_DELAY]
+            if self._sns_rng.random() < self.faults.sns_duplicate_rate:
+                deliveries.append(SNS_DELIVERY_DELAY + self._sns_rng.uniform(0.1, 30.0))  # at-least-once: a second copy
+                self.sns_duplicates += 1
+            for delay in deliveries:
+                self.schedule(
+                    self.clock.now + delay,
+                    f"sns->{subscription.function}",
+                    lambda s=subscription, e=event, t=self.clock.elapsed: self._invoke_async(
+                        s.function, e, attempt=0, first_at=t
+                    ),
+                )
 
     def publish_from_service(self, topic_arn: str, message: str, attributes: dict[str, str]) -> None:
         """Thread-safe entry for the fake Connect (it publishes from its HTTP thread, mid-invoke)."""
@@ -457,7 +473,11 @@ class Pipeline:
             batch = records[offset : offset + mapping.batch_size]
             self._invoke_stream(index, start, batch, final=False, attempt=0)
         if window and is_new:
-            self.schedule(start + window, f"window-end->{mapping.function}", lambda: self._final_invoke(index, start, attempt=0))
+            self.schedule(
+                start + window,
+                f"window-end->{mapping.function}",
+                lambda: self._invoke_stream(index, start, [], final=True, attempt=0),
+            )
         elif not window:
             windows.pop(start, None)
         del current
@@ -512,10 +532,13 @@ class Pipeline:
         else:
             failed_from = 0
         if failed_from is None:
+            if final:
+                self._windows[index].pop(start, None)
             return
         remaining = batch[failed_from:]
         if mapping.max_retries < 0 or attempt < mapping.max_retries:
-            # The shard waits for this batch: Lambda retries it (from the first failed record) before anything else.
+            # The shard waits for this batch: Lambda retries it (from the first failed record) before anything else;
+            # a failed final invoke is retried with the window's state, which stays until it succeeds or is dropped.
             self.schedule(
                 self.clock.now + STREAM_RETRY_DELAY,
                 f"stream-retry->{mapping.function}",
@@ -538,10 +561,8 @@ class Pipeline:
             queue = self.wiring.queue_by_arn(mapping.on_failure_arn)
             self._check_service_side(spec.key, [("sqs:SendMessage", queue.arn)])
             self._send(queue, json.dumps({"requestContext": {"condition": "RetryAttemptsExhausted"}, "records": len(remaining)}), {})
-
-    def _final_invoke(self, index: int, start: float, *, attempt: int) -> None:
-        self._invoke_stream(index, start, [], final=True, attempt=attempt)
-        self._windows[index].pop(start, None)
+        if final:
+            self._windows[index].pop(start, None)
 
     # ---------------------------------------------------------------- SQS -> Lambda
     def _schedule_poll(self, queue_name: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import moto_speedups, trace
+from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import run_program
 from sandbox.wiring import Wiring, from_graph
@@ -66,6 +67,7 @@ class Replay:
     events: list[trace.TraceEvent]
     overrides: Mapping[str, str] = field(default_factory=dict)
     wiring: Wiring | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
     on_ready: Callable[[Replay], None] | None = None
     clock: VirtualClock = field(default_factory=lambda: VirtualClock(START_EPOCH))
     pipeline: Pipeline | None = None
@@ -94,7 +96,12 @@ class Replay:
                 fake_url=self.services.fake_url,
                 clock=self.clock,
                 on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
+                faults=self.faults,
             )
+            for index, fault in enumerate(self.faults.fake):
+                self.services.fake.inject(
+                    fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))
+                )
             self.pipeline.provision()
             self.pipeline.start_functions()
             if self.on_ready:
@@ -255,9 +262,23 @@ class Replay:
             "contacts": contacts,
             "rejected": rejected,
             "skipped": self.skipped,
+            "stored_at": self._stored_at(),
             "stats": stats,
             "metrics": {k: dict(sorted(v.items())) for k, v in metrics.items()},
         }
+
+
+    def _stored_at(self) -> dict[str, float]:
+        """Message id -> when ingest stored it (trace seconds): tells a late arrival (a retried ingest) from a reorder."""
+        assert self.wiring is not None and self.services is not None
+        ddb = local_client("dynamodb", self.services.moto_url, self.wiring.account.region)
+        table = self.wiring.stack_outputs["rawTableName"]
+        stored: dict[str, float] = {}
+        for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="message_id, received_at"):
+            for item in page["Items"]:
+                if "message_id" in item and "received_at" in item:
+                    stored[item["message_id"]["S"]] = round(float(item["received_at"]["N"]) - self.clock.start, 3)
+        return stored
 
 
 def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) -> float:

@@ -1,0 +1,136 @@
+"""Fault injection for replays: `python -m sandbox replay TRACE --faults MIX[,MIX...]` (`--fault-rate`, `--seed`).
+
+Faults are injected where they happen in AWS, so the code under test meets them the way it would in Lambda:
+
+* inside a function (its worker process): an AWS API answer replaced by a throttling or 5xx error at the HTTP layer
+  (the SDK's own retries apply), a crash right after a call succeeded (the process dies: nothing after it runs), or a
+  Lambda timeout at a random point of an invocation;
+* in the delivery paths (sandbox.pipeline): SNS delivering an event twice;
+* in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkerFault:
+    """A fault inside one function's process."""
+
+    kind: str
+    """`error` (replace the answer of a call), `crash_after` (die right after the call succeeded) or `timeout`."""
+    rate: float
+    service: str = "*"
+    operation: str = "*"
+    code: str = ""
+    status: int = 500
+
+    def matches(self, service: str, operation: str) -> bool:
+        return self.service in ("*", service) and self.operation in ("*", operation)
+
+
+@dataclass(frozen=True)
+class FakeFault:
+    operation: str
+    code: str
+    status: int
+    rate: float
+
+
+@dataclass
+class FaultPlan:
+    """Everything one replay injects."""
+
+    mixes: tuple[str, ...] = ()
+    seed: int = 0
+    worker: dict[str, list[WorkerFault]] = field(default_factory=dict)
+    """function key (ingest, aggregator, inbound, outbound) -> its faults."""
+    fake: list[FakeFault] = field(default_factory=list)
+    sns_duplicate_rate: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.mixes) or "none"
+
+    def rng(self, salt: str) -> random.Random:
+        return random.Random(f"{self.seed}:{salt}")
+
+
+FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+
+
+def _ddb(plan: FaultPlan, rate: float) -> None:
+    for function in FUNCTIONS:
+        plan.worker.setdefault(function, []).extend(
+            [
+                WorkerFault("error", rate, "dynamodb", "*", "ProvisionedThroughputExceededException", 400),
+                WorkerFault("error", rate / 2, "dynamodb", "*", "InternalServerError", 500),
+            ]
+        )
+
+
+def _sns(plan: FaultPlan, rate: float) -> None:
+    plan.sns_duplicate_rate = max(plan.sns_duplicate_rate, rate)
+
+
+def _crash_after_send(plan: FaultPlan, rate: float) -> None:
+    # The aggregator dies after the burst reached the queue and before it marked the messages sent / settled control.
+    plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", max(rate, 0.2), "sqs", "SendMessage"))
+
+
+def _timeouts(plan: FaultPlan, rate: float) -> None:
+    for function in FUNCTIONS:
+        plan.worker.setdefault(function, []).append(WorkerFault("timeout", rate))
+
+
+def _connect(plan: FaultPlan, rate: float) -> None:
+    for operation in ("SendMessage", "StartChatContact", "CreateParticipantConnection", "StartAttachmentUpload"):
+        plan.fake.append(FakeFault(operation, "ThrottlingException", 429, rate))
+        plan.fake.append(FakeFault(operation, "InternalServerException", 500, rate / 2))
+
+
+def _connect_denied(plan: FaultPlan, rate: float) -> None:
+    # A connection token that stops working mid-conversation: Connect answers AccessDeniedException.
+    for operation in ("SendMessage", "StartAttachmentUpload"):
+        plan.fake.append(FakeFault(operation, "AccessDeniedException", 403, rate))
+
+
+def _eum(plan: FaultPlan, rate: float) -> None:
+    plan.fake.append(FakeFault("SendWhatsAppMessage", "ThrottledRequestException", 429, rate))
+    plan.fake.append(FakeFault("SendWhatsAppMessage", "InternalServiceException", 500, rate / 2))
+    plan.fake.append(FakeFault("GetWhatsAppMessageMedia", "InternalServiceException", 500, rate / 2))
+
+
+MIXES = {
+    "ddb": (_ddb, "DynamoDB throttling and 5xx in every function"),
+    "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
+    "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),
+    "timeouts": (_timeouts, "Lambda timeouts at a random point of an invocation, every function"),
+    "connect": (_connect, "Connect ThrottlingException and 5xx"),
+    "connect-denied": (_connect_denied, "AccessDeniedException mid-conversation (connection token stops working)"),
+    "eum": (_eum, "End User Messaging throttling and 5xx (outbound sends, media fetch)"),
+}
+
+
+def parse(spec: str | None, *, rate: float = 0.05, seed: int = 0) -> FaultPlan:
+    """`ddb,sns-dup` -> a plan; `all` = every mix; empty/None = no faults. Unknown names raise ValueError."""
+    names = [n.strip() for n in (spec or "").split(",") if n.strip() and n.strip() != "none"]
+    if names == ["all"]:
+        names = list(MIXES)
+    unknown = [n for n in names if n not in MIXES]
+    if unknown:
+        raise ValueError(f"unknown fault mix {', '.join(unknown)}: choose from {', '.join(MIXES)}, all")
+    if not 0 <= rate <= 1:
+        raise ValueError(f"fault rate {rate} is not between 0 and 1")
+    plan = FaultPlan(mixes=tuple(names), seed=seed)
+    for name in names:
+        MIXES[name][0](plan, rate)
+    return plan
+
+
+def worker_spec(plan: FaultPlan, function: str) -> list[dict[str, Any]]:
+    """The picklable form a worker process receives."""
+    return [fault.__dict__ for fault in plan.worker.get(function, [])]

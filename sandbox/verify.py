@@ -1,0 +1,111 @@
+"""Audit a replay: was every accepted message delivered to Connect exactly once, in order, and every reply once?
+
+The promises of the bridge, checked from the outside (trace in, transcript out), whatever faults were injected.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sandbox.trace import TraceEvent, assign_message_ids
+
+MEDIA = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
+
+
+@dataclass
+class Audit:
+    messages: int
+    """Accepted WhatsApp messages (distinct ids that are not ignored reactions/stickers)."""
+    lost: int
+    duplicated: int
+    """Extra deliveries beyond one per message (an attachment and its caption count as one)."""
+    reordered: int
+    """Messages the bridge had stored before a later-sent message of the conversation reached the agent, yet showed
+    after it."""
+    late: int
+    """Messages that reached the bridge only after later-sent ones were already shown (a retried ingest: AWS retries a
+    failed async invoke a minute later); shown as soon as they arrive, which is all a bridge can do."""
+    dead_lettered: int
+    replies: int
+    replies_lost: int
+    replies_duplicated: int
+
+    @property
+    def clean(self) -> bool:
+        return not (self.lost or self.duplicated or self.reordered or self.replies_lost or self.replies_duplicated)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def audit(events: list[TraceEvent], transcript: dict[str, Any], *, ignored_kinds: frozenset[str] = frozenset({"reaction", "sticker"})) -> Audit:
+    ids = assign_message_ids(events)
+    sent: dict[str, tuple[float, str, str]] = {}
+    kinds: dict[str, str] = {}
+    for event in events:
+        if event.type != "whatsapp":
+            continue
+        kind = event.data.get("kind", "text")
+        if kind in ignored_kinds:
+            continue
+        message_id = ids[event.line]
+        sent.setdefault(message_id, (float(event.data.get("sent_at", event.at)), message_id, event.customer))
+        kinds[message_id] = kind
+
+    deliveries: dict[str, list[str]] = defaultdict(list)
+    delivered_at: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    order: dict[str, list[str]] = defaultdict(list)
+    for message in sorted(transcript["connect"], key=lambda m: m["at"]):
+        for message_id in message["message_ids"]:
+            deliveries[message_id].append(message["kind"])
+            delivered_at[message_id].append((message["at"], message["kind"]))
+            if message_id in sent and message_id not in order[sent[message_id][2]]:
+                order[sent[message_id][2]].append(message_id)
+
+    lost = sum(1 for message_id in sent if message_id not in deliveries)
+    duplicated = 0
+    for message_id, shown in deliveries.items():
+        expected = {"attachment": 1, "text": 1} if kinds.get(message_id) in MEDIA else {"text": 1}
+        if kinds.get(message_id) in MEDIA and "attachment" not in shown:
+            expected = {"text": 2}  # a media notice (fetch failed / type refused) then its caption
+        for kind in set(shown):
+            duplicated += max(0, shown.count(kind) - expected.get(kind, 0))
+
+    stored_at = transcript.get("stored_at", {})
+    first_shown = {message_id: min(at for at, _ in shown) for message_id, shown in delivered_at.items()}
+    reordered = late = 0
+    for delivered in order.values():
+        for position, message_id in enumerate(delivered):
+            overtaken_by = [m for m in delivered[:position] if sent[m][:2] > sent[message_id][:2]]
+            if not overtaken_by:
+                continue
+            if stored_at.get(message_id, float("-inf")) > min(first_shown[m] for m in overtaken_by):
+                late += 1
+            else:
+                reordered += 1
+
+    # An agent line the trace sent while the customer had no open chat never reached Connect: not the bridge's to relay.
+    skipped = {entry.get("line") for entry in transcript.get("skipped", [])}
+    replies: dict[tuple[str, str], int] = defaultdict(int)
+    for event in events:
+        if event.type == "agent" and event.line not in skipped:
+            replies[(event.customer, str(event.data["text"]))] += 1
+    received: dict[tuple[str, str], int] = defaultdict(int)
+    for message in transcript["whatsapp_out"]:
+        received[(str(message.get("to")), str(message.get("text")))] += 1
+    replies_lost = sum(max(0, n - received.get(key, 0)) for key, n in replies.items())
+    replies_duplicated = sum(max(0, received.get(key, 0) - n) for key, n in replies.items())
+
+    return Audit(
+        messages=len(sent),
+        lost=lost,
+        duplicated=duplicated,
+        reordered=reordered,
+        late=late,
+        dead_lettered=len(transcript["rejected"]),
+        replies=sum(replies.values()),
+        replies_lost=replies_lost,
+        replies_duplicated=replies_duplicated,
+    )

@@ -1,0 +1,80 @@
+"""The replay audit must see every broken promise: a lost, duplicated or reordered message, a lost or repeated reply."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox import faults, trace, verify
+
+LINES = [
+    {"at": 0.0, "type": "whatsapp", "from": "15550001111", "id": "m1", "text": "a"},
+    {"at": 1.0, "type": "whatsapp", "from": "15550001111", "id": "m2", "text": "b"},
+    {"at": 2.0, "type": "whatsapp", "from": "15550001111", "id": "m3", "kind": "image", "caption": "c"},
+    {"at": 3.0, "type": "whatsapp", "from": "15550001111", "id": "m4", "kind": "reaction", "emoji": "👍"},
+    {"at": 40.0, "type": "agent", "to": "15550001111", "text": "hello"},
+]
+EVENTS = [trace._validate(n, line) for n, line in enumerate(LINES, start=1)]
+
+
+def connect(*items):
+    return [{"at": float(i), "kind": kind, "message_ids": ids, "content": "", "customer": "15550001111", "contact_id": "c"}
+            for i, (kind, ids) in enumerate(items)]
+
+
+def transcript(items, replies=("hello",), rejected=()):
+    return {
+        "connect": connect(*items),
+        "whatsapp_out": [{"to": "15550001111", "kind": "text", "text": t} for t in replies],
+        "rejected": list(rejected),
+    }
+
+
+GOOD = [("text", ["m1", "m2"]), ("attachment", ["m3"]), ("text", ["m3"])]
+
+
+def test_a_clean_replay_passes_and_ignores_the_ignored_reaction():
+    result = verify.audit(EVENTS, transcript(GOOD))
+    assert result.clean and result.messages == 3 and result.replies == 1
+
+
+@pytest.mark.parametrize(
+    ("items", "replies", "field", "value"),
+    [
+        ([("text", ["m1"]), ("attachment", ["m3"]), ("text", ["m3"])], ("hello",), "lost", 1),
+        (GOOD + [("text", ["m2"])], ("hello",), "duplicated", 1),
+        ([("text", ["m2"]), ("text", ["m1"]), ("attachment", ["m3"]), ("text", ["m3"])], ("hello",), "reordered", 1),
+        (GOOD, (), "replies_lost", 1),
+        (GOOD, ("hello", "hello"), "replies_duplicated", 1),
+    ],
+)
+def test_each_broken_promise_is_counted(items, replies, field, value):
+    result = verify.audit(EVENTS, transcript(items, replies))
+    assert getattr(result, field) == value
+    assert not result.clean
+
+
+def test_a_media_notice_and_its_caption_count_as_one_delivery():
+    notice = [("text", ["m1", "m2"]), ("text", ["m3"]), ("text", ["m3"])]
+    assert verify.audit(EVENTS, transcript(notice)).duplicated == 0
+
+
+def test_fault_mixes_parse_and_unknown_names_are_refused():
+    plan = faults.parse("ddb,sns-dup", rate=0.1, seed=3)
+    assert plan.label == "ddb+sns-dup" and plan.sns_duplicate_rate == 0.1
+    assert {f.service for f in plan.worker["ingest"]} == {"dynamodb"}
+    assert set(faults.parse("all").mixes) == set(faults.MIXES)
+    assert faults.parse(None).mixes == ()
+    with pytest.raises(ValueError, match="unknown fault mix nope"):
+        faults.parse("nope")
+    with pytest.raises(ValueError, match="not between 0 and 1"):
+        faults.parse("ddb", rate=2)
+
+
+def test_a_message_stored_after_its_successors_were_shown_is_late_not_reordered():
+    items = [("text", ["m2"]), ("text", ["m1"]), ("attachment", ["m3"]), ("text", ["m3"])]
+    late = transcript(items)
+    late["stored_at"] = {"m1": -1.0, "m2": -0.5, "m3": 2.0}
+    assert verify.audit(EVENTS, late).reordered == 1  # m1 was there before m2 was shown: a real reorder
+    late["stored_at"]["m1"] = 60.0  # m1's ingest was retried a minute later, after m2 reached the agent at t=0
+    result = verify.audit(EVENTS, late)
+    assert (result.reordered, result.late) == (0, 1)
