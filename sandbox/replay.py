@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import moto_speedups, trace
+from sandbox import faults, moto_speedups, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import run_program
@@ -323,12 +323,19 @@ def add_arguments(parser: Any) -> None:
     )
     parser.add_argument("--out", metavar="FILE", help="write the transcript JSON here instead of stdout")
     parser.add_argument("--text", action="store_true", help="print the readable timeline instead of JSON")
+    parser.add_argument(
+        "--faults", metavar="MIX[,MIX]", help="inject faults: " + ", ".join(faults.MIXES) + " or all (see sandbox/faults.py)"
+    )
+    parser.add_argument("--fault-rate", type=float, default=0.05, help="rate of each injected fault (default 0.05)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
 
 
-def replay_file(path: str, overrides: Mapping[str, str]) -> tuple[list[trace.TraceEvent], dict[str, Any]]:
+def replay_file(
+    path: str, overrides: Mapping[str, str], plan: FaultPlan | None = None
+) -> tuple[list[trace.TraceEvent], dict[str, Any]]:
     """Read a trace and replay it; raises TraceError, ConfigError or IamDenied with a one-line message."""
     events = trace.read_trace(path)
-    return events, Replay(events, overrides).run()
+    return events, Replay(events, overrides, faults=plan or FaultPlan()).run()
 
 
 def summary(transcript: dict[str, Any]) -> str:
@@ -350,7 +357,8 @@ def run(args: Any) -> int:
     from sandbox.timeline import render
 
     try:
-        events, transcript = replay_file(args.trace, parse_overrides(args.set))
+        plan = faults.parse(getattr(args, "faults", None), rate=getattr(args, "fault_rate", 0.05), seed=getattr(args, "seed", 0))
+        events, transcript = replay_file(args.trace, parse_overrides(args.set), plan)
     except (trace.TraceError, ConfigError, IamDenied, ValueError) as error:
         print(f"replay failed: {error}", file=sys.stderr)
         return 2
