@@ -27,3 +27,15 @@ def _wall_clock_after_each_test():
     from whatsapp_buffer import clock
 
     clock.reset()
+
+
+try:
+    from hypothesis import settings
+
+    # CI replays the same examples every run (a red build is then reproducible); locally each run explores anew.
+    # No deadline: a loaded 2-core machine is not a property violation.
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    settings.register_profile("dev", deadline=None)
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+except ImportError:  # pragma: no cover - hypothesis is in requirements.txt
+    pass

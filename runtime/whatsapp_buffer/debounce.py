@@ -60,10 +60,11 @@ def flush_due(control: ControlView, now: float, policy: BufferPolicy) -> Decisio
     # A control item without times is inconsistent (written by hand or by an older layout): flushing it
     # is the safe choice, since waiting on a time that never comes would strand its messages.
     first_pending = control.first_pending if control.first_pending is not None else control.last_arrival
-    if first_pending is None or now - first_pending >= policy.max_wait_seconds:
+    # Deadlines are computed exactly as `due_at` computes them, so the decision flips at the very instant it names.
+    if first_pending is None or now >= first_pending + policy.max_wait_seconds:
         return Decision(Outcome.FLUSH, MAX_WAIT)
     last_arrival = control.last_arrival if control.last_arrival is not None else first_pending
-    if now - last_arrival >= policy.buffer_seconds:
+    if now >= last_arrival + policy.buffer_seconds:
         return Decision(Outcome.FLUSH, QUIET)
     return Decision(Outcome.WAIT, NOT_DUE)
 
