@@ -74,6 +74,7 @@ class Replay:
     services: Services | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    _last_id: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.wiring is None:
@@ -83,37 +84,48 @@ class Replay:
 
     # ------------------------------------------------------------------ running
     def run(self) -> dict[str, Any]:
+        """Replay the whole trace and return the transcript."""
         started = time.perf_counter()
-        assert self.wiring is not None
-        instance = self.wiring.functions["inbound"].env.get("CONNECT_INSTANCE_ID")
-        self.services = start_services(
-            self.clock, self._publish_from_connect, self.wiring.account.region, [instance] if instance else None
-        )
+        self.start()
         try:
-            self.pipeline = Pipeline(
-                self.wiring,
-                moto_url=self.services.moto_url,
-                fake_url=self.services.fake_url,
-                clock=self.clock,
-                on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
-                faults=self.faults,
-            )
-            for index, fault in enumerate(self.faults.fake):
-                self.services.fake.inject(
-                    fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))
-                )
-            self.pipeline.provision()
-            self.pipeline.start_functions()
-            if self.on_ready:
-                self.on_ready(self)
-            self._schedule_trace()
+            ids = trace.assign_message_ids(self.events)
+            for event in self.events:
+                self.schedule(event, ids.get(event.line))
             last = max(e.at for e in self.events)
             self.pipeline.run(until=START_EPOCH + last + DRAIN_SECONDS)
             self.wall_seconds = time.perf_counter() - started
             return self.transcript()
         finally:
-            if self.pipeline:
-                self.pipeline.stop()
+            self.stop()
+
+    def start(self) -> None:
+        """Start the loopback services and the function workers, and create the stack's resources in moto."""
+        assert self.wiring is not None
+        instance = self.wiring.functions["inbound"].env.get("CONNECT_INSTANCE_ID")
+        self.services = start_services(
+            self.clock, self._publish_from_connect, self.wiring.account.region, [instance] if instance else None
+        )
+        self.pipeline = Pipeline(
+            self.wiring,
+            moto_url=self.services.moto_url,
+            fake_url=self.services.fake_url,
+            clock=self.clock,
+            on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
+            faults=self.faults,
+        )
+        for index, fault in enumerate(self.faults.fake):
+            self.services.fake.inject(
+                fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))
+            )
+        self.pipeline.provision()
+        self.pipeline.start_functions()
+        if self.on_ready:
+            self.on_ready(self)
+
+    def stop(self) -> None:
+        if self.pipeline:
+            self.pipeline.stop()
+        if self.services:
             self.services.stop()
 
     def _publish_from_connect(self, topic_arn: str, message: str, attributes: dict[str, str]) -> None:
@@ -125,32 +137,29 @@ class Replay:
         assert self.wiring is not None
         return str(self.wiring.stack_outputs["inTopicArn"])
 
-    def _schedule_trace(self) -> None:
-        assert self.pipeline is not None and self.wiring is not None
-        ids = trace.assign_message_ids(self.events)
-        last_id: dict[str, str] = {}
-        for event in self.events:
-            at = START_EPOCH + event.at
-            if event.type == "whatsapp":
-                message_id = ids[event.line]
-                message, media = trace.eum_message(
-                    event,
-                    message_id,
-                    start_epoch=START_EPOCH,
-                    region=self.wiring.account.region,
-                    account_id=ACCOUNT_ID,
-                    previous_id=last_id.get(event.customer),
-                )
-                last_id[event.customer] = message_id
-                if media is not None:
-                    self.services.fake.register_media(media.media_id, media.data, media.mime_type)
-                self.pipeline.schedule(at, "whatsapp", lambda m=message: self.pipeline.publish(self.in_topic_arn, m))
-            elif event.type == "raw":
-                self.pipeline.schedule(at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m))
-            elif event.type == "agent":
-                self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
-            elif event.type == "end_chat":
-                self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+    def schedule(self, event: trace.TraceEvent, message_id: str | None = None) -> None:
+        """Deliver one trace event at its virtual time (`message_id` for whatsapp events)."""
+        assert self.pipeline is not None and self.wiring is not None and self.services is not None
+        at = START_EPOCH + event.at
+        if event.type == "whatsapp":
+            message, media = trace.eum_message(
+                event,
+                message_id or f"wamid.SBX{event.line:08d}",
+                start_epoch=START_EPOCH,
+                region=self.wiring.account.region,
+                account_id=ACCOUNT_ID,
+                previous_id=self._last_id.get(event.customer),
+            )
+            self._last_id[event.customer] = message_id or ""
+            if media is not None:
+                self.services.fake.register_media(media.media_id, media.data, media.mime_type)
+            self.pipeline.schedule(at, "whatsapp", lambda m=message: self.pipeline.publish(self.in_topic_arn, m))
+        elif event.type == "raw":
+            self.pipeline.schedule(at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m))
+        elif event.type == "agent":
+            self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
+        elif event.type == "end_chat":
+            self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
 
     def _contact_for(self, event: trace.TraceEvent) -> str | None:
         assert self.wiring is not None and self.services is not None

@@ -1,0 +1,18 @@
+"""`python -m sandbox chat` driven from a script: typed lines become one burst, the agent's answer comes back."""
+
+from __future__ import annotations
+
+import io
+
+from sandbox.chat import chat
+
+
+def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
+    typed = io.StringIO("Hello\nHow\nare you?\n/wait 30\n/agent Hi, I'm Ana\n/wait 2\n/quit\n")
+    out = io.StringIO()
+    assert chat(typed, out, {}) == 0
+    screen = out.getvalue()
+    assert "3 message(s) buffering: the burst leaves at 25 s" in screen
+    assert "agent sees  │ Hello\n" in screen and "How" in screen and "are you?" in screen
+    assert screen.count("agent sees") == 1  # three lines typed, one Connect message
+    assert "you receive │ Hi, I'm Ana" in screen
