@@ -65,6 +65,7 @@ _COLUMNS = (
     "lost",
     "duplicated",
     "reordered",
+    "late",
     "dead_lettered",
     "replies",
     "replies_lost",
