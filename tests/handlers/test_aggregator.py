@@ -9,8 +9,8 @@ import pytest
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.handlers import aggregator as aggregator_module
 from whatsapp_buffer.handlers import ingest as ingest_module
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, burst_id_for
-from whatsapp_buffer.raw_store import RawStore
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
+from whatsapp_buffer.raw_store import RawStore, StoredMessage
 
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
@@ -155,6 +155,34 @@ def test_max_messages_caps_a_burst_and_the_rest_follow_in_order(ingest, window, 
     bursts = drain_bursts(queue_url)
     assert [len(b.message_ids) for b, _ in bursts] == [10, 10, 5]
     assert [m for b, _ in bursts for m in b.message_ids] == [f"wamid.{i:02d}" for i in range(25)]
+
+
+def test_long_texts_are_split_across_bursts_that_each_fit_one_queue_message(ingest, window, virtual_clock, queue_url):
+    # GIVEN ten 4,000-character texts of four-byte characters: over the burst size cap together
+    messages = [eum.message(f"wamid.{i:02d}", "😀" * 4000, sent_at=T0 + i) for i in range(10)]
+    arrive(virtual_clock, T0 + 1, *messages)
+    # WHEN the conversation flushes
+    run_windows(window, T0 + 30)
+    bursts = drain_bursts(queue_url)
+    # THEN every burst fits SQS's 256 KiB, and all ten messages arrive once, in order
+    assert len(bursts) > 1
+    assert all(len(burst.to_json().encode()) < 256 * 1024 for burst, _ in bursts)
+    assert [m for b, _ in bursts for m in b.message_ids] == [f"wamid.{i:02d}" for i in range(10)]
+
+
+def test_a_burst_takes_the_longest_prefix_that_fits_and_never_nothing():
+    def stored(i, text):
+        message = InboundMessage(f"wamid.{i}", CONV, "text", T0 + i, {"text": text})
+        return StoredMessage(message, f"MSG#{i}", "pending", None)
+
+    fifty = [stored(i, "語" * 4096) for i in range(50)]  # the default maxMessages of the longest texts ingest keeps
+    batch = aggregator_module._within_size(fifty)
+    assert 0 < len(batch) < 50 and batch == fifty[: len(batch)]
+    assert sum(len(json.dumps(s.message.content, ensure_ascii=False).encode()) for s in batch) <= (
+        aggregator_module.MAX_BURST_CONTENT_BYTES
+    )
+    huge = [stored(0, "x" * 400_000)]
+    assert aggregator_module._within_size(huge) == huge
 
 
 def test_each_flush_counts_the_burst_its_size_and_the_latency_since_its_last_message(

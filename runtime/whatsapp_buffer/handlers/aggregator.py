@@ -22,6 +22,7 @@ moved the version, so the count is recomputed and that message stays pending for
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,19 @@ STATE_KEY = "c"
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
+MAX_BURST_CONTENT_BYTES = 160_000
+"""A burst is one SQS message (at most 256 KiB): the messages' content in one burst stays under this, whatever
+maxMessages says (long non-Latin texts take three bytes a character); the rest follow in the next burst."""
+
+
+def _within_size(messages: list[StoredMessage]) -> list[StoredMessage]:
+    """The longest prefix whose content fits one queue message (always at least one message)."""
+    total = 0
+    for count, stored in enumerate(messages):
+        total += len(json.dumps(stored.message.content, ensure_ascii=False).encode("utf-8"))
+        if count and total > MAX_BURST_CONTENT_BYTES:
+            return messages[:count]
+    return messages
 
 
 def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
@@ -151,7 +165,7 @@ class Aggregator:
             # A previous flush claimed these and died before marking them sent: resend exactly that burst.
             burst_id = claimed[0].burst_id or ""
             return [s for s in claimed if s.burst_id == burst_id], burst_id
-        batch = [s for s in unsent if s.status == PENDING][: self.policy.max_messages]
+        batch = _within_size([s for s in unsent if s.status == PENDING][: self.policy.max_messages])
         if not batch:
             return [], ""
         burst_id = burst_id_for([s.message.message_id for s in batch])
