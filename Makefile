@@ -14,7 +14,7 @@ $(STAMP): requirements.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sandbox replay examples/morning_rush.jsonl
+	$(PY) -m sandbox demo
 
 test: $(STAMP)
 	$(PY) -m ruff check .

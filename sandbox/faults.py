@@ -78,7 +78,7 @@ def _sns(plan: FaultPlan, rate: float) -> None:
 
 def _crash_after_send(plan: FaultPlan, rate: float) -> None:
     # The aggregator dies after the burst reached the queue and before it marked the messages sent / settled control.
-    plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", max(rate, 0.2), "sqs", "SendMessage"))
+    plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", rate, "sqs", "SendMessage"))
 
 
 def _timeouts(plan: FaultPlan, rate: float) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from sandbox.trace import TraceEvent, assign_message_ids
 
 MEDIA = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
+"""The runtime's model.MEDIA_KINDS (the sandbox's parent process does not import the Lambda runtime)."""
 
 
 @dataclass
@@ -51,7 +52,8 @@ def audit(events: list[TraceEvent], transcript: dict[str, Any], *, ignored_kinds
         if kind in ignored_kinds:
             continue
         message_id = ids[event.line]
-        sent.setdefault(message_id, (float(event.data.get("sent_at", event.at)), message_id, event.customer))
+        conversation = f"{event.phone_number_id}#{event.customer}"
+        sent.setdefault(message_id, (float(event.data.get("sent_at", event.at)), message_id, conversation))
         kinds[message_id] = kind
 
     deliveries: dict[str, list[str]] = defaultdict(list)

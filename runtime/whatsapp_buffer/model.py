@@ -43,7 +43,8 @@ class Conversation:
     def from_key(cls, key: str) -> Conversation:
         phone_number_id, sep, customer = key.partition("#")
         if not sep or not phone_number_id or not customer:
-            raise MalformedEvent(f"not a conversation key: {key[:40]!r}")
+            # The key holds a phone number: say what is wrong with it, never what it is.
+            raise MalformedEvent(f"not a conversation key ({len(key)} characters, no '#' between two ids)")
         return cls(phone_number_id, customer)
 
     @property
