@@ -127,6 +127,8 @@ class ConnectBridge(pulumi.ComponentResource):
                 },
                 statements=[
                     # Participant APIs (connection, messages, attachments) are authorised by tokens, not IAM.
+                    # StartContactStreaming is not called (streaming is set up inside StartChatContact) but kept in case
+                    # IAM treats it as a dependent action of that streaming configuration.
                     iam.allow(
                         ["connect:StartChatContact", "connect:StartContactStreaming"],
                         [
@@ -137,29 +139,21 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="StartChatsOnTheConfiguredInstance",
                     ),
                     iam.allow(
-                        ["social-messaging:GetWhatsAppMessageMedia", "social-messaging:SendWhatsAppMessage"],
+                        # SendWhatsAppMessage only marks messages read, so only markAsRead grants it.
+                        ["social-messaging:GetWhatsAppMessageMedia"]
+                        + (["social-messaging:SendWhatsAppMessage"] if args.mark_as_read else []),
                         numbers,
-                        sid="FetchMediaAndMarkRead",
+                        sid="FetchMediaAndMarkRead" if args.mark_as_read else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
+                    iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
                     iam.allow(
-                        [
-                            "dynamodb:GetItem",
-                            "dynamodb:PutItem",
-                            "dynamodb:UpdateItem",
-                            "dynamodb:DeleteItem",
-                            "dynamodb:Query",
-                        ],
-                        [*sessions_arns, self.idempotency_table.arn],
-                        sid="TrackSessions",
+                        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+                        [self.idempotency_table.arn],
+                        sid="DeliverOnce",
                     ),
                     iam.allow(
-                        [
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:GetQueueAttributes",
-                            "sqs:ChangeMessageVisibility",
-                        ],
+                        ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
                         [args.bursts_queue_arn],
                         sid="ConsumeBursts",
                     ),
@@ -188,7 +182,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 environment=shared_environment,
                 statements=[
                     iam.allow(
-                        ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem"], sessions_arns, sid="FindSessions"
+                        ["dynamodb:Query", "dynamodb:DeleteItem"], sessions_arns, sid="FindSessions"
                     ),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

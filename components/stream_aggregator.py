@@ -104,7 +104,8 @@ class StreamAggregator(pulumi.ComponentResource):
                 },
                 statements=[
                     iam.allow(
-                        ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"],
+                        # Claims and marks are TransactWriteItems of Updates, authorised as UpdateItem.
+                        ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                         [args.raw_table_arn],
                         sid="ReadAndClaimPendingMessages",
                     ),

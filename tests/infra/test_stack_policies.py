@@ -114,7 +114,6 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
         "logs:PutLogEvents",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
         "sqs:SendMessage",
     }
     assert ingest["dynamodb:PutItem"] == {raw}
@@ -123,6 +122,16 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert aggregator["dynamodb:Query"] == {raw}
     assert aggregator["sqs:SendMessage"] == {bursts, graph.get("stream-aggregator-failures").outputs["arn"]}
     assert "dynamodb:PutItem" not in aggregator
+    assert set(aggregator) - {"logs:CreateLogStream", "logs:PutLogEvents"} == {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+        "sqs:SendMessage",
+    }
     assert inbound["connect:StartChatContact"] == {
         INSTANCE,
         f"{INSTANCE}/contact/*",
@@ -130,11 +139,17 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     }
     assert inbound["social-messaging:GetWhatsAppMessageMedia"] == {numbers}
     assert inbound["sqs:ReceiveMessage"] == {bursts}
-    assert inbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert "sqs:ChangeMessageVisibility" not in inbound
+    assert "social-messaging:SendWhatsAppMessage" not in inbound  # only markAsRead needs it
+    assert "dynamodb:Query" not in inbound
+    assert inbound["dynamodb:PutItem"] == {sessions, idempotency}
+    assert inbound["dynamodb:DeleteItem"] == {idempotency}
     assert inbound["s3:PutObject"] == {media}
     assert outbound["social-messaging:SendWhatsAppMessage"] == {numbers}
     assert outbound["social-messaging:PostWhatsAppMessageMedia"] == {numbers}
     assert outbound["dynamodb:DeleteItem"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
+    assert outbound["dynamodb:GetItem"] == {idempotency}
     assert outbound["sqs:SendMessage"] == {graph.get("connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
     assert not any(action.startswith("connectparticipant:") for action in inbound)
@@ -148,6 +163,12 @@ def test_each_function_writes_only_its_own_log_group(graph):
             f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/lambda/{name}:*"
         }
         assert "logs:CreateLogGroup" not in allowed(graph, short_name)
+
+
+def test_mark_as_read_is_what_lets_inbound_send_to_whatsapp():
+    graph = run_program({"markAsRead": "true"})
+    numbers = f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*"
+    assert allowed(graph, "inbound")["social-messaging:SendWhatsAppMessage"] == {numbers}
 
 
 def test_configured_phone_numbers_scope_social_messaging_to_those_numbers():
