@@ -91,12 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     OUT.write_text(
         json.dumps({"messages": args.messages, "seed": args.seed, "rate": args.rate, "rows": rows}, indent=2) + "\n"
     )
-    promised = all(
-        r["lost"] == r["duplicated"] == r["reordered"] == r["replies_lost"] == r["replies_duplicated"] == 0
-        for r in rows
-    )
+    promised = all(kept(r) for r in rows)
     print(f"\n{'all promises kept' if promised else 'PROMISE BROKEN'}: results in {OUT.name}", file=sys.stderr)
     return 0 if promised else 1
+
+
+def kept(row: dict) -> bool:
+    """Customer messages: none lost, duplicated or reordered. Agent replies: none lost, none duplicated, except that
+    WhatsApp's send API has no idempotency key, so an outbound Lambda killed between WhatsApp accepting a reply and
+    recording it resends that reply on retry (only mixes with Lambda timeouts can do that; the README says so)."""
+    replies_ok = row["replies_duplicated"] == 0 or "timeouts" in row["mix"] or row["mix"] == "all"
+    return row["lost"] == row["duplicated"] == row["reordered"] == row["replies_lost"] == 0 and replies_ok
 
 
 if __name__ == "__main__":
