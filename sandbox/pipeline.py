@@ -442,7 +442,26 @@ class Pipeline:
         if spec.async_failure_arn and ":sqs:" in spec.async_failure_arn:
             queue = self.wiring.queue_by_arn(spec.async_failure_arn)
             self._check_service_side(spec.key, [("sqs:SendMessage", queue.arn)])
-            self._send(queue, json.dumps(event), {"ErrorCode": "200", "ErrorMessage": reason[:1000], "RequestID": str(uuid.uuid4())})
+            request_id = str(uuid.uuid4())
+            if spec.async_failure_is_destination:
+                # What Lambda sends an on-failure destination: an invocation record around the event and the error.
+                record = {
+                    "version": "1.0",
+                    "timestamp": iso(self.clock.now),
+                    "requestContext": {
+                        "requestId": request_id,
+                        "functionArn": f"{spec.arn}:$LATEST",
+                        "condition": "RetriesExhausted",
+                        "approximateInvokeCount": spec.async_retries + 1,
+                    },
+                    "requestPayload": event,
+                    "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+                    "responsePayload": {"errorType": invocation.error_type, "errorMessage": invocation.error_message},
+                }
+                self._send(queue, json.dumps(record), {})
+            else:
+                # A dead-letter queue gets the event itself, the error in message attributes.
+                self._send(queue, json.dumps(event), {"ErrorCode": "200", "ErrorMessage": reason[:1000], "RequestID": request_id})
 
     def _send(self, queue: QueueSpec, body: str, attributes: dict[str, str]) -> None:
         kwargs: dict[str, Any] = {

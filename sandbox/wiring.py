@@ -43,6 +43,8 @@ class FunctionSpec:
     async_retries: int = 2
     async_failure_arn: str | None = None
     """Where an async invoke that exhausted its retries goes (DLQ or on-failure destination)."""
+    async_failure_is_destination: bool = False
+    """True for an on-failure destination (Lambda sends an invocation record), False for a dead-letter queue (the event)."""
 
 
 @dataclass
@@ -196,7 +198,8 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
         if config.inputs.get("maximumRetryAttempts") is not None:
             spec.async_retries = int(config.inputs["maximumRetryAttempts"])
         on_failure = ((config.inputs.get("destinationConfig") or {}).get("onFailure") or {}).get("destination")
-        spec.async_failure_arn = on_failure or spec.async_failure_arn
+        if on_failure:
+            spec.async_failure_arn, spec.async_failure_is_destination = on_failure, True
 
     queues: dict[str, QueueSpec] = {}
     for q in graph.by_type(QUEUE):
