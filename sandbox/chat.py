@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sandbox import trace
-from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
+from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay, whatsapp_out
 
 CUSTOMER = "15550001111"
 PROMPT = "you › "
@@ -117,11 +117,8 @@ class ChatSession:
                 self._say(at, "agent sees", "[attachment]")
                 self.typed.clear()
             elif call.operation == "SendWhatsAppMessage":
-                message = call.params.get("message") or b""
-                text = message.decode("utf-8", "replace") if isinstance(message, (bytes, bytearray)) else str(message)
-                if '"status"' not in text:
-                    body = _whatsapp_text(text)
-                    self._say(at, "you receive", body)
+                for entry in whatsapp_out(call, START_EPOCH):
+                    self._say(at, "you receive", entry.get("text") or f"[{entry['kind']}]")
         self._seen_calls = len(calls)
 
     def _say(self, at: float, who: str, text: str) -> None:
@@ -133,19 +130,6 @@ class ChatSession:
         if self.interactive:
             self.out.write(PROMPT)
         self.out.flush()
-
-
-def _whatsapp_text(message: str) -> str:
-    import json
-
-    try:
-        document = json.loads(message)
-    except ValueError:
-        return "[message]"
-    kind = document.get("type", "text")
-    if kind == "text":
-        return str((document.get("text") or {}).get("body", ""))
-    return f"[{kind}]"
 
 
 def _reader(stream: IO[str], lines: queue.Queue[str | None]) -> None:

@@ -39,7 +39,6 @@ from sandbox.wiring import FunctionSpec, QueueSpec, StreamMapping, Wiring
 SNS_DELIVERY_DELAY = 0.05
 """Seconds from an SNS publish to the Lambda invoke."""
 SQS_POLL_DELAY = 0.05
-STREAM_DELAY = 0.0
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
 STREAM_RETRY_DELAY = 1.0
 HIDDEN = 43_200
@@ -50,7 +49,7 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem", "ExecuteStatement"})
+_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 
 
 def _touches(params: dict[str, Any], tables: set[str]) -> bool:
@@ -487,7 +486,7 @@ class Pipeline:
         start = math.floor(self.clock.now / window) * window if window else self.clock.now
         windows = self._windows[index]
         is_new = start not in windows
-        current = windows.setdefault(start, {"state": {}})
+        windows.setdefault(start, {"state": {}})
         for offset in range(0, len(records), mapping.batch_size):
             batch = records[offset : offset + mapping.batch_size]
             self._invoke_stream(index, start, batch, final=False, attempt=0)
@@ -499,7 +498,6 @@ class Pipeline:
             )
         elif not window:
             windows.pop(start, None)
-        del current
 
     def _lambda_record(self, mapping: StreamMapping, record: dict[str, Any]) -> dict[str, Any]:
         table = self.wiring.tables[mapping.table]

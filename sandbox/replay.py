@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,7 +208,7 @@ class Replay:
         calls = [c for c in self.services.fake.calls if c.error is None and not c.replayed]
         participant_contact: dict[str, str] = {}
         connection_contact: dict[str, str] = {}
-        contacts, connect, whatsapp_out = [], [], []
+        contacts, connect, whatsapp_sent = [], [], []
         attachment_names: dict[str, tuple[str, str | None]] = {}
         contact_customer: dict[str, str] = {}
         for call in calls:
@@ -243,7 +244,7 @@ class Replay:
                          "kind": "attachment", "content": name, "message_ids": ids}
                     )
             elif call.operation == "SendWhatsAppMessage":
-                whatsapp_out.extend(_whatsapp_out(call, start))
+                whatsapp_sent.extend(whatsapp_out(call, start))
         for contact in contacts:
             contact["customer"] = contact_customer.get(contact["contact_id"])
         rejected = [
@@ -258,7 +259,7 @@ class Replay:
             "duplicates_dropped": int(_metric(metrics, "ingest", "DuplicatesDropped", "duplicates_dropped")),
             "bursts": len(bursts),
             "contacts": len(contacts),
-            "whatsapp_out": len(whatsapp_out),
+            "whatsapp_out": len(whatsapp_sent),
             "rejected": len(rejected),
             "ignored": int(_metric(metrics, "ingest", "MessagesIgnored", "ignored")),
             "invocations": _count_by_function(self.pipeline),
@@ -267,7 +268,7 @@ class Replay:
         }
         return {
             "connect": connect,
-            "whatsapp_out": whatsapp_out,
+            "whatsapp_out": whatsapp_sent,
             "contacts": contacts,
             "rejected": rejected,
             "skipped": self.skipped,
@@ -296,13 +297,11 @@ def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) ->
 
 
 def _count_by_function(pipeline: Pipeline) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for record in pipeline.invocations:
-        counts[record.function] = counts.get(record.function, 0) + 1
-    return counts
+    return dict(Counter(record.function for record in pipeline.invocations))
 
 
-def _whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
+def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
+    """The transcript entry of one SendWhatsAppMessage call (none for a read receipt or an unreadable message)."""
     raw = call.params.get("message")
     try:
         message = json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw)

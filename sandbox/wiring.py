@@ -122,10 +122,7 @@ class Wiring:
         return next((q for q in self.queues.values() if q.url == url), None)
 
     def function_by_ref(self, ref: str) -> FunctionSpec:
-        for spec in self.functions.values():
-            if ref in (spec.arn, spec.name, spec.key) or ref.startswith(spec.arn + ":"):
-                return spec
-        raise KeyError(f"no function {ref!r} in the program")
+        return self.functions[_function_key(self.functions, ref)]
 
 
 def _json(value: Any) -> Any:
@@ -297,7 +294,8 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
 
 
 def _function_key(functions: dict[str, FunctionSpec], ref: str) -> str:
+    """The function a name, ARN (qualified or not) or key refers to."""
     for spec in functions.values():
-        if ref in (spec.arn, spec.name) or ref.startswith(spec.arn + ":"):
+        if ref in (spec.arn, spec.name, spec.key) or ref.startswith(spec.arn + ":"):
             return spec.key
     raise KeyError(f"no function {ref!r} in the program")
