@@ -182,7 +182,8 @@ class ConnectBridge(pulumi.ComponentResource):
                 environment=shared_environment,
                 statements=[
                     iam.allow(
-                        ["dynamodb:Query", "dynamodb:DeleteItem"], sessions_arns, sid="FindSessions"
+                        # Query finds a chat's session by contact id; UpdateItem marks it ended.
+                        ["dynamodb:Query", "dynamodb:UpdateItem"], sessions_arns, sid="FindAndEndSessions"
                     ),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

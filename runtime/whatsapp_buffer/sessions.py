@@ -3,7 +3,9 @@
 The only module that knows the table layout (docs/architecture.md): hash key `conversation` (S) =
 `Conversation.key`, GSI `by-contact` (hash `contact_id`, projection ALL), TTL attribute `expires_at` (Number).
 One item per conversation, so there is never more than one live chat session per conversation; every write that
-replaces or removes a session is conditional on the contact id it expects to find.
+replaces or ends a session is conditional on the contact id it expects to find. An ended chat's item stays (marked
+`ended_at`) until the next burst replaces it, so an agent's last words that arrive after `chat.ended` (SNS does not
+keep order) still find the customer.
 """
 
 from __future__ import annotations
@@ -49,10 +51,12 @@ class Session:
     """End User Messaging id (or ARN) of the business number replies must be sent from."""
     expires_at: int
     """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
+    ended_at: float | None = None
+    """When Connect said the chat ended (agent or customer left); None while it is live."""
 
     def chat_over(self, now: float) -> bool:
-        """True once the chat's configured duration has elapsed: Connect has ended it, whatever the item says."""
-        return now >= self.expires_at
+        """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
+        return self.ended_at is not None or now >= self.expires_at
 
     def connection_valid(self, now: float, margin_seconds: float) -> bool:
         """True while the connection token stays usable for at least `margin_seconds` more."""
@@ -73,6 +77,7 @@ def _to_item(session: Session) -> dict[str, Any]:
         "started_at": {"N": repr(float(session.started_at))},
         "origination_phone_number_id": {"S": session.origination_phone_number_id},
         "expires_at": {"N": str(int(session.expires_at))},
+        **({"ended_at": {"N": repr(float(session.ended_at))}} if session.ended_at is not None else {}),
     }
 
 
@@ -87,6 +92,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         started_at=float(item["started_at"]["N"]),
         origination_phone_number_id=item.get("origination_phone_number_id", {}).get("S", ""),
         expires_at=int(float(item["expires_at"]["N"])),
+        ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
     )
 
 
@@ -154,14 +160,16 @@ class SessionStore:
         except (ClientError, *_NETWORK_ERRORS) as exc:
             raise _translate(exc) from exc
 
-    def delete(self, conversation: str, contact_id: str) -> bool:
-        """Remove the session if it still belongs to `contact_id`. False when it was already gone or replaced."""
+    def end(self, conversation: str, contact_id: str, at: float) -> bool:
+        """Mark the session of `contact_id` ended (the next burst opens a new chat). False when it was already ended,
+        replaced by a newer chat, or gone."""
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key={"conversation": {"S": conversation}},
-                ConditionExpression="contact_id = :contact",
-                ExpressionAttributeValues={":contact": {"S": contact_id}},
+                UpdateExpression="SET ended_at = :at",
+                ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
+                ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False

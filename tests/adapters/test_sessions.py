@@ -80,13 +80,18 @@ def test_replacing_requires_the_expected_contact(store):
     assert store.get_by_contact("contact-1") is None
 
 
-def test_delete_only_removes_the_named_contacts_session(store):
+def test_end_only_ends_the_named_contacts_session_and_keeps_it_findable(store):
     store.replace(session("contact-2"), expected_contact_id=None)
-    assert store.delete(CONVERSATION, "contact-1") is False
-    assert store.get(CONVERSATION) is not None
-    assert store.delete(CONVERSATION, "contact-2") is True
-    assert store.get(CONVERSATION) is None
-    assert store.delete(CONVERSATION, "contact-2") is False
+    assert store.end(CONVERSATION, "contact-1", at=5.0) is False
+    assert store.get(CONVERSATION).ended_at is None
+    assert store.end(CONVERSATION, "contact-2", at=5.0) is True
+    ended = store.get(CONVERSATION)
+    assert ended.ended_at == 5.0 and ended.chat_over(0)
+    assert store.get_by_contact("contact-2") == ended
+    assert store.end(CONVERSATION, "contact-2", at=6.0) is False
+    # the next chat replaces the ended one as usual
+    store.replace(session("contact-3"), expected_contact_id="contact-2")
+    assert store.get(CONVERSATION).ended_at is None
 
 
 @pytest.mark.parametrize(("now", "over"), [(1_000_003_599, False), (1_000_003_600, True)])

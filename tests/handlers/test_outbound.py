@@ -126,11 +126,22 @@ def test_echoes_whispers_and_events_are_not_relayed(world, name):
 
 
 @pytest.mark.parametrize("name", ["chat_ended", "customer_left"])
-def test_the_end_of_the_chat_removes_the_session(world, name):
+def test_the_end_of_the_chat_ends_the_session(world, name):
     world.open_session()
     assert world.handle(name) == [outbound.ENDED]
-    assert world.sessions.get(CONVERSATION) is None
+    session = world.sessions.get(CONVERSATION)
+    assert session is not None and session.chat_over(0)  # the next burst opens a new chat
     assert world.social.sent == []
+
+
+def test_an_agent_message_that_arrives_after_chat_ended_still_reaches_the_customer(world):
+    # GIVEN SNS delivered the chat.ended event before the agent's last message
+    world.open_session()
+    world.handle("chat_ended")
+    # WHEN the agent's message arrives
+    # THEN it is still relayed, once
+    assert world.handle("agent_text") == [outbound.SENT]
+    assert len(world.social.sent) == 1
 
 
 def test_an_ended_event_for_a_replaced_chat_leaves_the_new_session_alone(world):

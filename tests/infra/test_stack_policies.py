@@ -147,7 +147,8 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert inbound["s3:PutObject"] == {media}
     assert outbound["social-messaging:SendWhatsAppMessage"] == {numbers}
     assert outbound["social-messaging:PostWhatsAppMessageMedia"] == {numbers}
-    assert outbound["dynamodb:DeleteItem"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert outbound["dynamodb:UpdateItem"] == {sessions, sessions + "/index/by-contact", idempotency}
+    assert outbound["dynamodb:DeleteItem"] == {idempotency}
     assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
     assert outbound["dynamodb:GetItem"] == {idempotency}
     assert outbound["sqs:SendMessage"] == {graph.get("connect-bridge-outbound-dlq").outputs["arn"]}

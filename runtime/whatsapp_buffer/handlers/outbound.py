@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from whatsapp_buffer import render, streaming
+from whatsapp_buffer import clock, render, streaming
 from whatsapp_buffer.connect_chat import ChatParticipant
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
 from whatsapp_buffer.media_store import MediaStore, outbound_key
@@ -73,14 +73,15 @@ class ReplyRelay:
         session = self._session(event)
         if session is None:
             return NO_SESSION
-        removed = self._sessions.delete(session.conversation, session.contact_id)
-        logger.info("session ended", extra={"contact_id": session.contact_id, "removed": removed})
+        ended = self._sessions.end(session.conversation, session.contact_id, clock.now())
+        logger.info("session ended", extra={"contact_id": session.contact_id, "marked": ended})
         return ENDED
 
     def relay(self, event: StreamingEvent) -> str:
         session = self._session(event)
         if session is None:
-            logger.info("no session for contact; not relayed", extra={"contact_id": event.contact_id})
+            logger.warning("no session for contact; not relayed", extra={"contact_id": event.contact_id})
+            metrics.add_metric(name="RepliesDropped", unit=MetricUnit.Count, value=1)
             return NO_SESSION
         to = Conversation.from_key(session.conversation).customer
         if event.is_text:
