@@ -12,11 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from whatsapp_buffer import debounce
-from whatsapp_buffer.settings import BufferPolicy
-
 from bench.metrics import Delivery
 from bench.traces import Message
+from whatsapp_buffer import debounce
+from whatsapp_buffer.settings import BufferPolicy
 
 
 def next_window_end(at: float, window_seconds: float) -> float:

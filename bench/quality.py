@@ -6,10 +6,9 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from whatsapp_buffer.settings import BufferPolicy
-
 from bench import debounce_model, metrics, sandbox_run, seed_model, traces
 from bench.metrics import Delivery
+from whatsapp_buffer.settings import BufferPolicy
 
 BUFFER_SECONDS = 20
 WINDOW_SECONDS = 5

@@ -3,6 +3,7 @@
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
 

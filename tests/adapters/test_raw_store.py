@@ -4,6 +4,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
+
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.raw_store import (

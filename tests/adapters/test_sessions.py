@@ -3,6 +3,7 @@
 import boto3
 import pytest
 from moto import mock_aws
+
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.sessions import CONTACT_INDEX, Session, SessionStore
 

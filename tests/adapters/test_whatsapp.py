@@ -5,6 +5,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+
 from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
 from whatsapp_buffer.whatsapp import WhatsApp, media_kind_for, media_message
 

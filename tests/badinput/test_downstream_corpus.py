@@ -13,15 +13,15 @@ import json
 import uuid
 
 import pytest
-from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.handlers import aggregator as aggregator_module
-from whatsapp_buffer.handlers import ingest as ingest_module
-from whatsapp_buffer.handlers import outbound
 
 from tests import corpus
 from tests.fixtures import eum
 from tests.handlers import test_inbound, test_outbound
 from tests.handlers.conftest import T0, drain_bursts
+from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.handlers import aggregator as aggregator_module
+from whatsapp_buffer.handlers import ingest as ingest_module
+from whatsapp_buffer.handlers import outbound
 
 # ------------------------------------------------------------------ outbound: Connect streaming events
 

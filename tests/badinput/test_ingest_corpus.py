@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+
+from tests import corpus
+from tests.fixtures import eum
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.events import MAX_TEXT_CHARS
 from whatsapp_buffer.handlers import ingest as ingest_module
 from whatsapp_buffer.model import Conversation
-
-from tests import corpus
-from tests.fixtures import eum
 
 GOOD = Conversation(corpus.PHONE_NUMBER_ID, corpus.GOOD_CUSTOMER)
 NOT_EUM = "not an End User Messaging Social event"

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from whatsapp_buffer.settings import BufferPolicy
-
 from bench import debounce_model, seed_model
 from bench.traces import Message
+from whatsapp_buffer.settings import BufferPolicy
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from whatsapp_buffer import clock
 from whatsapp_buffer.bursts_queue import BurstsQueue
 from whatsapp_buffer.handlers import aggregator as aggregator_module

@@ -6,14 +6,14 @@ Virtual time: windows of 10 s aligned to multiples of 10 (T0 is one), bufferSeco
 import json
 
 import pytest
+
+from tests.fixtures import eum
+from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.handlers import aggregator as aggregator_module
 from whatsapp_buffer.handlers import ingest as ingest_module
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
 from whatsapp_buffer.raw_store import RawStore, StoredMessage
-
-from tests.fixtures import eum
-from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 ONE_MB = 1024 * 1024

@@ -9,13 +9,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
-from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.handlers import inbound
-from whatsapp_buffer.media_store import MediaStore
-from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
-from whatsapp_buffer.sessions import SessionStore
-from whatsapp_buffer.settings import InboundSettings
-from whatsapp_buffer.whatsapp import WhatsApp
 
 from tests.fixtures.connect.fake_clients import (
     FakeConnect,
@@ -24,6 +17,13 @@ from tests.fixtures.connect.fake_clients import (
     create_idempotency_table,
     create_sessions_table,
 )
+from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant
+from whatsapp_buffer.handlers import inbound
+from whatsapp_buffer.media_store import MediaStore
+from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
+from whatsapp_buffer.sessions import SessionStore
+from whatsapp_buffer.settings import InboundSettings
+from whatsapp_buffer.whatsapp import WhatsApp
 
 T0 = 1_000_000_000.0
 ORIGIN = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/5f811eaa4c81499384c496b909afbb1a"

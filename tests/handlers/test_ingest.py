@@ -3,14 +3,14 @@
 import json
 
 import pytest
+
+from tests.fixtures import eum
+from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.handlers import ingest as ingest_module
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.raw_store import RawStore
 from whatsapp_buffer.settings import IngestSettings
-
-from tests.fixtures import eum
-from tests.handlers.conftest import T0, emitted
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 

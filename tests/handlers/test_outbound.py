@@ -11,12 +11,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
-from whatsapp_buffer.connect_chat import ChatParticipant
-from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.handlers import outbound
-from whatsapp_buffer.media_store import MediaStore
-from whatsapp_buffer.sessions import Session, SessionStore
-from whatsapp_buffer.whatsapp import WhatsApp
 
 from tests.fixtures.connect.fake_clients import (
     FakeConnect,
@@ -25,6 +19,12 @@ from tests.fixtures.connect.fake_clients import (
     create_idempotency_table,
     create_sessions_table,
 )
+from whatsapp_buffer.connect_chat import ChatParticipant
+from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.handlers import outbound
+from whatsapp_buffer.media_store import MediaStore
+from whatsapp_buffer.sessions import Session, SessionStore
+from whatsapp_buffer.whatsapp import WhatsApp
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
     "records"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from infra_helpers import env, function
-from whatsapp_buffer.settings import ENVIRONMENT
 
 from components.context import StackContext
 from sandbox.program import run_program
+from whatsapp_buffer.settings import ENVIRONMENT
 
 NAMED_OUTPUTS = ("name", "bucket", "arn", "url")
 

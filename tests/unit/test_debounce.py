@@ -5,6 +5,7 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from whatsapp_buffer.debounce import (
     MAX_MESSAGES,
     MAX_WAIT,

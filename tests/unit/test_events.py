@@ -3,11 +3,11 @@
 import json
 
 import pytest
+
+from tests.fixtures import eum
 from whatsapp_buffer import events
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.model import KINDS, Conversation
-
-from tests.fixtures import eum
 
 NOW = 1749416400.0
 

@@ -1,6 +1,7 @@
 """The domain model's own promises."""
 
 import pytest
+
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from whatsapp_buffer import streaming
 from whatsapp_buffer.errors import MalformedEvent
 
