@@ -17,7 +17,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from whatsapp_buffer.debounce import ControlView
-from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
+from whatsapp_buffer.dynamodb_errors import translate
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 PK_PREFIX = "CONV#"
@@ -30,19 +31,7 @@ CLAIMED = "claimed"
 SENT = "sent"
 TRANSACTION_LIMIT = 100
 
-_TRANSIENT_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-        "TransactionInProgressException",
-    }
-)
 _TRANSIENT_REASONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
-_DEPLOYMENT_CODES = frozenset({"ResourceNotFoundException", "AccessDeniedException"})
 
 
 def partition_key(conversation: Conversation) -> str:
@@ -129,9 +118,9 @@ class RawStore:
         except ClientError as exc:
             if _cancelled_by_condition(exc, first_only=True):
                 return False
-            raise _translate(exc, "store a message") from exc
+            raise translate(exc, "store a message") from exc
         except BotoCoreError as exc:
-            raise TransientAwsError(f"DynamoDB unreachable storing a message: {type(exc).__name__}") from exc
+            raise translate(exc, "store a message") from exc
         return True
 
     # aggregator
@@ -167,9 +156,9 @@ class RawStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return  # no control item: nothing was ever stored, so nothing can be pending
-            raise _translate(exc, "touch a control item") from exc
+            raise translate(exc, "touch a control item") from exc
         except BotoCoreError as exc:
-            raise TransientAwsError(f"DynamoDB unreachable touching a control item: {type(exc).__name__}") from exc
+            raise translate(exc, "touch a control item") from exc
 
     def unsent_messages(self, conversation: Conversation) -> list[StoredMessage]:
         """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
@@ -238,9 +227,9 @@ class RawStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise _translate(exc, "settle a control item") from exc
+            raise translate(exc, "settle a control item") from exc
         except BotoCoreError as exc:
-            raise TransientAwsError(f"DynamoDB unreachable settling a control item: {type(exc).__name__}") from exc
+            raise translate(exc, "settle a control item") from exc
         return True
 
     # helpers
@@ -281,17 +270,15 @@ class RawStore:
             except ClientError as exc:
                 if _cancelled_by_condition(exc, first_only=False):
                     raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
-                raise _translate(exc, action) from exc
+                raise translate(exc, action) from exc
             except BotoCoreError as exc:
-                raise TransientAwsError(f"DynamoDB unreachable ({action}): {type(exc).__name__}") from exc
+                raise translate(exc, action) from exc
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         try:
             return method(**kwargs)
-        except ClientError as exc:
-            raise _translate(exc, action) from exc
-        except BotoCoreError as exc:
-            raise TransientAwsError(f"DynamoDB unreachable ({action}): {type(exc).__name__}") from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, action) from exc
 
 
 def _cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
@@ -307,17 +294,6 @@ def _cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
     if first_only:
         return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
     return "ConditionalCheckFailed" in reasons
-
-
-def _translate(exc: ClientError, action: str) -> Exception:
-    error = exc.response.get("Error", {})
-    code = error.get("Code", "")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code in _TRANSIENT_CODES or status >= 500 or code == "TransactionCanceledException":
-        return TransientAwsError(f"DynamoDB could not {action}: {code or status}")
-    if code in _DEPLOYMENT_CODES:
-        return ConfigurationError(f"DynamoDB refused to {action}: {code} (check the table name and permissions)")
-    return exc
 
 
 def _number(value: float) -> str:

@@ -14,23 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError
+from whatsapp_buffer.dynamodb_errors import translate
+from whatsapp_buffer.errors import ConcurrentUpdate
 
 CONTACT_INDEX = "by-contact"
-
-_TRANSIENT_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Session:
@@ -96,19 +85,6 @@ def _from_item(item: dict[str, Any]) -> Session:
     )
 
 
-_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
-
-
-def _translate(exc: Exception) -> Exception:
-    if not isinstance(exc, ClientError):
-        return TransientAwsError(f"DynamoDB unreachable: {type(exc).__name__}")
-    code = exc.response.get("Error", {}).get("Code", "")
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    if code in _TRANSIENT_CODES or status >= 500:
-        return TransientAwsError(f"DynamoDB {code or status}")
-    return exc
-
-
 class SessionStore:
     """Reads and conditionally writes chat sessions."""
 
@@ -121,8 +97,8 @@ class SessionStore:
             response = self._client.get_item(
                 TableName=self._table, Key={"conversation": {"S": conversation}}, ConsistentRead=True
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "read a session") from exc
         item = response.get("Item")
         return _from_item(item) if item else None
 
@@ -136,8 +112,8 @@ class SessionStore:
                 ExpressionAttributeValues={":contact": {"S": contact_id}},
                 Limit=1,
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "find a session by contact") from exc
         items = response.get("Items") or []
         return _from_item(items[0]) if items else None
 
@@ -157,8 +133,8 @@ class SessionStore:
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
         except self._client.exceptions.ConditionalCheckFailedException as exc:
             raise ConcurrentUpdate("the conversation's session changed meanwhile") from exc
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "write a session") from exc
 
     def end(self, conversation: str, contact_id: str, at: float) -> bool:
         """Mark the session of `contact_id` ended (the next burst opens a new chat). False when it was already ended,
@@ -173,6 +149,6 @@ class SessionStore:
             )
         except self._client.exceptions.ConditionalCheckFailedException:
             return False
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, "end a session") from exc
         return True
