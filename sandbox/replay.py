@@ -76,6 +76,7 @@ class Replay:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     _last_id: dict[str, str] = field(default_factory=dict)
+    _sent_at: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.wiring is None:
@@ -143,15 +144,19 @@ class Replay:
         assert self.pipeline is not None and self.wiring is not None and self.services is not None
         at = START_EPOCH + event.at
         if event.type == "whatsapp":
+            message_id = message_id or f"wamid.SBX{event.line:08d}"
+            # A repeated id is a redelivery of the same message: WhatsApp resends it with its original timestamp.
+            first_sent_at = self._sent_at.setdefault(message_id, float(event.data.get("sent_at", event.at)))
+            event = trace.TraceEvent(event.line, event.at, event.type, {**event.data, "sent_at": first_sent_at})
             message, media = trace.eum_message(
                 event,
-                message_id or f"wamid.SBX{event.line:08d}",
+                message_id,
                 start_epoch=START_EPOCH,
                 region=self.wiring.account.region,
                 account_id=ACCOUNT_ID,
                 previous_id=self._last_id.get(event.customer),
             )
-            self._last_id[event.customer] = message_id or ""
+            self._last_id[event.customer] = message_id
             if media is not None:
                 self.services.fake.register_media(media.media_id, media.data, media.mime_type)
             self.pipeline.schedule(at, "whatsapp", lambda m=message: self.pipeline.publish(self.in_topic_arn, m))

@@ -162,3 +162,11 @@ def test_the_transcript_is_json_with_the_contract_fields(morning_rush):
         assert {"at", "contact_id", "customer", "kind", "content", "message_ids"} <= set(message)
         assert message["kind"] in ("text", "attachment")
     assert {"whatsapp_in", "connect_messages", "duplicates_dropped"} <= set(document["stats"])
+
+
+def test_a_redelivery_that_arrives_seconds_later_is_recognised_and_shown_once(morning_rush):
+    # wamid.LAMP0007 comes again 1.2 s later (WhatsApp resends it with its original timestamp)
+    _, transcript, _ = morning_rush
+    assert transcript["stats"]["duplicates_dropped"] == 1
+    shown = [m for m in transcript["connect"] if "wamid.LAMP0007" in m["message_ids"]]
+    assert len(shown) == 1 and shown[0]["content"].count("the shade is cracked") == 1
