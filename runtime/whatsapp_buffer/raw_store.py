@@ -23,6 +23,8 @@ from whatsapp_buffer.model import Conversation, InboundMessage
 
 PK_PREFIX = "CONV#"
 MSG_PREFIX = "MSG#"
+SEEN_PREFIX = "SEEN#"
+"""Marker items that remember every message id stored (until TTL), whatever its timestamp."""
 CONTROL_SK = "CONTROL"
 CONTROL = "control"
 MESSAGE = "message"
@@ -87,9 +89,18 @@ class RawStore:
             "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
             "expires_at": {"N": str(int(now + retention_hours * 3600))},
         }
+        # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
+        # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused.
+        seen = {
+            "pk": {"S": pk},
+            "sk": {"S": f"{SEEN_PREFIX}{message.message_id}"},
+            "record_type": {"S": "seen"},
+            "expires_at": item["expires_at"],
+        }
         try:
             self.client.transact_write_items(
                 TransactItems=[
+                    {"Put": {"TableName": self.table_name, "Item": seen, "ConditionExpression": "attribute_not_exists(pk)"}},
                     {
                         "Put": {
                             "TableName": self.table_name,

@@ -71,6 +71,19 @@ def test_redelivered_message_is_a_no_op_on_both_items(store):
     assert stored.message.content == {"text": "hi"}
 
 
+def test_a_redelivery_with_another_timestamp_is_still_recognised_by_its_id(store):
+    # GIVEN a message stored and already sent
+    store.store_message(msg("wamid.1", sent_at=T0), now=T0 + 2, retention_hours=24)
+    (stored,) = store.unsent_messages(CONV)
+    store.claim(CONV, [stored], "burst-1")
+    store.mark_sent(CONV, [stored], "burst-1")
+    # WHEN a copy of it comes back carrying a different WhatsApp timestamp
+    # THEN it is a duplicate: nothing new is pending, so it can never be sent twice
+    assert store.store_message(msg("wamid.1", sent_at=T0 + 5), now=T0 + 60, retention_hours=24) is False
+    assert store.unsent_messages(CONV) == []
+    assert store.read_control(CONV).version == 1  # the copy did not touch the control item either
+
+
 def test_later_arrivals_move_last_arrival_but_keep_first_pending(store):
     store.store_message(msg("wamid.1"), now=T0 + 2, retention_hours=24)
     store.store_message(msg("wamid.2", sent_at=T0 + 1), now=T0 + 7, retention_hours=24)
