@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 from whatsapp_buffer import clock, render
 from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, MediaUnavailable, TransientAwsError
+from whatsapp_buffer.handlers import Installed
 from whatsapp_buffer.media_store import MediaStore, inbound_key
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, OutgoingItem
 from whatsapp_buffer.sessions import Session, SessionStore
@@ -241,12 +242,11 @@ class _Runtime:
     idempotency: IdempotencyConfig
 
 
-_runtime: _Runtime | None = None
+_installed: Installed[_Runtime] = Installed()
 
 
 def configure(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> _Runtime:
     """Install the delivery and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    global _runtime
     config = IdempotencyConfig(
         event_key_jmespath="burst_id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
     )
@@ -255,8 +255,7 @@ def configure(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> _Ru
     def deliver_once(*, burst: Burst) -> dict[str, Any]:
         return delivery.deliver(burst)
 
-    _runtime = _Runtime(deliver_once=deliver_once, idempotency=config)
-    return _runtime
+    return _installed.install(_Runtime(deliver_once=deliver_once, idempotency=config))
 
 
 def build_from_env() -> _Runtime:
@@ -280,15 +279,11 @@ def build_from_env() -> _Runtime:
 
 def reset() -> None:
     """Forget the installed runtime; the next invocation builds it from the environment again."""
-    global _runtime
-    _runtime = None
+    _installed.reset()
 
 
 def _runtime_for(context: Any) -> _Runtime:
-    runtime = _runtime or build_from_env()
-    if context is not None:
-        runtime.idempotency.register_lambda_context(context)
-    return runtime
+    return _installed.get(context, build_from_env)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:

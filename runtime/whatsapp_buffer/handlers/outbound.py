@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from whatsapp_buffer import clock, render, streaming
 from whatsapp_buffer.connect_chat import ChatParticipant
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
+from whatsapp_buffer.handlers import Installed
 from whatsapp_buffer.media_store import MediaStore, outbound_key
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.sessions import Session, SessionStore
@@ -125,12 +126,11 @@ class _Runtime:
     idempotency: IdempotencyConfig
 
 
-_runtime: _Runtime | None = None
+_installed: Installed[_Runtime] = Installed()
 
 
 def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> _Runtime:
     """Install the relay and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    global _runtime
     config = IdempotencyConfig(
         event_key_jmespath="message_id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
     )
@@ -139,8 +139,7 @@ def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> _Runtime:
     def relay_once(*, event: StreamingEvent) -> str:
         return relay.relay(event)
 
-    _runtime = _Runtime(relay=relay, relay_once=relay_once, idempotency=config)
-    return _runtime
+    return _installed.install(_Runtime(relay=relay, relay_once=relay_once, idempotency=config))
 
 
 def build_from_env() -> _Runtime:
@@ -157,15 +156,11 @@ def build_from_env() -> _Runtime:
 
 def reset() -> None:
     """Forget the installed runtime; the next invocation builds it from the environment again."""
-    global _runtime
-    _runtime = None
+    _installed.reset()
 
 
 def _runtime_for(context: Any) -> _Runtime:
-    runtime = _runtime or build_from_env()
-    if context is not None:
-        runtime.idempotency.register_lambda_context(context)
-    return runtime
+    return _installed.get(context, build_from_env)
 
 
 def process(event: StreamingEvent, runtime: _Runtime) -> str:
