@@ -5,6 +5,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.raw_store import (
@@ -20,24 +21,11 @@ CONV = Conversation("106540352242922", "16505551234")
 T0 = 1_749_416_383.0
 
 
-def create_table(client):
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-
-
 @pytest.fixture
 def store():
     with mock_aws():
         client = boto3.client("dynamodb")
-        create_table(client)
+        create_raw_table(client, TABLE)
         yield RawStore(TABLE, client)
 
 

@@ -4,37 +4,19 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fixtures.tables import create_sessions_table
 from whatsapp_buffer.errors import ConcurrentUpdate
-from whatsapp_buffer.sessions import CONTACT_INDEX, Session, SessionStore
+from whatsapp_buffer.sessions import Session, SessionStore
 
 TABLE = "sessions"
 CONVERSATION = "111222333#15550001111"
-
-
-def create_table(client):
-    client.create_table(
-        TableName=TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "conversation", "AttributeType": "S"},
-            {"AttributeName": "contact_id", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "conversation", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": CONTACT_INDEX,
-                "KeySchema": [{"AttributeName": "contact_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
 
 
 @pytest.fixture
 def store():
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        create_table(client)
+        create_sessions_table(client, TABLE)
         yield SessionStore(TABLE, client)
 
 

@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
 from whatsapp_buffer.bursts_queue import BurstsQueue
 from whatsapp_buffer.handlers import aggregator as aggregator_module
@@ -51,16 +52,7 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def dynamodb(aws):
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
+    create_raw_table(client, TABLE)
     return client
 
 
