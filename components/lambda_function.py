@@ -22,6 +22,8 @@ current one); `powertoolsLayerArn` overrides it."""
 METRICS_NAMESPACE = "WhatsAppBuffer"
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+PACKAGE = "whatsapp_buffer"
+"""The one package the function code holds; runtime/requirements.txt beside it goes to the SDK layer instead."""
 _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -39,9 +41,9 @@ def env_flag(value: bool) -> str:
 
 @functools.cache
 def runtime_archive() -> pulumi.AssetArchive:
-    """runtime/ and nothing else, with `whatsapp_buffer/` at the root of the zip (bytecode caches left out)."""
+    """runtime/whatsapp_buffer/ and nothing else, at the root of the zip (bytecode caches left out)."""
     assets: dict[str, pulumi.Asset | pulumi.Archive] = {}
-    for path in sorted(RUNTIME_DIR.rglob("*")):
+    for path in sorted((RUNTIME_DIR / PACKAGE).rglob("*")):
         relative = path.relative_to(RUNTIME_DIR)
         if path.is_dir() or _SKIPPED_DIRS.intersection(relative.parts) or path.suffix in _SKIPPED_SUFFIXES:
             continue
