@@ -1,0 +1,222 @@
+"""SdkLayer: the Lambda layer every function lists, holding exactly the SDK the tests ran.
+
+The Lambda runtime bundles a boto3/botocore of its own whose version is unknown and lags the releases; the functions
+call parameters (`StartChatContact.ChatStreamingConfiguration`, botocore >= 1.43.104) an older botocore rejects. So
+the stack builds one layer from `runtime/requirements.txt` (exact pins of the runtime's whole third-party closure,
+which the top-level requirements.txt includes, so tests and production share one pin) and every function lists it.
+Lambda puts `/opt/python` (the layer) ahead of the runtime's bundled libraries on `sys.path`.
+
+How the layer's directory is built (`build_layer_dir`):
+
+* Key: the sha256 of the requirements file's bytes, the target platform (`manylinux2014_aarch64`, `cp`, 3.13) and
+  this builder's format version. The layer lives in `.build/sdk-layer/<key>/python/…` (gitignored). If that
+  directory exists it is used as it is: a build happens once per clone and pin set, and the many program runs of
+  the tests under Pulumi mocks never rebuild.
+* A build runs `pip install --target <tmp>/python --platform manylinux2014_aarch64 --implementation cp
+  --python-version 3.13 --only-binary=:all: --no-deps --no-compile -r runtime/requirements.txt` into a temporary
+  directory beside the final one, then renames it into place (atomic: a crashed or concurrent build never leaves a
+  half-built layer under the key; the loser of a race discards its copy).
+* Offline first: `make` (the virtualenv step) downloads the same wheels for the same platform into `.build/wheels`
+  (`python -m components.sdk_layer wheels`). When every pin is there, the build installs with `--no-index
+  --find-links .build/wheels` and needs no network (tests). Otherwise (a `pulumi up` on a machine without the cache)
+  it installs from the package index, using the wheel cache for what it has.
+* `--no-deps` installs the file and nothing else, so the file must be the whole closure; a test checks that it is
+  and that the built layer holds exactly the versions the tests import. `--no-compile`: the build interpreter is not
+  necessarily 3.13, and bytecode of another version would be dead weight (and make the zip differ between machines).
+
+Rebuild: delete `.build/sdk-layer` (or change a pin). `make clean` removes the whole `.build` cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.lambda_function import ARCHITECTURE, RUNTIME
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+REQUIREMENTS = PROJECT_DIR / "runtime" / "requirements.txt"
+BUILD_DIR = PROJECT_DIR / ".build"
+WHEELS_DIR = BUILD_DIR / "wheels"
+LAYERS_DIR = BUILD_DIR / "sdk-layer"
+
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+"""pip's platform tag for each Lambda architecture (Lambda runs Amazon Linux 2023, glibc 2.34 >= manylinux2014)."""
+PLATFORM = PLATFORMS[ARCHITECTURE]
+PYTHON_VERSION = RUNTIME.removeprefix("python")
+IMPLEMENTATION = "cp"
+BUILD_FORMAT = 1
+"""Part of the cache key: bump it when the build procedure changes what lands in the layer."""
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)$")
+
+
+class LayerBuildError(RuntimeError):
+    """pip could not build the layer; the message carries pip's own output."""
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them (`Typing_Extensions` == `typing-extensions`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(requirements: Path = REQUIREMENTS) -> dict[str, str]:
+    """canonical distribution name -> pinned version; any line that is not `name==version` (or a comment) is an
+    error, so the file stays a plain, exact pin list."""
+    found: dict[str, str] = {}
+    for number, line in enumerate(requirements.read_text().splitlines(), start=1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        match = _PIN.match(text)
+        if match is None:
+            raise ValueError(f"{requirements.name}:{number}: expected an exact pin `name==version`, got {text!r}")
+        found[canonical_name(match[1])] = match[2]
+    return found
+
+
+def _platform_args() -> list[str]:
+    return [
+        "--platform",
+        PLATFORM,
+        "--implementation",
+        IMPLEMENTATION,
+        "--python-version",
+        PYTHON_VERSION,
+        "--only-binary=:all:",
+        "--no-deps",
+    ]
+
+
+def cache_key(requirements: Path = REQUIREMENTS) -> str:
+    """What the built layer depends on: the pins, the target platform and the build procedure."""
+    digest = hashlib.sha256(requirements.read_bytes())
+    digest.update(f"\0{PLATFORM}\0{IMPLEMENTATION}\0{PYTHON_VERSION}\0{BUILD_FORMAT}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _cached_wheels(wheels: Path) -> set[tuple[str, str]]:
+    """(canonical name, version) of every wheel in the cache directory (`name-version-…-tags.whl`)."""
+    if not wheels.is_dir():
+        return set()
+    return {
+        (canonical_name(parts[0]), parts[1])
+        for parts in (path.name.split("-") for path in wheels.glob("*.whl"))
+        if len(parts) >= 5
+    }
+
+
+def _pip(*args: str) -> None:
+    command = [sys.executable, "-m", "pip", *args, "--quiet", "--disable-pip-version-check"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LayerBuildError(f"pip {args[0]} failed ({done.returncode}):\n{done.stderr.strip() or done.stdout}")
+
+
+def download_wheels(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR) -> None:
+    """Fill the wheel cache with every pin for the functions' platform (network: the package index, unless the cache
+    already holds every pin)."""
+    if set(pins(requirements).items()) <= _cached_wheels(wheels):
+        return
+    wheels.mkdir(parents=True, exist_ok=True)
+    _pip("download", "--dest", str(wheels), *_platform_args(), "-r", str(requirements))
+
+
+def build_layer_dir(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR, layers: Path = LAYERS_DIR) -> Path:
+    """The layer's content directory (`python/` inside), built unless the same key was built before."""
+    target = layers / cache_key(requirements)
+    if target.is_dir():
+        return target
+    layers.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".building-", dir=layers))
+    try:
+        offline = set(pins(requirements).items()) <= _cached_wheels(wheels)
+        sources = ["--no-index"] if offline else []
+        _pip(
+            "install",
+            "--target",
+            str(staging / "python"),
+            *_platform_args(),
+            "--no-compile",
+            *sources,
+            "--find-links",
+            str(wheels),
+            "-r",
+            str(requirements),
+        )
+        # Console scripts (jmespath's jp.py) are of no use on a function's path.
+        shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+        try:
+            staging.rename(target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            # Another process built the same key first: its copy is as good as ours.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@functools.cache
+def layer_archive() -> pulumi.FileArchive:
+    """The built layer directory as an archive, by a path relative to the working directory (the project root under
+    `pulumi up`) so the state holds no machine paths; built at most once per process."""
+    return pulumi.FileArchive(os.path.relpath(build_layer_dir()))
+
+
+def layer_description(requirements: Path = REQUIREMENTS) -> str:
+    pinned = pins(requirements)
+    shown = ", ".join(f"{name} {pinned[name]}" for name in ("boto3", "botocore", "aws-lambda-powertools"))
+    return f"{shown} (runtime/requirements.txt)"
+
+
+@dataclass(frozen=True)
+class SdkLayerArgs:
+    context: StackContext
+
+
+class SdkLayer(pulumi.ComponentResource):
+    """One layer version per stack with the pinned SDK; pass `layer.arn` to every function."""
+
+    layer: aws.lambda_.LayerVersion
+
+    def __init__(self, name: str, args: SdkLayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("whatsapp-buffer:index:SdkLayer", name, None, opts)
+        self.layer = aws.lambda_.LayerVersion(
+            f"{name}-version",
+            layer_name=args.context.physical_name("sdk"),
+            description=layer_description(),
+            code=layer_archive(),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"arn": self.layer.arn})
+
+
+def _main(argv: list[str]) -> int:
+    """`python -m components.sdk_layer wheels` (the Makefile's venv step) or `build` (prints the layer directory)."""
+    if argv == ["wheels"]:
+        download_wheels()
+        return 0
+    if argv == ["build"]:
+        print(os.path.relpath(build_layer_dir()))
+        return 0
+    print("usage: python -m components.sdk_layer wheels|build", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
