@@ -1,4 +1,5 @@
-"""The whatsapp-buffer stack: read and validate config once, compose the three components, export what users need."""
+"""The whatsapp-buffer stack: read and validate config once, build the SDK layer, compose the three components, export
+what users need."""
 
 import pulumi
 import pulumi_aws as aws
@@ -8,6 +9,7 @@ from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
 from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults
+from components.sdk_layer import SdkLayer, SdkLayerArgs
 from components.settings import CONFIG_KEYS, ConfigError, parse_settings
 from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
 
@@ -25,11 +27,13 @@ context = StackContext(
     region=aws.get_region().region,
     partition=aws.get_partition().partition,
 )
+# One layer for the whole stack: boto3, botocore and Powertools exactly as runtime/requirements.txt pins them.
+sdk = SdkLayer("sdk-layer", SdkLayerArgs(context=context))
 functions = FunctionDefaults(
     memory_mb=settings.lambda_memory_mb,
     log_retention_days=settings.log_retention_days,
     log_level=settings.log_level,
-    layer_arn=settings.powertools_layer_arn,
+    sdk_layer_arn=sdk.layer.arn,
 )
 alarm_topics, alarm_notifications = alarm_actions(
     context, email=settings.alarm_email, topic_arn=settings.alarm_topic_arn
@@ -94,6 +98,8 @@ pulumi.export("ingestFunctionName", ingest.function.name)
 pulumi.export("aggregatorFunctionName", aggregator.function.name)
 pulumi.export("inboundFunctionName", bridge.inbound_function.name)
 pulumi.export("outboundFunctionName", bridge.outbound_function.name)
+# The layer every function lists: boto3, botocore and Powertools as runtime/requirements.txt pins them.
+pulumi.export("sdkLayerArn", sdk.layer.arn)
 if alarm_notifications is not None:
     # Subscribe more people or a pager to this topic; the email subscription must be confirmed first.
     pulumi.export("alarmTopicArn", alarm_notifications.topic.arn)

@@ -1,4 +1,5 @@
-"""The one way this program builds a Lambda: Python packaged from runtime/, with its own role and log group."""
+"""The one way this program builds a Lambda: Python packaged from runtime/, with its own role and log group, and the
+stack's SDK layer (components/sdk_layer.py) for boto3, botocore and Powertools."""
 
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ from components.context import StackContext
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
-POWERTOOLS_LAYER_VERSION = 27
-"""The public Powertools for AWS Lambda (Python) V3 layer version pinned by default (their install docs list the
-current one); `powertoolsLayerArn` overrides it."""
 METRICS_NAMESPACE = "WhatsAppBuffer"
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
@@ -26,12 +24,6 @@ PACKAGE = "whatsapp_buffer"
 """The one package the function code holds; runtime/requirements.txt beside it goes to the SDK layer instead."""
 _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
-
-
-def powertools_layer_arn(context: StackContext) -> str:
-    """The public Powertools layer for the stack's region, Python version and architecture."""
-    flavour = f"AWSLambdaPowertoolsPythonV3-{RUNTIME.replace('.', '')}-{ARCHITECTURE}"
-    return f"arn:{context.partition}:lambda:{context.region}:017000801446:layer:{flavour}:{POWERTOOLS_LAYER_VERSION}"
 
 
 def env_flag(value: bool) -> str:
@@ -59,8 +51,9 @@ class FunctionDefaults:
     memory_mb: int
     log_retention_days: int
     log_level: str
-    layer_arn: str | None = None
-    """None: the pinned public Powertools layer for the region."""
+    sdk_layer_arn: pulumi.Input[str]
+    """The stack's SdkLayer (runtime/requirements.txt, pinned): every function lists it and no other layer, so the
+    functions import the boto3, botocore and Powertools the tests ran, not the runtime's bundled SDK."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +118,7 @@ def python_function(
         handler=f"whatsapp_buffer.handlers.{spec.name}.handler",
         code=runtime_archive(),
         role=role.arn,
-        layers=[defaults.layer_arn or powertools_layer_arn(context)],
+        layers=[defaults.sdk_layer_arn],
         memory_size=defaults.memory_mb,
         timeout=spec.timeout_seconds,
         environment=aws.lambda_.FunctionEnvironmentArgs(

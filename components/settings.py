@@ -43,7 +43,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PHONE_NUMBER_ID = re.compile(r"^phone-number-id-[0-9a-zA-Z]+$")
 _META_API_VERSION = re.compile(r"^v\d+\.\d+$")
-_LAYER_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:layer:[A-Za-z0-9_-]+:\d+$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -73,8 +72,6 @@ class StackSettings:
     meta_api_version: str = "v20.0"
     whatsapp_phone_number_ids: tuple[str, ...] = ()
     """End User Messaging ids (`phone-number-id-…`) the functions may use; empty means every number of the account."""
-    powertools_layer_arn: str | None = None
-    """Overrides the public Powertools layer the program picks for the region."""
     lambda_memory_mb: int = 256
     log_level: str = "INFO"
     alarm_email: str | None = None
@@ -193,9 +190,6 @@ def parse_settings(values: Mapping[str, str | None]) -> StackSettings:
         meta_api_version=_matching(values, "metaApiVersion", _META_API_VERSION, "a Meta Graph API version like v20.0")
         or "v20.0",
         whatsapp_phone_number_ids=_phone_number_ids(values, "whatsappPhoneNumberIds"),
-        powertools_layer_arn=_matching(
-            values, "powertoolsLayerArn", _LAYER_ARN, "a Lambda layer version ARN (arn:aws:lambda:…:layer:NAME:VERSION)"
-        ),
         lambda_memory_mb=_integer(values, "lambdaMemoryMb", 256, 128, 10240),
         log_level=_one_of(values, "logLevel", "INFO", LOG_LEVELS, str.upper),
         alarm_email=_matching(values, "alarmEmail", _EMAIL, "an email address"),
@@ -218,7 +212,6 @@ CONFIG_KEYS = (
     "markAsRead",
     "metaApiVersion",
     "whatsappPhoneNumberIds",
-    "powertoolsLayerArn",
     "lambdaMemoryMb",
     "logLevel",
     "alarmEmail",

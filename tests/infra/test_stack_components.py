@@ -24,6 +24,8 @@ def test_the_three_components_are_children_of_the_stack(graph):
         assert component.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
 
 
+SHARED_COMPONENTS = {"whatsapp-buffer:index:SdkLayer": "sdk-layer"}
+"""Built once per stack and handed to the three components (the layer every function lists)."""
 OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "alarm-notifications"}
 """Declared only when configured (alarmEmail)."""
 
@@ -31,7 +33,7 @@ OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "alarm-notifi
 @pytest.mark.parametrize("config", [{}, {"alarmEmail": "ops@example.com"}], ids=["sample-stack", "alarm-email"])
 def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config):
     graph = run_program(config)
-    kinds = {**COMPONENTS, **OPTIONAL_COMPONENTS}
+    kinds = {**COMPONENTS, **SHARED_COMPONENTS, **OPTIONAL_COMPONENTS}
     components = {r.urn: r.name for r in graph.resources if r.type in kinds}
 
     for resource in graph.resources:
@@ -71,8 +73,9 @@ def test_each_component_owns_the_resources_of_its_box(graph):
     } <= owned("connect-bridge")
 
 
-def test_functions_are_python313_arm64_with_the_powertools_layer_and_code_from_runtime_only(graph):
+def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_runtime_only(graph):
     functions = graph.by_type("aws:lambda/function:Function")
+    (layer,) = graph.by_type("aws:lambda/layerVersion:LayerVersion")
 
     assert {f.inputs["handler"] for f in functions} == {
         f"whatsapp_buffer.handlers.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
@@ -80,9 +83,7 @@ def test_functions_are_python313_arm64_with_the_powertools_layer_and_code_from_r
     for f in functions:
         assert f.inputs["runtime"] == "python3.13"
         assert f.inputs["architectures"] == ["arm64"]
-        assert f.inputs["layers"] == [
-            "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
-        ]
+        assert f.inputs["layers"] == [layer.outputs["arn"]]
         files = f.inputs["code"]["archive"]
         assert "whatsapp_buffer/settings.py" in files
         assert all(path.startswith("whatsapp_buffer/") for path in files)

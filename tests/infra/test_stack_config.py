@@ -34,7 +34,6 @@ def tuned():
             "metaApiVersion": "v21.0",
             "lambdaMemoryMb": "512",
             "logLevel": "DEBUG",
-            "powertoolsLayerArn": "arn:aws:lambda:eu-west-1:017000801446:layer:Custom:4",
             "aws:region": "eu-west-1",
         }
     )
@@ -67,10 +66,9 @@ def test_window_seconds_is_the_stream_mappings_tumbling_window(tuned):
     assert tuned.get("stream-aggregator-stream-mapping").inputs["tumblingWindowInSeconds"] == 9
 
 
-def test_memory_layer_and_log_retention_apply_to_every_function(tuned):
+def test_memory_and_log_retention_apply_to_every_function(tuned):
     for f in tuned.by_type("aws:lambda/function:Function"):
         assert f.inputs["memorySize"] == 512
-        assert f.inputs["layers"] == ["arn:aws:lambda:eu-west-1:017000801446:layer:Custom:4"]
     assert {g.inputs["retentionInDays"] for g in tuned.by_type("aws:cloudwatch/logGroup:LogGroup")} == {30}
 
 
@@ -84,13 +82,13 @@ def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned
     assert f"{instance}/contact-flow/{UUID_FLOW}" in connect["Resource"]
 
 
-def test_region_shapes_arns_and_the_default_powertools_layer():
+def test_region_shapes_arns_and_the_sdk_layer():
     graph = run_program({"aws:region": "eu-west-1"})
 
     assert graph.stack_outputs["inTopicArn"].startswith("arn:aws:sns:eu-west-1:123456789012:")
-    assert function(graph, "ingest").inputs["layers"] == [
-        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
-    ]
+    (layer,) = graph.by_type("aws:lambda/layerVersion:LayerVersion")
+    assert layer.outputs["arn"].startswith("arn:aws:lambda:eu-west-1:123456789012:layer:whatsapp-buffer-dev-sdk:")
+    assert function(graph, "ingest").inputs["layers"] == [layer.outputs["arn"]]
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
     )
     assert settings.ignore_reactions and settings.ignore_stickers and not settings.mark_as_read
     assert (settings.retention_hours, settings.log_retention_days, settings.chat_duration_minutes) == (24, 14, 60)
-    assert settings.whatsapp_phone_number_ids == () and settings.powertools_layer_arn is None
+    assert settings.whatsapp_phone_number_ids == ()
 
 
 @pytest.mark.parametrize(
@@ -59,11 +59,6 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
             ("phone-number-id-a1", "phone-number-id-b2"),
         ),
         ({"whatsappPhoneNumberIds": ""}, "whatsapp_phone_number_ids", ()),
-        (
-            {"powertoolsLayerArn": "arn:aws:lambda:eu-west-1:017000801446:layer:Tools:3"},
-            "powertools_layer_arn",
-            "arn:aws:lambda:eu-west-1:017000801446:layer:Tools:3",
-        ),
         ({"alarmEmail": "ops@example.com"}, "alarm_email", "ops@example.com"),
         (
             {"alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:ops"},
@@ -130,10 +125,6 @@ def test_valid_value_is_parsed_into_its_typed_field(values, field, expected):
         (
             {"whatsappPhoneNumberIds": "phone-number-id-a1,+15550001111"},
             "whatsappPhoneNumberIds=phone-number-id-a1,+15550001111 is invalid: expected a comma-separated list of End User Messaging ids like phone-number-id-0123abcd",
-        ),
-        (
-            {"powertoolsLayerArn": "AWSLambdaPowertoolsPythonV3"},
-            "powertoolsLayerArn=AWSLambdaPowertoolsPythonV3 is invalid: expected a Lambda layer version ARN (arn:aws:lambda:…:layer:NAME:VERSION)",
         ),
         ({"lambdaMemoryMb": "127"}, "lambdaMemoryMb=127 is invalid: expected an integer from 128 to 10240"),
         ({"lambdaMemoryMb": "10241"}, "lambdaMemoryMb=10241 is invalid: expected an integer from 128 to 10240"),
