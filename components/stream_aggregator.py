@@ -110,15 +110,13 @@ class StreamAggregator(pulumi.ComponentResource):
                         sid="ReadAndClaimPendingMessages",
                     ),
                     iam.allow(
-                        [
-                            "dynamodb:DescribeStream",
-                            "dynamodb:GetRecords",
-                            "dynamodb:GetShardIterator",
-                            "dynamodb:ListStreams",
-                        ],
+                        ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
                         [pulumi.Output.concat(args.raw_table_arn, "/stream/*")],
                         sid="ReadRawTableStream",
                     ),
+                    # ListStreams has no resource-level permissions (the Service Authorization Reference lists no
+                    # resource type for it): only "*" grants it; a stream ARN grants nothing.
+                    iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
                     iam.allow(
                         ["sqs:SendMessage"],
                         [self.bursts_queue.arn, self.failures_queue.arn],

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from iam_lint import wildcard_only
 from infra_helpers import as_list, policy, statements
 
 from components.settings import LOG_RETENTION_DAYS
@@ -209,7 +210,10 @@ def loose_key_policies(graph: ResourceGraph) -> list[str]:
 
 
 def wildcard_identity_permissions(graph: ResourceGraph) -> list[str]:
-    """Every permission a role holds is inline in this program, names its actions, and names its resources."""
+    """Every permission a role holds is inline in this program, names its actions, and names its resources.
+
+    `*` is the only resource an action without resource-level permissions takes (dynamodb:ListStreams): not a wildcard.
+    """
     problems = [f"{a.name} attaches a managed policy" for t in POLICY_ATTACHMENTS for a in graph.by_type(t)]
     for document in [*graph.by_type(ROLE_POLICY), *graph.by_type(MANAGED_POLICY)]:
         for s in statements(policy(document)):
@@ -219,8 +223,9 @@ def wildcard_identity_permissions(graph: ResourceGraph) -> list[str]:
                 service, _, name = action.partition(":")
                 if not service or not name or "*" in action:
                     problems.append(f"{document.name} allows {action}")
-            if "*" in as_list(s.get("Resource", [])):
-                problems.append(f"{document.name} allows {s.get('Action')} on every resource")
+            scoped = [a for a in as_list(s.get("Action", [])) if not wildcard_only(a)]
+            if "*" in as_list(s.get("Resource", [])) and scoped:
+                problems.append(f"{document.name} allows {scoped} on every resource")
     return problems
 
 
