@@ -1,0 +1,145 @@
+"""The mock runner refuses the stack config `pulumi preview` refuses, with the CLI's message.
+
+Sources (pulumi/pulumi, the Go CLI that reads stack files before any program runs):
+* sdk/go/common/resource/config/key.go, `ParseKey`: a stack-file key is `<namespace>:<name>`; otherwise "could not
+  parse %s as a configuration key (configuration keys should be of the form `<namespace>:<name>`)".
+* sdk/go/common/workspace/project.go, `ValidateConfigValue`: `integer` -> "Allow strings here if they parse as
+  integers": `strconv.Atoi(valueAsText)`; `boolean` -> "check to see if the value is a literal string "true" |
+  "false"".
+* sdk/go/common/workspace/config.go, `mergeConfig`: an unset key takes Pulumi.yaml's `default`; an unset project key
+  without one is "Stack '%v' is missing configuration value %v"; a value of the wrong type is "Stack '%v' with
+  configuration key '%v' must be of type '%v'".
+The Python SDK is laxer on its own (pulumi/config.py: `_get_bool` takes "true"/"True"/"false"/"False", `_get_int` is
+Python's `int()`, which takes " 20", "2_0" and "٢٠"), and components/settings.py reads strings with `int()` and
+`.lower()`: without these rules the mocks accepted values the CLI stops at.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from infra_helpers import env, function
+
+from components.settings import ConfigError
+from sandbox.program import (
+    SAMPLE_STACK_FILE,
+    StackConfigError,
+    parse_key,
+    run_program,
+    stack_config,
+    stack_file_config,
+)
+
+PROJECT = "whatsapp-buffer"
+README = Path(__file__).resolve().parents[2] / "README.md"
+UUID = "12345678-1234-1234-1234-123456789abc"
+
+
+def stack_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "Pulumi.test.yaml"
+    path.write_text(body)
+    return path
+
+
+@pytest.mark.parametrize("key", ["bufferSeconds", "a:b:c", ":bufferSeconds", "whatsapp-buffer:"])
+def test_a_stack_file_key_without_its_namespace_stops_the_program(tmp_path, key):
+    path = stack_file(tmp_path, f"config:\n  {key}: 20\n")
+
+    with pytest.raises(StackConfigError) as raised:
+        stack_file_config(path)
+
+    assert str(raised.value) == (
+        f"could not parse {key} as a configuration key (configuration keys should be of the form `<namespace>:<name>`)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "parsed"),
+    [
+        ("whatsapp-buffer:bufferSeconds", "whatsapp-buffer:bufferSeconds"),
+        ("aws:region", "aws:region"),
+        ("aws:config:region", "aws:region"),
+    ],
+)
+def test_namespaced_and_provider_keys_parse_as_the_cli_parses_them(key, parsed):
+    assert parse_key(key) == parsed
+
+
+def test_the_sample_stack_file_obeys_the_rules():
+    values = stack_file_config(SAMPLE_STACK_FILE)
+
+    assert values["aws:region"] == "us-east-1"
+    assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in values)
+
+
+def test_readme_stack_file_examples_obey_the_rules(tmp_path):
+    """Every ```yaml block of the README with a `config:` map is a stack file the CLI would read."""
+    blocks = re.findall(r"```ya?ml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    for block in (b for b in blocks if re.search(r"^config:", b, flags=re.MULTILINE)):
+        stack_config({}, PROJECT, stack_file=stack_file(tmp_path, block))
+
+
+def test_config_set_style_overrides_take_the_project_namespace():
+    """`pulumi config set bufferSeconds 45` writes `whatsapp-buffer:bufferSeconds` (docs: "When a key name is used
+    without a colon, Pulumi uses the current project name from Pulumi.yaml as the namespace")."""
+    values = stack_config({"bufferSeconds": "45", "aws:region": "eu-west-1"}, PROJECT)
+
+    assert values[f"{PROJECT}:bufferSeconds"] == "45"
+    assert values["aws:region"] == "eu-west-1"
+    assert "bufferSeconds" not in values
+
+
+@pytest.mark.parametrize("value", ["20", "+20", "020"])
+def test_integers_go_parses_are_accepted(value):
+    assert env(function(run_program({"bufferSeconds": value}), "aggregator"))["BUFFER_SECONDS"] == "20"
+
+
+@pytest.mark.parametrize("value", [" 20", "20 ", "2_0", "20.0", "0x14", "1e1", "٢٠", "twenty", ""])
+def test_integers_go_does_not_parse_stop_the_program(value):
+    with pytest.raises(StackConfigError) as raised:
+        run_program({"bufferSeconds": value})
+
+    assert str(raised.value) == "Stack 'dev' with configuration key 'bufferSeconds' must be of type 'integer'"
+
+
+@pytest.mark.parametrize("value", ["True", "TRUE", "False", "yes", "1", " true"])
+def test_booleans_other_than_true_and_false_stop_the_program(value):
+    with pytest.raises(StackConfigError) as raised:
+        run_program({"markAsRead": value})
+
+    assert str(raised.value) == "Stack 'dev' with configuration key 'markAsRead' must be of type 'boolean'"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", "true"), ("false", "false"), (True, "true")])
+def test_true_and_false_are_the_booleans(value, expected):
+    assert stack_config({"markAsRead": value}, PROJECT)[f"{PROJECT}:markAsRead"] == expected
+
+
+def test_a_stack_file_literal_is_read_as_written(tmp_path):
+    """`True` in YAML is not the literal "true" the boolean rule asks for: write true/false."""
+    path = stack_file(
+        tmp_path,
+        f"config:\n  {PROJECT}:connectInstanceId: {UUID}\n  {PROJECT}:contactFlowId: {UUID}\n  {PROJECT}:ignoreStickers: True\n",
+    )
+
+    with pytest.raises(StackConfigError, match="key 'ignoreStickers' must be of type 'boolean'"):
+        stack_config({}, PROJECT, stack_file=path)
+
+
+def test_required_keys_missing_from_the_stack_stop_the_program(tmp_path):
+    path = stack_file(tmp_path, "config:\n  aws:region: us-east-1\n")
+
+    with pytest.raises(StackConfigError) as raised:
+        stack_config({}, PROJECT, stack="prod", stack_file=path)
+
+    assert str(raised.value) == "Stack 'prod' is missing configuration values 'connectInstanceId' and 'contactFlowId'"
+
+
+def test_pulumi_yaml_defaults_reach_the_program_as_the_cli_passes_them():
+    """The CLI hands the program Pulumi.yaml's `default` for every unset key, so with bufferSeconds 90 the program sees
+    maxWaitSeconds 60 (its declared default), not a value derived from bufferSeconds: preview stops, as here."""
+    assert stack_config({}, PROJECT)[f"{PROJECT}:maxWaitSeconds"] == "60"
+    with pytest.raises(ConfigError, match=r"^maxWaitSeconds=60 is invalid: expected an integer from 90"):
+        run_program({"bufferSeconds": "90"})
