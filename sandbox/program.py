@@ -349,6 +349,10 @@ class _AwsMocks(pulumi.runtime.Mocks):
             state.update(name=physical, arn=arn, qualifiedArn=f"{arn}:$LATEST", version="$LATEST")
             state["invokeArn"] = f"arn:aws:apigateway:{self.region}:lambda:path/2015-03-31/functions/{arn}/invocations"
             resource_id = physical
+        elif type_ == "aws:lambda/layerVersion:LayerVersion":
+            layer_arn = self._arn("lambda", f"layer:{inputs['layerName']}")
+            state.update(layerArn=layer_arn, arn=f"{layer_arn}:1", version="1")
+            resource_id = state["arn"]
         elif type_ == "aws:iam/role:Role":
             state.update(name=physical, arn=self._arn("iam", f"role/{physical}", region=False), uniqueId="AROAMOCK")
             resource_id = physical
