@@ -3,7 +3,8 @@
 The child process imports the handler named by the Pulumi program with exactly the environment the program sets,
 plus the standard `AWS_ENDPOINT_URL*` variables that point boto3 at the loopback stand-ins. The parent sends
 invocations over a pipe with the virtual time to show; the child answers with the handler's result or error,
-every AWS API call the handler made (for the IAM check), and everything it printed (logs and EMF metrics).
+every AWS API call the handler made (for the IAM check; recorded through botocore's events, see sandbox.sdk_events,
+which also injects the fault plan's errors, crashes and timeouts), and everything it printed (logs and EMF metrics).
 """
 
 from __future__ import annotations
@@ -21,18 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.sdk_events import ApiCall, InjectedCrash, SdkHooks, WorkerFaults
+
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
-
-
-@dataclass
-class ApiCall:
-    """One AWS API call a handler made, as botocore saw it."""
-
-    service: str
-    """The IAM prefix (botocore's signing name), e.g. dynamodb, sqs, social-messaging, connect."""
-    operation: str
-    params: dict[str, Any]
-    error: str | None = None
 
 
 @dataclass
@@ -110,67 +102,6 @@ class _Context:
         return self._timeout_ms
 
 
-class InjectedCrash(BaseException):
-    """The sandbox killed the function mid-invoke (a BaseException: no `except Exception` in a handler can swallow it,
-    just as no handler code runs after a real Lambda runtime dies)."""
-
-
-class _Faults:
-    """The worker side of sandbox.faults: decides, call by call, whether to fail, crash or time out."""
-
-    def __init__(self, rules: list[dict[str, Any]], seed: str) -> None:
-        import random
-
-        from sandbox.faults import WorkerFault
-
-        self.rules = [WorkerFault(**rule) for rule in rules]
-        self.rng = random.Random(seed)
-        self.timeout_at: int | None = None
-        self.injected = 0
-
-    def start_invocation(self) -> None:
-        self.timeout_at = None
-        for rule in self.rules:
-            if rule.kind == "timeout" and self.rng.random() < rule.rate:
-                self.timeout_at = self.rng.randint(0, 6)
-
-    def check_timeout(self, call_index: int) -> None:
-        if self.timeout_at is not None and call_index >= self.timeout_at:
-            self.timeout_at = None
-            raise InjectedCrash("Task timed out (injected)")
-
-    def error_for(self, service: str, operation: str) -> Any:
-        for rule in self.rules:
-            if rule.kind == "error" and rule.matches(service, operation) and self.rng.random() < rule.rate:
-                self.injected += 1
-                return rule
-        return None
-
-    def crash_after(self, service: str, operation: str) -> bool:
-        return any(
-            rule.kind == "crash_after" and rule.matches(service, operation) and self.rng.random() < rule.rate
-            for rule in self.rules
-        )
-
-
-def _error_response(request: Any, protocol: str, code: str, status: int) -> Any:
-    """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies."""
-    from botocore.awsrequest import AWSResponse
-
-    if protocol in ("rest-xml", "query", "ec2"):
-        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>injected by the sandbox</Message></Error></ErrorResponse>"
-        headers = {"Content-Type": "text/xml"}
-    else:
-        body = json.dumps({"__type": code, "message": "injected by the sandbox"})
-        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
-
-    class _Raw:
-        def stream(self, **_: Any) -> Any:
-            yield body.encode()
-
-    return AWSResponse(request.url, status, headers, _Raw())
-
-
 def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     os.environ.update(spec["env"])
     sys.path.insert(0, spec["runtime_dir"])
@@ -178,44 +109,11 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     sys.stdout = capture
     sys.stderr = capture
     now = [spec["now"]]
-    calls: list[ApiCall] = []
-    faults = _Faults(spec.get("faults") or [], spec.get("fault_seed", "0"))
-    current_operation: list[Any] = [None]
+    faults = WorkerFaults(spec.get("faults") or [], spec.get("fault_seed", "0"))
+    hooks = SdkHooks(faults)
+    hooks.install()  # before the handler builds its clients
 
-    import botocore.client
-    import botocore.endpoint
-    import botocore.exceptions
     import time_machine
-
-    original_call = botocore.client.BaseClient._make_api_call
-    original_send = botocore.endpoint.Endpoint._send
-
-    def recording_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        model = self.meta.service_model
-        service = model.signing_name or model.endpoint_prefix
-        call = ApiCall(service, operation_name, dict(api_params))
-        faults.check_timeout(len(calls))
-        calls.append(call)
-        current_operation[0] = (service, operation_name, model.resolved_protocol)
-        try:
-            result = original_call(self, operation_name, api_params)
-        except botocore.exceptions.ClientError as exc:
-            call.error = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise
-        if faults.crash_after(service, operation_name):
-            raise InjectedCrash(f"crashed after {operation_name} (injected)")
-        return result
-
-    def faulty_send(self: Any, request: Any) -> Any:
-        if current_operation[0] is not None:
-            service, operation, protocol = current_operation[0]
-            rule = faults.error_for(service, operation)
-            if rule is not None:
-                return _error_response(request, protocol, rule.code, rule.status)
-        return original_send(self, request)
-
-    botocore.client.BaseClient._make_api_call = recording_call  # type: ignore[method-assign]
-    botocore.endpoint.Endpoint._send = faulty_send  # type: ignore[method-assign]
 
     try:
         from whatsapp_buffer import clock
@@ -227,8 +125,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "output": capture.take()})
         return
-    conn.send({"ready": True, "output": capture.take(), "calls": list(calls)})
-    calls.clear()
+    conn.send({"ready": True, "output": capture.take(), "calls": hooks.take()})
 
     while True:
         message = conn.recv()
@@ -245,12 +142,10 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         except (Exception, InjectedCrash) as exc:  # noqa: BLE001 - the error is the invocation's result, as in Lambda
             traceback.print_exc(file=capture)
             reply = {"ok": False, "error_type": type(exc).__name__, "error_message": str(exc)}
-        reply["calls"] = list(calls)
+        reply["calls"] = hooks.take()
         reply["output"] = capture.take()
         reply["injected"] = faults.injected
         faults.injected = 0
-        calls.clear()
-        current_operation[0] = None
         conn.send(reply)
 
 

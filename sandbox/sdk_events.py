@@ -1,0 +1,165 @@
+"""Inside a function's worker: every AWS SDK call seen through botocore's documented event system.
+
+* `provide-client-params.<service>.<operation>` (the first event of an API call, with the caller's parameters):
+  record the call for the IAM check, or end the invocation here when the fault plan times it out;
+* `before-send.<service>.<operation>` (each HTTP attempt, the SDK's retries included): answer with an injected
+  throttling or 5xx error instead of sending; a handler that returns an `AWSResponse` short-circuits the send, and
+  botocore parses that answer and applies its retry policy as it would to the service's own;
+* `after-call.<service>.<operation>` (the call's final answer): note its error code, or crash the process right after
+  a call that succeeded.
+
+The three events share the call's request context, where the first leaves the recorded call for the other two.
+botocore installs the handlers listed in `botocore.handlers.BUILTIN_HANDLERS` on every session it creates; the
+sandbox adds its three there before the handler module is imported, so they reach the default session behind
+`boto3.client(...)` and the sessions libraries create on their own (Powertools' idempotency store builds its own
+`boto3.session.Session()`). Sessions created before `install()` are not hooked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.faults import WorkerFault
+
+_CALL = "sandbox_call"
+"""Key of the recorded call in botocore's per-call request context."""
+
+
+@dataclass
+class ApiCall:
+    """One AWS API call a handler made, as botocore saw it."""
+
+    service: str
+    """The IAM prefix (botocore's signing name), e.g. dynamodb, sqs, social-messaging, connect."""
+    operation: str
+    params: dict[str, Any]
+    error: str | None = None
+
+
+class InjectedCrash(BaseException):
+    """The sandbox killed the function mid-invoke (a BaseException: no `except Exception` in a handler can swallow it,
+    just as no handler code runs after a real Lambda runtime dies)."""
+
+
+class WorkerFaults:
+    """The worker side of sandbox.faults: decides, call by call, whether to fail, crash or time out."""
+
+    def __init__(self, rules: list[dict[str, Any]], seed: str) -> None:
+        self.rules = [WorkerFault(**rule) for rule in rules]
+        self.rng = random.Random(seed)
+        self.timeout_at: int | None = None
+        self.injected = 0
+
+    def start_invocation(self) -> None:
+        self.timeout_at = None
+        for rule in self.rules:
+            if rule.kind == "timeout" and self.rng.random() < rule.rate:
+                self.timeout_at = self.rng.randint(0, 6)
+
+    def check_timeout(self, call_index: int) -> None:
+        if self.timeout_at is not None and call_index >= self.timeout_at:
+            self.timeout_at = None
+            raise InjectedCrash("Task timed out (injected)")
+
+    def error_for(self, service: str, operation: str) -> WorkerFault | None:
+        for rule in self.rules:
+            if rule.kind == "error" and rule.matches(service, operation) and self.rng.random() < rule.rate:
+                self.injected += 1
+                return rule
+        return None
+
+    def crash_after(self, service: str, operation: str) -> bool:
+        return any(
+            rule.kind == "crash_after" and rule.matches(service, operation) and self.rng.random() < rule.rate
+            for rule in self.rules
+        )
+
+
+def error_response(url: str, protocol: str, code: str, status: int) -> Any:
+    """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies."""
+    from botocore.awsrequest import AWSResponse
+
+    if protocol in ("rest-xml", "query", "ec2"):
+        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>injected by the sandbox</Message></Error></ErrorResponse>"
+        headers = {"Content-Type": "text/xml"}
+    else:
+        body = json.dumps({"__type": code, "message": "injected by the sandbox"})
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
+
+    class _Raw:
+        def stream(self, **_: Any) -> Any:
+            yield body.encode()
+
+    return AWSResponse(url, status, headers, _Raw())
+
+
+class SdkHooks:
+    """The calls one worker's handler makes, recorded and fault-injected through botocore events."""
+
+    def __init__(self, faults: WorkerFaults) -> None:
+        self.faults = faults
+        self.calls: list[ApiCall] = []
+        self._specs = [
+            ("provide-client-params", self._on_params),
+            ("before-send", self._on_send),
+            ("after-call", self._on_answer),
+        ]
+
+    def install(self) -> None:
+        """Hook every botocore session created from now on in this process."""
+        from botocore import handlers
+
+        handlers.BUILTIN_HANDLERS.extend(self._specs)
+
+    def uninstall(self) -> None:
+        from botocore import handlers
+
+        for spec in self._specs:
+            with contextlib.suppress(ValueError):
+                handlers.BUILTIN_HANDLERS.remove(spec)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[SdkHooks]:
+        self.install()
+        try:
+            yield self
+        finally:
+            self.uninstall()
+
+    def take(self) -> list[ApiCall]:
+        calls, self.calls = self.calls, []
+        return calls
+
+    def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        if context.get("is_presign_request"):
+            return  # a presigned URL is no API call (and IAM checks whoever uses it)
+        service_model = model.service_model
+        call = ApiCall(service_model.signing_name or service_model.endpoint_prefix, model.name, dict(params))
+        self.faults.check_timeout(len(self.calls))
+        self.calls.append(call)
+        context[_CALL] = (call, service_model.resolved_protocol)
+
+    def _on_send(self, request: Any, **_: Any) -> Any:
+        recorded = (getattr(request, "context", None) or {}).get(_CALL)
+        if recorded is None:
+            return None
+        call, protocol = recorded
+        rule = self.faults.error_for(call.service, call.operation)
+        if rule is None:
+            return None
+        return error_response(request.url, protocol, rule.code, rule.status)
+
+    def _on_answer(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        recorded = context.get(_CALL)
+        if recorded is None:
+            return
+        call, _protocol = recorded
+        if http_response.status_code >= 300:
+            call.error = parsed.get("Error", {}).get("Code", "ClientError")
+        elif self.faults.crash_after(call.service, call.operation):
+            raise InjectedCrash(f"crashed after {call.operation} (injected)")
