@@ -82,7 +82,6 @@ def pure_throughput(conversations: int = 20_000) -> dict[str, Any]:
 def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     """The aggregator's window end (`Aggregator.end_window`) for `conversations` due conversations on moto DynamoDB
     and SQS FIFO served on loopback, as the sandbox serves them: read control, query, claim, send, mark sent, settle."""
-    from sandbox import moto_speedups
     from sandbox.moto_server import LoopbackMotoServer
     from sandbox.pipeline import local_client
     from whatsapp_buffer.bursts_queue import BurstsQueue
@@ -90,7 +89,6 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     from whatsapp_buffer.raw_store import RawStore
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_speedups.install()
     server = LoopbackMotoServer()
     url = server.start()
     try:

@@ -1,26 +1,15 @@
-"""moto's server on loopback, with HTTP keep-alive and TCP_NODELAY.
+"""moto's server on loopback, in this process: HTTP keep-alive, TCP_NODELAY and cheap DynamoDB transactions.
 
 moto's `ThreadedMotoServer` answers HTTP/1.0-style (a new connection per request), which costs a few milliseconds
 per AWS call; the handlers of a 1,000-message replay make thousands. Same WSGI application, same backends — only
-the connection handling differs.
+the connection handling differs, and transactions skip moto's table backups (see sandbox.moto_internals).
 """
 
 from __future__ import annotations
 
-import socket
+import http.client
 import threading
 from typing import Any
-
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
-
-
-class _KeepAliveHandler(MotoRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class LoopbackMotoServer:
@@ -32,14 +21,20 @@ class LoopbackMotoServer:
 
     def start(self) -> str:
         """Serve moto from empty backends (moto's state is per process: a previous replay's tables are dropped)."""
-        from moto.moto_api import _internal
+        from sandbox import moto_internals
 
-        _internal.moto_api_backend.reset()
-        app = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_KeepAliveHandler)
+        moto_internals.speed_up_transactions()
+        self._server = moto_internals.keep_alive_app_server()
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]
+        # moto's documented reset API: every backend of this process back to empty.
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            connection.request("POST", "/moto-api/reset")
+            connection.getresponse().read()
+        finally:
+            connection.close()
         return f"http://{host}:{port}"
 
     def stop(self) -> None:

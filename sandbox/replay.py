@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import faults, moto_speedups, trace
+from sandbox import faults, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import run_program
@@ -52,7 +52,6 @@ def start_services(
     from sandbox.moto_server import LoopbackMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_speedups.install()
     moto = LoopbackMotoServer()
     moto_url = moto.start()
     s3 = local_client("s3", moto_url, region)

@@ -1,0 +1,177 @@
+"""Every use the sandbox makes of moto beyond its public API, in one place, for the one moto version it was written for.
+
+* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive;
+* `StreamShardReader`: the stand-in for Lambda's shard poller reads a table's stream records from the DynamoDB
+  backend in this process (`dynamodb_backends`, `Table.stream_shard`);
+* `speed_up_transactions`: TransactWriteItems without moto's per-transaction `copy.deepcopy` of every table it
+  touches (`moto.dynamodb.models`, `DynamoDBBackend.transact_write_items`, `get_filter_expression`).
+
+Resetting moto's state uses its documented reset API (`POST /moto-api/reset`), not its internals. Importing this
+module with any other moto than `WRITTEN_FOR` (requirements.txt pins it) fails with `MotoVersionError`: check each use
+above against the new version, then move the pin and `WRITTEN_FOR` together.
+"""
+
+from __future__ import annotations
+
+import copy
+import socket
+import threading
+from importlib import metadata
+from typing import Any
+
+WRITTEN_FOR = "5.2.5"
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the version this module's uses of moto internals were written and checked for."""
+
+
+def require_written_version(installed: str | None = None) -> None:
+    installed = installed or metadata.version("moto")
+    if installed != WRITTEN_FOR:
+        raise MotoVersionError(
+            f"sandbox.moto_internals was written for moto {WRITTEN_FOR} (pinned in requirements.txt) but moto "
+            f"{installed} is installed: install moto=={WRITTEN_FOR}, or check the internals listed in "
+            "sandbox/moto_internals.py against the new version and update WRITTEN_FOR with the pin"
+        )
+
+
+require_written_version()
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402 - only once the version is known to be the one checked
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+
+
+# ---------------------------------------------------------------------- the server
+class _KeepAliveHandler(MotoRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def keep_alive_app_server(host: str = "127.0.0.1", port: int = 0) -> Any:
+    """A werkzeug server (not yet serving) of moto's application, HTTP/1.1 keep-alive with TCP_NODELAY."""
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+
+
+# ---------------------------------------------------------------------- DynamoDB streams
+class StreamShardReader:
+    """New records of one table's stream, from the moto backend in this process, starting at LATEST."""
+
+    def __init__(self, account_id: str, region: str, table: str) -> None:
+        self._account_id, self._region, self._table = account_id, region, table
+        shard = self._shard()
+        self._next = shard.starting_sequence_number + len(shard.items)
+
+    def _shard(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[self._account_id][self._region].get_table(self._table).stream_shard
+
+    def read(self) -> list[dict[str, Any]]:
+        """The records written since the last read, as DynamoDB Streams' GetRecords shows them."""
+        shard = self._shard()
+        items = shard.items[self._next - shard.starting_sequence_number :]
+        self._next += len(items)
+        return [copy.deepcopy(item.to_json()) for item in items]
+
+
+# ---------------------------------------------------------------------- DynamoDB transactions
+_speedup_installed = False
+_skip_backup = threading.local()
+
+
+class _CopyShim:
+    """Stands in for the `copy` module inside moto.dynamodb.models while a checked transaction runs."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @staticmethod
+    def deepcopy(obj: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(obj, Table) and getattr(_skip_backup, "active", False):
+            return obj
+        return copy.deepcopy(obj, memo)
+
+
+def _cancellation_reasons(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]] | None:
+    """Evaluate every condition against the current items; None when all pass."""
+    from moto.dynamodb.comparisons import get_filter_expression
+
+    reasons: list[tuple[Any, Any, Any]] = []
+    failed = False
+    for entry in transact_items:
+        op_type, op = next(iter(entry.items()))
+        table = backend.get_table(op["TableName"])
+        if op_type == "Put":
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs[table.range_key_attr]
+        else:
+            key = op["Key"]
+        condition = op.get("ConditionExpression")
+        if condition is None:
+            reasons.append((None, None, None))
+            continue
+        current = backend.get_item(op["TableName"], key)
+        check = get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        )
+        if check.expr(current):
+            reasons.append((None, None, None))
+        else:
+            failed = True
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            reasons.append(("ConditionalCheckFailed", "The conditional request failed", old))
+    return reasons if failed else None
+
+
+def speed_up_transactions() -> None:
+    """Make moto's DynamoDB transactions cheap enough to replay a 1,000-message trace in seconds (idempotent).
+
+    moto backs up every table a transaction touches with `copy.deepcopy(table)` (items *and* stream records), so each
+    TransactWriteItems costs time proportional to everything written so far: a replay slows down quadratically. This
+    checks the transaction's conditions first, without writing; a transaction that would be cancelled is cancelled
+    before anything changes (so no backup is needed), and one that passes runs moto's own code with the table backup
+    skipped. Clients see moto's behaviour: same writes, same stream records, same TransactionCanceledException with
+    per-item reasons. Only the sandbox, which runs moto in-process, installs it.
+    """
+    global _speedup_installed
+    if _speedup_installed:
+        return
+    import moto.dynamodb.models as models
+    from moto.dynamodb.exceptions import TransactionCanceledException
+
+    original = models.DynamoDBBackend.transact_write_items
+    models.copy = _CopyShim()  # type: ignore[assignment]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        if len(transact_items) > 100:
+            return original(self, transact_items)
+        try:
+            reasons = _cancellation_reasons(self, transact_items)
+        except Exception:  # noqa: BLE001 - anything unusual: let moto's own code raise its own error
+            return original(self, transact_items)
+        if reasons is not None:
+            raise TransactionCanceledException(reasons)
+        _skip_backup.active = True
+        try:
+            return original(self, transact_items)
+        finally:
+            _skip_backup.active = False
+
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    _speedup_installed = True
