@@ -4,13 +4,15 @@
 (a TransactWriteItems is authorised per contained item; a Query on an index against the index ARN; Connect
 Participant calls are authorised by connection tokens, not IAM). `RolePolicy.allows` evaluates identity policy
 statements (Allow/Deny, Action/NotAction, Resource/NotResource with `*`/`?` wildcards). Conditions are not
-evaluated: the check is about which actions on which resources, the part the program can get wrong.
+evaluated: the check is about which actions on which resources, the part the program can get wrong. `RoleCheck`
+applies it to each function of the replay, for its own calls and the ones Lambda makes with its role.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -172,4 +174,25 @@ def check(function: str, policy: RolePolicy, pairs: list[tuple[str, str]]) -> No
             raise IamDenied(function, policy.role, action, resource)
 
 
-__all__ = ["Account", "IamDenied", "RolePolicy", "TOKEN_AUTHORISED", "check", "required"]
+class RoleCheck:
+    """The replay's check of every function against its role: the calls its handler made (recorded in its worker) and
+    the calls Lambda makes with its role on its behalf (reading a stream, polling a queue, writing a dead letter)."""
+
+    def __init__(self, functions: Mapping[str, Any], account: Account) -> None:
+        self._functions = functions
+        """function key -> its spec (`name`, `policy`)."""
+        self._account = account
+
+    def calls(self, key: str, calls: Iterable[Any]) -> None:
+        """Check recorded API calls (anything with `service`, `operation`, `params`)."""
+        spec = self._functions[key]
+        for call in calls:
+            check(spec.name, spec.policy, required(call.service, call.operation, call.params, self._account))
+
+    def service_side(self, key: str, pairs: list[tuple[str, str]]) -> None:
+        """Check (action, resource) pairs Lambda itself performs with the function's role."""
+        spec = self._functions[key]
+        check(spec.name, spec.policy, pairs)
+
+
+__all__ = ["Account", "IamDenied", "RoleCheck", "RolePolicy", "TOKEN_AUTHORISED", "check", "required"]

@@ -1,0 +1,119 @@
+"""The Lambda service's side of an invoke: one warm worker per function, and what every invoke leaves behind.
+
+Each invoke is recorded (result, logs, EMF metrics, API calls), the calls the handler made are checked against the
+function's role, and the delivery paths are told about them (a write to a streamed table means new stream records;
+a message sent to a mapped queue means a poll).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.delivery.scheduler import VirtualClock
+from sandbox.faults import FaultPlan, worker_spec
+from sandbox.iam import RoleCheck
+from sandbox.lambdas import ApiCall, FunctionProcess, Invocation
+from sandbox.wiring import FunctionSpec, Wiring
+
+
+@dataclass
+class InvocationRecord:
+    at: float
+    function: str
+    ok: bool
+    error_type: str | None
+    calls: int
+
+
+class Functions:
+    """Starts, invokes and stops the function workers."""
+
+    def __init__(
+        self,
+        wiring: Wiring,
+        clock: VirtualClock,
+        roles: RoleCheck,
+        faults: FaultPlan,
+        *,
+        endpoints: dict[str, str],
+        on_invocation: Callable[[str, Invocation], None] | None = None,
+    ) -> None:
+        self.wiring = wiring
+        self.clock = clock
+        self.roles = roles
+        self.faults = faults
+        self.endpoints = endpoints
+        """The `AWS_ENDPOINT_URL*` variables every function gets (moto and the fakes on loopback)."""
+        self.on_invocation = on_invocation
+        self.call_listeners: list[Callable[[list[ApiCall]], None]] = []
+        """Delivery paths that act on what a handler called, told after each invoke."""
+        self.workers: dict[str, FunctionProcess] = {}
+        self.invocations: list[InvocationRecord] = []
+        self.metrics: dict[str, dict[str, float]] = {}
+        self.api_calls: Counter[tuple[str, str, str]] = Counter()
+        """(function, service, operation) -> how many calls the handlers made."""
+        self.logs: dict[str, list[str]] = {}
+        self.injected_errors = 0
+        """AWS answers replaced by injected errors inside the functions (see sandbox.faults)."""
+
+    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+        env = dict(spec.env)
+        env.update(self.endpoints)
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": "sandbox",
+                "AWS_SECRET_ACCESS_KEY": "sandbox",
+                "AWS_SESSION_TOKEN": "sandbox",
+                "AWS_REGION": self.wiring.account.region,
+                "AWS_DEFAULT_REGION": self.wiring.account.region,
+                "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
+        return env
+
+    def start(self) -> None:
+        """Start every worker, then wait for each cold start (its calls are checked against its role too)."""
+        for spec in self.wiring.functions.values():
+            worker = FunctionProcess(
+                function_name=spec.name,
+                function_arn=spec.arn,
+                handler=spec.handler,
+                env=self.environment(spec),
+                memory_mb=spec.memory_mb,
+                timeout_s=spec.timeout_s,
+                faults=worker_spec(self.faults, spec.key),
+                fault_seed=f"{self.faults.seed}:{spec.key}",
+            )
+            worker.start(self.clock.now)
+            self.workers[spec.key] = worker
+        for key, worker in self.workers.items():
+            worker.wait_ready()
+            self.roles.calls(key, worker.init_calls)
+            self.logs.setdefault(key, []).extend(worker.init_output)
+
+    def invoke(self, key: str, event: dict[str, Any]) -> Invocation:
+        invocation = self.workers[key].invoke(event, self.clock.now)
+        self.invocations.append(
+            InvocationRecord(self.clock.elapsed, key, invocation.ok, invocation.error_type, len(invocation.calls))
+        )
+        self.logs.setdefault(key, []).extend(invocation.output)
+        totals = self.metrics.setdefault(key, {})
+        for name, value in invocation.metrics().items():
+            totals[name] = totals.get(name, 0.0) + value
+        self.roles.calls(key, invocation.calls)
+        self.api_calls.update((key, call.service, call.operation) for call in invocation.calls)
+        self.injected_errors += invocation.injected
+        for listener in self.call_listeners:
+            listener(invocation.calls)
+        if self.on_invocation:
+            self.on_invocation(key, invocation)
+        return invocation
+
+    def stop(self) -> None:
+        for worker in self.workers.values():
+            worker.stop()

@@ -1,0 +1,35 @@
+"""moto's SQS queues as the Lambda service reaches them: by the queue specs of the program's wiring."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sandbox.wiring import QueueSpec
+
+
+class Queues:
+    def __init__(self, sqs: Any, moto_url: str, account_id: str) -> None:
+        self.client = sqs
+        self._moto_url = moto_url
+        self._account_id = account_id
+
+    def url(self, queue: QueueSpec) -> str:
+        return f"{self._moto_url}/{self._account_id}/{queue.name}"
+
+    def send(self, queue: QueueSpec, body: str, attributes: dict[str, str]) -> None:
+        """One message with string attributes (a FIFO queue gets its own group and a fresh deduplication id)."""
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.url(queue),
+            "MessageBody": body,
+            "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+        }
+        if queue.fifo:
+            kwargs.update(MessageGroupId="dead-letters", MessageDeduplicationId=str(uuid.uuid4()))
+        self.client.send_message(**kwargs)
+
+    def depth(self, queue: QueueSpec) -> int:
+        attributes = self.client.get_queue_attributes(
+            QueueUrl=self.url(queue), AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"])
