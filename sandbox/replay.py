@@ -55,7 +55,8 @@ def start_services(
     moto = LoopbackMotoServer()
     moto_url = moto.start()
     s3 = local_client("s3", moto_url, region)
-    fake = FakeAws(clock=clock, s3_client=s3, publish=publish, instance_ids=instance_ids)
+    # End User Messaging writes inbound media to a pre-signed S3 URL; here S3 is the moto server on loopback.
+    fake = FakeAws(clock=clock, s3_client=s3, publish=publish, instance_ids=instance_ids, s3_endpoints=[moto_url])
     fake_url = fake.start()
     return Services(moto, moto_url, fake, fake_url)
 
@@ -213,7 +214,7 @@ class Replay:
         participant_contact: dict[str, str] = {}
         connection_contact: dict[str, str] = {}
         contacts, connect, whatsapp_sent = [], [], []
-        attachment_names: dict[str, tuple[str, str | None]] = {}
+        attachment_names: dict[str, tuple[str, str | None, str | None]] = {}
         contact_customer: dict[str, str] = {}
         for call in calls:
             if call.operation == "StartChatContact":
@@ -233,19 +234,23 @@ class Replay:
                     contact_customer.setdefault(contact_id, customer)
                 connect.append(
                     {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer, "kind": "text",
-                     "content": call.params.get("Content"), "message_ids": ids}
+                     "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
+                     "message_ids": ids}
                 )
             elif call.operation == "StartAttachmentUpload":
-                attachment_names[call.response["AttachmentId"]] = (call.params.get("AttachmentName", ""), call.params.get("ClientToken"))
+                attachment_names[call.response["AttachmentId"]] = (
+                    call.params.get("AttachmentName", ""), call.params.get("ClientToken"), call.params.get("ContentType")
+                )
             elif call.operation == "CompleteAttachmentUpload":
                 for attachment_id in call.params.get("AttachmentIds", []):
-                    name, token = attachment_names.get(attachment_id, ("", None))
+                    name, token, content_type = attachment_names.get(attachment_id, ("", None, None))
                     burst, ids = item_for(token)
                     contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
                     customer = burst["conversation"].split("#", 1)[1] if burst else None
                     connect.append(
                         {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer,
-                         "kind": "attachment", "content": name, "message_ids": ids}
+                         "kind": "attachment", "content": name, "name": name, "content_type": content_type,
+                         "message_ids": ids}
                     )
             elif call.operation == "SendWhatsAppMessage":
                 whatsapp_sent.extend(whatsapp_out(call, start))

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 TYPES = ("whatsapp", "agent", "end_chat", "raw")
+MAX_SIZE_KB = 110_000
+"""Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
 KINDS = ("text", "image", "audio", "voice", "video", "document", "sticker", "reaction", "location", "contacts", "interactive")
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
 """Meta's id of the sandbox business number (any digits do)."""
@@ -19,7 +21,7 @@ WABA_ID = "390176134173423"
 _MIME = {
     "image": ("image/jpeg", b"\xff\xd8\xff\xe0sandbox-jpeg"),
     "audio": ("audio/mpeg", b"ID3sandbox-mp3"),
-    "voice": ("audio/ogg", b"OggSsandbox-opus"),
+    "voice": ("audio/ogg; codecs=opus", b"OggSsandbox-opus"),
     "video": ("video/mp4", b"\x00\x00\x00\x18ftypmp42sandbox"),
     "document": ("application/pdf", b"%PDF-1.4 sandbox"),
     "sticker": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPsandbox"),
@@ -83,6 +85,11 @@ def _validate(number: int, data: Any) -> TraceEvent:
         sent_at = data.get("sent_at", at)
         if isinstance(sent_at, bool) or not isinstance(sent_at, (int, float)) or sent_at < 0:
             raise TraceError(f"line {number}: 'sent_at' must be a number >= 0")
+        size_kb = data.get("size_kb", 0)
+        if isinstance(size_kb, bool) or not isinstance(size_kb, (int, float)) or not 0 <= size_kb <= MAX_SIZE_KB:
+            raise TraceError(f"line {number}: 'size_kb' must be a number from 0 to {MAX_SIZE_KB}")
+        if not isinstance(data.get("mime_type", ""), str):
+            raise TraceError(f"line {number}: 'mime_type' must be a string")
     if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
         raise TraceError(f"line {number}: an {kind} event needs 'to'")
     if kind == "agent" and not isinstance(data.get("text"), str):
@@ -122,6 +129,9 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
         return {"type": "text", "text": {"body": str(event.data.get("text", ""))}}, None
     if kind in _MIME:
         mime, data = _MIME[kind]
+        mime = str(event.data.get("mime_type") or mime)
+        if event.data.get("size_kb"):
+            data = data.ljust(int(float(event.data["size_kb"]) * 1000), b"\0")
         media = MediaObject(f"{int(hashlib.sha1(message_id.encode()).hexdigest()[:12], 16)}", mime, data)  # noqa: S324
         payload: dict[str, Any] = {"id": media.media_id, "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest()}
         if kind in ("image", "video", "document") and event.data.get("caption"):

@@ -35,3 +35,9 @@ class AttachmentRejected(WhatsAppBufferError):
 
 class MediaUnavailable(WhatsAppBufferError):
     """WhatsApp media could not be fetched or posted through End User Messaging."""
+
+
+class SdkRejectedRequest(ConfigurationError):
+    """botocore refused to send a request (ParamValidationError): the function runs an SDK that does not know a
+    parameter the code uses — a deployment without the stack's SDK layer. Logged, counted, never retried into
+    success."""

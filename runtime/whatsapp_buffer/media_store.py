@@ -1,7 +1,7 @@
 """S3 adapter for the media bucket: where media waits between WhatsApp and Connect, in both directions.
 
-End User Messaging reads and writes the bucket itself (GetWhatsAppMessageMedia / PostWhatsAppMessageMedia name an
-S3 object); the Lambdas read and write the bytes they move to and from Connect. Keys carry ids only, never phone
+End User Messaging writes inbound media to a pre-signed URL for an exact key (GetWhatsAppMessageMedia) and reads
+outbound media from a named object (PostWhatsAppMessageMedia); the Lambdas read and write the bytes they move to and from Connect. Keys carry ids only, never phone
 numbers. The bucket's lifecycle rule removes objects; the runtime never deletes.
 """
 
@@ -17,6 +17,8 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
 
 _NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
+UPLOAD_URL_SECONDS = 300
+"""Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -58,6 +60,13 @@ class MediaStore:
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except (ClientError, *_NETWORK_ERRORS) as exc:
             raise _translate(exc, "GetObject") from exc
+
+    def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str:
+        """A pre-signed PUT URL for exactly `key`, signed with this function's credentials (Content-Type left
+        unsigned, so whatever type End User Messaging sends is accepted)."""
+        return self._client.generate_presigned_url(
+            "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
+        )
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         try:

@@ -11,6 +11,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
+from whatsapp_buffer import connect_attachments
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
 
 _ELLIPSIS = "…"
@@ -50,6 +51,8 @@ UNAVAILABLE = "unavailable"
 _REASONS = {
     REJECTED: "this file type or size is not accepted in this chat",
     UNAVAILABLE: "the file could not be downloaded from WhatsApp",
+    connect_attachments.TYPE_NOT_ACCEPTED: "Connect chat does not accept this file type",
+    connect_attachments.TOO_LARGE: "it is larger than the 20 MB Connect chat accepts",
 }
 
 
@@ -76,10 +79,18 @@ def attachment_name(kind: str, content: Mapping[str, Any], index: int) -> str:
     return f"{kind}-{index + 1}{extension}"
 
 
-def media_notice(kind: str, reason: str, filename: str | None = None) -> str:
-    """A short chat line telling the agent that a media item exists but could not be attached."""
+def file_size(size_bytes: int) -> str:
+    """`12 KB`, `3.4 MB`: how big a file is, for a person."""
+    if size_bytes < 1_000_000:
+        return f"{max(1, round(size_bytes / 1000))} KB"
+    return f"{size_bytes / 1_000_000:.1f} MB"
+
+
+def media_notice(kind: str, reason: str, filename: str | None = None, size_bytes: int | None = None) -> str:
+    """A short chat line telling the agent that a media item exists but could not be attached (name and size)."""
     noun = _KIND_NOUNS.get(kind, "a file")
-    named = f" ({filename})" if filename else ""
+    facts = [part for part in (filename, file_size(size_bytes) if size_bytes else None) if part]
+    named = f" ({', '.join(facts)})" if facts else ""
     because = _REASONS.get(reason, reason)
     return clip(f"[The customer sent {noun}{named} that cannot be shown here: {because}.]")
 

@@ -9,6 +9,7 @@ Failures: throttling, 5xx and network errors -> `TransientAwsError`; a media cal
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -22,6 +23,19 @@ WHATSAPP_TEXT_LIMIT = 4096
 
 _NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
 _TRANSIENT_CODES = frozenset({"ThrottledRequestException", "InternalServiceException", "DependencyException"})
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """GetWhatsAppMessageMedia's answer: "The MIME type of the media" and "The size of the media file, in KB"."""
+
+    mime_type: str | None
+    size_kb: int | None
+
+    @property
+    def least_bytes(self) -> int:
+        """The smallest size `size_kb` can stand for (KB read as 1,000 bytes; the documentation does not say)."""
+        return int(self.size_kb or 0) * 1000
 
 
 def media_kind_for(content_type: str) -> str:
@@ -91,19 +105,34 @@ class WhatsApp:
     def mark_read(self, origination_phone_number_id: str, message_id: str) -> None:
         self._send(origination_phone_number_id, read_receipt(message_id))
 
-    def fetch_media(self, media_id: str, origination_phone_number_id: str, bucket: str, key: str) -> str | None:
-        """Copy an inbound media file into `bucket`/`key`. Returns its MIME type when End User Messaging tells it."""
+    def media_info(self, media_id: str, origination_phone_number_id: str) -> MediaInfo:
+        """What End User Messaging knows of an inbound media file, without copying it (`metadataOnly`)."""
         try:
             response = self._client.get_whatsapp_message_media(
-                mediaId=media_id,
-                originationPhoneNumberId=origination_phone_number_id,
-                destinationS3File={"bucketName": bucket, "key": key},
+                mediaId=media_id, originationPhoneNumberId=origination_phone_number_id, metadataOnly=True
             )
         except (ClientError, *_NETWORK_ERRORS) as exc:
             if _is_transient(exc):
                 raise TransientAwsError(f"GetWhatsAppMessageMedia: {type(exc).__name__}") from exc
-            raise MediaUnavailable(f"GetWhatsAppMessageMedia refused media {media_id}") from exc
-        return response.get("mimeType")
+            raise MediaUnavailable("GetWhatsAppMessageMedia refused the media id") from exc
+        return MediaInfo(mime_type=response.get("mimeType"), size_kb=response.get("fileSize"))
+
+    def fetch_media(self, media_id: str, origination_phone_number_id: str, upload_url: str, content_type: str) -> None:
+        """Copy an inbound media file to a pre-signed S3 PUT URL, which names the exact object.
+
+        Not `destinationS3File`: its key is a prefix that End User Messaging combines with the media id and an
+        extension the documentation does not pin down (see AWS_FACTS and `tests/contract`), while a pre-signed URL
+        leaves nothing to guess."""
+        try:
+            self._client.get_whatsapp_message_media(
+                mediaId=media_id,
+                originationPhoneNumberId=origination_phone_number_id,
+                destinationS3PresignedUrl={"url": upload_url, "headers": {"Content-Type": content_type}},
+            )
+        except (ClientError, *_NETWORK_ERRORS) as exc:
+            if _is_transient(exc):
+                raise TransientAwsError(f"GetWhatsAppMessageMedia: {type(exc).__name__}") from exc
+            raise MediaUnavailable("GetWhatsAppMessageMedia could not copy the media") from exc
 
     def post_media(self, origination_phone_number_id: str, bucket: str, key: str) -> str:
         """Upload `bucket`/`key` to WhatsApp for an outbound message. Returns the WhatsApp media id."""

@@ -1,16 +1,12 @@
-"""Local fakes of AWS services that moto does not serve.
-
-`FakeAws` (= `sandbox.fake_services.FakeServices`) is Connect chat + Connect Participant + End User Messaging Social on
-one loopback port; `rest_json` is the wire protocol it speaks.
+"""Local fakes of the AWS services moto does not serve: Amazon Connect chat, Connect Participant and End User
+Messaging Social, one backend each (`connect`, `participant`, `socialmessaging`, over the chat state in `chat`),
+behind one dispatcher (`services.FakeServices`) that serves them over HTTP for the sandbox and in-process for the unit
+tests; `rest_json` is the wire protocol they speak. Every rule a backend enforces names its source in its docstring
+and has a test in `tests/contract/`.
 """
 
-from typing import Any
+from sandbox.fakes.services import FakeServices
 
+FakeAws = FakeServices
 
-def __getattr__(name: str) -> Any:
-    # Imported on first use: sandbox.fake_services itself imports sandbox.fakes.rest_json.
-    if name in ("FakeAws", "FakeServices"):
-        from sandbox.fake_services import FakeServices
-
-        return FakeServices
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["FakeAws", "FakeServices"]

@@ -64,7 +64,21 @@ def test_send_throttled_is_transient(social):
         WhatsApp("v20.0", client).send_text(ORIGIN, "15550001111", "x")
 
 
-def test_fetch_media_copies_into_the_bucket(social):
+URL = "https://media-bucket.s3.amazonaws.com/inbound/b/0-1234567890?X-Amz-Signature=abc"
+
+
+def test_media_info_asks_for_metadata_only_and_reads_kb_as_the_least_bytes(social):
+    client, stubber = social
+    stubber.add_response(
+        "get_whatsapp_message_media",
+        {"mimeType": "image/jpeg", "fileSize": 3},
+        {"mediaId": "1234567890", "originationPhoneNumberId": ORIGIN, "metadataOnly": True},
+    )
+    info = WhatsApp("v20.0", client).media_info("1234567890", ORIGIN)
+    assert (info.mime_type, info.size_kb, info.least_bytes) == ("image/jpeg", 3, 3000)
+
+
+def test_fetch_media_copies_to_the_exact_presigned_key(social):
     client, stubber = social
     stubber.add_response(
         "get_whatsapp_message_media",
@@ -72,22 +86,25 @@ def test_fetch_media_copies_into_the_bucket(social):
         {
             "mediaId": "1234567890",
             "originationPhoneNumberId": ORIGIN,
-            "destinationS3File": {"bucketName": "media-bucket", "key": "inbound/b/0-1234567890"},
+            "destinationS3PresignedUrl": {"url": URL, "headers": {"Content-Type": "image/jpeg"}},
         },
     )
-    mime = WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, "media-bucket", "inbound/b/0-1234567890")
-    assert mime == "image/jpeg"
+    WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, URL, "image/jpeg")
 
 
 @pytest.mark.parametrize(
     ("code", "status", "expected"),
     [("ResourceNotFoundException", 404, MediaUnavailable), ("DependencyException", 502, TransientAwsError)],
 )
-def test_fetch_media_failures_are_translated(social, code, status, expected):
+def test_media_failures_are_translated(social, code, status, expected):
     client, stubber = social
     stubber.add_client_error("get_whatsapp_message_media", code, http_status_code=status)
+    stubber.add_client_error("get_whatsapp_message_media", code, http_status_code=status)
+    whatsapp = WhatsApp("v20.0", client)
     with pytest.raises(expected):
-        WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, "media-bucket", "k")
+        whatsapp.media_info("1234567890", ORIGIN)
+    with pytest.raises(expected):
+        whatsapp.fetch_media("1234567890", ORIGIN, URL, "image/jpeg")
 
 
 def test_post_media_returns_the_whatsapp_media_id(social):

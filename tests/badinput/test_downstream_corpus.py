@@ -59,7 +59,9 @@ def good_reply_record() -> dict:
 @pytest.fixture
 def outbound_world():
     with test_outbound.mock_aws():
-        yield test_outbound.World()
+        world = test_outbound.World()
+        world.record_contact = CONTACT
+        yield world
     outbound.reset()
 
 
@@ -69,7 +71,7 @@ def test_every_streaming_corpus_input_has_an_expected_outcome():
 
 @pytest.mark.parametrize("name", sorted(STREAMING_EXPECTED))
 def test_streaming_corpus_input_is_relayed_ignored_or_rejected_and_the_next_reply_still_arrives(outbound_world, name):
-    outbound_world.open_session(CONTACT)
+    outbound_world.open_session()
     expected = STREAMING_EXPECTED[name]
     # GIVEN one corpus streaming message WHEN the out-topic delivers it
     if isinstance(expected, tuple):
@@ -79,15 +81,15 @@ def test_streaming_corpus_input_is_relayed_ignored_or_rejected_and_the_next_repl
     else:
         assert outbound_world.handle(sns_record(copy.deepcopy(STREAMING[name]))) == [expected]
     # THEN the agent's next reply reaches the customer exactly once
-    before = len(outbound_world.social.sent)
+    before = len(outbound_world.sent())
     assert outbound_world.handle(good_reply_record()) == [outbound.SENT]
-    assert [m["text"]["body"] for m in outbound_world.social.sent[before:]] == ["good neighbour reply"]
+    assert [m["text"]["body"] for m in outbound_world.sent()[before:]] == ["good neighbour reply"]
 
 
 def test_a_lone_surrogate_in_an_agent_reply_is_replaced_not_a_crash(outbound_world):
-    outbound_world.open_session(CONTACT)
+    outbound_world.open_session()
     outbound_world.handle(sns_record(copy.deepcopy(STREAMING["lone_surrogate_in_agent_text.json"])))
-    assert outbound_world.social.sent[0]["text"]["body"] == "Hi \ufffd there"
+    assert outbound_world.sent()[0]["text"]["body"] == "Hi \ufffd there"
 
 
 # ------------------------------------------------------------------ inbound: bursts-queue bodies
@@ -115,11 +117,11 @@ def test_a_body_that_is_not_a_burst_fails_alone_and_the_other_conversation_is_de
     assert len(received) == 2 and failed == {received[0]}
     # AND the good burst is in its chat, once
     contact_id = inbound_world.session().contact_id
-    assert [m.get("content") for m in inbound_world.connect.chats[contact_id].messages] == ["good neighbour"]
+    assert inbound_world.fake.contents(contact_id) == ["good neighbour"]
     # AND a redelivery of the poison fails the same way without touching the chat
     _, failed_again = inbound_world.retry()
     assert failed_again == {received[0]}
-    assert len(inbound_world.connect.chats[contact_id].messages) == 1
+    assert len(inbound_world.fake.items(contact_id)) == 1
 
 
 # ------------------------------------------------------------------ aggregator: stream records of unknown shape

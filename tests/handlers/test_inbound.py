@@ -1,5 +1,5 @@
 """Inbound handler end to end: bursts read from a moto SQS FIFO queue, sessions and idempotency on moto DynamoDB,
-media through moto S3, Connect and End User Messaging faked under the real adapters."""
+media through moto S3, Connect and End User Messaging from the project's one fake (`sandbox.fakes`, in-process) under the real adapters."""
 
 from __future__ import annotations
 
@@ -10,13 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
-from tests.fixtures.connect.fake_clients import (
-    FakeConnect,
-    FakeSocial,
-    LambdaContext,
-    create_idempotency_table,
-    create_sessions_table,
-)
+from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.handlers import inbound
 from whatsapp_buffer.media_store import MediaStore
@@ -60,8 +54,7 @@ class World:
         self.queue_url = self.sqs.create_queue(
             QueueName="bursts.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
         )["QueueUrl"]
-        self.connect = FakeConnect(now=lambda: self.now)
-        self.social = FakeSocial(self.s3)
+        self.fake = InProcessAws(lambda: self.now, self.s3)
         self.sessions = SessionStore("sessions", self.dynamodb)
         config = settings(mark_as_read)
         delivery = inbound.BurstDelivery(
@@ -72,12 +65,12 @@ class World:
                 contact_flow_id=config.contact_flow_id,
                 chat_duration_minutes=config.chat_duration_minutes,
                 streaming_topic_arn=config.out_topic_arn,
-                client=self.connect.connect_client,
+                client=self.fake.connect_client,
             ),
             participant=ChatParticipant(
-                self.connect.participant_client, uploader=self.connect.upload, downloader=self.connect.download
+                self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
             ),
-            whatsapp=WhatsApp("v20.0", self.social.client),
+            whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
             now=lambda: self.now,
         )
@@ -131,8 +124,8 @@ class World:
     def session(self, conversation=MARIA):
         return self.sessions.get(conversation.key)
 
-    def calls(self, method):
-        return [params for name, params in self.connect.calls if name == method]
+    def calls(self, operation):
+        return self.fake.calls(operation)
 
 
 @pytest.fixture
@@ -160,8 +153,8 @@ def make_burst(items, conversation=MARIA, name="Maria"):
 
 def delivered(world, contact_id):
     return [
-        (m["client_token"], m.get("content") or (m["name"], m["content_type"]))
-        for m in world.connect.chats[contact_id].messages
+        (m.upload_client_token or m.client_token, m.content or (m.attachment_name, m.content_type))
+        for m in world.fake.items(contact_id)
     ]
 
 
@@ -172,7 +165,7 @@ def test_first_burst_starts_a_streamed_chat_and_delivers_every_item_with_its_cli
     _, failed = world.deliver(burst)
     # THEN one chat was started, streaming to the out-topic, showing the profile name and a masked number
     assert not failed
-    (start,) = world.calls("start_chat_contact")
+    (start,) = world.calls("StartChatContact")
     assert start["ChatStreamingConfiguration"] == {"StreamingEndpointArn": TOPIC}
     assert start["ParticipantDetails"] == {"DisplayName": "Maria"}
     assert start["Attributes"]["customer"] == "*******1111"
@@ -190,34 +183,34 @@ def test_first_burst_starts_a_streamed_chat_and_delivers_every_item_with_its_cli
 
 def test_a_nameless_customer_is_shown_by_masked_number(world):
     world.deliver(text_burst("hi", name=None))
-    assert world.calls("start_chat_contact")[0]["ParticipantDetails"] == {"DisplayName": "*******1111"}
+    assert world.calls("StartChatContact")[0]["ParticipantDetails"] == {"DisplayName": "*******1111"}
 
 
 def test_a_later_burst_reuses_the_chat(world):
     world.deliver(text_burst("first"))
     world.now += 600
     world.deliver(text_burst("second"))
-    assert len(world.calls("start_chat_contact")) == 1
-    assert [m["content"] for m in world.connect.chats[world.session().contact_id].messages] == ["first", "second"]
+    assert len(world.calls("StartChatContact")) == 1
+    assert world.fake.contents(world.session().contact_id) == ["first", "second"]
 
 
 def test_a_chat_past_its_duration_is_replaced_not_duplicated(world):
     world.deliver(text_burst("first"))
     old = world.session().contact_id
-    world.connect.end_chat(old)
+    world.fake.services.end_chat(old)
     world.now += 3601
     world.deliver(text_burst("after an hour"))
     new = world.session().contact_id
     assert new != old
-    assert world.calls("start_chat_contact")[1]["RelatedContactId"] == old
-    assert [c.contact_id for c in world.connect.live_chats()] == [new]
+    assert world.calls("StartChatContact")[1]["RelatedContactId"] == old
+    assert world.fake.live_contact_ids() == [new]
     assert world.sessions.get_by_contact(old) is None
 
 
 def test_a_chat_the_agent_ended_gets_the_whole_burst_on_a_new_chat(world):
     world.deliver(text_burst("first"))
     old = world.session().contact_id
-    world.connect.end_chat(old)
+    world.fake.services.end_chat(old)
     burst = text_burst("are you there?", "hello?")
     _, failed = world.deliver(burst)
     assert not failed
@@ -229,21 +222,21 @@ def test_a_chat_the_agent_ended_gets_the_whole_burst_on_a_new_chat(world):
 def test_access_denied_mid_burst_delivers_the_whole_burst_once_on_the_new_chat(world):
     world.deliver(text_burst("first"))
     old = world.session().contact_id
-    world.connect.end_after[old] = 2  # the agent ends the chat right after the next message lands
+    world.fake.end_chat_after(old, items=2)  # the agent ends the chat right after the next message lands
     burst = text_burst("one", "two", "three")
     _, failed = world.deliver(burst)
     assert not failed
     new = world.session().contact_id
-    assert [m["content"] for m in world.connect.chats[old].messages] == ["first", "one"]
-    assert [m["content"] for m in world.connect.chats[new].messages] == ["one", "two", "three"]
-    assert len(world.connect.live_chats()) == 1
+    assert world.fake.contents(old) == ["first", "one"]
+    assert world.fake.contents(new) == ["one", "two", "three"]
+    assert len(world.fake.live_contact_ids()) == 1
 
 
 def test_a_send_refused_on_a_live_chat_renews_the_connection_and_stays_in_that_chat(world):
     # GIVEN a live chat whose connection token stops working mid-burst (AccessDenied on a send)
     world.deliver(text_burst("first"))
     before = world.session()
-    world.connect.fail_next("send_message", "AccessDeniedException", 403)
+    world.fake.services.inject("SendMessage", "AccessDeniedException", times=1)
     # WHEN the next burst is delivered
     _, failed = world.deliver(text_burst("one", "two"))
     # THEN the connection is renewed, the chat is the same, and every message shows once
@@ -251,12 +244,12 @@ def test_a_send_refused_on_a_live_chat_renews_the_connection_and_stays_in_that_c
     after = world.session()
     assert after.contact_id == before.contact_id
     assert after.connection_token != before.connection_token
-    assert [m["content"] for m in world.connect.chats[before.contact_id].messages] == ["first", "one", "two"]
-    assert len(world.calls("start_chat_contact")) == 1
+    assert world.fake.contents(before.contact_id) == ["first", "one", "two"]
+    assert len(world.calls("StartChatContact")) == 1
 
 
 def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
-    world.connect.connection_lifetime = 1800  # shorter than the 60-minute chat
+    world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
     world.deliver(text_burst("first"))
     before = world.session()
     world.now = before.connection_expires_at - 60
@@ -264,64 +257,113 @@ def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
     after = world.session()
     assert after.contact_id == before.contact_id
     assert after.connection_token != before.connection_token
-    assert len(world.calls("create_participant_connection")) == 2
-    assert len(world.calls("start_chat_contact")) == 1
+    assert len(world.calls("CreateParticipantConnection")) == 2
+    assert len(world.calls("StartChatContact")) == 1
 
 
 def test_long_text_already_split_goes_as_one_message_per_item(world):
     parts = ("a" * 1024, "b" * 1024, "c" * 10)
     world.deliver(text_burst(*parts))
-    contents = [m["content"] for m in world.connect.chats[world.session().contact_id].messages]
+    contents = world.fake.contents(world.session().contact_id)
     assert contents == list(parts)
-    assert all(len(params["Content"]) <= 1024 for params in world.calls("send_message"))
+    assert all(len(params["Content"]) <= 1024 for params in world.calls("SendMessage"))
 
 
 @pytest.mark.parametrize(
     ("kind", "mime", "filename", "expected_name", "expected_type"),
     [
         ("image", "image/jpeg", None, "image-1.jpg", "image/jpeg"),
-        ("audio", "audio/mpeg", None, "audio-1.mp3", "audio/mpeg"),
-        ("voice", "audio/ogg; codecs=opus", None, "voice-1.ogg", "audio/ogg"),
         ("video", "video/mp4", None, "video-1.mp4", "video/mp4"),
         ("document", "application/pdf", "invoice.pdf", "invoice.pdf", "application/pdf"),
+        ("document", "application/pdf", "invoice", "invoice.pdf", "application/pdf"),
+        (
+            "document",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "offer.docx",
+            "offer.docx",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
     ],
 )
-def test_each_media_kind_is_fetched_and_attached_with_its_caption_after(
+def test_each_media_kind_connect_accepts_is_fetched_and_attached_with_its_caption_after(
     world, kind, mime, filename, expected_name, expected_type
 ):
     content = {"media_id": "5550001", "mime_type": mime, "caption": "look at this"}
     if filename:
         content["filename"] = filename
-    world.social.media["5550001"] = (b"\x89bytes", mime)
+    world.fake.services.register_media("5550001", b"\x89bytes", mime)
     burst = make_burst([OutgoingItem(kind=kind, message_ids=("wamid.m",), content=content)])
     world.deliver(burst)
-    (attachment, caption) = world.connect.chats[world.session().contact_id].messages
-    assert (attachment["name"], attachment["content_type"], attachment["data"]) == (
-        expected_name,
-        expected_type,
-        b"\x89bytes",
-    )
-    assert attachment["client_token"] == burst.client_token(0)
-    assert (caption["client_token"], caption["content"]) == (burst.client_token(0, "caption"), "look at this")
-    (fetch,) = [p for name, p in world.social.calls if name == "get_whatsapp_message_media"]
+    (attachment, caption) = world.fake.items(world.session().contact_id)
+    assert (attachment.attachment_name, attachment.content_type) == (expected_name, expected_type)
+    assert world.fake.services.attachment_data(attachment.attachment_id) == b"\x89bytes"
+    assert attachment.upload_client_token == burst.client_token(0)
+    assert (caption.client_token, caption.content) == (burst.client_token(0, "caption"), "look at this")
+    # End User Messaging was asked what the file is first, then copied it to an exact, pre-signed key
+    info, fetch = world.calls("GetWhatsAppMessageMedia")
+    assert info["metadataOnly"] is True and "destinationS3PresignedUrl" not in info
     assert fetch["originationPhoneNumberId"] == ORIGIN
-    assert fetch["destinationS3File"]["bucketName"] == "media-bucket"
+    assert "media-bucket" in fetch["destinationS3PresignedUrl"]["url"]
 
 
-def test_a_media_type_connect_rejects_becomes_a_notice(world):
-    world.social.media["5550002"] = (b"RIFFwebp", "image/webp")
+def test_a_burst_with_a_jpeg_a_pdf_and_an_mp4_reaches_connect_as_three_attachments(world):
+    files = [("image", "5550011", "image/jpeg"), ("document", "5550012", "application/pdf"), ("video", "5550013", "video/mp4")]
+    for _, media_id, mime in files:
+        world.fake.services.register_media(media_id, mime.encode() * 10, mime)
     burst = make_burst(
         [
-            OutgoingItem(
-                kind="sticker", message_ids=("wamid.s",), content={"media_id": "5550002", "mime_type": "image/webp"}
-            )
+            OutgoingItem(kind=kind, message_ids=(f"wamid.{media_id}",), content={"media_id": media_id, "mime_type": mime})
+            for kind, media_id, mime in files
         ]
     )
     _, failed = world.deliver(burst)
     assert not failed
-    (notice,) = world.connect.chats[world.session().contact_id].messages
-    assert notice["kind"] == "text" and notice["client_token"] == burst.client_token(0)
-    assert "a sticker (sticker-1.webp)" in notice["content"] and "not accepted" in notice["content"]
+    items = world.fake.items(world.session().contact_id)
+    assert [(i.kind, i.content_type) for i in items] == [("attachment", mime) for _, _, mime in files]
+    assert [world.fake.services.attachment_data(i.attachment_id) for i in items] == [m.encode() * 10 for *_, m in files]
+
+
+@pytest.mark.parametrize(
+    ("kind", "mime", "name"),
+    [
+        ("voice", "audio/ogg; codecs=opus", "voice-1.ogg"),
+        ("audio", "audio/mpeg", "audio-1.mp3"),
+        ("audio", "audio/amr", "audio-1.amr"),
+        ("sticker", "image/webp", "sticker-1.webp"),
+        ("video", "video/3gpp", "video-1.3gp"),
+    ],
+)
+def test_a_media_type_connect_does_not_accept_becomes_a_notice_naming_the_file_and_is_never_downloaded(
+    world, kind, mime, name
+):
+    # GIVEN a file whose type is not on Connect's attachment list
+    world.fake.services.register_media("5550002", b"x" * 12_000, mime)
+    burst = make_burst(
+        [OutgoingItem(kind=kind, message_ids=("wamid.s",), content={"media_id": "5550002", "mime_type": mime})]
+    )
+    # WHEN the burst is delivered
+    _, failed = world.deliver(burst)
+    # THEN the agent sees one line naming the file and its size, under the item's client token
+    assert not failed
+    (notice,) = world.fake.items(world.session().contact_id)
+    assert notice.kind == "text" and notice.client_token == burst.client_token(0)
+    assert f"({name}, 12 KB)" in notice.content and "does not accept this file type" in notice.content
+    # AND only its metadata was asked for: nothing was copied that could not be attached
+    (info,) = world.calls("GetWhatsAppMessageMedia")
+    assert info["metadataOnly"] is True
+    assert world.s3.list_objects_v2(Bucket="media-bucket").get("KeyCount", 0) == 0
+
+
+def test_a_file_over_connects_20_mb_becomes_a_notice_without_a_download(world):
+    world.fake.services.register_media("5550003", b"x" * 20_500_000, "video/mp4")
+    burst = make_burst(
+        [OutgoingItem(kind="video", message_ids=("wamid.v",), content={"media_id": "5550003", "mime_type": "video/mp4"})]
+    )
+    _, failed = world.deliver(burst)
+    assert not failed
+    (notice,) = world.fake.items(world.session().contact_id)
+    assert "(video-1.mp4, 20.0 MB)" in notice.content and "larger than the 20 MB" in notice.content
+    assert len(world.calls("GetWhatsAppMessageMedia")) == 1
 
 
 def test_a_media_fetch_failure_becomes_a_notice_and_the_caption_still_arrives(world):
@@ -336,9 +378,9 @@ def test_a_media_fetch_failure_becomes_a_notice_and_the_caption_still_arrives(wo
     )
     _, failed = world.deliver(burst)
     assert not failed
-    notice, caption = world.connect.chats[world.session().contact_id].messages
-    assert "an image" in notice["content"] and "could not be downloaded" in notice["content"]
-    assert caption["content"] == "my receipt"
+    notice, caption = world.fake.items(world.session().contact_id)
+    assert "an image" in notice.content and "could not be downloaded" in notice.content
+    assert caption.content == "my receipt"
 
 
 def test_location_contacts_and_replies_arrive_as_readable_text(world):
@@ -352,7 +394,7 @@ def test_location_contacts_and_replies_arrive_as_readable_text(world):
         ]
     )
     world.deliver(burst)
-    contents = [m["content"] for m in world.connect.chats[world.session().contact_id].messages]
+    contents = world.fake.contents(world.session().contact_id)
     assert contents[0].startswith("[Location] 1.5, 2.5")
     assert contents[1] == "[Shared contact]\n- Bob"
     assert contents[2] == "[Selected] Track order"
@@ -361,37 +403,37 @@ def test_location_contacts_and_replies_arrive_as_readable_text(world):
 def test_a_redelivered_burst_is_not_shown_twice(world):
     burst = text_burst("only once")
     world.deliver(burst)
-    sends = len(world.calls("send_message"))
+    sends = len(world.calls("SendMessage"))
     # the same burst again, as after a crash between send and delete (FIFO dedupe window passed)
     world.enqueue((burst.to_json(), burst.conversation.key, burst.burst_id + "-again"))
     _, failed = world.run()
     assert not failed
-    assert len(world.calls("send_message")) == sends
-    assert len(world.calls("start_chat_contact")) == 1
-    assert [m["content"] for m in world.connect.chats[world.session().contact_id].messages] == ["only once"]
+    assert len(world.calls("SendMessage")) == sends
+    assert len(world.calls("StartChatContact")) == 1
+    assert world.fake.contents(world.session().contact_id) == ["only once"]
 
 
 def test_a_failed_burst_is_retried_without_duplicating_what_already_landed(world):
     burst = text_burst("one", "two")
-    world.connect.fail_next("send_message", "ThrottlingException", 429)
+    world.fake.services.inject("SendMessage", "ThrottlingException", times=1)
     _, failed = world.deliver(burst)
     assert len(failed) == 1
     _, failed = world.retry()
     assert not failed
-    assert [m["content"] for m in world.connect.chats[world.session().contact_id].messages] == ["one", "two"]
+    assert world.fake.contents(world.session().contact_id) == ["one", "two"]
 
 
 def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):
     maria_1, maria_2 = text_burst("m1"), text_burst("m2")
     joao = text_burst("j1", conversation=JOAO, name="Joao")
-    world.connect.fail_next("start_chat_contact", "InternalServiceException", 500)
+    world.fake.services.inject("StartChatContact", "InternalServiceException", times=1)
     world.enqueue(*((b.to_json(), b.conversation.key, b.burst_id) for b in (maria_1, maria_2, joao)))
     ids, failed = world.run()
     assert failed == set(ids[:2])
     assert world.session(MARIA) is None
-    assert [m["content"] for m in world.connect.chats[world.session(JOAO).contact_id].messages] == ["j1"]
+    assert world.fake.contents(world.session(JOAO).contact_id) == ["j1"]
     world.retry()
-    assert [m["content"] for m in world.connect.chats[world.session(MARIA).contact_id].messages] == ["m1", "m2"]
+    assert world.fake.contents(world.session(MARIA).contact_id) == ["m1", "m2"]
 
 
 def test_a_body_that_is_not_a_burst_fails_alone_for_the_dlq(world):
@@ -407,7 +449,7 @@ def test_mark_as_read_sends_a_read_receipt_for_the_last_message():
         world = World(mark_as_read=True)
         world.deliver(text_burst("a", "b"))
     inbound.reset()
-    (receipt,) = world.social.sent
+    (receipt,) = world.fake.whatsapp_sent()
     assert receipt == {
         "origination": ORIGIN,
         "messaging_product": "whatsapp",

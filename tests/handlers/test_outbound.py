@@ -1,5 +1,7 @@
 """Outbound handler end to end: streaming records from the fixture file, sessions and idempotency on moto DynamoDB,
-agent files through moto S3, Connect Participant and End User Messaging faked under the real adapters."""
+agent files through moto S3, Connect Participant and End User Messaging from the project's one fake (`sandbox.fakes`,
+in-process) under the real adapters. The fixture records name contact CONTACT: `handle` points them at the chat the
+test opened in the fake."""
 
 from __future__ import annotations
 
@@ -12,13 +14,7 @@ import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
-from tests.fixtures.connect.fake_clients import (
-    FakeConnect,
-    FakeSocial,
-    LambdaContext,
-    create_idempotency_table,
-    create_sessions_table,
-)
+from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from whatsapp_buffer.connect_chat import ChatParticipant
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.handlers import outbound
@@ -42,36 +38,37 @@ class World:
         create_sessions_table(self.dynamodb)
         create_idempotency_table(self.dynamodb)
         self.s3.create_bucket(Bucket="media-bucket")
-        self.connect = FakeConnect(now=lambda: T0)
-        self.social = FakeSocial(self.s3)
+        self.fake = InProcessAws(lambda: T0, self.s3)
+        self.contact_id = CONTACT
+        self.record_contact = CONTACT
+        """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
         relay = outbound.ReplyRelay(
             sessions=self.sessions,
             participant=ChatParticipant(
-                self.connect.participant_client, uploader=self.connect.upload, downloader=self.connect.download
+                self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
             ),
-            whatsapp=WhatsApp("v20.0", self.social.client),
+            whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
-    def open_session(self, contact_id=CONTACT):
-        """A live chat (in the fake) whose session points at `contact_id`, as the inbound side leaves it."""
-        start = self.connect.connect_client.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Maria"}, ClientToken=contact_id
+    def open_session(self, contact_id=None):
+        """A live chat in the fake and a session pointing at it (or at `contact_id`), as the inbound side leaves it;
+        returns the chat's contact id."""
+        start = self.fake.connect_client.start_chat_contact(
+            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Maria"}, ClientToken="t"
         )
-        chat = self.connect.chats.pop(start["ContactId"])
-        chat.contact_id = contact_id
-        self.connect.chats[contact_id] = chat
-        connection = self.connect.participant_client.create_participant_connection(
-            Type=["CONNECTION_CREDENTIALS"], ParticipantToken=chat.participant_token, ConnectParticipant=True
+        self.contact_id = start["ContactId"]
+        connection = self.fake.participant_client.create_participant_connection(
+            Type=["CONNECTION_CREDENTIALS"], ParticipantToken=start["ParticipantToken"], ConnectParticipant=True
         )["ConnectionCredentials"]
         self.sessions.replace(
             Session(
                 conversation=CONVERSATION,
-                contact_id=contact_id,
+                contact_id=contact_id or self.contact_id,
                 participant_id="p",
-                participant_token=chat.participant_token,
+                participant_token=start["ParticipantToken"],
                 connection_token=connection["ConnectionToken"],
                 connection_expires_at=T0 + 86400,
                 started_at=T0,
@@ -80,11 +77,22 @@ class World:
             ),
             expected_contact_id=None,
         )
-        return chat
+        return self.contact_id
+
+    def agent_file(self, data):
+        """The agent shared a file in the chat; its attachment id."""
+        return self.fake.services.agent_attachment(self.contact_id, "file", "application/octet-stream", data)
 
     def handle(self, *names_or_records):
         records = [RECORDS[n] if isinstance(n, str) else n for n in names_or_records]
-        return outbound.handler({"Records": copy.deepcopy(records)}, LambdaContext())["outcomes"]
+        records = json.loads(json.dumps(records).replace(self.record_contact, self.contact_id))
+        return outbound.handler({"Records": records}, LambdaContext())["outcomes"]
+
+    def sent(self):
+        return self.fake.whatsapp_sent()
+
+    def posted(self, media_id):
+        return self.fake.services.media(media_id)[0]
 
 
 @pytest.fixture
@@ -97,7 +105,7 @@ def world():
 def test_an_agent_message_reaches_the_customer_from_the_business_number(world):
     world.open_session()
     assert world.handle("agent_text") == [outbound.SENT]
-    assert world.social.sent == [
+    assert world.sent() == [
         {
             "origination": ORIGIN,
             "messaging_product": "whatsapp",
@@ -112,7 +120,7 @@ def test_an_agent_message_reaches_the_customer_from_the_business_number(world):
 def test_system_messages_visible_to_the_customer_are_relayed(world):
     world.open_session()
     world.handle("system_text")
-    assert [m["text"]["body"] for m in world.social.sent] == ["Thanks for contacting us."]
+    assert [m["text"]["body"] for m in world.sent()] == ["Thanks for contacting us."]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +129,7 @@ def test_system_messages_visible_to_the_customer_are_relayed(world):
 def test_echoes_whispers_and_events_are_not_relayed(world, name):
     world.open_session()
     assert world.handle(name) == [outbound.IGNORED]
-    assert world.social.sent == []
+    assert world.sent() == []
     assert world.sessions.get(CONVERSATION) is not None
 
 
@@ -131,7 +139,7 @@ def test_the_end_of_the_chat_ends_the_session(world, name):
     assert world.handle(name) == [outbound.ENDED]
     session = world.sessions.get(CONVERSATION)
     assert session is not None and session.chat_over(0)  # the next burst opens a new chat
-    assert world.social.sent == []
+    assert world.sent() == []
 
 
 def test_an_agent_message_that_arrives_after_chat_ended_still_reaches_the_customer(world):
@@ -141,7 +149,7 @@ def test_an_agent_message_that_arrives_after_chat_ended_still_reaches_the_custom
     # WHEN the agent's message arrives
     # THEN it is still relayed, once
     assert world.handle("agent_text") == [outbound.SENT]
-    assert len(world.social.sent) == 1
+    assert len(world.sent()) == 1
 
 
 def test_an_ended_event_for_a_replaced_chat_leaves_the_new_session_alone(world):
@@ -154,12 +162,12 @@ def test_a_duplicate_sns_delivery_is_sent_once(world):
     world.open_session()
     world.handle("agent_text")
     world.handle("agent_text")
-    assert len(world.social.sent) == 1
+    assert len(world.sent()) == 1
 
 
 def test_a_message_for_an_unknown_contact_is_dropped_quietly(world):
     assert world.handle("agent_text") == [outbound.NO_SESSION]
-    assert world.social.sent == []
+    assert world.sent() == []
 
 
 def attachment_record(attachment_id, name, content_type):
@@ -184,31 +192,31 @@ def attachment_record(attachment_id, name, content_type):
 )
 def test_an_agent_file_is_posted_to_whatsapp_and_sent_as_the_matching_type(world, content_type, name, kind, media):
     world.open_session()
-    world.connect.uploads["att-77"] = b"agent-file-bytes"
-    assert world.handle(attachment_record("att-77", name, content_type)) == [outbound.SENT]
-    (message,) = world.social.sent
+    attachment_id = world.agent_file(b"agent-file-bytes")
+    assert world.handle(attachment_record(attachment_id, name, content_type)) == [outbound.SENT]
+    (message,) = world.sent()
     media_id = message[kind]["id"]
     assert message["type"] == kind and message[kind] == media(media_id)
-    assert world.social.posted[media_id] == b"agent-file-bytes"
+    assert world.posted(media_id) == b"agent-file-bytes"
 
 
 def test_an_agent_file_that_cannot_be_fetched_becomes_a_notice(world):
-    chat = world.open_session()
-    world.connect.uploads["att-88"] = b"x"
-    chat.ended = True  # GetAttachment and the reconnect both answer AccessDenied
-    world.handle(attachment_record("att-88", "contract.pdf", "application/pdf"))
-    (message,) = world.social.sent
+    contact_id = world.open_session()
+    attachment_id = world.agent_file(b"x")
+    world.fake.services.end_chat(contact_id)  # GetAttachment and the reconnect both answer AccessDenied
+    world.handle(attachment_record(attachment_id, "contract.pdf", "application/pdf"))
+    (message,) = world.sent()
     assert message["type"] == "text" and "contract.pdf" in message["text"]["body"]
 
 
 def test_an_expired_connection_is_renewed_to_fetch_an_agent_file(world):
-    world.open_session()
-    world.connect.uploads["att-99"] = b"late-file"
-    world.connect.by_connection.clear()  # the stored connection token no longer works
-    world.handle(attachment_record("att-99", "late.png", "image/png"))
-    (message,) = world.social.sent
+    contact_id = world.open_session()
+    attachment_id = world.agent_file(b"late-file")
+    world.fake.services.revoke_connections(contact_id)  # the stored connection token no longer works
+    world.handle(attachment_record(attachment_id, "late.png", "image/png"))
+    (message,) = world.sent()
     assert message["type"] == "image"
-    assert world.social.posted[message["image"]["id"]] == b"late-file"
+    assert world.posted(message["image"]["id"]) == b"late-file"
 
 
 def test_unknown_streaming_types_are_ignored(world):
@@ -218,7 +226,7 @@ def test_unknown_streaming_types_are_ignored(world):
     body["Type"] = "SOMETHING_NEW"
     record["Sns"]["Message"] = json.dumps(body)
     assert world.handle(record) == [outbound.IGNORED]
-    assert world.social.sent == []
+    assert world.sent() == []
 
 
 @pytest.mark.parametrize("message", ["not json", "[]", None])

@@ -37,6 +37,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from whatsapp_buffer import clock, debounce, merge
 from whatsapp_buffer.bursts_queue import BurstsQueue
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
+from whatsapp_buffer.handlers import reports_sdk_rejections
 from whatsapp_buffer.model import Burst, Conversation, burst_id_for
 from whatsapp_buffer.raw_store import CLAIMED, PENDING, RawStore, StoredMessage, conversation_from_stream_keys
 from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy
@@ -230,5 +231,6 @@ def service() -> Aggregator:
 
 
 @metrics.log_metrics
+@reports_sdk_rejections(logger, metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return service().handle(DynamoDBStreamEvent(event))

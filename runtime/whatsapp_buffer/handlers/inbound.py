@@ -31,10 +31,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import ClientError
 
-from whatsapp_buffer import clock, render
+from whatsapp_buffer import clock, connect_attachments, render
 from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, MediaUnavailable, TransientAwsError
-from whatsapp_buffer.handlers import Installed
+from whatsapp_buffer.handlers import Installed, reports_sdk_rejections
 from whatsapp_buffer.media_store import MediaStore, inbound_key
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, OutgoingItem
 from whatsapp_buffer.sessions import Session, SessionStore
@@ -188,20 +188,36 @@ class BurstDelivery:
         return parts
 
     def _fetch_media(self, burst: Burst, index: int, item: OutgoingItem) -> _Part:
+        """Ask End User Messaging what the file is first (`metadataOnly`); copy it to the media bucket only when
+        Connect can attach it, otherwise one line names it for the agent."""
         token = burst.client_token(index)
         name = render.attachment_name(item.kind, item.content, index)
         media_id = str(item.content.get("media_id") or "")
+        origin = burst.origination_phone_number_id
         if not media_id:
-            return _Part(token, text=render.media_notice(item.kind, render.UNAVAILABLE, name))
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        try:
+            info = self._whatsapp.media_info(media_id, origin)
+        except MediaUnavailable:
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        content_type = render.bare_content_type(item.content.get("mime_type") or info.mime_type)
+        refusal = connect_attachments.refusal(content_type, info.least_bytes)
+        if refusal is not None:
+            return self._notice(burst, index, item.kind, refusal, name, info.least_bytes)
         key = inbound_key(burst.burst_id, index, media_id)
         try:
-            mime_type = self._whatsapp.fetch_media(media_id, burst.origination_phone_number_id, self._media.bucket, key)
+            self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
         except MediaUnavailable:
-            logger.warning("media fetch failed", extra={"burst_id": burst.burst_id, "item": index})
-            metrics.add_metric(name="MediaNotices", unit=MetricUnit.Count, value=1)
-            return _Part(token, text=render.media_notice(item.kind, render.UNAVAILABLE, name))
-        content_type = render.bare_content_type(item.content.get("mime_type") or mime_type)
-        return _Part(token, media=_Media(key=key, name=name, content_type=content_type, kind=item.kind))
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        attach_as = connect_attachments.attachment_name(name, content_type)
+        return _Part(token, media=_Media(key=key, name=attach_as, content_type=content_type, kind=item.kind))
+
+    def _notice(
+        self, burst: Burst, index: int, kind: str, reason: str, name: str, size_bytes: int | None = None
+    ) -> _Part:
+        logger.warning("media not attached", extra={"burst_id": burst.burst_id, "item": index, "reason": reason})
+        metrics.add_metric(name="MediaNotices", unit=MetricUnit.Count, value=1)
+        return _Part(burst.client_token(index), text=render.media_notice(kind, reason, name, size_bytes))
 
     def _send(self, session: Session, parts: list[_Part]) -> None:
         token = session.connection_token
@@ -220,6 +236,8 @@ class BurstDelivery:
             data = self._media.get(media.key)
         except MediaUnavailable:
             return render.media_notice(media.kind, render.UNAVAILABLE, media.name)
+        if connect_attachments.refusal(media.content_type, len(data)) is not None:
+            return render.media_notice(media.kind, connect_attachments.TOO_LARGE, media.name, len(data))
         try:
             self._participant.send_attachment(connection_token, media.name, media.content_type, data, client_token)
         except AttachmentRejected:
@@ -286,6 +304,7 @@ def _runtime_for(context: Any) -> _Runtime:
     return _installed.get(context, build_from_env)
 
 
+@reports_sdk_rejections(logger, metrics)
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     burst = Burst.from_json(record.body)
     logger.append_keys(burst_id=burst.burst_id, customer=burst.conversation.masked_customer)

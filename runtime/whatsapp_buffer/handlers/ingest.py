@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import clock, events
 from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.handlers import reports_sdk_rejections
 from whatsapp_buffer.model import InboundMessage
 from whatsapp_buffer.raw_store import RawStore
 from whatsapp_buffer.settings import IngestSettings
@@ -131,5 +132,6 @@ def service() -> Ingest:
 
 
 @metrics.log_metrics
+@reports_sdk_rejections(logger, metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     return service().handle(SNSEvent(event))

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from whatsapp_buffer import clock, render, streaming
 from whatsapp_buffer.connect_chat import ChatParticipant
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
-from whatsapp_buffer.handlers import Installed
+from whatsapp_buffer.handlers import Installed, reports_sdk_rejections
 from whatsapp_buffer.media_store import MediaStore, outbound_key
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.sessions import Session, SessionStore
@@ -189,6 +189,7 @@ def parse_record(record: Any) -> StreamingEvent:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@reports_sdk_rejections(logger, metrics)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     runtime = _runtime_for(context)
     outcomes = [process(parse_record(record), runtime) for record in SNSEvent(event).records]

@@ -1,0 +1,168 @@
+"""Amazon Connect (service `connect`): the chat contact operations the bridge calls, and what an agent does.
+
+Rules and their sources (each pinned by a test in `tests/contract/`):
+* `ChatDurationInMinutes`: botocore `StartChatContact.ChatDurationInMinutes` — "The total duration of the newly
+  started chat session. If not specified, the chat session duration defaults to 25 hour. The minimum configurable
+  time is 60 minutes. The maximum configurable time is 10,080 minutes (7 days)."
+* `ClientToken` makes StartChatContact idempotent (botocore: "A unique, case-sensitive identifier that you provide
+  to ensure the idempotency of the request").
+* Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
+  (the error shapes of the operation in the botocore model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sandbox.fakes.chat import TYPING, Attachment, Chats, Contact, Participant
+from sandbox.fakes.records import Ids
+from sandbox.fakes.rest_json import ApiError
+
+DEFAULT_CHAT_MINUTES = 1500
+"""botocore StartChatContact.ChatDurationInMinutes: "defaults to 25 hour"."""
+CHAT_MINUTES = (60, 10080)
+CONTENT_BYTES_LIMIT = 16384
+"""botocore ChatMessage.Content (StartChatContact.InitialMessage): "Maximum of 16,384 bytes for all content types";
+Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
+
+
+class ConnectBackend:
+    """Contacts of one fake Connect account: `instance_ids` and `contact_flow_ids` are what exists (None: any)."""
+
+    def __init__(
+        self,
+        chats: Chats,
+        ids: Ids,
+        *,
+        instance_ids: Iterable[str] | None = None,
+        contact_flow_ids: Iterable[str] | None = None,
+    ) -> None:
+        self.chats = chats
+        self.ids = ids
+        self.instance_ids = frozenset(instance_ids) if instance_ids is not None else None
+        self.contact_flow_ids = frozenset(contact_flow_ids) if contact_flow_ids is not None else None
+        self.start_tokens: dict[tuple[str, str], dict[str, Any]] = {}
+        self.participant_tokens: dict[str, tuple[str, str]] = {}
+        """ParticipantToken -> (contact id, participant id)."""
+
+    # ---------------------------------------------------------------- API
+
+    def start_chat_contact(self, params: dict[str, Any], at: float) -> tuple[dict[str, Any], bool]:
+        instance_id = params["InstanceId"]
+        token = params.get("ClientToken")
+        if token and (instance_id, token) in self.start_tokens:
+            return dict(self.start_tokens[(instance_id, token)]), True
+        self._known_instance(instance_id)
+        flow_id = params["ContactFlowId"]
+        if self.contact_flow_ids is not None and flow_id not in self.contact_flow_ids:
+            raise ApiError("ResourceNotFoundException", f"contact flow {flow_id} not found")
+        minutes = params.get("ChatDurationInMinutes", DEFAULT_CHAT_MINUTES)
+        if not CHAT_MINUTES[0] <= minutes <= CHAT_MINUTES[1]:
+            raise ApiError("InvalidParameterException", "ChatDurationInMinutes must be between 60 and 10080")
+        initial = params.get("InitialMessage")
+        if initial and len(initial["Content"].encode("utf-8")) > CONTENT_BYTES_LIMIT:
+            raise ApiError("InvalidParameterException", f"InitialMessage is larger than {CONTENT_BYTES_LIMIT} bytes")
+        related = params.get("RelatedContactId")
+        if related is not None and related not in self.chats.contacts:
+            raise ApiError("ResourceNotFoundException", f"related contact {related} not found")
+        display_name = params["ParticipantDetails"]["DisplayName"]
+        customer = Participant(self.ids.new_id(), "CUSTOMER", display_name, token=self.ids.new_token("ptok"))
+        contact = Contact(
+            contact_id=self.ids.new_id(),
+            instance_id=instance_id,
+            contact_flow_id=flow_id,
+            display_name=display_name,
+            attributes=dict(params.get("Attributes") or {}),
+            started_at=at,
+            ends_at=at + minutes * 60,
+            customer=customer,
+            related_contact_id=related,
+            customer_id=params.get("CustomerId"),
+        )
+        self.chats.contacts[contact.contact_id] = contact
+        self.participant_tokens[customer.token or ""] = (contact.contact_id, customer.participant_id)
+        response: dict[str, Any] = {
+            "ContactId": contact.contact_id,
+            "ParticipantId": customer.participant_id,
+            "ParticipantToken": customer.token,
+        }
+        streaming = params.get("ChatStreamingConfiguration")
+        if streaming:
+            self.chats.stream(contact, streaming["StreamingEndpointArn"])
+        if initial:
+            self.chats.add_text(contact, customer, at, initial["ContentType"], initial["Content"], client_token=token)
+        if token:
+            self.start_tokens[(instance_id, token)] = dict(response)
+        return response, False
+
+    def start_contact_streaming(self, params: dict[str, Any], at: float) -> tuple[dict[str, Any], bool]:
+        contact = self._contact_on_instance(params["InstanceId"], params["ContactId"])
+        arn = params["ChatStreamingConfiguration"]["StreamingEndpointArn"]
+        if arn in contact.streaming:
+            return {"StreamingId": contact.streaming[arn]}, True
+        if not contact.active:
+            raise ApiError("InvalidRequestException", f"contact {contact.contact_id} has ended")
+        return {"StreamingId": self.chats.stream(contact, arn)}, False
+
+    def stop_contact_streaming(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        contact = self._contact_on_instance(params["InstanceId"], params["ContactId"])
+        for arn, streaming_id in list(contact.streaming.items()):
+            if streaming_id == params["StreamingId"]:
+                del contact.streaming[arn]
+                return {}
+        raise ApiError("ResourceNotFoundException", f"streaming {params['StreamingId']} not found")
+
+    def stop_contact(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_instance(params["InstanceId"])
+        contact = self.chats.contacts.get(params["ContactId"])
+        if contact is None or contact.instance_id != params["InstanceId"] or not contact.active:
+            raise ApiError("ContactNotFoundException", "the contact is not active or does not exist")
+        self.chats.end(contact, at, "API", leaving=None)
+        return {}
+
+    # ---------------------------------------------------------------- the agent's side (sandbox-facing)
+
+    def agent_message(self, contact_id: str, text: str, at: float, *, content_type: str, visibility: str) -> str:
+        contact = self.chats.active_contact(contact_id)
+        agent = self.chats.agent_joins(contact, at)
+        return self.chats.add_text(contact, agent, at, content_type, text, visibility=visibility)
+
+    def agent_attachment(self, contact_id: str, name: str, content_type: str, data: bytes, at: float) -> str:
+        contact = self.chats.active_contact(contact_id)
+        agent = self.chats.agent_joins(contact, at)
+        attachment = Attachment(
+            attachment_id=self.ids.new_id(),
+            contact_id=contact_id,
+            participant_id=agent.participant_id,
+            name=name,
+            content_type=content_type,
+            declared_size=len(data),
+            upload_client_token=None,
+            data=bytes(data),
+            completed=True,
+        )
+        self.chats.attachments[attachment.attachment_id] = attachment
+        self.chats.add_attachment(attachment, agent, at, None)
+        return attachment.attachment_id
+
+    def agent_typing(self, contact_id: str, at: float) -> None:
+        contact = self.chats.active_contact(contact_id)
+        self.chats.emit_event(contact, self.chats.agent_joins(contact, at), at, TYPING)
+
+    def end_chat(self, contact_id: str, at: float) -> None:
+        contact = self.chats.active_contact(contact_id)
+        self.chats.end(contact, at, "AGENT_DISCONNECT", leaving=contact.agent)
+
+    # ---------------------------------------------------------------- helpers
+
+    def _known_instance(self, instance_id: str) -> None:
+        if self.instance_ids is not None and instance_id not in self.instance_ids:
+            raise ApiError("ResourceNotFoundException", f"instance {instance_id} not found")
+
+    def _contact_on_instance(self, instance_id: str, contact_id: str) -> Contact:
+        self._known_instance(instance_id)
+        contact = self.chats.contacts.get(contact_id)
+        if contact is None or contact.instance_id != instance_id:
+            raise ApiError("ResourceNotFoundException", f"contact {contact_id} not found")
+        return contact

@@ -1,0 +1,484 @@
+"""The one fake of Amazon Connect (chat), Connect Participant and End User Messaging Social.
+
+moto serves none of the three, so the sandbox and the unit tests use this: three backends (`connect`,
+`participant`, `socialmessaging`, in the layout of moto's service packages: state plus one method per API call)
+behind one dispatcher that records every call, injects faults and answers in the services' rest-json protocols
+(routes and parsing come from botocore's models, see `rest_json`). It is reached two ways, with the same rules:
+
+* over HTTP on loopback (`start()`, the sandbox): unmodified clients find it through `AWS_ENDPOINT_URL_CONNECT` /
+  `_CONNECTPARTICIPANT` / `_SOCIALMESSAGING` (see `endpoint_env`);
+* in-process (`client(...)` or `attach(client)`, the unit tests): a botocore `before-send` handler hands the request
+  the real client serialised to the same dispatcher and returns its answer, so the adapter under test runs botocore's
+  parameter validation, serialisation, error parsing and retries exactly as against AWS — with no socket.
+
+Everything time-related reads the `clock` it is given, so virtual time drives token expiry, chat durations and the
+`AbsoluteTime` of events. Streaming events go to `publish(topic_arn, message, attributes)` outside the lock.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+from sandbox.fakes.chat import ChatItem, Chats, ContactView
+from sandbox.fakes.connect import ConnectBackend
+from sandbox.fakes.participant import (
+    ATTACHMENT_CONTENT_TYPES,
+    CONNECTION_TTL_SECONDS,
+    MAX_ATTACHMENT_BYTES,
+    ParticipantBackend,
+)
+from sandbox.fakes.records import Call, Fault, Ids, Published
+from sandbox.fakes.rest_json import ApiError, MissingParameters, RestJsonRouter, error_response
+from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
+
+CONNECT = "connect"
+PARTICIPANT = "connectparticipant"
+SOCIAL = "socialmessaging"
+SERVICES = (CONNECT, PARTICIPANT, SOCIAL)
+ENDPOINT_ENV = {
+    CONNECT: "AWS_ENDPOINT_URL_CONNECT",
+    PARTICIPANT: "AWS_ENDPOINT_URL_CONNECTPARTICIPANT",
+    SOCIAL: "AWS_ENDPOINT_URL_SOCIALMESSAGING",
+}
+IN_PROCESS_URL = "https://fake-services.invalid"
+"""Where attachment URLs point while the fake is not served over HTTP (reachable only through `http_put/get`)."""
+_VALIDATION_ERROR = {CONNECT: "InvalidParameterException", PARTICIPANT: "ValidationException", SOCIAL: "ValidationException"}
+
+
+class FakeServices:
+    """Connect chat + Connect Participant + End User Messaging Social of one fake account.
+
+    `instance_ids`, `contact_flow_ids` and `phone_number_ids` are what exists in the account: anything else is
+    ResourceNotFoundException, as in AWS; None accepts any id. `s3_client` (boto3) and `http_put` carry WhatsApp
+    media to and from S3; `s3_endpoints` are URLs that stand in for amazonaws.com S3 (the sandbox's moto server).
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        publish: Callable[[str, str, dict[str, str]], None] | None = None,
+        s3_client: Any = None,
+        *,
+        http_put: HttpPut | None = None,
+        s3_endpoints: Iterable[str] = (),
+        instance_ids: Iterable[str] | None = None,
+        contact_flow_ids: Iterable[str] | None = None,
+        phone_number_ids: Iterable[str] | None = None,
+        account_id: str = "123456789012",
+        attachment_content_types: Iterable[str] = ATTACHMENT_CONTENT_TYPES,
+        max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
+        connection_ttl_seconds: float = CONNECTION_TTL_SECONDS,
+        agent_name: str = "Agent",
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self._clock = clock
+        self._publish = publish
+        self._host = host
+        self._port = port
+        self._router = RestJsonRouter(SERVICES)
+        self._lock = threading.RLock()
+        ids = Ids(seed)
+        self.chats = Chats(ids, account_id, agent_name)
+        self.connect = ConnectBackend(self.chats, ids, instance_ids=instance_ids, contact_flow_ids=contact_flow_ids)
+        self.participant = ParticipantBackend(
+            self.chats,
+            self.connect,
+            ids,
+            lambda: self._base_url or IN_PROCESS_URL,
+            connection_ttl_seconds=connection_ttl_seconds,
+            attachment_content_types=frozenset(attachment_content_types),
+            max_attachment_bytes=max_attachment_bytes,
+        )
+        self.social = SocialMessagingBackend(
+            ids,
+            s3_client=s3_client,
+            http_put=http_put or _requests_put,
+            s3_endpoints=s3_endpoints,
+            phone_number_ids=phone_number_ids,
+        )
+        self._operations: dict[tuple[str, str], Callable[[dict[str, Any], float], Any]] = {
+            (CONNECT, "StartChatContact"): self.connect.start_chat_contact,
+            (CONNECT, "StartContactStreaming"): self.connect.start_contact_streaming,
+            (CONNECT, "StopContactStreaming"): self.connect.stop_contact_streaming,
+            (CONNECT, "StopContact"): self.connect.stop_contact,
+            (PARTICIPANT, "CreateParticipantConnection"): self.participant.create_participant_connection,
+            (PARTICIPANT, "SendMessage"): self.participant.send_message,
+            (PARTICIPANT, "SendEvent"): self.participant.send_event,
+            (PARTICIPANT, "StartAttachmentUpload"): self.participant.start_attachment_upload,
+            (PARTICIPANT, "CompleteAttachmentUpload"): self.participant.complete_attachment_upload,
+            (PARTICIPANT, "GetAttachment"): self.participant.get_attachment,
+            (PARTICIPANT, "DisconnectParticipant"): self.participant.disconnect_participant,
+            (SOCIAL, "SendWhatsAppMessage"): self.social.send_whatsapp_message,
+            (SOCIAL, "GetWhatsAppMessageMedia"): self.social.get_whatsapp_message_media,
+            (SOCIAL, "PostWhatsAppMessageMedia"): self.social.post_whatsapp_message_media,
+        }
+        self._faults: dict[tuple[str, str], list[Fault]] = {}
+        self._calls: list[Call] = []
+        self._observers: list[Callable[[Call], None]] = []
+        self.publish_errors: list[tuple[Published, BaseException]] = []
+        self._draining = False
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._base_url: str | None = None
+
+    # ---------------------------------------------------------------- reaching the fake
+
+    def start(self) -> str:
+        """Serve on loopback in a background thread; returns the base URL (`http://127.0.0.1:<port>`)."""
+        if self._server is not None:
+            return self.url
+        server = _Server((self._host, self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._base_url = f"http://{self._host}:{server.server_address[1]}"
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-services", daemon=True)
+        self._thread.start()
+        return self._base_url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeServices:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._base_url is None:
+            raise RuntimeError("the fake is not started")
+        return self._base_url
+
+    def endpoint_env(self) -> dict[str, str]:
+        """The `AWS_ENDPOINT_URL_<SERVICE>` variables that point unmodified clients at this fake."""
+        return {variable: self.url for variable in ENDPOINT_ENV.values()}
+
+    def client(self, service: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
+        """A real boto3 client of `service` whose requests this fake answers in-process."""
+        return self.attach(boto3.client(service, region_name=region_name, **kwargs))
+
+    def attach(self, client: Any) -> Any:
+        """Answer `client`'s requests in-process (botocore's documented `before-send` event); returns the client."""
+        client.meta.events.register_first("before-send", self._before_send)
+        return client
+
+    def http_put(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
+        """An upload to an attachment URL this fake handed out, in-process (raises on a refusal, as urllib3 would
+        let the caller see a non-2xx status)."""
+        message = Message()
+        for name, value in headers.items():
+            message[name] = value
+        status, _, body = self._handle_http("PUT", _target(url), message, data)
+        if status >= 300:
+            raise RuntimeError(f"attachment upload answered HTTP {status}: {body[:200]!r}")
+
+    def http_get(self, url: str) -> bytes:
+        status, _, body = self._handle_http("GET", _target(url), Message(), b"")
+        if status >= 300:
+            raise RuntimeError(f"attachment download answered HTTP {status}: {body[:200]!r}")
+        return body
+
+    def _before_send(self, request: Any, **_: Any) -> AWSResponse:
+        split = urlsplit(request.url)
+        target = split.path + (f"?{split.query}" if split.query else "")
+        body = request.body or b""
+        if hasattr(body, "read"):
+            body = body.read()
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = Message()
+        for name, value in request.headers.items():
+            headers[name] = value.decode() if isinstance(value, bytes) else value
+        status, answer_headers, payload = self._handle_http(request.method, target, headers, body)
+        answer_headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+        return AWSResponse(request.url, status, answer_headers, _Raw(payload))
+
+    # ---------------------------------------------------------------- the customer's and the agent's side
+
+    def register_media(self, media_id: str, data: bytes, mime_type: str) -> None:
+        """Make WhatsApp media `media_id` available to GetWhatsAppMessageMedia (the customer sent it)."""
+        with self._lock:
+            self.social.media[media_id] = (bytes(data), mime_type)
+
+    def media(self, media_id: str) -> tuple[bytes, str]:
+        """Bytes and MIME type of registered or posted media."""
+        with self._lock:
+            return self.social.media[media_id]
+
+    def agent_message(
+        self, contact_id: str, text: str, *, content_type: str = "text/plain", visibility: str = "ALL"
+    ) -> str:
+        """The agent types `text` into the chat; returns the message id. The agent joins on first use."""
+        return self._as_agent(
+            lambda at: self.connect.agent_message(
+                contact_id, text, at, content_type=content_type, visibility=visibility
+            )
+        )
+
+    def agent_attachment(self, contact_id: str, name: str, content_type: str, data: bytes) -> str:
+        """The agent shares a file; returns its attachment id (downloadable through GetAttachment)."""
+        return self._as_agent(lambda at: self.connect.agent_attachment(contact_id, name, content_type, data, at))
+
+    def agent_typing(self, contact_id: str) -> None:
+        self._as_agent(lambda at: self.connect.agent_typing(contact_id, at))
+
+    def end_chat(self, contact_id: str) -> None:
+        """The agent ends the chat: participant.left (agent) and chat.ended; every token stops working."""
+        self._as_agent(lambda at: self.connect.end_chat(contact_id, at))
+
+    def revoke_connections(self, contact_id: str) -> None:
+        """The customer's connection tokens of this chat stop working (the participant token still works)."""
+        with self._lock:
+            self.participant.revoke_connections(contact_id)
+
+    def tick(self) -> list[str]:
+        """Let virtual time pass: end the chats whose duration elapsed (emitting their events); returns their ids."""
+        with self._lock:
+            ended = self.chats.expire_due(self._clock())
+        self._drain()
+        return ended
+
+    def on_call(self, observer: Callable[[Call], None]) -> None:
+        """Call `observer` after every answered call, outside the lock (it may act as the agent)."""
+        self._observers.append(observer)
+
+    # ---------------------------------------------------------------- what happened
+
+    def active_contacts(self) -> list[ContactView]:
+        self.tick()
+        with self._lock:
+            return [contact.view() for contact in self.chats.contacts.values() if contact.active]
+
+    def contacts(self) -> list[ContactView]:
+        """Every contact ever started, in start order."""
+        with self._lock:
+            return [contact.view() for contact in self.chats.contacts.values()]
+
+    def contact(self, contact_id: str) -> ContactView:
+        with self._lock:
+            return self.chats.contacts[contact_id].view()
+
+    @property
+    def calls(self) -> list[Call]:
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, operation: str) -> list[Call]:
+        return [call for call in self.calls if call.operation == operation]
+
+    def chat_items(self, contact_id: str | None = None) -> list[ChatItem]:
+        """Messages and attachments delivered to chats (one contact, or all), in order."""
+        with self._lock:
+            return [item for item in self.chats.items if contact_id is None or item.contact_id == contact_id]
+
+    @property
+    def whatsapp_sent(self) -> list[WhatsAppSent]:
+        with self._lock:
+            return list(self.social.sent)
+
+    @property
+    def published(self) -> list[Published]:
+        with self._lock:
+            return list(self.chats.published)
+
+    def attachment_data(self, attachment_id: str) -> bytes | None:
+        with self._lock:
+            return self.chats.attachments[attachment_id].data
+
+    # ---------------------------------------------------------------- faults
+
+    def inject(
+        self,
+        operation: str,
+        error_code: str,
+        *,
+        status: int | None = None,
+        times: int | None = None,
+        rate: float | None = None,
+        seed: int = 0,
+        message: str | None = None,
+    ) -> None:
+        """Make calls of `operation` fail with `error_code` before they touch any state.
+
+        `times` caps how many calls fail; `rate` fails a seeded random fraction of calls; neither means every call
+        until `clear_faults`. `operation` is an operation name, or `service:Operation` when the name is ambiguous.
+        `status` defaults to the status the service's model gives that error. Several faults on one operation add up
+        (each is tried in the order injected).
+        """
+        service, _, name = operation.rpartition(":")
+        service = service or self._router.find_service(name)
+        if status is None:
+            status = self._router.error_status(service, error_code)
+        fault = Fault(error_code, status, times, rate, random.Random(seed), message or f"injected {error_code}")
+        with self._lock:
+            self._faults.setdefault((service, name), []).append(fault)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # ---------------------------------------------------------------- dispatch
+
+    def _handle_http(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        if urlsplit(target).path.startswith("/_fake/"):
+            with self._lock:
+                return self.participant.serve_presigned(method, target, headers, body, self._clock())
+        found = self._router.match(method, target)
+        if found is None:
+            return error_response(ApiError("UnknownOperationException", f"no operation at {method} {target}"), 404)
+        route, labels, query = found
+        service = route.service
+        try:
+            try:
+                params = self._router.parse(route, labels, query, headers, body)
+            except MissingParameters as exc:
+                raise ApiError(_VALIDATION_ERROR[service], exc.message) from None
+            output = self._dispatch(service, route.operation.name, params)
+        except ApiError as err:
+            return error_response(err, err.status or self._router.error_status(service, err.code))
+        return self._router.response(route, output)
+
+    def _dispatch(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            call, refusal = self._answer(service, operation, params)
+        finally:
+            self._drain()
+        for observer in list(self._observers):
+            observer(call)
+        if refusal is not None:
+            raise refusal
+        return call.response or {}
+
+    def _answer(self, service: str, operation: str, params: dict[str, Any]) -> tuple[Call, ApiError | None]:
+        with self._lock:
+            at = self._clock()
+            self.chats.expire_due(at)
+            refusal = None
+            try:
+                for fault in self._faults.get((service, operation), ()):
+                    if fault.fires():
+                        raise ApiError(fault.error_code, fault.message, fault.status)
+                handler = self._operations.get((service, operation))
+                if handler is None:
+                    raise ApiError("NotImplementedByFake", f"the fake does not serve {operation}", 501)
+                answer = handler(params, at)
+            except ApiError as err:
+                refusal = err
+                call = Call(service, operation, params, at, err.code, None)
+            else:
+                response, replayed = answer if isinstance(answer, tuple) else (answer, False)
+                call = Call(service, operation, params, at, None, response, replayed)
+            self._calls.append(call)
+            return call, refusal
+
+    def _as_agent(self, act: Callable[[float], Any]) -> Any:
+        with self._lock:
+            at = self._clock()
+            self.chats.expire_due(at)
+            result = act(at)
+        self._drain()
+        return result
+
+    def _drain(self) -> None:
+        """Hand queued events to `publish` in order, outside the lock; one thread drains at a time."""
+        while True:
+            with self._lock:
+                if self._draining or not self.chats.outbox:
+                    return
+                self._draining = True
+                event = self.chats.outbox.popleft()
+            try:
+                if self._publish is not None:
+                    self._publish(event.topic_arn, event.message, dict(event.attributes))
+            except Exception as exc:
+                # Connect publishes asynchronously: a subscriber's failure never reaches the API caller.
+                with self._lock:
+                    self.publish_errors.append((event, exc))
+            finally:
+                with self._lock:
+                    self._draining = False
+
+
+def _target(url: str) -> str:
+    split = urlsplit(url)
+    return split.path + (f"?{split.query}" if split.query else "")
+
+
+def _requests_put(url: str, headers: Mapping[str, str], data: bytes) -> int:
+    """How End User Messaging writes to a pre-signed URL. `requests`, because moto's in-process mock intercepts it
+    (unit tests) while the sandbox's moto server answers it on loopback."""
+    import requests
+
+    return requests.put(url, data=data, headers=dict(headers), timeout=10).status_code
+
+
+class _Raw(io.BytesIO):
+    """The raw body botocore reads from an `AWSResponse`."""
+
+    def stream(self, **_: Any) -> Any:
+        yield self.getvalue()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeServices
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is normal for a pooled connection; anything else is still reported."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeServices/1"
+    # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms for each answer.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence: the sandbox owns stdout and stderr."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        try:
+            status, headers, payload = self.server.fake._handle_http(self.command, self.path, self.headers, body)
+        except Exception as exc:
+            status, headers, payload = error_response(ApiError("InternalServerException", f"fake failed: {exc!r}"), 500)
+        self.send_response(status)
+        headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _serve

@@ -1,0 +1,208 @@
+"""AWS End User Messaging Social (service `socialmessaging`): WhatsApp sends and media, as the bridge calls them.
+
+Rules and their sources (each pinned by a test in `tests/contract/`):
+* GetWhatsAppMessageMedia: "Use either destinationS3File or destinationS3PresignedUrl for the destination. If both
+  are used then an InvalidParameterException is returned." (botocore operation documentation; the model's error
+  shape is `InvalidParametersException`). `metadataOnly`: "Set to True to get only the metadata for the file."
+  The answer's `fileSize` is "The size of the media file, in KB."
+* `destinationS3File.key` is a key *prefix*: "The prefix works like a folder path in S3, and is combined with the
+  WhatsApp mediaId to create the final file path … For the same mediaId, a key of audio/ results in the file path
+  audio/123.ogg." The docstring's mediaId "123.ogg" carries an extension although the model's mediaId pattern
+  `[A-Za-z0-9]+` allows none; the AWS sample reads the file back at `{prefix}{media_id}.{mimeType subtype}`, so the
+  fake writes there (see `media_object_key`).
+* `destinationS3PresignedUrl.url` has the model pattern `https://(.*)s3(.*).amazonaws.com/(.*)`; the fake PUTs the
+  file to it with the given headers. The sandbox's S3 on loopback stands in for amazonaws.com (`s3_endpoints`).
+* PostWhatsAppMessageMedia: "You must use either sourceS3File or sourceS3PresignedUrl for the source. If both or
+  neither are specified then an InvalidParameterException is returned."
+* SendWhatsAppMessage: `message` is a blob of at most 2,048,000 (model bound); it "passes through a WhatsApp Message
+  object" (Meta Cloud API: `messaging_product` "whatsapp", `to`, `type` and its object; text body at most 4,096
+  characters).
+* `originationPhoneNumberId` the account does not have: `ResourceNotFoundException`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.fakes.records import Ids
+from sandbox.fakes.rest_json import ApiError
+
+MAX_MESSAGE_BYTES = 2_048_000
+"""botocore SendWhatsAppMessage.message: max 2,048,000."""
+TEXT_BODY_LIMIT = 4096
+"""Meta Cloud API, text messages: "body … Maximum 4096 characters"."""
+MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
+"""botocore GetWhatsAppMessageMedia.mediaId pattern."""
+PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
+"""botocore S3PresignedUrl.url pattern."""
+
+
+@dataclass(frozen=True)
+class WhatsAppSent:
+    """A SendWhatsAppMessage the fake accepted (what the customer's phone would show, or a read receipt)."""
+
+    at: float
+    message_id: str
+    origination_phone_number_id: str
+    meta_api_version: str
+    to: str | None
+    type: str
+    """Meta's message `type` (text, image, document, audio, video, ...), or `read` for a read receipt."""
+    text: str | None
+    media: dict[str, Any] | None
+    """For media types: Meta's media object (`id` or `link`, `caption`, `filename`)."""
+    message: dict[str, Any]
+
+
+def media_object_key(prefix: str, media_id: str, mime_type: str) -> str:
+    """Where GetWhatsAppMessageMedia with destinationS3File writes: the AWS sample's reading of the prefix rule."""
+    subtype = mime_type.split(";", 1)[0].strip().split("/", 1)[-1]
+    return f"{prefix}{media_id}.{subtype}"
+
+
+def size_in_kb(data: bytes) -> int:
+    """`fileSize` "in KB": rounded up, so a caller's fileSize × 1,024 is never below the real size."""
+    return math.ceil(len(data) / 1024)
+
+
+HttpPut = Callable[[str, Mapping[str, str], bytes], int]
+"""PUT `data` to a URL with headers; the HTTP status."""
+
+
+class SocialMessagingBackend:
+    """One fake End User Messaging account: `phone_number_ids` are its numbers (None: any)."""
+
+    def __init__(
+        self,
+        ids: Ids,
+        *,
+        s3_client: Any = None,
+        http_put: HttpPut | None = None,
+        s3_endpoints: Iterable[str] = (),
+        phone_number_ids: Iterable[str] | None = None,
+    ) -> None:
+        self.ids = ids
+        self._s3 = s3_client
+        self._http_put = http_put
+        self.s3_endpoints = tuple(s3_endpoints)
+        self.phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.sent: list[WhatsAppSent] = []
+
+    # ---------------------------------------------------------------- API
+
+    def send_whatsapp_message(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        origination = self._known_number(params["originationPhoneNumberId"])
+        raw: bytes = params["message"]
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise ApiError("ValidationException", f"message is larger than {MAX_MESSAGE_BYTES} bytes")
+        try:
+            message = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ApiError("ValidationException", "message is not a JSON document") from None
+        if not isinstance(message, dict) or message.get("messaging_product") != "whatsapp":
+            raise ApiError(
+                "InvalidParametersException", 'message must be a JSON object with "messaging_product": "whatsapp"'
+            )
+        if message.get("status") == "read":
+            if not message.get("message_id"):
+                raise ApiError("InvalidParametersException", "a read receipt needs message_id")
+            kind = "read"
+        else:
+            kind = str(message.get("type") or "text")
+            if not message.get("to"):
+                raise ApiError("InvalidParametersException", 'message needs "to"')
+            if not isinstance(message.get(kind), dict):
+                raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
+        body = message.get(kind) if isinstance(message.get(kind), dict) else None
+        if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:
+            raise ApiError("InvalidParametersException", f"text body is longer than {TEXT_BODY_LIMIT} characters")
+        message_id = f"wamid.{self.ids.new_token('fake')}"
+        self.sent.append(
+            WhatsAppSent(
+                at=at,
+                message_id=message_id,
+                origination_phone_number_id=origination,
+                meta_api_version=params["metaApiVersion"],
+                to=message.get("to"),
+                type=kind,
+                text=body.get("body") if kind == "text" and body else None,
+                media=body if kind not in ("text", "read") else None,
+                message=message,
+            )
+        )
+        return {"messageId": message_id}
+
+    def get_whatsapp_message_media(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_number(params["originationPhoneNumberId"])
+        media_id = params["mediaId"]
+        if not MEDIA_ID.fullmatch(media_id):
+            raise ApiError("ValidationException", f"mediaId {media_id!r} does not match [A-Za-z0-9]+")
+        file_target, url_target = params.get("destinationS3File"), params.get("destinationS3PresignedUrl")
+        if file_target is not None and url_target is not None:
+            raise ApiError("InvalidParametersException", "use either destinationS3File or destinationS3PresignedUrl")
+        if not params.get("metadataOnly") and file_target is None and url_target is None:
+            raise ApiError("InvalidParametersException", "a destination is required unless metadataOnly is set")
+        media = self.media.get(media_id)
+        if media is None:
+            raise ApiError("ResourceNotFoundException", f"media {media_id} not found or expired")
+        data, mime_type = media
+        answer = {"mimeType": mime_type, "fileSize": size_in_kb(data)}
+        if params.get("metadataOnly"):
+            return answer
+        if url_target is not None:
+            self._put_presigned(url_target["url"], url_target["headers"], data)
+        else:
+            key = media_object_key(file_target["key"], media_id, mime_type)
+            self._s3_call("put_object", Bucket=file_target["bucketName"], Key=key, Body=data, ContentType=mime_type)
+        return answer
+
+    def post_whatsapp_message_media(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_number(params["originationPhoneNumberId"])
+        source, url_source = params.get("sourceS3File"), params.get("sourceS3PresignedUrl")
+        if (source is None) == (url_source is None):
+            raise ApiError("InvalidParametersException", "use exactly one of sourceS3File or sourceS3PresignedUrl")
+        if source is None:
+            raise ApiError("InvalidParametersException", "the fake reads media from sourceS3File only")
+        answer = self._s3_call("get_object", Bucket=source["bucketName"], Key=source["key"])
+        data = answer["Body"].read()
+        media_id = self.ids.digits(16)
+        self.media[media_id] = (data, answer.get("ContentType") or "application/octet-stream")
+        return {"mediaId": media_id}
+
+    # ---------------------------------------------------------------- helpers
+
+    def _known_number(self, origination: str) -> str:
+        if self.phone_number_ids is not None:
+            number = origination.rsplit("/", 1)[-1]
+            if number not in self.phone_number_ids:
+                raise ApiError("ResourceNotFoundException", f"phone number {origination} not found")
+        return origination
+
+    def _put_presigned(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
+        if not (PRESIGNED_URL.fullmatch(url) or url.startswith(self.s3_endpoints or ("\0",))):
+            raise ApiError("ValidationException", "destinationS3PresignedUrl.url is not an Amazon S3 URL")
+        if self._http_put is None:
+            raise ApiError("DependencyException", "the fake was given no way to reach S3")
+        status = self._http_put(url, dict(headers), data)
+        if status == 403:
+            raise ApiError("AccessDeniedException", "S3 refused the pre-signed URL (expired or not signed for this)")
+        if not 200 <= status < 300:
+            raise ApiError("DependencyException", f"S3 answered HTTP {status} to the pre-signed PUT")
+
+    def _s3_call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        if self._s3 is None:
+            raise ApiError("DependencyException", "the fake was given no S3 client")
+        try:
+            return getattr(self._s3, method)(**kwargs)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+            where = f"s3://{kwargs['Bucket']}/{kwargs['Key']}"
+            if code in ("NoSuchBucket", "NoSuchKey", "404"):
+                raise ApiError("ResourceNotFoundException", f"{where}: {code}") from exc
+            raise ApiError("AccessDeniedException", f"{where}: {code}") from exc
