@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.delivery.scheduler import VirtualClock
+from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.faults import FaultPlan, worker_spec
 from sandbox.iam import RoleCheck
 from sandbox.lambdas import ApiCall, FunctionProcess, Invocation
@@ -117,3 +117,13 @@ class Functions:
     def stop(self) -> None:
         for worker in self.workers.values():
             worker.stop()
+
+
+class DeliveryPath:
+    """What every delivery path works with: the program's wiring, the scheduler and its clock, the functions."""
+
+    def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions) -> None:
+        self.wiring = wiring
+        self.scheduler = scheduler
+        self.clock = scheduler.clock
+        self.functions = functions

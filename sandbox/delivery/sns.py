@@ -12,7 +12,7 @@ from typing import Any
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import Functions
+from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.faults import FaultPlan
 from sandbox.wiring import Wiring
@@ -22,14 +22,11 @@ SNS_DELIVERY_DELAY = 0.05
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
 
 
-class SnsToLambda:
+class SnsToLambda(DeliveryPath):
     def __init__(
         self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters, faults: FaultPlan
     ) -> None:
-        self.wiring = wiring
-        self.scheduler = scheduler
-        self.clock = scheduler.clock
-        self.functions = functions
+        super().__init__(wiring, scheduler, functions)
         self.dead_letters = dead_letters
         self.faults = faults
         self._rng = faults.rng("sns")

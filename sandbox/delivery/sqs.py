@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sandbox.delivery.functions import Functions
+from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler
 from sandbox.iam import RoleCheck
@@ -23,12 +23,9 @@ HIDDEN = 43_200
 """Real-time visibility timeout that keeps a failed message hidden in moto until virtual time releases it."""
 
 
-class QueueToLambda:
+class QueueToLambda(DeliveryPath):
     def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, queues: Queues) -> None:
-        self.wiring = wiring
-        self.scheduler = scheduler
-        self.clock = scheduler.clock
-        self.functions = functions
+        super().__init__(wiring, scheduler, functions)
         self.queues = queues
         self._sqs = queues.client
         self._poll_scheduled: set[str] = set()

@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import Functions
+from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.iam import RoleCheck
 from sandbox.lambdas import ApiCall
@@ -35,12 +35,9 @@ def _touches(params: dict[str, Any], tables: set[str]) -> bool:
     return bool(names & tables)
 
 
-class StreamToLambda:
+class StreamToLambda(DeliveryPath):
     def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
-        self.wiring = wiring
-        self.scheduler = scheduler
-        self.clock = scheduler.clock
-        self.functions = functions
+        super().__init__(wiring, scheduler, functions)
         self.dead_letters = dead_letters
         self._windows: dict[int, dict[float, dict[str, Any]]] = {}
         """mapping index -> window start -> the window's `state`."""
