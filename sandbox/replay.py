@@ -159,13 +159,20 @@ class Replay:
             self._last_id[event.customer] = message_id
             if media is not None:
                 self.services.fake.register_media(media.media_id, media.data, media.mime_type)
-            self.pipeline.schedule(at, "whatsapp", lambda m=message: self.pipeline.publish(self.in_topic_arn, m))
+            number = trace.eum_phone_number_id(event.phone_number_id)
+            self.pipeline.schedule(at, "whatsapp", lambda m=message, n=number, c=event.customer: self._customer_writes(m, n, c))
         elif event.type == "raw":
             self.pipeline.schedule(at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m))
         elif event.type == "agent":
             self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
         elif event.type == "end_chat":
             self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+
+    def _customer_writes(self, message: str, number: str, customer: str) -> None:
+        """The customer's message reaches WhatsApp (opening the 24-hour service window) and the in-topic."""
+        assert self.pipeline is not None and self.services is not None
+        self.services.fake.customer_wrote(number, customer)
+        self.pipeline.publish(self.in_topic_arn, message)
 
     def _contact_for(self, event: trace.TraceEvent) -> str | None:
         assert self.wiring is not None and self.services is not None
@@ -213,7 +220,8 @@ class Replay:
         calls = [c for c in self.services.fake.calls if c.error is None and not c.replayed]
         participant_contact: dict[str, str] = {}
         connection_contact: dict[str, str] = {}
-        contacts, connect, whatsapp_sent = [], [], []
+        contacts, connect, whatsapp_sent, whatsapp_refused = [], [], [], []
+        refused = {s.message_id: s.refused for s in self.services.fake.whatsapp_sent if s.refused}
         attachment_names: dict[str, tuple[str, str | None, str | None]] = {}
         contact_customer: dict[str, str] = {}
         for call in calls:
@@ -253,7 +261,13 @@ class Replay:
                          "message_ids": ids}
                     )
             elif call.operation == "SendWhatsAppMessage":
-                whatsapp_sent.extend(whatsapp_out(call, start))
+                for entry in whatsapp_out(call, start):
+                    error = refused.get((call.response or {}).get("messageId"))
+                    if error is None:
+                        whatsapp_sent.append(entry)
+                    else:
+                        reason = f"{error['code']} {error['title']}: {error['error_data']['details']}"
+                        whatsapp_refused.append({"at": entry["at"], "to": entry["to"], "kind": entry["kind"], "reason": reason})
         for contact in contacts:
             contact["customer"] = contact_customer.get(contact["contact_id"])
         rejected = [
@@ -278,6 +292,7 @@ class Replay:
         return {
             "connect": connect,
             "whatsapp_out": whatsapp_sent,
+            "whatsapp_refused": whatsapp_refused,
             "contacts": contacts,
             "rejected": rejected,
             "skipped": self.skipped,

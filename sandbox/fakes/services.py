@@ -76,6 +76,8 @@ class FakeServices:
         instance_ids: Iterable[str] | None = None,
         contact_flow_ids: Iterable[str] | None = None,
         phone_number_ids: Iterable[str] | None = None,
+        service_window: str = "status",
+        on_status: Callable[[str, dict[str, Any]], None] | None = None,
         account_id: str = "123456789012",
         attachment_content_types: Iterable[str] = ATTACHMENT_CONTENT_TYPES,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
@@ -109,7 +111,9 @@ class FakeServices:
             http_put=http_put or _requests_put,
             s3_endpoints=s3_endpoints,
             phone_number_ids=phone_number_ids,
+            service_window=service_window,
         )
+        self._on_status = on_status
         self._operations: dict[tuple[str, str], Callable[[dict[str, Any], float], Any]] = {
             (CONNECT, "StartChatContact"): self.connect.start_chat_contact,
             (CONNECT, "StartContactStreaming"): self.connect.start_contact_streaming,
@@ -248,6 +252,11 @@ class FakeServices:
     def end_chat(self, contact_id: str) -> None:
         """The agent ends the chat: participant.left (agent) and chat.ended; every token stops working."""
         self._as_agent(lambda at: self.connect.end_chat(contact_id, at))
+
+    def customer_wrote(self, origination_phone_number_id: str, wa_id: str) -> None:
+        """A customer's WhatsApp message reached the business number now (opens the 24-hour service window)."""
+        with self._lock:
+            self.social.customer_wrote(origination_phone_number_id, wa_id, self._clock())
 
     def revoke_connections(self, contact_id: str) -> None:
         """The customer's connection tokens of this chat stop working (the participant token still works)."""
@@ -405,7 +414,13 @@ class FakeServices:
         return result
 
     def _drain(self) -> None:
-        """Hand queued events to `publish` in order, outside the lock; one thread drains at a time."""
+        """Hand queued events to `publish` (and statuses to `on_status`) in order, outside the lock; one thread
+        drains at a time."""
+        with self._lock:
+            statuses, self.social.statuses[:] = list(self.social.statuses), []
+        for origination, status in statuses:
+            if self._on_status is not None:
+                self._on_status(origination, status)
         while True:
             with self._lock:
                 if self._draining or not self.chats.outbox:

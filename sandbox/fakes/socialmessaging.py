@@ -18,6 +18,14 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   object" (Meta Cloud API: `messaging_product` "whatsapp", `to`, `type` and its object; text body at most 4,096
   characters).
 * `originationPhoneNumberId` the account does not have: `ResourceNotFoundException`.
+* The 24-hour customer-service window (Meta: free-form messages only within 24 hours of the customer's last
+  message; error 131047 "Re-engagement message", details "Message failed to send because more than 24 hours have
+  passed since the customer last replied to this number."). How End User Messaging reports it is not documented in
+  the API reference; AWS's agent toolkit for End User Messaging Social says "Send succeeds but not delivered | 24h
+  window expired (freeform)", and Meta: "Cloud API errors are returned either synchronously … asynchronously via
+  Webhook, or sometimes through both". The fake models both: `service_window="status"` (default) accepts the send
+  and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
+  ValidationException. Templates and read receipts are not free-form and always go.
 """
 
 from __future__ import annotations
@@ -36,6 +44,18 @@ MAX_MESSAGE_BYTES = 2_048_000
 """botocore SendWhatsAppMessage.message: max 2,048,000."""
 TEXT_BODY_LIMIT = 4096
 """Meta Cloud API, text messages: "body … Maximum 4096 characters"."""
+SERVICE_WINDOW_SECONDS = 24 * 3600
+REENGAGEMENT_ERROR = {
+    "code": 131047,
+    "title": "Re-engagement message",
+    "message": "Re-engagement message",
+    "error_data": {
+        "details": "Message failed to send because more than 24 hours have passed since the customer last replied "
+        "to this number."
+    },
+    "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
+}
+"""Meta's error object for a free-form message outside the window, as it travels in `value.statuses[].errors[]`."""
 MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
 """botocore GetWhatsAppMessageMedia.mediaId pattern."""
 PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
@@ -57,6 +77,13 @@ class WhatsAppSent:
     media: dict[str, Any] | None
     """For media types: Meta's media object (`id` or `link`, `caption`, `filename`)."""
     message: dict[str, Any]
+    refused: dict[str, Any] | None = None
+    """Meta's error when WhatsApp accepted the call but will not deliver (a `failed` status follows)."""
+
+
+def number_key(origination: str) -> str:
+    """`arn:…:phone-number-id/abc`, `phone-number-id-abc` and `abc` name the same number."""
+    return origination.rsplit("/", 1)[-1].removeprefix("phone-number-id-")
 
 
 def media_object_key(prefix: str, media_id: str, mime_type: str) -> str:
@@ -85,8 +112,15 @@ class SocialMessagingBackend:
         http_put: HttpPut | None = None,
         s3_endpoints: Iterable[str] = (),
         phone_number_ids: Iterable[str] | None = None,
+        service_window: str = "status",
     ) -> None:
+        if service_window not in ("status", "sync"):
+            raise ValueError("service_window is 'status' or 'sync'")
         self.ids = ids
+        self.service_window = service_window
+        self.last_customer_message: dict[tuple[str, str], float] = {}
+        self.statuses: list[tuple[str, dict[str, Any]]] = []
+        """(origination, Meta status object) waiting to be published as a status webhook."""
         self._s3 = s3_client
         self._http_put = http_put
         self.s3_endpoints = tuple(s3_endpoints)
@@ -122,7 +156,21 @@ class SocialMessagingBackend:
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
         if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:
             raise ApiError("InvalidParametersException", f"text body is longer than {TEXT_BODY_LIMIT} characters")
+        refused = None
+        if kind not in ("read", "template") and not self._window_open(origination, str(message.get("to")), at):
+            if self.service_window == "sync":
+                raise ApiError("ValidationException", "(#131047) Re-engagement message: the 24-hour window is closed")
+            refused = REENGAGEMENT_ERROR
         message_id = f"wamid.{self.ids.new_token('fake')}"
+        if refused is not None:
+            status = {
+                "id": message_id,
+                "status": "failed",
+                "timestamp": str(int(at)),
+                "recipient_id": message.get("to"),
+                "errors": [refused],
+            }
+            self.statuses.append((origination, status))
         self.sent.append(
             WhatsAppSent(
                 at=at,
@@ -134,9 +182,19 @@ class SocialMessagingBackend:
                 text=body.get("body") if kind == "text" and body else None,
                 media=body if kind not in ("text", "read") else None,
                 message=message,
+                refused=refused,
             )
         )
         return {"messageId": message_id}
+
+    def customer_wrote(self, origination: str, wa_id: str, at: float) -> None:
+        """The customer's message reached the business number: the service window runs from here."""
+        key = (number_key(origination), wa_id)
+        self.last_customer_message[key] = max(at, self.last_customer_message.get(key, at))
+
+    def _window_open(self, origination: str, to: str, at: float) -> bool:
+        last = self.last_customer_message.get((number_key(origination), to.removeprefix("+")))
+        return last is not None and at - last <= SERVICE_WINDOW_SECONDS
 
     def get_whatsapp_message_media(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         self._known_number(params["originationPhoneNumberId"])
@@ -178,10 +236,9 @@ class SocialMessagingBackend:
     # ---------------------------------------------------------------- helpers
 
     def _known_number(self, origination: str) -> str:
-        if self.phone_number_ids is not None:
-            number = origination.rsplit("/", 1)[-1]
-            if number not in self.phone_number_ids:
-                raise ApiError("ResourceNotFoundException", f"phone number {origination} not found")
+        known = self.phone_number_ids
+        if known is not None and number_key(origination) not in {number_key(n) for n in known}:
+            raise ApiError("ResourceNotFoundException", f"phone number {origination} not found")
         return origination
 
     def _put_presigned(self, url: str, headers: Mapping[str, str], data: bytes) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 
 import boto3
+import botocore
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import ParamValidationError
 from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
@@ -456,3 +458,22 @@ def test_mark_as_read_sends_a_read_receipt_for_the_last_message():
         "status": "read",
         "message_id": "wamid.b",
     }
+
+
+def test_an_sdk_that_does_not_know_a_parameter_is_a_clear_logged_failure_not_a_silent_retry(world, caplog):
+    """botocore validates every request against its own model before sending; a Lambda runtime whose bundled botocore
+    predates StartChatContact.ChatStreamingConfiguration (1.43.104) raises ParamValidationError("Unknown parameter in
+    input: …"), which is not a ClientError. Here the connect client refuses the parameter the same way."""
+
+    def old_botocore(params, **_):
+        if "ChatStreamingConfiguration" in params:
+            raise ParamValidationError(
+                report='Unknown parameter in input: "ChatStreamingConfiguration", must be one of: InstanceId'
+            )
+
+    world.fake.connect_client.meta.events.register("provide-client-params.connect.StartChatContact", old_botocore)
+    _, failed = world.deliver(text_burst("Hello"))
+    assert len(failed) == 1 and world.session() is None
+    (error,) = [r for r in caplog.records if r.levelname == "ERROR" and "AWS SDK refused" in r.getMessage()]
+    assert error.botocore_version == botocore.__version__
+    assert "ChatStreamingConfiguration" in error.problem

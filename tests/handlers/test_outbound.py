@@ -63,6 +63,7 @@ class World:
         connection = self.fake.participant_client.create_participant_connection(
             Type=["CONNECTION_CREDENTIALS"], ParticipantToken=start["ParticipantToken"], ConnectParticipant=True
         )["ConnectionCredentials"]
+        self.fake.services.customer_wrote(ORIGIN, "15550001111")  # the 24-hour service window is open
         self.sessions.replace(
             Session(
                 conversation=CONVERSATION,

@@ -353,23 +353,6 @@ def test_client_token_is_remembered_across_a_refreshed_connection(fake, connect,
     assert len(fake.chat_items(started["ContactId"])) == 1
 
 
-@pytest.mark.parametrize(("length", "accepted"), [(1, True), (1024, True), (1025, False), (5000, False)])
-def test_text_longer_than_1024_characters_is_rejected(fake, connect, participant, length, accepted):
-    # GIVEN a connected customer
-    contact_id, token = open_chat(connect, participant)
-    # WHEN a text message of `length` characters is sent
-    send = partial(participant.send_message, ContentType="text/plain", Content="é" * length, ConnectionToken=token)
-    # THEN up to 1,024 characters (not bytes) pass, beyond that it is a ValidationException and nothing is shown
-    if accepted:
-        send()
-        assert len(fake.chat_items(contact_id)) == 1
-    else:
-        with pytest.raises(ClientError) as excinfo:
-            send()
-        assert (error_code(excinfo), status_of(excinfo)) == ("ValidationException", 400)
-        assert fake.chat_items(contact_id) == []
-
-
 def test_unknown_instance_is_resource_not_found(connect):
     with pytest.raises(ClientError) as excinfo:
         connect.start_chat_contact(
@@ -555,19 +538,6 @@ def test_attachment_type_not_allowed_is_a_validation_error(connect, participant)
             ConnectionToken=token,
         )
     assert error_code(excinfo) == "ValidationException"
-
-
-def test_attachment_over_the_size_limit_exceeds_the_quota(connect, participant):
-    _, token = open_chat(connect, participant)
-    with pytest.raises(ClientError) as excinfo:
-        participant.start_attachment_upload(
-            ContentType="image/jpeg",
-            AttachmentSizeInBytes=1001,
-            AttachmentName="big.jpg",
-            ClientToken="t",
-            ConnectionToken=token,
-        )
-    assert (error_code(excinfo), status_of(excinfo)) == ("ServiceQuotaExceededException", 402)
 
 
 def test_completing_an_attachment_that_was_never_uploaded_fails(fake, connect, participant):

@@ -1,0 +1,163 @@
+"""End User Messaging Social rules the bridge relies on, each with its source."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.fakes.socialmessaging import REENGAGEMENT_ERROR, media_object_key
+from tests.contract.conftest import BUCKET, NUMBER, error_code
+
+MODEL = botocore.session.get_session().get_service_model("socialmessaging")
+
+
+def _doc(shape_name: str, member: str) -> str:
+    return re.sub(r"<[^>]+>", "", MODEL.shape_for(shape_name).members[member].documentation)
+
+
+def test_the_destination_key_is_a_prefix_combined_with_the_media_id(aws):
+    """botocore S3File.key: "The S3 key prefix that defines the storage location of your media files. The prefix
+    works like a folder path in S3, and is combined with the WhatsApp mediaId to create the final file path … For the
+    same mediaId, a key of audio/ results in the file path audio/123.ogg." The AWS sample (whatsapp-eum-connect-chat,
+    lambdas/code/whatsapp_event_handler/whatsapp.py) reads the file back at
+    f"s3://{bucket_name}/{media_prefix}{media_id}.{extension}" with extension = mimeType.split("/")[-1]. Sources
+    disagree on the extension of `audio/ogg; codecs=opus` (the sample would write `ogg; codecs=opus`), which is why
+    the bridge uses a pre-signed URL instead (next test)."""
+    assert "combined with the WhatsApp mediaId" in _doc("S3File", "key")
+    aws.fake.register_media("123", b"OggS", "audio/ogg; codecs=opus")
+    aws.social.get_whatsapp_message_media(
+        mediaId="123", originationPhoneNumberId=NUMBER, destinationS3File={"bucketName": BUCKET, "key": "audio/"}
+    )
+    keys = [o["Key"] for o in aws.s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert keys == ["audio/123.ogg"] == [media_object_key("audio/", "123", "audio/ogg; codecs=opus")]
+
+
+def test_a_presigned_url_destination_receives_the_file_at_exactly_its_key(aws):
+    """botocore GetWhatsAppMessageMedia.destinationS3PresignedUrl: "The presign url of the media file", {url,
+    headers} both required, url pattern `https://(.*)s3(.*).amazonaws.com/(.*)`. The URL names one object, so nothing
+    about the final key is left to guess. (No source says which HTTP method End User Messaging uses on it; an S3
+    pre-signed upload is a PUT, which is what the fake does.)"""
+    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["pattern"] == "https://(.*)s3(.*).amazonaws.com/(.*)"
+    aws.fake.register_media("456", b"\xff\xd8jpeg", "image/jpeg")
+    url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
+    aws.social.get_whatsapp_message_media(
+        mediaId="456",
+        originationPhoneNumberId=NUMBER,
+        destinationS3PresignedUrl={"url": url, "headers": {"Content-Type": "image/jpeg"}},
+    )
+    assert aws.s3.get_object(Bucket=BUCKET, Key="inbound/b/0-456")["Body"].read() == b"\xff\xd8jpeg"
+
+
+def test_a_presigned_url_outside_amazon_s3_is_refused(aws):
+    """The url pattern `https://(.*)s3(.*).amazonaws.com/(.*)` (botocore model) admits only Amazon S3."""
+    aws.fake.register_media("456", b"x", "image/jpeg")
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(
+            mediaId="456",
+            originationPhoneNumberId=NUMBER,
+            destinationS3PresignedUrl={"url": "https://example.com/upload", "headers": {}},
+        )
+    assert error_code(excinfo) == "ValidationException"
+
+
+def test_metadata_only_answers_the_mime_type_and_the_size_in_kb_and_copies_nothing(aws):
+    """botocore: metadataOnly "Set to True to get only the metadata for the file"; the answer's fileSize is "The size
+    of the media file, in KB" and mimeType "The MIME type of the media". Whether KB is 1,000 or 1,024 bytes is not
+    said: the fake rounds up over 1,024, the runtime reads it as at least size × 1,000 bytes."""
+    assert "in KB" in _doc("GetWhatsAppMessageMediaOutput", "fileSize")
+    aws.fake.register_media("789", b"x" * 5000, "application/pdf")
+    answer = aws.social.get_whatsapp_message_media(mediaId="789", originationPhoneNumberId=NUMBER, metadataOnly=True)
+    assert (answer["mimeType"], answer["fileSize"]) == ("application/pdf", 5)
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_both_destinations_at_once_are_refused(aws):
+    """botocore GetWhatsAppMessageMedia: "Use either destinationS3File or destinationS3PresignedUrl for the
+    destination. If both are used then an InvalidParameterException is returned." (the model's error shape is named
+    InvalidParametersException)."""
+    aws.fake.register_media("789", b"x", "image/png")
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(
+            mediaId="789",
+            originationPhoneNumberId=NUMBER,
+            destinationS3File={"bucketName": BUCKET, "key": "k/"},
+            destinationS3PresignedUrl={"url": "https://b.s3.amazonaws.com/k", "headers": {}},
+        )
+    assert error_code(excinfo) == "InvalidParametersException"
+
+
+def test_a_media_id_outside_the_model_pattern_is_refused(aws):
+    """botocore GetWhatsAppMessageMedia.mediaId pattern `[A-Za-z0-9]+` (botocore does not check patterns client
+    side; the service does)."""
+    assert MODEL.operation_model("GetWhatsAppMessageMedia").input_shape.members["mediaId"].metadata["pattern"] == (
+        "[A-Za-z0-9]+"
+    )
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(mediaId="media-1", originationPhoneNumberId=NUMBER, metadataOnly=True)
+    assert error_code(excinfo) == "ValidationException"
+
+
+def _text(to: str, body: str) -> bytes:
+    message = {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}}
+    return json.dumps(message).encode()
+
+
+def test_a_text_body_over_4096_characters_is_refused(aws):
+    """Meta Cloud API, text messages (developers.facebook.com/documentation/business-messaging/whatsapp/messages/
+    text-messages): body "Maximum 4096 characters." Which error End User Messaging returns is not documented; the
+    fake answers InvalidParametersException."""
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER, message=_text("15550001111", "é" * 4096), metaApiVersion="v20.0"
+    )
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER, message=_text("15550001111", "é" * 4097), metaApiVersion="v20.0"
+        )
+    assert error_code(excinfo) == "InvalidParametersException"
+
+
+def test_a_free_form_message_after_24_hours_is_accepted_then_reported_failed_with_131047(aws):
+    """Meta: a free-form message is delivered only within 24 hours of the customer's last message; error 131047
+    "Re-engagement message" ("Message failed to send because more than 24 hours have passed since the customer last
+    replied to this number."). AWS's agent toolkit for End User Messaging Social (troubleshooting-delivery.md): "Send
+    succeeds but not delivered | 24h window expired (freeform)"; Meta: errors come "either synchronously …
+    asynchronously via Webhook, or sometimes through both". So by default the call succeeds and a `failed` status
+    with the 131047 error follows; the fake's `service_window="sync"` models the synchronous case."""
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    aws.clock[0] += 23 * 3600
+    aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=_text("15550001111", "in time"), metaApiVersion="v20.0")
+    aws.clock[0] += 2 * 3600
+    late = aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER, message=_text("15550001111", "too late"), metaApiVersion="v20.0"
+    )
+    ((origination, status),) = aws.statuses
+    assert origination == NUMBER
+    assert (status["id"], status["status"], status["errors"]) == (late["messageId"], "failed", [REENGAGEMENT_ERROR])
+    assert [s.refused for s in aws.fake.whatsapp_sent] == [None, REENGAGEMENT_ERROR]
+
+
+def test_in_sync_mode_a_message_outside_the_window_is_refused_by_the_call(aws):
+    """The other reading of the same sources (see the previous test): the refusal comes back from the call itself."""
+    aws.fake.social.service_window = "sync"
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER, message=_text("15550001111", "nobody wrote"), metaApiVersion="v20.0"
+        )
+    assert error_code(excinfo) == "ValidationException" and "131047" in str(excinfo.value)
+    assert aws.fake.whatsapp_sent == []
+
+
+def test_read_receipts_and_templates_are_not_held_to_the_window(aws):
+    """Meta: only free-form messages need the window; templates are how a business re-engages."""
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    template = {"messaging_product": "whatsapp", "to": "15550001111", "type": "template", "template": {"name": "hi"}}
+    for message in (receipt, template):
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
+        )
+    assert aws.statuses == [] and [s.refused for s in aws.fake.whatsapp_sent] == [None, None]
