@@ -76,6 +76,8 @@ class Participant:
     token: str | None = None
     joined: bool = False
     left: bool = False
+    connected: bool = False
+    """CreateParticipantConnection has succeeded at least once."""
 
 
 @dataclass

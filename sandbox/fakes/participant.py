@@ -5,6 +5,9 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   other call the ConnectionToken (botocore: "ConnectionToken is used for invoking this API instead of
   ParticipantToken"). A token of an ended chat, an expired or unknown token: `AccessDeniedException`.
 * Connection token lifetime: botocore CreateParticipantConnection — "Expiry time for the connection token is 1 day."
+  The first connection: botocore StartChatContact — "clients must subscribe to the participant's connection for the
+  created chat within 5 minutes"; what happens later is not documented, the fake answers AccessDeniedException.
+  Later connections (renewals) use the ParticipantToken, "valid for the lifetime of a chat participant".
 * Message content: botocore SendMessage.Content — "Maximum of 16,384 bytes for all content types … Some messaging
   channels enforce lower limits"; the older API reference said 1,024 characters for text (see `CONTENT_BYTES_LIMIT`).
 * Attachments: Amazon Connect Administrator Guide, "Amazon Connect feature specifications" — chat attachments of
@@ -30,6 +33,8 @@ from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.records import Ids, copy, iso8601
 from sandbox.fakes.rest_json import ApiError
 
+FIRST_CONNECTION_SECONDS = 300.0
+"""botocore StartChatContact: "clients must subscribe … within 5 minutes"."""
 CONNECTION_TTL_SECONDS = 24 * 3600.0
 """botocore CreateParticipantConnection: "Expiry time for the connection token is 1 day."."""
 
@@ -142,6 +147,9 @@ class ParticipantBackend:
         if not contact.active:
             raise ApiError("AccessDeniedException", "the participant token is not valid: the chat has ended")
         participant = contact.customer
+        if not participant.connected and at - contact.started_at > FIRST_CONNECTION_SECONDS:
+            raise ApiError("AccessDeniedException", "the participant did not connect within 5 minutes of the chat start")
+        participant.connected = True
         response: dict[str, Any] = {}
         types = params.get("Type") or []
         expires_at = at + self.connection_ttl_seconds

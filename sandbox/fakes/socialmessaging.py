@@ -13,7 +13,10 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
 * `destinationS3PresignedUrl.url` has the model pattern `https://(.*)s3(.*).amazonaws.com/(.*)`; the fake PUTs the
   file to it with the given headers. The sandbox's S3 on loopback stands in for amazonaws.com (`s3_endpoints`).
 * PostWhatsAppMessageMedia: "You must use either sourceS3File or sourceS3PresignedUrl for the source. If both or
-  neither are specified then an InvalidParameterException is returned."
+  neither are specified then an InvalidParameterException is returned." What WhatsApp takes: AWS End User Messaging
+  Social User Guide, "Supported media file types" — "When sending or receiving a media message, the file type must be
+  supported and under the maximum file size" (see `OUTBOUND_MEDIA`); the error for a refused file is not documented,
+  the fake answers ValidationException.
 * SendWhatsAppMessage: `message` is a blob of at most 2,048,000 (model bound); it "passes through a WhatsApp Message
   object" (Meta Cloud API: `messaging_product` "whatsapp", `to`, `type` and its object; text body at most 4,096
   characters).
@@ -56,6 +59,29 @@ REENGAGEMENT_ERROR = {
     "href": "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/",
 }
 """Meta's error object for a free-form message outside the window, as it travels in `value.statuses[].errors[]`."""
+_MB = 1024 * 1024
+OUTBOUND_MEDIA: dict[str, int] = {
+    "audio/aac": 16 * _MB,
+    "audio/amr": 16 * _MB,
+    "audio/mpeg": 16 * _MB,
+    "audio/mp4": 16 * _MB,
+    "audio/ogg": 16 * _MB,
+    "text/plain": 100 * _MB,
+    "application/pdf": 100 * _MB,
+    "application/vnd.ms-powerpoint": 100 * _MB,
+    "application/msword": 100 * _MB,
+    "application/vnd.ms-excel": 100 * _MB,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * _MB,
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * _MB,
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * _MB,
+    "image/jpeg": 5 * _MB,
+    "image/png": 5 * _MB,
+    "image/webp": 500 * 1024,
+    "video/mp4": 16 * _MB,
+    "video/3gpp": 16 * _MB,
+}
+"""MIME type -> largest file WhatsApp takes (the user guide's table: audio 16 MB, documents 100 MB, images 5 MB,
+stickers 100 KB static / 500 KB animated, video 16 MB; audio/ogg with the Opus codec only)."""
 MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
 """botocore GetWhatsAppMessageMedia.mediaId pattern."""
 PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
@@ -229,8 +255,14 @@ class SocialMessagingBackend:
             raise ApiError("InvalidParametersException", "the fake reads media from sourceS3File only")
         answer = self._s3_call("get_object", Bucket=source["bucketName"], Key=source["key"])
         data = answer["Body"].read()
+        content_type = answer.get("ContentType") or "application/octet-stream"
+        limit = OUTBOUND_MEDIA.get(content_type.split(";", 1)[0].strip().lower())
+        if limit is None:
+            raise ApiError("ValidationException", f"WhatsApp does not support media of type {content_type}")
+        if len(data) > limit:
+            raise ApiError("ValidationException", f"{content_type} media is larger than WhatsApp's {limit} bytes")
         media_id = self.ids.digits(16)
-        self.media[media_id] = (data, answer.get("ContentType") or "application/octet-stream")
+        self.media[media_id] = (data, content_type)
         return {"mediaId": media_id}
 
     # ---------------------------------------------------------------- helpers

@@ -151,3 +151,22 @@ def test_start_chat_contact_streams_from_the_first_moment_with_the_sdk_the_funct
     assert "ChatStreamingConfiguration" in CONNECT.shape_for("StartChatContactRequest").members
     version = tuple(int(p) for p in botocore.__version__.split(".")[:3])
     assert version >= (1, 43, 104)
+
+
+def test_the_first_connection_must_come_within_5_minutes_of_the_chat_start_and_renewals_any_time(aws):
+    """botocore StartChatContact: "When a new chat contact is successfully created, clients must subscribe to the
+    participant's connection for the created chat within 5 minutes." The consequence of being late is not documented
+    (the fake answers AccessDeniedException). Renewals: StartChatContact.ParticipantToken — "valid for the lifetime of
+    a chat participant"; the bridge connects right after the start and renews with that token when the day-long
+    connection token nears its end."""
+    started = aws.connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "M"})
+    aws.clock[0] += 301
+    with pytest.raises(ClientError) as excinfo:
+        aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=started["ParticipantToken"])
+    assert error_code(excinfo) == "AccessDeniedException"
+    _, token = aws.open_chat()
+    (contact,) = [c for c in aws.fake.active_contacts() if c.contact_id != started["ContactId"]]
+    aws.clock[0] += 23 * 3600
+    participant_token = aws.fake.chats.contacts[contact.contact_id].customer.token
+    renewed = aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token)
+    assert renewed["ConnectionCredentials"]["ConnectionToken"] != token

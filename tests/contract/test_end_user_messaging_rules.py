@@ -161,3 +161,30 @@ def test_read_receipts_and_templates_are_not_held_to_the_window(aws):
             originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
         )
     assert aws.statuses == [] and [s.refused for s in aws.fake.whatsapp_sent] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "size", "accepted"),
+    [
+        ("image/jpeg", 5 * 1024 * 1024, True),
+        ("image/jpeg", 5 * 1024 * 1024 + 1, False),
+        ("application/pdf", 1000, True),
+        ("audio/mpeg", 1000, True),
+        ("image/heic", 1000, False),
+        ("video/quicktime", 1000, False),
+        ("audio/wav", 1000, False),
+    ],
+)
+def test_whatsapp_takes_only_its_media_types_and_sizes(aws, content_type, size, accepted):
+    """AWS End User Messaging Social User Guide, "Supported media file types": "When sending or receiving a media
+    message, the file type must be supported and under the maximum file size" — audio aac/amr/mpeg/mp4/ogg (Opus) 16
+    MB, documents (text, PDF, Office) 100 MB, images jpeg/png 5 MB, stickers webp 100/500 KB, video mp4/3gpp 16 MB. So
+    an agent's HEIC photo, MOV video or WAV file is refused. The error is not documented (ValidationException here)."""
+    aws.s3.put_object(Bucket=BUCKET, Key="outbound/f", Body=b"x" * size, ContentType=content_type)
+    post = {"originationPhoneNumberId": NUMBER, "sourceS3File": {"bucketName": BUCKET, "key": "outbound/f"}}
+    if accepted:
+        assert aws.social.post_whatsapp_message_media(**post)["mediaId"]
+    else:
+        with pytest.raises(ClientError) as excinfo:
+            aws.social.post_whatsapp_message_media(**post)
+        assert error_code(excinfo) == "ValidationException"
