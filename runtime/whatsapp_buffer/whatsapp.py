@@ -34,8 +34,14 @@ class MediaInfo:
 
     @property
     def least_bytes(self) -> int:
-        """The smallest size `size_kb` can stand for (KB read as 1,000 bytes; the documentation does not say)."""
+        """The smallest size `size_kb` can stand for (KB read as 1,000 bytes; the documentation does not say): what
+        decides that a file is too large, so a file within Connect's limit is never refused."""
         return int(self.size_kb or 0) * 1000
+
+    @property
+    def approx_bytes(self) -> int:
+        """The size to tell a person (KB read as 1,024 bytes)."""
+        return int(self.size_kb or 0) * 1024
 
 
 def media_kind_for(content_type: str) -> str:

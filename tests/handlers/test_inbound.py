@@ -364,7 +364,7 @@ def test_a_file_over_connects_20_mb_becomes_a_notice_without_a_download(world):
     _, failed = world.deliver(burst)
     assert not failed
     (notice,) = world.fake.items(world.session().contact_id)
-    assert "(video-1.mp4, 20.0 MB)" in notice.content and "larger than the 20 MB" in notice.content
+    assert "(video-1.mp4, 20.5 MB)" in notice.content and "larger than the 20 MB" in notice.content
     assert len(world.calls("GetWhatsAppMessageMedia")) == 1
 
 

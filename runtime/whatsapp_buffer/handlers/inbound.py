@@ -203,7 +203,7 @@ class BurstDelivery:
         content_type = render.bare_content_type(item.content.get("mime_type") or info.mime_type)
         refusal = connect_attachments.refusal(content_type, info.least_bytes)
         if refusal is not None:
-            return self._notice(burst, index, item.kind, refusal, name, info.least_bytes)
+            return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
         key = inbound_key(burst.burst_id, index, media_id)
         try:
             self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
