@@ -52,7 +52,8 @@ def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
         text = message.get("text") or f"[{message['kind']}]"
         rows.append((message["at"], 3, f"customer {str(message.get('to'))[-4:]:>4} receives │ {_indent(text, prefix)}"))
     for refused in transcript.get("whatsapp_refused", []):
-        rows.append((refused["at"], 3, f"WhatsApp refuses {str(refused.get('to'))[-4:]:>4}│ {refused['reason'][:90]}"))
+        label = f"WhatsApp refuses {str(refused.get('to'))[-4:]}"
+        rows.append((refused["at"], 3, f"{label:<22} │ {refused['reason'][:90]}"))
     for rejected in transcript.get("rejected", []):
         rows.append((rejected["at"], 4, f"rejected               │ {rejected['reason'][:90]}"))
     rows.sort(key=lambda row: (row[0], row[1]))
