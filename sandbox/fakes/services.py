@@ -17,14 +17,11 @@ Everything time-related reads the `clock` it is given, so virtual time drives to
 
 from __future__ import annotations
 
-import io
 import random
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +39,7 @@ from sandbox.fakes.participant import (
 from sandbox.fakes.records import Call, Fault, Ids, Published
 from sandbox.fakes.rest_json import ApiError, MissingParameters, RestJsonRouter, error_response
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
+from sandbox.fakes.transport import Handler, RawBody, Server, requests_put, target
 
 CONNECT = "connect"
 PARTICIPANT = "connectparticipant"
@@ -108,7 +106,7 @@ class FakeServices:
         self.social = SocialMessagingBackend(
             ids,
             s3_client=s3_client,
-            http_put=http_put or _requests_put,
+            http_put=http_put or requests_put,
             s3_endpoints=s3_endpoints,
             phone_number_ids=phone_number_ids,
             service_window=service_window,
@@ -135,7 +133,7 @@ class FakeServices:
         self._observers: list[Callable[[Call], None]] = []
         self.publish_errors: list[tuple[Published, BaseException]] = []
         self._draining = False
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._base_url: str | None = None
 
@@ -145,7 +143,7 @@ class FakeServices:
         """Serve on loopback in a background thread; returns the base URL (`http://127.0.0.1:<port>`)."""
         if self._server is not None:
             return self.url
-        server = _Server((self._host, self._port), _Handler)
+        server = Server((self._host, self._port), Handler)
         server.fake = self
         self._server = server
         self._base_url = f"http://{self._host}:{server.server_address[1]}"
@@ -195,12 +193,12 @@ class FakeServices:
         message = Message()
         for name, value in headers.items():
             message[name] = value
-        status, _, body = self._handle_http("PUT", _target(url), message, data)
+        status, _, body = self._handle_http("PUT", target(url), message, data)
         if status >= 300:
             raise RuntimeError(f"attachment upload answered HTTP {status}: {body[:200]!r}")
 
     def http_get(self, url: str) -> bytes:
-        status, _, body = self._handle_http("GET", _target(url), Message(), b"")
+        status, _, body = self._handle_http("GET", target(url), Message(), b"")
         if status >= 300:
             raise RuntimeError(f"attachment download answered HTTP {status}: {body[:200]!r}")
         return body
@@ -218,7 +216,7 @@ class FakeServices:
             headers[name] = value.decode() if isinstance(value, bytes) else value
         status, answer_headers, payload = self._handle_http(request.method, target, headers, body)
         answer_headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
-        return AWSResponse(request.url, status, answer_headers, _Raw(payload))
+        return AWSResponse(request.url, status, answer_headers, RawBody(payload))
 
     # ---------------------------------------------------------------- the customer's and the agent's side
 
@@ -437,63 +435,3 @@ class FakeServices:
             finally:
                 with self._lock:
                     self._draining = False
-
-
-def _target(url: str) -> str:
-    split = urlsplit(url)
-    return split.path + (f"?{split.query}" if split.query else "")
-
-
-def _requests_put(url: str, headers: Mapping[str, str], data: bytes) -> int:
-    """How End User Messaging writes to a pre-signed URL. `requests`, because moto's in-process mock intercepts it
-    (unit tests) while the sandbox's moto server answers it on loopback."""
-    import requests
-
-    return requests.put(url, data=data, headers=dict(headers), timeout=10).status_code
-
-
-class _Raw(io.BytesIO):
-    """The raw body botocore reads from an `AWSResponse`."""
-
-    def stream(self, **_: Any) -> Any:
-        yield self.getvalue()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeServices
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hangs up mid-answer is normal for a pooled connection; anything else is still reported."""
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeServices/1"
-    # Headers and body go out in two writes; with Nagle on, keep-alive clients wait ~40 ms for each answer.
-    disable_nagle_algorithm = True
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence: the sandbox owns stdout and stderr."""
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        try:
-            status, headers, payload = self.server.fake._handle_http(self.command, self.path, self.headers, body)
-        except Exception as exc:
-            status, headers, payload = error_response(ApiError("InternalServerException", f"fake failed: {exc!r}"), 500)
-        self.send_response(status)
-        headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = do_HEAD = _serve
