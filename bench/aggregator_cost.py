@@ -11,7 +11,7 @@ import random
 import time
 from typing import Any
 
-from whatsapp_buffer import debounce, merge
+from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.settings import BufferPolicy
 
@@ -84,9 +84,9 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     and SQS FIFO served on loopback, as the sandbox serves them: read control, query, claim, send, mark sent, settle."""
     from sandbox.moto_server import LoopbackMotoServer
     from sandbox.pipeline import local_client
-    from whatsapp_buffer.bursts_queue import BurstsQueue
-    from whatsapp_buffer.handlers import aggregator
-    from whatsapp_buffer.raw_store import RawStore
+    from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
+    from whatsapp_buffer.adapters.raw_table import RawStore
+    from whatsapp_buffer.buffer import flush as aggregator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = LoopbackMotoServer()
@@ -158,7 +158,7 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
 
 def state_size(conversations: int) -> dict[str, Any]:
     """Bytes of the aggregator's window state as the handler returns it and Lambda serialises it."""
-    from whatsapp_buffer.handlers.aggregator import window_state
+    from whatsapp_buffer.buffer.flush import window_state
 
     state = window_state(_conversation(i).key for i in range(conversations))
     size = len(json.dumps(state).encode("utf-8"))

@@ -84,7 +84,7 @@ def run(repeats: int = 3) -> dict[str, Any]:
     baseline = import_seconds("json", envs["ingest"], repeats)
     results: dict[str, Any] = {}
     for name in HANDLERS:
-        times = import_seconds(f"whatsapp_buffer.handlers.{name}", envs[name], repeats)
+        times = import_seconds(f"whatsapp_buffer.entrypoints.{name}", envs[name], repeats)
         results[name] = {"median_ms": round(1000 * statistics.median(times), 1), "max_ms": round(1000 * max(times), 1)}
     return {
         "imports": results,

@@ -61,7 +61,7 @@ class FunctionSpec:
     """What differs between functions."""
 
     name: str
-    """Short name: the handler module (`whatsapp_buffer.handlers.<name>`) and the end of the physical name."""
+    """Short name: the entry module (`whatsapp_buffer.entrypoints.<name>`) and the end of the physical name."""
     description: str
     timeout_seconds: int
     environment: Mapping[str, pulumi.Input[str]]
@@ -115,7 +115,7 @@ def python_function(
         description=spec.description,
         runtime=RUNTIME,
         architectures=[ARCHITECTURE],
-        handler=f"whatsapp_buffer.handlers.{spec.name}.handler",
+        handler=f"whatsapp_buffer.entrypoints.{spec.name}.handler",
         code=runtime_archive(),
         role=role.arn,
         layers=[defaults.sdk_layer_arn],

@@ -4,7 +4,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
 
 INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"

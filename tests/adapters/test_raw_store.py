@@ -6,15 +6,15 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
-from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
-from whatsapp_buffer.model import Conversation, InboundMessage
-from whatsapp_buffer.raw_store import (
+from whatsapp_buffer.adapters.raw_table import (
     CLAIMED,
     PENDING,
     RawStore,
     conversation_from_stream_keys,
     message_sort_key,
 )
+from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
+from whatsapp_buffer.model import Conversation, InboundMessage
 
 TABLE = "raw-test"
 CONV = Conversation("106540352242922", "16505551234")

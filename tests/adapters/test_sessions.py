@@ -5,8 +5,8 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.errors import ConcurrentUpdate
-from whatsapp_buffer.sessions import Session, SessionStore
 
 TABLE = "sessions"
 CONVERSATION = "111222333#15550001111"

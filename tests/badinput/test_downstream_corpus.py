@@ -18,28 +18,29 @@ from tests import corpus
 from tests.fixtures import eum
 from tests.handlers import test_inbound, test_outbound
 from tests.handlers.conftest import T0, drain_bursts
+from whatsapp_buffer.entrypoints import aggregator as aggregator_module
+from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.handlers import aggregator as aggregator_module
-from whatsapp_buffer.handlers import ingest as ingest_module
-from whatsapp_buffer.handlers import outbound
+from whatsapp_buffer.relay.relay_reply import IGNORED, SENT
 
 # ------------------------------------------------------------------ outbound: Connect streaming events
 
 STREAMING = {**{name: json.loads(text) for name, text in corpus.files("streaming").items()}, **corpus.generated_streaming()}
 STREAMING_EXPECTED = {
     "attachments_not_a_list.json": (MalformedEvent, "Attachments is not a list"),
-    "content_not_a_string.json": outbound.IGNORED,
+    "content_not_a_string.json": IGNORED,
     "deeply_nested": (MalformedEvent, "nested too deeply"),
     "json_array.json": (MalformedEvent, "not a JSON object"),
-    "lone_surrogate_in_agent_text.json": outbound.SENT,
-    "message_attributes_not_an_object.json": outbound.SENT,
+    "lone_surrogate_in_agent_text.json": SENT,
+    "message_attributes_not_an_object.json": SENT,
     "no_contact_id.json": (MalformedEvent, "no ContactId"),
     "no_type.json": (MalformedEvent, "no Type"),
-    "no_visibility.json": outbound.IGNORED,
+    "no_visibility.json": IGNORED,
     "not_json.json": (MalformedEvent, "not JSON"),
     "sns_without_message.json": (MalformedEvent, "without a Message"),
-    "unknown_event_content_type.json": outbound.IGNORED,
-    "unknown_type.json": outbound.IGNORED,
+    "unknown_event_content_type.json": IGNORED,
+    "unknown_type.json": IGNORED,
 }
 CONTACT = "contact-1"
 GOOD_REPLY = {
@@ -82,7 +83,7 @@ def test_streaming_corpus_input_is_relayed_ignored_or_rejected_and_the_next_repl
         assert outbound_world.handle(sns_record(copy.deepcopy(STREAMING[name]))) == [expected]
     # THEN the agent's next reply reaches the customer exactly once
     before = len(outbound_world.sent())
-    assert outbound_world.handle(good_reply_record()) == [outbound.SENT]
+    assert outbound_world.handle(good_reply_record()) == [SENT]
     assert [m["text"]["body"] for m in outbound_world.sent()[before:]] == ["good neighbour reply"]
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from tests import corpus
 from tests.fixtures import eum
+from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
-from whatsapp_buffer.events import MAX_TEXT_CHARS
-from whatsapp_buffer.handlers import ingest as ingest_module
+from whatsapp_buffer.ingest.webhook import MAX_TEXT_CHARS
 from whatsapp_buffer.model import Conversation
 
 GOOD = Conversation(corpus.PHONE_NUMBER_ID, corpus.GOOD_CUSTOMER)
@@ -134,7 +134,7 @@ def test_a_thousand_messages_in_one_entry_are_all_stored_in_order(ingest_setting
     try:
         result = deliver(BODIES[THOUSAND])
     finally:
-        ingest_module._service = None
+        ingest_module.installed.reset()
     assert result["stored"] == 1000
     assert recording.ids == [f"wamid.CORPUS.th.{i:04d}" for i in range(1000)]
 

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from sandbox.fakes import participant as fake_participant
 from tests.contract.conftest import error_code
-from whatsapp_buffer import connect_attachments
+from whatsapp_buffer.deliver import attachments
 
 CONNECT = botocore.session.get_session().get_service_model("connect")
 PARTICIPANT = botocore.session.get_session().get_service_model("connectparticipant")
@@ -39,8 +39,8 @@ def test_the_fake_and_the_runtime_hold_exactly_connects_documented_attachment_ex
     the Amazon Connect Administrator Guide." (list quoted in FEATURE_SPECIFICATIONS)."""
     assert "Feature specifications" in _doc(PARTICIPANT.operation_model("StartAttachmentUpload"), "ContentType")
     assert set(fake_participant.ATTACHMENT_EXTENSIONS) == LISTED
-    assert set(connect_attachments.EXTENSION_FOR_TYPE.values()) | {".jpeg", ".jfif"} == LISTED
-    assert fake_participant.MAX_ATTACHMENT_BYTES == connect_attachments.MAX_ATTACHMENT_BYTES == 20_000_000
+    assert set(attachments.EXTENSION_FOR_TYPE.values()) | {".jpeg", ".jfif"} == LISTED
+    assert fake_participant.MAX_ATTACHMENT_BYTES == attachments.MAX_ATTACHMENT_BYTES == 20_000_000
 
 
 @pytest.mark.parametrize(("name", "content_type"), [("a.jpg", "image/jpeg"), ("a.pdf", "application/pdf"), ("a.mp4", "video/mp4"), ("a.wav", "audio/wav"), ("a.png", "image/png")])
@@ -48,7 +48,7 @@ def test_listed_attachment_types_are_accepted(aws, name, content_type):
     """Feature specifications: the listed extensions are accepted in chat."""
     _, token = aws.open_chat()
     assert _upload(aws, token, name, content_type)["AttachmentId"]
-    assert connect_attachments.refusal(content_type, 10) is None
+    assert attachments.refusal(content_type, 10) is None
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_whatsapp_media_outside_the_list_is_refused(aws, name, content_type):
     with pytest.raises(ClientError) as excinfo:
         _upload(aws, token, name, content_type)
     assert error_code(excinfo) == "ValidationException"
-    assert connect_attachments.refusal(content_type, 10) == connect_attachments.TYPE_NOT_ACCEPTED
+    assert attachments.refusal(content_type, 10) == attachments.TYPE_NOT_ACCEPTED
 
 
 def test_an_attachment_over_20_mb_is_refused(aws):
@@ -73,7 +73,7 @@ def test_an_attachment_over_20_mb_is_refused(aws):
     with pytest.raises(ClientError) as excinfo:
         _upload(aws, token, "big.mp4", "video/mp4", size=20_000_001, client_token="t2")
     assert error_code(excinfo) == "ValidationException"
-    assert connect_attachments.refusal("video/mp4", 20_000_001) == connect_attachments.TOO_LARGE
+    assert attachments.refusal("video/mp4", 20_000_001) == attachments.TOO_LARGE
 
 
 def test_the_36th_attachment_of_a_chat_exceeds_the_quota(aws):

@@ -17,11 +17,13 @@ from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
-from whatsapp_buffer.bursts_queue import BurstsQueue
-from whatsapp_buffer.handlers import aggregator as aggregator_module
-from whatsapp_buffer.handlers import ingest as ingest_module
+from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
+from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.entrypoints import aggregator as aggregator_module
+from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst
-from whatsapp_buffer.raw_store import RawStore
 from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy, IngestSettings
 
 TABLE = "whatsapp-buffer-test-raw"
@@ -76,16 +78,16 @@ def ingest_settings() -> IngestSettings:
 
 
 @pytest.fixture
-def ingest(store, ingest_settings, virtual_clock) -> Iterator[ingest_module.Ingest]:
+def ingest(store, ingest_settings, virtual_clock) -> Iterator[Ingest]:
     yield ingest_module.build(ingest_settings, store)
-    ingest_module._service = None
+    ingest_module.installed.reset()
 
 
 @pytest.fixture
-def aggregator(store, queue_url, virtual_clock) -> Iterator[aggregator_module.Aggregator]:
+def aggregator(store, queue_url, virtual_clock) -> Iterator[Aggregator]:
     settings = AggregatorSettings(raw_table_name=TABLE, bursts_queue_url=queue_url, policy=POLICY)
     yield aggregator_module.build(settings, store, BurstsQueue(queue_url, boto3.client("sqs")))
-    aggregator_module._service = None
+    aggregator_module.installed.reset()
 
 
 class Stream:

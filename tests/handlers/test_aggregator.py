@@ -9,11 +9,12 @@ import pytest
 
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
+from whatsapp_buffer.adapters.raw_table import RawStore, StoredMessage
+from whatsapp_buffer.buffer.flush import MAX_BURST_CONTENT_BYTES, _within_size, window_state
+from whatsapp_buffer.entrypoints import aggregator as aggregator_module
+from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import TransientAwsError
-from whatsapp_buffer.handlers import aggregator as aggregator_module
-from whatsapp_buffer.handlers import ingest as ingest_module
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
-from whatsapp_buffer.raw_store import RawStore, StoredMessage
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 ONE_MB = 1024 * 1024
@@ -176,13 +177,13 @@ def test_a_burst_takes_the_longest_prefix_that_fits_and_never_nothing():
         return StoredMessage(message, f"MSG#{i}", "pending", None)
 
     fifty = [stored(i, "語" * 4096) for i in range(50)]  # the default maxMessages of the longest texts ingest keeps
-    batch = aggregator_module._within_size(fifty)
+    batch = _within_size(fifty)
     assert 0 < len(batch) < 50 and batch == fifty[: len(batch)]
     assert sum(len(json.dumps(s.message.content, ensure_ascii=False).encode()) for s in batch) <= (
-        aggregator_module.MAX_BURST_CONTENT_BYTES
+        MAX_BURST_CONTENT_BYTES
     )
     huge = [stored(0, "x" * 400_000)]
-    assert aggregator_module._within_size(huge) == huge
+    assert _within_size(huge) == huge
 
 
 def test_each_flush_counts_the_burst_its_size_and_the_latency_since_its_last_message(
@@ -234,7 +235,7 @@ def test_message_arriving_mid_flush_is_neither_lost_nor_sent_twice(ingest, windo
     # GIVEN a pending message, and a second one that arrives between the claim and the control update
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "first"))
     late = [lambda: arrive(virtual_clock, virtual_clock.t, eum.message("wamid.2", "second", sent_at=T0 + 29))]
-    aggregator_module.service().store = ArrivalDuringFlush(store, late)
+    aggregator_module.installed.get().store = ArrivalDuringFlush(store, late)
     # WHEN the first flushes
     run_windows(window, T0 + 30)
     # THEN the burst has only the claimed message, and the late one stays pending on the control item
@@ -274,7 +275,7 @@ class SpyQueue:
 def test_crash_between_send_and_mark_sent_resends_the_same_burst_id_and_loses_nothing(
     ingest, window, virtual_clock, queue_url, store
 ):
-    service = aggregator_module.service()
+    service = aggregator_module.installed.get()
     service.store = CrashAfterSend(store)
     service.queue = spy = SpyQueue(service.queue)
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "a", sent_at=T0), eum.message("wamid.2", "b", sent_at=T0 + 1))
@@ -303,7 +304,7 @@ def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
                 raise TransientAwsError("throttled")
             return super().unsent_messages(conversation)
 
-    aggregator_module.service().store = FailsFor(store.table_name, store.client)
+    aggregator_module.installed.get().store = FailsFor(store.table_name, store.client)
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "fine"))
     arrive(virtual_clock, T0 + 1, eum.message("wamid.2", "unlucky"), phone_number_id=broken.phone_number_id)
     run_windows(window, T0 + 30)
@@ -323,7 +324,7 @@ def test_final_invoke_fails_when_a_conversation_can_neither_flush_nor_be_touched
             raise TransientAwsError("down")
 
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
-    aggregator_module.service().store = Unreachable(store.table_name, store.client)
+    aggregator_module.installed.get().store = Unreachable(store.table_name, store.client)
     with pytest.raises(TransientAwsError, match="1 conversation"):
         run_windows(window, T0 + 10)
 
@@ -364,7 +365,7 @@ def test_window_state_holds_well_over_ten_thousand_conversations_under_one_megab
     # GIVEN realistic keys: a 15-digit Meta phone number id and a 15-digit (maximum E.164) wa_id
     keys = [f"{106540352242922 + i % 50}#{100000000000000 + i}" for i in range(29_000)]
     # WHEN they are kept in the window state, serialized with the default (spaced) JSON encoder
-    size = len(json.dumps(aggregator_module.window_state(keys)).encode())
+    size = len(json.dumps(window_state(keys)).encode())
     # THEN 29,000 conversations fit in one shard-window's 1 MB state (35 bytes each: about 29,900 at most)
     assert size < ONE_MB
     assert size / len(keys) < 36
@@ -389,10 +390,10 @@ def test_handler_builds_itself_from_the_environment_on_first_call(aws, dynamodb,
         "WINDOW_SECONDS": "10",
     }.items():
         monkeypatch.setenv(name, value)
-    aggregator_module._service = None
+    aggregator_module.installed.reset()
     try:
         response = aggregator_module.handler({"Records": [], "state": {}, "isFinalInvokeForWindow": True}, None)
-        assert aggregator_module._service.policy == POLICY
+        assert aggregator_module.installed.current.policy == POLICY
     finally:
-        aggregator_module._service = None
+        aggregator_module.installed.reset()
     assert response == {"state": {}, "batchItemFailures": []}

@@ -13,13 +13,14 @@ from botocore.exceptions import ParamValidationError
 from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
-from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.handlers import inbound
-from whatsapp_buffer.media_store import MediaStore
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.deliver.send_burst import BurstDelivery
+from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
-from whatsapp_buffer.sessions import SessionStore
 from whatsapp_buffer.settings import InboundSettings
-from whatsapp_buffer.whatsapp import WhatsApp
 
 T0 = 1_000_000_000.0
 ORIGIN = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/5f811eaa4c81499384c496b909afbb1a"
@@ -59,7 +60,7 @@ class World:
         self.fake = InProcessAws(lambda: self.now, self.s3)
         self.sessions = SessionStore("sessions", self.dynamodb)
         config = settings(mark_as_read)
-        delivery = inbound.BurstDelivery(
+        delivery = BurstDelivery(
             settings=config,
             sessions=self.sessions,
             contacts=ChatContacts(

@@ -6,10 +6,10 @@ import pytest
 
 from tests.fixtures import eum
 from tests.handlers.conftest import T0, emitted
+from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
-from whatsapp_buffer.handlers import ingest as ingest_module
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.raw_store import RawStore
 from whatsapp_buffer.settings import IngestSettings
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
@@ -111,7 +111,7 @@ def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_cl
         # WHEN one arrives
         result = deliver(eum.entry(fixture))
     finally:
-        ingest_module._service = None
+        ingest_module.installed.reset()
     # THEN nothing is stored, and it is counted in the MessagesIgnored metric
     assert result["ignored"] == 1
     assert store.client.scan(TableName=store.table_name)["Items"] == []
@@ -159,11 +159,11 @@ def test_handler_builds_itself_from_the_environment_on_first_call(store, monkeyp
     monkeypatch.setenv("RETENTION_HOURS", "24")
     monkeypatch.setenv("IGNORE_REACTIONS", "false")
     monkeypatch.setenv("IGNORE_STICKERS", "true")
-    ingest_module._service = None
+    ingest_module.installed.reset()
     try:
         result = deliver(eum.entry("text"))
-        assert isinstance(ingest_module._service.store, RawStore)
-        assert ingest_module._service.settings.ignore_stickers is True
+        assert isinstance(ingest_module.installed.current.store, RawStore)
+        assert ingest_module.installed.current.settings.ignore_stickers is True
     finally:
-        ingest_module._service = None
+        ingest_module.installed.reset()
     assert result["stored"] == 1

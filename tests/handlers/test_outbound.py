@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
-from whatsapp_buffer.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.handlers import outbound
-from whatsapp_buffer.media_store import MediaStore
-from whatsapp_buffer.sessions import Session, SessionStore
-from whatsapp_buffer.whatsapp import WhatsApp
+from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, SENT, ReplyRelay
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
     "records"
@@ -43,7 +44,7 @@ class World:
         self.record_contact = CONTACT
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
-        relay = outbound.ReplyRelay(
+        relay = ReplyRelay(
             sessions=self.sessions,
             participant=ChatParticipant(
                 self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
@@ -105,7 +106,7 @@ def world():
 
 def test_an_agent_message_reaches_the_customer_from_the_business_number(world):
     world.open_session()
-    assert world.handle("agent_text") == [outbound.SENT]
+    assert world.handle("agent_text") == [SENT]
     assert world.sent() == [
         {
             "origination": ORIGIN,
@@ -129,7 +130,7 @@ def test_system_messages_visible_to_the_customer_are_relayed(world):
 )
 def test_echoes_whispers_and_events_are_not_relayed(world, name):
     world.open_session()
-    assert world.handle(name) == [outbound.IGNORED]
+    assert world.handle(name) == [IGNORED]
     assert world.sent() == []
     assert world.sessions.get(CONVERSATION) is not None
 
@@ -137,7 +138,7 @@ def test_echoes_whispers_and_events_are_not_relayed(world, name):
 @pytest.mark.parametrize("name", ["chat_ended", "customer_left"])
 def test_the_end_of_the_chat_ends_the_session(world, name):
     world.open_session()
-    assert world.handle(name) == [outbound.ENDED]
+    assert world.handle(name) == [ENDED]
     session = world.sessions.get(CONVERSATION)
     assert session is not None and session.chat_over(0)  # the next burst opens a new chat
     assert world.sent() == []
@@ -149,13 +150,13 @@ def test_an_agent_message_that_arrives_after_chat_ended_still_reaches_the_custom
     world.handle("chat_ended")
     # WHEN the agent's message arrives
     # THEN it is still relayed, once
-    assert world.handle("agent_text") == [outbound.SENT]
+    assert world.handle("agent_text") == [SENT]
     assert len(world.sent()) == 1
 
 
 def test_an_ended_event_for_a_replaced_chat_leaves_the_new_session_alone(world):
     world.open_session("newer-contact")
-    assert world.handle("chat_ended") == [outbound.NO_SESSION]
+    assert world.handle("chat_ended") == [NO_SESSION]
     assert world.sessions.get(CONVERSATION).contact_id == "newer-contact"
 
 
@@ -167,7 +168,7 @@ def test_a_duplicate_sns_delivery_is_sent_once(world):
 
 
 def test_a_message_for_an_unknown_contact_is_dropped_quietly(world):
-    assert world.handle("agent_text") == [outbound.NO_SESSION]
+    assert world.handle("agent_text") == [NO_SESSION]
     assert world.sent() == []
 
 
@@ -194,7 +195,7 @@ def attachment_record(attachment_id, name, content_type):
 def test_an_agent_file_is_posted_to_whatsapp_and_sent_as_the_matching_type(world, content_type, name, kind, media):
     world.open_session()
     attachment_id = world.agent_file(b"agent-file-bytes")
-    assert world.handle(attachment_record(attachment_id, name, content_type)) == [outbound.SENT]
+    assert world.handle(attachment_record(attachment_id, name, content_type)) == [SENT]
     (message,) = world.sent()
     media_id = message[kind]["id"]
     assert message["type"] == kind and message[kind] == media(media_id)
@@ -226,7 +227,7 @@ def test_unknown_streaming_types_are_ignored(world):
     body = json.loads(record["Sns"]["Message"])
     body["Type"] = "SOMETHING_NEW"
     record["Sns"]["Message"] = json.dumps(body)
-    assert world.handle(record) == [outbound.IGNORED]
+    assert world.handle(record) == [IGNORED]
     assert world.sent() == []
 
 

@@ -28,8 +28,8 @@ def env(resource: Resource) -> dict[str, str]:
 
 
 def function(graph: ResourceGraph, short_name: str) -> Resource:
-    """The function whose handler is whatsapp_buffer.handlers.<short_name>.handler."""
-    handler = f"whatsapp_buffer.handlers.{short_name}.handler"
+    """The function whose handler is whatsapp_buffer.entrypoints.<short_name>.handler."""
+    handler = f"whatsapp_buffer.entrypoints.{short_name}.handler"
     (found,) = [r for r in graph.by_type("aws:lambda/function:Function") if r.inputs["handler"] == handler]
     return found
 

@@ -78,7 +78,7 @@ def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_run
     (layer,) = graph.by_type("aws:lambda/layerVersion:LayerVersion")
 
     assert {f.inputs["handler"] for f in functions} == {
-        f"whatsapp_buffer.handlers.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
+        f"whatsapp_buffer.entrypoints.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
     }
     for f in functions:
         assert f.inputs["runtime"] == "python3.13"

@@ -3,7 +3,7 @@
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from whatsapp_buffer.dynamodb_errors import translate
+from whatsapp_buffer.adapters.dynamodb_errors import translate
 from whatsapp_buffer.errors import ConfigurationError, TransientAwsError
 
 

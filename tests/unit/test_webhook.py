@@ -5,21 +5,21 @@ import json
 import pytest
 
 from tests.fixtures import eum
-from whatsapp_buffer import events
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
+from whatsapp_buffer.ingest import webhook as eum_webhook
 from whatsapp_buffer.model import KINDS, Conversation
 
 NOW = 1749416400.0
 
 
 def parse(webhook, **kwargs):
-    return events.parse_sns_message(eum.sns_message(webhook, **kwargs), received_at=NOW)
+    return eum_webhook.parse_sns_message(eum.sns_message(webhook, **kwargs), received_at=NOW)
 
 
 def test_verbatim_eum_event_becomes_one_text_message_of_the_conversation():
     # GIVEN the SNS message End User Messaging publishes for a text
     # WHEN it is parsed
-    parsed = events.parse_sns_message(eum.verbatim_sns_message(), received_at=NOW)
+    parsed = eum_webhook.parse_sns_message(eum.verbatim_sns_message(), received_at=NOW)
     # THEN it is one message keyed by business number + customer, with the EUM ARN of that number to reply from
     (message,) = parsed.messages
     assert message.conversation == Conversation("106540352242922", "16505551234")
@@ -141,7 +141,7 @@ def test_one_entry_with_several_messages_yields_them_all_with_their_profile_name
 
 def test_a_business_number_missing_from_the_context_is_rejected_with_a_reason():
     # Nothing could reply from or fetch media for a number End User Messaging did not name (tests/corpus/README.md).
-    parsed = events.parse_sns_message(
+    parsed = eum_webhook.parse_sns_message(
         eum.sns_message(eum.webhook_entry(eum.message("wamid.1")), phone_number_id="999"), received_at=NOW
     )
     assert parsed.messages == ()
@@ -173,12 +173,12 @@ def test_a_business_number_missing_from_the_context_is_rejected_with_a_reason():
 )
 def test_unusable_envelopes_raise_a_typed_error_that_says_what_is_wrong(body, error, fragment):
     with pytest.raises(error, match=fragment):
-        events.parse_sns_message(body, received_at=NOW)
+        eum_webhook.parse_sns_message(body, received_at=NOW)
 
 
 def test_non_eum_json_is_unsupported_which_is_still_a_malformed_event():
     with pytest.raises(MalformedEvent):
-        events.parse_sns_message(json.dumps({"foo": 1}), received_at=NOW)
+        eum_webhook.parse_sns_message(json.dumps({"foo": 1}), received_at=NOW)
 
 
 def test_entry_with_messages_but_no_phone_number_id_is_malformed():
@@ -241,7 +241,7 @@ def test_lone_surrogates_and_control_characters_do_not_crash_and_are_replaced():
         '"body": "X"', '"body": "a\\ud800b\\u0000c\\u0007d\\ud83d\\ude00\\n\\te"'
     )
     # WHEN parsed
-    (message,) = events.parse_sns_message(eum.sns_message(webhook_json, eum.PHONE_NUMBER_ID), received_at=NOW).messages
+    (message,) = eum_webhook.parse_sns_message(eum.sns_message(webhook_json, eum.PHONE_NUMBER_ID), received_at=NOW).messages
     # THEN what cannot be encoded or shown is replaced, the emoji and ordinary whitespace are kept
     assert message.content["text"] == "a\ufffdb\ufffdc\ufffdd\U0001f600\n\te"
     message.content["text"].encode("utf-8")
@@ -249,6 +249,6 @@ def test_lone_surrogates_and_control_characters_do_not_crash_and_are_replaced():
 
 def test_error_for_a_broken_envelope_does_not_quote_the_body():
     with pytest.raises(MalformedEvent) as raised:
-        events.parse_sns_message('{"whatsAppWebhookEntry": "{\\"secret\\": 15550001111', received_at=NOW)
+        eum_webhook.parse_sns_message('{"whatsAppWebhookEntry": "{\\"secret\\": 15550001111', received_at=NOW)
     assert "15550001111" not in str(raised.value)
     assert "secret" not in str(raised.value)

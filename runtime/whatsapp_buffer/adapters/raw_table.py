@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.debounce import ControlView
-from whatsapp_buffer.dynamodb_errors import translate
+from whatsapp_buffer.adapters.dynamodb_errors import translate
+from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent
 from whatsapp_buffer.model import Conversation, InboundMessage
 

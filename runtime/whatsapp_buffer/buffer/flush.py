@@ -1,4 +1,4 @@
-"""Aggregator: the raw table's stream on a tumbling window -> one burst per conversation that is due.
+"""Flush the buffer: at each tumbling window's end, one burst per conversation that is due (the debounce).
 
 The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
 collected in the window state ({"c": ["<phone_number_id>#<wa_id>", ...]}, keys only, so one shard-window holds tens
@@ -23,27 +23,23 @@ moved the version, so the count is recomputed and that message stays pending for
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from whatsapp_buffer import clock, debounce, merge
-from whatsapp_buffer.bursts_queue import BurstsQueue
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
+from whatsapp_buffer.adapters.raw_table import CLAIMED, PENDING, RawStore, StoredMessage, conversation_from_stream_keys
+from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
-from whatsapp_buffer.handlers import reports_sdk_rejections
 from whatsapp_buffer.model import Burst, Conversation, burst_id_for
-from whatsapp_buffer.raw_store import CLAIMED, PENDING, RawStore, StoredMessage, conversation_from_stream_keys
-from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
+from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.settings import BufferPolicy
 
 STATE_KEY = "c"
 """Window state: {"c": [conversation keys in first-seen order]}. Nothing else, to keep it small."""
@@ -207,30 +203,3 @@ def _count_flush(burst: Burst) -> None:
 
 def _ids(conversation: Conversation) -> dict[str, str]:
     return {"phone_number_id": conversation.phone_number_id, "customer": conversation.masked_customer}
-
-
-_service: Aggregator | None = None
-
-
-def build(
-    settings: AggregatorSettings | None = None, store: RawStore | None = None, queue: BurstsQueue | None = None
-) -> Aggregator:
-    """Build the aggregator from the environment (or from what a test or the sandbox hands in) and install it."""
-    global _service
-    settings = settings or AggregatorSettings.from_env()
-    _service = Aggregator(
-        store=store or RawStore(settings.raw_table_name),
-        queue=queue or BurstsQueue(settings.bursts_queue_url),
-        policy=settings.policy,
-    )
-    return _service
-
-
-def service() -> Aggregator:
-    return _service or build()
-
-
-@metrics.log_metrics
-@reports_sdk_rejections(logger, metrics)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return service().handle(DynamoDBStreamEvent(event))

@@ -11,7 +11,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from whatsapp_buffer import connect_attachments
+from whatsapp_buffer.deliver import attachments
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
 
 _ELLIPSIS = "…"
@@ -51,8 +51,8 @@ UNAVAILABLE = "unavailable"
 _REASONS = {
     REJECTED: "this file type or size is not accepted in this chat",
     UNAVAILABLE: "the file could not be downloaded from WhatsApp",
-    connect_attachments.TYPE_NOT_ACCEPTED: "Connect chat does not accept this file type",
-    connect_attachments.TOO_LARGE: "it is larger than the 20 MB Connect chat accepts",
+    attachments.TYPE_NOT_ACCEPTED: "Connect chat does not accept this file type",
+    attachments.TOO_LARGE: "it is larger than the 20 MB Connect chat accepts",
 }
 
 

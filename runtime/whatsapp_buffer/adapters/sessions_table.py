@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.dynamodb_errors import translate
+from whatsapp_buffer.adapters.dynamodb_errors import translate
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 CONTACT_INDEX = "by-contact"

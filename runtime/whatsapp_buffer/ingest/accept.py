@@ -1,4 +1,4 @@
-"""Ingest: End User Messaging SNS events -> one raw-table item per customer message (+ its conversation's control item).
+"""Accept what customers send: End User Messaging events -> one raw-table item per message (+ its control item).
 
 A bad message never hides its good siblings: the good ones are stored first, then the invocation fails with
 MalformedEvent so Lambda's async retries and the ingest dead-letter queue keep the body (storing is idempotent, so the
@@ -7,24 +7,19 @@ retries store nothing twice).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-from whatsapp_buffer import clock, events
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.handlers import reports_sdk_rejections
+from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import InboundMessage
-from whatsapp_buffer.raw_store import RawStore
+from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import IngestSettings
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
 
 
 @dataclass
@@ -65,7 +60,7 @@ class Ingest:
     def ingest_body(self, body: str, result: IngestResult, sns_message_id: str = "") -> None:
         now = self.now()
         try:
-            parsed = events.parse_sns_message(body, received_at=now)
+            parsed = webhook.parse_sns_message(body, received_at=now)
         except MalformedEvent as exc:
             logger.warning("event rejected", sns_message_id=sns_message_id, reason=str(exc))
             result.failures.append(exc)
@@ -114,24 +109,3 @@ def _count(result: IngestResult) -> None:
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
-_service: Ingest | None = None
-
-
-def build(settings: IngestSettings | None = None, store: RawStore | None = None) -> Ingest:
-    """Build the ingest service from the environment (or from what a test or the sandbox hands in) and install it."""
-    global _service
-    settings = settings or IngestSettings.from_env()
-    _service = Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
-    return _service
-
-
-def service() -> Ingest:
-    return _service or build()
-
-
-@metrics.log_metrics
-@reports_sdk_rejections(logger, metrics)
-def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    return service().handle(SNSEvent(event))

@@ -1,4 +1,4 @@
-"""Outbound Lambda: Connect chat streaming (SNS out-topic) -> WhatsApp.
+"""Relay an agent's reply to WhatsApp: Connect chat streaming (SNS out-topic) -> SendWhatsAppMessage.
 
 Relays to the customer only what Connect marks visible to them (MessageVisibility CUSTOMER or ALL) and did not come
 from the customer (no echo of the bridge's own messages, no typing or read events). `chat.ended`, and the customer
@@ -10,36 +10,23 @@ asynchronously, so Lambda's retries and the function's DLQ keep it.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import SNSEvent
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from whatsapp_buffer import clock, render, streaming
-from whatsapp_buffer.connect_chat import ChatParticipant
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
+from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
-from whatsapp_buffer.handlers import Installed, reports_sdk_rejections
-from whatsapp_buffer.media_store import MediaStore, outbound_key
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.sessions import Session, SessionStore
-from whatsapp_buffer.settings import OutboundSettings
-from whatsapp_buffer.streaming import Attachment, StreamingEvent
-from whatsapp_buffer.whatsapp import WhatsApp, media_kind_for
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
-
-IDEMPOTENCY_SECONDS = 24 * 3600
+from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.relay import streaming
+from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
 SENT = "sent"
@@ -119,63 +106,6 @@ class ReplyRelay:
             return self._participant.get_attachment(connection.token, attachment_id)
 
 
-@dataclass(frozen=True)
-class _Runtime:
-    relay: ReplyRelay
-    relay_once: Callable[..., Any]
-    idempotency: IdempotencyConfig
-
-
-_installed: Installed[_Runtime] = Installed()
-
-
-def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> _Runtime:
-    """Install the relay and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    config = IdempotencyConfig(
-        event_key_jmespath="message_id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
-    )
-
-    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
-    def relay_once(*, event: StreamingEvent) -> str:
-        return relay.relay(event)
-
-    return _installed.install(_Runtime(relay=relay, relay_once=relay_once, idempotency=config))
-
-
-def build_from_env() -> _Runtime:
-    """Cold start: adapters from the environment the Pulumi program sets."""
-    settings = OutboundSettings.from_env()
-    relay = ReplyRelay(
-        sessions=SessionStore(settings.sessions_table_name),
-        participant=ChatParticipant(),
-        whatsapp=WhatsApp(settings.meta_api_version),
-        media=MediaStore(settings.media_bucket_name),
-    )
-    return configure(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
-
-
-def reset() -> None:
-    """Forget the installed runtime; the next invocation builds it from the environment again."""
-    _installed.reset()
-
-
-def _runtime_for(context: Any) -> _Runtime:
-    return _installed.get(context, build_from_env)
-
-
-def process(event: StreamingEvent, runtime: _Runtime) -> str:
-    """Decide what one streaming event means for the customer."""
-    if event.ends_session:
-        return runtime.relay.end_session(event)
-    if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
-        return runtime.relay_once(event=event)
-    logger.info(
-        "streaming event not relayed",
-        extra={"type": event.type, "content_type": event.content_type, "role": event.participant_role},
-    )
-    return IGNORED
-
-
 def parse_record(record: Any) -> StreamingEvent:
     """An SNS record -> event; the SNS MessageId stands in for a streaming message without an Id."""
     raw = record.raw_event.get("Sns") or {}
@@ -187,10 +117,22 @@ def parse_record(record: Any) -> StreamingEvent:
     return event
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@reports_sdk_rejections(logger, metrics)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    runtime = _runtime_for(context)
-    outcomes = [process(parse_record(record), runtime) for record in SNSEvent(event).records]
-    return {"outcomes": outcomes}
+@dataclass(frozen=True)
+class Outbound:
+    """The outbound function's use case: what one streaming event means for the customer."""
+
+    relay: ReplyRelay
+    relay_once: Callable[..., str]
+    """`relay.relay`, idempotent on the streaming message id."""
+    idempotency: Any
+
+    def process(self, event: StreamingEvent) -> str:
+        if event.ends_session:
+            return self.relay.end_session(event)
+        if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
+            return self.relay_once(event=event)
+        logger.info(
+            "streaming event not relayed",
+            extra={"type": event.type, "content_type": event.content_type, "role": event.participant_role},
+        )
+        return IGNORED

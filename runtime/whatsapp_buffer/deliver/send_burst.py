@@ -1,56 +1,34 @@
-"""Inbound Lambda: bursts FIFO queue -> Amazon Connect chat.
+"""Deliver a burst to the conversation's Amazon Connect chat: start, renew or replace the chat, then send each item.
 
-Each SQS record is one `Burst`. Records are processed with Powertools' `SqsFifoPartialProcessor(skip_group_on_error=
-True)`: a failing burst and every later burst of the same conversation (message group) in the batch are reported as
-batch item failures, so order is kept; other conversations are unaffected. A body that is not a Burst fails the same
-way and reaches the DLQ after maxReceiveCount receives, where it can be inspected (it only ever delays its own
-conversation, and a malformed burst is an aggregator bug worth keeping, not dropping).
-
-A burst is delivered at most once per chat: Powertools idempotency keyed on `burst_id`, and every participant call
-that delivers item i carries ClientToken `burst.client_token(i)` (captions: `burst.client_token(i, "caption")`).
-When the chat is over (its duration elapsed, the agent ended it, the token stopped working) a new chat is started,
-the session replaced, and the WHOLE burst is delivered on the new chat: its agent has seen none of it.
+A burst is delivered at most once per chat: the inbound function wraps `BurstDelivery.deliver` in Powertools
+idempotency keyed on `burst_id` (see `bootstrap`), and every participant call that delivers item i carries ClientToken
+`burst.client_token(i)` (captions: `burst.client_token(i, "caption")`). When the chat is over (its duration elapsed,
+the agent ended it, the token stopped working) a new chat is started, the session replaced, and the WHOLE burst is
+delivered on the new chat: its agent has seen none of it.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from botocore.exceptions import ClientError
 
-from whatsapp_buffer import clock, connect_attachments, render
-from whatsapp_buffer.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.deliver import attachments, render
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, MediaUnavailable, TransientAwsError
-from whatsapp_buffer.handlers import Installed, reports_sdk_rejections
-from whatsapp_buffer.media_store import MediaStore, inbound_key
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, OutgoingItem
-from whatsapp_buffer.sessions import Session, SessionStore
+from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import InboundSettings
-from whatsapp_buffer.whatsapp import WhatsApp
-
-logger = Logger()
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-# Report an all-failed batch like any other (every record in batchItemFailures) instead of raising: same retry
-# outcome in Lambda, and one response shape for callers such as the sandbox.
-processor.raise_on_entire_batch_failure = False
 
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
-IDEMPOTENCY_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -201,7 +179,7 @@ class BurstDelivery:
         except MediaUnavailable:
             return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
         content_type = render.bare_content_type(item.content.get("mime_type") or info.mime_type)
-        refusal = connect_attachments.refusal(content_type, info.least_bytes)
+        refusal = attachments.refusal(content_type, info.least_bytes)
         if refusal is not None:
             return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
         key = inbound_key(burst.burst_id, index, media_id)
@@ -209,7 +187,7 @@ class BurstDelivery:
             self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
         except MediaUnavailable:
             return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
-        attach_as = connect_attachments.attachment_name(name, content_type)
+        attach_as = attachments.attachment_name(name, content_type)
         return _Part(token, media=_Media(key=key, name=attach_as, content_type=content_type, kind=item.kind))
 
     def _notice(
@@ -236,8 +214,8 @@ class BurstDelivery:
             data = self._media.get(media.key)
         except MediaUnavailable:
             return render.media_notice(media.kind, render.UNAVAILABLE, media.name)
-        if connect_attachments.refusal(media.content_type, len(data)) is not None:
-            return render.media_notice(media.kind, connect_attachments.TOO_LARGE, media.name, len(data))
+        if attachments.refusal(media.content_type, len(data)) is not None:
+            return render.media_notice(media.kind, attachments.TOO_LARGE, media.name, len(data))
         try:
             self._participant.send_attachment(connection_token, media.name, media.content_type, data, client_token)
         except AttachmentRejected:
@@ -255,64 +233,9 @@ class BurstDelivery:
 
 
 @dataclass(frozen=True)
-class _Runtime:
-    deliver_once: Callable[..., Any]
-    idempotency: IdempotencyConfig
+class Inbound:
+    """The inbound function's use case: deliver a burst, at most once per burst id."""
 
-
-_installed: Installed[_Runtime] = Installed()
-
-
-def configure(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> _Runtime:
-    """Install the delivery and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    config = IdempotencyConfig(
-        event_key_jmespath="burst_id", raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
-    )
-
-    @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
-    def deliver_once(*, burst: Burst) -> dict[str, Any]:
-        return delivery.deliver(burst)
-
-    return _installed.install(_Runtime(deliver_once=deliver_once, idempotency=config))
-
-
-def build_from_env() -> _Runtime:
-    """Cold start: adapters from the environment the Pulumi program sets."""
-    settings = InboundSettings.from_env()
-    delivery = BurstDelivery(
-        settings=settings,
-        sessions=SessionStore(settings.sessions_table_name),
-        contacts=ChatContacts(
-            instance_id=settings.connect_instance_id,
-            contact_flow_id=settings.contact_flow_id,
-            chat_duration_minutes=settings.chat_duration_minutes,
-            streaming_topic_arn=settings.out_topic_arn,
-        ),
-        participant=ChatParticipant(),
-        whatsapp=WhatsApp(settings.meta_api_version),
-        media=MediaStore(settings.media_bucket_name),
-    )
-    return configure(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
-
-
-def reset() -> None:
-    """Forget the installed runtime; the next invocation builds it from the environment again."""
-    _installed.reset()
-
-
-def _runtime_for(context: Any) -> _Runtime:
-    return _installed.get(context, build_from_env)
-
-
-@reports_sdk_rejections(logger, metrics)
-def record_handler(record: SQSRecord) -> dict[str, Any]:
-    burst = Burst.from_json(record.body)
-    logger.append_keys(burst_id=burst.burst_id, customer=burst.conversation.masked_customer)
-    return _runtime_for(None).deliver_once(burst=burst)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    _runtime_for(context)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    delivery: BurstDelivery
+    deliver_once: Callable[..., dict[str, Any]]
+    idempotency: Any

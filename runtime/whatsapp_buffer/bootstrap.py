@@ -1,0 +1,121 @@
+"""The composition roots: each function's use case wired to its adapters from the environment the Pulumi program
+sets — once per warm container, or as a test or the sandbox installs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
+from whatsapp_buffer.ingest.accept import Ingest
+from whatsapp_buffer.model import Burst
+from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
+from whatsapp_buffer.relay.streaming import StreamingEvent
+from whatsapp_buffer.settings import AggregatorSettings, InboundSettings, IngestSettings, OutboundSettings
+
+IDEMPOTENCY_SECONDS = 24 * 3600
+"""How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
+
+R = TypeVar("R")
+
+
+class Installed(Generic[R]):
+    """A function's use case: installed by a test or the sandbox, otherwise built from the environment on the first
+    invocation and kept for the warm container's life."""
+
+    def __init__(self, build: Callable[[], R]) -> None:
+        self._build = build
+        self.current: R | None = None
+
+    def install(self, runtime: R) -> R:
+        self.current = runtime
+        return runtime
+
+    def reset(self) -> None:
+        self.current = None
+
+    def get(self) -> R:
+        return self.current or self.install(self._build())
+
+
+def ingest(settings: IngestSettings | None = None, store: RawStore | None = None) -> Ingest:
+    settings = settings or IngestSettings.from_env()
+    return Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
+
+
+def aggregator(
+    settings: AggregatorSettings | None = None, store: RawStore | None = None, queue: BurstsQueue | None = None
+) -> Aggregator:
+    settings = settings or AggregatorSettings.from_env()
+    return Aggregator(
+        store=store or RawStore(settings.raw_table_name),
+        queue=queue or BurstsQueue(settings.bursts_queue_url),
+        policy=settings.policy,
+    )
+
+
+def _idempotency(key: str) -> IdempotencyConfig:
+    return IdempotencyConfig(event_key_jmespath=key, raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS)
+
+
+def inbound(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> Inbound:
+    config = _idempotency("burst_id")
+
+    @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
+    def deliver_once(*, burst: Burst) -> dict[str, Any]:
+        return delivery.deliver(burst)
+
+    return Inbound(delivery=delivery, deliver_once=deliver_once, idempotency=config)
+
+
+def inbound_from_env() -> Inbound:
+    settings = InboundSettings.from_env()
+    delivery = BurstDelivery(
+        settings=settings,
+        sessions=SessionStore(settings.sessions_table_name),
+        contacts=ChatContacts(
+            instance_id=settings.connect_instance_id,
+            contact_flow_id=settings.contact_flow_id,
+            chat_duration_minutes=settings.chat_duration_minutes,
+            streaming_topic_arn=settings.out_topic_arn,
+        ),
+        participant=ChatParticipant(),
+        whatsapp=WhatsApp(settings.meta_api_version),
+        media=MediaStore(settings.media_bucket_name),
+    )
+    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
+
+
+def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
+    config = _idempotency("message_id")
+
+    @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
+    def relay_once(*, event: StreamingEvent) -> str:
+        return relay.relay(event)
+
+    return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
+
+
+def outbound_from_env() -> Outbound:
+    settings = OutboundSettings.from_env()
+    relay = ReplyRelay(
+        sessions=SessionStore(settings.sessions_table_name),
+        participant=ChatParticipant(),
+        whatsapp=WhatsApp(settings.meta_api_version),
+        media=MediaStore(settings.media_bucket_name),
+    )
+    return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

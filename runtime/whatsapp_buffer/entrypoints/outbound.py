@@ -1,0 +1,33 @@
+"""Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.relay.relay_reply`).
+
+A malformed body raises `MalformedEvent`: SNS invokes asynchronously, so Lambda's retries and the DLQ keep it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+from whatsapp_buffer import bootstrap
+from whatsapp_buffer.observability import logger, metrics, reports_sdk_rejections
+from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay, parse_record
+
+installed: bootstrap.Installed[Outbound] = bootstrap.Installed(bootstrap.outbound_from_env)
+reset = installed.reset
+
+
+def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
+    """Install the relay and idempotency store the handler uses (tests and the sandbox inject their own)."""
+    return installed.install(bootstrap.outbound(relay, persistence))
+
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@reports_sdk_rejections
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    outbound = installed.get()
+    outbound.idempotency.register_lambda_context(context)
+    return {"outcomes": [outbound.process(parse_record(record)) for record in SNSEvent(event).records]}
