@@ -29,26 +29,14 @@ context = StackContext(
 )
 # One layer for the whole stack: boto3, botocore and Powertools exactly as runtime/requirements.txt pins them.
 sdk = SdkLayer("sdk-layer", SdkLayerArgs(context=context))
-functions = FunctionDefaults(
-    memory_mb=settings.lambda_memory_mb,
-    log_retention_days=settings.log_retention_days,
-    log_level=settings.log_level,
-    sdk_layer_arn=sdk.layer.arn,
-)
+functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn)
 alarm_topics, alarm_notifications = alarm_actions(
     context, email=settings.alarm_email, topic_arn=settings.alarm_topic_arn
 )
 
 ingest = BufferedIngest(
     "buffered-ingest",
-    BufferedIngestArgs(
-        context=context,
-        functions=functions,
-        retention_hours=settings.retention_hours,
-        ignore_reactions=settings.ignore_reactions,
-        ignore_stickers=settings.ignore_stickers,
-        alarm_actions=alarm_topics,
-    ),
+    BufferedIngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
 )
 aggregator = StreamAggregator(
     "stream-aggregator",
@@ -58,10 +46,6 @@ aggregator = StreamAggregator(
         raw_table_name=ingest.raw_table.name,
         raw_table_arn=ingest.raw_table.arn,
         raw_table_stream_arn=ingest.raw_table.stream_arn,
-        buffer_seconds=settings.buffer_seconds,
-        max_wait_seconds=settings.max_wait_seconds,
-        max_messages=settings.max_messages,
-        window_seconds=settings.window_seconds,
         consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
         alarm_actions=alarm_topics,
     ),
@@ -72,12 +56,6 @@ bridge = ConnectBridge(
         context=context,
         functions=functions,
         bursts_queue_arn=aggregator.bursts_queue.arn,
-        connect_instance_id=settings.connect_instance_id,
-        contact_flow_id=settings.contact_flow_id,
-        chat_duration_minutes=settings.chat_duration_minutes,
-        mark_as_read=settings.mark_as_read,
-        meta_api_version=settings.meta_api_version,
-        whatsapp_phone_number_ids=settings.whatsapp_phone_number_ids,
         alarm_actions=alarm_topics,
     ),
 )

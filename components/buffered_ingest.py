@@ -11,27 +11,18 @@ import pulumi_aws as aws
 from components import iam
 from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
 from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, env_flag, python_function
+from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import secure_table
 from components.topics import service_topic, subscribe_function
 
 INGEST_TIMEOUT_SECONDS = 30
 
-# Environment variable names: the contract in runtime/whatsapp_buffer/settings.py (tests check both agree).
-RAW_TABLE_NAME = "RAW_TABLE_NAME"
-RETENTION_HOURS = "RETENTION_HOURS"
-IGNORE_REACTIONS = "IGNORE_REACTIONS"
-IGNORE_STICKERS = "IGNORE_STICKERS"
-
 
 @dataclass(frozen=True)
 class BufferedIngestArgs:
     context: StackContext
     functions: FunctionDefaults
-    retention_hours: int
-    ignore_reactions: bool
-    ignore_stickers: bool
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
@@ -67,12 +58,7 @@ class BufferedIngest(pulumi.ComponentResource):
                 name="ingest",
                 description="stores each WhatsApp message and its conversation's control item",
                 timeout_seconds=INGEST_TIMEOUT_SECONDS,
-                environment={
-                    RAW_TABLE_NAME: self.raw_table.name,
-                    RETENTION_HOURS: str(args.retention_hours),
-                    IGNORE_REACTIONS: env_flag(args.ignore_reactions),
-                    IGNORE_STICKERS: env_flag(args.ignore_stickers),
-                },
+                resources={"raw_table_name": self.raw_table.name},
                 statements=[
                     # TransactWriteItems is authorised per contained action: ingest's holds a Put and an Update.
                     iam.allow(

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 from components import iam
 from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
 from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, env_flag, python_function
+from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
@@ -23,30 +23,12 @@ INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
 
-# Environment variable names: the contract in runtime/whatsapp_buffer/settings.py (tests check both agree).
-SESSIONS_TABLE_NAME = "SESSIONS_TABLE_NAME"
-IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
-MEDIA_BUCKET_NAME = "MEDIA_BUCKET_NAME"
-OUT_TOPIC_ARN = "OUT_TOPIC_ARN"
-CONNECT_INSTANCE_ID = "CONNECT_INSTANCE_ID"
-CONTACT_FLOW_ID = "CONTACT_FLOW_ID"
-CHAT_DURATION_MINUTES = "CHAT_DURATION_MINUTES"
-MARK_AS_READ = "MARK_AS_READ"
-META_API_VERSION = "META_API_VERSION"
-
 
 @dataclass(frozen=True)
 class ConnectBridgeArgs:
     context: StackContext
     functions: FunctionDefaults
     bursts_queue_arn: pulumi.Input[str]
-    connect_instance_id: str
-    contact_flow_id: str
-    chat_duration_minutes: int
-    mark_as_read: bool
-    meta_api_version: str
-    whatsapp_phone_number_ids: Sequence[str] = ()
-    """End User Messaging `phone-number-id-…` ids the functions may use; empty: every number of the account."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
@@ -72,7 +54,8 @@ class ConnectBridge(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
         context = args.context
-        instance_arn = context.arn("connect", f"instance/{args.connect_instance_id}")
+        settings = args.functions.settings
+        instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")
         self.sessions_table = secure_table(
             f"{name}-sessions-table",
             self,
@@ -100,12 +83,11 @@ class ConnectBridge(pulumi.ComponentResource):
             pulumi.Output.concat(self.sessions_table.arn, f"/index/{SESSIONS_BY_CONTACT}"),
         ]
         media_objects = pulumi.Output.concat(self.media_bucket.arn, "/*")
-        numbers = phone_number_arns(context, args.whatsapp_phone_number_ids)
-        shared_environment = {
-            SESSIONS_TABLE_NAME: self.sessions_table.name,
-            IDEMPOTENCY_TABLE_NAME: self.idempotency_table.name,
-            MEDIA_BUCKET_NAME: self.media_bucket.bucket,
-            META_API_VERSION: args.meta_api_version,
+        numbers = phone_number_arns(context, settings.whatsapp_phone_number_ids)
+        shared_resources = {
+            "sessions_table_name": self.sessions_table.name,
+            "idempotency_table_name": self.idempotency_table.name,
+            "media_bucket_name": self.media_bucket.bucket,
         }
 
         inbound = python_function(
@@ -117,14 +99,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 name="inbound",
                 description="delivers each burst to the conversation's Amazon Connect chat",
                 timeout_seconds=INBOUND_TIMEOUT_SECONDS,
-                environment={
-                    **shared_environment,
-                    OUT_TOPIC_ARN: self.out_topic.arn,
-                    CONNECT_INSTANCE_ID: args.connect_instance_id,
-                    CONTACT_FLOW_ID: args.contact_flow_id,
-                    CHAT_DURATION_MINUTES: str(args.chat_duration_minutes),
-                    MARK_AS_READ: env_flag(args.mark_as_read),
-                },
+                resources={**shared_resources, "out_topic_arn": self.out_topic.arn},
                 statements=[
                     # Participant APIs (connection, messages, attachments) are authorised by tokens, not IAM.
                     # StartContactStreaming is not called (streaming is set up inside StartChatContact) but kept in case
@@ -134,16 +109,16 @@ class ConnectBridge(pulumi.ComponentResource):
                         [
                             instance_arn,
                             f"{instance_arn}/contact/*",
-                            f"{instance_arn}/contact-flow/{args.contact_flow_id}",
+                            f"{instance_arn}/contact-flow/{settings.contact_flow_id}",
                         ],
                         sid="StartChatsOnTheConfiguredInstance",
                     ),
                     iam.allow(
                         # SendWhatsAppMessage only marks messages read, so only markAsRead grants it.
                         ["social-messaging:GetWhatsAppMessageMedia"]
-                        + (["social-messaging:SendWhatsAppMessage"] if args.mark_as_read else []),
+                        + (["social-messaging:SendWhatsAppMessage"] if settings.mark_as_read else []),
                         numbers,
-                        sid="FetchMediaAndMarkRead" if args.mark_as_read else "FetchMedia",
+                        sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
                     iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
@@ -179,7 +154,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 name="outbound",
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
                 timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
-                environment=shared_environment,
+                resources=shared_resources,
                 statements=[
                     iam.allow(
                         # Query finds a chat's session by contact id; UpdateItem marks it ended.

@@ -7,28 +7,22 @@ import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
+from components.settings import RUNTIME_DIR, StackSettings, function_environment
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
 METRICS_NAMESPACE = "WhatsAppBuffer"
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 PACKAGE = "whatsapp_buffer"
 """The one package the function code holds; runtime/requirements.txt beside it goes to the SDK layer instead."""
 _SKIPPED_DIRS = {"__pycache__"}
 _SKIPPED_SUFFIXES = {".pyc", ".pyo"}
-
-
-def env_flag(value: bool) -> str:
-    """A boolean as the runtime's settings read it."""
-    return "true" if value else "false"
 
 
 @functools.cache
@@ -48,9 +42,8 @@ def runtime_archive() -> pulumi.AssetArchive:
 class FunctionDefaults:
     """What every function of the stack shares."""
 
-    memory_mb: int
-    log_retention_days: int
-    log_level: str
+    settings: StackSettings
+    """Memory, log retention and level, and every setting a function reads in its environment."""
     sdk_layer_arn: pulumi.Input[str]
     """The stack's SdkLayer (runtime/requirements.txt, pinned): every function lists it and no other layer, so the
     functions import the boto3, botocore and Powertools the tests ran, not the runtime's bundled SDK."""
@@ -64,7 +57,9 @@ class FunctionSpec:
     """Short name: the entry module (`whatsapp_buffer.entrypoints.<name>`) and the end of the physical name."""
     description: str
     timeout_seconds: int
-    environment: Mapping[str, pulumi.Input[str]]
+    resources: Mapping[str, pulumi.Input[str]]
+    """The resource outputs the function's environment carries, by their field in runtime/whatsapp_buffer/settings.py
+    (`raw_table_name`); the settings it reads come from FunctionDefaults.settings."""
     statements: Sequence[iam.Statement]
     """Everything the function calls besides writing its own logs."""
 
@@ -89,7 +84,7 @@ def python_function(
     log_group = aws.cloudwatch.LogGroup(
         f"{name}-logs",
         name=f"/aws/lambda/{function_name}",
-        retention_in_days=defaults.log_retention_days,
+        retention_in_days=defaults.settings.log_retention_days,
         opts=opts,
     )
     role = aws.iam.Role(
@@ -119,15 +114,18 @@ def python_function(
         code=runtime_archive(),
         role=role.arn,
         layers=[defaults.sdk_layer_arn],
-        memory_size=defaults.memory_mb,
+        memory_size=defaults.settings.lambda_memory_mb,
         timeout=spec.timeout_seconds,
         environment=aws.lambda_.FunctionEnvironmentArgs(
-            variables={
-                **spec.environment,
-                "POWERTOOLS_SERVICE_NAME": f"{context.project}-{context.stack}",
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": defaults.log_level,
-            }
+            variables=function_environment(
+                spec.name,
+                defaults.settings,
+                {
+                    **spec.resources,
+                    "service_name": f"{context.project}-{context.stack}",
+                    "metrics_namespace": METRICS_NAMESPACE,
+                },
+            )
         ),
         # The policy must exist before event source mappings validate the role against the function.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, role_policy]),

@@ -1,81 +1,94 @@
-"""The stack's configuration, validated once.
+"""The stack's configuration, validated once, and each function's environment, both built from the one declaration.
+
+The declaration (every key's rule, default, description, environment variable and readers) is
+`runtime/whatsapp_buffer/settings.py`: the functions read their environment from it, so it lives in the package the
+Lambdas are given, and the program loads it from there. `runtime/` goes on `sys.path` and the module is imported
+under its own name rather than loaded by file path, so a process that also runs the handlers (tests, the sandbox)
+holds one copy of it, and the module imports its sibling `errors` as it does in Lambda; it imports only the standard
+library, so the program gains no boto3 or Powertools (tests/infra/test_settings_declaration.py checks both).
 
 `parse_settings` takes the raw string values `pulumi.Config` returns (None when a key is unset) and returns a typed
-`StackSettings`, or raises `ConfigError` with one line naming the key, the value and what is allowed. It imports no
-Pulumi, so it is tested as a plain function. Every key here is documented in Pulumi.yaml and the README.
+`StackSettings`, or raises `ConfigError` with one line naming the key, the value and what is allowed. This module
+imports no Pulumi, so it is tested as plain functions.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TypeVar
+import sys
+from collections.abc import Mapping
+from dataclasses import field, make_dataclass
+from pathlib import Path
+from typing import Any
 
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
+RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
+"""The Lambda code: runtime/whatsapp_buffer/ is packaged, runtime/requirements.txt goes to the SDK layer."""
+if str(RUNTIME_DIR) not in sys.path:
+    sys.path.append(str(RUNTIME_DIR))
+
+from whatsapp_buffer import settings as declared  # noqa: E402 - needs runtime/ on sys.path
+from whatsapp_buffer.settings import (  # noqa: E402
+    LOG_LEVELS,
+    LOG_RETENTION_DAYS,
+    REQUIRED,
+    SETTINGS,
+    Boolean,
+    Integer,
+    OneOf,
+    Ref,
+    Setting,
+    Text,
+    TextList,
 )
-"""The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+__all__ = [
+    "CONFIG_KEYS",
+    "LOG_LEVELS",
+    "LOG_RETENTION_DAYS",
+    "SETTINGS",
+    "ConfigError",
+    "StackSettings",
+    "function_environment",
+    "parse_settings",
+]
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_PHONE_NUMBER_ID = re.compile(r"^phone-number-id-[0-9a-zA-Z]+$")
-_META_API_VERSION = re.compile(r"^v\d+\.\d+$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-T = TypeVar("T")
+CONFIG_KEYS = tuple(setting.key for setting in SETTINGS)
+"""Every project config key, in the order Pulumi.yaml documents them."""
 
 
 class ConfigError(ValueError):
     """A stack config value is missing or outside what the program accepts; the message is one line for preview."""
 
 
-@dataclass(frozen=True)
-class StackSettings:
-    """Every tunable of one stack, typed and validated. Components receive this; they never read pulumi.Config."""
+def _python_type(setting: Setting) -> Any:
+    rule = setting.rule
+    if isinstance(rule, Integer):
+        return int
+    if isinstance(rule, Boolean):
+        return bool
+    if isinstance(rule, OneOf):
+        return type(rule.allowed[0])
+    if isinstance(rule, TextList):
+        return tuple[str, ...]
+    return str | None if setting.default is None else str
 
-    connect_instance_id: str
-    contact_flow_id: str
-    buffer_seconds: int = 20
-    max_wait_seconds: int = 60
-    max_messages: int = 50
-    window_seconds: int = 5
-    chat_duration_minutes: int = 60
-    ignore_reactions: bool = True
-    ignore_stickers: bool = True
-    retention_hours: int = 24
-    log_retention_days: int = 14
-    mark_as_read: bool = False
-    meta_api_version: str = "v20.0"
-    whatsapp_phone_number_ids: tuple[str, ...] = ()
-    """End User Messaging ids (`phone-number-id-…`) the functions may use; empty means every number of the account."""
-    lambda_memory_mb: int = 256
-    log_level: str = "INFO"
-    alarm_email: str | None = None
-    alarm_topic_arn: str | None = None
+
+def _fixed_default(setting: Setting) -> Any:
+    """The default before clamping: what Pulumi.yaml declares and what StackSettings() holds."""
+    return field(default=setting.default)
+
+
+StackSettings = make_dataclass(
+    "StackSettings",
+    [
+        (s.field, _python_type(s)) if s.default is REQUIRED else (s.field, _python_type(s), _fixed_default(s))
+        for s in sorted(SETTINGS, key=lambda s: s.default is not REQUIRED)
+    ],
+    frozen=True,
+)
+StackSettings.__module__ = __name__
+StackSettings.__doc__ = """Every tunable of one stack, typed and validated, one field per declared key (`bufferSeconds` is
+`buffer_seconds`). Components receive this; they never read pulumi.Config."""
 
 
 def _invalid(key: str, raw: str | None, expected: str) -> ConfigError:
@@ -91,130 +104,131 @@ def _text(values: Mapping[str, str | None], key: str) -> str | None:
     return raw or None
 
 
-def _integer(values: Mapping[str, str | None], key: str, default: int, low: int, high: int, expected: str = "") -> int:
-    raw = _text(values, key)
-    expected = expected or f"an integer from {low} to {high}"
+def _bound(bound: int | Ref, parsed: Mapping[str, Any]) -> tuple[int, str]:
+    """A bound's value and how the error message shows it (`20 (bufferSeconds)`)."""
+    if isinstance(bound, Ref):
+        return parsed[bound.key], f"{parsed[bound.key]} ({bound.key})"
+    return bound, str(bound)
+
+
+def _integer(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -> int:
+    rule = setting.rule
+    assert isinstance(rule, Integer)
+    (low, low_shown), (high, high_shown) = _bound(rule.low, parsed), _bound(rule.high, parsed)
+    expected = f"an integer from {low_shown} to {high_shown}"
     if raw is None:
-        value = default
+        # A range relative to another key clamps the default into it (maxWaitSeconds 60 with bufferSeconds 90 is 90).
+        relative = isinstance(rule.low, Ref) or isinstance(rule.high, Ref)
+        value = min(max(setting.default, low), high) if relative else setting.default
     else:
         try:
             value = int(raw)
         except ValueError:
-            raise _invalid(key, raw, expected) from None
+            raise _invalid(setting.key, raw, expected) from None
     if not low <= value <= high:
-        raise _invalid(key, raw if raw is not None else str(value), expected)
+        raise _invalid(setting.key, raw if raw is not None else str(value), expected)
     return value
 
 
-def _boolean(values: Mapping[str, str | None], key: str, default: bool) -> bool:
-    raw = _text(values, key)
+def _boolean(setting: Setting, raw: str | None) -> bool:
     if raw is None:
-        return default
+        return setting.default
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    raise _invalid(key, raw, "true or false")
+    raise _invalid(setting.key, raw, "true or false")
 
 
-def _matching(values: Mapping[str, str | None], key: str, pattern: re.Pattern[str], expected: str) -> str | None:
-    raw = _text(values, key)
-    if raw is not None and not pattern.match(raw):
-        raise _invalid(key, raw, expected)
+def _matching(setting: Setting, raw: str | None) -> str | None:
+    rule = setting.rule
+    assert isinstance(rule, Text)
+    if raw is None:
+        if setting.default is REQUIRED:
+            raise _invalid(setting.key, None, rule.expected)
+        return setting.default
+    if not re.match(rule.pattern, raw):
+        raise _invalid(setting.key, raw, rule.expected)
     return raw
 
 
-def _required(value: T | None, key: str, expected: str) -> T:
-    if value is None:
-        raise _invalid(key, None, expected)
-    return value
-
-
-def _one_of(
-    values: Mapping[str, str | None], key: str, default: T, allowed: tuple[T, ...], cast: Callable[[str], T]
-) -> T:
-    raw = _text(values, key)
+def _one_of(setting: Setting, raw: str | None) -> Any:
+    rule = setting.rule
+    assert isinstance(rule, OneOf)
     if raw is None:
-        return default
-    expected = "one of " + ", ".join(str(a) for a in allowed)
+        return setting.default
+    expected = f"one of {rule.label}"
     try:
-        value = cast(raw)
+        value = int(raw) if isinstance(rule.allowed[0], int) else raw.upper()
     except ValueError:
-        raise _invalid(key, raw, expected) from None
-    if value not in allowed:
-        raise _invalid(key, raw, expected)
+        raise _invalid(setting.key, raw, expected) from None
+    if value not in rule.allowed:
+        raise _invalid(setting.key, raw, expected)
     return value
 
 
-def _phone_number_ids(values: Mapping[str, str | None], key: str) -> tuple[str, ...]:
-    raw = _text(values, key)
+def _text_list(setting: Setting, raw: str | None) -> tuple[str, ...]:
+    rule = setting.rule
+    assert isinstance(rule, TextList)
     if raw is None:
-        return ()
-    ids = tuple(part.strip() for part in raw.split(",") if part.strip())
-    for number_id in ids:
-        if not _PHONE_NUMBER_ID.match(number_id):
-            raise _invalid(key, raw, "a comma-separated list of End User Messaging ids like phone-number-id-0123abcd")
-    return tuple(dict.fromkeys(ids))
+        return setting.default
+    items = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for item in items:
+        if not re.match(rule.pattern, item):
+            raise _invalid(setting.key, raw, rule.expected)
+    return tuple(dict.fromkeys(items))
+
+
+def _parse(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -> Any:
+    rule = setting.rule
+    if isinstance(rule, Integer):
+        return _integer(setting, raw, parsed)
+    if isinstance(rule, Boolean):
+        return _boolean(setting, raw)
+    if isinstance(rule, OneOf):
+        return _one_of(setting, raw)
+    if isinstance(rule, TextList):
+        return _text_list(setting, raw)
+    return _matching(setting, raw)
+
+
+def _validation_order() -> tuple[Setting, ...]:
+    """Keys another key's range refers to first (bufferSeconds before maxWaitSeconds), then declaration order."""
+    referred = {
+        bound.key
+        for s in SETTINGS
+        if isinstance(s.rule, Integer)
+        for bound in (s.rule.low, s.rule.high)
+        if isinstance(bound, Ref)
+    }
+    return tuple(sorted(SETTINGS, key=lambda s: s.key not in referred))
 
 
 def parse_settings(values: Mapping[str, str | None]) -> StackSettings:
     """Validate raw config strings (keys without the project namespace) into StackSettings; raise ConfigError."""
-    uuid = "a UUID like 00000000-0000-0000-0000-000000000000"
-    buffer_seconds = _integer(values, "bufferSeconds", 20, 1, 300)
-    return StackSettings(
-        connect_instance_id=_required(_matching(values, "connectInstanceId", _UUID, uuid), "connectInstanceId", uuid),
-        contact_flow_id=_required(_matching(values, "contactFlowId", _UUID, uuid), "contactFlowId", uuid),
-        buffer_seconds=buffer_seconds,
-        max_wait_seconds=_integer(
-            values,
-            "maxWaitSeconds",
-            max(60, buffer_seconds),
-            buffer_seconds,
-            900,
-            f"an integer from {buffer_seconds} (bufferSeconds) to 900",
-        ),
-        max_messages=_integer(values, "maxMessages", 50, 1, 100),
-        window_seconds=_integer(
-            values,
-            "windowSeconds",
-            min(5, buffer_seconds),
-            1,
-            buffer_seconds,
-            f"an integer from 1 to {buffer_seconds} (bufferSeconds)",
-        ),
-        chat_duration_minutes=_integer(values, "chatDurationMinutes", 60, 60, 10080),
-        ignore_reactions=_boolean(values, "ignoreReactions", True),
-        ignore_stickers=_boolean(values, "ignoreStickers", True),
-        retention_hours=_integer(values, "retentionHours", 24, 1, 168),
-        log_retention_days=_one_of(values, "logRetentionDays", 14, LOG_RETENTION_DAYS, int),
-        mark_as_read=_boolean(values, "markAsRead", False),
-        meta_api_version=_matching(values, "metaApiVersion", _META_API_VERSION, "a Meta Graph API version like v20.0")
-        or "v20.0",
-        whatsapp_phone_number_ids=_phone_number_ids(values, "whatsappPhoneNumberIds"),
-        lambda_memory_mb=_integer(values, "lambdaMemoryMb", 256, 128, 10240),
-        log_level=_one_of(values, "logLevel", "INFO", LOG_LEVELS, str.upper),
-        alarm_email=_matching(values, "alarmEmail", _EMAIL, "an email address"),
-        alarm_topic_arn=_matching(values, "alarmTopicArn", _TOPIC_ARN, "an SNS topic ARN"),
-    )
+    parsed: dict[str, Any] = {}
+    for setting in _validation_order():
+        parsed[setting.key] = _parse(setting, _text(values, setting.key), parsed)
+    return StackSettings(**{s.field: parsed[s.key] for s in SETTINGS})
 
 
-CONFIG_KEYS = (
-    "bufferSeconds",
-    "maxWaitSeconds",
-    "maxMessages",
-    "windowSeconds",
-    "connectInstanceId",
-    "contactFlowId",
-    "chatDurationMinutes",
-    "ignoreReactions",
-    "ignoreStickers",
-    "retentionHours",
-    "logRetentionDays",
-    "markAsRead",
-    "metaApiVersion",
-    "whatsappPhoneNumberIds",
-    "lambdaMemoryMb",
-    "logLevel",
-    "alarmEmail",
-    "alarmTopicArn",
-)
-"""Every project config key, in the order Pulumi.yaml documents them."""
+def _env_value(value: Any) -> str:
+    """A setting as the runtime's settings read it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def function_environment(function: str, settings: StackSettings, resources: Mapping[str, Any]) -> dict[str, Any]:
+    """Exactly the variables the declaration gives `function`: settings from `settings`, the rest from `resources`
+    (declared field -> the resource's output). A resource missing or not declared for the function is a bug here."""
+    variables = declared.environment_of(function)
+    wired = {v.field for v in variables if not isinstance(v, Setting)}
+    if wired != set(resources):
+        raise ValueError(
+            f"{function}: the declaration wires {sorted(wired)} from resources, the component handed in "
+            f"{sorted(resources)}"
+        )
+    return {
+        v.env: _env_value(getattr(settings, v.field)) if isinstance(v, Setting) else resources[v.field]
+        for v in variables
+    }

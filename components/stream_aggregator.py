@@ -34,14 +34,6 @@ CONTROL_RECORDS_ONLY = {
 }
 """Only control-item changes wake the aggregator: one record per conversation update, never one per message."""
 
-# Environment variable names: the contract in runtime/whatsapp_buffer/settings.py (tests check both agree).
-RAW_TABLE_NAME = "RAW_TABLE_NAME"
-BURSTS_QUEUE_URL = "BURSTS_QUEUE_URL"
-BUFFER_SECONDS = "BUFFER_SECONDS"
-MAX_WAIT_SECONDS = "MAX_WAIT_SECONDS"
-MAX_MESSAGES = "MAX_MESSAGES"
-WINDOW_SECONDS = "WINDOW_SECONDS"
-
 
 @dataclass(frozen=True)
 class StreamAggregatorArgs:
@@ -50,10 +42,6 @@ class StreamAggregatorArgs:
     raw_table_name: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
     raw_table_stream_arn: pulumi.Input[str]
-    buffer_seconds: int
-    max_wait_seconds: int
-    max_messages: int
-    window_seconds: int
     consumer_timeout_seconds: int
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
@@ -94,14 +82,7 @@ class StreamAggregator(pulumi.ComponentResource):
                 name="aggregator",
                 description="flushes each quiet conversation's pending messages as one burst",
                 timeout_seconds=AGGREGATOR_TIMEOUT_SECONDS,
-                environment={
-                    RAW_TABLE_NAME: args.raw_table_name,
-                    BURSTS_QUEUE_URL: self.bursts_queue.url,
-                    BUFFER_SECONDS: str(args.buffer_seconds),
-                    MAX_WAIT_SECONDS: str(args.max_wait_seconds),
-                    MAX_MESSAGES: str(args.max_messages),
-                    WINDOW_SECONDS: str(args.window_seconds),
-                },
+                resources={"raw_table_name": args.raw_table_name, "bursts_queue_url": self.bursts_queue.url},
                 statements=[
                     iam.allow(
                         # Claims and marks are TransactWriteItems of Updates, authorised as UpdateItem.
@@ -133,7 +114,7 @@ class StreamAggregator(pulumi.ComponentResource):
             starting_position="LATEST",
             batch_size=STREAM_BATCH_SIZE,
             # The window is the debounce's clock: at each window end the aggregator decides which conversations flush.
-            tumbling_window_in_seconds=args.window_seconds,
+            tumbling_window_in_seconds=args.functions.settings.window_seconds,
             # Windows keep state per shard; more than one concurrent batch per shard would split it.
             parallelization_factor=1,
             bisect_batch_on_function_error=True,

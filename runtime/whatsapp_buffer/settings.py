@@ -1,36 +1,247 @@
-"""What each Lambda reads from its environment. The Pulumi program sets exactly these variables.
+"""Every setting and every environment variable of the stack, declared once, and what each Lambda reads from it.
 
-This module is the contract between `components/` (which sets the variables) and the handlers (which read them
-once, at cold start). A missing or invalid variable is a deployment bug: `ConfigurationError` names it.
+`SETTINGS` declares each stack config key: its rule (type and range), default, description, the environment variable
+that carries it and the functions that read it. `WIRING` declares the environment that comes from resources (table
+names, queue URLs, topic ARNs). From these two tables:
+
+* `components/settings.py` validates stack config and builds `StackSettings`; the components build each function's
+  environment (exactly the variables that function reads);
+* each function reads its environment once, at cold start, into its typed settings below (`IngestSettings`, ...);
+* tests check that Pulumi.yaml's `config:` block and the README's table say what the declaration says.
+
+This module is packaged into the Lambdas and loaded by the Pulumi program, so it imports nothing but the standard
+library and `errors`. A missing or invalid variable is a deployment bug: `ConfigurationError` names it.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
+from typing import Any, ClassVar, Self, get_type_hints
 
 from whatsapp_buffer.errors import ConfigurationError
 
-# Names of the environment variables (the Pulumi program imports nothing from runtime/; tests check both agree).
-RAW_TABLE_NAME = "RAW_TABLE_NAME"
-SESSIONS_TABLE_NAME = "SESSIONS_TABLE_NAME"
-IDEMPOTENCY_TABLE_NAME = "IDEMPOTENCY_TABLE_NAME"
-BURSTS_QUEUE_URL = "BURSTS_QUEUE_URL"
-MEDIA_BUCKET_NAME = "MEDIA_BUCKET_NAME"
-OUT_TOPIC_ARN = "OUT_TOPIC_ARN"
-BUFFER_SECONDS = "BUFFER_SECONDS"
-MAX_WAIT_SECONDS = "MAX_WAIT_SECONDS"
-MAX_MESSAGES = "MAX_MESSAGES"
-WINDOW_SECONDS = "WINDOW_SECONDS"
-RETENTION_HOURS = "RETENTION_HOURS"
-IGNORE_REACTIONS = "IGNORE_REACTIONS"
-IGNORE_STICKERS = "IGNORE_STICKERS"
-CONNECT_INSTANCE_ID = "CONNECT_INSTANCE_ID"
-CONTACT_FLOW_ID = "CONTACT_FLOW_ID"
-CHAT_DURATION_MINUTES = "CHAT_DURATION_MINUTES"
-MARK_AS_READ = "MARK_AS_READ"
-META_API_VERSION = "META_API_VERSION"
+INGEST, AGGREGATOR, INBOUND, OUTBOUND = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+"""Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A bound that is another key's value, e.g. maxWaitSeconds from bufferSeconds (that key is validated first)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Integer:
+    low: int | Ref
+    high: int | Ref
+
+    @property
+    def label(self) -> str:
+        return "–".join(bound.key if isinstance(bound, Ref) else str(bound) for bound in (self.low, self.high))
+
+
+@dataclass(frozen=True)
+class Boolean:
+    label: ClassVar[str] = "boolean"
+
+
+@dataclass(frozen=True)
+class Text:
+    pattern: str
+    """A regular expression the whole value must match."""
+    expected: str
+    """What the error message says is expected."""
+    label: str
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed list; text is compared upper-cased (`debug` is DEBUG)."""
+
+    allowed: tuple[int, ...] | tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return ", ".join(map(str, self.allowed))
+
+
+@dataclass(frozen=True)
+class TextList:
+    """Comma-separated values, each matching `pattern`; duplicates dropped, order kept."""
+
+    pattern: str
+    expected: str
+    label: ClassVar[str] = "comma-separated list"
+
+
+Rule = Integer | Boolean | Text | OneOf | TextList
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""The default of a key the stack must set (Pulumi.yaml declares it without a default)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One stack config key and, when a function reads it, the environment variable that carries it."""
+
+    key: str
+    rule: Rule
+    description: str
+    default: Any = REQUIRED
+    """Used when the key is unset; None is "empty". A default outside a range relative to another key is clamped into
+    it (maxWaitSeconds 60 with bufferSeconds 90 is 90)."""
+    env: str | None = None
+    readers: tuple[str, ...] = ()
+    powertools: bool = False
+    """Read by Powertools itself, not by the settings below."""
+
+    @property
+    def field(self) -> str:
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in self.key)
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """An environment variable whose value is a resource's output, handed in by the component that owns it."""
+
+    field: str
+    env: str
+    readers: tuple[str, ...]
+    description: str
+    powertools: bool = False
+
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+"""The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_UUID = Text(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "a UUID like 00000000-0000-0000-0000-000000000000",
+    "UUID",
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "connectInstanceId", _UUID, "Amazon Connect instance id (the UUID, not the ARN).",
+        env="CONNECT_INSTANCE_ID", readers=(INBOUND,),
+    ),
+    Setting(
+        "contactFlowId", _UUID, "Id of the inbound chat flow new WhatsApp chats start in.",
+        env="CONTACT_FLOW_ID", readers=(INBOUND,),
+    ),
+    Setting(
+        "bufferSeconds", Integer(1, 300),
+        "Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long.",
+        default=20, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
+    ),
+    Setting(
+        "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900),
+        "Longest a message waits, even if the customer keeps typing.",
+        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR,),
+    ),
+    Setting(
+        "maxMessages", Integer(1, 100), "Send as soon as this many messages are pending.",
+        default=50, env="MAX_MESSAGES", readers=(AGGREGATOR,),
+    ),
+    Setting(
+        "windowSeconds", Integer(1, Ref("bufferSeconds")),
+        "Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes.",
+        default=5, env="WINDOW_SECONDS", readers=(AGGREGATOR,),
+    ),
+    Setting(
+        "chatDurationMinutes", Integer(60, 10080), "Maximum duration of a Connect chat, in minutes.",
+        default=60, env="CHAT_DURATION_MINUTES", readers=(INBOUND,),
+    ),
+    Setting(
+        "ignoreReactions", Boolean(), "Drop WhatsApp reactions instead of forwarding them to the agent.",
+        default=True, env="IGNORE_REACTIONS", readers=(INGEST,),
+    ),
+    Setting(
+        "ignoreStickers", Boolean(), "Drop WhatsApp stickers instead of forwarding them to the agent.",
+        default=True, env="IGNORE_STICKERS", readers=(INGEST,),
+    ),
+    Setting(
+        "retentionHours", Integer(1, 168),
+        "Hours raw messages stay in the raw table before TTL removes them; a WhatsApp redelivery is recognised as long "
+        "as its first copy is kept, so 168 covers Meta's full 7-day retry window.",
+        default=24, env="RETENTION_HOURS", readers=(INGEST,),
+    ),
+    Setting(
+        "logRetentionDays", OneOf(LOG_RETENTION_DAYS), "CloudWatch Logs retention of every function, in days.",
+        default=14,
+    ),
+    Setting(
+        "markAsRead", Boolean(), "Mark the customer's WhatsApp messages as read when their burst reaches Connect.",
+        default=False, env="MARK_AS_READ", readers=(INBOUND,),
+    ),
+    Setting(
+        "metaApiVersion", Text(r"^v\d+\.\d+$", "a Meta Graph API version like v20.0", "vNN.N"),
+        "Meta Graph API version End User Messaging uses for outgoing WhatsApp messages.",
+        default="v20.0", env="META_API_VERSION", readers=(INBOUND, OUTBOUND),
+    ),
+    Setting(
+        "whatsappPhoneNumberIds",
+        TextList(
+            r"^phone-number-id-[0-9a-zA-Z]+$",
+            "a comma-separated list of End User Messaging ids like phone-number-id-0123abcd",
+        ),
+        "End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account.",
+        default=(),
+    ),
+    Setting("lambdaMemoryMb", Integer(128, 10240), "Memory of every function, in MB.", default=256),
+    Setting(
+        "logLevel", OneOf(LOG_LEVELS), "Log level of every function.",
+        default="INFO", env="POWERTOOLS_LOG_LEVEL", readers=FUNCTIONS, powertools=True,
+    ),
+    Setting(
+        "alarmEmail", Text(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address", "email"),
+        "Email address for operational alarms: creates an encrypted alarm topic and subscribes it (confirm the "
+        "email). Empty creates no topic.",
+        default=None,
+    ),
+    Setting(
+        "alarmTopicArn",
+        Text(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$", "an SNS topic ARN", "SNS topic ARN"),
+        "Existing SNS topic the alarms notify (with alarmEmail, both are notified). Empty with no alarmEmail leaves "
+        "alarms without actions.",
+        default=None,
+    ),
+)  # fmt: skip
+"""Every stack config key, in the order Pulumi.yaml and the README document them."""
+
+WIRING: tuple[Wiring, ...] = (
+    Wiring("raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR), "the raw table (messages and control items)"),
+    Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
+    Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND), "the sessions table"),
+    Wiring("idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"),
+    Wiring("media_bucket_name", "MEDIA_BUCKET_NAME", (INBOUND, OUTBOUND), "the media bucket"),
+    Wiring("out_topic_arn", "OUT_TOPIC_ARN", (INBOUND,), "the topic Connect streams chat events to"),
+    Wiring("service_name", "POWERTOOLS_SERVICE_NAME", FUNCTIONS, "Logger/Metrics service", powertools=True),
+    Wiring("metrics_namespace", "POWERTOOLS_METRICS_NAMESPACE", FUNCTIONS, "Metrics namespace", powertools=True),
+)
+"""Environment whose values are resources' outputs (or the stack's name), by the field the component hands in."""
+
+Variable = Setting | Wiring
+
+
+def environment_of(function: str) -> tuple[Variable, ...]:
+    """Every variable `function` is given, settings first, in declaration order."""
+    if function not in FUNCTIONS:
+        raise KeyError(function)
+    return tuple(v for v in (*SETTINGS, *WIRING) if v.env and function in v.readers)
+
+
+ENVIRONMENT = {function: tuple(v.env for v in environment_of(function)) for function in FUNCTIONS}
+"""Which variables each function is given; the program sets exactly these (tests check the resource graph)."""
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -43,38 +254,60 @@ def _get(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, kind: type = float) -> float:
+def _read(env: Mapping[str, str], name: str, kind: type) -> Any:
     raw = _get(env, name)
+    if kind is str:
+        return raw
+    if kind is bool:
+        lowered = raw.lower()
+        if lowered in _TRUE | _FALSE:
+            return lowered in _TRUE
+        raise ConfigurationError(f"environment variable {name}={lowered!r} is not a boolean")
     try:
         return kind(raw)
     except ValueError:
         raise ConfigurationError(f"environment variable {name}={raw!r} is not a {kind.__name__}") from None
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = _get(env, name).lower()
-    if raw in _TRUE:
-        return True
-    if raw in _FALSE:
-        return False
-    raise ConfigurationError(f"environment variable {name}={raw!r} is not a boolean")
+class _FromEnvironment:
+    """A function's settings read from the variables the declaration gives it. The fields are named after the
+    declared fields and their annotations say how each variable is read (`retention_hours: float`); a nested dataclass
+    (`policy: BufferPolicy`) groups some of them."""
+
+    FUNCTION: ClassVar[str]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
+        declared = {v.field: v for v in environment_of(cls.FUNCTION) if not v.powertools}
+        settings = _build(cls, declared, env)
+        if declared:
+            raise TypeError(f"{cls.__name__} has no field for {', '.join(sorted(declared))}")
+        return settings
+
+
+def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str]) -> Any:
+    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared`."""
+    hints = get_type_hints(cls)
+    values = {}
+    for field in fields(cls):
+        kind = hints[field.name]
+        if is_dataclass(kind):
+            values[field.name] = _build(kind, declared, env)
+        else:
+            variable = declared.pop(field.name, None)
+            if variable is None:
+                raise TypeError(f"{cls.__name__}.{field.name} is not a declared variable of this function")
+            values[field.name] = _read(env, variable.env, kind)
+    return cls(**values)
 
 
 @dataclass(frozen=True)
-class IngestSettings:
+class IngestSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = INGEST
     raw_table_name: str
     retention_hours: float
     ignore_reactions: bool
     ignore_stickers: bool
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
-        return cls(
-            raw_table_name=_get(env, RAW_TABLE_NAME),
-            retention_hours=_number(env, RETENTION_HOURS),
-            ignore_reactions=_flag(env, IGNORE_REACTIONS),
-            ignore_stickers=_flag(env, IGNORE_STICKERS),
-        )
 
 
 @dataclass(frozen=True)
@@ -92,27 +325,16 @@ class BufferPolicy:
 
 
 @dataclass(frozen=True)
-class AggregatorSettings:
+class AggregatorSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = AGGREGATOR
     raw_table_name: str
     bursts_queue_url: str
     policy: BufferPolicy
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> AggregatorSettings:
-        return cls(
-            raw_table_name=_get(env, RAW_TABLE_NAME),
-            bursts_queue_url=_get(env, BURSTS_QUEUE_URL),
-            policy=BufferPolicy(
-                buffer_seconds=_number(env, BUFFER_SECONDS),
-                max_wait_seconds=_number(env, MAX_WAIT_SECONDS),
-                max_messages=int(_number(env, MAX_MESSAGES, int)),
-                window_seconds=_number(env, WINDOW_SECONDS),
-            ),
-        )
-
 
 @dataclass(frozen=True)
-class InboundSettings:
+class InboundSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = INBOUND
     sessions_table_name: str
     idempotency_table_name: str
     media_bucket_name: str
@@ -123,52 +345,20 @@ class InboundSettings:
     mark_as_read: bool
     meta_api_version: str
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> InboundSettings:
-        return cls(
-            sessions_table_name=_get(env, SESSIONS_TABLE_NAME),
-            idempotency_table_name=_get(env, IDEMPOTENCY_TABLE_NAME),
-            media_bucket_name=_get(env, MEDIA_BUCKET_NAME),
-            out_topic_arn=_get(env, OUT_TOPIC_ARN),
-            connect_instance_id=_get(env, CONNECT_INSTANCE_ID),
-            contact_flow_id=_get(env, CONTACT_FLOW_ID),
-            chat_duration_minutes=int(_number(env, CHAT_DURATION_MINUTES, int)),
-            mark_as_read=_flag(env, MARK_AS_READ),
-            meta_api_version=_get(env, META_API_VERSION),
-        )
-
 
 @dataclass(frozen=True)
-class OutboundSettings:
+class OutboundSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = OUTBOUND
     sessions_table_name: str
     idempotency_table_name: str
     media_bucket_name: str
     meta_api_version: str
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> OutboundSettings:
-        return cls(
-            sessions_table_name=_get(env, SESSIONS_TABLE_NAME),
-            idempotency_table_name=_get(env, IDEMPOTENCY_TABLE_NAME),
-            media_bucket_name=_get(env, MEDIA_BUCKET_NAME),
-            meta_api_version=_get(env, META_API_VERSION),
-        )
 
-
-ENVIRONMENT = {
-    "ingest": (RAW_TABLE_NAME, RETENTION_HOURS, IGNORE_REACTIONS, IGNORE_STICKERS),
-    "aggregator": (RAW_TABLE_NAME, BURSTS_QUEUE_URL, BUFFER_SECONDS, MAX_WAIT_SECONDS, MAX_MESSAGES, WINDOW_SECONDS),
-    "inbound": (
-        SESSIONS_TABLE_NAME,
-        IDEMPOTENCY_TABLE_NAME,
-        MEDIA_BUCKET_NAME,
-        OUT_TOPIC_ARN,
-        CONNECT_INSTANCE_ID,
-        CONTACT_FLOW_ID,
-        CHAT_DURATION_MINUTES,
-        MARK_AS_READ,
-        META_API_VERSION,
-    ),
-    "outbound": (SESSIONS_TABLE_NAME, IDEMPOTENCY_TABLE_NAME, MEDIA_BUCKET_NAME, META_API_VERSION),
+SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {
+    INGEST: IngestSettings,
+    AGGREGATOR: AggregatorSettings,
+    INBOUND: InboundSettings,
+    OUTBOUND: OutboundSettings,
 }
-"""Which variables each function needs; the infra tests assert the program sets each of them."""
+"""The typed settings each function reads; a test checks their fields are exactly what the declaration gives it."""
