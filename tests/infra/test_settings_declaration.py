@@ -1,0 +1,149 @@
+"""The one declaration of every setting (runtime/whatsapp_buffer/settings.py) is what Pulumi.yaml, the README, the
+resource graph and each function's typed settings say."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from typing import get_type_hints
+
+import pytest
+import yaml
+from infra_helpers import env, function
+
+from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
+from components.settings import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
+from sandbox.program import PROJECT_DIR, stack_config
+from whatsapp_buffer import settings as declared
+
+WRITE = "python -m components.config_docs --write"
+
+
+def test_pulumi_yaml_config_block_says_what_the_declaration_says():
+    documented = yaml.safe_load(PROJECT_FILE.read_text())["config"]
+
+    assert list(documented) == list(CONFIG_KEYS), WRITE
+    for setting in SETTINGS:
+        assert documented[setting.key] == pulumi_schema(setting), f"{setting.key}: run {WRITE}"
+
+
+def test_readme_configuration_table_says_what_the_declaration_says():
+    text = README.read_text()
+    section = text[text.index(f"\n{README_SECTION}\n") :]
+    table = re.search(r"^\|.*\|\n(?:\|.*\|\n)*", section, flags=re.MULTILINE).group(0).splitlines()
+    rows = [tuple(cell.strip() for cell in line.strip("|").split(" | ")) for line in table[2:]]
+
+    assert rows == [readme_row(setting) for setting in SETTINGS], WRITE
+
+
+@pytest.mark.parametrize("short_name", declared.FUNCTIONS)
+def test_each_function_is_given_exactly_the_variables_the_declaration_says_it_reads(graph, short_name):
+    assert sorted(env(function(graph, short_name))) == sorted(declared.ENVIRONMENT[short_name])
+
+
+def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it(graph):
+    values = {key.split(":", 1)[1]: value for key, value in stack_config({}, "whatsapp-buffer").items()}
+    settings = parse_settings({key: values.get(key) for key in CONFIG_KEYS})
+
+    for setting in (s for s in SETTINGS if s.env):
+        expected = getattr(settings, setting.field)
+        expected = str(expected).lower() if isinstance(expected, bool) else str(expected)
+        for short_name in setting.readers:
+            assert env(function(graph, short_name))[setting.env] == expected, (setting.key, short_name)
+
+
+def _fields(cls: type) -> set[str]:
+    hints = get_type_hints(cls)
+    found: set[str] = set()
+    for field in dataclasses.fields(cls):
+        kind = hints[field.name]
+        found |= _fields(kind) if dataclasses.is_dataclass(kind) else {field.name}
+    return found
+
+
+@pytest.mark.parametrize("short_name", declared.FUNCTIONS)
+def test_each_functions_settings_have_a_field_for_exactly_what_it_reads(short_name):
+    reads = {v.field for v in declared.environment_of(short_name) if not v.powertools}
+
+    assert _fields(declared.SETTINGS_CLASSES[short_name]) == reads
+
+
+@pytest.mark.parametrize("short_name", declared.FUNCTIONS)
+def test_each_functions_settings_read_the_environment_the_program_gives_it(graph, short_name):
+    settings = declared.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
+
+    assert isinstance(settings, declared.SETTINGS_CLASSES[short_name])
+
+
+def test_every_variable_name_and_field_is_declared_once():
+    variables = [*SETTINGS, *declared.WIRING]
+    names = [v.env for v in variables if v.env]
+    fields = [v.field for v in variables]
+
+    assert len(names) == len(set(names))
+    assert len(fields) == len(set(fields))
+    assert all(set(v.readers) <= set(declared.FUNCTIONS) for v in variables)
+    assert all(bool(v.env) == bool(v.readers) for v in SETTINGS)
+
+
+def test_a_range_refers_only_to_a_key_declared_without_one():
+    """Keys a range refers to are validated first, so they must not themselves depend on another key."""
+    refs = [
+        (s.key, bound.key)
+        for s in SETTINGS
+        if isinstance(s.rule, declared.Integer)
+        for bound in (s.rule.low, s.rule.high)
+        if isinstance(bound, declared.Ref)
+    ]
+
+    assert refs
+    for _, key in refs:
+        (target,) = [s for s in SETTINGS if s.key == key]
+        assert isinstance(target.rule, declared.Integer)
+        assert not any(isinstance(b, declared.Ref) for b in (target.rule.low, target.rule.high))
+
+
+def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
+    uuid = "11111111-2222-3333-4444-555555555555"
+    settings = parse_settings({"connectInstanceId": uuid, "contactFlowId": uuid})
+    wired = {"raw_table_name": "raw", "service_name": "s", "metrics_namespace": "m"}
+
+    assert function_environment("ingest", settings, wired)["RAW_TABLE_NAME"] == "raw"
+    with pytest.raises(ValueError, match="ingest: the declaration wires"):
+        function_environment("ingest", settings, {**wired, "bursts_queue_url": "q"})
+    with pytest.raises(ValueError, match="ingest: the declaration wires"):
+        function_environment("ingest", settings, {"raw_table_name": "raw"})
+
+
+def test_the_declaration_imports_only_the_standard_library_and_the_errors_module():
+    tree = ast.parse((PROJECT_DIR / "runtime" / "whatsapp_buffer" / "settings.py").read_text())
+    imported = {
+        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    from_package = {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module.startswith("whatsapp")
+    }
+
+    assert imported - {"whatsapp_buffer"} <= set(sys.stdlib_module_names) | {"__future__"}
+    assert from_package == {"whatsapp_buffer.errors"}
+
+
+def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_the_sdk():
+    """A fresh interpreter without runtime/ on its path, as `pulumi up` starts the program."""
+    probe = (
+        "import json, sys; import components.settings; "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('whatsapp_buffer', 'boto3', 'botocore', 'aws_lambda_powertools'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={}, check=True
+    )
+
+    assert json.loads(result.stdout) == ["whatsapp_buffer", "whatsapp_buffer.errors", "whatsapp_buffer.settings"]

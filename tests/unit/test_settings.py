@@ -1,0 +1,97 @@
+"""Each function reads its environment from the declaration: typed by its settings' fields, errors name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from whatsapp_buffer.errors import ConfigurationError
+from whatsapp_buffer.settings import (
+    ENVIRONMENT,
+    AggregatorSettings,
+    BufferPolicy,
+    InboundSettings,
+    IngestSettings,
+    OutboundSettings,
+)
+
+INGEST_ENV = {"RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24", "IGNORE_REACTIONS": "true", "IGNORE_STICKERS": "no"}
+AGGREGATOR_ENV = {
+    "RAW_TABLE_NAME": "raw",
+    "BURSTS_QUEUE_URL": "https://sqs.example/bursts.fifo",
+    "BUFFER_SECONDS": "20",
+    "MAX_WAIT_SECONDS": "60",
+    "MAX_MESSAGES": "50",
+    "WINDOW_SECONDS": "5",
+}
+SHARED_BRIDGE_ENV = {
+    "SESSIONS_TABLE_NAME": "sessions",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "MEDIA_BUCKET_NAME": "media",
+    "META_API_VERSION": "v20.0",
+}
+INBOUND_ENV = {
+    **SHARED_BRIDGE_ENV,
+    "OUT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:out",
+    "CONNECT_INSTANCE_ID": "c800978e-fdc0-406e-bbb0-4f575f5842a6",
+    "CONTACT_FLOW_ID": "7d3e0a55-1111-4222-8333-444455556666",
+    "CHAT_DURATION_MINUTES": "60",
+    "MARK_AS_READ": "FALSE",
+}
+
+
+def test_ingest_reads_its_variables_typed():
+    assert IngestSettings.from_env(INGEST_ENV) == IngestSettings("raw", 24.0, True, False)
+    assert isinstance(IngestSettings.from_env(INGEST_ENV).retention_hours, float)
+
+
+def test_aggregator_groups_the_debounce_settings_into_its_policy():
+    settings = AggregatorSettings.from_env(AGGREGATOR_ENV)
+
+    assert settings == AggregatorSettings(
+        raw_table_name="raw",
+        bursts_queue_url="https://sqs.example/bursts.fifo",
+        policy=BufferPolicy(buffer_seconds=20.0, max_wait_seconds=60.0, max_messages=50, window_seconds=5.0),
+    )
+    assert isinstance(settings.policy.max_messages, int)
+
+
+def test_inbound_and_outbound_read_theirs():
+    inbound = InboundSettings.from_env(INBOUND_ENV)
+
+    assert (inbound.chat_duration_minutes, inbound.mark_as_read, inbound.out_topic_arn) == (
+        60,
+        False,
+        "arn:aws:sns:us-east-1:123456789012:out",
+    )
+    assert OutboundSettings.from_env(SHARED_BRIDGE_ENV) == OutboundSettings("sessions", "idempotency", "media", "v20.0")
+
+
+def test_variables_powertools_reads_itself_are_given_but_not_read_here():
+    assert {"POWERTOOLS_LOG_LEVEL", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} <= set(ENVIRONMENT["ingest"])
+    assert IngestSettings.from_env(INGEST_ENV)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({**INGEST_ENV, "RAW_TABLE_NAME": " "}, "environment variable RAW_TABLE_NAME is not set"),
+        ({k: v for k, v in INGEST_ENV.items() if k != "RETENTION_HOURS"}, "environment variable RETENTION_HOURS is not set"),
+        ({**INGEST_ENV, "RETENTION_HOURS": "a day"}, "environment variable RETENTION_HOURS='a day' is not a float"),
+        ({**INGEST_ENV, "IGNORE_STICKERS": "Maybe"}, "environment variable IGNORE_STICKERS='maybe' is not a boolean"),
+    ],
+)
+def test_a_missing_or_invalid_variable_is_a_configuration_error_naming_it(env, message):
+    with pytest.raises(ConfigurationError) as raised:
+        IngestSettings.from_env(env)
+
+    assert str(raised.value) == message
+
+
+def test_an_integer_variable_refuses_a_fraction():
+    with pytest.raises(ConfigurationError, match=r"^environment variable MAX_MESSAGES='2.5' is not a int$"):
+        AggregatorSettings.from_env({**AGGREGATOR_ENV, "MAX_MESSAGES": "2.5"})
+
+
+def test_the_first_missing_variable_in_field_order_is_named():
+    with pytest.raises(ConfigurationError, match="RAW_TABLE_NAME is not set"):
+        AggregatorSettings.from_env({})
