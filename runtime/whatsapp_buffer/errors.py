@@ -1,4 +1,5 @@
-"""The project's exceptions. Adapters translate botocore errors into these; handlers decide what each means."""
+"""The project's exceptions. Adapters translate botocore errors into these (one table: `adapters/aws_errors.py`);
+services and entry modules catch only these and decide what each means."""
 
 
 class WhatsAppBufferError(Exception):
@@ -34,7 +35,11 @@ class AttachmentRejected(WhatsAppBufferError):
 
 
 class MediaUnavailable(WhatsAppBufferError):
-    """WhatsApp media could not be fetched or posted through End User Messaging."""
+    """WhatsApp media could not be fetched or posted through End User Messaging, or its object is gone from S3."""
+
+
+class ReadReceiptRefused(WhatsAppBufferError):
+    """End User Messaging refused a read receipt (e.g. an unknown or old message id): the burst is delivered anyway."""
 
 
 class SdkRejectedRequest(ConfigurationError):

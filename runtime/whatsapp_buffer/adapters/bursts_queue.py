@@ -10,14 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.errors import ConfigurationError, TransientAwsError
+from whatsapp_buffer.adapters.aws_errors import SQS
 from whatsapp_buffer.model import Burst
-
-_DEPLOYMENT_CODES = frozenset(
-    {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "AccessDenied", "AccessDeniedException"}
-)
 
 
 class BurstsQueue:
@@ -29,23 +24,11 @@ class BurstsQueue:
 
     def send(self, burst: Burst) -> str:
         """Put the burst on the queue; returns the SQS message id."""
-        try:
+        with SQS.translating("SendMessage"):
             response = self.client.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=burst.to_json(),
                 MessageGroupId=burst.conversation.key,
                 MessageDeduplicationId=burst.burst_id,
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in _DEPLOYMENT_CODES:
-                raise ConfigurationError(
-                    f"SQS refused to send a burst: {code} (check the queue URL and permissions)"
-                ) from exc
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if "Throttl" in code or status >= 500 or code in ("ServiceUnavailable", "InternalError", "KmsThrottled"):
-                raise TransientAwsError(f"SQS could not send a burst: {code or status}") from exc
-            raise
-        except BotoCoreError as exc:
-            raise TransientAwsError(f"SQS unreachable sending a burst: {type(exc).__name__}") from exc
         return str(response.get("MessageId", ""))

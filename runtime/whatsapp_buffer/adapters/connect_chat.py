@@ -1,9 +1,9 @@
 """Amazon Connect adapters: `ChatContacts` (service `connect`, IAM-authorised) starts chats; `ChatParticipant`
 (service `connectparticipant`, authorised by participant/connection tokens, not IAM) acts as the customer in them.
 
-Errors become the project's exceptions: AccessDeniedException (ended chat, expired token) -> `ChatSessionGone`;
-an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and network failures ->
-`TransientAwsError`. Anything else is a bug and propagates as the botocore error.
+Errors become the project's exceptions through `aws_errors.CONNECT`: AccessDeniedException (ended chat, expired
+token) -> `ChatSessionGone`; an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and
+network failures -> `TransientAwsError`. Anything else is a bug and propagates as the botocore error.
 """
 
 from __future__ import annotations
@@ -16,20 +16,15 @@ from typing import Any
 
 import boto3
 import urllib3
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
+from whatsapp_buffer.adapters.aws_errors import CONNECT
+from whatsapp_buffer.errors import TransientAwsError
 
 Uploader = Callable[[str, Mapping[str, str], bytes], None]
 """PUT `data` to a pre-signed URL with the headers Connect asked for."""
 Downloader = Callable[[str], bytes]
 """GET the bytes behind a pre-signed URL."""
 
-_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
-_TRANSIENT_CODES = frozenset(
-    {"ThrottlingException", "InternalServerException", "InternalServiceException", "ServiceUnavailableException"}
-)
 _HTTP_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 _http: urllib3.PoolManager | None = None
 
@@ -65,25 +60,6 @@ def start_chat_token(burst_id: str, replaced_contact_id: str | None) -> str:
 
 def _epoch(iso_timestamp: str) -> float:
     return datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00")).timestamp()
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _translate(exc: Exception, operation: str, rejected: frozenset[str] = frozenset()) -> Exception:
-    """Map a botocore failure of `operation` to the project's exception (or itself when it is a bug)."""
-    if not isinstance(exc, ClientError):
-        return TransientAwsError(f"{operation}: {type(exc).__name__}")
-    code = _code(exc)
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    if code == "AccessDeniedException":
-        return ChatSessionGone(f"{operation}: chat ended or token expired")
-    if code in rejected:
-        return AttachmentRejected(f"{operation}: {code}")
-    if code in _TRANSIENT_CODES or status >= 500 or status == 429:
-        return TransientAwsError(f"{operation}: {code or status}")
-    return exc
 
 
 @dataclass(frozen=True)
@@ -139,10 +115,8 @@ class ChatContacts:
         }
         if related_contact_id:
             request["RelatedContactId"] = related_contact_id
-        try:
+        with CONNECT.translating("StartChatContact"):
             response = self._client.start_chat_contact(**request)
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "StartChatContact") from exc
         return StartedChat(
             contact_id=response["ContactId"],
             participant_id=response.get("ParticipantId", ""),
@@ -166,30 +140,26 @@ class ChatParticipant:
 
     def connect(self, participant_token: str) -> Connection:
         """CreateParticipantConnection: a new connection token (also how an expiring one is refreshed)."""
-        try:
+        with CONNECT.translating("CreateParticipantConnection"):
             response = self._client.create_participant_connection(
                 Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token, ConnectParticipant=True
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "CreateParticipantConnection") from exc
         credentials = response["ConnectionCredentials"]
         return Connection(token=credentials["ConnectionToken"], expires_at=_epoch(credentials["Expiry"]))
 
     def send_text(self, connection_token: str, text: str, client_token: str) -> str:
         """SendMessage text/plain (the caller keeps `text` within Connect's 1,024 characters). Returns the message id."""
-        try:
+        with CONNECT.translating("SendMessage"):
             response = self._client.send_message(
                 ContentType="text/plain", Content=text, ClientToken=client_token, ConnectionToken=connection_token
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "SendMessage") from exc
         return str(response.get("Id", ""))
 
     def send_attachment(
         self, connection_token: str, name: str, content_type: str, data: bytes, client_token: str
     ) -> str:
         """StartAttachmentUpload -> PUT -> CompleteAttachmentUpload. Returns the attachment id."""
-        try:
+        with CONNECT.translating("StartAttachmentUpload"):
             started = self._client.start_attachment_upload(
                 ContentType=content_type,
                 AttachmentSizeInBytes=len(data),
@@ -197,25 +167,17 @@ class ChatParticipant:
                 ClientToken=client_token,
                 ConnectionToken=connection_token,
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(
-                exc, "StartAttachmentUpload", frozenset({"ValidationException", "ServiceQuotaExceededException"})
-            ) from exc
         upload = started["UploadMetadata"]
         self._upload(upload["Url"], upload.get("HeadersToInclude") or {}, data)
         attachment_id = started["AttachmentId"]
-        try:
+        with CONNECT.translating("CompleteAttachmentUpload"):
             self._client.complete_attachment_upload(
                 AttachmentIds=[attachment_id], ClientToken=client_token, ConnectionToken=connection_token
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "CompleteAttachmentUpload", frozenset({"ServiceQuotaExceededException"})) from exc
         return attachment_id
 
     def get_attachment(self, connection_token: str, attachment_id: str) -> bytes:
         """GetAttachment's pre-signed URL, downloaded."""
-        try:
+        with CONNECT.translating("GetAttachment"):
             response = self._client.get_attachment(AttachmentId=attachment_id, ConnectionToken=connection_token)
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "GetAttachment") from exc
         return self._download(response["Url"])

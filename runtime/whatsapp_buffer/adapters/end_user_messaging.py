@@ -2,8 +2,9 @@
 
 Builds the Meta Cloud API message JSON (pure functions below) and sends it with SendWhatsAppMessage; moves media
 between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAppMessageMedia.
-Failures: throttling, 5xx and network errors -> `TransientAwsError`; a media call refused for any other reason ->
-`MediaUnavailable`; other send failures propagate as the botocore error (a bug or a permanent refusal).
+Failures (`aws_errors.END_USER_MESSAGING`): throttling, 5xx and network errors -> `TransientAwsError`; a media call
+refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`; other send failures
+propagate as the botocore error (a bug or a permanent refusal).
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
+from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT
 
 WHATSAPP_TEXT_LIMIT = 4096
 """Meta's limit for a text message body."""
 
-_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
-_TRANSIENT_CODES = frozenset({"ThrottledRequestException", "InternalServiceException", "DependencyException"})
 
 
 @dataclass(frozen=True)
@@ -72,14 +69,6 @@ def read_receipt(message_id: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
 
 
-def _is_transient(exc: Exception) -> bool:
-    if not isinstance(exc, ClientError):
-        return True
-    code = exc.response.get("Error", {}).get("Code", "")
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return code in _TRANSIENT_CODES or status >= 500 or status == 429
-
-
 class WhatsApp:
     """Sends WhatsApp messages and moves media through End User Messaging Social."""
 
@@ -87,17 +76,15 @@ class WhatsApp:
         self._version = meta_api_version
         self._client = client or boto3.client("socialmessaging")
 
-    def _send(self, origination_phone_number_id: str, message: dict[str, Any]) -> str:
-        try:
+    def _send(
+        self, origination_phone_number_id: str, message: dict[str, Any], call: str = "SendWhatsAppMessage"
+    ) -> str:
+        with END_USER_MESSAGING.translating(call):
             response = self._client.send_whatsapp_message(
                 originationPhoneNumberId=origination_phone_number_id,
                 message=json.dumps(message, ensure_ascii=False).encode("utf-8"),
                 metaApiVersion=self._version,
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            if _is_transient(exc):
-                raise TransientAwsError(f"SendWhatsAppMessage: {type(exc).__name__}") from exc
-            raise
         return str(response.get("messageId", ""))
 
     def send_text(self, origination_phone_number_id: str, to: str, text: str) -> str:
@@ -109,18 +96,14 @@ class WhatsApp:
         return self._send(origination_phone_number_id, media_message(to, kind, media_id, filename))
 
     def mark_read(self, origination_phone_number_id: str, message_id: str) -> None:
-        self._send(origination_phone_number_id, read_receipt(message_id))
+        self._send(origination_phone_number_id, read_receipt(message_id), READ_RECEIPT)
 
     def media_info(self, media_id: str, origination_phone_number_id: str) -> MediaInfo:
         """What End User Messaging knows of an inbound media file, without copying it (`metadataOnly`)."""
-        try:
+        with END_USER_MESSAGING.translating("GetWhatsAppMessageMedia"):
             response = self._client.get_whatsapp_message_media(
                 mediaId=media_id, originationPhoneNumberId=origination_phone_number_id, metadataOnly=True
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            if _is_transient(exc):
-                raise TransientAwsError(f"GetWhatsAppMessageMedia: {type(exc).__name__}") from exc
-            raise MediaUnavailable("GetWhatsAppMessageMedia refused the media id") from exc
         return MediaInfo(mime_type=response.get("mimeType"), size_kb=response.get("fileSize"))
 
     def fetch_media(self, media_id: str, origination_phone_number_id: str, upload_url: str, content_type: str) -> None:
@@ -129,26 +112,18 @@ class WhatsApp:
         Not `destinationS3File`: its key is a prefix that End User Messaging combines with the media id and an
         extension the documentation does not pin down (see AWS_FACTS and `tests/contract`), while a pre-signed URL
         leaves nothing to guess."""
-        try:
+        with END_USER_MESSAGING.translating("GetWhatsAppMessageMedia"):
             self._client.get_whatsapp_message_media(
                 mediaId=media_id,
                 originationPhoneNumberId=origination_phone_number_id,
                 destinationS3PresignedUrl={"url": upload_url, "headers": {"Content-Type": content_type}},
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            if _is_transient(exc):
-                raise TransientAwsError(f"GetWhatsAppMessageMedia: {type(exc).__name__}") from exc
-            raise MediaUnavailable("GetWhatsAppMessageMedia could not copy the media") from exc
 
     def post_media(self, origination_phone_number_id: str, bucket: str, key: str) -> str:
         """Upload `bucket`/`key` to WhatsApp for an outbound message. Returns the WhatsApp media id."""
-        try:
+        with END_USER_MESSAGING.translating("PostWhatsAppMessageMedia"):
             response = self._client.post_whatsapp_message_media(
                 originationPhoneNumberId=origination_phone_number_id,
                 sourceS3File={"bucketName": bucket, "key": key},
             )
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            if _is_transient(exc):
-                raise TransientAwsError(f"PostWhatsAppMessageMedia: {type(exc).__name__}") from exc
-            raise MediaUnavailable("PostWhatsAppMessageMedia refused the file") from exc
         return str(response["mediaId"])

@@ -11,12 +11,9 @@ import re
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError, HTTPClientError
-from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
+from whatsapp_buffer.adapters.aws_errors import S3
 
-_NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)
 UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -36,18 +33,6 @@ def outbound_key(contact_id: str, attachment_id: str) -> str:
     return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
 
 
-def _translate(exc: Exception, operation: str) -> Exception:
-    if not isinstance(exc, ClientError):
-        return TransientAwsError(f"S3 {operation}: {type(exc).__name__}")
-    code = exc.response.get("Error", {}).get("Code", "")
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    if code in {"NoSuchKey", "404", "NotFound"}:
-        return MediaUnavailable(f"S3 {operation}: object missing")
-    if code in {"SlowDown", "RequestTimeout"} or status >= 500:
-        return TransientAwsError(f"S3 {operation}: {code or status}")
-    return exc
-
-
 class MediaStore:
     """Reads and writes media objects in one bucket."""
 
@@ -56,10 +41,8 @@ class MediaStore:
         self._client = client or boto3.client("s3")
 
     def get(self, key: str) -> bytes:
-        try:
+        with S3.translating("GetObject"):
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "GetObject") from exc
 
     def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str:
         """A pre-signed PUT URL for exactly `key`, signed with this function's credentials (Content-Type left
@@ -69,7 +52,5 @@ class MediaStore:
         )
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
-        try:
+        with S3.translating("PutObject"):
             self._client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
-        except (ClientError, *_NETWORK_ERRORS) as exc:
-            raise _translate(exc, "PutObject") from exc

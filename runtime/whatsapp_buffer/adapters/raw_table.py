@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.adapters.dynamodb_errors import translate
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, cancelled_by_condition
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent
 from whatsapp_buffer.model import Conversation, InboundMessage
@@ -32,8 +32,6 @@ PENDING = "pending"
 CLAIMED = "claimed"
 SENT = "sent"
 TRANSACTION_LIMIT = 100
-
-_TRANSIENT_REASONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
 
 
 def partition_key(conversation: Conversation) -> str:
@@ -127,11 +125,11 @@ class RawStore:
                 ]
             )
         except ClientError as exc:
-            if _cancelled_by_condition(exc, first_only=True):
+            if cancelled_by_condition(exc, first_only=True):
                 return False
-            raise translate(exc, "store a message") from exc
+            raise DYNAMODB.translate(exc, "store a message") from exc
         except BotoCoreError as exc:
-            raise translate(exc, "store a message") from exc
+            raise DYNAMODB.translate(exc, "store a message") from exc
         return True
 
     # aggregator
@@ -167,9 +165,9 @@ class RawStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return  # no control item: nothing was ever stored, so nothing can be pending
-            raise translate(exc, "touch a control item") from exc
+            raise DYNAMODB.translate(exc, "touch a control item") from exc
         except BotoCoreError as exc:
-            raise translate(exc, "touch a control item") from exc
+            raise DYNAMODB.translate(exc, "touch a control item") from exc
 
     def unsent_messages(self, conversation: Conversation) -> list[StoredMessage]:
         """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
@@ -238,9 +236,9 @@ class RawStore:
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
-            raise translate(exc, "settle a control item") from exc
+            raise DYNAMODB.translate(exc, "settle a control item") from exc
         except BotoCoreError as exc:
-            raise translate(exc, "settle a control item") from exc
+            raise DYNAMODB.translate(exc, "settle a control item") from exc
         return True
 
     # helpers
@@ -279,32 +277,17 @@ class RawStore:
             try:
                 self.client.transact_write_items(TransactItems=updates[start : start + TRANSACTION_LIMIT])
             except ClientError as exc:
-                if _cancelled_by_condition(exc, first_only=False):
+                if cancelled_by_condition(exc, first_only=False):
                     raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
-                raise translate(exc, action) from exc
+                raise DYNAMODB.translate(exc, action) from exc
             except BotoCoreError as exc:
-                raise translate(exc, action) from exc
+                raise DYNAMODB.translate(exc, action) from exc
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         try:
             return method(**kwargs)
         except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, action) from exc
-
-
-def _cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
-    if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False
-    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-    if not reasons:
-        # Some clients only put the reasons in the message: "... reasons [ConditionalCheckFailed, None]".
-        message = exc.response.get("Error", {}).get("Message", "")
-        reasons = [r.strip() for r in message.partition("[")[2].rstrip("]").split(",")]
-    if any(reason in _TRANSIENT_REASONS for reason in reasons):
-        return False
-    if first_only:
-        return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
-    return "ConditionalCheckFailed" in reasons
+            raise DYNAMODB.translate(exc, action) from exc
 
 
 def _number(value: float) -> str:

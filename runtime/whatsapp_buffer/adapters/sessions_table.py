@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.adapters.dynamodb_errors import translate
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 CONTACT_INDEX = "by-contact"
+
 
 @dataclass(frozen=True)
 class Session:
@@ -93,18 +93,16 @@ class SessionStore:
         self._client = client or boto3.client("dynamodb")
 
     def get(self, conversation: str) -> Session | None:
-        try:
+        with DYNAMODB.translating("read a session"):
             response = self._client.get_item(
                 TableName=self._table, Key={"conversation": {"S": conversation}}, ConsistentRead=True
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "read a session") from exc
         item = response.get("Item")
         return _from_item(item) if item else None
 
     def get_by_contact(self, contact_id: str) -> Session | None:
         """The session whose chat is `contact_id` (eventually consistent: the index lags writes slightly)."""
-        try:
+        with DYNAMODB.translating("find a session by contact"):
             response = self._client.query(
                 TableName=self._table,
                 IndexName=CONTACT_INDEX,
@@ -112,8 +110,6 @@ class SessionStore:
                 ExpressionAttributeValues={":contact": {"S": contact_id}},
                 Limit=1,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "find a session by contact") from exc
         items = response.get("Items") or []
         return _from_item(items[0]) if items else None
 
@@ -129,26 +125,21 @@ class SessionStore:
                 "ConditionExpression": "contact_id = :expected",
                 "ExpressionAttributeValues": {":expected": {"S": expected_contact_id}},
             }
-        try:
+        with DYNAMODB.translating("write a session"):
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
-        except self._client.exceptions.ConditionalCheckFailedException as exc:
-            raise ConcurrentUpdate("the conversation's session changed meanwhile") from exc
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "write a session") from exc
 
     def end(self, conversation: str, contact_id: str, at: float) -> bool:
         """Mark the session of `contact_id` ended (the next burst opens a new chat). False when it was already ended,
         replaced by a newer chat, or gone."""
         try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"conversation": {"S": conversation}},
-                UpdateExpression="SET ended_at = :at",
-                ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
-                ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
+            with DYNAMODB.translating("end a session"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET ended_at = :at",
+                    ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
+                    ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
+                )
+        except ConcurrentUpdate:
             return False
-        except (ClientError, BotoCoreError) as exc:
-            raise translate(exc, "end a session") from exc
         return True

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.exceptions import ClientError
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
@@ -22,7 +21,13 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import attachments, render
-from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, MediaUnavailable, TransientAwsError
+from whatsapp_buffer.errors import (
+    AttachmentRejected,
+    ChatSessionGone,
+    MediaUnavailable,
+    ReadReceiptRefused,
+    TransientAwsError,
+)
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, OutgoingItem
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import InboundSettings
@@ -227,7 +232,7 @@ class BurstDelivery:
             return
         try:
             self._whatsapp.mark_read(burst.origination_phone_number_id, burst.message_ids[-1])
-        except (TransientAwsError, ClientError):
+        except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
             logger.warning("mark as read failed", extra={"burst_id": burst.burst_id})
 

@@ -1,0 +1,253 @@
+"""The one translation of AWS failures into the project's errors (`whatsapp_buffer.errors`), used by every adapter.
+
+Each service has a table of rules, tried in order; the first that matches an error's code, HTTP status or the
+operation it came from decides the project error. A botocore exception that never reached the service (the
+service's `unreachable` classes: connection failures, timeouts) is `TransientAwsError`.
+
+What no rule matches is a bug or a refusal the code does not expect (e.g. a `ValidationException` on a request the
+code should never make): the botocore error propagates unchanged, so Lambda's retries and the dead-letter queue keep
+the event and the log names the real error — it is never mistaken for a condition a service handles. Services and
+entry modules therefore catch only `whatsapp_buffer.errors` classes.
+
+Where adapters disagreed before this table existed, each keeps its behaviour, and the table says so:
+
+* DynamoDB and SQS treat every `BotoCoreError` as unreachable (so a `ParamValidationError` is transient there), the
+  others only connection and HTTP client errors (a `ParamValidationError` reaches `reports_sdk_rejections`).
+* SQS names its deployment errors before its transient ones; DynamoDB its transient ones (any 5xx) first.
+* Connect, Connect Participant and End User Messaging retry HTTP 429; DynamoDB, SQS and S3 rely on their codes.
+* Connect's `AccessDeniedException` means "chat gone" for every operation (also StartChatContact), End User
+  Messaging's media calls refuse with any code, its message sends refuse with none (they propagate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from whatsapp_buffer.errors import (
+    AttachmentRejected,
+    ChatSessionGone,
+    ConcurrentUpdate,
+    ConfigurationError,
+    MediaUnavailable,
+    ReadReceiptRefused,
+    TransientAwsError,
+    WhatsAppBufferError,
+)
+
+NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientError)
+"""The request did not get an answer (connection refused or reset, DNS, read timeout): a retry may fix it."""
+EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
+
+READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
+"""A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row: errors matching any of its conditions (limited to `operations` when given) become `error`."""
+
+    error: type[WhatsAppBufferError]
+    reason: str
+    codes: frozenset[str] = frozenset()
+    code_contains: str | None = None
+    min_status: int | None = None
+    statuses: frozenset[int] = frozenset()
+    any_code: bool = False
+    operations: frozenset[str] | None = None
+
+    def matches(self, operation: str, code: str, status: int) -> bool:
+        if self.operations is not None and operation not in self.operations:
+            return False
+        return (
+            self.any_code
+            or code in self.codes
+            or bool(self.code_contains and self.code_contains in code)
+            or (self.min_status is not None and status >= self.min_status)
+            or status in self.statuses
+        )
+
+
+@dataclass(frozen=True)
+class Service:
+    """One AWS service's table."""
+
+    name: str
+    unreachable: tuple[type[Exception], ...]
+    rules: tuple[Rule, ...]
+
+    def translate(self, exc: Exception, operation: str) -> Exception:
+        """The project error for `exc`, raised by `operation` (an API name or what the adapter was doing), or `exc`
+        itself when no rule names it."""
+        if not isinstance(exc, ClientError):
+            return TransientAwsError(f"{self.name} {operation}: unreachable ({type(exc).__name__})")
+        code = str(exc.response.get("Error", {}).get("Code") or "")
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        for rule in self.rules:
+            if rule.matches(operation, code, status):
+                return rule.error(f"{self.name} {operation}: {rule.reason} ({code or status})")
+        return exc
+
+    @contextmanager
+    def translating(self, operation: str) -> Iterator[None]:
+        """Run one call to the service; its failures leave as the project's errors (or unchanged, see above)."""
+        try:
+            yield
+        except (ClientError, *self.unreachable) as exc:
+            translated = self.translate(exc, operation)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code") or "")
+
+
+_RETRY = "throttled or unavailable, a retry may fix it"
+
+DYNAMODB = Service(
+    "DynamoDB",
+    EVERY_BOTOCORE_ERROR,
+    (
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset(
+                {
+                    "ProvisionedThroughputExceededException",
+                    "ThrottlingException",
+                    "RequestLimitExceeded",
+                    "InternalServerError",
+                    "ServiceUnavailable",
+                    "TransactionConflictException",
+                    "TransactionInProgressException",
+                    # Cancelled for a reason other than a failed condition (callers check conditions first): retry.
+                    "TransactionCanceledException",
+                }
+            ),
+            min_status=500,
+        ),
+        Rule(
+            ConfigurationError,
+            "the table is missing or the role may not use it (check the table name and permissions)",
+            codes=frozenset({"ResourceNotFoundException", "AccessDeniedException"}),
+        ),
+        Rule(ConcurrentUpdate, "an item changed meanwhile", codes=frozenset({"ConditionalCheckFailedException"})),
+    ),
+)
+
+SQS = Service(
+    "SQS",
+    EVERY_BOTOCORE_ERROR,
+    (
+        Rule(
+            ConfigurationError,
+            "the queue is missing or the role may not use it (check the queue URL and permissions)",
+            codes=frozenset(
+                {
+                    "AWS.SimpleQueueService.NonExistentQueue",
+                    "QueueDoesNotExist",
+                    "AccessDenied",
+                    "AccessDeniedException",
+                }
+            ),
+        ),
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset({"ServiceUnavailable", "InternalError", "KmsThrottled"}),
+            code_contains="Throttl",
+            min_status=500,
+        ),
+    ),
+)
+
+S3 = Service(
+    "S3",
+    NETWORK_ERRORS,
+    (
+        Rule(MediaUnavailable, "object missing", codes=frozenset({"NoSuchKey", "404", "NotFound"})),
+        Rule(TransientAwsError, _RETRY, codes=frozenset({"SlowDown", "RequestTimeout"}), min_status=500),
+    ),
+)
+
+CONNECT = Service(
+    "Connect",
+    NETWORK_ERRORS,
+    (
+        Rule(ChatSessionGone, "chat ended or token expired", codes=frozenset({"AccessDeniedException"})),
+        Rule(
+            AttachmentRejected,
+            "attachment refused (type or size)",
+            codes=frozenset({"ValidationException", "ServiceQuotaExceededException"}),
+            operations=frozenset({"StartAttachmentUpload"}),
+        ),
+        Rule(
+            AttachmentRejected,
+            "attachment refused (quota)",
+            codes=frozenset({"ServiceQuotaExceededException"}),
+            operations=frozenset({"CompleteAttachmentUpload"}),
+        ),
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset(
+                {
+                    "ThrottlingException",
+                    "InternalServerException",
+                    "InternalServiceException",
+                    "ServiceUnavailableException",
+                }
+            ),
+            min_status=500,
+            statuses=frozenset({429}),
+        ),
+    ),
+)
+"""Both clients: `connect` (StartChatContact) and `connectparticipant` (everything the customer side does)."""
+
+END_USER_MESSAGING = Service(
+    "End User Messaging",
+    NETWORK_ERRORS,
+    (
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset({"ThrottledRequestException", "InternalServiceException", "DependencyException"}),
+            min_status=500,
+            statuses=frozenset({429}),
+        ),
+        Rule(
+            MediaUnavailable,
+            "media refused",
+            any_code=True,
+            operations=frozenset({"GetWhatsAppMessageMedia", "PostWhatsAppMessageMedia"}),
+        ),
+        Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
+    ),
+)
+
+_TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
+"""TransactWriteItems cancellation reasons a retry may fix: such a cancellation is never read as a failed condition."""
+
+
+def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
+    """True when a DynamoDB transaction was cancelled because a condition failed (on its first item when
+    `first_only`), and by nothing a retry may fix."""
+    if error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+    if not reasons:
+        # Some clients only put the reasons in the message: "... reasons [ConditionalCheckFailed, None]".
+        message = exc.response.get("Error", {}).get("Message", "")
+        reasons = [r.strip() for r in message.partition("[")[2].rstrip("]").split(",")]
+    if any(reason in _TRANSIENT_CANCELLATIONS for reason in reasons):
+        return False
+    if first_only:
+        return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
+    return "ConditionalCheckFailed" in reasons
