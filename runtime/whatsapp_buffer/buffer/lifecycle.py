@@ -1,0 +1,154 @@
+"""Pure: the burst lifecycle of one conversation -- its unsent messages' states and the control item's version.
+
+Ingest stores a message `pending`. A flush claims some of them under a burst id (`claimed`), sends the burst, then
+marks them `sent`; sent messages leave the buffer. Claims go in WhatsApp order, at most `max_messages` and one queue
+message's worth of content at a time. A burst that was claimed but never marked sent (the flush died around the send)
+is resent first, under the id it was claimed with, so SQS FIFO and the bridge drop the copy. A flush ends by settling
+the control item on the version it read: how many messages are still unsent, and when the oldest of them arrived.
+
+The raw table adapter persists each transition as a conditional write -- claim only what is still pending, mark sent
+only what this burst claimed, settle only at the version read -- so a write refused means another writer moved the
+state (a message arrived, a retried flush got there first) and the flush reads the buffer again.
+
+No boto3, no clock: the flush reads the table and hands the buffer in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from whatsapp_buffer.model import InboundMessage, burst_id_for
+
+PENDING = "pending"
+"""Stored, waiting for a burst."""
+CLAIMED = "claimed"
+"""Taken into a burst (its `burst_id` set) that is being sent or was sent but not yet marked so."""
+SENT = "sent"
+"""On the bursts queue; the item stays in the table until its TTL so a redelivery is still refused."""
+
+MAX_BURST_CONTENT_BYTES = 160_000
+"""A burst is one SQS message (at most 256 KiB): the messages' content in one burst stays under this, whatever
+maxMessages says (long non-Latin texts take three bytes a character); the rest follow in the next burst."""
+
+
+@dataclass(frozen=True)
+class BufferedMessage:
+    """One unsent message of the conversation and where it stands in the lifecycle."""
+
+    message: InboundMessage
+    store_key: str
+    """Where the store keeps it (the raw table's sort key); the lifecycle only uses it to tell messages apart."""
+    status: str = PENDING
+    burst_id: str | None = None
+    """The burst it is claimed under; None while pending."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The messages of the next burst and the burst id they are claimed under."""
+
+    burst_id: str
+    messages: tuple[BufferedMessage, ...]
+    resend: bool = False
+    """Claimed by an earlier flush that never marked them sent: send them again as they are, do not claim again."""
+
+    @property
+    def inbound(self) -> list[InboundMessage]:
+        return [buffered.message for buffered in self.messages]
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What the control item says after a flush, written only if its version is still `expected_version`."""
+
+    expected_version: int
+    pending: int
+    """Messages still unsent (pending, or claimed by a burst not yet marked sent)."""
+    first_pending: float | None
+    """When the oldest of them arrived; None when there are none."""
+
+
+@dataclass(frozen=True)
+class ConversationBuffer:
+    """A conversation's unsent messages in WhatsApp order, read after the control item at `version`.
+
+    The order matters: a message stored after the version was read moves the version, so a settlement that does not
+    count it is refused and the flush counts again from the table.
+    """
+
+    version: int
+    messages: tuple[BufferedMessage, ...] = ()
+
+    @classmethod
+    def of(cls, version: int, messages: Iterable[BufferedMessage]) -> ConversationBuffer:
+        return cls(version, tuple(messages))
+
+    @property
+    def pending(self) -> tuple[BufferedMessage, ...]:
+        return tuple(m for m in self.messages if m.status == PENDING)
+
+    @property
+    def claimed_unsent(self) -> tuple[BufferedMessage, ...]:
+        return tuple(m for m in self.messages if m.status == CLAIMED)
+
+    def next_claim(self, max_messages: int) -> Claim | None:
+        """The next burst to send: a claimed-but-unsent burst first (exactly that burst, under its id), else the
+        first `max_messages` pending messages that fit one queue message. None when nothing is pending."""
+        claimed = self.claimed_unsent
+        if claimed:
+            burst_id = claimed[0].burst_id or ""
+            return Claim(burst_id, tuple(m for m in claimed if m.burst_id == burst_id), resend=True)
+        batch = _within_size(self.pending[:max_messages])
+        if not batch:
+            return None
+        return Claim(burst_id_for([m.message.message_id for m in batch]), batch)
+
+    def claimed(self, claim: Claim) -> ConversationBuffer:
+        """pending -> claimed under the claim's burst id (a resend is claimed already: the buffer stays as it is)."""
+        keys = self._keys_of(claim)
+        for buffered in self.messages:
+            if buffered.store_key in keys and not _claimable(buffered, claim):
+                raise ValueError(f"cannot claim a {buffered.status} message under burst {claim.burst_id}")
+        return replace(
+            self,
+            messages=tuple(
+                replace(m, status=CLAIMED, burst_id=claim.burst_id) if m.store_key in keys else m for m in self.messages
+            ),
+        )
+
+    def sent(self, claim: Claim) -> ConversationBuffer:
+        """claimed -> sent: the claim's messages leave the buffer. Only messages claimed under its burst id."""
+        keys = self._keys_of(claim)
+        for buffered in self.messages:
+            if buffered.store_key in keys and (buffered.status != CLAIMED or buffered.burst_id != claim.burst_id):
+                raise ValueError(f"cannot mark a {buffered.status} message sent under burst {claim.burst_id}")
+        return replace(self, messages=tuple(m for m in self.messages if m.store_key not in keys))
+
+    def settlement(self) -> Settlement:
+        """The control item's recomputed count and first pending time, conditional on the version read."""
+        first_pending = min((m.message.received_at for m in self.messages), default=None)
+        return Settlement(self.version, len(self.messages), first_pending)
+
+    def _keys_of(self, claim: Claim) -> set[str]:
+        keys = {m.store_key for m in claim.messages}
+        if not keys <= {m.store_key for m in self.messages}:
+            raise ValueError(f"burst {claim.burst_id} holds messages this buffer does not")
+        return keys
+
+
+def _claimable(buffered: BufferedMessage, claim: Claim) -> bool:
+    if claim.resend:
+        return buffered.status == CLAIMED and buffered.burst_id == claim.burst_id
+    return buffered.status == PENDING
+
+
+def _within_size(messages: tuple[BufferedMessage, ...]) -> tuple[BufferedMessage, ...]:
+    """The longest prefix whose content fits one queue message (always at least one message)."""
+    total = 0
+    for count, buffered in enumerate(messages):
+        total += len(json.dumps(buffered.message.content, ensure_ascii=False).encode("utf-8"))
+        if count and total > MAX_BURST_CONTENT_BYTES:
+            return messages[:count]
+    return messages
