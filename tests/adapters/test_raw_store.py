@@ -6,13 +6,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
-from whatsapp_buffer.adapters.raw_table import (
-    CLAIMED,
-    PENDING,
-    RawStore,
-    conversation_from_stream_keys,
-    message_sort_key,
-)
+from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, message_sort_key
+from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
 
@@ -133,16 +128,16 @@ def test_settle_writes_the_recomputed_count_only_at_the_expected_version(store):
     # GIVEN a message arrives after the version was read
     store.store_message(msg("wamid.2"), now=T0 + 3, retention_hours=1)
     # THEN settling on the old version is refused, and on the new one succeeds
-    assert store.settle_control(CONV, version, pending=0, first_pending=None) is False
+    assert store.settle_control(CONV, Settlement(version, pending=0, first_pending=None)) is False
     assert store.read_control(CONV).pending == 2
-    assert store.settle_control(CONV, version + 1, pending=1, first_pending=T0 + 3) is True
+    assert store.settle_control(CONV, Settlement(version + 1, pending=1, first_pending=T0 + 3)) is True
     control = store.read_control(CONV)
     assert (control.pending, control.first_pending, control.last_arrival) == (1, T0 + 3, T0 + 3)
 
 
 def test_settle_to_zero_removes_first_pending(store):
     store.store_message(msg("wamid.1"), now=T0, retention_hours=1)
-    assert store.settle_control(CONV, 1, pending=0, first_pending=None) is True
+    assert store.settle_control(CONV, Settlement(1, pending=0, first_pending=None)) is True
     control = store.read_control(CONV)
     assert (control.pending, control.first_pending, control.version) == (0, None, 2)
 

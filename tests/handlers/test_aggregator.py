@@ -9,12 +9,12 @@ import pytest
 
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
-from whatsapp_buffer.adapters.raw_table import RawStore, StoredMessage
-from whatsapp_buffer.buffer.flush import MAX_BURST_CONTENT_BYTES, _within_size, window_state
+from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.buffer.flush import window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import TransientAwsError
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, burst_id_for
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 ONE_MB = 1024 * 1024
@@ -169,21 +169,6 @@ def test_long_texts_are_split_across_bursts_that_each_fit_one_queue_message(inge
     assert len(bursts) > 1
     assert all(len(burst.to_json().encode()) < 256 * 1024 for burst, _ in bursts)
     assert [m for b, _ in bursts for m in b.message_ids] == [f"wamid.{i:02d}" for i in range(10)]
-
-
-def test_a_burst_takes_the_longest_prefix_that_fits_and_never_nothing():
-    def stored(i, text):
-        message = InboundMessage(f"wamid.{i}", CONV, "text", T0 + i, {"text": text})
-        return StoredMessage(message, f"MSG#{i}", "pending", None)
-
-    fifty = [stored(i, "語" * 4096) for i in range(50)]  # the default maxMessages of the longest texts ingest keeps
-    batch = _within_size(fifty)
-    assert 0 < len(batch) < 50 and batch == fifty[: len(batch)]
-    assert sum(len(json.dumps(s.message.content, ensure_ascii=False).encode()) for s in batch) <= (
-        MAX_BURST_CONTENT_BYTES
-    )
-    huge = [stored(0, "x" * 400_000)]
-    assert _within_size(huge) == huge
 
 
 def test_each_flush_counts_the_burst_its_size_and_the_latency_since_its_last_message(

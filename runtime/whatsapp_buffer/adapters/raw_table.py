@@ -4,13 +4,15 @@ pk = `CONV#<phone_number_id>#<wa_id>`.
 Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
 `status` pending -> claimed (+ `burst_id`) -> sent; `body` = the message as JSON; numeric TTL `expires_at`.
 Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`.
+
+The states and their transitions are `buffer.lifecycle`'s; this module only persists them, each transition a
+conditional write (claim only what is pending, mark sent only what the burst claimed, settle only at the version read).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -18,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, cancelled_by_condition
 from whatsapp_buffer.buffer.debounce import ControlView
+from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent
 from whatsapp_buffer.model import Conversation, InboundMessage
 
@@ -28,9 +31,6 @@ SEEN_PREFIX = "SEEN#"
 CONTROL_SK = "CONTROL"
 CONTROL = "control"
 MESSAGE = "message"
-PENDING = "pending"
-CLAIMED = "claimed"
-SENT = "sent"
 TRANSACTION_LIMIT = 100
 
 
@@ -42,6 +42,22 @@ def message_sort_key(message: InboundMessage) -> str:
     return f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.message_id}"
 
 
+def message_item(message: InboundMessage, now: float, retention_hours: float) -> dict[str, Any]:
+    """The message item as ingest stores it: pending, its body as JSON, expiring `retention_hours` after `now`."""
+    return {
+        "pk": {"S": partition_key(message.conversation)},
+        "sk": {"S": message_sort_key(message)},
+        "record_type": {"S": MESSAGE},
+        "status": {"S": PENDING},
+        "message_id": {"S": message.message_id},
+        "kind": {"S": message.kind},
+        "sent_at": {"N": _number(message.sent_at)},
+        "received_at": {"N": _number(message.received_at)},
+        "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
+        "expires_at": {"N": str(int(now + retention_hours * 3600))},
+    }
+
+
 def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
     """The conversation of a stream record's (deserialized) Keys when it is a control item, else None.
     Raises MalformedEvent when the keys are not this table's."""
@@ -51,16 +67,6 @@ def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | Non
     if sk != CONTROL_SK:
         return None
     return Conversation.from_key(pk[len(PK_PREFIX) :])
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """A message item read back for a flush."""
-
-    message: InboundMessage
-    sort_key: str
-    status: str
-    burst_id: str | None
 
 
 class RawStore:
@@ -75,18 +81,7 @@ class RawStore:
     def store_message(self, message: InboundMessage, now: float, retention_hours: float) -> bool:
         """Store a message and count it pending on its conversation, atomically. False when it is a redelivery."""
         pk = partition_key(message.conversation)
-        item = {
-            "pk": {"S": pk},
-            "sk": {"S": message_sort_key(message)},
-            "record_type": {"S": MESSAGE},
-            "status": {"S": PENDING},
-            "message_id": {"S": message.message_id},
-            "kind": {"S": message.kind},
-            "sent_at": {"N": _number(message.sent_at)},
-            "received_at": {"N": _number(message.received_at)},
-            "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
-            "expires_at": {"N": str(int(now + retention_hours * 3600))},
-        }
+        item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
         # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused.
         seen = {
@@ -169,9 +164,9 @@ class RawStore:
         except BotoCoreError as exc:
             raise DYNAMODB.translate(exc, "touch a control item") from exc
 
-    def unsent_messages(self, conversation: Conversation) -> list[StoredMessage]:
+    def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
         """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
-        result: list[StoredMessage] = []
+        result: list[BufferedMessage] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
@@ -189,9 +184,9 @@ class RawStore:
             response = self._call("read pending messages", self.client.query, **kwargs)
             for item in response.get("Items", []):
                 result.append(
-                    StoredMessage(
+                    BufferedMessage(
                         message=InboundMessage.from_dict(json.loads(item["body"]["S"])),
-                        sort_key=item["sk"]["S"],
+                        store_key=item["sk"]["S"],
                         status=item["status"]["S"],
                         burst_id=item.get("burst_id", {}).get("S"),
                     )
@@ -200,31 +195,29 @@ class RawStore:
                 return result
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def claim(self, conversation: Conversation, messages: Iterable[StoredMessage], burst_id: str) -> None:
+    def claim(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         """pending -> claimed under `burst_id`. Raises ConcurrentUpdate if any of them is no longer pending."""
         self._transition(
             conversation, messages, burst_id, "claim messages", CLAIMED, "#status = :from", {":from": PENDING}
         )
 
-    def mark_sent(self, conversation: Conversation, messages: Iterable[StoredMessage], burst_id: str) -> None:
+    def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         """claimed -> sent, only for items claimed under `burst_id` (repeating it is harmless)."""
         self._transition(conversation, messages, burst_id, "mark messages sent", SENT, "burst_id = :burst", {})
 
-    def settle_control(
-        self, conversation: Conversation, expected_version: int, pending: int, first_pending: float | None
-    ) -> bool:
-        """Write the recomputed pending count if the control item is still at `expected_version`.
+    def settle_control(self, conversation: Conversation, settlement: Settlement) -> bool:
+        """Write the recomputed pending count if the control item is still at `settlement.expected_version`.
         False when a message arrived since (the caller re-reads and recomputes)."""
         values: dict[str, Any] = {
-            ":pending": {"N": str(pending)},
-            ":version": {"N": str(expected_version)},
+            ":pending": {"N": str(settlement.pending)},
+            ":version": {"N": str(settlement.expected_version)},
             ":one": {"N": "1"},
         }
-        if first_pending is None:
+        if settlement.first_pending is None:
             expression = "SET pending = :pending REMOVE first_pending ADD version :one"
         else:
             expression = "SET pending = :pending, first_pending = :first ADD version :one"
-            values[":first"] = {"N": _number(first_pending)}
+            values[":first"] = {"N": _number(settlement.first_pending)}
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -249,7 +242,7 @@ class RawStore:
     def _transition(
         self,
         conversation: Conversation,
-        messages: Iterable[StoredMessage],
+        messages: Iterable[BufferedMessage],
         burst_id: str,
         action: str,
         to_status: str,
@@ -264,7 +257,7 @@ class RawStore:
             {
                 "Update": {
                     "TableName": self.table_name,
-                    "Key": {"pk": {"S": pk}, "sk": {"S": stored.sort_key}},
+                    "Key": {"pk": {"S": pk}, "sk": {"S": stored.store_key}},
                     "UpdateExpression": "SET #status = :to, burst_id = :burst",
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#status": "status"},

@@ -14,15 +14,15 @@ burst, and maxMessages pending flush at the next window end (< W). Each window e
 waiting conversation and one touch, so W trades latency against DynamoDB writes.
 
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
-idempotency both drop): read the control item (its version), read the unsent messages in WhatsApp order, resend a
-claimed-but-unsent burst first or claim up to `max_messages` pending ones, send, mark them sent, then write the
-recomputed pending count on the control item only if its version is unchanged -- a message that arrived meanwhile
-moved the version, so the count is recomputed and that message stays pending for its own burst.
+idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
+it (`lifecycle.ConversationBuffer`, which owns the states and transitions): claim the next burst (a claimed-but-unsent
+one is resent first, else up to `max_messages` pending ones), send it, mark it sent, and settle the control item's
+pending count only if its version is unchanged -- a message that arrived meanwhile moved the version, so the count is
+recomputed and that message stays pending for its own burst.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +34,11 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.raw_table import CLAIMED, PENDING, RawStore, StoredMessage, conversation_from_stream_keys
+from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys
 from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
-from whatsapp_buffer.model import Burst, Conversation, burst_id_for
+from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
 
@@ -46,19 +47,6 @@ STATE_KEY = "c"
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
-MAX_BURST_CONTENT_BYTES = 160_000
-"""A burst is one SQS message (at most 256 KiB): the messages' content in one burst stays under this, whatever
-maxMessages says (long non-Latin texts take three bytes a character); the rest follow in the next burst."""
-
-
-def _within_size(messages: list[StoredMessage]) -> list[StoredMessage]:
-    """The longest prefix whose content fits one queue message (always at least one message)."""
-    total = 0
-    for count, stored in enumerate(messages):
-        total += len(json.dumps(stored.message.content, ensure_ascii=False).encode("utf-8"))
-        if count and total > MAX_BURST_CONTENT_BYTES:
-            return messages[:count]
-    return messages
 
 
 def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
@@ -145,38 +133,29 @@ class Aggregator:
         return sent
 
     def _flush_once(self, conversation: Conversation, control: debounce.ControlView, now: float) -> Burst | None:
-        unsent = self.store.unsent_messages(conversation)
-        batch, burst_id = self._next_batch(conversation, unsent)
-        burst = None
-        if batch:
-            burst = merge.build_burst([s.message for s in batch], now, burst_id)
-            self.queue.send(burst)
-            self.store.mark_sent(conversation, batch, burst_id)
-        flushed = {s.sort_key for s in batch}
-        self._settle(conversation, control.version, [s for s in unsent if s.sort_key not in flushed])
+        buffer = self._buffer(conversation, control.version)
+        claim = buffer.next_claim(self.policy.max_messages)
+        if claim is None:
+            self._settle(conversation, buffer)
+            return None
+        if not claim.resend:
+            self.store.claim(conversation, claim.messages, claim.burst_id)
+        burst = merge.build_burst(claim.inbound, now, claim.burst_id)
+        self.queue.send(burst)
+        self.store.mark_sent(conversation, claim.messages, claim.burst_id)
+        self._settle(conversation, buffer.claimed(claim).sent(claim))
         return burst
 
-    def _next_batch(self, conversation: Conversation, unsent: list[StoredMessage]) -> tuple[list[StoredMessage], str]:
-        claimed = [s for s in unsent if s.status == CLAIMED]
-        if claimed:
-            # A previous flush claimed these and died before marking them sent: resend exactly that burst.
-            burst_id = claimed[0].burst_id or ""
-            return [s for s in claimed if s.burst_id == burst_id], burst_id
-        batch = _within_size([s for s in unsent if s.status == PENDING][: self.policy.max_messages])
-        if not batch:
-            return [], ""
-        burst_id = burst_id_for([s.message.message_id for s in batch])
-        self.store.claim(conversation, batch, burst_id)
-        return batch, burst_id
+    def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
+        """The unsent messages, read after the control item's version (see ConversationBuffer for why)."""
+        return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
 
-    def _settle(self, conversation: Conversation, version: int, remaining: list[StoredMessage]) -> None:
+    def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> None:
         for _ in range(SETTLE_ATTEMPTS):
-            first_pending = min((s.message.received_at for s in remaining), default=None)
-            if self.store.settle_control(conversation, version, len(remaining), first_pending):
+            if self.store.settle_control(conversation, buffer.settlement()):
                 return
             # A message arrived during the flush: it is pending in the table; count it from the truth.
-            version = self.store.read_control(conversation).version
-            remaining = self.store.unsent_messages(conversation)
+            buffer = self._buffer(conversation, self.store.read_control(conversation).version)
         raise ConcurrentUpdate("the control item kept changing while settling a flush")
 
     @staticmethod
