@@ -1,4 +1,11 @@
-"""The raw table adapter against moto's DynamoDB (and botocore's Stubber for errors moto cannot produce)."""
+"""The raw table adapter against moto's DynamoDB (and botocore's Stubber for errors moto cannot produce).
+
+One moto for the module and a fresh table per test: starting moto for every test cost more than most tests take.
+A backlog is seeded with batch writes and the transaction limit lowered where a test needs many items: moto snapshots
+the whole table for every item of a TransactWriteItems, so hundreds of transactional writes took seconds.
+"""
+
+import itertools
 
 import boto3
 import pytest
@@ -6,7 +13,14 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
-from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, message_sort_key
+from whatsapp_buffer.adapters import raw_table
+from whatsapp_buffer.adapters.raw_table import (
+    TRANSACTION_LIMIT,
+    RawStore,
+    conversation_from_stream_keys,
+    message_item,
+    message_sort_key,
+)
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
@@ -16,12 +30,21 @@ CONV = Conversation("106540352242922", "16505551234")
 T0 = 1_749_416_383.0
 
 
-@pytest.fixture
-def store():
+_tables = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def dynamodb():
     with mock_aws():
-        client = boto3.client("dynamodb")
-        create_raw_table(client, TABLE)
-        yield RawStore(TABLE, client)
+        yield boto3.client("dynamodb")
+
+
+@pytest.fixture
+def store(dynamodb):
+    name = f"{TABLE}-{next(_tables)}"
+    create_raw_table(dynamodb, name)
+    yield RawStore(name, dynamodb)
+    dynamodb.delete_table(TableName=name)
 
 
 def msg(message_id, sent_at=T0, body="hi", received_at=T0 + 2, conversation=CONV):
@@ -29,7 +52,24 @@ def msg(message_id, sent_at=T0, body="hi", received_at=T0 + 2, conversation=CONV
 
 
 def raw_items(store):
-    return store.client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return store.client.scan(TableName=store.table_name, ConsistentRead=True)["Items"]
+
+
+def seed_pending(store, messages, now, retention_hours=1):
+    """Message items exactly as ingest writes them, in bulk (no control item: the claim path does not read it)."""
+    requests = [{"PutRequest": {"Item": message_item(m, now, retention_hours)}} for m in messages]
+    for start in range(0, len(requests), 25):
+        store.client.batch_write_item(RequestItems={store.table_name: requests[start : start + 25]})
+
+
+@pytest.fixture
+def transaction_sizes(store):
+    """The number of items of every TransactWriteItems call the store makes during the test."""
+    sizes = []
+    event = "provide-client-params.dynamodb.TransactWriteItems"
+    store.client.meta.events.register(event, lambda params, **_: sizes.append(len(params["TransactItems"])), "sizes")
+    yield sizes
+    store.client.meta.events.unregister(event, unique_id="sizes")
 
 
 def test_first_delivery_is_stored_and_counted_pending_on_the_control_item(store):
@@ -113,13 +153,26 @@ def test_mark_sent_under_another_burst_id_is_refused(store):
         store.mark_sent(CONV, unsent, "burst-other")
 
 
-def test_claims_over_one_hundred_items_go_in_several_transactions(store):
-    for i in range(130):
-        store.store_message(msg(f"wamid.{i:03d}", T0 + i), now=T0 + 200, retention_hours=1)
+def test_claims_over_the_transaction_limit_go_in_several_transactions(store, transaction_sizes, monkeypatch):
+    # GIVEN more pending messages than one transaction may write (a lower limit: see the module's docstring)
+    monkeypatch.setattr(raw_table, "TRANSACTION_LIMIT", 4)
+    seed_pending(store, [msg(f"wamid.{i:03d}", T0 + i) for i in range(10)], now=T0 + 200)
     unsent = store.unsent_messages(CONV)
+    assert [s.status for s in unsent] == [PENDING] * 10
+    # WHEN they are claimed, then marked sent
     store.claim(CONV, unsent, "big")
-    assert {s.status for s in store.unsent_messages(CONV)} == {CLAIMED}
-    assert len(store.unsent_messages(CONV)) == 130
+    # THEN every one is claimed, in transactions within the limit
+    assert {(s.status, s.burst_id) for s in store.unsent_messages(CONV)} == {(CLAIMED, "big")}
+    assert len(store.unsent_messages(CONV)) == 10
+    store.mark_sent(CONV, unsent, "big")
+    assert store.unsent_messages(CONV) == []
+    assert transaction_sizes == [4, 4, 2, 4, 4, 2]
+
+
+def test_the_transaction_limit_is_the_one_dynamodb_declares():
+    # botocore does not check a list's maximum, so the service (and moto) would refuse a larger transaction
+    shape = boto3.client("dynamodb").meta.service_model.shape_for("TransactWriteItemList")
+    assert TRANSACTION_LIMIT == shape.metadata["max"] == 100
 
 
 def test_settle_writes_the_recomputed_count_only_at_the_expected_version(store):
