@@ -1,5 +1,16 @@
-"""One way to log, count and report: the functions' Powertools Logger and Metrics (structured keys, never message
-bodies or full phone numbers), and the guard that turns an SDK that rejects a request into one clear error."""
+"""One way to log, count and report: the functions' Powertools Logger and Metrics, the one decorator every entry
+module's handler wears, and the guard that turns an SDK that rejects a request into one clear error.
+
+Conventions:
+* Log keys are keyword arguments (`logger.info("chat started", contact_id=...)`), which Powertools writes as
+  structured fields; never `extra={...}`, never values formatted into the message. Never a message body or a full
+  phone number (`Conversation.masked_customer`).
+* Every handler is wrapped by `lambda_handler`: the Lambda context's keys on every line, the previous invocation's
+  keys cleared, the correlation id set from the event where one id stands for the whole invocation (the SNS message
+  id for ingest and outbound). Where one invocation handles several things, the entry module sets the correlation id
+  per item with `logger.set_correlation_id` (the burst id per SQS record in inbound); the aggregator's window covers
+  many conversations, so it has none and its lines name the conversation.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +28,8 @@ from botocore.exceptions import ParamValidationError
 from whatsapp_buffer.errors import SdkRejectedRequest
 
 logger = Logger()
+SNS_MESSAGE_ID = "Records[0].Sns.MessageId"
+"""SNS invokes a function with exactly one record: its message id is the invocation's correlation id."""
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
 
 
@@ -42,9 +55,40 @@ def reports_sdk_rejections(function: F) -> F:
             logger.error(
                 "the AWS SDK refused a request before sending it: this function's botocore does not match the "
                 "code (is the stack's SDK layer attached?)",
-                extra={"botocore_version": botocore.__version__, "problem": problem},
+                botocore_version=botocore.__version__,
+                problem=problem,
             )
             count("SdkRejectedRequests")
             raise SdkRejectedRequest(f"botocore {botocore.__version__}: {problem}") from exc
 
     return guarded  # type: ignore[return-value]
+
+
+class _DirectCall:
+    """The context keys of a handler called outside Lambda (a test or a script passing no context)."""
+
+    function_name = ""
+    memory_limit_in_mb = 0
+    invoked_function_arn = ""
+    aws_request_id = ""
+
+
+def lambda_handler(correlation_id_path: str | None = None) -> Callable[[F], F]:
+    """The one way a Lambda handler is wrapped (outermost first): inject the Lambda context and the correlation id
+    found at `correlation_id_path` (JMESPath into the event) with the previous invocation's keys cleared; flush the
+    metrics; report an SDK that rejects a request."""
+
+    def decorate(handler: F) -> F:
+        wrapped = logger.inject_lambda_context(
+            metrics.log_metrics(reports_sdk_rejections(handler)),
+            clear_state=True,
+            correlation_id_path=correlation_id_path,
+        )
+
+        @functools.wraps(handler)
+        def entry(event: Any, context: Any) -> Any:
+            return wrapped(event, _DirectCall() if context is None else context)
+
+        return entry  # type: ignore[return-value]
+
+    return decorate

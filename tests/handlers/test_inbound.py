@@ -13,6 +13,7 @@ from botocore.exceptions import ParamValidationError
 from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
+from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
@@ -439,6 +440,17 @@ def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):
     assert world.fake.contents(world.session(MARIA).contact_id) == ["m1", "m2"]
 
 
+def test_each_bursts_log_lines_carry_its_burst_id_as_correlation_id_and_the_masked_customer(world):
+    maria, joao = text_burst("m1"), text_burst("j1", conversation=JOAO, name="Joao")
+    with log_lines() as lines:
+        world.deliver(maria, joao)
+    started = {line["correlation_id"]: line for line in lines if line["message"] == "chat started"}
+    assert set(started) == {maria.burst_id, joao.burst_id}
+    assert started[joao.burst_id]["customer"] == JOAO.masked_customer
+    assert {line["function_request_id"] for line in lines} == {LambdaContext.aws_request_id}
+    assert MARIA.customer not in json.dumps(lines) and JOAO.customer not in json.dumps(lines)
+
+
 def test_a_body_that_is_not_a_burst_fails_alone_for_the_dlq(world):
     good = text_burst("fine", conversation=JOAO)
     world.enqueue(("{not json", MARIA.key, "bad-1"), (good.to_json(), good.conversation.key, good.burst_id))
@@ -459,6 +471,17 @@ def test_mark_as_read_sends_a_read_receipt_for_the_last_message():
         "status": "read",
         "message_id": "wamid.b",
     }
+
+
+@pytest.mark.parametrize(("code", "status"), [("ValidationException", 400), ("ThrottledRequestException", 429)])
+def test_a_read_receipt_whatsapp_refuses_does_not_fail_the_delivered_burst(code, status):
+    with mock_aws():
+        world = World(mark_as_read=True)
+        world.fake.services.inject("SendWhatsAppMessage", code, status=status, times=1)
+        _, failed = world.deliver(text_burst("a", "b"))
+        assert not failed
+        assert world.fake.contents(world.session().contact_id) == ["a", "b"]
+    inbound.reset()
 
 
 def test_an_sdk_that_does_not_know_a_parameter_is_a_clear_logged_failure_not_a_silent_retry(world, caplog):

@@ -5,6 +5,8 @@ import json
 import pytest
 
 from tests.fixtures import eum
+from tests.fixtures.fakes import LambdaContext
+from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
@@ -167,3 +169,15 @@ def test_handler_builds_itself_from_the_environment_on_first_call(store, monkeyp
     finally:
         ingest_module.installed.reset()
     assert result["stored"] == 1
+
+
+def test_every_log_line_names_the_invocation_and_its_sns_message_never_the_full_number(ingest, store):
+    # GIVEN an SNS delivery WHEN Lambda invokes the function with its context
+    event = eum.sns_event(eum.sns_message(eum.entry("text")))
+    with log_lines() as lines:
+        ingest_module.handler(event, LambdaContext())
+    # THEN its lines carry the request id and, as correlation id, the SNS message id; the customer only masked
+    (stored,) = [line for line in lines if line["message"] == "message stored"]
+    assert stored["correlation_id"] == event["Records"][0]["Sns"]["MessageId"]
+    assert stored["function_request_id"] == LambdaContext.aws_request_id
+    assert stored["customer"] == CONV.masked_customer and eum.CUSTOMER not in json.dumps(lines)

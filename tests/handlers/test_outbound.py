@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
+from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
@@ -44,6 +45,7 @@ class World:
         self.record_contact = CONTACT
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
+        self.now = T0 + 60
         relay = ReplyRelay(
             sessions=self.sessions,
             participant=ChatParticipant(
@@ -51,6 +53,7 @@ class World:
             ),
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
+            now=lambda: self.now,
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
@@ -142,6 +145,22 @@ def test_the_end_of_the_chat_ends_the_session(world, name):
     session = world.sessions.get(CONVERSATION)
     assert session is not None and session.chat_over(0)  # the next burst opens a new chat
     assert world.sent() == []
+
+
+def test_the_session_ends_at_the_time_the_relay_reads_from_its_clock(world):
+    world.open_session()
+    world.now = T0 + 1234.5
+    world.handle("chat_ended")
+    assert world.sessions.get(CONVERSATION).ended_at == T0 + 1234.5
+
+
+def test_every_log_line_names_the_invocation_and_its_sns_message(world):
+    world.open_session()
+    record = copy.deepcopy(RECORDS["agent_typing"])
+    with log_lines() as lines:
+        world.handle(record)
+    assert lines and {line["correlation_id"] for line in lines} == {record["Sns"]["MessageId"]}
+    assert {line["function_request_id"] for line in lines} == {LambdaContext.aws_request_id}
 
 
 def test_an_agent_message_that_arrives_after_chat_ended_still_reaches_the_customer(world):

@@ -10,10 +10,11 @@ delivered on the new chat: its agent has seen none of it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
@@ -97,9 +98,9 @@ class BurstDelivery:
         try:
             connection = self._participant.connect(session.participant_token)
         except ChatSessionGone:
-            logger.info("chat gone mid-delivery; starting a new one", extra={"contact_id": session.contact_id})
+            logger.info("chat gone mid-delivery; starting a new one", contact_id=session.contact_id)
             return self._open_chat(burst, replacing=session)
-        logger.info("connection renewed mid-delivery", extra={"contact_id": session.contact_id})
+        logger.info("connection renewed mid-delivery", contact_id=session.contact_id)
         refreshed = session.with_connection(connection.token, connection.expires_at)
         self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
         return refreshed
@@ -133,12 +134,7 @@ class BurstDelivery:
         self._sessions.replace(session, expected_contact_id=replaced_contact)
         metrics.add_metric(name="ChatsStarted", unit=MetricUnit.Count, value=1)
         logger.info(
-            "chat started",
-            extra={
-                "contact_id": started.contact_id,
-                "replaced_contact_id": replaced_contact,
-                "burst_id": burst.burst_id,
-            },
+            "chat started", contact_id=started.contact_id, replaced_contact_id=replaced_contact, burst_id=burst.burst_id
         )
         return session
 
@@ -198,7 +194,7 @@ class BurstDelivery:
     def _notice(
         self, burst: Burst, index: int, kind: str, reason: str, name: str, size_bytes: int | None = None
     ) -> _Part:
-        logger.warning("media not attached", extra={"burst_id": burst.burst_id, "item": index, "reason": reason})
+        logger.warning("media not attached", burst_id=burst.burst_id, item=index, reason=reason)
         metrics.add_metric(name="MediaNotices", unit=MetricUnit.Count, value=1)
         return _Part(burst.client_token(index), text=render.media_notice(kind, reason, name, size_bytes))
 
@@ -234,7 +230,15 @@ class BurstDelivery:
             self._whatsapp.mark_read(burst.origination_phone_number_id, burst.message_ids[-1])
         except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
-            logger.warning("mark as read failed", extra={"burst_id": burst.burst_id})
+            logger.warning("mark as read failed", burst_id=burst.burst_id)
+
+
+def _fifo_processor() -> SqsFifoPartialProcessor:
+    """A failing burst and every later burst of its conversation in the batch are batch item failures; an all-failed
+    batch is reported like any other, not raised."""
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    processor.raise_on_entire_batch_failure = False
+    return processor
 
 
 @dataclass(frozen=True)
@@ -244,3 +248,12 @@ class Inbound:
     delivery: BurstDelivery
     deliver_once: Callable[..., dict[str, Any]]
     idempotency: Any
+    processor: SqsFifoPartialProcessor = field(default_factory=_fifo_processor)
+
+    def deliver_body(self, body: str) -> dict[str, Any]:
+        """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation
+        id)."""
+        burst = Burst.from_json(body)
+        logger.set_correlation_id(burst.burst_id)
+        logger.append_keys(customer=burst.conversation.masked_customer)
+        return self.deliver_once(burst=burst)

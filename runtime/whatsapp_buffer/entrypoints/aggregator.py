@@ -10,7 +10,7 @@ from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer.flush import Aggregator
-from whatsapp_buffer.observability import metrics, reports_sdk_rejections
+from whatsapp_buffer.observability import lambda_handler
 from whatsapp_buffer.settings import AggregatorSettings
 
 installed: bootstrap.Installed[Aggregator] = bootstrap.Installed(bootstrap.aggregator)
@@ -23,7 +23,6 @@ def build(
     return installed.install(bootstrap.aggregator(settings, store, queue))
 
 
-@metrics.log_metrics
-@reports_sdk_rejections
+@lambda_handler()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return installed.get().handle(DynamoDBStreamEvent(event))

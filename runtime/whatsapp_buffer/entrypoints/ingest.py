@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.observability import metrics, reports_sdk_rejections
+from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
 from whatsapp_buffer.settings import IngestSettings
 
 installed: bootstrap.Installed[Ingest] = bootstrap.Installed(bootstrap.ingest)
@@ -20,7 +20,6 @@ def build(settings: IngestSettings | None = None, store: RawStore | None = None)
     return installed.install(bootstrap.ingest(settings, store))
 
 
-@metrics.log_metrics
-@reports_sdk_rejections
+@lambda_handler(correlation_id_path=SNS_MESSAGE_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     return installed.get().handle(SNSEvent(event))

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.observability import logger, metrics, reports_sdk_rejections
+from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay, parse_record
 
 installed: bootstrap.Installed[Outbound] = bootstrap.Installed(bootstrap.outbound_from_env)
@@ -23,10 +23,7 @@ def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
     return installed.install(bootstrap.outbound(relay, persistence))
 
 
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@reports_sdk_rejections
+@lambda_handler(correlation_id_path=SNS_MESSAGE_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outbound = installed.get()
     outbound.idempotency.register_lambda_context(context)

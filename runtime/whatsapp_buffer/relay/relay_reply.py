@@ -44,11 +44,13 @@ class ReplyRelay:
         participant: ChatParticipant,
         whatsapp: WhatsApp,
         media: MediaStore,
+        now: Callable[[], float] = clock.now,
     ) -> None:
         self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
         self._media = media
+        self._now = now
 
     def _session(self, event: StreamingEvent) -> Session | None:
         for contact_id in event.contact_ids:
@@ -61,14 +63,14 @@ class ReplyRelay:
         session = self._session(event)
         if session is None:
             return NO_SESSION
-        ended = self._sessions.end(session.conversation, session.contact_id, clock.now())
-        logger.info("session ended", extra={"contact_id": session.contact_id, "marked": ended})
+        ended = self._sessions.end(session.conversation, session.contact_id, self._now())
+        logger.info("session ended", contact_id=session.contact_id, marked=ended)
         return ENDED
 
     def relay(self, event: StreamingEvent) -> str:
         session = self._session(event)
         if session is None:
-            logger.warning("no session for contact; not relayed", extra={"contact_id": event.contact_id})
+            logger.warning("no session for contact; not relayed", contact_id=event.contact_id)
             metrics.add_metric(name="RepliesDropped", unit=MetricUnit.Count, value=1)
             return NO_SESSION
         to = Conversation.from_key(session.conversation).customer
@@ -83,7 +85,7 @@ class ReplyRelay:
     def _relay_attachment(self, session: Session, to: str, contact_id: str, attachment: Attachment) -> None:
         origination = session.origination_phone_number_id
         if attachment.status != streaming.APPROVED:
-            logger.info("attachment not approved; skipped", extra={"attachment_id": attachment.attachment_id})
+            logger.info("attachment not approved; skipped", attachment_id=attachment.attachment_id)
             return
         try:
             data = self._download(session, attachment.attachment_id)
@@ -91,7 +93,7 @@ class ReplyRelay:
             self._media.put(key, data, attachment.content_type)
             media_id = self._whatsapp.post_media(origination, self._media.bucket, key)
         except (ChatSessionGone, MediaUnavailable):
-            logger.warning("agent attachment not deliverable", extra={"attachment_id": attachment.attachment_id})
+            logger.warning("agent attachment not deliverable", attachment_id=attachment.attachment_id)
             self._whatsapp.send_text(origination, to, render.agent_file_notice(attachment.name))
             return
         kind = media_kind_for(attachment.content_type)
@@ -132,7 +134,6 @@ class Outbound:
         if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
             return self.relay_once(event=event)
         logger.info(
-            "streaming event not relayed",
-            extra={"type": event.type, "content_type": event.content_type, "role": event.participant_role},
+            "streaming event not relayed", type=event.type, content_type=event.content_type, role=event.participant_role
         )
         return IGNORED
