@@ -1,0 +1,92 @@
+"""Which of a customer's files reach the agent as attachments, and the line that names a file that cannot.
+
+End User Messaging is asked what a file is first (`metadataOnly`: type and size in KB); only a type on Connect's
+attachment list within its size limit (`attachments`) is copied — to a pre-signed PUT URL for its exact key in the
+media bucket — and attached. Anything else is one text line naming the file and its size, never a silent drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from whatsapp_buffer.adapters.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key
+from whatsapp_buffer.deliver import attachments, render
+from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
+from whatsapp_buffer.model import Burst, OutgoingItem
+from whatsapp_buffer.observability import count, logger
+
+
+@dataclass(frozen=True)
+class Media:
+    key: str
+    name: str
+    content_type: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """One participant call: a text, or an attachment whose bytes wait in the media bucket."""
+
+    client_token: str
+    text: str | None = None
+    media: Media | None = None
+
+
+class CustomerMedia:
+    """Fetches a burst's media items into the media bucket and attaches them to the chat."""
+
+    def __init__(self, *, whatsapp: WhatsApp, media: MediaStore, participant: ChatParticipant) -> None:
+        self._whatsapp = whatsapp
+        self._media = media
+        self._participant = participant
+
+    def fetch(self, burst: Burst, index: int, item: OutgoingItem) -> Part:
+        """Ask End User Messaging what the file is first (`metadataOnly`); copy it to the media bucket only when
+        Connect can attach it, otherwise one line names it for the agent."""
+        token = burst.client_token(index)
+        name = render.attachment_name(item.kind, item.content, index)
+        media_id = str(item.content.get("media_id") or "")
+        origin = burst.origination_phone_number_id
+        if not media_id:
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        try:
+            info = self._whatsapp.media_info(media_id, origin)
+        except MediaUnavailable:
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        content_type = render.bare_content_type(item.content.get("mime_type") or info.mime_type)
+        refusal = attachments.refusal(content_type, info.least_bytes)
+        if refusal is not None:
+            return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
+        key = inbound_key(burst.burst_id, index, media_id)
+        try:
+            self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
+        except MediaUnavailable:
+            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        attach_as = attachments.attachment_name(name, content_type)
+        return Part(token, media=Media(key=key, name=attach_as, content_type=content_type, kind=item.kind))
+
+    @staticmethod
+    def _notice(
+        burst: Burst, index: int, kind: str, reason: str, name: str, size_bytes: int | None = None
+    ) -> Part:
+        logger.warning("media not attached", burst_id=burst.burst_id, item=index, reason=reason)
+        count("MediaNotices")
+        return Part(burst.client_token(index), text=render.media_notice(kind, reason, name, size_bytes))
+
+
+    def attach(self, connection_token: str, media: Media, client_token: str) -> str | None:
+        """Attach the file; a text notice to send instead when that is impossible."""
+        try:
+            data = self._media.get(media.key)
+        except MediaUnavailable:
+            return render.media_notice(media.kind, render.UNAVAILABLE, media.name)
+        if attachments.refusal(media.content_type, len(data)) is not None:
+            return render.media_notice(media.kind, attachments.TOO_LARGE, media.name, len(data))
+        try:
+            self._participant.send_attachment(connection_token, media.name, media.content_type, data, client_token)
+        except AttachmentRejected:
+            return render.media_notice(media.kind, render.REJECTED, media.name)
+        return None
