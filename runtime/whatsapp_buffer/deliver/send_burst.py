@@ -1,4 +1,4 @@
-"""Deliver a burst to the conversation's Amazon Connect chat (`chats`), each item in order (media: `media`).
+"""Deliver a burst to the conversation's Amazon Connect chat (`start_chat`), each item in order (media: `media`).
 
 A burst is delivered at most once per chat: the inbound function wraps `BurstDelivery.deliver` in Powertools
 idempotency keyed on `burst_id` (see `bootstrap`), and every participant call that delivers item i carries ClientToken
@@ -21,8 +21,8 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.chats import Chats
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
+from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst
 from whatsapp_buffer.observability import count, logger
