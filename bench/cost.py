@@ -1,0 +1,457 @@
+"""The buffer's own AWS bill in dollars, from what a sandbox replay called, next to the Connect charges it saves.
+
+One table of published on-demand prices (`PRICES`, us-east-1, each with its page and the date it was read), the
+usage one replay caused (`Usage`: request units, requests, GB-seconds, log bytes) and the arithmetic between them
+(`dollars`). Usage comes from the calls the handlers made, as the sandbox records them for every invoke
+(`sandbox.delivery.functions.Functions.invoke` -> `on_invocation`, the same calls `api_calls` counts), plus the
+requests Lambda's event source mappings and SNS make on the stack's behalf, derived from the invocations.
+
+What the sandbox cannot measure is modelled, and said so:
+
+* DynamoDB request units need item sizes: a shadow of every item written (sizes from the write's own parameters,
+  by the DynamoDB item-size rules) prices reads and updates. An update is priced at the stored item plus every value
+  it sets (an upper bound); a Query at every item under its key condition, before any filter (as DynamoDB charges).
+* Lambda duration: virtual time stands still during an invoke, so each invoke is billed `DURATION_BASE_MS` plus a
+  typical in-region latency per AWS call it made (`CALL_LATENCY_MS`; assumptions, not measurements).
+* KMS: each publish to a topic encrypted with the stack's customer-managed key is counted as one KMS request
+  (GenerateDataKey; an upper bound — SNS may reuse data keys).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+PRICES_READ_ON = "2026-12-01"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float
+    per: float
+    """`usd` buys this many units."""
+    unit: str
+    source: str
+
+    @property
+    def each(self) -> float:
+        return self.usd / self.per
+
+
+PRICES: dict[str, Price] = {
+    "dynamodb_write_unit": Price(
+        0.625, 1e6, "write request unit (1 KB; transactional x2)",
+        "aws.amazon.com/dynamodb/pricing/on-demand/ (US East, as quoted by "
+        "airbyte.com/data-engineering-resources/dynamodb-pricing)",
+    ),
+    "dynamodb_read_unit": Price(
+        0.125, 1e6, "read request unit (4 KB strongly consistent; eventual x0.5; transactional x2)",
+        "aws.amazon.com/dynamodb/pricing/on-demand/ (as above)",
+    ),
+    "dynamodb_stream_read_lambda": Price(
+        0.0, 1e5, "streams read request (GetRecords) made by a Lambda trigger: free",
+        "docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html: "
+        "'Read requests made by AWS Lambda-based consumers of DynamoDB Streams are free' "
+        "(other consumers: $0.02 per 100,000, DynamoDB pricing page)",
+    ),
+    "lambda_request": Price(0.20, 1e6, "request", "aws.amazon.com/lambda/pricing/ (US East)"),
+    "lambda_gb_second_arm64": Price(
+        0.0000133334, 1, "GB-second, Arm (first 7.5 billion GB-s a month)",
+        "aws.amazon.com/lambda/pricing/ (US East, as quoted by cloudchipr.com/blog/aws-lambda-pricing)",
+    ),
+    "sqs_fifo_request": Price(
+        0.50, 1e6, "FIFO request per 64 KB chunk (send, receive, delete, change visibility)",
+        "aws.amazon.com/sqs/pricing/ (as quoted by cloudburn.io/blog/amazon-sqs-pricing, March 2026)",
+    ),
+    "sns_publish": Price(
+        0.50, 1e6, "standard-topic publish per 64 KB chunk",
+        "aws.amazon.com/sns/pricing/ (as quoted by factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols)",
+    ),
+    "sns_lambda_delivery": Price(
+        0.0, 1e6, "delivery to a Lambda subscription: no charge",
+        "aws.amazon.com/sns/pricing/ delivery table (Lambda: no charge; not re-read through the search tool)",
+    ),
+    "kms_request": Price(0.03, 1e4, "symmetric-key request", "aws.amazon.com/kms/pricing/"),
+    "s3_put": Price(0.005, 1e3, "PUT/COPY/POST/LIST request, S3 Standard", "aws.amazon.com/s3/pricing/"),
+    "s3_get": Price(0.0004, 1e3, "GET/SELECT and other request, S3 Standard", "aws.amazon.com/s3/pricing/"),
+    "logs_ingested_gb": Price(
+        0.50, 1, "GB of Lambda logs ingested, CloudWatch Logs Standard (first tier)",
+        "aws.amazon.com/cloudwatch/pricing/ (as quoted by duckbillgroup.com on the May 2025 Lambda log tiers)",
+    ),
+    "connect_chat_message": Price(
+        0.010, 1, "Connect chat message sent or received",
+        "aws.amazon.com/connect/pricing/ (Chat: '$0.010 per message sent or received', as transcribed by "
+        "api-evangelist/amazon-connect plans/amazon-connect-plans-pricing.yml, read 2026-10-07)",
+    ),
+    "connect_chat_message_seed": Price(
+        0.004, 1, "Connect chat message, the seed's cost table (AWS_FACTS)", "the AWS sample's README cost table",
+    ),
+}
+"""us-east-1 on-demand, read on PRICES_READ_ON through the search tool; free tiers left out."""
+
+DURATION_BASE_MS = 5.0
+"""Billed ms an invoke spends outside AWS calls (parse, decide, log): an assumption for these small handlers."""
+CALL_LATENCY_MS = {
+    "dynamodb": 8.0,
+    "sqs": 15.0,
+    "sns": 20.0,
+    "kms": 8.0,
+    "s3": 25.0,
+    "connect": 60.0,
+    "connectparticipant": 60.0,
+    "social-messaging": 150.0,
+    "transcribe": 60.0,
+}
+"""Typical in-region latency per call (assumptions); a service not listed counts 50 ms."""
+LAMBDA_PLATFORM_LOG_BYTES = 350
+"""START, END and REPORT lines Lambda writes per invoke (about 350 bytes together)."""
+SQS_CHUNK = 64 * 1024
+SNS_CHUNK = 64 * 1024
+
+
+# ---------------------------------------------------------------------- DynamoDB sizes and units
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0") or "0"
+    return 1 + math.ceil(len(digits) / 2)
+
+
+def value_size(value: Mapping[str, Any]) -> int:
+    """Bytes of one attribute value (DynamoDB's item-size rules: strings and binaries by length, numbers about one
+    byte per two significant digits plus one, 1 for BOOL/NULL, 3 plus one per element for lists and maps)."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(str(inner).encode("utf-8"))
+    if kind == "N":
+        return _number_size(str(inner))
+    if kind == "B":
+        return len(inner) if isinstance(inner, (bytes, bytearray)) else len(str(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(s.encode("utf-8")) for s in inner)
+    if kind == "NS":
+        return sum(_number_size(n) for n in inner)
+    if kind == "BS":
+        return sum(len(b) for b in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode("utf-8")) + value_size(v) for k, v in inner.items())
+    raise ValueError(f"unknown DynamoDB type {kind!r}")
+
+
+def item_size(item: Mapping[str, Mapping[str, Any]]) -> int:
+    return sum(len(name.encode("utf-8")) + value_size(value) for name, value in item.items())
+
+
+def write_units(size: int, *, transactional: bool = False) -> float:
+    """WRUs of one item write: one per started 1 KB (at least one), doubled in a transaction."""
+    return max(1, math.ceil(size / 1024)) * (2 if transactional else 1)
+
+
+def read_units(size: int, *, consistent: bool, transactional: bool = False) -> float:
+    """RRUs of one read of `size` bytes (a Query: all items read, summed): one per started 4 KB when strongly
+    consistent (at least one, even for nothing found), half of that when eventual, doubled in a transaction."""
+    units = max(1, math.ceil(size / 4096))
+    if transactional:
+        return units * 2.0
+    return float(units) if consistent else units / 2
+
+
+@dataclass
+class Shadow:
+    """Sizes of the items the handlers wrote, by table and key, to price the reads and updates that follow."""
+
+    keys: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """table name -> (hash key, range key)"""
+    items: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    """table -> hash value -> range value -> bytes"""
+
+    def _key(self, table: str, key: Mapping[str, Any]) -> tuple[str, str]:
+        hash_key, range_key = self.keys.get(table) or (sorted(key)[0], None)
+        return json.dumps(key.get(hash_key), sort_keys=True), json.dumps(key.get(range_key), sort_keys=True)
+
+    def size(self, table: str, key: Mapping[str, Any]) -> int:
+        h, r = self._key(table, key)
+        return self.items.get(table, {}).get(h, {}).get(r, 0)
+
+    def put(self, table: str, item: Mapping[str, Any]) -> int:
+        size = item_size(item)
+        h, r = self._key(table, item)
+        self.items.setdefault(table, {}).setdefault(h, {})[r] = size
+        return size
+
+    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any] | None) -> int:
+        """Upper bound of the updated item: what is stored (or its key) plus every value the update sets."""
+        before = self.size(table, key) or item_size(key)
+        after = before + sum(value_size(v) for v in (values or {}).values())
+        h, r = self._key(table, key)
+        self.items.setdefault(table, {}).setdefault(h, {})[r] = after
+        return max(before, after)
+
+    def delete(self, table: str, key: Mapping[str, Any]) -> int:
+        h, r = self._key(table, key)
+        return self.items.get(table, {}).get(h, {}).pop(r, 0)
+
+    def query_size(self, table: str, params: Mapping[str, Any]) -> int:
+        """Bytes under a Query's key condition: `hash = :v` and optionally `begins_with(range, :p)`; any other
+        range condition counts the whole partition (an upper bound)."""
+        condition = str(params.get("KeyConditionExpression", ""))
+        values = params.get("ExpressionAttributeValues") or {}
+        match = re.search(r"([#\w]+)\s*=\s*(:\w+)", condition)
+        if not match:
+            return 0
+        partition = self.items.get(table, {}).get(json.dumps(values.get(match.group(2)), sort_keys=True), {})
+        prefix = re.search(r"begins_with\(\s*([#\w]+)\s*,\s*(:\w+)\s*\)", condition)
+        if prefix is None:
+            return sum(partition.values())
+        wanted = str(next(iter((values.get(prefix.group(2)) or {"S": ""}).values())))
+        return sum(size for r, size in partition.items() if _range_text(r).startswith(wanted))
+
+
+def _range_text(stored: str) -> str:
+    value = json.loads(stored)
+    return str(next(iter(value.values()))) if isinstance(value, dict) and value else ""
+
+
+def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
+                   ) -> tuple[float, float]:
+    """(read units, write units) one DynamoDB call consumed; the shadow learns what it wrote (unless `failed`:
+    a refused condition still costs the units, but changes nothing)."""
+    table = str(params.get("TableName", ""))
+    consistent = bool(params.get("ConsistentRead"))
+    if call_operation == "PutItem":
+        item = params.get("Item") or {}
+        return 0.0, write_units(item_size(item) if failed else shadow.put(table, item))
+    if call_operation == "UpdateItem":
+        key = params.get("Key") or {}
+        if failed:
+            return 0.0, write_units(shadow.size(table, key) or item_size(key))
+        return 0.0, write_units(shadow.update(table, key, params.get("ExpressionAttributeValues")))
+    if call_operation == "DeleteItem":
+        key = params.get("Key") or {}
+        return 0.0, write_units(shadow.size(table, key) if failed else shadow.delete(table, key))
+    if call_operation == "GetItem":
+        return read_units(shadow.size(table, params.get("Key") or {}), consistent=consistent), 0.0
+    if call_operation in ("Query", "Scan"):
+        size = shadow.query_size(table, params) if call_operation == "Query" else sum(
+            sum(p.values()) for p in shadow.items.get(table, {}).values()
+        )
+        return read_units(size, consistent=consistent), 0.0
+    if call_operation == "TransactWriteItems":
+        wru = 0.0
+        for entry in params.get("TransactItems") or []:
+            (action, body), = entry.items()
+            name = str(body.get("TableName", ""))
+            if action == "Put":
+                item = body.get("Item") or {}
+                size = item_size(item) if failed else shadow.put(name, item)
+            elif action == "Update":
+                key = body.get("Key") or {}
+                size = (shadow.size(name, key) or item_size(key)) if failed else shadow.update(
+                    name, key, body.get("ExpressionAttributeValues")
+                )
+            elif action == "Delete":
+                key = body.get("Key") or {}
+                size = shadow.size(name, key) if failed else shadow.delete(name, key)
+            else:  # ConditionCheck: a transactional read of the item, billed as write units like the rest
+                size = shadow.size(name, body.get("Key") or {})
+            wru += write_units(size, transactional=True)
+        return 0.0, wru
+    if call_operation == "TransactGetItems":
+        rru = sum(
+            read_units(shadow.size(e["Get"]["TableName"], e["Get"].get("Key") or {}), consistent=True,
+                       transactional=True)
+            for e in params.get("TransactItems") or []
+        )
+        return rru, 0.0
+    if call_operation == "BatchWriteItem":
+        wru = 0.0
+        for name, requests in (params.get("RequestItems") or {}).items():
+            for request in requests:
+                if "PutRequest" in request:
+                    wru += write_units(shadow.put(name, request["PutRequest"]["Item"]))
+                else:
+                    wru += write_units(shadow.delete(name, request["DeleteRequest"]["Key"]))
+        return 0.0, wru
+    if call_operation == "BatchGetItem":
+        rru = 0.0
+        for name, request in (params.get("RequestItems") or {}).items():
+            for key in request.get("Keys") or []:
+                rru += read_units(shadow.size(name, key), consistent=bool(request.get("ConsistentRead")))
+        return rru, 0.0
+    return 0.0, 0.0  # DescribeTable and other control-plane calls: no request units
+
+
+# ---------------------------------------------------------------------- usage of one replay
+@dataclass
+class Usage:
+    """What one replay used: request units, requests, GB-seconds and bytes (see the module docstring)."""
+
+    whatsapp_messages: int = 0
+    connect_messages: int = 0
+    dynamodb_read_units: float = 0.0
+    dynamodb_write_units: float = 0.0
+    dynamodb_stream_reads_lambda: int = 0
+    lambda_requests: int = 0
+    lambda_gb_seconds: float = 0.0
+    sqs_fifo_requests: int = 0
+    sns_publishes: int = 0
+    sns_lambda_deliveries: int = 0
+    kms_requests: int = 0
+    s3_puts: int = 0
+    s3_gets: int = 0
+    log_bytes: int = 0
+    dynamodb_write_units_by_function: dict[str, float] = field(default_factory=dict)
+    dynamodb_read_units_by_function: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: (round(v, 6) if isinstance(v := getattr(self, f.name), float) else v) for f in fields(self)}
+
+
+LINES: tuple[tuple[str, str, str], ...] = (
+    ("DynamoDB writes", "dynamodb_write_units", "dynamodb_write_unit"),
+    ("DynamoDB reads", "dynamodb_read_units", "dynamodb_read_unit"),
+    ("DynamoDB stream reads (Lambda)", "dynamodb_stream_reads_lambda", "dynamodb_stream_read_lambda"),
+    ("Lambda requests", "lambda_requests", "lambda_request"),
+    ("Lambda GB-seconds (arm64)", "lambda_gb_seconds", "lambda_gb_second_arm64"),
+    ("SQS FIFO requests", "sqs_fifo_requests", "sqs_fifo_request"),
+    ("SNS publishes", "sns_publishes", "sns_publish"),
+    ("SNS deliveries to Lambda", "sns_lambda_deliveries", "sns_lambda_delivery"),
+    ("KMS requests", "kms_requests", "kms_request"),
+    ("S3 PUTs", "s3_puts", "s3_put"),
+    ("S3 GETs", "s3_gets", "s3_get"),
+    ("CloudWatch Logs ingestion", "log_gb", "logs_ingested_gb"),
+)
+"""(label, Usage quantity, PRICES key): the lines of the buffer's own bill."""
+
+
+def _quantity(usage: Usage, name: str) -> float:
+    if name == "log_gb":
+        return usage.log_bytes / 1e9
+    return float(getattr(usage, name))
+
+
+def dollars(usage: Usage, prices: Mapping[str, Price] = PRICES) -> dict[str, Any]:
+    """The bill of `usage`, line by line, per 1,000 WhatsApp messages, against the Connect messages it saves
+    (unbuffered, every WhatsApp message is one Connect message)."""
+    per = 1000 / usage.whatsapp_messages if usage.whatsapp_messages else math.nan
+    lines = {label: _quantity(usage, name) * prices[key].each * per for label, name, key in LINES}
+    own = sum(lines.values())
+    saved_messages = (usage.whatsapp_messages - usage.connect_messages) * per
+    saved = saved_messages * prices["connect_chat_message"].each
+    saved_seed = saved_messages * prices["connect_chat_message_seed"].each
+    return {
+        "lines_per_1000_usd": {k: round(v, 7) for k, v in lines.items()},
+        "own_per_1000_usd": round(own, 6),
+        "connect_messages_per_1000": round(usage.connect_messages * per, 1),
+        "connect_per_1000_usd": round(usage.connect_messages * per * prices["connect_chat_message"].each, 4),
+        "connect_saved_messages_per_1000": round(saved_messages, 1),
+        "connect_saved_per_1000_usd": round(saved, 4),
+        "connect_saved_per_1000_usd_seed_price": round(saved_seed, 4),
+        "net_saved_per_1000_usd": round(saved - own, 4),
+        "own_pct_of_saved": round(100 * own / saved, 3) if saved else math.nan,
+    }
+
+
+def invoke_seconds(calls: Iterable[Any]) -> float:
+    """Modelled billed duration of one invoke: the base plus each AWS call's typical latency, rounded up to 1 ms."""
+    ms = DURATION_BASE_MS + sum(CALL_LATENCY_MS.get(c.service, 50.0) for c in calls)
+    return math.ceil(ms) / 1000
+
+
+@dataclass
+class Meter:
+    """Attached to a replay before it runs (`attach`): prices every invoke's calls as they happen."""
+
+    memory_mb: dict[str, int] = field(default_factory=dict)
+    stream_functions: set[str] = field(default_factory=set)
+    queue_functions: set[str] = field(default_factory=set)
+    sns_functions: set[str] = field(default_factory=set)
+    encrypted_topics: set[str] = field(default_factory=set)
+    shadow: Shadow = field(default_factory=Shadow)
+    usage: Usage = field(default_factory=Usage)
+    calls_seen: int = 0
+
+    def attach(self, replay: Any) -> None:
+        """Read the wiring and hook the pipeline (call from `Replay(on_ready=...)`)."""
+        wiring, pipeline = replay.wiring, replay.pipeline
+        self.memory_mb = {k: f.memory_mb for k, f in wiring.functions.items()}
+        self.stream_functions = {m.function for m in wiring.stream_mappings}
+        self.queue_functions = {m.function for m in wiring.queue_mappings}
+        self.sns_functions = {s.function for s in wiring.subscriptions}
+        self.encrypted_topics = set(wiring.topics.values())  # every topic of the stack uses the stack's KMS key
+        self.shadow.keys = {t.name: (t.hash_key, t.range_key) for t in wiring.tables.values()}
+        previous = pipeline.on_invocation
+        sns = pipeline.sns
+        original_publish = sns.publish
+
+        def publish(topic_arn: str, message: str, attributes: dict[str, str] | None = None) -> None:
+            self.sns_published(topic_arn, message)
+            original_publish(topic_arn, message, attributes)
+
+        sns.publish = publish  # the replay's publishes; Connect streaming goes through its own reference:
+        pipeline.connect._publish = publish
+
+        def on_invocation(key: str, invocation: Any) -> None:
+            self.invoked(key, invocation.calls, invocation.output)
+            if previous:
+                previous(key, invocation)
+
+        pipeline.on_invocation = on_invocation
+
+    def sns_published(self, topic_arn: str, message: str) -> None:
+        self.usage.sns_publishes += max(1, math.ceil(len(message.encode("utf-8")) / SNS_CHUNK))
+        if topic_arn in self.encrypted_topics:
+            self.usage.kms_requests += 1
+
+    def invoked(self, function: str, calls: list[Any], output: list[str]) -> None:
+        u = self.usage
+        u.lambda_requests += 1
+        u.lambda_gb_seconds += self.memory_mb.get(function, 128) / 1024 * invoke_seconds(calls)
+        u.log_bytes += LAMBDA_PLATFORM_LOG_BYTES + sum(len(line.encode("utf-8")) + 1 for line in output)
+        if function in self.stream_functions:
+            u.dynamodb_stream_reads_lambda += 1  # at least one GetRecords per invoke; free either way
+        if function in self.queue_functions:
+            u.sqs_fifo_requests += 2  # the mapping's ReceiveMessage and DeleteMessageBatch for this batch
+        if function in self.sns_functions:
+            u.sns_lambda_deliveries += 1
+        for call in calls:
+            self.calls_seen += 1
+            self.call(function, call)
+
+    def call(self, function: str, call: Any) -> None:
+        u, params = self.usage, call.params
+        if call.service == "dynamodb":
+            rru, wru = dynamodb_units(call.operation, params, self.shadow, failed=call.error is not None)
+            u.dynamodb_read_units += rru
+            u.dynamodb_write_units += wru
+            u.dynamodb_read_units_by_function[function] = u.dynamodb_read_units_by_function.get(function, 0) + rru
+            u.dynamodb_write_units_by_function[function] = u.dynamodb_write_units_by_function.get(function, 0) + wru
+        elif call.service == "sqs":
+            if call.operation == "SendMessageBatch":
+                size = sum(len(str(e.get("MessageBody", "")).encode("utf-8")) for e in params.get("Entries") or [])
+            else:
+                size = len(str(params.get("MessageBody", "")).encode("utf-8"))
+            u.sqs_fifo_requests += max(1, math.ceil(size / SQS_CHUNK))
+        elif call.service == "sns" and call.operation == "Publish":
+            self.sns_published(str(params.get("TopicArn", "")), str(params.get("Message", "")))
+        elif call.service == "kms":
+            u.kms_requests += 1
+        elif call.service == "s3":
+            if call.operation in ("GetObject", "HeadObject"):
+                u.s3_gets += 1
+            else:
+                u.s3_puts += 1
+        elif call.service == "social-messaging" and call.operation == "GetWhatsAppMessageMedia":
+            u.s3_puts += 1  # End User Messaging writes the media into the stack's bucket (billed to its owner)
+
+    def finish(self, transcript: Mapping[str, Any]) -> Usage:
+        self.usage.whatsapp_messages = int(transcript["stats"]["whatsapp_in"])
+        self.usage.connect_messages = len(transcript["connect"])
+        return self.usage
