@@ -1,6 +1,7 @@
 """`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
 
-Sections: quality, sweep, aggregator, scale, coldstart (`python -m bench faults ...` runs bench/faults.py instead). Replays run one after another (2 cores: the replay process,
+Sections: quality, sweep, aggregator, scale, coldstart (`python -m bench faults ...` runs bench/faults.py instead);
+`--quick` replays only the default bufferSeconds' sweep points through the sandbox (and writes out/results.partial.json). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
 
@@ -37,7 +38,7 @@ def _machine() -> dict[str, Any]:
     }
 
 
-def run_sections(sections: list[str]) -> dict[str, Any]:
+def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
     from bench import aggregator_cost, coldstart, plot, quality, scale
 
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": _machine(), "timings_s": {}}
@@ -65,7 +66,7 @@ def run_sections(sections: list[str]) -> dict[str, Any]:
 
         def sandbox_points() -> dict[tuple[int, int], dict[str, Any]]:
             points = {}
-            for b, w in quality.SWEEP_SANDBOX_POINTS:
+            for b, w in quality.SWEEP_QUICK_POINTS if quick else quality.SWEEP_SANDBOX_POINTS:
                 compared = quality.compare(f"sweep-{b}-{w}", small, b, w)
                 points[(b, w)] = {
                     **compared["ours_sandbox"],
@@ -75,13 +76,15 @@ def run_sections(sections: list[str]) -> dict[str, Any]:
                     "sandbox_vs_model": compared["sandbox_vs_model"],
                     "dynamodb_requests_per_message": compared["dynamodb_requests_per_message"],
                     "invocations": compared["invocations"],
+                    "usage": compared["usage"],
+                    "cost": compared["cost"],
                     "replay_wall_s": compared["replay_wall_s"],
                 }
             return points
 
         points = timed("sweep_sandbox", sandbox_points)
         main_point = results["quality"]
-        points[(quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)] = {
+        main_entry = {
             **main_point["ours_sandbox"],
             "trace_messages": len(main),
             "model_on_same_trace": main_point["ours_model"],
@@ -89,9 +92,14 @@ def run_sections(sections: list[str]) -> dict[str, Any]:
             "sandbox_vs_model": main_point["sandbox_vs_model"],
             "dynamodb_requests_per_message": main_point["dynamodb_requests_per_message"],
             "invocations": main_point["invocations"],
+            "usage": main_point["usage"],
+            "cost": main_point["cost"],
             "replay_wall_s": main_point["replay_wall_s"],
         }
         results["sweep"] = quality.sweep(main, points)
+        for row in results["sweep"]:
+            if (row["buffer_seconds"], row["window_seconds"]) == (quality.BUFFER_SECONDS, quality.WINDOW_SECONDS):
+                row["ours_sandbox_main"] = main_entry
         plot.sweep_png(
             results["sweep"],
             SWEEP_PNG,
@@ -165,10 +173,7 @@ def table(results: dict[str, Any]) -> str:
             )
         lines.append("Sweep points replayed through the sandbox (same figures; model and seed on the same trace):")
         row("bufferSeconds x windowSeconds", "sandbox", "model", "seed", "DDB req/msg")
-        for r in results["sweep"]:
-            sb = r.get("ours_sandbox")
-            if not sb:
-                continue
+        for r, sb in [(r, r[k]) for r in results["sweep"] for k in ("ours_sandbox", "ours_sandbox_main") if k in r]:
             m, sd = sb["model_on_same_trace"], sb["seed_on_same_trace"]
             row(
                 f"{r['buffer_seconds']} x {r['window_seconds']} ({sb['trace_messages']} msgs)",
@@ -178,6 +183,8 @@ def table(results: dict[str, Any]) -> str:
                 ),
                 sb["dynamodb_requests_per_message"],
             )
+    if "sweep" in results:
+        lines.extend(cost_table(results["sweep"]))
     if "aggregator" in results:
         a = results["aggregator"]
         p, h = a["pure"], a["handler_moto"]
@@ -232,27 +239,62 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cost_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The buffer's own AWS bill per 1,000 WhatsApp messages at every sweep point the sandbox replayed."""
+    from bench import cost
+
+    out = [
+        f"\nCost per 1,000 WhatsApp messages, US$ (us-east-1 on-demand prices read {cost.PRICES_READ_ON}, "
+        f"bench/cost.py); Connect chat ${cost.PRICES['connect_chat_message'].usd:.3f}/message "
+        f"(seed's table ${cost.PRICES['connect_chat_message_seed'].usd:.3f})"
+    ]
+    head = ("b x w (msgs)", "integ %", "p50 s", "p95 s", "DDB", "Lambda", "SQS+SNS+KMS", "logs", "own $",
+            "Connect $", "saved $", "saved@.004", "own/saved %")
+    out.append("  ".join(f"{h:>11}" if i else f"{h:<16}" for i, h in enumerate(head)))
+    replayed = [(r, r[k]) for r in rows for k in ("ours_sandbox", "ours_sandbox_main") if "cost" in r.get(k, {})]
+    for r, sb in replayed:
+        c, lines = sb["cost"], sb["cost"]["lines_per_1000_usd"]
+        ddb = sum(v for k, v in lines.items() if k.startswith("DynamoDB"))
+        lam = sum(v for k, v in lines.items() if k.startswith("Lambda"))
+        msg = sum(v for k, v in lines.items() if k.startswith(("SQS", "SNS", "KMS", "S3")))
+        cells = (
+            f"{r['buffer_seconds']} x {r['window_seconds']} ({sb['trace_messages']})",
+            _fmt(sb["integrity_pct"]), _fmt(sb["latency_p50_s"]), _fmt(sb["latency_p95_s"]),
+            f"{ddb:.4f}", f"{lam:.4f}", f"{msg:.4f}", f"{lines['CloudWatch Logs ingestion']:.4f}",
+            f"{c['own_per_1000_usd']:.4f}", f"{c['connect_per_1000_usd']:.2f}", f"{c['connect_saved_per_1000_usd']:.2f}",
+            f"{c['connect_saved_per_1000_usd_seed_price']:.2f}", _fmt(c["own_pct_of_saved"]),
+        )
+        out.append("  ".join(f"{x:>11}" if i else f"{x:<16}" for i, x in enumerate(cells)))
+    out.append(
+        "  own $ = DynamoDB + Lambda (requests + modelled GB-s) + SQS FIFO + SNS + KMS + S3 + CloudWatch Logs; "
+        "saved $ = Connect messages not sent x price (unbuffered = one per WhatsApp message)"
+    )
+    return out
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["faults"]:
         # `make faults`: the fault-injection runs live in bench/faults.py, which has its own arguments.
         from bench import faults
 
         return faults.main(argv[1:])
+    quick = "--quick" in argv
+    argv = [a for a in argv if a != "--quick"]
     unknown = [a for a in argv if a not in SECTIONS]
     if unknown:
         print(f"unknown section {unknown[0]!r}: choose from {', '.join(SECTIONS)}", file=sys.stderr)
         return 2
     sections = argv or list(SECTIONS)
     started = time.perf_counter()
-    results = run_sections(sections)
+    results = run_sections(sections, quick=quick)
     results["total_wall_s"] = round(time.perf_counter() - started, 1)
-    if not argv:
+    if not argv and not quick:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     else:
         (HERE / "out").mkdir(exist_ok=True)
         (HERE / "out" / "results.partial.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))
-    print(f"\ntotal {results['total_wall_s']} s; wrote {RESULTS.name if not argv else 'out/results.partial.json'}")
+    print(f"\ntotal {results['total_wall_s']} s; wrote {RESULTS.name if not argv and not quick else 'out/results.partial.json'}")
     return 0
 
 

@@ -15,7 +15,7 @@ MARKERS = {1: "o", 2: "s", 5: "^"}
 
 def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_messages: int) -> Path:
     """Model lines for every grid point; a red circle where the sandbox replayed the same (main) trace."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2), constrained_layout=True)
+    fig, (left, right, dollars) = plt.subplots(1, 3, figsize=(19, 5.4), constrained_layout=True)
     buffers = sorted({r["buffer_seconds"] for r in rows})
     windows = sorted({r["window_seconds"] for r in rows})
     for w in windows:
@@ -50,7 +50,11 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_m
         marker="x",
         label="seed (fixed window)",
     )
-    sandbox = [r for r in rows if r.get("ours_sandbox", {}).get("trace_messages") == main_messages]
+    sandbox = [
+        {**r, "ours_sandbox": r["ours_sandbox_main"]}
+        for r in rows
+        if r.get("ours_sandbox_main", {}).get("trace_messages") == main_messages
+    ]
     if sandbox:
         left.scatter(
             [r["buffer_seconds"] for r in sandbox],
@@ -79,12 +83,37 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_m
     right.set_xlabel("p95 added latency after the customer's last message (s)")
     right.set_ylabel("burst integrity (%)")
     right.set_title("Trade-off: integrity against latency (labels: bufferSeconds)")
+    _dollars_panel(dollars, rows)
     for axis in (left, right):
         axis.grid(True, alpha=0.3)
         axis.axhline(99, color="grey", linewidth=0.8, linestyle=":")
         axis.legend(fontsize=8, loc="lower right")
+    dollars.grid(True, alpha=0.3)
     fig.suptitle(f"bufferSeconds x windowSeconds sweep — {title_note}", fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _dollars_panel(axis: Any, rows: list[dict[str, Any]]) -> None:
+    """The buffer's own AWS bill per 1,000 WhatsApp messages against p95 added latency, sandbox replays only."""
+    replayed = [r for r in rows if "cost" in r.get("ours_sandbox", {})]
+    for w in sorted({r["window_seconds"] for r in replayed}):
+        points = sorted((r for r in replayed if r["window_seconds"] == w), key=lambda r: r["buffer_seconds"])
+        xs = [r["ours_sandbox"]["latency_p95_s"] for r in points]
+        ys = [r["ours_sandbox"]["cost"]["own_per_1000_usd"] for r in points]
+        axis.plot(xs, ys, marker=MARKERS.get(w, "o"), label=f"windowSeconds {w}")
+        for r, x, y in zip(points, xs, ys, strict=True):
+            flag = "" if r["ours_sandbox"]["integrity_pct"] >= 99 else f" ({r['ours_sandbox']['integrity_pct']:.0f}%)"
+            axis.annotate(f"{r['buffer_seconds']}s{flag}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    if replayed:
+        saved = [r["ours_sandbox"]["cost"]["connect_saved_per_1000_usd"] for r in replayed]
+        axis.set_title(
+            f"Own AWS bill vs latency (sandbox; the Connect messages it saves: ${min(saved):.2f}-${max(saved):.2f}"
+            " per 1,000)",
+            fontsize=9,
+        )
+    axis.set_xlabel("p95 added latency (s), sandbox replay of the sweep trace")
+    axis.set_ylabel("buffer's own AWS bill, US$ per 1,000 WhatsApp messages")
+    axis.legend(fontsize=8, loc="upper right")

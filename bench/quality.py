@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench import debounce_model, metrics, sandbox_run, seed_model, traces
+from bench import cost, debounce_model, metrics, sandbox_run, seed_model, traces
 from bench.metrics import Delivery
 from whatsapp_buffer.settings import BufferPolicy
 
@@ -20,8 +20,10 @@ FOUR_TRACE = {"customers": 15, "seed": 4, "sizes": {4: 1}}
 SWEEP_BUFFERS = (5, 10, 20, 30)
 SWEEP_WINDOWS = (1, 2, 5)
 SWEEP_SANDBOX_TRACE = {"customers": 12, "seed": 12}
-SWEEP_SANDBOX_POINTS = ((5, 1), (10, 2), (30, 5))
-"""Grid points also replayed through the sandbox (a smaller trace, to fit the time budget) besides the main one."""
+SWEEP_SANDBOX_POINTS = tuple((b, w) for b in SWEEP_BUFFERS for w in SWEEP_WINDOWS if w <= b)
+"""Grid points also replayed through the sandbox (a smaller trace, to fit the time budget), for the dollar table."""
+SWEEP_QUICK_POINTS = ((20, 1), (20, 2), (20, 5))
+"""`python -m bench --quick`: only the default bufferSeconds' windows through the sandbox."""
 
 
 def policy(buffer_seconds: float, window_seconds: float) -> BufferPolicy:
@@ -48,6 +50,8 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
     run = sandbox_run.replay(name, messages, overrides(buffer_seconds, window_seconds))
     ours = metrics.deliveries_from_transcript(run.transcript)
     model = debounce_model.debounce_deliveries(messages, policy(buffer_seconds, window_seconds))
+    usage = run.meter.finish(run.transcript)
+    assert run.meter.calls_seen == sum(run.replay.pipeline.api_calls.values()), "the meter saw other calls than api_calls"
     return {
         "trace": {
             "name": name,
@@ -66,6 +70,8 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
             sum(sandbox_run.dynamodb_requests(run.replay).values()) / len(messages), 2
         ),
         "invocations": run.transcript["stats"]["invocations"],
+        "usage": usage.as_dict(),
+        "cost": cost.dollars(usage),
         "replay_wall_s": round(run.wall_seconds, 1),
         "replay_virtual_s": run.transcript["stats"]["virtual_seconds"],
         "rejected": len(run.transcript["rejected"]),

@@ -101,15 +101,21 @@ class Run:
     replay: Replay
     wall_seconds: float
     """Whole call: reading the Pulumi program, starting services and workers, replaying, stopping."""
+    meter: Any = None
+    """bench.cost.Meter: the replay's usage in request units, requests, GB-seconds and log bytes."""
 
 
 def replay(name: str, messages: list[Message], overrides: Mapping[str, str]) -> Run:
+    """Replay `messages`; `Run.usage` is what the replay used (bench.cost's meter, hooked in before it ran)."""
+    from bench.cost import Meter
+
     path = write(messages, OUT_DIR / f"{name}.jsonl")
     events = trace.read_trace(path)
     started = time.perf_counter()
-    rep = Replay(events, overrides=dict(overrides))
+    meter = Meter()
+    rep = Replay(events, overrides=dict(overrides), on_ready=meter.attach)
     transcript = rep.run()
-    return Run(transcript, rep, time.perf_counter() - started)
+    return Run(transcript, rep, time.perf_counter() - started, meter)
 
 
 def dynamodb_requests(rep: Replay) -> dict[str, int]:
