@@ -1,83 +1,32 @@
-"""The whatsapp-buffer stack: read and validate config once, build the SDK layer, compose the three components, export
-what users need."""
+"""The whatsapp-buffer stack, the thinnest consumer of the WhatsAppBuffer component: read and validate the stack's
+config once, build one WhatsAppBuffer, export what users need."""
 
 import pulumi
-import pulumi_aws as aws
 
-from components.alarms import alarm_actions
-from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
-from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
-from components.context import StackContext
-from components.lambda_function import FunctionDefaults
-from components.sdk_layer import SdkLayer, SdkLayerArgs
-from components.settings import CONFIG_KEYS, ConfigError, parse_settings
-from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
+from components import WhatsAppBuffer
+from components.settings import CONFIG_KEYS, SETTINGS_BY_FIELD, ConfigError, parse_settings
 
 config = pulumi.Config()
 try:
+    # Validated here under the config keys' own names (a bad value names `bufferSeconds`, not `buffer_seconds`).
     settings = parse_settings({key: config.get(key) for key in CONFIG_KEYS})
 except ConfigError as error:
     # RunError stops preview with just this line instead of a traceback.
     raise pulumi.RunError(str(error)) from error
 
-context = StackContext(
-    project=pulumi.get_project(),
-    stack=pulumi.get_stack(),
-    account_id=aws.get_caller_identity().account_id,
-    region=aws.get_region().region,
-    partition=aws.get_partition().partition,
-)
-# One layer for the whole stack: boto3, botocore and Powertools exactly as runtime/requirements.txt pins them.
-sdk = SdkLayer("sdk-layer", SdkLayerArgs(context=context))
-functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn)
-alarm_topics, alarm_notifications = alarm_actions(
-    context, email=settings.alarm_email, topic_arn=settings.alarm_topic_arn
+# moved_from_root: stacks deployed before the component existed hold its children at the stack's root; the aliases
+# this sets make `pulumi up` update them in place.
+bridge = WhatsAppBuffer(
+    "whatsapp-buffer",
+    {field: getattr(settings, field) for field in SETTINGS_BY_FIELD},
+    moved_from_root=True,
 )
 
-ingest = BufferedIngest(
-    "buffered-ingest",
-    BufferedIngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
-)
-aggregator = StreamAggregator(
-    "stream-aggregator",
-    StreamAggregatorArgs(
-        context=context,
-        functions=functions,
-        raw_table_name=ingest.raw_table.name,
-        raw_table_arn=ingest.raw_table.arn,
-        raw_table_stream_arn=ingest.raw_table.stream_arn,
-        consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
-        alarm_actions=alarm_topics,
-    ),
-)
-bridge = ConnectBridge(
-    "connect-bridge",
-    ConnectBridgeArgs(
-        context=context,
-        functions=functions,
-        bursts_queue_arn=aggregator.bursts_queue.arn,
-        alarm_actions=alarm_topics,
-    ),
-)
-
-# Paste this into End User Messaging Social as the WhatsApp Business Account's event destination.
-pulumi.export("inTopicArn", ingest.in_topic.arn)
-pulumi.export("outTopicArn", bridge.out_topic.arn)
-pulumi.export("rawTableName", ingest.raw_table.name)
-pulumi.export("sessionsTableName", bridge.sessions_table.name)
-pulumi.export("idempotencyTableName", bridge.idempotency_table.name)
-pulumi.export("burstsQueueUrl", aggregator.bursts_queue.url)
-pulumi.export("burstsDeadLetterQueueUrl", aggregator.bursts_dead_letter_queue.url)
-pulumi.export("aggregatorFailuresQueueUrl", aggregator.failures_queue.url)
-pulumi.export("ingestDeadLetterQueueUrl", ingest.dead_letter_queue.url)
-pulumi.export("outboundDeadLetterQueueUrl", bridge.outbound_dead_letter_queue.url)
-pulumi.export("mediaBucketName", bridge.media_bucket.bucket)
-pulumi.export("ingestFunctionName", ingest.function.name)
-pulumi.export("aggregatorFunctionName", aggregator.function.name)
-pulumi.export("inboundFunctionName", bridge.inbound_function.name)
-pulumi.export("outboundFunctionName", bridge.outbound_function.name)
-# The layer every function lists: boto3, botocore and Powertools as runtime/requirements.txt pins them.
-pulumi.export("sdkLayerArn", sdk.layer.arn)
-if alarm_notifications is not None:
+# inTopicArn: paste it into End User Messaging Social as the WhatsApp Business Account's event destination.
+# sdkLayerArn: the layer every function lists (boto3, botocore and Powertools as runtime/requirements.txt pins them).
+for key, field in bridge.OUTPUTS.items():
+    if key != "alarmTopicArn":
+        pulumi.export(key, getattr(bridge, field))
+if settings.alarm_email:
     # Subscribe more people or a pager to this topic; the email subscription must be confirmed first.
-    pulumi.export("alarmTopicArn", alarm_notifications.topic.arn)
+    pulumi.export("alarmTopicArn", bridge.alarm_topic_arn)

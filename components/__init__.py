@@ -1,1 +1,6 @@
-"""The Pulumi program's building blocks: three ComponentResources and the small helpers they share."""
+"""The Pulumi program's building blocks: WhatsAppBuffer, the whole bridge as one component, composed of three
+ComponentResources (BufferedIngest, StreamAggregator, ConnectBridge) and the small helpers they share."""
+
+from components.whatsapp_buffer import WhatsAppBuffer, WhatsAppBufferArgs
+
+__all__ = ["WhatsAppBuffer", "WhatsAppBufferArgs"]

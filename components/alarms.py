@@ -220,12 +220,18 @@ class AlarmNotifications(pulumi.ComponentResource):
 
 
 def alarm_actions(
-    context: StackContext, *, email: str | None, topic_arn: str | None
+    context: StackContext,
+    *,
+    email: str | None,
+    topic_arn: str | None,
+    name: str = "alarm-notifications",
+    opts: pulumi.ResourceOptions | None = None,
 ) -> tuple[list[pulumi.Input[str]], AlarmNotifications | None]:
-    """The topics alarms notify: an existing one (`alarmTopicArn`), a new email topic (`alarmEmail`), both or none."""
+    """The topics alarms notify: an existing one (`alarmTopicArn`), a new email topic (`alarmEmail`), both or none.
+    The email topic is the AlarmNotifications `name`, created with `opts` (its parent)."""
     actions: list[pulumi.Input[str]] = [topic_arn] if topic_arn else []
     notifications = None
     if email:
-        notifications = AlarmNotifications("alarm-notifications", AlarmNotificationsArgs(context=context, email=email))
+        notifications = AlarmNotifications(name, AlarmNotificationsArgs(context=context, email=email), opts)
         actions.append(notifications.topic.arn)
     return actions, notifications

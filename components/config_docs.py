@@ -1,8 +1,11 @@
-"""Pulumi.yaml's `config:` block and the README's configuration table, rendered from the settings declaration.
+"""Pulumi.yaml's `config:` block, the README's configuration table and the WhatsAppBuffer component's typed inputs
+(components/whatsapp_buffer_args.py), rendered from the settings declaration.
 
-`python -m components.config_docs --write` rewrites both from runtime/whatsapp_buffer/settings.py; without
-`--write` it prints them. tests/infra/test_settings_declaration.py checks the committed files say the same (type,
-default, description), so a declaration change that is not written back fails the tests.
+`python -m components.config_docs --write` rewrites all three from runtime/whatsapp_buffer/settings.py; without
+`--write` it prints them. tests/infra/test_settings_declaration.py and test_whatsapp_buffer.py check the committed
+files say the same (type, default, description), so a declaration change that is not written back fails the tests.
+The inputs module is generated rather than built at run time because Pulumi's schema analyzer reads each input's
+description from the source text under it; it carries types and descriptions only, the rules stay in the declaration.
 """
 
 from __future__ import annotations
@@ -15,11 +18,22 @@ from typing import Any
 
 import yaml
 
-from components.settings import REQUIRED, SETTINGS, Boolean, Integer, OneOf, Setting
+from components.settings import (
+    KEY_IN_TEXT,
+    REQUIRED,
+    SETTINGS,
+    Boolean,
+    Integer,
+    OneOf,
+    Setting,
+    TextList,
+    declared_field,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_FILE = PROJECT_DIR / "Pulumi.yaml"
 README = PROJECT_DIR / "README.md"
+ARGS_MODULE = Path(__file__).resolve().parent / "whatsapp_buffer_args.py"
 README_SECTION = "## Configuration"
 README_HEADER = "| key | type | default | meaning |\n|---|---|---|---|\n"
 CONFIG_COMMENT = (
@@ -97,7 +111,52 @@ def render_readme_table() -> str:
     return README_HEADER + "".join("| " + " | ".join(readme_row(s)) + " |\n" for s in SETTINGS)
 
 
+def arg_type(setting: Setting) -> str:
+    """The input's annotation in WhatsAppBufferArgs (plain values: they shape resources, so they must be known)."""
+    kind = {"integer": "int", "boolean": "bool", "string": "str"}[pulumi_type(setting)]
+    kind = "list[str]" if isinstance(setting.rule, TextList) else kind
+    return kind if setting.default is REQUIRED else f"NotRequired[{kind}]"
+
+
+def arg_description(setting: Setting) -> str:
+    """The input's docstring: the declaration's description, what is allowed and the default."""
+    default = readme_row(setting)[2]
+    shown = "" if setting.default is REQUIRED else f" Default: {'empty' if default == 'empty' else default}."
+    # The component's inputs are snake_case: "Allowed: buffer_seconds–900", not the config key.
+    return KEY_IN_TEXT.sub(lambda match: declared_field(match[1]), pulumi_description(setting) + shown)
+
+
+ARGS_HEADER = '''"""WhatsAppBufferArgs: the WhatsAppBuffer component's inputs, one per stack setting (`bufferSeconds` is
+`buffer_seconds`).
+
+Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
+types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
+declaration's, applied by `components.settings.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
+import annotations`: Pulumi's schema analyzer needs the annotations as types.
+"""
+
+from typing import NotRequired, TypedDict
+
+
+class WhatsAppBufferArgs(TypedDict):
+    """The settings of one WhatsApp <-> Amazon Connect bridge; every key but the Connect ids is optional."""
+
+'''
+
+
+def render_args_module() -> str:
+    lines = [ARGS_HEADER]
+    for setting in SETTINGS:
+        description = arg_description(setting)
+        if '"""' in description or "\\" in description:
+            raise ValueError(f"{setting.key}: the description cannot be written as a docstring")
+        lines.append(f"    {setting.field}: {arg_type(setting)}\n")
+        lines.append(f'    """{description}"""\n')
+    return "".join(lines)
+
+
 def write() -> None:
+    ARGS_MODULE.write_text(render_args_module())
     project = PROJECT_FILE.read_text()
     block = re.compile(r"^config:\n(?:[ #].*\n|\n)*", flags=re.MULTILINE).search(project)
     if block is None:
@@ -113,12 +172,15 @@ def write() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite Pulumi.yaml's config block and README's table")
+    parser.add_argument(
+        "--write", action="store_true", help="rewrite Pulumi.yaml's config block, README's table and the component's inputs"
+    )
     if parser.parse_args(argv).write:
         write()
     else:
         print(render_config_block())
         print(render_readme_table())
+        print(render_args_module())
     return 0
 
 

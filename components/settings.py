@@ -50,6 +50,7 @@ __all__ = [
     "StackSettings",
     "function_environment",
     "parse_settings",
+    "settings_from_args",
 ]
 
 CONFIG_KEYS = tuple(setting.key for setting in SETTINGS)
@@ -232,3 +233,57 @@ def function_environment(function: str, settings: StackSettings, resources: Mapp
         v.env: _env_value(getattr(settings, v.field)) if isinstance(v, Setting) else resources[v.field]
         for v in variables
     }
+
+
+SETTINGS_BY_FIELD = {setting.field: setting for setting in SETTINGS}
+"""The component's inputs: each declared key by its snake_case field (`bufferSeconds` is `buffer_seconds`)."""
+KEY_IN_TEXT = re.compile(r"\b(" + "|".join(re.escape(s.key) for s in SETTINGS) + r")\b")
+
+
+def _arg_text(setting: Setting, value: Any) -> str:
+    """A typed component input as the config string `parse_settings` validates; a value of the wrong type is refused
+    here with the same one-line message."""
+    rule = setting.rule
+    integer = isinstance(rule, Integer) or (isinstance(rule, OneOf) and isinstance(rule.allowed[0], int))
+    if integer:
+        # Other languages' SDKs send numbers as floats: 20.0 is 20.
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        expected = f"one of {rule.label}" if isinstance(rule, OneOf) else "an integer"
+    elif isinstance(rule, Boolean):
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        expected = "true or false"
+    elif isinstance(rule, TextList):
+        if isinstance(value, list | tuple) and all(isinstance(item, str) and "," not in item for item in value):
+            return ",".join(value)
+        expected = f"a list of strings ({rule.expected})"
+    else:
+        if isinstance(value, str):
+            return value
+        expected = "a string"
+    raise ConfigError(f"{setting.field}={value!r} is invalid: expected {expected}")
+
+
+def settings_from_args(args: Mapping[str, Any]) -> StackSettings:
+    """Validate a WhatsAppBuffer's typed inputs (snake_case, unset or None = the declared default) into StackSettings
+    by the same rules as stack config; ConfigError names the input (`buffer_seconds=0 is invalid: ...`)."""
+    unknown = sorted(set(args) - set(SETTINGS_BY_FIELD))
+    if unknown:
+        raise ConfigError(f"{unknown[0]} is not a WhatsAppBuffer input; they are {', '.join(SETTINGS_BY_FIELD)}")
+    raw = {
+        SETTINGS_BY_FIELD[field].key: _arg_text(SETTINGS_BY_FIELD[field], value)
+        for field, value in args.items()
+        if value is not None
+    }
+    try:
+        return parse_settings(raw)
+    except ConfigError as error:
+        message = KEY_IN_TEXT.sub(lambda match: declared_field(match[1]), str(error))
+        raise ConfigError(message) from None
+
+
+def declared_field(key: str) -> str:
+    return next(s.field for s in SETTINGS if s.key == key)

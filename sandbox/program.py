@@ -54,6 +54,9 @@ class Resource:
     """Resolved inputs as the mock saw them (camelCase keys, as Pulumi passes them)."""
     outputs: dict
     """Inputs plus mock-generated outputs (arn, id, name, url, streamArn, ...)."""
+    aliases: tuple = ()
+    """What the program sent as the resource's aliases: URNs (str), or alias specs (dict: name, type, parentUrn,
+    noParent; empty fields default to the resource's own) when the monitor takes specs, as the engine does."""
 
 
 @dataclass
@@ -135,13 +138,15 @@ def _valid(type_name: str, value: str) -> bool:
     return True
 
 
-def apply_project_config(values: dict[str, str], project: str, stack: str) -> dict[str, str]:
+def apply_project_config(
+    values: dict[str, str], project: str, stack: str, project_file: Path = PROJECT_FILE
+) -> dict[str, str]:
     """What the CLI does with Pulumi.yaml's `config:` before the program runs (pulumi/pulumi
     sdk/go/common/workspace/config.go, `mergeConfig` and `validateStackConfigValues`): an unset key takes its
     `default` (or `value`); an unset project key with neither is "Stack '<stack>' is missing configuration value
     '<key>'"; a typed key's value must validate, else "Stack '<stack>' with configuration key '<key>' must be of type
     '<type>'"."""
-    declared = (yaml.safe_load(PROJECT_FILE.read_text()) or {}).get("config") or {}
+    declared = (yaml.safe_load(project_file.read_text()) or {}).get("config") or {}
     merged = dict(values)
     missing = []
     for name in sorted(declared):
@@ -171,6 +176,7 @@ def stack_config(
     project: str,
     stack: str = "dev",
     stack_file: Path = SAMPLE_STACK_FILE,
+    project_file: Path = PROJECT_FILE,
 ) -> dict[str, str]:
     """The config the program sees under `pulumi preview`: the stack file's, `config` on top, Pulumi.yaml applied.
 
@@ -182,7 +188,7 @@ def stack_config(
     values = stack_file_config(stack_file)
     for key, value in (config or {}).items():
         values[parse_key(key if ":" in key else f"{project}:{key}")] = _config_string(value)
-    return apply_project_config(values, project, stack)
+    return apply_project_config(values, project, stack, project_file)
 
 
 def _config_string(value: Any) -> str:
@@ -192,27 +198,40 @@ def _config_string(value: Any) -> str:
 
 
 def run_program(
-    config: Mapping[str, str] | None = None, *, stack: str = "dev", project: str = "whatsapp-buffer"
+    config: Mapping[str, str] | None = None,
+    *,
+    stack: str = "dev",
+    project: str = "whatsapp-buffer",
+    program: Path = PROGRAM,
+    stack_file: Path = SAMPLE_STACK_FILE,
+    project_file: Path = PROJECT_FILE,
+    alias_specs: bool = True,
 ) -> ResourceGraph:
-    """Run `__main__.py` under mocks with Pulumi.dev.yaml's config plus `config`; ConfigError propagates as is."""
-    values = stack_config(config, project, stack)
+    """Run `__main__.py` under mocks with Pulumi.dev.yaml's config plus `config`; ConfigError propagates as is.
+
+    `program`, `stack_file` and `project_file` run another project's program (tests of a consumer of the
+    component). `alias_specs=False` is a monitor without alias specs: the SDK then computes every alias URN itself,
+    children's inherited ones included, and sends them (pulumi/runtime/resource.py, `prepare_aliases`)."""
+    values = stack_config(config, project, stack, stack_file, project_file)
     # Pulumi keeps its runtime state (root stack, config, settings) in context variables: a fresh context per run
     # lets one process run the program any number of times.
-    return contextvars.Context().run(_run_isolated, values, stack, project)
+    return contextvars.Context().run(_run_isolated, values, stack, project, program, alias_specs)
 
 
-def _run_isolated(values: dict[str, str], stack: str, project: str) -> ResourceGraph:
+def _run_isolated(
+    values: dict[str, str], stack: str, project: str, program: Path = PROGRAM, alias_specs: bool = True
+) -> ResourceGraph:
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
     region = values.get("aws:region", DEFAULT_REGION)
-    monitor = _RecordingMonitor(_AwsMocks(region))
+    monitor = _RecordingMonitor(_AwsMocks(region), alias_specs=alias_specs)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
         pulumi.runtime.set_all_config(values)
         try:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
+            runpy.run_path(str(program), run_name="__main__")
         except BaseException as error:
             # Let registrations already started finish, or they would dangle into the next run.
             with contextlib.suppress(Exception):
@@ -236,10 +255,29 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
     mocks: _AwsMocks
 
-    def __init__(self, mocks: _AwsMocks) -> None:
+    def __init__(self, mocks: _AwsMocks, *, alias_specs: bool = True) -> None:
         super().__init__(mocks)
         self._lock = threading.Lock()
         self._recorded: list[Resource] = []
+        self._alias_specs = alias_specs
+
+    def GetDeploymentInfo(self, request):  # noqa: N802 - the gRPC method name
+        info = super().GetDeploymentInfo(request)
+        if not self._alias_specs:
+            features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
+            del info.supportedFeatures[:]
+            info.supportedFeatures.extend(features)
+        return info
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """A URN as the engine forms it: the parent's whole qualified type (`A$B$type`), none for children of the
+        stack (the SDK's own `create_urn`, pulumi/runtime/resource.py, assumes the same when it computes aliases).
+        The SDK's MockMonitor keeps only the parent's last type and prefixes the stack's."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
 
     def recorded(self) -> list[Resource]:
         with self._lock:
@@ -263,9 +301,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent or None,
                     inputs=_plain(inputs),
                     outputs=_plain(state),
+                    aliases=tuple(request.aliasURNs) + tuple(_alias_spec(alias) for alias in request.aliases),
                 )
             )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=serialized)
+
+
+def _alias_spec(alias: Any) -> str | dict:
+    if alias.WhichOneof("alias") == "urn":
+        return alias.urn
+    spec = alias.spec
+    return {"name": spec.name, "type": spec.type, "parentUrn": spec.parentUrn, "noParent": spec.noParent}
 
 
 def _plain(value: Any) -> Any:

@@ -93,7 +93,7 @@ def test_every_function_alarms_on_any_error_and_any_throttle(graph, metric):
 def test_bursts_queue_alarms_when_its_oldest_burst_waits_minutes(graph):
     (alarm,) = alarms_on(graph, "AWS/SQS", "ApproximateAgeOfOldestMessage").items()
 
-    assert alarm[0] == graph.get("stream-aggregator-bursts").outputs["name"]
+    assert alarm[0] == graph.get("whatsapp-buffer-stream-aggregator-bursts").outputs["name"]
     assert alarm[1]["threshold"] == BURSTS_AGE_THRESHOLD_SECONDS
     assert alarm[1]["evaluationPeriods"] == alarm[1]["datapointsToAlarm"] > 1
 
@@ -105,8 +105,8 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
         by_owner.setdefault(owners[alarm.parent], set()).add(alarm.inputs["name"].removeprefix("whatsapp-buffer-dev-"))
 
     assert by_owner == {
-        "buffered-ingest": {"ingest-dlq-depth", "ingest-errors", "ingest-throttles"},
-        "stream-aggregator": {
+        "whatsapp-buffer-buffered-ingest": {"ingest-dlq-depth", "ingest-errors", "ingest-throttles"},
+        "whatsapp-buffer-stream-aggregator": {
             "bursts-dlq-depth",
             "aggregator-failures-depth",
             "bursts-age",
@@ -114,7 +114,7 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
             "aggregator-errors",
             "aggregator-throttles",
         },
-        "connect-bridge": {
+        "whatsapp-buffer-connect-bridge": {
             "outbound-dlq-depth",
             "inbound-errors",
             "inbound-throttles",
@@ -155,15 +155,15 @@ def test_an_existing_alarm_topic_is_notified_of_alarms_and_their_recovery():
 def test_alarm_email_gets_an_encrypted_topic_its_own_component_and_a_subscription():
     graph = run_program({"alarmEmail": "ops@example.com"})
     (component,) = graph.by_type("whatsapp-buffer:index:AlarmNotifications")
-    topic = graph.get("alarm-notifications-topic")
-    key = graph.get("alarm-notifications-topic-key")
-    subscription = graph.get("alarm-notifications-email").inputs
+    topic = graph.get("whatsapp-buffer-alarm-notifications-topic")
+    key = graph.get("whatsapp-buffer-alarm-notifications-topic-key")
+    subscription = graph.get("whatsapp-buffer-alarm-notifications-email").inputs
 
     assert {r.name for r in graph.children_of(component.urn)} == {
-        "alarm-notifications-topic",
-        "alarm-notifications-topic-key",
-        "alarm-notifications-topic-policy",
-        "alarm-notifications-email",
+        "whatsapp-buffer-alarm-notifications-topic",
+        "whatsapp-buffer-alarm-notifications-topic-key",
+        "whatsapp-buffer-alarm-notifications-topic-policy",
+        "whatsapp-buffer-alarm-notifications-email",
     }
     assert topic.inputs["kmsMasterKeyId"] == key.outputs["arn"]
     (service,) = [s for s in statements(policy(key)) if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
@@ -179,7 +179,7 @@ def test_alarm_email_gets_an_encrypted_topic_its_own_component_and_a_subscriptio
 
 def test_alarm_email_and_an_existing_topic_are_both_notified():
     graph = run_program({"alarmEmail": "ops@example.com", "alarmTopicArn": EXISTING_TOPIC})
-    created = graph.get("alarm-notifications-topic").outputs["arn"]
+    created = graph.get("whatsapp-buffer-alarm-notifications-topic").outputs["arn"]
 
     assert all(a.inputs["alarmActions"] == [EXISTING_TOPIC, created] for a in graph.by_type(ALARM))
 

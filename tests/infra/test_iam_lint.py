@@ -143,7 +143,7 @@ def test_aggregator_may_list_streams_on_star_only(graph):
 def test_the_sandbox_iam_check_allows_what_the_aggregator_role_grants(graph):
     """The replay's IAM check (sandbox/iam.py) and the lint agree: a ListStreams call is authorised on "*"."""
     (role_policy,) = [
-        p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name == "stream-aggregator-aggregator-policy"
+        p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name == "whatsapp-buffer-stream-aggregator-aggregator-policy"
     ]
     checked = sandbox_iam.RolePolicy("aggregator")
     checked.add_document(policy(role_policy))

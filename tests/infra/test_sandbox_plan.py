@@ -12,9 +12,10 @@ def test_plan_shows_components_functions_mappings_and_policies(graph):
     text = render(graph)
 
     for expected in (
-        "BufferedIngest buffered-ingest",
-        "StreamAggregator stream-aggregator",
-        "ConnectBridge connect-bridge",
+        "WhatsAppBuffer whatsapp-buffer",
+        "  BufferedIngest whatsapp-buffer-buffered-ingest",
+        "  StreamAggregator whatsapp-buffer-stream-aggregator",
+        "  ConnectBridge whatsapp-buffer-connect-bridge",
         "python3.13 arm64, 256 MB",
         "tumbling window 5 s",
         '"record_type": {"S": ["control"]}',

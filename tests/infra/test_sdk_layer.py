@@ -77,7 +77,7 @@ def test_every_function_lists_the_one_layer_the_stack_builds(graph):
     (component,) = graph.by_type("whatsapp-buffer:index:SdkLayer")
     arn = layer.outputs.get("arn")
 
-    assert layer.parent == component.urn and component.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
+    assert layer.parent == component.urn and component.parent.endswith("index:WhatsAppBuffer::whatsapp-buffer")
     assert re.fullmatch(rf"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:layer:whatsapp-buffer-dev-sdk:\d+", str(arn)), arn
     assert layer.inputs["compatibleRuntimes"] == ["python3.13"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]

@@ -275,9 +275,9 @@ def test_log_retention_follows_the_config_for_every_group():
 
 def test_the_alarm_topic_admits_only_this_stacks_alarms():
     graph = run_program({"alarmEmail": "ops@example.com"})
-    topic_arn = _arn(graph.get("alarm-notifications-topic"))
+    topic_arn = _arn(graph.get("whatsapp-buffer-alarm-notifications-topic"))
 
-    (statement,) = statements(policy(graph.get("alarm-notifications-topic-policy")))
+    (statement,) = statements(policy(graph.get("whatsapp-buffer-alarm-notifications-topic-policy")))
 
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statement["Resource"] == topic_arn
@@ -330,59 +330,59 @@ def _drop_condition(operator: str) -> Callable[[dict[str, Any]], None]:
 BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
     "table without SSE": (
         unencrypted_at_rest,
-        lambda g: _broken(g, "connect-bridge-sessions-table", _set(serverSideEncryption={"enabled": False})),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-sessions-table", _set(serverSideEncryption={"enabled": False})),
     ),
     "queue without SSE": (
         unencrypted_at_rest,
-        lambda g: _broken(g, "stream-aggregator-failures", _set(sqsManagedSseEnabled=False)),
+        lambda g: _broken(g, "whatsapp-buffer-stream-aggregator-failures", _set(sqsManagedSseEnabled=False)),
     ),
     "topic without a key": (
         unencrypted_at_rest,
-        lambda g: _broken(g, "buffered-ingest-in-topic", _set(kmsMasterKeyId=None)),
+        lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic", _set(kmsMasterKeyId=None)),
     ),
     "topic on the AWS managed key": (
         unencrypted_at_rest,
-        lambda g: _broken(g, "connect-bridge-out-topic", _set(kmsMasterKeyId="alias/aws/sns")),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-out-topic", _set(kmsMasterKeyId="alias/aws/sns")),
     ),
     "bucket without default encryption": (
         unencrypted_at_rest,
-        lambda g: _without(g, "connect-bridge-media-encryption"),
+        lambda g: _without(g, "whatsapp-buffer-connect-bridge-media-encryption"),
     ),
-    "bucket policy missing": (buckets_accepting_plain_http, lambda g: _without(g, "connect-bridge-media-policy")),
+    "bucket policy missing": (buckets_accepting_plain_http, lambda g: _without(g, "whatsapp-buffer-connect-bridge-media-policy")),
     "TLS deny only on the bucket, not its objects": (
         buckets_accepting_plain_http,
-        lambda g: _broken(g, "connect-bridge-media-policy", lambda i: _first_statement(i)["Resource"].pop()),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-media-policy", lambda i: _first_statement(i)["Resource"].pop()),
     ),
     "public policies allowed": (
         buckets_open_to_the_public,
-        lambda g: _broken(g, "connect-bridge-media-public-access-block", _set(blockPublicPolicy=False)),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-media-public-access-block", _set(blockPublicPolicy=False)),
     ),
     "public-read ACL": (
         buckets_open_to_the_public,
-        lambda g: _broken(g, "connect-bridge-media", _set(acl="public-read")),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-media", _set(acl="public-read")),
     ),
-    "topic without a policy": (loose_resource_policies, lambda g: _without(g, "buffered-ingest-in-topic-policy")),
+    "topic without a policy": (loose_resource_policies, lambda g: _without(g, "whatsapp-buffer-buffered-ingest-in-topic-policy")),
     "topic open to everyone": (
         loose_resource_policies,
-        lambda g: _broken(g, "buffered-ingest-in-topic-policy", _statement(Principal="*")),
+        lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic-policy", _statement(Principal="*")),
     ),
     "topic allowing subscribe": (
         loose_resource_policies,
-        lambda g: _broken(g, "connect-bridge-out-topic-policy", _statement(Action=["sns:Publish", "sns:Subscribe"])),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-out-topic-policy", _statement(Action=["sns:Publish", "sns:Subscribe"])),
     ),
     "Connect publishing from any instance": (
         loose_resource_policies,
-        lambda g: _broken(g, "connect-bridge-out-topic-policy", _drop_condition("ArnEquals")),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-out-topic-policy", _drop_condition("ArnEquals")),
     ),
     "End User Messaging of any account": (
         loose_resource_policies,
-        lambda g: _broken(g, "buffered-ingest-in-topic-policy", _drop_condition("StringEquals")),
+        lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic-policy", _drop_condition("StringEquals")),
     ),
     "another account as source": (
         loose_resource_policies,
         lambda g: _broken(
             g,
-            "connect-bridge-out-topic-policy",
+            "whatsapp-buffer-connect-bridge-out-topic-policy",
             lambda i: _first_statement(i)["Condition"]["StringEquals"].update({"aws:SourceAccount": "999999999999"}),
         ),
     ),
@@ -390,35 +390,35 @@ BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
         loose_resource_policies,
         lambda g: _broken(
             g,
-            "buffered-ingest-ingest-dlq-policy",
+            "whatsapp-buffer-buffered-ingest-ingest-dlq-policy",
             _statement(Condition={"ArnLike": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:*"}}),
         ),
     ),
     "key usable by a service of any account": (
         loose_key_policies,
-        lambda g: _broken(g, "buffered-ingest-in-topic-key", lambda i: statements(i["policy"])[1].pop("Condition")),
+        lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic-key", lambda i: statements(i["policy"])[1].pop("Condition")),
     ),
     "key open to everyone": (
         loose_key_policies,
         lambda g: _broken(
-            g, "connect-bridge-out-topic-key", lambda i: statements(i["policy"])[1].update(Principal="*")
+            g, "whatsapp-buffer-connect-bridge-out-topic-key", lambda i: statements(i["policy"])[1].update(Principal="*")
         ),
     ),
     "wildcard action": (
         wildcard_identity_permissions,
-        lambda g: _broken(g, "stream-aggregator-aggregator-policy", _statement(Action=["dynamodb:*"])),
+        lambda g: _broken(g, "whatsapp-buffer-stream-aggregator-aggregator-policy", _statement(Action=["dynamodb:*"])),
     ),
     "every resource": (
         wildcard_identity_permissions,
-        lambda g: _broken(g, "connect-bridge-outbound-policy", _statement(Resource="*")),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-outbound-policy", _statement(Resource="*")),
     ),
     "log group kept forever": (
         log_groups_without_retention,
-        lambda g: _broken(g, "connect-bridge-inbound-logs", _set(retentionInDays=0)),
+        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-inbound-logs", _set(retentionInDays=0)),
     ),
     "function without its log group": (
         log_groups_without_retention,
-        lambda g: _without(g, "buffered-ingest-ingest-logs"),
+        lambda g: _without(g, "whatsapp-buffer-buffered-ingest-ingest-logs"),
     ),
 }
 

@@ -10,23 +10,29 @@ from infra_helpers import function, policy, statements
 from sandbox.program import run_program
 
 COMPONENTS = {
-    "whatsapp-buffer:index:BufferedIngest": "buffered-ingest",
-    "whatsapp-buffer:index:StreamAggregator": "stream-aggregator",
-    "whatsapp-buffer:index:ConnectBridge": "connect-bridge",
+    "whatsapp-buffer:index:BufferedIngest": "whatsapp-buffer-buffered-ingest",
+    "whatsapp-buffer:index:StreamAggregator": "whatsapp-buffer-stream-aggregator",
+    "whatsapp-buffer:index:ConnectBridge": "whatsapp-buffer-connect-bridge",
 }
 
 
-def test_the_three_components_are_children_of_the_stack(graph):
+def test_the_stack_holds_one_whatsapp_buffer_and_the_three_components_are_its_children(graph):
+    (bridge,) = graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")
+    assert bridge.name == "whatsapp-buffer"
+    assert bridge.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
+    assert [r.name for r in graph.resources if r.parent and r.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")] == [
+        "whatsapp-buffer"
+    ]
     for type_token, name in COMPONENTS.items():
         (component,) = graph.by_type(type_token)
 
         assert component.name == name
-        assert component.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
+        assert component.parent == bridge.urn
 
 
-SHARED_COMPONENTS = {"whatsapp-buffer:index:SdkLayer": "sdk-layer"}
+SHARED_COMPONENTS = {"whatsapp-buffer:index:SdkLayer": "whatsapp-buffer-sdk-layer"}
 """Built once per stack and handed to the three components (the layer every function lists)."""
-OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "alarm-notifications"}
+OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "whatsapp-buffer-alarm-notifications"}
 """Declared only when configured (alarmEmail)."""
 
 
@@ -37,7 +43,7 @@ def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config)
     components = {r.urn: r.name for r in graph.resources if r.type in kinds}
 
     for resource in graph.resources:
-        if resource.type in kinds:
+        if resource.type in kinds or resource.type == "whatsapp-buffer:index:WhatsAppBuffer":
             continue
         assert resource.parent in components, f"{resource.name} is not parented to a component"
         assert resource.name.startswith(components[resource.parent] + "-"), resource.name
@@ -49,28 +55,28 @@ def test_each_component_owns_the_resources_of_its_box(graph):
         return {(r.type.split(":")[-1], r.name) for r in graph.children_of(component.urn)}
 
     assert {
-        ("Topic", "buffered-ingest-in-topic"),
-        ("Table", "buffered-ingest-raw-table"),
-        ("Queue", "buffered-ingest-dlq"),
-        ("Function", "buffered-ingest-ingest-function"),
-        ("TopicSubscription", "buffered-ingest-ingest-subscription"),
-    } <= owned("buffered-ingest")
+        ("Topic", "whatsapp-buffer-buffered-ingest-in-topic"),
+        ("Table", "whatsapp-buffer-buffered-ingest-raw-table"),
+        ("Queue", "whatsapp-buffer-buffered-ingest-dlq"),
+        ("Function", "whatsapp-buffer-buffered-ingest-ingest-function"),
+        ("TopicSubscription", "whatsapp-buffer-buffered-ingest-ingest-subscription"),
+    } <= owned("whatsapp-buffer-buffered-ingest")
     assert {
-        ("EventSourceMapping", "stream-aggregator-stream-mapping"),
-        ("Function", "stream-aggregator-aggregator-function"),
-        ("Queue", "stream-aggregator-bursts"),
-        ("Queue", "stream-aggregator-bursts-dlq"),
-        ("Queue", "stream-aggregator-failures"),
-    } <= owned("stream-aggregator")
+        ("EventSourceMapping", "whatsapp-buffer-stream-aggregator-stream-mapping"),
+        ("Function", "whatsapp-buffer-stream-aggregator-aggregator-function"),
+        ("Queue", "whatsapp-buffer-stream-aggregator-bursts"),
+        ("Queue", "whatsapp-buffer-stream-aggregator-bursts-dlq"),
+        ("Queue", "whatsapp-buffer-stream-aggregator-failures"),
+    } <= owned("whatsapp-buffer-stream-aggregator")
     assert {
-        ("Function", "connect-bridge-inbound-function"),
-        ("Function", "connect-bridge-outbound-function"),
-        ("EventSourceMapping", "connect-bridge-bursts-mapping"),
-        ("Table", "connect-bridge-sessions-table"),
-        ("Table", "connect-bridge-idempotency-table"),
-        ("Topic", "connect-bridge-out-topic"),
-        ("Bucket", "connect-bridge-media"),
-    } <= owned("connect-bridge")
+        ("Function", "whatsapp-buffer-connect-bridge-inbound-function"),
+        ("Function", "whatsapp-buffer-connect-bridge-outbound-function"),
+        ("EventSourceMapping", "whatsapp-buffer-connect-bridge-bursts-mapping"),
+        ("Table", "whatsapp-buffer-connect-bridge-sessions-table"),
+        ("Table", "whatsapp-buffer-connect-bridge-idempotency-table"),
+        ("Topic", "whatsapp-buffer-connect-bridge-out-topic"),
+        ("Bucket", "whatsapp-buffer-connect-bridge-media"),
+    } <= owned("whatsapp-buffer-connect-bridge")
 
 
 def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_runtime_only(graph):
@@ -111,7 +117,7 @@ def test_roles_are_assumable_by_lambda_only(graph):
 
 
 def test_raw_table_streams_new_images_and_expires_items_on_a_numeric_ttl(graph):
-    table = graph.get("buffered-ingest-raw-table").inputs
+    table = graph.get("whatsapp-buffer-buffered-ingest-raw-table").inputs
 
     assert (table["hashKey"], table["rangeKey"]) == ("pk", "sk")
     assert {(a["name"], a["type"]) for a in table["attributes"]} == {("pk", "S"), ("sk", "S")}
@@ -122,7 +128,7 @@ def test_raw_table_streams_new_images_and_expires_items_on_a_numeric_ttl(graph):
 
 
 def test_sessions_table_is_found_by_conversation_and_by_contact(graph):
-    table = graph.get("connect-bridge-sessions-table").inputs
+    table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
 
     assert table["hashKey"] == "conversation"
     (index,) = table["globalSecondaryIndexes"]
@@ -134,16 +140,16 @@ def test_sessions_table_is_found_by_conversation_and_by_contact(graph):
 
 
 def test_idempotency_table_has_the_powertools_layout(graph):
-    table = graph.get("connect-bridge-idempotency-table").inputs
+    table = graph.get("whatsapp-buffer-connect-bridge-idempotency-table").inputs
 
     assert table["hashKey"] == "id"
     assert table["ttl"] == {"attributeName": "expiration", "enabled": True}
 
 
 def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph):
-    mapping = graph.get("stream-aggregator-stream-mapping").inputs
+    mapping = graph.get("whatsapp-buffer-stream-aggregator-stream-mapping").inputs
 
-    assert mapping["eventSourceArn"] == graph.get("buffered-ingest-raw-table").outputs["streamArn"]
+    assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
     assert mapping["functionName"] == function(graph, "aggregator").outputs["arn"]
     assert mapping["tumblingWindowInSeconds"] == 5
     assert mapping["batchSize"] == 100
@@ -153,7 +159,7 @@ def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph)
     assert 0 < mapping["maximumRetryAttempts"] <= 10
     assert 0 < mapping["maximumRecordAgeInSeconds"] <= 3600
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
-    failures = graph.get("stream-aggregator-failures").outputs["arn"]
+    failures = graph.get("whatsapp-buffer-stream-aggregator-failures").outputs["arn"]
     assert mapping["destinationConfig"]["onFailure"]["destinationArn"] == failures
     (only,) = mapping["filterCriteria"]["filters"]
     assert json.loads(only["pattern"]) == {
@@ -163,8 +169,8 @@ def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph)
 
 
 def test_bursts_queue_is_fifo_with_explicit_dedupe_and_a_fifo_dead_letter_queue(graph):
-    bursts = graph.get("stream-aggregator-bursts")
-    dlq = graph.get("stream-aggregator-bursts-dlq")
+    bursts = graph.get("whatsapp-buffer-stream-aggregator-bursts")
+    dlq = graph.get("whatsapp-buffer-stream-aggregator-bursts-dlq")
 
     assert bursts.outputs["name"] == "whatsapp-buffer-dev-bursts.fifo"
     assert bursts.inputs["fifoQueue"] is True
@@ -181,9 +187,9 @@ def test_bursts_queue_is_fifo_with_explicit_dedupe_and_a_fifo_dead_letter_queue(
 
 
 def test_inbound_reads_bursts_ten_at_a_time_reporting_partial_failures(graph):
-    mapping = graph.get("connect-bridge-bursts-mapping").inputs
+    mapping = graph.get("whatsapp-buffer-connect-bridge-bursts-mapping").inputs
 
-    assert mapping["eventSourceArn"] == graph.get("stream-aggregator-bursts").outputs["arn"]
+    assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-stream-aggregator-bursts").outputs["arn"]
     assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
     assert mapping["batchSize"] == 10
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -197,7 +203,7 @@ def test_every_queue_is_encrypted(graph):
 
 
 def test_topics_are_encrypted_with_their_own_keys(graph):
-    for topic_name in ("buffered-ingest-in-topic", "connect-bridge-out-topic"):
+    for topic_name in ("whatsapp-buffer-buffered-ingest-in-topic", "whatsapp-buffer-connect-bridge-out-topic"):
         key = graph.get(f"{topic_name}-key")
 
         assert graph.get(topic_name).inputs["kmsMasterKeyId"] == key.outputs["arn"]
@@ -206,8 +212,8 @@ def test_topics_are_encrypted_with_their_own_keys(graph):
 
 def test_sns_subscriptions_redrive_to_a_dead_letter_queue_the_function_also_fails_into(graph):
     cases = [
-        ("buffered-ingest", "in-topic", "ingest", "buffered-ingest-dlq"),
-        ("connect-bridge", "out-topic", "outbound", "connect-bridge-outbound-dlq"),
+        ("whatsapp-buffer-buffered-ingest", "in-topic", "ingest", "whatsapp-buffer-buffered-ingest-dlq"),
+        ("whatsapp-buffer-connect-bridge", "out-topic", "outbound", "whatsapp-buffer-connect-bridge-outbound-dlq"),
     ]
     for component, topic, short_name, dlq_name in cases:
         topic_arn = graph.get(f"{component}-{topic}").outputs["arn"]
@@ -233,11 +239,11 @@ def test_sns_subscriptions_redrive_to_a_dead_letter_queue_the_function_also_fail
 
 
 def test_media_bucket_is_private_encrypted_tls_only_and_expiring(graph):
-    public_access = graph.get("connect-bridge-media-public-access-block").inputs
-    encryption = graph.get("connect-bridge-media-encryption").inputs
-    lifecycle = graph.get("connect-bridge-media-lifecycle").inputs
-    ownership = graph.get("connect-bridge-media-ownership").inputs
-    (deny,) = statements(policy(graph.get("connect-bridge-media-policy")))
+    public_access = graph.get("whatsapp-buffer-connect-bridge-media-public-access-block").inputs
+    encryption = graph.get("whatsapp-buffer-connect-bridge-media-encryption").inputs
+    lifecycle = graph.get("whatsapp-buffer-connect-bridge-media-lifecycle").inputs
+    ownership = graph.get("whatsapp-buffer-connect-bridge-media-ownership").inputs
+    (deny,) = statements(policy(graph.get("whatsapp-buffer-connect-bridge-media-policy")))
 
     assert all(
         public_access[flag] is True
@@ -253,12 +259,12 @@ def test_media_bucket_is_private_encrypted_tls_only_and_expiring(graph):
 def test_stack_exports_what_a_user_needs(graph):
     outputs = graph.stack_outputs
 
-    assert outputs["inTopicArn"] == graph.get("buffered-ingest-in-topic").outputs["arn"]
-    assert outputs["outTopicArn"] == graph.get("connect-bridge-out-topic").outputs["arn"]
-    assert outputs["burstsQueueUrl"] == graph.get("stream-aggregator-bursts").outputs["url"]
-    assert outputs["rawTableName"] == graph.get("buffered-ingest-raw-table").outputs["name"]
-    assert outputs["sessionsTableName"] == graph.get("connect-bridge-sessions-table").outputs["name"]
-    assert outputs["mediaBucketName"] == graph.get("connect-bridge-media").outputs["bucket"]
+    assert outputs["inTopicArn"] == graph.get("whatsapp-buffer-buffered-ingest-in-topic").outputs["arn"]
+    assert outputs["outTopicArn"] == graph.get("whatsapp-buffer-connect-bridge-out-topic").outputs["arn"]
+    assert outputs["burstsQueueUrl"] == graph.get("whatsapp-buffer-stream-aggregator-bursts").outputs["url"]
+    assert outputs["rawTableName"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["name"]
+    assert outputs["sessionsTableName"] == graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["name"]
+    assert outputs["mediaBucketName"] == graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
     assert {
         "burstsDeadLetterQueueUrl",
         "ingestDeadLetterQueueUrl",

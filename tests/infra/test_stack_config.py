@@ -63,7 +63,7 @@ def test_config_key_reaches_the_environment_variable_it_controls(tuned, function
 
 
 def test_window_seconds_is_the_stream_mappings_tumbling_window(tuned):
-    assert tuned.get("stream-aggregator-stream-mapping").inputs["tumblingWindowInSeconds"] == 9
+    assert tuned.get("whatsapp-buffer-stream-aggregator-stream-mapping").inputs["tumblingWindowInSeconds"] == 9
 
 
 def test_memory_and_log_retention_apply_to_every_function(tuned):
@@ -74,10 +74,10 @@ def test_memory_and_log_retention_apply_to_every_function(tuned):
 
 def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned):
     instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
-    statement = json.loads(tuned.get("connect-bridge-out-topic-policy").inputs["policy"])["Statement"][0]
+    statement = json.loads(tuned.get("whatsapp-buffer-connect-bridge-out-topic-policy").inputs["policy"])["Statement"][0]
 
     assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": instance}
-    inbound_policy = json.loads(tuned.get("connect-bridge-inbound-policy").inputs["policy"])
+    inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
     connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
     assert f"{instance}/contact-flow/{UUID_FLOW}" in connect["Resource"]
 

@@ -12,10 +12,10 @@ INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-0000-0
 
 
 def test_only_end_user_messaging_of_this_account_may_publish_to_the_in_topic(graph):
-    topic_arn = graph.get("buffered-ingest-in-topic").outputs["arn"]
-    (statement,) = statements(policy(graph.get("buffered-ingest-in-topic-policy")))
+    topic_arn = graph.get("whatsapp-buffer-buffered-ingest-in-topic").outputs["arn"]
+    (statement,) = statements(policy(graph.get("whatsapp-buffer-buffered-ingest-in-topic-policy")))
 
-    assert graph.get("buffered-ingest-in-topic-policy").inputs["arn"] == topic_arn
+    assert graph.get("whatsapp-buffer-buffered-ingest-in-topic-policy").inputs["arn"] == topic_arn
     assert statement["Effect"] == "Allow"
     assert statement["Principal"] == {"Service": "social-messaging.amazonaws.com"}
     assert statement["Action"] == ["sns:Publish"]
@@ -24,8 +24,8 @@ def test_only_end_user_messaging_of_this_account_may_publish_to_the_in_topic(gra
 
 
 def test_only_the_configured_connect_instance_may_publish_to_the_out_topic(graph):
-    topic_arn = graph.get("connect-bridge-out-topic").outputs["arn"]
-    (statement,) = statements(policy(graph.get("connect-bridge-out-topic-policy")))
+    topic_arn = graph.get("whatsapp-buffer-connect-bridge-out-topic").outputs["arn"]
+    (statement,) = statements(policy(graph.get("whatsapp-buffer-connect-bridge-out-topic-policy")))
 
     assert statement["Principal"] == {"Service": "connect.amazonaws.com"}
     assert statement["Action"] == ["sns:Publish"]
@@ -39,8 +39,8 @@ def test_only_the_configured_connect_instance_may_publish_to_the_out_topic(graph
 @pytest.mark.parametrize(
     ("key_name", "service"),
     [
-        ("buffered-ingest-in-topic-key", "social-messaging.amazonaws.com"),
-        ("connect-bridge-out-topic-key", "connect.amazonaws.com"),
+        ("whatsapp-buffer-buffered-ingest-in-topic-key", "social-messaging.amazonaws.com"),
+        ("whatsapp-buffer-connect-bridge-out-topic-key", "connect.amazonaws.com"),
     ],
 )
 def test_topic_key_admits_the_publishing_service_of_this_account_and_the_account_admin(graph, key_name, service):
@@ -100,11 +100,11 @@ def test_role_policy_resources_are_this_stacks_or_the_configured_instance_and_nu
 
 
 def test_each_function_may_do_exactly_what_it_calls(graph):
-    raw = graph.get("buffered-ingest-raw-table").outputs["arn"]
-    sessions = graph.get("connect-bridge-sessions-table").outputs["arn"]
-    idempotency = graph.get("connect-bridge-idempotency-table").outputs["arn"]
-    bursts = graph.get("stream-aggregator-bursts").outputs["arn"]
-    media = graph.get("connect-bridge-media").outputs["arn"] + "/*"
+    raw = graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["arn"]
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
+    idempotency = graph.get("whatsapp-buffer-connect-bridge-idempotency-table").outputs["arn"]
+    bursts = graph.get("whatsapp-buffer-stream-aggregator-bursts").outputs["arn"]
+    media = graph.get("whatsapp-buffer-connect-bridge-media").outputs["arn"] + "/*"
     numbers = f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*"
 
     ingest = allowed(graph, "ingest")
@@ -120,10 +120,10 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
         "sqs:SendMessage",
     }
     assert ingest["dynamodb:PutItem"] == {raw}
-    assert ingest["sqs:SendMessage"] == {graph.get("buffered-ingest-dlq").outputs["arn"]}
+    assert ingest["sqs:SendMessage"] == {graph.get("whatsapp-buffer-buffered-ingest-dlq").outputs["arn"]}
     assert aggregator["dynamodb:GetRecords"] == {raw + "/stream/*"}
     assert aggregator["dynamodb:Query"] == {raw}
-    assert aggregator["sqs:SendMessage"] == {bursts, graph.get("stream-aggregator-failures").outputs["arn"]}
+    assert aggregator["sqs:SendMessage"] == {bursts, graph.get("whatsapp-buffer-stream-aggregator-failures").outputs["arn"]}
     assert "dynamodb:PutItem" not in aggregator
     assert set(aggregator) - {"logs:CreateLogStream", "logs:PutLogEvents"} == {
         "dynamodb:GetItem",
@@ -154,7 +154,7 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert outbound["dynamodb:DeleteItem"] == {idempotency}
     assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
     assert outbound["dynamodb:GetItem"] == {idempotency}
-    assert outbound["sqs:SendMessage"] == {graph.get("connect-bridge-outbound-dlq").outputs["arn"]}
+    assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
     assert not any(action.startswith("connectparticipant:") for action in inbound)
 

@@ -1,0 +1,190 @@
+"""WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
+
+It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
+composes the SDK layer, the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
+It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
+RUNTIME_DIR), so a program in any directory, or in another language through the component provider
+(`__main__` of this package, PulumiPlugin.yaml), can build it.
+
+No `from __future__ import annotations` here: Pulumi's schema analyzer reads the annotations below (the `args`
+parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
+"""
+
+
+import pulumi
+import pulumi_aws as aws
+
+from components.alarms import alarm_actions
+from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
+from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
+from components.context import StackContext
+from components.lambda_function import FunctionDefaults
+from components.sdk_layer import SdkLayer, SdkLayerArgs
+from components.settings import settings_from_args
+from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
+from components.whatsapp_buffer_args import WhatsAppBufferArgs
+
+TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
+CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge")
+"""Each child component's name after the `<name>-` prefix, and its logical name at the stack's root in the program
+before this component existed (see `moved_from_root`)."""
+
+__all__ = ["CHILDREN", "TYPE", "WhatsAppBuffer", "WhatsAppBufferArgs"]
+
+
+class WhatsAppBuffer(pulumi.ComponentResource):
+    """A WhatsApp <-> Amazon Connect chat bridge that buffers a customer's rapid consecutive WhatsApp messages into one
+    Connect chat message: End User Messaging Social's SNS topic, the raw DynamoDB table and its stream, the debounce
+    aggregator, the bursts FIFO queue, the inbound and outbound Lambda functions, the sessions table, Connect's
+    streaming topic, the media bucket, alarms and the SDK layer. Set the `inTopicArn` output as the WhatsApp Business
+    Account's event destination in End User Messaging Social."""
+
+    in_topic_arn: pulumi.Output[str]
+    """The SNS topic End User Messaging Social publishes WhatsApp events to: set it as the WhatsApp Business Account's
+    event destination."""
+    out_topic_arn: pulumi.Output[str]
+    """The SNS topic Amazon Connect streams chat events (agent replies, chat ended) to."""
+    raw_table_name: pulumi.Output[str]
+    """DynamoDB table of buffered WhatsApp messages and each conversation's control item."""
+    sessions_table_name: pulumi.Output[str]
+    """DynamoDB table of each conversation's Connect chat."""
+    idempotency_table_name: pulumi.Output[str]
+    """DynamoDB table Powertools idempotency uses for deliveries and relays."""
+    bursts_queue_url: pulumi.Output[str]
+    """SQS FIFO queue of bursts (one aggregated message per burst, grouped by conversation)."""
+    bursts_dead_letter_queue_url: pulumi.Output[str]
+    """Dead-letter queue of bursts the inbound function failed to deliver to Connect five times."""
+    aggregator_failures_queue_url: pulumi.Output[str]
+    """Queue of stream batches the aggregator gave up on (metadata only; the messages stay in the raw table)."""
+    ingest_dead_letter_queue_url: pulumi.Output[str]
+    """Dead-letter queue of WhatsApp events the ingest function rejected or could not store."""
+    outbound_dead_letter_queue_url: pulumi.Output[str]
+    """Dead-letter queue of Connect streaming events the outbound function could not relay to WhatsApp."""
+    media_bucket_name: pulumi.Output[str]
+    """S3 bucket staging media in transit (objects expire after 7 days)."""
+    ingest_function_name: pulumi.Output[str]
+    """Lambda function storing each WhatsApp message."""
+    aggregator_function_name: pulumi.Output[str]
+    """Lambda function deciding at each window end which conversations flush."""
+    inbound_function_name: pulumi.Output[str]
+    """Lambda function delivering bursts to Amazon Connect chats."""
+    outbound_function_name: pulumi.Output[str]
+    """Lambda function relaying agent replies to WhatsApp."""
+    sdk_layer_arn: pulumi.Output[str]
+    """The Lambda layer every function lists: boto3, botocore and Powertools as pinned."""
+    alarm_topic_arn: pulumi.Output[str | None]
+    """The alarm topic created for `alarm_email`; empty when no alarm_email is set."""
+
+    def __init__(
+        self,
+        name: str,
+        args: WhatsAppBufferArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        moved_from_root: bool = False,
+    ) -> None:
+        """`moved_from_root`: this stack was deployed by a program that declared the children at the stack's root
+        (`buffered-ingest`, `stream-aggregator`, ... as in this repository's `__main__.py` before WhatsAppBuffer): each
+        child then carries an alias to its old URN, and its resources inherit the alias, so `pulumi up` updates them in
+        place instead of replacing tables and queues. Leave it off in any other program."""
+        super().__init__(TYPE, name, None, opts)
+        settings = settings_from_args(dict(args or {}))
+        invoke = pulumi.InvokeOptions(parent=self)
+        context = StackContext(
+            project=pulumi.get_project(),
+            stack=pulumi.get_stack(),
+            account_id=aws.get_caller_identity(opts=invoke).account_id,
+            region=aws.get_region(opts=invoke).region,
+            partition=aws.get_partition(opts=invoke).partition,
+        )
+
+        def child(suffix: str) -> tuple[str, pulumi.ResourceOptions]:
+            aliases = [pulumi.Alias(name=suffix, parent=pulumi.ROOT_STACK_RESOURCE)] if moved_from_root else None
+            return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases)
+
+        sdk = SdkLayer(*_named(child("sdk-layer"), SdkLayerArgs(context=context)))
+        functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn)
+        notifications_name, notifications_opts = child("alarm-notifications")
+        alarm_topics, notifications = alarm_actions(
+            context,
+            email=settings.alarm_email,
+            topic_arn=settings.alarm_topic_arn,
+            name=notifications_name,
+            opts=notifications_opts,
+        )
+        ingest = BufferedIngest(
+            *_named(
+                child("buffered-ingest"),
+                BufferedIngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
+            )
+        )
+        aggregator = StreamAggregator(
+            *_named(
+                child("stream-aggregator"),
+                StreamAggregatorArgs(
+                    context=context,
+                    functions=functions,
+                    raw_table_name=ingest.raw_table.name,
+                    raw_table_arn=ingest.raw_table.arn,
+                    raw_table_stream_arn=ingest.raw_table.stream_arn,
+                    consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+                    alarm_actions=alarm_topics,
+                ),
+            )
+        )
+        bridge = ConnectBridge(
+            *_named(
+                child("connect-bridge"),
+                ConnectBridgeArgs(
+                    context=context,
+                    functions=functions,
+                    bursts_queue_arn=aggregator.bursts_queue.arn,
+                    alarm_actions=alarm_topics,
+                ),
+            )
+        )
+        self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
+            ingest,
+            aggregator,
+            bridge,
+            sdk,
+            notifications,
+        )
+        self.in_topic_arn = ingest.in_topic.arn
+        self.out_topic_arn = bridge.out_topic.arn
+        self.raw_table_name = ingest.raw_table.name
+        self.sessions_table_name = bridge.sessions_table.name
+        self.idempotency_table_name = bridge.idempotency_table.name
+        self.bursts_queue_url = aggregator.bursts_queue.url
+        self.bursts_dead_letter_queue_url = aggregator.bursts_dead_letter_queue.url
+        self.aggregator_failures_queue_url = aggregator.failures_queue.url
+        self.ingest_dead_letter_queue_url = ingest.dead_letter_queue.url
+        self.outbound_dead_letter_queue_url = bridge.outbound_dead_letter_queue.url
+        self.media_bucket_name = bridge.media_bucket.bucket
+        self.ingest_function_name = ingest.function.name
+        self.aggregator_function_name = aggregator.function.name
+        self.inbound_function_name = bridge.inbound_function.name
+        self.outbound_function_name = bridge.outbound_function.name
+        self.sdk_layer_arn = sdk.layer.arn
+        self.alarm_topic_arn = notifications.topic.arn if notifications else pulumi.Output.from_input(None)
+        self.register_outputs({key: getattr(self, field) for key, field in self.OUTPUTS.items()})
+
+
+def _named(child: tuple[str, pulumi.ResourceOptions], args: object) -> tuple[str, object, pulumi.ResourceOptions]:
+    """(name, args, opts) for a child component's constructor."""
+    name, opts = child
+    return name, args, opts
+
+
+def _camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+WhatsAppBuffer.OUTPUTS = {
+    _camel(field): field
+    for field, annotation in WhatsAppBuffer.__annotations__.items()
+    if getattr(annotation, "__origin__", None) is pulumi.Output
+}
+"""Each output's schema name (camelCase, as stack exports and other languages see it) -> its attribute (a class
+attribute set after the class, so the analyzer does not take it for an output)."""

@@ -1,0 +1,51 @@
+"""WhatsAppBufferArgs: the WhatsAppBuffer component's inputs, one per stack setting (`bufferSeconds` is
+`buffer_seconds`).
+
+Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
+types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
+declaration's, applied by `components.settings.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
+import annotations`: Pulumi's schema analyzer needs the annotations as types.
+"""
+
+from typing import NotRequired, TypedDict
+
+
+class WhatsAppBufferArgs(TypedDict):
+    """The settings of one WhatsApp <-> Amazon Connect bridge; every key but the Connect ids is optional."""
+
+    connect_instance_id: str
+    """Amazon Connect instance id (the UUID, not the ARN). Allowed: UUID. Required."""
+    contact_flow_id: str
+    """Id of the inbound chat flow new WhatsApp chats start in. Allowed: UUID. Required."""
+    buffer_seconds: NotRequired[int]
+    """Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long. Allowed: 1–300. Default: 20."""
+    max_wait_seconds: NotRequired[int]
+    """Longest a message waits, even if the customer keeps typing. Allowed: buffer_seconds–900. Default: 60."""
+    max_messages: NotRequired[int]
+    """Send as soon as this many messages are pending. Allowed: 1–100. Default: 50."""
+    window_seconds: NotRequired[int]
+    """Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes. Allowed: 1–buffer_seconds. Default: 5."""
+    chat_duration_minutes: NotRequired[int]
+    """Maximum duration of a Connect chat, in minutes. Allowed: 60–10080. Default: 60."""
+    ignore_reactions: NotRequired[bool]
+    """Drop WhatsApp reactions instead of forwarding them to the agent. Default: true."""
+    ignore_stickers: NotRequired[bool]
+    """Drop WhatsApp stickers instead of forwarding them to the agent. Default: true."""
+    retention_hours: NotRequired[int]
+    """Hours raw messages stay in the raw table before TTL removes them; a WhatsApp redelivery is recognised as long as its first copy is kept, so 168 covers Meta's full 7-day retry window. Allowed: 1–168. Default: 24."""
+    log_retention_days: NotRequired[int]
+    """CloudWatch Logs retention of every function, in days. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653. Default: 14."""
+    mark_as_read: NotRequired[bool]
+    """Mark the customer's WhatsApp messages as read when their burst reaches Connect. Default: false."""
+    meta_api_version: NotRequired[str]
+    """Meta Graph API version End User Messaging uses for outgoing WhatsApp messages. Allowed: vNN.N. Default: v20.0."""
+    whatsapp_phone_number_ids: NotRequired[list[str]]
+    """End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account. Allowed: comma-separated list. Default: empty."""
+    lambda_memory_mb: NotRequired[int]
+    """Memory of every function, in MB. Allowed: 128–10240. Default: 256."""
+    log_level: NotRequired[str]
+    """Log level of every function. Allowed: DEBUG, INFO, WARNING, ERROR. Default: INFO."""
+    alarm_email: NotRequired[str]
+    """Email address for operational alarms: creates an encrypted alarm topic and subscribes it (confirm the email). Empty creates no topic. Allowed: email. Default: empty."""
+    alarm_topic_arn: NotRequired[str]
+    """Existing SNS topic the alarms notify (with alarm_email, both are notified). Empty with no alarm_email leaves alarms without actions. Allowed: SNS topic ARN. Default: empty."""

@@ -1,0 +1,173 @@
+"""WhatsAppBuffer: the whole bridge as one component. Its inputs are the settings declaration's, and a stack deployed
+by the program before the component existed (the three components at the stack's root) updates in place."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from components.config_docs import ARGS_MODULE, render_args_module
+from components.settings import SETTINGS, ConfigError, parse_settings, settings_from_args
+from components.whatsapp_buffer import CHILDREN, TYPE
+from sandbox.program import Resource, ResourceGraph, run_program
+
+LEGACY_PROGRAM = Path(__file__).with_name("legacy_program.py")
+"""`__main__.py` as it was before WhatsAppBuffer (git history): the components at the stack's root."""
+IDS = {"connect_instance_id": "11111111-2222-3333-4444-555555555555", "contact_flow_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}
+
+
+def test_the_inputs_module_is_written_from_the_declaration():
+    assert ARGS_MODULE.read_text() == render_args_module(), "run python -m components.config_docs --write"
+
+
+def test_inputs_take_the_declared_defaults_and_rules():
+    keyed = {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"]}
+
+    assert settings_from_args(IDS) == parse_settings(keyed)
+    assert settings_from_args({**IDS, "buffer_seconds": 90}) == parse_settings({**keyed, "bufferSeconds": "90"})
+    assert settings_from_args({**IDS, "whatsapp_phone_number_ids": ["phone-number-id-ab", "phone-number-id-ab"]}) == (
+        parse_settings({**keyed, "whatsappPhoneNumberIds": "phone-number-id-ab"})
+    )
+    # Other languages send numbers as floats.
+    assert settings_from_args({**IDS, "max_messages": 7.0}).max_messages == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({}, "connect_instance_id=<unset> is invalid: expected a UUID"),
+        ({**IDS, "buffer_seconds": 0}, "buffer_seconds=0 is invalid: expected an integer from 1 to 300"),
+        (
+            {**IDS, "buffer_seconds": 30, "max_wait_seconds": 10},
+            "max_wait_seconds=10 is invalid: expected an integer from 30 (buffer_seconds) to 900",
+        ),
+        ({**IDS, "buffer_seconds": "20"}, "buffer_seconds='20' is invalid: expected an integer"),
+        ({**IDS, "mark_as_read": "yes"}, "mark_as_read='yes' is invalid: expected true or false"),
+        ({**IDS, "bufferSeconds": 20}, "bufferSeconds is not a WhatsAppBuffer input"),
+    ],
+)
+def test_a_bad_input_is_refused_in_one_line_naming_it(args, message):
+    with pytest.raises(ConfigError) as raised:
+        settings_from_args(args)
+    assert str(raised.value).startswith(message)
+
+
+def test_every_input_is_a_declared_setting():
+    import typing
+
+    from components.whatsapp_buffer_args import WhatsAppBufferArgs
+
+    hints = typing.get_type_hints(WhatsAppBufferArgs)
+    assert list(hints) == [s.field for s in SETTINGS]
+    assert WhatsAppBufferArgs.__required_keys__ == {"connect_instance_id", "contact_flow_id"}
+
+
+# --- Moving the components under WhatsAppBuffer -------------------------------------------------------------------
+
+PREFIX = "whatsapp-buffer-"
+CONFIGS = [{}, {"alarmEmail": "ops@example.com"}]
+
+
+@pytest.fixture(scope="module", params=CONFIGS, ids=["sample-stack", "alarm-email"])
+def before_and_after(request) -> tuple[ResourceGraph, ResourceGraph]:
+    return run_program(request.param, program=LEGACY_PROGRAM), run_program(request.param)
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def _urn_of(spec: dict, resource: Resource) -> str:
+    """An alias spec resolved against the resource it is on, as the engine resolves it: name, type and parent
+    default to the resource's own; noParent = a child of the stack."""
+    stack, project = resource.urn.split("::")[0].removeprefix("urn:pulumi:"), resource.urn.split("::")[1]
+    name, type_ = spec["name"] or resource.name, spec["type"] or resource.type
+    parent = None if spec["noParent"] else (spec["parentUrn"] or resource.parent)
+    qualified = type_ if parent is None or _qualified_type(parent) == "pulumi:pulumi:Stack" else (
+        f"{_qualified_type(parent)}${type_}"
+    )
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def aliases_of(graph: ResourceGraph, resource: Resource) -> set[str]:
+    """Every URN the engine takes `resource` for: its own aliases, and each alias of its parent applied to it (a child
+    inherits its parent's aliases, with the parent's old name in place of the new one where the child's name begins
+    with the parent's: the SDK's `inherited_child_alias`, pulumi/runtime/resource.py; "wrapping resources in a
+    component: { parent: <root-stack> } on each child", pulumi.com/docs/iac/operations/stack-management/refactoring-
+    with-aliases)."""
+    own = {alias if isinstance(alias, str) else _urn_of(alias, resource) for alias in resource.aliases}
+    parent = next((r for r in graph.resources if r.urn == resource.parent), None)
+    if parent is None:
+        return own
+    inherited = set()
+    for parent_alias in aliases_of(graph, parent):
+        old_parent_name = parent_alias.rsplit("::", 1)[1]
+        name = resource.name
+        if name.startswith(parent.name):
+            name = old_parent_name + name[len(parent.name) :]
+        prefix = parent_alias[: parent_alias.rfind("::")]
+        inherited.add(f"{prefix}${resource.type}::{name}")
+    return own | inherited
+
+
+def test_every_resource_of_the_old_program_is_an_alias_of_one_new_resource(before_and_after):
+    before, after = before_and_after
+    moved = [r for r in after.resources if r.type != TYPE]
+    claimed = {alias: r.urn for r in moved for alias in aliases_of(after, r)}
+
+    assert {r.urn for r in before.resources} <= set(claimed)
+    # One old resource per new one, each of the same type under the same old name.
+    for old in before.resources:
+        new = next(r for r in moved if r.urn == claimed[old.urn])
+        assert (new.type, new.name) == (old.type, PREFIX + old.name)
+
+
+def test_the_components_alias_their_old_place_at_the_stack_root_and_the_sdk_computes_the_same_urn():
+    graph = run_program(alias_specs=False)
+    for suffix in CHILDREN[:1] + CHILDREN[2:]:
+        (component,) = [r for r in graph.resources if r.name == PREFIX + suffix]
+        assert component.aliases == (
+            f"urn:pulumi:dev::whatsapp-buffer::{component.type}::{suffix}",
+        )
+
+
+_GENERATED = re.compile(r"-[0-9a-f]{7}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NEW_NAMES = re.compile(PREFIX + "(?=" + "|".join(CHILDREN) + ")")
+
+
+def _names_aside(value):
+    """The mocks' generated names and ids (a digest of the URN) and the new logical-name prefix taken out."""
+    if isinstance(value, dict):
+        return {key: _names_aside(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_names_aside(item) for item in value]
+    if isinstance(value, str):
+        return _GENERATED.sub("-*", _NEW_NAMES.sub("", value))
+    if isinstance(value, pulumi.FileArchive):
+        return {"file_archive": value.path}
+    return value
+
+
+def test_the_program_declares_the_same_resources_as_before_names_aside(before_and_after):
+    before, after = before_and_after
+
+    def shape(graph: ResourceGraph) -> dict:
+        names = {r.urn: r.name.removeprefix(PREFIX) for r in graph.resources}
+        return {
+            (r.type, r.name.removeprefix(PREFIX)): (names.get(r.parent), _names_aside(r.inputs))
+            for r in graph.resources
+            if r.type != TYPE
+        }
+
+    old, new = shape(before), shape(after)
+    assert sorted(old) == sorted(new)
+    for key in old:
+        old_parent, old_inputs = old[key]
+        new_parent, new_inputs = new[key]
+        # Children of the stack then, children of the WhatsAppBuffer now; the rest keep their component.
+        assert new_parent == (old_parent if old_parent is not None else "whatsapp-buffer"), key
+        assert new_inputs == old_inputs, key
+    assert _names_aside(after.stack_outputs) == _names_aside(before.stack_outputs)
