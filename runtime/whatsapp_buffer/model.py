@@ -18,7 +18,7 @@ MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticke
 """Kinds whose content carries a WhatsApp `media_id` to fetch through End User Messaging."""
 
 KINDS = frozenset(
-    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "unsupported"} | MEDIA_KINDS
+    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "system", "unsupported"} | MEDIA_KINDS
 )
 """Every message kind the runtime keeps. Anything WhatsApp sends that is not listed becomes `unsupported`."""
 
@@ -72,8 +72,10 @@ class InboundMessage:
     content: dict[str, Any] = field(default_factory=dict)
     """Kind-specific payload: text -> {"text"}; media -> {"media_id", "mime_type", "caption"?, "filename"?};
     reaction -> {"emoji", "reacted_to"}; location -> {"latitude", "longitude", "name"?, "address"?};
-    contacts -> {"contacts": [...]}; interactive/button -> {"title", "id"?}; order -> {...};
-    unsupported -> {"original_type", "error"?}."""
+    contacts -> {"contacts": [...]}; interactive/button -> {"title", "id"?} (a Flow's answers: "response");
+    order -> {...}; system -> {"system_type", "new_wa_id"?, "body"?}; unsupported -> {"original_type", "error"?}.
+    Any kind may also carry "context" (reply, forward, referred product) and "referral" (the ad it came from):
+    see `ingest.meta_content`."""
     origination_phone_number_id: str = ""
     """End User Messaging's id (or ARN) of the business number, needed to reply and to fetch media."""
     profile_name: str | None = None

@@ -252,3 +252,88 @@ def test_error_for_a_broken_envelope_does_not_quote_the_body():
         eum_webhook.parse_sns_message('{"whatsAppWebhookEntry": "{\\"secret\\": 15550001111', received_at=NOW)
     assert "15550001111" not in str(raised.value)
     assert "secret" not in str(raised.value)
+
+
+def test_a_system_message_without_its_system_object_stays_unsupported():
+    # GIVEN a `system` message as older tests model it (no `system` object) WHEN parsed
+    raw = {"from": eum.CUSTOMER, "id": "wamid.S", "timestamp": "1749416383", "type": "system", "system": "moved"}
+    (message,) = parse(eum.webhook_entry(raw)).messages
+    # THEN it is still shown as a type the chat cannot show
+    assert (message.kind, message.content) == ("unsupported", {"original_type": "system"})
+
+
+@pytest.mark.parametrize(
+    ("context", "kept"),
+    [
+        ("not an object", None),
+        ({"forwarded": "yes", "frequently_forwarded": 1}, None),
+        ({"id": 42, "referred_product": "sku"}, None),
+        ({"referred_product": {"product_retailer_id": 7}}, {"referred_product": {"product_retailer_id": "7"}}),
+        ({"message_id": "wamid.OLD"}, {"id": "wamid.OLD"}),
+    ],
+)
+def test_a_context_of_the_wrong_shape_keeps_only_what_is_well_formed(context, kept):
+    raw = eum.message("wamid.C", "hi")
+    raw["context"] = context
+    (message,) = parse(eum.webhook_entry(raw)).messages
+    assert message.content.get("context") == kept
+    assert message.content["text"] == "hi"
+
+
+def test_ad_fields_are_clipped_and_cleaned_and_unknown_ones_dropped():
+    raw = eum.message("wamid.R", "hi")
+    raw["referral"] = {"headline": "x" * 10_000, "body": "bell\x07", "source_url": ["no"], "tracking": "secret"}
+    (message,) = parse(eum.webhook_entry(raw)).messages
+    referral = message.content["referral"]
+    assert len(referral["headline"]) == 2000
+    assert referral["body"] == "bell\ufffd"
+    assert set(referral) == {"headline", "body"}
+
+
+@pytest.mark.parametrize(
+    ("response_json", "expected"),
+    [
+        ("not json {", {"response_text": "not json {"}),
+        ('["a", "b"]', {"response_text": '["a", "b"]'}),
+        ({"flow_token": "t", "answer": "42"}, {"response": {"answer": "42"}}),
+    ],
+)
+def test_a_flow_response_that_is_not_a_json_object_string_is_still_kept(response_json, expected):
+    raw = {
+        "from": eum.CUSTOMER,
+        "id": "wamid.F",
+        "timestamp": "1749416383",
+        "type": "interactive",
+        "interactive": {
+            "type": "nfm_reply",
+            "nfm_reply": {"name": "flow", "body": "Sent", "response_json": response_json},
+        },
+    }
+    (message,) = parse(eum.webhook_entry(raw)).messages
+    assert expected.items() <= message.content.items()
+    assert "response_json" not in message.content["reply"]
+
+
+def test_a_flow_response_nested_too_deep_is_rejected_with_a_reason():
+    deep: dict = {}
+    node = deep
+    for _ in range(40):
+        node["a"] = {}
+        node = node["a"]
+    raw = {
+        "from": eum.CUSTOMER,
+        "id": "wamid.D",
+        "timestamp": "1749416383",
+        "type": "interactive",
+        "interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "response_json": json.dumps(deep)}},
+    }
+    parsed = parse(eum.webhook_entry(raw))
+    assert parsed.messages == ()
+    assert "nested deeper" in parsed.rejections[0].reason
+
+
+def test_a_text_with_a_huge_context_is_size_checked_like_other_content():
+    raw = eum.message("wamid.H", "hi")
+    raw["referral"] = {key: "y" * 2000 for key in ("headline", "body", "source_url", "source_id", "ctwa_clid")}
+    (message,) = parse(eum.webhook_entry(raw)).messages
+    assert len(json.dumps(message.content)) < eum_webhook.MAX_CONTENT_BYTES

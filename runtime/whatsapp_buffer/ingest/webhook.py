@@ -12,6 +12,8 @@ message group and Connect client tokens downstream, where anything else fails on
 WhatsApp allows is cut with a visible note; any other content over MAX_CONTENT_BYTES or nested deeper than MAX_DEPTH
 is rejected; a change for a business number that is not in the event's `context` is rejected (nothing could answer
 or fetch media for it). A bad change or message is rejected next to its good siblings, which are kept.
+
+What each kind of message keeps (and a message's reply/forward context and ad referral) is `meta_content`'s.
 """
 
 from __future__ import annotations
@@ -23,24 +25,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
+from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
+from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
+from whatsapp_buffer.ingest.meta_content import clean, content_of
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
-# C0/C1 controls other than tab, newline and carriage return, and lone UTF-16 surrogates (JSON "\ud800" decodes to
-# one): they cannot be encoded to UTF-8 for DynamoDB/SQS or are rejected downstream, and never carry meaning.
-_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]")
-_MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 # Printable ASCII without space or "#": the conversation key "<phone_number_id>#<wa_id>" is the SQS FIFO
 # MessageGroupId (at most 128 characters of that alphabet) and a DynamoDB key, so each part stays at most 63.
 _ID_PART = re.compile(r"[!-\"$-~]{1,63}")
 _MESSAGE_ID = re.compile(r"[!-~]{1,256}")
-MAX_TEXT_CHARS = 4096
-"""WhatsApp's own limit for a text body; longer text did not come from WhatsApp and is cut."""
 MAX_CONTENT_BYTES = 64 * 1024
 """Largest non-text content (a contact card, an order, a reply) kept; it travels in a burst under SQS's size limit."""
-MAX_DEPTH = 16
-"""Deepest nesting kept inside a message's content; real contact cards and orders are 4-5 levels deep."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +149,7 @@ def parse_envelope(body: str) -> EumEvent:
                 raise MalformedEvent(f"changes[{index}] is not an object")
             field_name = change.get("field")
             if field_name != MESSAGES_FIELD:
-                skipped.append(_clean(str(field_name)[:40]))
+                skipped.append(clean(str(field_name)[:40]))
                 continue
             parsed.append(_messages_change(change.get("value"), index))
         except MalformedEvent as exc:
@@ -161,9 +158,9 @@ def parse_envelope(body: str) -> EumEvent:
         # Nothing in the entry is usable: the envelope as a whole is what is wrong.
         raise bad[0][1]
     return EumEvent(
-        event_id=_clean(str(data.get("messageId") or "")),
+        event_id=clean(str(data.get("messageId") or "")),
         phone_numbers=_phone_numbers(data.get("context")),
-        entry_id=_clean(str(entry.get("id") or "")),
+        entry_id=clean(str(entry.get("id") or "")),
         changes=tuple(parsed),
         skipped_fields=tuple(skipped),
         bad_changes=tuple(Rejection(f"changes[{index}]", None, str(exc)) for index, exc in bad),
@@ -216,7 +213,7 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
         profile = contact.get("profile")
         name = profile.get("name") if isinstance(profile, dict) else None
         if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
-            names[contact["wa_id"]] = _clean(name)
+            names[contact["wa_id"]] = clean(name)
     return MessagesChange(phone_number_id, names, tuple(messages), len(statuses), index)
 
 
@@ -234,8 +231,8 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
     original_type = raw.get("type")
     if not isinstance(original_type, str) or not original_type:
         raise MalformedEvent("message has no type")
-    kind, content = _content(original_type, raw)
-    if kind != "text":
+    kind, content = content_of(original_type, raw)
+    if kind != "text" or len(content) > 1:
         _check_size(kind, content)
     return InboundMessage(
         message_id=message_id,
@@ -275,122 +272,6 @@ def _required_str(raw: dict[str, Any], key: str) -> str:
     return value
 
 
-def _content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    body = raw.get(original_type)
-    if original_type == "text":
-        text = _object(body, "text").get("body")
-        if not isinstance(text, str):
-            raise MalformedEvent("text message has no text.body string")
-        return "text", {"text": _cut(_clean(text))}
-    if original_type in _MEDIA_TYPES:
-        return _media(original_type, _object(body, original_type))
-    if original_type == "reaction":
-        reaction = _object(body, "reaction")
-        # An empty or missing emoji is WhatsApp's "reaction removed"; it is still a customer action worth keeping.
-        return "reaction", {
-            "emoji": _clean(str(reaction.get("emoji") or "")),
-            "reacted_to": _clean(str(reaction.get("message_id") or "")),
-        }
-    if original_type == "location":
-        return "location", _location(_object(body, "location"))
-    if original_type == "contacts":
-        if not isinstance(body, list):
-            raise MalformedEvent("contacts message has no contacts list")
-        return "contacts", {"contacts": _clean_tree(body)}
-    if original_type == "interactive":
-        return "interactive", _interactive(_object(body, "interactive"))
-    if original_type == "button":
-        button = _object(body, "button")
-        return "button", _drop_none({"title": _opt_str(button.get("text")), "payload": _opt_str(button.get("payload"))})
-    if original_type == "order":
-        return "order", _clean_tree(_object(body, "order"))
-    return "unsupported", _unsupported(original_type, raw)
-
-
-def _object(body: Any, name: str) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise MalformedEvent(f"{name} message has no {name} object")
-    return body
-
-
-def _media(original_type: str, media: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    media_id = media.get("id")
-    if not isinstance(media_id, str) or not media_id:
-        raise MalformedEvent(f"{original_type} message has no media id")
-    kind = "voice" if original_type == "audio" and media.get("voice") is True else original_type
-    content = {
-        "media_id": _clean(media_id),
-        "mime_type": _opt_str(media.get("mime_type")) or "application/octet-stream",
-        "caption": _opt_str(media.get("caption")),
-        "filename": _opt_str(media.get("filename")),
-        "sha256": _opt_str(media.get("sha256")),
-        "animated": media.get("animated") if isinstance(media.get("animated"), bool) else None,
-    }
-    return kind, _drop_none(content)
-
-
-def _location(location: dict[str, Any]) -> dict[str, Any]:
-    latitude, longitude = location.get("latitude"), location.get("longitude")
-    for name, value in (("latitude", latitude), ("longitude", longitude)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise MalformedEvent(f"location message has no numeric {name}")
-    return _drop_none(
-        {
-            "latitude": float(latitude),
-            "longitude": float(longitude),
-            "name": _opt_str(location.get("name")),
-            "address": _opt_str(location.get("address")),
-            "url": _opt_str(location.get("url")),
-        }
-    )
-
-
-def _interactive(interactive: dict[str, Any]) -> dict[str, Any]:
-    reply_type = interactive.get("type")
-    reply = interactive.get(reply_type) if isinstance(reply_type, str) else None
-    if not isinstance(reply, dict):
-        raise MalformedEvent("interactive message has no reply object of its type")
-    if reply_type in ("button_reply", "list_reply"):
-        return _drop_none(
-            {
-                "title": _opt_str(reply.get("title")) or "",
-                "id": _opt_str(reply.get("id")),
-                "description": _opt_str(reply.get("description")),
-            }
-        )
-    # Flow replies (nfm_reply) and future reply types: keep what a human can read plus the raw reply.
-    return _drop_none(
-        {
-            "title": _opt_str(reply.get("body")) or _opt_str(reply.get("title")) or _opt_str(reply.get("name")) or "",
-            "interactive_type": _clean(reply_type),
-            "reply": _clean_tree(reply),
-        }
-    )
-
-
-def _unsupported(original_type: str, raw: dict[str, Any]) -> dict[str, Any]:
-    content: dict[str, Any] = {"original_type": _clean(original_type[:40])}
-    errors = raw.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
-        detail = first.get("title") or first.get("message")
-        code = first.get("code")
-        content["error"] = _clean(f"{code}: {detail}" if code is not None else str(detail))
-    return content
-
-
-def _opt_str(value: Any) -> str | None:
-    return _clean(value) if isinstance(value, str) else None
-
-
-def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value is not None}
-
-
-def _clean(text: str) -> str:
-    return _UNWANTED.sub("\ufffd", text) if _UNWANTED.search(text) else text
-
-
 def _safe_id(message_id: str | None) -> str | None:
     """A rejected message's id as far as it is safe to name in a reason."""
     if not message_id:
@@ -398,28 +279,7 @@ def _safe_id(message_id: str | None) -> str | None:
     return message_id if _MESSAGE_ID.fullmatch(message_id) else "unprintable id"
 
 
-def _cut(text: str) -> str:
-    if len(text) <= MAX_TEXT_CHARS:
-        return text
-    note = f"\n[{len(text) - MAX_TEXT_CHARS + 80:,} more characters not shown: over WhatsApp's text limit]"
-    return text[: MAX_TEXT_CHARS - 80] + note
-
-
 def _check_size(kind: str, content: dict[str, Any]) -> None:
     size = len(json.dumps(content, ensure_ascii=False).encode("utf-8"))
     if size > MAX_CONTENT_BYTES:
         raise MalformedEvent(f"{kind} content is {size // 1024} KiB, over the {MAX_CONTENT_BYTES // 1024} KiB kept")
-
-
-def _clean_tree(value: Any, depth: int = 0) -> Any:
-    if depth > MAX_DEPTH:
-        raise MalformedEvent(f"message content is nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, str):
-        return _clean(value)
-    if isinstance(value, dict):
-        return {_clean(str(k)): _clean_tree(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_tree(v, depth + 1) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
