@@ -106,3 +106,66 @@ def test_media_notice_names_the_kind_the_file_and_the_reason():
     unavailable = render.media_notice("voice", render.UNAVAILABLE)
     assert "a video (clip.mp4)" in rejected and "not accepted" in rejected
     assert "a voice note" in unavailable and "could not be downloaded" in unavailable
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "expected"),
+    [
+        ("text", {"text": "hi"}, ""),
+        ("text", {"context": {"forwarded": True, "frequently_forwarded": True}}, "[Forwarded many times]"),
+        ("image", {"context": {"id": "wamid.1"}}, "[Replying to an earlier message]"),
+        ("interactive", {"context": {"id": "wamid.1"}}, ""),
+        ("button", {"context": {"id": "wamid.1", "forwarded": True}}, "[Forwarded]"),
+        ("text", {"referral": {"source_type": "post", "source_url": "https://fb.me/p"}},
+         "[The customer came from a post: https://fb.me/p]"),
+        ("text", {"referral": {"source_type": "<b>", "ctwa_clid": "c"}}, "[The customer came from an ad]"),
+        ("location", {"referral": {"headline": "H"}, "context": {"forwarded": True}},
+         '[The customer came from an ad: "H"]\n[Forwarded]'),
+    ],
+)  # fmt: skip
+def test_the_preface_names_what_whatsapp_says_about_a_message(kind, content, expected):
+    assert render.preface(kind, content) == expected
+
+
+def test_a_non_text_item_reads_its_preface_first():
+    text = render.item_text("location", {"latitude": 1.5, "longitude": 2.5, "context": {"forwarded": True}})
+    assert text.startswith("[Forwarded]\n[Location] 1.5, 2.5")
+
+
+def test_a_long_form_is_cut_between_answers_within_the_connect_limit():
+    response = {f"question_{index}": "an answer of some length " * 3 for index in range(60)}
+    text = render.item_text(
+        "interactive",
+        {"title": "Sent", "interactive_type": "nfm_reply", "response": response, "referral": {"headline": "x" * 500}},
+    )
+    assert len(text) <= CONNECT_TEXT_LIMIT
+    assert text.splitlines()[-1].endswith("more answers not shown]")
+    assert all(": " in line for line in text.splitlines()[2:-1])
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ({"interactive_type": "nfm_reply", "title": "Sent"}, "[Form sent] Sent"),
+        ({"interactive_type": "nfm_reply", "response": {}}, "[Form sent with no answers]"),
+        ({"interactive_type": "nfm_reply", "response_text": "raw"}, "[Form answers]\nraw"),
+        ({"response": {"note": "two\nlines", "empty": "", "none": None, "list": []}},
+         "[Form answers]\nnote: two lines\nempty: (empty)\nnone: (empty)\nlist: (none)"),
+    ],
+)  # fmt: skip
+def test_flow_answers_of_every_shape_read_as_lines(content, expected):
+    assert render.item_text("interactive", content) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ({"system_type": "user_changed_number"}, "[WhatsApp notice: the customer changed their phone number.]"),
+        ({"system_type": "user_changed_number", "new_wa_id": "12195555358"},
+         "[WhatsApp notice: the customer changed their phone number to *******5358.]"),
+        ({"system_type": "user_changed_user_id"}, "[WhatsApp notice (user_changed_user_id)]"),
+        ({}, "[WhatsApp notice (unknown)]"),
+    ],
+)  # fmt: skip
+def test_whatsapp_notices_never_show_a_full_number(content, expected):
+    assert render.item_text("system", content) == expected

@@ -12,14 +12,28 @@ counted in characters, and it stays within Connect's limit even if the service c
 
 Concatenating a text's parts ("".join) gives back the merged text exactly: the newline or space a cut is made after
 stays at the end of the earlier part.
+
+What WhatsApp says about a message (the ad it came from, a forward, a reply: `render.preface`) travels with it in the
+same chat message: as the first line(s) of a text, at the head of a media item's caption (the agent sees the file,
+then its caption), and in the rendered line of any other kind (`render.item_text`).
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, TEXT, Burst, InboundMessage, OutgoingItem, burst_id_for
+from whatsapp_buffer.deliver.render import preface
+from whatsapp_buffer.model import (
+    CONNECT_TEXT_LIMIT,
+    MEDIA_KINDS,
+    TEXT,
+    Burst,
+    InboundMessage,
+    OutgoingItem,
+    burst_id_for,
+)
 
 _ZWJ = "\u200d"
 _MAX_BACKOFF = 32
@@ -47,7 +61,7 @@ def merge_burst(messages: Iterable[InboundMessage], now: float | None = None) ->
             continue
         items.extend(_text_items(run))
         run = []
-        items.append(OutgoingItem(kind=message.kind, message_ids=(message.message_id,), content=message.content))
+        items.append(OutgoingItem(kind=message.kind, message_ids=(message.message_id,), content=_content(message)))
     items.extend(_text_items(run))
     return tuple(items)
 
@@ -84,7 +98,7 @@ def _text_items(run: list[InboundMessage]) -> list[OutgoingItem]:
         if index:
             pieces.append("\n")
             position += 1
-        body = str(message.content.get("text", ""))
+        body = _with_preface(message, str(message.content.get("text", "")))
         spans.append((message.message_id, position, position + len(body)))
         pieces.append(body)
         position += len(body)
@@ -94,6 +108,18 @@ def _text_items(run: list[InboundMessage]) -> list[OutgoingItem]:
         ids = tuple(mid for mid, s, e in spans if _overlaps(s, e, start, end, len(text)))
         items.append(OutgoingItem(kind=TEXT, message_ids=ids, text=text[start:end]))
     return items
+
+
+def _with_preface(message: InboundMessage, text: str) -> str:
+    lines = preface(message.kind, message.content)
+    return f"{lines}\n{text}" if lines and text else lines or text
+
+
+def _content(message: InboundMessage) -> dict[str, Any]:
+    """The item's content; a media item's caption starts with the message's preface lines."""
+    if message.kind not in MEDIA_KINDS or not preface(message.kind, message.content):
+        return message.content
+    return {**message.content, "caption": _with_preface(message, str(message.content.get("caption") or ""))}
 
 
 def _overlaps(s: int, e: int, start: int, end: int, total: int) -> bool:

@@ -1,8 +1,10 @@
 """Pure: WhatsApp content that Connect cannot show natively, as short readable chat text.
 
 Connect chat shows plain text and attachments. Everything else a customer can send (a location, a contact card,
-a button reply, an order, a reaction) and every media item that could not be delivered becomes one line of text
-here, so the agent always sees that the customer sent something. No boto3, no clock.
+a button reply, a Flow's answers, an order, a reaction, a WhatsApp notice) and every media item that could not be
+delivered becomes text here, so the agent always sees that the customer sent something. So does what WhatsApp says
+about a message (`preface`): the ad the customer came from, a forward, a reply, the product asked about.
+No boto3, no clock.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from whatsapp_buffer.deliver import attachments
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, mask_phone
 
 _ELLIPSIS = "…"
 
@@ -101,9 +103,46 @@ def agent_file_notice(filename: str) -> str:
 
 
 def item_text(kind: str, content: Mapping[str, Any]) -> str:
-    """Readable text for a non-text, non-media item (location, contacts, interactive, button, order, reaction...)."""
+    """Readable text for a non-text, non-media item (location, contacts, interactive, button, order, reaction...),
+    after its `preface` lines."""
     renderer = _RENDERERS.get(kind, _unsupported)
-    return clip(renderer(content))
+    return clip("\n".join(line for line in (preface(kind, content), renderer(content)) if line))
+
+
+_ANSWERS_KINDS = frozenset({"interactive", "button"})
+"""Kinds whose `context.id` is always the business message they answer (the buttons, the list, the Flow)."""
+_AD_FIELD_CHARS = 150
+
+
+def preface(kind: str, content: Mapping[str, Any]) -> str:
+    """The lines the agent reads before a message: the ad it came from, that it was forwarded, that it replies to an
+    earlier message, the catalog product it asks about ("" when WhatsApp said none of that)."""
+    lines = []
+    referral = content.get("referral")
+    if isinstance(referral, Mapping) and referral:
+        lines.append(_ad_line(referral))
+    context = content.get("context")
+    if isinstance(context, Mapping):
+        if context.get("frequently_forwarded"):
+            lines.append("[Forwarded many times]")
+        elif context.get("forwarded"):
+            lines.append("[Forwarded]")
+        product = context.get("referred_product")
+        if isinstance(product, Mapping) and product.get("product_retailer_id"):
+            catalog = f" of catalog {product['catalog_id']}" if product.get("catalog_id") else ""
+            lines.append(f"[About the product '{product['product_retailer_id']}'{catalog}]")
+        elif context.get("id") and kind not in _ANSWERS_KINDS:
+            lines.append("[Replying to an earlier message]")
+    return "\n".join(lines)
+
+
+def _ad_line(referral: Mapping[str, Any]) -> str:
+    source = str(referral.get("source_type") or "ad")
+    noun = "an ad" if source == "ad" else f"a {source}" if source.isalpha() else "an ad"
+    named = clip(str(referral.get("headline") or referral.get("body") or ""), _AD_FIELD_CHARS)
+    facts = [f'"{named}"' if named else "", clip(str(referral.get("source_url") or ""), 300)]
+    shown = " ".join(fact for fact in facts if fact)
+    return f"[The customer came from {noun}{': ' + shown if shown else ''}]"
 
 
 def _location(content: Mapping[str, Any]) -> str:
@@ -134,7 +173,62 @@ def _contacts(content: Mapping[str, Any]) -> str:
 
 
 def _reply(content: Mapping[str, Any]) -> str:
+    if content.get("interactive_type") == "nfm_reply" or "response" in content or "response_text" in content:
+        return _flow_answers(content)
     return f"[Selected] {content.get('title') or content.get('id') or '(no title)'}"
+
+
+_ANSWER_CHARS = 300
+_ANSWERS_BUDGET = CONNECT_TEXT_LIMIT - 200
+"""Room for a Flow's answers in one chat message, leaving some for the preface lines and the "more" note."""
+
+
+def _flow_answers(content: Mapping[str, Any]) -> str:
+    """A WhatsApp Flow's answers as `field: value` lines (nested fields as `parent.child`), as many as one chat
+    message holds, then how many more there were."""
+    response = content.get("response")
+    if not isinstance(response, Mapping):
+        text = str(content.get("response_text") or "").strip()
+        return f"[Form answers]\n{text}" if text else f"[Form sent] {content.get('title') or ''}".rstrip()
+    lines = [f"{field}: {clip(value, _ANSWER_CHARS)}" for field, value in _flatten(response)]
+    if not lines:
+        return "[Form sent with no answers]"
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > _ANSWERS_BUDGET:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    more = len(lines) - len(shown)
+    tail = [f"[{more} more answer{'s' if more != 1 else ''} not shown]"] if more else []
+    return "\n".join(["[Form answers]", *shown, *tail])
+
+
+def _flatten(value: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        pairs: list[tuple[str, str]] = []
+        for key, inner in value.items():
+            pairs.extend(_flatten(inner, f"{path}.{key}" if path else str(key)))
+        return pairs or ([(path, "(empty)")] if path else [])
+    if isinstance(value, list):
+        if all(not isinstance(item, Mapping | list) for item in value):
+            return [(path, ", ".join(_scalar(item) for item in value) or "(none)")]
+        pairs = []
+        for index, item in enumerate(value, start=1):
+            pairs.extend(_flatten(item, f"{path}.{index}"))
+        return pairs
+    return [(path, _scalar(value))]
+
+
+def _scalar(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None or value == "":
+        return "(empty)"
+    return " ".join(str(value).split("\n"))
 
 
 def _reaction(content: Mapping[str, Any]) -> str:
@@ -157,7 +251,33 @@ def _order(content: Mapping[str, Any]) -> str:
 
 def _unsupported(content: Mapping[str, Any]) -> str:
     original = content.get("original_type") or "unknown"
-    return f"[The customer sent a message of type '{original}' that this chat cannot show.]"
+    line = f"[The customer sent a message of type '{original}' that this chat cannot show"
+    error = str(content.get("error") or "")
+    title = error.split(": ", 1)[1] if error[:1].isdigit() and ": " in error else error
+    said = [part.strip().rstrip(".") for part in (title, str(content.get("error_details") or "")) if part.strip()]
+    if said:
+        line += f". WhatsApp says: {clip('. '.join(dict.fromkeys(said)), 300)}"
+    return line + ".]"
+
+
+_NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
+
+
+def _system(content: Mapping[str, Any]) -> str:
+    """A WhatsApp notice about the customer, with any phone number masked as in the logs."""
+    system_type = str(content.get("system_type") or "unknown")
+    if system_type in _NUMBER_CHANGES:
+        old, new = content.get("previous_wa_id"), content.get("new_wa_id")
+        change = " ".join(
+            part
+            for part in (f"from {mask_phone(str(old))}" if old else "", f"to {mask_phone(str(new))}" if new else "")
+            if part
+        )
+        return f"[WhatsApp notice: the customer changed their phone number{' ' + change if change else ''}.]"
+    if system_type == "customer_identity_changed":
+        return "[WhatsApp notice: the customer's WhatsApp identity (security code) changed.]"
+    body = str(content.get("body") or "").strip()
+    return f"[WhatsApp notice ({system_type}){': ' + body if body else ''}]"
 
 
 _RENDERERS = {
@@ -167,5 +287,6 @@ _RENDERERS = {
     "button": _reply,
     "reaction": _reaction,
     "order": _order,
+    "system": _system,
     "unsupported": _unsupported,
 }

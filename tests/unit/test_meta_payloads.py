@@ -1,0 +1,315 @@
+"""Meta's documented webhook payloads, end to end through ingest, merge and render: what the agent reads for each.
+
+Each payload below is quoted from its source (the URL, and the JSON as the source shows it, with the placeholders
+filled from the example values of the same page's parameter table). Where sources disagree, each shape has a test.
+"""
+
+import json
+
+import pytest
+
+from tests.fixtures import eum
+from whatsapp_buffer.buffer.merge import build_burst
+from whatsapp_buffer.deliver import render
+from whatsapp_buffer.ingest import webhook
+from whatsapp_buffer.model import MEDIA_KINDS, TEXT, InboundMessage
+
+NOW = 1749416400.0
+BASE = {"from": "16505551234", "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=",
+        "timestamp": "1739321024"}  # fmt: skip
+
+
+def parse(*messages: dict) -> tuple[InboundMessage, ...]:
+    parsed = webhook.parse_sns_message(eum.sns_message(eum.webhook_entry(*messages)), received_at=NOW)
+    assert parsed.rejections == ()
+    return parsed.messages
+
+
+def agent_sees(*messages: InboundMessage) -> list[str]:
+    """The chat lines the inbound bridge sends for these messages (as deliver/send_burst.py builds its parts)."""
+    lines: list[str] = []
+    for item in build_burst(list(messages), now=NOW).items:
+        if item.kind == TEXT:
+            lines.append(item.text or "")
+        elif item.kind in MEDIA_KINDS:
+            lines.append(f"<attachment {item.kind}>")
+            if item.content.get("caption"):
+                lines.append(render.clip(item.content["caption"]))
+        else:
+            lines.append(render.item_text(item.kind, item.content))
+    return lines
+
+
+# --- Text messages webhook reference -------------------------------------------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/text/
+# ("Updated: Oct 27, 2025"; read through its public copies at
+# https://support.chatarchitect.com/books/meta-whatsapp/page/text-messages-webhook-reference-developer-documentation
+# and arrahmah.netlify.app/host-https-developers.facebook.com/...). The syntax, trimmed to `messages[]`:
+#
+#   "messages": [{ "from": "<WHATSAPP_USER_PHONE_NUMBER>", "id": "<WHATSAPP_MESSAGE_ID>",
+#     "timestamp": "<WEBHOOK_TRIGGER_TIMESTAMP>", "type": "text", "text": { "body": "<MESSAGE_TEXT_BODY>" },
+#     <!-- only if message originated from a "Message business" button -->
+#     "context": { "from": "<BUSINESS_DISPLAY_PHONE_NUMBER>", "id": "<CONTEXTUAL_WHATSAPP_MESSAGE_ID>",
+#                  "referred_product": { "catalog_id": "<PRODUCT_CATALOG_ID>", "product_retailer_id": "<PRODUCT_ID>" } },
+#     <!-- only if message forwarded to business by a user -->
+#     "context": { "forwarded": true, <!-- only included if forwarded 5 times or less -->
+#                  "frequently_forwarded": true <!-- only included if forwarded more than 5 times --> },
+#     <!-- only included if message sent via a Click to WhatsApp ad -->
+#     "referral": { "source_url": "<AD_URL>", "source_id": "<AD_ID>", "source_type": "ad",
+#       "body": "<AD_PRIMARY_TEXT>", "headline": "<AD_HEADLINE>", "media_type": "<AD_MEDIA_TYPE>",
+#       "image_url": "<AD_IMAGE_URL>", "video_url": "<AD_VIDEO_URL>", "thumbnail_url": "<AD_VIDEO_THUMBNAIL>",
+#       "ctwa_clid": "<AD_CLICK_ID>", <!-- omitted if message sent via a WhatsApp Status ad placement -->
+#       "welcome_message": { "text": "<AD_GREETING_TEXT>" } } }]
+#
+# <AD_CLICK_ID> example value: "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0N".
+# A reply to an earlier message carries `context.from` + `context.id` alone (the same `context` object without
+# `referred_product`; Meta's Flows page below shows exactly that shape on a reply).
+
+TEXT_BODY = {"type": "text", "text": {"body": "Is this in stock?"}}
+REFERRAL = {
+    "source_url": "https://fb.me/2ZulEu42P",
+    "source_id": "120226305854810726",
+    "source_type": "ad",
+    "body": "Walnut desks, made to order",
+    "headline": "Spring sale: 20% off",
+    "media_type": "image",
+    "image_url": "https://scontent.xx.fbcdn.net/v/t45.1600-4/ad.jpg",
+    "ctwa_clid": "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0N",
+    "welcome_message": {"text": "Hi! How can we help?"},
+}
+
+
+def test_forwarded_and_frequently_forwarded_texts_are_marked():
+    forwarded = {**BASE, **TEXT_BODY, "context": {"forwarded": True}}
+    frequently = {**BASE, **TEXT_BODY, "id": "wamid.F2", "context": {"frequently_forwarded": True}}
+    first, second = parse(forwarded, frequently)
+    assert first.content == {"text": "Is this in stock?", "context": {"forwarded": True}}
+    assert agent_sees(first) == ["[Forwarded]\nIs this in stock?"]
+    assert agent_sees(second) == ["[Forwarded many times]\nIs this in stock?"]
+
+
+def test_a_message_business_button_names_the_referred_product():
+    raw = {
+        **BASE,
+        **TEXT_BODY,
+        "context": {
+            "from": "15550783881",
+            "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA",
+            "referred_product": {"catalog_id": "194836987003835", "product_retailer_id": "di9ozbzfi4"},
+        },
+    }
+    (message,) = parse(raw)
+    assert message.content["context"]["referred_product"] == {
+        "catalog_id": "194836987003835",
+        "product_retailer_id": "di9ozbzfi4",
+    }
+    # The business's own number (`context.from`) is not kept: nothing needs it.
+    assert "from" not in message.content["context"]
+    assert agent_sees(message) == ["[About the product 'di9ozbzfi4' of catalog 194836987003835]\nIs this in stock?"]
+
+
+def test_a_reply_says_it_replies_to_an_earlier_message_and_keeps_the_id():
+    raw = {**BASE, "type": "text", "text": {"body": "actually the walnut one"},
+           "context": {"from": "16505551234", "id": "wamid.EARLIER"}}  # fmt: skip
+    (message,) = parse(raw)
+    assert message.content["context"] == {"id": "wamid.EARLIER"}
+    assert agent_sees(message) == ["[Replying to an earlier message]\nactually the walnut one"]
+
+
+def test_a_click_to_whatsapp_ad_is_kept_and_named_before_the_message():
+    (message,) = parse({**BASE, **TEXT_BODY, "referral": REFERRAL})
+    assert message.content["referral"] == {
+        "headline": "Spring sale: 20% off",
+        "body": "Walnut desks, made to order",
+        "source_url": "https://fb.me/2ZulEu42P",
+        "source_type": "ad",
+        "source_id": "120226305854810726",
+        "ctwa_clid": "Aff-n8ZTODiE79d22KtAwQKj9e_mIEOOj27vDVwFjN80dp4_0N",
+        "media_type": "image",
+    }
+    assert agent_sees(message) == [
+        '[The customer came from an ad: "Spring sale: 20% off" https://fb.me/2ZulEu42P]\nIs this in stock?'
+    ]
+
+
+def test_a_status_ad_without_click_id_or_headline_is_still_named():
+    # "The ctwa_clid property is omitted entirely for messages originating from an ad in WhatsApp Status".
+    referral = {"source_url": "https://fb.me/3cr4Wqqkv", "source_id": "120226305854810727", "source_type": "ad",
+                "body": "Walnut desks, made to order"}  # fmt: skip
+    (message,) = parse({**BASE, **TEXT_BODY, "referral": referral})
+    assert "ctwa_clid" not in message.content["referral"]
+    assert agent_sees(message)[0].startswith(
+        '[The customer came from an ad: "Walnut desks, made to order" https://fb.me/3cr4Wqqkv]'
+    )
+
+
+def test_an_image_from_an_ad_carries_the_ad_line_in_its_caption_with_the_file():
+    # Image messages webhook reference (same site, .../messages/image/) documents the same `referral` object.
+    image = eum.message("wamid.IMG", kind="image")
+    image["referral"] = REFERRAL
+    (message,) = parse(image)
+    assert agent_sees(message) == [
+        "<attachment image>",
+        '[The customer came from an ad: "Spring sale: 20% off" https://fb.me/2ZulEu42P]\nThis one',
+    ]
+
+
+def test_the_preface_stays_with_its_message_inside_a_merged_burst():
+    first = {**BASE, "type": "text", "text": {"body": "hello"}, "id": "wamid.1"}
+    second = {**BASE, "type": "text", "text": {"body": "look at this"}, "id": "wamid.2", "timestamp": "1739321025",
+              "context": {"forwarded": True}}  # fmt: skip
+    messages = parse(first, second)
+    (text,) = build_burst(list(messages), now=NOW).items
+    assert text.text == "hello\n[Forwarded]\nlook at this"
+    assert text.message_ids == ("wamid.1", "wamid.2")
+
+
+# --- WhatsApp Flows: Response Message Webhook ----------------------------------------------------------------------
+# https://developers.facebook.com/docs/whatsapp/flows/reference/responsemsgwebhook (read at
+# developers.secure.facebook.com/docs/whatsapp/flows/reference/responsemsgwebhook):
+#
+#   { "messages": [{ "context": { "from": "16315558151", "id": "gBGGEiRVVgBPAgm7FUgc73noXjo" },
+#       "from": "<USER_ACCOUNT_NUMBER>", "id": "<MESSAGE_ID>", "type": "interactive",
+#       "interactive": { "type": "nfm_reply", "nfm_reply": { "name": "flow", "body": "Sent",
+#         "response_json": "{\"flow_token\": \"<FLOW_TOKEN>\", \"optional_param1\": \"<value1>\",
+#                            \"optional_param2\": \"<value2>\"}" } },
+#       "timestamp": "<MESSAGE_SEND_TIMESTAMP>" }] }
+#
+# "response_json: Flow-specific data. The structure is either defined in flow JSON (see Complete action) or, if flow
+# is using an endpoint, controlled by endpoint". So any JSON object may come: the docs show no nested example, the
+# nested case below is ours.
+
+
+def _flow(response_json: str) -> dict:
+    return {
+        **BASE,
+        "context": {"from": "16315558151", "id": "gBGGEiRVVgBPAgm7FUgc73noXjo"},
+        "type": "interactive",
+        "interactive": {
+            "type": "nfm_reply",
+            "nfm_reply": {"name": "flow", "body": "Sent", "response_json": response_json},
+        },
+    }
+
+
+def test_a_flow_response_becomes_field_value_lines_without_the_flow_token():
+    raw = _flow('{"flow_token": "FLOW-TOKEN-7", "optional_param1": "value1", "optional_param2": "value2"}')
+    (message,) = parse(raw)
+    assert message.kind == "interactive"
+    assert message.content["response"] == {"optional_param1": "value1", "optional_param2": "value2"}
+    assert "FLOW-TOKEN-7" not in json.dumps(message.content)
+    # A Flow always answers the business's Flow message: no "replying to an earlier message" line.
+    assert agent_sees(message) == ["[Form answers]\noptional_param1: value1\noptional_param2: value2"]
+
+
+def test_nested_flow_answers_are_flattened():
+    answers = {"flow_token": "t", "name": "Ana", "address": {"city": "Lisbon", "zip": "1100"},
+               "toppings": ["walnut", "oak"], "newsletter": True, "guests": [{"name": "Bo"}, {"name": "Cy"}]}  # fmt: skip
+    (message,) = parse(_flow(json.dumps(answers)))
+    assert agent_sees(message) == [
+        "[Form answers]\nname: Ana\naddress.city: Lisbon\naddress.zip: 1100\ntoppings: walnut, oak\n"
+        "newsletter: yes\nguests.1.name: Bo\nguests.2.name: Cy"
+    ]
+
+
+# --- Unsupported messages webhook reference ------------------------------------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/unsupported/
+# ("Updated: Mar 20, 2026"; read at support.chatarchitect.com/books/meta-whatsapp/page/
+# unsupported-messages-webhook-reference-developer-documentation):
+#
+#   "messages": [{ "from": "<WHATSAPP_USER_PHONE_NUMBER>", "id": "<WHATSAPP_MESSAGE_ID>",
+#     "timestamp": "<WEBHOOK_TRIGGER_TIMESTAMP>",
+#     "errors": [{ "code": <ERROR_CODE>, "title": "<ERROR_TITLE>", "message": "<ERROR_MESSAGE>",
+#                  "error_data": { "details": "<ERROR_DETAILS>" } }],
+#     "type": "unsupported", "unsupported": { "type": <UNSUPPORTED_TYPE> } }]
+#
+# Example values: 131051, "Message type unknown", "Message type is currently not supported.", "poll_update";
+# 131060 "This message is currently unavailable." (a user's first message to a coexistence number). Older payloads
+# (tests/fixtures/eum/entries/unsupported.json) have no `unsupported` object: both are read.
+
+
+@pytest.mark.parametrize(
+    ("code", "title", "details", "unsupported_type", "expected"),
+    [
+        (131051, "Message type unknown", "Message type is currently not supported.", "poll_update",
+         "[The customer sent a message of type 'poll_update' that this chat cannot show. WhatsApp says: "
+         "Message type unknown. Message type is currently not supported.]"),
+        (131060, "This message is currently unavailable.", "This message is currently unavailable.", "errors",
+         "[The customer sent a message of type 'errors' that this chat cannot show. WhatsApp says: "
+         "This message is currently unavailable.]"),
+    ],
+)  # fmt: skip
+def test_an_unsupported_message_shows_what_whatsapp_says_about_it(code, title, details, unsupported_type, expected):
+    raw = {**BASE, "errors": [{"code": code, "title": title, "message": title, "error_data": {"details": details}}],
+           "type": "unsupported", "unsupported": {"type": unsupported_type}}  # fmt: skip
+    (message,) = parse(raw)
+    assert message.content["original_type"] == unsupported_type
+    assert message.content["error"] == f"{code}: {title}"
+    assert agent_sees(message) == [expected]
+
+
+def test_an_old_style_unsupported_message_still_shows_the_error_title():
+    (message,) = parse(eum.message("wamid.U", kind="unsupported"))
+    assert agent_sees(message) == [
+        "[The customer sent a message of type 'unsupported' that this chat cannot show. WhatsApp says: "
+        "Message type unknown. Message type is currently not supported.]"
+    ]
+
+
+# --- System messages webhook reference -----------------------------------------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/system/
+# ("Updated: Oct 22, 2025"; read at lobakmerak.netlify.app/host-https-developers.facebook.com/...):
+#
+#   "messages": [{ "from": "<WHATSAPP_USER_PHONE_NUMBER>", "id": "<WHATSAPP_MESSAGE_ID>",
+#     "timestamp": "<WEBHOOK_TRIGGER_TIMESTAMP>", "type": "system",
+#     "system": { "body": "User <WHATSAPP_USER_PROFILE_NAME> changed from <WHATSAPP_USER_PHONE_NUMBER> to
+#                          <NEW_WHATSAPP_USER_PHONE_NUMBER>",
+#                 "wa_id": "<NEW_WHATSAPP_USER_ID>", "type": "user_changed_number" } }]
+#
+# Example values: 16505551234 (old), 12195555358 (new), "Sheena Nelson". "System messages webhooks don't include a
+# contacts array."
+# A real payload in a public repository adds the old id as `customer` (netflie/whatsapp-cloud-api,
+# tests/Unit/WebHook/NotificationFactoryTest.php):
+#   "system": { "body": "NAME changed from PHONE_NUMBER to PHONE_NUMBER", "wa_id": "NEW_PHONE_NUMBER_ID",
+#               "type": "user_changed_number", "customer": "OLD_PHONE_NUMBER_ID" }
+# The older reference (webhooks v11.0 and earlier, as quoted in public client libraries) names the new id `new_wa_id`
+# and the type `customer_changed_number`, and has `customer_identity_changed` (with `identity`). All are read.
+
+
+def _system(system: dict) -> dict:
+    return {**BASE, "type": "system", "system": system}
+
+
+@pytest.mark.parametrize(
+    "system",
+    [
+        {"body": "User Sheena Nelson changed from 16505551234 to 12195555358", "wa_id": "12195555358",
+         "type": "user_changed_number"},
+        {"body": "User Sheena Nelson changed from 16505551234 to 12195555358", "wa_id": "12195555358",
+         "type": "user_changed_number", "customer": "16505551234"},
+        {"body": "User Sheena Nelson changed from 16505551234 to 12195555358", "new_wa_id": "12195555358",
+         "type": "customer_changed_number", "customer": "16505551234"},
+    ],
+)  # fmt: skip
+def test_a_number_change_tells_the_agent_without_the_full_numbers(system):
+    # System webhooks carry no contacts array: the message still parses (no profile name).
+    entry = eum.webhook_entry(_system(system))
+    del entry["changes"][0]["value"]["contacts"]
+    parsed = webhook.parse_sns_message(eum.sns_message(entry), received_at=NOW)
+    (message,) = parsed.messages
+    assert message.kind == "system"
+    assert message.content["new_wa_id"] == "12195555358"
+    assert "12195555358" not in message.content["body"] and "16505551234" not in message.content["body"]
+    (line,) = agent_sees(message)
+    assert line == "[WhatsApp notice: the customer changed their phone number from *******1234 to *******5358.]"
+
+
+def test_an_identity_change_is_named():
+    (message,) = parse(_system({"body": "Sheena Nelson's security code changed", "identity": "acdc",
+                                "type": "customer_identity_changed", "customer": "16505551234"}))  # fmt: skip
+    assert agent_sees(message) == ["[WhatsApp notice: the customer's WhatsApp identity (security code) changed.]"]
+
+
+def test_another_system_notice_is_shown_with_its_numbers_masked():
+    (message,) = parse(_system({"body": "User moved from +1 650-555-1234 to a username", "type": "something_new"}))
+    assert agent_sees(message) == ["[WhatsApp notice (something_new): User moved from +* ***-***-1234 to a username]"]
