@@ -45,10 +45,13 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from components.lambda_function import ARCHITECTURE, RUNTIME
+from components.settings import RUNTIME_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-REQUIREMENTS = PROJECT_DIR / "runtime" / "requirements.txt"
-BUILD_DIR = PROJECT_DIR / ".build"
+REQUIREMENTS = RUNTIME_DIR / "requirements.txt"
+BUILD_DIR = PROJECT_DIR / ".build" if RUNTIME_DIR.parent == PROJECT_DIR else Path.cwd() / ".build"
+"""The cache: .build/ of the checkout, or, where pip installed the component, .build/ of the consuming project (the
+working directory under `pulumi up`), never site-packages."""
 WHEELS_DIR = BUILD_DIR / "wheels"
 LAYERS_DIR = BUILD_DIR / "sdk-layer"
 

@@ -21,8 +21,12 @@ from dataclasses import field, make_dataclass
 from pathlib import Path
 from typing import Any
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
-"""The Lambda code: runtime/whatsapp_buffer/ is packaged, runtime/requirements.txt goes to the SDK layer."""
+_CHECKOUT_RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
+_INSTALLED_RUNTIME = Path(__file__).resolve().parent / "_runtime"
+RUNTIME_DIR = _CHECKOUT_RUNTIME if (_CHECKOUT_RUNTIME / "whatsapp_buffer").is_dir() else _INSTALLED_RUNTIME
+"""The Lambda code: runtime/whatsapp_buffer/ is packaged, runtime/requirements.txt goes to the SDK layer. Found beside
+these files, never from the working directory: runtime/ in a checkout of the repository, components/_runtime/ where
+pip installed the package (pyproject.toml ships runtime/ there as package data)."""
 if str(RUNTIME_DIR) not in sys.path:
     sys.path.append(str(RUNTIME_DIR))
 
