@@ -90,6 +90,8 @@ def _validate(number: int, data: Any) -> TraceEvent:
             raise TraceError(f"line {number}: 'size_kb' must be a number from 0 to {MAX_SIZE_KB}")
         if not isinstance(data.get("mime_type", ""), str):
             raise TraceError(f"line {number}: 'mime_type' must be a string")
+        if not isinstance(data.get("reply_to", ""), str):
+            raise TraceError(f"line {number}: 'reply_to' must be the id of an earlier message (a string)")
     if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
         raise TraceError(f"line {number}: an {kind} event needs 'to'")
     if kind == "agent" and not isinstance(data.get("text"), str):
@@ -176,6 +178,9 @@ def eum_message(
     body, media = _message_body(event, message_id, previous_id)
     sent_at = start_epoch + float(event.data.get("sent_at", event.at))
     message = {"from": event.customer, "id": message_id, "timestamp": str(int(sent_at)), **body}
+    if event.data.get("reply_to"):
+        # WhatsApp's reply: `context.from` is who sent the message replied to (here the customer), `context.id` its id.
+        message["context"] = {"from": event.customer, "id": str(event.data["reply_to"])}
     entry = {
         "id": WABA_ID,
         "changes": [
