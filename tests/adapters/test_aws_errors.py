@@ -139,12 +139,13 @@ def test_a_call_that_got_no_answer_is_transient_for_every_service(service, error
     assert raised.value.__cause__ is error
 
 
-@pytest.mark.parametrize(("service", "transient"), [(DYNAMODB, True), (SQS, True), (S3, False), (CONNECT, False)])
-def test_a_request_the_sdk_refuses_is_transient_only_where_every_botocore_error_was(service, transient):
-    """DynamoDB and SQS read every BotoCoreError as "unreachable"; the others let ParamValidationError through to
-    `reports_sdk_rejections`."""
+@pytest.mark.parametrize("service", [DYNAMODB, SQS, S3, CONNECT, END_USER_MESSAGING], ids=lambda s: s.name)
+def test_a_request_the_sdk_refuses_is_never_read_as_transient(service):
+    """Issue 11: "A ParamValidationError anywhere is a clear, logged failure, not a silent retry loop." botocore
+    raises it before sending when its model lacks a parameter (an SDK older than the code); every service lets it
+    through to `reports_sdk_rejections`, even DynamoDB and SQS, which read other BotoCoreErrors as unreachable."""
     refused = ParamValidationError(report="Unknown parameter in input")
-    with pytest.raises(TransientAwsError if transient else ParamValidationError), service.translating("Call"):
+    with pytest.raises(ParamValidationError), service.translating("Call"):
         raise refused
 
 

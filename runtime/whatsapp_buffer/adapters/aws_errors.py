@@ -11,8 +11,10 @@ entry modules therefore catch only `whatsapp_buffer.errors` classes.
 
 Where adapters disagreed before this table existed, each keeps its behaviour, and the table says so:
 
-* DynamoDB and SQS treat every `BotoCoreError` as unreachable (so a `ParamValidationError` is transient there), the
-  others only connection and HTTP client errors (a `ParamValidationError` reaches `reports_sdk_rejections`).
+* DynamoDB and SQS treat every other `BotoCoreError` as unreachable, the others only connection and HTTP client
+  errors. A `ParamValidationError` (botocore refusing a request before sending it: an SDK that does not know a
+  parameter) is never translated, for any service: it reaches `reports_sdk_rejections`, one clear error instead of a
+  retry loop.
 * SQS names its deployment errors before its transient ones; DynamoDB its transient ones (any 5xx) first.
 * Connect, Connect Participant and End User Messaging retry HTTP 429; DynamoDB, SQS and S3 rely on their codes.
 * Connect's `AccessDeniedException` means "chat gone" for every operation (also StartChatContact), End User
@@ -25,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ParamValidationError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from whatsapp_buffer.errors import (
@@ -97,6 +99,8 @@ class Service:
         """Run one call to the service; its failures leave as the project's errors (or unchanged, see above)."""
         try:
             yield
+        except ParamValidationError:
+            raise
         except (ClientError, *self.unreachable) as exc:
             translated = self.translate(exc, operation)
             if translated is exc:
