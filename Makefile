@@ -6,12 +6,12 @@ STAMP := $(VENV)/.requirements.stamp
 
 .PHONY: demo test lint plan chat bench faults clean
 
-$(STAMP): requirements.txt runtime/requirements.txt
+$(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
 	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest" 
-	@# The SDK layer's wheels for arm64/python3.13, so building the layer (tests, pulumi up) needs no network.
+	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
 	@touch $(STAMP)
 

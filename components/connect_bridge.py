@@ -100,6 +100,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 description="delivers each burst to the conversation's Amazon Connect chat",
                 timeout_seconds=INBOUND_TIMEOUT_SECONDS,
                 resources={**shared_resources, "out_topic_arn": self.out_topic.arn},
+                media=True,
                 statements=[
                     # Participant APIs (connection, messages, attachments) are authorised by tokens, not IAM.
                     # StartContactStreaming is not called (streaming is set up inside StartChatContact) but kept in case

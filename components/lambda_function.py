@@ -47,6 +47,9 @@ class FunctionDefaults:
     sdk_layer_arn: pulumi.Input[str]
     """The stack's SdkLayer (runtime/requirements.txt, pinned): every function lists it and no other layer, so the
     functions import the boto3, botocore and Powertools the tests ran, not the runtime's bundled SDK."""
+    media_layer_arn: pulumi.Input[str] | None = None
+    """The stack's MediaLayer (runtime/media-requirements.txt: PyAV, Pillow), listed by the functions whose spec says
+    `media` (the inbound function) and no other."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class FunctionSpec:
     (`raw_table_name`); the settings it reads come from FunctionDefaults.settings."""
     statements: Sequence[iam.Statement]
     """Everything the function calls besides writing its own logs."""
+    media: bool = False
+    """Converts customers' media: lists the media layer too."""
 
 
 @dataclass
@@ -113,7 +118,7 @@ def python_function(
         handler=f"whatsapp_buffer.entrypoints.{spec.name}.handler",
         code=runtime_archive(),
         role=role.arn,
-        layers=[defaults.sdk_layer_arn],
+        layers=[defaults.sdk_layer_arn, *([defaults.media_layer_arn] if spec.media and defaults.media_layer_arn else [])],
         memory_size=defaults.settings.lambda_memory_mb,
         timeout=spec.timeout_seconds,
         environment=aws.lambda_.FunctionEnvironmentArgs(

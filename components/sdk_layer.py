@@ -25,6 +25,11 @@ How the layer's directory is built (`build_layer_dir`):
   necessarily 3.13, and bytecode of another version would be dead weight (and make the zip differ between machines).
 
 Rebuild: delete `.build/sdk-layer` (or change a pin). `make clean` removes the whole `.build` cache.
+
+The media layer (`MediaLayer`, `MEDIA`) is built the same way from `runtime/media-requirements.txt` (PyAV and Pillow,
+whose wheels carry FFmpeg and libwebp) into `.build/media-layer/<key>/`, for `manylinux_2_28_aarch64` (PyAV ships
+no manylinux2014 wheel for aarch64; Amazon Linux 2023's glibc 2.34 runs 2.28 wheels). Only the inbound function,
+which converts customers' media, lists it.
 """
 
 from __future__ import annotations
@@ -54,12 +59,15 @@ BUILD_DIR = PROJECT_DIR / ".build" if RUNTIME_DIR.parent == PROJECT_DIR else Pat
 working directory under `pulumi up`), never site-packages."""
 WHEELS_DIR = BUILD_DIR / "wheels"
 LAYERS_DIR = BUILD_DIR / "sdk-layer"
+MEDIA_REQUIREMENTS = RUNTIME_DIR / "media-requirements.txt"
+MEDIA_LAYERS_DIR = BUILD_DIR / "media-layer"
 
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 """pip's platform tag for each Lambda architecture (Lambda runs Amazon Linux 2023, glibc 2.34 >= manylinux2014)."""
 PLATFORM = PLATFORMS[ARCHITECTURE]
 PYTHON_VERSION = RUNTIME.removeprefix("python")
 IMPLEMENTATION = "cp"
+MEDIA_PLATFORM = "manylinux_2_28_aarch64" if ARCHITECTURE == "arm64" else "manylinux_2_28_x86_64"
 BUILD_FORMAT = 1
 """Part of the cache key: bump it when the build procedure changes what lands in the layer."""
 
@@ -90,10 +98,10 @@ def pins(requirements: Path = REQUIREMENTS) -> dict[str, str]:
     return found
 
 
-def _platform_args() -> list[str]:
+def _platform_args(platform: str = PLATFORM) -> list[str]:
     return [
         "--platform",
-        PLATFORM,
+        platform,
         "--implementation",
         IMPLEMENTATION,
         "--python-version",
@@ -103,10 +111,10 @@ def _platform_args() -> list[str]:
     ]
 
 
-def cache_key(requirements: Path = REQUIREMENTS) -> str:
+def cache_key(requirements: Path = REQUIREMENTS, platform: str = PLATFORM) -> str:
     """What the built layer depends on: the pins, the target platform and the build procedure."""
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(f"\0{PLATFORM}\0{IMPLEMENTATION}\0{PYTHON_VERSION}\0{BUILD_FORMAT}".encode())
+    digest.update(f"\0{platform}\0{IMPLEMENTATION}\0{PYTHON_VERSION}\0{BUILD_FORMAT}".encode())
     return digest.hexdigest()[:16]
 
 
@@ -128,18 +136,20 @@ def _pip(*args: str) -> None:
         raise LayerBuildError(f"pip {args[0]} failed ({done.returncode}):\n{done.stderr.strip() or done.stdout}")
 
 
-def download_wheels(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR) -> None:
+def download_wheels(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR, platform: str = PLATFORM) -> None:
     """Fill the wheel cache with every pin for the functions' platform (network: the package index, unless the cache
     already holds every pin)."""
     if set(pins(requirements).items()) <= _cached_wheels(wheels):
         return
     wheels.mkdir(parents=True, exist_ok=True)
-    _pip("download", "--dest", str(wheels), *_platform_args(), "-r", str(requirements))
+    _pip("download", "--dest", str(wheels), *_platform_args(platform), "-r", str(requirements))
 
 
-def build_layer_dir(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR, layers: Path = LAYERS_DIR) -> Path:
+def build_layer_dir(
+    requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR, layers: Path = LAYERS_DIR, platform: str = PLATFORM
+) -> Path:
     """The layer's content directory (`python/` inside), built unless the same key was built before."""
-    target = layers / cache_key(requirements)
+    target = layers / cache_key(requirements, platform)
     if target.is_dir():
         return target
     layers.mkdir(parents=True, exist_ok=True)
@@ -151,7 +161,7 @@ def build_layer_dir(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR
             "install",
             "--target",
             str(staging / "python"),
-            *_platform_args(),
+            *_platform_args(platform),
             "--no-compile",
             *sources,
             "--find-links",
@@ -172,17 +182,38 @@ def build_layer_dir(requirements: Path = REQUIREMENTS, wheels: Path = WHEELS_DIR
     return target
 
 
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer the stack builds: its pins, where it is built, for which platform, what its description names."""
+
+    name: str
+    requirements: Path
+    layers: Path
+    platform: str
+    shown: tuple[str, ...]
+
+    def build(self) -> Path:
+        return build_layer_dir(self.requirements, WHEELS_DIR, self.layers, self.platform)
+
+    def download(self) -> None:
+        download_wheels(self.requirements, WHEELS_DIR, self.platform)
+
+
+SDK = LayerSpec("sdk", REQUIREMENTS, LAYERS_DIR, PLATFORM, ("boto3", "botocore", "aws-lambda-powertools"))
+MEDIA = LayerSpec("media", MEDIA_REQUIREMENTS, MEDIA_LAYERS_DIR, MEDIA_PLATFORM, ("av", "pillow"))
+
+
 @functools.cache
-def layer_archive() -> pulumi.FileArchive:
+def layer_archive(spec: LayerSpec = SDK) -> pulumi.FileArchive:
     """The built layer directory as an archive, by a path relative to the working directory (the project root under
     `pulumi up`) so the state holds no machine paths; built at most once per process."""
-    return pulumi.FileArchive(os.path.relpath(build_layer_dir()))
+    return pulumi.FileArchive(os.path.relpath(spec.build()))
 
 
-def layer_description(requirements: Path = REQUIREMENTS) -> str:
+def layer_description(requirements: Path = REQUIREMENTS, shown: tuple[str, ...] = SDK.shown) -> str:
     pinned = pins(requirements)
-    shown = ", ".join(f"{name} {pinned[name]}" for name in ("boto3", "botocore", "aws-lambda-powertools"))
-    return f"{shown} (runtime/requirements.txt)"
+    named = ", ".join(f"{name} {pinned[name]}" for name in shown)
+    return f"{named} (runtime/{requirements.name})"
 
 
 @dataclass(frozen=True)
@@ -193,15 +224,17 @@ class SdkLayerArgs:
 class SdkLayer(pulumi.ComponentResource):
     """One layer version per stack with the pinned SDK; pass `layer.arn` to every function."""
 
+    TYPE = "whatsapp-buffer:index:SdkLayer"
+    SPEC = SDK
     layer: aws.lambda_.LayerVersion
 
     def __init__(self, name: str, args: SdkLayerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("whatsapp-buffer:index:SdkLayer", name, None, opts)
+        super().__init__(self.TYPE, name, None, opts)
         self.layer = aws.lambda_.LayerVersion(
             f"{name}-version",
-            layer_name=args.context.physical_name("sdk"),
-            description=layer_description(),
-            code=layer_archive(),
+            layer_name=args.context.physical_name(self.SPEC.name),
+            description=layer_description(self.SPEC.requirements, self.SPEC.shown),
+            code=layer_archive(self.SPEC),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             opts=pulumi.ResourceOptions(parent=self),
@@ -209,15 +242,26 @@ class SdkLayer(pulumi.ComponentResource):
         self.register_outputs({"arn": self.layer.arn})
 
 
+class MediaLayer(SdkLayer):
+    """One layer version per stack with PyAV and Pillow (runtime/media-requirements.txt); only the inbound function
+    lists it."""
+
+    TYPE = "whatsapp-buffer:index:MediaLayer"
+    SPEC = MEDIA
+
+
 def _main(argv: list[str]) -> int:
-    """`python -m components.sdk_layer wheels` (the Makefile's venv step) or `build` (prints the layer directory)."""
+    """`python -m components.sdk_layer wheels` (the Makefile's venv step: both layers' wheels) or `build [media]`
+    (prints the SDK or media layer's directory)."""
     if argv == ["wheels"]:
-        download_wheels()
+        SDK.download()
+        MEDIA.download()
         return 0
-    if argv == ["build"]:
-        print(os.path.relpath(build_layer_dir()))
+    if argv and argv[0] == "build" and len(argv) <= 2:
+        spec = MEDIA if argv[1:] == ["media"] else SDK
+        print(os.path.relpath(spec.build()))
         return 0
-    print("usage: python -m components.sdk_layer wheels|build", file=sys.stderr)
+    print("usage: python -m components.sdk_layer wheels|build [media]", file=sys.stderr)
     return 2
 
 

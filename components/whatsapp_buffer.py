@@ -1,7 +1,7 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes the SDK layer, the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
+composes the SDK layer, the media layer (inbound only), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
 It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
 RUNTIME_DIR), so a program in any directory, or in another language through the component provider
 (`__main__` of this package, PulumiPlugin.yaml), can build it.
@@ -19,13 +19,13 @@ from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
 from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults
-from components.sdk_layer import SdkLayer, SdkLayerArgs
+from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
 from components.settings import settings_from_args
 from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
-CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge")
+CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge", "media-layer")
 """Each child component's name after the `<name>-` prefix, and its logical name at the stack's root in the program
 before this component existed (see `moved_from_root`)."""
 
@@ -103,7 +103,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases)
 
         sdk = SdkLayer(*_named(child("sdk-layer"), SdkLayerArgs(context=context)))
-        functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn)
+        media_layer = MediaLayer(*_named(child("media-layer"), SdkLayerArgs(context=context)))
+        functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn, media_layer_arn=media_layer.layer.arn)
         notifications_name, notifications_opts = child("alarm-notifications")
         alarm_topics, notifications = alarm_actions(
             context,

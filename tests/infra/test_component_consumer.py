@@ -34,7 +34,9 @@ def test_another_program_builds_the_whole_bridge_and_buffer_seconds_reaches_the_
     (bridge,) = graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")
     assert bridge.name == "support"
     children = {r.name for r in graph.children_of(bridge.urn)}
-    assert children == {f"support-{c}" for c in ("sdk-layer", "buffered-ingest", "stream-aggregator", "connect-bridge")}
+    assert children == {
+        f"support-{c}" for c in ("sdk-layer", "media-layer", "buffered-ingest", "stream-aggregator", "connect-bridge")
+    }
     assert len(graph.by_type("aws:lambda/function:Function")) == 4
     assert env(function(graph, "aggregator"))["BUFFER_SECONDS"] == "12"
     assert env(function(graph, "ingest"))["IGNORE_STICKERS"] == "false"
@@ -78,6 +80,7 @@ def test_the_package_pip_builds_holds_the_lambda_code_and_runs_from_another_dire
     names = zipfile.ZipFile(wheel).namelist()
     runtime = sorted(p.relative_to(PROJECT_DIR / "runtime").as_posix() for p in (PROJECT_DIR / "runtime").rglob("*.py"))
     assert "components/whatsapp_buffer.py" in names and "components/_runtime/requirements.txt" in names
+    assert "components/_runtime/media-requirements.txt" in names
     assert {f"components/_runtime/{path}" for path in runtime if "__pycache__" not in path} <= set(names)
 
     site = tmp_path / "site"

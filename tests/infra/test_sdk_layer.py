@@ -48,14 +48,14 @@ LAMBDA_ENVIRONMENT = {
 """Environment markers as a python3.13 arm64 function evaluates them (no extras requested)."""
 
 
-def the_layer(graph: ResourceGraph):
-    (layer,) = graph.by_type(LAYER_TYPE)
+def the_layer(graph: ResourceGraph, name: str = "sdk"):
+    (layer,) = [r for r in graph.by_type(LAYER_TYPE) if r.name == f"whatsapp-buffer-{name}-layer-version"]
     return layer
 
 
-def layer_dir(graph: ResourceGraph) -> Path:
+def layer_dir(graph: ResourceGraph, name: str = "sdk") -> Path:
     """The directory the program archived as the layer's code (relative to the working directory, like the state)."""
-    return Path(the_layer(graph).inputs["code"].path)
+    return Path(the_layer(graph, name).inputs["code"].path)
 
 
 def distributions(root: Path) -> dict[str, dict]:
@@ -72,8 +72,8 @@ def distributions(root: Path) -> dict[str, dict]:
     return found
 
 
-def test_every_function_lists_the_one_layer_the_stack_builds(graph):
-    layer = the_layer(graph)
+def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_inbound_the_media_layer(graph):
+    layer, media = the_layer(graph), the_layer(graph, "media")
     (component,) = graph.by_type("whatsapp-buffer:index:SdkLayer")
     arn = layer.outputs.get("arn")
 
@@ -84,8 +84,14 @@ def test_every_function_lists_the_one_layer_the_stack_builds(graph):
     functions = graph.by_type("aws:lambda/function:Function")
     assert len(functions) == 4
     for f in functions:
-        assert f.inputs["layers"] == [arn], f.name
+        inbound = f.name.endswith("-inbound-function")
+        assert f.inputs["layers"] == [arn, *([media.outputs["arn"]] if inbound else [])], f.name
     assert graph.stack_outputs["sdkLayerArn"] == arn
+    (media_component,) = graph.by_type("whatsapp-buffer:index:MediaLayer")
+    assert media.parent == media_component.urn
+    assert re.fullmatch(rf"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:layer:whatsapp-buffer-dev-media:\d+", str(media.outputs["arn"]))
+    assert media.inputs["compatibleRuntimes"] == ["python3.13"] and media.inputs["compatibleArchitectures"] == ["arm64"]
+    assert media.inputs["description"] == "av 18.1.0, pillow 13.0.0 (runtime/media-requirements.txt)"
 
 
 def test_the_layer_is_archived_by_a_relative_path_so_the_state_holds_no_machine_path(graph):
@@ -119,7 +125,11 @@ def test_the_layers_botocore_accepts_chat_streaming_configuration_on_start_chat_
 def _loads_on_lambda(tag: str) -> bool:
     python, abi, platform = tag.split("-")
     return (
-        bool(set(python.split(".")) & {"py3", "cp313"})
+        (
+            bool(set(python.split(".")) & {"py3", "cp313"})
+            # A stable-ABI wheel built for CPython 3.x loads on every later CPython (PEP 384).
+            or (abi == "abi3" and re.fullmatch(r"cp3(\d+)", python) is not None and int(python[3:]) <= 13)
+        )
         and abi in ("none", "abi3", "cp313")
         and (platform == "any" or re.fullmatch(r"manylinux\w*_aarch64", platform) is not None)
     )
@@ -151,6 +161,20 @@ def foreign_binaries(root: Path) -> list[str]:
 
 def test_the_layer_holds_no_native_code_or_wheel_built_for_another_platform(graph):
     assert foreign_binaries(layer_dir(graph)) == []
+
+
+def test_the_media_layer_holds_exactly_the_media_pins_built_for_aarch64_only(graph):
+    """PyAV and Pillow as runtime/media-requirements.txt pins them, the versions the tests convert with; their bundled
+    FFmpeg, libwebp and friends are all AArch64 ELF objects."""
+    root = layer_dir(graph, "media")
+    built = {name: d["version"] for name, d in distributions(root).items()}
+
+    assert built == pins(sdk_layer.MEDIA_REQUIREMENTS) == {"av": "18.1.0", "pillow": "13.0.0"}
+    for name, version in built.items():
+        assert importlib.metadata.version(name) == version, name
+    assert any(path.name.startswith("libavcodec") for path in (root / "python" / "av.libs").iterdir())
+    assert foreign_binaries(root) == []
+    assert not set(built) & set(pins())
 
 
 def test_foreign_binaries_names_an_x86_64_extension_a_macos_one_and_a_foreign_wheel_tag(tmp_path):
@@ -204,8 +228,10 @@ def test_runtime_requirements_pin_every_distribution_the_runtime_imports():
     owners = importlib.metadata.packages_distributions()
 
     assert {"boto3", "botocore", "aws_lambda_powertools"} <= modules
-    unpinned = {module for module in modules if not {canonical_name(d) for d in owners.get(module, [])} & set(pins())}
+    pinned = set(pins()) | set(pins(sdk_layer.MEDIA_REQUIREMENTS))
+    unpinned = {module for module in modules if not {canonical_name(d) for d in owners.get(module, [])} & pinned}
     assert unpinned == set()
+    assert {"av", "PIL"} <= modules
 
 
 def test_top_level_requirements_take_the_runtime_pins_from_runtime_requirements():
@@ -215,9 +241,9 @@ def test_top_level_requirements_take_the_runtime_pins_from_runtime_requirements(
         line.split("#", 1)[0].strip() for line in (RUNTIME_DIR.parent / "requirements.txt").read_text().splitlines()
     ]
 
-    assert "-r runtime/requirements.txt" in lines
+    assert "-r runtime/requirements.txt" in lines and "-r runtime/media-requirements.txt" in lines
     named = {canonical_name(re.split(r"[\[=<>!~ ]", line, maxsplit=1)[0]) for line in lines if line and line[0] != "-"}
-    assert named & set(pins()) == set()
+    assert named & (set(pins()) | set(pins(sdk_layer.MEDIA_REQUIREMENTS))) == set()
 
 
 def test_program_runs_reuse_the_built_layer_without_running_pip(graph, monkeypatch):

@@ -30,8 +30,12 @@ def test_the_stack_holds_one_whatsapp_buffer_and_the_three_components_are_its_ch
         assert component.parent == bridge.urn
 
 
-SHARED_COMPONENTS = {"whatsapp-buffer:index:SdkLayer": "whatsapp-buffer-sdk-layer"}
-"""Built once per stack and handed to the three components (the layer every function lists)."""
+SHARED_COMPONENTS = {
+    "whatsapp-buffer:index:SdkLayer": "whatsapp-buffer-sdk-layer",
+    "whatsapp-buffer:index:MediaLayer": "whatsapp-buffer-media-layer",
+}
+"""Built once per stack and handed to the components (the layer every function lists, the inbound function's media
+layer)."""
 OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "whatsapp-buffer-alarm-notifications"}
 """Declared only when configured (alarmEmail)."""
 
@@ -81,7 +85,8 @@ def test_each_component_owns_the_resources_of_its_box(graph):
 
 def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_runtime_only(graph):
     functions = graph.by_type("aws:lambda/function:Function")
-    (layer,) = graph.by_type("aws:lambda/layerVersion:LayerVersion")
+    layers = {r.name.removeprefix("whatsapp-buffer-"): r for r in graph.by_type("aws:lambda/layerVersion:LayerVersion")}
+    layer, media = layers["sdk-layer-version"], layers["media-layer-version"]
 
     assert {f.inputs["handler"] for f in functions} == {
         f"whatsapp_buffer.entrypoints.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
@@ -89,7 +94,8 @@ def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_run
     for f in functions:
         assert f.inputs["runtime"] == "python3.13"
         assert f.inputs["architectures"] == ["arm64"]
-        assert f.inputs["layers"] == [layer.outputs["arn"]]
+        extra = [media.outputs["arn"]] if f.inputs["handler"].endswith(".inbound.handler") else []
+        assert f.inputs["layers"] == [layer.outputs["arn"], *extra]
         files = f.inputs["code"]["archive"]
         assert "whatsapp_buffer/settings.py" in files
         assert all(path.startswith("whatsapp_buffer/") for path in files)
