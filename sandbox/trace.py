@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox import media_samples
+
 TYPES = ("whatsapp", "agent", "end_chat", "raw")
 MAX_SIZE_KB = 110_000
 """Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
@@ -19,13 +21,14 @@ DEFAULT_PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_NUMBER = "15550100000"
 WABA_ID = "390176134173423"
 _MIME = {
-    "image": ("image/jpeg", b"\xff\xd8\xff\xe0sandbox-jpeg"),
-    "audio": ("audio/mpeg", b"ID3sandbox-mp3"),
-    "voice": ("audio/ogg; codecs=opus", b"OggSsandbox-opus"),
-    "video": ("video/mp4", b"\x00\x00\x00\x18ftypmp42sandbox"),
-    "document": ("application/pdf", b"%PDF-1.4 sandbox"),
-    "sticker": ("image/webp", b"RIFF\x00\x00\x00\x00WEBPsandbox"),
+    "image": "image/jpeg",
+    "audio": "audio/mpeg",
+    "voice": "audio/ogg; codecs=opus",
+    "video": "video/mp4",
+    "document": "application/pdf",
+    "sticker": "image/webp",
 }
+"""Each media kind's default `mime_type`; the file itself is a real one of that type (`media_samples`)."""
 
 
 class TraceError(ValueError):
@@ -130,10 +133,8 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
     if kind == "text":
         return {"type": "text", "text": {"body": str(event.data.get("text", ""))}}, None
     if kind in _MIME:
-        mime, data = _MIME[kind]
-        mime = str(event.data.get("mime_type") or mime)
-        if event.data.get("size_kb"):
-            data = data.ljust(int(float(event.data["size_kb"]) * 1000), b"\0")
+        mime = str(event.data.get("mime_type") or _MIME[kind])
+        data = media_samples.sample(kind, mime, event.data.get("size_kb") or 0)
         media = MediaObject(f"{int(hashlib.sha1(message_id.encode()).hexdigest()[:12], 16)}", mime, data)  # noqa: S324
         payload: dict[str, Any] = {"id": media.media_id, "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest()}
         if kind in ("image", "video", "document") and event.data.get("caption"):

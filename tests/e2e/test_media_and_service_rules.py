@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import av
 import pytest
+from PIL import Image
 
 from tests.e2e.conftest import TRACES, replay
 
@@ -13,21 +15,49 @@ def media():
     return replay(TRACES / "media_kinds.jsonl", chatDurationMinutes=10080, ignoreStickers="false")
 
 
-def test_a_jpeg_a_pdf_and_an_mp4_reach_connect_as_three_attachments_with_their_types(media):
+def test_a_jpeg_a_pdf_and_an_mp4_pass_and_a_voice_note_sticker_aac_and_3gpp_arrive_converted(media):
     _, transcript, _ = media
     attachments = [(m["name"], m["content_type"]) for m in transcript["connect"] if m["kind"] == "attachment"]
-    assert attachments == [("image-1.jpg", "image/jpeg"), ("invoice.pdf", "application/pdf"), ("video-3.mp4", "video/mp4")]
+    assert attachments == [
+        ("image-1.jpg", "image/jpeg"),
+        ("invoice.pdf", "application/pdf"),
+        ("video-3.mp4", "video/mp4"),
+        ("voice-4.wav", "audio/wav"),
+        ("sticker-5.png", "image/png"),
+        ("audio-6.wav", "audio/wav"),
+        ("video-7.mp4", "video/mp4"),
+    ]
 
 
-def test_a_voice_note_a_sticker_and_a_video_over_20_mb_reach_the_agent_as_lines_naming_each_file(media):
+def attachment_bytes(replay, name: str) -> bytes:
+    """What the fake Connect stored for the one attachment of that name (the agent's download)."""
+    (attachment,) = [a for a in replay.services.fake.chats.attachments.values() if a.name == name]
+    return attachment.data
+
+
+def test_the_converted_files_the_agent_gets_are_a_playable_wav_a_png_and_an_h264_mp4(media, tmp_path):
+    _, _, replay = media
+    for name, expected in [("voice-4.wav", {"pcm_s16le"}), ("audio-6.wav", {"pcm_s16le"}), ("video-7.mp4", {"h264", "aac"})]:
+        path = tmp_path / name
+        path.write_bytes(attachment_bytes(replay, name))
+        with av.open(str(path)) as probe:
+            assert {s.codec_context.name for s in probe.streams} == expected, name
+            if expected == {"pcm_s16le"}:
+                audio = probe.streams.audio[0].codec_context
+                assert (audio.sample_rate, audio.channels) == (16000, 1)
+    path = tmp_path / "sticker-5.png"
+    path.write_bytes(attachment_bytes(replay, "sticker-5.png"))
+    with Image.open(path) as png:
+        assert png.format == "PNG" and png.size == (512, 512)
+
+
+def test_a_video_over_20_mb_and_a_30_mb_pdf_reach_the_agent_as_lines_naming_each_file(media):
     events, transcript, _ = media
     lines = [m["content"] for m in transcript["connect"] if m["kind"] == "text" and m["content"].startswith("[")]
     assert lines == [
-        "[The customer sent a voice note (voice-4.ogg, 25 KB) that cannot be shown here: "
-        "Connect chat does not accept this file type.]",
-        "[The customer sent a sticker (sticker-5.webp, 1 KB) that cannot be shown here: "
-        "Connect chat does not accept this file type.]",
-        "[The customer sent a video (video-6.mp4, 21.0 MB) that cannot be shown here: "
+        "[The customer sent a video (video-8.mp4, 21.0 MB) that cannot be shown here: "
+        "it is larger than the 20 MB Connect chat accepts.]",
+        "[The customer sent a document (contract-scan.pdf, 30.0 MB) that cannot be shown here: "
         "it is larger than the 20 MB Connect chat accepts.]",
     ]
     # every accepted message id is in the transcript: nothing was dropped silently

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import json
 
+import av
 import boto3
 import botocore
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import ParamValidationError
 from moto import mock_aws
+from PIL import Image
 
+from sandbox.media_samples import sample
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.deliver import attachments
 from whatsapp_buffer.deliver.send_burst import BurstDelivery
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
@@ -328,19 +332,59 @@ def test_a_burst_with_a_jpeg_a_pdf_and_an_mp4_reaches_connect_as_three_attachmen
 
 
 @pytest.mark.parametrize(
+    ("kind", "mime", "name", "expected_type"),
+    [
+        ("voice", "audio/ogg; codecs=opus", "voice-1.wav", "audio/wav"),
+        ("audio", "audio/mpeg", "audio-1.wav", "audio/wav"),
+        ("audio", "audio/aac", "audio-1.wav", "audio/wav"),
+        ("audio", "audio/amr", "audio-1.wav", "audio/wav"),
+        ("audio", "audio/mp4", "audio-1.wav", "audio/wav"),
+        ("sticker", "image/webp", "sticker-1.png", "image/png"),
+        ("video", "video/3gpp", "video-1.mp4", "video/mp4"),
+    ],
+)
+def test_a_voice_note_audio_sticker_or_3gpp_video_arrives_converted_to_a_type_connect_attaches(
+    world, kind, mime, name, expected_type, tmp_path
+):
+    # GIVEN a real file of a type Connect refuses but the bridge converts
+    world.fake.services.register_media("5550002", sample(kind, mime), mime)
+    burst = make_burst(
+        [OutgoingItem(kind=kind, message_ids=("wamid.s",), content={"media_id": "5550002", "mime_type": mime})]
+    )
+    # WHEN the burst is delivered
+    _, failed = world.deliver(burst)
+    # THEN the agent gets one attachment of the converted type, named after the item with the new extension
+    assert not failed
+    (attachment,) = world.fake.items(world.session().contact_id)
+    assert (attachment.kind, attachment.attachment_name, attachment.content_type) == ("attachment", name, expected_type)
+    assert attachment.upload_client_token == burst.client_token(0)
+    # AND what was attached really is that type
+    converted = tmp_path / name
+    converted.write_bytes(world.fake.services.attachment_data(attachment.attachment_id))
+    if expected_type == "image/png":
+        with Image.open(converted) as png:
+            assert png.format == "PNG"
+    else:
+        with av.open(str(converted)) as probe:
+            codecs = {s.codec_context.name for s in probe.streams}
+        assert codecs == ({"pcm_s16le"} if expected_type == "audio/wav" else {"h264", "aac"})
+    # AND the original and the converted file wait side by side in the media bucket
+    keys = [o["Key"] for o in world.s3.list_objects_v2(Bucket="media-bucket")["Contents"]]
+    assert len(keys) == 2 and keys[1] == keys[0] + name[name.rindex(".") :]
+
+
+@pytest.mark.parametrize(
     ("kind", "mime", "name"),
     [
-        ("voice", "audio/ogg; codecs=opus", "voice-1.ogg"),
-        ("audio", "audio/mpeg", "audio-1.mp3"),
-        ("audio", "audio/amr", "audio-1.amr"),
-        ("sticker", "image/webp", "sticker-1.webp"),
-        ("video", "video/3gpp", "video-1.3gp"),
+        ("document", "application/zip", "document-1.zip"),
+        ("video", "video/webm", "video-1.webm"),
+        ("audio", "audio/flac", "audio-1.flac"),
     ],
 )
 def test_a_media_type_connect_does_not_accept_becomes_a_notice_naming_the_file_and_is_never_downloaded(
     world, kind, mime, name
 ):
-    # GIVEN a file whose type is not on Connect's attachment list
+    # GIVEN a file whose type is neither on Connect's attachment list nor one the bridge converts
     world.fake.services.register_media("5550002", b"x" * 12_000, mime)
     burst = make_burst(
         [OutgoingItem(kind=kind, message_ids=("wamid.s",), content={"media_id": "5550002", "mime_type": mime})]
@@ -356,6 +400,53 @@ def test_a_media_type_connect_does_not_accept_becomes_a_notice_naming_the_file_a
     (info,) = world.calls("GetWhatsAppMessageMedia")
     assert info["metadataOnly"] is True
     assert world.s3.list_objects_v2(Bucket="media-bucket").get("KeyCount", 0) == 0
+
+
+def test_a_voice_note_that_cannot_be_converted_is_a_named_line_and_the_rest_of_the_burst_arrives(world):
+    # GIVEN a corrupt voice note between two texts
+    world.fake.services.register_media("5550004", b"OggS" + b"x" * 11_996, "audio/ogg; codecs=opus")
+    voice = OutgoingItem(
+        kind="voice", message_ids=("wamid.v",), content={"media_id": "5550004", "mime_type": "audio/ogg; codecs=opus"}
+    )
+    before, after = (OutgoingItem(kind="text", message_ids=(f"wamid.{t}",), text=t) for t in ("hello", "bye"))
+    burst = make_burst([before, voice, after])
+    # WHEN the burst is delivered
+    _, failed = world.deliver(burst)
+    # THEN the voice note is one line naming the file and its size, in its place, and the texts around it arrive
+    assert not failed
+    items = world.fake.items(world.session().contact_id)
+    assert [i.content for i in items][::2] == ["hello", "bye"]
+    assert items[1].client_token == burst.client_token(1)
+    assert items[1].content == (
+        "[The customer sent a voice note (voice-2.ogg, 12 KB) that cannot be shown here: "
+        "it could not be converted to a file type Connect chat accepts.]"
+    )
+
+
+def test_a_recording_whose_wav_would_pass_20_mb_is_a_named_line(world, monkeypatch):
+    # GIVEN a limit smaller than the 4 s recording's 128 KB WAV (so the test need not encode ten minutes of audio)
+    monkeypatch.setattr(attachments, "MAX_ATTACHMENT_BYTES", 100_000)
+    world.fake.services.register_media("5550005", sample("audio", "audio/mpeg"), "audio/mpeg")
+    burst = make_burst(
+        [OutgoingItem(kind="audio", message_ids=("wamid.a",), content={"media_id": "5550005", "mime_type": "audio/mpeg"})]
+    )
+    _, failed = world.deliver(burst)
+    assert not failed
+    (notice,) = world.fake.items(world.session().contact_id)
+    assert notice.content.startswith("[The customer sent an audio file (audio-1.mp3, 1")
+    assert "converted to a type Connect chat accepts, it is larger than the 20 MB" in notice.content
+
+
+def test_an_original_too_large_to_convert_is_a_named_line_without_a_download(world):
+    world.fake.services.register_media("5550006", b"x" * 33_000_000, "video/3gpp")
+    burst = make_burst(
+        [OutgoingItem(kind="video", message_ids=("wamid.g",), content={"media_id": "5550006", "mime_type": "video/3gpp"})]
+    )
+    _, failed = world.deliver(burst)
+    assert not failed
+    (notice,) = world.fake.items(world.session().contact_id)
+    assert "(video-1.3gp, 33.0 MB)" in notice.content and "larger than the 20 MB" in notice.content
+    assert len(world.calls("GetWhatsAppMessageMedia")) == 1
 
 
 def test_a_file_over_connects_20_mb_becomes_a_notice_without_a_download(world):

@@ -44,6 +44,14 @@ class MediaStore:
         with S3.translating("GetObject"):
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
+    def download(self, key: str, path: str) -> None:
+        """The object written to a local file in chunks (never whole in memory)."""
+        with S3.translating("GetObject"):
+            body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+            with open(path, "wb") as file:
+                for chunk in body.iter_chunks(1024 * 1024):
+                    file.write(chunk)
+
     def upload_url(self, key: str, expires_seconds: int = UPLOAD_URL_SECONDS) -> str:
         """A pre-signed PUT URL for exactly `key`, signed with this function's credentials (Content-Type left
         unsigned, so whatever type End User Messaging sends is accepted)."""

@@ -1,18 +1,25 @@
 """Which of a customer's files reach the agent as attachments, and the line that names a file that cannot.
 
 End User Messaging is asked what a file is first (`metadataOnly`: type and size in KB); only a type on Connect's
-attachment list within its size limit (`attachments`) is copied — to a pre-signed PUT URL for its exact key in the
-media bucket — and attached. Anything else is one text line naming the file and its size, never a silent drop.
+attachment list within its size limit (`attachments`), or one the bridge converts into such a type (`convert`: voice
+notes and audio -> WAV, WebP -> PNG, 3GPP -> MP4), is copied — to a pre-signed PUT URL for its exact key in the media
+bucket — and attached. A converted file is made in a temporary directory, stored beside the original (`<key>.wav`)
+and attached under the original's name with the new extension (`voice-1.wav`). Anything else — an unknown type, a
+file too large before or after conversion, a fetch or conversion that fails — is one text line naming the file and
+its size, never a silent drop, and never stops the rest of the burst.
 """
 
 from __future__ import annotations
 
+import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key
-from whatsapp_buffer.deliver import attachments, render
+from whatsapp_buffer.deliver import attachments, convert, render
 from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
 from whatsapp_buffer.model import Burst, OutgoingItem
 from whatsapp_buffer.observability import count, logger
@@ -56,17 +63,62 @@ class CustomerMedia:
             info = self._whatsapp.media_info(media_id, origin)
         except MediaUnavailable:
             return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
-        content_type = render.bare_content_type(item.content.get("mime_type") or info.mime_type)
-        refusal = attachments.refusal(content_type, info.least_bytes)
-        if refusal is not None:
-            return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
+        content_type = render.bare_content_type(info.mime_type or item.content.get("mime_type"))
+        conversion = convert.plan(content_type)
+        if conversion is not None:
+            if info.least_bytes > convert.MAX_SOURCE_BYTES:
+                return self._notice(burst, index, item.kind, attachments.TOO_LARGE, name, info.approx_bytes)
+        else:
+            refusal = attachments.refusal(content_type, info.least_bytes)
+            if refusal is not None:
+                return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
         key = inbound_key(burst.burst_id, index, media_id)
         try:
             self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
         except MediaUnavailable:
             return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        if conversion is not None:
+            return self._converted(burst, index, item.kind, key, name, conversion, info.approx_bytes)
         attach_as = attachments.attachment_name(name, content_type)
         return Part(token, media=Media(key=key, name=attach_as, content_type=content_type, kind=item.kind))
+
+    def _converted(
+        self, burst: Burst, index: int, kind: str, key: str, name: str, conversion: convert.Conversion, size: int
+    ) -> Part:
+        """The original, downloaded from the media bucket, converted and stored again at `<key><extension>`."""
+        target_key = f"{key}{conversion.extension}"
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="media-") as scratch:
+            source, target = Path(scratch) / "original", Path(scratch) / f"converted{conversion.extension}"
+            try:
+                self._media.download(key, str(source))
+            except MediaUnavailable:
+                return self._notice(burst, index, kind, render.UNAVAILABLE, name, size)
+            try:
+                converted_bytes = conversion.run(source, target)
+            except convert.ConvertedTooLarge as exc:
+                return self._notice(burst, index, kind, render.CONVERTED_TOO_LARGE, name, exc.size_bytes)
+            except convert.ConversionFailed as exc:
+                logger.warning("media conversion failed", burst_id=burst.burst_id, item=index, error=str(exc))
+                return self._notice(burst, index, kind, render.UNCONVERTIBLE, name, source.stat().st_size)
+            # At most Connect's 20 MB, which `attach` holds in memory for the upload to Connect anyway.
+            self._media.put(target_key, target.read_bytes(), conversion.content_type)
+        logger.info(
+            "media converted",
+            burst_id=burst.burst_id,
+            item=index,
+            to=conversion.content_type,
+            bytes=converted_bytes,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        count("MediaConverted")
+        media = Media(
+            key=target_key,
+            name=convert.converted_name(name, conversion.extension),
+            content_type=conversion.content_type,
+            kind=kind,
+        )
+        return Part(burst.client_token(index), media=media)
 
     @staticmethod
     def _notice(
@@ -75,7 +127,6 @@ class CustomerMedia:
         logger.warning("media not attached", burst_id=burst.burst_id, item=index, reason=reason)
         count("MediaNotices")
         return Part(burst.client_token(index), text=render.media_notice(kind, reason, name, size_bytes))
-
 
     def attach(self, connection_token: str, media: Media, client_token: str) -> str | None:
         """Attach the file; a text notice to send instead when that is impossible."""

@@ -49,10 +49,16 @@ REJECTED = "rejected"
 """Connect refused the attachment (type or size not allowed on the instance)."""
 UNAVAILABLE = "unavailable"
 """The media could not be fetched from WhatsApp."""
+UNCONVERTIBLE = "unconvertible"
+"""The file is of a type the bridge converts, but this one could not be converted (corrupt, or no usable stream)."""
+CONVERTED_TOO_LARGE = "converted-size"
+"""The file was converted to a type Connect accepts, but the result is over Connect's size limit."""
 
 _REASONS = {
     REJECTED: "this file type or size is not accepted in this chat",
     UNAVAILABLE: "the file could not be downloaded from WhatsApp",
+    UNCONVERTIBLE: "it could not be converted to a file type Connect chat accepts",
+    CONVERTED_TOO_LARGE: "converted to a type Connect chat accepts, it is larger than the 20 MB it takes",
     attachments.TYPE_NOT_ACCEPTED: "Connect chat does not accept this file type",
     attachments.TOO_LARGE: "it is larger than the 20 MB Connect chat accepts",
 }
