@@ -1,6 +1,6 @@
 """`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
 
-Sections: quality, sweep, aggregator, scale, coldstart (`python -m bench faults ...` runs bench/faults.py instead);
+Sections: quality, sweep, aggregator, scale, coldstart, media (`python -m bench faults ...` runs bench/faults.py instead);
 `--quick` replays only the default bufferSeconds' sweep points through the sandbox (and writes out/results.partial.json). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
@@ -18,7 +18,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 SWEEP_PNG = HERE / "sweep.png"
-SECTIONS = ("quality", "sweep", "aggregator", "scale", "coldstart")
+SECTIONS = ("quality", "sweep", "aggregator", "scale", "coldstart", "media")
 
 
 def _machine() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _machine() -> dict[str, Any]:
 
 
 def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
-    from bench import aggregator_cost, coldstart, plot, quality, scale
+    from bench import aggregator_cost, coldstart, media, plot, quality, scale
 
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": _machine(), "timings_s": {}}
 
@@ -115,6 +115,8 @@ def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
         results["scale"] = timed("scale", scale.run)
     if "coldstart" in sections:
         results["coldstart"] = timed("coldstart", coldstart.run)
+    if "media" in sections:
+        results["media"] = timed("media", media.run)
     return results
 
 
@@ -235,6 +237,10 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"  package: {pk['files']} files, {_fmt(pk['uncompressed_bytes'])} bytes, zip {_fmt(pk['zip_bytes'])} bytes"
         )
+    if "media" in results:
+        from bench import media
+
+        lines.extend(media.lines(results["media"]))
     lines.append("\nsection wall times (s): " + ", ".join(f"{k} {v}" for k, v in results["timings_s"].items()))
     return "\n".join(lines)
 
