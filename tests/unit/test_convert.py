@@ -141,3 +141,15 @@ def test_generated_samples_are_deterministic_and_about_the_size_asked(kind, mime
     media_samples._sample.cache_clear()
     assert sample(kind, mime, 40) == first
     assert 30_000 <= len(first) <= 50_000
+
+
+def test_an_animated_webp_sticker_becomes_an_animated_png_with_every_frame(tmp_path):
+    frames = [Image.new("RGBA", (64, 64), (40 * i, 200, 255 - 40 * i, 255)) for i in range(4)]
+    source = tmp_path / "animated.webp"
+    frames[0].save(source, format="WEBP", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    target = tmp_path / "animated.png"
+
+    convert.TO_PNG.run(source, target)
+
+    with Image.open(target) as png:
+        assert png.format == "PNG" and png.n_frames == 4 and png.is_animated
