@@ -27,6 +27,7 @@ CASES = (
     ("audio M4A 15 s", "audio", "audio/mp4", VOICE_SECONDS),
     ("sticker WebP 512x512", "sticker", "image/webp", None),
     ("video 3GPP 2 s 176x144", "video", "video/3gpp", None),
+    ("video 3GPP 60 s 352x288", "video", "video/3gpp", 60),
 )
 _PEAK = """
 import resource, sys, tempfile
@@ -45,7 +46,7 @@ print(before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 def _size_kb(mime: str, seconds: int | None) -> float:
     from sandbox import media_samples
 
-    if seconds is None:
+    if seconds is None or not mime.startswith("audio/"):
         return 0
     bitrate = media_samples._AUDIO[mime.split(";", 1)[0]][3]
     return bitrate * seconds / 8 / 1000
@@ -54,7 +55,7 @@ def _size_kb(mime: str, seconds: int | None) -> float:
 def conversion_times(repeats: int = 5) -> dict[str, dict[str, Any]]:
     """label -> median and max milliseconds of `repeats` conversions, the original's and the result's bytes."""
     sys.path.insert(0, str(ROOT / "runtime"))
-    from sandbox.media_samples import sample
+    from sandbox.media_samples import sample, video_3gpp
     from whatsapp_buffer.deliver import convert
 
     found: dict[str, dict[str, Any]] = {}
@@ -63,7 +64,10 @@ def conversion_times(repeats: int = 5) -> dict[str, dict[str, Any]]:
             conversion = convert.plan(mime)
             assert conversion is not None, mime
             source, target = Path(scratch) / "original", Path(scratch) / f"converted{conversion.extension}"
-            source.write_bytes(sample(kind, mime, _size_kb(mime, seconds)))
+            if kind == "video" and seconds:
+                source.write_bytes(video_3gpp(seconds, (352, 288)))
+            else:
+                source.write_bytes(sample(kind, mime, _size_kb(mime, seconds)))
             conversion.run(source, target)  # warm: the first call loads FFmpeg's codecs
             times = []
             for _ in range(repeats):

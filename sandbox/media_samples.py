@@ -108,7 +108,14 @@ def _encode_audio(container: str, codec: str, rate: int, bitrate: int, seconds: 
         return path.read_bytes()
 
 
-def _encode_video(container: str, codec: str, size: tuple[int, int], audio_codec: str, audio_rate: int) -> bytes:
+def video_3gpp(seconds: int, size: tuple[int, int] = (176, 144)) -> bytes:
+    """A longer 3GPP clip than the sandbox's (for the benchmark: how conversion time grows with length)."""
+    return _encode_video("3gp", "h263", size, "libopencore_amrnb", 8_000, seconds)
+
+
+def _encode_video(
+    container: str, codec: str, size: tuple[int, int], audio_codec: str, audio_rate: int, seconds: int = 2
+) -> bytes:
     import av
     import numpy as np
     from av.codec.context import Flags
@@ -125,14 +132,14 @@ def _encode_video(container: str, codec: str, size: tuple[int, int], audio_codec
             audio = out.add_stream(audio_codec, rate=audio_rate, layout="mono")
             audio.codec_context.flags |= Flags.bitexact
             ys, xs = np.mgrid[0:height, 0:width]
-            for index in range(2 * fps):
+            for index in range(seconds * fps):
                 rgb = np.stack([(xs + index * 4) % 256, (ys + index * 2) % 256, (xs + ys) % 256], axis=-1)
                 frame = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24").reformat(format="yuv420p")
                 frame.pts, frame.time_base = index, Fraction(1, fps)
                 out.mux(video.encode(frame))
             out.mux(video.encode(None))
             chunk = audio_rate // 10
-            for start in range(0, audio_rate * 2, chunk):
+            for start in range(0, audio_rate * seconds, chunk):
                 samples = np.array([_tone(audio_rate, start, chunk)], dtype=np.float32)
                 frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
                 frame.rate, frame.pts, frame.time_base = audio_rate, start, Fraction(1, audio_rate)
