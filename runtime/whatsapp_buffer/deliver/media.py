@@ -52,7 +52,8 @@ class CustomerMedia:
 
     def fetch(self, burst: Burst, index: int, item: OutgoingItem) -> Part:
         """Ask End User Messaging what the file is first (`metadataOnly`); copy it to the media bucket only when
-        Connect can attach it, otherwise one line names it for the agent."""
+        Connect can attach it as it is or once converted (`convert.plan` of the reported type), otherwise one line
+        names it for the agent."""
         token = burst.client_token(index)
         name = render.attachment_name(item.kind, item.content, index)
         media_id = str(item.content.get("media_id") or "")
