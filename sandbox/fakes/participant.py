@@ -124,7 +124,6 @@ class ParticipantBackend:
         base_url: Callable[[], str],
         *,
         connection_ttl_seconds: float = CONNECTION_TTL_SECONDS,
-        attachment_content_types: frozenset[str] = ATTACHMENT_CONTENT_TYPES,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
     ) -> None:
         self.chats = chats
@@ -132,7 +131,6 @@ class ParticipantBackend:
         self.ids = ids
         self._base_url = base_url
         self.connection_ttl_seconds = connection_ttl_seconds
-        self.attachment_content_types = attachment_content_types
         self.max_attachment_bytes = max_attachment_bytes
         self.connections: dict[str, Connection] = {}
         self.grants: dict[str, Grant] = {}
@@ -217,8 +215,6 @@ class ParticipantBackend:
         name, content_type, size = params["AttachmentName"], params["ContentType"], params["AttachmentSizeInBytes"]
         if size < 1:
             raise ApiError("ValidationException", "AttachmentSizeInBytes must be at least 1")
-        if content_type not in self.attachment_content_types:
-            raise ApiError("ValidationException", f"attachments of type {content_type} are not supported")
         refusal = attachment_refusal(name, content_type, size, self.max_attachment_bytes)
         if refusal is not None:
             raise ApiError("ValidationException", refusal)

@@ -31,7 +31,6 @@ from botocore.awsrequest import AWSResponse
 from sandbox.fakes.chat import ChatItem, Chats, ContactView
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.participant import (
-    ATTACHMENT_CONTENT_TYPES,
     CONNECTION_TTL_SECONDS,
     MAX_ATTACHMENT_BYTES,
     ParticipantBackend,
@@ -77,7 +76,6 @@ class FakeServices:
         service_window: str = "status",
         on_status: Callable[[str, dict[str, Any]], None] | None = None,
         account_id: str = "123456789012",
-        attachment_content_types: Iterable[str] = ATTACHMENT_CONTENT_TYPES,
         max_attachment_bytes: int = MAX_ATTACHMENT_BYTES,
         connection_ttl_seconds: float = CONNECTION_TTL_SECONDS,
         agent_name: str = "Agent",
@@ -100,7 +98,6 @@ class FakeServices:
             ids,
             lambda: self._base_url or IN_PROCESS_URL,
             connection_ttl_seconds=connection_ttl_seconds,
-            attachment_content_types=frozenset(attachment_content_types),
             max_attachment_bytes=max_attachment_bytes,
         )
         self.social = SocialMessagingBackend(

@@ -274,7 +274,7 @@ class SocialMessagingBackend:
         return origination
 
     def _put_presigned(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
-        if not (PRESIGNED_URL.fullmatch(url) or url.startswith(self.s3_endpoints or ("\0",))):
+        if not (PRESIGNED_URL.fullmatch(url) or any(url.startswith(endpoint) for endpoint in self.s3_endpoints)):
             raise ApiError("ValidationException", "destinationS3PresignedUrl.url is not an Amazon S3 URL")
         if self._http_put is None:
             raise ApiError("DependencyException", "the fake was given no way to reach S3")
