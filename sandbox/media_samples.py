@@ -25,6 +25,7 @@ import struct
 import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 MAX_SECONDS = 120
 """The longest recording generated; a larger `size_kb` pads instead of encoding minutes of audio per replay."""
@@ -88,7 +89,6 @@ def _tone(rate: int, start: int, count: int) -> list[float]:
 
 def _encode_audio(container: str, codec: str, rate: int, bitrate: int, seconds: int) -> bytes:
     import av
-    import numpy as np
     from av.codec.context import Flags
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -98,14 +98,22 @@ def _encode_audio(container: str, codec: str, rate: int, bitrate: int, seconds: 
             stream.bit_rate = bitrate
             stream.codec_context.flags |= Flags.bitexact
             stream.codec_context.thread_count = 1
-            chunk = rate // 10
-            for start in range(0, rate * seconds, chunk):
-                samples = np.array([_tone(rate, start, chunk)], dtype=np.float32)
-                frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
-                frame.rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
-                out.mux(stream.encode(frame))
-            out.mux(stream.encode(None))
+            _mux_tone(out, stream, rate, seconds)
         return path.read_bytes()
+
+
+def _mux_tone(out: Any, stream: Any, rate: int, seconds: int) -> None:
+    """`seconds` of the speech-like tone into an audio stream, in tenth-of-a-second frames, then the encoder flushed."""
+    import av
+    import numpy as np
+
+    chunk = rate // 10
+    for start in range(0, rate * seconds, chunk):
+        samples = np.array([_tone(rate, start, chunk)], dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
+        frame.rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode(None))
 
 
 def video_3gpp(seconds: int, size: tuple[int, int] = (176, 144)) -> bytes:
@@ -138,13 +146,7 @@ def _encode_video(
                 frame.pts, frame.time_base = index, Fraction(1, fps)
                 out.mux(video.encode(frame))
             out.mux(video.encode(None))
-            chunk = audio_rate // 10
-            for start in range(0, audio_rate * seconds, chunk):
-                samples = np.array([_tone(audio_rate, start, chunk)], dtype=np.float32)
-                frame = av.AudioFrame.from_ndarray(samples, format="flt", layout="mono")
-                frame.rate, frame.pts, frame.time_base = audio_rate, start, Fraction(1, audio_rate)
-                out.mux(audio.encode(frame))
-            out.mux(audio.encode(None))
+            _mux_tone(out, audio, audio_rate, seconds)
         return path.read_bytes()
 
 
