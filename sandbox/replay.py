@@ -181,7 +181,10 @@ class Replay:
         item = ddb.get_item(
             TableName=table, Key={"conversation": {"S": f"{event.phone_number_id}#{event.customer}"}}, ConsistentRead=True
         ).get("Item")
-        return item["contact_id"]["S"] if item else None
+        if item and "alias_of" in item:
+            # One customer known by two keys (BSUID and number, or an old and a new number) shares one chat.
+            item = ddb.get_item(TableName=table, Key={"conversation": item["alias_of"]}, ConsistentRead=True).get("Item")
+        return item["contact_id"]["S"] if item and "contact_id" in item else None
 
     def _agent(self, event: trace.TraceEvent) -> None:
         contact = self._contact_for(event)
@@ -334,7 +337,7 @@ def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
     if message.get("status") == "read":
         return []
     kind = message.get("type", "text")
-    entry = {"at": round(call.at - start, 3), "to": message.get("to"), "kind": kind}
+    entry = {"at": round(call.at - start, 3), "to": message.get("to") or message.get("recipient"), "kind": kind}
     if kind == "text":
         entry["text"] = (message.get("text") or {}).get("body")
     else:

@@ -44,7 +44,10 @@ class TraceEvent:
 
     @property
     def customer(self) -> str:
-        return str(self.data.get("from") if self.type == "whatsapp" else self.data.get("to"))
+        """Who the line is about as the bridge keys it: the phone number, or the `user_id` (BSUID) without one."""
+        if self.type == "whatsapp":
+            return str(self.data.get("from") or self.data.get("user_id"))
+        return str(self.data.get("to"))
 
     @property
     def phone_number_id(self) -> str:
@@ -81,8 +84,11 @@ def _validate(number: int, data: Any) -> TraceEvent:
     if kind not in TYPES:
         raise TraceError(f"line {number}: 'type' must be one of {', '.join(TYPES)}")
     if kind == "whatsapp":
-        if not isinstance(data.get("from"), str) or not data["from"]:
-            raise TraceError(f"line {number}: a whatsapp event needs 'from'")
+        for name in ("from", "user_id", "username"):
+            if name in data and (not isinstance(data[name], str) or not data[name]):
+                raise TraceError(f"line {number}: '{name}' must be a non-empty string")
+        if not data.get("from") and not data.get("user_id"):
+            raise TraceError(f"line {number}: a whatsapp event needs 'from' or 'user_id'")
         if data.get("kind", "text") not in KINDS:
             raise TraceError(f"line {number}: 'kind' must be one of {', '.join(KINDS)}")
         sent_at = data.get("sent_at", at)
@@ -178,7 +184,20 @@ def eum_message(
     """The SNS `Message` End User Messaging publishes for one customer message, and the media it refers to."""
     body, media = _message_body(event, message_id, previous_id)
     sent_at = start_epoch + float(event.data.get("sent_at", event.at))
-    message = {"from": event.customer, "id": message_id, "timestamp": str(int(sent_at)), **body}
+    # Meta's usernames page: `from` / `contacts[].wa_id` are "omitted if user's phone number is unavailable";
+    # `from_user_id` / `contacts[].user_id` carry the BSUID, `contacts[].profile.username` the username.
+    phone, user_id = event.data.get("from"), event.data.get("user_id")
+    message = {
+        **({"from": phone} if phone else {}),
+        **({"from_user_id": user_id} if user_id else {}),
+        "id": message_id,
+        "timestamp": str(int(sent_at)),
+        **body,
+    }
+    profile = {"name": str(event.data.get("name") or f"Customer {event.customer[-4:]}")}
+    if event.data.get("username"):
+        profile["username"] = str(event.data["username"])
+    contact = {"profile": profile, **({"wa_id": phone} if phone else {}), **({"user_id": user_id} if user_id else {})}
     if event.data.get("reply_to"):
         # WhatsApp's reply: `context.from` is who sent the message replied to (here the customer), `context.id` its id.
         message["context"] = {"from": event.customer, "id": str(event.data["reply_to"])}
@@ -189,7 +208,7 @@ def eum_message(
                 "value": {
                     "messaging_product": "whatsapp",
                     "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": event.phone_number_id},
-                    "contacts": [{"profile": {"name": str(event.data.get("name") or f"Customer {event.customer[-4:]}")}, "wa_id": event.customer}],
+                    "contacts": [contact],
                     "messages": [message],
                 },
                 "field": "messages",

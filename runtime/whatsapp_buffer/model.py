@@ -33,7 +33,8 @@ class Conversation:
     phone_number_id: str
     """Meta's phone number id of the business number (webhook `metadata.phone_number_id`)."""
     customer: str
-    """The customer's WhatsApp id (`wa_id`, digits of the phone number)."""
+    """Who the customer is to WhatsApp: the phone number (`wa_id`, digits) when the webhook carries one, else the
+    business-scoped user id (BSUID, `US.13491208655302741918`) of a customer whose number WhatsApp does not share."""
 
     @property
     def key(self) -> str:
@@ -49,8 +50,28 @@ class Conversation:
 
     @property
     def masked_customer(self) -> str:
-        """The customer's number safe for logs and contact attributes: last four digits only."""
-        return mask_phone(self.customer)
+        """The customer's number (or BSUID) safe for logs and contact attributes: last four characters only."""
+        return mask_customer(self.customer)
+
+    @property
+    def by_user_id(self) -> bool:
+        """True when the conversation is keyed by a BSUID: replies then go to `recipient`, not `to`."""
+        return is_user_id(self.customer)
+
+
+def is_user_id(customer: str) -> bool:
+    """A BSUID ("a two-letter ISO country code, a period, and up to 128 alphanumeric characters", optionally `ENT.`
+    for a parent BSUID) always holds a period; a `wa_id` is digits only."""
+    return "." in customer
+
+
+def mask_customer(customer: str) -> str:
+    """`15550001111` -> `*******1111`; `US.13491208655302741918` -> `US.****************1918` (the country code is
+    no secret, the rest identifies the person as much as a phone number does)."""
+    if is_user_id(customer):
+        prefix, _, rest = customer.rpartition(".")
+        return f"{prefix}.{mask_phone(rest)}"
+    return mask_phone(customer)
 
 
 def mask_phone(number: str) -> str:
@@ -79,8 +100,12 @@ class InboundMessage:
     origination_phone_number_id: str = ""
     """End User Messaging's id (or ARN) of the business number, needed to reply and to fetch media."""
     profile_name: str | None = None
+    """What the agent sees as the customer's name: the WhatsApp profile name, with the username when there is one."""
     received_at: float = 0.0
     """When ingest stored it (the runtime clock). The debounce measures quiet time on arrivals."""
+    user_id: str | None = None
+    """The customer's BSUID when WhatsApp sent one (every message since 2026-03-31), also when `conversation` is
+    keyed by the phone number."""
 
     @property
     def order_key(self) -> tuple[float, str]:
@@ -96,6 +121,7 @@ class InboundMessage:
             "origination_phone_number_id": self.origination_phone_number_id,
             "profile_name": self.profile_name,
             "received_at": self.received_at,
+            **({"user_id": self.user_id} if self.user_id else {}),
         }
 
     @classmethod
@@ -110,6 +136,7 @@ class InboundMessage:
                 origination_phone_number_id=str(data.get("origination_phone_number_id") or ""),
                 profile_name=data.get("profile_name"),
                 received_at=float(data.get("received_at") or 0.0),
+                user_id=str(data["user_id"]) if data.get("user_id") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedEvent(f"not a stored message: {exc}") from exc
@@ -162,6 +189,8 @@ class Burst:
     first_received_at: float = 0.0
     last_received_at: float = 0.0
     flushed_at: float = 0.0
+    user_id: str | None = None
+    """The customer's BSUID as the burst's messages carry it (see `InboundMessage.user_id`)."""
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -185,6 +214,7 @@ class Burst:
                 "first_received_at": self.first_received_at,
                 "last_received_at": self.last_received_at,
                 "flushed_at": self.flushed_at,
+                **({"user_id": self.user_id} if self.user_id else {}),
                 "items": [item.to_dict() for item in self.items],
             },
             ensure_ascii=False,
@@ -204,6 +234,7 @@ class Burst:
                 first_received_at=float(data.get("first_received_at") or 0.0),
                 last_received_at=float(data.get("last_received_at") or 0.0),
                 flushed_at=float(data.get("flushed_at") or 0.0),
+                user_id=str(data["user_id"]) if data.get("user_id") else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedEvent(f"not a burst: {type(exc).__name__}: {exc}") from exc

@@ -20,6 +20,12 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
 * SendWhatsAppMessage: `message` is a blob of at most 2,048,000 (model bound); it "passes through a WhatsApp Message
   object" (Meta Cloud API: `messaging_product` "whatsapp", `to`, `type` and its object; text body at most 4,096
   characters).
+* Who a message goes to (Meta, "Business-scoped user IDs", updated 2026-03-31, and its public copies): "Use `to` to
+  send to a phone number. Use `recipient` to send to a BSUID or parent BSUID. If both `to` and `recipient` are
+  present, `to` takes precedence." A BSUID is "a two-letter ISO country code, a period, and up to 128 alphanumeric
+  characters" (`ENT.` after the country code for a parent BSUID). The fake refuses a message with neither, a
+  `recipient` that is not a BSUID and a BSUID in `to` (what Meta answers to the last two is not documented; the fake
+  says InvalidParametersException). The service window of a BSUID-only customer runs from their last message too.
 * `originationPhoneNumberId` the account does not have: `ResourceNotFoundException`.
 * The 24-hour customer-service window (Meta: free-form messages only within 24 hours of the customer's last
   message; error 131047 "Re-engagement message", details "Message failed to send because more than 24 hours have
@@ -86,6 +92,8 @@ MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
 """botocore GetWhatsAppMessageMedia.mediaId pattern."""
 PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
 """botocore S3PresignedUrl.url pattern."""
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+"""Meta's business-scoped user id (BSUID) or parent BSUID."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,16 @@ class WhatsAppSent:
     message: dict[str, Any]
     refused: dict[str, Any] | None = None
     """Meta's error when WhatsApp accepted the call but will not deliver (a `failed` status follows)."""
+
+
+def _check_addressee(message: dict[str, Any]) -> None:
+    to, recipient = message.get("to"), message.get("recipient")
+    if not to and not recipient:
+        raise ApiError("InvalidParametersException", 'message needs "to" (a phone number) or "recipient" (a BSUID)')
+    if recipient and not (isinstance(recipient, str) and BSUID.fullmatch(recipient)):
+        raise ApiError("InvalidParametersException", '"recipient" is not a business-scoped user id')
+    if to and isinstance(to, str) and BSUID.fullmatch(to):
+        raise ApiError("InvalidParametersException", 'a business-scoped user id goes in "recipient", not "to"')
 
 
 def number_key(origination: str) -> str:
@@ -175,15 +193,15 @@ class SocialMessagingBackend:
             kind = "read"
         else:
             kind = str(message.get("type") or "text")
-            if not message.get("to"):
-                raise ApiError("InvalidParametersException", 'message needs "to"')
+            _check_addressee(message)
             if not isinstance(message.get(kind), dict):
                 raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
         if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:
             raise ApiError("InvalidParametersException", f"text body is longer than {TEXT_BODY_LIMIT} characters")
         refused = None
-        if kind not in ("read", "template") and not self._window_open(origination, str(message.get("to")), at):
+        addressee = message.get("to") or message.get("recipient")
+        if kind not in ("read", "template") and not self._window_open(origination, str(addressee), at):
             if self.service_window == "sync":
                 raise ApiError("ValidationException", "(#131047) Re-engagement message: the 24-hour window is closed")
             refused = REENGAGEMENT_ERROR
@@ -193,7 +211,7 @@ class SocialMessagingBackend:
                 "id": message_id,
                 "status": "failed",
                 "timestamp": str(int(at)),
-                "recipient_id": message.get("to"),
+                "recipient_id": addressee,
                 "errors": [refused],
             }
             self.statuses.append((origination, status))
@@ -203,7 +221,7 @@ class SocialMessagingBackend:
                 message_id=message_id,
                 origination_phone_number_id=origination,
                 meta_api_version=params["metaApiVersion"],
-                to=message.get("to"),
+                to=addressee,
                 type=kind,
                 text=body.get("body") if kind == "text" and body else None,
                 media=body if kind not in ("text", "read") else None,

@@ -181,3 +181,21 @@ def test_every_log_line_names_the_invocation_and_its_sns_message_never_the_full_
     assert stored["correlation_id"] == event["Records"][0]["Sns"]["MessageId"]
     assert stored["function_request_id"] == LambdaContext.aws_request_id
     assert stored["customer"] == CONV.masked_customer and eum.CUSTOMER not in json.dumps(lines)
+
+
+def test_a_username_customer_without_a_phone_number_is_stored_under_the_bsuid_and_logged_masked(ingest, store):
+    # GIVEN Meta's username shape: no `from`, the BSUID in `from_user_id` and `contacts[].user_id`
+    bsuid = "US.13491208655302741918"
+    entry = eum.webhook_entry({"from_user_id": bsuid, "id": "wamid.U1", "timestamp": "1749416383", "type": "text",
+                               "text": {"body": "Hi"}})  # fmt: skip
+    entry["changes"][0]["value"]["contacts"] = [{"profile": {"name": "Sheena", "username": "@sheena"}, "user_id": bsuid}]
+    # WHEN delivered
+    with log_lines() as lines:
+        result = deliver(entry)
+    # THEN it is stored pending on the BSUID's conversation (no dead letter), and no line names the full BSUID
+    assert result["stored"] == 1
+    conversation = Conversation(eum.PHONE_NUMBER_ID, bsuid)
+    assert stored_items(store, conversation) == [("wamid.U1", "text")]
+    (stored,) = store.unsent_messages(conversation)
+    assert stored.message.profile_name == "Sheena (@sheena)" and stored.message.user_id == bsuid
+    assert bsuid not in json.dumps(lines)

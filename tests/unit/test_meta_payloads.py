@@ -313,3 +313,100 @@ def test_an_identity_change_is_named():
 def test_another_system_notice_is_shown_with_its_numbers_masked():
     (message,) = parse(_system({"body": "User moved from +1 650-555-1234 to a username", "type": "something_new"}))
     assert agent_sees(message) == ["[WhatsApp notice (something_new): User moved from +* ***-***-1234 to a username]"]
+
+
+# --- Usernames and business-scoped user ids (BSUID) ----------------------------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/business-scoped-user-ids/ ("Updated: Mar
+# 31, 2026"; "Any changes described in this document are subject to change"): "BSUID will be assigned to the user_id
+# parameter and appear in all messages webhooks, regardless of whether or not the user has enabled the username
+# feature" (example `US.13491208655302741918`). Every messages webhook reference now shows the contact as
+# (.../webhooks/reference/messages/order.md):
+#
+#   "contacts": [{ "profile": { "name": "<WHATSAPP_USER_PROFILE_NAME>",
+#                               "username": "<USERNAME>" <!-- only included if user has adopted a username --> },
+#                  "wa_id": "<WHATSAPP_USER_ID>", <!-- omitted if user's phone number is unavailable -->
+#                  "user_id": "<BSUID>",
+#                  "parent_user_id": "<PARENT_BSUID>" <!-- only included if parent BSUIDs enabled --> }],
+#   "messages": [{ "from": "<WHATSAPP_USER_PHONE_NUMBER>", ... }]
+#
+# and the message itself carries the BSUID as `from_user_id` — a real webhook from a public repository (2026):
+#   "contacts": [{"profile": {"name": "Krish Thakur"}, "wa_id": "919810218674", "user_id": "IN.1410018717833190",
+#                 "country_code": "IN"}],
+#   "messages": [{"from": "919810218674", "from_user_id": "IN.1410018717833190", "id": "wamid.HBgM…",
+#                 "timestamp": "1779372805", "text": {"body": "Hey"}, "from_logical_id": "95000398405635", "type": "text"}]
+# Meta's usernames page also shows a message beside `contacts[].user_id` with neither `from` nor `from_user_id`.
+
+BSUID = "US.13491208655302741918"
+
+
+def _username_entry(message: dict, contact: dict) -> dict:
+    entry = eum.webhook_entry(message)
+    entry["changes"][0]["value"]["contacts"] = [contact]
+    return entry
+
+
+def _parse_entry(entry: dict) -> webhook.ParsedEvent:
+    return webhook.parse_sns_message(eum.sns_message(entry), received_at=NOW)
+
+
+def test_a_username_customer_without_a_phone_number_is_keyed_by_the_bsuid_and_named_with_the_username():
+    message = {"from_user_id": BSUID, "id": BASE["id"], "timestamp": BASE["timestamp"], **TEXT_BODY}
+    contact = {"profile": {"name": "Sheena Nelson", "username": "@sheena.desks"}, "user_id": BSUID}
+    parsed = _parse_entry(_username_entry(message, contact))
+    assert parsed.rejections == ()
+    (stored,) = parsed.messages
+    assert (stored.conversation.customer, stored.user_id) == (BSUID, BSUID)
+    assert stored.conversation.by_user_id and stored.conversation.masked_customer == "US.****************1918"
+    assert stored.profile_name == "Sheena Nelson (@sheena.desks)"
+    assert build_burst([stored], now=NOW).display_name == "Sheena Nelson (@sheena.desks)"
+
+
+def test_a_message_with_both_the_phone_number_and_the_bsuid_is_keyed_by_the_phone_number_and_keeps_the_bsuid():
+    message = {"from": "919810218674", "from_user_id": "IN.1410018717833190", "id": "wamid.HBgMOTE5",
+               "timestamp": "1779372805", "text": {"body": "Hey"}, "from_logical_id": "95000398405635", "type": "text"}  # fmt: skip
+    contact = {"profile": {"name": "Krish Thakur"}, "wa_id": "919810218674", "user_id": "IN.1410018717833190",
+               "country_code": "IN"}  # fmt: skip
+    (stored,) = _parse_entry(_username_entry(message, contact)).messages
+    assert (stored.conversation.customer, stored.user_id, stored.profile_name) == (
+        "919810218674", "IN.1410018717833190", "Krish Thakur"
+    )  # fmt: skip
+    assert not stored.conversation.by_user_id
+    assert build_burst([stored], now=NOW).user_id == "IN.1410018717833190"
+
+
+def test_a_message_without_from_or_from_user_id_takes_its_only_contacts_bsuid():
+    message = {"id": BASE["id"], "timestamp": BASE["timestamp"], **TEXT_BODY}
+    contact = {"profile": {"name": "Sheena Nelson", "username": "sheena.desks"}, "user_id": BSUID}
+    (stored,) = _parse_entry(_username_entry(message, contact)).messages
+    assert stored.conversation.customer == BSUID and stored.profile_name == "Sheena Nelson (@sheena.desks)"
+
+
+def test_a_parent_bsuid_keys_the_conversation_too():
+    parent = "US.ENT.11815799212886844830"
+    message = {"from_user_id": parent, "id": BASE["id"], "timestamp": BASE["timestamp"], **TEXT_BODY}
+    (stored,) = _parse_entry(_username_entry(message, {"profile": {"name": "A"}, "user_id": parent})).messages
+    assert stored.conversation.customer == parent and stored.conversation.masked_customer == "US.ENT.****************4830"
+
+
+@pytest.mark.parametrize(
+    ("identity", "reason"),
+    [
+        ({}, "message has neither from nor from_user_id"),
+        ({"from_user_id": "13491208655302741918"}, "from_user_id is not a business-scoped user id"),
+        ({"from_user_id": 1349120865}, "from_user_id is not a business-scoped user id"),
+        ({"from_user_id": "US." + "1" * 129}, "from_user_id is not a business-scoped user id"),
+        ({"from_user_id": "US." + "1" * 120}, "longer than the 128 characters kept"),
+        ({"from": "1555.0001111"}, "message from is not a short printable id"),
+    ],
+)
+def test_a_message_no_one_could_answer_is_rejected_with_a_reason_that_names_no_id(identity, reason):
+    entry = eum.webhook_entry({"id": BASE["id"], "timestamp": BASE["timestamp"], **identity, **TEXT_BODY})
+    entry["changes"][0]["value"].pop("contacts", None)
+    parsed = _parse_entry(entry)
+    (rejection,) = parsed.rejections
+    assert reason in rejection.reason and "1349120865" not in rejection.reason
+
+
+def test_a_malformed_bsuid_beside_a_phone_number_is_dropped_and_the_message_kept():
+    (stored,) = parse({**BASE, "from_user_id": "not a bsuid", **TEXT_BODY})
+    assert (stored.conversation.customer, stored.user_id) == (BASE["from"], None)

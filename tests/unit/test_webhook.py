@@ -192,7 +192,7 @@ def test_entry_with_messages_but_no_phone_number_id_is_malformed():
     ("mutate", "fragment"),
     [
         (lambda m: m.pop("id"), "no id"),
-        (lambda m: m.pop("from"), "no from"),
+        (lambda m: m.pop("from"), "neither from nor from_user_id"),
         (lambda m: m.pop("timestamp"), "no timestamp"),
         (lambda m: m.pop("type"), "no type"),
         (lambda m: m.update(id=42), "id is not a non-empty string"),

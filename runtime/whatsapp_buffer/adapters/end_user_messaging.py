@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT
+from whatsapp_buffer.model import is_user_id
 
 WHATSAPP_TEXT_LIMIT = 4096
 """Meta's limit for a text message body."""
@@ -47,11 +48,18 @@ def media_kind_for(content_type: str) -> str:
     return major if major in {"image", "audio", "video"} else "document"
 
 
+def addressed_to(customer: str) -> dict[str, str]:
+    """Meta's Messages API: "Use `to` to send to a phone number. Use `recipient` to send to a BSUID or parent BSUID.
+    If both `to` and `recipient` are present, `to` takes precedence." A customer known only by BSUID gets
+    `recipient`; one with a phone number gets `to` alone (Meta recommends phone numbers when there is one)."""
+    return {"recipient": customer} if is_user_id(customer) else {"to": customer}
+
+
 def text_message(to: str, body: str) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to,
+        **addressed_to(to),
         "type": "text",
         "text": {"body": body[:WHATSAPP_TEXT_LIMIT]},
     }
@@ -62,7 +70,7 @@ def media_message(to: str, kind: str, media_id: str, filename: str | None = None
     media: dict[str, Any] = {"id": media_id}
     if kind == "document" and filename:
         media["filename"] = filename
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: media}
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", **addressed_to(to), "type": kind, kind: media}
 
 
 def read_receipt(message_id: str) -> dict[str, Any]:

@@ -85,6 +85,7 @@ def build_burst(messages: Sequence[InboundMessage], now: float, burst_id: str | 
         first_received_at=min(received),
         last_received_at=max(received),
         flushed_at=now,
+        user_id=next((m.user_id for m in reversed(ordered) if m.user_id), None),
     )
 
 

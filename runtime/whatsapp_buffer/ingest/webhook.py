@@ -36,6 +36,11 @@ _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
 # MessageGroupId (at most 128 characters of that alphabet) and a DynamoDB key, so each part stays at most 63.
 _ID_PART = re.compile(r"[!-\"$-~]{1,63}")
 _MESSAGE_ID = re.compile(r"[!-~]{1,256}")
+# Meta's business-scoped user id: "a two-letter ISO country code, a period, and up to 128 alphanumeric characters"
+# (a parent BSUID has `ENT.` after the country code). It keys the conversation of a customer without a phone number.
+_USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+MAX_KEY_CHARS = 128
+"""The conversation key is the bursts queue's MessageGroupId: "maximum length of MessageGroupId is 128 characters"."""
 MAX_CONTENT_BYTES = 64 * 1024
 """Largest non-text content (a contact card, an order, a reply) kept; it travels in a burst under SQS's size limit."""
 
@@ -63,12 +68,18 @@ class MessagesChange:
 
     phone_number_id: str
     profile_names: dict[str, str]
-    """wa_id -> profile name, from `value.contacts[]`."""
+    """wa_id and BSUID -> the name the agent sees (profile name, and `@username` when there is one), from
+    `value.contacts[]`."""
     messages: tuple[Any, ...]
     """The raw `value.messages[]` elements (parsed one by one so one bad message does not hide the others)."""
     statuses: int
     index: int = 0
     """Position in the entry's `changes[]` (for rejection reasons)."""
+    sole_user_id: str | None = None
+    """The BSUID of the change's only contact: Meta's usernames page shows a message without `from_user_id`
+    beside `contacts[].user_id`, so a message without one takes its contact's (if the contact's `wa_id` is not
+    another number)."""
+    sole_wa_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -207,14 +218,31 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
             raise MalformedEvent(f"{where}.metadata.phone_number_id is missing or not a short printable id")
     names: dict[str, str] = {}
     contacts = value.get("contacts") or []
-    for contact in contacts if isinstance(contacts, list) else []:
+    contacts = contacts if isinstance(contacts, list) else []
+    sole = contacts[0] if len(contacts) == 1 and isinstance(contacts[0], dict) else {}
+    for contact in contacts:
         if not isinstance(contact, dict):
             continue
         profile = contact.get("profile")
-        name = profile.get("name") if isinstance(profile, dict) else None
-        if isinstance(contact.get("wa_id"), str) and isinstance(name, str):
-            names[contact["wa_id"]] = clean(name)
-    return MessagesChange(phone_number_id, names, tuple(messages), len(statuses), index)
+        name = _display_name(profile) if isinstance(profile, dict) else None
+        for key in ("wa_id", "user_id"):
+            if isinstance(contact.get(key), str) and name:
+                names[contact[key]] = name
+    sole_user_id = sole.get("user_id") if isinstance(sole.get("user_id"), str) else None
+    sole_wa_id = sole.get("wa_id") if isinstance(sole.get("wa_id"), str) else None
+    return MessagesChange(phone_number_id, names, tuple(messages), len(statuses), index, sole_user_id, sole_wa_id)
+
+
+def _display_name(profile: dict[str, Any]) -> str | None:
+    """`Sheena Nelson (@sheena)`: a username is "displayed instead of their phone number in the app", so the agent
+    sees it too; either part alone when the other is missing."""
+    name = clean(profile["name"]).strip() if isinstance(profile.get("name"), str) else ""
+    username = clean(profile["username"]).strip() if isinstance(profile.get("username"), str) else ""
+    if username and not username.startswith("@"):
+        username = f"@{username}"
+    if name and username:
+        return f"{name} ({username})"
+    return name or username or None
 
 
 def parse_message(raw: Any, change: MessagesChange, origination: str, received_at: float) -> InboundMessage:
@@ -224,9 +252,7 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
     message_id = _required_str(raw, "id")
     if not _MESSAGE_ID.fullmatch(message_id):
         raise MalformedEvent("message id is not printable ASCII of at most 256 characters")
-    customer = _required_str(raw, "from")
-    if not _ID_PART.fullmatch(customer):
-        raise MalformedEvent("message from is not a short printable id")
+    customer, user_id = _customer(raw, change)
     sent_at = parse_timestamp(raw.get("timestamp"))
     original_type = raw.get("type")
     if not isinstance(original_type, str) or not original_type:
@@ -241,9 +267,33 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
         sent_at=sent_at,
         content=content,
         origination_phone_number_id=origination,
-        profile_name=change.profile_names.get(customer),
+        profile_name=change.profile_names.get(customer) or (change.profile_names.get(user_id) if user_id else None),
         received_at=received_at,
+        user_id=user_id,
     )
+
+
+def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | None]:
+    """(who keys the conversation, the BSUID if any): the phone number (`from`) when the message has one, else the
+    BSUID (`from_user_id`). Since 2026-03-31 Meta sends the BSUID with every message; a user with a username may
+    come without `from` ("omitted if user's phone number is unavailable")."""
+    sole = change.sole_user_id if change.sole_wa_id in (None, raw.get("from")) else None
+    user_id = raw.get("from_user_id", sole)
+    valid_user_id = user_id if isinstance(user_id, str) and _USER_ID.fullmatch(user_id) else None
+    if raw.get("from") is None:
+        if user_id is None:
+            raise MalformedEvent("message has neither from nor from_user_id")
+        if valid_user_id is None:
+            raise MalformedEvent("message from_user_id is not a business-scoped user id (CC.alphanumerics)")
+        customer = valid_user_id
+    else:
+        customer = _required_str(raw, "from")
+        if not _ID_PART.fullmatch(customer) or "." in customer:
+            raise MalformedEvent("message from is not a short printable id")
+    if len(change.phone_number_id) + 1 + len(customer) > MAX_KEY_CHARS:
+        raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
+    # Beside a phone number a malformed BSUID is dropped, not the message: the number still reaches the customer.
+    return customer, valid_user_id
 
 
 def parse_timestamp(value: Any) -> float:
