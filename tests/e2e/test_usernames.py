@@ -78,3 +78,28 @@ def test_the_trace_line_with_user_id_and_no_from_becomes_metas_documented_shape(
     value = json.loads(envelope["whatsAppWebhookEntry"])["changes"][0]["value"]
     assert value["contacts"] == [{"profile": {"name": "Sheena Nelson", "username": "@walnut.fan"}, "user_id": BSUID}]
     assert value["messages"][0]["from_user_id"] == BSUID and "from" not in value["messages"][0]
+
+
+@pytest.fixture(scope="module")
+def number_then_username(tmp_path_factory):
+    """Meta shares the number while the business is in the user's contact book or they spoke within 30 days; the
+    same user may then write without it. Both keys must reach one chat."""
+    lines = [
+        {"at": 0, "type": "whatsapp", "from": PHONE, "user_id": BSUID, "username": "@walnut.fan", "text": "Hi, with my number"},
+        {"at": 60, "type": "whatsapp", "user_id": BSUID, "username": "@walnut.fan", "text": "and now without it"},
+        {"at": 100, "type": "agent", "to": BSUID, "text": "Both reached me"},
+    ]
+    path = tmp_path_factory.mktemp("traces") / "number_then_username.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return replay(path)
+
+
+def test_a_customer_who_writes_with_and_then_without_the_number_stays_in_one_chat(number_then_username):
+    _, transcript, _ = number_then_username
+    (contact,) = transcript["contacts"]
+    assert [(m["customer"], m["content"], m["contact_id"]) for m in transcript["connect"]] == [
+        (PHONE, "Hi, with my number", contact["contact_id"]),
+        (BSUID, "and now without it", contact["contact_id"]),
+    ]
+    # the chat was opened under the number, so the reply goes to the number (Meta: "`to` takes precedence")
+    assert [(m["to"], m["text"]) for m in transcript["whatsapp_out"]] == [(PHONE, "Both reached me")]

@@ -6,6 +6,10 @@ One item per conversation, so there is never more than one live chat session per
 replaces or ends a session is conditional on the contact id it expects to find. An ended chat's item stays (marked
 `ended_at`) until the next burst replaces it, so an agent's last words that arrive after `chat.ended` (SNS does not
 keep order) still find the customer.
+
+Alias items (`conversation`, `alias_of`, `expires_at`, no `contact_id`, so not in `by-contact`) make one customer
+known by two keys share one session: the BSUID of a customer whose session is keyed by the phone number, or the old
+number of a customer who changed it. `get` follows one alias.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.adapters.aws_errors import DYNAMODB
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, cancelled_by_condition
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 CONTACT_INDEX = "by-contact"
@@ -93,12 +98,39 @@ class SessionStore:
         self._client = client or boto3.client("dynamodb")
 
     def get(self, conversation: str) -> Session | None:
+        """The conversation's session, through one alias."""
+        item = self._item(conversation)
+        if item and "alias_of" in item:
+            item = self._item(item["alias_of"]["S"])
+        return _from_item(item) if item and "alias_of" not in item else None
+
+    def _item(self, conversation: str) -> dict[str, Any] | None:
         with DYNAMODB.translating("read a session"):
             response = self._client.get_item(
                 TableName=self._table, Key={"conversation": {"S": conversation}}, ConsistentRead=True
             )
-        item = response.get("Item")
-        return _from_item(item) if item else None
+        return response.get("Item")
+
+    def alias(self, conversation: str, of: str, expires_at: int, now: float) -> bool:
+        """Make `conversation` find the session of `of` until `expires_at`, unless `conversation` has a live chat of
+        its own (a live chat is never hidden). False then."""
+        try:
+            with DYNAMODB.translating("write a session alias"):
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        "conversation": {"S": conversation},
+                        "alias_of": {"S": of},
+                        "expires_at": {"N": str(int(expires_at))},
+                    },
+                    ConditionExpression=(
+                        "attribute_not_exists(contact_id) OR attribute_exists(ended_at) OR expires_at <= :now"
+                    ),
+                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
 
     def get_by_contact(self, contact_id: str) -> Session | None:
         """The session whose chat is `contact_id` (eventually consistent: the index lags writes slightly)."""
@@ -119,7 +151,8 @@ class SessionStore:
         Raises `ConcurrentUpdate` otherwise, so two writers can never leave two live chats behind one conversation.
         """
         if expected_contact_id is None:
-            condition = {"ConditionExpression": "attribute_not_exists(conversation)"}
+            # An alias whose session is gone (TTL) gives way to the conversation's own chat.
+            condition = {"ConditionExpression": "attribute_not_exists(conversation) OR attribute_exists(alias_of)"}
         else:
             condition = {
                 "ConditionExpression": "contact_id = :expected",
@@ -127,6 +160,45 @@ class SessionStore:
             }
         with DYNAMODB.translating("write a session"):
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
+
+    def move(self, session: Session, to: str, now: float) -> Session | None:
+        """Re-key `session` to the conversation `to` and leave an alias behind, in one transaction: the old key still
+        finds the chat, replies go to the new one. None when `to` has a live chat of its own or `session` changed."""
+        moved = replace(session, conversation=to)
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _to_item(moved),
+                            "ConditionExpression": (
+                                "attribute_not_exists(contact_id) OR attribute_exists(ended_at) OR expires_at <= :now"
+                            ),
+                            "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": {
+                                "conversation": {"S": session.conversation},
+                                "alias_of": {"S": to},
+                                "expires_at": {"N": str(int(session.expires_at))},
+                            },
+                            "ConditionExpression": "contact_id = :contact",
+                            "ExpressionAttributeValues": {":contact": {"S": session.contact_id}},
+                        }
+                    },
+                ]
+            )
+        except ClientError as exc:
+            if cancelled_by_condition(exc, first_only=False):
+                return None
+            raise DYNAMODB.translate(exc, "move a session") from exc
+        except BotoCoreError as exc:
+            raise DYNAMODB.translate(exc, "move a session") from exc
+        return moved
 
     def end(self, conversation: str, contact_id: str, at: float) -> bool:
         """Mark the session of `contact_id` ended (the next burst opens a new chat). False when it was already ended,

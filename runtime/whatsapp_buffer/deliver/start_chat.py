@@ -3,21 +3,33 @@
 One chat contact per conversation at a time. A session whose chat is over (its duration elapsed, the agent ended it,
 the participant token no longer works) is replaced by a new chat linked to the old one (RelatedContactId); a
 connection token near its end is renewed with the participant token, in the same chat.
+
+One customer, one chat, whatever WhatsApp calls them. A conversation is keyed by the phone number when the webhook
+has one and by the BSUID otherwise (`ingest.webhook`), so a customer whose number comes and goes (Meta shares it
+while the business is in their contact book or wrote within 30 days) has two keys. A chat opened for the phone
+number leaves an alias at the BSUID's key, and a burst keyed by the number first looks for a live chat its BSUID
+already has: both keys reach the same chat, and replies go to the number when there is one (Meta: "`to` takes
+precedence"). A burst telling of a number change (`system` `user_changed_number`) moves the session to the new
+number and leaves an alias at the old one: the customer's next messages (from the new number) land in the same chat
+and the agent's replies reach the new number.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.errors import ChatSessionGone
-from whatsapp_buffer.model import Burst
+from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import count, logger
 
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
+_WA_ID = re.compile(r"\d{6,20}")
+"""A phone number as WhatsApp writes `wa_id`: digits only."""
 
 
 class Chats:
@@ -40,10 +52,37 @@ class Chats:
 
     def for_burst(self, burst: Burst) -> Session:
         """A session whose connection stays valid for the whole delivery: the current chat, or a new one."""
-        session = self._sessions.get(burst.conversation.key)
+        session = self._current(burst)
         if session is None or session.chat_over(self._now()):
-            return self._open_chat(burst, replacing=session)
-        return self._connected(session, burst)
+            session = self._open_chat(burst, replacing=session)
+        else:
+            session = self._connected(session, burst)
+        return self._follow_number_change(burst, session)
+
+    def _current(self, burst: Burst) -> Session | None:
+        """The conversation's session (through an alias), or the live chat the customer's BSUID already has."""
+        session = self._sessions.get(burst.conversation.key)
+        other = _user_id_key(burst)
+        if other and (session is None or session.chat_over(self._now())):
+            theirs = self._sessions.get(other)
+            if theirs is not None and not theirs.chat_over(self._now()):
+                logger.info("burst joins the chat of the customer's user id", contact_id=theirs.contact_id)
+                return theirs
+        return session
+
+    def _follow_number_change(self, burst: Burst, session: Session) -> Session:
+        new_number = _new_number(burst)
+        if not new_number or Conversation.from_key(session.conversation).customer == new_number:
+            return session
+        to = Conversation(burst.conversation.phone_number_id, new_number).key
+        moved = self._sessions.move(session, to, self._now())
+        if moved is None:
+            # The new number already has a live chat of its own (it wrote before the notice was delivered).
+            logger.warning("number change: the new number has its own chat; session not moved", contact_id=session.contact_id)
+            return session
+        count("SessionsMoved")
+        logger.info("number change: session moved to the new number", contact_id=session.contact_id)
+        return moved
 
     def recover(self, session: Session, burst: Burst) -> Session:
         """A send was refused. A lost connection token is renewed and the burst goes on in the same chat (ClientTokens
@@ -61,6 +100,8 @@ class Chats:
     def _open_chat(self, burst: Burst, replacing: Session | None) -> Session:
         replaced_contact = replacing.contact_id if replacing else None
         conversation = burst.conversation
+        # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
+        key = replacing.conversation if replacing else conversation.key
         started = self._contacts.start_chat(
             display_name=burst.display_name or conversation.masked_customer,
             attributes={
@@ -74,7 +115,7 @@ class Chats:
         connection = self._participant.connect(started.participant_token)
         now = self._now()
         session = Session(
-            conversation=conversation.key,
+            conversation=key,
             contact_id=started.contact_id,
             participant_id=started.participant_id,
             participant_token=started.participant_token,
@@ -85,6 +126,9 @@ class Chats:
             expires_at=int(now + self._chat_duration_minutes * 60),
         )
         self._sessions.replace(session, expected_contact_id=replaced_contact)
+        other = _user_id_key(burst)
+        if other and other != key:
+            self._sessions.alias(other, of=key, expires_at=session.expires_at, now=now)
         count("ChatsStarted")
         logger.info(
             "chat started", contact_id=started.contact_id, replaced_contact_id=replaced_contact, burst_id=burst.burst_id
@@ -102,3 +146,20 @@ class Chats:
         refreshed = session.with_connection(connection.token, connection.expires_at)
         self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
         return refreshed
+
+
+def _user_id_key(burst: Burst) -> str | None:
+    """The key the customer's BSUID has when the burst is keyed by their phone number."""
+    if not burst.user_id or burst.conversation.by_user_id:
+        return None
+    return Conversation(burst.conversation.phone_number_id, burst.user_id).key
+
+
+def _new_number(burst: Burst) -> str | None:
+    """The number a `user_changed_number` notice of the burst moves the customer to (the last one, if several)."""
+    new = None
+    for item in burst.items:
+        number = item.content.get("new_wa_id") if item.kind == "system" else None
+        if isinstance(number, str) and _WA_ID.fullmatch(number):
+            new = number
+    return new

@@ -1,0 +1,77 @@
+"""A customer changes their phone number mid-conversation: the agent is told, the chat goes on, replies reach the
+new number.
+
+Meta, System messages webhook reference (developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/
+reference/messages/system/, "Updated: Aug 11, 2026"): "user_changed_number — the user changed their phone number and
+the new number can be shared with you. The notification includes the new phone number." "Unlike other incoming
+messages webhooks, system messages webhooks don't include a contacts array." Syntax, trimmed to the message:
+
+  { "from": "<WHATSAPP_USER_PHONE_NUMBER>", "id": "<WHATSAPP_MESSAGE_ID>", "timestamp": "<WEBHOOK_TRIGGER_TIMESTAMP>",
+    "type": "system", "system": { "body": "User <WHATSAPP_USER_PROFILE_NAME> changed from
+    <WHATSAPP_USER_PHONE_NUMBER> to <NEW_WHATSAPP_USER_PHONE_NUMBER>", "wa_id": "<NEW_WHATSAPP_USER_PHONE_NUMBER>",
+    "type": "user_changed_number" } }
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox import trace
+from sandbox.replay import ACCOUNT_ID, START_EPOCH
+from tests.e2e.conftest import replay
+
+OLD, NEW = "15550001111", "15550009999"
+
+
+def _system_notice(at: float) -> str:
+    """The SNS message End User Messaging publishes for Meta's documented notice (built around a text's envelope)."""
+    event = trace.TraceEvent(0, at, "whatsapp", {"from": OLD, "text": "-"})
+    envelope = json.loads(trace.eum_message(event, "wamid.SYSCHANGE1", start_epoch=START_EPOCH, region="us-east-1",
+                                            account_id=ACCOUNT_ID)[0])  # fmt: skip
+    entry = json.loads(envelope["whatsAppWebhookEntry"])
+    value = entry["changes"][0]["value"]
+    value.pop("contacts")
+    value["messages"] = [{
+        "from": OLD, "id": "wamid.SYSCHANGE1", "timestamp": str(int(START_EPOCH + at)), "type": "system",
+        "system": {"body": f"User Maria changed from {OLD} to {NEW}", "wa_id": NEW, "type": "user_changed_number"},
+    }]  # fmt: skip
+    envelope["whatsAppWebhookEntry"] = json.dumps(entry)
+    return json.dumps(envelope)
+
+
+@pytest.fixture(scope="module")
+def number_change(tmp_path_factory):
+    lines = [
+        {"at": 0, "type": "whatsapp", "from": OLD, "name": "Maria", "text": "Hi, about order 1234"},
+        {"at": 40, "type": "agent", "to": OLD, "text": "Hello Maria, let me check"},
+        {"at": 60, "type": "raw", "message": _system_notice(60)},
+        {"at": 100, "type": "whatsapp", "from": NEW, "name": "Maria", "text": "I have a new phone, same me"},
+        {"at": 140, "type": "agent", "to": NEW, "text": "Thanks, noted: it ships Monday"},
+    ]
+    path = tmp_path_factory.mktemp("traces") / "number_change.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return replay(path)
+
+
+def test_the_agent_is_told_of_the_number_change_in_the_same_chat_with_both_numbers_masked(number_change):
+    _, transcript, _ = number_change
+    (contact,) = transcript["contacts"]
+    contents = [m["content"] for m in transcript["connect"]]
+    assert contents == [
+        "Hi, about order 1234",
+        "[WhatsApp notice: the customer changed their phone number from *******1111 to *******9999.]",
+        "I have a new phone, same me",
+    ]
+    assert {m["contact_id"] for m in transcript["connect"]} == {contact["contact_id"]}
+    assert transcript["rejected"] == [] and transcript["skipped"] == []
+
+
+def test_replies_after_the_change_reach_the_new_number(number_change):
+    _, transcript, _ = number_change
+    assert [(m["to"], m["text"]) for m in transcript["whatsapp_out"]] == [
+        (OLD, "Hello Maria, let me check"),
+        (NEW, "Thanks, noted: it ships Monday"),
+    ]
+    assert transcript["whatsapp_refused"] == []

@@ -1,0 +1,110 @@
+"""One customer, one chat, whatever WhatsApp calls them: a phone number, a BSUID (usernames), or a new number after
+`user_changed_number`. The inbound function against test_inbound's world (moto DynamoDB, the project's one fake)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from moto import mock_aws
+
+from tests.handlers.test_inbound import MARIA, World, make_burst, text_burst
+from whatsapp_buffer.entrypoints import inbound
+from whatsapp_buffer.model import Conversation, OutgoingItem
+
+BSUID = "US.13491208655302741918"
+MARIA_BY_USER_ID = Conversation(MARIA.phone_number_id, BSUID)
+NEW_NUMBER = "15550009999"
+
+
+@pytest.fixture
+def world():
+    with mock_aws():
+        yield World()
+    inbound.reset()
+
+
+def with_user_id(burst, user_id=BSUID):
+    return dataclasses.replace(burst, user_id=user_id)
+
+
+def contact_of(world, conversation):
+    session = world.sessions.get(conversation.key)
+    return session.contact_id if session else None
+
+
+def test_a_customer_whose_number_disappears_stays_in_the_chat_the_number_opened(world):
+    # GIVEN Maria's chat opened by a burst keyed by her number that carried her BSUID
+    world.deliver(with_user_id(text_burst("Hello, a desk question")))
+    # WHEN her next burst comes without the number (keyed by the BSUID)
+    world.deliver(with_user_id(text_burst("is the walnut one in stock?", conversation=MARIA_BY_USER_ID)))
+    # THEN both reach the one chat, and the BSUID's key finds the number's session
+    (contact,) = world.fake.live_contact_ids()
+    assert world.fake.contents(contact) == ["Hello, a desk question", "is the walnut one in stock?"]
+    assert contact_of(world, MARIA_BY_USER_ID) == contact_of(world, MARIA) == contact
+    assert len(world.calls("StartChatContact")) == 1
+
+
+def test_a_customer_who_first_wrote_without_a_number_keeps_that_chat_when_the_number_appears(world):
+    world.deliver(with_user_id(text_burst("hi from my username", conversation=MARIA_BY_USER_ID)))
+    world.deliver(with_user_id(text_burst("and now with my number")))
+    (contact,) = world.fake.live_contact_ids()
+    assert world.fake.contents(contact) == ["hi from my username", "and now with my number"]
+    assert len(world.calls("StartChatContact")) == 1
+
+
+def test_a_bsuid_with_its_own_live_chat_is_never_hidden_behind_an_alias(world):
+    # GIVEN a live chat keyed by the BSUID
+    world.deliver(text_burst("keyed by user id", conversation=MARIA_BY_USER_ID))
+    own = contact_of(world, MARIA_BY_USER_ID)
+    # WHEN the number opens a chat (a burst without the BSUID: nothing links them)
+    world.deliver(text_burst("keyed by number"))
+    # THEN the BSUID's session is untouched
+    assert contact_of(world, MARIA_BY_USER_ID) == own != contact_of(world, MARIA)
+    assert world.sessions.alias(MARIA_BY_USER_ID.key, of=MARIA.key, expires_at=int(world.now) + 60, now=world.now) is False
+
+
+def number_change(old=MARIA.customer, new=NEW_NUMBER):
+    notice = OutgoingItem(
+        kind="system",
+        message_ids=("wamid.SYS1",),
+        content={"system_type": "user_changed_number", "new_wa_id": new, "previous_wa_id": old,
+                 "body": "User Maria changed from ****1111 to ****9999"},
+    )  # fmt: skip
+    return make_burst((notice,), MARIA)
+
+
+def test_a_number_change_moves_the_open_session_to_the_new_number_and_the_old_number_still_finds_it(world):
+    # GIVEN Maria's open chat
+    world.deliver(text_burst("Hello"))
+    contact = contact_of(world, MARIA)
+    # WHEN WhatsApp tells of her new number
+    world.deliver(number_change())
+    # THEN the agent was told in the same chat, and both numbers now find that chat, the session keyed by the new one
+    assert "changed" in (world.fake.contents(contact)[-1] or "")
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    assert world.sessions.get(new.key).conversation == new.key
+    assert contact_of(world, new) == contact_of(world, MARIA) == contact
+    # AND her next message from the new number lands in that chat too
+    world.deliver(text_burst("this is my new number", conversation=new))
+    assert world.fake.contents(contact)[-1] == "this is my new number"
+    assert world.fake.live_contact_ids() == [contact]
+
+
+def test_a_number_change_leaves_the_session_alone_when_the_new_number_already_has_a_live_chat(world):
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(text_burst("old number"))
+    world.deliver(text_burst("new number, before the notice", conversation=new))
+    old_contact, new_contact = contact_of(world, MARIA), contact_of(world, new)
+    world.deliver(number_change())
+    assert (contact_of(world, MARIA), contact_of(world, new)) == (old_contact, new_contact)
+
+
+def test_an_alias_whose_chat_is_gone_gives_way_to_a_new_chat_of_its_own(world):
+    # GIVEN a BSUID alias pointing at a session that no longer exists (removed by TTL)
+    world.sessions.alias(MARIA_BY_USER_ID.key, of="111222333#15550007777", expires_at=int(world.now) + 3600, now=world.now)
+    # WHEN a burst keyed by the BSUID arrives
+    _, failed = world.deliver(text_burst("still here", conversation=MARIA_BY_USER_ID))
+    # THEN it opens a chat of its own instead of failing on the alias
+    assert failed == set()
+    assert world.sessions.get(MARIA_BY_USER_ID.key).conversation == MARIA_BY_USER_ID.key
