@@ -66,6 +66,9 @@ class BufferedIngest(pulumi.ComponentResource):
                         [self.raw_table.arn],
                         sid="WriteRawMessages",
                     ),
+                    # A reply's original (an earlier message, or an agent message the bridge relayed) is looked up
+                    # in the raw table to quote it: GetItem for the agent's, Query for the customer's own.
+                    iam.allow(["dynamodb:GetItem", "dynamodb:Query"], [self.raw_table.arn], sid="QuoteReplies"),
                     iam.allow(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetterFailedEvents"),
                 ],
             ),

@@ -29,6 +29,9 @@ class ConnectBridgeArgs:
     context: StackContext
     functions: FunctionDefaults
     bursts_queue_arn: pulumi.Input[str]
+    raw_table_name: pulumi.Input[str]
+    raw_table_arn: pulumi.Input[str]
+    """The raw table, where the outbound function remembers what it relayed (for the quotes of replies to it)."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
@@ -155,8 +158,12 @@ class ConnectBridge(pulumi.ComponentResource):
                 name="outbound",
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
                 timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
-                resources=shared_resources,
+                resources={**shared_resources, "raw_table_name": args.raw_table_name},
                 statements=[
+                    iam.allow(
+                        # What the agent said, by its WhatsApp message id, for the quote of a customer's reply to it.
+                        ["dynamodb:PutItem"], [args.raw_table_arn], sid="RememberRelayedMessages"
+                    ),
                     iam.allow(
                         # Query finds a chat's session by contact id; UpdateItem marks it ended.
                         ["dynamodb:Query", "dynamodb:UpdateItem"], sessions_arns, sid="FindAndEndSessions"

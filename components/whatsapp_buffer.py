@@ -140,6 +140,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                     context=context,
                     functions=functions,
                     bursts_queue_arn=aggregator.bursts_queue.arn,
+                    raw_table_name=ingest.raw_table.name,
+                    raw_table_arn=ingest.raw_table.arn,
                     alarm_actions=alarm_topics,
                 ),
             )

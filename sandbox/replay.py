@@ -148,6 +148,13 @@ class Replay:
             # A repeated id is a redelivery of the same message: WhatsApp resends it with its original timestamp.
             first_sent_at = self._sent_at.setdefault(message_id, float(event.data.get("sent_at", event.at)))
             event = trace.TraceEvent(event.line, event.at, event.type, {**event.data, "sent_at": first_sent_at})
+            agent_said = self._agent_texts().get(str(event.data.get("reply_to") or ""))
+            if agent_said is not None:
+                # A reply to an agent line: its WhatsApp id is the one End User Messaging gave the relayed message.
+                self.pipeline.schedule(
+                    at, "whatsapp", lambda e=event, m=message_id, t=agent_said: self._replies_to_agent(e, m, t)
+                )
+                return
             message, media = trace.eum_message(
                 event,
                 message_id,
@@ -167,6 +174,21 @@ class Replay:
             self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
         elif event.type == "end_chat":
             self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+
+    def _agent_texts(self) -> dict[str, str]:
+        """`id` of each agent line that has one -> its text (what a customer's `reply_to` may name)."""
+        return {str(e.data["id"]): str(e.data["text"]) for e in self.events if e.type == "agent" and e.data.get("id")}
+
+    def _replies_to_agent(self, event: trace.TraceEvent, message_id: str, agent_text: str) -> None:
+        assert self.wiring is not None and self.services is not None
+        sent = [s.message_id for s in self.services.fake.whatsapp_sent if s.text == agent_text and s.to == event.customer]
+        data = {**event.data, "reply_to": sent[-1] if sent else "wamid.NOT-RELAYED"}
+        replying = trace.TraceEvent(event.line, event.at, event.type, data)
+        message, _ = trace.eum_message(
+            replying, message_id, start_epoch=START_EPOCH, region=self.wiring.account.region, account_id=ACCOUNT_ID
+        )
+        self._last_id[event.customer] = message_id
+        self._customer_writes(message, trace.eum_phone_number_id(event.phone_number_id), event.customer)
 
     def _customer_writes(self, message: str, number: str, customer: str) -> None:
         """The customer's message reaches WhatsApp (opening the 24-hour service window) and the in-topic."""

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
+from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
@@ -20,9 +21,10 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst
+from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
 from whatsapp_buffer.relay.streaming import StreamingEvent
 from whatsapp_buffer.settings import AggregatorSettings, InboundSettings, IngestSettings, OutboundSettings
@@ -110,6 +112,17 @@ def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
     return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
 
 
+def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str], None]:
+    """The relay's hook: a short clip of what the agent said, kept in the raw table as long as raw messages."""
+
+    def remember(conversation: str, message_id: str, text: str) -> None:
+        store.remember_said(
+            Conversation.from_key(conversation), message_id, render.quote(text), clock.now(), retention_hours
+        )
+
+    return remember
+
+
 def outbound_from_env() -> Outbound:
     settings = OutboundSettings.from_env()
     relay = ReplyRelay(
@@ -117,5 +130,6 @@ def outbound_from_env() -> Outbound:
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),
         media=MediaStore(settings.media_bucket_name),
+        remember_said=remember_said(RawStore(settings.raw_table_name), settings.retention_hours),
     )
     return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

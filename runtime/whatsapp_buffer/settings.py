@@ -173,7 +173,7 @@ SETTINGS: tuple[Setting, ...] = (
         "retentionHours", Integer(1, 168),
         "Hours raw messages stay in the raw table before TTL removes them; a WhatsApp redelivery is recognised as long "
         "as its first copy is kept, so 168 covers Meta's full 7-day retry window.",
-        default=24, env="RETENTION_HOURS", readers=(INGEST,),
+        default=24, env="RETENTION_HOURS", readers=(INGEST, OUTBOUND),
     ),
     Setting(
         "logRetentionDays", OneOf(LOG_RETENTION_DAYS), "CloudWatch Logs retention of every function, in days.",
@@ -219,7 +219,10 @@ SETTINGS: tuple[Setting, ...] = (
 """Every stack config key, in the order Pulumi.yaml and the README document them."""
 
 WIRING: tuple[Wiring, ...] = (
-    Wiring("raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR), "the raw table (messages and control items)"),
+    Wiring(
+        "raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR, OUTBOUND),
+        "the raw table (messages, control items, what the agent said)",
+    ),
     Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
     Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND), "the sessions table"),
     Wiring("idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"),
@@ -349,6 +352,8 @@ class InboundSettings(_FromEnvironment):
 @dataclass(frozen=True)
 class OutboundSettings(_FromEnvironment):
     FUNCTION: ClassVar[str] = OUTBOUND
+    raw_table_name: str
+    retention_hours: float
     sessions_table_name: str
     idempotency_table_name: str
     media_bucket_name: str

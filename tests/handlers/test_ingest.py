@@ -199,3 +199,45 @@ def test_a_username_customer_without_a_phone_number_is_stored_under_the_bsuid_an
     (stored,) = store.unsent_messages(conversation)
     assert stored.message.profile_name == "Sheena (@sheena)" and stored.message.user_id == bsuid
     assert bsuid not in json.dumps(lines)
+
+
+def _reply(message_id, text, replied_to):
+    return {**eum.message(message_id, text), "context": {"from": eum.CUSTOMER, "id": replied_to}}
+
+
+def _quote_of(store, message_id, conversation=CONV):
+    (stored,) = [s for s in store.unsent_messages(conversation) if s.message.message_id == message_id]
+    return stored.message.content["context"].get("quote")
+
+
+def test_a_reply_to_an_earlier_message_is_stored_with_a_short_quote_of_it(ingest, store, virtual_clock):
+    deliver(eum.webhook_entry(eum.message("wamid.ORIG", "I like the walnut desk and the oak one, " + "very " * 40)))
+    virtual_clock.set(T0 + 30)
+    deliver(eum.webhook_entry(_reply("wamid.RE", "actually the walnut one", "wamid.ORIG")))
+    quote = _quote_of(store, "wamid.RE")
+    assert quote["by"] == "customer" and quote["text"].startswith("I like the walnut desk and the oak one, very")
+    assert len(quote["text"]) == 80 and quote["text"].endswith("…")
+
+
+def test_a_reply_to_what_the_agent_said_is_quoted_from_what_the_relay_kept(ingest, store, virtual_clock):
+    store.remember_said(CONV, "wamid.AGENT1", "The walnut desk is 450 EUR", T0, retention_hours=24)
+    deliver(eum.webhook_entry(_reply("wamid.RE", "in stock?", "wamid.AGENT1")))
+    assert _quote_of(store, "wamid.RE") == {"by": "agent", "text": "The walnut desk is 450 EUR"}
+
+
+def test_a_reply_whose_original_expired_or_is_unknown_is_stored_without_a_quote(ingest, store, virtual_clock):
+    store.remember_said(CONV, "wamid.AGENT1", "old news", T0, retention_hours=1)
+    virtual_clock.set(T0 + 2 * 3600)
+    deliver(eum.webhook_entry(_reply("wamid.RE1", "about that", "wamid.AGENT1"), _reply("wamid.RE2", "?", "wamid.GONE")))
+    assert _quote_of(store, "wamid.RE1") is None and _quote_of(store, "wamid.RE2") is None
+
+
+def test_a_failed_lookup_never_holds_the_reply_back(ingest, store, monkeypatch):
+    from whatsapp_buffer.errors import TransientAwsError
+
+    def fail(*args, **kwargs):
+        raise TransientAwsError("throttled")
+
+    monkeypatch.setattr(store, "said", fail)
+    result = deliver(eum.webhook_entry(_reply("wamid.RE", "hello?", "wamid.X")))
+    assert result["stored"] == 1 and _quote_of(store, "wamid.RE") is None

@@ -117,9 +117,11 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
         "logs:PutLogEvents",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
+        "dynamodb:GetItem",  # the quote of a reply to an agent message
+        "dynamodb:Query",  # the quote of a reply to an earlier customer message
         "sqs:SendMessage",
     }
-    assert ingest["dynamodb:PutItem"] == {raw}
+    assert ingest["dynamodb:PutItem"] == ingest["dynamodb:GetItem"] == ingest["dynamodb:Query"] == {raw}
     assert ingest["sqs:SendMessage"] == {graph.get("whatsapp-buffer-buffered-ingest-dlq").outputs["arn"]}
     assert aggregator["dynamodb:GetRecords"] == {raw + "/stream/*"}
     assert aggregator["dynamodb:Query"] == {raw}
@@ -154,6 +156,7 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert outbound["dynamodb:DeleteItem"] == {idempotency}
     assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
     assert outbound["dynamodb:GetItem"] == {idempotency}
+    assert outbound["dynamodb:PutItem"] == {raw, idempotency}  # raw: what the agent said, for reply quotes
     assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
     assert not any(action.startswith("connectparticipant:") for action in inbound)

@@ -116,6 +116,28 @@ def test_a_reply_says_it_replies_to_an_earlier_message_and_keeps_the_id():
     assert agent_sees(message) == ["[Replying to an earlier message]\nactually the walnut one"]
 
 
+@pytest.mark.parametrize(
+    ("quote", "line"),
+    [
+        ({"by": "agent", "text": "The walnut desk is 450 EUR"}, '[Replying to the agent\'s message: "The walnut desk is 450 EUR"]'),
+        ({"by": "customer", "text": "I like the walnut one"}, '[Replying to their earlier message: "I like the walnut one"]'),
+        ({"by": "customer", "text": "x" * 500}, '[Replying to their earlier message: "' + "x" * 79 + '…"]'),
+    ],
+)
+def test_a_reply_whose_original_is_known_shows_a_short_quote_of_it(quote, line):
+    raw = {**BASE, "type": "text", "text": {"body": "actually the walnut one"},
+           "context": {"from": "16505551234", "id": "wamid.EARLIER"}}  # fmt: skip
+    (message,) = parse(raw)
+    quoted = InboundMessage(**{**message.__dict__, "content": {**message.content, "context": {"id": "wamid.EARLIER", "quote": quote}}})
+    assert agent_sees(quoted) == [f"{line}\nactually the walnut one"]
+
+
+def test_a_quote_of_a_media_message_is_its_caption_or_what_it_was():
+    assert render.quoted_text("image", {"caption": "the  walnut\n desk"}) == "the walnut desk"
+    assert render.quoted_text("voice", {}) == "a voice note"
+    assert render.quoted_text("location", {"latitude": 1}) == "a location message"
+
+
 def test_a_click_to_whatsapp_ad_is_kept_and_named_before_the_message():
     (message,) = parse({**BASE, **TEXT_BODY, "referral": REFERRAL})
     assert message.content["referral"] == {

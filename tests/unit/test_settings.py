@@ -63,7 +63,8 @@ def test_inbound_and_outbound_read_theirs():
         False,
         "arn:aws:sns:us-east-1:123456789012:out",
     )
-    assert OutboundSettings.from_env(SHARED_BRIDGE_ENV) == OutboundSettings("sessions", "idempotency", "media", "v20.0")
+    outbound_env = {**SHARED_BRIDGE_ENV, "RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24"}
+    assert OutboundSettings.from_env(outbound_env) == OutboundSettings("raw", 24.0, "sessions", "idempotency", "media", "v20.0")
 
 
 def test_variables_powertools_reads_itself_are_given_but_not_read_here():

@@ -4,6 +4,8 @@ pk = `CONV#<phone_number_id>#<wa_id>`.
 Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
 `status` pending -> claimed (+ `burst_id`) -> sent; `body` = the message as JSON; numeric TTL `expires_at`.
 Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`.
+Said item: sk = `SAID#<WhatsApp message id>`: a short clip of what the agent said (the outbound relay's), so a
+customer's reply to it can quote it; same TTL. Not a control item, so the stream filter keeps it from the aggregator.
 
 The states and their transitions are `buffer.lifecycle`'s; this module only persists them, each transition a
 conditional write (claim only what is pending, mark sent only what the burst claimed, settle only at the version read).
@@ -28,6 +30,7 @@ PK_PREFIX = "CONV#"
 MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
+SAID_PREFIX = "SAID#"
 CONTROL_SK = "CONTROL"
 CONTROL = "control"
 MESSAGE = "message"
@@ -126,6 +129,61 @@ class RawStore:
         except BotoCoreError as exc:
             raise DYNAMODB.translate(exc, "store a message") from exc
         return True
+
+    # quotes of replies
+
+    def remember_said(
+        self, conversation: Conversation, message_id: str, clip: str, now: float, retention_hours: float
+    ) -> None:
+        """Keep `clip` of what the bridge sent as WhatsApp message `message_id`, as long as raw messages are kept."""
+        self._call(
+            "remember a relayed message",
+            self.client.put_item,
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": partition_key(conversation)},
+                "sk": {"S": f"{SAID_PREFIX}{message_id}"},
+                "record_type": {"S": "said"},
+                "clip": {"S": clip},
+                "expires_at": {"N": str(int(now + retention_hours * 3600))},
+            },
+        )
+
+    def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
+        """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""
+        response = self._call(
+            "read a relayed message",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": f"{SAID_PREFIX}{message_id}"}},
+        )
+        item = response.get("Item") or {}
+        if "clip" not in item or (_num(item, "expires_at") or 0) <= now:
+            return None
+        return item["clip"]["S"]
+
+    def stored_message(self, conversation: Conversation, message_id: str, now: float) -> InboundMessage | None:
+        """Message `message_id` of this conversation as stored, unless it expired (TTL deletes lazily, so expiry is
+        checked here). The sort key holds the timestamp, not the id alone: the conversation's items are read."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "FilterExpression": "message_id = :id AND expires_at > :now",
+            "ProjectionExpression": "body",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key(conversation)},
+                ":msg": {"S": MSG_PREFIX},
+                ":id": {"S": message_id},
+                ":now": {"N": str(int(now))},
+            },
+        }
+        while True:
+            response = self._call("find a replied-to message", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                return InboundMessage.from_dict(json.loads(item["body"]["S"]))
+            if "LastEvaluatedKey" not in response:
+                return None
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # aggregator
 

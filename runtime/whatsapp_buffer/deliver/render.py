@@ -138,8 +138,33 @@ def preface(kind: str, content: Mapping[str, Any]) -> str:
             catalog = f" of catalog {product['catalog_id']}" if product.get("catalog_id") else ""
             lines.append(f"[About the product '{product['product_retailer_id']}'{catalog}]")
         elif context.get("id") and kind not in _ANSWERS_KINDS:
-            lines.append("[Replying to an earlier message]")
+            lines.append(_reply_line(context.get("quote")))
     return "\n".join(lines)
+
+
+QUOTE_CHARS = 80
+"""Longest quote of a replied-to message: enough to tell which one, never the whole of it."""
+AGENT, CUSTOMER = "agent", "customer"
+
+
+def quote(text: str) -> str:
+    """A short clip of a message for a reply's quote: one line, at most QUOTE_CHARS characters."""
+    return clip(" ".join(text.split()), QUOTE_CHARS)
+
+
+def quoted_text(kind: str, content: Mapping[str, Any]) -> str:
+    """What a quote of an earlier customer message shows: its text or caption, else what it was."""
+    words = content.get("text") if kind == "text" else content.get("caption")
+    if isinstance(words, str) and words.strip():
+        return quote(words)
+    return _KIND_NOUNS.get(kind) or ("a message" if kind == "text" else f"a {kind} message")
+
+
+def _reply_line(quoted: Any) -> str:
+    if not isinstance(quoted, Mapping) or not quoted.get("text"):
+        return "[Replying to an earlier message]"
+    whose = "the agent's message" if quoted.get("by") == AGENT else "their earlier message"
+    return f'[Replying to {whose}: "{quote(str(quoted["text"]))}"]'
 
 
 def _ad_line(referral: Mapping[str, Any]) -> str:

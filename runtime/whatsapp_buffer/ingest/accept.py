@@ -3,19 +3,24 @@
 A bad message never hides its good siblings: the good ones are stored first, then the invocation fails with
 MalformedEvent so Lambda's async retries and the ingest dead-letter queue keep the body (storing is idempotent, so the
 retries store nothing twice).
+
+A reply (`context.id`) is stored with a short quote of what it replies to when that is still known: the agent's
+message the bridge relayed, or an earlier message of the conversation in the raw table. A lookup that fails leaves
+the reply unquoted ("replying to an earlier message"); it never holds the message back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.deliver import render
+from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import InboundMessage
 from whatsapp_buffer.observability import logger, metrics
@@ -87,12 +92,31 @@ class Ingest:
         if self._ignored(message):
             result.ignored += 1
             logger.info("message ignored by configuration", **ids)
-        elif self.store.store_message(message, now, self.settings.retention_hours):
+        elif self.store.store_message(self._quoted(message, now), now, self.settings.retention_hours):
             result.stored += 1
             logger.info("message stored", **ids)
         else:
             result.duplicates += 1
             logger.info("redelivered message dropped", **ids)
+
+    def _quoted(self, message: InboundMessage, now: float) -> InboundMessage:
+        context = message.content.get("context")
+        replied_to = context.get("id") if isinstance(context, dict) else None
+        if not replied_to or message.kind in ("interactive", "button"):
+            return message
+        try:
+            said = self.store.said(message.conversation, replied_to, now)
+            original = None if said else self.store.stored_message(message.conversation, replied_to, now)
+        except WhatsAppBufferError as exc:
+            logger.warning("reply original not looked up", message_id=message.message_id, reason=type(exc).__name__)
+            return message
+        if said:
+            quoted = {"by": render.AGENT, "text": said}
+        elif original is not None:
+            quoted = {"by": render.CUSTOMER, "text": render.quoted_text(original.kind, original.content)}
+        else:
+            return message
+        return replace(message, content={**message.content, "context": {**context, "quote": quoted}})
 
     def _ignored(self, message: InboundMessage) -> bool:
         return (message.kind == "reaction" and self.settings.ignore_reactions) or (

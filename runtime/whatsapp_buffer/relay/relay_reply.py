@@ -22,7 +22,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
+from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppBufferError
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.relay import streaming
@@ -45,12 +45,16 @@ class ReplyRelay:
         whatsapp: WhatsApp,
         media: MediaStore,
         now: Callable[[], float] = clock.now,
+        remember_said: Callable[[str, str, str], None] | None = None,
     ) -> None:
+        """`remember_said(conversation key, WhatsApp message id, text)` keeps what the agent said, so a customer's
+        reply to it can quote it (issue 15)."""
         self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
         self._media = media
         self._now = now
+        self._remember_said = remember_said
 
     def _session(self, event: StreamingEvent) -> Session | None:
         for contact_id in event.contact_ids:
@@ -75,12 +79,22 @@ class ReplyRelay:
             return NO_SESSION
         to = Conversation.from_key(session.conversation).customer
         if event.is_text:
-            self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
+            sent_id = self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
+            self._remember(session.conversation, sent_id, event.content or "")
         else:
             for attachment in event.attachments:
                 self._relay_attachment(session, to, event.contact_id, attachment)
         metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
         return SENT
+
+    def _remember(self, conversation: str, message_id: str, text: str) -> None:
+        # Sent is sent: failing to keep the quote must not fail (and so resend) the relay.
+        if self._remember_said is None or not message_id:
+            return
+        try:
+            self._remember_said(conversation, message_id, text)
+        except WhatsAppBufferError as exc:
+            logger.warning("relayed message not remembered for quotes", message_id=message_id, reason=type(exc).__name__)
 
     def _relay_attachment(self, session: Session, to: str, contact_id: str, attachment: Attachment) -> None:
         origination = session.origination_phone_number_id
