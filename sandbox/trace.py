@@ -99,6 +99,8 @@ def _validate(number: int, data: Any) -> TraceEvent:
             raise TraceError(f"line {number}: 'size_kb' must be a number from 0 to {MAX_SIZE_KB}")
         if not isinstance(data.get("mime_type", ""), str):
             raise TraceError(f"line {number}: 'mime_type' must be a string")
+        if not isinstance(data.get("referral", {}), dict):
+            raise TraceError(f"line {number}: 'referral' must be an object (Meta's click-to-WhatsApp ad fields)")
         if not isinstance(data.get("reply_to", ""), str):
             raise TraceError(f"line {number}: 'reply_to' must be the id of an earlier message (a string)")
     if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
@@ -171,6 +173,16 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
             "type": "contacts",
             "contacts": [{"name": {"formatted_name": name, "first_name": name.split()[0]}, "phones": [{"phone": "+1 555 010 9999", "type": "CELL"}]}],
         }, None
+    if isinstance(event.data.get("flow_response"), dict):
+        # A WhatsApp Flow's answers (Meta's Flows "Response Message Webhook"): `response_json` is a JSON string.
+        response = {"flow_token": "sandbox-flow-token", **event.data["flow_response"]}
+        return {
+            "type": "interactive",
+            "interactive": {
+                "type": "nfm_reply",
+                "nfm_reply": {"name": "flow", "body": "Sent", "response_json": json.dumps(response)},
+            },
+        }, None
     title = str(event.data.get("text") or "Yes")
     return {
         "type": "interactive",
@@ -198,6 +210,9 @@ def eum_message(
     if event.data.get("username"):
         profile["username"] = str(event.data["username"])
     contact = {"profile": profile, **({"wa_id": phone} if phone else {}), **({"user_id": user_id} if user_id else {})}
+    if event.data.get("referral"):
+        # A click-to-WhatsApp ad: Meta's `referral` object (source_url, source_id, source_type, headline, ctwa_clid…).
+        message["referral"] = dict(event.data["referral"])
     if event.data.get("reply_to"):
         # WhatsApp's reply: `context.from` is who sent the message replied to (here the customer), `context.id` its id.
         message["context"] = {"from": event.customer, "id": str(event.data["reply_to"])}

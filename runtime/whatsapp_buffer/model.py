@@ -191,6 +191,8 @@ class Burst:
     flushed_at: float = 0.0
     user_id: str | None = None
     """The customer's BSUID as the burst's messages carry it (see `InboundMessage.user_id`)."""
+    referral: dict[str, Any] | None = None
+    """The click-to-WhatsApp ad (or post) the burst's first message from one came from (`ingest.meta_content`)."""
 
     @property
     def message_ids(self) -> tuple[str, ...]:
@@ -215,6 +217,7 @@ class Burst:
                 "last_received_at": self.last_received_at,
                 "flushed_at": self.flushed_at,
                 **({"user_id": self.user_id} if self.user_id else {}),
+                **({"referral": self.referral} if self.referral else {}),
                 "items": [item.to_dict() for item in self.items],
             },
             ensure_ascii=False,
@@ -235,6 +238,7 @@ class Burst:
                 last_received_at=float(data.get("last_received_at") or 0.0),
                 flushed_at=float(data.get("flushed_at") or 0.0),
                 user_id=str(data["user_id"]) if data.get("user_id") else None,
+                referral=dict(data["referral"]) if isinstance(data.get("referral"), dict) else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedEvent(f"not a burst: {type(exc).__name__}: {exc}") from exc

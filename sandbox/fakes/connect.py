@@ -6,12 +6,17 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   time is 60 minutes. The maximum configurable time is 10,080 minutes (7 days)."
 * `ClientToken` makes StartChatContact idempotent (botocore: "A unique, case-sensitive identifier that you provide
   to ensure the idempotency of the request").
+* `Attributes` (botocore StartChatContact.Attributes): "There can be up to 32,768 UTF-8 bytes across all key-value
+  pairs per contact. Attribute keys can include only alphanumeric, dash, and underscore characters." (model: keys of
+  1 to 32,767 characters, values of 0 to 32,767). The fake refuses a key of other characters or a larger map with
+  InvalidParameterException.
 * Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
   (the error shapes of the operation in the botocore model).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +27,10 @@ from sandbox.fakes.rest_json import ApiError
 DEFAULT_CHAT_MINUTES = 1500
 """botocore StartChatContact.ChatDurationInMinutes: "defaults to 25 hour"."""
 CHAT_MINUTES = (60, 10080)
+ATTRIBUTES_BYTES_LIMIT = 32768
+"""botocore StartChatContact.Attributes: "up to 32,768 UTF-8 bytes across all key-value pairs per contact"."""
+ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]{1,32767}")
+"""botocore: "Attribute keys can include only alphanumeric, dash, and underscore characters"."""
 CONTENT_BYTES_LIMIT = 16384
 """botocore ChatMessage.Content (StartChatContact.InitialMessage): "Maximum of 16,384 bytes for all content types";
 Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
@@ -63,6 +72,7 @@ class ConnectBackend:
         initial = params.get("InitialMessage")
         if initial and len(initial["Content"].encode("utf-8")) > CONTENT_BYTES_LIMIT:
             raise ApiError("InvalidParameterException", f"InitialMessage is larger than {CONTENT_BYTES_LIMIT} bytes")
+        _check_attributes(params.get("Attributes") or {})
         related = params.get("RelatedContactId")
         if related is not None and related not in self.chats.contacts:
             raise ApiError("ResourceNotFoundException", f"related contact {related} not found")
@@ -166,3 +176,12 @@ class ConnectBackend:
         if contact is None or contact.instance_id != instance_id:
             raise ApiError("ResourceNotFoundException", f"contact {contact_id} not found")
         return contact
+
+
+def _check_attributes(attributes: dict[str, str]) -> None:
+    for key in attributes:
+        if not ATTRIBUTE_KEY.fullmatch(key):
+            raise ApiError("InvalidParameterException", f"attribute key {key!r} has characters other than A-Z, 0-9, - and _")
+    size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in attributes.items())
+    if size > ATTRIBUTES_BYTES_LIMIT:
+        raise ApiError("InvalidParameterException", f"attributes are {size} bytes, over {ATTRIBUTES_BYTES_LIMIT}")

@@ -86,6 +86,7 @@ def build_burst(messages: Sequence[InboundMessage], now: float, burst_id: str | 
         last_received_at=max(received),
         flushed_at=now,
         user_id=next((m.user_id for m in reversed(ordered) if m.user_id), None),
+        referral=next((m.content["referral"] for m in ordered if m.content.get("referral")), None),
     )
 
 

@@ -17,7 +17,8 @@ and the agent's replies reach the new number.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
@@ -108,6 +109,7 @@ class Chats:
                 "channel": "WhatsApp",
                 "customer": conversation.masked_customer,
                 "whatsappPhoneNumberId": conversation.phone_number_id,
+                **ad_attributes(burst.referral),
             },
             client_token=start_chat_token(burst.burst_id, replaced_contact),
             related_contact_id=replaced_contact,
@@ -163,3 +165,28 @@ def _new_number(burst: Burst) -> str | None:
         if isinstance(number, str) and _WA_ID.fullmatch(number):
             new = number
     return new
+
+
+AD_ATTRIBUTES = {
+    "source_id": "adSourceId",
+    "source_type": "adSourceType",
+    "ctwa_clid": "adClickId",
+    "source_url": "adSourceUrl",
+    "headline": "adHeadline",
+}
+"""Meta's referral field -> the contact attribute flows and reports read (keys: "only alphanumeric, dash, and
+underscore characters", botocore StartChatContact.Attributes)."""
+AD_ATTRIBUTE_CHARS = 1000
+"""Longest value kept per ad attribute (Meta's are an id, a click id, a URL or a headline: well under this), so the
+contact's attributes stay far inside Connect's 32,768 bytes."""
+
+
+def ad_attributes(referral: Mapping[str, Any] | None) -> dict[str, str]:
+    """The ad a chat's first burst came from, as StartChatContact `Attributes` (empty when it came from none)."""
+    if not referral:
+        return {}
+    return {
+        name: str(referral[field])[:AD_ATTRIBUTE_CHARS]
+        for field, name in AD_ATTRIBUTES.items()
+        if isinstance(referral.get(field), str) and referral[field]
+    }
