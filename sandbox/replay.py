@@ -245,7 +245,7 @@ class Replay:
         calls = [c for c in self.services.fake.calls if c.error is None and not c.replayed]
         participant_contact: dict[str, str] = {}
         connection_contact: dict[str, str] = {}
-        contacts, connect, whatsapp_sent, whatsapp_refused = [], [], [], []
+        contacts, connect, whatsapp_sent, whatsapp_refused, connect_events = [], [], [], [], []
         refused = {s.message_id: s.refused for s in self.services.fake.whatsapp_sent if s.refused}
         attachment_names: dict[str, tuple[str, str | None, str | None]] = {}
         contact_customer: dict[str, str] = {}
@@ -269,6 +269,11 @@ class Replay:
                     {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer, "kind": "text",
                      "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
                      "message_ids": ids}
+                )
+            elif call.operation == "SendEvent" and call.params.get("ContentType", "").endswith(".event.typing"):
+                connect_events.append(
+                    {"at": round(call.at - start, 3), "contact_id": connection_contact.get(call.params.get("ConnectionToken", "")),
+                     "customer": None, "type": "typing"}
                 )
             elif call.operation == "StartAttachmentUpload":
                 attachment_names[call.response["AttachmentId"]] = (
@@ -295,6 +300,8 @@ class Replay:
                         whatsapp_refused.append({"at": entry["at"], "to": entry["to"], "kind": entry["kind"], "reason": reason})
         for contact in contacts:
             contact["customer"] = contact_customer.get(contact["contact_id"])
+        for event in connect_events:
+            event["customer"] = contact_customer.get(event["contact_id"])
         rejected = [
             {"at": round(d.at, 3), "reason": d.reason, "function": d.function, "source": d.source,
              "dead_lettered_at": round(d.dead_lettered_at, 3)}
@@ -318,6 +325,7 @@ class Replay:
             "connect": connect,
             "whatsapp_out": whatsapp_sent,
             "whatsapp_refused": whatsapp_refused,
+            "connect_events": connect_events,
             "contacts": contacts,
             "rejected": rejected,
             "skipped": self.skipped,

@@ -242,3 +242,30 @@ class Burst:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedEvent(f"not a burst: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class TypingSignal:
+    """"The customer is composing": what the aggregator puts on the bursts queue (same group as the conversation's
+    bursts, so it is handled before the burst that follows) while it holds messages of a conversation."""
+
+    conversation: Conversation
+    at: float
+    """When the aggregator saw the conversation waiting (a signal handled much later is stale and dropped)."""
+
+    def to_json(self) -> str:
+        return json.dumps({"typing": self.conversation.key, "at": self.at}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: str) -> TypingSignal | None:
+        """The signal `body` carries, or None when it is not one (a burst)."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or "typing" not in data:
+            return None
+        try:
+            return cls(Conversation.from_key(str(data["typing"])), float(data["at"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedEvent(f"not a typing signal: {type(exc).__name__}") from exc

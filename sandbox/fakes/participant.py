@@ -16,6 +16,10 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   gets is not documented: the fake answers ValidationException (botocore lists it; AWS's chat widget treats it as
   final), and ServiceQuotaExceededException for the 36th attachment (its documented meaning). botocore StartAttachmentUpload.ContentType: "For a list of supported file types, see
   Feature specifications in the Amazon Connect Administrator Guide."
+* SendEvent.ContentType (botocore): "Supported types are: application/vnd.amazonaws.connect.event.typing,
+  application/vnd.amazonaws.connect.event.connection.acknowledged (is no longer maintained since December 31, 2024),
+  application/vnd.amazonaws.connect.event.message.delivered, application/vnd.amazonaws.connect.event.message.read";
+  any other type is refused with ValidationException (see `EVENT_TYPES`). Content is optional (1..16,384).
 * `ClientToken` makes SendMessage, SendEvent, StartAttachmentUpload and CompleteAttachmentUpload idempotent.
 * GetAttachment.UrlExpiryInSeconds: botocore bounds 5..300.
 """
@@ -32,6 +36,11 @@ from sandbox.fakes.chat import EVENT, PARTICIPANT_JOINED, TYPING, Attachment, Ch
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.records import Ids, copy, iso8601
 from sandbox.fakes.rest_json import ApiError
+
+EVENT_TYPES = frozenset(
+    EVENT + name for name in ("typing", "connection.acknowledged", "message.delivered", "message.read")
+)
+"""botocore SendEvent.ContentType: the supported event types."""
 
 FIRST_CONNECTION_SECONDS = 300.0
 """botocore StartChatContact: "clients must subscribe … within 5 minutes"."""
@@ -188,8 +197,8 @@ class ParticipantBackend:
     def send_event(self, params: dict[str, Any], at: float) -> tuple[dict[str, Any], bool]:
         contact, participant = self._connected(params["ConnectionToken"], at)
         content_type = params["ContentType"]
-        if not content_type.startswith(EVENT):
-            raise ApiError("ValidationException", f"ContentType {content_type} is not an event type")
+        if content_type not in EVENT_TYPES:
+            raise ApiError("ValidationException", f"ContentType {content_type} is not a supported event type")
         token = params.get("ClientToken")
         replay = self._replay(contact, participant, "SendEvent", token)
         if replay is not None:

@@ -170,3 +170,35 @@ def test_the_first_connection_must_come_within_5_minutes_of_the_chat_start_and_r
     participant_token = aws.fake.chats.contacts[contact.contact_id].customer.token
     renewed = aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token)
     assert renewed["ConnectionCredentials"]["ConnectionToken"] != token
+
+
+@pytest.mark.parametrize(
+    ("content_type", "accepted"),
+    [
+        ("application/vnd.amazonaws.connect.event.typing", True),
+        ("application/vnd.amazonaws.connect.event.message.read", True),
+        ("application/vnd.amazonaws.connect.event.participant.left", False),
+        ("text/plain", False),
+    ],
+)
+def test_send_event_takes_only_the_documented_event_types(aws, content_type, accepted):
+    """botocore SendEvent.ContentType: "Supported types are: application/vnd.amazonaws.connect.event.typing,
+    …connection.acknowledged, …message.delivered, …message.read". The bridge sends only the typing event."""
+    documentation = _doc(PARTICIPANT.operation_model("SendEvent"), "ContentType")
+    assert "application/vnd.amazonaws.connect.event.typing" in documentation
+    _, token = aws.open_chat()
+    if accepted:
+        assert aws.participant.send_event(ContentType=content_type, ConnectionToken=token)["Id"]
+        return
+    with pytest.raises(ClientError) as excinfo:
+        aws.participant.send_event(ContentType=content_type, ConnectionToken=token)
+    assert error_code(excinfo) == "ValidationException"
+
+
+def test_send_event_into_an_ended_chat_is_access_denied(aws):
+    """A chat that ended answers AccessDeniedException (AWS_FACTS; the fake's token rule above)."""
+    contact_id, token = aws.open_chat()
+    aws.fake.end_chat(contact_id)
+    with pytest.raises(ClientError) as excinfo:
+        aws.participant.send_event(ContentType="application/vnd.amazonaws.connect.event.typing", ConnectionToken=token)
+    assert error_code(excinfo) == "AccessDeniedException"

@@ -23,7 +23,7 @@ from whatsapp_buffer.buffer.flush import Aggregator
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst
+from whatsapp_buffer.model import Burst, TypingSignal
 from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy, IngestSettings
 
 TABLE = "whatsapp-buffer-test-raw"
@@ -181,8 +181,9 @@ def window(stream, virtual_clock, aggregator) -> Window:
     return Window(stream, virtual_clock)
 
 
-def drain_bursts(queue_url: str) -> list[tuple[Burst, dict[str, Any]]]:
-    """Receive and delete everything on the bursts queue (each group in order), with each message's SQS attributes."""
+def drain_bursts(queue_url: str, typing: list[TypingSignal] | None = None) -> list[tuple[Burst, dict[str, Any]]]:
+    """Receive and delete everything on the bursts queue (each group in order), with each message's SQS attributes;
+    the typing signals between them go to `typing` when given."""
     sqs = boto3.client("sqs")
     result = []
     while True:
@@ -191,7 +192,11 @@ def drain_bursts(queue_url: str) -> list[tuple[Burst, dict[str, Any]]]:
         if not messages:
             return result
         for message in messages:
-            result.append((Burst.from_json(message["Body"]), message["Attributes"]))
+            signal = TypingSignal.from_json(message["Body"])
+            if signal is None:
+                result.append((Burst.from_json(message["Body"]), message["Attributes"]))
+            elif typing is not None:
+                typing.append(signal)
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 

@@ -7,12 +7,13 @@ than that by the bridge's idempotency on the same id).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import SQS
-from whatsapp_buffer.model import Burst
+from whatsapp_buffer.model import Burst, TypingSignal
 
 
 class BurstsQueue:
@@ -32,3 +33,15 @@ class BurstsQueue:
                 MessageDeduplicationId=burst.burst_id,
             )
         return str(response.get("MessageId", ""))
+
+    def send_typing(self, signal: TypingSignal, slot: str) -> None:
+        """Put a typing signal in the conversation's group. `slot` names the refresh it is: a retried window end sends
+        the same slot, which SQS's deduplication drops."""
+        dedupe = hashlib.sha256(f"typing\n{signal.conversation.key}\n{slot}".encode()).hexdigest()
+        with SQS.translating("SendMessage"):
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=signal.to_json(),
+                MessageGroupId=signal.conversation.key,
+                MessageDeduplicationId=dedupe,
+            )

@@ -20,6 +20,8 @@ import urllib3
 from whatsapp_buffer.adapters.aws_errors import CONNECT
 from whatsapp_buffer.errors import TransientAwsError
 
+TYPING = "application/vnd.amazonaws.connect.event.typing"
+"""botocore SendEvent.ContentType: "Supported types are: application/vnd.amazonaws.connect.event.typing …"."""
 Uploader = Callable[[str, Mapping[str, str], bytes], None]
 """PUT `data` to a pre-signed URL with the headers Connect asked for."""
 Downloader = Callable[[str], bytes]
@@ -154,6 +156,11 @@ class ChatParticipant:
                 ContentType="text/plain", Content=text, ClientToken=client_token, ConnectionToken=connection_token
             )
         return str(response.get("Id", ""))
+
+    def send_typing(self, connection_token: str) -> None:
+        """SendEvent `application/vnd.amazonaws.connect.event.typing`: the agent sees the customer typing."""
+        with CONNECT.translating("SendEvent"):
+            self._client.send_event(ContentType=TYPING, ConnectionToken=connection_token)
 
     def send_attachment(
         self, connection_token: str, name: str, content_type: str, data: bytes, client_token: str

@@ -38,7 +38,7 @@ from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_strea
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
-from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
 
@@ -47,6 +47,10 @@ STATE_KEY = "c"
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
+TYPING_REFRESH_SECONDS = 10.0
+"""How often "the customer is typing" is refreshed while messages wait: Connect's chat interface shows a typing event
+for 12 s (amazon-connect-chat-interface, ChatSession._handleTypingEvent: setTimeout(..., 12 * 1000)), so a refresh
+every 10 s keeps it showing without a gap, at one SQS message per waiting conversation per 10 s."""
 
 
 def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
@@ -115,6 +119,7 @@ class Aggregator:
             if decision.outcome is debounce.Outcome.WAIT and not sent:
                 self.store.touch(conversation)
                 metrics.add_metric(name="ConversationsWaiting", unit=MetricUnit.Count, value=1)
+                self._signal_typing(conversation, control, now)
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
                 return sent
@@ -131,6 +136,17 @@ class Aggregator:
             _count_flush(burst)
             sent.append(burst)
         return sent
+
+    def _signal_typing(self, conversation: Conversation, control: debounce.ControlView, now: float) -> None:
+        """At the first window end of a wait, then every TYPING_REFRESH_SECONDS (issue 15). Best effort: a lost
+        signal costs a moment of "typing", never a message."""
+        slot = typing_slot(control.first_pending, now, self.policy.window_seconds)
+        if slot is None:
+            return
+        try:
+            self.queue.send_typing(TypingSignal(conversation, now), slot)
+        except Exception:
+            logger.warning("typing signal not sent", **_ids(conversation))
 
     def _flush_once(self, conversation: Conversation, control: debounce.ControlView, now: float) -> Burst | None:
         buffer = self._buffer(conversation, control.version)
@@ -168,6 +184,18 @@ class Aggregator:
             except MalformedEvent:
                 logger.warning("dropped an unreadable window state entry")
         return valid
+
+
+def typing_slot(first_pending: float | None, now: float, window_seconds: float) -> str | None:
+    """Which typing refresh the window end at `now` sends ("<first pending>:<n>"), or None when the previous window
+    end already sent this one. Pure: the wait's start and the window length say it, no state is kept."""
+    if first_pending is None or now < first_pending:
+        return None
+    refresh = int((now - first_pending) // TYPING_REFRESH_SECONDS)
+    previous = now - window_seconds
+    if previous >= first_pending and int((previous - first_pending) // TYPING_REFRESH_SECONDS) == refresh:
+        return None
+    return f"{first_pending!r}:{refresh}"
 
 
 def _count_flush(burst: Burst) -> None:

@@ -23,8 +23,9 @@ from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.start_chat import Chats
+from whatsapp_buffer.deliver.typing import CustomerTyping
 from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
-from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst
+from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.settings import InboundSettings
 
@@ -54,6 +55,7 @@ class BurstDelivery:
             now=now,
         )
         self._media = CustomerMedia(whatsapp=whatsapp, media=media, participant=participant)
+        self.typing = CustomerTyping(sessions=sessions, participant=participant, now=now)
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
@@ -123,7 +125,10 @@ class Inbound:
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation
-        id)."""
+        id), or a typing signal, shown if the chat is open (not held to once: showing it twice is harmless)."""
+        signal = TypingSignal.from_json(body)
+        if signal is not None:
+            return self.delivery.typing.show(signal)
         burst = Burst.from_json(body)
         logger.set_correlation_id(burst.burst_id)
         logger.append_keys(customer=burst.conversation.masked_customer)
