@@ -18,7 +18,8 @@ MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticke
 """Kinds whose content carries a WhatsApp `media_id` to fetch through End User Messaging."""
 
 KINDS = frozenset(
-    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "system", "unsupported"} | MEDIA_KINDS
+    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "system", "edit", "revoke", "unsupported"}
+    | MEDIA_KINDS
 )
 """Every message kind the runtime keeps. Anything WhatsApp sends that is not listed becomes `unsupported`."""
 
@@ -94,7 +95,9 @@ class InboundMessage:
     """Kind-specific payload: text -> {"text"}; media -> {"media_id", "mime_type", "caption"?, "filename"?};
     reaction -> {"emoji", "reacted_to"}; location -> {"latitude", "longitude", "name"?, "address"?};
     contacts -> {"contacts": [...]}; interactive/button -> {"title", "id"?} (a Flow's answers: "response");
-    order -> {...}; system -> {"system_type", "new_wa_id"?, "body"?}; unsupported -> {"original_type", "error"?}.
+    order -> {...}; system -> {"system_type", "new_wa_id"?, "body"?}; edit -> {"original_id", "text"?};
+    revoke -> {"original_id"}; unsupported -> {"original_type", "error"?}. An edit or revoke may carry "quote" (what the
+    original said, when still known).
     Any kind may also carry "context" (reply, forward, referred product) and "referral" (the ad it came from):
     see `ingest.meta_content`."""
     origination_phone_number_id: str = ""

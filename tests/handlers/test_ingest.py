@@ -241,3 +241,13 @@ def test_a_failed_lookup_never_holds_the_reply_back(ingest, store, monkeypatch):
     monkeypatch.setattr(store, "said", fail)
     result = deliver(eum.webhook_entry(_reply("wamid.RE", "hello?", "wamid.X")))
     assert result["stored"] == 1 and _quote_of(store, "wamid.RE") is None
+
+
+def test_a_revoke_is_stored_with_what_the_deleted_message_said_while_it_is_kept(ingest, store, virtual_clock):
+    deliver(eum.webhook_entry(eum.message("wamid.ORIG", "send it to my old address")))
+    virtual_clock.set(T0 + 60)
+    revoke = {"from": eum.CUSTOMER, "id": "wamid.REV", "timestamp": "1749416443", "type": "revoke",
+              "revoke": {"original_message_id": "wamid.ORIG"}}  # fmt: skip
+    deliver(eum.webhook_entry(revoke))
+    (stored,) = [s for s in store.unsent_messages(CONV) if s.message.message_id == "wamid.REV"]
+    assert stored.message.content == {"original_id": "wamid.ORIG", "quote": "send it to my old address"}

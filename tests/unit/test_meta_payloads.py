@@ -432,3 +432,38 @@ def test_a_message_no_one_could_answer_is_rejected_with_a_reason_that_names_no_i
 def test_a_malformed_bsuid_beside_a_phone_number_is_dropped_and_the_message_kept():
     (stored,) = parse({**BASE, "from_user_id": "not a bsuid", **TEXT_BODY})
     assert (stored.conversation.customer, stored.user_id) == (BASE["from"], None)
+
+
+# --- Edits and revokes (WhatsApp Business app users, "Coexistence") -----------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/edit
+# ("Updated: Jul 20, 2026"): "The edit webhook is only available to WhatsApp Business app users (aka "Coexistence")";
+# triggers: "A WhatsApp user edits a previously sent message (text, media with caption)" "within 15 minutes". Syntax:
+#   "messages": [{ "from": "<WHATSAPP_USER_PHONE_NUMBER>", "id": "<WHATSAPP_MESSAGE_ID>",
+#     "timestamp": "<WEBHOOK_TRIGGER_TIMESTAMP>", "type": "edit",
+#     "edit": { "original_message_id": "<ORIGINAL_WHATSAPP_MESSAGE_ID>", "message": { "context": { …
+# (the copy read stops inside `message`; it is read tolerantly: `text.body`, else a media object's `caption`).
+# .../reference/messages/revoke ("Updated: May 21, 2026"): "A WhatsApp user revokes (deletes) a previously sent
+# message" "within two days"; "type": "revoke", "revoke": { "original_message_id": "<ORIGINAL_WHATSAPP_MESSAGE_ID>" }.
+
+
+def test_an_edit_shows_the_new_words_and_what_they_replace_when_known():
+    raw = {**BASE, "type": "edit", "edit": {"original_message_id": "wamid.ORIG",
+                                            "message": {"type": "text", "text": {"body": "the oak one, sorry"}}}}  # fmt: skip
+    (message,) = parse(raw)
+    assert (message.kind, message.content) == ("edit", {"original_id": "wamid.ORIG", "text": "the oak one, sorry"})
+    assert agent_sees(message) == ["[The customer edited an earlier message]\nthe oak one, sorry"]
+    quoted = InboundMessage(**{**message.__dict__, "content": {**message.content, "quote": "the walnut one"}})
+    assert agent_sees(quoted) == ['[The customer edited an earlier message (it said: "the walnut one")]\nthe oak one, sorry']
+
+
+def test_an_edited_caption_is_read_from_the_media_object():
+    raw = {**BASE, "type": "edit", "edit": {"original_message_id": "wamid.ORIG",
+                                            "message": {"type": "image", "image": {"id": "1", "caption": "new caption"}}}}  # fmt: skip
+    (message,) = parse(raw)
+    assert message.content["text"] == "new caption"
+
+
+def test_a_revoke_says_the_customer_deleted_a_message():
+    (message,) = parse({**BASE, "type": "revoke", "revoke": {"original_message_id": "wamid.ORIG"}})
+    assert (message.kind, message.content) == ("revoke", {"original_id": "wamid.ORIG"})
+    assert agent_sees(message) == ["[The customer deleted an earlier message]"]

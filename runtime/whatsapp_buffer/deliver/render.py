@@ -294,6 +294,18 @@ def _unsupported(content: Mapping[str, Any]) -> str:
 _NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
 
 
+def _edit(content: Mapping[str, Any]) -> str:
+    """An edit: the words as they are now, and what they replace when still known."""
+    was = f' (it said: "{quote(str(content["quote"]))}")' if content.get("quote") else ""
+    text = str(content.get("text") or "").strip()
+    return f"[The customer edited an earlier message{was}]" + (f"\n{text}" if text else "")
+
+
+def _revoke(content: Mapping[str, Any]) -> str:
+    was = f': "{quote(str(content["quote"]))}"' if content.get("quote") else ""
+    return f"[The customer deleted an earlier message{was}]"
+
+
 def _system(content: Mapping[str, Any]) -> str:
     """A WhatsApp notice about the customer, with any phone number masked as in the logs."""
     system_type = str(content.get("system_type") or "unknown")
@@ -319,5 +331,7 @@ _RENDERERS = {
     "reaction": _reaction,
     "order": _order,
     "system": _system,
+    "edit": _edit,
+    "revoke": _revoke,
     "unsupported": _unsupported,
 }

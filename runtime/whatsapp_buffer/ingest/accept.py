@@ -102,6 +102,8 @@ class Ingest:
     def _quoted(self, message: InboundMessage, now: float) -> InboundMessage:
         context = message.content.get("context")
         replied_to = context.get("id") if isinstance(context, dict) else None
+        if message.kind in ("edit", "revoke"):
+            replied_to, context = message.content.get("original_id"), None
         if not replied_to or message.kind in ("interactive", "button"):
             return message
         try:
@@ -116,6 +118,8 @@ class Ingest:
             quoted = {"by": render.CUSTOMER, "text": render.quoted_text(original.kind, original.content)}
         else:
             return message
+        if context is None:  # an edit or revoke: what the original said
+            return replace(message, content={**message.content, "quote": quoted["text"]})
         return replace(message, content={**message.content, "context": {**context, "quote": quoted}})
 
     def _ignored(self, message: InboundMessage) -> bool:

@@ -84,6 +84,8 @@ def _kind_content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[st
         return "order", clean_tree(_object(body, "order"))
     if original_type == SYSTEM and isinstance(body, dict):
         return SYSTEM, _system(body, raw)
+    if original_type in ("edit", "revoke") and isinstance(body, dict) and _short(body.get("original_message_id")):
+        return original_type, _edit_or_revoke(original_type, body)
     return "unsupported", _unsupported(original_type, raw)
 
 
@@ -210,6 +212,23 @@ def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     body = _short(system.get("body"))
     if body:
         content["body"] = mask_numbers(body)
+    return content
+
+
+def _edit_or_revoke(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Meta's edit / revoke messages webhooks ("only available to WhatsApp Business app users (aka Coexistence)"):
+    `edit.original_message_id` + `edit.message` (the message as edited: a text, or media with a caption);
+    `revoke.original_message_id`. The edited words are read from `message.text.body`, else any `caption`."""
+    content: dict[str, Any] = {"original_id": clean(str(body["original_message_id"])[:256])}
+    message = body.get("message")
+    if kind == "edit" and isinstance(message, dict):
+        text = message.get("text")
+        words = text.get("body") if isinstance(text, dict) else None
+        if not isinstance(words, str):
+            inner = next((v for v in message.values() if isinstance(v, dict) and isinstance(v.get("caption"), str)), {})
+            words = inner.get("caption")
+        if isinstance(words, str) and words:
+            content["text"] = cut(clean(words))
     return content
 
 
