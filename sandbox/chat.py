@@ -30,7 +30,7 @@ PROMPT = "you › "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key")
-    parser.add_argument("--customer", default=CUSTOMER, help="the customer's WhatsApp number (wa_id)")
+    parser.add_argument("--customer", default=CUSTOMER, help="the customer's WhatsApp number (wa_id), or a BSUID (US.1349…) for a customer who shares none")
 
 
 @dataclass
@@ -68,7 +68,9 @@ class ChatSession:
     def send(self, kind: str, **content: Any) -> None:
         now = self.virtual_now()
         self._line += 1
-        data = {"at": now, "type": "whatsapp", "from": self.customer, "kind": kind, **content}
+        # A BSUID (`US.1349…`) is a customer who shares no phone number: the trace's `user_id` (DESIGN §5 v2).
+        who = {"user_id": self.customer} if "." in self.customer else {"from": self.customer}
+        data = {"at": now, "type": "whatsapp", **who, "kind": kind, **content}
         event = trace._validate(self._line, data)
         self.replay.schedule(event, f"wamid.CHAT{self._line:06d}")
         self.typed.append((now, content.get("text") or content.get("caption") or kind))

@@ -16,3 +16,12 @@ def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
     assert "agent sees  │ Hello\n" in screen and "How" in screen and "are you?" in screen
     assert screen.count("agent sees") == 1  # three lines typed, one Connect message
     assert "you receive │ Hi, I'm Ana" in screen
+
+
+def test_a_chat_as_a_username_customer_without_a_phone_number_gets_the_reply():
+    typed = io.StringIO("Hi from my username\n/wait 30\n/agent Hello there\n/wait 2\n/quit\n")
+    out = io.StringIO()
+    assert chat(typed, out, {}, "US.13491208655302741918") == 0
+    screen = out.getvalue()
+    assert "agent sees  │ Hi from my username" in screen
+    assert "you receive │ Hello there" in screen
