@@ -49,3 +49,16 @@ def test_no_typing_without_an_open_chat_or_for_a_stale_signal_and_the_batch_stil
     assert failed == set() and typing_events(world) == []
     # a typing signal never opens a chat
     assert len(world.calls("StartChatContact")) == (0 if situation == "no chat" else 1)
+
+
+def test_a_typing_signal_whose_session_lookup_fails_is_dropped_not_retried(world, monkeypatch):
+    from whatsapp_buffer.errors import TransientAwsError
+
+    world.deliver(text_burst("Hello"))
+
+    def throttled(*args, **kwargs):
+        raise TransientAwsError("throttled")
+
+    monkeypatch.setattr(world.sessions, "get", throttled)
+    _, failed = signal(world)
+    assert failed == set() and typing_events(world) == []

@@ -9,7 +9,7 @@ chat interface drops a participant's typing on their next message, else after 12
 
 Only into a chat that is open: no session, an ended chat or an expired connection token means nothing to show (the
 burst will open or renew the chat). A signal that waited longer than the indicator lasts is stale and dropped. Best
-effort throughout: a refused event is logged, never retried, never fails the batch.
+effort throughout: a failed lookup or a refused event is logged, never retried, never fails the batch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.errors import WhatsAppBufferError
 from whatsapp_buffer.model import TypingSignal
 from whatsapp_buffer.observability import count, logger
 
@@ -41,13 +40,15 @@ class CustomerTyping:
         now = self._now()
         if now - signal.at > SHOWN_SECONDS:
             return {"typing": "stale"}
-        session = self._sessions.get(signal.conversation.key)
-        if session is None or session.chat_over(now) or not session.connection_valid(now, 0.0):
-            return {"typing": "no open chat"}
         try:
+            session = self._sessions.get(signal.conversation.key)
+            if session is None or session.chat_over(now) or not session.connection_valid(now, 0.0):
+                return {"typing": "no open chat"}
             self._participant.send_typing(session.connection_token)
-        except WhatsAppBufferError as exc:
-            logger.info("typing event not shown", contact_id=session.contact_id, reason=type(exc).__name__)
-            return {"typing": "refused"}
+        except Exception as exc:
+            # Never retried: a retry would hold the conversation's next burst behind a stale indicator, and a
+            # signal that kept failing would end on the DLQ as if it were a lost burst.
+            logger.info("typing event not shown", reason=type(exc).__name__)
+            return {"typing": "failed"}
         count("TypingShown")
         return {"typing": "shown", "contact_id": session.contact_id}

@@ -22,7 +22,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppBufferError
+from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.relay import streaming
@@ -93,7 +93,7 @@ class ReplyRelay:
             return
         try:
             self._remember_said(conversation, message_id, text)
-        except WhatsAppBufferError as exc:
+        except Exception as exc:  # whatever it is, the reply is out: only its quote is lost
             logger.warning("relayed message not remembered for quotes", message_id=message_id, reason=type(exc).__name__)
 
     def _relay_attachment(self, session: Session, to: str, contact_id: str, attachment: Attachment) -> None:
