@@ -55,6 +55,8 @@ class ReplyRelay:
         self._media = media
         self._now = now
         self._remember_said = remember_said
+        self._said: tuple[str, str, str] | None = None
+        """What the last relay sent, kept for `remember_said` once the relay is recorded done."""
 
     def _session(self, event: StreamingEvent) -> Session | None:
         for contact_id in event.contact_ids:
@@ -80,17 +82,20 @@ class ReplyRelay:
         to = Conversation.from_key(session.conversation).customer
         if event.is_text:
             sent_id = self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
-            self._remember(session.conversation, sent_id, event.content or "")
+            self._said = (session.conversation, sent_id, event.content or "")
         else:
             for attachment in event.attachments:
                 self._relay_attachment(session, to, event.contact_id, attachment)
         metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
         return SENT
 
-    def _remember(self, conversation: str, message_id: str, text: str) -> None:
-        # Sent is sent: failing to keep the quote must not fail (and so resend) the relay.
-        if self._remember_said is None or not message_id:
+    def remember_said(self) -> None:
+        """Keep what the last relay sent for the quotes of replies to it. Called after the relay is recorded done, so
+        nothing that happens here (a failure, a timeout) can make the reply go out twice."""
+        said, self._said = self._said, None
+        if self._remember_said is None or said is None or not said[1]:
             return
+        conversation, message_id, text = said
         try:
             self._remember_said(conversation, message_id, text)
         except Exception as exc:  # whatever it is, the reply is out: only its quote is lost
@@ -146,7 +151,9 @@ class Outbound:
         if event.ends_session:
             return self.relay.end_session(event)
         if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
-            return self.relay_once(event=event)
+            outcome = self.relay_once(event=event)
+            self.relay.remember_said()
+            return outcome
         logger.info(
             "streaming event not relayed", type=event.type, content_type=event.content_type, role=event.participant_role
         )
