@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Self, get_type_hints
 
 from whatsapp_buffer.errors import ConfigurationError
 
-INGEST, AGGREGATOR, INBOUND, OUTBOUND = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound", "sweeper")
 """Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
 
 
@@ -152,7 +152,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900, derived=0),
         "Longest a message waits, even if the customer keeps typing.",
-        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR,),
+        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR, SWEEPER),
     ),
     Setting(
         "maxMessages", Integer(1, 100), "Send as soon as this many messages are pending.",
@@ -225,7 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
 """Every stack config key, in the order Pulumi.yaml and the README document them."""
 
 WIRING: tuple[Wiring, ...] = (
-    Wiring("raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR), "the raw table (messages and control items)"),
+    Wiring("raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR, SWEEPER), "the raw table (messages and control items)"),
     Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
     Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND), "the sessions table"),
     Wiring("idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"),
@@ -361,10 +361,18 @@ class OutboundSettings(_FromEnvironment):
     meta_api_version: str
 
 
+@dataclass(frozen=True)
+class SweeperSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = SWEEPER
+    raw_table_name: str
+    max_wait_seconds: float
+
+
 SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {
     INGEST: IngestSettings,
     AGGREGATOR: AggregatorSettings,
     INBOUND: InboundSettings,
     OUTBOUND: OutboundSettings,
+    SWEEPER: SweeperSettings,
 }
 """The typed settings each function reads; a test checks their fields are exactly what the declaration gives it."""

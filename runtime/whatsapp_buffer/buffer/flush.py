@@ -37,7 +37,7 @@ from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
-from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
@@ -47,6 +47,9 @@ STATE_KEY = "c"
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
+MAX_READ_FAILURES = 3
+"""Flushes a stored message may fail to be read back in before it is set aside and the rest of its conversation
+flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
 
 
 def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
@@ -147,7 +150,22 @@ class Aggregator:
         return burst
 
     def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
-        """The unsent messages, read after the control item's version (see ConversationBuffer for why)."""
+        """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message
+        that cannot be read back fails the flush (the conversation is touched and tried again next window) until it
+        has failed MAX_READ_FAILURES times; then it is set aside with its reason and the rest are read again."""
+        try:
+            return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
+        except UnreadableMessages as unreadable:
+            waiting = False
+            for store_key, reason in unreadable.items:
+                if self.store.count_failed_read(conversation, store_key, reason) < MAX_READ_FAILURES:
+                    waiting = True
+                    continue
+                self.store.set_aside(conversation, store_key, reason)
+                logger.error("a stored message could not be read back; set aside", reason=reason, **_ids(conversation))
+                metrics.add_metric(name="MessagesSetAside", unit=MetricUnit.Count, value=1)
+            if waiting:
+                raise
         return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
 
     def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> None:
