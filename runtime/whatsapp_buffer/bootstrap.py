@@ -19,7 +19,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
@@ -69,8 +69,8 @@ def aggregator(
 ) -> Aggregator:
     settings = settings or AggregatorSettings.from_env()
     return Aggregator(
-        store=store or RawStore(settings.raw_table_name),
-        queue=queue or BurstsQueue(settings.bursts_queue_url),
+        store=store or RawStore(settings.raw_table_name, max_connections=FLUSH_CONCURRENCY),
+        queue=queue or BurstsQueue(settings.bursts_queue_url, max_connections=FLUSH_CONCURRENCY),
         policy=settings.policy,
     )
 

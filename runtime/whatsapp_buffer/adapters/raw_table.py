@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import boto3
+import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, cancelled_by_condition
@@ -85,9 +86,14 @@ def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | Non
 class RawStore:
     """The raw table. Built once per cold start; tests hand in a client of a moto-backed table."""
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, client: Any | None = None, *, max_connections: int = 10) -> None:
+        """`max_connections`: the client's HTTP pool, at least the number of threads that call at once."""
         self.table_name = table_name
-        self.client = client if client is not None else boto3.client("dynamodb")
+        self.client = (
+            client
+            if client is not None
+            else boto3.client("dynamodb", config=botocore.config.Config(max_pool_connections=max_connections))
+        )
 
     # ingest
 
