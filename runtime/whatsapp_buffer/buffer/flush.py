@@ -38,6 +38,7 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys
 from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation
@@ -45,7 +46,12 @@ from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
 
 STATE_KEY = "c"
-"""Window state: {"c": [conversation keys in first-seen order]}. Nothing else, to keep it small."""
+"""Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending]}}."""
+VIEWS_KEY = "v"
+"""The newest control image each conversation's records carried this window (the stream's NEW_IMAGE): enough to
+decide WAIT or IDLE without reading the control item again. Records of one item arrive in order, so it is the newest
+write the stream has delivered; a newer one only makes the conversation less due by quiet, and its own record brings
+it to a later window. A due-looking image is always checked against a consistent read before anything is sent."""
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
@@ -60,8 +66,22 @@ MAX_READ_FAILURES = 3
 flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
 
 
-def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
-    return {STATE_KEY: list(dict.fromkeys(keys))}
+def window_state(keys: Iterable[str], views: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {STATE_KEY: list(dict.fromkeys(keys))}
+    if views:
+        state[VIEWS_KEY] = {key: views[key] for key in state[STATE_KEY] if key in views}
+    return state
+
+
+def control_view(image: dict[str, Any] | None) -> list[Any] | None:
+    """[pending, last_arrival, first_pending] from a control record's (deserialized) NewImage; None if unusable."""
+    if not image or "pending" not in image or "last_arrival" not in image:
+        return None
+    try:
+        first = image.get("first_pending")
+        return [int(image["pending"]), float(image["last_arrival"]), None if first is None else float(first)]
+    except (TypeError, ValueError):
+        return None
 
 
 def conversation_of(record: DynamoDBRecord) -> Conversation | None:
@@ -81,11 +101,17 @@ class Aggregator:
 
     def handle(self, event: DynamoDBStreamEvent) -> dict[str, Any]:
         seen = dict.fromkeys(self._state_keys(event.state))
+        views = self._state_views(event.state, seen)
 
         def collect(record: DynamoDBRecord) -> None:
             conversation = conversation_of(record)
             if conversation is not None:
                 seen.setdefault(conversation.key)
+                view = control_view(record.dynamodb.new_image if record.dynamodb else None)
+                if view is None:
+                    views.pop(conversation.key, None)  # unknown: read it at the window end
+                else:
+                    views[conversation.key] = view
 
         failures: list[Any] = []
         if event.raw_event.get("Records"):  # final invokes often carry none, which Powertools refuses as a batch
@@ -93,21 +119,21 @@ class Aggregator:
             response = process_partial_response(event=event.raw_event, record_handler=collect, processor=processor)
             failures = list(response["batchItemFailures"])
         if not event.is_final_invoke_for_window:
-            return {"state": window_state(seen), "batchItemFailures": failures}
-        self.end_window([Conversation.from_key(key) for key in seen])
+            return {"state": window_state(seen, views), "batchItemFailures": failures}
+        self.end_window([Conversation.from_key(key) for key in seen], views)
         return {"state": {}, "batchItemFailures": failures}
 
-    def end_window(self, conversations: list[Conversation]) -> list[Burst]:
+    def end_window(self, conversations: list[Conversation], views: dict[str, list[Any]] | None = None) -> list[Burst]:
         """Decide and act for every conversation seen in the window, FLUSH_CONCURRENCY at a time; one failing does
-        not block the others."""
+        not block the others. `views`: the control images the window's records carried (see VIEWS_KEY)."""
         if not conversations:
             return []
+        views = views or {}
         sent: list[Burst] = []
         stuck: list[Conversation] = []
         with ThreadPoolExecutor(max_workers=min(FLUSH_CONCURRENCY, len(conversations))) as pool:
-            for conversation, (bursts, handled) in zip(
-                conversations, pool.map(self._end_for, conversations), strict=True
-            ):
+            results = pool.map(lambda c: self._end_for(c, views.get(c.key)), conversations)
+            for conversation, (bursts, handled) in zip(conversations, results, strict=True):
                 sent.extend(bursts)
                 if not handled:
                     stuck.append(conversation)
@@ -116,9 +142,11 @@ class Aggregator:
             raise TransientAwsError(f"{len(stuck)} conversation(s) could neither be flushed nor touched")
         return sent
 
-    def _end_for(self, conversation: Conversation) -> tuple[list[Burst], bool]:
+    def _end_for(self, conversation: Conversation, view: list[Any] | None) -> tuple[list[Burst], bool]:
         """One conversation's window end: its bursts, and False when it could neither be flushed nor touched."""
         try:
+            if view is not None and self._settled_by_view(conversation, view):
+                return [], True
             return self.flush_conversation(conversation), True
         except Exception:
             logger.exception("flush failed; touching to retry next window", **_ids(conversation))
@@ -129,6 +157,16 @@ class Aggregator:
                 logger.exception("touch failed too", **_ids(conversation))
                 return [], False
         return [], True
+
+    def _settled_by_view(self, conversation: Conversation, view: list[Any]) -> bool:
+        """WAIT or IDLE by the record's image: touch (WAIT) or let go (IDLE) without reading the control item. False
+        when the image looks due: the flush reads the truth."""
+        decision = debounce.flush_due(ControlView(view[0], view[1], view[2]), self.now(), self.policy)
+        if decision.outcome is debounce.Outcome.WAIT:
+            self.store.touch(conversation)
+            _count("ConversationsWaiting")
+            return True
+        return decision.outcome is debounce.Outcome.IDLE
 
     def flush_conversation(self, conversation: Conversation) -> list[Burst]:
         sent: list[Burst] = []
@@ -196,6 +234,19 @@ class Aggregator:
             # A message arrived during the flush: it is pending in the table; count it from the truth.
             buffer = self._buffer(conversation, self.store.read_control(conversation).version)
         raise ConcurrentUpdate("the control item kept changing while settling a flush")
+
+    @staticmethod
+    def _state_views(state: dict[str, Any], seen: dict[str, None]) -> dict[str, list[Any]]:
+        views = state.get(VIEWS_KEY) if isinstance(state, dict) else None
+        if not isinstance(views, dict):
+            return {}
+        return {
+            key: view
+            for key, view in views.items()
+            if key in seen and isinstance(view, list) and len(view) == 3 and control_view(
+                {"pending": view[0], "last_arrival": view[1], "first_pending": view[2]}
+            ) == view
+        }
 
     @staticmethod
     def _state_keys(state: dict[str, Any]) -> list[str]:
