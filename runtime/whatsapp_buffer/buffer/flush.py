@@ -1,17 +1,19 @@
 """Flush the buffer: at each tumbling window's end, one burst per conversation that is due (the debounce).
 
 The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
-collected in the window state ({"c": ["<phone_number_id>#<wa_id>", ...]}, keys only, so one shard-window holds tens
-of thousands of conversations under Lambda's 1 MB state limit). At the window's final invoke each conversation is
-decided with `debounce.flush_due`: due -> flushed here; not yet due -> its control item is touched, which writes a
-stream record into the next window so it is looked at again; nothing pending -> dropped (the loop ends).
+collected in the window state with the newest control image their records carried ({"c": [keys], "v": {key:
+[pending, last_arrival, first_pending]}}, about 109 bytes a conversation: ~9,600 per shard-window under Lambda's
+1 MB state limit). At the window's final invoke each conversation is decided with `debounce.flush_due`, on its image
+first: not yet due -> its control item is touched (no read), which writes a stream record into the next window so it
+is looked at again; nothing pending -> dropped (the loop ends); looks due -> the control item is read consistently
+and the decision made again on the truth: due -> flushed here.
 
 Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
 W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
 window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
 invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
-burst, and maxMessages pending flush at the next window end (< W). Each window end costs one consistent read per
-waiting conversation and one touch, so W trades latency against DynamoDB writes.
+burst, and maxMessages pending flush at the next window end (< W). Each window end costs one touch per waiting
+conversation (its image decides without a read), so W trades latency against DynamoDB writes.
 
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
