@@ -4,7 +4,8 @@ The sandbox's virtual time stands still during an invoke, so it cannot show what
 real `Aggregator` (decision, lifecycle, merge, its concurrency) runs against a stand-in for its two adapters that
 keeps the raw table's state in memory and sleeps a modelled latency per call (the GIL is released while sleeping, as
 it is while boto3 waits on the network). The final invoke is synchronous: the shard's next final invoke starts when
-the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window.
+the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window. The window's
+control images go in as the handler collects them from the stream records (a waiting conversation: a touch, no read).
 
 Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms and TransactWriteItems 8 ms
 ("single-digit millisecond performance", the DynamoDB product page), SQS FIFO SendMessage 10 ms. They are
@@ -61,6 +62,8 @@ class ModelledShard:
     messages: dict[str, dict[str, BufferedMessage]] = field(default_factory=dict)
     records: list[str] = field(default_factory=list)
     """Conversation keys whose control item changed since the last `take_records` (the stream)."""
+    images: dict[str, list[Any]] = field(default_factory=dict)
+    """Each conversation's newest control image, as its latest stream record carries it."""
     sent: list[tuple[float, Burst]] = field(default_factory=list)
     """(wall clock of the send, burst)."""
     calls: int = 0
@@ -78,6 +81,12 @@ class ModelledShard:
         with self._lock:
             self.in_flight -= 1
 
+    def _record(self, key: str) -> None:
+        """A stream record of the control item (called under the lock)."""
+        c = self.controls[key]
+        self.records.append(key)
+        self.images[key] = [c.pending, c.last_arrival, c.first_pending]
+
     def take_records(self) -> list[str]:
         with self._lock:
             records, self.records = self.records, []
@@ -94,7 +103,7 @@ class ModelledShard:
             control.version += 1
             sort_key = f"{message.sent_at:020.6f}#{message.message_id}"
             self.messages.setdefault(key, {})[sort_key] = BufferedMessage(message, sort_key)
-            self.records.append(key)
+            self._record(key)
 
     # RawStore, as the aggregator calls it
     def read_control(self, conversation: Conversation) -> ControlView:
@@ -107,7 +116,7 @@ class ModelledShard:
         self._wait("touch")
         with self._lock:
             if conversation.key in self.controls:
-                self.records.append(conversation.key)
+                self._record(conversation.key)
 
     def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
         self._wait("unsent_messages")
@@ -139,7 +148,7 @@ class ModelledShard:
                 return False
             control.pending, control.first_pending = settlement.pending, settlement.first_pending
             control.version += 1
-            self.records.append(conversation.key)
+            self._record(conversation.key)
             return True
 
     # BurstsQueue
@@ -203,8 +212,9 @@ def run_spike(
                 virtual["now"] = start
                 before = len(shard.sent)
                 wall = time.perf_counter()
+                views = {k: shard.images[k] for k in keys}
                 with contextlib.redirect_stdout(io.StringIO()):
-                    aggregator.end_window([Conversation.from_key(k) for k in keys])
+                    aggregator.end_window([Conversation.from_key(k) for k in keys], views)
                 took = time.perf_counter() - wall
                 for sent_wall, burst in shard.sent[before:]:
                     flushed_at[burst.conversation.key] = start + (sent_wall - wall)
