@@ -193,7 +193,8 @@ def run_spike(
     shard = ModelledShard()
     virtual = {"now": T0}
     aggregator = flush.Aggregator(store=shard, queue=shard, policy=policy, now=lambda: virtual["now"])  # type: ignore[arg-type]
-    flush.logger.setLevel("WARNING")
+    level = flush.logger.log_level
+    flush.logger.setLevel("WARNING")  # restored below: the Logger is the functions' one, shared by everything
     saved, flush.FLUSH_CONCURRENCY = flush.FLUSH_CONCURRENCY, concurrency
     pending_records: dict[int, list[str]] = {}
     flushed_at: dict[str, float] = {}
@@ -226,6 +227,7 @@ def run_spike(
             window += 1
     finally:
         flush.FLUSH_CONCURRENCY = saved
+        flush.logger.setLevel(level)
     latencies = sorted(flushed_at[k] - last_of[k] for k in flushed_at)
     per_due = [took / due for _, due, took in durations if due]
     busiest = max(durations, key=lambda d: d[2])
