@@ -1,6 +1,6 @@
 """`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
 
-Sections: quality, sweep, aggregator, scale, coldstart, media (`python -m bench faults ...` runs bench/faults.py instead);
+Sections: quality, sweep, aggregator, spike, scale, coldstart, media (`python -m bench faults ...` runs bench/faults.py instead);
 `--quick` replays only the default bufferSeconds' sweep points through the sandbox (and writes out/results.partial.json). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
@@ -18,7 +18,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 SWEEP_PNG = HERE / "sweep.png"
-SECTIONS = ("quality", "sweep", "aggregator", "scale", "coldstart", "media")
+SECTIONS = ("quality", "sweep", "aggregator", "spike", "scale", "coldstart", "media")
 
 
 def _machine() -> dict[str, Any]:
@@ -39,7 +39,7 @@ def _machine() -> dict[str, Any]:
 
 
 def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
-    from bench import aggregator_cost, coldstart, media, plot, quality, scale
+    from bench import aggregator_cost, coldstart, media, plot, quality, scale, spike
 
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": _machine(), "timings_s": {}}
 
@@ -111,6 +111,8 @@ def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
         )
     if "aggregator" in sections:
         results["aggregator"] = timed("aggregator", aggregator_cost.run)
+    if "spike" in sections:
+        results["spike"] = timed("spike", spike.run)
     if "scale" in sections:
         results["scale"] = timed("scale", scale.run)
     if "coldstart" in sections:
@@ -208,6 +210,10 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"  conversations per shard-window before the 1 MB limit: ~{_fmt(a['max_conversations_per_shard_window'])}"
         )
+    if "spike" in results:
+        from bench import spike
+
+        lines.extend(spike.lines(results["spike"]))
     if "scale" in results:
         s = results["scale"]
         lines.append(

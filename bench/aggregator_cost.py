@@ -156,11 +156,18 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     }
 
 
+def state_views(keys: list[str]) -> dict[str, list[Any]]:
+    """Each conversation's control image as its records carry it: pending and two arrival times to the microsecond."""
+    return {key: [8, T0 + 100.123456, T0 + 61.654321] for key in keys}
+
+
 def state_size(conversations: int) -> dict[str, Any]:
-    """Bytes of the aggregator's window state as the handler returns it and Lambda serialises it."""
+    """Bytes of the aggregator's window state (keys and their control images) as the handler returns it and Lambda
+    serialises it."""
     from whatsapp_buffer.buffer.flush import window_state
 
-    state = window_state(_conversation(i).key for i in range(conversations))
+    keys = [_conversation(i).key for i in range(conversations)]
+    state = window_state(keys, state_views(keys))
     size = len(json.dumps(state).encode("utf-8"))
     return {
         "conversations": conversations,

@@ -8,13 +8,14 @@ from typing import Any
 
 from bench import cost, debounce_model, metrics, sandbox_run, seed_model, traces
 from bench.metrics import Delivery
-from whatsapp_buffer.settings import BufferPolicy
+from whatsapp_buffer.settings import SETTINGS, BufferPolicy
 
-BUFFER_SECONDS = 20
-WINDOW_SECONDS = 5
-"""The stack defaults (Pulumi.yaml): what a user gets without tuning."""
-MAX_WAIT_SECONDS = 60
-MAX_MESSAGES = 50
+_DEFAULTS = {setting.key: setting.default for setting in SETTINGS}
+BUFFER_SECONDS = _DEFAULTS["bufferSeconds"]
+WINDOW_SECONDS = _DEFAULTS["windowSeconds"]
+"""The stack defaults, read from their declaration: what a user gets without tuning."""
+MAX_WAIT_SECONDS = _DEFAULTS["maxWaitSeconds"]
+MAX_MESSAGES = _DEFAULTS["maxMessages"]
 MAIN_TRACE = {"customers": 80, "seed": 8}
 FOUR_TRACE = {"customers": 15, "seed": 4, "sizes": {4: 1}}
 SWEEP_BUFFERS = (5, 10, 20, 30)

@@ -13,10 +13,12 @@ from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
-from components.tables import secure_table
+from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
 INGEST_TIMEOUT_SECONDS = 30
+PENDING_INDEX = "pending-since"
+"""The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class BufferedIngest(pulumi.ComponentResource):
             range_key="sk",
             ttl_attribute="expires_at",
             stream_view_type="NEW_IMAGE",
+            # Sparse: only control items with pending messages carry `waiting`, so the sweeper reads just those.
+            indexes=[Index(name=PENDING_INDEX, hash_key="waiting", range_key="first_pending", projection="KEYS_ONLY")],
         )
         inbound = service_topic(f"{name}-in-topic", self, context, service="social-messaging.amazonaws.com")
         self.in_topic = inbound.topic

@@ -25,6 +25,7 @@ from components.settings import (
     Boolean,
     Integer,
     OneOf,
+    Ref,
     Setting,
     TextList,
     declared_field,
@@ -50,9 +51,12 @@ def pulumi_type(setting: Setting) -> str:
 
 
 def pulumi_default(setting: Setting) -> Any:
-    """What Pulumi.yaml declares: the fixed default, before any clamping into a range relative to another key."""
+    """What Pulumi.yaml declares: the fixed default, or the rule's `derived` value for a default derived from another
+    key (the CLI passes Pulumi.yaml's default on as if the stack had set it)."""
     if setting.default is None or setting.default == ():
         return ""
+    if isinstance(setting.rule, Integer) and setting.rule.derived is not None:
+        return setting.rule.derived
     return setting.default
 
 
@@ -77,6 +81,8 @@ def readme_row(setting: Setting) -> tuple[str, str, str, str]:
         default = "empty"
     elif isinstance(setting.default, bool):
         default = str(setting.default).lower()
+    elif isinstance(setting.rule, Integer) and isinstance(setting.rule.low, Ref):
+        default = f"{setting.default}, at least {setting.rule.low.key}"
     else:
         default = str(setting.default)
     return f"`{setting.key}`", setting.rule.label, default, setting.description

@@ -121,15 +121,17 @@ def _integer(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -> in
     assert isinstance(rule, Integer)
     (low, low_shown), (high, high_shown) = _bound(rule.low, parsed), _bound(rule.high, parsed)
     expected = f"an integer from {low_shown} to {high_shown}"
-    if raw is None:
+    if rule.derived is not None:
+        expected += f", or {rule.derived} for the default"
+    try:
+        value = None if raw is None else int(raw)
+    except ValueError:
+        raise _invalid(setting.key, raw, expected) from None
+    if value is None or value == rule.derived:
         # A range relative to another key clamps the default into it (maxWaitSeconds 60 with bufferSeconds 90 is 90).
         relative = isinstance(rule.low, Ref) or isinstance(rule.high, Ref)
         value = min(max(setting.default, low), high) if relative else setting.default
-    else:
-        try:
-            value = int(raw)
-        except ValueError:
-            raise _invalid(setting.key, raw, expected) from None
+        raw = None
     if not low <= value <= high:
         raise _invalid(setting.key, raw if raw is not None else str(value), expected)
     return value

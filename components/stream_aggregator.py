@@ -27,6 +27,9 @@ AGGREGATOR_TIMEOUT_SECONDS = 60
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRY_ATTEMPTS = 10
 STREAM_MAX_RECORD_AGE_SECONDS = 3600
+SWEEPER_TIMEOUT_SECONDS = 60
+SWEEP_SCHEDULE = "rate(1 minute)"
+"""EventBridge Scheduler's shortest rate: a stranded conversation waits at most a minute past the sweep's margin."""
 BURSTS_MAX_RECEIVE_COUNT = 5
 CONTROL_RECORDS_ONLY = {
     "eventName": ["INSERT", "MODIFY"],
@@ -42,6 +45,8 @@ class StreamAggregatorArgs:
     raw_table_name: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
     raw_table_stream_arn: pulumi.Input[str]
+    raw_table_pending_index_arn: pulumi.Input[str]
+    """The raw table's sparse index of conversations with pending messages, which the sweeper reads."""
     consumer_timeout_seconds: int
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
@@ -56,6 +61,8 @@ class StreamAggregator(pulumi.ComponentResource):
     bursts_dead_letter_queue: aws.sqs.Queue
     failures_queue: aws.sqs.Queue
     stream_mapping: aws.lambda_.EventSourceMapping
+    sweeper_function: aws.lambda_.Function
+    sweep_schedule: aws.scheduler.Schedule
 
     def __init__(self, name: str, args: StreamAggregatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:StreamAggregator", name, None, opts)
@@ -133,6 +140,7 @@ class StreamAggregator(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),
         )
+        self._create_sweeper(name, args)
         self._create_alarms(name, AlarmTarget(context, args.alarm_actions))
         self.register_outputs(
             {
@@ -140,7 +148,72 @@ class StreamAggregator(pulumi.ComponentResource):
                 "burstsDeadLetterQueueUrl": self.bursts_dead_letter_queue.url,
                 "failuresQueueUrl": self.failures_queue.url,
                 "functionName": self.function.name,
+                "sweeperFunctionName": self.sweeper_function.name,
             }
+        )
+
+    def _create_sweeper(self, name: str, args: StreamAggregatorArgs) -> None:
+        """The sweeper and the schedule that runs it every minute: conversations the stream lost come back."""
+        context = args.context
+        sweeper = python_function(
+            name,
+            self,
+            context,
+            args.functions,
+            FunctionSpec(
+                name="sweeper",
+                description="brings conversations pending past maxWaitSeconds back to the aggregator",
+                timeout_seconds=SWEEPER_TIMEOUT_SECONDS,
+                resources={"raw_table_name": args.raw_table_name},
+                statements=[
+                    iam.allow(["dynamodb:Query"], [args.raw_table_pending_index_arn], sid="ReadPendingSinceIndex"),
+                    # A touch: UpdateItem of a control item, conditional on its existence.
+                    iam.allow(["dynamodb:UpdateItem"], [args.raw_table_arn], sid="TouchStrandedConversations"),
+                ],
+            ),
+        )
+        self.sweeper_function = sweeper.function
+        schedule_name = context.physical_name("sweep")
+        role = aws.iam.Role(
+            f"{name}-sweep-schedule-role",
+            description=f"{schedule_name}: EventBridge Scheduler invokes the sweeper",
+            # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
+            assume_role_policy=iam.document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-sweep-schedule-policy",
+            role=role.id,
+            policy=iam.document(
+                [iam.allow(["lambda:InvokeFunction"], [self.sweeper_function.arn], sid="InvokeSweeper")]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.sweep_schedule = aws.scheduler.Schedule(
+            f"{name}-sweep-schedule",
+            name=schedule_name,
+            description="every minute: stranded conversations back into the flow",
+            schedule_expression=SWEEP_SCHEDULE,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.sweeper_function.arn,
+                role_arn=role.arn,
+                input="{}",
+                # A missed sweep is made up by the next one a minute later: no retries, no stale deliveries.
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
 
     def _create_alarms(self, name: str, alarms: AlarmTarget) -> None:
@@ -171,3 +244,4 @@ class StreamAggregator(pulumi.ComponentResource):
         )
         iterator_age_alarm(name, self, alarms, self.function, short_name="aggregator")
         function_alarms(name, self, alarms, self.function, short_name="aggregator")
+        function_alarms(name, self, alarms, self.sweeper_function, short_name="sweeper")

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import alarm_actions
-from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
+from components.buffered_ingest import PENDING_INDEX, BufferedIngest, BufferedIngestArgs
 from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults
@@ -128,6 +128,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                     raw_table_name=ingest.raw_table.name,
                     raw_table_arn=ingest.raw_table.arn,
                     raw_table_stream_arn=ingest.raw_table.stream_arn,
+                    raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/", PENDING_INDEX),
                     consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
                     alarm_actions=alarm_topics,
                 ),

@@ -20,11 +20,11 @@ class WhatsAppBufferArgs(TypedDict):
     buffer_seconds: NotRequired[int]
     """Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long. Allowed: 1–300. Default: 20."""
     max_wait_seconds: NotRequired[int]
-    """Longest a message waits, even if the customer keeps typing. Allowed: buffer_seconds–900. Default: 60."""
+    """Longest a message waits, even if the customer keeps typing. Allowed: buffer_seconds–900, or 0 for the default. Default: 60, at least buffer_seconds."""
     max_messages: NotRequired[int]
     """Send as soon as this many messages are pending. Allowed: 1–100. Default: 50."""
     window_seconds: NotRequired[int]
-    """Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes. Allowed: 1–buffer_seconds. Default: 5."""
+    """Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes. Allowed: 1–buffer_seconds. Default: 1."""
     chat_duration_minutes: NotRequired[int]
     """Maximum duration of a Connect chat, in minutes. Allowed: 60–10080. Default: 60."""
     ignore_reactions: NotRequired[bool]

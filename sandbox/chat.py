@@ -175,7 +175,7 @@ def chat(stdin: IO[str], stdout: IO[str], overrides: dict[str, str], customer: s
     interactive = stdin.isatty() and stdout.isatty()
     placeholder = trace._validate(0, {"at": 0, "type": "whatsapp", "from": customer, "text": ""})
     replay = Replay([placeholder], overrides)
-    stdout.write("Starting the local pipeline (moto, fake Connect, four Lambda workers)...\n")
+    stdout.write("Starting the local pipeline (moto, fake Connect, the Lambda workers)...\n")
     stdout.flush()
     replay.start()
     session = ChatSession(replay, customer, stdout, interactive)

@@ -5,7 +5,8 @@ Faults are injected where they happen in AWS, so the code under test meets them 
 * inside a function (its worker process): an AWS API answer replaced by a throttling or 5xx error at the HTTP layer
   (the SDK's own retries apply), a crash right after a call succeeded (the process dies: nothing after it runs), or a
   Lambda timeout at a random point of an invocation;
-* in the delivery paths (sandbox.pipeline): SNS delivering an event twice;
+* in the delivery paths (sandbox.pipeline): SNS delivering an event twice; the DynamoDB stream mapping giving up on
+  a batch (`stream-drop`);
 * in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
 """
 
@@ -50,6 +51,9 @@ class FaultPlan:
     """function key (ingest, aggregator, inbound, outbound) -> its faults."""
     fake: list[FakeFault] = field(default_factory=list)
     sns_duplicate_rate: float = 0.0
+    stream_drop_rate: float = 0.0
+    """Share of stream batches (window invokes and final invokes) the mapping gives up on without handing them to the
+    function: their metadata goes to the on-failure destination, the records are gone."""
 
     @property
     def label(self) -> str:
@@ -59,7 +63,7 @@ class FaultPlan:
         return random.Random(f"{self.seed}:{salt}")
 
 
-FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound", "sweeper")
 
 
 def _ddb(plan: FaultPlan, rate: float) -> None:
@@ -74,6 +78,14 @@ def _ddb(plan: FaultPlan, rate: float) -> None:
 
 def _sns(plan: FaultPlan, rate: float) -> None:
     plan.sns_duplicate_rate = max(plan.sns_duplicate_rate, rate)
+
+
+def _stream_drop(plan: FaultPlan, rate: float) -> None:
+    # Lambda's DynamoDB parameters: MaximumRetryAttempts "The number of times to retry a record before it is bypassed.
+    # If an OnFailure destination is set, metadata describing the records will be sent to the destination", and the
+    # same for MaximumRecordAgeInSeconds (AWS SAM's event source reference; Lambda's services-ddb-params page:
+    # DestinationConfig "destination for discarded records"). A dropped final invoke loses the window's state.
+    plan.stream_drop_rate = max(plan.stream_drop_rate, rate)
 
 
 def _crash_after_send(plan: FaultPlan, rate: float) -> None:
@@ -107,6 +119,7 @@ def _eum(plan: FaultPlan, rate: float) -> None:
 MIXES = {
     "ddb": (_ddb, "DynamoDB throttling and 5xx in every function"),
     "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
+    "stream-drop": (_stream_drop, "the stream mapping gives up on a batch (retries exhausted, record too old)"),
     "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),
     "timeouts": (_timeouts, "Lambda timeouts at a random point of an invocation, every function"),
     "connect": (_connect, "Connect ThrottlingException and 5xx"),

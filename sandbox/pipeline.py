@@ -7,6 +7,7 @@
 * DynamoDB stream -> Lambda, tumbling window (sandbox.delivery.stream);
 * SQS FIFO -> Lambda, partial batch failures and redrive (sandbox.delivery.sqs);
 * Connect streaming -> out-topic -> Lambda (sandbox.delivery.connect_streaming);
+* EventBridge Scheduler -> Lambda, recurring schedules (sandbox.delivery.schedules);
 * where failed events end up (sandbox.delivery.dead_letters).
 
 Every function call is checked against its role (sandbox.iam), and so are the calls Lambda itself makes with the
@@ -28,6 +29,7 @@ from sandbox.delivery.dead_letters import DeadLetter, DeadLetters
 from sandbox.delivery.functions import Functions, InvocationRecord
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
+from sandbox.delivery.schedules import ScheduleToLambda
 from sandbox.delivery.sns import SnsToLambda
 from sandbox.delivery.sqs import QueueToLambda
 from sandbox.delivery.stream import StreamToLambda
@@ -85,9 +87,10 @@ class Pipeline:
         }
         self.functions = Functions(wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation)
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
-        self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures)
+        self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
         self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues)
         self.connect = ConnectStreaming(self.sns.publish)
+        self.schedules = ScheduleToLambda(wiring, self.scheduler, self.functions)
         self.functions.call_listeners += [self.stream.notice_calls, self.sqs.notice_calls]
 
     # ---------------------------------------------------------------- set-up
@@ -104,6 +107,7 @@ class Pipeline:
     def start_functions(self) -> None:
         self.functions.start()
         self.stream.start()
+        self.schedules.start()
 
     def stop(self) -> None:
         self.functions.stop()

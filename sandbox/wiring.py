@@ -26,6 +26,7 @@ QUEUE = "aws:sqs/queue:Queue"
 TABLE = "aws:dynamodb/table:Table"
 TOPIC = "aws:sns/topic:Topic"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 
 
 @dataclass
@@ -102,6 +103,17 @@ class Subscription:
 
 
 @dataclass
+class ScheduleSpec:
+    """An EventBridge Scheduler schedule whose target is one of the functions."""
+
+    name: str
+    expression: str
+    function: str
+    input: str | None
+    role_arn: str
+
+
+@dataclass
 class Wiring:
     account: Account
     functions: dict[str, FunctionSpec]
@@ -114,6 +126,7 @@ class Wiring:
     queue_mappings: list[QueueMapping]
     subscriptions: list[Subscription]
     stack_outputs: dict[str, Any]
+    schedules: list[ScheduleSpec] = field(default_factory=list)
 
     def queue_by_arn(self, arn: str) -> QueueSpec:
         return next(q for q in self.queues.values() if q.arn == arn)
@@ -277,6 +290,17 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
             )
         )
 
+    schedules = [
+        ScheduleSpec(
+            name=_out(s, "name", default=s.name),
+            expression=s.inputs["scheduleExpression"],
+            function=_function_key(functions, s.inputs["target"]["arn"]),
+            input=s.inputs["target"].get("input"),
+            role_arn=s.inputs["target"]["roleArn"],
+        )
+        for s in graph.by_type(SCHEDULE)
+        if ":lambda:" in s.inputs["target"]["arn"]
+    ]
     buckets = [_out(b, "bucket", "id") for type_ in BUCKETS for b in graph.by_type(type_)]
     topics = {t.name: _out(t, "arn") for t in graph.by_type(TOPIC)}
     return Wiring(
@@ -290,6 +314,7 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
         queue_mappings=queue_mappings,
         subscriptions=subscriptions,
         stack_outputs=dict(graph.stack_outputs),
+        schedules=schedules,
     )
 
 

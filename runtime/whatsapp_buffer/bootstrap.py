@@ -20,14 +20,21 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
+from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
 from whatsapp_buffer.relay.streaming import StreamingEvent
-from whatsapp_buffer.settings import AggregatorSettings, InboundSettings, IngestSettings, OutboundSettings
+from whatsapp_buffer.settings import (
+    AggregatorSettings,
+    InboundSettings,
+    IngestSettings,
+    OutboundSettings,
+    SweeperSettings,
+)
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
@@ -64,10 +71,15 @@ def aggregator(
 ) -> Aggregator:
     settings = settings or AggregatorSettings.from_env()
     return Aggregator(
-        store=store or RawStore(settings.raw_table_name),
-        queue=queue or BurstsQueue(settings.bursts_queue_url),
+        store=store or RawStore(settings.raw_table_name, max_connections=FLUSH_CONCURRENCY),
+        queue=queue or BurstsQueue(settings.bursts_queue_url, max_connections=FLUSH_CONCURRENCY),
         policy=settings.policy,
     )
+
+
+def sweeper(settings: SweeperSettings | None = None, store: RawStore | None = None) -> Sweeper:
+    settings = settings or SweeperSettings.from_env()
+    return Sweeper(store=store or RawStore(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
 
 
 def _idempotency(key: str) -> IdempotencyConfig:

@@ -26,6 +26,15 @@ class ConcurrentUpdate(WhatsAppBufferError):
     """A conditional write lost a race (e.g. the control item's version moved); re-read and retry."""
 
 
+class UnreadableMessages(WhatsAppBufferError):
+    """Stored message items of a conversation cannot be read back (a body that is not the JSON this runtime writes);
+    `items` holds each one's sort key and why."""
+
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        super().__init__(f"{len(items)} stored message(s) cannot be read back")
+        self.items = items
+
+
 class ChatSessionGone(WhatsAppBufferError):
     """The Connect chat ended or its participant token no longer works (AccessDeniedException): start a new chat."""
 

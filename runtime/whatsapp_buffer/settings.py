@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Self, get_type_hints
 
 from whatsapp_buffer.errors import ConfigurationError
 
-INGEST, AGGREGATOR, INBOUND, OUTBOUND = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
+INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound", "sweeper")
 """Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
 
 
@@ -37,10 +37,16 @@ class Ref:
 class Integer:
     low: int | Ref
     high: int | Ref
+    derived: int | None = None
+    """A value outside the range that stands for "unset, derive the default from the other key". Pulumi.yaml declares
+    it as the default of a key whose range depends on another: the Pulumi CLI hands the program Pulumi.yaml's default
+    for every unset key, so a fixed default (maxWaitSeconds 60) would reach the program as if the stack had set it and
+    stop preview once the other key moves (`pulumi config set bufferSeconds 90`)."""
 
     @property
     def label(self) -> str:
-        return "–".join(bound.key if isinstance(bound, Ref) else str(bound) for bound in (self.low, self.high))
+        span = "–".join(bound.key if isinstance(bound, Ref) else str(bound) for bound in (self.low, self.high))
+        return span if self.derived is None else f"{span}, or {self.derived} for the default"
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,8 @@ class Setting:
     rule: Rule
     description: str
     default: Any = REQUIRED
-    """Used when the key is unset; None is "empty". A default outside a range relative to another key is clamped into
-    it (maxWaitSeconds 60 with bufferSeconds 90 is 90)."""
+    """Used when the key is unset (or set to its rule's `derived` value); None is "empty". A default outside a range
+    relative to another key is clamped into it (maxWaitSeconds 60 with bufferSeconds 90 is 90)."""
     env: str | None = None
     readers: tuple[str, ...] = ()
     powertools: bool = False
@@ -144,9 +150,9 @@ SETTINGS: tuple[Setting, ...] = (
         default=20, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
-        "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900),
+        "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900, derived=0),
         "Longest a message waits, even if the customer keeps typing.",
-        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR,),
+        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR, SWEEPER),
     ),
     Setting(
         "maxMessages", Integer(1, 100), "Send as soon as this many messages are pending.",
@@ -155,7 +161,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "windowSeconds", Integer(1, Ref("bufferSeconds")),
         "Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes.",
-        default=5, env="WINDOW_SECONDS", readers=(AGGREGATOR,),
+        default=1, env="WINDOW_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
         "chatDurationMinutes", Integer(60, 10080), "Maximum duration of a Connect chat, in minutes.",
@@ -220,7 +226,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 WIRING: tuple[Wiring, ...] = (
     Wiring(
-        "raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR, OUTBOUND),
+        "raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR, OUTBOUND, SWEEPER),
         "the raw table (messages, control items, what the agent said)",
     ),
     Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
@@ -360,10 +366,18 @@ class OutboundSettings(_FromEnvironment):
     meta_api_version: str
 
 
+@dataclass(frozen=True)
+class SweeperSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = SWEEPER
+    raw_table_name: str
+    max_wait_seconds: float
+
+
 SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {
     INGEST: IngestSettings,
     AGGREGATOR: AggregatorSettings,
     INBOUND: InboundSettings,
     OUTBOUND: OutboundSettings,
+    SWEEPER: SweeperSettings,
 }
 """The typed settings each function reads; a test checks their fields are exactly what the declaration gives it."""

@@ -66,15 +66,28 @@ class DeadLetters:
         else:
             self.queues.send(queue, json.dumps(event), {"ErrorCode": "200", "ErrorMessage": reason[:1000], "RequestID": request_id})
 
-    def stream_batch_dropped(self, key: str, on_failure_arn: str | None, invocation: Invocation, records: int, *, final: bool) -> None:
-        """A stream batch the mapping gave up on (retries exhausted)."""
-        error = invocation.error_type or "BatchItemFailures"
-        reason = f"{invocation.error_type or 'batch item failures'}: {invocation.error_message or ''}".strip()
+    def stream_batch_dropped(
+        self,
+        key: str,
+        on_failure_arn: str | None,
+        invocation: Invocation | None,
+        records: int,
+        *,
+        final: bool,
+        condition: str = "RetryAttemptsExhausted",
+    ) -> None:
+        """A stream batch the mapping gave up on: retries exhausted (after `invocation` failed), or, with no
+        invocation, dropped by the `stream-drop` fault (`condition` names why, as the invocation record does)."""
+        if invocation is None:
+            error, reason = condition, f"{condition}: the stream mapping gave up on the batch (stream-drop fault)"
+        else:
+            error = invocation.error_type or "BatchItemFailures"
+            reason = f"{invocation.error_type or 'batch item failures'}: {invocation.error_message or ''}".strip()
         now = self.clock.elapsed
         self.letters.append(DeadLetter(now, key, "stream", error, reason, {"records": records, "final": final}, now))
         queue = self._sqs_target(key, on_failure_arn)
         if queue is not None:
-            self.queues.send(queue, json.dumps({"requestContext": {"condition": "RetryAttemptsExhausted"}, "records": records}), {})
+            self.queues.send(queue, json.dumps({"requestContext": {"condition": condition}, "records": records}), {})
 
     def _sqs_target(self, key: str, arn: str | None) -> QueueSpec | None:
         """The queue behind an on-failure ARN, once the function's role is known to allow sending to it."""

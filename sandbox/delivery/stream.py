@@ -4,7 +4,8 @@ The mapping's filter criteria, batch size and window length come from the progra
 clock; the `state` each invoke returns is handed to the next invoke of its window, and a final invoke runs at each
 window's end. A failed batch (an error, batch item failures, or a window invoke that returned no `state`) is retried
 from its first failed record up to the mapping's MaximumRetryAttempts, then its metadata goes to the on-failure
-destination (sandbox.delivery.dead_letters).
+destination (sandbox.delivery.dead_letters); the `stream-drop` fault (sandbox.faults) gives up on a batch before
+it reaches the function, as Lambda does past the retry or record-age limit.
 
 Lambda's shard poller is emulated by reading the stream records from the moto backend in this process
 (sandbox.moto_internals); the handlers reach moto over HTTP like any AWS client.
@@ -20,6 +21,7 @@ from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
+from sandbox.faults import FaultPlan
 from sandbox.iam import RoleCheck
 from sandbox.lambdas import ApiCall
 from sandbox.wiring import StreamMapping, Wiring
@@ -36,9 +38,20 @@ def _touches(params: dict[str, Any], tables: set[str]) -> bool:
 
 
 class StreamToLambda(DeliveryPath):
-    def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
+    def __init__(
+        self,
+        wiring: Wiring,
+        scheduler: Scheduler,
+        functions: Functions,
+        dead_letters: DeadLetters,
+        faults: FaultPlan | None = None,
+    ) -> None:
         super().__init__(wiring, scheduler, functions)
         self.dead_letters = dead_letters
+        self.faults = faults or FaultPlan()
+        self._drops = self.faults.rng("stream-drop")
+        self.dropped = 0
+        """Batches the `stream-drop` fault gave up on."""
         self._windows: dict[int, dict[float, dict[str, Any]]] = {}
         """mapping index -> window start -> the window's `state`."""
         self._readers: dict[int, Any] = {}
@@ -130,6 +143,17 @@ class StreamToLambda(DeliveryPath):
 
     def _invoke(self, index: int, start: float, batch: list[dict[str, Any]], *, final: bool, attempt: int) -> None:
         mapping = self.wiring.stream_mappings[index]
+        if attempt == 0 and self.faults.stream_drop_rate and self._drops.random() < self.faults.stream_drop_rate:
+            # As after the last retry or past the record age limit: nothing reaches the function, the batch's
+            # metadata goes to the on-failure destination; a final invoke's window state goes with it.
+            self.dropped += 1
+            condition = self._drops.choice(("RetryAttemptsExhausted", "RecordAgeExceeded"))
+            self.dead_letters.stream_batch_dropped(
+                mapping.function, mapping.on_failure_arn, None, len(batch), final=final, condition=condition
+            )
+            if final:
+                self._windows[index].pop(start, None)
+            return
         invocation = self.functions.invoke(mapping.function, self._window_event(index, start, batch, final=final))
         failed_from = None
         if invocation.ok:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import math
 
 from sandbox.chat import chat
+from whatsapp_buffer.settings import SETTINGS
+
+DEFAULTS = {setting.key: setting.default for setting in SETTINGS}
 
 
 def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
@@ -12,7 +16,10 @@ def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
     out = io.StringIO()
     assert chat(typed, out, {}) == 0
     screen = out.getvalue()
-    assert "3 message(s) buffering: the burst leaves at 25 s" in screen
+    # typed at 0 s: quiet for bufferSeconds, then the first window end after that (20 s and 1 s windows: 21 s)
+    window = DEFAULTS["windowSeconds"]
+    leaves = (math.floor(DEFAULTS["bufferSeconds"] / window) + 1) * window
+    assert f"3 message(s) buffering: the burst leaves at {leaves:.0f} s" in screen
     assert "agent sees  │ Hello\n" in screen and "How" in screen and "are you?" in screen
     assert screen.count("agent sees") == 1  # three lines typed, one Connect message
     assert "you receive │ Hi, I'm Ana" in screen

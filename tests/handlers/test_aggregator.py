@@ -76,7 +76,10 @@ def test_every_invoke_returns_state_and_batch_item_failures(ingest, window, virt
     run_windows(window, T0 + 30)
     for response in window.responses:
         assert set(response) == {"state", "batchItemFailures"}
-    assert window.responses[0] == {"state": {"c": [CONV.key]}, "batchItemFailures": []}
+    assert window.responses[0] == {
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}},
+        "batchItemFailures": [],
+    }
 
 
 def test_out_of_order_timestamps_are_sent_in_whatsapp_order(ingest, window, virtual_clock, queue_url):
@@ -337,7 +340,10 @@ def test_unreadable_stream_record_is_reported_by_sequence_number_and_the_rest_ke
     bad["dynamodb"]["Keys"] = {"id": {"S": "not-ours"}}
     bad["dynamodb"]["SequenceNumber"] = "999"
     response = aggregator_module.handler(window.event([bad, *records], {}, False, T0), None)
-    assert response == {"state": {"c": [CONV.key]}, "batchItemFailures": [{"itemIdentifier": "999"}]}
+    assert response == {
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}},
+        "batchItemFailures": [{"itemIdentifier": "999"}],
+    }
 
 
 def test_a_batch_of_only_unreadable_records_still_returns_state(aggregator, window):
@@ -346,14 +352,16 @@ def test_a_batch_of_only_unreadable_records_still_returns_state(aggregator, wind
     assert response == {"state": {"c": ["1#2"]}, "batchItemFailures": [{"itemIdentifier": "7"}]}
 
 
-def test_window_state_holds_well_over_ten_thousand_conversations_under_one_megabyte():
-    # GIVEN realistic keys: a 15-digit Meta phone number id and a 15-digit (maximum E.164) wa_id
-    keys = [f"{106540352242922 + i % 50}#{100000000000000 + i}" for i in range(29_000)]
+def test_window_state_holds_well_over_five_thousand_conversations_under_one_megabyte():
+    # GIVEN realistic keys: a 15-digit Meta phone number id and a 15-digit (maximum E.164) wa_id, each with the
+    # control image its records carried (pending, last arrival and first pending with sub-second digits)
+    keys = [f"{106540352242922 + i % 50}#{100000000000000 + i}" for i in range(8_000)]
+    views = {key: [50, 1767225601.123456, 1767225541.654321] for key in keys}
     # WHEN they are kept in the window state, serialized with the default (spaced) JSON encoder
-    size = len(json.dumps(window_state(keys)).encode())
-    # THEN 29,000 conversations fit in one shard-window's 1 MB state (35 bytes each: about 29,900 at most)
+    size = len(json.dumps(window_state(keys, views)).encode())
+    # THEN 8,000 conversations fit in one shard-window's 1 MB state (about 120 bytes each)
     assert size < ONE_MB
-    assert size / len(keys) < 36
+    assert size / len(keys) < 125
 
 
 def test_window_state_keeps_each_conversation_once(aggregator, window, virtual_clock):
@@ -382,3 +390,20 @@ def test_handler_builds_itself_from_the_environment_on_first_call(aws, dynamodb,
     finally:
         aggregator_module.installed.reset()
     assert response == {"state": {}, "batchItemFailures": []}
+
+
+def test_a_waiting_conversation_is_not_read_again_while_its_records_say_it_waits(
+    ingest, window, virtual_clock, queue_url, store, monkeypatch
+):
+    """The control image the stream delivers decides WAIT (touch) without a consistent read; only a conversation
+    that looks due is read before anything is sent."""
+    reads: list[float] = []
+    read = store.read_control
+    monkeypatch.setattr(store, "read_control", lambda c: reads.append(virtual_clock.t) or read(c))
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+
+    run_windows(window, T0 + 20)  # quiet 9 s, then 19 s: waiting
+    assert reads == []
+    run_windows(window, T0 + 30)  # quiet 29 s: due, read, flushed
+    assert reads and min(reads) == T0 + 30
+    assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.1",)]

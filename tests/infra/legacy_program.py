@@ -46,6 +46,7 @@ aggregator = StreamAggregator(
         raw_table_name=ingest.raw_table.name,
         raw_table_arn=ingest.raw_table.arn,
         raw_table_stream_arn=ingest.raw_table.stream_arn,
+        raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/pending-since"),
         consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
         alarm_actions=alarm_topics,
     ),

@@ -12,10 +12,10 @@ from infra_helpers import function, policy, statements
 
 from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, ITERATOR_AGE_THRESHOLD_SECONDS
 from sandbox.program import ACCOUNT_ID, ResourceGraph, run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EXISTING_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:ops-pager"
-FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -113,6 +113,8 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
             "aggregator-iterator-age",
             "aggregator-errors",
             "aggregator-throttles",
+            "sweeper-errors",
+            "sweeper-throttles",
         },
         "whatsapp-buffer-connect-bridge": {
             "outbound-dlq-depth",
@@ -128,7 +130,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
     alarms = graph.by_type(ALARM)
     other_stack = {a.inputs["name"] for a in run_program(stack="prod").by_type(ALARM)}
 
-    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 14
+    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 16
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
     assert other_stack.isdisjoint(a.inputs["name"] for a in alarms)
     assert all(a.inputs["treatMissingData"] == "notBreaching" for a in alarms)

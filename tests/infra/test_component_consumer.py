@@ -13,6 +13,7 @@ from pathlib import Path
 from infra_helpers import env, function
 
 from sandbox.program import PROJECT_DIR, run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 EXAMPLE = PROJECT_DIR / "examples" / "support_center"
 
@@ -37,7 +38,7 @@ def test_another_program_builds_the_whole_bridge_and_buffer_seconds_reaches_the_
     assert children == {
         f"support-{c}" for c in ("sdk-layer", "media-layer", "buffered-ingest", "stream-aggregator", "connect-bridge")
     }
-    assert len(graph.by_type("aws:lambda/function:Function")) == 4
+    assert len(graph.by_type("aws:lambda/function:Function")) == len(FUNCTIONS)
     assert env(function(graph, "aggregator"))["BUFFER_SECONDS"] == "12"
     assert env(function(graph, "ingest"))["IGNORE_STICKERS"] == "false"
     assert function(graph, "ingest").outputs["name"] == "contact-center-dev-ingest"

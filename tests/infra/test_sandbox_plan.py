@@ -6,6 +6,7 @@ import pytest
 
 from sandbox.__main__ import main
 from sandbox.plan import parse_overrides, render
+from whatsapp_buffer.settings import FUNCTIONS
 
 
 def test_plan_shows_components_functions_mappings_and_policies(graph):
@@ -17,7 +18,7 @@ def test_plan_shows_components_functions_mappings_and_policies(graph):
         "  StreamAggregator whatsapp-buffer-stream-aggregator",
         "  ConnectBridge whatsapp-buffer-connect-bridge",
         "python3.13 arm64, 256 MB",
-        "tumbling window 5 s",
+        "tumbling window 1 s",
         '"record_type": {"S": ["control"]}',
         "redrive -> sqs:whatsapp-buffer-dev-bursts-dlq.fifo after 5 receives",
         "stream NEW_IMAGE, TTL expires_at",
@@ -32,7 +33,7 @@ def test_plan_nests_each_resource_under_its_component_once(graph):
     lines = render(graph).splitlines()
 
     assert sum(line.startswith("Function ") for line in lines) == 0
-    assert sum(line.strip().startswith("Function ") for line in lines) == 4
+    assert sum(line.strip().startswith("Function ") for line in lines) == len(FUNCTIONS)
 
 
 def test_plan_command_applies_overrides(capsys):

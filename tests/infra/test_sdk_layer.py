@@ -30,6 +30,7 @@ from components import sdk_layer
 from components.lambda_function import RUNTIME_DIR
 from components.sdk_layer import LayerBuildError, build_layer_dir, cache_key, canonical_name, pins
 from sandbox.program import ACCOUNT_ID, ResourceGraph, run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 LAYER_TYPE = "aws:lambda/layerVersion:LayerVersion"
 EM_AARCH64 = 183
@@ -82,7 +83,7 @@ def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_inbound_th
     assert layer.inputs["compatibleRuntimes"] == ["python3.13"]
     assert layer.inputs["compatibleArchitectures"] == ["arm64"]
     functions = graph.by_type("aws:lambda/function:Function")
-    assert len(functions) == 4
+    assert len(functions) == len(FUNCTIONS)
     for f in functions:
         inbound = f.name.endswith("-inbound-function")
         assert f.inputs["layers"] == [arn, *([media.outputs["arn"]] if inbound else [])], f.name

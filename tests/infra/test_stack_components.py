@@ -8,6 +8,7 @@ import pytest
 from infra_helpers import function, policy, statements
 
 from sandbox.program import run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
     "whatsapp-buffer:index:BufferedIngest": "whatsapp-buffer-buffered-ingest",
@@ -89,7 +90,7 @@ def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_run
     layer, media = layers["sdk-layer-version"], layers["media-layer-version"]
 
     assert {f.inputs["handler"] for f in functions} == {
-        f"whatsapp_buffer.entrypoints.{name}.handler" for name in ("ingest", "aggregator", "inbound", "outbound")
+        f"whatsapp_buffer.entrypoints.{name}.handler" for name in FUNCTIONS
     }
     for f in functions:
         assert f.inputs["runtime"] == "python3.13"
@@ -111,8 +112,10 @@ def test_each_function_logs_to_its_own_log_group_created_with_retention(graph):
         assert group.parent == f.parent
 
 
-def test_roles_are_assumable_by_lambda_only(graph):
-    for role in graph.by_type("aws:iam/role:Role"):
+def test_function_roles_are_assumable_by_lambda_only(graph):
+    roles = {f.inputs["role"] for f in graph.by_type("aws:lambda/function:Function")}
+    assert len(roles) == len(FUNCTIONS)
+    for role in (r for r in graph.by_type("aws:iam/role:Role") if r.outputs["arn"] in roles):
         (statement,) = statements(policy(role, "assumeRolePolicy"))
 
         assert statement == {
@@ -126,11 +129,37 @@ def test_raw_table_streams_new_images_and_expires_items_on_a_numeric_ttl(graph):
     table = graph.get("whatsapp-buffer-buffered-ingest-raw-table").inputs
 
     assert (table["hashKey"], table["rangeKey"]) == ("pk", "sk")
-    assert {(a["name"], a["type"]) for a in table["attributes"]} == {("pk", "S"), ("sk", "S")}
+    assert {(a["name"], a["type"]) for a in table["attributes"]} == {
+        ("pk", "S"),
+        ("sk", "S"),
+        ("waiting", "S"),
+        ("first_pending", "N"),
+    }
     assert table["streamEnabled"] is True and table["streamViewType"] == "NEW_IMAGE"
     assert table["ttl"] == {"attributeName": "expires_at", "enabled": True}
     assert table["billingMode"] == "PAY_PER_REQUEST"
     assert table["pointInTimeRecovery"]["enabled"] and table["serverSideEncryption"]["enabled"]
+
+
+def test_raw_table_indexes_only_conversations_with_pending_messages_by_their_oldest(graph):
+    """Sparse: ingest sets `waiting` with `first_pending`, a flush that leaves nothing pending removes both, so the
+    sweeper's Query reads just the conversations with something to send (adapters/raw_table.py)."""
+    (index,) = graph.get("whatsapp-buffer-buffered-ingest-raw-table").inputs["globalSecondaryIndexes"]
+
+    assert index["name"] == "pending-since" and index["projectionType"] == "KEYS_ONLY"
+    assert index["keySchemas"] == [
+        {"attributeName": "waiting", "keyType": "HASH"},
+        {"attributeName": "first_pending", "keyType": "RANGE"},
+    ]
+
+
+def test_the_sweeper_runs_every_minute_on_eventbridge_scheduler(graph):
+    schedule = graph.get("whatsapp-buffer-stream-aggregator-sweep-schedule").inputs
+
+    assert schedule["scheduleExpression"] == "rate(1 minute)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    assert schedule["target"]["arn"] == function(graph, "sweeper").outputs["arn"]
+    assert json.loads(schedule["target"]["input"]) == {}
 
 
 def test_sessions_table_is_found_by_conversation_and_by_contact(graph):
@@ -157,7 +186,7 @@ def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph)
 
     assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
     assert mapping["functionName"] == function(graph, "aggregator").outputs["arn"]
-    assert mapping["tumblingWindowInSeconds"] == 5
+    assert mapping["tumblingWindowInSeconds"] == 1  # windowSeconds' default
     assert mapping["batchSize"] == 100
     assert mapping["startingPosition"] == "LATEST"
     assert mapping["parallelizationFactor"] == 1

@@ -9,6 +9,7 @@ from infra_helpers import env, function
 
 from components.settings import ConfigError
 from sandbox.program import run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 UUID_INSTANCE = "12345678-1234-1234-1234-123456789abc"
 UUID_FLOW = "87654321-4321-4321-4321-cba987654321"
@@ -117,4 +118,4 @@ def test_program_runs_again_after_a_config_error():
     with pytest.raises(ConfigError):
         run_program({"maxMessages": "0"})
 
-    assert len(run_program().by_type("aws:lambda/function:Function")) == 4
+    assert len(run_program().by_type("aws:lambda/function:Function")) == len(FUNCTIONS)

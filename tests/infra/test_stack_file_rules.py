@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from infra_helpers import env, function
 
-from components.settings import ConfigError
+from components.settings import SETTINGS, ConfigError, Integer, Ref, parse_settings
 from sandbox.program import (
     SAMPLE_STACK_FILE,
     StackConfigError,
@@ -138,8 +138,38 @@ def test_required_keys_missing_from_the_stack_stop_the_program(tmp_path):
 
 
 def test_pulumi_yaml_defaults_reach_the_program_as_the_cli_passes_them():
-    """The CLI hands the program Pulumi.yaml's `default` for every unset key, so with bufferSeconds 90 the program sees
-    maxWaitSeconds 60 (its declared default), not a value derived from bufferSeconds: preview stops, as here."""
-    assert stack_config({}, PROJECT)[f"{PROJECT}:maxWaitSeconds"] == "60"
-    with pytest.raises(ConfigError, match=r"^maxWaitSeconds=60 is invalid: expected an integer from 90"):
-        run_program({"bufferSeconds": "90"})
+    """The CLI hands the program Pulumi.yaml's `default` for every unset key (`mergeConfig`): maxWaitSeconds arrives as
+    its declared 0, which stands for "derive it from bufferSeconds", not as a fixed 60."""
+    values = stack_config({}, PROJECT)
+
+    assert values[f"{PROJECT}:maxWaitSeconds"] == "0"
+    assert values[f"{PROJECT}:windowSeconds"] == "1"
+
+
+@pytest.mark.parametrize(("buffer_seconds", "max_wait"), [("20", "60"), ("60", "60"), ("90", "90"), ("300", "300")])
+def test_setting_only_buffer_seconds_previews_with_a_max_wait_derived_from_it(buffer_seconds, max_wait):
+    """`pulumi config set bufferSeconds 90` alone: before the derived default, the CLI passed maxWaitSeconds 60 and
+    preview stopped at "maxWaitSeconds=60 is invalid: expected an integer from 90 (bufferSeconds)"."""
+    aggregator = env(function(run_program({"bufferSeconds": buffer_seconds}), "aggregator"))
+
+    assert (aggregator["BUFFER_SECONDS"], aggregator["MAX_WAIT_SECONDS"]) == (buffer_seconds, max_wait)
+
+
+def test_a_max_wait_set_below_buffer_seconds_still_stops_preview():
+    with pytest.raises(ConfigError, match=r"^maxWaitSeconds=60 is invalid: expected an integer from 90 \(bufferSeconds\)"):
+        run_program({"bufferSeconds": "90", "maxWaitSeconds": "60"})
+
+
+def test_every_declared_default_is_valid_whatever_the_key_its_range_refers_to():
+    """Each Pulumi.yaml default passes the range check at both ends of the range of the key it depends on: a stack
+    that sets only that key never meets a default it did not choose."""
+    relative = [
+        s for s in SETTINGS if isinstance(s.rule, Integer) and any(isinstance(b, Ref) for b in (s.rule.low, s.rule.high))
+    ]
+    assert {s.key for s in relative} == {"maxWaitSeconds", "windowSeconds"}
+    for setting in relative:
+        referred = next(b.key for b in (setting.rule.low, setting.rule.high) if isinstance(b, Ref))
+        rule = next(s.rule for s in SETTINGS if s.key == referred)
+        for value in (rule.low, rule.high):
+            parse_settings({k.split(":", 1)[1]: v for k, v in stack_config({referred: str(value)}, PROJECT).items()
+                            if k.startswith(f"{PROJECT}:")})

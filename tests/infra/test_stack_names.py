@@ -64,6 +64,7 @@ def test_function_environment_satisfies_its_runtime_settings_class(graph, short_
         "aggregator": settings.AggregatorSettings,
         "inbound": settings.InboundSettings,
         "outbound": settings.OutboundSettings,
+        "sweeper": settings.SweeperSettings,
     }
 
     parsers[short_name].from_env(env(function(graph, short_name)))

@@ -7,6 +7,7 @@ from iam_lint import wildcard_only
 from infra_helpers import allowed, as_list, policy, role_statements, statements
 
 from sandbox.program import ACCOUNT_ID, run_program
+from whatsapp_buffer.settings import FUNCTIONS
 
 INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-0000-0000-000000000000"
 
@@ -54,7 +55,6 @@ def test_topic_key_admits_the_publishing_service_of_this_account_and_the_account
     assert publisher["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
 
 
-FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound")
 
 
 @pytest.mark.parametrize("short_name", FUNCTIONS)
@@ -84,6 +84,7 @@ def test_role_policy_resources_are_this_stacks_or_the_configured_instance_and_nu
         | {f"{arn}/*" for arn in own}
         | {f"{arn}/stream/*" for arn in table_arns}
         | {f"{arn}/index/by-contact" for arn in table_arns}
+        | {f"{arn}/index/pending-since" for arn in table_arns}
         | {
             INSTANCE,
             f"{INSTANCE}/contact/*",
@@ -160,6 +161,29 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
     assert not any(action.startswith("connectparticipant:") for action in inbound)
+
+
+def test_the_sweeper_may_read_the_pending_index_and_touch_control_items_only(graph):
+    raw = graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["arn"]
+
+    sweeper = allowed(graph, "sweeper")
+
+    assert set(sweeper) - {"logs:CreateLogStream", "logs:PutLogEvents"} == {"dynamodb:Query", "dynamodb:UpdateItem"}
+    assert sweeper["dynamodb:Query"] == {raw + "/index/pending-since"}
+    assert sweeper["dynamodb:UpdateItem"] == {raw}
+
+
+def test_only_this_accounts_scheduler_may_invoke_the_sweeper_and_nothing_else(graph):
+    schedule = graph.get("whatsapp-buffer-stream-aggregator-sweep-schedule")
+    role = graph.get("whatsapp-buffer-stream-aggregator-sweep-schedule-role")
+    (trust,) = statements(policy(role, "assumeRolePolicy"))
+    (grant,) = statements(policy(graph.get("whatsapp-buffer-stream-aggregator-sweep-schedule-policy")))
+
+    assert schedule.inputs["target"]["roleArn"] == role.outputs["arn"]
+    assert schedule.inputs["target"]["arn"] == graph.get("whatsapp-buffer-stream-aggregator-sweeper-function").outputs["arn"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert (grant["Action"], grant["Resource"]) == (["lambda:InvokeFunction"], [schedule.inputs["target"]["arn"]])
 
 
 def test_each_function_writes_only_its_own_log_group(graph):

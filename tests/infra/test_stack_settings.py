@@ -27,7 +27,7 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
         20,
         60,
         50,
-        5,
+        1,
     )
     assert settings.ignore_reactions and settings.ignore_stickers and not settings.mark_as_read
     assert (settings.retention_hours, settings.log_retention_days, settings.chat_duration_minutes) == (24, 14, 60)
@@ -40,7 +40,8 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
         ({"bufferSeconds": "1", "windowSeconds": "1"}, "buffer_seconds", 1),
         ({"bufferSeconds": "300", "maxWaitSeconds": "900"}, "buffer_seconds", 300),
         ({"bufferSeconds": "90"}, "max_wait_seconds", 90),
-        ({"bufferSeconds": "3"}, "window_seconds", 3),
+        ({"bufferSeconds": "3"}, "window_seconds", 1),
+        ({"bufferSeconds": "90", "maxWaitSeconds": "0"}, "max_wait_seconds", 90),
         ({"maxWaitSeconds": "20"}, "max_wait_seconds", 20),
         ({"maxMessages": "100"}, "max_messages", 100),
         ({"windowSeconds": "20"}, "window_seconds", 20),
@@ -78,10 +79,10 @@ def test_valid_value_is_parsed_into_its_typed_field(values, field, expected):
         ({"bufferSeconds": "301"}, "bufferSeconds=301 is invalid: expected an integer from 1 to 300"),
         ({"bufferSeconds": "2.5"}, "bufferSeconds=2.5 is invalid: expected an integer from 1 to 300"),
         ({"bufferSeconds": "soon"}, "bufferSeconds=soon is invalid: expected an integer from 1 to 300"),
-        ({"maxWaitSeconds": "19"}, "maxWaitSeconds=19 is invalid: expected an integer from 20 (bufferSeconds) to 900"),
+        ({"maxWaitSeconds": "19"}, "maxWaitSeconds=19 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default"),
         (
             {"maxWaitSeconds": "901"},
-            "maxWaitSeconds=901 is invalid: expected an integer from 20 (bufferSeconds) to 900",
+            "maxWaitSeconds=901 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default",
         ),
         ({"maxMessages": "0"}, "maxMessages=0 is invalid: expected an integer from 1 to 100"),
         ({"maxMessages": "101"}, "maxMessages=101 is invalid: expected an integer from 1 to 100"),
@@ -145,7 +146,7 @@ def test_wait_and_window_defaults_follow_a_large_buffer():
     settings = parse(bufferSeconds="120")
 
     assert settings.max_wait_seconds == 120
-    assert settings.window_seconds == 5
+    assert settings.window_seconds == 1
 
 
 def test_project_file_documents_every_key_with_the_programs_default():
@@ -159,10 +160,10 @@ def test_project_file_documents_every_key_with_the_programs_default():
         if key in REQUIRED:
             assert "default" not in schema, f"{key} is required, so Pulumi must not default it"
             continue
-        program_default = getattr(defaults, field_of[key])
-        if isinstance(program_default, tuple):
-            program_default = ",".join(program_default)
-        assert schema["default"] == ("" if program_default is None else program_default), key
+        # The CLI passes Pulumi.yaml's default on as if the stack had set it: the program must read it as its default.
+        declared = schema["default"]
+        handed_in = str(declared).lower() if isinstance(declared, bool) else str(declared)
+        assert getattr(parse(**{key: handed_in}), field_of[key]) == getattr(defaults, field_of[key]), key
 
 
 def _snake_case(key: str) -> str:

@@ -11,6 +11,7 @@ import hashlib
 from typing import Any
 
 import boto3
+import botocore.config
 
 from whatsapp_buffer.adapters.aws_errors import SQS
 from whatsapp_buffer.model import Burst, TypingSignal
@@ -19,9 +20,14 @@ from whatsapp_buffer.model import Burst, TypingSignal
 class BurstsQueue:
     """The bursts FIFO queue. Built once per cold start; tests hand in a client of a moto queue."""
 
-    def __init__(self, queue_url: str, client: Any | None = None) -> None:
+    def __init__(self, queue_url: str, client: Any | None = None, *, max_connections: int = 10) -> None:
+        """`max_connections`: the client's HTTP pool, at least the number of threads that send at once."""
         self.queue_url = queue_url
-        self.client = client if client is not None else boto3.client("sqs")
+        self.client = (
+            client
+            if client is not None
+            else boto3.client("sqs", config=botocore.config.Config(max_pool_connections=max_connections))
+        )
 
     def send(self, burst: Burst) -> str:
         """Put the burst on the queue; returns the SQS message id."""

@@ -2,8 +2,14 @@
 
 pk = `CONV#<phone_number_id>#<wa_id>`.
 Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
-`status` pending -> claimed (+ `burst_id`) -> sent; `body` = the message as JSON; numeric TTL `expires_at`.
-Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`.
+`status` pending -> claimed (+ `burst_id`) -> sent, or set_aside (+ `set_aside_reason`) when its body cannot be
+read back; `read_failures`/`read_error` count the flushes that could not read it; `body` = the message as JSON;
+numeric TTL `expires_at`.
+Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`, and `waiting` =
+`pending` while messages are pending (removed with `first_pending` when none are).
+Index `pending-since` (sparse, keys only): `waiting` / `first_pending`. Only control items with pending messages carry
+both attributes, so the index holds exactly the conversations with something to send, oldest first, and the sweeper
+finds stranded ones without scanning the table.
 Said item: sk = `SAID#<WhatsApp message id>`: a short clip of what the agent said (the outbound relay's), so a
 customer's reply to it can quote it; same TTL. Not a control item, so the stream filter keeps it from the aggregator.
 
@@ -18,12 +24,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import boto3
+import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, cancelled_by_condition
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
-from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 PK_PREFIX = "CONV#"
@@ -32,9 +39,16 @@ SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
 SAID_PREFIX = "SAID#"
 CONTROL_SK = "CONTROL"
+PENDING_INDEX = "pending-since"
+"""The sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a number)."""
+WAITING = "waiting"
+"""The index's hash key attribute; one value, `pending`, on every control item with pending messages."""
 CONTROL = "control"
 MESSAGE = "message"
 TRANSACTION_LIMIT = 100
+SET_ASIDE = "set_aside"
+"""A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
+(with `set_aside_reason`); kept until its TTL for an operator to look at."""
 
 
 def partition_key(conversation: Conversation) -> str:
@@ -75,9 +89,14 @@ def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | Non
 class RawStore:
     """The raw table. Built once per cold start; tests hand in a client of a moto-backed table."""
 
-    def __init__(self, table_name: str, client: Any | None = None) -> None:
+    def __init__(self, table_name: str, client: Any | None = None, *, max_connections: int = 10) -> None:
+        """`max_connections`: the client's HTTP pool, at least the number of threads that call at once."""
         self.table_name = table_name
-        self.client = client if client is not None else boto3.client("dynamodb")
+        self.client = (
+            client
+            if client is not None
+            else boto3.client("dynamodb", config=botocore.config.Config(max_pool_connections=max_connections))
+        )
 
     # ingest
 
@@ -110,10 +129,12 @@ class RawStore:
                             "Key": {"pk": {"S": pk}, "sk": {"S": CONTROL_SK}},
                             "UpdateExpression": (
                                 "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), "
-                                "record_type = :control, expires_at = :expires ADD pending :one, version :one"
+                                f"{WAITING} = :pending, record_type = :control, expires_at = :expires "
+                                "ADD pending :one, version :one"
                             ),
                             "ExpressionAttributeValues": {
                                 ":now": {"N": _number(now)},
+                                ":pending": {"S": PENDING},
                                 ":control": {"S": CONTROL},
                                 ":one": {"N": "1"},
                                 ":expires": item["expires_at"],
@@ -222,6 +243,27 @@ class RawStore:
         except BotoCoreError as exc:
             raise DYNAMODB.translate(exc, "touch a control item") from exc
 
+    def pending_since_before(self, cutoff: float) -> list[Conversation]:
+        """Conversations whose oldest pending message was stored before `cutoff`, oldest first (the sparse index;
+        eventually consistent, which a sweep that runs again a minute later tolerates)."""
+        found: list[Conversation] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
+            "ExpressionAttributeNames": {"#waiting": WAITING},
+            "ExpressionAttributeValues": {":pending": {"S": PENDING}, ":cutoff": {"N": _number(cutoff)}},
+        }
+        while True:
+            response = self._call("read the pending-since index", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                pk = item.get("pk", {}).get("S", "")
+                if pk.startswith(PK_PREFIX):
+                    found.append(Conversation.from_key(pk[len(PK_PREFIX) :]))
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
         """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
         result: list[BufferedMessage] = []
@@ -238,20 +280,51 @@ class RawStore:
             },
             "ConsistentRead": True,
         }
+        unreadable: list[tuple[str, str]] = []
         while True:
             response = self._call("read pending messages", self.client.query, **kwargs)
             for item in response.get("Items", []):
+                try:
+                    message = InboundMessage.from_dict(json.loads(item["body"]["S"]))
+                except (AttributeError, KeyError, TypeError, ValueError, MalformedEvent) as exc:
+                    unreadable.append((item["sk"]["S"], _unreadable_reason(exc)))
+                    continue
                 result.append(
                     BufferedMessage(
-                        message=InboundMessage.from_dict(json.loads(item["body"]["S"])),
+                        message=message,
                         store_key=item["sk"]["S"],
                         status=item["status"]["S"],
                         burst_id=item.get("burst_id", {}).get("S"),
                     )
                 )
             if "LastEvaluatedKey" not in response:
-                return result
+                break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if unreadable:
+            raise UnreadableMessages(unreadable)
+        return result
+
+    def count_failed_read(self, conversation: Conversation, store_key: str, reason: str) -> int:
+        """One more failed read of an unsent message item (and why); how many so far."""
+        response = self._update_unsent(
+            conversation,
+            store_key,
+            "count a failed read",
+            "ADD read_failures :one SET read_error = :reason",
+            {":one": {"N": "1"}, ":reason": {"S": reason}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(_num(response.get("Attributes") or {}, "read_failures") or 0)
+
+    def set_aside(self, conversation: Conversation, store_key: str, reason: str) -> None:
+        """unsent -> set aside: the item leaves the buffer with its reason and stays in the table until its TTL."""
+        self._update_unsent(
+            conversation,
+            store_key,
+            "set a message aside",
+            "SET #status = :aside, set_aside_reason = :reason",
+            {":aside": {"S": SET_ASIDE}, ":reason": {"S": reason}},
+        )
 
     def claim(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         """pending -> claimed under `burst_id`. Raises ConcurrentUpdate if any of them is no longer pending."""
@@ -272,10 +345,12 @@ class RawStore:
             ":one": {"N": "1"},
         }
         if settlement.first_pending is None:
-            expression = "SET pending = :pending REMOVE first_pending ADD version :one"
+            # Nothing pending: the conversation leaves the sparse index with its first_pending.
+            expression = f"SET pending = :pending REMOVE first_pending, {WAITING} ADD version :one"
         else:
-            expression = "SET pending = :pending, first_pending = :first ADD version :one"
+            expression = f"SET pending = :pending, first_pending = :first, {WAITING} = :waiting ADD version :one"
             values[":first"] = {"N": _number(settlement.first_pending)}
+            values[":waiting"] = {"S": PENDING}
         try:
             self.client.update_item(
                 TableName=self.table_name,
@@ -293,6 +368,33 @@ class RawStore:
         return True
 
     # helpers
+
+    def _update_unsent(
+        self,
+        conversation: Conversation,
+        store_key: str,
+        action: str,
+        expression: str,
+        values: dict[str, Any],
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """An update of a message item that is still pending or claimed ({} when it no longer is)."""
+        try:
+            return self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": store_key}},
+                UpdateExpression=expression,
+                ConditionExpression="#status IN (:pending, :claimed)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={**values, ":pending": {"S": PENDING}, ":claimed": {"S": CLAIMED}},
+                **extra,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return {}
+            raise DYNAMODB.translate(exc, action) from exc
+        except BotoCoreError as exc:
+            raise DYNAMODB.translate(exc, action) from exc
 
     def _control_key(self, conversation: Conversation) -> dict[str, Any]:
         return {"pk": {"S": partition_key(conversation)}, "sk": {"S": CONTROL_SK}}
@@ -339,6 +441,15 @@ class RawStore:
             return method(**kwargs)
         except (ClientError, BotoCoreError) as exc:
             raise DYNAMODB.translate(exc, action) from exc
+
+
+def _unreadable_reason(exc: Exception) -> str:
+    """Why a body cannot be read, without any of the body (it is the customer's words)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"body is not JSON ({exc.msg} at character {exc.pos})"
+    if isinstance(exc, KeyError):
+        return f"body lacks the field {exc.args[0]!r}" if exc.args and isinstance(exc.args[0], str) else "body lacks a field"
+    return f"body is not a stored message ({type(exc).__name__})"
 
 
 def _number(value: float) -> str:

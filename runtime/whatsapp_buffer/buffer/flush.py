@@ -1,17 +1,19 @@
 """Flush the buffer: at each tumbling window's end, one burst per conversation that is due (the debounce).
 
 The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
-collected in the window state ({"c": ["<phone_number_id>#<wa_id>", ...]}, keys only, so one shard-window holds tens
-of thousands of conversations under Lambda's 1 MB state limit). At the window's final invoke each conversation is
-decided with `debounce.flush_due`: due -> flushed here; not yet due -> its control item is touched, which writes a
-stream record into the next window so it is looked at again; nothing pending -> dropped (the loop ends).
+collected in the window state with the newest control image their records carried ({"c": [keys], "v": {key:
+[pending, last_arrival, first_pending]}}, about 109 bytes a conversation: ~9,600 per shard-window under Lambda's
+1 MB state limit). At the window's final invoke each conversation is decided with `debounce.flush_due`, on its image
+first: not yet due -> its control item is touched (no read), which writes a stream record into the next window so it
+is looked at again; nothing pending -> dropped (the loop ends); looks due -> the control item is read consistently
+and the decision made again on the truth: due -> flushed here.
 
 Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
 W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
 window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
 invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
-burst, and maxMessages pending flush at the next window end (< W). Each window end costs one consistent read per
-waiting conversation and one touch, so W trades latency against DynamoDB writes.
+burst, and maxMessages pending flush at the next window end (< W). Each window end costs one touch per waiting
+conversation (its image decides without a read), so W trades latency against DynamoDB writes.
 
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
@@ -23,7 +25,9 @@ recomputed and that message stays pending for its own burst.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +40,20 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys
 from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
-from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
 
 STATE_KEY = "c"
-"""Window state: {"c": [conversation keys in first-seen order]}. Nothing else, to keep it small."""
+"""Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending]}}."""
+VIEWS_KEY = "v"
+"""The newest control image each conversation's records carried this window (the stream's NEW_IMAGE): enough to
+decide WAIT or IDLE without reading the control item again. Records of one item arrive in order, so it is the newest
+write the stream has delivered; a newer one only makes the conversation less due by quiet, and its own record brings
+it to a later window. A due-looking image is always checked against a consistent read before anything is sent."""
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
@@ -51,10 +61,33 @@ TYPING_REFRESH_SECONDS = 10.0
 """How often "the customer is typing" is refreshed while messages wait: Connect's chat interface shows a typing event
 for 12 s (amazon-connect-chat-interface, ChatSession._handleTypingEvent: setTimeout(..., 12 * 1000)), so a refresh
 every 10 s keeps it showing without a gap, at one SQS message per waiting conversation per 10 s."""
+FLUSH_CONCURRENCY = 16
+"""Conversations one final invoke decides and flushes at once. The final invoke is synchronous: the shard waits for
+it, so its duration adds to every burst's latency. One conversation's work is a few sequential calls of a few ms
+each (read control, query, claim, send, mark sent, settle; read + touch while waiting), so a window end with 1,000
+conversations takes seconds one at a time and a fraction of a second 16 at a time (`python -m bench spike`). Each
+conversation stays on one thread: its bursts are still sent in order."""
+MAX_READ_FAILURES = 3
+"""Flushes a stored message may fail to be read back in before it is set aside and the rest of its conversation
+flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
 
 
-def window_state(keys: Iterable[str]) -> dict[str, list[str]]:
-    return {STATE_KEY: list(dict.fromkeys(keys))}
+def window_state(keys: Iterable[str], views: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+    state: dict[str, Any] = {STATE_KEY: list(dict.fromkeys(keys))}
+    if views:
+        state[VIEWS_KEY] = {key: views[key] for key in state[STATE_KEY] if key in views}
+    return state
+
+
+def control_view(image: dict[str, Any] | None) -> list[Any] | None:
+    """[pending, last_arrival, first_pending] from a control record's (deserialized) NewImage; None if unusable."""
+    if not image or "pending" not in image or "last_arrival" not in image:
+        return None
+    try:
+        first = image.get("first_pending")
+        return [int(image["pending"]), float(image["last_arrival"]), None if first is None else float(first)]
+    except (TypeError, ValueError):
+        return None
 
 
 def conversation_of(record: DynamoDBRecord) -> Conversation | None:
@@ -74,11 +107,17 @@ class Aggregator:
 
     def handle(self, event: DynamoDBStreamEvent) -> dict[str, Any]:
         seen = dict.fromkeys(self._state_keys(event.state))
+        views = self._state_views(event.state, seen)
 
         def collect(record: DynamoDBRecord) -> None:
             conversation = conversation_of(record)
             if conversation is not None:
                 seen.setdefault(conversation.key)
+                view = control_view(record.dynamodb.new_image if record.dynamodb else None)
+                if view is None:
+                    views.pop(conversation.key, None)  # unknown: read it at the window end
+                else:
+                    views[conversation.key] = view
 
         failures: list[Any] = []
         if event.raw_event.get("Records"):  # final invokes often carry none, which Powertools refuses as a batch
@@ -86,29 +125,56 @@ class Aggregator:
             response = process_partial_response(event=event.raw_event, record_handler=collect, processor=processor)
             failures = list(response["batchItemFailures"])
         if not event.is_final_invoke_for_window:
-            return {"state": window_state(seen), "batchItemFailures": failures}
-        self.end_window([Conversation.from_key(key) for key in seen])
+            return {"state": window_state(seen, views), "batchItemFailures": failures}
+        self.end_window([Conversation.from_key(key) for key in seen], views)
         return {"state": {}, "batchItemFailures": failures}
 
-    def end_window(self, conversations: list[Conversation]) -> list[Burst]:
-        """Decide and act for every conversation seen in the window; one failing does not block the others."""
+    def end_window(self, conversations: list[Conversation], views: dict[str, list[Any]] | None = None) -> list[Burst]:
+        """Decide and act for every conversation seen in the window, FLUSH_CONCURRENCY at a time; one failing does
+        not block the others. `views`: the control images the window's records carried (see VIEWS_KEY)."""
+        if not conversations:
+            return []
+        views = views or {}
         sent: list[Burst] = []
         stuck: list[Conversation] = []
-        for conversation in conversations:
-            try:
-                sent.extend(self.flush_conversation(conversation))
-            except Exception:
-                logger.exception("flush failed; touching to retry next window", **_ids(conversation))
-                metrics.add_metric(name="FlushFailures", unit=MetricUnit.Count, value=1)
-                try:
-                    self.store.touch(conversation)
-                except Exception:
-                    logger.exception("touch failed too", **_ids(conversation))
+        with ThreadPoolExecutor(max_workers=min(FLUSH_CONCURRENCY, len(conversations))) as pool:
+            results = pool.map(lambda c: self._end_for(c, views.get(c.key)), conversations)
+            for conversation, (bursts, handled) in zip(conversations, results, strict=True):
+                sent.extend(bursts)
+                if not handled:
                     stuck.append(conversation)
         if stuck:
             # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
             raise TransientAwsError(f"{len(stuck)} conversation(s) could neither be flushed nor touched")
         return sent
+
+    def _end_for(self, conversation: Conversation, view: list[Any] | None) -> tuple[list[Burst], bool]:
+        """One conversation's window end: its bursts, and False when it could neither be flushed nor touched."""
+        try:
+            if view is not None and self._settled_by_view(conversation, view):
+                return [], True
+            return self.flush_conversation(conversation), True
+        except Exception:
+            logger.exception("flush failed; touching to retry next window", **_ids(conversation))
+            _count("FlushFailures")
+            try:
+                self.store.touch(conversation)
+            except Exception:
+                logger.exception("touch failed too", **_ids(conversation))
+                return [], False
+        return [], True
+
+    def _settled_by_view(self, conversation: Conversation, view: list[Any]) -> bool:
+        """WAIT or IDLE by the record's image: touch (WAIT) or let go (IDLE) without reading the control item. False
+        when the image looks due: the flush reads the truth."""
+        control, now = ControlView(view[0], view[1], view[2]), self.now()
+        decision = debounce.flush_due(control, now, self.policy)
+        if decision.outcome is debounce.Outcome.WAIT:
+            self.store.touch(conversation)
+            _count("ConversationsWaiting")
+            self._signal_typing(conversation, control, now)
+            return True
+        return decision.outcome is debounce.Outcome.IDLE
 
     def flush_conversation(self, conversation: Conversation) -> list[Burst]:
         sent: list[Burst] = []
@@ -118,7 +184,7 @@ class Aggregator:
             decision = debounce.flush_due(control, now, self.policy)
             if decision.outcome is debounce.Outcome.WAIT and not sent:
                 self.store.touch(conversation)
-                metrics.add_metric(name="ConversationsWaiting", unit=MetricUnit.Count, value=1)
+                _count("ConversationsWaiting")
                 self._signal_typing(conversation, control, now)
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
@@ -163,7 +229,22 @@ class Aggregator:
         return burst
 
     def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
-        """The unsent messages, read after the control item's version (see ConversationBuffer for why)."""
+        """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message
+        that cannot be read back fails the flush (the conversation is touched and tried again next window) until it
+        has failed MAX_READ_FAILURES times; then it is set aside with its reason and the rest are read again."""
+        try:
+            return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
+        except UnreadableMessages as unreadable:
+            waiting = False
+            for store_key, reason in unreadable.items:
+                if self.store.count_failed_read(conversation, store_key, reason) < MAX_READ_FAILURES:
+                    waiting = True
+                    continue
+                self.store.set_aside(conversation, store_key, reason)
+                logger.error("a stored message could not be read back; set aside", reason=reason, **_ids(conversation))
+                _count("MessagesSetAside")
+            if waiting:
+                raise
         return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
 
     def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> None:
@@ -173,6 +254,19 @@ class Aggregator:
             # A message arrived during the flush: it is pending in the table; count it from the truth.
             buffer = self._buffer(conversation, self.store.read_control(conversation).version)
         raise ConcurrentUpdate("the control item kept changing while settling a flush")
+
+    @staticmethod
+    def _state_views(state: dict[str, Any], seen: dict[str, None]) -> dict[str, list[Any]]:
+        views = state.get(VIEWS_KEY) if isinstance(state, dict) else None
+        if not isinstance(views, dict):
+            return {}
+        return {
+            key: view
+            for key, view in views.items()
+            if key in seen and isinstance(view, list) and len(view) == 3 and control_view(
+                {"pending": view[0], "last_arrival": view[1], "first_pending": view[2]}
+            ) == view
+        }
 
     @staticmethod
     def _state_keys(state: dict[str, Any]) -> list[str]:
@@ -198,14 +292,21 @@ def typing_slot(first_pending: float | None, now: float, window_seconds: float) 
     return f"{first_pending!r}:{refresh}"
 
 
+_METRICS = threading.Lock()
+"""Conversations flush on several threads; Powertools' Metrics keeps one unguarded set per invocation."""
+
+
+def _count(name: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+    with _METRICS:
+        metrics.add_metric(name=name, unit=unit, value=value)
+
+
 def _count_flush(burst: Burst) -> None:
-    metrics.add_metric(name="BurstsFlushed", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="MessagesPerBurst", unit=MetricUnit.Count, value=len(burst.message_ids))
+    _count("BurstsFlushed")
+    _count("MessagesPerBurst", len(burst.message_ids))
     # From the burst's last message reaching the table to its flush: bufferSeconds plus up to one window when
     # healthy; growth here means windows end late (iterator age) or flushes fail and retry.
-    metrics.add_metric(
-        name="FlushLatency", unit=MetricUnit.Seconds, value=max(0.0, burst.flushed_at - burst.last_received_at)
-    )
+    _count("FlushLatency", max(0.0, burst.flushed_at - burst.last_received_at), MetricUnit.Seconds)
 
 
 def _ids(conversation: Conversation) -> dict[str, str]:

@@ -1,0 +1,31 @@
+"""The spike bench's shard model: the aggregator works on several conversations at once, never more than its bound,
+and a spike's bursts all leave, each once and whole."""
+
+from __future__ import annotations
+
+from bench import spike
+from whatsapp_buffer.buffer import flush
+from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.settings import BufferPolicy
+
+
+def test_one_final_invoke_works_on_at_most_the_bounded_number_of_conversations_at_once():
+    shard = spike.ModelledShard(latency={name: 0.002 for name in spike.LATENCY_S})
+    messages = spike.spike_messages(customers=60, spread_s=1, seed=3)
+    for message in messages:
+        shard.store(message)
+    now = max(m.received_at for m in messages) + 30
+    aggregator = flush.Aggregator(store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1), now=lambda: now)
+
+    aggregator.end_window([Conversation.from_key(k) for k in shard.take_records()])
+
+    assert 1 < shard.max_in_flight <= flush.FLUSH_CONCURRENCY
+    assert sorted(b.conversation.key for _, b in shard.sent) == sorted({m.conversation.key for m in messages})
+    assert sum(len(b.message_ids) for _, b in shard.sent) == len(messages)
+
+
+def test_a_small_spike_leaves_every_burst_whole_within_the_target():
+    result = spike.run_spike(customers=40, spread_s=5)
+
+    assert result["bursts"] == 40
+    assert result["latency_p95_s"] <= result["target_p95_s"]
