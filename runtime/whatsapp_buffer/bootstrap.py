@@ -19,8 +19,10 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.buffer.flush import Aggregator
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
+from whatsapp_buffer.deliver.transcripts import Transcripts
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
@@ -84,6 +86,13 @@ def inbound(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> Inbou
 
 def inbound_from_env() -> Inbound:
     settings = InboundSettings.from_env()
+    media = MediaStore(settings.media_bucket_name)
+    transcripts = Transcripts(
+        transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
+        media=media,
+        languages=settings.transcribe_languages,
+        wait_seconds=settings.transcript_wait_seconds,
+    )
     delivery = BurstDelivery(
         settings=settings,
         sessions=SessionStore(settings.sessions_table_name),
@@ -95,7 +104,8 @@ def inbound_from_env() -> Inbound:
         ),
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),
-        media=MediaStore(settings.media_bucket_name),
+        media=media,
+        transcripts=transcripts,
     )
     return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
 

@@ -38,6 +38,14 @@ class MediaUnavailable(WhatsAppBufferError):
     """WhatsApp media could not be fetched or posted through End User Messaging, or its object is gone from S3."""
 
 
+class TranscriptionUnavailable(WhatsAppBufferError):
+    """Amazon Transcribe refused a job (BadRequestException) or a job failed: the recording goes without a transcript."""
+
+
+class TranscriptionAlreadyStarted(WhatsAppBufferError):
+    """A job of this name exists already (ConflictException): the recording is being or was transcribed; read it."""
+
+
 class ReadReceiptRefused(WhatsAppBufferError):
     """End User Messaging refused a read receipt (e.g. an unknown or old message id): the burst is delivered anyway."""
 

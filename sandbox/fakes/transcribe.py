@@ -5,6 +5,7 @@ IN_PROGRESS -> COMPLETED), whatever the time, and writes no transcript to the ou
 that finishes after a delay in the sandbox's virtual time and a transcript file in its media bucket, so this fake
 replaces it. Rules, from the botocore model `transcribe` (its documentation strings quoted where they are enforced):
 
+* GetTranscriptionJob of an unknown name: NotFoundException ("We can't find the requested resource").
 * `TranscriptionJobName` "must be unique within an Amazon Web Services account. If you try to create a new job with
   the same name as an existing job, you get a ConflictException error"; pattern `^[0-9a-zA-Z._-]+`, 1-200 chars.
 * "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your request. If you
@@ -168,7 +169,7 @@ class TranscribeBackend:
         name = str(params.get("TranscriptionJobName") or "")
         job = self.jobs.get(name)
         if job is None:
-            raise _bad("The requested job couldn't be found. Check the job name and try your request again.")
+            raise ApiError("NotFoundException", "The requested job couldn't be found. Check the job name and try your request again.", 400)
         if job.status == "IN_PROGRESS" and at >= job.done_at:
             self._finish(job)
         return {"TranscriptionJob": job.view()}

@@ -41,13 +41,15 @@ def settings(mark_as_read=False):
         chat_duration_minutes=60,
         mark_as_read=mark_as_read,
         meta_api_version="v20.0",
+        transcribe_languages=(),
+        transcript_wait_seconds=10,
     )
 
 
 class World:
     """Everything one test talks to, with a clock it controls."""
 
-    def __init__(self, mark_as_read=False):
+    def __init__(self, mark_as_read=False, transcripts=None):
         self.now = T0
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
@@ -76,6 +78,7 @@ class World:
             ),
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
+            transcripts=transcripts(self) if transcripts else None,
             now=lambda: self.now,
         )
         inbound.configure(delivery, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))

@@ -37,6 +37,8 @@ from whatsapp_buffer.errors import (
     ConfigurationError,
     MediaUnavailable,
     ReadReceiptRefused,
+    TranscriptionAlreadyStarted,
+    TranscriptionUnavailable,
     TransientAwsError,
     WhatsAppBufferError,
 )
@@ -235,6 +237,33 @@ END_USER_MESSAGING = Service(
         Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
     ),
 )
+
+TRANSCRIBE = Service(
+    "Transcribe",
+    NETWORK_ERRORS,
+    (
+        Rule(
+            TranscriptionAlreadyStarted,
+            "a job of this name exists",
+            codes=frozenset({"ConflictException"}),
+            operations=frozenset({"StartTranscriptionJob"}),
+        ),
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset({"LimitExceededException", "InternalFailureException", "ThrottlingException"}),
+            min_status=500,
+            statuses=frozenset({429}),
+        ),
+        Rule(TranscriptionUnavailable, "job refused or unknown", codes=frozenset({"BadRequestException", "NotFoundException"})),
+    ),
+)
+"""botocore `transcribe`: StartTranscriptionJob raises BadRequestException ("Your request didn't pass one or more
+validation tests"), LimitExceededException ("You've either sent too many requests or your input file is too long.
+Wait before retrying your request"), InternalFailureException ("There was an internal error") and ConflictException
+("A resource already exists with this name"); GetTranscriptionJob NotFoundException ("We can't find the requested
+resource") instead of ConflictException. The delivery never fails on these: a recording it cannot transcribe is
+delivered with a line saying so."""
 
 _TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
 """TransactWriteItems cancellation reasons a retry may fix: such a cancellation is never read as a failed condition."""

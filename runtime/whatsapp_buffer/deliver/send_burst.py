@@ -5,6 +5,9 @@ idempotency keyed on `burst_id` (see `bootstrap`), and every participant call th
 `burst.client_token(i)` (captions: `burst.client_token(i, "caption")`). When the chat is over (its duration elapsed,
 the agent ended it, the token stopped working) a new chat is started, the session replaced, and the WHOLE burst is
 delivered on the new chat: its agent has seen none of it.
+
+A voice note or audio file attached as WAV is followed by its transcript line (`transcripts`, ClientToken
+`burst.client_token(i, "transcript")`) when the stack transcribes; the burst waits for its transcripts together.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.start_chat import Chats
+from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
 from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst
 from whatsapp_buffer.observability import count, logger
@@ -41,9 +45,11 @@ class BurstDelivery:
         participant: ChatParticipant,
         whatsapp: WhatsApp,
         media: MediaStore,
+        transcripts: Transcripts | None = None,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
+        self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
         self._participant = participant
         self._whatsapp = whatsapp
         self._chats = Chats(
@@ -69,18 +75,30 @@ class BurstDelivery:
 
     def _prepare(self, burst: Burst) -> list[Part]:
         parts: list[Part] = []
+        transcripts: list[tuple[int, str, Pending]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
                 if item.text:
                     parts.append(Part(token, text=item.text))
             elif item.kind in MEDIA_KINDS:
-                parts.append(self._media.fetch(burst, index, item))
+                part = self._media.fetch(burst, index, item)
+                parts.append(part)
+                if self._transcripts is not None and item.kind in TRANSCRIBED_KINDS and _is_wav(part):
+                    assert part.media is not None
+                    pending = self._transcripts.start(str(item.content.get("media_id")), part.media.key)
+                    transcripts.append((len(parts), burst.client_token(index, "transcript"), pending))
+                    parts.append(Part(token))  # its place, filled once the transcripts are known
                 caption = str(item.content.get("caption") or "")
                 if caption:
                     parts.append(Part(burst.client_token(index, "caption"), text=render.clip(caption)))
             else:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
+        if transcripts:
+            assert self._transcripts is not None
+            self._transcripts.wait([pending for _, _, pending in transcripts])
+            for place, transcript_token, pending in transcripts:
+                parts[place] = Part(transcript_token, text=pending.line)
         return parts
 
     def _send(self, session: Session, parts: list[Part]) -> None:
@@ -102,6 +120,10 @@ class BurstDelivery:
         except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
             logger.warning("mark as read failed", burst_id=burst.burst_id)
+
+
+def _is_wav(part: Part) -> bool:
+    return part.media is not None and part.media.content_type == "audio/wav"
 
 
 def _fifo_processor() -> SqsFifoPartialProcessor:
