@@ -122,6 +122,7 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
+                    *self._transcription_statements(context, settings.transcribe_languages),
                     iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
@@ -208,6 +209,36 @@ class ConnectBridge(pulumi.ComponentResource):
                 "outboundFunctionName": self.outbound_function.name,
             }
         )
+
+    def _transcription_statements(self, context: StackContext, languages: Sequence[str]) -> list[iam.Statement]:
+        """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
+
+        Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
+        "*" grants it) and the condition keys transcribe:OutputBucketName / transcribe:OutputKey, which pin where
+        its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
+        permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
+        grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
+        media bucket (runtime `deliver/transcripts.job_name`)."""
+        if not languages:
+            return []
+        bucket = self.media_bucket.bucket
+        return [
+            {
+                "Sid": "StartTranscriptionsIntoTheMediaBucket",
+                "Effect": "Allow",
+                "Action": ["transcribe:StartTranscriptionJob"],
+                "Resource": ["*"],
+                "Condition": {
+                    "StringEquals": {"transcribe:OutputBucketName": bucket},
+                    "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+                },
+            },
+            iam.allow(
+                ["transcribe:GetTranscriptionJob"],
+                [pulumi.Output.concat(context.arn("transcribe", "transcription-job/"), bucket, "-*")],
+                sid="ReadThisStacksTranscriptionJobs",
+            ),
+        ]
 
     def _media_bucket(self, name: str) -> aws.s3.Bucket:
         """Private, encrypted, TLS-only staging for media in transit; objects expire, nothing is kept."""

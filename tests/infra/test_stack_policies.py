@@ -184,3 +184,28 @@ def test_configured_phone_numbers_scope_social_messaging_to_those_numbers():
 
     assert allowed(graph, "inbound")["social-messaging:GetWhatsAppMessageMedia"] == expected
     assert allowed(graph, "outbound")["social-messaging:SendWhatsAppMessage"] == expected
+
+
+def test_a_stack_that_does_not_transcribe_grants_no_transcribe_action(graph):
+    assert not [action for action in allowed(graph, "inbound") if action.startswith("transcribe:")]
+
+
+def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_read_only_its_own_jobs():
+    """Service Authorization Reference (list_amazontranscribe, parliament's copy): StartTranscriptionJob has no
+    resource type and takes the condition keys transcribe:OutputBucketName and transcribe:OutputKey;
+    GetTranscriptionJob's resource is transcription-job/${JobName}."""
+    graph = run_program({"transcribeLanguages": "en-US,es-US"})
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    (start,) = [s for s in role_statements(graph, "inbound") if "transcribe:StartTranscriptionJob" in as_list(s["Action"])]
+    assert wildcard_only("transcribe:StartTranscriptionJob") and as_list(start["Resource"]) == ["*"]
+    assert as_list(start["Action"]) == ["transcribe:StartTranscriptionJob"]
+    assert start["Condition"] == {
+        "StringEquals": {"transcribe:OutputBucketName": bucket},
+        "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+    }
+    assert allowed(graph, "inbound")["transcribe:GetTranscriptionJob"] == {
+        f"arn:aws:transcribe:us-east-1:{ACCOUNT_ID}:transcription-job/{bucket}-*"
+    }
+    # Transcribe reads the recording and writes the transcript with the caller's own S3 permissions
+    assert {"s3:GetObject", "s3:PutObject"} <= set(allowed(graph, "inbound"))
+    assert not [a for f in ("ingest", "aggregator", "outbound") for a in allowed(graph, f) if a.startswith("transcribe:")]
