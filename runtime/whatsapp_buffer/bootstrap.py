@@ -21,6 +21,8 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.deliver.media import CustomerMedia
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.deliver.transcripts import Transcripts
 from whatsapp_buffer.ingest.accept import Ingest
@@ -74,14 +76,16 @@ def _idempotency(key: str) -> IdempotencyConfig:
     return IdempotencyConfig(event_key_jmespath=key, raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS)
 
 
-def inbound(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> Inbound:
+def inbound(
+    delivery: BurstDelivery, persistence: BasePersistenceLayer, preparation: Preparation | None = None
+) -> Inbound:
     config = _idempotency("burst_id")
 
     @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
     def deliver_once(*, burst: Burst) -> dict[str, Any]:
         return delivery.deliver(burst)
 
-    return Inbound(delivery=delivery, deliver_once=deliver_once, idempotency=config)
+    return Inbound(delivery=delivery, deliver_once=deliver_once, idempotency=config, preparation=preparation)
 
 
 def inbound_from_env() -> Inbound:
@@ -93,6 +97,12 @@ def inbound_from_env() -> Inbound:
         languages=settings.transcribe_languages,
         wait_seconds=settings.transcript_wait_seconds,
     )
+    whatsapp = WhatsApp(settings.meta_api_version)
+    preparation = None
+    if transcripts.enabled:
+        preparation = Preparation(
+            media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts
+        )
     delivery = BurstDelivery(
         settings=settings,
         sessions=SessionStore(settings.sessions_table_name),
@@ -103,11 +113,11 @@ def inbound_from_env() -> Inbound:
             streaming_topic_arn=settings.out_topic_arn,
         ),
         participant=ChatParticipant(),
-        whatsapp=WhatsApp(settings.meta_api_version),
+        whatsapp=whatsapp,
         media=media,
         transcripts=transcripts,
     )
-    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
+    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation)
 
 
 def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:

@@ -3,16 +3,23 @@ transcript placed in the burst at the recording's place, next to its WAV; or one
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from moto import mock_aws
 
 from sandbox.media_samples import sample
+from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import World, make_burst
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.raw_table import message_item
 from whatsapp_buffer.adapters.transcribe import Transcriber
+from whatsapp_buffer.deliver.media import CustomerMedia
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.transcripts import Transcripts, job_name
 from whatsapp_buffer.entrypoints import inbound
-from whatsapp_buffer.model import OutgoingItem
+from whatsapp_buffer.model import InboundMessage, OutgoingItem
 
 VOICE = "audio/ogg; codecs=opus"
 WORDS = "my order never arrived"
@@ -152,3 +159,83 @@ def test_a_redelivered_voice_note_is_transcribed_once_and_its_transcript_read_ag
     # ... and both bursts show the transcript in place
     contents = [content for _, content in chat(world)]
     assert contents.count(f'🔊 "{WORDS}"') == 2
+
+
+# ---------------------------------------------------------------- early preparation, from the raw table's stream
+
+
+def stream_event(world, burst):
+    """The raw table's stream as Lambda hands it to the inbound function: one INSERT per message of the burst, as
+    ingest stored them (NEW_IMAGE)."""
+    records = []
+    for item in burst.items:
+        message = InboundMessage(
+            message_id=item.message_ids[0],
+            conversation=burst.conversation,
+            kind=item.kind,
+            sent_at=world.now,
+            content=dict(item.content) if item.kind != "text" else {"text": item.text},
+            origination_phone_number_id=burst.origination_phone_number_id,
+            received_at=world.now,
+        )
+        records.append(
+            {"eventName": "INSERT", "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": message_item(message, world.now, 24)}}
+        )
+    return {"Records": records}
+
+
+def prepare(world, event):
+    """What the inbound function does with a stream batch (installed as `inbound_from_env` would on this stack)."""
+    whatsapp = WhatsApp("v20.0", world.fake.social_client)
+    media = MediaStore("media-bucket", world.s3)
+    transcripts = transcribing()(world)
+    preparation = Preparation(media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts)
+    inbound.installed.current = dataclasses.replace(inbound.installed.current, preparation=preparation)
+    return inbound.handler(event, LambdaContext())
+
+
+def test_a_voice_note_prepared_when_stored_is_transcribed_by_the_time_its_burst_flushes_and_fetched_once(make_world):
+    # GIVEN a job that takes 10 s and a voice note the stream hands over as soon as ingest stores it
+    world = make_world()
+    world.fake.services.transcribe.turnaround_seconds = 10
+    burst = voice_burst(world)
+    assert prepare(world, stream_event(world, burst)) == {"prepared": 1}
+    # WHEN the customer has been quiet for bufferSeconds (20 s) and the burst flushes
+    world.now += 20
+    world.slept = 0.0
+    _, failed = world.deliver(burst)
+    # THEN the transcript is in place without waiting
+    assert not failed and world.slept == 0
+    assert [content for _, content in chat(world)] == ["hello", "voice-2.wav", f'🔊 "{WORDS}"', "thanks"]
+    # AND the recording was copied from WhatsApp and converted once, at its prepared key, then reused
+    copies = [c for c in world.calls("GetWhatsAppMessageMedia") if "destinationS3PresignedUrl" in c]
+    assert len(copies) == 1 and "/prepared/5550007" in copies[0]["destinationS3PresignedUrl"]["url"]
+    (attachment,) = [i for i in world.fake.items(world.session().contact_id) if i.kind == "attachment"]
+    assert world.fake.services.attachment_data(attachment.attachment_id)[:4] == b"RIFF"
+    assert len(world.fake.services.transcribe.jobs) == 1
+
+
+def test_a_preparation_that_fails_leaves_the_flush_to_fetch_convert_and_transcribe_the_recording(make_world):
+    # GIVEN End User Messaging refusing the early copy once
+    world = make_world()
+    world.fake.services.transcribe.turnaround_seconds = 4
+    burst = voice_burst(world)
+    world.fake.services.inject("GetWhatsAppMessageMedia", "ValidationException", times=1)
+    # WHEN the stream batch is prepared, then the burst flushes
+    assert prepare(world, stream_event(world, burst)) == {"prepared": 0}
+    world.now += 20
+    _, failed = world.deliver(burst)
+    # THEN the voice note and its transcript still arrive, in place
+    assert not failed
+    assert [content for _, content in chat(world)] == ["hello", "voice-2.wav", f'🔊 "{WORDS}"', "thanks"]
+
+
+def test_a_stream_batch_prepares_only_voice_notes_and_audio_and_a_repeat_starts_nothing_new(make_world):
+    world = make_world()
+    burst = voice_burst(world)
+    event = stream_event(world, burst)
+    assert prepare(world, event) == {"prepared": 1}
+    assert prepare(world, event) == {"prepared": 1}  # Lambda retried the batch: same WAV key, same job
+    assert len(world.fake.services.transcribe.jobs) == 1
+    copies = [c for c in world.calls("GetWhatsAppMessageMedia") if "destinationS3PresignedUrl" in c]
+    assert len(copies) == 1

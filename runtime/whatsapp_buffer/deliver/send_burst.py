@@ -25,6 +25,7 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
 from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
@@ -59,7 +60,9 @@ class BurstDelivery:
             participant=participant,
             now=now,
         )
-        self._media = CustomerMedia(whatsapp=whatsapp, media=media, participant=participant)
+        self._media = CustomerMedia(
+            whatsapp=whatsapp, media=media, participant=participant, reuse_prepared=self._transcripts is not None
+        )
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
@@ -142,6 +145,12 @@ class Inbound:
     deliver_once: Callable[..., dict[str, Any]]
     idempotency: Any
     processor: SqsFifoPartialProcessor = field(default_factory=_fifo_processor)
+    preparation: Preparation | None = None
+    """Early preparation of recordings from the raw table's stream (a stack that transcribes)."""
+
+    def prepare(self, event: dict[str, Any]) -> dict[str, int]:
+        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts."""
+        return self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation
