@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
 INBOUND_TIMEOUT_SECONDS = 120
+RECORDINGS_BATCH_SIZE = 10
+RECORDINGS_MAX_AGE_SECONDS = 300
+"""A recording older than this on the stream is left to the flush: its burst has probably been delivered."""
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
 OUTBOUND_TIMEOUT_SECONDS = 60
 INBOUND_BATCH_SIZE = 10
@@ -31,6 +35,17 @@ class ConnectBridgeArgs:
     bursts_queue_arn: pulumi.Input[str]
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
+    raw_table_arn: pulumi.Input[str] | None = None
+    raw_table_stream_arn: pulumi.Input[str] | None = None
+    """The raw table and its stream: on a stack that transcribes, the inbound function prepares each stored
+    recording from it (early start of its transcript); without them, recordings are prepared at flush."""
+
+
+RECORDINGS_ONLY = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
+}
+"""The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -50,6 +65,7 @@ class ConnectBridge(pulumi.ComponentResource):
     outbound_function: aws.lambda_.Function
     outbound_dead_letter_queue: aws.sqs.Queue
     bursts_mapping: aws.lambda_.EventSourceMapping
+    recordings_mapping: aws.lambda_.EventSourceMapping | None
 
     def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
@@ -122,7 +138,7 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
-                    *self._transcription_statements(context, settings.transcribe_languages),
+                    *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
                     iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
@@ -146,6 +162,24 @@ class ConnectBridge(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
         )
+        self.recordings_mapping = None
+        if settings.transcribe_languages and args.raw_table_stream_arn is not None:
+            # A second reader of the raw table's stream beside the aggregator: DynamoDB Streams advises no more
+            # than two readers per shard at a time, so a third consumer would need Kinesis or an SQS hop.
+            self.recordings_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-recordings-mapping",
+                event_source_arn=args.raw_table_stream_arn,
+                function_name=self.inbound_function.arn,
+                starting_position="LATEST",
+                batch_size=RECORDINGS_BATCH_SIZE,
+                # The handler never fails a batch (the flush is the fallback); a crash is retried twice, no more.
+                maximum_retry_attempts=2,
+                maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,
+                filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+                    filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(RECORDINGS_ONLY))]
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
+            )
 
         outbound = python_function(
             name,
@@ -210,7 +244,9 @@ class ConnectBridge(pulumi.ComponentResource):
             }
         )
 
-    def _transcription_statements(self, context: StackContext, languages: Sequence[str]) -> list[iam.Statement]:
+    def _transcription_statements(
+        self, context: StackContext, languages: Sequence[str], raw_table_arn: pulumi.Input[str] | None
+    ) -> list[iam.Statement]:
         """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
 
         Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
@@ -222,7 +258,19 @@ class ConnectBridge(pulumi.ComponentResource):
         if not languages:
             return []
         bucket = self.media_bucket.bucket
+        stream = []
+        if raw_table_arn is not None:
+            stream = [
+                iam.allow(
+                    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    [pulumi.Output.concat(raw_table_arn, "/stream/*")],
+                    sid="ReadRecordingsFromTheRawTableStream",
+                ),
+                # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
+                iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
+            ]
         return [
+            *stream,
             {
                 "Sid": "StartTranscriptionsIntoTheMediaBucket",
                 "Effect": "Allow",

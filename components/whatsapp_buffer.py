@@ -141,6 +141,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                     functions=functions,
                     bursts_queue_arn=aggregator.bursts_queue.arn,
                     alarm_actions=alarm_topics,
+                    raw_table_arn=ingest.raw_table.arn,
+                    raw_table_stream_arn=ingest.raw_table.stream_arn,
                 ),
             )
         )
