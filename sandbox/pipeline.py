@@ -82,6 +82,7 @@ class Pipeline:
             "AWS_ENDPOINT_URL_CONNECT": fake_url,
             "AWS_ENDPOINT_URL_CONNECTPARTICIPANT": fake_url,
             "AWS_ENDPOINT_URL_SOCIALMESSAGING": fake_url,
+            "AWS_ENDPOINT_URL_TRANSCRIBE": fake_url,
         }
         self.functions = Functions(wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation)
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)

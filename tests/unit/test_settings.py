@@ -36,6 +36,8 @@ INBOUND_ENV = {
     "CONTACT_FLOW_ID": "7d3e0a55-1111-4222-8333-444455556666",
     "CHAT_DURATION_MINUTES": "60",
     "MARK_AS_READ": "FALSE",
+    "TRANSCRIBE_LANGUAGES": "none",
+    "TRANSCRIPT_WAIT_SECONDS": "10",
 }
 
 
@@ -64,6 +66,11 @@ def test_inbound_and_outbound_read_theirs():
         "arn:aws:sns:us-east-1:123456789012:out",
     )
     assert OutboundSettings.from_env(SHARED_BRIDGE_ENV) == OutboundSettings("sessions", "idempotency", "media", "v20.0")
+
+
+@pytest.mark.parametrize(("value", "languages"), [("none", ()), ("en-US", ("en-US",)), ("en-US,es-US", ("en-US", "es-US"))])
+def test_inbound_reads_the_transcribe_languages_list_and_none_as_empty(value, languages):
+    assert InboundSettings.from_env({**INBOUND_ENV, "TRANSCRIBE_LANGUAGES": value}).transcribe_languages == languages
 
 
 def test_variables_powertools_reads_itself_are_given_but_not_read_here():

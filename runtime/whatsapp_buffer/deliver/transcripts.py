@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.transcribe import COMPLETED, Transcriber, transcript_text
 from whatsapp_buffer.deliver import render
@@ -69,7 +69,7 @@ class Transcripts:
         media: MediaStore,
         languages: tuple[str, ...],
         wait_seconds: float,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = clock.sleep,
     ) -> None:
         self._transcriber = transcriber
         self._media = media
