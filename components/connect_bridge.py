@@ -100,6 +100,7 @@ class ConnectBridge(pulumi.ComponentResource):
         ]
         media_objects = pulumi.Output.concat(self.media_bucket.arn, "/*")
         numbers = phone_number_arns(context, settings.whatsapp_phone_number_ids)
+        sends_to_whatsapp = settings.mark_as_read or (settings.echo_transcripts and bool(settings.transcribe_languages))
         shared_resources = {
             "sessions_table_name": self.sessions_table.name,
             "idempotency_table_name": self.idempotency_table.name,
@@ -131,11 +132,12 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="StartChatsOnTheConfiguredInstance",
                     ),
                     iam.allow(
-                        # SendWhatsAppMessage only marks messages read, so only markAsRead grants it.
+                        # SendWhatsAppMessage only marks messages read or echoes transcripts, so only markAsRead or
+                        # echoTranscripts (on a stack that transcribes) grants it.
                         ["social-messaging:GetWhatsAppMessageMedia"]
-                        + (["social-messaging:SendWhatsAppMessage"] if settings.mark_as_read else []),
+                        + (["social-messaging:SendWhatsAppMessage"] if sends_to_whatsapp else []),
                         numbers,
-                        sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
+                        sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
                     *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),

@@ -42,6 +42,10 @@ class TranscriptionUnavailable(WhatsAppBufferError):
     """Amazon Transcribe refused a job (BadRequestException) or a job failed: the recording goes without a transcript."""
 
 
+class EchoRefused(WhatsAppBufferError):
+    """End User Messaging refused a transcript echo to the customer: the burst is in the chat anyway."""
+
+
 class TranscriptionAlreadyStarted(WhatsAppBufferError):
     """A job of this name exists already (ConflictException): the recording is being or was transcribed; read it."""
 

@@ -197,6 +197,12 @@ SETTINGS: tuple[Setting, ...] = (
         default=(), env="TRANSCRIBE_LANGUAGES", readers=(INBOUND,),
     ),
     Setting(
+        "echoTranscripts", Boolean(),
+        "Also send each voice note's transcript back to the customer on WhatsApp, as a reply to the recording (as the "
+        "AWS sample does), so they can see what the agent reads.",
+        default=False, env="ECHO_TRANSCRIPTS", readers=(INBOUND,),
+    ),
+    Setting(
         "transcriptWaitSeconds", Integer(0, 60),
         "How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line "
         "saying the transcript is not ready.",
@@ -365,6 +371,7 @@ class InboundSettings(_FromEnvironment):
     mark_as_read: bool
     meta_api_version: str
     transcribe_languages: tuple[str, ...]
+    echo_transcripts: bool
     transcript_wait_seconds: int
 
 

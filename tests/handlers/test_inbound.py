@@ -30,7 +30,7 @@ MARIA = Conversation("111222333", "15550001111")
 JOAO = Conversation("111222333", "15550002222")
 
 
-def settings(mark_as_read=False):
+def settings(mark_as_read=False, echo_transcripts=False):
     return InboundSettings(
         sessions_table_name="sessions",
         idempotency_table_name="idempotency",
@@ -42,6 +42,7 @@ def settings(mark_as_read=False):
         mark_as_read=mark_as_read,
         meta_api_version="v20.0",
         transcribe_languages=(),
+        echo_transcripts=echo_transcripts,
         transcript_wait_seconds=10,
     )
 
@@ -49,7 +50,7 @@ def settings(mark_as_read=False):
 class World:
     """Everything one test talks to, with a clock it controls."""
 
-    def __init__(self, mark_as_read=False, transcripts=None):
+    def __init__(self, mark_as_read=False, transcripts=None, echo_transcripts=False):
         self.now = T0
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
@@ -62,7 +63,7 @@ class World:
         )["QueueUrl"]
         self.fake = InProcessAws(lambda: self.now, self.s3)
         self.sessions = SessionStore("sessions", self.dynamodb)
-        config = settings(mark_as_read)
+        config = settings(mark_as_read, echo_transcripts)
         delivery = BurstDelivery(
             settings=config,
             sessions=self.sessions,

@@ -47,8 +47,11 @@ def transcribing(languages=("en-US",), wait_seconds=10):
 
 @pytest.fixture
 def make_world():
+    def build(echo_transcripts=False, **options):
+        return World(transcripts=transcribing(**options), echo_transcripts=echo_transcripts)
+
     with mock_aws():
-        yield lambda **options: World(transcripts=transcribing(**options))
+        yield build
     inbound.reset()
 
 
@@ -239,3 +242,37 @@ def test_a_stream_batch_prepares_only_voice_notes_and_audio_and_a_repeat_starts_
     assert len(world.fake.services.transcribe.jobs) == 1
     copies = [c for c in world.calls("GetWhatsAppMessageMedia") if "destinationS3PresignedUrl" in c]
     assert len(copies) == 1
+
+
+# ---------------------------------------------------------------- echoTranscripts
+
+
+def test_with_echo_on_the_customer_gets_the_transcript_back_as_a_reply_to_their_voice_note(make_world):
+    """The AWS sample: `message.text_reply(f"🔊_{message.transcription}_")`, a text with `context.message_id` of the
+    voice note and `preview_url` False."""
+    world = make_world(echo_transcripts=True)
+    burst = voice_burst(world)
+    world.deliver(burst)
+    (echo,) = world.fake.whatsapp_sent()
+    assert echo["type"] == "text" and echo["text"] == {"body": f"🔊_{WORDS}_", "preview_url": False}
+    assert echo["context"] == {"message_id": "wamid.v"} and echo["to"] == burst.conversation.customer
+
+
+def test_with_echo_on_a_recording_without_a_transcript_sends_nothing_back(make_world):
+    world = make_world(echo_transcripts=True)
+    world.deliver(voice_burst(world, words=None))
+    assert world.fake.whatsapp_sent() == []
+
+
+def test_with_echo_off_nothing_goes_back_to_the_customer(make_world):
+    world = make_world()
+    world.deliver(voice_burst(world))
+    assert world.fake.whatsapp_sent() == []
+
+
+def test_a_refused_echo_does_not_fail_the_delivered_burst(make_world):
+    world = make_world(echo_transcripts=True)
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException")
+    burst = voice_burst(world)
+    _, failed = world.deliver(burst)
+    assert not failed and len(world.fake.items(world.session().contact_id)) == 4

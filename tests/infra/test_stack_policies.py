@@ -209,3 +209,16 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     # Transcribe reads the recording and writes the transcript with the caller's own S3 permissions
     assert {"s3:GetObject", "s3:PutObject"} <= set(allowed(graph, "inbound"))
     assert not [a for f in ("ingest", "aggregator", "outbound") for a in allowed(graph, f) if a.startswith("transcribe:")]
+
+
+@pytest.mark.parametrize(
+    ("config", "sends"),
+    [
+        ({"echoTranscripts": "true"}, False),  # nothing to echo without transcription
+        ({"echoTranscripts": "true", "transcribeLanguages": "en-US"}, True),
+        ({"transcribeLanguages": "en-US"}, False),
+    ],
+)
+def test_echoing_transcripts_is_what_else_lets_inbound_send_to_whatsapp(config, sends):
+    graph = run_program(config)
+    assert ("social-messaging:SendWhatsAppMessage" in allowed(graph, "inbound")) is sends

@@ -35,6 +35,7 @@ from whatsapp_buffer.errors import (
     ChatSessionGone,
     ConcurrentUpdate,
     ConfigurationError,
+    EchoRefused,
     MediaUnavailable,
     ReadReceiptRefused,
     TranscriptionAlreadyStarted,
@@ -48,6 +49,8 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientEr
 EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
 
 READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
+TRANSCRIPT_ECHO = "SendWhatsAppMessage (transcript echo)"
+"""A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
 """A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 
 
@@ -235,6 +238,7 @@ END_USER_MESSAGING = Service(
             operations=frozenset({"GetWhatsAppMessageMedia", "PostWhatsAppMessageMedia"}),
         ),
         Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
+        Rule(EchoRefused, "transcript echo refused", any_code=True, operations=frozenset({TRANSCRIPT_ECHO})),
     ),
 )
 

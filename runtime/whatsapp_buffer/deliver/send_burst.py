@@ -28,7 +28,7 @@ from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
-from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
+from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.settings import InboundSettings
@@ -66,19 +66,23 @@ class BurstDelivery:
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
-        parts = self._prepare(burst)
+        echoes: list[tuple[str, str]] = []
+        parts = self._prepare(burst, echoes)
         try:
             self._send(session, parts)
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
         self._mark_read(burst)
+        self._echo(burst, echoes)
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}
 
-    def _prepare(self, burst: Burst) -> list[Part]:
+    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]]) -> list[Part]:
+        """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
+        transcript placed."""
         parts: list[Part] = []
-        transcripts: list[tuple[int, str, Pending]] = []
+        transcripts: list[tuple[int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
@@ -90,7 +94,7 @@ class BurstDelivery:
                 if self._transcripts is not None and item.kind in TRANSCRIBED_KINDS and _is_wav(part):
                     assert part.media is not None
                     pending = self._transcripts.start(str(item.content.get("media_id")), part.media.key)
-                    transcripts.append((len(parts), burst.client_token(index, "transcript"), pending))
+                    transcripts.append((len(parts), burst.client_token(index, "transcript"), pending, item.message_ids[-1]))
                     parts.append(Part(token))  # its place, filled once the transcripts are known
                 caption = str(item.content.get("caption") or "")
                 if caption:
@@ -99,9 +103,11 @@ class BurstDelivery:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
         if transcripts:
             assert self._transcripts is not None
-            self._transcripts.wait([pending for _, _, pending in transcripts])
-            for place, transcript_token, pending in transcripts:
+            self._transcripts.wait([pending for _, _, pending, _ in transcripts])
+            for place, transcript_token, pending, message_id in transcripts:
                 parts[place] = Part(transcript_token, text=pending.line)
+                if pending.words:
+                    echoes.append((message_id, pending.words))
         return parts
 
     def _send(self, session: Session, parts: list[Part]) -> None:
@@ -115,6 +121,20 @@ class BurstDelivery:
                 count("MediaNotices")
                 self._participant.send_text(token, notice, part.client_token)
 
+    def _echo(self, burst: Burst, echoes: list[tuple[str, str]]) -> None:
+        """With `echoTranscripts`, each placed transcript back to the customer as a reply to their recording, after
+        the burst is in the chat; a refusal is logged, never a reason to deliver the burst again."""
+        if not self._settings.echo_transcripts:
+            return
+        for message_id, words in echoes:
+            try:
+                self._whatsapp.echo_transcript(
+                    burst.origination_phone_number_id, burst.conversation.customer, echo_text(words), message_id
+                )
+            except (TransientAwsError, EchoRefused):
+                logger.warning("transcript echo failed", burst_id=burst.burst_id)
+                count("TranscriptEchoesFailed")
+
     def _mark_read(self, burst: Burst) -> None:
         if not self._settings.mark_as_read or not burst.message_ids:
             return
@@ -123,6 +143,14 @@ class BurstDelivery:
         except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
             logger.warning("mark as read failed", burst_id=burst.burst_id)
+
+
+ECHO_PREFIX = "🔊"
+"""The AWS sample's reply to a transcribed voice note: `🔊_<transcript>_` (WhatsApp italics)."""
+
+
+def echo_text(words: str) -> str:
+    return f"{ECHO_PREFIX}_{words}_"
 
 
 def _is_wav(part: Part) -> bool:

@@ -57,6 +57,8 @@ class Pending:
 
     job: str
     line: str | None = None
+    words: str | None = None
+    """The transcript itself, once placed (what `echoTranscripts` sends back to the customer)."""
 
 
 class Transcripts:
@@ -102,7 +104,7 @@ class Transcripts:
         for poll in range(polls + 1):
             for job in pending:
                 if job.line is None:
-                    job.line = self._settled(job.job)
+                    job.line, job.words = self._settled(job.job)
             if all(job.line is not None for job in pending) or poll == polls:
                 break
             self._sleep(POLL_SECONDS)
@@ -111,20 +113,22 @@ class Transcripts:
                 count("TranscriptsMissing")
                 job.line = missing_line(NOT_READY)
 
-    def _settled(self, name: str) -> str | None:
+    def _settled(self, name: str) -> tuple[str | None, str | None]:
         assert self._transcriber is not None
         try:
             state = self._transcriber.state(name)
             if not state.done:
-                return None
+                return None, None
             if state.status != COMPLETED:
                 logger.warning("transcription failed", reason=state.failure)
                 count("TranscriptsMissing")
-                return missing_line(FAILED)
+                return missing_line(FAILED), None
             text = transcript_text(self._media.get(output_key(name)))
         except (TranscriptionUnavailable, TransientAwsError, MediaUnavailable, ValueError) as exc:
             logger.warning("transcript unreadable", error=str(exc))
             count("TranscriptsMissing")
-            return missing_line(FAILED)
+            return missing_line(FAILED), None
+        if not text:
+            return missing_line("holds no words Transcribe recognised"), None
         count("TranscriptsPlaced")
-        return transcript_line(text) if text else missing_line("holds no words Transcribe recognised")
+        return transcript_line(text), text
