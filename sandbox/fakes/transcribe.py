@@ -25,6 +25,14 @@ short file (third-party write-ups say "minutes" for long files). `turnaround_sec
 time for any recording; tests and the sandbox set it. The words a recording holds are the sandbox's to choose:
 `transcript_for(bucket, key)` returns them (None: the job fails, as for a file Transcribe cannot read).
 
+Completion events: when a job finishes, Transcribe emits a "Transcribe Job State Change" event to EventBridge
+(developer guide, "Using Amazon EventBridge with Amazon Transcribe": "When a transcription job changes state,
+EventBridge automatically sends an event to an event stream", on "a best-effort basis"). `finish_due(at)` finishes
+every job whose turnaround is over and returns each finished job's event once: `source` `aws.transcribe`,
+`detail-type` `Transcribe Job State Change`, `detail` `{TranscriptionJobName, TranscriptionJobStatus: COMPLETED |
+FAILED}` (the fields the guide's rule example matches on), in EventBridge's envelope (`version`, `id`, `account`,
+`time`, `region`, `resources`). A job GetTranscriptionJob saw finish emits its event at the next `finish_due` too.
+
 Wire: the model lists `protocols: ["smithy-rpc-v2-cbor", "json"]` (its `protocol` field says cbor); botocore picks
 the first of ITS priority list that the service supports, which is `json` (POST /, `X-Amz-Target:
 Transcribe.<Operation>`, `application/x-amz-json-1.1`). Both are served, so an SDK that prefers CBOR (POST
@@ -37,8 +45,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import botocore.session
@@ -56,6 +66,7 @@ MEDIA_FORMATS = frozenset(_START.members["MediaFormat"].enum)
 LANGUAGE_CODES = frozenset(_START.members["LanguageCode"].enum)
 JOB_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
 TURNAROUND_SECONDS = 10.0
+ACCOUNT = "123456789012"
 UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you have read permission and try your request again."
 
 _ERROR_SHAPE = ShapeResolver(
@@ -77,6 +88,8 @@ class Job:
     status: str = "IN_PROGRESS"
     failure: str | None = None
     language_code: str | None = None
+    announced: bool = False
+    """Its state change event was emitted."""
 
     def view(self) -> dict[str, Any]:
         job: dict[str, Any] = {
@@ -174,6 +187,23 @@ class TranscribeBackend:
             self._finish(job)
         return {"TranscriptionJob": job.view()}
 
+    def finish_due(self, at: float, *, region: str = "us-east-1") -> list[dict[str, Any]]:
+        """Finish the jobs whose turnaround is over; each finished job's "Transcribe Job State Change" event, once."""
+        events = []
+        for job in sorted(self.jobs.values(), key=lambda j: (j.done_at, j.name)):
+            if job.announced or at < job.done_at:
+                continue
+            if job.status == "IN_PROGRESS":
+                self._finish(job)
+            job.announced = True
+            events.append(state_change_event(job, region))
+        return events
+
+    def next_done_at(self) -> float | None:
+        """When the next job still to announce finishes (None: none)."""
+        due = [job.done_at for job in self.jobs.values() if not job.announced]
+        return min(due) if due else None
+
     def _finish(self, job: Job) -> None:
         bucket, _, key = job.media_uri[len("s3://") :].partition("/")
         words = self.transcript_for(bucket, key)
@@ -185,7 +215,7 @@ class TranscribeBackend:
             job.language_code = job.languages[0]
         document = {
             "jobName": job.name,
-            "accountId": "123456789012",
+            "accountId": ACCOUNT,
             "status": "COMPLETED",
             "results": {"transcripts": [{"transcript": words}], "items": []},
         }
@@ -198,6 +228,20 @@ class TranscribeBackend:
         except Exception:  # noqa: BLE001 - any refusal reads as "can't be accessed", as Transcribe reports it
             return False
         return True
+
+
+def state_change_event(job: Job, region: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"transcribe-job/{job.name}/{job.status}")),
+        "detail-type": "Transcribe Job State Change",
+        "source": "aws.transcribe",
+        "account": ACCOUNT,
+        "time": datetime.fromtimestamp(job.done_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": {"TranscriptionJobName": job.name, "TranscriptionJobStatus": job.status},
+    }
 
 
 # ---------------------------------------------------------------- the wire: smithy-rpc-v2-cbor

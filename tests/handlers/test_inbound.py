@@ -50,7 +50,7 @@ def settings(mark_as_read=False, echo_transcripts=False):
 class World:
     """Everything one test talks to, with a clock it controls."""
 
-    def __init__(self, mark_as_read=False, transcripts=None, echo_transcripts=False):
+    def __init__(self, mark_as_read=False, transcripts=None, echo_transcripts=False, late_transcripts=None):
         self.now = T0
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
@@ -64,6 +64,11 @@ class World:
         self.fake = InProcessAws(lambda: self.now, self.s3)
         self.sessions = SessionStore("sessions", self.dynamodb)
         config = settings(mark_as_read, echo_transcripts)
+        self.transcripts = transcripts(self) if transcripts else None
+        self.participant = ChatParticipant(
+            self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
+        )
+        self.late = late_transcripts(self) if late_transcripts else None
         delivery = BurstDelivery(
             settings=config,
             sessions=self.sessions,
@@ -74,15 +79,18 @@ class World:
                 streaming_topic_arn=config.out_topic_arn,
                 client=self.fake.connect_client,
             ),
-            participant=ChatParticipant(
-                self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
-            ),
+            participant=self.participant,
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
-            transcripts=transcripts(self) if transcripts else None,
+            transcripts=self.transcripts,
+            late_transcripts=self.late,
             now=lambda: self.now,
         )
-        inbound.configure(delivery, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
+        inbound.configure(
+            delivery,
+            DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb),
+            late_transcripts=self.late,
+        )
 
     def enqueue(self, *bodies_and_groups):
         for body, group, dedup in bodies_and_groups:

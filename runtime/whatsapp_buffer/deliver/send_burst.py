@@ -8,6 +8,8 @@ delivered on the new chat: its agent has seen none of it.
 
 A voice note or audio file attached as WAV is followed by its transcript line (`transcripts`, ClientToken
 `burst.client_token(i, "transcript")`) when the stack transcribes; the burst waits for its transcripts together.
+A transcript not ready in time is owed to the chat and posted after the burst (`late_transcripts`): the recording's
+place then says it follows (ClientToken `burst.client_token(i, "transcript-pending")`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
@@ -47,10 +50,12 @@ class BurstDelivery:
         whatsapp: WhatsApp,
         media: MediaStore,
         transcripts: Transcripts | None = None,
+        late_transcripts: LateTranscripts | None = None,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
         self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
+        self._late = late_transcripts if self._transcripts is not None else None
         self._participant = participant
         self._whatsapp = whatsapp
         self._chats = Chats(
@@ -67,22 +72,24 @@ class BurstDelivery:
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
         echoes: list[tuple[str, str]] = []
-        parts = self._prepare(burst, echoes)
+        owed: list[tuple[str, int, str]] = []
+        parts = self._prepare(burst, echoes, owed)
         try:
             self._send(session, parts)
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        self._owe(burst, session, owed)
         self._mark_read(burst)
         self._echo(burst, echoes)
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}
 
-    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]]) -> list[Part]:
+    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]], owed: list[tuple[str, int, str]]) -> list[Part]:
         """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
-        transcript placed."""
+        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without."""
         parts: list[Part] = []
-        transcripts: list[tuple[int, str, Pending, str]] = []
+        transcripts: list[tuple[int, int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
@@ -94,7 +101,7 @@ class BurstDelivery:
                 if self._transcripts is not None and item.kind in TRANSCRIBED_KINDS and _is_wav(part):
                     assert part.media is not None
                     pending = self._transcripts.start(str(item.content.get("media_id")), part.media.key)
-                    transcripts.append((len(parts), burst.client_token(index, "transcript"), pending, item.message_ids[-1]))
+                    transcripts.append((len(parts), index, part.media.name, pending, item.message_ids[-1]))
                     parts.append(Part(token))  # its place, filled once the transcripts are known
                 caption = str(item.content.get("caption") or "")
                 if caption:
@@ -103,12 +110,29 @@ class BurstDelivery:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
         if transcripts:
             assert self._transcripts is not None
-            self._transcripts.wait([pending for _, _, pending, _ in transcripts])
-            for place, transcript_token, pending, message_id in transcripts:
-                parts[place] = Part(transcript_token, text=pending.line)
+            self._transcripts.wait([pending for _, _, _, pending, _ in transcripts])
+            for place, index, name, pending, message_id in transcripts:
+                if self._late is not None and (pending.late or self._late.already_owed(pending.job)):
+                    parts[place] = Part(burst.client_token(index, "transcript-pending"), text=pending_line(name))
+                    owed.append((pending.job, index, name))
+                    continue
+                parts[place] = Part(burst.client_token(index, "transcript"), text=pending.line)
                 if pending.words:
                     echoes.append((message_id, pending.words))
         return parts
+
+    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str]]) -> None:
+        """The transcripts the burst went without, owed to the chat that now has their recordings."""
+        if self._late is None:
+            return
+        for job, index, name in owed:
+            self._late.owe(
+                job=job,
+                conversation=burst.conversation.key,
+                contact_id=session.contact_id,
+                client_token=burst.client_token(index, "late-transcript"),
+                label=name,
+            )
 
     def _send(self, session: Session, parts: list[Part]) -> None:
         token = session.connection_token
@@ -175,6 +199,14 @@ class Inbound:
     processor: SqsFifoPartialProcessor = field(default_factory=_fifo_processor)
     preparation: Preparation | None = None
     """Early preparation of recordings from the raw table's stream (a stack that transcribes)."""
+    late_transcripts: LateTranscripts | None = None
+    """Transcripts owed to chats, settled on Transcribe's job state change events (a stack that transcribes)."""
+
+    def transcription_finished(self, event: dict[str, Any]) -> dict[str, str]:
+        """A "Transcribe Job State Change" event from EventBridge: the transcript posted if a chat is owed it."""
+        if self.late_transcripts is None:
+            return {"outcome": "not transcribing"}
+        return self.late_transcripts.on_event(event)
 
     def prepare(self, event: dict[str, Any]) -> dict[str, int]:
         """A raw-table stream batch: its voice notes and audio files prepared for their transcripts."""

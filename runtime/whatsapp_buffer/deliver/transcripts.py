@@ -39,6 +39,11 @@ def job_name(bucket: str, media_id: str) -> str:
     return _JOB_NAME_UNSAFE.sub("_", f"{bucket}-{media_id}")[:200]
 
 
+def job_prefix(bucket: str) -> str:
+    """What every job name of this stack starts with (its EventBridge rule matches on it)."""
+    return job_name(bucket, "")
+
+
 def output_key(name: str) -> str:
     return f"transcripts/{name}.json"
 
@@ -59,6 +64,8 @@ class Pending:
     line: str | None = None
     words: str | None = None
     """The transcript itself, once placed (what `echoTranscripts` sends back to the customer)."""
+    late: bool = False
+    """Not done within the wait: delivered without its transcript, which is owed to the chat (`late_transcripts`)."""
 
 
 class Transcripts:
@@ -112,6 +119,11 @@ class Transcripts:
             if job.line is None:
                 count("TranscriptsMissing")
                 job.line = missing_line(NOT_READY)
+                job.late = True
+
+    def settled(self, name: str) -> tuple[str | None, str | None]:
+        """The job's line and words once it is done (`(None, None)` while it runs)."""
+        return self._settled(name)
 
     def _settled(self, name: str) -> tuple[str | None, str | None]:
         assert self._transcriber is not None
