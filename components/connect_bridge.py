@@ -26,6 +26,24 @@ OUTBOUND_TIMEOUT_SECONDS = 60
 INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
+TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
+"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+
+
+def transcript_events(media_bucket: str) -> dict[str, object]:
+    """The EventBridge pattern of this stack's finished Transcribe jobs. Amazon Transcribe developer guide, "Using
+    Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
+    Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
+    matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
+    (`<media bucket>-<media id>`, runtime `deliver/transcripts.job_name`)."""
+    return {
+        "source": ["aws.transcribe"],
+        "detail-type": ["Transcribe Job State Change"],
+        "detail": {
+            "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+            "TranscriptionJobName": [{"prefix": f"{media_bucket}-"}],
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -142,6 +160,7 @@ class ConnectBridge(pulumi.ComponentResource):
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
                     *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
                     iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
+                    *self._late_transcript_statements(settings.transcribe_languages),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                         [self.idempotency_table.arn],
@@ -182,6 +201,10 @@ class ConnectBridge(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
             )
+
+        self.transcripts_rule = None
+        if settings.transcribe_languages:
+            self.transcripts_rule = self._transcripts_rule(name)
 
         outbound = python_function(
             name,
@@ -289,6 +312,49 @@ class ConnectBridge(pulumi.ComponentResource):
                 sid="ReadThisStacksTranscriptionJobs",
             ),
         ]
+
+    def _late_transcript_statements(self, languages: Sequence[str]) -> list[iam.Statement]:
+        """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
+        `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
+        only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
+        Reference, "Condition keys for Amazon DynamoDB")."""
+        if not languages:
+            return []
+        return [
+            {
+                "Sid": "SettleTranscriptsOwed",
+                "Effect": "Allow",
+                "Action": ["dynamodb:UpdateItem"],
+                "Resource": [self.sessions_table.arn],
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+            }
+        ]
+
+    def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:
+        """Transcribe's job state changes of this stack's jobs (named `<media bucket>-<media id>`) -> the inbound
+        function, which posts the transcripts its bursts went without (runtime `deliver/late_transcripts`)."""
+        opts = pulumi.ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-transcripts-rule",
+            description="Amazon Transcribe jobs of this stack that completed or failed",
+            event_pattern=self.media_bucket.bucket.apply(lambda bucket: json.dumps(transcript_events(bucket))),
+            opts=opts,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-transcripts-permission",
+            action="lambda:InvokeFunction",
+            function=self.inbound_function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=opts,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-transcripts-target",
+            rule=rule.name,
+            arn=self.inbound_function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        return rule
 
     def _media_bucket(self, name: str) -> aws.s3.Bucket:
         """Private, encrypted, TLS-only staging for media in transit; objects expire, nothing is kept."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from iam_lint import wildcard_only
-from infra_helpers import allowed, as_list, policy, role_statements, statements
+from infra_helpers import allowed, as_list, function, policy, role_statements, statements
 
 from sandbox.program import ACCOUNT_ID, run_program
 
@@ -222,3 +224,46 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
 def test_echoing_transcripts_is_what_else_lets_inbound_send_to_whatsapp(config, sends):
     graph = run_program(config)
     assert ("social-messaging:SendWhatsAppMessage" in allowed(graph, "inbound")) is sends
+
+
+def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_only_that_rule_may_invoke_it():
+    """Amazon Transcribe developer guide, "Using Amazon EventBridge with Amazon Transcribe": the rule example
+    `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State Change"], "detail":
+    {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; EventBridge user guide, "Prefix matching": a value
+    `{"prefix": "..."}` matches the strings that start with it. Lambda invoked by a rule needs a resource policy for
+    events.amazonaws.com whose SourceArn is the rule (Lambda developer guide, "Using resource-based policies")."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    (rule,) = graph.by_type("aws:cloudwatch/eventRule:EventRule")
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.transcribe"],
+        "detail-type": ["Transcribe Job State Change"],
+        "detail": {
+            "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+            "TranscriptionJobName": [{"prefix": f"{bucket}-"}],
+        },
+    }
+    inbound_function = function(graph, "inbound")
+    (target,) = graph.by_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == inbound_function.outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs.get("name", rule.inputs.get("name"))
+    (permission,) = [
+        p for p in graph.by_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+    assert permission.inputs["function"] == inbound_function.outputs["name"]
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+
+
+def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_session(graph):
+    assert graph.by_type("aws:cloudwatch/eventRule:EventRule") == []
+    assert "dynamodb:UpdateItem" not in {a for s in role_statements(graph, "inbound") if "Condition" in s for a in as_list(s["Action"])}
+
+
+def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessions_table():
+    """Service Authorization Reference, "Condition keys for Amazon DynamoDB": dynamodb:LeadingKeys is the partition
+    key value of the items a request touches; the debts are keyed `transcript-owed#<job>`."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
+    (settle,) = [s for s in role_statements(graph, "inbound") if s.get("Sid") == "SettleTranscriptsOwed"]
+    assert as_list(settle["Action"]) == ["dynamodb:UpdateItem"] and as_list(settle["Resource"]) == [sessions]
+    assert settle["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["transcript-owed#*"]}}
