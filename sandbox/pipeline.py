@@ -7,6 +7,7 @@
 * DynamoDB stream -> Lambda, tumbling window (sandbox.delivery.stream);
 * SQS FIFO -> Lambda, partial batch failures and redrive (sandbox.delivery.sqs);
 * Connect streaming -> out-topic -> Lambda (sandbox.delivery.connect_streaming);
+* service events (Transcribe's job state changes) -> EventBridge rules -> Lambda (sandbox.delivery.eventbridge);
 * where failed events end up (sandbox.delivery.dead_letters).
 
 Every function call is checked against its role (sandbox.iam), and so are the calls Lambda itself makes with the
@@ -25,6 +26,7 @@ import botocore.config
 from sandbox import iam
 from sandbox.delivery.connect_streaming import ConnectStreaming
 from sandbox.delivery.dead_letters import DeadLetter, DeadLetters
+from sandbox.delivery.eventbridge import EventBridgeToLambda
 from sandbox.delivery.functions import Functions, InvocationRecord
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
@@ -89,6 +91,7 @@ class Pipeline:
         self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures)
         self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues)
         self.connect = ConnectStreaming(self.sns.publish)
+        self.events = EventBridgeToLambda(wiring, self.scheduler, self.functions, self.failures)
         self.functions.call_listeners += [self.stream.notice_calls, self.sqs.notice_calls]
 
     # ---------------------------------------------------------------- set-up
@@ -126,6 +129,7 @@ class Pipeline:
             self.on_settle()
         self.stream.settle()
         self.connect.settle()
+        self.events.settle()
 
     def invoke(self, key: str, event: dict[str, Any]) -> Invocation:
         return self.functions.invoke(key, event)

@@ -118,6 +118,7 @@ class Replay:
             faults=self.faults,
         )
         self.services.fake.transcribe.transcript_for = self._words_in
+        self.pipeline.events.attach(self.services.fake.transcribe)  # job state changes -> the program's rules
         for index, fault in enumerate(self.faults.fake):
             self.services.fake.inject(
                 fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))

@@ -27,11 +27,11 @@ time for any recording; tests and the sandbox set it. The words a recording hold
 
 Completion events: when a job finishes, Transcribe emits a "Transcribe Job State Change" event to EventBridge
 (developer guide, "Using Amazon EventBridge with Amazon Transcribe": "When a transcription job changes state,
-EventBridge automatically sends an event to an event stream", on "a best-effort basis"). `finish_due(at)` finishes
+EventBridge automatically sends an event to an event stream", on "a best-effort basis"). `events_due(at)` finishes
 every job whose turnaround is over and returns each finished job's event once: `source` `aws.transcribe`,
 `detail-type` `Transcribe Job State Change`, `detail` `{TranscriptionJobName, TranscriptionJobStatus: COMPLETED |
 FAILED}` (the fields the guide's rule example matches on), in EventBridge's envelope (`version`, `id`, `account`,
-`time`, `region`, `resources`). A job GetTranscriptionJob saw finish emits its event at the next `finish_due` too.
+`time`, `region`, `resources`). A job GetTranscriptionJob saw finish emits its event at the next `events_due` too.
 
 Wire: the model lists `protocols: ["smithy-rpc-v2-cbor", "json"]` (its `protocol` field says cbor); botocore picks
 the first of ITS priority list that the service supports, which is `json` (POST /, `X-Amz-Target:
@@ -187,7 +187,7 @@ class TranscribeBackend:
             self._finish(job)
         return {"TranscriptionJob": job.view()}
 
-    def finish_due(self, at: float, *, region: str = "us-east-1") -> list[dict[str, Any]]:
+    def events_due(self, at: float, *, region: str = "us-east-1") -> list[dict[str, Any]]:
         """Finish the jobs whose turnaround is over; each finished job's "Transcribe Job State Change" event, once."""
         events = []
         for job in sorted(self.jobs.values(), key=lambda j: (j.done_at, j.name)):
@@ -199,7 +199,7 @@ class TranscribeBackend:
             events.append(state_change_event(job, region))
         return events
 
-    def next_done_at(self) -> float | None:
+    def next_event_at(self) -> float | None:
         """When the next job still to announce finishes (None: none)."""
         due = [job.done_at for job in self.jobs.values() if not job.announced]
         return min(due) if due else None

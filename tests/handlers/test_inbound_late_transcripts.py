@@ -52,7 +52,7 @@ def make_world():
 def finish(world, seconds):
     """`seconds` pass; each job that finished meanwhile emits its state change event (what EventBridge delivers)."""
     world.now += seconds
-    return world.fake.services.transcribe.finish_due(world.now)
+    return world.fake.services.transcribe.events_due(world.now)
 
 
 def invoke(event):

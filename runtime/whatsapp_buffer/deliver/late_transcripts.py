@@ -27,7 +27,7 @@ from typing import Any
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.sessions_table import SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import PAID, SessionStore, TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.transcripts import Transcripts
 from whatsapp_buffer.errors import ChatSessionGone
@@ -107,6 +107,10 @@ class LateTranscripts:
 
     def settle(self, job: str) -> str:
         """Post the job's transcript into the chat that is owed it, once; what happened, as a word."""
+        owed = self._debts.get(job)
+        if owed is None or owed.state == PAID:
+            count("LateTranscriptsNotOwed")
+            return "not owed"
         line, _words = self._transcripts.settled(job)
         if line is None:
             return "running"
