@@ -26,6 +26,9 @@ OUTBOUND_TIMEOUT_SECONDS = 60
 INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
+TRANSCRIPT_EVENT_RETRIES = 2
+"""Lambda retries a failed asynchronous invoke (a Transcribe completion event) this often, then its on-failure
+destination gets the event."""
 TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
 """Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
 
@@ -112,6 +115,13 @@ class ConnectBridge(pulumi.ComponentResource):
         self.media_bucket = self._media_bucket(name)
         self.outbound_dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", self, retention_seconds=FOURTEEN_DAYS)
 
+        self.transcripts_dead_letter_queue = None
+        if settings.transcribe_languages:
+            # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
+            # retries lands here (a transcript owed and not posted), never silently.
+            self.transcripts_dead_letter_queue = encrypted_queue(
+                f"{name}-transcripts-dlq", self, retention_seconds=FOURTEEN_DAYS
+            )
         sessions_arns = [
             self.sessions_table.arn,
             pulumi.Output.concat(self.sessions_table.arn, f"/index/{SESSIONS_BY_CONTACT}"),
@@ -255,6 +265,15 @@ class ConnectBridge(pulumi.ComponentResource):
             suffix="outbound-dlq",
             holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
         )
+        if self.transcripts_dead_letter_queue is not None:
+            dead_letter_alarm(
+                name,
+                self,
+                alarms,
+                self.transcripts_dead_letter_queue,
+                suffix="transcripts-dlq",
+                holds="Transcribe completion events the inbound function could not settle (a transcript owed, not posted)",
+            )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
         self.register_outputs(
@@ -317,10 +336,14 @@ class ConnectBridge(pulumi.ComponentResource):
         """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
         `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
         only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
-        Reference, "Condition keys for Amazon DynamoDB")."""
-        if not languages:
+        Reference, "Condition keys for Amazon DynamoDB"). A completion event whose invokes all failed goes to the
+        transcripts dead-letter queue with the function's role (Lambda's on-failure destination)."""
+        if not languages or self.transcripts_dead_letter_queue is None:
             return []
         return [
+            iam.allow(
+                ["sqs:SendMessage"], [self.transcripts_dead_letter_queue.arn], sid="DeadLetterUnpostedTranscripts"
+            ),
             {
                 "Sid": "SettleTranscriptsOwed",
                 "Effect": "Allow",
@@ -353,6 +376,18 @@ class ConnectBridge(pulumi.ComponentResource):
             rule=rule.name,
             arn=self.inbound_function.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        assert self.transcripts_dead_letter_queue is not None
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-transcripts-invoke-config",
+            function_name=self.inbound_function.name,
+            maximum_retry_attempts=TRANSCRIPT_EVENT_RETRIES,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.transcripts_dead_letter_queue.arn
+                ),
+            ),
+            opts=opts,
         )
         return rule
 

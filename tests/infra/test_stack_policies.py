@@ -267,3 +267,18 @@ def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessi
     (settle,) = [s for s in role_statements(graph, "inbound") if s.get("Sid") == "SettleTranscriptsOwed"]
     assert as_list(settle["Action"]) == ["dynamodb:UpdateItem"] and as_list(settle["Resource"]) == [sessions]
     assert settle["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["transcript-owed#*"]}}
+
+
+def test_a_completion_event_inbound_fails_to_settle_lands_in_the_transcripts_dead_letter_queue():
+    """Lambda developer guide, "asynchronous invocation": after the retries (MaximumRetryAttempts) the event goes to
+    the on-failure destination, sent with the function's execution role."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    dlq = graph.get("whatsapp-buffer-connect-bridge-transcripts-dlq").outputs["arn"]
+    (config,) = [
+        c
+        for c in graph.by_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+        if c.inputs["functionName"] == function(graph, "inbound").outputs["name"]
+    ]
+    assert config.inputs["maximumRetryAttempts"] == 2
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq
+    assert allowed(graph, "inbound")["sqs:SendMessage"] == {dlq}
