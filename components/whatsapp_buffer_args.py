@@ -44,7 +44,7 @@ class WhatsAppBufferArgs(TypedDict):
     echo_transcripts: NotRequired[bool]
     """Also send each voice note's transcript back to the customer on WhatsApp, as a reply to the recording (as the AWS sample does), so they can see what the agent reads. Default: false."""
     transcript_wait_seconds: NotRequired[int]
-    """How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line saying the transcript is not ready. Allowed: 0–60. Default: 10."""
+    """How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line saying the transcript follows; the transcript is then posted into the chat as soon as Transcribe finishes. Allowed: 0–60. Default: 10."""
     whatsapp_phone_number_ids: NotRequired[list[str]]
     """End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account. Allowed: comma-separated list. Default: empty."""
     lambda_memory_mb: NotRequired[int]

@@ -205,7 +205,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "transcriptWaitSeconds", Integer(0, 60),
         "How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line "
-        "saying the transcript is not ready.",
+        "saying the transcript follows; the transcript is then posted into the chat as soon as Transcribe finishes.",
         default=10, env="TRANSCRIPT_WAIT_SECONDS", readers=(INBOUND,),
     ),
     Setting(
