@@ -5,7 +5,8 @@ The only module that knows the table layout (docs/architecture.md): hash key `co
 One item per conversation, so there is never more than one live chat session per conversation; every write that
 replaces or ends a session is conditional on the contact id it expects to find. An ended chat's item stays (marked
 `ended_at`) until the next burst replaces it, so an agent's last words that arrive after `chat.ended` (SNS does not
-keep order) still find the customer.
+keep order) still find the customer. On a stack that transcribes it also holds the transcripts owed to chats
+(`TranscriptDebts`, keys `transcript-owed#<job>`).
 """
 
 from __future__ import annotations
