@@ -168,11 +168,19 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
     flushes = [replay.clock.start + first_at[c] for c in sorted(first_at, key=lambda c: last_at[c])]
     waits = [min(wait_limit, max(0.0, job.done_at - flush)) for job, flush in zip(jobs, flushes, strict=False)]
     latencies = [first_at[c] - last_at[c] for c in first_at]
+    # The transcript itself: in place (`🔊 "…"`) or posted late (`🔊 voice-N.wav: "…"`); the line saying it follows
+    # holds no quote.
+    words_at: dict[str, float] = {}
+    for message in transcript["connect"]:
+        if message["kind"] == "text" and message["content"].startswith("🔊") and '"' in message["content"]:
+            words_at.setdefault(message["customer"], message["at"])
     return {
         "bursts": len(latencies),
         "median_s": round(statistics.median(latencies), 2),
         "flush_wait_median_s": round(statistics.median(waits), 2) if waits else 0.0,
         "transcripts_in_place": sum(m["content"].startswith('🔊 "') for m in transcript["connect"]),
+        "transcripts_late": sum(m["content"].startswith("🔊 voice-") and '"' in m["content"] for m in transcript["connect"]),
+        "transcript_median_s": round(statistics.median(words_at[c] - last_at[c] for c in words_at), 2) if words_at else None,
         "flush_wall_ms": round(1000 * statistics.median(flush_walls), 1) if flush_walls else None,
     }
 
@@ -235,7 +243,9 @@ def lines(result: dict[str, Any]) -> list[str]:
             f"  turnaround {row['turnaround_s']:.0f} s: median latency text-only {text['median_s']} s, with a voice "
             f"note {voice['median_s']} s + {voice['flush_wait_median_s']} s flush wait -> added "
             f"{row['added_median_s']} s (target <= 2 s); transcripts in place {voice['transcripts_in_place']}/"
-            f"{voice['bursts']}; inbound wall time per burst {voice['flush_wall_ms']} ms vs {text['flush_wall_ms']} ms"
+            f"{voice['bursts']}, posted late {voice['transcripts_late']}/{voice['bursts']}, the agent reads the "
+            f"transcript {voice['transcript_median_s']} s after the last message (median); inbound wall time per "
+            f"burst {voice['flush_wall_ms']} ms vs {text['flush_wall_ms']} ms"
         )
     return out
 
