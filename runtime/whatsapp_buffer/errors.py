@@ -26,6 +26,10 @@ class ConcurrentUpdate(WhatsAppBufferError):
     """A conditional write lost a race (e.g. the control item's version moved); re-read and retry."""
 
 
+class TranscriptClaimedElsewhere(WhatsAppBufferError):
+    """Another invocation holds the claim on a transcript owed (posting it, or died doing so): retry later."""
+
+
 class ChatSessionGone(WhatsAppBufferError):
     """The Connect chat ended or its participant token no longer works (AccessDeniedException): start a new chat."""
 

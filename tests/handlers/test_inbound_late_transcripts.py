@@ -21,6 +21,7 @@ from whatsapp_buffer.adapters.sessions_table import TranscriptDebts
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
 from whatsapp_buffer.deliver.transcripts import job_name, job_prefix
 from whatsapp_buffer.entrypoints import inbound
+from whatsapp_buffer.errors import TranscriptClaimedElsewhere
 
 PENDING = "🔊 (the transcript of voice-2.wav is not ready yet; it follows in this chat)"
 LATE = f'🔊 voice-2.wav: "{WORDS}"'
@@ -193,3 +194,23 @@ def test_a_completion_of_another_stacks_job_is_ignored(make_world):
     assert invoke(event) == {"outcome": "not ours"}
     assert world.calls("GetTranscriptionJob") == []
 
+
+
+def test_a_claimant_that_died_before_posting_is_taken_over_by_the_events_retry(make_world):
+    # GIVEN a debt whose claimant died between claiming it and posting (no release, no payment)
+    world = make_world()
+    burst = voice_burst(world)
+    world.deliver(burst)
+    (event,) = finish(world, 30)
+    job = job_name("media-bucket", "5550007")
+    assert TranscriptDebts("sessions", world.dynamodb).claim(job, world.now, 120) is not None
+    # WHEN the completion event comes: the invoke fails, so Lambda retries it
+    with pytest.raises(TranscriptClaimedElsewhere):
+        invoke(event)
+    # THEN the retries 1 and 2 minutes later: the second outlasts the dead claim's lease and posts, once
+    world.now += 60
+    with pytest.raises(TranscriptClaimedElsewhere):
+        invoke(event)
+    world.now += 120
+    assert invoke(event) == {"outcome": "posted"}
+    assert [content for _, content in chat(world)].count(LATE) == 1

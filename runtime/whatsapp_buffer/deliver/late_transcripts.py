@@ -17,7 +17,9 @@ for a FAILED job, the line saying there is no transcript) and marks it paid. So:
 * the chat has ended (or the conversation moved on to a newer chat) by then: nothing is posted, the debt is paid
   with outcome `chat ended` and counted (`LateTranscriptsChatEnded`): the new chat's agent never saw the recording.
 
-A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it.
+A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it. An event
+that finds the debt claimed by another invocation raises too (`TranscriptClaimedElsewhere`): Lambda retries it 1 and
+2 minutes later, past the claim's lease (120 s), so a claimant that died between claiming and paying is taken over.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from typing import Any
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.sessions_table import PAID, SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import CLAIMED, PAID, SessionStore, TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.transcripts import Transcripts
-from whatsapp_buffer.errors import ChatSessionGone
+from whatsapp_buffer.errors import ChatSessionGone, TranscriptClaimedElsewhere
 from whatsapp_buffer.observability import count, logger
 
 DEBT_SECONDS = 7 * 24 * 3600
@@ -42,6 +44,7 @@ EVENT_DETAIL_TYPE = "Transcribe Job State Change"
 
 POSTED = "posted"
 CHAT_ENDED = "chat ended"
+CLAIMED_ELSEWHERE = "claimed elsewhere"
 
 
 def pending_line(label: str) -> str:
@@ -103,7 +106,12 @@ class LateTranscripts:
             logger.warning("transcription event for another stack's job ignored")
             count("TranscriptEventsIgnored")
             return {"outcome": "not ours"}
-        return {"outcome": self.settle(job)}
+        outcome = self.settle(job)
+        if outcome == CLAIMED_ELSEWHERE:
+            # Usually the flush posting it right now; if that claimant died, Lambda's retries (1 and 2 minutes
+            # later) outlast its lease and take the debt over.
+            raise TranscriptClaimedElsewhere(f"transcript {job} is being posted by another invocation")
+        return {"outcome": outcome}
 
     def settle(self, job: str) -> str:
         """Post the job's transcript into the chat that is owed it, once; what happened, as a word."""
@@ -116,6 +124,9 @@ class LateTranscripts:
             return "running"
         debt = self._debts.claim(job, self._now(), CLAIM_LEASE_SECONDS)
         if debt is None:
+            current = self._debts.get(job)
+            if current is not None and current.state == CLAIMED:
+                return CLAIMED_ELSEWHERE
             count("LateTranscriptsNotOwed")
             return "not owed"
         try:
