@@ -42,6 +42,9 @@ class EventBridgeToLambda(DeliveryPath):
         self.refused = 0
         """Events a rule matched whose function's resource policy does not admit the rule."""
         self._wakeups: set[float] = set()
+        self.duplicate_after: float | None = None
+        """Set: every event also reaches its target a second time, this many seconds later (EventBridge delivers at
+        least once; a replay can ask for the duplicate)."""
 
     def attach(self, source: EventSource) -> None:
         self.sources.append(source)
@@ -63,11 +66,15 @@ class EventBridgeToLambda(DeliveryPath):
             if not rule.may_invoke:
                 self.refused += 1
                 continue
-            self.scheduler.after(
-                EVENTBRIDGE_DELIVERY_DELAY,
-                f"eventbridge->{rule.function}",
-                lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(r.function, e, attempt=0, first_at=t),
-            )
+            delays = [EVENTBRIDGE_DELIVERY_DELAY]
+            if self.duplicate_after is not None:
+                delays.append(EVENTBRIDGE_DELIVERY_DELAY + self.duplicate_after)
+            for delay in delays:
+                self.scheduler.after(
+                    delay,
+                    f"eventbridge->{rule.function}",
+                    lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(r.function, e, attempt=0, first_at=t),
+                )
 
     def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:
         spec = self.wiring.functions[key]

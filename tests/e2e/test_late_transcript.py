@@ -17,15 +17,20 @@ WORDS = "the parcel came open and the charger is missing"
 TURNAROUND_SECONDS = 90.0
 
 
-@pytest.fixture(scope="module")
-def late():
+def replay_late(duplicate_after=None):
     events = trace.read_trace(TRACES / "late_transcript.jsonl")
 
     def slow_transcribe(replay):
         replay.services.fake.transcribe.turnaround_seconds = TURNAROUND_SECONDS
+        replay.pipeline.events.duplicate_after = duplicate_after
 
     replay = Replay(events, overrides={"transcribeLanguages": "en-US"}, on_ready=slow_transcribe)
     return events, replay.run(), replay
+
+
+@pytest.fixture(scope="module")
+def late():
+    return replay_late()
 
 
 def test_the_burst_goes_out_on_time_and_the_late_transcript_follows_once_after_the_later_burst(late):
@@ -64,3 +69,11 @@ def test_the_transcript_came_from_one_job_and_one_event_and_the_roles_allowed_ev
     ]
     assert replay.pipeline.events.refused == 0
     assert transcript["rejected"] == []
+
+
+@pytest.mark.parametrize("duplicate_after", [0.0, 5.0, 200.0])
+def test_a_completion_event_delivered_twice_still_shows_the_transcript_once(duplicate_after):
+    events, transcript, replay = replay_late(duplicate_after=duplicate_after)
+    assert [m["content"] for m in transcript["connect"]].count(f'🔊 voice-2.wav: "{WORDS}"') == 1
+    assert len(replay.pipeline.events.delivered) == 2
+    assert audit(events, transcript).clean and transcript["rejected"] == []
