@@ -88,6 +88,14 @@ PRICES: dict[str, Price] = {
         "aws.amazon.com/connect/pricing/ (Chat: '$0.010 per message sent or received', as transcribed by "
         "api-evangelist/amazon-connect plans/amazon-connect-plans-pricing.yml, read 2026-10-07)",
     ),
+    "transcribe_batch_minute": Price(
+        0.024, 1, "minute of audio, Amazon Transcribe standard batch, tier 1 (first 250,000 minutes a month); "
+        "billed per second with a 15-second minimum per request",
+        "aws.amazon.com/transcribe/pricing/ (per-minute rate as quoted by third-party write-ups found through the "
+        "search tool: '$0.024/minute for standard use, dropping to $0.015/minute after 250,000 monthly minutes'; the "
+        "billing rule from the pricing page's Chinese edition, aws.amazon.com/cn/transcribe/pricing: billed in "
+        "one-second increments with a 15-second minimum per request; the English page was not read directly)",
+    ),
     "connect_chat_message_seed": Price(
         0.004, 1, "Connect chat message, the seed's cost table (AWS_FACTS)", "the AWS sample's README cost table",
     ),
@@ -356,6 +364,44 @@ def dollars(usage: Usage, prices: Mapping[str, Price] = PRICES) -> dict[str, Any
         "connect_saved_per_1000_usd_seed_price": round(saved_seed, 4),
         "net_saved_per_1000_usd": round(saved - own, 4),
         "own_pct_of_saved": round(100 * own / saved, 3) if saved else math.nan,
+    }
+
+
+TRANSCRIBE_MINIMUM_SECONDS = 15
+"""Transcribe bills each request at least 15 seconds of audio (see `transcribe_batch_minute`)."""
+LAMBDA_CPU_SCALE = 6.0
+"""A 256 MB Lambda function gets about a sixth of a vCPU (bench/media.py): this machine's conversion time x 6."""
+VOICE_NOTE_CALLS = {
+    # early preparation (one stream invoke per recording, an upper bound: batches hold up to 10)
+    "prepare": ("social-messaging", "social-messaging", "s3", "s3", "s3", "transcribe"),
+    # at flush, beyond a text item: prepared WAV found, read for the upload, job found started, read, transcript read
+    "flush": ("s3", "s3", "transcribe", "transcribe", "s3", "connectparticipant", "connectparticipant"),
+}
+"""The AWS calls one voice note adds: prepare (metadata, copy, exists, download, store WAV, start job) and flush."""
+
+
+def transcribe_billed_seconds(seconds: float) -> int:
+    return max(TRANSCRIBE_MINIMUM_SECONDS, math.ceil(seconds))
+
+
+def voice_notes_cost(
+    conversion_ms: float, *, notes: int = 1000, seconds: float = 15, memory_mb: int = 256, prices: Mapping[str, Price] = PRICES
+) -> dict[str, float]:
+    """Dollars for `notes` voice notes of `seconds` each: Transcribe (per second, 15 s minimum) and the Lambda time
+    and requests the recording adds (conversion at Lambda's CPU share plus each call's typical latency), S3 requests.
+    Modelled from measured conversion time and assumed call latencies, not billed figures."""
+    transcribe = notes * transcribe_billed_seconds(seconds) / 60 * prices["transcribe_batch_minute"].each
+    calls = [service for phase in VOICE_NOTE_CALLS.values() for service in phase]
+    ms = 2 * DURATION_BASE_MS + conversion_ms * LAMBDA_CPU_SCALE + sum(CALL_LATENCY_MS.get(c, 50.0) for c in calls)
+    gb_seconds = notes * ms / 1000 * memory_mb / 1024
+    lambda_usd = gb_seconds * prices["lambda_gb_second_arm64"].each + notes * prices["lambda_request"].each
+    s3_usd = notes * (3 * prices["s3_put"].each + 4 * prices["s3_get"].each)  # copy, WAV, transcript; head/get x4
+    return {
+        "transcribe_usd": round(transcribe, 4),
+        "lambda_gb_seconds": round(gb_seconds, 1),
+        "lambda_usd": round(lambda_usd, 4),
+        "s3_usd": round(s3_usd, 4),
+        "total_usd": round(transcribe + lambda_usd + s3_usd, 4),
     }
 
 

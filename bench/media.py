@@ -2,6 +2,15 @@
 (runtime/whatsapp_buffer/deliver/convert.py on sandbox/media_samples' real files), and the peak memory of a fresh
 process that imports PyAV and converts a 15 s voice note (what decides the inbound function's memory size).
 
+Transcript latency (`transcript_latency`): the sandbox replays, at bufferSeconds 20 with transcription on, customers
+who end a burst with a 15 s voice note and customers who send only text, and compares when each burst reaches the
+agent (virtual time: the pipeline's debounce, early preparation from the stream, the flush). The Transcribe stand-in's
+turnaround is an ASSUMPTION (sandbox/fakes/transcribe.py: no AWS figure found), so the replay runs at the default
+10 s and at 30 s (longer than the quiet period). Virtual time stands still inside an invocation, so two figures are
+added from outside the replay: the wall time of the inbound function's flush of a voice burst against a text burst
+on this machine (the prepared WAV's upload to Connect, the job and transcript reads), and the wait a flush would
+have had for a job still running (its completion minus the flush, at most transcriptWaitSeconds).
+
 This machine is not a Lambda arm64 core: read the times as relative, and scale them (Lambda gives a 256 MB function
 about a sixth of a vCPU; FFmpeg's decoders here are single-threaded per file).
 """
@@ -95,8 +104,111 @@ def peak_memory_mb() -> dict[str, float]:
     return {"before_conversion_mb": round(before, 1), "after_conversion_mb": round(after, 1)}
 
 
+LATENCY_BUFFER_SECONDS = 20
+LATENCY_CUSTOMERS = 8
+TURNAROUNDS = (10.0, 30.0)
+
+
+def _latency_trace(customers: int, voice: bool) -> list[Any]:
+    """`customers` bursts, staggered: "hello" then, 3 s later, a second text or a 15 s voice note."""
+    from sandbox import trace
+
+    lines = []
+    for index in range(customers):
+        base = index * 7.0
+        customer = f"1555010{index:04d}"
+        second: dict[str, Any] = {"text": "my order never arrived"}
+        if voice:
+            second = {"kind": "voice", "size_kb": _size_kb("audio/ogg", VOICE_SECONDS), "transcript": "my order never arrived"}
+        lines += [
+            {"at": base, "type": "whatsapp", "from": customer, "text": "hello"},
+            {"at": base + 3, "type": "whatsapp", "from": customer, **second},
+        ]
+    return [trace._validate(number, line) for number, line in enumerate(lines, start=1)]
+
+
+def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str, Any]:
+    """Median burst latency (last message -> the agent's first item, virtual s), the median wait a flush would have
+    for a job still running, transcripts placed, and the median wall time of the inbound function per burst."""
+    from sandbox.replay import Replay
+
+    events = _latency_trace(customers, voice)
+    flush_walls: list[float] = []
+
+    def instrument(replay: Any) -> None:
+        replay.services.fake.transcribe.turnaround_seconds = turnaround
+        functions = replay.pipeline.functions
+        invoke = functions.invoke
+
+        def timed(key: str, event: dict[str, Any]) -> Any:
+            started = time.perf_counter()
+            result = invoke(key, event)
+            records = event.get("Records") or []
+            if key == "inbound" and records and records[0].get("eventSource") == "aws:sqs":
+                flush_walls.append((time.perf_counter() - started) / len(records))
+            return result
+
+        functions.invoke = timed
+
+    replay = Replay(
+        events,
+        overrides={"bufferSeconds": str(LATENCY_BUFFER_SECONDS), "transcribeLanguages": "en-US"},
+        on_ready=instrument,
+    )
+    transcript = replay.run()
+    last_at: dict[str, float] = {}
+    for event in events:
+        last_at[event.customer] = max(last_at.get(event.customer, 0.0), event.at)
+    first_at: dict[str, float] = {}
+    for message in transcript["connect"]:
+        first_at.setdefault(message["customer"], message["at"])
+    wait_limit = float(replay.wiring.functions["inbound"].env["TRANSCRIPT_WAIT_SECONDS"])
+    # Jobs start in the order the voice notes were stored, one per customer.
+    jobs = sorted(replay.services.fake.transcribe.jobs.values(), key=lambda job: job.created_at)
+    flushes = [replay.clock.start + first_at[c] for c in sorted(first_at, key=lambda c: last_at[c])]
+    waits = [min(wait_limit, max(0.0, job.done_at - flush)) for job, flush in zip(jobs, flushes, strict=False)]
+    latencies = [first_at[c] - last_at[c] for c in first_at]
+    # The transcript itself: in place (`🔊 "…"`) or posted late (`🔊 voice-N.wav: "…"`); the line saying it follows
+    # holds no quote.
+    words_at: dict[str, float] = {}
+    for message in transcript["connect"]:
+        if message["kind"] == "text" and message["content"].startswith("🔊") and '"' in message["content"]:
+            words_at.setdefault(message["customer"], message["at"])
+    return {
+        "bursts": len(latencies),
+        "median_s": round(statistics.median(latencies), 2),
+        "flush_wait_median_s": round(statistics.median(waits), 2) if waits else 0.0,
+        "transcripts_in_place": sum(m["content"].startswith('🔊 "') for m in transcript["connect"]),
+        "transcripts_late": sum(m["content"].startswith("🔊 voice-") and '"' in m["content"] for m in transcript["connect"]),
+        "transcript_median_s": round(statistics.median(words_at[c] - last_at[c] for c in words_at), 2) if words_at else None,
+        "flush_wall_ms": round(1000 * statistics.median(flush_walls), 1) if flush_walls else None,
+    }
+
+
+def transcript_latency(customers: int = LATENCY_CUSTOMERS) -> list[dict[str, Any]]:
+    """One row per assumed Transcribe turnaround: text-only and voice-note bursts side by side, and the added
+    latency of a voice burst (its replayed latency and flush wait minus the text-only latency)."""
+    text = _replay_latency(TURNAROUNDS[0], customers, voice=False)
+    rows = []
+    for turnaround in TURNAROUNDS:
+        voice = _replay_latency(turnaround, customers, voice=True)
+        walls = (voice["flush_wall_ms"] or 0) - (text["flush_wall_ms"] or 0)
+        added = voice["median_s"] + voice["flush_wait_median_s"] - text["median_s"] + walls / 1000
+        rows.append({"turnaround_s": turnaround, "text": text, "voice": voice, "added_median_s": round(added, 2)})
+    return rows
+
+
 def run() -> dict[str, Any]:
-    return {"conversions": conversion_times(), "peak_memory": peak_memory_mb()}
+    from bench import cost
+
+    conversions = conversion_times()
+    voice_ms = conversions[CASES[0][0]]["median_ms"]
+    return {
+        "conversions": conversions,
+        "peak_memory": peak_memory_mb(),
+        "transcript_latency": transcript_latency(),
+        "voice_note_cost": cost.voice_notes_cost(voice_ms, seconds=VOICE_SECONDS),
+    }
 
 
 def lines(result: dict[str, Any]) -> list[str]:
@@ -112,6 +224,29 @@ def lines(result: dict[str, Any]) -> list[str]:
         f"  peak memory of a fresh process: {peak['before_conversion_mb']} MB loaded, "
         f"{peak['after_conversion_mb']} MB after a {VOICE_SECONDS} s voice note"
     )
+    bill = result.get("voice_note_cost")
+    if bill:
+        out.append(
+            f"  1,000 voice notes of {VOICE_SECONDS} s: Transcribe ${bill['transcribe_usd']:.2f} + Lambda "
+            f"${bill['lambda_usd']:.4f} ({bill['lambda_gb_seconds']} GB-s arm64) + S3 ${bill['s3_usd']:.4f} = "
+            f"${bill['total_usd']:.2f} (bench/cost.py prices; Lambda modelled from the conversion time x 6)"
+        )
+    rows = result.get("transcript_latency") or []
+    if rows:
+        out.append(
+            f"\nTranscript latency at bufferSeconds {LATENCY_BUFFER_SECONDS}, transcription on, a {VOICE_SECONDS} s voice "
+            "note ending the burst (sandbox replay, virtual time; Transcribe turnaround assumed):"
+        )
+    for row in rows:
+        text, voice = row["text"], row["voice"]
+        out.append(
+            f"  turnaround {row['turnaround_s']:.0f} s: median latency text-only {text['median_s']} s, with a voice "
+            f"note {voice['median_s']} s + {voice['flush_wait_median_s']} s flush wait -> added "
+            f"{row['added_median_s']} s (target <= 2 s); transcripts in place {voice['transcripts_in_place']}/"
+            f"{voice['bursts']}, posted late {voice['transcripts_late']}/{voice['bursts']}, the agent reads the "
+            f"transcript {voice['transcript_median_s']} s after the last message (median); inbound wall time per "
+            f"burst {voice['flush_wall_ms']} ms vs {text['flush_wall_ms']} ms"
+        )
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,11 +18,35 @@ from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
 INBOUND_TIMEOUT_SECONDS = 120
+RECORDINGS_BATCH_SIZE = 10
+RECORDINGS_MAX_AGE_SECONDS = 300
+"""A recording older than this on the stream is left to the flush: its burst has probably been delivered."""
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
 OUTBOUND_TIMEOUT_SECONDS = 60
 INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
+TRANSCRIPT_EVENT_RETRIES = 2
+"""Lambda retries a failed asynchronous invoke (a Transcribe completion event) this often, then its on-failure
+destination gets the event."""
+TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
+"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+
+
+def transcript_events(media_bucket: str) -> dict[str, object]:
+    """The EventBridge pattern of this stack's finished Transcribe jobs. Amazon Transcribe developer guide, "Using
+    Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
+    Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
+    matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
+    (`<media bucket>-<media id>`, runtime `deliver/transcripts.job_name`)."""
+    return {
+        "source": ["aws.transcribe"],
+        "detail-type": ["Transcribe Job State Change"],
+        "detail": {
+            "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+            "TranscriptionJobName": [{"prefix": f"{media_bucket}-"}],
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -34,6 +59,16 @@ class ConnectBridgeArgs:
     """The raw table, where the outbound function remembers what it relayed (for the quotes of replies to it)."""
     alarm_actions: Sequence[pulumi.Input[str]] = ()
     """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
+    raw_table_stream_arn: pulumi.Input[str] | None = None
+    """The raw table's stream: on a stack that transcribes, the inbound function prepares each stored recording from
+    it (early start of its transcript); without it, recordings are prepared at flush."""
+
+
+RECORDINGS_ONLY = {
+    "eventName": ["INSERT"],
+    "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
+}
+"""The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -53,6 +88,7 @@ class ConnectBridge(pulumi.ComponentResource):
     outbound_function: aws.lambda_.Function
     outbound_dead_letter_queue: aws.sqs.Queue
     bursts_mapping: aws.lambda_.EventSourceMapping
+    recordings_mapping: aws.lambda_.EventSourceMapping | None
 
     def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
@@ -81,12 +117,20 @@ class ConnectBridge(pulumi.ComponentResource):
         self.media_bucket = self._media_bucket(name)
         self.outbound_dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", self, retention_seconds=FOURTEEN_DAYS)
 
+        self.transcripts_dead_letter_queue = None
+        if settings.transcribe_languages:
+            # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
+            # retries lands here (a transcript owed and not posted), never silently.
+            self.transcripts_dead_letter_queue = encrypted_queue(
+                f"{name}-transcripts-dlq", self, retention_seconds=FOURTEEN_DAYS
+            )
         sessions_arns = [
             self.sessions_table.arn,
             pulumi.Output.concat(self.sessions_table.arn, f"/index/{SESSIONS_BY_CONTACT}"),
         ]
         media_objects = pulumi.Output.concat(self.media_bucket.arn, "/*")
         numbers = phone_number_arns(context, settings.whatsapp_phone_number_ids)
+        sends_to_whatsapp = settings.mark_as_read or (settings.echo_transcripts and bool(settings.transcribe_languages))
         shared_resources = {
             "sessions_table_name": self.sessions_table.name,
             "idempotency_table_name": self.idempotency_table.name,
@@ -118,14 +162,17 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="StartChatsOnTheConfiguredInstance",
                     ),
                     iam.allow(
-                        # SendWhatsAppMessage only marks messages read, so only markAsRead grants it.
+                        # SendWhatsAppMessage only marks messages read or echoes transcripts, so only markAsRead or
+                        # echoTranscripts (on a stack that transcribes) grants it.
                         ["social-messaging:GetWhatsAppMessageMedia"]
-                        + (["social-messaging:SendWhatsAppMessage"] if settings.mark_as_read else []),
+                        + (["social-messaging:SendWhatsAppMessage"] if sends_to_whatsapp else []),
                         numbers,
-                        sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
+                        sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
+                    *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
                     iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
+                    *self._late_transcript_statements(settings.transcribe_languages),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                         [self.idempotency_table.arn],
@@ -148,6 +195,28 @@ class ConnectBridge(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
         )
+        self.recordings_mapping = None
+        if settings.transcribe_languages and args.raw_table_stream_arn is not None:
+            # A second reader of the raw table's stream beside the aggregator: DynamoDB Streams advises no more
+            # than two readers per shard at a time, so a third consumer would need Kinesis or an SQS hop.
+            self.recordings_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-recordings-mapping",
+                event_source_arn=args.raw_table_stream_arn,
+                function_name=self.inbound_function.arn,
+                starting_position="LATEST",
+                batch_size=RECORDINGS_BATCH_SIZE,
+                # The handler never fails a batch (the flush is the fallback); a crash is retried twice, no more.
+                maximum_retry_attempts=2,
+                maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,
+                filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+                    filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(RECORDINGS_ONLY))]
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
+            )
+
+        self.transcripts_rule = None
+        if settings.transcribe_languages:
+            self.transcripts_rule = self._transcripts_rule(name)
 
         outbound = python_function(
             name,
@@ -202,6 +271,15 @@ class ConnectBridge(pulumi.ComponentResource):
             suffix="outbound-dlq",
             holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
         )
+        if self.transcripts_dead_letter_queue is not None:
+            dead_letter_alarm(
+                name,
+                self,
+                alarms,
+                self.transcripts_dead_letter_queue,
+                suffix="transcripts-dlq",
+                holds="Transcribe completion events the inbound function could not settle (a transcript owed, not posted)",
+            )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
         self.register_outputs(
@@ -215,6 +293,109 @@ class ConnectBridge(pulumi.ComponentResource):
                 "outboundFunctionName": self.outbound_function.name,
             }
         )
+
+    def _transcription_statements(
+        self, context: StackContext, languages: Sequence[str], raw_table_arn: pulumi.Input[str] | None
+    ) -> list[iam.Statement]:
+        """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
+
+        Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
+        "*" grants it) and the condition keys transcribe:OutputBucketName / transcribe:OutputKey, which pin where
+        its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
+        permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
+        grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
+        media bucket (runtime `deliver/transcripts.job_name`)."""
+        if not languages:
+            return []
+        bucket = self.media_bucket.bucket
+        stream = []
+        if raw_table_arn is not None:
+            stream = [
+                iam.allow(
+                    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                    [pulumi.Output.concat(raw_table_arn, "/stream/*")],
+                    sid="ReadRecordingsFromTheRawTableStream",
+                ),
+                # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
+                iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
+            ]
+        return [
+            *stream,
+            {
+                "Sid": "StartTranscriptionsIntoTheMediaBucket",
+                "Effect": "Allow",
+                "Action": ["transcribe:StartTranscriptionJob"],
+                "Resource": ["*"],
+                "Condition": {
+                    "StringEquals": {"transcribe:OutputBucketName": bucket},
+                    "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+                },
+            },
+            iam.allow(
+                ["transcribe:GetTranscriptionJob"],
+                [pulumi.Output.concat(context.arn("transcribe", "transcription-job/"), bucket, "-*")],
+                sid="ReadThisStacksTranscriptionJobs",
+            ),
+        ]
+
+    def _late_transcript_statements(self, languages: Sequence[str]) -> list[iam.Statement]:
+        """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
+        `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
+        only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
+        Reference, "Condition keys for Amazon DynamoDB"). A completion event whose invokes all failed goes to the
+        transcripts dead-letter queue with the function's role (Lambda's on-failure destination)."""
+        if not languages or self.transcripts_dead_letter_queue is None:
+            return []
+        return [
+            iam.allow(
+                ["sqs:SendMessage"], [self.transcripts_dead_letter_queue.arn], sid="DeadLetterUnpostedTranscripts"
+            ),
+            {
+                "Sid": "SettleTranscriptsOwed",
+                "Effect": "Allow",
+                "Action": ["dynamodb:UpdateItem"],
+                "Resource": [self.sessions_table.arn],
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+            }
+        ]
+
+    def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:
+        """Transcribe's job state changes of this stack's jobs (named `<media bucket>-<media id>`) -> the inbound
+        function, which posts the transcripts its bursts went without (runtime `deliver/late_transcripts`)."""
+        opts = pulumi.ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-transcripts-rule",
+            description="Amazon Transcribe jobs of this stack that completed or failed",
+            event_pattern=self.media_bucket.bucket.apply(lambda bucket: json.dumps(transcript_events(bucket))),
+            opts=opts,
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-transcripts-permission",
+            action="lambda:InvokeFunction",
+            function=self.inbound_function.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=opts,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-transcripts-target",
+            rule=rule.name,
+            arn=self.inbound_function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
+        )
+        assert self.transcripts_dead_letter_queue is not None
+        aws.lambda_.FunctionEventInvokeConfig(
+            f"{name}-transcripts-invoke-config",
+            function_name=self.inbound_function.name,
+            maximum_retry_attempts=TRANSCRIPT_EVENT_RETRIES,
+            destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
+                on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
+                    destination=self.transcripts_dead_letter_queue.arn
+                ),
+            ),
+            opts=opts,
+        )
+        return rule
 
     def _media_bucket(self, name: str) -> aws.s3.Bucket:
         """Private, encrypted, TLS-only staging for media in transit; objects expire, nothing is kept."""

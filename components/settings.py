@@ -222,6 +222,8 @@ def _env_value(value: Any) -> str:
     """A setting as the runtime's settings read it."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value) or declared.NO_VALUES
     return str(value)
 
 

@@ -144,6 +144,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                     raw_table_name=ingest.raw_table.name,
                     raw_table_arn=ingest.raw_table.arn,
                     alarm_actions=alarm_topics,
+                    raw_table_stream_arn=ingest.raw_table.stream_arn,
                 ),
             )
         )

@@ -39,6 +39,12 @@ class WhatsAppBufferArgs(TypedDict):
     """Mark the customer's WhatsApp messages as read when their burst reaches Connect. Default: false."""
     meta_api_version: NotRequired[str]
     """Meta Graph API version End User Messaging uses for outgoing WhatsApp messages. Allowed: vNN.N. Default: v20.0."""
+    transcribe_languages: NotRequired[list[str]]
+    """Amazon Transcribe language codes of the customers' voice notes and audio: one code transcribes in that language, several let Transcribe identify which of them is spoken, empty transcribes nothing (the default: the bridge cannot guess your customers' language, and each recording costs Transcribe's 15-second minimum). Allowed: comma-separated list. Default: empty."""
+    echo_transcripts: NotRequired[bool]
+    """Also send each voice note's transcript back to the customer on WhatsApp, as a reply to the recording (as the AWS sample does), so they can see what the agent reads. Default: false."""
+    transcript_wait_seconds: NotRequired[int]
+    """How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line saying the transcript follows; the transcript is then posted into the chat as soon as Transcribe finishes. Allowed: 0–60. Default: 10."""
     whatsapp_phone_number_ids: NotRequired[list[str]]
     """End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account. Allowed: comma-separated list. Default: empty."""
     lambda_memory_mb: NotRequired[int]

@@ -113,7 +113,25 @@ def required(service: str, operation: str, params: dict[str, Any], account: Acco
         return pairs
     if service == "sns":
         return [(action, params.get("TopicArn") or params.get("TargetArn") or "*")]
+    if service == "transcribe":
+        return _transcribe(action, params, account)
     return [(action, "*")]
+
+
+def _transcribe(action: str, params: dict[str, Any], account: Account) -> list[tuple[str, str]]:
+    """Service Authorization Reference: StartTranscriptionJob has no resource type and the dependent action
+    s3:GetObject (the media is read, and the transcript written, with the caller's S3 permissions);
+    GetTranscriptionJob is authorised on `transcription-job/${JobName}`."""
+    if action == "transcribe:StartTranscriptionJob":
+        pairs = [(action, "*")]
+        media = str((params.get("Media") or {}).get("MediaFileUri") or "")
+        if media.startswith("s3://"):
+            pairs.append(("s3:GetObject", f"arn:{account.partition}:s3:::{media[len('s3://'):]}"))
+        if params.get("OutputBucketName"):
+            key = params.get("OutputKey") or f"{params.get('TranscriptionJobName')}.json"
+            pairs.append(("s3:PutObject", f"arn:{account.partition}:s3:::{params['OutputBucketName']}/{key}"))
+        return pairs
+    return [(action, account.arn("transcribe", f"transcription-job/{params.get('TranscriptionJobName', '')}"))]
 
 
 def _as_list(value: Any) -> list[str]:

@@ -119,6 +119,8 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         from whatsapp_buffer import clock
 
         clock.set_source(lambda: now[0])
+        # A bounded wait inside an invocation (a pending transcript) passes in the worker's virtual time.
+        clock.set_sleep(lambda seconds: now.__setitem__(0, now[0] + seconds))
         module_name, _, attr = spec["handler"].rpartition(".")
         with time_machine.travel(now[0], tick=False):
             handler = getattr(importlib.import_module(module_name), attr)

@@ -8,6 +8,7 @@
 * SQS FIFO -> Lambda, partial batch failures and redrive (sandbox.delivery.sqs);
 * Connect streaming -> out-topic -> Lambda (sandbox.delivery.connect_streaming);
 * EventBridge Scheduler -> Lambda, recurring schedules (sandbox.delivery.schedules);
+* service events (Transcribe's job state changes) -> EventBridge rules -> Lambda (sandbox.delivery.eventbridge);
 * where failed events end up (sandbox.delivery.dead_letters).
 
 Every function call is checked against its role (sandbox.iam), and so are the calls Lambda itself makes with the
@@ -26,6 +27,7 @@ import botocore.config
 from sandbox import iam
 from sandbox.delivery.connect_streaming import ConnectStreaming
 from sandbox.delivery.dead_letters import DeadLetter, DeadLetters
+from sandbox.delivery.eventbridge import EventBridgeToLambda
 from sandbox.delivery.functions import Functions, InvocationRecord
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
@@ -84,6 +86,7 @@ class Pipeline:
             "AWS_ENDPOINT_URL_CONNECT": fake_url,
             "AWS_ENDPOINT_URL_CONNECTPARTICIPANT": fake_url,
             "AWS_ENDPOINT_URL_SOCIALMESSAGING": fake_url,
+            "AWS_ENDPOINT_URL_TRANSCRIBE": fake_url,
         }
         self.functions = Functions(wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation)
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
@@ -91,6 +94,7 @@ class Pipeline:
         self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues)
         self.connect = ConnectStreaming(self.sns.publish)
         self.schedules = ScheduleToLambda(wiring, self.scheduler, self.functions)
+        self.events = EventBridgeToLambda(wiring, self.scheduler, self.functions, self.failures)
         self.functions.call_listeners += [self.stream.notice_calls, self.sqs.notice_calls]
 
     # ---------------------------------------------------------------- set-up
@@ -129,6 +133,7 @@ class Pipeline:
             self.on_settle()
         self.stream.settle()
         self.connect.settle()
+        self.events.settle()
 
     def invoke(self, key: str, event: dict[str, Any]) -> Invocation:
         return self.functions.invoke(key, event)

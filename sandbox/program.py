@@ -413,6 +413,10 @@ class _AwsMocks(pulumi.runtime.Mocks):
             state.update(bucket=bucket, arn=self._arn("s3", bucket, region=False, account=False))
             state.update(bucketDomainName=f"{bucket}.s3.amazonaws.com", region=self.region)
             resource_id = bucket
+        elif type_ == "aws:cloudwatch/eventRule:EventRule":
+            # Pulumi's EventRule: `name` (physical), `arn` arn:aws:events:<region>:<account>:rule/<name> (default bus).
+            state.update(name=physical, arn=self._arn("events", f"rule/{physical}"))
+            resource_id = physical
         elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
             mapping_id = self._uuid(urn)
             state.update(uuid=mapping_id, arn=self._arn("lambda", f"event-source-mapping:{mapping_id}"))

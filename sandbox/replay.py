@@ -76,6 +76,8 @@ class Replay:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     wall_seconds: float = 0.0
     _last_id: dict[str, str] = field(default_factory=dict)
+    _spoken: dict[str, str] = field(default_factory=dict)
+    """media id -> the words of a voice/audio trace line (`transcript`), what the Transcribe stand-in returns."""
     _sent_at: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -115,6 +117,8 @@ class Replay:
             on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
             faults=self.faults,
         )
+        self.services.fake.transcribe.transcript_for = self._words_in
+        self.pipeline.events.attach(self.services.fake.transcribe)  # job state changes -> the program's rules
         for index, fault in enumerate(self.faults.fake):
             self.services.fake.inject(
                 fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))
@@ -129,6 +133,13 @@ class Replay:
             self.pipeline.stop()
         if self.services:
             self.services.stop()
+
+    def _words_in(self, bucket: str, key: str) -> str:
+        """The trace's `transcript` of the recording stored at `key` (`…/<index>-<media id>.wav` at flush,
+        `prepared/<media id>.wav` early); a recording without one holds no words."""
+        name = key.rsplit("/", 1)[-1].removesuffix(".wav")
+        media_id = name if key.startswith("prepared/") else name.partition("-")[2]
+        return self._spoken.get(media_id, "")
 
     def _publish_from_connect(self, topic_arn: str, message: str, attributes: dict[str, str]) -> None:
         if self.pipeline is not None:
@@ -166,6 +177,8 @@ class Replay:
             self._last_id[event.customer] = message_id
             if media is not None:
                 self.services.fake.register_media(media.media_id, media.data, media.mime_type)
+                if event.data.get("transcript"):
+                    self._spoken[media.media_id] = str(event.data["transcript"])
             number = trace.eum_phone_number_id(event.phone_number_id)
             self.pipeline.schedule(at, "whatsapp", lambda m=message, n=number, c=event.customer: self._customer_writes(m, n, c))
         elif event.type == "raw":

@@ -27,6 +27,9 @@ TABLE = "aws:dynamodb/table:Table"
 TOPIC = "aws:sns/topic:Topic"
 BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 SCHEDULE = "aws:scheduler/schedule:Schedule"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+PERMISSION = "aws:lambda/permission:Permission"
 
 
 @dataclass
@@ -114,6 +117,18 @@ class ScheduleSpec:
 
 
 @dataclass
+class EventRuleSpec:
+    """An EventBridge rule on the default bus and the function it targets."""
+
+    name: str
+    arn: str
+    pattern: dict[str, Any]
+    function: str
+    may_invoke: bool
+    """The function's resource policy lets events.amazonaws.com invoke it from this rule (else Lambda refuses)."""
+
+
+@dataclass
 class Wiring:
     account: Account
     functions: dict[str, FunctionSpec]
@@ -127,6 +142,7 @@ class Wiring:
     subscriptions: list[Subscription]
     stack_outputs: dict[str, Any]
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    event_rules: list[EventRuleSpec] = field(default_factory=list)
 
     def queue_by_arn(self, arn: str) -> QueueSpec:
         return next(q for q in self.queues.values() if q.arn == arn)
@@ -301,6 +317,7 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
         for s in graph.by_type(SCHEDULE)
         if ":lambda:" in s.inputs["target"]["arn"]
     ]
+    event_rules = _event_rules(graph, functions)
     buckets = [_out(b, "bucket", "id") for type_ in BUCKETS for b in graph.by_type(type_)]
     topics = {t.name: _out(t, "arn") for t in graph.by_type(TOPIC)}
     return Wiring(
@@ -315,7 +332,33 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
         subscriptions=subscriptions,
         stack_outputs=dict(graph.stack_outputs),
         schedules=schedules,
+        event_rules=event_rules,
     )
+
+
+def _event_rules(graph: ResourceGraph, functions: dict[str, FunctionSpec]) -> list[EventRuleSpec]:
+    """Each EventBridge rule with a Lambda target, and whether the function's resource policy admits the rule
+    (a Permission for events.amazonaws.com whose SourceArn is the rule, or no SourceArn)."""
+    rules = {_out(r, "name"): r for r in graph.by_type(EVENT_RULE)}
+    permissions = [p for p in graph.by_type(PERMISSION) if p.inputs.get("principal") == "events.amazonaws.com"]
+    specs = []
+    for target in graph.by_type(EVENT_TARGET):
+        rule = rules.get(target.inputs.get("rule"))
+        if rule is None or not rule.inputs.get("eventPattern"):
+            continue
+        try:
+            key = _function_key(functions, target.inputs["arn"])
+        except KeyError:
+            continue
+        arn = _out(rule, "arn")
+        admitted = any(
+            p.inputs.get("action") == "lambda:InvokeFunction"
+            and _function_key(functions, p.inputs.get("function", "")) == key
+            and p.inputs.get("sourceArn") in (None, arn)
+            for p in permissions
+        )
+        specs.append(EventRuleSpec(_out(rule, "name"), arn, json.loads(rule.inputs["eventPattern"]), key, admitted))
+    return specs
 
 
 def _function_key(functions: dict[str, FunctionSpec], ref: str) -> str:

@@ -19,11 +19,16 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.adapters.sessions_table import SessionStore, TranscriptDebts
+from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
+from whatsapp_buffer.deliver.media import CustomerMedia
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
+from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
@@ -86,32 +91,67 @@ def _idempotency(key: str) -> IdempotencyConfig:
     return IdempotencyConfig(event_key_jmespath=key, raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS)
 
 
-def inbound(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> Inbound:
+def inbound(
+    delivery: BurstDelivery,
+    persistence: BasePersistenceLayer,
+    preparation: Preparation | None = None,
+    late_transcripts: LateTranscripts | None = None,
+) -> Inbound:
     config = _idempotency("burst_id")
 
     @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
     def deliver_once(*, burst: Burst) -> dict[str, Any]:
         return delivery.deliver(burst)
 
-    return Inbound(delivery=delivery, deliver_once=deliver_once, idempotency=config)
+    return Inbound(
+        delivery=delivery,
+        deliver_once=deliver_once,
+        idempotency=config,
+        preparation=preparation,
+        late_transcripts=late_transcripts,
+    )
 
 
 def inbound_from_env() -> Inbound:
     settings = InboundSettings.from_env()
+    media = MediaStore(settings.media_bucket_name)
+    transcripts = Transcripts(
+        transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
+        media=media,
+        languages=settings.transcribe_languages,
+        wait_seconds=settings.transcript_wait_seconds,
+    )
+    whatsapp = WhatsApp(settings.meta_api_version)
+    sessions = SessionStore(settings.sessions_table_name)
+    participant = ChatParticipant()
+    preparation = late = None
+    if transcripts.enabled:
+        preparation = Preparation(
+            media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts
+        )
+        late = LateTranscripts(
+            debts=TranscriptDebts(settings.sessions_table_name),
+            sessions=sessions,
+            participant=participant,
+            transcripts=transcripts,
+            job_prefix=job_prefix(settings.media_bucket_name),
+        )
     delivery = BurstDelivery(
         settings=settings,
-        sessions=SessionStore(settings.sessions_table_name),
+        sessions=sessions,
         contacts=ChatContacts(
             instance_id=settings.connect_instance_id,
             contact_flow_id=settings.contact_flow_id,
             chat_duration_minutes=settings.chat_duration_minutes,
             streaming_topic_arn=settings.out_topic_arn,
         ),
-        participant=ChatParticipant(),
-        whatsapp=WhatsApp(settings.meta_api_version),
-        media=MediaStore(settings.media_bucket_name),
+        participant=participant,
+        whatsapp=whatsapp,
+        media=media,
+        transcripts=transcripts,
+        late_transcripts=late,
     )
-    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))
+    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation, late)
 
 
 def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:

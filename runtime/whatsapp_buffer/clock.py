@@ -10,11 +10,23 @@ import time
 from collections.abc import Callable
 
 _source: Callable[[], float] = time.time
+_sleep: Callable[[float], None] = time.sleep
 
 
 def now() -> float:
     """Seconds since the epoch, from the installed source."""
     return _source()
+
+
+def sleep(seconds: float) -> None:
+    """Let `seconds` pass (a bounded wait inside an invocation), by the installed sleep."""
+    _sleep(seconds)
+
+
+def set_sleep(sleeper: Callable[[float], None]) -> None:
+    """Replace how a wait passes (the sandbox: virtual time moves on instead of the worker sleeping)."""
+    global _sleep
+    _sleep = sleeper
 
 
 def set_source(source: Callable[[], float]) -> None:
@@ -26,3 +38,4 @@ def set_source(source: Callable[[], float]) -> None:
 def reset() -> None:
     """Go back to wall time."""
     set_source(time.time)
+    set_sleep(time.sleep)

@@ -35,6 +35,10 @@ class UnreadableMessages(WhatsAppBufferError):
         self.items = items
 
 
+class TranscriptClaimedElsewhere(WhatsAppBufferError):
+    """Another invocation holds the claim on a transcript owed (posting it, or died doing so): retry later."""
+
+
 class ChatSessionGone(WhatsAppBufferError):
     """The Connect chat ended or its participant token no longer works (AccessDeniedException): start a new chat."""
 
@@ -45,6 +49,18 @@ class AttachmentRejected(WhatsAppBufferError):
 
 class MediaUnavailable(WhatsAppBufferError):
     """WhatsApp media could not be fetched or posted through End User Messaging, or its object is gone from S3."""
+
+
+class TranscriptionUnavailable(WhatsAppBufferError):
+    """Amazon Transcribe refused a job (BadRequestException) or a job failed: the recording goes without a transcript."""
+
+
+class EchoRefused(WhatsAppBufferError):
+    """End User Messaging refused a transcript echo to the customer: the burst is in the chat anyway."""
+
+
+class TranscriptionAlreadyStarted(WhatsAppBufferError):
+    """A job of this name exists already (ConflictException): the recording is being or was transcribed; read it."""
 
 
 class ReadReceiptRefused(WhatsAppBufferError):

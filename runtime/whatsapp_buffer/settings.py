@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, ClassVar, Self, get_type_hints
+from typing import Any, ClassVar, Self, get_origin, get_type_hints
 
 from whatsapp_buffer.errors import ConfigurationError
 
@@ -195,6 +195,26 @@ SETTINGS: tuple[Setting, ...] = (
         default="v20.0", env="META_API_VERSION", readers=(INBOUND, OUTBOUND),
     ),
     Setting(
+        "transcribeLanguages",
+        TextList(r"^[a-z]{2,3}-[A-Z]{2}$", "a comma-separated list of Amazon Transcribe language codes like en-US"),
+        "Amazon Transcribe language codes of the customers' voice notes and audio: one code transcribes in that "
+        "language, several let Transcribe identify which of them is spoken, empty transcribes nothing (the default: "
+        "the bridge cannot guess your customers' language, and each recording costs Transcribe's 15-second minimum).",
+        default=(), env="TRANSCRIBE_LANGUAGES", readers=(INBOUND,),
+    ),
+    Setting(
+        "echoTranscripts", Boolean(),
+        "Also send each voice note's transcript back to the customer on WhatsApp, as a reply to the recording (as the "
+        "AWS sample does), so they can see what the agent reads.",
+        default=False, env="ECHO_TRANSCRIPTS", readers=(INBOUND,),
+    ),
+    Setting(
+        "transcriptWaitSeconds", Integer(0, 60),
+        "How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line "
+        "saying the transcript follows; the transcript is then posted into the chat as soon as Transcribe finishes.",
+        default=10, env="TRANSCRIPT_WAIT_SECONDS", readers=(INBOUND,),
+    ),
+    Setting(
         "whatsappPhoneNumberIds",
         TextList(
             r"^phone-number-id-[0-9a-zA-Z]+$",
@@ -263,10 +283,16 @@ def _get(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+NO_VALUES = "none"
+"""How an empty list setting travels in an environment variable (an empty variable reads as unset)."""
+
+
 def _read(env: Mapping[str, str], name: str, kind: type) -> Any:
     raw = _get(env, name)
     if kind is str:
         return raw
+    if get_origin(kind) is tuple:
+        return () if raw == NO_VALUES else tuple(part.strip() for part in raw.split(",") if part.strip())
     if kind is bool:
         lowered = raw.lower()
         if lowered in _TRUE | _FALSE:
@@ -353,6 +379,9 @@ class InboundSettings(_FromEnvironment):
     chat_duration_minutes: int
     mark_as_read: bool
     meta_api_version: str
+    transcribe_languages: tuple[str, ...]
+    echo_transcripts: bool
+    transcript_wait_seconds: int
 
 
 @dataclass(frozen=True)

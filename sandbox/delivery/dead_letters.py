@@ -40,10 +40,12 @@ class DeadLetters:
         self.roles = roles
         self.letters: list[DeadLetter] = []
 
-    def async_retries_exhausted(self, spec: FunctionSpec, event: Any, invocation: Invocation, first_at: float) -> None:
-        """An SNS event whose async invoke failed every attempt."""
+    def async_retries_exhausted(
+        self, spec: FunctionSpec, event: Any, invocation: Invocation, first_at: float, source: str = "sns"
+    ) -> None:
+        """An event (SNS, EventBridge) whose async invoke failed every attempt."""
         reason = f"{invocation.error_type}: {invocation.error_message}"
-        self.letters.append(DeadLetter(first_at, spec.key, "sns", invocation.error_type, reason, event, self.clock.elapsed))
+        self.letters.append(DeadLetter(first_at, spec.key, source, invocation.error_type, reason, event, self.clock.elapsed))
         queue = self._sqs_target(spec.key, spec.async_failure_arn)
         if queue is None:
             return

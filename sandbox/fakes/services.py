@@ -1,6 +1,7 @@
-"""The one fake of Amazon Connect (chat), Connect Participant and End User Messaging Social.
+"""The one fake of Amazon Connect (chat), Connect Participant, End User Messaging Social and Amazon Transcribe's batch
+jobs (`transcribe`: moto's falls short, see there).
 
-moto serves none of the three, so the sandbox and the unit tests use this: three backends (`connect`,
+moto serves none of the first three, so the sandbox and the unit tests use this: three backends (`connect`,
 `participant`, `socialmessaging`, in the layout of moto's service packages: state plus one method per API call)
 behind one dispatcher that records every call, injects faults and answers in the services' rest-json protocols
 (routes and parsing come from botocore's models, see `rest_json`). It is reached two ways, with the same rules:
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.awsrequest import AWSResponse
 
+from sandbox.fakes import transcribe as transcribe_wire
 from sandbox.fakes.chat import ChatItem, Chats, ContactView
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.participant import (
@@ -38,16 +40,20 @@ from sandbox.fakes.participant import (
 from sandbox.fakes.records import Call, Fault, Ids, Published
 from sandbox.fakes.rest_json import ApiError, MissingParameters, RestJsonRouter, error_response
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
+from sandbox.fakes.transcribe import TranscribeBackend
 from sandbox.fakes.transport import Handler, RawBody, Server, requests_put, target
 
 CONNECT = "connect"
 PARTICIPANT = "connectparticipant"
 SOCIAL = "socialmessaging"
+TRANSCRIBE = transcribe_wire.SERVICE
 SERVICES = (CONNECT, PARTICIPANT, SOCIAL)
+"""The rest-json services; Transcribe speaks smithy-rpc-v2-cbor (`sandbox.fakes.transcribe`)."""
 ENDPOINT_ENV = {
     CONNECT: "AWS_ENDPOINT_URL_CONNECT",
     PARTICIPANT: "AWS_ENDPOINT_URL_CONNECTPARTICIPANT",
     SOCIAL: "AWS_ENDPOINT_URL_SOCIALMESSAGING",
+    TRANSCRIBE: "AWS_ENDPOINT_URL_TRANSCRIBE",
 }
 IN_PROCESS_URL = "https://fake-services.invalid"
 """Where attachment URLs point while the fake is not served over HTTP (reachable only through `http_put/get`)."""
@@ -108,6 +114,7 @@ class FakeServices:
             phone_number_ids=phone_number_ids,
             service_window=service_window,
         )
+        self.transcribe = TranscribeBackend(s3_client)
         self._on_status = on_status
         self._operations: dict[tuple[str, str], Callable[[dict[str, Any], float], Any]] = {
             (CONNECT, "StartChatContact"): self.connect.start_chat_contact,
@@ -124,6 +131,8 @@ class FakeServices:
             (SOCIAL, "SendWhatsAppMessage"): self.social.send_whatsapp_message,
             (SOCIAL, "GetWhatsAppMessageMedia"): self.social.get_whatsapp_message_media,
             (SOCIAL, "PostWhatsAppMessageMedia"): self.social.post_whatsapp_message_media,
+            (TRANSCRIBE, "StartTranscriptionJob"): self.transcribe.start_transcription_job,
+            (TRANSCRIBE, "GetTranscriptionJob"): self.transcribe.get_transcription_job,
         }
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._calls: list[Call] = []
@@ -333,7 +342,11 @@ class FakeServices:
         (each is tried in the order injected).
         """
         service, _, name = operation.rpartition(":")
+        if not service and name in transcribe_wire.MODEL.operation_names:
+            service = TRANSCRIBE
         service = service or self._router.find_service(name)
+        if status is None and service == TRANSCRIBE:
+            status = 400
         if status is None:
             status = self._router.error_status(service, error_code)
         fault = Fault(error_code, status, times, rate, random.Random(seed), message or f"injected {error_code}")
@@ -352,6 +365,9 @@ class FakeServices:
         if urlsplit(target).path.startswith("/_fake/"):
             with self._lock:
                 return self.participant.serve_presigned(method, target, headers, body, self._clock())
+        transcribe_request = transcribe_wire.operation_for(urlsplit(target).path, headers.get("X-Amz-Target"))
+        if transcribe_request is not None:
+            return self._handle_transcribe(*transcribe_request, body)
         found = self._router.match(method, target)
         if found is None:
             return error_response(ApiError("UnknownOperationException", f"no operation at {method} {target}"), 404)
@@ -366,6 +382,13 @@ class FakeServices:
         except ApiError as err:
             return error_response(err, err.status or self._router.error_status(service, err.code))
         return self._router.response(route, output)
+
+    def _handle_transcribe(self, operation: str, wire: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        try:
+            output = self._dispatch(TRANSCRIBE, operation, transcribe_wire.decode(wire, body))
+        except ApiError as err:
+            return transcribe_wire.encode_error(wire, err)
+        return transcribe_wire.encode(wire, operation, output)
 
     def _dispatch(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         try:

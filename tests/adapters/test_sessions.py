@@ -5,7 +5,7 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore, TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 TABLE = "sessions"
@@ -85,3 +85,54 @@ def test_a_chat_is_over_once_its_duration_elapsed(now, over):
 @pytest.mark.parametrize(("now", "valid"), [(1_000_086_000.0, True), (1_000_086_200.0, False)])
 def test_a_connection_about_to_expire_is_not_valid(now, valid):
     assert session().connection_valid(now, margin_seconds=300) is valid
+
+
+def debt(**overrides):
+    values = {
+        "job": "media-bucket-5550007",
+        "conversation": CONVERSATION,
+        "contact_id": "contact-1",
+        "client_token": "burst-1:1:late-transcript",
+        "label": "voice-2.wav",
+        "expires_at": 1_000_604_800,
+    }
+    values.update(overrides)
+    return TranscriptDebt(**values)
+
+
+@pytest.fixture
+def debts(store):
+    return TranscriptDebts(TABLE, store._client)
+
+
+def test_a_transcript_owed_is_recorded_once_and_claimed_by_one_caller_only(debts):
+    assert debts.record(debt()) is True
+    assert debts.record(debt()) is False  # a redelivered burst finds it recorded
+    first = debts.claim("media-bucket-5550007", now=1_000_000_100.0, lease_seconds=120)
+    assert first is not None and first.state == "claimed" and first.label == "voice-2.wav"
+    assert debts.claim("media-bucket-5550007", now=1_000_000_101.0, lease_seconds=120) is None
+    debts.pay("media-bucket-5550007", "posted")
+    assert debts.claim("media-bucket-5550007", now=1_000_009_000.0, lease_seconds=120) is None
+    assert debts.get("media-bucket-5550007").state == "paid"
+
+
+def test_a_claim_whose_claimant_died_is_taken_over_after_the_lease_and_a_released_one_at_once(debts):
+    debts.record(debt())
+    assert debts.claim("media-bucket-5550007", now=1_000_000_100.0, lease_seconds=120) is not None
+    assert debts.claim("media-bucket-5550007", now=1_000_000_221.0, lease_seconds=120) is not None
+    debts.release("media-bucket-5550007")
+    assert debts.claim("media-bucket-5550007", now=1_000_000_222.0, lease_seconds=120) is not None
+
+
+def test_a_job_nobody_owes_cannot_be_claimed(debts):
+    assert debts.claim("media-bucket-unknown", now=1_000_000_100.0, lease_seconds=120) is None
+    assert debts.get("media-bucket-unknown") is None
+
+
+def test_a_transcript_owed_never_passes_for_the_chat_session_it_is_owed_to(store, debts):
+    # The debt names its chat in `owed_contact`, not `contact_id`: the by-contact index (which the outbound function
+    # queries for a chat's session, Limit 1) never holds it, and the conversation's own session item is untouched.
+    store.replace(session(), expected_contact_id=None)
+    debts.record(debt())
+    assert store.get_by_contact("contact-1") == session()
+    assert store.get(CONVERSATION) == session()

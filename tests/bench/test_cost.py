@@ -162,3 +162,16 @@ def test_the_meter_counts_an_invoke_its_calls_and_the_mapping_requests():
     assert u.lambda_gb_seconds == pytest.approx(0.25 * (5 + 8 + 15 + 60) / 1000)
     assert u.log_bytes == cost.LAMBDA_PLATFORM_LOG_BYTES + 17
     assert meter.calls_seen == 3
+
+
+@pytest.mark.parametrize(("seconds", "billed"), [(1, 15), (14.2, 15), (15, 15), (15.1, 16), (40, 40)])
+def test_transcribe_bills_per_started_second_with_a_15_second_minimum(seconds, billed):
+    assert cost.transcribe_billed_seconds(seconds) == billed
+
+
+def test_1000_voice_notes_of_15_s_cost_6_dollars_of_transcribe_and_a_few_cents_of_lambda_and_s3():
+    bill = cost.voice_notes_cost(conversion_ms=20.0)
+    assert bill["transcribe_usd"] == 6.0  # 1,000 x 15 s = 250 min x $0.024
+    assert bill == cost.voice_notes_cost(conversion_ms=20.0, seconds=5)  # the minimum: a 5 s note costs as 15 s
+    assert 0 < bill["lambda_usd"] < 0.05 and 0 < bill["s3_usd"] < 0.05
+    assert bill["total_usd"] == pytest.approx(bill["transcribe_usd"] + bill["lambda_usd"] + bill["s3_usd"], abs=1e-4)

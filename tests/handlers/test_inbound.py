@@ -30,7 +30,7 @@ MARIA = Conversation("111222333", "15550001111")
 JOAO = Conversation("111222333", "15550002222")
 
 
-def settings(mark_as_read=False):
+def settings(mark_as_read=False, echo_transcripts=False):
     return InboundSettings(
         sessions_table_name="sessions",
         idempotency_table_name="idempotency",
@@ -41,13 +41,16 @@ def settings(mark_as_read=False):
         chat_duration_minutes=60,
         mark_as_read=mark_as_read,
         meta_api_version="v20.0",
+        transcribe_languages=(),
+        echo_transcripts=echo_transcripts,
+        transcript_wait_seconds=10,
     )
 
 
 class World:
     """Everything one test talks to, with a clock it controls."""
 
-    def __init__(self, mark_as_read=False):
+    def __init__(self, mark_as_read=False, transcripts=None, echo_transcripts=False, late_transcripts=None):
         self.now = T0
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
@@ -60,7 +63,12 @@ class World:
         )["QueueUrl"]
         self.fake = InProcessAws(lambda: self.now, self.s3)
         self.sessions = SessionStore("sessions", self.dynamodb)
-        config = settings(mark_as_read)
+        config = settings(mark_as_read, echo_transcripts)
+        self.transcripts = transcripts(self) if transcripts else None
+        self.participant = ChatParticipant(
+            self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
+        )
+        self.late = late_transcripts(self) if late_transcripts else None
         delivery = BurstDelivery(
             settings=config,
             sessions=self.sessions,
@@ -71,14 +79,18 @@ class World:
                 streaming_topic_arn=config.out_topic_arn,
                 client=self.fake.connect_client,
             ),
-            participant=ChatParticipant(
-                self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
-            ),
+            participant=self.participant,
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
+            transcripts=self.transcripts,
+            late_transcripts=self.late,
             now=lambda: self.now,
         )
-        inbound.configure(delivery, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
+        inbound.configure(
+            delivery,
+            DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb),
+            late_transcripts=self.late,
+        )
 
     def enqueue(self, *bodies_and_groups):
         for body, group, dedup in bodies_and_groups:

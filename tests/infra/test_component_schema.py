@@ -13,6 +13,7 @@ from components import WhatsAppBuffer
 from components.config_docs import arg_description, pulumi_type
 from components.settings import REQUIRED, SETTINGS
 from sandbox.program import PROJECT_DIR
+from whatsapp_buffer.settings import TextList
 
 PROVIDER = PROJECT_DIR / "provider"
 TOKEN = "whatsapp-buffer:index:WhatsAppBuffer"
@@ -47,7 +48,7 @@ def test_the_schema_lists_every_input_with_its_type_description_and_whether_it_i
     for setting in SETTINGS:
         prop = inputs[_camel(setting.field)]
         assert prop["description"] == arg_description(setting), setting.key
-        if setting.field == "whatsapp_phone_number_ids":
+        if isinstance(setting.rule, TextList):  # whatsappPhoneNumberIds, transcribeLanguages
             assert prop["type"] == "array" and prop["items"]["type"] == "string"
         else:
             assert prop["type"] == SCHEMA_TYPES[pulumi_type(setting)], setting.key

@@ -22,7 +22,11 @@ POLICY_BEARING = {
 """The (resource type, input) pairs that hold a policy in the sample stack."""
 
 
-@pytest.fixture(scope="module", params=[{}, {"alarmEmail": "ops@example.com"}], ids=["sample-stack", "alarm-email"])
+@pytest.fixture(
+    scope="module",
+    params=[{}, {"alarmEmail": "ops@example.com"}, {"transcribeLanguages": "en-US"}],
+    ids=["sample-stack", "alarm-email", "transcribing"],
+)
 def stack(request) -> ResourceGraph:
     return run_program(request.param)
 
@@ -170,3 +174,29 @@ def test_the_sandbox_iam_check_allows_what_the_aggregator_role_grants(graph):
 def test_wildcard_only_actions_are_those_without_a_resource_type(action, expected):
     """What the older checks (test_security, test_stack_policies) accept on "*": the reference lists no resource type."""
     assert wildcard_only(action) is expected
+
+
+def test_the_sandbox_iam_check_allows_the_transcription_calls_the_inbound_role_grants():
+    """A transcribing stack's inbound role passes the replay's IAM check for a start (with the S3 read and write it
+    depends on) and a read of one of its jobs; a job of another name is not allowed."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    (role_policy,) = [p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-inbound-policy")]
+    checked = sandbox_iam.RolePolicy("inbound")
+    checked.add_document(policy(role_policy))
+    account = sandbox_iam.Account(region=DEFAULT_REGION, account_id=ACCOUNT_ID)
+    job = f"{bucket}-5550007"
+    start = {
+        "TranscriptionJobName": job,
+        "Media": {"MediaFileUri": f"s3://{bucket}/inbound/b/1-5550007.wav"},
+        "OutputBucketName": bucket,
+        "OutputKey": f"transcripts/{job}.json",
+    }
+    pairs = sandbox_iam.required("transcribe", "StartTranscriptionJob", start, account)
+    pairs += sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": job}, account)
+    assert [action for action, _ in pairs] == [
+        "transcribe:StartTranscriptionJob", "s3:GetObject", "s3:PutObject", "transcribe:GetTranscriptionJob"
+    ]
+    assert all(checked.allows(*pair) for pair in pairs), pairs
+    (other,) = sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": "someone-else"}, account)
+    assert not checked.allows(*other)

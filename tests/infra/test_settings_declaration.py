@@ -51,6 +51,8 @@ def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it(
 
     for setting in (s for s in SETTINGS if s.env):
         expected = getattr(settings, setting.field)
+        if isinstance(expected, tuple):  # a list travels comma-separated, an empty one as NO_VALUES
+            expected = ",".join(expected) or declared.NO_VALUES
         expected = str(expected).lower() if isinstance(expected, bool) else str(expected)
         for short_name in setting.readers:
             assert env(function(graph, short_name))[setting.env] == expected, (setting.key, short_name)
@@ -147,3 +149,13 @@ def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_th
     )
 
     assert json.loads(result.stdout) == ["whatsapp_buffer", "whatsapp_buffer.errors", "whatsapp_buffer.settings"]
+
+
+@pytest.mark.parametrize("languages", [(), ("en-US",), ("en-US", "es-US")])
+def test_transcribe_languages_read_back_in_the_inbound_function_as_the_stack_set_them(languages):
+    values = {key.split(":", 1)[1]: value for key, value in stack_config({}, "whatsapp-buffer").items()}
+    if languages:
+        values["transcribeLanguages"] = ",".join(languages)
+    stack = parse_settings({key: values.get(key) for key in CONFIG_KEYS})
+    value = function_environment(declared.INBOUND, stack, {v.field: "x" for v in declared.WIRING if declared.INBOUND in v.readers})
+    assert declared.InboundSettings.from_env(value).transcribe_languages == languages

@@ -310,3 +310,25 @@ def test_stack_exports_what_a_user_needs(graph):
         "inboundFunctionName",
         "outboundFunctionName",
     } <= set(outputs)
+
+
+def test_a_stack_that_does_not_transcribe_reads_the_raw_table_stream_with_the_aggregator_only(graph):
+    readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
+    assert [m.name for m in readers] == ["whatsapp-buffer-stream-aggregator-stream-mapping"]
+
+
+def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_file_from_the_raw_table_stream():
+    graph = run_program({"transcribeLanguages": "en-US"})
+    mapping = graph.get("whatsapp-buffer-connect-bridge-recordings-mapping").inputs
+
+    assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
+    assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
+    assert mapping["startingPosition"] == "LATEST"
+    assert mapping["maximumRetryAttempts"] == 2 and 0 < mapping["maximumRecordAgeInSeconds"] <= 3600
+    (only,) = mapping["filterCriteria"]["filters"]
+    assert json.loads(only["pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
+    }
+    readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
+    assert len(readers) == 2, "DynamoDB Streams: no more than two readers per shard"

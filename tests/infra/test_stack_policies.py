@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from iam_lint import wildcard_only
-from infra_helpers import allowed, as_list, policy, role_statements, statements
+from infra_helpers import allowed, as_list, function, policy, role_statements, statements
 
 from sandbox.program import ACCOUNT_ID, run_program
 from whatsapp_buffer.settings import FUNCTIONS
@@ -211,3 +213,99 @@ def test_configured_phone_numbers_scope_social_messaging_to_those_numbers():
 
     assert allowed(graph, "inbound")["social-messaging:GetWhatsAppMessageMedia"] == expected
     assert allowed(graph, "outbound")["social-messaging:SendWhatsAppMessage"] == expected
+
+
+def test_a_stack_that_does_not_transcribe_grants_no_transcribe_action(graph):
+    assert not [action for action in allowed(graph, "inbound") if action.startswith("transcribe:")]
+
+
+def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_read_only_its_own_jobs():
+    """Service Authorization Reference (list_amazontranscribe, parliament's copy): StartTranscriptionJob has no
+    resource type and takes the condition keys transcribe:OutputBucketName and transcribe:OutputKey;
+    GetTranscriptionJob's resource is transcription-job/${JobName}."""
+    graph = run_program({"transcribeLanguages": "en-US,es-US"})
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    (start,) = [s for s in role_statements(graph, "inbound") if "transcribe:StartTranscriptionJob" in as_list(s["Action"])]
+    assert wildcard_only("transcribe:StartTranscriptionJob") and as_list(start["Resource"]) == ["*"]
+    assert as_list(start["Action"]) == ["transcribe:StartTranscriptionJob"]
+    assert start["Condition"] == {
+        "StringEquals": {"transcribe:OutputBucketName": bucket},
+        "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+    }
+    assert allowed(graph, "inbound")["transcribe:GetTranscriptionJob"] == {
+        f"arn:aws:transcribe:us-east-1:{ACCOUNT_ID}:transcription-job/{bucket}-*"
+    }
+    # Transcribe reads the recording and writes the transcript with the caller's own S3 permissions
+    assert {"s3:GetObject", "s3:PutObject"} <= set(allowed(graph, "inbound"))
+    assert not [a for f in ("ingest", "aggregator", "outbound") for a in allowed(graph, f) if a.startswith("transcribe:")]
+
+
+@pytest.mark.parametrize(
+    ("config", "sends"),
+    [
+        ({"echoTranscripts": "true"}, False),  # nothing to echo without transcription
+        ({"echoTranscripts": "true", "transcribeLanguages": "en-US"}, True),
+        ({"transcribeLanguages": "en-US"}, False),
+    ],
+)
+def test_echoing_transcripts_is_what_else_lets_inbound_send_to_whatsapp(config, sends):
+    graph = run_program(config)
+    assert ("social-messaging:SendWhatsAppMessage" in allowed(graph, "inbound")) is sends
+
+
+def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_only_that_rule_may_invoke_it():
+    """Amazon Transcribe developer guide, "Using Amazon EventBridge with Amazon Transcribe": the rule example
+    `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State Change"], "detail":
+    {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; EventBridge user guide, "Prefix matching": a value
+    `{"prefix": "..."}` matches the strings that start with it. Lambda invoked by a rule needs a resource policy for
+    events.amazonaws.com whose SourceArn is the rule (Lambda developer guide, "Using resource-based policies")."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    (rule,) = graph.by_type("aws:cloudwatch/eventRule:EventRule")
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.transcribe"],
+        "detail-type": ["Transcribe Job State Change"],
+        "detail": {
+            "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+            "TranscriptionJobName": [{"prefix": f"{bucket}-"}],
+        },
+    }
+    inbound_function = function(graph, "inbound")
+    (target,) = graph.by_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == inbound_function.outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs.get("name", rule.inputs.get("name"))
+    (permission,) = [
+        p for p in graph.by_type("aws:lambda/permission:Permission") if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+    assert permission.inputs["function"] == inbound_function.outputs["name"]
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+
+
+def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_session(graph):
+    assert graph.by_type("aws:cloudwatch/eventRule:EventRule") == []
+    assert "dynamodb:UpdateItem" not in {a for s in role_statements(graph, "inbound") if "Condition" in s for a in as_list(s["Action"])}
+
+
+def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessions_table():
+    """Service Authorization Reference, "Condition keys for Amazon DynamoDB": dynamodb:LeadingKeys is the partition
+    key value of the items a request touches; the debts are keyed `transcript-owed#<job>`."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
+    (settle,) = [s for s in role_statements(graph, "inbound") if s.get("Sid") == "SettleTranscriptsOwed"]
+    assert as_list(settle["Action"]) == ["dynamodb:UpdateItem"] and as_list(settle["Resource"]) == [sessions]
+    assert settle["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["transcript-owed#*"]}}
+
+
+def test_a_completion_event_inbound_fails_to_settle_lands_in_the_transcripts_dead_letter_queue():
+    """Lambda developer guide, "asynchronous invocation": after the retries (MaximumRetryAttempts) the event goes to
+    the on-failure destination, sent with the function's execution role."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    dlq = graph.get("whatsapp-buffer-connect-bridge-transcripts-dlq").outputs["arn"]
+    (config,) = [
+        c
+        for c in graph.by_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+        if c.inputs["functionName"] == function(graph, "inbound").outputs["name"]
+    ]
+    assert config.inputs["maximumRetryAttempts"] == 2
+    assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq
+    assert allowed(graph, "inbound")["sqs:SendMessage"] == {dlq}

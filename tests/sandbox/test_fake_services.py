@@ -210,9 +210,28 @@ def status_of(excinfo: pytest.ExceptionInfo[ClientError]) -> int:
 def test_the_three_services_share_one_port_and_each_served_operation_routes_to_itself(fake):
     router = RestJsonRouter(["connect", "connectparticipant", "socialmessaging"])
     for service, operation in fake._operations:
+        if service == "transcribe":  # smithy-rpc-v2-cbor / json: routed by operation name (next test)
+            continue
         model = router.operation(service, operation)
         found = router.match(model.http["method"], model.http["requestUri"])
         assert found is not None and (found[0].service, found[0].operation.name) == (service, operation)
+
+
+def test_transcribe_is_served_on_the_same_port_by_its_json_target_and_its_cbor_path(fake, monkeypatch):
+    # GIVEN an unmodified Transcribe client pointed at the fake by the standard variable
+    for name, value in fake.endpoint_env().items():
+        monkeypatch.setenv(name, value)
+    transcribe = boto3.client("transcribe", region_name="us-east-1")
+    # WHEN it reads a job that does not exist, over HTTP
+    with pytest.raises(transcribe.exceptions.NotFoundException):
+        transcribe.get_transcription_job(TranscriptionJobName="nobody")
+    # THEN the fake answered it (json: X-Amz-Target), as it answers the rpc-v2-cbor path
+    assert [c.operation for c in fake.calls_to("GetTranscriptionJob")] == ["GetTranscriptionJob"]
+    response = urllib3.PoolManager().request(
+        "POST", f"{fake.url}/service/Transcribe/operation/GetTranscriptionJob", body=b"\xa0",
+        headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
+    )
+    assert response.status == 400 and response.headers["smithy-protocol"] == "rpc-v2-cbor"
 
 
 def test_errors_use_the_rest_json_wire_format(fake):

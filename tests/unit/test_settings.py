@@ -36,6 +36,9 @@ INBOUND_ENV = {
     "CONTACT_FLOW_ID": "7d3e0a55-1111-4222-8333-444455556666",
     "CHAT_DURATION_MINUTES": "60",
     "MARK_AS_READ": "FALSE",
+    "TRANSCRIBE_LANGUAGES": "none",
+    "ECHO_TRANSCRIPTS": "false",
+    "TRANSCRIPT_WAIT_SECONDS": "10",
 }
 
 
@@ -65,6 +68,11 @@ def test_inbound_and_outbound_read_theirs():
     )
     outbound_env = {**SHARED_BRIDGE_ENV, "RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24"}
     assert OutboundSettings.from_env(outbound_env) == OutboundSettings("raw", 24.0, "sessions", "idempotency", "media", "v20.0")
+
+
+@pytest.mark.parametrize(("value", "languages"), [("none", ()), ("en-US", ("en-US",)), ("en-US,es-US", ("en-US", "es-US"))])
+def test_inbound_reads_the_transcribe_languages_list_and_none_as_empty(value, languages):
+    assert InboundSettings.from_env({**INBOUND_ENV, "TRANSCRIBE_LANGUAGES": value}).transcribe_languages == languages
 
 
 def test_variables_powertools_reads_itself_are_given_but_not_read_here():

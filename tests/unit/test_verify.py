@@ -78,3 +78,28 @@ def test_a_message_stored_after_its_successors_were_shown_is_late_not_reordered(
     late["stored_at"]["m1"] = 60.0  # m1's ingest was retried a minute later, after m2 reached the agent at t=0
     result = verify.audit(EVENTS, late)
     assert (result.reordered, result.late) == (0, 1)
+
+
+VOICE = [trace._validate(1, {"at": 0.0, "type": "whatsapp", "from": "15550001111", "id": "v1", "kind": "voice"})]
+
+
+def voice_transcript(*texts):
+    items = [{"at": 0.0, "kind": "attachment", "message_ids": ["v1"], "content": "voice-1.wav"}]
+    items += [{"at": 1.0 + i, "kind": "text", "message_ids": ["v1"], "content": t} for i, t in enumerate(texts)]
+    for item in items:
+        item.update(customer="15550001111", contact_id="c")
+    return {"connect": items, "whatsapp_out": [], "rejected": []}
+
+
+def test_a_voice_note_with_its_pending_line_and_its_late_transcript_is_delivered_once():
+    """Replay contract v2: a voice message's id in up to three items (attachment, transcript's place, late transcript)."""
+    result = verify.audit(VOICE, voice_transcript("🔊 (the transcript of voice-1.wav is not ready yet…)", '🔊 voice-1.wav: "hi"'))
+    assert result.clean
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [('🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"'), ("🔊 (pending)", '🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"')],
+)
+def test_a_late_transcript_shown_twice_is_a_duplicate(texts):
+    assert verify.audit(VOICE, voice_transcript(*texts)).duplicated >= 1

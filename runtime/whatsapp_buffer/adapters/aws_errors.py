@@ -35,8 +35,11 @@ from whatsapp_buffer.errors import (
     ChatSessionGone,
     ConcurrentUpdate,
     ConfigurationError,
+    EchoRefused,
     MediaUnavailable,
     ReadReceiptRefused,
+    TranscriptionAlreadyStarted,
+    TranscriptionUnavailable,
     TransientAwsError,
     WhatsAppBufferError,
 )
@@ -46,6 +49,8 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientEr
 EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
 
 READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
+TRANSCRIPT_ECHO = "SendWhatsAppMessage (transcript echo)"
+"""A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
 """A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 
 
@@ -233,8 +238,36 @@ END_USER_MESSAGING = Service(
             operations=frozenset({"GetWhatsAppMessageMedia", "PostWhatsAppMessageMedia"}),
         ),
         Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
+        Rule(EchoRefused, "transcript echo refused", any_code=True, operations=frozenset({TRANSCRIPT_ECHO})),
     ),
 )
+
+TRANSCRIBE = Service(
+    "Transcribe",
+    NETWORK_ERRORS,
+    (
+        Rule(
+            TranscriptionAlreadyStarted,
+            "a job of this name exists",
+            codes=frozenset({"ConflictException"}),
+            operations=frozenset({"StartTranscriptionJob"}),
+        ),
+        Rule(
+            TransientAwsError,
+            _RETRY,
+            codes=frozenset({"LimitExceededException", "InternalFailureException", "ThrottlingException"}),
+            min_status=500,
+            statuses=frozenset({429}),
+        ),
+        Rule(TranscriptionUnavailable, "job refused or unknown", codes=frozenset({"BadRequestException", "NotFoundException"})),
+    ),
+)
+"""botocore `transcribe`: StartTranscriptionJob raises BadRequestException ("Your request didn't pass one or more
+validation tests"), LimitExceededException ("You've either sent too many requests or your input file is too long.
+Wait before retrying your request"), InternalFailureException ("There was an internal error") and ConflictException
+("A resource already exists with this name"); GetTranscriptionJob NotFoundException ("We can't find the requested
+resource") instead of ConflictException. The delivery never fails on these: a recording it cannot transcribe is
+delivered with a line saying so."""
 
 _TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
 """TransactWriteItems cancellation reasons a retry may fix: such a cancellation is never read as a failed condition."""

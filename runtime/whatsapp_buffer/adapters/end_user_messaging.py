@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT
+from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT, TRANSCRIPT_ECHO
 from whatsapp_buffer.model import is_user_id
 
 WHATSAPP_TEXT_LIMIT = 4096
@@ -73,6 +73,15 @@ def media_message(to: str, kind: str, media_id: str, filename: str | None = None
     return {"messaging_product": "whatsapp", "recipient_type": "individual", **addressed_to(to), "type": kind, kind: media}
 
 
+def reply_text_message(to: str, body: str, reply_to: str) -> dict[str, Any]:
+    """A text shown as a reply to the customer's message `reply_to` (Cloud API `context.message_id`), without a link
+    preview — the AWS sample's transcript reply."""
+    message = text_message(to, body)
+    message["context"] = {"message_id": reply_to}
+    message["text"]["preview_url"] = False
+    return message
+
+
 def read_receipt(message_id: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
 
@@ -97,6 +106,10 @@ class WhatsApp:
 
     def send_text(self, origination_phone_number_id: str, to: str, text: str) -> str:
         return self._send(origination_phone_number_id, text_message(to, text))
+
+    def echo_transcript(self, origination_phone_number_id: str, to: str, text: str, reply_to: str) -> str:
+        """The transcript of the customer's recording `reply_to`, sent back to them as a reply to it."""
+        return self._send(origination_phone_number_id, reply_text_message(to, text, reply_to), TRANSCRIPT_ECHO)
 
     def send_media(
         self, origination_phone_number_id: str, to: str, kind: str, media_id: str, filename: str | None = None

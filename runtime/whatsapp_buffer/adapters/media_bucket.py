@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import S3
+from whatsapp_buffer.errors import MediaUnavailable
 
 UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
@@ -26,6 +27,12 @@ def _safe(part: str) -> str:
 def inbound_key(burst_id: str, index: int, media_id: str) -> str:
     """Where a customer's media item `index` of a burst is copied from WhatsApp."""
     return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
+
+
+def prepared_key(media_id: str) -> str:
+    """Where a customer's voice note or audio file is copied as soon as it is stored (early preparation for its
+    transcript), whatever burst it ends up in."""
+    return f"prepared/{_safe(media_id)}"
 
 
 def outbound_key(contact_id: str, attachment_id: str) -> str:
@@ -58,6 +65,15 @@ class MediaStore:
         return self._client.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
         )
+
+    def exists(self, key: str) -> bool:
+        """Whether the object is there (HeadObject; a missing object is False)."""
+        try:
+            with S3.translating("HeadObject"):
+                self._client.head_object(Bucket=self.bucket, Key=key)
+        except MediaUnavailable:
+            return False
+        return True
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with S3.translating("PutObject"):

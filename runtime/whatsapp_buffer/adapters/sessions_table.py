@@ -9,7 +9,8 @@ keep order) still find the customer.
 
 Alias items (`conversation`, `alias_of`, `expires_at`, no `contact_id`, so not in `by-contact`) make one customer
 known by two keys share one session: the BSUID of a customer whose session is keyed by the phone number, or the old
-number of a customer who changed it. `get` follows one alias.
+number of a customer who changed it. `get` follows one alias. On a stack that transcribes the table also holds the
+transcripts owed to chats (`TranscriptDebts`, keys `transcript-owed#<job>`).
 """
 
 from __future__ import annotations
@@ -215,3 +216,119 @@ class SessionStore:
         except ConcurrentUpdate:
             return False
         return True
+
+
+DEBT_PREFIX = "transcript-owed#"
+"""Key prefix of the items recording a transcript owed to a chat. They share the sessions table (one item per job,
+hash key `transcript-owed#<job name>`) but carry no `contact_id`, so the sparse `by-contact` index never sees them."""
+OWED = "owed"
+CLAIMED = "claimed"
+PAID = "paid"
+
+
+@dataclass(frozen=True)
+class TranscriptDebt:
+    """A recording's transcript the flush delivered without: owed to the chat that got the recording."""
+
+    job: str
+    """The Transcribe job name."""
+    conversation: str
+    contact_id: str
+    """The chat that got the recording (its agent is the one waiting for the transcript)."""
+    client_token: str
+    """The ClientToken of the late transcript's SendMessage (deterministic: `burst.client_token(i, "late-transcript")`)."""
+    label: str
+    """Which recording it is, for the agent: the WAV's attachment name."""
+    expires_at: int
+    state: str = OWED
+
+
+def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
+    return TranscriptDebt(
+        job=item["conversation"]["S"][len(DEBT_PREFIX):],
+        conversation=item["owed_to"]["S"],
+        contact_id=item["owed_contact"]["S"],
+        client_token=item["client_token"]["S"],
+        label=item["label"]["S"],
+        expires_at=int(float(item["expires_at"]["N"])),
+        state=item["debt_state"]["S"],
+    )
+
+
+class TranscriptDebts:
+    """Transcripts owed to chats; who posts one is decided by conditional writes, never by timing."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table = table_name
+        self._client = client or boto3.client("dynamodb")
+
+    @staticmethod
+    def _key(job: str) -> dict[str, Any]:
+        return {"conversation": {"S": DEBT_PREFIX + job}}
+
+    def record(self, debt: TranscriptDebt) -> bool:
+        """Write the debt (state `owed`); False when the job's debt exists already (a redelivered burst)."""
+        item = {
+            **self._key(debt.job),
+            "owed_to": {"S": debt.conversation},
+            "owed_contact": {"S": debt.contact_id},
+            "client_token": {"S": debt.client_token},
+            "label": {"S": debt.label},
+            "expires_at": {"N": str(int(debt.expires_at))},
+            "debt_state": {"S": OWED},
+        }
+        try:
+            with DYNAMODB.translating("record a transcript owed"):
+                self._client.put_item(
+                    TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(conversation)"
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def get(self, job: str) -> TranscriptDebt | None:
+        with DYNAMODB.translating("read a transcript owed"):
+            item = self._client.get_item(TableName=self._table, Key=self._key(job), ConsistentRead=True).get("Item")
+        return _debt_from_item(item) if item else None
+
+    def claim(self, job: str, now: float, lease_seconds: float) -> TranscriptDebt | None:
+        """Take the debt to post it: only one caller gets it while it is owed (or its claim is older than
+        `lease_seconds`, a claimant that died); None for a debt paid, claimed, or never owed."""
+        try:
+            with DYNAMODB.translating("claim a transcript owed"):
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key=self._key(job),
+                    UpdateExpression="SET debt_state = :claimed, claimed_at = :now",
+                    ConditionExpression="debt_state = :owed OR (debt_state = :claimed AND claimed_at < :stale)",
+                    ExpressionAttributeValues={
+                        ":claimed": {"S": CLAIMED},
+                        ":owed": {"S": OWED},
+                        ":now": {"N": repr(float(now))},
+                        ":stale": {"N": repr(float(now - lease_seconds))},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ConcurrentUpdate:
+            return None
+        return _debt_from_item(response["Attributes"])
+
+    def release(self, job: str) -> None:
+        """Give a claimed debt back (its post failed and will be retried)."""
+        with DYNAMODB.translating("release a transcript owed"):
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(job),
+                UpdateExpression="SET debt_state = :owed",
+                ExpressionAttributeValues={":owed": {"S": OWED}},
+            )
+
+    def pay(self, job: str, outcome: str) -> None:
+        """The claimed debt is settled: `posted`, or `chat ended` (nobody left to tell)."""
+        with DYNAMODB.translating("settle a transcript owed"):
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(job),
+                UpdateExpression="SET debt_state = :paid, outcome = :outcome",
+                ExpressionAttributeValues={":paid": {"S": PAID}, ":outcome": {"S": outcome}},
+            )

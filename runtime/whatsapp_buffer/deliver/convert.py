@@ -32,6 +32,9 @@ media limits); twice that leaves room without letting one file fill the function
 class ConversionFailed(Exception):
     """A file could not be converted (corrupt, truncated, or a codec the libraries cannot decode)."""
 
+    source_bytes: int = 0
+    """The original's size, for the line that names it."""
+
 
 class ConvertedTooLarge(ConversionFailed):
     """The converted file would be larger than Connect's attachment limit; `size_bytes` is as far as it got."""

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key
+from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key, prepared_key
 from whatsapp_buffer.deliver import attachments, convert, render
 from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
-from whatsapp_buffer.model import Burst, OutgoingItem
+from whatsapp_buffer.model import Burst, InboundMessage, OutgoingItem
 from whatsapp_buffer.observability import count, logger
 
 
@@ -45,10 +45,45 @@ class Part:
 class CustomerMedia:
     """Fetches a burst's media items into the media bucket and attaches them to the chat."""
 
-    def __init__(self, *, whatsapp: WhatsApp, media: MediaStore, participant: ChatParticipant) -> None:
+    def __init__(
+        self, *, whatsapp: WhatsApp, media: MediaStore, participant: ChatParticipant | None, reuse_prepared: bool = False
+    ) -> None:
         self._whatsapp = whatsapp
         self._media = media
         self._participant = participant
+        self._reuse_prepared = reuse_prepared
+
+    def prepare(self, message: InboundMessage) -> str | None:
+        """A voice note or audio file copied and converted to WAV as soon as it is stored, at `prepared_key(media
+        id).wav`, for its transcript to start before the burst flushes; None when it cannot be (the flush then
+        handles it as any file). Asks `metadataOnly` first, like `fetch`."""
+        media_id = str(message.content.get("media_id") or "")
+        origin = message.origination_phone_number_id
+        if not media_id:
+            return None
+        info = self._whatsapp.media_info(media_id, origin)
+        content_type = render.bare_content_type(info.mime_type or message.content.get("mime_type"))
+        conversion = convert.plan(content_type)
+        if conversion is None or conversion.content_type != "audio/wav" or info.least_bytes > convert.MAX_SOURCE_BYTES:
+            return None
+        key = prepared_key(media_id)
+        target_key = f"{key}{conversion.extension}"
+        if self._media.exists(target_key):
+            return target_key
+        self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
+        self._convert_stored(key, target_key, conversion)
+        return target_key
+
+    def _prepared(self, item: OutgoingItem, name: str) -> Media | None:
+        """The WAV `prepare` made of this recording earlier, reused instead of fetching and converting again."""
+        media_id = str(item.content.get("media_id") or "")
+        if not (self._reuse_prepared and media_id and item.kind in ("voice", "audio")):
+            return None
+        key = f"{prepared_key(media_id)}.wav"
+        if not self._media.exists(key):
+            return None
+        count("PreparedMediaReused")
+        return Media(key=key, name=convert.converted_name(name, ".wav"), content_type="audio/wav", kind=item.kind)
 
     def fetch(self, burst: Burst, index: int, item: OutgoingItem) -> Part:
         """Ask End User Messaging what the file is first (`metadataOnly`); copy it to the media bucket only when
@@ -60,6 +95,9 @@ class CustomerMedia:
         origin = burst.origination_phone_number_id
         if not media_id:
             return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+        prepared = self._prepared(item, name)
+        if prepared is not None:
+            return Part(token, media=prepared)
         try:
             info = self._whatsapp.media_info(media_id, origin)
         except MediaUnavailable:
@@ -89,21 +127,15 @@ class CustomerMedia:
         """The original, downloaded from the media bucket, converted and stored again at `<key><extension>`."""
         target_key = f"{key}{conversion.extension}"
         started = time.perf_counter()
-        with tempfile.TemporaryDirectory(prefix="media-") as scratch:
-            source, target = Path(scratch) / "original", Path(scratch) / f"converted{conversion.extension}"
-            try:
-                self._media.download(key, str(source))
-            except MediaUnavailable:
-                return self._notice(burst, index, kind, render.UNAVAILABLE, name, size)
-            try:
-                converted_bytes = conversion.run(source, target)
-            except convert.ConvertedTooLarge as exc:
-                return self._notice(burst, index, kind, render.CONVERTED_TOO_LARGE, name, exc.size_bytes)
-            except convert.ConversionFailed as exc:
-                logger.warning("media conversion failed", burst_id=burst.burst_id, item=index, error=str(exc))
-                return self._notice(burst, index, kind, render.UNCONVERTIBLE, name, source.stat().st_size)
-            # At most Connect's 20 MB, which `attach` holds in memory for the upload to Connect anyway.
-            self._media.put(target_key, target.read_bytes(), conversion.content_type)
+        try:
+            converted_bytes = self._convert_stored(key, target_key, conversion)
+        except MediaUnavailable:
+            return self._notice(burst, index, kind, render.UNAVAILABLE, name, size)
+        except convert.ConvertedTooLarge as exc:
+            return self._notice(burst, index, kind, render.CONVERTED_TOO_LARGE, name, exc.size_bytes)
+        except convert.ConversionFailed as exc:
+            logger.warning("media conversion failed", burst_id=burst.burst_id, item=index, error=str(exc))
+            return self._notice(burst, index, kind, render.UNCONVERTIBLE, name, exc.source_bytes)
         logger.info(
             "media converted",
             burst_id=burst.burst_id,
@@ -120,6 +152,21 @@ class CustomerMedia:
             kind=kind,
         )
         return Part(burst.client_token(index), media=media)
+
+    def _convert_stored(self, key: str, target_key: str, conversion: convert.Conversion) -> int:
+        """The object at `key` downloaded, converted in a temporary directory and stored at `target_key`; its size.
+        Raises MediaUnavailable, convert.ConvertedTooLarge or convert.ConversionFailed (with the original's size)."""
+        with tempfile.TemporaryDirectory(prefix="media-") as scratch:
+            source, target = Path(scratch) / "original", Path(scratch) / f"converted{conversion.extension}"
+            self._media.download(key, str(source))
+            try:
+                converted_bytes = conversion.run(source, target)
+            except convert.ConversionFailed as exc:
+                exc.source_bytes = source.stat().st_size
+                raise
+            # At most Connect's 20 MB, which `attach` holds in memory for the upload to Connect anyway.
+            self._media.put(target_key, target.read_bytes(), conversion.content_type)
+        return converted_bytes
 
     @staticmethod
     def _notice(

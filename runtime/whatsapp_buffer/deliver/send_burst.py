@@ -5,6 +5,11 @@ idempotency keyed on `burst_id` (see `bootstrap`), and every participant call th
 `burst.client_token(i)` (captions: `burst.client_token(i, "caption")`). When the chat is over (its duration elapsed,
 the agent ended it, the token stopped working) a new chat is started, the session replaced, and the WHOLE burst is
 delivered on the new chat: its agent has seen none of it.
+
+A voice note or audio file attached as WAV is followed by its transcript line (`transcripts`, ClientToken
+`burst.client_token(i, "transcript")`) when the stack transcribes; the burst waits for its transcripts together.
+A transcript not ready in time is owed to the chat and posted after the burst (`late_transcripts`): the recording's
+place then says it follows (ClientToken `burst.client_token(i, "transcript-pending")`).
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
+from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
 from whatsapp_buffer.deliver.typing import CustomerTyping
-from whatsapp_buffer.errors import ChatSessionGone, ReadReceiptRefused, TransientAwsError
+from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.settings import InboundSettings
@@ -42,9 +50,13 @@ class BurstDelivery:
         participant: ChatParticipant,
         whatsapp: WhatsApp,
         media: MediaStore,
+        transcripts: Transcripts | None = None,
+        late_transcripts: LateTranscripts | None = None,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
+        self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
+        self._late = late_transcripts if self._transcripts is not None else None
         self._participant = participant
         self._whatsapp = whatsapp
         self._chats = Chats(
@@ -54,36 +66,75 @@ class BurstDelivery:
             participant=participant,
             now=now,
         )
-        self._media = CustomerMedia(whatsapp=whatsapp, media=media, participant=participant)
+        self._media = CustomerMedia(
+            whatsapp=whatsapp, media=media, participant=participant, reuse_prepared=self._transcripts is not None
+        )
         self.typing = CustomerTyping(sessions=sessions, participant=participant, now=now)
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
-        parts = self._prepare(burst)
+        echoes: list[tuple[str, str]] = []
+        owed: list[tuple[str, int, str]] = []
+        parts = self._prepare(burst, echoes, owed)
         try:
             self._send(session, parts)
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        self._owe(burst, session, owed)
         self._mark_read(burst)
+        self._echo(burst, echoes)
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}
 
-    def _prepare(self, burst: Burst) -> list[Part]:
+    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]], owed: list[tuple[str, int, str]]) -> list[Part]:
+        """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
+        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without."""
         parts: list[Part] = []
+        transcripts: list[tuple[int, int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
                 if item.text:
                     parts.append(Part(token, text=item.text))
             elif item.kind in MEDIA_KINDS:
-                parts.append(self._media.fetch(burst, index, item))
+                part = self._media.fetch(burst, index, item)
+                parts.append(part)
+                if self._transcripts is not None and item.kind in TRANSCRIBED_KINDS and _is_wav(part):
+                    assert part.media is not None
+                    pending = self._transcripts.start(str(item.content.get("media_id")), part.media.key)
+                    transcripts.append((len(parts), index, part.media.name, pending, item.message_ids[-1]))
+                    parts.append(Part(token))  # its place, filled once the transcripts are known
                 caption = str(item.content.get("caption") or "")
                 if caption:
                     parts.append(Part(burst.client_token(index, "caption"), text=render.clip(caption)))
             else:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
+        if transcripts:
+            assert self._transcripts is not None
+            self._transcripts.wait([pending for _, _, _, pending, _ in transcripts])
+            for place, index, name, pending, message_id in transcripts:
+                if self._late is not None and (pending.late or self._late.already_owed(pending.job)):
+                    parts[place] = Part(burst.client_token(index, "transcript-pending"), text=pending_line(name))
+                    owed.append((pending.job, index, name))
+                    continue
+                parts[place] = Part(burst.client_token(index, "transcript"), text=pending.line)
+                if pending.words:
+                    echoes.append((message_id, pending.words))
         return parts
+
+    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str]]) -> None:
+        """The transcripts the burst went without, owed to the chat that now has their recordings."""
+        if self._late is None:
+            return
+        for job, index, name in owed:
+            self._late.owe(
+                job=job,
+                conversation=burst.conversation.key,
+                contact_id=session.contact_id,
+                client_token=burst.client_token(index, "late-transcript"),
+                label=name,
+            )
 
     def _send(self, session: Session, parts: list[Part]) -> None:
         token = session.connection_token
@@ -96,6 +147,20 @@ class BurstDelivery:
                 count("MediaNotices")
                 self._participant.send_text(token, notice, part.client_token)
 
+    def _echo(self, burst: Burst, echoes: list[tuple[str, str]]) -> None:
+        """With `echoTranscripts`, each placed transcript back to the customer as a reply to their recording, after
+        the burst is in the chat; a refusal is logged, never a reason to deliver the burst again."""
+        if not self._settings.echo_transcripts:
+            return
+        for message_id, words in echoes:
+            try:
+                self._whatsapp.echo_transcript(
+                    burst.origination_phone_number_id, burst.conversation.customer, echo_text(words), message_id
+                )
+            except (TransientAwsError, EchoRefused):
+                logger.warning("transcript echo failed", burst_id=burst.burst_id)
+                count("TranscriptEchoesFailed")
+
     def _mark_read(self, burst: Burst) -> None:
         if not self._settings.mark_as_read or not burst.message_ids:
             return
@@ -104,6 +169,18 @@ class BurstDelivery:
         except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
             logger.warning("mark as read failed", burst_id=burst.burst_id)
+
+
+ECHO_PREFIX = "🔊"
+"""The AWS sample's reply to a transcribed voice note: `🔊_<transcript>_` (WhatsApp italics)."""
+
+
+def echo_text(words: str) -> str:
+    return f"{ECHO_PREFIX}_{words}_"
+
+
+def _is_wav(part: Part) -> bool:
+    return part.media is not None and part.media.content_type == "audio/wav"
 
 
 def _fifo_processor() -> SqsFifoPartialProcessor:
@@ -122,6 +199,20 @@ class Inbound:
     deliver_once: Callable[..., dict[str, Any]]
     idempotency: Any
     processor: SqsFifoPartialProcessor = field(default_factory=_fifo_processor)
+    preparation: Preparation | None = None
+    """Early preparation of recordings from the raw table's stream (a stack that transcribes)."""
+    late_transcripts: LateTranscripts | None = None
+    """Transcripts owed to chats, settled on Transcribe's job state change events (a stack that transcribes)."""
+
+    def transcription_finished(self, event: dict[str, Any]) -> dict[str, str]:
+        """A "Transcribe Job State Change" event from EventBridge: the transcript posted if a chat is owed it."""
+        if self.late_transcripts is None:
+            return {"outcome": "not transcribing"}
+        return self.late_transcripts.on_event(event)
+
+    def prepare(self, event: dict[str, Any]) -> dict[str, int]:
+        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts."""
+        return self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation

@@ -1,4 +1,6 @@
-"""Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.deliver.send_burst`).
+"""Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.deliver.send_burst`);
+on a stack that transcribes, also the raw table's stream -> early preparation of recordings (`deliver.prepare`), and
+Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`deliver.late_transcripts`).
 
 Powertools' FIFO partial batch processor keeps each conversation's order; a body that is not a Burst fails like any
 burst and reaches the DLQ after maxReceiveCount receives (an aggregator bug worth keeping, not dropping).
@@ -13,6 +15,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
+from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, is_transcribe_event
+from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
 
@@ -20,9 +24,19 @@ installed: bootstrap.Installed[Inbound] = bootstrap.Installed(bootstrap.inbound_
 reset = installed.reset
 
 
-def configure(delivery: BurstDelivery, persistence: BasePersistenceLayer) -> Inbound:
+def configure(
+    delivery: BurstDelivery,
+    persistence: BasePersistenceLayer,
+    preparation: Preparation | None = None,
+    late_transcripts: LateTranscripts | None = None,
+) -> Inbound:
     """Install the delivery and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    return installed.install(bootstrap.inbound(delivery, persistence))
+    return installed.install(bootstrap.inbound(delivery, persistence, preparation, late_transcripts))
+
+
+def _from_stream(event: dict[str, Any]) -> bool:
+    records = event.get("Records") or [{}]
+    return records[0].get("eventSource") == "aws:dynamodb"
 
 
 @reports_sdk_rejections
@@ -33,5 +47,9 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 @lambda_handler()
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inbound = installed.get()
+    if is_transcribe_event(event):
+        return inbound.transcription_finished(event)
+    if _from_stream(event):
+        return inbound.prepare(event)
     inbound.idempotency.register_lambda_context(context)
     return process_partial_response(event, record_handler, inbound.processor, context)

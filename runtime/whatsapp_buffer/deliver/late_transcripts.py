@@ -1,0 +1,160 @@
+"""Transcripts that finish after their burst was delivered: owed to the chat, posted there once, after the recording.
+
+When the flush gives up waiting (`transcripts.Transcripts.wait`), the burst goes out with a line saying the transcript
+of `voice-1.wav` follows, under ClientToken `burst.client_token(i, "transcript-pending")`. Right after the burst is in
+the chat, the flush records the debt (an item in the sessions table: the conversation, the chat's contact id, the
+ClientToken `burst.client_token(i, "late-transcript")`, the WAV's name) and checks the job one last time. The job's
+completion reaches the inbound function as Transcribe's EventBridge event ("Transcribe Job State Change"). Either
+side settles the debt by claiming it with a conditional write: whichever claims it posts `🔊 voice-1.wav: "…"` (or,
+for a FAILED job, the line saying there is no transcript) and marks it paid. So:
+
+* the job completes while the flush is still deciding: the completion event finds no debt and does nothing; the
+  flush's last check, made after the debt is written, finds the job done and settles it;
+* the event arrives twice: the second claim fails (the debt is paid), nothing is posted;
+* the burst is redelivered: the debt is found (`already_owed`), the slot keeps its "follows" line, the same debt is
+  not recorded twice, and the repeated SendMessage calls carry the ClientTokens already used;
+* a completion for a job nobody owes (its transcript was placed in its burst) claims nothing and posts nothing;
+* the chat has ended (or the conversation moved on to a newer chat) by then: nothing is posted, the debt is paid
+  with outcome `chat ended` and counted (`LateTranscriptsChatEnded`): the new chat's agent never saw the recording.
+
+A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it. An event
+that finds the debt claimed by another invocation raises too (`TranscriptClaimedElsewhere`): Lambda retries it 1 and
+2 minutes later, past the claim's lease (120 s), so a claimant that died between claiming and paying is taken over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.sessions_table import CLAIMED, PAID, SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver.transcripts import Transcripts
+from whatsapp_buffer.errors import ChatSessionGone, TranscriptClaimedElsewhere
+from whatsapp_buffer.observability import count, logger
+
+DEBT_SECONDS = 7 * 24 * 3600
+"""How long a debt is kept (TTL): a chat lasts at most 7 days (Connect's chat duration maximum, 10,080 minutes)."""
+CLAIM_LEASE_SECONDS = 120.0
+"""A claim older than this is taken over (its claimant died between claiming and paying)."""
+EVENT_SOURCE = "aws.transcribe"
+EVENT_DETAIL_TYPE = "Transcribe Job State Change"
+
+POSTED = "posted"
+CHAT_ENDED = "chat ended"
+CLAIMED_ELSEWHERE = "claimed elsewhere"
+
+
+def pending_line(label: str) -> str:
+    """The burst's line at the recording's place when its transcript is not ready in time."""
+    return f"🔊 (the transcript of {label} is not ready yet; it follows in this chat)"
+
+
+def late_line(label: str, line: str) -> str:
+    """`🔊 "…"` (or the no-transcript line) naming the recording it belongs to: later bursts may stand in between."""
+    return render.clip(f"🔊 {label}: {line.removeprefix('🔊 ')}")
+
+
+def is_transcribe_event(event: dict[str, Any]) -> bool:
+    return event.get("source") == EVENT_SOURCE and event.get("detail-type") == EVENT_DETAIL_TYPE
+
+
+class LateTranscripts:
+    """Records the transcripts a flush delivered without, and posts each one once, when its job is done."""
+
+    def __init__(
+        self,
+        *,
+        debts: TranscriptDebts,
+        sessions: SessionStore,
+        participant: ChatParticipant,
+        transcripts: Transcripts,
+        job_prefix: str,
+        now: Callable[[], float] = clock.now,
+    ) -> None:
+        self._debts = debts
+        self._sessions = sessions
+        self._participant = participant
+        self._transcripts = transcripts
+        self._job_prefix = job_prefix
+        self._now = now
+
+    def already_owed(self, job: str) -> bool:
+        """True when an earlier delivery of the burst gave up on this job (its slot keeps its "follows" line)."""
+        return self._debts.get(job) is not None
+
+    def owe(self, *, job: str, conversation: str, contact_id: str, client_token: str, label: str) -> str:
+        """After the burst is in the chat: record the debt, then check the job one last time."""
+        debt = TranscriptDebt(
+            job=job,
+            conversation=conversation,
+            contact_id=contact_id,
+            client_token=client_token,
+            label=label,
+            expires_at=int(self._now() + DEBT_SECONDS),
+        )
+        if self._debts.record(debt):
+            count("LateTranscriptsOwed")
+        return self.settle(job)
+
+    def on_event(self, event: dict[str, Any]) -> dict[str, str]:
+        """A "Transcribe Job State Change" event: the job's debt settled, if this stack owes one."""
+        job = str((event.get("detail") or {}).get("TranscriptionJobName") or "")
+        if not job.startswith(self._job_prefix):
+            logger.warning("transcription event for another stack's job ignored")
+            count("TranscriptEventsIgnored")
+            return {"outcome": "not ours"}
+        outcome = self.settle(job)
+        if outcome == CLAIMED_ELSEWHERE:
+            # Usually the flush posting it right now; if that claimant died, Lambda's retries (1 and 2 minutes
+            # later) outlast its lease and take the debt over.
+            raise TranscriptClaimedElsewhere(f"transcript {job} is being posted by another invocation")
+        return {"outcome": outcome}
+
+    def settle(self, job: str) -> str:
+        """Post the job's transcript into the chat that is owed it, once; what happened, as a word."""
+        owed = self._debts.get(job)
+        if owed is None or owed.state == PAID:
+            count("LateTranscriptsNotOwed")
+            return "not owed"
+        line, _words = self._transcripts.settled(job)
+        if line is None:
+            return "running"
+        debt = self._debts.claim(job, self._now(), CLAIM_LEASE_SECONDS)
+        if debt is None:
+            current = self._debts.get(job)
+            if current is not None and current.state == CLAIMED:
+                return CLAIMED_ELSEWHERE
+            count("LateTranscriptsNotOwed")
+            return "not owed"
+        try:
+            outcome = self._post(debt, late_line(debt.label, line))
+        except Exception:
+            self._debts.release(job)
+            raise
+        self._debts.pay(job, outcome)
+        return outcome
+
+    def _post(self, debt: TranscriptDebt, text: str) -> str:
+        session = self._sessions.get(debt.conversation)
+        if session is None or session.contact_id != debt.contact_id or session.chat_over(self._now()):
+            count("LateTranscriptsChatEnded")
+            logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
+            return CHAT_ENDED
+        try:
+            self._participant.send_text(session.connection_token, text, debt.client_token)
+        except ChatSessionGone:
+            try:
+                connection = self._participant.connect(session.participant_token)
+            except ChatSessionGone:
+                count("LateTranscriptsChatEnded")
+                logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
+                return CHAT_ENDED
+            refreshed = session.with_connection(connection.token, connection.expires_at)
+            self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+            self._participant.send_text(refreshed.connection_token, text, debt.client_token)
+        count("LateTranscriptsPosted")
+        logger.info("late transcript posted", contact_id=debt.contact_id)
+        return POSTED

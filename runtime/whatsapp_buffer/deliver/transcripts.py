@@ -1,0 +1,146 @@
+"""Transcripts of a burst's voice notes and audio files, placed in the burst at the recording's place.
+
+Each recording attachable as WAV (`media`, converted PCM 16 kHz mono) gets one Amazon Transcribe batch job, started
+as soon as its WAV is stored; the burst waits for all its jobs together, at most `transcriptWaitSeconds` from the
+first start, then each recording's transcript line (`🔊 "my order never arrived"`) goes right after its attachment.
+A job that failed, was refused or is not done in time is one line saying there is no transcript; the recording and
+the rest of the burst are delivered regardless.
+
+The job name is the media bucket's name (one per stack) and the WhatsApp media id: a recording WhatsApp or the
+queue redelivers is transcribed once (the second start is ConflictException, `Transcriber.start` returns False) and
+its transcript read from the same key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.transcribe import COMPLETED, Transcriber, transcript_text
+from whatsapp_buffer.deliver import render
+from whatsapp_buffer.errors import MediaUnavailable, TranscriptionUnavailable, TransientAwsError
+from whatsapp_buffer.observability import count, logger
+
+TRANSCRIBED_KINDS = frozenset({"voice", "audio"})
+POLL_SECONDS = 1.0
+"""GetTranscriptionJob allows 20 transactions per second per account (Amazon Transcribe "Guidelines and quotas")."""
+_JOB_NAME_UNSAFE = re.compile(r"[^0-9a-zA-Z._-]+")
+
+NOT_READY = "not ready in time"
+FAILED = "could not be transcribed"
+
+
+def job_name(bucket: str, media_id: str) -> str:
+    """`<bucket>-<media id>` in Transcribe's job-name alphabet (`^[0-9a-zA-Z._-]+`, at most 200 characters)."""
+    return _JOB_NAME_UNSAFE.sub("_", f"{bucket}-{media_id}")[:200]
+
+
+def job_prefix(bucket: str) -> str:
+    """What every job name of this stack starts with (its EventBridge rule matches on it)."""
+    return job_name(bucket, "")
+
+
+def output_key(name: str) -> str:
+    return f"transcripts/{name}.json"
+
+
+def transcript_line(text: str) -> str:
+    return render.clip(f'🔊 "{text}"')
+
+
+def missing_line(reason: str) -> str:
+    return f"🔊 (no transcript: the recording {reason})"
+
+
+@dataclass
+class Pending:
+    """One recording's job, and the line that stands for its transcript once known."""
+
+    job: str
+    line: str | None = None
+    words: str | None = None
+    """The transcript itself, once placed (what `echoTranscripts` sends back to the customer)."""
+    late: bool = False
+    """Not done within the wait: delivered without its transcript, which is owed to the chat (`late_transcripts`)."""
+
+
+class Transcripts:
+    """Starts a burst's jobs and waits for them, once, within the bounded wait."""
+
+    def __init__(
+        self,
+        *,
+        transcriber: Transcriber | None,
+        media: MediaStore,
+        languages: tuple[str, ...],
+        wait_seconds: float,
+        sleep: Callable[[float], None] = clock.sleep,
+    ) -> None:
+        self._transcriber = transcriber
+        self._media = media
+        self._languages = languages
+        self._wait_seconds = wait_seconds
+        self._sleep = sleep
+
+    @property
+    def enabled(self) -> bool:
+        return self._transcriber is not None and bool(self._languages)
+
+    def start(self, media_id: str, wav_key: str) -> Pending:
+        """Start the recording's job (or find it started); a refusal is known at once."""
+        assert self._transcriber is not None
+        name = job_name(self._transcriber.bucket, media_id)
+        try:
+            started = self._transcriber.start(name, wav_key, "wav", self._languages, output_key(name))
+        except (TranscriptionUnavailable, TransientAwsError) as exc:
+            logger.warning("transcription not started", error=str(exc))
+            count("TranscriptsMissing")
+            return Pending(name, missing_line(FAILED))
+        if not started:
+            count("TranscriptionsReused")
+        return Pending(name)
+
+    def wait(self, pending: list[Pending]) -> None:
+        """Fill every pending line: the transcript, or why there is none, within the bounded wait. The wait is counted
+        in polls, not read from the clock, so it ends even where time stands still during an invocation."""
+        polls = math.ceil(self._wait_seconds / POLL_SECONDS)
+        for poll in range(polls + 1):
+            for job in pending:
+                if job.line is None:
+                    job.line, job.words = self._settled(job.job)
+            if all(job.line is not None for job in pending) or poll == polls:
+                break
+            self._sleep(POLL_SECONDS)
+        for job in pending:
+            if job.line is None:
+                count("TranscriptsMissing")
+                job.line = missing_line(NOT_READY)
+                job.late = True
+
+    def settled(self, name: str) -> tuple[str | None, str | None]:
+        """The job's line and words once it is done (`(None, None)` while it runs)."""
+        return self._settled(name)
+
+    def _settled(self, name: str) -> tuple[str | None, str | None]:
+        assert self._transcriber is not None
+        try:
+            state = self._transcriber.state(name)
+            if not state.done:
+                return None, None
+            if state.status != COMPLETED:
+                logger.warning("transcription failed", reason=state.failure)
+                count("TranscriptsMissing")
+                return missing_line(FAILED), None
+            text = transcript_text(self._media.get(output_key(name)))
+        except (TranscriptionUnavailable, TransientAwsError, MediaUnavailable, ValueError) as exc:
+            logger.warning("transcript unreadable", error=str(exc))
+            count("TranscriptsMissing")
+            return missing_line(FAILED), None
+        if not text:
+            return missing_line("holds no words Transcribe recognised"), None
+        count("TranscriptsPlaced")
+        return transcript_line(text), text

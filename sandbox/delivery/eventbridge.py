@@ -1,0 +1,90 @@
+"""EventBridge -> Lambda: the events AWS services emit (Transcribe's job state changes), matched against the program's
+rules and delivered to each rule's target function as an asynchronous invoke.
+
+A service stand-in that emits events is attached as a source: `next_event_at()` says when its next event is due (a
+job's turnaround ends) and `events_due(at)` hands over the events due by then, each once. The path wakes the
+scheduler at that time, so a job finishing while nothing else happens still emits its event on time. Delivery as AWS
+documents it: a rule matches with the event pattern language (sandbox.filters: `prefix` and the rest); a Lambda target
+is invoked asynchronously (retried 1 then 2 minutes later, then the function's on-failure destination or DLQ, as for
+SNS); Lambda refuses the invoke unless the function's resource policy admits events.amazonaws.com from that rule
+(the event is then counted as refused, never delivered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sandbox import filters
+from sandbox.delivery.dead_letters import DeadLetters
+from sandbox.delivery.functions import DeliveryPath, Functions
+from sandbox.delivery.scheduler import Scheduler
+from sandbox.wiring import Wiring
+
+EVENTBRIDGE_DELIVERY_DELAY = 0.5
+"""Seconds from a service's event to the target's invoke (an assumption: EventBridge states no figure)."""
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+
+
+class EventSource(Protocol):
+    def next_event_at(self) -> float | None: ...
+
+    def events_due(self, at: float) -> list[dict[str, Any]]: ...
+
+
+class EventBridgeToLambda(DeliveryPath):
+    def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
+        super().__init__(wiring, scheduler, functions)
+        self.dead_letters = dead_letters
+        self.sources: list[EventSource] = []
+        self.delivered: list[tuple[float, str, dict[str, Any]]] = []
+        """(trace seconds, function, event) of each event handed to a target."""
+        self.refused = 0
+        """Events a rule matched whose function's resource policy does not admit the rule."""
+        self._wakeups: set[float] = set()
+        self.duplicate_after: float | None = None
+        """Set: every event also reaches its target a second time, this many seconds later (EventBridge delivers at
+        least once; a replay can ask for the duplicate)."""
+
+    def attach(self, source: EventSource) -> None:
+        self.sources.append(source)
+
+    def settle(self) -> None:
+        """After each job: hand on the events due now; wake up when the next one is due."""
+        for source in self.sources:
+            for event in source.events_due(self.clock.now):
+                self._route(event)
+            due = source.next_event_at()
+            if due is not None and due > self.clock.now and due not in self._wakeups:
+                self._wakeups.add(due)
+                self.scheduler.at(due, "eventbridge-wakeup", lambda: None)
+
+    def _route(self, event: dict[str, Any]) -> None:
+        for rule in self.wiring.event_rules:
+            if not filters.matches(rule.pattern, event):
+                continue
+            if not rule.may_invoke:
+                self.refused += 1
+                continue
+            delays = [EVENTBRIDGE_DELIVERY_DELAY]
+            if self.duplicate_after is not None:
+                delays.append(EVENTBRIDGE_DELIVERY_DELAY + self.duplicate_after)
+            for delay in delays:
+                self.scheduler.after(
+                    delay,
+                    f"eventbridge->{rule.function}",
+                    lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(r.function, e, attempt=0, first_at=t),
+                )
+
+    def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:
+        spec = self.wiring.functions[key]
+        self.delivered.append((self.clock.elapsed, key, event))
+        invocation = self.functions.invoke(key, event)
+        if invocation.ok:
+            return
+        if attempt < spec.async_retries:
+            delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS) - 1)]
+            retry: Callable[[], None] = lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)  # noqa: E731
+            self.scheduler.after(delay, f"retry->{key}", retry)
+            return
+        self.dead_letters.async_retries_exhausted(spec, event, invocation, first_at, source="eventbridge")

@@ -1,0 +1,288 @@
+"""The fake of Amazon Transcribe's batch API (StartTranscriptionJob, GetTranscriptionJob), one of `FakeServices`.
+
+moto has a Transcribe backend, but it moves a job one status further on every GetTranscriptionJob (QUEUED ->
+IN_PROGRESS -> COMPLETED), whatever the time, and writes no transcript to the output bucket; the bridge needs a job
+that finishes after a delay in the sandbox's virtual time and a transcript file in its media bucket, so this fake
+replaces it. Rules, from the botocore model `transcribe` (its documentation strings quoted where they are enforced):
+
+* GetTranscriptionJob of an unknown name: NotFoundException ("We can't find the requested resource").
+* `TranscriptionJobName` "must be unique within an Amazon Web Services account. If you try to create a new job with
+  the same name as an existing job, you get a ConflictException error"; pattern `^[0-9a-zA-Z._-]+`, 1-200 chars.
+* "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your request. If you
+  include more than one of these parameters, your transcription job fails." The docs do not say whether it fails at
+  the request or later; the fake refuses the request (BadRequestException) and the bridge treats both alike.
+* `LanguageOptions`: "You can specify two or more language codes … If you include LanguageOptions in your request,
+  you must also include IdentifyLanguage." (The model's `min` is 1; the text says two: the fake follows the text.)
+* `MediaFormat` one of the model's enum (mp3, mp4, wav, flac, ogg, amr, webm, m4a); botocore does not check enums.
+* `OutputKey` ending in `.json` is the transcript's exact key in `OutputBucketName` ("If you specify
+  'DOC-EXAMPLE-BUCKET' as the OutputBucketName and 'test-files/my-transcript.json' as the OutputKey, your
+  transcription output path is s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json").
+* A COMPLETED job's transcript JSON holds `results.transcripts[0].transcript`; a job whose media cannot be read
+  FAILS with a FailureReason (the fake's wording; the model lists reasons but not this one's text).
+
+Turnaround is an ASSUMPTION, not a measured figure: no AWS source found states how long a batch job takes for a
+short file (third-party write-ups say "minutes" for long files). `turnaround_seconds` defaults to 10 s of virtual
+time for any recording; tests and the sandbox set it. The words a recording holds are the sandbox's to choose:
+`transcript_for(bucket, key)` returns them (None: the job fails, as for a file Transcribe cannot read).
+
+Completion events: when a job finishes, Transcribe emits a "Transcribe Job State Change" event to EventBridge
+(developer guide, "Using Amazon EventBridge with Amazon Transcribe": "When a transcription job changes state,
+EventBridge automatically sends an event to an event stream", on "a best-effort basis"). `events_due(at)` finishes
+every job whose turnaround is over and returns each finished job's event once: `source` `aws.transcribe`,
+`detail-type` `Transcribe Job State Change`, `detail` `{TranscriptionJobName, TranscriptionJobStatus: COMPLETED |
+FAILED}` (the fields the guide's rule example matches on), in EventBridge's envelope (`version`, `id`, `account`,
+`time`, `region`, `resources`). A job GetTranscriptionJob saw finish emits its event at the next `events_due` too.
+
+Wire: the model lists `protocols: ["smithy-rpc-v2-cbor", "json"]` (its `protocol` field says cbor); botocore picks
+the first of ITS priority list that the service supports, which is `json` (POST /, `X-Amz-Target:
+Transcribe.<Operation>`, `application/x-amz-json-1.1`). Both are served, so an SDK that prefers CBOR (POST
+/service/Transcribe/operation/<Operation>) works too; errors are `{"__type", "message"}` with HTTP 400 in both,
+CBOR encoded and decoded with botocore's own serializer and parser.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import botocore.session
+from botocore.model import ShapeResolver
+from botocore.parsers import BaseCBORParser
+from botocore.serialize import CBORSerializer
+
+from sandbox.fakes.rest_json import ApiError
+
+SERVICE = "transcribe"
+PATH_PREFIX = "/service/Transcribe/operation/"
+MODEL = botocore.session.get_session().get_service_model(SERVICE)
+_START = MODEL.operation_model("StartTranscriptionJob").input_shape
+MEDIA_FORMATS = frozenset(_START.members["MediaFormat"].enum)
+LANGUAGE_CODES = frozenset(_START.members["LanguageCode"].enum)
+JOB_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
+TURNAROUND_SECONDS = 10.0
+ACCOUNT = "123456789012"
+UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you have read permission and try your request again."
+
+_ERROR_SHAPE = ShapeResolver(
+    {"Error": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}}, "S": {"type": "string"}}
+).get_shape_by_name("Error")
+
+
+@dataclass
+class Job:
+    name: str
+    media_uri: str
+    media_format: str | None
+    languages: list[str]
+    identify: bool
+    output_bucket: str | None
+    output_key: str | None
+    created_at: float
+    done_at: float
+    status: str = "IN_PROGRESS"
+    failure: str | None = None
+    language_code: str | None = None
+    announced: bool = False
+    """Its state change event was emitted."""
+
+    def view(self) -> dict[str, Any]:
+        job: dict[str, Any] = {
+            "TranscriptionJobName": self.name,
+            "TranscriptionJobStatus": self.status,
+            "Media": {"MediaFileUri": self.media_uri},
+            "CreationTime": self.created_at,
+            "StartTime": self.created_at,
+        }
+        if self.media_format:
+            job["MediaFormat"] = self.media_format
+        if self.identify:
+            job["IdentifyLanguage"] = True
+            job["LanguageOptions"] = list(self.languages)
+        if self.language_code:
+            job["LanguageCode"] = self.language_code
+        if self.status == "COMPLETED":
+            job["CompletionTime"] = self.done_at
+            job["Transcript"] = {"TranscriptFileUri": f"https://s3.amazonaws.com/{self.output_bucket}/{self.output_key}"}
+        if self.status == "FAILED":
+            job["CompletionTime"] = self.done_at
+            job["FailureReason"] = self.failure
+        return job
+
+
+def _bad(message: str) -> ApiError:
+    return ApiError("BadRequestException", message, 400)
+
+
+class TranscribeBackend:
+    """Batch transcription jobs of one account; `s3_client` reads the media and writes the transcript."""
+
+    def __init__(
+        self,
+        s3_client: Any = None,
+        *,
+        transcript_for: Callable[[str, str], str | None] | None = None,
+        turnaround_seconds: float = TURNAROUND_SECONDS,
+    ) -> None:
+        self.s3_client = s3_client
+        self.transcript_for = transcript_for or (lambda bucket, key: "")
+        self.turnaround_seconds = turnaround_seconds
+        self.jobs: dict[str, Job] = {}
+
+    def start_transcription_job(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        name = str(params.get("TranscriptionJobName") or "")
+        if not JOB_NAME.match(name):
+            raise _bad(f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint")
+        if name in self.jobs:
+            raise ApiError("ConflictException", "The requested job name already exists. Use a different job name.", 400)
+        media_format = params.get("MediaFormat")
+        if media_format is not None and media_format not in MEDIA_FORMATS:
+            raise _bad(f"Unsupported media format {media_format!r}")
+        language = params.get("LanguageCode")
+        identify = bool(params.get("IdentifyLanguage"))
+        chosen = [bool(language), identify, bool(params.get("IdentifyMultipleLanguages"))]
+        if sum(chosen) != 1:
+            raise _bad("Specify exactly one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages.")
+        options = list(params.get("LanguageOptions") or [])
+        if options and not identify:
+            raise _bad("LanguageOptions requires IdentifyLanguage.")
+        if identify and options and len(options) < 2:
+            raise _bad("LanguageOptions needs two or more language codes.")
+        for code in [language, *options]:
+            if code and code not in LANGUAGE_CODES:
+                raise _bad(f"Unsupported language code {code!r}")
+        uri = str((params.get("Media") or {}).get("MediaFileUri") or "")
+        if not uri.startswith("s3://"):
+            raise _bad("The S3 URI that you provided is not valid.")
+        output_bucket = params.get("OutputBucketName")
+        output_key = params.get("OutputKey") or f"{name}.json"
+        if output_key.endswith("/"):
+            output_key = f"{output_key}{name}.json"
+        job = Job(
+            name=name,
+            media_uri=uri,
+            media_format=media_format,
+            languages=options if identify else [language],
+            identify=identify,
+            output_bucket=output_bucket,
+            output_key=output_key,
+            created_at=at,
+            done_at=at + self.turnaround_seconds,
+            language_code=language,
+        )
+        self.jobs[name] = job
+        return {"TranscriptionJob": job.view()}
+
+    def get_transcription_job(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        name = str(params.get("TranscriptionJobName") or "")
+        job = self.jobs.get(name)
+        if job is None:
+            raise ApiError("NotFoundException", "The requested job couldn't be found. Check the job name and try your request again.", 400)
+        if job.status == "IN_PROGRESS" and at >= job.done_at:
+            self._finish(job)
+        return {"TranscriptionJob": job.view()}
+
+    def events_due(self, at: float, *, region: str = "us-east-1") -> list[dict[str, Any]]:
+        """Finish the jobs whose turnaround is over; each finished job's "Transcribe Job State Change" event, once."""
+        events = []
+        for job in sorted(self.jobs.values(), key=lambda j: (j.done_at, j.name)):
+            if job.announced or at < job.done_at:
+                continue
+            if job.status == "IN_PROGRESS":
+                self._finish(job)
+            job.announced = True
+            events.append(state_change_event(job, region))
+        return events
+
+    def next_event_at(self) -> float | None:
+        """When the next job still to announce finishes (None: none)."""
+        due = [job.done_at for job in self.jobs.values() if not job.announced]
+        return min(due) if due else None
+
+    def _finish(self, job: Job) -> None:
+        bucket, _, key = job.media_uri[len("s3://") :].partition("/")
+        words = self.transcript_for(bucket, key)
+        readable = self.s3_client is not None and self._exists(bucket, key)
+        if words is None or not readable:
+            job.status, job.failure = "FAILED", UNREADABLE
+            return
+        if job.identify and not job.language_code:
+            job.language_code = job.languages[0]
+        document = {
+            "jobName": job.name,
+            "accountId": ACCOUNT,
+            "status": "COMPLETED",
+            "results": {"transcripts": [{"transcript": words}], "items": []},
+        }
+        self.s3_client.put_object(Bucket=job.output_bucket, Key=job.output_key, Body=json.dumps(document).encode())
+        job.status = "COMPLETED"
+
+    def _exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.s3_client.head_object(Bucket=bucket, Key=key)
+        except Exception:  # noqa: BLE001 - any refusal reads as "can't be accessed", as Transcribe reports it
+            return False
+        return True
+
+
+def state_change_event(job: Job, region: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"transcribe-job/{job.name}/{job.status}")),
+        "detail-type": "Transcribe Job State Change",
+        "source": "aws.transcribe",
+        "account": ACCOUNT,
+        "time": datetime.fromtimestamp(job.done_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
+        "detail": {"TranscriptionJobName": job.name, "TranscriptionJobStatus": job.status},
+    }
+
+
+# ---------------------------------------------------------------- the wire: smithy-rpc-v2-cbor
+
+
+JSON = "json"
+CBOR = "cbor"
+_TARGET_PREFIX = f"{MODEL.metadata['targetPrefix']}."
+
+
+def operation_for(path: str, target: str | None) -> tuple[str, str] | None:
+    """(operation, wire) of a Transcribe request — `X-Amz-Target: Transcribe.<Operation>` (json) or
+    `/service/Transcribe/operation/<Operation>` (cbor) — else None."""
+    if target and target.startswith(_TARGET_PREFIX):
+        return target[len(_TARGET_PREFIX) :], JSON
+    if path.startswith(PATH_PREFIX):
+        return path[len(PATH_PREFIX) :], CBOR
+    return None
+
+
+def decode(wire: str, body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    if wire == JSON:
+        return json.loads(body)
+    return BaseCBORParser().parse_data_item(io.BufferedReader(io.BytesIO(body)))
+
+
+def encode(wire: str, operation: str, output: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    if wire == JSON:
+        return 200, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(output).encode()
+    serialized = bytearray()
+    CBORSerializer()._serialize_data_item(serialized, output, MODEL.operation_model(operation).output_shape)
+    return 200, {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}, bytes(serialized)
+
+
+def encode_error(wire: str, error: ApiError) -> tuple[int, dict[str, str], bytes]:
+    if wire == JSON:
+        body = json.dumps({"__type": error.code, "message": error.message}).encode()
+        return error.status or 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+    serialized = bytearray()
+    CBORSerializer()._serialize_data_item(serialized, {"__type": error.code, "message": error.message}, _ERROR_SHAPE)
+    headers = {"Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
+    return error.status or 400, headers, bytes(serialized)

@@ -1,0 +1,149 @@
+"""Amazon Transcribe batch-job rules the bridge relies on, each with its source (the botocore model `transcribe`),
+checked against the project's one fake through a real boto3 client; S3 from moto."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+
+from sandbox.fakes import transcribe as fake_transcribe
+from tests.contract.conftest import BUCKET
+from tests.fixtures.fakes import NO_RETRIES
+from whatsapp_buffer.adapters.transcribe import transcript_text
+from whatsapp_buffer.deliver.transcripts import job_name
+
+MODEL = botocore.session.get_session().get_service_model("transcribe")
+START = MODEL.operation_model("StartTranscriptionJob")
+
+
+def _doc(member: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", START.input_shape.members[member].documentation))
+
+
+@pytest.fixture
+def transcribe(aws):
+    aws.s3.put_object(Bucket=BUCKET, Key="inbound/b/1-m.wav", Body=b"RIFF")
+    aws.fake.transcribe.transcript_for = lambda bucket, key: "my order never arrived"
+    return aws.fake.client("transcribe", config=NO_RETRIES)
+
+
+def _start(client, name="job-1", **extra):
+    params = {
+        "TranscriptionJobName": name,
+        "Media": {"MediaFileUri": f"s3://{BUCKET}/inbound/b/1-m.wav"},
+        "MediaFormat": "wav",
+        "OutputBucketName": BUCKET,
+        "OutputKey": f"transcripts/{name}.json",
+        **extra,
+    }
+    if not {"LanguageCode", "IdentifyLanguage"} & set(extra):
+        params["LanguageCode"] = "en-US"
+    return client.start_transcription_job(**params)
+
+
+def _code(excinfo) -> str:
+    return excinfo.value.response["Error"]["Code"]
+
+
+def test_a_job_name_is_unique_so_a_second_start_of_the_same_recording_is_a_conflict(transcribe):
+    """TranscriptionJobName: "must be unique within an Amazon Web Services account. If you try to create a new job
+    with the same name as an existing job, you get a ConflictException error." """
+    assert "you get a ConflictException error" in _doc("TranscriptionJobName")
+    _start(transcribe)
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe)
+    assert _code(excinfo) == "ConflictException"
+
+
+def test_the_bridges_job_names_fit_the_models_pattern_and_length():
+    """TranscriptionJobName: pattern `^[0-9a-zA-Z._-]+`, max 200."""
+    shape = START.input_shape.members["TranscriptionJobName"]
+    assert shape.metadata["pattern"] == "^[0-9a-zA-Z._-]+" and shape.metadata["max"] == 200
+    for media_id in ("1234567890", "wamid.HBgL+/=", "x" * 400):
+        name = job_name("whatsapp-buffer-media-0a1b2c3", media_id)
+        assert fake_transcribe.JOB_NAME.match(name) and len(name) <= 200
+
+
+@pytest.mark.parametrize(
+    "languages",
+    [{"LanguageCode": "en-US", "IdentifyLanguage": True}, {"LanguageOptions": ["en-US", "es-US"]}],
+)
+def test_exactly_one_of_language_code_or_language_identification_is_accepted(transcribe, languages):
+    """LanguageCode: "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your
+    request. If you include more than one of these parameters, your transcription job fails." LanguageOptions: "If
+    you include LanguageOptions in your request, you must also include IdentifyLanguage." """
+    assert "If you include more than one of these parameters, your transcription job fails" in _doc("LanguageCode")
+    assert "you must also include IdentifyLanguage" in _doc("LanguageOptions")
+    params = dict(languages)
+    if "LanguageOptions" in params:
+        params["LanguageCode"] = "en-US"
+    with pytest.raises(ClientError) as excinfo:
+        transcribe.start_transcription_job(
+            TranscriptionJobName="j", Media={"MediaFileUri": f"s3://{BUCKET}/inbound/b/1-m.wav"}, **params
+        )
+    assert _code(excinfo) == "BadRequestException"
+
+
+def test_language_identification_takes_two_or_more_options(transcribe):
+    """LanguageOptions: "You can specify two or more language codes" (the model's `min` is 1; the fake follows the
+    text, the bridge only ever sends two or more)."""
+    assert "two or more language codes" in _doc("LanguageOptions")
+    with pytest.raises(ClientError):
+        _start(transcribe, IdentifyLanguage=True, LanguageOptions=["en-US"])
+    _start(transcribe, IdentifyLanguage=True, LanguageOptions=["en-US", "es-US"])
+
+
+def test_wav_is_a_media_format_and_whatsapps_aac_is_not_so_the_bridge_sends_its_wav():
+    """MediaFormat enum: mp3, mp4, wav, flac, ogg, amr, webm, m4a. WhatsApp's AAC audio (audio/aac) is not among
+    them; the converted WAV always is."""
+    formats = set(START.input_shape.members["MediaFormat"].enum)
+    assert formats == {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm", "m4a"} == fake_transcribe.MEDIA_FORMATS
+    assert "aac" not in formats
+
+
+def test_a_job_completes_after_its_turnaround_and_writes_the_transcript_to_the_exact_output_key(aws, transcribe):
+    """OutputKey: "If you specify 'DOC-EXAMPLE-BUCKET' as the OutputBucketName and 'test-files/my-transcript.json'
+    as the OutputKey, your transcription output path is s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json";
+    GetTranscriptionJob: "If the status is COMPLETED, the job is finished. You can find the results at the location
+    specified in TranscriptFileUri." """
+    assert "s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json" in _doc("OutputKey")
+    _start(transcribe)
+    assert transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]["TranscriptionJobStatus"] == "IN_PROGRESS"
+    aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
+    job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
+    assert job["TranscriptionJobStatus"] == "COMPLETED"
+    assert job["Transcript"]["TranscriptFileUri"].endswith(f"/{BUCKET}/transcripts/job-1.json")
+    document = aws.s3.get_object(Bucket=BUCKET, Key="transcripts/job-1.json")["Body"].read()
+    assert transcript_text(document) == "my order never arrived"
+    assert json.loads(document)["results"]["transcripts"][0]["transcript"] == "my order never arrived"
+
+
+def test_a_job_whose_media_cannot_be_read_fails_with_a_reason(aws, transcribe):
+    """TranscriptionJob.FailureReason: "If TranscriptionJobStatus is FAILED, FailureReason contains information about
+    why the transcription job request failed." """
+    _start(transcribe, Media={"MediaFileUri": f"s3://{BUCKET}/inbound/b/missing.wav"})
+    aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
+    job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
+    assert job["TranscriptionJobStatus"] == "FAILED" and job["FailureReason"]
+
+
+def test_reading_an_unknown_job_is_not_found(transcribe):
+    """GetTranscriptionJob's errors: BadRequestException, LimitExceededException, InternalFailureException,
+    NotFoundException ("We can't find the requested resource")."""
+    assert "NotFoundException" in [e.name for e in MODEL.operation_model("GetTranscriptionJob").error_shapes]
+    with pytest.raises(ClientError) as excinfo:
+        transcribe.get_transcription_job(TranscriptionJobName="nobody")
+    assert _code(excinfo) == "NotFoundException"
+
+
+def test_botocore_speaks_json_to_transcribe_and_the_fake_also_answers_rpc_v2_cbor(aws):
+    """The model's `protocols` are ["smithy-rpc-v2-cbor", "json"]; botocore picks json (first of its own priority
+    list), an SDK preferring CBOR gets the same answers."""
+    assert MODEL.metadata["protocols"] == ["smithy-rpc-v2-cbor", "json"] and MODEL.resolved_protocol == "json"
+    status, headers, body = fake_transcribe.encode_error(fake_transcribe.CBOR, fake_transcribe.ApiError("ConflictException", "x", 400))
+    assert status == 400 and headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert fake_transcribe.decode(fake_transcribe.CBOR, body) == {"__type": "ConflictException", "message": "x"}
