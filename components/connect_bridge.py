@@ -9,9 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
+from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms, refusals_alarm
 from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
+from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
@@ -122,7 +122,12 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="FetchMediaAndMarkRead" if settings.mark_as_read else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
-                    iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
+                    iam.allow(
+                        # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
+                        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                        [self.sessions_table.arn],
+                        sid="TrackSessions",
+                    ),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
                         [self.idempotency_table.arn],
@@ -197,6 +202,7 @@ class ConnectBridge(pulumi.ComponentResource):
         )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
+        refusals_alarm(name, self, alarms, namespace=METRICS_NAMESPACE, service=context.service_name)
         self.register_outputs(
             {
                 "outTopicArn": self.out_topic.arn,

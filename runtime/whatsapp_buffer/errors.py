@@ -38,6 +38,13 @@ class MediaUnavailable(WhatsAppBufferError):
     """WhatsApp media could not be fetched or posted through End User Messaging, or its object is gone from S3."""
 
 
+class WhatsAppRefused(WhatsAppBufferError):
+    """End User Messaging refused to send a message (ValidationException / InvalidParametersException): the agent
+    is told, the event is not retried. `window_closed` when the refusal names Meta's error 131047."""
+
+    window_closed: bool = False
+
+
 class ReadReceiptRefused(WhatsAppBufferError):
     """End User Messaging refused a read receipt (e.g. an unknown or old message id): the burst is delivered anyway."""
 

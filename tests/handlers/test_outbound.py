@@ -22,7 +22,7 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, SENT, ReplyRelay
+from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplyRelay
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
     "records"
@@ -34,18 +34,18 @@ T0 = 1_000_000_000.0
 
 
 class World:
-    def __init__(self):
+    def __init__(self, **fake_options):
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
         create_sessions_table(self.dynamodb)
         create_idempotency_table(self.dynamodb)
         self.s3.create_bucket(Bucket="media-bucket")
-        self.fake = InProcessAws(lambda: T0, self.s3)
+        self.fake = InProcessAws(lambda: self.now, self.s3, **fake_options)
         self.contact_id = CONTACT
         self.record_contact = CONTACT
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
-        self.now = T0 + 60
+        self.now = T0
         relay = ReplyRelay(
             sessions=self.sessions,
             participant=ChatParticipant(
@@ -57,17 +57,22 @@ class World:
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
-    def open_session(self, contact_id=None):
+    def open_session(self, contact_id=None, customer_wrote_at=None):
         """A live chat in the fake and a session pointing at it (or at `contact_id`), as the inbound side leaves it;
         returns the chat's contact id."""
         start = self.fake.connect_client.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Maria"}, ClientToken="t"
+            InstanceId="i",
+            ContactFlowId="f",
+            ParticipantDetails={"DisplayName": "Maria"},
+            ClientToken="t",
+            ChatDurationInMinutes=10080,  # long enough for replies days later
         )
         self.contact_id = start["ContactId"]
         connection = self.fake.participant_client.create_participant_connection(
             Type=["CONNECTION_CREDENTIALS"], ParticipantToken=start["ParticipantToken"], ConnectParticipant=True
         )["ConnectionCredentials"]
         self.fake.services.customer_wrote(ORIGIN, "15550001111")  # the 24-hour service window is open
+        self.now = T0 + 60
         self.sessions.replace(
             Session(
                 conversation=CONVERSATION,
@@ -79,6 +84,7 @@ class World:
                 started_at=T0,
                 origination_phone_number_id=ORIGIN,
                 expires_at=int(T0 + 3600),
+                customer_wrote_at=customer_wrote_at,
             ),
             expected_contact_id=None,
         )
@@ -256,3 +262,95 @@ def test_malformed_bodies_raise_for_the_retry_and_dlq_path(world, message):
     record["Sns"]["Message"] = message
     with pytest.raises(MalformedEvent):
         world.handle(record)
+
+
+# ---------------------------------------------------------------------- what WhatsApp refuses is told to the agent
+
+DAY = 24 * 3600
+
+
+def bridge_notices(world):
+    """The bridge's notices in the chat: the customer-side lines it posted with a notice ClientToken."""
+    return [
+        i.content for i in world.fake.items(world.contact_id) if (i.client_token or "").startswith("bridge-notice|")
+    ]
+
+
+@pytest.fixture
+def sync_world():
+    """End User Messaging refusing a free-form send outside the window at once (ValidationException "(#131047) …")."""
+    with mock_aws():
+        yield World(service_window="sync")
+    outbound.reset()
+
+
+def test_a_reply_25_hours_after_the_customer_last_wrote_is_withheld_and_the_agent_told_why(world):
+    # GIVEN the customer last wrote 25 hours ago
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    # WHEN the agent replies
+    outcome = world.handle("agent_text")
+    # THEN nothing goes to WhatsApp, and the agent reads in the chat what did not arrive and why
+    assert outcome == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert notice.startswith("[WhatsApp bridge] Not delivered (your message)")
+    assert "25 h ago" in notice and "24 hours" in notice
+
+
+def test_a_reply_within_the_window_goes_out_and_no_notice_is_posted(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 23 * 3600
+    assert world.handle("agent_text") == [SENT]
+    assert len(world.sent()) == 1 and bridge_notices(world) == []
+
+
+def test_a_redelivered_refused_reply_posts_one_notice(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + DAY + 1
+    world.handle("agent_text")
+    world.handle("agent_text")
+    assert len(bridge_notices(world)) == 1
+
+
+def test_a_synchronous_refusal_of_end_user_messaging_is_told_to_the_agent_not_dead_lettered(sync_world):
+    # GIVEN the bridge does not know when the customer last wrote, and End User Messaging refuses at once
+    world = sync_world
+    world.open_session()
+    world.now = T0 + DAY + 60
+    # WHEN the agent replies: THEN the handler does not fail (no retry, no DLQ) and the agent is told
+    assert world.handle("agent_text") == [REFUSED]
+    (notice,) = bridge_notices(world)
+    assert "24 hours" in notice
+
+
+def test_the_bridges_notice_streamed_back_by_connect_is_never_relayed_to_whatsapp(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + DAY + 1
+    world.handle("agent_text")
+    (notice,) = bridge_notices(world)
+    # Connect streams every chat message back, the bridge's own with ParticipantRole CUSTOMER
+    echo = copy.deepcopy(RECORDS["customer_echo"])
+    body = json.loads(echo["Sns"]["Message"])
+    body["Content"] = notice
+    echo["Sns"]["Message"] = json.dumps(body)
+    assert world.handle(echo) == [IGNORED]
+    assert world.sent() == []
+
+
+def test_an_agent_file_whatsapp_does_not_accept_is_told_to_the_agent(world):
+    world.open_session(customer_wrote_at=T0)
+    attachment_id = world.fake.services.agent_attachment(world.contact_id, "photo.heic", "image/heic", b"heic-bytes")
+    assert world.handle(attachment_record(attachment_id, "photo.heic", "image/heic")) == [REFUSED]
+    (notice,) = bridge_notices(world)
+    assert "photo.heic" in notice and "does not accept" in notice
+
+
+def test_an_agent_file_after_the_window_is_withheld_and_named_to_the_agent(world):
+    world.open_session(customer_wrote_at=T0)
+    attachment_id = world.agent_file(b"pdf")
+    world.now = T0 + 2 * DAY
+    assert world.handle(attachment_record(attachment_id, "invoice.pdf", "application/pdf")) == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert "invoice.pdf" in notice and "48 h ago" in notice

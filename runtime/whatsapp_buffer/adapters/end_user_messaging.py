@@ -3,7 +3,8 @@
 Builds the Meta Cloud API message JSON (pure functions below) and sends it with SendWhatsAppMessage; moves media
 between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAppMessageMedia.
 Failures (`aws_errors.END_USER_MESSAGING`): throttling, 5xx and network errors -> `TransientAwsError`; a media call
-refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`; other send failures
+refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`, a message End User
+Messaging refuses (ValidationException, InvalidParametersException) -> `WhatsAppRefused`; other send failures
 propagate as the botocore error (a bug or a permanent refusal).
 """
 
@@ -16,10 +17,12 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT
+from whatsapp_buffer.errors import WhatsAppRefused
 
 WHATSAPP_TEXT_LIMIT = 4096
 """Meta's limit for a text message body."""
-
+REENGAGEMENT_CODE = "131047"
+"""Meta's error code for a free-form message outside the 24-hour customer-service window."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,17 @@ class WhatsApp:
     def _send(
         self, origination_phone_number_id: str, message: dict[str, Any], call: str = "SendWhatsAppMessage"
     ) -> str:
-        with END_USER_MESSAGING.translating(call):
-            response = self._client.send_whatsapp_message(
-                originationPhoneNumberId=origination_phone_number_id,
-                message=json.dumps(message, ensure_ascii=False).encode("utf-8"),
-                metaApiVersion=self._version,
-            )
+        try:
+            with END_USER_MESSAGING.translating(call):
+                response = self._client.send_whatsapp_message(
+                    originationPhoneNumberId=origination_phone_number_id,
+                    message=json.dumps(message, ensure_ascii=False).encode("utf-8"),
+                    metaApiVersion=self._version,
+                )
+        except WhatsAppRefused as refused:
+            # Meta's error code travels in the message text when End User Messaging refuses at once ("(#131047)").
+            refused.window_closed = REENGAGEMENT_CODE in str(refused.__cause__)
+            raise
         return str(response.get("messageId", ""))
 
     def send_text(self, origination_phone_number_id: str, to: str, text: str) -> str:

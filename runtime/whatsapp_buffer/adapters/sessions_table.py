@@ -42,6 +42,9 @@ class Session:
     """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
     ended_at: float | None = None
     """When Connect said the chat ended (agent or customer left); None while it is live."""
+    customer_wrote_at: float | None = None
+    """When the customer's latest message reached the bridge (epoch seconds): WhatsApp's 24-hour customer-service
+    window runs from there. None when no burst of this chat recorded it."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -67,6 +70,11 @@ def _to_item(session: Session) -> dict[str, Any]:
         "origination_phone_number_id": {"S": session.origination_phone_number_id},
         "expires_at": {"N": str(int(session.expires_at))},
         **({"ended_at": {"N": repr(float(session.ended_at))}} if session.ended_at is not None else {}),
+        **(
+            {"customer_wrote_at": {"N": repr(float(session.customer_wrote_at))}}
+            if session.customer_wrote_at is not None
+            else {}
+        ),
     }
 
 
@@ -82,6 +90,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         origination_phone_number_id=item.get("origination_phone_number_id", {}).get("S", ""),
         expires_at=int(float(item["expires_at"]["N"])),
         ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
+        customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
     )
 
 
@@ -138,6 +147,24 @@ class SessionStore:
                     Key={"conversation": {"S": conversation}},
                     UpdateExpression="SET ended_at = :at",
                     ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
+                    ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def customer_wrote(self, conversation: str, contact_id: str, at: float) -> bool:
+        """Record that the customer's message of `at` reached the chat `contact_id` (never moves the time back).
+        False when the session is another chat's by now, or already knows a later message."""
+        try:
+            with DYNAMODB.translating("record the customer's last message"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET customer_wrote_at = :at",
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
+                    ),
                     ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
                 )
         except ConcurrentUpdate:

@@ -44,6 +44,7 @@ class BurstDelivery:
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
+        self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
         self._chats = Chats(
@@ -63,6 +64,9 @@ class BurstDelivery:
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        if burst.last_received_at:
+            # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
+            self._sessions.customer_wrote(session.conversation, session.contact_id, burst.last_received_at)
         self._mark_read(burst)
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}

@@ -5,6 +5,20 @@ from the customer (no echo of the bridge's own messages, no typing or read event
 participant leaving, remove the session so the next customer message opens a new chat. Each relay is idempotent on
 the streaming message Id (SNS may deliver twice). A malformed body raises `MalformedEvent`: SNS invokes
 asynchronously, so Lambda's retries and the function's DLQ keep it.
+
+Nothing the agent sends fails silently: what WhatsApp will not take — a free-form reply after the 24-hour window
+(`service_window`), a message End User Messaging refuses, a file WhatsApp does not accept — is told to the agent in the
+same chat (`notices`), counted as `RepliesRefused` (by `Reason`), and not retried or dead-lettered.
+
+Where the notice comes from: Connect's documented way for a party other than the customer and the agent to speak
+in a chat is a custom participant (CreateParticipant, ParticipantRole CUSTOM_BOT), but the Admin Guide ("Customize
+chat flow experiences by integrating custom participants") says "A custom participant cannot be added to a chat when
+an agent or Amazon Lex bot is already present on the contact", that it is disconnected when an agent or Lex bot
+joins, and that a contact has one custom participant at a time — so it cannot speak while an agent is in the chat,
+which is exactly when a reply is refused. The bridge therefore posts the notice through the participant connection it
+already holds, marked `notices.PREFIX` so the agent reads it as the bridge's, with a ClientToken starting
+`NOTICE_MARK` (idempotent per streaming event). Connect streams it back with ParticipantRole CUSTOMER, which the
+relay never sends to WhatsApp (`for_customer`).
 """
 
 from __future__ import annotations
@@ -14,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
@@ -22,16 +36,35 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable
+from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppRefused
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import streaming
+from whatsapp_buffer.relay import notices, service_window, streaming
 from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
 SENT = "sent"
+REFUSED = "refused"
 IGNORED = "ignored"
 NO_SESSION = "no_session"
+
+NOTICE_MARK = "bridge-notice"
+"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text or file>|<reason>|<streaming id>#<n>`, so a
+redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart."""
+WITHHELD = "withheld"
+"""The bridge did not send it: WhatsApp's window rule would refuse it."""
+REFUSED_BY_WHATSAPP = "refused"
+
+
+def notice_token(outcome: str, kind: str, reason: str, event_id: str, index: int) -> str:
+    return f"{NOTICE_MARK}|{outcome}|{kind}|{reason}|{event_id}#{index}"[:500]
+
+
+def count_refusal(reason: str) -> None:
+    """`RepliesRefused` in the function's metrics (what the alarm watches) and once more by `Reason`."""
+    metrics.add_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1)
+    with single_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_reason:
+        by_reason.add_dimension(name="Reason", value=reason)
 
 
 class ReplyRelay:
@@ -74,30 +107,96 @@ class ReplyRelay:
             metrics.add_metric(name="RepliesDropped", unit=MetricUnit.Count, value=1)
             return NO_SESSION
         to = Conversation.from_key(session.conversation).customer
+        now = self._now()
+        if not service_window.window_open(session.customer_wrote_at, now):
+            hours = service_window.hours_since(session.customer_wrote_at or now, now)
+            kind = "text" if event.is_text else "file"
+            for index, name in enumerate(self._what_was_sent(event)):
+                text = notices.not_delivered(kind, notices.WINDOW_CLOSED, hours=hours, name=name)
+                self._tell_agent(
+                    session, event, text, notice_token(WITHHELD, kind, notices.WINDOW_CLOSED, event.message_id, index)
+                )
+                count_refusal(notices.WINDOW_CLOSED)
+            logger.info("reply withheld: the 24-hour window is closed", contact_id=session.contact_id, hours=hours)
+            return REFUSED
+        outcome = SENT
         if event.is_text:
-            self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
+            try:
+                self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
+            except WhatsAppRefused as refused:
+                self._refused(session, event, refused, "text", None, 0)
+                outcome = REFUSED
         else:
-            for attachment in event.attachments:
-                self._relay_attachment(session, to, event.contact_id, attachment)
-        metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
-        return SENT
+            for index, attachment in enumerate(event.attachments):
+                if not self._relay_attachment(session, to, event, attachment, index):
+                    outcome = REFUSED
+        if outcome == SENT:
+            metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
+        return outcome
 
-    def _relay_attachment(self, session: Session, to: str, contact_id: str, attachment: Attachment) -> None:
+    @staticmethod
+    def _what_was_sent(event: StreamingEvent) -> list[str | None]:
+        """One entry per thing the customer would have received: the text, or each attachment's name."""
+        if event.is_text:
+            return [None]
+        return [a.name for a in event.attachments if a.status == streaming.APPROVED]
+
+    def _refused(
+        self, session: Session, event: StreamingEvent, refused: WhatsAppRefused, kind: str, name: str | None, index: int
+    ) -> None:
+        reason = notices.WINDOW_CLOSED if refused.window_closed else notices.WHATSAPP_REFUSED
+        logger.warning(
+            "WhatsApp refused the agent's reply", contact_id=session.contact_id, reason=reason, error=str(refused)
+        )
+        text = notices.not_delivered(kind, reason, name=name)
+        self._tell_agent(session, event, text, notice_token(REFUSED_BY_WHATSAPP, kind, reason, event.message_id, index))
+        count_refusal(reason)
+
+    def _tell_agent(self, session: Session, event: StreamingEvent, text: str, client_token: str) -> None:
+        """Post the bridge's notice in the chat (never relayed to WhatsApp: Connect streams it as the customer's role)."""
+        try:
+            try:
+                self._participant.send_text(session.connection_token, text, client_token)
+            except ChatSessionGone:
+                # The stored connection may have expired on a long chat; the participant token outlives it.
+                connection = self._participant.connect(session.participant_token)
+                self._participant.send_text(connection.token, text, client_token)
+        except ChatSessionGone:
+            # The chat is over: nobody is left to read the notice. Logged and counted, not retried.
+            logger.warning("notice not posted: the chat has ended", contact_id=session.contact_id)
+            metrics.add_metric(name="NoticesUndeliverable", unit=MetricUnit.Count, value=1)
+
+    def _relay_attachment(
+        self, session: Session, to: str, event: StreamingEvent, attachment: Attachment, index: int
+    ) -> bool:
+        """Send one agent file; False when it did not reach the customer (the agent is told)."""
         origination = session.origination_phone_number_id
         if attachment.status != streaming.APPROVED:
             logger.info("attachment not approved; skipped", attachment_id=attachment.attachment_id)
-            return
+            return True
         try:
             data = self._download(session, attachment.attachment_id)
-            key = outbound_key(contact_id, attachment.attachment_id)
+            key = outbound_key(event.contact_id, attachment.attachment_id)
             self._media.put(key, data, attachment.content_type)
             media_id = self._whatsapp.post_media(origination, self._media.bucket, key)
         except (ChatSessionGone, MediaUnavailable):
             logger.warning("agent attachment not deliverable", attachment_id=attachment.attachment_id)
-            self._whatsapp.send_text(origination, to, render.agent_file_notice(attachment.name))
-            return
+            text = notices.not_delivered("file", notices.FILE_REFUSED, name=attachment.name)
+            token = notice_token(REFUSED_BY_WHATSAPP, "file", notices.FILE_REFUSED, event.message_id, index)
+            self._tell_agent(session, event, text, token)
+            count_refusal(notices.FILE_REFUSED)
+            try:
+                self._whatsapp.send_text(origination, to, render.agent_file_notice(attachment.name))
+            except WhatsAppRefused:
+                logger.warning("file notice to the customer refused", attachment_id=attachment.attachment_id)
+            return False
         kind = media_kind_for(attachment.content_type)
-        self._whatsapp.send_media(origination, to, kind, media_id, filename=attachment.name)
+        try:
+            self._whatsapp.send_media(origination, to, kind, media_id, filename=attachment.name)
+        except WhatsAppRefused as refused:
+            self._refused(session, event, refused, "file", attachment.name, index)
+            return False
+        return True
 
     def _download(self, session: Session, attachment_id: str) -> bytes:
         try:

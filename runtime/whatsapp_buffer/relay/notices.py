@@ -1,0 +1,39 @@
+"""What the bridge tells the agent, in the chat, when something the agent sent did not reach the customer (pure).
+
+A notice names what did not arrive and why, in a line short enough to read at a glance. It starts with `PREFIX` so
+the agent never mistakes it for the customer's words (Connect shows it in the customer's row; see `relay_reply`).
+"""
+
+from __future__ import annotations
+
+PREFIX = "[WhatsApp bridge]"
+
+WINDOW_CLOSED = "window_closed"
+"""WhatsApp's 24-hour customer-service window is closed (Meta error 131047)."""
+WHATSAPP_REFUSED = "whatsapp_refused"
+"""End User Messaging refused the send synchronously (ValidationException / InvalidParametersException)."""
+FILE_REFUSED = "file_refused"
+"""WhatsApp does not take the agent's file (type or size) or it could not be fetched from the chat."""
+REASONS = (WINDOW_CLOSED, WHATSAPP_REFUSED, FILE_REFUSED)
+
+_WHAT = {"text": "your message", "file": "your file"}
+
+
+def _what(kind: str, name: str | None) -> str:
+    if kind == "file" and name:
+        return f"your file {name[:100]}"
+    return _WHAT.get(kind, "your message")
+
+
+def not_delivered(kind: str, reason: str, *, hours: int | None = None, name: str | None = None) -> str:
+    """The notice for an agent's message (`kind` text) or file (`kind` file) that did not reach the customer."""
+    what = _what(kind, name)
+    if reason == WINDOW_CLOSED:
+        since = f"the customer last wrote {hours} h ago; " if hours is not None else ""
+        return (
+            f"{PREFIX} Not delivered ({what}): {since}WhatsApp allows only template messages more than 24 hours after "
+            "the customer's last message."
+        )
+    if reason == FILE_REFUSED:
+        return f"{PREFIX} Not delivered ({what}): WhatsApp does not accept this file (type or size)."
+    return f"{PREFIX} Not delivered ({what}): WhatsApp refused it."
