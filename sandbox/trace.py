@@ -13,6 +13,8 @@ from typing import Any
 from sandbox import media_samples
 
 TYPES = ("whatsapp", "agent", "end_chat", "raw")
+AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
+"""An agent line's `content_type` (contract v2): plain text or Connect's rich text."""
 MAX_SIZE_KB = 110_000
 """Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
 KINDS = ("text", "image", "audio", "voice", "video", "document", "sticker", "reaction", "location", "contacts", "interactive")
@@ -99,6 +101,8 @@ def _validate(number: int, data: Any) -> TraceEvent:
         raise TraceError(f"line {number}: an {kind} event needs 'to'")
     if kind == "agent" and not isinstance(data.get("text"), str):
         raise TraceError(f"line {number}: an agent event needs 'text'")
+    if kind == "agent" and data.get("content_type", "text/plain") not in AGENT_CONTENT_TYPES:
+        raise TraceError(f"line {number}: an agent's 'content_type' must be one of {', '.join(AGENT_CONTENT_TYPES)}")
     if kind == "raw" and not isinstance(data.get("message"), str):
         raise TraceError(f"line {number}: a raw event needs 'message' (the SNS body, a string)")
     return TraceEvent(number, float(at), kind, data)

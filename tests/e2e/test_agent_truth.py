@@ -1,0 +1,50 @@
+"""Nothing an agent sends fails silently, through the whole pipeline: a reply 25 hours after the customer's last
+message is not sent, the agent reads the bridge's notice in the chat, and the notice never reaches WhatsApp."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import TRACES, replay
+
+
+@pytest.fixture(scope="module")
+def late_replies():
+    # A chat kept open for two days, so the agent can still write into it a day later.
+    return replay(TRACES / "agent_truth.jsonl", chatDurationMinutes=2880)
+
+
+def test_the_reply_within_the_window_reaches_the_customer_and_the_later_ones_are_refused(late_replies):
+    _, transcript, _ = late_replies
+    assert [(m["at"] // 1, m["text"]) for m in transcript["whatsapp_out"]] == [(60, "Sorry to hear that, I'm checking")]
+    refused = transcript["whatsapp_refused"]
+    assert [(r["to"], r["kind"]) for r in refused] == [("15550001111", "text")] * 2
+    assert all(r["reason"].startswith("131047 Re-engagement message") for r in refused)
+
+
+def test_the_agent_sees_the_bridges_notice_in_the_same_chat_within_seconds(late_replies):
+    _, transcript, _ = late_replies
+    (contact,) = transcript["contacts"]
+    notices = [m for m in transcript["connect"] if m["sender"] == "bridge"]
+    assert [n["at"] for n in notices] == pytest.approx([90000, 90030], abs=5)
+    for notice in notices:
+        assert notice["contact_id"] == contact["contact_id"] and notice["message_ids"] == []
+        assert notice["content"].startswith("[WhatsApp bridge] Not delivered")
+        assert "25 h ago" in notice["content"]
+
+
+def test_notices_are_never_relayed_to_whatsapp_nor_counted_as_the_customers_words(late_replies):
+    events, transcript, _ = late_replies
+    notice_texts = {m["content"] for m in transcript["connect"] if m["sender"] == "bridge"}
+    assert notice_texts and not notice_texts & {m.get("text") for m in transcript["whatsapp_out"]}
+    customer_items = [m for m in transcript["connect"] if m["sender"] == "customer"]
+    assert [i for m in customer_items for i in m["message_ids"]] == [
+        f"wamid.SBX{e.line - 1:08d}" for e in events if e.type == "whatsapp"
+    ]
+
+
+def test_refusals_are_counted_by_reason_and_nothing_is_dead_lettered(late_replies):
+    _, transcript, _ = late_replies
+    outbound = transcript["metrics"]["outbound"]
+    assert outbound["RepliesRefused"] == outbound["RepliesRefused[Reason=window_closed]"] == 2
+    assert transcript["rejected"] == []
