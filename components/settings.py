@@ -220,6 +220,8 @@ def _env_value(value: Any) -> str:
     """A setting as the runtime's settings read it."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return ""
     return str(value)
 
 

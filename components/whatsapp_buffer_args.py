@@ -41,6 +41,10 @@ class WhatsAppBufferArgs(TypedDict):
     """Meta Graph API version End User Messaging uses for outgoing WhatsApp messages. Allowed: vNN.N. Default: v20.0."""
     whatsapp_phone_number_ids: NotRequired[list[str]]
     """End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account. Allowed: comma-separated list. Default: empty."""
+    reengagement_template: NotRequired[str]
+    """Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message (free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the reply did not go). Allowed: name. Default: empty."""
+    reengagement_template_language: NotRequired[str]
+    """Language (and locale) of the approved reengagement_template. Allowed: code. Default: en_US."""
     lambda_memory_mb: NotRequired[int]
     """Memory of every function, in MB. Allowed: 128–10240. Default: 256."""
     log_level: NotRequired[str]

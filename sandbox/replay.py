@@ -370,6 +370,10 @@ def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
     entry = {"at": round(call.at - start, 3), "to": message.get("to"), "kind": kind}
     if kind == "text":
         entry["text"] = (message.get("text") or {}).get("body")
+    elif kind == "template":
+        template = message.get("template") or {}
+        entry["template"] = template.get("name")
+        entry["language"] = (template.get("language") or {}).get("code")
     else:
         media = message.get(kind) or {}
         entry["media_id"] = media.get("id")

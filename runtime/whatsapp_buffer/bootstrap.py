@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
@@ -117,5 +117,8 @@ def outbound_from_env() -> Outbound:
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),
         media=MediaStore(settings.media_bucket_name),
+        template=Template(settings.reengagement_template, settings.reengagement_template_language)
+        if settings.reengagement_template
+        else None,
     )
     return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

@@ -29,6 +29,7 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   Webhook, or sometimes through both". The fake models both: `service_window="status"` (default) accepts the send
   and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
   ValidationException. Templates and read receipts are not free-form and always go.
+* A template message needs `template.name` and `template.language.code` (`_check_template`).
 """
 
 from __future__ import annotations
@@ -107,6 +108,20 @@ class WhatsAppSent:
     """Meta's error when WhatsApp accepted the call but will not deliver (a `failed` status follows)."""
 
 
+def _check_template(template: Mapping[str, Any]) -> None:
+    """Meta's template object: `name` and `language` (with its `code`) are required, `components` optional
+    (WhatsApp's Node.js SDK, Template Object: "name : string — name of the template", "language : LanguageObject";
+    End User Messaging's WhatsAppParameters: template name 1–512 characters, language code 2–35). Whether the template
+    exists and is approved only Meta knows: the fake takes any name."""
+    name = template.get("name")
+    language = template.get("language")
+    if not isinstance(name, str) or not 1 <= len(name) <= 512:
+        raise ApiError("InvalidParametersException", "a template message needs template.name (1-512 characters)")
+    code = language.get("code") if isinstance(language, Mapping) else None
+    if not isinstance(code, str) or not 2 <= len(code) <= 35:
+        raise ApiError("InvalidParametersException", "a template message needs template.language.code")
+
+
 def number_key(origination: str) -> str:
     """`arn:…:phone-number-id/abc`, `phone-number-id-abc` and `abc` name the same number."""
     return origination.rsplit("/", 1)[-1].removeprefix("phone-number-id-")
@@ -180,6 +195,8 @@ class SocialMessagingBackend:
             if not isinstance(message.get(kind), dict):
                 raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
+        if kind == "template":
+            _check_template(body or {})
         if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:
             raise ApiError("InvalidParametersException", f"text body is longer than {TEXT_BODY_LIMIT} characters")
         refused = None

@@ -41,7 +41,9 @@ def test_a_presigned_url_destination_receives_the_file_at_exactly_its_key(aws):
     headers} both required, url pattern `https://(.*)s3(.*).amazonaws.com/(.*)`. The URL names one object, so nothing
     about the final key is left to guess. (No source says which HTTP method End User Messaging uses on it; an S3
     pre-signed upload is a PUT, which is what the fake does.)"""
-    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["pattern"] == "https://(.*)s3(.*).amazonaws.com/(.*)"
+    assert (
+        MODEL.shape_for("S3PresignedUrl").members["url"].metadata["pattern"] == "https://(.*)s3(.*).amazonaws.com/(.*)"
+    )
     aws.fake.register_media("456", b"\xff\xd8jpeg", "image/jpeg")
     url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
     aws.social.get_whatsapp_message_media(
@@ -130,7 +132,9 @@ def test_a_free_form_message_after_24_hours_is_accepted_then_reported_failed_wit
     with the 131047 error follows; the fake's `service_window="sync"` models the synchronous case."""
     aws.fake.customer_wrote(NUMBER, "15550001111")
     aws.clock[0] += 23 * 3600
-    aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=_text("15550001111", "in time"), metaApiVersion="v20.0")
+    aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER, message=_text("15550001111", "in time"), metaApiVersion="v20.0"
+    )
     aws.clock[0] += 2 * 3600
     late = aws.social.send_whatsapp_message(
         originationPhoneNumberId=NUMBER, message=_text("15550001111", "too late"), metaApiVersion="v20.0"
@@ -155,12 +159,41 @@ def test_in_sync_mode_a_message_outside_the_window_is_refused_by_the_call(aws):
 def test_read_receipts_and_templates_are_not_held_to_the_window(aws):
     """Meta: only free-form messages need the window; templates are how a business re-engages."""
     receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
-    template = {"messaging_product": "whatsapp", "to": "15550001111", "type": "template", "template": {"name": "hi"}}
+    template = {
+        "messaging_product": "whatsapp",
+        "to": "15550001111",
+        "type": "template",
+        "template": {"name": "hi", "language": {"code": "en_US"}},
+    }
     for message in (receipt, template):
         aws.social.send_whatsapp_message(
             originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
         )
     assert aws.statuses == [] and [s.refused for s in aws.fake.whatsapp_sent] == [None, None]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {},
+        {"name": "order_update"},
+        {"language": {"code": "en_US"}},
+        {"name": "", "language": {"code": "en_US"}},
+        {"name": "order_update", "language": "en_US"},
+    ],
+)
+def test_a_template_message_without_its_name_or_language_code_is_refused(aws, template):
+    """WhatsApp's Node.js SDK (whatsapp.github.io, Template Object): "name : string — name of the template",
+    "language : LanguageObject — specifies the language the template may be rendered in", components optional; a
+    published JSON schema of the Cloud API's TemplateMessage: required ["name", "language"], language required
+    ["code"]. End User Messaging's own WhatsAppParameters: template name 1–512 characters, language code 2–35. The
+    error End User Messaging returns is not documented; the fake answers InvalidParametersException."""
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "template", "template": template}
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
+        )
+    assert error_code(excinfo) == "InvalidParametersException"
 
 
 @pytest.mark.parametrize(

@@ -48,3 +48,22 @@ def test_refusals_are_counted_by_reason_and_nothing_is_dead_lettered(late_replie
     outbound = transcript["metrics"]["outbound"]
     assert outbound["RepliesRefused"] == outbound["RepliesRefused[Reason=window_closed]"] == 2
     assert transcript["rejected"] == []
+
+
+@pytest.fixture(scope="module")
+def late_replies_with_template():
+    return replay(
+        TRACES / "agent_truth.jsonl",
+        chatDurationMinutes=2880,
+        reengagementTemplate="order_followup",
+        reengagementTemplateLanguage="en_GB",
+    )
+
+
+def test_with_a_template_configured_it_goes_out_once_and_the_agent_is_told(late_replies_with_template):
+    _, transcript, _ = late_replies_with_template
+    kinds = [(m["kind"], m.get("template"), m.get("language")) for m in transcript["whatsapp_out"]]
+    assert kinds == [("text", None, None), ("template", "order_followup", "en_GB")]
+    first, second = [m["content"] for m in transcript["connect"] if m["sender"] == "bridge"]
+    assert 'template "order_followup" was sent instead' in first
+    assert 'template "order_followup" was already sent' in second

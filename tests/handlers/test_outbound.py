@@ -17,7 +17,7 @@ from moto import mock_aws
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.entrypoints import outbound
@@ -34,7 +34,7 @@ T0 = 1_000_000_000.0
 
 
 class World:
-    def __init__(self, **fake_options):
+    def __init__(self, template=None, **fake_options):
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
         create_sessions_table(self.dynamodb)
@@ -54,6 +54,7 @@ class World:
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
             now=lambda: self.now,
+            template=template,
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
@@ -354,3 +355,48 @@ def test_an_agent_file_after_the_window_is_withheld_and_named_to_the_agent(world
     assert world.sent() == []
     (notice,) = bridge_notices(world)
     assert "invoice.pdf" in notice and "48 h ago" in notice
+
+
+@pytest.fixture
+def template_world():
+    with mock_aws():
+        yield World(template=Template("order_update", "pt_BR"))
+    outbound.reset()
+
+
+def test_after_the_window_the_approved_template_goes_once_and_the_agent_is_told(template_world):
+    # GIVEN a re-engagement template is configured and the customer last wrote 25 hours ago
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    # WHEN the agent sends two replies (and SNS delivers the first twice)
+    world.handle("agent_text")
+    world.handle("agent_text")
+    world.handle(replace_id(RECORDS["agent_text"], "second-reply"))
+    # THEN the template goes out once, and each reply's notice says so
+    assert [(m["type"], m["template"]) for m in world.sent()] == [
+        ("template", {"name": "order_update", "language": {"code": "pt_BR"}})
+    ]
+    first, second = bridge_notices(world)
+    assert 'The approved template "order_update" was sent instead' in first
+    assert 'The approved template "order_update" was already sent' in second
+
+
+def test_once_the_customer_writes_again_a_later_closed_window_sends_the_template_again(template_world):
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.handle("agent_text")
+    world.sessions.customer_wrote(CONVERSATION, world.contact_id, T0 + 26 * 3600)
+    world.now = T0 + 51 * 3600
+    world.handle(replace_id(RECORDS["agent_text"], "two-days-later"))
+    assert [m["type"] for m in world.sent()] == ["template", "template"]
+
+
+def replace_id(record, message_id):
+    record = copy.deepcopy(record)
+    body = json.loads(record["Sns"]["Message"])
+    body["Id"] = message_id
+    record["Sns"]["Message"] = json.dumps(body)
+    record["Sns"]["MessageId"] = "sns-" + message_id
+    return record

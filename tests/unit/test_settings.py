@@ -63,7 +63,17 @@ def test_inbound_and_outbound_read_theirs():
         False,
         "arn:aws:sns:us-east-1:123456789012:out",
     )
-    assert OutboundSettings.from_env(SHARED_BRIDGE_ENV) == OutboundSettings("sessions", "idempotency", "media", "v20.0")
+    outbound_env = {**SHARED_BRIDGE_ENV, "REENGAGEMENT_TEMPLATE": "", "REENGAGEMENT_TEMPLATE_LANGUAGE": "en_US"}
+    assert OutboundSettings.from_env(outbound_env) == OutboundSettings(
+        "sessions", "idempotency", "media", "v20.0", None, "en_US"
+    )
+
+
+def test_an_optional_setting_left_empty_is_none_and_a_set_one_is_read():
+    env = {**SHARED_BRIDGE_ENV, "REENGAGEMENT_TEMPLATE_LANGUAGE": "pt_BR"}
+    assert OutboundSettings.from_env(env).reengagement_template is None
+    env["REENGAGEMENT_TEMPLATE"] = "order_update"
+    assert OutboundSettings.from_env(env).reengagement_template == "order_update"
 
 
 def test_variables_powertools_reads_itself_are_given_but_not_read_here():

@@ -68,6 +68,26 @@ def media_message(to: str, kind: str, media_id: str, filename: str | None = None
     return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": kind, kind: media}
 
 
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp message template: its name and language code (e.g. `en_US`)."""
+
+    name: str
+    language: str
+
+
+def template_message(to: str, template: Template) -> dict[str, Any]:
+    """Meta Cloud API template message: `template.name` and `template.language.code` are required (`components`
+    only for a template with variables; the re-engagement template the stack sends has none)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+        "type": "template",
+        "template": {"name": template.name, "language": {"code": template.language}},
+    }
+
+
 def read_receipt(message_id: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
 
@@ -102,6 +122,9 @@ class WhatsApp:
         self, origination_phone_number_id: str, to: str, kind: str, media_id: str, filename: str | None = None
     ) -> str:
         return self._send(origination_phone_number_id, media_message(to, kind, media_id, filename))
+
+    def send_template(self, origination_phone_number_id: str, to: str, template: Template) -> str:
+        return self._send(origination_phone_number_id, template_message(to, template))
 
     def mark_read(self, origination_phone_number_id: str, message_id: str) -> None:
         self._send(origination_phone_number_id, read_receipt(message_id), READ_RECEIPT)

@@ -45,6 +45,8 @@ class Session:
     customer_wrote_at: float | None = None
     """When the customer's latest message reached the bridge (epoch seconds): WhatsApp's 24-hour customer-service
     window runs from there. None when no burst of this chat recorded it."""
+    template_sent_at: float | None = None
+    """When the re-engagement template last went to the customer (once per closed window)."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -75,6 +77,11 @@ def _to_item(session: Session) -> dict[str, Any]:
             if session.customer_wrote_at is not None
             else {}
         ),
+        **(
+            {"template_sent_at": {"N": repr(float(session.template_sent_at))}}
+            if session.template_sent_at is not None
+            else {}
+        ),
     }
 
 
@@ -91,6 +98,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         expires_at=int(float(item["expires_at"]["N"])),
         ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
         customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
+        template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
     )
 
 
@@ -166,6 +174,28 @@ class SessionStore:
                         "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
                     ),
                     ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def claim_template(self, conversation: str, contact_id: str, customer_wrote_at: float, at: float) -> bool:
+        """True once per closed window: marks the re-engagement template sent at `at` unless it already went after
+        the customer's last message (two replies, or a redelivery, never send it twice)."""
+        try:
+            with DYNAMODB.translating("claim the re-engagement template"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET template_sent_at = :at",
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(template_sent_at) OR template_sent_at < :wrote)"
+                    ),
+                    ExpressionAttributeValues={
+                        ":contact": {"S": contact_id},
+                        ":at": {"N": repr(float(at))},
+                        ":wrote": {"N": repr(float(customer_wrote_at))},
+                    },
                 )
         except ConcurrentUpdate:
             return False

@@ -25,15 +25,38 @@ def _what(kind: str, name: str | None) -> str:
     return _WHAT.get(kind, "your message")
 
 
-def not_delivered(kind: str, reason: str, *, hours: int | None = None, name: str | None = None) -> str:
-    """The notice for an agent's message (`kind` text) or file (`kind` file) that did not reach the customer."""
+TEMPLATE_SENT = "sent"
+TEMPLATE_ALREADY_SENT = "already"
+TEMPLATE_REFUSED = "refused"
+
+
+def not_delivered(
+    kind: str,
+    reason: str,
+    *,
+    hours: int | None = None,
+    name: str | None = None,
+    template: str | None = None,
+    template_name: str = "",
+) -> str:
+    """The notice for an agent's message (`kind` text) or file (`kind` file) that did not reach the customer;
+    `template` says what became of the re-engagement template (`TEMPLATE_SENT`, ...), None when none is configured."""
     what = _what(kind, name)
     if reason == WINDOW_CLOSED:
         since = f"the customer last wrote {hours} h ago; " if hours is not None else ""
-        return (
+        notice = (
             f"{PREFIX} Not delivered ({what}): {since}WhatsApp allows only template messages more than 24 hours after "
             "the customer's last message."
         )
+        if template == TEMPLATE_SENT:
+            notice += (
+                f' The approved template "{template_name}" was sent instead; the customer\'s reply reopens the chat.'
+            )
+        elif template == TEMPLATE_ALREADY_SENT:
+            notice += f' The approved template "{template_name}" was already sent; waiting for the customer\'s reply.'
+        elif template == TEMPLATE_REFUSED:
+            notice += f' WhatsApp refused the approved template "{template_name}" too.'
+        return notice
     if reason == FILE_REFUSED:
         return f"{PREFIX} Not delivered ({what}): WhatsApp does not accept this file (type or size)."
     return f"{PREFIX} Not delivered ({what}): WhatsApp refused it."

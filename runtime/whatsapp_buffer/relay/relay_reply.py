@@ -32,7 +32,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
+from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
@@ -78,7 +78,9 @@ class ReplyRelay:
         whatsapp: WhatsApp,
         media: MediaStore,
         now: Callable[[], float] = clock.now,
+        template: Template | None = None,
     ) -> None:
+        self._template = template
         self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
@@ -111,8 +113,16 @@ class ReplyRelay:
         if not service_window.window_open(session.customer_wrote_at, now):
             hours = service_window.hours_since(session.customer_wrote_at or now, now)
             kind = "text" if event.is_text else "file"
+            template = self._reengage(session, to, now)
             for index, name in enumerate(self._what_was_sent(event)):
-                text = notices.not_delivered(kind, notices.WINDOW_CLOSED, hours=hours, name=name)
+                text = notices.not_delivered(
+                    kind,
+                    notices.WINDOW_CLOSED,
+                    hours=hours,
+                    name=name,
+                    template=template,
+                    template_name=self._template.name if self._template else "",
+                )
                 self._tell_agent(
                     session, event, text, notice_token(WITHHELD, kind, notices.WINDOW_CLOSED, event.message_id, index)
                 )
@@ -133,6 +143,20 @@ class ReplyRelay:
         if outcome == SENT:
             metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
         return outcome
+
+    def _reengage(self, session: Session, to: str, now: float) -> str | None:
+        """Send the re-engagement template once per closed window; what became of it (None: none configured)."""
+        if self._template is None or session.customer_wrote_at is None:
+            return None
+        if not self._sessions.claim_template(session.conversation, session.contact_id, session.customer_wrote_at, now):
+            return notices.TEMPLATE_ALREADY_SENT
+        try:
+            self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
+        except WhatsAppRefused as refused:
+            logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
+            return notices.TEMPLATE_REFUSED
+        metrics.add_metric(name="TemplatesSent", unit=MetricUnit.Count, value=1)
+        return notices.TEMPLATE_SENT
 
     @staticmethod
     def _what_was_sent(event: StreamingEvent) -> list[str | None]:
