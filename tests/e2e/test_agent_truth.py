@@ -16,10 +16,17 @@ def late_replies():
 
 def test_the_reply_within_the_window_reaches_the_customer_and_the_later_ones_are_refused(late_replies):
     _, transcript, _ = late_replies
-    assert [(m["at"] // 1, m["text"]) for m in transcript["whatsapp_out"]] == [(60, "Sorry to hear that, I'm checking")]
+    assert [m["at"] // 1 for m in transcript["whatsapp_out"]] == [60, 120]
     refused = transcript["whatsapp_refused"]
     assert [(r["to"], r["kind"]) for r in refused] == [("15550001111", "text")] * 2
     assert all(r["reason"].startswith("131047 Re-engagement message") for r in refused)
+
+
+def test_the_agents_rich_text_arrives_in_whatsapps_formatting(late_replies):
+    _, transcript, _ = late_replies
+    assert transcript["whatsapp_out"][1]["text"] == (
+        "*Order 123* left the depot _today_:\n- carrier: ~DHL~ UPS\n- track it (https://example.com/t/123)"
+    )
 
 
 def test_the_agent_sees_the_bridges_notice_in_the_same_chat_within_seconds(late_replies):
@@ -63,7 +70,7 @@ def late_replies_with_template():
 def test_with_a_template_configured_it_goes_out_once_and_the_agent_is_told(late_replies_with_template):
     _, transcript, _ = late_replies_with_template
     kinds = [(m["kind"], m.get("template"), m.get("language")) for m in transcript["whatsapp_out"]]
-    assert kinds == [("text", None, None), ("template", "order_followup", "en_GB")]
+    assert kinds == [("text", None, None), ("text", None, None), ("template", "order_followup", "en_GB")]
     first, second = [m["content"] for m in transcript["connect"] if m["sender"] == "bridge"]
     assert 'template "order_followup" was sent instead' in first
     assert 'template "order_followup" was already sent' in second

@@ -400,3 +400,23 @@ def replace_id(record, message_id):
     record["Sns"]["Message"] = json.dumps(body)
     record["Sns"]["MessageId"] = "sns-" + message_id
     return record
+
+
+def agent_text(content, content_type="text/plain", message_id="agent-text"):
+    record = replace_id(RECORDS["agent_text"], message_id)
+    body = json.loads(record["Sns"]["Message"])
+    body["Content"], body["ContentType"] = content, content_type
+    record["Sns"]["Message"] = json.dumps(body)
+    return record
+
+
+def test_an_agents_rich_text_arrives_in_whatsapps_formatting(world):
+    world.open_session()
+    world.handle(agent_text("**Order 123** ships *today*: [track it](https://example.com/t)", "text/markdown"))
+    assert [m["text"]["body"] for m in world.sent()] == ["*Order 123* ships _today_: track it (https://example.com/t)"]
+
+
+def test_an_agents_plain_text_with_asterisks_is_sent_as_typed(world):
+    world.open_session()
+    world.handle(agent_text("**not markdown** [x](y)"))
+    assert [m["text"]["body"] for m in world.sent()] == ["**not markdown** [x](y)"]

@@ -39,7 +39,7 @@ from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppRefused
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import notices, service_window, streaming
+from whatsapp_buffer.relay import notices, service_window, streaming, whatsapp_format
 from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
@@ -132,7 +132,7 @@ class ReplyRelay:
         outcome = SENT
         if event.is_text:
             try:
-                self._whatsapp.send_text(session.origination_phone_number_id, to, event.content or "")
+                self._whatsapp.send_text(session.origination_phone_number_id, to, customer_text(event))
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
@@ -229,6 +229,12 @@ class ReplyRelay:
             # The stored connection may have expired on a long chat; the participant token outlives it.
             connection = self._participant.connect(session.participant_token)
             return self._participant.get_attachment(connection.token, attachment_id)
+
+
+def customer_text(event: StreamingEvent) -> str:
+    """The agent's text as the customer reads it on WhatsApp: Connect's rich text in WhatsApp's formatting."""
+    content = event.content or ""
+    return whatsapp_format.to_whatsapp(content) if event.content_type == streaming.MARKDOWN else content
 
 
 def parse_record(record: Any) -> StreamingEvent:

@@ -35,7 +35,8 @@ VISIBLE_TO_CUSTOMER = frozenset({"CUSTOMER", "ALL"})
 
 CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
 PARTICIPANT_LEFT = "application/vnd.amazonaws.connect.event.participant.left"
-TEXT_CONTENT_TYPES = frozenset({"text/plain", "text/markdown"})
+MARKDOWN = "text/markdown"
+TEXT_CONTENT_TYPES = frozenset({"text/plain", MARKDOWN})
 
 APPROVED = "APPROVED"
 
