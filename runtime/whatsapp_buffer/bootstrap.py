@@ -3,6 +3,7 @@ sets — once per warm container, or as a test or the sandbox installs it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -106,6 +107,14 @@ def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
     @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
     def relay_once(*, event: StreamingEvent) -> str:
         return relay.relay(event)
+
+    # Its own copy of the store: Powertools configures a store with the function it guards at each call, so one store
+    # shared by a guarded function and one it calls would record the outer result under the inner function's key.
+    @idempotent_function(data_keyword_argument="part", persistence_store=copy.copy(persistence), config=config)
+    def send_part_once(*, part: dict[str, str]) -> str:
+        return relay.send_part(part=part)
+
+    relay.send_part_once = send_part_once
 
     return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
 

@@ -16,7 +16,7 @@ def late_replies():
 
 def test_the_reply_within_the_window_reaches_the_customer_and_the_later_ones_are_refused(late_replies):
     _, transcript, _ = late_replies
-    assert [m["at"] // 1 for m in transcript["whatsapp_out"]] == [60, 120]
+    assert [m["at"] // 1 for m in transcript["whatsapp_out"]] == [60, 120, 180, 180, 180, 180]
     refused = transcript["whatsapp_refused"]
     assert [(r["to"], r["kind"]) for r in refused] == [("15550001111", "text")] * 2
     assert all(r["reason"].startswith("131047 Re-engagement message") for r in refused)
@@ -27,6 +27,15 @@ def test_the_agents_rich_text_arrives_in_whatsapps_formatting(late_replies):
     assert transcript["whatsapp_out"][1]["text"] == (
         "*Order 123* left the depot _today_:\n- carrier: ~DHL~ UPS\n- track it (https://example.com/t/123)"
     )
+
+
+def test_a_10000_character_reply_arrives_whole_in_several_messages(late_replies):
+    events, transcript, _ = late_replies
+    (long_reply,) = [e.data["text"] for e in events if len(e.data.get("text", "")) > 4096]
+    parts = [m["text"] for m in transcript["whatsapp_out"] if 180 <= m["at"] < 190]
+    assert len(long_reply) == 10_000 and len(parts) == 4  # whole paragraphs, two to a message
+    assert all(len(p) <= 4096 for p in parts)
+    assert "\n\n".join(parts).split() == long_reply.split()
 
 
 def test_the_agent_sees_the_bridges_notice_in_the_same_chat_within_seconds(late_replies):
@@ -70,7 +79,7 @@ def late_replies_with_template():
 def test_with_a_template_configured_it_goes_out_once_and_the_agent_is_told(late_replies_with_template):
     _, transcript, _ = late_replies_with_template
     kinds = [(m["kind"], m.get("template"), m.get("language")) for m in transcript["whatsapp_out"]]
-    assert kinds == [("text", None, None), ("text", None, None), ("template", "order_followup", "en_GB")]
+    assert kinds == [("text", None, None)] * 6 + [("template", "order_followup", "en_GB")]
     first, second = [m["content"] for m in transcript["connect"] if m["sender"] == "bridge"]
     assert 'template "order_followup" was sent instead' in first
     assert 'template "order_followup" was already sent' in second

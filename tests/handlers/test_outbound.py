@@ -21,7 +21,7 @@ from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.entrypoints import outbound
-from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.errors import MalformedEvent, TransientAwsError
 from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplyRelay
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
@@ -420,3 +420,47 @@ def test_an_agents_plain_text_with_asterisks_is_sent_as_typed(world):
     world.open_session()
     world.handle(agent_text("**not markdown** [x](y)"))
     assert [m["text"]["body"] for m in world.sent()] == ["**not markdown** [x](y)"]
+
+
+def long_reply_text():
+    paragraph = " ".join(["Your replacement order is on its way"] * 40)  # ~1,480 characters
+    return "\n\n".join(f"{i}. {paragraph}" for i in range(7))[:10_000]
+
+
+def test_a_10000_character_reply_arrives_whole_in_several_messages_in_order(world):
+    world.open_session()
+    text = long_reply_text()
+    world.handle(agent_text(text))
+    bodies = [m["text"]["body"] for m in world.sent()]
+    assert len(bodies) == 3 and all(len(b) <= 4096 for b in bodies)
+    assert "\n\n".join(bodies).split() == text.split()
+
+
+def test_a_long_reply_delivered_twice_is_sent_once(world):
+    world.open_session()
+    record = agent_text(long_reply_text())
+    world.handle(record)
+    world.handle(record)
+    assert len(world.sent()) == 3
+
+
+def test_a_long_reply_retried_after_a_failed_part_sends_no_part_twice(world):
+    # GIVEN End User Messaging throttles the second part of a long reply
+    world.open_session()
+    record = agent_text(long_reply_text())
+    sends = []
+
+    def throttle_second(call):
+        if call.operation == "SendWhatsAppMessage" and call.error is None:
+            sends.append(call)
+            if len(sends) == 1:
+                world.fake.services.inject("SendWhatsAppMessage", "ThrottledRequestException", times=1)
+
+    world.fake.services.on_call(throttle_second)
+    with pytest.raises(TransientAwsError):
+        world.handle(record)
+    # WHEN Lambda retries the event
+    world.handle(record)
+    # THEN every part reached the customer exactly once, in order
+    bodies = [m["text"]["body"] for m in world.sent()]
+    assert "\n\n".join(bodies).split() == long_reply_text().split()

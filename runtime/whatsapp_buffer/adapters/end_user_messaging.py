@@ -20,7 +20,8 @@ from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT
 from whatsapp_buffer.errors import WhatsAppRefused
 
 WHATSAPP_TEXT_LIMIT = 4096
-"""Meta's limit for a text message body."""
+"""Meta's limit for a text message body: a longer reply is split before it gets here (`relay.long_reply`), never
+cut."""
 REENGAGEMENT_CODE = "131047"
 """Meta's error code for a free-form message outside the 24-hour customer-service window."""
 
@@ -56,7 +57,7 @@ def text_message(to: str, body: str) -> dict[str, Any]:
         "recipient_type": "individual",
         "to": to,
         "type": "text",
-        "text": {"body": body[:WHATSAPP_TEXT_LIMIT]},
+        "text": {"body": body},
     }
 
 

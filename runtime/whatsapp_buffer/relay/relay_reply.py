@@ -39,7 +39,7 @@ from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppRefused
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import notices, service_window, streaming, whatsapp_format
+from whatsapp_buffer.relay import long_reply, notices, service_window, streaming, whatsapp_format
 from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
@@ -81,6 +81,8 @@ class ReplyRelay:
         template: Template | None = None,
     ) -> None:
         self._template = template
+        self.send_part_once: Callable[..., str] = self.send_part
+        """`send_part`, idempotent on the part's message id once the composition root installs that."""
         self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
@@ -131,11 +133,18 @@ class ReplyRelay:
             return REFUSED
         outcome = SENT
         if event.is_text:
+            texts = long_reply.split_reply(customer_text(event))
+            # A reply in several messages: each is sent once even when a later one fails and the event is retried.
+            send = self.send_part if len(texts) == 1 else self.send_part_once
             try:
-                self._whatsapp.send_text(session.origination_phone_number_id, to, customer_text(event))
+                for index, text in enumerate(texts):
+                    part = {"message_id": f"{event.message_id}#{index}", "to": to, "text": text}
+                    send(part={**part, "origination": session.origination_phone_number_id})
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
+            if len(texts) > 1:
+                metrics.add_metric(name="RepliesSplit", unit=MetricUnit.Count, value=1)
         else:
             for index, attachment in enumerate(event.attachments):
                 if not self._relay_attachment(session, to, event, attachment, index):
@@ -143,6 +152,10 @@ class ReplyRelay:
         if outcome == SENT:
             metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
         return outcome
+
+    def send_part(self, *, part: dict[str, str]) -> str:
+        """Send one text message of a reply: `part` = {message_id, origination, to, text}."""
+        return self._whatsapp.send_text(part["origination"], part["to"], part["text"])
 
     def _reengage(self, session: Session, to: str, now: float) -> str | None:
         """Send the re-engagement template once per closed window; what became of it (None: none configured)."""
