@@ -18,7 +18,9 @@ from components.topics import service_topic, subscribe_function
 
 INBOUND_TIMEOUT_SECONDS = 120
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
-OUTBOUND_TIMEOUT_SECONDS = 60
+OUTBOUND_TIMEOUT_SECONDS = 120
+"""An agent's file (up to Connect's 20 MB) downloaded, converted for WhatsApp (MOV -> MP4 is the slow one) and
+posted fits inside this, as the inbound function's conversions do."""
 INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
@@ -161,6 +163,8 @@ class ConnectBridge(pulumi.ComponentResource):
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
                 timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
                 resources=shared_resources,
+                # PyAV and Pillow convert agent files WhatsApp does not take as they are (relay.agent_files).
+                media=True,
                 statements=[
                     iam.allow(
                         # Query finds a chat's session by contact id; UpdateItem marks it ended.

@@ -188,6 +188,9 @@ class Replay:
         if contact is None:
             self.skipped.append({"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"})
             return
+        if event.data.get("kind", "text") != "text":
+            self.services.fake.agent_attachment(contact, *trace.agent_file(event))
+            return
         content_type = str(event.data.get("content_type") or "text/plain")
         self.services.fake.agent_message(contact, str(event.data["text"]), content_type=content_type)
 
@@ -339,7 +342,7 @@ def _count_by_function(pipeline: Pipeline) -> dict[str, int]:
 
 NOTICE_REASONS = {
     "window_closed": "131047 Re-engagement message",
-    "file_refused": "WhatsApp does not accept the file (type or size)",
+    "file_refused": "WhatsApp does not accept the file as it is (type or size)",
     "whatsapp_refused": "End User Messaging refused the message",
 }
 """The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
@@ -353,7 +356,7 @@ def bridge_notice(client_token: str | None) -> dict[str, str] | None:
         return None
     outcome, kind, reason = parts[1], parts[2], parts[3]
     stated = NOTICE_REASONS.get(reason, reason)
-    by = "withheld by the bridge: WhatsApp would refuse it" if outcome == "withheld" else "refused at once"
+    by = "withheld by the bridge" if outcome == "withheld" else "refused at once"
     return {"kind": kind, "reason": f"{stated} ({by})"}
 
 

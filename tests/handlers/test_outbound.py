@@ -6,14 +6,17 @@ test opened in the fake."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
+from sandbox import media_samples
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
@@ -464,3 +467,68 @@ def test_a_long_reply_retried_after_a_failed_part_sends_no_part_twice(world):
     # THEN every part reached the customer exactly once, in order
     bodies = [m["text"]["body"] for m in world.sent()]
     assert "\n\n".join(bodies).split() == long_reply_text().split()
+
+
+# ---------------------------------------------------------------------- agent files WhatsApp does not take as they are
+
+
+def gif_bytes():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("P", (64, 48), 3).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def share(world, name, content_type, data):
+    attachment_id = world.fake.services.agent_attachment(world.contact_id, name, content_type, data)
+    return world.handle(attachment_record(attachment_id, name, content_type))
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "data", "kind", "sent_type", "codecs"),
+    [
+        ("photo.gif", "image/gif", gif_bytes, "image", "image/jpeg", None),
+        (
+            "clip.mov",
+            "video/quicktime",
+            lambda: media_samples.sample("video", "video/quicktime"),
+            "video",
+            "video/mp4",
+            {"h264", "aac"},
+        ),
+        ("memo.wav", "audio/wav", lambda: media_samples.sample("audio", "audio/wav"), "audio", "audio/mp4", {"aac"}),
+    ],
+)
+def test_an_agent_file_whatsapp_refuses_as_it_is_arrives_converted(
+    world, name, content_type, data, kind, sent_type, codecs
+):
+    world.open_session()
+    assert share(world, name, content_type, data()) == [SENT]
+    (message,) = world.sent()
+    assert message["type"] == kind
+    posted, posted_type = world.fake.services.media(message[kind]["id"])
+    assert posted_type == sent_type
+    if codecs is None:
+        from PIL import Image
+
+        assert Image.open(io.BytesIO(posted)).format == "JPEG"
+    else:
+        with av.open(io.BytesIO(posted)) as probe:
+            assert {s.codec_context.name for s in probe.streams} == codecs
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "size", "told"),
+    [
+        ("scan.png", "image/png", 5 * 1024 * 1024 + 1, "WhatsApp takes image/png files up to 5 MB"),
+        ("table.csv", "text/csv", 100, "WhatsApp does not accept text/csv files"),
+        ("IMG_0001.HEIC", "image/heic", 100, "cannot convert them; send it as JPEG or PNG"),
+    ],
+)
+def test_an_agent_file_whatsapp_would_refuse_is_told_before_anything_is_uploaded(world, name, content_type, size, told):
+    world.open_session()
+    assert share(world, name, content_type, b"\0" * size) == [REFUSED]
+    assert world.sent() == [] and world.fake.calls("PostWhatsAppMessageMedia") == []
+    (notice,) = bridge_notices(world)
+    assert notice.startswith(f"[WhatsApp bridge] Not delivered (your file {name})") and told in notice

@@ -38,9 +38,11 @@ def not_delivered(
     name: str | None = None,
     template: str | None = None,
     template_name: str = "",
+    detail: str | None = None,
 ) -> str:
     """The notice for an agent's message (`kind` text) or file (`kind` file) that did not reach the customer;
-    `template` says what became of the re-engagement template (`TEMPLATE_SENT`, ...), None when none is configured."""
+    `template` says what became of the re-engagement template (`TEMPLATE_SENT`, ...), None when none is configured;
+    `detail` why a file was refused."""
     what = _what(kind, name)
     if reason == WINDOW_CLOSED:
         since = f"the customer last wrote {hours} h ago; " if hours is not None else ""
@@ -58,5 +60,5 @@ def not_delivered(
             notice += f' WhatsApp refused the approved template "{template_name}" too.'
         return notice
     if reason == FILE_REFUSED:
-        return f"{PREFIX} Not delivered ({what}): WhatsApp does not accept this file (type or size)."
+        return f"{PREFIX} Not delivered ({what}): {detail or 'WhatsApp does not accept this file (type or size)'}."
     return f"{PREFIX} Not delivered ({what}): WhatsApp refused it."

@@ -24,8 +24,10 @@ relay never sends to WhatsApp (`for_customer`).
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -35,11 +37,11 @@ from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver import convert, render
 from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppRefused
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import long_reply, notices, service_window, streaming, whatsapp_format
+from whatsapp_buffer.relay import agent_files, long_reply, notices, service_window, streaming, whatsapp_format
 from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
@@ -49,7 +51,7 @@ IGNORED = "ignored"
 NO_SESSION = "no_session"
 
 NOTICE_MARK = "bridge-notice"
-"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text or file>|<reason>|<streaming id>#<n>`, so a
+"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
 redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart."""
 WITHHELD = "withheld"
 """The bridge did not send it: WhatsApp's window rule would refuse it."""
@@ -116,7 +118,7 @@ class ReplyRelay:
             hours = service_window.hours_since(session.customer_wrote_at or now, now)
             kind = "text" if event.is_text else "file"
             template = self._reengage(session, to, now)
-            for index, name in enumerate(self._what_was_sent(event)):
+            for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notices.not_delivered(
                     kind,
                     notices.WINDOW_CLOSED,
@@ -126,7 +128,10 @@ class ReplyRelay:
                     template_name=self._template.name if self._template else "",
                 )
                 self._tell_agent(
-                    session, event, text, notice_token(WITHHELD, kind, notices.WINDOW_CLOSED, event.message_id, index)
+                    session,
+                    event,
+                    text,
+                    notice_token(WITHHELD, sent_kind, notices.WINDOW_CLOSED, event.message_id, index),
                 )
                 count_refusal(notices.WINDOW_CLOSED)
             logger.info("reply withheld: the 24-hour window is closed", contact_id=session.contact_id, hours=hours)
@@ -172,21 +177,31 @@ class ReplyRelay:
         return notices.TEMPLATE_SENT
 
     @staticmethod
-    def _what_was_sent(event: StreamingEvent) -> list[str | None]:
-        """One entry per thing the customer would have received: the text, or each attachment's name."""
+    def _what_was_sent(event: StreamingEvent) -> list[tuple[str | None, str]]:
+        """One (file name, WhatsApp kind) per thing the customer would have received: the text, or each file."""
         if event.is_text:
-            return [None]
-        return [a.name for a in event.attachments if a.status == streaming.APPROVED]
+            return [(None, "text")]
+        return [(a.name, media_kind_for(a.content_type)) for a in event.attachments if a.status == streaming.APPROVED]
 
     def _refused(
-        self, session: Session, event: StreamingEvent, refused: WhatsAppRefused, kind: str, name: str | None, index: int
+        self,
+        session: Session,
+        event: StreamingEvent,
+        refused: WhatsAppRefused,
+        kind: str,
+        name: str | None,
+        index: int,
+        content_type: str | None = None,
     ) -> None:
         reason = notices.WINDOW_CLOSED if refused.window_closed else notices.WHATSAPP_REFUSED
         logger.warning(
             "WhatsApp refused the agent's reply", contact_id=session.contact_id, reason=reason, error=str(refused)
         )
         text = notices.not_delivered(kind, reason, name=name)
-        self._tell_agent(session, event, text, notice_token(REFUSED_BY_WHATSAPP, kind, reason, event.message_id, index))
+        sent_kind = media_kind_for(content_type) if content_type else kind
+        self._tell_agent(
+            session, event, text, notice_token(REFUSED_BY_WHATSAPP, sent_kind, reason, event.message_id, index)
+        )
         count_refusal(reason)
 
     def _tell_agent(self, session: Session, event: StreamingEvent, text: str, client_token: str) -> None:
@@ -206,34 +221,78 @@ class ReplyRelay:
     def _relay_attachment(
         self, session: Session, to: str, event: StreamingEvent, attachment: Attachment, index: int
     ) -> bool:
-        """Send one agent file; False when it did not reach the customer (the agent is told)."""
+        """Send one agent file (converted when WhatsApp needs another type); False when it did not reach the
+        customer (the agent is told why)."""
         origination = session.origination_phone_number_id
         if attachment.status != streaming.APPROVED:
             logger.info("attachment not approved; skipped", attachment_id=attachment.attachment_id)
             return True
         try:
             data = self._download(session, attachment.attachment_id)
-            key = outbound_key(event.contact_id, attachment.attachment_id)
-            self._media.put(key, data, attachment.content_type)
-            media_id = self._whatsapp.post_media(origination, self._media.bucket, key)
         except (ChatSessionGone, MediaUnavailable):
-            logger.warning("agent attachment not deliverable", attachment_id=attachment.attachment_id)
-            text = notices.not_delivered("file", notices.FILE_REFUSED, name=attachment.name)
-            token = notice_token(REFUSED_BY_WHATSAPP, "file", notices.FILE_REFUSED, event.message_id, index)
-            self._tell_agent(session, event, text, token)
-            count_refusal(notices.FILE_REFUSED)
+            logger.warning("agent attachment not downloadable", attachment_id=attachment.attachment_id)
+            self._file_refused(session, event, attachment, index, None)
             try:
                 self._whatsapp.send_text(origination, to, render.agent_file_notice(attachment.name))
             except WhatsAppRefused:
                 logger.warning("file notice to the customer refused", attachment_id=attachment.attachment_id)
             return False
-        kind = media_kind_for(attachment.content_type)
+        plan = agent_files.plan(attachment.content_type, len(data))
+        if plan.refusal:
+            self._file_refused(session, event, attachment, index, plan.refusal)
+            return False
+        content_type, name = attachment.content_type, attachment.name
+        if plan.conversion is not None:
+            try:
+                data = _convert(data, plan.conversion, plan.limit(content_type))
+            except convert.ConvertedTooLarge as too_large:
+                self._file_refused(
+                    session,
+                    event,
+                    attachment,
+                    index,
+                    agent_files.too_large(plan.conversion.content_type, too_large.size_bytes),
+                )
+                return False
+            except convert.ConversionFailed:
+                self._file_refused(
+                    session, event, attachment, index, "it could not be converted to a type WhatsApp accepts"
+                )
+                return False
+            content_type = plan.conversion.content_type
+            name = convert.converted_name(name, plan.conversion.extension)
+            metrics.add_metric(name="AgentFilesConverted", unit=MetricUnit.Count, value=1)
         try:
-            self._whatsapp.send_media(origination, to, kind, media_id, filename=attachment.name)
+            key = outbound_key(event.contact_id, attachment.attachment_id)
+            self._media.put(key, data, content_type)
+            media_id = self._whatsapp.post_media(origination, self._media.bucket, key)
+        except MediaUnavailable:
+            self._file_refused(session, event, attachment, index, None, REFUSED_BY_WHATSAPP)
+            return False
+        try:
+            self._whatsapp.send_media(origination, to, media_kind_for(content_type), media_id, filename=name)
         except WhatsAppRefused as refused:
-            self._refused(session, event, refused, "file", attachment.name, index)
+            self._refused(session, event, refused, "file", attachment.name, index, content_type)
             return False
         return True
+
+    def _file_refused(
+        self,
+        session: Session,
+        event: StreamingEvent,
+        attachment: Attachment,
+        index: int,
+        detail: str | None,
+        outcome: str = WITHHELD,
+    ) -> None:
+        """`outcome` WITHHELD: the bridge did not upload it (WhatsApp would refuse it, or it could not be fetched
+        or converted); REFUSED_BY_WHATSAPP: End User Messaging refused the upload."""
+        logger.warning("agent file not delivered", attachment_id=attachment.attachment_id, reason=detail)
+        text = notices.not_delivered("file", notices.FILE_REFUSED, name=attachment.name, detail=detail)
+        kind = media_kind_for(attachment.content_type)
+        token = notice_token(outcome, kind, notices.FILE_REFUSED, event.message_id, index)
+        self._tell_agent(session, event, text, token)
+        count_refusal(notices.FILE_REFUSED)
 
     def _download(self, session: Session, attachment_id: str) -> bytes:
         try:
@@ -242,6 +301,15 @@ class ReplyRelay:
             # The stored connection may have expired on a long chat; the participant token outlives it.
             connection = self._participant.connect(session.participant_token)
             return self._participant.get_attachment(connection.token, attachment_id)
+
+
+def _convert(data: bytes, conversion: convert.Conversion, max_bytes: int) -> bytes:
+    """Run a conversion file to file in the function's /tmp (the libraries read and write files)."""
+    with tempfile.TemporaryDirectory() as directory:
+        source, target = Path(directory) / "source", Path(directory) / f"target{conversion.extension}"
+        source.write_bytes(data)
+        conversion.run(source, target, max_bytes)
+        return target.read_bytes()
 
 
 def customer_text(event: StreamingEvent) -> str:
