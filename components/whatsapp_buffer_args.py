@@ -45,6 +45,8 @@ class WhatsAppBufferArgs(TypedDict):
     """Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message (free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the reply did not go). Allowed: name. Default: empty."""
     reengagement_template_language: NotRequired[str]
     """Language (and locale) of the approved reengagement_template. Allowed: code. Default: en_US."""
+    agent_presence: NotRequired[bool]
+    """Show the customer WhatsApp's typing indicator while the agent types, and mark their messages read when the agent reads them in Connect (rate-limited). Default: true."""
     lambda_memory_mb: NotRequired[int]
     """Memory of every function, in MB. Allowed: 128–10240. Default: 256."""
     log_level: NotRequired[str]

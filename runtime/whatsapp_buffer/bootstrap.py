@@ -129,5 +129,6 @@ def outbound_from_env() -> Outbound:
         template=Template(settings.reengagement_template, settings.reengagement_template_language)
         if settings.reengagement_template
         else None,
+        presence=settings.agent_presence,
     )
     return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

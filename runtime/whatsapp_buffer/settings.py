@@ -211,6 +211,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Language (and locale) of the approved reengagementTemplate.",
         default="en_US", env="REENGAGEMENT_TEMPLATE_LANGUAGE", readers=(OUTBOUND,),
     ),
+    Setting(
+        "agentPresence", Boolean(),
+        "Show the customer WhatsApp's typing indicator while the agent types, and mark their messages read when the "
+        "agent reads them in Connect (rate-limited).",
+        default=True, env="AGENT_PRESENCE", readers=(OUTBOUND,),
+    ),
     Setting("lambdaMemoryMb", Integer(128, 10240), "Memory of every function, in MB.", default=256),
     Setting(
         "logLevel", OneOf(LOG_LEVELS), "Log level of every function.",
@@ -372,6 +378,7 @@ class OutboundSettings(_FromEnvironment):
     meta_api_version: str
     reengagement_template: str | None
     reengagement_template_language: str
+    agent_presence: bool
 
 
 SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {

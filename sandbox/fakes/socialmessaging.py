@@ -30,6 +30,8 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
   ValidationException. Templates and read receipts are not free-form and always go.
 * A template message needs `template.name` and `template.language.code` (`_check_template`).
+* A read receipt may carry Meta's typing indicator, `"typing_indicator": {"type": "text"}` (Meta, "Typing
+  indicators"); End User Messaging's documentation neither lists nor excludes it (it passes the Meta message on).
 """
 
 from __future__ import annotations
@@ -187,6 +189,9 @@ class SocialMessagingBackend:
         if message.get("status") == "read":
             if not message.get("message_id"):
                 raise ApiError("InvalidParametersException", "a read receipt needs message_id")
+            typing = message.get("typing_indicator")
+            if typing is not None and typing != {"type": "text"}:
+                raise ApiError("InvalidParametersException", 'typing_indicator must be {"type": "text"}')
             kind = "read"
         else:
             kind = str(message.get("type") or "text")

@@ -221,3 +221,24 @@ def test_whatsapp_takes_only_its_media_types_and_sizes(aws, content_type, size, 
         with pytest.raises(ClientError) as excinfo:
             aws.social.post_whatsapp_message_media(**post)
         assert error_code(excinfo) == "ValidationException"
+
+
+def test_a_read_receipt_may_carry_metas_typing_indicator_and_nothing_else_in_its_place(aws):
+    """Meta, "Typing indicators" (developers.facebook.com/documentation/business-messaging/whatsapp/typing-indicators):
+    "you can use the message.id value to mark the message as read and display a typing indicator" with
+    {"messaging_product": "whatsapp", "status": "read", "message_id": …, "typing_indicator": {"type": "text"}}; "The
+    typing indicator will be dismissed once you respond, or after 25 seconds". End User Messaging's documentation is
+    silent on it (SendWhatsAppMessage passes the Meta message on); the fake refuses any other typing_indicator."""
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER,
+        message=json.dumps({**receipt, "typing_indicator": {"type": "text"}}).encode(),
+        metaApiVersion="v20.0",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER,
+            message=json.dumps({**receipt, "typing_indicator": True}).encode(),
+            metaApiVersion="v20.0",
+        )
+    assert error_code(excinfo) == "InvalidParametersException"

@@ -37,7 +37,7 @@ T0 = 1_000_000_000.0
 
 
 class World:
-    def __init__(self, template=None, **fake_options):
+    def __init__(self, template=None, presence=False, **fake_options):
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
         create_sessions_table(self.dynamodb)
@@ -58,10 +58,11 @@ class World:
             media=MediaStore("media-bucket", self.s3),
             now=lambda: self.now,
             template=template,
+            presence=presence,
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
-    def open_session(self, contact_id=None, customer_wrote_at=None):
+    def open_session(self, contact_id=None, customer_wrote_at=None, last_message_id=None):
         """A live chat in the fake and a session pointing at it (or at `contact_id`), as the inbound side leaves it;
         returns the chat's contact id."""
         start = self.fake.connect_client.start_chat_contact(
@@ -89,6 +90,7 @@ class World:
                 origination_phone_number_id=ORIGIN,
                 expires_at=int(T0 + 3600),
                 customer_wrote_at=customer_wrote_at,
+                last_customer_message_id=last_message_id,
             ),
             expected_contact_id=None,
         )
@@ -532,3 +534,43 @@ def test_an_agent_file_whatsapp_would_refuse_is_told_before_anything_is_uploaded
     assert world.sent() == [] and world.fake.calls("PostWhatsAppMessageMedia") == []
     (notice,) = bridge_notices(world)
     assert notice.startswith(f"[WhatsApp bridge] Not delivered (your file {name})") and told in notice
+
+
+# ---------------------------------------------------------------------- presence: typing and read
+
+
+@pytest.fixture
+def presence_world():
+    with mock_aws():
+        yield World(presence=True)
+    outbound.reset()
+
+
+def receipts(world):
+    return [(m["message_id"], m.get("typing_indicator")) for m in world.sent() if m.get("status") == "read"]
+
+
+def test_the_agent_typing_shows_whatsapps_typing_indicator_at_most_every_20_seconds(presence_world):
+    world = presence_world
+    world.open_session(last_message_id="wamid.LAST")
+    for second in (0, 5, 19, 21):
+        world.now = T0 + 60 + second
+        world.handle(replace_id(RECORDS["agent_typing"], f"typing-{second}"))
+    assert receipts(world) == [("wamid.LAST", {"type": "text"})] * 2
+
+
+def test_the_agent_reading_the_chat_marks_the_customers_latest_message_read_once(presence_world):
+    world = presence_world
+    world.open_session(last_message_id="wamid.FIRST")
+    world.handle(replace_id(RECORDS["read_receipt"], "read-1"))
+    world.handle(replace_id(RECORDS["read_receipt"], "read-2"))
+    world.sessions.customer_wrote(CONVERSATION, world.contact_id, T0 + 100, "wamid.SECOND")
+    world.handle(replace_id(RECORDS["read_receipt"], "read-3"))
+    assert receipts(world) == [("wamid.FIRST", None), ("wamid.SECOND", None)]
+
+
+def test_no_presence_is_signalled_before_the_customer_has_a_message_in_the_chat(presence_world):
+    world = presence_world
+    world.open_session()
+    assert world.handle("agent_typing", "read_receipt") == [IGNORED, IGNORED]
+    assert world.sent() == []

@@ -89,8 +89,14 @@ def template_message(to: str, template: Template) -> dict[str, Any]:
     }
 
 
-def read_receipt(message_id: str) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+def read_receipt(message_id: str, typing: bool = False) -> dict[str, Any]:
+    """Meta's read receipt; with `typing`, also the typing indicator ("When you get a messages webhook indicating a
+    received message, you can use the message.id value to mark the message as read and display a typing indicator";
+    `"typing_indicator": {"type": "text"}`, dismissed on the next reply or after 25 seconds)."""
+    receipt: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+    if typing:
+        receipt["typing_indicator"] = {"type": "text"}
+    return receipt
 
 
 class WhatsApp:
@@ -127,8 +133,8 @@ class WhatsApp:
     def send_template(self, origination_phone_number_id: str, to: str, template: Template) -> str:
         return self._send(origination_phone_number_id, template_message(to, template))
 
-    def mark_read(self, origination_phone_number_id: str, message_id: str) -> None:
-        self._send(origination_phone_number_id, read_receipt(message_id), READ_RECEIPT)
+    def mark_read(self, origination_phone_number_id: str, message_id: str, typing: bool = False) -> None:
+        self._send(origination_phone_number_id, read_receipt(message_id, typing), READ_RECEIPT)
 
     def media_info(self, media_id: str, origination_phone_number_id: str) -> MediaInfo:
         """What End User Messaging knows of an inbound media file, without copying it (`metadataOnly`)."""

@@ -47,6 +47,8 @@ class Session:
     window runs from there. None when no burst of this chat recorded it."""
     template_sent_at: float | None = None
     """When the re-engagement template last went to the customer (once per closed window)."""
+    last_customer_message_id: str | None = None
+    """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -82,6 +84,11 @@ def _to_item(session: Session) -> dict[str, Any]:
             if session.template_sent_at is not None
             else {}
         ),
+        **(
+            {"last_customer_message_id": {"S": session.last_customer_message_id}}
+            if session.last_customer_message_id
+            else {}
+        ),
     }
 
 
@@ -99,6 +106,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
         customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
         template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
+        last_customer_message_id=item.get("last_customer_message_id", {}).get("S"),
     )
 
 
@@ -161,19 +169,23 @@ class SessionStore:
             return False
         return True
 
-    def customer_wrote(self, conversation: str, contact_id: str, at: float) -> bool:
-        """Record that the customer's message of `at` reached the chat `contact_id` (never moves the time back).
-        False when the session is another chat's by now, or already knows a later message."""
+    def customer_wrote(self, conversation: str, contact_id: str, at: float, message_id: str | None = None) -> bool:
+        """Record that the customer's message of `at` (WhatsApp id `message_id`) reached the chat `contact_id` (never
+        moves the time back). False when the session is another chat's by now, or already knows a later message."""
+        update, values = "SET customer_wrote_at = :at", {":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}}
+        if message_id:
+            update += ", last_customer_message_id = :message"
+            values[":message"] = {"S": message_id}
         try:
             with DYNAMODB.translating("record the customer's last message"):
                 self._client.update_item(
                     TableName=self._table,
                     Key={"conversation": {"S": conversation}},
-                    UpdateExpression="SET customer_wrote_at = :at",
+                    UpdateExpression=update,
                     ConditionExpression=(
                         "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
                     ),
-                    ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
+                    ExpressionAttributeValues=values,
                 )
         except ConcurrentUpdate:
             return False
@@ -195,6 +207,32 @@ class SessionStore:
                         ":contact": {"S": contact_id},
                         ":at": {"N": repr(float(at))},
                         ":wrote": {"N": repr(float(customer_wrote_at))},
+                    },
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def claim_presence(
+        self, conversation: str, contact_id: str, what: str, value: str, *, at: float, every: float
+    ) -> bool:
+        """Rate-limit a presence signal to WhatsApp: True when `what` (`typing` or `read`) may go now — `value` (the
+        message id it names) differs from the last one sent, or `every` seconds have passed since. Records it."""
+        try:
+            with DYNAMODB.translating(f"claim a {what} signal"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET #sent = :value, #sent_at = :at",
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(#sent) OR #sent <> :value OR #sent_at < :since)"
+                    ),
+                    ExpressionAttributeNames={"#sent": f"{what}_sent_for", "#sent_at": f"{what}_sent_at"},
+                    ExpressionAttributeValues={
+                        ":contact": {"S": contact_id},
+                        ":value": {"S": value},
+                        ":at": {"N": repr(float(at))},
+                        ":since": {"N": repr(float(at - every))},
                     },
                 )
         except ConcurrentUpdate:

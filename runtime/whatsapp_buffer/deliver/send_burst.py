@@ -66,7 +66,8 @@ class BurstDelivery:
             self._send(session, parts)
         if burst.last_received_at:
             # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
-            self._sessions.customer_wrote(session.conversation, session.contact_id, burst.last_received_at)
+            last_id = burst.message_ids[-1] if burst.message_ids else None
+            self._sessions.customer_wrote(session.conversation, session.contact_id, burst.last_received_at, last_id)
         self._mark_read(burst)
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}

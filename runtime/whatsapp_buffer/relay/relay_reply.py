@@ -38,7 +38,14 @@ from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp, medi
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import convert, render
-from whatsapp_buffer.errors import ChatSessionGone, MalformedEvent, MediaUnavailable, WhatsAppRefused
+from whatsapp_buffer.errors import (
+    ChatSessionGone,
+    MalformedEvent,
+    MediaUnavailable,
+    ReadReceiptRefused,
+    TransientAwsError,
+    WhatsAppRefused,
+)
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.relay import agent_files, long_reply, notices, service_window, streaming, whatsapp_format
@@ -49,6 +56,11 @@ SENT = "sent"
 REFUSED = "refused"
 IGNORED = "ignored"
 NO_SESSION = "no_session"
+PRESENCE = "presence"
+
+TYPING_EVERY_SECONDS = 20.0
+"""WhatsApp dismisses a typing indicator "once you respond, or after 25 seconds": an agent still typing refreshes it
+a little before that; Connect streams a typing event per keystroke burst, most of which send nothing."""
 
 NOTICE_MARK = "bridge-notice"
 """ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
@@ -81,8 +93,11 @@ class ReplyRelay:
         media: MediaStore,
         now: Callable[[], float] = clock.now,
         template: Template | None = None,
+        presence: bool = False,
     ) -> None:
         self._template = template
+        self.presence = presence
+        """Agent typing -> WhatsApp typing indicator, agent read -> read receipt (`agentPresence`)."""
         self.send_part_once: Callable[..., str] = self.send_part
         """`send_part`, idempotent on the part's message id once the composition root installs that."""
         self._sessions = sessions
@@ -157,6 +172,34 @@ class ReplyRelay:
         if outcome == SENT:
             metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
         return outcome
+
+    def signal_presence(self, event: StreamingEvent) -> str:
+        """The agent types (typing indicator, at most every `TYPING_EVERY_SECONDS`) or read the customer's messages
+        (read receipt for the latest, once): both name the customer's latest WhatsApp message, and WhatsApp marks
+        the earlier ones read with it. Not worth a retry: a failure is logged and dropped."""
+        session = self._session(event)
+        if session is None or not session.last_customer_message_id:
+            return IGNORED
+        if event.agent_typing:
+            what, every = "typing", TYPING_EVERY_SECONDS
+        elif any(reader != session.participant_id for reader in event.read_by):
+            what, every = "read", float("inf")
+        else:
+            return IGNORED
+        message_id = session.last_customer_message_id
+        if not self._sessions.claim_presence(
+            session.conversation, session.contact_id, what, message_id, at=self._now(), every=every
+        ):
+            return IGNORED
+        try:
+            self._whatsapp.mark_read(session.origination_phone_number_id, message_id, typing=what == "typing")
+        except (ReadReceiptRefused, TransientAwsError) as failed:
+            logger.warning("presence not shown on WhatsApp", what=what, error=str(failed))
+            return IGNORED
+        metrics.add_metric(
+            name="TypingShown" if what == "typing" else "ReadReceiptsSent", unit=MetricUnit.Count, value=1
+        )
+        return PRESENCE
 
     def send_part(self, *, part: dict[str, str]) -> str:
         """Send one text message of a reply: `part` = {message_id, origination, to, text}."""
@@ -343,6 +386,8 @@ class Outbound:
             return self.relay.end_session(event)
         if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
             return self.relay_once(event=event)
+        if self.relay.presence and (event.agent_typing or event.read_by):
+            return self.relay.signal_presence(event)
         logger.info(
             "streaming event not relayed", type=event.type, content_type=event.content_type, role=event.participant_role
         )
