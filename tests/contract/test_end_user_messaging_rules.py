@@ -242,3 +242,36 @@ def test_a_read_receipt_may_carry_metas_typing_indicator_and_nothing_else_in_its
             metaApiVersion="v20.0",
         )
     assert error_code(excinfo) == "InvalidParametersException"
+
+
+def _interactive(interactive: dict) -> bytes:
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "interactive", "interactive": interactive}
+    return json.dumps(message).encode()
+
+
+@pytest.mark.parametrize(
+    ("interactive", "accepted"),
+    [
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "Yes"}}]}}, True),
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": str(i), "title": f"B{i}"}} for i in range(4)]}}, False),
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "x" * 21}}]}}, False),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(10)]}]}}, True),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(11)]}]}}, False),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": "1", "title": "R", "description": "d" * 73}]}]}}, False),
+    ],
+)
+def test_interactive_messages_keep_to_whatsapps_button_and_list_limits(aws, interactive, accepted):
+    """Meta, "Interactive reply buttons messages": "up to three predefined replies", button titles at most 20
+    characters; "Interactive list messages": at most 10 rows, row titles at most 24 characters, descriptions at most
+    72 (also the limits of Twilio's and botonic's WhatsApp list pickers). The error End User Messaging returns is not
+    documented; the fake answers InvalidParametersException."""
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    call = lambda: aws.social.send_whatsapp_message(  # noqa: E731
+        originationPhoneNumberId=NUMBER, message=_interactive(interactive), metaApiVersion="v20.0"
+    )
+    if accepted:
+        call()
+    else:
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_code(excinfo) == "InvalidParametersException"

@@ -574,3 +574,42 @@ def test_no_presence_is_signalled_before_the_customer_has_a_message_in_the_chat(
     world.open_session()
     assert world.handle("agent_typing", "read_receipt") == [IGNORED, IGNORED]
     assert world.sent() == []
+
+
+# ---------------------------------------------------------------------- flows' and bots' questions
+
+
+def bot_question(elements, template="QuickReply", message_id="bot-question"):
+    content = {"title": "How can we help?", "elements": [{"title": e} for e in elements]}
+    record = agent_text(
+        json.dumps({"templateType": template, "version": "1.0", "data": {"content": content}}),
+        "application/vnd.amazonaws.connect.message.interactive",
+        message_id,
+    )
+    body = json.loads(record["Sns"]["Message"])
+    body["ParticipantRole"] = "SYSTEM"  # a flow's or Lex bot's message
+    record["Sns"]["Message"] = json.dumps(body)
+    return record
+
+
+def test_a_bots_quick_reply_reaches_the_customer_as_whatsapp_reply_buttons(world):
+    world.open_session()
+    assert world.handle(bot_question(["Order status", "Returns"])) == [SENT]
+    (message,) = world.sent()
+    assert message["type"] == "interactive" and message["interactive"]["type"] == "button"
+    assert [b["reply"]["title"] for b in message["interactive"]["action"]["buttons"]] == ["Order status", "Returns"]
+
+
+def test_a_list_picker_of_more_than_ten_options_arrives_as_numbered_text(world):
+    world.open_session()
+    world.handle(bot_question([f"Store {i}" for i in range(1, 13)], template="ListPicker"))
+    (message,) = world.sent()
+    assert message["type"] == "text"
+    assert message["text"]["body"].splitlines()[1:] == [f"{i}. Store {i}" for i in range(1, 13)]
+
+
+def test_a_bots_question_after_the_window_is_told_in_the_chat(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    assert world.handle(bot_question(["Yes", "No"])) == [REFUSED]
+    assert world.sent() == [] and len(bridge_notices(world)) == 1

@@ -130,6 +130,17 @@ class WhatsApp:
     ) -> str:
         return self._send(origination_phone_number_id, media_message(to, kind, media_id, filename))
 
+    def send_interactive(self, origination_phone_number_id: str, to: str, interactive: dict[str, Any]) -> str:
+        """Meta's interactive message (`type` button or list) built by `relay.interactive`."""
+        message = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "interactive",
+            "interactive": interactive,
+        }
+        return self._send(origination_phone_number_id, message)
+
     def send_template(self, origination_phone_number_id: str, to: str, template: Template) -> str:
         return self._send(origination_phone_number_id, template_message(to, template))
 

@@ -48,7 +48,15 @@ from whatsapp_buffer.errors import (
 )
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import agent_files, long_reply, notices, service_window, streaming, whatsapp_format
+from whatsapp_buffer.relay import (
+    agent_files,
+    interactive,
+    long_reply,
+    notices,
+    service_window,
+    streaming,
+    whatsapp_format,
+)
 from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
 
 ENDED = "session_ended"
@@ -131,7 +139,7 @@ class ReplyRelay:
         now = self._now()
         if not service_window.window_open(session.customer_wrote_at, now):
             hours = service_window.hours_since(session.customer_wrote_at or now, now)
-            kind = "text" if event.is_text else "file"
+            kind = "text" if event.is_text or event.is_interactive else "file"
             template = self._reengage(session, to, now)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notices.not_delivered(
@@ -152,7 +160,22 @@ class ReplyRelay:
             logger.info("reply withheld: the 24-hour window is closed", contact_id=session.contact_id, hours=hours)
             return REFUSED
         outcome = SENT
-        if event.is_text:
+        question = interactive.parse(event.content or "") if event.is_interactive else None
+        if event.is_interactive and question is None:
+            logger.warning(
+                "interactive message of an unknown template; sent as its text", contact_id=session.contact_id
+            )
+        if question is not None:
+            kind, body = interactive.as_whatsapp(question)
+            try:
+                if kind == "interactive":
+                    self._whatsapp.send_interactive(session.origination_phone_number_id, to, body)
+                else:
+                    self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
+            except WhatsAppRefused as refused:
+                self._refused(session, event, refused, "text", None, 0)
+                outcome = REFUSED
+        elif event.is_text or event.is_interactive:
             texts = long_reply.split_reply(customer_text(event))
             # A reply in several messages: each is sent once even when a later one fails and the event is retried.
             send = self.send_part if len(texts) == 1 else self.send_part_once
@@ -222,7 +245,7 @@ class ReplyRelay:
     @staticmethod
     def _what_was_sent(event: StreamingEvent) -> list[tuple[str | None, str]]:
         """One (file name, WhatsApp kind) per thing the customer would have received: the text, or each file."""
-        if event.is_text:
+        if event.is_text or event.is_interactive:
             return [(None, "text")]
         return [(a.name, media_kind_for(a.content_type)) for a in event.attachments if a.status == streaming.APPROVED]
 
@@ -384,7 +407,7 @@ class Outbound:
     def process(self, event: StreamingEvent) -> str:
         if event.ends_session:
             return self.relay.end_session(event)
-        if event.for_customer and (event.is_text or event.type == streaming.ATTACHMENT):
+        if event.for_customer and (event.is_text or event.is_interactive or event.type == streaming.ATTACHMENT):
             return self.relay_once(event=event)
         if self.relay.presence and (event.agent_typing or event.read_by):
             return self.relay.signal_presence(event)

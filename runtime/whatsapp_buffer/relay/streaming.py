@@ -35,6 +35,7 @@ VISIBLE_TO_CUSTOMER = frozenset({"CUSTOMER", "ALL"})
 
 CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
 TYPING = "application/vnd.amazonaws.connect.event.typing"
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
 AGENT = "AGENT"
 PARTICIPANT_LEFT = "application/vnd.amazonaws.connect.event.participant.left"
 MARKDOWN = "text/markdown"
@@ -89,6 +90,10 @@ class StreamingEvent:
     @property
     def for_customer(self) -> bool:
         return self.visibility in VISIBLE_TO_CUSTOMER and self.participant_role != CUSTOMER
+
+    @property
+    def is_interactive(self) -> bool:
+        return self.type == MESSAGE and self.content_type == INTERACTIVE and bool(self.content)
 
     @property
     def agent_typing(self) -> bool:
