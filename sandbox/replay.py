@@ -344,6 +344,7 @@ NOTICE_REASONS = {
     "window_closed": "131047 Re-engagement message",
     "file_refused": "WhatsApp does not accept the file as it is (type or size)",
     "whatsapp_refused": "End User Messaging refused the message",
+    "unsupported": "WhatsApp has no counterpart for this interactive message",
 }
 """The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
 

@@ -613,3 +613,11 @@ def test_a_bots_question_after_the_window_is_told_in_the_chat(world):
     world.now = T0 + 25 * 3600
     assert world.handle(bot_question(["Yes", "No"])) == [REFUSED]
     assert world.sent() == [] and len(bridge_notices(world)) == 1
+
+
+def test_an_interactive_template_whatsapp_cannot_show_is_told_to_the_agent_never_sent_as_raw_json(world):
+    world.open_session()
+    assert world.handle(bot_question(["10:00"], template="TimePicker")) == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert "cannot show this kind of interactive message" in notice

@@ -14,7 +14,9 @@ WHATSAPP_REFUSED = "whatsapp_refused"
 """End User Messaging refused the send synchronously (ValidationException / InvalidParametersException)."""
 FILE_REFUSED = "file_refused"
 """WhatsApp does not take the agent's file (type or size) or it could not be fetched from the chat."""
-REASONS = (WINDOW_CLOSED, WHATSAPP_REFUSED, FILE_REFUSED)
+UNSUPPORTED = "unsupported"
+"""A flow's or bot's interactive message of a template WhatsApp has no counterpart for."""
+REASONS = (WINDOW_CLOSED, WHATSAPP_REFUSED, FILE_REFUSED, UNSUPPORTED)
 
 _WHAT = {"text": "your message", "file": "your file"}
 
@@ -61,4 +63,6 @@ def not_delivered(
         return notice
     if reason == FILE_REFUSED:
         return f"{PREFIX} Not delivered ({what}): {detail or 'WhatsApp does not accept this file (type or size)'}."
+    if reason == UNSUPPORTED:
+        return f"{PREFIX} Not delivered ({what}): WhatsApp cannot show this kind of interactive message."
     return f"{PREFIX} Not delivered ({what}): WhatsApp refused it."

@@ -162,9 +162,14 @@ class ReplyRelay:
         outcome = SENT
         question = interactive.parse(event.content or "") if event.is_interactive else None
         if event.is_interactive and question is None:
-            logger.warning(
-                "interactive message of an unknown template; sent as its text", contact_id=session.contact_id
+            # A template WhatsApp has no counterpart for (time picker, panel, carousel, ...): never raw JSON.
+            logger.warning("interactive message of a template WhatsApp cannot show", contact_id=session.contact_id)
+            text = notices.not_delivered("text", notices.UNSUPPORTED)
+            self._tell_agent(
+                session, event, text, notice_token(WITHHELD, "text", notices.UNSUPPORTED, event.message_id, 0)
             )
+            count_refusal(notices.UNSUPPORTED)
+            return REFUSED
         if question is not None:
             kind, body = interactive.as_whatsapp(question)
             try:
@@ -175,7 +180,7 @@ class ReplyRelay:
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
-        elif event.is_text or event.is_interactive:
+        elif event.is_text:
             texts = long_reply.split_reply(customer_text(event))
             # A reply in several messages: each is sent once even when a later one fails and the event is retried.
             send = self.send_part if len(texts) == 1 else self.send_part_once
