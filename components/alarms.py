@@ -28,6 +28,11 @@ old, then its batch goes to the failures queue)."""
 BURSTS_AGE_THRESHOLD_SECONDS = 5 * MINUTE
 """The inbound function takes a burst within seconds; one waiting this long means deliveries to Connect are failing
 and being retried (every later burst of that conversation waits behind it)."""
+REFUSALS_PERIOD_SECONDS = 15 * MINUTE
+REFUSALS_THRESHOLD = 10
+"""More than this many agent replies refused by WhatsApp (or withheld because its window is closed) within
+`REFUSALS_PERIOD_SECONDS`: agents are told one by one, but a spike means a pattern (long-running chats past the
+24-hour window, a file type agents keep sending, a template or number problem) worth a look."""
 SUSTAINED_MINUTES = 3
 """Age alarms fire only after this many consecutive minutes above the threshold, not on one slow batch."""
 
@@ -180,6 +185,28 @@ def function_alarms(
             metric_name="Throttles",
             **common,
         ),
+    )
+
+
+def refusals_alarm(
+    name: str, parent: pulumi.Resource, target: AlarmTarget, *, namespace: str, service: str
+) -> aws.cloudwatch.MetricAlarm:
+    """The outbound function's `RepliesRefused` (all reasons; the by-`Reason` series says which) spiking."""
+    return metric_alarm(
+        name,
+        parent,
+        target,
+        suffix="replies-refused",
+        description=(
+            f"More than {REFUSALS_THRESHOLD} agent replies did not reach WhatsApp customers within "
+            f"{REFUSALS_PERIOD_SECONDS // MINUTE} minutes (each agent was told in the chat)."
+        ),
+        namespace=namespace,
+        metric_name="RepliesRefused",
+        dimensions={"service": service},
+        statistic="Sum",
+        threshold=REFUSALS_THRESHOLD,
+        period_seconds=REFUSALS_PERIOD_SECONDS,
     )
 
 

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
+from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms, refusals_alarm
 from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
+from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
@@ -22,7 +22,9 @@ RECORDINGS_BATCH_SIZE = 10
 RECORDINGS_MAX_AGE_SECONDS = 300
 """A recording older than this on the stream is left to the flush: its burst has probably been delivered."""
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
-OUTBOUND_TIMEOUT_SECONDS = 60
+OUTBOUND_TIMEOUT_SECONDS = 120
+"""An agent's file (up to Connect's 20 MB) downloaded, converted for WhatsApp (MOV -> MP4 is the slow one) and
+posted fits inside this, as the inbound function's conversions do."""
 INBOUND_BATCH_SIZE = 10
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
@@ -171,7 +173,12 @@ class ConnectBridge(pulumi.ComponentResource):
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
                     *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
-                    iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.sessions_table.arn], sid="TrackSessions"),
+                    iam.allow(
+                        # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
+                        ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                        [self.sessions_table.arn],
+                        sid="TrackSessions",
+                    ),
                     *self._late_transcript_statements(settings.transcribe_languages),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
@@ -228,6 +235,8 @@ class ConnectBridge(pulumi.ComponentResource):
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
                 timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
                 resources={**shared_resources, "raw_table_name": args.raw_table_name},
+                # PyAV and Pillow convert agent files WhatsApp does not take as they are (relay.agent_files).
+                media=True,
                 statements=[
                     iam.allow(
                         # What the agent said, by its WhatsApp message id, for the quote of a customer's reply to it.
@@ -282,6 +291,7 @@ class ConnectBridge(pulumi.ComponentResource):
             )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
+        refusals_alarm(name, self, alarms, namespace=METRICS_NAMESPACE, service=context.service_name)
         self.register_outputs(
             {
                 "outTopicArn": self.out_topic.arn,

@@ -14,6 +14,11 @@ class StackContext:
     region: str
     partition: str = "aws"
 
+    @property
+    def service_name(self) -> str:
+        """Powertools' service name of the stack's functions: the `service` dimension of their metrics."""
+        return f"{self.project}-{self.stack}"
+
     def physical_name(self, suffix: str, max_length: int = 64) -> str:
         """`<project>-<stack>-<suffix>` for resources AWS needs named up front; two stacks never share one.
 

@@ -127,7 +127,7 @@ def python_function(
                 defaults.settings,
                 {
                     **spec.resources,
-                    "service_name": f"{context.project}-{context.stack}",
+                    "service_name": context.service_name,
                     "metrics_namespace": METRICS_NAMESPACE,
                 },
             )

@@ -28,8 +28,8 @@ Rebuild: delete `.build/sdk-layer` (or change a pin). `make clean` removes the w
 
 The media layer (`MediaLayer`, `MEDIA`) is built the same way from `runtime/media-requirements.txt` (PyAV and Pillow,
 whose wheels carry FFmpeg and libwebp) into `.build/media-layer/<key>/`, for `manylinux_2_28_aarch64` (PyAV ships
-no manylinux2014 wheel for aarch64; Amazon Linux 2023's glibc 2.34 runs 2.28 wheels). Only the inbound function,
-which converts customers' media, lists it.
+no manylinux2014 wheel for aarch64; Amazon Linux 2023's glibc 2.34 runs 2.28 wheels). The inbound function, which
+converts customers' media, and the outbound function, which converts agents' files, list it.
 """
 
 from __future__ import annotations
@@ -243,8 +243,8 @@ class SdkLayer(pulumi.ComponentResource):
 
 
 class MediaLayer(SdkLayer):
-    """One layer version per stack with PyAV and Pillow (runtime/media-requirements.txt); only the inbound function
-    lists it."""
+    """One layer version per stack with PyAV and Pillow (runtime/media-requirements.txt); the inbound and outbound
+    functions list it."""
 
     TYPE = "whatsapp-buffer:index:MediaLayer"
     SPEC = MEDIA

@@ -224,6 +224,8 @@ def _env_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return ",".join(value) or declared.NO_VALUES
+    if value is None:
+        return ""
     return str(value)
 
 

@@ -1,7 +1,7 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes the SDK layer, the media layer (inbound only), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
+composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
 It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
 RUNTIME_DIR), so a program in any directory, or in another language through the component provider
 (`__main__` of this package, PulumiPlugin.yaml), can build it.

@@ -47,6 +47,12 @@ class WhatsAppBufferArgs(TypedDict):
     """How long a burst waits, at most, for the transcript of a recording in it before it is delivered with a line saying the transcript follows; the transcript is then posted into the chat as soon as Transcribe finishes. Allowed: 0–60. Default: 10."""
     whatsapp_phone_number_ids: NotRequired[list[str]]
     """End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account. Allowed: comma-separated list. Default: empty."""
+    reengagement_template: NotRequired[str]
+    """Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message (free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the reply did not go). Allowed: name. Default: empty."""
+    reengagement_template_language: NotRequired[str]
+    """Language (and locale) of the approved reengagement_template. Allowed: code. Default: en_US."""
+    agent_presence: NotRequired[bool]
+    """Show the customer WhatsApp's typing indicator while the agent types, and mark their messages read when the agent reads them in Connect (rate-limited). Default: true."""
     lambda_memory_mb: NotRequired[int]
     """Memory of every function, in MB. Allowed: 128–10240. Default: 256."""
     log_level: NotRequired[str]

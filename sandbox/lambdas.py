@@ -52,9 +52,12 @@ class Invocation:
             except ValueError:
                 continue
             for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+                # A metric with a dimension beyond `service` is its own series, as in CloudWatch: `Name[Dim=value]`.
+                extra = sorted({d for dims in directive.get("Dimensions", []) for d in dims} - {"service"})
+                suffix = "".join(f"[{d}={doc.get(d)}]" for d in extra)
                 for metric in directive.get("Metrics", []):
-                    name = metric["Name"]
-                    value = doc.get(name, 0)
+                    name = metric["Name"] + suffix
+                    value = doc.get(metric["Name"], 0)
                     values = value if isinstance(value, list) else [value]
                     totals[name] = totals.get(name, 0.0) + float(sum(values))
         return totals

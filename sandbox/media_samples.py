@@ -38,6 +38,7 @@ _AUDIO = {
     "audio/aac": ("adts", "aac", 44_100, 64_000),
     "audio/amr": ("amr", "libopencore_amrnb", 8_000, 12_200),
     "audio/mp4": ("ipod", "aac", 44_100, 64_000),
+    "audio/wav": ("wav", "pcm_s16le", 16_000, 256_000),
 }
 _DOCUMENT = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" \
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
@@ -60,6 +61,8 @@ def _sample(kind: str, bare: str, size: int) -> bytes:
         data = _image("JPEG", quality=85)
     elif bare in ("video/3gpp", "video/3gpp2"):
         data = _encode_video("3gp", "h263", (176, 144), "libopencore_amrnb", 8_000)
+    elif bare == "video/quicktime":
+        data = _encode_video("mov", "mpeg4", (320, 240), "aac", 44_100)
     elif bare.startswith("video/"):
         data = _encode_video("mp4", "mpeg4", (320, 240), "aac", 44_100)
     else:

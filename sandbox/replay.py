@@ -226,7 +226,11 @@ class Replay:
         if contact is None:
             self.skipped.append({"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"})
             return
-        self.services.fake.agent_message(contact, str(event.data["text"]))
+        if event.data.get("kind", "text") != "text":
+            self.services.fake.agent_attachment(contact, *trace.agent_file(event))
+            return
+        content_type = str(event.data.get("content_type") or "text/plain")
+        self.services.fake.agent_message(contact, str(event.data["text"]), content_type=content_type)
 
     def _end_chat(self, event: trace.TraceEvent) -> None:
         contact = self._contact_for(event)
@@ -273,15 +277,27 @@ class Replay:
                 if contact_id and connection:
                     connection_contact[connection] = contact_id
             elif call.operation == "SendMessage":
-                burst, ids = item_for(call.params.get("ClientToken"))
                 contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
+                notice = bridge_notice(call.params.get("ClientToken"))
+                if notice is not None:
+                    # The bridge's own line to the agent (relay_reply): no customer message behind it.
+                    at = round(call.at - start, 3)
+                    customer = contact_customer.get(contact_id or "")
+                    connect.append(
+                        {"at": at, "contact_id": contact_id, "customer": customer, "kind": "text",
+                         "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
+                         "message_ids": [], "sender": "bridge"}
+                    )
+                    whatsapp_refused.append({"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]})
+                    continue
+                burst, ids = item_for(call.params.get("ClientToken"))
                 customer = burst["conversation"].split("#", 1)[1] if burst else None
                 if contact_id and customer:
                     contact_customer.setdefault(contact_id, customer)
                 connect.append(
                     {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer, "kind": "text",
                      "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
-                     "message_ids": ids}
+                     "message_ids": ids, "sender": "customer"}
                 )
             elif call.operation == "SendEvent" and call.params.get("ContentType", "").endswith(".event.typing"):
                 connect_events.append(
@@ -301,7 +317,7 @@ class Replay:
                     connect.append(
                         {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer,
                          "kind": "attachment", "content": name, "name": name, "content_type": content_type,
-                         "message_ids": ids}
+                         "message_ids": ids, "sender": "customer"}
                     )
             elif call.operation == "SendWhatsAppMessage":
                 for entry in whatsapp_out(call, start):
@@ -370,6 +386,27 @@ def _count_by_function(pipeline: Pipeline) -> dict[str, int]:
     return dict(Counter(record.function for record in pipeline.invocations))
 
 
+NOTICE_REASONS = {
+    "window_closed": "131047 Re-engagement message",
+    "file_refused": "WhatsApp does not accept the file as it is (type or size)",
+    "whatsapp_refused": "End User Messaging refused the message",
+    "unsupported": "WhatsApp has no counterpart for this interactive message",
+}
+"""The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
+
+
+def bridge_notice(client_token: str | None) -> dict[str, str] | None:
+    """A notice's ClientToken (`bridge-notice|<withheld or refused>|<kind>|<reason>|<event>#<n>`, see
+    `whatsapp_buffer.relay.relay_reply.notice_token`) -> what did not reach the customer; None for other tokens."""
+    parts = (client_token or "").split("|", 4)
+    if len(parts) != 5 or parts[0] != "bridge-notice":
+        return None
+    outcome, kind, reason = parts[1], parts[2], parts[3]
+    stated = NOTICE_REASONS.get(reason, reason)
+    by = "withheld by the bridge" if outcome == "withheld" else "refused at once"
+    return {"kind": kind, "reason": f"{stated} ({by})"}
+
+
 def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
     """The transcript entry of one SendWhatsAppMessage call (none for a read receipt or an unreadable message)."""
     raw = call.params.get("message")
@@ -383,6 +420,10 @@ def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
     entry = {"at": round(call.at - start, 3), "to": message.get("to") or message.get("recipient"), "kind": kind}
     if kind == "text":
         entry["text"] = (message.get("text") or {}).get("body")
+    elif kind == "template":
+        template = message.get("template") or {}
+        entry["template"] = template.get("name")
+        entry["language"] = (template.get("language") or {}).get("code")
     else:
         media = message.get(kind) or {}
         entry["media_id"] = media.get("id")

@@ -13,6 +13,10 @@ from typing import Any
 from sandbox import media_samples
 
 TYPES = ("whatsapp", "agent", "end_chat", "raw")
+AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
+AGENT_FILE_KINDS = ("image", "audio", "video", "document")
+"""An agent line with one of these `kind`s is a file the agent attaches (`filename`, `mime_type`, `size_kb`)."""
+"""An agent line's `content_type` (contract v2): plain text or Connect's rich text."""
 MAX_SIZE_KB = 110_000
 """Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
 KINDS = ("text", "image", "audio", "voice", "video", "document", "sticker", "reaction", "location", "contacts", "interactive")
@@ -105,8 +109,17 @@ def _validate(number: int, data: Any) -> TraceEvent:
             raise TraceError(f"line {number}: 'reply_to' must be the id of an earlier message (a string)")
     if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
         raise TraceError(f"line {number}: an {kind} event needs 'to'")
-    if kind == "agent" and not isinstance(data.get("text"), str):
+    if kind == "agent" and data.get("kind", "text") != "text":
+        if data["kind"] not in AGENT_FILE_KINDS:
+            raise TraceError(f"line {number}: an agent file's 'kind' must be one of {', '.join(AGENT_FILE_KINDS)}")
+        if not isinstance(data.get("filename"), str) or not data["filename"]:
+            raise TraceError(f"line {number}: an agent file needs 'filename'")
+        if not isinstance(data.get("size_kb", 0), (int, float)) or not 0 <= data.get("size_kb", 0) <= MAX_SIZE_KB:
+            raise TraceError(f"line {number}: 'size_kb' must be a number from 0 to {MAX_SIZE_KB}")
+    elif kind == "agent" and not isinstance(data.get("text"), str):
         raise TraceError(f"line {number}: an agent event needs 'text'")
+    if kind == "agent" and data.get("content_type", "text/plain") not in AGENT_CONTENT_TYPES:
+        raise TraceError(f"line {number}: an agent's 'content_type' must be one of {', '.join(AGENT_CONTENT_TYPES)}")
     if kind == "raw" and not isinstance(data.get("message"), str):
         raise TraceError(f"line {number}: a raw event needs 'message' (the SNS body, a string)")
     return TraceEvent(number, float(at), kind, data)
@@ -188,6 +201,14 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
         "type": "interactive",
         "interactive": {"type": "button_reply", "button_reply": {"id": f"btn-{title.lower()}", "title": title}},
     }, None
+
+
+def agent_file(event: TraceEvent) -> tuple[str, str, bytes]:
+    """(file name, MIME type, bytes) of an agent's file line; the bytes a real file of that type where the sandbox
+    can make one (an image type Pillow cannot write, such as HEIC, is served as JPEG bytes under its own type)."""
+    kind = str(event.data["kind"])
+    mime = str(event.data.get("mime_type") or _MIME[kind])
+    return str(event.data["filename"]), mime, media_samples.sample(kind, mime, event.data.get("size_kb") or 0)
 
 
 def eum_message(

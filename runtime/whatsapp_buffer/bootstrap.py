@@ -3,6 +3,7 @@ sets — once per warm container, or as a test or the sandbox installs it."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore, TranscriptDebts
@@ -161,6 +162,14 @@ def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
     def relay_once(*, event: StreamingEvent) -> str:
         return relay.relay(event)
 
+    # Its own copy of the store: Powertools configures a store with the function it guards at each call, so one store
+    # shared by a guarded function and one it calls would record the outer result under the inner function's key.
+    @idempotent_function(data_keyword_argument="part", persistence_store=copy.copy(persistence), config=config)
+    def send_part_once(*, part: dict[str, str]) -> str:
+        return relay.send_part(part=part)
+
+    relay.send_part_once = send_part_once
+
     return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
 
 
@@ -183,5 +192,9 @@ def outbound_from_env() -> Outbound:
         whatsapp=WhatsApp(settings.meta_api_version),
         media=MediaStore(settings.media_bucket_name),
         remember_said=remember_said(RawStore(settings.raw_table_name), settings.retention_hours),
+        template=Template(settings.reengagement_template, settings.reengagement_template_language)
+        if settings.reengagement_template
+        else None,
+        presence=settings.agent_presence,
     )
     return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

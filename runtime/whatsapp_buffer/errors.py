@@ -63,6 +63,13 @@ class TranscriptionAlreadyStarted(WhatsAppBufferError):
     """A job of this name exists already (ConflictException): the recording is being or was transcribed; read it."""
 
 
+class WhatsAppRefused(WhatsAppBufferError):
+    """End User Messaging refused to send a message (ValidationException / InvalidParametersException): the agent
+    is told, the event is not retried. `window_closed` when the refusal names Meta's error 131047."""
+
+    window_closed: bool = False
+
+
 class ReadReceiptRefused(WhatsAppBufferError):
     """End User Messaging refused a read receipt (e.g. an unknown or old message id): the burst is delivered anyway."""
 

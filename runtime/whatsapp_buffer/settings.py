@@ -223,6 +223,26 @@ SETTINGS: tuple[Setting, ...] = (
         "End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account.",
         default=(),
     ),
+    Setting(
+        "reengagementTemplate",
+        Text(r"^[a-z0-9_]{1,512}$", "a WhatsApp template name (lowercase letters, digits, underscores)", "name"),
+        "Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message "
+        "(free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the "
+        "reply did not go).",
+        default=None, env="REENGAGEMENT_TEMPLATE", readers=(OUTBOUND,),
+    ),
+    Setting(
+        "reengagementTemplateLanguage",
+        Text(r"^[a-z]{2,3}(_[A-Z]{2,4})?$", "a WhatsApp template language code like en_US or pt_BR", "code"),
+        "Language (and locale) of the approved reengagementTemplate.",
+        default="en_US", env="REENGAGEMENT_TEMPLATE_LANGUAGE", readers=(OUTBOUND,),
+    ),
+    Setting(
+        "agentPresence", Boolean(),
+        "Show the customer WhatsApp's typing indicator while the agent types, and mark their messages read when the "
+        "agent reads them in Connect (rate-limited).",
+        default=True, env="AGENT_PRESENCE", readers=(OUTBOUND,),
+    ),
     Setting("lambdaMemoryMb", Integer(128, 10240), "Memory of every function, in MB.", default=256),
     Setting(
         "logLevel", OneOf(LOG_LEVELS), "Log level of every function.",
@@ -287,7 +307,10 @@ NO_VALUES = "none"
 """How an empty list setting travels in an environment variable (an empty variable reads as unset)."""
 
 
-def _read(env: Mapping[str, str], name: str, kind: type) -> Any:
+def _read(env: Mapping[str, str], name: str, kind: Any) -> Any:
+    if kind == str | None:
+        # An optional setting left empty: the program sets the variable to "".
+        return env.get(name, "").strip() or None
     raw = _get(env, name)
     if kind is str:
         return raw
@@ -393,6 +416,9 @@ class OutboundSettings(_FromEnvironment):
     idempotency_table_name: str
     media_bucket_name: str
     meta_api_version: str
+    reengagement_template: str | None
+    reengagement_template_language: str
+    agent_presence: bool
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   Webhook, or sometimes through both". The fake models both: `service_window="status"` (default) accepts the send
   and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
   ValidationException. Templates and read receipts are not free-form and always go.
+* A template message needs `template.name` and `template.language.code` (`_check_template`).
+* An interactive message: reply buttons (1–3, titles ≤ 20) or a list (≤ 10 rows, titles ≤ 24, descriptions ≤ 72)
+  (`_check_interactive`).
+* A read receipt may carry Meta's typing indicator, `"typing_indicator": {"type": "text"}` (Meta, "Typing
+  indicators"); End User Messaging's documentation neither lists nor excludes it (it passes the Meta message on).
 """
 
 from __future__ import annotations
@@ -125,6 +130,60 @@ def _check_addressee(message: dict[str, Any]) -> None:
         raise ApiError("InvalidParametersException", 'a business-scoped user id goes in "recipient", not "to"')
 
 
+def _check_template(template: Mapping[str, Any]) -> None:
+    """Meta's template object: `name` and `language` (with its `code`) are required, `components` optional
+    (WhatsApp's Node.js SDK, Template Object: "name : string — name of the template", "language : LanguageObject";
+    End User Messaging's WhatsAppParameters: template name 1–512 characters, language code 2–35). Whether the template
+    exists and is approved only Meta knows: the fake takes any name."""
+    name = template.get("name")
+    language = template.get("language")
+    if not isinstance(name, str) or not 1 <= len(name) <= 512:
+        raise ApiError("InvalidParametersException", "a template message needs template.name (1-512 characters)")
+    code = language.get("code") if isinstance(language, Mapping) else None
+    if not isinstance(code, str) or not 2 <= len(code) <= 35:
+        raise ApiError("InvalidParametersException", "a template message needs template.language.code")
+
+
+def _check_interactive(interactive: Mapping[str, Any]) -> None:
+    """Meta, "Interactive reply buttons messages": "up to three predefined replies", each `reply` with an `id` and a
+    `title` (button labels at most 20 characters), body text at most 1,024; "Interactive list messages": up to 10 rows
+    in all, row `title` at most 24 characters, `description` at most 72, the `button` label at most 20, body at most
+    4,096. Other interactive types (flows, products, CTA URL) are not modelled and are refused."""
+
+    def refuse(why: str) -> None:
+        raise ApiError("InvalidParametersException", f"interactive message: {why}")
+
+    kind, action = interactive.get("type"), interactive.get("action")
+    text = (interactive.get("body") or {}).get("text") if isinstance(interactive.get("body"), Mapping) else None
+    if not isinstance(text, str) or not text or not isinstance(action, Mapping):
+        refuse("needs body.text and action")
+    if kind == "button":
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            refuse("1 to 3 buttons")
+        titles = [str((b.get("reply") or {}).get("title") or "") for b in buttons if isinstance(b, Mapping)]
+        ids = [str((b.get("reply") or {}).get("id") or "") for b in buttons if isinstance(b, Mapping)]
+        if len(titles) != len(buttons) or not all(0 < len(t) <= 20 for t in titles) or not all(ids):
+            refuse("each button needs reply.id and a reply.title of 1 to 20 characters")
+        if len(set(titles)) != len(titles) or len(text) > 1024:
+            refuse("button titles must be unique and the body at most 1024 characters")
+    elif kind == "list":
+        sections = action.get("sections")
+        label = action.get("button")
+        if not isinstance(label, str) or not 0 < len(label) <= 20 or not isinstance(sections, list) or not sections:
+            refuse("a list needs a button label of 1 to 20 characters and sections")
+        rows = [r for s in sections if isinstance(s, Mapping) for r in (s.get("rows") or [])]
+        if not 1 <= len(rows) <= 10 or len(text) > 4096:
+            refuse("1 to 10 rows in all and a body of at most 4096 characters")
+        for row in rows:
+            if not (isinstance(row, Mapping) and row.get("id") and 0 < len(str(row.get("title") or "")) <= 24):
+                refuse("each row needs an id and a title of 1 to 24 characters")
+            if len(str(row.get("description") or "")) > 72:
+                refuse("a row description is at most 72 characters")
+    else:
+        refuse(f"type {kind!r} is not modelled by the fake")
+
+
 def number_key(origination: str) -> str:
     """`arn:…:phone-number-id/abc`, `phone-number-id-abc` and `abc` name the same number."""
     return origination.rsplit("/", 1)[-1].removeprefix("phone-number-id-")
@@ -190,6 +249,9 @@ class SocialMessagingBackend:
         if message.get("status") == "read":
             if not message.get("message_id"):
                 raise ApiError("InvalidParametersException", "a read receipt needs message_id")
+            typing = message.get("typing_indicator")
+            if typing is not None and typing != {"type": "text"}:
+                raise ApiError("InvalidParametersException", 'typing_indicator must be {"type": "text"}')
             kind = "read"
         else:
             kind = str(message.get("type") or "text")
@@ -197,6 +259,10 @@ class SocialMessagingBackend:
             if not isinstance(message.get(kind), dict):
                 raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
+        if kind == "template":
+            _check_template(body or {})
+        if kind == "interactive":
+            _check_interactive(body or {})
         if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:
             raise ApiError("InvalidParametersException", f"text body is longer than {TEXT_BODY_LIMIT} characters")
         refused = None

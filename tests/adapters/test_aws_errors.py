@@ -27,6 +27,7 @@ from whatsapp_buffer.errors import (
     MediaUnavailable,
     ReadReceiptRefused,
     TransientAwsError,
+    WhatsAppRefused,
 )
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem
 
@@ -107,7 +108,9 @@ TABLE = [
     (END_USER_MESSAGING, "GetWhatsAppMessageMedia", "ValidationException", 400, MediaUnavailable),
     (END_USER_MESSAGING, "PostWhatsAppMessageMedia", "AccessDeniedException", 403, MediaUnavailable),
     (END_USER_MESSAGING, READ_RECEIPT, "ValidationException", 400, ReadReceiptRefused),
-    (END_USER_MESSAGING, "SendWhatsAppMessage", "ValidationException", 400, UNCHANGED),
+    (END_USER_MESSAGING, "SendWhatsAppMessage", "ValidationException", 400, WhatsAppRefused),
+    (END_USER_MESSAGING, "SendWhatsAppMessage", "InvalidParametersException", 400, WhatsAppRefused),
+    (END_USER_MESSAGING, "SendWhatsAppMessage", "ResourceNotFoundException", 404, UNCHANGED),
     (END_USER_MESSAGING, "SendWhatsAppMessage", "AccessDeniedException", 403, UNCHANGED),
 ]
 
@@ -272,13 +275,22 @@ def test_the_media_bucket_translates_through_the_s3_table(code, status, expected
             store.put("outbound/c1/a1", b"x", "image/png")
 
 
-def test_a_refused_read_receipt_is_its_own_error_while_a_refused_message_stays_a_bug():
+def test_a_refused_read_receipt_is_its_own_error_while_a_refused_message_is_told_with_its_reason():
+    # botocore model, SendWhatsAppMessage errors: ValidationException "The request contains an invalid parameter
+    # value", InvalidParametersException "One or more parameters provided to the action are not valid".
     client = boto3.client("socialmessaging", region_name="us-east-1")
     with Stubber(client) as stubber:
         stubber.add_client_error("send_whatsapp_message", "ValidationException", http_status_code=400)
         stubber.add_client_error("send_whatsapp_message", "ValidationException", http_status_code=400)
+        stubber.add_client_error(
+            "send_whatsapp_message", "ValidationException", "(#131047) Re-engagement message", http_status_code=400
+        )
         whatsapp = WhatsApp("v20.0", client)
         with pytest.raises(ReadReceiptRefused):
             whatsapp.mark_read("pn-1", "wamid.1")
-        with pytest.raises(ClientError):
+        with pytest.raises(WhatsAppRefused) as other:
             whatsapp.send_text("pn-1", "15550001111", "Hi")
+        with pytest.raises(WhatsAppRefused) as window:
+            whatsapp.send_text("pn-1", "15550001111", "Hi")
+    assert not other.value.window_closed
+    assert window.value.window_closed

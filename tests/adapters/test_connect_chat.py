@@ -46,6 +46,11 @@ def test_start_chat_streams_to_the_out_topic_from_the_first_moment(connect):
             "Attributes": {"channel": "WhatsApp", "customer": "*******1111"},
             "ChatDurationInMinutes": 60,
             "ChatStreamingConfiguration": {"StreamingEndpointArn": TOPIC},
+            "SupportedMessagingContentTypes": [
+                "text/plain",
+                "text/markdown",
+                "application/vnd.amazonaws.connect.message.interactive",
+            ],
             "ClientToken": "token-1",
         },
     )
@@ -71,6 +76,11 @@ def test_a_replacement_chat_is_linked_to_the_chat_it_replaces(connect):
             "Attributes": {},
             "ChatDurationInMinutes": 60,
             "ChatStreamingConfiguration": {"StreamingEndpointArn": TOPIC},
+            "SupportedMessagingContentTypes": [
+                "text/plain",
+                "text/markdown",
+                "application/vnd.amazonaws.connect.message.interactive",
+            ],
             "ClientToken": "token-2",
             "RelatedContactId": "contact-1",
         },

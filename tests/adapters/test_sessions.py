@@ -136,3 +136,22 @@ def test_a_transcript_owed_never_passes_for_the_chat_session_it_is_owed_to(store
     debts.record(debt())
     assert store.get_by_contact("contact-1") == session()
     assert store.get(CONVERSATION) == session()
+
+
+def test_the_customers_last_message_time_only_moves_forward_and_survives_a_connection_refresh(store):
+    store.replace(session(), expected_contact_id=None)
+
+    assert store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0)
+    assert not store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_050.0)
+    refreshed = store.get(CONVERSATION).with_connection("ctoken-2", 1_000_090_000.0)
+    store.replace(refreshed, expected_contact_id="contact-1")
+
+    assert store.get(CONVERSATION).customer_wrote_at == 1_000_000_100.0
+
+
+def test_the_customers_last_message_is_not_recorded_on_a_chat_that_was_replaced(store):
+    store.replace(session(), expected_contact_id=None)
+    store.replace(session("contact-2"), expected_contact_id="contact-1")
+
+    assert not store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0)
+    assert store.get(CONVERSATION).customer_wrote_at is None

@@ -41,7 +41,9 @@ def test_a_presigned_url_destination_receives_the_file_at_exactly_its_key(aws):
     headers} both required, url pattern `https://(.*)s3(.*).amazonaws.com/(.*)`. The URL names one object, so nothing
     about the final key is left to guess. (No source says which HTTP method End User Messaging uses on it; an S3
     pre-signed upload is a PUT, which is what the fake does.)"""
-    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["pattern"] == "https://(.*)s3(.*).amazonaws.com/(.*)"
+    assert (
+        MODEL.shape_for("S3PresignedUrl").members["url"].metadata["pattern"] == "https://(.*)s3(.*).amazonaws.com/(.*)"
+    )
     aws.fake.register_media("456", b"\xff\xd8jpeg", "image/jpeg")
     url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
     aws.social.get_whatsapp_message_media(
@@ -130,7 +132,9 @@ def test_a_free_form_message_after_24_hours_is_accepted_then_reported_failed_wit
     with the 131047 error follows; the fake's `service_window="sync"` models the synchronous case."""
     aws.fake.customer_wrote(NUMBER, "15550001111")
     aws.clock[0] += 23 * 3600
-    aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=_text("15550001111", "in time"), metaApiVersion="v20.0")
+    aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER, message=_text("15550001111", "in time"), metaApiVersion="v20.0"
+    )
     aws.clock[0] += 2 * 3600
     late = aws.social.send_whatsapp_message(
         originationPhoneNumberId=NUMBER, message=_text("15550001111", "too late"), metaApiVersion="v20.0"
@@ -155,12 +159,41 @@ def test_in_sync_mode_a_message_outside_the_window_is_refused_by_the_call(aws):
 def test_read_receipts_and_templates_are_not_held_to_the_window(aws):
     """Meta: only free-form messages need the window; templates are how a business re-engages."""
     receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
-    template = {"messaging_product": "whatsapp", "to": "15550001111", "type": "template", "template": {"name": "hi"}}
+    template = {
+        "messaging_product": "whatsapp",
+        "to": "15550001111",
+        "type": "template",
+        "template": {"name": "hi", "language": {"code": "en_US"}},
+    }
     for message in (receipt, template):
         aws.social.send_whatsapp_message(
             originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
         )
     assert aws.statuses == [] and [s.refused for s in aws.fake.whatsapp_sent] == [None, None]
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {},
+        {"name": "order_update"},
+        {"language": {"code": "en_US"}},
+        {"name": "", "language": {"code": "en_US"}},
+        {"name": "order_update", "language": "en_US"},
+    ],
+)
+def test_a_template_message_without_its_name_or_language_code_is_refused(aws, template):
+    """WhatsApp's Node.js SDK (whatsapp.github.io, Template Object): "name : string — name of the template",
+    "language : LanguageObject — specifies the language the template may be rendered in", components optional; a
+    published JSON schema of the Cloud API's TemplateMessage: required ["name", "language"], language required
+    ["code"]. End User Messaging's own WhatsAppParameters: template name 1–512 characters, language code 2–35. The
+    error End User Messaging returns is not documented; the fake answers InvalidParametersException."""
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "template", "template": template}
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER, message=json.dumps(message).encode(), metaApiVersion="v20.0"
+        )
+    assert error_code(excinfo) == "InvalidParametersException"
 
 
 @pytest.mark.parametrize(
@@ -188,3 +221,57 @@ def test_whatsapp_takes_only_its_media_types_and_sizes(aws, content_type, size, 
         with pytest.raises(ClientError) as excinfo:
             aws.social.post_whatsapp_message_media(**post)
         assert error_code(excinfo) == "ValidationException"
+
+
+def test_a_read_receipt_may_carry_metas_typing_indicator_and_nothing_else_in_its_place(aws):
+    """Meta, "Typing indicators" (developers.facebook.com/documentation/business-messaging/whatsapp/typing-indicators):
+    "you can use the message.id value to mark the message as read and display a typing indicator" with
+    {"messaging_product": "whatsapp", "status": "read", "message_id": …, "typing_indicator": {"type": "text"}}; "The
+    typing indicator will be dismissed once you respond, or after 25 seconds". End User Messaging's documentation is
+    silent on it (SendWhatsAppMessage passes the Meta message on); the fake refuses any other typing_indicator."""
+    receipt = {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.X"}
+    aws.social.send_whatsapp_message(
+        originationPhoneNumberId=NUMBER,
+        message=json.dumps({**receipt, "typing_indicator": {"type": "text"}}).encode(),
+        metaApiVersion="v20.0",
+    )
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(
+            originationPhoneNumberId=NUMBER,
+            message=json.dumps({**receipt, "typing_indicator": True}).encode(),
+            metaApiVersion="v20.0",
+        )
+    assert error_code(excinfo) == "InvalidParametersException"
+
+
+def _interactive(interactive: dict) -> bytes:
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "interactive", "interactive": interactive}
+    return json.dumps(message).encode()
+
+
+@pytest.mark.parametrize(
+    ("interactive", "accepted"),
+    [
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "Yes"}}]}}, True),
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": str(i), "title": f"B{i}"}} for i in range(4)]}}, False),
+        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "x" * 21}}]}}, False),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(10)]}]}}, True),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(11)]}]}}, False),
+        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": "1", "title": "R", "description": "d" * 73}]}]}}, False),
+    ],
+)
+def test_interactive_messages_keep_to_whatsapps_button_and_list_limits(aws, interactive, accepted):
+    """Meta, "Interactive reply buttons messages": "up to three predefined replies", button titles at most 20
+    characters; "Interactive list messages": at most 10 rows, row titles at most 24 characters, descriptions at most
+    72 (also the limits of Twilio's and botonic's WhatsApp list pickers). The error End User Messaging returns is not
+    documented; the fake answers InvalidParametersException."""
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    call = lambda: aws.social.send_whatsapp_message(  # noqa: E731
+        originationPhoneNumberId=NUMBER, message=_interactive(interactive), metaApiVersion="v20.0"
+    )
+    if accepted:
+        call()
+    else:
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert error_code(excinfo) == "InvalidParametersException"

@@ -53,7 +53,11 @@ def test_the_converted_files_the_agent_gets_are_a_playable_wav_a_png_and_an_h264
 
 def test_a_video_over_20_mb_and_a_30_mb_pdf_reach_the_agent_as_lines_naming_each_file(media):
     events, transcript, _ = media
-    lines = [m["content"] for m in transcript["connect"] if m["kind"] == "text" and m["content"].startswith("[")]
+    lines = [
+        m["content"]
+        for m in transcript["connect"]
+        if m["kind"] == "text" and m["sender"] == "customer" and m["content"].startswith("[")
+    ]
     assert lines == [
         "[The customer sent a video (video-8.mp4, 21.0 MB) that cannot be shown here: "
         "it is larger than the 20 MB Connect chat accepts.]",

@@ -6,23 +6,26 @@ test opened in the fake."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
+from sandbox import media_samples
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.entrypoints import outbound
-from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, SENT, ReplyRelay
+from whatsapp_buffer.errors import MalformedEvent, TransientAwsError
+from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplyRelay
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
     "records"
@@ -34,18 +37,18 @@ T0 = 1_000_000_000.0
 
 
 class World:
-    def __init__(self):
+    def __init__(self, template=None, presence=False, **fake_options):
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
         create_sessions_table(self.dynamodb)
         create_idempotency_table(self.dynamodb)
         self.s3.create_bucket(Bucket="media-bucket")
-        self.fake = InProcessAws(lambda: T0, self.s3)
+        self.fake = InProcessAws(lambda: self.now, self.s3, **fake_options)
         self.contact_id = CONTACT
         self.record_contact = CONTACT
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
-        self.now = T0 + 60
+        self.now = T0
         relay = ReplyRelay(
             sessions=self.sessions,
             participant=ChatParticipant(
@@ -54,20 +57,27 @@ class World:
             whatsapp=WhatsApp("v20.0", self.fake.social_client),
             media=MediaStore("media-bucket", self.s3),
             now=lambda: self.now,
+            template=template,
+            presence=presence,
         )
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 
-    def open_session(self, contact_id=None):
+    def open_session(self, contact_id=None, customer_wrote_at=None, last_message_id=None):
         """A live chat in the fake and a session pointing at it (or at `contact_id`), as the inbound side leaves it;
         returns the chat's contact id."""
         start = self.fake.connect_client.start_chat_contact(
-            InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "Maria"}, ClientToken="t"
+            InstanceId="i",
+            ContactFlowId="f",
+            ParticipantDetails={"DisplayName": "Maria"},
+            ClientToken="t",
+            ChatDurationInMinutes=10080,  # long enough for replies days later
         )
         self.contact_id = start["ContactId"]
         connection = self.fake.participant_client.create_participant_connection(
             Type=["CONNECTION_CREDENTIALS"], ParticipantToken=start["ParticipantToken"], ConnectParticipant=True
         )["ConnectionCredentials"]
         self.fake.services.customer_wrote(ORIGIN, "15550001111")  # the 24-hour service window is open
+        self.now = T0 + 60
         self.sessions.replace(
             Session(
                 conversation=CONVERSATION,
@@ -79,6 +89,8 @@ class World:
                 started_at=T0,
                 origination_phone_number_id=ORIGIN,
                 expires_at=int(T0 + 3600),
+                customer_wrote_at=customer_wrote_at,
+                last_customer_message_id=last_message_id,
             ),
             expected_contact_id=None,
         )
@@ -256,3 +268,356 @@ def test_malformed_bodies_raise_for_the_retry_and_dlq_path(world, message):
     record["Sns"]["Message"] = message
     with pytest.raises(MalformedEvent):
         world.handle(record)
+
+
+# ---------------------------------------------------------------------- what WhatsApp refuses is told to the agent
+
+DAY = 24 * 3600
+
+
+def bridge_notices(world):
+    """The bridge's notices in the chat: the customer-side lines it posted with a notice ClientToken."""
+    return [
+        i.content for i in world.fake.items(world.contact_id) if (i.client_token or "").startswith("bridge-notice|")
+    ]
+
+
+@pytest.fixture
+def sync_world():
+    """End User Messaging refusing a free-form send outside the window at once (ValidationException "(#131047) …")."""
+    with mock_aws():
+        yield World(service_window="sync")
+    outbound.reset()
+
+
+def test_a_reply_25_hours_after_the_customer_last_wrote_is_withheld_and_the_agent_told_why(world):
+    # GIVEN the customer last wrote 25 hours ago
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    # WHEN the agent replies
+    outcome = world.handle("agent_text")
+    # THEN nothing goes to WhatsApp, and the agent reads in the chat what did not arrive and why
+    assert outcome == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert notice.startswith("[WhatsApp bridge] Not delivered (your message)")
+    assert "25 h ago" in notice and "24 hours" in notice
+
+
+def test_a_reply_within_the_window_goes_out_and_no_notice_is_posted(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 23 * 3600
+    assert world.handle("agent_text") == [SENT]
+    assert len(world.sent()) == 1 and bridge_notices(world) == []
+
+
+def test_a_redelivered_refused_reply_posts_one_notice(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + DAY + 1
+    world.handle("agent_text")
+    world.handle("agent_text")
+    assert len(bridge_notices(world)) == 1
+
+
+def test_a_synchronous_refusal_of_end_user_messaging_is_told_to_the_agent_not_dead_lettered(sync_world):
+    # GIVEN the bridge does not know when the customer last wrote, and End User Messaging refuses at once
+    world = sync_world
+    world.open_session()
+    world.now = T0 + DAY + 60
+    # WHEN the agent replies: THEN the handler does not fail (no retry, no DLQ) and the agent is told
+    assert world.handle("agent_text") == [REFUSED]
+    (notice,) = bridge_notices(world)
+    assert "24 hours" in notice
+
+
+def test_the_bridges_notice_streamed_back_by_connect_is_never_relayed_to_whatsapp(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + DAY + 1
+    world.handle("agent_text")
+    (notice,) = bridge_notices(world)
+    # Connect streams every chat message back, the bridge's own with ParticipantRole CUSTOMER
+    echo = copy.deepcopy(RECORDS["customer_echo"])
+    body = json.loads(echo["Sns"]["Message"])
+    body["Content"] = notice
+    echo["Sns"]["Message"] = json.dumps(body)
+    assert world.handle(echo) == [IGNORED]
+    assert world.sent() == []
+
+
+def test_an_agent_file_whatsapp_does_not_accept_is_told_to_the_agent(world):
+    world.open_session(customer_wrote_at=T0)
+    attachment_id = world.fake.services.agent_attachment(world.contact_id, "photo.heic", "image/heic", b"heic-bytes")
+    assert world.handle(attachment_record(attachment_id, "photo.heic", "image/heic")) == [REFUSED]
+    (notice,) = bridge_notices(world)
+    assert "photo.heic" in notice and "does not accept" in notice
+
+
+def test_an_agent_file_after_the_window_is_withheld_and_named_to_the_agent(world):
+    world.open_session(customer_wrote_at=T0)
+    attachment_id = world.agent_file(b"pdf")
+    world.now = T0 + 2 * DAY
+    assert world.handle(attachment_record(attachment_id, "invoice.pdf", "application/pdf")) == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert "invoice.pdf" in notice and "48 h ago" in notice
+
+
+@pytest.fixture
+def template_world():
+    with mock_aws():
+        yield World(template=Template("order_update", "pt_BR"))
+    outbound.reset()
+
+
+def test_after_the_window_the_approved_template_goes_once_and_the_agent_is_told(template_world):
+    # GIVEN a re-engagement template is configured and the customer last wrote 25 hours ago
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    # WHEN the agent sends two replies (and SNS delivers the first twice)
+    world.handle("agent_text")
+    world.handle("agent_text")
+    world.handle(replace_id(RECORDS["agent_text"], "second-reply"))
+    # THEN the template goes out once, and each reply's notice says so
+    assert [(m["type"], m["template"]) for m in world.sent()] == [
+        ("template", {"name": "order_update", "language": {"code": "pt_BR"}})
+    ]
+    first, second = bridge_notices(world)
+    assert 'The approved template "order_update" was sent instead' in first
+    assert 'The approved template "order_update" was already sent' in second
+
+
+def test_once_the_customer_writes_again_a_later_closed_window_sends_the_template_again(template_world):
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.handle("agent_text")
+    world.sessions.customer_wrote(CONVERSATION, world.contact_id, T0 + 26 * 3600)
+    world.now = T0 + 51 * 3600
+    world.handle(replace_id(RECORDS["agent_text"], "two-days-later"))
+    assert [m["type"] for m in world.sent()] == ["template", "template"]
+
+
+def replace_id(record, message_id):
+    record = copy.deepcopy(record)
+    body = json.loads(record["Sns"]["Message"])
+    body["Id"] = message_id
+    record["Sns"]["Message"] = json.dumps(body)
+    record["Sns"]["MessageId"] = "sns-" + message_id
+    return record
+
+
+def agent_text(content, content_type="text/plain", message_id="agent-text"):
+    record = replace_id(RECORDS["agent_text"], message_id)
+    body = json.loads(record["Sns"]["Message"])
+    body["Content"], body["ContentType"] = content, content_type
+    record["Sns"]["Message"] = json.dumps(body)
+    return record
+
+
+def test_an_agents_rich_text_arrives_in_whatsapps_formatting(world):
+    world.open_session()
+    world.handle(agent_text("**Order 123** ships *today*: [track it](https://example.com/t)", "text/markdown"))
+    assert [m["text"]["body"] for m in world.sent()] == ["*Order 123* ships _today_: track it (https://example.com/t)"]
+
+
+def test_an_agents_plain_text_with_asterisks_is_sent_as_typed(world):
+    world.open_session()
+    world.handle(agent_text("**not markdown** [x](y)"))
+    assert [m["text"]["body"] for m in world.sent()] == ["**not markdown** [x](y)"]
+
+
+def long_reply_text():
+    paragraph = " ".join(["Your replacement order is on its way"] * 40)  # ~1,480 characters
+    return "\n\n".join(f"{i}. {paragraph}" for i in range(7))[:10_000]
+
+
+def test_a_10000_character_reply_arrives_whole_in_several_messages_in_order(world):
+    world.open_session()
+    text = long_reply_text()
+    world.handle(agent_text(text))
+    bodies = [m["text"]["body"] for m in world.sent()]
+    assert len(bodies) == 3 and all(len(b) <= 4096 for b in bodies)
+    assert "\n\n".join(bodies).split() == text.split()
+
+
+def test_a_long_reply_delivered_twice_is_sent_once(world):
+    world.open_session()
+    record = agent_text(long_reply_text())
+    world.handle(record)
+    world.handle(record)
+    assert len(world.sent()) == 3
+
+
+def test_a_long_reply_retried_after_a_failed_part_sends_no_part_twice(world):
+    # GIVEN End User Messaging throttles the second part of a long reply
+    world.open_session()
+    record = agent_text(long_reply_text())
+    sends = []
+
+    def throttle_second(call):
+        if call.operation == "SendWhatsAppMessage" and call.error is None:
+            sends.append(call)
+            if len(sends) == 1:
+                world.fake.services.inject("SendWhatsAppMessage", "ThrottledRequestException", times=1)
+
+    world.fake.services.on_call(throttle_second)
+    with pytest.raises(TransientAwsError):
+        world.handle(record)
+    # WHEN Lambda retries the event
+    world.handle(record)
+    # THEN every part reached the customer exactly once, in order
+    bodies = [m["text"]["body"] for m in world.sent()]
+    assert "\n\n".join(bodies).split() == long_reply_text().split()
+
+
+# ---------------------------------------------------------------------- agent files WhatsApp does not take as they are
+
+
+def gif_bytes():
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("P", (64, 48), 3).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def share(world, name, content_type, data):
+    attachment_id = world.fake.services.agent_attachment(world.contact_id, name, content_type, data)
+    return world.handle(attachment_record(attachment_id, name, content_type))
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "data", "kind", "sent_type", "codecs"),
+    [
+        ("photo.gif", "image/gif", gif_bytes, "image", "image/jpeg", None),
+        (
+            "clip.mov",
+            "video/quicktime",
+            lambda: media_samples.sample("video", "video/quicktime"),
+            "video",
+            "video/mp4",
+            {"h264", "aac"},
+        ),
+        ("memo.wav", "audio/wav", lambda: media_samples.sample("audio", "audio/wav"), "audio", "audio/mp4", {"aac"}),
+    ],
+)
+def test_an_agent_file_whatsapp_refuses_as_it_is_arrives_converted(
+    world, name, content_type, data, kind, sent_type, codecs
+):
+    world.open_session()
+    assert share(world, name, content_type, data()) == [SENT]
+    (message,) = world.sent()
+    assert message["type"] == kind
+    posted, posted_type = world.fake.services.media(message[kind]["id"])
+    assert posted_type == sent_type
+    if codecs is None:
+        from PIL import Image
+
+        assert Image.open(io.BytesIO(posted)).format == "JPEG"
+    else:
+        with av.open(io.BytesIO(posted)) as probe:
+            assert {s.codec_context.name for s in probe.streams} == codecs
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "size", "told"),
+    [
+        ("scan.png", "image/png", 5 * 1024 * 1024 + 1, "WhatsApp takes image/png files up to 5 MB"),
+        ("table.csv", "text/csv", 100, "WhatsApp does not accept text/csv files"),
+        ("IMG_0001.HEIC", "image/heic", 100, "cannot convert them; send it as JPEG or PNG"),
+    ],
+)
+def test_an_agent_file_whatsapp_would_refuse_is_told_before_anything_is_uploaded(world, name, content_type, size, told):
+    world.open_session()
+    assert share(world, name, content_type, b"\0" * size) == [REFUSED]
+    assert world.sent() == [] and world.fake.calls("PostWhatsAppMessageMedia") == []
+    (notice,) = bridge_notices(world)
+    assert notice.startswith(f"[WhatsApp bridge] Not delivered (your file {name})") and told in notice
+
+
+# ---------------------------------------------------------------------- presence: typing and read
+
+
+@pytest.fixture
+def presence_world():
+    with mock_aws():
+        yield World(presence=True)
+    outbound.reset()
+
+
+def receipts(world):
+    return [(m["message_id"], m.get("typing_indicator")) for m in world.sent() if m.get("status") == "read"]
+
+
+def test_the_agent_typing_shows_whatsapps_typing_indicator_at_most_every_20_seconds(presence_world):
+    world = presence_world
+    world.open_session(last_message_id="wamid.LAST")
+    for second in (0, 5, 19, 21):
+        world.now = T0 + 60 + second
+        world.handle(replace_id(RECORDS["agent_typing"], f"typing-{second}"))
+    assert receipts(world) == [("wamid.LAST", {"type": "text"})] * 2
+
+
+def test_the_agent_reading_the_chat_marks_the_customers_latest_message_read_once(presence_world):
+    world = presence_world
+    world.open_session(last_message_id="wamid.FIRST")
+    world.handle(replace_id(RECORDS["read_receipt"], "read-1"))
+    world.handle(replace_id(RECORDS["read_receipt"], "read-2"))
+    world.sessions.customer_wrote(CONVERSATION, world.contact_id, T0 + 100, "wamid.SECOND")
+    world.handle(replace_id(RECORDS["read_receipt"], "read-3"))
+    assert receipts(world) == [("wamid.FIRST", None), ("wamid.SECOND", None)]
+
+
+def test_no_presence_is_signalled_before_the_customer_has_a_message_in_the_chat(presence_world):
+    world = presence_world
+    world.open_session()
+    assert world.handle("agent_typing", "read_receipt") == [IGNORED, IGNORED]
+    assert world.sent() == []
+
+
+# ---------------------------------------------------------------------- flows' and bots' questions
+
+
+def bot_question(elements, template="QuickReply", message_id="bot-question"):
+    content = {"title": "How can we help?", "elements": [{"title": e} for e in elements]}
+    record = agent_text(
+        json.dumps({"templateType": template, "version": "1.0", "data": {"content": content}}),
+        "application/vnd.amazonaws.connect.message.interactive",
+        message_id,
+    )
+    body = json.loads(record["Sns"]["Message"])
+    body["ParticipantRole"] = "SYSTEM"  # a flow's or Lex bot's message
+    record["Sns"]["Message"] = json.dumps(body)
+    return record
+
+
+def test_a_bots_quick_reply_reaches_the_customer_as_whatsapp_reply_buttons(world):
+    world.open_session()
+    assert world.handle(bot_question(["Order status", "Returns"])) == [SENT]
+    (message,) = world.sent()
+    assert message["type"] == "interactive" and message["interactive"]["type"] == "button"
+    assert [b["reply"]["title"] for b in message["interactive"]["action"]["buttons"]] == ["Order status", "Returns"]
+
+
+def test_a_list_picker_of_more_than_ten_options_arrives_as_numbered_text(world):
+    world.open_session()
+    world.handle(bot_question([f"Store {i}" for i in range(1, 13)], template="ListPicker"))
+    (message,) = world.sent()
+    assert message["type"] == "text"
+    assert message["text"]["body"].splitlines()[1:] == [f"{i}. Store {i}" for i in range(1, 13)]
+
+
+def test_a_bots_question_after_the_window_is_told_in_the_chat(world):
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    assert world.handle(bot_question(["Yes", "No"])) == [REFUSED]
+    assert world.sent() == [] and len(bridge_notices(world)) == 1
+
+
+def test_an_interactive_template_whatsapp_cannot_show_is_told_to_the_agent_never_sent_as_raw_json(world):
+    world.open_session()
+    assert world.handle(bot_question(["10:00"], template="TimePicker")) == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert "cannot show this kind of interactive message" in notice

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from infra_helpers import function, policy, statements
 
-from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, ITERATOR_AGE_THRESHOLD_SECONDS
+from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, ITERATOR_AGE_THRESHOLD_SECONDS, REFUSALS_THRESHOLD
 from sandbox.program import ACCOUNT_ID, ResourceGraph, run_program
 from whatsapp_buffer.settings import FUNCTIONS
 
@@ -90,6 +90,14 @@ def test_every_function_alarms_on_any_error_and_any_throttle(graph, metric):
         assert (alarm["statistic"], alarm["threshold"], alarm["period"]) == ("Sum", 0, 300)
 
 
+def test_a_spike_of_refused_agent_replies_alarms_on_the_outbound_functions_metric(graph):
+    (alarm,) = alarms_on(graph, "WhatsAppBuffer", "RepliesRefused").items()
+
+    outbound_env = function(graph, "outbound").inputs["environment"]["variables"]
+    assert alarm[0] == outbound_env["POWERTOOLS_SERVICE_NAME"]
+    assert (alarm[1]["statistic"], alarm[1]["threshold"], alarm[1]["period"]) == ("Sum", REFUSALS_THRESHOLD, 900)
+
+
 def test_bursts_queue_alarms_when_its_oldest_burst_waits_minutes(graph):
     (alarm,) = alarms_on(graph, "AWS/SQS", "ApproximateAgeOfOldestMessage").items()
 
@@ -122,6 +130,7 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
             "inbound-throttles",
             "outbound-errors",
             "outbound-throttles",
+            "replies-refused",
         },
     }
 
@@ -130,7 +139,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
     alarms = graph.by_type(ALARM)
     other_stack = {a.inputs["name"] for a in run_program(stack="prod").by_type(ALARM)}
 
-    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 16
+    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 17
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
     assert other_stack.isdisjoint(a.inputs["name"] for a in alarms)
     assert all(a.inputs["treatMissingData"] == "notBreaching" for a in alarms)

@@ -73,7 +73,7 @@ def distributions(root: Path) -> dict[str, dict]:
     return found
 
 
-def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_inbound_the_media_layer(graph):
+def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_the_bridge_functions_the_media_layer(graph):
     layer, media = the_layer(graph), the_layer(graph, "media")
     (component,) = graph.by_type("whatsapp-buffer:index:SdkLayer")
     arn = layer.outputs.get("arn")
@@ -85,8 +85,8 @@ def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_inbound_th
     functions = graph.by_type("aws:lambda/function:Function")
     assert len(functions) == len(FUNCTIONS)
     for f in functions:
-        inbound = f.name.endswith("-inbound-function")
-        assert f.inputs["layers"] == [arn, *([media.outputs["arn"]] if inbound else [])], f.name
+        converts = f.name.endswith(("-inbound-function", "-outbound-function"))  # customer's and agent's files
+        assert f.inputs["layers"] == [arn, *([media.outputs["arn"]] if converts else [])], f.name
     assert graph.stack_outputs["sdkLayerArn"] == arn
     (media_component,) = graph.by_type("whatsapp-buffer:index:MediaLayer")
     assert media.parent == media_component.urn

@@ -53,7 +53,7 @@ def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it(
         expected = getattr(settings, setting.field)
         if isinstance(expected, tuple):  # a list travels comma-separated, an empty one as NO_VALUES
             expected = ",".join(expected) or declared.NO_VALUES
-        expected = str(expected).lower() if isinstance(expected, bool) else str(expected)
+        expected = str(expected).lower() if isinstance(expected, bool) else "" if expected is None else str(expected)
         for short_name in setting.readers:
             assert env(function(graph, short_name))[setting.env] == expected, (setting.key, short_name)
 

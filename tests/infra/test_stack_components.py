@@ -84,7 +84,7 @@ def test_each_component_owns_the_resources_of_its_box(graph):
     } <= owned("whatsapp-buffer-connect-bridge")
 
 
-def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_runtime_only(graph):
+def test_functions_are_python313_arm64_with_the_sdk_layer_and_code_from_runtime_only(graph):
     functions = graph.by_type("aws:lambda/function:Function")
     layers = {r.name.removeprefix("whatsapp-buffer-"): r for r in graph.by_type("aws:lambda/layerVersion:LayerVersion")}
     layer, media = layers["sdk-layer-version"], layers["media-layer-version"]
@@ -95,7 +95,8 @@ def test_functions_are_python313_arm64_with_only_the_sdk_layer_and_code_from_run
     for f in functions:
         assert f.inputs["runtime"] == "python3.13"
         assert f.inputs["architectures"] == ["arm64"]
-        extra = [media.outputs["arn"]] if f.inputs["handler"].endswith(".inbound.handler") else []
+        converts = f.inputs["handler"].endswith((".inbound.handler", ".outbound.handler"))
+        extra = [media.outputs["arn"]] if converts else []
         assert f.inputs["layers"] == [layer.outputs["arn"], *extra]
         files = f.inputs["code"]["archive"]
         assert "whatsapp_buffer/settings.py" in files

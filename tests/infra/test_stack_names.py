@@ -7,7 +7,7 @@ from infra_helpers import env, function
 
 from components.context import StackContext
 from sandbox.program import run_program
-from whatsapp_buffer.settings import ENVIRONMENT
+from whatsapp_buffer.settings import ENVIRONMENT, SETTINGS
 
 NAMED_OUTPUTS = ("name", "bucket", "arn", "url")
 
@@ -51,7 +51,11 @@ def test_function_sets_every_variable_its_runtime_settings_read(graph, short_nam
     variables = env(function(graph, short_name))
 
     assert set(ENVIRONMENT[short_name]) <= set(variables)
-    assert all(isinstance(variables[name], str) and variables[name] for name in ENVIRONMENT[short_name])
+    # An optional setting left unset (declared default None, e.g. reengagementTemplate) is the empty string.
+    optional = {s.env for s in SETTINGS if s.env and s.default is None}
+    assert all(
+        isinstance(variables[name], str) and (variables[name] or name in optional) for name in ENVIRONMENT[short_name]
+    )
     assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(variables)
 
 

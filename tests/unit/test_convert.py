@@ -153,3 +153,39 @@ def test_an_animated_webp_sticker_becomes_an_animated_png_with_every_frame(tmp_p
 
     with Image.open(target) as png:
         assert png.format == "PNG" and png.n_frames == 4 and png.is_animated
+
+
+# ---------------------------------------------------------------------- the other direction: agents' files for WhatsApp
+
+
+def test_a_transparent_webp_or_gif_becomes_a_white_backed_jpeg_of_the_same_size(tmp_path):
+    for mime in ("image/webp", "image/gif"):
+        source, target = tmp_path / "original", tmp_path / "converted.jpg"
+        if mime == "image/gif":
+            Image.new("P", (64, 48), 3).save(source, format="GIF")
+        else:
+            source.write_bytes(sample("sticker", mime))
+        convert.TO_JPEG.run(source, target)
+        with Image.open(target) as jpeg, Image.open(source) as original:
+            assert (jpeg.format, jpeg.mode) == ("JPEG", "RGB")
+            assert jpeg.size == original.size
+            if mime == "image/webp":  # the sticker's transparent corner is white, not black
+                assert min(jpeg.getpixel((0, 0))) > 240
+
+
+def test_a_wav_becomes_mono_aac_in_an_m4a_of_the_same_length(tmp_path):
+    source, target = tmp_path / "original.wav", tmp_path / "converted.m4a"
+    source.write_bytes(sample("audio", "audio/wav"))
+    convert.TO_M4A.run(source, target)
+    with av.open(str(source)) as wav, av.open(str(target)) as m4a:
+        (stream,) = m4a.streams.audio
+        assert (stream.codec_context.name, stream.codec_context.channels) == ("aac", 1)
+        assert float(m4a.duration / av.time_base) == pytest.approx(float(wav.duration / av.time_base), abs=0.1)
+
+
+def test_a_quicktime_video_becomes_an_h264_mp4(tmp_path):
+    source, target = tmp_path / "original.mov", tmp_path / "converted.mp4"
+    source.write_bytes(sample("video", "video/quicktime"))
+    convert.TO_MP4.run(source, target)
+    with av.open(str(target)) as mp4:
+        assert {s.codec_context.name for s in mp4.streams} == {"h264", "aac"}

@@ -66,8 +66,30 @@ def test_inbound_and_outbound_read_theirs():
         False,
         "arn:aws:sns:us-east-1:123456789012:out",
     )
-    outbound_env = {**SHARED_BRIDGE_ENV, "RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24"}
-    assert OutboundSettings.from_env(outbound_env) == OutboundSettings("raw", 24.0, "sessions", "idempotency", "media", "v20.0")
+    outbound_env = {
+        **SHARED_BRIDGE_ENV,
+        "RAW_TABLE_NAME": "raw",
+        "RETENTION_HOURS": "24",
+        "REENGAGEMENT_TEMPLATE": "",
+        "REENGAGEMENT_TEMPLATE_LANGUAGE": "en_US",
+        "AGENT_PRESENCE": "true",
+    }
+    assert OutboundSettings.from_env(outbound_env) == OutboundSettings(
+        "raw", 24.0, "sessions", "idempotency", "media", "v20.0", None, "en_US", True
+    )
+
+
+def test_an_optional_setting_left_empty_is_none_and_a_set_one_is_read():
+    env = {
+        **SHARED_BRIDGE_ENV,
+        "RAW_TABLE_NAME": "raw",
+        "RETENTION_HOURS": "24",
+        "REENGAGEMENT_TEMPLATE_LANGUAGE": "pt_BR",
+        "AGENT_PRESENCE": "false",
+    }
+    assert OutboundSettings.from_env(env).reengagement_template is None
+    env["REENGAGEMENT_TEMPLATE"] = "order_update"
+    assert OutboundSettings.from_env(env).reengagement_template == "order_update"
 
 
 @pytest.mark.parametrize(("value", "languages"), [("none", ()), ("en-US", ("en-US",)), ("en-US,es-US", ("en-US", "es-US"))])

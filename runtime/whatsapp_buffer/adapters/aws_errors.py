@@ -18,7 +18,8 @@ Where adapters disagreed before this table existed, each keeps its behaviour, an
 * SQS names its deployment errors before its transient ones; DynamoDB its transient ones (any 5xx) first.
 * Connect, Connect Participant and End User Messaging retry HTTP 429; DynamoDB, SQS and S3 rely on their codes.
 * Connect's `AccessDeniedException` means "chat gone" for every operation (also StartChatContact), End User
-  Messaging's media calls refuse with any code, its message sends refuse with none (they propagate).
+  Messaging's media calls refuse with any code, its message sends with ValidationException or
+  InvalidParametersException (`WhatsAppRefused`: the relay tells the agent); other send failures propagate.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from whatsapp_buffer.errors import (
     TranscriptionUnavailable,
     TransientAwsError,
     WhatsAppBufferError,
+    WhatsAppRefused,
 )
 
 NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientError)
@@ -239,6 +241,14 @@ END_USER_MESSAGING = Service(
         ),
         Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
         Rule(EchoRefused, "transcript echo refused", any_code=True, operations=frozenset({TRANSCRIPT_ECHO})),
+        Rule(
+            # The model's client errors of SendWhatsAppMessage that say the message itself is not acceptable
+            # ("The request contains an invalid parameter value", "One or more parameters … are not valid").
+            WhatsAppRefused,
+            "message refused",
+            codes=frozenset({"ValidationException", "InvalidParametersException"}),
+            operations=frozenset({"SendWhatsAppMessage"}),
+        ),
     ),
 )
 

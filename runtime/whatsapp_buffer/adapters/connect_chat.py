@@ -27,6 +27,10 @@ Uploader = Callable[[str, Mapping[str, str], bytes], None]
 Downloader = Callable[[str], bytes]
 """GET the bytes behind a pre-signed URL."""
 
+SUPPORTED_CONTENT_TYPES = ("text/plain", "text/markdown", "application/vnd.amazonaws.connect.message.interactive")
+"""What the bridge relays to WhatsApp (botocore StartChatContact.SupportedMessagingContentTypes: "Content types must
+always contain text/plain"): agents' rich text (relay.whatsapp_format) and flows' and bots' questions
+(relay.interactive)."""
 _HTTP_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 _http: urllib3.PoolManager | None = None
 
@@ -114,6 +118,7 @@ class ChatContacts:
             "ChatDurationInMinutes": self._chat_duration_minutes,
             "ChatStreamingConfiguration": {"StreamingEndpointArn": self._streaming_topic_arn},
             "ClientToken": client_token,
+            "SupportedMessagingContentTypes": list(SUPPORTED_CONTENT_TYPES),
         }
         if related_contact_id:
             request["RelatedContactId"] = related_contact_id

@@ -3,7 +3,8 @@
 Builds the Meta Cloud API message JSON (pure functions below) and sends it with SendWhatsAppMessage; moves media
 between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAppMessageMedia.
 Failures (`aws_errors.END_USER_MESSAGING`): throttling, 5xx and network errors -> `TransientAwsError`; a media call
-refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`; other send failures
+refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`, a message End User
+Messaging refuses (ValidationException, InvalidParametersException) -> `WhatsAppRefused`; other send failures
 propagate as the botocore error (a bug or a permanent refusal).
 """
 
@@ -16,11 +17,14 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT, TRANSCRIPT_ECHO
+from whatsapp_buffer.errors import WhatsAppRefused
 from whatsapp_buffer.model import is_user_id
 
 WHATSAPP_TEXT_LIMIT = 4096
-"""Meta's limit for a text message body."""
-
+"""Meta's limit for a text message body: a longer reply is split before it gets here (`relay.long_reply`), never
+cut."""
+REENGAGEMENT_CODE = "131047"
+"""Meta's error code for a free-form message outside the 24-hour customer-service window."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def text_message(to: str, body: str) -> dict[str, Any]:
         "recipient_type": "individual",
         **addressed_to(to),
         "type": "text",
-        "text": {"body": body[:WHATSAPP_TEXT_LIMIT]},
+        "text": {"body": body},
     }
 
 
@@ -82,8 +86,34 @@ def reply_text_message(to: str, body: str, reply_to: str) -> dict[str, Any]:
     return message
 
 
-def read_receipt(message_id: str) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp message template: its name and language code (e.g. `en_US`)."""
+
+    name: str
+    language: str
+
+
+def template_message(to: str, template: Template) -> dict[str, Any]:
+    """Meta Cloud API template message: `template.name` and `template.language.code` are required (`components`
+    only for a template with variables; the re-engagement template the stack sends has none)."""
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **addressed_to(to),
+        "type": "template",
+        "template": {"name": template.name, "language": {"code": template.language}},
+    }
+
+
+def read_receipt(message_id: str, typing: bool = False) -> dict[str, Any]:
+    """Meta's read receipt; with `typing`, also the typing indicator ("When you get a messages webhook indicating a
+    received message, you can use the message.id value to mark the message as read and display a typing indicator";
+    `"typing_indicator": {"type": "text"}`, dismissed on the next reply or after 25 seconds)."""
+    receipt: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+    if typing:
+        receipt["typing_indicator"] = {"type": "text"}
+    return receipt
 
 
 class WhatsApp:
@@ -96,12 +126,17 @@ class WhatsApp:
     def _send(
         self, origination_phone_number_id: str, message: dict[str, Any], call: str = "SendWhatsAppMessage"
     ) -> str:
-        with END_USER_MESSAGING.translating(call):
-            response = self._client.send_whatsapp_message(
-                originationPhoneNumberId=origination_phone_number_id,
-                message=json.dumps(message, ensure_ascii=False).encode("utf-8"),
-                metaApiVersion=self._version,
-            )
+        try:
+            with END_USER_MESSAGING.translating(call):
+                response = self._client.send_whatsapp_message(
+                    originationPhoneNumberId=origination_phone_number_id,
+                    message=json.dumps(message, ensure_ascii=False).encode("utf-8"),
+                    metaApiVersion=self._version,
+                )
+        except WhatsAppRefused as refused:
+            # Meta's error code travels in the message text when End User Messaging refuses at once ("(#131047)").
+            refused.window_closed = REENGAGEMENT_CODE in str(refused.__cause__)
+            raise
         return str(response.get("messageId", ""))
 
     def send_text(self, origination_phone_number_id: str, to: str, text: str) -> str:
@@ -116,8 +151,22 @@ class WhatsApp:
     ) -> str:
         return self._send(origination_phone_number_id, media_message(to, kind, media_id, filename))
 
-    def mark_read(self, origination_phone_number_id: str, message_id: str) -> None:
-        self._send(origination_phone_number_id, read_receipt(message_id), READ_RECEIPT)
+    def send_interactive(self, origination_phone_number_id: str, to: str, interactive: dict[str, Any]) -> str:
+        """Meta's interactive message (`type` button or list) built by `relay.interactive`."""
+        message = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            **addressed_to(to),
+            "type": "interactive",
+            "interactive": interactive,
+        }
+        return self._send(origination_phone_number_id, message)
+
+    def send_template(self, origination_phone_number_id: str, to: str, template: Template) -> str:
+        return self._send(origination_phone_number_id, template_message(to, template))
+
+    def mark_read(self, origination_phone_number_id: str, message_id: str, typing: bool = False) -> None:
+        self._send(origination_phone_number_id, read_receipt(message_id, typing), READ_RECEIPT)
 
     def media_info(self, media_id: str, origination_phone_number_id: str) -> MediaInfo:
         """What End User Messaging knows of an inbound media file, without copying it (`metadataOnly`)."""

@@ -48,6 +48,13 @@ class Session:
     """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
     ended_at: float | None = None
     """When Connect said the chat ended (agent or customer left); None while it is live."""
+    customer_wrote_at: float | None = None
+    """When the customer's latest message reached the bridge (epoch seconds): WhatsApp's 24-hour customer-service
+    window runs from there. None when no burst of this chat recorded it."""
+    template_sent_at: float | None = None
+    """When the re-engagement template last went to the customer (once per closed window)."""
+    last_customer_message_id: str | None = None
+    """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -73,6 +80,21 @@ def _to_item(session: Session) -> dict[str, Any]:
         "origination_phone_number_id": {"S": session.origination_phone_number_id},
         "expires_at": {"N": str(int(session.expires_at))},
         **({"ended_at": {"N": repr(float(session.ended_at))}} if session.ended_at is not None else {}),
+        **(
+            {"customer_wrote_at": {"N": repr(float(session.customer_wrote_at))}}
+            if session.customer_wrote_at is not None
+            else {}
+        ),
+        **(
+            {"template_sent_at": {"N": repr(float(session.template_sent_at))}}
+            if session.template_sent_at is not None
+            else {}
+        ),
+        **(
+            {"last_customer_message_id": {"S": session.last_customer_message_id}}
+            if session.last_customer_message_id
+            else {}
+        ),
     }
 
 
@@ -88,6 +110,9 @@ def _from_item(item: dict[str, Any]) -> Session:
         origination_phone_number_id=item.get("origination_phone_number_id", {}).get("S", ""),
         expires_at=int(float(item["expires_at"]["N"])),
         ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
+        customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
+        template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
+        last_customer_message_id=item.get("last_customer_message_id", {}).get("S"),
     )
 
 
@@ -212,6 +237,76 @@ class SessionStore:
                     UpdateExpression="SET ended_at = :at",
                     ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
                     ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def customer_wrote(self, conversation: str, contact_id: str, at: float, message_id: str | None = None) -> bool:
+        """Record that the customer's message of `at` (WhatsApp id `message_id`) reached the chat `contact_id` (never
+        moves the time back). False when the session is another chat's by now, or already knows a later message."""
+        update, values = "SET customer_wrote_at = :at", {":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}}
+        if message_id:
+            update += ", last_customer_message_id = :message"
+            values[":message"] = {"S": message_id}
+        try:
+            with DYNAMODB.translating("record the customer's last message"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression=update,
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
+                    ),
+                    ExpressionAttributeValues=values,
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def claim_template(self, conversation: str, contact_id: str, customer_wrote_at: float, at: float) -> bool:
+        """True once per closed window: marks the re-engagement template sent at `at` unless it already went after
+        the customer's last message (two replies, or a redelivery, never send it twice)."""
+        try:
+            with DYNAMODB.translating("claim the re-engagement template"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET template_sent_at = :at",
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(template_sent_at) OR template_sent_at < :wrote)"
+                    ),
+                    ExpressionAttributeValues={
+                        ":contact": {"S": contact_id},
+                        ":at": {"N": repr(float(at))},
+                        ":wrote": {"N": repr(float(customer_wrote_at))},
+                    },
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def claim_presence(
+        self, conversation: str, contact_id: str, what: str, value: str, *, at: float, every: float
+    ) -> bool:
+        """Rate-limit a presence signal to WhatsApp: True when `what` (`typing` or `read`) may go now — `value` (the
+        message id it names) differs from the last one sent, or `every` seconds have passed since. Records it."""
+        try:
+            with DYNAMODB.translating(f"claim a {what} signal"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression="SET #sent = :value, #sent_at = :at",
+                    ConditionExpression=(
+                        "contact_id = :contact AND (attribute_not_exists(#sent) OR #sent <> :value OR #sent_at < :since)"
+                    ),
+                    ExpressionAttributeNames={"#sent": f"{what}_sent_for", "#sent_at": f"{what}_sent_at"},
+                    ExpressionAttributeValues={
+                        ":contact": {"S": contact_id},
+                        ":value": {"S": value},
+                        ":at": {"N": repr(float(at))},
+                        ":since": {"N": repr(float(at - every))},
+                    },
                 )
         except ConcurrentUpdate:
             return False

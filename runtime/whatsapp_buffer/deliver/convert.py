@@ -141,9 +141,10 @@ def _to_png(source: Path, target: Path, max_bytes: int) -> None:
 def _to_mp4(source: Path, target: Path, max_bytes: int) -> None:
     import av
 
-    with av.open(str(source)) as inp, av.open(
-        str(target), "w", format="mp4", options={"movflags": "+faststart"}
-    ) as out:
+    with (
+        av.open(str(source)) as inp,
+        av.open(str(target), "w", format="mp4", options={"movflags": "+faststart"}) as out,
+    ):
         if not inp.streams.video:
             raise ConversionFailed("no video stream")
         video_in = inp.streams.video[0]
@@ -183,4 +184,50 @@ def _to_mp4(source: Path, target: Path, max_bytes: int) -> None:
             out.mux(audio.encode(None))
 
 
-_METHODS = {"wav": _to_wav, "png": _to_png, "mp4": _to_mp4}
+def _to_jpeg(source: Path, target: Path, max_bytes: int) -> None:
+    from PIL import Image, ImageOps
+
+    with Image.open(source) as image:
+        image.seek(0)  # an animated GIF or WebP: its first frame
+        picture = ImageOps.exif_transpose(image)
+        if picture.mode in ("RGBA", "LA", "P", "PA"):
+            # JPEG has no transparency: flatten onto white, as a viewer shows it.
+            rgba = picture.convert("RGBA")
+            flat = Image.new("RGB", rgba.size, (255, 255, 255))
+            flat.paste(rgba, mask=rgba.getchannel("A"))
+            picture = flat
+        picture.convert("RGB").save(target, format="JPEG", quality=85, optimize=True)
+
+
+def _to_m4a(source: Path, target: Path, max_bytes: int) -> None:
+    """AAC in an MP4 container (`audio/mp4`), mono at the source's rate (at most 48 kHz)."""
+    import av
+
+    with av.open(str(source)) as inp, av.open(str(target), "w", format="ipod") as out:
+        if not inp.streams.audio:
+            raise ConversionFailed("no audio stream")
+        rate = min(inp.streams.audio[0].codec_context.sample_rate or 16_000, 48_000)
+        stream = out.add_stream("aac", rate=rate, layout="mono")
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate)
+        samples = 0
+        for frame in inp.decode(inp.streams.audio[0]):
+            for chunk in resampler.resample(frame):
+                chunk.pts, chunk.time_base = samples, Fraction(1, rate)
+                samples += chunk.samples
+                out.mux(stream.encode(chunk))
+            if target.exists() and target.stat().st_size > max_bytes:
+                raise ConvertedTooLarge(target.stat().st_size)
+        for chunk in resampler.resample(None):
+            chunk.pts, chunk.time_base = samples, Fraction(1, rate)
+            samples += chunk.samples
+            out.mux(stream.encode(chunk))
+        out.mux(stream.encode(None))
+        if samples == 0:
+            raise ConversionFailed("no audio decoded")
+
+
+TO_JPEG = Conversion("image/jpeg", ".jpg", "jpeg")
+TO_M4A = Conversion("audio/mp4", ".m4a", "m4a")
+"""For the other direction (an agent's file WhatsApp refuses: `relay.agent_files`)."""
+
+_METHODS = {"wav": _to_wav, "png": _to_png, "mp4": _to_mp4, "jpeg": _to_jpeg, "m4a": _to_m4a}

@@ -57,6 +57,7 @@ class BurstDelivery:
         self._settings = settings
         self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
         self._late = late_transcripts if self._transcripts is not None else None
+        self._sessions = sessions
         self._participant = participant
         self._whatsapp = whatsapp
         self._chats = Chats(
@@ -82,6 +83,10 @@ class BurstDelivery:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
         self._owe(burst, session, owed)
+        if burst.last_received_at:
+            # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
+            last_id = burst.message_ids[-1] if burst.message_ids else None
+            self._sessions.customer_wrote(session.conversation, session.contact_id, burst.last_received_at, last_id)
         self._mark_read(burst)
         self._echo(burst, echoes)
         count("BurstsDelivered")

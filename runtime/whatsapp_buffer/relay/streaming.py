@@ -34,8 +34,12 @@ CUSTOMER = "CUSTOMER"
 VISIBLE_TO_CUSTOMER = frozenset({"CUSTOMER", "ALL"})
 
 CHAT_ENDED = "application/vnd.amazonaws.connect.event.chat.ended"
+TYPING = "application/vnd.amazonaws.connect.event.typing"
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
+AGENT = "AGENT"
 PARTICIPANT_LEFT = "application/vnd.amazonaws.connect.event.participant.left"
-TEXT_CONTENT_TYPES = frozenset({"text/plain", "text/markdown"})
+MARKDOWN = "text/markdown"
+TEXT_CONTENT_TYPES = frozenset({"text/plain", MARKDOWN})
 
 APPROVED = "APPROVED"
 
@@ -67,6 +71,8 @@ class StreamingEvent:
     display_name: str = ""
     absolute_time: str = ""
     attachments: tuple[Attachment, ...] = ()
+    read_by: tuple[str, ...] = ()
+    """MESSAGEMETADATA: the participants whose receipt says they read the message (`Receipts[].ReadTimestamp`)."""
 
     @property
     def contact_ids(self) -> tuple[str, ...]:
@@ -84,6 +90,14 @@ class StreamingEvent:
     @property
     def for_customer(self) -> bool:
         return self.visibility in VISIBLE_TO_CUSTOMER and self.participant_role != CUSTOMER
+
+    @property
+    def is_interactive(self) -> bool:
+        return self.type == MESSAGE and self.content_type == INTERACTIVE and bool(self.content)
+
+    @property
+    def agent_typing(self) -> bool:
+        return self.type == EVENT and self.content_type == TYPING and self.participant_role == AGENT
 
     @property
     def is_text(self) -> bool:
@@ -123,6 +137,17 @@ def _attachments(raw: Any) -> tuple[Attachment, ...]:
     )
 
 
+def _read_by(metadata: Any) -> tuple[str, ...]:
+    receipts = metadata.get("Receipts") if isinstance(metadata, Mapping) else None
+    if not isinstance(receipts, list):
+        return ()
+    return tuple(
+        str(r["RecipientParticipantId"])
+        for r in receipts
+        if isinstance(r, Mapping) and r.get("ReadTimestamp") and r.get("RecipientParticipantId")
+    )
+
+
 def parse(message: str, attributes: Mapping[str, Any] | None = None) -> StreamingEvent:
     """One SNS `Message` string (+ its MessageAttributes) -> `StreamingEvent`; `MalformedEvent` when it is not one."""
     try:
@@ -154,4 +179,5 @@ def parse(message: str, attributes: Mapping[str, Any] | None = None) -> Streamin
         display_name=_text(body, "DisplayName"),
         absolute_time=_text(body, "AbsoluteTime"),
         attachments=_attachments(body.get("Attachments")),
+        read_by=_read_by(body.get("MessageMetadata")),
     )
