@@ -85,6 +85,7 @@ _COLUMNS = (
     "replies",
     "replies_lost",
     "replies_duplicated",
+    "replies_in_doubt",
     "failed_invocations",
     "max_delay_s",
     "wall_seconds",
@@ -130,7 +131,7 @@ def kept(row: dict) -> bool:
     """Customer messages: none lost, duplicated or reordered. Agent replies: none lost, none duplicated, except that
     WhatsApp's send API has no idempotency key, so an outbound Lambda killed between WhatsApp accepting a reply and
     recording it resends that reply on retry (only mixes with Lambda timeouts can do that; the README says so)."""
-    replies_ok = row["replies_duplicated"] == 0 or "timeouts" in row["mix"] or row["mix"] == "all"
+    replies_ok = row["replies_duplicated"] <= row.get("replies_in_doubt", 0)
     # A batch the stream mapping dropped strands no conversation: the sweeper brings it back within 3 minutes past
     # maxWaitSeconds (the stack default here).
     in_time = "stream-drop" not in row["mix"] or (row["max_delay_s"] or 0) <= MAX_WAIT_SECONDS + 180

@@ -41,6 +41,23 @@ class Invocation:
     injected: int = 0
     """AWS answers the sandbox replaced with an injected error during this invoke (the SDK may have retried them)."""
 
+    @property
+    def timed_out(self) -> bool:
+        """Killed by an injected Lambda timeout: the attempt lasted the function's whole timeout."""
+        return not self.ok and (self.error_message or "").startswith("Task timed out")
+
+    @property
+    def whatsapp_send_in_doubt(self) -> bool:
+        """Killed right after a SendWhatsAppMessage that succeeded, before anything recorded it: the customer has the
+        message, and a retry cannot know (the API takes no idempotency token), so it may send it again."""
+        return (
+            not self.ok
+            and self.error_type == "InjectedCrash"
+            and bool(self.calls)
+            and self.calls[-1].operation == "SendWhatsAppMessage"
+            and self.calls[-1].error is None
+        )
+
     def metrics(self) -> dict[str, float]:
         """Sum of each EMF metric the invocation emitted."""
         totals: dict[str, float] = {}

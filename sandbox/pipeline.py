@@ -185,6 +185,11 @@ class Pipeline:
         return self.functions.injected_errors
 
     @property
+    def whatsapp_sends_in_doubt(self) -> int:
+        """WhatsApp sends an injected fault killed before anything recorded them (`Invocation.whatsapp_send_in_doubt`)."""
+        return self.functions.whatsapp_sends_in_doubt
+
+    @property
     def sns_duplicates(self) -> int:
         return self.sns.duplicates
 

@@ -347,6 +347,7 @@ class Replay:
             "rejected": len(rejected),
             "ignored": int(_metric(metrics, "ingest", "MessagesIgnored", "ignored")),
             "invocations": _count_by_function(self.pipeline),
+            "whatsapp_sends_in_doubt": self.pipeline.whatsapp_sends_in_doubt,
             "virtual_seconds": round(self.clock.elapsed, 3),
             "wall_seconds": round(self.wall_seconds, 3),
         }

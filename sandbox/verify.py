@@ -36,10 +36,20 @@ class Audit:
     replies: int
     replies_lost: int
     replies_duplicated: int
+    replies_in_doubt: int = 0
+    """WhatsApp sends an injected fault killed before anything recorded them (transcript `stats.whatsapp_sends_in_doubt`):
+    SendWhatsAppMessage takes no idempotency token, so the retry of such an invocation cannot know the customer has the
+    reply and may send it again. At most this many duplicated replies are the API's, not the bridge's."""
+
+    @property
+    def replies_duplicated_by_the_bridge(self) -> int:
+        return max(0, self.replies_duplicated - self.replies_in_doubt)
 
     @property
     def clean(self) -> bool:
-        return not (self.lost or self.duplicated or self.reordered or self.replies_lost or self.replies_duplicated)
+        return not (
+            self.lost or self.duplicated or self.reordered or self.replies_lost or self.replies_duplicated_by_the_bridge
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,4 +131,5 @@ def audit(events: list[TraceEvent], transcript: dict[str, Any], *, ignored_kinds
         replies=sum(replies.values()),
         replies_lost=replies_lost,
         replies_duplicated=replies_duplicated,
+        replies_in_doubt=int(transcript.get("stats", {}).get("whatsapp_sends_in_doubt", 0)),
     )

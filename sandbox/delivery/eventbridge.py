@@ -17,13 +17,12 @@ from typing import Any, Protocol
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import DeliveryPath, Functions
+from sandbox.delivery.functions import DeliveryPath, Functions, async_retry_delay
 from sandbox.delivery.scheduler import Scheduler
 from sandbox.wiring import Wiring
 
 EVENTBRIDGE_DELIVERY_DELAY = 0.5
 """Seconds from a service's event to the target's invoke (an assumption: EventBridge states no figure)."""
-ASYNC_RETRY_DELAYS = (60.0, 120.0)
 
 
 class EventSource(Protocol):
@@ -83,7 +82,7 @@ class EventBridgeToLambda(DeliveryPath):
         if invocation.ok:
             return
         if attempt < spec.async_retries:
-            delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS) - 1)]
+            delay = async_retry_delay(spec, attempt, invocation)
             retry: Callable[[], None] = lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)  # noqa: E731
             self.scheduler.after(delay, f"retry->{key}", retry)
             return

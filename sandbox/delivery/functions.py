@@ -18,6 +18,17 @@ from sandbox.iam import RoleCheck
 from sandbox.lambdas import ApiCall, FunctionProcess, Invocation
 from sandbox.wiring import FunctionSpec, Wiring
 
+ASYNC_RETRY_DELAYS = (60.0, 120.0)
+"""Lambda's asynchronous invocation: "If the function returns an error, Lambda attempts to run it two more times, with
+a one-minute wait between the first two attempts, and two minutes between the second and third attempts."""
+
+
+def async_retry_delay(spec: FunctionSpec, attempt: int, failed: Invocation) -> float:
+    """Seconds from the start of a failed attempt to the next one. Virtual time stands still during an invoke, but a
+    timed-out attempt ran for the function's whole timeout, and Lambda's wait starts when the attempt ended."""
+    delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS) - 1)]
+    return delay + (spec.timeout_s if failed.timed_out else 0.0)
+
 
 @dataclass
 class InvocationRecord:
@@ -57,6 +68,7 @@ class Functions:
         """(function, service, operation) -> how many calls the handlers made."""
         self.logs: dict[str, list[str]] = {}
         self.injected_errors = 0
+        self.whatsapp_sends_in_doubt = 0
         """AWS answers replaced by injected errors inside the functions (see sandbox.faults)."""
 
     def environment(self, spec: FunctionSpec) -> dict[str, str]:
@@ -108,6 +120,7 @@ class Functions:
         self.roles.calls(key, invocation.calls)
         self.api_calls.update((key, call.service, call.operation) for call in invocation.calls)
         self.injected_errors += invocation.injected
+        self.whatsapp_sends_in_doubt += invocation.whatsapp_send_in_doubt
         for listener in self.call_listeners:
             listener(invocation.calls)
         if self.on_invocation:

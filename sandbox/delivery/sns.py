@@ -1,5 +1,6 @@
 """SNS -> Lambda: each publish reaches every subscribed function whose filter policy matches, as an asynchronous
-invoke. A failed invoke is retried (the function's MaximumRetryAttempts, 1 then 2 minutes later); then its event goes
+invoke. A failed invoke is retried (the function's MaximumRetryAttempts, 1 then 2 minutes after the failed attempt ended;
+a timed-out attempt ends when the function's timeout has passed); then its event goes
 to the function's on-failure destination or dead-letter queue (sandbox.delivery.dead_letters), as Lambda does.
 
 At-least-once delivery: with the `sns-dup` fault mix an event is delivered a second time, up to 30 s later.
@@ -12,14 +13,13 @@ from typing import Any
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import DeliveryPath, Functions
+from sandbox.delivery.functions import DeliveryPath, Functions, async_retry_delay
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.faults import FaultPlan
 from sandbox.wiring import Wiring
 
 SNS_DELIVERY_DELAY = 0.05
 """Seconds from an SNS publish to the Lambda invoke."""
-ASYNC_RETRY_DELAYS = (60.0, 120.0)
 
 
 class SnsToLambda(DeliveryPath):
@@ -85,7 +85,7 @@ class SnsToLambda(DeliveryPath):
         if invocation.ok:
             return
         if attempt < spec.async_retries:
-            delay = ASYNC_RETRY_DELAYS[min(attempt, len(ASYNC_RETRY_DELAYS) - 1)]
+            delay = async_retry_delay(spec, attempt, invocation)
             self.scheduler.after(
                 delay, f"retry->{key}", lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)
             )

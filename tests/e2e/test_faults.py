@@ -22,11 +22,9 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     # A stream batch the mapping gave up on leaves its metadata in the failures queue; its messages still arrive.
     dropped = [r for r in transcript["rejected"] if r["source"] == "stream"] if "stream-drop" in rep.faults.mixes else []
     assert result.dead_lettered == len(dropped), transcript["rejected"]
-    outbound_crashes = sum(
-        1 for i in rep.pipeline.invocations if i.function == "outbound" and i.error_type == "InjectedCrash"
-    )
-    # WhatsApp's send API has no idempotency key: only an outbound Lambda killed right after a send may repeat it.
-    assert result.replies_duplicated <= outbound_crashes, result
+    # WhatsApp's send API has no idempotency key: only an outbound Lambda killed right after a send that succeeded,
+    # before anything recorded it, may repeat it (the sandbox counts those sends as in doubt).
+    assert result.replies_duplicated <= result.replies_in_doubt, result
     if mix != "none":
         injected = (
             rep.pipeline.sns_duplicates
