@@ -144,6 +144,13 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         module_name, _, attr = spec["handler"].rpartition(".")
         with time_machine.travel(now[0], tick=False):
             handler = getattr(importlib.import_module(module_name), attr)
+        if faults.rules:
+            # Faults are drawn call by call from one seeded sequence: with the aggregator's flush threads the order of
+            # the draws, and so the replay, would follow thread scheduling. A fault replay flushes one conversation at
+            # a time so that its seed reproduces it; the threads themselves are exercised without faults.
+            from whatsapp_buffer.buffer import flush
+
+            flush.FLUSH_CONCURRENCY = 1
     except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "output": capture.take()})
         return
