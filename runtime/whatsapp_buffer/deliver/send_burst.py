@@ -28,6 +28,7 @@ from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
+from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
@@ -71,6 +72,7 @@ class BurstDelivery:
             whatsapp=whatsapp, media=media, participant=participant, reuse_prepared=self._transcripts is not None
         )
         self.typing = CustomerTyping(sessions=sessions, participant=participant, now=now)
+        self.refusals = RefusalNotices(sessions=sessions, participant=participant)
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
@@ -216,8 +218,10 @@ class Inbound:
         return self.late_transcripts.on_event(event)
 
     def prepare(self, event: dict[str, Any]) -> dict[str, int]:
-        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts."""
-        return self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
+        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts (a stack that
+        transcribes), and what WhatsApp reported failed told to the agent (`deliver.notices`)."""
+        result = self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
+        return {**result, **self.delivery.refusals.handle(event)}
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation

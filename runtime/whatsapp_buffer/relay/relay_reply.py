@@ -102,12 +102,13 @@ class ReplyRelay:
         now: Callable[[], float] = clock.now,
         template: Template | None = None,
         presence: bool = False,
-        remember_said: Callable[[str, str, str], None] | None = None,
+        remember_said: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
-        """`remember_said(conversation key, WhatsApp message id, text)` keeps what the agent said, so a customer's
-        reply to it can quote it."""
+        """`remember_said(conversation key, WhatsApp message id, text, kind)` keeps what the bridge sent (every kind:
+        text, interactive, template, image/audio/video/document), so a customer's reply to it can quote it and a
+        `failed` status of it can be told to the agent (`ingest.accept`)."""
         self._remember_said = remember_said
-        self._said: list[tuple[str, str, str]] = []
+        self._said: list[tuple[str, str, str, str]] = []
         """What the last relay sent, kept for `remember_said` once the relay is recorded done."""
         self._template = template
         self.presence = presence
@@ -180,9 +181,11 @@ class ReplyRelay:
             kind, body = interactive.as_whatsapp(question)
             try:
                 if kind == "interactive":
-                    self._whatsapp.send_interactive(session.origination_phone_number_id, to, body)
+                    sent_id = self._whatsapp.send_interactive(session.origination_phone_number_id, to, body)
+                    self._said.append((session.conversation, sent_id, question.body, "interactive"))
                 else:
-                    self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
+                    sent_id = self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
+                    self._said.append((session.conversation, sent_id, question.body, "text"))
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
@@ -194,7 +197,7 @@ class ReplyRelay:
                 for index, text in enumerate(texts):
                     part = {"message_id": f"{event.message_id}#{index}", "to": to, "text": text}
                     sent_id = send(part={**part, "origination": session.origination_phone_number_id})
-                    self._said.append((session.conversation, sent_id, text))
+                    self._said.append((session.conversation, sent_id, text, "text"))
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
@@ -242,11 +245,11 @@ class ReplyRelay:
         said, self._said = self._said, []
         if self._remember_said is None:
             return
-        for conversation, message_id, text in said:
+        for conversation, message_id, text, kind in said:
             if not message_id:
                 continue
             try:
-                self._remember_said(conversation, message_id, text)
+                self._remember_said(conversation, message_id, text, kind)
             except Exception as exc:  # whatever it is, the reply is out: only its quote is lost
                 logger.warning(
                     "relayed message not remembered for quotes", message_id=message_id, reason=type(exc).__name__
@@ -263,7 +266,8 @@ class ReplyRelay:
         if not self._sessions.claim_template(session.conversation, session.contact_id, session.customer_wrote_at, now):
             return notices.TEMPLATE_ALREADY_SENT
         try:
-            self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
+            sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
+            self._said.append((session.conversation, sent_id, self._template.name, "template"))
         except WhatsAppRefused as refused:
             logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
             return notices.TEMPLATE_REFUSED
@@ -364,7 +368,8 @@ class ReplyRelay:
             self._file_refused(session, event, attachment, index, None, REFUSED_BY_WHATSAPP)
             return False
         try:
-            self._whatsapp.send_media(origination, to, media_kind_for(content_type), media_id, filename=name)
+            sent_id = self._whatsapp.send_media(origination, to, media_kind_for(content_type), media_id, filename=name)
+            self._said.append((session.conversation, sent_id, name or attachment.name, media_kind_for(content_type)))
         except WhatsAppRefused as refused:
             self._refused(session, event, refused, "file", attachment.name, index, content_type)
             return False
