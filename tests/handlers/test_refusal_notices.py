@@ -16,6 +16,7 @@ The world is test_outbound's (the fake End User Messaging in its default `servic
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from moto import mock_aws
@@ -185,3 +186,16 @@ def test_every_kind_the_relay_sends_is_remembered_so_its_failure_can_be_named(wo
 def sent_id(world):
     (sent,) = world.fake.services.whatsapp_sent
     return sent.message_id
+
+
+def test_a_told_refusal_is_counted_in_replies_refused_by_its_reason(world, capsys):
+    status = a_reply_whatsapp_accepts_then_fails(world)
+    world.report(status)
+    capsys.readouterr()
+    world.stream()
+    reasons = [
+        document["Reason"]
+        for line in capsys.readouterr().out.splitlines()
+        if '"_aws"' in line and "RepliesRefused" in (document := json.loads(line)) and "Reason" in document
+    ]
+    assert reasons == [notices.WINDOW_CLOSED]
