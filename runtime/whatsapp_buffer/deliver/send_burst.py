@@ -115,6 +115,10 @@ class BurstDelivery:
                 caption = str(item.content.get("caption") or "")
                 if caption:
                     parts.append(Part(burst.client_token(index, "caption"), text=render.clip(caption)))
+            elif item.kind == "interactive" and _is_choice(item.content):
+                # The answer to a bot's or flow's question goes as Connect's own chat widget sends it, so Lex or the
+                # flow can match it: text/plain holding exactly the chosen option's title.
+                parts.append(Part(token, text=render.clip(str(item.content["title"]))))
             else:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
         if transcripts:
@@ -184,6 +188,23 @@ ECHO_PREFIX = "🔊"
 
 def echo_text(words: str) -> str:
     return f"{ECHO_PREFIX}_{words}_"
+
+
+def _is_choice(content: dict[str, Any]) -> bool:
+    """A tapped reply button or list row (WhatsApp `interactive.button_reply` / `list_reply`, which the relay sends
+    for Connect quick replies and list pickers with each option's own title), not a Flow's answers.
+
+    Connect's customer chat widget answers a QuickReply or ListPicker with the selected element's title as a plain
+    message (amazon-connect-chat-interface, src/utils/helper.js `createInteractiveMessagePayload`: `const payload =
+    { text: selectedElement.title }`; only the SHOW_MORE / PREVIOUS_OPTIONS action buttons send
+    `application/vnd.amazonaws.connect.message.interactive.response`)."""
+    title = content.get("title")
+    return (
+        isinstance(title, str)
+        and bool(title.strip())
+        and "interactive_type" not in content
+        and not any(key in content for key in ("response", "response_text"))
+    )
 
 
 def _is_wav(part: Part) -> bool:
