@@ -48,3 +48,29 @@ def test_a_flows_answers_are_still_shown_as_readable_lines_not_as_a_choice(world
     world.deliver(burst)
     (content,) = world.fake.contents(world.session().contact_id)
     assert content != "Sent" and "size" in content
+
+
+STORES = tuple(f"Store {i}" for i in range(1, 13))
+
+
+def test_a_bare_number_answering_a_question_sent_as_numbered_text_reaches_the_chat_as_that_options_title(world):  # noqa: F811
+    first = make_burst([OutgoingItem(kind="text", message_ids=("wamid.q0",), text="which stores are open?")])
+    world.deliver(first)
+    session = world.session()
+    # the relay sent the bot's 12-option list picker as numbered text and kept its options on the session
+    assert world.sessions.set_numbered_options(session.conversation, session.contact_id, STORES)
+    world.deliver(make_burst([OutgoingItem(kind="text", message_ids=("wamid.a1",), text=" 2 ")]))
+    # answered once: a later "2" is the customer's own words again
+    world.deliver(make_burst([OutgoingItem(kind="text", message_ids=("wamid.a2",), text="2")]))
+    assert world.fake.contents(session.contact_id) == ["which stores are open?", "Store 2", "2"]
+    assert world.session().numbered_options == ()
+
+
+def test_a_number_outside_the_options_or_words_around_it_pass_as_typed(world):  # noqa: F811
+    world.deliver(make_burst([OutgoingItem(kind="text", message_ids=("wamid.q0",), text="hello")]))
+    session = world.session()
+    world.sessions.set_numbered_options(session.conversation, session.contact_id, STORES)
+    world.deliver(make_burst([OutgoingItem(kind="text", message_ids=("wamid.b1",), text="13")]))
+    world.deliver(make_burst([OutgoingItem(kind="text", message_ids=("wamid.b2",), text="2 please")]))
+    assert world.fake.contents(session.contact_id)[1:] == ["13", "2 please"]
+    assert world.session().numbered_options == STORES

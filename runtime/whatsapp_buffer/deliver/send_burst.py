@@ -78,12 +78,15 @@ class BurstDelivery:
         session = self._chats.for_burst(burst)
         echoes: list[tuple[str, str]] = []
         owed: list[tuple[str, int, str]] = []
-        parts = self._prepare(burst, echoes, owed)
+        answered: list[int] = []
+        parts = self._prepare(burst, echoes, owed, session.numbered_options, answered)
         try:
             self._send(session, parts)
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        if answered:
+            self._answered(session)
         self._owe(burst, session, owed)
         if burst.last_received_at:
             # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
@@ -94,15 +97,29 @@ class BurstDelivery:
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}
 
-    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]], owed: list[tuple[str, int, str]]) -> list[Part]:
+    def _prepare(
+        self,
+        burst: Burst,
+        echoes: list[tuple[str, str]],
+        owed: list[tuple[str, int, str]],
+        options: tuple[str, ...] = (),
+        answered: list[int] | None = None,
+    ) -> list[Part]:
         """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
-        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without."""
+        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without;
+        `options` those of a question sent as numbered text, whose number the customer may answer with (`answered`
+        gets the index of the first such answer)."""
         parts: list[Part] = []
         transcripts: list[tuple[int, int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
-                if item.text:
+                choice = _numbered_choice(item.text, options) if answered is not None and not answered else None
+                if choice is not None and answered is not None:
+                    # Sent as Connect's chat widget sends a selection: exactly the option's title.
+                    answered.append(index)
+                    parts.append(Part(token, text=choice))
+                elif item.text:
                     parts.append(Part(token, text=item.text))
             elif item.kind in MEDIA_KINDS:
                 part = self._media.fetch(burst, index, item)
@@ -133,6 +150,13 @@ class BurstDelivery:
                 if pending.words:
                     echoes.append((message_id, pending.words))
         return parts
+
+    def _answered(self, session: Session) -> None:
+        """The numbered question is answered: a later "2" is the customer's own words again. Best effort."""
+        try:
+            self._sessions.set_numbered_options(session.conversation, session.contact_id, ())
+        except TransientAwsError:
+            logger.warning("numbered question not cleared")
 
     def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str]]) -> None:
         """The transcripts the burst went without, owed to the chat that now has their recordings."""
@@ -188,6 +212,14 @@ ECHO_PREFIX = "🔊"
 
 def echo_text(words: str) -> str:
     return f"{ECHO_PREFIX}_{words}_"
+
+
+def _numbered_choice(text: str | None, options: tuple[str, ...]) -> str | None:
+    """The option a bare number answers ("2", "2.", " 2 ") of a question sent as numbered text, else None."""
+    number = (text or "").strip().rstrip(".)")
+    if not options or not number.isdigit() or not 1 <= int(number) <= len(options):
+        return None
+    return options[int(number) - 1]
 
 
 def _is_choice(content: dict[str, Any]) -> bool:

@@ -44,6 +44,7 @@ from whatsapp_buffer.errors import (
     MediaUnavailable,
     ReadReceiptRefused,
     TransientAwsError,
+    WhatsAppBufferError,
     WhatsAppRefused,
 )
 from whatsapp_buffer.model import Conversation
@@ -186,10 +187,12 @@ class ReplyRelay:
                 else:
                     sent_id = self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
                     self._said.append((session.conversation, sent_id, question.body, "text"))
+                self._remember_numbered(session, tuple(t for t, _ in question.options) if kind == "text" else ())
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
         elif event.is_text:
+            self._remember_numbered(session, ())
             texts = long_reply.split_reply(customer_text(event))
             # A reply in several messages: each is sent once even when a later one fails and the event is retried.
             send = self.send_part if len(texts) == 1 else self.send_part_once
@@ -254,6 +257,16 @@ class ReplyRelay:
                 logger.warning(
                     "relayed message not remembered for quotes", message_id=message_id, reason=type(exc).__name__
                 )
+
+    def _remember_numbered(self, session: Session, options: tuple[str, ...]) -> None:
+        """Keep the options of a question sent as numbered text (so the customer's "2" answers it), or forget them
+        once something else was sent. Best effort: a failure only leaves "2" passed on as typed."""
+        if options == session.numbered_options:
+            return
+        try:
+            self._sessions.set_numbered_options(session.conversation, session.contact_id, options)
+        except WhatsAppBufferError as exc:
+            logger.warning("numbered question not recorded", contact_id=session.contact_id, reason=type(exc).__name__)
 
     def send_part(self, *, part: dict[str, str]) -> str:
         """Send one text message of a reply: `part` = {message_id, origination, to, text}."""
