@@ -71,6 +71,9 @@ RECORDINGS_ONLY = {
     "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
 }
 """The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
+REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
+"""The stream records the inbound function tells the agent: ingest's refusal items (a `failed` status of a message
+the bridge sent; runtime `deliver.notices`)."""
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -90,7 +93,7 @@ class ConnectBridge(pulumi.ComponentResource):
     outbound_function: aws.lambda_.Function
     outbound_dead_letter_queue: aws.sqs.Queue
     bursts_mapping: aws.lambda_.EventSourceMapping
-    recordings_mapping: aws.lambda_.EventSourceMapping | None
+    raw_stream_mapping: aws.lambda_.EventSourceMapping | None
 
     def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
@@ -172,7 +175,8 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
-                    *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
+                    *self._transcription_statements(context, settings.transcribe_languages),
+                    *self._raw_stream_statements(args.raw_table_arn if args.raw_table_stream_arn is not None else None),
                     iam.allow(
                         # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -202,21 +206,27 @@ class ConnectBridge(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
         )
-        self.recordings_mapping = None
-        if settings.transcribe_languages and args.raw_table_stream_arn is not None:
-            # A second reader of the raw table's stream beside the aggregator: DynamoDB Streams advises no more
-            # than two readers per shard at a time, so a third consumer would need Kinesis or an SQS hop.
-            self.recordings_mapping = aws.lambda_.EventSourceMapping(
-                f"{name}-recordings-mapping",
+        self.raw_stream_mapping = None
+        if args.raw_table_stream_arn is not None:
+            # A second reader of the raw table's stream beside the aggregator (one mapping, its filters OR-ed):
+            # DynamoDB Streams advises no more than two readers per shard at a time, so a third consumer would need
+            # Kinesis or an SQS hop. Refusal items always; recordings on a stack that transcribes.
+            patterns = [REFUSALS_ONLY, *([RECORDINGS_ONLY] if settings.transcribe_languages else [])]
+            self.raw_stream_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-raw-stream-mapping",
                 event_source_arn=args.raw_table_stream_arn,
                 function_name=self.inbound_function.arn,
                 starting_position="LATEST",
                 batch_size=RECORDINGS_BATCH_SIZE,
-                # The handler never fails a batch (the flush is the fallback); a crash is retried twice, no more.
+                # Preparation never fails a batch (the flush is the fallback); a notice that could not be posted
+                # fails it and is retried twice, no more (a notice minutes late is worth little).
                 maximum_retry_attempts=2,
                 maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,
                 filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
-                    filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(RECORDINGS_ONLY))]
+                    filters=[
+                        aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(pattern))
+                        for pattern in patterns
+                    ]
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
             )
@@ -304,9 +314,22 @@ class ConnectBridge(pulumi.ComponentResource):
             }
         )
 
-    def _transcription_statements(
-        self, context: StackContext, languages: Sequence[str], raw_table_arn: pulumi.Input[str] | None
-    ) -> list[iam.Statement]:
+    @staticmethod
+    def _raw_stream_statements(raw_table_arn: pulumi.Input[str] | None) -> list[iam.Statement]:
+        """Reading the raw table's stream (refusal items; recordings on a stack that transcribes)."""
+        if raw_table_arn is None:
+            return []
+        return [
+            iam.allow(
+                ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                [pulumi.Output.concat(raw_table_arn, "/stream/*")],
+                sid="ReadTheRawTableStream",
+            ),
+            # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
+            iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
+        ]
+
+    def _transcription_statements(self, context: StackContext, languages: Sequence[str]) -> list[iam.Statement]:
         """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
 
         Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
@@ -318,19 +341,7 @@ class ConnectBridge(pulumi.ComponentResource):
         if not languages:
             return []
         bucket = self.media_bucket.bucket
-        stream = []
-        if raw_table_arn is not None:
-            stream = [
-                iam.allow(
-                    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                    [pulumi.Output.concat(raw_table_arn, "/stream/*")],
-                    sid="ReadRecordingsFromTheRawTableStream",
-                ),
-                # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
-                iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
-            ]
         return [
-            *stream,
             {
                 "Sid": "StartTranscriptionsIntoTheMediaBucket",
                 "Effect": "Allow",
@@ -366,7 +377,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 "Action": ["dynamodb:UpdateItem"],
                 "Resource": [self.sessions_table.arn],
                 "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
-            }
+            },
         ]
 
     def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:

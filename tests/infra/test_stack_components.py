@@ -313,21 +313,32 @@ def test_stack_exports_what_a_user_needs(graph):
     } <= set(outputs)
 
 
-def test_a_stack_that_does_not_transcribe_reads_the_raw_table_stream_with_the_aggregator_only(graph):
+REFUSALS = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
+
+
+def test_a_stack_that_does_not_transcribe_hands_inbound_only_the_refusals_to_tell_from_the_raw_table_stream(graph):
     readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
-    assert [m.name for m in readers] == ["whatsapp-buffer-stream-aggregator-stream-mapping"]
+    assert sorted(m.name for m in readers) == [
+        "whatsapp-buffer-connect-bridge-raw-stream-mapping",
+        "whatsapp-buffer-stream-aggregator-stream-mapping",
+    ]
+    mapping = graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs
+    assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
+    (only,) = mapping["filterCriteria"]["filters"]
+    assert json.loads(only["pattern"]) == REFUSALS
 
 
 def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_file_from_the_raw_table_stream():
     graph = run_program({"transcribeLanguages": "en-US"})
-    mapping = graph.get("whatsapp-buffer-connect-bridge-recordings-mapping").inputs
+    mapping = graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs
 
     assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
     assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
     assert mapping["startingPosition"] == "LATEST"
     assert mapping["maximumRetryAttempts"] == 2 and 0 < mapping["maximumRecordAgeInSeconds"] <= 3600
-    (only,) = mapping["filterCriteria"]["filters"]
-    assert json.loads(only["pattern"]) == {
+    refusals, recordings = mapping["filterCriteria"]["filters"]
+    assert json.loads(refusals["pattern"]) == REFUSALS
+    assert json.loads(recordings["pattern"]) == {
         "eventName": ["INSERT"],
         "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
     }

@@ -55,6 +55,10 @@ class Session:
     """When the re-engagement template last went to the customer (once per closed window)."""
     last_customer_message_id: str | None = None
     """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
+    numbered_options: tuple[str, ...] = ()
+    """The options of the bot's or flow's question the relay last sent as numbered text (too many or too long for
+    WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a customer's
+    bare "2" then reaches the chat as the second option's title."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -95,6 +99,11 @@ def _to_item(session: Session) -> dict[str, Any]:
             if session.last_customer_message_id
             else {}
         ),
+        **(
+            {"numbered_options": {"L": [{"S": o} for o in session.numbered_options]}}
+            if session.numbered_options
+            else {}
+        ),
     }
 
 
@@ -113,6 +122,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
         template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
         last_customer_message_id=item.get("last_customer_message_id", {}).get("S"),
+        numbered_options=tuple(o.get("S", "") for o in item.get("numbered_options", {}).get("L", [])),
     )
 
 
@@ -258,6 +268,28 @@ class SessionStore:
                     ConditionExpression=(
                         "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
                     ),
+                    ExpressionAttributeValues=values,
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
+    def set_numbered_options(self, conversation: str, contact_id: str, options: tuple[str, ...]) -> bool:
+        """Remember (or, with no options, forget) the question last sent as numbered text in chat `contact_id`.
+        False when the session is another chat's by now."""
+        values: dict[str, Any] = {":contact": {"S": contact_id}}
+        if options:
+            update = "SET numbered_options = :options"
+            values[":options"] = {"L": [{"S": o} for o in options]}
+        else:
+            update = "REMOVE numbered_options"
+        try:
+            with DYNAMODB.translating("record a numbered question"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression=update,
+                    ConditionExpression="contact_id = :contact",
                     ExpressionAttributeValues=values,
                 )
         except ConcurrentUpdate:
