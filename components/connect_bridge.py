@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms, refusals_alarm
+from components.alarms import MINUTE, AlarmTarget, dead_letter_alarm, function_alarms, metric_alarm, refusals_alarm
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
@@ -37,6 +37,9 @@ TRANSCRIPTS_OWED_INDEX = "owed-since"
 """The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
 TRANSCRIPTS_SWEEP_SCHEDULE = "rate(1 minute)"
 """EventBridge Scheduler's shortest rate: a transcript whose completion event is lost waits at most a minute more."""
+TRANSCRIPTS_SWEEP_FAILING_MINUTES = 15
+"""The sweep retries a debt it failed to settle every minute; failures in every 5-minute period for this long mean a
+transcript an agent was promised is stuck (a post Connect keeps refusing), not one throttled call."""
 TRANSCRIPTS_SWEEP_INPUT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
 """What the schedule hands the inbound function (runtime `deliver/late_transcripts.SWEEP_EVENT`)."""
 
@@ -305,6 +308,23 @@ class ConnectBridge(pulumi.ComponentResource):
                 self.transcripts_dead_letter_queue,
                 suffix="transcripts-dlq",
                 holds="Transcribe completion events the inbound function could not settle (a transcript owed, not posted)",
+            )
+            metric_alarm(
+                name,
+                self,
+                alarms,
+                suffix="transcripts-sweep-failures",
+                description=(
+                    "The sweep of transcripts owed to chats failed to settle one in every 5-minute period for "
+                    f"{TRANSCRIPTS_SWEEP_FAILING_MINUTES} minutes: an agent waits for a transcript that is not posted."
+                ),
+                namespace=METRICS_NAMESPACE,
+                metric_name="LateTranscriptSweepFailures",
+                dimensions={"service": context.service_name},
+                statistic="Sum",
+                threshold=0,
+                period_seconds=5 * MINUTE,
+                evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
             )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")

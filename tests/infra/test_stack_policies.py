@@ -332,3 +332,11 @@ def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owe
 def test_a_stack_that_does_not_transcribe_has_no_transcripts_sweep_and_inbound_queries_nothing(graph):
     assert "dynamodb:Query" not in allowed(graph, "inbound")
     assert [s.name for s in graph.by_type("aws:scheduler/schedule:Schedule")] == ["whatsapp-buffer-stream-aggregator-sweep-schedule"]
+
+
+def test_a_transcribing_stack_alarms_when_the_transcripts_sweep_keeps_failing_for_fifteen_minutes():
+    graph = run_program({"transcribeLanguages": "en-US"})
+    (alarm,) = [a for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["metricName"] == "LateTranscriptSweepFailures"]
+    assert alarm.inputs["name"] == "whatsapp-buffer-dev-transcripts-sweep-failures"
+    assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] == 15 * 60
+    assert alarm.inputs["datapointsToAlarm"] == alarm.inputs["evaluationPeriods"] and alarm.inputs["threshold"] == 0
