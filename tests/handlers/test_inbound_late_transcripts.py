@@ -17,6 +17,7 @@ from moto import mock_aws
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import MARIA, World, text_burst
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.sessions_table import TranscriptDebts
 from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
 from whatsapp_buffer.deliver.transcripts import job_name, job_prefix
@@ -27,21 +28,27 @@ PENDING = "🔊 (the transcript of voice-2.wav is not ready yet; it follows in t
 LATE = f'🔊 voice-2.wav: "{WORDS}"'
 
 
-def late(world):
+def late(world, echo_transcripts=False):
     return LateTranscripts(
         debts=TranscriptDebts("sessions", world.dynamodb),
         sessions=world.sessions,
         participant=world.participant,
         transcripts=world.transcripts,
         job_prefix=job_prefix("media-bucket"),
+        whatsapp=WhatsApp("v20.0", world.fake.social_client),
+        echo_transcripts=echo_transcripts,
         now=lambda: world.now,
     )
 
 
 @pytest.fixture
 def make_world():
-    def build(wait_seconds=3, turnaround=30):
-        world = World(transcripts=transcribing(wait_seconds=wait_seconds), late_transcripts=late)
+    def build(wait_seconds=3, turnaround=30, echo_transcripts=False):
+        world = World(
+            transcripts=transcribing(wait_seconds=wait_seconds),
+            echo_transcripts=echo_transcripts,
+            late_transcripts=lambda w: late(w, echo_transcripts),
+        )
         world.fake.services.transcribe.turnaround_seconds = turnaround
         return world
 
@@ -291,3 +298,48 @@ def test_a_sweep_whose_post_is_throttled_leaves_the_debt_to_the_next_sweep(make_
     world.now += 60
     assert sweep() == {"settled": 1, "failed": 0}
     assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+# echoTranscripts: the AWS sample replies to a transcribed voice note with `message.text_reply(f"🔊_{...}_")`; a
+# transcript posted late goes back to the customer too, once, as a reply to the recording.
+
+
+def test_with_echo_on_a_late_transcript_goes_back_to_the_customer_once_as_a_reply_to_their_voice_note(make_world):
+    world = make_world(echo_transcripts=True)
+    burst = voice_burst(world)
+    world.deliver(burst)
+    assert world.fake.whatsapp_sent() == []  # nothing to echo yet: the burst went without its transcript
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert invoke(event) == {"outcome": "not owed"}  # the event again
+    world.now += GIVE_UP_SECONDS
+    assert sweep() == {"settled": 0, "failed": 0}
+    (echo,) = world.fake.whatsapp_sent()
+    assert echo["type"] == "text" and echo["text"] == {"body": f"🔊_{WORDS}_", "preview_url": False}
+    assert echo["context"] == {"message_id": "wamid.v"} and echo["to"] == burst.conversation.customer
+
+
+def test_with_echo_on_a_late_no_transcript_line_sends_nothing_back(make_world):
+    world = make_world(echo_transcripts=True)
+    world.deliver(voice_burst(world, words=None))
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert world.fake.whatsapp_sent() == []
+
+
+def test_a_refused_late_echo_leaves_the_transcript_posted_and_paid(make_world):
+    world = make_world(echo_transcripts=True)
+    world.deliver(voice_burst(world))
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException")
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert debt_state(world) == "paid"
+    assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+def test_with_echo_off_a_late_transcript_is_not_sent_to_the_customer(make_world):
+    world = make_world()
+    world.deliver(voice_burst(world))
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert world.fake.whatsapp_sent() == []

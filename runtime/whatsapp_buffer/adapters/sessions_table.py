@@ -346,6 +346,8 @@ class TranscriptDebt:
     state: str = OWED
     owed_at: float = 0.0
     """When the flush recorded it (the fallback sweep gives up on a job still running long after)."""
+    reply_to: str = ""
+    """The recording's WhatsApp message id (`echoTranscripts` replies to it); empty for debts recorded before."""
 
 
 def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
@@ -358,6 +360,7 @@ def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
         expires_at=int(float(item["expires_at"]["N"])),
         state=item["debt_state"]["S"],
         owed_at=float(item.get("owed_at", {}).get("N", "0")),
+        reply_to=item.get("reply_to", {}).get("S", ""),
     )
 
 
@@ -384,6 +387,7 @@ class TranscriptDebts:
             "debt_state": {"S": OWED},
             "debt_open": {"S": DEBT_OPEN},
             "owed_at": {"N": repr(float(debt.owed_at))},
+            **({"reply_to": {"S": debt.reply_to}} if debt.reply_to else {}),
         }
         try:
             with DYNAMODB.translating("record a transcript owed"):

@@ -17,6 +17,11 @@ for a FAILED job, the line saying there is no transcript) and marks it paid. So:
 * the chat has ended (or the conversation moved on to a newer chat) by then: nothing is posted, the debt is paid
   with outcome `chat ended` and counted (`LateTranscriptsChatEnded`): the new chat's agent never saw the recording.
 
+With `echoTranscripts`, a late transcript goes back to the customer too, as a reply to their recording, as one placed
+in its burst does: by the invocation that posted it, after the debt is paid, so at most once (WhatsApp's send has no
+idempotency key; a claimant that dies between paying and echoing loses the echo, never doubles it). A refused echo
+is logged and counted (`TranscriptEchoesFailed`); the chat has the transcript either way.
+
 A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it. An event
 that finds the debt claimed by another invocation raises too (`TranscriptClaimedElsewhere`): Lambda retries it 1 and
 2 minutes later, past the claim's lease (120 s), so a claimant that died between claiming and paying is taken over.
@@ -39,10 +44,19 @@ from typing import Any
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.sessions_table import CLAIMED, PAID, SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.sessions_table import (
+    CLAIMED,
+    PAID,
+    Session,
+    SessionStore,
+    TranscriptDebt,
+    TranscriptDebts,
+)
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.transcripts import Transcripts, missing_line
-from whatsapp_buffer.errors import ChatSessionGone, TranscriptClaimedElsewhere
+from whatsapp_buffer.deliver.transcripts import Transcripts, echo_text, missing_line
+from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError
+from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
 
 DEBT_SECONDS = 7 * 24 * 3600
@@ -99,6 +113,8 @@ class LateTranscripts:
         participant: ChatParticipant,
         transcripts: Transcripts,
         job_prefix: str,
+        whatsapp: WhatsApp | None = None,
+        echo_transcripts: bool = False,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._debts = debts
@@ -106,13 +122,16 @@ class LateTranscripts:
         self._participant = participant
         self._transcripts = transcripts
         self._job_prefix = job_prefix
+        self._whatsapp = whatsapp if echo_transcripts else None
         self._now = now
 
     def already_owed(self, job: str) -> bool:
         """True when an earlier delivery of the burst gave up on this job (its slot keeps its "follows" line)."""
         return self._debts.get(job) is not None
 
-    def owe(self, *, job: str, conversation: str, contact_id: str, client_token: str, label: str) -> str:
+    def owe(
+        self, *, job: str, conversation: str, contact_id: str, client_token: str, label: str, reply_to: str = ""
+    ) -> str:
         """After the burst is in the chat: record the debt, then check the job one last time."""
         debt = TranscriptDebt(
             job=job,
@@ -122,6 +141,7 @@ class LateTranscripts:
             label=label,
             expires_at=int(self._now() + DEBT_SECONDS),
             owed_at=self._now(),
+            reply_to=reply_to,
         )
         if self._debts.record(debt):
             count("LateTranscriptsOwed")
@@ -169,7 +189,7 @@ class LateTranscripts:
         if owed is None or owed.state == PAID:
             count("LateTranscriptsNotOwed")
             return "not owed"
-        line, _words = self._transcripts.settled(job)
+        line, words = self._transcripts.settled(job)
         if line is None and give_up:
             logger.warning("transcription still running long after its burst; the agent is told there is none")
             count("TranscriptsGivenUp")
@@ -184,19 +204,31 @@ class LateTranscripts:
             count("LateTranscriptsNotOwed")
             return "not owed"
         try:
-            outcome = self._post(debt, late_line(debt.label, line))
+            outcome, session = self._post(debt, late_line(debt.label, line))
         except Exception:
             self._debts.release(job)
             raise
         self._debts.pay(job, outcome)
+        if outcome == POSTED and words and session is not None:
+            self._echo(debt, session, words)
         return outcome
 
-    def _post(self, debt: TranscriptDebt, text: str) -> str:
+    def _echo(self, debt: TranscriptDebt, session: Session, words: str) -> None:
+        if self._whatsapp is None or not debt.reply_to:
+            return
+        customer = Conversation.from_key(debt.conversation).customer
+        try:
+            self._whatsapp.echo_transcript(session.origination_phone_number_id, customer, echo_text(words), debt.reply_to)
+        except (TransientAwsError, EchoRefused):
+            logger.warning("late transcript echo failed", contact_id=debt.contact_id)
+            count("TranscriptEchoesFailed")
+
+    def _post(self, debt: TranscriptDebt, text: str) -> tuple[str, Session | None]:
         session = self._sessions.get(debt.conversation)
         if session is None or session.contact_id != debt.contact_id or session.chat_over(self._now()):
             count("LateTranscriptsChatEnded")
             logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
-            return CHAT_ENDED
+            return CHAT_ENDED, None
         try:
             self._participant.send_text(session.connection_token, text, debt.client_token)
         except ChatSessionGone:
@@ -205,10 +237,10 @@ class LateTranscripts:
             except ChatSessionGone:
                 count("LateTranscriptsChatEnded")
                 logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
-                return CHAT_ENDED
+                return CHAT_ENDED, None
             refreshed = session.with_connection(connection.token, connection.expires_at)
             self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
             self._participant.send_text(refreshed.connection_token, text, debt.client_token)
         count("LateTranscriptsPosted")
         logger.info("late transcript posted", contact_id=debt.contact_id)
-        return POSTED
+        return POSTED, session
