@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from iam_lint import wildcard_only
@@ -340,3 +342,12 @@ def test_a_transcribing_stack_alarms_when_the_transcripts_sweep_keeps_failing_fo
     assert alarm.inputs["name"] == "whatsapp-buffer-dev-transcripts-sweep-failures"
     assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] == 15 * 60
     assert alarm.inputs["datapointsToAlarm"] == alarm.inputs["evaluationPeriods"] and alarm.inputs["threshold"] == 0
+
+
+def test_a_transcribing_stacks_alarms_are_all_in_the_runbook():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    runbook = readme.split("## Operations: alarms and what to do", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`<prefix>-([a-z-]+)`", runbook))
+    graph = run_program({"transcribeLanguages": "en-US"})
+    names = {a.inputs["name"].removeprefix("whatsapp-buffer-dev-") for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {"transcripts-dlq-depth", "transcripts-sweep-failures"} <= names <= documented
