@@ -74,7 +74,10 @@ checks the job once more right after recording it); the sweep only catches the o
 GIVE_UP_SECONDS = 15 * 60.0
 """A job still IN_PROGRESS this long after its debt was recorded is given up. Transcribe states no batch turnaround;
 its quotas allow 4 hours of audio per job, but what reaches a job here is one WAV a chat can hold (Connect's 20 MB
-attachment limit: about 11 minutes of 16 kHz 16-bit mono), and the burst already waited transcriptWaitSeconds.
+attachment limit: about 11 minutes of 16 kHz 16-bit mono), and the burst already waited transcriptWaitSeconds. Nor
+does a job wait in a queue: `adapters/transcribe` does not set JobExecutionSettings.AllowDeferredExecution (botocore:
+"If AllowDeferredExecution is set to false and the number of transcription job requests exceed the concurrent request
+limit, you get a LimitExceededException error"), so a started job is running, not queued.
 Fifteen minutes is several times the turnaround such a recording needs, and short enough that an agent still in the
 chat learns there will be no transcript."""
 STUCK = "was not transcribed within 15 minutes"
