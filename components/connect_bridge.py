@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms, refusals_alarm
+from components.alarms import MINUTE, AlarmTarget, dead_letter_alarm, function_alarms, metric_alarm, refusals_alarm
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
@@ -33,6 +33,15 @@ TRANSCRIPT_EVENT_RETRIES = 2
 destination gets the event."""
 TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
 """Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+TRANSCRIPTS_OWED_INDEX = "owed-since"
+"""The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
+TRANSCRIPTS_SWEEP_SCHEDULE = "rate(1 minute)"
+"""EventBridge Scheduler's shortest rate: a transcript whose completion event is lost waits at most a minute more."""
+TRANSCRIPTS_SWEEP_FAILING_MINUTES = 15
+"""The sweep retries a debt it failed to settle every minute; failures in every 5-minute period for this long mean a
+transcript an agent was promised is stuck (a post Connect keeps refusing), not one throttled call."""
+TRANSCRIPTS_SWEEP_INPUT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
+"""What the schedule hands the inbound function (runtime `deliver/late_transcripts.SWEEP_EVENT`)."""
 
 
 def transcript_events(media_bucket: str) -> dict[str, object]:
@@ -105,7 +114,16 @@ class ConnectBridge(pulumi.ComponentResource):
             self,
             hash_key="conversation",
             ttl_attribute="expires_at",
-            indexes=[Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id")],
+            indexes=[
+                Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id"),
+                # Sparse: only the transcripts still owed carry `debt_open` (a paid one drops it), so the sweep for
+                # the completion events that never came reads just those.
+                *(
+                    [Index(TRANSCRIPTS_OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
+                    if settings.transcribe_languages
+                    else []
+                ),
+            ],
         )
         # Powertools idempotency's layout: key `id`, expiry `expiration`.
         self.idempotency_table = secure_table(
@@ -232,8 +250,10 @@ class ConnectBridge(pulumi.ComponentResource):
             )
 
         self.transcripts_rule = None
+        self.transcripts_sweep_schedule = None
         if settings.transcribe_languages:
             self.transcripts_rule = self._transcripts_rule(name)
+            self.transcripts_sweep_schedule = self._transcripts_sweep_schedule(name, context)
 
         outbound = python_function(
             name,
@@ -298,6 +318,23 @@ class ConnectBridge(pulumi.ComponentResource):
                 self.transcripts_dead_letter_queue,
                 suffix="transcripts-dlq",
                 holds="Transcribe completion events the inbound function could not settle (a transcript owed, not posted)",
+            )
+            metric_alarm(
+                name,
+                self,
+                alarms,
+                suffix="transcripts-sweep-failures",
+                description=(
+                    "The sweep of transcripts owed to chats failed to settle one in every 5-minute period for "
+                    f"{TRANSCRIPTS_SWEEP_FAILING_MINUTES} minutes: an agent waits for a transcript that is not posted."
+                ),
+                namespace=METRICS_NAMESPACE,
+                metric_name="LateTranscriptSweepFailures",
+                dimensions={"service": context.service_name},
+                statistic="Sum",
+                threshold=0,
+                period_seconds=5 * MINUTE,
+                evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
             )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
@@ -378,7 +415,60 @@ class ConnectBridge(pulumi.ComponentResource):
                 "Resource": [self.sessions_table.arn],
                 "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
             },
+            # The sweep's Query of the sparse index of debts still open (keys only: job names and times).
+            iam.allow(
+                ["dynamodb:Query"],
+                [pulumi.Output.concat(self.sessions_table.arn, f"/index/{TRANSCRIPTS_OWED_INDEX}")],
+                sid="FindTranscriptsStillOwed",
+            ),
         ]
+
+    def _transcripts_sweep_schedule(self, name: str, context: StackContext) -> aws.scheduler.Schedule:
+        """Every minute, the inbound function sweeps the transcripts still owed whose completion event never came
+        (Transcribe's events are best effort: EventBridge events reference, "Amazon Transcribe events", "Delivery type:
+        Best effort"). Scheduler invokes the function asynchronously with its role; a failed sweep is not retried
+        (the next one comes a minute later)."""
+        schedule_name = context.physical_name("transcripts-sweep")
+        role = aws.iam.Role(
+            f"{name}-transcripts-sweep-role",
+            description=f"{schedule_name}: EventBridge Scheduler invokes the inbound function",
+            # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
+            assume_role_policy=iam.document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-transcripts-sweep-policy",
+            role=role.id,
+            policy=iam.document(
+                [iam.allow(["lambda:InvokeFunction"], [self.inbound_function.arn], sid="InvokeInbound")]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.scheduler.Schedule(
+            f"{name}-transcripts-sweep-schedule",
+            name=schedule_name,
+            description="every minute: transcripts still owed whose completion event never came",
+            schedule_expression=TRANSCRIPTS_SWEEP_SCHEDULE,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.inbound_function.arn,
+                role_arn=role.arn,
+                input=json.dumps(TRANSCRIPTS_SWEEP_INPUT),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
 
     def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:
         """Transcribe's job state changes of this stack's jobs (named `<media bucket>-<media id>`) -> the inbound

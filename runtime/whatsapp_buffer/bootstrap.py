@@ -136,6 +136,8 @@ def inbound_from_env() -> Inbound:
             participant=participant,
             transcripts=transcripts,
             job_prefix=job_prefix(settings.media_bucket_name),
+            whatsapp=whatsapp,
+            echo_transcripts=settings.echo_transcripts,
         )
     delivery = BurstDelivery(
         settings=settings,

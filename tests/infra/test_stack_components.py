@@ -8,6 +8,7 @@ import pytest
 from infra_helpers import function, policy, statements
 
 from sandbox.program import run_program
+from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
@@ -344,3 +345,20 @@ def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_fil
     }
     readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
     assert len(readers) == 2, "DynamoDB Streams: no more than two readers per shard"
+
+
+def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps_them_every_minute():
+    """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
+    until it is paid (runtime adapters/sessions_table.py). The schedule's input is the event the inbound function
+    knows as the sweep (runtime deliver/late_transcripts.SWEEP_EVENT)."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
+    owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
+    assert [(i["projectionType"], i["keySchemas"]) for i in owed] == [
+        ("KEYS_ONLY", [{"attributeName": "debt_open", "keyType": "HASH"}, {"attributeName": "owed_at", "keyType": "RANGE"}])
+    ]
+    assert {"name": "owed_at", "type": "N"} in table["attributes"]
+    schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule").inputs
+    assert schedule["scheduleExpression"] == "rate(1 minute)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    assert json.loads(schedule["target"]["input"]) == SWEEP_EVENT

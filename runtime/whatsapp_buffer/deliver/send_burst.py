@@ -31,7 +31,7 @@ from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
-from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
+from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
 from whatsapp_buffer.deliver.typing import CustomerTyping
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
@@ -77,7 +77,7 @@ class BurstDelivery:
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
         echoes: list[tuple[str, str]] = []
-        owed: list[tuple[str, int, str]] = []
+        owed: list[tuple[str, int, str, str]] = []
         answered: list[int] = []
         parts = self._prepare(burst, echoes, owed, session.numbered_options, answered)
         try:
@@ -101,14 +101,14 @@ class BurstDelivery:
         self,
         burst: Burst,
         echoes: list[tuple[str, str]],
-        owed: list[tuple[str, int, str]],
+        owed: list[tuple[str, int, str, str]],
         options: tuple[str, ...] = (),
         answered: list[int] | None = None,
     ) -> list[Part]:
         """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
-        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without;
-        `options` those of a question sent as numbered text, whose number the customer may answer with (`answered`
-        gets the index of the first such answer)."""
+        transcript placed, `owed` (job, item index, WAV name, recording's message id) for each transcript the burst
+        goes without; `options` those of a question sent as numbered text, whose number the customer may answer with
+        (`answered` gets the index of the first such answer)."""
         parts: list[Part] = []
         transcripts: list[tuple[int, int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
@@ -144,7 +144,7 @@ class BurstDelivery:
             for place, index, name, pending, message_id in transcripts:
                 if self._late is not None and (pending.late or self._late.already_owed(pending.job)):
                     parts[place] = Part(burst.client_token(index, "transcript-pending"), text=pending_line(name))
-                    owed.append((pending.job, index, name))
+                    owed.append((pending.job, index, name, message_id))
                     continue
                 parts[place] = Part(burst.client_token(index, "transcript"), text=pending.line)
                 if pending.words:
@@ -158,17 +158,18 @@ class BurstDelivery:
         except TransientAwsError:
             logger.warning("numbered question not cleared")
 
-    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str]]) -> None:
+    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str, str]]) -> None:
         """The transcripts the burst went without, owed to the chat that now has their recordings."""
         if self._late is None:
             return
-        for job, index, name in owed:
+        for job, index, name, message_id in owed:
             self._late.owe(
                 job=job,
                 conversation=burst.conversation.key,
                 contact_id=session.contact_id,
                 client_token=burst.client_token(index, "late-transcript"),
                 label=name,
+                reply_to=message_id,
             )
 
     def _send(self, session: Session, parts: list[Part]) -> None:
@@ -204,14 +205,6 @@ class BurstDelivery:
         except (TransientAwsError, ReadReceiptRefused):
             # The burst is in the chat already; a missing blue tick is not worth redelivering it.
             logger.warning("mark as read failed", burst_id=burst.burst_id)
-
-
-ECHO_PREFIX = "🔊"
-"""The AWS sample's reply to a transcribed voice note: `🔊_<transcript>_` (WhatsApp italics)."""
-
-
-def echo_text(words: str) -> str:
-    return f"{ECHO_PREFIX}_{words}_"
 
 
 def _numbered_choice(text: str | None, options: tuple[str, ...]) -> str | None:
