@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms, refusals_alarm
+from components.alarms import MINUTE, AlarmTarget, dead_letter_alarm, function_alarms, metric_alarm, refusals_alarm
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
@@ -33,6 +33,15 @@ TRANSCRIPT_EVENT_RETRIES = 2
 destination gets the event."""
 TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
 """Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+TRANSCRIPTS_OWED_INDEX = "owed-since"
+"""The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
+TRANSCRIPTS_SWEEP_SCHEDULE = "rate(1 minute)"
+"""EventBridge Scheduler's shortest rate: a transcript whose completion event is lost waits at most a minute more."""
+TRANSCRIPTS_SWEEP_FAILING_MINUTES = 15
+"""The sweep retries a debt it failed to settle every minute; failures in every 5-minute period for this long mean a
+transcript an agent was promised is stuck (a post Connect keeps refusing), not one throttled call."""
+TRANSCRIPTS_SWEEP_INPUT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
+"""What the schedule hands the inbound function (runtime `deliver/late_transcripts.SWEEP_EVENT`)."""
 
 
 def transcript_events(media_bucket: str) -> dict[str, object]:
@@ -71,6 +80,9 @@ RECORDINGS_ONLY = {
     "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
 }
 """The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
+REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
+"""The stream records the inbound function tells the agent: ingest's refusal items (a `failed` status of a message
+the bridge sent; runtime `deliver.notices`)."""
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -90,7 +102,7 @@ class ConnectBridge(pulumi.ComponentResource):
     outbound_function: aws.lambda_.Function
     outbound_dead_letter_queue: aws.sqs.Queue
     bursts_mapping: aws.lambda_.EventSourceMapping
-    recordings_mapping: aws.lambda_.EventSourceMapping | None
+    raw_stream_mapping: aws.lambda_.EventSourceMapping | None
 
     def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
@@ -102,7 +114,16 @@ class ConnectBridge(pulumi.ComponentResource):
             self,
             hash_key="conversation",
             ttl_attribute="expires_at",
-            indexes=[Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id")],
+            indexes=[
+                Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id"),
+                # Sparse: only the transcripts still owed carry `debt_open` (a paid one drops it), so the sweep for
+                # the completion events that never came reads just those.
+                *(
+                    [Index(TRANSCRIPTS_OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
+                    if settings.transcribe_languages
+                    else []
+                ),
+            ],
         )
         # Powertools idempotency's layout: key `id`, expiry `expiration`.
         self.idempotency_table = secure_table(
@@ -172,7 +193,8 @@ class ConnectBridge(pulumi.ComponentResource):
                         sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
                     ),
                     iam.allow(["s3:PutObject", "s3:GetObject"], [media_objects], sid="StageMedia"),
-                    *self._transcription_statements(context, settings.transcribe_languages, args.raw_table_arn),
+                    *self._transcription_statements(context, settings.transcribe_languages),
+                    *self._raw_stream_statements(args.raw_table_arn if args.raw_table_stream_arn is not None else None),
                     iam.allow(
                         # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -202,28 +224,36 @@ class ConnectBridge(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
         )
-        self.recordings_mapping = None
-        if settings.transcribe_languages and args.raw_table_stream_arn is not None:
-            # A second reader of the raw table's stream beside the aggregator: DynamoDB Streams advises no more
-            # than two readers per shard at a time, so a third consumer would need Kinesis or an SQS hop.
-            self.recordings_mapping = aws.lambda_.EventSourceMapping(
-                f"{name}-recordings-mapping",
+        self.raw_stream_mapping = None
+        if args.raw_table_stream_arn is not None:
+            # A second reader of the raw table's stream beside the aggregator (one mapping, its filters OR-ed):
+            # DynamoDB Streams advises no more than two readers per shard at a time, so a third consumer would need
+            # Kinesis or an SQS hop. Refusal items always; recordings on a stack that transcribes.
+            patterns = [REFUSALS_ONLY, *([RECORDINGS_ONLY] if settings.transcribe_languages else [])]
+            self.raw_stream_mapping = aws.lambda_.EventSourceMapping(
+                f"{name}-raw-stream-mapping",
                 event_source_arn=args.raw_table_stream_arn,
                 function_name=self.inbound_function.arn,
                 starting_position="LATEST",
                 batch_size=RECORDINGS_BATCH_SIZE,
-                # The handler never fails a batch (the flush is the fallback); a crash is retried twice, no more.
+                # Preparation never fails a batch (the flush is the fallback); a notice that could not be posted
+                # fails it and is retried twice, no more (a notice minutes late is worth little).
                 maximum_retry_attempts=2,
                 maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,
                 filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
-                    filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(RECORDINGS_ONLY))]
+                    filters=[
+                        aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(pattern))
+                        for pattern in patterns
+                    ]
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[inbound.role_policy]),
             )
 
         self.transcripts_rule = None
+        self.transcripts_sweep_schedule = None
         if settings.transcribe_languages:
             self.transcripts_rule = self._transcripts_rule(name)
+            self.transcripts_sweep_schedule = self._transcripts_sweep_schedule(name, context)
 
         outbound = python_function(
             name,
@@ -289,6 +319,23 @@ class ConnectBridge(pulumi.ComponentResource):
                 suffix="transcripts-dlq",
                 holds="Transcribe completion events the inbound function could not settle (a transcript owed, not posted)",
             )
+            metric_alarm(
+                name,
+                self,
+                alarms,
+                suffix="transcripts-sweep-failures",
+                description=(
+                    "The sweep of transcripts owed to chats failed to settle one in every 5-minute period for "
+                    f"{TRANSCRIPTS_SWEEP_FAILING_MINUTES} minutes: an agent waits for a transcript that is not posted."
+                ),
+                namespace=METRICS_NAMESPACE,
+                metric_name="LateTranscriptSweepFailures",
+                dimensions={"service": context.service_name},
+                statistic="Sum",
+                threshold=0,
+                period_seconds=5 * MINUTE,
+                evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
+            )
         function_alarms(name, self, alarms, self.inbound_function, short_name="inbound")
         function_alarms(name, self, alarms, self.outbound_function, short_name="outbound")
         refusals_alarm(name, self, alarms, namespace=METRICS_NAMESPACE, service=context.service_name)
@@ -304,9 +351,22 @@ class ConnectBridge(pulumi.ComponentResource):
             }
         )
 
-    def _transcription_statements(
-        self, context: StackContext, languages: Sequence[str], raw_table_arn: pulumi.Input[str] | None
-    ) -> list[iam.Statement]:
+    @staticmethod
+    def _raw_stream_statements(raw_table_arn: pulumi.Input[str] | None) -> list[iam.Statement]:
+        """Reading the raw table's stream (refusal items; recordings on a stack that transcribes)."""
+        if raw_table_arn is None:
+            return []
+        return [
+            iam.allow(
+                ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                [pulumi.Output.concat(raw_table_arn, "/stream/*")],
+                sid="ReadTheRawTableStream",
+            ),
+            # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
+            iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
+        ]
+
+    def _transcription_statements(self, context: StackContext, languages: Sequence[str]) -> list[iam.Statement]:
         """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
 
         Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
@@ -318,19 +378,7 @@ class ConnectBridge(pulumi.ComponentResource):
         if not languages:
             return []
         bucket = self.media_bucket.bucket
-        stream = []
-        if raw_table_arn is not None:
-            stream = [
-                iam.allow(
-                    ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                    [pulumi.Output.concat(raw_table_arn, "/stream/*")],
-                    sid="ReadRecordingsFromTheRawTableStream",
-                ),
-                # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
-                iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
-            ]
         return [
-            *stream,
             {
                 "Sid": "StartTranscriptionsIntoTheMediaBucket",
                 "Effect": "Allow",
@@ -366,8 +414,61 @@ class ConnectBridge(pulumi.ComponentResource):
                 "Action": ["dynamodb:UpdateItem"],
                 "Resource": [self.sessions_table.arn],
                 "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
-            }
+            },
+            # The sweep's Query of the sparse index of debts still open (keys only: job names and times).
+            iam.allow(
+                ["dynamodb:Query"],
+                [pulumi.Output.concat(self.sessions_table.arn, f"/index/{TRANSCRIPTS_OWED_INDEX}")],
+                sid="FindTranscriptsStillOwed",
+            ),
         ]
+
+    def _transcripts_sweep_schedule(self, name: str, context: StackContext) -> aws.scheduler.Schedule:
+        """Every minute, the inbound function sweeps the transcripts still owed whose completion event never came
+        (Transcribe's events are best effort: EventBridge events reference, "Amazon Transcribe events", "Delivery type:
+        Best effort"). Scheduler invokes the function asynchronously with its role; a failed sweep is not retried
+        (the next one comes a minute later)."""
+        schedule_name = context.physical_name("transcripts-sweep")
+        role = aws.iam.Role(
+            f"{name}-transcripts-sweep-role",
+            description=f"{schedule_name}: EventBridge Scheduler invokes the inbound function",
+            # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
+            assume_role_policy=iam.document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "scheduler.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-transcripts-sweep-policy",
+            role=role.id,
+            policy=iam.document(
+                [iam.allow(["lambda:InvokeFunction"], [self.inbound_function.arn], sid="InvokeInbound")]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return aws.scheduler.Schedule(
+            f"{name}-transcripts-sweep-schedule",
+            name=schedule_name,
+            description="every minute: transcripts still owed whose completion event never came",
+            schedule_expression=TRANSCRIPTS_SWEEP_SCHEDULE,
+            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+            target=aws.scheduler.ScheduleTargetArgs(
+                arn=self.inbound_function.arn,
+                role_arn=role.arn,
+                input=json.dumps(TRANSCRIPTS_SWEEP_INPUT),
+                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
 
     def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:
         """Transcribe's job state changes of this stack's jobs (named `<media bucket>-<media id>`) -> the inbound

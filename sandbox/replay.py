@@ -7,6 +7,7 @@ what reached Connect and WhatsApp into the transcript.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -47,6 +48,7 @@ def start_services(
     publish: Callable[[str, str, dict[str, str]], None],
     region: str,
     instance_ids: list[str] | None = None,
+    on_status: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> Services:
     from sandbox.fakes import FakeAws
     from sandbox.moto_server import LoopbackMotoServer
@@ -56,7 +58,14 @@ def start_services(
     moto_url = moto.start()
     s3 = local_client("s3", moto_url, region)
     # End User Messaging writes inbound media to a pre-signed S3 URL; here S3 is the moto server on loopback.
-    fake = FakeAws(clock=clock, s3_client=s3, publish=publish, instance_ids=instance_ids, s3_endpoints=[moto_url])
+    fake = FakeAws(
+        clock=clock,
+        s3_client=s3,
+        publish=publish,
+        instance_ids=instance_ids,
+        s3_endpoints=[moto_url],
+        on_status=on_status,
+    )
     fake_url = fake.start()
     return Services(moto, moto_url, fake, fake_url)
 
@@ -107,7 +116,11 @@ class Replay:
         assert self.wiring is not None
         instance = self.wiring.functions["inbound"].env.get("CONNECT_INSTANCE_ID")
         self.services = start_services(
-            self.clock, self._publish_from_connect, self.wiring.account.region, [instance] if instance else None
+            self.clock,
+            self._publish_from_connect,
+            self.wiring.account.region,
+            [instance] if instance else None,
+            on_status=self._status_from_whatsapp,
         )
         self.pipeline = Pipeline(
             self.wiring,
@@ -144,6 +157,20 @@ class Replay:
     def _publish_from_connect(self, topic_arn: str, message: str, attributes: dict[str, str]) -> None:
         if self.pipeline is not None:
             self.pipeline.publish_from_service(topic_arn, message, attributes)
+
+    def _status_from_whatsapp(self, origination: str, status: dict[str, Any]) -> None:
+        """A status End User Messaging reports for a message the bridge sent (the fake's asynchronous 131047 failure)
+        goes to the in-topic like messages (Meta's `statuses[]` beside `metadata` in the webhook entry)."""
+        if self.pipeline is None or self.wiring is None:
+            return
+        meta = next(
+            (e.phone_number_id for e in self.events if origination.endswith(trace.eum_phone_number_id(e.phone_number_id))),
+            None,
+        )
+        if meta is None:
+            return
+        message = status_message(status, meta, self.wiring.account.region, self.clock())
+        self.pipeline.publish_from_service(self.in_topic_arn, message, {})
 
     @property
     def in_topic_arn(self) -> str:
@@ -288,7 +315,9 @@ class Replay:
                          "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
                          "message_ids": [], "sender": "bridge"}
                     )
-                    whatsapp_refused.append({"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]})
+                    if notice["outcome"] != "failed":
+                        # A failed status's notice: the refused send is already listed (SendWhatsAppMessage below).
+                        whatsapp_refused.append({"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]})
                     continue
                 burst, ids = item_for(call.params.get("ClientToken"))
                 customer = burst["conversation"].split("#", 1)[1] if burst else None
@@ -392,8 +421,43 @@ NOTICE_REASONS = {
     "file_refused": "WhatsApp does not accept the file as it is (type or size)",
     "whatsapp_refused": "End User Messaging refused the message",
     "unsupported": "WhatsApp has no counterpart for this interactive message",
+    "undeliverable": "131026 Message Undeliverable",
+    "media_error": "131053 Media upload error",
+    "unsupported_type": "131051 Unsupported message type",
+    "experiment": "130472 User's number is part of an experiment",
+    "whatsapp_failed": "WhatsApp reported the message failed",
 }
 """The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
+
+
+def status_message(status: dict[str, Any], meta_phone_number_id: str, region: str, now: float) -> str:
+    """The SNS `Message` End User Messaging publishes for one WhatsApp status (the envelope of `trace.eum_message`)."""
+    entry = {
+        "id": trace.WABA_ID,
+        "changes": [
+            {
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": trace.DISPLAY_NUMBER, "phone_number_id": meta_phone_number_id},
+                    "statuses": [status],
+                },
+                "field": "messages",
+            }
+        ],
+    }
+    eum_id = trace.eum_phone_number_id(meta_phone_number_id)
+    arn = f"arn:aws:social-messaging:{region}:{ACCOUNT_ID}:phone-number-id/{eum_id}"
+    envelope = {
+        "context": {
+            "MetaWabaIds": [{"wabaId": trace.WABA_ID, "arn": f"arn:aws:social-messaging:{region}:{ACCOUNT_ID}:waba/x"}],
+            "MetaPhoneNumberIds": [{"metaPhoneNumberId": meta_phone_number_id, "arn": arn}],
+        },
+        "whatsAppWebhookEntry": json.dumps(entry, ensure_ascii=False),
+        "aws_account_id": ACCOUNT_ID,
+        "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "messageId": hashlib.sha1(f"{status.get('id')}:{status.get('status')}".encode()).hexdigest(),  # noqa: S324
+    }
+    return json.dumps(envelope, ensure_ascii=False)
 
 
 def bridge_notice(client_token: str | None) -> dict[str, str] | None:
@@ -404,8 +468,8 @@ def bridge_notice(client_token: str | None) -> dict[str, str] | None:
         return None
     outcome, kind, reason = parts[1], parts[2], parts[3]
     stated = NOTICE_REASONS.get(reason, reason)
-    by = "withheld by the bridge" if outcome == "withheld" else "refused at once"
-    return {"kind": kind, "reason": f"{stated} ({by})"}
+    by = {"withheld": "withheld by the bridge", "failed": "reported failed after sending"}.get(outcome, "refused at once")
+    return {"kind": kind, "reason": f"{stated} ({by})", "outcome": outcome}
 
 
 def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:

@@ -136,6 +136,8 @@ def inbound_from_env() -> Inbound:
             participant=participant,
             transcripts=transcripts,
             job_prefix=job_prefix(settings.media_bucket_name),
+            whatsapp=whatsapp,
+            echo_transcripts=settings.echo_transcripts,
         )
     delivery = BurstDelivery(
         settings=settings,
@@ -173,12 +175,13 @@ def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
     return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
 
 
-def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str], None]:
-    """The relay's hook: a short clip of what the agent said, kept in the raw table as long as raw messages."""
+def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str, str], None]:
+    """The relay's hook: a short clip of what the bridge sent (and its kind), kept in the raw table as long as raw
+    messages."""
 
-    def remember(conversation: str, message_id: str, text: str) -> None:
+    def remember(conversation: str, message_id: str, text: str, kind: str = "text") -> None:
         store.remember_said(
-            Conversation.from_key(conversation), message_id, render.quote(text), clock.now(), retention_hours
+            Conversation.from_key(conversation), message_id, render.quote(text), clock.now(), retention_hours, kind
         )
 
     return remember

@@ -8,10 +8,15 @@ documents it: a rule matches with the event pattern language (sandbox.filters: `
 is invoked asynchronously (retried 1 then 2 minutes later, then the function's on-failure destination or DLQ, as for
 SNS); Lambda refuses the invoke unless the function's resource policy admits events.amazonaws.com from that rule
 (the event is then counted as refused, never delivered).
+
+Transcribe's events are best effort (EventBridge events reference, "Amazon Transcribe events": "Delivery type: Best
+effort"): a replay may set `lose_events` to make a share of them (1.0: all) never reach any rule; they are kept in
+`lost`. A seeded draw decides which, so a replay is repeatable.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -35,6 +40,11 @@ class EventBridgeToLambda(DeliveryPath):
     def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
         super().__init__(wiring, scheduler, functions)
         self.dead_letters = dead_letters
+        self.lose_events = 0.0
+        """Share of the service events that never reach a rule (1.0: none arrives)."""
+        self._loss = random.Random("eventbridge-loss")
+        self.lost: list[dict[str, Any]] = []
+        """The service events that never reached a rule."""
         self.sources: list[EventSource] = []
         self.delivered: list[tuple[float, str, dict[str, Any]]] = []
         """(trace seconds, function, event) of each event handed to a target."""
@@ -59,6 +69,9 @@ class EventBridgeToLambda(DeliveryPath):
                 self.scheduler.at(due, "eventbridge-wakeup", lambda: None)
 
     def _route(self, event: dict[str, Any]) -> None:
+        if self.lose_events and self._loss.random() < self.lose_events:
+            self.lost.append(event)
+            return
         for rule in self.wiring.event_rules:
             if not filters.matches(rule.pattern, event):
                 continue

@@ -155,3 +155,19 @@ def test_the_customers_last_message_is_not_recorded_on_a_chat_that_was_replaced(
 
     assert not store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0)
     assert store.get(CONVERSATION).customer_wrote_at is None
+
+
+def test_the_sweep_reads_only_the_debts_still_open_and_recorded_before_its_cutoff_oldest_first(store, debts):
+    # DynamoDB developer guide, "Take advantage of sparse indexes": "DynamoDB writes a corresponding index entry only
+    # if the index sort key value is present in the item" -- a paid debt drops `debt_open` and leaves `owed-since`.
+    store.replace(session(), expected_contact_id=None)  # a session item is never in the index
+    debts.record(debt(job="media-bucket-new", owed_at=1_000_000_500.0))
+    debts.record(debt(job="media-bucket-old", owed_at=1_000_000_100.0))
+    debts.record(debt(job="media-bucket-paid", owed_at=1_000_000_050.0))
+    debts.record(debt(job="media-bucket-claimed", owed_at=1_000_000_060.0))
+    assert debts.claim("media-bucket-paid", now=1_000_000_200.0, lease_seconds=120) is not None
+    debts.pay("media-bucket-paid", "posted")
+    assert debts.claim("media-bucket-claimed", now=1_000_000_200.0, lease_seconds=120) is not None
+
+    assert debts.owed_before(1_000_000_400.0) == [("media-bucket-claimed", 1_000_000_060.0), ("media-bucket-old", 1_000_000_100.0)]
+    assert debts.get("media-bucket-old").owed_at == 1_000_000_100.0

@@ -139,7 +139,8 @@ def stream_filters() -> list:
     from sandbox.wiring import from_graph
 
     wiring = from_graph(run_program({}, stack="badinput"), region="us-east-1", account_id="123456789012")
-    (mapping,) = wiring.stream_mappings
+    # The aggregator's mapping (the inbound function's own reader of the stream takes refusal items only).
+    (mapping,) = [m for m in wiring.stream_mappings if m.function == "aggregator"]
     return mapping.filters
 
 

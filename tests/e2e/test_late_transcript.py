@@ -12,6 +12,7 @@ from sandbox import trace
 from sandbox.replay import Replay
 from sandbox.verify import audit
 from tests.e2e.conftest import TRACES
+from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS
 
 WORDS = "the parcel came open and the charger is missing"
 TURNAROUND_SECONDS = 90.0
@@ -76,4 +77,51 @@ def test_a_completion_event_delivered_twice_still_shows_the_transcript_once(dupl
     events, transcript, replay = replay_late(duplicate_after=duplicate_after)
     assert [m["content"] for m in transcript["connect"]].count(f'🔊 voice-2.wav: "{WORDS}"') == 1
     assert len(replay.pipeline.events.delivered) == 2
+    assert audit(events, transcript).clean and transcript["rejected"] == []
+
+
+# EventBridge events reference, "Amazon Transcribe events": "Transcribe Job State Change ... Delivery type: Best
+# effort". The replay loses every completion event; the inbound function's sweep (EventBridge Scheduler, every
+# minute, the sessions table's sparse owed-since index) settles the debt through the event's own path.
+SCHEDULE_PERIOD_SECONDS = 60.0
+INVOKE_SLACK_SECONDS = 5.0
+
+
+def replay_lost(turnaround=TURNAROUND_SECONDS):
+    events = trace.read_trace(TRACES / "late_transcript.jsonl")
+
+    def events_lost(replay):
+        replay.services.fake.transcribe.turnaround_seconds = turnaround
+        replay.pipeline.events.lose_events = 1.0
+
+    replay = Replay(events, overrides={"transcribeLanguages": "en-US"}, on_ready=events_lost)
+    return events, replay.run(), replay
+
+
+def at_of(transcript, content):
+    (item,) = [m for m in transcript["connect"] if m.get("content") == content]
+    return item["at"]
+
+
+def test_a_transcript_whose_completion_event_is_lost_is_posted_once_by_the_sweep_within_its_bound():
+    events, transcript, replay = replay_lost()
+    late_line = f'🔊 voice-2.wav: "{WORDS}"'
+    assert [m["content"] for m in transcript["connect"]].count(late_line) == 1
+    assert replay.pipeline.events.delivered == [] and len(replay.pipeline.events.lost) == 1
+    # The debt is recorded right after the burst with its "follows" line; the sweep takes it once it is
+    # SWEEP_AFTER_SECONDS old (the job finished before that), at the next run of the schedule.
+    pending_at = at_of(transcript, "🔊 (the transcript of voice-2.wav is not ready yet; it follows in this chat)")
+    late_at = at_of(transcript, late_line)
+    assert late_at > 2 + TURNAROUND_SECONDS
+    assert late_at - pending_at <= SWEEP_AFTER_SECONDS + SCHEDULE_PERIOD_SECONDS + INVOKE_SLACK_SECONDS
+    assert audit(events, transcript).clean and transcript["rejected"] == []
+
+
+def test_a_job_that_never_finishes_is_settled_with_the_no_transcript_line_fifteen_minutes_after_its_burst():
+    events, transcript, replay = replay_lost(turnaround=6 * 3600.0)
+    stuck = "🔊 voice-2.wav: (no transcript: the recording was not transcribed within 15 minutes)"
+    assert [m["content"] for m in transcript["connect"]].count(stuck) == 1
+    pending_at = at_of(transcript, "🔊 (the transcript of voice-2.wav is not ready yet; it follows in this chat)")
+    waited = at_of(transcript, stuck) - pending_at
+    assert GIVE_UP_SECONDS <= waited <= GIVE_UP_SECONDS + SCHEDULE_PERIOD_SECONDS + INVOKE_SLACK_SECONDS
     assert audit(events, transcript).clean and transcript["rejected"] == []

@@ -299,7 +299,7 @@ def test_location_contacts_and_replies_arrive_as_readable_text(world):
     contents = world.fake.contents(world.session().contact_id)
     assert contents[0].startswith("[Location] 1.5, 2.5")
     assert contents[1] == "[Shared contact]\n- Bob"
-    assert contents[2] == "[Selected] Track order"
+    assert contents[2] == "Track order"
 
 
 def test_a_redelivered_burst_is_not_shown_twice(world):

@@ -17,8 +17,9 @@ from moto import mock_aws
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import MARIA, World, text_burst
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.sessions_table import TranscriptDebts
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
+from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
 from whatsapp_buffer.deliver.transcripts import job_name, job_prefix
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import TranscriptClaimedElsewhere
@@ -27,21 +28,27 @@ PENDING = "🔊 (the transcript of voice-2.wav is not ready yet; it follows in t
 LATE = f'🔊 voice-2.wav: "{WORDS}"'
 
 
-def late(world):
+def late(world, echo_transcripts=False):
     return LateTranscripts(
         debts=TranscriptDebts("sessions", world.dynamodb),
         sessions=world.sessions,
         participant=world.participant,
         transcripts=world.transcripts,
         job_prefix=job_prefix("media-bucket"),
+        whatsapp=WhatsApp("v20.0", world.fake.social_client),
+        echo_transcripts=echo_transcripts,
         now=lambda: world.now,
     )
 
 
 @pytest.fixture
 def make_world():
-    def build(wait_seconds=3, turnaround=30):
-        world = World(transcripts=transcribing(wait_seconds=wait_seconds), late_transcripts=late)
+    def build(wait_seconds=3, turnaround=30, echo_transcripts=False):
+        world = World(
+            transcripts=transcribing(wait_seconds=wait_seconds),
+            echo_transcripts=echo_transcripts,
+            late_transcripts=lambda w: late(w, echo_transcripts),
+        )
         world.fake.services.transcribe.turnaround_seconds = turnaround
         return world
 
@@ -214,3 +221,125 @@ def test_a_claimant_that_died_before_posting_is_taken_over_by_the_events_retry(m
     world.now += 120
     assert invoke(event) == {"outcome": "posted"}
     assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+# The fallback. EventBridge events reference, "Amazon Transcribe events": "Transcribe Job State Change ... Delivery
+# type: Best effort". So every minute a schedule invokes the inbound function with SWEEP_EVENT, and the debts still
+# open SWEEP_AFTER_SECONDS after they were recorded are settled through the event's own path.
+
+
+def sweep():
+    return invoke(dict(SWEEP_EVENT))
+
+
+def test_a_transcript_whose_completion_event_never_comes_is_posted_once_by_the_sweep(make_world):
+    # GIVEN a burst delivered without its transcript, and a job that finishes but whose event is lost
+    world = make_world(wait_seconds=3, turnaround=30)
+    burst = voice_burst(world)
+    world.deliver(burst)
+    (event,) = finish(world, 30)  # ... and never delivered
+    # WHEN the sweep runs before the event's grace is over, nothing is settled: the event may still come
+    assert sweep() == {"settled": 0, "failed": 0}
+    assert LATE not in [content for _, content in chat(world)]
+    # AND once the debt is older than SWEEP_AFTER_SECONDS, the sweep posts it
+    world.now += SWEEP_AFTER_SECONDS
+    assert sweep() == {"settled": 1, "failed": 0}
+    # THEN the transcript is in the chat once, under its own ClientToken, and the debt is paid
+    assert chat(world)[-1] == (burst.client_token(1, "late-transcript"), LATE)
+    assert debt_state(world) == "paid"
+    # AND later sweeps and a late event post nothing more
+    world.now += 60
+    assert sweep() == {"settled": 0, "failed": 0}
+    assert invoke(event) == {"outcome": "not owed"}
+    assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+def test_a_transcript_the_event_posted_first_is_not_posted_again_by_the_sweep(make_world):
+    world = make_world()
+    world.deliver(voice_burst(world))
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    world.now += GIVE_UP_SECONDS
+    assert sweep() == {"settled": 0, "failed": 0}
+    assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+def test_a_job_still_running_fifteen_minutes_after_its_burst_is_settled_with_the_line_saying_there_is_none(make_world):
+    # GIVEN a job stuck IN_PROGRESS (its turnaround far beyond any voice note's)
+    world = make_world(wait_seconds=3, turnaround=4 * 3600)
+    burst = voice_burst(world)
+    world.deliver(burst)
+    # WHEN sweeps run while it is merely slow, the agent keeps the "follows" promise
+    world.now += SWEEP_AFTER_SECONDS
+    assert sweep() == {"settled": 0, "failed": 0}
+    assert debt_state(world) == "owed"
+    # AND once it has run GIVE_UP_SECONDS, the sweep tells the agent there will be no transcript
+    world.now += GIVE_UP_SECONDS - SWEEP_AFTER_SECONDS
+    assert sweep() == {"settled": 1, "failed": 0}
+    assert chat(world)[-1] == (
+        burst.client_token(1, "late-transcript"),
+        "🔊 voice-2.wav: (no transcript: the recording was not transcribed within 15 minutes)",
+    )
+    # THEN the job's completion, if it ever comes, posts nothing more
+    (event,) = finish(world, 4 * 3600)
+    assert invoke(event) == {"outcome": "not owed"}
+    assert len([c for c, _ in chat(world) if c == burst.client_token(1, "late-transcript")]) == 1
+
+
+def test_a_sweep_whose_post_is_throttled_leaves_the_debt_to_the_next_sweep(make_world):
+    world = make_world()
+    burst = voice_burst(world)
+    world.deliver(burst)
+    finish(world, 30)
+    world.now += SWEEP_AFTER_SECONDS
+    world.fake.services.inject("SendMessage", "ThrottlingException", times=1)
+    assert sweep() == {"settled": 0, "failed": 1}
+    assert debt_state(world) == "owed"
+    world.now += 60
+    assert sweep() == {"settled": 1, "failed": 0}
+    assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+# echoTranscripts: the AWS sample replies to a transcribed voice note with `message.text_reply(f"🔊_{...}_")`; a
+# transcript posted late goes back to the customer too, once, as a reply to the recording.
+
+
+def test_with_echo_on_a_late_transcript_goes_back_to_the_customer_once_as_a_reply_to_their_voice_note(make_world):
+    world = make_world(echo_transcripts=True)
+    burst = voice_burst(world)
+    world.deliver(burst)
+    assert world.fake.whatsapp_sent() == []  # nothing to echo yet: the burst went without its transcript
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert invoke(event) == {"outcome": "not owed"}  # the event again
+    world.now += GIVE_UP_SECONDS
+    assert sweep() == {"settled": 0, "failed": 0}
+    (echo,) = world.fake.whatsapp_sent()
+    assert echo["type"] == "text" and echo["text"] == {"body": f"🔊_{WORDS}_", "preview_url": False}
+    assert echo["context"] == {"message_id": "wamid.v"} and echo["to"] == burst.conversation.customer
+
+
+def test_with_echo_on_a_late_no_transcript_line_sends_nothing_back(make_world):
+    world = make_world(echo_transcripts=True)
+    world.deliver(voice_burst(world, words=None))
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert world.fake.whatsapp_sent() == []
+
+
+def test_a_refused_late_echo_leaves_the_transcript_posted_and_paid(make_world):
+    world = make_world(echo_transcripts=True)
+    world.deliver(voice_burst(world))
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException")
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert debt_state(world) == "paid"
+    assert [content for _, content in chat(world)].count(LATE) == 1
+
+
+def test_with_echo_off_a_late_transcript_is_not_sent_to_the_customer(make_world):
+    world = make_world()
+    world.deliver(voice_burst(world))
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    assert world.fake.whatsapp_sent() == []

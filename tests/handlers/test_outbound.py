@@ -606,6 +606,10 @@ def test_a_list_picker_of_more_than_ten_options_arrives_as_numbered_text(world):
     (message,) = world.sent()
     assert message["type"] == "text"
     assert message["text"]["body"].splitlines()[1:] == [f"{i}. Store {i}" for i in range(1, 13)]
+    # kept on the session so the customer's "2" answers it (deliver.send_burst), forgotten once the agent writes
+    assert world.sessions.get(CONVERSATION).numbered_options == tuple(f"Store {i}" for i in range(1, 13))
+    world.handle("agent_text")
+    assert world.sessions.get(CONVERSATION).numbered_options == ()
 
 
 def test_a_bots_question_after_the_window_is_told_in_the_chat(world):

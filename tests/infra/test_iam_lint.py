@@ -200,3 +200,23 @@ def test_the_sandbox_iam_check_allows_the_transcription_calls_the_inbound_role_g
     assert all(checked.allows(*pair) for pair in pairs), pairs
     (other,) = sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": "someone-else"}, account)
     assert not checked.allows(*other)
+
+
+def test_the_sandbox_iam_check_allows_the_transcripts_sweep_its_index_and_nothing_else_of_the_sessions_table():
+    """The sweep's Query names IndexName `owed-since`: IAM authorises it on `<table>/index/owed-since` (Service
+    Authorization Reference, DynamoDB resource type `index`); the same Query on the table or on `by-contact` is not
+    allowed to the inbound role."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["name"]
+    (role_policy,) = [p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-inbound-policy")]
+    checked = sandbox_iam.RolePolicy("inbound")
+    checked.add_document(policy(role_policy))
+    account = sandbox_iam.Account(region=DEFAULT_REGION, account_id=ACCOUNT_ID)
+
+    def query(index=None):
+        params = {"TableName": sessions, **({"IndexName": index} if index else {})}
+        (pair,) = sandbox_iam.required("dynamodb", "Query", params, account)
+        return checked.allows(*pair)
+
+    assert query("owed-since")
+    assert not query() and not query("by-contact")

@@ -8,6 +8,7 @@ import pytest
 from infra_helpers import function, policy, statements
 
 from sandbox.program import run_program
+from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
@@ -313,23 +314,51 @@ def test_stack_exports_what_a_user_needs(graph):
     } <= set(outputs)
 
 
-def test_a_stack_that_does_not_transcribe_reads_the_raw_table_stream_with_the_aggregator_only(graph):
+REFUSALS = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
+
+
+def test_a_stack_that_does_not_transcribe_hands_inbound_only_the_refusals_to_tell_from_the_raw_table_stream(graph):
     readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
-    assert [m.name for m in readers] == ["whatsapp-buffer-stream-aggregator-stream-mapping"]
+    assert sorted(m.name for m in readers) == [
+        "whatsapp-buffer-connect-bridge-raw-stream-mapping",
+        "whatsapp-buffer-stream-aggregator-stream-mapping",
+    ]
+    mapping = graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs
+    assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
+    (only,) = mapping["filterCriteria"]["filters"]
+    assert json.loads(only["pattern"]) == REFUSALS
 
 
 def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_file_from_the_raw_table_stream():
     graph = run_program({"transcribeLanguages": "en-US"})
-    mapping = graph.get("whatsapp-buffer-connect-bridge-recordings-mapping").inputs
+    mapping = graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs
 
     assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
     assert mapping["functionName"] == function(graph, "inbound").outputs["arn"]
     assert mapping["startingPosition"] == "LATEST"
     assert mapping["maximumRetryAttempts"] == 2 and 0 < mapping["maximumRecordAgeInSeconds"] <= 3600
-    (only,) = mapping["filterCriteria"]["filters"]
-    assert json.loads(only["pattern"]) == {
+    refusals, recordings = mapping["filterCriteria"]["filters"]
+    assert json.loads(refusals["pattern"]) == REFUSALS
+    assert json.loads(recordings["pattern"]) == {
         "eventName": ["INSERT"],
         "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
     }
     readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
     assert len(readers) == 2, "DynamoDB Streams: no more than two readers per shard"
+
+
+def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps_them_every_minute():
+    """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
+    until it is paid (runtime adapters/sessions_table.py). The schedule's input is the event the inbound function
+    knows as the sweep (runtime deliver/late_transcripts.SWEEP_EVENT)."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
+    owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
+    assert [(i["projectionType"], i["keySchemas"]) for i in owed] == [
+        ("KEYS_ONLY", [{"attributeName": "debt_open", "keyType": "HASH"}, {"attributeName": "owed_at", "keyType": "RANGE"}])
+    ]
+    assert {"name": "owed_at", "type": "N"} in table["attributes"]
+    schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule").inputs
+    assert schedule["scheduleExpression"] == "rate(1 minute)"
+    assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
+    assert json.loads(schedule["target"]["input"]) == SWEEP_EVENT

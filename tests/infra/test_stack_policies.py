@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from iam_lint import wildcard_only
@@ -309,3 +311,43 @@ def test_a_completion_event_inbound_fails_to_settle_lands_in_the_transcripts_dea
     assert config.inputs["maximumRetryAttempts"] == 2
     assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq
     assert allowed(graph, "inbound")["sqs:SendMessage"] == {dlq}
+
+
+def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owed_and_scheduler_invoke_it_for_the_sweep():
+    """The sweep for completion events that never came (EventBridge events reference, "Amazon Transcribe events":
+    "Delivery type: Best effort") reads the sessions table's sparse `owed-since` index, nothing else of the table;
+    the Scheduler role that starts it may invoke the inbound function only, assumed only by this account's schedules."""
+    graph = run_program({"transcribeLanguages": "en-US"})
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
+    assert allowed(graph, "inbound")["dynamodb:Query"] == {sessions + "/index/owed-since"}
+    schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule")
+    role = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-role")
+    (trust,) = statements(policy(role, "assumeRolePolicy"))
+    (grant,) = statements(policy(graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-policy")))
+    assert schedule.inputs["target"]["roleArn"] == role.outputs["arn"]
+    assert schedule.inputs["target"]["arn"] == function(graph, "inbound").outputs["arn"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert (grant["Action"], grant["Resource"]) == (["lambda:InvokeFunction"], [schedule.inputs["target"]["arn"]])
+
+
+def test_a_stack_that_does_not_transcribe_has_no_transcripts_sweep_and_inbound_queries_nothing(graph):
+    assert "dynamodb:Query" not in allowed(graph, "inbound")
+    assert [s.name for s in graph.by_type("aws:scheduler/schedule:Schedule")] == ["whatsapp-buffer-stream-aggregator-sweep-schedule"]
+
+
+def test_a_transcribing_stack_alarms_when_the_transcripts_sweep_keeps_failing_for_fifteen_minutes():
+    graph = run_program({"transcribeLanguages": "en-US"})
+    (alarm,) = [a for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["metricName"] == "LateTranscriptSweepFailures"]
+    assert alarm.inputs["name"] == "whatsapp-buffer-dev-transcripts-sweep-failures"
+    assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] == 15 * 60
+    assert alarm.inputs["datapointsToAlarm"] == alarm.inputs["evaluationPeriods"] and alarm.inputs["threshold"] == 0
+
+
+def test_a_transcribing_stacks_alarms_are_all_in_the_runbook():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    runbook = readme.split("## Operations: alarms and what to do", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`<prefix>-([a-z-]+)`", runbook))
+    graph = run_program({"transcribeLanguages": "en-US"})
+    names = {a.inputs["name"].removeprefix("whatsapp-buffer-dev-") for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    assert {"transcripts-dlq-depth", "transcripts-sweep-failures"} <= names <= documented

@@ -95,3 +95,19 @@ def test_an_event_due_at_a_quiet_moment_is_delivered_on_time_once_and_only_where
         assert functions.invoked == [(90.5, "inbound", f"{bucket}-5550007")] and path.refused == 0
     else:
         assert functions.invoked == [] and path.refused == 1
+
+
+@pytest.mark.parametrize(("rate", "delivered"), [(1.0, 0), (0.0, 1)])
+def test_a_replay_may_lose_the_services_events_which_then_never_reach_the_rule(graph, rate, delivered):
+    """EventBridge events reference, "Amazon Transcribe events": "Delivery type: Best effort"."""
+    wiring = from_graph(graph, region="us-east-1", account_id=ACCOUNT_ID)
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+    clock = VirtualClock(1_000.0)
+    path: EventBridgeToLambda | None = None
+    scheduler = Scheduler(clock, settle=lambda: path.settle() if path else None)
+    functions = Functions(clock)
+    path = EventBridgeToLambda(wiring, scheduler, functions, dead_letters=None)
+    path.lose_events = rate
+    path.attach(Source(1_090.0, transcribe_event(f"{bucket}-5550007")))
+    scheduler.run(until=2_000.0)
+    assert len(functions.invoked) == delivered and len(path.lost) == 1 - delivered

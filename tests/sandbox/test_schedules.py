@@ -10,11 +10,14 @@ be plural."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sandbox.delivery.schedules import period_seconds
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, run_program
 from sandbox.wiring import from_graph
+from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 
 
 @pytest.mark.parametrize(
@@ -36,3 +39,12 @@ def test_the_sweep_schedule_is_wired_from_the_program():
 
     (schedule,) = wiring.schedules
     assert (schedule.function, schedule.expression, schedule.input) == ("sweeper", "rate(1 minute)", "{}")
+
+
+def test_a_transcribing_stack_also_runs_the_transcripts_sweep_on_the_inbound_function_every_minute():
+    wiring = from_graph(run_program({"transcribeLanguages": "en-US"}), region=DEFAULT_REGION, account_id=ACCOUNT_ID)
+
+    schedules = {s.function: s for s in wiring.schedules}
+    assert set(schedules) == {"sweeper", "inbound"}
+    assert schedules["inbound"].expression == "rate(1 minute)"
+    assert json.loads(schedules["inbound"].input) == SWEEP_EVENT

@@ -12,6 +12,11 @@ both attributes, so the index holds exactly the conversations with something to 
 finds stranded ones without scanning the table.
 Said item: sk = `SAID#<WhatsApp message id>`: a short clip of what the agent said (the outbound relay's), so a
 customer's reply to it can quote it; same TTL. Not a control item, so the stream filter keeps it from the aggregator.
+Every kind the relay sends has one (`sent_kind` text, interactive, template, image/audio/video/document; `clip` the
+text, the question, the template's name or the file's name), so a `failed` status names what did not arrive.
+Refusal item: sk = `REFUSED#<WhatsApp message id>`, `record_type` refusal: a failed status of a message the bridge
+sent (`sent_kind`, `clip`, `error_code`, `error_title`, `error_details`), written once (conditional put); the inbound
+function's stream filter passes its INSERT, and it tells the agent.
 
 The states and their transitions are `buffer.lifecycle`'s; this module only persists them, each transition a
 conditional write (claim only what is pending, mark sent only what the burst claimed, settle only at the version read).
@@ -38,6 +43,9 @@ MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
 SAID_PREFIX = "SAID#"
+REFUSED_PREFIX = "REFUSED#"
+REFUSAL = "refusal"
+"""`record_type` of a refusal item (what the inbound function's stream filter passes)."""
 CONTROL_SK = "CONTROL"
 PENDING_INDEX = "pending-since"
 """The sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a number)."""
@@ -154,9 +162,16 @@ class RawStore:
     # quotes of replies
 
     def remember_said(
-        self, conversation: Conversation, message_id: str, clip: str, now: float, retention_hours: float
+        self,
+        conversation: Conversation,
+        message_id: str,
+        clip: str,
+        now: float,
+        retention_hours: float,
+        kind: str = "text",
     ) -> None:
-        """Keep `clip` of what the bridge sent as WhatsApp message `message_id`, as long as raw messages are kept."""
+        """Keep `clip` of what the bridge sent as WhatsApp message `message_id` (of `kind`), as long as raw messages
+        are kept."""
         self._call(
             "remember a relayed message",
             self.client.put_item,
@@ -166,9 +181,56 @@ class RawStore:
                 "sk": {"S": f"{SAID_PREFIX}{message_id}"},
                 "record_type": {"S": "said"},
                 "clip": {"S": clip},
+                "sent_kind": {"S": kind},
                 "expires_at": {"N": str(int(now + retention_hours * 3600))},
             },
         )
+
+    def sent(self, conversation: Conversation, message_id: str, now: float) -> tuple[str, str] | None:
+        """(kind, clip) of WhatsApp message `message_id` the bridge sent to this conversation, unless expired; None
+        for a message the bridge did not send (or no longer remembers)."""
+        response = self._call(
+            "read a relayed message",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": f"{SAID_PREFIX}{message_id}"}},
+        )
+        item = response.get("Item") or {}
+        if "clip" not in item or (_num(item, "expires_at") or 0) <= now:
+            return None
+        return item.get("sent_kind", {}).get("S", "text"), item["clip"]["S"]
+
+    def record_refusal(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        refusal: Mapping[str, str],
+        now: float,
+        retention_hours: float,
+    ) -> bool:
+        """Write the refusal item of WhatsApp message `message_id` once; False when it was already written (a status
+        delivered twice), so the agent is told once. `refusal`: sent_kind, clip, error_code, error_title,
+        error_details."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": partition_key(conversation)},
+                    "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
+                    "record_type": {"S": REFUSAL},
+                    "message_id": {"S": message_id},
+                    **{key: {"S": value} for key, value in refusal.items()},
+                    "expires_at": {"N": str(int(now + retention_hours * 3600))},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise DYNAMODB.translate(exc, "record a refusal") from exc
+        except BotoCoreError as exc:
+            raise DYNAMODB.translate(exc, "record a refusal") from exc
+        return True
 
     def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
         """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""

@@ -55,6 +55,10 @@ class Session:
     """When the re-engagement template last went to the customer (once per closed window)."""
     last_customer_message_id: str | None = None
     """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
+    numbered_options: tuple[str, ...] = ()
+    """The options of the bot's or flow's question the relay last sent as numbered text (too many or too long for
+    WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a customer's
+    bare "2" then reaches the chat as the second option's title."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
@@ -95,6 +99,11 @@ def _to_item(session: Session) -> dict[str, Any]:
             if session.last_customer_message_id
             else {}
         ),
+        **(
+            {"numbered_options": {"L": [{"S": o} for o in session.numbered_options]}}
+            if session.numbered_options
+            else {}
+        ),
     }
 
 
@@ -113,6 +122,7 @@ def _from_item(item: dict[str, Any]) -> Session:
         customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
         template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
         last_customer_message_id=item.get("last_customer_message_id", {}).get("S"),
+        numbered_options=tuple(o.get("S", "") for o in item.get("numbered_options", {}).get("L", [])),
     )
 
 
@@ -264,6 +274,28 @@ class SessionStore:
             return False
         return True
 
+    def set_numbered_options(self, conversation: str, contact_id: str, options: tuple[str, ...]) -> bool:
+        """Remember (or, with no options, forget) the question last sent as numbered text in chat `contact_id`.
+        False when the session is another chat's by now."""
+        values: dict[str, Any] = {":contact": {"S": contact_id}}
+        if options:
+            update = "SET numbered_options = :options"
+            values[":options"] = {"L": [{"S": o} for o in options]}
+        else:
+            update = "REMOVE numbered_options"
+        try:
+            with DYNAMODB.translating("record a numbered question"):
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"conversation": {"S": conversation}},
+                    UpdateExpression=update,
+                    ConditionExpression="contact_id = :contact",
+                    ExpressionAttributeValues=values,
+                )
+        except ConcurrentUpdate:
+            return False
+        return True
+
     def claim_template(self, conversation: str, contact_id: str, customer_wrote_at: float, at: float) -> bool:
         """True once per closed window: marks the re-engagement template sent at `at` unless it already went after
         the customer's last message (two replies, or a redelivery, never send it twice)."""
@@ -319,6 +351,14 @@ hash key `transcript-owed#<job name>`) but carry no `contact_id`, so the sparse 
 OWED = "owed"
 CLAIMED = "claimed"
 PAID = "paid"
+OWED_INDEX = "owed-since"
+"""Sparse GSI of the debts not yet paid (hash `debt_open` = `open`, range `owed_at`, keys only): `record` writes both
+attributes, `pay` removes `debt_open`, so the fallback sweep (`LateTranscripts.sweep`) reads only the debts still
+open, never the table. DynamoDB developer guide, "Take advantage of sparse indexes": "For any item in a table,
+DynamoDB writes a corresponding index entry only if the index sort key value is present in the item"; "Global
+secondary indexes are sparse by default ... Only items in the base table that contain those attributes appear in the
+index"."""
+DEBT_OPEN = "open"
 
 
 @dataclass(frozen=True)
@@ -336,6 +376,10 @@ class TranscriptDebt:
     """Which recording it is, for the agent: the WAV's attachment name."""
     expires_at: int
     state: str = OWED
+    owed_at: float = 0.0
+    """When the flush recorded it (the fallback sweep gives up on a job still running long after)."""
+    reply_to: str = ""
+    """The recording's WhatsApp message id (`echoTranscripts` replies to it); empty for debts recorded before."""
 
 
 def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
@@ -347,6 +391,8 @@ def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
         label=item["label"]["S"],
         expires_at=int(float(item["expires_at"]["N"])),
         state=item["debt_state"]["S"],
+        owed_at=float(item.get("owed_at", {}).get("N", "0")),
+        reply_to=item.get("reply_to", {}).get("S", ""),
     )
 
 
@@ -371,6 +417,9 @@ class TranscriptDebts:
             "label": {"S": debt.label},
             "expires_at": {"N": str(int(debt.expires_at))},
             "debt_state": {"S": OWED},
+            "debt_open": {"S": DEBT_OPEN},
+            "owed_at": {"N": repr(float(debt.owed_at))},
+            **({"reply_to": {"S": debt.reply_to}} if debt.reply_to else {}),
         }
         try:
             with DYNAMODB.translating("record a transcript owed"):
@@ -385,6 +434,27 @@ class TranscriptDebts:
         with DYNAMODB.translating("read a transcript owed"):
             item = self._client.get_item(TableName=self._table, Key=self._key(job), ConsistentRead=True).get("Item")
         return _debt_from_item(item) if item else None
+
+    def owed_before(self, cutoff: float) -> list[tuple[str, float]]:
+        """(job, owed_at) of every debt not paid and recorded before `cutoff`, oldest first (the sparse `owed-since`
+        index; eventually consistent, which the claim's conditional write and the next sweep a minute later absorb)."""
+        found: list[tuple[str, float]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": OWED_INDEX,
+            "KeyConditionExpression": "debt_open = :open AND owed_at < :cutoff",
+            "ExpressionAttributeValues": {":open": {"S": DEBT_OPEN}, ":cutoff": {"N": repr(float(cutoff))}},
+        }
+        while True:
+            with DYNAMODB.translating("read the transcripts still owed"):
+                response = self._client.query(**kwargs)
+            for item in response.get("Items", []):
+                key = item["conversation"]["S"]
+                if key.startswith(DEBT_PREFIX):
+                    found.append((key[len(DEBT_PREFIX):], float(item["owed_at"]["N"])))
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def claim(self, job: str, now: float, lease_seconds: float) -> TranscriptDebt | None:
         """Take the debt to post it: only one caller gets it while it is owed (or its claim is older than
@@ -424,6 +494,7 @@ class TranscriptDebts:
             self._client.update_item(
                 TableName=self._table,
                 Key=self._key(job),
-                UpdateExpression="SET debt_state = :paid, outcome = :outcome",
+                # Out of the `owed-since` index: a paid debt is never swept again.
+                UpdateExpression="SET debt_state = :paid, outcome = :outcome REMOVE debt_open",
                 ExpressionAttributeValues={":paid": {"S": PAID}, ":outcome": {"S": outcome}},
             )

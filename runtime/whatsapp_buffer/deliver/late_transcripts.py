@@ -17,9 +17,24 @@ for a FAILED job, the line saying there is no transcript) and marks it paid. So:
 * the chat has ended (or the conversation moved on to a newer chat) by then: nothing is posted, the debt is paid
   with outcome `chat ended` and counted (`LateTranscriptsChatEnded`): the new chat's agent never saw the recording.
 
+With `echoTranscripts`, a late transcript goes back to the customer too, as a reply to their recording, as one placed
+in its burst does: by the invocation that posted it, after the debt is paid, so at most once (WhatsApp's send has no
+idempotency key; a claimant that dies between paying and echoing loses the echo, never doubles it). A refused echo
+is logged and counted (`TranscriptEchoesFailed`); the chat has the transcript either way.
+
 A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it. An event
 that finds the debt claimed by another invocation raises too (`TranscriptClaimedElsewhere`): Lambda retries it 1 and
 2 minutes later, past the claim's lease (120 s), so a claimant that died between claiming and paying is taken over.
+
+Transcribe's events are best effort (EventBridge events reference, "Amazon Transcribe events": "Delivery type: Best
+effort"), so the event is not the only way a debt is settled. Every minute an EventBridge Scheduler schedule invokes
+the inbound function with `SWEEP_EVENT`; `sweep` reads the sparse `owed-since` index for debts still open
+`SWEEP_AFTER_SECONDS` after they were recorded and settles each through `settle`, the event's own path (GetTranscriptionJob,
+claim by conditional write, post, pay), so the event and the sweep may race and the transcript is still posted once.
+A job still running `GIVE_UP_SECONDS` after its debt was recorded is settled with the line saying there is no
+transcript (`STUCK`): the agent is never left waiting for a promise nobody keeps. Its completion, if it ever comes,
+finds the debt paid and posts nothing. Bound: a transcript whose event is lost is posted at most
+max(completion, recorded + SWEEP_AFTER_SECONDS) + one schedule period (60 s) + one invocation.
 """
 
 from __future__ import annotations
@@ -29,10 +44,19 @@ from typing import Any
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.sessions_table import CLAIMED, PAID, SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.sessions_table import (
+    CLAIMED,
+    PAID,
+    Session,
+    SessionStore,
+    TranscriptDebt,
+    TranscriptDebts,
+)
 from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.transcripts import Transcripts
-from whatsapp_buffer.errors import ChatSessionGone, TranscriptClaimedElsewhere
+from whatsapp_buffer.deliver.transcripts import Transcripts, echo_text, missing_line
+from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError
+from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
 
 DEBT_SECONDS = 7 * 24 * 3600
@@ -41,6 +65,22 @@ CLAIM_LEASE_SECONDS = 120.0
 """A claim older than this is taken over (its claimant died between claiming and paying)."""
 EVENT_SOURCE = "aws.transcribe"
 EVENT_DETAIL_TYPE = "Transcribe Job State Change"
+
+SWEEP_EVENT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
+"""The schedule's input (EventBridge Scheduler passes `Target.Input` to the function as it is)."""
+SWEEP_AFTER_SECONDS = 120.0
+"""A debt younger than this is left to its event, which normally comes within seconds of the job's end (and the flush
+checks the job once more right after recording it); the sweep only catches the ones the event missed."""
+GIVE_UP_SECONDS = 15 * 60.0
+"""A job still IN_PROGRESS this long after its debt was recorded is given up. Transcribe states no batch turnaround;
+its quotas allow 4 hours of audio per job, but what reaches a job here is one WAV a chat can hold (Connect's 20 MB
+attachment limit: about 11 minutes of 16 kHz 16-bit mono), and the burst already waited transcriptWaitSeconds. Nor
+does a job wait in a queue: `adapters/transcribe` does not set JobExecutionSettings.AllowDeferredExecution (botocore:
+"If AllowDeferredExecution is set to false and the number of transcription job requests exceed the concurrent request
+limit, you get a LimitExceededException error"), so a started job is running, not queued.
+Fifteen minutes is several times the turnaround such a recording needs, and short enough that an agent still in the
+chat learns there will be no transcript."""
+STUCK = "was not transcribed within 15 minutes"
 
 POSTED = "posted"
 CHAT_ENDED = "chat ended"
@@ -61,6 +101,10 @@ def is_transcribe_event(event: dict[str, Any]) -> bool:
     return event.get("source") == EVENT_SOURCE and event.get("detail-type") == EVENT_DETAIL_TYPE
 
 
+def is_sweep_event(event: dict[str, Any]) -> bool:
+    return all(event.get(key) == value for key, value in SWEEP_EVENT.items())
+
+
 class LateTranscripts:
     """Records the transcripts a flush delivered without, and posts each one once, when its job is done."""
 
@@ -72,6 +116,8 @@ class LateTranscripts:
         participant: ChatParticipant,
         transcripts: Transcripts,
         job_prefix: str,
+        whatsapp: WhatsApp | None = None,
+        echo_transcripts: bool = False,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._debts = debts
@@ -79,13 +125,16 @@ class LateTranscripts:
         self._participant = participant
         self._transcripts = transcripts
         self._job_prefix = job_prefix
+        self._whatsapp = whatsapp if echo_transcripts else None
         self._now = now
 
     def already_owed(self, job: str) -> bool:
         """True when an earlier delivery of the burst gave up on this job (its slot keeps its "follows" line)."""
         return self._debts.get(job) is not None
 
-    def owe(self, *, job: str, conversation: str, contact_id: str, client_token: str, label: str) -> str:
+    def owe(
+        self, *, job: str, conversation: str, contact_id: str, client_token: str, label: str, reply_to: str = ""
+    ) -> str:
         """After the burst is in the chat: record the debt, then check the job one last time."""
         debt = TranscriptDebt(
             job=job,
@@ -94,6 +143,8 @@ class LateTranscripts:
             client_token=client_token,
             label=label,
             expires_at=int(self._now() + DEBT_SECONDS),
+            owed_at=self._now(),
+            reply_to=reply_to,
         )
         if self._debts.record(debt):
             count("LateTranscriptsOwed")
@@ -113,13 +164,39 @@ class LateTranscripts:
             raise TranscriptClaimedElsewhere(f"transcript {job} is being posted by another invocation")
         return {"outcome": outcome}
 
-    def settle(self, job: str) -> str:
-        """Post the job's transcript into the chat that is owed it, once; what happened, as a word."""
+    def sweep(self) -> dict[str, int]:
+        """The fallback for events that never came: settle every debt still open SWEEP_AFTER_SECONDS after it was
+        recorded. One debt that fails (a post throttled) does not stop the others; the next sweep tries it again."""
+        now = self._now()
+        settled = failed = 0
+        for job, owed_at in self._debts.owed_before(now - SWEEP_AFTER_SECONDS):
+            try:
+                outcome = self.settle(job, give_up=now - owed_at >= GIVE_UP_SECONDS)
+            except Exception:
+                logger.exception("a transcript owed could not be settled; the next sweep tries again")
+                failed += 1
+                continue
+            if outcome in (POSTED, CHAT_ENDED):
+                settled += 1
+        if settled:
+            # Each one is a completion event that did not come (or came later than the sweep): worth watching.
+            count("LateTranscriptsSwept", settled)
+        if failed:
+            count("LateTranscriptSweepFailures", failed)
+        return {"settled": settled, "failed": failed}
+
+    def settle(self, job: str, *, give_up: bool = False) -> str:
+        """Post the job's transcript into the chat that is owed it, once; what happened, as a word. `give_up`: a job
+        still running is settled with the line saying there is no transcript."""
         owed = self._debts.get(job)
         if owed is None or owed.state == PAID:
             count("LateTranscriptsNotOwed")
             return "not owed"
-        line, _words = self._transcripts.settled(job)
+        line, words = self._transcripts.settled(job)
+        if line is None and give_up:
+            logger.warning("transcription still running long after its burst; the agent is told there is none")
+            count("TranscriptsGivenUp")
+            line = missing_line(STUCK)
         if line is None:
             return "running"
         debt = self._debts.claim(job, self._now(), CLAIM_LEASE_SECONDS)
@@ -130,19 +207,31 @@ class LateTranscripts:
             count("LateTranscriptsNotOwed")
             return "not owed"
         try:
-            outcome = self._post(debt, late_line(debt.label, line))
+            outcome, session = self._post(debt, late_line(debt.label, line))
         except Exception:
             self._debts.release(job)
             raise
         self._debts.pay(job, outcome)
+        if outcome == POSTED and words and session is not None:
+            self._echo(debt, session, words)
         return outcome
 
-    def _post(self, debt: TranscriptDebt, text: str) -> str:
+    def _echo(self, debt: TranscriptDebt, session: Session, words: str) -> None:
+        if self._whatsapp is None or not debt.reply_to:
+            return
+        customer = Conversation.from_key(debt.conversation).customer
+        try:
+            self._whatsapp.echo_transcript(session.origination_phone_number_id, customer, echo_text(words), debt.reply_to)
+        except (TransientAwsError, EchoRefused):
+            logger.warning("late transcript echo failed", contact_id=debt.contact_id)
+            count("TranscriptEchoesFailed")
+
+    def _post(self, debt: TranscriptDebt, text: str) -> tuple[str, Session | None]:
         session = self._sessions.get(debt.conversation)
         if session is None or session.contact_id != debt.contact_id or session.chat_over(self._now()):
             count("LateTranscriptsChatEnded")
             logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
-            return CHAT_ENDED
+            return CHAT_ENDED, None
         try:
             self._participant.send_text(session.connection_token, text, debt.client_token)
         except ChatSessionGone:
@@ -151,10 +240,10 @@ class LateTranscripts:
             except ChatSessionGone:
                 count("LateTranscriptsChatEnded")
                 logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
-                return CHAT_ENDED
+                return CHAT_ENDED, None
             refreshed = session.with_connection(connection.token, connection.expires_at)
             self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
             self._participant.send_text(refreshed.connection_token, text, debt.client_token)
         count("LateTranscriptsPosted")
         logger.info("late transcript posted", contact_id=debt.contact_id)
-        return POSTED
+        return POSTED, session

@@ -28,9 +28,10 @@ from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
+from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
-from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts
+from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
 from whatsapp_buffer.deliver.typing import CustomerTyping
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
@@ -71,17 +72,21 @@ class BurstDelivery:
             whatsapp=whatsapp, media=media, participant=participant, reuse_prepared=self._transcripts is not None
         )
         self.typing = CustomerTyping(sessions=sessions, participant=participant, now=now)
+        self.refusals = RefusalNotices(sessions=sessions, participant=participant)
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
         session = self._chats.for_burst(burst)
         echoes: list[tuple[str, str]] = []
-        owed: list[tuple[str, int, str]] = []
-        parts = self._prepare(burst, echoes, owed)
+        owed: list[tuple[str, int, str, str]] = []
+        answered: list[int] = []
+        parts = self._prepare(burst, echoes, owed, session.numbered_options, answered)
         try:
             self._send(session, parts)
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        if answered:
+            self._answered(session)
         self._owe(burst, session, owed)
         if burst.last_received_at:
             # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
@@ -92,15 +97,29 @@ class BurstDelivery:
         count("BurstsDelivered")
         return {"contact_id": session.contact_id, "parts": len(parts)}
 
-    def _prepare(self, burst: Burst, echoes: list[tuple[str, str]], owed: list[tuple[str, int, str]]) -> list[Part]:
+    def _prepare(
+        self,
+        burst: Burst,
+        echoes: list[tuple[str, str]],
+        owed: list[tuple[str, int, str, str]],
+        options: tuple[str, ...] = (),
+        answered: list[int] | None = None,
+    ) -> list[Part]:
         """The burst's participant calls in order; `echoes` gets (recording's message id, transcript) for each
-        transcript placed, `owed` (job, item index, WAV name) for each transcript the burst goes without."""
+        transcript placed, `owed` (job, item index, WAV name, recording's message id) for each transcript the burst
+        goes without; `options` those of a question sent as numbered text, whose number the customer may answer with
+        (`answered` gets the index of the first such answer)."""
         parts: list[Part] = []
         transcripts: list[tuple[int, int, str, Pending, str]] = []
         for index, item in enumerate(burst.items):
             token = burst.client_token(index)
             if item.kind == TEXT:
-                if item.text:
+                choice = _numbered_choice(item.text, options) if answered is not None and not answered else None
+                if choice is not None and answered is not None:
+                    # Sent as Connect's chat widget sends a selection: exactly the option's title.
+                    answered.append(index)
+                    parts.append(Part(token, text=choice))
+                elif item.text:
                     parts.append(Part(token, text=item.text))
             elif item.kind in MEDIA_KINDS:
                 part = self._media.fetch(burst, index, item)
@@ -113,6 +132,10 @@ class BurstDelivery:
                 caption = str(item.content.get("caption") or "")
                 if caption:
                     parts.append(Part(burst.client_token(index, "caption"), text=render.clip(caption)))
+            elif item.kind == "interactive" and _is_choice(item.content):
+                # The answer to a bot's or flow's question goes as Connect's own chat widget sends it, so Lex or the
+                # flow can match it: text/plain holding exactly the chosen option's title.
+                parts.append(Part(token, text=render.clip(str(item.content["title"]))))
             else:
                 parts.append(Part(token, text=render.item_text(item.kind, item.content)))
         if transcripts:
@@ -121,24 +144,32 @@ class BurstDelivery:
             for place, index, name, pending, message_id in transcripts:
                 if self._late is not None and (pending.late or self._late.already_owed(pending.job)):
                     parts[place] = Part(burst.client_token(index, "transcript-pending"), text=pending_line(name))
-                    owed.append((pending.job, index, name))
+                    owed.append((pending.job, index, name, message_id))
                     continue
                 parts[place] = Part(burst.client_token(index, "transcript"), text=pending.line)
                 if pending.words:
                     echoes.append((message_id, pending.words))
         return parts
 
-    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str]]) -> None:
+    def _answered(self, session: Session) -> None:
+        """The numbered question is answered: a later "2" is the customer's own words again. Best effort."""
+        try:
+            self._sessions.set_numbered_options(session.conversation, session.contact_id, ())
+        except TransientAwsError:
+            logger.warning("numbered question not cleared")
+
+    def _owe(self, burst: Burst, session: Session, owed: list[tuple[str, int, str, str]]) -> None:
         """The transcripts the burst went without, owed to the chat that now has their recordings."""
         if self._late is None:
             return
-        for job, index, name in owed:
+        for job, index, name, message_id in owed:
             self._late.owe(
                 job=job,
                 conversation=burst.conversation.key,
                 contact_id=session.contact_id,
                 client_token=burst.client_token(index, "late-transcript"),
                 label=name,
+                reply_to=message_id,
             )
 
     def _send(self, session: Session, parts: list[Part]) -> None:
@@ -176,12 +207,29 @@ class BurstDelivery:
             logger.warning("mark as read failed", burst_id=burst.burst_id)
 
 
-ECHO_PREFIX = "🔊"
-"""The AWS sample's reply to a transcribed voice note: `🔊_<transcript>_` (WhatsApp italics)."""
+def _numbered_choice(text: str | None, options: tuple[str, ...]) -> str | None:
+    """The option a bare number answers ("2", "2.", " 2 ") of a question sent as numbered text, else None."""
+    number = (text or "").strip().rstrip(".)")
+    if not options or not number.isdigit() or not 1 <= int(number) <= len(options):
+        return None
+    return options[int(number) - 1]
 
 
-def echo_text(words: str) -> str:
-    return f"{ECHO_PREFIX}_{words}_"
+def _is_choice(content: dict[str, Any]) -> bool:
+    """A tapped reply button or list row (WhatsApp `interactive.button_reply` / `list_reply`, which the relay sends
+    for Connect quick replies and list pickers with each option's own title), not a Flow's answers.
+
+    Connect's customer chat widget answers a QuickReply or ListPicker with the selected element's title as a plain
+    message (amazon-connect-chat-interface, src/utils/helper.js `createInteractiveMessagePayload`: `const payload =
+    { text: selectedElement.title }`; only the SHOW_MORE / PREVIOUS_OPTIONS action buttons send
+    `application/vnd.amazonaws.connect.message.interactive.response`)."""
+    title = content.get("title")
+    return (
+        isinstance(title, str)
+        and bool(title.strip())
+        and "interactive_type" not in content
+        and not any(key in content for key in ("response", "response_text"))
+    )
 
 
 def _is_wav(part: Part) -> bool:
@@ -216,8 +264,10 @@ class Inbound:
         return self.late_transcripts.on_event(event)
 
     def prepare(self, event: dict[str, Any]) -> dict[str, int]:
-        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts."""
-        return self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
+        """A raw-table stream batch: its voice notes and audio files prepared for their transcripts (a stack that
+        transcribes), and what WhatsApp reported failed told to the agent (`deliver.notices`)."""
+        result = self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
+        return {**result, **self.delivery.refusals.handle(event)}
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation

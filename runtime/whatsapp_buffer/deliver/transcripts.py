@@ -52,6 +52,15 @@ def transcript_line(text: str) -> str:
     return render.clip(f'🔊 "{text}"')
 
 
+ECHO_PREFIX = "🔊"
+"""The AWS sample's reply to a transcribed voice note: `🔊_<transcript>_` (WhatsApp italics)."""
+
+
+def echo_text(words: str) -> str:
+    """What `echoTranscripts` sends back to the customer (for a transcript placed in its burst or posted late)."""
+    return f"{ECHO_PREFIX}_{words}_"
+
+
 def missing_line(reason: str) -> str:
     return f"🔊 (no transcript: the recording {reason})"
 

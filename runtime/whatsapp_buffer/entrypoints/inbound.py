@@ -1,6 +1,7 @@
 """Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.deliver.send_burst`);
 on a stack that transcribes, also the raw table's stream -> early preparation of recordings (`deliver.prepare`), and
-Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`deliver.late_transcripts`).
+Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`deliver.late_transcripts`),
+and every minute (EventBridge Scheduler) the sweep of the transcripts still owed whose event never came.
 
 Powertools' FIFO partial batch processor keeps each conversation's order; a body that is not a Burst fails like any
 burst and reaches the DLQ after maxReceiveCount receives (an aggregator bug worth keeping, not dropping).
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, is_transcribe_event
+from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, is_sweep_event, is_transcribe_event
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
@@ -49,6 +50,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     inbound = installed.get()
     if is_transcribe_event(event):
         return inbound.transcription_finished(event)
+    if is_sweep_event(event):
+        late = inbound.late_transcripts
+        return late.sweep() if late is not None else {"settled": 0, "failed": 0}
     if _from_stream(event):
         return inbound.prepare(event)
     inbound.idempotency.register_lambda_context(context)

@@ -7,6 +7,12 @@ retries store nothing twice).
 A reply (`context.id`) is stored with a short quote of what it replies to when that is still known: the agent's
 message the bridge relayed, or an earlier message of the conversation in the raw table. A lookup that fails leaves
 the reply unquoted ("replying to an earlier message"); it never holds the message back.
+
+A `failed` status of a message the bridge sent (its `SAID#` item is in the conversation's partition) becomes a
+refusal item, written once, which the inbound function reads off the stream to tell the agent (`deliver.notices`). A
+failed status of any other message (sent by another system on the same number, or long expired) is only counted. A
+lookup or write that fails fails the invocation, so Lambda's retries (and then the DLQ) keep the status: both steps
+are idempotent.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.ingest import webhook
-from whatsapp_buffer.model import InboundMessage
+from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import IngestSettings
 
@@ -34,6 +40,8 @@ class IngestResult:
     ignored: int = 0
     statuses: int = 0
     rejected: int = 0
+    refusals: int = 0
+    """Failed statuses of messages the bridge sent, recorded for the agent's notice (once per message)."""
     failures: list[MalformedEvent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, int]:
@@ -74,6 +82,8 @@ class Ingest:
         result.statuses += parsed.statuses
         for message in parsed.messages:
             self._store(message, now, result)
+        for failed in parsed.failed:
+            self._refusal(failed, now, result)
         if parsed.rejections:
             summary = parsed.rejection_summary()
             logger.warning(
@@ -98,6 +108,34 @@ class Ingest:
         else:
             result.duplicates += 1
             logger.info("redelivered message dropped", **ids)
+
+    def _refusal(self, failed: webhook.FailedStatus, now: float, result: IngestResult) -> None:
+        for customer in failed.recipients:
+            conversation = Conversation(failed.phone_number_id, customer)
+            sent = self.store.sent(conversation, failed.message_id, now)
+            if sent is None:
+                continue
+            kind, clip = sent
+            refusal = {
+                "sent_kind": kind,
+                "clip": clip,
+                "error_code": "" if failed.code is None else str(failed.code),
+                "error_title": failed.title,
+                "error_details": failed.details,
+            }
+            recorded = self.store.record_refusal(
+                conversation, failed.message_id, refusal, now, self.settings.retention_hours
+            )
+            result.refusals += int(recorded)
+            logger.info(
+                "WhatsApp did not deliver a message the bridge sent",
+                message_id=failed.message_id,
+                error_code=failed.code,
+                customer=conversation.masked_customer,
+                first_report=recorded,
+            )
+            return
+        logger.info("failed status of a message the bridge did not send", message_id=failed.message_id)
 
     def _quoted(self, message: InboundMessage, now: float) -> InboundMessage:
         context = message.content.get("context")
@@ -134,6 +172,7 @@ def _count(result: IngestResult) -> None:
         ("DuplicatesDropped", result.duplicates),
         ("MessagesIgnored", result.ignored),
         ("InputsRejected", result.rejected),
+        ("RefusalsReported", result.refusals),
     ):
         if value:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)

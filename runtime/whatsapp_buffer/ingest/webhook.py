@@ -80,6 +80,25 @@ class MessagesChange:
     beside `contacts[].user_id`, so a message without one takes its contact's (if the contact's `wa_id` is not
     another number)."""
     sole_wa_id: str | None = None
+    failed: tuple[Any, ...] = ()
+    """The raw `value.statuses[]` elements whose `status` is `failed` (what WhatsApp would not deliver)."""
+
+
+@dataclass(frozen=True)
+class FailedStatus:
+    """WhatsApp's word that a message the business sent was not delivered (`statuses[].status == "failed"`).
+
+    Meta's status webhook: `{"id": <wamid>, "status": "failed", "timestamp", "recipient_id": <wa_id>,
+    "errors": [{"code", "title", "message", "error_data": {"details"}}]}` beside `metadata.phone_number_id`; a
+    customer known by BSUID only carries `recipient_user_id` (Meta, "Business-scoped user IDs")."""
+
+    phone_number_id: str
+    message_id: str
+    recipients: tuple[str, ...]
+    """Who the customer may be to the conversation key: `recipient_id` and/or `recipient_user_id`."""
+    code: int | None
+    title: str
+    details: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,7 @@ class ParsedEvent:
     messages: tuple[InboundMessage, ...]
     rejections: tuple[Rejection, ...]
     statuses: int
+    failed: tuple[FailedStatus, ...] = ()
 
     def rejection_summary(self) -> str:
         return "; ".join(f"{r.position} ({r.message_id or 'no id'}): {r.reason}" for r in self.rejections)
@@ -130,7 +150,38 @@ def parse_sns_message(body: str, received_at: float) -> ParsedEvent:
             except MalformedEvent as exc:
                 message_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
                 rejections.append(Rejection(position, _safe_id(message_id), str(exc)))
-    return ParsedEvent(event, tuple(messages), tuple(rejections), sum(c.statuses for c in event.changes))
+    failed = tuple(f for c in event.changes for raw in c.failed if (f := failed_status(raw, c)) is not None)
+    return ParsedEvent(event, tuple(messages), tuple(rejections), sum(c.statuses for c in event.changes), failed)
+
+
+def failed_status(raw: Any, change: MessagesChange) -> FailedStatus | None:
+    """The failed status `raw` as the bridge reads it; None when it names no message or no recipient (nothing to
+    look up: a status is never a customer message, so it is dropped, not dead-lettered)."""
+    message_id = raw.get("id")
+    recipients = tuple(
+        value for key in ("recipient_id", "recipient_user_id") if isinstance(value := raw.get(key), str) and value
+    )
+    if (
+        not isinstance(message_id, str)
+        or not _MESSAGE_ID.fullmatch(message_id)
+        or not recipients
+        or not change.phone_number_id
+    ):
+        return None
+    errors = raw.get("errors")
+    error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    code = error.get("code")
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    title = error.get("title") or error.get("message")
+    return FailedStatus(
+        change.phone_number_id,
+        message_id,
+        recipients,
+        code if isinstance(code, int) else None,
+        str(title)[:200] if isinstance(title, str) else "",
+        str(details)[:300] if isinstance(details, str) else "",
+    )
 
 
 def parse_envelope(body: str) -> EumEvent:
@@ -210,8 +261,9 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
     statuses = value.get("statuses") or []
     if not isinstance(messages, list) or not isinstance(statuses, list):
         raise MalformedEvent(f"{where}.messages/statuses is not a list")
+    failed = tuple(s for s in statuses if isinstance(s, dict) and s.get("status") == "failed")
     phone_number_id = ""
-    if messages:
+    if messages or failed:
         metadata = value.get("metadata")
         phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
         if not isinstance(phone_number_id, str) or not _ID_PART.fullmatch(phone_number_id):
@@ -230,7 +282,9 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
                 names[contact[key]] = name
     sole_user_id = sole.get("user_id") if isinstance(sole.get("user_id"), str) else None
     sole_wa_id = sole.get("wa_id") if isinstance(sole.get("wa_id"), str) else None
-    return MessagesChange(phone_number_id, names, tuple(messages), len(statuses), index, sole_user_id, sole_wa_id)
+    return MessagesChange(
+        phone_number_id, names, tuple(messages), len(statuses), index, sole_user_id, sole_wa_id, failed
+    )
 
 
 def _display_name(profile: dict[str, Any]) -> str | None:

@@ -66,3 +66,44 @@ def not_delivered(
     if reason == UNSUPPORTED:
         return f"{PREFIX} Not delivered ({what}): WhatsApp cannot show this kind of interactive message."
     return f"{PREFIX} Not delivered ({what}): WhatsApp refused it."
+
+
+UNDELIVERABLE = "undeliverable"
+"""Meta 131026 "Message Undeliverable": not on WhatsApp, terms not accepted, or too old an app for the type."""
+MEDIA_ERROR = "media_error"
+"""Meta 131053 "Media upload error" (and 131052 "Media download error")."""
+UNSUPPORTED_TYPE = "unsupported_type"
+"""Meta 131051 "Unsupported message type"."""
+EXPERIMENT = "experiment"
+"""Meta 130472 "User's number is part of an experiment" (marketing messages held back)."""
+WHATSAPP_FAILED = "whatsapp_failed"
+"""Any other code of a `failed` status."""
+FAILED_STATUS_REASONS: dict[int, tuple[str, str]] = {
+    131047: (WINDOW_CLOSED, "more than 24 hours have passed since the customer last wrote; only a template can go"),
+    131026: (UNDELIVERABLE, "WhatsApp could not deliver it to the customer's phone"),
+    131053: (MEDIA_ERROR, "WhatsApp could not process the file"),
+    131052: (MEDIA_ERROR, "WhatsApp could not process the file"),
+    131051: (UNSUPPORTED_TYPE, "WhatsApp does not support this type of message"),
+    130472: (EXPERIMENT, "the customer's number is part of a WhatsApp experiment that holds such messages back"),
+}
+"""Meta's codes of a `failed` status (WhatsApp Cloud API error codes) -> (the `RepliesRefused` reason, plain words)."""
+
+_SENT_WHAT = {"template": "the template", "interactive": "your question", "text": "your message"}
+
+
+def failed_reason(code: int | None) -> str:
+    return FAILED_STATUS_REASONS.get(code, (WHATSAPP_FAILED, ""))[0] if code is not None else WHATSAPP_FAILED
+
+
+def not_delivered_after_sending(kind: str, clip: str, code: int | None, title: str, details: str) -> str:
+    """The notice for a message WhatsApp accepted and later reported `failed`: what it was (`kind` as the bridge sent
+    it, `clip` its words or file name) and Meta's reason (code, title and details, in plain words when known)."""
+    what = _SENT_WHAT.get(kind, "your file")
+    if clip:
+        shown = clip if len(clip) <= 60 else clip[:59] + "…"
+        what = f'{what} "{shown}"' if kind in ("text", "interactive", "template") else f"{what} {shown}"
+    plain = FAILED_STATUS_REASONS.get(code, ("", ""))[1] if code is not None else ""
+    heading = " ".join(part for part in (f"({code})" if code is not None else "", title) if part)
+    meta = [part for part in (heading, details.rstrip(".")) if part]
+    said = f" WhatsApp says: {' — '.join(meta)}." if meta else ""
+    return f"{PREFIX} Not delivered ({what}): {plain or 'WhatsApp reported it failed'}.{said}"

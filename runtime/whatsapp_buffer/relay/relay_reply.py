@@ -44,6 +44,7 @@ from whatsapp_buffer.errors import (
     MediaUnavailable,
     ReadReceiptRefused,
     TransientAwsError,
+    WhatsAppBufferError,
     WhatsAppRefused,
 )
 from whatsapp_buffer.model import Conversation
@@ -102,12 +103,13 @@ class ReplyRelay:
         now: Callable[[], float] = clock.now,
         template: Template | None = None,
         presence: bool = False,
-        remember_said: Callable[[str, str, str], None] | None = None,
+        remember_said: Callable[[str, str, str, str], None] | None = None,
     ) -> None:
-        """`remember_said(conversation key, WhatsApp message id, text)` keeps what the agent said, so a customer's
-        reply to it can quote it."""
+        """`remember_said(conversation key, WhatsApp message id, text, kind)` keeps what the bridge sent (every kind:
+        text, interactive, template, image/audio/video/document), so a customer's reply to it can quote it and a
+        `failed` status of it can be told to the agent (`ingest.accept`)."""
         self._remember_said = remember_said
-        self._said: list[tuple[str, str, str]] = []
+        self._said: list[tuple[str, str, str, str]] = []
         """What the last relay sent, kept for `remember_said` once the relay is recorded done."""
         self._template = template
         self.presence = presence
@@ -180,13 +182,17 @@ class ReplyRelay:
             kind, body = interactive.as_whatsapp(question)
             try:
                 if kind == "interactive":
-                    self._whatsapp.send_interactive(session.origination_phone_number_id, to, body)
+                    sent_id = self._whatsapp.send_interactive(session.origination_phone_number_id, to, body)
+                    self._said.append((session.conversation, sent_id, question.body, "interactive"))
                 else:
-                    self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
+                    sent_id = self._whatsapp.send_text(session.origination_phone_number_id, to, body["body"])
+                    self._said.append((session.conversation, sent_id, question.body, "text"))
+                self._remember_numbered(session, tuple(t for t, _ in question.options) if kind == "text" else ())
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
         elif event.is_text:
+            self._remember_numbered(session, ())
             texts = long_reply.split_reply(customer_text(event))
             # A reply in several messages: each is sent once even when a later one fails and the event is retried.
             send = self.send_part if len(texts) == 1 else self.send_part_once
@@ -194,7 +200,7 @@ class ReplyRelay:
                 for index, text in enumerate(texts):
                     part = {"message_id": f"{event.message_id}#{index}", "to": to, "text": text}
                     sent_id = send(part={**part, "origination": session.origination_phone_number_id})
-                    self._said.append((session.conversation, sent_id, text))
+                    self._said.append((session.conversation, sent_id, text, "text"))
             except WhatsAppRefused as refused:
                 self._refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
@@ -242,15 +248,25 @@ class ReplyRelay:
         said, self._said = self._said, []
         if self._remember_said is None:
             return
-        for conversation, message_id, text in said:
+        for conversation, message_id, text, kind in said:
             if not message_id:
                 continue
             try:
-                self._remember_said(conversation, message_id, text)
+                self._remember_said(conversation, message_id, text, kind)
             except Exception as exc:  # whatever it is, the reply is out: only its quote is lost
                 logger.warning(
                     "relayed message not remembered for quotes", message_id=message_id, reason=type(exc).__name__
                 )
+
+    def _remember_numbered(self, session: Session, options: tuple[str, ...]) -> None:
+        """Keep the options of a question sent as numbered text (so the customer's "2" answers it), or forget them
+        once something else was sent. Best effort: a failure only leaves "2" passed on as typed."""
+        if options == session.numbered_options:
+            return
+        try:
+            self._sessions.set_numbered_options(session.conversation, session.contact_id, options)
+        except WhatsAppBufferError as exc:
+            logger.warning("numbered question not recorded", contact_id=session.contact_id, reason=type(exc).__name__)
 
     def send_part(self, *, part: dict[str, str]) -> str:
         """Send one text message of a reply: `part` = {message_id, origination, to, text}."""
@@ -263,7 +279,8 @@ class ReplyRelay:
         if not self._sessions.claim_template(session.conversation, session.contact_id, session.customer_wrote_at, now):
             return notices.TEMPLATE_ALREADY_SENT
         try:
-            self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
+            sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
+            self._said.append((session.conversation, sent_id, self._template.name, "template"))
         except WhatsAppRefused as refused:
             logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
             return notices.TEMPLATE_REFUSED
@@ -364,7 +381,8 @@ class ReplyRelay:
             self._file_refused(session, event, attachment, index, None, REFUSED_BY_WHATSAPP)
             return False
         try:
-            self._whatsapp.send_media(origination, to, media_kind_for(content_type), media_id, filename=name)
+            sent_id = self._whatsapp.send_media(origination, to, media_kind_for(content_type), media_id, filename=name)
+            self._said.append((session.conversation, sent_id, name or attachment.name, media_kind_for(content_type)))
         except WhatsAppRefused as refused:
             self._refused(session, event, refused, "file", attachment.name, index, content_type)
             return False
