@@ -14,6 +14,7 @@ from components.alarms import MINUTE, AlarmTarget, dead_letter_alarm, function_a
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE, FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
+from components.schedules import invoke_on_schedule
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
@@ -428,46 +429,17 @@ class ConnectBridge(pulumi.ComponentResource):
         (Transcribe's events are best effort: EventBridge events reference, "Amazon Transcribe events", "Delivery type:
         Best effort"). Scheduler invokes the function asynchronously with its role; a failed sweep is not retried
         (the next one comes a minute later)."""
-        schedule_name = context.physical_name("transcripts-sweep")
-        role = aws.iam.Role(
-            f"{name}-transcripts-sweep-role",
-            description=f"{schedule_name}: EventBridge Scheduler invokes the inbound function",
-            # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
-            assume_role_policy=iam.document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                    }
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-transcripts-sweep-policy",
-            role=role.id,
-            policy=iam.document(
-                [iam.allow(["lambda:InvokeFunction"], [self.inbound_function.arn], sid="InvokeInbound")]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        return aws.scheduler.Schedule(
-            f"{name}-transcripts-sweep-schedule",
-            name=schedule_name,
+        return invoke_on_schedule(
+            self,
+            context,
+            resource_name=f"{name}-transcripts-sweep-schedule",
+            physical_name="transcripts-sweep",
+            function=self.inbound_function,
+            function_label="the inbound function",
+            expression=TRANSCRIPTS_SWEEP_SCHEDULE,
+            payload=json.dumps(TRANSCRIPTS_SWEEP_INPUT),
             description="every minute: transcripts still owed whose completion event never came",
-            schedule_expression=TRANSCRIPTS_SWEEP_SCHEDULE,
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.inbound_function.arn,
-                role_arn=role.arn,
-                input=json.dumps(TRANSCRIPTS_SWEEP_INPUT),
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            sid="InvokeInbound",
         )
 
     def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:

@@ -22,6 +22,7 @@ from components.alarms import (
 from components.context import StackContext
 from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
+from components.schedules import invoke_on_schedule
 
 AGGREGATOR_TIMEOUT_SECONDS = 60
 STREAM_BATCH_SIZE = 100
@@ -173,47 +174,17 @@ class StreamAggregator(pulumi.ComponentResource):
             ),
         )
         self.sweeper_function = sweeper.function
-        schedule_name = context.physical_name("sweep")
-        role = aws.iam.Role(
-            f"{name}-sweep-schedule-role",
-            description=f"{schedule_name}: EventBridge Scheduler invokes the sweeper",
-            # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
-            assume_role_policy=iam.document(
-                [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "scheduler.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": context.account_id}},
-                    }
-                ]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        policy = aws.iam.RolePolicy(
-            f"{name}-sweep-schedule-policy",
-            role=role.id,
-            policy=iam.document(
-                [iam.allow(["lambda:InvokeFunction"], [self.sweeper_function.arn], sid="InvokeSweeper")]
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.sweep_schedule = aws.scheduler.Schedule(
-            f"{name}-sweep-schedule",
-            name=schedule_name,
+        self.sweep_schedule = invoke_on_schedule(
+            self,
+            context,
+            resource_name=f"{name}-sweep-schedule",
+            physical_name="sweep",
+            function=self.sweeper_function,
+            function_label="the sweeper",
+            expression=SWEEP_SCHEDULE,
+            payload="{}",
             description="every minute: stranded conversations back into the flow",
-            schedule_expression=SWEEP_SCHEDULE,
-            flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
-            target=aws.scheduler.ScheduleTargetArgs(
-                arn=self.sweeper_function.arn,
-                role_arn=role.arn,
-                input="{}",
-                # A missed sweep is made up by the next one a minute later: no retries, no stale deliveries.
-                retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            sid="InvokeSweeper",
         )
 
     def _create_alarms(self, name: str, alarms: AlarmTarget) -> None:

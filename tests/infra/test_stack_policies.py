@@ -321,9 +321,9 @@ def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owe
     sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
     assert allowed(graph, "inbound")["dynamodb:Query"] == {sessions + "/index/owed-since"}
     schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule")
-    role = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-role")
+    role = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule-role")
     (trust,) = statements(policy(role, "assumeRolePolicy"))
-    (grant,) = statements(policy(graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-policy")))
+    (grant,) = statements(policy(graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule-policy")))
     assert schedule.inputs["target"]["roleArn"] == role.outputs["arn"]
     assert schedule.inputs["target"]["arn"] == function(graph, "inbound").outputs["arn"]
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
