@@ -234,16 +234,8 @@ class RawStore:
 
     def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
         """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""
-        response = self._call(
-            "read a relayed message",
-            self.client.get_item,
-            TableName=self.table_name,
-            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": f"{SAID_PREFIX}{message_id}"}},
-        )
-        item = response.get("Item") or {}
-        if "clip" not in item or (_num(item, "expires_at") or 0) <= now:
-            return None
-        return item["clip"]["S"]
+        sent = self.sent(conversation, message_id, now)
+        return sent[1] if sent else None
 
     def stored_message(self, conversation: Conversation, message_id: str, now: float) -> InboundMessage | None:
         """Message `message_id` of this conversation as stored, unless it expired (TTL deletes lazily, so expiry is
