@@ -18,7 +18,8 @@ conversation (its image decides without a read), so W trades latency against Dyn
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
 it (`lifecycle.ConversationBuffer`, which owns the states and transitions): claim the next burst (a claimed-but-unsent
-one is resent first, else up to `max_messages` pending ones), send it, mark it sent, and settle the control item's
+one is resent first -- or, when its marks had begun, only marked sent --, else up to `max_messages` pending ones),
+send it, mark it sent (claim and mark: one conditional UpdateItem per message), and settle the control item's
 pending count only if its version is unchanged -- a message that arrived meanwhile moved the version, so the count is
 recomputed and that message stays pending for its own burst.
 """
@@ -217,6 +218,12 @@ class Aggregator:
     def _flush_once(self, conversation: Conversation, control: debounce.ControlView, now: float) -> Burst | None:
         buffer = self._buffer(conversation, control.version)
         claim = buffer.next_claim(self.policy.max_messages)
+        if claim is not None and claim.sent_already:
+            # A flush died half-way through marking this burst sent: it is on the queue; finish the marks only.
+            self.store.mark_sent(conversation, claim.messages, claim.burst_id)
+            _count("BurstsMarkedAfterPartialMark")
+            buffer = buffer.sent(claim)
+            claim = buffer.next_claim(self.policy.max_messages)
         if claim is None:
             self._settle(conversation, buffer)
             return None
