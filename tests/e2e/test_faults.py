@@ -27,6 +27,9 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     )
     # WhatsApp's send API has no idempotency key: only an outbound Lambda killed right after a send may repeat it.
     assert result.replies_duplicated <= outbound_crashes, result
+    if mix == "crash-mid-flush":
+        # The mix must reach a burst whose marks stopped half-way (sent, so only marked, never sent again).
+        assert transcript["metrics"]["aggregator"].get("BurstsMarkedAfterPartialMark", 0) > 0
     if mix != "none":
         injected = (
             rep.pipeline.sns_duplicates
