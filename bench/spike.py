@@ -7,8 +7,9 @@ it is while boto3 waits on the network). The final invoke is synchronous: the sh
 the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window. The window's
 control images go in as the handler collects them from the stream records (a waiting conversation: a touch, no read).
 
-Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms and TransactWriteItems 8 ms
-("single-digit millisecond performance", the DynamoDB product page), SQS FIFO SendMessage 10 ms. They are
+Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms (a claim and a mark-sent are
+one conditional UpdateItem per message, in order: "single-digit millisecond performance", the DynamoDB product page),
+SQS FIFO SendMessage 10 ms. They are
 assumptions, not measurements: multiply them and the window-end durations scale with them.
 """
 
@@ -35,8 +36,8 @@ LATENCY_S = {
     "read_control": 0.004,
     "touch": 0.005,
     "unsent_messages": 0.005,
-    "claim": 0.008,
-    "mark_sent": 0.008,
+    "claim": 0.005,
+    "mark_sent": 0.005,
     "settle_control": 0.005,
     "send": 0.010,
 }
@@ -131,14 +132,21 @@ class ModelledShard:
         self._transition(conversation, messages, burst_id, "mark_sent", SENT)
 
     def _transition(self, conversation, messages, burst_id, call, status) -> None:  # noqa: ANN001 - RawStore's
-        self._wait(call)
-        with self._lock:
-            stored = self.messages[conversation.key]
-            keys = [m.store_key for m in messages]
-            if status == CLAIMED and any(stored[k].status != PENDING for k in keys):
-                raise ConcurrentUpdate("not pending")
-            for k in keys:
-                stored[k] = BufferedMessage(stored[k].message, k, status, burst_id)
+        """One conditional UpdateItem per message, in burst order, as the raw table adapter writes them."""
+        ordered = list(messages)
+        for index, message in enumerate(ordered):
+            self._wait(call)
+            with self._lock:
+                stored = self.messages[conversation.key]
+                k = message.store_key
+                if status == CLAIMED:
+                    if stored[k].status != PENDING and not (stored[k].status == CLAIMED and stored[k].burst_id == burst_id):
+                        raise ConcurrentUpdate("not pending")
+                    stored[k] = BufferedMessage(stored[k].message, k, status, burst_id, index, len(ordered))
+                else:
+                    if stored[k].burst_id != burst_id:
+                        raise ConcurrentUpdate("claimed under another burst")
+                    stored[k] = BufferedMessage(stored[k].message, k, status, burst_id)
 
     def settle_control(self, conversation: Conversation, settlement: Settlement) -> bool:
         self._wait("settle_control")

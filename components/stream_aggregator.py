@@ -93,7 +93,7 @@ class StreamAggregator(pulumi.ComponentResource):
                 resources={"raw_table_name": args.raw_table_name, "bursts_queue_url": self.bursts_queue.url},
                 statements=[
                     iam.allow(
-                        # Claims and marks are TransactWriteItems of Updates, authorised as UpdateItem.
+                        # Claims, marks, settles and touches are all conditional UpdateItems.
                         ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                         [args.raw_table_arn],
                         sid="ReadAndClaimPendingMessages",

@@ -93,6 +93,12 @@ def _crash_after_send(plan: FaultPlan, rate: float) -> None:
     plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", rate, "sqs", "SendMessage"))
 
 
+def _crash_mid_flush(plan: FaultPlan, rate: float) -> None:
+    # The aggregator dies right after one of its UpdateItems succeeded: between two messages' claims (a partial claim),
+    # between two marks sent (a partial mark: the burst is on the queue), after a touch or a settle.
+    plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", rate, "dynamodb", "UpdateItem"))
+
+
 def _timeouts(plan: FaultPlan, rate: float) -> None:
     for function in FUNCTIONS:
         plan.worker.setdefault(function, []).append(WorkerFault("timeout", rate))
@@ -121,6 +127,7 @@ MIXES = {
     "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
     "stream-drop": (_stream_drop, "the stream mapping gives up on a batch (retries exhausted, record too old)"),
     "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),
+    "crash-mid-flush": (_crash_mid_flush, "aggregator crashes after any one of its UpdateItems (between two claims or marks)"),
     "timeouts": (_timeouts, "Lambda timeouts at a random point of an invocation, every function"),
     "connect": (_connect, "Connect ThrottlingException and 5xx"),
     "connect-denied": (_connect_denied, "AccessDeniedException mid-conversation (connection token stops working)"),

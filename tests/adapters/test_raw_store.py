@@ -1,7 +1,7 @@
 """The raw table adapter against moto's DynamoDB (and botocore's Stubber for errors moto cannot produce).
 
 One moto for the module and a fresh table per test: starting moto for every test cost more than most tests take.
-A backlog is seeded with batch writes and the transaction limit lowered where a test needs many items: moto snapshots
+A backlog is seeded with batch writes where a test needs many items: moto snapshots
 the whole table for every item of a TransactWriteItems, so hundreds of transactional writes took seconds.
 """
 
@@ -13,9 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
-from whatsapp_buffer.adapters import raw_table
 from whatsapp_buffer.adapters.raw_table import (
-    TRANSACTION_LIMIT,
     RawStore,
     conversation_from_stream_keys,
     message_item,
@@ -153,26 +151,55 @@ def test_mark_sent_under_another_burst_id_is_refused(store):
         store.mark_sent(CONV, unsent, "burst-other")
 
 
-def test_claims_over_the_transaction_limit_go_in_several_transactions(store, transaction_sizes, monkeypatch):
-    # GIVEN more pending messages than one transaction may write (a lower limit: see the module's docstring)
-    monkeypatch.setattr(raw_table, "TRANSACTION_LIMIT", 4)
+def test_claim_and_mark_sent_are_plain_conditional_writes_half_the_units_of_a_transaction(store, transaction_sizes):
+    # DynamoDB bills a transaction two underlying writes of every item, prepare and commit (Developer Guide,
+    # transaction-apis.html, "Capacity management for transactions"; bench/cost.py prices it so): the claim and
+    # the mark as one UpdateItem per message cost half the write units of the same writes in TransactWriteItems.
     seed_pending(store, [msg(f"wamid.{i:03d}", T0 + i) for i in range(10)], now=T0 + 200)
     unsent = store.unsent_messages(CONV)
-    assert [s.status for s in unsent] == [PENDING] * 10
-    # WHEN they are claimed, then marked sent
-    store.claim(CONV, unsent, "big")
-    # THEN every one is claimed, in transactions within the limit
-    assert {(s.status, s.burst_id) for s in store.unsent_messages(CONV)} == {(CLAIMED, "big")}
-    assert len(store.unsent_messages(CONV)) == 10
-    store.mark_sent(CONV, unsent, "big")
+    updates = []
+    event = "provide-client-params.dynamodb.UpdateItem"
+    store.client.meta.events.register(event, lambda params, **_: updates.append(params["Key"]["sk"]["S"]), "updates")
+    try:
+        # WHEN ten messages are claimed, then marked sent
+        store.claim(CONV, unsent, "big")
+        assert {(s.status, s.burst_id) for s in store.unsent_messages(CONV)} == {(CLAIMED, "big")}
+        store.mark_sent(CONV, unsent, "big")
+    finally:
+        store.client.meta.events.unregister(event, unique_id="updates")
+    # THEN no transaction was written: one UpdateItem per message and transition, in burst order
+    assert transaction_sizes == []
+    assert updates == [s.store_key for s in unsent] * 2
     assert store.unsent_messages(CONV) == []
-    assert transaction_sizes == [4, 4, 2, 4, 4, 2]
 
 
-def test_the_transaction_limit_is_the_one_dynamodb_declares():
-    # botocore does not check a list's maximum, so the service (and moto) would refuse a larger transaction
-    shape = boto3.client("dynamodb").meta.service_model.shape_for("TransactWriteItemList")
-    assert TRANSACTION_LIMIT == shape.metadata["max"] == 100
+def test_a_claim_records_each_message_place_in_its_burst(store):
+    seed_pending(store, [msg(f"wamid.{i}", T0 + i) for i in range(3)], now=T0 + 200)
+    store.claim(CONV, store.unsent_messages(CONV), "burst-1")
+    assert [(s.burst_index, s.burst_size) for s in store.unsent_messages(CONV)] == [(0, 3), (1, 3), (2, 3)]
+
+
+def test_a_claim_stopped_by_a_message_no_longer_pending_leaves_the_prefix_claimed(store):
+    # GIVEN three pending messages, the third taken meanwhile by another burst
+    seed_pending(store, [msg(f"wamid.{i}", T0 + i) for i in range(3)], now=T0 + 200)
+    unsent = store.unsent_messages(CONV)
+    store.claim(CONV, unsent[2:], "other")
+    # WHEN the three are claimed together
+    with pytest.raises(ConcurrentUpdate):
+        store.claim(CONV, unsent, "burst-1")
+    # THEN the first two stay claimed at places 0 and 1 (the next flush resends exactly that prefix under its id)
+    assert [(s.burst_id, s.burst_index) for s in store.unsent_messages(CONV)] == [
+        ("burst-1", 0), ("burst-1", 1), ("other", 0)
+    ]
+
+
+def test_repeating_a_claim_under_the_same_burst_id_is_not_a_conflict(store):
+    # A request DynamoDB applied but whose answer was lost is retried by botocore: the item is then already ours.
+    store.store_message(msg("wamid.1"), now=T0, retention_hours=1)
+    unsent = store.unsent_messages(CONV)
+    store.claim(CONV, unsent, "burst-1")
+    store.claim(CONV, unsent, "burst-1")
+    assert [(s.status, s.burst_id) for s in store.unsent_messages(CONV)] == [(CLAIMED, "burst-1")]
 
 
 def test_settle_writes_the_recomputed_count_only_at_the_expected_version(store):

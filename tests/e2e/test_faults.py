@@ -25,6 +25,9 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     # WhatsApp's send API has no idempotency key: only an outbound Lambda killed right after a send that succeeded,
     # before anything recorded it, may repeat it (the sandbox counts those sends as in doubt).
     assert result.replies_duplicated <= result.replies_in_doubt, result
+    if mix == "crash-mid-flush":
+        # The mix must reach a burst whose marks stopped half-way (sent, so only marked, never sent again).
+        assert transcript["metrics"]["aggregator"].get("BurstsMarkedAfterPartialMark", 0) > 0
     if mix != "none":
         injected = (
             rep.pipeline.sns_duplicates

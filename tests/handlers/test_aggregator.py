@@ -278,6 +278,42 @@ def test_crash_between_send_and_mark_sent_resends_the_same_burst_id_and_loses_no
     assert store.read_control(CONV).pending == 0
 
 
+class CrashMidMark(RawStore):
+    """A raw store whose first mark-sent dies after its first message's UpdateItem (marks are one write a message)."""
+
+    def __init__(self, inner):
+        super().__init__(inner.table_name, inner.client)
+        self.crashes = 1
+
+    def mark_sent(self, conversation, messages, burst_id):
+        messages = list(messages)
+        if self.crashes:
+            self.crashes -= 1
+            super().mark_sent(conversation, messages[:1], burst_id)
+            raise TransientAwsError("simulated crash between two marks")
+        super().mark_sent(conversation, messages, burst_id)
+
+
+def test_a_flush_dying_half_way_through_marking_sent_never_sends_that_burst_again(
+    ingest, window, virtual_clock, queue_url, store, capsys
+):
+    service = aggregator_module.installed.get()
+    service.store = CrashMidMark(store)
+    service.queue = spy = SpyQueue(service.queue)
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "a", sent_at=T0), eum.message("wamid.2", "b", sent_at=T0 + 1))
+    # WHEN the flush dies after sending and marking one of its two messages, and later windows retry
+    run_windows(window, T0 + 30)
+    arrive(virtual_clock, T0 + 31, eum.message("wamid.3", "c", sent_at=T0 + 31))
+    run_windows(window, T0 + 70)
+    # THEN the burst went to the queue once (a copy with only its unmarked rest would differ from what its id
+    # carried), its rest was marked sent, and the new message followed in its own burst
+    assert [b.message_ids for b in spy.sent] == [("wamid.1", "wamid.2"), ("wamid.3",)]
+    assert [b.message_ids for b, _ in drain_bursts(queue_url)] == [("wamid.1", "wamid.2"), ("wamid.3",)]
+    assert store.unsent_messages(CONV) == []
+    assert store.read_control(CONV).pending == 0
+    assert emitted(capsys)["BurstsMarkedAfterPartialMark"] == [1.0]
+
+
 def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
     ingest, window, virtual_clock, queue_url, store, capsys
 ):

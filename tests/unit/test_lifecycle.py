@@ -207,3 +207,34 @@ def test_a_new_burst_is_as_large_as_both_caps_allow(case, max_messages):
     # the next pending message would break one of the caps
     if taken < len(pending):
         assert taken == max_messages or content_bytes(pending[: taken + 1]) > MAX_BURST_CONTENT_BYTES
+
+
+def placed(i, index, size, burst_id="b1"):
+    return BufferedMessage(buffered(i).message, f"MSG#{i:03d}", CLAIMED, burst_id, index, size)
+
+
+def test_a_burst_whose_marks_stopped_half_way_is_only_marked_never_sent_again():
+    # GIVEN burst b1 of 4 whose first two places were marked sent before the flush died (marks go in burst order)
+    buffer = ConversationBuffer.of(3, [placed(2, 2, 4), placed(3, 3, 4), buffered(4)])
+    # THEN the next claim is b1's rest, to be marked sent without a send
+    claim = buffer.next_claim(max_messages=10)
+    assert (claim.burst_id, ids(claim.messages), claim.resend, claim.sent_already) == (
+        "b1", ["wamid.002", "wamid.003"], True, True
+    )
+    # AND once marked, the pending message is the next burst
+    assert ids(buffer.sent(claim).next_claim(max_messages=10).messages) == ["wamid.004"]
+
+
+@pytest.mark.parametrize(
+    "group",
+    [
+        [(0, 4), (1, 4)],  # a claim that stopped half-way: the burst was never sent
+        [(0, 2), (1, 2)],  # the whole burst claimed, maybe sent: resent under its id, deduplicated
+        [(None, None), (None, None)],  # claimed before places were recorded (one transaction: all or nothing)
+        [(1, 4), (3, 4)],  # not the burst's last places: not what a mark in burst order leaves
+    ],
+)
+def test_a_claimed_burst_is_sent_again_unless_its_marks_had_begun(group):
+    buffer = ConversationBuffer.of(1, [placed(i, index, size) for i, (index, size) in enumerate(group)])
+    claim = buffer.next_claim(max_messages=10)
+    assert claim.resend and not claim.sent_already

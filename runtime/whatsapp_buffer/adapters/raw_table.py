@@ -53,7 +53,6 @@ WAITING = "waiting"
 """The index's hash key attribute; one value, `pending`, on every control item with pending messages."""
 CONTROL = "control"
 MESSAGE = "message"
-TRANSACTION_LIMIT = 100
 SET_ASIDE = "set_aside"
 """A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
 (with `set_aside_reason`); kept until its TTL for an operator to look at."""
@@ -349,6 +348,8 @@ class RawStore:
                         store_key=item["sk"]["S"],
                         status=item["status"]["S"],
                         burst_id=item.get("burst_id", {}).get("S"),
+                        burst_index=_int_or_none(item, "burst_index"),
+                        burst_size=_int_or_none(item, "burst_size"),
                     )
                 )
             if "LastEvaluatedKey" not in response:
@@ -381,14 +382,39 @@ class RawStore:
         )
 
     def claim(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
-        """pending -> claimed under `burst_id`. Raises ConcurrentUpdate if any of them is no longer pending."""
-        self._transition(
-            conversation, messages, burst_id, "claim messages", CLAIMED, "#status = :from", {":from": PENDING}
-        )
+        """pending -> claimed under `burst_id`, one conditional UpdateItem per message in burst order, each recording
+        its place (`burst_index` of `burst_size`; see `lifecycle` for why). Raises ConcurrentUpdate at the first one
+        that is no longer pending (those before it stay claimed: the next flush resends that prefix under the id);
+        a message already claimed under this burst id (a retried request that had succeeded) is not a conflict."""
+        ordered = list(messages)
+        for index, stored in enumerate(ordered):
+            self._transition(
+                conversation,
+                stored,
+                "claim messages",
+                "SET #status = :to, burst_id = :burst, burst_index = :index, burst_size = :size",
+                "#status = :from OR (#status = :to AND burst_id = :burst)",
+                {
+                    ":to": {"S": CLAIMED},
+                    ":from": {"S": PENDING},
+                    ":burst": {"S": burst_id},
+                    ":index": {"N": str(index)},
+                    ":size": {"N": str(len(ordered))},
+                },
+            )
 
     def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
-        """claimed -> sent, only for items claimed under `burst_id` (repeating it is harmless)."""
-        self._transition(conversation, messages, burst_id, "mark messages sent", SENT, "burst_id = :burst", {})
+        """claimed -> sent, only for items claimed under `burst_id`, one conditional UpdateItem per message in burst
+        order (repeating it is harmless). Raises ConcurrentUpdate at the first item claimed under another id."""
+        for stored in messages:
+            self._transition(
+                conversation,
+                stored,
+                "mark messages sent",
+                "SET #status = :to",
+                "burst_id = :burst",
+                {":to": {"S": SENT}, ":burst": {"S": burst_id}},
+            )
 
     def settle_control(self, conversation: Conversation, settlement: Settlement) -> bool:
         """Write the recomputed pending count if the control item is still at `settlement.expected_version`.
@@ -456,39 +482,31 @@ class RawStore:
     def _transition(
         self,
         conversation: Conversation,
-        messages: Iterable[BufferedMessage],
-        burst_id: str,
+        stored: BufferedMessage,
         action: str,
-        to_status: str,
+        expression: str,
         condition: str,
-        condition_values: dict[str, str],
+        values: dict[str, Any],
     ) -> None:
-        values = {
-            name: {"S": value} for name, value in {":to": to_status, ":burst": burst_id, **condition_values}.items()
-        }
-        pk = partition_key(conversation)
-        updates = [
-            {
-                "Update": {
-                    "TableName": self.table_name,
-                    "Key": {"pk": {"S": pk}, "sk": {"S": stored.store_key}},
-                    "UpdateExpression": "SET #status = :to, burst_id = :burst",
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeNames": {"#status": "status"},
-                    "ExpressionAttributeValues": values,
-                }
-            }
-            for stored in messages
-        ]
-        for start in range(0, len(updates), TRANSACTION_LIMIT):
-            try:
-                self.client.transact_write_items(TransactItems=updates[start : start + TRANSACTION_LIMIT])
-            except ClientError as exc:
-                if cancelled_by_condition(exc, first_only=False):
-                    raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
-                raise DYNAMODB.translate(exc, action) from exc
-            except BotoCoreError as exc:
-                raise DYNAMODB.translate(exc, action) from exc
+        """One message item's conditional UpdateItem. Plain writes, not a transaction: a transaction is billed two
+        underlying writes per item (prepare and commit; DynamoDB Developer Guide, "Capacity management for
+        transactions"), an UpdateItem one; the burst's all-or-nothing is recovered from the places the claim
+        records (see `lifecycle`)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": stored.store_key}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
+            raise DYNAMODB.translate(exc, action) from exc
+        except BotoCoreError as exc:
+            raise DYNAMODB.translate(exc, action) from exc
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -508,6 +526,11 @@ def _unreadable_reason(exc: Exception) -> str:
 
 def _number(value: float) -> str:
     return repr(float(value))
+
+
+def _int_or_none(item: dict[str, Any], name: str) -> int | None:
+    value = _num(item, name)
+    return None if value is None else int(value)
 
 
 def _num(item: dict[str, Any], name: str) -> float | None:

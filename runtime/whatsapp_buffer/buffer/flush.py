@@ -18,7 +18,8 @@ conversation (its image decides without a read), so W trades latency against Dyn
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
 it (`lifecycle.ConversationBuffer`, which owns the states and transitions): claim the next burst (a claimed-but-unsent
-one is resent first, else up to `max_messages` pending ones), send it, mark it sent, and settle the control item's
+one is resent first -- or, when its marks had begun, only marked sent --, else up to `max_messages` pending ones),
+send it, mark it sent (claim and mark: one conditional UpdateItem per message), and settle the control item's
 pending count only if its version is unchanged -- a message that arrived meanwhile moved the version, so the count is
 recomputed and that message stays pending for its own burst.
 """
@@ -189,7 +190,7 @@ class Aggregator:
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
                 return sent
-            burst = self._flush_once(conversation, control, now)
+            burst, left = self._flush_once(conversation, control, now)
             if burst is None:
                 return sent
             logger.info(
@@ -201,6 +202,10 @@ class Aggregator:
             )
             _count_flush(burst)
             sent.append(burst)
+            if left == 0:
+                # The settle wrote "nothing pending" at the version it read: a message stored since then writes the
+                # control item again, and that record brings the conversation to the next window. No read needed.
+                return sent
         return sent
 
     def _signal_typing(self, conversation: Conversation, control: debounce.ControlView, now: float) -> None:
@@ -214,19 +219,26 @@ class Aggregator:
         except Exception:
             logger.warning("typing signal not sent", **_ids(conversation))
 
-    def _flush_once(self, conversation: Conversation, control: debounce.ControlView, now: float) -> Burst | None:
+    def _flush_once(
+        self, conversation: Conversation, control: debounce.ControlView, now: float
+    ) -> tuple[Burst | None, int]:
+        """The next burst sent (None when there was none) and how many messages the settle left unsent."""
         buffer = self._buffer(conversation, control.version)
         claim = buffer.next_claim(self.policy.max_messages)
+        if claim is not None and claim.sent_already:
+            # A flush died half-way through marking this burst sent: it is on the queue; finish the marks only.
+            self.store.mark_sent(conversation, claim.messages, claim.burst_id)
+            _count("BurstsMarkedAfterPartialMark")
+            buffer = buffer.sent(claim)
+            claim = buffer.next_claim(self.policy.max_messages)
         if claim is None:
-            self._settle(conversation, buffer)
-            return None
+            return None, self._settle(conversation, buffer)
         if not claim.resend:
             self.store.claim(conversation, claim.messages, claim.burst_id)
         burst = merge.build_burst(claim.inbound, now, claim.burst_id)
         self.queue.send(burst)
         self.store.mark_sent(conversation, claim.messages, claim.burst_id)
-        self._settle(conversation, buffer.claimed(claim).sent(claim))
-        return burst
+        return burst, self._settle(conversation, buffer.claimed(claim).sent(claim))
 
     def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
         """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message
@@ -247,10 +259,12 @@ class Aggregator:
                 raise
         return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
 
-    def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> None:
+    def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> int:
+        """Write the buffer's settlement; how many messages it left unsent."""
         for _ in range(SETTLE_ATTEMPTS):
-            if self.store.settle_control(conversation, buffer.settlement()):
-                return
+            settlement = buffer.settlement()
+            if self.store.settle_control(conversation, settlement):
+                return settlement.pending
             # A message arrived during the flush: it is pending in the table; count it from the truth.
             buffer = self._buffer(conversation, self.store.read_control(conversation).version)
         raise ConcurrentUpdate("the control item kept changing while settling a flush")

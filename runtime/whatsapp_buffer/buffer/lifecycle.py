@@ -6,9 +6,17 @@ message's worth of content at a time. A burst that was claimed but never marked 
 is resent first, under the id it was claimed with, so SQS FIFO and the bridge drop the copy. A flush ends by settling
 the control item on the version it read: how many messages are still unsent, and when the oldest of them arrived.
 
-The raw table adapter persists each transition as a conditional write -- claim only what is still pending, mark sent
-only what this burst claimed, settle only at the version read -- so a write refused means another writer moved the
-state (a message arrived, a retried flush got there first) and the flush reads the buffer again.
+The raw table adapter persists each transition as one conditional write per message -- claim only what is still
+pending, mark sent only what this burst claimed, settle only at the version read -- so a write refused means another
+writer moved the state (a message arrived, a retried flush got there first) and the flush reads the buffer again.
+They are not one transaction (half the write units), so a flush that dies half-way leaves part of a burst moved; the
+claim records each message's place in its burst (`burst_index` of `burst_size`) and both transitions go in burst
+order, which tells the two halves apart:
+- a partial claim leaves a prefix (places 0..j-1) claimed: the burst was never sent (the send follows the whole
+  claim), so it is sent as claimed, under its id, and the rest of the messages stay pending for the next burst;
+- a partial mark leaves a suffix (places j..n-1, j >= 1) claimed: the burst was sent (marks follow the send), so the
+  rest is marked sent and nothing is sent again -- a copy that differs from what the id first carried must never
+  reach the bridge (its idempotency would keep whichever of the two came first).
 
 No boto3, no clock: the flush reads the table and hands the buffer in.
 """
@@ -43,6 +51,10 @@ class BufferedMessage:
     status: str = PENDING
     burst_id: str | None = None
     """The burst it is claimed under; None while pending."""
+    burst_index: int | None = None
+    """Its place in that burst (0 = first), written with the claim; None while pending or claimed before places."""
+    burst_size: int | None = None
+    """How many messages that burst claimed."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,9 @@ class Claim:
     messages: tuple[BufferedMessage, ...]
     resend: bool = False
     """Claimed by an earlier flush that never marked them sent: send them again as they are, do not claim again."""
+    sent_already: bool = False
+    """A resend whose burst was sent and partly marked (its first places are sent, the rest still claimed): mark the
+    rest sent, never send it again."""
 
     @property
     def inbound(self) -> list[InboundMessage]:
@@ -99,7 +114,8 @@ class ConversationBuffer:
         claimed = self.claimed_unsent
         if claimed:
             burst_id = claimed[0].burst_id or ""
-            return Claim(burst_id, tuple(m for m in claimed if m.burst_id == burst_id), resend=True)
+            group = tuple(m for m in claimed if m.burst_id == burst_id)
+            return Claim(burst_id, group, resend=True, sent_already=partly_marked(group))
         batch = _within_size(self.pending[:max_messages])
         if not batch:
             return None
@@ -136,6 +152,18 @@ class ConversationBuffer:
         if not keys <= {m.store_key for m in self.messages}:
             raise ValueError(f"burst {claim.burst_id} holds messages this buffer does not")
         return keys
+
+
+def partly_marked(group: tuple[BufferedMessage, ...]) -> bool:
+    """True when the claimed messages of one burst are exactly the last places of it (j..n-1, j >= 1): its marks
+    (which go in burst order, after the send) reached places 0..j-1. A prefix (a partial claim), the whole burst, or
+    messages claimed without places (an older flush's transaction, all or nothing) are not."""
+    sizes = {m.burst_size for m in group}
+    if not group or len(sizes) != 1 or None in sizes or any(m.burst_index is None for m in group):
+        return False
+    size = next(iter(sizes)) or 0
+    places = sorted(m.burst_index or 0 for m in group)
+    return len(group) < size and places == list(range(size - len(group), size))
 
 
 def _claimable(buffered: BufferedMessage, claim: Claim) -> bool:
