@@ -238,3 +238,27 @@ def test_a_claimed_burst_is_sent_again_unless_its_marks_had_begun(group):
     buffer = ConversationBuffer.of(1, [placed(i, index, size) for i, (index, size) in enumerate(group)])
     claim = buffer.next_claim(max_messages=10)
     assert claim.resend and not claim.sent_already
+
+
+def test_a_claim_that_stopped_half_way_is_completed_into_the_same_burst_under_its_id():
+    """Two aggregators may flush one conversation at once (a tick landing in another stream shard after a split;
+    flush.py): the other one may be claiming the rest of this burst right now and will send it whole under its id.
+    SQS FIFO keeps the first copy of a deduplication id, so the resend must carry the very same messages."""
+    whole = burst_id_for(["wamid.000", "wamid.001", "wamid.002"])
+    # GIVEN a burst of 3 whose claim stopped after its first place, its other two messages still pending
+    buffer = ConversationBuffer.of(4, [placed(0, 0, 3, whole), buffered(1), buffered(2), buffered(3)])
+    # THEN the next claim is the whole burst again, to be claimed (the first place already is) and sent
+    claim = buffer.next_claim(max_messages=10)
+    assert (claim.burst_id, ids(claim.messages), claim.resend) == (whole, ["wamid.000", "wamid.001", "wamid.002"], False)
+    after = buffer.claimed(claim).sent(claim)
+    assert ids(after.messages) == ["wamid.003"]
+
+
+def test_a_half_claimed_burst_whose_rest_no_longer_makes_its_id_is_sent_as_claimed():
+    # GIVEN a burst of 3 (wamid.000, .002, .003) whose claim stopped after place 0, then a message with an earlier
+    # WhatsApp timestamp (wamid.001) arrived: the next pending ones no longer make the burst's id
+    first = burst_id_for(["wamid.000", "wamid.002", "wamid.003"])
+    buffer = ConversationBuffer.of(4, [placed(0, 0, 3, first), buffered(1), buffered(2), buffered(3)])
+    # THEN the prefix goes alone under its id, as claimed (it was never sent: the send follows the whole claim)
+    claim = buffer.next_claim(max_messages=10)
+    assert (ids(claim.messages), claim.resend, claim.sent_already) == (["wamid.000"], True, False)

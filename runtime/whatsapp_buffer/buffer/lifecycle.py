@@ -12,8 +12,14 @@ writer moved the state (a message arrived, a retried flush got there first) and 
 They are not one transaction (half the write units), so a flush that dies half-way leaves part of a burst moved; the
 claim records each message's place in its burst (`burst_index` of `burst_size`) and both transitions go in burst
 order, which tells the two halves apart:
-- a partial claim leaves a prefix (places 0..j-1) claimed: the burst was never sent (the send follows the whole
-  claim), so it is sent as claimed, under its id, and the rest of the messages stay pending for the next burst;
+- a partial claim leaves a prefix (places 0..j-1 of n) claimed: the burst was never sent by the flush that claimed
+  it (the send follows the whole claim). It is completed -- its other n-j places are the next n-j pending messages
+  when those make its burst id again -- and the whole burst is claimed and sent under its id, exactly as the first
+  flush would have; only when they do not (a message with an earlier timestamp arrived meanwhile) is the prefix sent
+  alone under the id, and the rest stay pending for the next burst. Completing matters when two aggregators flush one
+  conversation at once (after a stream shard split a tick may land in another shard than the conversation's own
+  records): the other may be claiming the rest right now, then send the whole burst under the same id, and SQS FIFO
+  keeps whichever copy comes first -- so both copies must be the same burst;
 - a partial mark leaves a suffix (places j..n-1, j >= 1) claimed: the burst was sent (marks follow the send), so the
   rest is marked sent and nothing is sent again -- a copy that differs from what the id first carried must never
   reach the bridge (its idempotency would keep whichever of the two came first).
@@ -115,11 +121,26 @@ class ConversationBuffer:
         if claimed:
             burst_id = claimed[0].burst_id or ""
             group = tuple(m for m in claimed if m.burst_id == burst_id)
+            whole = self._completed(group, burst_id)
+            if whole is not None:
+                return Claim(burst_id, whole)
             return Claim(burst_id, group, resend=True, sent_already=partly_marked(group))
         batch = _within_size(self.pending[:max_messages])
         if not batch:
             return None
         return Claim(burst_id_for([m.message.message_id for m in batch]), batch)
+
+    def _completed(self, group: tuple[BufferedMessage, ...], burst_id: str) -> tuple[BufferedMessage, ...] | None:
+        """The whole burst a partial claim (places 0..j-1 of n) began: its prefix and the next n-j pending messages,
+        when those make `burst_id` again; None for anything else (see the module docstring)."""
+        if not partly_claimed(group):
+            return None
+        size = group[0].burst_size or 0
+        prefix = tuple(sorted(group, key=lambda m: m.burst_index or 0))
+        whole = prefix + self.pending[: size - len(group)]
+        if len(whole) != size or burst_id_for([m.message.message_id for m in whole]) != burst_id:
+            return None
+        return whole
 
     def claimed(self, claim: Claim) -> ConversationBuffer:
         """pending -> claimed under the claim's burst id (a resend is claimed already: the buffer stays as it is)."""
@@ -166,10 +187,22 @@ def partly_marked(group: tuple[BufferedMessage, ...]) -> bool:
     return len(group) < size and places == list(range(size - len(group), size))
 
 
+def partly_claimed(group: tuple[BufferedMessage, ...]) -> bool:
+    """True when the claimed messages of one burst are exactly its first places (0..j-1 of n, j < n): its claims
+    (which go in burst order, before the send) stopped at place j."""
+    sizes = {m.burst_size for m in group}
+    if not group or len(sizes) != 1 or None in sizes or any(m.burst_index is None for m in group):
+        return False
+    size = next(iter(sizes)) or 0
+    return len(group) < size and sorted(m.burst_index or 0 for m in group) == list(range(len(group)))
+
+
 def _claimable(buffered: BufferedMessage, claim: Claim) -> bool:
+    already = buffered.status == CLAIMED and buffered.burst_id == claim.burst_id
     if claim.resend:
-        return buffered.status == CLAIMED and buffered.burst_id == claim.burst_id
-    return buffered.status == PENDING
+        return already
+    # A claim repeated under its own id is no conflict (the raw table's condition says the same).
+    return buffered.status == PENDING or already
 
 
 def _within_size(messages: tuple[BufferedMessage, ...]) -> tuple[BufferedMessage, ...]:
