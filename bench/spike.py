@@ -5,12 +5,14 @@ real `Aggregator` (decision, lifecycle, merge, its concurrency) runs against a s
 keeps the raw table's state in memory and sleeps a modelled latency per call (the GIL is released while sleeping, as
 it is while boto3 waits on the network). The final invoke is synchronous: the shard's next final invoke starts when
 the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window. The window's
-control images go in as the handler collects them from the stream records (a waiting conversation: a touch, no read).
+control images go in as the handler collects them from the stream records, merged as the handler merges them
+(`flush.merge_view`): control records' images, and the one tick item each window end writes for the conversations it
+leaves waiting (a waiting conversation costs no call of its own; the window end one PutItem per tick chunk).
 
 Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms (a claim and a mark-sent are
-one conditional UpdateItem per message, in order: "single-digit millisecond performance", the DynamoDB product page),
-SQS FIFO SendMessage 10 ms. They are
-assumptions, not measurements: multiply them and the window-end durations scale with them.
+one conditional UpdateItem per message, in order: "single-digit millisecond performance", the DynamoDB product page;
+a tick is one PutItem per chunk of up to ~300 KB, modelled like the other writes), SQS FIFO SendMessage 10 ms. They
+are assumptions, not measurements: multiply them and the window-end durations scale with them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from whatsapp_buffer.adapters.raw_table import tick_chunks
 from whatsapp_buffer.buffer import flush
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
@@ -34,7 +37,7 @@ from whatsapp_buffer.settings import BufferPolicy
 
 LATENCY_S = {
     "read_control": 0.004,
-    "touch": 0.005,
+    "write_tick": 0.005,
     "unsent_messages": 0.005,
     "claim": 0.005,
     "mark_sent": 0.005,
@@ -61,10 +64,11 @@ class ModelledShard:
     latency: dict[str, float] = field(default_factory=lambda: dict(LATENCY_S))
     controls: dict[str, _Control] = field(default_factory=dict)
     messages: dict[str, dict[str, BufferedMessage]] = field(default_factory=dict)
-    records: list[str] = field(default_factory=list)
-    """Conversation keys whose control item changed since the last `take_records` (the stream)."""
-    images: dict[str, list[Any]] = field(default_factory=dict)
-    """Each conversation's newest control image, as its latest stream record carries it."""
+    records: list[tuple[str, str, Any]] = field(default_factory=list)
+    """The stream since the last `take_records`: ("control", key, its image) for a control item's write, ("tick",
+    anchor, {key: image or None}) for a tick chunk."""
+    ticks: int = 0
+    """Tick chunks written."""
     sent: list[tuple[float, Burst]] = field(default_factory=list)
     """(wall clock of the send, burst)."""
     calls: int = 0
@@ -85,13 +89,12 @@ class ModelledShard:
     def _record(self, key: str) -> None:
         """A stream record of the control item (called under the lock)."""
         c = self.controls[key]
-        self.records.append(key)
-        self.images[key] = [c.pending, c.last_arrival, c.first_pending]
+        self.records.append(("control", key, [c.pending, c.last_arrival, c.first_pending, c.version]))
 
-    def take_records(self) -> list[str]:
+    def take_records(self) -> list[tuple[str, str, Any]]:
         with self._lock:
             records, self.records = self.records, []
-        return list(dict.fromkeys(records))
+        return records
 
     # what ingest does (not timed: another function, another shard of work)
     def store(self, message: InboundMessage) -> None:
@@ -113,11 +116,14 @@ class ModelledShard:
             c = self.controls.get(conversation.key, _Control())
             return ControlView(c.pending, c.last_arrival, c.first_pending, c.version)
 
-    def touch(self, conversation: Conversation) -> None:
-        self._wait("touch")
-        with self._lock:
-            if conversation.key in self.controls:
-                self._record(conversation.key)
+    def write_tick(self, anchor: Conversation, listed: dict[str, list[Any] | None], now: float) -> int:
+        chunks = tick_chunks(listed)
+        for chunk in chunks:
+            self._wait("write_tick")
+            with self._lock:
+                self.ticks += 1
+                self.records.append(("tick", anchor.key, dict(chunk)))
+        return len(chunks)
 
     def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
         self._wait("unsent_messages")
@@ -167,6 +173,25 @@ class ModelledShard:
         return burst.burst_id
 
 
+
+def window_input(records: Iterable[tuple[str, str, Any]]) -> tuple[list[str], dict[str, list[Any]], list[str]]:
+    """(conversation keys in first-seen order, their views, tick anchors) of a window's records, as the handler
+    collects them (`Aggregator.handle`)."""
+    seen: dict[str, None] = {}
+    views: dict[str, list[Any]] = {}
+    anchors: dict[str, None] = {}
+    for kind, key, image in records:
+        if kind == "control":
+            seen.setdefault(key)
+            flush.merge_view(views, key, image, from_tick=False)
+            continue
+        anchors.setdefault(key)
+        for listed, view in image.items():
+            seen.setdefault(listed)
+            flush.merge_view(views, listed, view, from_tick=True)
+    return list(seen), views, list(anchors)
+
+
 def spike_messages(customers: int, spread_s: float, seed: int) -> list[InboundMessage]:
     """Each customer starts within `spread_s` and sends 1-3 short texts 0.5-6 s apart (one burst each)."""
     rng = random.Random(seed)
@@ -204,7 +229,7 @@ def run_spike(
     level = flush.logger.log_level
     flush.logger.setLevel("WARNING")  # restored below: the Logger is the functions' one, shared by everything
     saved, flush.FLUSH_CONCURRENCY = flush.FLUSH_CONCURRENCY, concurrency
-    pending_records: dict[int, list[str]] = {}
+    pending_records: dict[int, list[tuple[str, str, Any]]] = {}
     flushed_at: dict[str, float] = {}
     durations: list[tuple[int, int, float]] = []
     shard_free = T0
@@ -215,15 +240,14 @@ def run_spike(
             while index < len(messages) and messages[index].received_at < end:
                 shard.store(messages[index])
                 index += 1
-            keys = list(dict.fromkeys([*pending_records.pop(window, []), *shard.take_records()]))
+            keys, views, anchors = window_input([*pending_records.pop(window, []), *shard.take_records()])
             if keys:
                 start = max(end, shard_free)
                 virtual["now"] = start
                 before = len(shard.sent)
                 wall = time.perf_counter()
-                views = {k: shard.images[k] for k in keys}
                 with contextlib.redirect_stdout(io.StringIO()):
-                    aggregator.end_window([Conversation.from_key(k) for k in keys], views)
+                    aggregator.end_window([Conversation.from_key(k) for k in keys], views, anchors)
                 took = time.perf_counter() - wall
                 for sent_wall, burst in shard.sent[before:]:
                     flushed_at[burst.conversation.key] = start + (sent_wall - wall)
@@ -254,10 +278,12 @@ def run_spike(
         "final_invokes": len(durations),
         "longest_final_invoke_s": round(busiest[2], 3),
         "longest_final_invoke_conversations": busiest[0],
+        "final_invoke_p95_s": round(sorted(d[2] for d in durations)[int(0.95 * (len(durations) - 1))], 3),
         "final_invokes_over_window": sum(1 for d in durations if d[2] > window_s),
         "ms_per_due_conversation_median": round(1000 * statistics.median(per_due), 2) if per_due else None,
         "ms_per_conversation_looked_at": round(1000 * sum(d[2] for d in durations) / sum(d[0] for d in durations), 2),
         "calls": shard.calls,
+        "tick_writes": shard.ticks,
         "max_calls_at_once": shard.max_in_flight,
     }
 
@@ -280,7 +306,8 @@ def lines(result: dict[str, Any]) -> list[str]:
             f"  {r['customers']:>5} customers in {r['spread_s']:g} s, {r['buffer_seconds']:g} x {r['window_seconds']:g}, "
             f"{r['concurrency']:>2} at a time: p50/p95/max {r['latency_p50_s']}/{r['latency_p95_s']}/"
             f"{r['latency_max_s']} s (target p95 {r['target_p95_s']:g}); longest final invoke {r['longest_final_invoke_s']} s "
-            f"for {r['longest_final_invoke_conversations']} conversations, {r['final_invokes_over_window']} of "
+            f"for {r['longest_final_invoke_conversations']} conversations (p95 {r['final_invoke_p95_s']} s), "
+            f"{r['final_invokes_over_window']} of "
             f"{r['final_invokes']} over the window; {r['ms_per_due_conversation_median']} ms per due conversation "
             f"(median), {r['ms_per_conversation_looked_at']} ms per conversation looked at"
         )

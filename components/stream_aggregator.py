@@ -32,11 +32,30 @@ SWEEPER_TIMEOUT_SECONDS = 60
 SWEEP_SCHEDULE = "rate(1 minute)"
 """EventBridge Scheduler's shortest rate: a stranded conversation waits at most a minute past the sweep's margin."""
 BURSTS_MAX_RECEIVE_COUNT = 5
-CONTROL_RECORDS_ONLY = {
+AGGREGATOR_RECORDS = {
     "eventName": ["INSERT", "MODIFY"],
-    "dynamodb": {"NewImage": {"record_type": {"S": ["control"]}}},
+    "dynamodb": {"NewImage": {"record_type": {"S": ["control", "tick"]}}},
 }
-"""Only control-item changes wake the aggregator: one record per conversation update, never one per message."""
+"""Only control-item changes and ticks wake the aggregator: one record per conversation update, never one per
+message, plus the one tick a window end writes for what it leaves waiting. A list of values is an "or" (Lambda
+Developer Guide, "Lambda event filtering", Filter rule syntax: `"PaymentType": [ "Credit", "Debit"]`); REMOVE records
+(TTL deletions of either) carry no NewImage and are not INSERT/MODIFY, so they never pass."""
+
+
+TICK_ATTRIBUTES = ("pk", "sk", "record_type", "listed", "written_at", "expires_at")
+"""The attributes of a tick item (runtime adapters/raw_table.py, `RawStore.write_tick`): the only ones the
+aggregator's PutItem may write."""
+
+
+def _tick_writes(raw_table_arn: pulumi.Input[str]) -> iam.Statement:
+    """PutItem of tick items only: a window end's one write for what it leaves waiting. `dynamodb:Attributes` limits
+    the top-level attributes a request may name ("ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}, the IAM
+    User Guide's example "Amazon DynamoDB: Allows access to specific attributes", which lists PutItem), so this grant
+    cannot write a message item (`status`, `body`) or a control item (`pending`, `version`)."""
+    return {
+        **iam.allow(["dynamodb:PutItem"], [raw_table_arn], sid="WriteTicks"),
+        "Condition": {"ForAllValues:StringEquals": {"dynamodb:Attributes": list(TICK_ATTRIBUTES)}},
+    }
 
 
 @dataclass(frozen=True)
@@ -93,11 +112,12 @@ class StreamAggregator(pulumi.ComponentResource):
                 resources={"raw_table_name": args.raw_table_name, "bursts_queue_url": self.bursts_queue.url},
                 statements=[
                     iam.allow(
-                        # Claims, marks, settles and touches are all conditional UpdateItems.
+                        # Claims, marks, settles are all conditional UpdateItems.
                         ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
                         [args.raw_table_arn],
                         sid="ReadAndClaimPendingMessages",
                     ),
+                    _tick_writes(args.raw_table_arn),
                     iam.allow(
                         ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
                         [pulumi.Output.concat(args.raw_table_arn, "/stream/*")],
@@ -136,7 +156,7 @@ class StreamAggregator(pulumi.ComponentResource):
             ),
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
                 filters=[
-                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(CONTROL_RECORDS_ONLY))
+                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(AGGREGATOR_RECORDS))
                 ]
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),

@@ -14,10 +14,12 @@ from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_table import (
+    TICK_CHUNK_BYTES,
     RawStore,
     conversation_from_stream_keys,
     message_item,
     message_sort_key,
+    tick_from_stream,
 )
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
@@ -235,6 +237,69 @@ def test_touching_a_conversation_that_was_never_stored_creates_nothing(store):
     store.touch(CONV)
     assert raw_items(store) == []
     assert store.read_control(CONV).pending == 0
+
+
+def tick_items(store):
+    return sorted((i for i in raw_items(store) if i["sk"]["S"].startswith("TICK")), key=lambda i: i["sk"]["S"])
+
+
+def listed(item):
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer().deserialize(item["listed"])
+
+
+def test_a_tick_is_one_item_under_the_anchors_partition_listing_each_image_and_expiring_in_an_hour(store):
+    other = Conversation("107000000000001", CONV.customer)
+    chunks = store.write_tick(CONV, {CONV.key: [2, T0 + 3, T0 + 1, 7], other.key: None}, now=T0 + 10)
+    (item,) = tick_items(store)
+    assert chunks == 1
+    assert (item["pk"]["S"], item["sk"]["S"], item["record_type"]["S"]) == (f"CONV#{CONV.key}", "TICK", "tick")
+    assert listed(item) == {CONV.key: [2, T0 + 3, T0 + 1, 7], other.key: None}
+    assert (float(item["written_at"]["N"]), int(item["expires_at"]["N"])) == (T0 + 10, int(T0 + 10 + 3600))
+    # AND the control items are not written (a tick is no touch), and nothing else enters the pending-since index
+    assert [i["sk"]["S"] for i in raw_items(store)] == ["TICK"]
+    assert "waiting" not in item
+
+
+def test_rewriting_the_same_tick_still_changes_the_item_so_it_writes_a_stream_record(store):
+    """AWS_FACTS (not found in the DynamoDB docs we searched): a write that changes nothing emits no stream record.
+    `written_at` makes two ticks with the same list two different items either way."""
+    store.write_tick(CONV, {CONV.key: [1, T0, T0, 1]}, now=T0 + 1)
+    (before,) = tick_items(store)
+    store.write_tick(CONV, {CONV.key: [1, T0, T0, 1]}, now=T0 + 2)
+    (after,) = tick_items(store)
+    assert before != after
+
+
+def test_a_large_tick_is_cut_in_chunks_each_under_the_item_size_limit_and_none_lost(store):
+    """DynamoDB Developer Guide, "Service, account, and table quotas": "The maximum item size in DynamoDB is 400 KB,
+    which includes both attribute name binary length (UTF-8 length) and attribute value lengths" (moto refuses a
+    bigger item as DynamoDB does). A Lambda invoke payload is at most 6 MB, so a tick chunk stays near 300 KB."""
+    from bench.cost import item_size
+
+    images = {
+        f"{106540352242922 + i % 50}#{100000000000000 + i}": [50, 1767225601.123456, 1767225541.654321, 123456]
+        for i in range(7_000)
+    }
+    chunks = store.write_tick(CONV, images, now=T0)
+    items = tick_items(store)
+    assert chunks == len(items) >= 2
+    assert [i["sk"]["S"] for i in items] == sorted(f"TICK#{n}" for n in range(1, chunks + 1))
+    assert all(item_size(i) < TICK_CHUNK_BYTES < 400 * 1024 for i in items)
+    merged = {}
+    for item in items:
+        merged.update({k: [float(v) for v in image] for k, image in listed(item).items()})
+    assert merged == images
+
+
+def test_tick_records_name_their_anchor_and_list_other_records_are_no_ticks():
+    image = {"pk": f"CONV#{CONV.key}", "sk": "TICK#2", "record_type": "tick", "listed": {CONV.key: None}}
+    assert tick_from_stream({"pk": image["pk"], "sk": "TICK#2"}, image) == (CONV.key, {CONV.key: None})
+    assert tick_from_stream({"pk": image["pk"], "sk": "CONTROL"}, image) is None
+    assert tick_from_stream({"pk": image["pk"], "sk": "TICK"}, None) is None  # a REMOVE: no NewImage
+    with pytest.raises(MalformedEvent):
+        tick_from_stream({"pk": "OTHER#1", "sk": "TICK"}, image)
 
 
 def test_two_numbers_with_one_customer_are_two_conversations(store):

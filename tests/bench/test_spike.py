@@ -17,7 +17,8 @@ def test_one_final_invoke_works_on_at_most_the_bounded_number_of_conversations_a
     now = max(m.received_at for m in messages) + 30
     aggregator = flush.Aggregator(store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1), now=lambda: now)
 
-    aggregator.end_window([Conversation.from_key(k) for k in shard.take_records()])
+    keys, views, anchors = spike.window_input(shard.take_records())
+    aggregator.end_window([Conversation.from_key(k) for k in keys], views, anchors)
 
     assert 1 < shard.max_in_flight <= flush.FLUSH_CONCURRENCY
     assert sorted(b.conversation.key for _, b in shard.sent) == sorted({m.conversation.key for m in messages})
@@ -29,3 +30,21 @@ def test_a_small_spike_leaves_every_burst_whole_within_the_target():
 
     assert result["bursts"] == 40
     assert result["latency_p95_s"] <= result["target_p95_s"]
+
+
+def test_a_window_end_leaving_conversations_waiting_writes_one_tick_instead_of_a_call_each():
+    shard = spike.ModelledShard(latency={name: 0.001 for name in spike.LATENCY_S})
+    messages = spike.spike_messages(customers=30, spread_s=1, seed=5)
+    for message in messages:
+        shard.store(message)
+    now = max(m.received_at for m in messages) + 1  # nobody quiet for 20 s yet
+    aggregator = flush.Aggregator(store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1), now=lambda: now)
+    keys, views, anchors = spike.window_input(shard.take_records())
+    calls = shard.calls
+
+    aggregator.end_window([Conversation.from_key(k) for k in keys], views, anchors)
+
+    assert (shard.calls - calls, shard.ticks) == (1, 1)
+    (tick,) = shard.take_records()
+    assert tick[0] == "tick" and sorted(tick[2]) == sorted(keys)
+    assert spike.window_input([tick])[1] == views

@@ -1,7 +1,8 @@
 """moto-backed raw table (with its stream) and bursts FIFO queue, virtual time, and the handlers built on them.
 
 Stream events are built from what moto's DynamoDB stream really recorded, passed through the same filter the event
-source mapping declares (INSERT/MODIFY of control items), and wrapped in the tumbling-window fields Lambda adds.
+source mapping declares (INSERT/MODIFY of control and tick items; components.stream_aggregator, applied by the
+sandbox's filter), and wrapped in the tumbling-window fields Lambda adds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from components.stream_aggregator import AGGREGATOR_RECORDS
+from sandbox import filters
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
@@ -129,8 +132,7 @@ class Stream:
 
 
 def _passes_mapping_filter(record: dict[str, Any]) -> bool:
-    new_image = record.get("dynamodb", {}).get("NewImage", {})
-    return record.get("eventName") in ("INSERT", "MODIFY") and new_image.get("record_type") == {"S": "control"}
+    return filters.matches_any([AGGREGATOR_RECORDS], record)
 
 
 @pytest.fixture

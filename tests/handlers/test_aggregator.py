@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.flush import window_state
+from whatsapp_buffer.buffer.flush import Aggregator, window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import TransientAwsError
@@ -38,6 +38,44 @@ def run_windows(window, until):
 
 def texts(bursts):
     return [[item.text for item in burst.items] for burst, _ in bursts]
+
+
+def tick_items(store):
+    """The raw table's tick items, as stored."""
+    items = store.client.scan(TableName=store.table_name, ConsistentRead=True)["Items"]
+    return [i for i in items if i["sk"]["S"].startswith("TICK")]
+
+
+def tick_listing(store):
+    """{conversation key: [pending, last_arrival, first_pending, version] or None} of the newest tick (earlier ones
+    under other anchors stay in the table, inert)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    items = tick_items(store)
+    newest = max(float(i["written_at"]["N"]) for i in items)
+    listed = {}
+    for item in items:
+        if float(item["written_at"]["N"]) == newest:
+            for key, image in TypeDeserializer().deserialize(item["listed"]).items():
+                listed[key] = None if image is None else [None if v is None else float(v) for v in image]
+    return listed
+
+
+def close_with(window, records, end):
+    """Close the window ending at `end` on exactly `records` (already taken from the stream)."""
+    start = end - window.length
+    response = aggregator_module.handler(window.event(records, {}, False, start), None)
+    window.clock.set(end)
+    return aggregator_module.handler(window.event([], response["state"], True, start), None)
+
+
+def control_item(store, conversation):
+    key = {"pk": {"S": f"CONV#{conversation.key}"}, "sk": {"S": "CONTROL"}}
+    return store.client.get_item(TableName=store.table_name, Key=key, ConsistentRead=True)["Item"]
+
+
+def record_kinds(records):
+    return [r["dynamodb"]["Keys"]["sk"]["S"] for r in records]
 
 
 def test_quiet_conversation_becomes_one_burst_after_buffer_seconds(ingest, window, virtual_clock, queue_url):
@@ -77,7 +115,7 @@ def test_every_invoke_returns_state_and_batch_item_failures(ingest, window, virt
     for response in window.responses:
         assert set(response) == {"state", "batchItemFailures"}
     assert window.responses[0] == {
-        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}},
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1]}},
         "batchItemFailures": [],
     }
 
@@ -314,13 +352,19 @@ def test_a_flush_dying_half_way_through_marking_sent_never_sends_that_burst_agai
     assert emitted(capsys)["BurstsMarkedAfterPartialMark"] == [1.0]
 
 
-def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
+def test_a_failing_conversation_is_listed_without_an_image_read_at_the_next_end_and_does_not_block_the_others(
     ingest, window, virtual_clock, queue_url, store, capsys
 ):
     broken = Conversation("107000000000001", eum.CUSTOMER)
 
     class FailsFor(RawStore):
         failures = 1
+        reads: list[float] = []
+
+        def read_control(self, conversation):
+            if conversation == broken:
+                self.reads.append(virtual_clock.t)
+            return super().read_control(conversation)
 
         def unsent_messages(self, conversation):
             if conversation == broken and self.failures:
@@ -328,29 +372,46 @@ def test_a_failing_conversation_is_touched_and_does_not_block_the_others(
                 raise TransientAwsError("throttled")
             return super().unsent_messages(conversation)
 
-    aggregator_module.installed.get().store = FailsFor(store.table_name, store.client)
+    failing = FailsFor(store.table_name, store.client)
+    aggregator_module.installed.get().store = failing
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "fine"))
     arrive(virtual_clock, T0 + 1, eum.message("wamid.2", "unlucky"), phone_number_id=broken.phone_number_id)
     run_windows(window, T0 + 30)
+    # THEN the other conversation flushed, and the failed one is in the tick with no image (no touch of its own)
     assert texts(drain_bursts(queue_url)) == [["fine"]]
     assert emitted(capsys)["FlushFailures"] == [1.0]
+    assert tick_listing(store) == {broken.key: None}
+    assert "tick" not in control_item(store, broken)
+    # AND the next window end reads it (the tick's null image decides nothing) and flushes it
     run_windows(window, T0 + 40)
+    assert failing.reads[-1] == T0 + 40
     assert texts(drain_bursts(queue_url)) == [["unlucky"]]
     assert "FlushFailures" not in emitted(capsys)
 
 
-def test_final_invoke_fails_when_a_conversation_can_neither_flush_nor_be_touched(ingest, window, virtual_clock, store):
-    class Unreachable(RawStore):
-        def read_control(self, conversation):
-            raise TransientAwsError("down")
+def test_final_invoke_fails_when_the_tick_cannot_be_written_and_its_retry_loses_nothing(
+    ingest, window, virtual_clock, queue_url, store
+):
+    class TickDown(RawStore):
+        down = True
 
-        def touch(self, conversation):
-            raise TransientAwsError("down")
+        def write_tick(self, anchor, listed, now):
+            if self.down:
+                raise TransientAwsError("down")
+            return super().write_tick(anchor, listed, now)
 
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
-    aggregator_module.installed.get().store = Unreachable(store.table_name, store.client)
-    with pytest.raises(TransientAwsError, match="1 conversation"):
+    broken = TickDown(store.table_name, store.client)
+    aggregator_module.installed.get().store = broken
+    # WHEN the window end leaves the conversation waiting and its tick cannot be written
+    with pytest.raises(TransientAwsError, match="tick of 1 waiting"):
         run_windows(window, T0 + 10)
+    # THEN Lambda retries the final invoke with the window's state; once the tick is written, the burst follows
+    broken.down = False
+    state = window.responses[-1]["state"]
+    aggregator_module.handler(window.event([], state, True, T0), None)
+    run_windows(window, T0 + 30)
+    assert texts(drain_bursts(queue_url)) == [["hi"]]
 
 
 def test_window_terminated_early_acts_like_a_final_invoke(ingest, window, virtual_clock, queue_url):
@@ -377,7 +438,7 @@ def test_unreadable_stream_record_is_reported_by_sequence_number_and_the_rest_ke
     bad["dynamodb"]["SequenceNumber"] = "999"
     response = aggregator_module.handler(window.event([bad, *records], {}, False, T0), None)
     assert response == {
-        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}},
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1]}},
         "batchItemFailures": [{"itemIdentifier": "999"}],
     }
 
@@ -431,8 +492,8 @@ def test_handler_builds_itself_from_the_environment_on_first_call(aws, dynamodb,
 def test_a_waiting_conversation_is_not_read_again_while_its_records_say_it_waits(
     ingest, window, virtual_clock, queue_url, store, monkeypatch
 ):
-    """The control image the stream delivers decides WAIT (touch) without a consistent read; only a conversation
-    that looks due is read before anything is sent."""
+    """The control image the stream delivers (then the tick carries) decides WAIT without a consistent read; only a
+    conversation that looks due is read before anything is sent."""
     reads: list[float] = []
     read = store.read_control
     monkeypatch.setattr(store, "read_control", lambda c: reads.append(virtual_clock.t) or read(c))
@@ -443,3 +504,230 @@ def test_a_waiting_conversation_is_not_read_again_while_its_records_say_it_waits
     run_windows(window, T0 + 30)  # quiet 29 s: due, read, flushed
     assert reads and min(reads) == T0 + 30
     assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.1",)]
+
+
+# Ticks: one item per window end lists every conversation left waiting (flush.py's module docstring).
+
+
+def test_a_waiting_conversation_comes_back_through_the_tick_with_its_image_and_flushes_at_the_right_window_end(
+    ingest, window, virtual_clock, queue_url, store, monkeypatch
+):
+    reads: list[float] = []
+    read = store.read_control
+    monkeypatch.setattr(store, "read_control", lambda c: reads.append(virtual_clock.t) or read(c))
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    # WHEN the first window end finds it waiting (quiet 9 s of 20)
+    run_windows(window, T0 + 10)
+    # THEN one tick item under its own partition lists it with the image it was decided on; its control item is
+    # never touched
+    (tick,) = tick_items(store)
+    assert (tick["pk"]["S"], tick["sk"]["S"], tick["record_type"]["S"]) == (f"CONV#{CONV.key}", "TICK", "tick")
+    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 1]}
+    assert int(tick["expires_at"]["N"]) == int(T0 + 10 + 3600)
+    assert "tick" not in control_item(store, CONV)
+    # AND the next window sees it only through the tick's record, decides WAIT again on that image (no read) ...
+    run_windows(window, T0 + 20)
+    assert reads == []
+    assert drain_bursts(queue_url) == []
+    # ... and flushes it at the first window end 20 s after its last message
+    run_windows(window, T0 + 30)
+    ((burst, _),) = drain_bursts(queue_url)
+    assert (burst.message_ids, burst.flushed_at) == (("wamid.1",), T0 + 30)
+    assert reads == [T0 + 30]
+    # AND the loop ends: the settle's record is seen once (idle), no tick is written for nothing
+    window.stream.new_records()
+    run_windows(window, T0 + 50)
+    assert window.stream.new_records() == []
+
+
+def test_one_tick_lists_every_waiting_conversation_of_the_window(ingest, window, virtual_clock, queue_url, store):
+    other = Conversation("107000000000001", eum.CUSTOMER)
+    third = Conversation(eum.PHONE_NUMBER_ID, "447700900123")
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "one"))
+    arrive(virtual_clock, T0 + 2, eum.message("wamid.2", "two"), phone_number_id=other.phone_number_id)
+    arrive(virtual_clock, T0 + 3, eum.message("wamid.3", "three", customer=third.customer))
+    run_windows(window, T0 + 10)
+    # THEN one item, under the smallest key among them, lists all three
+    (tick,) = tick_items(store)
+    assert tick["pk"]["S"] == f"CONV#{min(CONV.key, other.key, third.key)}"
+    assert set(tick_listing(store)) == {CONV.key, other.key, third.key}
+    # AND one stream record brings all three back, and they flush together once quiet
+    records = window.stream.new_records()
+    assert record_kinds(records) == ["TICK"]
+    close_with(window, records, T0 + 20)
+    run_windows(window, T0 + 30)
+    assert sorted(texts(drain_bursts(queue_url))) == [["one"], ["three"], ["two"]]
+
+
+def test_the_anchor_is_kept_while_it_waits_so_one_item_is_overwritten(ingest, window, virtual_clock, store):
+    later = Conversation(eum.PHONE_NUMBER_ID, "10000000001")  # a smaller key than CONV's
+    assert later.key < CONV.key
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "first"))
+    run_windows(window, T0 + 10)
+    # WHEN a conversation with a smaller key starts waiting too, while the anchor still waits
+    arrive(virtual_clock, T0 + 12, eum.message("wamid.2", "second", customer=later.customer))
+    run_windows(window, T0 + 20)
+    # THEN the tick is still the anchor's one item, now listing both
+    (tick,) = tick_items(store)
+    assert tick["pk"]["S"] == f"CONV#{CONV.key}"
+    assert set(tick_listing(store)) == {CONV.key, later.key}
+    # AND once the anchor has flushed, the next tick moves to one that still waits (the old item is left inert:
+    # nothing rewrites it, so no record comes of it, and TTL removes it)
+    run_windows(window, T0 + 30)
+    newest = max(tick_items(store), key=lambda i: float(i["written_at"]["N"]))
+    assert (newest["pk"]["S"], float(newest["written_at"]["N"])) == (f"CONV#{later.key}", T0 + 30)
+    assert list(newest["listed"]["M"]) == [later.key]
+
+
+def test_a_control_record_in_the_same_window_beats_the_ticks_older_image(
+    ingest, window, virtual_clock, queue_url, store
+):
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "first"))
+    run_windows(window, T0 + 10)
+    # WHEN a new message arrives in the window the tick lands in (the tick's image says last arrival T0 + 1)
+    arrive(virtual_clock, T0 + 15, eum.message("wamid.2", "second", sent_at=T0 + 15))
+    records = window.stream.new_records()
+    assert sorted(record_kinds(records)) == ["CONTROL", "TICK"]
+    # THEN whichever order the records come in, the window keeps the control record's newer image
+    for batch in (records, list(reversed(records))):
+        state = aggregator_module.handler(window.event(batch, {}, False, T0 + 10), None)["state"]
+        assert state["v"] == {CONV.key: [2, T0 + 15, T0 + 1, 2]}
+    # AND the burst waits for 20 s of quiet after the second message
+    close_with(window, records, T0 + 20)
+    run_windows(window, T0 + 30)
+    assert drain_bursts(queue_url) == []
+    run_windows(window, T0 + 40)
+    assert texts(drain_bursts(queue_url)) == [["first\nsecond"]]
+
+
+def test_a_window_state_written_before_versions_were_kept_still_decides(ingest, window, virtual_clock, store):
+    """A deploy mid-window: the final invoke gets a state whose views are [pending, last_arrival, first_pending]."""
+    arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
+    window.stream.new_records()
+    virtual_clock.set(T0 + 10)
+    legacy = {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}}
+    aggregator_module.handler(window.event([], legacy, True, T0), None)
+    # THEN it waits on that image, listed with version 0 (any image the table has since then replaces it)
+    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 0]}
+
+
+class Interleaved(RawStore):
+    """A raw store that runs a second aggregator's whole window end for the same conversation right after one of
+    the first aggregator's writes: two shards' aggregators on one conversation after a shard split."""
+
+    def __init__(self, inner, after, other):
+        super().__init__(inner.table_name, inner.client)
+        self.after, self.other = after, other
+
+    def _maybe(self, step):
+        if self.after == step:
+            self.after = None
+            self.other()
+
+    def _transition(self, conversation, stored, action, expression, condition, values):
+        super()._transition(conversation, stored, action, expression, condition, values)
+        self._maybe(f"first write to {action}")
+
+    def claim(self, conversation, messages, burst_id):
+        super().claim(conversation, messages, burst_id)
+        self._maybe("claim")
+
+    def mark_sent(self, conversation, messages, burst_id):
+        super().mark_sent(conversation, messages, burst_id)
+        self._maybe("mark_sent")
+
+    def settle_control(self, conversation, settlement):
+        settled = super().settle_control(conversation, settlement)
+        self._maybe("settle")
+        return settled
+
+
+class InterleavedQueue(SpyQueue):
+    def __init__(self, inner, store):
+        super().__init__(inner)
+        self.store = store
+
+    def send(self, burst):
+        burst_id = super().send(burst)
+        self.store._maybe("send")
+        return burst_id
+
+
+@pytest.mark.parametrize(
+    "after", ["first write to claim messages", "claim", "send", "first write to mark messages sent", "mark_sent", "settle"]
+)
+def test_two_aggregators_flushing_one_conversation_at_once_send_each_message_once(
+    ingest, window, virtual_clock, queue_url, store, after
+):
+    # GIVEN three messages of one conversation, due, and two aggregators that both have it in their window
+    for i in range(3):
+        arrive(virtual_clock, T0 + 1 + i, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i))
+    first = aggregator_module.installed.get()
+    second = Aggregator(store=store, queue=SpyQueue(first.queue), policy=first.policy, now=first.now)
+    first.store = Interleaved(store, after, lambda: second.end_window([CONV]))
+    first.queue = spy = InterleavedQueue(first.queue, first.store)
+    virtual_clock.set(T0 + 30)
+    # WHEN the second runs its whole window end in the middle of the first one's flush
+    first.end_window([CONV])
+    # THEN every message reached the queue once, in one burst (the same burst id whoever sent it: FIFO drops a copy)
+    assert first.store.after is None, "the second aggregator ran"
+    bursts = drain_bursts(queue_url)
+    assert [b.message_ids for b, _ in bursts] == [("wamid.0", "wamid.1", "wamid.2")]
+    assert {b.burst_id for b in spy.sent + second.queue.sent} == {bursts[0][0].burst_id}
+    # AND nothing is left unsent or counted pending
+    assert store.unsent_messages(CONV) == []
+    assert store.read_control(CONV).pending == 0
+
+
+def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_whole_burst(
+    ingest, window, virtual_clock, queue_url, store
+):
+    """The race a shard split makes possible: B reads the buffer between A's first and last claim, A finishes
+    claiming, and B's send reaches the queue first. SQS FIFO keeps B's copy of the burst id and drops A's, so B's
+    copy must hold all of A's messages, not only the prefix it saw claimed (lifecycle: a partial claim is completed)."""
+    import threading
+
+    for i in range(3):
+        arrive(virtual_clock, T0 + 1 + i, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i))
+    a_claimed_first, b_read, a_claimed_all, b_sent = (threading.Event() for _ in range(4))
+
+    class A(RawStore):
+        def _transition(self, conversation, stored, action, expression, condition, values):
+            super()._transition(conversation, stored, action, expression, condition, values)
+            if action == "claim messages" and not a_claimed_first.is_set():
+                a_claimed_first.set()
+                assert b_read.wait(10)
+
+        def claim(self, conversation, messages, burst_id):
+            super().claim(conversation, messages, burst_id)
+            a_claimed_all.set()
+            assert b_sent.wait(10)
+
+    class B(RawStore):
+        def unsent_messages(self, conversation):
+            assert a_claimed_first.wait(10)
+            messages = super().unsent_messages(conversation)
+            if not b_read.is_set():
+                b_read.set()
+                assert a_claimed_all.wait(10)
+            return messages
+
+    class BQueue(SpyQueue):
+        def send(self, burst):
+            burst_id = super().send(burst)
+            b_sent.set()
+            return burst_id
+
+    first = aggregator_module.installed.get()
+    a = Aggregator(store=A(TABLE, store.client), queue=SpyQueue(first.queue), policy=first.policy, now=first.now)
+    b = Aggregator(store=B(TABLE, store.client), queue=BQueue(first.queue), policy=first.policy, now=first.now)
+    virtual_clock.set(T0 + 30)
+    other = threading.Thread(target=b.end_window, args=([CONV],))
+    other.start()
+    a.end_window([CONV])
+    other.join(10)
+    # THEN both sent the whole burst under its id, B's copy first; every message reaches the queue once
+    assert [x.message_ids for x in b.queue.sent] == [("wamid.0", "wamid.1", "wamid.2")]
+    assert [x.message_ids for x in a.queue.sent] == [("wamid.0", "wamid.1", "wamid.2")]
+    assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.0", "wamid.1", "wamid.2")]
+    assert store.unsent_messages(CONV) == []

@@ -7,6 +7,7 @@ import json
 import pytest
 from infra_helpers import function, policy, statements
 
+from sandbox import filters
 from sandbox.program import run_program
 from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
@@ -201,8 +202,48 @@ def test_stream_mapping_is_a_bounded_tumbling_window_over_control_records(graph)
     (only,) = mapping["filterCriteria"]["filters"]
     assert json.loads(only["pattern"]) == {
         "eventName": ["INSERT", "MODIFY"],
-        "dynamodb": {"NewImage": {"record_type": {"S": ["control"]}}},
+        "dynamodb": {"NewImage": {"record_type": {"S": ["control", "tick"]}}},
     }
+
+
+def _stream_record(event_name, sk, record_type=None, ttl=False):
+    """A raw table stream record as Lambda filters it (NEW_IMAGE view: a REMOVE carries no NewImage; a TTL deletion
+    has userIdentity type "Service", principalId "dynamodb.amazonaws.com": botocore's dynamodbstreams Record)."""
+    dynamodb = {"Keys": {"pk": {"S": "CONV#1065#1555"}, "sk": {"S": sk}}, "StreamViewType": "NEW_IMAGE"}
+    if event_name != "REMOVE":
+        dynamodb["NewImage"] = {**dynamodb["Keys"], "record_type": {"S": record_type}}
+    record = {"eventName": event_name, "eventSource": "aws:dynamodb", "dynamodb": dynamodb}
+    if ttl:
+        record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return record
+
+
+TICK_INSERT = _stream_record("INSERT", "TICK", "tick")
+TICK_MODIFY = _stream_record("MODIFY", "TICK#2", "tick")
+TICK_REMOVE = _stream_record("REMOVE", "TICK", ttl=True)
+
+
+def test_the_aggregator_mapping_passes_control_and_tick_writes_and_never_a_removal_or_a_message(graph):
+    """botocore's dynamodbstreams `Record.eventName`: INSERT "a new item was added", MODIFY "one or more of an
+    existing item's attributes were modified", REMOVE "the item was deleted"; the filter's value list is an "or"
+    (Lambda Developer Guide, "Lambda event filtering": `"PaymentType": [ "Credit", "Debit"]`). Applied by the
+    sandbox's filter, as the replay applies it."""
+    patterns = [f["pattern"] for f in graph.get("whatsapp-buffer-stream-aggregator-stream-mapping").inputs["filterCriteria"]["filters"]]
+    passes = lambda record: filters.matches_any(patterns, record)  # noqa: E731
+
+    assert passes(TICK_INSERT) and passes(TICK_MODIFY)
+    assert passes(_stream_record("MODIFY", "CONTROL", "control"))
+    assert not passes(TICK_REMOVE)
+    assert not passes(_stream_record("REMOVE", "CONTROL", ttl=True))
+    assert not passes(_stream_record("INSERT", "MSG#0001749416383.000000#wamid.1", "message"))
+
+
+@pytest.mark.parametrize("overrides", [{}, {"transcribeLanguages": "en-US"}])
+def test_the_inbound_functions_stream_mapping_never_passes_a_tick(overrides):
+    graph = run_program(overrides)
+    patterns = [f["pattern"] for f in graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs["filterCriteria"]["filters"]]
+
+    assert not any(filters.matches_any(patterns, r) for r in (TICK_INSERT, TICK_MODIFY, TICK_REMOVE))
 
 
 def test_bursts_queue_is_fifo_with_explicit_dedupe_and_a_fifo_dead_letter_queue(graph):

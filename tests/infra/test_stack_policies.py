@@ -131,9 +131,10 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert aggregator["dynamodb:GetRecords"] == {raw + "/stream/*"}
     assert aggregator["dynamodb:Query"] == {raw}
     assert aggregator["sqs:SendMessage"] == {bursts, graph.get("whatsapp-buffer-stream-aggregator-failures").outputs["arn"]}
-    assert "dynamodb:PutItem" not in aggregator
+    assert aggregator["dynamodb:PutItem"] == {raw}  # a window end's tick, its attributes limited (test below)
     assert set(aggregator) - {"logs:CreateLogStream", "logs:PutLogEvents"} == {
         "dynamodb:GetItem",
+        "dynamodb:PutItem",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
         "dynamodb:DescribeStream",
@@ -165,6 +166,30 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)
     assert not any(action.startswith("connectparticipant:") for action in inbound)
+
+
+def test_the_aggregator_may_put_only_tick_items(graph):
+    """Its one PutItem is a window end's tick. IAM User Guide, "Amazon DynamoDB: Allows access to specific
+    attributes": `"ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}` on an Allow of PutItem (among others)
+    limits the top-level attributes a request may name; a tick names exactly what `RawStore.write_tick` writes, so
+    the grant cannot write a message item (`status`, `body`) or a control item (`pending`, `version`)."""
+    from whatsapp_buffer.adapters.raw_table import RawStore
+    from whatsapp_buffer.model import Conversation
+
+    raw = graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["arn"]
+    (put,) = [s for s in role_statements(graph, "aggregator") if "dynamodb:PutItem" in as_list(s["Action"])]
+    assert (as_list(put["Action"]), as_list(put["Resource"])) == (["dynamodb:PutItem"], [raw])
+    granted = set(put["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+
+    written = []
+
+    class Client:
+        def put_item(self, **params):
+            written.append(set(params["Item"]))
+
+    RawStore("raw", Client()).write_tick(Conversation("1065", "1555"), {"1065#1555": [1, 1.0, 1.0, 1], "1065#2": None}, 9.0)
+    assert written == [granted]
+    assert not granted & {"status", "body", "pending", "version", "waiting", "first_pending"}
 
 
 def test_the_sweeper_may_read_the_pending_index_and_touch_control_items_only(graph):

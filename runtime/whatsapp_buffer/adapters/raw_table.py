@@ -7,6 +7,11 @@ read back; `read_failures`/`read_error` count the flushes that could not read it
 numeric TTL `expires_at`.
 Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`, and `waiting` =
 `pending` while messages are pending (removed with `first_pending` when none are).
+Tick item: pk = `CONV#<anchor conversation key>`, sk = `TICK` (chunks `TICK#1`, `TICK#2`... when the list would pass
+TICK_CHUNK_BYTES), `record_type` tick, `listed` = {conversation key: [pending, last_arrival, first_pending, version]
+or NULL}, `written_at`, TTL `expires_at` (an hour). Each final invoke that leaves conversations waiting writes one
+(PutItem, unconditional): its stream record carries every listed conversation into the next window, in place of one
+touch per conversation. Nothing rewrites a stale tick, so it writes no record and is inert until TTL removes it.
 Index `pending-since` (sparse, keys only): `waiting` / `first_pending`. Only control items with pending messages carry
 both attributes, so the index holds exactly the conversations with something to send, oldest first, and the sweeper
 finds stranded ones without scanning the table.
@@ -47,6 +52,17 @@ REFUSED_PREFIX = "REFUSED#"
 REFUSAL = "refusal"
 """`record_type` of a refusal item (what the inbound function's stream filter passes)."""
 CONTROL_SK = "CONTROL"
+TICK_SK = "TICK"
+TICK = "tick"
+"""`record_type` of a tick item (what the aggregator's stream filter passes, with control items)."""
+TICK_LISTED = "listed"
+"""The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
+conversation with pending messages."""
+TICK_CHUNK_BYTES = 300_000
+"""A tick's list is cut in chunks of about this many bytes: an item is at most 400 KB (DynamoDB Developer Guide,
+"Item size"), and a stream record carries the whole item to the aggregator, whose invoke payload is at most 6 MB."""
+TICK_TTL_SECONDS = 3600
+"""A tick is read within a window or two of being written; an hour is plenty, and a stale one is inert anyway."""
 PENDING_INDEX = "pending-since"
 """The sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a number)."""
 WAITING = "waiting"
@@ -80,6 +96,39 @@ def message_item(message: InboundMessage, now: float, retention_hours: float) ->
         "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
         "expires_at": {"N": str(int(now + retention_hours * 3600))},
     }
+
+
+def tick_sort_keys(chunks: int) -> list[str]:
+    """`TICK` for a tick in one item, `TICK#1`..`TICK#n` for one in n chunks."""
+    return [TICK_SK] if chunks == 1 else [f"{TICK_SK}#{i}" for i in range(1, chunks + 1)]
+
+
+def tick_chunks(listed: Mapping[str, list[Any] | None], limit: int = TICK_CHUNK_BYTES) -> list[dict[str, Any]]:
+    """`listed` cut in the fewest chunks in its order whose (over)estimated DynamoDB size stays under `limit`: an
+    entry's JSON text is longer than DynamoDB's encoding of it (numbers are stored in about half their digits)."""
+    chunks: list[dict[str, Any]] = [{}]
+    size = 0
+    for key, image in listed.items():
+        entry = len(key.encode()) + len(json.dumps(image)) + 8
+        if chunks[-1] and size + entry > limit:
+            chunks.append({})
+            size = 0
+        chunks[-1][key] = image
+        size += entry
+    return chunks
+
+
+def tick_from_stream(keys: Mapping[str, Any], image: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """(anchor conversation key, {conversation key: image or None}) of a tick record's (deserialized) Keys and
+    NewImage; None for records of other items or a tick record without its image (a REMOVE)."""
+    pk, sk = keys.get("pk"), keys.get("sk")
+    if not isinstance(pk, str) or not pk.startswith(PK_PREFIX) or not isinstance(sk, str):
+        raise MalformedEvent("stream record keys are not the raw table's (pk/sk)")
+    if sk != TICK_SK and not sk.startswith(f"{TICK_SK}#"):
+        return None
+    if not image or image.get("record_type") != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
+        return None
+    return pk[len(PK_PREFIX) :], dict(image[TICK_LISTED])
 
 
 def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
@@ -295,6 +344,28 @@ class RawStore:
             raise DYNAMODB.translate(exc, "touch a control item") from exc
         except BotoCoreError as exc:
             raise DYNAMODB.translate(exc, "touch a control item") from exc
+
+    def write_tick(self, anchor: Conversation, listed: Mapping[str, list[Any] | None], now: float) -> int:
+        """Write the tick item(s) under `anchor`'s partition listing `listed` (conversation key -> [pending,
+        last_arrival, first_pending, version], or None: read it); how many items. Unconditional PutItems: a retried
+        final invoke writes the same list again, and `written_at` makes every write a change, so each writes a stream
+        record (DynamoDB writes none for a write that changes nothing)."""
+        chunks = tick_chunks(listed)
+        for sort_key, chunk in zip(tick_sort_keys(len(chunks)), chunks, strict=True):
+            self._call(
+                "write a tick",
+                self.client.put_item,
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": partition_key(anchor)},
+                    "sk": {"S": sort_key},
+                    "record_type": {"S": TICK},
+                    TICK_LISTED: {"M": {key: _tick_image(image) for key, image in chunk.items()}},
+                    "written_at": {"N": _number(now)},
+                    "expires_at": {"N": str(int(now + TICK_TTL_SECONDS))},
+                },
+            )
+        return len(chunks)
 
     def pending_since_before(self, cutoff: float) -> list[Conversation]:
         """Conversations whose oldest pending message was stored before `cutoff`, oldest first (the sparse index;
@@ -522,6 +593,12 @@ def _unreadable_reason(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"body lacks the field {exc.args[0]!r}" if exc.args and isinstance(exc.args[0], str) else "body lacks a field"
     return f"body is not a stored message ({type(exc).__name__})"
+
+
+def _tick_image(image: list[Any] | None) -> dict[str, Any]:
+    if image is None:
+        return {"NULL": True}
+    return {"L": [{"NULL": True} if value is None else {"N": _number(value) if isinstance(value, float) else str(value)} for value in image]}
 
 
 def _number(value: float) -> str:

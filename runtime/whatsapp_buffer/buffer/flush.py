@@ -2,18 +2,39 @@
 
 The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
 collected in the window state with the newest control image their records carried ({"c": [keys], "v": {key:
-[pending, last_arrival, first_pending]}}, about 109 bytes a conversation: ~9,600 per shard-window under Lambda's
-1 MB state limit). At the window's final invoke each conversation is decided with `debounce.flush_due`, on its image
-first: not yet due -> its control item is touched (no read), which writes a stream record into the next window so it
-is looked at again; nothing pending -> dropped (the loop ends); looks due -> the control item is read consistently
-and the decision made again on the truth: due -> flushed here.
+[pending, last_arrival, first_pending, version]}, "a": [tick anchors]}, about 115 bytes a conversation: ~9,000 per
+shard-window under Lambda's 1 MB state limit). At the window's final invoke each conversation is decided with
+`debounce.flush_due`, on its image first: not yet due -> it stays waiting (no read); nothing pending -> dropped (the
+loop ends); looks due -> the control item is read consistently and the decision made again on the truth: due ->
+flushed here.
+
+Lambda drops a window's state after its final invoke ("After processing, the window completes and your final
+invocation completes, and then the state is dropped": Lambda Developer Guide, "Tumbling windows" for DynamoDB
+streams), so what is still waiting must come back through a new stream record. The final invoke writes ONE tick item
+(`RawStore.write_tick`, chunked when large) listing every conversation it leaves waiting with the control image it was
+decided on (None for one whose flush failed: read it at the next end). The tick's record lands in the next window, and
+each listed conversation counts as seen there, with that image. A flushed conversation with messages left is not
+listed: its settle wrote the control item, whose own record brings it back.
+
+Where the tick lands: a stream record goes to the shard of its item's partition, so the tick is written under the
+partition key of one of the waiting conversations (the anchor: the previous window's anchor while it still waits,
+so the same item is overwritten window after window; else the smallest key). The conversations of one shard arrived
+through it, so their tick comes back to it. After a shard split the tick may land in another shard than some of its
+conversations' own records, and two aggregators may then flush one conversation at once; that stays safe because
+every step below is conditional (claims, marks, the versioned settle) and idempotent under one burst id.
+
+Merging views: a control record's image always replaces the conversation's view (records of one item arrive in
+order); a tick's image only fills an absent view or replaces one of a strictly lower version. A tick never lists a
+conversation with nothing pending, so a stale tick cannot make a conversation look idle, and an image that looks due
+is always checked against a consistent read before anything is sent.
 
 Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
 W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
 window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
 invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
-burst, and maxMessages pending flush at the next window end (< W). Each window end costs one touch per waiting
-conversation (its image decides without a read), so W trades latency against DynamoDB writes.
+burst, and maxMessages pending flush at the next window end (< W). Each window end that leaves conversations waiting
+costs one tick PutItem (1 WRU per started KB: ~13 conversations a KB) instead of one UpdateItem per waiting
+conversation.
 
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
 idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
@@ -39,7 +60,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys
+from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, tick_from_stream
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
@@ -49,12 +70,20 @@ from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.settings import BufferPolicy
 
 STATE_KEY = "c"
-"""Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending]}}."""
+"""Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending,
+version]}, "a": [anchors of the ticks this window carried]}."""
 VIEWS_KEY = "v"
-"""The newest control image each conversation's records carried this window (the stream's NEW_IMAGE): enough to
-decide WAIT or IDLE without reading the control item again. Records of one item arrive in order, so it is the newest
-write the stream has delivered; a newer one only makes the conversation less due by quiet, and its own record brings
-it to a later window. A due-looking image is always checked against a consistent read before anything is sent."""
+"""The newest control image each conversation's records carried this window (the stream's NEW_IMAGE, or a tick's
+listed image; see the module docstring for how they merge): enough to decide WAIT or IDLE without reading the control
+item again. Records of one item arrive in order, so a control record's image is the newest write the stream has
+delivered; a newer one only makes the conversation less due by quiet, and its own record brings it to a later window.
+A due-looking image is always checked against a consistent read before anything is sent. A window state written by
+the code before versions were kept holds 3-element views: they read as version 0."""
+ANCHORS_KEY = "a"
+"""The conversations whose partitions this window's tick records came from: the next tick keeps one of them as its
+anchor while it still waits, so one tick item is overwritten window after window."""
+NO_IMAGE = None
+"""A tick's image of a conversation whose flush failed: no image, read the control item at the next window end."""
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
@@ -65,30 +94,77 @@ every 10 s keeps it showing without a gap, at one SQS message per waiting conver
 FLUSH_CONCURRENCY = 16
 """Conversations one final invoke decides and flushes at once. The final invoke is synchronous: the shard waits for
 it, so its duration adds to every burst's latency. One conversation's work is a few sequential calls of a few ms
-each (read control, query, claim, send, mark sent, settle; read + touch while waiting), so a window end with 1,000
-conversations takes seconds one at a time and a fraction of a second 16 at a time (`python -m bench spike`). Each
+each (read control, query, claim, send, mark sent, settle; a waiting one: none, its image decides and the window's
+one tick lists it), so a window end with 1,000 conversations takes seconds one at a time and a fraction of a second 16 at a time (`python -m bench spike`). Each
 conversation stays on one thread: its bursts are still sent in order."""
 MAX_READ_FAILURES = 3
 """Flushes a stored message may fail to be read back in before it is set aside and the rest of its conversation
 flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
 
 
-def window_state(keys: Iterable[str], views: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+def window_state(
+    keys: Iterable[str], views: dict[str, list[Any]] | None = None, anchors: Iterable[str] = ()
+) -> dict[str, Any]:
     state: dict[str, Any] = {STATE_KEY: list(dict.fromkeys(keys))}
     if views:
         state[VIEWS_KEY] = {key: views[key] for key in state[STATE_KEY] if key in views}
+    anchors = [a for a in dict.fromkeys(anchors) if a in state[STATE_KEY]]
+    if anchors:
+        state[ANCHORS_KEY] = anchors
     return state
 
 
 def control_view(image: dict[str, Any] | None) -> list[Any] | None:
-    """[pending, last_arrival, first_pending] from a control record's (deserialized) NewImage; None if unusable."""
+    """[pending, last_arrival, first_pending, version] from a control record's (deserialized) NewImage; None if
+    unusable. An image without `version` (none is written without one) reads as version 0."""
     if not image or "pending" not in image or "last_arrival" not in image:
         return None
     try:
         first = image.get("first_pending")
-        return [int(image["pending"]), float(image["last_arrival"]), None if first is None else float(first)]
+        return [
+            int(image["pending"]),
+            float(image["last_arrival"]),
+            None if first is None else float(first),
+            int(image.get("version") or 0),
+        ]
     except (TypeError, ValueError):
         return None
+
+
+def listed_view(image: Any) -> list[Any] | None:
+    """A tick's or a window state's view as [pending, last_arrival, first_pending, version]; a 3-element one (a window
+    state written before versions were kept) reads as version 0. None when it is not a view."""
+    if not isinstance(image, list) or len(image) not in (3, 4):
+        return None
+    pending, last_arrival, first_pending, *version = image
+    return control_view(
+        {"pending": pending, "last_arrival": last_arrival, "first_pending": first_pending, "version": (version or [0])[0]}
+    )
+
+
+def merge_view(views: dict[str, list[Any]], key: str, view: list[Any] | None, *, from_tick: bool) -> None:
+    """Merge one record's image of conversation `key` into the window's views. A control record's image always
+    replaces (None: unusable, read it at the end); a tick's only fills an absent view or replaces a strictly older
+    one (None, a failed flush's entry, changes nothing: a view the window has is newer than the failure)."""
+    if not from_tick:
+        if view is None:
+            views.pop(key, None)
+        else:
+            views[key] = view
+        return
+    if view is None:
+        return
+    current = views.get(key)
+    if current is None or current[3] < view[3]:
+        views[key] = view
+
+
+def choose_anchor(waiting: Iterable[str], previous: Iterable[str]) -> str:
+    """The conversation whose partition the next tick is written under: the smallest previous anchor still waiting
+    (the same item overwritten window after window), else the smallest waiting key."""
+    waiting = set(waiting)
+    kept = sorted(a for a in previous if a in waiting)
+    return kept[0] if kept else min(waiting)
 
 
 def conversation_of(record: DynamoDBRecord) -> Conversation | None:
@@ -97,6 +173,31 @@ def conversation_of(record: DynamoDBRecord) -> Conversation | None:
     if stream is None:
         raise MalformedEvent("stream record has no dynamodb section")
     return conversation_from_stream_keys(stream.keys or {})
+
+
+def tick_of(record: DynamoDBRecord) -> tuple[str, dict[str, list[Any] | None]] | None:
+    """(anchor, {conversation key: view or None}) of a tick record; None for records of other items. An entry that
+    is not a conversation key or not a view is dropped with a warning (the sweeper finds its conversation)."""
+    stream = record.dynamodb
+    if stream is None:
+        raise MalformedEvent("stream record has no dynamodb section")
+    tick = tick_from_stream(stream.keys or {}, stream.new_image)
+    if tick is None:
+        return None
+    anchor, listed = tick
+    views: dict[str, list[Any] | None] = {}
+    for key, image in listed.items():
+        view = None if image is None else listed_view(list(image) if isinstance(image, (list, tuple)) else image)
+        try:
+            key = Conversation.from_key(str(key)).key
+        except MalformedEvent:
+            view, image = None, "unreadable"
+        if image is not None and view is None:
+            logger.warning("dropped an unreadable tick entry")
+            _count("TickEntriesDropped")
+            continue
+        views[key] = view
+    return anchor, views
 
 
 @dataclass
@@ -109,16 +210,22 @@ class Aggregator:
     def handle(self, event: DynamoDBStreamEvent) -> dict[str, Any]:
         seen = dict.fromkeys(self._state_keys(event.state))
         views = self._state_views(event.state, seen)
+        anchors = self._state_anchors(event.state, seen)
 
         def collect(record: DynamoDBRecord) -> None:
             conversation = conversation_of(record)
             if conversation is not None:
                 seen.setdefault(conversation.key)
-                view = control_view(record.dynamodb.new_image if record.dynamodb else None)
-                if view is None:
-                    views.pop(conversation.key, None)  # unknown: read it at the window end
-                else:
-                    views[conversation.key] = view
+                image = record.dynamodb.new_image if record.dynamodb else None
+                merge_view(views, conversation.key, control_view(image), from_tick=False)
+                return
+            tick = tick_of(record)
+            if tick is not None:
+                anchor, listed = tick
+                for key, view in listed.items():
+                    seen.setdefault(key)
+                    merge_view(views, key, view, from_tick=True)
+                anchors.setdefault(anchor)
 
         failures: list[Any] = []
         if event.raw_event.get("Records"):  # final invokes often carry none, which Powertools refuses as a batch
@@ -126,73 +233,84 @@ class Aggregator:
             response = process_partial_response(event=event.raw_event, record_handler=collect, processor=processor)
             failures = list(response["batchItemFailures"])
         if not event.is_final_invoke_for_window:
-            return {"state": window_state(seen, views), "batchItemFailures": failures}
-        self.end_window([Conversation.from_key(key) for key in seen], views)
+            return {"state": window_state(seen, views, anchors), "batchItemFailures": failures}
+        self.end_window([Conversation.from_key(key) for key in seen], views, anchors)
         return {"state": {}, "batchItemFailures": failures}
 
-    def end_window(self, conversations: list[Conversation], views: dict[str, list[Any]] | None = None) -> list[Burst]:
+    def end_window(
+        self,
+        conversations: list[Conversation],
+        views: dict[str, list[Any]] | None = None,
+        anchors: Iterable[str] = (),
+    ) -> list[Burst]:
         """Decide and act for every conversation seen in the window, FLUSH_CONCURRENCY at a time; one failing does
-        not block the others. `views`: the control images the window's records carried (see VIEWS_KEY)."""
+        not block the others. `views`: the control images the window's records carried (see VIEWS_KEY); `anchors`:
+        where this window's ticks came from (see ANCHORS_KEY). Ends by writing the tick of what is left waiting."""
         if not conversations:
             return []
-        views = views or {}
+        views = {key: view for key, view in ((k, listed_view(v)) for k, v in (views or {}).items()) if view is not None}
         sent: list[Burst] = []
-        stuck: list[Conversation] = []
+        waiting: dict[str, list[Any] | None] = {}
         with ThreadPoolExecutor(max_workers=min(FLUSH_CONCURRENCY, len(conversations))) as pool:
             results = pool.map(lambda c: self._end_for(c, views.get(c.key)), conversations)
-            for conversation, (bursts, handled) in zip(conversations, results, strict=True):
+            for conversation, (bursts, listed) in zip(conversations, results, strict=True):
                 sent.extend(bursts)
-                if not handled:
-                    stuck.append(conversation)
-        if stuck:
-            # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
-            raise TransientAwsError(f"{len(stuck)} conversation(s) could neither be flushed nor touched")
+                if listed is not _NOT_LISTED:
+                    waiting[conversation.key] = listed
+        if waiting:
+            anchor = choose_anchor(waiting, anchors)
+            try:
+                self.store.write_tick(Conversation.from_key(anchor), waiting, self.now())
+            except Exception as exc:
+                # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
+                logger.exception("tick not written", waiting=len(waiting))
+                raise TransientAwsError(f"the tick of {len(waiting)} waiting conversation(s) could not be written") from exc
+            _count("ConversationsWaiting", len(waiting))
         return sent
 
-    def _end_for(self, conversation: Conversation, view: list[Any] | None) -> tuple[list[Burst], bool]:
-        """One conversation's window end: its bursts, and False when it could neither be flushed nor touched."""
+    def _end_for(self, conversation: Conversation, view: list[Any] | None) -> tuple[list[Burst], Any]:
+        """One conversation's window end: its bursts, and what the tick lists for it -- the image it waits on, NO_IMAGE
+        when its flush failed (read it at the next end), or _NOT_LISTED (idle, or brought back by its settle)."""
         try:
-            if view is not None and self._settled_by_view(conversation, view):
-                return [], True
-            return self.flush_conversation(conversation), True
+            if view is not None:
+                outcome = self._decided_by_view(conversation, view)
+                if outcome is not _LOOKS_DUE:
+                    return [], outcome
+            return self.flush_conversation(conversation)
         except Exception:
-            logger.exception("flush failed; touching to retry next window", **_ids(conversation))
+            logger.exception("flush failed; listed in the tick to retry next window", **_ids(conversation))
             _count("FlushFailures")
-            try:
-                self.store.touch(conversation)
-            except Exception:
-                logger.exception("touch failed too", **_ids(conversation))
-                return [], False
-        return [], True
+            return [], NO_IMAGE
 
-    def _settled_by_view(self, conversation: Conversation, view: list[Any]) -> bool:
-        """WAIT or IDLE by the record's image: touch (WAIT) or let go (IDLE) without reading the control item. False
-        when the image looks due: the flush reads the truth."""
-        control, now = ControlView(view[0], view[1], view[2]), self.now()
+    def _decided_by_view(self, conversation: Conversation, view: list[Any]) -> Any:
+        """WAIT or IDLE by the record's image, without reading the control item: the image to list (WAIT) or
+        _NOT_LISTED (IDLE). _LOOKS_DUE when the image looks due: the flush reads the truth."""
+        control, now = ControlView(view[0], view[1], view[2], view[3]), self.now()
         decision = debounce.flush_due(control, now, self.policy)
         if decision.outcome is debounce.Outcome.WAIT:
-            self.store.touch(conversation)
-            _count("ConversationsWaiting")
             self._signal_typing(conversation, control, now)
-            return True
-        return decision.outcome is debounce.Outcome.IDLE
+            return list(view)
+        if decision.outcome is debounce.Outcome.IDLE:
+            return _NOT_LISTED
+        return _LOOKS_DUE
 
-    def flush_conversation(self, conversation: Conversation) -> list[Burst]:
+    def flush_conversation(self, conversation: Conversation) -> tuple[list[Burst], Any]:
+        """Flush what is due; the bursts sent, and the image to list in the tick when the conversation is left
+        waiting on a read it made (_NOT_LISTED otherwise: idle, or its settle's record brings it back)."""
         sent: list[Burst] = []
         for _ in range(MAX_BURSTS_PER_CONVERSATION):
             control = self.store.read_control(conversation)
             now = self.now()
             decision = debounce.flush_due(control, now, self.policy)
             if decision.outcome is debounce.Outcome.WAIT and not sent:
-                self.store.touch(conversation)
-                _count("ConversationsWaiting")
                 self._signal_typing(conversation, control, now)
+                return sent, [control.pending, control.last_arrival, control.first_pending, control.version]
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
-                return sent
+                return sent, _NOT_LISTED
             burst, left = self._flush_once(conversation, control, now)
             if burst is None:
-                return sent
+                return sent, _NOT_LISTED
             logger.info(
                 "burst sent",
                 reason=decision.reason,
@@ -205,8 +323,8 @@ class Aggregator:
             if left == 0:
                 # The settle wrote "nothing pending" at the version it read: a message stored since then writes the
                 # control item again, and that record brings the conversation to the next window. No read needed.
-                return sent
-        return sent
+                return sent, _NOT_LISTED
+        return sent, _NOT_LISTED
 
     def _signal_typing(self, conversation: Conversation, control: debounce.ControlView, now: float) -> None:
         """At the first window end of a wait, then every TYPING_REFRESH_SECONDS (issue 15). Best effort: a lost
@@ -242,7 +360,7 @@ class Aggregator:
 
     def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
         """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message
-        that cannot be read back fails the flush (the conversation is touched and tried again next window) until it
+        that cannot be read back fails the flush (the conversation is listed in the tick and tried again next window) until it
         has failed MAX_READ_FAILURES times; then it is set aside with its reason and the rest are read again."""
         try:
             return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
@@ -274,13 +392,13 @@ class Aggregator:
         views = state.get(VIEWS_KEY) if isinstance(state, dict) else None
         if not isinstance(views, dict):
             return {}
-        return {
-            key: view
-            for key, view in views.items()
-            if key in seen and isinstance(view, list) and len(view) == 3 and control_view(
-                {"pending": view[0], "last_arrival": view[1], "first_pending": view[2]}
-            ) == view
-        }
+        valid = {key: listed_view(view) for key, view in views.items() if key in seen}
+        return {key: view for key, view in valid.items() if view is not None}
+
+    @staticmethod
+    def _state_anchors(state: dict[str, Any], seen: dict[str, None]) -> dict[str, None]:
+        anchors = state.get(ANCHORS_KEY) if isinstance(state, dict) else None
+        return dict.fromkeys(a for a in anchors if isinstance(a, str) and a in seen) if isinstance(anchors, list) else {}
 
     @staticmethod
     def _state_keys(state: dict[str, Any]) -> list[str]:
@@ -305,6 +423,11 @@ def typing_slot(first_pending: float | None, now: float, window_seconds: float) 
         return None
     return f"{first_pending!r}:{refresh}"
 
+
+_NOT_LISTED = object()
+"""Not in the tick: idle, or flushed with messages left (its settle's own record brings it back)."""
+_LOOKS_DUE = object()
+"""The image looks due: read the control item and decide on the truth."""
 
 _METRICS = threading.Lock()
 """Conversations flush on several threads; Powertools' Metrics keeps one unguarded set per invocation."""
