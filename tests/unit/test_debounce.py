@@ -82,7 +82,7 @@ def simulate(arrivals, policy):
     """The aggregator's window-end loop for one conversation, on virtual time: [(flush time, flushed arrivals)].
 
     Windows are aligned to multiples of window_seconds. A conversation is looked at at the end of every window that
-    got one of its records: an arrival, or the touch written at the previous window end while something is pending.
+    got one of its records: an arrival, or the tick written at the previous window end while something is pending.
     """
     w = policy.window_seconds
     remaining = sorted(arrivals)

@@ -2,7 +2,7 @@
 
 The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
 collected in the window state with the newest control image their records carried ({"c": [keys], "v": {key:
-[pending, last_arrival, first_pending, version]}, "a": [tick anchors]}, about 115 bytes a conversation: ~9,000 per
+[pending, last_arrival, first_pending, version]}, "a": [tick anchors]}, about 120 bytes a conversation: ~8,700 per
 shard-window under Lambda's 1 MB state limit). At the window's final invoke each conversation is decided with
 `debounce.flush_due`, on its image first: not yet due -> it stays waiting (no read); nothing pending -> dropped (the
 loop ends); looks due -> the control item is read consistently and the decision made again on the truth: due ->
@@ -33,7 +33,7 @@ W = windowSeconds: conversations are only looked at at window ends, so a quiet-p
 window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
 invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
 burst, and maxMessages pending flush at the next window end (< W). Each window end that leaves conversations waiting
-costs one tick PutItem (1 WRU per started KB: ~13 conversations a KB) instead of one UpdateItem per waiting
+costs one tick PutItem (1 WRU per started KB: ~17 conversations a KB) instead of one UpdateItem per waiting
 conversation.
 
 Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
