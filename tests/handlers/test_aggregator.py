@@ -451,9 +451,9 @@ def test_a_batch_of_only_unreadable_records_still_returns_state(aggregator, wind
 
 def test_window_state_holds_well_over_five_thousand_conversations_under_one_megabyte():
     # GIVEN realistic keys: a 15-digit Meta phone number id and a 15-digit (maximum E.164) wa_id, each with the
-    # control image its records carried (pending, last arrival and first pending with sub-second digits)
+    # control image its records carried (pending, last arrival and first pending with sub-second digits, version)
     keys = [f"{106540352242922 + i % 50}#{100000000000000 + i}" for i in range(8_000)]
-    views = {key: [50, 1767225601.123456, 1767225541.654321] for key in keys}
+    views = {key: [50, 1767225601.123456, 1767225541.654321, 1234] for key in keys}
     # WHEN they are kept in the window state, serialized with the default (spaced) JSON encoder
     size = len(json.dumps(window_state(keys, views)).encode())
     # THEN 8,000 conversations fit in one shard-window's 1 MB state (about 120 bytes each)

@@ -265,7 +265,7 @@ class Aggregator:
                 # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
                 logger.exception("tick not written", waiting=len(waiting))
                 raise TransientAwsError(f"the tick of {len(waiting)} waiting conversation(s) could not be written") from exc
-            _count("ConversationsWaiting", len(waiting))
+            _count("ConversationsWaiting", sum(1 for image in waiting.values() if image is not NO_IMAGE))
         return sent
 
     def _end_for(self, conversation: Conversation, view: list[Any] | None) -> tuple[list[Burst], Any]:
