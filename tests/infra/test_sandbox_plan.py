@@ -19,7 +19,7 @@ def test_plan_shows_components_functions_mappings_and_policies(graph):
         "  ConnectBridge whatsapp-buffer-connect-bridge",
         "python3.13 arm64, 256 MB",
         "tumbling window 1 s",
-        '"record_type": {"S": ["control"]}',
+        '"record_type": {"S": ["control", "tick"]}',
         "redrive -> sqs:whatsapp-buffer-dev-bursts-dlq.fifo after 5 receives",
         "stream NEW_IMAGE, TTL expires_at",
         "Allow social-messaging.amazonaws.com: sns:Publish",
