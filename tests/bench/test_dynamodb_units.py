@@ -282,3 +282,21 @@ def test_stage_units_give_each_function_per_message_per_burst_and_by_call():
     assert (a["wru_per_message"], a["rru_per_message"], a["ru_per_message"], a["ru_per_burst"]) == (15, 1.5, 16.5, 66)
     assert a["by_kind"]["touch"] == {"calls": 200, "wru": 200.0, "rru": 0.0}
     assert stages["ingest"]["ru_per_burst"] == 12
+
+
+def test_python_m_bench_stages_prints_each_stage_and_its_units_by_call():
+    from bench.__main__ import SECTIONS, stages_lines
+
+    usage = cost.Usage(
+        dynamodb_write_units_by_function={"aggregator": 1798.0, "ingest": 1230.0},
+        dynamodb_read_units_by_function={"aggregator": 158.0},
+        dynamodb_by_kind={"aggregator": {"touch": {"calls": 1339, "wru": 1339.0, "rru": 0.0}}},
+    )
+    result = {"buffer_seconds": 20, "window_seconds": 1, "messages": 205, "true_bursts": 49, "integrity_pct": 100.0,
+              "latency_p95_s": 21.04, "stages": cost.stage_units(usage, messages=205, bursts=49)}
+    lines = stages_lines(result)
+    assert "stages" in SECTIONS
+    assert "205 messages, 49 true bursts" in lines[0]
+    assert lines[2].split() == ["aggregator", "1,798", "158", "8.77", "0.77", "9.54", "39.9"]
+    assert lines[3].split()[:2] == ["ingest", "1,230"]
+    assert "aggregator by call: touch 1,339 calls 1,339 WRU 0 RRU" in lines[4]
