@@ -15,7 +15,8 @@ What the sandbox cannot measure is modelled, and said so:
   new and the replaced item; a refused conditional write for 1 unit when the item does not exist, else the larger of
   the stored and the new item. An expression form it does not model (document paths) falls back to the stored item
   plus every value the update names (an upper bound). A Query is priced at every item under its key condition,
-  before any filter (as DynamoDB charges). Global secondary index writes are not counted.
+  before any filter (as DynamoDB charges). A write also pays its global secondary indexes' writes (by the guide's
+  rules, `SecondaryIndex.write_units`); a Query of an index at the index items under its hash key.
 * Lambda duration: virtual time stands still during an invoke, so each invoke is billed `DURATION_BASE_MS` plus a
   typical in-region latency per AWS call it made (`CALL_LATENCY_MS`; assumptions, not measurements).
 * KMS: each publish to a topic encrypted with the stack's customer-managed key is counted as one KMS request
@@ -335,6 +336,52 @@ def apply_update(
     return _Update(attributes, names or {}, values or {}).apply(expression)
 
 
+@dataclass(frozen=True)
+class SecondaryIndex:
+    """A global secondary index as the shadow prices its writes: its key attributes and what it projects."""
+
+    name: str
+    keys: tuple[str, ...]
+    projection: str = "ALL"
+    """ALL, KEYS_ONLY or INCLUDE (then `non_key` lists the attributes)"""
+    non_key: tuple[str, ...] = ()
+
+    @classmethod
+    def from_program(cls, index: Mapping[str, Any]) -> SecondaryIndex:
+        """From a pulumi-aws globalSecondaryIndexes entry (`keySchemas` in v7, `hashKey`/`rangeKey` before)."""
+        if index.get("keySchemas"):
+            keys = tuple(k["attributeName"] for k in index["keySchemas"])
+        else:
+            keys = tuple(k for k in (index.get("hashKey"), index.get("rangeKey")) if k)
+        return cls(str(index.get("name", "")), keys, str(index.get("projectionType", "ALL")),
+                   tuple(index.get("nonKeyAttributes") or ()))
+
+    def entry(self, attributes: Mapping[str, Any] | None, table_key: tuple[str, ...]) -> dict[str, Any] | None:
+        """The index's item for a table item (None when the item lacks an index key: a sparse index skips it)."""
+        if attributes is None or any(k not in attributes for k in self.keys):
+            return None
+        if self.projection == "ALL":
+            return dict(attributes)
+        wanted = {*table_key, *self.keys, *(self.non_key if self.projection == "INCLUDE" else ())}
+        return {k: v for k, v in attributes.items() if k in wanted}
+
+    def write_units(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+                    table_key: tuple[str, ...]) -> float:
+        """Write units the index consumes when a table item goes from `before` to `after` (None: absent), by the
+        Developer Guide's "Provisioned throughput considerations for global secondary indexes": one write to put an
+        item that now defines the index key into the index; two (delete and put) when an index key value changes;
+        one to delete it when its index key is removed; one when only projected attributes change; none when the
+        item is in the index neither before nor after. Each write is sized by the index item, rounded up to 1 KB."""
+        old, new = self.entry(before, table_key), self.entry(after, table_key)
+        if old is None and new is None:
+            return 0.0
+        if old is None or new is None:
+            return write_units(item_size(old if new is None else new))
+        if any(old[k] != new[k] for k in self.keys):
+            return write_units(item_size(old)) + write_units(item_size(new))
+        return write_units(item_size(new)) if old != new else 0.0
+
+
 @dataclass
 class Shadow:
     """The items the handlers wrote, by table and key (their attributes, kept to price the reads and writes that
@@ -344,6 +391,10 @@ class Shadow:
     """table name -> (hash key, range key)"""
     items: dict[str, dict[str, dict[str, _Stored]]] = field(default_factory=dict)
     """table -> hash value -> range value -> item"""
+    indexes: dict[str, tuple[SecondaryIndex, ...]] = field(default_factory=dict)
+    """table name -> its global secondary indexes"""
+    index_write_units: float = 0.0
+    """Write units the global secondary indexes consumed so far (also in what `dynamodb_units` returns)."""
 
     def _key(self, table: str, key: Mapping[str, Any]) -> tuple[str, str]:
         hash_key, range_key = self.keys.get(table) or (sorted(key)[0], None)
@@ -353,9 +404,20 @@ class Shadow:
         h, r = self._key(table, key)
         return self.items.get(table, {}).get(h, {}).get(r)
 
-    def _keep(self, table: str, key: Mapping[str, Any], stored: _Stored) -> None:
+    def _keep(self, table: str, key: Mapping[str, Any], stored: _Stored | None) -> None:
+        """Store (or, None, drop) the item at `key`, counting what its indexes write."""
         h, r = self._key(table, key)
-        self.items.setdefault(table, {}).setdefault(h, {})[r] = stored
+        partition = self.items.setdefault(table, {}).setdefault(h, {})
+        before = partition.get(r)
+        if stored is None:
+            partition.pop(r, None)
+        else:
+            partition[r] = stored
+        table_key = tuple(k for k in self.keys.get(table, ()) if k)
+        for index in self.indexes.get(table, ()):
+            self.index_write_units += index.write_units(
+                before.attributes if before else None, stored.attributes if stored else None, table_key
+            )
 
     def _key_attributes(self, table: str, key: Mapping[str, Any]) -> dict[str, Any]:
         hash_key, range_key = self.keys.get(table) or (None, None)
@@ -407,9 +469,9 @@ class Shadow:
         return max(stored.size, new_size) if stored else 0
 
     def delete(self, table: str, key: Mapping[str, Any]) -> int:
-        h, r = self._key(table, key)
-        stored = self.items.get(table, {}).get(h, {}).pop(r, None)
-        return stored.size if stored else 0
+        size = self.size(table, key)
+        self._keep(table, key, None)
+        return size
 
     def query_size(self, table: str, params: Mapping[str, Any]) -> int:
         """Bytes under a Query's key condition: `hash = :v` and optionally `begins_with(range, :p)`; any other
@@ -419,12 +481,23 @@ class Shadow:
         match = re.search(r"([#\w]+)\s*=\s*(:\w+)", condition)
         if not match:
             return 0
+        if params.get("IndexName"):
+            return self._index_query_size(table, str(params["IndexName"]), values.get(match.group(2)))
         partition = self.items.get(table, {}).get(json.dumps(values.get(match.group(2)), sort_keys=True), {})
         prefix = re.search(r"begins_with\(\s*([#\w]+)\s*,\s*(:\w+)\s*\)", condition)
         if prefix is None:
             return sum(s.size for s in partition.values())
         wanted = str(next(iter((values.get(prefix.group(2)) or {"S": ""}).values())))
         return sum(s.size for r, s in partition.items() if _range_text(r).startswith(wanted))
+
+    def _index_query_size(self, table: str, index_name: str, hash_value: Any) -> int:
+        """Bytes of the index items under one index hash value (any range condition: all of them, an upper bound)."""
+        index = next((i for i in self.indexes.get(table, ()) if i.name == index_name), None)
+        if index is None:
+            return 0
+        table_key = tuple(k for k in self.keys.get(table, ()) if k)
+        entries = (index.entry(s.attributes, table_key) for p in self.items.get(table, {}).values() for s in p.values())
+        return sum(item_size(e) for e in entries if e is not None and e[index.keys[0]] == hash_value)
 
     def table_size(self, table: str) -> int:
         return sum(s.size for partition in self.items.get(table, {}).values() for s in partition.values())
@@ -463,8 +536,17 @@ def _write_bytes(action: str, body: Mapping[str, Any], shadow: Shadow, *, failed
 
 def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
                    ) -> tuple[float, float]:
-    """(read units, write units) one DynamoDB call consumed; the shadow learns what it wrote (unless `failed`:
-    a refused condition still costs the units, but changes nothing).
+    """(read units, write units) one DynamoDB call consumed, its global secondary indexes' writes included (counted
+    once, also for a transaction: the guide is silent on whether a transaction's index writes are doubled); the
+    shadow learns what it wrote (unless `failed`: a refused condition still costs the units, but changes nothing)."""
+    before = shadow.index_write_units
+    rru, wru = _table_units(call_operation, params, shadow, failed=failed)
+    return rru, wru + (shadow.index_write_units - before)
+
+
+def _table_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
+                   ) -> tuple[float, float]:
+    """(read units, write units) of one call on the table itself.
 
     Writes follow the Developer Guide's "Capacity unit consumption for writes": a PutItem is billed for the larger
     of the new item and the one it replaces, an UpdateItem for the larger of the item before and after the update,
@@ -529,7 +611,8 @@ def call_kind(call_operation: str, params: Mapping[str, Any]) -> str:
     """What one DynamoDB call did, in the buffer's words, read from its parameters: `touch` (ADD tick on a control
     item), `claim` / `mark` (a message item to claimed / sent, one UpdateItem or a transaction of them), `settle` (the
     control item's recomputed pending count), `store` (a transaction that puts items: ingest), `read` (GetItem),
-    `query`; anything else is its operation's name (`update` for another UpdateItem)."""
+    `query`; anything else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
+global secondary index writes those calls caused (calls: how many caused any)."""
     if call_operation == "UpdateItem":
         return _update_kind(params)
     if call_operation == "TransactWriteItems":
@@ -680,6 +763,9 @@ class Meter:
         self.sns_functions = {s.function for s in wiring.subscriptions}
         self.encrypted_topics = set(wiring.topics.values())  # every topic of the stack uses the stack's KMS key
         self.shadow.keys = {t.name: (t.hash_key, t.range_key) for t in wiring.tables.values()}
+        self.shadow.indexes = {
+            t.name: tuple(SecondaryIndex.from_program(i) for i in t.indexes) for t in wiring.tables.values() if t.indexes
+        }
         previous = pipeline.on_invocation
         sns = pipeline.sns
         original_publish = sns.publish
@@ -721,7 +807,9 @@ class Meter:
     def call(self, function: str, call: Any) -> None:
         u, params = self.usage, call.params
         if call.service == "dynamodb":
+            indexed = self.shadow.index_write_units
             rru, wru = dynamodb_units(call.operation, params, self.shadow, failed=call.error is not None)
+            index_wru = self.shadow.index_write_units - indexed
             u.dynamodb_read_units += rru
             u.dynamodb_write_units += wru
             u.dynamodb_read_units_by_function[function] = u.dynamodb_read_units_by_function.get(function, 0) + rru
@@ -730,8 +818,12 @@ class Meter:
                 call_kind(call.operation, params), {"calls": 0, "wru": 0.0, "rru": 0.0}
             )
             kind["calls"] += 1
-            kind["wru"] += wru
+            kind["wru"] += wru - index_wru
             kind["rru"] += rru
+            if index_wru:
+                index = u.dynamodb_by_kind[function].setdefault("index", {"calls": 0, "wru": 0.0, "rru": 0.0})
+                index["calls"] += 1
+                index["wru"] += index_wru
         elif call.service == "sqs":
             if call.operation == "SendMessageBatch":
                 size = sum(len(str(e.get("MessageBody", "")).encode("utf-8")) for e in params.get("Entries") or [])

@@ -300,3 +300,98 @@ def test_python_m_bench_stages_prints_each_stage_and_its_units_by_call():
     assert lines[2].split() == ["aggregator", "1,798", "158", "8.77", "0.77", "9.54", "39.9"]
     assert lines[3].split()[:2] == ["ingest", "1,230"]
     assert "aggregator by call: touch 1,339 calls 1,339 WRU 0 RRU" in lines[4]
+
+
+GSI_WRITES = (
+    "If you write a new item to the table that defines an indexed attribute, or you update an existing item to define "
+    "a previously undefined indexed attribute, one write operation is required to put the item into the index. If an "
+    "update to the table changes the value of an indexed key attribute (from A to B), two writes are required, one to "
+    "delete the previous item from the index and another write to put the new item into the index. If an item was "
+    "present in the index, but a write to the table caused the indexed attribute to be deleted, one write is required "
+    "to delete the old item projection from the index. If an item is not present in the index before or after the "
+    "item is updated, there is no additional write cost for the index. If an update to the table only changes the "
+    "value of projected attributes in the index key schema, but does not change the value of any indexed key "
+    "attribute, one write is required to update the values of the projected attributes into the index. All of these "
+    "factors assume that the size of each item in the index is less than or equal to the 1 KB item size for "
+    "calculating write capacity units. Larger index entries require additional write capacity units."
+)
+"""GSI.md, "Provisioned Throughput Considerations for Global Secondary Indexes", writes."""
+PENDING_SINCE = cost.SecondaryIndex("pending-since", ("waiting", "first_pending"), "KEYS_ONLY")
+TABLE_KEY = ("pk", "sk")
+BASE = {**KEY, "pending": {"N": "1"}}
+
+
+@pytest.mark.parametrize(
+    ("index", "before", "after", "units"),
+    [
+        (PENDING_SINCE, None, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, 1),
+        (PENDING_SINCE, BASE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, 1),
+        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
+         {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "29"}}, 2),
+        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, BASE, 1),
+        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, None, 1),
+        (PENDING_SINCE, BASE, {**BASE, "tick": {"N": "3"}}, 0),
+        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
+         {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}, "tick": {"N": "3"}}, 0),
+        (cost.SecondaryIndex("all", ("waiting",)), {**BASE, "waiting": {"S": "p"}},
+         {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}}, 1),
+        (cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)), {**BASE, "waiting": {"S": "p"}},
+         {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}}, 1),
+        (cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)), {**BASE, "waiting": {"S": "p"}},
+         {**BASE, "waiting": {"S": "p"}, "other": {"N": "3"}}, 0),
+        (cost.SecondaryIndex("all", ("waiting",)), None, {**BASE, "waiting": {"S": "p"}, "body": {"S": "x" * 1500}}, 2),
+    ],
+)
+def test_a_global_secondary_index_writes_by_the_guides_rules(index, before, after, units):
+    """GSI_WRITES, bullet by bullet (KEYS_ONLY projects the table and index keys only)."""
+    assert index.write_units(before, after, TABLE_KEY) == units
+
+
+def test_the_pending_since_index_costs_two_writes_per_burst_entering_and_leaving_it():
+    """The raw table's control item over one burst of three messages and a dozen touches: it enters the sparse index
+    with its first message (first_pending set by if_not_exists), stays while messages and touches change nothing the
+    index holds, and leaves when the settle REMOVEs waiting and first_pending."""
+    shadow = _shadow()
+    shadow.indexes = {"raw": (PENDING_SINCE,)}
+    store = "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), waiting = :w ADD pending :one"
+    totals = []
+    for at in ("100", "103", "107"):
+        params = _update(store, {":now": {"N": at}, ":w": {"S": "pending"}, ":one": {"N": "1"}})
+        totals.append(cost.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": params}]}, shadow)[1])
+    for _ in range(12):
+        totals.append(cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1])
+    settle = _update("SET pending = :p REMOVE first_pending, waiting ADD version :one",
+                     {":p": {"N": "0"}, ":one": {"N": "1"}})
+    totals.append(cost.dynamodb_units("UpdateItem", settle, shadow)[1])
+    assert totals == [2 + 1, 2, 2] + [1] * 12 + [1 + 1]
+    assert shadow.index_write_units == 2
+
+
+def test_an_index_query_reads_the_index_items_under_its_hash_key():
+    shadow = _shadow()
+    shadow.indexes = {"raw": (PENDING_SINCE,)}
+    for n in range(3):
+        shadow.put("raw", {"pk": {"S": f"CONV#{n}"}, "sk": {"S": "CONTROL"}, "waiting": {"S": "pending"},
+                           "first_pending": {"N": str(100 + n)}, "body": {"S": "x" * 3000}})
+    shadow.put("raw", {"pk": {"S": "CONV#9"}, "sk": {"S": "CONTROL"}, "body": {"S": "x" * 3000}})
+    params = {"TableName": "raw", "IndexName": "pending-since",
+              "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
+              "ExpressionAttributeNames": {"#waiting": "waiting"},
+              "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":cutoff": {"N": "200"}}}
+    keys_only = sum(cost.item_size({"pk": {"S": f"CONV#{n}"}, "sk": {"S": "CONTROL"}, "waiting": {"S": "pending"},
+                                    "first_pending": {"N": str(100 + n)}}) for n in range(3))
+    assert shadow.query_size("raw", params) == keys_only  # the 3,000-byte bodies are not in a keys-only index
+    assert cost.dynamodb_units("Query", params, shadow) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        {"name": "pending-since", "keySchemas": [{"attributeName": "waiting", "keyType": "HASH"},
+                                                 {"attributeName": "first_pending", "keyType": "RANGE"}],
+         "projectionType": "KEYS_ONLY"},
+        {"name": "pending-since", "hashKey": "waiting", "rangeKey": "first_pending", "projectionType": "KEYS_ONLY"},
+    ],
+)
+def test_an_index_is_read_from_either_form_of_the_programs_declaration(declared):
+    assert cost.SecondaryIndex.from_program(declared) == PENDING_SINCE
