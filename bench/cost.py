@@ -195,7 +195,8 @@ class _Unmodelled(Exception):
     """An update expression form the shadow does not model (nested paths, arithmetic on a missing attribute...)."""
 
 
-_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r"(?<![:#\w])(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+"""A clause keyword (not a `:value` or `#name` placeholder spelled like one)."""
 _NAME = re.compile(r"^(#\w+|[A-Za-z_]\w*)$")
 
 
@@ -451,7 +452,7 @@ class Shadow:
                 ),
                 before.unplaced,
             )
-        except (_Unmodelled, KeyError, ArithmeticError):
+        except (_Unmodelled, KeyError, ValueError, TypeError, ArithmeticError):
             # A form the model does not know: the old upper bound, every value the update names added to the item.
             after = _Stored(dict(before.attributes), before.unplaced + sum(value_size(v) for v in values.values()))
         return (stored.size if stored else 0), after
