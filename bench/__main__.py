@@ -1,6 +1,7 @@
 """`python -m bench [SECTION ...]`: run the benchmarks (all sections by default), print a table, write results.json.
 
-Sections: quality, sweep, aggregator, spike, scale, coldstart, media (`python -m bench faults ...` runs bench/faults.py instead);
+Sections: quality, sweep, aggregator, spike, scale, coldstart, media, stages (`python -m bench faults ...` runs
+bench/faults.py instead);
 `--quick` replays only the default bufferSeconds' sweep points through the sandbox (and writes out/results.partial.json). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
@@ -18,7 +19,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.json"
 SWEEP_PNG = HERE / "sweep.png"
-SECTIONS = ("quality", "sweep", "aggregator", "spike", "scale", "coldstart", "media")
+SECTIONS = ("quality", "sweep", "aggregator", "spike", "scale", "coldstart", "media", "stages")
+STAGES_POINT = (20, 1)
+"""`python -m bench stages`: DynamoDB request units per stage on the sweep's sandbox trace at this bufferSeconds x
+windowSeconds point."""
 
 
 def _machine() -> dict[str, Any]:
@@ -119,7 +123,51 @@ def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
         results["coldstart"] = timed("coldstart", coldstart.run)
     if "media" in sections:
         results["media"] = timed("media", media.run)
+    if "stages" in sections:
+        results["stages"] = timed("stages", stages)
     return results
+
+
+def stages(point: tuple[int, int] = STAGES_POINT) -> dict[str, Any]:
+    """One sandbox replay of the sweep trace, its DynamoDB request units by stage (bench/cost.py's exact shadow)."""
+    from bench import cost, metrics, quality, sandbox_run, traces
+
+    messages = traces.conversations(**quality.SWEEP_SANDBOX_TRACE)
+    b, w = point
+    run = sandbox_run.replay(f"stages-{b}-{w}", messages, quality.overrides(b, w))
+    usage = run.meter.finish(run.transcript)
+    bursts = len(traces.true_bursts(messages))
+    score = metrics.score(messages, metrics.deliveries_from_transcript(run.transcript))
+    return {
+        "buffer_seconds": b,
+        "window_seconds": w,
+        "messages": len(messages),
+        "true_bursts": bursts,
+        "integrity_pct": score["integrity_pct"],
+        "latency_p95_s": score["latency_p95_s"],
+        "stages": cost.stage_units(usage, messages=len(messages), bursts=bursts),
+    }
+
+
+def stages_lines(s: dict[str, Any]) -> list[str]:
+    out = [
+        f"\nDynamoDB request units per stage, {s['buffer_seconds']} x {s['window_seconds']}: {s['messages']} messages, "
+        f"{s['true_bursts']} true bursts (integrity {_fmt(s['integrity_pct'])}%, p95 {_fmt(s['latency_p95_s'])} s)"
+    ]
+    head = ("stage", "WRU", "RRU", "WRU/msg", "RRU/msg", "RU/msg", "RU/burst")
+    out.append("  ".join(f"{h:>9}" if i else f"{h:<12}" for i, h in enumerate(head)))
+    for function, st in s["stages"].items():
+        cells = (function, st["wru"], st["rru"], st["wru_per_message"], st["rru_per_message"], st["ru_per_message"],
+                 st["ru_per_burst"])
+        out.append("  ".join(f"{_fmt(c):>9}" if i else f"{c:<12}" for i, c in enumerate(cells)))
+    for function, st in s["stages"].items():
+        out.append(
+            f"  {function} by call: "
+            + "; ".join(
+                f"{kind} {k['calls']:,} calls {_fmt(k['wru'])} WRU {_fmt(k['rru'])} RRU" for kind, k in st["by_kind"].items()
+            )
+        )
+    return out
 
 
 def _fmt(value: Any) -> str:
@@ -247,6 +295,8 @@ def table(results: dict[str, Any]) -> str:
         from bench import media
 
         lines.extend(media.lines(results["media"]))
+    if "stages" in results:
+        lines.extend(stages_lines(results["stages"]))
     lines.append("\nsection wall times (s): " + ", ".join(f"{k} {v}" for k, v in results["timings_s"].items()))
     return "\n".join(lines)
 

@@ -8,9 +8,15 @@ requests Lambda's event source mappings and SNS make on the stack's behalf, deri
 
 What the sandbox cannot measure is modelled, and said so:
 
-* DynamoDB request units need item sizes: a shadow of every item written (sizes from the write's own parameters,
-  by the DynamoDB item-size rules) prices reads and updates. An update is priced at the stored item plus every value
-  it sets (an upper bound); a Query at every item under its key condition, before any filter (as DynamoDB charges).
+* DynamoDB request units need item sizes: a shadow of every item written keeps its attributes (from the write's own
+  parameters) and sizes it by the Developer Guide's item-size rules. An UpdateItem (or a transaction's Update) is
+  applied to the shadow's item (SET with `+`/`-`, if_not_exists and list_append, REMOVE, ADD, DELETE, with
+  ExpressionAttributeNames) and billed for the larger of the item before and after; a PutItem for the larger of the
+  new and the replaced item; a refused conditional write for 1 unit when the item does not exist, else the larger of
+  the stored and the new item. An expression form it does not model (document paths) falls back to the stored item
+  plus every value the update names (an upper bound). A Query is priced at every item under its key condition,
+  before any filter (as DynamoDB charges). A write also pays its global secondary indexes' writes (by the guide's
+  rules, `SecondaryIndex.write_units`); a Query of an index at the index items under its hash key.
 * Lambda duration: virtual time stands still during an invoke, so each invoke is billed `DURATION_BASE_MS` plus a
   typical in-region latency per AWS call it made (`CALL_LATENCY_MS`; assumptions, not measurements).
 * KMS: each publish to a topic encrypted with the stack's customer-managed key is counted as one KMS request
@@ -24,6 +30,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from typing import Any
 
 PRICES_READ_ON = "2026-12-01"
@@ -172,39 +179,300 @@ def read_units(size: int, *, consistent: bool, transactional: bool = False) -> f
 
 
 @dataclass
+class _Stored:
+    """One item as the shadow knows it: its attributes, plus bytes an update added that the shadow could not place
+    (an expression form `apply_update` does not model: priced as before, the stored size plus every value set)."""
+
+    attributes: dict[str, dict[str, Any]]
+    unplaced: int = 0
+
+    @property
+    def size(self) -> int:
+        return item_size(self.attributes) + self.unplaced
+
+
+class _Unmodelled(Exception):
+    """An update expression form the shadow does not model (nested paths, arithmetic on a missing attribute...)."""
+
+
+_CLAUSE = re.compile(r"(?<![:#\w])(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+"""A clause keyword (not a `:value` or `#name` placeholder spelled like one)."""
+_NAME = re.compile(r"^(#\w+|[A-Za-z_]\w*)$")
+
+
+def _top_level_split(text: str, separator: str = ",") -> list[str]:
+    """`text` split at `separator` outside parentheses (function arguments keep their commas)."""
+    parts, depth, start = [], 0, 0
+    for at, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == separator and depth == 0:
+            parts.append(text[start:at])
+            start = at + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _clauses(expression: str) -> list[tuple[str, str]]:
+    """(keyword, body) of each clause of an UpdateExpression, keywords found outside parentheses only."""
+    marks = [m for m in _CLAUSE.finditer(expression) if expression[: m.start()].count("(") == expression[: m.start()].count(")")]
+    if not marks or expression[: marks[0].start()].strip():
+        raise _Unmodelled(expression)
+    return [
+        (m.group(1).upper(), expression[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(expression)])
+        for i, m in enumerate(marks)
+    ]
+
+
+def _number(value: Mapping[str, Any]) -> Decimal:
+    if set(value) != {"N"}:
+        raise _Unmodelled("arithmetic on a value that is not a number")
+    return Decimal(str(value["N"]))
+
+
+def _number_value(number: Decimal) -> dict[str, str]:
+    return {"N": format(number.normalize(), "f") if number == number.to_integral() else str(number)}
+
+
+class _Update:
+    """Applies one UpdateExpression to a copy of an item's attributes (DynamoDB Developer Guide, "Using update
+    expressions": SET with `+`/`-`, if_not_exists and list_append; REMOVE; ADD to a number or a set; DELETE from a
+    set). Top-level attributes only: a document path (`a.b`, `a[0]`) raises _Unmodelled."""
+
+    def __init__(self, attributes: Mapping[str, Any], names: Mapping[str, str], values: Mapping[str, Any]) -> None:
+        self.before = attributes
+        self.after = dict(attributes)
+        self.names = names
+        self.values = values
+
+    def name(self, token: str) -> str:
+        token = token.strip()
+        if not _NAME.match(token):
+            raise _Unmodelled(f"path {token!r}")
+        return self.names[token] if token.startswith("#") else token
+
+    def operand(self, text: str) -> dict[str, Any] | None:
+        """The value of one operand as DynamoDB reads it: from the item before the update (None when absent)."""
+        text = text.strip()
+        if text.startswith(":"):
+            return self.values[text]
+        call = re.match(r"^(if_not_exists|list_append)\s*\((.*)\)$", text, re.DOTALL)
+        if call:
+            args = _top_level_split(call.group(2))
+            if len(args) != 2:
+                raise _Unmodelled(text)
+            if call.group(1) == "if_not_exists":
+                present = self.before.get(self.name(args[0]))
+                return present if present is not None else self.operand(args[1])
+            first, second = self.operand(args[0]), self.operand(args[1])
+            if first is None or second is None or "L" not in first or "L" not in second:
+                raise _Unmodelled(text)
+            return {"L": [*first["L"], *second["L"]]}
+        return self.before.get(self.name(text))
+
+    def value(self, text: str) -> dict[str, Any]:
+        """SET's right-hand side: an operand, or operand + operand / operand - operand (numbers)."""
+        terms = re.split(r"\s*([+-])\s*", text.strip())
+        if len(terms) == 1:
+            found = self.operand(terms[0])
+            if found is None:
+                raise _Unmodelled(f"SET from a missing attribute {text!r}")
+            return found
+        if len(terms) != 3:
+            raise _Unmodelled(text)
+        left, sign, right = (self.operand(terms[0]), terms[1], self.operand(terms[2]))
+        if left is None or right is None:
+            raise _Unmodelled(f"arithmetic on a missing attribute {text!r}")
+        return _number_value(_number(left) + _number(right) if sign == "+" else _number(left) - _number(right))
+
+    def apply(self, expression: str) -> dict[str, dict[str, Any]]:
+        for keyword, body in _clauses(expression):
+            for action in _top_level_split(body):
+                if keyword == "SET":
+                    path, sep, rhs = action.partition("=")
+                    if not sep:
+                        raise _Unmodelled(action)
+                    self.after[self.name(path)] = self.value(rhs)
+                elif keyword == "REMOVE":
+                    self.after.pop(self.name(action), None)
+                else:
+                    path, _, operand = action.strip().partition(" ")
+                    name, value = self.name(path), self.operand(operand)
+                    if value is None:
+                        raise _Unmodelled(action)
+                    (self._add if keyword == "ADD" else self._delete)(name, value)
+        return self.after
+
+    def _add(self, name: str, value: Mapping[str, Any]) -> None:
+        current = self.after.get(name)
+        (kind, inner), = value.items()
+        if kind == "N":
+            self.after[name] = _number_value((_number(current) if current else Decimal(0)) + _number(value))
+        elif kind in ("SS", "NS", "BS") and (current is None or kind in current):
+            existing = list(current[kind]) if current else []
+            self.after[name] = {kind: existing + [v for v in dict.fromkeys(inner) if v not in existing]}
+        else:
+            raise _Unmodelled(f"ADD of a {kind}")
+
+    def _delete(self, name: str, value: Mapping[str, Any]) -> None:
+        current = self.after.get(name)
+        (kind, inner), = value.items()
+        if kind not in ("SS", "NS", "BS") or (current is not None and kind not in current):
+            raise _Unmodelled(f"DELETE of a {kind}")
+        if current is None:
+            return
+        left = [v for v in current[kind] if v not in inner]
+        if left:
+            self.after[name] = {kind: left}
+        else:
+            del self.after[name]  # a set is never empty: taking its last element away removes the attribute
+
+
+def apply_update(
+    attributes: Mapping[str, Any], expression: str, names: Mapping[str, str] | None, values: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """The item's attributes after `expression`; raises _Unmodelled for a form this model does not know."""
+    return _Update(attributes, names or {}, values or {}).apply(expression)
+
+
+@dataclass(frozen=True)
+class SecondaryIndex:
+    """A global secondary index as the shadow prices its writes: its key attributes and what it projects."""
+
+    name: str
+    keys: tuple[str, ...]
+    projection: str = "ALL"
+    """ALL, KEYS_ONLY or INCLUDE (then `non_key` lists the attributes)"""
+    non_key: tuple[str, ...] = ()
+
+    @classmethod
+    def from_program(cls, index: Mapping[str, Any]) -> SecondaryIndex:
+        """From a pulumi-aws globalSecondaryIndexes entry (`keySchemas` in v7, `hashKey`/`rangeKey` before)."""
+        if index.get("keySchemas"):
+            keys = tuple(k["attributeName"] for k in index["keySchemas"])
+        else:
+            keys = tuple(k for k in (index.get("hashKey"), index.get("rangeKey")) if k)
+        return cls(str(index.get("name", "")), keys, str(index.get("projectionType", "ALL")),
+                   tuple(index.get("nonKeyAttributes") or ()))
+
+    def entry(self, attributes: Mapping[str, Any] | None, table_key: tuple[str, ...]) -> dict[str, Any] | None:
+        """The index's item for a table item (None when the item lacks an index key: a sparse index skips it)."""
+        if attributes is None or any(k not in attributes for k in self.keys):
+            return None
+        if self.projection == "ALL":
+            return dict(attributes)
+        wanted = {*table_key, *self.keys, *(self.non_key if self.projection == "INCLUDE" else ())}
+        return {k: v for k, v in attributes.items() if k in wanted}
+
+    def write_units(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
+                    table_key: tuple[str, ...]) -> float:
+        """Write units the index consumes when a table item goes from `before` to `after` (None: absent), by the
+        Developer Guide's "Provisioned throughput considerations for global secondary indexes": one write to put an
+        item that now defines the index key into the index; two (delete and put) when an index key value changes;
+        one to delete it when its index key is removed; one when only projected attributes change; none when the
+        item is in the index neither before nor after. Each write is sized by the index item, rounded up to 1 KB."""
+        old, new = self.entry(before, table_key), self.entry(after, table_key)
+        if old is None and new is None:
+            return 0.0
+        if old is None or new is None:
+            return write_units(item_size(old if new is None else new))
+        if any(old[k] != new[k] for k in self.keys):
+            return write_units(item_size(old)) + write_units(item_size(new))
+        return write_units(item_size(new)) if old != new else 0.0
+
+
+@dataclass
 class Shadow:
-    """Sizes of the items the handlers wrote, by table and key, to price the reads and updates that follow."""
+    """The items the handlers wrote, by table and key (their attributes, kept to price the reads and writes that
+    follow by the item's real size)."""
 
     keys: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """table name -> (hash key, range key)"""
-    items: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    """table -> hash value -> range value -> bytes"""
+    items: dict[str, dict[str, dict[str, _Stored]]] = field(default_factory=dict)
+    """table -> hash value -> range value -> item"""
+    indexes: dict[str, tuple[SecondaryIndex, ...]] = field(default_factory=dict)
+    """table name -> its global secondary indexes"""
+    index_write_units: float = 0.0
+    """Write units the global secondary indexes consumed so far (also in what `dynamodb_units` returns)."""
 
     def _key(self, table: str, key: Mapping[str, Any]) -> tuple[str, str]:
         hash_key, range_key = self.keys.get(table) or (sorted(key)[0], None)
         return json.dumps(key.get(hash_key), sort_keys=True), json.dumps(key.get(range_key), sort_keys=True)
 
-    def size(self, table: str, key: Mapping[str, Any]) -> int:
+    def _stored(self, table: str, key: Mapping[str, Any]) -> _Stored | None:
         h, r = self._key(table, key)
-        return self.items.get(table, {}).get(h, {}).get(r, 0)
+        return self.items.get(table, {}).get(h, {}).get(r)
+
+    def _keep(self, table: str, key: Mapping[str, Any], stored: _Stored | None) -> None:
+        """Store (or, None, drop) the item at `key`, counting what its indexes write."""
+        h, r = self._key(table, key)
+        partition = self.items.setdefault(table, {}).setdefault(h, {})
+        before = partition.get(r)
+        if stored is None:
+            partition.pop(r, None)
+        else:
+            partition[r] = stored
+        table_key = tuple(k for k in self.keys.get(table, ()) if k)
+        for index in self.indexes.get(table, ()):
+            self.index_write_units += index.write_units(
+                before.attributes if before else None, stored.attributes if stored else None, table_key
+            )
+
+    def _key_attributes(self, table: str, key: Mapping[str, Any]) -> dict[str, Any]:
+        hash_key, range_key = self.keys.get(table) or (None, None)
+        if hash_key is None:
+            return dict(key)
+        return {k: v for k, v in key.items() if k in (hash_key, range_key)}
+
+    def size(self, table: str, key: Mapping[str, Any]) -> int:
+        stored = self._stored(table, key)
+        return stored.size if stored else 0
 
     def put(self, table: str, item: Mapping[str, Any]) -> int:
-        size = item_size(item)
-        h, r = self._key(table, item)
-        self.items.setdefault(table, {}).setdefault(h, {})[r] = size
-        return size
+        """Store `item`; the bytes a PutItem is billed for: the larger of the new item and the one it replaces."""
+        before = self.size(table, item)
+        self._keep(table, item, _Stored(dict(item)))
+        return max(before, item_size(item))
 
-    def update(self, table: str, key: Mapping[str, Any], values: Mapping[str, Any] | None) -> int:
-        """Upper bound of the updated item: what is stored (or its key) plus every value the update sets."""
-        before = self.size(table, key) or item_size(key)
-        after = before + sum(value_size(v) for v in (values or {}).values())
-        h, r = self._key(table, key)
-        self.items.setdefault(table, {}).setdefault(h, {})[r] = after
-        return max(before, after)
+    def updated(self, table: str, key: Mapping[str, Any], update: Mapping[str, Any]) -> tuple[int, _Stored]:
+        """(size before, the item after) of an UpdateItem (or a transaction's Update) with parameters `update`,
+        nothing stored. An item that does not exist yet starts as its key."""
+        stored = self._stored(table, key)
+        before = stored or _Stored(self._key_attributes(table, key))
+        values = update.get("ExpressionAttributeValues") or {}
+        try:
+            after = _Stored(
+                apply_update(
+                    before.attributes,
+                    str(update.get("UpdateExpression") or ""),
+                    update.get("ExpressionAttributeNames"),
+                    values,
+                ),
+                before.unplaced,
+            )
+        except (_Unmodelled, KeyError, ValueError, TypeError, ArithmeticError):
+            # A form the model does not know: the old upper bound, every value the update names added to the item.
+            after = _Stored(dict(before.attributes), before.unplaced + sum(value_size(v) for v in values.values()))
+        return (stored.size if stored else 0), after
+
+    def update(self, table: str, key: Mapping[str, Any], update: Mapping[str, Any]) -> int:
+        """Apply an UpdateItem; the bytes it is billed for: the larger of the item before and after."""
+        before, after = self.updated(table, key, update)
+        self._keep(table, key, after)
+        return max(before, after.size)
+
+    def refused(self, table: str, key: Mapping[str, Any], new_size: int) -> int:
+        """Bytes a write whose condition failed is billed for, nothing stored: 1 KB or less when the item does not
+        exist; for an existing item the larger of the item and the write's new item (see `dynamodb_units`)."""
+        stored = self._stored(table, key)
+        return max(stored.size, new_size) if stored else 0
 
     def delete(self, table: str, key: Mapping[str, Any]) -> int:
-        h, r = self._key(table, key)
-        return self.items.get(table, {}).get(h, {}).pop(r, 0)
+        size = self.size(table, key)
+        self._keep(table, key, None)
+        return size
 
     def query_size(self, table: str, params: Mapping[str, Any]) -> int:
         """Bytes under a Query's key condition: `hash = :v` and optionally `begins_with(range, :p)`; any other
@@ -214,12 +482,26 @@ class Shadow:
         match = re.search(r"([#\w]+)\s*=\s*(:\w+)", condition)
         if not match:
             return 0
+        if params.get("IndexName"):
+            return self._index_query_size(table, str(params["IndexName"]), values.get(match.group(2)))
         partition = self.items.get(table, {}).get(json.dumps(values.get(match.group(2)), sort_keys=True), {})
         prefix = re.search(r"begins_with\(\s*([#\w]+)\s*,\s*(:\w+)\s*\)", condition)
         if prefix is None:
-            return sum(partition.values())
+            return sum(s.size for s in partition.values())
         wanted = str(next(iter((values.get(prefix.group(2)) or {"S": ""}).values())))
-        return sum(size for r, size in partition.items() if _range_text(r).startswith(wanted))
+        return sum(s.size for r, s in partition.items() if _range_text(r).startswith(wanted))
+
+    def _index_query_size(self, table: str, index_name: str, hash_value: Any) -> int:
+        """Bytes of the index items under one index hash value (any range condition: all of them, an upper bound)."""
+        index = next((i for i in self.indexes.get(table, ()) if i.name == index_name), None)
+        if index is None:
+            return 0
+        table_key = tuple(k for k in self.keys.get(table, ()) if k)
+        entries = (index.entry(s.attributes, table_key) for p in self.items.get(table, {}).values() for s in p.values())
+        return sum(item_size(e) for e in entries if e is not None and e[index.keys[0]] == hash_value)
+
+    def table_size(self, table: str) -> int:
+        return sum(s.size for partition in self.items.get(table, {}).values() for s in partition.values())
 
 
 def _range_text(stored: str) -> str:
@@ -227,49 +509,65 @@ def _range_text(stored: str) -> str:
     return str(next(iter(value.values()))) if isinstance(value, dict) and value else ""
 
 
+def _write_bytes(action: str, body: Mapping[str, Any], shadow: Shadow, *, failed: bool, transaction: bool = False
+                 ) -> int:
+    """Bytes one Put/Update/Delete (a single call or a transaction's entry) is billed for; the shadow learns the
+    write unless it `failed` (a refused condition still costs the units, but changes nothing). A cancelled
+    transaction's entries are priced as if they had been written: the guide is silent on what a cancelled
+    transaction consumes, so this is the upper bound."""
+    table = str(body.get("TableName", ""))
+    key = body.get("Item") if action == "Put" else body.get("Key")
+    key = key or {}
+    if action == "Put":
+        new_size = item_size(key)
+    elif action == "Update":
+        new_size = shadow.updated(table, key, body)[1].size
+    else:  # Delete, ConditionCheck (priced like a write of the item it checks)
+        new_size = 0
+    if not failed:
+        if action == "Put":
+            return shadow.put(table, key)
+        if action == "Update":
+            return shadow.update(table, key, body)
+        return shadow.delete(table, key) if action == "Delete" else shadow.size(table, key)
+    if transaction:
+        return max(shadow.size(table, key), new_size)
+    return shadow.refused(table, key, new_size)
+
+
 def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
                    ) -> tuple[float, float]:
-    """(read units, write units) one DynamoDB call consumed; the shadow learns what it wrote (unless `failed`:
-    a refused condition still costs the units, but changes nothing)."""
+    """(read units, write units) one DynamoDB call consumed, its global secondary indexes' writes included (counted
+    once, also for a transaction: the guide is silent on whether a transaction's index writes are doubled); the
+    shadow learns what it wrote (unless `failed`: a refused condition still costs the units, but changes nothing)."""
+    before = shadow.index_write_units
+    rru, wru = _table_units(call_operation, params, shadow, failed=failed)
+    return rru, wru + (shadow.index_write_units - before)
+
+
+def _table_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
+                   ) -> tuple[float, float]:
+    """(read units, write units) of one call on the table itself.
+
+    Writes follow the Developer Guide's "Capacity unit consumption for writes": a PutItem is billed for the larger
+    of the new item and the one it replaces, an UpdateItem for the larger of the item before and after the update,
+    a DeleteItem for the deleted item, each rounded up to 1 KB; a failed conditional write for the new item when
+    the item exists (older editions say the existing item: the larger of the two is taken) and 1 unit when it does
+    not. Transactions: two underlying writes of every item ("Capacity management for transactions")."""
     table = str(params.get("TableName", ""))
     consistent = bool(params.get("ConsistentRead"))
-    if call_operation == "PutItem":
-        item = params.get("Item") or {}
-        return 0.0, write_units(item_size(item) if failed else shadow.put(table, item))
-    if call_operation == "UpdateItem":
-        key = params.get("Key") or {}
-        if failed:
-            return 0.0, write_units(shadow.size(table, key) or item_size(key))
-        return 0.0, write_units(shadow.update(table, key, params.get("ExpressionAttributeValues")))
-    if call_operation == "DeleteItem":
-        key = params.get("Key") or {}
-        return 0.0, write_units(shadow.size(table, key) if failed else shadow.delete(table, key))
+    if call_operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return 0.0, write_units(_write_bytes(call_operation[:-4], params, shadow, failed=failed))
     if call_operation == "GetItem":
         return read_units(shadow.size(table, params.get("Key") or {}), consistent=consistent), 0.0
     if call_operation in ("Query", "Scan"):
-        size = shadow.query_size(table, params) if call_operation == "Query" else sum(
-            sum(p.values()) for p in shadow.items.get(table, {}).values()
-        )
+        size = shadow.query_size(table, params) if call_operation == "Query" else shadow.table_size(table)
         return read_units(size, consistent=consistent), 0.0
     if call_operation == "TransactWriteItems":
         wru = 0.0
         for entry in params.get("TransactItems") or []:
             (action, body), = entry.items()
-            name = str(body.get("TableName", ""))
-            if action == "Put":
-                item = body.get("Item") or {}
-                size = item_size(item) if failed else shadow.put(name, item)
-            elif action == "Update":
-                key = body.get("Key") or {}
-                size = (shadow.size(name, key) or item_size(key)) if failed else shadow.update(
-                    name, key, body.get("ExpressionAttributeValues")
-                )
-            elif action == "Delete":
-                key = body.get("Key") or {}
-                size = shadow.size(name, key) if failed else shadow.delete(name, key)
-            else:  # ConditionCheck: a transactional read of the item, billed as write units like the rest
-                size = shadow.size(name, body.get("Key") or {})
-            wru += write_units(size, transactional=True)
+            wru += write_units(_write_bytes(action, body, shadow, failed=failed, transaction=True), transactional=True)
         return 0.0, wru
     if call_operation == "TransactGetItems":
         rru = sum(
@@ -296,6 +594,37 @@ def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shado
     return 0.0, 0.0  # DescribeTable and other control-plane calls: no request units
 
 
+def _update_kind(body: Mapping[str, Any]) -> str:
+    expression = str(body.get("UpdateExpression") or "")
+    target = (body.get("ExpressionAttributeValues") or {}).get(":to") or {}
+    if re.search(r"\bADD\s+tick\b", expression):
+        return "touch"
+    if target.get("S") == "claimed":
+        return "claim"
+    if target.get("S") == "sent":
+        return "mark"
+    if re.search(r"\bSET\s+pending\s*=", expression):
+        return "settle"
+    return "update"
+
+
+def call_kind(call_operation: str, params: Mapping[str, Any]) -> str:
+    """What one DynamoDB call did, in the buffer's words, read from its parameters: `touch` (ADD tick on a control
+    item), `claim` / `mark` (a message item to claimed / sent, one UpdateItem or a transaction of them), `settle` (the
+    control item's recomputed pending count), `store` (a transaction that puts items: ingest), `read` (GetItem),
+    `query`; anything else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
+global secondary index writes those calls caused (calls: how many caused any)."""
+    if call_operation == "UpdateItem":
+        return _update_kind(params)
+    if call_operation == "TransactWriteItems":
+        entries = [next(iter(e.items())) for e in params.get("TransactItems") or []]
+        if any(action == "Put" for action, _ in entries):
+            return "store"
+        kinds = {_update_kind(body) for action, body in entries if action == "Update"}
+        return kinds.pop() if len(kinds) == 1 else "transaction"
+    return {"GetItem": "read", "Query": "query"}.get(call_operation, call_operation)
+
+
 # ---------------------------------------------------------------------- usage of one replay
 @dataclass
 class Usage:
@@ -317,6 +646,8 @@ class Usage:
     log_bytes: int = 0
     dynamodb_write_units_by_function: dict[str, float] = field(default_factory=dict)
     dynamodb_read_units_by_function: dict[str, float] = field(default_factory=dict)
+    dynamodb_by_kind: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    """function -> what the call did (`call_kind`) -> {"calls", "wru", "rru"}"""
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: (round(v, 6) if isinstance(v := getattr(self, f.name), float) else v) for f in fields(self)}
@@ -433,6 +764,9 @@ class Meter:
         self.sns_functions = {s.function for s in wiring.subscriptions}
         self.encrypted_topics = set(wiring.topics.values())  # every topic of the stack uses the stack's KMS key
         self.shadow.keys = {t.name: (t.hash_key, t.range_key) for t in wiring.tables.values()}
+        self.shadow.indexes = {
+            t.name: tuple(SecondaryIndex.from_program(i) for i in t.indexes) for t in wiring.tables.values() if t.indexes
+        }
         previous = pipeline.on_invocation
         sns = pipeline.sns
         original_publish = sns.publish
@@ -474,11 +808,23 @@ class Meter:
     def call(self, function: str, call: Any) -> None:
         u, params = self.usage, call.params
         if call.service == "dynamodb":
+            indexed = self.shadow.index_write_units
             rru, wru = dynamodb_units(call.operation, params, self.shadow, failed=call.error is not None)
+            index_wru = self.shadow.index_write_units - indexed
             u.dynamodb_read_units += rru
             u.dynamodb_write_units += wru
             u.dynamodb_read_units_by_function[function] = u.dynamodb_read_units_by_function.get(function, 0) + rru
             u.dynamodb_write_units_by_function[function] = u.dynamodb_write_units_by_function.get(function, 0) + wru
+            kind = u.dynamodb_by_kind.setdefault(function, {}).setdefault(
+                call_kind(call.operation, params), {"calls": 0, "wru": 0.0, "rru": 0.0}
+            )
+            kind["calls"] += 1
+            kind["wru"] += wru - index_wru
+            kind["rru"] += rru
+            if index_wru:
+                index = u.dynamodb_by_kind[function].setdefault("index", {"calls": 0, "wru": 0.0, "rru": 0.0})
+                index["calls"] += 1
+                index["wru"] += index_wru
         elif call.service == "sqs":
             if call.operation == "SendMessageBatch":
                 size = sum(len(str(e.get("MessageBody", "")).encode("utf-8")) for e in params.get("Entries") or [])
@@ -501,3 +847,27 @@ class Meter:
         self.usage.whatsapp_messages = int(transcript["stats"]["whatsapp_in"])
         self.usage.connect_messages = len(transcript["connect"])
         return self.usage
+
+
+def stage_units(usage: Usage, *, messages: int, bursts: int) -> dict[str, dict[str, Any]]:
+    """DynamoDB request units of each function (stage) of one replay: totals, per WhatsApp message, per burst, and
+    by what the calls did (`call_kind`)."""
+    stages: dict[str, dict[str, Any]] = {}
+    for function in sorted(set(usage.dynamodb_write_units_by_function) | set(usage.dynamodb_read_units_by_function)):
+        wru = usage.dynamodb_write_units_by_function.get(function, 0.0)
+        rru = usage.dynamodb_read_units_by_function.get(function, 0.0)
+        if not wru and not rru:
+            continue
+        stages[function] = {
+            "wru": round(wru, 1),
+            "rru": round(rru, 1),
+            "wru_per_message": round(wru / messages, 2),
+            "rru_per_message": round(rru / messages, 2),
+            "ru_per_message": round((wru + rru) / messages, 2),
+            "ru_per_burst": round((wru + rru) / bursts, 1),
+            "by_kind": {
+                kind: {"calls": int(k["calls"]), "wru": round(k["wru"], 1), "rru": round(k["rru"], 1)}
+                for kind, k in sorted(usage.dynamodb_by_kind.get(function, {}).items())
+            },
+        }
+    return stages

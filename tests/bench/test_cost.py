@@ -82,7 +82,7 @@ def test_a_transaction_counts_every_item_twice_and_a_refused_one_still_costs_but
             {"Put": {"TableName": "raw", "Item": seen}},
             {"Put": {"TableName": "raw", "Item": item}},
             {"Update": {"TableName": "raw", "Key": {"pk": {"S": "CONV#a"}, "sk": {"S": "CONTROL"}},
-                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                        "UpdateExpression": "ADD pending :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
         ]
     }
     assert cost.dynamodb_units("TransactWriteItems", params, Shadow(keys={"raw": ("pk", "sk")}), failed=True) == (
@@ -92,13 +92,12 @@ def test_a_transaction_counts_every_item_twice_and_a_refused_one_still_costs_but
     assert shadow.size("raw", {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}) == cost.item_size(item)
 
 
-def test_an_update_is_priced_at_the_stored_item_plus_what_it_sets():
+def test_an_eventually_consistent_get_of_a_1kb_item_is_half_a_read_unit():
     shadow = _shadow()
     key = {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}
     shadow.put("raw", {**key, "body": {"S": "x" * 1000}})
-    params = {"TableName": "raw", "Key": key, "ExpressionAttributeValues": {":b": {"S": "y" * 100}}}
-    assert cost.dynamodb_units("UpdateItem", params, shadow) == (0.0, 2)  # 1,016 + 100 bytes > 1 KB
     assert cost.dynamodb_units("GetItem", {"TableName": "raw", "Key": key}, shadow) == (0.5, 0.0)
+    assert cost.dynamodb_units("GetItem", {"TableName": "raw", "Key": key, "ConsistentRead": True}, shadow) == (1, 0)
 
 
 def test_every_price_has_a_source_and_the_free_lines_are_free():
@@ -162,6 +161,7 @@ def test_the_meter_counts_an_invoke_its_calls_and_the_mapping_requests():
     assert u.lambda_gb_seconds == pytest.approx(0.25 * (5 + 8 + 15 + 60) / 1000)
     assert u.log_bytes == cost.LAMBDA_PLATFORM_LOG_BYTES + 17
     assert meter.calls_seen == 3
+    assert u.dynamodb_by_kind == {"inbound": {"read": {"calls": 1, "wru": 0.0, "rru": 1.0}}}
 
 
 @pytest.mark.parametrize(("seconds", "billed"), [(1, 15), (14.2, 15), (15, 15), (15.1, 16), (40, 40)])
