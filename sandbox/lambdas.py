@@ -40,6 +40,8 @@ class Invocation:
     """Lines the function printed: Powertools JSON log lines and EMF metric documents."""
     injected: int = 0
     """AWS answers the sandbox replaced with an injected error during this invoke (the SDK may have retried them)."""
+    sdk_backoff_s: float = 0.0
+    """Seconds the SDK waited between retries during this invoke, passed in virtual time (sandbox.sdk_events)."""
 
     @property
     def timed_out(self) -> bool:
@@ -130,7 +132,8 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     sys.stderr = capture
     now = [spec["now"]]
     faults = WorkerFaults(spec.get("faults") or [], spec.get("fault_seed", "0"))
-    hooks = SdkHooks(faults)
+    # The SDK's back-off between retries passes in the worker's virtual time, like any other bounded wait.
+    hooks = SdkHooks(faults, on_backoff=lambda seconds: now.__setitem__(0, now[0] + seconds))
     hooks.install()  # before the handler builds its clients
 
     import time_machine
@@ -172,6 +175,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
             traceback.print_exc(file=capture)
             reply = {"ok": False, "error_type": type(exc).__name__, "error_message": str(exc)}
         reply["calls"] = hooks.take()
+        reply["sdk_backoff_s"] = sum(hooks.take_backoffs())
         reply["output"] = capture.take()
         reply["injected"] = faults.injected
         faults.injected = 0
@@ -237,6 +241,7 @@ class FunctionProcess:
             calls=reply["calls"],
             output=reply["output"],
             injected=reply.get("injected", 0),
+            sdk_backoff_s=reply.get("sdk_backoff_s", 0.0),
         )
 
     def stop(self) -> None:

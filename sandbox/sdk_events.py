@@ -13,6 +13,11 @@ botocore installs the handlers listed in `botocore.handlers.BUILTIN_HANDLERS` on
 sandbox adds its three there before the handler module is imported, so they reach the default session behind
 `boto3.client(...)` and the sessions libraries create on their own (Powertools' idempotency store builds its own
 `boto3.session.Session()`). Sessions created before `install()` are not hooked.
+
+Between two attempts the SDK sleeps its back-off (`botocore.endpoint.Endpoint._needs_retry`: "Request needs to be
+retried, and we need to sleep for the specified number of times." then `time.sleep(handler_response)`, the one sleep
+both retry modes go through). A worker runs in virtual time, so `install(on_backoff=...)` hands that wait to the
+worker's clock instead of the wall clock: the replay lives through the same delays without waiting for them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,12 +105,32 @@ def error_response(url: str, protocol: str, code: str, status: int) -> Any:
     return AWSResponse(url, status, headers, _Raw())
 
 
+class _VirtualSleepTime:
+    """`botocore.endpoint`'s `time` while installed: the real module, except that `sleep` goes to `on_backoff`."""
+
+    def __init__(self, on_backoff: Callable[[float], None]) -> None:
+        self._on_backoff = on_backoff
+
+    def sleep(self, seconds: float) -> None:
+        self._on_backoff(float(seconds))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
 class SdkHooks:
     """The calls one worker's handler makes, recorded and fault-injected through botocore events."""
 
-    def __init__(self, faults: WorkerFaults) -> None:
+    def __init__(self, faults: WorkerFaults, on_backoff: Callable[[float], None] | None = None) -> None:
+        """`on_backoff`: given each back-off the SDK would sleep between retries (seconds) instead of sleeping it;
+        None leaves the SDK's sleep alone."""
         self.faults = faults
         self.calls: list[ApiCall] = []
+        self.backoffs: list[float] = []
+        """The back-offs handed to `on_backoff` since the last `take_backoffs()`."""
+        self._on_backoff = on_backoff
+        self._lock = threading.Lock()
+        self._real_time: Any = None
         self._specs = [
             ("provide-client-params", self._on_params),
             ("before-send", self._on_send),
@@ -112,16 +139,33 @@ class SdkHooks:
 
     def install(self) -> None:
         """Hook every botocore session created from now on in this process."""
-        from botocore import handlers
+        from botocore import endpoint, handlers
 
         handlers.BUILTIN_HANDLERS.extend(self._specs)
+        if self._on_backoff is not None and self._real_time is None:
+            self._real_time = endpoint.time
+            endpoint.time = _VirtualSleepTime(self._backoff)
 
     def uninstall(self) -> None:
-        from botocore import handlers
+        from botocore import endpoint, handlers
 
         for spec in self._specs:
             with contextlib.suppress(ValueError):
                 handlers.BUILTIN_HANDLERS.remove(spec)
+        if self._real_time is not None:
+            endpoint.time = self._real_time
+            self._real_time = None
+
+    def _backoff(self, seconds: float) -> None:
+        with self._lock:
+            self.backoffs.append(seconds)
+        if self._on_backoff is not None:
+            self._on_backoff(seconds)
+
+    def take_backoffs(self) -> list[float]:
+        with self._lock:
+            backoffs, self.backoffs = self.backoffs, []
+        return backoffs
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[SdkHooks]:

@@ -96,6 +96,26 @@ def test_the_sdk_retries_an_injected_throttle_as_it_retries_the_service(moto_end
     assert hooks.faults.injected > 0  # each one answered on an SDK retry, inside the same API call
 
 
+def test_the_sdks_back_off_between_retries_passes_in_virtual_time_not_wall_time(moto_endpoint, monkeypatch):
+    # botocore.endpoint.Endpoint._needs_retry: "Request needs to be retried, and we need to sleep for the specified
+    # number of times." -- then time.sleep(handler_response). In a worker that wait goes to the virtual clock.
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", lambda seconds: slept.append(seconds))
+    waited: list[float] = []
+    rule = WorkerFault("error", 1.0, "dynamodb", "ListTables", "ProvisionedThroughputExceededException", 400)
+    hooks = SdkHooks(WorkerFaults([rule.__dict__], seed="test"), on_backoff=waited.append)
+    with hooks.installed():
+        client = _client("dynamodb", moto_endpoint, config=Config(retries={"total_max_attempts": 3, "mode": "standard"}))
+        with pytest.raises(ClientError):
+            client.list_tables()
+    assert len(waited) == 2 and all(w > 0 for w in waited)  # three attempts, two waits, each handed on
+    assert hooks.take_backoffs() == waited
+    assert slept == []  # the wall clock did not wait
+    import botocore.endpoint
+
+    assert botocore.endpoint.time is __import__("time")  # uninstalled: the SDK sleeps for real again
+
+
 def test_a_crash_after_a_call_comes_once_the_call_succeeded(moto_endpoint):
     with _hooks(WorkerFault("crash_after", 1.0, "sqs", "CreateQueue")).installed() as hooks:
         sqs = _client("sqs", moto_endpoint)
