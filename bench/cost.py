@@ -612,10 +612,13 @@ def call_kind(call_operation: str, params: Mapping[str, Any]) -> str:
     """What one DynamoDB call did, in the buffer's words, read from its parameters: `touch` (ADD tick on a control
     item), `claim` / `mark` (a message item to claimed / sent, one UpdateItem or a transaction of them), `settle` (the
     control item's recomputed pending count), `store` (a transaction that puts items: ingest), `read` (GetItem),
-    `query`; anything else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
+    `query`, `tick` (the aggregator's PutItem of a tick item: the conversations a window end leaves waiting); anything
+    else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
 global secondary index writes those calls caused (calls: how many caused any)."""
     if call_operation == "UpdateItem":
         return _update_kind(params)
+    if call_operation == "PutItem" and ((params.get("Item") or {}).get("record_type") or {}).get("S") == "tick":
+        return "tick"
     if call_operation == "TransactWriteItems":
         entries = [next(iter(e.items())) for e in params.get("TransactItems") or []]
         if any(action == "Put" for action, _ in entries):

@@ -265,6 +265,8 @@ def test_item_sizes_follow_the_guides_rules():
         ] * 3}, "mark"),
         ("GetItem", {}, "read"),
         ("Query", {}, "query"),
+        ("PutItem", {"Item": {"record_type": {"S": "tick"}}}, "tick"),
+        ("PutItem", {"Item": {"record_type": {"S": "said"}}}, "PutItem"),
     ],
 )
 def test_each_call_is_named_by_what_it_does_to_the_buffer(operation, params, kind):
