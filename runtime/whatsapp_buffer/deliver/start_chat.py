@@ -32,7 +32,7 @@ MAX_CHAT_STARTS = 6
 first connection is refused (botocore StartChatContact: "clients must subscribe to the participant's connection for
 the created chat within 5 minutes"; the bridge's retries come later than that, after the bursts queue's visibility
 timeout) is followed by another; each earlier attempt of the burst that died between the two calls left one such
-chat, and the queue receives a burst at most maxReceiveCount (5) times."""
+chat, and the queue hands a burst out at most maxReceiveCount (5) times: at most 5 refused chats and a new one."""
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
 _WA_ID = re.compile(r"\d{6,20}")
