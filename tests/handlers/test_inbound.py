@@ -328,7 +328,9 @@ def test_a_failed_burst_is_retried_without_duplicating_what_already_landed(world
 def test_a_burst_retried_after_its_first_attempt_died_between_starting_and_connecting_the_chat_is_delivered(world):
     """The first attempt started the chat and ended before CreateParticipantConnection (a Lambda timeout, a 5xx). SQS
     hands the burst back after the queue's visibility timeout (six times the function's 120 s), and StartChatContact
-    with the same ClientToken answers with that chat again. botocore StartChatContact: "clients must subscribe to the
+    with the same ClientToken answers with that chat again (botocore 1.44 StartChatContact.ConnectionTypes: "When you
+    retry a request with the same ClientToken, the response repeats the original contact"). botocore
+    StartChatContact: "clients must subscribe to the
     participant's connection for the created chat within 5 minutes"; being late is not documented, and the fake
     refuses the connection (AccessDeniedException, tests/contract/test_connect_rules.py). The retry must then start
     another chat instead of failing on the same refused one until the burst reaches the dead-letter queue."""
