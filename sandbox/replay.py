@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,6 +389,7 @@ class Replay:
             "rejected": rejected,
             "skipped": self.skipped,
             "stored_at": self._stored_at(),
+            "queued_at": _queued_at(bursts.values(), start),
             "stats": stats,
             "metrics": {k: dict(sorted(v.items())) for k, v in metrics.items()},
         }
@@ -405,6 +406,22 @@ class Replay:
                 if "message_id" in item and "received_at" in item:
                     stored[item["message_id"]["S"]] = round(float(item["received_at"]["N"]) - self.clock.start, 3)
         return stored
+
+
+def _queued_at(bursts: Iterable[dict[str, Any]], start: float) -> dict[str, float]:
+    """Message id -> when the aggregator flushed the first burst that carried it (trace seconds, the burst's own
+    `flushed_at`): from then on its place before later messages of the conversation is fixed by the FIFO queue, so a
+    message stored after it can only follow it."""
+    queued: dict[str, float] = {}
+    for burst in bursts:
+        flushed_at = burst.get("flushed_at")
+        if not isinstance(flushed_at, int | float):
+            continue
+        at = round(float(flushed_at) - start, 3)
+        for item in burst.get("items", []):
+            for message_id in item.get("message_ids", []):
+                queued[message_id] = min(at, queued.get(message_id, at))
+    return queued
 
 
 def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) -> float:

@@ -30,8 +30,11 @@ class Audit:
     """Messages the bridge had stored before a later-sent message of the conversation reached the agent, yet showed
     after it."""
     late: int
-    """Messages that reached the bridge only after later-sent ones were already shown (a retried ingest: AWS retries a
-    failed async invoke a minute later); shown as soon as they arrive, which is all a bridge can do."""
+    """Messages that reached the bridge only after later-sent ones had left the buffer (a retried ingest: AWS retries
+    a failed async invoke a minute later); shown as soon as they can be, which is all a bridge can do. A burst leaves
+    the buffer when the aggregator puts it on the FIFO queue (transcript `queued_at`; without it, when it was shown):
+    a message stored after that can only follow it, however long the queue then holds the burst (a failed delivery
+    waits out the queue's visibility timeout)."""
     dead_lettered: int
     replies: int
     replies_lost: int
@@ -98,13 +101,15 @@ def audit(events: list[TraceEvent], transcript: dict[str, Any], *, ignored_kinds
 
     stored_at = transcript.get("stored_at", {})
     first_shown = {message_id: min(at for at, _ in shown) for message_id, shown in delivered_at.items()}
+    queued_at = transcript.get("queued_at", {})
+    left_buffer = {m: min(queued_at.get(m, at), at) for m, at in first_shown.items()}
     reordered = late = 0
     for delivered in order.values():
         for position, message_id in enumerate(delivered):
             overtaken_by = [m for m in delivered[:position] if sent[m][:2] > sent[message_id][:2]]
             if not overtaken_by:
                 continue
-            if stored_at.get(message_id, float("-inf")) > min(first_shown[m] for m in overtaken_by):
+            if stored_at.get(message_id, float("-inf")) > min(left_buffer[m] for m in overtaken_by):
                 late += 1
             else:
                 reordered += 1

@@ -105,6 +105,13 @@ def test_start_chat_token_changes_with_the_replaced_contact_but_not_on_retry():
     assert len(start_chat_token("b" * 64, "c" * 256)) <= 500
 
 
+def test_start_chat_token_after_a_chat_that_could_not_be_connected_is_new_and_the_same_on_retry():
+    after_unconnected = start_chat_token("b1", "contact-1", "contact-9")
+    assert after_unconnected == start_chat_token("b1", "contact-1", "contact-9")
+    assert after_unconnected not in {start_chat_token("b1", "contact-1"), start_chat_token("b1", "contact-9")}
+    assert start_chat_token("b1", None, "contact-9") != start_chat_token("b1", "contact-9")
+
+
 def test_connect_returns_the_connection_token_and_its_expiry(participant):
     client, stubber = participant
     stubber.add_response(

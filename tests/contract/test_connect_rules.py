@@ -172,6 +172,25 @@ def test_the_first_connection_must_come_within_5_minutes_of_the_chat_start_and_r
     assert renewed["ConnectionCredentials"]["ConnectionToken"] != token
 
 
+def test_a_start_retried_with_its_client_token_repeats_the_original_contact_even_past_its_first_connection(aws):
+    """botocore StartChatContact.ConnectionTypes (1.44): "When you retry a request with the same ClientToken, the
+    response repeats the original contact and can omit a websocket URL if the chat has already ended." How long
+    Connect keeps a ClientToken is not documented (the fake keeps it for the whole replay). So a bridge whose first
+    attempt died between the start and the connection gets that chat back on its retry, and past 5 minutes its first
+    connection is refused (see above): the retry must start another chat under another token."""
+    chat = {"InstanceId": "i", "ContactFlowId": "f", "ParticipantDetails": {"DisplayName": "M"}}
+    started = aws.connect.start_chat_contact(**chat, ClientToken="burst-1")
+    aws.clock[0] += 720
+    again = aws.connect.start_chat_contact(**chat, ClientToken="burst-1")
+    assert (again["ContactId"], again["ParticipantToken"]) == (started["ContactId"], started["ParticipantToken"])
+    with pytest.raises(ClientError) as excinfo:
+        aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=again["ParticipantToken"])
+    assert error_code(excinfo) == "AccessDeniedException"
+    other = aws.connect.start_chat_contact(**chat, ClientToken="burst-1-after-unconnected")
+    assert other["ContactId"] != started["ContactId"]
+    aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=other["ParticipantToken"])
+
+
 @pytest.mark.parametrize(
     ("content_type", "accepted"),
     [

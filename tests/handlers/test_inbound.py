@@ -325,6 +325,32 @@ def test_a_failed_burst_is_retried_without_duplicating_what_already_landed(world
     assert world.fake.contents(world.session().contact_id) == ["one", "two"]
 
 
+def test_a_burst_retried_after_its_first_attempt_died_between_starting_and_connecting_the_chat_is_delivered(world):
+    """The first attempt started the chat and ended before CreateParticipantConnection (a Lambda timeout, a 5xx). SQS
+    hands the burst back after the queue's visibility timeout (six times the function's 120 s), and StartChatContact
+    with the same ClientToken answers with that chat again (botocore 1.44 StartChatContact.ConnectionTypes: "When you
+    retry a request with the same ClientToken, the response repeats the original contact"). botocore
+    StartChatContact: "clients must subscribe to the
+    participant's connection for the created chat within 5 minutes"; being late is not documented, and the fake
+    refuses the connection (AccessDeniedException, tests/contract/test_connect_rules.py). The retry must then start
+    another chat instead of failing on the same refused one until the burst reaches the dead-letter queue."""
+    # GIVEN a first attempt that started the chat and died before connecting to it
+    burst = text_burst("hello", "anyone there?")
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    _, failed = world.deliver(burst)
+    assert len(failed) == 1
+    (unconnected,) = world.fake.live_contact_ids()
+    # WHEN SQS hands the burst back 12 minutes later
+    world.now += 6 * 120
+    _, failed = world.retry()
+    # THEN it reaches a chat the bridge could connect to, once (the customer had no chat before: none to link)
+    assert not failed
+    session = world.session()
+    assert session.contact_id != unconnected
+    assert world.fake.contents(session.contact_id) == ["hello", "anyone there?"]
+    assert world.calls("StartChatContact")[-1].get("RelatedContactId") is None
+
+
 def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):
     maria_1, maria_2 = text_burst("m1"), text_burst("m2")
     joao = text_burst("j1", conversation=JOAO, name="Joao")

@@ -80,6 +80,25 @@ def test_a_message_stored_after_its_successors_were_shown_is_late_not_reordered(
     assert (result.reordered, result.late) == (0, 1)
 
 
+def test_a_message_stored_after_its_successor_was_queued_is_late_however_long_the_queue_held_that_burst():
+    """The timeouts mix on the 1,000-message trace: m1's ingest timed out and AWS retried it 90 s later, after m2 had
+    been flushed on its own; m2's burst then waited out the bursts queue's visibility timeout behind a failed delivery
+    (Lambda, "Creating and configuring an Amazon SQS event source mapping": "if Lambda encounters an error at any
+    point while processing a batch, all messages in that batch return to the queue. After the visibility timeout,
+    the messages become visible to Lambda again"), and m1's burst, queued after it, followed it into the chat."""
+    late = transcript([("text", ["m2"]), ("text", ["m1"]), ("attachment", ["m3"]), ("text", ["m3"])])
+    for item in late["connect"]:
+        item["at"] += 900.0  # both shown after the visibility timeout
+    late["stored_at"] = {"m1": 90.0, "m2": 1.0, "m3": 2.0}
+    late["queued_at"] = {"m2": 21.0, "m1": 110.0, "m3": 110.0}
+    result = verify.audit(EVENTS, late)
+    assert (result.reordered, result.late) == (0, 1)
+    # m1 stored before m2 left the buffer: the buffer could have put it first, so it is a reorder
+    late["queued_at"]["m2"] = 95.0
+    result = verify.audit(EVENTS, late)
+    assert (result.reordered, result.late) == (1, 0)
+
+
 VOICE = [trace._validate(1, {"at": 0.0, "type": "whatsapp", "from": "15550001111", "id": "v1", "kind": "voice"})]
 
 

@@ -57,10 +57,13 @@ def http_get(url: str) -> bytes:
     return response.data
 
 
-def start_chat_token(burst_id: str, replaced_contact_id: str | None) -> str:
+def start_chat_token(burst_id: str, replaced_contact_id: str | None, unconnected_contact_id: str | None = None) -> str:
     """StartChatContact idempotency token: a retried burst finds the chat it already started, while a burst that
-    has to replace an ended chat (a different `replaced_contact_id`) gets a new one."""
+    has to replace an ended chat (a different `replaced_contact_id`) gets a new one, and so does a burst whose
+    earlier attempt started a chat it could not connect to in time (`unconnected_contact_id`)."""
     seed = f"{burst_id}\n{replaced_contact_id or '-'}"
+    if unconnected_contact_id:
+        seed += f"\nunconnected {unconnected_contact_id}"
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()
 
 

@@ -27,6 +27,12 @@ from whatsapp_buffer.errors import ChatSessionGone
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import count, logger
 
+MAX_CHAT_STARTS = 6
+"""Chats one delivery may start for a burst before it gives up (the burst then fails and is retried). A start whose
+first connection is refused (botocore StartChatContact: "clients must subscribe to the participant's connection for
+the created chat within 5 minutes"; the bridge's retries come later than that, after the bursts queue's visibility
+timeout) is followed by another; each earlier attempt of the burst that died between the two calls left one such
+chat, and the queue hands a burst out at most maxReceiveCount (5) times: at most 5 refused chats and a new one."""
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
 _WA_ID = re.compile(r"\d{6,20}")
@@ -103,18 +109,30 @@ class Chats:
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
         key = replacing.conversation if replacing else conversation.key
-        started = self._contacts.start_chat(
-            display_name=burst.display_name or conversation.masked_customer,
-            attributes={
-                "channel": "WhatsApp",
-                "customer": conversation.masked_customer,
-                "whatsappPhoneNumberId": conversation.phone_number_id,
-                **ad_attributes(burst.referral),
-            },
-            client_token=start_chat_token(burst.burst_id, replaced_contact),
-            related_contact_id=replaced_contact,
-        )
-        connection = self._participant.connect(started.participant_token)
+        unconnected: str | None = None
+        for attempt in range(MAX_CHAT_STARTS):
+            started = self._contacts.start_chat(
+                display_name=burst.display_name or conversation.masked_customer,
+                attributes={
+                    "channel": "WhatsApp",
+                    "customer": conversation.masked_customer,
+                    "whatsappPhoneNumberId": conversation.phone_number_id,
+                    **ad_attributes(burst.referral),
+                },
+                client_token=start_chat_token(burst.burst_id, replaced_contact, unconnected),
+                related_contact_id=replaced_contact,
+            )
+            try:
+                connection = self._participant.connect(started.participant_token)
+                break
+            except ChatSessionGone:
+                # An earlier attempt of this delivery started the chat (the ClientToken found it again) and ended before
+                # connecting to it, and its first connection is now refused: another chat, under a token of its own.
+                if attempt + 1 == MAX_CHAT_STARTS:
+                    raise
+                unconnected = started.contact_id
+                count("UnconnectedChatsReplaced")
+                logger.warning("started chat could not be connected; starting another", contact_id=unconnected)
         now = self._now()
         session = Session(
             conversation=key,
