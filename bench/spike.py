@@ -295,8 +295,8 @@ def run() -> dict[str, Any]:
         "latency_model_s": LATENCY_S,
         "default": run_spike(),
         "one_at_a_time": run_spike(concurrency=1, customers=200),
-        "larger": [run_spike(customers=n) for n in (2_000, 4_000)],
-        "larger_windows": [run_spike(customers=4_000, window_s=w) for w in (2, 5)],
+        "larger": [run_spike(customers=n) for n in (2_000, 4_000, 8_000)],
+        "larger_windows": [run_spike(customers=n, window_s=w) for n, w in ((4_000, 2), (4_000, 5), (8_000, 2))],
     }
 
 

@@ -99,6 +99,13 @@ def _crash_mid_flush(plan: FaultPlan, rate: float) -> None:
     plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", rate, "dynamodb", "UpdateItem"))
 
 
+def _crash_after_tick(plan: FaultPlan, rate: float) -> None:
+    # The aggregator dies right after its window end's tick (PutItem) succeeded: the window's work is all done, the
+    # final invoke fails and Lambda retries it, so every flush and the tick are done again (and a retried window's
+    # tick record can reach the next window twice).
+    plan.worker.setdefault("aggregator", []).append(WorkerFault("crash_after", rate, "dynamodb", "PutItem"))
+
+
 def _timeouts(plan: FaultPlan, rate: float) -> None:
     for function in FUNCTIONS:
         plan.worker.setdefault(function, []).append(WorkerFault("timeout", rate))
@@ -128,6 +135,7 @@ MIXES = {
     "stream-drop": (_stream_drop, "the stream mapping gives up on a batch (retries exhausted, record too old)"),
     "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),
     "crash-mid-flush": (_crash_mid_flush, "aggregator crashes after any one of its UpdateItems (between two claims or marks)"),
+    "crash-after-tick": (_crash_after_tick, "aggregator crashes right after writing its window end's tick"),
     "timeouts": (_timeouts, "Lambda timeouts at a random point of an invocation, every function"),
     "connect": (_connect, "Connect ThrottlingException and 5xx"),
     "connect-denied": (_connect_denied, "AccessDeniedException mid-conversation (connection token stops working)"),

@@ -37,6 +37,8 @@ class InvocationRecord:
     ok: bool
     error_type: str | None
     calls: int
+    last_call: str | None = None
+    """The operation of the invoke's last AWS call (where an injected crash struck), None when it made none."""
 
 
 class Functions:
@@ -111,7 +113,14 @@ class Functions:
     def invoke(self, key: str, event: dict[str, Any]) -> Invocation:
         invocation = self.workers[key].invoke(event, self.clock.now)
         self.invocations.append(
-            InvocationRecord(self.clock.elapsed, key, invocation.ok, invocation.error_type, len(invocation.calls))
+            InvocationRecord(
+                self.clock.elapsed,
+                key,
+                invocation.ok,
+                invocation.error_type,
+                len(invocation.calls),
+                invocation.calls[-1].operation if invocation.calls else None,
+            )
         )
         self.logs.setdefault(key, []).extend(invocation.output)
         totals = self.metrics.setdefault(key, {})

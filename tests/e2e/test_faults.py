@@ -28,6 +28,12 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     if mix == "crash-mid-flush":
         # The mix must reach a burst whose marks stopped half-way (sent, so only marked, never sent again).
         assert transcript["metrics"]["aggregator"].get("BurstsMarkedAfterPartialMark", 0) > 0
+    if mix == "crash-after-tick":
+        # The mix must reach a window end that died right after writing its tick (the whole window is retried).
+        assert any(
+            i.function == "aggregator" and i.error_type == "InjectedCrash" and i.last_call == "PutItem"
+            for i in rep.pipeline.invocations
+        )
     if mix != "none":
         injected = (
             rep.pipeline.sns_duplicates
