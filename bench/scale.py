@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench import metrics, sandbox_run, traces
+from bench import metrics, quality, sandbox_run, traces
 
 CUSTOMERS = 1_000
 RUSH_WINDOW = 60.0
@@ -13,7 +13,9 @@ RUSH_WINDOW = 60.0
 def run(customers: int = CUSTOMERS) -> dict[str, Any]:
     messages = traces.rush(customers=customers, window=RUSH_WINDOW)
     with sandbox_run.MemorySampler() as memory:
-        run = sandbox_run.replay("rush", messages, {"bufferSeconds": "20", "windowSeconds": "5"})
+        # At the stack's declared defaults, like the quality section.
+        overrides = quality.overrides(quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)
+        run = sandbox_run.replay("rush", messages, overrides)
     transcript = run.transcript
     last_message = max(m.at for m in messages)
     last_connect = max((c["at"] for c in transcript["connect"]), default=float("nan"))
@@ -22,6 +24,8 @@ def run(customers: int = CUSTOMERS) -> dict[str, Any]:
     invocations = transcript["stats"]["invocations"]
     return {
         "customers": customers,
+        "buffer_seconds": quality.BUFFER_SECONDS,
+        "window_seconds": quality.WINDOW_SECONDS,
         "whatsapp_messages": n,
         "messages_within_s": round(last_message - min(m.at for m in messages), 1),
         "connect_messages": transcript["stats"]["connect_messages"],
