@@ -91,7 +91,7 @@ class Pipeline:
         self.functions = Functions(wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation)
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
         self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
-        self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues)
+        self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues, self.failures)
         self.connect = ConnectStreaming(self.sns.publish)
         self.schedules = ScheduleToLambda(wiring, self.scheduler, self.functions)
         self.events = EventBridgeToLambda(wiring, self.scheduler, self.functions, self.failures)

@@ -91,6 +91,17 @@ class DeadLetters:
         if queue is not None:
             self.queues.send(queue, json.dumps({"requestContext": {"condition": condition}, "records": records}), {})
 
+    def queue_receives_exhausted(
+        self, key: str, queue: QueueSpec, invocation: Invocation, receives: int, first_received_at: float, moves_at: float
+    ) -> None:
+        """A message of an SQS-mapped queue that failed its last allowed receive: the queue's redrive policy moves it to
+        its dead-letter queue once it is visible again (botocore's SQS RedrivePolicy: "When the ReceiveCount for a
+        message exceeds the maxReceiveCount for a queue, Amazon SQS moves the message to the dead-letter-queue"; moto
+        does the moving), and the replay lists it with the function's error."""
+        error = invocation.error_type or "BatchItemFailures"
+        reason = f"{error}: moved to {queue.dead_letter_arn.rsplit(':', 1)[-1] if queue.dead_letter_arn else 'its dead-letter queue'} after {receives} receives"
+        self.letters.append(DeadLetter(first_received_at, key, "sqs", error, reason, {"queue": queue.name}, moves_at))
+
     def _sqs_target(self, key: str, arn: str | None) -> QueueSpec | None:
         """The queue behind an on-failure ARN, once the function's role is known to allow sending to it."""
         if not arn or ":sqs:" not in arn:

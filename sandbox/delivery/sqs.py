@@ -3,7 +3,7 @@
 Batches up to the mapping's size (at most 10 per receive); a batch's succeeded messages are deleted, and with
 partial batch responses only the reported `batchItemFailures` stay. A failed message becomes visible again after
 the queue's visibility timeout, in virtual time; moto's redrive policy moves it to the dead-letter queue after
-maxReceiveCount receives.
+maxReceiveCount receives, and the replay lists such a message among its dead letters (sandbox.delivery.dead_letters).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler
@@ -24,9 +25,19 @@ HIDDEN = 43_200
 
 
 class QueueToLambda(DeliveryPath):
-    def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, queues: Queues) -> None:
+    def __init__(
+        self,
+        wiring: Wiring,
+        scheduler: Scheduler,
+        functions: Functions,
+        queues: Queues,
+        dead_letters: DeadLetters | None = None,
+    ) -> None:
         super().__init__(wiring, scheduler, functions)
         self.queues = queues
+        self.dead_letters = dead_letters
+        self._first_received: dict[str, float] = {}
+        """message id -> when the mapping first received it (virtual elapsed seconds)."""
         self._sqs = queues.client
         self._poll_scheduled: set[str] = set()
         self.bursts_seen: dict[str, str] = {}
@@ -75,6 +86,7 @@ class QueueToLambda(DeliveryPath):
                 return
             for message in messages:
                 self._remember_burst(message["Body"])
+                self._first_received.setdefault(message["MessageId"], self.scheduler.clock.elapsed)
             event = {"Records": [self._record(queue, m) for m in messages]}
             invocation = self.functions.invoke(mapping.function, event)
             if invocation.ok:
@@ -89,11 +101,26 @@ class QueueToLambda(DeliveryPath):
                 )
             for message in messages:
                 if message["MessageId"] in failed:
+                    self._note_if_last_receive(mapping.function, queue, message, invocation)
                     self.scheduler.after(
                         queue.visibility_timeout_s,
                         f"visible-again->{queue_name}",
                         lambda m=message: self._release(queue_name, m["ReceiptHandle"]),
                     )
+
+    def _note_if_last_receive(self, function: str, queue: QueueSpec, message: dict[str, Any], invocation: Any) -> None:
+        receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+        if self.dead_letters is None or not queue.dead_letter_arn or not queue.max_receive_count:
+            return
+        if receives >= queue.max_receive_count:
+            self.dead_letters.queue_receives_exhausted(
+                function,
+                queue,
+                invocation,
+                receives,
+                self._first_received.get(message["MessageId"], self.scheduler.clock.elapsed),
+                self.scheduler.clock.elapsed + queue.visibility_timeout_s,
+            )
 
     def _release(self, queue_name: str, receipt: str) -> None:
         queue = self.wiring.queues[queue_name]
