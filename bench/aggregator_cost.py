@@ -157,8 +157,9 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
 
 
 def state_views(keys: list[str]) -> dict[str, list[Any]]:
-    """Each conversation's control image as its records carry it: pending and two arrival times to the microsecond."""
-    return {key: [8, T0 + 100.123456, T0 + 61.654321] for key in keys}
+    """Each conversation's control image as its records carry it: pending, two arrival times to the microsecond and
+    the control item's version (a conversation's thousandth write)."""
+    return {key: [8, T0 + 100.123456, T0 + 61.654321, 1000] for key in keys}
 
 
 def state_size(conversations: int) -> dict[str, Any]:

@@ -131,13 +131,19 @@ class ModelledShard:
             stored = self.messages.get(conversation.key, {})
             return [stored[k] for k in sorted(stored) if stored[k].status in (PENDING, CLAIMED)]
 
-    def claim(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
-        self._transition(conversation, messages, burst_id, "claim", CLAIMED)
+    def claim(
+        self,
+        conversation: Conversation,
+        messages: Iterable[BufferedMessage],
+        burst_id: str,
+        claimed_at: float | None = None,
+    ) -> None:
+        self._transition(conversation, messages, burst_id, "claim", CLAIMED, claimed_at)
 
     def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         self._transition(conversation, messages, burst_id, "mark_sent", SENT)
 
-    def _transition(self, conversation, messages, burst_id, call, status) -> None:  # noqa: ANN001 - RawStore's
+    def _transition(self, conversation, messages, burst_id, call, status, claimed_at=None) -> None:  # noqa: ANN001 - RawStore's
         """One conditional UpdateItem per message, in burst order, as the raw table adapter writes them."""
         ordered = list(messages)
         for index, message in enumerate(ordered):
@@ -148,7 +154,7 @@ class ModelledShard:
                 if status == CLAIMED:
                     if stored[k].status != PENDING and not (stored[k].status == CLAIMED and stored[k].burst_id == burst_id):
                         raise ConcurrentUpdate("not pending")
-                    stored[k] = BufferedMessage(stored[k].message, k, status, burst_id, index, len(ordered))
+                    stored[k] = BufferedMessage(stored[k].message, k, status, burst_id, index, len(ordered), claimed_at)
                 else:
                     if stored[k].burst_id != burst_id:
                         raise ConcurrentUpdate("claimed under another burst")

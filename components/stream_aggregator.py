@@ -50,8 +50,11 @@ aggregator's PutItem may write."""
 def _tick_writes(raw_table_arn: pulumi.Input[str]) -> iam.Statement:
     """PutItem of tick items only: a window end's one write for what it leaves waiting. `dynamodb:Attributes` limits
     the top-level attributes a request may name ("ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}, the IAM
-    User Guide's example "Amazon DynamoDB: Allows access to specific attributes", which lists PutItem), so this grant
-    cannot write a message item (`status`, `body`) or a control item (`pending`, `version`)."""
+    User Guide's example "Amazon DynamoDB: Allows access to specific attributes", which lists PutItem), so a PutItem
+    of this grant can only name a tick's attributes: it cannot write a message's (`status`, `body`) or a control
+    item's (`pending`, `version`). No condition key confines the sort key, so such a put could still replace an item
+    under another key with a tick-shaped one; the same role may UpdateItem the table anyway (claims, marks,
+    settles), so this narrows the PutItem, it does not fence the table."""
     return {
         **iam.allow(["dynamodb:PutItem"], [raw_table_arn], sid="WriteTicks"),
         "Condition": {"ForAllValues:StringEquals": {"dynamodb:Attributes": list(TICK_ATTRIBUTES)}},

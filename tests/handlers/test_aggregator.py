@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawStore, partition_key
 from whatsapp_buffer.buffer.flush import Aggregator, window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
@@ -251,8 +251,8 @@ class ArrivalDuringFlush(RawStore):
         super().__init__(inner.table_name, inner.client)
         self.arrive_once = arrive_once
 
-    def claim(self, conversation, messages, burst_id):
-        super().claim(conversation, messages, burst_id)
+    def claim(self, conversation, messages, burst_id, claimed_at=None):
+        super().claim(conversation, messages, burst_id, claimed_at)
         if self.arrive_once:
             self.arrive_once.pop()()
 
@@ -628,8 +628,8 @@ class Interleaved(RawStore):
         super()._transition(conversation, stored, action, expression, condition, values)
         self._maybe(f"first write to {action}")
 
-    def claim(self, conversation, messages, burst_id):
-        super().claim(conversation, messages, burst_id)
+    def claim(self, conversation, messages, burst_id, claimed_at=None):
+        super().claim(conversation, messages, burst_id, claimed_at)
         self._maybe("claim")
 
     def mark_sent(self, conversation, messages, burst_id):
@@ -698,8 +698,8 @@ def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_who
                 a_claimed_first.set()
                 assert b_read.wait(10)
 
-        def claim(self, conversation, messages, burst_id):
-            super().claim(conversation, messages, burst_id)
+        def claim(self, conversation, messages, burst_id, claimed_at=None):
+            super().claim(conversation, messages, burst_id, claimed_at)
             a_claimed_all.set()
             assert b_sent.wait(10)
 
@@ -731,3 +731,77 @@ def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_who
     assert [x.message_ids for x in a.queue.sent] == [("wamid.0", "wamid.1", "wamid.2")]
     assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.0", "wamid.1", "wamid.2")]
     assert store.unsent_messages(CONV) == []
+
+
+def test_a_half_claimed_burst_that_can_no_longer_be_completed_is_left_to_its_claimer_while_its_claim_is_fresh(
+    ingest, window, virtual_clock, queue_url, store
+):
+    """The reviewer's race: A claims the first message of [0, 1, 2]; a message with an earlier WhatsApp time than 1
+    is stored; B reads the buffer -- the claimed prefix no longer completes into A's burst id. Were B to send the
+    prefix alone under that id, SQS FIFO (and the bridge) would keep B's copy and drop A's whole burst: 1 and 2
+    lost. Within the claim's lease B leaves the conversation for a later window instead."""
+    import threading
+
+    for i in range(3):
+        arrive(virtual_clock, T0 + 1 + i * 2, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i * 2))
+    virtual_clock.set(T0 + 30)
+    a_claimed_first, b_done = threading.Event(), threading.Event()
+
+    class A(RawStore):
+        def _transition(self, conversation, stored, action, expression, condition, values):
+            super()._transition(conversation, stored, action, expression, condition, values)
+            if action == "claim messages" and not a_claimed_first.is_set():
+                # sent between 0 and 1, stored only now (a redelivered webhook)
+                arrive(virtual_clock, T0 + 30, eum.message("wamid.early", "late one", sent_at=T0 + 2))
+                a_claimed_first.set()
+                assert b_done.wait(10)
+
+    first = aggregator_module.installed.get()
+    a = Aggregator(store=A(TABLE, store.client), queue=SpyQueue(first.queue), policy=first.policy, now=first.now)
+    # B's window end comes bufferSeconds after the late message: by quiet, the conversation is due for B
+    b = Aggregator(store=store, queue=SpyQueue(first.queue), policy=first.policy, now=lambda: T0 + 30 + POLICY.buffer_seconds)
+
+    def run_b():
+        assert a_claimed_first.wait(10)
+        try:
+            b.end_window([CONV])
+        finally:
+            b_done.set()
+
+    other = threading.Thread(target=run_b)
+    other.start()
+    a.end_window([CONV])
+    other.join(10)
+    # THEN B sent nothing; A's whole burst is on the queue, once
+    assert b.queue.sent == []
+    assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.0", "wamid.1", "wamid.2")]
+    # AND the late message follows in a burst of its own at a later window end
+    virtual_clock.set(T0 + 60)
+    first.end_window([CONV])
+    assert [burst.message_ids for burst, _ in drain_bursts(queue_url)] == [("wamid.early",)]
+    assert store.unsent_messages(CONV) == []
+
+
+def test_a_half_claimed_burst_whose_claim_outlived_the_lease_is_sent_as_claimed(ingest, virtual_clock, store):
+    """Past CLAIM_LEASE_SECONDS its writer is over (Lambda ended it at its timeout): the prefix goes under its id."""
+    from whatsapp_buffer.buffer.lifecycle import CLAIM_LEASE_SECONDS, ClaimInFlight, ConversationBuffer
+
+    for i in range(3):
+        arrive(virtual_clock, T0 + 1 + i * 2, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i * 2))
+    unsent = store.unsent_messages(CONV)
+    burst_id = burst_id_for([m.message.message_id for m in unsent])
+    store.claim(CONV, unsent, burst_id, claimed_at=T0 + 30)  # then: place 0 of 3 only, as a flush that died
+    for other in unsent[1:]:
+        store.client.update_item(
+            TableName=TABLE,
+            Key={"pk": {"S": partition_key(CONV)}, "sk": {"S": other.store_key}},
+            UpdateExpression="SET #s = :p REMOVE burst_id, burst_index, burst_size, claimed_at",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": {"S": "pending"}},
+        )
+    arrive(virtual_clock, T0 + 31, eum.message("wamid.early", "late one", sent_at=T0 + 2))
+    buffer = ConversationBuffer.of(store.read_control(CONV).version, store.unsent_messages(CONV))
+    with pytest.raises(ClaimInFlight):
+        buffer.next_claim(50, T0 + 30 + CLAIM_LEASE_SECONDS - 1)
+    claim = buffer.next_claim(50, T0 + 30 + CLAIM_LEASE_SECONDS)
+    assert (claim.burst_id, claim.resend, [m.message.message_id for m in claim.messages]) == (burst_id, True, ["wamid.0"])

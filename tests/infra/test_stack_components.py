@@ -403,3 +403,12 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
     assert schedule["scheduleExpression"] == "rate(1 minute)"
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
     assert json.loads(schedule["target"]["input"]) == SWEEP_EVENT
+
+
+def test_a_half_claimed_bursts_lease_outlasts_any_aggregator_invocation():
+    """A claim's writer is over once Lambda has ended it at its timeout; only then may another flush send a
+    half-claimed burst that cannot be completed (runtime lifecycle.CLAIM_LEASE_SECONDS)."""
+    from components.stream_aggregator import AGGREGATOR_TIMEOUT_SECONDS
+    from whatsapp_buffer.buffer.lifecycle import CLAIM_LEASE_SECONDS
+
+    assert CLAIM_LEASE_SECONDS > AGGREGATOR_TIMEOUT_SECONDS

@@ -12,8 +12,10 @@ NEW = [3, 105.0, 100.0, 5]
 @pytest.mark.parametrize(
     ("before", "view", "from_tick", "after"),
     [
-        # a control record's image always replaces (records of one item arrive in order)
-        ({"k": NEW}, OLD, False, {"k": OLD}),
+        # a control record's image replaces one of the same or a lower version; a lower one is a record processed
+        # again, out of order ("If records are processed more than once, they might be processed out of order")
+        ({"k": NEW}, OLD, False, {"k": NEW}),
+        ({"k": [2, 101.0, 100.0, 4]}, [0, 101.0, None, 4], False, {"k": [0, 101.0, None, 4]}),
         ({"k": OLD}, NEW, False, {"k": NEW}),
         ({}, OLD, False, {"k": OLD}),
         # ... and an unusable one means "read it at the window end"

@@ -421,6 +421,7 @@ class RawStore:
                         burst_id=item.get("burst_id", {}).get("S"),
                         burst_index=_int_or_none(item, "burst_index"),
                         burst_size=_int_or_none(item, "burst_size"),
+                        claimed_at=_num(item, "claimed_at"),
                     )
                 )
             if "LastEvaluatedKey" not in response:
@@ -452,18 +453,25 @@ class RawStore:
             {":aside": {"S": SET_ASIDE}, ":reason": {"S": reason}},
         )
 
-    def claim(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
+    def claim(
+        self,
+        conversation: Conversation,
+        messages: Iterable[BufferedMessage],
+        burst_id: str,
+        claimed_at: float | None = None,
+    ) -> None:
         """pending -> claimed under `burst_id`, one conditional UpdateItem per message in burst order, each recording
         its place (`burst_index` of `burst_size`; see `lifecycle` for why). Raises ConcurrentUpdate at the first one
         that is no longer pending (those before it stay claimed: the next flush resends that prefix under the id);
         a message already claimed under this burst id (a retried request that had succeeded) is not a conflict."""
         ordered = list(messages)
+        when = "" if claimed_at is None else ", claimed_at = :at"
         for index, stored in enumerate(ordered):
             self._transition(
                 conversation,
                 stored,
                 "claim messages",
-                "SET #status = :to, burst_id = :burst, burst_index = :index, burst_size = :size",
+                f"SET #status = :to, burst_id = :burst, burst_index = :index, burst_size = :size{when}",
                 "#status = :from OR (#status = :to AND burst_id = :burst)",
                 {
                     ":to": {"S": CLAIMED},
@@ -471,6 +479,7 @@ class RawStore:
                     ":burst": {"S": burst_id},
                     ":index": {"N": str(index)},
                     ":size": {"N": str(len(ordered))},
+                    **({} if claimed_at is None else {":at": {"N": _number(claimed_at)}}),
                 },
             )
 

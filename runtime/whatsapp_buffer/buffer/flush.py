@@ -23,8 +23,8 @@ through it, so their tick comes back to it. After a shard split the tick may lan
 conversations' own records, and two aggregators may then flush one conversation at once; that stays safe because
 every step below is conditional (claims, marks, the versioned settle) and idempotent under one burst id.
 
-Merging views: a control record's image always replaces the conversation's view (records of one item arrive in
-order); a tick's image only fills an absent view or replaces one of a strictly lower version. A tick never lists a
+Merging views: a control record's image replaces a view of the same or a lower version (versions only grow; a
+record Lambda processes again may come out of order); a tick's image only fills an absent view or replaces one of a strictly lower version. A tick never lists a
 conversation with nothing pending, so a stale tick cannot make a conversation look idle, and an image that looks due
 is always checked against a consistent read before anything is sent.
 
@@ -63,7 +63,7 @@ from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, tick_from_stream
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.debounce import ControlView
-from whatsapp_buffer.buffer.lifecycle import ConversationBuffer
+from whatsapp_buffer.buffer.lifecycle import ClaimInFlight, ConversationBuffer
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
@@ -143,13 +143,18 @@ def listed_view(image: Any) -> list[Any] | None:
 
 
 def merge_view(views: dict[str, list[Any]], key: str, view: list[Any] | None, *, from_tick: bool) -> None:
-    """Merge one record's image of conversation `key` into the window's views. A control record's image always
-    replaces (None: unusable, read it at the end); a tick's only fills an absent view or replaces a strictly older
-    one (None, a failed flush's entry, changes nothing: a view the window has is newer than the failure)."""
+    """Merge one record's image of conversation `key` into the window's views. A control record's image replaces
+    one of the same or a lower version (None: unusable, read it at the end); a tick's only fills an absent view or
+    replaces a strictly older one (None, a failed flush's entry, changes nothing: a view the window has is newer than the failure)."""
     if not from_tick:
+        current = views.get(key)
         if view is None:
             views.pop(key, None)
-        else:
+        elif current is None or current[3] <= view[3]:
+            # Versions only grow, so a lower one is an older write: a record processed again, which Lambda may then
+            # deliver out of order ("If records are processed more than once, they might be processed out of
+            # order": Lambda Developer Guide, tumbling windows). Keeping the newer image keeps a conversation with
+            # messages pending from looking idle.
             views[key] = view
         return
     if view is None:
@@ -277,6 +282,12 @@ class Aggregator:
                 if outcome is not _LOOKS_DUE:
                     return [], outcome
             return self.flush_conversation(conversation)
+        except ClaimInFlight:
+            # Another flush (a retried window, or an aggregator of another shard after a split) is claiming a burst
+            # of this conversation: look again next window; past the claim's lease it is taken over.
+            logger.warning("a burst is being claimed by another flush; next window", **_ids(conversation))
+            _count("ClaimsInFlight")
+            return [], NO_IMAGE
         except Exception:
             logger.exception("flush failed; listed in the tick to retry next window", **_ids(conversation))
             _count("FlushFailures")
@@ -342,17 +353,17 @@ class Aggregator:
     ) -> tuple[Burst | None, int]:
         """The next burst sent (None when there was none) and how many messages the settle left unsent."""
         buffer = self._buffer(conversation, control.version)
-        claim = buffer.next_claim(self.policy.max_messages)
+        claim = buffer.next_claim(self.policy.max_messages, now)
         if claim is not None and claim.sent_already:
             # A flush died half-way through marking this burst sent: it is on the queue; finish the marks only.
             self.store.mark_sent(conversation, claim.messages, claim.burst_id)
             _count("BurstsMarkedAfterPartialMark")
             buffer = buffer.sent(claim)
-            claim = buffer.next_claim(self.policy.max_messages)
+            claim = buffer.next_claim(self.policy.max_messages, now)
         if claim is None:
             return None, self._settle(conversation, buffer)
         if not claim.resend:
-            self.store.claim(conversation, claim.messages, claim.burst_id)
+            self.store.claim(conversation, claim.messages, claim.burst_id, claimed_at=now)
         burst = merge.build_burst(claim.inbound, now, claim.burst_id)
         self.queue.send(burst)
         self.store.mark_sent(conversation, claim.messages, claim.burst_id)

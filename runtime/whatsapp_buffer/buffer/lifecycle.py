@@ -42,6 +42,17 @@ CLAIMED = "claimed"
 SENT = "sent"
 """On the bursts queue; the item stays in the table until its TTL so a redelivery is still refused."""
 
+CLAIM_LEASE_SECONDS = 300.0
+"""How long a claim's writer may still be at work: longer than the aggregator's Lambda timeout (Lambda ends an
+invocation at its timeout, so a flush older than that is over), checked against the component's timeout in
+tests/infra. Only a half-claimed burst that cannot be completed waits for it (see `next_claim`)."""
+
+
+class ClaimInFlight(Exception):
+    """A half-claimed burst whose writer may still be claiming and sending it: leave the conversation for a later
+    window (the flush lists it in the tick without an image)."""
+
+
 MAX_BURST_CONTENT_BYTES = 160_000
 """A burst is one SQS message (at most 256 KiB): the messages' content in one burst stays under this, whatever
 maxMessages says (long non-Latin texts take three bytes a character); the rest follow in the next burst."""
@@ -61,6 +72,8 @@ class BufferedMessage:
     """Its place in that burst (0 = first), written with the claim; None while pending or claimed before places."""
     burst_size: int | None = None
     """How many messages that burst claimed."""
+    claimed_at: float | None = None
+    """When the claim was written (runtime clock); None while pending or claimed before claim times were kept."""
 
 
 @dataclass(frozen=True)
@@ -114,9 +127,14 @@ class ConversationBuffer:
     def claimed_unsent(self) -> tuple[BufferedMessage, ...]:
         return tuple(m for m in self.messages if m.status == CLAIMED)
 
-    def next_claim(self, max_messages: int) -> Claim | None:
+    def next_claim(self, max_messages: int, now: float | None = None) -> Claim | None:
         """The next burst to send: a claimed-but-unsent burst first (exactly that burst, under its id), else the
-        first `max_messages` pending messages that fit one queue message. None when nothing is pending."""
+        first `max_messages` pending messages that fit one queue message. None when nothing is pending.
+
+        A claimed prefix that can no longer be completed into its burst (a message with an earlier WhatsApp time came
+        between) is sent alone under its id -- but only once its claim is older than CLAIM_LEASE_SECONDS at `now`:
+        until then the flush that wrote it may still be claiming the rest and about to send the whole burst under that
+        same id, and SQS FIFO and the bridge keep only the first copy of an id. Raises ClaimInFlight then."""
         claimed = self.claimed_unsent
         if claimed:
             burst_id = claimed[0].burst_id or ""
@@ -124,6 +142,8 @@ class ConversationBuffer:
             whole = self._completed(group, burst_id)
             if whole is not None:
                 return Claim(burst_id, whole)
+            if partly_claimed(group) and now is not None and _claimed_within(group, now, CLAIM_LEASE_SECONDS):
+                raise ClaimInFlight(f"burst {burst_id} is half claimed, {len(group)} of {group[0].burst_size}")
             return Claim(burst_id, group, resend=True, sent_already=partly_marked(group))
         batch = _within_size(self.pending[:max_messages])
         if not batch:
@@ -195,6 +215,13 @@ def partly_claimed(group: tuple[BufferedMessage, ...]) -> bool:
         return False
     size = next(iter(sizes)) or 0
     return len(group) < size and sorted(m.burst_index or 0 for m in group) == list(range(len(group)))
+
+
+def _claimed_within(group: tuple[BufferedMessage, ...], now: float, seconds: float) -> bool:
+    """True when the newest claim of the group was written less than `seconds` before `now` (a claim without a time,
+    written before claim times were kept, is old)."""
+    times = [m.claimed_at for m in group if m.claimed_at is not None]
+    return bool(times) and now - max(times) < seconds
 
 
 def _claimable(buffered: BufferedMessage, claim: Claim) -> bool:
