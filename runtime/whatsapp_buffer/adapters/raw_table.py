@@ -259,26 +259,20 @@ class RawStore:
         """Write the refusal item of WhatsApp message `message_id` once; False when it was already written (a status
         delivered twice), so the agent is told once. `refusal`: sent_kind, clip, error_code, error_title,
         error_details."""
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": partition_key(conversation)},
-                    "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
-                    "record_type": {"S": REFUSAL},
-                    "message_id": {"S": message_id},
-                    **{key: {"S": value} for key, value in refusal.items()},
-                    "expires_at": {"N": str(int(now + retention_hours * 3600))},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise DYNAMODB.translate(exc, "record a refusal") from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, "record a refusal") from exc
-        return True
+        return self._conditional(
+            "record a refusal",
+            self.client.put_item,
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": partition_key(conversation)},
+                "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
+                "record_type": {"S": REFUSAL},
+                "message_id": {"S": message_id},
+                **{key: {"S": value} for key, value in refusal.items()},
+                "expires_at": {"N": str(int(now + retention_hours * 3600))},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        ) is not None
 
     def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
         """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""
@@ -330,20 +324,16 @@ class RawStore:
     def touch(self, conversation: Conversation) -> None:
         """Change the control item without changing its meaning, so a new stream record brings the conversation
         into the next window."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._control_key(conversation),
-                UpdateExpression="ADD tick :one",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":one": {"N": "1"}},
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return  # no control item: nothing was ever stored, so nothing can be pending
-            raise DYNAMODB.translate(exc, "touch a control item") from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, "touch a control item") from exc
+        # Refused when there is no control item: nothing was ever stored, so nothing can be pending.
+        self._conditional(
+            "touch a control item",
+            self.client.update_item,
+            TableName=self.table_name,
+            Key=self._control_key(conversation),
+            UpdateExpression="ADD tick :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
 
     def write_tick(self, anchor: Conversation, listed: Mapping[str, list[Any] | None], now: float) -> int:
         """Write the tick item(s) under `anchor`'s partition listing `listed` (conversation key -> [pending,
@@ -511,21 +501,15 @@ class RawStore:
             expression = f"SET pending = :pending, first_pending = :first, {WAITING} = :waiting ADD version :one"
             values[":first"] = {"N": _number(settlement.first_pending)}
             values[":waiting"] = {"S": PENDING}
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._control_key(conversation),
-                UpdateExpression=expression,
-                ConditionExpression="version = :version",
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise DYNAMODB.translate(exc, "settle a control item") from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, "settle a control item") from exc
-        return True
+        return self._conditional(
+            "settle a control item",
+            self.client.update_item,
+            TableName=self.table_name,
+            Key=self._control_key(conversation),
+            UpdateExpression=expression,
+            ConditionExpression="version = :version",
+            ExpressionAttributeValues=values,
+        ) is not None
 
     # helpers
 
@@ -539,22 +523,18 @@ class RawStore:
         **extra: Any,
     ) -> dict[str, Any]:
         """An update of a message item that is still pending or claimed ({} when it no longer is)."""
-        try:
-            return self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": store_key}},
-                UpdateExpression=expression,
-                ConditionExpression="#status IN (:pending, :claimed)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={**values, ":pending": {"S": PENDING}, ":claimed": {"S": CLAIMED}},
-                **extra,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return {}
-            raise DYNAMODB.translate(exc, action) from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, action) from exc
+        response = self._conditional(
+            action,
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": store_key}},
+            UpdateExpression=expression,
+            ConditionExpression="#status IN (:pending, :claimed)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={**values, ":pending": {"S": PENDING}, ":claimed": {"S": CLAIMED}},
+            **extra,
+        )
+        return {} if response is None else response
 
     def _control_key(self, conversation: Conversation) -> dict[str, Any]:
         return {"pk": {"S": partition_key(conversation)}, "sk": {"S": CONTROL_SK}}
@@ -572,26 +552,35 @@ class RawStore:
         underlying writes per item (prepare and commit; DynamoDB Developer Guide, "Capacity management for
         transactions"), an UpdateItem one; the burst's all-or-nothing is recovered from the places the claim
         records (see `lifecycle`)."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": stored.store_key}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile") from exc
-            raise DYNAMODB.translate(exc, action) from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, action) from exc
+        updated = self._conditional(
+            action,
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": stored.store_key}},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+        if updated is None:
+            raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile")
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
         try:
             return method(**kwargs)
         except (ClientError, BotoCoreError) as exc:
+            raise DYNAMODB.translate(exc, action) from exc
+
+    def _conditional(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any] | None:
+        """`_call` of a write with a ConditionExpression: None when DynamoDB refused the condition (the item is not
+        in the state the write expects), its response otherwise."""
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise DYNAMODB.translate(exc, action) from exc
+        except BotoCoreError as exc:
             raise DYNAMODB.translate(exc, action) from exc
 
 
