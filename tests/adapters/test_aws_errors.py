@@ -144,7 +144,7 @@ def test_a_call_that_got_no_answer_is_transient_for_every_service(service, error
 
 @pytest.mark.parametrize("service", [DYNAMODB, SQS, S3, CONNECT, END_USER_MESSAGING], ids=lambda s: s.name)
 def test_a_request_the_sdk_refuses_is_never_read_as_transient(service):
-    """Issue 11: "A ParamValidationError anywhere is a clear, logged failure, not a silent retry loop." botocore
+    """The contract: "A ParamValidationError anywhere is a clear, logged failure, not a silent retry loop." botocore
     raises it before sending when its model lacks a parameter (an SDK older than the code); every service lets it
     through to `reports_sdk_rejections`, even DynamoDB and SQS, which read other BotoCoreErrors as unreachable."""
     refused = ParamValidationError(report="Unknown parameter in input")

@@ -1,4 +1,4 @@
-"""A refusal WhatsApp reports after accepting the send, through the whole pipeline (issue 14): the fake End User
+"""A refusal WhatsApp reports after accepting the send, through the whole pipeline: the fake End User
 Messaging accepts the agent's reply, then reports a `failed` status with error 131047 on the in-topic (its default
 `service_window="status"` mode; Meta: errors come "synchronously … asynchronously via Webhook, or sometimes through
 both"); ingest records the refusal, the inbound function reads it off the raw table's stream and the agent reads the

@@ -1,4 +1,4 @@
-"""The customer's answer to a bot's or flow's question (issue 14): a tapped WhatsApp reply button or list row reaches
+"""The customer's answer to a bot's or flow's question: a tapped WhatsApp reply button or list row reaches
 the chat as Connect's own customer chat widget sends a QuickReply/ListPicker selection, so Lex or the flow matches
 it and continues: a plain `text/plain` message holding exactly the chosen option's title, in its place in the burst.
 

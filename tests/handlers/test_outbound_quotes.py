@@ -1,4 +1,4 @@
-"""The outbound relay's one addition for reply quotes (issue 15): what the agent said is kept, as a short clip under
+"""The outbound relay's one addition for reply quotes: what the agent said is kept, as a short clip under
 the WhatsApp id SendWhatsAppMessage returned, for as long as raw messages are kept; keeping it never fails the relay.
 The world is test_outbound's, with the relay given the raw table hook the composition root gives it."""
 

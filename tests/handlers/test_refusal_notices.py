@@ -1,4 +1,4 @@
-"""Asynchronous refusals told to the agent (issue 14): WhatsApp accepts a send, then reports it `failed` in
+"""Asynchronous refusals told to the agent: WhatsApp accepts a send, then reports it `failed` in
 `statuses[]` on the in-topic; ingest records a refusal item for a message the bridge sent, and the inbound function,
 reading it off the raw table's stream, posts a `[WhatsApp bridge]` notice in the same chat.
 

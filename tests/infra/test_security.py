@@ -1,4 +1,4 @@
-"""Security properties of the whole declared stack, checked generically over the resource graph (issue 7).
+"""Security properties of the whole declared stack, checked generically over the resource graph.
 
 Each property is a check that lists violations, so a resource added later is covered without a new test. Each
 check runs on the sample stack and on a stack with every optional resource (alarm topic, scoped numbers), and each is

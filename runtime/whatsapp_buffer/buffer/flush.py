@@ -338,7 +338,7 @@ class Aggregator:
         return sent, _NOT_LISTED
 
     def _signal_typing(self, conversation: Conversation, control: debounce.ControlView, now: float) -> None:
-        """At the first window end of a wait, then every TYPING_REFRESH_SECONDS (issue 15). Best effort: a lost
+        """At the first window end of a wait, then every TYPING_REFRESH_SECONDS. Best effort: a lost
         signal costs a moment of "typing", never a message."""
         slot = typing_slot(control.first_pending, now, self.policy.window_seconds)
         if slot is None:

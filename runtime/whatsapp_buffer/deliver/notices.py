@@ -1,4 +1,4 @@
-"""Tell the agent what WhatsApp reported failed after accepting it (issue 14): a refusal item off the raw table's
+"""Tell the agent what WhatsApp reported failed after accepting it: a refusal item off the raw table's
 stream -> a `[WhatsApp bridge]` notice in the conversation's chat.
 
 Ingest writes a refusal item (`REFUSED#<WhatsApp message id>`, once: a conditional put) when a `failed` status names

@@ -1,4 +1,4 @@
-"""Show the agent that the customer is composing while the buffer holds their messages (issue 15).
+"""Show the agent that the customer is composing while the buffer holds their messages.
 
 The aggregator, which alone knows that a conversation is waiting, puts a `TypingSignal` on the bursts FIFO queue in
 the conversation's group at the first window end of a wait and then every 10 s (`buffer.flush.typing_slot`); the
