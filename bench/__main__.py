@@ -157,14 +157,22 @@ def stages_lines(s: dict[str, Any]) -> list[str]:
     head = ("stage", "WRU", "RRU", "WRU/msg", "RRU/msg", "RU/msg", "RU/burst")
     out.append("  ".join(f"{h:>9}" if i else f"{h:<12}" for i, h in enumerate(head)))
     for function, st in s["stages"].items():
-        cells = (function, st["wru"], st["rru"], st["wru_per_message"], st["rru_per_message"], st["ru_per_message"],
-                 st["ru_per_burst"])
+        cells = (
+            function,
+            st["wru"],
+            st["rru"],
+            st["wru_per_message"],
+            st["rru_per_message"],
+            st["ru_per_message"],
+            st["ru_per_burst"],
+        )
         out.append("  ".join(f"{_fmt(c):>9}" if i else f"{c:<12}" for i, c in enumerate(cells)))
     for function, st in s["stages"].items():
         out.append(
             f"  {function} by call: "
             + "; ".join(
-                f"{kind} {k['calls']:,} calls {_fmt(k['wru'])} WRU {_fmt(k['rru'])} RRU" for kind, k in st["by_kind"].items()
+                f"{kind} {k['calls']:,} calls {_fmt(k['wru'])} WRU {_fmt(k['rru'])} RRU"
+                for kind, k in st["by_kind"].items()
             )
         )
     return out
@@ -310,8 +318,21 @@ def cost_table(rows: list[dict[str, Any]]) -> list[str]:
         f"bench/cost.py); Connect chat ${cost.PRICES['connect_chat_message'].usd:.3f}/message "
         f"(seed's table ${cost.PRICES['connect_chat_message_seed'].usd:.3f})"
     ]
-    head = ("b x w (msgs)", "integ %", "p50 s", "p95 s", "DDB", "Lambda", "SQS+SNS+KMS", "logs", "own $",
-            "Connect $", "saved $", "saved@.004", "own/saved %")
+    head = (
+        "b x w (msgs)",
+        "integ %",
+        "p50 s",
+        "p95 s",
+        "DDB",
+        "Lambda",
+        "SQS+SNS+KMS",
+        "logs",
+        "own $",
+        "Connect $",
+        "saved $",
+        "saved@.004",
+        "own/saved %",
+    )
     out.append("  ".join(f"{h:>11}" if i else f"{h:<16}" for i, h in enumerate(head)))
     replayed = [(r, r[k]) for r in rows for k in ("ours_sandbox", "ours_sandbox_main") if "cost" in r.get(k, {})]
     for r, sb in replayed:
@@ -321,10 +342,18 @@ def cost_table(rows: list[dict[str, Any]]) -> list[str]:
         msg = sum(v for k, v in lines.items() if k.startswith(("SQS", "SNS", "KMS", "S3")))
         cells = (
             f"{r['buffer_seconds']} x {r['window_seconds']} ({sb['trace_messages']})",
-            _fmt(sb["integrity_pct"]), _fmt(sb["latency_p50_s"]), _fmt(sb["latency_p95_s"]),
-            f"{ddb:.4f}", f"{lam:.4f}", f"{msg:.4f}", f"{lines['CloudWatch Logs ingestion']:.4f}",
-            f"{c['own_per_1000_usd']:.4f}", f"{c['connect_per_1000_usd']:.2f}", f"{c['connect_saved_per_1000_usd']:.2f}",
-            f"{c['connect_saved_per_1000_usd_seed_price']:.2f}", _fmt(c["own_pct_of_saved"]),
+            _fmt(sb["integrity_pct"]),
+            _fmt(sb["latency_p50_s"]),
+            _fmt(sb["latency_p95_s"]),
+            f"{ddb:.4f}",
+            f"{lam:.4f}",
+            f"{msg:.4f}",
+            f"{lines['CloudWatch Logs ingestion']:.4f}",
+            f"{c['own_per_1000_usd']:.4f}",
+            f"{c['connect_per_1000_usd']:.2f}",
+            f"{c['connect_saved_per_1000_usd']:.2f}",
+            f"{c['connect_saved_per_1000_usd_seed_price']:.2f}",
+            _fmt(c["own_pct_of_saved"]),
         )
         out.append("  ".join(f"{x:>11}" if i else f"{x:<16}" for i, x in enumerate(cells)))
     out.append(
@@ -356,7 +385,9 @@ def main(argv: list[str]) -> int:
         (HERE / "out").mkdir(exist_ok=True)
         (HERE / "out" / "results.partial.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(table(results))
-    print(f"\ntotal {results['total_wall_s']} s; wrote {RESULTS.name if not argv and not quick else 'out/results.partial.json'}")
+    print(
+        f"\ntotal {results['total_wall_s']} s; wrote {RESULTS.name if not argv and not quick else 'out/results.partial.json'}"
+    )
     return 0
 
 

@@ -52,51 +52,71 @@ class Price:
 
 PRICES: dict[str, Price] = {
     "dynamodb_write_unit": Price(
-        0.625, 1e6, "write request unit (1 KB; transactional x2)",
+        0.625,
+        1e6,
+        "write request unit (1 KB; transactional x2)",
         "aws.amazon.com/dynamodb/pricing/on-demand/ (US East, as quoted by "
         "airbyte.com/data-engineering-resources/dynamodb-pricing)",
     ),
     "dynamodb_read_unit": Price(
-        0.125, 1e6, "read request unit (4 KB strongly consistent; eventual x0.5; transactional x2)",
+        0.125,
+        1e6,
+        "read request unit (4 KB strongly consistent; eventual x0.5; transactional x2)",
         "aws.amazon.com/dynamodb/pricing/on-demand/ (as above)",
     ),
     "dynamodb_stream_read_lambda": Price(
-        0.0, 1e5, "streams read request (GetRecords) made by a Lambda trigger: free",
+        0.0,
+        1e5,
+        "streams read request (GetRecords) made by a Lambda trigger: free",
         "docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html: "
         "'Read requests made by AWS Lambda-based consumers of DynamoDB Streams are free' "
         "(other consumers: $0.02 per 100,000, DynamoDB pricing page)",
     ),
     "lambda_request": Price(0.20, 1e6, "request", "aws.amazon.com/lambda/pricing/ (US East)"),
     "lambda_gb_second_arm64": Price(
-        0.0000133334, 1, "GB-second, Arm (first 7.5 billion GB-s a month)",
+        0.0000133334,
+        1,
+        "GB-second, Arm (first 7.5 billion GB-s a month)",
         "aws.amazon.com/lambda/pricing/ (US East, as quoted by cloudchipr.com/blog/aws-lambda-pricing)",
     ),
     "sqs_fifo_request": Price(
-        0.50, 1e6, "FIFO request per 64 KB chunk (send, receive, delete, change visibility)",
+        0.50,
+        1e6,
+        "FIFO request per 64 KB chunk (send, receive, delete, change visibility)",
         "aws.amazon.com/sqs/pricing/ (as quoted by cloudburn.io/blog/amazon-sqs-pricing, March 2026)",
     ),
     "sns_publish": Price(
-        0.50, 1e6, "standard-topic publish per 64 KB chunk",
+        0.50,
+        1e6,
+        "standard-topic publish per 64 KB chunk",
         "aws.amazon.com/sns/pricing/ (as quoted by factualminds.com/blog/amazon-sns-pricing-publishes-fanout-protocols)",
     ),
     "sns_lambda_delivery": Price(
-        0.0, 1e6, "delivery to a Lambda subscription: no charge",
+        0.0,
+        1e6,
+        "delivery to a Lambda subscription: no charge",
         "aws.amazon.com/sns/pricing/ delivery table (Lambda: no charge; not re-read through the search tool)",
     ),
     "kms_request": Price(0.03, 1e4, "symmetric-key request", "aws.amazon.com/kms/pricing/"),
     "s3_put": Price(0.005, 1e3, "PUT/COPY/POST/LIST request, S3 Standard", "aws.amazon.com/s3/pricing/"),
     "s3_get": Price(0.0004, 1e3, "GET/SELECT and other request, S3 Standard", "aws.amazon.com/s3/pricing/"),
     "logs_ingested_gb": Price(
-        0.50, 1, "GB of Lambda logs ingested, CloudWatch Logs Standard (first tier)",
+        0.50,
+        1,
+        "GB of Lambda logs ingested, CloudWatch Logs Standard (first tier)",
         "aws.amazon.com/cloudwatch/pricing/ (as quoted by duckbillgroup.com on the May 2025 Lambda log tiers)",
     ),
     "connect_chat_message": Price(
-        0.010, 1, "Connect chat message sent or received",
+        0.010,
+        1,
+        "Connect chat message sent or received",
         "aws.amazon.com/connect/pricing/ (Chat: '$0.010 per message sent or received', as transcribed by "
         "api-evangelist/amazon-connect plans/amazon-connect-plans-pricing.yml, read 2026-10-07)",
     ),
     "transcribe_batch_minute": Price(
-        0.024, 1, "minute of audio, Amazon Transcribe standard batch, tier 1 (first 250,000 minutes a month); "
+        0.024,
+        1,
+        "minute of audio, Amazon Transcribe standard batch, tier 1 (first 250,000 minutes a month); "
         "billed per second with a 15-second minimum per request",
         "aws.amazon.com/transcribe/pricing/ (per-minute rate as quoted by third-party write-ups found through the "
         "search tool: '$0.024/minute for standard use, dropping to $0.015/minute after 250,000 monthly minutes'; the "
@@ -104,7 +124,10 @@ PRICES: dict[str, Price] = {
         "one-second increments with a 15-second minimum per request; the English page was not read directly)",
     ),
     "connect_chat_message_seed": Price(
-        0.004, 1, "Connect chat message, the seed's cost table (AWS_FACTS)", "the AWS sample's README cost table",
+        0.004,
+        1,
+        "Connect chat message, the seed's cost table (AWS_FACTS)",
+        "the AWS sample's README cost table",
     ),
 }
 """us-east-1 on-demand, read on PRICES_READ_ON through the search tool; free tiers left out."""
@@ -138,7 +161,7 @@ def _number_size(text: str) -> int:
 def value_size(value: Mapping[str, Any]) -> int:
     """Bytes of one attribute value (DynamoDB's item-size rules: strings and binaries by length, numbers about one
     byte per two significant digits plus one, 1 for BOOL/NULL, 3 plus one per element for lists and maps)."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(str(inner).encode("utf-8"))
     if kind == "N":
@@ -217,11 +240,15 @@ def _top_level_split(text: str, separator: str = ",") -> list[str]:
 
 def _clauses(expression: str) -> list[tuple[str, str]]:
     """(keyword, body) of each clause of an UpdateExpression, keywords found outside parentheses only."""
-    marks = [m for m in _CLAUSE.finditer(expression) if expression[: m.start()].count("(") == expression[: m.start()].count(")")]
+    marks = [
+        m
+        for m in _CLAUSE.finditer(expression)
+        if expression[: m.start()].count("(") == expression[: m.start()].count(")")
+    ]
     if not marks or expression[: marks[0].start()].strip():
         raise _Unmodelled(expression)
     return [
-        (m.group(1).upper(), expression[m.end(): marks[i + 1].start() if i + 1 < len(marks) else len(expression)])
+        (m.group(1).upper(), expression[m.end() : marks[i + 1].start() if i + 1 < len(marks) else len(expression)])
         for i, m in enumerate(marks)
     ]
 
@@ -307,7 +334,7 @@ class _Update:
 
     def _add(self, name: str, value: Mapping[str, Any]) -> None:
         current = self.after.get(name)
-        (kind, inner), = value.items()
+        ((kind, inner),) = value.items()
         if kind == "N":
             self.after[name] = _number_value((_number(current) if current else Decimal(0)) + _number(value))
         elif kind in ("SS", "NS", "BS") and (current is None or kind in current):
@@ -318,7 +345,7 @@ class _Update:
 
     def _delete(self, name: str, value: Mapping[str, Any]) -> None:
         current = self.after.get(name)
-        (kind, inner), = value.items()
+        ((kind, inner),) = value.items()
         if kind not in ("SS", "NS", "BS") or (current is not None and kind not in current):
             raise _Unmodelled(f"DELETE of a {kind}")
         if current is None:
@@ -354,8 +381,12 @@ class SecondaryIndex:
             keys = tuple(k["attributeName"] for k in index["keySchemas"])
         else:
             keys = tuple(k for k in (index.get("hashKey"), index.get("rangeKey")) if k)
-        return cls(str(index.get("name", "")), keys, str(index.get("projectionType", "ALL")),
-                   tuple(index.get("nonKeyAttributes") or ()))
+        return cls(
+            str(index.get("name", "")),
+            keys,
+            str(index.get("projectionType", "ALL")),
+            tuple(index.get("nonKeyAttributes") or ()),
+        )
 
     def entry(self, attributes: Mapping[str, Any] | None, table_key: tuple[str, ...]) -> dict[str, Any] | None:
         """The index's item for a table item (None when the item lacks an index key: a sparse index skips it)."""
@@ -366,8 +397,9 @@ class SecondaryIndex:
         wanted = {*table_key, *self.keys, *(self.non_key if self.projection == "INCLUDE" else ())}
         return {k: v for k, v in attributes.items() if k in wanted}
 
-    def write_units(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None,
-                    table_key: tuple[str, ...]) -> float:
+    def write_units(
+        self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, table_key: tuple[str, ...]
+    ) -> float:
         """Write units the index consumes when a table item goes from `before` to `after` (None: absent), by the
         Developer Guide's "Provisioned throughput considerations for global secondary indexes": one write to put an
         item that now defines the index key into the index; two (delete and put) when an index key value changes;
@@ -509,8 +541,9 @@ def _range_text(stored: str) -> str:
     return str(next(iter(value.values()))) if isinstance(value, dict) and value else ""
 
 
-def _write_bytes(action: str, body: Mapping[str, Any], shadow: Shadow, *, failed: bool, transaction: bool = False
-                 ) -> int:
+def _write_bytes(
+    action: str, body: Mapping[str, Any], shadow: Shadow, *, failed: bool, transaction: bool = False
+) -> int:
     """Bytes one Put/Update/Delete (a single call or a transaction's entry) is billed for; the shadow learns the
     write unless it `failed` (a refused condition still costs the units, but changes nothing). A cancelled
     transaction's entries are priced as if they had been written: the guide is silent on what a cancelled
@@ -535,8 +568,9 @@ def _write_bytes(action: str, body: Mapping[str, Any], shadow: Shadow, *, failed
     return shadow.refused(table, key, new_size)
 
 
-def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
-                   ) -> tuple[float, float]:
+def dynamodb_units(
+    call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
+) -> tuple[float, float]:
     """(read units, write units) one DynamoDB call consumed, its global secondary indexes' writes included (counted
     once, also for a transaction: the guide is silent on whether a transaction's index writes are doubled); the
     shadow learns what it wrote (unless `failed`: a refused condition still costs the units, but changes nothing)."""
@@ -545,8 +579,9 @@ def dynamodb_units(call_operation: str, params: Mapping[str, Any], shadow: Shado
     return rru, wru + (shadow.index_write_units - before)
 
 
-def _table_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
-                   ) -> tuple[float, float]:
+def _table_units(
+    call_operation: str, params: Mapping[str, Any], shadow: Shadow, *, failed: bool = False
+) -> tuple[float, float]:
     """(read units, write units) of one call on the table itself.
 
     Writes follow the Developer Guide's "Capacity unit consumption for writes": a PutItem is billed for the larger
@@ -566,13 +601,14 @@ def _table_units(call_operation: str, params: Mapping[str, Any], shadow: Shadow,
     if call_operation == "TransactWriteItems":
         wru = 0.0
         for entry in params.get("TransactItems") or []:
-            (action, body), = entry.items()
+            ((action, body),) = entry.items()
             wru += write_units(_write_bytes(action, body, shadow, failed=failed, transaction=True), transactional=True)
         return 0.0, wru
     if call_operation == "TransactGetItems":
         rru = sum(
-            read_units(shadow.size(e["Get"]["TableName"], e["Get"].get("Key") or {}), consistent=True,
-                       transactional=True)
+            read_units(
+                shadow.size(e["Get"]["TableName"], e["Get"].get("Key") or {}), consistent=True, transactional=True
+            )
             for e in params.get("TransactItems") or []
         )
         return rru, 0.0
@@ -610,11 +646,11 @@ def _update_kind(body: Mapping[str, Any]) -> str:
 
 def call_kind(call_operation: str, params: Mapping[str, Any]) -> str:
     """What one DynamoDB call did, in the buffer's words, read from its parameters: `touch` (ADD tick on a control
-    item), `claim` / `mark` (a message item to claimed / sent, one UpdateItem or a transaction of them), `settle` (the
-    control item's recomputed pending count), `store` (a transaction that puts items: ingest), `read` (GetItem),
-    `query`, `tick` (the aggregator's PutItem of a tick item: the conversations a window end leaves waiting); anything
-    else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
-global secondary index writes those calls caused (calls: how many caused any)."""
+        item), `claim` / `mark` (a message item to claimed / sent, one UpdateItem or a transaction of them), `settle` (the
+        control item's recomputed pending count), `store` (a transaction that puts items: ingest), `read` (GetItem),
+        `query`, `tick` (the aggregator's PutItem of a tick item: the conversations a window end leaves waiting); anything
+        else is its operation's name (`update` for another UpdateItem). The Meter adds `index`: the
+    global secondary index writes those calls caused (calls: how many caused any)."""
     if call_operation == "UpdateItem":
         return _update_kind(params)
     if call_operation == "PutItem" and ((params.get("Item") or {}).get("record_type") or {}).get("S") == "tick":
@@ -719,7 +755,12 @@ def transcribe_billed_seconds(seconds: float) -> int:
 
 
 def voice_notes_cost(
-    conversion_ms: float, *, notes: int = 1000, seconds: float = 15, memory_mb: int = 256, prices: Mapping[str, Price] = PRICES
+    conversion_ms: float,
+    *,
+    notes: int = 1000,
+    seconds: float = 15,
+    memory_mb: int = 256,
+    prices: Mapping[str, Price] = PRICES,
 ) -> dict[str, float]:
     """Dollars for `notes` voice notes of `seconds` each: Transcribe (per second, 15 s minimum) and the Lambda time
     and requests the recording adds (conversion at Lambda's CPU share plus each call's typical latency), S3 requests.
@@ -768,7 +809,9 @@ class Meter:
         self.encrypted_topics = set(wiring.topics.values())  # every topic of the stack uses the stack's KMS key
         self.shadow.keys = {t.name: (t.hash_key, t.range_key) for t in wiring.tables.values()}
         self.shadow.indexes = {
-            t.name: tuple(SecondaryIndex.from_program(i) for i in t.indexes) for t in wiring.tables.values() if t.indexes
+            t.name: tuple(SecondaryIndex.from_program(i) for i in t.indexes)
+            for t in wiring.tables.values()
+            if t.indexes
         }
         previous = pipeline.on_invocation
         sns = pipeline.sns

@@ -96,9 +96,7 @@ def conversion_times(repeats: int = 5) -> dict[str, dict[str, Any]]:
 def peak_memory_mb() -> dict[str, float]:
     """Peak resident memory of a fresh interpreter: with the runtime, PyAV and the generated sample loaded, and after
     converting a 15 s voice note."""
-    code = _PEAK.format(
-        root=str(ROOT), runtime=str(ROOT / "runtime"), size_kb=_size_kb("audio/ogg", VOICE_SECONDS)
-    )
+    code = _PEAK.format(root=str(ROOT), runtime=str(ROOT / "runtime"), size_kb=_size_kb("audio/ogg", VOICE_SECONDS))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, after = (int(value) / 1024 for value in done.stdout.split())
     return {"before_conversion_mb": round(before, 1), "after_conversion_mb": round(after, 1)}
@@ -119,7 +117,11 @@ def _latency_trace(customers: int, voice: bool) -> list[Any]:
         customer = f"1555010{index:04d}"
         second: dict[str, Any] = {"text": "my order never arrived"}
         if voice:
-            second = {"kind": "voice", "size_kb": _size_kb("audio/ogg", VOICE_SECONDS), "transcript": "my order never arrived"}
+            second = {
+                "kind": "voice",
+                "size_kb": _size_kb("audio/ogg", VOICE_SECONDS),
+                "transcript": "my order never arrived",
+            }
         lines += [
             {"at": base, "type": "whatsapp", "from": customer, "text": "hello"},
             {"at": base + 3, "type": "whatsapp", "from": customer, **second},
@@ -179,8 +181,12 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
         "median_s": round(statistics.median(latencies), 2),
         "flush_wait_median_s": round(statistics.median(waits), 2) if waits else 0.0,
         "transcripts_in_place": sum(m["content"].startswith('🔊 "') for m in transcript["connect"]),
-        "transcripts_late": sum(m["content"].startswith("🔊 voice-") and '"' in m["content"] for m in transcript["connect"]),
-        "transcript_median_s": round(statistics.median(words_at[c] - last_at[c] for c in words_at), 2) if words_at else None,
+        "transcripts_late": sum(
+            m["content"].startswith("🔊 voice-") and '"' in m["content"] for m in transcript["connect"]
+        ),
+        "transcript_median_s": round(statistics.median(words_at[c] - last_at[c] for c in words_at), 2)
+        if words_at
+        else None,
         "flush_wall_ms": round(1000 * statistics.median(flush_walls), 1) if flush_walls else None,
     }
 

@@ -106,7 +106,9 @@ def _dollars_panel(axis: Any, rows: list[dict[str, Any]]) -> None:
         axis.plot(xs, ys, marker=MARKERS.get(w, "o"), label=f"windowSeconds {w}")
         for r, x, y in zip(points, xs, ys, strict=True):
             flag = "" if r["ours_sandbox"]["integrity_pct"] >= 99 else f" ({r['ours_sandbox']['integrity_pct']:.0f}%)"
-            axis.annotate(f"{r['buffer_seconds']}s{flag}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            axis.annotate(
+                f"{r['buffer_seconds']}s{flag}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8
+            )
     if replayed:
         saved = [r["ours_sandbox"]["cost"]["connect_saved_per_1000_usd"] for r in replayed]
         axis.set_title(

@@ -52,7 +52,9 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
     ours = metrics.deliveries_from_transcript(run.transcript)
     model = debounce_model.debounce_deliveries(messages, policy(buffer_seconds, window_seconds))
     usage = run.meter.finish(run.transcript)
-    assert run.meter.calls_seen == sum(run.replay.pipeline.api_calls.values()), "the meter saw other calls than api_calls"
+    assert run.meter.calls_seen == sum(run.replay.pipeline.api_calls.values()), (
+        "the meter saw other calls than api_calls"
+    )
     return {
         "trace": {
             "name": name,

@@ -152,7 +152,9 @@ class ModelledShard:
                 stored = self.messages[conversation.key]
                 k = message.store_key
                 if status == CLAIMED:
-                    if stored[k].status != PENDING and not (stored[k].status == CLAIMED and stored[k].burst_id == burst_id):
+                    if stored[k].status != PENDING and not (
+                        stored[k].status == CLAIMED and stored[k].burst_id == burst_id
+                    ):
                         raise ConcurrentUpdate("not pending")
                     stored[k] = BufferedMessage(stored[k].message, k, status, burst_id, index, len(ordered), claimed_at)
                 else:
@@ -177,7 +179,6 @@ class ModelledShard:
         with self._lock:
             self.sent.append((time.perf_counter(), burst))
         return burst.burst_id
-
 
 
 def window_input(records: Iterable[tuple[str, str, Any]]) -> tuple[list[str], dict[str, list[Any]], list[str]]:
@@ -209,8 +210,15 @@ def spike_messages(customers: int, spread_s: float, seed: int) -> list[InboundMe
             if m:
                 at += rng.uniform(0.5, 6)
             messages.append(
-                InboundMessage(f"wamid.S{c:05d}M{m}", conversation, "text", at, {"text": "where is my order?"},
-                               origination_phone_number_id="phone-number-id-0123", received_at=at)
+                InboundMessage(
+                    f"wamid.S{c:05d}M{m}",
+                    conversation,
+                    "text",
+                    at,
+                    {"text": "where is my order?"},
+                    origination_phone_number_id="phone-number-id-0123",
+                    received_at=at,
+                )
             )
     return sorted(messages, key=lambda m: m.received_at)
 

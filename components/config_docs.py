@@ -179,7 +179,9 @@ def write() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--write", action="store_true", help="rewrite Pulumi.yaml's config block, README's table and the component's inputs"
+        "--write",
+        action="store_true",
+        help="rewrite Pulumi.yaml's config block, README's table and the component's inputs",
     )
     if parser.parse_args(argv).write:
         write()

@@ -271,11 +271,15 @@ class ConnectBridge(pulumi.ComponentResource):
                 statements=[
                     iam.allow(
                         # What the agent said, by its WhatsApp message id, for the quote of a customer's reply to it.
-                        ["dynamodb:PutItem"], [args.raw_table_arn], sid="RememberRelayedMessages"
+                        ["dynamodb:PutItem"],
+                        [args.raw_table_arn],
+                        sid="RememberRelayedMessages",
                     ),
                     iam.allow(
                         # Query finds a chat's session by contact id; UpdateItem marks it ended.
-                        ["dynamodb:Query", "dynamodb:UpdateItem"], sessions_arns, sid="FindAndEndSessions"
+                        ["dynamodb:Query", "dynamodb:UpdateItem"],
+                        sessions_arns,
+                        sid="FindAndEndSessions",
                     ),
                     iam.allow(
                         ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

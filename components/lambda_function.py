@@ -118,7 +118,10 @@ def python_function(
         handler=f"whatsapp_buffer.entrypoints.{spec.name}.handler",
         code=runtime_archive(),
         role=role.arn,
-        layers=[defaults.sdk_layer_arn, *([defaults.media_layer_arn] if spec.media and defaults.media_layer_arn else [])],
+        layers=[
+            defaults.sdk_layer_arn,
+            *([defaults.media_layer_arn] if spec.media and defaults.media_layer_arn else []),
+        ],
         memory_size=defaults.settings.lambda_memory_mb,
         timeout=spec.timeout_seconds,
         environment=aws.lambda_.FunctionEnvironmentArgs(

@@ -158,9 +158,7 @@ class StreamAggregator(pulumi.ComponentResource):
                 ),
             ),
             filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
-                filters=[
-                    aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(AGGREGATOR_RECORDS))
-                ]
+                filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(AGGREGATOR_RECORDS))]
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),
         )

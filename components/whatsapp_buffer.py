@@ -10,7 +10,6 @@ No `from __future__ import annotations` here: Pulumi's schema analyzer reads the
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
 """
 
-
 import pulumi
 import pulumi_aws as aws
 
@@ -104,7 +103,9 @@ class WhatsAppBuffer(pulumi.ComponentResource):
 
         sdk = SdkLayer(*_named(child("sdk-layer"), SdkLayerArgs(context=context)))
         media_layer = MediaLayer(*_named(child("media-layer"), SdkLayerArgs(context=context)))
-        functions = FunctionDefaults(settings=settings, sdk_layer_arn=sdk.layer.arn, media_layer_arn=media_layer.layer.arn)
+        functions = FunctionDefaults(
+            settings=settings, sdk_layer_arn=sdk.layer.arn, media_layer_arn=media_layer.layer.arn
+        )
         notifications_name, notifications_opts = child("alarm-notifications")
         alarm_topics, notifications = alarm_actions(
             context,

@@ -30,7 +30,11 @@ PROMPT = "you › "
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key")
-    parser.add_argument("--customer", default=CUSTOMER, help="the customer's WhatsApp number (wa_id), or a BSUID (US.1349…) for a customer who shares none")
+    parser.add_argument(
+        "--customer",
+        default=CUSTOMER,
+        help="the customer's WhatsApp number (wa_id), or a BSUID (US.1349…) for a customer who shares none",
+    )
 
 
 @dataclass
@@ -74,7 +78,9 @@ class ChatSession:
         event = trace._validate(self._line, data)
         self.replay.schedule(event, f"wamid.CHAT{self._line:06d}")
         self.typed.append((now, content.get("text") or content.get("caption") or kind))
-        self._say(now, "you", content.get("text") or f"[{kind}{': ' + content['caption'] if content.get('caption') else ''}]")
+        self._say(
+            now, "you", content.get("text") or f"[{kind}{': ' + content['caption'] if content.get('caption') else ''}]"
+        )
         self.countdown()
 
     def agent(self, kind: str, text: str = "") -> None:

@@ -134,7 +134,10 @@ MIXES = {
     "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
     "stream-drop": (_stream_drop, "the stream mapping gives up on a batch (retries exhausted, record too old)"),
     "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),
-    "crash-mid-flush": (_crash_mid_flush, "aggregator crashes after any one of its UpdateItems (between two claims or marks)"),
+    "crash-mid-flush": (
+        _crash_mid_flush,
+        "aggregator crashes after any one of its UpdateItems (between two claims or marks)",
+    ),
     "crash-after-tick": (_crash_after_tick, "aggregator crashes right after writing its window end's tick"),
     "timeouts": (_timeouts, "Lambda timeouts at a random point of an invocation, every function"),
     "connect": (_connect, "Connect ThrottlingException and 5xx"),

@@ -26,7 +26,7 @@ def _number(value: Any) -> float | None:
 
 def _leaf_matches(condition: Any, value: Any) -> bool:
     if isinstance(condition, dict):
-        (op, arg), = condition.items()
+        ((op, arg),) = condition.items()
         if op == "exists":
             return (value is not _MISSING) == bool(arg)
         if value is _MISSING:

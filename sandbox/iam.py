@@ -31,7 +31,12 @@ _BATCH_ALIASES = {
     ("s3", "UploadPart"): "PutObject",
     ("s3", "CompleteMultipartUpload"): "PutObject",
 }
-_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,20 @@ def required(service: str, operation: str, params: dict[str, Any], account: Acco
                 pairs.append((f"dynamodb:{_TRANSACT_ACTIONS[op_type]}", _table_arn(account, op["TableName"])))
             return pairs
         if operation == "TransactGetItems":
-            return [("dynamodb:GetItem", _table_arn(account, e["Get"]["TableName"])) for e in params.get("TransactItems", [])]
+            return [
+                ("dynamodb:GetItem", _table_arn(account, e["Get"]["TableName"]))
+                for e in params.get("TransactItems", [])
+            ]
         if operation == "BatchWriteItem":
             pairs = []
             for table, requests in params.get("RequestItems", {}).items():
                 for request in requests:
-                    pairs.append(("dynamodb:PutItem" if "PutRequest" in request else "dynamodb:DeleteItem", _table_arn(account, table)))
+                    pairs.append(
+                        (
+                            "dynamodb:PutItem" if "PutRequest" in request else "dynamodb:DeleteItem",
+                            _table_arn(account, table),
+                        )
+                    )
             return pairs
         if operation == "BatchGetItem":
             return [("dynamodb:BatchGetItem", _table_arn(account, t)) for t in params.get("RequestItems", {})]
@@ -126,7 +139,7 @@ def _transcribe(action: str, params: dict[str, Any], account: Account) -> list[t
         pairs = [(action, "*")]
         media = str((params.get("Media") or {}).get("MediaFileUri") or "")
         if media.startswith("s3://"):
-            pairs.append(("s3:GetObject", f"arn:{account.partition}:s3:::{media[len('s3://'):]}"))
+            pairs.append(("s3:GetObject", f"arn:{account.partition}:s3:::{media[len('s3://') :]}"))
         if params.get("OutputBucketName"):
             key = params.get("OutputKey") or f"{params.get('TranscriptionJobName')}.json"
             pairs.append(("s3:PutObject", f"arn:{account.partition}:s3:::{params['OutputBucketName']}/{key}"))

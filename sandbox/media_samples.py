@@ -40,8 +40,10 @@ _AUDIO = {
     "audio/mp4": ("ipod", "aac", 44_100, 64_000),
     "audio/wav": ("wav", "pcm_s16le", 16_000, 256_000),
 }
-_DOCUMENT = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n" \
+_DOCUMENT = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 
 
 def sample(kind: str, mime_type: str, size_kb: float = 0) -> bytes:
@@ -85,7 +87,11 @@ def _tone(rate: int, start: int, count: int) -> list[float]:
     for n in range(start, start + count):
         t = n / rate
         envelope = 0.55 + 0.45 * math.sin(2 * math.pi * 4 * t)
-        voice = math.sin(2 * math.pi * 220 * t) + 0.5 * math.sin(2 * math.pi * 440 * t) + 0.25 * math.sin(2 * math.pi * 660 * t)
+        voice = (
+            math.sin(2 * math.pi * 220 * t)
+            + 0.5 * math.sin(2 * math.pi * 440 * t)
+            + 0.25 * math.sin(2 * math.pi * 660 * t)
+        )
         out.append(0.35 * envelope * voice)
     return out
 

@@ -88,7 +88,9 @@ class Pipeline:
             "AWS_ENDPOINT_URL_SOCIALMESSAGING": fake_url,
             "AWS_ENDPOINT_URL_TRANSCRIBE": fake_url,
         }
-        self.functions = Functions(wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation)
+        self.functions = Functions(
+            wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation
+        )
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
         self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
         self.sqs = QueueToLambda(wiring, self.scheduler, self.functions, self.queues, self.failures)

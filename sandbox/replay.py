@@ -164,7 +164,11 @@ class Replay:
         if self.pipeline is None or self.wiring is None:
             return
         meta = next(
-            (e.phone_number_id for e in self.events if origination.endswith(trace.eum_phone_number_id(e.phone_number_id))),
+            (
+                e.phone_number_id
+                for e in self.events
+                if origination.endswith(trace.eum_phone_number_id(e.phone_number_id))
+            ),
             None,
         )
         if meta is None:
@@ -207,9 +211,13 @@ class Replay:
                 if event.data.get("transcript"):
                     self._spoken[media.media_id] = str(event.data["transcript"])
             number = trace.eum_phone_number_id(event.phone_number_id)
-            self.pipeline.schedule(at, "whatsapp", lambda m=message, n=number, c=event.customer: self._customer_writes(m, n, c))
+            self.pipeline.schedule(
+                at, "whatsapp", lambda m=message, n=number, c=event.customer: self._customer_writes(m, n, c)
+            )
         elif event.type == "raw":
-            self.pipeline.schedule(at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m))
+            self.pipeline.schedule(
+                at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m)
+            )
         elif event.type == "agent":
             self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
         elif event.type == "end_chat":
@@ -221,7 +229,9 @@ class Replay:
 
     def _replies_to_agent(self, event: trace.TraceEvent, message_id: str, agent_text: str) -> None:
         assert self.wiring is not None and self.services is not None
-        sent = [s.message_id for s in self.services.fake.whatsapp_sent if s.text == agent_text and s.to == event.customer]
+        sent = [
+            s.message_id for s in self.services.fake.whatsapp_sent if s.text == agent_text and s.to == event.customer
+        ]
         data = {**event.data, "reply_to": sent[-1] if sent else "wamid.NOT-RELAYED"}
         replying = trace.TraceEvent(event.line, event.at, event.type, data)
         message, _ = trace.eum_message(
@@ -241,17 +251,23 @@ class Replay:
         table = self.wiring.stack_outputs["sessionsTableName"]
         ddb = local_client("dynamodb", self.services.moto_url, self.wiring.account.region)
         item = ddb.get_item(
-            TableName=table, Key={"conversation": {"S": f"{event.phone_number_id}#{event.customer}"}}, ConsistentRead=True
+            TableName=table,
+            Key={"conversation": {"S": f"{event.phone_number_id}#{event.customer}"}},
+            ConsistentRead=True,
         ).get("Item")
         if item and "alias_of" in item:
             # One customer known by two keys (BSUID and number, or an old and a new number) shares one chat.
-            item = ddb.get_item(TableName=table, Key={"conversation": item["alias_of"]}, ConsistentRead=True).get("Item")
+            item = ddb.get_item(TableName=table, Key={"conversation": item["alias_of"]}, ConsistentRead=True).get(
+                "Item"
+            )
         return item["contact_id"]["S"] if item and "contact_id" in item else None
 
     def _agent(self, event: trace.TraceEvent) -> None:
         contact = self._contact_for(event)
         if contact is None:
-            self.skipped.append({"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"})
+            self.skipped.append(
+                {"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"}
+            )
             return
         if event.data.get("kind", "text") != "text":
             self.services.fake.agent_attachment(contact, *trace.agent_file(event))
@@ -262,7 +278,9 @@ class Replay:
     def _end_chat(self, event: trace.TraceEvent) -> None:
         contact = self._contact_for(event)
         if contact is None:
-            self.skipped.append({"at": event.at, "line": event.line, "reason": "end_chat for a customer with no open chat"})
+            self.skipped.append(
+                {"at": event.at, "line": event.line, "reason": "end_chat for a customer with no open chat"}
+            )
             return
         self.services.fake.end_chat(contact)
 
@@ -311,31 +329,53 @@ class Replay:
                     at = round(call.at - start, 3)
                     customer = contact_customer.get(contact_id or "")
                     connect.append(
-                        {"at": at, "contact_id": contact_id, "customer": customer, "kind": "text",
-                         "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
-                         "message_ids": [], "sender": "bridge"}
+                        {
+                            "at": at,
+                            "contact_id": contact_id,
+                            "customer": customer,
+                            "kind": "text",
+                            "content": call.params.get("Content"),
+                            "content_type": call.params.get("ContentType"),
+                            "message_ids": [],
+                            "sender": "bridge",
+                        }
                     )
                     if notice["outcome"] != "failed":
                         # A failed status's notice: the refused send is already listed (SendWhatsAppMessage below).
-                        whatsapp_refused.append({"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]})
+                        whatsapp_refused.append(
+                            {"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]}
+                        )
                     continue
                 burst, ids = item_for(call.params.get("ClientToken"))
                 customer = burst["conversation"].split("#", 1)[1] if burst else None
                 if contact_id and customer:
                     contact_customer.setdefault(contact_id, customer)
                 connect.append(
-                    {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer, "kind": "text",
-                     "content": call.params.get("Content"), "content_type": call.params.get("ContentType"),
-                     "message_ids": ids, "sender": "customer"}
+                    {
+                        "at": round(call.at - start, 3),
+                        "contact_id": contact_id,
+                        "customer": customer,
+                        "kind": "text",
+                        "content": call.params.get("Content"),
+                        "content_type": call.params.get("ContentType"),
+                        "message_ids": ids,
+                        "sender": "customer",
+                    }
                 )
             elif call.operation == "SendEvent" and call.params.get("ContentType", "").endswith(".event.typing"):
                 connect_events.append(
-                    {"at": round(call.at - start, 3), "contact_id": connection_contact.get(call.params.get("ConnectionToken", "")),
-                     "customer": None, "type": "typing"}
+                    {
+                        "at": round(call.at - start, 3),
+                        "contact_id": connection_contact.get(call.params.get("ConnectionToken", "")),
+                        "customer": None,
+                        "type": "typing",
+                    }
                 )
             elif call.operation == "StartAttachmentUpload":
                 attachment_names[call.response["AttachmentId"]] = (
-                    call.params.get("AttachmentName", ""), call.params.get("ClientToken"), call.params.get("ContentType")
+                    call.params.get("AttachmentName", ""),
+                    call.params.get("ClientToken"),
+                    call.params.get("ContentType"),
                 )
             elif call.operation == "CompleteAttachmentUpload":
                 for attachment_id in call.params.get("AttachmentIds", []):
@@ -344,9 +384,17 @@ class Replay:
                     contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
                     customer = burst["conversation"].split("#", 1)[1] if burst else None
                     connect.append(
-                        {"at": round(call.at - start, 3), "contact_id": contact_id, "customer": customer,
-                         "kind": "attachment", "content": name, "name": name, "content_type": content_type,
-                         "message_ids": ids, "sender": "customer"}
+                        {
+                            "at": round(call.at - start, 3),
+                            "contact_id": contact_id,
+                            "customer": customer,
+                            "kind": "attachment",
+                            "content": name,
+                            "name": name,
+                            "content_type": content_type,
+                            "message_ids": ids,
+                            "sender": "customer",
+                        }
                     )
             elif call.operation == "SendWhatsAppMessage":
                 for entry in whatsapp_out(call, start):
@@ -355,14 +403,21 @@ class Replay:
                         whatsapp_sent.append(entry)
                     else:
                         reason = f"{error['code']} {error['title']}: {error['error_data']['details']}"
-                        whatsapp_refused.append({"at": entry["at"], "to": entry["to"], "kind": entry["kind"], "reason": reason})
+                        whatsapp_refused.append(
+                            {"at": entry["at"], "to": entry["to"], "kind": entry["kind"], "reason": reason}
+                        )
         for contact in contacts:
             contact["customer"] = contact_customer.get(contact["contact_id"])
         for event in connect_events:
             event["customer"] = contact_customer.get(event["contact_id"])
         rejected = [
-            {"at": round(d.at, 3), "reason": d.reason, "function": d.function, "source": d.source,
-             "dead_lettered_at": round(d.dead_lettered_at, 3)}
+            {
+                "at": round(d.at, 3),
+                "reason": d.reason,
+                "function": d.function,
+                "source": d.source,
+                "dead_lettered_at": round(d.dead_lettered_at, 3),
+            }
             for d in self.pipeline.dead_letters
         ]
         metrics = self.pipeline.metrics
@@ -393,7 +448,6 @@ class Replay:
             "stats": stats,
             "metrics": {k: dict(sorted(v.items())) for k, v in metrics.items()},
         }
-
 
     def _stored_at(self) -> dict[str, float]:
         """Message id -> when ingest stored it (trace seconds): tells a late arrival (a retried ingest) from a reorder."""
@@ -485,7 +539,9 @@ def bridge_notice(client_token: str | None) -> dict[str, str] | None:
         return None
     outcome, kind, reason = parts[1], parts[2], parts[3]
     stated = NOTICE_REASONS.get(reason, reason)
-    by = {"withheld": "withheld by the bridge", "failed": "reported failed after sending"}.get(outcome, "refused at once")
+    by = {"withheld": "withheld by the bridge", "failed": "reported failed after sending"}.get(
+        outcome, "refused at once"
+    )
     return {"kind": kind, "reason": f"{stated} ({by})", "outcome": outcome}
 
 
@@ -520,12 +576,18 @@ def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
 def add_arguments(parser: Any) -> None:
     parser.add_argument("trace", help="TRACE.jsonl: one event per line (DESIGN §5)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key, e.g. bufferSeconds=5"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a stack config key, e.g. bufferSeconds=5",
     )
     parser.add_argument("--out", metavar="FILE", help="write the transcript JSON here instead of stdout")
     parser.add_argument("--text", action="store_true", help="print the readable timeline instead of JSON")
     parser.add_argument(
-        "--faults", metavar="MIX[,MIX]", help="inject faults: " + ", ".join(faults.MIXES) + " or all (see sandbox/faults.py)"
+        "--faults",
+        metavar="MIX[,MIX]",
+        help="inject faults: " + ", ".join(faults.MIXES) + " or all (see sandbox/faults.py)",
     )
     parser.add_argument("--fault-rate", type=float, default=0.05, help="rate of each injected fault (default 0.05)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
@@ -558,7 +620,9 @@ def run(args: Any) -> int:
     from sandbox.timeline import render
 
     try:
-        plan = faults.parse(getattr(args, "faults", None), rate=getattr(args, "fault_rate", 0.05), seed=getattr(args, "seed", 0))
+        plan = faults.parse(
+            getattr(args, "faults", None), rate=getattr(args, "fault_rate", 0.05), seed=getattr(args, "seed", 0)
+        )
         events, transcript = replay_file(args.trace, parse_overrides(args.set), plan)
     except (trace.TraceError, ConfigError, IamDenied, ValueError) as error:
         print(f"replay failed: {error}", file=sys.stderr)

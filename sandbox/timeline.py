@@ -13,7 +13,9 @@ def _describe(event: TraceEvent) -> str:
     kind = event.data.get("kind", "text")
     if kind == "text":
         return str(event.data.get("text", ""))
-    detail = event.data.get("caption") or event.data.get("emoji") or event.data.get("filename") or event.data.get("text")
+    detail = (
+        event.data.get("caption") or event.data.get("emoji") or event.data.get("filename") or event.data.get("text")
+    )
     return f"[{kind}{': ' + str(detail) if detail else ''}]"
 
 
@@ -40,7 +42,9 @@ def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
             rows.append((event.at, 0, f"agent ends chat {event.customer[-4:]:>4}   │"))
     for contact in transcript.get("contacts", []):
         customer = (contact.get("customer") or "????")[-4:]
-        rows.append((contact["started_at"], 1, f"Connect opens chat     │ contact {contact['contact_id'][:8]}… for {customer}"))
+        rows.append(
+            (contact["started_at"], 1, f"Connect opens chat     │ contact {contact['contact_id'][:8]}… for {customer}")
+        )
     prefix = " " * (10 + 23) + "│ "
     for message in transcript.get("connect", []):
         customer = (message.get("customer") or "????")[-4:]

@@ -19,7 +19,19 @@ AGENT_FILE_KINDS = ("image", "audio", "video", "document")
 """An agent line's `content_type` (contract v2): plain text or Connect's rich text."""
 MAX_SIZE_KB = 110_000
 """Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
-KINDS = ("text", "image", "audio", "voice", "video", "document", "sticker", "reaction", "location", "contacts", "interactive")
+KINDS = (
+    "text",
+    "image",
+    "audio",
+    "voice",
+    "video",
+    "document",
+    "sticker",
+    "reaction",
+    "location",
+    "contacts",
+    "interactive",
+)
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
 """Meta's id of the sandbox business number (any digits do)."""
 DISPLAY_NUMBER = "15550100000"
@@ -141,6 +153,11 @@ def eum_phone_number_id(meta_phone_number_id: str) -> str:
     return hashlib.sha1(meta_phone_number_id.encode()).hexdigest()[:32]  # noqa: S324 - an id, not security
 
 
+def _waba_suffix() -> str:
+    """The sandbox WABA's id inside its End User Messaging ARN (derived from Meta's id)."""
+    return hashlib.sha1(WABA_ID.encode()).hexdigest()[:32]  # noqa: S324 - an id, not security
+
+
 @dataclass(frozen=True)
 class MediaObject:
     media_id: str
@@ -148,7 +165,9 @@ class MediaObject:
     data: bytes
 
 
-def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -> tuple[dict[str, Any], MediaObject | None]:
+def _message_body(
+    event: TraceEvent, message_id: str, previous_id: str | None
+) -> tuple[dict[str, Any], MediaObject | None]:
     kind = event.data.get("kind", "text")
     media = None
     if kind == "text":
@@ -169,7 +188,10 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
             return {"type": "audio", "audio": payload}, media
         return {"type": kind, kind: payload}, media
     if kind == "reaction":
-        return {"type": "reaction", "reaction": {"message_id": previous_id or message_id, "emoji": str(event.data.get("emoji", "👍"))}}, None
+        return {
+            "type": "reaction",
+            "reaction": {"message_id": previous_id or message_id, "emoji": str(event.data.get("emoji", "👍"))},
+        }, None
     if kind == "location":
         return {
             "type": "location",
@@ -184,7 +206,12 @@ def _message_body(event: TraceEvent, message_id: str, previous_id: str | None) -
         name = str(event.data.get("text") or "Ana Example")
         return {
             "type": "contacts",
-            "contacts": [{"name": {"formatted_name": name, "first_name": name.split()[0]}, "phones": [{"phone": "+1 555 010 9999", "type": "CELL"}]}],
+            "contacts": [
+                {
+                    "name": {"formatted_name": name, "first_name": name.split()[0]},
+                    "phones": [{"phone": "+1 555 010 9999", "type": "CELL"}],
+                }
+            ],
         }, None
     if isinstance(event.data.get("flow_response"), dict):
         # A WhatsApp Flow's answers (Meta's Flows "Response Message Webhook"): `response_json` is a JSON string.
@@ -212,7 +239,13 @@ def agent_file(event: TraceEvent) -> tuple[str, str, bytes]:
 
 
 def eum_message(
-    event: TraceEvent, message_id: str, *, start_epoch: float, region: str, account_id: str, previous_id: str | None = None
+    event: TraceEvent,
+    message_id: str,
+    *,
+    start_epoch: float,
+    region: str,
+    account_id: str,
+    previous_id: str | None = None,
 ) -> tuple[str, MediaObject | None]:
     """The SNS `Message` End User Messaging publishes for one customer message, and the media it refers to."""
     body, media = _message_body(event, message_id, previous_id)
@@ -254,9 +287,17 @@ def eum_message(
     eum_id = eum_phone_number_id(event.phone_number_id)
     envelope = {
         "context": {
-            "MetaWabaIds": [{"wabaId": WABA_ID, "arn": f"arn:aws:social-messaging:{region}:{account_id}:waba/{hashlib.sha1(WABA_ID.encode()).hexdigest()[:32]}"}],  # noqa: S324
+            "MetaWabaIds": [
+                {
+                    "wabaId": WABA_ID,
+                    "arn": f"arn:aws:social-messaging:{region}:{account_id}:waba/{_waba_suffix()}",
+                }
+            ],
             "MetaPhoneNumberIds": [
-                {"metaPhoneNumberId": event.phone_number_id, "arn": f"arn:aws:social-messaging:{region}:{account_id}:phone-number-id/{eum_id}"}
+                {
+                    "metaPhoneNumberId": event.phone_number_id,
+                    "arn": f"arn:aws:social-messaging:{region}:{account_id}:phone-number-id/{eum_id}",
+                }
             ],
         },
         "whatsAppWebhookEntry": json.dumps(entry, ensure_ascii=False),

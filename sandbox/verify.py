@@ -58,7 +58,12 @@ class Audit:
         return asdict(self)
 
 
-def audit(events: list[TraceEvent], transcript: dict[str, Any], *, ignored_kinds: frozenset[str] = frozenset({"reaction", "sticker"})) -> Audit:
+def audit(
+    events: list[TraceEvent],
+    transcript: dict[str, Any],
+    *,
+    ignored_kinds: frozenset[str] = frozenset({"reaction", "sticker"}),
+) -> Audit:
     ids = assign_message_ids(events)
     sent: dict[str, tuple[float, str, str]] = {}
     kinds: dict[str, str] = {}

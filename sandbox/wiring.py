@@ -276,7 +276,11 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
                     window_s=float(m.inputs.get("tumblingWindowInSeconds") or 0),
                     batch_size=int(m.inputs.get("batchSize") or 100),
                     filters=filters,
-                    max_retries=int(m.inputs.get("maximumRetryAttempts", -1) if m.inputs.get("maximumRetryAttempts") is not None else -1),
+                    max_retries=int(
+                        m.inputs.get("maximumRetryAttempts", -1)
+                        if m.inputs.get("maximumRetryAttempts") is not None
+                        else -1
+                    ),
                     bisect=bool(m.inputs.get("bisectBatchOnFunctionError")),
                     report_item_failures=reports,
                     on_failure_arn=on_failure,

@@ -89,7 +89,9 @@ def sweeper(settings: SweeperSettings | None = None, store: RawStore | None = No
 
 
 def _idempotency(key: str) -> IdempotencyConfig:
-    return IdempotencyConfig(event_key_jmespath=key, raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS)
+    return IdempotencyConfig(
+        event_key_jmespath=key, raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS
+    )
 
 
 def inbound(

@@ -18,7 +18,19 @@ MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticke
 """Kinds whose content carries a WhatsApp `media_id` to fetch through End User Messaging."""
 
 KINDS = frozenset(
-    {TEXT, "reaction", "location", "contacts", "interactive", "button", "order", "system", "edit", "revoke", "unsupported"}
+    {
+        TEXT,
+        "reaction",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "order",
+        "system",
+        "edit",
+        "revoke",
+        "unsupported",
+    }
     | MEDIA_KINDS
 )
 """Every message kind the runtime keeps. Anything WhatsApp sends that is not listed becomes `unsupported`."""
@@ -249,7 +261,7 @@ class Burst:
 
 @dataclass(frozen=True)
 class TypingSignal:
-    """"The customer is composing": what the aggregator puts on the bursts queue (same group as the conversation's
+    """ "The customer is composing": what the aggregator puts on the bursts queue (same group as the conversation's
     bursts, so it is handled before the burst that follows) while it holds messages of a conversation."""
 
     conversation: Conversation

@@ -126,7 +126,30 @@ class Wiring:
     powertools: bool = False
 
 
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _UUID = Text(
@@ -266,12 +289,16 @@ SETTINGS: tuple[Setting, ...] = (
 
 WIRING: tuple[Wiring, ...] = (
     Wiring(
-        "raw_table_name", "RAW_TABLE_NAME", (INGEST, AGGREGATOR, OUTBOUND, SWEEPER),
+        "raw_table_name",
+        "RAW_TABLE_NAME",
+        (INGEST, AGGREGATOR, OUTBOUND, SWEEPER),
         "the raw table (messages, control items, what the agent said)",
     ),
     Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
     Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND), "the sessions table"),
-    Wiring("idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"),
+    Wiring(
+        "idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"
+    ),
     Wiring("media_bucket_name", "MEDIA_BUCKET_NAME", (INBOUND, OUTBOUND), "the media bucket"),
     Wiring("out_topic_arn", "OUT_TOPIC_ARN", (INBOUND,), "the topic Connect streams chat events to"),
     Wiring("service_name", "POWERTOOLS_SERVICE_NAME", FUNCTIONS, "Logger/Metrics service", powertools=True),

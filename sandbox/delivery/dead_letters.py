@@ -45,7 +45,9 @@ class DeadLetters:
     ) -> None:
         """An event (SNS, EventBridge) whose async invoke failed every attempt."""
         reason = f"{invocation.error_type}: {invocation.error_message}"
-        self.letters.append(DeadLetter(first_at, spec.key, source, invocation.error_type, reason, event, self.clock.elapsed))
+        self.letters.append(
+            DeadLetter(first_at, spec.key, source, invocation.error_type, reason, event, self.clock.elapsed)
+        )
         queue = self._sqs_target(spec.key, spec.async_failure_arn)
         if queue is None:
             return
@@ -66,7 +68,9 @@ class DeadLetters:
             }
             self.queues.send(queue, json.dumps(record), {})
         else:
-            self.queues.send(queue, json.dumps(event), {"ErrorCode": "200", "ErrorMessage": reason[:1000], "RequestID": request_id})
+            self.queues.send(
+                queue, json.dumps(event), {"ErrorCode": "200", "ErrorMessage": reason[:1000], "RequestID": request_id}
+            )
 
     def stream_batch_dropped(
         self,
@@ -92,7 +96,13 @@ class DeadLetters:
             self.queues.send(queue, json.dumps({"requestContext": {"condition": condition}, "records": records}), {})
 
     def queue_receives_exhausted(
-        self, key: str, queue: QueueSpec, invocation: Invocation, receives: int, first_received_at: float, moves_at: float
+        self,
+        key: str,
+        queue: QueueSpec,
+        invocation: Invocation,
+        receives: int,
+        first_received_at: float,
+        moves_at: float,
     ) -> None:
         """A message of an SQS-mapped queue that failed its last allowed receive: the queue's redrive policy moves it to
         its dead-letter queue once it is visible again (botocore's SQS RedrivePolicy: "When the ReceiveCount for a

@@ -85,7 +85,9 @@ class EventBridgeToLambda(DeliveryPath):
                 self.scheduler.after(
                     delay,
                     f"eventbridge->{rule.function}",
-                    lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(r.function, e, attempt=0, first_at=t),
+                    lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(
+                        r.function, e, attempt=0, first_at=t
+                    ),
                 )
 
     def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:

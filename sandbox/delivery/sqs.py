@@ -97,7 +97,8 @@ class QueueToLambda(DeliveryPath):
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:
                 self._sqs.delete_message_batch(
-                    QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
                 )
             for message in messages:
                 if message["MessageId"] in failed:
@@ -125,7 +126,9 @@ class QueueToLambda(DeliveryPath):
     def _release(self, queue_name: str, receipt: str) -> None:
         queue = self.wiring.queues[queue_name]
         try:
-            self._sqs.change_message_visibility(QueueUrl=self.queues.url(queue), ReceiptHandle=receipt, VisibilityTimeout=0)
+            self._sqs.change_message_visibility(
+                QueueUrl=self.queues.url(queue), ReceiptHandle=receipt, VisibilityTimeout=0
+            )
         except self._sqs.exceptions.ReceiptHandleIsInvalid:
             return
         self._schedule_poll(queue_name)

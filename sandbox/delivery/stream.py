@@ -78,7 +78,10 @@ class StreamToLambda(DeliveryPath):
 
     def notice_calls(self, calls: list[ApiCall]) -> None:
         """A handler wrote to a streamed table: there are new records to hand on."""
-        if any(c.service == "dynamodb" and c.operation in _WRITES and _touches(c.params, self._streamed_tables) for c in calls):
+        if any(
+            c.service == "dynamodb" and c.operation in _WRITES and _touches(c.params, self._streamed_tables)
+            for c in calls
+        ):
             self._dirty = True
 
     def settle(self) -> None:
@@ -184,6 +187,8 @@ class StreamToLambda(DeliveryPath):
                 lambda: self._invoke(index, start, remaining, final=final, attempt=attempt + 1),
             )
             return
-        self.dead_letters.stream_batch_dropped(mapping.function, mapping.on_failure_arn, invocation, len(remaining), final=final)
+        self.dead_letters.stream_batch_dropped(
+            mapping.function, mapping.on_failure_arn, invocation, len(remaining), final=final
+        )
         if final:
             self._windows[index].pop(start, None)

@@ -181,7 +181,9 @@ class ConnectBackend:
 def _check_attributes(attributes: dict[str, str]) -> None:
     for key in attributes:
         if not ATTRIBUTE_KEY.fullmatch(key):
-            raise ApiError("InvalidParameterException", f"attribute key {key!r} has characters other than A-Z, 0-9, - and _")
+            raise ApiError(
+                "InvalidParameterException", f"attribute key {key!r} has characters other than A-Z, 0-9, - and _"
+            )
     size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in attributes.items())
     if size > ATTRIBUTES_BYTES_LIMIT:
         raise ApiError("InvalidParameterException", f"attributes are {size} bytes, over {ATTRIBUTES_BYTES_LIMIT}")

@@ -155,7 +155,9 @@ class ParticipantBackend:
             raise ApiError("AccessDeniedException", "the participant token is not valid: the chat has ended")
         participant = contact.customer
         if not participant.connected and at - contact.started_at > FIRST_CONNECTION_SECONDS:
-            raise ApiError("AccessDeniedException", "the participant did not connect within 5 minutes of the chat start")
+            raise ApiError(
+                "AccessDeniedException", "the participant did not connect within 5 minutes of the chat start"
+            )
         participant.connected = True
         response: dict[str, Any] = {}
         types = params.get("Type") or []

@@ -57,7 +57,11 @@ ENDPOINT_ENV = {
 }
 IN_PROCESS_URL = "https://fake-services.invalid"
 """Where attachment URLs point while the fake is not served over HTTP (reachable only through `http_put/get`)."""
-_VALIDATION_ERROR = {CONNECT: "InvalidParameterException", PARTICIPANT: "ValidationException", SOCIAL: "ValidationException"}
+_VALIDATION_ERROR = {
+    CONNECT: "InvalidParameterException",
+    PARTICIPANT: "ValidationException",
+    SOCIAL: "ValidationException",
+}
 
 
 class FakeServices:

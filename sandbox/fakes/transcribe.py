@@ -108,7 +108,9 @@ class Job:
             job["LanguageCode"] = self.language_code
         if self.status == "COMPLETED":
             job["CompletionTime"] = self.done_at
-            job["Transcript"] = {"TranscriptFileUri": f"https://s3.amazonaws.com/{self.output_bucket}/{self.output_key}"}
+            job["Transcript"] = {
+                "TranscriptFileUri": f"https://s3.amazonaws.com/{self.output_bucket}/{self.output_key}"
+            }
         if self.status == "FAILED":
             job["CompletionTime"] = self.done_at
             job["FailureReason"] = self.failure
@@ -137,7 +139,9 @@ class TranscribeBackend:
     def start_transcription_job(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         name = str(params.get("TranscriptionJobName") or "")
         if not JOB_NAME.match(name):
-            raise _bad(f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint")
+            raise _bad(
+                f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint"
+            )
         if name in self.jobs:
             raise ApiError("ConflictException", "The requested job name already exists. Use a different job name.", 400)
         media_format = params.get("MediaFormat")
@@ -182,7 +186,11 @@ class TranscribeBackend:
         name = str(params.get("TranscriptionJobName") or "")
         job = self.jobs.get(name)
         if job is None:
-            raise ApiError("NotFoundException", "The requested job couldn't be found. Check the job name and try your request again.", 400)
+            raise ApiError(
+                "NotFoundException",
+                "The requested job couldn't be found. Check the job name and try your request again.",
+                400,
+            )
         if job.status == "IN_PROGRESS" and at >= job.done_at:
             self._finish(job)
         return {"TranscriptionJob": job.view()}

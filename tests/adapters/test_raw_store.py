@@ -191,7 +191,9 @@ def test_a_claim_stopped_by_a_message_no_longer_pending_leaves_the_prefix_claime
         store.claim(CONV, unsent, "burst-1")
     # THEN the first two stay claimed at places 0 and 1 (the next flush resends exactly that prefix under its id)
     assert [(s.burst_id, s.burst_index) for s in store.unsent_messages(CONV)] == [
-        ("burst-1", 0), ("burst-1", 1), ("other", 0)
+        ("burst-1", 0),
+        ("burst-1", 1),
+        ("other", 0),
     ]
 
 

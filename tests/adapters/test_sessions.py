@@ -169,5 +169,8 @@ def test_the_sweep_reads_only_the_debts_still_open_and_recorded_before_its_cutof
     debts.pay("media-bucket-paid", "posted")
     assert debts.claim("media-bucket-claimed", now=1_000_000_200.0, lease_seconds=120) is not None
 
-    assert debts.owed_before(1_000_000_400.0) == [("media-bucket-claimed", 1_000_000_060.0), ("media-bucket-old", 1_000_000_100.0)]
+    assert debts.owed_before(1_000_000_400.0) == [
+        ("media-bucket-claimed", 1_000_000_060.0),
+        ("media-bucket-old", 1_000_000_100.0),
+    ]
     assert debts.get("media-bucket-old").owed_at == 1_000_000_100.0

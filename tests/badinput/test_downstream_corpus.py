@@ -26,7 +26,10 @@ from whatsapp_buffer.relay.relay_reply import IGNORED, SENT
 
 # ------------------------------------------------------------------ outbound: Connect streaming events
 
-STREAMING = {**{name: json.loads(text) for name, text in corpus.files("streaming").items()}, **corpus.generated_streaming()}
+STREAMING = {
+    **{name: json.loads(text) for name, text in corpus.files("streaming").items()},
+    **corpus.generated_streaming(),
+}
 STREAMING_EXPECTED = {
     "attachments_not_a_list.json": (MalformedEvent, "Attachments is not a list"),
     "content_not_a_string.json": IGNORED,
@@ -44,8 +47,12 @@ STREAMING_EXPECTED = {
 }
 CONTACT = "contact-1"
 GOOD_REPLY = {
-    "Type": "MESSAGE", "ContentType": "text/plain", "Content": "good neighbour reply", "Id": "stream-good",
-    "ContactId": CONTACT, "ParticipantRole": "AGENT",
+    "Type": "MESSAGE",
+    "ContentType": "text/plain",
+    "Content": "good neighbour reply",
+    "Id": "stream-good",
+    "ContactId": CONTACT,
+    "ParticipantRole": "AGENT",
 }
 
 
@@ -54,7 +61,12 @@ def sns_record(sns: dict) -> dict:
 
 
 def good_reply_record() -> dict:
-    return sns_record({"Message": json.dumps(GOOD_REPLY), "MessageAttributes": {"MessageVisibility": {"Type": "String", "Value": "ALL"}}})
+    return sns_record(
+        {
+            "Message": json.dumps(GOOD_REPLY),
+            "MessageAttributes": {"MessageVisibility": {"Type": "String", "Value": "ALL"}},
+        }
+    )
 
 
 @pytest.fixture

@@ -44,14 +44,18 @@ EXPECTED = {
     "json_null.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "json_string.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "lone_surrogates.txt": Expect(ids("ls.text"), MalformedEvent, "message id is not printable ASCII"),
-    "messages_not_a_list.txt": Expect(ids("nl.good"), MalformedEvent, "changes[0].value.messages/statuses is not a list"),
+    "messages_not_a_list.txt": Expect(
+        ids("nl.good"), MalformedEvent, "changes[0].value.messages/statuses is not a list"
+    ),
     "missing_ids.txt": Expect(ids("mi.good"), MalformedEvent, "message has no id"),
     "nan_and_infinity.txt": Expect(ids("ni.good"), MalformedEvent, "location message has no numeric latitude"),
     "no_context.txt": Expect(error=MalformedEvent, reason="not among the event's context.MetaPhoneNumberIds"),
     "s3_event_notification.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "sns_subscription_confirmation.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "statuses_with_garbage.txt": Expect(),
-    "surrogate_business_number.txt": Expect(ids("sb.good"), MalformedEvent, "phone_number_id is missing or not a short"),
+    "surrogate_business_number.txt": Expect(
+        ids("sb.good"), MalformedEvent, "phone_number_id is missing or not a short"
+    ),
     "truncated_envelope.txt": Expect(error=MalformedEvent, reason="SNS message is not JSON"),
     "truncated_webhook_entry.txt": Expect(error=MalformedEvent, reason="whatsAppWebhookEntry is not JSON"),
     "unknown_fields.txt": Expect(),

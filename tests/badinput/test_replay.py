@@ -23,8 +23,12 @@ POISON = {
 }
 HARMLESS = {6.0: "unknown_message_kind.txt", 6.5: "unknown_fields.txt"}
 GOOD_NEIGHBOURS = {
-    "wamid.CORPUS.ab.good", "wamid.CORPUS.hi.good", "wamid.CORPUS.ls.text",
-    "wamid.CORPUS.uk.good", "wamid.CORPUS.uk.hologram", "wamid.CORPUS.uk.errors",
+    "wamid.CORPUS.ab.good",
+    "wamid.CORPUS.hi.good",
+    "wamid.CORPUS.ls.text",
+    "wamid.CORPUS.uk.good",
+    "wamid.CORPUS.uk.hologram",
+    "wamid.CORPUS.uk.errors",
 }
 TYPED = {"wamid.E2E.1", "wamid.E2E.2", "wamid.E2E.3"}
 
@@ -51,7 +55,9 @@ def replay(tmp_path_factory):
         from sandbox.pipeline import local_client
 
         pipeline = rep.pipeline
-        leftovers["dlq_depths"] = {n: pipeline.dead_letter_depth(q) for n, q in rep.wiring.queues.items() if "dlq" in n.lower()}
+        leftovers["dlq_depths"] = {
+            n: pipeline.dead_letter_depth(q) for n, q in rep.wiring.queues.items() if "dlq" in n.lower()
+        }
         ddb = local_client("dynamodb", rep.services.moto_url, rep.wiring.account.region)
         items = ddb.scan(TableName=rep.wiring.stack_outputs["rawTableName"])["Items"]
         leftovers["pending"] = [int(i["pending"]["N"]) for i in items if i["sk"]["S"] == "CONTROL"]
@@ -79,7 +85,9 @@ def test_each_poison_is_rejected_once_with_a_reason_naming_the_problem(replay):
 
 def test_rejection_reasons_and_logs_quote_no_body_and_no_full_number(replay):
     transcript, rep, _ = replay
-    captured = json.dumps(transcript["rejected"]) + "".join(line for lines in rep.pipeline.logs.values() for line in lines)
+    captured = json.dumps(transcript["rejected"]) + "".join(
+        line for lines in rep.pipeline.logs.values() for line in lines
+    )
     assert "*******4444" in captured  # the logs were captured, and name customers by their last four digits
     for secret in (corpus.POISON_TEXT, corpus.BAD_CUSTOMER, corpus.GOOD_CUSTOMER, TYPIST, "typed 1"):
         assert secret not in captured

@@ -35,8 +35,15 @@ def test_item_size_adds_attribute_names():
 
 @pytest.mark.parametrize(
     ("size", "transactional", "units"),
-    [(0, False, 1), (100, False, 1), (1024, False, 1), (1025, False, 2), (3000, False, 3), (100, True, 2),
-     (3000, True, 6)],
+    [
+        (0, False, 1),
+        (100, False, 1),
+        (1024, False, 1),
+        (1025, False, 2),
+        (3000, False, 3),
+        (100, True, 2),
+        (3000, True, 6),
+    ],
 )
 def test_write_units_one_per_started_kilobyte_doubled_in_transactions(size, transactional, units):
     assert cost.write_units(size, transactional=transactional) == units
@@ -44,10 +51,19 @@ def test_write_units_one_per_started_kilobyte_doubled_in_transactions(size, tran
 
 @pytest.mark.parametrize(
     ("size", "consistent", "transactional", "units"),
-    [(0, True, False, 1), (4096, True, False, 1), (4097, True, False, 2), (100, False, False, 0.5),
-     (8192, False, False, 1), (100, True, True, 2), (9000, True, True, 6)],
+    [
+        (0, True, False, 1),
+        (4096, True, False, 1),
+        (4097, True, False, 2),
+        (100, False, False, 0.5),
+        (8192, False, False, 1),
+        (100, True, True, 2),
+        (9000, True, True, 6),
+    ],
 )
-def test_read_units_one_per_started_4kb_half_when_eventual_double_in_transactions(size, consistent, transactional, units):
+def test_read_units_one_per_started_4kb_half_when_eventual_double_in_transactions(
+    size, consistent, transactional, units
+):
     assert cost.read_units(size, consistent=consistent, transactional=transactional) == units
 
 
@@ -81,12 +97,19 @@ def test_a_transaction_counts_every_item_twice_and_a_refused_one_still_costs_but
         "TransactItems": [
             {"Put": {"TableName": "raw", "Item": seen}},
             {"Put": {"TableName": "raw", "Item": item}},
-            {"Update": {"TableName": "raw", "Key": {"pk": {"S": "CONV#a"}, "sk": {"S": "CONTROL"}},
-                        "UpdateExpression": "ADD pending :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+            {
+                "Update": {
+                    "TableName": "raw",
+                    "Key": {"pk": {"S": "CONV#a"}, "sk": {"S": "CONTROL"}},
+                    "UpdateExpression": "ADD pending :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
         ]
     }
     assert cost.dynamodb_units("TransactWriteItems", params, Shadow(keys={"raw": ("pk", "sk")}), failed=True) == (
-        0.0, 2 + 4 + 2
+        0.0,
+        2 + 4 + 2,
     )
     assert cost.dynamodb_units("TransactWriteItems", params, shadow) == (0.0, 2 + 4 + 2)
     assert shadow.size("raw", {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}) == cost.item_size(item)
@@ -147,11 +170,17 @@ def test_the_bill_scales_to_1000_messages():
 
 def test_the_meter_counts_an_invoke_its_calls_and_the_mapping_requests():
     meter = cost.Meter(
-        memory_mb={"inbound": 256}, queue_functions={"inbound"}, shadow=Shadow(keys={"sessions": ("conversation", None)})
+        memory_mb={"inbound": 256},
+        queue_functions={"inbound"},
+        shadow=Shadow(keys={"sessions": ("conversation", None)}),
     )
     calls = [
-        SimpleNamespace(service="dynamodb", operation="GetItem", error=None,
-                        params={"TableName": "sessions", "Key": {"conversation": {"S": "a"}}, "ConsistentRead": True}),
+        SimpleNamespace(
+            service="dynamodb",
+            operation="GetItem",
+            error=None,
+            params={"TableName": "sessions", "Key": {"conversation": {"S": "a"}}, "ConsistentRead": True},
+        ),
         SimpleNamespace(service="sqs", operation="SendMessage", error=None, params={"MessageBody": "x" * 70_000}),
         SimpleNamespace(service="connectparticipant", operation="SendMessage", error=None, params={}),
     ]

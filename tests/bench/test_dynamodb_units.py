@@ -22,7 +22,7 @@ ITEM_SIZE = (
 UPDATE_ITEM = (
     "UpdateItem—modifies a single item in the table. DynamoDB considers the size of the item as it appears before "
     "and after the update. The provisioned throughput consumed reflects the larger of these item sizes. Even if you "
-    'update just a subset of the item\'s attributes, UpdateItem will still consume the full amount of provisioned '
+    "update just a subset of the item's attributes, UpdateItem will still consume the full amount of provisioned "
     'throughput (the larger of the "before" and "after" item sizes).'
 )
 PUT_ITEM = (
@@ -78,21 +78,40 @@ def _update(expression: str, values: dict | None = None, names: dict | None = No
         ({}, "SET a = if_not_exists(a, :v)", None, {":v": {"N": "9"}}, {"a": {"N": "9"}}),
         ({"n": {"N": "99"}}, "SET n = n + :one", None, {":one": {"N": "1"}}, {"n": {"N": "100"}}),
         ({"n": {"N": "10"}}, "SET n = n - :v", None, {":v": {"N": "2.5"}}, {"n": {"N": "7.5"}}),
-        ({"l": {"L": [{"S": "a"}]}}, "SET l = list_append(l, :v)", None, {":v": {"L": [{"S": "b"}]}},
-         {"l": {"L": [{"S": "a"}, {"S": "b"}]}}),
+        (
+            {"l": {"L": [{"S": "a"}]}},
+            "SET l = list_append(l, :v)",
+            None,
+            {":v": {"L": [{"S": "b"}]}},
+            {"l": {"L": [{"S": "a"}, {"S": "b"}]}},
+        ),
         ({}, "ADD n :one", None, {":one": {"N": "1"}}, {"n": {"N": "1"}}),
         ({"n": {"N": "41"}}, "ADD n :one", None, {":one": {"N": "1"}}, {"n": {"N": "42"}}),
         ({"s": {"SS": ["a"]}}, "ADD s :v", None, {":v": {"SS": ["a", "b"]}}, {"s": {"SS": ["a", "b"]}}),
         ({"s": {"SS": ["a", "b"]}}, "DELETE s :v", None, {":v": {"SS": ["a"]}}, {"s": {"SS": ["b"]}}),
         ({"s": {"SS": ["a"]}, "k": {"S": "x"}}, "DELETE s :v", None, {":v": {"SS": ["a"]}}, {"k": {"S": "x"}}),
         ({"a": {"S": "x" * 500}, "b": {"S": "y"}}, "REMOVE a", None, None, {"b": {"S": "y"}}),
-        ({}, "set #add = :delete, set_aside_reason = :set", {"#add": "add"}, {":delete": {"S": "x"}, ":set": {"S": "y"}},
-         {"add": {"S": "x"}, "set_aside_reason": {"S": "y"}}),
-        ({"status": {"S": "pending"}}, "SET #status = :to, burst_id = :burst", {"#status": "status"},
-         {":to": {"S": "claimed"}, ":burst": {"S": "b-1"}}, {"status": {"S": "claimed"}, "burst_id": {"S": "b-1"}}),
-        ({"pending": {"N": "3"}, "first_pending": {"N": "17"}, "waiting": {"S": "pending"}, "version": {"N": "4"}},
-         "SET pending = :p REMOVE first_pending, waiting ADD version :one", None,
-         {":p": {"N": "0"}, ":one": {"N": "1"}}, {"pending": {"N": "0"}, "version": {"N": "5"}}),
+        (
+            {},
+            "set #add = :delete, set_aside_reason = :set",
+            {"#add": "add"},
+            {":delete": {"S": "x"}, ":set": {"S": "y"}},
+            {"add": {"S": "x"}, "set_aside_reason": {"S": "y"}},
+        ),
+        (
+            {"status": {"S": "pending"}},
+            "SET #status = :to, burst_id = :burst",
+            {"#status": "status"},
+            {":to": {"S": "claimed"}, ":burst": {"S": "b-1"}},
+            {"status": {"S": "claimed"}, "burst_id": {"S": "b-1"}},
+        ),
+        (
+            {"pending": {"N": "3"}, "first_pending": {"N": "17"}, "waiting": {"S": "pending"}, "version": {"N": "4"}},
+            "SET pending = :p REMOVE first_pending, waiting ADD version :one",
+            None,
+            {":p": {"N": "0"}, ":one": {"N": "1"}},
+            {"pending": {"N": "0"}, "version": {"N": "5"}},
+        ),
     ],
 )
 def test_an_update_expression_changes_the_item_as_dynamodb_applies_it(before, expression, names, values, after):
@@ -104,30 +123,46 @@ def test_the_shadow_sizes_items_as_moto_stores_them_after_the_runtimes_update_fo
     equals the size (ITEM_SIZE rules) of the item moto holds."""
     rng = random.Random(16)
     forms = [
-        ("SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), waiting = :w ADD pending :one, "
-         "version :one", lambda: {":now": {"N": f"{rng.uniform(1e9, 2e9):.3f}"}, ":w": {"S": "pending"},
-                                  ":one": {"N": "1"}}),
+        (
+            "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), waiting = :w ADD pending :one, "
+            "version :one",
+            lambda: {":now": {"N": f"{rng.uniform(1e9, 2e9):.3f}"}, ":w": {"S": "pending"}, ":one": {"N": "1"}},
+        ),
         ("ADD tick :one", lambda: {":one": {"N": "1"}}),
-        ("SET pending = :p REMOVE first_pending, waiting ADD version :one",
-         lambda: {":p": {"N": str(rng.randint(0, 40))}, ":one": {"N": "1"}}),
-        ("SET #status = :to, burst_id = :b, burst_index = :i", lambda: {
-            ":to": {"S": rng.choice(["claimed", "sent"])}, ":b": {"S": f"burst-{rng.randint(1, 10**6)}"},
-            ":i": {"N": str(rng.randint(0, 20))}}),
-        ("SET notes = list_append(if_not_exists(notes, :empty), :n)",
-         lambda: {":empty": {"L": []}, ":n": {"L": [{"S": "é" * rng.randint(0, 30)}]}}),
+        (
+            "SET pending = :p REMOVE first_pending, waiting ADD version :one",
+            lambda: {":p": {"N": str(rng.randint(0, 40))}, ":one": {"N": "1"}},
+        ),
+        (
+            "SET #status = :to, burst_id = :b, burst_index = :i",
+            lambda: {
+                ":to": {"S": rng.choice(["claimed", "sent"])},
+                ":b": {"S": f"burst-{rng.randint(1, 10**6)}"},
+                ":i": {"N": str(rng.randint(0, 20))},
+            },
+        ),
+        (
+            "SET notes = list_append(if_not_exists(notes, :empty), :n)",
+            lambda: {":empty": {"L": []}, ":n": {"L": [{"S": "é" * rng.randint(0, 30)}]}},
+        ),
         ("ADD tags :t", lambda: {":t": {"SS": rng.sample("abcdef", 2)}}),
         ("DELETE tags :t", lambda: {":t": {"SS": [rng.choice("abcdef")]}}),
-        ("SET counter = if_not_exists(counter, :zero) + :d", lambda: {":zero": {"N": "0"},
-                                                                      ":d": {"N": str(rng.randint(-50, 50))}}),
+        (
+            "SET counter = if_not_exists(counter, :zero) + :d",
+            lambda: {":zero": {"N": "0"}, ":d": {"N": str(rng.randint(-50, 50))}},
+        ),
         ("REMOVE burst_id, notes", dict),
     ]
     shadow = _shadow()
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
-            TableName="raw", BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            TableName="raw",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         )
         for _ in range(400):
@@ -152,12 +187,19 @@ def test_a_control_item_touched_every_window_stays_one_write_unit_a_touch():
     store = _update(
         "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), waiting = :pending, "
         "record_type = :control, expires_at = :expires ADD pending :one, version :one",
-        {":now": {"N": "1767225600.125"}, ":pending": {"S": "pending"}, ":control": {"S": "control"},
-         ":one": {"N": "1"}, ":expires": {"N": "1767830400"}},
+        {
+            ":now": {"N": "1767225600.125"},
+            ":pending": {"S": "pending"},
+            ":control": {"S": "control"},
+            ":one": {"N": "1"},
+            ":expires": {"N": "1767830400"},
+        },
     )
     assert cost.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": store}]}, shadow) == (0.0, 2)
-    touches = [cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1]
-               for _ in range(2000)]
+    touches = [
+        cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1]
+        for _ in range(2000)
+    ]
     assert touches == [1] * 2000
     assert shadow.size("raw", KEY) < 200
 
@@ -187,7 +229,8 @@ def test_a_put_over_an_existing_item_is_billed_for_the_larger_of_the_two():
     shadow = _shadow()
     shadow.put("raw", {**KEY, "body": {"S": "x" * 3000}})
     assert cost.dynamodb_units("PutItem", {"TableName": "raw", "Item": {**KEY, "body": {"S": "small"}}}, shadow) == (
-        0.0, 3
+        0.0,
+        3,
     )
     assert shadow.size("raw", KEY) == cost.item_size({**KEY, "body": {"S": "small"}})
 
@@ -199,12 +242,14 @@ def test_a_refused_conditional_write_costs_one_unit_for_a_missing_item_and_the_l
     missing = {"pk": {"S": "CONV#9"}, "sk": {"S": "MSG#1"}}
     big_put = {"TableName": "raw", "Item": {**missing, "body": {"S": "x" * 5000}}}
     assert cost.dynamodb_units("PutItem", big_put, shadow, failed=True) == (0.0, 1)
-    assert cost.dynamodb_units("UpdateItem", _update("SET b = :b", {":b": {"S": "x" * 5000}}, key=missing), shadow,
-                               failed=True) == (0.0, 1)
+    assert cost.dynamodb_units(
+        "UpdateItem", _update("SET b = :b", {":b": {"S": "x" * 5000}}, key=missing), shadow, failed=True
+    ) == (0.0, 1)
     shadow.put("raw", {**KEY, "body": {"S": "x" * 2500}})  # 3 KB stored
     assert cost.dynamodb_units("UpdateItem", _update("REMOVE body"), shadow, failed=True) == (0.0, 3)  # stored wins
-    assert cost.dynamodb_units("UpdateItem", _update("SET more = :m", {":m": {"S": "y" * 2000}}), shadow,
-                               failed=True) == (0.0, 5)  # the new item wins
+    assert cost.dynamodb_units(
+        "UpdateItem", _update("SET more = :m", {":m": {"S": "y" * 2000}}), shadow, failed=True
+    ) == (0.0, 5)  # the new item wins
     assert shadow.size("raw", KEY) == cost.item_size({**KEY, "body": {"S": "x" * 2500}})
     assert shadow.size("raw", missing) == 0
 
@@ -217,9 +262,16 @@ def test_a_transactions_update_entries_are_sized_exactly_and_billed_twice():
         shadow.put("raw", {**key, "status": {"S": "pending"}, "body": {"S": "x" * 900}})
     claim = {
         "TransactItems": [
-            {"Update": {**_update("SET #status = :to, burst_id = :burst", {":to": {"S": "claimed"},
-                                                                            ":burst": {"S": "b" * 40}},
-                                  {"#status": "status"}, key=key)}}
+            {
+                "Update": {
+                    **_update(
+                        "SET #status = :to, burst_id = :burst",
+                        {":to": {"S": "claimed"}, ":burst": {"S": "b" * 40}},
+                        {"#status": "status"},
+                        key=key,
+                    )
+                }
+            }
             for key in messages
         ]
     }
@@ -251,18 +303,45 @@ def test_item_sizes_follow_the_guides_rules():
     ("operation", "params", "kind"),
     [
         ("UpdateItem", {"UpdateExpression": "ADD tick :one"}, "touch"),
-        ("UpdateItem", {"UpdateExpression": "SET #status = :to, burst_id = :burst",
-                        "ExpressionAttributeValues": {":to": {"S": "claimed"}}}, "claim"),
-        ("UpdateItem", {"UpdateExpression": "SET #status = :to", "ExpressionAttributeValues": {":to": {"S": "sent"}}},
-         "mark"),
-        ("UpdateItem", {"UpdateExpression": "SET pending = :pending REMOVE first_pending, waiting ADD version :one"},
-         "settle"),
+        (
+            "UpdateItem",
+            {
+                "UpdateExpression": "SET #status = :to, burst_id = :burst",
+                "ExpressionAttributeValues": {":to": {"S": "claimed"}},
+            },
+            "claim",
+        ),
+        (
+            "UpdateItem",
+            {"UpdateExpression": "SET #status = :to", "ExpressionAttributeValues": {":to": {"S": "sent"}}},
+            "mark",
+        ),
+        (
+            "UpdateItem",
+            {"UpdateExpression": "SET pending = :pending REMOVE first_pending, waiting ADD version :one"},
+            "settle",
+        ),
         ("UpdateItem", {"UpdateExpression": "SET #status = :aside, set_aside_reason = :reason"}, "update"),
-        ("TransactWriteItems", {"TransactItems": [{"Put": {}}, {"Update": {"UpdateExpression": "ADD pending :one"}}]},
-         "store"),
-        ("TransactWriteItems", {"TransactItems": [
-            {"Update": {"UpdateExpression": "SET #status = :to", "ExpressionAttributeValues": {":to": {"S": "sent"}}}}
-        ] * 3}, "mark"),
+        (
+            "TransactWriteItems",
+            {"TransactItems": [{"Put": {}}, {"Update": {"UpdateExpression": "ADD pending :one"}}]},
+            "store",
+        ),
+        (
+            "TransactWriteItems",
+            {
+                "TransactItems": [
+                    {
+                        "Update": {
+                            "UpdateExpression": "SET #status = :to",
+                            "ExpressionAttributeValues": {":to": {"S": "sent"}},
+                        }
+                    }
+                ]
+                * 3
+            },
+            "mark",
+        ),
         ("GetItem", {}, "read"),
         ("Query", {}, "query"),
         ("PutItem", {"Item": {"record_type": {"S": "tick"}}}, "tick"),
@@ -277,8 +356,12 @@ def test_stage_units_give_each_function_per_message_per_burst_and_by_call():
     usage = cost.Usage(
         dynamodb_write_units_by_function={"aggregator": 300.0, "ingest": 60.0, "quiet": 0.0},
         dynamodb_read_units_by_function={"aggregator": 30.0},
-        dynamodb_by_kind={"aggregator": {"touch": {"calls": 200, "wru": 200.0, "rru": 0.0},
-                                         "read": {"calls": 30, "wru": 0.0, "rru": 30.0}}},
+        dynamodb_by_kind={
+            "aggregator": {
+                "touch": {"calls": 200, "wru": 200.0, "rru": 0.0},
+                "read": {"calls": 30, "wru": 0.0, "rru": 30.0},
+            }
+        },
     )
     stages = cost.stage_units(usage, messages=20, bursts=5)
     assert set(stages) == {"aggregator", "ingest"}
@@ -296,8 +379,15 @@ def test_python_m_bench_stages_prints_each_stage_and_its_units_by_call():
         dynamodb_read_units_by_function={"aggregator": 158.0},
         dynamodb_by_kind={"aggregator": {"touch": {"calls": 1339, "wru": 1339.0, "rru": 0.0}}},
     )
-    result = {"buffer_seconds": 20, "window_seconds": 1, "messages": 205, "true_bursts": 49, "integrity_pct": 100.0,
-              "latency_p95_s": 21.04, "stages": cost.stage_units(usage, messages=205, bursts=49)}
+    result = {
+        "buffer_seconds": 20,
+        "window_seconds": 1,
+        "messages": 205,
+        "true_bursts": 49,
+        "integrity_pct": 100.0,
+        "latency_p95_s": 21.04,
+        "stages": cost.stage_units(usage, messages=205, bursts=49),
+    }
     lines = stages_lines(result)
     assert "stages" in SECTIONS
     assert "205 messages, 49 true bursts" in lines[0]
@@ -330,19 +420,39 @@ BASE = {**KEY, "pending": {"N": "1"}}
     [
         (PENDING_SINCE, None, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, 1),
         (PENDING_SINCE, BASE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, 1),
-        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
-         {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "29"}}, 2),
+        (
+            PENDING_SINCE,
+            {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
+            {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "29"}},
+            2,
+        ),
         (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, BASE, 1),
         (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}}, None, 1),
         (PENDING_SINCE, BASE, {**BASE, "tick": {"N": "3"}}, 0),
-        (PENDING_SINCE, {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
-         {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}, "tick": {"N": "3"}}, 0),
-        (cost.SecondaryIndex("all", ("waiting",)), {**BASE, "waiting": {"S": "p"}},
-         {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}}, 1),
-        (cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)), {**BASE, "waiting": {"S": "p"}},
-         {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}}, 1),
-        (cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)), {**BASE, "waiting": {"S": "p"}},
-         {**BASE, "waiting": {"S": "p"}, "other": {"N": "3"}}, 0),
+        (
+            PENDING_SINCE,
+            {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}},
+            {**BASE, "waiting": {"S": "pending"}, "first_pending": {"N": "17"}, "tick": {"N": "3"}},
+            0,
+        ),
+        (
+            cost.SecondaryIndex("all", ("waiting",)),
+            {**BASE, "waiting": {"S": "p"}},
+            {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}},
+            1,
+        ),
+        (
+            cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
+            {**BASE, "waiting": {"S": "p"}},
+            {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}},
+            1,
+        ),
+        (
+            cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
+            {**BASE, "waiting": {"S": "p"}},
+            {**BASE, "waiting": {"S": "p"}, "other": {"N": "3"}},
+            0,
+        ),
         (cost.SecondaryIndex("all", ("waiting",)), None, {**BASE, "waiting": {"S": "p"}, "body": {"S": "x" * 1500}}, 2),
     ],
 )
@@ -364,8 +474,9 @@ def test_the_pending_since_index_costs_two_writes_per_burst_entering_and_leaving
         totals.append(cost.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": params}]}, shadow)[1])
     for _ in range(12):
         totals.append(cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1])
-    settle = _update("SET pending = :p REMOVE first_pending, waiting ADD version :one",
-                     {":p": {"N": "0"}, ":one": {"N": "1"}})
+    settle = _update(
+        "SET pending = :p REMOVE first_pending, waiting ADD version :one", {":p": {"N": "0"}, ":one": {"N": "1"}}
+    )
     totals.append(cost.dynamodb_units("UpdateItem", settle, shadow)[1])
     assert totals == [2 + 1, 2, 2] + [1] * 12 + [1 + 1]
     assert shadow.index_write_units == 2
@@ -375,15 +486,35 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
     shadow = _shadow()
     shadow.indexes = {"raw": (PENDING_SINCE,)}
     for n in range(3):
-        shadow.put("raw", {"pk": {"S": f"CONV#{n}"}, "sk": {"S": "CONTROL"}, "waiting": {"S": "pending"},
-                           "first_pending": {"N": str(100 + n)}, "body": {"S": "x" * 3000}})
+        shadow.put(
+            "raw",
+            {
+                "pk": {"S": f"CONV#{n}"},
+                "sk": {"S": "CONTROL"},
+                "waiting": {"S": "pending"},
+                "first_pending": {"N": str(100 + n)},
+                "body": {"S": "x" * 3000},
+            },
+        )
     shadow.put("raw", {"pk": {"S": "CONV#9"}, "sk": {"S": "CONTROL"}, "body": {"S": "x" * 3000}})
-    params = {"TableName": "raw", "IndexName": "pending-since",
-              "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
-              "ExpressionAttributeNames": {"#waiting": "waiting"},
-              "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":cutoff": {"N": "200"}}}
-    keys_only = sum(cost.item_size({"pk": {"S": f"CONV#{n}"}, "sk": {"S": "CONTROL"}, "waiting": {"S": "pending"},
-                                    "first_pending": {"N": str(100 + n)}}) for n in range(3))
+    params = {
+        "TableName": "raw",
+        "IndexName": "pending-since",
+        "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
+        "ExpressionAttributeNames": {"#waiting": "waiting"},
+        "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":cutoff": {"N": "200"}},
+    }
+    keys_only = sum(
+        cost.item_size(
+            {
+                "pk": {"S": f"CONV#{n}"},
+                "sk": {"S": "CONTROL"},
+                "waiting": {"S": "pending"},
+                "first_pending": {"N": str(100 + n)},
+            }
+        )
+        for n in range(3)
+    )
     assert shadow.query_size("raw", params) == keys_only  # the 3,000-byte bodies are not in a keys-only index
     assert cost.dynamodb_units("Query", params, shadow) == (0.5, 0.0)
 
@@ -391,9 +522,14 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
 @pytest.mark.parametrize(
     "declared",
     [
-        {"name": "pending-since", "keySchemas": [{"attributeName": "waiting", "keyType": "HASH"},
-                                                 {"attributeName": "first_pending", "keyType": "RANGE"}],
-         "projectionType": "KEYS_ONLY"},
+        {
+            "name": "pending-since",
+            "keySchemas": [
+                {"attributeName": "waiting", "keyType": "HASH"},
+                {"attributeName": "first_pending", "keyType": "RANGE"},
+            ],
+            "projectionType": "KEYS_ONLY",
+        },
         {"name": "pending-since", "hashKey": "waiting", "rangeKey": "first_pending", "projectionType": "KEYS_ONLY"},
     ],
 )

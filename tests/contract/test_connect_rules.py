@@ -15,7 +15,9 @@ from whatsapp_buffer.deliver import attachments
 CONNECT = botocore.session.get_session().get_service_model("connect")
 PARTICIPANT = botocore.session.get_session().get_service_model("connectparticipant")
 
-FEATURE_SPECIFICATIONS = ".csv, .doc, .docx, .heic, .jfif, .jpeg, .jpg, .mov, .mp4, .pdf, .png, .ppt, .pptx, .rtf, .txt, .wav, .xls, .xlsx"
+FEATURE_SPECIFICATIONS = (
+    ".csv, .doc, .docx, .heic, .jfif, .jpeg, .jpg, .mov, .mp4, .pdf, .png, .ppt, .pptx, .rtf, .txt, .wav, .xls, .xlsx"
+)
 """Amazon Connect Administrator Guide, "Amazon Connect feature specifications" (feature-limits.html): "File types
 supported for attachments to cases, chats, or tasks | .csv, .doc, … .xlsx. Administrators can also configure custom
 file extensions…" and "Maximum file size for an attachment to a case, chat, or task | 20 MB (configurable up to 100
@@ -29,7 +31,10 @@ def _doc(operation_model, member: str) -> str:
 
 def _upload(aws, token, name, content_type, size=10, client_token="t"):
     return aws.participant.start_attachment_upload(
-        ContentType=content_type, AttachmentSizeInBytes=size, AttachmentName=name, ClientToken=client_token,
+        ContentType=content_type,
+        AttachmentSizeInBytes=size,
+        AttachmentName=name,
+        ClientToken=client_token,
         ConnectionToken=token,
     )
 
@@ -43,7 +48,16 @@ def test_the_fake_and_the_runtime_hold_exactly_connects_documented_attachment_ex
     assert fake_participant.MAX_ATTACHMENT_BYTES == attachments.MAX_ATTACHMENT_BYTES == 20_000_000
 
 
-@pytest.mark.parametrize(("name", "content_type"), [("a.jpg", "image/jpeg"), ("a.pdf", "application/pdf"), ("a.mp4", "video/mp4"), ("a.wav", "audio/wav"), ("a.png", "image/png")])
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("a.jpg", "image/jpeg"),
+        ("a.pdf", "application/pdf"),
+        ("a.mp4", "video/mp4"),
+        ("a.wav", "audio/wav"),
+        ("a.png", "image/png"),
+    ],
+)
 def test_listed_attachment_types_are_accepted(aws, name, content_type):
     """Feature specifications: the listed extensions are accepted in chat."""
     _, token = aws.open_chat()
@@ -53,7 +67,14 @@ def test_listed_attachment_types_are_accepted(aws, name, content_type):
 
 @pytest.mark.parametrize(
     ("name", "content_type"),
-    [("v.ogg", "audio/ogg"), ("s.webp", "image/webp"), ("a.amr", "audio/amr"), ("v.3gp", "video/3gpp"), ("a.mp3", "audio/mpeg"), ("a.aac", "audio/aac")],
+    [
+        ("v.ogg", "audio/ogg"),
+        ("s.webp", "image/webp"),
+        ("a.amr", "audio/amr"),
+        ("v.3gp", "video/3gpp"),
+        ("a.mp3", "audio/mpeg"),
+        ("a.aac", "audio/aac"),
+    ],
 )
 def test_whatsapp_media_outside_the_list_is_refused(aws, name, content_type):
     """Feature specifications list no .ogg, .webp, .amr, .3gp, .mp3 or .aac: WhatsApp voice notes, stickers and most
@@ -132,7 +153,9 @@ def test_chat_duration_is_60_to_10080_minutes(aws, minutes, accepted):
     configurable time is 10,080 minutes (7 days)." botocore itself refuses below its model `min` (60) before
     sending (ParamValidationError); it checks no maximum, so the fake does (InvalidParameterException)."""
     assert "10,080 minutes" in _doc(CONNECT.operation_model("StartChatContact"), "ChatDurationInMinutes")
-    start = dict(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "M"}, ChatDurationInMinutes=minutes)
+    start = dict(
+        InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "M"}, ChatDurationInMinutes=minutes
+    )
     with pytest.raises(ParamValidationError):
         aws.connect.start_chat_contact(**{**start, "ChatDurationInMinutes": 59})
     if accepted:
@@ -162,13 +185,17 @@ def test_the_first_connection_must_come_within_5_minutes_of_the_chat_start_and_r
     started = aws.connect.start_chat_contact(InstanceId="i", ContactFlowId="f", ParticipantDetails={"DisplayName": "M"})
     aws.clock[0] += 301
     with pytest.raises(ClientError) as excinfo:
-        aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=started["ParticipantToken"])
+        aws.participant.create_participant_connection(
+            Type=["CONNECTION_CREDENTIALS"], ParticipantToken=started["ParticipantToken"]
+        )
     assert error_code(excinfo) == "AccessDeniedException"
     _, token = aws.open_chat()
     (contact,) = [c for c in aws.fake.active_contacts() if c.contact_id != started["ContactId"]]
     aws.clock[0] += 23 * 3600
     participant_token = aws.fake.chats.contacts[contact.contact_id].customer.token
-    renewed = aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token)
+    renewed = aws.participant.create_participant_connection(
+        Type=["CONNECTION_CREDENTIALS"], ParticipantToken=participant_token
+    )
     assert renewed["ConnectionCredentials"]["ConnectionToken"] != token
 
 
@@ -184,11 +211,15 @@ def test_a_start_retried_with_its_client_token_repeats_the_original_contact_even
     again = aws.connect.start_chat_contact(**chat, ClientToken="burst-1")
     assert (again["ContactId"], again["ParticipantToken"]) == (started["ContactId"], started["ParticipantToken"])
     with pytest.raises(ClientError) as excinfo:
-        aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=again["ParticipantToken"])
+        aws.participant.create_participant_connection(
+            Type=["CONNECTION_CREDENTIALS"], ParticipantToken=again["ParticipantToken"]
+        )
     assert error_code(excinfo) == "AccessDeniedException"
     other = aws.connect.start_chat_contact(**chat, ClientToken="burst-1-after-unconnected")
     assert other["ContactId"] != started["ContactId"]
-    aws.participant.create_participant_connection(Type=["CONNECTION_CREDENTIALS"], ParticipantToken=other["ParticipantToken"])
+    aws.participant.create_participant_connection(
+        Type=["CONNECTION_CREDENTIALS"], ParticipantToken=other["ParticipantToken"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,9 @@ def test_the_ad_attributes_keys_are_ones_connect_accepts_and_reach_the_contact(a
     assert aws.fake.chats.contacts[contact_id].attributes == attributes
 
 
-@pytest.mark.parametrize("attributes", [{"ad.id": "1"}, {"ad id": "1"}, {"big": "x" * 32766}], ids=["dot", "space", "size"])
+@pytest.mark.parametrize(
+    "attributes", [{"ad.id": "1"}, {"ad id": "1"}, {"big": "x" * 32766}], ids=["dot", "space", "size"]
+)
 def test_a_key_of_other_characters_or_a_map_over_32768_bytes_is_refused(aws, attributes):
     with pytest.raises(ClientError) as excinfo:
         _start(aws, attributes)

@@ -252,12 +252,63 @@ def _interactive(interactive: dict) -> bytes:
 @pytest.mark.parametrize(
     ("interactive", "accepted"),
     [
-        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "Yes"}}]}}, True),
-        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": str(i), "title": f"B{i}"}} for i in range(4)]}}, False),
-        ({"type": "button", "body": {"text": "Q"}, "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "x" * 21}}]}}, False),
-        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(10)]}]}}, True),
-        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(11)]}]}}, False),
-        ({"type": "list", "body": {"text": "Q"}, "action": {"button": "Choose", "sections": [{"rows": [{"id": "1", "title": "R", "description": "d" * 73}]}]}}, False),
+        (
+            {
+                "type": "button",
+                "body": {"text": "Q"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "Yes"}}]},
+            },
+            True,
+        ),
+        (
+            {
+                "type": "button",
+                "body": {"text": "Q"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": str(i), "title": f"B{i}"}} for i in range(4)]},
+            },
+            False,
+        ),
+        (
+            {
+                "type": "button",
+                "body": {"text": "Q"},
+                "action": {"buttons": [{"type": "reply", "reply": {"id": "1", "title": "x" * 21}}]},
+            },
+            False,
+        ),
+        (
+            {
+                "type": "list",
+                "body": {"text": "Q"},
+                "action": {
+                    "button": "Choose",
+                    "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(10)]}],
+                },
+            },
+            True,
+        ),
+        (
+            {
+                "type": "list",
+                "body": {"text": "Q"},
+                "action": {
+                    "button": "Choose",
+                    "sections": [{"rows": [{"id": str(i), "title": f"R{i}"} for i in range(11)]}],
+                },
+            },
+            False,
+        ),
+        (
+            {
+                "type": "list",
+                "body": {"text": "Q"},
+                "action": {
+                    "button": "Choose",
+                    "sections": [{"rows": [{"id": "1", "title": "R", "description": "d" * 73}]}],
+                },
+            },
+            False,
+        ),
     ],
 )
 def test_interactive_messages_keep_to_whatsapps_button_and_list_limits(aws, interactive, accepted):

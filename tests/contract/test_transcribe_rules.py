@@ -112,7 +112,10 @@ def test_a_job_completes_after_its_turnaround_and_writes_the_transcript_to_the_e
     specified in TranscriptFileUri." """
     assert "s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json" in _doc("OutputKey")
     _start(transcribe)
-    assert transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]["TranscriptionJobStatus"] == "IN_PROGRESS"
+    assert (
+        transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]["TranscriptionJobStatus"]
+        == "IN_PROGRESS"
+    )
     aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
     job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
     assert job["TranscriptionJobStatus"] == "COMPLETED"
@@ -144,6 +147,8 @@ def test_botocore_speaks_json_to_transcribe_and_the_fake_also_answers_rpc_v2_cbo
     """The model's `protocols` are ["smithy-rpc-v2-cbor", "json"]; botocore picks json (first of its own priority
     list), an SDK preferring CBOR gets the same answers."""
     assert MODEL.metadata["protocols"] == ["smithy-rpc-v2-cbor", "json"] and MODEL.resolved_protocol == "json"
-    status, headers, body = fake_transcribe.encode_error(fake_transcribe.CBOR, fake_transcribe.ApiError("ConflictException", "x", 400))
+    status, headers, body = fake_transcribe.encode_error(
+        fake_transcribe.CBOR, fake_transcribe.ApiError("ConflictException", "x", 400)
+    )
     assert status == 400 and headers["smithy-protocol"] == "rpc-v2-cbor"
     assert fake_transcribe.decode(fake_transcribe.CBOR, body) == {"__type": "ConflictException", "message": "x"}

@@ -48,10 +48,14 @@ def envelope(*changes: Any, entry: str | None = None) -> str:
     return json.dumps(
         {
             "context": {
-                "MetaWabaIds": [{"wabaId": "390176134173423", "arn": "arn:aws:social-messaging:us-east-1:123456789012:waba/corpus"}],
+                "MetaWabaIds": [
+                    {"wabaId": "390176134173423", "arn": "arn:aws:social-messaging:us-east-1:123456789012:waba/corpus"}
+                ],
                 "MetaPhoneNumberIds": [{"metaPhoneNumberId": PHONE_NUMBER_ID, "arn": PHONE_ARN}],
             },
-            "whatsAppWebhookEntry": entry if entry is not None else json.dumps({"id": "390176134173423", "changes": list(changes)}),
+            "whatsAppWebhookEntry": entry
+            if entry is not None
+            else json.dumps({"id": "390176134173423", "changes": list(changes)}),
             "aws_account_id": "123456789012",
             "message_timestamp": "2026-01-01T00:00:01.000Z",
             "messageId": "c0ffee00-0000-4000-8000-000000000002",
@@ -65,7 +69,10 @@ def _nested(depth: int) -> str:
 
 def generated_eum() -> dict[str, str]:
     """In-topic bodies too big to keep as files."""
-    contact = {"name": {"formatted_name": "A B", "first_name": "A"}, "phones": [{"phone": "+1 555 000 0000", "type": "CELL"}]}
+    contact = {
+        "name": {"formatted_name": "A B", "first_name": "A"},
+        "phones": [{"phone": "+1 555 000 0000", "type": "CELL"}],
+    }
     deep: Any = "bottom"
     for _ in range(40):
         deep = {"n": deep}
@@ -81,15 +88,25 @@ def generated_eum() -> dict[str, str]:
         "deeply_nested_contact_card": envelope(
             messages_change(
                 text_message("wamid.CORPUS.dc.good"),
-                {"from": BAD_CUSTOMER, "id": "wamid.CORPUS.dc.deep", "timestamp": TIMESTAMP, "type": "contacts",
-                 "contacts": [{"name": {"formatted_name": POISON_TEXT}, "org": deep}]},
+                {
+                    "from": BAD_CUSTOMER,
+                    "id": "wamid.CORPUS.dc.deep",
+                    "timestamp": TIMESTAMP,
+                    "type": "contacts",
+                    "contacts": [{"name": {"formatted_name": POISON_TEXT}, "org": deep}],
+                },
             )
         ),
         "huge_contact_list": envelope(
             messages_change(
                 text_message("wamid.CORPUS.hc.good"),
-                {"from": BAD_CUSTOMER, "id": "wamid.CORPUS.hc.huge", "timestamp": TIMESTAMP, "type": "contacts",
-                 "contacts": [contact] * 2000},
+                {
+                    "from": BAD_CUSTOMER,
+                    "id": "wamid.CORPUS.hc.huge",
+                    "timestamp": TIMESTAMP,
+                    "type": "contacts",
+                    "contacts": [contact] * 2000,
+                },
             )
         ),
     }

@@ -48,5 +48,10 @@ def test_the_agent_reads_a_flows_answers_and_can_answer_them(ad_run):
     with the `flow_token` (see tests/unit/test_meta_payloads.py for the quoted shape)."""
     _, transcript, _ = ad_run
     flow = transcript["connect"][1]["content"]
-    assert "desk_size: 160x80" in flow and "Lisbon" in flow and "flow_token" not in flow and "sandbox-flow-token" not in flow
+    assert (
+        "desk_size: 160x80" in flow
+        and "Lisbon" in flow
+        and "flow_token" not in flow
+        and "sandbox-flow-token" not in flow
+    )
     assert transcript["whatsapp_out"][-1]["text"] == "Got your answers: 160x80 to Lisbon"

@@ -20,7 +20,9 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     assert (result.lost, result.duplicated, result.reordered) == (0, 0, 0), result
     assert result.replies_lost == 0, result
     # A stream batch the mapping gave up on leaves its metadata in the failures queue; its messages still arrive.
-    dropped = [r for r in transcript["rejected"] if r["source"] == "stream"] if "stream-drop" in rep.faults.mixes else []
+    dropped = (
+        [r for r in transcript["rejected"] if r["source"] == "stream"] if "stream-drop" in rep.faults.mixes else []
+    )
     assert result.dead_lettered == len(dropped), transcript["rejected"]
     # WhatsApp's send API has no idempotency key: only an outbound Lambda killed right after a send that succeeded,
     # before anything recorded it, may repeat it (the sandbox counts those sends as in doubt).

@@ -46,4 +46,3 @@ def test_the_declared_policies_allow_everything_the_example_replay_does():
     events = trace.read_trace(TRACES / "two_customers_media.jsonl")
     transcript = Replay(events).run()  # would raise IamDenied on the first action a role does not allow
     assert transcript["stats"]["connect_messages"] > 0
-

@@ -37,7 +37,11 @@ def attachment_bytes(replay, name: str) -> bytes:
 
 def test_the_converted_files_the_agent_gets_are_a_playable_wav_a_png_and_an_h264_mp4(media, tmp_path):
     _, _, replay = media
-    for name, expected in [("voice-4.wav", {"pcm_s16le"}), ("audio-6.wav", {"pcm_s16le"}), ("video-7.mp4", {"h264", "aac"})]:
+    for name, expected in [
+        ("voice-4.wav", {"pcm_s16le"}),
+        ("audio-6.wav", {"pcm_s16le"}),
+        ("video-7.mp4", {"h264", "aac"}),
+    ]:
         path = tmp_path / name
         path.write_bytes(attachment_bytes(replay, name))
         with av.open(str(path)) as probe:

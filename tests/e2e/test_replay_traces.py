@@ -139,7 +139,9 @@ def test_every_accepted_message_reaches_connect_exactly_once(fixture, request):
         # A media message appears twice: its attachment and its caption. Everything else exactly once.
         assert kinds in (["text"], ["attachment"], ["attachment", "text"]), (message_id, kinds)
     ids = trace.assign_message_ids(events)
-    accepted = {ids[e.line] for e in events if e.type == "whatsapp" and e.data.get("kind") not in ("reaction", "sticker")}
+    accepted = {
+        ids[e.line] for e in events if e.type == "whatsapp" and e.data.get("kind") not in ("reaction", "sticker")
+    }
     assert set(per_id) == accepted
     assert sent - set(per_id) <= {ids[e.line] for e in events if e.data.get("kind") in ("reaction", "sticker")}
 

@@ -85,7 +85,14 @@ def number_then_username(tmp_path_factory):
     """Meta shares the number while the business is in the user's contact book or they spoke within 30 days; the
     same user may then write without it. Both keys must reach one chat."""
     lines = [
-        {"at": 0, "type": "whatsapp", "from": PHONE, "user_id": BSUID, "username": "@walnut.fan", "text": "Hi, with my number"},
+        {
+            "at": 0,
+            "type": "whatsapp",
+            "from": PHONE,
+            "user_id": BSUID,
+            "username": "@walnut.fan",
+            "text": "Hi, with my number",
+        },
         {"at": 60, "type": "whatsapp", "user_id": BSUID, "username": "@walnut.fan", "text": "and now without it"},
         {"at": 100, "type": "agent", "to": BSUID, "text": "Both reached me"},
     ]

@@ -44,7 +44,9 @@ def test_a_recordings_id_appears_in_its_attachment_and_its_transcript_item_only(
 def test_each_recording_was_transcribed_once_early_and_the_burst_did_not_wait(voice):
     _, transcript, rep = voice
     jobs = rep.services.fake.transcribe.jobs
-    assert len(jobs) == 2 and all(job.media_uri.endswith(".wav") and "/prepared/" in job.media_uri for job in jobs.values())
+    assert len(jobs) == 2 and all(
+        job.media_uri.endswith(".wav") and "/prepared/" in job.media_uri for job in jobs.values()
+    )
     # started when ingest stored the recordings (t=2 s, 8 s), done long before the flush (about t=35 s)
     started = sorted(job.created_at - rep.clock.start for job in jobs.values())
     assert started[0] < 5 and started[1] < 11

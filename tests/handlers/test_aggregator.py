@@ -654,7 +654,8 @@ class InterleavedQueue(SpyQueue):
 
 
 @pytest.mark.parametrize(
-    "after", ["first write to claim messages", "claim", "send", "first write to mark messages sent", "mark_sent", "settle"]
+    "after",
+    ["first write to claim messages", "claim", "send", "first write to mark messages sent", "mark_sent", "settle"],
 )
 def test_two_aggregators_flushing_one_conversation_at_once_send_each_message_once(
     ingest, window, virtual_clock, queue_url, store, after
@@ -759,7 +760,9 @@ def test_a_half_claimed_burst_that_can_no_longer_be_completed_is_left_to_its_cla
     first = aggregator_module.installed.get()
     a = Aggregator(store=A(TABLE, store.client), queue=SpyQueue(first.queue), policy=first.policy, now=first.now)
     # B's window end comes bufferSeconds after the late message: by quiet, the conversation is due for B
-    b = Aggregator(store=store, queue=SpyQueue(first.queue), policy=first.policy, now=lambda: T0 + 30 + POLICY.buffer_seconds)
+    b = Aggregator(
+        store=store, queue=SpyQueue(first.queue), policy=first.policy, now=lambda: T0 + 30 + POLICY.buffer_seconds
+    )
 
     def run_b():
         assert a_claimed_first.wait(10)
@@ -804,4 +807,8 @@ def test_a_half_claimed_burst_whose_claim_outlived_the_lease_is_sent_as_claimed(
     with pytest.raises(ClaimInFlight):
         buffer.next_claim(50, T0 + 30 + CLAIM_LEASE_SECONDS - 1)
     claim = buffer.next_claim(50, T0 + 30 + CLAIM_LEASE_SECONDS)
-    assert (claim.burst_id, claim.resend, [m.message.message_id for m in claim.messages]) == (burst_id, True, ["wamid.0"])
+    assert (claim.burst_id, claim.resend, [m.message.message_id for m in claim.messages]) == (
+        burst_id,
+        True,
+        ["wamid.0"],
+    )

@@ -61,7 +61,9 @@ def test_a_bsuid_with_its_own_live_chat_is_never_hidden_behind_an_alias(world):
     world.deliver(text_burst("keyed by number"))
     # THEN the BSUID's session is untouched
     assert contact_of(world, MARIA_BY_USER_ID) == own != contact_of(world, MARIA)
-    assert world.sessions.alias(MARIA_BY_USER_ID.key, of=MARIA.key, expires_at=int(world.now) + 60, now=world.now) is False
+    assert (
+        world.sessions.alias(MARIA_BY_USER_ID.key, of=MARIA.key, expires_at=int(world.now) + 60, now=world.now) is False
+    )
 
 
 def number_change(old=MARIA.customer, new=NEW_NUMBER):
@@ -102,7 +104,9 @@ def test_a_number_change_leaves_the_session_alone_when_the_new_number_already_ha
 
 def test_an_alias_whose_chat_is_gone_gives_way_to_a_new_chat_of_its_own(world):
     # GIVEN a BSUID alias pointing at a session that no longer exists (removed by TTL)
-    world.sessions.alias(MARIA_BY_USER_ID.key, of="111222333#15550007777", expires_at=int(world.now) + 3600, now=world.now)
+    world.sessions.alias(
+        MARIA_BY_USER_ID.key, of="111222333#15550007777", expires_at=int(world.now) + 3600, now=world.now
+    )
     # WHEN a burst keyed by the BSUID arrives
     _, failed = world.deliver(text_burst("still here", conversation=MARIA_BY_USER_ID))
     # THEN it opens a chat of its own instead of failing on the alias

@@ -91,7 +91,10 @@ def test_a_transcript_that_finishes_after_the_flush_is_posted_once_after_its_voi
     (event,) = finish(world, 30)
     assert invoke(event) == {"outcome": "posted"}
     # THEN the transcript follows everything already in the chat, once, naming the recording it belongs to
-    assert chat(world)[-2:] == [(later.client_token(0), "are you there?"), (burst.client_token(1, "late-transcript"), LATE)]
+    assert chat(world)[-2:] == [
+        (later.client_token(0), "are you there?"),
+        (burst.client_token(1, "late-transcript"), LATE),
+    ]
     assert debt_state(world) == "paid"
 
 
@@ -200,7 +203,6 @@ def test_a_completion_of_another_stacks_job_is_ignored(make_world):
     }
     assert invoke(event) == {"outcome": "not ours"}
     assert world.calls("GetTranscriptionJob") == []
-
 
 
 def test_a_claimant_that_died_before_posting_is_taken_over_by_the_events_retry(make_world):

@@ -61,12 +61,18 @@ def test_each_media_kind_connect_accepts_is_fetched_and_attached_with_its_captio
 
 
 def test_a_burst_with_a_jpeg_a_pdf_and_an_mp4_reaches_connect_as_three_attachments(world):
-    files = [("image", "5550011", "image/jpeg"), ("document", "5550012", "application/pdf"), ("video", "5550013", "video/mp4")]
+    files = [
+        ("image", "5550011", "image/jpeg"),
+        ("document", "5550012", "application/pdf"),
+        ("video", "5550013", "video/mp4"),
+    ]
     for _, media_id, mime in files:
         world.fake.services.register_media(media_id, mime.encode() * 10, mime)
     burst = make_burst(
         [
-            OutgoingItem(kind=kind, message_ids=(f"wamid.{media_id}",), content={"media_id": media_id, "mime_type": mime})
+            OutgoingItem(
+                kind=kind, message_ids=(f"wamid.{media_id}",), content={"media_id": media_id, "mime_type": mime}
+            )
             for kind, media_id, mime in files
         ]
     )
@@ -174,7 +180,11 @@ def test_a_recording_whose_wav_would_pass_20_mb_is_a_named_line(world, monkeypat
     monkeypatch.setattr(attachments, "MAX_ATTACHMENT_BYTES", 100_000)
     world.fake.services.register_media("5550005", sample("audio", "audio/mpeg"), "audio/mpeg")
     burst = make_burst(
-        [OutgoingItem(kind="audio", message_ids=("wamid.a",), content={"media_id": "5550005", "mime_type": "audio/mpeg"})]
+        [
+            OutgoingItem(
+                kind="audio", message_ids=("wamid.a",), content={"media_id": "5550005", "mime_type": "audio/mpeg"}
+            )
+        ]
     )
     _, failed = world.deliver(burst)
     assert not failed
@@ -186,7 +196,11 @@ def test_a_recording_whose_wav_would_pass_20_mb_is_a_named_line(world, monkeypat
 def test_an_original_too_large_to_convert_is_a_named_line_without_a_download(world):
     world.fake.services.register_media("5550006", b"x" * 33_000_000, "video/3gpp")
     burst = make_burst(
-        [OutgoingItem(kind="video", message_ids=("wamid.g",), content={"media_id": "5550006", "mime_type": "video/3gpp"})]
+        [
+            OutgoingItem(
+                kind="video", message_ids=("wamid.g",), content={"media_id": "5550006", "mime_type": "video/3gpp"}
+            )
+        ]
     )
     _, failed = world.deliver(burst)
     assert not failed
@@ -198,7 +212,11 @@ def test_an_original_too_large_to_convert_is_a_named_line_without_a_download(wor
 def test_a_file_over_connects_20_mb_becomes_a_notice_without_a_download(world):
     world.fake.services.register_media("5550003", b"x" * 20_500_000, "video/mp4")
     burst = make_burst(
-        [OutgoingItem(kind="video", message_ids=("wamid.v",), content={"media_id": "5550003", "mime_type": "video/mp4"})]
+        [
+            OutgoingItem(
+                kind="video", message_ids=("wamid.v",), content={"media_id": "5550003", "mime_type": "video/mp4"}
+            )
+        ]
     )
     _, failed = world.deliver(burst)
     assert not failed

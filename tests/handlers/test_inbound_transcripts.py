@@ -68,7 +68,10 @@ def voice_burst(world, media_id="5550007", words=WORDS, ids=("wamid.a", "wamid.v
 
 
 def chat(world):
-    return [(i.upload_client_token or i.client_token, i.content or i.attachment_name) for i in world.fake.items(world.session().contact_id)]
+    return [
+        (i.upload_client_token or i.client_token, i.content or i.attachment_name)
+        for i in world.fake.items(world.session().contact_id)
+    ]
 
 
 def test_a_voice_notes_transcript_stands_right_after_its_wav_between_the_texts_around_it(make_world):
@@ -89,7 +92,9 @@ def test_a_voice_notes_transcript_stands_right_after_its_wav_between_the_texts_a
     # AND the job read the stored WAV in en-US and wrote its transcript into the media bucket
     (start,) = world.calls("StartTranscriptionJob")
     assert start["LanguageCode"] == "en-US" and start["MediaFormat"] == "wav"
-    assert start["Media"]["MediaFileUri"].startswith("s3://media-bucket/inbound/") and start["Media"]["MediaFileUri"].endswith(".wav")
+    assert start["Media"]["MediaFileUri"].startswith("s3://media-bucket/inbound/") and start["Media"][
+        "MediaFileUri"
+    ].endswith(".wav")
     assert start["OutputBucketName"] == "media-bucket" and start["OutputKey"].startswith("transcripts/")
     # AND the burst waited only until the transcript was there
     assert world.slept == 4
@@ -132,17 +137,23 @@ def test_a_failed_transcription_still_delivers_the_voice_note_with_a_line_saying
     _, failed = world.deliver(burst)
     assert not failed
     assert [content for _, content in chat(world)] == [
-        "hello", "voice-2.wav", "🔊 (no transcript: the recording could not be transcribed)", "thanks"
+        "hello",
+        "voice-2.wav",
+        "🔊 (no transcript: the recording could not be transcribed)",
+        "thanks",
     ]
 
 
-def test_a_refused_transcription_job_still_delivers_the_voice_note_with_a_line_saying_there_is_no_transcript(make_world):
+def test_a_refused_transcription_job_still_delivers_the_voice_note_with_a_line_saying_there_is_no_transcript(
+    make_world,
+):
     world = make_world()
     world.fake.services.inject("transcribe:StartTranscriptionJob", "BadRequestException")
     _, failed = world.deliver(voice_burst(world))
     assert not failed
     assert [content for _, content in chat(world)][1:3] == [
-        "voice-2.wav", "🔊 (no transcript: the recording could not be transcribed)"
+        "voice-2.wav",
+        "🔊 (no transcript: the recording could not be transcribed)",
     ]
     assert world.calls("GetTranscriptionJob") == []
 
@@ -182,7 +193,11 @@ def stream_event(world, burst):
             received_at=world.now,
         )
         records.append(
-            {"eventName": "INSERT", "eventSource": "aws:dynamodb", "dynamodb": {"NewImage": message_item(message, world.now, 24)}}
+            {
+                "eventName": "INSERT",
+                "eventSource": "aws:dynamodb",
+                "dynamodb": {"NewImage": message_item(message, world.now, 24)},
+            }
         )
     return {"Records": records}
 
@@ -192,7 +207,9 @@ def prepare(world, event):
     whatsapp = WhatsApp("v20.0", world.fake.social_client)
     media = MediaStore("media-bucket", world.s3)
     transcripts = transcribing()(world)
-    preparation = Preparation(media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts)
+    preparation = Preparation(
+        media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts
+    )
     inbound.installed.current = dataclasses.replace(inbound.installed.current, preparation=preparation)
     return inbound.handler(event, LambdaContext())
 

@@ -188,7 +188,9 @@ def test_a_username_customer_without_a_phone_number_is_stored_under_the_bsuid_an
     bsuid = "US.13491208655302741918"
     entry = eum.webhook_entry({"from_user_id": bsuid, "id": "wamid.U1", "timestamp": "1749416383", "type": "text",
                                "text": {"body": "Hi"}})  # fmt: skip
-    entry["changes"][0]["value"]["contacts"] = [{"profile": {"name": "Sheena", "username": "@sheena"}, "user_id": bsuid}]
+    entry["changes"][0]["value"]["contacts"] = [
+        {"profile": {"name": "Sheena", "username": "@sheena"}, "user_id": bsuid}
+    ]
     # WHEN delivered
     with log_lines() as lines:
         result = deliver(entry)
@@ -228,7 +230,9 @@ def test_a_reply_to_what_the_agent_said_is_quoted_from_what_the_relay_kept(inges
 def test_a_reply_whose_original_expired_or_is_unknown_is_stored_without_a_quote(ingest, store, virtual_clock):
     store.remember_said(CONV, "wamid.AGENT1", "old news", T0, retention_hours=1)
     virtual_clock.set(T0 + 2 * 3600)
-    deliver(eum.webhook_entry(_reply("wamid.RE1", "about that", "wamid.AGENT1"), _reply("wamid.RE2", "?", "wamid.GONE")))
+    deliver(
+        eum.webhook_entry(_reply("wamid.RE1", "about that", "wamid.AGENT1"), _reply("wamid.RE2", "?", "wamid.GONE"))
+    )
     assert _quote_of(store, "wamid.RE1") is None and _quote_of(store, "wamid.RE2") is None
 
 

@@ -62,7 +62,14 @@ def test_the_schema_lists_every_output_with_its_description(schema):
     outputs = resource["properties"]
 
     assert list(outputs) == list(WhatsAppBuffer.OUTPUTS)
-    assert {"inTopicArn", "outTopicArn", "rawTableName", "sessionsTableName", "burstsQueueUrl", "ingestFunctionName"} <= set(outputs)
+    assert {
+        "inTopicArn",
+        "outTopicArn",
+        "rawTableName",
+        "sessionsTableName",
+        "burstsQueueUrl",
+        "ingestFunctionName",
+    } <= set(outputs)
     assert all(prop["type"] == "string" and prop["description"] for prop in outputs.values())
     assert "event destination" in outputs["inTopicArn"]["description"]
     assert set(resource["required"]) == set(outputs) - {"alarmTopicArn"}

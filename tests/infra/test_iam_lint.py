@@ -147,7 +147,9 @@ def test_aggregator_may_list_streams_on_star_only(graph):
 def test_the_sandbox_iam_check_allows_what_the_aggregator_role_grants(graph):
     """The replay's IAM check (sandbox/iam.py) and the lint agree: a ListStreams call is authorised on "*"."""
     (role_policy,) = [
-        p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name == "whatsapp-buffer-stream-aggregator-aggregator-policy"
+        p
+        for p in graph.by_type("aws:iam/rolePolicy:RolePolicy")
+        if p.name == "whatsapp-buffer-stream-aggregator-aggregator-policy"
     ]
     checked = sandbox_iam.RolePolicy("aggregator")
     checked.add_document(policy(role_policy))
@@ -195,10 +197,15 @@ def test_the_sandbox_iam_check_allows_the_transcription_calls_the_inbound_role_g
     pairs = sandbox_iam.required("transcribe", "StartTranscriptionJob", start, account)
     pairs += sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": job}, account)
     assert [action for action, _ in pairs] == [
-        "transcribe:StartTranscriptionJob", "s3:GetObject", "s3:PutObject", "transcribe:GetTranscriptionJob"
+        "transcribe:StartTranscriptionJob",
+        "s3:GetObject",
+        "s3:PutObject",
+        "transcribe:GetTranscriptionJob",
     ]
     assert all(checked.allows(*pair) for pair in pairs), pairs
-    (other,) = sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": "someone-else"}, account)
+    (other,) = sandbox_iam.required(
+        "transcribe", "GetTranscriptionJob", {"TranscriptionJobName": "someone-else"}, account
+    )
     assert not checked.allows(*other)
 
 

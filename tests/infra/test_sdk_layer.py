@@ -90,7 +90,9 @@ def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_the_bridge
     assert graph.stack_outputs["sdkLayerArn"] == arn
     (media_component,) = graph.by_type("whatsapp-buffer:index:MediaLayer")
     assert media.parent == media_component.urn
-    assert re.fullmatch(rf"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:layer:whatsapp-buffer-dev-media:\d+", str(media.outputs["arn"]))
+    assert re.fullmatch(
+        rf"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:layer:whatsapp-buffer-dev-media:\d+", str(media.outputs["arn"])
+    )
     assert media.inputs["compatibleRuntimes"] == ["python3.13"] and media.inputs["compatibleArchitectures"] == ["arm64"]
     assert media.inputs["description"] == "av 18.1.0, pillow 13.0.0 (runtime/media-requirements.txt)"
 

@@ -330,7 +330,9 @@ def _drop_condition(operator: str) -> Callable[[dict[str, Any]], None]:
 BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
     "table without SSE": (
         unencrypted_at_rest,
-        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-sessions-table", _set(serverSideEncryption={"enabled": False})),
+        lambda g: _broken(
+            g, "whatsapp-buffer-connect-bridge-sessions-table", _set(serverSideEncryption={"enabled": False})
+        ),
     ),
     "queue without SSE": (
         unencrypted_at_rest,
@@ -348,10 +350,15 @@ BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
         unencrypted_at_rest,
         lambda g: _without(g, "whatsapp-buffer-connect-bridge-media-encryption"),
     ),
-    "bucket policy missing": (buckets_accepting_plain_http, lambda g: _without(g, "whatsapp-buffer-connect-bridge-media-policy")),
+    "bucket policy missing": (
+        buckets_accepting_plain_http,
+        lambda g: _without(g, "whatsapp-buffer-connect-bridge-media-policy"),
+    ),
     "TLS deny only on the bucket, not its objects": (
         buckets_accepting_plain_http,
-        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-media-policy", lambda i: _first_statement(i)["Resource"].pop()),
+        lambda g: _broken(
+            g, "whatsapp-buffer-connect-bridge-media-policy", lambda i: _first_statement(i)["Resource"].pop()
+        ),
     ),
     "public policies allowed": (
         buckets_open_to_the_public,
@@ -361,14 +368,19 @@ BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
         buckets_open_to_the_public,
         lambda g: _broken(g, "whatsapp-buffer-connect-bridge-media", _set(acl="public-read")),
     ),
-    "topic without a policy": (loose_resource_policies, lambda g: _without(g, "whatsapp-buffer-buffered-ingest-in-topic-policy")),
+    "topic without a policy": (
+        loose_resource_policies,
+        lambda g: _without(g, "whatsapp-buffer-buffered-ingest-in-topic-policy"),
+    ),
     "topic open to everyone": (
         loose_resource_policies,
         lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic-policy", _statement(Principal="*")),
     ),
     "topic allowing subscribe": (
         loose_resource_policies,
-        lambda g: _broken(g, "whatsapp-buffer-connect-bridge-out-topic-policy", _statement(Action=["sns:Publish", "sns:Subscribe"])),
+        lambda g: _broken(
+            g, "whatsapp-buffer-connect-bridge-out-topic-policy", _statement(Action=["sns:Publish", "sns:Subscribe"])
+        ),
     ),
     "Connect publishing from any instance": (
         loose_resource_policies,
@@ -396,12 +408,16 @@ BREAKAGES: dict[str, tuple[Check, Callable[[ResourceGraph], ResourceGraph]]] = {
     ),
     "key usable by a service of any account": (
         loose_key_policies,
-        lambda g: _broken(g, "whatsapp-buffer-buffered-ingest-in-topic-key", lambda i: statements(i["policy"])[1].pop("Condition")),
+        lambda g: _broken(
+            g, "whatsapp-buffer-buffered-ingest-in-topic-key", lambda i: statements(i["policy"])[1].pop("Condition")
+        ),
     ),
     "key open to everyone": (
         loose_key_policies,
         lambda g: _broken(
-            g, "whatsapp-buffer-connect-bridge-out-topic-key", lambda i: statements(i["policy"])[1].update(Principal="*")
+            g,
+            "whatsapp-buffer-connect-bridge-out-topic-key",
+            lambda i: statements(i["policy"])[1].update(Principal="*"),
         ),
     ),
     "wildcard action": (

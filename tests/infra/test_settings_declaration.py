@@ -130,7 +130,9 @@ def test_the_declaration_imports_only_the_standard_library_and_the_errors_module
         for alias in node.names
     }
     from_package = {
-        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module.startswith("whatsapp")
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module.startswith("whatsapp")
     }
 
     assert imported - {"whatsapp_buffer"} <= set(sys.stdlib_module_names) | {"__future__"}
@@ -157,5 +159,7 @@ def test_transcribe_languages_read_back_in_the_inbound_function_as_the_stack_set
     if languages:
         values["transcribeLanguages"] = ",".join(languages)
     stack = parse_settings({key: values.get(key) for key in CONFIG_KEYS})
-    value = function_environment(declared.INBOUND, stack, {v.field: "x" for v in declared.WIRING if declared.INBOUND in v.readers})
+    value = function_environment(
+        declared.INBOUND, stack, {v.field: "x" for v in declared.WIRING if declared.INBOUND in v.readers}
+    )
     assert declared.InboundSettings.from_env(value).transcribe_languages == languages

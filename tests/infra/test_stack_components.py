@@ -23,9 +23,9 @@ def test_the_stack_holds_one_whatsapp_buffer_and_the_three_components_are_its_ch
     (bridge,) = graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")
     assert bridge.name == "whatsapp-buffer"
     assert bridge.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
-    assert [r.name for r in graph.resources if r.parent and r.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")] == [
-        "whatsapp-buffer"
-    ]
+    assert [
+        r.name for r in graph.resources if r.parent and r.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
+    ] == ["whatsapp-buffer"]
     for type_token, name in COMPONENTS.items():
         (component,) = graph.by_type(type_token)
 
@@ -228,7 +228,10 @@ def test_the_aggregator_mapping_passes_control_and_tick_writes_and_never_a_remov
     existing item's attributes were modified", REMOVE "the item was deleted"; the filter's value list is an "or"
     (Lambda Developer Guide, "Lambda event filtering": `"PaymentType": [ "Credit", "Debit"]`). Applied by the
     sandbox's filter, as the replay applies it."""
-    patterns = [f["pattern"] for f in graph.get("whatsapp-buffer-stream-aggregator-stream-mapping").inputs["filterCriteria"]["filters"]]
+    patterns = [
+        f["pattern"]
+        for f in graph.get("whatsapp-buffer-stream-aggregator-stream-mapping").inputs["filterCriteria"]["filters"]
+    ]
     passes = lambda record: filters.matches_any(patterns, record)  # noqa: E731
 
     assert passes(TICK_INSERT) and passes(TICK_MODIFY)
@@ -241,7 +244,10 @@ def test_the_aggregator_mapping_passes_control_and_tick_writes_and_never_a_remov
 @pytest.mark.parametrize("overrides", [{}, {"transcribeLanguages": "en-US"}])
 def test_the_inbound_functions_stream_mapping_never_passes_a_tick(overrides):
     graph = run_program(overrides)
-    patterns = [f["pattern"] for f in graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs["filterCriteria"]["filters"]]
+    patterns = [
+        f["pattern"]
+        for f in graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs["filterCriteria"]["filters"]
+    ]
 
     assert not any(filters.matches_any(patterns, r) for r in (TICK_INSERT, TICK_MODIFY, TICK_REMOVE))
 
@@ -359,7 +365,11 @@ REFUSALS = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"
 
 
 def test_a_stack_that_does_not_transcribe_hands_inbound_only_the_refusals_to_tell_from_the_raw_table_stream(graph):
-    readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
+    readers = [
+        m
+        for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if "/stream/" in m.inputs["eventSourceArn"]
+    ]
     assert sorted(m.name for m in readers) == [
         "whatsapp-buffer-connect-bridge-raw-stream-mapping",
         "whatsapp-buffer-stream-aggregator-stream-mapping",
@@ -384,7 +394,11 @@ def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_fil
         "eventName": ["INSERT"],
         "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
     }
-    readers = [m for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping") if "/stream/" in m.inputs["eventSourceArn"]]
+    readers = [
+        m
+        for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if "/stream/" in m.inputs["eventSourceArn"]
+    ]
     assert len(readers) == 2, "DynamoDB Streams: no more than two readers per shard"
 
 
@@ -396,7 +410,10 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
     table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
     owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
     assert [(i["projectionType"], i["keySchemas"]) for i in owed] == [
-        ("KEYS_ONLY", [{"attributeName": "debt_open", "keyType": "HASH"}, {"attributeName": "owed_at", "keyType": "RANGE"}])
+        (
+            "KEYS_ONLY",
+            [{"attributeName": "debt_open", "keyType": "HASH"}, {"attributeName": "owed_at", "keyType": "RANGE"}],
+        )
     ]
     assert {"name": "owed_at", "type": "N"} in table["attributes"]
     schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule").inputs

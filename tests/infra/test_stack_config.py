@@ -75,7 +75,9 @@ def test_memory_and_log_retention_apply_to_every_function(tuned):
 
 def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned):
     instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
-    statement = json.loads(tuned.get("whatsapp-buffer-connect-bridge-out-topic-policy").inputs["policy"])["Statement"][0]
+    statement = json.loads(tuned.get("whatsapp-buffer-connect-bridge-out-topic-policy").inputs["policy"])["Statement"][
+        0
+    ]
 
     assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": instance}
     inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
@@ -87,7 +89,9 @@ def test_region_shapes_arns_and_the_sdk_layer():
     graph = run_program({"aws:region": "eu-west-1"})
 
     assert graph.stack_outputs["inTopicArn"].startswith("arn:aws:sns:eu-west-1:123456789012:")
-    (layer,) = [r for r in graph.by_type("aws:lambda/layerVersion:LayerVersion") if r.name.endswith("sdk-layer-version")]
+    (layer,) = [
+        r for r in graph.by_type("aws:lambda/layerVersion:LayerVersion") if r.name.endswith("sdk-layer-version")
+    ]
     assert layer.outputs["arn"].startswith("arn:aws:lambda:eu-west-1:123456789012:layer:whatsapp-buffer-dev-sdk:")
     assert function(graph, "ingest").inputs["layers"] == [layer.outputs["arn"]]
 

@@ -156,7 +156,9 @@ def test_setting_only_buffer_seconds_previews_with_a_max_wait_derived_from_it(bu
 
 
 def test_a_max_wait_set_below_buffer_seconds_still_stops_preview():
-    with pytest.raises(ConfigError, match=r"^maxWaitSeconds=60 is invalid: expected an integer from 90 \(bufferSeconds\)"):
+    with pytest.raises(
+        ConfigError, match=r"^maxWaitSeconds=60 is invalid: expected an integer from 90 \(bufferSeconds\)"
+    ):
         run_program({"bufferSeconds": "90", "maxWaitSeconds": "60"})
 
 
@@ -164,12 +166,19 @@ def test_every_declared_default_is_valid_whatever_the_key_its_range_refers_to():
     """Each Pulumi.yaml default passes the range check at both ends of the range of the key it depends on: a stack
     that sets only that key never meets a default it did not choose."""
     relative = [
-        s for s in SETTINGS if isinstance(s.rule, Integer) and any(isinstance(b, Ref) for b in (s.rule.low, s.rule.high))
+        s
+        for s in SETTINGS
+        if isinstance(s.rule, Integer) and any(isinstance(b, Ref) for b in (s.rule.low, s.rule.high))
     ]
     assert {s.key for s in relative} == {"maxWaitSeconds", "windowSeconds"}
     for setting in relative:
         referred = next(b.key for b in (setting.rule.low, setting.rule.high) if isinstance(b, Ref))
         rule = next(s.rule for s in SETTINGS if s.key == referred)
         for value in (rule.low, rule.high):
-            parse_settings({k.split(":", 1)[1]: v for k, v in stack_config({referred: str(value)}, PROJECT).items()
-                            if k.startswith(f"{PROJECT}:")})
+            parse_settings(
+                {
+                    k.split(":", 1)[1]: v
+                    for k, v in stack_config({referred: str(value)}, PROJECT).items()
+                    if k.startswith(f"{PROJECT}:")
+                }
+            )

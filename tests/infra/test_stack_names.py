@@ -32,7 +32,10 @@ def test_two_stacks_have_disjoint_resource_names():
 def test_explicit_names_carry_project_and_stack(graph):
     assert function(graph, "ingest").outputs["name"] == "whatsapp-buffer-dev-ingest"
     assert graph.get("whatsapp-buffer-stream-aggregator-bursts").outputs["name"] == "whatsapp-buffer-dev-bursts.fifo"
-    assert graph.get("whatsapp-buffer-stream-aggregator-bursts-dlq").outputs["name"] == "whatsapp-buffer-dev-bursts-dlq.fifo"
+    assert (
+        graph.get("whatsapp-buffer-stream-aggregator-bursts-dlq").outputs["name"]
+        == "whatsapp-buffer-dev-bursts-dlq.fifo"
+    )
 
 
 @pytest.mark.parametrize(("suffix", "limit"), [("aggregator", 64), ("bursts-dlq.fifo", 80)])

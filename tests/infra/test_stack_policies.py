@@ -59,8 +59,6 @@ def test_topic_key_admits_the_publishing_service_of_this_account_and_the_account
     assert publisher["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
 
 
-
-
 @pytest.mark.parametrize("short_name", FUNCTIONS)
 def test_role_policy_has_no_wildcard_action(graph, short_name):
     for statement in role_statements(graph, short_name):
@@ -130,7 +128,10 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert ingest["sqs:SendMessage"] == {graph.get("whatsapp-buffer-buffered-ingest-dlq").outputs["arn"]}
     assert aggregator["dynamodb:GetRecords"] == {raw + "/stream/*"}
     assert aggregator["dynamodb:Query"] == {raw}
-    assert aggregator["sqs:SendMessage"] == {bursts, graph.get("whatsapp-buffer-stream-aggregator-failures").outputs["arn"]}
+    assert aggregator["sqs:SendMessage"] == {
+        bursts,
+        graph.get("whatsapp-buffer-stream-aggregator-failures").outputs["arn"],
+    }
     assert aggregator["dynamodb:PutItem"] == {raw}  # a window end's tick, its attributes limited (test below)
     assert set(aggregator) - {"logs:CreateLogStream", "logs:PutLogEvents"} == {
         "dynamodb:GetItem",
@@ -187,7 +188,9 @@ def test_the_aggregator_may_put_only_tick_items(graph):
         def put_item(self, **params):
             written.append(set(params["Item"]))
 
-    RawStore("raw", Client()).write_tick(Conversation("1065", "1555"), {"1065#1555": [1, 1.0, 1.0, 1], "1065#2": None}, 9.0)
+    RawStore("raw", Client()).write_tick(
+        Conversation("1065", "1555"), {"1065#1555": [1, 1.0, 1.0, 1], "1065#2": None}, 9.0
+    )
     assert written == [granted]
     assert not granted & {"status", "body", "pending", "version", "waiting", "first_pending"}
 
@@ -209,7 +212,10 @@ def test_only_this_accounts_scheduler_may_invoke_the_sweeper_and_nothing_else(gr
     (grant,) = statements(policy(graph.get("whatsapp-buffer-stream-aggregator-sweep-schedule-policy")))
 
     assert schedule.inputs["target"]["roleArn"] == role.outputs["arn"]
-    assert schedule.inputs["target"]["arn"] == graph.get("whatsapp-buffer-stream-aggregator-sweeper-function").outputs["arn"]
+    assert (
+        schedule.inputs["target"]["arn"]
+        == graph.get("whatsapp-buffer-stream-aggregator-sweeper-function").outputs["arn"]
+    )
     assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
     assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
     assert (grant["Action"], grant["Resource"]) == (["lambda:InvokeFunction"], [schedule.inputs["target"]["arn"]])
@@ -252,7 +258,9 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     GetTranscriptionJob's resource is transcription-job/${JobName}."""
     graph = run_program({"transcribeLanguages": "en-US,es-US"})
     bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
-    (start,) = [s for s in role_statements(graph, "inbound") if "transcribe:StartTranscriptionJob" in as_list(s["Action"])]
+    (start,) = [
+        s for s in role_statements(graph, "inbound") if "transcribe:StartTranscriptionJob" in as_list(s["Action"])
+    ]
     assert wildcard_only("transcribe:StartTranscriptionJob") and as_list(start["Resource"]) == ["*"]
     assert as_list(start["Action"]) == ["transcribe:StartTranscriptionJob"]
     assert start["Condition"] == {
@@ -264,7 +272,9 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     }
     # Transcribe reads the recording and writes the transcript with the caller's own S3 permissions
     assert {"s3:GetObject", "s3:PutObject"} <= set(allowed(graph, "inbound"))
-    assert not [a for f in ("ingest", "aggregator", "outbound") for a in allowed(graph, f) if a.startswith("transcribe:")]
+    assert not [
+        a for f in ("ingest", "aggregator", "outbound") for a in allowed(graph, f) if a.startswith("transcribe:")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -310,7 +320,9 @@ def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_o
 
 def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_session(graph):
     assert graph.by_type("aws:cloudwatch/eventRule:EventRule") == []
-    assert "dynamodb:UpdateItem" not in {a for s in role_statements(graph, "inbound") if "Condition" in s for a in as_list(s["Action"])}
+    assert "dynamodb:UpdateItem" not in {
+        a for s in role_statements(graph, "inbound") if "Condition" in s for a in as_list(s["Action"])
+    }
 
 
 def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessions_table():
@@ -358,12 +370,18 @@ def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owe
 
 def test_a_stack_that_does_not_transcribe_has_no_transcripts_sweep_and_inbound_queries_nothing(graph):
     assert "dynamodb:Query" not in allowed(graph, "inbound")
-    assert [s.name for s in graph.by_type("aws:scheduler/schedule:Schedule")] == ["whatsapp-buffer-stream-aggregator-sweep-schedule"]
+    assert [s.name for s in graph.by_type("aws:scheduler/schedule:Schedule")] == [
+        "whatsapp-buffer-stream-aggregator-sweep-schedule"
+    ]
 
 
 def test_a_transcribing_stack_alarms_when_the_transcripts_sweep_keeps_failing_for_fifteen_minutes():
     graph = run_program({"transcribeLanguages": "en-US"})
-    (alarm,) = [a for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.inputs["metricName"] == "LateTranscriptSweepFailures"]
+    (alarm,) = [
+        a
+        for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["metricName"] == "LateTranscriptSweepFailures"
+    ]
     assert alarm.inputs["name"] == "whatsapp-buffer-dev-transcripts-sweep-failures"
     assert alarm.inputs["period"] * alarm.inputs["evaluationPeriods"] == 15 * 60
     assert alarm.inputs["datapointsToAlarm"] == alarm.inputs["evaluationPeriods"] and alarm.inputs["threshold"] == 0
@@ -374,5 +392,8 @@ def test_a_transcribing_stacks_alarms_are_all_in_the_runbook():
     runbook = readme.split("## Operations: alarms and what to do", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`<prefix>-([a-z-]+)`", runbook))
     graph = run_program({"transcribeLanguages": "en-US"})
-    names = {a.inputs["name"].removeprefix("whatsapp-buffer-dev-") for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    names = {
+        a.inputs["name"].removeprefix("whatsapp-buffer-dev-")
+        for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
     assert {"transcripts-dlq-depth", "transcripts-sweep-failures"} <= names <= documented

@@ -79,7 +79,10 @@ def test_valid_value_is_parsed_into_its_typed_field(values, field, expected):
         ({"bufferSeconds": "301"}, "bufferSeconds=301 is invalid: expected an integer from 1 to 300"),
         ({"bufferSeconds": "2.5"}, "bufferSeconds=2.5 is invalid: expected an integer from 1 to 300"),
         ({"bufferSeconds": "soon"}, "bufferSeconds=soon is invalid: expected an integer from 1 to 300"),
-        ({"maxWaitSeconds": "19"}, "maxWaitSeconds=19 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default"),
+        (
+            {"maxWaitSeconds": "19"},
+            "maxWaitSeconds=19 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default",
+        ),
         (
             {"maxWaitSeconds": "901"},
             "maxWaitSeconds=901 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default",

@@ -17,7 +17,10 @@ from sandbox.program import Resource, ResourceGraph, run_program
 
 LEGACY_PROGRAM = Path(__file__).with_name("legacy_program.py")
 """`__main__.py` as it was before WhatsAppBuffer (git history): the components at the stack's root."""
-IDS = {"connect_instance_id": "11111111-2222-3333-4444-555555555555", "contact_flow_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"}
+IDS = {
+    "connect_instance_id": "11111111-2222-3333-4444-555555555555",
+    "contact_flow_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+}
 
 
 def test_the_inputs_module_is_written_from_the_declaration():
@@ -87,8 +90,10 @@ def _urn_of(spec: dict, resource: Resource) -> str:
     stack, project = resource.urn.split("::")[0].removeprefix("urn:pulumi:"), resource.urn.split("::")[1]
     name, type_ = spec["name"] or resource.name, spec["type"] or resource.type
     parent = None if spec["noParent"] else (spec["parentUrn"] or resource.parent)
-    qualified = type_ if parent is None or _qualified_type(parent) == "pulumi:pulumi:Stack" else (
-        f"{_qualified_type(parent)}${type_}"
+    qualified = (
+        type_
+        if parent is None or _qualified_type(parent) == "pulumi:pulumi:Stack"
+        else (f"{_qualified_type(parent)}${type_}")
     )
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
@@ -130,9 +135,7 @@ def test_the_components_alias_their_old_place_at_the_stack_root_and_the_sdk_comp
     graph = run_program(alias_specs=False)
     for suffix in CHILDREN[:1] + CHILDREN[2:]:
         (component,) = [r for r in graph.resources if r.name == PREFIX + suffix]
-        assert component.aliases == (
-            f"urn:pulumi:dev::whatsapp-buffer::{component.type}::{suffix}",
-        )
+        assert component.aliases == (f"urn:pulumi:dev::whatsapp-buffer::{component.type}::{suffix}",)
 
 
 _GENERATED = re.compile(r"-[0-9a-f]{7}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -47,7 +47,11 @@ def test_the_programs_rule_targets_inbound_and_matches_only_this_stacks_finished
 
 def test_a_rule_whose_function_does_not_admit_eventbridge_is_refused(graph):
     without = ResourceGraph(
-        [r for r in graph.resources if not (r.type == PERMISSION and r.inputs.get("principal") == "events.amazonaws.com")],
+        [
+            r
+            for r in graph.resources
+            if not (r.type == PERMISSION and r.inputs.get("principal") == "events.amazonaws.com")
+        ],
         graph.stack_outputs,
     )
     (rule,) = from_graph(without, region="us-east-1", account_id=ACCOUNT_ID).event_rules

@@ -228,7 +228,9 @@ def test_transcribe_is_served_on_the_same_port_by_its_json_target_and_its_cbor_p
     # THEN the fake answered it (json: X-Amz-Target), as it answers the rpc-v2-cbor path
     assert [c.operation for c in fake.calls_to("GetTranscriptionJob")] == ["GetTranscriptionJob"]
     response = urllib3.PoolManager().request(
-        "POST", f"{fake.url}/service/Transcribe/operation/GetTranscriptionJob", body=b"\xa0",
+        "POST",
+        f"{fake.url}/service/Transcribe/operation/GetTranscriptionJob",
+        body=b"\xa0",
         headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
     )
     assert response.status == 400 and response.headers["smithy-protocol"] == "rpc-v2-cbor"

@@ -38,14 +38,18 @@ def test_jobs_after_until_wait_for_the_next_run():
 
 def test_a_job_scheduled_in_the_past_runs_next_without_moving_the_clock_back():
     scheduler, seen = _scheduler()
-    scheduler.at(START + 5, "first", lambda: scheduler.at(START + 1, "past", lambda: seen.append(scheduler.clock.elapsed)))
+    scheduler.at(
+        START + 5, "first", lambda: scheduler.at(START + 1, "past", lambda: seen.append(scheduler.clock.elapsed))
+    )
     scheduler.run(until=START + 10)
     assert seen.count(5.0) == 1
 
 
 def test_after_counts_from_the_current_virtual_time():
     scheduler, seen = _scheduler()
-    scheduler.at(START + 3, "first", lambda: scheduler.after(0.5, "second", lambda: seen.append(scheduler.clock.elapsed)))
+    scheduler.at(
+        START + 3, "first", lambda: scheduler.after(0.5, "second", lambda: seen.append(scheduler.clock.elapsed))
+    )
     scheduler.run(until=START + 10)
     assert 3.5 in seen
 

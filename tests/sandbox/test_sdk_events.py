@@ -22,7 +22,9 @@ def _hooks(*rules: WorkerFault) -> SdkHooks:
 def _client(service: str, endpoint: str, *, config: Config = NO_RETRIES):
     """A client from its own session, as Powertools builds one (not boto3's default session)."""
     session = boto3.session.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name="us-east-1"  # noqa: S106 - moto
+        aws_access_key_id="sandbox",
+        aws_secret_access_key="sandbox",
+        region_name="us-east-1",  # noqa: S106 - moto
     )
     return session.client(service, endpoint_url=endpoint, config=config)
 
@@ -73,7 +75,9 @@ def test_a_failed_call_keeps_the_service_error_code(moto_endpoint):
         ("s3", "ListBuckets", "SlowDown", 503),  # REST-XML protocol
     ],
 )
-def test_an_injected_error_reaches_the_caller_as_the_service_would_send_it(moto_endpoint, service, operation, code, status):
+def test_an_injected_error_reaches_the_caller_as_the_service_would_send_it(
+    moto_endpoint, service, operation, code, status
+):
     with _hooks(WorkerFault("error", 1.0, service, operation, code, status)).installed() as hooks:
         client = _client(service, moto_endpoint)
         with pytest.raises(ClientError) as raised:
@@ -105,7 +109,9 @@ def test_the_sdks_back_off_between_retries_passes_in_virtual_time_not_wall_time(
     rule = WorkerFault("error", 1.0, "dynamodb", "ListTables", "ProvisionedThroughputExceededException", 400)
     hooks = SdkHooks(WorkerFaults([rule.__dict__], seed="test"), on_backoff=waited.append)
     with hooks.installed():
-        client = _client("dynamodb", moto_endpoint, config=Config(retries={"total_max_attempts": 3, "mode": "standard"}))
+        client = _client(
+            "dynamodb", moto_endpoint, config=Config(retries={"total_max_attempts": 3, "mode": "standard"})
+        )
         with pytest.raises(ClientError):
             client.list_tables()
     assert len(waited) == 2 and all(w > 0 for w in waited)  # three attempts, two waits, each handed on
@@ -142,8 +148,12 @@ def test_the_default_session_behind_boto3_client_is_hooked_too(moto_endpoint, mo
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     with _hooks().installed() as hooks:
         client = boto3.client(
-            "sqs", endpoint_url=moto_endpoint, region_name="us-east-1", aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox", config=NO_RETRIES,  # noqa: S106 - moto
+            "sqs",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="sandbox",
+            aws_secret_access_key="sandbox",
+            config=NO_RETRIES,  # noqa: S106 - moto
         )
         client.list_queues()
     assert [c.operation for c in hooks.take()] == ["ListQueues"]

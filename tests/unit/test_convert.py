@@ -66,7 +66,8 @@ def test_a_3gpp_video_becomes_an_mp4_with_h264_video_and_aac_audio_that_decodes(
 
 
 @pytest.mark.parametrize(
-    ("kind", "mime"), [("voice", "audio/ogg"), ("audio", "audio/amr"), ("sticker", "image/webp"), ("video", "video/3gpp")]
+    ("kind", "mime"),
+    [("voice", "audio/ogg"), ("audio", "audio/amr"), ("sticker", "image/webp"), ("video", "video/3gpp")],
 )
 def test_a_corrupt_file_fails_with_conversion_failed_not_a_library_error(tmp_path, kind, mime):
     data = sample(kind, mime)

@@ -219,7 +219,10 @@ def test_a_burst_whose_marks_stopped_half_way_is_only_marked_never_sent_again():
     # THEN the next claim is b1's rest, to be marked sent without a send
     claim = buffer.next_claim(max_messages=10)
     assert (claim.burst_id, ids(claim.messages), claim.resend, claim.sent_already) == (
-        "b1", ["wamid.002", "wamid.003"], True, True
+        "b1",
+        ["wamid.002", "wamid.003"],
+        True,
+        True,
     )
     # AND once marked, the pending message is the next burst
     assert ids(buffer.sent(claim).next_claim(max_messages=10).messages) == ["wamid.004"]
@@ -249,7 +252,11 @@ def test_a_claim_that_stopped_half_way_is_completed_into_the_same_burst_under_it
     buffer = ConversationBuffer.of(4, [placed(0, 0, 3, whole), buffered(1), buffered(2), buffered(3)])
     # THEN the next claim is the whole burst again, to be claimed (the first place already is) and sent
     claim = buffer.next_claim(max_messages=10)
-    assert (claim.burst_id, ids(claim.messages), claim.resend) == (whole, ["wamid.000", "wamid.001", "wamid.002"], False)
+    assert (claim.burst_id, ids(claim.messages), claim.resend) == (
+        whole,
+        ["wamid.000", "wamid.001", "wamid.002"],
+        False,
+    )
     after = buffer.claimed(claim).sent(claim)
     assert ids(after.messages) == ["wamid.003"]
 

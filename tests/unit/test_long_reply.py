@@ -53,7 +53,9 @@ def test_a_10000_character_reply_arrives_whole_in_order():
 @pytest.mark.parametrize("seed", range(20))
 def test_random_replies_never_lose_a_word_or_exceed_the_limit(seed):
     rng = random.Random(seed)
-    pieces = [rng.choice(["a", "bb", "ccc ", " ", "\n", "\n\n", "🇧🇷", "é", "x" * 50]) for _ in range(rng.randint(0, 6000))]
+    pieces = [
+        rng.choice(["a", "bb", "ccc ", " ", "\n", "\n\n", "🇧🇷", "é", "x" * 50]) for _ in range(rng.randint(0, 6000))
+    ]
     text = "".join(pieces)
     parts = split_reply(text, limit=500)
     assert all(utf16_length(p) <= 500 for p in parts)

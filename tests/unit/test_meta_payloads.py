@@ -119,8 +119,14 @@ def test_a_reply_says_it_replies_to_an_earlier_message_and_keeps_the_id():
 @pytest.mark.parametrize(
     ("quote", "line"),
     [
-        ({"by": "agent", "text": "The walnut desk is 450 EUR"}, '[Replying to the agent\'s message: "The walnut desk is 450 EUR"]'),
-        ({"by": "customer", "text": "I like the walnut one"}, '[Replying to their earlier message: "I like the walnut one"]'),
+        (
+            {"by": "agent", "text": "The walnut desk is 450 EUR"},
+            '[Replying to the agent\'s message: "The walnut desk is 450 EUR"]',
+        ),
+        (
+            {"by": "customer", "text": "I like the walnut one"},
+            '[Replying to their earlier message: "I like the walnut one"]',
+        ),
         ({"by": "customer", "text": "x" * 500}, '[Replying to their earlier message: "' + "x" * 79 + '…"]'),
     ],
 )
@@ -128,7 +134,9 @@ def test_a_reply_whose_original_is_known_shows_a_short_quote_of_it(quote, line):
     raw = {**BASE, "type": "text", "text": {"body": "actually the walnut one"},
            "context": {"from": "16505551234", "id": "wamid.EARLIER"}}  # fmt: skip
     (message,) = parse(raw)
-    quoted = InboundMessage(**{**message.__dict__, "content": {**message.content, "context": {"id": "wamid.EARLIER", "quote": quote}}})
+    quoted = InboundMessage(
+        **{**message.__dict__, "content": {**message.content, "context": {"id": "wamid.EARLIER", "quote": quote}}}
+    )
     assert agent_sees(quoted) == [f"{line}\nactually the walnut one"]
 
 
@@ -407,7 +415,9 @@ def test_a_parent_bsuid_keys_the_conversation_too():
     parent = "US.ENT.11815799212886844830"
     message = {"from_user_id": parent, "id": BASE["id"], "timestamp": BASE["timestamp"], **TEXT_BODY}
     (stored,) = _parse_entry(_username_entry(message, {"profile": {"name": "A"}, "user_id": parent})).messages
-    assert stored.conversation.customer == parent and stored.conversation.masked_customer == "US.ENT.****************4830"
+    assert (
+        stored.conversation.customer == parent and stored.conversation.masked_customer == "US.ENT.****************4830"
+    )
 
 
 @pytest.mark.parametrize(
@@ -453,7 +463,9 @@ def test_an_edit_shows_the_new_words_and_what_they_replace_when_known():
     assert (message.kind, message.content) == ("edit", {"original_id": "wamid.ORIG", "text": "the oak one, sorry"})
     assert agent_sees(message) == ["[The customer edited an earlier message]\nthe oak one, sorry"]
     quoted = InboundMessage(**{**message.__dict__, "content": {**message.content, "quote": "the walnut one"}})
-    assert agent_sees(quoted) == ['[The customer edited an earlier message (it said: "the walnut one")]\nthe oak one, sorry']
+    assert agent_sees(quoted) == [
+        '[The customer edited an earlier message (it said: "the walnut one")]\nthe oak one, sorry'
+    ]
 
 
 def test_an_edited_caption_is_read_from_the_media_object():

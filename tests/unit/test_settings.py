@@ -92,13 +92,17 @@ def test_an_optional_setting_left_empty_is_none_and_a_set_one_is_read():
     assert OutboundSettings.from_env(env).reengagement_template == "order_update"
 
 
-@pytest.mark.parametrize(("value", "languages"), [("none", ()), ("en-US", ("en-US",)), ("en-US,es-US", ("en-US", "es-US"))])
+@pytest.mark.parametrize(
+    ("value", "languages"), [("none", ()), ("en-US", ("en-US",)), ("en-US,es-US", ("en-US", "es-US"))]
+)
 def test_inbound_reads_the_transcribe_languages_list_and_none_as_empty(value, languages):
     assert InboundSettings.from_env({**INBOUND_ENV, "TRANSCRIBE_LANGUAGES": value}).transcribe_languages == languages
 
 
 def test_variables_powertools_reads_itself_are_given_but_not_read_here():
-    assert {"POWERTOOLS_LOG_LEVEL", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} <= set(ENVIRONMENT["ingest"])
+    assert {"POWERTOOLS_LOG_LEVEL", "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} <= set(
+        ENVIRONMENT["ingest"]
+    )
     assert IngestSettings.from_env(INGEST_ENV)
 
 
@@ -106,7 +110,10 @@ def test_variables_powertools_reads_itself_are_given_but_not_read_here():
     ("env", "message"),
     [
         ({**INGEST_ENV, "RAW_TABLE_NAME": " "}, "environment variable RAW_TABLE_NAME is not set"),
-        ({k: v for k, v in INGEST_ENV.items() if k != "RETENTION_HOURS"}, "environment variable RETENTION_HOURS is not set"),
+        (
+            {k: v for k, v in INGEST_ENV.items() if k != "RETENTION_HOURS"},
+            "environment variable RETENTION_HOURS is not set",
+        ),
         ({**INGEST_ENV, "RETENTION_HOURS": "a day"}, "environment variable RETENTION_HOURS='a day' is not a float"),
         ({**INGEST_ENV, "IGNORE_STICKERS": "Maybe"}, "environment variable IGNORE_STICKERS='maybe' is not a boolean"),
     ],

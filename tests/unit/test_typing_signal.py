@@ -18,7 +18,9 @@ from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, TypingSigna
         (15, 0.2, [15, 30, 45], [15, 30, 45]),  # windows longer than the refresh: every window end
     ],
 )
-def test_typing_is_signalled_at_the_first_window_end_of_a_wait_then_once_per_refresh(window, first_pending, ends, signalled):
+def test_typing_is_signalled_at_the_first_window_end_of_a_wait_then_once_per_refresh(
+    window, first_pending, ends, signalled
+):
     slots = {end: typing_slot(first_pending, end, window) for end in ends}
     assert [end for end, slot in slots.items() if slot] == signalled
     assert len({slot for slot in slots.values() if slot}) == len(signalled)

@@ -17,8 +17,10 @@ EVENTS = [trace._validate(n, line) for n, line in enumerate(LINES, start=1)]
 
 
 def connect(*items):
-    return [{"at": float(i), "kind": kind, "message_ids": ids, "content": "", "customer": "15550001111", "contact_id": "c"}
-            for i, (kind, ids) in enumerate(items)]
+    return [
+        {"at": float(i), "kind": kind, "message_ids": ids, "content": "", "customer": "15550001111", "contact_id": "c"}
+        for i, (kind, ids) in enumerate(items)
+    ]
 
 
 def transcript(items, replies=("hello",), rejected=()):
@@ -112,13 +114,18 @@ def voice_transcript(*texts):
 
 def test_a_voice_note_with_its_pending_line_and_its_late_transcript_is_delivered_once():
     """Replay contract v2: a voice message's id in up to three items (attachment, transcript's place, late transcript)."""
-    result = verify.audit(VOICE, voice_transcript("🔊 (the transcript of voice-1.wav is not ready yet…)", '🔊 voice-1.wav: "hi"'))
+    result = verify.audit(
+        VOICE, voice_transcript("🔊 (the transcript of voice-1.wav is not ready yet…)", '🔊 voice-1.wav: "hi"')
+    )
     assert result.clean
 
 
 @pytest.mark.parametrize(
     "texts",
-    [('🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"'), ("🔊 (pending)", '🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"')],
+    [
+        ('🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"'),
+        ("🔊 (pending)", '🔊 voice-1.wav: "hi"', '🔊 voice-1.wav: "hi"'),
+    ],
 )
 def test_a_late_transcript_shown_twice_is_a_duplicate(texts):
     assert verify.audit(VOICE, voice_transcript(*texts)).duplicated >= 1

@@ -241,7 +241,9 @@ def test_lone_surrogates_and_control_characters_do_not_crash_and_are_replaced():
         '"body": "X"', '"body": "a\\ud800b\\u0000c\\u0007d\\ud83d\\ude00\\n\\te"'
     )
     # WHEN parsed
-    (message,) = eum_webhook.parse_sns_message(eum.sns_message(webhook_json, eum.PHONE_NUMBER_ID), received_at=NOW).messages
+    (message,) = eum_webhook.parse_sns_message(
+        eum.sns_message(webhook_json, eum.PHONE_NUMBER_ID), received_at=NOW
+    ).messages
     # THEN what cannot be encoded or shown is replaced, the emoji and ordinary whitespace are kept
     assert message.content["text"] == "a\ufffdb\ufffdc\ufffdd\U0001f600\n\te"
     message.content["text"].encode("utf-8")

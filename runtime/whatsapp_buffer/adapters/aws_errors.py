@@ -269,7 +269,11 @@ TRANSCRIBE = Service(
             min_status=500,
             statuses=frozenset({429}),
         ),
-        Rule(TranscriptionUnavailable, "job refused or unknown", codes=frozenset({"BadRequestException", "NotFoundException"})),
+        Rule(
+            TranscriptionUnavailable,
+            "job refused or unknown",
+            codes=frozenset({"BadRequestException", "NotFoundException"}),
+        ),
     ),
 )
 """botocore `transcribe`: StartTranscriptionJob raises BadRequestException ("Your request didn't pass one or more

@@ -74,7 +74,13 @@ def media_message(to: str, kind: str, media_id: str, filename: str | None = None
     media: dict[str, Any] = {"id": media_id}
     if kind == "document" and filename:
         media["filename"] = filename
-    return {"messaging_product": "whatsapp", "recipient_type": "individual", **addressed_to(to), "type": kind, kind: media}
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        **addressed_to(to),
+        "type": kind,
+        kind: media,
+    }
 
 
 def reply_text_message(to: str, body: str, reply_to: str) -> dict[str, Any]:

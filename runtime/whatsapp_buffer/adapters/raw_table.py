@@ -171,7 +171,13 @@ class RawStore:
         try:
             self.client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self.table_name, "Item": seen, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": seen,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
                     {
                         "Put": {
                             "TableName": self.table_name,
@@ -259,20 +265,23 @@ class RawStore:
         """Write the refusal item of WhatsApp message `message_id` once; False when it was already written (a status
         delivered twice), so the agent is told once. `refusal`: sent_kind, clip, error_code, error_title,
         error_details."""
-        return self._conditional(
-            "record a refusal",
-            self.client.put_item,
-            TableName=self.table_name,
-            Item={
-                "pk": {"S": partition_key(conversation)},
-                "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
-                "record_type": {"S": REFUSAL},
-                "message_id": {"S": message_id},
-                **{key: {"S": value} for key, value in refusal.items()},
-                "expires_at": {"N": str(int(now + retention_hours * 3600))},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        ) is not None
+        return (
+            self._conditional(
+                "record a refusal",
+                self.client.put_item,
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": partition_key(conversation)},
+                    "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
+                    "record_type": {"S": REFUSAL},
+                    "message_id": {"S": message_id},
+                    **{key: {"S": value} for key, value in refusal.items()},
+                    "expires_at": {"N": str(int(now + retention_hours * 3600))},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            is not None
+        )
 
     def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
         """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""
@@ -501,15 +510,18 @@ class RawStore:
             expression = f"SET pending = :pending, first_pending = :first, {WAITING} = :waiting ADD version :one"
             values[":first"] = {"N": _number(settlement.first_pending)}
             values[":waiting"] = {"S": PENDING}
-        return self._conditional(
-            "settle a control item",
-            self.client.update_item,
-            TableName=self.table_name,
-            Key=self._control_key(conversation),
-            UpdateExpression=expression,
-            ConditionExpression="version = :version",
-            ExpressionAttributeValues=values,
-        ) is not None
+        return (
+            self._conditional(
+                "settle a control item",
+                self.client.update_item,
+                TableName=self.table_name,
+                Key=self._control_key(conversation),
+                UpdateExpression=expression,
+                ConditionExpression="version = :version",
+                ExpressionAttributeValues=values,
+            )
+            is not None
+        )
 
     # helpers
 
@@ -589,14 +601,23 @@ def _unreadable_reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"body is not JSON ({exc.msg} at character {exc.pos})"
     if isinstance(exc, KeyError):
-        return f"body lacks the field {exc.args[0]!r}" if exc.args and isinstance(exc.args[0], str) else "body lacks a field"
+        return (
+            f"body lacks the field {exc.args[0]!r}"
+            if exc.args and isinstance(exc.args[0], str)
+            else "body lacks a field"
+        )
     return f"body is not a stored message ({type(exc).__name__})"
 
 
 def _tick_image(image: list[Any] | None) -> dict[str, Any]:
     if image is None:
         return {"NULL": True}
-    return {"L": [{"NULL": True} if value is None else {"N": _number(value) if isinstance(value, float) else str(value)} for value in image]}
+    return {
+        "L": [
+            {"NULL": True} if value is None else {"N": _number(value) if isinstance(value, float) else str(value)}
+            for value in image
+        ]
+    }
 
 
 def _number(value: float) -> str:

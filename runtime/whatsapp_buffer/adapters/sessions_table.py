@@ -384,7 +384,7 @@ class TranscriptDebt:
 
 def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
     return TranscriptDebt(
-        job=item["conversation"]["S"][len(DEBT_PREFIX):],
+        job=item["conversation"]["S"][len(DEBT_PREFIX) :],
         conversation=item["owed_to"]["S"],
         contact_id=item["owed_contact"]["S"],
         client_token=item["client_token"]["S"],
@@ -451,7 +451,7 @@ class TranscriptDebts:
             for item in response.get("Items", []):
                 key = item["conversation"]["S"]
                 if key.startswith(DEBT_PREFIX):
-                    found.append((key[len(DEBT_PREFIX):], float(item["owed_at"]["N"])))
+                    found.append((key[len(DEBT_PREFIX) :], float(item["owed_at"]["N"])))
             if "LastEvaluatedKey" not in response:
                 return found
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -40,7 +40,9 @@ class Transcriber:
         self.bucket = bucket
         self._client = client or boto3.client("transcribe")
 
-    def start(self, job_name: str, media_key: str, media_format: str, languages: tuple[str, ...], output_key: str) -> bool:
+    def start(
+        self, job_name: str, media_key: str, media_format: str, languages: tuple[str, ...], output_key: str
+    ) -> bool:
         """Start the job; False when a job of this name exists already (the same recording, started before)."""
         params: dict[str, Any] = {
             "TranscriptionJobName": job_name,

@@ -138,7 +138,12 @@ def listed_view(image: Any) -> list[Any] | None:
         return None
     pending, last_arrival, first_pending, *version = image
     return control_view(
-        {"pending": pending, "last_arrival": last_arrival, "first_pending": first_pending, "version": (version or [0])[0]}
+        {
+            "pending": pending,
+            "last_arrival": last_arrival,
+            "first_pending": first_pending,
+            "version": (version or [0])[0],
+        }
     )
 
 
@@ -269,7 +274,9 @@ class Aggregator:
             except Exception as exc:
                 # Failing the final invoke makes Lambda retry the whole window; every step above is idempotent.
                 logger.exception("tick not written", waiting=len(waiting))
-                raise TransientAwsError(f"the tick of {len(waiting)} waiting conversation(s) could not be written") from exc
+                raise TransientAwsError(
+                    f"the tick of {len(waiting)} waiting conversation(s) could not be written"
+                ) from exc
             _count("ConversationsWaiting", sum(1 for image in waiting.values() if image is not NO_IMAGE))
         return sent
 
@@ -409,7 +416,9 @@ class Aggregator:
     @staticmethod
     def _state_anchors(state: dict[str, Any], seen: dict[str, None]) -> dict[str, None]:
         anchors = state.get(ANCHORS_KEY) if isinstance(state, dict) else None
-        return dict.fromkeys(a for a in anchors if isinstance(a, str) and a in seen) if isinstance(anchors, list) else {}
+        return (
+            dict.fromkeys(a for a in anchors if isinstance(a, str) and a in seen) if isinstance(anchors, list) else {}
+        )
 
     @staticmethod
     def _state_keys(state: dict[str, Any]) -> list[str]:

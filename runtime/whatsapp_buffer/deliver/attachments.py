@@ -32,7 +32,12 @@ EXTENSION_FOR_TYPE = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
 """Each attachable MIME type and the extension Connect lists for it."""
-_ALIASES = {"audio/x-wav": "audio/wav", "audio/wave": "audio/wav", "audio/vnd.wave": "audio/wav", "text/rtf": "application/rtf"}
+_ALIASES = {
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "text/rtf": "application/rtf",
+}
 _EXTENSIONS = frozenset(EXTENSION_FOR_TYPE.values()) | {".jpeg", ".jfif"}
 
 TYPE_NOT_ACCEPTED = "type"

@@ -221,7 +221,9 @@ class LateTranscripts:
             return
         customer = Conversation.from_key(debt.conversation).customer
         try:
-            self._whatsapp.echo_transcript(session.origination_phone_number_id, customer, echo_text(words), debt.reply_to)
+            self._whatsapp.echo_transcript(
+                session.origination_phone_number_id, customer, echo_text(words), debt.reply_to
+            )
         except (TransientAwsError, EchoRefused):
             logger.warning("late transcript echo failed", contact_id=debt.contact_id)
             count("TranscriptEchoesFailed")

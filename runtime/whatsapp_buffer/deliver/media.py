@@ -46,7 +46,12 @@ class CustomerMedia:
     """Fetches a burst's media items into the media bucket and attaches them to the chat."""
 
     def __init__(
-        self, *, whatsapp: WhatsApp, media: MediaStore, participant: ChatParticipant | None, reuse_prepared: bool = False
+        self,
+        *,
+        whatsapp: WhatsApp,
+        media: MediaStore,
+        participant: ChatParticipant | None,
+        reuse_prepared: bool = False,
     ) -> None:
         self._whatsapp = whatsapp
         self._media = media
@@ -169,9 +174,7 @@ class CustomerMedia:
         return converted_bytes
 
     @staticmethod
-    def _notice(
-        burst: Burst, index: int, kind: str, reason: str, name: str, size_bytes: int | None = None
-    ) -> Part:
+    def _notice(burst: Burst, index: int, kind: str, reason: str, name: str, size_bytes: int | None = None) -> Part:
         logger.warning("media not attached", burst_id=burst.burst_id, item=index, reason=reason)
         count("MediaNotices")
         return Part(burst.client_token(index), text=render.media_notice(kind, reason, name, size_bytes))

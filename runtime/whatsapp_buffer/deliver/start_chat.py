@@ -85,7 +85,9 @@ class Chats:
         moved = self._sessions.move(session, to, self._now())
         if moved is None:
             # The new number already has a live chat of its own (it wrote before the notice was delivered).
-            logger.warning("number change: the new number has its own chat; session not moved", contact_id=session.contact_id)
+            logger.warning(
+                "number change: the new number has its own chat; session not moved", contact_id=session.contact_id
+            )
             return session
         count("SessionsMoved")
         logger.info("number change: session moved to the new number", contact_id=session.contact_id)
