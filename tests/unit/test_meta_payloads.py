@@ -286,6 +286,54 @@ def test_an_old_style_unsupported_message_still_shows_the_error_title():
     ]
 
 
+# A message that names its type but carries no object of it, with WhatsApp's own error, is WhatsApp saying it could
+# not pass the content on: Meta's unsupported reference above shows `errors` inside the message; its errors reference
+# (https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/errors,
+# "Updated: Oct 22, 2025") shows them beside `metadata` instead:
+#
+#   "value": { "messaging_product": "whatsapp", "metadata": {...},
+#     "errors": [{ "code": 130429, "title": "Rate limit hit", "message": "Rate limit hit",
+#                  "error_data": { "details": "Message failed to send because there were too many messages ..." },
+#                  "href": "/documentation/business-messaging/whatsapp/support/error-codes" }] }
+#
+# Neither page shows a `messages[]` element without its type object; both places are read. Without any error the
+# message stays malformed (dead-lettered with its reason), as before.
+_ERROR = {"code": 131052, "title": "Media download error", "message": "Media download error",
+          "error_data": {"details": "Unable to download the media sent by the user."}}  # fmt: skip
+
+
+def test_a_message_without_its_type_object_but_with_whatsapps_error_reaches_the_agent_as_unsupported():
+    (message,) = parse({**BASE, "type": "image", "errors": [_ERROR]})
+    assert message.kind == "unsupported"
+    assert message.content == {"original_type": "image", "error": "131052: Media download error",
+                               "error_details": "Unable to download the media sent by the user."}  # fmt: skip
+    assert agent_sees(message) == [
+        "[The customer sent a message of type 'image' that this chat cannot show. WhatsApp says: "
+        "Media download error. Unable to download the media sent by the user.]"
+    ]
+
+
+def test_an_error_beside_the_message_at_value_errors_explains_a_message_without_its_type_object():
+    entry = eum.webhook_entry({**BASE, "type": "image"})
+    entry["changes"][0]["value"]["errors"] = [_ERROR]
+    parsed = webhook.parse_sns_message(eum.sns_message(entry), received_at=NOW)
+    assert parsed.rejections == ()
+    (message,) = parsed.messages
+    assert (message.kind, message.content["original_type"]) == ("unsupported", "image")
+    assert message.content["error"] == "131052: Media download error"
+
+
+def test_a_message_with_an_error_and_no_type_at_all_is_shown_as_of_unknown_type():
+    (message,) = parse({**BASE, "errors": [_ERROR]})
+    assert (message.kind, message.content["original_type"]) == ("unsupported", "unknown")
+
+
+def test_a_message_without_its_type_object_and_without_an_error_is_still_rejected_as_malformed():
+    parsed = webhook.parse_sns_message(eum.sns_message(eum.webhook_entry({**BASE, "type": "image"})), received_at=NOW)
+    assert parsed.messages == ()
+    assert [r.reason for r in parsed.rejections] == ["image message has no image object"]
+
+
 # --- System messages webhook reference -----------------------------------------------------------------------------
 # https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/system/
 # ("Updated: Oct 22, 2025"; read at lobakmerak.netlify.app/host-https-developers.facebook.com/...):

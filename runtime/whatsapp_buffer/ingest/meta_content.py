@@ -55,6 +55,10 @@ def content_of(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[str, 
 
 def _kind_content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     body = raw.get(original_type)
+    if body is None and _first_error(raw):
+        # WhatsApp names a type but sends no object of it, and says why in `errors`: the agent is told the customer
+        # sent something this chat cannot show, with WhatsApp's words, rather than the message being dead-lettered.
+        return "unsupported", _unsupported(original_type, raw)
     if original_type == "text":
         text = _object(body, "text").get("body")
         if not isinstance(text, str):
@@ -181,9 +185,8 @@ def _unsupported(original_type: str, raw: dict[str, Any]) -> dict[str, Any]:
     inner_type = inner.get("type") if isinstance(inner, dict) else None
     shown_type = inner_type if isinstance(inner_type, str) and inner_type else original_type
     content: dict[str, Any] = {"original_type": clean(shown_type[:40])}
-    errors = raw.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-        first = errors[0]
+    first = _first_error(raw)
+    if first:
         detail = first.get("title") or first.get("message")
         code = first.get("code")
         content["error"] = clean(f"{code}: {detail}" if code is not None else str(detail))
@@ -194,6 +197,11 @@ def _unsupported(original_type: str, raw: dict[str, Any]) -> dict[str, Any]:
         if details:
             content["error_details"] = details
     return content
+
+
+def _first_error(raw: dict[str, Any]) -> dict[str, Any]:
+    errors = raw.get("errors")
+    return errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
 
 
 def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:

@@ -82,6 +82,8 @@ class MessagesChange:
     sole_wa_id: str | None = None
     failed: tuple[Any, ...] = ()
     """The raw `value.statuses[]` elements whose `status` is `failed` (what WhatsApp would not deliver)."""
+    errors: tuple[Any, ...] = ()
+    """`value.errors[]`: Meta's errors webhook puts WhatsApp's error beside `metadata`, outside any message."""
 
 
 @dataclass(frozen=True)
@@ -282,8 +284,10 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
                 names[contact[key]] = name
     sole_user_id = sole.get("user_id") if isinstance(sole.get("user_id"), str) else None
     sole_wa_id = sole.get("wa_id") if isinstance(sole.get("wa_id"), str) else None
+    errors = value.get("errors")
+    errors = tuple(errors) if isinstance(errors, list) else ()
     return MessagesChange(
-        phone_number_id, names, tuple(messages), len(statuses), index, sole_user_id, sole_wa_id, failed
+        phone_number_id, names, tuple(messages), len(statuses), index, sole_user_id, sole_wa_id, failed, errors
     )
 
 
@@ -308,9 +312,14 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
         raise MalformedEvent("message id is not printable ASCII of at most 256 characters")
     customer, user_id = _customer(raw, change)
     sent_at = parse_timestamp(raw.get("timestamp"))
+    if not raw.get("errors") and change.errors:
+        # The error WhatsApp put beside the message rather than in it explains the message all the same.
+        raw = {**raw, "errors": list(change.errors)}
     original_type = raw.get("type")
     if not isinstance(original_type, str) or not original_type:
-        raise MalformedEvent("message has no type")
+        if not raw.get("errors"):
+            raise MalformedEvent("message has no type")
+        original_type = "unknown"
     kind, content = content_of(original_type, raw)
     if kind != "text" or len(content) > 1:
         _check_size(kind, content)
