@@ -59,6 +59,8 @@ def _sample(kind: str, bare: str, size: int) -> bytes:
         data = _encode_audio(container, codec, rate, bitrate, seconds)
     elif bare == "image/webp":
         data = _image("WEBP", quality=80)
+    elif bare in ("image/heic", "image/heif"):
+        data = _image("HEIF", quality=60)
     elif bare.startswith("image/"):
         data = _image("JPEG", quality=85)
     elif bare in ("video/3gpp", "video/3gpp2"):
@@ -69,7 +71,8 @@ def _sample(kind: str, bare: str, size: int) -> bytes:
         data = _encode_video("mp4", "mpeg4", (320, 240), "aac", 44_100)
     else:
         data = _DOCUMENT
-    return _pad(data, size, boxed=bare.startswith("video/") or bare == "audio/mp4")
+    boxed = bare.startswith("video/") or bare in ("audio/mp4", "image/heic", "image/heif")  # ISO base media files
+    return _pad(data, size, boxed=boxed)
 
 
 def _pad(data: bytes, size: int, *, boxed: bool) -> bytes:
@@ -161,6 +164,9 @@ def _encode_video(
 
 def _image(fmt: str, quality: int) -> bytes:
     from PIL import Image, ImageDraw
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
     image = Image.new("RGBA" if fmt == "WEBP" else "RGB", (512, 512), (255, 255, 255, 0))
     draw = ImageDraw.Draw(image)

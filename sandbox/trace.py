@@ -232,7 +232,7 @@ def _message_body(
 
 def agent_file(event: TraceEvent) -> tuple[str, str, bytes]:
     """(file name, MIME type, bytes) of an agent's file line; the bytes a real file of that type where the sandbox
-    can make one (an image type Pillow cannot write, such as HEIC, is served as JPEG bytes under its own type)."""
+    can make one."""
     kind = str(event.data["kind"])
     mime = str(event.data.get("mime_type") or _MIME[kind])
     return str(event.data["filename"]), mime, media_samples.sample(kind, mime, event.data.get("size_kb") or 0)

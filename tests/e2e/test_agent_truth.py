@@ -90,23 +90,21 @@ def agent_files():
     return replay(TRACES / "agent_files.jsonl")
 
 
-def test_an_agents_mov_and_wav_arrive_converted_and_a_pdf_as_it_is(agent_files):
+def test_an_agents_heic_mov_and_wav_arrive_converted_and_a_pdf_as_it_is(agent_files):
     _, transcript, replay_ = agent_files
     out = transcript["whatsapp_out"]
-    assert [(m["at"] // 1, m["kind"]) for m in out] == [(70, "video"), (80, "audio"), (100, "document")]
+    assert [(m["at"] // 1, m["kind"]) for m in out] == [(60, "image"), (70, "video"), (80, "audio"), (100, "document")]
     posted = [replay_.services.fake.media(m["media_id"])[1] for m in out]
-    assert posted == ["video/mp4", "audio/mp4", "application/pdf"]
-    assert transcript["metrics"]["outbound"]["AgentFilesConverted"] == 2
+    assert posted == ["image/jpeg", "video/mp4", "audio/mp4", "application/pdf"]
+    assert transcript["metrics"]["outbound"]["AgentFilesConverted"] == 3
 
 
-def test_an_agents_heic_photo_and_an_oversized_png_are_told_to_the_agent(agent_files):
+def test_an_agents_oversized_png_is_told_to_the_agent(agent_files):
     _, transcript, _ = agent_files
     notices = [m["content"] for m in transcript["connect"] if m["sender"] == "bridge"]
     assert notices == [
-        "[WhatsApp bridge] Not delivered (your file IMG_0042.HEIC): WhatsApp does not accept HEIC photos and the "
-        "bridge cannot convert them; send it as JPEG or PNG.",
         "[WhatsApp bridge] Not delivered (your file diagram.png): it is 5.7 MB; WhatsApp takes image/png files up to "
         "5 MB.",
     ]
-    assert [(r["at"] // 1, r["kind"]) for r in transcript["whatsapp_refused"]] == [(60, "image"), (90, "image")]
+    assert [(r["at"] // 1, r["kind"]) for r in transcript["whatsapp_refused"]] == [(90, "image")]
     assert transcript["rejected"] == []

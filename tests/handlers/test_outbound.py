@@ -346,10 +346,10 @@ def test_the_bridges_notice_streamed_back_by_connect_is_never_relayed_to_whatsap
 
 def test_an_agent_file_whatsapp_does_not_accept_is_told_to_the_agent(world):
     world.open_session(customer_wrote_at=T0)
-    attachment_id = world.fake.services.agent_attachment(world.contact_id, "photo.heic", "image/heic", b"heic-bytes")
-    assert world.handle(attachment_record(attachment_id, "photo.heic", "image/heic")) == [REFUSED]
+    attachment_id = world.fake.services.agent_attachment(world.contact_id, "notes.rtf", "application/rtf", b"{\\rtf1}")
+    assert world.handle(attachment_record(attachment_id, "notes.rtf", "application/rtf")) == [REFUSED]
     (notice,) = bridge_notices(world)
-    assert "photo.heic" in notice and "does not accept" in notice
+    assert "notes.rtf" in notice and "does not accept" in notice
 
 
 def test_an_agent_file_after_the_window_is_withheld_and_named_to_the_agent(world):
@@ -492,6 +492,14 @@ def share(world, name, content_type, data):
     [
         ("photo.gif", "image/gif", gif_bytes, "image", "image/jpeg", None),
         (
+            "IMG_0042.HEIC",
+            "image/heic",
+            lambda: media_samples.sample("image", "image/heic"),
+            "image",
+            "image/jpeg",
+            None,
+        ),
+        (
             "clip.mov",
             "video/quicktime",
             lambda: media_samples.sample("video", "video/quicktime"),
@@ -525,7 +533,7 @@ def test_an_agent_file_whatsapp_refuses_as_it_is_arrives_converted(
     [
         ("scan.png", "image/png", 5 * 1024 * 1024 + 1, "WhatsApp takes image/png files up to 5 MB"),
         ("table.csv", "text/csv", 100, "WhatsApp does not accept text/csv files"),
-        ("IMG_0001.HEIC", "image/heic", 100, "cannot convert them; send it as JPEG or PNG"),
+        ("logo.svg", "image/svg+xml", 100, "WhatsApp does not accept image/svg+xml files"),
     ],
 )
 def test_an_agent_file_whatsapp_would_refuse_is_told_before_anything_is_uploaded(world, name, content_type, size, told):

@@ -174,6 +174,19 @@ def test_a_transparent_webp_or_gif_becomes_a_white_backed_jpeg_of_the_same_size(
                 assert min(jpeg.getpixel((0, 0))) > 240
 
 
+def test_an_iphones_heic_photo_becomes_a_jpeg_of_the_same_size(tmp_path):
+    """HEIC is what an iPhone shares by default; WhatsApp takes only JPEG and PNG pictures (End User Messaging
+    Social User Guide, "Supported media file types"). Pillow 13 alone cannot open it (`Image.open` raises
+    UnidentifiedImageError), pillow-heif's libheif reader can."""
+    source, target = tmp_path / "IMG_0042.HEIC", tmp_path / "converted.jpg"
+    source.write_bytes(sample("image", "image/heic"))
+    assert source.read_bytes()[4:12] == b"ftypheic"
+    convert.TO_JPEG.run(source, target)
+    with Image.open(target) as jpeg:
+        assert (jpeg.format, jpeg.mode, jpeg.size) == ("JPEG", "RGB", (512, 512))
+        assert jpeg.getpixel((256, 120))[0] > 200  # the picture, not a blank: the yellow face's red channel
+
+
 def test_a_wav_becomes_mono_aac_in_an_m4a_of_the_same_length(tmp_path):
     source, target = tmp_path / "original.wav", tmp_path / "converted.m4a"
     source.write_bytes(sample("audio", "audio/wav"))

@@ -7,10 +7,11 @@ to 5 MB; video `video/mp4`, `video/3gpp` up to 16 MB; `image/webp` only as a sti
 more (its attachment types include .heic, .mov, .wav, .csv, .rtf, up to 20 MB), so:
 
 * converted with the media layer's libraries (`deliver.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
-  (Pillow); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A (`audio/mp4`, AAC);
-* refused before anything is uploaded, with the reason told to the agent: HEIC/HEIF photos (the pinned Pillow has no
-  HEIF reader: its registered formats include AVIF and WebP but not HEIC; pillow-heif would add it), types WhatsApp
-  does not take (CSV, RTF, ...), and files over WhatsApp's limit for their type (checked again after conversion).
+  (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pillow-heif's libheif reader:
+  Pillow itself registers AVIF and WebP but no HEIC); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A
+  (`audio/mp4`, AAC);
+* refused before anything is uploaded, with the reason told to the agent: types WhatsApp does not take (CSV, RTF,
+  ...), and files over WhatsApp's limit for their type (checked again after conversion).
 """
 
 from __future__ import annotations
@@ -49,12 +50,10 @@ CONVERSIONS: dict[str, convert.Conversion] = {
     "image/tiff": convert.TO_JPEG,
     "image/webp": convert.TO_JPEG,
     "image/avif": convert.TO_JPEG,
+    "image/heic": convert.TO_JPEG,
+    "image/heif": convert.TO_JPEG,
     "video/quicktime": convert.TO_MP4,
     "audio/wav": convert.TO_M4A,
-}
-NOT_CONVERTIBLE = {
-    "image/heic": "WhatsApp does not accept HEIC photos and the bridge cannot convert them; send it as JPEG or PNG",
-    "image/heif": "WhatsApp does not accept HEIF photos and the bridge cannot convert them; send it as JPEG or PNG",
 }
 
 
@@ -73,8 +72,6 @@ class FilePlan:
 
 def plan(content_type: str, size_bytes: int) -> FilePlan:
     bare = canonical_type(content_type)
-    if bare in NOT_CONVERTIBLE:
-        return FilePlan(refusal=NOT_CONVERTIBLE[bare])
     if bare in CONVERSIONS:
         if size_bytes > convert.MAX_SOURCE_BYTES:
             return FilePlan(refusal=f"it is {_mb(size_bytes)}, too large to convert for WhatsApp")
