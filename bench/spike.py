@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_table import tick_chunks
+from whatsapp_buffer.adapters.raw_control import tick_chunks
 from whatsapp_buffer.buffer import flush
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement

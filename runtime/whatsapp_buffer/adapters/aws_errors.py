@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ParamValidationError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -302,3 +303,18 @@ def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
     if first_only:
         return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
     return "ConditionalCheckFailed" in reasons
+
+
+def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool) -> bool:
+    """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
+    `first_only`), True when it was written. Any other failure, the service's or the network's, leaves as
+    `DYNAMODB.translate` makes it."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if cancelled_by_condition(exc, first_only=first_only):
+            return False
+        raise DYNAMODB.translate(exc, operation) from exc
+    except BotoCoreError as exc:
+        raise DYNAMODB.translate(exc, operation) from exc
+    return True

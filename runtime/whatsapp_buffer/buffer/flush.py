@@ -60,7 +60,8 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, tick_from_stream
+from whatsapp_buffer.adapters.raw_control import conversation_from_stream_keys, tick_from_stream
+from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import ClaimInFlight, ConversationBuffer

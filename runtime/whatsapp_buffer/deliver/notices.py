@@ -22,7 +22,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.raw_table import PK_PREFIX, REFUSAL
+from whatsapp_buffer.adapters.raw_common import PK_PREFIX
+from whatsapp_buffer.adapters.raw_outbound import REFUSAL
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.errors import ChatSessionGone
 from whatsapp_buffer.model import Conversation
