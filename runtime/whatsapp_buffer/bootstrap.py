@@ -20,8 +20,9 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver import render

@@ -24,7 +24,7 @@ Where adapters disagreed before this table existed, each keeps its behaviour, an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -318,3 +318,13 @@ def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], 
     except BotoCoreError as exc:
         raise DYNAMODB.translate(exc, operation) from exc
     return True
+
+
+def conditional_write(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+    """One DynamoDB write with a ConditionExpression, its failures translated by `DYNAMODB.translating`: its
+    response, or None when the condition failed (the item is not in the state the write expects)."""
+    try:
+        with DYNAMODB.translating(operation):
+            return method(**kwargs)
+    except ConcurrentUpdate:
+        return None
