@@ -165,7 +165,7 @@ def state_views(keys: list[str]) -> dict[str, list[Any]]:
 def state_size(conversations: int) -> dict[str, Any]:
     """Bytes of the aggregator's window state (keys and their control images) as the handler returns it and Lambda
     serialises it."""
-    from whatsapp_buffer.buffer.flush import window_state
+    from whatsapp_buffer.buffer.window import window_state
 
     keys = [_conversation(i).key for i in range(conversations)]
     state = window_state(keys, state_views(keys))
