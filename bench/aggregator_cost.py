@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Conversation, InboundMessage
-from whatsapp_buffer.settings import BufferPolicy
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
 PHONE_NUMBER_ID = "106540352242922"

@@ -33,8 +33,8 @@ from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
 from whatsapp_buffer.buffer.window import merge_view
 from whatsapp_buffer.errors import ConcurrentUpdate
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, InboundMessage
-from whatsapp_buffer.settings import BufferPolicy
 
 LATENCY_S = {
     "read_control": 0.004,

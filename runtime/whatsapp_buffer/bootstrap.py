@@ -31,17 +31,17 @@ from whatsapp_buffer.deliver.media import CustomerMedia
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
-from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst, Conversation
-from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
-from whatsapp_buffer.relay.streaming import StreamingEvent
-from whatsapp_buffer.settings import (
+from whatsapp_buffer.function_settings import (
     AggregatorSettings,
     InboundSettings,
     IngestSettings,
     OutboundSettings,
     SweeperSettings,
 )
+from whatsapp_buffer.ingest.accept import Ingest
+from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
+from whatsapp_buffer.relay.streaming import StreamingEvent
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""

@@ -32,10 +32,10 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
+from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.relay import notices
 from whatsapp_buffer.relay.relay_reply import SENT
-from whatsapp_buffer.settings import IngestSettings
 
 BUSINESS = CONVERSATION.partition("#")[0]
 CUSTOMER = CONVERSATION.partition("#")[2]

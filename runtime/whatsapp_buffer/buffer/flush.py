@@ -57,9 +57,9 @@ from whatsapp_buffer.buffer.window import (
     window_state,
 )
 from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.settings import BufferPolicy
 
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
