@@ -52,9 +52,9 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientEr
 EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
 
 READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
+"""A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 TRANSCRIPT_ECHO = "SendWhatsAppMessage (transcript echo)"
 """A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
-"""A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 
 
 @dataclass(frozen=True)
@@ -122,27 +122,34 @@ def error_code(exc: ClientError) -> str:
 
 _RETRY = "throttled or unavailable, a retry may fix it"
 
+
+def _transient(*codes: str, code_contains: str | None = None, too_many_requests: bool = False) -> Rule:
+    """The row every service has: throttled or failing on its side (its `codes`, any HTTP 5xx, and HTTP 429 where
+    `too_many_requests`), so a retry may fix it."""
+    return Rule(
+        TransientAwsError,
+        _RETRY,
+        codes=frozenset(codes),
+        code_contains=code_contains,
+        min_status=500,
+        statuses=frozenset({429}) if too_many_requests else frozenset(),
+    )
+
+
 DYNAMODB = Service(
     "DynamoDB",
     EVERY_BOTOCORE_ERROR,
     (
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset(
-                {
-                    "ProvisionedThroughputExceededException",
-                    "ThrottlingException",
-                    "RequestLimitExceeded",
-                    "InternalServerError",
-                    "ServiceUnavailable",
-                    "TransactionConflictException",
-                    "TransactionInProgressException",
-                    # Cancelled for a reason other than a failed condition (callers check conditions first): retry.
-                    "TransactionCanceledException",
-                }
-            ),
-            min_status=500,
+        _transient(
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "TransactionConflictException",
+            "TransactionInProgressException",
+            # Cancelled for a reason other than a failed condition (callers check conditions first): retry.
+            "TransactionCanceledException",
         ),
         Rule(
             ConfigurationError,
@@ -169,13 +176,7 @@ SQS = Service(
                 }
             ),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"ServiceUnavailable", "InternalError", "KmsThrottled"}),
-            code_contains="Throttl",
-            min_status=500,
-        ),
+        _transient("ServiceUnavailable", "InternalError", "KmsThrottled", code_contains="Throttl"),
     ),
 )
 
@@ -184,7 +185,7 @@ S3 = Service(
     NETWORK_ERRORS,
     (
         Rule(MediaUnavailable, "object missing", codes=frozenset({"NoSuchKey", "404", "NotFound"})),
-        Rule(TransientAwsError, _RETRY, codes=frozenset({"SlowDown", "RequestTimeout"}), min_status=500),
+        _transient("SlowDown", "RequestTimeout"),
     ),
 )
 
@@ -205,19 +206,12 @@ CONNECT = Service(
             codes=frozenset({"ServiceQuotaExceededException"}),
             operations=frozenset({"CompleteAttachmentUpload"}),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset(
-                {
-                    "ThrottlingException",
-                    "InternalServerException",
-                    "InternalServiceException",
-                    "ServiceUnavailableException",
-                }
-            ),
-            min_status=500,
-            statuses=frozenset({429}),
+        _transient(
+            "ThrottlingException",
+            "InternalServerException",
+            "InternalServiceException",
+            "ServiceUnavailableException",
+            too_many_requests=True,
         ),
     ),
 )
@@ -227,12 +221,8 @@ END_USER_MESSAGING = Service(
     "End User Messaging",
     NETWORK_ERRORS,
     (
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"ThrottledRequestException", "InternalServiceException", "DependencyException"}),
-            min_status=500,
-            statuses=frozenset({429}),
+        _transient(
+            "ThrottledRequestException", "InternalServiceException", "DependencyException", too_many_requests=True
         ),
         Rule(
             MediaUnavailable,
@@ -263,13 +253,7 @@ TRANSCRIBE = Service(
             codes=frozenset({"ConflictException"}),
             operations=frozenset({"StartTranscriptionJob"}),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"LimitExceededException", "InternalFailureException", "ThrottlingException"}),
-            min_status=500,
-            statuses=frozenset({429}),
-        ),
+        _transient("LimitExceededException", "InternalFailureException", "ThrottlingException", too_many_requests=True),
         Rule(
             TranscriptionUnavailable,
             "job refused or unknown",
