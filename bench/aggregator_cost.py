@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Conversation, InboundMessage
-from whatsapp_buffer.settings import BufferPolicy
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
 PHONE_NUMBER_ID = "106540352242922"
@@ -165,7 +165,7 @@ def state_views(keys: list[str]) -> dict[str, list[Any]]:
 def state_size(conversations: int) -> dict[str, Any]:
     """Bytes of the aggregator's window state (keys and their control images) as the handler returns it and Lambda
     serialises it."""
-    from whatsapp_buffer.buffer.flush import window_state
+    from whatsapp_buffer.buffer.window import window_state
 
     keys = [_conversation(i).key for i in range(conversations)]
     state = window_state(keys, state_views(keys))

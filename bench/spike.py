@@ -6,7 +6,7 @@ keeps the raw table's state in memory and sleeps a modelled latency per call (th
 it is while boto3 waits on the network). The final invoke is synchronous: the shard's next final invoke starts when
 the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window. The window's
 control images go in as the handler collects them from the stream records, merged as the handler merges them
-(`flush.merge_view`): control records' images, and the one tick item each window end writes for the conversations it
+(`window.merge_view`): control records' images, and the one tick item each window end writes for the conversations it
 leaves waiting (a waiting conversation costs no call of its own; the window end one PutItem per tick chunk).
 
 Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms (a claim and a mark-sent are
@@ -27,13 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_table import tick_chunks
+from whatsapp_buffer.adapters.raw_control import tick_chunks
 from whatsapp_buffer.buffer import flush
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
+from whatsapp_buffer.buffer.window import merge_view
 from whatsapp_buffer.errors import ConcurrentUpdate
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, InboundMessage
-from whatsapp_buffer.settings import BufferPolicy
 
 LATENCY_S = {
     "read_control": 0.004,
@@ -190,12 +191,12 @@ def window_input(records: Iterable[tuple[str, str, Any]]) -> tuple[list[str], di
     for kind, key, image in records:
         if kind == "control":
             seen.setdefault(key)
-            flush.merge_view(views, key, image, from_tick=False)
+            merge_view(views, key, image, from_tick=False)
             continue
         anchors.setdefault(key)
         for listed, view in image.items():
             seen.setdefault(listed)
-            flush.merge_view(views, listed, view, from_tick=True)
+            merge_view(views, listed, view, from_tick=True)
     return list(seen), views, list(anchors)
 
 

@@ -20,8 +20,9 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver import render
@@ -30,17 +31,17 @@ from whatsapp_buffer.deliver.media import CustomerMedia
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
-from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst, Conversation
-from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
-from whatsapp_buffer.relay.streaming import StreamingEvent
-from whatsapp_buffer.settings import (
+from whatsapp_buffer.function_settings import (
     AggregatorSettings,
     InboundSettings,
     IngestSettings,
     OutboundSettings,
     SweeperSettings,
 )
+from whatsapp_buffer.ingest.accept import Ingest
+from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
+from whatsapp_buffer.relay.streaming import StreamingEvent
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""

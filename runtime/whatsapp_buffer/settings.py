@@ -6,21 +6,18 @@ names, queue URLs, topic ARNs). From these two tables:
 
 * `components/settings.py` validates stack config and builds `StackSettings`; the components build each function's
   environment (exactly the variables that function reads);
-* each function reads its environment once, at cold start, into its typed settings below (`IngestSettings`, ...);
+* each function reads its environment once, at cold start, into its typed settings (`function_settings`:
+  `IngestSettings`, ...);
 * tests check that Pulumi.yaml's `config:` block and the README's table say what the declaration says.
 
 This module is packaged into the Lambdas and loaded by the Pulumi program, so it imports nothing but the standard
-library and `errors`. A missing or invalid variable is a deployment bug: `ConfigurationError` names it.
+library.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass
-from typing import Any, ClassVar, Self, get_origin, get_type_hints
-
-from whatsapp_buffer.errors import ConfigurationError
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound", "sweeper")
 """Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
@@ -319,147 +316,5 @@ def environment_of(function: str) -> tuple[Variable, ...]:
 ENVIRONMENT = {function: tuple(v.env for v in environment_of(function)) for function in FUNCTIONS}
 """Which variables each function is given; the program sets exactly these (tests check the resource graph)."""
 
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
-
-
-def _get(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigurationError(f"environment variable {name} is not set")
-    return value
-
-
 NO_VALUES = "none"
 """How an empty list setting travels in an environment variable (an empty variable reads as unset)."""
-
-
-def _read(env: Mapping[str, str], name: str, kind: Any) -> Any:
-    if kind == str | None:
-        # An optional setting left empty: the program sets the variable to "".
-        return env.get(name, "").strip() or None
-    raw = _get(env, name)
-    if kind is str:
-        return raw
-    if get_origin(kind) is tuple:
-        return () if raw == NO_VALUES else tuple(part.strip() for part in raw.split(",") if part.strip())
-    if kind is bool:
-        lowered = raw.lower()
-        if lowered in _TRUE | _FALSE:
-            return lowered in _TRUE
-        raise ConfigurationError(f"environment variable {name}={lowered!r} is not a boolean")
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigurationError(f"environment variable {name}={raw!r} is not a {kind.__name__}") from None
-
-
-class _FromEnvironment:
-    """A function's settings read from the variables the declaration gives it. The fields are named after the
-    declared fields and their annotations say how each variable is read (`retention_hours: float`); a nested dataclass
-    (`policy: BufferPolicy`) groups some of them."""
-
-    FUNCTION: ClassVar[str]
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
-        declared = {v.field: v for v in environment_of(cls.FUNCTION) if not v.powertools}
-        settings = _build(cls, declared, env)
-        if declared:
-            raise TypeError(f"{cls.__name__} has no field for {', '.join(sorted(declared))}")
-        return settings
-
-
-def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str]) -> Any:
-    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared`."""
-    hints = get_type_hints(cls)
-    values = {}
-    for field in fields(cls):
-        kind = hints[field.name]
-        if is_dataclass(kind):
-            values[field.name] = _build(kind, declared, env)
-        else:
-            variable = declared.pop(field.name, None)
-            if variable is None:
-                raise TypeError(f"{cls.__name__}.{field.name} is not a declared variable of this function")
-            values[field.name] = _read(env, variable.env, kind)
-    return cls(**values)
-
-
-@dataclass(frozen=True)
-class IngestSettings(_FromEnvironment):
-    FUNCTION: ClassVar[str] = INGEST
-    raw_table_name: str
-    retention_hours: float
-    ignore_reactions: bool
-    ignore_stickers: bool
-
-
-@dataclass(frozen=True)
-class BufferPolicy:
-    """When a conversation's pending messages become a burst (see `debounce`)."""
-
-    buffer_seconds: float
-    """Quiet period: flush once the customer has sent nothing for this long."""
-    max_wait_seconds: float
-    """Flush once the oldest pending message has waited this long, quiet or not."""
-    max_messages: int
-    """Flush once this many messages are pending."""
-    window_seconds: float
-    """The tumbling window: how often pending conversations are looked at."""
-
-
-@dataclass(frozen=True)
-class AggregatorSettings(_FromEnvironment):
-    FUNCTION: ClassVar[str] = AGGREGATOR
-    raw_table_name: str
-    bursts_queue_url: str
-    policy: BufferPolicy
-
-
-@dataclass(frozen=True)
-class InboundSettings(_FromEnvironment):
-    FUNCTION: ClassVar[str] = INBOUND
-    sessions_table_name: str
-    idempotency_table_name: str
-    media_bucket_name: str
-    out_topic_arn: str
-    connect_instance_id: str
-    contact_flow_id: str
-    chat_duration_minutes: int
-    mark_as_read: bool
-    meta_api_version: str
-    transcribe_languages: tuple[str, ...]
-    echo_transcripts: bool
-    transcript_wait_seconds: int
-
-
-@dataclass(frozen=True)
-class OutboundSettings(_FromEnvironment):
-    FUNCTION: ClassVar[str] = OUTBOUND
-    raw_table_name: str
-    retention_hours: float
-    sessions_table_name: str
-    idempotency_table_name: str
-    media_bucket_name: str
-    meta_api_version: str
-    reengagement_template: str | None
-    reengagement_template_language: str
-    agent_presence: bool
-
-
-@dataclass(frozen=True)
-class SweeperSettings(_FromEnvironment):
-    FUNCTION: ClassVar[str] = SWEEPER
-    raw_table_name: str
-    max_wait_seconds: float
-
-
-SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {
-    INGEST: IngestSettings,
-    AGGREGATOR: AggregatorSettings,
-    INBOUND: InboundSettings,
-    OUTBOUND: OutboundSettings,
-    SWEEPER: SweeperSettings,
-}
-"""The typed settings each function reads; a test checks their fields are exactly what the declaration gives it."""

@@ -5,7 +5,8 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 TABLE = "sessions"

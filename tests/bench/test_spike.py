@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bench import spike
 from whatsapp_buffer.buffer import flush
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.settings import BufferPolicy
 
 
 def test_one_final_invoke_works_on_at_most_the_bounded_number_of_conversations_at_once():

@@ -25,9 +25,9 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer.flush import Aggregator
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.function_settings import AggregatorSettings, BufferPolicy, IngestSettings
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, TypingSignal
-from whatsapp_buffer.settings import AggregatorSettings, BufferPolicy, IngestSettings
 
 TABLE = "whatsapp-buffer-test-raw"
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=10)

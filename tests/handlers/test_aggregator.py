@@ -9,8 +9,10 @@ import pytest
 
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
-from whatsapp_buffer.adapters.raw_table import RawStore, partition_key
-from whatsapp_buffer.buffer.flush import Aggregator, window_state
+from whatsapp_buffer.adapters.raw_common import partition_key
+from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.buffer.window import window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import TransientAwsError

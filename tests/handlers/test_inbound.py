@@ -20,8 +20,8 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.deliver.send_burst import BurstDelivery
 from whatsapp_buffer.entrypoints import inbound
+from whatsapp_buffer.function_settings import InboundSettings
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
-from whatsapp_buffer.settings import InboundSettings
 
 T0 = 1_000_000_000.0
 ORIGIN = "arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/5f811eaa4c81499384c496b909afbb1a"

@@ -18,7 +18,7 @@ from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import MARIA, World, text_burst
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.sessions_table import TranscriptDebts
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
 from whatsapp_buffer.deliver.transcripts import job_name, job_prefix
 from whatsapp_buffer.entrypoints import inbound

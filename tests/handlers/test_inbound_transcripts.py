@@ -13,7 +13,7 @@ from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import World, make_burst
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.raw_table import message_item
+from whatsapp_buffer.adapters.raw_messages import message_item
 from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.deliver.media import CustomerMedia
 from whatsapp_buffer.deliver.prepare import Preparation

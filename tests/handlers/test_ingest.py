@@ -11,8 +11,8 @@ from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
+from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.settings import IngestSettings
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 

@@ -26,14 +26,16 @@ from tests.fixtures.tables import create_raw_table
 from tests.handlers.test_outbound import CONVERSATION, T0, World, bridge_notices
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.raw_table import REFUSED_PREFIX, RawStore, partition_key
+from whatsapp_buffer.adapters.raw_common import partition_key
+from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
+from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
+from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.relay import notices
 from whatsapp_buffer.relay.relay_reply import SENT
-from whatsapp_buffer.settings import IngestSettings
 
 BUSINESS = CONVERSATION.partition("#")[0]
 CUSTOMER = CONVERSATION.partition("#")[2]

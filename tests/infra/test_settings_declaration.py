@@ -1,5 +1,5 @@
 """The one declaration of every setting (runtime/whatsapp_buffer/settings.py) is what Pulumi.yaml, the README, the
-resource graph and each function's typed settings say."""
+resource graph and each function's typed settings (function_settings.py) say."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from infra_helpers import env, function
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
 from components.settings import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
 from sandbox.program import PROJECT_DIR, stack_config
+from whatsapp_buffer import function_settings
 from whatsapp_buffer import settings as declared
 
 WRITE = "python -m components.config_docs --write"
@@ -71,14 +72,14 @@ def _fields(cls: type) -> set[str]:
 def test_each_functions_settings_have_a_field_for_exactly_what_it_reads(short_name):
     reads = {v.field for v in declared.environment_of(short_name) if not v.powertools}
 
-    assert _fields(declared.SETTINGS_CLASSES[short_name]) == reads
+    assert _fields(function_settings.SETTINGS_CLASSES[short_name]) == reads
 
 
 @pytest.mark.parametrize("short_name", declared.FUNCTIONS)
 def test_each_functions_settings_read_the_environment_the_program_gives_it(graph, short_name):
-    settings = declared.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
+    settings = function_settings.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
 
-    assert isinstance(settings, declared.SETTINGS_CLASSES[short_name])
+    assert isinstance(settings, function_settings.SETTINGS_CLASSES[short_name])
 
 
 def test_every_variable_name_and_field_is_declared_once():
@@ -121,8 +122,17 @@ def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
         function_environment("ingest", settings, {"raw_table_name": "raw"})
 
 
-def test_the_declaration_imports_only_the_standard_library_and_the_errors_module():
-    tree = ast.parse((PROJECT_DIR / "runtime" / "whatsapp_buffer" / "settings.py").read_text())
+@pytest.mark.parametrize(
+    ("module", "from_the_package"),
+    [
+        ("settings.py", set()),
+        ("function_settings.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+    ],
+)
+def test_the_declaration_and_its_reading_import_only_the_standard_library_besides_the_package_modules_named(
+    module, from_the_package
+):
+    tree = ast.parse((PROJECT_DIR / "runtime" / "whatsapp_buffer" / module).read_text())
     imported = {
         (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
         for node in ast.walk(tree)
@@ -136,7 +146,7 @@ def test_the_declaration_imports_only_the_standard_library_and_the_errors_module
     }
 
     assert imported - {"whatsapp_buffer"} <= set(sys.stdlib_module_names) | {"__future__"}
-    assert from_package == {"whatsapp_buffer.errors"}
+    assert from_package == from_the_package
 
 
 def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_the_sdk():
@@ -150,7 +160,7 @@ def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_th
         [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={}, check=True
     )
 
-    assert json.loads(result.stdout) == ["whatsapp_buffer", "whatsapp_buffer.errors", "whatsapp_buffer.settings"]
+    assert json.loads(result.stdout) == ["whatsapp_buffer", "whatsapp_buffer.settings"]
 
 
 @pytest.mark.parametrize("languages", [(), ("en-US",), ("en-US", "es-US")])
@@ -162,4 +172,4 @@ def test_transcribe_languages_read_back_in_the_inbound_function_as_the_stack_set
     value = function_environment(
         declared.INBOUND, stack, {v.field: "x" for v in declared.WIRING if declared.INBOUND in v.readers}
     )
-    assert declared.InboundSettings.from_env(value).transcribe_languages == languages
+    assert function_settings.InboundSettings.from_env(value).transcribe_languages == languages

@@ -146,7 +146,7 @@ def test_raw_table_streams_new_images_and_expires_items_on_a_numeric_ttl(graph):
 
 def test_raw_table_indexes_only_conversations_with_pending_messages_by_their_oldest(graph):
     """Sparse: ingest sets `waiting` with `first_pending`, a flush that leaves nothing pending removes both, so the
-    sweeper's Query reads just the conversations with something to send (adapters/raw_table.py)."""
+    sweeper's Query reads just the conversations with something to send (adapters/raw_control.py)."""
     (index,) = graph.get("whatsapp-buffer-buffered-ingest-raw-table").inputs["globalSecondaryIndexes"]
 
     assert index["name"] == "pending-since" and index["projectionType"] == "KEYS_ONLY"
@@ -404,7 +404,7 @@ def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_fil
 
 def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps_them_every_minute():
     """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
-    until it is paid (runtime adapters/sessions_table.py). The schedule's input is the event the inbound function
+    until it is paid (runtime adapters/transcript_debts.py). The schedule's input is the event the inbound function
     knows as the sweep (runtime deliver/late_transcripts.SWEEP_EVENT)."""
     graph = run_program({"transcribeLanguages": "en-US"})
     table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.settings import (
-    ENVIRONMENT,
+from whatsapp_buffer.function_settings import (
     AggregatorSettings,
     BufferPolicy,
     InboundSettings,
     IngestSettings,
     OutboundSettings,
 )
+from whatsapp_buffer.settings import ENVIRONMENT
 
 INGEST_ENV = {"RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24", "IGNORE_REACTIONS": "true", "IGNORE_STICKERS": "no"}
 AGGREGATOR_ENV = {

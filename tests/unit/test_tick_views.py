@@ -1,9 +1,9 @@
-"""How a window merges the control images its records carry (flush.merge_view), where its tick goes
-(flush.choose_anchor), and which views a window state or a tick may hold (flush.listed_view)."""
+"""How a window merges the control images its records carry (window.merge_view), where its tick goes
+(window.choose_anchor), and which views a window state or a tick may hold (window.listed_view)."""
 
 import pytest
 
-from whatsapp_buffer.buffer.flush import choose_anchor, listed_view, merge_view
+from whatsapp_buffer.buffer.window import choose_anchor, listed_view, merge_view
 
 OLD = [2, 101.0, 100.0, 4]
 NEW = [3, 105.0, 100.0, 5]

@@ -24,9 +24,10 @@ Where adapters disagreed before this table existed, each keeps its behaviour, an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, ParamValidationError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -51,9 +52,9 @@ NETWORK_ERRORS: tuple[type[Exception], ...] = (BotoConnectionError, HTTPClientEr
 EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
 
 READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
+"""A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 TRANSCRIPT_ECHO = "SendWhatsAppMessage (transcript echo)"
 """A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
-"""A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 
 
 @dataclass(frozen=True)
@@ -121,27 +122,34 @@ def error_code(exc: ClientError) -> str:
 
 _RETRY = "throttled or unavailable, a retry may fix it"
 
+
+def _transient(*codes: str, code_contains: str | None = None, too_many_requests: bool = False) -> Rule:
+    """The row every service has: throttled or failing on its side (its `codes`, any HTTP 5xx, and HTTP 429 where
+    `too_many_requests`), so a retry may fix it."""
+    return Rule(
+        TransientAwsError,
+        _RETRY,
+        codes=frozenset(codes),
+        code_contains=code_contains,
+        min_status=500,
+        statuses=frozenset({429}) if too_many_requests else frozenset(),
+    )
+
+
 DYNAMODB = Service(
     "DynamoDB",
     EVERY_BOTOCORE_ERROR,
     (
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset(
-                {
-                    "ProvisionedThroughputExceededException",
-                    "ThrottlingException",
-                    "RequestLimitExceeded",
-                    "InternalServerError",
-                    "ServiceUnavailable",
-                    "TransactionConflictException",
-                    "TransactionInProgressException",
-                    # Cancelled for a reason other than a failed condition (callers check conditions first): retry.
-                    "TransactionCanceledException",
-                }
-            ),
-            min_status=500,
+        _transient(
+            "ProvisionedThroughputExceededException",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "TransactionConflictException",
+            "TransactionInProgressException",
+            # Cancelled for a reason other than a failed condition (callers check conditions first): retry.
+            "TransactionCanceledException",
         ),
         Rule(
             ConfigurationError,
@@ -168,13 +176,7 @@ SQS = Service(
                 }
             ),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"ServiceUnavailable", "InternalError", "KmsThrottled"}),
-            code_contains="Throttl",
-            min_status=500,
-        ),
+        _transient("ServiceUnavailable", "InternalError", "KmsThrottled", code_contains="Throttl"),
     ),
 )
 
@@ -183,7 +185,7 @@ S3 = Service(
     NETWORK_ERRORS,
     (
         Rule(MediaUnavailable, "object missing", codes=frozenset({"NoSuchKey", "404", "NotFound"})),
-        Rule(TransientAwsError, _RETRY, codes=frozenset({"SlowDown", "RequestTimeout"}), min_status=500),
+        _transient("SlowDown", "RequestTimeout"),
     ),
 )
 
@@ -204,19 +206,12 @@ CONNECT = Service(
             codes=frozenset({"ServiceQuotaExceededException"}),
             operations=frozenset({"CompleteAttachmentUpload"}),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset(
-                {
-                    "ThrottlingException",
-                    "InternalServerException",
-                    "InternalServiceException",
-                    "ServiceUnavailableException",
-                }
-            ),
-            min_status=500,
-            statuses=frozenset({429}),
+        _transient(
+            "ThrottlingException",
+            "InternalServerException",
+            "InternalServiceException",
+            "ServiceUnavailableException",
+            too_many_requests=True,
         ),
     ),
 )
@@ -226,12 +221,8 @@ END_USER_MESSAGING = Service(
     "End User Messaging",
     NETWORK_ERRORS,
     (
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"ThrottledRequestException", "InternalServiceException", "DependencyException"}),
-            min_status=500,
-            statuses=frozenset({429}),
+        _transient(
+            "ThrottledRequestException", "InternalServiceException", "DependencyException", too_many_requests=True
         ),
         Rule(
             MediaUnavailable,
@@ -262,13 +253,7 @@ TRANSCRIBE = Service(
             codes=frozenset({"ConflictException"}),
             operations=frozenset({"StartTranscriptionJob"}),
         ),
-        Rule(
-            TransientAwsError,
-            _RETRY,
-            codes=frozenset({"LimitExceededException", "InternalFailureException", "ThrottlingException"}),
-            min_status=500,
-            statuses=frozenset({429}),
-        ),
+        _transient("LimitExceededException", "InternalFailureException", "ThrottlingException", too_many_requests=True),
         Rule(
             TranscriptionUnavailable,
             "job refused or unknown",
@@ -302,3 +287,28 @@ def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
     if first_only:
         return bool(reasons) and reasons[0] == "ConditionalCheckFailed"
     return "ConditionalCheckFailed" in reasons
+
+
+def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool) -> bool:
+    """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
+    `first_only`), True when it was written. Any other failure, the service's or the network's, leaves as
+    `DYNAMODB.translate` makes it."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if cancelled_by_condition(exc, first_only=first_only):
+            return False
+        raise DYNAMODB.translate(exc, operation) from exc
+    except BotoCoreError as exc:
+        raise DYNAMODB.translate(exc, operation) from exc
+    return True
+
+
+def conditional_write(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+    """One DynamoDB write with a ConditionExpression, its failures translated by `DYNAMODB.translating`: its
+    response, or None when the condition failed (the item is not in the state the write expects)."""
+    try:
+        with DYNAMODB.translating(operation):
+            return method(**kwargs)
+    except ConcurrentUpdate:
+        return None

@@ -12,13 +12,13 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import urllib3
 
 from whatsapp_buffer.adapters.aws_errors import CONNECT
-from whatsapp_buffer.errors import TransientAwsError
+from whatsapp_buffer.errors import ChatSessionGone, TransientAwsError
 
 TYPING = "application/vnd.amazonaws.connect.event.typing"
 """botocore SendEvent.ContentType: "Supported types are: application/vnd.amazonaws.connect.event.typing …"."""
@@ -196,3 +196,18 @@ class ChatParticipant:
         with CONNECT.translating("GetAttachment"):
             response = self._client.get_attachment(AttachmentId=attachment_id, ConnectionToken=connection_token)
         return self._download(response["Url"])
+
+
+T = TypeVar("T")
+
+
+def with_renewed_connection(
+    participant: ChatParticipant, connection_token: str, participant_token: str, call: Callable[[str], T]
+) -> T:
+    """`call(connection token)` with the stored connection, and once more with a new one when Connect refuses it: the
+    stored connection may have expired on a long chat; the participant token outlives it. The new connection is not
+    stored. `ChatSessionGone` from the second attempt means the chat is over."""
+    try:
+        return call(connection_token)
+    except ChatSessionGone:
+        return call(participant.connect(participant_token).token)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from whatsapp_buffer.settings import BufferPolicy
+from whatsapp_buffer.function_settings import BufferPolicy
 
 
 class Outcome(enum.Enum):

@@ -1,32 +1,11 @@
 """Flush the buffer: at each tumbling window's end, one burst per conversation that is due (the debounce).
 
-The tumbling window is the timer. Records of control items arrive during a window; their conversation keys are
-collected in the window state with the newest control image their records carried ({"c": [keys], "v": {key:
-[pending, last_arrival, first_pending, version]}, "a": [tick anchors]}, about 120 bytes a conversation: ~8,700 per
-shard-window under Lambda's 1 MB state limit). At the window's final invoke each conversation is decided with
-`debounce.flush_due`, on its image first: not yet due -> it stays waiting (no read); nothing pending -> dropped (the
-loop ends); looks due -> the control item is read consistently and the decision made again on the truth: due ->
+The tumbling window is the timer. The window's records name the conversations to look at and carry their newest
+control image (`window`: the state kept between invokes, how images merge, and the tick that brings what is left
+waiting into the next window). At the window's final invoke each conversation is decided with `debounce.flush_due`,
+on its image first: not yet due -> it stays waiting (no read) and is listed in the tick; nothing pending -> dropped
+(the loop ends); looks due -> the control item is read consistently and the decision made again on the truth: due ->
 flushed here.
-
-Lambda drops a window's state after its final invoke ("After processing, the window completes and your final
-invocation completes, and then the state is dropped": Lambda Developer Guide, "Tumbling windows" for DynamoDB
-streams), so what is still waiting must come back through a new stream record. The final invoke writes ONE tick item
-(`RawStore.write_tick`, chunked when large) listing every conversation it leaves waiting with the control image it was
-decided on (None for one whose flush failed: read it at the next end). The tick's record lands in the next window, and
-each listed conversation counts as seen there, with that image. A flushed conversation with messages left is not
-listed: its settle wrote the control item, whose own record brings it back.
-
-Where the tick lands: a stream record goes to the shard of its item's partition, so the tick is written under the
-partition key of one of the waiting conversations (the anchor: the previous window's anchor while it still waits,
-so the same item is overwritten window after window; else the smallest key). The conversations of one shard arrived
-through it, so their tick comes back to it. After a shard split the tick may land in another shard than some of its
-conversations' own records, and two aggregators may then flush one conversation at once; that stays safe because
-every step below is conditional (claims, marks, the versioned settle) and idempotent under one burst id.
-
-Merging views: a control record's image replaces a view of the same or a lower version (versions only grow; a
-record Lambda processes again may come out of order); a tick's image only fills an absent view or replaces one of a strictly lower version. A tick never lists a
-conversation with nothing pending, so a stale tick cannot make a conversation look idle, and an image that looks due
-is always checked against a consistent read before anything is sent.
 
 Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
 W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
@@ -60,30 +39,28 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.raw_table import RawStore, conversation_from_stream_keys, tick_from_stream
+from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer import debounce, merge
 from whatsapp_buffer.buffer.debounce import ControlView
 from whatsapp_buffer.buffer.lifecycle import ClaimInFlight, ConversationBuffer
-from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
+from whatsapp_buffer.buffer.window import (
+    NO_IMAGE,
+    choose_anchor,
+    control_view,
+    conversation_of,
+    listed_view,
+    merge_view,
+    state_anchors,
+    state_keys,
+    state_views,
+    tick_of,
+    window_state,
+)
+from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
+from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.settings import BufferPolicy
 
-STATE_KEY = "c"
-"""Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending,
-version]}, "a": [anchors of the ticks this window carried]}."""
-VIEWS_KEY = "v"
-"""The newest control image each conversation's records carried this window (the stream's NEW_IMAGE, or a tick's
-listed image; see the module docstring for how they merge): enough to decide WAIT or IDLE without reading the control
-item again. Records of one item arrive in order, so a control record's image is the newest write the stream has
-delivered; a newer one only makes the conversation less due by quiet, and its own record brings it to a later window.
-A due-looking image is always checked against a consistent read before anything is sent. A window state written by
-the code before versions were kept holds 3-element views: they read as version 0."""
-ANCHORS_KEY = "a"
-"""The conversations whose partitions this window's tick records came from: the next tick keeps one of them as its
-anchor while it still waits, so one tick item is overwritten window after window."""
-NO_IMAGE = None
-"""A tick's image of a conversation whose flush failed: no image, read the control item at the next window end."""
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
 SETTLE_ATTEMPTS = 5
@@ -102,114 +79,6 @@ MAX_READ_FAILURES = 3
 flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
 
 
-def window_state(
-    keys: Iterable[str], views: dict[str, list[Any]] | None = None, anchors: Iterable[str] = ()
-) -> dict[str, Any]:
-    state: dict[str, Any] = {STATE_KEY: list(dict.fromkeys(keys))}
-    if views:
-        state[VIEWS_KEY] = {key: views[key] for key in state[STATE_KEY] if key in views}
-    anchors = [a for a in dict.fromkeys(anchors) if a in state[STATE_KEY]]
-    if anchors:
-        state[ANCHORS_KEY] = anchors
-    return state
-
-
-def control_view(image: dict[str, Any] | None) -> list[Any] | None:
-    """[pending, last_arrival, first_pending, version] from a control record's (deserialized) NewImage; None if
-    unusable. An image without `version` (none is written without one) reads as version 0."""
-    if not image or "pending" not in image or "last_arrival" not in image:
-        return None
-    try:
-        first = image.get("first_pending")
-        return [
-            int(image["pending"]),
-            float(image["last_arrival"]),
-            None if first is None else float(first),
-            int(image.get("version") or 0),
-        ]
-    except (TypeError, ValueError):
-        return None
-
-
-def listed_view(image: Any) -> list[Any] | None:
-    """A tick's or a window state's view as [pending, last_arrival, first_pending, version]; a 3-element one (a window
-    state written before versions were kept) reads as version 0. None when it is not a view."""
-    if not isinstance(image, list) or len(image) not in (3, 4):
-        return None
-    pending, last_arrival, first_pending, *version = image
-    return control_view(
-        {
-            "pending": pending,
-            "last_arrival": last_arrival,
-            "first_pending": first_pending,
-            "version": (version or [0])[0],
-        }
-    )
-
-
-def merge_view(views: dict[str, list[Any]], key: str, view: list[Any] | None, *, from_tick: bool) -> None:
-    """Merge one record's image of conversation `key` into the window's views. A control record's image replaces
-    one of the same or a lower version (None: unusable, read it at the end); a tick's only fills an absent view or
-    replaces a strictly older one (None, a failed flush's entry, changes nothing: a view the window has is newer than the failure)."""
-    if not from_tick:
-        current = views.get(key)
-        if view is None:
-            views.pop(key, None)
-        elif current is None or current[3] <= view[3]:
-            # Versions only grow, so a lower one is an older write: a record processed again, which Lambda may then
-            # deliver out of order ("If records are processed more than once, they might be processed out of
-            # order": Lambda Developer Guide, tumbling windows). Keeping the newer image keeps a conversation with
-            # messages pending from looking idle.
-            views[key] = view
-        return
-    if view is None:
-        return
-    current = views.get(key)
-    if current is None or current[3] < view[3]:
-        views[key] = view
-
-
-def choose_anchor(waiting: Iterable[str], previous: Iterable[str]) -> str:
-    """The conversation whose partition the next tick is written under: the smallest previous anchor still waiting
-    (the same item overwritten window after window), else the smallest waiting key."""
-    waiting = set(waiting)
-    kept = sorted(a for a in previous if a in waiting)
-    return kept[0] if kept else min(waiting)
-
-
-def conversation_of(record: DynamoDBRecord) -> Conversation | None:
-    """The conversation a control record belongs to; None for records of other items (the filter should drop them)."""
-    stream = record.dynamodb
-    if stream is None:
-        raise MalformedEvent("stream record has no dynamodb section")
-    return conversation_from_stream_keys(stream.keys or {})
-
-
-def tick_of(record: DynamoDBRecord) -> tuple[str, dict[str, list[Any] | None]] | None:
-    """(anchor, {conversation key: view or None}) of a tick record; None for records of other items. An entry that
-    is not a conversation key or not a view is dropped with a warning (the sweeper finds its conversation)."""
-    stream = record.dynamodb
-    if stream is None:
-        raise MalformedEvent("stream record has no dynamodb section")
-    tick = tick_from_stream(stream.keys or {}, stream.new_image)
-    if tick is None:
-        return None
-    anchor, listed = tick
-    views: dict[str, list[Any] | None] = {}
-    for key, image in listed.items():
-        view = None if image is None else listed_view(list(image) if isinstance(image, (list, tuple)) else image)
-        try:
-            key = Conversation.from_key(str(key)).key
-        except MalformedEvent:
-            view, image = None, "unreadable"
-        if image is not None and view is None:
-            logger.warning("dropped an unreadable tick entry")
-            _count("TickEntriesDropped")
-            continue
-        views[key] = view
-    return anchor, views
-
-
 @dataclass
 class Aggregator:
     store: RawStore
@@ -218,9 +87,9 @@ class Aggregator:
     now: Callable[[], float] = clock.now
 
     def handle(self, event: DynamoDBStreamEvent) -> dict[str, Any]:
-        seen = dict.fromkeys(self._state_keys(event.state))
-        views = self._state_views(event.state, seen)
-        anchors = self._state_anchors(event.state, seen)
+        seen = dict.fromkeys(state_keys(event.state))
+        views = state_views(event.state, seen)
+        anchors = state_anchors(event.state, seen)
 
         def collect(record: DynamoDBRecord) -> None:
             conversation = conversation_of(record)
@@ -254,8 +123,8 @@ class Aggregator:
         anchors: Iterable[str] = (),
     ) -> list[Burst]:
         """Decide and act for every conversation seen in the window, FLUSH_CONCURRENCY at a time; one failing does
-        not block the others. `views`: the control images the window's records carried (see VIEWS_KEY); `anchors`:
-        where this window's ticks came from (see ANCHORS_KEY). Ends by writing the tick of what is left waiting."""
+        not block the others. `views`: the control images the window's records carried (see window.VIEWS_KEY); `anchors`:
+        where this window's ticks came from (see window.ANCHORS_KEY). Ends by writing the tick of what is left waiting."""
         if not conversations:
             return []
         views = {key: view for key, view in ((k, listed_view(v)) for k, v in (views or {}).items()) if view is not None}
@@ -404,32 +273,6 @@ class Aggregator:
             # A message arrived during the flush: it is pending in the table; count it from the truth.
             buffer = self._buffer(conversation, self.store.read_control(conversation).version)
         raise ConcurrentUpdate("the control item kept changing while settling a flush")
-
-    @staticmethod
-    def _state_views(state: dict[str, Any], seen: dict[str, None]) -> dict[str, list[Any]]:
-        views = state.get(VIEWS_KEY) if isinstance(state, dict) else None
-        if not isinstance(views, dict):
-            return {}
-        valid = {key: listed_view(view) for key, view in views.items() if key in seen}
-        return {key: view for key, view in valid.items() if view is not None}
-
-    @staticmethod
-    def _state_anchors(state: dict[str, Any], seen: dict[str, None]) -> dict[str, None]:
-        anchors = state.get(ANCHORS_KEY) if isinstance(state, dict) else None
-        return (
-            dict.fromkeys(a for a in anchors if isinstance(a, str) and a in seen) if isinstance(anchors, list) else {}
-        )
-
-    @staticmethod
-    def _state_keys(state: dict[str, Any]) -> list[str]:
-        keys = state.get(STATE_KEY) or []
-        valid = []
-        for key in keys if isinstance(keys, list) else []:
-            try:
-                valid.append(Conversation.from_key(str(key)).key)
-            except MalformedEvent:
-                logger.warning("dropped an unreadable window state entry")
-        return valid
 
 
 def typing_slot(first_pending: float | None, now: float, window_seconds: float) -> str | None:

@@ -45,14 +45,8 @@ from typing import Any
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.sessions_table import (
-    CLAIMED,
-    PAID,
-    Session,
-    SessionStore,
-    TranscriptDebt,
-    TranscriptDebts,
-)
+from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.adapters.transcript_debts import CLAIMED, PAID, TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.transcripts import Transcripts, echo_text, missing_line
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError

@@ -4,7 +4,7 @@ stream -> a `[WhatsApp bridge]` notice in the conversation's chat.
 Ingest writes a refusal item (`REFUSED#<WhatsApp message id>`, once: a conditional put) when a `failed` status names
 a message the bridge sent; the inbound function, which holds the chat's connection token, reads its INSERT off the
 stream (its mapping's filter passes only those and, on a stack that transcribes, inserted recordings) and posts the
-notice through the customer's connection like the relay's synchronous notices (`relay.notices`: CUSTOM_BOT cannot
+notice through the customer's connection like the relay's synchronous notices (`relay.tell_agent`: CUSTOM_BOT cannot
 join once an agent is there). Its ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>` makes a
 redelivered record post nothing more; the outbound relay never relays a `bridge-notice|` line back to WhatsApp.
 
@@ -21,14 +21,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.raw_table import PK_PREFIX, REFUSAL
+from whatsapp_buffer.adapters.connect_chat import ChatParticipant, with_renewed_connection
+from whatsapp_buffer.adapters.raw_common import PK_PREFIX
+from whatsapp_buffer.adapters.raw_outbound import REFUSAL
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.errors import ChatSessionGone
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.relay import notices
-from whatsapp_buffer.relay.relay_reply import NOTICE_MARK, count_refusal
+from whatsapp_buffer.relay.tell_agent import NOTICE_MARK, count_refusal
 
 FAILED = "failed"
 """The outcome in a notice's ClientToken: WhatsApp accepted the message, then reported it failed."""
@@ -84,12 +85,12 @@ class RefusalNotices:
             return 0
         token = refusal_token(kind, reason, message_id)
         try:
-            try:
-                self._participant.send_text(session.connection_token, text, token)
-            except ChatSessionGone:
-                # The stored connection may have expired on a long chat; the participant token outlives it.
-                connection = self._participant.connect(session.participant_token)
-                self._participant.send_text(connection.token, text, token)
+            with_renewed_connection(
+                self._participant,
+                session.connection_token,
+                session.participant_token,
+                lambda connection: self._participant.send_text(connection, text, token),
+            )
         except ChatSessionGone:
             logger.warning("refusal not told: the chat has ended", message_id=message_id, reason=reason)
             count("NoticesUndeliverable")

@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from whatsapp_buffer.adapters.raw_table import MESSAGE
+from whatsapp_buffer.adapters.raw_messages import MESSAGE
 from whatsapp_buffer.deliver import convert
 from whatsapp_buffer.deliver.media import CustomerMedia
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Transcripts

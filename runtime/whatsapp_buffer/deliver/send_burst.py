@@ -34,9 +34,9 @@ from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
 from whatsapp_buffer.deliver.typing import CustomerTyping
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
+from whatsapp_buffer.function_settings import InboundSettings
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.settings import InboundSettings
 
 
 class BurstDelivery:

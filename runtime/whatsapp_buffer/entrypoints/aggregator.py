@@ -10,8 +10,8 @@ from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.function_settings import AggregatorSettings
 from whatsapp_buffer.observability import lambda_handler
-from whatsapp_buffer.settings import AggregatorSettings
 
 installed: bootstrap.Installed[Aggregator] = bootstrap.Installed(bootstrap.aggregator)
 

@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
-from whatsapp_buffer.settings import IngestSettings
 
 installed: bootstrap.Installed[Ingest] = bootstrap.Installed(bootstrap.ingest)
 

@@ -8,8 +8,8 @@ from typing import Any
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.buffer.sweep import Sweeper
+from whatsapp_buffer.function_settings import SweeperSettings
 from whatsapp_buffer.observability import lambda_handler
-from whatsapp_buffer.settings import SweeperSettings
 
 installed: bootstrap.Installed[Sweeper] = bootstrap.Installed(bootstrap.sweeper)
 

@@ -27,10 +27,10 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
+from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.settings import IngestSettings
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `relay_reply` runs it).
+"""What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `relay_files` runs it).
 
 WhatsApp takes only its own media types, each up to a size (AWS End User Messaging Social User Guide, "Supported
 media file types": audio `audio/aac`, `audio/amr`, `audio/mpeg`, `audio/mp4`, `audio/ogg` (Opus only) up to 16 MB;

@@ -1,7 +1,7 @@
 """What the bridge tells the agent, in the chat, when something the agent sent did not reach the customer (pure).
 
 A notice names what did not arrive and why, in a line short enough to read at a glance. It starts with `PREFIX` so
-the agent never mistakes it for the customer's words (Connect shows it in the customer's row; see `relay_reply`).
+the agent never mistakes it for the customer's words (Connect shows it in the customer's row; see `tell_agent`).
 """
 
 from __future__ import annotations

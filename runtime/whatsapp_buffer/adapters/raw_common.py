@@ -1,0 +1,74 @@
+"""What every item of the raw table shares: the partition of its conversation, how numbers are written and read back,
+and the one client with its error translation.
+
+The item kinds are kept apart by what they are for (`raw_messages`: the customer's messages; `raw_control`: the
+buffer's control and tick items; `raw_outbound`: what the bridge sent and WhatsApp refused), and all of them build on
+this module, so the partition key and the translation of DynamoDB's failures are written once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import botocore.config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB
+from whatsapp_buffer.model import Conversation
+
+PK_PREFIX = "CONV#"
+
+
+def partition_key(conversation: Conversation) -> str:
+    return f"{PK_PREFIX}{conversation.key}"
+
+
+def expires_at(now: float, retention_hours: float) -> dict[str, str]:
+    """The TTL attribute of an item kept `retention_hours` after `now` (as long as raw messages are kept)."""
+    return {"N": str(int(now + retention_hours * 3600))}
+
+
+def number(value: float) -> str:
+    return repr(float(value))
+
+
+def read_number(item: dict[str, Any], name: str) -> float | None:
+    value = item.get(name)
+    return float(value["N"]) if value and "N" in value else None
+
+
+def read_int(item: dict[str, Any], name: str) -> int | None:
+    value = read_number(item, name)
+    return None if value is None else int(value)
+
+
+class RawTable:
+    """The raw table's name and client. Built once per cold start; tests hand in a client of a moto-backed table."""
+
+    def __init__(self, table_name: str, client: Any | None = None, *, max_connections: int = 10) -> None:
+        """`max_connections`: the client's HTTP pool, at least the number of threads that call at once."""
+        self.table_name = table_name
+        self.client = (
+            client
+            if client is not None
+            else boto3.client("dynamodb", config=botocore.config.Config(max_pool_connections=max_connections))
+        )
+
+    def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return method(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise DYNAMODB.translate(exc, action) from exc
+
+    def _conditional(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any] | None:
+        """`_call` of a write with a ConditionExpression: None when DynamoDB refused the condition (the item is not
+        in the state the write expects), its response otherwise."""
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return None
+            raise DYNAMODB.translate(exc, action) from exc
+        except BotoCoreError as exc:
+            raise DYNAMODB.translate(exc, action) from exc

@@ -1,0 +1,216 @@
+"""The raw table's control and tick items: what the aggregator decides a conversation's flush on, and how the
+conversations it leaves waiting come back to it. Kept apart from the message items because these are the buffer's
+own bookkeeping, read and written by the aggregator and the sweeper, and their layout is what the stream filters,
+the sparse index and the aggregator's PutItem grant are built on.
+
+Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`, and `waiting` =
+`pending` while messages are pending (removed with `first_pending` when none are). Ingest writes it in the same
+transaction as the message (`raw_messages`); the flush settles it at the version it read.
+Tick item: pk = `CONV#<anchor conversation key>`, sk = `TICK` (chunks `TICK#1`, `TICK#2`... when the list would pass
+TICK_CHUNK_BYTES), `record_type` tick, `listed` = {conversation key: [pending, last_arrival, first_pending, version]
+or NULL}, `written_at`, TTL `expires_at` (an hour). Each final invoke that leaves conversations waiting writes one
+(PutItem, unconditional): its stream record carries every listed conversation into the next window, in place of one
+touch per conversation. Nothing rewrites a stale tick, so it writes no record and is inert until TTL removes it.
+Index `pending-since` (sparse, keys only): `waiting` / `first_pending`. Only control items with pending messages carry
+both attributes, so the index holds exactly the conversations with something to send, oldest first, and the sweeper
+finds stranded ones without scanning the table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from whatsapp_buffer.adapters.raw_common import PK_PREFIX, RawTable, number, partition_key, read_number
+from whatsapp_buffer.buffer.debounce import ControlView
+from whatsapp_buffer.buffer.lifecycle import PENDING, Settlement
+from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.model import Conversation
+
+CONTROL_SK = "CONTROL"
+CONTROL = "control"
+TICK_SK = "TICK"
+TICK = "tick"
+"""`record_type` of a tick item (what the aggregator's stream filter passes, with control items)."""
+TICK_LISTED = "listed"
+"""The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
+conversation with pending messages."""
+TICK_CHUNK_BYTES = 300_000
+"""A tick's list is cut in chunks of about this many bytes: an item is at most 400 KB (DynamoDB Developer Guide,
+"Item size"), and a stream record carries the whole item to the aggregator, whose invoke payload is at most 6 MB."""
+TICK_TTL_SECONDS = 3600
+"""A tick is read within a window or two of being written; an hour is plenty, and a stale one is inert anyway."""
+PENDING_INDEX = "pending-since"
+"""The sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a number)."""
+WAITING = "waiting"
+"""The index's hash key attribute; one value, `pending`, on every control item with pending messages."""
+
+
+def control_key(conversation: Conversation) -> dict[str, Any]:
+    return {"pk": {"S": partition_key(conversation)}, "sk": {"S": CONTROL_SK}}
+
+
+def tick_sort_keys(chunks: int) -> list[str]:
+    """`TICK` for a tick in one item, `TICK#1`..`TICK#n` for one in n chunks."""
+    return [TICK_SK] if chunks == 1 else [f"{TICK_SK}#{i}" for i in range(1, chunks + 1)]
+
+
+def tick_chunks(listed: Mapping[str, list[Any] | None], limit: int = TICK_CHUNK_BYTES) -> list[dict[str, Any]]:
+    """`listed` cut in the fewest chunks in its order whose (over)estimated DynamoDB size stays under `limit`: an
+    entry's JSON text is longer than DynamoDB's encoding of it (numbers are stored in about half their digits)."""
+    chunks: list[dict[str, Any]] = [{}]
+    size = 0
+    for key, image in listed.items():
+        entry = len(key.encode()) + len(json.dumps(image)) + 8
+        if chunks[-1] and size + entry > limit:
+            chunks.append({})
+            size = 0
+        chunks[-1][key] = image
+        size += entry
+    return chunks
+
+
+def _stream_keys(keys: Mapping[str, Any]) -> tuple[str, str]:
+    """(pk, sk) of a stream record's (deserialized) Keys; MalformedEvent when they are not this table's."""
+    pk, sk = keys.get("pk"), keys.get("sk")
+    if not isinstance(pk, str) or not pk.startswith(PK_PREFIX) or not isinstance(sk, str):
+        raise MalformedEvent("stream record keys are not the raw table's (pk/sk)")
+    return pk, sk
+
+
+def tick_from_stream(keys: Mapping[str, Any], image: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """(anchor conversation key, {conversation key: image or None}) of a tick record's (deserialized) Keys and
+    NewImage; None for records of other items or a tick record without its image (a REMOVE)."""
+    pk, sk = _stream_keys(keys)
+    if sk != TICK_SK and not sk.startswith(f"{TICK_SK}#"):
+        return None
+    if not image or image.get("record_type") != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
+        return None
+    return pk[len(PK_PREFIX) :], dict(image[TICK_LISTED])
+
+
+def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
+    """The conversation of a stream record's (deserialized) Keys when it is a control item, else None.
+    Raises MalformedEvent when the keys are not this table's."""
+    pk, sk = _stream_keys(keys)
+    if sk != CONTROL_SK:
+        return None
+    return Conversation.from_key(pk[len(PK_PREFIX) :])
+
+
+class ControlItems(RawTable):
+    """The control and tick items, as the aggregator and the sweeper read and write them."""
+
+    def read_control(self, conversation: Conversation) -> ControlView:
+        """The conversation's control item, read consistently (all zero/None when it does not exist)."""
+        response = self._call(
+            "read a control item",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key=control_key(conversation),
+            ConsistentRead=True,
+        )
+        item = response.get("Item") or {}
+        return ControlView(
+            pending=int(read_number(item, "pending") or 0),
+            last_arrival=read_number(item, "last_arrival"),
+            first_pending=read_number(item, "first_pending"),
+            version=int(read_number(item, "version") or 0),
+        )
+
+    def touch(self, conversation: Conversation) -> None:
+        """Change the control item without changing its meaning, so a new stream record brings the conversation
+        into the next window."""
+        # Refused when there is no control item: nothing was ever stored, so nothing can be pending.
+        self._conditional(
+            "touch a control item",
+            self.client.update_item,
+            TableName=self.table_name,
+            Key=control_key(conversation),
+            UpdateExpression="ADD tick :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+
+    def write_tick(self, anchor: Conversation, listed: Mapping[str, list[Any] | None], now: float) -> int:
+        """Write the tick item(s) under `anchor`'s partition listing `listed` (conversation key -> [pending,
+        last_arrival, first_pending, version], or None: read it); how many items. Unconditional PutItems: a retried
+        final invoke writes the same list again, and `written_at` makes every write a change, so each writes a stream
+        record (DynamoDB writes none for a write that changes nothing)."""
+        chunks = tick_chunks(listed)
+        for sort_key, chunk in zip(tick_sort_keys(len(chunks)), chunks, strict=True):
+            self._call(
+                "write a tick",
+                self.client.put_item,
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": partition_key(anchor)},
+                    "sk": {"S": sort_key},
+                    "record_type": {"S": TICK},
+                    TICK_LISTED: {"M": {key: _tick_image(image) for key, image in chunk.items()}},
+                    "written_at": {"N": number(now)},
+                    "expires_at": {"N": str(int(now + TICK_TTL_SECONDS))},
+                },
+            )
+        return len(chunks)
+
+    def pending_since_before(self, cutoff: float) -> list[Conversation]:
+        """Conversations whose oldest pending message was stored before `cutoff`, oldest first (the sparse index;
+        eventually consistent, which a sweep that runs again a minute later tolerates)."""
+        found: list[Conversation] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
+            "ExpressionAttributeNames": {"#waiting": WAITING},
+            "ExpressionAttributeValues": {":pending": {"S": PENDING}, ":cutoff": {"N": number(cutoff)}},
+        }
+        while True:
+            response = self._call("read the pending-since index", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                pk = item.get("pk", {}).get("S", "")
+                if pk.startswith(PK_PREFIX):
+                    found.append(Conversation.from_key(pk[len(PK_PREFIX) :]))
+            if "LastEvaluatedKey" not in response:
+                return found
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def settle_control(self, conversation: Conversation, settlement: Settlement) -> bool:
+        """Write the recomputed pending count if the control item is still at `settlement.expected_version`.
+        False when a message arrived since (the caller re-reads and recomputes)."""
+        values: dict[str, Any] = {
+            ":pending": {"N": str(settlement.pending)},
+            ":version": {"N": str(settlement.expected_version)},
+            ":one": {"N": "1"},
+        }
+        if settlement.first_pending is None:
+            # Nothing pending: the conversation leaves the sparse index with its first_pending.
+            expression = f"SET pending = :pending REMOVE first_pending, {WAITING} ADD version :one"
+        else:
+            expression = f"SET pending = :pending, first_pending = :first, {WAITING} = :waiting ADD version :one"
+            values[":first"] = {"N": number(settlement.first_pending)}
+            values[":waiting"] = {"S": PENDING}
+        return (
+            self._conditional(
+                "settle a control item",
+                self.client.update_item,
+                TableName=self.table_name,
+                Key=control_key(conversation),
+                UpdateExpression=expression,
+                ConditionExpression="version = :version",
+                ExpressionAttributeValues=values,
+            )
+            is not None
+        )
+
+
+def _tick_image(image: list[Any] | None) -> dict[str, Any]:
+    if image is None:
+        return {"NULL": True}
+    return {
+        "L": [
+            {"NULL": True} if value is None else {"N": number(value) if isinstance(value, float) else str(value)}
+            for value in image
+        ]
+    }

@@ -1,0 +1,291 @@
+"""The raw table's message items: the customer's messages as ingest stores them, and each step of their way through
+the buffer. Kept apart from the control items (`raw_control`) because these hold the customer's words and move
+through `buffer.lifecycle`'s states one conditional write at a time, while the control item only counts them.
+
+Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
+`status` pending -> claimed (+ `burst_id`, its place `burst_index` of `burst_size`, `claimed_at`) -> sent, or
+set_aside (+ `set_aside_reason`) when its body cannot be read back; `read_failures`/`read_error` count the flushes
+that could not read it; `body` = the message as JSON; numeric TTL `expires_at`.
+Seen marker: sk = `SEEN#<message id>`, same TTL: the first Put of ingest's transaction, so the message id alone
+decides what is a redelivery.
+
+The states and their transitions are `buffer.lifecycle`'s; this module only persists them, each transition a
+conditional write (claim only what is pending, mark sent only what the burst claimed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from whatsapp_buffer.adapters.aws_errors import write_transaction
+from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, number, partition_key, read_int, read_number
+from whatsapp_buffer.adapters.raw_control import CONTROL, WAITING, control_key
+from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
+from whatsapp_buffer.model import Conversation, InboundMessage
+
+MSG_PREFIX = "MSG#"
+SEEN_PREFIX = "SEEN#"
+"""Marker items that remember every message id stored (until TTL), whatever its timestamp."""
+MESSAGE = "message"
+SET_ASIDE = "set_aside"
+"""A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
+(with `set_aside_reason`); kept until its TTL for an operator to look at."""
+
+
+def message_sort_key(message: InboundMessage) -> str:
+    return f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.message_id}"
+
+
+def message_item(message: InboundMessage, now: float, retention_hours: float) -> dict[str, Any]:
+    """The message item as ingest stores it: pending, its body as JSON, expiring `retention_hours` after `now`."""
+    return {
+        "pk": {"S": partition_key(message.conversation)},
+        "sk": {"S": message_sort_key(message)},
+        "record_type": {"S": MESSAGE},
+        "status": {"S": PENDING},
+        "message_id": {"S": message.message_id},
+        "kind": {"S": message.kind},
+        "sent_at": {"N": number(message.sent_at)},
+        "received_at": {"N": number(message.received_at)},
+        "body": {"S": json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":"))},
+        "expires_at": expires_at(now, retention_hours),
+    }
+
+
+class MessageItems(RawTable):
+    """The message items: stored by ingest, read, claimed and marked by the flush, quoted by a reply."""
+
+    def store_message(self, message: InboundMessage, now: float, retention_hours: float) -> bool:
+        """Store a message and count it pending on its conversation, atomically. False when it is a redelivery."""
+        item = message_item(message, now, retention_hours)
+        # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
+        # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused.
+        seen = {
+            "pk": item["pk"],
+            "sk": {"S": f"{SEEN_PREFIX}{message.message_id}"},
+            "record_type": {"S": "seen"},
+            "expires_at": item["expires_at"],
+        }
+        new = "attribute_not_exists(pk)"
+        counted = {
+            "TableName": self.table_name,
+            "Key": control_key(message.conversation),
+            "UpdateExpression": (
+                "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), "
+                f"{WAITING} = :pending, record_type = :control, expires_at = :expires "
+                "ADD pending :one, version :one"
+            ),
+            "ExpressionAttributeValues": {
+                ":now": {"N": number(now)},
+                ":pending": {"S": PENDING},
+                ":control": {"S": CONTROL},
+                ":one": {"N": "1"},
+                ":expires": item["expires_at"],
+            },
+        }
+        return write_transaction(
+            self.client,
+            "store a message",
+            [
+                {"Put": {"TableName": self.table_name, "Item": seen, "ConditionExpression": new}},
+                {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": new}},
+                {"Update": counted},
+            ],
+            first_only=True,
+        )
+
+    def stored_message(self, conversation: Conversation, message_id: str, now: float) -> InboundMessage | None:
+        """Message `message_id` of this conversation as stored, unless it expired (TTL deletes lazily, so expiry is
+        checked here). The sort key holds the timestamp, not the id alone: the conversation's items are read."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "FilterExpression": "message_id = :id AND expires_at > :now",
+            "ProjectionExpression": "body",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key(conversation)},
+                ":msg": {"S": MSG_PREFIX},
+                ":id": {"S": message_id},
+                ":now": {"N": str(int(now))},
+            },
+        }
+        while True:
+            response = self._call("find a replied-to message", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                return InboundMessage.from_dict(json.loads(item["body"]["S"]))
+            if "LastEvaluatedKey" not in response:
+                return None
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
+        """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
+        result: list[BufferedMessage] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "FilterExpression": "#status IN (:pending, :claimed)",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": partition_key(conversation)},
+                ":msg": {"S": MSG_PREFIX},
+                ":pending": {"S": PENDING},
+                ":claimed": {"S": CLAIMED},
+            },
+            "ConsistentRead": True,
+        }
+        unreadable: list[tuple[str, str]] = []
+        while True:
+            response = self._call("read pending messages", self.client.query, **kwargs)
+            for item in response.get("Items", []):
+                try:
+                    message = InboundMessage.from_dict(json.loads(item["body"]["S"]))
+                except (AttributeError, KeyError, TypeError, ValueError, MalformedEvent) as exc:
+                    unreadable.append((item["sk"]["S"], _unreadable_reason(exc)))
+                    continue
+                result.append(
+                    BufferedMessage(
+                        message=message,
+                        store_key=item["sk"]["S"],
+                        status=item["status"]["S"],
+                        burst_id=item.get("burst_id", {}).get("S"),
+                        burst_index=read_int(item, "burst_index"),
+                        burst_size=read_int(item, "burst_size"),
+                        claimed_at=read_number(item, "claimed_at"),
+                    )
+                )
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if unreadable:
+            raise UnreadableMessages(unreadable)
+        return result
+
+    def count_failed_read(self, conversation: Conversation, store_key: str, reason: str) -> int:
+        """One more failed read of an unsent message item (and why); how many so far."""
+        response = self._update_unsent(
+            conversation,
+            store_key,
+            "count a failed read",
+            "ADD read_failures :one SET read_error = :reason",
+            {":one": {"N": "1"}, ":reason": {"S": reason}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(read_number(response.get("Attributes") or {}, "read_failures") or 0)
+
+    def set_aside(self, conversation: Conversation, store_key: str, reason: str) -> None:
+        """unsent -> set aside: the item leaves the buffer with its reason and stays in the table until its TTL."""
+        self._update_unsent(
+            conversation,
+            store_key,
+            "set a message aside",
+            "SET #status = :aside, set_aside_reason = :reason",
+            {":aside": {"S": SET_ASIDE}, ":reason": {"S": reason}},
+        )
+
+    def claim(
+        self,
+        conversation: Conversation,
+        messages: Iterable[BufferedMessage],
+        burst_id: str,
+        claimed_at: float | None = None,
+    ) -> None:
+        """pending -> claimed under `burst_id`, one conditional UpdateItem per message in burst order, each recording
+        its place (`burst_index` of `burst_size`; see `lifecycle` for why). Raises ConcurrentUpdate at the first one
+        that is no longer pending (those before it stay claimed: the next flush resends that prefix under the id);
+        a message already claimed under this burst id (a retried request that had succeeded) is not a conflict."""
+        ordered = list(messages)
+        when = "" if claimed_at is None else ", claimed_at = :at"
+        for index, stored in enumerate(ordered):
+            self._transition(
+                conversation,
+                stored,
+                "claim messages",
+                f"SET #status = :to, burst_id = :burst, burst_index = :index, burst_size = :size{when}",
+                "#status = :from OR (#status = :to AND burst_id = :burst)",
+                {
+                    ":to": {"S": CLAIMED},
+                    ":from": {"S": PENDING},
+                    ":burst": {"S": burst_id},
+                    ":index": {"N": str(index)},
+                    ":size": {"N": str(len(ordered))},
+                    **({} if claimed_at is None else {":at": {"N": number(claimed_at)}}),
+                },
+            )
+
+    def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
+        """claimed -> sent, only for items claimed under `burst_id`, one conditional UpdateItem per message in burst
+        order (repeating it is harmless). Raises ConcurrentUpdate at the first item claimed under another id."""
+        for stored in messages:
+            self._transition(
+                conversation,
+                stored,
+                "mark messages sent",
+                "SET #status = :to",
+                "burst_id = :burst",
+                {":to": {"S": SENT}, ":burst": {"S": burst_id}},
+            )
+
+    def _update_unsent(
+        self,
+        conversation: Conversation,
+        store_key: str,
+        action: str,
+        expression: str,
+        values: dict[str, Any],
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """An update of a message item that is still pending or claimed ({} when it no longer is)."""
+        response = self._conditional(
+            action,
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": store_key}},
+            UpdateExpression=expression,
+            ConditionExpression="#status IN (:pending, :claimed)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={**values, ":pending": {"S": PENDING}, ":claimed": {"S": CLAIMED}},
+            **extra,
+        )
+        return {} if response is None else response
+
+    def _transition(
+        self,
+        conversation: Conversation,
+        stored: BufferedMessage,
+        action: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any],
+    ) -> None:
+        """One message item's conditional UpdateItem. Plain writes, not a transaction: a transaction is billed two
+        underlying writes per item (prepare and commit; DynamoDB Developer Guide, "Capacity management for
+        transactions"), an UpdateItem one; the burst's all-or-nothing is recovered from the places the claim
+        records (see `lifecycle`)."""
+        updated = self._conditional(
+            action,
+            self.client.update_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": stored.store_key}},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values,
+        )
+        if updated is None:
+            raise ConcurrentUpdate(f"could not {action}: an item changed meanwhile")
+
+
+def _unreadable_reason(exc: Exception) -> str:
+    """Why a body cannot be read, without any of the body (it is the customer's words)."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"body is not JSON ({exc.msg} at character {exc.pos})"
+    if isinstance(exc, KeyError):
+        return (
+            f"body lacks the field {exc.args[0]!r}"
+            if exc.args and isinstance(exc.args[0], str)
+            else "body lacks a field"
+        )
+    return f"body is not a stored message ({type(exc).__name__})"

@@ -1,0 +1,103 @@
+"""The raw table's items about what the bridge sent to WhatsApp: a clip of each message the agent's side sent, and
+WhatsApp's refusals of them. Kept apart from the buffer's items because they travel the other way (agent to
+customer) and only share the conversation's partition and TTL: the outbound relay writes the clips, ingest reads them
+back to quote a reply and to name what a `failed` status refused, and writes the refusal the inbound function tells.
+
+Said item: sk = `SAID#<WhatsApp message id>`: a short clip of what the agent said (the outbound relay's), so a
+customer's reply to it can quote it; same TTL as the messages. Not a control item, so the stream filter keeps it from
+the aggregator. Every kind the relay sends has one (`sent_kind` text, interactive, template,
+image/audio/video/document; `clip` the text, the question, the template's name or the file's name), so a `failed`
+status names what did not arrive.
+Refusal item: sk = `REFUSED#<WhatsApp message id>`, `record_type` refusal: a failed status of a message the bridge
+sent (`sent_kind`, `clip`, `error_code`, `error_title`, `error_details`), written once (conditional put); the inbound
+function's stream filter passes its INSERT, and it tells the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, partition_key, read_number
+from whatsapp_buffer.model import Conversation
+
+SAID_PREFIX = "SAID#"
+REFUSED_PREFIX = "REFUSED#"
+REFUSAL = "refusal"
+"""`record_type` of a refusal item (what the inbound function's stream filter passes)."""
+
+
+class OutboundItems(RawTable):
+    """The said and refusal items."""
+
+    def remember_said(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        clip: str,
+        now: float,
+        retention_hours: float,
+        kind: str = "text",
+    ) -> None:
+        """Keep `clip` of what the bridge sent as WhatsApp message `message_id` (of `kind`), as long as raw messages
+        are kept."""
+        self._call(
+            "remember a relayed message",
+            self.client.put_item,
+            TableName=self.table_name,
+            Item={
+                "pk": {"S": partition_key(conversation)},
+                "sk": {"S": f"{SAID_PREFIX}{message_id}"},
+                "record_type": {"S": "said"},
+                "clip": {"S": clip},
+                "sent_kind": {"S": kind},
+                "expires_at": expires_at(now, retention_hours),
+            },
+        )
+
+    def sent(self, conversation: Conversation, message_id: str, now: float) -> tuple[str, str] | None:
+        """(kind, clip) of WhatsApp message `message_id` the bridge sent to this conversation, unless expired; None
+        for a message the bridge did not send (or no longer remembers)."""
+        response = self._call(
+            "read a relayed message",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": f"{SAID_PREFIX}{message_id}"}},
+        )
+        item = response.get("Item") or {}
+        if "clip" not in item or (read_number(item, "expires_at") or 0) <= now:
+            return None
+        return item.get("sent_kind", {}).get("S", "text"), item["clip"]["S"]
+
+    def said(self, conversation: Conversation, message_id: str, now: float) -> str | None:
+        """The clip the bridge kept of WhatsApp message `message_id` it sent to this conversation, unless expired."""
+        sent = self.sent(conversation, message_id, now)
+        return sent[1] if sent else None
+
+    def record_refusal(
+        self,
+        conversation: Conversation,
+        message_id: str,
+        refusal: Mapping[str, str],
+        now: float,
+        retention_hours: float,
+    ) -> bool:
+        """Write the refusal item of WhatsApp message `message_id` once; False when it was already written (a status
+        delivered twice), so the agent is told once. `refusal`: sent_kind, clip, error_code, error_title,
+        error_details."""
+        return (
+            self._conditional(
+                "record a refusal",
+                self.client.put_item,
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": partition_key(conversation)},
+                    "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
+                    "record_type": {"S": REFUSAL},
+                    "message_id": {"S": message_id},
+                    **{key: {"S": value} for key, value in refusal.items()},
+                    "expires_at": expires_at(now, retention_hours),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            is not None
+        )
