@@ -10,6 +10,7 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   pairs per contact. Attribute keys can include only alphanumeric, dash, and underscore characters." (model: keys of
   1 to 32,767 characters, values of 0 to 32,767). The fake refuses a key of other characters or a larger map with
   InvalidParameterException.
+* UpdateContactAttributes merges into the contact's attributes, ongoing or ended, under the same rules.
 * Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
   (the error shapes of the operation in the botocore model).
 """
@@ -122,6 +123,16 @@ class ConnectBackend:
                 del contact.streaming[arn]
                 return {}
         raise ApiError("ResourceNotFoundException", f"streaming {params['StreamingId']} not found")
+
+    def update_contact_attributes(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        """botocore UpdateContactAttributes: "Creates or updates user-defined contact attributes ... for both ongoing
+        and completed contacts"; the same key and size rules as StartChatContact's Attributes ("up to 32,768 UTF-8
+        bytes across all attributes for a contact"), so the merged map is what is checked."""
+        contact = self._contact_on_instance(params["InstanceId"], params["InitialContactId"])
+        merged = {**contact.attributes, **params["Attributes"]}
+        _check_attributes(merged)
+        contact.attributes = merged
+        return {}
 
     def stop_contact(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         self._known_instance(params["InstanceId"])

@@ -125,6 +125,7 @@ class FakeServices:
             (CONNECT, "StartContactStreaming"): self.connect.start_contact_streaming,
             (CONNECT, "StopContactStreaming"): self.connect.stop_contact_streaming,
             (CONNECT, "StopContact"): self.connect.stop_contact,
+            (CONNECT, "UpdateContactAttributes"): self.connect.update_contact_attributes,
             (PARTICIPANT, "CreateParticipantConnection"): self.participant.create_participant_connection,
             (PARTICIPANT, "SendMessage"): self.participant.send_message,
             (PARTICIPANT, "SendEvent"): self.participant.send_event,

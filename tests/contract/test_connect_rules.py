@@ -252,3 +252,26 @@ def test_send_event_into_an_ended_chat_is_access_denied(aws):
     with pytest.raises(ClientError) as excinfo:
         aws.participant.send_event(ContentType="application/vnd.amazonaws.connect.event.typing", ConnectionToken=token)
     assert error_code(excinfo) == "AccessDeniedException"
+
+
+def test_update_contact_attributes_merges_under_the_start_rules_on_ongoing_and_ended_contacts(aws):
+    """botocore UpdateContactAttributes: "You can create or update user-defined attributes for both ongoing and
+    completed contacts" ... "You can have up to 32,768 UTF-8 bytes across all attributes for a contact. Attribute keys
+    can include only alphanumeric, dash, and underscore characters." Whether an update is checked on its own or with
+    the contact's attributes is not said; the fake checks the merged map (the stricter reading)."""
+    doc = CONNECT.operation_model("UpdateContactAttributes").documentation
+    assert "ongoing and completed contacts" in doc
+    contact_id, _ = aws.open_chat()
+    aws.connect.update_contact_attributes(
+        InstanceId="instance", InitialContactId=contact_id, Attributes={"adSourceId": "1"}
+    )
+    aws.fake.end_chat(contact_id)
+    aws.connect.update_contact_attributes(
+        InstanceId="instance", InitialContactId=contact_id, Attributes={"adClickId": "C"}
+    )
+    attributes = aws.fake.chats.contacts[contact_id].attributes
+    assert (attributes["adSourceId"], attributes["adClickId"]) == ("1", "C")
+    for bad in ({"ad source": "x"}, {"big": "x" * 32768}):
+        with pytest.raises(ClientError) as excinfo:
+            aws.connect.update_contact_attributes(InstanceId="instance", InitialContactId=contact_id, Attributes=bad)
+        assert error_code(excinfo) == "InvalidParameterException"

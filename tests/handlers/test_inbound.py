@@ -3,6 +3,7 @@ media through moto S3, Connect and End User Messaging from the project's one fak
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import boto3
@@ -425,3 +426,27 @@ def test_an_sdk_that_does_not_know_a_parameter_is_a_clear_logged_failure_not_a_s
     (error,) = [r for r in caplog.records if r.levelname == "ERROR" and "AWS SDK refused" in r.getMessage()]
     assert error.botocore_version == botocore.__version__
     assert "ChatStreamingConfiguration" in error.problem
+
+
+def test_a_customer_who_comes_back_from_another_ad_updates_the_open_chats_ad_attributes(world):
+    """botocore UpdateContactAttributes: "Creates or updates user-defined contact attributes associated with the
+    specified contact. You can create or update user-defined attributes for both ongoing and completed contacts."
+    The chat's first burst sets the ad attributes with StartChatContact; a later burst from another ad (Meta's
+    `referral`, "only included if message sent via a Click to WhatsApp ad") moves them to the latest ad."""
+    world.deliver(text_burst("Hi"))
+    contact_id = world.session().contact_id
+    assert world.calls("UpdateContactAttributes") == []
+    later = dataclasses.replace(
+        text_burst("Back again"), referral={"source_id": "120226305854810999", "source_type": "ad", "ctwa_clid": "C2"}
+    )
+    world.now += 60
+    world.deliver(later)
+    assert world.session().contact_id == contact_id
+    attributes = world.fake.services.chats.contacts[contact_id].attributes
+    assert (attributes["adSourceId"], attributes["adSourceType"], attributes["adClickId"]) == (
+        "120226305854810999",
+        "ad",
+        "C2",
+    )
+    assert attributes["channel"] == "WhatsApp"  # merged into, not replaced
+    assert len(world.calls("UpdateContactAttributes")) == 1

@@ -133,6 +133,15 @@ class ChatContacts:
             participant_token=response["ParticipantToken"],
         )
 
+    def update_attributes(self, contact_id: str, attributes: Mapping[str, str]) -> None:
+        """UpdateContactAttributes on an open chat (botocore: "Creates or updates user-defined contact attributes
+        associated with the specified contact ... for both ongoing and completed contacts"): what the customer's
+        later message says about them, such as the ad they came back from, for flows and reports."""
+        with CONNECT.translating("UpdateContactAttributes"):
+            self._client.update_contact_attributes(
+                InstanceId=self._instance_id, InitialContactId=contact_id, Attributes=dict(attributes)
+            )
+
 
 class ChatParticipant:
     """The customer's side of a Connect chat: connect, send text and attachments, download the agent's files."""

@@ -64,7 +64,16 @@ class Chats:
             session = self._open_chat(burst, replacing=session)
         else:
             session = self._connected(session, burst)
+            self._note_ad(session, burst)
         return self._follow_number_change(burst, session)
+
+    def _note_ad(self, session: Session, burst: Burst) -> None:
+        """A customer already in a chat who taps another ad: the contact's ad attributes follow the latest ad (the
+        chat's text names it too). A failed update fails the delivery, which is retried whole under its tokens."""
+        attributes = ad_attributes(burst.referral)
+        if attributes:
+            self._contacts.update_attributes(session.contact_id, attributes)
+            count("ContactAttributesUpdated")
 
     def _current(self, burst: Burst) -> Session | None:
         """The conversation's session (through an alias), or the live chat the customer's BSUID already has."""
