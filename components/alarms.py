@@ -1,6 +1,6 @@
 """CloudWatch alarms on what loses or delays customer messages, and the optional topic they notify.
 
-Each component alarms on the resources it owns with the helpers below, so an alarm lives beside what it watches.
+Each component alarms on the resources it owns through its own `Alarms`, so an alarm lives beside what it watches.
 Every alarm is named `<project>-<stack>-<what>` (two stacks never share one) and its description points at the
 README's runbook section. Without `alarm_actions` the alarms still exist and show in the console; they just notify
 nobody.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -37,177 +38,144 @@ SUSTAINED_MINUTES = 3
 """Age alarms fire only after this many consecutive minutes above the threshold, not on one slow batch."""
 
 
-@dataclass(frozen=True)
-class AlarmTarget:
-    """Where a component's alarms go: the stack context names them, `actions` are SNS topic ARNs (may be empty)."""
-
-    context: StackContext
-    actions: Sequence[pulumi.Input[str]] = ()
-
-
-def metric_alarm(
-    name: str,
-    parent: pulumi.Resource,
-    target: AlarmTarget,
-    *,
-    suffix: str,
-    description: str,
-    namespace: str,
-    metric_name: str,
-    dimensions: Mapping[str, pulumi.Input[str]],
-    statistic: str,
-    threshold: float,
-    period_seconds: int = MINUTE,
-    evaluation_periods: int = 1,
-) -> aws.cloudwatch.MetricAlarm:
-    """One alarm `<metric> > threshold`, named `<project>-<stack>-<suffix>`, notifying (and resolving to) `actions`."""
-    actions = list(target.actions)
-    return aws.cloudwatch.MetricAlarm(
-        f"{name}-{suffix}-alarm",
-        name=target.context.physical_name(suffix, 255),
-        alarm_description=f"{description} Runbook: {RUNBOOK}.",
-        namespace=namespace,
-        metric_name=metric_name,
-        dimensions=dict(dimensions),
-        statistic=statistic,
-        comparison_operator="GreaterThanThreshold",
-        threshold=threshold,
-        period=period_seconds,
-        evaluation_periods=evaluation_periods,
-        datapoints_to_alarm=evaluation_periods,
-        # Idle queues and functions publish no datapoints: silence is healthy, not an alarm.
-        treat_missing_data="notBreaching",
-        actions_enabled=True,
-        alarm_actions=actions,
-        ok_actions=actions,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-
-
-def dead_letter_alarm(
-    name: str, parent: pulumi.Resource, target: AlarmTarget, queue: aws.sqs.Queue, *, suffix: str, holds: str
-) -> aws.cloudwatch.MetricAlarm:
-    """Fires as soon as one message waits on a dead-letter or failure queue: each one is work nobody finished."""
-    return metric_alarm(
-        name,
-        parent,
-        target,
-        suffix=f"{suffix}-depth",
-        description=f"Messages are waiting on a dead-letter queue: {holds}.",
-        namespace="AWS/SQS",
-        metric_name="ApproximateNumberOfMessagesVisible",
-        dimensions={"QueueName": queue.name},
-        statistic="Maximum",
-        threshold=0,
-    )
-
-
-def queue_age_alarm(
-    name: str,
-    parent: pulumi.Resource,
-    target: AlarmTarget,
-    queue: aws.sqs.Queue,
-    *,
-    suffix: str,
-    what: str,
-    threshold_seconds: int,
-) -> aws.cloudwatch.MetricAlarm:
-    return metric_alarm(
-        name,
-        parent,
-        target,
-        suffix=f"{suffix}-age",
-        description=f"The oldest {what} has waited over {threshold_seconds} s for {SUSTAINED_MINUTES} minutes.",
-        namespace="AWS/SQS",
-        metric_name="ApproximateAgeOfOldestMessage",
-        dimensions={"QueueName": queue.name},
-        statistic="Maximum",
-        threshold=threshold_seconds,
-        evaluation_periods=SUSTAINED_MINUTES,
-    )
-
-
-def iterator_age_alarm(
-    name: str, parent: pulumi.Resource, target: AlarmTarget, function: aws.lambda_.Function, *, short_name: str
-) -> aws.cloudwatch.MetricAlarm:
-    """The stream consumer falls behind: IteratorAge (milliseconds) above the threshold, sustained."""
-    return metric_alarm(
-        name,
-        parent,
-        target,
-        suffix=f"{short_name}-iterator-age",
-        description=(
-            f"The {short_name} function reads stream records over {ITERATOR_AGE_THRESHOLD_SECONDS} s old "
-            f"for {SUSTAINED_MINUTES} minutes: bursts are late."
-        ),
-        namespace="AWS/Lambda",
-        metric_name="IteratorAge",
-        dimensions={"FunctionName": function.name},
-        statistic="Maximum",
-        threshold=ITERATOR_AGE_THRESHOLD_SECONDS * 1000,
-        evaluation_periods=SUSTAINED_MINUTES,
-    )
-
-
 @dataclass
 class FunctionAlarms:
     errors: aws.cloudwatch.MetricAlarm
     throttles: aws.cloudwatch.MetricAlarm
 
 
-def function_alarms(
-    name: str, parent: pulumi.Resource, target: AlarmTarget, function: aws.lambda_.Function, *, short_name: str
-) -> FunctionAlarms:
-    """Any failed or throttled invocation of the function within five minutes."""
-    common = {
-        "namespace": "AWS/Lambda",
-        "dimensions": {"FunctionName": function.name},
-        "statistic": "Sum",
-        "threshold": 0,
-        "period_seconds": FUNCTION_ALARM_PERIOD_SECONDS,
-    }
-    return FunctionAlarms(
-        errors=metric_alarm(
-            name,
-            parent,
-            target,
-            suffix=f"{short_name}-errors",
-            description=f"The {short_name} function failed invocations (it retries; what still fails is dead-lettered).",
-            metric_name="Errors",
-            **common,
-        ),
-        throttles=metric_alarm(
-            name,
-            parent,
-            target,
-            suffix=f"{short_name}-throttles",
-            description=f"The {short_name} function was throttled (account or reserved concurrency exhausted).",
-            metric_name="Throttles",
-            **common,
-        ),
-    )
+@dataclass(frozen=True)
+class Alarms:
+    """One component's alarms: children of `parent` named `<name>-<suffix>-alarm`, named `<project>-<stack>-<suffix>`
+    in CloudWatch (the stack context), notifying `actions` (SNS topic ARNs; may be empty)."""
 
+    name: str
+    parent: pulumi.Resource
+    context: StackContext
+    actions: Sequence[pulumi.Input[str]] = ()
 
-def refusals_alarm(
-    name: str, parent: pulumi.Resource, target: AlarmTarget, *, namespace: str, service: str
-) -> aws.cloudwatch.MetricAlarm:
-    """The outbound function's `RepliesRefused` (all reasons; the by-`Reason` series says which) spiking."""
-    return metric_alarm(
-        name,
-        parent,
-        target,
-        suffix="replies-refused",
-        description=(
-            f"More than {REFUSALS_THRESHOLD} agent replies did not reach WhatsApp customers within "
-            f"{REFUSALS_PERIOD_SECONDS // MINUTE} minutes (each agent was told in the chat)."
-        ),
-        namespace=namespace,
-        metric_name="RepliesRefused",
-        dimensions={"service": service},
-        statistic="Sum",
-        threshold=REFUSALS_THRESHOLD,
-        period_seconds=REFUSALS_PERIOD_SECONDS,
-    )
+    def metric(
+        self,
+        *,
+        suffix: str,
+        description: str,
+        namespace: str,
+        metric_name: str,
+        dimensions: Mapping[str, pulumi.Input[str]],
+        statistic: str,
+        threshold: float,
+        period_seconds: int = MINUTE,
+        evaluation_periods: int = 1,
+    ) -> aws.cloudwatch.MetricAlarm:
+        """One alarm `<metric> > threshold`, notifying (and resolving to) `actions`."""
+        actions = list(self.actions)
+        return aws.cloudwatch.MetricAlarm(
+            f"{self.name}-{suffix}-alarm",
+            name=self.context.physical_name(suffix, 255),
+            alarm_description=f"{description} Runbook: {RUNBOOK}.",
+            namespace=namespace,
+            metric_name=metric_name,
+            dimensions=dict(dimensions),
+            statistic=statistic,
+            comparison_operator="GreaterThanThreshold",
+            threshold=threshold,
+            period=period_seconds,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=evaluation_periods,
+            # Idle queues and functions publish no datapoints: silence is healthy, not an alarm.
+            treat_missing_data="notBreaching",
+            actions_enabled=True,
+            alarm_actions=actions,
+            ok_actions=actions,
+            opts=pulumi.ResourceOptions(parent=self.parent),
+        )
+
+    def _queue(self, queue: aws.sqs.Queue, metric_name: str, **alarm: Any) -> aws.cloudwatch.MetricAlarm:
+        """An alarm on the worst value of one of SQS's per-queue metrics."""
+        return self.metric(
+            namespace="AWS/SQS",
+            metric_name=metric_name,
+            dimensions={"QueueName": queue.name},
+            statistic="Maximum",
+            **alarm,
+        )
+
+    def dead_letters(self, queue: aws.sqs.Queue, *, suffix: str, holds: str) -> aws.cloudwatch.MetricAlarm:
+        """Fires as soon as one message waits on a dead-letter or failure queue: each one is work nobody finished."""
+        description = f"Messages are waiting on a dead-letter queue: {holds}."
+        return self._queue(
+            queue, "ApproximateNumberOfMessagesVisible", suffix=f"{suffix}-depth", description=description, threshold=0
+        )
+
+    def queue_age(
+        self, queue: aws.sqs.Queue, *, suffix: str, what: str, threshold_seconds: int
+    ) -> aws.cloudwatch.MetricAlarm:
+        """The oldest message of a work queue has waited too long, sustained."""
+        description = f"The oldest {what} has waited over {threshold_seconds} s for {SUSTAINED_MINUTES} minutes."
+        return self._queue(
+            queue,
+            "ApproximateAgeOfOldestMessage",
+            suffix=f"{suffix}-age",
+            description=description,
+            threshold=threshold_seconds,
+            evaluation_periods=SUSTAINED_MINUTES,
+        )
+
+    def iterator_age(self, function: aws.lambda_.Function, *, short_name: str) -> aws.cloudwatch.MetricAlarm:
+        """The stream consumer falls behind: IteratorAge (milliseconds) above the threshold, sustained."""
+        return self.metric(
+            suffix=f"{short_name}-iterator-age",
+            description=(
+                f"The {short_name} function reads stream records over {ITERATOR_AGE_THRESHOLD_SECONDS} s old "
+                f"for {SUSTAINED_MINUTES} minutes: bursts are late."
+            ),
+            namespace="AWS/Lambda",
+            metric_name="IteratorAge",
+            dimensions={"FunctionName": function.name},
+            statistic="Maximum",
+            threshold=ITERATOR_AGE_THRESHOLD_SECONDS * 1000,
+            evaluation_periods=SUSTAINED_MINUTES,
+        )
+
+    def function(self, function: aws.lambda_.Function, *, short_name: str) -> FunctionAlarms:
+        """Any failed or throttled invocation of the function within five minutes."""
+        common: dict[str, Any] = {
+            "namespace": "AWS/Lambda",
+            "dimensions": {"FunctionName": function.name},
+            "statistic": "Sum",
+            "threshold": 0,
+            "period_seconds": FUNCTION_ALARM_PERIOD_SECONDS,
+        }
+        return FunctionAlarms(
+            errors=self.metric(
+                suffix=f"{short_name}-errors",
+                description=f"The {short_name} function failed invocations (it retries; what still fails is dead-lettered).",
+                metric_name="Errors",
+                **common,
+            ),
+            throttles=self.metric(
+                suffix=f"{short_name}-throttles",
+                description=f"The {short_name} function was throttled (account or reserved concurrency exhausted).",
+                metric_name="Throttles",
+                **common,
+            ),
+        )
+
+    def refusals(self, *, namespace: str, service: str) -> aws.cloudwatch.MetricAlarm:
+        """The outbound function's `RepliesRefused` (all reasons; the by-`Reason` series says which) spiking."""
+        return self.metric(
+            suffix="replies-refused",
+            description=(
+                f"More than {REFUSALS_THRESHOLD} agent replies did not reach WhatsApp customers within "
+                f"{REFUSALS_PERIOD_SECONDS // MINUTE} minutes (each agent was told in the chat)."
+            ),
+            namespace=namespace,
+            metric_name="RepliesRefused",
+            dimensions={"service": service},
+            statistic="Sum",
+            threshold=REFUSALS_THRESHOLD,
+            period_seconds=REFUSALS_PERIOD_SECONDS,
+        )
 
 
 @dataclass(frozen=True)
@@ -229,11 +197,7 @@ class AlarmNotifications(pulumi.ComponentResource):
         context = args.context
         alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{context.project}-{context.stack}-*")
         notifications = service_topic(
-            f"{name}-topic",
-            self,
-            context,
-            service="cloudwatch.amazonaws.com",
-            publish_conditions={"ArnLike": {"aws:SourceArn": alarms_of_this_stack}},
+            f"{name}-topic", self, context, service="cloudwatch.amazonaws.com", source_arn=alarms_of_this_stack
         )
         self.topic = notifications.topic
         aws.sns.TopicSubscription(

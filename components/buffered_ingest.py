@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import AlarmTarget, dead_letter_alarm, function_alarms
-from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
+from components.alarms import Alarms
+from components.lambda_function import FunctionSpec, StageArgs, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
@@ -21,12 +19,9 @@ PENDING_INDEX = "pending-since"
 """The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
 
 
-@dataclass(frozen=True)
-class BufferedIngestArgs:
-    context: StackContext
-    functions: FunctionDefaults
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
-    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
+@dataclass(frozen=True, kw_only=True)
+class BufferedIngestArgs(StageArgs):
+    """The start of the flow: ingest needs nothing from another stage."""
 
 
 class BufferedIngest(pulumi.ComponentResource):
@@ -85,16 +80,13 @@ class BufferedIngest(pulumi.ComponentResource):
             function=self.function,
             dead_letter_queue=self.dead_letter_queue,
         )
-        alarms = AlarmTarget(context, args.alarm_actions)
-        dead_letter_alarm(
-            name,
-            self,
-            alarms,
+        alarms = Alarms(name, self, context, args.alarm_actions)
+        alarms.dead_letters(
             self.dead_letter_queue,
             suffix="ingest-dlq",
             holds="WhatsApp events ingest rejected or could not store after retries",
         )
-        function_alarms(name, self, alarms, self.function, short_name="ingest")
+        alarms.function(self.function, short_name="ingest")
         self.register_outputs(
             {
                 "inTopicArn": self.in_topic.arn,

@@ -18,18 +18,10 @@ from typing import Any
 
 import yaml
 
-from components.settings import (
-    KEY_IN_TEXT,
-    REQUIRED,
-    SETTINGS,
-    Boolean,
-    Integer,
-    OneOf,
-    Ref,
-    Setting,
-    TextList,
-    declared_field,
-)
+from components.settings import KEY_IN_TEXT, declared_field
+
+# The declaration itself, as components.settings loads it (runtime/ on sys.path): what this module renders.
+from whatsapp_buffer.settings import REQUIRED, SETTINGS, Boolean, Integer, OneOf, Ref, Setting, TextList
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_FILE = PROJECT_DIR / "Pulumi.yaml"

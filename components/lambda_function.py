@@ -4,9 +4,11 @@ stack's SDK layer (components/sdk_layer.py) for boto3, botocore and Powertools."
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -52,6 +54,17 @@ class FunctionDefaults:
     `media` (the inbound function) and no other."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class StageArgs:
+    """What each component of the flow (BufferedIngest, StreamAggregator, ConnectBridge) is given, besides the
+    resources of the stages before it."""
+
+    context: StackContext
+    functions: FunctionDefaults
+    alarm_actions: Sequence[pulumi.Input[str]] = ()
+    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     """What differs between functions."""
@@ -75,13 +88,36 @@ class PythonFunction:
     role: aws.iam.Role
     role_policy: aws.iam.RolePolicy
     log_group: aws.cloudwatch.LogGroup
+    parent: pulumi.Resource
+    component_name: str
+    """The name of the component that holds the function: its resources are named `<component_name>-…`."""
+
+    def reads(
+        self, source: str, source_arn: pulumi.Input[str], *, only: Sequence[Mapping[str, Any]] = (), **settings: Any
+    ) -> aws.lambda_.EventSourceMapping:
+        """The function polling `source_arn` (a queue or a stream), given only the records matching one of the `only`
+        event filter patterns (none: every record); `settings` are the mapping's own (batch size, retries, ...).
+        Named `<component_name>-<source>-mapping`, created after the function's policy: Lambda validates the role
+        against the source when the mapping is made."""
+        if only:
+            settings["filter_criteria"] = aws.lambda_.EventSourceMappingFilterCriteriaArgs(
+                filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(p)) for p in only]
+            )
+        return aws.lambda_.EventSourceMapping(
+            f"{self.component_name}-{source}-mapping",
+            event_source_arn=source_arn,
+            function_name=self.function.arn,
+            opts=pulumi.ResourceOptions(parent=self.parent, depends_on=[self.role_policy]),
+            **settings,
+        )
 
 
 def python_function(
     name: str, parent: pulumi.Resource, context: StackContext, defaults: FunctionDefaults, spec: FunctionSpec
 ) -> PythonFunction:
-    """Role (assumable by Lambda only), log group, then the function, all children of `parent` named `<name>-…`."""
-    name = f"{name}-{spec.name}"
+    """Role (assumable by Lambda only), log group, then the function, all children of `parent` named
+    `<name>-<spec.name>-…`."""
+    component_name, name = name, f"{name}-{spec.name}"
     opts = pulumi.ResourceOptions(parent=parent)
     function_name = context.physical_name(spec.name)
     # Created before the function with its retention, so Lambda never creates an unbounded one and the role needs
@@ -138,4 +174,4 @@ def python_function(
         # The policy must exist before event source mappings validate the role against the function.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, role_policy]),
     )
-    return PythonFunction(function=function, role=role, role_policy=role_policy, log_group=log_group)
+    return PythonFunction(function, role, role_policy, log_group, parent, component_name)

@@ -7,27 +7,30 @@ import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
+from components.lambda_function import PythonFunction
 
 
 def invoke_on_schedule(
-    parent: pulumi.Resource,
+    target: PythonFunction,
     context: StackContext,
+    schedule: str,
     *,
-    resource_name: str,
-    physical_name: str,
-    function: aws.lambda_.Function,
-    function_label: str,
+    label: str,
     expression: str,
     payload: str,
     description: str,
     sid: str,
 ) -> aws.scheduler.Schedule:
-    """`function` invoked asynchronously on `expression` with `payload` (resources `<resource_name>-role`, `-policy`
-    and `resource_name` itself). A missed run is made up by the next one: no retries, no stale deliveries."""
-    schedule_name = context.physical_name(physical_name)
+    """`target` invoked asynchronously on `expression` with `payload`: the schedule `<project>-<stack>-<schedule>`,
+    beside the function as `<component>-<schedule>-schedule` (and its `-role` and `-policy`). `label` says which
+    function it is in the role's description. A missed run is made up by the next one: no retries, no stale
+    deliveries."""
+    parent, function = target.parent, target.function
+    resource_name = f"{target.component_name}-{schedule}-schedule"
+    schedule_name = context.physical_name(schedule)
     role = aws.iam.Role(
         f"{resource_name}-role",
-        description=f"{schedule_name}: EventBridge Scheduler invokes {function_label}",
+        description=f"{schedule_name}: EventBridge Scheduler invokes {label}",
         # The confused-deputy guard AWS documents for Scheduler's execution role: only this account's schedules.
         assume_role_policy=iam.document(
             [

@@ -3,24 +3,14 @@ aggregator function, and the bursts FIFO queue it fills."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import (
-    BURSTS_AGE_THRESHOLD_SECONDS,
-    AlarmTarget,
-    dead_letter_alarm,
-    function_alarms,
-    iterator_age_alarm,
-    queue_age_alarm,
-)
-from components.context import StackContext
-from components.lambda_function import FunctionDefaults, FunctionSpec, python_function
+from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, Alarms
+from components.lambda_function import FunctionSpec, StageArgs, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
 from components.schedules import invoke_on_schedule
 
@@ -61,10 +51,8 @@ def _tick_writes(raw_table_arn: pulumi.Input[str]) -> iam.Statement:
     }
 
 
-@dataclass(frozen=True)
-class StreamAggregatorArgs:
-    context: StackContext
-    functions: FunctionDefaults
+@dataclass(frozen=True, kw_only=True)
+class StreamAggregatorArgs(StageArgs):
     raw_table_name: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
     raw_table_stream_arn: pulumi.Input[str]
@@ -72,8 +60,6 @@ class StreamAggregatorArgs:
     """The raw table's sparse index of conversations with pending messages, which the sweeper reads."""
     consumer_timeout_seconds: int
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
-    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
 
 
 class StreamAggregator(pulumi.ComponentResource):
@@ -138,10 +124,10 @@ class StreamAggregator(pulumi.ComponentResource):
             ),
         )
         self.function = aggregator.function
-        self.stream_mapping = aws.lambda_.EventSourceMapping(
-            f"{name}-stream-mapping",
-            event_source_arn=args.raw_table_stream_arn,
-            function_name=self.function.arn,
+        self.stream_mapping = aggregator.reads(
+            "stream",
+            args.raw_table_stream_arn,
+            only=[AGGREGATOR_RECORDS],
             starting_position="LATEST",
             batch_size=STREAM_BATCH_SIZE,
             # The window is the debounce's clock: at each window end the aggregator decides which conversations flush.
@@ -157,13 +143,9 @@ class StreamAggregator(pulumi.ComponentResource):
                     destination_arn=self.failures_queue.arn
                 ),
             ),
-            filter_criteria=aws.lambda_.EventSourceMappingFilterCriteriaArgs(
-                filters=[aws.lambda_.EventSourceMappingFilterCriteriaFilterArgs(pattern=json.dumps(AGGREGATOR_RECORDS))]
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[aggregator.role_policy]),
         )
         self._create_sweeper(name, args)
-        self._create_alarms(name, AlarmTarget(context, args.alarm_actions))
+        self._create_alarms(Alarms(name, self, context, args.alarm_actions))
         self.register_outputs(
             {
                 "burstsQueueUrl": self.bursts_queue.url,
@@ -196,44 +178,33 @@ class StreamAggregator(pulumi.ComponentResource):
         )
         self.sweeper_function = sweeper.function
         self.sweep_schedule = invoke_on_schedule(
-            self,
+            sweeper,
             context,
-            resource_name=f"{name}-sweep-schedule",
-            physical_name="sweep",
-            function=self.sweeper_function,
-            function_label="the sweeper",
+            "sweep",
+            label="the sweeper",
             expression=SWEEP_SCHEDULE,
             payload="{}",
             description="every minute: stranded conversations back into the flow",
             sid="InvokeSweeper",
         )
 
-    def _create_alarms(self, name: str, alarms: AlarmTarget) -> None:
-        dead_letter_alarm(
-            name,
-            self,
-            alarms,
+    def _create_alarms(self, alarms: Alarms) -> None:
+        alarms.dead_letters(
             self.bursts_dead_letter_queue,
             suffix="bursts-dlq",
             holds="bursts the inbound function failed to deliver to Connect five times",
         )
-        dead_letter_alarm(
-            name,
-            self,
-            alarms,
+        alarms.dead_letters(
             self.failures_queue,
             suffix="aggregator-failures",
             holds="stream batches the aggregator gave up on (metadata only; the messages are still in the raw table)",
         )
-        queue_age_alarm(
-            name,
-            self,
-            alarms,
+        alarms.queue_age(
             self.bursts_queue,
             suffix="bursts",
             what="burst on the bursts queue",
             threshold_seconds=BURSTS_AGE_THRESHOLD_SECONDS,
         )
-        iterator_age_alarm(name, self, alarms, self.function, short_name="aggregator")
-        function_alarms(name, self, alarms, self.function, short_name="aggregator")
-        function_alarms(name, self, alarms, self.sweeper_function, short_name="sweeper")
+        alarms.iterator_age(self.function, short_name="aggregator")
+        alarms.function(self.function, short_name="aggregator")
+        alarms.function(self.sweeper_function, short_name="sweeper")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +26,13 @@ def service_topic(
     context: StackContext,
     *,
     service: str,
-    publish_conditions: Mapping[str, Mapping[str, Any]] | None = None,
+    source_arn: str | None = None,
 ) -> ServiceTopic:
     """A standard topic only `service` may publish to, encrypted with a key that service may use.
 
     Both policies require `aws:SourceAccount` = this account, so another account's use of the same service cannot
-    publish here (confused deputy). `publish_conditions` adds further conditions to the topic policy.
+    publish here (confused deputy). `source_arn` narrows the topic policy to the service acting for that resource
+    (`ArnEquals`), or for the resources it matches when it holds a `*` (`ArnLike`).
     """
     source_account = {"StringEquals": {"aws:SourceAccount": context.account_id}}
     key = aws.kms.Key(
@@ -61,8 +61,8 @@ def service_topic(
     )
     topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=pulumi.ResourceOptions(parent=parent))
     conditions: dict[str, dict[str, Any]] = {k: dict(v) for k, v in source_account.items()}
-    for operator, values in (publish_conditions or {}).items():
-        conditions.setdefault(operator, {}).update(values)
+    if source_arn is not None:
+        conditions["ArnLike" if "*" in source_arn else "ArnEquals"] = {"aws:SourceArn": source_arn}
     policy = aws.sns.TopicPolicy(
         f"{name}-policy",
         arn=topic.arn,

@@ -10,6 +10,8 @@ No `from __future__ import annotations` here: Pulumi's schema analyzer reads the
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
 """
 
+from typing import TypeVar
+
 import pulumi
 import pulumi_aws as aws
 
@@ -29,6 +31,8 @@ CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggre
 before this component existed (see `moved_from_root`)."""
 
 __all__ = ["CHILDREN", "TYPE", "WhatsAppBuffer", "WhatsAppBufferArgs"]
+
+T = TypeVar("T", bound=pulumi.ComponentResource)
 
 
 class WhatsAppBuffer(pulumi.ComponentResource):
@@ -101,8 +105,12 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             aliases = [pulumi.Alias(name=suffix, parent=pulumi.ROOT_STACK_RESOURCE)] if moved_from_root else None
             return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases)
 
-        sdk = SdkLayer(*_named(child("sdk-layer"), SdkLayerArgs(context=context)))
-        media_layer = MediaLayer(*_named(child("media-layer"), SdkLayerArgs(context=context)))
+        def build(component: type[T], suffix: str, component_args: object) -> T:
+            child_name, child_opts = child(suffix)
+            return component(child_name, component_args, child_opts)
+
+        sdk = build(SdkLayer, "sdk-layer", SdkLayerArgs(context=context))
+        media_layer = build(MediaLayer, "media-layer", SdkLayerArgs(context=context))
         functions = FunctionDefaults(
             settings=settings, sdk_layer_arn=sdk.layer.arn, media_layer_arn=media_layer.layer.arn
         )
@@ -114,40 +122,29 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             name=notifications_name,
             opts=notifications_opts,
         )
-        ingest = BufferedIngest(
-            *_named(
-                child("buffered-ingest"),
-                BufferedIngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
-            )
+        stage = {"context": context, "functions": functions, "alarm_actions": alarm_topics}
+        ingest = build(BufferedIngest, "buffered-ingest", BufferedIngestArgs(**stage))
+        raw_table = {"raw_table_name": ingest.raw_table.name, "raw_table_arn": ingest.raw_table.arn}
+        aggregator = build(
+            StreamAggregator,
+            "stream-aggregator",
+            StreamAggregatorArgs(
+                **stage,
+                **raw_table,
+                raw_table_stream_arn=ingest.raw_table.stream_arn,
+                raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/", PENDING_INDEX),
+                consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+            ),
         )
-        aggregator = StreamAggregator(
-            *_named(
-                child("stream-aggregator"),
-                StreamAggregatorArgs(
-                    context=context,
-                    functions=functions,
-                    raw_table_name=ingest.raw_table.name,
-                    raw_table_arn=ingest.raw_table.arn,
-                    raw_table_stream_arn=ingest.raw_table.stream_arn,
-                    raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/", PENDING_INDEX),
-                    consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
-                    alarm_actions=alarm_topics,
-                ),
-            )
-        )
-        bridge = ConnectBridge(
-            *_named(
-                child("connect-bridge"),
-                ConnectBridgeArgs(
-                    context=context,
-                    functions=functions,
-                    bursts_queue_arn=aggregator.bursts_queue.arn,
-                    raw_table_name=ingest.raw_table.name,
-                    raw_table_arn=ingest.raw_table.arn,
-                    alarm_actions=alarm_topics,
-                    raw_table_stream_arn=ingest.raw_table.stream_arn,
-                ),
-            )
+        bridge = build(
+            ConnectBridge,
+            "connect-bridge",
+            ConnectBridgeArgs(
+                **stage,
+                **raw_table,
+                bursts_queue_arn=aggregator.bursts_queue.arn,
+                raw_table_stream_arn=ingest.raw_table.stream_arn,
+            ),
         )
         self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
             ingest,
@@ -174,12 +171,6 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         self.sdk_layer_arn = sdk.layer.arn
         self.alarm_topic_arn = notifications.topic.arn if notifications else pulumi.Output.from_input(None)
         self.register_outputs({key: getattr(self, field) for key, field in self.OUTPUTS.items()})
-
-
-def _named(child: tuple[str, pulumi.ResourceOptions], args: object) -> tuple[str, object, pulumi.ResourceOptions]:
-    """(name, args, opts) for a child component's constructor."""
-    name, opts = child
-    return name, args, opts
 
 
 def _camel(field: str) -> str:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sandbox import trace
-from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay, whatsapp_out
+from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
+from sandbox.report import whatsapp_out
 
 CUSTOMER = "15550001111"
 PROMPT = "you › "

@@ -165,3 +165,10 @@ def parse(spec: str | None, *, rate: float = 0.05, seed: int = 0) -> FaultPlan:
 def worker_spec(plan: FaultPlan, function: str) -> list[dict[str, Any]]:
     """The picklable form a worker process receives."""
     return [fault.__dict__ for fault in plan.worker.get(function, [])]
+
+
+def inject_into_fake(plan: FaultPlan, fake: Any) -> None:
+    """Arm the fake Connect / End User Messaging service (sandbox.fakes) with the plan's faults, each with its own
+    seed so a replay fails the same calls every time."""
+    for index, fault in enumerate(plan.fake):
+        fake.inject(fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((plan.seed, index)))

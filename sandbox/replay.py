@@ -3,20 +3,22 @@
 Starts a moto server and the fake Connect / Participant / End User Messaging service on 127.0.0.1, wires the
 handlers from the Pulumi program's resource graph, delivers the trace's events at their virtual times, and turns
 what reached Connect and WhatsApp into the transcript.
+
+This module is the driving loop (`Replay`) and the `replay` command: its arguments (`add_arguments`) and what it
+writes (`run`) are at the end. What a run produced is read by sandbox.report (the transcript, the summary line) and
+shown by sandbox.timeline (`--text`); the faults a run injects are planned and armed by sandbox.faults.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import faults, trace
+from sandbox import faults, report, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import run_program
@@ -132,10 +134,7 @@ class Replay:
         )
         self.services.fake.transcribe.transcript_for = self._words_in
         self.pipeline.events.attach(self.services.fake.transcribe)  # job state changes -> the program's rules
-        for index, fault in enumerate(self.faults.fake):
-            self.services.fake.inject(
-                fault.operation, fault.code, status=fault.status, rate=fault.rate, seed=hash((self.faults.seed, index))
-            )
+        faults.inject_into_fake(self.faults, self.services.fake)
         self.pipeline.provision()
         self.pipeline.start_functions()
         if self.on_ready:
@@ -173,7 +172,8 @@ class Replay:
         )
         if meta is None:
             return
-        message = status_message(status, meta, self.wiring.account.region, self.clock())
+        region = self.wiring.account.region
+        message = trace.status_message(status, meta, region=region, account_id=ACCOUNT_ID, now=self.clock())
         self.pipeline.publish_from_service(self.in_topic_arn, message, {})
 
     @property
@@ -286,290 +286,19 @@ class Replay:
 
     # ------------------------------------------------------------------ transcript
     def transcript(self) -> dict[str, Any]:
-        assert self.pipeline is not None and self.services is not None
-        start = self.clock.start
-        bursts = {bid: json.loads(body) for bid, body in self.pipeline.bursts_seen.items()}
-
-        def item_for(token: str | None) -> tuple[dict[str, Any] | None, list[str]]:
-            if not token:
-                return None, []
-            burst_id, _, rest = token.partition(":")
-            burst = bursts.get(burst_id)
-            if burst is None:
-                return None, []
-            index_text, _, _suffix = rest.partition(":")
-            try:
-                item = burst["items"][int(index_text)]
-            except (ValueError, IndexError):
-                return burst, []
-            return burst, list(item["message_ids"])
-
-        calls = [c for c in self.services.fake.calls if c.error is None and not c.replayed]
-        participant_contact: dict[str, str] = {}
-        connection_contact: dict[str, str] = {}
-        contacts, connect, whatsapp_sent, whatsapp_refused, connect_events = [], [], [], [], []
-        refused = {s.message_id: s.refused for s in self.services.fake.whatsapp_sent if s.refused}
-        attachment_names: dict[str, tuple[str, str | None, str | None]] = {}
-        contact_customer: dict[str, str] = {}
-        for call in calls:
-            if call.operation == "StartChatContact":
-                contact_id = call.response["ContactId"]
-                participant_contact[call.response["ParticipantToken"]] = contact_id
-                contacts.append({"contact_id": contact_id, "customer": None, "started_at": round(call.at - start, 3)})
-            elif call.operation == "CreateParticipantConnection":
-                contact_id = participant_contact.get(call.params.get("ParticipantToken", ""))
-                connection = (call.response.get("ConnectionCredentials") or {}).get("ConnectionToken")
-                if contact_id and connection:
-                    connection_contact[connection] = contact_id
-            elif call.operation == "SendMessage":
-                contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
-                notice = bridge_notice(call.params.get("ClientToken"))
-                if notice is not None:
-                    # The bridge's own line to the agent (relay_reply): no customer message behind it.
-                    at = round(call.at - start, 3)
-                    customer = contact_customer.get(contact_id or "")
-                    connect.append(
-                        {
-                            "at": at,
-                            "contact_id": contact_id,
-                            "customer": customer,
-                            "kind": "text",
-                            "content": call.params.get("Content"),
-                            "content_type": call.params.get("ContentType"),
-                            "message_ids": [],
-                            "sender": "bridge",
-                        }
-                    )
-                    if notice["outcome"] != "failed":
-                        # A failed status's notice: the refused send is already listed (SendWhatsAppMessage below).
-                        whatsapp_refused.append(
-                            {"at": at, "to": customer, "kind": notice["kind"], "reason": notice["reason"]}
-                        )
-                    continue
-                burst, ids = item_for(call.params.get("ClientToken"))
-                customer = burst["conversation"].split("#", 1)[1] if burst else None
-                if contact_id and customer:
-                    contact_customer.setdefault(contact_id, customer)
-                connect.append(
-                    {
-                        "at": round(call.at - start, 3),
-                        "contact_id": contact_id,
-                        "customer": customer,
-                        "kind": "text",
-                        "content": call.params.get("Content"),
-                        "content_type": call.params.get("ContentType"),
-                        "message_ids": ids,
-                        "sender": "customer",
-                    }
-                )
-            elif call.operation == "SendEvent" and call.params.get("ContentType", "").endswith(".event.typing"):
-                connect_events.append(
-                    {
-                        "at": round(call.at - start, 3),
-                        "contact_id": connection_contact.get(call.params.get("ConnectionToken", "")),
-                        "customer": None,
-                        "type": "typing",
-                    }
-                )
-            elif call.operation == "StartAttachmentUpload":
-                attachment_names[call.response["AttachmentId"]] = (
-                    call.params.get("AttachmentName", ""),
-                    call.params.get("ClientToken"),
-                    call.params.get("ContentType"),
-                )
-            elif call.operation == "CompleteAttachmentUpload":
-                for attachment_id in call.params.get("AttachmentIds", []):
-                    name, token, content_type = attachment_names.get(attachment_id, ("", None, None))
-                    burst, ids = item_for(token)
-                    contact_id = connection_contact.get(call.params.get("ConnectionToken", ""))
-                    customer = burst["conversation"].split("#", 1)[1] if burst else None
-                    connect.append(
-                        {
-                            "at": round(call.at - start, 3),
-                            "contact_id": contact_id,
-                            "customer": customer,
-                            "kind": "attachment",
-                            "content": name,
-                            "name": name,
-                            "content_type": content_type,
-                            "message_ids": ids,
-                            "sender": "customer",
-                        }
-                    )
-            elif call.operation == "SendWhatsAppMessage":
-                for entry in whatsapp_out(call, start):
-                    error = refused.get((call.response or {}).get("messageId"))
-                    if error is None:
-                        whatsapp_sent.append(entry)
-                    else:
-                        reason = f"{error['code']} {error['title']}: {error['error_data']['details']}"
-                        whatsapp_refused.append(
-                            {"at": entry["at"], "to": entry["to"], "kind": entry["kind"], "reason": reason}
-                        )
-        for contact in contacts:
-            contact["customer"] = contact_customer.get(contact["contact_id"])
-        for event in connect_events:
-            event["customer"] = contact_customer.get(event["contact_id"])
-        rejected = [
-            {
-                "at": round(d.at, 3),
-                "reason": d.reason,
-                "function": d.function,
-                "source": d.source,
-                "dead_lettered_at": round(d.dead_lettered_at, 3),
-            }
-            for d in self.pipeline.dead_letters
-        ]
-        metrics = self.pipeline.metrics
-        stats = {
-            "whatsapp_in": sum(1 for e in self.events if e.type == "whatsapp"),
-            "connect_messages": len(connect),
-            "duplicates_dropped": int(_metric(metrics, "ingest", "DuplicatesDropped", "duplicates_dropped")),
-            "bursts": len(bursts),
-            "contacts": len(contacts),
-            "whatsapp_out": len(whatsapp_sent),
-            "rejected": len(rejected),
-            "ignored": int(_metric(metrics, "ingest", "MessagesIgnored", "ignored")),
-            "invocations": _count_by_function(self.pipeline),
-            "whatsapp_sends_in_doubt": self.pipeline.whatsapp_sends_in_doubt,
-            "virtual_seconds": round(self.clock.elapsed, 3),
-            "wall_seconds": round(self.wall_seconds, 3),
-        }
-        return {
-            "connect": connect,
-            "whatsapp_out": whatsapp_sent,
-            "whatsapp_refused": whatsapp_refused,
-            "connect_events": connect_events,
-            "contacts": contacts,
-            "rejected": rejected,
-            "skipped": self.skipped,
-            "stored_at": self._stored_at(),
-            "queued_at": _queued_at(bursts.values(), start),
-            "stats": stats,
-            "metrics": {k: dict(sorted(v.items())) for k, v in metrics.items()},
-        }
-
-    def _stored_at(self) -> dict[str, float]:
-        """Message id -> when ingest stored it (trace seconds): tells a late arrival (a retried ingest) from a reorder."""
-        assert self.wiring is not None and self.services is not None
+        """What the run produced so far (sandbox.report)."""
+        assert self.pipeline is not None and self.services is not None and self.wiring is not None
         ddb = local_client("dynamodb", self.services.moto_url, self.wiring.account.region)
-        table = self.wiring.stack_outputs["rawTableName"]
-        stored: dict[str, float] = {}
-        for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="message_id, received_at"):
-            for item in page["Items"]:
-                if "message_id" in item and "received_at" in item:
-                    stored[item["message_id"]["S"]] = round(float(item["received_at"]["N"]) - self.clock.start, 3)
-        return stored
-
-
-def _queued_at(bursts: Iterable[dict[str, Any]], start: float) -> dict[str, float]:
-    """Message id -> when the aggregator flushed the first burst that carried it (trace seconds, the burst's own
-    `flushed_at`): from then on its place before later messages of the conversation is fixed by the FIFO queue, so a
-    message stored after it can only follow it."""
-    queued: dict[str, float] = {}
-    for burst in bursts:
-        flushed_at = burst.get("flushed_at")
-        if not isinstance(flushed_at, int | float):
-            continue
-        at = round(float(flushed_at) - start, 3)
-        for item in burst.get("items", []):
-            for message_id in item.get("message_ids", []):
-                queued[message_id] = min(at, queued.get(message_id, at))
-    return queued
-
-
-def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) -> float:
-    values = metrics.get(function, {})
-    return sum(values.get(name, 0.0) for name in names)
-
-
-def _count_by_function(pipeline: Pipeline) -> dict[str, int]:
-    return dict(Counter(record.function for record in pipeline.invocations))
-
-
-NOTICE_REASONS = {
-    "window_closed": "131047 Re-engagement message",
-    "file_refused": "WhatsApp does not accept the file as it is (type or size)",
-    "whatsapp_refused": "End User Messaging refused the message",
-    "unsupported": "WhatsApp has no counterpart for this interactive message",
-    "undeliverable": "131026 Message Undeliverable",
-    "media_error": "131053 Media upload error",
-    "unsupported_type": "131051 Unsupported message type",
-    "experiment": "130472 User's number is part of an experiment",
-    "whatsapp_failed": "WhatsApp reported the message failed",
-}
-"""The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
-
-
-def status_message(status: dict[str, Any], meta_phone_number_id: str, region: str, now: float) -> str:
-    """The SNS `Message` End User Messaging publishes for one WhatsApp status (the envelope of `trace.eum_message`)."""
-    entry = {
-        "id": trace.WABA_ID,
-        "changes": [
-            {
-                "value": {
-                    "messaging_product": "whatsapp",
-                    "metadata": {"display_phone_number": trace.DISPLAY_NUMBER, "phone_number_id": meta_phone_number_id},
-                    "statuses": [status],
-                },
-                "field": "messages",
-            }
-        ],
-    }
-    eum_id = trace.eum_phone_number_id(meta_phone_number_id)
-    arn = f"arn:aws:social-messaging:{region}:{ACCOUNT_ID}:phone-number-id/{eum_id}"
-    envelope = {
-        "context": {
-            "MetaWabaIds": [{"wabaId": trace.WABA_ID, "arn": f"arn:aws:social-messaging:{region}:{ACCOUNT_ID}:waba/x"}],
-            "MetaPhoneNumberIds": [{"metaPhoneNumberId": meta_phone_number_id, "arn": arn}],
-        },
-        "whatsAppWebhookEntry": json.dumps(entry, ensure_ascii=False),
-        "aws_account_id": ACCOUNT_ID,
-        "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-        "messageId": hashlib.sha1(f"{status.get('id')}:{status.get('status')}".encode()).hexdigest(),  # noqa: S324
-    }
-    return json.dumps(envelope, ensure_ascii=False)
-
-
-def bridge_notice(client_token: str | None) -> dict[str, str] | None:
-    """A notice's ClientToken (`bridge-notice|<withheld or refused>|<kind>|<reason>|<event>#<n>`, see
-    `whatsapp_buffer.relay.relay_reply.notice_token`) -> what did not reach the customer; None for other tokens."""
-    parts = (client_token or "").split("|", 4)
-    if len(parts) != 5 or parts[0] != "bridge-notice":
-        return None
-    outcome, kind, reason = parts[1], parts[2], parts[3]
-    stated = NOTICE_REASONS.get(reason, reason)
-    by = {"withheld": "withheld by the bridge", "failed": "reported failed after sending"}.get(
-        outcome, "refused at once"
-    )
-    return {"kind": kind, "reason": f"{stated} ({by})", "outcome": outcome}
-
-
-def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
-    """The transcript entry of one SendWhatsAppMessage call (none for a read receipt or an unreadable message)."""
-    raw = call.params.get("message")
-    try:
-        message = json.loads(raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw)
-    except (ValueError, AttributeError):
-        return []
-    if message.get("status") == "read":
-        return []
-    kind = message.get("type", "text")
-    entry = {"at": round(call.at - start, 3), "to": message.get("to") or message.get("recipient"), "kind": kind}
-    if kind == "text":
-        entry["text"] = (message.get("text") or {}).get("body")
-    elif kind == "template":
-        template = message.get("template") or {}
-        entry["template"] = template.get("name")
-        entry["language"] = (template.get("language") or {}).get("code")
-    else:
-        media = message.get(kind) or {}
-        entry["media_id"] = media.get("id")
-        if media.get("caption"):
-            entry["text"] = media["caption"]
-        if media.get("filename"):
-            entry["filename"] = media["filename"]
-    return [entry]
+        stored_at = report.stored_at(ddb, self.wiring.stack_outputs["rawTableName"], self.clock.start)
+        return report.build(
+            self.events,
+            self.pipeline,
+            self.services.fake,
+            self.clock,
+            skipped=self.skipped,
+            stored_at=stored_at,
+            wall_seconds=self.wall_seconds,
+        )
 
 
 # ---------------------------------------------------------------------- command line
@@ -601,16 +330,6 @@ def replay_file(
     return events, Replay(events, overrides, faults=plan or FaultPlan()).run()
 
 
-def summary(transcript: dict[str, Any]) -> str:
-    stats = transcript["stats"]
-    return (
-        f"replayed {stats['whatsapp_in']} WhatsApp messages in {stats['virtual_seconds']:.0f} s of virtual time "
-        f"({stats['wall_seconds']:.1f} s wall): {stats['bursts']} bursts -> {stats['connect_messages']} Connect messages "
-        f"in {stats['contacts']} chats, {stats['whatsapp_out']} replies out, {stats['duplicates_dropped']} duplicates "
-        f"dropped, {stats['rejected']} rejected"
-    )
-
-
 def run(args: Any) -> int:
     import sys
 
@@ -635,5 +354,5 @@ def run(args: Any) -> int:
         print(render(events, transcript))
     elif not args.out:
         print(document)
-    print(summary(transcript), file=sys.stderr)
+    print(report.summary(transcript), file=sys.stderr)
     return 0

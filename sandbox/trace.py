@@ -1,11 +1,13 @@
-"""Replay traces (DESIGN §5): read and validate TRACE.jsonl, and turn `whatsapp` lines into the SNS messages End User
-Messaging Social would publish for them (the Meta webhook entry, as a JSON string, inside the EUM envelope).
+"""Replay traces (DESIGN §5): read and validate TRACE.jsonl, and turn `whatsapp` lines (and the statuses WhatsApp
+reports for the bridge's own messages) into the SNS messages End User Messaging Social would publish for them (the
+Meta webhook entry, as a JSON string, inside the EUM envelope).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,6 +308,39 @@ def eum_message(
         "messageId": hashlib.sha1(f"{message_id}:{event.line}".encode()).hexdigest(),  # noqa: S324
     }
     return json.dumps(envelope, ensure_ascii=False), media
+
+
+def status_message(
+    status: dict[str, Any], meta_phone_number_id: str, *, region: str, account_id: str, now: float
+) -> str:
+    """The SNS `Message` End User Messaging publishes for one WhatsApp status of a message the bridge sent (the
+    fake's asynchronous failures), in the envelope of `eum_message`."""
+    entry = {
+        "id": WABA_ID,
+        "changes": [
+            {
+                "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": DISPLAY_NUMBER, "phone_number_id": meta_phone_number_id},
+                    "statuses": [status],
+                },
+                "field": "messages",
+            }
+        ],
+    }
+    eum_id = eum_phone_number_id(meta_phone_number_id)
+    arn = f"arn:aws:social-messaging:{region}:{account_id}:phone-number-id/{eum_id}"
+    envelope = {
+        "context": {
+            "MetaWabaIds": [{"wabaId": WABA_ID, "arn": f"arn:aws:social-messaging:{region}:{account_id}:waba/x"}],
+            "MetaPhoneNumberIds": [{"metaPhoneNumberId": meta_phone_number_id, "arn": arn}],
+        },
+        "whatsAppWebhookEntry": json.dumps(entry, ensure_ascii=False),
+        "aws_account_id": account_id,
+        "message_timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "messageId": hashlib.sha1(f"{status.get('id')}:{status.get('status')}".encode()).hexdigest(),  # noqa: S324
+    }
+    return json.dumps(envelope, ensure_ascii=False)
 
 
 def _iso(epoch: float) -> str:

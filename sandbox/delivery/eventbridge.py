@@ -17,12 +17,11 @@ effort"): a replay may set `lose_events` to make a share of them (1.0: all) neve
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import DeliveryPath, Functions, async_retry_delay
+from sandbox.delivery.functions import AsyncDeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler
 from sandbox.wiring import Wiring
 
@@ -36,10 +35,11 @@ class EventSource(Protocol):
     def events_due(self, at: float) -> list[dict[str, Any]]: ...
 
 
-class EventBridgeToLambda(DeliveryPath):
+class EventBridgeToLambda(AsyncDeliveryPath):
+    source = "eventbridge"
+
     def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
-        super().__init__(wiring, scheduler, functions)
-        self.dead_letters = dead_letters
+        super().__init__(wiring, scheduler, functions, dead_letters)
         self.lose_events = 0.0
         """Share of the service events that never reach a rule (1.0: none arrives)."""
         self._loss = random.Random("eventbridge-loss")
@@ -81,24 +81,7 @@ class EventBridgeToLambda(DeliveryPath):
             delays = [EVENTBRIDGE_DELIVERY_DELAY]
             if self.duplicate_after is not None:
                 delays.append(EVENTBRIDGE_DELIVERY_DELAY + self.duplicate_after)
-            for delay in delays:
-                self.scheduler.after(
-                    delay,
-                    f"eventbridge->{rule.function}",
-                    lambda r=rule, e=event, t=self.clock.elapsed: self._invoke_async(
-                        r.function, e, attempt=0, first_at=t
-                    ),
-                )
+            self.deliver(rule.function, event, delays)
 
-    def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:
-        spec = self.wiring.functions[key]
+    def attempting(self, key: str, event: dict[str, Any]) -> None:
         self.delivered.append((self.clock.elapsed, key, event))
-        invocation = self.functions.invoke(key, event)
-        if invocation.ok:
-            return
-        if attempt < spec.async_retries:
-            delay = async_retry_delay(spec, attempt, invocation)
-            retry: Callable[[], None] = lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)  # noqa: E731
-            self.scheduler.after(delay, f"retry->{key}", retry)
-            return
-        self.dead_letters.async_retries_exhausted(spec, event, invocation, first_at, source="eventbridge")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.faults import FaultPlan, worker_spec
 from sandbox.iam import RoleCheck
@@ -149,3 +150,41 @@ class DeliveryPath:
         self.scheduler = scheduler
         self.clock = scheduler.clock
         self.functions = functions
+
+
+class AsyncDeliveryPath(DeliveryPath):
+    """A path whose target functions Lambda invokes asynchronously (SNS, EventBridge): a failed invoke is retried
+    (`async_retry_delay`, up to the function's MaximumRetryAttempts), then its event goes to the function's
+    on-failure destination or dead-letter queue (sandbox.delivery.dead_letters), as Lambda does."""
+
+    source = "sns"
+    """The path's name in the scheduler's labels (`<source>-><function>`) and in the dead letters."""
+
+    def __init__(self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters) -> None:
+        super().__init__(wiring, scheduler, functions)
+        self.dead_letters = dead_letters
+
+    def deliver(self, key: str, event: dict[str, Any], delays: list[float]) -> None:
+        """`event` reaches function `key` once after each of `delays` seconds (two: an at-least-once duplicate)."""
+        for delay in delays:
+            self.scheduler.after(
+                delay,
+                f"{self.source}->{key}",
+                lambda t=self.clock.elapsed: self._invoke_async(key, event, attempt=0, first_at=t),
+            )
+
+    def attempting(self, key: str, event: dict[str, Any]) -> None:
+        """Told before every attempt, retries included."""
+
+    def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:
+        spec = self.wiring.functions[key]
+        self.attempting(key, event)
+        invocation = self.functions.invoke(key, event)
+        if invocation.ok:
+            return
+        if attempt < spec.async_retries:
+            delay = async_retry_delay(spec, attempt, invocation)
+            retry: Callable[[], None] = lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)  # noqa: E731
+            self.scheduler.after(delay, f"retry->{key}", retry)
+            return
+        self.dead_letters.async_retries_exhausted(spec, event, invocation, first_at, source=self.source)

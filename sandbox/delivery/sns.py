@@ -13,7 +13,7 @@ from typing import Any
 
 from sandbox import filters
 from sandbox.delivery.dead_letters import DeadLetters
-from sandbox.delivery.functions import DeliveryPath, Functions, async_retry_delay
+from sandbox.delivery.functions import AsyncDeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.faults import FaultPlan
 from sandbox.wiring import Wiring
@@ -22,12 +22,13 @@ SNS_DELIVERY_DELAY = 0.05
 """Seconds from an SNS publish to the Lambda invoke."""
 
 
-class SnsToLambda(DeliveryPath):
+class SnsToLambda(AsyncDeliveryPath):
+    source = "sns"
+
     def __init__(
         self, wiring: Wiring, scheduler: Scheduler, functions: Functions, dead_letters: DeadLetters, faults: FaultPlan
     ) -> None:
-        super().__init__(wiring, scheduler, functions)
-        self.dead_letters = dead_letters
+        super().__init__(wiring, scheduler, functions, dead_letters)
         self.faults = faults
         self._rng = faults.rng("sns")
         self.duplicates = 0
@@ -46,14 +47,7 @@ class SnsToLambda(DeliveryPath):
             if self._rng.random() < self.faults.sns_duplicate_rate:
                 deliveries.append(SNS_DELIVERY_DELAY + self._rng.uniform(0.1, 30.0))  # at-least-once: a second copy
                 self.duplicates += 1
-            for delay in deliveries:
-                self.scheduler.after(
-                    delay,
-                    f"sns->{subscription.function}",
-                    lambda s=subscription, e=event, t=self.clock.elapsed: self._invoke_async(
-                        s.function, e, attempt=0, first_at=t
-                    ),
-                )
+            self.deliver(subscription.function, event, deliveries)
 
     def _event(self, topic_arn: str, message: str, attributes: dict[str, str]) -> dict[str, Any]:
         return {
@@ -78,16 +72,3 @@ class SnsToLambda(DeliveryPath):
                 }
             ]
         }
-
-    def _invoke_async(self, key: str, event: dict[str, Any], *, attempt: int, first_at: float) -> None:
-        spec = self.wiring.functions[key]
-        invocation = self.functions.invoke(key, event)
-        if invocation.ok:
-            return
-        if attempt < spec.async_retries:
-            delay = async_retry_delay(spec, attempt, invocation)
-            self.scheduler.after(
-                delay, f"retry->{key}", lambda: self._invoke_async(key, event, attempt=attempt + 1, first_at=first_at)
-            )
-            return
-        self.dead_letters.async_retries_exhausted(spec, event, invocation, first_at)

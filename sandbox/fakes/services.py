@@ -4,7 +4,8 @@ jobs (`transcribe`: moto's falls short, see there).
 moto serves none of the first three, so the sandbox and the unit tests use this: three backends (`connect`,
 `participant`, `socialmessaging`, in the layout of moto's service packages: state plus one method per API call)
 behind one dispatcher that records every call, injects faults and answers in the services' rest-json protocols
-(routes and parsing come from botocore's models, see `rest_json`). It is reached two ways, with the same rules:
+(routes and parsing come from botocore's models, see `rest_json`). It is reached two ways, with the same rules
+(`transport.Reachable`):
 
 * over HTTP on loopback (`start()`, the sandbox): unmodified clients find it through `AWS_ENDPOINT_URL_CONNECT` /
   `_CONNECTPARTICIPANT` / `_SOCIALMESSAGING` (see `endpoint_env`);
@@ -20,28 +21,19 @@ from __future__ import annotations
 
 import random
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Mapping
-from email.message import Message
 from typing import Any
 from urllib.parse import urlsplit
-
-import boto3
-from botocore.awsrequest import AWSResponse
 
 from sandbox.fakes import transcribe as transcribe_wire
 from sandbox.fakes.chat import ChatItem, Chats, ContactView
 from sandbox.fakes.connect import ConnectBackend
-from sandbox.fakes.participant import (
-    CONNECTION_TTL_SECONDS,
-    MAX_ATTACHMENT_BYTES,
-    ParticipantBackend,
-)
+from sandbox.fakes.participant import CONNECTION_TTL_SECONDS, MAX_ATTACHMENT_BYTES, ParticipantBackend
 from sandbox.fakes.records import Call, Fault, Ids, Published
 from sandbox.fakes.rest_json import ApiError, MissingParameters, RestJsonRouter, error_response
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
 from sandbox.fakes.transcribe import TranscribeBackend
-from sandbox.fakes.transport import Handler, RawBody, Server, requests_put, target
+from sandbox.fakes.transport import Reachable, requests_put
 
 CONNECT = "connect"
 PARTICIPANT = "connectparticipant"
@@ -64,7 +56,7 @@ _VALIDATION_ERROR = {
 }
 
 
-class FakeServices:
+class FakeServices(Reachable):
     """Connect chat + Connect Participant + End User Messaging Social of one fake account.
 
     `instance_ids`, `contact_flow_ids` and `phone_number_ids` are what exists in the account: anything else is
@@ -93,10 +85,9 @@ class FakeServices:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
+        super().__init__(host, port)
         self._clock = clock
         self._publish = publish
-        self._host = host
-        self._port = port
         self._router = RestJsonRouter(SERVICES)
         self._lock = threading.RLock()
         ids = Ids(seed)
@@ -144,90 +135,12 @@ class FakeServices:
         self._observers: list[Callable[[Call], None]] = []
         self.publish_errors: list[tuple[Published, BaseException]] = []
         self._draining = False
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
-        self._base_url: str | None = None
 
-    # ---------------------------------------------------------------- reaching the fake
-
-    def start(self) -> str:
-        """Serve on loopback in a background thread; returns the base URL (`http://127.0.0.1:<port>`)."""
-        if self._server is not None:
-            return self.url
-        server = Server((self._host, self._port), Handler)
-        server.fake = self
-        self._server = server
-        self._base_url = f"http://{self._host}:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-services", daemon=True)
-        self._thread.start()
-        return self._base_url
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeServices:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._base_url is None:
-            raise RuntimeError("the fake is not started")
-        return self._base_url
+    # ---------------------------------------------------------------- reaching the fake (transport.Reachable)
 
     def endpoint_env(self) -> dict[str, str]:
         """The `AWS_ENDPOINT_URL_<SERVICE>` variables that point unmodified clients at this fake."""
         return {variable: self.url for variable in ENDPOINT_ENV.values()}
-
-    def client(self, service: str, region_name: str = "us-east-1", **kwargs: Any) -> Any:
-        """A real boto3 client of `service` whose requests this fake answers in-process."""
-        return self.attach(boto3.client(service, region_name=region_name, **kwargs))
-
-    def attach(self, client: Any) -> Any:
-        """Answer `client`'s requests in-process (botocore's documented `before-send` event); returns the client."""
-        client.meta.events.register_first("before-send", self._before_send)
-        return client
-
-    def http_put(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
-        """An upload to an attachment URL this fake handed out, in-process (raises on a refusal, as urllib3 would
-        let the caller see a non-2xx status)."""
-        message = Message()
-        for name, value in headers.items():
-            message[name] = value
-        status, _, body = self._handle_http("PUT", target(url), message, data)
-        if status >= 300:
-            raise RuntimeError(f"attachment upload answered HTTP {status}: {body[:200]!r}")
-
-    def http_get(self, url: str) -> bytes:
-        status, _, body = self._handle_http("GET", target(url), Message(), b"")
-        if status >= 300:
-            raise RuntimeError(f"attachment download answered HTTP {status}: {body[:200]!r}")
-        return body
-
-    def _before_send(self, request: Any, **_: Any) -> AWSResponse:
-        split = urlsplit(request.url)
-        target = split.path + (f"?{split.query}" if split.query else "")
-        body = request.body or b""
-        if hasattr(body, "read"):
-            body = body.read()
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        headers = Message()
-        for name, value in request.headers.items():
-            headers[name] = value.decode() if isinstance(value, bytes) else value
-        status, answer_headers, payload = self._handle_http(request.method, target, headers, body)
-        answer_headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
-        return AWSResponse(request.url, status, answer_headers, RawBody(payload))
 
     # ---------------------------------------------------------------- the customer's and the agent's side
 

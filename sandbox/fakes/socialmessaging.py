@@ -71,25 +71,25 @@ REENGAGEMENT_ERROR = {
 }
 """Meta's error object for a free-form message outside the window, as it travels in `value.statuses[].errors[]`."""
 _MB = 1024 * 1024
+# A copy of relay.agent_files' table, by category: a fake must not import the code it checks (adds stickers, webp).
 OUTBOUND_MEDIA: dict[str, int] = {
-    "audio/aac": 16 * _MB,
-    "audio/amr": 16 * _MB,
-    "audio/mpeg": 16 * _MB,
-    "audio/mp4": 16 * _MB,
-    "audio/ogg": 16 * _MB,
-    "text/plain": 100 * _MB,
-    "application/pdf": 100 * _MB,
-    "application/vnd.ms-powerpoint": 100 * _MB,
-    "application/msword": 100 * _MB,
-    "application/vnd.ms-excel": 100 * _MB,
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": 100 * _MB,
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation": 100 * _MB,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": 100 * _MB,
-    "image/jpeg": 5 * _MB,
-    "image/png": 5 * _MB,
+    **dict.fromkeys(("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * _MB),
+    **dict.fromkeys(
+        (
+            "text/plain",
+            "application/pdf",
+            "application/vnd.ms-powerpoint",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        100 * _MB,
+    ),
+    **dict.fromkeys(("image/jpeg", "image/png"), 5 * _MB),
     "image/webp": 500 * 1024,
-    "video/mp4": 16 * _MB,
-    "video/3gpp": 16 * _MB,
+    **dict.fromkeys(("video/mp4", "video/3gpp"), 16 * _MB),
 }
 """MIME type -> largest file WhatsApp takes (the user guide's table: audio 16 MB, documents 100 MB, images 5 MB,
 stickers 100 KB static / 500 KB animated, video 16 MB; audio/ogg with the Opus codec only)."""

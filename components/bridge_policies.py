@@ -1,0 +1,182 @@
+"""What ConnectBridge's two functions may do: the statements of the inbound and the outbound function's roles, each
+scoped to the bridge's own resources (bridge_storage) and to the Connect instance and WhatsApp numbers configured.
+
+Apart from the component because the grants are read and reviewed on their own: tests/infra/test_stack_policies.py
+checks what they allow, and every sandbox replay checks each call a function makes against its role. The statements
+and their order are the roles' policy documents as deployed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+
+from components import iam
+from components.bridge_storage import TRANSCRIPT_DEBT_PREFIX, TRANSCRIPTS_OWED_INDEX, BridgeStorage
+from components.context import StackContext
+from components.settings import StackSettings
+
+
+def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
+    """IAM resources for End User Messaging numbers (id `phone-number-id-X` has ARN `…:phone-number-id/X`)."""
+    suffixes = [number_id.removeprefix("phone-number-id-") for number_id in phone_number_ids] or ["*"]
+    return [context.arn("social-messaging", f"phone-number-id/{suffix}") for suffix in suffixes]
+
+
+def inbound_statements(
+    context: StackContext,
+    settings: StackSettings,
+    storage: BridgeStorage,
+    *,
+    instance_arn: str,
+    bursts_queue_arn: pulumi.Input[str],
+    raw_table_stream_of: pulumi.Input[str] | None,
+) -> list[iam.Statement]:
+    """Bursts queue in, Connect chats and media out; `raw_table_stream_of`: the raw table whose stream it reads."""
+    # SendWhatsAppMessage only marks messages read or echoes transcripts, so only markAsRead or echoTranscripts (on a
+    # stack that transcribes) grants it.
+    sends_to_whatsapp = settings.mark_as_read or (settings.echo_transcripts and bool(settings.transcribe_languages))
+    return [
+        # Participant APIs (connection, messages, attachments) are authorised by tokens, not IAM.
+        # StartContactStreaming is not called (streaming is set up inside StartChatContact) but kept in case
+        # IAM treats it as a dependent action of that streaming configuration.
+        iam.allow(
+            ["connect:StartChatContact", "connect:StartContactStreaming"],
+            [
+                instance_arn,
+                f"{instance_arn}/contact/*",
+                f"{instance_arn}/contact-flow/{settings.contact_flow_id}",
+            ],
+            sid="StartChatsOnTheConfiguredInstance",
+        ),
+        iam.allow(
+            ["social-messaging:GetWhatsAppMessageMedia"]
+            + (["social-messaging:SendWhatsAppMessage"] if sends_to_whatsapp else []),
+            phone_number_arns(context, settings.whatsapp_phone_number_ids),
+            sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
+        ),
+        _stage_media(storage),
+        *_transcription_statements(context, storage, settings.transcribe_languages),
+        *_raw_stream_statements(raw_table_stream_of),
+        iam.allow(
+            # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            [storage.sessions_table.arn],
+            sid="TrackSessions",
+        ),
+        *_late_transcript_statements(storage, settings.transcribe_languages),
+        _once(storage, sid="DeliverOnce"),
+        iam.allow(
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+            [bursts_queue_arn],
+            sid="ConsumeBursts",
+        ),
+    ]
+
+
+def outbound_statements(
+    context: StackContext, settings: StackSettings, storage: BridgeStorage, *, raw_table_arn: pulumi.Input[str]
+) -> list[iam.Statement]:
+    """Connect's streaming events in (through the out-topic), WhatsApp messages and media out."""
+    return [
+        # What the agent said, by its WhatsApp message id, for the quote of a customer's reply to it.
+        iam.allow(["dynamodb:PutItem"], [raw_table_arn], sid="RememberRelayedMessages"),
+        # Query finds a chat's session by contact id; UpdateItem marks it ended.
+        iam.allow(["dynamodb:Query", "dynamodb:UpdateItem"], storage.sessions_arns, sid="FindAndEndSessions"),
+        _once(storage, sid="RelayOnce"),
+        iam.allow(
+            ["social-messaging:SendWhatsAppMessage", "social-messaging:PostWhatsAppMessageMedia"],
+            phone_number_arns(context, settings.whatsapp_phone_number_ids),
+            sid="SendToWhatsApp",
+        ),
+        _stage_media(storage),
+        iam.allow(["sqs:SendMessage"], [storage.outbound_dead_letter_queue.arn], sid="DeadLetterFailedEvents"),
+    ]
+
+
+def _once(storage: BridgeStorage, *, sid: str) -> iam.Statement:
+    """Powertools idempotency's record of each delivery or relay: written, read, updated and removed."""
+    actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    return iam.allow(actions, [storage.idempotency_table.arn], sid=sid)
+
+
+def _stage_media(storage: BridgeStorage) -> iam.Statement:
+    return iam.allow(["s3:PutObject", "s3:GetObject"], [storage.media_objects], sid="StageMedia")
+
+
+def _raw_stream_statements(raw_table_arn: pulumi.Input[str] | None) -> list[iam.Statement]:
+    """Reading the raw table's stream (refusal items; recordings on a stack that transcribes)."""
+    if raw_table_arn is None:
+        return []
+    return [
+        iam.allow(
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            [pulumi.Output.concat(raw_table_arn, "/stream/*")],
+            sid="ReadTheRawTableStream",
+        ),
+        # ListStreams has no resource type (Service Authorization Reference): only "*" grants it.
+        iam.allow(["dynamodb:ListStreams"], ["*"], sid="ListStreams"),
+    ]
+
+
+def _transcription_statements(
+    context: StackContext, storage: BridgeStorage, languages: Sequence[str]
+) -> list[iam.Statement]:
+    """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
+
+    Service Authorization Reference (list_amazontranscribe): StartTranscriptionJob has no resource type (only
+    "*" grants it) and the condition keys transcribe:OutputBucketName / transcribe:OutputKey, which pin where
+    its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
+    permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
+    grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
+    media bucket (runtime `deliver/transcripts.job_name`)."""
+    if not languages:
+        return []
+    bucket = storage.media_bucket.bucket
+    return [
+        {
+            "Sid": "StartTranscriptionsIntoTheMediaBucket",
+            "Effect": "Allow",
+            "Action": ["transcribe:StartTranscriptionJob"],
+            "Resource": ["*"],
+            "Condition": {
+                "StringEquals": {"transcribe:OutputBucketName": bucket},
+                "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+            },
+        },
+        iam.allow(
+            ["transcribe:GetTranscriptionJob"],
+            [pulumi.Output.concat(context.arn("transcribe", "transcription-job/"), bucket, "-*")],
+            sid="ReadThisStacksTranscriptionJobs",
+        ),
+    ]
+
+
+def _late_transcript_statements(storage: BridgeStorage, languages: Sequence[str]) -> list[iam.Statement]:
+    """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
+    `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
+    only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
+    Reference, "Condition keys for Amazon DynamoDB"). A completion event whose invokes all failed goes to the
+    transcripts dead-letter queue with the function's role (Lambda's on-failure destination)."""
+    if not languages or storage.transcripts_dead_letter_queue is None:
+        return []
+    sessions_table_arn = storage.sessions_table.arn
+    return [
+        iam.allow(
+            ["sqs:SendMessage"], [storage.transcripts_dead_letter_queue.arn], sid="DeadLetterUnpostedTranscripts"
+        ),
+        {
+            "Sid": "SettleTranscriptsOwed",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": [sessions_table_arn],
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+        },
+        # The sweep's Query of the sparse index of debts still open (keys only: job names and times).
+        iam.allow(
+            ["dynamodb:Query"],
+            [pulumi.Output.concat(sessions_table_arn, f"/index/{TRANSCRIPTS_OWED_INDEX}")],
+            sid="FindTranscriptsStillOwed",
+        ),
+    ]

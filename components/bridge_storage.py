@@ -1,0 +1,174 @@
+"""What ConnectBridge keeps and passes along: the sessions table (each conversation's chat, and the transcripts still
+owed to chats), the idempotency table, the media bucket, Connect's streaming topic and the dead-letter queues.
+
+Apart from the component so that connect_bridge.py reads as the flow (functions and what triggers them) and
+bridge_policies.py as what the functions may do with these resources; the logical names are the component's own
+(`<bridge>-sessions-table`, `<bridge>-media`, ...), children of the component as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.context import StackContext
+from components.queues import FOURTEEN_DAYS, encrypted_queue
+from components.tables import Index, secure_table
+from components.topics import service_topic
+
+MEDIA_EXPIRY_DAYS = 7
+SESSIONS_BY_CONTACT = "by-contact"
+TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
+"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+TRANSCRIPTS_OWED_INDEX = "owed-since"
+"""The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
+
+
+@dataclass
+class BridgeStorage:
+    sessions_table: aws.dynamodb.Table
+    idempotency_table: aws.dynamodb.Table
+    out_topic: aws.sns.Topic
+    media_bucket: aws.s3.Bucket
+    outbound_dead_letter_queue: aws.sqs.Queue
+    transcripts_dead_letter_queue: aws.sqs.Queue | None
+    """Only on a stack that transcribes: Transcribe completion events the inbound function could not settle."""
+
+    @property
+    def sessions_arns(self) -> list[pulumi.Input[str]]:
+        """The sessions table and its by-contact index (how the outbound function finds a chat's session)."""
+        arn = self.sessions_table.arn
+        return [arn, pulumi.Output.concat(arn, f"/index/{SESSIONS_BY_CONTACT}")]
+
+    @property
+    def media_objects(self) -> pulumi.Output[str]:
+        return pulumi.Output.concat(self.media_bucket.arn, "/*")
+
+    @property
+    def function_resources(self) -> dict[str, pulumi.Input[str]]:
+        """What both functions' environments carry (FunctionSpec.resources)."""
+        return {
+            "sessions_table_name": self.sessions_table.name,
+            "idempotency_table_name": self.idempotency_table.name,
+            "media_bucket_name": self.media_bucket.bucket,
+        }
+
+
+def bridge_storage(
+    name: str, parent: pulumi.Resource, context: StackContext, *, instance_arn: str, transcribe_languages: Sequence[str]
+) -> BridgeStorage:
+    """The tables, topic, bucket and queues of the ConnectBridge `parent` named `name`."""
+    sessions_table = secure_table(
+        f"{name}-sessions-table",
+        parent,
+        hash_key="conversation",
+        ttl_attribute="expires_at",
+        indexes=[
+            Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id"),
+            # Sparse: only the transcripts still owed carry `debt_open` (a paid one drops it), so the sweep for
+            # the completion events that never came reads just those.
+            *(
+                [Index(TRANSCRIPTS_OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
+                if transcribe_languages
+                else []
+            ),
+        ],
+    )
+    # Powertools idempotency's layout: key `id`, expiry `expiration`.
+    idempotency_table = secure_table(f"{name}-idempotency-table", parent, hash_key="id", ttl_attribute="expiration")
+    outbound_topic = service_topic(
+        f"{name}-out-topic", parent, context, service="connect.amazonaws.com", source_arn=instance_arn
+    )
+    media_bucket = _media_bucket(f"{name}-media", parent)
+    outbound_dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", parent, retention_seconds=FOURTEEN_DAYS)
+    transcripts_dead_letter_queue = None
+    if transcribe_languages:
+        # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
+        # retries lands here (a transcript owed and not posted), never silently.
+        transcripts_dead_letter_queue = encrypted_queue(
+            f"{name}-transcripts-dlq", parent, retention_seconds=FOURTEEN_DAYS
+        )
+    return BridgeStorage(
+        sessions_table=sessions_table,
+        idempotency_table=idempotency_table,
+        out_topic=outbound_topic.topic,
+        media_bucket=media_bucket,
+        outbound_dead_letter_queue=outbound_dead_letter_queue,
+        transcripts_dead_letter_queue=transcripts_dead_letter_queue,
+    )
+
+
+def _media_bucket(name: str, parent: pulumi.Resource) -> aws.s3.Bucket:
+    """Private, encrypted, TLS-only staging for media in transit; objects expire, nothing is kept."""
+    bucket = aws.s3.Bucket(name, opts=pulumi.ResourceOptions(parent=parent))
+
+    def setting(resource: Callable[..., pulumi.CustomResource], suffix: str, **inputs: Any) -> pulumi.CustomResource:
+        """Each of the bucket's settings is a resource of its own, named `<bucket>-<suffix>`."""
+        return resource(
+            f"{name}-{suffix}", bucket=bucket.id, **{"opts": pulumi.ResourceOptions(parent=parent), **inputs}
+        )
+
+    public_access_block = setting(
+        aws.s3.BucketPublicAccessBlock,
+        "public-access-block",
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+    )
+    setting(
+        aws.s3.BucketOwnershipControls,
+        "ownership",
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+    )
+    setting(
+        aws.s3.BucketServerSideEncryptionConfiguration,
+        "encryption",
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                # SSE-S3: End User Messaging reads and writes the objects with the caller's S3 permissions only.
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="AES256"
+                )
+            )
+        ],
+    )
+    setting(
+        aws.s3.BucketLifecycleConfiguration,
+        "lifecycle",
+        rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-media",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=MEDIA_EXPIRY_DAYS),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=1
+                ),
+            )
+        ],
+    )
+    setting(
+        aws.s3.BucketPolicy,
+        "policy",
+        policy=iam.document(
+            [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ]
+        ),
+        # S3 rejects concurrent changes to one bucket's settings.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[public_access_block]),
+    )
+    return bucket
