@@ -50,6 +50,10 @@ def inbound_statements(
             ],
             sid="StartChatsOnTheConfiguredInstance",
         ),
+        # A customer back from another ad while their chat is open: the contact's ad attributes follow it. The
+        # Service Authorization Reference lists UpdateContactAttributes on the `contact` resource type
+        # (`instance/${InstanceId}/contact/${ContactId}`), so the grant is the instance's contacts only.
+        iam.allow(["connect:UpdateContactAttributes"], [f"{instance_arn}/contact/*"], sid="NoteTheAdOfAnOpenChat"),
         iam.allow(
             ["social-messaging:GetWhatsAppMessageMedia"]
             + (["social-messaging:SendWhatsAppMessage"] if sends_to_whatsapp else []),

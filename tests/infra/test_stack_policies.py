@@ -149,6 +149,9 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
         f"{INSTANCE}/contact/*",
         f"{INSTANCE}/contact-flow/00000000-0000-0000-0000-000000000000",
     }
+    # A later ad's attributes on an open chat (Service Authorization Reference: UpdateContactAttributes acts on the
+    # `contact` resource type, instance/${InstanceId}/contact/${ContactId}): the instance's contacts, nothing else.
+    assert inbound["connect:UpdateContactAttributes"] == {f"{INSTANCE}/contact/*"}
     assert inbound["social-messaging:GetWhatsAppMessageMedia"] == {numbers}
     assert inbound["sqs:ReceiveMessage"] == {bursts}
     assert "sqs:ChangeMessageVisibility" not in inbound
