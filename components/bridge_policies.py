@@ -32,6 +32,7 @@ def inbound_statements(
     instance_arn: str,
     bursts_queue_arn: pulumi.Input[str],
     raw_table_stream_of: pulumi.Input[str] | None,
+    raw_stream_failures_arn: pulumi.Input[str] | None = None,
 ) -> list[iam.Statement]:
     """Bursts queue in, Connect chats and media out; `raw_table_stream_of`: the raw table whose stream it reads."""
     # SendWhatsAppMessage only marks messages read or echoes transcripts, so only markAsRead or echoTranscripts (on a
@@ -62,7 +63,7 @@ def inbound_statements(
         ),
         _stage_media(storage),
         *_transcription_statements(context, storage, settings.transcribe_languages),
-        *_raw_stream_statements(raw_table_stream_of),
+        *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
         iam.allow(
             # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -109,11 +110,15 @@ def _stage_media(storage: BridgeStorage) -> iam.Statement:
     return iam.allow(["s3:PutObject", "s3:GetObject"], [storage.media_objects], sid="StageMedia")
 
 
-def _raw_stream_statements(raw_table_arn: pulumi.Input[str] | None) -> list[iam.Statement]:
-    """Reading the raw table's stream (refusal items; recordings on a stack that transcribes)."""
+def _raw_stream_statements(
+    raw_table_arn: pulumi.Input[str] | None, failures_arn: pulumi.Input[str] | None
+) -> list[iam.Statement]:
+    """Reading the raw table's stream (refusal items; recordings on a stack that transcribes), and handing a batch
+    given up on to the mapping's on-failure queue (Lambda sends it with the function's role)."""
     if raw_table_arn is None:
         return []
     return [
+        *([iam.allow(["sqs:SendMessage"], [failures_arn], sid="HandOverFailedStreamBatches")] if failures_arn else []),
         iam.allow(
             ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
             [pulumi.Output.concat(raw_table_arn, "/stream/*")],

@@ -24,6 +24,7 @@ from components.lambda_function import (
     StageArgs,
     python_function,
 )
+from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.topics import subscribe_function
 
@@ -111,6 +112,13 @@ class ConnectBridge(pulumi.ComponentResource):
         self.outbound_dead_letter_queue = storage.outbound_dead_letter_queue
         self.transcripts_dead_letter_queue = storage.transcripts_dead_letter_queue
         reads_raw_stream = args.raw_table_stream_arn is not None
+        # The raw-stream mapping's on-failure destination: metadata of a batch given up on after its retries (a
+        # refusal notice the agent would otherwise never get), never dropped silently.
+        self.raw_stream_failures_queue = (
+            encrypted_queue(f"{name}-raw-stream-failures", self, retention_seconds=FOURTEEN_DAYS)
+            if reads_raw_stream
+            else None
+        )
 
         inbound = python_function(
             name,
@@ -130,6 +138,9 @@ class ConnectBridge(pulumi.ComponentResource):
                     instance_arn=instance_arn,
                     bursts_queue_arn=args.bursts_queue_arn,
                     raw_table_stream_of=args.raw_table_arn if reads_raw_stream else None,
+                    raw_stream_failures_arn=self.raw_stream_failures_queue.arn
+                    if self.raw_stream_failures_queue
+                    else None,
                 ),
             ),
         )
@@ -155,6 +166,11 @@ class ConnectBridge(pulumi.ComponentResource):
                 # fails it and is retried twice, no more (a notice minutes late is worth little).
                 maximum_retry_attempts=2,
                 maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=self.raw_stream_failures_queue.arn
+                    )
+                ),
             )
 
         self.transcripts_rule = None
@@ -207,6 +223,12 @@ class ConnectBridge(pulumi.ComponentResource):
             suffix="outbound-dlq",
             holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
         )
+        if self.raw_stream_failures_queue is not None:
+            alarms.dead_letters(
+                self.raw_stream_failures_queue,
+                suffix="raw-stream-failures",
+                holds="raw-table stream batches (refusal notices, recordings) the inbound function gave up on",
+            )
         if self.transcripts_dead_letter_queue is not None:
             alarms.dead_letters(
                 self.transcripts_dead_letter_queue,

@@ -53,7 +53,7 @@ def test_every_dead_letter_and_failure_queue_alarms_on_its_first_message(graph):
     dead_letter_names = {queues[arn] for arn in dead_letter_queue_arns(graph)}
     depth = alarms_on(graph, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
 
-    assert len(dead_letter_names) == 4
+    assert len(dead_letter_names) == 5
     assert set(depth) == dead_letter_names
     for alarm in depth.values():
         assert (alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == (
@@ -128,6 +128,7 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
         },
         "whatsapp-buffer-connect-bridge": {
             "outbound-dlq-depth",
+            "raw-stream-failures-depth",
             "inbound-errors",
             "inbound-throttles",
             "outbound-errors",
@@ -141,7 +142,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
     alarms = graph.by_type(ALARM)
     other_stack = {a.inputs["name"] for a in run_program(stack="prod").by_type(ALARM)}
 
-    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 17
+    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 18
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
     assert other_stack.isdisjoint(a.inputs["name"] for a in alarms)
     assert all(a.inputs["treatMissingData"] == "notBreaching" for a in alarms)

@@ -282,7 +282,7 @@ def test_inbound_reads_bursts_ten_at_a_time_reporting_partial_failures(graph):
 def test_every_queue_is_encrypted(graph):
     queues = graph.by_type("aws:sqs/queue:Queue")
 
-    assert len(queues) == 5
+    assert len(queues) == 6
     assert all(q.inputs["sqsManagedSseEnabled"] is True for q in queues)
 
 

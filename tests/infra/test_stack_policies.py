@@ -350,7 +350,25 @@ def test_a_completion_event_inbound_fails_to_settle_lands_in_the_transcripts_dea
     ]
     assert config.inputs["maximumRetryAttempts"] == 2
     assert config.inputs["destinationConfig"]["onFailure"]["destination"] == dlq
-    assert allowed(graph, "inbound")["sqs:SendMessage"] == {dlq}
+    failures = graph.get("whatsapp-buffer-connect-bridge-raw-stream-failures").outputs["arn"]
+    assert allowed(graph, "inbound")["sqs:SendMessage"] == {dlq, failures}
+
+
+def test_a_raw_stream_batch_inbound_gives_up_on_lands_in_its_failures_queue(graph):
+    """Lambda developer guide, "Retaining discarded batches for a DynamoDB event source": "To retain records of
+    failed event source mapping invocations, add a destination to your function's event source mapping" — without
+    one, a batch past MaximumRetryAttempts (2 here) or its maximum record age is dropped, and with it a refusal notice
+    the agent should read. The record is sent with the function's execution role (sqs:SendMessage on the queue)."""
+    failures = graph.get("whatsapp-buffer-connect-bridge-raw-stream-failures")
+    (mapping,) = [
+        m
+        for m in graph.by_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        if m.name == "whatsapp-buffer-connect-bridge-raw-stream-mapping"
+    ]
+    assert mapping.inputs["maximumRetryAttempts"] == 2
+    assert mapping.inputs["destinationConfig"]["onFailure"]["destinationArn"] == failures.outputs["arn"]
+    assert allowed(graph, "inbound")["sqs:SendMessage"] == {failures.outputs["arn"]}
+    assert failures.inputs["sqsManagedSseEnabled"] is True
 
 
 def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owed_and_scheduler_invoke_it_for_the_sweep():

@@ -168,8 +168,19 @@ def test_the_program_declares_the_same_resources_as_before_names_aside(before_an
 
     old, new = shape(before), shape(after)
     # Added since: the media layer, which the inbound and outbound functions list, and the inbound function's reader
-    # of the raw table's stream (refusal items) with the two statements its role needs for it.
-    added = {key for key in new if key[1].startswith("media-layer") or key[1] == "connect-bridge-raw-stream-mapping"}
+    # of the raw table's stream (refusal items) with the statements its role needs for it, its on-failure queue and
+    # that queue's alarm.
+    added = {
+        key
+        for key in new
+        if key[1].startswith("media-layer")
+        or key[1]
+        in (
+            "connect-bridge-raw-stream-mapping",
+            "connect-bridge-raw-stream-failures",
+            "connect-bridge-raw-stream-failures-depth-alarm",
+        )
+    }
     assert sorted(old) == sorted(set(new) - added)
     for key in old:
         old_parent, old_inputs = old[key]
@@ -182,7 +193,9 @@ def test_the_program_declares_the_same_resources_as_before_names_aside(before_an
         if isinstance(new_inputs.get("policy"), str) and "ReadTheRawTableStream" in new_inputs["policy"]:
             policy = json.loads(new_inputs["policy"])
             policy["Statement"] = [
-                st for st in policy["Statement"] if st.get("Sid") not in ("ReadTheRawTableStream", "ListStreams")
+                st
+                for st in policy["Statement"]
+                if st.get("Sid") not in ("ReadTheRawTableStream", "ListStreams", "HandOverFailedStreamBatches")
             ]
             new_inputs = {**new_inputs, "policy": policy}
             old_inputs = {**old_inputs, "policy": json.loads(old_inputs["policy"])}
