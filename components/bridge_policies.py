@@ -64,12 +64,17 @@ def inbound_statements(
         _stage_media(storage),
         *_transcription_statements(context, storage, settings.transcribe_languages),
         *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
-        iam.allow(
-            # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window).
-            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            [storage.sessions_table.arn],
-            sid="TrackSessions",
-        ),
+        iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [storage.sessions_table.arn], sid="TrackSessions"),
+        {
+            # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window) and a list's
+            # numbered options, on session items only: never on a transcript owed, which SettleTranscriptsOwed alone
+            # may change (dynamodb:LeadingKeys, the partition key of every item a request touches).
+            "Sid": "RecordWhenCustomersWrote",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": [storage.sessions_table.arn],
+            "Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+        },
         *_late_transcript_statements(storage, settings.transcribe_languages),
         _once(storage, sid="DeliverOnce"),
         iam.allow(

@@ -321,11 +321,27 @@ def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_o
     assert permission.inputs["sourceArn"] == rule.outputs["arn"]
 
 
-def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_session(graph):
+def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_transcript_owed(graph):
     assert graph.by_type("aws:cloudwatch/eventRule:EventRule") == []
-    assert "dynamodb:UpdateItem" not in {
-        a for s in role_statements(graph, "inbound") if "Condition" in s for a in as_list(s["Action"])
-    }
+    assert not [s for s in role_statements(graph, "inbound") if "StringLike" in json.dumps(s.get("Condition", {}))]
+
+
+@pytest.mark.parametrize("config", [{}, {"transcribeLanguages": "en-US"}], ids=["plain", "transcribing"])
+def test_inbound_updates_sessions_only_by_their_own_keys_never_a_transcript_owed_through_them(config):
+    """Service Authorization Reference, "Condition keys for Amazon DynamoDB": dynamodb:LeadingKeys — "Filters access
+    by the partition key values of the table"; with ForAllValues, every item a request touches must match. The
+    session items' keys are `<phone number id>#<customer>`; the debts' `transcript-owed#<job>`."""
+    graph = run_program(config)
+    sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
+    updates = [
+        s
+        for s in role_statements(graph, "inbound")
+        if "dynamodb:UpdateItem" in as_list(s["Action"]) and sessions in as_list(s["Resource"])
+    ]
+    assert all(as_list(s["Resource"]) == [sessions] for s in updates)
+    assert all("dynamodb:LeadingKeys" in json.dumps(s.get("Condition", {})) for s in updates), updates
+    (sessions_only,) = [s for s in updates if s["Sid"] == "RecordWhenCustomersWrote"]
+    assert sessions_only["Condition"] == {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": ["transcript-owed#*"]}}
 
 
 def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessions_table():
