@@ -28,6 +28,13 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.topics import subscribe_function
 
+WITHOUT_TYPING = {
+    "ContentType": [{"anything-but": ["application/vnd.amazonaws.connect.event.typing"]}, {"exists": False}]
+}
+"""Every streamed chat message but a typing event. Connect's streaming payload ("Use the Amazon SNS payload after
+enabling message streaming") lists `ContentType` among the message attributes, typing as
+`application/vnd.amazonaws.connect.event.typing`; a message without the attribute (the docs do not say every one has
+it) still passes: SNS ORs the conditions of one attribute."""
 INBOUND_TIMEOUT_SECONDS = 120
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
 OUTBOUND_TIMEOUT_SECONDS = 120
@@ -196,13 +203,16 @@ class ConnectBridge(pulumi.ComponentResource):
         )
         self.outbound_function = outbound.function
         # No filter policy on MessageVisibility: the streaming docs do not say which visibility chat.ended and
-        # participant.left carry, and dropping those would leave sessions open. The function filters instead.
+        # participant.left carry, and dropping those would leave sessions open. The function filters instead. Without
+        # agentPresence the agent's typing events (one per keystroke burst, the most frequent event there is) would
+        # only wake the function to be ignored, so SNS drops them.
         subscribe_function(
             f"{name}-outbound",
             self,
             topic=self.out_topic,
             function=self.outbound_function,
             dead_letter_queue=self.outbound_dead_letter_queue,
+            filter_policy=None if settings.agent_presence else WITHOUT_TYPING,
         )
         self._create_alarms(Alarms(name, self, context, args.alarm_actions))
         self.register_outputs(

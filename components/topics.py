@@ -93,6 +93,7 @@ def subscribe_function(
     topic: aws.sns.Topic,
     function: aws.lambda_.Function,
     dead_letter_queue: aws.sqs.Queue,
+    filter_policy: dict[str, Any] | None = None,
 ) -> Subscription:
     """Subscribe `function` to `topic`; whatever cannot be delivered or processed lands in `dead_letter_queue`.
 
@@ -142,6 +143,8 @@ def subscribe_function(
         protocol="lambda",
         endpoint=function.arn,
         redrive_policy=dead_letter_queue.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn})),
+        # SNS's default scope: the policy is matched against the message attributes.
+        **({"filter_policy": json.dumps(filter_policy)} if filter_policy else {}),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[permission, dead_letter_policy]),
     )
     return Subscription(

@@ -434,3 +434,39 @@ def test_a_transcribing_stacks_alarms_are_all_in_the_runbook():
         for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     }
     assert {"transcripts-dlq-depth", "transcripts-sweep-failures"} <= names <= documented
+
+
+TYPING_EVENT = {"ContentType": "application/vnd.amazonaws.connect.event.typing", "Type": "EVENT"}
+
+
+def _outbound_filter_policy(graph):
+    (subscription,) = [
+        s
+        for s in graph.by_type("aws:sns/topicSubscription:TopicSubscription")
+        if s.inputs["endpoint"] == function(graph, "outbound").outputs["arn"]
+    ]
+    return subscription.inputs.get("filterPolicy")
+
+
+def test_without_agent_presence_sns_drops_the_agents_typing_events_before_the_outbound_function():
+    """Amazon Connect admin guide, "Use the Amazon SNS payload after enabling message streaming": "You can also
+    leverage the filtering capability in Amazon SNS by building custom subscription filtering policies"; the message
+    attributes include `ContentType`, one of whose values is `application/vnd.amazonaws.connect.event.typing`. With
+    agentPresence off the outbound function has nothing to do with a typing event; every other message still reaches
+    it, also one without a ContentType attribute (the guide does not say every message carries it)."""
+    from sandbox import filters
+
+    policy = _outbound_filter_policy(run_program({"agentPresence": "false"}))
+    assert policy is not None
+    assert not filters.sns_attributes_match(policy, TYPING_EVENT)
+    for other in (
+        {"ContentType": "text/plain", "Type": "MESSAGE"},
+        {"ContentType": "application/vnd.amazonaws.connect.event.chat.ended", "Type": "EVENT"},
+        {"ContentType": "application/vnd.amazonaws.connect.event.participant.left", "Type": "EVENT"},
+        {"Type": "ATTACHMENT"},
+    ):
+        assert filters.sns_attributes_match(policy, other), other
+
+
+def test_with_agent_presence_typing_events_reach_the_outbound_function(graph):
+    assert _outbound_filter_policy(graph) is None
