@@ -130,7 +130,7 @@ def merged(rows: list[dict], messages: int, seed: int, rate: float) -> dict:
 def kept(row: dict) -> bool:
     """Customer messages: none lost, duplicated or reordered. Agent replies: none lost, none duplicated, except that
     WhatsApp's send API has no idempotency key, so an outbound Lambda killed between WhatsApp accepting a reply and
-    recording it resends that reply on retry (only mixes with Lambda timeouts can do that; the README says so)."""
+    recording it resends that reply on retry (only mixes with Lambda timeouts can do that; docs/faults.md says so)."""
     replies_ok = row["replies_duplicated"] <= row.get("replies_in_doubt", 0)
     # A batch the stream mapping dropped strands no conversation: the sweeper brings it back within 3 minutes past
     # maxWaitSeconds (the stack default here).

@@ -1,6 +1,6 @@
 """Pure: what reached the agent, scored against the trace's true bursts.
 
-Definitions (the README and results.json use exactly these):
+Definitions (README.md, docs/benchmarks.md and results.json use exactly these):
 
 * A *delivery* is one Connect message (transcript `connect[]` item) with the WhatsApp message ids it carries.
 * A true burst is *intact* when exactly one delivery carries any of its messages, and that delivery carries all of

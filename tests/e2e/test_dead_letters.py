@@ -1,4 +1,4 @@
-"""What Lambda leaves on a dead-letter path, as the sandbox reproduces it (the README's runbook reads these)."""
+"""What Lambda leaves on a dead-letter path, as the sandbox reproduces it (the runbook in docs/operations.md reads these)."""
 
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from sandbox.program import (
 
 PROJECT = "whatsapp-buffer"
 README = Path(__file__).resolve().parents[2] / "README.md"
+DOC_PAGES = [README, *sorted((README.parent / "docs").glob("*.md"))]
 UUID = "12345678-1234-1234-1234-123456789abc"
 
 
@@ -75,8 +76,9 @@ def test_the_sample_stack_file_obeys_the_rules():
 
 
 def test_readme_stack_file_examples_obey_the_rules(tmp_path):
-    """Every ```yaml block of the README with a `config:` map is a stack file the CLI would read."""
-    blocks = re.findall(r"```ya?ml\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """Every ```yaml block of the README and of the pages under docs/ with a `config:` map is a stack file the CLI
+    would read."""
+    blocks = [b for page in DOC_PAGES for b in re.findall(r"```ya?ml\n(.*?)```", page.read_text(), flags=re.DOTALL)]
     for block in (b for b in blocks if re.search(r"^config:", b, flags=re.MULTILINE)):
         stack_config({}, PROJECT, stack_file=stack_file(tmp_path, block))
 
