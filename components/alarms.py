@@ -195,7 +195,7 @@ class AlarmNotifications(pulumi.ComponentResource):
     def __init__(self, name: str, args: AlarmNotificationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:AlarmNotifications", name, None, opts)
         context = args.context
-        alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{context.project}-{context.stack}-*")
+        alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{context.prefix}-*")
         notifications = service_topic(
             f"{name}-topic", self, context, service="cloudwatch.amazonaws.com", source_arn=alarms_of_this_stack
         )

@@ -37,7 +37,7 @@ def service_topic(
     source_account = {"StringEquals": {"aws:SourceAccount": context.account_id}}
     key = aws.kms.Key(
         f"{name}-key",
-        description=f"{context.project}-{context.stack}: encrypts the {name} SNS topic",
+        description=f"{context.prefix}: encrypts the {name} SNS topic",
         enable_key_rotation=True,
         deletion_window_in_days=7,
         policy=iam.document(

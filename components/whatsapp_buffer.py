@@ -10,6 +10,7 @@ No `from __future__ import annotations` here: Pulumi's schema analyzer reads the
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
 """
 
+import re
 from typing import TypeVar
 
 import pulumi
@@ -30,6 +31,8 @@ CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggre
 """Each child component's name after the `<name>-` prefix, and its logical name at the stack's root in the program
 before this component existed (see `moved_from_root`)."""
 
+NAME_PREFIX = re.compile(r"(?:[a-z][a-z0-9-]{0,15})?")
+"""An empty prefix (a stack's only bridge) or 1-16 lowercase letters, digits, hyphens, starting with a letter."""
 __all__ = ["CHILDREN", "TYPE", "WhatsAppBuffer", "WhatsAppBufferArgs"]
 
 T = TypeVar("T", bound=pulumi.ComponentResource)
@@ -85,11 +88,21 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         *,
         moved_from_root: bool = False,
+        name_prefix: str = "",
     ) -> None:
         """`moved_from_root`: this stack was deployed by a program that declared the children at the stack's root
         (`buffered-ingest`, `stream-aggregator`, ... as in this repository's `__main__.py` before WhatsAppBuffer): each
         child then carries an alias to its old URN, and its resources inherit the alias, so `pulumi up` updates them in
-        place instead of replacing tables and queues. Leave it off in any other program."""
+        place instead of replacing tables and queues. Leave it off in any other program.
+
+        `name_prefix`: for a second (third, ...) bridge in the same stack, e.g. `"sales"`; every physical name, the
+        functions' metric `service` and the alarms then carry it (`<project>-<stack>-sales-…`), so the bridges share
+        nothing. Lowercase letters, digits and hyphens, at most 16 characters. Leave it empty for a stack's only bridge
+        (setting it later renames, and so replaces, its tables and queues)."""
+        if not NAME_PREFIX.fullmatch(name_prefix):
+            raise ValueError(
+                f"name_prefix {name_prefix!r} is not 1-16 lowercase letters, digits or hyphens (starting with a letter)"
+            )
         super().__init__(TYPE, name, None, opts)
         settings = settings_from_args(dict(args or {}))
         invoke = pulumi.InvokeOptions(parent=self)
@@ -99,6 +112,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             account_id=aws.get_caller_identity(opts=invoke).account_id,
             region=aws.get_region(opts=invoke).region,
             partition=aws.get_partition(opts=invoke).partition,
+            name_prefix=name_prefix,
         )
 
         def child(suffix: str) -> tuple[str, pulumi.ResourceOptions]:

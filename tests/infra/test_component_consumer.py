@@ -108,3 +108,43 @@ def test_the_package_pip_builds_holds_the_lambda_code_and_runs_from_another_dire
     # The state holds paths relative to the project's directory, never this machine's absolute paths.
     assert probe["paths"] and not any(path.startswith("/") for path in probe["paths"])
     assert all((project / path).resolve().is_file() for path in probe["paths"])
+
+
+NAMED_INPUTS = ("name",)
+"""The physical name an AWS resource is created under (other `...Name` inputs refer to another resource)."""
+
+
+def test_two_bridges_fit_in_one_stack_by_their_name_prefix(monkeypatch):
+    """AWS wants unique names per account and region for functions, log groups, queues, tables, alarms and roles; two
+    WhatsAppBuffers of one stack share none of them when the second has a name prefix, and each function reports
+    its own metric `service`, so alarms and the dashboard read one bridge each."""
+    monkeypatch.chdir(EXAMPLE)
+    graph = run_program(
+        {},
+        project="contact-center",
+        program=Path(__file__).parent / "programs" / "two_bridges.py",
+        stack_file=EXAMPLE / "Pulumi.dev.yaml",
+        project_file=EXAMPLE / "Pulumi.yaml",
+    )
+    assert {b.name for b in graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")} == {"support", "sales"}
+    physical: dict[tuple[str, str], list[str]] = {}
+    for resource in graph.resources:
+        for key in NAMED_INPUTS:
+            value = resource.inputs.get(key)
+            if isinstance(value, str) and value and not resource.type.startswith("aws:lambda/permission"):
+                physical.setdefault((resource.type, value), []).append(resource.name)
+    shared = {k: v for k, v in physical.items() if len(v) > 1}
+    assert shared == {}
+    functions = graph.by_type("aws:lambda/function:Function")
+    assert len(functions) == 2 * len(FUNCTIONS)
+    assert "contact-center-dev-sales-ingest" in {f.outputs["name"] for f in functions}
+    services = {env(f).get("POWERTOOLS_SERVICE_NAME") for f in functions}
+    assert services == {"contact-center-dev", "contact-center-dev-sales"}
+
+
+def test_a_name_prefix_that_cannot_start_a_resource_name_is_refused():
+    from components.whatsapp_buffer import NAME_PREFIX
+
+    assert NAME_PREFIX.fullmatch("sales") and NAME_PREFIX.fullmatch("") and NAME_PREFIX.fullmatch("eu-2")
+    for bad in ("Sales", "2nd", "sales_team", "a" * 17, "-x"):
+        assert not NAME_PREFIX.fullmatch(bad), bad
