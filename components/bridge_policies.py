@@ -55,6 +55,8 @@ def inbound_statements(
         # Service Authorization Reference lists UpdateContactAttributes on the `contact` resource type
         # (`instance/${InstanceId}/contact/${ContactId}`), so the grant is the instance's contacts only.
         iam.allow(["connect:UpdateContactAttributes"], [f"{instance_arn}/contact/*"], sid="NoteTheAdOfAnOpenChat"),
+        # A chat an earlier attempt started and no one can connect to is ended (StopContact, `contact` resource type).
+        iam.allow(["connect:StopContact"], [f"{instance_arn}/contact/*"], sid="EndOrphanedChats"),
         iam.allow(
             ["social-messaging:GetWhatsAppMessageMedia"]
             + (["social-messaging:SendWhatsAppMessage"] if sends_to_whatsapp else []),

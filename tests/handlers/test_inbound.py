@@ -352,6 +352,34 @@ def test_a_burst_retried_after_its_first_attempt_died_between_starting_and_conne
     assert world.calls("StartChatContact")[-1].get("RelatedContactId") is None
 
 
+def test_the_chat_nobody_could_connect_to_is_ended_once_its_replacement_is_connected(world):
+    """botocore StopContact: "Ends the specified contact ... Chat and task contacts can be terminated in any state,
+    regardless of initiation method." Left open, the unconnected chat would reach an agent with no customer."""
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    world.deliver(text_burst("hello"))
+    (unconnected,) = world.fake.live_contact_ids()
+    world.now += 6 * 120
+    _, failed = world.retry()
+    assert not failed
+    assert world.fake.live_contact_ids() == [world.session().contact_id]
+    assert [c["ContactId"] for c in world.calls("StopContact")] == [unconnected]
+
+
+def test_an_orphaned_chat_connect_will_not_end_leaves_the_burst_delivered_and_is_logged(world):
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    world.deliver(text_burst("hello"))
+    (unconnected,) = world.fake.live_contact_ids()
+    world.fake.services.inject("StopContact", "InternalServiceException", status=500, times=3)
+    world.now += 6 * 120
+    with log_lines() as lines:
+        _, failed = world.retry()
+    assert not failed
+    assert world.fake.contents(world.session().contact_id) == ["hello"]
+    assert unconnected in world.fake.live_contact_ids()
+    (line,) = [x for x in lines if x["message"] == "orphaned chat could not be ended"]
+    assert (line["level"], line["contact_id"], line["error"]) == ("WARNING", unconnected, "TransientAwsError")
+
+
 def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):
     maria_1, maria_2 = text_burst("m1"), text_burst("m2")
     joao = text_burst("j1", conversation=JOAO, name="Joao")

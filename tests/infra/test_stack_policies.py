@@ -152,6 +152,7 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     # A later ad's attributes on an open chat (Service Authorization Reference: UpdateContactAttributes acts on the
     # `contact` resource type, instance/${InstanceId}/contact/${ContactId}): the instance's contacts, nothing else.
     assert inbound["connect:UpdateContactAttributes"] == {f"{INSTANCE}/contact/*"}
+    assert inbound["connect:StopContact"] == {f"{INSTANCE}/contact/*"}  # only the orphaned chats it started
     assert inbound["social-messaging:GetWhatsAppMessageMedia"] == {numbers}
     assert inbound["sqs:ReceiveMessage"] == {bursts}
     assert "sqs:ChangeMessageVisibility" not in inbound

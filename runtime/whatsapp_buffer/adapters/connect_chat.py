@@ -133,6 +133,12 @@ class ChatContacts:
             participant_token=response["ParticipantToken"],
         )
 
+    def stop(self, contact_id: str) -> None:
+        """StopContact (botocore: "Ends the specified contact ... Chat and task contacts can be terminated in any
+        state, regardless of initiation method"): a chat the bridge started and can no longer connect to."""
+        with CONNECT.translating("StopContact"):
+            self._client.stop_contact(InstanceId=self._instance_id, ContactId=contact_id)
+
     def update_attributes(self, contact_id: str, attributes: Mapping[str, str]) -> None:
         """UpdateContactAttributes on an open chat (botocore: "Creates or updates user-defined contact attributes
         associated with the specified contact ... for both ongoing and completed contacts"): what the customer's

@@ -20,10 +20,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from whatsapp_buffer import clock
+from whatsapp_buffer.adapters.aws_errors import error_code
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.errors import ChatSessionGone
+from whatsapp_buffer.errors import ChatSessionGone, WhatsAppBufferError
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import count, logger
 
@@ -66,6 +69,27 @@ class Chats:
             session = self._connected(session, burst)
             self._note_ad(session, burst)
         return self._follow_number_change(burst, session)
+
+    def _end_orphan(self, contact_id: str) -> None:
+        """The chat an earlier attempt started and nobody can connect to any more would wait in the agents' queue
+        with no customer behind it: ended once its replacement is connected. Best effort: the burst is delivered
+        either way, and a chat Connect no longer has (ContactNotFoundException) needs nothing."""
+        try:
+            self._contacts.stop(contact_id)
+        except ClientError as exc:
+            if error_code(exc) != "ContactNotFoundException":
+                self._orphan_left_open(contact_id, exc)
+            return
+        except WhatsAppBufferError as exc:
+            self._orphan_left_open(contact_id, exc)
+            return
+        count("OrphanedChatsEnded")
+        logger.info("orphaned chat ended", contact_id=contact_id)
+
+    @staticmethod
+    def _orphan_left_open(contact_id: str, exc: Exception) -> None:
+        count("OrphanedChatsLeftOpen")
+        logger.warning("orphaned chat could not be ended", contact_id=contact_id, error=type(exc).__name__)
 
     def _note_ad(self, session: Session, burst: Burst) -> None:
         """A customer already in a chat who taps another ad: the contact's ad attributes follow the latest ad (the
@@ -144,6 +168,8 @@ class Chats:
                 unconnected = started.contact_id
                 count("UnconnectedChatsReplaced")
                 logger.warning("started chat could not be connected; starting another", contact_id=unconnected)
+        if unconnected:
+            self._end_orphan(unconnected)
         now = self._now()
         session = Session(
             conversation=key,
