@@ -200,7 +200,7 @@ class LayerSpec:
 
 
 SDK = LayerSpec("sdk", REQUIREMENTS, LAYERS_DIR, PLATFORM, ("boto3", "botocore", "aws-lambda-powertools"))
-MEDIA = LayerSpec("media", MEDIA_REQUIREMENTS, MEDIA_LAYERS_DIR, MEDIA_PLATFORM, ("av", "pillow", "pillow-heif"))
+MEDIA = LayerSpec("media", MEDIA_REQUIREMENTS, MEDIA_LAYERS_DIR, MEDIA_PLATFORM, ("av", "pillow", "pi-heif"))
 
 
 @functools.cache

@@ -94,7 +94,7 @@ def test_every_function_lists_the_sdk_layer_the_stack_builds_and_only_the_bridge
         rf"arn:aws:lambda:us-east-1:{ACCOUNT_ID}:layer:whatsapp-buffer-dev-media:\d+", str(media.outputs["arn"])
     )
     assert media.inputs["compatibleRuntimes"] == ["python3.13"] and media.inputs["compatibleArchitectures"] == ["arm64"]
-    assert media.inputs["description"] == "av 18.1.0, pillow 13.0.0, pillow-heif 1.9.0 (runtime/media-requirements.txt)"
+    assert media.inputs["description"] == "av 18.1.0, pillow 13.0.0, pi-heif 1.4.0 (runtime/media-requirements.txt)"
 
 
 def test_the_layer_is_archived_by_a_relative_path_so_the_state_holds_no_machine_path(graph):
@@ -172,7 +172,7 @@ def test_the_media_layer_holds_exactly_the_media_pins_built_for_aarch64_only(gra
     root = layer_dir(graph, "media")
     built = {name: d["version"] for name, d in distributions(root).items()}
 
-    assert built == pins(sdk_layer.MEDIA_REQUIREMENTS) == {"av": "18.1.0", "pillow": "13.0.0", "pillow-heif": "1.9.0"}
+    assert built == pins(sdk_layer.MEDIA_REQUIREMENTS) == {"av": "18.1.0", "pillow": "13.0.0", "pi-heif": "1.4.0"}
     for name, version in built.items():
         assert importlib.metadata.version(name) == version, name
     assert any(path.name.startswith("libavcodec") for path in (root / "python" / "av.libs").iterdir())

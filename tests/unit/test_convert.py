@@ -177,7 +177,8 @@ def test_a_transparent_webp_or_gif_becomes_a_white_backed_jpeg_of_the_same_size(
 def test_an_iphones_heic_photo_becomes_a_jpeg_of_the_same_size(tmp_path):
     """HEIC is what an iPhone shares by default; WhatsApp takes only JPEG and PNG pictures (End User Messaging
     Social User Guide, "Supported media file types"). Pillow 13 alone cannot open it (`Image.open` raises
-    UnidentifiedImageError), pillow-heif's libheif reader can."""
+    UnidentifiedImageError), pi-heif's libheif reader can (the sandbox writes the sample with pillow-heif's
+    encoder, a test-only package)."""
     source, target = tmp_path / "IMG_0042.HEIC", tmp_path / "converted.jpg"
     source.write_bytes(sample("image", "image/heic"))
     assert source.read_bytes()[4:12] == b"ftypheic"

@@ -516,11 +516,27 @@ def test_an_edit_shows_the_new_words_and_what_they_replace_when_known():
     ]
 
 
-def test_an_edited_caption_is_read_from_the_media_object():
+def test_an_edited_image_keeps_its_picture_with_the_new_caption_and_the_edit_line():
     raw = {**BASE, "type": "edit", "edit": {"original_message_id": "wamid.ORIG",
-                                            "message": {"type": "image", "image": {"id": "1", "caption": "new caption"}}}}  # fmt: skip
+                                            "message": {"type": "image", "image": {"id": "1", "mime_type": "image/jpeg",
+                                                                                   "caption": "new caption"}}}}  # fmt: skip
     (message,) = parse(raw)
-    assert message.content["text"] == "new caption"
+    assert (message.kind, message.content["media_id"], message.content["edit_of"]) == ("image", "1", "wamid.ORIG")
+    (item,) = build_burst([message], now=NOW).items
+    assert (item.kind, item.content["media_id"]) == ("image", "1")
+    assert item.content["caption"] == "[The customer edited an earlier message]\nnew caption"
+    quoted = InboundMessage(**{**message.__dict__, "content": {**message.content, "quote": "[photo] old caption"}})
+    (item,) = build_burst([quoted], now=NOW).items
+    assert item.content["caption"].startswith(
+        '[The customer edited an earlier message (it said: "[photo] old caption")]'
+    )
+
+
+def test_an_edited_caption_without_its_media_id_is_read_as_the_new_words():
+    raw = {**BASE, "type": "edit", "edit": {"original_message_id": "wamid.ORIG",
+                                            "message": {"type": "image", "image": {"caption": "new caption"}}}}  # fmt: skip
+    (message,) = parse(raw)
+    assert (message.kind, message.content["text"]) == ("edit", "new caption")
 
 
 def test_a_revoke_says_the_customer_deleted_a_message():

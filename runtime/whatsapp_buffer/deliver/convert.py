@@ -11,7 +11,7 @@ in memory where the libraries allow it).
   (`+faststart`), the combination every browser plays.
 
 The choice is made from the MIME type End User Messaging reports (`plan`), before anything is downloaded. PyAV,
-Pillow and pillow-heif live in the media layer the inbound function lists; they are imported only when a conversion runs.
+Pillow and pi-heif live in the media layer the inbound function lists; they are imported only when a conversion runs.
 """
 
 from __future__ import annotations
@@ -185,10 +185,10 @@ def _to_mp4(source: Path, target: Path, max_bytes: int) -> None:
 
 
 def _to_jpeg(source: Path, target: Path, max_bytes: int) -> None:
+    from pi_heif import register_heif_opener
     from PIL import Image, ImageOps
-    from pillow_heif import register_heif_opener
 
-    register_heif_opener()  # HEIC/HEIF: libheif inside pillow-heif's wheel; Pillow alone cannot open them
+    register_heif_opener()  # HEIC/HEIF: libheif inside pi-heif's wheel; Pillow alone cannot open them
     with Image.open(source) as image:
         image.seek(0)  # an animated GIF or WebP: its first frame
         picture = ImageOps.exif_transpose(image)

@@ -127,6 +127,8 @@ def preface(kind: str, content: Mapping[str, Any]) -> str:
     referral = content.get("referral")
     if isinstance(referral, Mapping) and referral:
         lines.append(_ad_line(referral))
+    if content.get("edit_of"):
+        lines.append(_edit({"quote": content.get("quote")}))
     context = content.get("context")
     if isinstance(context, Mapping):
         if context.get("frequently_forwarded"):

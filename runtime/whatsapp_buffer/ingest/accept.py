@@ -140,8 +140,8 @@ class Ingest:
     def _quoted(self, message: InboundMessage, now: float) -> InboundMessage:
         context = message.content.get("context")
         replied_to = context.get("id") if isinstance(context, dict) else None
-        if message.kind in ("edit", "revoke"):
-            replied_to, context = message.content.get("original_id"), None
+        if message.kind in ("edit", "revoke") or message.content.get("edit_of"):
+            replied_to, context = message.content.get("original_id") or message.content.get("edit_of"), None
         if not replied_to or message.kind in ("interactive", "button"):
             return message
         try:

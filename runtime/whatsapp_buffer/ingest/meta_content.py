@@ -89,6 +89,12 @@ def _kind_content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[st
     if original_type == SYSTEM and isinstance(body, dict):
         return SYSTEM, _system(body, raw)
     if original_type in ("edit", "revoke") and isinstance(body, dict) and _short(body.get("original_message_id")):
+        edited_media = _edited_media(body) if original_type == "edit" else None
+        if edited_media:
+            # The picture (or video, document) as edited travels as media, so the agent sees it again with its new
+            # caption; the edit line says it replaces an earlier message.
+            kind, content = _media(*edited_media)
+            return kind, {**content, "edit_of": clean(str(body["original_message_id"])[:256])}
         return original_type, _edit_or_revoke(original_type, body)
     return "unsupported", _unsupported(original_type, raw)
 
@@ -221,6 +227,22 @@ def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     if body:
         content["body"] = mask_numbers(body)
     return content
+
+
+def _edited_media(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """The media object of an edited media message, when it names its media (`id`): Meta's edit reference says a
+    user may edit "media with caption", and the copy read does not show whether the object carries its id again;
+    without one the edit is read as words only."""
+    message = body.get("message")
+    if not isinstance(message, dict):
+        return None
+    media_type = message.get("type")
+    types = [media_type] if media_type in MEDIA_TYPES else [t for t in MEDIA_TYPES if t in message]
+    for name in types:
+        media = message.get(name)
+        if isinstance(media, dict) and isinstance(media.get("id"), str) and media["id"]:
+            return name, media
+    return None
 
 
 def _edit_or_revoke(kind: str, body: dict[str, Any]) -> dict[str, Any]:

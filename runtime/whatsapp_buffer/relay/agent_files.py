@@ -7,7 +7,7 @@ to 5 MB; video `video/mp4`, `video/3gpp` up to 16 MB; `image/webp` only as a sti
 more (its attachment types include .heic, .mov, .wav, .csv, .rtf, up to 20 MB), so:
 
 * converted with the media layer's libraries (`deliver.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
-  (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pillow-heif's libheif reader:
+  (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pi-heif's libheif reader:
   Pillow itself registers AVIF and WebP but no HEIC); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A
   (`audio/mp4`, AAC);
 * refused before anything is uploaded, with the reason told to the agent: types WhatsApp does not take (CSV, RTF,
