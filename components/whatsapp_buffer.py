@@ -1,7 +1,7 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children.
+composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children, and the dashboard (components/dashboard.py).
 It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
 RUNTIME_DIR), so a program in any directory, or in another language through the component provider
 (`__main__` of this package, PulumiPlugin.yaml), can build it.
@@ -20,6 +20,7 @@ from components.alarms import alarm_actions
 from components.buffered_ingest import PENDING_INDEX, BufferedIngest, BufferedIngestArgs
 from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
+from components.dashboard import stack_dashboard
 from components.lambda_function import FunctionDefaults
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
 from components.settings import settings_from_args
@@ -160,6 +161,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
             ),
         )
+        self.dashboard = stack_dashboard(f"{name}-dashboard", self, context, ingest, aggregator, bridge)
         self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
             ingest,
             aggregator,

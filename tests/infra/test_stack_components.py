@@ -41,12 +41,14 @@ SHARED_COMPONENTS = {
 layer)."""
 OPTIONAL_COMPONENTS = {"whatsapp-buffer:index:AlarmNotifications": "whatsapp-buffer-alarm-notifications"}
 """Declared only when configured (alarmEmail)."""
+DASHBOARD = {"whatsapp-buffer:index:Dashboard": "whatsapp-buffer-dashboard"}
+"""The stack's CloudWatch dashboard (components/dashboard.py)."""
 
 
 @pytest.mark.parametrize("config", [{}, {"alarmEmail": "ops@example.com"}], ids=["sample-stack", "alarm-email"])
 def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config):
     graph = run_program(config)
-    kinds = {**COMPONENTS, **SHARED_COMPONENTS, **OPTIONAL_COMPONENTS}
+    kinds = {**COMPONENTS, **SHARED_COMPONENTS, **OPTIONAL_COMPONENTS, **DASHBOARD}
     components = {r.urn: r.name for r in graph.resources if r.type in kinds}
 
     for resource in graph.resources:

@@ -167,13 +167,13 @@ def test_the_program_declares_the_same_resources_as_before_names_aside(before_an
         }
 
     old, new = shape(before), shape(after)
-    # Added since: the media layer, which the inbound and outbound functions list, and the inbound function's reader
-    # of the raw table's stream (refusal items) with the statements its role needs for it, its on-failure queue and
-    # that queue's alarm.
+    # Added since: the media layer, which the inbound and outbound functions list, the inbound function's reader of
+    # the raw table's stream (refusal items) with the statements its role needs for it, its on-failure queue and that
+    # queue's alarm, and the dashboard.
     added = {
         key
         for key in new
-        if key[1].startswith("media-layer")
+        if key[1].startswith(("media-layer", "dashboard"))
         or key[1]
         in (
             "connect-bridge-raw-stream-mapping",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 
 from whatsapp_buffer import clock
@@ -56,6 +57,7 @@ class BurstDelivery:
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
+        self._now = now
         self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
         self._late = late_transcripts if self._transcripts is not None else None
         self._sessions = sessions
@@ -85,6 +87,10 @@ class BurstDelivery:
         except ChatSessionGone:
             session = self._chats.recover(session, burst)
             self._send(session, parts)
+        if burst.first_received_at:
+            # What buffering costs the customer: from the burst's first message reaching the table to its last part
+            # reaching Connect (bufferSeconds, the window end, the queue and the delivery itself).
+            count("AddedLatency", max(0.0, self._now() - burst.first_received_at), MetricUnit.Seconds)
         if answered:
             self._answered(session)
         self._owe(burst, session, owed)

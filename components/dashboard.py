@@ -1,0 +1,268 @@
+"""The stack's CloudWatch dashboard: what a customer's messages go through, on one page.
+
+`WIDGETS` is the one list of panels. The stack deploys it as a CloudWatch dashboard body (`dashboard_body`), and the
+sandbox draws the same panels from a replay's metrics (`python -m sandbox replay TRACE --dashboard out.png`,
+sandbox/dashboard.py). Three kinds of panel:
+
+* `CUSTOM`: the functions' own Powertools metrics (EMF), in the stack's namespace with the `service` dimension
+  Powertools adds (the stack's service name, components.context); `by` draws one line per value of a further
+  dimension, found with a SEARCH expression since the values (refusal reasons) are not known up front;
+* `DEAD_LETTER_QUEUES`: AWS/SQS ApproximateNumberOfMessagesVisible of every dead-letter and failure queue;
+* `FUNCTIONS`: an AWS/Lambda metric of every function (dimension FunctionName).
+
+Dashboard body format: Amazon CloudWatch API Reference, "Dashboard Body Structure and Syntax"
+(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html): a
+`widgets` array of `{"type": "metric", "x", "y", "width", "height", "properties": {"metrics", "region", "title",
+"period", "stat", ...}}`, each metric `[Namespace, MetricName, DimensionName, DimensionValue, {rendering options}]`,
+or `[{"expression": ..., "id": ..., "label": ...}]` for metric math such as SEARCH.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import StackContext
+from components.lambda_function import METRICS_NAMESPACE
+
+if TYPE_CHECKING:
+    from components.buffered_ingest import BufferedIngest
+    from components.connect_bridge import ConnectBridge
+    from components.stream_aggregator import StreamAggregator
+
+TYPE = "whatsapp-buffer:index:Dashboard"
+CUSTOM = "custom"
+DEAD_LETTER_QUEUES = "dead-letter queues"
+FUNCTIONS = "functions"
+PERIOD_SECONDS = 60
+"""One datapoint a minute: Lambda's and SQS's standard resolution, and the bursts' own time scale."""
+COLUMNS = 2
+WIDTH, HEIGHT = 12, 6
+"""Two panels a row on CloudWatch's 24-unit grid."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a panel: a metric under one statistic (Sum, Average, Maximum, p50, p95, ...)."""
+
+    metric: str
+    stat: str = "Sum"
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or self.metric
+
+
+@dataclass(frozen=True)
+class Widget:
+    title: str
+    source: str
+    """CUSTOM, DEAD_LETTER_QUEUES (one line per queue) or FUNCTIONS (one line per function)."""
+    series: tuple[Series, ...]
+    unit: str = "Count"
+    by: str | None = None
+    """A CUSTOM metric's further dimension: one line per value (e.g. `Reason`)."""
+
+
+WIDGETS: tuple[Widget, ...] = (
+    Widget("Messages in", CUSTOM, (Series("MessagesStored", label="messages stored"),)),
+    Widget("Bursts out", CUSTOM, (Series("BurstsDelivered", label="bursts delivered to Connect"),)),
+    Widget(
+        "Messages per burst",
+        CUSTOM,
+        (Series("MessagesPerBurst", "Average", "average"), Series("MessagesPerBurst", "Maximum", "largest")),
+    ),
+    Widget(
+        "Added latency (first message to Connect)",
+        CUSTOM,
+        (Series("AddedLatency", "p50", "p50"), Series("AddedLatency", "p95", "p95")),
+        unit="Seconds",
+    ),
+    Widget("Dead-letter queue depths", DEAD_LETTER_QUEUES, (Series("ApproximateNumberOfMessagesVisible", "Maximum"),)),
+    Widget("Replies refused by reason", CUSTOM, (Series("RepliesRefused"),), by="Reason"),
+    Widget(
+        "Late transcripts",
+        CUSTOM,
+        (
+            Series("LateTranscriptsOwed", label="owed"),
+            Series("LateTranscriptsPosted", label="posted"),
+            Series("TranscriptsGivenUp", label="given up"),
+            Series("LateTranscriptSweepFailures", label="sweep failures"),
+        ),
+    ),
+    Widget("SDK rejections", CUSTOM, (Series("SdkRejectedRequests", label="requests botocore refused"),)),
+    Widget("Function errors", FUNCTIONS, (Series("Errors"),)),
+    Widget("Function throttles", FUNCTIONS, (Series("Throttles"),)),
+)
+
+
+def custom_metric_names(widgets: tuple[Widget, ...] = WIDGETS) -> set[str]:
+    """Every metric of the functions' own that the panels draw."""
+    return {series.metric for widget in widgets if widget.source == CUSTOM for series in widget.series}
+
+
+def dashboard_name(context: StackContext) -> str:
+    """`<project>-<stack>` with what a dashboard name may not hold replaced by `-` (botocore PutDashboard
+    DashboardName: "The maximum length is 255, and valid characters are A-Z, a-z, 0-9, "-", and "_")."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", context.physical_name("dashboard", 255))
+
+
+def dashboard_body(
+    *,
+    region: str,
+    namespace: str,
+    service: str,
+    dead_letter_queues: Mapping[str, str],
+    functions: Mapping[str, str],
+    widgets: tuple[Widget, ...] = WIDGETS,
+) -> str:
+    """The dashboard's JSON: `dead_letter_queues` and `functions` map each line's label to the queue's or function's
+    name (the dimension value)."""
+    placed = []
+    for index, widget in enumerate(widgets):
+        properties = {
+            "title": widget.title,
+            "region": region,
+            "period": PERIOD_SECONDS,
+            "view": "timeSeries",
+            "stacked": False,
+            "metrics": _metrics(widget, namespace, service, dead_letter_queues, functions),
+            "yAxis": {"left": {"min": 0, "label": widget.unit, "showUnits": False}},
+        }
+        column, row = index % COLUMNS, index // COLUMNS
+        placed.append(
+            {"type": "metric", "x": column * WIDTH, "y": row * HEIGHT, "width": WIDTH, "height": HEIGHT}
+            | {"properties": properties}
+        )
+    return json.dumps({"periodOverride": "inherit", "widgets": placed})
+
+
+def _metrics(
+    widget: Widget,
+    namespace: str,
+    service: str,
+    dead_letter_queues: Mapping[str, str],
+    functions: Mapping[str, str],
+) -> list[list[object]]:
+    if widget.source == DEAD_LETTER_QUEUES:
+        return [
+            ["AWS/SQS", s.metric, "QueueName", queue, {"stat": s.stat, "label": label}]
+            for s in widget.series
+            for label, queue in dead_letter_queues.items()
+        ]
+    if widget.source == FUNCTIONS:
+        return [
+            ["AWS/Lambda", s.metric, "FunctionName", function, {"stat": s.stat, "label": label}]
+            for s in widget.series
+            for label, function in functions.items()
+        ]
+    if widget.by:
+        return [
+            [
+                {
+                    "expression": (
+                        f'SEARCH(\'{{{namespace},{widget.by},service}} MetricName="{s.metric}" '
+                        f"service=\"{service}\"', '{s.stat}', {PERIOD_SECONDS})"
+                    ),
+                    "id": f"by{index}",
+                    "label": "",
+                }
+            ]
+            for index, s in enumerate(widget.series)
+        ]
+    return [[namespace, s.metric, "service", service, {"stat": s.stat, "label": s.name}] for s in widget.series]
+
+
+def lines(body: str) -> dict[str, list[tuple[str, str]]]:
+    """Each panel's title -> (label, dimension value) of each of its lines, read back from a dashboard body (the
+    sandbox draws the queues and functions the stack's dashboard names)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for widget in json.loads(body)["widgets"]:
+        properties = widget["properties"]
+        found[properties["title"]] = [
+            (str(metric[-1].get("label", "")), str(metric[3]))
+            for metric in properties["metrics"]
+            if len(metric) == 5 and isinstance(metric[-1], dict)
+        ]
+    return found
+
+
+@dataclass(frozen=True)
+class StackDashboardArgs:
+    context: StackContext
+    namespace: str
+    """The functions' Powertools metrics namespace (POWERTOOLS_METRICS_NAMESPACE)."""
+    dead_letter_queues: Mapping[str, aws.sqs.Queue]
+    """label -> every queue where the stack's failed work waits."""
+    functions: Mapping[str, aws.lambda_.Function]
+    """label -> every function of the stack."""
+
+
+class StackDashboard(pulumi.ComponentResource):
+    """One CloudWatch dashboard of the stack, `<project>-<stack>-dashboard`, drawing `WIDGETS`."""
+
+    dashboard: aws.cloudwatch.Dashboard
+
+    def __init__(self, name: str, args: StackDashboardArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        context = args.context
+        queue_labels, function_labels = list(args.dead_letter_queues), list(args.functions)
+
+        def body(names: list[str]) -> str:
+            queues, functions = names[: len(queue_labels)], names[len(queue_labels) :]
+            return dashboard_body(
+                region=context.region,
+                namespace=args.namespace,
+                service=context.service_name,
+                dead_letter_queues=dict(zip(queue_labels, queues, strict=True)),
+                functions=dict(zip(function_labels, functions, strict=True)),
+            )
+
+        names = [q.name for q in args.dead_letter_queues.values()] + [f.name for f in args.functions.values()]
+        self.dashboard = aws.cloudwatch.Dashboard(
+            f"{name}-cloudwatch",
+            dashboard_name=dashboard_name(context),
+            dashboard_body=pulumi.Output.all(*names).apply(body),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
+
+
+def stack_dashboard(
+    name: str,
+    parent: pulumi.Resource,
+    context: StackContext,
+    ingest: BufferedIngest,
+    aggregator: StreamAggregator,
+    bridge: ConnectBridge,
+) -> StackDashboard:
+    """The dashboard of every dead-letter and failure queue and every function the three components declare."""
+    queues = {
+        "ingest": ingest.dead_letter_queue,
+        "bursts": aggregator.bursts_dead_letter_queue,
+        "aggregator failures": aggregator.failures_queue,
+        "outbound": bridge.outbound_dead_letter_queue,
+    }
+    if bridge.raw_stream_failures_queue is not None:
+        queues["raw-stream failures"] = bridge.raw_stream_failures_queue
+    if bridge.transcripts_dead_letter_queue is not None:
+        queues["transcripts"] = bridge.transcripts_dead_letter_queue
+    functions = {
+        "ingest": ingest.function,
+        "aggregator": aggregator.function,
+        "sweeper": aggregator.sweeper_function,
+        "inbound": bridge.inbound_function,
+        "outbound": bridge.outbound_function,
+    }
+    return StackDashboard(
+        name,
+        StackDashboardArgs(context, METRICS_NAMESPACE, queues, functions),
+        pulumi.ResourceOptions(parent=parent),
+    )
