@@ -2,7 +2,8 @@
 
 `required(call)` turns one recorded API call into the IAM actions and resource ARNs AWS would authorise it against
 (a TransactWriteItems is authorised per contained item; a Query on an index against the index ARN; Connect
-Participant calls are authorised by connection tokens, not IAM). `RolePolicy.allows` evaluates identity policy
+Participant calls are authorised by connection tokens, not IAM; a Connect call against the resource types the Service
+Authorization Reference lists for its action, `iam_reference`). `RolePolicy.allows` evaluates identity policy
 statements (Allow/Deny, Action/NotAction, Resource/NotResource with `*`/`?` wildcards). Conditions are not
 evaluated: the check is about which actions on which resources, the part the program can get wrong. `RoleCheck`
 applies it to each function of the replay, for its own calls and the ones Lambda makes with its role.
@@ -16,6 +17,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
+
+from sandbox.iam_reference import connect_resources
 
 TOKEN_AUTHORISED = frozenset({"connectparticipant", "execute-api"})
 """Services whose calls IAM never sees (Connect Participant signs with the participant/connection token)."""
@@ -116,14 +119,10 @@ def required(service: str, operation: str, params: dict[str, Any], account: Acco
         origination = params.get("originationPhoneNumberId")
         return [(action, _phone_arn(account, origination) if origination else "*")]
     if service == "connect":
-        instance = params.get("InstanceId", "")
-        instance_arn = instance if instance.startswith("arn:") else account.arn("connect", f"instance/{instance}")
-        pairs = [(action, instance_arn)]
-        if "ContactFlowId" in params:
-            pairs.append((action, f"{instance_arn}/contact-flow/{params['ContactFlowId']}"))
-        if "ContactId" in params:
-            pairs.append((action, f"{instance_arn}/contact/{params['ContactId']}"))
-        return pairs
+        arns = connect_resources(
+            operation, params, partition=account.partition, region=account.region, account=account.account_id
+        )
+        return [(action, arn) for arn in arns]
     if service == "sns":
         return [(action, params.get("TopicArn") or params.get("TargetArn") or "*")]
     if service == "transcribe":

@@ -55,3 +55,15 @@ def test_the_agent_reads_a_flows_answers_and_can_answer_them(ad_run):
         and "sandbox-flow-token" not in flow
     )
     assert transcript["whatsapp_out"][-1]["text"] == "Got your answers: 160x80 to Lisbon"
+
+
+def test_a_customer_back_from_another_ad_in_an_open_chat_moves_the_contacts_ad_attributes_through_the_iam_check():
+    """UpdateContactAttributes on the open chat, authorised (Service Authorization Reference, resource type `contact*`)
+    on `instance/<id>/contact/<InitialContactId>`, which the inbound role's grant on the instance's contacts allows:
+    the replay runs through instead of stopping at the IAM check (tests/infra/test_connect_iam_reference.py)."""
+    _, transcript, rep = replay(TRACES / "ad_again_in_an_open_chat.jsonl")
+    (contact,) = transcript["contacts"]
+    attributes = rep.services.fake.chats.contacts[contact["contact_id"]].attributes
+    assert (attributes["adSourceId"], attributes["adClickId"]) == ("120226305854819999", "Bqq-LampClick")
+    assert [item["contact_id"] for item in transcript["connect"]] == [contact["contact_id"]] * 2
+    assert transcript["connect"][1]["content"].endswith("This lamp too")
