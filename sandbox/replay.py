@@ -222,6 +222,8 @@ class Replay:
             self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
         elif event.type == "end_chat":
             self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+        elif event.type == "bot":
+            self.pipeline.schedule(at, "bot", lambda e=event: self._bot(e))
 
     def _agent_texts(self) -> dict[str, str]:
         """`id` of each agent line that has one -> its text (what a customer's `reply_to` may name)."""
@@ -274,6 +276,15 @@ class Replay:
             return
         content_type = str(event.data.get("content_type") or "text/plain")
         self.services.fake.agent_message(contact, str(event.data["text"]), content_type=content_type)
+
+    def _bot(self, event: trace.TraceEvent) -> None:
+        contact = self._contact_for(event)
+        if contact is None:
+            self.skipped.append(
+                {"at": event.at, "line": event.line, "reason": "bot answer for a customer with no open chat"}
+            )
+            return
+        self.services.fake.bot_answer(contact, [str(chunk) for chunk in event.data["chunks"]])
 
     def _end_chat(self, event: trace.TraceEvent) -> None:
         contact = self._contact_for(event)

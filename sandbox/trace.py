@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox import media_samples
 
-TYPES = ("whatsapp", "agent", "end_chat", "raw")
+TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot")
 AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
 AGENT_FILE_KINDS = ("image", "audio", "video", "document")
 """An agent line with one of these `kind`s is a file the agent attaches (`filename`, `mime_type`, `size_kb`)."""
@@ -121,7 +121,11 @@ def _validate(number: int, data: Any) -> TraceEvent:
             raise TraceError(f"line {number}: 'referral' must be an object (Meta's click-to-WhatsApp ad fields)")
         if not isinstance(data.get("reply_to", ""), str):
             raise TraceError(f"line {number}: 'reply_to' must be the id of an earlier message (a string)")
-    if kind in ("agent", "end_chat") and (not isinstance(data.get("to"), str) or not data["to"]):
+    if kind == "bot":
+        chunks = data.get("chunks")
+        if not isinstance(chunks, list) or not chunks or not all(isinstance(c, str) and c for c in chunks):
+            raise TraceError(f"line {number}: a bot event needs 'chunks', a list of non-empty strings")
+    if kind in ("agent", "end_chat", "bot") and (not isinstance(data.get("to"), str) or not data["to"]):
         raise TraceError(f"line {number}: an {kind} event needs 'to'")
     if kind == "agent" and data.get("kind", "text") != "text":
         if data["kind"] not in AGENT_FILE_KINDS:

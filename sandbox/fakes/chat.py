@@ -93,6 +93,7 @@ class Contact:
     related_contact_id: str | None
     customer_id: str | None
     agent: Participant | None = None
+    bot: Participant | None = None
     streaming: dict[str, str] = field(default_factory=dict)
     """Streaming endpoint ARN -> StreamingId."""
     ended_at: float | None = None
@@ -209,6 +210,36 @@ class Chats:
         body = {"AbsoluteTime": iso8601(at), "Content": content, "ContentType": content_type, "Id": message_id}
         self._emit(contact, participant, at, "MESSAGE", content_type, body, visibility)
         return message_id
+
+    def add_streamed_text(self, contact: Contact, participant: Participant, at: float, chunks: list[str]) -> str:
+        """An AI agent answering in streaming mode (amazon-connect-chatjs `src/core/PartialMessageUtil.js`): each
+        chunk is a MESSAGE with `MessageMetadata` {`MessageCompleted`: false, `ChunkNumber`: 1, 2, ...}, then the
+        completed message (`MessageCompleted`: true) carries them concatenated; all share one `Id`. The chat shows
+        the completed message only."""
+        message_id = self.ids.new_id()
+        content = "".join(chunks)
+        self.items.append(
+            ChatItem(
+                at, contact.contact_id, participant.role, "text", message_id, content_type="text/plain", content=content
+            )
+        )
+        parts = [(chunk, {"MessageCompleted": False, "ChunkNumber": n}) for n, chunk in enumerate(chunks, start=1)]
+        for text, metadata in [*parts, (content, {"MessageCompleted": True})]:
+            body = {
+                "AbsoluteTime": iso8601(at),
+                "Content": text,
+                "ContentType": "text/plain",
+                "Id": message_id,
+                "MessageMetadata": {"MessageId": message_id, **metadata},
+            }
+            self._emit(contact, participant, at, "MESSAGE", "text/plain", body, "ALL")
+        return message_id
+
+    def bot_joins(self, contact: Contact, at: float) -> Participant:
+        """The flow's AI agent: a SYSTEM participant (chatjs reads partial messages from SYSTEM only)."""
+        if contact.bot is None:
+            contact.bot = Participant(self.ids.new_id(), "SYSTEM", "BOT", joined=True)
+        return contact.bot
 
     def add_attachment(self, attachment: Attachment, participant: Participant, at: float, token: str | None) -> None:
         contact = self.contacts[attachment.contact_id]

@@ -149,6 +149,11 @@ class ConnectBackend:
         agent = self.chats.agent_joins(contact, at)
         return self.chats.add_text(contact, agent, at, content_type, text, visibility=visibility)
 
+    def bot_answer(self, contact_id: str, chunks: list[str], at: float) -> str:
+        """The flow's AI agent answers in streaming mode (`ParticipantConfiguration.ResponseMode` INCREMENTAL)."""
+        contact = self.chats.active_contact(contact_id)
+        return self.chats.add_streamed_text(contact, self.chats.bot_joins(contact, at), at, chunks)
+
     def agent_attachment(self, contact_id: str, name: str, content_type: str, data: bytes, at: float) -> str:
         contact = self.chats.active_contact(contact_id)
         agent = self.chats.agent_joins(contact, at)

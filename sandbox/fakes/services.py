@@ -164,6 +164,10 @@ class FakeServices(Reachable):
             )
         )
 
+    def bot_answer(self, contact_id: str, chunks: list[str]) -> str:
+        """An AI agent streams its answer into the chat in `chunks`, then completes it; returns the message id."""
+        return self._as_agent(lambda at: self.connect.bot_answer(contact_id, list(chunks), at))
+
     def agent_attachment(self, contact_id: str, name: str, content_type: str, data: bytes) -> str:
         """The agent shares a file; returns its attachment id (downloadable through GetAttachment)."""
         return self._as_agent(lambda at: self.connect.agent_attachment(contact_id, name, content_type, data, at))

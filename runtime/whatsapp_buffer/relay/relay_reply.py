@@ -4,7 +4,8 @@ Relays to the customer only what Connect marks visible to them (MessageVisibilit
 from the customer (no echo of the bridge's own messages, no typing or read events). `chat.ended`, and the customer
 participant leaving, remove the session so the next customer message opens a new chat. Each relay is idempotent on
 the streaming message Id (SNS may deliver twice). A malformed body raises `MalformedEvent`: SNS invokes
-asynchronously, so Lambda's retries and the function's DLQ keep it.
+asynchronously, so Lambda's retries and the function's DLQ keep it. An AI agent's answer streamed in chunks reaches
+WhatsApp once, whole: the chunks are not relayed, the completed message is (idempotent on its Id like any other).
 
 Nothing the agent sends fails silently: what WhatsApp will not take — a free-form reply after the 24-hour window
 (`service_window`), a message End User Messaging refuses, a file WhatsApp does not accept — is told to the agent in the
@@ -46,6 +47,7 @@ REFUSED = "refused"
 IGNORED = "ignored"
 NO_SESSION = "no_session"
 PRESENCE = "presence"
+STREAMED_CHUNK = "streamed_chunk"
 
 TYPING_EVERY_SECONDS = 20.0
 """WhatsApp dismisses a typing indicator "once you respond, or after 25 seconds": an agent still typing refreshes it
@@ -282,6 +284,10 @@ class Outbound:
     def process(self, event: StreamingEvent) -> str:
         if event.ends_session:
             return self.relay.end_session(event)
+        if event.is_chunk:
+            # Never to WhatsApp: the completed message (same Id) carries the whole answer, and relay_once keys on Id.
+            logger.info("streamed chunk not relayed", contact_id=event.contact_id, chunk=event.chunk_number)
+            return STREAMED_CHUNK
         if event.for_customer and (event.is_text or event.is_interactive or event.type == streaming.ATTACHMENT):
             outcome = self.relay_once(event=event)
             self.relay.remember_said()

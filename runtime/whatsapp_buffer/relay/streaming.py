@@ -13,6 +13,12 @@ tests/fixtures/connect/streaming_events.json holds one example of each):
 
 The docs' rule for what a customer may see: (MessageVisibility is CUSTOMER or ALL) and ParticipantRole is not
 CUSTOMER. A message without MessageVisibility is never relayed: an agent-only whisper must not leak.
+
+An AI agent answering in streaming mode sends one message in chunks: amazon-connect-chatjs
+(`src/core/PartialMessageUtil.js`) treats a message whose `MessageMetadata.MessageCompleted` is present as a part of
+one (false: a chunk, `ChunkNumber` counting from 1; true: the completed message, which replaces its chunks; all share
+`Id`). Whether Connect publishes chunks to SNS is not documented: `message_completed` reads them where chatjs finds
+them, in the message's `MessageMetadata`, as a boolean or its string form.
 """
 
 from __future__ import annotations
@@ -73,6 +79,14 @@ class StreamingEvent:
     attachments: tuple[Attachment, ...] = ()
     read_by: tuple[str, ...] = ()
     """MESSAGEMETADATA: the participants whose receipt says they read the message (`Receipts[].ReadTimestamp`)."""
+    message_completed: bool | None = None
+    """A streamed message: False for a chunk, True for the completed message; None for a message sent whole."""
+    chunk_number: int | None = None
+
+    @property
+    def is_chunk(self) -> bool:
+        """A part of a message still being streamed: the completed message that follows carries all of it."""
+        return self.message_completed is False
 
     @property
     def contact_ids(self) -> tuple[str, ...]:
@@ -148,6 +162,21 @@ def _read_by(metadata: Any) -> tuple[str, ...]:
     )
 
 
+def _streamed(metadata: Any) -> tuple[bool | None, int | None]:
+    """(MessageCompleted, ChunkNumber) of a streamed message; (None, None) for one sent whole."""
+    if not isinstance(metadata, Mapping) or metadata.get("MessageCompleted") is None:
+        return None, None
+    completed = metadata["MessageCompleted"]
+    if isinstance(completed, str) and completed.lower() in ("true", "false"):
+        completed = completed.lower() == "true"
+    if not isinstance(completed, bool):
+        raise MalformedEvent("streaming message: MessageMetadata.MessageCompleted is not true or false")
+    number = metadata.get("ChunkNumber")
+    if isinstance(number, str) and number.isdigit():
+        number = int(number)
+    return completed, number if isinstance(number, int) and not isinstance(number, bool) else None
+
+
 def parse(message: str, attributes: Mapping[str, Any] | None = None) -> StreamingEvent:
     """One SNS `Message` string (+ its MessageAttributes) -> `StreamingEvent`; `MalformedEvent` when it is not one."""
     try:
@@ -166,6 +195,7 @@ def parse(message: str, attributes: Mapping[str, Any] | None = None) -> Streamin
         raise MalformedEvent("streaming message has no Type")
     if not (contact_id or initial_contact_id):
         raise MalformedEvent("streaming message has no ContactId")
+    completed, chunk_number = _streamed(body.get("MessageMetadata"))
     return StreamingEvent(
         message_id=_text(body, "Id"),
         type=event_type,
@@ -180,4 +210,6 @@ def parse(message: str, attributes: Mapping[str, Any] | None = None) -> Streamin
         absolute_time=_text(body, "AbsoluteTime"),
         attachments=_attachments(body.get("Attachments")),
         read_by=_read_by(body.get("MessageMetadata")),
+        message_completed=completed,
+        chunk_number=chunk_number,
     )
