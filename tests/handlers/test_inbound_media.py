@@ -240,3 +240,16 @@ def test_a_media_fetch_failure_becomes_a_notice_and_the_caption_still_arrives(wo
     notice, caption = world.fake.items(world.session().contact_id)
     assert "an image" in notice.content and "could not be downloaded" in notice.content
     assert caption.content == "my receipt"
+
+
+def test_a_media_fetch_failure_of_a_message_carrying_whatsapps_error_names_whatsapps_reason(world):
+    """A real fixture of another WhatsApp library: `{"type": "image", "image": {"id": "I1"}, "errors": [{"code":
+    131052, "title": "Media download error"}]}` (ingest keeps the error beside the media, meta_content)."""
+    content = {"media_id": "404404", "mime_type": "image/jpeg", "error": "131052: Media download error"}
+    burst = make_burst([OutgoingItem(kind="image", message_ids=("wamid.i",), content=content)])
+    _, failed = world.deliver(burst)
+    assert not failed
+    (notice,) = world.fake.items(world.session().contact_id)
+    assert notice.content == (
+        "[The customer sent an image (image-1.jpg) that cannot be shown here: WhatsApp says: Media download error.]"
+    )

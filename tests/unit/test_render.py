@@ -163,7 +163,7 @@ def test_flow_answers_of_every_shape_read_as_lines(content, expected):
         ({"system_type": "user_changed_number"}, "[WhatsApp notice: the customer changed their phone number.]"),
         ({"system_type": "user_changed_number", "new_wa_id": "12195555358"},
          "[WhatsApp notice: the customer changed their phone number to *******5358.]"),
-        ({"system_type": "user_changed_user_id"}, "[WhatsApp notice (user_changed_user_id)]"),
+        ({"system_type": "user_changed_user_id"}, "[WhatsApp notice: the customer's WhatsApp user id (BSUID) changed.]"),
         ({}, "[WhatsApp notice (unknown)]"),
     ],
 )  # fmt: skip

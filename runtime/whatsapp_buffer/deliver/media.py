@@ -98,15 +98,16 @@ class CustomerMedia:
         name = render.attachment_name(item.kind, item.content, index)
         media_id = str(item.content.get("media_id") or "")
         origin = burst.origination_phone_number_id
+        unavailable = render.unavailable_reason(item.content)
         if not media_id:
-            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+            return self._notice(burst, index, item.kind, unavailable, name)
         prepared = self._prepared(item, name)
         if prepared is not None:
             return Part(token, media=prepared)
         try:
             info = self._whatsapp.media_info(media_id, origin)
         except MediaUnavailable:
-            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+            return self._notice(burst, index, item.kind, unavailable, name)
         content_type = render.bare_content_type(info.mime_type or item.content.get("mime_type"))
         conversion = convert.plan(content_type)
         if conversion is not None:
@@ -120,7 +121,7 @@ class CustomerMedia:
         try:
             self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
         except MediaUnavailable:
-            return self._notice(burst, index, item.kind, render.UNAVAILABLE, name)
+            return self._notice(burst, index, item.kind, unavailable, name)
         if conversion is not None:
             return self._converted(burst, index, item.kind, key, name, conversion, info.approx_bytes)
         attach_as = attachments.attachment_name(name, content_type)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from whatsapp_buffer.deliver import attachments
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, mask_phone
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, mask_customer, mask_phone
 
 _ELLIPSIS = "…"
 
@@ -186,6 +186,8 @@ def _location(content: Mapping[str, Any]) -> str:
         parts.append(label)
     if latitude is not None and longitude is not None:
         parts.append(f"https://maps.google.com/?q={latitude},{longitude}")
+    if content.get("url"):
+        parts.append(clip(str(content["url"]), 300))  # the place's own page (Meta: `location.url`)
     return "\n".join(parts)
 
 
@@ -282,15 +284,24 @@ def _order(content: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _unsupported(content: Mapping[str, Any]) -> str:
-    original = content.get("original_type") or "unknown"
-    line = f"[The customer sent a message of type '{original}' that this chat cannot show"
+def whatsapp_says(content: Mapping[str, Any]) -> str:
+    """WhatsApp's own words about a message it could not pass on (its error's title and details), or ""."""
     error = str(content.get("error") or "")
     title = error.split(": ", 1)[1] if error[:1].isdigit() and ": " in error else error
     said = [part.strip().rstrip(".") for part in (title, str(content.get("error_details") or "")) if part.strip()]
-    if said:
-        line += f". WhatsApp says: {clip('. '.join(dict.fromkeys(said)), 300)}"
-    return line + ".]"
+    return f"WhatsApp says: {clip('. '.join(dict.fromkeys(said)), 300)}" if said else ""
+
+
+def unavailable_reason(content: Mapping[str, Any]) -> str:
+    """Why a media item could not be fetched, for `media_notice`: WhatsApp's error when it sent one."""
+    return whatsapp_says(content) or UNAVAILABLE
+
+
+def _unsupported(content: Mapping[str, Any]) -> str:
+    original = content.get("original_type") or "unknown"
+    line = f"[The customer sent a message of type '{original}' that this chat cannot show"
+    said = whatsapp_says(content)
+    return line + (f". {said}" if said else "") + ".]"
 
 
 _NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
@@ -319,6 +330,17 @@ def _system(content: Mapping[str, Any]) -> str:
             if part
         )
         return f"[WhatsApp notice: the customer changed their phone number{' ' + change if change else ''}.]"
+    if system_type == "user_changed_user_id":
+        old, new = content.get("previous_user_id"), content.get("user_id")
+        change = " ".join(
+            part
+            for part in (
+                f"from {mask_customer(str(old))}" if old else "",
+                f"to {mask_customer(str(new))}" if new else "",
+            )
+            if part
+        )
+        return f"[WhatsApp notice: the customer's WhatsApp user id (BSUID) changed{' ' + change if change else ''}.]"
     if system_type == "customer_identity_changed":
         return "[WhatsApp notice: the customer's WhatsApp identity (security code) changed.]"
     body = str(content.get("body") or "").strip()

@@ -11,7 +11,8 @@ number leaves an alias at the BSUID's key, and a burst keyed by the number first
 already has: both keys reach the same chat, and replies go to the number when there is one (Meta: "`to` takes
 precedence"). A burst telling of a number change (`system` `user_changed_number`) moves the session to the new
 number and leaves an alias at the old one: the customer's next messages (from the new number) land in the same chat
-and the agent's replies reach the new number.
+and the agent's replies reach the new number; one telling of a new BSUID (`user_changed_user_id`) moves a chat
+keyed by the old BSUID to the new one the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from whatsapp_buffer.adapters.aws_errors import error_code
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.errors import ChatSessionGone, WhatsAppBufferError
-from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.model import Burst, Conversation, is_user_id
 from whatsapp_buffer.observability import count, logger
 
 MAX_CHAT_STARTS = 6
@@ -40,6 +41,7 @@ CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
 _WA_ID = re.compile(r"\d{6,20}")
 """A phone number as WhatsApp writes `wa_id`: digits only."""
+USER_CHANGED_USER_ID = "user_changed_user_id"
 
 
 class Chats:
@@ -111,7 +113,7 @@ class Chats:
         return session
 
     def _follow_number_change(self, burst: Burst, session: Session) -> Session:
-        new_number = _new_number(burst)
+        new_number = _new_number(burst) or _new_user_id(burst, Conversation.from_key(session.conversation))
         if not new_number or Conversation.from_key(session.conversation).customer == new_number:
             return session
         to = Conversation(burst.conversation.phone_number_id, new_number).key
@@ -219,6 +221,20 @@ def _new_number(burst: Burst) -> str | None:
         number = item.content.get("new_wa_id") if item.kind == "system" else None
         if isinstance(number, str) and _WA_ID.fullmatch(number):
             new = number
+    return new
+
+
+def _new_user_id(burst: Burst, conversation: Conversation) -> str | None:
+    """The BSUID a `user_changed_user_id` notice of the burst moves a customer known only by BSUID to (a customer
+    keyed by phone number keeps that key)."""
+    if not conversation.by_user_id:
+        return None
+    new = None
+    for item in burst.items:
+        if item.kind == "system" and item.content.get("system_type") == USER_CHANGED_USER_ID:
+            user_id = item.content.get("user_id")
+            if isinstance(user_id, str) and is_user_id(user_id):
+                new = user_id
     return new
 
 

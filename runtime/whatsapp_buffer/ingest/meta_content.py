@@ -65,7 +65,13 @@ def _kind_content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[st
             raise MalformedEvent("text message has no text.body string")
         return "text", {"text": cut(clean(text))}
     if original_type in MEDIA_TYPES:
-        return _media(original_type, _object(body, original_type))
+        media = _object(body, original_type)
+        if not media.get("id") and _first_error(raw):
+            return "unsupported", _unsupported(original_type, raw)
+        kind, content = _media(original_type, media)
+        # WhatsApp's own error beside the media (e.g. 131052 "Media download error") tells the agent why a file
+        # cannot be fetched better than the bridge can.
+        return kind, {**content, **_whatsapp_error(raw)}
     if original_type == "reaction":
         reaction = _object(body, "reaction")
         # An empty or missing emoji is WhatsApp's "reaction removed"; it is still a customer action worth keeping.
@@ -190,18 +196,23 @@ def _unsupported(original_type: str, raw: dict[str, Any]) -> dict[str, Any]:
     inner = raw.get("unsupported")
     inner_type = inner.get("type") if isinstance(inner, dict) else None
     shown_type = inner_type if isinstance(inner_type, str) and inner_type else original_type
-    content: dict[str, Any] = {"original_type": clean(shown_type[:40])}
+    return {"original_type": clean(shown_type[:40]), **_whatsapp_error(raw)}
+
+
+def _whatsapp_error(raw: dict[str, Any]) -> dict[str, Any]:
+    """`error` ("<code>: <title>") and `error_details` of the message's first WhatsApp error; {} without one."""
     first = _first_error(raw)
-    if first:
-        detail = first.get("title") or first.get("message")
-        code = first.get("code")
-        content["error"] = clean(f"{code}: {detail}" if code is not None else str(detail))
-        error_data = first.get("error_data")
-        details = _short(error_data.get("details") if isinstance(error_data, dict) else None) or _short(
-            first.get("details")
-        )
-        if details:
-            content["error_details"] = details
+    if not first:
+        return {}
+    detail = first.get("title") or first.get("message")
+    code = first.get("code")
+    content = {"error": clean(f"{code}: {detail}" if code is not None else str(detail))}
+    error_data = first.get("error_data")
+    details = _short(error_data.get("details") if isinstance(error_data, dict) else None) or _short(
+        first.get("details")
+    )
+    if details:
+        content["error_details"] = details
     return content
 
 
@@ -220,7 +231,7 @@ def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         new = system.get("wa_id") or system.get("new_wa_id")
         old = system.get("customer") or raw.get("from")
         content.update(drop_none({"new_wa_id": _short(new), "previous_wa_id": _short(old)}))
-    for key in ("user_id", "parent_user_id"):
+    for key in ("user_id", "parent_user_id", "previous_user_id"):
         if isinstance(system.get(key), str):
             content[key] = _short(system[key])
     body = _short(system.get("body"))

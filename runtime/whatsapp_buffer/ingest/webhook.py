@@ -342,6 +342,8 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
     come without `from` ("omitted if user's phone number is unavailable")."""
     sole = change.sole_user_id if change.sole_wa_id in (None, raw.get("from")) else None
     user_id = raw.get("from_user_id", sole)
+    if raw.get("from") is None and user_id is None and _changed_user_id(raw):
+        return _customer_changing_user_id(raw["system"], change)
     valid_user_id = user_id if isinstance(user_id, str) and _USER_ID.fullmatch(user_id) else None
     if raw.get("from") is None:
         if user_id is None:
@@ -357,6 +359,35 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
         raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
     # Beside a phone number a malformed BSUID is dropped, not the message: the number still reaches the customer.
     return customer, valid_user_id
+
+
+USER_CHANGED_USER_ID = "user_changed_user_id"
+
+
+def _changed_user_id(raw: dict[str, Any]) -> bool:
+    system = raw.get("system")
+    return raw.get("type") == "system" and isinstance(system, dict) and system.get("type") == USER_CHANGED_USER_ID
+
+
+def _customer_changing_user_id(system: dict[str, Any], change: MessagesChange) -> tuple[str, str | None]:
+    """A `user_changed_user_id` notice names no sender (no `from`, no `from_user_id`): the customer is the number in
+    `system.wa_id` when WhatsApp shares it, else the BSUID they had (`previous_user_id`), whose conversation holds
+    their chat, else the new one (`user_id`). The new BSUID is the message's `user_id`."""
+    new = system.get("user_id")
+    new_user_id = new if isinstance(new, str) and _USER_ID.fullmatch(new) else None
+    number = system.get("wa_id")
+    previous = system.get("previous_user_id")
+    if isinstance(number, str) and _ID_PART.fullmatch(number) and "." not in number:
+        customer = number
+    elif isinstance(previous, str) and _USER_ID.fullmatch(previous):
+        customer = previous
+    elif new_user_id is not None:
+        customer = new_user_id
+    else:
+        raise MalformedEvent("user_changed_user_id notice names no customer (system.wa_id, previous_user_id, user_id)")
+    if len(change.phone_number_id) + 1 + len(customer) > MAX_KEY_CHARS:
+        raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
+    return customer, new_user_id
 
 
 def parse_timestamp(value: Any) -> float:
