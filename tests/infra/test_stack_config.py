@@ -13,6 +13,7 @@ from whatsapp_buffer.settings import FUNCTIONS
 
 UUID_INSTANCE = "12345678-1234-1234-1234-123456789abc"
 UUID_FLOW = "87654321-4321-4321-4321-cba987654321"
+UUID_SALES_FLOW = "11112222-3333-4444-5555-666677778888"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def tuned():
             "windowSeconds": "9",
             "connectInstanceId": UUID_INSTANCE,
             "contactFlowId": UUID_FLOW,
+            "contactFlows": json.dumps({"phone-number-id-sales01": UUID_SALES_FLOW, "106540352242922": UUID_FLOW}),
             "chatDurationMinutes": "1440",
             "ignoreReactions": "false",
             "ignoreStickers": "false",
@@ -49,6 +51,13 @@ def tuned():
         ("aggregator", "WINDOW_SECONDS", "9"),
         ("inbound", "CONNECT_INSTANCE_ID", UUID_INSTANCE),
         ("inbound", "CONTACT_FLOW_ID", UUID_FLOW),
+        (
+            "inbound",
+            "CONTACT_FLOWS",
+            json.dumps(
+                {"106540352242922": UUID_FLOW, "phone-number-id-sales01": UUID_SALES_FLOW}, separators=(",", ":")
+            ),
+        ),
         ("inbound", "CHAT_DURATION_MINUTES", "1440"),
         ("ingest", "IGNORE_REACTIONS", "false"),
         ("ingest", "IGNORE_STICKERS", "false"),
@@ -83,6 +92,17 @@ def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned
     inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
     connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
     assert f"{instance}/contact-flow/{UUID_FLOW}" in connect["Resource"]
+
+
+def test_the_inbound_role_may_start_chats_in_the_default_flow_and_each_numbers_flow_only(tuned):
+    """Service Authorization Reference (parliament): StartChatContact's required resource type is `contact-flow`, so
+    a chat in a flow the role does not name is refused; the tuned stack names two flows (one twice)."""
+    instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
+    inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
+    connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
+
+    flows = [r for r in connect["Resource"] if "/contact-flow/" in r]
+    assert flows == [f"{instance}/contact-flow/{UUID_FLOW}", f"{instance}/contact-flow/{UUID_SALES_FLOW}"]
 
 
 def test_region_shapes_arns_and_the_sdk_layer():
