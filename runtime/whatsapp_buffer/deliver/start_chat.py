@@ -1,8 +1,9 @@
 """Where a chat is started: the conversation's Amazon Connect chat, opened, kept connected, renewed or replaced.
 
-One chat contact per conversation at a time. A session whose chat is over (its duration elapsed, the agent ended it,
-the participant token no longer works) is replaced by a new chat linked to the old one (RelatedContactId); a
-connection token near its end is renewed with the participant token, in the same chat.
+One chat contact per conversation at a time, started in the business number's flow (`chat_routing`). A session whose
+chat is over (its duration elapsed, the agent ended it, the participant token no longer works) is replaced by a new
+chat that continues the old one as a persistent chat, or, when Connect refuses that, is linked to it
+(RelatedContactId); a connection token near its end is renewed with the participant token, in the same chat.
 
 One customer, one chat, whatever WhatsApp calls them. A conversation is keyed by the phone number when the webhook
 has one and by the BSUID otherwise (`ingest.webhook`), so a customer whose number comes and goes (Meta shares it
@@ -24,9 +25,10 @@ from botocore.exceptions import ClientError
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.aws_errors import error_code
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, StartedChat, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.errors import ChatSessionGone, WhatsAppBufferError
+from whatsapp_buffer.deliver.chat_routing import ContactFlows, business_number_attributes, link_to_previous
+from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, WhatsAppBufferError
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import count, logger
 
@@ -52,9 +54,11 @@ class Chats:
         sessions: SessionStore,
         contacts: ChatContacts,
         participant: ChatParticipant,
+        flows: ContactFlows,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._chat_duration_minutes = chat_duration_minutes
+        self._flows = flows
         self._sessions = sessions
         self._contacts = contacts
         self._participant = participant
@@ -146,16 +150,8 @@ class Chats:
         key = replacing.conversation if replacing else conversation.key
         unconnected: str | None = None
         for attempt in range(MAX_CHAT_STARTS):
-            started = self._contacts.start_chat(
-                display_name=burst.display_name or conversation.masked_customer,
-                attributes={
-                    "channel": "WhatsApp",
-                    "customer": conversation.masked_customer,
-                    "whatsappPhoneNumberId": conversation.phone_number_id,
-                    **ad_attributes(burst.referral),
-                },
-                client_token=start_chat_token(burst.burst_id, replaced_contact, unconnected),
-                related_contact_id=replaced_contact,
+            started = self._start(
+                burst, replaced_contact, start_chat_token(burst.burst_id, replaced_contact, unconnected)
             )
             try:
                 connection = self._participant.connect(started.participant_token)
@@ -192,6 +188,44 @@ class Chats:
         )
         return session
 
+    def _start(self, burst: Burst, previous_contact_id: str | None, client_token: str) -> StartedChat:
+        """StartChatContact in the number's flow: a chat replacing an ended one continues it (persistent chat); if
+        Connect refuses, the same request goes again related to it instead, so no burst waits on the transcript.
+        The retry keeps the ClientToken, so a delivery retried after the fallback finds that chat again rather than
+        starting a second one; should Connect hold the token against the refused request, a token of its own."""
+        conversation = burst.conversation
+        request: dict[str, Any] = {
+            "display_name": burst.display_name or conversation.masked_customer,
+            "attributes": chat_attributes(burst),
+            "contact_flow_id": self._flows.for_number(conversation.phone_number_id, burst.origination_phone_number_id),
+        }
+        link = link_to_previous(previous_contact_id)
+        if link.continue_from is None:
+            return self._contacts.start_chat(**request, client_token=client_token)
+        try:
+            started = self._contacts.start_chat(
+                **request, client_token=client_token, persistent_from=link.continue_from
+            )
+        except PersistentChatRefused as refused:
+            count("PersistentChatsRefused")
+            logger.warning(
+                "persistent chat refused; the new chat is related to the previous one instead",
+                contact_id=link.continue_from,
+                reason=str(refused),
+            )
+            related = link_to_previous(previous_contact_id, persistent_refused=True).related_to
+            try:
+                return self._contacts.start_chat(**request, client_token=client_token, related_contact_id=related)
+            except ClientError as exc:
+                if error_code(exc) not in _TOKEN_HELD:
+                    raise
+                return self._contacts.start_chat(
+                    **request, client_token=start_chat_token(client_token, related), related_contact_id=related
+                )
+        if started.continued_from:
+            count("PersistentChatsStarted")
+        return started
+
     def _connected(self, session: Session, burst: Burst) -> Session:
         """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
         if session.connection_valid(self._now(), CONNECTION_REFRESH_MARGIN_SECONDS):
@@ -220,6 +254,25 @@ def _new_number(burst: Burst) -> str | None:
         if isinstance(number, str) and _WA_ID.fullmatch(number):
             new = number
     return new
+
+
+_TOKEN_HELD = frozenset(
+    {"InvalidRequestException", "InvalidParameterException", "IdempotentParameterMismatchException"}
+)
+"""What a Connect that remembered a ClientToken against a refused request could answer its reuse with (undocumented:
+the model declares the first two for StartChatContact; the third is other AWS APIs' name for it)."""
+
+
+def chat_attributes(burst: Burst) -> dict[str, str]:
+    """A new chat's contact attributes (StartChatContact `Attributes`), assembled here only: the channel, the masked
+    customer, the business number (both ids, `chat_routing`) and the ad the burst came from."""
+    conversation = burst.conversation
+    return {
+        "channel": "WhatsApp",
+        "customer": conversation.masked_customer,
+        **business_number_attributes(conversation.phone_number_id, burst.origination_phone_number_id),
+        **ad_attributes(burst.referral),
+    }
 
 
 AD_ATTRIBUTES = {
