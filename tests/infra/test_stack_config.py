@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from iam_lint import _import_parliament
 from infra_helpers import env, function
 
 from components.settings import ConfigError
@@ -143,3 +144,18 @@ def test_program_runs_again_after_a_config_error():
         run_program({"maxMessages": "0"})
 
     assert len(run_program().by_type("aws:lambda/function:Function")) == len(FUNCTIONS)
+
+
+def test_a_persistent_chat_needs_no_permission_beyond_start_chat_contact_on_the_flow_and_the_instance_s_contacts(tuned):
+    """Service Authorization Reference (parliament's copy): StartChatContact's resource types are `contact-flow`
+    (required) and `contact` (optional: the related or continued contact, `instance/${InstanceId}/contact/
+    ${ContactId}`), with no dependent action; PersistentChat is a parameter of that call, so the inbound role's one
+    statement (every flow, the instance's contacts) covers it."""
+    connect = next(s for s in _import_parliament().iam_definition if s["prefix"] == "connect")
+    (start,) = [p for p in connect["privileges"] if p["privilege"] == "StartChatContact"]
+    kinds = {r["resource_type"]: r["dependent_actions"] for r in start["resource_types"] if r["resource_type"]}
+    assert kinds == {"contact-flow*": [], "contact": []}
+    instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
+    inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
+    statement = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
+    assert f"{instance}/contact/*" in statement["Resource"]
