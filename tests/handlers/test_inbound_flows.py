@@ -159,3 +159,35 @@ def test_a_connect_that_holds_the_token_against_the_refused_start_gets_the_fallb
     assert same_token["ClientToken"] == persistent["ClientToken"] != own_token["ClientToken"]
     assert own_token["RelatedContactId"] == old
     assert world.fake.contents(world.session().contact_id) == ["hello again"]
+
+
+def test_a_related_start_connect_keeps_refusing_ends_in_a_chat_without_a_link_so_the_burst_still_arrives(world):
+    """Should Connect also refuse the related start (e.g. it no longer has a contact remembered for 90 days), the
+    burst goes to a chat with no link rather than back to the queue until it is dead-lettered."""
+    world.deliver(text_burst("first visit"))
+    old = world.session().contact_id
+    world.fake.services.end_chat(old)
+    world.now += 120
+    world.fake.services.inject("StartChatContact", "ResourceNotFoundException", times=3)
+
+    _, failed = world.deliver(text_burst("hello again"))
+
+    assert not failed
+    last = started(world)[-1]
+    assert "RelatedContactId" not in last and "PersistentChat" not in last
+    assert world.fake.contents(world.session().contact_id) == ["hello again"]
+
+
+def test_a_customer_back_after_their_session_item_expired_still_continues_the_chat_remembered_for_them(world):
+    # GIVEN a chat that ended days ago, whose session item DynamoDB's TTL has removed
+    world.deliver(text_burst("first visit"))
+    old = world.session().contact_id
+    world.fake.services.end_chat(old)
+    world.now += 5 * 86_400
+    world.dynamodb.delete_item(TableName="sessions", Key={"conversation": {"S": MARIA.key}})
+    # WHEN the customer writes again
+    _, failed = world.deliver(text_burst("me again, about the desks"))
+    # THEN the new chat continues the remembered one
+    assert not failed
+    assert started(world)[-1]["PersistentChat"]["SourceContactId"] == old
+    assert world.sessions.past_chat(MARIA.key) == world.session().contact_id

@@ -28,7 +28,7 @@ from whatsapp_buffer.adapters.aws_errors import error_code
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, StartedChat, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver.chat_routing import ContactFlows, business_number_attributes, link_to_previous
-from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, WhatsAppBufferError
+from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
 from whatsapp_buffer.model import Burst, Conversation
 from whatsapp_buffer.observability import count, logger
 
@@ -148,11 +148,11 @@ class Chats:
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
         key = replacing.conversation if replacing else conversation.key
+        # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart.
+        previous = replaced_contact or self._sessions.past_chat(key)
         unconnected: str | None = None
         for attempt in range(MAX_CHAT_STARTS):
-            started = self._start(
-                burst, replaced_contact, start_chat_token(burst.burst_id, replaced_contact, unconnected)
-            )
+            started = self._start(burst, previous, start_chat_token(burst.burst_id, replaced_contact, unconnected))
             try:
                 connection = self._participant.connect(started.participant_token)
                 break
@@ -179,6 +179,7 @@ class Chats:
             expires_at=int(now + self._chat_duration_minutes * 60),
         )
         self._sessions.replace(session, expected_contact_id=replaced_contact)
+        self._remember(key, session)
         other = _user_id_key(burst)
         if other and other != key:
             self._sessions.alias(other, of=key, expires_at=session.expires_at, now=now)
@@ -190,9 +191,8 @@ class Chats:
 
     def _start(self, burst: Burst, previous_contact_id: str | None, client_token: str) -> StartedChat:
         """StartChatContact in the number's flow: a chat replacing an ended one continues it (persistent chat); if
-        Connect refuses, the same request goes again related to it instead, so no burst waits on the transcript.
-        The retry keeps the ClientToken, so a delivery retried after the fallback finds that chat again rather than
-        starting a second one; should Connect hold the token against the refused request, a token of its own."""
+        Connect refuses, the same request goes again related to it instead (`_start_related`), so no burst waits on
+        the transcript."""
         conversation = burst.conversation
         request: dict[str, Any] = {
             "display_name": burst.display_name or conversation.masked_customer,
@@ -213,18 +213,41 @@ class Chats:
                 contact_id=link.continue_from,
                 reason=str(refused),
             )
-            related = link_to_previous(previous_contact_id, persistent_refused=True).related_to
-            try:
-                return self._contacts.start_chat(**request, client_token=client_token, related_contact_id=related)
-            except ClientError as exc:
-                if error_code(exc) not in _TOKEN_HELD:
-                    raise
-                return self._contacts.start_chat(
-                    **request, client_token=start_chat_token(client_token, related), related_contact_id=related
-                )
+            return self._start_related(request, client_token, previous_contact_id)
         if started.continued_from:
             count("PersistentChatsStarted")
         return started
+
+    def _remember(self, key: str, session: Session) -> None:
+        """Best effort: a chat not remembered only means the customer's next chat after its session item is gone
+        starts without it; the burst is delivered either way."""
+        try:
+            self._sessions.remember_past_chat(key, session.contact_id, session.expires_at)
+        except TransientAwsError as exc:
+            logger.warning(
+                "chat not remembered for a later persistent chat", contact_id=session.contact_id, error=str(exc)
+            )
+
+    def _start_related(self, request: dict[str, Any], client_token: str, previous_contact_id: str) -> StartedChat:
+        """The chat related to the previous one, under the refused start's ClientToken, so a delivery retried after
+        this finds that chat again rather than starting a second one. Should Connect refuse that (it holds the token
+        against the refused request, or no longer has the previous contact: neither is documented), under a token of
+        its own, and at last with no link at all: the burst is never held back."""
+        related = link_to_previous(previous_contact_id, persistent_refused=True).related_to
+        attempts = (
+            (client_token, related),
+            (start_chat_token(client_token, related), related),
+            (start_chat_token(client_token, None), None),
+        )
+        for token, related_to in attempts[:-1]:
+            try:
+                return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
+            except ClientError as exc:
+                if error_code(exc) not in _REFUSED:
+                    raise
+                logger.warning("related chat refused; starting it again", contact_id=related, error=error_code(exc))
+        token, related_to = attempts[-1]
+        return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
 
     def _connected(self, session: Session, burst: Burst) -> Session:
         """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
@@ -256,11 +279,17 @@ def _new_number(burst: Burst) -> str | None:
     return new
 
 
-_TOKEN_HELD = frozenset(
-    {"InvalidRequestException", "InvalidParameterException", "IdempotentParameterMismatchException"}
+_REFUSED = frozenset(
+    {
+        "InvalidRequestException",
+        "InvalidParameterException",
+        "ResourceNotFoundException",
+        "IdempotentParameterMismatchException",
+    }
 )
-"""What a Connect that remembered a ClientToken against a refused request could answer its reuse with (undocumented:
-the model declares the first two for StartChatContact; the third is other AWS APIs' name for it)."""
+"""What Connect could answer a related start with when it holds the ClientToken against the refused persistent start
+or no longer has the previous contact (undocumented: the first three are StartChatContact's declared client errors;
+the last is other AWS APIs' name for a reused token)."""
 
 
 def chat_attributes(burst: Burst) -> dict[str, str]:
