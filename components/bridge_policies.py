@@ -47,7 +47,11 @@ def inbound_statements(
             [
                 instance_arn,
                 f"{instance_arn}/contact/*",
-                f"{instance_arn}/contact-flow/{settings.contact_flow_id}",
+                # The default flow and each business number's own (contactFlows), no other.
+                *(
+                    f"{instance_arn}/contact-flow/{flow_id}"
+                    for flow_id in dict.fromkeys([settings.contact_flow_id, *(f for _, f in settings.contact_flows)])
+                ),
             ],
             sid="StartChatsOnTheConfiguredInstance",
         ),

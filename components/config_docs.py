@@ -21,7 +21,7 @@ import yaml
 from components.settings import KEY_IN_TEXT, declared_field
 
 # The declaration itself, as components.settings loads it (runtime/ on sys.path): what this module renders.
-from whatsapp_buffer.settings import REQUIRED, SETTINGS, Boolean, Integer, OneOf, Ref, Setting, TextList
+from whatsapp_buffer.settings import REQUIRED, SETTINGS, Boolean, IdMap, Integer, OneOf, Ref, Setting, TextList
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_FILE = PROJECT_DIR / "Pulumi.yaml"
@@ -35,8 +35,14 @@ CONFIG_COMMENT = (
 )
 
 
-def pulumi_type(setting: Setting) -> str:
+def pulumi_type(setting: Setting) -> str | None:
+    """The key's `type` in Pulumi.yaml; None for an IdMap, which is declared untyped: the CLI checks only typed keys
+    (pulumi/pulumi sdk/go/common/workspace/config.go, `IsExplicitlyTyped`), and `string` would refuse a map written in
+    the stack file (`ValidateConfigValue`: `value.(string)`) while `object` would refuse the same map set as JSON
+    text, so untyped takes both and components/settings.py validates it."""
     rule = setting.rule
+    if isinstance(rule, IdMap):
+        return None
     if isinstance(rule, Integer) or (isinstance(rule, OneOf) and isinstance(rule.allowed[0], int)):
         return "integer"
     return "boolean" if isinstance(rule, Boolean) else "string"
@@ -58,7 +64,8 @@ def pulumi_description(setting: Setting) -> str:
 
 
 def pulumi_schema(setting: Setting) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": pulumi_type(setting)}
+    kind = pulumi_type(setting)
+    schema: dict[str, Any] = {} if kind is None else {"type": kind}
     if setting.default is not REQUIRED:
         schema["default"] = pulumi_default(setting)
     schema["description"] = pulumi_description(setting)
@@ -111,8 +118,11 @@ def render_readme_table() -> str:
 
 def arg_type(setting: Setting) -> str:
     """The input's annotation in WhatsAppBufferArgs (plain values: they shape resources, so they must be known)."""
-    kind = {"integer": "int", "boolean": "bool", "string": "str"}[pulumi_type(setting)]
-    kind = "list[str]" if isinstance(setting.rule, TextList) else kind
+    if isinstance(setting.rule, IdMap):
+        kind = "dict[str, str]"
+    else:
+        kind = {"integer": "int", "boolean": "bool", "string": "str"}[pulumi_type(setting) or "string"]
+        kind = "list[str]" if isinstance(setting.rule, TextList) else kind
     return kind if setting.default is REQUIRED else f"NotRequired[{kind}]"
 
 

@@ -14,6 +14,7 @@ imports no Pulumi, so it is tested as plain functions.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Mapping
@@ -37,6 +38,7 @@ from whatsapp_buffer.settings import (  # noqa: E402
     REQUIRED,
     SETTINGS,
     Boolean,
+    IdMap,
     Integer,
     OneOf,
     Ref,
@@ -75,6 +77,8 @@ def _python_type(setting: Setting) -> Any:
         return type(rule.allowed[0])
     if isinstance(rule, TextList):
         return tuple[str, ...]
+    if isinstance(rule, IdMap):
+        return tuple[tuple[str, str], ...]
     return str | None if setting.default is None else str
 
 
@@ -185,6 +189,33 @@ def _text_list(setting: Setting, raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _id_map(setting: Setting, raw: str | None) -> tuple[tuple[str, str], ...]:
+    """A JSON object as sorted (key, value) pairs. `pulumi.Config.get` returns a structured value (`pulumi config set
+    --path`, a map in the stack file) as JSON text, and a value set as a string is the same text, so both arrive
+    here alike; an empty value is the empty map."""
+    rule = setting.rule
+    assert isinstance(rule, IdMap)
+    if raw is None:
+        return setting.default
+    shown = " ".join(raw.split())  # one line, whatever the JSON's layout
+
+    def refused(what: str) -> ConfigError:
+        return ConfigError(f"{setting.key}={shown} is invalid: {what}expected {rule.expected}")
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise refused("") from None
+    if not isinstance(value, dict):
+        raise refused("")
+    for key, item in value.items():
+        if not any(re.match(pattern, key) for pattern in rule.key_patterns):
+            raise refused(f"{key!r} is not a business number; ")
+        if not isinstance(item, str) or not re.match(rule.value_pattern, item):
+            raise refused(f"{item!r} (for {key}) is not a flow id; ")
+    return tuple(sorted(value.items()))
+
+
 def _parse(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -> Any:
     rule = setting.rule
     if isinstance(rule, Integer):
@@ -195,6 +226,8 @@ def _parse(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -> Any:
         return _one_of(setting, raw)
     if isinstance(rule, TextList):
         return _text_list(setting, raw)
+    if isinstance(rule, IdMap):
+        return _id_map(setting, raw)
     return _matching(setting, raw)
 
 
@@ -218,8 +251,10 @@ def parse_settings(values: Mapping[str, str | None]) -> StackSettings:
     return StackSettings(**{s.field: parsed[s.key] for s in SETTINGS})
 
 
-def _env_value(value: Any) -> str:
-    """A setting as the runtime's settings read it."""
+def _env_value(value: Any, rule: Any = None) -> str:
+    """A setting as the runtime's settings read it (an IdMap as a JSON object)."""
+    if isinstance(rule, IdMap):
+        return json.dumps(dict(value), sort_keys=True, separators=(",", ":"))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, tuple):
@@ -240,7 +275,7 @@ def function_environment(function: str, settings: StackSettings, resources: Mapp
             f"{sorted(resources)}"
         )
     return {
-        v.env: _env_value(getattr(settings, v.field)) if isinstance(v, Setting) else resources[v.field]
+        v.env: _env_value(getattr(settings, v.field), v.rule) if isinstance(v, Setting) else resources[v.field]
         for v in variables
     }
 
@@ -270,6 +305,12 @@ def _arg_text(setting: Setting, value: Any) -> str:
         if isinstance(value, list | tuple) and all(isinstance(item, str) and "," not in item for item in value):
             return ",".join(value)
         expected = f"a list of strings ({rule.expected})"
+    elif isinstance(rule, IdMap):
+        # A map, or StackSettings' own form of it (sorted pairs), as __main__.py hands the validated settings on.
+        pairs = isinstance(value, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in value)
+        if isinstance(value, Mapping) or pairs:
+            return json.dumps(dict(value))
+        expected = f"a map of strings ({rule.expected})"
     else:
         if isinstance(value, str):
             return value

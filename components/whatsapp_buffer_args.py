@@ -17,6 +17,8 @@ class WhatsAppBufferArgs(TypedDict):
     """Amazon Connect instance id (the UUID, not the ARN). Allowed: UUID. Required."""
     contact_flow_id: str
     """Id of the inbound chat flow new WhatsApp chats start in. Allowed: UUID. Required."""
+    contact_flows: NotRequired[dict[str, str]]
+    """Contact flow per business number: a JSON object whose keys are End User Messaging ids (phone-number-id-...) or Meta's phone number ids and whose values are flow ids; chats of a number not in it start in contact_flow_id. Allowed: JSON object. Default: empty."""
     buffer_seconds: NotRequired[int]
     """Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long. Allowed: 1–300. Default: 20."""
     max_wait_seconds: NotRequired[int]

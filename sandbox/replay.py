@@ -51,6 +51,7 @@ def start_services(
     region: str,
     instance_ids: list[str] | None = None,
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
+    contact_flow_ids: list[str] | None = None,
 ) -> Services:
     from sandbox.fakes import FakeAws
     from sandbox.moto_server import LoopbackMotoServer
@@ -65,11 +66,20 @@ def start_services(
         s3_client=s3,
         publish=publish,
         instance_ids=instance_ids,
+        contact_flow_ids=contact_flow_ids,
         s3_endpoints=[moto_url],
         on_status=on_status,
     )
     fake_url = fake.start()
     return Services(moto, moto_url, fake, fake_url)
+
+
+def _instance_flows(env: Mapping[str, str]) -> list[str] | None:
+    """The flows the sandbox's Connect instance has: the stack's default flow and each number's (contactFlows)."""
+    default = env.get("CONTACT_FLOW_ID")
+    if not default:
+        return None
+    return list(dict.fromkeys([default, *json.loads(env.get("CONTACT_FLOWS") or "{}").values()]))
 
 
 @dataclass
@@ -116,13 +126,15 @@ class Replay:
     def start(self) -> None:
         """Start the loopback services and the function workers, and create the stack's resources in moto."""
         assert self.wiring is not None
-        instance = self.wiring.functions["inbound"].env.get("CONNECT_INSTANCE_ID")
+        inbound_env = self.wiring.functions["inbound"].env
+        instance = inbound_env.get("CONNECT_INSTANCE_ID")
         self.services = start_services(
             self.clock,
             self._publish_from_connect,
             self.wiring.account.region,
             [instance] if instance else None,
             on_status=self._status_from_whatsapp,
+            contact_flow_ids=_instance_flows(inbound_env),
         )
         self.pipeline = Pipeline(
             self.wiring,

@@ -152,7 +152,17 @@ class _Calls:
     def _chat_started(self, call: Call) -> None:
         contact_id = call.response["ContactId"]
         self.participant_contact[call.response["ParticipantToken"]] = contact_id
-        self.contacts.append({"contact_id": contact_id, "customer": None, "started_at": self._at(call)})
+        self.contacts.append(
+            {
+                "contact_id": contact_id,
+                "customer": None,
+                "started_at": self._at(call),
+                "contact_flow_id": call.params.get("ContactFlowId"),
+                "attributes": dict(call.params.get("Attributes") or {}),
+                "continued_from": call.response.get("ContinuedFromContactId"),
+                "related_to": call.params.get("RelatedContactId"),
+            }
+        )
 
     def _connected(self, call: Call) -> None:
         contact_id = self.participant_contact.get(call.params.get("ParticipantToken", ""))

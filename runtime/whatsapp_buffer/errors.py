@@ -43,6 +43,10 @@ class ChatSessionGone(WhatsAppBufferError):
     """The Connect chat ended or its participant token no longer works (AccessDeniedException): start a new chat."""
 
 
+class PersistentChatRefused(WhatsAppBufferError):
+    """Connect would not start a chat as the persistent continuation of the previous one: start it linked instead."""
+
+
 class AttachmentRejected(WhatsAppBufferError):
     """Connect refused an attachment (type or size not allowed on the instance)."""
 

@@ -12,6 +12,7 @@ deployment bug: `ConfigurationError` names it.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
@@ -38,6 +39,14 @@ def _read(env: Mapping[str, str], name: str, kind: Any) -> Any:
     raw = _get(env, name)
     if kind is str:
         return raw
+    if get_origin(kind) is dict:
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigurationError(f"environment variable {name} is not a JSON object of strings")
+        return value
     if get_origin(kind) is tuple:
         return () if raw == NO_VALUES else tuple(part.strip() for part in raw.split(",") if part.strip())
     if kind is bool:
@@ -123,6 +132,8 @@ class InboundSettings(_FromEnvironment):
     out_topic_arn: str
     connect_instance_id: str
     contact_flow_id: str
+    contact_flows: dict[str, str]
+    """Business number (End User Messaging id or Meta's id) -> the flow its chats start in."""
     chat_duration_minutes: int
     mark_as_read: bool
     meta_api_version: str

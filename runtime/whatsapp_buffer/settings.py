@@ -80,7 +80,18 @@ class TextList:
     label: ClassVar[str] = "comma-separated list"
 
 
-Rule = Integer | Boolean | Text | OneOf | TextList
+@dataclass(frozen=True)
+class IdMap:
+    """A JSON object whose keys match one of `key_patterns` and whose values match `value_pattern` (Pulumi config
+    hands a structured value to the program as JSON text); held as sorted (key, value) pairs, empty by default."""
+
+    key_patterns: tuple[str, ...]
+    value_pattern: str
+    expected: str
+    label: ClassVar[str] = "JSON object"
+
+
+Rule = Integer | Boolean | Text | OneOf | TextList | IdMap
 
 
 class _Required:
@@ -163,6 +174,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "contactFlowId", _UUID, "Id of the inbound chat flow new WhatsApp chats start in.",
         env="CONTACT_FLOW_ID", readers=(INBOUND,),
+    ),
+    Setting(
+        "contactFlows",
+        IdMap(
+            (r"^phone-number-id-[0-9a-zA-Z]+$", r"^[0-9]{1,32}$"),
+            _UUID.pattern,
+            'a JSON object of business number -> flow id like {"phone-number-id-0123abcd": '
+            '"00000000-0000-0000-0000-000000000000"}; a number is its End User Messaging id or Meta\'s phone number id',
+        ),
+        "Contact flow per business number: a JSON object whose keys are End User Messaging ids (phone-number-id-...) "
+        "or Meta's phone number ids and whose values are flow ids; chats of a number not in it start in "
+        "contactFlowId.",
+        default=(), env="CONTACT_FLOWS", readers=(INBOUND,),
     ),
     Setting(
         "bufferSeconds", Integer(1, 300),

@@ -66,6 +66,7 @@ class ContactView:
     streaming_endpoints: tuple[str, ...]
     related_contact_id: str | None
     customer_id: str | None
+    continued_from_contact_id: str | None = None
 
 
 @dataclass
@@ -92,6 +93,10 @@ class Contact:
     customer: Participant
     related_contact_id: str | None
     customer_id: str | None
+    continued_from_contact_id: str | None = None
+    """The ended contact this persistent chat continues (StartChatContact's ContinuedFromContactId)."""
+    continued_by: str | None = None
+    """The persistent chat that continued this contact (a SourceContactId is continued once)."""
     agent: Participant | None = None
     bot: Participant | None = None
     streaming: dict[str, str] = field(default_factory=dict)
@@ -119,6 +124,7 @@ class Contact:
             streaming_endpoints=tuple(self.streaming),
             related_contact_id=self.related_contact_id,
             customer_id=self.customer_id,
+            continued_from_contact_id=self.continued_from_contact_id,
         )
 
 

@@ -11,6 +11,14 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   1 to 32,767 characters, values of 0 to 32,767). The fake refuses a key of other characters or a larger map with
   InvalidParameterException.
 * UpdateContactAttributes merges into the contact's attributes, ongoing or ended, under the same rules.
+* `PersistentChat` (botocore StartChatContact; admin guide "Enable persistent chat", chat-persistence.html): not with
+  `RelatedContactId` ("You cannot provide data for both RelatedContactId and PersistentChat"); `RehydrationType` is
+  required; "Only chat sessions that have ended are allowed to rehydrate"; the instance's chat-transcript bucket must
+  hold the past contact's transcript ("ensure that your instance's S3 bucket for chat transcripts contains the past
+  contact's transcript"), which the fake writes `TRANSCRIPT_DELAY_SECONDS` after a chat ends (the guide: wait 30-60
+  seconds before rehydrating); "you can only enable persistence of a SourceContactID on a new chat once". The answer
+  carries `ContinuedFromContactId` ("populated only for persistent chats"). No error code is documented for these
+  refusals: the fake answers InvalidRequestException (a bad parameter: InvalidParameterException).
 * Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
   (the error shapes of the operation in the botocore model).
 """
@@ -32,6 +40,11 @@ ATTRIBUTES_BYTES_LIMIT = 32768
 """botocore StartChatContact.Attributes: "up to 32,768 UTF-8 bytes across all key-value pairs per contact"."""
 ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9_-]{1,32767}")
 """botocore: "Attribute keys can include only alphanumeric, dash, and underscore characters"."""
+TRANSCRIPT_DELAY_SECONDS = 60.0
+"""How long after a chat ends its transcript is in the instance's bucket, so rehydrating from it works (admin guide,
+chat persistence: "Users should wait 30-60 seconds before attempting to rehydrate"; the fake takes the upper bound)."""
+REHYDRATION_TYPES = ("ENTIRE_PAST_SESSION", "FROM_SEGMENT")
+"""botocore PersistentChat.RehydrationType's enum."""
 CONTENT_BYTES_LIMIT = 16384
 """botocore ChatMessage.Content (StartChatContact.InitialMessage): "Maximum of 16,384 bytes for all content types";
 Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
@@ -47,8 +60,11 @@ class ConnectBackend:
         *,
         instance_ids: Iterable[str] | None = None,
         contact_flow_ids: Iterable[str] | None = None,
+        chat_transcripts: bool = True,
     ) -> None:
         self.chats = chats
+        self.chat_transcripts = chat_transcripts
+        """Whether the instance stores chat transcripts in S3 (its data storage settings); rehydration needs them."""
         self.ids = ids
         self.instance_ids = frozenset(instance_ids) if instance_ids is not None else None
         self.contact_flow_ids = frozenset(contact_flow_ids) if contact_flow_ids is not None else None
@@ -77,6 +93,7 @@ class ConnectBackend:
         related = params.get("RelatedContactId")
         if related is not None and related not in self.chats.contacts:
             raise ApiError("ResourceNotFoundException", f"related contact {related} not found")
+        source = self._rehydration_source(instance_id, params.get("PersistentChat"), related, at)
         display_name = params["ParticipantDetails"]["DisplayName"]
         customer = Participant(self.ids.new_id(), "CUSTOMER", display_name, token=self.ids.new_token("ptok"))
         contact = Contact(
@@ -90,6 +107,7 @@ class ConnectBackend:
             customer=customer,
             related_contact_id=related,
             customer_id=params.get("CustomerId"),
+            continued_from_contact_id=source.contact_id if source else None,
         )
         self.chats.contacts[contact.contact_id] = contact
         self.participant_tokens[customer.token or ""] = (contact.contact_id, customer.participant_id)
@@ -98,6 +116,9 @@ class ConnectBackend:
             "ParticipantId": customer.participant_id,
             "ParticipantToken": customer.token,
         }
+        if source is not None:
+            source.continued_by = contact.contact_id
+            response["ContinuedFromContactId"] = source.contact_id
         streaming = params.get("ChatStreamingConfiguration")
         if streaming:
             self.chats.stream(contact, streaming["StreamingEndpointArn"])
@@ -181,6 +202,35 @@ class ConnectBackend:
         self.chats.end(contact, at, "AGENT_DISCONNECT", leaving=contact.agent)
 
     # ---------------------------------------------------------------- helpers
+
+    def _rehydration_source(
+        self, instance_id: str, persistent: dict[str, Any] | None, related: str | None, at: float
+    ) -> Contact | None:
+        """The ended contact a persistent chat continues (the rules in the module docstring), or None."""
+        if persistent is None:
+            return None
+        if related is not None:
+            raise ApiError(
+                "InvalidRequestException", "You cannot provide data for both RelatedContactId and PersistentChat"
+            )
+        kind = persistent.get("RehydrationType")
+        source_id = persistent.get("SourceContactId")
+        if kind not in REHYDRATION_TYPES or not source_id:
+            raise ApiError(
+                "InvalidParameterException", "RehydrationType and SourceContactId are required for persistent chat"
+            )
+        source = self.chats.contacts.get(source_id)
+        if source is None or source.instance_id != instance_id:
+            raise ApiError("ResourceNotFoundException", f"contact {source_id} not found")
+        if source.active:
+            raise ApiError("InvalidRequestException", "Only chat sessions that have ended are allowed to rehydrate")
+        if not self.chat_transcripts:
+            raise ApiError("InvalidRequestException", "the instance stores no chat transcripts to rehydrate from")
+        if at < (source.ended_at or at) + TRANSCRIPT_DELAY_SECONDS:
+            raise ApiError("InvalidRequestException", f"the transcript of contact {source_id} is not available yet")
+        if source.continued_by is not None:
+            raise ApiError("InvalidRequestException", f"contact {source_id} has already been continued")
+        return source
 
     def _known_instance(self, instance_id: str) -> None:
         if self.instance_ids is not None and instance_id not in self.instance_ids:

@@ -60,7 +60,8 @@ class FakeServices(Reachable):
     """Connect chat + Connect Participant + End User Messaging Social of one fake account.
 
     `instance_ids`, `contact_flow_ids` and `phone_number_ids` are what exists in the account: anything else is
-    ResourceNotFoundException, as in AWS; None accepts any id. `s3_client` (boto3) and `http_put` carry WhatsApp
+    ResourceNotFoundException, as in AWS; None accepts any id. `chat_transcripts`: the instance stores chat
+    transcripts (persistent chat needs them). `s3_client` (boto3) and `http_put` carry WhatsApp
     media to and from S3; `s3_endpoints` are URLs that stand in for amazonaws.com S3 (the sandbox's moto server).
     """
 
@@ -74,6 +75,7 @@ class FakeServices(Reachable):
         s3_endpoints: Iterable[str] = (),
         instance_ids: Iterable[str] | None = None,
         contact_flow_ids: Iterable[str] | None = None,
+        chat_transcripts: bool = True,
         phone_number_ids: Iterable[str] | None = None,
         service_window: str = "status",
         on_status: Callable[[str, dict[str, Any]], None] | None = None,
@@ -92,7 +94,13 @@ class FakeServices(Reachable):
         self._lock = threading.RLock()
         ids = Ids(seed)
         self.chats = Chats(ids, account_id, agent_name)
-        self.connect = ConnectBackend(self.chats, ids, instance_ids=instance_ids, contact_flow_ids=contact_flow_ids)
+        self.connect = ConnectBackend(
+            self.chats,
+            ids,
+            instance_ids=instance_ids,
+            contact_flow_ids=contact_flow_ids,
+            chat_transcripts=chat_transcripts,
+        )
         self.participant = ParticipantBackend(
             self.chats,
             self.connect,

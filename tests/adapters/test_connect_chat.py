@@ -2,10 +2,11 @@
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
-from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, TransientAwsError
+from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, PersistentChatRefused, TransientAwsError
 
 INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
 FLOW = "7d3e0a55-1111-4222-8333-444455556666"
@@ -205,3 +206,73 @@ def test_get_attachment_downloads_the_presigned_url(participant):
     )
     adapter = ChatParticipant(client, downloader=lambda url: {"https://download.example/att-9": b"%PDF"}[url])
     assert adapter.get_attachment("ctoken-1", "att-9") == b"%PDF"
+
+
+def test_a_persistent_start_sends_the_previous_chat_as_entire_past_session_in_the_number_s_flow(connect):
+    """botocore PersistentChat.RehydrationType ENTIRE_PAST_SESSION: "provide the initialContactId of the past ended
+    chat session in the sourceContactId field"; the answer's ContinuedFromContactId is "populated only for persistent
+    chats"."""
+    client, stubber = connect
+    stubber.add_response(
+        "start_chat_contact",
+        {"ContactId": "contact-2", "ParticipantToken": "ptoken-2", "ContinuedFromContactId": "contact-1"},
+        {
+            "InstanceId": INSTANCE,
+            "ContactFlowId": "8e4f1b66-2222-4333-8444-555566667777",
+            "ParticipantDetails": {"DisplayName": "Maria"},
+            "Attributes": {},
+            "ChatDurationInMinutes": 60,
+            "ChatStreamingConfiguration": {"StreamingEndpointArn": TOPIC},
+            "SupportedMessagingContentTypes": [
+                "text/plain",
+                "text/markdown",
+                "application/vnd.amazonaws.connect.message.interactive",
+            ],
+            "ClientToken": "token-2",
+            "PersistentChat": {"RehydrationType": "ENTIRE_PAST_SESSION", "SourceContactId": "contact-1"},
+        },
+    )
+    started = contacts(client).start_chat(
+        display_name="Maria",
+        attributes={},
+        client_token="token-2",
+        contact_flow_id="8e4f1b66-2222-4333-8444-555566667777",
+        persistent_from="contact-1",
+    )
+    assert (started.contact_id, started.continued_from) == ("contact-2", "contact-1")
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("InvalidRequestException", 400),
+        ("InvalidParameterException", 400),
+        ("ResourceNotFoundException", 404),
+        ("InternalServiceException", 500),
+        ("LimitExceededException", 429),
+    ],
+)
+def test_any_refusal_of_a_persistent_start_is_persistent_chat_refused(connect, code, status):
+    """No error code is documented for a refused rehydration: every error StartChatContact declares is one."""
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=status)
+
+    with pytest.raises(PersistentChatRefused, match=code):
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", persistent_from="contact-1")
+
+
+def test_a_plain_start_refused_is_not_mistaken_for_a_persistent_refusal(connect):
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", service_error_code="InvalidRequestException", http_status_code=400)
+
+    with pytest.raises(ClientError):
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
+
+
+def test_a_chat_cannot_be_both_related_to_and_continue_the_previous_one():
+    """botocore StartChatContact.RelatedContactId: "You cannot provide data for both RelatedContactId and
+    PersistentChat"."""
+    with pytest.raises(ValueError, match="not both"):
+        contacts(object()).start_chat(
+            display_name="M", attributes={}, client_token="t", related_contact_id="a", persistent_from="a"
+        )

@@ -5,7 +5,7 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, Session, SessionStore
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebt, TranscriptDebts
 from whatsapp_buffer.errors import ConcurrentUpdate
 
@@ -175,3 +175,17 @@ def test_the_sweep_reads_only_the_debts_still_open_and_recorded_before_its_cutof
         ("media-bucket-old", 1_000_000_100.0),
     ]
     assert debts.get("media-bucket-old").owed_at == 1_000_000_100.0
+
+
+def test_a_past_chat_is_remembered_apart_from_the_session_for_ninety_days_after_the_chat_ends(store):
+    store.replace(session(), expected_contact_id=None)
+    store.remember_past_chat(CONVERSATION, "contact-1", chat_expires_at=1_000_003_600)
+    store.remember_past_chat(CONVERSATION, "contact-2", chat_expires_at=1_000_090_000)
+
+    assert store.past_chat(CONVERSATION) == "contact-2"
+    assert store.past_chat("111222333#15550009999") is None
+    item = store._client.get_item(TableName=TABLE, Key={"conversation": {"S": f"past-chat#{CONVERSATION}"}})["Item"]
+    assert int(item["expires_at"]["N"]) == 1_000_090_000 + PAST_CHAT_DAYS * 86_400
+    # Not a session: neither the conversation's nor one the by-contact index finds.
+    assert store.get(CONVERSATION) == session()
+    assert store.get_by_contact("contact-2") is None

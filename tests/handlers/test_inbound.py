@@ -31,7 +31,7 @@ MARIA = Conversation("111222333", "15550001111")
 JOAO = Conversation("111222333", "15550002222")
 
 
-def settings(mark_as_read=False, echo_transcripts=False):
+def settings(mark_as_read=False, echo_transcripts=False, contact_flows=None):
     return InboundSettings(
         sessions_table_name="sessions",
         idempotency_table_name="idempotency",
@@ -39,6 +39,7 @@ def settings(mark_as_read=False, echo_transcripts=False):
         out_topic_arn=TOPIC,
         connect_instance_id="c800978e-fdc0-406e-bbb0-4f575f5842a6",
         contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
+        contact_flows=dict(contact_flows or {}),
         chat_duration_minutes=60,
         mark_as_read=mark_as_read,
         meta_api_version="v20.0",
@@ -51,7 +52,15 @@ def settings(mark_as_read=False, echo_transcripts=False):
 class World:
     """Everything one test talks to, with a clock it controls."""
 
-    def __init__(self, mark_as_read=False, transcripts=None, echo_transcripts=False, late_transcripts=None):
+    def __init__(
+        self,
+        mark_as_read=False,
+        transcripts=None,
+        echo_transcripts=False,
+        late_transcripts=None,
+        contact_flows=None,
+        **fake_options,
+    ):
         self.now = T0
         self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         self.s3 = boto3.client("s3", region_name="us-east-1")
@@ -62,9 +71,9 @@ class World:
         self.queue_url = self.sqs.create_queue(
             QueueName="bursts.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
         )["QueueUrl"]
-        self.fake = InProcessAws(lambda: self.now, self.s3)
+        self.fake = InProcessAws(lambda: self.now, self.s3, **fake_options)
         self.sessions = SessionStore("sessions", self.dynamodb)
-        config = settings(mark_as_read, echo_transcripts)
+        config = settings(mark_as_read, echo_transcripts, contact_flows)
         self.transcripts = transcripts(self) if transcripts else None
         self.participant = ChatParticipant(
             self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
@@ -219,7 +228,8 @@ def test_a_chat_past_its_duration_is_replaced_not_duplicated(world):
     world.deliver(text_burst("after an hour"))
     new = world.session().contact_id
     assert new != old
-    assert world.calls("StartChatContact")[1]["RelatedContactId"] == old
+    # The old chat ended over a minute ago: the new one continues it (tests/handlers/test_inbound_flows.py).
+    assert world.calls("StartChatContact")[1]["PersistentChat"]["SourceContactId"] == old
     assert world.fake.live_contact_ids() == [new]
     assert world.sessions.get_by_contact(old) is None
 

@@ -13,7 +13,7 @@ from components import WhatsAppBuffer
 from components.config_docs import arg_description, pulumi_type
 from components.settings import REQUIRED, SETTINGS
 from sandbox.program import PROJECT_DIR
-from whatsapp_buffer.settings import TextList
+from whatsapp_buffer.settings import IdMap, TextList
 
 PROVIDER = PROJECT_DIR / "provider"
 TOKEN = "whatsapp-buffer:index:WhatsAppBuffer"
@@ -50,6 +50,8 @@ def test_the_schema_lists_every_input_with_its_type_description_and_whether_it_i
         assert prop["description"] == arg_description(setting), setting.key
         if isinstance(setting.rule, TextList):  # whatsappPhoneNumberIds, transcribeLanguages
             assert prop["type"] == "array" and prop["items"]["type"] == "string"
+        elif isinstance(setting.rule, IdMap):  # contactFlows
+            assert prop["type"] == "object" and prop["additionalProperties"]["type"] == "string"
         else:
             assert prop["type"] == SCHEMA_TYPES[pulumi_type(setting)], setting.key
         # Plain: the settings shape resources (windows, IAM, timeouts), so they must be known when it is built.

@@ -63,3 +63,24 @@ def test_overrides_keep_namespaced_keys_and_empty_values():
         "aws:region": "eu-west-1",
         "whatsappPhoneNumberIds": "",
     }
+
+
+def test_a_json_object_after_the_first_equals_sign_is_one_value():
+    """Replay contract v3: `--set contactFlows=<JSON object>`: the JSON text is kept whole, spaces and quotes
+    included."""
+    assert parse_overrides(['contactFlows={"phone-number-id-a1": "x", "106540352242922": "y"}']) == {
+        "contactFlows": '{"phone-number-id-a1": "x", "106540352242922": "y"}'
+    }
+
+
+def test_replay_with_contact_flows_that_are_not_a_map_of_flow_ids_fails_in_one_line_before_anything_runs(
+    capsys, tmp_path
+):
+    trace = tmp_path / "t.jsonl"
+    trace.write_text('{"at": 0, "type": "whatsapp", "from": "15550001111", "text": "hi"}\n')
+
+    assert main(["replay", str(trace), "--set", 'contactFlows={"sales": "flow-1"}']) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith('replay failed: contactFlows={"sales": "flow-1"} is invalid: \'sales\' is not a business')
+    assert err.count("\n") == 1

@@ -20,6 +20,7 @@ from components.settings import CONFIG_KEYS, SETTINGS, function_environment, par
 from sandbox.program import PROJECT_DIR, stack_config
 from whatsapp_buffer import function_settings
 from whatsapp_buffer import settings as declared
+from whatsapp_buffer.settings import IdMap
 
 WRITE = "python -m components.config_docs --write"
 
@@ -52,7 +53,9 @@ def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it(
 
     for setting in (s for s in SETTINGS if s.env):
         expected = getattr(settings, setting.field)
-        if isinstance(expected, tuple):  # a list travels comma-separated, an empty one as NO_VALUES
+        if isinstance(setting.rule, IdMap):  # a map travels as a JSON object
+            expected = json.dumps(dict(expected), sort_keys=True, separators=(",", ":"))
+        elif isinstance(expected, tuple):  # a list travels comma-separated, an empty one as NO_VALUES
             expected = ",".join(expected) or declared.NO_VALUES
         expected = str(expected).lower() if isinstance(expected, bool) else "" if expected is None else str(expected)
         for short_name in setting.readers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from iam_lint import _import_parliament
 from infra_helpers import env, function
 
 from components.settings import ConfigError
@@ -13,6 +14,7 @@ from whatsapp_buffer.settings import FUNCTIONS
 
 UUID_INSTANCE = "12345678-1234-1234-1234-123456789abc"
 UUID_FLOW = "87654321-4321-4321-4321-cba987654321"
+UUID_SALES_FLOW = "11112222-3333-4444-5555-666677778888"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,7 @@ def tuned():
             "windowSeconds": "9",
             "connectInstanceId": UUID_INSTANCE,
             "contactFlowId": UUID_FLOW,
+            "contactFlows": json.dumps({"phone-number-id-sales01": UUID_SALES_FLOW, "106540352242922": UUID_FLOW}),
             "chatDurationMinutes": "1440",
             "ignoreReactions": "false",
             "ignoreStickers": "false",
@@ -49,6 +52,13 @@ def tuned():
         ("aggregator", "WINDOW_SECONDS", "9"),
         ("inbound", "CONNECT_INSTANCE_ID", UUID_INSTANCE),
         ("inbound", "CONTACT_FLOW_ID", UUID_FLOW),
+        (
+            "inbound",
+            "CONTACT_FLOWS",
+            json.dumps(
+                {"106540352242922": UUID_FLOW, "phone-number-id-sales01": UUID_SALES_FLOW}, separators=(",", ":")
+            ),
+        ),
         ("inbound", "CHAT_DURATION_MINUTES", "1440"),
         ("ingest", "IGNORE_REACTIONS", "false"),
         ("ingest", "IGNORE_STICKERS", "false"),
@@ -83,6 +93,17 @@ def test_connect_instance_scopes_the_out_topic_policy_and_the_inbound_role(tuned
     inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
     connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
     assert f"{instance}/contact-flow/{UUID_FLOW}" in connect["Resource"]
+
+
+def test_the_inbound_role_may_start_chats_in_the_default_flow_and_each_numbers_flow_only(tuned):
+    """Service Authorization Reference (parliament): StartChatContact's required resource type is `contact-flow`, so
+    a chat in a flow the role does not name is refused; the tuned stack names two flows (one twice)."""
+    instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
+    inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
+    connect = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
+
+    flows = [r for r in connect["Resource"] if "/contact-flow/" in r]
+    assert flows == [f"{instance}/contact-flow/{UUID_FLOW}", f"{instance}/contact-flow/{UUID_SALES_FLOW}"]
 
 
 def test_region_shapes_arns_and_the_sdk_layer():
@@ -123,3 +144,18 @@ def test_program_runs_again_after_a_config_error():
         run_program({"maxMessages": "0"})
 
     assert len(run_program().by_type("aws:lambda/function:Function")) == len(FUNCTIONS)
+
+
+def test_a_persistent_chat_needs_no_permission_beyond_start_chat_contact_on_the_flow_and_the_instance_s_contacts(tuned):
+    """Service Authorization Reference (parliament's copy): StartChatContact's resource types are `contact-flow`
+    (required) and `contact` (optional: the related or continued contact, `instance/${InstanceId}/contact/
+    ${ContactId}`), with no dependent action; PersistentChat is a parameter of that call, so the inbound role's one
+    statement (every flow, the instance's contacts) covers it."""
+    connect = next(s for s in _import_parliament().iam_definition if s["prefix"] == "connect")
+    (start,) = [p for p in connect["privileges"] if p["privilege"] == "StartChatContact"]
+    kinds = {r["resource_type"]: r["dependent_actions"] for r in start["resource_types"] if r["resource_type"]}
+    assert kinds == {"contact-flow*": [], "contact": []}
+    instance = f"arn:aws:connect:eu-west-1:123456789012:instance/{UUID_INSTANCE}"
+    inbound_policy = json.loads(tuned.get("whatsapp-buffer-connect-bridge-inbound-policy").inputs["policy"])
+    statement = next(s for s in inbound_policy["Statement"] if "connect:StartChatContact" in s["Action"])
+    assert f"{instance}/contact/*" in statement["Resource"]

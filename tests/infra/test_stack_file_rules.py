@@ -184,3 +184,27 @@ def test_every_declared_default_is_valid_whatever_the_key_its_range_refers_to():
                     if k.startswith(f"{PROJECT}:")
                 }
             )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        # pulumi config set --path 'contactFlows["phone-number-id-a1"]' <flow>: a map in the stack file
+        f'  {PROJECT}:contactFlows:\n    phone-number-id-a1: "{UUID}"\n',
+        # pulumi config set contactFlows '{"phone-number-id-a1": "<flow>"}': JSON text
+        f'  {PROJECT}:contactFlows: \'{{"phone-number-id-a1": "{UUID}"}}\'\n',
+    ],
+    ids=["yaml-map", "json-text"],
+)
+def test_contact_flows_written_as_a_map_or_as_json_text_reach_the_program_alike(tmp_path, written):
+    """pulumi/pulumi workspace/config.go validates only explicitly typed keys (`IsExplicitlyTyped`) and hands a
+    structured value to the program as JSON (`NewObjectValue`); Pulumi.yaml leaves contactFlows untyped, so both
+    forms pass the CLI and `pulumi.Config.get` returns JSON text for both."""
+    path = stack_file(
+        tmp_path, f"config:\n  {PROJECT}:connectInstanceId: {UUID}\n  {PROJECT}:contactFlowId: {UUID}\n{written}"
+    )
+    values = stack_config({}, PROJECT, stack="test", stack_file=path)
+
+    settings = parse_settings({key.split(":", 1)[1]: value for key, value in values.items() if key.startswith(PROJECT)})
+
+    assert settings.contact_flows == (("phone-number-id-a1", UUID),)

@@ -12,6 +12,10 @@ from components.settings import CONFIG_KEYS, LOG_RETENTION_DAYS, ConfigError, St
 UUID_A = "11111111-2222-3333-4444-555555555555"
 UUID_B = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 REQUIRED = {"connectInstanceId": UUID_A, "contactFlowId": UUID_B}
+FLOWS_EXPECTED = (
+    'expected a JSON object of business number -> flow id like {"phone-number-id-0123abcd": '
+    '"00000000-0000-0000-0000-000000000000"}; a number is its End User Messaging id or Meta\'s phone number id'
+)
 PROJECT_FILE = Path(__file__).resolve().parents[2] / "Pulumi.yaml"
 
 
@@ -52,6 +56,13 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
         ({"retentionHours": "168"}, "retention_hours", 168),
         ({"logRetentionDays": "3653"}, "log_retention_days", 3653),
         ({"metaApiVersion": "v21.0"}, "meta_api_version", "v21.0"),
+        ({"contactFlows": ""}, "contact_flows", ()),
+        ({"contactFlows": "{}"}, "contact_flows", ()),
+        (
+            {"contactFlows": '{"phone-number-id-b2": "' + UUID_A + '", "106540352242922": "' + UUID_B + '"}'},
+            "contact_flows",
+            (("106540352242922", UUID_B), ("phone-number-id-b2", UUID_A)),
+        ),
         ({"lambdaMemoryMb": "1024"}, "lambda_memory_mb", 1024),
         ({"logLevel": "debug"}, "log_level", "DEBUG"),
         (
@@ -107,6 +118,22 @@ def test_valid_value_is_parsed_into_its_typed_field(values, field, expected):
             {"contactFlowId": "flow-1"},
             "contactFlowId=flow-1 is invalid: expected a UUID like 00000000-0000-0000-0000-000000000000",
         ),
+        ({"contactFlows": "flows"}, "contactFlows=flows is invalid: " + FLOWS_EXPECTED),
+        ({"contactFlows": '["a"]'}, 'contactFlows=["a"] is invalid: ' + FLOWS_EXPECTED),
+        (
+            {"contactFlows": '{"sales": "' + UUID_B + '"}'},
+            'contactFlows={"sales": "' + UUID_B + "\"} is invalid: 'sales' is not a business number; " + FLOWS_EXPECTED,
+        ),
+        (
+            {"contactFlows": '{\n  "phone-number-id-a1": "flow-1"\n}'},
+            'contactFlows={ "phone-number-id-a1": "flow-1" } is invalid: \'flow-1\' (for phone-number-id-a1) is not a flow id; '
+            + FLOWS_EXPECTED,
+        ),
+        (
+            {"contactFlows": '{"106540352242922": 7}'},
+            'contactFlows={"106540352242922": 7} is invalid: 7 (for 106540352242922) is not a flow id; '
+            + FLOWS_EXPECTED,
+        ),
         ({"chatDurationMinutes": "59"}, "chatDurationMinutes=59 is invalid: expected an integer from 60 to 10080"),
         (
             {"chatDurationMinutes": "10081"},
@@ -159,7 +186,9 @@ def test_project_file_documents_every_key_with_the_programs_default():
 
     assert set(documented) == set(CONFIG_KEYS)
     for key, schema in documented.items():
-        assert schema["type"] in ("string", "integer", "boolean") and schema["description"], key
+        assert schema["description"], key
+        # An IdMap (contactFlows) is untyped: the CLI checks typed keys only, and no type takes both a map and JSON text.
+        assert schema.get("type") in ("string", "integer", "boolean") or key == "contactFlows", key
         if key in REQUIRED:
             assert "default" not in schema, f"{key} is required, so Pulumi must not default it"
             continue

@@ -34,6 +34,7 @@ INBOUND_ENV = {
     "OUT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:out",
     "CONNECT_INSTANCE_ID": "c800978e-fdc0-406e-bbb0-4f575f5842a6",
     "CONTACT_FLOW_ID": "7d3e0a55-1111-4222-8333-444455556666",
+    "CONTACT_FLOWS": '{"phone-number-id-abc":"8e4f1b66-2222-4333-8444-555566667777"}',
     "CHAT_DURATION_MINUTES": "60",
     "MARK_AS_READ": "FALSE",
     "TRANSCRIBE_LANGUAGES": "none",
@@ -56,6 +57,18 @@ def test_aggregator_groups_the_debounce_settings_into_its_policy():
         policy=BufferPolicy(buffer_seconds=20.0, max_wait_seconds=60.0, max_messages=50, window_seconds=5.0),
     )
     assert isinstance(settings.policy.max_messages, int)
+
+
+def test_inbound_reads_the_flows_per_number_as_a_map():
+    inbound = InboundSettings.from_env(INBOUND_ENV)
+
+    assert inbound.contact_flows == {"phone-number-id-abc": "8e4f1b66-2222-4333-8444-555566667777"}
+
+
+@pytest.mark.parametrize("value", ["[]", "not json", '{"phone-number-id-abc": 1}'])
+def test_inbound_refuses_flows_per_number_that_are_not_a_json_object_of_strings(value):
+    with pytest.raises(ConfigurationError, match="CONTACT_FLOWS is not a JSON object of strings"):
+        InboundSettings.from_env({**INBOUND_ENV, "CONTACT_FLOWS": value})
 
 
 def test_inbound_and_outbound_read_theirs():

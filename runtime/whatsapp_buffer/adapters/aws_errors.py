@@ -39,6 +39,7 @@ from whatsapp_buffer.errors import (
     ConfigurationError,
     EchoRefused,
     MediaUnavailable,
+    PersistentChatRefused,
     ReadReceiptRefused,
     TranscriptionAlreadyStarted,
     TranscriptionUnavailable,
@@ -189,10 +190,17 @@ S3 = Service(
     ),
 )
 
+PERSISTENT_CHAT = "StartChatContact (persistent)"
+"""A StartChatContact with PersistentChat. Connect documents no error code for a refused rehydration (the model
+declares InvalidRequestException, InvalidParameterException, ResourceNotFoundException, InternalServiceException and
+LimitExceededException), so any answer but success is a refusal: the chat is then started linked instead, which
+meets throttling or an outage again if that was the cause."""
+
 CONNECT = Service(
     "Connect",
     NETWORK_ERRORS,
     (
+        Rule(PersistentChatRefused, "persistent chat refused", any_code=True, operations=frozenset({PERSISTENT_CHAT})),
         Rule(ChatSessionGone, "chat ended or token expired", codes=frozenset({"AccessDeniedException"})),
         Rule(
             AttachmentRejected,

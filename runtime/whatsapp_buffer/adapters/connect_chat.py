@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import boto3
 import urllib3
 
-from whatsapp_buffer.adapters.aws_errors import CONNECT
+from whatsapp_buffer.adapters.aws_errors import CONNECT, PERSISTENT_CHAT
 from whatsapp_buffer.errors import ChatSessionGone, TransientAwsError
 
 TYPING = "application/vnd.amazonaws.connect.event.typing"
@@ -71,11 +71,19 @@ def _epoch(iso_timestamp: str) -> float:
     return datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00")).timestamp()
 
 
+ENTIRE_PAST_SESSION = "ENTIRE_PAST_SESSION"
+"""botocore PersistentChat.RehydrationType: "Rehydrates a chat from the most recently terminated past chat contact of
+the specified past ended chat session. To use this type, provide the initialContactId of the past ended chat session
+in the sourceContactId field"."""
+
+
 @dataclass(frozen=True)
 class StartedChat:
     contact_id: str
     participant_id: str
     participant_token: str
+    continued_from: str | None = None
+    """StartChatContact's ContinuedFromContactId: "populated only for persistent chats"."""
 
 
 @dataclass(frozen=True)
@@ -109,13 +117,20 @@ class ChatContacts:
         display_name: str,
         attributes: Mapping[str, str],
         client_token: str,
+        contact_flow_id: str | None = None,
         related_contact_id: str | None = None,
+        persistent_from: str | None = None,
     ) -> StartedChat:
         """StartChatContact with ChatStreamingConfiguration, so no agent message can slip out before streaming
-        starts and no separate StartContactStreaming call can fail half-way."""
+        starts and no separate StartContactStreaming call can fail half-way. `contact_flow_id`: the business
+        number's flow (the default flow when None). `persistent_from`: the initial contact id of the customer's
+        ended chat, continued as a persistent chat (`PersistentChatRefused` when Connect will not); it excludes
+        `related_contact_id` (botocore: "You cannot provide data for both RelatedContactId and PersistentChat")."""
+        if related_contact_id and persistent_from:
+            raise ValueError("a chat is either related to the previous one or continues it, not both")
         request: dict[str, Any] = {
             "InstanceId": self._instance_id,
-            "ContactFlowId": self._contact_flow_id,
+            "ContactFlowId": contact_flow_id or self._contact_flow_id,
             "ParticipantDetails": {"DisplayName": display_name[:256] or "WhatsApp customer"},
             "Attributes": dict(attributes),
             "ChatDurationInMinutes": self._chat_duration_minutes,
@@ -125,12 +140,15 @@ class ChatContacts:
         }
         if related_contact_id:
             request["RelatedContactId"] = related_contact_id
-        with CONNECT.translating("StartChatContact"):
+        if persistent_from:
+            request["PersistentChat"] = {"RehydrationType": ENTIRE_PAST_SESSION, "SourceContactId": persistent_from}
+        with CONNECT.translating(PERSISTENT_CHAT if persistent_from else "StartChatContact"):
             response = self._client.start_chat_contact(**request)
         return StartedChat(
             contact_id=response["ContactId"],
             participant_id=response.get("ParticipantId", ""),
             participant_token=response["ParticipantToken"],
+            continued_from=response.get("ContinuedFromContactId") or None,
         )
 
     def stop(self, contact_id: str) -> None:

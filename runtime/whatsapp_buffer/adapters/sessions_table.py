@@ -9,8 +9,10 @@ keep order) still find the customer.
 
 Alias items (`conversation`, `alias_of`, `expires_at`, no `contact_id`, so not in `by-contact`) make one customer
 known by two keys share one session: the BSUID of a customer whose session is keyed by the phone number, or the old
-number of a customer who changed it. `get` follows one alias. On a stack that transcribes the table also holds the
-transcripts owed to chats (`transcript_debts`, keys `transcript-owed#<job>`).
+number of a customer who changed it. `get` follows one alias. Past-chat items (`past-chat#<conversation>`,
+`past_contact_id`, `expires_at`) remember a conversation's latest chat for `PAST_CHAT_DAYS` after it ends, longer than
+its session item lives, so a customer back after days still continues it. On a stack that transcribes the table also
+holds the transcripts owed to chats (`transcript_debts`, keys `transcript-owed#<job>`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ import boto3
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, write_transaction
 
 CONTACT_INDEX = "by-contact"
+PAST_CHAT_PREFIX = "past-chat#"
+PAST_CHAT_DAYS = 90
+"""How long after a chat's end a returning customer's new chat still continues it. Connect documents no age limit for
+persistent chat (the admin guide: customers return "over the course of several days, months, or even years"); the
+past transcript has to stay in the instance's chat-transcript bucket that long."""
 _NO_LIVE_CHAT = "attribute_not_exists(contact_id) OR attribute_exists(ended_at) OR expires_at <= :now"
 """The condition of a write that may take a conversation's key: no chat there, or one that is over (`:now`)."""
 
@@ -163,6 +170,24 @@ class SessionStore:
             ExpressionAttributeValues={":now": {"N": str(int(now))}},
         )
         return written is not None
+
+    def remember_past_chat(self, conversation: str, contact_id: str, chat_expires_at: int) -> None:
+        """Keep `contact_id` as the conversation's latest chat until `PAST_CHAT_DAYS` after the chat's end at the
+        latest (an item without `contact_id`, so never in `by-contact`)."""
+        with DYNAMODB.translating("remember a past chat"):
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "conversation": {"S": PAST_CHAT_PREFIX + conversation},
+                    "past_contact_id": {"S": contact_id},
+                    "expires_at": {"N": str(int(chat_expires_at) + PAST_CHAT_DAYS * 86_400)},
+                },
+            )
+
+    def past_chat(self, conversation: str) -> str | None:
+        """The conversation's latest chat, once its session item is gone; None when none is remembered."""
+        item = self._item(PAST_CHAT_PREFIX + conversation)
+        return item["past_contact_id"]["S"] if item and "past_contact_id" in item else None
 
     def get_by_contact(self, contact_id: str) -> Session | None:
         """The session whose chat is `contact_id` (eventually consistent: the index lags writes slightly)."""

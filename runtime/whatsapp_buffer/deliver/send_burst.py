@@ -27,6 +27,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.deliver import render
+from whatsapp_buffer.deliver.chat_routing import ContactFlows
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.notices import RefusalNotices
@@ -68,6 +69,7 @@ class BurstDelivery:
             sessions=sessions,
             contacts=contacts,
             participant=participant,
+            flows=ContactFlows(settings.contact_flow_id, settings.contact_flows),
             now=now,
         )
         self._media = CustomerMedia(

@@ -1,8 +1,9 @@
 """Where a chat is started: the conversation's Amazon Connect chat, opened, kept connected, renewed or replaced.
 
-One chat contact per conversation at a time. A session whose chat is over (its duration elapsed, the agent ended it,
-the participant token no longer works) is replaced by a new chat linked to the old one (RelatedContactId); a
-connection token near its end is renewed with the participant token, in the same chat.
+One chat contact per conversation at a time, started in the business number's flow (`chat_routing`). A session whose
+chat is over (its duration elapsed, the agent ended it, the participant token no longer works) is replaced by a new
+chat that continues the old one as a persistent chat, or, when Connect refuses that, is linked to it
+(RelatedContactId); a connection token near its end is renewed with the participant token, in the same chat.
 
 One customer, one chat, whatever WhatsApp calls them. A conversation is keyed by the phone number when the webhook
 has one and by the BSUID otherwise (`ingest.webhook`), so a customer whose number comes and goes (Meta shares it
@@ -25,9 +26,10 @@ from botocore.exceptions import ClientError
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.aws_errors import error_code
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, StartedChat, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.errors import ChatSessionGone, WhatsAppBufferError
+from whatsapp_buffer.deliver.chat_routing import ContactFlows, business_number_attributes, link_to_previous
+from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
 from whatsapp_buffer.model import Burst, Conversation, is_user_id
 from whatsapp_buffer.observability import count, logger
 
@@ -54,9 +56,11 @@ class Chats:
         sessions: SessionStore,
         contacts: ChatContacts,
         participant: ChatParticipant,
+        flows: ContactFlows,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._chat_duration_minutes = chat_duration_minutes
+        self._flows = flows
         self._sessions = sessions
         self._contacts = contacts
         self._participant = participant
@@ -146,19 +150,11 @@ class Chats:
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
         key = replacing.conversation if replacing else conversation.key
+        # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart.
+        previous = replaced_contact or self._sessions.past_chat(key)
         unconnected: str | None = None
         for attempt in range(MAX_CHAT_STARTS):
-            started = self._contacts.start_chat(
-                display_name=burst.display_name or conversation.masked_customer,
-                attributes={
-                    "channel": "WhatsApp",
-                    "customer": conversation.masked_customer,
-                    "whatsappPhoneNumberId": conversation.phone_number_id,
-                    **ad_attributes(burst.referral),
-                },
-                client_token=start_chat_token(burst.burst_id, replaced_contact, unconnected),
-                related_contact_id=replaced_contact,
-            )
+            started = self._start(burst, previous, start_chat_token(burst.burst_id, replaced_contact, unconnected))
             try:
                 connection = self._participant.connect(started.participant_token)
                 break
@@ -185,6 +181,7 @@ class Chats:
             expires_at=int(now + self._chat_duration_minutes * 60),
         )
         self._sessions.replace(session, expected_contact_id=replaced_contact)
+        self._remember(key, session)
         other = _user_id_key(burst)
         if other and other != key:
             self._sessions.alias(other, of=key, expires_at=session.expires_at, now=now)
@@ -193,6 +190,66 @@ class Chats:
             "chat started", contact_id=started.contact_id, replaced_contact_id=replaced_contact, burst_id=burst.burst_id
         )
         return session
+
+    def _start(self, burst: Burst, previous_contact_id: str | None, client_token: str) -> StartedChat:
+        """StartChatContact in the number's flow: a chat replacing an ended one continues it (persistent chat); if
+        Connect refuses, the same request goes again related to it instead (`_start_related`), so no burst waits on
+        the transcript."""
+        conversation = burst.conversation
+        request: dict[str, Any] = {
+            "display_name": burst.display_name or conversation.masked_customer,
+            "attributes": chat_attributes(burst),
+            "contact_flow_id": self._flows.for_number(conversation.phone_number_id, burst.origination_phone_number_id),
+        }
+        link = link_to_previous(previous_contact_id)
+        if link.continue_from is None:
+            return self._contacts.start_chat(**request, client_token=client_token)
+        try:
+            started = self._contacts.start_chat(
+                **request, client_token=client_token, persistent_from=link.continue_from
+            )
+        except PersistentChatRefused as refused:
+            count("PersistentChatsRefused")
+            logger.warning(
+                "persistent chat refused; the new chat is related to the previous one instead",
+                contact_id=link.continue_from,
+                reason=str(refused),
+            )
+            return self._start_related(request, client_token, previous_contact_id)
+        if started.continued_from:
+            count("PersistentChatsStarted")
+        return started
+
+    def _remember(self, key: str, session: Session) -> None:
+        """Best effort: a chat not remembered only means the customer's next chat after its session item is gone
+        starts without it; the burst is delivered either way."""
+        try:
+            self._sessions.remember_past_chat(key, session.contact_id, session.expires_at)
+        except TransientAwsError as exc:
+            logger.warning(
+                "chat not remembered for a later persistent chat", contact_id=session.contact_id, error=str(exc)
+            )
+
+    def _start_related(self, request: dict[str, Any], client_token: str, previous_contact_id: str) -> StartedChat:
+        """The chat related to the previous one, under the refused start's ClientToken, so a delivery retried after
+        this finds that chat again rather than starting a second one. Should Connect refuse that (it holds the token
+        against the refused request, or no longer has the previous contact: neither is documented), under a token of
+        its own, and at last with no link at all: the burst is never held back."""
+        related = link_to_previous(previous_contact_id, persistent_refused=True).related_to
+        attempts = (
+            (client_token, related),
+            (start_chat_token(client_token, related), related),
+            (start_chat_token(client_token, None), None),
+        )
+        for token, related_to in attempts[:-1]:
+            try:
+                return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
+            except ClientError as exc:
+                if error_code(exc) not in _REFUSED:
+                    raise
+                logger.warning("related chat refused; starting it again", contact_id=related, error=error_code(exc))
+        token, related_to = attempts[-1]
+        return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
 
     def _connected(self, session: Session, burst: Burst) -> Session:
         """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
@@ -236,6 +293,31 @@ def _new_user_id(burst: Burst, conversation: Conversation) -> str | None:
             if isinstance(user_id, str) and is_user_id(user_id):
                 new = user_id
     return new
+
+
+_REFUSED = frozenset(
+    {
+        "InvalidRequestException",
+        "InvalidParameterException",
+        "ResourceNotFoundException",
+        "IdempotentParameterMismatchException",
+    }
+)
+"""What Connect could answer a related start with when it holds the ClientToken against the refused persistent start
+or no longer has the previous contact (undocumented: the first three are StartChatContact's declared client errors;
+the last is other AWS APIs' name for a reused token)."""
+
+
+def chat_attributes(burst: Burst) -> dict[str, str]:
+    """A new chat's contact attributes (StartChatContact `Attributes`), assembled here only: the channel, the masked
+    customer, the business number (both ids, `chat_routing`) and the ad the burst came from."""
+    conversation = burst.conversation
+    return {
+        "channel": "WhatsApp",
+        "customer": conversation.masked_customer,
+        **business_number_attributes(conversation.phone_number_id, burst.origination_phone_number_id),
+        **ad_attributes(burst.referral),
+    }
 
 
 AD_ATTRIBUTES = {
