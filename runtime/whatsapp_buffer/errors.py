@@ -87,3 +87,9 @@ class OutreachRefused(WhatsAppBufferError):
 
 class LookupRefused(WhatsAppBufferError):
     """End User Messaging refused to look up a number or a template (not found, not allowed, not valid)."""
+
+    @property
+    def code(self) -> str:
+        """The service's error code (`ResourceNotFoundException`, ...), from the botocore error it translates."""
+        response = getattr(self.__cause__, "response", None) or {}
+        return str(response.get("Error", {}).get("Code") or "")

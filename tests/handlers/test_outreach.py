@@ -143,6 +143,46 @@ def test_an_approved_template_goes_with_its_parameters_and_the_flow_is_told_sent
     assert all(isinstance(v, str) for v in answer.values())  # the flow's STRING_MAP response
 
 
+def test_the_usual_check_is_one_lookup_of_the_number_and_one_of_the_template_by_name(world):
+    world.ask(**GOOD)
+
+    (lookup,) = world.fake.calls("GetWhatsAppMessageTemplate")
+    assert lookup["templateName"] == "order_update" and lookup["templateLanguageCode"] == "en_US"
+    assert lookup["id"] == WABA
+    assert world.fake.calls("ListWhatsAppMessageTemplates") == []
+
+
+def test_a_service_that_will_not_look_templates_up_by_name_is_asked_by_the_id_the_list_gives(world):
+    """An older GetWhatsAppMessageTemplate took `metaTemplateId` only (the API reference's earlier page: "metaTemplateId
+    ... Required: Yes"): a refusal of the by-name lookup other than not-found falls back to the list."""
+    world.fake.services.inject("GetWhatsAppMessageTemplate", "ValidationException", times=1)
+
+    answer = world.ask(**GOOD)
+
+    assert answer["result"] == "sent"
+    first, second = world.fake.calls("GetWhatsAppMessageTemplate")
+    assert "templateName" in first and second["metaTemplateId"].isdigit()
+    assert len(world.fake.calls("ListWhatsAppMessageTemplates")) == 1
+
+
+def test_a_definition_without_a_status_takes_the_status_from_the_list(world, monkeypatch):
+    """ListWhatsAppMessageTemplates documents `templateStatus`; the definition's `status` is Meta's object's, which
+    End User Messaging does not promise to keep."""
+    read = WhatsApp.template_definition
+
+    def without_status(self, waba_id, summary):
+        definition = json.loads(read(self, waba_id, summary))
+        definition.pop("status")
+        return json.dumps(definition)
+
+    monkeypatch.setattr(WhatsApp, "template_definition", without_status)
+
+    answer = world.ask(**{k: v for k, v in GOOD.items() if not k.startswith("parameter")} | {"template": "spring_sale"})
+
+    assert answer == {"result": "refused", "reason": "template spring_sale is PENDING, not APPROVED"}
+    assert len(world.fake.calls("ListWhatsAppMessageTemplates")) == 1
+
+
 def test_the_same_request_again_answers_sent_without_a_second_message(world):
     first = world.ask(**GOOD)
     again = world.ask(**GOOD)
@@ -221,7 +261,7 @@ def test_a_number_the_stack_may_not_use_is_refused_before_any_lookup():
     ("operation", "code", "reason"),
     [
         ("SendWhatsAppMessage", "ValidationException", "End User Messaging refused the send"),
-        ("ListWhatsAppMessageTemplates", "ThrottledRequestException", "End User Messaging is unavailable"),
+        ("GetWhatsAppMessageTemplate", "ThrottledRequestException", "End User Messaging is unavailable"),
         ("GetWhatsAppMessageTemplate", "AccessDeniedByMetaException", "could not find or read the template"),
     ],
 )

@@ -172,6 +172,15 @@ class TemplateShape:
         )
         return cls(body=body, variables=variables, named=named, unfilled=unfilled)
 
+    @staticmethod
+    def status_of(definition: str) -> str:
+        """Meta's template object's `status` (APPROVED, PENDING, REJECTED, PAUSED, ...), or "" when it has none."""
+        try:
+            template = json.loads(definition)
+        except ValueError:
+            return ""
+        return str(template.get("status") or "") if isinstance(template, Mapping) else ""
+
     def check(self, request: OutreachRequest) -> None:
         """Refuse what Meta would refuse (error 132000: "Number of parameters does not match the expected number of
         params") and what the outreach cannot fill."""

@@ -1,8 +1,8 @@
 """The outreach function's use case: check the template, send it, record it, answer the flow.
 
-The number's account (`waba-…`) comes from GetLinkedWhatsAppBusinessAccountPhoneNumber; the template must be in its
-list (ListWhatsAppMessageTemplates) with status APPROVED, and its definition (GetWhatsAppMessageTemplate) must take as
-many body parameters as the flow gave. The send is recorded under the conversation (`outreach_records`) so the
+The number's account (`waba-…`) comes from GetLinkedWhatsAppBusinessAccountPhoneNumber; the template must exist in
+it with status APPROVED (GetWhatsAppMessageTemplate, or ListWhatsAppMessageTemplates, see `_template`), and its
+definition must take as many body parameters as the flow gave. The send is recorded under the conversation (`outreach_records`) so the
 customer's reply carries the outreach's attributes and the agent sees what was sent (`deliver.outreach_reply`). A
 repeated invocation with the same request answers from the record and sends nothing twice. The flow always gets a
 flat map `{"result": "sent" | "refused", "reason": one line}` (plus `messageId` when sent), never a traceback.
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import Template, TemplateSummary, WhatsApp
 from whatsapp_buffer.adapters.outreach_records import REFUSED, SENT, OutreachRecord, OutreachRecords
 from whatsapp_buffer.errors import (
     LookupRefused,
@@ -69,14 +69,9 @@ class Outreach:
         if allowed and request.number_suffix not in allowed:
             raise OutreachRefused("this stack may not send from that number (whatsappPhoneNumberIds)")
         number = self._lookup(lambda: self.whatsapp.linked_number(request.phone_number_id), "the business number")
-        summary = self._lookup(
-            lambda: self.whatsapp.find_template(number.waba_id, request.template, request.language), "the template"
-        )
-        if summary is None:
-            raise OutreachRefused(f"unknown template {request.template} ({request.language}) in the number's account")
-        if summary.status.upper() != APPROVED:
-            raise OutreachRefused(f"template {request.template} is {summary.status or 'not approved'}, not APPROVED")
-        definition = self._lookup(lambda: self.whatsapp.template_definition(number.waba_id, summary), "the template")
+        definition, status = self._template(number.waba_id, request)
+        if status.upper() != APPROVED:
+            raise OutreachRefused(f"template {request.template} is {status or 'not approved'}, not APPROVED")
         shape = TemplateShape.from_definition(definition)
         shape.check(request)
         conversation = Conversation(number.meta_phone_number_id, request.to).key
@@ -108,6 +103,37 @@ class Outreach:
             count("OutreachNotRecorded")
         logger.info("outreach sent", template=request.template, message_id=message_id, asked_by=request.asked_by)
         return {"result": "sent", "reason": f"template {request.template} sent", "messageId": message_id}
+
+    def _template(self, waba_id: str, request: OutreachRequest) -> tuple[str, str]:
+        """The template's definition and status. One call in the usual case: GetWhatsAppMessageTemplate by name and
+        language, its status read from the definition (Meta's template object has `status`). When the service will not
+        look a template up by name (an older API asked for `metaTemplateId` only) or the definition carries no status,
+        the account's list (ListWhatsAppMessageTemplates, every page) gives the id and the documented
+        `templateStatus`."""
+        wanted = TemplateSummary(request.template, request.language, "", None)
+        try:
+            definition = self.whatsapp.template_definition(waba_id, wanted)
+        except LookupRefused as exc:
+            if exc.code == "ResourceNotFoundException":
+                raise OutreachRefused(self._unknown(request)) from exc
+            definition = None
+        except TransientAwsError as exc:
+            raise OutreachRefused("End User Messaging is unavailable (the template); try again") from exc
+        status = TemplateShape.status_of(definition) if definition is not None else ""
+        if definition is not None and status:
+            return definition, status
+        summary = self._lookup(
+            lambda: self.whatsapp.find_template(waba_id, request.template, request.language), "the template"
+        )
+        if summary is None:
+            raise OutreachRefused(self._unknown(request))
+        if definition is None:
+            definition = self._lookup(lambda: self.whatsapp.template_definition(waba_id, summary), "the template")
+        return definition, summary.status
+
+    @staticmethod
+    def _unknown(request: OutreachRequest) -> str:
+        return f"unknown template {request.template} ({request.language}) in the number's account"
 
     def _settle(self, record: OutreachRecord, state: str, message_id: str = "") -> bool:
         try:
