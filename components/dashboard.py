@@ -242,8 +242,10 @@ def stack_dashboard(
     ingest: BufferedIngest,
     aggregator: StreamAggregator,
     bridge: ConnectBridge,
+    outreach: aws.lambda_.Function | None = None,
 ) -> StackDashboard:
-    """The dashboard of every dead-letter and failure queue and every function the three components declare."""
+    """The dashboard of every dead-letter and failure queue and every function the components declare (`outreach`:
+    the function contact flows invoke, ContactFlowOutreach)."""
     queues = {
         "ingest": ingest.dead_letter_queue,
         "bursts": aggregator.bursts_dead_letter_queue,
@@ -260,6 +262,7 @@ def stack_dashboard(
         "sweeper": aggregator.sweeper_function,
         "inbound": bridge.inbound_function,
         "outbound": bridge.outbound_function,
+        **({"outreach": outreach} if outreach is not None else {}),
     }
     return StackDashboard(
         name,

@@ -22,6 +22,7 @@ from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, Co
 from components.context import StackContext
 from components.dashboard import stack_dashboard
 from components.lambda_function import FunctionDefaults
+from components.outreach import ContactFlowOutreach, ContactFlowOutreachArgs
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
 from components.settings import settings_from_args
 from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
@@ -77,6 +78,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
     """Lambda function delivering bursts to Amazon Connect chats."""
     outbound_function_name: pulumi.Output[str]
     """Lambda function relaying agent replies to WhatsApp."""
+    outreach_function_name: pulumi.Output[str]
+    """Lambda function a contact flow invokes to send an approved WhatsApp template (associated with the instance)."""
     sdk_layer_arn: pulumi.Output[str]
     """The Lambda layer every function lists: boto3, botocore and Powertools as pinned."""
     alarm_topic_arn: pulumi.Output[str | None]
@@ -161,7 +164,17 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
             ),
         )
-        self.dashboard = stack_dashboard(f"{name}-dashboard", self, context, ingest, aggregator, bridge)
+        outreach = build(
+            ContactFlowOutreach,
+            "contact-flow-outreach",
+            ContactFlowOutreachArgs(
+                **stage, sessions_table_name=bridge.sessions_table.name, sessions_table_arn=bridge.sessions_table.arn
+            ),
+        )
+        self.outreach = outreach
+        self.dashboard = stack_dashboard(
+            f"{name}-dashboard", self, context, ingest, aggregator, bridge, outreach.function
+        )
         self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
             ingest,
             aggregator,
@@ -184,6 +197,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         self.aggregator_function_name = aggregator.function.name
         self.inbound_function_name = bridge.inbound_function.name
         self.outbound_function_name = bridge.outbound_function.name
+        self.outreach_function_name = outreach.function.name
         self.sdk_layer_arn = sdk.layer.arn
         self.alarm_topic_arn = notifications.topic.arn if notifications else pulumi.Output.from_input(None)
         self.register_outputs({key: getattr(self, field) for key, field in self.OUTPUTS.items()})

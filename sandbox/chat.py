@@ -6,6 +6,8 @@ speed, and `/wait N` fast-forwards N seconds. While messages are buffering, a co
     /agent TEXT     the agent replies (it reaches the customer through the outbound Lambda)
     /end            the agent ends the chat (the next message opens a new one)
     /image CAPTION  send a photo with a caption;  /location  send a location
+    /outreach NAME [VALUE ...]  a contact flow sends you the approved template NAME with these body values (the
+                    sandbox's account gets the template, taking that many values, the first time it is named)
     /wait N         fast-forward N seconds of virtual time
     /quit           leave (end of input does the same)
 """
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from sandbox import trace
+from sandbox.fakes.templates import FakeTemplate, suffix_of
 from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
 from sandbox.report import whatsapp_out
 
@@ -49,6 +52,7 @@ class ChatSession:
     typed: list[tuple[float, str]] = field(default_factory=list)
     """Messages typed since the last burst reached the agent: (virtual seconds, text)."""
     _seen_calls: int = 0
+    _seen_outreach: int = 0
     _line: int = 0
     _started: float = field(default_factory=time.monotonic)
     _offset: float = 0.0
@@ -93,6 +97,18 @@ class ChatSession:
         self.replay.schedule(trace._validate(self._line, data))
         self._say(now, "agent" if kind == "agent" else "agent ends the chat", text)
 
+    def outreach(self, rest: str) -> None:
+        """A contact flow sends the customer a template (replay contract v3 `outreach` line)."""
+        name, *values = rest.split() or ["order_update", "Ana", "A-1042"]
+        templates = self.replay.services.fake.social.templates  # type: ignore[union-attr]
+        if (name, "en_US") not in templates.templates.get(suffix_of(trace.waba_id()), {}):
+            templates.add(trace.waba_id(), FakeTemplate(name, parameters=len(values)))
+        now = self.virtual_now()
+        self._line += 1
+        data = {"at": now, "type": "outreach", "to": self.customer, "template": name, "parameters": values}
+        self.replay.schedule(trace._validate(self._line, {**data, "attributes": {"startedBy": "make-chat"}}))
+        self._say(now, "flow", f"asks to send template {name} ({', '.join(values) or 'no values'})")
+
     def countdown(self) -> None:
         if not self.typed:
             return
@@ -129,6 +145,9 @@ class ChatSession:
                 for entry in whatsapp_out(call, START_EPOCH):
                     self._say(at, "you receive", entry.get("text") or f"[{entry['kind']}]")
         self._seen_calls = len(calls)
+        for answer in self.replay.outreach[self._seen_outreach :]:
+            self._say(answer["at"], "flow gets", f"{answer['result']}: {answer['reason']}")
+        self._seen_outreach = len(self.replay.outreach)
 
     def _say(self, at: float, who: str, text: str) -> None:
         indent = " " * 22
@@ -171,8 +190,10 @@ def handle(session: ChatSession, line: str) -> bool:
         session.send("image", caption=rest) if rest else session.send("image")
     elif command == "/location":
         session.send("location")
+    elif command == "/outreach":
+        session.outreach(rest)
     elif command.startswith("/"):
-        session.out.write(f"  unknown command {command}: /agent, /end, /image, /location, /wait N, /quit\n")
+        session.out.write(f"  unknown command {command}: /agent, /end, /image, /location, /outreach, /wait N, /quit\n")
     else:
         session.send("text", text=line.strip())
     return True
@@ -190,7 +211,7 @@ def chat(stdin: IO[str], stdout: IO[str], overrides: dict[str, str], customer: s
     stdout.write(
         f"Ready. You are WhatsApp customer {customer[-4:]}; bufferSeconds={policy['buffer']:.0f}, "
         f"windowSeconds={policy['window']:.0f}.\nType messages quickly, then stop: they reach the agent as one. "
-        "/agent TEXT answers, /wait N fast-forwards, /quit leaves.\n"
+        "/agent TEXT answers, /outreach NAME VALUES sends you a template, /wait N fast-forwards, /quit leaves.\n"
     )
     if interactive:
         stdout.write(PROMPT)

@@ -116,8 +116,14 @@ def required(service: str, operation: str, params: dict[str, Any], account: Acco
             return [(action, f"arn:{account.partition}:s3:::{bucket}/{params['Key']}")]
         return [(action, f"arn:{account.partition}:s3:::{bucket}")]
     if service == "social-messaging":
-        origination = params.get("originationPhoneNumberId")
-        return [(action, _phone_arn(account, origination) if origination else "*")]
+        # Service Authorization Reference: the number calls take `phone-number-id/${OriginationPhoneNumberId}`, the
+        # template calls (whose `id` is a `waba-…` or its ARN) `waba/${WabaId}`.
+        number = params.get("originationPhoneNumberId") or params.get("id")
+        if isinstance(number, str) and ("waba-" in number or ":waba/" in number):
+            if number.startswith("arn:"):
+                return [(action, number)]
+            return [(action, account.arn("social-messaging", f"waba/{number.removeprefix('waba-')}"))]
+        return [(action, _phone_arn(account, number) if number else "*")]
     if service == "connect":
         arns = connect_resources(
             operation, params, partition=account.partition, region=account.region, account=account.account_id

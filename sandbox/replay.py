@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import faults, report, trace
+from sandbox import faults, outreach, report, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import run_program
@@ -100,6 +100,8 @@ class Replay:
     _spoken: dict[str, str] = field(default_factory=dict)
     """media id -> the words of a voice/audio trace line (`transcript`), what the Transcribe stand-in returns."""
     _sent_at: dict[str, float] = field(default_factory=dict)
+    outreach: list[dict[str, Any]] = field(default_factory=list)
+    """What each `outreach` line's flow got back (the transcript's `outreach[]`)."""
 
     def __post_init__(self) -> None:
         if self.wiring is None:
@@ -147,6 +149,11 @@ class Replay:
         self.services.fake.transcribe.transcript_for = self._words_in
         self.pipeline.events.attach(self.services.fake.transcribe)  # job state changes -> the program's rules
         faults.inject_into_fake(self.faults, self.services.fake)
+        for meta_id in {trace.DEFAULT_PHONE_NUMBER_ID, *(e.phone_number_id for e in self.events)}:
+            # Every sandbox number belongs to the one sandbox WABA, whose templates `template` lines declare.
+            self.services.fake.social.templates.link_number(
+                trace.eum_phone_number_id(meta_id), meta_id, trace.waba_id()
+            )
         self.pipeline.provision()
         self.pipeline.start_functions()
         if self.on_ready:
@@ -236,6 +243,13 @@ class Replay:
             self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
         elif event.type == "bot":
             self.pipeline.schedule(at, "bot", lambda e=event: self._bot(e))
+        elif event.type == "template":
+            templates = self.services.fake.social.templates
+            self.pipeline.schedule(
+                at, "template", lambda e=event: templates.add(trace.waba_id(), outreach.template_of(e))
+            )
+        elif event.type == "outreach":
+            self.pipeline.schedule(at, "outreach", lambda e=event: self._outreach(e))
 
     def _agent_texts(self) -> dict[str, str]:
         """`id` of each agent line that has one -> its text (what a customer's `reply_to` may name)."""
@@ -307,13 +321,27 @@ class Replay:
             return
         self.services.fake.end_chat(contact)
 
+    def _outreach(self, event: trace.TraceEvent) -> None:
+        """A contact flow's *Invoke AWS Lambda function* block calls the outreach function, if Connect may."""
+        assert self.pipeline is not None and self.wiring is not None
+        instance = self.wiring.connect_invocable.get(outreach.FUNCTION)
+        if instance is None:
+            result, reason = "refused", "Amazon Connect may not invoke the outreach function (association, permission)"
+        else:
+            started = self.clock()
+            instance_arn = self.wiring.account.arn("connect", f"instance/{instance}")
+            invocation = self.pipeline.invoke(outreach.FUNCTION, outreach.connect_event(event, instance_arn))
+            result, reason = outreach.flow_answer(invocation, self.clock() - started)
+        entry = {"at": event.at, "to": event.data.get("to"), "template": event.data.get("template")}
+        self.outreach.append({**entry, "result": result, "reason": reason})
+
     # ------------------------------------------------------------------ transcript
     def transcript(self) -> dict[str, Any]:
         """What the run produced so far (sandbox.report)."""
         assert self.pipeline is not None and self.services is not None and self.wiring is not None
         ddb = local_client("dynamodb", self.services.moto_url, self.wiring.account.region)
         stored_at = report.stored_at(ddb, self.wiring.stack_outputs["rawTableName"], self.clock.start)
-        return report.build(
+        document = report.build(
             self.events,
             self.pipeline,
             self.services.fake,
@@ -322,6 +350,8 @@ class Replay:
             stored_at=stored_at,
             wall_seconds=self.wall_seconds,
         )
+        document["outreach"] = list(self.outreach)
+        return document
 
 
 # ---------------------------------------------------------------------- command line

@@ -56,6 +56,9 @@ def build(
         contact["customer"] = calls.contact_customer.get(contact["contact_id"])
     for event in calls.connect_events:
         event["customer"] = calls.contact_customer.get(event["contact_id"])
+    for item in calls.connect:
+        # A bridge notice posted before the chat's first customer line (an outreach's) learns its customer here.
+        item["customer"] = item["customer"] or calls.contact_customer.get(item["contact_id"] or "")
     rejected = [
         {
             "at": round(d.at, 3),
@@ -177,8 +180,9 @@ class _Calls:
             # The bridge's own line to the agent (relay_reply): no customer message behind it.
             customer = self.contact_customer.get(contact_id or "")
             self._to_connect(call, contact_id, customer, [], sender="bridge")
-            if notice["outcome"] != "failed":
-                # A failed status's notice: the refused send is already listed (SendWhatsAppMessage).
+            if notice["outcome"] not in ("failed", "outreach"):
+                # A failed status's notice: the refused send is already listed (SendWhatsAppMessage); an outreach's
+                # notice tells the agent what the customer answers, nothing refused.
                 self.whatsapp_refused.append(
                     {"at": self._at(call), "to": customer, "kind": notice["kind"], "reason": notice["reason"]}
                 )

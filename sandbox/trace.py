@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox import media_samples
 
-TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot")
+TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot", "template", "outreach")
 AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
 AGENT_FILE_KINDS = ("image", "audio", "video", "document")
 """An agent line with one of these `kind`s is a file the agent attaches (`filename`, `mime_type`, `size_kb`)."""
@@ -138,6 +138,15 @@ def _validate(number: int, data: Any) -> TraceEvent:
         raise TraceError(f"line {number}: an agent event needs 'text'")
     if kind == "agent" and data.get("content_type", "text/plain") not in AGENT_CONTENT_TYPES:
         raise TraceError(f"line {number}: an agent's 'content_type' must be one of {', '.join(AGENT_CONTENT_TYPES)}")
+    if kind == "template":
+        if not isinstance(data.get("name"), str) or not data["name"]:
+            raise TraceError(f"line {number}: a template needs 'name'")
+        count = data.get("parameters", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise TraceError(f"line {number}: a template's 'parameters' is how many body parameters it takes (>= 0)")
+        for name in ("language", "status", "text"):
+            if name in data and not isinstance(data[name], str):
+                raise TraceError(f"line {number}: a template's '{name}' must be a string")
     if kind == "raw" and not isinstance(data.get("message"), str):
         raise TraceError(f"line {number}: a raw event needs 'message' (the SNS body, a string)")
     return TraceEvent(number, float(at), kind, data)
@@ -157,6 +166,11 @@ def assign_message_ids(events: list[TraceEvent]) -> dict[int, str]:
 def eum_phone_number_id(meta_phone_number_id: str) -> str:
     """End User Messaging's id of a sandbox business number (derived from Meta's id)."""
     return hashlib.sha1(meta_phone_number_id.encode()).hexdigest()[:32]  # noqa: S324 - an id, not security
+
+
+def waba_id() -> str:
+    """End User Messaging's id of the sandbox WABA (`waba-…`), which every sandbox number is linked to."""
+    return f"waba-{_waba_suffix()}"
 
 
 def _waba_suffix() -> str:

@@ -30,6 +30,7 @@ SCHEDULE = "aws:scheduler/schedule:Schedule"
 EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
 EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 PERMISSION = "aws:lambda/permission:Permission"
+CONNECT_ASSOCIATION = "aws:connect/lambdaFunctionAssociation:LambdaFunctionAssociation"
 
 
 @dataclass
@@ -143,6 +144,8 @@ class Wiring:
     stack_outputs: dict[str, Any]
     schedules: list[ScheduleSpec] = field(default_factory=list)
     event_rules: list[EventRuleSpec] = field(default_factory=list)
+    connect_invocable: dict[str, str] = field(default_factory=dict)
+    """Function key -> the Connect instance id whose flows may invoke it (associated, and admitted by a Permission)."""
 
     def queue_by_arn(self, arn: str) -> QueueSpec:
         return next(q for q in self.queues.values() if q.arn == arn)
@@ -337,6 +340,7 @@ def from_graph(graph: ResourceGraph, *, region: str, account_id: str) -> Wiring:
         stack_outputs=dict(graph.stack_outputs),
         schedules=schedules,
         event_rules=event_rules,
+        connect_invocable=connect_invocable(graph, functions, account),
     )
 
 
@@ -363,6 +367,29 @@ def _event_rules(graph: ResourceGraph, functions: dict[str, FunctionSpec]) -> li
         )
         specs.append(EventRuleSpec(_out(rule, "name"), arn, json.loads(rule.inputs["eventPattern"]), key, admitted))
     return specs
+
+
+def connect_invocable(graph: ResourceGraph, functions: dict[str, FunctionSpec], account: Account) -> dict[str, str]:
+    """The functions an instance's flows can invoke, as Connect needs it (admin guide, "Grant Amazon Connect access
+    to your AWS Lambda functions"): associated with the instance (AssociateLambdaFunction) and admitted by the
+    function's resource policy (a Permission for connect.amazonaws.com whose SourceArn, if any, is the instance)."""
+    invocable = {}
+    for association in graph.by_type(CONNECT_ASSOCIATION):
+        instance = str(association.inputs.get("instanceId") or "")
+        try:
+            key = _function_key(functions, str(association.inputs.get("functionArn") or ""))
+        except KeyError:
+            continue
+        instance_arn = account.arn("connect", f"instance/{instance}")
+        if any(
+            p.inputs.get("principal") == "connect.amazonaws.com"
+            and p.inputs.get("action") == "lambda:InvokeFunction"
+            and _function_key(functions, p.inputs.get("function", "")) == key
+            and p.inputs.get("sourceArn") in (None, instance_arn)
+            for p in graph.by_type(PERMISSION)
+        ):
+            invocable[key] = instance
+    return invocable
 
 
 def _function_key(functions: dict[str, FunctionSpec], ref: str) -> str:

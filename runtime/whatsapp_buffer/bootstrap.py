@@ -19,6 +19,7 @@ from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.outreach_records import OutreachRecords
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
@@ -28,6 +29,7 @@ from whatsapp_buffer.buffer.sweep import Sweeper
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
 from whatsapp_buffer.deliver.media import CustomerMedia
+from whatsapp_buffer.deliver.outreach_reply import OutreachReplies
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
 from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
@@ -36,10 +38,12 @@ from whatsapp_buffer.function_settings import (
     InboundSettings,
     IngestSettings,
     OutboundSettings,
+    OutreachSettings,
     SweeperSettings,
 )
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.outreach.send_template import Outreach
 from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
 from whatsapp_buffer.relay.streaming import StreamingEvent
 
@@ -87,6 +91,15 @@ def aggregator(
 def sweeper(settings: SweeperSettings | None = None, store: RawStore | None = None) -> Sweeper:
     settings = settings or SweeperSettings.from_env()
     return Sweeper(store=store or RawStore(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
+
+
+def outreach(settings: OutreachSettings | None = None, whatsapp: WhatsApp | None = None) -> Outreach:
+    settings = settings or OutreachSettings.from_env()
+    return Outreach(
+        whatsapp=whatsapp or WhatsApp(settings.meta_api_version),
+        records=OutreachRecords(settings.sessions_table_name),
+        phone_number_ids=settings.whatsapp_phone_number_ids,
+    )
 
 
 def _idempotency(key: str) -> IdempotencyConfig:
@@ -156,6 +169,7 @@ def inbound_from_env() -> Inbound:
         media=media,
         transcripts=transcripts,
         late_transcripts=late,
+        outreach=OutreachReplies(OutreachRecords(settings.sessions_table_name)),
     )
     return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation, late)
 

@@ -82,3 +82,18 @@ class SdkRejectedRequest(ConfigurationError):
     """botocore refused to send a request (ParamValidationError): the function runs an SDK that does not know a
     parameter the code uses — a deployment without the stack's SDK layer. Logged, counted, never retried into
     success."""
+
+
+class OutreachRefused(WhatsAppBufferError):
+    """An outreach a contact flow asked for cannot go (bad request, unknown or unapproved template, wrong parameter
+    count, a number the stack may not use): the flow is answered `refused` with this one-line reason."""
+
+
+class LookupRefused(WhatsAppBufferError):
+    """End User Messaging refused to look up a number or a template (not found, not allowed, not valid)."""
+
+    @property
+    def code(self) -> str:
+        """The service's error code (`ResourceNotFoundException`, ...), from the botocore error it translates."""
+        response = getattr(self.__cause__, "response", None) or {}
+        return str(response.get("Error", {}).get("Code") or "")

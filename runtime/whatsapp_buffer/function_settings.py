@@ -19,7 +19,17 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Self, get_origin, get_type_hints
 
 from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.settings import AGGREGATOR, INBOUND, INGEST, NO_VALUES, OUTBOUND, SWEEPER, Variable, environment_of
+from whatsapp_buffer.settings import (
+    AGGREGATOR,
+    INBOUND,
+    INGEST,
+    NO_VALUES,
+    OUTBOUND,
+    OUTREACH,
+    SWEEPER,
+    Variable,
+    environment_of,
+)
 
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -163,11 +173,20 @@ class SweeperSettings(_FromEnvironment):
     max_wait_seconds: float
 
 
+@dataclass(frozen=True)
+class OutreachSettings(_FromEnvironment):
+    FUNCTION: ClassVar[str] = OUTREACH
+    meta_api_version: str
+    whatsapp_phone_number_ids: tuple[str, ...]
+    sessions_table_name: str
+
+
 SETTINGS_CLASSES: dict[str, type[_FromEnvironment]] = {
     INGEST: IngestSettings,
     AGGREGATOR: AggregatorSettings,
     INBOUND: InboundSettings,
     OUTBOUND: OutboundSettings,
     SWEEPER: SweeperSettings,
+    OUTREACH: OutreachSettings,
 }
 """The typed settings each function reads; a test checks their fields are exactly what the declaration gives it."""

@@ -19,7 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER = FUNCTIONS = ("ingest", "aggregator", "inbound", "outbound", "sweeper")
+INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER, OUTREACH = FUNCTIONS = (
+    "ingest",
+    "aggregator",
+    "inbound",
+    "outbound",
+    "sweeper",
+    "outreach",
+)
 """Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
 
 
@@ -236,7 +243,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "metaApiVersion", Text(r"^v\d+\.\d+$", "a Meta Graph API version like v20.0", "vNN.N"),
         "Meta Graph API version End User Messaging uses for outgoing WhatsApp messages.",
-        default="v20.0", env="META_API_VERSION", readers=(INBOUND, OUTBOUND),
+        default="v20.0", env="META_API_VERSION", readers=(INBOUND, OUTBOUND, OUTREACH),
     ),
     Setting(
         "transcribeLanguages",
@@ -265,7 +272,7 @@ SETTINGS: tuple[Setting, ...] = (
             "a comma-separated list of End User Messaging ids like phone-number-id-0123abcd",
         ),
         "End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account.",
-        default=(),
+        default=(), env="WHATSAPP_PHONE_NUMBER_IDS", readers=(OUTREACH,),
     ),
     Setting(
         "reengagementTemplate",
@@ -316,7 +323,7 @@ WIRING: tuple[Wiring, ...] = (
         "the raw table (messages, control items, what the agent said)",
     ),
     Wiring("bursts_queue_url", "BURSTS_QUEUE_URL", (AGGREGATOR,), "the bursts FIFO queue"),
-    Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND), "the sessions table"),
+    Wiring("sessions_table_name", "SESSIONS_TABLE_NAME", (INBOUND, OUTBOUND, OUTREACH), "the sessions table"),
     Wiring(
         "idempotency_table_name", "IDEMPOTENCY_TABLE_NAME", (INBOUND, OUTBOUND), "the idempotency table (Powertools)"
     ),

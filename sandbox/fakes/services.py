@@ -135,6 +135,11 @@ class FakeServices(Reachable):
             (SOCIAL, "SendWhatsAppMessage"): self.social.send_whatsapp_message,
             (SOCIAL, "GetWhatsAppMessageMedia"): self.social.get_whatsapp_message_media,
             (SOCIAL, "PostWhatsAppMessageMedia"): self.social.post_whatsapp_message_media,
+            (SOCIAL, "GetLinkedWhatsAppBusinessAccountPhoneNumber"): (
+                self.social.templates.get_linked_whatsapp_business_account_phone_number
+            ),
+            (SOCIAL, "ListWhatsAppMessageTemplates"): self.social.templates.list_whatsapp_message_templates,
+            (SOCIAL, "GetWhatsAppMessageTemplate"): self.social.templates.get_whatsapp_message_template,
             (TRANSCRIBE, "StartTranscriptionJob"): self.transcribe.start_transcription_job,
             (TRANSCRIBE, "GetTranscriptionJob"): self.transcribe.get_transcription_job,
         }

@@ -35,7 +35,8 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   Webhook, or sometimes through both". The fake models both: `service_window="status"` (default) accepts the send
   and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
   ValidationException. Templates and read receipts are not free-form and always go.
-* A template message needs `template.name` and `template.language.code` (`_check_template`).
+* A template message needs `template.name` and `template.language.code` (`_check_template`); the number and template
+  lookups, and what WhatsApp checks of a template send against its WABA's templates, are in `templates`.
 * An interactive message: reply buttons (1–3, titles ≤ 20) or a list (≤ 10 rows, titles ≤ 24, descriptions ≤ 72)
   (`_check_interactive`).
 * A read receipt may carry Meta's typing indicator, `"typing_indicator": {"type": "text"}` (Meta, "Typing
@@ -53,6 +54,7 @@ from typing import Any
 
 from sandbox.fakes.records import Ids
 from sandbox.fakes.rest_json import ApiError
+from sandbox.fakes.templates import WhatsAppTemplates
 
 MAX_MESSAGE_BYTES = 2_048_000
 """botocore SendWhatsAppMessage.message: max 2,048,000."""
@@ -230,6 +232,7 @@ class SocialMessagingBackend:
         self.phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
         self.media: dict[str, tuple[bytes, str]] = {}
         self.sent: list[WhatsAppSent] = []
+        self.templates = WhatsAppTemplates()
 
     # ---------------------------------------------------------------- API
 
@@ -261,6 +264,7 @@ class SocialMessagingBackend:
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
         if kind == "template":
             _check_template(body or {})
+            self.templates.check_send(origination, body or {})
         if kind == "interactive":
             _check_interactive(body or {})
         if kind == "text" and len(str((body or {}).get("body") or "")) > TEXT_BODY_LIMIT:

@@ -32,3 +32,20 @@ def test_a_chat_as_a_username_customer_without_a_phone_number_gets_the_reply():
     screen = out.getvalue()
     assert "agent sees  │ Hi from my username" in screen
     assert "you receive │ Hello there" in screen
+
+
+def test_a_chat_outreach_sends_the_template_and_the_reply_shows_it_to_the_agent_first():
+    typed = io.StringIO(
+        "/outreach order_update Ana A-1042\n/wait 5\n/outreach order_update Ana\n/wait 5\n"
+        "Where is my order?\n/wait 30\n/quit\n"
+    )
+    out = io.StringIO()
+    assert chat(typed, out, {}) == 0
+    screen = out.getvalue()
+    assert "flow gets   │ sent: template order_update sent" in screen
+    assert "you receive │ [template]" in screen
+    assert "flow gets   │ refused: template order_update takes 2 body parameter(s), the flow gave 1" in screen
+    notice = screen.index(
+        "agent sees  │ [WhatsApp bridge] The customer is answering the WhatsApp template order_update"
+    )
+    assert notice < screen.index("agent sees  │ Where is my order?")

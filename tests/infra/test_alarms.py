@@ -135,6 +135,7 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
             "outbound-throttles",
             "replies-refused",
         },
+        "whatsapp-buffer-contact-flow-outreach": {"outreach-errors", "outreach-throttles"},
     }
 
 
@@ -142,7 +143,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
     alarms = graph.by_type(ALARM)
     other_stack = {a.inputs["name"] for a in run_program(stack="prod").by_type(ALARM)}
 
-    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 18
+    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 20
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
     assert other_stack.isdisjoint(a.inputs["name"] for a in alarms)
     assert all(a.inputs["treatMissingData"] == "notBreaching" for a in alarms)

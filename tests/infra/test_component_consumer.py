@@ -37,7 +37,15 @@ def test_another_program_builds_the_whole_bridge_and_buffer_seconds_reaches_the_
     children = {r.name for r in graph.children_of(bridge.urn)}
     assert children == {
         f"support-{c}"
-        for c in ("sdk-layer", "media-layer", "buffered-ingest", "stream-aggregator", "connect-bridge", "dashboard")
+        for c in (
+            "sdk-layer",
+            "media-layer",
+            "buffered-ingest",
+            "stream-aggregator",
+            "connect-bridge",
+            "contact-flow-outreach",
+            "dashboard",
+        )
     }
     assert len(graph.by_type("aws:lambda/function:Function")) == len(FUNCTIONS)
     assert env(function(graph, "aggregator"))["BUFFER_SECONDS"] == "12"

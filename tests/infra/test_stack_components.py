@@ -16,6 +16,7 @@ COMPONENTS = {
     "whatsapp-buffer:index:BufferedIngest": "whatsapp-buffer-buffered-ingest",
     "whatsapp-buffer:index:StreamAggregator": "whatsapp-buffer-stream-aggregator",
     "whatsapp-buffer:index:ConnectBridge": "whatsapp-buffer-connect-bridge",
+    "whatsapp-buffer:index:ContactFlowOutreach": "whatsapp-buffer-contact-flow-outreach",
 }
 
 

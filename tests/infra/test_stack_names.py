@@ -72,6 +72,7 @@ def test_function_environment_satisfies_its_runtime_settings_class(graph, short_
         "inbound": settings.InboundSettings,
         "outbound": settings.OutboundSettings,
         "sweeper": settings.SweeperSettings,
+        "outreach": settings.OutreachSettings,
     }
 
     parsers[short_name].from_env(env(function(graph, short_name)))

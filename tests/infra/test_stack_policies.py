@@ -92,6 +92,8 @@ def test_role_policy_resources_are_this_stacks_or_the_configured_instance_and_nu
             f"{INSTANCE}/contact/*",
             f"{INSTANCE}/contact-flow/00000000-0000-0000-0000-000000000000",
             f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*",
+            # The outreach function reads the templates of the account's WABAs (the stack names numbers, not WABAs).
+            f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:waba/*",
         }
     )
 

@@ -38,6 +38,7 @@ from whatsapp_buffer.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     EchoRefused,
+    LookupRefused,
     MediaUnavailable,
     PersistentChatRefused,
     ReadReceiptRefused,
@@ -55,6 +56,11 @@ EVERY_BOTOCORE_ERROR: tuple[type[Exception], ...] = (BotoCoreError,)
 READ_RECEIPT = "SendWhatsAppMessage (read receipt)"
 """A read receipt goes through SendWhatsAppMessage like any message, but its refusal is not worth a redelivery."""
 TRANSCRIPT_ECHO = "SendWhatsAppMessage (transcript echo)"
+TEMPLATE_LOOKUPS = (
+    "GetLinkedWhatsAppBusinessAccountPhoneNumber",
+    "ListWhatsAppMessageTemplates",
+    "GetWhatsAppMessageTemplate",
+)
 """A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
 
 
@@ -239,6 +245,22 @@ END_USER_MESSAGING = Service(
             operations=frozenset({"GetWhatsAppMessageMedia", "PostWhatsAppMessageMedia"}),
         ),
         Rule(ReadReceiptRefused, "read receipt refused", any_code=True, operations=frozenset({READ_RECEIPT})),
+        Rule(
+            # The client errors the model declares for the number and template lookups (not found, not allowed by
+            # IAM or by Meta, not valid): the outreach refuses, naming the code.
+            LookupRefused,
+            "lookup refused",
+            codes=frozenset(
+                {
+                    "ResourceNotFoundException",
+                    "AccessDeniedException",
+                    "AccessDeniedByMetaException",
+                    "ValidationException",
+                    "InvalidParametersException",
+                }
+            ),
+            operations=frozenset(TEMPLATE_LOOKUPS),
+        ),
         Rule(EchoRefused, "transcript echo refused", any_code=True, operations=frozenset({TRANSCRIPT_ECHO})),
         Rule(
             # The model's client errors of SendWhatsAppMessage that say the message itself is not acceptable

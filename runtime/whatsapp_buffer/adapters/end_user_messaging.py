@@ -1,9 +1,11 @@
 """End User Messaging Social adapter (service `socialmessaging`, IAM prefix `social-messaging`).
 
 Builds the Meta Cloud API message JSON (pure functions below) and sends it with SendWhatsAppMessage; moves media
-between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAppMessageMedia.
+between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAppMessageMedia; looks up a number's
+account and its templates (GetLinkedWhatsAppBusinessAccountPhoneNumber, List/GetWhatsAppMessageTemplate(s)).
 Failures (`aws_errors.END_USER_MESSAGING`): throttling, 5xx and network errors -> `TransientAwsError`; a media call
-refused for any other reason -> `MediaUnavailable`, a read receipt -> `ReadReceiptRefused`, a message End User
+refused for any other reason -> `MediaUnavailable`, a lookup refused -> `LookupRefused`, a read receipt ->
+`ReadReceiptRefused`, a message End User
 Messaging refuses (ValidationException, InvalidParametersException) -> `WhatsAppRefused`; other send failures
 propagate as the botocore error (a bug or a permanent refusal).
 """
@@ -100,16 +102,37 @@ class Template:
     language: str
 
 
-def template_message(to: str, template: Template) -> dict[str, Any]:
-    """Meta Cloud API template message: `template.name` and `template.language.code` are required (`components`
-    only for a template with variables; the re-engagement template the stack sends has none)."""
+def template_message(to: str, template: Template, components: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Meta Cloud API template message: `template.name` and `template.language.code` are required, `components`
+    only for a template with variables (the re-engagement template the stack sends has none)."""
+    body: dict[str, Any] = {"name": template.name, "language": {"code": template.language}}
+    if components:
+        body["components"] = components
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         **addressed_to(to),
         "type": "template",
-        "template": {"name": template.name, "language": {"code": template.language}},
+        "template": body,
     }
+
+
+@dataclass(frozen=True)
+class LinkedNumber:
+    """GetLinkedWhatsAppBusinessAccountPhoneNumber's answer: the account (`waba-…`) and Meta's id of the number."""
+
+    waba_id: str
+    meta_phone_number_id: str
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    """One row of ListWhatsAppMessageTemplates."""
+
+    name: str
+    language: str
+    status: str
+    meta_template_id: str | None
 
 
 def read_receipt(message_id: str, typing: bool = False) -> dict[str, Any]:
@@ -168,8 +191,52 @@ class WhatsApp:
         }
         return self._send(origination_phone_number_id, message)
 
-    def send_template(self, origination_phone_number_id: str, to: str, template: Template) -> str:
-        return self._send(origination_phone_number_id, template_message(to, template))
+    def send_template(
+        self,
+        origination_phone_number_id: str,
+        to: str,
+        template: Template,
+        components: list[dict[str, Any]] | None = None,
+    ) -> str:
+        return self._send(origination_phone_number_id, template_message(to, template, components))
+
+    def linked_number(self, phone_number_id: str) -> LinkedNumber:
+        """The WhatsApp Business Account a number belongs to (its templates are the account's) and Meta's id of it."""
+        with END_USER_MESSAGING.translating("GetLinkedWhatsAppBusinessAccountPhoneNumber"):
+            response = self._client.get_linked_whatsapp_business_account_phone_number(id=phone_number_id)
+        return LinkedNumber(
+            waba_id=str(response["linkedWhatsAppBusinessAccountId"]),
+            meta_phone_number_id=str(response["phoneNumber"]["metaPhoneNumberId"]),
+        )
+
+    def find_template(self, waba_id: str, name: str, language: str) -> TemplateSummary | None:
+        """The account's template `name` in `language` (every page of ListWhatsAppMessageTemplates), or None."""
+        with END_USER_MESSAGING.translating("ListWhatsAppMessageTemplates"):
+            pages = self._client.get_paginator("list_whatsapp_message_templates").paginate(
+                id=waba_id, PaginationConfig={"PageSize": 100}
+            )
+            for page in pages:
+                for row in page.get("templates", []):
+                    if row.get("templateName") == name and row.get("templateLanguage") == language:
+                        return TemplateSummary(
+                            name=name,
+                            language=language,
+                            status=str(row.get("templateStatus") or ""),
+                            meta_template_id=row.get("metaTemplateId"),
+                        )
+        return None
+
+    def template_definition(self, waba_id: str, summary: TemplateSummary) -> str:
+        """ "The complete template definition as a JSON string" (GetWhatsAppMessageTemplate), by Meta's template id
+        when the list gave one, else by name and language."""
+        key = (
+            {"metaTemplateId": summary.meta_template_id}
+            if summary.meta_template_id
+            else {"templateName": summary.name, "templateLanguageCode": summary.language}
+        )
+        with END_USER_MESSAGING.translating("GetWhatsAppMessageTemplate"):
+            response = self._client.get_whatsapp_message_template(id=waba_id, **key)
+        return str(response["template"])
 
     def mark_read(self, origination_phone_number_id: str, message_id: str, typing: bool = False) -> None:
         self._send(origination_phone_number_id, read_receipt(message_id, typing), READ_RECEIPT)

@@ -31,6 +31,7 @@ from whatsapp_buffer.deliver.chat_routing import ContactFlows
 from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.deliver.media import CustomerMedia, Part
 from whatsapp_buffer.deliver.notices import RefusalNotices
+from whatsapp_buffer.deliver.outreach_reply import OutreachReplies, notice_text, notice_token
 from whatsapp_buffer.deliver.prepare import Preparation
 from whatsapp_buffer.deliver.start_chat import Chats
 from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
@@ -55,9 +56,11 @@ class BurstDelivery:
         media: MediaStore,
         transcripts: Transcripts | None = None,
         late_transcripts: LateTranscripts | None = None,
+        outreach: OutreachReplies | None = None,
         now: Callable[[], float] = clock.now,
     ) -> None:
         self._settings = settings
+        self._outreach = outreach
         self._now = now
         self._transcripts = transcripts if transcripts is not None and transcripts.enabled else None
         self._late = late_transcripts if self._transcripts is not None else None
@@ -79,16 +82,23 @@ class BurstDelivery:
         self.refusals = RefusalNotices(sessions=sessions, participant=participant)
 
     def deliver(self, burst: Burst) -> dict[str, Any]:
-        session = self._chats.for_burst(burst)
+        # A reply to an outreach: the chat carries its attributes, and its agent reads first what was sent.
+        outreach = self._outreach.pending(burst) if self._outreach is not None else None
+        carried = outreach.attributes if outreach is not None else None
+        session = self._chats.for_burst(burst, carried)
         echoes: list[tuple[str, str]] = []
         owed: list[tuple[str, int, str, str]] = []
         answered: list[int] = []
         parts = self._prepare(burst, echoes, owed, session.numbered_options, answered)
+        if outreach is not None:
+            parts.insert(0, Part(notice_token(outreach), text=notice_text(outreach)))
         try:
             self._send(session, parts)
         except ChatSessionGone:
-            session = self._chats.recover(session, burst)
+            session = self._chats.recover(session, burst, carried)
             self._send(session, parts)
+        if outreach is not None and self._outreach is not None:
+            self._outreach.shown(burst, outreach, session.contact_id)
         if burst.first_received_at:
             # What buffering costs the customer: from the burst's first message reaching the table to its last part
             # reaching Connect (bufferSeconds, the window end, the queue and the delivery itself).

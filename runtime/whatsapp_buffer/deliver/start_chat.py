@@ -66,14 +66,18 @@ class Chats:
         self._participant = participant
         self._now = now
 
-    def for_burst(self, burst: Burst) -> Session:
-        """A session whose connection stays valid for the whole delivery: the current chat, or a new one."""
+    def for_burst(self, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
+        """A session whose connection stays valid for the whole delivery: the current chat, or a new one. `carried`:
+        contact attributes the chat must have (an outreach's, which the burst answers)."""
         session = self._current(burst)
         if session is None or session.chat_over(self._now()):
-            session = self._open_chat(burst, replacing=session)
+            session = self._open_chat(burst, replacing=session, carried=carried)
         else:
-            session = self._connected(session, burst)
+            session = self._connected(session, burst, carried)
             self._note_ad(session, burst)
+            if carried:
+                self._contacts.update_attributes(session.contact_id, carried)
+                count("ContactAttributesUpdated")
         return self._follow_number_change(burst, session)
 
     def _end_orphan(self, contact_id: str) -> None:
@@ -132,20 +136,20 @@ class Chats:
         logger.info("number change: session moved to the new number", contact_id=session.contact_id)
         return moved
 
-    def recover(self, session: Session, burst: Burst) -> Session:
+    def recover(self, session: Session, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
         """A send was refused. A lost connection token is renewed and the burst goes on in the same chat (ClientTokens
         keep what the agent already saw from showing twice); only a chat that is really over is replaced."""
         try:
             connection = self._participant.connect(session.participant_token)
         except ChatSessionGone:
             logger.info("chat gone mid-delivery; starting a new one", contact_id=session.contact_id)
-            return self._open_chat(burst, replacing=session)
+            return self._open_chat(burst, replacing=session, carried=carried)
         logger.info("connection renewed mid-delivery", contact_id=session.contact_id)
         refreshed = session.with_connection(connection.token, connection.expires_at)
         self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
         return refreshed
 
-    def _open_chat(self, burst: Burst, replacing: Session | None) -> Session:
+    def _open_chat(self, burst: Burst, replacing: Session | None, carried: Mapping[str, str] | None = None) -> Session:
         replaced_contact = replacing.contact_id if replacing else None
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
@@ -154,7 +158,9 @@ class Chats:
         previous = replaced_contact or self._sessions.past_chat(key)
         unconnected: str | None = None
         for attempt in range(MAX_CHAT_STARTS):
-            started = self._start(burst, previous, start_chat_token(burst.burst_id, replaced_contact, unconnected))
+            started = self._start(
+                burst, previous, start_chat_token(burst.burst_id, replaced_contact, unconnected), carried
+            )
             try:
                 connection = self._participant.connect(started.participant_token)
                 break
@@ -191,14 +197,20 @@ class Chats:
         )
         return session
 
-    def _start(self, burst: Burst, previous_contact_id: str | None, client_token: str) -> StartedChat:
+    def _start(
+        self,
+        burst: Burst,
+        previous_contact_id: str | None,
+        client_token: str,
+        carried: Mapping[str, str] | None = None,
+    ) -> StartedChat:
         """StartChatContact in the number's flow: a chat replacing an ended one continues it (persistent chat); if
         Connect refuses, the same request goes again related to it instead (`_start_related`), so no burst waits on
         the transcript."""
         conversation = burst.conversation
         request: dict[str, Any] = {
             "display_name": burst.display_name or conversation.masked_customer,
-            "attributes": chat_attributes(burst),
+            "attributes": {**(carried or {}), **chat_attributes(burst)},
             "contact_flow_id": self._flows.for_number(conversation.phone_number_id, burst.origination_phone_number_id),
         }
         link = link_to_previous(previous_contact_id)
@@ -251,14 +263,14 @@ class Chats:
         token, related_to = attempts[-1]
         return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
 
-    def _connected(self, session: Session, burst: Burst) -> Session:
+    def _connected(self, session: Session, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
         """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
         if session.connection_valid(self._now(), CONNECTION_REFRESH_MARGIN_SECONDS):
             return session
         try:
             connection = self._participant.connect(session.participant_token)
         except ChatSessionGone:
-            return self._open_chat(burst, replacing=session)
+            return self._open_chat(burst, replacing=session, carried=carried)
         refreshed = session.with_connection(connection.token, connection.expires_at)
         self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
         return refreshed

@@ -1,0 +1,110 @@
+"""ContactFlowOutreach: the function a contact flow invokes to send an approved WhatsApp template (outreach by template).
+
+Its own component, beside ConnectBridge rather than inside it: ConnectBridge is the chat's two directions (bursts into
+chats, agent replies out), triggered by the bridge's own queues and topics; this function is called by Connect's flows
+and needs what only it needs (Connect's association and invoke permission, template lookups). It shares the bridge's
+sessions table, where it records each outreach (items `outreach#…`, the only ones its role may touch). Always deployed:
+unused, it costs nothing, and only the configured instance may invoke it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import iam
+from components.alarms import Alarms
+from components.bridge_policies import phone_number_arns
+from components.context import StackContext
+from components.lambda_function import FunctionSpec, StageArgs, python_function
+from components.settings import StackSettings
+
+OUTREACH_TIMEOUT_SECONDS = 8
+"""Amazon Connect admin guide, "Invoke AWS Lambda function" block: a synchronous invocation waits at most 8 seconds."""
+OUTREACH_PREFIX = "outreach#"
+"""Hash key prefix of the sessions table's outreach records (runtime `adapters/outreach_records.OUTREACH_PREFIX`)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactFlowOutreachArgs(StageArgs):
+    sessions_table_name: pulumi.Input[str]
+    sessions_table_arn: pulumi.Input[str]
+
+
+def outreach_statements(
+    context: StackContext, settings: StackSettings, sessions_table_arn: pulumi.Input[str]
+) -> list[iam.Statement]:
+    """Service Authorization Reference (list_awsendusermessagingsocial): GetLinkedWhatsAppBusinessAccountPhoneNumber and
+    SendWhatsAppMessage take the `phone-number-id` resource type, ListWhatsAppMessageTemplates and
+    GetWhatsAppMessageTemplate the `waba` type (`arn:${Partition}:social-messaging:${Region}:${Account}:waba/${WabaId}`).
+    The stack names its numbers (whatsappPhoneNumberIds), not their accounts: the templates of this account's WABAs."""
+    return [
+        iam.allow(
+            ["social-messaging:GetLinkedWhatsAppBusinessAccountPhoneNumber", "social-messaging:SendWhatsAppMessage"],
+            phone_number_arns(context, settings.whatsapp_phone_number_ids),
+            sid="SendTemplatesFromTheConfiguredNumbers",
+        ),
+        iam.allow(
+            ["social-messaging:ListWhatsAppMessageTemplates", "social-messaging:GetWhatsAppMessageTemplate"],
+            [context.arn("social-messaging", "waba/*")],
+            sid="ReadTheAccountsTemplates",
+        ),
+        {
+            "Sid": "RecordOutreach",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Resource": [sessions_table_arn],
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{OUTREACH_PREFIX}*"]}},
+        },
+    ]
+
+
+class ContactFlowOutreach(pulumi.ComponentResource):
+    """A contact flow's *Invoke AWS Lambda function* block -> the outreach function -> an approved WhatsApp template."""
+
+    function: aws.lambda_.Function
+    association: aws.connect.LambdaFunctionAssociation
+    permission: aws.lambda_.Permission
+
+    def __init__(self, name: str, args: ContactFlowOutreachArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("whatsapp-buffer:index:ContactFlowOutreach", name, None, opts)
+        context = args.context
+        settings = args.functions.settings
+        instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")
+        outreach = python_function(
+            name,
+            self,
+            context,
+            args.functions,
+            FunctionSpec(
+                name="outreach",
+                description="sends an approved WhatsApp template a contact flow asks for",
+                timeout_seconds=OUTREACH_TIMEOUT_SECONDS,
+                resources={"sessions_table_name": args.sessions_table_name},
+                statements=outreach_statements(context, settings, args.sessions_table_arn),
+            ),
+        )
+        self.function = outreach.function
+        opts_child = pulumi.ResourceOptions(parent=self)
+        # Amazon Connect admin guide, "Grant Amazon Connect access to your AWS Lambda functions": the function is
+        # added to the instance (AssociateLambdaFunction) and Connect is allowed to invoke it, scoped to the instance
+        # (`--source-arn`) and its account (`--source-account`), as the console does.
+        self.permission = aws.lambda_.Permission(
+            f"{name}-connect-permission",
+            action="lambda:InvokeFunction",
+            function=self.function.name,
+            principal="connect.amazonaws.com",
+            source_arn=instance_arn,
+            source_account=context.account_id,
+            opts=opts_child,
+        )
+        self.association = aws.connect.LambdaFunctionAssociation(
+            f"{name}-association",
+            instance_id=settings.connect_instance_id,
+            function_arn=self.function.arn,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
+        )
+        Alarms(name, self, context, args.alarm_actions).function(self.function, short_name="outreach")
+        self.register_outputs({"outreachFunctionName": self.function.name, "outreachFunctionArn": self.function.arn})

@@ -1,0 +1,349 @@
+"""Outreach by template end to end in-process: the outreach handler as a contact flow invokes it (End User Messaging
+from the project's one fake, the sessions table on moto), then the customer's reply through the inbound delivery."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sandbox.fakes.templates import FakeTemplate
+from tests.fixtures.fakes import InProcessAws, LambdaContext, create_sessions_table
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
+from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.outreach_records import OutreachRecords
+from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.deliver.outreach_reply import OutreachReplies
+from whatsapp_buffer.deliver.send_burst import BurstDelivery
+from whatsapp_buffer.entrypoints import outreach
+from whatsapp_buffer.function_settings import InboundSettings, OutreachSettings
+from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
+from whatsapp_buffer.outreach.send_template import Outreach
+
+T0 = 1_000_000_000.0
+SUFFIX = "5f811eaa4c81499384c496b909afbb1a"
+NUMBER = f"phone-number-id-{SUFFIX}"
+META_NUMBER = "111222333"
+WABA = "waba-0a1b2c3d"
+CUSTOMER = "15550001111"
+INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
+
+
+class World:
+    def __init__(self, allowed: tuple[str, ...] = ()) -> None:
+        self.now = T0
+        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        self.s3 = boto3.client("s3", region_name="us-east-1")
+        create_sessions_table(self.dynamodb)
+        self.fake = InProcessAws(lambda: self.now, self.s3)
+        templates = self.fake.services.social.templates
+        templates.link_number(NUMBER, META_NUMBER, WABA)
+        templates.add(WABA, FakeTemplate("order_update", parameters=2, text="Hi {{1}}, order {{2}} shipped."))
+        templates.add(WABA, FakeTemplate("spring_sale", status="PENDING"))
+        self.records = OutreachRecords("sessions", self.dynamodb)
+        self.outreach = outreach.installed.install(
+            Outreach(
+                whatsapp=WhatsApp("v20.0", self.fake.social_client),
+                records=self.records,
+                phone_number_ids=allowed,
+                now=lambda: self.now,
+            )
+        )
+        self.delivery = BurstDelivery(
+            settings=InboundSettings(
+                sessions_table_name="sessions",
+                idempotency_table_name="idempotency",
+                media_bucket_name="media-bucket",
+                out_topic_arn="arn:aws:sns:us-east-1:123456789012:out",
+                connect_instance_id=INSTANCE,
+                contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
+                chat_duration_minutes=60,
+                mark_as_read=False,
+                meta_api_version="v20.0",
+                transcribe_languages=(),
+                echo_transcripts=False,
+                transcript_wait_seconds=10,
+            ),
+            sessions=SessionStore("sessions", self.dynamodb),
+            contacts=ChatContacts(
+                instance_id=INSTANCE,
+                contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
+                chat_duration_minutes=60,
+                streaming_topic_arn="arn:aws:sns:us-east-1:123456789012:out",
+                client=self.fake.connect_client,
+            ),
+            participant=ChatParticipant(
+                self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
+            ),
+            whatsapp=WhatsApp("v20.0", self.fake.social_client),
+            media=MediaStore("media-bucket", self.s3),
+            outreach=OutreachReplies(self.records),
+            now=lambda: self.now,
+        )
+
+    def ask(self, **parameters) -> dict:
+        event = {
+            "Details": {"ContactData": {"ContactId": "agent-contact-1", "Channel": "TASK"}, "Parameters": parameters},
+            "Name": "ContactFlowEvent",
+        }
+        return outreach.handler(event, LambdaContext())
+
+    def reply(self, *texts: str, at: float) -> dict:
+        self.now = at
+        items = tuple(OutgoingItem(kind="text", message_ids=(f"wamid.{t[:6]}",), text=t) for t in texts)
+        burst = Burst(
+            burst_id=burst_id_for([m for i in items for m in i.message_ids]),
+            conversation=Conversation(META_NUMBER, CUSTOMER),
+            items=items,
+            origination_phone_number_id=NUMBER,
+            display_name="Ana",
+            first_received_at=at - 1,
+            last_received_at=at,
+        )
+        return self.delivery.deliver(burst)
+
+    def templates_sent(self) -> list[dict]:
+        return [s for s in self.fake.whatsapp_sent() if s.get("type") == "template"]
+
+
+@pytest.fixture
+def world():
+    with mock_aws():
+        yield World()
+    outreach.installed.reset()
+
+
+GOOD = {
+    "to": CUSTOMER,
+    "template": "order_update",
+    "language": "en_US",
+    "phoneNumberId": NUMBER,
+    "parameter1": "Ana",
+    "parameter2": "A-1042",
+    "attribute_caseId": "C-77",
+}
+
+
+def test_an_approved_template_goes_with_its_parameters_and_the_flow_is_told_sent(world):
+    answer = world.ask(**GOOD)
+
+    assert answer["result"] == "sent" and answer["messageId"].startswith("wamid.")
+    (sent,) = world.templates_sent()
+    assert sent["to"] == CUSTOMER and sent["origination"] == NUMBER
+    assert sent["template"] == {
+        "name": "order_update",
+        "language": {"code": "en_US"},
+        "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "A-1042"}]}
+        ],
+    }
+    assert all(isinstance(v, str) for v in answer.values())  # the flow's STRING_MAP response
+
+
+def test_the_usual_check_is_one_lookup_of_the_number_and_one_of_the_template_by_name(world):
+    world.ask(**GOOD)
+
+    (lookup,) = world.fake.calls("GetWhatsAppMessageTemplate")
+    assert lookup["templateName"] == "order_update" and lookup["templateLanguageCode"] == "en_US"
+    assert lookup["id"] == WABA
+    assert world.fake.calls("ListWhatsAppMessageTemplates") == []
+
+
+def test_a_service_that_will_not_look_templates_up_by_name_is_asked_by_the_id_the_list_gives(world):
+    """An older GetWhatsAppMessageTemplate took `metaTemplateId` only (the API reference's earlier page: "metaTemplateId
+    ... Required: Yes"): a refusal of the by-name lookup other than not-found falls back to the list."""
+    world.fake.services.inject("GetWhatsAppMessageTemplate", "ValidationException", times=1)
+
+    answer = world.ask(**GOOD)
+
+    assert answer["result"] == "sent"
+    first, second = world.fake.calls("GetWhatsAppMessageTemplate")
+    assert "templateName" in first and second["metaTemplateId"].isdigit()
+    assert len(world.fake.calls("ListWhatsAppMessageTemplates")) == 1
+
+
+def test_a_definition_without_a_status_takes_the_status_from_the_list(world, monkeypatch):
+    """ListWhatsAppMessageTemplates documents `templateStatus`; the definition's `status` is Meta's object's, which
+    End User Messaging does not promise to keep."""
+    read = WhatsApp.template_definition
+
+    def without_status(self, waba_id, summary):
+        definition = json.loads(read(self, waba_id, summary))
+        definition.pop("status")
+        return json.dumps(definition)
+
+    monkeypatch.setattr(WhatsApp, "template_definition", without_status)
+
+    answer = world.ask(**{k: v for k, v in GOOD.items() if not k.startswith("parameter")} | {"template": "spring_sale"})
+
+    assert answer == {"result": "refused", "reason": "template spring_sale is PENDING, not APPROVED"}
+    assert len(world.fake.calls("ListWhatsAppMessageTemplates")) == 1
+
+
+def test_the_same_request_again_answers_sent_without_a_second_message(world):
+    first = world.ask(**GOOD)
+    again = world.ask(**GOOD)
+
+    assert again == {"result": "sent", "reason": "already sent for this request", "messageId": first["messageId"]}
+    assert len(world.templates_sent()) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"to": None}, "missing parameter 'to'"),
+        ({"phoneNumberId": None}, "missing parameter 'phoneNumberId'"),
+        ({"template": "no_such_template"}, "unknown template no_such_template (en_US)"),
+        ({"language": "pt_BR"}, "unknown template order_update (pt_BR)"),
+        ({"parameter2": None}, "takes 2 body parameter(s), the flow gave 1"),
+        ({"parameter3": "extra"}, "takes 2 body parameter(s), the flow gave 3"),
+        ({"template": "spring_sale", "parameter1": None, "parameter2": None}, "spring_sale is PENDING, not APPROVED"),
+        ({"phoneNumberId": "phone-number-id-0000ffff"}, "could not find or read the business number"),
+        ({"to": "not a number"}, "parameter 'to' is not a WhatsApp number"),
+        ({"parameter1": None}, "parameter1, parameter2, ... without gaps"),
+        ({"parameter1": "two\nlines"}, "no line breaks"),
+        ({"attribute_bad key": "x"}, "attribute names may hold only"),
+    ],
+    ids=[
+        "missing-number",
+        "missing-business-number",
+        "unknown-template",
+        "unknown-language",
+        "too-few-parameters",
+        "too-many-parameters",
+        "not-approved",
+        "number-not-in-the-account",
+        "malformed-number",
+        "parameter-gap",
+        "parameter-with-a-line-break",
+        "bad-attribute-name",
+    ],
+)
+def test_a_request_the_template_cannot_carry_is_refused_with_its_reason_and_nothing_is_sent(world, change, reason):
+    parameters = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+
+    answer = world.ask(**parameters)
+
+    assert answer["result"] == "refused"
+    assert reason in answer["reason"] and "\n" not in answer["reason"]
+    assert world.templates_sent() == []
+
+
+@pytest.mark.parametrize(
+    "event",
+    [None, "text", {"Details": "x"}, {"Details": {"Parameters": ["to"]}}, {"Details": {"Parameters": {"to": 1}}}],
+    ids=["null", "string", "details-not-an-object", "parameters-not-a-map", "parameter-not-a-string"],
+)
+def test_a_malformed_event_is_refused_never_a_traceback(world, event):
+    answer = outreach.installed.get().handle(event)
+
+    assert answer["result"] == "refused" and answer["reason"].startswith("malformed event")
+
+
+def test_a_number_the_stack_may_not_use_is_refused_before_any_lookup():
+    with mock_aws():
+        world = World(allowed=("phone-number-id-aaaa1111",))
+
+        answer = world.ask(**GOOD)
+
+        assert answer == {
+            "result": "refused",
+            "reason": "this stack may not send from that number (whatsappPhoneNumberIds)",
+        }
+        assert world.fake.calls("GetLinkedWhatsAppBusinessAccountPhoneNumber") == []
+    outreach.installed.reset()
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "reason"),
+    [
+        ("SendWhatsAppMessage", "ValidationException", "End User Messaging refused the send"),
+        ("GetWhatsAppMessageTemplate", "ThrottledRequestException", "End User Messaging is unavailable"),
+        ("GetWhatsAppMessageTemplate", "AccessDeniedByMetaException", "could not find or read the template"),
+    ],
+)
+def test_end_user_messaging_refusing_is_a_refusal_the_flow_can_branch_on(world, operation, code, reason):
+    world.fake.services.inject(operation, code)
+
+    answer = world.ask(**GOOD)
+
+    assert answer["result"] == "refused" and reason in answer["reason"]
+    assert world.templates_sent() == []
+
+
+def test_a_refused_send_leaves_no_outreach_for_the_reply_to_carry(world):
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException", times=1)
+    world.ask(**GOOD)
+
+    world.reply("Hello?", at=T0 + 60)
+
+    (contact,) = world.fake.services.contacts()
+    assert "caseId" not in contact.attributes
+    assert not any("template" in (c or "") for c in world.fake.contents(contact.contact_id))
+
+
+def test_the_reply_starts_a_chat_with_the_outreach_attributes_and_the_agent_reads_what_was_sent_first(world):
+    world.ask(**GOOD)
+
+    world.reply("Where is it now?", at=T0 + 3600)
+
+    (contact,) = world.fake.services.contacts()
+    assert contact.attributes["caseId"] == "C-77"
+    assert contact.attributes["outreachTemplate"] == "order_update"
+    assert contact.attributes["outreachContactId"] == "agent-contact-1"
+    assert contact.attributes["channel"] == "WhatsApp"
+    notice, words = world.fake.contents(contact.contact_id)
+    assert notice.startswith("[WhatsApp bridge] The customer is answering the WhatsApp template order_update (en_US)")
+    assert notice.endswith("Hi Ana, order A-1042 shipped.")
+    assert words == "Where is it now?"
+
+
+def test_the_notice_is_shown_once_however_many_bursts_follow(world):
+    world.ask(**GOOD)
+    world.reply("Hi", at=T0 + 60)
+
+    world.reply("Still there?", at=T0 + 120)
+
+    (contact,) = world.fake.services.contacts()
+    assert world.fake.contents(contact.contact_id)[1:] == ["Hi", "Still there?"]
+
+
+def test_an_outreach_to_a_customer_in_an_open_chat_sets_its_attributes_on_that_chat(world):
+    world.reply("Hi", at=T0 + 10)
+    world.now = T0 + 20
+    world.ask(**GOOD)
+
+    world.reply("Thanks for the update", at=T0 + 30)
+
+    (contact,) = world.fake.services.contacts()
+    (update,) = world.fake.calls("UpdateContactAttributes")
+    assert update["InitialContactId"] == contact.contact_id
+    assert update["Attributes"]["caseId"] == "C-77"
+    assert world.fake.contents(contact.contact_id)[0] == "Hi"
+    assert world.fake.contents(contact.contact_id)[1].startswith("[WhatsApp bridge] The customer is answering")
+
+
+def test_a_burst_from_before_the_outreach_does_not_show_it(world):
+    world.now = T0 + 100
+    world.ask(**GOOD)
+
+    world.reply("written before the template arrived", at=T0 + 50)
+
+    (contact,) = world.fake.services.contacts()
+    assert world.fake.contents(contact.contact_id) == ["written before the template arrived"]
+    assert json.dumps(contact.attributes).count("C-77") == 0
+
+
+def test_settings_read_from_the_environment_name_the_allowed_numbers():
+    settings = OutreachSettings.from_env(
+        {
+            "META_API_VERSION": "v20.0",
+            "WHATSAPP_PHONE_NUMBER_IDS": f"{NUMBER},phone-number-id-b2",
+            "SESSIONS_TABLE_NAME": "sessions",
+        }
+    )
+
+    assert settings.whatsapp_phone_number_ids == (NUMBER, "phone-number-id-b2")
