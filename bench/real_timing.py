@@ -47,6 +47,7 @@ def score(messages: Sequence[Message], deliveries: Iterable[Delivery]) -> dict[s
         "split_pct": round(100 * split / len(multi), 1) if multi else math.nan,
         "merged_pct": round(100 * base["merged_bursts"] / len(sizes), 1) if sizes else math.nan,
         "connect_per_burst": round(len(deliveries) / len(sizes), 3) if sizes else math.nan,
+        "connect_per_1000": base["connect_per_1000"],
         "latency_mean_s": round(base["latency_mean_s"], 2),
         "latency_p95_s": round(base["latency_p95_s"], 2),
         "lost_messages": sum(1 for m in messages if m.id not in delivered),
@@ -264,7 +265,7 @@ def spot_sample(path: Any = None) -> list[Message]:
     sample: list[Message] = []
     for index, dialog in enumerate(chosen[::step][:SPOT_CHECK_DIALOGS]):
         shift = dialog[0].at - (index * 17) % SPOT_CHECK_SPAN_SECONDS
-        sample.extend(Message(m.at - shift, m.customer, m.burst, m.text, m.id) for m in dialog)
+        sample.extend(Message(round(m.at - shift, 3), m.customer, m.burst, m.text, m.id) for m in dialog)
     return sorted(sample, key=lambda m: (m.at, m.id))
 
 
