@@ -406,8 +406,11 @@ def main(argv: list[str]) -> int:
     real = {k: results[k] for k in ("real_timing", "real_sandbox") if k in results}
     if real:
         # The real-timing figures also stand alone, so `python -m bench real real_sandbox` refreshes what the docs cite.
-        real_file = {"date": results["date"], "machine": results["machine"], **real}
-        REAL_RESULTS.write_text(json.dumps(real_file, indent=2) + "\n", encoding="utf-8")
+        # A section run alone replaces its own entry and keeps the other's (each entry carries its date).
+        kept = json.loads(REAL_RESULTS.read_text(encoding="utf-8")) if REAL_RESULTS.exists() else {}
+        for key, value in real.items():
+            kept[key] = {"date": results["date"], "machine": results["machine"], "figures": value}
+        REAL_RESULTS.write_text(json.dumps(kept, indent=2) + "\n", encoding="utf-8")
     if not argv and not quick:
         RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     else:
