@@ -114,7 +114,7 @@ class Corpus:
 
 def load(path: Path = DIALOGS, rooms: Iterable[str] | None = None, *, whole_seconds: bool = False) -> Corpus:
     """The vendored dialogs as bench messages (trace seconds since `EPOCH`), each sender of each dialog a customer;
-    `whole_seconds` keeps the recorded seconds as arrival times (how the figures in the issue were first computed)."""
+    `whole_seconds` keeps the recorded seconds as arrival times (how the first figures on these dialogs were computed)."""
     wanted = set(rooms) if rooms is not None else None
     messages: list[Message] = []
     room_of: dict[str, str] = {}
