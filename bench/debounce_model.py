@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from bench.metrics import Delivery
 from bench.traces import Message
-from whatsapp_buffer.buffer import debounce
+from whatsapp_buffer.buffer import debounce, end_of_turn
 from whatsapp_buffer.function_settings import BufferPolicy
 
 
@@ -24,29 +24,42 @@ def next_window_end(at: float, window_seconds: float) -> float:
 
 
 def debounce_deliveries(messages: Iterable[Message], policy: BufferPolicy) -> list[Delivery]:
+    """A message's cue (`endOfTurn: cues`) is what ingest files for its kind and text."""
     by_customer: dict[str, list[Message]] = {}
     for message in sorted(messages, key=lambda m: (m.at, m.id)):
         by_customer.setdefault(message.customer, []).append(message)
     deliveries: list[Delivery] = []
     for customer, stream in by_customer.items():
         pending: list[Message] = []
+        previous: float | None = None
+        """Arrival of the customer's message before the latest pending one (what the control item keeps)."""
+        last_at: float | None = None
         tick = 0.0
         for message in stream:
             if pending:
-                flush_at = _flush_time(pending, tick, policy)
+                flush_at = _flush_time(pending, previous, tick, policy)
                 if flush_at <= message.at:
                     deliveries.append(Delivery(flush_at, customer, tuple(m.id for m in pending)))
                     pending = []
             if not pending:
                 tick = next_window_end(message.at, policy.window_seconds)
+            previous = last_at
+            last_at = message.at
             pending.append(message)
         if pending:
-            deliveries.append(Delivery(_flush_time(pending, tick, policy), customer, tuple(m.id for m in pending)))
+            flush_at = _flush_time(pending, previous, tick, policy)
+            deliveries.append(Delivery(flush_at, customer, tuple(m.id for m in pending)))
     return sorted(deliveries, key=lambda d: (d.at, d.customer))
 
 
-def _flush_time(pending: list[Message], first_tick: float, policy: BufferPolicy) -> float:
-    control = debounce.ControlView(pending=len(pending), last_arrival=pending[-1].at, first_pending=pending[0].at)
+def _flush_time(pending: list[Message], previous: float | None, first_tick: float, policy: BufferPolicy) -> float:
+    control = debounce.ControlView(
+        pending=len(pending),
+        last_arrival=pending[-1].at,
+        first_pending=pending[0].at,
+        cue=end_of_turn.cue_of(pending[-1].kind, pending[-1].text),
+        previous_arrival=previous,
+    )
     due = debounce.due_at(control, policy)
     assert due is not None
     window = policy.window_seconds

@@ -154,7 +154,7 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
 
     replay = Replay(
         events,
-        overrides={"bufferSeconds": str(LATENCY_BUFFER_SECONDS), "transcribeLanguages": "en-US"},
+        overrides={"bufferSeconds": str(LATENCY_BUFFER_SECONDS), "endOfTurn": "fixed", "transcribeLanguages": "en-US"},
         on_ready=instrument,
     )
     transcript = replay.run()

@@ -119,3 +119,72 @@ def _dollars_panel(axis: Any, rows: list[dict[str, Any]]) -> None:
     axis.set_xlabel("p95 added latency (s), sandbox replay of the sweep trace")
     axis.set_ylabel("buffer's own AWS bill, US$ per 1,000 WhatsApp messages")
     axis.legend(fontsize=8, loc="upper right")
+
+
+def frontier_png(real: dict[str, Any], path: Path) -> Path:
+    """bench/real_timing.png: split bursts against mean added latency on real chat timing — ours fixed and cues at
+    bufferSeconds 5-30, the seed's window at 5-30, unbuffered, the defaults; and the held-out rooms' curves."""
+    fig, (whole, halves) = plt.subplots(1, 2, figsize=(15, 5.6), constrained_layout=True)
+    rows = real["rows"]
+    for prefix, style, label in (
+        ("ours fixed ", "-o", "ours, endOfTurn fixed"),
+        ("ours cues ", "-s", "ours, endOfTurn cues"),
+        ("seed ", "--x", "seed (clock-aligned window)"),
+    ):
+        points = [r for r in rows if r["model"].startswith(prefix)]
+        whole.plot([r["latency_mean_s"] for r in points], [r["split_pct"] for r in points], style, label=label)
+        for r in points:
+            whole.annotate(
+                r["model"].rsplit(" ", 1)[-1],
+                (r["latency_mean_s"], r["split_pct"]),
+                textcoords="offset points",
+                xytext=(4, 4),
+                fontsize=7,
+            )
+    unbuffered = next(r for r in rows if r["model"] == "unbuffered")
+    whole.scatter(
+        [unbuffered["latency_mean_s"]], [unbuffered["split_pct"]], marker="D", color="grey", label="unbuffered"
+    )
+    default = rows[0]
+    whole.scatter(
+        [default["latency_mean_s"]],
+        [default["split_pct"]],
+        s=160,
+        facecolors="none",
+        edgecolors="red",
+        linewidths=1.8,
+        zorder=5,
+        label=real["defaults"],
+    )
+    whole.set_title(
+        f"{real['data']['dialogs']} real Gitter dialogs, {real['data']['multi_message_bursts']:,} multi-message bursts"
+    )
+    for name, half in real["held_out"].items():
+        for mode, style in (("fixed", "-o"), ("cues", "-s")):
+            points = half[mode]
+            halves.plot(
+                [p["latency_mean_s"] for p in points],
+                [p["split_pct"] for p in points],
+                style,
+                alpha=1.0 if name == "held_out" else 0.4,
+                label=f"{name.replace('_', '-')} rooms, {mode}",
+            )
+        seed = half["seed"]
+        halves.scatter(
+            [seed["latency_mean_s"]],
+            [seed["split_pct"]],
+            marker="x",
+            s=80,
+            color="black",
+            alpha=1.0 if name == "held_out" else 0.4,
+        )
+    halves.set_title("Fixed vs cues, bufferSeconds 4-16 (x: the seed's 20 s window on each half)")
+    for axis in (whole, halves):
+        axis.set_xlabel("mean added latency after a burst's last message (s)")
+        axis.set_ylabel("split: % of multi-message bursts reaching the agent in pieces")
+        axis.grid(True, alpha=0.3)
+        axis.legend(fontsize=8, loc="upper right")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -34,6 +34,7 @@ from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMes
 from whatsapp_buffer.buffer.window import merge_view
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.ingest.accept import cue_of_message
 from whatsapp_buffer.model import Burst, Conversation, InboundMessage
 
 LATENCY_S = {
@@ -55,6 +56,13 @@ class _Control:
     last_arrival: float | None = None
     first_pending: float | None = None
     version: int = 0
+    cue: str | None = None
+    previous_arrival: float | None = None
+
+    def view(self) -> ControlView:
+        return ControlView(
+            self.pending, self.last_arrival, self.first_pending, self.version, self.cue, self.previous_arrival
+        )
 
 
 @dataclass
@@ -90,7 +98,7 @@ class ModelledShard:
     def _record(self, key: str) -> None:
         """A stream record of the control item (called under the lock)."""
         c = self.controls[key]
-        self.records.append(("control", key, [c.pending, c.last_arrival, c.first_pending, c.version]))
+        self.records.append(("control", key, c.view().as_view()))
 
     def take_records(self) -> list[tuple[str, str, Any]]:
         with self._lock:
@@ -103,6 +111,8 @@ class ModelledShard:
         with self._lock:
             control = self.controls.setdefault(key, _Control())
             control.pending += 1
+            control.previous_arrival = control.last_arrival or message.received_at
+            control.cue = cue_of_message(message)
             control.last_arrival = message.received_at
             control.first_pending = control.first_pending or message.received_at
             control.version += 1
@@ -114,8 +124,7 @@ class ModelledShard:
     def read_control(self, conversation: Conversation) -> ControlView:
         self._wait("read_control")
         with self._lock:
-            c = self.controls.get(conversation.key, _Control())
-            return ControlView(c.pending, c.last_arrival, c.first_pending, c.version)
+            return self.controls.get(conversation.key, _Control()).view()
 
     def write_tick(self, anchor: Conversation, listed: dict[str, list[Any] | None], now: float) -> int:
         chunks = tick_chunks(listed)

@@ -74,6 +74,8 @@ class Message:
     text: str
     id: str = ""
     """WhatsApp message id, written into the trace so transcripts map back to messages (`_numbered` sets it)."""
+    kind: str = "text"
+    """The trace's `kind` (generated traces are all text; `bench advise` reads others from a trace)."""
 
     def to_line(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,9 @@ class WhatsAppBufferArgs(TypedDict):
     contact_flows: NotRequired[dict[str, str]]
     """Contact flow per business number: a JSON object whose keys are End User Messaging ids (phone-number-id-...) or Meta's phone number ids and whose values are flow ids; chats of a number not in it start in contact_flow_id. Allowed: JSON object. Default: empty."""
     buffer_seconds: NotRequired[int]
-    """Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long. Allowed: 1–300. Default: 20."""
+    """Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long (with end_of_turn cues, this long after a message that neither looks finished nor unfinished). Allowed: 1–300. Default: 11."""
+    end_of_turn: NotRequired[str]
+    """How long the quiet period is after each message: fixed waits buffer_seconds after every message; cues waits 0.3x after one that looks finished (thanks, a question, a long text, a voice note, a location), 1.25x after one that does not (a trailing comma or conjunction, a greeting, a photo without words), and at least the customer's own last pause in the burst (up to 1.5x). Allowed: fixed, cues. Default: cues."""
     max_wait_seconds: NotRequired[int]
     """Longest a message waits, even if the customer keeps typing. Allowed: buffer_seconds–900, or 0 for the default. Default: 60, at least buffer_seconds."""
     max_messages: NotRequired[int]

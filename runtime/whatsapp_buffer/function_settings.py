@@ -31,6 +31,8 @@ from whatsapp_buffer.settings import (
     environment_of,
 )
 
+END_OF_TURN_POLICIES = ("fixed", "cues")
+"""What `endOfTurn` may be (`buffer.end_of_turn`)."""
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -123,6 +125,15 @@ class BufferPolicy:
     """Flush once this many messages are pending."""
     window_seconds: float
     """The tumbling window: how often pending conversations are looked at."""
+    end_of_turn: str = "fixed"
+    """`fixed`: wait `buffer_seconds` after every message; `cues`: scale it by the latest message's cue
+    (`end_of_turn`)."""
+
+    def __post_init__(self) -> None:
+        if self.end_of_turn not in END_OF_TURN_POLICIES:
+            raise ConfigurationError(
+                f"environment variable END_OF_TURN={self.end_of_turn!r} is not one of {', '.join(END_OF_TURN_POLICIES)}"
+            )
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "bufferSeconds", Integer(1, 300),
-        "Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long.",
-        default=20, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
+        "Quiet period: a conversation's pending messages are sent once the customer has sent nothing for this long "
+        "(with endOfTurn cues, this long after a message that neither looks finished nor unfinished).",
+        default=11, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
+    ),
+    Setting(
+        "endOfTurn", Text(r"^(fixed|cues)$", "fixed or cues", "fixed, cues"),
+        "How long the quiet period is after each message: fixed waits bufferSeconds after every message; cues waits "
+        "0.3x after one that looks finished (thanks, a question, a long text, a voice note, a location), 1.25x after "
+        "one that does not (a trailing comma or conjunction, a greeting, a photo without words), and at least the "
+        "customer's own last pause in the burst (up to 1.5x).",
+        default="cues", env="END_OF_TURN", readers=(AGGREGATOR,),
     ),
     Setting(
         "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900, derived=0),

@@ -5,10 +5,19 @@ from __future__ import annotations
 import io
 import math
 
+import yaml
+
 from sandbox.chat import chat
+from sandbox.program import SAMPLE_STACK_FILE
 from whatsapp_buffer.settings import SETTINGS
 
 DEFAULTS = {setting.key: setting.default for setting in SETTINGS}
+SAMPLE_STACK = {
+    key.split(":", 1)[1]: value
+    for key, value in yaml.safe_load(SAMPLE_STACK_FILE.read_text(encoding="utf-8"))["config"].items()
+    if key.startswith("whatsapp-buffer:")
+}
+"""The sandbox runs the sample stack (Pulumi.dev.yaml): its settings over the declared defaults."""
 
 
 def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
@@ -17,8 +26,10 @@ def test_a_scripted_chat_shows_the_countdown_the_burst_and_the_reply():
     assert chat(typed, out, {}) == 0
     screen = out.getvalue()
     # typed at 0 s: quiet for bufferSeconds, then the first window end after that (20 s and 1 s windows: 21 s)
-    window = DEFAULTS["windowSeconds"]
-    leaves = (math.floor(DEFAULTS["bufferSeconds"] / window) + 1) * window
+    settings = {**DEFAULTS, **SAMPLE_STACK}
+    assert settings["endOfTurn"] == "fixed"  # the chat's countdown is the fixed quiet period
+    window = settings["windowSeconds"]
+    leaves = (math.floor(settings["bufferSeconds"] / window) + 1) * window
     assert f"3 message(s) buffering: the burst leaves at {leaves:.0f} s" in screen
     assert "agent sees  │ Hello\n" in screen and "How" in screen and "are you?" in screen
     assert screen.count("agent sees") == 1  # three lines typed, one Connect message

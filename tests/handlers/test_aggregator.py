@@ -49,8 +49,8 @@ def tick_items(store):
 
 
 def tick_listing(store):
-    """{conversation key: [pending, last_arrival, first_pending, version] or None} of the newest tick (earlier ones
-    under other anchors stay in the table, inert)."""
+    """{conversation key: [pending, last_arrival, first_pending, version, cue, previous_arrival] or None} of the newest
+    tick (earlier ones under other anchors stay in the table, inert)."""
     from boto3.dynamodb.types import TypeDeserializer
 
     items = tick_items(store)
@@ -59,7 +59,9 @@ def tick_listing(store):
     for item in items:
         if float(item["written_at"]["N"]) == newest:
             for key, image in TypeDeserializer().deserialize(item["listed"]).items():
-                listed[key] = None if image is None else [None if v is None else float(v) for v in image]
+                listed[key] = (
+                    None if image is None else [v if v is None or isinstance(v, str) else float(v) for v in image]
+                )
     return listed
 
 
@@ -117,7 +119,7 @@ def test_every_invoke_returns_state_and_batch_item_failures(ingest, window, virt
     for response in window.responses:
         assert set(response) == {"state", "batchItemFailures"}
     assert window.responses[0] == {
-        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1]}},
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1, "open", T0 + 1]}},
         "batchItemFailures": [],
     }
 
@@ -440,7 +442,7 @@ def test_unreadable_stream_record_is_reported_by_sequence_number_and_the_rest_ke
     bad["dynamodb"]["SequenceNumber"] = "999"
     response = aggregator_module.handler(window.event([bad, *records], {}, False, T0), None)
     assert response == {
-        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1]}},
+        "state": {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1, 1, "open", T0 + 1]}},
         "batchItemFailures": [{"itemIdentifier": "999"}],
     }
 
@@ -480,6 +482,7 @@ def test_handler_builds_itself_from_the_environment_on_first_call(aws, dynamodb,
         "MAX_WAIT_SECONDS": "120",
         "MAX_MESSAGES": "10",
         "WINDOW_SECONDS": "10",
+        "END_OF_TURN": "fixed",
     }.items():
         monkeypatch.setenv(name, value)
     aggregator_module.installed.reset()
@@ -524,7 +527,7 @@ def test_a_waiting_conversation_comes_back_through_the_tick_with_its_image_and_f
     # never touched
     (tick,) = tick_items(store)
     assert (tick["pk"]["S"], tick["sk"]["S"], tick["record_type"]["S"]) == (f"CONV#{CONV.key}", "TICK", "tick")
-    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 1]}
+    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 1, "open", T0 + 1]}
     assert int(tick["expires_at"]["N"]) == int(T0 + 10 + 3600)
     assert "tick" not in control_item(store, CONV)
     # AND the next window sees it only through the tick's record, decides WAIT again on that image (no read) ...
@@ -593,7 +596,7 @@ def test_a_control_record_in_the_same_window_beats_the_ticks_older_image(
     # THEN whichever order the records come in, the window keeps the control record's newer image
     for batch in (records, list(reversed(records))):
         state = aggregator_module.handler(window.event(batch, {}, False, T0 + 10), None)["state"]
-        assert state["v"] == {CONV.key: [2, T0 + 15, T0 + 1, 2]}
+        assert state["v"] == {CONV.key: [2, T0 + 15, T0 + 1, 2, "plain", T0 + 1]}
     # AND the burst waits for 20 s of quiet after the second message
     close_with(window, records, T0 + 20)
     run_windows(window, T0 + 30)
@@ -609,8 +612,8 @@ def test_a_window_state_written_before_versions_were_kept_still_decides(ingest, 
     virtual_clock.set(T0 + 10)
     legacy = {"c": [CONV.key], "v": {CONV.key: [1, T0 + 1, T0 + 1]}}
     aggregator_module.handler(window.event([], legacy, True, T0), None)
-    # THEN it waits on that image, listed with version 0 (any image the table has since then replaces it)
-    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 0]}
+    # THEN it waits on that image, listed with version 0 (any image the table has since then replaces it) and no cue
+    assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 0, None, None]}
 
 
 class Interleaved(RawStore):

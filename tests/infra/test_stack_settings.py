@@ -28,11 +28,12 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
 
     assert settings == StackSettings(connect_instance_id=UUID_A, contact_flow_id=UUID_B)
     assert (settings.buffer_seconds, settings.max_wait_seconds, settings.max_messages, settings.window_seconds) == (
-        20,
+        11,
         60,
         50,
         1,
     )
+    assert settings.end_of_turn == "cues"
     assert settings.ignore_reactions and settings.ignore_stickers and not settings.mark_as_read
     assert (settings.retention_hours, settings.log_retention_days, settings.chat_duration_minutes) == (24, 14, 60)
     assert settings.whatsapp_phone_number_ids == ()
@@ -48,7 +49,8 @@ def test_defaults_apply_when_only_the_connect_ids_are_set():
         ({"bufferSeconds": "90", "maxWaitSeconds": "0"}, "max_wait_seconds", 90),
         ({"maxWaitSeconds": "20"}, "max_wait_seconds", 20),
         ({"maxMessages": "100"}, "max_messages", 100),
-        ({"windowSeconds": "20"}, "window_seconds", 20),
+        ({"bufferSeconds": "20", "windowSeconds": "20"}, "window_seconds", 20),
+        ({"endOfTurn": "fixed"}, "end_of_turn", "fixed"),
         ({"chatDurationMinutes": "10080"}, "chat_duration_minutes", 10080),
         ({"ignoreReactions": "false"}, "ignore_reactions", False),
         ({"ignoreStickers": "False"}, "ignore_stickers", False),
@@ -91,17 +93,24 @@ def test_valid_value_is_parsed_into_its_typed_field(values, field, expected):
         ({"bufferSeconds": "2.5"}, "bufferSeconds=2.5 is invalid: expected an integer from 1 to 300"),
         ({"bufferSeconds": "soon"}, "bufferSeconds=soon is invalid: expected an integer from 1 to 300"),
         (
-            {"maxWaitSeconds": "19"},
+            {"bufferSeconds": "20", "maxWaitSeconds": "19"},
             "maxWaitSeconds=19 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default",
         ),
         (
-            {"maxWaitSeconds": "901"},
+            {"bufferSeconds": "20", "maxWaitSeconds": "901"},
             "maxWaitSeconds=901 is invalid: expected an integer from 20 (bufferSeconds) to 900, or 0 for the default",
         ),
+        ({"endOfTurn": "smart"}, "endOfTurn=smart is invalid: expected fixed or cues"),
         ({"maxMessages": "0"}, "maxMessages=0 is invalid: expected an integer from 1 to 100"),
         ({"maxMessages": "101"}, "maxMessages=101 is invalid: expected an integer from 1 to 100"),
-        ({"windowSeconds": "0"}, "windowSeconds=0 is invalid: expected an integer from 1 to 20 (bufferSeconds)"),
-        ({"windowSeconds": "21"}, "windowSeconds=21 is invalid: expected an integer from 1 to 20 (bufferSeconds)"),
+        (
+            {"bufferSeconds": "20", "windowSeconds": "0"},
+            "windowSeconds=0 is invalid: expected an integer from 1 to 20 (bufferSeconds)",
+        ),
+        (
+            {"bufferSeconds": "20", "windowSeconds": "21"},
+            "windowSeconds=21 is invalid: expected an integer from 1 to 20 (bufferSeconds)",
+        ),
         (
             {"connectInstanceId": None},
             "connectInstanceId=<unset> is invalid: expected a UUID like 00000000-0000-0000-0000-000000000000",

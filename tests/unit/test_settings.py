@@ -22,6 +22,7 @@ AGGREGATOR_ENV = {
     "MAX_WAIT_SECONDS": "60",
     "MAX_MESSAGES": "50",
     "WINDOW_SECONDS": "5",
+    "END_OF_TURN": "fixed",
 }
 SHARED_BRIDGE_ENV = {
     "SESSIONS_TABLE_NAME": "sessions",
@@ -54,7 +55,9 @@ def test_aggregator_groups_the_debounce_settings_into_its_policy():
     assert settings == AggregatorSettings(
         raw_table_name="raw",
         bursts_queue_url="https://sqs.example/bursts.fifo",
-        policy=BufferPolicy(buffer_seconds=20.0, max_wait_seconds=60.0, max_messages=50, window_seconds=5.0),
+        policy=BufferPolicy(
+            buffer_seconds=20.0, max_wait_seconds=60.0, max_messages=50, window_seconds=5.0, end_of_turn="fixed"
+        ),
     )
     assert isinstance(settings.policy.max_messages, int)
 
@@ -69,6 +72,11 @@ def test_inbound_reads_the_flows_per_number_as_a_map():
 def test_inbound_refuses_flows_per_number_that_are_not_a_json_object_of_strings(value):
     with pytest.raises(ConfigurationError, match="CONTACT_FLOWS is not a JSON object of strings"):
         InboundSettings.from_env({**INBOUND_ENV, "CONTACT_FLOWS": value})
+
+
+def test_an_end_of_turn_policy_the_aggregator_does_not_know_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="END_OF_TURN='sometimes' is not one of fixed, cues"):
+        AggregatorSettings.from_env({**AGGREGATOR_ENV, "END_OF_TURN": "sometimes"})
 
 
 def test_inbound_and_outbound_read_theirs():

@@ -53,15 +53,21 @@ def test_the_tick_keeps_its_anchor_while_it_waits(waiting, previous, anchor):
 @pytest.mark.parametrize(
     ("value", "view"),
     [
-        ([2, 101, 100, 4], [2, 101.0, 100.0, 4]),
-        ([2, 101.0, None, 4], [2, 101.0, None, 4]),
+        ([2, 101, 100, 4, "done", 99], [2, 101.0, 100.0, 4, "done", 99.0]),
+        ([2, 101, 100, 4, None, None], [2, 101.0, 100.0, 4, None, None]),
+        # written by the code before cues were kept: no cue, no previous arrival (a plain quiet period)
+        ([2, 101, 100, 4], [2, 101.0, 100.0, 4, None, None]),
+        ([2, 101.0, None, 4], [2, 101.0, None, 4, None, None]),
         # written by the code before versions were kept (a deploy mid-window): version 0, so any tick replaces it
-        ([2, 101.0, 100.0], [2, 101.0, 100.0, 0]),
+        ([2, 101.0, 100.0], [2, 101.0, 100.0, 0, None, None]),
+        # a cue that is not a label reads as none
+        ([2, 101, 100, 4, 7, None], [2, 101.0, 100.0, 4, None, None]),
         ([2, 101.0], None),
+        ([2, 101.0, 100.0, 4, "done"], None),
         ("2,101", None),
         ({"pending": 2}, None),
         ([None, 101.0, 100.0, 4], None),
     ],
 )
-def test_a_view_is_four_numbers_or_a_three_number_one_from_before(value, view):
+def test_a_view_is_six_values_or_a_shorter_one_from_before(value, view):
     assert listed_view(value) == view

@@ -3,12 +3,13 @@ conversations it leaves waiting come back to it. Kept apart from the message ite
 own bookkeeping, read and written by the aggregator and the sweeper, and their layout is what the stream filters,
 the sparse index and the aggregator's PutItem grant are built on.
 
-Control item: sk = `CONTROL`; `last_arrival`, `first_pending`, `pending`, `version`, `tick`, and `waiting` =
+Control item: sk = `CONTROL`; `last_arrival`, `previous_arrival` (the arrival before it), `cue` (the latest
+message's `end_of_turn.Cue`, a label, never words), `first_pending`, `pending`, `version`, `tick`, and `waiting` =
 `pending` while messages are pending (removed with `first_pending` when none are). Ingest writes it in the same
 transaction as the message (`raw_messages`); the flush settles it at the version it read.
 Tick item: pk = `CONV#<anchor conversation key>`, sk = `TICK` (chunks `TICK#1`, `TICK#2`... when the list would pass
-TICK_CHUNK_BYTES), `record_type` tick, `listed` = {conversation key: [pending, last_arrival, first_pending, version]
-or NULL}, `written_at`, TTL `expires_at` (an hour). Each final invoke that leaves conversations waiting writes one
+TICK_CHUNK_BYTES), `record_type` tick, `listed` = {conversation key: [pending, last_arrival, first_pending, version,
+cue, previous_arrival] or NULL}, `written_at`, TTL `expires_at` (an hour). Each final invoke that leaves conversations waiting writes one
 (PutItem, unconditional): its stream record carries every listed conversation into the next window, in place of one
 touch per conversation. Nothing rewrites a stale tick, so it writes no record and is inert until TTL removes it.
 Index `pending-since` (sparse, keys only): `waiting` / `first_pending`. Only control items with pending messages carry
@@ -112,11 +113,14 @@ class ControlItems(RawTable):
             ConsistentRead=True,
         )
         item = response.get("Item") or {}
+        cue = item.get("cue", {}).get("S")
         return ControlView(
             pending=int(read_number(item, "pending") or 0),
             last_arrival=read_number(item, "last_arrival"),
             first_pending=read_number(item, "first_pending"),
             version=int(read_number(item, "version") or 0),
+            cue=cue,
+            previous_arrival=read_number(item, "previous_arrival"),
         )
 
     def touch(self, conversation: Conversation) -> None:
@@ -208,9 +212,12 @@ class ControlItems(RawTable):
 def _tick_image(image: list[Any] | None) -> dict[str, Any]:
     if image is None:
         return {"NULL": True}
-    return {
-        "L": [
-            {"NULL": True} if value is None else {"N": number(value) if isinstance(value, float) else str(value)}
-            for value in image
-        ]
-    }
+    return {"L": [_tick_value(value) for value in image]}
+
+
+def _tick_value(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, str):
+        return {"S": value}
+    return {"N": number(value) if isinstance(value, float) else str(value)}

@@ -58,8 +58,11 @@ def message_item(message: InboundMessage, now: float, retention_hours: float) ->
 class MessageItems(RawTable):
     """The message items: stored by ingest, read, claimed and marked by the flush, quoted by a reply."""
 
-    def store_message(self, message: InboundMessage, now: float, retention_hours: float) -> bool:
-        """Store a message and count it pending on its conversation, atomically. False when it is a redelivery."""
+    def store_message(
+        self, message: InboundMessage, now: float, retention_hours: float, cue: str | None = None
+    ) -> bool:
+        """Store a message and count it pending on its conversation, atomically. False when it is a redelivery.
+        The control item keeps the arrival before this one and `cue`, the message's end-of-turn label (none: removed)."""
         item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
         # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused.
@@ -70,13 +73,19 @@ class MessageItems(RawTable):
             "expires_at": item["expires_at"],
         }
         new = "attribute_not_exists(pk)"
+        # Every action reads the item as it was before the update ("DynamoDB evaluates every action against the item's
+        # attribute values as they were before the update": Developer Guide, update expressions), so
+        # previous_arrival gets the last arrival before this one.
+        cue_action = "REMOVE cue " if cue is None else ""
         counted = {
             "TableName": self.table_name,
             "Key": control_key(message.conversation),
             "UpdateExpression": (
-                "SET last_arrival = :now, first_pending = if_not_exists(first_pending, :now), "
-                f"{WAITING} = :pending, record_type = :control, expires_at = :expires "
-                "ADD pending :one, version :one"
+                "SET last_arrival = :now, previous_arrival = if_not_exists(last_arrival, :now), "
+                "first_pending = if_not_exists(first_pending, :now), "
+                f"{WAITING} = :pending, record_type = :control, expires_at = :expires"
+                + ("" if cue is None else ", cue = :cue")
+                + f" {cue_action}ADD pending :one, version :one"
             ),
             "ExpressionAttributeValues": {
                 ":now": {"N": number(now)},
@@ -84,6 +93,7 @@ class MessageItems(RawTable):
                 ":control": {"S": CONTROL},
                 ":one": {"N": "1"},
                 ":expires": item["expires_at"],
+                **({} if cue is None else {":cue": {"S": cue}}),
             },
         }
         return write_transaction(

@@ -1,6 +1,6 @@
 """Pure: should a conversation's pending messages become a burst now?
 
-A quiet-period debounce with two caps, decided from the conversation's control item and the time passed in.
+A quiet-period debounce with two caps (the quiet period itself from `end_of_turn`), decided from the conversation's control item and the time passed in.
 No boto3, no clock, no environment: the aggregator reads the control item and `clock.now()` and asks here.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
+from whatsapp_buffer.buffer import end_of_turn
 from whatsapp_buffer.function_settings import BufferPolicy
 
 
@@ -38,6 +40,28 @@ class ControlView:
     first_pending: float | None
     """When the oldest message still pending was stored."""
     version: int = 0
+    cue: str | None = None
+    """The latest message's `end_of_turn.Cue`, filed by ingest (None on items written before cues were kept)."""
+    previous_arrival: float | None = None
+    """When the message before the latest was stored (None for a conversation's first message)."""
+
+    @classmethod
+    def from_view(cls, view: list[Any]) -> ControlView:
+        """From a window view [pending, last_arrival, first_pending, version, cue?, previous_arrival?]."""
+        cue, previous_arrival = (list(view[4:6]) + [None, None])[:2]
+        return cls(view[0], view[1], view[2], view[3], cue, previous_arrival)
+
+    def as_view(self) -> list[Any]:
+        return [self.pending, self.last_arrival, self.first_pending, self.version, self.cue, self.previous_arrival]
+
+    @property
+    def previous_gap(self) -> float | None:
+        """Seconds between the latest two messages when both are pending, else None."""
+        if self.previous_arrival is None or self.last_arrival is None or self.first_pending is None:
+            return None
+        if self.previous_arrival < self.first_pending:
+            return None
+        return self.last_arrival - self.previous_arrival
 
 
 @dataclass(frozen=True)
@@ -64,7 +88,7 @@ def flush_due(control: ControlView, now: float, policy: BufferPolicy) -> Decisio
     if first_pending is None or now >= first_pending + policy.max_wait_seconds:
         return Decision(Outcome.FLUSH, MAX_WAIT)
     last_arrival = control.last_arrival if control.last_arrival is not None else first_pending
-    if now >= last_arrival + policy.buffer_seconds:
+    if now >= last_arrival + quiet_seconds(control, policy):
         return Decision(Outcome.FLUSH, QUIET)
     return Decision(Outcome.WAIT, NOT_DUE)
 
@@ -82,4 +106,9 @@ def due_at(control: ControlView, policy: BufferPolicy) -> float | None:
     if first_pending is None:
         return float("-inf")
     last_arrival = control.last_arrival if control.last_arrival is not None else first_pending
-    return min(last_arrival + policy.buffer_seconds, first_pending + policy.max_wait_seconds)
+    return min(last_arrival + quiet_seconds(control, policy), first_pending + policy.max_wait_seconds)
+
+
+def quiet_seconds(control: ControlView, policy: BufferPolicy) -> float:
+    """The quiet period after the latest message: `bufferSeconds`, or by its cue under `endOfTurn: cues`."""
+    return end_of_turn.quiet_seconds(control.cue, control.previous_gap, policy)

@@ -172,7 +172,7 @@ class Aggregator:
     def _decided_by_view(self, conversation: Conversation, view: list[Any]) -> Any:
         """WAIT or IDLE by the record's image, without reading the control item: the image to list (WAIT) or
         _NOT_LISTED (IDLE). _LOOKS_DUE when the image looks due: the flush reads the truth."""
-        control, now = ControlView(view[0], view[1], view[2], view[3]), self.now()
+        control, now = ControlView.from_view(view), self.now()
         decision = debounce.flush_due(control, now, self.policy)
         if decision.outcome is debounce.Outcome.WAIT:
             self._signal_typing(conversation, control, now)
@@ -191,7 +191,7 @@ class Aggregator:
             decision = debounce.flush_due(control, now, self.policy)
             if decision.outcome is debounce.Outcome.WAIT and not sent:
                 self._signal_typing(conversation, control, now)
-                return sent, [control.pending, control.last_arrival, control.first_pending, control.version]
+                return sent, control.as_view()
             if not decision.flush:
                 # After a flush the settled control item already wrote the record the next window needs.
                 return sent, _NOT_LISTED

@@ -6,8 +6,8 @@ forgotten.
 
 Records of control items arrive during a window; their conversation keys are collected in the window state with the
 newest control image their records carried ({"c": [keys], "v": {key: [pending, last_arrival, first_pending,
-version]}, "a": [tick anchors]}, about 120 bytes a conversation: ~8,700 per shard-window under Lambda's 1 MB state
-limit).
+version, cue, previous_arrival]}, "a": [tick anchors]}; `bench aggregator` measures its bytes a conversation against
+Lambda's 1 MB state limit).
 
 Lambda drops a window's state after its final invoke ("After processing, the window completes and your final
 invocation completes, and then the state is dropped": Lambda Developer Guide, "Tumbling windows" for DynamoDB
@@ -45,7 +45,7 @@ from whatsapp_buffer.observability import count, logger
 
 STATE_KEY = "c"
 """Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending,
-version]}, "a": [anchors of the ticks this window carried]}."""
+version, cue, previous_arrival]}, "a": [anchors of the ticks this window carried]}."""
 VIEWS_KEY = "v"
 """The newest control image each conversation's records carried this window (the stream's NEW_IMAGE, or a tick's
 listed image; see the module docstring for how they merge): enough to decide WAIT or IDLE without reading the control
@@ -100,34 +100,41 @@ def state_anchors(state: dict[str, Any], seen: dict[str, None]) -> dict[str, Non
 
 
 def control_view(image: dict[str, Any] | None) -> list[Any] | None:
-    """[pending, last_arrival, first_pending, version] from a control record's (deserialized) NewImage; None if
-    unusable. An image without `version` (none is written without one) reads as version 0."""
+    """[pending, last_arrival, first_pending, version, cue, previous_arrival] from a control record's (deserialized)
+    NewImage; None if unusable. An image without `version` (none is written without one) reads as version 0, one
+    without `cue` or `previous_arrival` (written before ingest kept them) as None."""
     if not image or "pending" not in image or "last_arrival" not in image:
         return None
     try:
-        first = image.get("first_pending")
+        first, previous, cue = image.get("first_pending"), image.get("previous_arrival"), image.get("cue")
         return [
             int(image["pending"]),
             float(image["last_arrival"]),
             None if first is None else float(first),
             int(image.get("version") or 0),
+            cue if isinstance(cue, str) else None,
+            None if previous is None else float(previous),
         ]
     except (TypeError, ValueError):
         return None
 
 
 def listed_view(image: Any) -> list[Any] | None:
-    """A tick's or a window state's view as [pending, last_arrival, first_pending, version]; a 3-element one (a window
-    state written before versions were kept) reads as version 0. None when it is not a view."""
-    if not isinstance(image, list) or len(image) not in (3, 4):
+    """A tick's or a window state's view as [pending, last_arrival, first_pending, version, cue, previous_arrival]; a
+    3-element one (a window state written before versions were kept) reads as version 0, a 4-element one (before cues
+    were kept) without cue. None when it is not a view."""
+    if not isinstance(image, list) or len(image) not in (3, 4, 6):
         return None
-    pending, last_arrival, first_pending, *version = image
+    pending, last_arrival, first_pending, *rest = image
+    version, cue, previous = (rest + [0, None, None][len(rest) :])[:3]
     return control_view(
         {
             "pending": pending,
             "last_arrival": last_arrival,
             "first_pending": first_pending,
-            "version": (version or [0])[0],
+            "version": version or 0,
+            "cue": cue,
+            "previous_arrival": previous,
         }
     )
 

@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.buffer import end_of_turn
 from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.function_settings import IngestSettings
@@ -102,7 +103,9 @@ class Ingest:
         if self._ignored(message):
             result.ignored += 1
             logger.info("message ignored by configuration", **ids)
-        elif self.store.store_message(self._quoted(message, now), now, self.settings.retention_hours):
+        elif self.store.store_message(
+            self._quoted(message, now), now, self.settings.retention_hours, cue=cue_of_message(message)
+        ):
             result.stored += 1
             logger.info("message stored", **ids)
         else:
@@ -164,6 +167,12 @@ class Ingest:
         return (message.kind == "reaction" and self.settings.ignore_reactions) or (
             message.kind == "sticker" and self.settings.ignore_stickers
         )
+
+
+def cue_of_message(message: InboundMessage) -> str:
+    """The end-of-turn cue the control item keeps for this message: a label from its kind and words, never the words."""
+    words = message.content.get("text") or message.content.get("caption")
+    return end_of_turn.cue_of(message.kind, words if isinstance(words, str) else None).value
 
 
 def _count(result: IngestResult) -> None:
