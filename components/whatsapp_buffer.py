@@ -161,7 +161,9 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
             ),
         )
-        self.dashboard = stack_dashboard(f"{name}-dashboard", self, context, ingest, aggregator, bridge)
+        self.dashboard = stack_dashboard(
+            f"{name}-dashboard", self, context, ingest, aggregator, bridge, settings=settings
+        )
         self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
             ingest,
             aggregator,
