@@ -77,10 +77,21 @@ def test_gaps_are_per_conversation(ingest, virtual_clock, capsys):
     assert gaps(capsys) == [10.0]
 
 
-def test_messages_of_one_event_follow_each_other_with_no_gap(ingest, capsys):
-    deliver(eum.message("wamid.1"), eum.message("wamid.2"), eum.message("wamid.3"))
+def test_messages_of_one_event_follow_each_other_with_no_gap_and_one_read_per_conversation(ingest, store, capsys):
+    reads = []
+    store.client.meta.events.register("provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(1))
+    try:
+        deliver(
+            eum.message("wamid.1"),
+            eum.message("wamid.2"),
+            eum.message("wamid.b1", customer=OTHER_CUSTOMER),
+            eum.message("wamid.3"),
+        )
+    finally:
+        store.client.meta.events.unregister("provide-client-params.dynamodb.GetItem")
 
     assert gaps(capsys) == [0.0, 0.0]
+    assert len(reads) == 2
 
 
 def test_an_ignored_reaction_reports_no_gap_and_is_no_previous_message(store, virtual_clock, capsys):

@@ -47,6 +47,8 @@ class IngestResult:
     refusals: int = 0
     """Failed statuses of messages the bridge sent, recorded for the agent's notice (once per message)."""
     failures: list[MalformedEvent] = field(default_factory=list)
+    arrivals: dict[str, float] = field(default_factory=dict)
+    """Conversation key -> when this invocation stored its latest message: the next one's previous arrival, unread."""
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -107,9 +109,11 @@ class Ingest:
             result.ignored += 1
             logger.info("message ignored by configuration", **ids)
             return
-        previous = self._last_arrival(message.conversation, ids)
+        key = message.conversation.key
+        previous = result.arrivals[key] if key in result.arrivals else self._last_arrival(message.conversation, ids)
         if self.store.store_message(self._quoted(message, now), now, self.settings.retention_hours):
             result.stored += 1
+            result.arrivals[key] = now
             logger.info("message stored", **ids)
             if previous is not None:
                 gap = follow_up_gap(previous, now, self.settings.max_wait_seconds)
