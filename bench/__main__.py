@@ -2,7 +2,7 @@
 
 Sections: real (real chat timing: the Gitter dialogs), real_sandbox (a sample of them through the sandbox), quality,
 sweep, aggregator, spike, scale, coldstart, media, stages (`python -m bench faults ...` runs bench/faults.py instead,
-`python -m bench advise TRACE.jsonl` bench/advise.py);
+`python -m bench advise TRACE.jsonl` bench/advise.py, `python -m bench timings ...` bench/timings.py);
 `--quick` replays only the default bufferSeconds' sweep points through the sandbox (and writes out/results.partial.json). Replays run one after another (2 cores: the replay process,
 moto and the function workers already share them).
 """
@@ -393,6 +393,11 @@ def main(argv: list[str]) -> int:
         from bench import faults
 
         return faults.main(argv[1:])
+    if argv[:1] == ["timings"]:
+        # A deployed stack's customer timings, read from its raw table as a replay trace (bench/timings.py).
+        from bench import timings
+
+        return timings.main(argv[1:])
     quick = "--quick" in argv
     argv = [a for a in argv if a != "--quick"]
     unknown = [a for a in argv if a not in SECTIONS]

@@ -66,7 +66,8 @@ class BufferedIngest(pulumi.ComponentResource):
                         sid="WriteRawMessages",
                     ),
                     # A reply's original (an earlier message, or an agent message the bridge relayed) is looked up
-                    # in the raw table to quote it: GetItem for the agent's, Query for the customer's own.
+                    # in the raw table to quote it: GetItem for the agent's, Query for the customer's own. GetItem also
+                    # reads a conversation's last arrival before each store, for the message's follow-up gap.
                     iam.allow(["dynamodb:GetItem", "dynamodb:Query"], [self.raw_table.arn], sid="QuoteReplies"),
                     iam.allow(["sqs:SendMessage"], [self.dead_letter_queue.arn], sid="DeadLetterFailedEvents"),
                 ],

@@ -14,7 +14,9 @@ Dashboard body format: Amazon CloudWatch API Reference, "Dashboard Body Structur
 (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html): a
 `widgets` array of `{"type": "metric", "x", "y", "width", "height", "properties": {"metrics", "region", "title",
 "period", "stat", ...}}`, each metric `[Namespace, MetricName, DimensionName, DimensionValue, {rendering options}]`,
-or `[{"expression": ..., "id": ..., "label": ...}]` for metric math such as SEARCH.
+or `[{"expression": ..., "id": ..., "label": ...}]` for metric math such as SEARCH; `annotations.horizontal`:
+`[{"label", "value"}]`, a line at that value ("the graph is scaled so that all visible horizontal annotations appear").
+A panel's `marks` are such lines at the stack's configured values (`bufferSeconds` beside the follow-up gap).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pulumi
@@ -30,6 +32,7 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE
+from components.settings import SETTINGS, StackSettings
 
 if TYPE_CHECKING:
     from components.buffered_ingest import BufferedIngest
@@ -69,6 +72,8 @@ class Widget:
     unit: str = "Count"
     by: str | None = None
     """A CUSTOM metric's further dimension: one line per value (e.g. `Reason`)."""
+    marks: tuple[str, ...] = ()
+    """Stack config keys drawn as horizontal lines at their configured values (e.g. `bufferSeconds`)."""
 
 
 WIDGETS: tuple[Widget, ...] = (
@@ -84,6 +89,13 @@ WIDGETS: tuple[Widget, ...] = (
         CUSTOM,
         (Series("AddedLatency", "p50", "p50"), Series("AddedLatency", "p95", "p95")),
         unit="Seconds",
+    ),
+    Widget(
+        "Follow-up gap (seconds between a customer's messages)",
+        CUSTOM,
+        (Series("FollowUpGap", "p50", "p50"), Series("FollowUpGap", "p90", "p90")),
+        unit="Seconds",
+        marks=("bufferSeconds",),
     ),
     Widget("Dead-letter queue depths", DEAD_LETTER_QUEUES, (Series("ApproximateNumberOfMessagesVisible", "Maximum"),)),
     Widget("Replies refused by reason", CUSTOM, (Series("RepliesRefused"),), by="Reason"),
@@ -108,6 +120,12 @@ def custom_metric_names(widgets: tuple[Widget, ...] = WIDGETS) -> set[str]:
     return {series.metric for widget in widgets if widget.source == CUSTOM for series in widget.series}
 
 
+def marked_values(settings: StackSettings, widgets: tuple[Widget, ...] = WIDGETS) -> dict[str, float]:
+    """Each config key a panel marks -> the stack's value of it."""
+    fields = {s.key: s.field for s in SETTINGS}
+    return {key: getattr(settings, fields[key]) for widget in widgets for key in widget.marks}
+
+
 def dashboard_name(context: StackContext) -> str:
     """`<project>-<stack>` with what a dashboard name may not hold replaced by `-` (botocore PutDashboard
     DashboardName: "The maximum length is 255, and valid characters are A-Z, a-z, 0-9, "-", and "_")."""
@@ -122,9 +140,11 @@ def dashboard_body(
     dead_letter_queues: Mapping[str, str],
     functions: Mapping[str, str],
     widgets: tuple[Widget, ...] = WIDGETS,
+    marks: Mapping[str, float] | None = None,
 ) -> str:
     """The dashboard's JSON: `dead_letter_queues` and `functions` map each line's label to the queue's or function's
-    name (the dimension value)."""
+    name (the dimension value); `marks` each config key a panel marks to its value (`marked_values`)."""
+    marks = marks or {}
     placed = []
     for index, widget in enumerate(widgets):
         properties = {
@@ -136,6 +156,13 @@ def dashboard_body(
             "metrics": _metrics(widget, namespace, service, dead_letter_queues, functions),
             "yAxis": {"left": {"min": 0, "label": widget.unit, "showUnits": False}},
         }
+        unmarked = [key for key in widget.marks if key not in marks]
+        if unmarked:
+            raise ValueError(f"panel {widget.title!r} marks {', '.join(unmarked)}: no value given")
+        if widget.marks:
+            properties["annotations"] = {
+                "horizontal": [{"label": f"{key} {marks[key]:g}", "value": marks[key]} for key in widget.marks]
+            }
         column, row = index % COLUMNS, index // COLUMNS
         placed.append(
             {"type": "metric", "x": column * WIDTH, "y": row * HEIGHT, "width": WIDTH, "height": HEIGHT}
@@ -203,6 +230,8 @@ class StackDashboardArgs:
     """label -> every queue where the stack's failed work waits."""
     functions: Mapping[str, aws.lambda_.Function]
     """label -> every function of the stack."""
+    marks: Mapping[str, float] = field(default_factory=dict)
+    """Config key -> the stack's value, for the panels that mark it (`marked_values`)."""
 
 
 class StackDashboard(pulumi.ComponentResource):
@@ -223,6 +252,7 @@ class StackDashboard(pulumi.ComponentResource):
                 service=context.service_name,
                 dead_letter_queues=dict(zip(queue_labels, queues, strict=True)),
                 functions=dict(zip(function_labels, functions, strict=True)),
+                marks=args.marks,
             )
 
         names = [q.name for q in args.dead_letter_queues.values()] + [f.name for f in args.functions.values()]
@@ -243,9 +273,11 @@ def stack_dashboard(
     aggregator: StreamAggregator,
     bridge: ConnectBridge,
     outreach: aws.lambda_.Function | None = None,
+    *,
+    settings: StackSettings,
 ) -> StackDashboard:
     """The dashboard of every dead-letter and failure queue and every function the components declare (`outreach`:
-    the function contact flows invoke, ContactFlowOutreach)."""
+    the function contact flows invoke, ContactFlowOutreach), with the stack's `settings` that panels mark."""
     queues = {
         "ingest": ingest.dead_letter_queue,
         "bursts": aggregator.bursts_dead_letter_queue,
@@ -266,6 +298,6 @@ def stack_dashboard(
     }
     return StackDashboard(
         name,
-        StackDashboardArgs(context, METRICS_NAMESPACE, queues, functions),
+        StackDashboardArgs(context, METRICS_NAMESPACE, queues, functions, marked_values(settings)),
         pulumi.ResourceOptions(parent=parent),
     )

@@ -173,7 +173,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         )
         self.outreach = outreach
         self.dashboard = stack_dashboard(
-            f"{name}-dashboard", self, context, ingest, aggregator, bridge, outreach.function
+            f"{name}-dashboard", self, context, ingest, aggregator, bridge, outreach.function, settings=settings
         )
         self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
             ingest,

@@ -111,6 +111,8 @@ class IngestSettings(_FromEnvironment):
     retention_hours: float
     ignore_reactions: bool
     ignore_stickers: bool
+    max_wait_seconds: float
+    """The cap of the follow-up gap ingest reports (`FollowUpGap`): a longer gap never changes what the buffer does."""
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "maxWaitSeconds", Integer(Ref("bufferSeconds"), 900, derived=0),
         "Longest a message waits, even if the customer keeps typing.",
-        default=60, env="MAX_WAIT_SECONDS", readers=(AGGREGATOR, SWEEPER),
+        default=60, env="MAX_WAIT_SECONDS", readers=(INGEST, AGGREGATOR, SWEEPER),
     ),
     Setting(
         "maxMessages", Integer(1, 100), "Send as soon as this many messages are pending.",

@@ -126,6 +126,11 @@ def test_the_lambda_retries_of_a_poison_event_store_its_good_neighbour_once(inge
 class RecordingStore:
     def __init__(self) -> None:
         self.ids: list[str] = []
+        self.reads = 0
+
+    def last_arrival(self, conversation) -> float | None:
+        self.reads += 1
+        return None
 
     def store_message(self, message, now, retention_hours) -> bool:
         self.ids.append(message.message_id)
@@ -141,6 +146,8 @@ def test_a_thousand_messages_in_one_entry_are_all_stored_in_order(ingest_setting
         ingest_module.installed.reset()
     assert result["stored"] == 1000
     assert recording.ids == [f"wamid.CORPUS.th.{i:04d}" for i in range(1000)]
+    # One conversation: its previous arrival is read once, then known from the messages stored before it
+    assert recording.reads == 1
 
 
 def test_a_text_longer_than_whatsapp_allows_is_cut_with_a_readable_note(ingest, store):

@@ -77,7 +77,9 @@ def store(dynamodb) -> RawStore:
 
 @pytest.fixture
 def ingest_settings() -> IngestSettings:
-    return IngestSettings(raw_table_name=TABLE, retention_hours=24, ignore_reactions=False, ignore_stickers=False)
+    return IngestSettings(
+        raw_table_name=TABLE, retention_hours=24, ignore_reactions=False, ignore_stickers=False, max_wait_seconds=120
+    )
 
 
 @pytest.fixture

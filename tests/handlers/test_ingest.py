@@ -107,7 +107,9 @@ def test_oversized_text_is_stored_whole_for_the_aggregator_to_split(ingest, stor
 @pytest.mark.parametrize(("flags", "fixture"), [((True, False), "reaction"), ((False, True), "sticker")])
 def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_clock, capsys, flags, fixture):
     # GIVEN ingest configured to ignore reactions or stickers
-    settings = IngestSettings(store.table_name, retention_hours=1, ignore_reactions=flags[0], ignore_stickers=flags[1])
+    settings = IngestSettings(
+        store.table_name, retention_hours=1, ignore_reactions=flags[0], ignore_stickers=flags[1], max_wait_seconds=60
+    )
     ingest_module.build(settings, store)
     try:
         # WHEN one arrives
@@ -127,7 +129,8 @@ def test_stored_and_redelivered_messages_are_counted_as_stored_and_duplicates_dr
     # WHEN it is redelivered next to a new one
     deliver(eum.webhook_entry(eum.message("wamid.1"), eum.message("wamid.2")))
     # THEN one is stored and one counted as a duplicate dropped
-    assert emitted(capsys) == {"MessagesStored": [1.0], "DuplicatesDropped": [1.0]}
+    # (the new one follows the first with no gap: the clock stands still)
+    assert emitted(capsys) == {"MessagesStored": [1.0], "DuplicatesDropped": [1.0], "FollowUpGap": [0.0]}
 
 
 def test_rejected_inputs_are_counted_even_when_the_invocation_fails(ingest, capsys):
@@ -161,6 +164,7 @@ def test_handler_builds_itself_from_the_environment_on_first_call(store, monkeyp
     monkeypatch.setenv("RETENTION_HOURS", "24")
     monkeypatch.setenv("IGNORE_REACTIONS", "false")
     monkeypatch.setenv("IGNORE_STICKERS", "true")
+    monkeypatch.setenv("MAX_WAIT_SECONDS", "60")
     ingest_module.installed.reset()
     try:
         result = deliver(eum.entry("text"))

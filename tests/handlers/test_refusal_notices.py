@@ -57,7 +57,7 @@ class RefusalWorld(World):
         create_raw_table(self.dynamodb, "raw")
         outbound.installed.get().relay._remember_said = bootstrap.remember_said(self.raw, retention_hours=24)
         settings = IngestSettings(
-            raw_table_name="raw", retention_hours=24, ignore_reactions=False, ignore_stickers=False
+            raw_table_name="raw", retention_hours=24, ignore_reactions=False, ignore_stickers=False, max_wait_seconds=60
         )
         ingest_module.build(settings, self.raw)
         self.notices = RefusalNotices(

@@ -249,3 +249,53 @@ def test_every_function_of_the_stack_is_drawn_with_its_errors_and_throttles(stac
     for title in drawn.values():
         assert _dimension_values(widgets[title], "FunctionName") == names
         assert {m[0] for m in widgets[title]["metrics"]} == {"AWS/Lambda"}
+
+
+# --- the follow-up gap beside bufferSeconds --------------------------------------------------------------------------
+
+
+def _gap_panel(graph: ResourceGraph) -> dict:
+    (title,) = [w.title for w in WIDGETS if any(s.metric == "FollowUpGap" for s in w.series)]
+    return _widgets(graph)[title]
+
+
+@pytest.mark.parametrize(("config", "buffer_seconds"), [({}, 20), ({"bufferSeconds": "12"}, 12)])
+def test_the_follow_up_gap_is_drawn_at_p50_and_p90_beside_the_stacks_buffer_seconds(config, buffer_seconds):
+    # GIVEN a stack with its bufferSeconds (the default, or set)
+    panel = _gap_panel(run_program(config))
+    # THEN the panel draws ingest's FollowUpGap at p50 and p90, in seconds
+    assert [(m[1], m[-1]["stat"]) for m in panel["metrics"]] == [("FollowUpGap", "p50"), ("FollowUpGap", "p90")]
+    assert panel["yAxis"]["left"]["label"] == "Seconds"
+    # AND a horizontal line at the configured quiet period
+    assert panel["annotations"] == {
+        "horizontal": [{"label": f"bufferSeconds {buffer_seconds}", "value": buffer_seconds}]
+    }
+
+
+def test_every_panel_mark_is_a_declared_config_key_read_from_the_stacks_settings():
+    from components.dashboard import marked_values
+    from components.settings import SETTINGS, parse_settings
+
+    marked = {key for widget in WIDGETS for key in widget.marks}
+    settings = parse_settings(
+        {
+            "connectInstanceId": "c800978e-fdc0-406e-bbb0-4f575f5842a6",
+            "contactFlowId": "7d3e0a55-1111-4222-8333-444455556666",
+            "bufferSeconds": "7",
+        }
+    )
+
+    assert marked == {"bufferSeconds"}
+    assert marked <= {s.key for s in SETTINGS}
+    assert marked_values(settings) == {"bufferSeconds": 7}
+
+
+def test_a_panel_marking_a_key_without_a_value_is_refused_by_name():
+    from components.dashboard import dashboard_body
+
+    marked = (Widget("Gap", CUSTOM, (Series("FollowUpGap", "p50"),), marks=("bufferSeconds",)),)
+
+    with pytest.raises(ValueError, match="panel 'Gap' marks bufferSeconds: no value given"):
+        dashboard_body(
+            region="us-east-1", namespace="N", service="s", dead_letter_queues={}, functions={}, widgets=marked
+        )

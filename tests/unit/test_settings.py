@@ -14,7 +14,13 @@ from whatsapp_buffer.function_settings import (
 )
 from whatsapp_buffer.settings import ENVIRONMENT
 
-INGEST_ENV = {"RAW_TABLE_NAME": "raw", "RETENTION_HOURS": "24", "IGNORE_REACTIONS": "true", "IGNORE_STICKERS": "no"}
+INGEST_ENV = {
+    "RAW_TABLE_NAME": "raw",
+    "RETENTION_HOURS": "24",
+    "IGNORE_REACTIONS": "true",
+    "IGNORE_STICKERS": "no",
+    "MAX_WAIT_SECONDS": "60",
+}
 AGGREGATOR_ENV = {
     "RAW_TABLE_NAME": "raw",
     "BURSTS_QUEUE_URL": "https://sqs.example/bursts.fifo",
@@ -45,7 +51,7 @@ INBOUND_ENV = {
 
 
 def test_ingest_reads_its_variables_typed():
-    assert IngestSettings.from_env(INGEST_ENV) == IngestSettings("raw", 24.0, True, False)
+    assert IngestSettings.from_env(INGEST_ENV) == IngestSettings("raw", 24.0, True, False, 60.0)
     assert isinstance(IngestSettings.from_env(INGEST_ENV).retention_hours, float)
 
 

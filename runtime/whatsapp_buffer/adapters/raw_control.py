@@ -123,6 +123,21 @@ class ControlItems(RawTable):
             previous_arrival=read_number(item, "previous_arrival"),
         )
 
+    def last_arrival(self, conversation: Conversation) -> float | None:
+        """When the conversation's latest stored message reached ingest (the control item's `last_arrival`), read
+        consistently so a message a second ago is seen; None before its first message. Ingest reads it before
+        storing because its transaction cannot return it: TransactWriteItems' `Update` takes no `ReturnValues`
+        (botocore's DynamoDB model; only `ReturnValuesOnConditionCheckFailure`, for a refused condition)."""
+        response = self._call(
+            "read a conversation's last arrival",
+            self.client.get_item,
+            TableName=self.table_name,
+            Key=control_key(conversation),
+            ProjectionExpression="last_arrival",
+            ConsistentRead=True,
+        )
+        return read_number(response.get("Item") or {}, "last_arrival")
+
     def touch(self, conversation: Conversation) -> None:
         """Change the control item without changing its meaning, so a new stream record brings the conversation
         into the next window."""

@@ -13,6 +13,10 @@ refusal item, written once, which the inbound function reads off the stream to t
 failed status of any other message (sent by another system on the same number, or long expired) is only counted. A
 lookup or write that fails fails the invocation, so Lambda's retries (and then the DLQ) keep the status: both steps
 are idempotent.
+
+Each message stored after an earlier one of its conversation reports its follow-up gap (`FollowUpGap`: seconds since
+the previous arrival, capped at maxWaitSeconds), so operators see how their customers type beside `bufferSeconds`. A
+redelivery, an ignored message and a conversation's first message report none.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class IngestResult:
     refusals: int = 0
     """Failed statuses of messages the bridge sent, recorded for the agent's notice (once per message)."""
     failures: list[MalformedEvent] = field(default_factory=list)
+    arrivals: dict[str, float] = field(default_factory=dict)
+    """Conversation key -> when this invocation stored its latest message: the next one's previous arrival, unread."""
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -103,14 +109,30 @@ class Ingest:
         if self._ignored(message):
             result.ignored += 1
             logger.info("message ignored by configuration", **ids)
-        elif self.store.store_message(
+            return
+        key = message.conversation.key
+        previous = result.arrivals[key] if key in result.arrivals else self._last_arrival(message.conversation, ids)
+        if self.store.store_message(
             self._quoted(message, now), now, self.settings.retention_hours, cue=cue_of_message(message)
         ):
             result.stored += 1
+            result.arrivals[key] = now
             logger.info("message stored", **ids)
+            if previous is not None:
+                gap = follow_up_gap(previous, now, self.settings.max_wait_seconds)
+                metrics.add_metric(name="FollowUpGap", unit=MetricUnit.Seconds, value=gap)
         else:
             result.duplicates += 1
             logger.info("redelivered message dropped", **ids)
+
+    def _last_arrival(self, conversation: Conversation, ids: dict[str, str]) -> float | None:
+        """When the conversation's previous message arrived, for its follow-up gap; a read that fails costs the
+        gap, never the message."""
+        try:
+            return self.store.last_arrival(conversation)
+        except WhatsAppBufferError as exc:
+            logger.warning("previous arrival not read; no follow-up gap", reason=type(exc).__name__, **ids)
+            return None
 
     def _refusal(self, failed: webhook.FailedStatus, now: float, result: IngestResult) -> None:
         for customer in failed.recipients:
@@ -169,10 +191,11 @@ class Ingest:
         )
 
 
-def cue_of_message(message: InboundMessage) -> str:
-    """The end-of-turn cue the control item keeps for this message: a label from its kind and words, never the words."""
-    words = message.content.get("text") or message.content.get("caption")
-    return end_of_turn.cue_of(message.kind, words if isinstance(words, str) else None).value
+def follow_up_gap(previous_arrival: float, now: float, cap: float) -> float:
+    """Seconds from a customer's previous message to this one (both as ingest received them), at most `cap`
+    (`maxWaitSeconds`: the buffer treats every longer gap alike), never negative (two ingests of one conversation at
+    once may store out of order); to the millisecond."""
+    return round(min(max(now - previous_arrival, 0.0), cap), 3)
 
 
 def _count(result: IngestResult) -> None:
