@@ -191,6 +191,12 @@ class Ingest:
         )
 
 
+def cue_of_message(message: InboundMessage) -> str:
+    """The end-of-turn cue the control item keeps for this message: a label from its kind and words, never the words."""
+    words = message.content.get("text") or message.content.get("caption")
+    return end_of_turn.cue_of(message.kind, words if isinstance(words, str) else None).value
+
+
 def follow_up_gap(previous_arrival: float, now: float, cap: float) -> float:
     """Seconds from a customer's previous message to this one (both as ingest received them), at most `cap`
     (`maxWaitSeconds`: the buffer treats every longer gap alike), never negative (two ingests of one conversation at
