@@ -10,7 +10,7 @@ $(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.t
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
-	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest" 
+	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
 	@touch $(STAMP)
@@ -18,14 +18,14 @@ $(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.t
 demo: $(STAMP)
 	$(PY) -m sandbox demo
 
-test: $(STAMP)
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+test: lint
 	$(PY) -m pytest -n auto --dist loadfile
 
+# The type check reads its files and flags from pyproject.toml ([tool.mypy]); .pre-commit-config.yaml runs the same.
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 plan: $(STAMP)
 	$(PY) -m sandbox plan
@@ -40,4 +40,4 @@ faults: $(STAMP)
 	$(PY) -m bench.faults
 
 clean:
-	rm -rf $(VENV) .build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache .mypy_cache
