@@ -1,4 +1,5 @@
-# Every target creates or refreshes .venv from requirements.txt first, so a fresh clone needs nothing else.
+# Every target creates or refreshes .venv from requirements-dev.txt first (the program's requirements.txt, the Lambda
+# runtime's pins, the test and benchmark tools), so a fresh clone needs nothing else.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,10 +7,10 @@ STAMP := $(VENV)/.requirements.stamp
 
 .PHONY: demo test lint plan chat bench faults clean
 
-$(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
 	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
