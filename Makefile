@@ -1,4 +1,5 @@
-# Every target creates or refreshes .venv from requirements.txt first, so a fresh clone needs nothing else.
+# Every target creates or refreshes .venv from requirements-dev.txt first (the program's requirements.txt, the Lambda
+# runtime's pins, the test and benchmark tools), so a fresh clone needs nothing else.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,11 +7,11 @@ STAMP := $(VENV)/.requirements.stamp
 
 .PHONY: demo test lint plan chat bench faults clean
 
-$(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "is ignored: it is neither" || true
-	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest" 
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
 	@touch $(STAMP)
@@ -18,14 +19,14 @@ $(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.t
 demo: $(STAMP)
 	$(PY) -m sandbox demo
 
-test: $(STAMP)
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
+test: lint
 	$(PY) -m pytest -n auto --dist loadfile
 
+# The type check reads its files and flags from pyproject.toml ([tool.mypy]); .pre-commit-config.yaml runs the same.
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 plan: $(STAMP)
 	$(PY) -m sandbox plan
@@ -40,4 +41,4 @@ faults: $(STAMP)
 	$(PY) -m bench.faults
 
 clean:
-	rm -rf $(VENV) .build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .build .pytest_cache .ruff_cache .mypy_cache

@@ -1,9 +1,11 @@
 """The whatsapp-buffer stack, the thinnest consumer of the WhatsAppBuffer component: read and validate the stack's
 config once, build one WhatsAppBuffer, export what users need."""
 
+from typing import cast
+
 import pulumi
 
-from components import WhatsAppBuffer
+from components import WhatsAppBuffer, WhatsAppBufferArgs
 from components.settings import CONFIG_KEYS, SETTINGS_BY_FIELD, ConfigError, parse_settings
 
 config = pulumi.Config()
@@ -18,7 +20,8 @@ except ConfigError as error:
 # this sets make `pulumi up` update them in place.
 bridge = WhatsAppBuffer(
     "whatsapp-buffer",
-    {field: getattr(settings, field) for field in SETTINGS_BY_FIELD},
+    # Both are written from the one declaration (components.config_docs); WhatsAppBuffer validates them again.
+    cast(WhatsAppBufferArgs, {field: getattr(settings, field) for field in SETTINGS_BY_FIELD}),
     moved_from_root=True,
 )
 

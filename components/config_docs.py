@@ -1,7 +1,8 @@
-"""Pulumi.yaml's `config:` block, the README's configuration table and the WhatsAppBuffer component's typed inputs
-(components/whatsapp_buffer_args.py), rendered from the settings declaration.
+"""Pulumi.yaml's `config:` block, the README's configuration table, the WhatsAppBuffer component's typed inputs
+(components/whatsapp_buffer_args.py) and the program's typed settings (components/stack_settings.py), rendered from
+the settings declaration.
 
-`python -m components.config_docs --write` rewrites all three from runtime/whatsapp_buffer/settings.py; without
+`python -m components.config_docs --write` rewrites all four from runtime/whatsapp_buffer/settings.py; without
 `--write` it prints them. tests/infra/test_settings_declaration.py and test_whatsapp_buffer.py check the committed
 files say the same (type, default, description), so a declaration change that is not written back fails the tests.
 The inputs module is generated rather than built at run time because Pulumi's schema analyzer reads each input's
@@ -27,6 +28,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT_FILE = PROJECT_DIR / "Pulumi.yaml"
 README = PROJECT_DIR / "README.md"
 ARGS_MODULE = Path(__file__).resolve().parent / "whatsapp_buffer_args.py"
+SETTINGS_MODULE = Path(__file__).resolve().parent / "stack_settings.py"
 README_SECTION = "## Configuration"
 README_HEADER = "| key | type | default | meaning |\n|---|---|---|---|\n"
 CONFIG_COMMENT = (
@@ -163,8 +165,63 @@ def render_args_module() -> str:
     return "".join(lines)
 
 
+SETTINGS_HEADER = '''"""StackSettings: one stack's settings, typed and validated, one field per declared key (`bufferSeconds` is
+`buffer_seconds`).
+
+Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. A
+plain class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration,
+applied by `components.settings.parse_settings`.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Every tunable of one stack, typed and validated. Components receive this; they never read pulumi.Config."""
+
+'''
+
+
+def settings_type(setting: Setting) -> str:
+    """The field's annotation in StackSettings: what `parse_settings` returns for the key."""
+    rule = setting.rule
+    if isinstance(rule, Integer):
+        return "int"
+    if isinstance(rule, Boolean):
+        return "bool"
+    if isinstance(rule, OneOf):
+        return type(rule.allowed[0]).__name__
+    if isinstance(rule, TextList):
+        return "tuple[str, ...]"
+    if isinstance(rule, IdMap):
+        return "tuple[tuple[str, str], ...]"
+    return "str | None" if setting.default is None else "str"
+
+
+def _literal(value: Any) -> str:
+    """`value` as Python source in ruff's format (double quotes, `("a",)` for a one-item tuple)."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_literal(item) for item in value) + ("," if len(value) == 1 else "") + ")"
+    if value is None or isinstance(value, bool | int):
+        return repr(value)
+    raise ValueError(f"{value!r} cannot be written as a default")
+
+
+def render_settings_module() -> str:
+    """StackSettings as a frozen dataclass: required keys first (a dataclass needs them before the defaulted ones)."""
+    lines = [SETTINGS_HEADER]
+    for setting in sorted(SETTINGS, key=lambda s: s.default is not REQUIRED):
+        default = "" if setting.default is REQUIRED else f" = {_literal(setting.default)}"
+        lines.append(f"    {setting.field}: {settings_type(setting)}{default}\n")
+    return "".join(lines)
+
+
 def write() -> None:
     ARGS_MODULE.write_text(render_args_module())
+    SETTINGS_MODULE.write_text(render_settings_module())
     project = PROJECT_FILE.read_text()
     block = re.compile(r"^config:\n(?:[ #].*\n|\n)*", flags=re.MULTILINE).search(project)
     if block is None:
@@ -183,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write",
         action="store_true",
-        help="rewrite Pulumi.yaml's config block, README's table and the component's inputs",
+        help="rewrite Pulumi.yaml's config block, README's table, the component's inputs and the typed settings",
     )
     if parser.parse_args(argv).write:
         write()
@@ -191,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         print(render_config_block())
         print(render_readme_table())
         print(render_args_module())
+        print(render_settings_module())
     return 0
 
 

@@ -159,7 +159,7 @@ class ConnectBridge(pulumi.ComponentResource):
             function_response_types=["ReportBatchItemFailures"],
         )
         self.raw_stream_mapping = None
-        if args.raw_table_stream_arn is not None:
+        if args.raw_table_stream_arn is not None and self.raw_stream_failures_queue is not None:
             # A second reader of the raw table's stream beside the aggregator (one mapping, its filters OR-ed):
             # DynamoDB Streams advises no more than two readers per shard at a time, so a third consumer would need
             # Kinesis or an SQS hop. Refusal items always; recordings on a stack that transcribes.

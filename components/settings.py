@@ -18,7 +18,6 @@ import json
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import field, make_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ pip installed the package (pyproject.toml ships runtime/ there as package data).
 if str(RUNTIME_DIR) not in sys.path:
     sys.path.append(str(RUNTIME_DIR))
 
+from components.stack_settings import StackSettings  # noqa: E402 - generated from the declaration below
 from whatsapp_buffer import settings as declared  # noqa: E402 - needs runtime/ on sys.path
 from whatsapp_buffer.settings import (  # noqa: E402
     LOG_LEVELS,
@@ -65,39 +65,6 @@ CONFIG_KEYS = tuple(setting.key for setting in SETTINGS)
 
 class ConfigError(ValueError):
     """A stack config value is missing or outside what the program accepts; the message is one line for preview."""
-
-
-def _python_type(setting: Setting) -> Any:
-    rule = setting.rule
-    if isinstance(rule, Integer):
-        return int
-    if isinstance(rule, Boolean):
-        return bool
-    if isinstance(rule, OneOf):
-        return type(rule.allowed[0])
-    if isinstance(rule, TextList):
-        return tuple[str, ...]
-    if isinstance(rule, IdMap):
-        return tuple[tuple[str, str], ...]
-    return str | None if setting.default is None else str
-
-
-def _fixed_default(setting: Setting) -> Any:
-    """The default before clamping: what Pulumi.yaml declares and what StackSettings() holds."""
-    return field(default=setting.default)
-
-
-StackSettings = make_dataclass(
-    "StackSettings",
-    [
-        (s.field, _python_type(s)) if s.default is REQUIRED else (s.field, _python_type(s), _fixed_default(s))
-        for s in sorted(SETTINGS, key=lambda s: s.default is not REQUIRED)
-    ],
-    frozen=True,
-)
-StackSettings.__module__ = __name__
-StackSettings.__doc__ = """Every tunable of one stack, typed and validated, one field per declared key (`bufferSeconds` is
-`buffer_seconds`). Components receive this; they never read pulumi.Config."""
 
 
 def _invalid(key: str, raw: str | None, expected: str) -> ConfigError:
@@ -277,6 +244,7 @@ def function_environment(function: str, settings: StackSettings, resources: Mapp
     return {
         v.env: _env_value(getattr(settings, v.field), v.rule) if isinstance(v, Setting) else resources[v.field]
         for v in variables
+        if v.env
     }
 
 

@@ -144,7 +144,7 @@ def subscribe_function(
         endpoint=function.arn,
         redrive_policy=dead_letter_queue.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn})),
         # SNS's default scope: the policy is matched against the message attributes.
-        **({"filter_policy": json.dumps(filter_policy)} if filter_policy else {}),
+        filter_policy=json.dumps(filter_policy) if filter_policy else None,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[permission, dead_letter_policy]),
     )
     return Subscription(

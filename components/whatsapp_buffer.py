@@ -11,7 +11,8 @@ parameter and the `pulumi.Output` attributes) as types, and the docstring under 
 """
 
 import re
-from typing import TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -38,6 +39,7 @@ NAME_PREFIX = re.compile(r"(?:[a-z][a-z0-9-]{0,15})?")
 __all__ = ["CHILDREN", "TYPE", "WhatsAppBuffer", "WhatsAppBufferArgs"]
 
 T = TypeVar("T", bound=pulumi.ComponentResource)
+A = TypeVar("A")
 
 
 class WhatsAppBuffer(pulumi.ComponentResource):
@@ -84,6 +86,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
     """The Lambda layer every function lists: boto3, botocore and Powertools as pinned."""
     alarm_topic_arn: pulumi.Output[str | None]
     """The alarm topic created for `alarm_email`; empty when no alarm_email is set."""
+    if TYPE_CHECKING:  # set below from the annotations; an annotation here would be read as one more output
+        OUTPUTS: ClassVar[dict[str, str]]
 
     def __init__(
         self,
@@ -123,7 +127,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             aliases = [pulumi.Alias(name=suffix, parent=pulumi.ROOT_STACK_RESOURCE)] if moved_from_root else None
             return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases)
 
-        def build(component: type[T], suffix: str, component_args: object) -> T:
+        def build(component: Callable[[str, A, pulumi.ResourceOptions], T], suffix: str, component_args: A) -> T:
             child_name, child_opts = child(suffix)
             return component(child_name, component_args, child_opts)
 
@@ -140,9 +144,9 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             name=notifications_name,
             opts=notifications_opts,
         )
-        stage = {"context": context, "functions": functions, "alarm_actions": alarm_topics}
+        stage: dict[str, Any] = {"context": context, "functions": functions, "alarm_actions": alarm_topics}
         ingest = build(BufferedIngest, "buffered-ingest", BufferedIngestArgs(**stage))
-        raw_table = {"raw_table_name": ingest.raw_table.name, "raw_table_arn": ingest.raw_table.arn}
+        raw_table: dict[str, Any] = {"raw_table_name": ingest.raw_table.name, "raw_table_arn": ingest.raw_table.arn}
         aggregator = build(
             StreamAggregator,
             "stream-aggregator",

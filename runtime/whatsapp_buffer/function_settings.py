@@ -94,11 +94,11 @@ def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str]) -> 
     values = {}
     for field in fields(cls):
         kind = hints[field.name]
-        if is_dataclass(kind):
+        if isinstance(kind, type) and is_dataclass(kind):
             values[field.name] = _build(kind, declared, env)
         else:
             variable = declared.pop(field.name, None)
-            if variable is None:
+            if variable is None or variable.env is None:
                 raise TypeError(f"{cls.__name__}.{field.name} is not a declared variable of this function")
             values[field.name] = _read(env, variable.env, kind)
     return cls(**values)

@@ -33,7 +33,7 @@ SNS_MESSAGE_ID = "Records[0].Sns.MessageId"
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
 
 
-def count(name: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     metrics.add_metric(name=name, unit=unit, value=value)
 
 

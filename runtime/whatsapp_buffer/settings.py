@@ -350,7 +350,8 @@ def environment_of(function: str) -> tuple[Variable, ...]:
     """Every variable `function` is given, settings first, in declaration order."""
     if function not in FUNCTIONS:
         raise KeyError(function)
-    return tuple(v for v in (*SETTINGS, *WIRING) if v.env and function in v.readers)
+    variables: tuple[Variable, ...] = (*SETTINGS, *WIRING)
+    return tuple(v for v in variables if v.env and function in v.readers)
 
 
 ENVIRONMENT = {function: tuple(v.env for v in environment_of(function)) for function in FUNCTIONS}

@@ -106,7 +106,7 @@ def test_the_layer_is_archived_by_a_relative_path_so_the_state_holds_no_machine_
 
 def test_the_layer_holds_exactly_the_pinned_versions_the_tests_import(graph):
     """Production runs what CI tested: the built layer's dist-infos are exactly runtime/requirements.txt, and each is
-    the version this test process imports (the top-level requirements.txt includes the same file)."""
+    the version this test process imports (the top-level requirements-dev.txt includes the same file)."""
     built = {name: d["version"] for name, d in distributions(layer_dir(graph)).items()}
 
     assert built == pins()
@@ -238,10 +238,10 @@ def test_runtime_requirements_pin_every_distribution_the_runtime_imports():
 
 
 def test_top_level_requirements_take_the_runtime_pins_from_runtime_requirements():
-    """One pin rules tests and production: requirements.txt includes runtime/requirements.txt and pins none of its
-    distributions again."""
+    """One pin rules tests and production: requirements-dev.txt (what the tests run in) includes
+    runtime/requirements.txt and pins none of its distributions again."""
     lines = [
-        line.split("#", 1)[0].strip() for line in (RUNTIME_DIR.parent / "requirements.txt").read_text().splitlines()
+        line.split("#", 1)[0].strip() for line in (RUNTIME_DIR.parent / "requirements-dev.txt").read_text().splitlines()
     ]
 
     assert "-r runtime/requirements.txt" in lines and "-r runtime/media-requirements.txt" in lines

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import types
+from dataclasses import fields
 from pathlib import Path
+from typing import Any, get_args, get_origin, get_type_hints
 
 import pytest
 import yaml
 
+from components.config_docs import SETTINGS_MODULE, render_settings_module
 from components.settings import CONFIG_KEYS, LOG_RETENTION_DAYS, ConfigError, StackSettings, parse_settings
 
 UUID_A = "11111111-2222-3333-4444-555555555555"
@@ -21,6 +25,46 @@ PROJECT_FILE = Path(__file__).resolve().parents[2] / "Pulumi.yaml"
 
 def parse(**values: str | None) -> StackSettings:
     return parse_settings({**REQUIRED, **values})
+
+
+def test_the_typed_settings_module_is_written_from_the_declaration():
+    assert SETTINGS_MODULE.read_text() == render_settings_module(), "run python -m components.config_docs --write"
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    if isinstance(hint, types.UnionType):
+        return any(_conforms(value, arm) for arm in get_args(hint))
+    if get_origin(hint) is tuple:
+        return isinstance(value, tuple) and all(isinstance(item, str) for item in value)
+    return type(value) is hint  # an int field holding True is wrong too
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {
+            "transcribeLanguages": "en-US,es-US",
+            "whatsappPhoneNumberIds": "phone-number-id-0123456789abcdef0123456789abcdef",
+            "reengagementTemplate": "hello_world",
+            "alarmEmail": "ops@example.com",
+            "alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:alarms",
+            "maxWaitSeconds": "0",
+            "markAsRead": "true",
+        },
+    ],
+)
+def test_parsed_settings_hold_the_types_their_fields_declare(values):
+    # The annotations of the generated StackSettings are what mypy checks the components against.
+    settings = parse(**values)
+    hints = get_type_hints(StackSettings)
+
+    wrong = {
+        f.name: getattr(settings, f.name)
+        for f in fields(settings)
+        if not _conforms(getattr(settings, f.name), hints[f.name])
+    }
+    assert wrong == {}
 
 
 def test_defaults_apply_when_only_the_connect_ids_are_set():

@@ -21,7 +21,7 @@ def test_the_installed_moto_is_the_one_the_internals_were_written_for():
 def test_requirements_pin_the_version_the_internals_were_written_for():
     pins = [
         line.split("==")[1].split()[0]
-        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
         if line.startswith("moto[")
     ]
     assert pins == [moto_internals.WRITTEN_FOR]

@@ -159,6 +159,15 @@ def test_a_business_number_missing_from_the_context_is_rejected_with_a_reason():
             MalformedEvent,
             "whatsAppWebhookEntry is not JSON",
         ),
+        # Python's docs, "Integer string conversion length limitation": int() (which json uses for integer literals)
+        # raises ValueError past sys.get_int_max_str_digits() digits, 4300 by default; a plain ValueError, not the
+        # JSONDecodeError the other bad bodies raise.
+        ('{"context": ' + "9" * 5000 + "}", MalformedEvent, r"SNS message is not JSON the bridge can read \(Exceeds"),
+        (
+            json.dumps({"context": {}, "whatsAppWebhookEntry": '{"id": ' + "9" * 5000 + "}"}),
+            MalformedEvent,
+            "whatsAppWebhookEntry is not JSON the bridge can read",
+        ),
         (json.dumps({"context": {}, "whatsAppWebhookEntry": {"id": "1"}}), MalformedEvent, "not a JSON string"),
         (json.dumps({"context": {}, "whatsAppWebhookEntry": "[1]"}), MalformedEvent, "not an object"),
         (

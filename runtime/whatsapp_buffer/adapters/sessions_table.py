@@ -207,6 +207,7 @@ class SessionStore:
 
         Raises `ConcurrentUpdate` otherwise, so two writers can never leave two live chats behind one conversation.
         """
+        condition: dict[str, Any]
         if expected_contact_id is None:
             # An alias whose session is gone (TTL) gives way to the conversation's own chat.
             condition = {"ConditionExpression": "attribute_not_exists(conversation) OR attribute_exists(alias_of)"}

@@ -296,7 +296,7 @@ _METRICS = threading.Lock()
 """Conversations flush on several threads; Powertools' Metrics keeps one unguarded set per invocation."""
 
 
-def _count(name: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     with _METRICS:
         metrics.add_metric(name=name, unit=unit, value=value)
 
@@ -309,5 +309,5 @@ def _count_flush(burst: Burst) -> None:
     _count("FlushLatency", max(0.0, burst.flushed_at - burst.last_received_at), MetricUnit.Seconds)
 
 
-def _ids(conversation: Conversation) -> dict[str, str]:
+def _ids(conversation: Conversation) -> dict[str, Any]:
     return {"phone_number_id": conversation.phone_number_id, "customer": conversation.masked_customer}

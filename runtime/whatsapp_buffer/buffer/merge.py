@@ -142,7 +142,7 @@ def split_points(text: str, limit: int = CONNECT_TEXT_LIMIT) -> list[tuple[int, 
     units = [0]
     for char in text:
         units.append(units[-1] + (2 if ord(char) > 0xFFFF else 1))
-    parts = []
+    parts: list[tuple[int, int]] = []
     start = 0
     while start < len(text) or not parts:
         end = _furthest_end(units, start, limit)

@@ -182,6 +182,8 @@ class CustomerMedia:
 
     def attach(self, connection_token: str, media: Media, client_token: str) -> str | None:
         """Attach the file; a text notice to send instead when that is impossible."""
+        if self._participant is None:
+            raise TypeError("this CustomerMedia was built to fetch media only, without a participant to attach with")
         try:
             data = self._media.get(media.key)
         except MediaUnavailable:

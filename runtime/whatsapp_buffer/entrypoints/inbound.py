@@ -9,6 +9,7 @@ burst and reaches the DLQ after maxReceiveCount receives (an aggregator bug wort
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
@@ -46,7 +47,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
 
 
 @lambda_handler()
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
     inbound = installed.get()
     if is_transcribe_event(event):
         return inbound.transcription_finished(event)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
@@ -100,7 +101,7 @@ class Ingest:
             result.rejected += len(parsed.rejections)
 
     def _store(self, message: InboundMessage, now: float, result: IngestResult) -> None:
-        ids = {
+        ids: dict[str, Any] = {  # Any: Logger's keywords include exc_info and stacklevel, so str values don't check
             "message_id": message.message_id,
             "kind": message.kind,
             "phone_number_id": message.conversation.phone_number_id,

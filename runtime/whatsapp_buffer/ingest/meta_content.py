@@ -128,14 +128,17 @@ def _media(original_type: str, media: dict[str, Any]) -> tuple[str, dict[str, An
 
 
 def _location(location: dict[str, Any]) -> dict[str, Any]:
-    latitude, longitude = location.get("latitude"), location.get("longitude")
-    for name, value in (("latitude", latitude), ("longitude", longitude)):
+    coordinates = []
+    for name in ("latitude", "longitude"):
+        value = location.get(name)
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
             raise MalformedEvent(f"location message has no numeric {name}")
+        coordinates.append(float(value))
+    latitude, longitude = coordinates
     return drop_none(
         {
-            "latitude": float(latitude),
-            "longitude": float(longitude),
+            "latitude": latitude,
+            "longitude": longitude,
             "name": opt_str(location.get("name")),
             "address": opt_str(location.get("address")),
             "url": opt_str(location.get("url")),
@@ -146,7 +149,7 @@ def _location(location: dict[str, Any]) -> dict[str, Any]:
 def _interactive(interactive: dict[str, Any]) -> dict[str, Any]:
     reply_type = interactive.get("type")
     reply = interactive.get(reply_type) if isinstance(reply_type, str) else None
-    if not isinstance(reply, dict):
+    if not isinstance(reply_type, str) or not isinstance(reply, dict):
         raise MalformedEvent("interactive message has no reply object of its type")
     if reply_type in ("button_reply", "list_reply"):
         return drop_none(

@@ -234,8 +234,11 @@ def parse_envelope(body: str) -> EumEvent:
 def _loads(text: str, what: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise MalformedEvent(f"{what} is not JSON ({exc.msg} at position {exc.pos})") from None
+    except ValueError as exc:
+        # JSON, but int() refuses a number of more than sys.get_int_max_str_digits() digits with a plain ValueError.
+        raise MalformedEvent(f"{what} is not JSON the bridge can read ({str(exc).split(':', 1)[0]})") from None
     except RecursionError:
         raise MalformedEvent(f"{what} is nested too deeply to parse") from None
 
@@ -267,9 +270,10 @@ def _messages_change(value: Any, index: int) -> MessagesChange:
     phone_number_id = ""
     if messages or failed:
         metadata = value.get("metadata")
-        phone_number_id = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
-        if not isinstance(phone_number_id, str) or not _ID_PART.fullmatch(phone_number_id):
+        found = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
+        if not isinstance(found, str) or not _ID_PART.fullmatch(found):
             raise MalformedEvent(f"{where}.metadata.phone_number_id is missing or not a short printable id")
+        phone_number_id = found
     names: dict[str, str] = {}
     contacts = value.get("contacts") or []
     contacts = contacts if isinstance(contacts, list) else []

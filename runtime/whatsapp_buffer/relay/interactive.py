@@ -47,9 +47,12 @@ def parse(content: str) -> Question | None:
         return None
     if not isinstance(message, dict) or message.get("templateType") not in TEMPLATES:
         return None
-    data = message.get("data") if isinstance(message.get("data"), dict) else {}
-    body = data.get("content") if isinstance(data.get("content"), dict) else data
-    elements = body.get("elements") if isinstance(body.get("elements"), list) else []
+    data = message.get("data")
+    data = data if isinstance(data, dict) else {}
+    inner = data.get("content")
+    body = inner if isinstance(inner, dict) else data
+    elements = body.get("elements")
+    elements = elements if isinstance(elements, list) else []
     options = tuple(
         (str(e.get("title") or "").strip(), str(e.get("subtitle") or "").strip())
         for e in elements
