@@ -227,7 +227,7 @@ class Chats:
                 contact_id=link.continue_from,
                 reason=str(refused),
             )
-            return self._start_related(request, client_token, previous_contact_id)
+            return self._start_related(request, client_token, link.continue_from)
         if started.continued_from:
             count("PersistentChatsStarted")
         return started

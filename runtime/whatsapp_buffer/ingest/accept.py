@@ -126,7 +126,7 @@ class Ingest:
             result.duplicates += 1
             logger.info("redelivered message dropped", **ids)
 
-    def _last_arrival(self, conversation: Conversation, ids: dict[str, str]) -> float | None:
+    def _last_arrival(self, conversation: Conversation, ids: dict[str, Any]) -> float | None:
         """When the conversation's previous message arrived, for its follow-up gap; a read that fails costs the
         gap, never the message."""
         try:

@@ -68,7 +68,8 @@ def parse(event: Any) -> OutreachRequest:
     if not isinstance(details, Mapping) or not isinstance(details.get("Parameters", {}), Mapping):
         raise OutreachRefused("malformed event: not a contact flow's Lambda event (Details.Parameters)")
     parameters = details.get("Parameters") or {}
-    contact = details.get("ContactData") if isinstance(details.get("ContactData"), Mapping) else {}
+    contact_data = details.get("ContactData")
+    contact: Mapping[str, Any] = contact_data if isinstance(contact_data, Mapping) else {}
     if any(not isinstance(value, str) for value in parameters.values()):
         raise OutreachRefused("malformed event: every parameter must be a string")
     to = parameters.get("to", "").strip()
