@@ -1,24 +1,7 @@
 """End User Messaging Social's number and template lookups, and how WhatsApp checks a template send: part of the one
 End User Messaging fake (`socialmessaging.SocialMessagingBackend.templates`), in its own module for size.
 
-Rules and their sources (pinned in `tests/contract/test_template_rules.py`):
-* GetLinkedWhatsAppBusinessAccountPhoneNumber (botocore): "Retrieve the WABA account id and phone number details of a
-  WhatsApp business account phone number"; `linkedWhatsAppBusinessAccountId` "formatted as `waba-0123…`",
-  `phoneNumber.metaPhoneNumberId` "The phone number ID from Meta". A number the account does not have:
-  ResourceNotFoundException (a declared error of the operation).
-* ListWhatsAppMessageTemplates(`id` = the WABA, `maxResults` "(1-100)", `nextToken`): summaries with `templateName`,
-  `metaTemplateId`, `templateStatus` "(for example, APPROVED, PENDING, or REJECTED)", `templateLanguage`,
-  `templateCategory`. A WABA the account does not have: ResourceNotFoundException.
-* GetWhatsAppMessageTemplate(`id`, `metaTemplateId`, or `templateName` "together with `templateLanguageCode` as an
-  alternative to `metaTemplateId`"): "The complete template definition as a JSON string (maximum 6000 characters)" —
-  Meta's template object (Graph API "WhatsApp Business HSM": `name`, `language`, `status`, `category`, `id`,
-  `components` with `{"type": "BODY", "text": …}`, `parameter_format`). Neither key: InvalidParametersException.
-* A template send (Meta Cloud API error codes): a name/language the WABA does not have, or a template not APPROVED,
-  is refused with 132001 ("Template name does not exist in the translation"); a body parameter count other than the
-  template's with 132000 ("Number of parameters does not match the expected number of params"). Third-party copies
-  say these come back synchronously from the send (not as a `failed` status); how End User Messaging wraps them is
-  not documented: the fake answers ValidationException naming Meta's code. A WABA the sandbox declared no templates
-  for takes any template (as before this module; the re-engagement template of older traces).
+Each rule and its source is listed on `WhatsAppTemplates` and pinned in `tests/contract/test_template_rules.py`.
 """
 
 from __future__ import annotations
@@ -78,7 +61,27 @@ class FakeTemplate:
 
 @dataclass
 class WhatsAppTemplates:
-    """The account's WABAs: which number belongs to which (with Meta's id of it) and each WABA's templates."""
+    """The account's WABAs: which number belongs to which (with Meta's id of it) and each WABA's templates.
+
+    Rules and their sources:
+    * GetLinkedWhatsAppBusinessAccountPhoneNumber (botocore): "Retrieve the WABA account id and phone number details of a
+      WhatsApp business account phone number"; `linkedWhatsAppBusinessAccountId` "formatted as `waba-0123…`",
+      `phoneNumber.metaPhoneNumberId` "The phone number ID from Meta". A number the account does not have:
+      ResourceNotFoundException (a declared error of the operation).
+    * ListWhatsAppMessageTemplates(`id` = the WABA, `maxResults` "(1-100)", `nextToken`): summaries with `templateName`,
+      `metaTemplateId`, `templateStatus` "(for example, APPROVED, PENDING, or REJECTED)", `templateLanguage`,
+      `templateCategory`. A WABA the account does not have: ResourceNotFoundException.
+    * GetWhatsAppMessageTemplate(`id`, `metaTemplateId`, or `templateName` "together with `templateLanguageCode` as an
+      alternative to `metaTemplateId`"): "The complete template definition as a JSON string (maximum 6000 characters)" —
+      Meta's template object (Graph API "WhatsApp Business HSM": `name`, `language`, `status`, `category`, `id`,
+      `components` with `{"type": "BODY", "text": …}`, `parameter_format`). Neither key: InvalidParametersException.
+    * A template send (Meta Cloud API error codes): a name/language the WABA does not have, or a template not APPROVED,
+      is refused with 132001 ("Template name does not exist in the translation"); a body parameter count other than the
+      template's with 132000 ("Number of parameters does not match the expected number of params"). Third-party copies
+      say these come back synchronously from the send (not as a `failed` status); how End User Messaging wraps them is
+      not documented: the fake answers ValidationException naming Meta's code. A WABA the sandbox declared no templates
+      for takes any template (as before this module; the re-engagement template of older traces).
+    """
 
     numbers: dict[str, tuple[str, str]] = field(default_factory=dict)
     """End User Messaging number suffix -> (Meta's phone number id, WABA suffix)."""
