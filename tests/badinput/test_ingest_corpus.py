@@ -127,7 +127,7 @@ class RecordingStore:
     def __init__(self) -> None:
         self.ids: list[str] = []
 
-    def store_message(self, message, now, retention_hours) -> bool:
+    def store_message(self, message, now, retention_hours, cue=None) -> bool:
         self.ids.append(message.message_id)
         return True
 
