@@ -132,7 +132,7 @@ class RecordingStore:
         self.reads += 1
         return None
 
-    def store_message(self, message, now, retention_hours) -> bool:
+    def store_message(self, message, now, retention_hours, cue=None) -> bool:
         self.ids.append(message.message_id)
         return True
 
