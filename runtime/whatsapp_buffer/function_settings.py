@@ -112,7 +112,8 @@ class IngestSettings(_FromEnvironment):
     ignore_reactions: bool
     ignore_stickers: bool
     max_wait_seconds: float
-    """The cap of the follow-up gap ingest reports (`FollowUpGap`): a longer gap never changes what the buffer does."""
+    """The cap of the follow-up gap ingest reports (`FollowUpGap`): bufferSeconds is at most this, so every longer gap
+    ends a burst alike."""
 
 
 @dataclass(frozen=True)
