@@ -60,6 +60,7 @@ class World:
                 out_topic_arn="arn:aws:sns:us-east-1:123456789012:out",
                 connect_instance_id=INSTANCE,
                 contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
+                contact_flows={},
                 chat_duration_minutes=60,
                 mark_as_read=False,
                 meta_api_version="v20.0",
