@@ -1,4 +1,5 @@
-"""`python -m bench advise TRACE.jsonl`: the buffering frontier for the customers of a replay trace (DESIGN §5), and
+"""`python -m bench advise TRACE.jsonl` (or `--table RAW_TABLE`): the buffering frontier for the customers of a replay
+trace (docs/sandbox.md) or of a deployed stack's raw table (`bench.timings`: arrival times only, never a body), and
 the `bufferSeconds` and `endOfTurn` it would choose for them.
 
 Only `whatsapp` lines count (their `at`, `from`/`user_id`, `phone_number_id`, `kind`, and `text`/`caption` when
@@ -11,11 +12,13 @@ sample's 20 s window's plus 1 s and whose p95 is no higher than the window's (`-
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from bench import gitter, real_timing, seed_model
+from bench import gitter, real_timing, seed_model, timings
 from bench.traces import Message
 from sandbox.trace import TraceError, read_trace
 
@@ -129,15 +132,35 @@ def lines(a: dict[str, Any]) -> list[str]:
     return out
 
 
+def advise_table(table_name: str, budget: float | None = None, *, region: str | None = None, client: Any = None):
+    """`advise` on the message times of a deployed stack's raw table, read as `python -m bench timings` reads them."""
+    lines = timings.read_table(table_name, region=region, client=client)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as trace:
+        trace.write("".join(json.dumps(line) + "\n" for line in lines))
+        trace.flush()
+        return advise(trace.name, budget)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench advise", description=__doc__.split("\n\n")[0])
-    parser.add_argument("trace", help="a replay trace (TRACE.jsonl)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("trace", nargs="?", help="a replay trace (TRACE.jsonl)")
+    source.add_argument("--table", help="a deployed stack's raw table (stack output rawTableName)")
+    parser.add_argument("--region", help="the table's region (default: boto3's, e.g. AWS_REGION)")
     parser.add_argument("--budget", type=float, help="mean added latency allowed, in seconds")
     args = parser.parse_args(argv)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        result = advise(args.trace, args.budget)
+        if args.table:
+            result = advise_table(args.table, args.budget, region=args.region)
+        else:
+            result = advise(args.trace, args.budget)
     except TraceError as exc:
         print(f"bench advise: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:
+        print(f"bench advise: cannot read table {args.table}: {exc}", file=sys.stderr)
         return 2
     print("\n".join(lines(result)))
     return 0

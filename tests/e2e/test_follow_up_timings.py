@@ -4,6 +4,8 @@ trace, message times only."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 from collections import defaultdict
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import timings
+from bench import advise, timings
 from sandbox import trace
 from sandbox.replay import Replay
 
@@ -35,6 +37,7 @@ class ReadingReplay(Replay):
 
     out: Path
     monkeypatch: pytest.MonkeyPatch
+    advice: io.StringIO
 
     def transcript(self):
         region = self.wiring.account.region
@@ -45,7 +48,11 @@ class ReadingReplay(Replay):
             "AWS_DEFAULT_REGION": region,
         }.items():
             self.monkeypatch.setenv(name, value)
-        self.exit_code = timings.main(["--table", self.wiring.stack_outputs["rawTableName"], "--out", str(self.out)])
+        table = self.wiring.stack_outputs["rawTableName"]
+        self.exit_code = timings.main(["--table", table, "--out", str(self.out)])
+        self.advice = io.StringIO()
+        with contextlib.redirect_stdout(self.advice):
+            self.advise_exit_code = advise.main(["--table", table])
         return super().transcript()
 
 
@@ -121,3 +128,15 @@ def test_the_trace_bench_timings_writes_is_one_the_sandbox_replays(replayed):
 
     assert [e.at for e in events] == sorted(e.at for e in events)
     assert {e.data["type"] for e in events} == {"whatsapp"}
+
+
+def test_bench_advise_reads_the_stacks_raw_table_and_says_when_its_customers_are_too_few_to_choose(replayed):
+    replay, _ = replayed
+    advice = replay.advice.getvalue()
+
+    assert replay.advise_exit_code == 0
+    # 8 stored messages of 3 conversations (Ana to two numbers), read as times only
+    assert advice.startswith("8 messages from 3 customers (0 with words)")
+    assert "too few to choose from; keep the defaults" in advice
+    assert "timing-only trace" in advice
+    assert ANA not in advice and BEN not in advice
