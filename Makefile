@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 
-.PHONY: demo test lint plan chat bench faults clean
+.PHONY: demo test lint plan policy chat bench faults clean
 
 $(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 plan: $(STAMP)
 	$(PY) -m sandbox plan
+
+# The policy pack's mandatory policies on the program under mocks (offline; in CI: pulumi preview --policy-pack policy).
+policy: $(STAMP)
+	$(PY) policy/offline.py
 
 chat: $(STAMP)
 	$(PY) -m sandbox chat

@@ -335,3 +335,24 @@ def test_the_retention_values_are_the_ones_cloudwatch_logs_documents():
     doc = model.operation_model("PutRetentionPolicy").input_shape.members["retentionInDays"].documentation
     listed = re.search(r"Possible values are: ([\d, and]+)\.", doc).group(1)
     assert tuple(int(v) for v in re.findall(r"\d+", listed)) == RETENTION_DAYS
+
+
+def test_make_policy_prints_each_policy_and_fails_on_a_violation(capsys, monkeypatch):
+    import offline
+
+    assert offline.main([]) == 0
+    out = capsys.readouterr().out
+    assert all(f"ok   {name}" in out for name in POLICIES), out
+    # GIVEN a policy that finds a violation THEN the run fails and prints its message
+    monkeypatch.setattr(
+        offline, "violations", lambda name, graph: ["broken thing: set X"] if name == "iam-without-wildcards" else []
+    )
+    assert offline.main([]) == 1
+    assert "FAIL iam-without-wildcards\n     broken thing: set X" in capsys.readouterr().out
+
+
+def test_make_policy_names_a_bad_config_value_before_any_policy(capsys):
+    import offline
+
+    assert offline.main(["logRetentionDays=0"]) == 2
+    assert "logRetentionDays=0 is invalid" in capsys.readouterr().out
