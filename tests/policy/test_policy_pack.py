@@ -356,3 +356,22 @@ def test_make_policy_names_a_bad_config_value_before_any_policy(capsys):
 
     assert offline.main(["logRetentionDays=0"]) == 2
     assert "logRetentionDays=0 is invalid" in capsys.readouterr().out
+
+
+def test_two_bridges_in_one_program_pass_every_policy_and_a_break_in_one_is_found(monkeypatch):
+    monkeypatch.chdir(EXAMPLE)
+    graph = run_program(
+        {},
+        project="contact-center",
+        program=PROJECT_DIR / "tests" / "infra" / "programs" / "two_bridges.py",
+        stack_file=EXAMPLE / "Pulumi.dev.yaml",
+        project_file=EXAMPLE / "Pulumi.yaml",
+    )
+    assert {name: violations(name, graph) for name in POLICIES} == {name: [] for name in POLICIES}
+    (sales_key,) = [
+        r.name for r in graph.by_type("aws:sns/topic:Topic") if r.name.startswith("sales") and "in-topic" in r.name
+    ]
+
+    found = violations("topics-encrypted-with-kms", broken(graph, sales_key, _set(kmsMasterKeyId=None)))
+
+    assert len(found) == 1 and f"SNS topic '{sales_key}' is not encrypted" in found[0]
