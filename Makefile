@@ -15,8 +15,9 @@ $(STAMP): requirements.txt runtime/requirements.txt runtime/media-requirements.t
 	@$(PY) -m components.sdk_layer wheels
 	@touch $(STAMP)
 
+# Also draws the stack's CloudWatch dashboard from the replay's metrics: demo-dashboard.png.
 demo: $(STAMP)
-	$(PY) -m sandbox demo
+	$(PY) -m sandbox demo --dashboard demo-dashboard.png
 
 test: $(STAMP)
 	$(PY) -m ruff check .
