@@ -33,6 +33,9 @@ class Recorder:
     """(seconds into the trace, queue name, messages visible)."""
     errors: list[tuple[float, str]] = field(default_factory=list)
     """(seconds into the trace, function name) of each failed invoke."""
+    _invoked: list[tuple[float, str, bool]] = field(default_factory=list)
+    """The latest invoke."""
+    _last_depths: dict[str, int] = field(default_factory=dict)
 
     def attach(self, replay: Any) -> None:
         wiring, clock, pipeline = replay.wiring, replay.clock, replay.pipeline
@@ -40,6 +43,7 @@ class Recorder:
 
         def record(key: str, invocation: Any) -> None:
             at = clock.elapsed
+            self._invoked = [(at, key, invocation.ok)]
             for name, value in emitted_values(invocation.output):
                 self.samples.append((at, name, value))
             if not invocation.ok:
@@ -50,8 +54,13 @@ class Recorder:
         end = max(e.at for e in replay.events) + 2 * 3600
 
         def sample() -> None:
-            for queue in wiring.queues.values():
-                self.depths.append((clock.elapsed, queue.name, pipeline.dead_letter_depth(queue)))
+            # A queue's depth moves only after an invoke (a failure dead-lettered, a redrive): a quiet minute keeps
+            # the depths of the last sample, without asking the queues.
+            now, queues = clock.elapsed, wiring.queues.values()
+            quiet = self._last_depths and not any(at >= now - 2 * PERIOD_SECONDS for at, _, _ in self._invoked)
+            if not quiet:
+                self._last_depths = {q.name: pipeline.dead_letter_depth(q) for q in queues}
+            self.depths += [(now, name, depth) for name, depth in self._last_depths.items()]
 
         for k in range(int(end // PERIOD_SECONDS) + 1):
             pipeline.schedule(start + k * PERIOD_SECONDS, "dashboard sample", sample)
