@@ -33,37 +33,35 @@ class Recorder:
     """(seconds into the trace, queue name, messages visible)."""
     errors: list[tuple[float, str]] = field(default_factory=list)
     """(seconds into the trace, function name) of each failed invoke."""
-    _invoked: list[tuple[float, str, bool]] = field(default_factory=list)
-    """The latest invoke."""
-    _last_depths: dict[str, int] = field(default_factory=dict)
+    _last_invoke: float = -math.inf
+    _armed: bool = False
 
     def attach(self, replay: Any) -> None:
+        """Record every invoke's metrics; sample the queues' depths each minute while functions run (a depth moves
+        only after an invoke: a failure dead-lettered, a redrive), so a quiet day of virtual time costs nothing."""
         wiring, clock, pipeline = replay.wiring, replay.clock, replay.pipeline
         names = {key: spec.name for key, spec in wiring.functions.items()}
+        start = clock.now
+
+        def arm() -> None:
+            self._armed = True
+            pipeline.schedule(start + (clock.elapsed // PERIOD_SECONDS + 1) * PERIOD_SECONDS, "dashboard", sample)
 
         def record(key: str, invocation: Any) -> None:
-            at = clock.elapsed
-            self._invoked = [(at, key, invocation.ok)]
-            for name, value in emitted_values(invocation.output):
-                self.samples.append((at, name, value))
+            self._last_invoke = at = clock.elapsed
+            self.samples += [(at, name, value) for name, value in emitted_values(invocation.output)]
             if not invocation.ok:
                 self.errors.append((at, names[key]))
-
-        pipeline.on_invocation = record
-        start = clock.now
-        end = max(e.at for e in replay.events) + 2 * 3600
+            if not self._armed:
+                arm()
 
         def sample() -> None:
-            # A queue's depth moves only after an invoke (a failure dead-lettered, a redrive): a quiet minute keeps
-            # the depths of the last sample, without asking the queues.
-            now, queues = clock.elapsed, wiring.queues.values()
-            quiet = self._last_depths and not any(at >= now - 2 * PERIOD_SECONDS for at, _, _ in self._invoked)
-            if not quiet:
-                self._last_depths = {q.name: pipeline.dead_letter_depth(q) for q in queues}
-            self.depths += [(now, name, depth) for name, depth in self._last_depths.items()]
+            self.depths += [(clock.elapsed, q.name, pipeline.dead_letter_depth(q)) for q in wiring.queues.values()]
+            self._armed = False
+            if self._last_invoke >= clock.elapsed - 2 * PERIOD_SECONDS:
+                arm()
 
-        for k in range(int(end // PERIOD_SECONDS) + 1):
-            pipeline.schedule(start + k * PERIOD_SECONDS, "dashboard sample", sample)
+        pipeline.on_invocation = record
 
 
 def emitted_values(output: list[str]) -> list[tuple[str, float]]:
@@ -126,7 +124,9 @@ def panel_lines(widget: Mapping[str, Any], recorder: Recorder) -> dict[str, dict
         namespace, metric, _, dimension = entry[:4]
         label, stat = options.get("label", metric), options.get("stat", "Sum")
         if namespace == "AWS/SQS":
-            points = [(at, float(depth)) for at, queue, depth in recorder.depths if queue == dimension]
+            depths = _per_period([(at, float(d)) for at, queue, d in recorder.depths if queue == dimension], stat)
+            lines[label] = _held(depths, _last_period(recorder))
+            continue
         elif namespace == "AWS/Lambda":
             failed = [(at, 1.0) for at, function in recorder.errors if function == dimension]
             points = failed if metric == "Errors" else []
@@ -136,6 +136,15 @@ def panel_lines(widget: Mapping[str, Any], recorder: Recorder) -> dict[str, dict
                 continue  # a metric never emitted has no data in CloudWatch either
         lines[label] = _per_period(points, stat)
     return lines
+
+
+def _held(values: dict[int, float], last: int) -> dict[int, float]:
+    """A depth sampled only while functions ran, held through the quiet periods after each sample."""
+    held, current = {}, 0.0
+    for period in range(last + 1):
+        current = values.get(period, current)
+        held[period] = current
+    return held if values else {}
 
 
 def _last_period(recorder: Recorder) -> int:
