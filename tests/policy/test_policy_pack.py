@@ -3,8 +3,8 @@
 Where each rule comes from:
 * Topics on a customer managed key: SNS Developer Guide, "Encryption at rest" ("protecting the contents of messages
   in Amazon SNS topics using keys managed in AWS KMS"); AWS_FACTS: "An encrypted topic needs a KMS key policy that
-  lets the service use the key", which the AWS managed key alias/aws/sns cannot be given (KMS Developer Guide, AWS
-  managed keys: their key policies cannot be changed).
+  lets the service use the key", which the AWS managed key alias/aws/sns cannot be given (KMS Developer Guide,
+  "Editing keys": "You cannot change the properties of AWS managed CMKs", the key policy among them).
 * In-topic: AWS_FACTS (End User Messaging Social): principal social-messaging.amazonaws.com, sns:Publish, add
   aws:SourceAccount. Out-topic: AWS_FACTS (Connect streaming): connect.amazonaws.com, sns:Publish, aws:SourceAccount
   and ArnEquals aws:SourceArn = the instance ARN.
