@@ -26,8 +26,17 @@ import re
 
 import botocore.session
 import pytest
-from conftest import POLICIES, PROJECT_DIR, applies, broken, stack_args, violations, without
-from invariants import RETENTION_DAYS, takes_only_every_resource
+from pack_harness import (
+    POLICIES,
+    PROJECT_DIR,
+    RETENTION_DAYS,
+    applies,
+    broken,
+    stack_args,
+    takes_only_every_resource,
+    violations,
+    without,
+)
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
