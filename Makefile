@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 
-.PHONY: demo test lint plan chat bench faults clean
+.PHONY: demo test lint plan policy chat bench faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime
 	@$(PY) -m components.sdk_layer wheels
 	@touch $(STAMP)
 
+# Also draws the stack's CloudWatch dashboard from the replay's metrics: demo-dashboard.png.
 demo: $(STAMP)
-	$(PY) -m sandbox demo
+	$(PY) -m sandbox demo --dashboard demo-dashboard.png
 
 test: lint
 	$(PY) -m pytest -n auto --dist loadfile
@@ -30,6 +31,10 @@ lint: $(STAMP)
 
 plan: $(STAMP)
 	$(PY) -m sandbox plan
+
+# The policy pack's mandatory policies on the program under mocks (offline; in CI: pulumi preview --policy-pack policy).
+policy: $(STAMP)
+	$(PY) policy/offline.py
 
 chat: $(STAMP)
 	$(PY) -m sandbox chat

@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a stack config key")
     parser.add_argument("--out", metavar="FILE", help="also write the transcript JSON here")
+    from sandbox.replay import add_dashboard_argument
+
+    add_dashboard_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -365,6 +365,7 @@ def add_arguments(parser: Any) -> None:
         help="override a stack config key, e.g. bufferSeconds=5",
     )
     parser.add_argument("--out", metavar="FILE", help="write the transcript JSON here instead of stdout")
+    add_dashboard_argument(parser)
     parser.add_argument("--text", action="store_true", help="print the readable timeline instead of JSON")
     parser.add_argument(
         "--faults",
@@ -375,18 +376,39 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
 
 
+def add_dashboard_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--dashboard",
+        metavar="PNG",
+        help="also draw the stack's CloudWatch dashboard from the metrics the functions emitted in this replay",
+    )
+
+
 def replay_file(
-    path: str, overrides: Mapping[str, str], plan: FaultPlan | None = None
+    path: str,
+    overrides: Mapping[str, str],
+    plan: FaultPlan | None = None,
+    on_ready: Callable[[Replay], None] | None = None,
 ) -> tuple[list[trace.TraceEvent], dict[str, Any]]:
     """Read a trace and replay it; raises TraceError, ConfigError or IamDenied with a one-line message."""
     events = trace.read_trace(path)
-    return events, Replay(events, overrides, faults=plan or FaultPlan()).run()
+    return events, Replay(events, overrides, faults=plan or FaultPlan(), on_ready=on_ready).run()
+
+
+def draw_dashboard(recorder: Any, overrides: Mapping[str, str], out: str) -> list[str]:
+    """The dashboard the program declares for these overrides, drawn from the replay's metrics (sandbox.dashboard)."""
+    from sandbox.dashboard import draw
+
+    graph = run_program(dict(overrides), stack="sandbox")
+    (dashboard,) = graph.by_type("aws:cloudwatch/dashboard:Dashboard")
+    return draw(dashboard.inputs["dashboardBody"], recorder, out)
 
 
 def run(args: Any) -> int:
     import sys
 
     from components.settings import ConfigError
+    from sandbox.dashboard import Recorder
     from sandbox.iam import IamDenied
     from sandbox.plan import parse_overrides
     from sandbox.timeline import render
@@ -395,10 +417,15 @@ def run(args: Any) -> int:
         plan = faults.parse(
             getattr(args, "faults", None), rate=getattr(args, "fault_rate", 0.05), seed=getattr(args, "seed", 0)
         )
-        events, transcript = replay_file(args.trace, parse_overrides(args.set), plan)
+        recorder = Recorder() if getattr(args, "dashboard", None) else None
+        overrides = parse_overrides(args.set)
+        events, transcript = replay_file(args.trace, overrides, plan, recorder.attach if recorder else None)
     except (trace.TraceError, ConfigError, IamDenied, ValueError) as error:
         print(f"replay failed: {error}", file=sys.stderr)
         return 2
+    if recorder:
+        panels = draw_dashboard(recorder, overrides, args.dashboard)
+        print(f"dashboard: {len(panels)} panels drawn to {args.dashboard}", file=sys.stderr)
     document = json.dumps(transcript, indent=2, ensure_ascii=False)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:

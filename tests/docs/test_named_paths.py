@@ -8,7 +8,19 @@ import re
 import pytest
 from doc_pages import ROOT, pages, prose_lines
 
-TOP_LEVEL = ("components", "runtime", "sandbox", "bench", "tests", "examples", "provider", "docs", ".github", ".ci")
+TOP_LEVEL = (
+    "components",
+    "policy",
+    "runtime",
+    "sandbox",
+    "bench",
+    "tests",
+    "examples",
+    "provider",
+    "docs",
+    ".github",
+    ".ci",
+)
 PATH = re.compile(rf"^(?:{'|'.join(re.escape(t) for t in TOP_LEVEL)})/[\w./-]*$")
 """A path from the repository root; spans with placeholders (`<stack>`, `*`, `…`) are patterns, not paths."""
 
