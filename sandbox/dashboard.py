@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from components.dashboard import COLUMNS, PERIOD_SECONDS
+from sandbox.lambdas import emitted_values
 
 SEARCH_METRIC = re.compile(r"MetricName=\"?(\w+)\"?")
 """The metric a panel's SEARCH expression looks for (one line per value of its further dimension)."""
@@ -62,25 +63,6 @@ class Recorder:
                 arm()
 
         pipeline.on_invocation = record
-
-
-def emitted_values(output: list[str]) -> list[tuple[str, float]]:
-    """Each value of each EMF metric in a function's output, named as Invocation.metrics() names them."""
-    values = []
-    for line in output:
-        if '"_aws"' not in line:
-            continue
-        try:
-            doc = json.loads(line)
-        except ValueError:
-            continue
-        for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
-            extra = sorted({d for dims in directive.get("Dimensions", []) for d in dims} - {"service"})
-            suffix = "".join(f"[{d}={doc.get(d)}]" for d in extra)
-            for metric in directive.get("Metrics", []):
-                raw = doc.get(metric["Name"], 0)
-                values += [(metric["Name"] + suffix, float(v)) for v in (raw if isinstance(raw, list) else [raw])]
-    return values
 
 
 def statistic(values: list[float], stat: str) -> float:

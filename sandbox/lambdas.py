@@ -63,23 +63,29 @@ class Invocation:
     def metrics(self) -> dict[str, float]:
         """Sum of each EMF metric the invocation emitted."""
         totals: dict[str, float] = {}
-        for line in self.output:
-            if '"_aws"' not in line:
-                continue
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
-                # A metric with a dimension beyond `service` is its own series, as in CloudWatch: `Name[Dim=value]`.
-                extra = sorted({d for dims in directive.get("Dimensions", []) for d in dims} - {"service"})
-                suffix = "".join(f"[{d}={doc.get(d)}]" for d in extra)
-                for metric in directive.get("Metrics", []):
-                    name = metric["Name"] + suffix
-                    value = doc.get(metric["Name"], 0)
-                    values = value if isinstance(value, list) else [value]
-                    totals[name] = totals.get(name, 0.0) + float(sum(values))
+        for name, value in emitted_values(self.output):
+            totals[name] = totals.get(name, 0.0) + value
         return totals
+
+
+def emitted_values(output: list[str]) -> list[tuple[str, float]]:
+    """Each value of each EMF metric in a function's output. A metric with a dimension beyond `service` is its own
+    series, as in CloudWatch: `Name[Dim=value]`."""
+    values = []
+    for line in output:
+        if '"_aws"' not in line:
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+            extra = sorted({d for dims in directive.get("Dimensions", []) for d in dims} - {"service"})
+            suffix = "".join(f"[{d}={doc.get(d)}]" for d in extra)
+            for metric in directive.get("Metrics", []):
+                raw = doc.get(metric["Name"], 0)
+                values += [(metric["Name"] + suffix, float(v)) for v in (raw if isinstance(raw, list) else [raw])]
+    return values
 
 
 class _Capture(io.TextIOBase):
