@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,11 @@ class Conversation:
     def by_user_id(self) -> bool:
         """True when the conversation is keyed by a BSUID: replies then go to `recipient`, not `to`."""
         return is_user_id(self.customer)
+
+
+USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+"""Meta's business-scoped user id (BSUID): "a two-letter ISO country code, a period, and up to 128 alphanumeric
+characters" (a parent BSUID has `ENT.` after the country code)."""
 
 
 def is_user_id(customer: str) -> bool:

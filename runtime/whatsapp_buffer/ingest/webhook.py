@@ -28,7 +28,7 @@ from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from whatsapp_buffer.ingest.meta_content import clean, content_of
-from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.model import USER_ID, Conversation, InboundMessage
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
@@ -36,9 +36,6 @@ _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
 # MessageGroupId (at most 128 characters of that alphabet) and a DynamoDB key, so each part stays at most 63.
 _ID_PART = re.compile(r"[!-\"$-~]{1,63}")
 _MESSAGE_ID = re.compile(r"[!-~]{1,256}")
-# Meta's business-scoped user id: "a two-letter ISO country code, a period, and up to 128 alphanumeric characters"
-# (a parent BSUID has `ENT.` after the country code). It keys the conversation of a customer without a phone number.
-_USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 MAX_KEY_CHARS = 128
 """The conversation key is the bursts queue's MessageGroupId: "maximum length of MessageGroupId is 128 characters"."""
 MAX_CONTENT_BYTES = 64 * 1024
@@ -348,7 +345,7 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
     user_id = raw.get("from_user_id", sole)
     if raw.get("from") is None and user_id is None and _changed_user_id(raw):
         return _customer_changing_user_id(raw["system"], change)
-    valid_user_id = user_id if isinstance(user_id, str) and _USER_ID.fullmatch(user_id) else None
+    valid_user_id = user_id if isinstance(user_id, str) and USER_ID.fullmatch(user_id) else None
     if raw.get("from") is None:
         if user_id is None:
             raise MalformedEvent("message has neither from nor from_user_id")
@@ -378,12 +375,12 @@ def _customer_changing_user_id(system: dict[str, Any], change: MessagesChange) -
     `system.wa_id` when WhatsApp shares it, else the BSUID they had (`previous_user_id`), whose conversation holds
     their chat, else the new one (`user_id`). The new BSUID is the message's `user_id`."""
     new = system.get("user_id")
-    new_user_id = new if isinstance(new, str) and _USER_ID.fullmatch(new) else None
+    new_user_id = new if isinstance(new, str) and USER_ID.fullmatch(new) else None
     number = system.get("wa_id")
     previous = system.get("previous_user_id")
     if isinstance(number, str) and _ID_PART.fullmatch(number) and "." not in number:
         customer = number
-    elif isinstance(previous, str) and _USER_ID.fullmatch(previous):
+    elif isinstance(previous, str) and USER_ID.fullmatch(previous):
         customer = previous
     elif new_user_id is not None:
         customer = new_user_id

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from whatsapp_buffer.errors import OutreachRefused
+from whatsapp_buffer.model import USER_ID
 
 PARAMETER_PREFIX = "parameter"
 ATTRIBUTE_PREFIX = "attribute_"
@@ -38,7 +39,6 @@ PHONE_NUMBER_ID = re.compile(
 )
 """botocore's `id` pattern of GetLinkedWhatsAppBusinessAccountPhoneNumber: `phone-number-id-…` or its ARN."""
 WA_ID = re.compile(r"\+?\d{6,20}")
-BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 """A template variable: `{{1}}` (positional) or `{{first_name}}` (named, `parameter_format` NAMED)."""
 _BAD_SPACING = re.compile(r"[\n\t]| {5,}")
@@ -75,7 +75,7 @@ def parse(event: Any) -> OutreachRequest:
     to = parameters.get("to", "").strip()
     if not to:
         raise OutreachRefused("missing parameter 'to' (the customer's WhatsApp number)")
-    if not (WA_ID.fullmatch(to) or BSUID.fullmatch(to)):
+    if not (WA_ID.fullmatch(to) or USER_ID.fullmatch(to)):
         raise OutreachRefused("parameter 'to' is not a WhatsApp number (digits) or user id")
     template = parameters.get("template", "").strip()
     if not TEMPLATE_NAME.fullmatch(template):
