@@ -4,7 +4,7 @@ Reads the stack's outputs and config (`pulumi stack output --json`, `pulumi conf
 files), then asks Connect, End User Messaging Social, SQS and SNS whether the bridge can work: the instance and its
 flows, chat storage, message streaming, the WABAs' event destination, the numbers, the outreach function's
 association, dead letters and the alarm subscription. The IAM policy it needs is in docs/deploy.md.
-Usage: python -m components.doctor [--stack NAME | --outputs FILE --config FILE] [--phone-number-id ID ...]
+Usage: python -m components.doctor [--stack NAME | --outputs FILE --config FILE] [--phone-number-id ID ...] [--policy]
 """
 
 from __future__ import annotations
@@ -276,6 +276,7 @@ class Options:
     outputs: str | None = None
     config: str | None = None
     phone_number_ids: list[str] = field(default_factory=list)
+    policy: bool = False
 
 
 def _pulumi_json(*args: str) -> Any:
@@ -337,9 +338,15 @@ def main(argv: Sequence[str] | None = None, clients: Callable[[str], Clients] = 
     parser.add_argument("--outputs", help="a file of `pulumi stack output --json` (with --config)")
     parser.add_argument("--config", help="a file of `pulumi config --json` (with --outputs)")
     parser.add_argument("--phone-number-id", dest="phone_number_ids", action="append", default=[])
+    parser.add_argument("--policy", action="store_true", help="print the IAM policy the checks need, then stop")
     options = parser.parse_args(argv, namespace=Options())
     try:
         stack = load_stack(options)
+        if options.policy:
+            from components.doctor_policy import doctor_policy
+
+            print(json.dumps(doctor_policy(stack), indent=2))
+            return 0
         made = clients(stack.region)
     except DoctorStopped as stop:
         print(f"doctor: {stop}")

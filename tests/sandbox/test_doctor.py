@@ -4,8 +4,10 @@ End User Messaging Social (in-process). All ✓ as set up; each misconfiguration
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -329,3 +331,45 @@ def test_an_unknown_stack_or_a_missing_cli_ends_with_one_line(monkeypatch, capsy
         capsys.readouterr().out
         == "doctor: pulumi stack output --show-secrets --stack nope: error: no stack named 'nope' found\n"
     )
+
+
+def _resource(service: str, operation: str, params: dict[str, Any], stack: doctor.Stack) -> str:
+    """The ARN IAM authorises this call against (Service Authorization Reference's resource type of the action)."""
+    partition, _, region, account = stack.output("inTopicArn").split(":")[1:5]
+    base = f"arn:{partition}:{service}:{region}:{account}"
+    if service == "connect":
+        flow = f"/contact-flow/{params['ContactFlowId']}" if "ContactFlowId" in params else ""
+        return f"{base}:instance/{params['InstanceId']}{flow}"
+    if service == "social-messaging":
+        kind = "phone-number-id" if operation.endswith("PhoneNumber") else "waba"
+        return f"{base}:{kind}/{params['id'].rsplit('/', 1)[-1].removeprefix(kind + '-')}"
+    if service == "sqs":
+        return f"{base}:{params['QueueUrl'].rsplit('/', 1)[-1]}"
+    return str(params["TopicArn"])
+
+
+def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources(sandbox):
+    from components.doctor_policy import doctor_policy
+    from sandbox.iam_reference import _service
+
+    called: list[tuple[str, str]] = []
+    for client in vars(sandbox.clients).values():
+        prefix = client.meta.service_model.signing_name  # IAM's service prefix (social-messaging)
+
+        def record(params: dict[str, Any], model: Any, prefix: str = prefix, **_: Any) -> None:
+            called.append((f"{prefix}:{model.name}", _resource(prefix, model.name, params, sandbox.stack)))
+
+        client.meta.events.register("provide-client-params", record)
+    assert sandbox.run()[0] == 0
+    policy = doctor_policy(sandbox.stack)
+    allowed = {(a, r) for s in policy["Statement"] for a in s["Action"] for r in s["Resource"]}
+
+    assert {action for action, _ in called} == {action for action, _ in allowed}
+    for action, arn in called:
+        assert any(a == action and fnmatch(arn, r) for a, r in allowed), (action, arn)
+    for action, resource in allowed:
+        prefix, name = action.split(":")
+        actions, templates = _service(prefix)
+        [(kind, required)] = actions[name]
+        pattern = re.sub(r"\\\$\\\{\w+\\\}", r"[^:/]+", re.escape(templates[kind]))
+        assert required and re.fullmatch(pattern, resource.replace("*", "x")), (action, resource, templates[kind])
