@@ -41,8 +41,9 @@ faults: $(STAMP)
 	$(PY) -m bench.faults
 
 # Read-only checks of a deployed stack (STACK=name, default the selected one): one line per check, ✓ or ✗ and its fix.
+# SANDBOX=1 runs them against the sandbox's stand-ins instead (no AWS).
 doctor: $(STAMP)
-	$(PY) -m components.doctor $(if $(STACK),--stack $(STACK))
+	$(if $(SANDBOX),$(PY) -m sandbox doctor,$(PY) -m components.doctor $(if $(STACK),--stack $(STACK)))
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache .mypy_cache

@@ -1,12 +1,12 @@
 """`make doctor` against a sandbox stack: the program's outputs and config, moto for SQS/SNS, the fake for Connect and
-End User Messaging Social (in-process). All ✓ as set up; each misconfiguration shows its ✗ and its fix."""
+End User Messaging Social (in-process), as `sandbox.doctor` sets them up. All ✓ as set up; each misconfiguration shows
+its ✗ and its fix."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
@@ -15,73 +15,27 @@ import boto3
 import pytest
 from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from components import doctor
-from sandbox.fakes.services import FakeServices
-from sandbox.program import ACCOUNT_ID, run_program, stack_config
-from sandbox.provision import provision
-from sandbox.wiring import from_graph
-
-INSTANCE = "11111111-2222-3333-4444-555555555555"
-FLOW = "aaaaaaaa-0000-0000-0000-000000000001"
-SALES_FLOW = "aaaaaaaa-0000-0000-0000-000000000002"
-NUMBER = "phone-number-id-0a1b2c3d4e5f60718293a4b5c6d7e8f9"
-SALES_NUMBER = "phone-number-id-99999999999999999999999999999999"
-WABA = "waba-5f6e7d8c9b0a1f2e3d4c5b6a79880011"
-CONFIG = {
-    "connectInstanceId": INSTANCE,
-    "contactFlowId": FLOW,
-    "contactFlows": json.dumps({SALES_NUMBER: SALES_FLOW}),
-    "whatsappPhoneNumberIds": NUMBER,
-    "alarmEmail": "ops@example.com",
-}
-
-
-@dataclass
-class SandboxStack:
-    stack: doctor.Stack
-    clients: doctor.Clients
-    fake: FakeServices
-    outputs: dict[str, Any]
-    config: dict[str, str]
-
-    def run(self) -> tuple[int, list[str]]:
-        lines: list[str] = []
-        code = doctor.diagnose(self.stack, self.clients, lines.append)
-        return code, lines
+from sandbox import doctor as doctor_sandbox
+from sandbox.doctor import FLOW, SALES_FLOW, SALES_NUMBER, WABA, SandboxStack
 
 
 @pytest.fixture(scope="module")
 def program() -> tuple[dict[str, Any], dict[str, str], Any]:
-    graph = run_program(dict(CONFIG), stack="sandbox")
-    return dict(graph.stack_outputs), stack_config(CONFIG, "whatsapp-buffer", stack="sandbox"), graph
+    return doctor_sandbox.program()
 
 
 @pytest.fixture
-def sandbox(program, monkeypatch) -> Iterator[SandboxStack]:
-    outputs, config, graph = program
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    stack = doctor.stack_from(outputs, config)
-    with mock_aws():
-        region = stack.region
-        wiring = from_graph(graph, region=region, account_id=ACCOUNT_ID)
-        sqs, sns = boto3.client("sqs", region_name=region), boto3.client("sns", region_name=region)
-        provision(wiring, dynamodb=boto3.client("dynamodb", region_name=region), sqs=sqs, s3=boto3.client("s3"))
-        topic = sns.create_topic(Name=stack.alarm_topic_arn.rsplit(":", 1)[-1])["TopicArn"]
-        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
-        fake = FakeServices(lambda: 1_750_000_000.0, instance_ids=[INSTANCE], contact_flow_ids=[FLOW, SALES_FLOW])
-        templates = fake.social.templates
-        templates.link_number(NUMBER, "106540352242922", WABA)
-        templates.link_number(SALES_NUMBER, "106540352242923", WABA)
-        templates.event_destinations[WABA.removeprefix("waba-")] = outputs["inTopicArn"]
-        function = outputs["outreachFunctionName"]
-        fake.connect.setup.lambda_functions.append(f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function}")
-        clients = doctor.Clients(
-            fake.client("connect", region_name=region), fake.client("socialmessaging", region_name=region), sqs, sns
-        )
-        yield SandboxStack(stack, clients, fake, outputs, config)
+def sandbox(program) -> Iterator[SandboxStack]:
+    with doctor_sandbox.sandbox_stack(program) as stack:
+        yield stack
+
+
+def run(sandbox: SandboxStack) -> tuple[int, list[str]]:
+    lines: list[str] = []
+    code = doctor.diagnose(sandbox.stack, sandbox.clients, lines.append)
+    return code, lines
 
 
 def ticks(lines: list[str]) -> list[str]:
@@ -98,7 +52,7 @@ def failure(lines: list[str], words: str) -> str:
 
 
 def test_a_sandbox_stack_as_deployed_is_all_ticks(sandbox):
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 0, "\n".join(lines)
     assert all(line.startswith("✓") for line in lines)
@@ -110,7 +64,7 @@ def test_a_sandbox_stack_as_deployed_is_all_ticks(sandbox):
 def test_a_waba_sending_its_events_elsewhere_is_a_cross_with_the_topic_to_set(sandbox):
     sandbox.fake.social.templates.event_destinations[WABA.removeprefix("waba-")] = "arn:aws:sns:us-east-1:1:other"
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 1
     text = failure(lines, "sends its events to arn:aws:sns:us-east-1:1:other")
@@ -120,7 +74,7 @@ def test_a_waba_sending_its_events_elsewhere_is_a_cross_with_the_topic_to_set(sa
 def test_a_waba_without_event_destination_sends_nowhere(sandbox):
     del sandbox.fake.social.templates.event_destinations[WABA.removeprefix("waba-")]
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "no message arrives" in failure(lines, "sends its events to nowhere")
 
@@ -128,7 +82,7 @@ def test_a_waba_without_event_destination_sends_nowhere(sandbox):
 def test_a_number_the_account_does_not_have_is_a_cross(sandbox):
     del sandbox.fake.social.templates.numbers[SALES_NUMBER.removeprefix("phone-number-id-")]
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "Phone numbers" in failure(lines, "is not in this account")
     assert any(line.startswith("✓ WhatsApp Business Account") for line in lines)
@@ -139,7 +93,7 @@ def test_an_unknown_instance_is_a_cross_and_its_dependent_checks_are_skipped(san
         sandbox.outputs, {**sandbox.config, "whatsapp-buffer:connectInstanceId": "99999999-0000-0000-0000-000000000000"}
     )
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "connectInstanceId" in failure(lines, "does not exist")
     assert not any("flow" in line for line in ticks(lines))
@@ -152,7 +106,7 @@ def test_an_unknown_instance_is_a_cross_and_its_dependent_checks_are_skipped(san
 def test_a_flow_that_is_not_published_is_a_cross_with_where_to_publish(sandbox, status, words):
     sandbox.fake.connect.setup.flows[SALES_FLOW] = status
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 1
     assert SALES_FLOW in failure(lines, words)
@@ -162,7 +116,7 @@ def test_a_flow_that_is_not_published_is_a_cross_with_where_to_publish(sandbox, 
 def test_a_flow_the_instance_does_not_have_is_a_cross(sandbox):
     sandbox.fake.connect.contact_flow_ids = frozenset({FLOW})
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "contactFlowId" in failure(lines, f"flow {SALES_FLOW} does not exist")
 
@@ -176,7 +130,7 @@ def test_missing_chat_storage_is_a_cross_with_the_console_path(sandbox, kind, wo
     else:
         sandbox.fake.connect.chat_transcripts = False
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "Data storage" in failure(lines, words)
 
@@ -184,7 +138,7 @@ def test_missing_chat_storage_is_a_cross_with_the_console_path(sandbox, kind, wo
 def test_message_streaming_on_is_reported_with_what_it_means_for_the_bridge(sandbox):
     sandbox.fake.connect.setup.attributes["MESSAGE_STREAMING"] = "true"
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 0
     assert any("MESSAGE_STREAMING is on" in line and "whole" in line for line in lines)
@@ -193,7 +147,7 @@ def test_message_streaming_on_is_reported_with_what_it_means_for_the_bridge(sand
 def test_an_outreach_function_not_associated_is_a_cross_with_the_command(sandbox):
     sandbox.fake.connect.setup.lambda_functions.clear()
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "aws connect associate-lambda-function" in failure(lines, "not associated")
 
@@ -204,7 +158,7 @@ def test_a_message_on_a_dead_letter_queue_is_a_cross(sandbox):
         QueueUrl=url, MessageBody="{}", MessageGroupId="g", MessageDeduplicationId="d"
     ) if url.endswith(".fifo") else sandbox.clients.sqs.send_message(QueueUrl=url, MessageBody="{}")
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "redrive" in failure(lines, "1 message(s) waiting")
 
@@ -223,7 +177,7 @@ def test_an_unconfirmed_alarm_email_is_a_cross(sandbox):
                 {"TopicArn": topic},
             )
             sandbox.clients.sns = sns
-            _, lines = sandbox.run()
+            _, lines = run(sandbox)
         assert "confirm" in failure(lines, "never confirmed")
 
 
@@ -232,7 +186,7 @@ def test_no_alarm_topic_says_there_is_none(sandbox):
     config = {k: v for k, v in sandbox.config.items() if not k.endswith(":alarmEmail")}
     sandbox.stack = doctor.stack_from(outputs, config)
 
-    _, lines = sandbox.run()
+    _, lines = run(sandbox)
 
     assert "alarmEmail" in failure(lines, "there is no alarm topic")
 
@@ -240,7 +194,7 @@ def test_no_alarm_topic_says_there_is_none(sandbox):
 def test_a_throttled_call_ends_with_one_line(sandbox):
     sandbox.fake.inject("DescribeContactFlow", "ThrottlingException")
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 2
     assert lines[-1].startswith("doctor: AWS throttled describe_contact_flow (ThrottlingException)")
@@ -250,7 +204,7 @@ def test_a_throttled_call_ends_with_one_line(sandbox):
 def test_a_refused_call_names_the_policy(sandbox):
     sandbox.fake.inject("GetLinkedWhatsAppBusinessAccountPhoneNumber", "AccessDeniedException")
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert (code, len(lines)) == (2, 1)
     assert "docs/deploy.md" in lines[0]
@@ -262,7 +216,7 @@ def test_no_credentials_ends_with_one_line(sandbox):
 
     sandbox.clients.social.get_linked_whatsapp_business_account_phone_number = refuse
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert (code, lines) == (2, ["doctor: no AWS credentials: set AWS_PROFILE (or run `aws sso login`) and try again"])
 
@@ -300,7 +254,7 @@ def test_a_missing_output_ends_with_one_line(sandbox):
     outputs = {k: v for k, v in sandbox.outputs.items() if k != "outboundDeadLetterQueueUrl"}
     sandbox.stack = doctor.stack_from(outputs, sandbox.config)
 
-    code, lines = sandbox.run()
+    code, lines = run(sandbox)
 
     assert code == 2
     assert (
@@ -360,7 +314,7 @@ def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources
             called.append((f"{prefix}:{model.name}", _resource(prefix, model.name, params, sandbox.stack)))
 
         client.meta.events.register("provide-client-params", record)
-    assert sandbox.run()[0] == 0
+    assert run(sandbox)[0] == 0
     policy = doctor_policy(sandbox.stack)
     allowed = {(a, r) for s in policy["Statement"] for a in s["Action"] for r in s["Resource"]}
 
@@ -373,3 +327,11 @@ def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources
         [(kind, required)] = actions[name]
         pattern = re.sub(r"\\\$\\\{\w+\\\}", r"[^:/]+", re.escape(templates[kind]))
         assert required and re.fullmatch(pattern, resource.replace("*", "x")), (action, resource, templates[kind])
+
+
+def test_make_doctor_sandbox_prints_every_check_ticked(capsys):
+    from sandbox.__main__ import main
+
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 15 and all(line.startswith("✓") for line in out)
