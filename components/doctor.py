@@ -152,8 +152,9 @@ def _connect(stack: Stack, connect: Any) -> Iterator[Check]:
     for flow in stack.flow_ids:
         yield _flow(connect, instance, flow)
     for kind, why in (("ATTACHMENTS", "every file is refused"), ("CHAT_TRANSCRIPTS", "persistent chat cannot")):
-        configs = _call(connect.list_instance_storage_configs, InstanceId=instance, ResourceType=kind)
-        has = bool(configs.get("StorageConfigs"))
+        has = bool(
+            _paged(connect.list_instance_storage_configs, "StorageConfigs", InstanceId=instance, ResourceType=kind)
+        )
         yield Check(
             has,
             f"{kind} storage is {'configured' if has else 'not configured: ' + why}",
@@ -232,6 +233,9 @@ def _call(operation: Callable[..., Any], *, missing: bool = False, **params: Any
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
     name = getattr(operation, "__name__", "the call")
+    client = getattr(operation, "__self__", None)
+    if client is not None and hasattr(client, "meta"):
+        name = client.meta.method_to_api_mapping.get(name, name)  # describe_instance -> DescribeInstance
     try:
         return operation(**params)
     except NoCredentialsError:

@@ -197,7 +197,7 @@ def test_a_throttled_call_ends_with_one_line(sandbox):
     code, lines = run(sandbox)
 
     assert code == 2
-    assert lines[-1].startswith("doctor: AWS throttled describe_contact_flow (ThrottlingException)")
+    assert lines[-1].startswith("doctor: AWS throttled DescribeContactFlow (ThrottlingException)")
     assert all(line.startswith(("✓", "✗", "    fix:", "doctor:")) for line in lines)
 
 
@@ -207,6 +207,7 @@ def test_a_refused_call_names_the_policy(sandbox):
     code, lines = run(sandbox)
 
     assert (code, len(lines)) == (2, 1)
+    assert lines[0].startswith("doctor: not allowed to call GetLinkedWhatsAppBusinessAccountPhoneNumber (AccessDenied")
     assert "docs/deploy.md" in lines[0]
 
 
