@@ -104,11 +104,7 @@ def run_checks(stack: Stack, clients: Clients) -> Iterator[Check]:
 def _whatsapp(stack: Stack, social: Any) -> Iterator[Check]:
     in_topic = stack.output("inTopicArn")
     if not stack.phone_number_ids:
-        yield Check(
-            False,
-            "the stack names no WhatsApp number, so which account sends events here cannot be checked",
-            "pulumi config set whatsappPhoneNumberIds phone-number-id-… (or pass --phone-number-id)",
-        )
+        yield _any_account_sends_here(in_topic, social)
         return
     wabas: dict[str, list[str]] = {}
     for number in stack.phone_number_ids:
@@ -135,6 +131,21 @@ def _whatsapp(stack: Stack, social: Any) -> Iterator[Check]:
                 f"End User Messaging Social console → WhatsApp → Business accounts → {waba} → Event destination: "
                 f"{in_topic}",
             )
+
+
+def _any_account_sends_here(in_topic: str, social: Any) -> Check:
+    """With no number named the stack takes every number of the account: one linked WABA must send events here."""
+    accounts = _paged(social.list_linked_whatsapp_business_accounts, "linkedAccounts", page_key="nextToken")
+    here = [
+        a["id"] for a in accounts if in_topic in [d["eventDestinationArn"] for d in a.get("eventDestinations") or []]
+    ]
+    if here:
+        return Check(True, f"WhatsApp Business Account {', '.join(here)} sends its events to this stack's inTopicArn")
+    return Check(
+        False,
+        f"none of the {len(accounts)} linked WhatsApp Business Account(s) sends its events here: no message arrives",
+        f"End User Messaging Social console → WhatsApp → Business accounts → yours → Event destination: {in_topic}",
+    )
 
 
 def _connect(stack: Stack, connect: Any) -> Iterator[Check]:
@@ -255,14 +266,14 @@ def _call(operation: Callable[..., Any], *, missing: bool = False, **params: Any
         raise DoctorStopped(f"{name} failed: {error}") from None
 
 
-def _paged(operation: Callable[..., Any], key: str, **params: Any) -> list[Any]:
+def _paged(operation: Callable[..., Any], key: str, page_key: str = "NextToken", **params: Any) -> list[Any]:
     items: list[Any] = []
     while True:
         page = _call(operation, **params)
         items.extend(page.get(key) or [])
-        if not page.get("NextToken"):
+        if not page.get(page_key):
             return items
-        params["NextToken"] = page["NextToken"]
+        params[page_key] = page[page_key]
 
 
 def _short(number: str) -> str:

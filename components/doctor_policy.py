@@ -2,7 +2,8 @@
 
 Resource types per action are the Service Authorization Reference's (every action the doctor calls takes one
 required type: Connect `instance` or `contact-flow`, End User Messaging `phone-number-id` or `waba`, SQS `queue`,
-SNS `topic`). The WABAs are only known from the numbers' answers, so `waba/*` stays within the account and region.
+SNS `topic`; ListLinkedWhatsAppBusinessAccounts, called when the stack names no number, takes none, so `*`). The
+WABAs are only known from the numbers' answers, so `waba/*` stays within the account and region.
 Printed by `python -m components.doctor --policy`; docs/deploy.md shows its shape.
 """
 
@@ -53,6 +54,9 @@ def doctor_policy(stack: Stack) -> dict[str, Any]:
                 [arn("social-messaging", "waba/*")],
             )
         )
+    else:
+        # No resource type for this action in the Service Authorization Reference: only "*" names it.
+        statements.append(_allow("WhatsAppAccountList", ["social-messaging:ListLinkedWhatsAppBusinessAccounts"], ["*"]))
     if stack.alarm_topic_arn:
         statements.append(_allow("AlarmTopic", ["sns:ListSubscriptionsByTopic"], [stack.alarm_topic_arn]))
     return {"Version": "2012-10-17", "Statement": statements}

@@ -144,6 +144,10 @@ class FakeServices(Reachable):
                 self.social.templates.get_linked_whatsapp_business_account_phone_number
             ),
             (SOCIAL, "GetLinkedWhatsAppBusinessAccount"): self.social.templates.get_linked_whatsapp_business_account,
+            (
+                SOCIAL,
+                "ListLinkedWhatsAppBusinessAccounts",
+            ): self.social.templates.list_linked_whatsapp_business_accounts,
             (SOCIAL, "ListWhatsAppMessageTemplates"): self.social.templates.list_whatsapp_message_templates,
             (SOCIAL, "GetWhatsAppMessageTemplate"): self.social.templates.get_whatsapp_message_template,
             (TRANSCRIBE, "StartTranscriptionJob"): self.transcribe.start_transcription_job,

@@ -73,6 +73,8 @@ class WhatsAppTemplates:
       INCOMPLETE), `linkDate`, `wabaName`, `eventDestinations` ("The event destinations for the linked WhatsApp
       Business Account", each `eventDestinationArn`) and `phoneNumbers`. PutWhatsAppBusinessAccountEventDestinations:
       "A WABA can only have one event destination at a time". An unknown WABA: ResourceNotFoundException.
+    * ListLinkedWhatsAppBusinessAccounts(`maxResults` 1-100, `nextToken`): "List all WhatsApp Business Accounts
+      linked to your Amazon Web Services account" — summaries with the same required members but `phoneNumbers`.
     * ListWhatsAppMessageTemplates(`id` = the WABA, `maxResults` "(1-100)", `nextToken`): summaries with `templateName`,
       `metaTemplateId`, `templateStatus` "(for example, APPROVED, PENDING, or REJECTED)", `templateLanguage`,
       `templateCategory`. A WABA the account does not have: ResourceNotFoundException.
@@ -147,6 +149,20 @@ class WhatsAppTemplates:
             }
         }
 
+    def list_linked_whatsapp_business_accounts(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        wabas = sorted({*self.templates, *(w for _, w in self.numbers.values()), *self.event_destinations})
+        size = int(params.get("maxResults") or 100)
+        start = int(params.get("nextToken") or 0)
+        accounts = []
+        for waba in wabas[start : start + size]:
+            account = self.get_linked_whatsapp_business_account({"id": f"waba-{waba}"}, at)["account"]
+            del account["phoneNumbers"]
+            accounts.append(account)
+        answer: dict[str, Any] = {"linkedAccounts": accounts}
+        if start + size < len(wabas):
+            answer["nextToken"] = str(start + size)
+        return answer
+
     def list_whatsapp_message_templates(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         rows = sorted(self._waba(params["id"]).values(), key=lambda t: (t.name, t.language))
         size = int(params.get("maxResults") or 100)
@@ -212,6 +228,6 @@ class WhatsAppTemplates:
 
     def _waba(self, waba_id: str) -> dict[tuple[str, str], FakeTemplate]:
         suffix = suffix_of(waba_id)
-        if suffix not in self.templates and suffix not in {w for _, w in self.numbers.values()}:
+        if suffix not in {*self.templates, *self.event_destinations, *(w for _, w in self.numbers.values())}:
             raise ApiError("ResourceNotFoundException", f"WhatsApp Business Account {waba_id} not found")
         return self.templates.get(suffix, {})

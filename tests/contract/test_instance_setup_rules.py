@@ -153,3 +153,24 @@ def test_an_unknown_business_account_is_not_found(aws):
         aws.social.get_linked_whatsapp_business_account(id="waba-00000000000000000000000000000000")
 
     assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_the_linked_business_accounts_are_listed_a_page_at_a_time(aws):
+    model = SOCIAL.operation_model("ListLinkedWhatsAppBusinessAccounts")
+    assert "List all WhatsApp Business Accounts linked to your Amazon Web Services account" in _squash(
+        model.documentation
+    )
+    assert model.input_shape.members["maxResults"].metadata == {"min": 1, "max": 100}
+    templates = aws.fake.social.templates
+    templates.link_number(NUMBER, "106540352242922", WABA)
+    templates.event_destinations["0000ffff"] = TOPIC
+
+    first = aws.social.list_linked_whatsapp_business_accounts(maxResults=1)
+    second = aws.social.list_linked_whatsapp_business_accounts(maxResults=1, nextToken=first["nextToken"])
+
+    listed = first["linkedAccounts"] + second["linkedAccounts"]
+    assert [a["id"] for a in listed] == ["waba-0000ffff", WABA]
+    assert listed[0]["eventDestinations"] == [{"eventDestinationArn": TOPIC}]
+    assert "nextToken" not in second
+    summary = SOCIAL.shape_for("LinkedWhatsAppBusinessAccountSummary")
+    assert all(set(summary.required_members) <= set(a) and "phoneNumbers" not in a for a in listed)

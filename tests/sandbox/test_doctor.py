@@ -295,6 +295,8 @@ def _resource(service: str, operation: str, params: dict[str, Any], stack: docto
     if service == "connect":
         flow = f"/contact-flow/{params['ContactFlowId']}" if "ContactFlowId" in params else ""
         return f"{base}:instance/{params['InstanceId']}{flow}"
+    if operation == "ListLinkedWhatsAppBusinessAccounts":
+        return "*"
     if service == "social-messaging":
         kind = "phone-number-id" if operation.endswith("PhoneNumber") else "waba"
         return f"{base}:{kind}/{params['id'].rsplit('/', 1)[-1].removeprefix(kind + '-')}"
@@ -303,10 +305,13 @@ def _resource(service: str, operation: str, params: dict[str, Any], stack: docto
     return str(params["TopicArn"])
 
 
-def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources(sandbox):
+@pytest.mark.parametrize("numbers", ["named", "not named"])
+def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources(sandbox, numbers):
     from components.doctor_policy import doctor_policy
     from sandbox.iam_reference import _service
 
+    if numbers == "not named":
+        sandbox.stack = doctor.stack_from(sandbox.outputs, _without_numbers(sandbox.config))
     called: list[tuple[str, str]] = []
     for client in vars(sandbox.clients).values():
         prefix = client.meta.service_model.signing_name  # IAM's service prefix (social-messaging)
@@ -325,6 +330,9 @@ def test_the_doctors_policy_allows_exactly_the_calls_it_makes_on_their_resources
     for action, resource in allowed:
         prefix, name = action.split(":")
         actions, templates = _service(prefix)
+        if not actions[name]:  # no resource type: IAM names the action only with "*"
+            assert resource == "*", action
+            continue
         [(kind, required)] = actions[name]
         pattern = re.sub(r"\\\$\\\{\w+\\\}", r"[^:/]+", re.escape(templates[kind]))
         assert required and re.fullmatch(pattern, resource.replace("*", "x")), (action, resource, templates[kind])
@@ -336,3 +344,28 @@ def test_make_doctor_sandbox_prints_every_check_ticked(capsys):
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 15 and all(line.startswith("✓") for line in out)
+
+
+def _without_numbers(config: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in config.items() if not k.endswith((":whatsappPhoneNumberIds", ":contactFlows"))}
+
+
+def test_with_no_number_named_one_linked_account_sending_here_is_enough(sandbox):
+    sandbox.stack = doctor.stack_from(sandbox.outputs, _without_numbers(sandbox.config))
+    sandbox.fake.social.templates.event_destinations["0000ffff"] = "arn:aws:sns:us-east-1:1:another-stack"
+
+    code, lines = run(sandbox)
+
+    assert code == 0
+    assert f"✓ WhatsApp Business Account {WABA} sends its events to this stack's inTopicArn" in lines
+    assert not any("WhatsApp number" in line for line in lines)
+
+
+def test_with_no_number_named_and_no_account_sending_here_is_a_cross(sandbox):
+    sandbox.stack = doctor.stack_from(sandbox.outputs, _without_numbers(sandbox.config))
+    sandbox.fake.social.templates.event_destinations[WABA.removeprefix("waba-")] = "arn:aws:sns:us-east-1:1:other"
+
+    code, lines = run(sandbox)
+
+    assert code == 1
+    assert "Event destination" in failure(lines, "none of the 1 linked WhatsApp Business Account(s)")
