@@ -1,5 +1,5 @@
 """`python -m sandbox doctor` (`make doctor SANDBOX=1`): `make doctor` against a sandbox stack set up as a first
-deploy should leave it, so every check is ✓. moto holds the queues and the alarm topic (its e-mail subscription
+deploy should leave it, so every check is ✓. moto (on loopback) holds the queues and the alarm topic (its e-mail subscription
 confirmed), the fake the Connect instance, its flows and storage, the WABA with its event destination and numbers.
 `sandbox_stack()` gives the tests the same stack to misconfigure.
 """
@@ -49,22 +49,23 @@ def program() -> tuple[dict[str, Any], dict[str, str], Any]:
 
 @contextmanager
 def sandbox_stack(built: tuple[dict[str, Any], dict[str, str], Any] | None = None) -> Iterator[SandboxStack]:
-    import boto3
-    from moto import mock_aws
-
     from components import doctor
     from sandbox.fakes.services import FakeServices
+    from sandbox.moto_server import LoopbackMotoServer
+    from sandbox.pipeline import local_client
     from sandbox.program import ACCOUNT_ID
     from sandbox.provision import provision
     from sandbox.wiring import from_graph
 
     outputs, config, graph = built or program()
     stack = doctor.stack_from(outputs, config)
-    with mock_aws():
-        region = stack.region
-        sqs, sns = boto3.client("sqs", region_name=region), boto3.client("sns", region_name=region)
+    region = stack.region
+    moto = LoopbackMotoServer()
+    url = moto.start()
+    try:
+        sqs, sns = local_client("sqs", url, region), local_client("sns", url, region)
         wiring = from_graph(graph, region=region, account_id=ACCOUNT_ID)
-        provision(wiring, dynamodb=boto3.client("dynamodb", region_name=region), sqs=sqs, s3=boto3.client("s3"))
+        provision(wiring, dynamodb=local_client("dynamodb", url, region), sqs=sqs, s3=local_client("s3", url, region))
         topic = sns.create_topic(Name=str(stack.alarm_topic_arn).rsplit(":", 1)[-1])["TopicArn"]
         sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com")
         fake = FakeServices(lambda: 1_750_000_000.0, instance_ids=[INSTANCE], contact_flow_ids=[FLOW, SALES_FLOW])
@@ -74,10 +75,12 @@ def sandbox_stack(built: tuple[dict[str, Any], dict[str, str], Any] | None = Non
         templates.event_destinations[WABA.removeprefix("waba-")] = outputs["inTopicArn"]
         function = outputs["outreachFunctionName"]
         fake.connect.setup.lambda_functions.append(f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{function}")
-        clients = doctor.Clients(
-            fake.client("connect", region_name=region), fake.client("socialmessaging", region_name=region), sqs, sns
-        )
+        keys = {"aws_access_key_id": "sandbox", "aws_secret_access_key": "sandbox"}  # never real AWS: in-process
+        connect = fake.client("connect", region_name=region, **keys)
+        clients = doctor.Clients(connect, fake.client("socialmessaging", region_name=region, **keys), sqs, sns)
         yield SandboxStack(stack, clients, fake, outputs, config)
+    finally:
+        moto.stop()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -167,7 +167,7 @@ def test_an_unconfirmed_alarm_email_is_a_cross(sandbox):
     """botocore SNS Subscribe.SubscriptionArn: "The ARN of the subscription if it is confirmed, or the string "pending
     confirmation" if the subscription requires confirmation"; the CLI and console show "PendingConfirmation". moto
     confirms e-mail subscriptions at once, so the answer is stubbed (validated against the model)."""
-    sns = boto3.client("sns", region_name="us-east-1")
+    sns = boto3.client("sns", region_name="us-east-1", aws_access_key_id="stub", aws_secret_access_key="stub")
     topic = sandbox.stack.alarm_topic_arn
     for arn in ("PendingConfirmation", "pending confirmation"):
         with Stubber(sns) as stub:
