@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ def sandbox_stack(built: tuple[dict[str, Any], dict[str, str], Any] | None = Non
     outputs, config, graph = built or program()
     stack = doctor.stack_from(outputs, config)
     region = stack.region
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's request log, as in a replay
     moto = LoopbackMotoServer()
     url = moto.start()
     try:
