@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 
-.PHONY: demo test lint plan policy chat bench faults clean
+.PHONY: demo test lint plan policy chat bench faults doctor clean
 
 $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: $(STAMP)
 
 faults: $(STAMP)
 	$(PY) -m bench.faults
+
+# Read-only checks of a deployed stack (STACK=name, default the selected one): one line per check, ✓ or ✗ and its fix.
+# SANDBOX=1 runs them against the sandbox's stand-ins instead (no AWS).
+doctor: $(STAMP)
+	$(if $(SANDBOX),$(PY) -m sandbox doctor,$(PY) -m components.doctor $(if $(STACK),--stack $(STACK)))
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .ruff_cache .mypy_cache

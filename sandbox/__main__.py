@@ -16,6 +16,7 @@ COMMANDS = {
     "replay": ("sandbox.replay", "replay a WhatsApp trace through the whole pipeline in virtual time"),
     "demo": ("sandbox.demo", "replay the bundled example conversation and print a readable transcript"),
     "chat": ("sandbox.chat", "be the customer (and the agent) in a live terminal chat with the local pipeline"),
+    "doctor": ("sandbox.doctor", "make doctor's read-only checks against a sandbox stack set up as deployed"),
 }
 
 

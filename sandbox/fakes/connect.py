@@ -21,12 +21,15 @@ Rules and their sources (each pinned by a test in `tests/contract/`):
   refusals: the fake answers InvalidRequestException (a bad parameter: InvalidParameterException).
 * Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
   (the error shapes of the operation in the botocore model).
+* The instance's set-up, read by `make doctor` (`InstanceSetup`, each rule quoted there): DescribeInstance,
+  DescribeContactFlow, ListInstanceStorageConfigs, DescribeInstanceAttribute, ListLambdaFunctions.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.fakes.chat import TYPING, Attachment, Chats, Contact, Participant
@@ -50,6 +53,33 @@ CONTENT_BYTES_LIMIT = 16384
 Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
 
 
+@dataclass
+class InstanceSetup:
+    """What the instance's settings say, beside its contacts. Rules (botocore `connect` model):
+
+    * DescribeContactFlow: "In the response, Status indicates the flow status as either SAVED or PUBLISHED";
+      `ContactFlow.State` ACTIVE or ARCHIVED; the operation also declares ContactFlowNotPublishedException ("The flow
+      has not been published"). Which of the two a never-published flow gets is not documented: `flows` maps a flow
+      id to PUBLISHED, SAVED (answered as Status SAVED), ARCHIVED (State ARCHIVED) or NOT_PUBLISHED (the exception).
+    * ListInstanceStorageConfigs(ResourceType): "Returns a paginated list of storage configs for the identified
+      instance and resource type"; `StorageType` S3 with `S3Config.BucketName`/`BucketPrefix` (required members).
+    * DescribeInstanceAttribute(AttributeType, one of `InstanceAttributeType`'s enum, e.g. MESSAGE_STREAMING):
+      `Attribute.Value` "The value of the attribute" (a string; "true"/"false" for the switches).
+    * ListLambdaFunctions: "Returns a paginated list of all Lambda functions that display in the dropdown options in
+      the relevant flow blocks" (`LambdaFunctions`: "The Lambdafunction ARNs associated with the specified instance").
+    """
+
+    flows: dict[str, str] = field(default_factory=dict)
+    """Flow id -> PUBLISHED / SAVED / ARCHIVED / NOT_PUBLISHED; a flow of `contact_flow_ids` not named is PUBLISHED."""
+    attachments_bucket: str | None = "connect-sandbox-attachments"
+    transcripts_bucket: str = "connect-sandbox-transcripts"
+    attributes: dict[str, str] = field(default_factory=lambda: {"MESSAGE_STREAMING": "false"})
+    lambda_functions: list[str] = field(default_factory=list)
+
+
+FLOW_STATUSES = ("PUBLISHED", "SAVED", "ARCHIVED", "NOT_PUBLISHED")
+
+
 class ConnectBackend:
     """Contacts of one fake Connect account: `instance_ids` and `contact_flow_ids` are what exists (None: any)."""
 
@@ -71,6 +101,7 @@ class ConnectBackend:
         self.start_tokens: dict[tuple[str, str], dict[str, Any]] = {}
         self.participant_tokens: dict[str, tuple[str, str]] = {}
         """ParticipantToken -> (contact id, participant id)."""
+        self.setup = InstanceSetup()
 
     # ---------------------------------------------------------------- API
 
@@ -162,6 +193,66 @@ class ConnectBackend:
             raise ApiError("ContactNotFoundException", "the contact is not active or does not exist")
         self.chats.end(contact, at, "API", leaving=None)
         return {}
+
+    # ---------------------------------------------------------------- the instance's set-up (InstanceSetup)
+
+    def describe_instance(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        instance_id = params["InstanceId"]
+        self._known_instance(instance_id)
+        return {
+            "Instance": {
+                "Id": instance_id,
+                "Arn": self._instance_arn(instance_id),
+                "IdentityManagementType": "CONNECT_MANAGED",
+                "InstanceAlias": "sandbox",
+                "InstanceStatus": "ACTIVE",
+            }
+        }
+
+    def describe_contact_flow(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        instance_id, flow_id = params["InstanceId"], params["ContactFlowId"]
+        self._known_instance(instance_id)
+        known = self.contact_flow_ids is None or flow_id in self.contact_flow_ids or flow_id in self.setup.flows
+        if not known:
+            raise ApiError("ResourceNotFoundException", f"contact flow {flow_id} not found")
+        status = self.setup.flows.get(flow_id, "PUBLISHED")
+        if status == "NOT_PUBLISHED":
+            raise ApiError("ContactFlowNotPublishedException", "The flow has not been published.")
+        return {
+            "ContactFlow": {
+                "Arn": f"{self._instance_arn(instance_id)}/contact-flow/{flow_id}",
+                "Id": flow_id,
+                "Name": f"flow {flow_id}",
+                "Type": "CONTACT_FLOW",
+                "State": "ARCHIVED" if status == "ARCHIVED" else "ACTIVE",
+                "Status": "SAVED" if status == "SAVED" else "PUBLISHED",
+                "Content": "{}",
+            }
+        }
+
+    def list_instance_storage_configs(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_instance(params["InstanceId"])
+        kind = params["ResourceType"]
+        bucket = {
+            "ATTACHMENTS": self.setup.attachments_bucket,
+            "CHAT_TRANSCRIPTS": self.setup.transcripts_bucket if self.chat_transcripts else None,
+        }.get(kind)
+        if bucket is None:
+            return {"StorageConfigs": []}
+        s3 = {"BucketName": bucket, "BucketPrefix": f"connect/sandbox/{kind}"}
+        return {"StorageConfigs": [{"AssociationId": f"{kind.lower()}-1", "StorageType": "S3", "S3Config": s3}]}
+
+    def describe_instance_attribute(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_instance(params["InstanceId"])
+        kind = params["AttributeType"]
+        return {"Attribute": {"AttributeType": kind, "Value": self.setup.attributes.get(kind, "false")}}
+
+    def list_lambda_functions(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        self._known_instance(params["InstanceId"])
+        return {"LambdaFunctions": list(self.setup.lambda_functions)}
+
+    def _instance_arn(self, instance_id: str) -> str:
+        return f"arn:aws:connect:us-east-1:{self.chats.account_id}:instance/{instance_id}"
 
     # ---------------------------------------------------------------- the agent's side (sandbox-facing)
 

@@ -125,6 +125,11 @@ class FakeServices(Reachable):
             (CONNECT, "StopContactStreaming"): self.connect.stop_contact_streaming,
             (CONNECT, "StopContact"): self.connect.stop_contact,
             (CONNECT, "UpdateContactAttributes"): self.connect.update_contact_attributes,
+            (CONNECT, "DescribeInstance"): self.connect.describe_instance,
+            (CONNECT, "DescribeContactFlow"): self.connect.describe_contact_flow,
+            (CONNECT, "ListInstanceStorageConfigs"): self.connect.list_instance_storage_configs,
+            (CONNECT, "DescribeInstanceAttribute"): self.connect.describe_instance_attribute,
+            (CONNECT, "ListLambdaFunctions"): self.connect.list_lambda_functions,
             (PARTICIPANT, "CreateParticipantConnection"): self.participant.create_participant_connection,
             (PARTICIPANT, "SendMessage"): self.participant.send_message,
             (PARTICIPANT, "SendEvent"): self.participant.send_event,
@@ -138,6 +143,11 @@ class FakeServices(Reachable):
             (SOCIAL, "GetLinkedWhatsAppBusinessAccountPhoneNumber"): (
                 self.social.templates.get_linked_whatsapp_business_account_phone_number
             ),
+            (SOCIAL, "GetLinkedWhatsAppBusinessAccount"): self.social.templates.get_linked_whatsapp_business_account,
+            (
+                SOCIAL,
+                "ListLinkedWhatsAppBusinessAccounts",
+            ): self.social.templates.list_linked_whatsapp_business_accounts,
             (SOCIAL, "ListWhatsAppMessageTemplates"): self.social.templates.list_whatsapp_message_templates,
             (SOCIAL, "GetWhatsAppMessageTemplate"): self.social.templates.get_whatsapp_message_template,
             (TRANSCRIBE, "StartTranscriptionJob"): self.transcribe.start_transcription_job,

@@ -68,6 +68,13 @@ class WhatsAppTemplates:
       WhatsApp business account phone number"; `linkedWhatsAppBusinessAccountId` "formatted as `waba-0123…`",
       `phoneNumber.metaPhoneNumberId` "The phone number ID from Meta". A number the account does not have:
       ResourceNotFoundException (a declared error of the operation).
+    * GetLinkedWhatsAppBusinessAccount(`id` "formatted as waba-0123…"): "Get the details of your linked WhatsApp
+      Business Account" — `account` with the required `arn`, `id`, `wabaId`, `registrationStatus` (COMPLETE or
+      INCOMPLETE), `linkDate`, `wabaName`, `eventDestinations` ("The event destinations for the linked WhatsApp
+      Business Account", each `eventDestinationArn`) and `phoneNumbers`. PutWhatsAppBusinessAccountEventDestinations:
+      "A WABA can only have one event destination at a time". An unknown WABA: ResourceNotFoundException.
+    * ListLinkedWhatsAppBusinessAccounts(`maxResults` 1-100, `nextToken`): "List all WhatsApp Business Accounts
+      linked to your Amazon Web Services account" — summaries with the same required members but `phoneNumbers`.
     * ListWhatsAppMessageTemplates(`id` = the WABA, `maxResults` "(1-100)", `nextToken`): summaries with `templateName`,
       `metaTemplateId`, `templateStatus` "(for example, APPROVED, PENDING, or REJECTED)", `templateLanguage`,
       `templateCategory`. A WABA the account does not have: ResourceNotFoundException.
@@ -87,6 +94,8 @@ class WhatsAppTemplates:
     """End User Messaging number suffix -> (Meta's phone number id, WABA suffix)."""
     templates: dict[str, dict[tuple[str, str], FakeTemplate]] = field(default_factory=dict)
     """WABA suffix -> (name, language) -> template."""
+    event_destinations: dict[str, str] = field(default_factory=dict)
+    """WABA suffix -> its one event destination's ARN (none: the WABA sends its events nowhere)."""
     _next_meta_id: int = 1_000_000_000_000_000
 
     def link_number(self, phone_number_id: str, meta_phone_number_id: str, waba: str) -> None:
@@ -106,19 +115,53 @@ class WhatsAppTemplates:
         suffix = suffix_of(params["id"])
         if suffix not in self.numbers:
             raise ApiError("ResourceNotFoundException", f"phone number {params['id']} not found")
-        meta_id, waba = self.numbers[suffix]
         return {
-            "phoneNumber": {
-                "arn": f"arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/{suffix}",
-                "phoneNumber": "+15550100000",
-                "phoneNumberId": f"phone-number-id-{suffix}",
-                "metaPhoneNumberId": meta_id,
-                "displayPhoneNumberName": "Sandbox",
-                "displayPhoneNumber": "+1 555-010-0000",
-                "qualityRating": "GREEN",
-            },
-            "linkedWhatsAppBusinessAccountId": f"waba-{waba}",
+            "phoneNumber": self._number(suffix),
+            "linkedWhatsAppBusinessAccountId": f"waba-{self.numbers[suffix][1]}",
         }
+
+    def _number(self, suffix: str) -> dict[str, str]:
+        return {
+            "arn": f"arn:aws:social-messaging:us-east-1:123456789012:phone-number-id/{suffix}",
+            "phoneNumber": "+15550100000",
+            "phoneNumberId": f"phone-number-id-{suffix}",
+            "metaPhoneNumberId": self.numbers[suffix][0],
+            "displayPhoneNumberName": "Sandbox",
+            "displayPhoneNumber": "+1 555-010-0000",
+            "qualityRating": "GREEN",
+        }
+
+    def get_linked_whatsapp_business_account(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        waba = suffix_of(params["id"])
+        self._waba(params["id"])
+        destination = self.event_destinations.get(waba)
+        numbers = [number for number, (_, owner) in self.numbers.items() if owner == waba]
+        return {
+            "account": {
+                "arn": f"arn:aws:social-messaging:us-east-1:123456789012:waba/{waba}",
+                "id": f"waba-{waba}",
+                "wabaId": "100000000000000",
+                "registrationStatus": "COMPLETE",
+                "linkDate": at,
+                "wabaName": "Sandbox",
+                "eventDestinations": [{"eventDestinationArn": destination}] if destination else [],
+                "phoneNumbers": [self._number(number) for number in numbers],
+            }
+        }
+
+    def list_linked_whatsapp_business_accounts(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        wabas = sorted({*self.templates, *(w for _, w in self.numbers.values()), *self.event_destinations})
+        size = int(params.get("maxResults") or 100)
+        start = int(params.get("nextToken") or 0)
+        accounts = []
+        for waba in wabas[start : start + size]:
+            account = self.get_linked_whatsapp_business_account({"id": f"waba-{waba}"}, at)["account"]
+            del account["phoneNumbers"]
+            accounts.append(account)
+        answer: dict[str, Any] = {"linkedAccounts": accounts}
+        if start + size < len(wabas):
+            answer["nextToken"] = str(start + size)
+        return answer
 
     def list_whatsapp_message_templates(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         rows = sorted(self._waba(params["id"]).values(), key=lambda t: (t.name, t.language))
@@ -185,6 +228,6 @@ class WhatsAppTemplates:
 
     def _waba(self, waba_id: str) -> dict[tuple[str, str], FakeTemplate]:
         suffix = suffix_of(waba_id)
-        if suffix not in self.templates and suffix not in {w for _, w in self.numbers.values()}:
+        if suffix not in {*self.templates, *self.event_destinations, *(w for _, w in self.numbers.values())}:
             raise ApiError("ResourceNotFoundException", f"WhatsApp Business Account {waba_id} not found")
         return self.templates.get(suffix, {})
