@@ -336,7 +336,7 @@ def cost_table(rows: list[dict[str, Any]]) -> list[str]:
     out = [
         f"\nCost per 1,000 WhatsApp messages, US$ (us-east-1 on-demand prices read {cost.PRICES_READ_ON}, "
         f"bench/cost.py); Connect chat ${cost.PRICES['connect_chat_message'].usd:.3f}/message "
-        f"(seed's table ${cost.PRICES['connect_chat_message_seed'].usd:.3f})"
+        f"(the AWS sample's table ${cost.PRICES['connect_chat_message_seed'].usd:.3f})"
     ]
     head = (
         "b x w (msgs)",

@@ -2,25 +2,10 @@
 
 One table of published on-demand prices (`PRICES`, us-east-1, each with its page and the date it was read), the
 usage one replay caused (`Usage`: request units, requests, GB-seconds, log bytes) and the arithmetic between them
-(`dollars`). Usage comes from the calls the handlers made, as the sandbox records them for every invoke
-(`sandbox.delivery.functions.Functions.invoke` -> `on_invocation`, the same calls `api_calls` counts), plus the
-requests Lambda's event source mappings and SNS make on the stack's behalf, derived from the invocations.
-
-What the sandbox cannot measure is modelled, and said so:
-
-* DynamoDB request units need item sizes: a shadow of every item written keeps its attributes (from the write's own
-  parameters) and sizes it by the Developer Guide's item-size rules. An UpdateItem (or a transaction's Update) is
-  applied to the shadow's item (SET with `+`/`-`, if_not_exists and list_append, REMOVE, ADD, DELETE, with
-  ExpressionAttributeNames) and billed for the larger of the item before and after; a PutItem for the larger of the
-  new and the replaced item; a refused conditional write for 1 unit when the item does not exist, else the larger of
-  the stored and the new item. An expression form it does not model (document paths) falls back to the stored item
-  plus every value the update names (an upper bound). A Query is priced at every item under its key condition,
-  before any filter (as DynamoDB charges). A write also pays its global secondary indexes' writes (by the guide's
-  rules, `SecondaryIndex.write_units`); a Query of an index at the index items under its hash key.
-* Lambda duration: virtual time stands still during an invoke, so each invoke is billed `DURATION_BASE_MS` plus a
-  typical in-region latency per AWS call it made (`CALL_LATENCY_MS`; assumptions, not measurements).
-* KMS: each publish to a topic encrypted with the stack's customer-managed key is counted as one KMS request
-  (GenerateDataKey; an upper bound — SNS may reuse data keys).
+(`dollars`). Usage comes from the calls the handlers made, as the sandbox records them for every invoke, plus the
+requests Lambda's event source mappings and SNS make on the stack's behalf. What the sandbox cannot measure is
+modelled, and said so: DynamoDB item sizes (a shadow of every item written, `SecondaryIndex.write_units`), Lambda
+duration (`DURATION_BASE_MS`, `CALL_LATENCY_MS`) and KMS requests (docs/benchmarks.md#cost-in-dollars).
 """
 
 from __future__ import annotations
@@ -126,11 +111,11 @@ PRICES: dict[str, Price] = {
     "connect_chat_message_seed": Price(
         0.004,
         1,
-        "Connect chat message, the seed's cost table (AWS_FACTS)",
+        "Connect chat message, the AWS sample's cost table",
         "the AWS sample's README cost table",
     ),
 }
-"""us-east-1 on-demand, read on PRICES_READ_ON through the search tool; free tiers left out."""
+"""us-east-1 on-demand, read on PRICES_READ_ON from the page each names; free tiers left out."""
 
 DURATION_BASE_MS = 5.0
 """Billed ms an invoke spends outside AWS calls (parse, decide, log): an assumption for these small handlers."""

@@ -1,18 +1,11 @@
 """Media conversion: how long the inbound function takes to convert each file type WhatsApp sends and Connect refuses
-(runtime/whatsapp_buffer/deliver/convert.py on sandbox/media_samples' real files), and the peak memory of a fresh
-process that imports PyAV and converts a 15 s voice note (what decides the inbound function's memory size).
+(on sandbox/media_samples' real files), and the peak memory of a fresh process that imports PyAV and converts a 15 s
+voice note (what decides the inbound function's memory size).
 
-Transcript latency (`transcript_latency`): the sandbox replays, at bufferSeconds 20 with transcription on, customers
-who end a burst with a 15 s voice note and customers who send only text, and compares when each burst reaches the
-agent (virtual time: the pipeline's debounce, early preparation from the stream, the flush). The Transcribe stand-in's
-turnaround is an ASSUMPTION (sandbox/fakes/transcribe.py: no AWS figure found), so the replay runs at the default
-10 s and at 30 s (longer than the quiet period). Virtual time stands still inside an invocation, so two figures are
-added from outside the replay: the wall time of the inbound function's flush of a voice burst against a text burst
-on this machine (the prepared WAV's upload to Connect, the job and transcript reads), and the wait a flush would
-have had for a job still running (its completion minus the flush, at most transcriptWaitSeconds).
-
-This machine is not a Lambda arm64 core: read the times as relative, and scale them (Lambda gives a 256 MB function
-about a sixth of a vCPU; FFmpeg's decoders here are single-threaded per file).
+Transcript latency (`transcript_latency`): replays of customers who end a burst with a voice note against customers
+who send only text, at the fake Transcribe's assumed turnaround of 10 s and at 30 s, plus two wall-time figures taken
+outside the replay (virtual time stands still inside an invocation). This machine is not a Lambda arm64 core: read the
+times as relative (docs/benchmarks.md#media-conversion, docs/benchmarks.md#voice-notes-and-transcripts).
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Pure: what reached the agent, scored against the trace's true bursts.
 
-Definitions (README.md, docs/benchmarks.md and results.json use exactly these):
-
-* A *delivery* is one Connect message (transcript `connect[]` item) with the WhatsApp message ids it carries.
-* A true burst is *intact* when exactly one delivery carries any of its messages, and that delivery carries all of
-  them and no message of another burst. *Split*: its messages reached the agent in two or more Connect messages.
-  *Merged*: one Connect message carried it together with (part of) another burst. A burst can be both.
-* *Added latency* of a burst: the time of the (last) Connect message carrying the burst's last message, minus the
-  time that last message reached the system (trace `at`). It is the wait the buffer adds after the customer stopped.
-* Connect messages per 1,000 WhatsApp messages, and the Connect cost of those at `CONNECT_PRICE` per message
-  (the seed's table prices inbound chat messages at $0.004: 1,000 unbuffered -> $4.00, 4:1 -> $1.00).
+A *delivery* is one Connect message (transcript `connect[]` item) with the WhatsApp message ids it carries. A true
+burst is *intact* when exactly one delivery carries any of its messages, all of them and no other burst's; *split*
+when its messages reached the agent in two or more, *merged* when one carried (part of) another burst too. *Added
+latency*: the (last) Connect message carrying the burst's last message, minus when that message reached the system.
+Connect messages per 1,000 WhatsApp messages are priced at `CONNECT_PRICE` (docs/benchmarks.md#traces).
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ from typing import Any
 from bench.traces import Message
 
 CONNECT_PRICE = 0.004
-"""US$ per Connect chat message (the seed's cost table)."""
+"""US$ per Connect chat message (the AWS sample's cost table)."""
 
 
 @dataclass(frozen=True)

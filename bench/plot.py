@@ -1,4 +1,4 @@
-"""bench/sweep.png: the integrity/latency trade-off of bufferSeconds x windowSeconds, ours against the seed."""
+"""bench/sweep.png: the integrity/latency trade-off of bufferSeconds x windowSeconds, ours against the AWS sample."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_m
             label="ours, sandbox replay",
             zorder=5,
         )
-    left.set_xlabel("bufferSeconds (quiet period; the seed's window length)")
+    left.set_xlabel("bufferSeconds (quiet period; the AWS sample's window length)")
     left.set_ylabel("burst integrity: % of true bursts reaching the agent as one message")
     left.set_xticks(buffers)
     left.set_title("Integrity by bufferSeconds")
@@ -123,7 +123,7 @@ def _dollars_panel(axis: Any, rows: list[dict[str, Any]]) -> None:
 
 def frontier_png(real: dict[str, Any], path: Path) -> Path:
     """bench/real_timing.png: split bursts against mean added latency on real chat timing — ours fixed and cues at
-    bufferSeconds 5-30, the seed's window at 5-30, unbuffered, the defaults; and the held-out rooms' curves."""
+    bufferSeconds 5-30, the AWS sample's window at 5-30, unbuffered, the defaults; and the held-out rooms' curves."""
     fig, (whole, halves) = plt.subplots(1, 2, figsize=(15, 5.6), constrained_layout=True)
     rows = real["rows"]
     for prefix, style, label in (
@@ -178,7 +178,7 @@ def frontier_png(real: dict[str, Any], path: Path) -> Path:
             color="black",
             alpha=1.0 if name == "held_out" else 0.4,
         )
-    halves.set_title("Fixed vs cues, bufferSeconds 4-16 (x: the seed's 20 s window on each half)")
+    halves.set_title("Fixed vs cues, bufferSeconds 4-16 (x: the AWS sample's 20 s window on each half)")
     for axis in (whole, halves):
         axis.set_xlabel("mean added latency after a burst's last message (s)")
         axis.set_ylabel("split: % of multi-message bursts reaching the agent in pieces")

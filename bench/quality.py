@@ -1,4 +1,4 @@
-"""Buffering quality: our debounce (through the sandbox) against the seed's fixed window (modelled) on the same
+"""Buffering quality: our debounce (through the sandbox) against the AWS sample's fixed window (modelled) on the same
 seeded traces, and the bufferSeconds x windowSeconds sweep."""
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""Buffering on real chat timing (the Gitter dialogs): ours, the seed's window and unbuffered, scored as the data's
-README defines it.
+"""Buffering on real chat timing (the Gitter dialogs): ours, the AWS sample's window and unbuffered, scored as the
+data's README defines it.
 
 * *split*: % of multi-message true bursts that reach Connect in more than one Connect message;
 * *merged*: % of true bursts whose Connect message also carries another burst's messages;
 * Connect messages per burst; added latency (mean, p95) from a burst's last message to the Connect message carrying it.
 
-Ours comes from the runtime's own decision code (`bench.debounce_model`), the seed from `bench.seed_model`.
+Ours comes from the runtime's own decision code (`bench.debounce_model`), the AWS sample from `bench.seed_model`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from whatsapp_buffer.function_settings import BufferPolicy
 
 BUFFERS = (5, 10, 15, 20, 25, 30)
 SEED_REFERENCE = 20
-"""The seed's own window (its CDK default): the row the defaults are held against."""
+"""The AWS sample's own window (its CDK default): the row the defaults are held against."""
 
 
 def score(messages: Sequence[Message], deliveries: Iterable[Delivery]) -> dict[str, Any]:
@@ -64,7 +64,7 @@ Model = Callable[[Sequence[Message]], list[Delivery]]
 
 
 def rows(messages: Sequence[Message], ours: dict[str, Model]) -> list[dict[str, Any]]:
-    """One row per model: ours (every policy given), the seed's window at every length, unbuffered."""
+    """One row per model: ours (every policy given), the AWS sample's window at every length, unbuffered."""
     out = [{"model": name, **score(messages, model(messages))} for name, model in ours.items()]
     for b in BUFFERS:
         out.append({"model": f"seed {b}s", **score(messages, seed_model.seed_deliveries(messages, b))})
@@ -98,8 +98,8 @@ def split_at_latency(points: Sequence[dict[str, Any]], mean_latency: float) -> f
 
 
 def against_seed(ours: dict[str, Any], seed: dict[str, Any]) -> dict[str, Any]:
-    """The defaults' bar (docs/benchmarks.md): no lost message, and against the seed's 20 s window at most 2 points
-    more split bursts, 0.01 more Connect messages per burst, no higher p95 and at most 1 s more mean latency."""
+    """The defaults' bar (docs/benchmarks.md): no lost message, and against the AWS sample's 20 s window at most 2
+    points more split bursts, 0.01 more Connect messages per burst, no higher p95 and at most 1 s more mean latency."""
     checks = {
         "no_message_lost": ours["lost_messages"] == 0,
         "split": ours["split_pct"] <= seed["split_pct"] + 2,
@@ -114,7 +114,7 @@ FIT_ROOMS = ("Appium", "Typescript", "dl4j", "ethereum")
 HELD_OUT_ROOMS = ("Gitter", "angular", "docker", "nodejs")
 """The cues policy's factors were chosen on FIT_ROOMS only; HELD_OUT_ROOMS say whether that carries over."""
 FRONTIER_BUFFERS = range(4, 17)
-"""bufferSeconds the held-out comparison runs, wide enough to bracket the seed's mean latency on every half."""
+"""bufferSeconds the held-out comparison runs, wide enough to bracket the AWS sample's mean latency on every half."""
 
 
 def default_model() -> tuple[str, Model]:
@@ -128,7 +128,7 @@ def default_model() -> tuple[str, Model]:
 
 
 def held_out(messages_of: Callable[[Sequence[str]], Sequence[Message]], wait: float, most: int) -> dict[str, Any]:
-    """Split % of fixed and cues at the seed's (20 s) mean latency, on the fit rooms and on the held-out rooms."""
+    """Split % of fixed and cues at the AWS sample's (20 s) mean latency, on the fit rooms and on the held-out rooms."""
     out: dict[str, Any] = {}
     for name, rooms in (("fit", FIT_ROOMS), ("held_out", HELD_OUT_ROOMS)):
         messages = messages_of(rooms)
@@ -189,8 +189,9 @@ def run() -> dict[str, Any]:
 
 
 def whole_seconds(messages: Sequence[Message], wait: float, most: int) -> list[dict[str, Any]]:
-    """The first figures (ours at 10 and 20 s, the seed's 20 s window) with arrivals on the recorded whole seconds, where
-    a follow-up exactly `bufferSeconds` after the message before counts as too late (the tie `within_second` removes)."""
+    """The first figures (ours at 10 and 20 s, the AWS sample's 20 s window) with arrivals on the recorded whole
+    seconds, where a follow-up exactly `bufferSeconds` after the message before counts as too late (the tie
+    `within_second` removes)."""
     return rows(messages, {"ours fixed 20s": fixed(20, wait, most), "ours fixed 10s": fixed(10, wait, most)})[:2] + [
         {"model": "seed 20s", **score(messages, seed_model.seed_deliveries(messages, SEED_REFERENCE))}
     ]
@@ -211,7 +212,7 @@ def lines(r: dict[str, Any]) -> list[str]:
         )
     bar = r["defaults_against_seed"]
     out.append(
-        f"  {r['defaults']} against the seed's {SEED_REFERENCE} s window: "
+        f"  {r['defaults']} against the AWS sample's {SEED_REFERENCE} s window: "
         + ", ".join(f"{k} {'ok' if v else 'NOT MET'}" for k, v in bar.items() if k != "all")
     )
     out.append("  per room (defaults / seed 20 s: split %, Connect per burst, mean s, p95 s; bar met?)")
@@ -225,7 +226,7 @@ def lines(r: dict[str, Any]) -> list[str]:
     for name, half in r["held_out"].items():
         at = half["split_at_seed_latency"]
         out.append(
-            f"  {name} rooms ({', '.join(half['rooms'])}): at the seed's mean latency "
+            f"  {name} rooms ({', '.join(half['rooms'])}): at the AWS sample's mean latency "
             f"({half['seed']['latency_mean_s']} s, seed split {half['seed']['split_pct']}%) fixed splits {at['fixed']}%, "
             f"cues {at['cues']}%"
         )

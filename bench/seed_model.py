@@ -1,4 +1,4 @@
-"""The seed's buffering (the AWS CDK sample, shared/seed), modelled in pure Python over the same trace.
+"""The AWS sample's buffering (its CDK stack, linked from README.md), modelled in pure Python over the same trace.
 
 The sample stores each message in DynamoDB and lets the stream's tumbling window of `BUFFER_IN_SECONDS` be the
 buffer: windows are clock-aligned ([k*B, (k+1)*B)), and at a window's end the aggregator groups whatever of one sender
@@ -6,8 +6,9 @@ landed in that window into one message for Connect. So a thought that straddles 
 two messages, and a lone "Hi" waits until its window closes. On a text-only trace each (sender, window) becomes one
 Connect message, delivered at the window's end.
 
-Modelled faithfully, and deliberately generous to the seed: no stream propagation delay, no invoke time, no Connect
-call latency (our figures from the sandbox include all of those), and no 1,024-character split (bench traces are short).
+Modelled faithfully, and deliberately generous to the AWS sample: no stream propagation delay, no invoke time, no
+Connect call latency (our figures from the sandbox include all of those), and no 1,024-character split (bench traces
+are short).
 """
 
 from __future__ import annotations
@@ -36,5 +37,5 @@ def seed_deliveries(messages: Iterable[Message], buffer_seconds: float) -> list[
 
 
 def unbuffered_deliveries(messages: Iterable[Message]) -> list[Delivery]:
-    """Forwarding each message as it comes (the seed's "without buffering" column)."""
+    """Forwarding each message as it comes (the AWS sample's "without buffering" column)."""
     return [Delivery(at=m.at, customer=m.customer, message_ids=(m.id,)) for m in messages]

@@ -1,18 +1,11 @@
 """A shard under a spike: 1,000 customers writing within 30 s, one stream shard, DynamoDB and SQS answering in a few ms.
 
 The sandbox's virtual time stands still during an invoke, so it cannot show what a slow final invoke costs. Here the
-real `Aggregator` (decision, lifecycle, merge, its concurrency) runs against a stand-in for its two adapters that
-keeps the raw table's state in memory and sleeps a modelled latency per call (the GIL is released while sleeping, as
-it is while boto3 waits on the network). The final invoke is synchronous: the shard's next final invoke starts when
-the previous one ends, so a window end that takes longer than `windowSeconds` delays every later window. The window's
-control images go in as the handler collects them from the stream records, merged as the handler merges them
-(`window.merge_view`): control records' images, and the one tick item each window end writes for the conversations it
-leaves waiting (a waiting conversation costs no call of its own; the window end one PutItem per tick chunk).
-
-Modelled per-call latencies (`LATENCY_S`): DynamoDB single-item reads and writes 4-5 ms (a claim and a mark-sent are
-one conditional UpdateItem per message, in order: "single-digit millisecond performance", the DynamoDB product page;
-a tick is one PutItem per chunk of up to ~300 KB, modelled like the other writes), SQS FIFO SendMessage 10 ms. They
-are assumptions, not measurements: multiply them and the window-end durations scale with them.
+real `Aggregator` (decision, lifecycle, merge, its concurrency) runs against an in-memory stand-in for its two
+adapters that sleeps a modelled latency per call (`LATENCY_S`: assumptions, not measurements), with the shard's
+final invokes one after another, as Lambda runs them: a window end longer than `windowSeconds` delays every later
+window. The window's control images and ticks are merged as the handler merges them (`window.merge_view`).
+Results and the model: docs/benchmarks.md#spike-on-one-shard.
 """
 
 from __future__ import annotations

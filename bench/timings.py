@@ -1,5 +1,5 @@
 """`python -m bench timings --table NAME [--region R] [--out TRACE.jsonl]`: how a deployed stack's customers type,
-read from its raw table as a replay trace (DESIGN §5), one `whatsapp` line per stored message.
+read from its raw table as a replay trace (docs/sandbox.md#tracejsonl), one `whatsapp` line per stored message.
 
 One Scan whose ProjectionExpression names the keys and `received_at` alone (when ingest stored the message): never a
 body, kind or message id. Customers become pseudonyms numbered by their first message (`15550000001`, ...), not a

@@ -1,4 +1,4 @@
-"""Seeded synthetic conversations with known ground truth, written as sandbox replay traces (DESIGN §5).
+"""Seeded synthetic conversations with known ground truth, written as replay traces (docs/sandbox.md#tracejsonl).
 
 Ground truth: a *true burst* is what the customer meant as one thought. The generator decides it, and writes it into
 every trace line as the extra field `burst` ("c12-b3"; `read_trace` ignores extras). Inside a true burst the gaps

@@ -1,22 +1,11 @@
 """The stack's CloudWatch dashboard: what a customer's messages go through, on one page.
 
 `WIDGETS` is the one list of panels. The stack deploys it as a CloudWatch dashboard body (`dashboard_body`), and the
-sandbox draws the same panels from a replay's metrics (`python -m sandbox replay TRACE --dashboard out.png`,
-sandbox/dashboard.py). Three kinds of panel:
-
-* `CUSTOM`: the functions' own Powertools metrics (EMF), in the stack's namespace with the `service` dimension
-  Powertools adds (the stack's service name, components.context); `by` draws one line per value of a further
-  dimension, found with a SEARCH expression since the values (refusal reasons) are not known up front;
-* `DEAD_LETTER_QUEUES`: AWS/SQS ApproximateNumberOfMessagesVisible of every dead-letter and failure queue;
-* `FUNCTIONS`: an AWS/Lambda metric of every function (dimension FunctionName).
-
-Dashboard body format: Amazon CloudWatch API Reference, "Dashboard Body Structure and Syntax"
-(https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html): a
-`widgets` array of `{"type": "metric", "x", "y", "width", "height", "properties": {"metrics", "region", "title",
-"period", "stat", ...}}`, each metric `[Namespace, MetricName, DimensionName, DimensionValue, {rendering options}]`,
-or `[{"expression": ..., "id": ..., "label": ...}]` for metric math such as SEARCH; `annotations.horizontal`:
-`[{"label", "value"}]`, a line at that value ("the graph is scaled so that all visible horizontal annotations appear").
-A panel's `marks` are such lines at the stack's configured values (`bufferSeconds` beside the follow-up gap).
+sandbox draws the same panels from a replay's metrics (sandbox/dashboard.py). Three kinds of panel: `CUSTOM` (the
+functions' own Powertools metrics, `by` one line per value of a further dimension, found with SEARCH),
+`DEAD_LETTER_QUEUES` (messages visible on every dead-letter and failure queue) and `FUNCTIONS` (an AWS/Lambda metric
+of every function); a panel's `marks` are horizontal lines at the stack's configured values. The body format and
+its source: docs/architecture.md#the-dashboard-body.
 """
 
 from __future__ import annotations

@@ -1,35 +1,12 @@
 """SdkLayer: the Lambda layer every function lists, holding exactly the SDK the tests ran.
 
-The Lambda runtime bundles a boto3/botocore of its own whose version is unknown and lags the releases; the functions
-call parameters (`StartChatContact.ChatStreamingConfiguration`, botocore >= 1.43.104) an older botocore rejects. So
-the stack builds one layer from `runtime/requirements.txt` (exact pins of the runtime's whole third-party closure,
-which the top-level requirements.txt includes, so tests and production share one pin) and every function lists it.
-Lambda puts `/opt/python` (the layer) ahead of the runtime's bundled libraries on `sys.path`.
-
-How the layer's directory is built (`build_layer_dir`):
-
-* Key: the sha256 of the requirements file's bytes, the target platform (`manylinux2014_aarch64`, `cp`, 3.13) and
-  this builder's format version. The layer lives in `.build/sdk-layer/<key>/python/…` (gitignored). If that
-  directory exists it is used as it is: a build happens once per clone and pin set, and the many program runs of
-  the tests under Pulumi mocks never rebuild.
-* A build runs `pip install --target <tmp>/python --platform manylinux2014_aarch64 --implementation cp
-  --python-version 3.13 --only-binary=:all: --no-deps --no-compile -r runtime/requirements.txt` into a temporary
-  directory beside the final one, then renames it into place (atomic: a crashed or concurrent build never leaves a
-  half-built layer under the key; the loser of a race discards its copy).
-* Offline first: `make` (the virtualenv step) downloads the same wheels for the same platform into `.build/wheels`
-  (`python -m components.sdk_layer wheels`). When every pin is there, the build installs with `--no-index
-  --find-links .build/wheels` and needs no network (tests). Otherwise (a `pulumi up` on a machine without the cache)
-  it installs from the package index, using the wheel cache for what it has.
-* `--no-deps` installs the file and nothing else, so the file must be the whole closure; a test checks that it is
-  and that the built layer holds exactly the versions the tests import. `--no-compile`: the build interpreter is not
-  necessarily 3.13, and bytecode of another version would be dead weight (and make the zip differ between machines).
-
-Rebuild: delete `.build/sdk-layer` (or change a pin). `make clean` removes the whole `.build` cache.
-
-The media layer (`MediaLayer`, `MEDIA`) is built the same way from `runtime/media-requirements.txt` (PyAV and Pillow,
-whose wheels carry FFmpeg and libwebp) into `.build/media-layer/<key>/`, for `manylinux_2_28_aarch64` (PyAV ships
-no manylinux2014 wheel for aarch64; Amazon Linux 2023's glibc 2.34 runs 2.28 wheels). The inbound function, which
-converts customers' media, and the outbound function, which converts agents' files, list it.
+The Lambda runtime's bundled boto3/botocore is of an unknown, lagging version, so the stack builds one layer from
+`runtime/requirements.txt` (exact pins of the runtime's whole third-party closure) and every function lists it.
+`build_layer_dir` builds it once per pin set into `.build/sdk-layer/<key>/python/` (key: the requirements' sha256,
+the target platform and this builder's format version) with `pip install --target --platform manylinux2014_aarch64
+--only-binary=:all: --no-deps --no-compile`, offline from `.build/wheels` when every pin is there, into a temporary
+directory renamed into place (atomic). The media layer (`MediaLayer`, `MEDIA`) is built the same way from
+`runtime/media-requirements.txt`. Why and how: docs/deploy.md#the-sdk-layer.
 """
 
 from __future__ import annotations

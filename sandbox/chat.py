@@ -1,15 +1,10 @@
 """`python -m sandbox chat` (`make chat`): be the customer, and the agent, in a live chat with the local pipeline.
 
-Type a line and it goes out as the customer's WhatsApp message; `/agent …` answers as the agent. Time runs at wall
-speed, and `/wait N` fast-forwards N seconds. While messages are buffering, a countdown shows when the burst leaves.
-
-    /agent TEXT     the agent replies (it reaches the customer through the outbound Lambda)
-    /end            the agent ends the chat (the next message opens a new one)
-    /image CAPTION  send a photo with a caption;  /location  send a location
-    /outreach NAME [VALUE ...]  a contact flow sends you the approved template NAME with these body values (the
-                    sandbox's account gets the template, taking that many values, the first time it is named)
-    /wait N         fast-forward N seconds of virtual time
-    /quit           leave (end of input does the same)
+A typed line goes out as the customer's WhatsApp message; time runs at wall speed, and while messages are buffering a
+countdown shows when the burst leaves. Commands: `/agent TEXT` (the agent replies, through the outbound Lambda),
+`/end` (the agent ends the chat), `/image CAPTION`, `/location`, `/outreach NAME [VALUE ...]` (a contact flow sends
+you the approved template NAME with these body values; the sandbox's account gets it the first time it is named),
+`/wait N` (fast-forward N seconds of virtual time), `/quit` (end of input does the same).
 """
 
 from __future__ import annotations
@@ -77,7 +72,7 @@ class ChatSession:
     def send(self, kind: str, **content: Any) -> None:
         now = self.virtual_now()
         self._line += 1
-        # A BSUID (`US.1349…`) is a customer who shares no phone number: the trace's `user_id` (DESIGN §5 v2).
+        # A BSUID (`US.1349…`) is a customer who shares no phone number: the trace's `user_id`.
         who = {"user_id": self.customer} if "." in self.customer else {"from": self.customer}
         data = {"at": now, "type": "whatsapp", **who, "kind": kind, **content}
         event = trace._validate(self._line, data)

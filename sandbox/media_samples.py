@@ -1,19 +1,11 @@
 """Real, decodable media for replay traces: what the fake End User Messaging serves for a `whatsapp` line's `kind`,
-`mime_type` and `size_kb` (DESIGN §5), so the inbound function's conversions run on real files.
+`mime_type` and `size_kb` (docs/sandbox.md#tracejsonl), so the inbound function's conversions
+run on real files.
 
-* Audio (`voice`: OGG/Opus; `audio`: MP3, AAC (ADTS), AMR-NB, M4A, OGG): a speech-like tone — a 220 Hz fundamental
-  with two harmonics under a 4 Hz syllable envelope — encoded by PyAV at a fixed bitrate. `size_kb` chooses the
-  duration (size / bitrate, at least 1 s, at most `MAX_SECONDS`), so the file is about that size; longer than that it
-  is padded (below).
-* `sticker`: a 512x512 WebP (Pillow); `image`: a JPEG; `video`: a 2 s moving-gradient clip, 3GPP (H.263 + AMR-NB,
-  176x144) for `video/3gpp`, else MP4 (MPEG-4 Part 2 + AAC: libx264's output is not bit-for-bit
-  repeatable, and the bridge passes an MP4 through without decoding it).
-* A `size_kb` larger than the real file is reached by padding that every decoder skips: a `free` box after an
-  MP4/3GPP file, zero bytes after anything else (after JPEG's end marker, WebP's RIFF chunk, the last Ogg page, MP3
-  and ADTS frames — decoders resynchronise and find nothing). Documents are a minimal PDF padded the same way.
-
-Deterministic: the same kind, type and size give the same bytes (bit-exact muxers, fixed input, one encoder
-thread), cached per process.
+Audio is a speech-like tone encoded by PyAV whose length follows `size_kb`; stickers, images, video clips and a
+minimal PDF are generated too, and a larger `size_kb` is reached with padding every decoder skips. Deterministic: the
+same kind, type and size give the same bytes, cached per process. Formats and padding:
+docs/sandbox.md#media-samples.
 """
 
 from __future__ import annotations

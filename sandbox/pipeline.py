@@ -1,18 +1,10 @@
 """The whole pipeline on loopback, in virtual time, delivering events the way AWS does.
 
-`Pipeline` puts the pieces together over one virtual clock and one scheduler (sandbox.delivery.scheduler):
-
-* the function workers and what each invoke leaves behind (sandbox.delivery.functions);
-* SNS -> Lambda, asynchronous invoke with retries (sandbox.delivery.sns);
-* DynamoDB stream -> Lambda, tumbling window (sandbox.delivery.stream);
-* SQS FIFO -> Lambda, partial batch failures and redrive (sandbox.delivery.sqs);
-* Connect streaming -> out-topic -> Lambda (sandbox.delivery.connect_streaming);
-* EventBridge Scheduler -> Lambda, recurring schedules (sandbox.delivery.schedules);
-* service events (Transcribe's job state changes) -> EventBridge rules -> Lambda (sandbox.delivery.eventbridge);
-* where failed events end up (sandbox.delivery.dead_letters).
-
+`Pipeline` puts the delivery paths of `sandbox.delivery` (function workers, SNS, the DynamoDB stream, SQS FIFO,
+Connect streaming, EventBridge Scheduler and rules, dead letters) together over one virtual clock and one scheduler.
 Every function call is checked against its role (sandbox.iam), and so are the calls Lambda itself makes with the
-function's role (reading the stream, polling the queue, writing a dead letter).
+function's role (reading the stream, polling the queue, writing a dead letter). The map of the paths:
+docs/sandbox.md#inside-the-sandbox-delivery-paths-workers-moto.
 """
 
 from __future__ import annotations

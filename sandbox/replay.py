@@ -1,8 +1,8 @@
-"""`python -m sandbox replay TRACE.jsonl`: the whole pipeline, locally, in virtual time (DESIGN §5 replay contract).
+"""`python -m sandbox replay TRACE.jsonl`: the whole pipeline, locally, in virtual time.
 
 Starts a moto server and the fake Connect / Participant / End User Messaging service on 127.0.0.1, wires the
 handlers from the Pulumi program's resource graph, delivers the trace's events at their virtual times, and turns
-what reached Connect and WhatsApp into the transcript.
+what reached Connect and WhatsApp into the transcript (the replay contract: docs/sandbox.md#the-replay-contract).
 
 This module is the driving loop (`Replay`) and the `replay` command: its arguments (`add_arguments`) and what it
 writes (`run`) are at the end. What a run produced is read by sandbox.report (the transcript, the summary line) and
@@ -356,7 +356,7 @@ class Replay:
 
 # ---------------------------------------------------------------------- command line
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("trace", help="TRACE.jsonl: one event per line (DESIGN §5)")
+    parser.add_argument("trace", help="TRACE.jsonl: one event per line (docs/sandbox.md#tracejsonl)")
     parser.add_argument(
         "--set",
         action="append",

@@ -1,23 +1,11 @@
 """Inside a function's worker: every AWS SDK call seen through botocore's documented event system.
 
-* `provide-client-params.<service>.<operation>` (the first event of an API call, with the caller's parameters):
-  record the call for the IAM check, or end the invocation here when the fault plan times it out;
-* `before-send.<service>.<operation>` (each HTTP attempt, the SDK's retries included): answer with an injected
-  throttling or 5xx error instead of sending; a handler that returns an `AWSResponse` short-circuits the send, and
-  botocore parses that answer and applies its retry policy as it would to the service's own;
-* `after-call.<service>.<operation>` (the call's final answer): note its error code, or crash the process right after
-  a call that succeeded.
-
-The three events share the call's request context, where the first leaves the recorded call for the other two.
-botocore installs the handlers listed in `botocore.handlers.BUILTIN_HANDLERS` on every session it creates; the
-sandbox adds its three there before the handler module is imported, so they reach the default session behind
-`boto3.client(...)` and the sessions libraries create on their own (Powertools' idempotency store builds its own
-`boto3.session.Session()`). Sessions created before `install()` are not hooked.
-
-Between two attempts the SDK sleeps its back-off (`botocore.endpoint.Endpoint._needs_retry`: "Request needs to be
-retried, and we need to sleep for the specified number of times." then `time.sleep(handler_response)`, the one sleep
-both retry modes go through). A worker runs in virtual time, so `install(on_backoff=...)` hands that wait to the
-worker's clock instead of the wall clock: the replay lives through the same delays without waiting for them.
+`provide-client-params` records the call for the IAM check (or ends the invocation when the fault plan times it
+out); `before-send` answers an attempt with an injected throttling or 5xx error, which botocore parses and retries as
+the service's own; `after-call` notes the error code, or crashes the process after a call that succeeded. `install()`
+adds the handlers to botocore's built-in list before the handler module is imported, so every session created after
+it is hooked, and hands the SDK's back-off sleep to the worker's virtual clock (`on_backoff`). How and why:
+docs/sandbox.md#sdk-events-inside-a-worker.
 """
 
 from __future__ import annotations

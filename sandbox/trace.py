@@ -1,6 +1,6 @@
-"""Replay traces (DESIGN §5): read and validate TRACE.jsonl, and turn `whatsapp` lines (and the statuses WhatsApp
-reports for the bridge's own messages) into the SNS messages End User Messaging Social would publish for them (the
-Meta webhook entry, as a JSON string, inside the EUM envelope).
+"""Replay traces (docs/sandbox.md#tracejsonl): read and validate TRACE.jsonl, and turn `whatsapp` lines (and the
+statuses WhatsApp reports for the bridge's own messages) into the SNS messages End User Messaging Social would publish
+for them (the Meta webhook entry, as a JSON string, inside the EUM envelope).
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """EventBridge -> Lambda: the events AWS services emit (Transcribe's job state changes), matched against the program's
 rules and delivered to each rule's target function as an asynchronous invoke.
 
-A service stand-in that emits events is attached as a source: `next_event_at()` says when its next event is due (a
-job's turnaround ends) and `events_due(at)` hands over the events due by then, each once. The path wakes the
-scheduler at that time, so a job finishing while nothing else happens still emits its event on time. Delivery as AWS
-documents it: a rule matches with the event pattern language (sandbox.filters: `prefix` and the rest); a Lambda target
-is invoked asynchronously (retried 1 then 2 minutes later, then the function's on-failure destination or DLQ, as for
-SNS); Lambda refuses the invoke unless the function's resource policy admits events.amazonaws.com from that rule
-(the event is then counted as refused, never delivered).
-
-Transcribe's events are best effort (EventBridge events reference, "Amazon Transcribe events": "Delivery type: Best
-effort"): a replay may set `lose_events` to make a share of them (1.0: all) never reach any rule; they are kept in
-`lost`. A seeded draw decides which, so a replay is repeatable.
+A source says when its next event is due (`next_event_at()`) and hands over the events due by then (`events_due(at)`);
+the path wakes the scheduler at that time. Rules match with the event pattern language (sandbox.filters); a refused
+invoke (the function's resource policy does not admit the rule) is counted, never delivered; `lose_events` drops a
+seeded share of the best-effort events. The AWS rules and their sources: docs/sandbox.md#eventbridge-rules.
 """
 
 from __future__ import annotations

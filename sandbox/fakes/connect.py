@@ -1,28 +1,10 @@
 """Amazon Connect (service `connect`): the chat contact operations the bridge calls, and what an agent does.
 
-Rules and their sources (each pinned by a test in `tests/contract/`):
-* `ChatDurationInMinutes`: botocore `StartChatContact.ChatDurationInMinutes` — "The total duration of the newly
-  started chat session. If not specified, the chat session duration defaults to 25 hour. The minimum configurable
-  time is 60 minutes. The maximum configurable time is 10,080 minutes (7 days)."
-* `ClientToken` makes StartChatContact idempotent (botocore: "A unique, case-sensitive identifier that you provide
-  to ensure the idempotency of the request").
-* `Attributes` (botocore StartChatContact.Attributes): "There can be up to 32,768 UTF-8 bytes across all key-value
-  pairs per contact. Attribute keys can include only alphanumeric, dash, and underscore characters." (model: keys of
-  1 to 32,767 characters, values of 0 to 32,767). The fake refuses a key of other characters or a larger map with
-  InvalidParameterException.
-* UpdateContactAttributes merges into the contact's attributes, ongoing or ended, under the same rules.
-* `PersistentChat` (botocore StartChatContact; admin guide "Enable persistent chat", chat-persistence.html): not with
-  `RelatedContactId` ("You cannot provide data for both RelatedContactId and PersistentChat"); `RehydrationType` is
-  required; "Only chat sessions that have ended are allowed to rehydrate"; the instance's chat-transcript bucket must
-  hold the past contact's transcript ("ensure that your instance's S3 bucket for chat transcripts contains the past
-  contact's transcript"), which the fake writes `TRANSCRIPT_DELAY_SECONDS` after a chat ends (the guide: wait 30-60
-  seconds before rehydrating); "you can only enable persistence of a SourceContactID on a new chat once". The answer
-  carries `ContinuedFromContactId` ("populated only for persistent chats"). No error code is documented for these
-  refusals: the fake answers InvalidRequestException (a bad parameter: InvalidParameterException).
-* Unknown instance, flow or related contact: `ResourceNotFoundException`; a bad parameter `InvalidParameterException`
-  (the error shapes of the operation in the botocore model).
-* The instance's set-up, read by `make doctor` (`InstanceSetup`, each rule quoted there): DescribeInstance,
-  DescribeContactFlow, ListInstanceStorageConfigs, DescribeInstanceAttribute, ListLambdaFunctions.
+Enforced as botocore's model and AWS's guides state them: `ChatDurationInMinutes` bounds, `ClientToken` idempotency,
+the `Attributes` limits (also for UpdateContactAttributes), persistent chat's conditions (never with
+`RelatedContactId`, only an ended chat, only once, its transcript in the instance's bucket `TRANSCRIPT_DELAY_SECONDS`
+after the chat ends), and the operations `make doctor` reads (`InstanceSetup`). Each rule, its quoted source and
+the error code the fake answers: docs/sandbox.md#amazon-connect; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations

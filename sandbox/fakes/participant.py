@@ -1,27 +1,10 @@
 """Amazon Connect Participant Service (service `connectparticipant`): the customer's side of a chat.
 
-Rules and their sources (each pinned by a test in `tests/contract/`):
-* Participant calls are authorised by tokens, not IAM: `CreateParticipantConnection` takes the ParticipantToken, every
-  other call the ConnectionToken (botocore: "ConnectionToken is used for invoking this API instead of
-  ParticipantToken"). A token of an ended chat, an expired or unknown token: `AccessDeniedException`.
-* Connection token lifetime: botocore CreateParticipantConnection — "Expiry time for the connection token is 1 day."
-  The first connection: botocore StartChatContact — "clients must subscribe to the participant's connection for the
-  created chat within 5 minutes"; what happens later is not documented, the fake answers AccessDeniedException.
-  Later connections (renewals) use the ParticipantToken, "valid for the lifetime of a chat participant".
-* Message content: botocore SendMessage.Content — "Maximum of 16,384 bytes for all content types … Some messaging
-  channels enforce lower limits"; the older API reference said 1,024 characters for text (see `CONTENT_BYTES_LIMIT`).
-* Attachments: Amazon Connect Administrator Guide, "Amazon Connect feature specifications" — chat attachments of
-  .csv .doc .docx .heic .jfif .jpeg .jpg .mov .mp4 .pdf .png .ppt .pptx .rtf .txt .wav .xls .xlsx, at most 20 MB
-  (see `ATTACHMENT_EXTENSIONS`), "configurable up to 100 MB"; 35 per chat. Which error an unsupported type or size
-  gets is not documented: the fake answers ValidationException (botocore lists it; AWS's chat widget treats it as
-  final), and ServiceQuotaExceededException for the 36th attachment (its documented meaning). botocore StartAttachmentUpload.ContentType: "For a list of supported file types, see
-  Feature specifications in the Amazon Connect Administrator Guide."
-* SendEvent.ContentType (botocore): "Supported types are: application/vnd.amazonaws.connect.event.typing,
-  application/vnd.amazonaws.connect.event.connection.acknowledged (is no longer maintained since December 31, 2024),
-  application/vnd.amazonaws.connect.event.message.delivered, application/vnd.amazonaws.connect.event.message.read";
-  any other type is refused with ValidationException (see `EVENT_TYPES`). Content is optional (1..16,384).
-* `ClientToken` makes SendMessage, SendEvent, StartAttachmentUpload and CompleteAttachmentUpload idempotent.
-* GetAttachment.UrlExpiryInSeconds: botocore bounds 5..300.
+Enforced as botocore's model and the Amazon Connect Administrator Guide state them: calls authorised by the
+participant or connection token (and their lifetimes), message content size (`CONTENT_BYTES_LIMIT`), attachment
+types, size and count (`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency and
+attachment URL expiry bounds. Each rule, its quoted source and the error code the fake answers:
+docs/sandbox.md#amazon-connect-participant-service; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations

@@ -1,20 +1,12 @@
 """The one fake of Amazon Connect (chat), Connect Participant, End User Messaging Social and Amazon Transcribe's batch
 jobs (`transcribe`: moto's falls short, see there).
 
-moto serves none of the first three, so the sandbox and the unit tests use this: three backends (`connect`,
-`participant`, `socialmessaging`, in the layout of moto's service packages: state plus one method per API call)
-behind one dispatcher that records every call, injects faults and answers in the services' rest-json protocols
-(routes and parsing come from botocore's models, see `rest_json`). It is reached two ways, with the same rules
-(`transport.Reachable`):
-
-* over HTTP on loopback (`start()`, the sandbox): unmodified clients find it through `AWS_ENDPOINT_URL_CONNECT` /
-  `_CONNECTPARTICIPANT` / `_SOCIALMESSAGING` (see `endpoint_env`);
-* in-process (`client(...)` or `attach(client)`, the unit tests): a botocore `before-send` handler hands the request
-  the real client serialised to the same dispatcher and returns its answer, so the adapter under test runs botocore's
-  parameter validation, serialisation, error parsing and retries exactly as against AWS — with no socket.
-
-Everything time-related reads the `clock` it is given, so virtual time drives token expiry, chat durations and the
-`AbsoluteTime` of events. Streaming events go to `publish(topic_arn, message, attributes)` outside the lock.
+Backends in the layout of moto's service packages (state plus one method per API call) behind one dispatcher that
+records every call, injects faults and answers in the services' wire protocols (routes from botocore's models,
+`rest_json`). Reached over HTTP on loopback (`start()`, the sandbox; clients find it through `endpoint_env`) or
+in-process (`client(...)`, `attach(client)`, the unit tests: a botocore `before-send` handler), with the same rules
+(`transport.Reachable`). Time reads the given `clock`; streaming events go to `publish(...)` outside the lock.
+More: docs/sandbox.md#the-fakes-rules-and-their-sources.
 """
 
 from __future__ import annotations

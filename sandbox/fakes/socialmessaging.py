@@ -1,46 +1,11 @@
 """AWS End User Messaging Social (service `socialmessaging`): WhatsApp sends and media, as the bridge calls them.
 
-Rules and their sources (each pinned by a test in `tests/contract/`):
-* GetWhatsAppMessageMedia: "Use either destinationS3File or destinationS3PresignedUrl for the destination. If both
-  are used then an InvalidParameterException is returned." (botocore operation documentation; the model's error
-  shape is `InvalidParametersException`). `metadataOnly`: "Set to True to get only the metadata for the file."
-  The answer's `fileSize` is "The size of the media file, in KB."
-* `destinationS3File.key` is a key *prefix*: "The prefix works like a folder path in S3, and is combined with the
-  WhatsApp mediaId to create the final file path … For the same mediaId, a key of audio/ results in the file path
-  audio/123.ogg." The docstring's mediaId "123.ogg" carries an extension although the model's mediaId pattern
-  `[A-Za-z0-9]+` allows none; the AWS sample reads the file back at `{prefix}{media_id}.{mimeType subtype}`, so the
-  fake writes there (see `media_object_key`).
-* `destinationS3PresignedUrl.url` has the model pattern `https://(.*)s3(.*).amazonaws.com/(.*)`; the fake PUTs the
-  file to it with the given headers. The sandbox's S3 on loopback stands in for amazonaws.com (`s3_endpoints`).
-* PostWhatsAppMessageMedia: "You must use either sourceS3File or sourceS3PresignedUrl for the source. If both or
-  neither are specified then an InvalidParameterException is returned." What WhatsApp takes: AWS End User Messaging
-  Social User Guide, "Supported media file types" — "When sending or receiving a media message, the file type must be
-  supported and under the maximum file size" (see `OUTBOUND_MEDIA`); the error for a refused file is not documented,
-  the fake answers ValidationException.
-* SendWhatsAppMessage: `message` is a blob of at most 2,048,000 (model bound); it "passes through a WhatsApp Message
-  object" (Meta Cloud API: `messaging_product` "whatsapp", `to`, `type` and its object; text body at most 4,096
-  characters).
-* Who a message goes to (Meta, "Business-scoped user IDs", updated 2026-03-31, and its public copies): "Use `to` to
-  send to a phone number. Use `recipient` to send to a BSUID or parent BSUID. If both `to` and `recipient` are
-  present, `to` takes precedence." A BSUID is "a two-letter ISO country code, a period, and up to 128 alphanumeric
-  characters" (`ENT.` after the country code for a parent BSUID). The fake refuses a message with neither, a
-  `recipient` that is not a BSUID and a BSUID in `to` (what Meta answers to the last two is not documented; the fake
-  says InvalidParametersException). The service window of a BSUID-only customer runs from their last message too.
-* `originationPhoneNumberId` the account does not have: `ResourceNotFoundException`.
-* The 24-hour customer-service window (Meta: free-form messages only within 24 hours of the customer's last
-  message; error 131047 "Re-engagement message", details "Message failed to send because more than 24 hours have
-  passed since the customer last replied to this number."). How End User Messaging reports it is not documented in
-  the API reference; AWS's agent toolkit for End User Messaging Social says "Send succeeds but not delivered | 24h
-  window expired (freeform)", and Meta: "Cloud API errors are returned either synchronously … asynchronously via
-  Webhook, or sometimes through both". The fake models both: `service_window="status"` (default) accepts the send
-  and later reports a `failed` status with the 131047 error through `on_status`; `"sync"` refuses the call with
-  ValidationException. Templates and read receipts are not free-form and always go.
-* A template message needs `template.name` and `template.language.code` (`_check_template`); the number and template
-  lookups, and what WhatsApp checks of a template send against its WABA's templates, are in `templates`.
-* An interactive message: reply buttons (1–3, titles ≤ 20) or a list (≤ 10 rows, titles ≤ 24, descriptions ≤ 72)
-  (`_check_interactive`).
-* A read receipt may carry Meta's typing indicator, `"typing_indicator": {"type": "text"}` (Meta, "Typing
-  indicators"); End User Messaging's documentation neither lists nor excludes it (it passes the Meta message on).
+Enforced as botocore's model, AWS's user guide and Meta's Cloud API documentation state them: media by S3 prefix
+(`media_object_key`) or pre-signed URL, the media WhatsApp takes (`OUTBOUND_MEDIA`), the message blob and its `to` or
+`recipient` (phone number or BSUID), the 24-hour customer-service window (`service_window` "status" or "sync"),
+template and interactive messages (`_check_template`, `_check_interactive`; lookups in `templates`) and the typing
+indicator of a read receipt. Each rule, its quoted source and the error code the fake answers:
+docs/sandbox.md#aws-end-user-messaging-social; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations

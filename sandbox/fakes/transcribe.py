@@ -1,43 +1,11 @@
 """The fake of Amazon Transcribe's batch API (StartTranscriptionJob, GetTranscriptionJob), one of `FakeServices`.
 
-moto has a Transcribe backend, but it moves a job one status further on every GetTranscriptionJob (QUEUED ->
-IN_PROGRESS -> COMPLETED), whatever the time, and writes no transcript to the output bucket; the bridge needs a job
-that finishes after a delay in the sandbox's virtual time and a transcript file in its media bucket, so this fake
-replaces it. Rules, from the botocore model `transcribe` (its documentation strings quoted where they are enforced):
-
-* GetTranscriptionJob of an unknown name: NotFoundException ("We can't find the requested resource").
-* `TranscriptionJobName` "must be unique within an Amazon Web Services account. If you try to create a new job with
-  the same name as an existing job, you get a ConflictException error"; pattern `^[0-9a-zA-Z._-]+`, 1-200 chars.
-* "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your request. If you
-  include more than one of these parameters, your transcription job fails." The docs do not say whether it fails at
-  the request or later; the fake refuses the request (BadRequestException) and the bridge treats both alike.
-* `LanguageOptions`: "You can specify two or more language codes … If you include LanguageOptions in your request,
-  you must also include IdentifyLanguage." (The model's `min` is 1; the text says two: the fake follows the text.)
-* `MediaFormat` one of the model's enum (mp3, mp4, wav, flac, ogg, amr, webm, m4a); botocore does not check enums.
-* `OutputKey` ending in `.json` is the transcript's exact key in `OutputBucketName` ("If you specify
-  'DOC-EXAMPLE-BUCKET' as the OutputBucketName and 'test-files/my-transcript.json' as the OutputKey, your
-  transcription output path is s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json").
-* A COMPLETED job's transcript JSON holds `results.transcripts[0].transcript`; a job whose media cannot be read
-  FAILS with a FailureReason (the fake's wording; the model lists reasons but not this one's text).
-
-Turnaround is an ASSUMPTION, not a measured figure: no AWS source found states how long a batch job takes for a
-short file (third-party write-ups say "minutes" for long files). `turnaround_seconds` defaults to 10 s of virtual
-time for any recording; tests and the sandbox set it. The words a recording holds are the sandbox's to choose:
-`transcript_for(bucket, key)` returns them (None: the job fails, as for a file Transcribe cannot read).
-
-Completion events: when a job finishes, Transcribe emits a "Transcribe Job State Change" event to EventBridge
-(developer guide, "Using Amazon EventBridge with Amazon Transcribe": "When a transcription job changes state,
-EventBridge automatically sends an event to an event stream", on "a best-effort basis"). `events_due(at)` finishes
-every job whose turnaround is over and returns each finished job's event once: `source` `aws.transcribe`,
-`detail-type` `Transcribe Job State Change`, `detail` `{TranscriptionJobName, TranscriptionJobStatus: COMPLETED |
-FAILED}` (the fields the guide's rule example matches on), in EventBridge's envelope (`version`, `id`, `account`,
-`time`, `region`, `resources`). A job GetTranscriptionJob saw finish emits its event at the next `events_due` too.
-
-Wire: the model lists `protocols: ["smithy-rpc-v2-cbor", "json"]` (its `protocol` field says cbor); botocore picks
-the first of ITS priority list that the service supports, which is `json` (POST /, `X-Amz-Target:
-Transcribe.<Operation>`, `application/x-amz-json-1.1`). Both are served, so an SDK that prefers CBOR (POST
-/service/Transcribe/operation/<Operation>) works too; errors are `{"__type", "message"}` with HTTP 400 in both,
-CBOR encoded and decoded with botocore's own serializer and parser.
+moto's Transcribe moves a job one status further on every read and writes no transcript; this fake finishes a job
+`turnaround_seconds` of virtual time after its start (10 s by default: an assumption, no AWS figure found) and
+writes the words `transcript_for(bucket, key)` returns to the output key (None: the job fails). `events_due(at)`
+returns each finished job's "Transcribe Job State Change" event once. It serves both wire protocols the model lists
+(json and smithy-rpc-v2-cbor). The rules, from the botocore model `transcribe` and the developer guide, quoted:
+docs/sandbox.md#amazon-transcribe; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations

@@ -260,8 +260,8 @@ def test_a_tick_is_one_item_under_the_anchors_partition_listing_each_image_and_e
 
 
 def test_rewriting_the_same_tick_still_changes_the_item_so_it_writes_a_stream_record(store):
-    """AWS_FACTS (not found in the DynamoDB docs we searched): a write that changes nothing emits no stream record.
-    `written_at` makes two ticks with the same list two different items either way."""
+    """Assumed, not documented (no DynamoDB page found says so): a write that changes nothing emits no stream
+    record. `written_at` makes two ticks with the same list two different items either way."""
     store.write_tick(CONV, {CONV.key: [1, T0, T0, 1]}, now=T0 + 1)
     (before,) = tick_items(store)
     store.write_tick(CONV, {CONV.key: [1, T0, T0, 1]}, now=T0 + 2)

@@ -1,4 +1,4 @@
-"""Scoring what reached the agent against the true bursts, and the seed's cost table."""
+"""Scoring what reached the agent against the true bursts, and the AWS sample's cost table."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_unbuffered_costs_four_dollars_per_thousand_and_four_to_one_one_dollar()
     four_to_one = metrics.score(
         messages, [Delivery(i + 30, "a", tuple(f"m{j}" for j in range(i, i + 4))) for i in range(0, 1000, 4)]
     )
-    # THEN the seed's table: $4.00 -> $1.00
+    # THEN the AWS sample's table: $4.00 -> $1.00
     assert unbuffered["connect_cost_per_1000_usd"] == 4.0
     assert four_to_one["connect_cost_per_1000_usd"] == 1.0 and four_to_one["connect_per_1000"] == 250
 

@@ -1,4 +1,4 @@
-"""The seed's fixed window and our debounce, modelled: the behaviours the benchmark compares."""
+"""The AWS sample's fixed window and our debounce, modelled: the behaviours the benchmark compares."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _burst(*ats: float, customer: str = "15550001111", burst: str = "c0-b0") -> 
 
 
 def test_seed_splits_a_burst_that_straddles_a_window_edge():
-    # GIVEN messages at 17 s and 22 s WHEN the seed's 20 s clock-aligned windows group them
+    # GIVEN messages at 17 s and 22 s WHEN the AWS sample's 20 s clock-aligned windows group them
     deliveries = seed_model.seed_deliveries(_burst(17, 22), 20)
     # THEN two Connect messages, each at its window's end
     assert [(d.at, len(d.message_ids)) for d in deliveries] == [(20, 1), (40, 1)]

@@ -246,7 +246,8 @@ def test_send_event_takes_only_the_documented_event_types(aws, content_type, acc
 
 
 def test_send_event_into_an_ended_chat_is_access_denied(aws):
-    """A chat that ended answers AccessDeniedException (AWS_FACTS; the fake's token rule above)."""
+    """A chat that ended answers AccessDeniedException (an error SendEvent declares in the botocore model; the fake's
+    token rule above)."""
     contact_id, token = aws.open_chat()
     aws.fake.end_chat(contact_id)
     with pytest.raises(ClientError) as excinfo:

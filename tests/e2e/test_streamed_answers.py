@@ -1,6 +1,6 @@
 """An AI agent in the contact flow answers in streaming mode: Connect streams its answer in chunks and then the
-completed message (trace line `bot`, DESIGN §5 v3); the customer receives it once, whole, also when SNS delivers
-every event twice (the `sns-dup` fault mix at rate 1: the completed message arrives a second time).
+completed message (trace line `bot`, docs/sandbox.md#tracejsonl); the customer receives it once, whole, also when SNS
+delivers every event twice (the `sns-dup` fault mix at rate 1: the completed message arrives a second time).
 
 amazon-connect-chatjs `src/core/PartialMessageUtil.js`: a SYSTEM MESSAGE whose `MessageMetadata.MessageCompleted`
 is present is a chunk (false, `ChunkNumber` from 1) or the completed message (true) that replaces its chunks, all

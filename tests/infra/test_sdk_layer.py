@@ -2,7 +2,7 @@
 
 Why: the runtime starts each chat with `StartChatContact(…, ChatStreamingConfiguration={"StreamingEndpointArn": …})`
 (runtime/whatsapp_buffer/connect_chat.py). The botocore model gained `StartChatContact.ChatStreamingConfiguration`
-in botocore 1.43.104 (AWS_FACTS: "exists only from botocore 1.43.104 on"; checked against the released wheels: the
+in botocore 1.43.104 (checked against the released wheels: the
 `StartChatContactRequest` shape of botocore 1.43.103's `data/connect/2017-08-08/service-2.json.gz` has no such
 member, 1.43.104's has it). An older botocore raises ParamValidationError before any request leaves the function,
 and the Lambda runtime's bundled SDK is of an unknown, lagging version. Lambda's Python search path puts the layer

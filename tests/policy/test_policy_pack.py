@@ -2,12 +2,15 @@
 
 Where each rule comes from:
 * Topics on a customer managed key: SNS Developer Guide, "Encryption at rest" ("protecting the contents of messages
-  in Amazon SNS topics using keys managed in AWS KMS"); AWS_FACTS: "An encrypted topic needs a KMS key policy that
-  lets the service use the key", which the AWS managed key alias/aws/sns cannot be given (KMS Developer Guide,
+  in Amazon SNS topics using keys managed in AWS KMS"); a service that publishes to an encrypted topic needs the key
+  policy to let it use the key (End User Messaging Social User Guide, "Add a message and event destination": "To use
+  an Amazon SNS topic that is encrypted using AWS KMS keys you have to grant AWS End User Messaging Social permissions
+  to the existing key policy"), which the AWS managed key alias/aws/sns cannot be given (KMS Developer Guide,
   "Editing keys": "You cannot change the properties of AWS managed CMKs", the key policy among them).
-* In-topic: AWS_FACTS (End User Messaging Social): principal social-messaging.amazonaws.com, sns:Publish, add
-  aws:SourceAccount. Out-topic: AWS_FACTS (Connect streaming): connect.amazonaws.com, sns:Publish, aws:SourceAccount
-  and ArnEquals aws:SourceArn = the instance ARN.
+* In-topic: End User Messaging Social User Guide, "Add a message and event destination" (its topic policy):
+  principal social-messaging.amazonaws.com, sns:Publish, add aws:SourceAccount. Out-topic: Amazon Connect
+  Administrator Guide, chat message streaming (its topic policy): connect.amazonaws.com, sns:Publish,
+  aws:SourceAccount and ArnEquals aws:SourceArn = the instance ARN.
 * Media bucket: the S3 knowledge-center policy for the s3-bucket-ssl-requests-only rule (Deny s3:* on the bucket and
   its objects when "aws:SecureTransport": "false"); S3 Block Public Access's four settings; a lifecycle expiration.
 * IAM: resource types per action from the Service Authorization Reference as parliament ships it; "*" only where an
@@ -15,9 +18,10 @@ Where each rule comes from:
 * Dead letters: SNS subscription redrive policy (deadLetterTargetArn), Lambda asynchronous invocation on-failure
   destinations, stream event source mappings' DestinationConfig.OnFailure, SQS redrive policies.
 * Log retention: CloudWatch Logs PutRetentionPolicy's retentionInDays "Possible values" (botocore, pinned below).
-* Outreach: AWS_FACTS (flows invoking Lambda): a lambda:InvokeFunction permission for connect.amazonaws.com with the
-  instance ARN as source; Lambda AddPermission's SourceArn: "Lambda configures the comparison using the StringLike
-  operator", so a wildcard there admits more than one instance.
+* Outreach: Amazon Connect Administrator Guide, "Invoke AWS Lambda functions" (flows invoking Lambda): a
+  lambda:InvokeFunction permission for connect.amazonaws.com with the instance ARN as source; Lambda AddPermission's
+  SourceArn: "Lambda configures the comparison using the StringLike operator", so a wildcard there admits more than
+  one instance.
 """
 
 from __future__ import annotations
