@@ -16,7 +16,7 @@ except ConfigError as error:
     # RunError stops preview with just this line instead of a traceback.
     raise pulumi.RunError(str(error)) from error
 
-# moved_from_root: stacks deployed before the component existed hold its children at the stack's root; the aliases
+# moved_from_root: a stack deployed with the three components at the stack's root keeps them there; the aliases
 # this sets make `pulumi up` update them in place.
 bridge = WhatsAppBuffer(
     "whatsapp-buffer",

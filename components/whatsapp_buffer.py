@@ -31,8 +31,8 @@ from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
 CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge", "media-layer")
-"""Each child component's name after the `<name>-` prefix, and its logical name at the stack's root in the program
-before this component existed (see `moved_from_root`)."""
+"""Each child component's name after the `<name>-` prefix, and its logical name in a stack deployed with the
+components at the stack's root (see `moved_from_root`)."""
 
 NAME_PREFIX = re.compile(r"(?:[a-z][a-z0-9-]{0,15})?")
 """An empty prefix (a stack's only bridge) or 1-16 lowercase letters, digits, hyphens, starting with a letter."""

@@ -13,7 +13,7 @@ def _gaps(messages):
 
 
 def test_same_seed_gives_the_same_trace_and_another_seed_another():
-    # GIVEN two generations with one seed and one with another WHEN compared THEN only the seed changes the trace
+    # GIVEN two generations with one seed and one with another WHEN compared THEN only another seed changes it
     assert traces.conversations(customers=5, seed=3) == traces.conversations(customers=5, seed=3)
     assert traces.conversations(customers=5, seed=3) != traces.conversations(customers=5, seed=4)
 

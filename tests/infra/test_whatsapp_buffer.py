@@ -1,5 +1,5 @@
 """WhatsAppBuffer: the whole bridge as one component. Its inputs are the settings declaration's, and a stack deployed
-by the program before the component existed (the three components at the stack's root) updates in place."""
+with the three components at the stack's root updates in place."""
 
 from __future__ import annotations
 

@@ -2,24 +2,10 @@
 
 Each service has a table of rules, tried in order; the first that matches an error's code, HTTP status or the
 operation it came from decides the project error. A botocore exception that never reached the service (the
-service's `unreachable` classes: connection failures, timeouts) is `TransientAwsError`.
-
-What no rule matches is a bug or a refusal the code does not expect (e.g. a `ValidationException` on a request the
-code should never make): the botocore error propagates unchanged, so Lambda's retries and the dead-letter queue keep
-the event and the log names the real error — it is never mistaken for a condition a service handles. Services and
-entry modules therefore catch only `whatsapp_buffer.errors` classes.
-
-Where adapters disagreed before this table existed, each keeps its behaviour, and the table says so:
-
-* DynamoDB and SQS treat every other `BotoCoreError` as unreachable, the others only connection and HTTP client
-  errors. A `ParamValidationError` (botocore refusing a request before sending it: an SDK that does not know a
-  parameter) is never translated, for any service: it reaches `reports_sdk_rejections`, one clear error instead of a
-  retry loop.
-* SQS names its deployment errors before its transient ones; DynamoDB its transient ones (any 5xx) first.
-* Connect, Connect Participant and End User Messaging retry HTTP 429; DynamoDB, SQS and S3 rely on their codes.
-* Connect's `AccessDeniedException` means "chat gone" for every operation (also StartChatContact), End User
-  Messaging's media calls refuse with any code, its message sends with ValidationException or
-  InvalidParametersException (`WhatsAppRefused`: the relay tells the agent); other send failures propagate.
+service's `unreachable` classes: connection failures, timeouts) is `TransientAwsError`. What no rule matches (a bug,
+or a refusal the code does not expect) propagates unchanged, so Lambda's retries and the dead-letter queue keep the
+event and the log names the real error; services and entry modules catch only `whatsapp_buffer.errors` classes.
+How the services' rules differ: docs/architecture.md#aws-errors.
 """
 
 from __future__ import annotations

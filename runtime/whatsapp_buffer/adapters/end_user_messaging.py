@@ -253,8 +253,8 @@ class WhatsApp:
         """Copy an inbound media file to a pre-signed S3 PUT URL, which names the exact object.
 
         Not `destinationS3File`: its key is a prefix that End User Messaging combines with the media id and an
-        extension the documentation does not pin down (see AWS_FACTS and `tests/contract`), while a pre-signed URL
-        leaves nothing to guess."""
+        extension the documentation does not pin down (docs/sandbox.md#aws-end-user-messaging-social), while a
+        pre-signed URL leaves nothing to guess."""
         with END_USER_MESSAGING.translating("GetWhatsAppMessageMedia"):
             self._client.get_whatsapp_message_media(
                 mediaId=media_id,

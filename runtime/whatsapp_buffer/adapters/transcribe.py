@@ -70,6 +70,7 @@ class Transcriber:
 
 
 def transcript_text(document: bytes) -> str:
-    """`results.transcripts[0].transcript` of a transcript file (AWS_FACTS; Transcribe's output JSON)."""
+    """`results.transcripts[0].transcript` of a transcript file (Transcribe's output JSON:
+    docs/sandbox.md#amazon-transcribe)."""
     transcripts = json.loads(document).get("results", {}).get("transcripts") or [{}]
     return str(transcripts[0].get("transcript") or "").strip()
