@@ -134,6 +134,10 @@ def dashboard_body(
     """The dashboard's JSON: `dead_letter_queues` and `functions` map each line's label to the queue's or function's
     name (the dimension value); `marks` each config key a panel marks to its value (`marked_values`)."""
     marks = marks or {}
+    per_resource = {
+        DEAD_LETTER_QUEUES: ("AWS/SQS", "QueueName", dead_letter_queues),
+        FUNCTIONS: ("AWS/Lambda", "FunctionName", functions),
+    }
     placed = []
     for index, widget in enumerate(widgets):
         properties = {
@@ -142,7 +146,7 @@ def dashboard_body(
             "period": PERIOD_SECONDS,
             "view": "timeSeries",
             "stacked": False,
-            "metrics": _metrics(widget, namespace, service, dead_letter_queues, functions),
+            "metrics": _metrics(widget, namespace, service, per_resource),
             "yAxis": {"left": {"min": 0, "label": widget.unit, "showUnits": False}},
         }
         unmarked = [key for key in widget.marks if key not in marks]
@@ -161,24 +165,11 @@ def dashboard_body(
 
 
 def _metrics(
-    widget: Widget,
-    namespace: str,
-    service: str,
-    dead_letter_queues: Mapping[str, str],
-    functions: Mapping[str, str],
+    widget: Widget, namespace: str, service: str, per_resource: Mapping[str, tuple[str, str, Mapping[str, str]]]
 ) -> list[list[object]]:
-    if widget.source == DEAD_LETTER_QUEUES:
-        return [
-            ["AWS/SQS", s.metric, "QueueName", queue, {"stat": s.stat, "label": label}]
-            for s in widget.series
-            for label, queue in dead_letter_queues.items()
-        ]
-    if widget.source == FUNCTIONS:
-        return [
-            ["AWS/Lambda", s.metric, "FunctionName", function, {"stat": s.stat, "label": label}]
-            for s in widget.series
-            for label, function in functions.items()
-        ]
+    """`per_resource`: for DEAD_LETTER_QUEUES and FUNCTIONS, the AWS namespace, the dimension and the resources."""
+    if widget.source in per_resource:
+        return _one_line_each(widget, *per_resource[widget.source])
     if widget.by:
         return [
             [
@@ -194,6 +185,15 @@ def _metrics(
             for index, s in enumerate(widget.series)
         ]
     return [[namespace, s.metric, "service", service, {"stat": s.stat, "label": s.name}] for s in widget.series]
+
+
+def _one_line_each(widget: Widget, namespace: str, dimension: str, named: Mapping[str, str]) -> list[list[object]]:
+    """A line of each series for each resource in `named` (label -> the dimension's value)."""
+    return [
+        [namespace, s.metric, dimension, value, {"stat": s.stat, "label": label}]
+        for s in widget.series
+        for label, value in named.items()
+    ]
 
 
 def lines(body: str) -> dict[str, list[tuple[str, str]]]:
