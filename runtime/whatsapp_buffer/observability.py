@@ -1,15 +1,8 @@
 """One way to log, count and report: the functions' Powertools Logger and Metrics, the one decorator every entry
-module's handler wears, and the guard that turns an SDK that rejects a request into one clear error.
-
-Conventions:
-* Log keys are keyword arguments (`logger.info("chat started", contact_id=...)`), which Powertools writes as
-  structured fields; never `extra={...}`, never values formatted into the message. Never a message body or a full
-  phone number (`Conversation.masked_customer`).
-* Every handler is wrapped by `lambda_handler`: the Lambda context's keys on every line, the previous invocation's
-  keys cleared, the correlation id set from the event where one id stands for the whole invocation (the SNS message
-  id for ingest and outbound). Where one invocation handles several things, the entry module sets the correlation id
-  per item with `logger.set_correlation_id` (the burst id per SQS record in inbound); the aggregator's window covers
-  many conversations, so it has none and its lines name the conversation.
+module's handler wears (`lambda_handler`), and the guard that turns an SDK that rejects a request into one clear error.
+Log keys are keyword arguments (structured fields), never values formatted into the message, never a message body or a
+full phone number (`Conversation.masked_customer`). The conventions, correlation ids included:
+docs/architecture.md#logs-and-metrics.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """The raw table's control and tick items: what the aggregator decides a conversation's flush on, and how the
-conversations it leaves waiting come back to it. Kept apart from the message items because these are the buffer's
-own bookkeeping, read and written by the aggregator and the sweeper, and their layout is what the stream filters,
-the sparse index and the aggregator's PutItem grant are built on.
-
-Control item: sk = `CONTROL`; `last_arrival`, `previous_arrival` (the arrival before it), `cue` (the latest
-message's `end_of_turn.Cue`, a label, never words), `first_pending`, `pending`, `version`, `tick`, and `waiting` =
-`pending` while messages are pending (removed with `first_pending` when none are). Ingest writes it in the same
-transaction as the message (`raw_messages`); the flush settles it at the version it read.
-Tick item: pk = `CONV#<anchor conversation key>`, sk = `TICK` (chunks `TICK#1`, `TICK#2`... when the list would pass
-TICK_CHUNK_BYTES), `record_type` tick, `listed` = {conversation key: [pending, last_arrival, first_pending, version,
-cue, previous_arrival] or NULL}, `written_at`, TTL `expires_at` (an hour). Each final invoke that leaves conversations waiting writes one
-(PutItem, unconditional): its stream record carries every listed conversation into the next window, in place of one
-touch per conversation. Nothing rewrites a stale tick, so it writes no record and is inert until TTL removes it.
-Index `pending-since` (sparse, keys only): `waiting` / `first_pending`. Only control items with pending messages carry
-both attributes, so the index holds exactly the conversations with something to send, oldest first, and the sweeper
-finds stranded ones without scanning the table.
+conversations it leaves waiting come back to it. Kept apart from the message items because these are the aggregator's
+own bookkeeping, and their layout is what the stream filters, the sparse `pending-since` index and the aggregator's
+PutItem grant are built on. Ingest writes the control item in the same transaction as the message (`raw_messages`); the
+flush settles it at the version it read; a final invoke that leaves conversations waiting writes one tick item (chunked
+past `TICK_CHUNK_BYTES`) whose stream record carries them into the next window. Layout: docs/architecture.md#raw-table.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
-"""The raw table's message items: the customer's messages as ingest stores them, and each step of their way through
-the buffer. Kept apart from the control items (`raw_control`) because these hold the customer's words and move
-through `aggregator.lifecycle`'s states one conditional write at a time, while the control item only counts them.
+"""The raw table's message items: the customer's messages as ingest stores them, and each step of their way through the
+aggregator. Kept apart from the control items (`raw_control`) because these hold the customer's words and move through
+`aggregator.lifecycle`'s states one conditional write at a time, while the control item only counts them.
 
-Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
-`status` pending -> claimed (+ `burst_id`, its place `burst_index` of `burst_size`, `claimed_at`) -> sent, or
-set_aside (+ `set_aside_reason`) when its body cannot be read back; `read_failures`/`read_error` count the flushes
-that could not read it; `body` = the message as JSON; numeric TTL `expires_at`.
-Seen marker: sk = `SEEN#<message id>`, same TTL: the first Put of ingest's transaction, so the message id alone
-decides what is a redelivery.
-
-The states and their transitions are `aggregator.lifecycle`'s; this module only persists them, each transition a
-conditional write (claim only what is pending, mark sent only what the burst claimed).
+Message item `MSG#<sent_at, fixed width>#<message_id>` (pending -> claimed -> sent, or set aside when its body cannot be
+read back) and seen marker `SEEN#<message id>` (the first Put of ingest's transaction: the message id alone decides what
+is a redelivery). This module only persists the transitions, each a conditional write (claim only what is pending, mark
+sent only what the burst claimed). Layout: docs/architecture.md#raw-table.
 """
 
 from __future__ import annotations

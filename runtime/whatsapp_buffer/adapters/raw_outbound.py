@@ -1,16 +1,9 @@
-"""The raw table's items about what the bridge sent to WhatsApp: a clip of each message the agent's side sent, and
-WhatsApp's refusals of them. Kept apart from the buffer's items because they travel the other way (agent to
-customer) and only share the conversation's partition and TTL: the outbound relay writes the clips, ingest reads them
-back to quote a reply and to name what a `failed` status refused, and writes the refusal the inbound function tells.
-
-Said item: sk = `SAID#<WhatsApp message id>`: a short clip of what the agent said (the outbound relay's), so a
-customer's reply to it can quote it; same TTL as the messages. Not a control item, so the stream filter keeps it from
-the aggregator. Every kind the relay sends has one (`sent_kind` text, interactive, template,
-image/audio/video/document; `clip` the text, the question, the template's name or the file's name), so a `failed`
-status names what did not arrive.
-Refusal item: sk = `REFUSED#<WhatsApp message id>`, `record_type` refusal: a failed status of a message the bridge
-sent (`sent_kind`, `clip`, `error_code`, `error_title`, `error_details`), written once (conditional put); the inbound
-function's stream filter passes its INSERT, and it tells the agent.
+"""The raw table's items about what the bridge sent to WhatsApp: a clip of each message the agent's side sent
+(`SAID#<WhatsApp message id>`), and WhatsApp's refusals of them (`REFUSED#<WhatsApp message id>`, written once). Kept
+apart from the aggregator's items because they travel the other way (agent to customer) and only share the
+conversation's partition and TTL: the outbound function writes the clips, ingest reads them back to quote a reply and to
+name what a `failed` status refused, and writes the refusal the inbound function tells the agent. Layout:
+docs/architecture.md#raw-table.
 """
 
 from __future__ import annotations

@@ -1,18 +1,11 @@
 """DynamoDB adapter for the sessions table: which Connect chat a conversation is talking to right now.
 
-The only module that knows the table layout (docs/architecture.md): hash key `conversation` (S) =
-`Conversation.key`, GSI `by-contact` (hash `contact_id`, projection ALL), TTL attribute `expires_at` (Number).
-One item per conversation, so there is never more than one live chat session per conversation; every write that
-replaces or ends a session is conditional on the contact id it expects to find. An ended chat's item stays (marked
-`ended_at`) until the next burst replaces it, so an agent's last words that arrive after `chat.ended` (SNS does not
-keep order) still find the customer.
-
-Alias items (`conversation`, `alias_of`, `expires_at`, no `contact_id`, so not in `by-contact`) make one customer
-known by two keys share one session: the BSUID of a customer whose session is keyed by the phone number, or the old
-number of a customer who changed it. `get` follows one alias. Past-chat items (`past-chat#<conversation>`,
-`past_contact_id`, `expires_at`) remember a conversation's latest chat for `PAST_CHAT_DAYS` after it ends, longer than
-its session item lives, so a customer back after days still continues it. On a stack that transcribes the table also
-holds the transcripts owed to chats (`transcript_debts`, keys `transcript-owed#<job>`).
+The only module that knows the table layout: one item per conversation, so never more than one live chat session per
+conversation; every write that replaces or ends a session is conditional on the contact id it expects to find. An ended
+chat's item stays (`ended_at`) until the next burst replaces it, so an agent's last words that SNS delivers after
+`chat.ended` still find the customer. Alias items let one customer known by two keys share one session (`get` follows
+one alias); past-chat items remember a conversation's latest chat for `PAST_CHAT_DAYS`. The table also holds transcript
+debts (`transcript_debts`) and outreach records. Layout: docs/architecture.md#sessions-table.
 """
 
 from __future__ import annotations

@@ -1,27 +1,11 @@
-"""Flush the buffer: at each tumbling window's end, one burst per conversation that is due (the debounce).
+"""Flush: at each tumbling window's end, one burst per conversation that is due (the debounce).
 
-The tumbling window is the timer. The window's records name the conversations to look at and carry their newest
-control image (`window`: the state kept between invokes, how images merge, and the tick that brings what is left
-waiting into the next window). At the window's final invoke each conversation is decided with `debounce.flush_due`,
-on its image first: not yet due -> it stays waiting (no read) and is listed in the tick; nothing pending -> dropped
-(the loop ends); looks due -> the control item is read consistently and the decision made again on the truth: due ->
-flushed here.
-
-Latency (from a burst's last message reaching the table to the burst on the queue), with B = bufferSeconds and
-W = windowSeconds: conversations are only looked at at window ends, so a quiet-period flush happens at the first
-window end at least B after the last arrival: B <= latency < B + W, plus the stream's propagation delay and the final
-invoke's own duration (typically well under a second each). No message waits more than maxWaitSeconds + W for its
-burst, and maxMessages pending flush at the next window end (< W). Each window end that leaves conversations waiting
-costs one tick PutItem (1 WRU per started KB: ~17 conversations a KB) instead of one UpdateItem per waiting
-conversation.
-
-Flush, idempotent at every step (a retried final invoke resends the same burst id, which SQS FIFO and the bridge's
-idempotency both drop): decide on the control item (read with its version), then, on the unsent messages read after
-it (`lifecycle.ConversationBuffer`, which owns the states and transitions): claim the next burst (a claimed-but-unsent
-one is resent first -- or, when its marks had begun, only marked sent --, else up to `max_messages` pending ones),
-send it, mark it sent (claim and mark: one conditional UpdateItem per message), and settle the control item's
-pending count only if its version is unchanged -- a message that arrived meanwhile moved the version, so the count is
-recomputed and that message stays pending for its own burst.
+At the window's final invoke each conversation the window saw (`window`) is decided with `debounce.flush_due` on its
+view first: not yet due -> it stays waiting (no read) and is listed in the tick; nothing pending -> it leaves the loop;
+looks due -> the control item is read consistently and the decision made again. A due conversation's flush, idempotent
+at every step: claim the next burst (`lifecycle.ConversationBuffer` owns the states), send it, mark it sent, settle the
+control item only at the version read. `FLUSH_CONCURRENCY` conversations at once, each on one thread. The flush, its
+latency bound and its costs: docs/architecture.md#how-the-aggregator-works.
 """
 
 from __future__ import annotations

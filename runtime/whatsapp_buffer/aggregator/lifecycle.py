@@ -1,30 +1,12 @@
 """Pure: the burst lifecycle of one conversation -- its unsent messages' states and the control item's version.
 
-Ingest stores a message `pending`. A flush claims some of them under a burst id (`claimed`), sends the burst, then
-marks them `sent`; sent messages leave the buffer. Claims go in WhatsApp order, at most `max_messages` and one queue
-message's worth of content at a time. A burst that was claimed but never marked sent (the flush died around the send)
-is resent first, under the id it was claimed with, so SQS FIFO and the bridge drop the copy. A flush ends by settling
-the control item on the version it read: how many messages are still unsent, and when the oldest of them arrived.
-
-The raw table adapter persists each transition as one conditional write per message -- claim only what is still
-pending, mark sent only what this burst claimed, settle only at the version read -- so a write refused means another
-writer moved the state (a message arrived, a retried flush got there first) and the flush reads the buffer again.
-They are not one transaction (half the write units), so a flush that dies half-way leaves part of a burst moved; the
-claim records each message's place in its burst (`burst_index` of `burst_size`) and both transitions go in burst
-order, which tells the two halves apart:
-- a partial claim leaves a prefix (places 0..j-1 of n) claimed: the burst was never sent by the flush that claimed
-  it (the send follows the whole claim). It is completed -- its other n-j places are the next n-j pending messages
-  when those make its burst id again -- and the whole burst is claimed and sent under its id, exactly as the first
-  flush would have; only when they do not (a message with an earlier timestamp arrived meanwhile) is the prefix sent
-  alone under the id, and the rest stay pending for the next burst. Completing matters when two aggregators flush one
-  conversation at once (after a stream shard split a tick may land in another shard than the conversation's own
-  records): the other may be claiming the rest right now, then send the whole burst under the same id, and SQS FIFO
-  keeps whichever copy comes first -- so both copies must be the same burst;
-- a partial mark leaves a suffix (places j..n-1, j >= 1) claimed: the burst was sent (marks follow the send), so the
-  rest is marked sent and nothing is sent again -- a copy that differs from what the id first carried must never
-  reach the bridge (its idempotency would keep whichever of the two came first).
-
-No boto3, no clock: the flush reads the table and hands the buffer in.
+Ingest stores a message `pending`; a flush claims some under a burst id (`claimed`), sends the burst, then marks them
+`sent`. Claims go in WhatsApp order, at most `max_messages` and one queue message's worth at a time; a flush ends by
+settling the control item on the version it read. The raw table adapter persists each transition as one conditional
+write per message, in burst order, each claim recording its place (`burst_index` of `burst_size`), so a flush that died
+half-way is told apart: a claimed prefix is completed into the same burst id (or, once its claim is older than
+`CLAIM_LEASE_SECONDS`, sent alone), a claimed suffix is only marked sent. Why each rule:
+docs/architecture.md#the-claim-lease. No boto3, no clock: the flush reads the table and hands the buffer in.
 """
 
 from __future__ import annotations

@@ -1,21 +1,10 @@
 """Pure: a conversation's pending messages -> the items of one burst.
 
 Messages are put in WhatsApp order (sent_at, message_id) and de-duplicated by id. Consecutive texts are joined with
-"\\n" into one text item; every other kind keeps its place as its own item. A text longer than Connect accepts is
-split into parts, each at most `CONNECT_TEXT_LIMIT` long, cut after the last newline in the second half of the allowed
-length, else after the last whitespace there, else by a hard cut that does not break a user-perceived character where
-that is cheap to see (see `_safe_cut`).
-
-Length is measured in UTF-16 code units, not Python characters: a part within that bound is also within it when
-counted in characters, and it stays within Connect's limit even if the service counts the way Java strings do
-(an emoji outside the BMP is 1 Python character but 2 UTF-16 units).
-
-Concatenating a text's parts ("".join) gives back the merged text exactly: the newline or space a cut is made after
-stays at the end of the earlier part.
-
-What WhatsApp says about a message (the ad it came from, a forward, a reply: `render.preface`) travels with it in the
-same chat message: as the first line(s) of a text, at the head of a media item's caption (the agent sees the file,
-then its caption), and in the rendered line of any other kind (`render.item_text`).
+"\\n" into one text item; every other kind keeps its place as its own item. A text longer than Connect accepts is split
+into parts of at most `CONNECT_TEXT_LIMIT` UTF-16 code units (`_safe_cut`), whose concatenation gives back the merged
+text exactly. What WhatsApp says about a message (`render.preface`: an ad, a forward, a reply) travels with it in the
+same chat message. The rules: docs/architecture.md#the-merge.
 """
 
 from __future__ import annotations

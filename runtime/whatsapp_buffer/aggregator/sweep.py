@@ -1,17 +1,11 @@
 """Sweep: bring back into the flow any conversation whose messages have been pending far longer than they may.
 
-The aggregator only looks at a conversation when a stream record of its control item reaches a window. When the
-stream mapping gives up on a batch (retries exhausted or record too old: Lambda sends only the batch's metadata to
-the on-failure destination) or a window's final invoke never succeeds, that record is gone, and the conversation's
-pending messages would wait for the customer's next message. Every minute the sweeper reads the sparse
-`pending-since` index (only control items with pending messages are in it) for conversations whose oldest pending
-message was stored more than maxWaitSeconds + `MARGIN_SECONDS` ago -- none, while the aggregator is healthy: it
-flushes every message within maxWaitSeconds + windowSeconds -- and touches each control item. The touch writes a
-new stream record, so the aggregator decides and flushes the conversation at the next window end, through the one
-flush path with all its conditional writes. Touching is idempotent: a touch of a conversation flushed meanwhile (the
-index lags) finds nothing due and the conversation leaves the loop.
-
-No boto3 here: the store is handed in.
+When the stream mapping gives up on a batch or a window's final invoke never succeeds, the records that would have
+brought a conversation back are gone. Every minute the sweeper reads the sparse `pending-since` index for conversations
+whose oldest pending message was stored more than maxWaitSeconds + `MARGIN_SECONDS` ago (none while the aggregator is
+healthy) and touches each control item; the touch's stream record brings the conversation to the next window, through
+the one flush path. Idempotent: a conversation flushed meanwhile is found not due. More:
+docs/architecture.md#the-sweeper. No boto3 here: the store is handed in.
 """
 
 from __future__ import annotations

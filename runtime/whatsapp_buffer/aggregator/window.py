@@ -1,34 +1,9 @@
-"""What one tumbling window carries from invoke to invoke: the conversations its records named, the newest control
-image of each, and the ticks they came from. Kept apart from `flush`, which decides and sends at the window's end,
-because this is the aggregator's memory between invokes: its format outlives a deploy (a window state written by the
-previous code is read by the next), and the order rules for merging images are what keep a conversation from being
-forgotten.
-
-Records of control items arrive during a window; their conversation keys are collected in the window state with the
-newest control image their records carried ({"c": [keys], "v": {key: [pending, last_arrival, first_pending,
-version, cue, previous_arrival]}, "a": [tick anchors]}; `bench aggregator` measures its bytes a conversation against
-Lambda's 1 MB state limit).
-
-Lambda drops a window's state after its final invoke ("After processing, the window completes and your final
-invocation completes, and then the state is dropped": Lambda Developer Guide, "Tumbling windows" for DynamoDB
-streams), so what is still waiting must come back through a new stream record. The final invoke writes ONE tick item
-(`RawStore.write_tick`, chunked when large) listing every conversation it leaves waiting with the control image it was
-decided on (None for one whose flush failed: read it at the next end). The tick's record lands in the next window, and
-each listed conversation counts as seen there, with that image. A flushed conversation with messages left is not
-listed: its settle wrote the control item, whose own record brings it back.
-
-Where the tick lands: a stream record goes to the shard of its item's partition, so the tick is written under the
-partition key of one of the waiting conversations (the anchor: the previous window's anchor while it still waits,
-so the same item is overwritten window after window; else the smallest key). The conversations of one shard arrived
-through it, so their tick comes back to it. After a shard split the tick may land in another shard than some of its
-conversations' own records, and two aggregators may then flush one conversation at once; that stays safe because
-every step of the flush is conditional (claims, marks, the versioned settle) and idempotent under one burst id.
-
-Merging views: a control record's image replaces a view of the same or a lower version (versions only grow; a
-record Lambda processes again may come out of order); a tick's image only fills an absent view or replaces one of a
-strictly lower version. A tick never lists a conversation with nothing pending, so a stale tick cannot make a
-conversation look idle, and an image that looks due is always checked against a consistent read before anything is
-sent.
+"""What one tumbling window carries from invoke to invoke: the conversations its records named, the newest control image
+of each (its view), and the ticks they came from. Kept apart from `flush`, which decides and sends at the window's end,
+because this is the aggregator's memory between invokes: its format outlives a deploy, and the order rules for merging
+views are what keep a conversation from being forgotten. A control record's image replaces a view of the same or a lower
+version; a tick's only fills an absent view or replaces one of a strictly lower version. The state's format, the tick
+and its anchor: docs/architecture.md#how-the-aggregator-works.
 """
 
 from __future__ import annotations

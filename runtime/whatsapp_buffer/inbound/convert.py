@@ -1,17 +1,9 @@
-"""Conversion of WhatsApp media Connect chat refuses into a type it attaches, file to file (`/tmp`, never whole files
-in memory where the libraries allow it).
-
-* Voice notes and audio (OGG/Opus, MP3, AAC, AMR, M4A) -> WAV, PCM 16-bit, 16 kHz, mono: what the AWS sample does
-  with `ffmpeg -acodec pcm_s16le -ar 16000 -ac 1`, here with PyAV (FFmpeg's libraries in a wheel). 32,000 bytes a
-  second, so a recording longer than about ten minutes cannot become an attachment: the conversion stops as soon as
-  the WAV would pass `max_bytes`, instead of decoding the rest.
-* WebP (stickers, some images) -> PNG with Pillow (libwebp in its wheel); an animated sticker becomes an animated
-  PNG, whose first frame is what a viewer without APNG shows.
-* 3GPP video -> MP4: H.264 (libx264, in PyAV's wheels) in yuv420p with AAC audio and the index at the front
-  (`+faststart`), the combination every browser plays.
-
-The choice is made from the MIME type End User Messaging reports (`plan`), before anything is downloaded. PyAV,
-Pillow and pi-heif live in the media layer the inbound function lists; they are imported only when a conversion runs.
+"""Conversion of WhatsApp media Connect chat refuses into a type it attaches, file to file (`/tmp`, never whole files in
+memory where the libraries allow it): voice notes and audio -> WAV (PCM 16-bit, 16 kHz, mono, as the AWS sample does;
+stopped as soon as the WAV would pass `max_bytes`), WebP -> PNG (an animated sticker: an animated PNG), 3GPP video ->
+MP4 (H.264 + AAC, `+faststart`). The choice is made from the MIME type End User Messaging reports (`plan`), before
+anything is downloaded. PyAV, Pillow and pi-heif live in the media layer; they are imported only when a conversion runs.
+Formats and why: docs/architecture.md#inbound.
 """
 
 from __future__ import annotations

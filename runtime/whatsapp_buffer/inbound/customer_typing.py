@@ -1,15 +1,10 @@
-"""Show the agent that the customer is composing while the buffer holds their messages.
+"""Show the agent that the customer is composing while the aggregator holds their messages.
 
-The aggregator, which alone knows that a conversation is waiting, puts a `TypingSignal` on the bursts FIFO queue in
-the conversation's group at the first window end of a wait and then every 10 s (`aggregator.flush.typing_slot`); the
-inbound function, which holds the chat's connection token, sends Connect Participant SendEvent
-`application/vnd.amazonaws.connect.event.typing` into the open chat. Being in the same FIFO group, a signal is always
-handled before the burst that ends the wait, and none follows it: the burst's message clears the indicator (Connect's
-chat interface drops a participant's typing on their next message, else after 12 s).
-
-Only into a chat that is open: no session, an ended chat or an expired connection token means nothing to show (the
-burst will open or renew the chat). A signal that waited longer than the indicator lasts is stale and dropped. Best
-effort throughout: a failed lookup or a refused event is logged, never retried, never fails the batch.
+The aggregator puts a `TypingSignal` on the bursts FIFO queue in the conversation's group
+(`aggregator.flush.typing_slot`); the inbound function sends Connect Participant SendEvent
+`application/vnd.amazonaws.connect.event.typing` into the open chat. Only into a chat that is open; a signal older than
+the indicator lasts is dropped. Best effort throughout: a failed lookup or a refused event is logged, never retried,
+never fails the batch. More: docs/architecture.md#typing-signals.
 """
 
 from __future__ import annotations

@@ -1,40 +1,12 @@
 """Transcripts that finish after their burst was delivered: owed to the chat, posted there once, after the recording.
 
-When the flush gives up waiting (`transcripts.Transcripts.wait`), the burst goes out with a line saying the transcript
-of `voice-1.wav` follows, under ClientToken `burst.client_token(i, "transcript-pending")`. Right after the burst is in
-the chat, the flush records the debt (an item in the sessions table: the conversation, the chat's contact id, the
-ClientToken `burst.client_token(i, "late-transcript")`, the WAV's name) and checks the job one last time. The job's
-completion reaches the inbound function as Transcribe's EventBridge event ("Transcribe Job State Change"). Either
-side settles the debt by claiming it with a conditional write: whichever claims it posts `🔊 voice-1.wav: "…"` (or,
-for a FAILED job, the line saying there is no transcript) and marks it paid. So:
-
-* the job completes while the flush is still deciding: the completion event finds no debt and does nothing; the
-  flush's last check, made after the debt is written, finds the job done and settles it;
-* the event arrives twice: the second claim fails (the debt is paid), nothing is posted;
-* the burst is redelivered: the debt is found (`already_owed`), the slot keeps its "follows" line, the same debt is
-  not recorded twice, and the repeated SendMessage calls carry the ClientTokens already used;
-* a completion for a job nobody owes (its transcript was placed in its burst) claims nothing and posts nothing;
-* the chat has ended (or the conversation moved on to a newer chat) by then: nothing is posted, the debt is paid
-  with outcome `chat ended` and counted (`LateTranscriptsChatEnded`): the new chat's agent never saw the recording.
-
-With `echoTranscripts`, a late transcript goes back to the customer too, as a reply to their recording, as one placed
-in its burst does: by the invocation that posted it, after the debt is paid, so at most once (WhatsApp's send has no
-idempotency key; a claimant that dies between paying and echoing loses the echo, never doubles it). A refused echo
-is logged and counted (`TranscriptEchoesFailed`); the chat has the transcript either way.
-
-A post that fails (throttled, 5xx) releases its claim and raises, so Lambda's retry of the event posts it. An event
-that finds the debt claimed by another invocation raises too (`TranscriptClaimedElsewhere`): Lambda retries it 1 and
-2 minutes later, past the claim's lease (120 s), so a claimant that died between claiming and paying is taken over.
-
-Transcribe's events are best effort (EventBridge events reference, "Amazon Transcribe events": "Delivery type: Best
-effort"), so the event is not the only way a debt is settled. Every minute an EventBridge Scheduler schedule invokes
-the inbound function with `SWEEP_EVENT`; `sweep` reads the sparse `owed-since` index for debts still open
-`SWEEP_AFTER_SECONDS` after they were recorded and settles each through `settle`, the event's own path (GetTranscriptionJob,
-claim by conditional write, post, pay), so the event and the sweep may race and the transcript is still posted once.
-A job still running `GIVE_UP_SECONDS` after its debt was recorded is settled with the line saying there is no
-transcript (`STUCK`): the agent is never left waiting for a promise nobody keeps. Its completion, if it ever comes,
-finds the debt paid and posts nothing. Bound: a transcript whose event is lost is posted at most
-max(completion, recorded + SWEEP_AFTER_SECONDS) + one schedule period (60 s) + one invocation.
+The flush that gave up waiting records a debt and checks the job once more; Transcribe's completion event and the
+every-minute `sweep` of the `owed-since` index (`SWEEP_EVENT`, debts older than `SWEEP_AFTER_SECONDS`) settle it the
+same way through `settle`: claim by conditional write, post under the recorded ClientToken, mark paid. A failed post
+releases its claim and raises (Lambda retries); a claim held elsewhere raises `TranscriptClaimedElsewhere`; a job still
+running `GIVE_UP_SECONDS` after its debt is settled with the line saying there is no transcript (`STUCK`); a chat
+already over gets nothing (`LateTranscriptsChatEnded`). With `echoTranscripts` the transcript goes back to the customer
+at most once. Every case, and the bound on a lost event: docs/architecture.md#transcript-debts.
 """
 
 from __future__ import annotations

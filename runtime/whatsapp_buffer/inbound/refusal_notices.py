@@ -1,18 +1,11 @@
-"""Tell the agent what WhatsApp reported failed after accepting it: a refusal item off the raw table's
-stream -> a `[WhatsApp bridge]` notice in the conversation's chat.
+"""Tell the agent what WhatsApp reported failed after accepting it: a refusal item off the raw table's stream -> a
+`[WhatsApp bridge]` notice in the conversation's chat.
 
-Ingest writes a refusal item (`REFUSED#<WhatsApp message id>`, once: a conditional put) when a `failed` status names
-a message the bridge sent; the inbound function, which holds the chat's connection token, reads its INSERT off the
-stream (its mapping's filter passes only those and, on a stack that transcribes, inserted recordings) and posts the
-notice through the customer's connection like the relay's synchronous notices (`outbound.tell_agent`: CUSTOM_BOT cannot
-join once an agent is there). Its ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>` makes a
-redelivered record post nothing more; the outbound relay never relays a `bridge-notice|` line back to WhatsApp.
-
-Why this route: ingest needs no new permission (it already puts items in the raw table and reads the said items)
-and the stream's records cost nothing to read; a signal on the bursts FIFO queue would need ingest to send to it
-(one more grant, the queue built before ingest) for no gain in order — a notice is about the agent's message, not
-the customer's bursts. A chat already over gets nothing (counted); a failure to post fails the record, so the
-mapping's retries keep it.
+Ingest writes the refusal item once; the inbound function, which holds the chat's connection token, reads its INSERT off
+the stream and posts the notice through the customer's connection (as the outbound function's notices do,
+`outbound.tell_agent`), under ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>`, so a redelivered
+record posts nothing more. A chat already over gets nothing (counted); a failure to post fails the record, so the
+mapping's retries keep it. Why this route: docs/architecture.md#inbound.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """Deliver a burst to the conversation's Amazon Connect chat (`start_chat`), each item in order (media:
 `customer_media`).
 
-A burst is delivered at most once per chat: the inbound function wraps `BurstSender.deliver` in Powertools
-idempotency keyed on `burst_id` (see `bootstrap`), and every participant call that delivers item i carries ClientToken
-`burst.client_token(i)` (captions: `burst.client_token(i, "caption")`). When the chat is over (its duration elapsed,
-the agent ended it, the token stopped working) a new chat is started, the session replaced, and the WHOLE burst is
-delivered on the new chat: its agent has seen none of it.
-
-A voice note or audio file attached as WAV is followed by its transcript line (`burst_transcripts`, ClientToken
-`burst.client_token(i, "transcript")`) when the stack transcribes; the burst waits for its transcripts together.
-A transcript not ready in time is owed to the chat and posted after the burst (`late_transcripts`): the recording's
-place then says it follows (ClientToken `burst.client_token(i, "transcript-pending")`).
+A burst is delivered at most once per chat: Powertools idempotency keyed on `burst_id` (see `bootstrap`), and
+ClientToken `burst.client_token(i[, suffix])` on every participant call that delivers item i. When the chat is over a
+new chat is started and the WHOLE burst delivered on it: its agent has seen none of it. A voice note or audio file
+attached as WAV is followed by its transcript line (`burst_transcripts`) when the stack transcribes; one not ready in
+time is owed to the chat (`late_transcripts`). Tokens: docs/architecture.md#connect-calls.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
 """Where a chat is started: the conversation's Amazon Connect chat, opened, kept connected, renewed or replaced.
 
-One chat contact per conversation at a time, started in the business number's flow (`chat_routing`). A session whose
-chat is over (its duration elapsed, the agent ended it, the participant token no longer works) is replaced by a new
-chat that continues the old one as a persistent chat, or, when Connect refuses that, is linked to it
-(RelatedContactId); a connection token near its end is renewed with the participant token, in the same chat.
-
-One customer, one chat, whatever WhatsApp calls them. A conversation is keyed by the phone number when the webhook
-has one and by the BSUID otherwise (`ingest.webhook`), so a customer whose number comes and goes (Meta shares it
-while the business is in their contact book or wrote within 30 days) has two keys. A chat opened for the phone
-number leaves an alias at the BSUID's key, and a burst keyed by the number first looks for a live chat its BSUID
-already has: both keys reach the same chat, and replies go to the number when there is one (Meta: "`to` takes
-precedence"). A burst telling of a number change (`system` `user_changed_number`) moves the session to the new
-number and leaves an alias at the old one: the customer's next messages (from the new number) land in the same chat
-and the agent's replies reach the new number; one telling of a new BSUID (`user_changed_user_id`) moves a chat
-keyed by the old BSUID to the new one the same way.
+One chat contact per conversation at a time, started in the business number's flow (`chat_routing`). A chat that is over
+is replaced by a new one that continues it (persistent chat) or, when Connect refuses, is related to it; a connection
+token near its end is renewed in the same chat. One customer, one chat, whatever WhatsApp calls them: a phone number and
+a BSUID of the same customer, or an old and a new number, reach one chat through alias items. How:
+docs/architecture.md#inbound; what the agent sees: docs/behaviour.md#which-flow-and-the-past-conversation.
 """
 
 from __future__ import annotations

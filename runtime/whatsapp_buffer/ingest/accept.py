@@ -1,22 +1,11 @@
 """Accept what customers send: End User Messaging events -> one raw-table item per message (+ its control item).
 
 A bad message never hides its good siblings: the good ones are stored first, then the invocation fails with
-MalformedEvent so Lambda's async retries and the ingest dead-letter queue keep the body (storing is idempotent, so the
-retries store nothing twice).
-
-A reply (`context.id`) is stored with a short quote of what it replies to when that is still known: the agent's
-message the bridge relayed, or an earlier message of the conversation in the raw table. A lookup that fails leaves
-the reply unquoted ("replying to an earlier message"); it never holds the message back.
-
-A `failed` status of a message the bridge sent (its `SAID#` item is in the conversation's partition) becomes a
-refusal item, written once, which the inbound function reads off the stream to tell the agent (`inbound.refusal_notices`). A
-failed status of any other message (sent by another system on the same number, or long expired) is only counted. A
-lookup or write that fails fails the invocation, so Lambda's retries (and then the DLQ) keep the status: both steps
-are idempotent.
-
-Each message stored after an earlier one of its conversation reports its follow-up gap (`FollowUpGap`: seconds since
-the previous arrival, capped at maxWaitSeconds), so operators see how their customers type beside `bufferSeconds`. A
-redelivery, an ignored message and a conversation's first message report none.
+MalformedEvent so Lambda's retries and the ingest dead-letter queue keep the body (storing is idempotent). A reply is
+stored with a short quote of what it replies to when that is still known. A `failed` status of a message the bridge sent
+becomes a refusal item, written once, for the inbound function to tell the agent (`inbound.refusal_notices`); of any
+other message it is only counted. Each message after an earlier one of its conversation reports its follow-up gap
+(`FollowUpGap`). More: docs/architecture.md#ingest.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """What each kind of Meta `messages[]` element carries, kept as the `content` of an `InboundMessage`.
 
-Pure: a message (already checked for id, sender and timestamp by `webhook`) -> (kind, content). Every string is
-cleaned of characters that cannot travel on (see `clean`); a shape that breaks what a kind needs raises
-MalformedEvent naming the field, never quoting it. Where Meta's documentation and real payloads disagree, both
-shapes are read (the tests quote each source).
-
-Besides its kind's own fields, any message may carry:
-* `context` — `{"id"?, "forwarded"?, "frequently_forwarded"?, "referred_product"?: {"catalog_id", "product_retailer_id"}}`:
-  a reply (`id` of the message replied to), a forward, or the "Message business" button of a catalog product;
-* `referral` — the click-to-WhatsApp ad (or post) the customer came from: `headline`, `body`, `source_url`,
-  `source_type`, `source_id`, `ctwa_clid`, `media_type`, as far as Meta sends them.
+Pure: a message (already checked for id, sender and timestamp by `webhook`) -> (kind, content). Every string is cleaned
+of characters that cannot travel on (see `clean`); a shape that breaks what a kind needs raises MalformedEvent naming
+the field, never quoting it. Where Meta's documentation and real payloads disagree, both shapes are read (the tests
+quote each source). Any message may also carry `context` (a reply, a forward, a catalog product) and `referral` (the
+click-to-WhatsApp ad it came from): docs/architecture.md#ingest.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """Parse End User Messaging Social events (the SNS `Message` of the in-topic) into `InboundMessage`s.
 
-The SNS message is JSON: `context` (`MetaWabaIds`, `MetaPhoneNumberIds[{metaPhoneNumberId, arn}]`),
-`whatsAppWebhookEntry` (a JSON *string* of one Meta webhook `entry`), `aws_account_id`, `message_timestamp`,
-`messageId`. The entry's `changes[]` with `field == "messages"` carry `value.metadata.phone_number_id`,
-`value.contacts[]` and `value.messages[]`; `value.statuses[]` and other fields are not customer messages.
-
-Errors name what is wrong, never quote a body or a full phone number.
-
-Hostile input (tests/corpus/README.md): ids must be short printable ASCII (they become DynamoDB keys, the SQS FIFO
-message group and Connect client tokens downstream, where anything else fails on every retry); a text longer than
-WhatsApp allows is cut with a visible note; any other content over MAX_CONTENT_BYTES or nested deeper than MAX_DEPTH
-is rejected; a change for a business number that is not in the event's `context` is rejected (nothing could answer
-or fetch media for it). A bad change or message is rejected next to its good siblings, which are kept.
-
-What each kind of message keeps (and a message's reply/forward context and ad referral) is `meta_content`'s.
+The SNS message's `whatsAppWebhookEntry` is a JSON string of one Meta webhook `entry`; its `changes[]` with `field ==
+"messages"` carry the business number, the contacts and the messages. Errors name what is wrong, never quote a body or a
+full phone number. Hostile input (tests/corpus/README.md) is rejected next to its good siblings, which are kept: ids
+that are not short printable ASCII, content over `MAX_CONTENT_BYTES` or nested deeper than `MAX_DEPTH`, a business
+number not in the event's `context`. What each kind keeps is `meta_content`'s. The event's shape:
+docs/architecture.md#ingest.
 """
 
 from __future__ import annotations

@@ -1,17 +1,10 @@
 """What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `send_file` runs it).
 
-WhatsApp takes only its own media types, each up to a size (AWS End User Messaging Social User Guide, "Supported
-media file types": audio `audio/aac`, `audio/amr`, `audio/mpeg`, `audio/mp4`, `audio/ogg` (Opus only) up to 16 MB;
-documents `text/plain`, `application/pdf`, Word, Excel, PowerPoint up to 100 MB; images `image/jpeg`, `image/png` up
-to 5 MB; video `video/mp4`, `video/3gpp` up to 16 MB; `image/webp` only as a sticker). Connect lets agents share
-more (its attachment types include .heic, .mov, .wav, .csv, .rtf, up to 20 MB), so:
-
-* converted with the media layer's libraries (`inbound.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
-  (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pi-heif's libheif reader:
-  Pillow itself registers AVIF and WebP but no HEIC); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A
-  (`audio/mp4`, AAC);
-* refused before anything is uploaded, with the reason told to the agent: types WhatsApp does not take (CSV, RTF,
-  ...), and files over WhatsApp's limit for their type (checked again after conversion).
+WhatsApp takes only its own media types, each up to a size (`WHATSAPP_MEDIA_LIMITS`); Connect lets agents share more. So
+pictures WhatsApp does not take and HEIC/HEIF photos become JPEG, QuickTime video MP4, WAV M4A (`inbound.convert`'s
+libraries); types WhatsApp does not take, and files over its limit for their type (checked again after conversion), are
+refused before anything is uploaded, with the reason told to the agent. The types, limits and their sources:
+docs/architecture.md#outbound.
 """
 
 from __future__ import annotations

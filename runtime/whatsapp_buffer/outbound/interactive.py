@@ -1,16 +1,11 @@
 """A Connect flow's or Lex bot's question (`application/vnd.amazonaws.connect.message.interactive`) as a WhatsApp
 interactive message (pure).
 
-Connect (Admin Guide, "Add Amazon Lex interactive messages for customers in chat"): a `QuickReply` or `ListPicker`
-template, `{"templateType", "version": "1.0", "data": {"content": {"title", "subtitle"?, "elements": [{"title",
-"subtitle"?}]}}}` (a list picker offers up to six choices); amazon-connect-chatjs documents the same templates with
-`title`/`elements` directly under `data`, so both are read.
-
-WhatsApp (Meta, "Interactive reply buttons messages": "up to three predefined replies"; "List messages": "a menu of
-up to 10 options"): reply buttons of at most 3, titles at most 20 characters, body at most 1,024; a list of at most 10
-rows, row titles at most 24 characters, descriptions at most 72, its button label at most 20. A question that fits
-neither becomes numbered text, so the customer always sees every option. The customer's tap comes back as a WhatsApp
-`interactive` reply whose title reaches the chat as their text.
+A `QuickReply` or `ListPicker` template (read in both the Admin Guide's shape and amazon-connect-chatjs's) becomes reply
+buttons (at most 3) or a list (at most 10 rows), within WhatsApp's title, body and description limits; a question that
+fits neither becomes numbered text, so the customer always sees every option. The customer's tap comes back as a
+WhatsApp `interactive` reply whose title reaches the chat as their text. The shapes, limits and their sources:
+docs/architecture.md#outbound.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """Relay an agent's reply to WhatsApp: Connect chat streaming (SNS out-topic) -> SendWhatsAppMessage.
 
-Relays to the customer only what Connect marks visible to them (MessageVisibility CUSTOMER or ALL) and did not come
-from the customer (no echo of the bridge's own messages, no typing or read events). `chat.ended`, and the customer
-participant leaving, remove the session so the next customer message opens a new chat. Each relay is idempotent on
-the streaming message Id (SNS may deliver twice). A malformed body raises `MalformedEvent`: SNS invokes
-asynchronously, so Lambda's retries and the function's DLQ keep it. An AI agent's answer streamed in chunks reaches
-WhatsApp once, whole: the chunks are not relayed, the completed message is (idempotent on its Id like any other).
-
-Nothing the agent sends fails silently: what WhatsApp will not take — a free-form reply after the 24-hour window
-(`service_window`), a message End User Messaging refuses, a file WhatsApp does not accept — is told to the agent in the
-same chat (`tell_agent`, with the texts of `notice_texts`), counted as `RepliesRefused` (by `Reason`), and not retried
-or dead-lettered. A file the agent shares goes through `send_file`.
+Relays only what Connect marks visible to the customer and did not come from the customer; `chat.ended`, and the
+customer participant leaving, end the session. Each relay is idempotent on the streaming message Id (SNS may deliver
+twice); an AI agent's answer streamed in chunks reaches WhatsApp once, whole. A malformed body raises `MalformedEvent`
+(Lambda's retries and the DLQ keep it). What WhatsApp will not take is told to the agent in the same chat
+(`tell_agent`), counted as `RepliesRefused`, and not retried; a shared file goes through `send_file`. What the customer
+gets: docs/behaviour.md#what-the-agent-sends-as-the-customer-gets-it.
 """
 
 from __future__ import annotations

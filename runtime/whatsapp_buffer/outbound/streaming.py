@@ -1,24 +1,11 @@
 """Parse Amazon Connect chat streaming messages (delivered through the SNS out-topic) into typed events.
 
-Shape (Connect admin guide, "Amazon SNS payload used in message streaming"; the fixture
-tests/fixtures/connect/streaming_events.json holds one example of each):
-
-* SNS `Message`: a JSON object with `Type` (MESSAGE | EVENT | ATTACHMENT | MESSAGEMETADATA), `ContentType`,
-  `Content` (text, absent for most events and attachments), `Id`, `ContactId`, `InitialContactId`, `ParticipantId`,
-  `ParticipantRole` (CUSTOMER | AGENT | SYSTEM | CUSTOM_BOT | SUPERVISOR), `DisplayName`, `AbsoluteTime` (ISO 8601),
-  and for ATTACHMENT `Attachments[]` {`AttachmentId`, `AttachmentName`, `ContentType`, `Status`}.
-* SNS `MessageAttributes` (Lambda shape `{"Name": {"Type": "String", "Value": ...}}`): `MessageVisibility`
-  (CUSTOMER | AGENT | ALL), `Type`, `ContentType`, `ContactId`, `InitialContactId`, `ParticipantRole`, `InstanceId`,
-  `AccountId`.
-
-The docs' rule for what a customer may see: (MessageVisibility is CUSTOMER or ALL) and ParticipantRole is not
-CUSTOMER. A message without MessageVisibility is never relayed: an agent-only whisper must not leak.
-
-An AI agent answering in streaming mode sends one message in chunks: amazon-connect-chatjs
-(`src/core/PartialMessageUtil.js`) treats a message whose `MessageMetadata.MessageCompleted` is present as a part of
-one (false: a chunk, `ChunkNumber` counting from 1; true: the completed message, which replaces its chunks; all share
-`Id`). Whether Connect publishes chunks to SNS is not documented: `message_completed` reads them where chatjs finds
-them, in the message's `MessageMetadata`, as a boolean or its string form.
+The SNS `Message` is a JSON object (`Type`, `ContentType`, `Content`, `Id`, `ContactId`, `ParticipantRole`, …, and
+`Attachments[]` for an attachment); `MessageAttributes` carry `MessageVisibility`. A customer may see what is visible to
+CUSTOMER or ALL and not from the customer; a message without MessageVisibility is never relayed (an agent-only whisper
+must not leak). A chunk of a streamed answer is told apart by `MessageMetadata.MessageCompleted` (`message_completed`),
+where amazon-connect-chatjs reads it. The payload and its sources, with one example of each in
+tests/fixtures/connect/streaming_events.json: docs/architecture.md#outbound.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """Tell the agent, in the chat, what of their reply did not reach the customer: posting the bridge's notices, their
-ClientTokens and the `RepliesRefused` count. Kept apart from `send_reply`, which decides what each kind of reply
-becomes on WhatsApp, because every kind ends here when WhatsApp will not take it, and the inbound function's refusal
-notices (`inbound.refusal_notices`) post and count the same way.
-
-Where the notice comes from: Connect's documented way for a party other than the customer and the agent to speak
-in a chat is a custom participant (CreateParticipant, ParticipantRole CUSTOM_BOT), but the Admin Guide ("Customize
-chat flow experiences by integrating custom participants") says "A custom participant cannot be added to a chat when
-an agent or Amazon Lex bot is already present on the contact", that it is disconnected when an agent or Lex bot
-joins, and that a contact has one custom participant at a time — so it cannot speak while an agent is in the chat,
-which is exactly when a reply is refused. The bridge therefore posts the notice through the participant connection it
-already holds, marked `notice_texts.PREFIX` so the agent reads it as the bridge's, with a ClientToken starting
-`NOTICE_MARK` (idempotent per streaming event). Connect streams it back with ParticipantRole CUSTOMER, which the
-relay never sends to WhatsApp (`for_customer`).
+ClientTokens and the `RepliesRefused` count. Kept apart from `send_reply`, which decides what each kind of reply becomes
+on WhatsApp, because every kind ends here when WhatsApp will not take it, and the inbound function's refusal notices
+(`inbound.refusal_notices`) post and count the same way. A notice goes through the customer's participant connection (a
+custom participant cannot speak while an agent is in the chat), marked `notice_texts.PREFIX`, under a ClientToken
+starting `NOTICE_MARK`, and is never relayed back to WhatsApp (`for_customer`). Why: docs/architecture.md#outbound.
 """
 
 from __future__ import annotations

@@ -1,16 +1,10 @@
 """Connect rich text (`text/markdown`) -> WhatsApp's own formatting (pure).
 
-Connect's rich messaging offers "bold, italics, hyperlinks, bulleted lists, and numbered lists" (Amazon Connect
-release note of 2022-03-11, StartChatContact `SupportedMessagingContentTypes` `text/markdown`), written as Markdown:
-`**bold**` / `__bold__`, `*italic*` / `_italic_`, `[text](url)`, `- item`, `1. item`; agents' editors also produce
-`~~strike~~`, code spans and headings. WhatsApp formats with single markers: `*bold*`, `_italic_`, `~strike~`,
-`` `inline code` ``, ```` ```monospace``` ````, and renders `- item`, `1. item` and `> quote` lines as lists and quotes
-(WhatsApp Help Center, "How to format your messages"; Meta's Cloud API passes the text body through as typed).
-Unconverted, `**bold**` shows on the customer's phone with its asterisks and a link as `[text](url)`.
-
-What WhatsApp cannot show becomes plain text: a link is `text (url)`, a heading its plain line, a bullet `- item`.
-Code spans and fenced blocks are kept verbatim (no conversion inside). A backslash escape (`\\*`) is the character.
-Intraword underscores (`snake_case`) are not emphasis, as in CommonMark.
+Connect's Markdown (`**bold**` / `__bold__`, `*italic*` / `_italic_`, `[text](url)`, lists, and from agents' editors
+`~~strike~~`, code spans and headings) becomes WhatsApp's single markers (`*bold*`, `_italic_`, `~strike~`); what
+WhatsApp cannot show becomes plain text (a link `text (url)`, a heading its line). Code spans and fenced blocks are kept
+verbatim, a backslash escape is the character, and intraword underscores are not emphasis, as in CommonMark. The
+sources: docs/architecture.md#outbound.
 """
 
 from __future__ import annotations
