@@ -77,6 +77,12 @@ USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID): "a two-letter ISO country code, a period, and up to 128 alphanumeric
 characters" (a parent BSUID has `ENT.` after the country code)."""
 
+NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
+"""WhatsApp `system` message types of a customer's new phone number: `user_changed_number` (the current reference),
+`customer_changed_number` (webhooks v11 and earlier)."""
+USER_CHANGED_USER_ID = "user_changed_user_id"
+"""The WhatsApp `system` message type of a customer's new BSUID."""
+
 
 def is_user_id(customer: str) -> bool:
     """A BSUID ("a two-letter ISO country code, a period, and up to 128 alphanumeric characters", optionally `ENT.`

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from whatsapp_buffer.inbound import attachments
-from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, mask_customer, mask_phone
+from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, NUMBER_CHANGES, USER_CHANGED_USER_ID, mask_customer, mask_phone
 
 _ELLIPSIS = "…"
 
@@ -304,9 +304,6 @@ def _unsupported(content: Mapping[str, Any]) -> str:
     return line + (f". {said}" if said else "") + ".]"
 
 
-_NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
-
-
 def _edit(content: Mapping[str, Any]) -> str:
     """An edit: the words as they are now, and what they replace when still known."""
     was = f' (it said: "{quote(str(content["quote"]))}")' if content.get("quote") else ""
@@ -322,7 +319,7 @@ def _revoke(content: Mapping[str, Any]) -> str:
 def _system(content: Mapping[str, Any]) -> str:
     """A WhatsApp notice about the customer, with any phone number masked as in the logs."""
     system_type = str(content.get("system_type") or "unknown")
-    if system_type in _NUMBER_CHANGES:
+    if system_type in NUMBER_CHANGES:
         old, new = content.get("previous_wa_id"), content.get("new_wa_id")
         change = " ".join(
             part
@@ -330,7 +327,7 @@ def _system(content: Mapping[str, Any]) -> str:
             if part
         )
         return f"[WhatsApp notice: the customer changed their phone number{' ' + change if change else ''}.]"
-    if system_type == "user_changed_user_id":
+    if system_type == USER_CHANGED_USER_ID:
         old, new = content.get("previous_user_id"), content.get("user_id")
         change = " ".join(
             part

@@ -21,7 +21,7 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant,
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
 from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
-from whatsapp_buffer.model import Burst, Conversation, is_user_id
+from whatsapp_buffer.model import USER_CHANGED_USER_ID, Burst, Conversation, is_user_id
 from whatsapp_buffer.observability import count, logger
 
 MAX_CHAT_STARTS = 6
@@ -34,7 +34,6 @@ CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
 _WA_ID = re.compile(r"\d{6,20}")
 """A phone number as WhatsApp writes `wa_id`: digits only."""
-USER_CHANGED_USER_ID = "user_changed_user_id"
 
 
 class Chats:

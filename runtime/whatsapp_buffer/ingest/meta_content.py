@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.model import NUMBER_CHANGES
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 MAX_TEXT_CHARS = 4096
@@ -32,8 +33,6 @@ _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]")
 # optionally with a leading "+" and the usual separators.
 _PHONE_IN_TEXT = re.compile(r"\+?\d(?:[ ().-]{0,2}\d){6,}")
 _REFERRAL_FIELDS = ("headline", "body", "source_url", "source_type", "source_id", "ctwa_clid", "media_type")
-_NUMBER_CHANGES = ("user_changed_number", "customer_changed_number")
-"""`user_changed_number` (the current reference), `customer_changed_number` (webhooks v11 and earlier)."""
 
 
 def content_of(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -224,7 +223,7 @@ def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     follow it); the notice's own text is kept with every phone number in it masked."""
     system_type = _short(system.get("type")) or "unknown"
     content: dict[str, Any] = {"system_type": system_type[:40]}
-    if system_type in _NUMBER_CHANGES:
+    if system_type in NUMBER_CHANGES:
         # `wa_id` in the current reference (and v12.0 on), `new_wa_id` in v11.0 and earlier.
         new = system.get("wa_id") or system.get("new_wa_id")
         old = system.get("customer") or raw.get("from")

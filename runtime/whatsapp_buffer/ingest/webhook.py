@@ -20,7 +20,7 @@ from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from whatsapp_buffer.ingest.meta_content import clean, content_of
-from whatsapp_buffer.model import USER_ID, Conversation, InboundMessage
+from whatsapp_buffer.model import USER_CHANGED_USER_ID, USER_ID, Conversation, InboundMessage
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
@@ -352,9 +352,6 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
         raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
     # Beside a phone number a malformed BSUID is dropped, not the message: the number still reaches the customer.
     return customer, valid_user_id
-
-
-USER_CHANGED_USER_ID = "user_changed_user_id"
 
 
 def _changed_user_id(raw: dict[str, Any]) -> bool:
