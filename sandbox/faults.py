@@ -7,7 +7,9 @@ Faults are injected where they happen in AWS, so the code under test meets them 
   Lambda timeout at a random point of an invocation;
 * in the delivery paths (sandbox.pipeline): SNS delivering an event twice; the DynamoDB stream mapping giving up on
   a batch (`stream-drop`);
-* in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
+* in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers;
+* in a function's SDK: a botocore whose model lacks a parameter the code sends (`old-sdk`), so botocore's own
+  validation refuses the request before sending it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ class WorkerFault:
     """A fault inside one function's process."""
 
     kind: str
-    """`error` (replace the answer of a call), `crash_after` (die right after the call succeeded) or `timeout`."""
+    """`error` (replace the answer of a call), `crash_after` (die right after the call succeeded), `timeout`, or
+    `old_sdk` (the function's botocore does not know `parameter` of `service`'s `operation`; every call)."""
     rate: float
     service: str = "*"
     operation: str = "*"
     code: str = ""
     status: int = 500
+    parameter: str = ""
 
     def matches(self, service: str, operation: str) -> bool:
         return self.service in ("*", service) and self.operation in ("*", operation)
@@ -129,6 +133,16 @@ def _eum(plan: FaultPlan, rate: float) -> None:
     plan.fake.append(FakeFault("GetWhatsAppMessageMedia", "InternalServiceException", 500, rate / 2))
 
 
+def _old_sdk(plan: FaultPlan, rate: float) -> None:
+    # The inbound function without the stack's SDK layer: "The version of the AWS SDK included in the Python runtime
+    # depends on the runtime version and your AWS Region" (Lambda developer guide, "Building Lambda functions with
+    # Python", Runtime-included SDK versions), and a botocore older than 1.43.104 does not know
+    # StartChatContact.ChatStreamingConfiguration (components/sdk_layer.py). A function has one SDK: `rate` is unused.
+    plan.worker.setdefault("inbound", []).append(
+        WorkerFault("old_sdk", 1.0, "connect", "StartChatContact", parameter="ChatStreamingConfiguration")
+    )
+
+
 MIXES = {
     "ddb": (_ddb, "DynamoDB throttling and 5xx in every function"),
     "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
@@ -145,20 +159,27 @@ MIXES = {
     "eum": (_eum, "End User Messaging throttling and 5xx (outbound sends, media fetch)"),
 }
 
+MISCONFIGURATIONS = {
+    "old-sdk": (_old_sdk, "inbound runs a botocore that does not know StartChatContact.ChatStreamingConfiguration"),
+}
+"""Deploy mistakes the code must report clearly rather than survive: chosen by name only, never part of `all` (nothing
+reaches Connect under `old-sdk`, so the no-loss audit of the fault table does not apply)."""
+
 
 def parse(spec: str | None, *, rate: float = 0.05, seed: int = 0) -> FaultPlan:
     """`ddb,sns-dup` -> a plan; `all` = every mix; empty/None = no faults. Unknown names raise ValueError."""
     names = [n.strip() for n in (spec or "").split(",") if n.strip() and n.strip() != "none"]
     if names == ["all"]:
         names = list(MIXES)
-    unknown = [n for n in names if n not in MIXES]
+    known = MIXES | MISCONFIGURATIONS
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValueError(f"unknown fault mix {', '.join(unknown)}: choose from {', '.join(MIXES)}, all")
+        raise ValueError(f"unknown fault mix {', '.join(unknown)}: choose from {', '.join(known)}, all")
     if not 0 <= rate <= 1:
         raise ValueError(f"fault rate {rate} is not between 0 and 1")
     plan = FaultPlan(mixes=tuple(names), seed=seed)
     for name in names:
-        MIXES[name][0](plan, rate)
+        known[name][0](plan, rate)
     return plan
 
 

@@ -9,20 +9,23 @@ which also injects the fault plan's errors, crashes and timeouts), and everythin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import io
 import json
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.sdk_events import ApiCall, InjectedCrash, SdkHooks, WorkerFaults
+from sandbox.sdk_events import ApiCall, InjectedCrash, SdkHooks, WorkerFaults, without_parameters
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 
@@ -138,6 +141,10 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     sys.stderr = capture
     now = [spec["now"]]
     faults = WorkerFaults(spec.get("faults") or [], spec.get("fault_seed", "0"))
+    if any(rule.kind == "old_sdk" for rule in faults.rules):
+        models = tempfile.mkdtemp(prefix="sandbox-sdk-")
+        atexit.register(shutil.rmtree, models, ignore_errors=True)
+        os.environ["AWS_DATA_PATH"] = without_parameters(faults.rules, models)  # before botocore reads it
     # The SDK's back-off between retries passes in the worker's virtual time, like any other bounded wait.
     hooks = SdkHooks(faults, on_backoff=lambda seconds: now.__setitem__(0, now[0] + seconds))
     hooks.install()  # before the handler builds its clients

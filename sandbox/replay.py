@@ -370,7 +370,9 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument(
         "--faults",
         metavar="MIX[,MIX]",
-        help="inject faults: " + ", ".join(faults.MIXES) + " or all (see sandbox/faults.py)",
+        help="inject faults: "
+        + ", ".join([*faults.MIXES, *faults.MISCONFIGURATIONS])
+        + " or all (see sandbox/faults.py)",
     )
     parser.add_argument("--fault-rate", type=float, default=0.05, help="rate of each injected fault (default 0.05)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")

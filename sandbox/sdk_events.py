@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import threading
 import time
@@ -73,6 +74,33 @@ class WorkerFaults:
             rule.kind == "crash_after" and rule.matches(service, operation) and self.rng.random() < rule.rate
             for rule in self.rules
         )
+
+
+def without_parameters(rules: list[WorkerFault], directory: str) -> str:
+    """Write, under `directory`, each service model an `old_sdk` rule names, without the rule's parameter in its
+    operation's input; returns the `AWS_DATA_PATH` that makes botocore load them. botocore's loader searches the
+    paths of that variable before its own data (botocore.loaders.create_loader: "The AWS_DATA_PATH value. A string
+    of data path values"; Loader: extra search paths, then ~/.aws/models, then botocore/data), so a process started
+    with it validates requests against the model written here, as a botocore that predates the parameter does:
+    "Unknown parameter in input" (botocore.validate)."""
+    from botocore.loaders import create_loader
+
+    loader = create_loader()
+    for rule in (r for r in rules if r.kind == "old_sdk"):
+        version = loader.determine_latest_version(rule.service, "service-2")
+        target = os.path.join(directory, rule.service, version, "service-2.json")
+        if os.path.exists(target):
+            with open(target, encoding="utf-8") as handle:
+                model = json.load(handle)
+        else:
+            model = loader.load_service_model(rule.service, "service-2", version)
+        shape = model["shapes"][model["operations"][rule.operation]["input"]["shape"]]
+        shape["members"].pop(rule.parameter)
+        shape["required"] = [name for name in shape.get("required", []) if name != rule.parameter]
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as handle:
+            json.dump(model, handle)
+    return directory
 
 
 def error_response(url: str, protocol: str, code: str, status: int) -> Any:

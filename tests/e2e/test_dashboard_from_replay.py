@@ -8,10 +8,11 @@ from components.dashboard import CUSTOM, WIDGETS
 from sandbox.dashboard import Recorder, panel_lines
 from sandbox.program import run_program
 from sandbox.replay import draw_dashboard, replay_file
-from tests.e2e.conftest import EXAMPLES, TRACES
+from tests.e2e.conftest import EXAMPLES
 
 SEEN_IN_THE_DEMO = {"MessagesStored", "BurstsDelivered", "MessagesPerBurst", "AddedLatency", "FollowUpGap"}
-"""What the morning rush exercises; refusals, late transcripts and SDK rejections need their own traces or faults."""
+"""What the morning rush exercises; refusals, late transcripts and SDK rejections come from the replays of
+test_dashboard_metrics_emitted.py."""
 
 
 def test_the_demo_replay_draws_every_declared_panel_from_what_its_functions_emitted(tmp_path):
@@ -36,18 +37,3 @@ def test_the_demo_replay_draws_every_declared_panel_from_what_its_functions_emit
     )
     (queues,) = [w for w in body["widgets"] if w["properties"]["title"] == "Dead-letter queue depths"]
     assert max(panel_lines(queues, recorder)["ingest"].values()) == 1
-
-
-def test_replies_whatsapp_refuses_are_drawn_by_reason_from_a_replay(tmp_path):
-    # GIVEN the agent answering a day after the customer wrote (WhatsApp's 24-hour window has closed)
-    recorder = Recorder()
-    replay_file(str(TRACES / "agent_truth.jsonl"), {"chatDurationMinutes": "2880"}, on_ready=recorder.attach)
-    body = json.loads(
-        run_program({}, stack="sandbox").by_type("aws:cloudwatch/dashboard:Dashboard")[0].inputs["dashboardBody"]
-    )
-    (refusals,) = [w for w in body["widgets"] if w["properties"]["title"] == "Replies refused by reason"]
-
-    # THEN the panel's SEARCH line for the reason counts both refusals
-    lines = panel_lines(refusals, recorder)
-
-    assert {label: sum(values.values()) for label, values in lines.items()} == {"Reason=window_closed": 2}
