@@ -56,7 +56,7 @@ class FunctionDefaults:
 
 @dataclass(frozen=True, kw_only=True)
 class StageArgs:
-    """What each component of the flow (BufferedIngest, StreamAggregator, ConnectBridge) is given, besides the
+    """What each component of the flow (Ingest, Aggregator, Inbound, Outbound, Outreach) is given, besides the
     resources of the stages before it."""
 
     context: StackContext

@@ -45,7 +45,7 @@ STREAM_LABEL = "2026-01-01T00:00:00.000"
 class Resource:
     urn: str
     type: str
-    """e.g. "aws:lambda/function:Function", "whatsapp-buffer:index:BufferedIngest"."""
+    """e.g. "aws:lambda/function:Function", "whatsapp-buffer:index:Ingest"."""
     name: str
     """The logical name."""
     parent: str | None
