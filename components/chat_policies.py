@@ -15,7 +15,7 @@ import pulumi
 from components import iam
 from components.chat_storage import TRANSCRIPT_DEBT_PREFIX, TRANSCRIPTS_OWED_INDEX, ChatStorage
 from components.context import StackContext
-from components.settings import StackSettings
+from components.stack_settings import StackSettings
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:

@@ -32,7 +32,8 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE
-from components.settings import SETTINGS, StackSettings
+from components.stack_config import SETTINGS
+from components.stack_settings import StackSettings
 
 if TYPE_CHECKING:
     from components.aggregator import Aggregator

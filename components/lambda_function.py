@@ -15,7 +15,8 @@ import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
-from components.settings import RUNTIME_DIR, StackSettings, function_environment
+from components.stack_config import RUNTIME_DIR, function_environment
+from components.stack_settings import StackSettings
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"

@@ -19,7 +19,7 @@ from components.alarms import Alarms
 from components.chat_policies import phone_number_arns
 from components.context import StackContext
 from components.lambda_function import FunctionSpec, StageArgs, python_function
-from components.settings import StackSettings
+from components.stack_settings import StackSettings
 
 TYPE = "whatsapp-buffer:index:Outreach"
 OUTREACH_TIMEOUT_SECONDS = 8

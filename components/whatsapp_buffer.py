@@ -3,7 +3,7 @@
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
 composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, the stages (Ingest, Aggregator,
 Inbound, Outbound, Outreach) as its children, and the dashboard (components/dashboard.py).
-It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
+It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.stack_config
 RUNTIME_DIR), so a program in any directory, or in another language through the component provider
 (`__main__` of this package, PulumiPlugin.yaml), can build it.
 
@@ -30,7 +30,7 @@ from components.outbound import TYPE as OUTBOUND_TYPE
 from components.outbound import Outbound, OutboundArgs
 from components.outreach import Outreach, OutreachArgs
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
-from components.settings import settings_from_args
+from components.stack_config import settings_from_args
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from components.settings import ConfigError
+from components.stack_config import ConfigError
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, Resource, ResourceGraph, run_program
 
 

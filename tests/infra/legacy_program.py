@@ -13,7 +13,7 @@ from components.ingest import Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
 from components.outbound import Outbound, OutboundArgs
 from components.sdk_layer import SdkLayer, SdkLayerArgs
-from components.settings import CONFIG_KEYS, ConfigError, parse_settings
+from components.stack_config import CONFIG_KEYS, ConfigError, parse_settings
 
 config = pulumi.Config()
 try:

@@ -76,7 +76,7 @@ def _wheel(tmp: Path) -> Path:
 PROBE = """
 import json, sys
 from pathlib import Path
-import components, components.lambda_function as lf, components.settings as s
+import components, components.lambda_function as lf, components.stack_config as s
 from sandbox.program import run_program
 example = Path(sys.argv[1])
 graph = run_program({"bufferSeconds": 15}, project="contact-center", program=example / "__main__.py",

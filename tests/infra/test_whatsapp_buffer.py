@@ -13,7 +13,7 @@ import pytest
 from components.aliases import FORMER_TYPES
 from components.config_docs import ARGS_MODULE, render_args_module
 from components.outbound import TYPE as OUTBOUND
-from components.settings import SETTINGS, ConfigError, parse_settings, settings_from_args
+from components.stack_config import SETTINGS, ConfigError, parse_settings, settings_from_args
 from components.whatsapp_buffer import CHILDREN, TYPE
 from sandbox.program import ResourceGraph, run_program
 
@@ -40,6 +40,34 @@ def test_inputs_take_the_declared_defaults_and_rules():
     )
     # Other languages send numbers as floats.
     assert settings_from_args({**IDS, "max_messages": 7.0}).max_messages == 7
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {
+            "bufferSeconds": "20",
+            "maxWaitSeconds": "0",
+            "contactFlows": '{"phone-number-id-ab": "11111111-2222-3333-4444-555555555555"}',
+            "transcribeLanguages": "en-US, es-US",
+            "markAsRead": "true",
+            "logLevel": "debug",
+            "alarmEmail": "ops@example.com",
+        },
+    ],
+    ids=["defaults", "set"],
+)
+def test_the_programs_settings_reach_the_component_as_they_are(config):
+    # GIVEN the stack's config validated once into typed settings, as __main__.py does
+    settings = parse_settings(
+        {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"], **config}
+    )
+    # WHEN they are handed to the component as its typed inputs
+    args = settings.as_args()
+    # THEN each input has its setting's type (no text to parse again) and the component reads the same settings
+    assert isinstance(args["buffer_seconds"], int) and isinstance(args["transcribe_languages"], list)
+    assert settings_from_args(args) == settings
 
 
 @pytest.mark.parametrize(
