@@ -1,11 +1,10 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, the stages (Ingest, Aggregator,
-Inbound, Outbound, Outreach) as its children, and the dashboard (components/dashboard.py).
-It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.stack_config
-RUNTIME_DIR), so a program in any directory, or in another language through the component provider
-(`__main__` of this package, PulumiPlugin.yaml), can build it.
+composes, as its children, the SDK and media layers, the optional alarm topic, one component per stage (Ingest,
+Aggregator, Inbound, Outbound, Outreach) and the dashboard (components/dashboard.py). It never reads `pulumi.Config`
+and finds the Lambda code and the SDK pins beside its own files (components.stack_config RUNTIME_DIR), so a program
+in any directory, or in another language through the component provider (provider/), can build it.
 
 No `from __future__ import annotations` here: Pulumi's schema analyzer reads the annotations below (the `args`
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
