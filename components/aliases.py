@@ -57,7 +57,9 @@ def former_connect_bridges(parent: pulumi.Resource, name: str, root_name: str | 
 def adopted_from(component_type: str, name: str, former: Sequence[FormerParent]) -> pulumi.ResourceTransformation:
     """For the component of `component_type` named `name`: each of its children (named `<name>-…`) also answers to
     its URN under each former parent (named `<former name>-…` there), as a child of that parent would by inheritance
-    (the SDK's `inherited_child_alias`, pulumi/runtime/resource.py)."""
+    (the SDK's `inherited_child_alias`, pulumi/runtime/resource.py). A `transformations` hook: the SDK runs it in the
+    process that declares the children (this program, or the component provider); the engine runs `transforms`, which
+    Pulumi's mock monitor does not, so the tests could not see their aliases."""
 
     def transformation(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
         if args.type_ == component_type:

@@ -6,7 +6,7 @@ previous_layout_urns.json lists, per config, the URNs such a stack holds, in bot
 `urns`, the components under WhatsAppBuffer, and `urns_at_the_stack_root`, the components at the stack's root as the
 program declared them before WhatsAppBuffer existed (tests/infra/legacy_program.py of that layout). Generated from
 commit b2bf8b4 by running its `__main__.py` and its legacy_program.py under `sandbox.program.run_program` with each
-config below; it is history, never regenerated from the current code.
+config the file lists with them; it is history, never regenerated from the current code.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from infra_helpers import aliases_of
 
-from components.aliases import FORMER_TYPES
 from components.outbound import TYPE as OUTBOUND
 from sandbox.program import ResourceGraph, run_program
 
@@ -26,15 +25,13 @@ NEW_ON_PURPOSE = {OUTBOUND}
 """Resources without a predecessor: the Outbound component, split from the ConnectBridge Inbound continues (its
 children were the ConnectBridge's and alias their URNs there)."""
 FORMER = {
-    f"whatsapp-buffer:index:{new}": former
-    for new, former in (
-        ("Ingest", FORMER_TYPES["buffered-ingest"]),
-        ("Aggregator", FORMER_TYPES["stream-aggregator"]),
-        ("Inbound", FORMER_TYPES["connect-bridge"]),
-        ("Outbound", FORMER_TYPES["connect-bridge"]),
-        ("Outreach", FORMER_TYPES["contact-flow-outreach"]),
-    )
+    "whatsapp-buffer:index:Ingest": "whatsapp-buffer:index:BufferedIngest",
+    "whatsapp-buffer:index:Aggregator": "whatsapp-buffer:index:StreamAggregator",
+    "whatsapp-buffer:index:Inbound": "whatsapp-buffer:index:ConnectBridge",
+    "whatsapp-buffer:index:Outbound": "whatsapp-buffer:index:ConnectBridge",
+    "whatsapp-buffer:index:Outreach": "whatsapp-buffer:index:ContactFlowOutreach",
 }
+"""Each stage component's type -> the one the previous layout gave it."""
 
 
 @pytest.fixture(scope="module", params=sorted(PREVIOUS))
