@@ -1,12 +1,10 @@
 """The whatsapp-buffer stack, the thinnest consumer of the WhatsAppBuffer component: read and validate the stack's
-config once, build one WhatsAppBuffer, export what users need."""
-
-from typing import cast
+config once into typed settings, build one WhatsAppBuffer from them, export what users need."""
 
 import pulumi
 
-from components import WhatsAppBuffer, WhatsAppBufferArgs
-from components.settings import CONFIG_KEYS, SETTINGS_BY_FIELD, ConfigError, parse_settings
+from components import WhatsAppBuffer
+from components.stack_config import CONFIG_KEYS, ConfigError, parse_settings
 
 config = pulumi.Config()
 try:
@@ -18,12 +16,7 @@ except ConfigError as error:
 
 # moved_from_root: a stack deployed with the three components at the stack's root keeps them there; the aliases
 # this sets make `pulumi up` update them in place.
-bridge = WhatsAppBuffer(
-    "whatsapp-buffer",
-    # Both are written from the one declaration (components.config_docs); WhatsAppBuffer validates them again.
-    cast(WhatsAppBufferArgs, {field: getattr(settings, field) for field in SETTINGS_BY_FIELD}),
-    moved_from_root=True,
-)
+bridge = WhatsAppBuffer("whatsapp-buffer", settings.as_args(), moved_from_root=True)
 
 # inTopicArn: paste it into End User Messaging Social as the WhatsApp Business Account's event destination.
 # sdkLayerArn: the layer every function lists (boto3, botocore and Powertools as runtime/requirements.txt pins them).

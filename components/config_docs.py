@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from components.settings import KEY_IN_TEXT, declared_field
+from components.stack_config import KEY_IN_TEXT, declared_field
 
-# The declaration itself, as components.settings loads it (runtime/ on sys.path): what this module renders.
+# The declaration itself, as components.stack_config loads it (runtime/ on sys.path): what this module renders.
 from whatsapp_buffer.settings import REQUIRED, SETTINGS, Boolean, IdMap, Integer, OneOf, Ref, Setting, TextList
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -33,7 +33,7 @@ README_SECTION = "## Configuration"
 README_HEADER = "| key | type | default | meaning |\n|---|---|---|---|\n"
 CONFIG_COMMENT = (
     "  # Generated from runtime/whatsapp_buffer/settings.py (python -m components.config_docs --write). Validated by\n"
-    "  # components/settings.py: a bad value stops `pulumi preview` naming key, value and allowed range.\n"
+    "  # components/stack_config.py: a bad value stops `pulumi preview` naming key, value and allowed range.\n"
 )
 
 
@@ -41,7 +41,7 @@ def pulumi_type(setting: Setting) -> str | None:
     """The key's `type` in Pulumi.yaml; None for an IdMap, which is declared untyped: the CLI checks only typed keys
     (pulumi/pulumi sdk/go/common/workspace/config.go, `IsExplicitlyTyped`), and `string` would refuse a map written in
     the stack file (`ValidateConfigValue`: `value.(string)`) while `object` would refuse the same map set as JSON
-    text, so untyped takes both and components/settings.py validates it."""
+    text, so untyped takes both and components/stack_config.py validates it."""
     rule = setting.rule
     if isinstance(rule, IdMap):
         return None
@@ -141,7 +141,7 @@ ARGS_HEADER = '''"""WhatsAppBufferArgs: the WhatsAppBuffer component's inputs, o
 
 Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
 types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
-declaration's, applied by `components.settings.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
+declaration's, applied by `components.stack_config.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
 import annotations`: Pulumi's schema analyzer needs the annotations as types.
 """
 
@@ -170,10 +170,12 @@ SETTINGS_HEADER = '''"""StackSettings: one stack's settings, typed and validated
 
 Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. A
 plain class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration,
-applied by `components.settings.parse_settings`.
+applied by `components.stack_config.parse_settings`.
 """
 
 from dataclasses import dataclass
+
+from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 
 @dataclass(frozen=True)
@@ -210,12 +212,33 @@ def _literal(value: Any) -> str:
     raise ValueError(f"{value!r} cannot be written as a default")
 
 
+def _as_arg(setting: Setting) -> str:
+    """The field as the component's input: a map for an IdMap's pairs, a list for a TextList's tuple."""
+    value = f"self.{setting.field}"
+    if isinstance(setting.rule, IdMap):
+        return f"dict({value})"
+    return f"list({value})" if isinstance(setting.rule, TextList) else value
+
+
 def render_settings_module() -> str:
-    """StackSettings as a frozen dataclass: required keys first (a dataclass needs them before the defaulted ones)."""
+    """StackSettings as a frozen dataclass: required keys first (a dataclass needs them before the defaulted ones);
+    `as_args` hands the values on as WhatsAppBuffer's typed inputs, an unset optional text left out."""
     lines = [SETTINGS_HEADER]
     for setting in sorted(SETTINGS, key=lambda s: s.default is not REQUIRED):
         default = "" if setting.default is REQUIRED else f" = {_literal(setting.default)}"
         lines.append(f"    {setting.field}: {settings_type(setting)}{default}\n")
+    lines.append(
+        "\n    def as_args(self) -> WhatsAppBufferArgs:\n"
+        '        """These settings as a WhatsAppBuffer\'s inputs, the same types (`settings_from_args` takes them back)."""\n'
+        "        args = WhatsAppBufferArgs(\n"
+    )
+    unset = [s for s in SETTINGS if s.default is None]
+    lines.extend(f"            {s.field}={_as_arg(s)},\n" for s in SETTINGS if s not in unset)
+    lines.append("        )\n")
+    for setting in unset:
+        lines.append(f"        if self.{setting.field} is not None:\n")
+        lines.append(f'            args["{setting.field}"] = self.{setting.field}\n')
+    lines.append("        return args\n")
     return "".join(lines)
 
 

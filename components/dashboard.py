@@ -21,12 +21,14 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from components.lambda_function import METRICS_NAMESPACE
-from components.settings import SETTINGS, StackSettings
+from components.stack_config import SETTINGS
+from components.stack_settings import StackSettings
 
 if TYPE_CHECKING:
-    from components.buffered_ingest import BufferedIngest
-    from components.connect_bridge import ConnectBridge
-    from components.stream_aggregator import StreamAggregator
+    from components.aggregator import Aggregator
+    from components.inbound import Inbound
+    from components.ingest import Ingest
+    from components.outbound import Outbound
 
 TYPE = "whatsapp-buffer:index:Dashboard"
 CUSTOM = "custom"
@@ -258,31 +260,32 @@ def stack_dashboard(
     name: str,
     parent: pulumi.Resource,
     context: StackContext,
-    ingest: BufferedIngest,
-    aggregator: StreamAggregator,
-    bridge: ConnectBridge,
+    ingest: Ingest,
+    aggregator: Aggregator,
+    inbound: Inbound,
+    outbound: Outbound,
     outreach: aws.lambda_.Function | None = None,
     *,
     settings: StackSettings,
 ) -> StackDashboard:
     """The dashboard of every dead-letter and failure queue and every function the components declare (`outreach`:
-    the function contact flows invoke, ContactFlowOutreach), with the stack's `settings` that panels mark."""
+    the function contact flows invoke, Outreach's), with the stack's `settings` that panels mark."""
     queues = {
         "ingest": ingest.dead_letter_queue,
         "bursts": aggregator.bursts_dead_letter_queue,
         "aggregator failures": aggregator.failures_queue,
-        "outbound": bridge.outbound_dead_letter_queue,
+        "outbound": outbound.dead_letter_queue,
     }
-    if bridge.raw_stream_failures_queue is not None:
-        queues["raw-stream failures"] = bridge.raw_stream_failures_queue
-    if bridge.transcripts_dead_letter_queue is not None:
-        queues["transcripts"] = bridge.transcripts_dead_letter_queue
+    if inbound.raw_stream_failures_queue is not None:
+        queues["raw-stream failures"] = inbound.raw_stream_failures_queue
+    if inbound.transcripts_dead_letter_queue is not None:
+        queues["transcripts"] = inbound.transcripts_dead_letter_queue
     functions = {
         "ingest": ingest.function,
         "aggregator": aggregator.function,
         "sweeper": aggregator.sweeper_function,
-        "inbound": bridge.inbound_function,
-        "outbound": bridge.outbound_function,
+        "inbound": inbound.function,
+        "outbound": outbound.function,
         **({"outreach": outreach} if outreach is not None else {}),
     }
     return StackDashboard(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.settings import CONFIG_KEYS, ConfigError, parse_settings
+from components.stack_config import CONFIG_KEYS, ConfigError, parse_settings
 
 PROJECT = "whatsapp-buffer"
 DEAD_LETTER_OUTPUTS = (

@@ -15,7 +15,8 @@ import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
-from components.settings import RUNTIME_DIR, StackSettings, function_environment
+from components.stack_config import RUNTIME_DIR, function_environment
+from components.stack_settings import StackSettings
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
@@ -56,7 +57,7 @@ class FunctionDefaults:
 
 @dataclass(frozen=True, kw_only=True)
 class StageArgs:
-    """What each component of the flow (BufferedIngest, StreamAggregator, ConnectBridge) is given, besides the
+    """What each component of the flow (Ingest, Aggregator, Inbound, Outbound, Outreach) is given, besides the
     resources of the stages before it."""
 
     context: StackContext

@@ -1,10 +1,10 @@
-"""ContactFlowOutreach: the function a contact flow invokes to send an approved WhatsApp template (outreach by template).
+"""Outreach: the function a contact flow invokes to send an approved WhatsApp template (outreach by template).
 
-Its own component, beside ConnectBridge rather than inside it: ConnectBridge is the chat's two directions (bursts into
-chats, agent replies out), triggered by the bridge's own queues and topics; this function is called by Connect's flows
-and needs what only it needs (Connect's association and invoke permission, template lookups). It shares the bridge's
-sessions table, where it records each outreach (items `outreach#…`, the only ones its role may touch). Always deployed:
-unused, it costs nothing, and only the configured instance may invoke it.
+A stage of its own beside Inbound and Outbound: those carry a chat's two directions, triggered by the stack's own
+queues and topics; this function is called by Connect's flows and needs what only it needs (Connect's association and
+invoke permission, template lookups). It shares Inbound's sessions table, where it records each outreach (items
+`outreach#…`, the only ones its role may touch). Always deployed: unused, it costs nothing, and only the configured
+instance may invoke it.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import pulumi_aws as aws
 
 from components import iam
 from components.alarms import Alarms
-from components.bridge_policies import phone_number_arns
+from components.chat_policies import phone_number_arns
 from components.context import StackContext
 from components.lambda_function import FunctionSpec, StageArgs, python_function
-from components.settings import StackSettings
+from components.stack_settings import StackSettings
 
+TYPE = "whatsapp-buffer:index:Outreach"
 OUTREACH_TIMEOUT_SECONDS = 8
 """Amazon Connect admin guide, "Invoke AWS Lambda function" block: a synchronous invocation waits at most 8 seconds."""
 OUTREACH_PREFIX = "outreach#"
@@ -28,7 +29,7 @@ OUTREACH_PREFIX = "outreach#"
 
 
 @dataclass(frozen=True, kw_only=True)
-class ContactFlowOutreachArgs(StageArgs):
+class OutreachArgs(StageArgs):
     sessions_table_name: pulumi.Input[str]
     sessions_table_arn: pulumi.Input[str]
 
@@ -61,15 +62,15 @@ def outreach_statements(
     ]
 
 
-class ContactFlowOutreach(pulumi.ComponentResource):
+class Outreach(pulumi.ComponentResource):
     """A contact flow's *Invoke AWS Lambda function* block -> the outreach function -> an approved WhatsApp template."""
 
     function: aws.lambda_.Function
     association: aws.connect.LambdaFunctionAssociation
     permission: aws.lambda_.Permission
 
-    def __init__(self, name: str, args: ContactFlowOutreachArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("whatsapp-buffer:index:ContactFlowOutreach", name, None, opts)
+    def __init__(self, name: str, args: OutreachArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
         context = args.context
         settings = args.functions.settings
         instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")

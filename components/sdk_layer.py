@@ -27,7 +27,7 @@ import pulumi_aws as aws
 
 from components.context import StackContext
 from components.lambda_function import ARCHITECTURE, RUNTIME
-from components.settings import RUNTIME_DIR
+from components.stack_config import RUNTIME_DIR
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REQUIREMENTS = RUNTIME_DIR / "requirements.txt"

@@ -3,10 +3,12 @@
 
 Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. A
 plain class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration,
-applied by `components.settings.parse_settings`.
+applied by `components.stack_config.parse_settings`.
 """
 
 from dataclasses import dataclass
+
+from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 
 @dataclass(frozen=True)
@@ -39,3 +41,38 @@ class StackSettings:
     log_level: str = "INFO"
     alarm_email: str | None = None
     alarm_topic_arn: str | None = None
+
+    def as_args(self) -> WhatsAppBufferArgs:
+        """These settings as a WhatsAppBuffer's inputs, the same types (`settings_from_args` takes them back)."""
+        args = WhatsAppBufferArgs(
+            connect_instance_id=self.connect_instance_id,
+            contact_flow_id=self.contact_flow_id,
+            contact_flows=dict(self.contact_flows),
+            buffer_seconds=self.buffer_seconds,
+            end_of_turn=self.end_of_turn,
+            max_wait_seconds=self.max_wait_seconds,
+            max_messages=self.max_messages,
+            window_seconds=self.window_seconds,
+            chat_duration_minutes=self.chat_duration_minutes,
+            ignore_reactions=self.ignore_reactions,
+            ignore_stickers=self.ignore_stickers,
+            retention_hours=self.retention_hours,
+            log_retention_days=self.log_retention_days,
+            mark_as_read=self.mark_as_read,
+            meta_api_version=self.meta_api_version,
+            transcribe_languages=list(self.transcribe_languages),
+            echo_transcripts=self.echo_transcripts,
+            transcript_wait_seconds=self.transcript_wait_seconds,
+            whatsapp_phone_number_ids=list(self.whatsapp_phone_number_ids),
+            reengagement_template_language=self.reengagement_template_language,
+            agent_presence=self.agent_presence,
+            lambda_memory_mb=self.lambda_memory_mb,
+            log_level=self.log_level,
+        )
+        if self.reengagement_template is not None:
+            args["reengagement_template"] = self.reengagement_template
+        if self.alarm_email is not None:
+            args["alarm_email"] = self.alarm_email
+        if self.alarm_topic_arn is not None:
+            args["alarm_topic_arn"] = self.alarm_topic_arn
+        return args

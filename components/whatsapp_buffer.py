@@ -1,10 +1,10 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
 It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes the SDK layer, the media layer (inbound and outbound), the optional alarm topic, BufferedIngest, StreamAggregator and ConnectBridge as its children, and the dashboard (components/dashboard.py).
-It never reads `pulumi.Config` and finds the Lambda code and the SDK pins beside its own files (components.settings
-RUNTIME_DIR), so a program in any directory, or in another language through the component provider
-(`__main__` of this package, PulumiPlugin.yaml), can build it.
+composes, as its children, the SDK and media layers, the optional alarm topic, one component per stage (Ingest,
+Aggregator, Inbound, Outbound, Outreach) and the dashboard (components/dashboard.py). It never reads `pulumi.Config`
+and finds the Lambda code and the SDK pins beside its own files (components.stack_config RUNTIME_DIR), so a program
+in any directory, or in another language through the component provider (provider/), can build it.
 
 No `from __future__ import annotations` here: Pulumi's schema analyzer reads the annotations below (the `args`
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pulumi
 import pulumi_aws as aws
 
+from components.aggregator import Aggregator, AggregatorArgs
 from components.alarms import alarm_actions
-from components.buffered_ingest import PENDING_INDEX, BufferedIngest, BufferedIngestArgs
-from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
+from components.aliases import adopted_from, component_aliases, former_connect_bridges
 from components.context import StackContext
 from components.dashboard import stack_dashboard
+from components.inbound import INBOUND_TIMEOUT_SECONDS, Inbound, InboundArgs
+from components.ingest import PENDING_INDEX, Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
-from components.outreach import ContactFlowOutreach, ContactFlowOutreachArgs
+from components.outbound import TYPE as OUTBOUND_TYPE
+from components.outbound import Outbound, OutboundArgs
+from components.outreach import Outreach, OutreachArgs
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
-from components.settings import settings_from_args
-from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
+from components.stack_config import settings_from_args
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
@@ -124,8 +127,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         )
 
         def child(suffix: str) -> tuple[str, pulumi.ResourceOptions]:
-            aliases = [pulumi.Alias(name=suffix, parent=pulumi.ROOT_STACK_RESOURCE)] if moved_from_root else None
-            return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases)
+            aliases = component_aliases(suffix, moved_from_root=moved_from_root)
+            return f"{name}-{suffix}", pulumi.ResourceOptions(parent=self, aliases=aliases or None)
 
         def build(component: Callable[[str, A, pulumi.ResourceOptions], T], suffix: str, component_args: A) -> T:
             child_name, child_opts = child(suffix)
@@ -145,12 +148,14 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             opts=notifications_opts,
         )
         stage: dict[str, Any] = {"context": context, "functions": functions, "alarm_actions": alarm_topics}
-        ingest = build(BufferedIngest, "buffered-ingest", BufferedIngestArgs(**stage))
+        # Each stage keeps the name its resources were deployed under (their logical names begin with it); Inbound
+        # and Outbound share the ConnectBridge's they were split from.
+        ingest = build(Ingest, "buffered-ingest", IngestArgs(**stage))
         raw_table: dict[str, Any] = {"raw_table_name": ingest.raw_table.name, "raw_table_arn": ingest.raw_table.arn}
         aggregator = build(
-            StreamAggregator,
+            Aggregator,
             "stream-aggregator",
-            StreamAggregatorArgs(
+            AggregatorArgs(
                 **stage,
                 **raw_table,
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
@@ -158,49 +163,69 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
             ),
         )
-        bridge = build(
-            ConnectBridge,
+        inbound = build(
+            Inbound,
             "connect-bridge",
-            ConnectBridgeArgs(
+            InboundArgs(
                 **stage,
-                **raw_table,
                 bursts_queue_arn=aggregator.bursts_queue.arn,
+                raw_table_arn=ingest.raw_table.arn,
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
             ),
         )
-        outreach = build(
-            ContactFlowOutreach,
-            "contact-flow-outreach",
-            ContactFlowOutreachArgs(
-                **stage, sessions_table_name=bridge.sessions_table.name, sessions_table_arn=bridge.sessions_table.arn
+        bridge_name = f"{name}-connect-bridge"
+        former_bridges = former_connect_bridges(self, bridge_name, "connect-bridge" if moved_from_root else None)
+        outbound = Outbound(
+            bridge_name,
+            OutboundArgs(**stage, **raw_table, storage=inbound.storage),
+            pulumi.ResourceOptions(
+                parent=self, transformations=[adopted_from(OUTBOUND_TYPE, bridge_name, former_bridges)]
             ),
         )
-        self.outreach = outreach
-        self.dashboard = stack_dashboard(
-            f"{name}-dashboard", self, context, ingest, aggregator, bridge, outreach.function, settings=settings
+        outreach = build(
+            Outreach,
+            "contact-flow-outreach",
+            OutreachArgs(
+                **stage,
+                sessions_table_name=inbound.storage.sessions_table.name,
+                sessions_table_arn=inbound.storage.sessions_table.arn,
+            ),
         )
-        self.ingest, self.aggregator, self.bridge, self.sdk, self.notifications = (
+        storage = inbound.storage
+        self.dashboard = stack_dashboard(
+            f"{name}-dashboard",
+            self,
+            context,
             ingest,
             aggregator,
-            bridge,
-            sdk,
-            notifications,
+            inbound,
+            outbound,
+            outreach.function,
+            settings=settings,
         )
+        self.ingest, self.aggregator, self.inbound, self.outbound, self.outreach = (
+            ingest,
+            aggregator,
+            inbound,
+            outbound,
+            outreach,
+        )
+        self.sdk, self.notifications = sdk, notifications
         self.in_topic_arn = ingest.in_topic.arn
-        self.out_topic_arn = bridge.out_topic.arn
+        self.out_topic_arn = storage.out_topic.arn
         self.raw_table_name = ingest.raw_table.name
-        self.sessions_table_name = bridge.sessions_table.name
-        self.idempotency_table_name = bridge.idempotency_table.name
+        self.sessions_table_name = storage.sessions_table.name
+        self.idempotency_table_name = storage.idempotency_table.name
         self.bursts_queue_url = aggregator.bursts_queue.url
         self.bursts_dead_letter_queue_url = aggregator.bursts_dead_letter_queue.url
         self.aggregator_failures_queue_url = aggregator.failures_queue.url
         self.ingest_dead_letter_queue_url = ingest.dead_letter_queue.url
-        self.outbound_dead_letter_queue_url = bridge.outbound_dead_letter_queue.url
-        self.media_bucket_name = bridge.media_bucket.bucket
+        self.outbound_dead_letter_queue_url = outbound.dead_letter_queue.url
+        self.media_bucket_name = storage.media_bucket.bucket
         self.ingest_function_name = ingest.function.name
         self.aggregator_function_name = aggregator.function.name
-        self.inbound_function_name = bridge.inbound_function.name
-        self.outbound_function_name = bridge.outbound_function.name
+        self.inbound_function_name = inbound.function.name
+        self.outbound_function_name = outbound.function.name
         self.outreach_function_name = outreach.function.name
         self.sdk_layer_arn = sdk.layer.arn
         self.alarm_topic_arn = notifications.topic.arn if notifications else pulumi.Output.from_input(None)

@@ -3,7 +3,7 @@
 
 Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
 types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
-declaration's, applied by `components.settings.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
+declaration's, applied by `components.stack_config.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
 import annotations`: Pulumi's schema analyzer needs the annotations as types.
 """
 

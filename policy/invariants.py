@@ -151,13 +151,11 @@ def _check_topic_admission(
 
 
 def in_topic_publishable_only_by_end_user_messaging(args: Any, report: Report) -> None:
-    _check_topic_admission(
-        args, report, "BufferedIngest", "social-messaging.amazonaws.com", "in-topic", need_instance=False
-    )
+    _check_topic_admission(args, report, "Ingest", "social-messaging.amazonaws.com", "in-topic", need_instance=False)
 
 
 def out_topic_publishable_only_by_the_connect_instance(args: Any, report: Report) -> None:
-    _check_topic_admission(args, report, "ConnectBridge", "connect.amazonaws.com", "out-topic", need_instance=True)
+    _check_topic_admission(args, report, "Inbound", "connect.amazonaws.com", "out-topic", need_instance=True)
 
 
 # --- the media bucket -------------------------------------------------------------------------------------------
@@ -375,9 +373,9 @@ def function_log_retention(args: Any, report: Report) -> None:
 
 
 def outreach_invocable_by_connect_only(args: Any, report: Report) -> None:
-    functions = [f for f in of_type(args.resources, FUNCTION) if inside(f.urn, "ContactFlowOutreach")]
+    functions = [f for f in of_type(args.resources, FUNCTION) if inside(f.urn, "Outreach")]
     if not functions:
-        args.not_applicable("no ContactFlowOutreach in this stack")
+        args.not_applicable("no Outreach in this stack")
     for function in functions:
         keys = _function_keys(function)
         for url in of_type(args.resources, FUNCTION_URL):

@@ -79,7 +79,7 @@ def applies(policy_name: str, graph) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    from components.settings import ConfigError
+    from components.stack_config import ConfigError
     from sandbox.program import run_program
 
     try:

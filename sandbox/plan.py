@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from components.settings import ConfigError
+from components.stack_config import ConfigError
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, Resource, ResourceGraph, run_program
 
 
@@ -72,9 +72,10 @@ def _is_top_level(resource: Resource) -> bool:
 
 
 _TYPE_ORDER = (
-    "whatsapp-buffer:index:BufferedIngest",
-    "whatsapp-buffer:index:StreamAggregator",
-    "whatsapp-buffer:index:ConnectBridge",
+    "whatsapp-buffer:index:Ingest",
+    "whatsapp-buffer:index:Aggregator",
+    "whatsapp-buffer:index:Inbound",
+    "whatsapp-buffer:index:Outbound",
     "aws:sns/topic:Topic",
     "aws:kms/key:Key",
     "aws:dynamodb/table:Table",

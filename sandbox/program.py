@@ -30,7 +30,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from components.settings import ConfigError
+from components.stack_config import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -45,7 +45,7 @@ STREAM_LABEL = "2026-01-01T00:00:00.000"
 class Resource:
     urn: str
     type: str
-    """e.g. "aws:lambda/function:Function", "whatsapp-buffer:index:BufferedIngest"."""
+    """e.g. "aws:lambda/function:Function", "whatsapp-buffer:index:Ingest"."""
     name: str
     """The logical name."""
     parent: str | None

@@ -409,7 +409,7 @@ def draw_dashboard(recorder: Any, overrides: Mapping[str, str], out: str) -> lis
 def run(args: Any) -> int:
     import sys
 
-    from components.settings import ConfigError
+    from components.stack_config import ConfigError
     from sandbox.dashboard import Recorder
     from sandbox.iam_check import IamDenied
     from sandbox.plan import parse_overrides

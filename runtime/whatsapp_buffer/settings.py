@@ -4,7 +4,7 @@
 that carries it and the functions that read it. `WIRING` declares the environment that comes from resources (table
 names, queue URLs, topic ARNs). From these two tables:
 
-* `components/settings.py` validates stack config and builds `StackSettings`; the components build each function's
+* `components/stack_config.py` validates stack config and builds `StackSettings`; the components build each function's
   environment (exactly the variables that function reads);
 * each function reads its environment once, at cold start, into its typed settings (`function_settings`:
   `IngestSettings`, ...);

@@ -16,7 +16,7 @@ PACKAGES = ("runtime", "components", "sandbox", "bench")
 
 AWAITING_SHORTER_DOCSTRINGS: frozenset[str] = frozenset(
     {
-        "components/settings.py",
+        "components/stack_config.py",
         "runtime/whatsapp_buffer/settings.py",
     }
 )

@@ -1,7 +1,7 @@
 """moto-backed raw table (with its stream) and bursts FIFO queue, virtual time, and the handlers built on them.
 
 Stream events are built from what moto's DynamoDB stream really recorded, passed through the same filter the event
-source mapping declares (INSERT/MODIFY of control and tick items; components.stream_aggregator, applied by the
+source mapping declares (INSERT/MODIFY of control and tick items; components.aggregator, applied by the
 sandbox's filter), and wrapped in the tumbling-window fields Lambda adds.
 """
 
@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from components.stream_aggregator import AGGREGATOR_RECORDS
+from components.aggregator import AGGREGATOR_RECORDS
 from sandbox import filters
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock

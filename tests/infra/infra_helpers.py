@@ -51,3 +51,46 @@ def allowed(graph: ResourceGraph, short_name: str) -> dict[str, set[str]]:
         for action in as_list(statement["Action"]):
             result.setdefault(action, set()).update(as_list(statement["Resource"]))
     return result
+
+
+def _qualified_type(urn: str) -> str:
+    return urn.split("::")[2]
+
+
+def alias_urn(spec: dict[str, Any], resource: Resource) -> str:
+    """An alias spec resolved against the resource it is on, as the engine resolves it: name, type and parent
+    default to the resource's own; noParent = a child of the stack."""
+    stack, project = resource.urn.split("::")[0].removeprefix("urn:pulumi:"), resource.urn.split("::")[1]
+    name, type_ = spec["name"] or resource.name, spec["type"] or resource.type
+    parent = None if spec["noParent"] else (spec["parentUrn"] or resource.parent)
+    qualified = (
+        type_
+        if parent is None or _qualified_type(parent) == "pulumi:pulumi:Stack"
+        else (f"{_qualified_type(parent)}${type_}")
+    )
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
+
+
+def aliases_of(graph: ResourceGraph, resource: Resource) -> set[str]:
+    """Every URN the engine takes `resource` for besides its own: its own aliases, and each alias of its parent
+    applied to it (a child inherits its parent's aliases, with the parent's old name in place of the new one where the
+    child's name begins with the parent's: the SDK's `inherited_child_alias`, pulumi/runtime/resource.py; "wrapping
+    resources in a component: { parent: <root-stack> } on each child", pulumi.com/docs/iac/operations/
+    stack-management/refactoring-with-aliases)."""
+    own = {alias if isinstance(alias, str) else alias_urn(alias, resource) for alias in resource.aliases}
+    parent = next((r for r in graph.resources if r.urn == resource.parent), None)
+    if parent is None:
+        return own
+    # The resource's own name and type, and each of its own aliases' (the SDK's `all_aliases`).
+    names_and_types = {(resource.name, resource.type)} | {
+        (urn.rsplit("::", 1)[1], _qualified_type(urn).rsplit("$", 1)[-1]) for urn in own
+    }
+    inherited = set()
+    for parent_alias in aliases_of(graph, parent):
+        old_parent_name = parent_alias.rsplit("::", 1)[1]
+        prefix = parent_alias[: parent_alias.rfind("::")]
+        for name, type_ in names_and_types:
+            if name.startswith(parent.name):
+                name = old_parent_name + name[len(parent.name) :]
+            inherited.add(f"{prefix}${type_}::{name}")
+    return own | inherited

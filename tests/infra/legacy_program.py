@@ -1,17 +1,19 @@
-"""The whatsapp-buffer stack: read and validate config once, build the SDK layer, compose the three components, export
-what users need."""
+"""The whatsapp-buffer stack as it was before WhatsAppBuffer, built from today's stage components: the components at
+the stack's root, named as they were then. (The URNs a stack deployed so holds, with the component types of then, are
+in previous_layout_urns.json.)"""
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aggregator import Aggregator, AggregatorArgs
 from components.alarms import alarm_actions
-from components.buffered_ingest import BufferedIngest, BufferedIngestArgs
-from components.connect_bridge import INBOUND_TIMEOUT_SECONDS, ConnectBridge, ConnectBridgeArgs
 from components.context import StackContext
+from components.inbound import INBOUND_TIMEOUT_SECONDS, Inbound, InboundArgs
+from components.ingest import Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
+from components.outbound import Outbound, OutboundArgs
 from components.sdk_layer import SdkLayer, SdkLayerArgs
-from components.settings import CONFIG_KEYS, ConfigError, parse_settings
-from components.stream_aggregator import StreamAggregator, StreamAggregatorArgs
+from components.stack_config import CONFIG_KEYS, ConfigError, parse_settings
 
 config = pulumi.Config()
 try:
@@ -34,13 +36,13 @@ alarm_topics, alarm_notifications = alarm_actions(
     context, email=settings.alarm_email, topic_arn=settings.alarm_topic_arn
 )
 
-ingest = BufferedIngest(
+ingest = Ingest(
     "buffered-ingest",
-    BufferedIngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
+    IngestArgs(context=context, functions=functions, alarm_actions=alarm_topics),
 )
-aggregator = StreamAggregator(
+aggregator = Aggregator(
     "stream-aggregator",
-    StreamAggregatorArgs(
+    AggregatorArgs(
         context=context,
         functions=functions,
         raw_table_name=ingest.raw_table.name,
@@ -51,34 +53,45 @@ aggregator = StreamAggregator(
         alarm_actions=alarm_topics,
     ),
 )
-bridge = ConnectBridge(
+inbound = Inbound(
     "connect-bridge",
-    ConnectBridgeArgs(
+    InboundArgs(
         context=context,
         functions=functions,
         bursts_queue_arn=aggregator.bursts_queue.arn,
+        raw_table_arn=ingest.raw_table.arn,
+        alarm_actions=alarm_topics,
+    ),
+)
+outbound = Outbound(
+    "connect-bridge",
+    OutboundArgs(
+        context=context,
+        functions=functions,
+        storage=inbound.storage,
         raw_table_name=ingest.raw_table.name,
         raw_table_arn=ingest.raw_table.arn,
         alarm_actions=alarm_topics,
     ),
 )
+storage = inbound.storage
 
 # Paste this into End User Messaging Social as the WhatsApp Business Account's event destination.
 pulumi.export("inTopicArn", ingest.in_topic.arn)
-pulumi.export("outTopicArn", bridge.out_topic.arn)
+pulumi.export("outTopicArn", storage.out_topic.arn)
 pulumi.export("rawTableName", ingest.raw_table.name)
-pulumi.export("sessionsTableName", bridge.sessions_table.name)
-pulumi.export("idempotencyTableName", bridge.idempotency_table.name)
+pulumi.export("sessionsTableName", storage.sessions_table.name)
+pulumi.export("idempotencyTableName", storage.idempotency_table.name)
 pulumi.export("burstsQueueUrl", aggregator.bursts_queue.url)
 pulumi.export("burstsDeadLetterQueueUrl", aggregator.bursts_dead_letter_queue.url)
 pulumi.export("aggregatorFailuresQueueUrl", aggregator.failures_queue.url)
 pulumi.export("ingestDeadLetterQueueUrl", ingest.dead_letter_queue.url)
-pulumi.export("outboundDeadLetterQueueUrl", bridge.outbound_dead_letter_queue.url)
-pulumi.export("mediaBucketName", bridge.media_bucket.bucket)
+pulumi.export("outboundDeadLetterQueueUrl", outbound.dead_letter_queue.url)
+pulumi.export("mediaBucketName", storage.media_bucket.bucket)
 pulumi.export("ingestFunctionName", ingest.function.name)
 pulumi.export("aggregatorFunctionName", aggregator.function.name)
-pulumi.export("inboundFunctionName", bridge.inbound_function.name)
-pulumi.export("outboundFunctionName", bridge.outbound_function.name)
+pulumi.export("inboundFunctionName", inbound.function.name)
+pulumi.export("outboundFunctionName", outbound.function.name)
 # The layer every function lists: boto3, botocore and Powertools as runtime/requirements.txt pins them.
 pulumi.export("sdkLayerArn", sdk.layer.arn)
 if alarm_notifications is not None:

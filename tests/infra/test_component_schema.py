@@ -11,7 +11,7 @@ import yaml
 
 from components import WhatsAppBuffer
 from components.config_docs import arg_description, pulumi_type
-from components.settings import REQUIRED, SETTINGS
+from components.stack_config import REQUIRED, SETTINGS
 from sandbox.program import PROJECT_DIR
 from whatsapp_buffer.settings import IdMap, TextList
 

@@ -15,7 +15,7 @@ import pytest
 from infra_helpers import env
 
 from components.dashboard import CUSTOM, DEAD_LETTER_QUEUES, FUNCTIONS, WIDGETS, Series, Widget
-from components.settings import RUNTIME_DIR
+from components.stack_config import RUNTIME_DIR
 from sandbox.program import Resource, ResourceGraph, run_program
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
@@ -274,7 +274,7 @@ def test_the_follow_up_gap_is_drawn_at_p50_and_p90_beside_the_stacks_buffer_seco
 
 def test_every_panel_mark_is_a_declared_config_key_read_from_the_stacks_settings():
     from components.dashboard import marked_values
-    from components.settings import SETTINGS, parse_settings
+    from components.stack_config import SETTINGS, parse_settings
 
     marked = {key for widget in WIDGETS for key in widget.marks}
     settings = parse_settings(

@@ -14,9 +14,10 @@ def test_plan_shows_components_functions_mappings_and_policies(graph):
 
     for expected in (
         "WhatsAppBuffer whatsapp-buffer",
-        "  BufferedIngest whatsapp-buffer-buffered-ingest",
-        "  StreamAggregator whatsapp-buffer-stream-aggregator",
-        "  ConnectBridge whatsapp-buffer-connect-bridge",
+        "  Ingest whatsapp-buffer-buffered-ingest",
+        "  Aggregator whatsapp-buffer-stream-aggregator",
+        "  Inbound whatsapp-buffer-connect-bridge",
+        "  Outbound whatsapp-buffer-connect-bridge",
         "python3.13 arm64, 256 MB",
         "tumbling window 1 s",
         '"record_type": {"S": ["control", "tick"]}',

@@ -18,7 +18,7 @@ import pytest
 from iam_lint import wildcard_only
 from infra_helpers import as_list, policy, statements
 
-from components.settings import LOG_RETENTION_DAYS
+from components.stack_config import LOG_RETENTION_DAYS
 from sandbox.program import ACCOUNT_ID, Resource, ResourceGraph, run_program
 
 TABLE = "aws:dynamodb/table:Table"

@@ -16,7 +16,7 @@ import yaml
 from infra_helpers import env, function
 
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
-from components.settings import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
+from components.stack_config import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
 from sandbox.program import PROJECT_DIR, stack_config
 from whatsapp_buffer import function_settings
 from whatsapp_buffer import settings as declared
@@ -155,7 +155,7 @@ def test_the_declaration_and_its_reading_import_only_the_standard_library_beside
 def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_the_sdk():
     """A fresh interpreter without runtime/ on its path, as `pulumi up` starts the program."""
     probe = (
-        "import json, sys; import components.settings; "
+        "import json, sys; import components.stack_config; "
         "print(json.dumps(sorted(m for m in sys.modules "
         "if m.split('.')[0] in ('whatsapp_buffer', 'boto3', 'botocore', 'aws_lambda_powertools'))))"
     )

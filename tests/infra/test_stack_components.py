@@ -1,4 +1,4 @@
-"""The three components, their children, and the settings of the resources the design relies on."""
+"""The stage components, their children, and the settings of the resources the design relies on."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
-    "whatsapp-buffer:index:BufferedIngest": "whatsapp-buffer-buffered-ingest",
-    "whatsapp-buffer:index:StreamAggregator": "whatsapp-buffer-stream-aggregator",
-    "whatsapp-buffer:index:ConnectBridge": "whatsapp-buffer-connect-bridge",
-    "whatsapp-buffer:index:ContactFlowOutreach": "whatsapp-buffer-contact-flow-outreach",
+    "whatsapp-buffer:index:Ingest": "whatsapp-buffer-buffered-ingest",
+    "whatsapp-buffer:index:Aggregator": "whatsapp-buffer-stream-aggregator",
+    "whatsapp-buffer:index:Inbound": "whatsapp-buffer-connect-bridge",
+    "whatsapp-buffer:index:Outbound": "whatsapp-buffer-connect-bridge",
+    "whatsapp-buffer:index:Outreach": "whatsapp-buffer-contact-flow-outreach",
 }
+"""Each stage's component and its name: the one its resources were deployed under, which their names begin with."""
 
 
-def test_the_stack_holds_one_whatsapp_buffer_and_the_three_components_are_its_children(graph):
+def test_the_stack_holds_one_whatsapp_buffer_and_the_stage_components_are_its_children(graph):
     (bridge,) = graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")
     assert bridge.name == "whatsapp-buffer"
     assert bridge.parent.endswith("pulumi:pulumi:Stack::whatsapp-buffer-dev")
@@ -60,8 +62,8 @@ def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config)
 
 
 def test_each_component_owns_the_resources_of_its_box(graph):
-    def owned(component_name: str) -> set[tuple[str, str]]:
-        (component,) = [r for r in graph.resources if r.name == component_name]
+    def owned(component_type: str) -> set[tuple[str, str]]:
+        (component,) = graph.by_type(f"whatsapp-buffer:index:{component_type}")
         return {(r.type.split(":")[-1], r.name) for r in graph.children_of(component.urn)}
 
     assert {
@@ -70,23 +72,27 @@ def test_each_component_owns_the_resources_of_its_box(graph):
         ("Queue", "whatsapp-buffer-buffered-ingest-dlq"),
         ("Function", "whatsapp-buffer-buffered-ingest-ingest-function"),
         ("TopicSubscription", "whatsapp-buffer-buffered-ingest-ingest-subscription"),
-    } <= owned("whatsapp-buffer-buffered-ingest")
+    } <= owned("Ingest")
     assert {
         ("EventSourceMapping", "whatsapp-buffer-stream-aggregator-stream-mapping"),
         ("Function", "whatsapp-buffer-stream-aggregator-aggregator-function"),
         ("Queue", "whatsapp-buffer-stream-aggregator-bursts"),
         ("Queue", "whatsapp-buffer-stream-aggregator-bursts-dlq"),
         ("Queue", "whatsapp-buffer-stream-aggregator-failures"),
-    } <= owned("whatsapp-buffer-stream-aggregator")
+    } <= owned("Aggregator")
     assert {
         ("Function", "whatsapp-buffer-connect-bridge-inbound-function"),
-        ("Function", "whatsapp-buffer-connect-bridge-outbound-function"),
         ("EventSourceMapping", "whatsapp-buffer-connect-bridge-bursts-mapping"),
         ("Table", "whatsapp-buffer-connect-bridge-sessions-table"),
         ("Table", "whatsapp-buffer-connect-bridge-idempotency-table"),
         ("Topic", "whatsapp-buffer-connect-bridge-out-topic"),
         ("Bucket", "whatsapp-buffer-connect-bridge-media"),
-    } <= owned("whatsapp-buffer-connect-bridge")
+    } <= owned("Inbound")
+    assert {
+        ("Function", "whatsapp-buffer-connect-bridge-outbound-function"),
+        ("TopicSubscription", "whatsapp-buffer-connect-bridge-outbound-subscription"),
+        ("Queue", "whatsapp-buffer-connect-bridge-outbound-dlq"),
+    } <= owned("Outbound")
 
 
 def test_functions_are_python313_arm64_with_the_sdk_layer_and_code_from_runtime_only(graph):
@@ -428,7 +434,7 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
 def test_a_half_claimed_bursts_lease_outlasts_any_aggregator_invocation():
     """A claim's writer is over once Lambda has ended it at its timeout; only then may another flush send a
     half-claimed burst that cannot be completed (runtime lifecycle.CLAIM_LEASE_SECONDS)."""
-    from components.stream_aggregator import AGGREGATOR_TIMEOUT_SECONDS
+    from components.aggregator import AGGREGATOR_TIMEOUT_SECONDS
     from whatsapp_buffer.aggregator.lifecycle import CLAIM_LEASE_SECONDS
 
     assert CLAIM_LEASE_SECONDS > AGGREGATOR_TIMEOUT_SECONDS

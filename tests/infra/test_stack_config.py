@@ -8,7 +8,7 @@ import pytest
 from iam_lint import _import_parliament
 from infra_helpers import env, function
 
-from components.settings import ConfigError
+from components.stack_config import ConfigError
 from sandbox.program import run_program
 from whatsapp_buffer.settings import FUNCTIONS
 

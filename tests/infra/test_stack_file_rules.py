@@ -10,7 +10,7 @@ Sources (pulumi/pulumi, the Go CLI that reads stack files before any program run
   without one is "Stack '%v' is missing configuration value %v"; a value of the wrong type is "Stack '%v' with
   configuration key '%v' must be of type '%v'".
 The Python SDK is laxer on its own (pulumi/config.py: `_get_bool` takes "true"/"True"/"false"/"False", `_get_int` is
-Python's `int()`, which takes " 20", "2_0" and "٢٠"), and components/settings.py reads strings with `int()` and
+Python's `int()`, which takes " 20", "2_0" and "٢٠"), and components/stack_config.py reads strings with `int()` and
 `.lower()`: without these rules the mocks accepted values the CLI stops at.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from infra_helpers import env, function
 
-from components.settings import SETTINGS, ConfigError, Integer, Ref, parse_settings
+from components.stack_config import SETTINGS, ConfigError, Integer, Ref, parse_settings
 from sandbox.program import (
     SAMPLE_STACK_FILE,
     StackConfigError,

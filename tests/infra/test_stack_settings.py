@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from components.config_docs import SETTINGS_MODULE, render_settings_module
-from components.settings import CONFIG_KEYS, LOG_RETENTION_DAYS, ConfigError, StackSettings, parse_settings
+from components.stack_config import CONFIG_KEYS, LOG_RETENTION_DAYS, ConfigError, StackSettings, parse_settings
 
 UUID_A = "11111111-2222-3333-4444-555555555555"
 UUID_B = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"

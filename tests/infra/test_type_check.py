@@ -50,7 +50,7 @@ def _check(tmp_path: Path, cache: Path, source: str) -> tuple[str, int]:
     [
         (
             # The program's typed settings -> a component: buffer_seconds is an int, not text.
-            "from components.settings import parse_settings\nname: str = parse_settings({}).buffer_seconds\n",
+            "from components.stack_config import parse_settings\nname: str = parse_settings({}).buffer_seconds\n",
             'expression has type "int", variable has type "str"',
         ),
         (
@@ -61,7 +61,7 @@ def _check(tmp_path: Path, cache: Path, source: str) -> tuple[str, int]:
         ),
         (
             # A setting that is not declared does not exist on the typed settings.
-            "from components.settings import parse_settings\nparse_settings({}).bufferSeconds\n",
+            "from components.stack_config import parse_settings\nparse_settings({}).bufferSeconds\n",
             '"StackSettings" has no attribute "bufferSeconds"',
         ),
     ],
@@ -76,7 +76,7 @@ def test_the_type_check_accepts_the_same_code_with_the_right_types(tmp_path, cac
     stdout, status = _check(
         tmp_path,
         cache,
-        "from components.settings import parse_settings\n"
+        "from components.stack_config import parse_settings\n"
         "from whatsapp_buffer.function_settings import BufferPolicy\n"
         "seconds: int = parse_settings({}).buffer_seconds\n"
         "BufferPolicy(buffer_seconds=seconds, max_wait_seconds=60, max_messages=50, window_seconds=1)\n",

@@ -10,13 +10,16 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from components.aliases import FORMER_TYPES
 from components.config_docs import ARGS_MODULE, render_args_module
-from components.settings import SETTINGS, ConfigError, parse_settings, settings_from_args
+from components.outbound import TYPE as OUTBOUND
+from components.stack_config import SETTINGS, ConfigError, parse_settings, settings_from_args
 from components.whatsapp_buffer import CHILDREN, TYPE
-from sandbox.program import Resource, ResourceGraph, run_program
+from sandbox.program import ResourceGraph, run_program
 
 LEGACY_PROGRAM = Path(__file__).with_name("legacy_program.py")
-"""`__main__.py` as it was before WhatsAppBuffer (git history): the components at the stack's root."""
+"""`__main__.py` as it was before WhatsAppBuffer: the components at the stack's root (test_previous_layout.py checks
+that the URNs such a stack holds are claimed)."""
 IDS = {
     "connect_instance_id": "11111111-2222-3333-4444-555555555555",
     "contact_flow_id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
@@ -37,6 +40,34 @@ def test_inputs_take_the_declared_defaults_and_rules():
     )
     # Other languages send numbers as floats.
     assert settings_from_args({**IDS, "max_messages": 7.0}).max_messages == 7
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {
+            "bufferSeconds": "20",
+            "maxWaitSeconds": "0",
+            "contactFlows": '{"phone-number-id-ab": "11111111-2222-3333-4444-555555555555"}',
+            "transcribeLanguages": "en-US, es-US",
+            "markAsRead": "true",
+            "logLevel": "debug",
+            "alarmEmail": "ops@example.com",
+        },
+    ],
+    ids=["defaults", "set"],
+)
+def test_the_programs_settings_reach_the_component_as_they_are(config):
+    # GIVEN the stack's config validated once into typed settings, as __main__.py does
+    settings = parse_settings(
+        {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"], **config}
+    )
+    # WHEN they are handed to the component as its typed inputs
+    args = settings.as_args()
+    # THEN each input has its setting's type (no text to parse again) and the component reads the same settings
+    assert isinstance(args["buffer_seconds"], int) and isinstance(args["transcribe_languages"], list)
+    assert settings_from_args(args) == settings
 
 
 @pytest.mark.parametrize(
@@ -80,62 +111,15 @@ def before_and_after(request) -> tuple[ResourceGraph, ResourceGraph]:
     return run_program(request.param, program=LEGACY_PROGRAM), run_program(request.param)
 
 
-def _qualified_type(urn: str) -> str:
-    return urn.split("::")[2]
-
-
-def _urn_of(spec: dict, resource: Resource) -> str:
-    """An alias spec resolved against the resource it is on, as the engine resolves it: name, type and parent
-    default to the resource's own; noParent = a child of the stack."""
-    stack, project = resource.urn.split("::")[0].removeprefix("urn:pulumi:"), resource.urn.split("::")[1]
-    name, type_ = spec["name"] or resource.name, spec["type"] or resource.type
-    parent = None if spec["noParent"] else (spec["parentUrn"] or resource.parent)
-    qualified = (
-        type_
-        if parent is None or _qualified_type(parent) == "pulumi:pulumi:Stack"
-        else (f"{_qualified_type(parent)}${type_}")
-    )
-    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
-
-
-def aliases_of(graph: ResourceGraph, resource: Resource) -> set[str]:
-    """Every URN the engine takes `resource` for: its own aliases, and each alias of its parent applied to it (a child
-    inherits its parent's aliases, with the parent's old name in place of the new one where the child's name begins
-    with the parent's: the SDK's `inherited_child_alias`, pulumi/runtime/resource.py; "wrapping resources in a
-    component: { parent: <root-stack> } on each child", pulumi.com/docs/iac/operations/stack-management/refactoring-
-    with-aliases)."""
-    own = {alias if isinstance(alias, str) else _urn_of(alias, resource) for alias in resource.aliases}
-    parent = next((r for r in graph.resources if r.urn == resource.parent), None)
-    if parent is None:
-        return own
-    inherited = set()
-    for parent_alias in aliases_of(graph, parent):
-        old_parent_name = parent_alias.rsplit("::", 1)[1]
-        name = resource.name
-        if name.startswith(parent.name):
-            name = old_parent_name + name[len(parent.name) :]
-        prefix = parent_alias[: parent_alias.rfind("::")]
-        inherited.add(f"{prefix}${resource.type}::{name}")
-    return own | inherited
-
-
-def test_every_resource_of_the_old_program_is_an_alias_of_one_new_resource(before_and_after):
-    before, after = before_and_after
-    moved = [r for r in after.resources if r.type != TYPE]
-    claimed = {alias: r.urn for r in moved for alias in aliases_of(after, r)}
-
-    assert {r.urn for r in before.resources} <= set(claimed)
-    # One old resource per new one, each of the same type under the same old name.
-    for old in before.resources:
-        new = next(r for r in moved if r.urn == claimed[old.urn])
-        assert (new.type, new.name) == (old.type, PREFIX + old.name)
-
-
 def test_the_components_alias_their_old_place_at_the_stack_root_and_the_sdk_computes_the_same_urn():
     graph = run_program(alias_specs=False)
     for suffix in CHILDREN[:1] + CHILDREN[2:]:
-        (component,) = [r for r in graph.resources if r.name == PREFIX + suffix]
-        assert component.aliases == (f"urn:pulumi:dev::whatsapp-buffer::{component.type}::{suffix}",)
+        # Outbound, split from the ConnectBridge, takes none of its aliases (components.aliases.adopted_from).
+        (component,) = [r for r in graph.resources if r.name == PREFIX + suffix and r.type != OUTBOUND]
+        former_type = FORMER_TYPES.get(suffix, component.type)
+        at_root = f"urn:pulumi:dev::whatsapp-buffer::{former_type}::{suffix}"
+        under_the_component = f"{component.parent.rpartition('::')[0]}${former_type}::{component.name}"
+        assert set(component.aliases) == {at_root} | ({under_the_component} if suffix in FORMER_TYPES else set())
 
 
 _GENERATED = re.compile(r"-[0-9a-f]{7}\b|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -169,7 +153,7 @@ def test_the_program_declares_the_same_resources_as_before_names_aside(before_an
     old, new = shape(before), shape(after)
     # Added since: the media layer, which the inbound and outbound functions list, the inbound function's reader of
     # the raw table's stream (refusal items) with the statements its role needs for it, its on-failure queue and that
-    # queue's alarm, the dashboard, and the outreach function contact flows invoke (ContactFlowOutreach).
+    # queue's alarm, the dashboard, and the outreach function contact flows invoke (Outreach).
     added = {
         key
         for key in new

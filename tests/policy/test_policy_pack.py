@@ -320,7 +320,7 @@ def test_a_teams_own_resources_beside_the_bridge_are_not_judged(sample_stack):
 
 def test_a_stack_without_the_outreach_function_is_not_applicable(sample_stack):
     graph = type(sample_stack)(
-        [r for r in sample_stack.resources if "ContactFlowOutreach" not in r.urn], sample_stack.stack_outputs
+        [r for r in sample_stack.resources if "whatsapp-buffer:index:Outreach" not in r.urn], sample_stack.stack_outputs
     )
     with pytest.raises(_NotApplicableError):
         violations("outreach-invocable-by-connect-only", graph)

@@ -4,7 +4,7 @@ A job reads `s3://<media bucket>/<key>` with the caller's permissions and writes
 `OutputKey` in `OutputBucketName` (botocore StartTranscriptionJob.OutputKey: "If you specify 'DOC-EXAMPLE-BUCKET' as
 the OutputBucketName and 'test-files/my-transcript.json' as the OutputKey, your transcription output path is
 s3://DOC-EXAMPLE-BUCKET/test-files/my-transcript.json"), so the inbound role needs s3:GetObject on the recordings and
-s3:PutObject on the transcripts (components/connect_bridge.py). Job names are unique per account and region
+s3:PutObject on the transcripts (components/chat_policies.py). Job names are unique per account and region
 (ConflictException otherwise): a second start of the same name means the recording is already being transcribed.
 """
 

@@ -1,4 +1,4 @@
-"""BufferedIngest: End User Messaging's SNS topic, the ingest function, and the raw table it writes."""
+"""Ingest: End User Messaging's SNS topic, the ingest function, and the raw table it writes."""
 
 from __future__ import annotations
 
@@ -14,17 +14,18 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
+TYPE = "whatsapp-buffer:index:Ingest"
 INGEST_TIMEOUT_SECONDS = 30
 PENDING_INDEX = "pending-since"
 """The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)
-class BufferedIngestArgs(StageArgs):
+class IngestArgs(StageArgs):
     """The start of the flow: ingest needs nothing from another stage."""
 
 
-class BufferedIngest(pulumi.ComponentResource):
+class Ingest(pulumi.ComponentResource):
     """WhatsApp events in: in-topic (End User Messaging only) -> ingest function -> raw table (stream + TTL)."""
 
     in_topic: aws.sns.Topic
@@ -32,8 +33,8 @@ class BufferedIngest(pulumi.ComponentResource):
     dead_letter_queue: aws.sqs.Queue
     function: aws.lambda_.Function
 
-    def __init__(self, name: str, args: BufferedIngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("whatsapp-buffer:index:BufferedIngest", name, None, opts)
+    def __init__(self, name: str, args: IngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
         context = args.context
         self.raw_table = secure_table(
             f"{name}-raw-table",

@@ -1,8 +1,9 @@
-"""ConnectBridge: bursts into Amazon Connect chats (inbound), agent replies back to WhatsApp (outbound).
+"""Inbound: bursts into Amazon Connect chats. Bursts queue -> inbound function -> the conversation's Connect chat.
 
-This module is the flow: the two functions and what triggers them (the bursts queue, the raw table's stream,
-Connect's streaming topic, Transcribe's events and the sweep of transcripts owed), and the alarms on them. What they
-keep is bridge_storage.py, what they may do is bridge_policies.py.
+This module is the flow: the function and what triggers it (the bursts queue, the raw table's stream, Transcribe's
+events and the sweep of transcripts owed), and the alarms on it. It creates what it shares with Outbound and Outreach
+(chat_storage.py: the chats' sessions, Connect's streaming topic, the media bucket); what the function may do is
+chat_policies.py.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import MINUTE, Alarms
-from components.bridge_policies import inbound_statements, outbound_statements
-from components.bridge_storage import bridge_storage
+from components.chat_policies import inbound_statements
+from components.chat_storage import ChatStorage, chat_storage
 from components.context import StackContext
 from components.lambda_function import (
     METRICS_NAMESPACE,
@@ -26,20 +27,10 @@ from components.lambda_function import (
 )
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
-from components.topics import subscribe_function
 
-WITHOUT_TYPING = {
-    "ContentType": [{"anything-but": ["application/vnd.amazonaws.connect.event.typing"]}, {"exists": False}]
-}
-"""Every streamed chat message but a typing event. Connect's streaming payload ("Use the Amazon SNS payload after
-enabling message streaming") lists `ContentType` among the message attributes, typing as
-`application/vnd.amazonaws.connect.event.typing`; a message without the attribute (the docs do not say every one has
-it) still passes: SNS ORs the conditions of one attribute."""
+TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_TIMEOUT_SECONDS = 120
 """Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
-OUTBOUND_TIMEOUT_SECONDS = 120
-"""An agent's file (up to Connect's 20 MB) downloaded, converted for WhatsApp (MOV -> MP4 is the slow one) and
-posted fits inside this, as the inbound function's conversions do."""
 INBOUND_BATCH_SIZE = 10
 RECORDINGS_BATCH_SIZE = 10
 RECORDINGS_MAX_AGE_SECONDS = 300
@@ -61,7 +52,7 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
     Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
     Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
     matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
-    (`<media bucket>-<media id>`, runtime `inbound/burst_transcripts.job_name`)."""
+    (`<media bucket>-<media id>`, runtime `inbound/transcripts.job_name`)."""
     return {
         "source": ["aws.transcribe"],
         "detail-type": ["Transcribe Job State Change"],
@@ -73,11 +64,9 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConnectBridgeArgs(StageArgs):
+class InboundArgs(StageArgs):
     bursts_queue_arn: pulumi.Input[str]
-    raw_table_name: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
-    """The raw table, where the outbound function remembers what it relayed (for the quotes of replies to it)."""
     raw_table_stream_arn: pulumi.Input[str] | None = None
     """The raw table's stream: on a stack that transcribes, the inbound function prepares each stored recording from
     it (early start of its transcript); without it, recordings are prepared at flush."""
@@ -93,31 +82,29 @@ REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type
 the bridge sent; runtime `inbound.refusal_notices`)."""
 
 
-class ConnectBridge(pulumi.ComponentResource):
-    """Bursts queue -> inbound function -> Connect chat; Connect streaming -> out-topic -> outbound function -> WhatsApp."""
+class Inbound(pulumi.ComponentResource):
+    """Bursts queue -> inbound function -> Connect chat, streaming to the out-topic."""
 
-    sessions_table: aws.dynamodb.Table
-    idempotency_table: aws.dynamodb.Table
-    out_topic: aws.sns.Topic
-    media_bucket: aws.s3.Bucket
-    inbound_function: aws.lambda_.Function
-    outbound_function: aws.lambda_.Function
-    outbound_dead_letter_queue: aws.sqs.Queue
+    storage: ChatStorage
+    function: aws.lambda_.Function
     bursts_mapping: aws.lambda_.EventSourceMapping
     raw_stream_mapping: aws.lambda_.EventSourceMapping | None
 
-    def __init__(self, name: str, args: ConnectBridgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("whatsapp-buffer:index:ConnectBridge", name, None, opts)
+    def __init__(self, name: str, args: InboundArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
         context = args.context
         settings = args.functions.settings
         instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")
-        storage = bridge_storage(
+        self.storage = chat_storage(
             name, self, context, instance_arn=instance_arn, transcribe_languages=settings.transcribe_languages
         )
-        self.sessions_table, self.idempotency_table = storage.sessions_table, storage.idempotency_table
-        self.out_topic, self.media_bucket = storage.out_topic, storage.media_bucket
-        self.outbound_dead_letter_queue = storage.outbound_dead_letter_queue
-        self.transcripts_dead_letter_queue = storage.transcripts_dead_letter_queue
+        self.transcripts_dead_letter_queue = None
+        if settings.transcribe_languages:
+            # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
+            # retries lands here (a transcript owed and not posted), never silently.
+            self.transcripts_dead_letter_queue = encrypted_queue(
+                f"{name}-transcripts-dlq", self, retention_seconds=FOURTEEN_DAYS
+            )
         reads_raw_stream = args.raw_table_stream_arn is not None
         # The raw-stream mapping's on-failure destination: metadata of a batch given up on after its retries (a
         # refusal notice the agent would otherwise never get), never dropped silently.
@@ -136,22 +123,25 @@ class ConnectBridge(pulumi.ComponentResource):
                 name="inbound",
                 description="delivers each burst to the conversation's Amazon Connect chat",
                 timeout_seconds=INBOUND_TIMEOUT_SECONDS,
-                resources={**storage.function_resources, "out_topic_arn": self.out_topic.arn},
+                resources={**self.storage.function_resources, "out_topic_arn": self.storage.out_topic.arn},
                 media=True,
                 statements=inbound_statements(
                     context,
                     settings,
-                    storage,
+                    self.storage,
                     instance_arn=instance_arn,
                     bursts_queue_arn=args.bursts_queue_arn,
                     raw_table_stream_of=args.raw_table_arn if reads_raw_stream else None,
                     raw_stream_failures_arn=self.raw_stream_failures_queue.arn
                     if self.raw_stream_failures_queue
                     else None,
+                    transcripts_dead_letter_queue_arn=self.transcripts_dead_letter_queue.arn
+                    if self.transcripts_dead_letter_queue
+                    else None,
                 ),
             ),
         )
-        self.inbound_function = inbound.function
+        self.function = inbound.function
         self.bursts_mapping = inbound.reads(
             "bursts",
             args.bursts_queue_arn,
@@ -185,54 +175,18 @@ class ConnectBridge(pulumi.ComponentResource):
         if settings.transcribe_languages:
             self.transcripts_rule = self._transcripts_rule(name)
             self.transcripts_sweep_schedule = self._transcripts_sweep_schedule(inbound, context)
-
-        outbound = python_function(
-            name,
-            self,
-            context,
-            args.functions,
-            FunctionSpec(
-                name="outbound",
-                description="relays agent messages and attachments from Amazon Connect to WhatsApp",
-                timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
-                resources={**storage.function_resources, "raw_table_name": args.raw_table_name},
-                # PyAV and Pillow convert agent files WhatsApp does not take as they are (outbound.file_plan).
-                media=True,
-                statements=outbound_statements(context, settings, storage, raw_table_arn=args.raw_table_arn),
-            ),
-        )
-        self.outbound_function = outbound.function
-        # No filter policy on MessageVisibility: the streaming docs do not say which visibility chat.ended and
-        # participant.left carry, and dropping those would leave sessions open. The function filters instead. Without
-        # agentPresence the agent's typing events (one per keystroke burst, the most frequent event there is) would
-        # only wake the function to be ignored, so SNS drops them.
-        subscribe_function(
-            f"{name}-outbound",
-            self,
-            topic=self.out_topic,
-            function=self.outbound_function,
-            dead_letter_queue=self.outbound_dead_letter_queue,
-            filter_policy=None if settings.agent_presence else WITHOUT_TYPING,
-        )
         self._create_alarms(Alarms(name, self, context, args.alarm_actions))
         self.register_outputs(
             {
-                "outTopicArn": self.out_topic.arn,
-                "sessionsTableName": self.sessions_table.name,
-                "idempotencyTableName": self.idempotency_table.name,
-                "mediaBucketName": self.media_bucket.bucket,
-                "outboundDeadLetterQueueUrl": self.outbound_dead_letter_queue.url,
-                "inboundFunctionName": self.inbound_function.name,
-                "outboundFunctionName": self.outbound_function.name,
+                "outTopicArn": self.storage.out_topic.arn,
+                "sessionsTableName": self.storage.sessions_table.name,
+                "idempotencyTableName": self.storage.idempotency_table.name,
+                "mediaBucketName": self.storage.media_bucket.bucket,
+                "functionName": self.function.name,
             }
         )
 
     def _create_alarms(self, alarms: Alarms) -> None:
-        alarms.dead_letters(
-            self.outbound_dead_letter_queue,
-            suffix="outbound-dlq",
-            holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
-        )
         if self.raw_stream_failures_queue is not None:
             alarms.dead_letters(
                 self.raw_stream_failures_queue,
@@ -259,9 +213,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 period_seconds=5 * MINUTE,
                 evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
             )
-        alarms.function(self.inbound_function, short_name="inbound")
-        alarms.function(self.outbound_function, short_name="outbound")
-        alarms.refusals(namespace=METRICS_NAMESPACE, service=alarms.context.service_name)
+        alarms.function(self.function, short_name="inbound")
 
     def _transcripts_sweep_schedule(self, inbound: PythonFunction, context: StackContext) -> aws.scheduler.Schedule:
         """Every minute, the inbound function sweeps the transcripts still owed whose completion event never came
@@ -286,13 +238,13 @@ class ConnectBridge(pulumi.ComponentResource):
         rule = aws.cloudwatch.EventRule(
             f"{name}-transcripts-rule",
             description="Amazon Transcribe jobs of this stack that completed or failed",
-            event_pattern=self.media_bucket.bucket.apply(lambda bucket: json.dumps(transcript_events(bucket))),
+            event_pattern=self.storage.media_bucket.bucket.apply(lambda bucket: json.dumps(transcript_events(bucket))),
             opts=opts,
         )
         permission = aws.lambda_.Permission(
             f"{name}-transcripts-permission",
             action="lambda:InvokeFunction",
-            function=self.inbound_function.name,
+            function=self.function.name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             opts=opts,
@@ -300,13 +252,13 @@ class ConnectBridge(pulumi.ComponentResource):
         aws.cloudwatch.EventTarget(
             f"{name}-transcripts-target",
             rule=rule.name,
-            arn=self.inbound_function.arn,
+            arn=self.function.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[permission]),
         )
         assert self.transcripts_dead_letter_queue is not None
         aws.lambda_.FunctionEventInvokeConfig(
             f"{name}-transcripts-invoke-config",
-            function_name=self.inbound_function.name,
+            function_name=self.function.name,
             maximum_retry_attempts=TRANSCRIPT_EVENT_RETRIES,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(

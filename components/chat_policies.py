@@ -1,5 +1,5 @@
-"""What ConnectBridge's two functions may do: the statements of the inbound and the outbound function's roles, each
-scoped to the bridge's own resources (bridge_storage) and to the Connect instance and WhatsApp numbers configured.
+"""What the inbound and the outbound function may do: the statements of their roles, each scoped to the stack's own
+resources (chat_storage) and to the Connect instance and WhatsApp numbers configured.
 
 Apart from the component because the grants are read and reviewed on their own: tests/infra/test_stack_policies.py
 checks what they allow, and every sandbox replay checks each call a function makes against its role. The statements
@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import pulumi
 
 from components import iam
-from components.bridge_storage import TRANSCRIPT_DEBT_PREFIX, TRANSCRIPTS_OWED_INDEX, BridgeStorage
+from components.chat_storage import TRANSCRIPT_DEBT_PREFIX, TRANSCRIPTS_OWED_INDEX, ChatStorage
 from components.context import StackContext
-from components.settings import StackSettings
+from components.stack_settings import StackSettings
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -27,12 +27,13 @@ def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) ->
 def inbound_statements(
     context: StackContext,
     settings: StackSettings,
-    storage: BridgeStorage,
+    storage: ChatStorage,
     *,
     instance_arn: str,
     bursts_queue_arn: pulumi.Input[str],
     raw_table_stream_of: pulumi.Input[str] | None,
     raw_stream_failures_arn: pulumi.Input[str] | None = None,
+    transcripts_dead_letter_queue_arn: pulumi.Input[str] | None = None,
 ) -> list[iam.Statement]:
     """Bursts queue in, Connect chats and media out; `raw_table_stream_of`: the raw table whose stream it reads."""
     # SendWhatsAppMessage only marks messages read or echoes transcripts, so only markAsRead or echoTranscripts (on a
@@ -81,7 +82,7 @@ def inbound_statements(
             "Resource": [storage.sessions_table.arn],
             "Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
         },
-        *_late_transcript_statements(storage, settings.transcribe_languages),
+        *_late_transcript_statements(storage, settings.transcribe_languages, transcripts_dead_letter_queue_arn),
         _once(storage, sid="DeliverOnce"),
         iam.allow(
             ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
@@ -92,7 +93,12 @@ def inbound_statements(
 
 
 def outbound_statements(
-    context: StackContext, settings: StackSettings, storage: BridgeStorage, *, raw_table_arn: pulumi.Input[str]
+    context: StackContext,
+    settings: StackSettings,
+    storage: ChatStorage,
+    *,
+    raw_table_arn: pulumi.Input[str],
+    dead_letter_queue_arn: pulumi.Input[str],
 ) -> list[iam.Statement]:
     """Connect's streaming events in (through the out-topic), WhatsApp messages and media out."""
     return [
@@ -107,17 +113,17 @@ def outbound_statements(
             sid="SendToWhatsApp",
         ),
         _stage_media(storage),
-        iam.allow(["sqs:SendMessage"], [storage.outbound_dead_letter_queue.arn], sid="DeadLetterFailedEvents"),
+        iam.allow(["sqs:SendMessage"], [dead_letter_queue_arn], sid="DeadLetterFailedEvents"),
     ]
 
 
-def _once(storage: BridgeStorage, *, sid: str) -> iam.Statement:
+def _once(storage: ChatStorage, *, sid: str) -> iam.Statement:
     """Powertools idempotency's record of each delivery or relay: written, read, updated and removed."""
     actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     return iam.allow(actions, [storage.idempotency_table.arn], sid=sid)
 
 
-def _stage_media(storage: BridgeStorage) -> iam.Statement:
+def _stage_media(storage: ChatStorage) -> iam.Statement:
     return iam.allow(["s3:PutObject", "s3:GetObject"], [storage.media_objects], sid="StageMedia")
 
 
@@ -141,7 +147,7 @@ def _raw_stream_statements(
 
 
 def _transcription_statements(
-    context: StackContext, storage: BridgeStorage, languages: Sequence[str]
+    context: StackContext, storage: ChatStorage, languages: Sequence[str]
 ) -> list[iam.Statement]:
     """Amazon Transcribe jobs over the media bucket's recordings, only when the stack transcribes.
 
@@ -173,19 +179,19 @@ def _transcription_statements(
     ]
 
 
-def _late_transcript_statements(storage: BridgeStorage, languages: Sequence[str]) -> list[iam.Statement]:
+def _late_transcript_statements(
+    storage: ChatStorage, languages: Sequence[str], dead_letter_queue_arn: pulumi.Input[str] | None
+) -> list[iam.Statement]:
     """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
     `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
     only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
     Reference, "Condition keys for Amazon DynamoDB"). A completion event whose invokes all failed goes to the
     transcripts dead-letter queue with the function's role (Lambda's on-failure destination)."""
-    if not languages or storage.transcripts_dead_letter_queue is None:
+    if not languages or dead_letter_queue_arn is None:
         return []
     sessions_table_arn = storage.sessions_table.arn
     return [
-        iam.allow(
-            ["sqs:SendMessage"], [storage.transcripts_dead_letter_queue.arn], sid="DeadLetterUnpostedTranscripts"
-        ),
+        iam.allow(["sqs:SendMessage"], [dead_letter_queue_arn], sid="DeadLetterUnpostedTranscripts"),
         {
             "Sid": "SettleTranscriptsOwed",
             "Effect": "Allow",

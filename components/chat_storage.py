@@ -1,9 +1,8 @@
-"""What ConnectBridge keeps and passes along: the sessions table (each conversation's chat, and the transcripts still
-owed to chats), the idempotency table, the media bucket, Connect's streaming topic and the dead-letter queues.
+"""What a chat's two directions share: the sessions table (each conversation's chat, the transcripts still owed to
+chats, outreach records), the idempotency table, the media bucket and Connect's streaming topic.
 
-Apart from the component so that connect_bridge.py reads as the flow (functions and what triggers them) and
-bridge_policies.py as what the functions may do with these resources; the logical names are the component's own
-(`<bridge>-sessions-table`, `<bridge>-media`, ...), children of the component as before.
+Inbound creates them (it starts the chats, streaming to the topic) and hands them to Outbound and Outreach as one
+typed `ChatStorage`; their logical names begin with the Inbound's name (`<name>-sessions-table`, `<name>-media`).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
-from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.tables import Index, secure_table
 from components.topics import service_topic
 
@@ -29,15 +27,13 @@ TRANSCRIPTS_OWED_INDEX = "owed-since"
 """The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
 
 
-@dataclass
-class BridgeStorage:
+@dataclass(frozen=True)
+class ChatStorage:
     sessions_table: aws.dynamodb.Table
     idempotency_table: aws.dynamodb.Table
     out_topic: aws.sns.Topic
+    """Connect's streaming topic: the chats Inbound starts stream agent messages and chat events here."""
     media_bucket: aws.s3.Bucket
-    outbound_dead_letter_queue: aws.sqs.Queue
-    transcripts_dead_letter_queue: aws.sqs.Queue | None
-    """Only on a stack that transcribes: Transcribe completion events the inbound function could not settle."""
 
     @property
     def sessions_arns(self) -> list[pulumi.Input[str]]:
@@ -59,10 +55,10 @@ class BridgeStorage:
         }
 
 
-def bridge_storage(
+def chat_storage(
     name: str, parent: pulumi.Resource, context: StackContext, *, instance_arn: str, transcribe_languages: Sequence[str]
-) -> BridgeStorage:
-    """The tables, topic, bucket and queues of the ConnectBridge `parent` named `name`."""
+) -> ChatStorage:
+    """The tables, topic and bucket of the Inbound `parent` named `name`."""
     sessions_table = secure_table(
         f"{name}-sessions-table",
         parent,
@@ -84,22 +80,11 @@ def bridge_storage(
     outbound_topic = service_topic(
         f"{name}-out-topic", parent, context, service="connect.amazonaws.com", source_arn=instance_arn
     )
-    media_bucket = _media_bucket(f"{name}-media", parent)
-    outbound_dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", parent, retention_seconds=FOURTEEN_DAYS)
-    transcripts_dead_letter_queue = None
-    if transcribe_languages:
-        # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
-        # retries lands here (a transcript owed and not posted), never silently.
-        transcripts_dead_letter_queue = encrypted_queue(
-            f"{name}-transcripts-dlq", parent, retention_seconds=FOURTEEN_DAYS
-        )
-    return BridgeStorage(
+    return ChatStorage(
         sessions_table=sessions_table,
         idempotency_table=idempotency_table,
         out_topic=outbound_topic.topic,
-        media_bucket=media_bucket,
-        outbound_dead_letter_queue=outbound_dead_letter_queue,
-        transcripts_dead_letter_queue=transcripts_dead_letter_queue,
+        media_bucket=_media_bucket(f"{name}-media", parent),
     )
 
 

@@ -1,4 +1,4 @@
-"""StreamAggregator: the tumbling-window stream mapping that decides when a conversation's burst is due, the
+"""Aggregator: the tumbling-window stream mapping that decides when a conversation's burst is due, the
 aggregator function, and the bursts FIFO queue it fills."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from components.lambda_function import FunctionSpec, StageArgs, python_function
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
 from components.schedules import invoke_on_schedule
 
+TYPE = "whatsapp-buffer:index:Aggregator"
 AGGREGATOR_TIMEOUT_SECONDS = 60
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRY_ATTEMPTS = 10
@@ -52,7 +53,7 @@ def _tick_writes(raw_table_arn: pulumi.Input[str]) -> iam.Statement:
 
 
 @dataclass(frozen=True, kw_only=True)
-class StreamAggregatorArgs(StageArgs):
+class AggregatorArgs(StageArgs):
     raw_table_name: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
     raw_table_stream_arn: pulumi.Input[str]
@@ -62,7 +63,7 @@ class StreamAggregatorArgs(StageArgs):
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
 
 
-class StreamAggregator(pulumi.ComponentResource):
+class Aggregator(pulumi.ComponentResource):
     """Raw table stream -> (tumbling window) aggregator function -> bursts FIFO queue, grouped by conversation."""
 
     function: aws.lambda_.Function
@@ -73,8 +74,8 @@ class StreamAggregator(pulumi.ComponentResource):
     sweeper_function: aws.lambda_.Function
     sweep_schedule: aws.scheduler.Schedule
 
-    def __init__(self, name: str, args: StreamAggregatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("whatsapp-buffer:index:StreamAggregator", name, None, opts)
+    def __init__(self, name: str, args: AggregatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
         context = args.context
         bursts = queue_with_dead_letters(
             f"{name}-bursts",
@@ -156,7 +157,7 @@ class StreamAggregator(pulumi.ComponentResource):
             }
         )
 
-    def _create_sweeper(self, name: str, args: StreamAggregatorArgs) -> None:
+    def _create_sweeper(self, name: str, args: AggregatorArgs) -> None:
         """The sweeper and the schedule that runs it every minute: conversations the stream lost come back."""
         context = args.context
         sweeper = python_function(
