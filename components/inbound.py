@@ -52,7 +52,7 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
     Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
     Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
     matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
-    (`<media bucket>-<media id>`, runtime `inbound/transcripts.job_name`)."""
+    (`<media bucket>-<media id>`, runtime `inbound/burst_transcripts.job_name`)."""
     return {
         "source": ["aws.transcribe"],
         "detail-type": ["Transcribe Job State Change"],

@@ -373,8 +373,11 @@ class _AwsMocks(pulumi.runtime.Mocks):
         if not custom:
             return "", {}
         state = dict(inputs)
-        physical = inputs.get("name") or f"{name}-{_digest(urn)}"
-        resource_id = f"{name}-{_digest(urn)}"
+        # Auto-names and ids come from what survives an alias move (type and logical name), not from the URN: the
+        # engine keeps a resource's auto-name when an alias carries it to a new URN.
+        identity = f"{type_}::{name}"
+        physical = inputs.get("name") or f"{name}-{_digest(identity)}"
+        resource_id = f"{name}-{_digest(identity)}"
         if type_ == "aws:sqs/queue:Queue":
             state.update(name=physical, arn=self._arn("sqs", physical), url=self._queue_url(physical))
             resource_id = state["url"]
@@ -387,7 +390,7 @@ class _AwsMocks(pulumi.runtime.Mocks):
             state.update(name=physical, arn=self._arn("sns", physical))
             resource_id = state["arn"]
         elif type_ == "aws:kms/key:Key":
-            key_id = self._uuid(urn)
+            key_id = self._uuid(identity)
             state.update(keyId=key_id, arn=self._arn("kms", f"key/{key_id}"))
             resource_id = key_id
         elif type_ == "aws:lambda/function:Function":
@@ -418,11 +421,11 @@ class _AwsMocks(pulumi.runtime.Mocks):
             state.update(name=physical, arn=self._arn("events", f"rule/{physical}"))
             resource_id = physical
         elif type_ == "aws:lambda/eventSourceMapping:EventSourceMapping":
-            mapping_id = self._uuid(urn)
+            mapping_id = self._uuid(identity)
             state.update(uuid=mapping_id, arn=self._arn("lambda", f"event-source-mapping:{mapping_id}"))
             resource_id = mapping_id
         elif type_ == "aws:sns/topicSubscription:TopicSubscription":
-            state.update(arn=f"{inputs.get('topic', '')}:{self._uuid(urn)}")
+            state.update(arn=f"{inputs.get('topic', '')}:{self._uuid(identity)}")
             resource_id = state["arn"]
         return resource_id, state
 
