@@ -375,7 +375,8 @@ class _AwsMocks(pulumi.runtime.Mocks):
         state = dict(inputs)
         # Auto-names and ids come from what survives an alias move (type and logical name), not from the URN: the
         # engine keeps a resource's auto-name when an alias carries it to a new URN.
-        identity = f"{type_}::{name}"
+        stack_and_project = urn.split("::")[:2]  # urn:pulumi:<stack>::<project>::<type chain>::<name>
+        identity = "::".join([*stack_and_project, type_, name])
         physical = inputs.get("name") or f"{name}-{_digest(identity)}"
         resource_id = f"{name}-{_digest(identity)}"
         if type_ == "aws:sqs/queue:Queue":
