@@ -2,14 +2,10 @@
 
 Faults are injected where they happen in AWS, so the code under test meets them the way it would in Lambda:
 
-* inside a function (its worker process): an AWS API answer replaced by a throttling or 5xx error at the HTTP layer
-  (the SDK's own retries apply), a crash right after a call succeeded (the process dies: nothing after it runs), or a
-  Lambda timeout at a random point of an invocation;
-* in the delivery paths (sandbox.pipeline): SNS delivering an event twice; the DynamoDB stream mapping giving up on
-  a batch (`stream-drop`);
-* in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers;
-* in a function's SDK: a botocore whose model lacks a parameter the code sends (`old-sdk`), so botocore's own
-  validation refuses the request before sending it.
+* in a function's worker process: throttling/5xx at the HTTP layer (the SDK's retries apply), a crash right after a
+  call succeeded, a Lambda timeout at a random point; or a botocore whose model lacks a parameter (`old-sdk`);
+* in the delivery paths (sandbox.pipeline): SNS delivering an event twice, the stream mapping dropping a batch;
+* in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ PACKAGES = ("runtime", "components", "sandbox", "bench")
 
 AWAITING_SHORTER_DOCSTRINGS: frozenset[str] = frozenset(
     {
-        "components/stack_config.py",
         "runtime/whatsapp_buffer/settings.py",
     }
 )
