@@ -1,11 +1,11 @@
-"""The composition roots: each function's use case wired to its adapters from the environment the Pulumi program
-sets — once per warm container, or as a test or the sandbox installs it."""
+"""The composition roots: `<function>(settings=None, *, <parts>)` wires a function's use case from its settings (read
+from the environment when not handed in) and builds each part a test or the sandbox does not hand in."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -50,35 +50,38 @@ from whatsapp_buffer.relay.streaming import StreamingEvent
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
 
+P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Installed(Generic[R]):
-    """A function's use case: installed by a test or the sandbox, otherwise built from the environment on the first
-    invocation and kept for the warm container's life."""
+class Installed(Generic[P, R]):
+    """The use case a function's handler calls: composed by `build` from what a test or the sandbox hands in, or
+    from the environment alone on the first invocation, and kept for the warm container's life."""
 
-    def __init__(self, build: Callable[[], R]) -> None:
-        self._build = build
+    def __init__(self, compose: Callable[P, R]) -> None:
+        self._compose = compose
         self.current: R | None = None
 
-    def install(self, runtime: R) -> R:
-        self.current = runtime
-        return runtime
+    def build(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.current = self._compose(*args, **kwargs)
+        return self.current
 
     def reset(self) -> None:
         self.current = None
 
     def get(self) -> R:
-        return self.current or self.install(self._build())
+        if self.current is None:
+            self.current = cast(Callable[[], R], self._compose)()
+        return self.current
 
 
-def ingest(settings: IngestSettings | None = None, store: RawStore | None = None) -> Ingest:
+def ingest(settings: IngestSettings | None = None, *, store: RawStore | None = None) -> Ingest:
     settings = settings or IngestSettings.from_env()
     return Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
 
 
 def aggregator(
-    settings: AggregatorSettings | None = None, store: RawStore | None = None, queue: BurstsQueue | None = None
+    settings: AggregatorSettings | None = None, *, store: RawStore | None = None, queue: BurstsQueue | None = None
 ) -> Aggregator:
     settings = settings or AggregatorSettings.from_env()
     return Aggregator(
@@ -88,16 +91,21 @@ def aggregator(
     )
 
 
-def sweeper(settings: SweeperSettings | None = None, store: RawStore | None = None) -> Sweeper:
+def sweeper(settings: SweeperSettings | None = None, *, store: RawStore | None = None) -> Sweeper:
     settings = settings or SweeperSettings.from_env()
     return Sweeper(store=store or RawStore(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
 
 
-def outreach(settings: OutreachSettings | None = None, whatsapp: WhatsApp | None = None) -> Outreach:
+def outreach(
+    settings: OutreachSettings | None = None,
+    *,
+    whatsapp: WhatsApp | None = None,
+    records: OutreachRecords | None = None,
+) -> Outreach:
     settings = settings or OutreachSettings.from_env()
     return Outreach(
         whatsapp=whatsapp or WhatsApp(settings.meta_api_version),
-        records=OutreachRecords(settings.sessions_table_name),
+        records=records or OutreachRecords(settings.sessions_table_name),
         phone_number_ids=settings.whatsapp_phone_number_ids,
     )
 
@@ -109,11 +117,20 @@ def _idempotency(key: str) -> IdempotencyConfig:
 
 
 def inbound(
-    delivery: BurstDelivery,
-    persistence: BasePersistenceLayer,
+    settings: InboundSettings | None = None,
+    *,
+    delivery: BurstDelivery | None = None,
+    persistence: BasePersistenceLayer | None = None,
     preparation: Preparation | None = None,
     late_transcripts: LateTranscripts | None = None,
 ) -> Inbound:
+    """A `delivery` handed in comes with the preparation and late transcripts handed in beside it (none if none);
+    otherwise all three are built from the settings."""
+    if delivery is None or persistence is None:
+        settings = settings or InboundSettings.from_env()
+        if delivery is None:
+            delivery, preparation, late_transcripts = _inbound_parts(settings)
+        persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("burst_id")
 
     @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
@@ -129,8 +146,7 @@ def inbound(
     )
 
 
-def inbound_from_env() -> Inbound:
-    settings = InboundSettings.from_env()
+def _inbound_parts(settings: InboundSettings) -> tuple[BurstDelivery, Preparation | None, LateTranscripts | None]:
     media = MediaStore(settings.media_bucket_name)
     transcripts = Transcripts(
         transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
@@ -171,10 +187,19 @@ def inbound_from_env() -> Inbound:
         late_transcripts=late,
         outreach=OutreachReplies(OutreachRecords(settings.sessions_table_name)),
     )
-    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation, late)
+    return delivery, preparation, late
 
 
-def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
+def outbound(
+    settings: OutboundSettings | None = None,
+    *,
+    relay: ReplyRelay | None = None,
+    persistence: BasePersistenceLayer | None = None,
+) -> Outbound:
+    if relay is None or persistence is None:
+        settings = settings or OutboundSettings.from_env()
+        relay = relay or _reply_relay(settings)
+        persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("message_id")
 
     @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
@@ -204,9 +229,8 @@ def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str
     return remember
 
 
-def outbound_from_env() -> Outbound:
-    settings = OutboundSettings.from_env()
-    relay = ReplyRelay(
+def _reply_relay(settings: OutboundSettings) -> ReplyRelay:
+    return ReplyRelay(
         sessions=SessionStore(settings.sessions_table_name),
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),
@@ -217,4 +241,3 @@ def outbound_from_env() -> Outbound:
         else None,
         presence=settings.agent_presence,
     )
-    return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

@@ -84,14 +84,14 @@ def ingest_settings() -> IngestSettings:
 
 @pytest.fixture
 def ingest(store, ingest_settings, virtual_clock) -> Iterator[Ingest]:
-    yield ingest_module.build(ingest_settings, store)
+    yield ingest_module.build(ingest_settings, store=store)
     ingest_module.installed.reset()
 
 
 @pytest.fixture
 def aggregator(store, queue_url, virtual_clock) -> Iterator[Aggregator]:
     settings = AggregatorSettings(raw_table_name=TABLE, bursts_queue_url=queue_url, policy=POLICY)
-    yield aggregator_module.build(settings, store, BurstsQueue(queue_url, boto3.client("sqs")))
+    yield aggregator_module.build(settings, store=store, queue=BurstsQueue(queue_url, boto3.client("sqs")))
     aggregator_module.installed.reset()
 
 

@@ -96,10 +96,14 @@ class World:
             late_transcripts=self.late,
             now=lambda: self.now,
         )
-        inbound.configure(
-            delivery,
-            DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb),
-            late_transcripts=self.late,
+        self.delivery = delivery
+        self.persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb)
+        self.install()
+
+    def install(self, preparation=None):
+        """The inbound function built on this world (with `preparation`: as a stack that transcribes builds it)."""
+        inbound.build(
+            delivery=self.delivery, persistence=self.persistence, preparation=preparation, late_transcripts=self.late
         )
 
     def enqueue(self, *bodies_and_groups):
@@ -158,7 +162,7 @@ class World:
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def text_burst(*texts, conversation=MARIA, name="Maria"):
@@ -426,7 +430,7 @@ def test_mark_as_read_sends_a_read_receipt_for_the_last_message():
     with mock_aws():
         world = World(mark_as_read=True)
         world.deliver(text_burst("a", "b"))
-    inbound.reset()
+    inbound.installed.reset()
     (receipt,) = world.fake.whatsapp_sent()
     assert receipt == {
         "origination": ORIGIN,
@@ -444,7 +448,7 @@ def test_a_read_receipt_whatsapp_refuses_does_not_fail_the_delivered_burst(code,
         _, failed = world.deliver(text_burst("a", "b"))
         assert not failed
         assert world.fake.contents(world.session().contact_id) == ["a", "b"]
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def test_an_sdk_that_does_not_know_a_parameter_is_a_clear_logged_failure_not_a_silent_retry(world, caplog):

@@ -110,7 +110,7 @@ def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_cl
     settings = IngestSettings(
         store.table_name, retention_hours=1, ignore_reactions=flags[0], ignore_stickers=flags[1], max_wait_seconds=60
     )
-    ingest_module.build(settings, store)
+    ingest_module.build(settings, store=store)
     try:
         # WHEN one arrives
         result = deliver(eum.entry(fixture))

@@ -97,7 +97,7 @@ def test_messages_of_one_event_follow_each_other_with_no_gap_and_one_read_per_co
 def test_an_ignored_reaction_reports_no_gap_and_is_no_previous_message(store, virtual_clock, capsys):
     # GIVEN ingest ignoring reactions
     settings = IngestSettings(store.table_name, 1, ignore_reactions=True, ignore_stickers=True, max_wait_seconds=60)
-    ingest_module.build(settings, store)
+    ingest_module.build(settings, store=store)
     try:
         deliver(eum.message("wamid.1"))
         virtual_clock.set(T0 + 4)

@@ -59,7 +59,7 @@ class RefusalWorld(World):
         settings = IngestSettings(
             raw_table_name="raw", retention_hours=24, ignore_reactions=False, ignore_stickers=False, max_wait_seconds=60
         )
-        ingest_module.build(settings, self.raw)
+        ingest_module.build(settings, store=self.raw)
         self.notices = RefusalNotices(
             sessions=self.sessions,
             participant=ChatParticipant(self.fake.participant_client),
@@ -94,7 +94,7 @@ class RefusalWorld(World):
 def world():
     with mock_aws():
         yield RefusalWorld()
-    outbound.reset()
+    outbound.installed.reset()
     ingest_module.installed.reset()
 
 

@@ -26,7 +26,7 @@ STRANDED_AFTER = POLICY.max_wait_seconds + MARGIN_SECONDS
 @pytest.fixture
 def sweeper(store, virtual_clock) -> Iterator[Sweeper]:
     settings = SweeperSettings(raw_table_name=TABLE, max_wait_seconds=POLICY.max_wait_seconds)
-    yield sweeper_module.build(settings, store)
+    yield sweeper_module.build(settings, store=store)
     sweeper_module.installed.reset()
 
 
