@@ -167,6 +167,8 @@ LOG_RETENTION_DAYS = (
 )
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+END_OF_TURN_POLICIES = ("fixed", "cues")
+"""What `endOfTurn` may be (`buffer.end_of_turn`)."""
 _UUID = Text(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "a UUID like 00000000-0000-0000-0000-000000000000",
@@ -202,7 +204,8 @@ SETTINGS: tuple[Setting, ...] = (
         default=11, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
-        "endOfTurn", Text(r"^(fixed|cues)$", "fixed or cues", "fixed, cues"),
+        "endOfTurn",
+        Text(f"^({'|'.join(END_OF_TURN_POLICIES)})$", " or ".join(END_OF_TURN_POLICIES), ", ".join(END_OF_TURN_POLICIES)),
         "How long the quiet period is after each message: fixed waits bufferSeconds after every message; cues waits "
         "0.3x after one that looks finished (thanks, a question, a long text, a voice note, a location), 1.25x after "
         "one that does not (a trailing comma or conjunction, a greeting, a photo without words), and at least the "
