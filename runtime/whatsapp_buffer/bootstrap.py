@@ -24,15 +24,8 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
-from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
-from whatsapp_buffer.buffer.sweep import Sweeper
-from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
-from whatsapp_buffer.deliver.media import CustomerMedia
-from whatsapp_buffer.deliver.outreach_reply import OutreachReplies
-from whatsapp_buffer.deliver.prepare import Preparation
-from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
-from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
+from whatsapp_buffer.aggregator.flush import FLUSH_CONCURRENCY, Aggregator
+from whatsapp_buffer.aggregator.sweep import Sweeper
 from whatsapp_buffer.function_settings import (
     AggregatorSettings,
     InboundSettings,
@@ -41,11 +34,18 @@ from whatsapp_buffer.function_settings import (
     OutreachSettings,
     SweeperSettings,
 )
+from whatsapp_buffer.inbound import render
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_prefix
+from whatsapp_buffer.inbound.customer_media import CustomerMedia
+from whatsapp_buffer.inbound.late_transcripts import LateTranscripts
+from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
+from whatsapp_buffer.inbound.prepare import Preparation
+from whatsapp_buffer.inbound.send_burst import BurstSender, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender
+from whatsapp_buffer.outbound.streaming import StreamingEvent
 from whatsapp_buffer.outreach.send_template import Outreach
-from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
-from whatsapp_buffer.relay.streaming import StreamingEvent
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
@@ -119,26 +119,26 @@ def _idempotency(key: str) -> IdempotencyConfig:
 def inbound(
     settings: InboundSettings | None = None,
     *,
-    delivery: BurstDelivery | None = None,
+    sender: BurstSender | None = None,
     persistence: BasePersistenceLayer | None = None,
     preparation: Preparation | None = None,
     late_transcripts: LateTranscripts | None = None,
 ) -> Inbound:
-    """A `delivery` handed in comes with the preparation and late transcripts handed in beside it (none if none);
+    """A `sender` handed in comes with the preparation and late transcripts handed in beside it (none if none);
     otherwise all three are built from the settings."""
-    if delivery is None or persistence is None:
+    if sender is None or persistence is None:
         settings = settings or InboundSettings.from_env()
-        if delivery is None:
-            delivery, preparation, late_transcripts = _inbound_parts(settings)
+        if sender is None:
+            sender, preparation, late_transcripts = _inbound_parts(settings)
         persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("burst_id")
 
     @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
     def deliver_once(*, burst: Burst) -> dict[str, Any]:
-        return delivery.deliver(burst)
+        return sender.deliver(burst)
 
     return Inbound(
-        delivery=delivery,
+        sender=sender,
         deliver_once=deliver_once,
         idempotency=config,
         preparation=preparation,
@@ -146,7 +146,7 @@ def inbound(
     )
 
 
-def _inbound_parts(settings: InboundSettings) -> tuple[BurstDelivery, Preparation | None, LateTranscripts | None]:
+def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation | None, LateTranscripts | None]:
     media = MediaStore(settings.media_bucket_name)
     transcripts = Transcripts(
         transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
@@ -171,7 +171,7 @@ def _inbound_parts(settings: InboundSettings) -> tuple[BurstDelivery, Preparatio
             whatsapp=whatsapp,
             echo_transcripts=settings.echo_transcripts,
         )
-    delivery = BurstDelivery(
+    sender = BurstSender(
         settings=settings,
         sessions=sessions,
         contacts=ChatContacts(
@@ -187,34 +187,34 @@ def _inbound_parts(settings: InboundSettings) -> tuple[BurstDelivery, Preparatio
         late_transcripts=late,
         outreach=OutreachReplies(OutreachRecords(settings.sessions_table_name)),
     )
-    return delivery, preparation, late
+    return sender, preparation, late
 
 
 def outbound(
     settings: OutboundSettings | None = None,
     *,
-    relay: ReplyRelay | None = None,
+    sender: ReplySender | None = None,
     persistence: BasePersistenceLayer | None = None,
 ) -> Outbound:
-    if relay is None or persistence is None:
+    if sender is None or persistence is None:
         settings = settings or OutboundSettings.from_env()
-        relay = relay or _reply_relay(settings)
+        sender = sender or _reply_sender(settings)
         persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("message_id")
 
     @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
     def relay_once(*, event: StreamingEvent) -> str:
-        return relay.relay(event)
+        return sender.relay(event)
 
     # Its own copy of the store: Powertools configures a store with the function it guards at each call, so one store
     # shared by a guarded function and one it calls would record the outer result under the inner function's key.
     @idempotent_function(data_keyword_argument="part", persistence_store=copy.copy(persistence), config=config)
     def send_part_once(*, part: dict[str, str]) -> str:
-        return relay.send_part(part=part)
+        return sender.send_part(part=part)
 
-    relay.send_part_once = send_part_once
+    sender.send_part_once = send_part_once
 
-    return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
+    return Outbound(sender=sender, relay_once=relay_once, idempotency=config)
 
 
 def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str, str], None]:
@@ -229,8 +229,8 @@ def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str
     return remember
 
 
-def _reply_relay(settings: OutboundSettings) -> ReplyRelay:
-    return ReplyRelay(
+def _reply_sender(settings: OutboundSettings) -> ReplySender:
+    return ReplySender(
         sessions=SessionStore(settings.sessions_table_name),
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),

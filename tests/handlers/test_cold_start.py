@@ -9,8 +9,8 @@ import pytest
 
 from tests.fixtures.fakes import LambdaContext
 from tests.unit.test_settings import AGGREGATOR_ENV, INBOUND_ENV, INGEST_ENV, SHARED_BRIDGE_ENV
-from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.errors import ConfigurationError
+from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import ENVIRONMENT, FUNCTIONS
 
 ENVIRONMENTS = {

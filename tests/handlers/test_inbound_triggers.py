@@ -9,9 +9,9 @@ from moto import mock_aws
 
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import World, text_burst
-from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import UnsupportedEvent
+from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 
 # One event of each trigger, as Lambda hands it over: an SQS batch, a DynamoDB stream batch, an EventBridge event
 # of Transcribe (detail-type "Transcribe Job State Change") and the sweep schedule's fixed input.

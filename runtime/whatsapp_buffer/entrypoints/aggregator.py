@@ -1,4 +1,4 @@
-"""Function `aggregator`: the raw table's stream on a tumbling window -> bursts (use case: `whatsapp_buffer.buffer.flush`)."""
+"""Function `aggregator`: the raw table's stream on a tumbling window -> bursts (use case: `whatsapp_buffer.aggregator.flush`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Function `inbound`: four triggers, one row each in `TRIGGERS` (use case: `whatsapp_buffer.deliver.send_burst`).
+"""Function `inbound`: four triggers, one row each in `TRIGGERS` (use case: `whatsapp_buffer.inbound.send_burst`).
 
 An event no row recognises is refused (`UnsupportedEvent`), never answered as an empty success. The bursts queue goes
 through Powertools' FIFO partial batch processor, which keeps each conversation's order; a body that is not a burst
@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.deliver.late_transcripts import is_sweep_event, is_transcribe_event
-from whatsapp_buffer.deliver.send_burst import Inbound
 from whatsapp_buffer.errors import UnsupportedEvent
+from whatsapp_buffer.inbound.late_transcripts import is_sweep_event, is_transcribe_event
+from whatsapp_buffer.inbound.send_burst import Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
 
 installed = bootstrap.Installed(bootstrap.inbound)

@@ -1,4 +1,4 @@
-"""Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.relay.relay_reply`).
+"""Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.outbound.send_reply`).
 
 A malformed body raises `MalformedEvent`: SNS invokes asynchronously, so Lambda's retries and the DLQ keep it.
 """
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
-from whatsapp_buffer.relay.relay_reply import parse_record
+from whatsapp_buffer.outbound.send_reply import parse_record
 
 installed = bootstrap.Installed(bootstrap.outbound)
 build = installed.build

@@ -1,5 +1,5 @@
 """Function `sweeper`: every minute (EventBridge Scheduler) -> stranded conversations back into the flow (use case:
-`whatsapp_buffer.buffer.sweep`)."""
+`whatsapp_buffer.aggregator.sweep`)."""
 
 from __future__ import annotations
 
