@@ -133,7 +133,7 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
     """Median burst latency (last message -> the agent's first item, virtual s), the median wait a flush would have
     for a job still running, transcripts placed, and the median wall time of the inbound function per burst."""
     from sandbox.replay import Replay
-    from whatsapp_buffer.function_settings import InboundSettings
+    from whatsapp_buffer.environment import InboundSettings
 
     events = _latency_trace(customers, voice)
     flush_walls: list[float] = []

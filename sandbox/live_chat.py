@@ -27,7 +27,8 @@ from sandbox import trace
 from sandbox.fakes.templates import FakeTemplate, suffix_of
 from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
 from sandbox.report import whatsapp_out
-from whatsapp_buffer.function_settings import AggregatorSettings, BufferPolicy
+from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.environment import AggregatorSettings
 
 CUSTOMER = "15550001111"
 PROMPT = "you › "

@@ -26,7 +26,7 @@ from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.aggregator.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.aggregator.sweep import Sweeper
-from whatsapp_buffer.function_settings import (
+from whatsapp_buffer.environment import (
     AggregatorSettings,
     InboundSettings,
     IngestSettings,

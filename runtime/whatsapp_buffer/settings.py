@@ -1,17 +1,11 @@
-"""Every setting and every environment variable of the stack, declared once, and what each Lambda reads from it.
+"""The one declaration of every setting and environment variable of the stack, and which functions read each.
 
-`SETTINGS` declares each stack config key: its rule (type and range), default, description, the environment variable
-that carries it and the functions that read it. `WIRING` declares the environment that comes from resources (table
-names, queue URLs, topic ARNs). From these two tables:
-
-* `components/settings.py` validates stack config and builds `StackSettings`; the components build each function's
-  environment (exactly the variables that function reads);
-* each function reads its environment once, at cold start, into its typed settings (`function_settings`:
-  `IngestSettings`, ...);
-* tests check that Pulumi.yaml's `config:` block and the README's table say what the declaration says.
-
-This module is packaged into the Lambdas and loaded by the Pulumi program, so it imports nothing but the standard
-library.
+`SETTINGS`: each stack config key with its rule (type and range), default, description, environment variable and
+readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs). The
+program validates the stack's config against it and gives each function exactly its variables
+(`components/settings.py`); each function reads them back into its typed settings (`environment`); Pulumi.yaml's
+config block and the README's table are generated from it. Packaged into the Lambdas and loaded by the program, so
+it imports nothing but the standard library.
 """
 
 from __future__ import annotations

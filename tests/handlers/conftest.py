@@ -23,9 +23,10 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator.flush import Aggregator
+from whatsapp_buffer.aggregator.policy import BufferPolicy
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
-from whatsapp_buffer.function_settings import AggregatorSettings, BufferPolicy, IngestSettings
+from whatsapp_buffer.environment import AggregatorSettings, IngestSettings
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, TypingSignal
 

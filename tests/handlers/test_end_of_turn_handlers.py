@@ -12,7 +12,7 @@ from tests.handlers.test_aggregator import arrive, run_windows, texts
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
-from whatsapp_buffer.function_settings import AggregatorSettings
+from whatsapp_buffer.environment import AggregatorSettings
 from whatsapp_buffer.model import Conversation
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)

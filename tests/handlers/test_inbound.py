@@ -20,7 +20,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.entrypoints import inbound
-from whatsapp_buffer.function_settings import InboundSettings
+from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
 

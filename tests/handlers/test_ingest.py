@@ -10,8 +10,8 @@ from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
-from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.model import Conversation
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)

@@ -11,8 +11,8 @@ from tests.fixtures import eum
 from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import TransientAwsError
-from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.ingest.accept import follow_up_gap
 from whatsapp_buffer.model import Conversation
 

@@ -18,7 +18,7 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.outreach_records import OutreachRecords
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.entrypoints import outreach
-from whatsapp_buffer.function_settings import InboundSettings, OutreachSettings
+from whatsapp_buffer.environment import InboundSettings, OutreachSettings
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
 from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for

@@ -31,7 +31,7 @@ from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
-from whatsapp_buffer.function_settings import IngestSettings
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.outbound import notice_texts

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.function_settings import (
+from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.environment import (
     AggregatorSettings,
-    BufferPolicy,
     InboundSettings,
     IngestSettings,
     OutboundSettings,
 )
+from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import ENVIRONMENT
 
 INGEST_ENV = {

@@ -43,6 +43,7 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator import debounce, merge
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import ClaimInFlight, ConversationBuffer
+from whatsapp_buffer.aggregator.policy import BufferPolicy
 from whatsapp_buffer.aggregator.window import (
     NO_IMAGE,
     choose_anchor,
@@ -57,7 +58,6 @@ from whatsapp_buffer.aggregator.window import (
     window_state,
 )
 from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
-from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
 

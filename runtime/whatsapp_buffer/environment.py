@@ -3,7 +3,8 @@
 `settings` declares every setting and variable and which functions read it; here `IngestSettings.from_env()` and its
 siblings read exactly their function's variables into fields named after the declared ones, typed by their
 annotations and held to the declared range or pattern. A missing or invalid variable is a deployment bug:
-`ConfigurationError` names it and its value. Like `settings`, it imports only the standard library and `errors`.
+`ConfigurationError` names it and its value. Besides the standard library it imports only `settings`, `errors` and
+the aggregator's `BufferPolicy`, which groups the debounce's settings.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Self, get_origin, get_type_hints
 
+from whatsapp_buffer.aggregator.policy import BufferPolicy
 from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import (
     AGGREGATOR,
-    END_OF_TURN_POLICIES,
     INBOUND,
     INGEST,
     NO_VALUES,
@@ -162,29 +163,6 @@ class IngestSettings(_FromEnvironment):
     max_wait_seconds: float
     """The cap of the follow-up gap ingest reports (`FollowUpGap`): bufferSeconds is at most this, so every longer gap
     ends a burst alike."""
-
-
-@dataclass(frozen=True)
-class BufferPolicy:
-    """When a conversation's pending messages become a burst (see `debounce`)."""
-
-    buffer_seconds: float
-    """Quiet period: flush once the customer has sent nothing for this long."""
-    max_wait_seconds: float
-    """Flush once the oldest pending message has waited this long, quiet or not."""
-    max_messages: int
-    """Flush once this many messages are pending."""
-    window_seconds: float
-    """The tumbling window: how often pending conversations are looked at."""
-    end_of_turn: str = "fixed"
-    """`fixed`: wait `buffer_seconds` after every message; `cues`: scale it by the latest message's cue
-    (`end_of_turn`)."""
-
-    def __post_init__(self) -> None:
-        if self.end_of_turn not in END_OF_TURN_POLICIES:
-            raise ConfigurationError(
-                f"end_of_turn={self.end_of_turn!r} is not one of {', '.join(END_OF_TURN_POLICIES)}"
-            )
 
 
 @dataclass(frozen=True)
