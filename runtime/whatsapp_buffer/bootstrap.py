@@ -71,6 +71,7 @@ class Installed(Generic[P, R]):
 
     def get(self) -> R:
         if self.current is None:
+            # Every composition root below takes only optional arguments: called with none, it reads the environment.
             self.current = cast(Callable[[], R], self._compose)()
         return self.current
 
