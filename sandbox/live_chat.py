@@ -27,7 +27,7 @@ from sandbox import trace
 from sandbox.fakes.templates import FakeTemplate, suffix_of
 from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
 from sandbox.report import whatsapp_out
-from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.environment import AggregatorSettings
 
 CUSTOMER = "15550001111"

@@ -4,7 +4,7 @@
 siblings read exactly their function's variables into fields named after the declared ones, typed by their
 annotations and held to the declared range or pattern. A missing or invalid variable is a deployment bug:
 `ConfigurationError` names it and its value. Besides the standard library it imports only `settings`, `errors` and
-the aggregator's `BufferPolicy`, which groups the debounce's settings.
+`buffer_policy`, which groups the debounce's settings.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Self, get_origin, get_type_hints
 
-from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import (
     AGGREGATOR,

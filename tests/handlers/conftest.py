@@ -23,7 +23,7 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator.flush import Aggregator
-from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.environment import AggregatorSettings, IngestSettings

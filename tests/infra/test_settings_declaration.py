@@ -129,8 +129,8 @@ def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
     ("module", "from_the_package"),
     [
         ("settings.py", set()),
-        ("environment.py", {"whatsapp_buffer.aggregator.policy", "whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
-        ("aggregator/policy.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+        ("environment.py", {"whatsapp_buffer.buffer_policy", "whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+        ("buffer_policy.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
     ],
 )
 def test_the_declaration_and_its_reading_import_only_the_standard_library_besides_the_package_modules_named(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.environment import (
     AggregatorSettings,
     InboundSettings,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatsapp_buffer.aggregator import end_of_turn
-from whatsapp_buffer.aggregator.policy import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 
 class Outcome(enum.Enum):

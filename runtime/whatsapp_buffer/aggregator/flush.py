@@ -43,7 +43,6 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator import debounce, merge
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import ClaimInFlight, ConversationBuffer
-from whatsapp_buffer.aggregator.policy import BufferPolicy
 from whatsapp_buffer.aggregator.window import (
     NO_IMAGE,
     choose_anchor,
@@ -57,6 +56,7 @@ from whatsapp_buffer.aggregator.window import (
     tick_of,
     window_state,
 )
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics

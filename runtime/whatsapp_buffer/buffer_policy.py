@@ -1,5 +1,6 @@
-"""When the aggregator turns a conversation's pending messages into a burst: the four numbers and the end-of-turn mode
-the debounce (`debounce`, `end_of_turn`) decides with; the aggregator's settings carry one (`environment`)."""
+"""Pure: when the aggregator turns a conversation's pending messages into a burst, the four numbers and the end-of-turn
+mode the debounce (`aggregator.debounce`, `end_of_turn`) decides with; the aggregator's settings carry one
+(`environment`)."""
 
 from __future__ import annotations
 
