@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from whatsapp_buffer.aggregator import debounce, merge
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from bench.metrics import Delivery
 from bench.traces import Message
 from whatsapp_buffer.aggregator import debounce, end_of_turn
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 
 def next_window_end(at: float, window_seconds: float) -> float:

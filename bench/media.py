@@ -126,6 +126,7 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
     """Median burst latency (last message -> the agent's first item, virtual s), the median wait a flush would have
     for a job still running, transcripts placed, and the median wall time of the inbound function per burst."""
     from sandbox.replay import Replay
+    from whatsapp_buffer.environment import InboundSettings
 
     events = _latency_trace(customers, voice)
     flush_walls: list[float] = []
@@ -157,7 +158,7 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
     first_at: dict[str, float] = {}
     for message in transcript["connect"]:
         first_at.setdefault(message["customer"], message["at"])
-    wait_limit = float(replay.wiring.functions["inbound"].env["TRANSCRIPT_WAIT_SECONDS"])
+    wait_limit = float(InboundSettings.from_env(replay.wiring.functions["inbound"].env).transcript_wait_seconds)
     # Jobs start in the order the voice notes were stored, one per customer.
     jobs = sorted(replay.services.fake.transcribe.jobs.values(), key=lambda job: job.created_at)
     flushes = [replay.clock.start + first_at[c] for c in sorted(first_at, key=lambda c: last_at[c])]

@@ -8,7 +8,7 @@ from typing import Any
 
 from bench import cost, debounce_model, metrics, sandbox_run, seed_model, traces
 from bench.metrics import Delivery
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.settings import SETTINGS
 
 _DEFAULTS = {setting.key: setting.default for setting in SETTINGS}

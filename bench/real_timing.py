@@ -17,7 +17,7 @@ from typing import Any
 from bench import debounce_model, metrics, seed_model
 from bench.metrics import Delivery
 from bench.traces import Message
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 BUFFERS = (5, 10, 15, 20, 25, 30)
 SEED_REFERENCE = 20

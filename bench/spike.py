@@ -25,8 +25,8 @@ from whatsapp_buffer.aggregator import flush
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
 from whatsapp_buffer.aggregator.window import merge_view
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate
-from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.ingest.accept import cue_of_message
 from whatsapp_buffer.model import Burst, Conversation, InboundMessage
 

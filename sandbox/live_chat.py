@@ -22,6 +22,8 @@ from sandbox import trace
 from sandbox.fakes.templates import FakeTemplate, suffix_of
 from sandbox.replay import DRAIN_SECONDS, START_EPOCH, Replay
 from sandbox.report import whatsapp_out
+from whatsapp_buffer.buffer_policy import BufferPolicy
+from whatsapp_buffer.environment import AggregatorSettings
 
 CUSTOMER = "15550001111"
 PROMPT = "you › "
@@ -53,9 +55,10 @@ class ChatSession:
     _offset: float = 0.0
 
     @property
-    def policy(self) -> dict[str, float]:
+    def policy(self) -> BufferPolicy:
+        """The aggregator's, read from the environment the program gives it as the function reads it."""
         env = self.replay.wiring.functions["aggregator"].env  # type: ignore[union-attr]
-        return {"buffer": float(env["BUFFER_SECONDS"]), "window": float(env["WINDOW_SECONDS"])}
+        return AggregatorSettings.from_env(env).policy
 
     def virtual_now(self) -> float:
         """Trace seconds: wall time since start (interactive) plus every fast-forward."""
@@ -108,8 +111,8 @@ class ChatSession:
         if not self.typed:
             return
         last = self.typed[-1][0]
-        window = self.policy["window"]
-        due = last + self.policy["buffer"]
+        window = self.policy.window_seconds
+        due = last + self.policy.buffer_seconds
         # Ingest stores a message a moment after it is typed, so the burst leaves at the first window end after `due`.
         leaves = (math.floor(due / window) + 1) * window
         now = self.virtual_now()
@@ -204,8 +207,8 @@ def chat(stdin: IO[str], stdout: IO[str], overrides: dict[str, str], customer: s
     session = ChatSession(replay, customer, stdout, interactive)
     policy = session.policy
     stdout.write(
-        f"Ready. You are WhatsApp customer {customer[-4:]}; bufferSeconds={policy['buffer']:.0f}, "
-        f"windowSeconds={policy['window']:.0f}.\nType messages quickly, then stop: they reach the agent as one. "
+        f"Ready. You are WhatsApp customer {customer[-4:]}; bufferSeconds={policy.buffer_seconds:.0f}, "
+        f"windowSeconds={policy.window_seconds:.0f}.\nType messages quickly, then stop: they reach the agent as one. "
         "/agent TEXT answers, /outreach NAME VALUES sends you a template, /wait N fast-forwards, /quit leaves.\n"
     )
     if interactive:
@@ -224,7 +227,7 @@ def chat(stdin: IO[str], stdout: IO[str], overrides: dict[str, str], customer: s
                 break
             session.advance(session.virtual_now())
         # Let what is in flight land before leaving (bursts still buffering, replies on their way).
-        session.advance(session.virtual_now() + policy["buffer"] + policy["window"] + 5)
+        session.advance(session.virtual_now() + policy.buffer_seconds + policy.window_seconds + 5)
         replay.pipeline.run(until=replay.clock.now + DRAIN_SECONDS)  # type: ignore[union-attr]
         session.show_new()
     finally:

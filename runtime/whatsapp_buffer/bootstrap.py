@@ -1,11 +1,11 @@
-"""The composition roots: each function's use case wired to its adapters from the environment the Pulumi program
-sets — once per warm container, or as a test or the sandbox installs it."""
+"""The composition roots: `<function>(settings=None, *, <parts>)` wires a function's use case from its settings (read
+from the environment when not handed in) and builds each part a test or the sandbox does not hand in."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar, cast
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -26,7 +26,7 @@ from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.aggregator.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.aggregator.sweep import Sweeper
-from whatsapp_buffer.function_settings import (
+from whatsapp_buffer.environment import (
     AggregatorSettings,
     InboundSettings,
     IngestSettings,
@@ -50,35 +50,39 @@ from whatsapp_buffer.outreach.send_template import Outreach
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
 
+P = ParamSpec("P")
 R = TypeVar("R")
 
 
-class Installed(Generic[R]):
-    """A function's use case: installed by a test or the sandbox, otherwise built from the environment on the first
-    invocation and kept for the warm container's life."""
+class Installed(Generic[P, R]):
+    """The use case a function's handler calls: composed by `build` from what a test or the sandbox hands in, or
+    from the environment alone on the first invocation, and kept for the warm container's life."""
 
-    def __init__(self, build: Callable[[], R]) -> None:
-        self._build = build
+    def __init__(self, compose: Callable[P, R]) -> None:
+        self._compose = compose
         self.current: R | None = None
 
-    def install(self, runtime: R) -> R:
-        self.current = runtime
-        return runtime
+    def build(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        self.current = self._compose(*args, **kwargs)
+        return self.current
 
     def reset(self) -> None:
         self.current = None
 
     def get(self) -> R:
-        return self.current or self.install(self._build())
+        if self.current is None:
+            # Every composition root below takes only optional arguments: called with none, it reads the environment.
+            self.current = cast(Callable[[], R], self._compose)()
+        return self.current
 
 
-def ingest(settings: IngestSettings | None = None, store: RawStore | None = None) -> Ingest:
+def ingest(settings: IngestSettings | None = None, *, store: RawStore | None = None) -> Ingest:
     settings = settings or IngestSettings.from_env()
     return Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
 
 
 def aggregator(
-    settings: AggregatorSettings | None = None, store: RawStore | None = None, queue: BurstsQueue | None = None
+    settings: AggregatorSettings | None = None, *, store: RawStore | None = None, queue: BurstsQueue | None = None
 ) -> Aggregator:
     settings = settings or AggregatorSettings.from_env()
     return Aggregator(
@@ -88,16 +92,21 @@ def aggregator(
     )
 
 
-def sweeper(settings: SweeperSettings | None = None, store: RawStore | None = None) -> Sweeper:
+def sweeper(settings: SweeperSettings | None = None, *, store: RawStore | None = None) -> Sweeper:
     settings = settings or SweeperSettings.from_env()
     return Sweeper(store=store or RawStore(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
 
 
-def outreach(settings: OutreachSettings | None = None, whatsapp: WhatsApp | None = None) -> Outreach:
+def outreach(
+    settings: OutreachSettings | None = None,
+    *,
+    whatsapp: WhatsApp | None = None,
+    records: OutreachRecords | None = None,
+) -> Outreach:
     settings = settings or OutreachSettings.from_env()
     return Outreach(
         whatsapp=whatsapp or WhatsApp(settings.meta_api_version),
-        records=OutreachRecords(settings.sessions_table_name),
+        records=records or OutreachRecords(settings.sessions_table_name),
         phone_number_ids=settings.whatsapp_phone_number_ids,
     )
 
@@ -109,19 +118,28 @@ def _idempotency(key: str) -> IdempotencyConfig:
 
 
 def inbound(
-    delivery: BurstSender,
-    persistence: BasePersistenceLayer,
+    settings: InboundSettings | None = None,
+    *,
+    sender: BurstSender | None = None,
+    persistence: BasePersistenceLayer | None = None,
     preparation: Preparation | None = None,
     late_transcripts: LateTranscripts | None = None,
 ) -> Inbound:
+    """A `sender` handed in comes with the preparation and late transcripts handed in beside it (none if none);
+    otherwise all three are built from the settings."""
+    if sender is None or persistence is None:
+        settings = settings or InboundSettings.from_env()
+        if sender is None:
+            sender, preparation, late_transcripts = _inbound_parts(settings)
+        persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("burst_id")
 
     @idempotent_function(data_keyword_argument="burst", persistence_store=persistence, config=config)
     def deliver_once(*, burst: Burst) -> dict[str, Any]:
-        return delivery.deliver(burst)
+        return sender.deliver(burst)
 
     return Inbound(
-        sender=delivery,
+        sender=sender,
         deliver_once=deliver_once,
         idempotency=config,
         preparation=preparation,
@@ -129,8 +147,7 @@ def inbound(
     )
 
 
-def inbound_from_env() -> Inbound:
-    settings = InboundSettings.from_env()
+def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation | None, LateTranscripts | None]:
     media = MediaStore(settings.media_bucket_name)
     transcripts = Transcripts(
         transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
@@ -155,7 +172,7 @@ def inbound_from_env() -> Inbound:
             whatsapp=whatsapp,
             echo_transcripts=settings.echo_transcripts,
         )
-    delivery = BurstSender(
+    sender = BurstSender(
         settings=settings,
         sessions=sessions,
         contacts=ChatContacts(
@@ -171,25 +188,34 @@ def inbound_from_env() -> Inbound:
         late_transcripts=late,
         outreach=OutreachReplies(OutreachRecords(settings.sessions_table_name)),
     )
-    return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation, late)
+    return sender, preparation, late
 
 
-def outbound(relay: ReplySender, persistence: BasePersistenceLayer) -> Outbound:
+def outbound(
+    settings: OutboundSettings | None = None,
+    *,
+    sender: ReplySender | None = None,
+    persistence: BasePersistenceLayer | None = None,
+) -> Outbound:
+    if sender is None or persistence is None:
+        settings = settings or OutboundSettings.from_env()
+        sender = sender or _reply_sender(settings)
+        persistence = persistence or DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name)
     config = _idempotency("message_id")
 
     @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
     def relay_once(*, event: StreamingEvent) -> str:
-        return relay.relay(event)
+        return sender.relay(event)
 
     # Its own copy of the store: Powertools configures a store with the function it guards at each call, so one store
     # shared by a guarded function and one it calls would record the outer result under the inner function's key.
     @idempotent_function(data_keyword_argument="part", persistence_store=copy.copy(persistence), config=config)
     def send_part_once(*, part: dict[str, str]) -> str:
-        return relay.send_part(part=part)
+        return sender.send_part(part=part)
 
-    relay.send_part_once = send_part_once
+    sender.send_part_once = send_part_once
 
-    return Outbound(sender=relay, relay_once=relay_once, idempotency=config)
+    return Outbound(sender=sender, relay_once=relay_once, idempotency=config)
 
 
 def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str, str], None]:
@@ -204,9 +230,8 @@ def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str
     return remember
 
 
-def outbound_from_env() -> Outbound:
-    settings = OutboundSettings.from_env()
-    relay = ReplySender(
+def _reply_sender(settings: OutboundSettings) -> ReplySender:
+    return ReplySender(
         sessions=SessionStore(settings.sessions_table_name),
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),
@@ -217,4 +242,3 @@ def outbound_from_env() -> Outbound:
         else None,
         presence=settings.agent_presence,
     )
-    return outbound(relay, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name))

@@ -1,17 +1,11 @@
-"""Every setting and every environment variable of the stack, declared once, and what each Lambda reads from it.
+"""The one declaration of every setting and environment variable of the stack, and which functions read each.
 
-`SETTINGS` declares each stack config key: its rule (type and range), default, description, the environment variable
-that carries it and the functions that read it. `WIRING` declares the environment that comes from resources (table
-names, queue URLs, topic ARNs). From these two tables:
-
-* `components/stack_config.py` validates stack config and builds `StackSettings`; the components build each function's
-  environment (exactly the variables that function reads);
-* each function reads its environment once, at cold start, into its typed settings (`function_settings`:
-  `IngestSettings`, ...);
-* tests check that Pulumi.yaml's `config:` block and the README's table say what the declaration says.
-
-This module is packaged into the Lambdas and loaded by the Pulumi program, so it imports nothing but the standard
-library.
+`SETTINGS`: each stack config key with its rule (type and range), default, description, environment variable and
+readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs). The
+program validates the stack's config against it and gives each function exactly its variables
+(`components/stack_config.py`); each function reads them back into its typed settings (`environment`); Pulumi.yaml's
+config block and the README's table are generated from it. Packaged into the Lambdas and loaded by the program, so
+it imports nothing but the standard library.
 """
 
 from __future__ import annotations
@@ -167,6 +161,8 @@ LOG_RETENTION_DAYS = (
 )
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+END_OF_TURN_POLICIES = ("fixed", "cues")
+"""What `endOfTurn` may be (`aggregator.end_of_turn`)."""
 _UUID = Text(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "a UUID like 00000000-0000-0000-0000-000000000000",
@@ -202,7 +198,8 @@ SETTINGS: tuple[Setting, ...] = (
         default=11, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
-        "endOfTurn", Text(r"^(fixed|cues)$", "fixed or cues", "fixed, cues"),
+        "endOfTurn",
+        Text(f"^({'|'.join(END_OF_TURN_POLICIES)})$", " or ".join(END_OF_TURN_POLICIES), ", ".join(END_OF_TURN_POLICIES)),
         "How long the quiet period is after each message: fixed waits bufferSeconds after every message; cues waits "
         "0.3x after one that looks finished (thanks, a question, a long text, a voice note, a location), 1.25x after "
         "one that does not (a trailing comma or conjunction, a greeting, a photo without words), and at least the "

@@ -75,7 +75,7 @@ def outbound_world():
         world = test_outbound.World()
         world.record_contact = CONTACT
         yield world
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def test_every_streaming_corpus_input_has_an_expected_outcome():
@@ -114,7 +114,7 @@ BURSTS = {**corpus.files("bursts"), **corpus.generated_bursts()}
 def inbound_world():
     with test_inbound.mock_aws():
         yield test_inbound.World()
-    test_inbound.inbound.reset()
+    test_inbound.inbound.installed.reset()
 
 
 @pytest.mark.parametrize("name", sorted(BURSTS))

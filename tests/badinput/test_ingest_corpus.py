@@ -139,7 +139,7 @@ class RecordingStore:
 
 def test_a_thousand_messages_in_one_entry_are_all_stored_in_order(ingest_settings, virtual_clock):
     recording = RecordingStore()
-    ingest_module.build(ingest_settings, recording)
+    ingest_module.build(ingest_settings, store=recording)
     try:
         result = deliver(BODIES[THOUSAND])
     finally:

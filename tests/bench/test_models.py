@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench import debounce_model, seed_model
 from bench.traces import Message
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
 

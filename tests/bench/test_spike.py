@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bench import spike
 from whatsapp_buffer.aggregator import flush
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.model import Conversation
 
 

@@ -23,9 +23,10 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator.flush import Aggregator
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
-from whatsapp_buffer.function_settings import AggregatorSettings, BufferPolicy, IngestSettings
+from whatsapp_buffer.environment import AggregatorSettings, IngestSettings
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, TypingSignal
 
@@ -84,14 +85,14 @@ def ingest_settings() -> IngestSettings:
 
 @pytest.fixture
 def ingest(store, ingest_settings, virtual_clock) -> Iterator[Ingest]:
-    yield ingest_module.build(ingest_settings, store)
+    yield ingest_module.build(ingest_settings, store=store)
     ingest_module.installed.reset()
 
 
 @pytest.fixture
 def aggregator(store, queue_url, virtual_clock) -> Iterator[Aggregator]:
     settings = AggregatorSettings(raw_table_name=TABLE, bursts_queue_url=queue_url, policy=POLICY)
-    yield aggregator_module.build(settings, store, BurstsQueue(queue_url, boto3.client("sqs")))
+    yield aggregator_module.build(settings, store=store, queue=BurstsQueue(queue_url, boto3.client("sqs")))
     aggregator_module.installed.reset()
 
 

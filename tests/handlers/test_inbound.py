@@ -20,7 +20,7 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.entrypoints import inbound
-from whatsapp_buffer.function_settings import InboundSettings
+from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
 
@@ -79,7 +79,7 @@ class World:
             self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
         )
         self.late = late_transcripts(self) if late_transcripts else None
-        delivery = BurstSender(
+        self.sender = BurstSender(
             settings=config,
             sessions=self.sessions,
             contacts=ChatContacts(
@@ -96,10 +96,13 @@ class World:
             late_transcripts=self.late,
             now=lambda: self.now,
         )
-        inbound.configure(
-            delivery,
-            DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb),
-            late_transcripts=self.late,
+        self.persistence = DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb)
+        self.install()
+
+    def install(self, preparation=None):
+        """The inbound function built on this world (with `preparation`: as a stack that transcribes builds it)."""
+        inbound.build(
+            sender=self.sender, persistence=self.persistence, preparation=preparation, late_transcripts=self.late
         )
 
     def enqueue(self, *bodies_and_groups):
@@ -158,7 +161,7 @@ class World:
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def text_burst(*texts, conversation=MARIA, name="Maria"):
@@ -426,7 +429,7 @@ def test_mark_as_read_sends_a_read_receipt_for_the_last_message():
     with mock_aws():
         world = World(mark_as_read=True)
         world.deliver(text_burst("a", "b"))
-    inbound.reset()
+    inbound.installed.reset()
     (receipt,) = world.fake.whatsapp_sent()
     assert receipt == {
         "origination": ORIGIN,
@@ -444,7 +447,7 @@ def test_a_read_receipt_whatsapp_refuses_does_not_fail_the_delivered_burst(code,
         _, failed = world.deliver(text_burst("a", "b"))
         assert not failed
         assert world.fake.contents(world.session().contact_id) == ["a", "b"]
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def test_an_sdk_that_does_not_know_a_parameter_is_a_clear_logged_failure_not_a_silent_retry(world, caplog):

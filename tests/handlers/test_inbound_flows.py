@@ -29,7 +29,7 @@ def world(request):
     options = getattr(request, "param", {})
     with mock_aws():
         yield World(contact_flows=FLOWS, contact_flow_ids=[DEFAULT_FLOW, SALES_FLOW, SUPPORT_FLOW], **options)
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def started(world):

@@ -21,7 +21,7 @@ NEW_NUMBER = "15550009999"
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def with_user_id(burst, user_id=BSUID):

@@ -54,7 +54,7 @@ def make_world():
 
     with mock_aws():
         yield build
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def finish(world, seconds):

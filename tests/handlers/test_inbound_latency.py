@@ -18,7 +18,7 @@ from whatsapp_buffer.entrypoints import inbound
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def test_a_delivered_burst_reports_the_seconds_since_its_first_message_arrived(world, capsys):

@@ -20,7 +20,7 @@ from whatsapp_buffer.model import OutgoingItem
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@ transcript placed in the burst at the recording's place, next to its WAV; or one
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from moto import mock_aws
 
@@ -52,7 +50,7 @@ def make_world():
 
     with mock_aws():
         yield build
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def voice_burst(world, media_id="5550007", words=WORDS, ids=("wamid.a", "wamid.v", "wamid.b")):
@@ -203,14 +201,14 @@ def stream_event(world, burst):
 
 
 def prepare(world, event):
-    """What the inbound function does with a stream batch (installed as `inbound_from_env` would on this stack)."""
+    """What the inbound function does with a stream batch (built as `bootstrap.inbound` builds it on this stack)."""
     whatsapp = WhatsApp("v20.0", world.fake.social_client)
     media = MediaStore("media-bucket", world.s3)
     transcripts = transcribing()(world)
     preparation = Preparation(
         media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts
     )
-    inbound.installed.current = dataclasses.replace(inbound.installed.current, preparation=preparation)
+    world.install(preparation)
     return inbound.handler(event, LambdaContext())
 
 

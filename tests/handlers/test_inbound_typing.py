@@ -15,7 +15,7 @@ from whatsapp_buffer.model import TypingSignal
 def world():
     with mock_aws():
         yield World()
-    inbound.reset()
+    inbound.installed.reset()
 
 
 def signal(world, conversation=MARIA, age=0.0):

@@ -10,8 +10,8 @@ from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
-from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.model import Conversation
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
@@ -110,7 +110,7 @@ def test_ignored_reactions_and_stickers_are_counted_not_stored(store, virtual_cl
     settings = IngestSettings(
         store.table_name, retention_hours=1, ignore_reactions=flags[0], ignore_stickers=flags[1], max_wait_seconds=60
     )
-    ingest_module.build(settings, store)
+    ingest_module.build(settings, store=store)
     try:
         # WHEN one arrives
         result = deliver(eum.entry(fixture))

@@ -11,8 +11,8 @@ from tests.fixtures import eum
 from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
 from whatsapp_buffer.entrypoints import ingest as ingest_module
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import TransientAwsError
-from whatsapp_buffer.function_settings import IngestSettings
 from whatsapp_buffer.ingest.accept import follow_up_gap
 from whatsapp_buffer.model import Conversation
 
@@ -97,7 +97,7 @@ def test_messages_of_one_event_follow_each_other_with_no_gap_and_one_read_per_co
 def test_an_ignored_reaction_reports_no_gap_and_is_no_previous_message(store, virtual_clock, capsys):
     # GIVEN ingest ignoring reactions
     settings = IngestSettings(store.table_name, 1, ignore_reactions=True, ignore_stickers=True, max_wait_seconds=60)
-    ingest_module.build(settings, store)
+    ingest_module.build(settings, store=store)
     try:
         deliver(eum.message("wamid.1"))
         virtual_clock.set(T0 + 4)

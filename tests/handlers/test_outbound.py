@@ -60,7 +60,9 @@ class World:
             template=template,
             presence=presence,
         )
-        outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
+        outbound.build(
+            sender=relay, persistence=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb)
+        )
 
     def open_session(self, contact_id=None, customer_wrote_at=None, last_message_id=None):
         """A live chat in the fake and a session pointing at it (or at `contact_id`), as the inbound side leaves it;
@@ -116,7 +118,7 @@ class World:
 def world():
     with mock_aws():
         yield World()
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def test_an_agent_message_reaches_the_customer_from_the_business_number(world):
@@ -287,7 +289,7 @@ def sync_world():
     """End User Messaging refusing a free-form send outside the window at once (ValidationException "(#131047) …")."""
     with mock_aws():
         yield World(service_window="sync")
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def test_a_reply_25_hours_after_the_customer_last_wrote_is_withheld_and_the_agent_told_why(world):
@@ -366,7 +368,7 @@ def test_an_agent_file_after_the_window_is_withheld_and_named_to_the_agent(world
 def template_world():
     with mock_aws():
         yield World(template=Template("order_update", "pt_BR"))
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def test_after_the_window_the_approved_template_goes_once_and_the_agent_is_told(template_world):
@@ -551,7 +553,7 @@ def test_an_agent_file_whatsapp_would_refuse_is_told_before_anything_is_uploaded
 def presence_world():
     with mock_aws():
         yield World(presence=True)
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def receipts(world):

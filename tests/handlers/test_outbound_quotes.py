@@ -23,7 +23,9 @@ class QuotingWorld(World):
         super().__init__()
         relay = outbound.installed.get().sender
         relay._remember_said = remember
-        outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
+        outbound.build(
+            sender=relay, persistence=DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb)
+        )
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def raw():
         store = RawStore("raw", None)
         create_raw_table(store.client, "raw")
         yield store
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def test_what_the_agent_said_is_kept_as_a_short_clip_under_its_whatsapp_id(raw, monkeypatch):

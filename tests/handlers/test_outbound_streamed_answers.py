@@ -53,7 +53,7 @@ def streamed(parts=ANSWER, message_id="bot-answer-1"):
 def world():
     with mock_aws():
         yield World()
-    outbound.reset()
+    outbound.installed.reset()
 
 
 def texts(world):

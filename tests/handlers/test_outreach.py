@@ -11,17 +11,17 @@ from moto import mock_aws
 
 from sandbox.fakes.templates import FakeTemplate
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_sessions_table
+from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.outreach_records import OutreachRecords
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.entrypoints import outreach
-from whatsapp_buffer.function_settings import InboundSettings, OutreachSettings
+from whatsapp_buffer.environment import InboundSettings, OutreachSettings
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
 from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
-from whatsapp_buffer.outreach.send_template import Outreach
 
 T0 = 1_000_000_000.0
 SUFFIX = "5f811eaa4c81499384c496b909afbb1a"
@@ -44,13 +44,13 @@ class World:
         templates.add(WABA, FakeTemplate("order_update", parameters=2, text="Hi {{1}}, order {{2}} shipped."))
         templates.add(WABA, FakeTemplate("spring_sale", status="PENDING"))
         self.records = OutreachRecords("sessions", self.dynamodb)
-        self.outreach = outreach.installed.install(
-            Outreach(
-                whatsapp=WhatsApp("v20.0", self.fake.social_client),
-                records=self.records,
-                phone_number_ids=allowed,
-                now=lambda: self.now,
-            )
+        clock.set_source(lambda: self.now)
+        self.outreach = outreach.build(
+            OutreachSettings(
+                meta_api_version="v20.0", whatsapp_phone_number_ids=allowed, sessions_table_name="sessions"
+            ),
+            whatsapp=WhatsApp("v20.0", self.fake.social_client),
+            records=self.records,
         )
         self.delivery = BurstSender(
             settings=InboundSettings(

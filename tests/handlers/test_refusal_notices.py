@@ -31,7 +31,7 @@ from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
-from whatsapp_buffer.function_settings import IngestSettings
+from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.outbound import notice_texts
@@ -59,7 +59,7 @@ class RefusalWorld(World):
         settings = IngestSettings(
             raw_table_name="raw", retention_hours=24, ignore_reactions=False, ignore_stickers=False, max_wait_seconds=60
         )
-        ingest_module.build(settings, self.raw)
+        ingest_module.build(settings, store=self.raw)
         self.notices = RefusalNotices(
             sessions=self.sessions,
             participant=ChatParticipant(self.fake.participant_client),
@@ -94,7 +94,7 @@ class RefusalWorld(World):
 def world():
     with mock_aws():
         yield RefusalWorld()
-    outbound.reset()
+    outbound.installed.reset()
     ingest_module.installed.reset()
 
 

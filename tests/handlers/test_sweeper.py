@@ -16,7 +16,7 @@ from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from tests.handlers.test_aggregator import arrive, run_windows
 from whatsapp_buffer.aggregator.sweep import MARGIN_SECONDS, Sweeper
 from whatsapp_buffer.entrypoints import sweeper as sweeper_module
-from whatsapp_buffer.function_settings import SweeperSettings
+from whatsapp_buffer.environment import SweeperSettings
 from whatsapp_buffer.model import Conversation
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
@@ -26,7 +26,7 @@ STRANDED_AFTER = POLICY.max_wait_seconds + MARGIN_SECONDS
 @pytest.fixture
 def sweeper(store, virtual_clock) -> Iterator[Sweeper]:
     settings = SweeperSettings(raw_table_name=TABLE, max_wait_seconds=POLICY.max_wait_seconds)
-    yield sweeper_module.build(settings, store)
+    yield sweeper_module.build(settings, store=store)
     sweeper_module.installed.reset()
 
 

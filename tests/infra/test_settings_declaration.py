@@ -1,5 +1,5 @@
 """The one declaration of every setting (runtime/whatsapp_buffer/settings.py) is what Pulumi.yaml, the README, the
-resource graph and each function's typed settings (function_settings.py) say."""
+resource graph and each function's typed settings (environment.py) say."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from infra_helpers import env, function
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
 from components.stack_config import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
 from sandbox.program import PROJECT_DIR, stack_config
-from whatsapp_buffer import function_settings
+from whatsapp_buffer import environment
 from whatsapp_buffer import settings as declared
 from whatsapp_buffer.settings import IdMap
 
@@ -75,14 +75,14 @@ def _fields(cls: type) -> set[str]:
 def test_each_functions_settings_have_a_field_for_exactly_what_it_reads(short_name):
     reads = {v.field for v in declared.environment_of(short_name) if not v.powertools}
 
-    assert _fields(function_settings.SETTINGS_CLASSES[short_name]) == reads
+    assert _fields(environment.SETTINGS_CLASSES[short_name]) == reads
 
 
 @pytest.mark.parametrize("short_name", declared.FUNCTIONS)
 def test_each_functions_settings_read_the_environment_the_program_gives_it(graph, short_name):
-    settings = function_settings.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
+    settings = environment.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
 
-    assert isinstance(settings, function_settings.SETTINGS_CLASSES[short_name])
+    assert isinstance(settings, environment.SETTINGS_CLASSES[short_name])
 
 
 def test_every_variable_name_and_field_is_declared_once():
@@ -129,7 +129,8 @@ def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
     ("module", "from_the_package"),
     [
         ("settings.py", set()),
-        ("function_settings.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+        ("environment.py", {"whatsapp_buffer.buffer_policy", "whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+        ("buffer_policy.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
     ],
 )
 def test_the_declaration_and_its_reading_import_only_the_standard_library_besides_the_package_modules_named(
@@ -175,4 +176,4 @@ def test_transcribe_languages_read_back_in_the_inbound_function_as_the_stack_set
     value = function_environment(
         declared.INBOUND, stack, {v.field: "x" for v in declared.WIRING if declared.INBOUND in v.readers}
     )
-    assert function_settings.InboundSettings.from_env(value).transcribe_languages == languages
+    assert environment.InboundSettings.from_env(value).transcribe_languages == languages

@@ -64,7 +64,7 @@ def test_function_sets_every_variable_its_runtime_settings_read(graph, short_nam
 
 @pytest.mark.parametrize("short_name", sorted(ENVIRONMENT))
 def test_function_environment_satisfies_its_runtime_settings_class(graph, short_name):
-    from whatsapp_buffer import function_settings as settings
+    from whatsapp_buffer import environment as settings
 
     parsers = {
         "ingest": settings.IngestSettings,

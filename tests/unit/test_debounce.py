@@ -17,7 +17,7 @@ from whatsapp_buffer.aggregator.debounce import (
     due_at,
     flush_due,
 )
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=5)
 T0 = 1_700_000_000.0

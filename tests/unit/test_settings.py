@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.function_settings import (
+from whatsapp_buffer.buffer_policy import BufferPolicy
+from whatsapp_buffer.environment import (
     AggregatorSettings,
-    BufferPolicy,
     InboundSettings,
     IngestSettings,
     OutboundSettings,
 )
+from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import ENVIRONMENT
 
 INGEST_ENV = {
@@ -81,7 +81,7 @@ def test_inbound_refuses_flows_per_number_that_are_not_a_json_object_of_strings(
 
 
 def test_an_end_of_turn_policy_the_aggregator_does_not_know_is_a_configuration_error():
-    with pytest.raises(ConfigurationError, match="END_OF_TURN='sometimes' is not one of fixed, cues"):
+    with pytest.raises(ConfigurationError, match="^environment variable END_OF_TURN='sometimes' is not fixed or cues$"):
         AggregatorSettings.from_env({**AGGREGATOR_ENV, "END_OF_TURN": "sometimes"})
 
 
@@ -160,3 +160,57 @@ def test_an_integer_variable_refuses_a_fraction():
 def test_the_first_missing_variable_in_field_order_is_named():
     with pytest.raises(ConfigurationError, match="RAW_TABLE_NAME is not set"):
         AggregatorSettings.from_env({})
+
+
+def test_a_policy_built_in_code_with_an_unknown_end_of_turn_is_refused():
+    with pytest.raises(ConfigurationError, match="^end_of_turn='sometimes' is not one of fixed, cues$"):
+        BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5, end_of_turn="sometimes")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("BUFFER_SECONDS", "0", "an integer from 1 to 300"),
+        ("BUFFER_SECONDS", "301", "an integer from 1 to 300"),
+        ("BUFFER_SECONDS", "12.5", "an integer from 1 to 300"),
+        ("BUFFER_SECONDS", "nan", "an integer from 1 to 300"),
+        ("BUFFER_SECONDS", "inf", "an integer from 1 to 300"),
+        ("MAX_WAIT_SECONDS", "19", "an integer from 20 to 900"),
+        ("WINDOW_SECONDS", "21", "an integer from 1 to 20"),
+        ("MAX_MESSAGES", "101", "an integer from 1 to 100"),
+    ],
+)
+def test_a_number_outside_its_declared_range_is_a_configuration_error_naming_the_variable(variable, value, expected):
+    # GIVEN the aggregator's environment with bufferSeconds 20 and one number outside what the declaration allows
+    with pytest.raises(ConfigurationError) as raised:
+        AggregatorSettings.from_env({**AGGREGATOR_ENV, variable: value})
+
+    assert str(raised.value) == f"environment variable {variable}={value!r} is not {expected}"
+
+
+def test_a_bound_that_is_a_key_the_function_does_not_read_is_that_keys_own_bound():
+    # maxWaitSeconds runs from bufferSeconds to 900; ingest does not read bufferSeconds, so its floor is bufferSeconds'
+    assert IngestSettings.from_env({**INGEST_ENV, "MAX_WAIT_SECONDS": "1"}).max_wait_seconds == 1.0
+    with pytest.raises(
+        ConfigurationError, match=r"^environment variable MAX_WAIT_SECONDS='0' is not an integer from 1 "
+    ):
+        IngestSettings.from_env({**INGEST_ENV, "MAX_WAIT_SECONDS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("META_API_VERSION", "20.0", "a Meta Graph API version like v20.0"),
+        ("CONNECT_INSTANCE_ID", "arn:aws:connect:us-east-1:123456789012:instance/x", "a UUID like"),
+        ("TRANSCRIBE_LANGUAGES", "en-US,english", "a comma-separated list of Amazon Transcribe language codes"),
+        ("CONTACT_FLOWS", '{"phone-number-id-abc":"flow"}', "a JSON object of business number -> flow id"),
+        ("CONTACT_FLOWS", '{"my number":"8e4f1b66-2222-4333-8444-555566667777"}', "a JSON object of business number"),
+    ],
+)
+def test_text_that_does_not_match_its_declared_pattern_is_a_configuration_error_naming_the_variable(
+    variable, value, expected
+):
+    with pytest.raises(ConfigurationError) as raised:
+        InboundSettings.from_env({**INBOUND_ENV, variable: value})
+
+    assert str(raised.value).startswith(f"environment variable {variable}={value!r} is not {expected}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatsapp_buffer.aggregator import end_of_turn
-from whatsapp_buffer.function_settings import BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
 
 
 class Outcome(enum.Enum):

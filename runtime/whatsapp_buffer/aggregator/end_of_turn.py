@@ -13,7 +13,8 @@ from __future__ import annotations
 import enum
 import re
 
-from whatsapp_buffer.function_settings import END_OF_TURN_POLICIES, BufferPolicy
+from whatsapp_buffer.buffer_policy import BufferPolicy
+from whatsapp_buffer.settings import END_OF_TURN_POLICIES
 
 FIXED, CUES = END_OF_TURN_POLICIES
 

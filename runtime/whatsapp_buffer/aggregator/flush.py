@@ -40,8 +40,8 @@ from whatsapp_buffer.aggregator.window import (
     tick_of,
     window_state,
 )
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
-from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import logger, metrics
 

@@ -1,44 +1,45 @@
-"""Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.inbound.send_burst`);
-on a stack that transcribes, also the raw table's stream -> early preparation of recordings (`inbound.prepare`), and
-Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`inbound.late_transcripts`),
-and every minute (EventBridge Scheduler) the sweep of the transcripts still owed whose event never came.
+"""Function `inbound`: four triggers, one row each in `TRIGGERS` (use case: `whatsapp_buffer.inbound.send_burst`).
 
-Powertools' FIFO partial batch processor keeps each conversation's order; a body that is not a Burst fails like any
-burst and reaches the DLQ after maxReceiveCount receives (an aggregator bug worth keeping, not dropping).
+An event no row recognises is refused (`UnsupportedEvent`), never answered as an empty success. The bursts queue goes
+through Powertools' FIFO partial batch processor, which keeps each conversation's order; a body that is not a burst
+fails alone and reaches the DLQ after maxReceiveCount receives (an aggregator bug worth keeping, not dropping).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.inbound.late_transcripts import LateTranscripts, is_sweep_event, is_transcribe_event
-from whatsapp_buffer.inbound.prepare import Preparation
-from whatsapp_buffer.inbound.send_burst import BurstSender, Inbound
+from whatsapp_buffer.errors import UnsupportedEvent
+from whatsapp_buffer.inbound.late_transcripts import is_sweep_event, is_transcribe_event
+from whatsapp_buffer.inbound.send_burst import Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
 
-installed: bootstrap.Installed[Inbound] = bootstrap.Installed(bootstrap.inbound_from_env)
-reset = installed.reset
+installed = bootstrap.Installed(bootstrap.inbound)
+build = installed.build
 
 
-def configure(
-    delivery: BurstSender,
-    persistence: BasePersistenceLayer,
-    preparation: Preparation | None = None,
-    late_transcripts: LateTranscripts | None = None,
-) -> Inbound:
-    """Install the delivery and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    return installed.install(bootstrap.inbound(delivery, persistence, preparation, late_transcripts))
+class Trigger(NamedTuple):
+    """One row of `TRIGGERS`: what invokes the function, how its event is recognised, what is done with it."""
+
+    source: str
+    recognises: Callable[[dict[str, Any]], bool]
+    handle: Callable[[Inbound, dict[str, Any], Any], Mapping[str, Any]]
 
 
-def _from_stream(event: dict[str, Any]) -> bool:
-    records = event.get("Records") or [{}]
-    return records[0].get("eventSource") == "aws:dynamodb"
+def _records_from(event_source: str) -> Callable[[dict[str, Any]], bool]:
+    """An event source mapping's batch: `Records`, each naming the service it came from."""
+
+    def recognises(event: dict[str, Any]) -> bool:
+        records = event.get("Records")
+        first = records[0] if isinstance(records, list) and records else None
+        return isinstance(first, dict) and first.get("eventSource") == event_source
+
+    return recognises
 
 
 @reports_sdk_rejections
@@ -46,15 +47,47 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     return installed.get().deliver_body(record.body)
 
 
-@lambda_handler()
-def handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
-    inbound = installed.get()
-    if is_transcribe_event(event):
-        return inbound.transcription_finished(event)
-    if is_sweep_event(event):
-        late = inbound.late_transcripts
-        return late.sweep() if late is not None else {"settled": 0, "failed": 0}
-    if _from_stream(event):
-        return inbound.prepare(event)
+def _deliver_bursts(inbound: Inbound, event: dict[str, Any], context: Any) -> Mapping[str, Any]:
     inbound.idempotency.register_lambda_context(context)
     return process_partial_response(event, record_handler, inbound.processor, context)
+
+
+def _read_raw_table_changes(inbound: Inbound, event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+    return inbound.prepare(event)
+
+
+def _settle_finished_transcription(inbound: Inbound, event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+    return inbound.transcription_finished(event)
+
+
+def _sweep_owed_transcripts(inbound: Inbound, event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+    late = inbound.late_transcripts
+    return late.sweep() if late is not None else {"settled": 0, "failed": 0}
+
+
+TRIGGERS = (
+    Trigger("the bursts FIFO queue (SQS)", _records_from("aws:sqs"), _deliver_bursts),
+    Trigger("the raw table's stream (DynamoDB)", _records_from("aws:dynamodb"), _read_raw_table_changes),
+    Trigger("Transcribe's job state changes (EventBridge)", is_transcribe_event, _settle_finished_transcription),
+    Trigger("the owed transcripts' sweep (EventBridge Scheduler)", is_sweep_event, _sweep_owed_transcripts),
+)
+"""What invokes the inbound function, how its event is recognised and what the function does with it: bursts into
+chats; recordings prepared early and WhatsApp's refusals told to the agent; transcripts owed to chats, settled on
+Transcribe's event or by the sweep (these two only on a stack that transcribes)."""
+
+
+def trigger_of(event: Any) -> Trigger:
+    """The one row that recognises `event`, or `UnsupportedEvent` naming what the function serves."""
+    if isinstance(event, dict):
+        for trigger in TRIGGERS:
+            if trigger.recognises(event):
+                return trigger
+    shape = f"top-level keys {sorted(map(str, event))[:8]}" if isinstance(event, dict) else type(event).__name__
+    raise UnsupportedEvent(
+        f"the inbound function serves {'; '.join(t.source for t in TRIGGERS)}; this event is none of them ({shape})"
+    )
+
+
+@lambda_handler()
+def handler(event: dict[str, Any], context: Any) -> Mapping[str, Any]:
+    return trigger_of(event).handle(installed.get(), event, context)

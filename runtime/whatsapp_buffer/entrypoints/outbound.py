@@ -8,19 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
-from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
-from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender, parse_record
+from whatsapp_buffer.outbound.send_reply import parse_record
 
-installed: bootstrap.Installed[Outbound] = bootstrap.Installed(bootstrap.outbound_from_env)
-reset = installed.reset
-
-
-def configure(relay: ReplySender, persistence: BasePersistenceLayer) -> Outbound:
-    """Install the relay and idempotency store the handler uses (tests and the sandbox inject their own)."""
-    return installed.install(bootstrap.outbound(relay, persistence))
+installed = bootstrap.Installed(bootstrap.outbound)
+build = installed.build
 
 
 @lambda_handler(correlation_id_path=SNS_MESSAGE_ID)

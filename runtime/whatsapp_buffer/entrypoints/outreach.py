@@ -7,17 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.function_settings import OutreachSettings
 from whatsapp_buffer.observability import lambda_handler
-from whatsapp_buffer.outreach.send_template import Outreach
 
-installed: bootstrap.Installed[Outreach] = bootstrap.Installed(bootstrap.outreach)
-
-
-def build(settings: OutreachSettings | None = None, whatsapp: WhatsApp | None = None) -> Outreach:
-    """Build the use case (from the environment, or from what a test or the sandbox hands in) and install it."""
-    return installed.install(bootstrap.outreach(settings, whatsapp))
+installed = bootstrap.Installed(bootstrap.outreach)
+build = installed.build
 
 
 @lambda_handler(correlation_id_path="Details.ContactData.ContactId")

@@ -22,8 +22,8 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
-from whatsapp_buffer.function_settings import InboundSettings
 from whatsapp_buffer.inbound import render
 from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
 from whatsapp_buffer.inbound.chat_routing import ContactFlows

@@ -1,23 +1,23 @@
-"""Each function's typed settings, read once at cold start from exactly the variables the declaration gives it.
+"""What one function reads from its environment: its typed settings, read once, at its first invocation.
 
-`settings` declares every key and variable and which functions read it; this module is what a Lambda does with that:
-`IngestSettings.from_env()` and its siblings read their function's variables into typed fields, named after the
-declared fields and typed by their annotations, and a test checks that the fields are exactly what the declaration
-gives each function. Kept apart from the declaration because the declaration is what the Pulumi program, Pulumi.yaml
-and the README are built from and grows with every key, while this reading is the Lambdas' alone.
-
-Like `settings`, it imports nothing but the standard library and `errors`. A missing or invalid variable is a
-deployment bug: `ConfigurationError` names it.
+`settings` declares every setting and variable and which functions read it; here `IngestSettings.from_env()` and its
+siblings read exactly their function's variables into fields named after the declared ones, typed by their
+annotations and held to the declared range or pattern. A missing or invalid variable is a deployment bug:
+`ConfigurationError` names it and its value. Besides the standard library it imports only `settings`, `errors` and
+`buffer_policy`, which groups the debounce's settings.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Self, get_origin, get_type_hints
 
+from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import (
     AGGREGATOR,
@@ -26,13 +26,19 @@ from whatsapp_buffer.settings import (
     NO_VALUES,
     OUTBOUND,
     OUTREACH,
+    SETTINGS,
     SWEEPER,
+    IdMap,
+    Integer,
+    Ref,
+    Setting,
+    Text,
+    TextList,
     Variable,
     environment_of,
 )
 
-END_OF_TURN_POLICIES = ("fixed", "cues")
-"""What `endOfTurn` may be (`aggregator.end_of_turn`)."""
+DECLARED = {setting.key: setting for setting in SETTINGS}
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -44,11 +50,19 @@ def _get(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _read(env: Mapping[str, str], name: str, kind: Any) -> Any:
-    if kind == str | None:
-        # An optional setting left empty: the program sets the variable to "".
-        return env.get(name, "").strip() or None
-    raw = _get(env, name)
+def _read(env: Mapping[str, str], variable: Variable, kind: Any, read: Mapping[str, Any]) -> Any:
+    """The variable's value, typed by the field's annotation and held to the declared rule (`read`: the fields of this
+    function read before it, for a bound that is another key's value)."""
+    name = variable.env
+    assert name is not None
+    optional = kind == str | None  # an optional setting left empty: the program sets the variable to ""
+    value = (env.get(name, "").strip() or None) if optional else _typed(name, _get(env, name), kind)
+    if isinstance(variable, Setting) and value is not None:
+        _hold_to_rule(variable, name, env[name].strip(), value, read)
+    return value
+
+
+def _typed(name: str, raw: str, kind: Any) -> Any:
     if kind is str:
         return raw
     if get_origin(kind) is dict:
@@ -72,6 +86,40 @@ def _read(env: Mapping[str, str], name: str, kind: Any) -> Any:
         raise ConfigurationError(f"environment variable {name}={raw!r} is not a {kind.__name__}") from None
 
 
+def _hold_to_rule(setting: Setting, name: str, raw: str, value: Any, read: Mapping[str, Any]) -> None:
+    """The declared range or pattern (`settings.SETTINGS`), which the program checked the stack's config against."""
+    rule = setting.rule
+    if isinstance(rule, Integer):
+        low, high = _limit(rule.low, "low", read), _limit(rule.high, "high", read)
+        if not (math.isfinite(value) and value == int(value) and low <= value <= high):
+            raise ConfigurationError(f"environment variable {name}={raw!r} is not an integer from {low:g} to {high:g}")
+        return
+    if isinstance(rule, TextList):
+        held = all(re.match(rule.pattern, item) for item in value)
+    elif isinstance(rule, Text):
+        held = re.match(rule.pattern, value) is not None
+    elif isinstance(rule, IdMap):
+        held = all(
+            any(re.match(pattern, key) for pattern in rule.key_patterns) and re.match(rule.value_pattern, flow)
+            for key, flow in value.items()
+        )
+    else:
+        return
+    if not held:
+        raise ConfigurationError(f"environment variable {name}={raw!r} is not {rule.expected}")
+
+
+def _limit(bound: int | Ref, side: str, read: Mapping[str, Any]) -> float:
+    """A bound's value: the other key's, when this function has read it, else that key's own bound on the same side."""
+    while isinstance(bound, Ref):
+        referred = DECLARED[bound.key]
+        if referred.field in read:
+            return float(read[referred.field])
+        assert isinstance(referred.rule, Integer)
+        bound = getattr(referred.rule, side)
+    return bound
+
+
 class _FromEnvironment:
     """A function's settings read from the variables the declaration gives it. The fields are named after the
     declared fields and their annotations say how each variable is read (`retention_hours: float`); a nested dataclass
@@ -82,25 +130,26 @@ class _FromEnvironment:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Self:
         declared = {v.field: v for v in environment_of(cls.FUNCTION) if not v.powertools}
-        settings = _build(cls, declared, env)
+        settings = _build(cls, declared, env, {})
         if declared:
             raise TypeError(f"{cls.__name__} has no field for {', '.join(sorted(declared))}")
         return settings
 
 
-def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str]) -> Any:
-    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared`."""
+def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str], read: dict[str, Any]) -> Any:
+    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared` and noting its
+    value in `read`."""
     hints = get_type_hints(cls)
     values = {}
     for field in fields(cls):
         kind = hints[field.name]
         if isinstance(kind, type) and is_dataclass(kind):
-            values[field.name] = _build(kind, declared, env)
+            values[field.name] = _build(kind, declared, env, read)
         else:
             variable = declared.pop(field.name, None)
             if variable is None or variable.env is None:
                 raise TypeError(f"{cls.__name__}.{field.name} is not a declared variable of this function")
-            values[field.name] = _read(env, variable.env, kind)
+            values[field.name] = read[field.name] = _read(env, variable, kind, read)
     return cls(**values)
 
 
@@ -114,29 +163,6 @@ class IngestSettings(_FromEnvironment):
     max_wait_seconds: float
     """The cap of the follow-up gap ingest reports (`FollowUpGap`): bufferSeconds is at most this, so every longer gap
     ends a burst alike."""
-
-
-@dataclass(frozen=True)
-class BufferPolicy:
-    """When a conversation's pending messages become a burst (see `debounce`)."""
-
-    buffer_seconds: float
-    """Quiet period: flush once the customer has sent nothing for this long."""
-    max_wait_seconds: float
-    """Flush once the oldest pending message has waited this long, quiet or not."""
-    max_messages: int
-    """Flush once this many messages are pending."""
-    window_seconds: float
-    """The tumbling window: how often pending conversations are looked at."""
-    end_of_turn: str = "fixed"
-    """`fixed`: wait `buffer_seconds` after every message; `cues`: scale it by the latest message's cue
-    (`end_of_turn`)."""
-
-    def __post_init__(self) -> None:
-        if self.end_of_turn not in END_OF_TURN_POLICIES:
-            raise ConfigurationError(
-                f"environment variable END_OF_TURN={self.end_of_turn!r} is not one of {', '.join(END_OF_TURN_POLICIES)}"
-            )
 
 
 @dataclass(frozen=True)
