@@ -14,14 +14,6 @@ MAX_DOCSTRING_LINES = 12
 """Source lines of a module docstring, its quotes included."""
 PACKAGES = ("runtime", "components", "sandbox", "bench")
 
-AWAITING_SHORTER_DOCSTRINGS: frozenset[str] = frozenset(
-    {
-        "runtime/whatsapp_buffer/settings.py",
-    }
-)
-"""Modules whose docstring is still too long while another change restructures them; each must still be over the
-limit (remove it here once it is not)."""
-
 FORBIDDEN = {
     "a design document this repository does not have": r"\bDESIGN\b\W{0,3}§|§\s?\d",
     "a folder outside this repository": r"(?<![\w./-])shared/\w",
@@ -79,19 +71,9 @@ def test_the_packages_have_modules_to_check():
 
 
 def test_every_module_docstring_is_at_most_12_lines():
-    long = {
-        str(p.relative_to(ROOT)): n
-        for p in modules()
-        if (n := docstring_lines(p)) > MAX_DOCSTRING_LINES
-        and str(p.relative_to(ROOT)) not in AWAITING_SHORTER_DOCSTRINGS
-    }
+    long = {str(p.relative_to(ROOT)): n for p in modules() if (n := docstring_lines(p)) > MAX_DOCSTRING_LINES}
 
     assert not long, f"module docstrings over {MAX_DOCSTRING_LINES} lines (move the story to docs/, link it): {long}"
-
-
-@pytest.mark.parametrize("module", sorted(AWAITING_SHORTER_DOCSTRINGS))
-def test_a_module_awaiting_a_shorter_docstring_still_needs_it(module):
-    assert docstring_lines(ROOT / module) > MAX_DOCSTRING_LINES, f"{module} is short now: remove it from the list"
 
 
 @pytest.mark.parametrize(
