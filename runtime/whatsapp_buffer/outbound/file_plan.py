@@ -6,7 +6,7 @@ documents `text/plain`, `application/pdf`, Word, Excel, PowerPoint up to 100 MB;
 to 5 MB; video `video/mp4`, `video/3gpp` up to 16 MB; `image/webp` only as a sticker). Connect lets agents share
 more (its attachment types include .heic, .mov, .wav, .csv, .rtf, up to 20 MB), so:
 
-* converted with the media layer's libraries (`inbound.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
+* converted with the media layer's libraries (`whatsapp_buffer.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
   (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pi-heif's libheif reader:
   Pillow itself registers AVIF and WebP but no HEIC); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A
   (`audio/mp4`, AAC);
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whatsapp_buffer.inbound import convert
-from whatsapp_buffer.inbound.attachments import canonical_type
+from whatsapp_buffer import convert
+from whatsapp_buffer.attachments import canonical_type
 
 _MB = 1024 * 1024
 WHATSAPP_MEDIA_LIMITS: dict[str, int] = {
