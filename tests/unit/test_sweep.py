@@ -3,14 +3,26 @@ test of the real index and the flush that follows is tests/handlers/test_sweeper
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+import pytest
 
 from whatsapp_buffer.aggregator.sweep import MARGIN_SECONDS, Sweeper
 from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.observability import metrics
 
 NOW = 1_000_000.0
 MAX_WAIT = 120.0
 OLD, FRESH, BROKEN = (Conversation("phone-number-id-1", f"+1555000000{n}") for n in (1, 2, 3))
+
+
+@pytest.fixture(autouse=True)
+def no_metric_left_behind() -> Iterator[None]:
+    """The sweep counts into the functions' one Metrics object, which only a handler flushes: cleared here so no
+    later test reads these counts as its own."""
+    yield
+    metrics.clear_metrics()
 
 
 @dataclass
