@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from bench.metrics import Delivery
 from bench.traces import Message
-from whatsapp_buffer.aggregator import debounce, end_of_turn
+from whatsapp_buffer import end_of_turn
+from whatsapp_buffer.aggregator import debounce
 from whatsapp_buffer.buffer_policy import BufferPolicy
 
 

@@ -1,6 +1,6 @@
 """Media conversion: how long the inbound function takes to convert each file type WhatsApp sends and Connect refuses
-(on sandbox/media_samples' real files), and the peak memory of a fresh process that imports PyAV and converts a 15 s
-voice note (what decides the inbound function's memory size).
+(runtime/whatsapp_buffer/convert.py on sandbox/media_samples' real files), and the peak memory of a fresh
+process that imports PyAV and converts a 15 s voice note (what decides the inbound function's memory size).
 
 Transcript latency (`transcript_latency`): replays of customers who end a burst with a voice note against customers
 who send only text, at the fake Transcribe's assumed turnaround of 10 s and at 30 s, plus two wall-time figures taken
@@ -36,7 +36,7 @@ import resource, sys, tempfile
 from pathlib import Path
 sys.path[:0] = [{root!r}, {runtime!r}]
 from sandbox.media_samples import sample
-from whatsapp_buffer.inbound import convert
+from whatsapp_buffer import convert
 scratch = Path(tempfile.mkdtemp())
 (scratch / "in").write_bytes(sample("voice", "audio/ogg", {size_kb}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -58,7 +58,7 @@ def conversion_times(repeats: int = 5) -> dict[str, dict[str, Any]]:
     """label -> median and max milliseconds of `repeats` conversions, the original's and the result's bytes."""
     sys.path.insert(0, str(ROOT / "runtime"))
     from sandbox.media_samples import sample, video_3gpp
-    from whatsapp_buffer.inbound import convert
+    from whatsapp_buffer import convert
 
     found: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:

@@ -16,9 +16,9 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_common import PK_PREFIX
 from whatsapp_buffer.adapters.raw_messages import MSG_PREFIX
 from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.storage_keys import PK_PREFIX
 
 ATTRIBUTES = ("pk", "sk", "received_at")
 """Everything the Scan asks for: the conversation (pk), the item kind (sk) and the arrival time."""

@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
-from whatsapp_buffer import clock
+from whatsapp_buffer import clock, render
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.outreach_records import OutreachRecords
 from whatsapp_buffer.adapters.raw_table import RawStore
@@ -34,7 +34,6 @@ from whatsapp_buffer.environment import (
     OutreachSettings,
     SweeperSettings,
 )
-from whatsapp_buffer.inbound import render
 from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_prefix
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.inbound.late_transcripts import LateTranscripts
@@ -42,7 +41,7 @@ from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
 from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.inbound.send_burst import BurstSender, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.model import Burst, Conversation, Template
 from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender
 from whatsapp_buffer.outbound.streaming import StreamingEvent
 from whatsapp_buffer.outreach.send_template import Outreach

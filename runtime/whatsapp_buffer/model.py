@@ -1,7 +1,8 @@
-"""The domain: conversations, the messages customers send, and the bursts that reach Amazon Connect.
+"""The domain: conversations, the messages customers send, the bursts that reach Amazon Connect, the chat session a
+conversation talks to, and the templates and outreach a business sends.
 
 Pure data, no boto3. A `Burst` is the contract between the aggregator (which writes it to the bursts FIFO
-queue as JSON) and the inbound bridge (which delivers it to Connect).
+queue as JSON) and the inbound function (which delivers it to Connect).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from whatsapp_buffer.errors import MalformedEvent
@@ -296,3 +297,98 @@ class TypingSignal:
             return cls(Conversation.from_key(str(data["typing"])), float(data["at"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise MalformedEvent(f"not a typing signal: {type(exc).__name__}") from exc
+
+
+@dataclass(frozen=True)
+class Session:
+    """The live Connect chat of one conversation, and the credentials the bridge uses as its customer participant."""
+
+    conversation: str
+    """`Conversation.key`."""
+    contact_id: str
+    participant_id: str
+    participant_token: str
+    """From StartChatContact; needed to create (and refresh) the participant connection."""
+    connection_token: str
+    """From CreateParticipantConnection; authorises SendMessage and the attachment calls."""
+    connection_expires_at: float
+    """Epoch seconds after which `connection_token` no longer works."""
+    started_at: float
+    origination_phone_number_id: str
+    """End User Messaging id (or ARN) of the business number replies must be sent from."""
+    expires_at: int
+    """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
+    ended_at: float | None = None
+    """When Connect said the chat ended (agent or customer left); None while it is live."""
+    customer_wrote_at: float | None = None
+    """When the customer's latest message reached the bridge (epoch seconds): WhatsApp's 24-hour customer-service
+    window runs from there. None when no burst of this chat recorded it."""
+    template_sent_at: float | None = None
+    """When the re-engagement template last went to the customer (once per closed window)."""
+    last_customer_message_id: str | None = None
+    """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
+    numbered_options: tuple[str, ...] = ()
+    """The options of the bot's or flow's question the relay last sent as numbered text (too many or too long for
+    WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a customer's
+    bare "2" then reaches the chat as the second option's title."""
+
+    def chat_over(self, now: float) -> bool:
+        """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
+        return self.ended_at is not None or now >= self.expires_at
+
+    def connection_valid(self, now: float, margin_seconds: float) -> bool:
+        """True while the connection token stays usable for at least `margin_seconds` more."""
+        return now + margin_seconds < self.connection_expires_at
+
+    def with_connection(self, connection_token: str, expires_at: float) -> Session:
+        return replace(self, connection_token=connection_token, connection_expires_at=expires_at)
+
+
+@dataclass(frozen=True)
+class Connection:
+    token: str
+    expires_at: float
+    """Epoch seconds."""
+
+
+WHATSAPP_TEXT_LIMIT = 4096
+"""Meta's limit for a text message body: a longer reply is split before it gets here (`outbound.long_reply`), never
+cut."""
+
+
+def media_kind_for(content_type: str) -> str:
+    """The WhatsApp message type that carries a file of `content_type`."""
+    major = content_type.split("/", 1)[0].strip().lower()
+    return major if major in {"image", "audio", "video"} else "document"
+
+
+@dataclass(frozen=True)
+class Template:
+    """An approved WhatsApp message template: its name and language code (e.g. `en_US`)."""
+
+    name: str
+    language: str
+
+
+OUTREACH_SENDING, OUTREACH_SENT, OUTREACH_REFUSED = "sending", "sent", "refused"
+"""An outreach's states: claimed by one request, then sent (with the WhatsApp message id) or refused."""
+
+
+@dataclass(frozen=True)
+class OutreachRecord:
+    """The latest template sent to one customer from one business number, and whether their chat's agent saw it."""
+
+    conversation: str
+    """`Conversation.key` (Meta's id of the business number, `#`, the customer)."""
+    request: str
+    """A digest of what was asked (contact, template, parameters): a repeated request is the same outreach."""
+    template: str
+    language: str
+    shown_text: str
+    """The template's body as the customer read it, for the agent (never logged)."""
+    attributes: dict[str, str]
+    sent_at: float
+    expires_at: int
+    state: str = OUTREACH_SENDING
+    message_id: str = ""
+    shown_in: str = ""

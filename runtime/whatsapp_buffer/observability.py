@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import botocore
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import ParamValidationError
 
 from whatsapp_buffer.errors import SdkRejectedRequest
@@ -85,3 +85,10 @@ def lambda_handler(correlation_id_path: str | None = None) -> Callable[[F], F]:
         return entry  # type: ignore[return-value]
 
     return decorate
+
+
+def count_refusal(reason: str) -> None:
+    """`RepliesRefused` in the function's metrics (what the alarm watches) and once more by `Reason`."""
+    metrics.add_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1)
+    with single_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_reason:
+        by_reason.add_dimension(name="Reason", value=reason)

@@ -5,8 +5,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, start_chat_token
+from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, PersistentChatRefused, TransientAwsError
+from whatsapp_buffer.inbound.start_chat import start_chat_token
 
 INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
 FLOW = "7d3e0a55-1111-4222-8333-444455556666"

@@ -6,10 +6,11 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
-from whatsapp_buffer.adapters.raw_control import control_key, tick_from_stream
+from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.aggregator.window import listed_view
 from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.storage_keys import tick_from_stream
 
 TABLE = "raw-cues"
 CONV = Conversation("106540352242922", "16505551234")

@@ -5,9 +5,11 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, Session, SessionStore
-from whatsapp_buffer.adapters.transcript_debts import TranscriptDebt, TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, SessionStore
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
 from whatsapp_buffer.errors import ConcurrentUpdate
+from whatsapp_buffer.inbound.ports import TranscriptDebt
+from whatsapp_buffer.model import Session
 
 TABLE = "sessions"
 CONVERSATION = "111222333#15550001111"

@@ -6,8 +6,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for, media_message
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_message
 from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
+from whatsapp_buffer.model import media_kind_for
 
 ORIGIN = "phone-number-id-5f811eaa4c81499384c496b909afbb1a"
 

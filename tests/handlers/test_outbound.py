@@ -20,11 +20,12 @@ from sandbox import media_samples
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp
+from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent, TransientAwsError
+from whatsapp_buffer.model import Session, Template
 from whatsapp_buffer.outbound.send_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplySender
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[

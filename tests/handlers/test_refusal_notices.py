@@ -24,7 +24,7 @@ from moto import mock_aws
 from tests.fixtures import eum
 from tests.fixtures.tables import create_raw_table
 from tests.handlers.test_outbound import CONVERSATION, T0, World, bridge_notices
-from whatsapp_buffer import bootstrap
+from whatsapp_buffer import bootstrap, notice_texts
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
@@ -34,7 +34,6 @@ from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.outbound import notice_texts
 from whatsapp_buffer.outbound.send_reply import SENT
 
 BUSINESS = CONVERSATION.partition("#")[0]

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whatsapp_buffer.aggregator.merge import build_burst, merge_burst, ordered_unique, split_text
+from whatsapp_buffer.aggregator.merge import build_burst, merge_burst, ordered_unique
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
+from whatsapp_buffer.text_split import split_text
 
 CONV = Conversation("106540352242922", "16505551234")
 T0 = 1_749_416_383.0

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from tests.fixtures import eum
+from whatsapp_buffer import render
 from whatsapp_buffer.aggregator.merge import build_burst
-from whatsapp_buffer.inbound import render
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, InboundMessage
 

@@ -8,9 +8,7 @@ network failures -> `TransientAwsError`. Anything else is a bug and propagates a
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +17,8 @@ import urllib3
 
 from whatsapp_buffer.adapters.aws_errors import CONNECT, PERSISTENT_CHAT
 from whatsapp_buffer.errors import ChatSessionGone, TransientAwsError
+from whatsapp_buffer.inbound.ports import StartedChat
+from whatsapp_buffer.model import Connection
 
 TYPING = "application/vnd.amazonaws.connect.event.typing"
 """botocore SendEvent.ContentType: "Supported types are: application/vnd.amazonaws.connect.event.typing …"."""
@@ -57,16 +57,6 @@ def http_get(url: str) -> bytes:
     return response.data
 
 
-def start_chat_token(burst_id: str, replaced_contact_id: str | None, unconnected_contact_id: str | None = None) -> str:
-    """StartChatContact idempotency token: a retried burst finds the chat it already started, while a burst that
-    has to replace an ended chat (a different `replaced_contact_id`) gets a new one, and so does a burst whose
-    earlier attempt started a chat it could not connect to in time (`unconnected_contact_id`)."""
-    seed = f"{burst_id}\n{replaced_contact_id or '-'}"
-    if unconnected_contact_id:
-        seed += f"\nunconnected {unconnected_contact_id}"
-    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
-
-
 def _epoch(iso_timestamp: str) -> float:
     return datetime.fromisoformat(iso_timestamp.replace("Z", "+00:00")).timestamp()
 
@@ -77,20 +67,7 @@ the specified past ended chat session. To use this type, provide the initialCont
 in the sourceContactId field"."""
 
 
-@dataclass(frozen=True)
-class StartedChat:
-    contact_id: str
-    participant_id: str
-    participant_token: str
-    continued_from: str | None = None
-    """StartChatContact's ContinuedFromContactId: "populated only for persistent chats"."""
-
-
-@dataclass(frozen=True)
-class Connection:
-    token: str
-    expires_at: float
-    """Epoch seconds."""
+T = TypeVar("T")
 
 
 class ChatContacts:
@@ -230,17 +207,11 @@ class ChatParticipant:
             response = self._client.get_attachment(AttachmentId=attachment_id, ConnectionToken=connection_token)
         return self._download(response["Url"])
 
-
-T = TypeVar("T")
-
-
-def with_renewed_connection(
-    participant: ChatParticipant, connection_token: str, participant_token: str, call: Callable[[str], T]
-) -> T:
-    """`call(connection token)` with the stored connection, and once more with a new one when Connect refuses it: the
-    stored connection may have expired on a long chat; the participant token outlives it. The new connection is not
-    stored. `ChatSessionGone` from the second attempt means the chat is over."""
-    try:
-        return call(connection_token)
-    except ChatSessionGone:
-        return call(participant.connect(participant_token).token)
+    def with_renewed_connection(self, connection_token: str, participant_token: str, call: Callable[[str], T]) -> T:
+        """`call(connection token)` with the stored connection, and once more with a new one when Connect refuses
+        it: the stored connection may have expired on a long chat; the participant token outlives it. The new
+        connection is not stored. `ChatSessionGone` from the second attempt means the chat is over."""
+        try:
+            return call(connection_token)
+        except ChatSessionGone:
+            return call(self.connect(participant_token).token)

@@ -13,45 +13,18 @@ propagate as the botocore error (a bug or a permanent refusal).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import END_USER_MESSAGING, READ_RECEIPT, TRANSCRIPT_ECHO
 from whatsapp_buffer.errors import WhatsAppRefused
-from whatsapp_buffer.model import is_user_id
+from whatsapp_buffer.inbound.ports import MediaInfo
+from whatsapp_buffer.model import Template, is_user_id
+from whatsapp_buffer.outreach.ports import LinkedNumber, TemplateSummary
 
-WHATSAPP_TEXT_LIMIT = 4096
-"""Meta's limit for a text message body: a longer reply is split before it gets here (`outbound.long_reply`), never
-cut."""
 REENGAGEMENT_CODE = "131047"
 """Meta's error code for a free-form message outside the 24-hour customer-service window."""
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """GetWhatsAppMessageMedia's answer: "The MIME type of the media" and "The size of the media file, in KB"."""
-
-    mime_type: str | None
-    size_kb: int | None
-
-    @property
-    def least_bytes(self) -> int:
-        """The smallest size `size_kb` can stand for (KB read as 1,000 bytes; the documentation does not say): what
-        decides that a file is too large, so a file within Connect's limit is never refused."""
-        return int(self.size_kb or 0) * 1000
-
-    @property
-    def approx_bytes(self) -> int:
-        """The size to tell a person (KB read as 1,024 bytes)."""
-        return int(self.size_kb or 0) * 1024
-
-
-def media_kind_for(content_type: str) -> str:
-    """The WhatsApp message type that carries a file of `content_type`."""
-    major = content_type.split("/", 1)[0].strip().lower()
-    return major if major in {"image", "audio", "video"} else "document"
 
 
 def addressed_to(customer: str) -> dict[str, str]:
@@ -94,14 +67,6 @@ def reply_text_message(to: str, body: str, reply_to: str) -> dict[str, Any]:
     return message
 
 
-@dataclass(frozen=True)
-class Template:
-    """An approved WhatsApp message template: its name and language code (e.g. `en_US`)."""
-
-    name: str
-    language: str
-
-
 def template_message(to: str, template: Template, components: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Meta Cloud API template message: `template.name` and `template.language.code` are required, `components`
     only for a template with variables (the re-engagement template the stack sends has none)."""
@@ -115,24 +80,6 @@ def template_message(to: str, template: Template, components: list[dict[str, Any
         "type": "template",
         "template": body,
     }
-
-
-@dataclass(frozen=True)
-class LinkedNumber:
-    """GetLinkedWhatsAppBusinessAccountPhoneNumber's answer: the account (`waba-…`) and Meta's id of the number."""
-
-    waba_id: str
-    meta_phone_number_id: str
-
-
-@dataclass(frozen=True)
-class TemplateSummary:
-    """One row of ListWhatsAppMessageTemplates."""
-
-    name: str
-    language: str
-    status: str
-    meta_template_id: str | None
 
 
 def read_receipt(message_id: str, typing: bool = False) -> dict[str, Any]:

@@ -7,7 +7,6 @@ numbers. The bucket's lifecycle rule removes objects; the runtime never deletes.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import boto3
@@ -17,27 +16,6 @@ from whatsapp_buffer.errors import MediaUnavailable
 
 UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def _safe(part: str) -> str:
-    return _UNSAFE.sub("_", part)[:200] or "_"
-
-
-def inbound_key(burst_id: str, index: int, media_id: str) -> str:
-    """Where a customer's media item `index` of a burst is copied from WhatsApp."""
-    return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
-
-
-def prepared_key(media_id: str) -> str:
-    """Where a customer's voice note or audio file is copied as soon as it is stored (early preparation for its
-    transcript), whatever burst it ends up in."""
-    return f"prepared/{_safe(media_id)}"
-
-
-def outbound_key(contact_id: str, attachment_id: str) -> str:
-    """Where an agent's attachment is staged before it is posted to WhatsApp."""
-    return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
 
 
 class MediaStore:

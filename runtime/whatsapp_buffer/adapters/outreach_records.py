@@ -15,27 +15,9 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
+from whatsapp_buffer.model import OUTREACH_SENDING, OutreachRecord
 
 OUTREACH_PREFIX = "outreach#"
-SENDING, SENT, REFUSED = "sending", "sent", "refused"
-
-
-@dataclass(frozen=True)
-class OutreachRecord:
-    conversation: str
-    """`Conversation.key` (Meta's id of the business number, `#`, the customer)."""
-    request: str
-    """A digest of what was asked (contact, template, parameters): a repeated request is the same outreach."""
-    template: str
-    language: str
-    shown_text: str
-    """The template's body as the customer read it, for the agent (never logged)."""
-    attributes: dict[str, str]
-    sent_at: float
-    expires_at: int
-    state: str = SENDING
-    message_id: str = ""
-    shown_in: str = ""
 
 
 def _to_item(record: OutreachRecord) -> dict[str, Any]:
@@ -102,7 +84,11 @@ class OutreachRecords:
 
     def settle(self, conversation: str, request: str, state: str, message_id: str = "") -> bool:
         """Mark the claimed outreach `sent` (with its WhatsApp message id) or `refused`."""
-        values: dict[str, Any] = {":request": {"S": request}, ":state": {"S": state}, ":sending": {"S": SENDING}}
+        values: dict[str, Any] = {
+            ":request": {"S": request},
+            ":state": {"S": state},
+            ":sending": {"S": OUTREACH_SENDING},
+        }
         update = "SET #state = :state"
         if message_id:
             update += ", message_id = :message"

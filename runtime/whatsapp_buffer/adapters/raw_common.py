@@ -16,8 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB
 from whatsapp_buffer.model import Conversation
-
-PK_PREFIX = "CONV#"
+from whatsapp_buffer.storage_keys import PK_PREFIX
 
 
 def partition_key(conversation: Conversation) -> str:

@@ -12,20 +12,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_common import PK_PREFIX, RawTable, number, partition_key, read_number
+from whatsapp_buffer.adapters.raw_common import RawTable, number, partition_key, read_number
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
-from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.storage_keys import CONTROL_SK, PK_PREFIX, TICK, TICK_LISTED, TICK_SK
 
-CONTROL_SK = "CONTROL"
-CONTROL = "control"
-TICK_SK = "TICK"
-TICK = "tick"
-"""`record_type` of a tick item (what the aggregator's stream filter passes, with control items)."""
-TICK_LISTED = "listed"
-"""The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
-conversation with pending messages."""
 TICK_CHUNK_BYTES = 300_000
 """A tick's list is cut in chunks of about this many bytes: an item is at most 400 KB (DynamoDB Developer Guide,
 "Item size"), and a stream record carries the whole item to the aggregator, whose invoke payload is at most 6 MB."""
@@ -59,34 +51,6 @@ def tick_chunks(listed: Mapping[str, list[Any] | None], limit: int = TICK_CHUNK_
         chunks[-1][key] = image
         size += entry
     return chunks
-
-
-def _stream_keys(keys: Mapping[str, Any]) -> tuple[str, str]:
-    """(pk, sk) of a stream record's (deserialized) Keys; MalformedEvent when they are not this table's."""
-    pk, sk = keys.get("pk"), keys.get("sk")
-    if not isinstance(pk, str) or not pk.startswith(PK_PREFIX) or not isinstance(sk, str):
-        raise MalformedEvent("stream record keys are not the raw table's (pk/sk)")
-    return pk, sk
-
-
-def tick_from_stream(keys: Mapping[str, Any], image: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
-    """(anchor conversation key, {conversation key: image or None}) of a tick record's (deserialized) Keys and
-    NewImage; None for records of other items or a tick record without its image (a REMOVE)."""
-    pk, sk = _stream_keys(keys)
-    if sk != TICK_SK and not sk.startswith(f"{TICK_SK}#"):
-        return None
-    if not image or image.get("record_type") != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
-        return None
-    return pk[len(PK_PREFIX) :], dict(image[TICK_LISTED])
-
-
-def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
-    """The conversation of a stream record's (deserialized) Keys when it is a control item, else None.
-    Raises MalformedEvent when the keys are not this table's."""
-    pk, sk = _stream_keys(keys)
-    if sk != CONTROL_SK:
-        return None
-    return Conversation.from_key(pk[len(PK_PREFIX) :])
 
 
 class ControlItems(RawTable):

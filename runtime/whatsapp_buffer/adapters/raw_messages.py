@@ -16,15 +16,15 @@ from typing import Any
 
 from whatsapp_buffer.adapters.aws_errors import write_transaction
 from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, number, partition_key, read_int, read_number
-from whatsapp_buffer.adapters.raw_control import CONTROL, WAITING, control_key
+from whatsapp_buffer.adapters.raw_control import WAITING, control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.storage_keys import CONTROL, MESSAGE
 
 MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
-MESSAGE = "message"
 SET_ASIDE = "set_aside"
 """A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
 (with `set_aside_reason`); kept until its TTL for an operator to look at."""

@@ -12,11 +12,10 @@ from collections.abc import Mapping
 
 from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, partition_key, read_number
 from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.storage_keys import REFUSAL
 
 SAID_PREFIX = "SAID#"
 REFUSED_PREFIX = "REFUSED#"
-REFUSAL = "refusal"
-"""`record_type` of a refusal item (what the inbound function's stream filter passes)."""
 
 
 class OutboundItems(RawTable):

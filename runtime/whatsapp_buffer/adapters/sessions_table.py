@@ -10,12 +10,13 @@ debts (`transcript_debts`) and outreach records. Layout: docs/architecture.md#se
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, write_transaction
+from whatsapp_buffer.model import Session
 
 CONTACT_INDEX = "by-contact"
 PAST_CHAT_PREFIX = "past-chat#"
@@ -25,51 +26,6 @@ persistent chat (the admin guide: customers return "over the course of several d
 past transcript has to stay in the instance's chat-transcript bucket that long."""
 _NO_LIVE_CHAT = "attribute_not_exists(contact_id) OR attribute_exists(ended_at) OR expires_at <= :now"
 """The condition of a write that may take a conversation's key: no chat there, or one that is over (`:now`)."""
-
-
-@dataclass(frozen=True)
-class Session:
-    """The live Connect chat of one conversation, and the credentials the bridge uses as its customer participant."""
-
-    conversation: str
-    """`Conversation.key`."""
-    contact_id: str
-    participant_id: str
-    participant_token: str
-    """From StartChatContact; needed to create (and refresh) the participant connection."""
-    connection_token: str
-    """From CreateParticipantConnection; authorises SendMessage and the attachment calls."""
-    connection_expires_at: float
-    """Epoch seconds after which `connection_token` no longer works."""
-    started_at: float
-    origination_phone_number_id: str
-    """End User Messaging id (or ARN) of the business number replies must be sent from."""
-    expires_at: int
-    """Epoch seconds at which the chat's duration is over (and the TTL that eventually removes the item)."""
-    ended_at: float | None = None
-    """When Connect said the chat ended (agent or customer left); None while it is live."""
-    customer_wrote_at: float | None = None
-    """When the customer's latest message reached the bridge (epoch seconds): WhatsApp's 24-hour customer-service
-    window runs from there. None when no burst of this chat recorded it."""
-    template_sent_at: float | None = None
-    """When the re-engagement template last went to the customer (once per closed window)."""
-    last_customer_message_id: str | None = None
-    """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
-    numbered_options: tuple[str, ...] = ()
-    """The options of the bot's or flow's question the relay last sent as numbered text (too many or too long for
-    WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a customer's
-    bare "2" then reaches the chat as the second option's title."""
-
-    def chat_over(self, now: float) -> bool:
-        """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""
-        return self.ended_at is not None or now >= self.expires_at
-
-    def connection_valid(self, now: float, margin_seconds: float) -> bool:
-        """True while the connection token stays usable for at least `margin_seconds` more."""
-        return now + margin_seconds < self.connection_expires_at
-
-    def with_connection(self, connection_token: str, expires_at: float) -> Session:
-        return replace(self, connection_token=connection_token, connection_expires_at=expires_at)
 
 
 def _to_item(session: Session) -> dict[str, Any]:

@@ -10,27 +10,13 @@ s3:PutObject on the transcripts (components/chat_policies.py). Job names are uni
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import TRANSCRIBE
 from whatsapp_buffer.errors import TranscriptionAlreadyStarted
-
-COMPLETED = "COMPLETED"
-FAILED = "FAILED"
-
-
-@dataclass(frozen=True)
-class JobState:
-    status: str
-    failure: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in (COMPLETED, FAILED)
+from whatsapp_buffer.inbound.ports import JobState
 
 
 class Transcriber:
@@ -67,10 +53,3 @@ class Transcriber:
         with TRANSCRIBE.translating("GetTranscriptionJob"):
             job = self._client.get_transcription_job(TranscriptionJobName=job_name)["TranscriptionJob"]
         return JobState(job["TranscriptionJobStatus"], job.get("FailureReason"))
-
-
-def transcript_text(document: bytes) -> str:
-    """`results.transcripts[0].transcript` of a transcript file (Transcribe's output JSON:
-    docs/sandbox.md#amazon-transcribe)."""
-    transcripts = json.loads(document).get("results", {}).get("transcripts") or [{}]
-    return str(transcripts[0].get("transcript") or "").strip()

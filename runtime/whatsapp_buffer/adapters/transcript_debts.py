@@ -9,19 +9,16 @@ prefix). Hash key `transcript-owed#<job name>`; no `contact_id`, so the sparse `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
+from whatsapp_buffer.inbound.ports import CLAIMED, OWED, PAID, TranscriptDebt
 
 DEBT_PREFIX = "transcript-owed#"
 """Key prefix of the items recording a transcript owed to a chat. They share the sessions table (one item per job,
 hash key `transcript-owed#<job name>`) but carry no `contact_id`, so the sparse `by-contact` index never sees them."""
-OWED = "owed"
-CLAIMED = "claimed"
-PAID = "paid"
 OWED_INDEX = "owed-since"
 """Sparse GSI of the debts not yet paid (hash `debt_open` = `open`, range `owed_at`, keys only): `record` writes both
 attributes, `pay` removes `debt_open`, so the fallback sweep (`LateTranscripts.sweep`) reads only the debts still
@@ -30,27 +27,6 @@ DynamoDB writes a corresponding index entry only if the index sort key value is 
 secondary indexes are sparse by default ... Only items in the base table that contain those attributes appear in the
 index"."""
 DEBT_OPEN = "open"
-
-
-@dataclass(frozen=True)
-class TranscriptDebt:
-    """A recording's transcript the flush delivered without: owed to the chat that got the recording."""
-
-    job: str
-    """The Transcribe job name."""
-    conversation: str
-    contact_id: str
-    """The chat that got the recording (its agent is the one waiting for the transcript)."""
-    client_token: str
-    """The ClientToken of the late transcript's SendMessage (deterministic: `burst.client_token(i, "late-transcript")`)."""
-    label: str
-    """Which recording it is, for the agent: the WAV's attachment name."""
-    expires_at: int
-    state: str = OWED
-    owed_at: float = 0.0
-    """When the flush recorded it (the fallback sweep gives up on a job still running long after)."""
-    reply_to: str = ""
-    """The recording's WhatsApp message id (`echoTranscripts` replies to it); empty for debts recorded before."""
 
 
 def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:

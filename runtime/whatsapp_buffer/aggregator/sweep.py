@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools.metrics import MetricUnit
 
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.aggregator.ports import StrandedConversations
 from whatsapp_buffer.observability import logger, metrics
 
 MARGIN_SECONDS = 30.0
@@ -29,7 +29,7 @@ stranded message reaches Connect within maxWaitSeconds + 3 minutes even if the s
 
 @dataclass
 class Sweeper:
-    store: RawStore
+    store: StrandedConversations
     max_wait_seconds: float
     now: Callable[[], float] = clock.now
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from whatsapp_buffer.adapters.raw_control import conversation_from_stream_keys, tick_from_stream
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.storage_keys import conversation_from_stream_keys, tick_from_stream
 
 STATE_KEY = "c"
 """Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending,

@@ -13,16 +13,15 @@ its transcript read from the same key.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.transcribe import COMPLETED, Transcriber, transcript_text
+from whatsapp_buffer import clock, render
 from whatsapp_buffer.errors import MediaUnavailable, TranscriptionUnavailable, TransientAwsError
-from whatsapp_buffer.inbound import render
+from whatsapp_buffer.inbound.ports import COMPLETED, MediaStore, Transcriber
 from whatsapp_buffer.observability import count, logger
 
 TRANSCRIBED_KINDS = frozenset({"voice", "audio"})
@@ -153,3 +152,9 @@ class Transcripts:
             return missing_line("holds no words Transcribe recognised"), None
         count("TranscriptsPlaced")
         return transcript_line(text), text
+
+
+def transcript_text(document: bytes) -> str:
+    """`results.transcripts[0].transcript` of a transcript file (AWS_FACTS; Transcribe's output JSON)."""
+    transcripts = json.loads(document).get("results", {}).get("transcripts") or [{}]
+    return str(transcripts[0].get("transcript") or "").strip()

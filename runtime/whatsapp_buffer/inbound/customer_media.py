@@ -16,13 +16,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key, prepared_key
+from whatsapp_buffer import attachments, convert, render
 from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
-from whatsapp_buffer.inbound import attachments, convert, render
+from whatsapp_buffer.inbound.ports import ChatParticipant, MediaStore, WhatsApp
 from whatsapp_buffer.model import Burst, InboundMessage, OutgoingItem
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.storage_keys import inbound_key, prepared_key
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.inbound.ports import ChatParticipant, SessionStore
 from whatsapp_buffer.model import TypingSignal
 from whatsapp_buffer.observability import count, logger
 

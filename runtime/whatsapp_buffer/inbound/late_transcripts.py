@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.adapters.transcript_debts import CLAIMED, PAID, TranscriptDebt, TranscriptDebts
+from whatsapp_buffer import clock, render
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError
-from whatsapp_buffer.inbound import render
 from whatsapp_buffer.inbound.burst_transcripts import Transcripts, echo_text, missing_line
-from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.inbound.ports import (
+    CLAIMED,
+    PAID,
+    ChatParticipant,
+    SessionStore,
+    TranscriptDebt,
+    TranscriptDebts,
+    WhatsApp,
+)
+from whatsapp_buffer.model import Conversation, Session
 from whatsapp_buffer.observability import count, logger
 
 DEBT_SECONDS = 7 * 24 * 3600

@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from whatsapp_buffer.adapters.outreach_records import SENT, OutreachRecord, OutreachRecords
 from whatsapp_buffer.errors import TransientAwsError
-from whatsapp_buffer.model import Burst
+from whatsapp_buffer.inbound.ports import OutreachRecords
+from whatsapp_buffer.model import OUTREACH_SENT, Burst, OutreachRecord
+from whatsapp_buffer.notice_texts import NOTICE_MARK, PREFIX
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.outbound.notice_texts import PREFIX
-from whatsapp_buffer.outbound.tell_agent import NOTICE_MARK
 
 OUTREACH = "outreach"
 """The outcome in the notice's ClientToken: not a refusal, the template the customer is answering."""
@@ -48,7 +47,7 @@ class OutreachReplies:
             # The burst is worth more than the notice: it goes without, and a later burst may still show it.
             logger.warning("outreach record not read")
             return None
-        if record is None or record.state != SENT or record.shown_in or not record.message_id:
+        if record is None or record.state != OUTREACH_SENT or record.shown_in or not record.message_id:
             return None
         if burst.last_received_at and burst.last_received_at < record.sent_at:
             return None

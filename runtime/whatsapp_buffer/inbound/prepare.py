@@ -19,13 +19,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from whatsapp_buffer.adapters.raw_messages import MESSAGE
+from whatsapp_buffer import convert
 from whatsapp_buffer.errors import WhatsAppBufferError
-from whatsapp_buffer.inbound import convert
 from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Transcripts
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.model import InboundMessage
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.storage_keys import MESSAGE
 
 
 @dataclass(frozen=True)

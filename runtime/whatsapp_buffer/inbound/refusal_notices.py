@@ -14,15 +14,13 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant, with_renewed_connection
-from whatsapp_buffer.adapters.raw_common import PK_PREFIX
-from whatsapp_buffer.adapters.raw_outbound import REFUSAL
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer import notice_texts
 from whatsapp_buffer.errors import ChatSessionGone
+from whatsapp_buffer.inbound.ports import ChatParticipant, SessionStore
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.outbound import notice_texts
-from whatsapp_buffer.outbound.tell_agent import NOTICE_MARK, count_refusal
+from whatsapp_buffer.notice_texts import NOTICE_MARK
+from whatsapp_buffer.observability import count, count_refusal, logger
+from whatsapp_buffer.storage_keys import PK_PREFIX, REFUSAL
 
 FAILED = "failed"
 """The outcome in a notice's ClientToken: WhatsApp accepted the message, then reported it failed."""
@@ -78,8 +76,7 @@ class RefusalNotices:
             return 0
         token = refusal_token(kind, reason, message_id)
         try:
-            with_renewed_connection(
-                self._participant,
+            self._participant.with_renewed_connection(
                 session.connection_token,
                 session.participant_token,
                 lambda connection: self._participant.send_text(connection, text, token),

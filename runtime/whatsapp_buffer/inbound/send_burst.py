@@ -17,24 +17,20 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 
-from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer import clock, render
 from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
-from whatsapp_buffer.inbound import render
 from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
 from whatsapp_buffer.inbound.chat_routing import ContactFlows
 from whatsapp_buffer.inbound.customer_media import CustomerMedia, Part
 from whatsapp_buffer.inbound.customer_typing import CustomerTyping
 from whatsapp_buffer.inbound.late_transcripts import LateTranscripts, pending_line
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies, notice_text, notice_token
+from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, MediaStore, SessionStore, WhatsApp
 from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
 from whatsapp_buffer.inbound.start_chat import Chats
-from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
+from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, Session, TypingSignal
 from whatsapp_buffer.observability import count, logger
 
 

@@ -9,6 +9,7 @@ docs/architecture.md#inbound; what the agent sees: docs/behaviour.md#which-flow-
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,12 +17,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.aws_errors import error_code
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, StartedChat, start_chat_token
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
 from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
-from whatsapp_buffer.model import USER_CHANGED_USER_ID, Burst, Conversation, is_user_id
+from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, SessionStore, StartedChat
+from whatsapp_buffer.model import USER_CHANGED_USER_ID, Burst, Conversation, Session, is_user_id
 from whatsapp_buffer.observability import count, logger
 
 MAX_CHAT_STARTS = 6
@@ -77,7 +76,7 @@ class Chats:
         try:
             self._contacts.stop(contact_id)
         except ClientError as exc:
-            if error_code(exc) != "ContactNotFoundException":
+            if _error_code(exc) != "ContactNotFoundException":
                 self._orphan_left_open(contact_id, exc)
             return
         except WhatsAppBufferError as exc:
@@ -247,9 +246,9 @@ class Chats:
             try:
                 return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
             except ClientError as exc:
-                if error_code(exc) not in _REFUSED:
+                if _error_code(exc) not in _REFUSED:
                     raise
-                logger.warning("related chat refused; starting it again", contact_id=related, error=error_code(exc))
+                logger.warning("related chat refused; starting it again", contact_id=related, error=_error_code(exc))
         token, related_to = attempts[-1]
         return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
 
@@ -345,3 +344,18 @@ def ad_attributes(referral: Mapping[str, Any] | None) -> dict[str, str]:
         for field, name in AD_ATTRIBUTES.items()
         if isinstance(referral.get(field), str) and referral[field]
     }
+
+
+def start_chat_token(burst_id: str, replaced_contact_id: str | None, unconnected_contact_id: str | None = None) -> str:
+    """StartChatContact idempotency token: a retried burst finds the chat it already started, while a burst that
+    has to replace an ended chat (a different `replaced_contact_id`) gets a new one, and so does a burst whose
+    earlier attempt started a chat it could not connect to in time (`unconnected_contact_id`)."""
+    seed = f"{burst_id}\n{replaced_contact_id or '-'}"
+    if unconnected_contact_id:
+        seed += f"\nunconnected {unconnected_contact_id}"
+    return hashlib.sha256(seed.encode("utf-8")).hexdigest()
+
+
+def _error_code(exc: ClientError) -> str:
+    """The code of a Connect error the adapter leaves untranslated (the ones this module decides on itself)."""
+    return str(exc.response.get("Error", {}).get("Code") or "")

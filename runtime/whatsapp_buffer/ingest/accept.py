@@ -17,13 +17,11 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
-from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.aggregator import end_of_turn
+from whatsapp_buffer import clock, end_of_turn, render
 from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
-from whatsapp_buffer.inbound import render
 from whatsapp_buffer.ingest import webhook
+from whatsapp_buffer.ingest.ports import RawStore
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.observability import logger, metrics
 

@@ -1,7 +1,7 @@
 """What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `send_file` runs it).
 
 WhatsApp takes only its own media types, each up to a size (`WHATSAPP_MEDIA_LIMITS`); Connect lets agents share more. So
-pictures WhatsApp does not take and HEIC/HEIF photos become JPEG, QuickTime video MP4, WAV M4A (`inbound.convert`'s
+pictures WhatsApp does not take and HEIC/HEIF photos become JPEG, QuickTime video MP4, WAV M4A (`whatsapp_buffer.convert`'s
 libraries); types WhatsApp does not take, and files over its limit for their type (checked again after conversion), are
 refused before anything is uploaded, with the reason told to the agent. The types, limits and their sources:
 docs/architecture.md#outbound.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whatsapp_buffer.inbound import convert
-from whatsapp_buffer.inbound.attachments import canonical_type
+from whatsapp_buffer import convert
+from whatsapp_buffer.attachments import canonical_type
 
 _MB = 1024 * 1024
 WHATSAPP_MEDIA_LIMITS: dict[str, int] = {

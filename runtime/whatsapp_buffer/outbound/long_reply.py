@@ -3,14 +3,14 @@
 Meta's text body is at most 4,096 characters (`WHATSAPP_TEXT_LIMIT`; End User Messaging passes the message through
 and the fake refuses a longer body). A longer reply becomes several messages, in order: whole paragraphs packed
 together while they fit, a paragraph too long for one message split at its line, then word boundaries — the
-aggregator's `merge.split_text`, which counts UTF-16 units (never more than Meta's characters, however it counts them)
+`text_split.split_text`, which counts UTF-16 units (never more than Meta's characters, however it counts them)
 and never cuts inside a character sequence. The whitespace at a boundary is the only thing dropped.
 """
 
 from __future__ import annotations
 
-from whatsapp_buffer.adapters.end_user_messaging import WHATSAPP_TEXT_LIMIT
-from whatsapp_buffer.aggregator.merge import split_text
+from whatsapp_buffer.model import WHATSAPP_TEXT_LIMIT
+from whatsapp_buffer.text_split import split_text
 
 PARAGRAPH = "\n\n"
 

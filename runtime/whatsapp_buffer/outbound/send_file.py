@@ -13,16 +13,15 @@ from pathlib import Path
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant, with_renewed_connection
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
-from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
-from whatsapp_buffer.adapters.sessions_table import Session
+from whatsapp_buffer import convert, render
 from whatsapp_buffer.errors import ChatSessionGone, MediaUnavailable, WhatsAppRefused
-from whatsapp_buffer.inbound import convert, render
+from whatsapp_buffer.model import Session, media_kind_for
 from whatsapp_buffer.observability import logger, metrics
 from whatsapp_buffer.outbound import file_plan, streaming
+from whatsapp_buffer.outbound.ports import ChatParticipant, MediaStore, WhatsApp
 from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
 from whatsapp_buffer.outbound.tell_agent import REFUSED_BY_WHATSAPP, AgentNotices
+from whatsapp_buffer.storage_keys import outbound_key
 
 
 class FileSender:
@@ -102,8 +101,7 @@ class FileSender:
         return True
 
     def _download(self, session: Session, attachment_id: str) -> bytes:
-        return with_renewed_connection(
-            self._participant,
+        return self._participant.with_renewed_connection(
             session.connection_token,
             session.participant_token,
             lambda token: self._participant.get_attachment(token, attachment_id),

@@ -17,11 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import Template, WhatsApp, media_kind_for
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
+from whatsapp_buffer import clock, notice_texts
 from whatsapp_buffer.errors import (
     MalformedEvent,
     ReadReceiptRefused,
@@ -29,9 +25,10 @@ from whatsapp_buffer.errors import (
     WhatsAppBufferError,
     WhatsAppRefused,
 )
-from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.model import Conversation, Session, Template, media_kind_for
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.outbound import interactive, long_reply, notice_texts, service_window, streaming, whatsapp_format
+from whatsapp_buffer.outbound import interactive, long_reply, service_window, streaming, whatsapp_format
+from whatsapp_buffer.outbound.ports import ChatParticipant, MediaStore, SessionStore, WhatsApp
 from whatsapp_buffer.outbound.send_file import FileSender
 from whatsapp_buffer.outbound.streaming import StreamingEvent
 from whatsapp_buffer.outbound.tell_agent import AgentNotices

@@ -8,33 +8,19 @@ starting `NOTICE_MARK`, and is never relayed back to WhatsApp (`for_customer`). 
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant, with_renewed_connection
-from whatsapp_buffer.adapters.end_user_messaging import media_kind_for
-from whatsapp_buffer.adapters.sessions_table import Session
+from whatsapp_buffer import notice_texts
 from whatsapp_buffer.errors import ChatSessionGone, WhatsAppRefused
-from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.outbound import notice_texts
+from whatsapp_buffer.model import Session, media_kind_for
+from whatsapp_buffer.notice_texts import notice_token
+from whatsapp_buffer.observability import count_refusal, logger, metrics
+from whatsapp_buffer.outbound.ports import ChatParticipant
 from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
 
-NOTICE_MARK = "bridge-notice"
-"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
-redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart."""
 WITHHELD = "withheld"
 """The bridge did not send it: WhatsApp's window rule would refuse it."""
 REFUSED_BY_WHATSAPP = "refused"
-
-
-def notice_token(outcome: str, kind: str, reason: str, event_id: str, index: int) -> str:
-    return f"{NOTICE_MARK}|{outcome}|{kind}|{reason}|{event_id}#{index}"[:500]
-
-
-def count_refusal(reason: str) -> None:
-    """`RepliesRefused` in the function's metrics (what the alarm watches) and once more by `Reason`."""
-    metrics.add_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1)
-    with single_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_reason:
-        by_reason.add_dimension(name="Reason", value=reason)
 
 
 class AgentNotices:
@@ -47,8 +33,7 @@ class AgentNotices:
         """Post the bridge's notice in the chat (never relayed to WhatsApp: Connect streams it as the customer's
         role) and count the refusal by `reason`."""
         try:
-            with_renewed_connection(
-                self._participant,
+            self._participant.with_renewed_connection(
                 session.connection_token,
                 session.participant_token,
                 lambda token: self._participant.send_text(token, text, client_token),

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.end_user_messaging import Template, TemplateSummary, WhatsApp
-from whatsapp_buffer.adapters.outreach_records import REFUSED, SENT, OutreachRecord, OutreachRecords
 from whatsapp_buffer.errors import (
     LookupRefused,
     OutreachRefused,
@@ -26,8 +24,9 @@ from whatsapp_buffer.errors import (
     WhatsAppBufferError,
     WhatsAppRefused,
 )
-from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.model import OUTREACH_REFUSED, OUTREACH_SENT, Conversation, OutreachRecord, Template
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.outreach.ports import OutreachRecords, TemplateSummary, WhatsApp
 from whatsapp_buffer.outreach.request import OutreachRequest, TemplateShape, parse
 
 APPROVED = "APPROVED"
@@ -96,9 +95,9 @@ class Outreach:
                 shape.components(request.parameters),
             )
         except (WhatsAppRefused, TransientAwsError) as exc:
-            self._settle(record, REFUSED)
+            self._settle(record, OUTREACH_REFUSED)
             raise OutreachRefused(f"End User Messaging refused the send: {_cause(exc)}") from exc
-        if not self._settle(record, SENT, message_id):
+        if not self._settle(record, OUTREACH_SENT, message_id):
             # Sent all the same: the reply starts a chat without the outreach's attributes.
             count("OutreachNotRecorded")
         logger.info("outreach sent", template=request.template, message_id=message_id, asked_by=request.asked_by)
@@ -151,7 +150,7 @@ class Outreach:
     def _repeated(self, conversation: str) -> dict[str, str]:
         """The same request again (a flow that invokes the block twice): answered from the record, never resent."""
         earlier = self.records.get(conversation)
-        if earlier is not None and earlier.state == SENT:
+        if earlier is not None and earlier.state == OUTREACH_SENT:
             return {"result": "sent", "reason": "already sent for this request", "messageId": earlier.message_id}
         raise OutreachRefused("the same request is being sent or was refused; ask again with other parameters")
 

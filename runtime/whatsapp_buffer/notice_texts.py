@@ -7,6 +7,14 @@ the agent never mistakes it for the customer's words (Connect shows it in the cu
 from __future__ import annotations
 
 PREFIX = "[WhatsApp bridge]"
+NOTICE_MARK = "bridge-notice"
+"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
+redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart."""
+
+
+def notice_token(outcome: str, kind: str, reason: str, event_id: str, index: int) -> str:
+    return f"{NOTICE_MARK}|{outcome}|{kind}|{reason}|{event_id}#{index}"[:500]
+
 
 WINDOW_CLOSED = "window_closed"
 """WhatsApp's 24-hour customer-service window is closed (Meta error 131047)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from whatsapp_buffer.inbound import attachments
+from whatsapp_buffer import attachments
 
 WAV_RATE = 16_000
 WAV_BYTES_PER_SECOND = WAV_RATE * 2

@@ -1,0 +1,52 @@
+"""What the outreach use case needs from the services, as `typing.Protocol`s, and the records those hand back.
+
+The adapters in `adapters/` implement them; `bootstrap` builds the adapters and hands them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from whatsapp_buffer.model import OutreachRecord, Template
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    """One row of ListWhatsAppMessageTemplates."""
+
+    name: str
+    language: str
+    status: str
+    meta_template_id: str | None
+
+
+@dataclass(frozen=True)
+class LinkedNumber:
+    """GetLinkedWhatsAppBusinessAccountPhoneNumber's answer: the account (`waba-…`) and Meta's id of the number."""
+
+    waba_id: str
+    meta_phone_number_id: str
+
+
+class WhatsApp(Protocol):
+    """End User Messaging Social: the number's account, its templates, the send (`adapters.end_user_messaging`)."""
+
+    def linked_number(self, phone_number_id: str) -> LinkedNumber: ...
+    def find_template(self, waba_id: str, name: str, language: str) -> TemplateSummary | None: ...
+    def template_definition(self, waba_id: str, summary: TemplateSummary) -> str: ...
+    def send_template(
+        self,
+        origination_phone_number_id: str,
+        to: str,
+        template: Template,
+        components: list[dict[str, Any]] | None = ...,
+    ) -> str: ...
+
+
+class OutreachRecords(Protocol):
+    """The outreach sent to each customer (`adapters.outreach_records`)."""
+
+    def get(self, conversation: str) -> OutreachRecord | None: ...
+    def claim(self, record: OutreachRecord) -> bool: ...
+    def settle(self, conversation: str, request: str, state: str, message_id: str = ...) -> bool: ...

@@ -1,0 +1,81 @@
+"""Pure: the keys of what the functions store and read back, where a stage reads what an adapter wrote.
+
+The raw table: every item of a conversation sits under `PK_PREFIX` + its key; the stream's readers (the aggregator's
+window, the inbound function's preparation and refusal notices) tell items apart by sort key and `record_type`. The
+adapters in `adapters/raw_*.py` write them (layout: docs/architecture.md). The media bucket: keys carry ids only,
+never phone numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.model import Conversation
+
+PK_PREFIX = "CONV#"
+MESSAGE = "message"
+"""`record_type` of a customer's message item."""
+REFUSAL = "refusal"
+"""`record_type` of a refusal item (what the inbound function's stream filter passes)."""
+CONTROL_SK = "CONTROL"
+CONTROL = "control"
+TICK_SK = "TICK"
+TICK = "tick"
+"""`record_type` of a tick item (what the aggregator's stream filter passes, with control items)."""
+TICK_LISTED = "listed"
+"""The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
+conversation with pending messages."""
+
+
+def _stream_keys(keys: Mapping[str, Any]) -> tuple[str, str]:
+    """(pk, sk) of a stream record's (deserialized) Keys; MalformedEvent when they are not this table's."""
+    pk, sk = keys.get("pk"), keys.get("sk")
+    if not isinstance(pk, str) or not pk.startswith(PK_PREFIX) or not isinstance(sk, str):
+        raise MalformedEvent("stream record keys are not the raw table's (pk/sk)")
+    return pk, sk
+
+
+def tick_from_stream(keys: Mapping[str, Any], image: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """(anchor conversation key, {conversation key: image or None}) of a tick record's (deserialized) Keys and
+    NewImage; None for records of other items or a tick record without its image (a REMOVE)."""
+    pk, sk = _stream_keys(keys)
+    if sk != TICK_SK and not sk.startswith(f"{TICK_SK}#"):
+        return None
+    if not image or image.get("record_type") != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
+        return None
+    return pk[len(PK_PREFIX) :], dict(image[TICK_LISTED])
+
+
+def conversation_from_stream_keys(keys: Mapping[str, Any]) -> Conversation | None:
+    """The conversation of a stream record's (deserialized) Keys when it is a control item, else None.
+    Raises MalformedEvent when the keys are not this table's."""
+    pk, sk = _stream_keys(keys)
+    if sk != CONTROL_SK:
+        return None
+    return Conversation.from_key(pk[len(PK_PREFIX) :])
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(part: str) -> str:
+    return _UNSAFE.sub("_", part)[:200] or "_"
+
+
+def inbound_key(burst_id: str, index: int, media_id: str) -> str:
+    """Where a customer's media item `index` of a burst is copied from WhatsApp."""
+    return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
+
+
+def prepared_key(media_id: str) -> str:
+    """Where a customer's voice note or audio file is copied as soon as it is stored (early preparation for its
+    transcript), whatever burst it ends up in."""
+    return f"prepared/{_safe(media_id)}"
+
+
+def outbound_key(contact_id: str, attachment_id: str) -> str:
+    """Where an agent's attachment is staged before it is posted to WhatsApp."""
+    return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
