@@ -199,5 +199,3 @@ class Aggregator(Stage):
             threshold_seconds=BURSTS_AGE_THRESHOLD_SECONDS,
         )
         alarms.iterator_age(self.function, short_name="aggregator")
-        alarms.function(self.function, short_name="aggregator")
-        alarms.function(self.sweeper_function, short_name="sweeper")

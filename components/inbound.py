@@ -207,7 +207,6 @@ class Inbound(Stage):
                 period_seconds=5 * MINUTE,
                 evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
             )
-        alarms.function(self.function, short_name="inbound")
 
     def _transcripts_sweep_schedule(self, inbound: PythonFunction, context: StackContext) -> aws.scheduler.Schedule:
         """Every minute, the inbound function sweeps the transcripts still owed whose completion event never came

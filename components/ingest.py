@@ -82,7 +82,6 @@ class Ingest(Stage):
             suffix="ingest-dlq",
             holds="WhatsApp events ingest rejected or could not store after retries",
         )
-        self.alarms.function(self.function, short_name="ingest")
         self.register_outputs(
             {
                 "inTopicArn": self.in_topic.arn,

@@ -86,6 +86,5 @@ class Outbound(Stage):
             suffix="outbound-dlq",
             holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
         )
-        self.alarms.function(self.function, short_name="outbound")
         self.alarms.refusals(namespace=METRICS_NAMESPACE, service=self.context.service_name)
         self.register_outputs({"deadLetterQueueUrl": self.dead_letter_queue.url, "functionName": self.function.name})

@@ -101,5 +101,4 @@ class Outreach(Stage):
             function_arn=self.function.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
         )
-        self.alarms.function(self.function, short_name="outreach")
         self.register_outputs({"outreachFunctionName": self.function.name, "outreachFunctionArn": self.function.arn})

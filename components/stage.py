@@ -40,5 +40,8 @@ class Stage(pulumi.ComponentResource):
         self._function_defaults = args.functions
 
     def python_function(self, spec: FunctionSpec) -> PythonFunction:
-        """One of the stage's functions, its resources named `<stage name>-<spec.name>-…` (`python_function`)."""
-        return python_function(self._stage_name, self, self.context, self._function_defaults, spec)
+        """One of the stage's functions, its resources named `<stage name>-<spec.name>-…` (`python_function`), and
+        its alarms on failed and throttled invocations: every function of the flow has them."""
+        function = python_function(self._stage_name, self, self.context, self._function_defaults, spec)
+        self.alarms.function(function.function, short_name=spec.name)
+        return function
