@@ -9,10 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, Alarms
-from components.lambda_function import FunctionSpec, StageArgs, python_function
+from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS
+from components.lambda_function import FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
 from components.schedules import invoke_on_schedule
+from components.stage import Stage, StageArgs
 
 TYPE = "whatsapp-buffer:index:Aggregator"
 AGGREGATOR_TIMEOUT_SECONDS = 60
@@ -63,7 +64,7 @@ class AggregatorArgs(StageArgs):
     """Timeout of the function that reads the bursts queue; its visibility timeout is six times this."""
 
 
-class Aggregator(pulumi.ComponentResource):
+class Aggregator(Stage):
     """Raw table stream -> (tumbling window) aggregator function -> bursts FIFO queue, grouped by conversation."""
 
     function: aws.lambda_.Function
@@ -75,12 +76,11 @@ class Aggregator(pulumi.ComponentResource):
     sweep_schedule: aws.scheduler.Schedule
 
     def __init__(self, name: str, args: AggregatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
-        context = args.context
+        super().__init__(TYPE, name, args, opts)
         bursts = queue_with_dead_letters(
             f"{name}-bursts",
             self,
-            context,
+            self.context,
             fifo_suffix="bursts",
             # AWS's guidance for Lambda SQS sources: at least six times the function timeout.
             visibility_timeout_seconds=6 * args.consumer_timeout_seconds,
@@ -90,11 +90,7 @@ class Aggregator(pulumi.ComponentResource):
         self.bursts_dead_letter_queue = bursts.dead_letter_queue
         # The stream mapping's on-failure destination: metadata of batches dropped after the retry/age limits.
         self.failures_queue = encrypted_queue(f"{name}-failures", self, retention_seconds=FOURTEEN_DAYS)
-        aggregator = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        aggregator = self.python_function(
             FunctionSpec(
                 name="aggregator",
                 description="flushes each quiet conversation's pending messages as one burst",
@@ -132,7 +128,7 @@ class Aggregator(pulumi.ComponentResource):
             starting_position="LATEST",
             batch_size=STREAM_BATCH_SIZE,
             # The window is the debounce's clock: at each window end the aggregator decides which conversations flush.
-            tumbling_window_in_seconds=args.functions.settings.window_seconds,
+            tumbling_window_in_seconds=self.settings.window_seconds,
             # Windows keep state per shard; more than one concurrent batch per shard would split it.
             parallelization_factor=1,
             bisect_batch_on_function_error=True,
@@ -146,7 +142,7 @@ class Aggregator(pulumi.ComponentResource):
             ),
         )
         self._create_sweeper(name, args)
-        self._create_alarms(Alarms(name, self, context, args.alarm_actions))
+        self._create_alarms()
         self.register_outputs(
             {
                 "burstsQueueUrl": self.bursts_queue.url,
@@ -159,12 +155,7 @@ class Aggregator(pulumi.ComponentResource):
 
     def _create_sweeper(self, name: str, args: AggregatorArgs) -> None:
         """The sweeper and the schedule that runs it every minute: conversations the stream lost come back."""
-        context = args.context
-        sweeper = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        sweeper = self.python_function(
             FunctionSpec(
                 name="sweeper",
                 description="brings conversations pending past maxWaitSeconds back to the aggregator",
@@ -180,7 +171,7 @@ class Aggregator(pulumi.ComponentResource):
         self.sweeper_function = sweeper.function
         self.sweep_schedule = invoke_on_schedule(
             sweeper,
-            context,
+            self.context,
             "sweep",
             label="the sweeper",
             expression=SWEEP_SCHEDULE,
@@ -189,7 +180,8 @@ class Aggregator(pulumi.ComponentResource):
             sid="InvokeSweeper",
         )
 
-    def _create_alarms(self, alarms: Alarms) -> None:
+    def _create_alarms(self) -> None:
+        alarms = self.alarms
         alarms.dead_letters(
             self.bursts_dead_letter_queue,
             suffix="bursts-dlq",
@@ -207,5 +199,3 @@ class Aggregator(pulumi.ComponentResource):
             threshold_seconds=BURSTS_AGE_THRESHOLD_SECONDS,
         )
         alarms.iterator_age(self.function, short_name="aggregator")
-        alarms.function(self.function, short_name="aggregator")
-        alarms.function(self.sweeper_function, short_name="sweeper")

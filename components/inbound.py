@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import MINUTE, Alarms
+from components.alarms import MINUTE
 from components.chat_policies import inbound_statements
 from components.chat_storage import ChatStorage, chat_storage
 from components.context import StackContext
@@ -22,11 +22,10 @@ from components.lambda_function import (
     METRICS_NAMESPACE,
     FunctionSpec,
     PythonFunction,
-    StageArgs,
-    python_function,
 )
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
+from components.stage import Stage, StageArgs
 
 TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_TIMEOUT_SECONDS = 120
@@ -82,7 +81,7 @@ REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type
 the bridge sent; runtime `inbound.refusal_notices`)."""
 
 
-class Inbound(pulumi.ComponentResource):
+class Inbound(Stage):
     """Bursts queue -> inbound function -> Connect chat, streaming to the out-topic."""
 
     storage: ChatStorage
@@ -91,15 +90,13 @@ class Inbound(pulumi.ComponentResource):
     raw_stream_mapping: aws.lambda_.EventSourceMapping | None
 
     def __init__(self, name: str, args: InboundArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
-        context = args.context
-        settings = args.functions.settings
-        instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")
+        super().__init__(TYPE, name, args, opts)
+        instance_arn = self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
         self.storage = chat_storage(
-            name, self, context, instance_arn=instance_arn, transcribe_languages=settings.transcribe_languages
+            name, self, self.context, instance_arn=instance_arn, transcribe_languages=self.settings.transcribe_languages
         )
         self.transcripts_dead_letter_queue = None
-        if settings.transcribe_languages:
+        if self.settings.transcribe_languages:
             # Transcribe's completion events reach inbound as asynchronous invokes: one that fails after Lambda's
             # retries lands here (a transcript owed and not posted), never silently.
             self.transcripts_dead_letter_queue = encrypted_queue(
@@ -114,11 +111,7 @@ class Inbound(pulumi.ComponentResource):
             else None
         )
 
-        inbound = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        inbound = self.python_function(
             FunctionSpec(
                 name="inbound",
                 description="delivers each burst to the conversation's Amazon Connect chat",
@@ -126,8 +119,8 @@ class Inbound(pulumi.ComponentResource):
                 resources={**self.storage.function_resources, "out_topic_arn": self.storage.out_topic.arn},
                 media=True,
                 statements=inbound_statements(
-                    context,
-                    settings,
+                    self.context,
+                    self.settings,
                     self.storage,
                     instance_arn=instance_arn,
                     bursts_queue_arn=args.bursts_queue_arn,
@@ -156,7 +149,7 @@ class Inbound(pulumi.ComponentResource):
             self.raw_stream_mapping = inbound.reads(
                 "raw-stream",
                 args.raw_table_stream_arn,
-                only=[REFUSALS_ONLY, *([RECORDINGS_ONLY] if settings.transcribe_languages else [])],
+                only=[REFUSALS_ONLY, *([RECORDINGS_ONLY] if self.settings.transcribe_languages else [])],
                 starting_position="LATEST",
                 batch_size=RECORDINGS_BATCH_SIZE,
                 # Preparation never fails a batch (the flush is the fallback); a notice that could not be posted
@@ -172,10 +165,10 @@ class Inbound(pulumi.ComponentResource):
 
         self.transcripts_rule = None
         self.transcripts_sweep_schedule = None
-        if settings.transcribe_languages:
+        if self.settings.transcribe_languages:
             self.transcripts_rule = self._transcripts_rule(name)
-            self.transcripts_sweep_schedule = self._transcripts_sweep_schedule(inbound, context)
-        self._create_alarms(Alarms(name, self, context, args.alarm_actions))
+            self.transcripts_sweep_schedule = self._transcripts_sweep_schedule(inbound, self.context)
+        self._create_alarms()
         self.register_outputs(
             {
                 "outTopicArn": self.storage.out_topic.arn,
@@ -186,7 +179,8 @@ class Inbound(pulumi.ComponentResource):
             }
         )
 
-    def _create_alarms(self, alarms: Alarms) -> None:
+    def _create_alarms(self) -> None:
+        alarms = self.alarms
         if self.raw_stream_failures_queue is not None:
             alarms.dead_letters(
                 self.raw_stream_failures_queue,
@@ -213,7 +207,6 @@ class Inbound(pulumi.ComponentResource):
                 period_seconds=5 * MINUTE,
                 evaluation_periods=TRANSCRIPTS_SWEEP_FAILING_MINUTES // 5,
             )
-        alarms.function(self.function, short_name="inbound")
 
     def _transcripts_sweep_schedule(self, inbound: PythonFunction, context: StackContext) -> aws.scheduler.Schedule:
         """Every minute, the inbound function sweeps the transcripts still owed whose completion event never came

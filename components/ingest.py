@@ -8,9 +8,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import Alarms
-from components.lambda_function import FunctionSpec, StageArgs, python_function
+from components.lambda_function import FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue
+from components.stage import Stage, StageArgs
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 
@@ -25,7 +25,7 @@ class IngestArgs(StageArgs):
     """The start of the flow: ingest needs nothing from another stage."""
 
 
-class Ingest(pulumi.ComponentResource):
+class Ingest(Stage):
     """WhatsApp events in: in-topic (End User Messaging only) -> ingest function -> raw table (stream + TTL)."""
 
     in_topic: aws.sns.Topic
@@ -34,8 +34,7 @@ class Ingest(pulumi.ComponentResource):
     function: aws.lambda_.Function
 
     def __init__(self, name: str, args: IngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
-        context = args.context
+        super().__init__(TYPE, name, args, opts)
         self.raw_table = secure_table(
             f"{name}-raw-table",
             self,
@@ -46,14 +45,10 @@ class Ingest(pulumi.ComponentResource):
             # Sparse: only control items with pending messages carry `waiting`, so the sweeper reads just those.
             indexes=[Index(name=PENDING_INDEX, hash_key="waiting", range_key="first_pending", projection="KEYS_ONLY")],
         )
-        inbound = service_topic(f"{name}-in-topic", self, context, service="social-messaging.amazonaws.com")
+        inbound = service_topic(f"{name}-in-topic", self, self.context, service="social-messaging.amazonaws.com")
         self.in_topic = inbound.topic
         self.dead_letter_queue = encrypted_queue(f"{name}-dlq", self, retention_seconds=FOURTEEN_DAYS)
-        ingest = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        ingest = self.python_function(
             FunctionSpec(
                 name="ingest",
                 description="stores each WhatsApp message and its conversation's control item",
@@ -82,13 +77,11 @@ class Ingest(pulumi.ComponentResource):
             function=self.function,
             dead_letter_queue=self.dead_letter_queue,
         )
-        alarms = Alarms(name, self, context, args.alarm_actions)
-        alarms.dead_letters(
+        self.alarms.dead_letters(
             self.dead_letter_queue,
             suffix="ingest-dlq",
             holds="WhatsApp events ingest rejected or could not store after retries",
         )
-        alarms.function(self.function, short_name="ingest")
         self.register_outputs(
             {
                 "inTopicArn": self.in_topic.arn,

@@ -55,17 +55,6 @@ class FunctionDefaults:
     `media` (the inbound function) and no other."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class StageArgs:
-    """What each component of the flow (Ingest, Aggregator, Inbound, Outbound, Outreach) is given, besides the
-    resources of the stages before it."""
-
-    context: StackContext
-    functions: FunctionDefaults
-    alarm_actions: Sequence[pulumi.Input[str]] = ()
-    """SNS topic ARNs the component's alarms notify; empty: the alarms exist but notify nobody."""
-
-
 @dataclass(frozen=True)
 class FunctionSpec:
     """What differs between functions."""

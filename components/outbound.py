@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.alarms import Alarms
 from components.chat_policies import outbound_statements
 from components.chat_storage import ChatStorage
-from components.lambda_function import METRICS_NAMESPACE, FunctionSpec, StageArgs, python_function
+from components.lambda_function import METRICS_NAMESPACE, FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue
+from components.stage import Stage, StageArgs
 from components.topics import subscribe_function
 
 TYPE = "whatsapp-buffer:index:Outbound"
@@ -41,23 +41,17 @@ class OutboundArgs(StageArgs):
     """The raw table, where the outbound function remembers what it relayed (for the quotes of replies to it)."""
 
 
-class Outbound(pulumi.ComponentResource):
+class Outbound(Stage):
     """Connect streaming -> out-topic -> outbound function -> WhatsApp."""
 
     function: aws.lambda_.Function
     dead_letter_queue: aws.sqs.Queue
 
     def __init__(self, name: str, args: OutboundArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
-        context = args.context
-        settings = args.functions.settings
+        super().__init__(TYPE, name, args, opts)
         storage = args.storage
         self.dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", self, retention_seconds=FOURTEEN_DAYS)
-        outbound = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        outbound = self.python_function(
             FunctionSpec(
                 name="outbound",
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
@@ -66,8 +60,8 @@ class Outbound(pulumi.ComponentResource):
                 # PyAV and Pillow convert agent files WhatsApp does not take as they are.
                 media=True,
                 statements=outbound_statements(
-                    context,
-                    settings,
+                    self.context,
+                    self.settings,
                     storage,
                     raw_table_arn=args.raw_table_arn,
                     dead_letter_queue_arn=self.dead_letter_queue.arn,
@@ -85,14 +79,12 @@ class Outbound(pulumi.ComponentResource):
             topic=storage.out_topic,
             function=self.function,
             dead_letter_queue=self.dead_letter_queue,
-            filter_policy=None if settings.agent_presence else WITHOUT_TYPING,
+            filter_policy=None if self.settings.agent_presence else WITHOUT_TYPING,
         )
-        alarms = Alarms(name, self, context, args.alarm_actions)
-        alarms.dead_letters(
+        self.alarms.dead_letters(
             self.dead_letter_queue,
             suffix="outbound-dlq",
             holds="Connect streaming events the outbound function could not relay to WhatsApp after retries",
         )
-        alarms.function(self.function, short_name="outbound")
-        alarms.refusals(namespace=METRICS_NAMESPACE, service=context.service_name)
+        self.alarms.refusals(namespace=METRICS_NAMESPACE, service=self.context.service_name)
         self.register_outputs({"deadLetterQueueUrl": self.dead_letter_queue.url, "functionName": self.function.name})

@@ -15,11 +15,11 @@ import pulumi
 import pulumi_aws as aws
 
 from components import iam
-from components.alarms import Alarms
 from components.chat_policies import phone_number_arns
 from components.context import StackContext
-from components.lambda_function import FunctionSpec, StageArgs, python_function
+from components.lambda_function import FunctionSpec
 from components.stack_settings import StackSettings
+from components.stage import Stage, StageArgs
 
 TYPE = "whatsapp-buffer:index:Outreach"
 OUTREACH_TIMEOUT_SECONDS = 8
@@ -62,7 +62,7 @@ def outreach_statements(
     ]
 
 
-class Outreach(pulumi.ComponentResource):
+class Outreach(Stage):
     """A contact flow's *Invoke AWS Lambda function* block -> the outreach function -> an approved WhatsApp template."""
 
     function: aws.lambda_.Function
@@ -70,21 +70,15 @@ class Outreach(pulumi.ComponentResource):
     permission: aws.lambda_.Permission
 
     def __init__(self, name: str, args: OutreachArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(TYPE, name, None, opts)
-        context = args.context
-        settings = args.functions.settings
-        instance_arn = context.arn("connect", f"instance/{settings.connect_instance_id}")
-        outreach = python_function(
-            name,
-            self,
-            context,
-            args.functions,
+        super().__init__(TYPE, name, args, opts)
+        instance_arn = self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
+        outreach = self.python_function(
             FunctionSpec(
                 name="outreach",
                 description="sends an approved WhatsApp template a contact flow asks for",
                 timeout_seconds=OUTREACH_TIMEOUT_SECONDS,
                 resources={"sessions_table_name": args.sessions_table_name},
-                statements=outreach_statements(context, settings, args.sessions_table_arn),
+                statements=outreach_statements(self.context, self.settings, args.sessions_table_arn),
             ),
         )
         self.function = outreach.function
@@ -98,14 +92,13 @@ class Outreach(pulumi.ComponentResource):
             function=self.function.name,
             principal="connect.amazonaws.com",
             source_arn=instance_arn,
-            source_account=context.account_id,
+            source_account=self.context.account_id,
             opts=opts_child,
         )
         self.association = aws.connect.LambdaFunctionAssociation(
             f"{name}-association",
-            instance_id=settings.connect_instance_id,
+            instance_id=self.settings.connect_instance_id,
             function_arn=self.function.arn,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.permission]),
         )
-        Alarms(name, self, context, args.alarm_actions).function(self.function, short_name="outreach")
         self.register_outputs({"outreachFunctionName": self.function.name, "outreachFunctionArn": self.function.arn})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sandbox.fakes.records import Ids, Published, iso8601
@@ -52,23 +52,6 @@ class ChatItem:
     """For customer attachments: the StartAttachmentUpload ClientToken (`client_token` is CompleteAttachmentUpload's)."""
 
 
-@dataclass(frozen=True)
-class ContactView:
-    contact_id: str
-    instance_id: str
-    contact_flow_id: str
-    display_name: str
-    attributes: dict[str, str]
-    started_at: float
-    ends_at: float
-    ended_at: float | None
-    ended_reason: str | None
-    streaming_endpoints: tuple[str, ...]
-    related_contact_id: str | None
-    customer_id: str | None
-    continued_from_contact_id: str | None = None
-
-
 @dataclass
 class Participant:
     participant_id: str
@@ -81,8 +64,10 @@ class Participant:
     """CreateParticipantConnection has succeeded at least once."""
 
 
-@dataclass
-class Contact:
+@dataclass(kw_only=True)
+class ContactFacts:
+    """What a contact and its view share: what StartChatContact set, and how the contact ended."""
+
     contact_id: str
     instance_id: str
     contact_flow_id: str
@@ -90,19 +75,30 @@ class Contact:
     attributes: dict[str, str]
     started_at: float
     ends_at: float
-    customer: Participant
     related_contact_id: str | None
     customer_id: str | None
     continued_from_contact_id: str | None = None
     """The ended contact this persistent chat continues (StartChatContact's ContinuedFromContactId)."""
+    ended_at: float | None = None
+    ended_reason: str | None = None
+
+
+@dataclass(kw_only=True)
+class ContactView(ContactFacts):
+    """A copy of a contact for the sandbox's readers: changing it changes nothing in the fake."""
+
+    streaming_endpoints: tuple[str, ...]
+
+
+@dataclass(kw_only=True)
+class Contact(ContactFacts):
+    customer: Participant
     continued_by: str | None = None
     """The persistent chat that continued this contact (a SourceContactId is continued once)."""
     agent: Participant | None = None
     bot: Participant | None = None
     streaming: dict[str, str] = field(default_factory=dict)
     """Streaming endpoint ARN -> StreamingId."""
-    ended_at: float | None = None
-    ended_reason: str | None = None
     sent_tokens: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """(participant id, operation, ClientToken) -> the first answer; replays return it unchanged."""
 
@@ -111,21 +107,8 @@ class Contact:
         return self.ended_at is None
 
     def view(self) -> ContactView:
-        return ContactView(
-            contact_id=self.contact_id,
-            instance_id=self.instance_id,
-            contact_flow_id=self.contact_flow_id,
-            display_name=self.display_name,
-            attributes=dict(self.attributes),
-            started_at=self.started_at,
-            ends_at=self.ends_at,
-            ended_at=self.ended_at,
-            ended_reason=self.ended_reason,
-            streaming_endpoints=tuple(self.streaming),
-            related_contact_id=self.related_contact_id,
-            customer_id=self.customer_id,
-            continued_from_contact_id=self.continued_from_contact_id,
-        )
+        facts = {f.name: getattr(self, f.name) for f in fields(ContactFacts)}
+        return ContactView(**{**facts, "attributes": dict(self.attributes)}, streaming_endpoints=tuple(self.streaming))
 
 
 @dataclass
