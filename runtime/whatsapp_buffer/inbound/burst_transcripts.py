@@ -155,6 +155,6 @@ class Transcripts:
 
 
 def transcript_text(document: bytes) -> str:
-    """`results.transcripts[0].transcript` of a transcript file (AWS_FACTS; Transcribe's output JSON)."""
+    """`results.transcripts[0].transcript` of a transcript file (Transcribe's output JSON: docs/sandbox.md#amazon-transcribe)."""
     transcripts = json.loads(document).get("results", {}).get("transcripts") or [{}]
     return str(transcripts[0].get("transcript") or "").strip()
