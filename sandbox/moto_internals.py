@@ -1,6 +1,7 @@
 """Every use the sandbox makes of moto beyond its public API, in one place, for the one moto version it was written for.
 
-* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive;
+* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive,
+  which host a backend serves and which actions a response class has answered from memory (`_Dispatcher`);
 * `StreamShardReader`: the stand-in for Lambda's shard poller reads a table's stream records from the DynamoDB
   backend in this process (`dynamodb_backends`, `Table.stream_shard`);
 * `speed_up_transactions`: TransactWriteItems without moto's per-transaction `copy.deepcopy` of every table it
@@ -14,6 +15,7 @@ above against the new version, then move the pin and `WRITTEN_FOR` together.
 from __future__ import annotations
 
 import copy
+import functools
 import socket
 import threading
 from importlib import metadata
@@ -54,12 +56,35 @@ class _KeepAliveHandler(MotoRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host: moto's own lists its package folder on disk for
+    every request (`get_backend_for_host` calls `moto.backends.list_of_moto_modules`), the same answer each time."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+def _remember_action_names() -> None:
+    """`BaseResponse.call_action` lists its class's methods with `inspect.getmembers` on every request
+    (`moto.core.utils.method_names_from_class`); a class's methods stay what they are, so each class is listed once."""
+    from moto.core import responses
+
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
 def keep_alive_app_server(host: str = "127.0.0.1", port: int = 0) -> Any:
     """A werkzeug server (not yet serving) of moto's application, HTTP/1.1 keep-alive with TCP_NODELAY."""
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
-    return make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+    _remember_action_names()
+    return make_server(host, port, _Dispatcher(), threaded=True, request_handler=_KeepAliveHandler)
 
 
 # ---------------------------------------------------------------------- DynamoDB streams
