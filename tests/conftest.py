@@ -20,6 +20,23 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
+REPLAYS_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/", "tests/badinput/")
+"""Where the long work units are (sandbox replays), longest first: started first, they do not finish last alone."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs `pytest -n auto --dist loadgroup`: a module is one work unit, so that its module-scoped set-ups
+    run once, unless its tests name their own `xdist_group` (test_faults: one replay each); the units run in the
+    order collected, replays first."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(REPLAYS_FIRST) if item.nodeid.startswith(prefix)), len(REPLAYS_FIRST))
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(autouse=True)
 def _wall_clock_after_each_test():
