@@ -11,7 +11,7 @@ import random
 import time
 from typing import Any
 
-from whatsapp_buffer.buffer import debounce, merge
+from whatsapp_buffer.aggregator import debounce, merge
 from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Conversation, InboundMessage
 
@@ -86,7 +86,7 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     from sandbox.pipeline import local_client
     from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
     from whatsapp_buffer.adapters.raw_table import RawStore
-    from whatsapp_buffer.buffer import flush as aggregator
+    from whatsapp_buffer.aggregator import flush as aggregator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = LoopbackMotoServer()
@@ -165,7 +165,7 @@ def state_views(keys: list[str]) -> dict[str, list[Any]]:
 def state_size(conversations: int) -> dict[str, Any]:
     """Bytes of the aggregator's window state (keys and their control images) as the handler returns it and Lambda
     serialises it."""
-    from whatsapp_buffer.buffer.window import window_state
+    from whatsapp_buffer.aggregator.window import window_state
 
     keys = [_conversation(i).key for i in range(conversations)]
     state = window_state(keys, state_views(keys))

@@ -1,4 +1,4 @@
-"""Our buffering modelled in pure Python with the runtime's own decision code (`whatsapp_buffer.buffer.debounce`).
+"""Our buffering modelled in pure Python with the runtime's own decision code (`whatsapp_buffer.aggregator.debounce`).
 
 The aggregator looks at a conversation at the end of every tumbling window (clock-aligned, `windowSeconds` long)
 while it has pending messages, and flushes at the first window end at or after `debounce.due_at` (quiet for
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from bench.metrics import Delivery
 from bench.traces import Message
-from whatsapp_buffer.buffer import debounce, end_of_turn
+from whatsapp_buffer.aggregator import debounce, end_of_turn
 from whatsapp_buffer.function_settings import BufferPolicy
 
 

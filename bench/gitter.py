@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.traces import Message, customer_id
-from whatsapp_buffer.buffer.end_of_turn import cue_of
+from whatsapp_buffer.aggregator.end_of_turn import cue_of
 
 DATA = Path(__file__).resolve().parent / "data" / "gitter"
 DIALOGS = DATA / "dialogs.jsonl"

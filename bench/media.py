@@ -1,5 +1,5 @@
 """Media conversion: how long the inbound function takes to convert each file type WhatsApp sends and Connect refuses
-(runtime/whatsapp_buffer/deliver/convert.py on sandbox/media_samples' real files), and the peak memory of a fresh
+(runtime/whatsapp_buffer/inbound/convert.py on sandbox/media_samples' real files), and the peak memory of a fresh
 process that imports PyAV and converts a 15 s voice note (what decides the inbound function's memory size).
 
 Transcript latency (`transcript_latency`): the sandbox replays, at bufferSeconds 20 with transcription on, customers
@@ -43,7 +43,7 @@ import resource, sys, tempfile
 from pathlib import Path
 sys.path[:0] = [{root!r}, {runtime!r}]
 from sandbox.media_samples import sample
-from whatsapp_buffer.deliver import convert
+from whatsapp_buffer.inbound import convert
 scratch = Path(tempfile.mkdtemp())
 (scratch / "in").write_bytes(sample("voice", "audio/ogg", {size_kb}))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -65,7 +65,7 @@ def conversion_times(repeats: int = 5) -> dict[str, dict[str, Any]]:
     """label -> median and max milliseconds of `repeats` conversions, the original's and the result's bytes."""
     sys.path.insert(0, str(ROOT / "runtime"))
     from sandbox.media_samples import sample, video_3gpp
-    from whatsapp_buffer.deliver import convert
+    from whatsapp_buffer.inbound import convert
 
     found: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as scratch:

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from whatsapp_buffer.adapters.raw_control import tick_chunks
-from whatsapp_buffer.buffer import flush
-from whatsapp_buffer.buffer.debounce import ControlView
-from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
-from whatsapp_buffer.buffer.window import merge_view
+from whatsapp_buffer.aggregator import flush
+from whatsapp_buffer.aggregator.debounce import ControlView
+from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage, Settlement
+from whatsapp_buffer.aggregator.window import merge_view
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.ingest.accept import cue_of_message

@@ -150,7 +150,7 @@ def _transcription_statements(
     its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
     permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
     grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
-    media bucket (runtime `deliver/transcripts.job_name`)."""
+    media bucket (runtime `inbound/burst_transcripts.job_name`)."""
     if not languages:
         return []
     bucket = storage.media_bucket.bucket

@@ -53,7 +53,7 @@ TRANSCRIPTS_SWEEP_FAILING_MINUTES = 15
 """The sweep retries a debt it failed to settle every minute; failures in every 5-minute period for this long mean a
 transcript an agent was promised is stuck (a post Connect keeps refusing), not one throttled call."""
 TRANSCRIPTS_SWEEP_INPUT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
-"""What the schedule hands the inbound function (runtime `deliver/late_transcripts.SWEEP_EVENT`)."""
+"""What the schedule hands the inbound function (runtime `inbound/late_transcripts.SWEEP_EVENT`)."""
 
 
 def transcript_events(media_bucket: str) -> dict[str, object]:
@@ -61,7 +61,7 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
     Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
     Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
     matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
-    (`<media bucket>-<media id>`, runtime `deliver/transcripts.job_name`)."""
+    (`<media bucket>-<media id>`, runtime `inbound/burst_transcripts.job_name`)."""
     return {
         "source": ["aws.transcribe"],
         "detail-type": ["Transcribe Job State Change"],
@@ -90,7 +90,7 @@ RECORDINGS_ONLY = {
 """The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
 REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
 """The stream records the inbound function tells the agent: ingest's refusal items (a `failed` status of a message
-the bridge sent; runtime `deliver.notices`)."""
+the bridge sent; runtime `inbound.refusal_notices`)."""
 
 
 class ConnectBridge(pulumi.ComponentResource):
@@ -196,7 +196,7 @@ class ConnectBridge(pulumi.ComponentResource):
                 description="relays agent messages and attachments from Amazon Connect to WhatsApp",
                 timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
                 resources={**storage.function_resources, "raw_table_name": args.raw_table_name},
-                # PyAV and Pillow convert agent files WhatsApp does not take as they are (relay.agent_files).
+                # PyAV and Pillow convert agent files WhatsApp does not take as they are (outbound.file_plan).
                 media=True,
                 statements=outbound_statements(context, settings, storage, raw_table_arn=args.raw_table_arn),
             ),
@@ -281,7 +281,7 @@ class ConnectBridge(pulumi.ComponentResource):
 
     def _transcripts_rule(self, name: str) -> aws.cloudwatch.EventRule:
         """Transcribe's job state changes of this stack's jobs (named `<media bucket>-<media id>`) -> the inbound
-        function, which posts the transcripts its bursts went without (runtime `deliver/late_transcripts`)."""
+        function, which posts the transcripts its bursts went without (runtime `inbound/late_transcripts`)."""
         opts = pulumi.ResourceOptions(parent=self)
         rule = aws.cloudwatch.EventRule(
             f"{name}-transcripts-rule",

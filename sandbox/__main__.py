@@ -15,7 +15,7 @@ COMMANDS = {
     "plan": ("sandbox.plan", "print the resources the Pulumi program would create (mocked, no AWS)"),
     "replay": ("sandbox.replay", "replay a WhatsApp trace through the whole pipeline in virtual time"),
     "demo": ("sandbox.demo", "replay the bundled example conversation and print a readable transcript"),
-    "chat": ("sandbox.chat", "be the customer (and the agent) in a live terminal chat with the local pipeline"),
+    "chat": ("sandbox.live_chat", "be the customer (and the agent) in a live terminal chat with the local pipeline"),
     "doctor": ("sandbox.doctor", "make doctor's read-only checks against a sandbox stack set up as deployed"),
 }
 

@@ -165,7 +165,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
             # Faults are drawn call by call from one seeded sequence: with the aggregator's flush threads the order of
             # the draws, and so the replay, would follow thread scheduling. A fault replay flushes one conversation at
             # a time so that its seed reproduces it; the threads themselves are exercised without faults.
-            from whatsapp_buffer.buffer import flush
+            from whatsapp_buffer.aggregator import flush
 
             flush.FLUSH_CONCURRENCY = 1
     except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError

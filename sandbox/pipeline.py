@@ -11,7 +11,7 @@
 * service events (Transcribe's job state changes) -> EventBridge rules -> Lambda (sandbox.delivery.eventbridge);
 * where failed events end up (sandbox.delivery.dead_letters).
 
-Every function call is checked against its role (sandbox.iam), and so are the calls Lambda itself makes with the
+Every function call is checked against its role (sandbox.iam_check), and so are the calls Lambda itself makes with the
 function's role (reading the stream, polling the queue, writing a dead letter).
 """
 
@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import botocore.config
 
-from sandbox import iam
+from sandbox import iam_check
 from sandbox.delivery.connect_streaming import ConnectStreaming
 from sandbox.delivery.dead_letters import DeadLetter, DeadLetters
 from sandbox.delivery.eventbridge import EventBridgeToLambda
@@ -77,7 +77,7 @@ class Pipeline:
         self.faults = faults or FaultPlan()
         region = wiring.account.region
         self._clients = {name: local_client(name, moto_url, region) for name in ("dynamodb", "sqs", "s3")}
-        self.roles = iam.RoleCheck(wiring.functions, wiring.account)
+        self.roles = iam_check.RoleCheck(wiring.functions, wiring.account)
         self.scheduler = Scheduler(clock, settle=self._settle)
         self.queues = Queues(self._clients["sqs"], moto_url, wiring.account.account_id)
         self.failures = DeadLetters(wiring, clock, self.queues, self.roles)

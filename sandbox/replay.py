@@ -409,7 +409,7 @@ def run(args: Any) -> int:
 
     from components.settings import ConfigError
     from sandbox.dashboard import Recorder
-    from sandbox.iam import IamDenied
+    from sandbox.iam_check import IamDenied
     from sandbox.plan import parse_overrides
     from sandbox.timeline import render
 

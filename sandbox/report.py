@@ -32,7 +32,7 @@ NOTICE_REASONS = {
     "experiment": "130472 User's number is part of an experiment",
     "whatsapp_failed": "WhatsApp reported the message failed",
 }
-"""The relay's notice reasons (`whatsapp_buffer.relay.notices`) as the transcript states them."""
+"""The relay's notice reasons (`whatsapp_buffer.outbound.notice_texts`) as the transcript states them."""
 
 
 def build(
@@ -177,7 +177,7 @@ class _Calls:
         contact_id = self._contact_of(call)
         notice = bridge_notice(call.params.get("ClientToken"))
         if notice is not None:
-            # The bridge's own line to the agent (relay_reply): no customer message behind it.
+            # The bridge's own line to the agent (send_reply): no customer message behind it.
             customer = self.contact_customer.get(contact_id or "")
             self._to_connect(call, contact_id, customer, [], sender="bridge")
             if notice["outcome"] not in ("failed", "outreach"):
@@ -284,7 +284,7 @@ def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) ->
 
 def bridge_notice(client_token: str | None) -> dict[str, str] | None:
     """A notice's ClientToken (`bridge-notice|<withheld or refused>|<kind>|<reason>|<event>#<n>`, see
-    `whatsapp_buffer.relay.relay_reply.notice_token`) -> what did not reach the customer; None for other tokens."""
+    `whatsapp_buffer.outbound.send_reply.notice_token`) -> what did not reach the customer; None for other tokens."""
     parts = (client_token or "").split("|", 4)
     if len(parts) != 5 or parts[0] != "bridge-notice":
         return None

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.iam import Account, RolePolicy
+from sandbox.iam_check import Account, RolePolicy
 from sandbox.program import ResourceGraph
 
 FUNCTION = "aws:lambda/function:Function"

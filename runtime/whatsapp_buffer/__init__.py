@@ -1,1 +1,2 @@
-"""Lambda runtime of whatsapp-buffer: ingest -> aggregate (debounce, merge) -> Connect bridge."""
+"""Lambda runtime of whatsapp-buffer: ingest -> aggregator -> inbound (into Connect chat), outbound (back to
+WhatsApp); outreach (templates a contact flow sends)."""

@@ -24,15 +24,8 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.adapters.transcribe import Transcriber
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
-from whatsapp_buffer.buffer.flush import FLUSH_CONCURRENCY, Aggregator
-from whatsapp_buffer.buffer.sweep import Sweeper
-from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts
-from whatsapp_buffer.deliver.media import CustomerMedia
-from whatsapp_buffer.deliver.outreach_reply import OutreachReplies
-from whatsapp_buffer.deliver.prepare import Preparation
-from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
-from whatsapp_buffer.deliver.transcripts import Transcripts, job_prefix
+from whatsapp_buffer.aggregator.flush import FLUSH_CONCURRENCY, Aggregator
+from whatsapp_buffer.aggregator.sweep import Sweeper
 from whatsapp_buffer.function_settings import (
     AggregatorSettings,
     InboundSettings,
@@ -41,11 +34,18 @@ from whatsapp_buffer.function_settings import (
     OutreachSettings,
     SweeperSettings,
 )
+from whatsapp_buffer.inbound import render
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_prefix
+from whatsapp_buffer.inbound.customer_media import CustomerMedia
+from whatsapp_buffer.inbound.late_transcripts import LateTranscripts
+from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
+from whatsapp_buffer.inbound.prepare import Preparation
+from whatsapp_buffer.inbound.send_burst import BurstSender, Inbound
 from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, Conversation
+from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender
+from whatsapp_buffer.outbound.streaming import StreamingEvent
 from whatsapp_buffer.outreach.send_template import Outreach
-from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay
-from whatsapp_buffer.relay.streaming import StreamingEvent
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""
@@ -109,7 +109,7 @@ def _idempotency(key: str) -> IdempotencyConfig:
 
 
 def inbound(
-    delivery: BurstDelivery,
+    delivery: BurstSender,
     persistence: BasePersistenceLayer,
     preparation: Preparation | None = None,
     late_transcripts: LateTranscripts | None = None,
@@ -121,7 +121,7 @@ def inbound(
         return delivery.deliver(burst)
 
     return Inbound(
-        delivery=delivery,
+        sender=delivery,
         deliver_once=deliver_once,
         idempotency=config,
         preparation=preparation,
@@ -155,7 +155,7 @@ def inbound_from_env() -> Inbound:
             whatsapp=whatsapp,
             echo_transcripts=settings.echo_transcripts,
         )
-    delivery = BurstDelivery(
+    delivery = BurstSender(
         settings=settings,
         sessions=sessions,
         contacts=ChatContacts(
@@ -174,7 +174,7 @@ def inbound_from_env() -> Inbound:
     return inbound(delivery, DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name), preparation, late)
 
 
-def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
+def outbound(relay: ReplySender, persistence: BasePersistenceLayer) -> Outbound:
     config = _idempotency("message_id")
 
     @idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
@@ -189,7 +189,7 @@ def outbound(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
 
     relay.send_part_once = send_part_once
 
-    return Outbound(relay=relay, relay_once=relay_once, idempotency=config)
+    return Outbound(sender=relay, relay_once=relay_once, idempotency=config)
 
 
 def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str, str], None]:
@@ -206,7 +206,7 @@ def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str
 
 def outbound_from_env() -> Outbound:
     settings = OutboundSettings.from_env()
-    relay = ReplyRelay(
+    relay = ReplySender(
         sessions=SessionStore(settings.sessions_table_name),
         participant=ChatParticipant(),
         whatsapp=WhatsApp(settings.meta_api_version),

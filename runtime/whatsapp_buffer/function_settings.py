@@ -32,7 +32,7 @@ from whatsapp_buffer.settings import (
 )
 
 END_OF_TURN_POLICIES = ("fixed", "cues")
-"""What `endOfTurn` may be (`buffer.end_of_turn`)."""
+"""What `endOfTurn` may be (`aggregator.end_of_turn`)."""
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 

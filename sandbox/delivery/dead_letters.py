@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import VirtualClock, iso
-from sandbox.iam import RoleCheck
+from sandbox.iam_check import RoleCheck
 from sandbox.lambdas import Invocation
 from sandbox.wiring import FunctionSpec, QueueSpec, Wiring
 

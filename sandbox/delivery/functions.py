@@ -15,7 +15,7 @@ from typing import Any
 from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.faults import FaultPlan, worker_spec
-from sandbox.iam import RoleCheck
+from sandbox.iam_check import RoleCheck
 from sandbox.lambdas import ApiCall, FunctionProcess, Invocation
 from sandbox.wiring import FunctionSpec, Wiring
 

@@ -15,7 +15,7 @@ from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler
-from sandbox.iam import RoleCheck
+from sandbox.iam_check import RoleCheck
 from sandbox.lambdas import ApiCall
 from sandbox.wiring import QueueSpec, Wiring
 

@@ -22,7 +22,7 @@ from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.faults import FaultPlan
-from sandbox.iam import RoleCheck
+from sandbox.iam_check import RoleCheck
 from sandbox.lambdas import ApiCall
 from sandbox.wiring import StreamMapping, Wiring
 

@@ -73,7 +73,7 @@ REENGAGEMENT_ERROR = {
 }
 """Meta's error object for a free-form message outside the window, as it travels in `value.statuses[].errors[]`."""
 _MB = 1024 * 1024
-# A copy of relay.agent_files' table, by category: a fake must not import the code it checks (adds stickers, webp).
+# A copy of outbound.file_plan' table, by category: a fake must not import the code it checks (adds stickers, webp).
 OUTBOUND_MEDIA: dict[str, int] = {
     **dict.fromkeys(("audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg"), 16 * _MB),
     **dict.fromkeys(

@@ -8,7 +8,7 @@ from moto import mock_aws
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import control_key, tick_from_stream
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.window import listed_view
+from whatsapp_buffer.aggregator.window import listed_view
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 TABLE = "raw-cues"

@@ -16,7 +16,7 @@ from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import TICK_CHUNK_BYTES, conversation_from_stream_keys, tick_from_stream
 from whatsapp_buffer.adapters.raw_messages import message_item, message_sort_key
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, Settlement
+from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
 

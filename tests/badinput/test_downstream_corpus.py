@@ -22,7 +22,7 @@ from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.relay.relay_reply import IGNORED, SENT
+from whatsapp_buffer.outbound.send_reply import IGNORED, SENT
 
 # ------------------------------------------------------------------ outbound: Connect streaming events
 

@@ -10,7 +10,7 @@ from bench import aggregator_cost, coldstart
 
 def test_window_state_size_is_the_json_of_the_keys_and_their_control_images_and_grows_linearly():
     small, large = aggregator_cost.state_size(1_000), aggregator_cost.state_size(10_000)
-    from whatsapp_buffer.buffer.window import window_state
+    from whatsapp_buffer.aggregator.window import window_state
 
     keys = [aggregator_cost._conversation(i).key for i in range(1_000)]
     assert small["bytes"] == len(json.dumps(window_state(keys, aggregator_cost.state_views(keys))).encode())

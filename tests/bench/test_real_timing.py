@@ -8,7 +8,7 @@ import pytest
 from bench import gitter, real_timing, seed_model
 from bench.metrics import Delivery
 from bench.traces import Message
-from whatsapp_buffer.buffer.end_of_turn import cue_of
+from whatsapp_buffer.aggregator.end_of_turn import cue_of
 
 ROOM = """[2016-11-21 09:51:26] <ana> Is there anyone here?
 2 [2016-11-21T09:51:40] <ana> my build fails

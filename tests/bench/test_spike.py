@@ -4,7 +4,7 @@ and a spike's bursts all leave, each once and whole."""
 from __future__ import annotations
 
 from bench import spike
-from whatsapp_buffer.buffer import flush
+from whatsapp_buffer.aggregator import flush
 from whatsapp_buffer.function_settings import BufferPolicy
 from whatsapp_buffer.model import Conversation
 

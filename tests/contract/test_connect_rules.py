@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 
 from sandbox.fakes import participant as fake_participant
 from tests.contract.conftest import error_code
-from whatsapp_buffer.deliver import attachments
+from whatsapp_buffer.inbound import attachments
 
 CONNECT = botocore.session.get_session().get_service_model("connect")
 PARTICIPANT = botocore.session.get_session().get_service_model("connectparticipant")

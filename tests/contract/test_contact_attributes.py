@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.contract.conftest import error_code
-from whatsapp_buffer.deliver.start_chat import AD_ATTRIBUTE_CHARS, AD_ATTRIBUTES, ad_attributes
+from whatsapp_buffer.inbound.start_chat import AD_ATTRIBUTE_CHARS, AD_ATTRIBUTES, ad_attributes
 
 CONNECT = botocore.session.get_session().get_service_model("connect")
 ATTRIBUTES = CONNECT.operation_model("StartChatContact").input_shape.members["Attributes"]

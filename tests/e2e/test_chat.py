@@ -7,7 +7,7 @@ import math
 
 import yaml
 
-from sandbox.chat import chat
+from sandbox.live_chat import chat
 from sandbox.program import SAMPLE_STACK_FILE
 from whatsapp_buffer.settings import SETTINGS
 

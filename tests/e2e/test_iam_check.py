@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import trace
-from sandbox.iam import IamDenied
+from sandbox.iam_check import IamDenied
 from sandbox.program import ACCOUNT_ID, run_program
 from sandbox.replay import Replay
 from sandbox.wiring import from_graph

@@ -12,7 +12,7 @@ from sandbox import trace
 from sandbox.replay import Replay
 from sandbox.verify import audit
 from tests.e2e.conftest import TRACES
-from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS
+from whatsapp_buffer.inbound.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS
 
 WORDS = "the parcel came open and the charger is missing"
 TURNAROUND_SECONDS = 90.0

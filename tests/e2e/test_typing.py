@@ -3,7 +3,7 @@
 botocore SendEvent (connectparticipant): ContentType "application/vnd.amazonaws.connect.event.typing", authorised by
 the ConnectionToken. How long Connect shows one typing event is not in the API reference; Connect's own chat
 interface (amazon-connect-chat-interface, ChatSession.js) removes it after `12 * 1000` ms or at the participant's
-next message. So the aggregator signals at the first window end of a wait, then every 10 s (buffer.flush), and the
+next message. So the aggregator signals at the first window end of a wait, then every 10 s (aggregator.flush), and the
 inbound function sends the event into the open chat; the burst's own message ends it.
 """
 

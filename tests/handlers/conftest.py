@@ -22,7 +22,7 @@ from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.function_settings import AggregatorSettings, BufferPolicy, IngestSettings

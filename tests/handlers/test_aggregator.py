@@ -11,8 +11,8 @@ from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.flush import Aggregator
-from whatsapp_buffer.buffer.window import window_state
+from whatsapp_buffer.aggregator.flush import Aggregator
+from whatsapp_buffer.aggregator.window import window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import TransientAwsError
@@ -792,7 +792,7 @@ def test_a_half_claimed_burst_that_can_no_longer_be_completed_is_left_to_its_cla
 
 def test_a_half_claimed_burst_whose_claim_outlived_the_lease_is_sent_as_claimed(ingest, virtual_clock, store):
     """Past CLAIM_LEASE_SECONDS its writer is over (Lambda ended it at its timeout): the prefix goes under its id."""
-    from whatsapp_buffer.buffer.lifecycle import CLAIM_LEASE_SECONDS, ClaimInFlight, ConversationBuffer
+    from whatsapp_buffer.aggregator.lifecycle import CLAIM_LEASE_SECONDS, ClaimInFlight, ConversationBuffer
 
     for i in range(3):
         arrive(virtual_clock, T0 + 1 + i * 2, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i * 2))

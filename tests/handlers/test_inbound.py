@@ -19,9 +19,9 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.deliver.send_burst import BurstDelivery
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.function_settings import InboundSettings
+from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
 
 T0 = 1_000_000_000.0
@@ -79,7 +79,7 @@ class World:
             self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
         )
         self.late = late_transcripts(self) if late_transcripts else None
-        delivery = BurstDelivery(
+        delivery = BurstSender(
             settings=config,
             sessions=self.sessions,
             contacts=ChatContacts(

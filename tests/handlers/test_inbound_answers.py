@@ -6,7 +6,7 @@ Evidence (amazon-connect-chat-interface, src/utils/helper.js, `createInteractive
 { text: selectedElement.title };` for a list picker element; QuickReply.js: `handleSelection({ text: element.title })`.
 Only the list picker's action buttons (SHOW_MORE / PREVIOUS_OPTIONS) send
 `application/vnd.amazonaws.connect.message.interactive.response` (its docs, InteractiveMessageActionButtonImplementation.md).
-The relay sends each option under its own, whole title (`relay.interactive.as_whatsapp`: buttons or rows only when
+The relay sends each option under its own, whole title (`outbound.interactive.as_whatsapp`: buttons or rows only when
 every title fits, numbered text otherwise), so WhatsApp's `button_reply.title` / `list_reply.title` is the option's.
 """
 

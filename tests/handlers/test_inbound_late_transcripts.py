@@ -19,10 +19,10 @@ from tests.handlers.test_inbound import MARIA, World, text_burst
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
-from whatsapp_buffer.deliver.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
-from whatsapp_buffer.deliver.transcripts import job_name, job_prefix
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import TranscriptClaimedElsewhere
+from whatsapp_buffer.inbound.burst_transcripts import job_name, job_prefix
+from whatsapp_buffer.inbound.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
 
 PENDING = "🔊 (the transcript of voice-2.wav is not ready yet; it follows in this chat)"
 LATE = f'🔊 voice-2.wav: "{WORDS}"'

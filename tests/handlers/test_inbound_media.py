@@ -11,8 +11,8 @@ from PIL import Image
 
 from sandbox.media_samples import sample
 from tests.handlers.test_inbound import ORIGIN, World, make_burst
-from whatsapp_buffer.deliver import attachments
 from whatsapp_buffer.entrypoints import inbound
+from whatsapp_buffer.inbound import attachments
 from whatsapp_buffer.model import OutgoingItem
 
 

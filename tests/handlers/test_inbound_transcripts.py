@@ -15,10 +15,10 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.raw_messages import message_item
 from whatsapp_buffer.adapters.transcribe import Transcriber
-from whatsapp_buffer.deliver.media import CustomerMedia
-from whatsapp_buffer.deliver.prepare import Preparation
-from whatsapp_buffer.deliver.transcripts import Transcripts, job_name
 from whatsapp_buffer.entrypoints import inbound
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_name
+from whatsapp_buffer.inbound.customer_media import CustomerMedia
+from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.model import InboundMessage, OutgoingItem
 
 VOICE = "audio/ogg; codecs=opus"

@@ -25,7 +25,7 @@ from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent, TransientAwsError
-from whatsapp_buffer.relay.relay_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplyRelay
+from whatsapp_buffer.outbound.send_reply import ENDED, IGNORED, NO_SESSION, REFUSED, SENT, ReplySender
 
 RECORDS = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())[
     "records"
@@ -49,7 +49,7 @@ class World:
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionStore("sessions", self.dynamodb)
         self.now = T0
-        relay = ReplyRelay(
+        relay = ReplySender(
             sessions=self.sessions,
             participant=ChatParticipant(
                 self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
@@ -614,7 +614,7 @@ def test_a_list_picker_of_more_than_ten_options_arrives_as_numbered_text(world):
     (message,) = world.sent()
     assert message["type"] == "text"
     assert message["text"]["body"].splitlines()[1:] == [f"{i}. Store {i}" for i in range(1, 13)]
-    # kept on the session so the customer's "2" answers it (deliver.send_burst), forgotten once the agent writes
+    # kept on the session so the customer's "2" answers it (inbound.send_burst), forgotten once the agent writes
     assert world.sessions.get(CONVERSATION).numbered_options == tuple(f"Store {i}" for i in range(1, 13))
     world.handle("agent_text")
     assert world.sessions.get(CONVERSATION).numbered_options == ()

@@ -15,13 +15,13 @@ from whatsapp_buffer.adapters.raw_table import RawStore
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.relay.relay_reply import SENT
+from whatsapp_buffer.outbound.send_reply import SENT
 
 
 class QuotingWorld(World):
     def __init__(self, remember):
         super().__init__()
-        relay = outbound.installed.get().relay
+        relay = outbound.installed.get().sender
         relay._remember_said = remember
         outbound.configure(relay, DynamoDBPersistenceLayer(table_name="idempotency", boto3_client=self.dynamodb))
 

@@ -28,7 +28,7 @@ from moto import mock_aws
 from tests.handlers.test_outbound import RECORDS, World
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.relay.relay_reply import SENT, STREAMED_CHUNK
+from whatsapp_buffer.outbound.send_reply import SENT, STREAMED_CHUNK
 
 ANSWER = ("Your order 4471 ", "ships on Monday ", "from Lisbon.")
 

@@ -16,10 +16,10 @@ from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.outreach_records import OutreachRecords
 from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.deliver.outreach_reply import OutreachReplies
-from whatsapp_buffer.deliver.send_burst import BurstDelivery
 from whatsapp_buffer.entrypoints import outreach
 from whatsapp_buffer.function_settings import InboundSettings, OutreachSettings
+from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
+from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
 from whatsapp_buffer.outreach.send_template import Outreach
 
@@ -52,7 +52,7 @@ class World:
                 now=lambda: self.now,
             )
         )
-        self.delivery = BurstDelivery(
+        self.delivery = BurstSender(
             settings=InboundSettings(
                 sessions_table_name="sessions",
                 idempotency_table_name="idempotency",

@@ -29,13 +29,13 @@ from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.deliver.notices import RefusalNotices
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.function_settings import IngestSettings
+from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.relay import notices
-from whatsapp_buffer.relay.relay_reply import SENT
+from whatsapp_buffer.outbound import notice_texts
+from whatsapp_buffer.outbound.send_reply import SENT
 
 BUSINESS = CONVERSATION.partition("#")[0]
 CUSTOMER = CONVERSATION.partition("#")[2]
@@ -55,7 +55,7 @@ class RefusalWorld(World):
         super().__init__(on_status=lambda origination, status: self.statuses.append(status))
         self.raw = RawStore("raw", self.dynamodb)
         create_raw_table(self.dynamodb, "raw")
-        outbound.installed.get().relay._remember_said = bootstrap.remember_said(self.raw, retention_hours=24)
+        outbound.installed.get().sender._remember_said = bootstrap.remember_said(self.raw, retention_hours=24)
         settings = IngestSettings(
             raw_table_name="raw", retention_hours=24, ignore_reactions=False, ignore_stickers=False, max_wait_seconds=60
         )
@@ -161,17 +161,17 @@ def test_a_refusal_for_a_chat_already_over_is_counted_not_posted(world):
 @pytest.mark.parametrize(
     ("code", "reason", "words"),
     [
-        (131047, notices.WINDOW_CLOSED, "more than 24 hours"),
-        (131026, notices.UNDELIVERABLE, "could not deliver it"),
-        (131053, notices.MEDIA_ERROR, "could not process the file"),
-        (131051, notices.UNSUPPORTED_TYPE, "does not support this type"),
-        (130472, notices.EXPERIMENT, "experiment"),
-        (131000, notices.WHATSAPP_FAILED, "WhatsApp reported it failed"),
+        (131047, notice_texts.WINDOW_CLOSED, "more than 24 hours"),
+        (131026, notice_texts.UNDELIVERABLE, "could not deliver it"),
+        (131053, notice_texts.MEDIA_ERROR, "could not process the file"),
+        (131051, notice_texts.UNSUPPORTED_TYPE, "does not support this type"),
+        (130472, notice_texts.EXPERIMENT, "experiment"),
+        (131000, notice_texts.WHATSAPP_FAILED, "WhatsApp reported it failed"),
     ],
 )
 def test_each_common_code_is_a_refusal_reason_and_plain_words_with_metas_title(code, reason, words):
-    assert notices.failed_reason(code) == reason
-    notice = notices.not_delivered_after_sending("document", "invoice.pdf", code, "Meta's title", "")
+    assert notice_texts.failed_reason(code) == reason
+    notice = notice_texts.not_delivered_after_sending("document", "invoice.pdf", code, "Meta's title", "")
     assert notice.startswith("[WhatsApp bridge] Not delivered (your file invoice.pdf): ")
     assert words in notice and f"({code}) Meta's title" in notice
 
@@ -200,4 +200,4 @@ def test_a_told_refusal_is_counted_in_replies_refused_by_its_reason(world, capsy
         for line in capsys.readouterr().out.splitlines()
         if '"_aws"' in line and "RepliesRefused" in (document := json.loads(line)) and "Reason" in document
     ]
-    assert reasons == [notices.WINDOW_CLOSED]
+    assert reasons == [notice_texts.WINDOW_CLOSED]

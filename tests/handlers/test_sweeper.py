@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from tests.handlers.test_aggregator import arrive, run_windows
-from whatsapp_buffer.buffer.sweep import MARGIN_SECONDS, Sweeper
+from whatsapp_buffer.aggregator.sweep import MARGIN_SECONDS, Sweeper
 from whatsapp_buffer.entrypoints import sweeper as sweeper_module
 from whatsapp_buffer.function_settings import SweeperSettings
 from whatsapp_buffer.model import Conversation

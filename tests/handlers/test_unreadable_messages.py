@@ -14,7 +14,7 @@ from tests.handlers.conftest import T0, TABLE, drain_bursts, emitted
 from tests.handlers.test_aggregator import arrive, run_windows
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_messages import MSG_PREFIX
-from whatsapp_buffer.buffer.flush import MAX_READ_FAILURES
+from whatsapp_buffer.aggregator.flush import MAX_READ_FAILURES
 from whatsapp_buffer.model import Conversation
 
 CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)

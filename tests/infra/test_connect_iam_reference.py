@@ -20,7 +20,7 @@ import botocore.session
 import pytest
 from infra_helpers import policy
 
-from sandbox import iam as sandbox_iam
+from sandbox import iam_check as sandbox_iam
 from sandbox.iam_reference import NotInReference, connect_resources, resource_types
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, run_program
 

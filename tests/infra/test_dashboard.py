@@ -23,7 +23,7 @@ PACKAGE = RUNTIME_DIR / "whatsapp_buffer"
 METRIC_METHODS = {"add_metric"}
 METRIC_FUNCTIONS = {"single_metric", "count", "_count"}
 """Powertools' `metrics.add_metric(...)` and `single_metric(...)`, and the runtime's thin wrappers of them
-(`observability.count`, `buffer/flush._count`): the calls whose `name` (keyword or first argument) names a metric.
+(`observability.count`, `aggregator/flush._count`): the calls whose `name` (keyword or first argument) names a metric.
 Methods and plain functions apart, so that `text.count("x")` is no metric."""
 
 

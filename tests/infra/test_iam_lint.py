@@ -6,7 +6,7 @@ import pytest
 from iam_lint import Document, lint, policy_documents, wildcard_only
 from infra_helpers import allowed, policy, role_statements
 
-from sandbox import iam as sandbox_iam
+from sandbox import iam_check as sandbox_iam
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, ResourceGraph, run_program
 
 RAW_TABLE = f"arn:aws:dynamodb:{DEFAULT_REGION}:{ACCOUNT_ID}:table/raw"
@@ -145,7 +145,7 @@ def test_aggregator_may_list_streams_on_star_only(graph):
 
 
 def test_the_sandbox_iam_check_allows_what_the_aggregator_role_grants(graph):
-    """The replay's IAM check (sandbox/iam.py) and the lint agree: a ListStreams call is authorised on "*"."""
+    """The replay's IAM check (sandbox/iam_check.py) and the lint agree: a ListStreams call is authorised on "*"."""
     (role_policy,) = [
         p
         for p in graph.by_type("aws:iam/rolePolicy:RolePolicy")

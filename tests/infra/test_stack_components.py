@@ -9,7 +9,7 @@ from infra_helpers import function, policy, statements
 
 from sandbox import filters
 from sandbox.program import run_program
-from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
+from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
@@ -408,7 +408,7 @@ def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_fil
 def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps_them_every_minute():
     """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
     until it is paid (runtime adapters/transcript_debts.py). The schedule's input is the event the inbound function
-    knows as the sweep (runtime deliver/late_transcripts.SWEEP_EVENT)."""
+    knows as the sweep (runtime inbound/late_transcripts.SWEEP_EVENT)."""
     graph = run_program({"transcribeLanguages": "en-US"})
     table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
     owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
@@ -429,6 +429,6 @@ def test_a_half_claimed_bursts_lease_outlasts_any_aggregator_invocation():
     """A claim's writer is over once Lambda has ended it at its timeout; only then may another flush send a
     half-claimed burst that cannot be completed (runtime lifecycle.CLAIM_LEASE_SECONDS)."""
     from components.stream_aggregator import AGGREGATOR_TIMEOUT_SECONDS
-    from whatsapp_buffer.buffer.lifecycle import CLAIM_LEASE_SECONDS
+    from whatsapp_buffer.aggregator.lifecycle import CLAIM_LEASE_SECONDS
 
     assert CLAIM_LEASE_SECONDS > AGGREGATOR_TIMEOUT_SECONDS

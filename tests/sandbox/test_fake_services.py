@@ -640,7 +640,7 @@ def test_streaming_messages_have_the_documented_shape(fake, connect, participant
 
 def test_runtime_streaming_parser_reads_the_fake_s_events(fake, connect, participant, published):
     # GIVEN the runtime's parser of the out-topic messages
-    from whatsapp_buffer.relay import streaming
+    from whatsapp_buffer.outbound import streaming
 
     contact_id, token = open_chat(connect, participant)
     participant.send_message(ContentType="text/plain", Content="hi", ConnectionToken=token)

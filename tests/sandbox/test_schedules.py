@@ -17,7 +17,7 @@ import pytest
 from sandbox.delivery.schedules import period_seconds
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, run_program
 from sandbox.wiring import from_graph
-from whatsapp_buffer.deliver.late_transcripts import SWEEP_EVENT
+from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 
 
 @pytest.mark.parametrize(

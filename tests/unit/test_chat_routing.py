@@ -1,11 +1,11 @@
 """Which flow a chat starts in, the attributes naming its business number, and how it is tied to the previous chat
-(deliver/chat_routing.py: pure)."""
+(inbound/chat_routing.py: pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from whatsapp_buffer.deliver.chat_routing import (
+from whatsapp_buffer.inbound.chat_routing import (
     ChatLink,
     ContactFlows,
     business_number_attributes,

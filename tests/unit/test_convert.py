@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from sandbox.media_samples import sample
-from whatsapp_buffer.deliver import attachments, convert
+from whatsapp_buffer.inbound import attachments, convert
 
 AUDIO = ["audio/ogg; codecs=opus", "audio/mpeg", "audio/aac", "audio/amr", "audio/mp4"]
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whatsapp_buffer.buffer.debounce import (
+from whatsapp_buffer.aggregator.debounce import (
     MAX_MESSAGES,
     MAX_WAIT,
     NOT_DUE,

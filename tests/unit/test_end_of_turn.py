@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whatsapp_buffer.buffer import debounce
-from whatsapp_buffer.buffer.debounce import ControlView, Outcome, flush_due
-from whatsapp_buffer.buffer.end_of_turn import CADENCE, CADENCE_CAP, FACTORS, Cue, cue_of, quiet_seconds
+from whatsapp_buffer.aggregator import debounce
+from whatsapp_buffer.aggregator.debounce import ControlView, Outcome, flush_due
+from whatsapp_buffer.aggregator.end_of_turn import CADENCE, CADENCE_CAP, FACTORS, Cue, cue_of, quiet_seconds
 from whatsapp_buffer.function_settings import BufferPolicy
 
 CUES = BufferPolicy(buffer_seconds=12, max_wait_seconds=60, max_messages=50, window_seconds=1, end_of_turn="cues")

@@ -11,7 +11,7 @@ import pytest
 
 from tests.fixtures import eum
 from tests.unit.test_meta_payloads import BASE, NOW, agent_sees, parse
-from whatsapp_buffer.deliver import render
+from whatsapp_buffer.inbound import render
 from whatsapp_buffer.ingest import webhook
 
 OLD_BSUID, NEW_BSUID = "CO.13491208655302741918", "CO.20771234567890123456"

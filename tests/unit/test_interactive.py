@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from whatsapp_buffer.relay.interactive import as_whatsapp, parse
+from whatsapp_buffer.outbound.interactive import as_whatsapp, parse
 
 
 def quick_reply(*titles, title="How was your experience?", nested=True):

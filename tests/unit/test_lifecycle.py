@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whatsapp_buffer.buffer.lifecycle import (
+from whatsapp_buffer.aggregator.lifecycle import (
     CLAIMED,
     MAX_BURST_CONTENT_BYTES,
     PENDING,

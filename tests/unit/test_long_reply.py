@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from whatsapp_buffer.relay.long_reply import split_reply, utf16_length
+from whatsapp_buffer.outbound.long_reply import split_reply, utf16_length
 
 
 def words(text):

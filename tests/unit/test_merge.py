@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whatsapp_buffer.buffer.merge import build_burst, merge_burst, ordered_unique, split_text
+from whatsapp_buffer.aggregator.merge import build_burst, merge_burst, ordered_unique, split_text
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
 
 CONV = Conversation("106540352242922", "16505551234")

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from tests.fixtures import eum
-from whatsapp_buffer.buffer.merge import build_burst
-from whatsapp_buffer.deliver import render
+from whatsapp_buffer.aggregator.merge import build_burst
+from whatsapp_buffer.inbound import render
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, InboundMessage
 
@@ -26,7 +26,7 @@ def parse(*messages: dict) -> tuple[InboundMessage, ...]:
 
 
 def agent_sees(*messages: InboundMessage) -> list[str]:
-    """The chat lines the inbound bridge sends for these messages (as deliver/send_burst.py builds its parts)."""
+    """The chat lines the inbound bridge sends for these messages (as inbound/send_burst.py builds its parts)."""
     lines: list[str] = []
     for item in build_burst(list(messages), now=NOW).items:
         if item.kind == TEXT:

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from whatsapp_buffer.deliver import render
+from whatsapp_buffer.inbound import render
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT
 
 

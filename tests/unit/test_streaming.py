@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.relay import streaming
+from whatsapp_buffer.outbound import streaming
 
 FIXTURE = json.loads((Path(__file__).parents[1] / "fixtures" / "connect" / "streaming_events.json").read_text())
 RECORDS = FIXTURE["records"]

@@ -3,7 +3,7 @@
 
 import pytest
 
-from whatsapp_buffer.buffer.window import choose_anchor, listed_view, merge_view
+from whatsapp_buffer.aggregator.window import choose_anchor, listed_view, merge_view
 
 OLD = [2, 101.0, 100.0, 4]
 NEW = [3, 105.0, 100.0, 5]

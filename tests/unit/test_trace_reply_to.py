@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import trace
 from tests.fixtures import eum
-from whatsapp_buffer.buffer.merge import build_burst
+from whatsapp_buffer.aggregator.merge import build_burst
 from whatsapp_buffer.ingest import webhook
 
 

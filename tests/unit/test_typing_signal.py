@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from whatsapp_buffer.buffer.flush import TYPING_REFRESH_SECONDS, typing_slot
+from whatsapp_buffer.aggregator.flush import TYPING_REFRESH_SECONDS, typing_slot
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, TypingSignal
 

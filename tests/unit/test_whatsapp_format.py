@@ -1,6 +1,6 @@
 """Connect rich text (text/markdown) -> WhatsApp formatting: many cases, and plain text passes untouched.
 
-Sources (see `whatsapp_buffer.relay.whatsapp_format`): Connect's rich messaging — "bold, italics, hyperlinks,
+Sources (see `whatsapp_buffer.outbound.whatsapp_format`): Connect's rich messaging — "bold, italics, hyperlinks,
 bulleted lists, and numbered lists" written as Markdown; WhatsApp's formatting — `*bold*`, `_italic_`, `~strike~`,
 `` `code` ``, ```` ``` ```` blocks, `- `/`1. ` lists, `> ` quotes.
 """
@@ -13,7 +13,7 @@ import string
 
 import pytest
 
-from whatsapp_buffer.relay.whatsapp_format import to_whatsapp
+from whatsapp_buffer.outbound.whatsapp_format import to_whatsapp
 
 CASES = [
     # bold

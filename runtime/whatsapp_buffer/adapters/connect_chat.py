@@ -29,8 +29,8 @@ Downloader = Callable[[str], bytes]
 
 SUPPORTED_CONTENT_TYPES = ("text/plain", "text/markdown", "application/vnd.amazonaws.connect.message.interactive")
 """What the bridge relays to WhatsApp (botocore StartChatContact.SupportedMessagingContentTypes: "Content types must
-always contain text/plain"): agents' rich text (relay.whatsapp_format) and flows' and bots' questions
-(relay.interactive)."""
+always contain text/plain"): agents' rich text (outbound.whatsapp_format) and flows' and bots' questions
+(outbound.interactive)."""
 _HTTP_TIMEOUT = urllib3.Timeout(connect=5.0, read=60.0)
 _http: urllib3.PoolManager | None = None
 

@@ -23,7 +23,7 @@ from whatsapp_buffer.errors import WhatsAppRefused
 from whatsapp_buffer.model import is_user_id
 
 WHATSAPP_TEXT_LIMIT = 4096
-"""Meta's limit for a text message body: a longer reply is split before it gets here (`relay.long_reply`), never
+"""Meta's limit for a text message body: a longer reply is split before it gets here (`outbound.long_reply`), never
 cut."""
 REENGAGEMENT_CODE = "131047"
 """Meta's error code for a free-form message outside the 24-hour customer-service window."""
@@ -181,7 +181,7 @@ class WhatsApp:
         return self._send(origination_phone_number_id, media_message(to, kind, media_id, filename))
 
     def send_interactive(self, origination_phone_number_id: str, to: str, interactive: dict[str, Any]) -> str:
-        """Meta's interactive message (`type` button or list) built by `relay.interactive`."""
+        """Meta's interactive message (`type` button or list) built by `outbound.interactive`."""
         message = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",

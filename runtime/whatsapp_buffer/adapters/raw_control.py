@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from whatsapp_buffer.adapters.raw_common import PK_PREFIX, RawTable, number, partition_key, read_number
-from whatsapp_buffer.buffer.debounce import ControlView
-from whatsapp_buffer.buffer.lifecycle import PENDING, Settlement
+from whatsapp_buffer.aggregator.debounce import ControlView
+from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
 

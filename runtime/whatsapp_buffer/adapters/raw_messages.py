@@ -1,6 +1,6 @@
 """The raw table's message items: the customer's messages as ingest stores them, and each step of their way through
 the buffer. Kept apart from the control items (`raw_control`) because these hold the customer's words and move
-through `buffer.lifecycle`'s states one conditional write at a time, while the control item only counts them.
+through `aggregator.lifecycle`'s states one conditional write at a time, while the control item only counts them.
 
 Message item: sk = `MSG#<sent_at, fixed width>#<message_id>` so the sort key orders by (sent_at, message_id);
 `status` pending -> claimed (+ `burst_id`, its place `burst_index` of `burst_size`, `claimed_at`) -> sent, or
@@ -9,7 +9,7 @@ that could not read it; `body` = the message as JSON; numeric TTL `expires_at`.
 Seen marker: sk = `SEEN#<message id>`, same TTL: the first Put of ingest's transaction, so the message id alone
 decides what is a redelivery.
 
-The states and their transitions are `buffer.lifecycle`'s; this module only persists them, each transition a
+The states and their transitions are `aggregator.lifecycle`'s; this module only persists them, each transition a
 conditional write (claim only what is pending, mark sent only what the burst claimed).
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 from whatsapp_buffer.adapters.aws_errors import write_transaction
 from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, number, partition_key, read_int, read_number
 from whatsapp_buffer.adapters.raw_control import CONTROL, WAITING, control_key
-from whatsapp_buffer.buffer.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
+from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
 

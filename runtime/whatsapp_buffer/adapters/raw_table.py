@@ -10,7 +10,7 @@ of item has its module, which alone knows its layout:
 * `raw_outbound`: what the bridge sent (`SAID#...`) and WhatsApp's refusals of it (`REFUSED#...`);
 * `raw_common`: what they share (partition key, number encoding, the client and its error translation).
 
-The states and their transitions are `buffer.lifecycle`'s; these modules only persist them, each transition a
+The states and their transitions are `aggregator.lifecycle`'s; these modules only persist them, each transition a
 conditional write (claim only what is pending, mark sent only what the burst claimed, settle only at the version read).
 """
 

@@ -1,4 +1,4 @@
-"""Function `aggregator`: the raw table's stream on a tumbling window -> bursts (use case: `whatsapp_buffer.buffer.flush`)."""
+"""Function `aggregator`: the raw table's stream on a tumbling window -> bursts (use case: `whatsapp_buffer.aggregator.flush`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.flush import Aggregator
+from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.function_settings import AggregatorSettings
 from whatsapp_buffer.observability import lambda_handler
 

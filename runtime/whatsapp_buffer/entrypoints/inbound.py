@@ -1,6 +1,6 @@
-"""Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.deliver.send_burst`);
-on a stack that transcribes, also the raw table's stream -> early preparation of recordings (`deliver.prepare`), and
-Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`deliver.late_transcripts`),
+"""Function `inbound`: the bursts FIFO queue -> Amazon Connect chat (use case: `whatsapp_buffer.inbound.send_burst`);
+on a stack that transcribes, also the raw table's stream -> early preparation of recordings (`inbound.prepare`), and
+Transcribe's "Transcribe Job State Change" events (EventBridge) -> transcripts owed to chats (`inbound.late_transcripts`),
 and every minute (EventBridge Scheduler) the sweep of the transcripts still owed whose event never came.
 
 Powertools' FIFO partial batch processor keeps each conversation's order; a body that is not a Burst fails like any
@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, is_sweep_event, is_transcribe_event
-from whatsapp_buffer.deliver.prepare import Preparation
-from whatsapp_buffer.deliver.send_burst import BurstDelivery, Inbound
+from whatsapp_buffer.inbound.late_transcripts import LateTranscripts, is_sweep_event, is_transcribe_event
+from whatsapp_buffer.inbound.prepare import Preparation
+from whatsapp_buffer.inbound.send_burst import BurstSender, Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
 
 installed: bootstrap.Installed[Inbound] = bootstrap.Installed(bootstrap.inbound_from_env)
@@ -27,7 +27,7 @@ reset = installed.reset
 
 
 def configure(
-    delivery: BurstDelivery,
+    delivery: BurstSender,
     persistence: BasePersistenceLayer,
     preparation: Preparation | None = None,
     late_transcripts: LateTranscripts | None = None,

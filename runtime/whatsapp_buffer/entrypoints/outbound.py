@@ -1,4 +1,4 @@
-"""Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.relay.relay_reply`).
+"""Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.outbound.send_reply`).
 
 A malformed body raises `MalformedEvent`: SNS invokes asynchronously, so Lambda's retries and the DLQ keep it.
 """
@@ -12,13 +12,13 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePer
 
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
-from whatsapp_buffer.relay.relay_reply import Outbound, ReplyRelay, parse_record
+from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender, parse_record
 
 installed: bootstrap.Installed[Outbound] = bootstrap.Installed(bootstrap.outbound_from_env)
 reset = installed.reset
 
 
-def configure(relay: ReplyRelay, persistence: BasePersistenceLayer) -> Outbound:
+def configure(relay: ReplySender, persistence: BasePersistenceLayer) -> Outbound:
     """Install the relay and idempotency store the handler uses (tests and the sandbox inject their own)."""
     return installed.install(bootstrap.outbound(relay, persistence))
 

@@ -1,5 +1,5 @@
 """Function `sweeper`: every minute (EventBridge Scheduler) -> stranded conversations back into the flow (use case:
-`whatsapp_buffer.buffer.sweep`)."""
+`whatsapp_buffer.aggregator.sweep`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from whatsapp_buffer import bootstrap
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer.sweep import Sweeper
+from whatsapp_buffer.aggregator.sweep import Sweeper
 from whatsapp_buffer.function_settings import SweeperSettings
 from whatsapp_buffer.observability import lambda_handler
 

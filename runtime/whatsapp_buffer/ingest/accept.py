@@ -9,7 +9,7 @@ message the bridge relayed, or an earlier message of the conversation in the raw
 the reply unquoted ("replying to an earlier message"); it never holds the message back.
 
 A `failed` status of a message the bridge sent (its `SAID#` item is in the conversation's partition) becomes a
-refusal item, written once, which the inbound function reads off the stream to tell the agent (`deliver.notices`). A
+refusal item, written once, which the inbound function reads off the stream to tell the agent (`inbound.refusal_notices`). A
 failed status of any other message (sent by another system on the same number, or long expired) is only counted. A
 lookup or write that fails fails the invocation, so Lambda's retries (and then the DLQ) keep the status: both steps
 are idempotent.
@@ -30,10 +30,10 @@ from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer import end_of_turn
-from whatsapp_buffer.deliver import render
+from whatsapp_buffer.aggregator import end_of_turn
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.function_settings import IngestSettings
+from whatsapp_buffer.inbound import render
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.observability import logger, metrics

@@ -3,7 +3,7 @@
 The number's account (`waba-…`) comes from GetLinkedWhatsAppBusinessAccountPhoneNumber; the template must exist in
 it with status APPROVED (GetWhatsAppMessageTemplate, or ListWhatsAppMessageTemplates, see `_template`), and its
 definition must take as many body parameters as the flow gave. The send is recorded under the conversation (`outreach_records`) so the
-customer's reply carries the outreach's attributes and the agent sees what was sent (`deliver.outreach_reply`). A
+customer's reply carries the outreach's attributes and the agent sees what was sent (`inbound.outreach_reply`). A
 repeated invocation with the same request answers from the record and sends nothing twice. The flow always gets a
 flat map `{"result": "sent" | "refused", "reason": one line}` (plus `messageId` when sent), never a traceback.
 """

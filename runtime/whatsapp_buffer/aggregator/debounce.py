@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from whatsapp_buffer.buffer import end_of_turn
+from whatsapp_buffer.aggregator import end_of_turn
 from whatsapp_buffer.function_settings import BufferPolicy
 
 

@@ -17,8 +17,8 @@ from whatsapp_buffer.adapters.outreach_records import SENT, OutreachRecord, Outr
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.model import Burst
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.relay.notices import PREFIX
-from whatsapp_buffer.relay.tell_agent import NOTICE_MARK
+from whatsapp_buffer.outbound.notice_texts import PREFIX
+from whatsapp_buffer.outbound.tell_agent import NOTICE_MARK
 
 OUTREACH = "outreach"
 """The outcome in the notice's ClientToken: not a refusal, the template the customer is answering."""

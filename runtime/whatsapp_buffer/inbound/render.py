@@ -13,7 +13,7 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from whatsapp_buffer.deliver import attachments
+from whatsapp_buffer.inbound import attachments
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, mask_customer, mask_phone
 
 _ELLIPSIS = "…"

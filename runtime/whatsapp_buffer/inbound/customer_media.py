@@ -19,8 +19,8 @@ from pathlib import Path
 from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore, inbound_key, prepared_key
-from whatsapp_buffer.deliver import attachments, convert, render
 from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
+from whatsapp_buffer.inbound import attachments, convert, render
 from whatsapp_buffer.model import Burst, InboundMessage, OutgoingItem
 from whatsapp_buffer.observability import count, logger
 

@@ -1,4 +1,4 @@
-"""What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `relay_files` runs it).
+"""What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `send_file` runs it).
 
 WhatsApp takes only its own media types, each up to a size (AWS End User Messaging Social User Guide, "Supported
 media file types": audio `audio/aac`, `audio/amr`, `audio/mpeg`, `audio/mp4`, `audio/ogg` (Opus only) up to 16 MB;
@@ -6,7 +6,7 @@ documents `text/plain`, `application/pdf`, Word, Excel, PowerPoint up to 100 MB;
 to 5 MB; video `video/mp4`, `video/3gpp` up to 16 MB; `image/webp` only as a sticker). Connect lets agents share
 more (its attachment types include .heic, .mov, .wav, .csv, .rtf, up to 20 MB), so:
 
-* converted with the media layer's libraries (`deliver.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
+* converted with the media layer's libraries (`inbound.convert`): GIF, BMP, TIFF, WebP and AVIF pictures -> JPEG
   (Pillow); HEIC/HEIF photos, what an iPhone shares by default -> JPEG (Pillow with pi-heif's libheif reader:
   Pillow itself registers AVIF and WebP but no HEIC); QuickTime video -> MP4 (PyAV, H.264/AAC); WAV -> M4A
   (`audio/mp4`, AAC);
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from whatsapp_buffer.deliver import convert
-from whatsapp_buffer.deliver.attachments import canonical_type
+from whatsapp_buffer.inbound import convert
+from whatsapp_buffer.inbound.attachments import canonical_type
 
 _MB = 1024 * 1024
 WHATSAPP_MEDIA_LIMITS: dict[str, int] = {

@@ -28,8 +28,8 @@ from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.aws_errors import error_code
 from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant, StartedChat, start_chat_token
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.deliver.chat_routing import ContactFlows, business_number_attributes, link_to_previous
 from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
+from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
 from whatsapp_buffer.model import Burst, Conversation, is_user_id
 from whatsapp_buffer.observability import count, logger
 

@@ -40,10 +40,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
 from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.buffer import debounce, merge
-from whatsapp_buffer.buffer.debounce import ControlView
-from whatsapp_buffer.buffer.lifecycle import ClaimInFlight, ConversationBuffer
-from whatsapp_buffer.buffer.window import (
+from whatsapp_buffer.aggregator import debounce, merge
+from whatsapp_buffer.aggregator.debounce import ControlView
+from whatsapp_buffer.aggregator.lifecycle import ClaimInFlight, ConversationBuffer
+from whatsapp_buffer.aggregator.window import (
     NO_IMAGE,
     choose_anchor,
     control_view,

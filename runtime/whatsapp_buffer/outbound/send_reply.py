@@ -9,8 +9,8 @@ WhatsApp once, whole: the chunks are not relayed, the completed message is (idem
 
 Nothing the agent sends fails silently: what WhatsApp will not take — a free-form reply after the 24-hour window
 (`service_window`), a message End User Messaging refuses, a file WhatsApp does not accept — is told to the agent in the
-same chat (`tell_agent`, with the texts of `notices`), counted as `RepliesRefused` (by `Reason`), and not retried or
-dead-lettered. A file the agent shares goes through `relay_files`.
+same chat (`tell_agent`, with the texts of `notice_texts`), counted as `RepliesRefused` (by `Reason`), and not retried
+or dead-lettered. A file the agent shares goes through `send_file`.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ from whatsapp_buffer.errors import (
 )
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import interactive, long_reply, notices, service_window, streaming, whatsapp_format
-from whatsapp_buffer.relay.relay_files import FileRelay
-from whatsapp_buffer.relay.streaming import StreamingEvent
-from whatsapp_buffer.relay.tell_agent import AgentNotices
+from whatsapp_buffer.outbound import interactive, long_reply, notice_texts, service_window, streaming, whatsapp_format
+from whatsapp_buffer.outbound.send_file import FileSender
+from whatsapp_buffer.outbound.streaming import StreamingEvent
+from whatsapp_buffer.outbound.tell_agent import AgentNotices
 
 ENDED = "session_ended"
 SENT = "sent"
@@ -54,7 +54,7 @@ TYPING_EVERY_SECONDS = 20.0
 a little before that; Connect streams a typing event per keystroke burst, most of which send nothing."""
 
 
-class ReplyRelay:
+class ReplySender:
     """Turns one streaming event into what the customer sees on WhatsApp (or into the end of the session)."""
 
     def __init__(
@@ -84,7 +84,7 @@ class ReplyRelay:
         self._whatsapp = whatsapp
         self._now = now
         self._notices = AgentNotices(participant)
-        self._files = FileRelay(
+        self._files = FileSender(
             participant=participant, whatsapp=whatsapp, media=media, notices=self._notices, note_said=self._note_said
         )
 
@@ -116,15 +116,15 @@ class ReplyRelay:
             kind = "text" if event.is_text or event.is_interactive else "file"
             template = self._reengage(session, to, now)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
-                text = notices.not_delivered(
+                text = notice_texts.not_delivered(
                     kind,
-                    notices.WINDOW_CLOSED,
+                    notice_texts.WINDOW_CLOSED,
                     hours=hours,
                     name=name,
                     template=template,
                     template_name=self._template.name if self._template else "",
                 )
-                self._notices.withheld(session, event, text, sent_kind, notices.WINDOW_CLOSED, index)
+                self._notices.withheld(session, event, text, sent_kind, notice_texts.WINDOW_CLOSED, index)
             logger.info("reply withheld: the 24-hour window is closed", contact_id=session.contact_id, hours=hours)
             return REFUSED
         outcome = SENT
@@ -132,8 +132,8 @@ class ReplyRelay:
         if event.is_interactive and question is None:
             # A template WhatsApp has no counterpart for (time picker, panel, carousel, ...): never raw JSON.
             logger.warning("interactive message of a template WhatsApp cannot show", contact_id=session.contact_id)
-            text = notices.not_delivered("text", notices.UNSUPPORTED)
-            self._notices.withheld(session, event, text, "text", notices.UNSUPPORTED, 0)
+            text = notice_texts.not_delivered("text", notice_texts.UNSUPPORTED)
+            self._notices.withheld(session, event, text, "text", notice_texts.UNSUPPORTED, 0)
             return REFUSED
         if question is not None:
             kind, body = interactive.as_whatsapp(question)
@@ -237,15 +237,15 @@ class ReplyRelay:
         if self._template is None or session.customer_wrote_at is None:
             return None
         if not self._sessions.claim_template(session.conversation, session.contact_id, session.customer_wrote_at, now):
-            return notices.TEMPLATE_ALREADY_SENT
+            return notice_texts.TEMPLATE_ALREADY_SENT
         try:
             sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
             self._note_said(session.conversation, sent_id, self._template.name, "template")
         except WhatsAppRefused as refused:
             logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
-            return notices.TEMPLATE_REFUSED
+            return notice_texts.TEMPLATE_REFUSED
         metrics.add_metric(name="TemplatesSent", unit=MetricUnit.Count, value=1)
-        return notices.TEMPLATE_SENT
+        return notice_texts.TEMPLATE_SENT
 
     @staticmethod
     def _what_was_sent(event: StreamingEvent) -> list[tuple[str | None, str]]:
@@ -276,24 +276,24 @@ def parse_record(record: Any) -> StreamingEvent:
 class Outbound:
     """The outbound function's use case: what one streaming event means for the customer."""
 
-    relay: ReplyRelay
+    sender: ReplySender
     relay_once: Callable[..., str]
-    """`relay.relay`, idempotent on the streaming message id."""
+    """`sender.relay`, idempotent on the streaming message id."""
     idempotency: Any
 
     def process(self, event: StreamingEvent) -> str:
         if event.ends_session:
-            return self.relay.end_session(event)
+            return self.sender.end_session(event)
         if event.is_chunk:
             # Never to WhatsApp: the completed message (same Id) carries the whole answer, and relay_once keys on Id.
             logger.info("streamed chunk not relayed", contact_id=event.contact_id, chunk=event.chunk_number)
             return STREAMED_CHUNK
         if event.for_customer and (event.is_text or event.is_interactive or event.type == streaming.ATTACHMENT):
             outcome = self.relay_once(event=event)
-            self.relay.remember_said()
+            self.sender.remember_said()
             return outcome
-        if self.relay.presence and (event.agent_typing or event.read_by):
-            return self.relay.signal_presence(event)
+        if self.sender.presence and (event.agent_typing or event.read_by):
+            return self.sender.signal_presence(event)
         logger.info(
             "streaming event not relayed", type=event.type, content_type=event.content_type, role=event.participant_role
         )

@@ -1,7 +1,7 @@
 """Show the agent that the customer is composing while the buffer holds their messages.
 
 The aggregator, which alone knows that a conversation is waiting, puts a `TypingSignal` on the bursts FIFO queue in
-the conversation's group at the first window end of a wait and then every 10 s (`buffer.flush.typing_slot`); the
+the conversation's group at the first window end of a wait and then every 10 s (`aggregator.flush.typing_slot`); the
 inbound function, which holds the chat's connection token, sends Connect Participant SendEvent
 `application/vnd.amazonaws.connect.event.typing` into the open chat. Being in the same FIFO group, a signal is always
 handled before the burst that ends the wait, and none follows it: the burst's message clears the indicator (Connect's

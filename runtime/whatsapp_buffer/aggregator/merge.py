@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from whatsapp_buffer.deliver.render import preface
+from whatsapp_buffer.inbound.render import preface
 from whatsapp_buffer.model import (
     CONNECT_TEXT_LIMIT,
     MEDIA_KINDS,

@@ -1,12 +1,13 @@
-"""Deliver a burst to the conversation's Amazon Connect chat (`start_chat`), each item in order (media: `media`).
+"""Deliver a burst to the conversation's Amazon Connect chat (`start_chat`), each item in order (media:
+`customer_media`).
 
-A burst is delivered at most once per chat: the inbound function wraps `BurstDelivery.deliver` in Powertools
+A burst is delivered at most once per chat: the inbound function wraps `BurstSender.deliver` in Powertools
 idempotency keyed on `burst_id` (see `bootstrap`), and every participant call that delivers item i carries ClientToken
 `burst.client_token(i)` (captions: `burst.client_token(i, "caption")`). When the chat is over (its duration elapsed,
 the agent ended it, the token stopped working) a new chat is started, the session replaced, and the WHOLE burst is
 delivered on the new chat: its agent has seen none of it.
 
-A voice note or audio file attached as WAV is followed by its transcript line (`transcripts`, ClientToken
+A voice note or audio file attached as WAV is followed by its transcript line (`burst_transcripts`, ClientToken
 `burst.client_token(i, "transcript")`) when the stack transcribes; the burst waits for its transcripts together.
 A transcript not ready in time is owed to the chat and posted after the burst (`late_transcripts`): the recording's
 place then says it follows (ClientToken `burst.client_token(i, "transcript-pending")`).
@@ -26,23 +27,23 @@ from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
-from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.chat_routing import ContactFlows
-from whatsapp_buffer.deliver.late_transcripts import LateTranscripts, pending_line
-from whatsapp_buffer.deliver.media import CustomerMedia, Part
-from whatsapp_buffer.deliver.notices import RefusalNotices
-from whatsapp_buffer.deliver.outreach_reply import OutreachReplies, notice_text, notice_token
-from whatsapp_buffer.deliver.prepare import Preparation
-from whatsapp_buffer.deliver.start_chat import Chats
-from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
-from whatsapp_buffer.deliver.typing import CustomerTyping
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
 from whatsapp_buffer.function_settings import InboundSettings
+from whatsapp_buffer.inbound import render
+from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
+from whatsapp_buffer.inbound.chat_routing import ContactFlows
+from whatsapp_buffer.inbound.customer_media import CustomerMedia, Part
+from whatsapp_buffer.inbound.customer_typing import CustomerTyping
+from whatsapp_buffer.inbound.late_transcripts import LateTranscripts, pending_line
+from whatsapp_buffer.inbound.outreach_reply import OutreachReplies, notice_text, notice_token
+from whatsapp_buffer.inbound.prepare import Preparation
+from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
+from whatsapp_buffer.inbound.start_chat import Chats
 from whatsapp_buffer.model import MEDIA_KINDS, TEXT, Burst, TypingSignal
 from whatsapp_buffer.observability import count, logger
 
 
-class BurstDelivery:
+class BurstSender:
     """Delivers bursts to the conversation's Connect chat, starting or replacing the chat when needed."""
 
     def __init__(
@@ -266,7 +267,7 @@ def _fifo_processor() -> SqsFifoPartialProcessor:
 class Inbound:
     """The inbound function's use case: deliver a burst, at most once per burst id."""
 
-    delivery: BurstDelivery
+    sender: BurstSender
     deliver_once: Callable[..., dict[str, Any]]
     idempotency: Any
     processor: SqsFifoPartialProcessor = field(default_factory=_fifo_processor)
@@ -283,16 +284,16 @@ class Inbound:
 
     def prepare(self, event: dict[str, Any]) -> dict[str, int]:
         """A raw-table stream batch: its voice notes and audio files prepared for their transcripts (a stack that
-        transcribes), and what WhatsApp reported failed told to the agent (`deliver.notices`)."""
+        transcribes), and what WhatsApp reported failed told to the agent (`inbound.refusal_notices`)."""
         result = self.preparation.handle(event) if self.preparation is not None else {"prepared": 0}
-        return {**result, **self.delivery.refusals.handle(event)}
+        return {**result, **self.sender.refusals.handle(event)}
 
     def deliver_body(self, body: str) -> dict[str, Any]:
         """One queue message: the burst it carries, delivered once (its log lines carry the burst id as correlation
         id), or a typing signal, shown if the chat is open (not held to once: showing it twice is harmless)."""
         signal = TypingSignal.from_json(body)
         if signal is not None:
-            return self.delivery.typing.show(signal)
+            return self.sender.typing.show(signal)
         burst = Burst.from_json(body)
         logger.set_correlation_id(burst.burst_id)
         logger.append_keys(customer=burst.conversation.masked_customer)

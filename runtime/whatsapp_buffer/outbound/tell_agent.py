@@ -1,7 +1,7 @@
 """Tell the agent, in the chat, what of their reply did not reach the customer: posting the bridge's notices, their
-ClientTokens and the `RepliesRefused` count. Kept apart from `relay_reply`, which decides what each kind of reply
+ClientTokens and the `RepliesRefused` count. Kept apart from `send_reply`, which decides what each kind of reply
 becomes on WhatsApp, because every kind ends here when WhatsApp will not take it, and the inbound function's refusal
-notices (`deliver.notices`) post and count the same way.
+notices (`inbound.refusal_notices`) post and count the same way.
 
 Where the notice comes from: Connect's documented way for a party other than the customer and the agent to speak
 in a chat is a custom participant (CreateParticipant, ParticipantRole CUSTOM_BOT), but the Admin Guide ("Customize
@@ -9,7 +9,7 @@ chat flow experiences by integrating custom participants") says "A custom partic
 an agent or Amazon Lex bot is already present on the contact", that it is disconnected when an agent or Lex bot
 joins, and that a contact has one custom participant at a time — so it cannot speak while an agent is in the chat,
 which is exactly when a reply is refused. The bridge therefore posts the notice through the participant connection it
-already holds, marked `notices.PREFIX` so the agent reads it as the bridge's, with a ClientToken starting
+already holds, marked `notice_texts.PREFIX` so the agent reads it as the bridge's, with a ClientToken starting
 `NOTICE_MARK` (idempotent per streaming event). Connect streams it back with ParticipantRole CUSTOMER, which the
 relay never sends to WhatsApp (`for_customer`).
 """
@@ -23,8 +23,8 @@ from whatsapp_buffer.adapters.end_user_messaging import media_kind_for
 from whatsapp_buffer.adapters.sessions_table import Session
 from whatsapp_buffer.errors import ChatSessionGone, WhatsAppRefused
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import notices
-from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
+from whatsapp_buffer.outbound import notice_texts
+from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
 
 NOTICE_MARK = "bridge-notice"
 """ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
@@ -82,11 +82,11 @@ class AgentNotices:
         content_type: str | None = None,
     ) -> None:
         """End User Messaging refused to send it (`kind` text or file, `name` the file's)."""
-        reason = notices.WINDOW_CLOSED if refused.window_closed else notices.WHATSAPP_REFUSED
+        reason = notice_texts.WINDOW_CLOSED if refused.window_closed else notice_texts.WHATSAPP_REFUSED
         logger.warning(
             "WhatsApp refused the agent's reply", contact_id=session.contact_id, reason=reason, error=str(refused)
         )
-        text = notices.not_delivered(kind, reason, name=name)
+        text = notice_texts.not_delivered(kind, reason, name=name)
         sent_kind = media_kind_for(content_type) if content_type else kind
         self.tell(session, text, notice_token(REFUSED_BY_WHATSAPP, sent_kind, reason, event.message_id, index), reason)
 
@@ -102,7 +102,7 @@ class AgentNotices:
         """`outcome` WITHHELD: the bridge did not upload it (WhatsApp would refuse it, or it could not be fetched
         or converted); REFUSED_BY_WHATSAPP: End User Messaging refused the upload."""
         logger.warning("agent file not delivered", attachment_id=attachment.attachment_id, reason=detail)
-        text = notices.not_delivered("file", notices.FILE_REFUSED, name=attachment.name, detail=detail)
+        text = notice_texts.not_delivered("file", notice_texts.FILE_REFUSED, name=attachment.name, detail=detail)
         kind = media_kind_for(attachment.content_type)
-        token = notice_token(outcome, kind, notices.FILE_REFUSED, event.message_id, index)
-        self.tell(session, text, token, notices.FILE_REFUSED)
+        token = notice_token(outcome, kind, notice_texts.FILE_REFUSED, event.message_id, index)
+        self.tell(session, text, token, notice_texts.FILE_REFUSED)

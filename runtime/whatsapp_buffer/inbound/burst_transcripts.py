@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.media_bucket import MediaStore
 from whatsapp_buffer.adapters.transcribe import COMPLETED, Transcriber, transcript_text
-from whatsapp_buffer.deliver import render
 from whatsapp_buffer.errors import MediaUnavailable, TranscriptionUnavailable, TransientAwsError
+from whatsapp_buffer.inbound import render
 from whatsapp_buffer.observability import count, logger
 
 TRANSCRIBED_KINDS = frozenset({"voice", "audio"})

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from whatsapp_buffer.deliver import attachments
+from whatsapp_buffer.inbound import attachments
 
 WAV_RATE = 16_000
 WAV_BYTES_PER_SECOND = WAV_RATE * 2
@@ -230,6 +230,6 @@ def _to_m4a(source: Path, target: Path, max_bytes: int) -> None:
 
 TO_JPEG = Conversion("image/jpeg", ".jpg", "jpeg")
 TO_M4A = Conversion("audio/mp4", ".m4a", "m4a")
-"""For the other direction (an agent's file WhatsApp refuses: `relay.agent_files`)."""
+"""For the other direction (an agent's file WhatsApp refuses: `outbound.file_plan`)."""
 
 _METHODS = {"wav": _to_wav, "png": _to_png, "mp4": _to_mp4, "jpeg": _to_jpeg, "m4a": _to_m4a}

@@ -10,7 +10,7 @@ and never cuts inside a character sequence. The whitespace at a boundary is the 
 from __future__ import annotations
 
 from whatsapp_buffer.adapters.end_user_messaging import WHATSAPP_TEXT_LIMIT
-from whatsapp_buffer.buffer.merge import split_text
+from whatsapp_buffer.aggregator.merge import split_text
 
 PARAGRAPH = "\n\n"
 

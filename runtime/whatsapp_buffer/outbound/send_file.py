@@ -1,6 +1,6 @@
 """Relay a file the agent shares to WhatsApp: fetch it from the chat, convert it when WhatsApp needs another type,
-upload it to End User Messaging and send it. `agent_files` plans what becomes of each file (pure); this module runs
-the plan against the services. Kept apart from `relay_reply` because a file is the one kind of reply that moves
+upload it to End User Messaging and send it. `file_plan` plans what becomes of each file (pure); this module runs
+the plan against the services. Kept apart from `send_reply` because a file is the one kind of reply that moves
 bytes through three services and a conversion, and each step can refuse it for its own reason (told to the agent
 through `tell_agent`).
 """
@@ -17,15 +17,15 @@ from whatsapp_buffer.adapters.connect_chat import ChatParticipant, with_renewed_
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_kind_for
 from whatsapp_buffer.adapters.media_bucket import MediaStore, outbound_key
 from whatsapp_buffer.adapters.sessions_table import Session
-from whatsapp_buffer.deliver import convert, render
 from whatsapp_buffer.errors import ChatSessionGone, MediaUnavailable, WhatsAppRefused
+from whatsapp_buffer.inbound import convert, render
 from whatsapp_buffer.observability import logger, metrics
-from whatsapp_buffer.relay import agent_files, streaming
-from whatsapp_buffer.relay.streaming import Attachment, StreamingEvent
-from whatsapp_buffer.relay.tell_agent import REFUSED_BY_WHATSAPP, AgentNotices
+from whatsapp_buffer.outbound import file_plan, streaming
+from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
+from whatsapp_buffer.outbound.tell_agent import REFUSED_BY_WHATSAPP, AgentNotices
 
 
-class FileRelay:
+class FileSender:
     """One agent file at a time, from the chat to the customer's WhatsApp."""
 
     def __init__(
@@ -61,7 +61,7 @@ class FileRelay:
             except WhatsAppRefused:
                 logger.warning("file notice to the customer refused", attachment_id=attachment.attachment_id)
             return False
-        plan = agent_files.plan(attachment.content_type, len(data))
+        plan = file_plan.plan(attachment.content_type, len(data))
         if plan.refusal:
             self._notices.file_refused(session, event, attachment, index, plan.refusal)
             return False
@@ -75,7 +75,7 @@ class FileRelay:
                     event,
                     attachment,
                     index,
-                    agent_files.too_large(plan.conversion.content_type, too_large.size_bytes),
+                    file_plan.too_large(plan.conversion.content_type, too_large.size_bytes),
                 )
                 return False
             except convert.ConversionFailed:

@@ -4,7 +4,7 @@ stream -> a `[WhatsApp bridge]` notice in the conversation's chat.
 Ingest writes a refusal item (`REFUSED#<WhatsApp message id>`, once: a conditional put) when a `failed` status names
 a message the bridge sent; the inbound function, which holds the chat's connection token, reads its INSERT off the
 stream (its mapping's filter passes only those and, on a stack that transcribes, inserted recordings) and posts the
-notice through the customer's connection like the relay's synchronous notices (`relay.tell_agent`: CUSTOM_BOT cannot
+notice through the customer's connection like the relay's synchronous notices (`outbound.tell_agent`: CUSTOM_BOT cannot
 join once an agent is there). Its ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>` makes a
 redelivered record post nothing more; the outbound relay never relays a `bridge-notice|` line back to WhatsApp.
 
@@ -28,8 +28,8 @@ from whatsapp_buffer.adapters.sessions_table import SessionStore
 from whatsapp_buffer.errors import ChatSessionGone
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.relay import notices
-from whatsapp_buffer.relay.tell_agent import NOTICE_MARK, count_refusal
+from whatsapp_buffer.outbound import notice_texts
+from whatsapp_buffer.outbound.tell_agent import NOTICE_MARK, count_refusal
 
 FAILED = "failed"
 """The outcome in a notice's ClientToken: WhatsApp accepted the message, then reported it failed."""
@@ -69,8 +69,8 @@ class RefusalNotices:
         code_text = str(image.get("error_code") or "")
         code = int(code_text) if code_text.isdigit() else None
         kind = str(image.get("sent_kind") or "text")
-        reason = notices.failed_reason(code)
-        text = notices.not_delivered_after_sending(
+        reason = notice_texts.failed_reason(code)
+        text = notice_texts.not_delivered_after_sending(
             kind,
             str(image.get("clip") or ""),
             code,

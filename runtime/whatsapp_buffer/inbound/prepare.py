@@ -4,10 +4,11 @@ and the burst flushes.
 
 The inbound function reads the raw table's stream (a second consumer beside the aggregator, only on a stack that
 transcribes; its filter passes only inserted voice and audio messages). For each recording it writes the WAV to
-`prepared/<media id>.wav` and starts the job named after the media bucket and the media id; at flush, `media` reuses
-that WAV and `transcripts` finds the job already started (ConflictException) and reads its state. Everything here is
-idempotent — the WAV's key and the job's name are functions of the media id — and nothing here can lose a message: a
-preparation that fails is logged and counted, and the flush fetches, converts and transcribes the recording itself.
+`prepared/<media id>.wav` and starts the job named after the media bucket and the media id; at flush,
+`customer_media` reuses that WAV and `burst_transcripts` finds the job already started (ConflictException) and reads
+its state. Everything here is idempotent — the WAV's key and the job's name are functions of the media id — and
+nothing here can lose a message: a preparation that fails is logged and counted, and the flush fetches, converts and
+transcribes the recording itself.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from whatsapp_buffer.adapters.raw_messages import MESSAGE
-from whatsapp_buffer.deliver import convert
-from whatsapp_buffer.deliver.media import CustomerMedia
-from whatsapp_buffer.deliver.transcripts import TRANSCRIBED_KINDS, Transcripts
 from whatsapp_buffer.errors import WhatsAppBufferError
+from whatsapp_buffer.inbound import convert
+from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Transcripts
+from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.model import InboundMessage
 from whatsapp_buffer.observability import count, logger
 

@@ -47,9 +47,9 @@ from whatsapp_buffer.adapters.connect_chat import ChatParticipant
 from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
 from whatsapp_buffer.adapters.sessions_table import Session, SessionStore
 from whatsapp_buffer.adapters.transcript_debts import CLAIMED, PAID, TranscriptDebt, TranscriptDebts
-from whatsapp_buffer.deliver import render
-from whatsapp_buffer.deliver.transcripts import Transcripts, echo_text, missing_line
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError
+from whatsapp_buffer.inbound import render
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, echo_text, missing_line
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
 

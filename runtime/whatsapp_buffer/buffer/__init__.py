@@ -1,1 +1,0 @@
-"""Stage 2, the buffer: decide at each window end which conversations are due, and flush each into one burst."""
