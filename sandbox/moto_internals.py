@@ -3,7 +3,8 @@
 * `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive,
   which host a backend serves and which actions a response class has answered from memory (`_Dispatcher`);
 * `StreamShardReader`: the stand-in for Lambda's shard poller reads a table's stream records from the DynamoDB
-  backend in this process (`dynamodb_backends`, `Table.stream_shard`);
+  backend in this process (`dynamodb_backends`, `Table.stream_shard`); `queue_depth` reads a queue's visible
+  messages from the SQS backend (`sqs_backends`, `Queue.approximate_number_of_messages`);
 * `speed_up_transactions`: TransactWriteItems without moto's per-transaction `copy.deepcopy` of every table it
   touches (`moto.dynamodb.models`, `DynamoDBBackend.transact_write_items`, `get_filter_expression`).
 
@@ -107,6 +108,13 @@ class StreamShardReader:
         items = shard.items[self._next - shard.starting_sequence_number :]
         self._next += len(items)
         return [copy.deepcopy(item.to_json()) for item in items]
+
+
+def queue_depth(account_id: str, region: str, name: str) -> int:
+    """GetQueueAttributes' ApproximateNumberOfMessages without a request: moto answers it from the same property."""
+    from moto.sqs.models import sqs_backends
+
+    return int(sqs_backends[account_id][region].get_queue(name).approximate_number_of_messages)
 
 
 # ---------------------------------------------------------------------- DynamoDB transactions
