@@ -24,11 +24,11 @@ $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime
 demo: $(STAMP)
 	$(PY) -m sandbox demo --dashboard demo-dashboard.png
 
-# One work unit per module (tests/conftest.py), the replays first, on every core. The run keeps bytecode (ignored
+# One work unit per module (tests/conftest.py: pytest_xdist_make_scheduler), the replays first, on every core. The run keeps bytecode (ignored
 # __pycache__ folders) even where PYTHONDONTWRITEBYTECODE is set: each replay starts six function workers, and pytest
 # rewrites every test module's asserts in each process, which would otherwise compile the same sources hundreds of times.
 test: lint
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadgroup --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # The type check reads its files and flags from pyproject.toml ([tool.mypy]); .pre-commit-config.yaml runs the same.
 lint: $(STAMP)

@@ -16,17 +16,12 @@ EVENTS = fault_trace(100, seed=5)
 
 @functools.cache
 def replayed(mix: str) -> tuple[Replay, dict]:
-    """The seeded trace replayed under `mix` at a tenth of the calls, once per process for every test that reads it."""
+    """The seeded trace replayed under `mix` at a tenth of the calls, once in a process for the tests that read it."""
     rep = Replay(EVENTS, faults=faults.parse(mix, rate=0.1, seed=5))
     return rep, rep.run()
 
 
-def apart(mix: str):
-    """Each mix's replay is a work unit of its own under `pytest -n` (the mixes run on every core at once)."""
-    return pytest.param(mix, marks=pytest.mark.xdist_group(f"faults-{mix}"))
-
-
-@pytest.mark.parametrize("mix", [apart(mix) for mix in [*faults.MIXES, "all"]])
+@pytest.mark.parametrize("mix", [*faults.MIXES, "all"])
 def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
     rep, transcript = replayed(mix)
     result = verify.audit(EVENTS, transcript)
@@ -60,7 +55,6 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
         assert injected > 0, "the mix injected nothing: the test would prove nothing"
 
 
-@pytest.mark.xdist_group("faults-stream-drop")
 def test_a_stream_that_drops_batches_strands_no_conversation():
     """`stream-drop`: the mapping gives up on a tenth of its batches (window invokes and final invokes alike), as
     Lambda does past MaximumRetryAttempts or MaximumRecordAgeInSeconds. The sweeper (every minute, the sparse
