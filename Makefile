@@ -7,10 +7,14 @@ STAMP := $(VENV)/.requirements.stamp
 
 .PHONY: demo test lint plan policy chat bench faults doctor clean
 
+UV := uv==0.13.8
+
+# uv (pinned above) resolves requirements-dev.txt in one pass, downloads and installs on every core, and compiles the
+# bytecode once, so that no process compiles a module again; pip, upgraded in the same pass, downloads the layers' wheels.
 $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip 2>/dev/null
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -m pip install --quiet --disable-pip-version-check $(UV) 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -m uv pip install --quiet --python $(PY) --compile-bytecode --upgrade-package pip pip -r requirements-dev.txt
 	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
@@ -20,8 +24,11 @@ $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime
 demo: $(STAMP)
 	$(PY) -m sandbox demo --dashboard demo-dashboard.png
 
+# One work unit per module (tests/conftest.py: pytest_xdist_make_scheduler), the replays first, on every core. The run keeps bytecode (ignored
+# __pycache__ folders) even where PYTHONDONTWRITEBYTECODE is set: each replay starts six function workers, and pytest
+# rewrites every test module's asserts in each process, which would otherwise compile the same sources hundreds of times.
 test: lint
-	$(PY) -m pytest -n auto --dist loadfile
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 # The type check reads its files and flags from pyproject.toml ([tool.mypy]); .pre-commit-config.yaml runs the same.
 lint: $(STAMP)

@@ -1,8 +1,10 @@
 """Every use the sandbox makes of moto beyond its public API, in one place, for the one moto version it was written for.
 
-* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive;
+* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive,
+  which host a backend serves and which actions a response class has answered from memory (`_Dispatcher`);
 * `StreamShardReader`: the stand-in for Lambda's shard poller reads a table's stream records from the DynamoDB
-  backend in this process (`dynamodb_backends`, `Table.stream_shard`);
+  backend in this process (`dynamodb_backends`, `Table.stream_shard`); `queue_depth` reads a queue's visible
+  messages from the SQS backend (`sqs_backends`, `Queue.approximate_number_of_messages`);
 * `speed_up_transactions`: TransactWriteItems without moto's per-transaction `copy.deepcopy` of every table it
   touches (`moto.dynamodb.models`, `DynamoDBBackend.transact_write_items`, `get_filter_expression`).
 
@@ -14,6 +16,7 @@ above against the new version, then move the pin and `WRITTEN_FOR` together.
 from __future__ import annotations
 
 import copy
+import functools
 import socket
 import threading
 from importlib import metadata
@@ -54,12 +57,35 @@ class _KeepAliveHandler(MotoRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+class _Dispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host: moto's own lists its package folder on disk for
+    every request (`get_backend_for_host` calls `moto.backends.list_of_moto_modules`), the same answer each time."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backends:
+            self._backends[host] = super().get_backend_for_host(host)
+        return self._backends[host]
+
+
+def _remember_action_names() -> None:
+    """`BaseResponse.call_action` lists its class's methods with `inspect.getmembers` on every request
+    (`moto.core.utils.method_names_from_class`); a class's methods stay what they are, so each class is listed once."""
+    from moto.core import responses
+
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
 def keep_alive_app_server(host: str = "127.0.0.1", port: int = 0) -> Any:
     """A werkzeug server (not yet serving) of moto's application, HTTP/1.1 keep-alive with TCP_NODELAY."""
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
-    return make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+    _remember_action_names()
+    return make_server(host, port, _Dispatcher(), threaded=True, request_handler=_KeepAliveHandler)
 
 
 # ---------------------------------------------------------------------- DynamoDB streams
@@ -82,6 +108,13 @@ class StreamShardReader:
         items = shard.items[self._next - shard.starting_sequence_number :]
         self._next += len(items)
         return [copy.deepcopy(item.to_json()) for item in items]
+
+
+def queue_depth(account_id: str, region: str, name: str) -> int:
+    """GetQueueAttributes' ApproximateNumberOfMessages without a request: moto answers it from the same property."""
+    from moto.sqs.models import sqs_backends
+
+    return int(sqs_backends[account_id][region].get_queue(name).approximate_number_of_messages)
 
 
 # ---------------------------------------------------------------------- DynamoDB transactions

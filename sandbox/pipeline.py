@@ -71,7 +71,7 @@ class Pipeline:
         self._clients = {name: local_client(name, moto_url, region) for name in ("dynamodb", "sqs", "s3")}
         self.roles = iam_check.RoleCheck(wiring.functions, wiring.account)
         self.scheduler = Scheduler(clock, settle=self._settle)
-        self.queues = Queues(self._clients["sqs"], moto_url, wiring.account.account_id)
+        self.queues = Queues(self._clients["sqs"], moto_url, wiring.account.account_id, region)
         self.failures = DeadLetters(wiring, clock, self.queues, self.roles)
         endpoints = {
             "AWS_ENDPOINT_URL": moto_url,

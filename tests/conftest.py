@@ -1,6 +1,7 @@
 """Shared test set-up: fake AWS credentials (never real AWS), one region, wall clock restored after each test."""
 
 import os
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,35 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+REPLAYS_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/", "tests/badinput/")
+"""Where the long work units are (sandbox replays), longest first: started first, they do not finish last alone."""
+ONE_UNIT_PER_CASE = ("tests/e2e/test_faults.py",)
+"""Modules whose cases each replay on their own (one fault mix each): under `pytest -n` they run on every core."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The replays first (a stable sort: each module's tests stay together, in their order)."""
+
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(REPLAYS_FIRST) if item.nodeid.startswith(prefix)), len(REPLAYS_FIRST))
+
+    items.sort(key=rank)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`make test` (`pytest -n auto`): one work unit per module, as `--dist loadfile` (a module's module-scoped
+    replays then run once), except in ONE_UNIT_PER_CASE, where each case is a unit; units go out in collection order
+    (`--no-loadscope-reorder`)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if module in ONE_UNIT_PER_CASE else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

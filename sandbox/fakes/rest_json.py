@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -19,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
-from botocore.model import OperationModel, Shape
+from botocore.model import OperationModel, ServiceModel, Shape
 
 _LABEL = re.compile(r"\{([^}]+?)(\+?)\}")
 
@@ -82,6 +83,28 @@ def _first_segment(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
+@functools.cache
+def _routing(services: tuple[str, ...]) -> tuple[dict[str, ServiceModel], dict[str, list[Route]]]:
+    """The services' models and their routes by first path segment, built once per process from botocore's models
+    (they do not change while it runs; each fake the tests start would otherwise parse them again)."""
+    session = botocore.session.get_session()
+    models = {name: session.get_service_model(name) for name in services}
+    routes: dict[str, list[Route]] = {}
+    owner: dict[str, str] = {}
+    for name, model in models.items():
+        for operation_name in model.operation_names:
+            route = _compile(name, model.operation_model(operation_name))
+            segment = _first_segment(route.operation.http["requestUri"].partition("?")[0])
+            if "{" in segment or owner.setdefault(segment, name) != name:
+                raise ValueError(
+                    f"{name}.{operation_name} cannot share an endpoint: /{segment} is also used by {owner[segment]}"
+                )
+            routes.setdefault(segment, []).append(route)
+    for listed in routes.values():
+        listed.sort(key=lambda r: -r.literal_chars)
+    return models, routes
+
+
 class RestJsonRouter:
     """Every operation of the given services, routed as botocore sends them, on one HTTP endpoint.
 
@@ -90,21 +113,7 @@ class RestJsonRouter:
     """
 
     def __init__(self, services: Iterable[str]) -> None:
-        session = botocore.session.get_session()
-        self.models = {name: session.get_service_model(name) for name in services}
-        self._routes: dict[str, list[Route]] = {}
-        owner: dict[str, str] = {}
-        for name, model in self.models.items():
-            for operation_name in model.operation_names:
-                route = _compile(name, model.operation_model(operation_name))
-                segment = _first_segment(route.operation.http["requestUri"].partition("?")[0])
-                if "{" in segment or owner.setdefault(segment, name) != name:
-                    raise ValueError(
-                        f"{name}.{operation_name} cannot share an endpoint: /{segment} is also used by {owner[segment]}"
-                    )
-                self._routes.setdefault(segment, []).append(route)
-        for routes in self._routes.values():
-            routes.sort(key=lambda r: -r.literal_chars)
+        self.models, self._routes = _routing(tuple(services))
 
     def operation(self, service: str, name: str) -> OperationModel:
         return self.models[service].operation_model(name)

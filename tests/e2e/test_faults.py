@@ -3,6 +3,8 @@ and each agent reply on WhatsApp (the full 1,000-message table is `make faults`)
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from bench.faults import fault_trace
@@ -12,10 +14,16 @@ from sandbox.replay import Replay
 EVENTS = fault_trace(100, seed=5)
 
 
+@functools.cache
+def replayed(mix: str) -> tuple[Replay, dict]:
+    """The seeded trace replayed under `mix` at a tenth of the calls, once in a process for the tests that read it."""
+    rep = Replay(EVENTS, faults=faults.parse(mix, rate=0.1, seed=5))
+    return rep, rep.run()
+
+
 @pytest.mark.parametrize("mix", [*faults.MIXES, "all"])
 def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
-    rep = Replay(EVENTS, faults=faults.parse(mix, rate=0.1, seed=5))
-    transcript = rep.run()
+    rep, transcript = replayed(mix)
     result = verify.audit(EVENTS, transcript)
     assert (result.lost, result.duplicated, result.reordered) == (0, 0, 0), result
     assert result.replies_lost == 0, result
@@ -52,8 +60,7 @@ def test_a_stream_that_drops_batches_strands_no_conversation():
     Lambda does past MaximumRetryAttempts or MaximumRecordAgeInSeconds. The sweeper (every minute, the sparse
     pending-since index) brings each stranded conversation back: every message reaches Connect within
     maxWaitSeconds + 3 minutes of reaching the bridge."""
-    rep = Replay(EVENTS, faults=faults.parse("stream-drop", rate=0.1, seed=5))
-    transcript = rep.run()
+    rep, transcript = replayed("stream-drop")
 
     assert rep.pipeline.stream.dropped > 0, "nothing was dropped: the test would prove nothing"
     assert rep.pipeline.metrics["sweeper"].get("StrandedConversations", 0) > 0
