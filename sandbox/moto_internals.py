@@ -1,16 +1,13 @@
 """Every use the sandbox makes of moto beyond its public API, in one place, for the one moto version it was written for.
 
-* `keep_alive_app_server`: moto's WSGI application (`moto.moto_server.werkzeug_app`) served with HTTP keep-alive,
-  which host a backend serves and which actions a response class has answered from memory (`_Dispatcher`);
-* `StreamShardReader`: the stand-in for Lambda's shard poller reads a table's stream records from the DynamoDB
-  backend in this process (`dynamodb_backends`, `Table.stream_shard`); `queue_depth` reads a queue's visible
-  messages from the SQS backend (`sqs_backends`, `Queue.approximate_number_of_messages`);
-* `speed_up_transactions`: TransactWriteItems without moto's per-transaction `copy.deepcopy` of every table it
-  touches (`moto.dynamodb.models`, `DynamoDBBackend.transact_write_items`, `get_filter_expression`).
+* `keep_alive_app_server`: moto's WSGI app (`moto.moto_server.werkzeug_app`) with HTTP keep-alive, and its host and
+  action lookups answered from memory (`_Dispatcher`);
+* `StreamShardReader` and `queue_depth`: a table's stream records and a queue's visible messages read from moto's
+  backends in this process (`dynamodb_backends`, `Table.stream_shard`; `sqs_backends`);
+* `speed_up_transactions`: TransactWriteItems without moto's per-transaction deepcopy of every table it touches.
 
-Resetting moto's state uses its documented reset API (`POST /moto-api/reset`), not its internals. Importing this
-module with any other moto than `WRITTEN_FOR` (requirements.txt pins it) fails with `MotoVersionError`: check each use
-above against the new version, then move the pin and `WRITTEN_FOR` together.
+Resetting state uses moto's documented reset API (`POST /moto-api/reset`). Importing this module with any other moto
+than `WRITTEN_FOR` fails with `MotoVersionError`: check each use above, then move the pin and `WRITTEN_FOR` together.
 """
 
 from __future__ import annotations
