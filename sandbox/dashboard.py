@@ -2,8 +2,8 @@
 
 The panels, their lines, statistics, labels and marks are read from the dashboard body the Pulumi program declares
 (components/dashboard.py, one declaration for both). The values come from the replay, one point per period of
-virtual time: the functions' EMF metrics, each dead-letter queue's depth sampled every period (AWS/SQS), failed
-invokes (AWS/Lambda Errors). The sandbox never throttles a function, so Throttles stay at 0.
+virtual time: the functions' EMF metrics, each dead-letter queue's depth sampled every period and once after the
+drain (AWS/SQS), failed invokes (AWS/Lambda Errors). The sandbox never throttles a function, so Throttles stay at 0.
 """
 
 from __future__ import annotations
@@ -56,13 +56,19 @@ class Recorder:
             if not self._armed:
                 arm()
 
-        def sample() -> None:
+        def depths() -> None:
             self.depths += [(clock.elapsed, q.name, pipeline.dead_letter_depth(q)) for q in wiring.queues.values()]
+
+        def sample() -> None:
+            depths()
             self._armed = False
             if self._last_invoke >= clock.elapsed - 2 * PERIOD_SECONDS:
                 arm()
 
         pipeline.on_invocation = record
+        # A message dead-lettered in the drain's last minute is after the last periodic sample: read the depths once
+        # more when the drain is over.
+        replay.on_drained = lambda _: depths()
 
 
 def statistic(values: list[float], stat: str) -> float:

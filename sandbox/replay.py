@@ -91,6 +91,8 @@ class Replay:
     wiring: Wiring | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     on_ready: Callable[[Replay], None] | None = None
+    on_drained: Callable[[Replay], None] | None = None
+    """Called once the drain is over, before the services stop (the dashboard's last queue depths)."""
     clock: VirtualClock = field(default_factory=lambda: VirtualClock(START_EPOCH))
     pipeline: Pipeline | None = None
     services: Services | None = None
@@ -120,6 +122,8 @@ class Replay:
                 self.schedule(event, ids.get(event.line))
             last = max(e.at for e in self.events)
             self.pipeline.run(until=START_EPOCH + last + DRAIN_SECONDS)
+            if self.on_drained:
+                self.on_drained(self)
             self.wall_seconds = time.perf_counter() - started
             return self.transcript()
         finally:

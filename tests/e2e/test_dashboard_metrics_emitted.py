@@ -165,3 +165,15 @@ def test_an_sdk_that_refuses_a_request_is_counted_on_each_receive_and_the_burst_
     assert transcript["connect"] == []
     refused = [line for line in replay.pipeline.logs["inbound"] if "the AWS SDK refused a request" in line]
     assert len(refused) == receives and all("ChatStreamingConfiguration" in line for line in refused)
+
+
+def test_a_burst_dead_lettered_in_the_drains_last_minute_is_drawn_in_the_dead_letter_panel(old_sdk, deployed):
+    # GIVEN the replay whose burst reaches the bursts dead-letter queue after its last receive, late in the drain
+    transcript, recorder, _ = old_sdk
+    assert [r["function"] for r in transcript["rejected"]] == ["inbound"]
+
+    # THEN the dead-letter panel's line for that queue ("bursts") shows the message, read after the drain
+    lines = panel_lines(_panel(deployed, "Dead-letter queue depths"), recorder)
+
+    assert max(lines["bursts"].values()) == 1, {label: max(v.values(), default=0) for label, v in lines.items()}
+    assert recorder.depths[-1][0] >= max(at for at, _, _ in recorder.samples)
