@@ -5,13 +5,12 @@ The adapters in `adapters/` implement them; `bootstrap` builds the adapters and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from whatsapp_buffer.model import Connection, OutreachRecord, Session
-
-T = TypeVar("T")
+from whatsapp_buffer.shared_ports import ChatTexts
 
 
 @dataclass(frozen=True)
@@ -118,11 +117,10 @@ class ChatContacts(Protocol):
     def update_attributes(self, contact_id: str, attributes: Mapping[str, str]) -> None: ...
 
 
-class ChatParticipant(Protocol):
+class ChatParticipant(ChatTexts, Protocol):
     """The bridge as the customer participant of a chat (`adapters.connect_chat`)."""
 
     def connect(self, participant_token: str) -> Connection: ...
-    def send_text(self, connection_token: str, text: str, client_token: str) -> str: ...
     def send_typing(self, connection_token: str) -> None: ...
     def send_attachment(
         self,
@@ -132,7 +130,6 @@ class ChatParticipant(Protocol):
         data: bytes,
         client_token: str,
     ) -> str: ...
-    def with_renewed_connection(self, connection_token: str, participant_token: str, call: Callable[[str], T]) -> T: ...
 
 
 class WhatsApp(Protocol):

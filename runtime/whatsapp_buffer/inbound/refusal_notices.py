@@ -2,8 +2,8 @@
 `[WhatsApp bridge]` notice in the conversation's chat.
 
 Ingest writes the refusal item once; the inbound function, which holds the chat's connection token, reads its INSERT off
-the stream and posts the notice through the customer's connection (as the outbound function's notices do,
-`outbound.tell_agent`), under ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>`, so a redelivered
+the stream and posts the notice through the customer's connection (`chat_notice`, as the outbound function's notices
+do), under ClientToken `bridge-notice|failed|<kind>|<reason>|<WhatsApp message id>`, so a redelivered
 record posts nothing more. A chat already over gets nothing (counted); a failure to post fails the record, so the
 mapping's retries keep it. Why this route: docs/architecture.md#inbound.
 """
@@ -15,7 +15,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from whatsapp_buffer import notice_texts
-from whatsapp_buffer.errors import ChatSessionGone
+from whatsapp_buffer.chat_notice import post_notice
 from whatsapp_buffer.inbound.ports import ChatParticipant, SessionStore
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.notice_texts import NOTICE_MARK
@@ -68,22 +68,14 @@ class RefusalNotices:
             str(image.get("error_title") or ""),
             str(image.get("error_details") or ""),
         )
-        # Like the relay's notices, the chat is asked, not the session's clock: Connect says when it is over.
+        # Like the outbound function's notices, the chat is asked, not the session's clock: Connect says when it is over.
         session = self._sessions.get(conversation.key)
         if session is None:
             logger.warning("refusal not told: no open chat", message_id=message_id, reason=reason)
             count("NoticesUndeliverable")
             return 0
-        token = refusal_token(kind, reason, message_id)
-        try:
-            self._participant.with_renewed_connection(
-                session.connection_token,
-                session.participant_token,
-                lambda connection: self._participant.send_text(connection, text, token),
-            )
-        except ChatSessionGone:
+        if not post_notice(self._participant, session, text, refusal_token(kind, reason, message_id)):
             logger.warning("refusal not told: the chat has ended", message_id=message_id, reason=reason)
-            count("NoticesUndeliverable")
             return 0
         count_refusal(reason)
         logger.info(

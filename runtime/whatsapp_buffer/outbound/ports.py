@@ -5,12 +5,10 @@ The adapters in `adapters/` implement them; `bootstrap` builds the adapters and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from whatsapp_buffer.model import Session, Template
-
-T = TypeVar("T")
+from whatsapp_buffer.model import Session
+from whatsapp_buffer.shared_ports import ChatTexts, TemplateSender
 
 
 class SessionStore(Protocol):
@@ -32,15 +30,13 @@ class SessionStore(Protocol):
     ) -> bool: ...
 
 
-class ChatParticipant(Protocol):
+class ChatParticipant(ChatTexts, Protocol):
     """The bridge as the customer participant of a chat (`adapters.connect_chat`)."""
 
-    def send_text(self, connection_token: str, text: str, client_token: str) -> str: ...
     def get_attachment(self, connection_token: str, attachment_id: str) -> bytes: ...
-    def with_renewed_connection(self, connection_token: str, participant_token: str, call: Callable[[str], T]) -> T: ...
 
 
-class WhatsApp(Protocol):
+class WhatsApp(TemplateSender, Protocol):
     """End User Messaging Social, sending to the customer (`adapters.end_user_messaging`)."""
 
     def send_text(self, origination_phone_number_id: str, to: str, text: str) -> str: ...
@@ -53,13 +49,6 @@ class WhatsApp(Protocol):
         filename: str | None = ...,
     ) -> str: ...
     def send_interactive(self, origination_phone_number_id: str, to: str, interactive: dict[str, Any]) -> str: ...
-    def send_template(
-        self,
-        origination_phone_number_id: str,
-        to: str,
-        template: Template,
-        components: list[dict[str, Any]] | None = ...,
-    ) -> str: ...
     def mark_read(self, origination_phone_number_id: str, message_id: str, typing: bool = ...) -> None: ...
     def post_media(self, origination_phone_number_id: str, bucket: str, key: str) -> str: ...
 

@@ -1,20 +1,19 @@
 """Tell the agent, in the chat, what of their reply did not reach the customer: posting the bridge's notices, their
 ClientTokens and the `RepliesRefused` count. Kept apart from `send_reply`, which decides what each kind of reply becomes
 on WhatsApp, because every kind ends here when WhatsApp will not take it, and the inbound function's refusal notices
-(`inbound.refusal_notices`) post and count the same way. A notice goes through the customer's participant connection (a
-custom participant cannot speak while an agent is in the chat), marked `notice_texts.PREFIX`, under a ClientToken
-starting `NOTICE_MARK`, and is never relayed back to WhatsApp (`for_customer`). Why: docs/architecture.md#outbound.
+(`inbound.refusal_notices`) post and count the same way: `chat_notice.post_notice`, through the customer's participant
+connection. A notice is marked `notice_texts.PREFIX`, posted under a ClientToken starting `NOTICE_MARK`, and is never
+relayed back to WhatsApp (`for_customer`). Why: docs/architecture.md#outbound.
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from whatsapp_buffer import notice_texts
-from whatsapp_buffer.errors import ChatSessionGone, WhatsAppRefused
+from whatsapp_buffer.chat_notice import post_notice
+from whatsapp_buffer.errors import WhatsAppRefused
 from whatsapp_buffer.model import Session, media_kind_for
 from whatsapp_buffer.notice_texts import notice_token
-from whatsapp_buffer.observability import count_refusal, logger, metrics
+from whatsapp_buffer.observability import count_refusal, logger
 from whatsapp_buffer.outbound.ports import ChatParticipant
 from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
 
@@ -32,16 +31,8 @@ class AgentNotices:
     def tell(self, session: Session, text: str, client_token: str, reason: str) -> None:
         """Post the bridge's notice in the chat (never relayed to WhatsApp: Connect streams it as the customer's
         role) and count the refusal by `reason`."""
-        try:
-            self._participant.with_renewed_connection(
-                session.connection_token,
-                session.participant_token,
-                lambda token: self._participant.send_text(token, text, client_token),
-            )
-        except ChatSessionGone:
-            # The chat is over: nobody is left to read the notice. Logged and counted, not retried.
+        if not post_notice(self._participant, session, text, client_token):
             logger.warning("notice not posted: the chat has ended", contact_id=session.contact_id)
-            metrics.add_metric(name="NoticesUndeliverable", unit=MetricUnit.Count, value=1)
         count_refusal(reason)
 
     def withheld(self, session: Session, event: StreamingEvent, text: str, kind: str, reason: str, index: int) -> None:

@@ -6,9 +6,10 @@ The adapters in `adapters/` implement them; `bootstrap` builds the adapters and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from whatsapp_buffer.model import OutreachRecord, Template
+from whatsapp_buffer.model import OutreachRecord
+from whatsapp_buffer.shared_ports import TemplateSender
 
 
 @dataclass(frozen=True)
@@ -29,19 +30,12 @@ class LinkedNumber:
     meta_phone_number_id: str
 
 
-class WhatsApp(Protocol):
+class WhatsApp(TemplateSender, Protocol):
     """End User Messaging Social: the number's account, its templates, the send (`adapters.end_user_messaging`)."""
 
     def linked_number(self, phone_number_id: str) -> LinkedNumber: ...
     def find_template(self, waba_id: str, name: str, language: str) -> TemplateSummary | None: ...
     def template_definition(self, waba_id: str, summary: TemplateSummary) -> str: ...
-    def send_template(
-        self,
-        origination_phone_number_id: str,
-        to: str,
-        template: Template,
-        components: list[dict[str, Any]] | None = ...,
-    ) -> str: ...
 
 
 class OutreachRecords(Protocol):
