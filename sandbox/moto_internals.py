@@ -4,7 +4,8 @@
   action lookups answered from memory (`_Dispatcher`);
 * `StreamShardReader` and `queue_depth`: a table's stream records and a queue's visible messages read from moto's
   backends in this process (`dynamodb_backends`, `Table.stream_shard`; `sqs_backends`);
-* `speed_up_transactions`: TransactWriteItems without moto's per-transaction deepcopy of every table it touches.
+* `speed_up_transactions`: TransactWriteItems without moto's per-transaction deepcopy of every table it touches, and
+  `Table.all_items` (every Query and Scan) sorted on the keys' Python values instead of pairwise `DynamoType` compares.
 
 Resetting state uses moto's documented reset API (`POST /moto-api/reset`). Importing this module with any other moto
 than `WRITTEN_FOR` fails with `MotoVersionError`: check each use above, then move the pin and `WRITTEN_FOR` together.
@@ -204,4 +205,24 @@ def speed_up_transactions() -> None:
             _skip_backup.active = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    models.Table.all_items = _all_items  # type: ignore[method-assign]
     _speedup_installed = True
+
+
+def _all_items(table: Any) -> list[Any]:
+    """moto's `Table.all_items` in the same order, with each key's `cast_value` computed once per item.
+
+    moto sorts on `(hash_key, range_key)` tuples of `DynamoType`, whose `==` and `<` compute `cast_value` (a `Decimal`
+    for numbers) on every comparison: each Query and Scan costs O(N log N) of those. A key attribute's type is fixed by
+    the table's schema (moto rejects an item of another type), so `DynamoType` equality is `cast_value` equality and
+    `<` is `cast_value`'s `<`: sorting on the cast values, stably, orders the items exactly as moto does."""
+    items: list[Any] = []
+    for hash_set in table.items.values():
+        if table.range_key_attr:
+            items.extend(hash_set.values())
+        else:
+            items.append(hash_set)
+    return sorted(
+        items,
+        key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,
+    )
