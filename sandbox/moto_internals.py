@@ -71,11 +71,19 @@ class _Dispatcher(DomainDispatcherApplication):
 
 def _remember_action_names() -> None:
     """`BaseResponse.call_action` lists its class's methods with `inspect.getmembers` on every request
-    (`moto.core.utils.method_names_from_class`); a class's methods stay what they are, so each class is listed once."""
+    (`moto.core.utils.method_names_from_class`); a class's methods stay what they are, so each class is listed once.
+    Likewise each action or attribute name is turned into snake case once (`camelcase_to_underscores`)."""
     from moto.core import responses
 
     if not hasattr(responses.method_names_from_class, "cache_info"):
         responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+    # A pure function of a string, called for each request's action and for every attribute SQS lists of a queue.
+    from moto.core import utils
+    from moto.sqs import models as sqs_models
+
+    if not hasattr(responses.camelcase_to_underscores, "cache_info"):
+        responses.camelcase_to_underscores = functools.cache(utils.camelcase_to_underscores)
+        sqs_models.camelcase_to_underscores = responses.camelcase_to_underscores  # type: ignore[attr-defined]
 
 
 def keep_alive_app_server(host: str = "127.0.0.1", port: int = 0) -> Any:

@@ -81,3 +81,17 @@ def test_table_items_come_in_the_order_moto_sorts_them(hash_type, range_key):
     assert mine == [item.to_json() for item in motos_own]
     # "9" and "9.0" are one number key: the later put replaced the earlier item, in moto as in DynamoDB.
     assert len(mine) == len({Decimal(h) if hash_type == "N" else h for h in hashes}) * (3 if range_key else 1)
+
+
+def test_remembered_snake_case_names_are_motos_own():
+    from moto.core import utils
+
+    moto_internals._remember_action_names()
+    from moto.core import responses
+    from moto.sqs import models as sqs_models
+
+    names = ["ReceiveMessage", "ApproximateNumberOfMessages", "KmsMasterKeyId", "FifoQueue", "DBInstanceIdentifier"]
+    for name in names * 2:
+        assert responses.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
+        assert sqs_models.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
+    assert responses.camelcase_to_underscores.cache_info().hits >= len(names)
