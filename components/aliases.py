@@ -1,8 +1,9 @@
 """The URNs a stack deployed from an earlier layout holds, as aliases, so `pulumi up` updates it in place.
 
 A stage component answers to its former type (`FORMER_TYPES`) and, with `moved_from_root`, to its place at the stack's
-root; its children inherit both (their logical names never changed). Outbound's children were ConnectBridge's, as Inbound's were, and only Inbound can
-take the ConnectBridge's own URN: `adopted_from` gives each of Outbound's children its URN under the ConnectBridge.
+root; its children inherit both (their logical names never changed). Outbound's children were ConnectBridge's, as
+Inbound's were, and only Inbound can take the ConnectBridge's own URN: `adopted_from` gives each of Outbound's
+children its URN under the ConnectBridge.
 tests/infra/test_previous_layout.py checks them against the URNs such stacks hold.
 """
 
