@@ -45,6 +45,7 @@ from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from sandbox.program import run_program
+from whatsapp_buffer.settings import LOG_RETENTION_DAYS
 
 EXAMPLE = PROJECT_DIR / "examples" / "support_center"
 IN_POLICY = "whatsapp-buffer-buffered-ingest-in-topic-policy"
@@ -343,11 +344,16 @@ def test_star_is_accepted_only_for_actions_the_reference_lists_without_a_resourc
     assert not takes_only_every_resource("nosuch:Action")
 
 
-def test_the_retention_values_are_the_ones_cloudwatch_logs_documents():
+@pytest.mark.parametrize(
+    "allowed",
+    [RETENTION_DAYS, LOG_RETENTION_DAYS],
+    ids=["the pack's (it runs alone, in its own environment)", "the logRetentionDays setting's"],
+)
+def test_the_retention_values_are_the_ones_cloudwatch_logs_documents(allowed):
     model = botocore.session.get_session().get_service_model("logs")
     doc = model.operation_model("PutRetentionPolicy").input_shape.members["retentionInDays"].documentation
     listed = re.search(r"Possible values are: ([\d, and]+)\.", doc).group(1)
-    assert tuple(int(v) for v in re.findall(r"\d+", listed)) == RETENTION_DAYS
+    assert tuple(int(v) for v in re.findall(r"\d+", listed)) == allowed
 
 
 def test_make_policy_prints_each_policy_and_fails_on_a_violation(capsys, monkeypatch):
