@@ -1,5 +1,6 @@
 """The domain: conversations, the messages customers send, the bursts that reach Amazon Connect, the chat session a
-conversation talks to, and the templates and outreach a business sends.
+conversation talks to, the templates and outreach a business sends, and WhatsApp's refusal of a message the bridge
+sent.
 
 Pure data, no boto3. A `Burst` is the contract between the aggregator (which writes it to the bursts FIFO
 queue as JSON) and the inbound function (which delivers it to Connect).
@@ -392,3 +393,17 @@ class OutreachRecord:
     state: str = OUTREACH_SENDING
     message_id: str = ""
     shown_in: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """WhatsApp's report that a message the bridge sent did not arrive: what was sent, and WhatsApp's error."""
+
+    message_id: str
+    sent_kind: str
+    clip: str
+    """What the bridge kept of the message (`said`): its text's start, or the template's or file's name."""
+    error_code: str
+    """Meta's error code, or "" when the status named none."""
+    error_title: str
+    error_details: str

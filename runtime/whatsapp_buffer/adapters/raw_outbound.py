@@ -8,10 +8,10 @@ docs/architecture.md#raw-table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from dataclasses import asdict
 
 from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, partition_key, read_number
-from whatsapp_buffer.model import Conversation
+from whatsapp_buffer.model import Conversation, Refusal
 from whatsapp_buffer.storage_keys import REFUSAL
 
 SAID_PREFIX = "SAID#"
@@ -65,17 +65,9 @@ class OutboundItems(RawTable):
         sent = self.sent(conversation, message_id, now)
         return sent[1] if sent else None
 
-    def record_refusal(
-        self,
-        conversation: Conversation,
-        message_id: str,
-        refusal: Mapping[str, str],
-        now: float,
-        retention_hours: float,
-    ) -> bool:
-        """Write the refusal item of WhatsApp message `message_id` once; False when it was already written (a status
-        delivered twice), so the agent is told once. `refusal`: sent_kind, clip, error_code, error_title,
-        error_details."""
+    def record_refusal(self, conversation: Conversation, refusal: Refusal, now: float, retention_hours: float) -> bool:
+        """Write the item of `refusal` once; False when it was already written (a status delivered twice), so the
+        agent is told once."""
         return (
             self._conditional(
                 "record a refusal",
@@ -83,10 +75,9 @@ class OutboundItems(RawTable):
                 TableName=self.table_name,
                 Item={
                     "pk": {"S": partition_key(conversation)},
-                    "sk": {"S": f"{REFUSED_PREFIX}{message_id}"},
+                    "sk": {"S": f"{REFUSED_PREFIX}{refusal.message_id}"},
                     "record_type": {"S": REFUSAL},
-                    "message_id": {"S": message_id},
-                    **{key: {"S": value} for key, value in refusal.items()},
+                    **{key: {"S": value} for key, value in asdict(refusal).items()},
                     "expires_at": expires_at(now, retention_hours),
                 },
                 ConditionExpression="attribute_not_exists(pk)",

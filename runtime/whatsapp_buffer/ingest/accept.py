@@ -22,7 +22,7 @@ from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.ingest.ports import RawStore
-from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.model import Conversation, InboundMessage, Refusal
 from whatsapp_buffer.observability import logger, metrics
 
 
@@ -129,16 +129,15 @@ class Ingest:
             if sent is None:
                 continue
             kind, clip = sent
-            refusal = {
-                "sent_kind": kind,
-                "clip": clip,
-                "error_code": "" if failed.code is None else str(failed.code),
-                "error_title": failed.title,
-                "error_details": failed.details,
-            }
-            recorded = self.store.record_refusal(
-                conversation, failed.message_id, refusal, now, self.settings.retention_hours
+            refusal = Refusal(
+                message_id=failed.message_id,
+                sent_kind=kind,
+                clip=clip,
+                error_code="" if failed.code is None else str(failed.code),
+                error_title=failed.title,
+                error_details=failed.details,
             )
+            recorded = self.store.record_refusal(conversation, refusal, now, self.settings.retention_hours)
             result.refusals += int(recorded)
             logger.info(
                 "WhatsApp did not deliver a message the bridge sent",

@@ -5,10 +5,9 @@ The adapters in `adapters/` implement them; `bootstrap` builds the adapters and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Protocol
 
-from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.model import Conversation, InboundMessage, Refusal
 
 
 class RawStore(Protocol):
@@ -26,10 +25,5 @@ class RawStore(Protocol):
     def said(self, conversation: Conversation, message_id: str, now: float) -> str | None: ...
     def sent(self, conversation: Conversation, message_id: str, now: float) -> tuple[str, str] | None: ...
     def record_refusal(
-        self,
-        conversation: Conversation,
-        message_id: str,
-        refusal: Mapping[str, str],
-        now: float,
-        retention_hours: float,
+        self, conversation: Conversation, refusal: Refusal, now: float, retention_hours: float
     ) -> bool: ...
