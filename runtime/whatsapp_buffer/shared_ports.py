@@ -1,7 +1,4 @@
-"""The ports two stages both need, declared once as `typing.Protocol`s; each stage's `ports.py` builds on them.
-
-The adapters in `adapters/` implement them; `bootstrap` builds the adapters and hands them in.
-"""
+"""The ports two stages both need; each stage's `ports.py` builds on them (docs/architecture.md#layers)."""
 
 from __future__ import annotations
 

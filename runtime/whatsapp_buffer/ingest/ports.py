@@ -1,7 +1,4 @@
-"""What the ingest use case needs from the services, as `typing.Protocol`s.
-
-The adapters in `adapters/` implement them; `bootstrap` builds the adapters and hands them in.
-"""
+"""What the ingest use case needs from the services (docs/architecture.md#layers)."""
 
 from __future__ import annotations
 

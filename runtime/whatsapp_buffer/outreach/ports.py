@@ -1,7 +1,4 @@
-"""What the outreach use case needs from the services, as `typing.Protocol`s, and the records those hand back.
-
-The adapters in `adapters/` implement them; `bootstrap` builds the adapters and hands them in.
-"""
+"""What the outreach use case needs from the services, and the records those hand back (docs/architecture.md#layers)."""
 
 from __future__ import annotations
 
