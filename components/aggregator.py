@@ -14,13 +14,12 @@ from components.lambda_function import FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_letters
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
+from whatsapp_buffer.settings import AGGREGATOR, SWEEPER
 
 TYPE = "whatsapp-buffer:index:Aggregator"
-AGGREGATOR_TIMEOUT_SECONDS = 60
 STREAM_BATCH_SIZE = 100
 STREAM_MAX_RETRY_ATTEMPTS = 10
 STREAM_MAX_RECORD_AGE_SECONDS = 3600
-SWEEPER_TIMEOUT_SECONDS = 60
 SWEEP_SCHEDULE = "rate(1 minute)"
 """EventBridge Scheduler's shortest rate: a stranded conversation waits at most a minute past the sweep's margin."""
 BURSTS_MAX_RECEIVE_COUNT = 5
@@ -92,9 +91,7 @@ class Aggregator(Stage):
         self.failures_queue = encrypted_queue(f"{name}-failures", self, retention_seconds=FOURTEEN_DAYS)
         aggregator = self.python_function(
             FunctionSpec(
-                name="aggregator",
-                description="flushes each quiet conversation's pending messages as one burst",
-                timeout_seconds=AGGREGATOR_TIMEOUT_SECONDS,
+                name=AGGREGATOR,
                 resources={"raw_table_name": args.raw_table_name, "bursts_queue_url": self.bursts_queue.url},
                 statements=[
                     iam.allow(
@@ -157,9 +154,7 @@ class Aggregator(Stage):
         """The sweeper and the schedule that runs it every minute: conversations the stream lost come back."""
         sweeper = self.python_function(
             FunctionSpec(
-                name="sweeper",
-                description="brings conversations pending past maxWaitSeconds back to the aggregator",
-                timeout_seconds=SWEEPER_TIMEOUT_SECONDS,
+                name=SWEEPER,
                 resources={"raw_table_name": args.raw_table_name},
                 statements=[
                     iam.allow(["dynamodb:Query"], [args.raw_table_pending_index_arn], sid="ReadPendingSinceIndex"),

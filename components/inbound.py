@@ -26,10 +26,9 @@ from components.lambda_function import (
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
+from whatsapp_buffer.settings import INBOUND
 
 TYPE = "whatsapp-buffer:index:Inbound"
-INBOUND_TIMEOUT_SECONDS = 120
-"""Starting a chat, fetching media and uploading an attachment (up to 20 MB) fit well inside this."""
 INBOUND_BATCH_SIZE = 10
 RECORDINGS_BATCH_SIZE = 10
 RECORDINGS_MAX_AGE_SECONDS = 300
@@ -113,9 +112,7 @@ class Inbound(Stage):
 
         inbound = self.python_function(
             FunctionSpec(
-                name="inbound",
-                description="delivers each burst to the conversation's Amazon Connect chat",
-                timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+                name=INBOUND,
                 resources={**self.storage.function_resources, "out_topic_arn": self.storage.out_topic.arn},
                 media=True,
                 statements=inbound_statements(

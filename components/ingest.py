@@ -13,9 +13,9 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.stage import Stage, StageArgs
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
+from whatsapp_buffer.settings import INGEST
 
 TYPE = "whatsapp-buffer:index:Ingest"
-INGEST_TIMEOUT_SECONDS = 30
 PENDING_INDEX = "pending-since"
 """The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
 
@@ -50,9 +50,7 @@ class Ingest(Stage):
         self.dead_letter_queue = encrypted_queue(f"{name}-dlq", self, retention_seconds=FOURTEEN_DAYS)
         ingest = self.python_function(
             FunctionSpec(
-                name="ingest",
-                description="stores each WhatsApp message and its conversation's control item",
-                timeout_seconds=INGEST_TIMEOUT_SECONDS,
+                name=INGEST,
                 resources={"raw_table_name": self.raw_table.name},
                 statements=[
                     # TransactWriteItems is authorised per contained action: ingest's holds a Put and an Update.

@@ -15,6 +15,7 @@ import pulumi_aws as aws
 
 from components import iam
 from components.context import StackContext
+from components.functions import FUNCTIONS
 from components.stack_config import RUNTIME_DIR, function_environment
 from components.stack_settings import StackSettings
 
@@ -57,12 +58,10 @@ class FunctionDefaults:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What differs between functions."""
+    """What a stage says of one of its functions; its description and timeout are the stack's (`functions.FUNCTIONS`)."""
 
     name: str
     """Short name: the entry module (`whatsapp_buffer.entrypoints.<name>`) and the end of the physical name."""
-    description: str
-    timeout_seconds: int
     resources: Mapping[str, pulumi.Input[str]]
     """The resource outputs the function's environment carries, by their field in runtime/whatsapp_buffer/settings.py
     (`raw_table_name`); the settings it reads come from FunctionDefaults.settings."""
@@ -110,6 +109,7 @@ def python_function(
     component_name, name = name, f"{name}-{spec.name}"
     opts = pulumi.ResourceOptions(parent=parent)
     function_name = context.physical_name(spec.name)
+    description, timeout_seconds = FUNCTIONS[spec.name].description, FUNCTIONS[spec.name].timeout_seconds
     # Created before the function with its retention, so Lambda never creates an unbounded one and the role needs
     # no logs:CreateLogGroup.
     log_group = aws.cloudwatch.LogGroup(
@@ -120,7 +120,7 @@ def python_function(
     )
     role = aws.iam.Role(
         f"{name}-role",
-        description=f"{function_name}: {spec.description}",
+        description=f"{function_name}: {description}",
         assume_role_policy=iam.document(
             [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
         ),
@@ -138,7 +138,7 @@ def python_function(
     function = aws.lambda_.Function(
         f"{name}-function",
         name=function_name,
-        description=spec.description,
+        description=description,
         runtime=RUNTIME,
         architectures=[ARCHITECTURE],
         handler=f"whatsapp_buffer.entrypoints.{spec.name}.handler",
@@ -149,7 +149,7 @@ def python_function(
             *([defaults.media_layer_arn] if spec.media and defaults.media_layer_arn else []),
         ],
         memory_size=defaults.settings.lambda_memory_mb,
-        timeout=spec.timeout_seconds,
+        timeout=timeout_seconds,
         environment=aws.lambda_.FunctionEnvironmentArgs(
             variables=function_environment(
                 spec.name,

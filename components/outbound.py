@@ -17,11 +17,9 @@ from components.lambda_function import METRICS_NAMESPACE, FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.stage import Stage, StageArgs
 from components.topics import subscribe_function
+from whatsapp_buffer.settings import OUTBOUND
 
 TYPE = "whatsapp-buffer:index:Outbound"
-OUTBOUND_TIMEOUT_SECONDS = 120
-"""An agent's file (up to Connect's 20 MB) downloaded, converted for WhatsApp (MOV -> MP4 is the slow one) and
-posted fits inside this, as the inbound function's conversions do."""
 WITHOUT_TYPING = {
     "ContentType": [{"anything-but": ["application/vnd.amazonaws.connect.event.typing"]}, {"exists": False}]
 }
@@ -53,9 +51,7 @@ class Outbound(Stage):
         self.dead_letter_queue = encrypted_queue(f"{name}-outbound-dlq", self, retention_seconds=FOURTEEN_DAYS)
         outbound = self.python_function(
             FunctionSpec(
-                name="outbound",
-                description="relays agent messages and attachments from Amazon Connect to WhatsApp",
-                timeout_seconds=OUTBOUND_TIMEOUT_SECONDS,
+                name=OUTBOUND,
                 resources={**storage.function_resources, "raw_table_name": args.raw_table_name},
                 # PyAV and Pillow convert agent files WhatsApp does not take as they are.
                 media=True,

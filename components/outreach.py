@@ -20,10 +20,9 @@ from components.context import StackContext
 from components.lambda_function import FunctionSpec
 from components.stack_settings import StackSettings
 from components.stage import Stage, StageArgs
+from whatsapp_buffer.settings import OUTREACH
 
 TYPE = "whatsapp-buffer:index:Outreach"
-OUTREACH_TIMEOUT_SECONDS = 8
-"""Amazon Connect admin guide, "Invoke AWS Lambda function" block: a synchronous invocation waits at most 8 seconds."""
 OUTREACH_PREFIX = "outreach#"
 """Hash key prefix of the sessions table's outreach records (runtime `adapters/outreach_records.OUTREACH_PREFIX`)."""
 
@@ -74,9 +73,7 @@ class Outreach(Stage):
         instance_arn = self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
         outreach = self.python_function(
             FunctionSpec(
-                name="outreach",
-                description="sends an approved WhatsApp template a contact flow asks for",
-                timeout_seconds=OUTREACH_TIMEOUT_SECONDS,
+                name=OUTREACH,
                 resources={"sessions_table_name": args.sessions_table_name},
                 statements=outreach_statements(self.context, self.settings, args.sessions_table_arn),
             ),

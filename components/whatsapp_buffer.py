@@ -22,7 +22,8 @@ from components.alarms import alarm_actions
 from components.aliases import adopted_from, component_aliases, former_connect_bridges
 from components.context import StackContext
 from components.dashboard import stack_dashboard
-from components.inbound import INBOUND_TIMEOUT_SECONDS, Inbound, InboundArgs
+from components.functions import FUNCTIONS
+from components.inbound import Inbound, InboundArgs
 from components.ingest import PENDING_INDEX, Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
 from components.outbound import TYPE as OUTBOUND_TYPE
@@ -31,6 +32,7 @@ from components.outreach import Outreach, OutreachArgs
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
 from components.stack_config import settings_from_args
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
+from whatsapp_buffer.settings import INBOUND
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
 CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge", "media-layer")
@@ -160,7 +162,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 **raw_table,
                 raw_table_stream_arn=ingest.raw_table.stream_arn,
                 raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/", PENDING_INDEX),
-                consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+                consumer_timeout_seconds=FUNCTIONS[INBOUND].timeout_seconds,
             ),
         )
         inbound = build(

@@ -8,12 +8,14 @@ import pulumi_aws as aws
 from components.aggregator import Aggregator, AggregatorArgs
 from components.alarms import alarm_actions
 from components.context import StackContext
-from components.inbound import INBOUND_TIMEOUT_SECONDS, Inbound, InboundArgs
+from components.functions import FUNCTIONS
+from components.inbound import Inbound, InboundArgs
 from components.ingest import Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
 from components.outbound import Outbound, OutboundArgs
 from components.sdk_layer import SdkLayer, SdkLayerArgs
 from components.stack_config import CONFIG_KEYS, ConfigError, parse_settings
+from whatsapp_buffer.settings import INBOUND
 
 config = pulumi.Config()
 try:
@@ -49,7 +51,7 @@ aggregator = Aggregator(
         raw_table_arn=ingest.raw_table.arn,
         raw_table_stream_arn=ingest.raw_table.stream_arn,
         raw_table_pending_index_arn=pulumi.Output.concat(ingest.raw_table.arn, "/index/pending-since"),
-        consumer_timeout_seconds=INBOUND_TIMEOUT_SECONDS,
+        consumer_timeout_seconds=FUNCTIONS[INBOUND].timeout_seconds,
         alarm_actions=alarm_topics,
     ),
 )

@@ -8,7 +8,7 @@ import pytest
 from iam_lint import NEWER_THAN_PARLIAMENT, _import_parliament
 from infra_helpers import allowed, function, role_statements
 
-from components.outreach import OUTREACH_TIMEOUT_SECONDS
+from components.functions import FUNCTIONS
 from sandbox.program import ACCOUNT_ID, run_program
 from sandbox.wiring import connect_invocable, from_graph
 from whatsapp_buffer.adapters.outreach_records import OUTREACH_PREFIX
@@ -56,7 +56,7 @@ def test_a_function_connect_may_not_invoke_is_not_invocable_in_the_sandbox(graph
 
 def test_it_answers_within_the_flow_blocks_eight_seconds(graph):
     """Flow language, InvokeLambdaFunction: InvocationTimeLimitSeconds "Must be greater than 0, no larger than 8"."""
-    assert function(graph, "outreach").inputs["timeout"] == OUTREACH_TIMEOUT_SECONDS <= 8
+    assert function(graph, "outreach").inputs["timeout"] == FUNCTIONS["outreach"].timeout_seconds <= 8
 
 
 def test_its_role_may_send_from_the_numbers_read_templates_and_touch_only_outreach_records(graph):

@@ -434,7 +434,7 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
 def test_a_half_claimed_bursts_lease_outlasts_any_aggregator_invocation():
     """A claim's writer is over once Lambda has ended it at its timeout; only then may another flush send a
     half-claimed burst that cannot be completed (runtime lifecycle.CLAIM_LEASE_SECONDS)."""
-    from components.aggregator import AGGREGATOR_TIMEOUT_SECONDS
+    from components.functions import FUNCTIONS
     from whatsapp_buffer.aggregator.lifecycle import CLAIM_LEASE_SECONDS
 
-    assert CLAIM_LEASE_SECONDS > AGGREGATOR_TIMEOUT_SECONDS
+    assert FUNCTIONS["aggregator"].timeout_seconds < CLAIM_LEASE_SECONDS
