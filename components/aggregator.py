@@ -66,7 +66,6 @@ class AggregatorArgs(StageArgs):
 class Aggregator(Stage):
     """Raw table stream -> (tumbling window) aggregator function -> bursts FIFO queue, grouped by conversation."""
 
-    function: aws.lambda_.Function
     bursts_queue: aws.sqs.Queue
     bursts_dead_letter_queue: aws.sqs.Queue
     failures_queue: aws.sqs.Queue

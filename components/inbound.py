@@ -84,7 +84,6 @@ class Inbound(Stage):
     """Bursts queue -> inbound function -> Connect chat, streaming to the out-topic."""
 
     storage: ChatStorage
-    function: aws.lambda_.Function
     bursts_mapping: aws.lambda_.EventSourceMapping
     raw_stream_mapping: aws.lambda_.EventSourceMapping | None
 

@@ -31,7 +31,6 @@ class Ingest(Stage):
     in_topic: aws.sns.Topic
     raw_table: aws.dynamodb.Table
     dead_letter_queue: aws.sqs.Queue
-    function: aws.lambda_.Function
 
     def __init__(self, name: str, args: IngestArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, args, opts)

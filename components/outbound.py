@@ -42,7 +42,6 @@ class OutboundArgs(StageArgs):
 class Outbound(Stage):
     """Connect streaming -> out-topic -> outbound function -> WhatsApp."""
 
-    function: aws.lambda_.Function
     dead_letter_queue: aws.sqs.Queue
 
     def __init__(self, name: str, args: OutboundArgs, opts: pulumi.ResourceOptions | None = None) -> None:

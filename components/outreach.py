@@ -64,7 +64,6 @@ def outreach_statements(
 class Outreach(Stage):
     """A contact flow's *Invoke AWS Lambda function* block -> the outreach function -> an approved WhatsApp template."""
 
-    function: aws.lambda_.Function
     association: aws.connect.LambdaFunctionAssociation
     permission: aws.lambda_.Permission
 

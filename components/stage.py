@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 
 from components.alarms import Alarms
 from components.context import StackContext
@@ -30,6 +31,8 @@ class Stage(pulumi.ComponentResource):
     context: StackContext
     settings: StackSettings
     alarms: Alarms
+    function: aws.lambda_.Function
+    """The function the stage is named after (the glossary in docs/architecture.md), made by `python_function`."""
 
     def __init__(self, type_: str, name: str, args: StageArgs, opts: pulumi.ResourceOptions | None) -> None:
         super().__init__(type_, name, None, opts)
