@@ -2,11 +2,12 @@
 (components/whatsapp_buffer_args.py) and the program's typed settings (components/stack_settings.py), rendered from
 the settings declaration.
 
-`python -m components.config_docs --write` rewrites all four from runtime/whatsapp_buffer/settings.py; without
-`--write` it prints them. tests/infra/test_settings_declaration.py and test_whatsapp_buffer.py check the committed
-files say the same (type, default, description), so a declaration change that is not written back fails the tests.
-The inputs module is generated rather than built at run time because Pulumi's schema analyzer reads each input's
-description from the source text under it; it carries types and descriptions only, the rules stay in the declaration.
+`python -m components.config_docs --write` rewrites its part of all four (of the two modules, their class's body below
+the docstring) from runtime/whatsapp_buffer/settings.py; without `--write` it prints them.
+tests/infra/test_settings_declaration.py and test_whatsapp_buffer.py check the committed files say the same (type,
+default, description), so a declaration change that is not written back fails the tests. The inputs module is
+generated rather than built at run time because Pulumi's schema analyzer reads each input's description from the
+source text under it; it carries types and descriptions only, the rules stay in the declaration.
 """
 
 from __future__ import annotations
@@ -136,53 +137,25 @@ def arg_description(setting: Setting) -> str:
     return KEY_IN_TEXT.sub(lambda match: declared_field(match[1]), pulumi_description(setting) + shown)
 
 
-ARGS_HEADER = '''"""WhatsAppBufferArgs: the WhatsAppBuffer component's inputs, one per stack setting (`bufferSeconds` is
-`buffer_seconds`).
-
-Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
-types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
-declaration's, applied by `components.stack_config.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
-import annotations`: Pulumi's schema analyzer needs the annotations as types.
-"""
-
-from typing import NotRequired, TypedDict
-
-
-class WhatsAppBufferArgs(TypedDict):
-    """The settings of one WhatsApp <-> Amazon Connect bridge; every key but the Connect ids is optional."""
-
-'''
+def _with_body(module: Path, class_line: str, body: list[str]) -> str:
+    """`module` with what follows its class's docstring replaced by `body`: the head (module docstring, imports, the
+    class line and docstring) is written by hand, as Pulumi.yaml and the README are around what this module writes."""
+    text = module.read_text()
+    head = re.compile(rf'^{re.escape(class_line)}\n    """.*?"""\n\n', flags=re.MULTILINE | re.DOTALL).search(text)
+    if head is None:
+        raise ValueError(f"{module.name} has no {class_line} with a docstring")
+    return text[: head.end()] + "".join(body)
 
 
 def render_args_module() -> str:
-    lines = [ARGS_HEADER]
+    lines: list[str] = []
     for setting in SETTINGS:
         description = arg_description(setting)
         if '"""' in description or "\\" in description:
             raise ValueError(f"{setting.key}: the description cannot be written as a docstring")
         lines.append(f"    {setting.field}: {arg_type(setting)}\n")
         lines.append(f'    """{description}"""\n')
-    return "".join(lines)
-
-
-SETTINGS_HEADER = '''"""StackSettings: one stack's settings, typed and validated, one field per declared key (`bufferSeconds` is
-`buffer_seconds`).
-
-Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. A
-plain class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration,
-applied by `components.stack_config.parse_settings`.
-"""
-
-from dataclasses import dataclass
-
-from components.whatsapp_buffer_args import WhatsAppBufferArgs
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    """Every tunable of one stack, typed and validated. Components receive this; they never read pulumi.Config."""
-
-'''
+    return _with_body(ARGS_MODULE, "class WhatsAppBufferArgs(TypedDict):", lines)
 
 
 def settings_type(setting: Setting) -> str:
@@ -223,7 +196,7 @@ def _as_arg(setting: Setting) -> str:
 def render_settings_module() -> str:
     """StackSettings as a frozen dataclass: required keys first (a dataclass needs them before the defaulted ones);
     `as_args` hands the values on as WhatsAppBuffer's typed inputs, an unset optional text left out."""
-    lines = [SETTINGS_HEADER]
+    lines: list[str] = []
     for setting in sorted(SETTINGS, key=lambda s: s.default is not REQUIRED):
         default = "" if setting.default is REQUIRED else f" = {_literal(setting.default)}"
         lines.append(f"    {setting.field}: {settings_type(setting)}{default}\n")
@@ -239,7 +212,7 @@ def render_settings_module() -> str:
         lines.append(f"        if self.{setting.field} is not None:\n")
         lines.append(f'            args["{setting.field}"] = self.{setting.field}\n')
     lines.append("        return args\n")
-    return "".join(lines)
+    return _with_body(SETTINGS_MODULE, "class StackSettings:", lines)
 
 
 def write() -> None:

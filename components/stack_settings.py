@@ -1,9 +1,10 @@
 """StackSettings: one stack's settings, typed and validated, one field per declared key (`bufferSeconds` is
 `buffer_seconds`).
 
-Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. A
-plain class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration,
-applied by `components.stack_config.parse_settings`.
+The class's fields and `as_args` are generated from runtime/whatsapp_buffer/settings.py by `python -m
+components.config_docs --write`: edit the declaration, not them (the rest of this file is written by hand). A plain
+class, so the type checker knows every field: types and fixed defaults only; the rules stay in the declaration, applied
+by `components.stack_config.parse_settings`.
 """
 
 from dataclasses import dataclass

@@ -1,10 +1,11 @@
 """WhatsAppBufferArgs: the WhatsAppBuffer component's inputs, one per stack setting (`bufferSeconds` is
 `buffer_seconds`).
 
-Generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`: do not edit. Only
-types and descriptions live here; defaults and rules (ranges, patterns, one key bounded by another) are the
-declaration's, applied by `components.stack_config.settings_from_args` when a WhatsAppBuffer is built. No `from __future__
-import annotations`: Pulumi's schema analyzer needs the annotations as types.
+The class's fields are generated from runtime/whatsapp_buffer/settings.py by `python -m components.config_docs --write`:
+edit the declaration, not them (the rest of this file is written by hand). Only types and descriptions live here;
+defaults and rules (ranges, patterns, one key bounded by another) are the declaration's, applied by
+`components.stack_config.settings_from_args` when a WhatsAppBuffer is built. No `from __future__ import annotations`:
+Pulumi's schema analyzer needs the annotations as types.
 """
 
 from typing import NotRequired, TypedDict
