@@ -145,9 +145,6 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     os.environ.update(spec["parent_env"])
     os.environ.update(spec["env"])
     sys.path.insert(0, spec["runtime_dir"])
-    from sandbox import worker_preload  # loaded by the fork server
-
-    worker_preload.check_environment(os.environ)
     capture = _Capture()
     sys.stdout = capture
     sys.stderr = capture
@@ -164,6 +161,9 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     import time_machine
 
     try:
+        from sandbox import worker_preload  # loaded by the fork server
+
+        worker_preload.check_environment(os.environ)
         from whatsapp_buffer import clock
 
         clock.set_source(lambda: now[0])
