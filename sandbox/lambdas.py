@@ -5,8 +5,9 @@ plus the standard `AWS_ENDPOINT_URL*` variables that point boto3 at the loopback
 invocations over a pipe with the virtual time to show; the child answers with the handler's result or error,
 every AWS API call the handler made (for the IAM check; recorded through botocore's events, see sandbox.sdk_events,
 which also injects the fault plan's errors, crashes and timeouts), and everything it printed (logs and EMF metrics).
-Workers are forked from one server process that has imported the SDK already (`PRELOADED`), so a cold start costs
-the handler's own imports and clients, not a Python interpreter and botocore each time.
+Workers are forked from one server process that has loaded the SDK and the runtime's environment-free modules already
+(`sandbox.worker_preload`), so a cold start costs what depends on the function's environment, not a Python interpreter,
+botocore and its models each time.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from typing import Any
 from sandbox.sdk_events import ApiCall, InjectedCrash, SdkHooks, WorkerFaults, without_parameters
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
-PRELOADED = ["sandbox.lambdas", "boto3", "botocore.session", "time_machine"]
-"""What the fork server imports once for every worker: libraries whose import reads no environment variable (a
-worker's environment is set after the fork, before the handler is imported), never the runtime or Powertools."""
+PRELOADED = ["sandbox.lambdas", "sandbox.worker_preload", "time_machine"]
+"""What the fork server imports once for every worker (a worker's environment is set after the fork, before the
+handler is imported): the SDK and its service models, and what of the runtime reads no environment variable."""
 
 
 @dataclass
@@ -160,6 +161,9 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     import time_machine
 
     try:
+        from sandbox import worker_preload  # loaded by the fork server
+
+        worker_preload.check_environment(os.environ)
         from whatsapp_buffer import clock
 
         clock.set_source(lambda: now[0])

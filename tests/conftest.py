@@ -21,6 +21,10 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
+from sandbox import sdk_models  # noqa: E402 - after the environment above, like every other import of the suite
+
+sdk_models.install()  # each AWS service model parsed once per test process, not once per client
+
 REPLAYS_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/", "tests/badinput/")
 """Where the long work units are (sandbox replays), longest first: started first, they do not finish last alone."""
 ONE_UNIT_PER_CASE = ("tests/e2e/test_faults.py",)
