@@ -124,6 +124,7 @@ def _preload() -> None:
             aws_access_key_id="preload",
             aws_secret_access_key="preload",  # noqa: S106
         )
+    loaded_before = set(sys.modules)
     real = os.environ
     os.environ = _RecordingEnvironment(real)  # type: ignore[assignment]  # noqa: B003 - wraps it, clears nothing
     try:
@@ -135,7 +136,8 @@ def _preload() -> None:
             importlib.import_module(name)
     finally:
         os.environ = real  # type: ignore[assignment]  # noqa: B003 - the same mapping back
-    assert READS_ENVIRONMENT not in sys.modules, f"{READS_ENVIRONMENT} must be left to each worker"
+    loaded = set(sys.modules) - loaded_before
+    assert READS_ENVIRONMENT not in loaded, f"{READS_ENVIRONMENT} must be left to each worker"
 
 
 def check_environment(env: Mapping[str, str]) -> None:
