@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
+import functools
 import hashlib
 import json
 import re
@@ -216,6 +218,19 @@ def run_program(
     # Pulumi keeps its runtime state (root stack, config, settings) in context variables: a fresh context per run
     # lets one process run the program any number of times.
     return contextvars.Context().run(_run_isolated, values, stack, project, program, alias_specs)
+
+
+def deployed_graph(overrides: Mapping[str, str], stack: str = "sandbox") -> ResourceGraph:
+    """What this repository's program declares under `overrides`, for the sandbox's replays: the program runs once per
+    process for each set of overrides (it reads nothing else: the stack and project files and the sources do not
+    change while a process runs), and each caller gets its own copy. Run `run_program` for a program patched in
+    between."""
+    return copy.deepcopy(_deployed_graph(json.dumps(sorted(overrides.items())), stack))
+
+
+@functools.lru_cache(maxsize=16)
+def _deployed_graph(overrides: str, stack: str) -> ResourceGraph:
+    return run_program(dict(json.loads(overrides)), stack=stack)
 
 
 def _run_isolated(

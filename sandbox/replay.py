@@ -21,7 +21,7 @@ from typing import Any
 from sandbox import faults, outreach, report, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
-from sandbox.program import run_program
+from sandbox.program import deployed_graph
 from sandbox.wiring import Wiring, from_graph
 
 START_EPOCH = 1_767_225_600.0
@@ -107,7 +107,7 @@ class Replay:
 
     def __post_init__(self) -> None:
         if self.wiring is None:
-            graph = run_program(dict(self.overrides), stack="sandbox")
+            graph = deployed_graph(self.overrides)
             region = str(graph.stack_outputs["inTopicArn"]).split(":")[3]
             self.wiring = from_graph(graph, region=region, account_id=ACCOUNT_ID)
 
@@ -405,7 +405,7 @@ def draw_dashboard(recorder: Any, overrides: Mapping[str, str], out: str) -> lis
     """The dashboard the program declares for these overrides, drawn from the replay's metrics (sandbox.dashboard)."""
     from sandbox.dashboard import draw
 
-    graph = run_program(dict(overrides), stack="sandbox")
+    graph = deployed_graph(overrides)
     (dashboard,) = graph.by_type("aws:cloudwatch/dashboard:Dashboard")
     return draw(dashboard.inputs["dashboardBody"], recorder, out)
 
