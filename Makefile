@@ -9,12 +9,13 @@ STAMP := $(VENV)/.requirements.stamp
 
 UV := uv==0.13.8
 
-# uv (pinned above) resolves requirements-dev.txt in one pass, downloads and installs on every core, and compiles the
-# bytecode once, so that no process compiles a module again; pip, upgraded in the same pass, downloads the layers' wheels.
+# uv (pinned above) resolves requirements-dev.txt in one pass and installs on every core; pip, upgraded in the same
+# pass, downloads the layers' wheels. Bytecode is written by the first process that imports a module (`make test` keeps
+# it), so set-up does not compile the thousands of modules (most of pulumi_aws) nothing here imports.
 $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime/media-requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check $(UV) 2>&1 | grep -v "is ignored: it is neither" || true
-	@$(PY) -m uv pip install --quiet --python $(PY) --compile-bytecode --upgrade-package pip pip -r requirements-dev.txt
+	@$(PY) -m uv pip install --quiet --python $(PY) --upgrade-package pip pip -r requirements-dev.txt
 	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.sdk_layer wheels
