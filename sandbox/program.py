@@ -220,12 +220,12 @@ def run_program(
     return contextvars.Context().run(_run_isolated, values, stack, project, program, alias_specs)
 
 
-def deployed_graph(overrides: Mapping[str, str], stack: str = "sandbox") -> ResourceGraph:
-    """What this repository's program declares under `overrides`, for the sandbox's replays: the program runs once per
-    process for each set of overrides (it reads nothing else: the stack and project files and the sources do not
-    change while a process runs), and each caller gets its own copy. Run `run_program` for a program patched in
-    between."""
-    return copy.deepcopy(_deployed_graph(json.dumps(sorted(overrides.items())), stack))
+def deployed_graph(overrides: Mapping[str, Any] | None = None, stack: str = "sandbox") -> ResourceGraph:
+    """What this repository's program declares under `overrides` (as `run_program`), for replays and tests that only
+    read it: the program runs once per process for each stack and set of overrides (it reads nothing else: the stack
+    and project files and the sources do not change while a process runs), and each caller gets its own copy. Run
+    `run_program` for a program patched in between."""
+    return copy.deepcopy(_deployed_graph(json.dumps(sorted((overrides or {}).items())), stack))
 
 
 @functools.lru_cache(maxsize=16)

@@ -8,7 +8,7 @@ import re
 import pytest
 from doc_pages import DOCS, README, section, table_first_column
 
-from sandbox.program import run_program
+from sandbox.program import deployed_graph
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 STATED = re.compile(r"Every stack creates (\d+) CloudWatch alarms \((\d+) on a stack that transcribes\)")
@@ -16,7 +16,7 @@ OPERATIONS = DOCS / "operations.md"
 
 
 def alarm_names(config: dict[str, str]) -> set[str]:
-    graph = run_program(config)
+    graph = deployed_graph(config, stack="dev")
     return {a.inputs["name"].removeprefix("whatsapp-buffer-dev-") for a in graph.by_type(ALARM)}
 
 
@@ -40,7 +40,7 @@ def test_the_runbook_has_an_entry_for_every_alarm(alarms):
 
 
 def test_the_component_page_lists_exactly_the_stack_outputs():
-    graph = run_program({"alarmEmail": "ops@example.com"})
+    graph = deployed_graph({"alarmEmail": "ops@example.com"}, stack="dev")
     cells = table_first_column(section(DOCS / "component.md", "## Outputs"))
     documented = {name for cell in cells for name in re.findall(r"`([A-Za-z]+)`", cell)}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.program import ResourceGraph, run_program
+from sandbox.program import ResourceGraph, deployed_graph
 
 
 @pytest.fixture(scope="session")
 def graph() -> ResourceGraph:
     """The sample stack (Pulumi.dev.yaml) as declared; tests must not mutate it."""
-    return run_program()
+    return deployed_graph(stack="dev")

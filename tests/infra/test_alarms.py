@@ -11,7 +11,7 @@ import pytest
 from infra_helpers import function, policy, statements
 
 from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, ITERATOR_AGE_THRESHOLD_SECONDS, REFUSALS_THRESHOLD
-from sandbox.program import ACCOUNT_ID, ResourceGraph, run_program
+from sandbox.program import ACCOUNT_ID, ResourceGraph, deployed_graph
 from whatsapp_buffer.settings import FUNCTIONS
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -141,7 +141,7 @@ def test_alarms_belong_to_the_component_owning_what_they_watch(graph):
 
 def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph):
     alarms = graph.by_type(ALARM)
-    other_stack = {a.inputs["name"] for a in run_program(stack="prod").by_type(ALARM)}
+    other_stack = {a.inputs["name"] for a in deployed_graph(stack="prod").by_type(ALARM)}
 
     assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 20
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
@@ -159,7 +159,7 @@ def test_without_alarm_config_alarms_exist_and_notify_nobody(graph):
 
 
 def test_an_existing_alarm_topic_is_notified_of_alarms_and_their_recovery():
-    graph = run_program({"alarmTopicArn": EXISTING_TOPIC})
+    graph = deployed_graph({"alarmTopicArn": EXISTING_TOPIC}, stack="dev")
 
     for alarm in graph.by_type(ALARM):
         assert alarm.inputs["alarmActions"] == [EXISTING_TOPIC]
@@ -168,7 +168,7 @@ def test_an_existing_alarm_topic_is_notified_of_alarms_and_their_recovery():
 
 
 def test_alarm_email_gets_an_encrypted_topic_its_own_component_and_a_subscription():
-    graph = run_program({"alarmEmail": "ops@example.com"})
+    graph = deployed_graph({"alarmEmail": "ops@example.com"}, stack="dev")
     (component,) = graph.by_type("whatsapp-buffer:index:AlarmNotifications")
     topic = graph.get("whatsapp-buffer-alarm-notifications-topic")
     key = graph.get("whatsapp-buffer-alarm-notifications-topic-key")
@@ -193,7 +193,7 @@ def test_alarm_email_gets_an_encrypted_topic_its_own_component_and_a_subscriptio
 
 
 def test_alarm_email_and_an_existing_topic_are_both_notified():
-    graph = run_program({"alarmEmail": "ops@example.com", "alarmTopicArn": EXISTING_TOPIC})
+    graph = deployed_graph({"alarmEmail": "ops@example.com", "alarmTopicArn": EXISTING_TOPIC}, stack="dev")
     created = graph.get("whatsapp-buffer-alarm-notifications-topic").outputs["arn"]
 
     assert all(a.inputs["alarmActions"] == [EXISTING_TOPIC, created] for a in graph.by_type(ALARM))

@@ -22,7 +22,7 @@ from infra_helpers import policy
 
 from sandbox import iam_check as sandbox_iam
 from sandbox.iam_reference import NotInReference, connect_resources, resource_types
-from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, run_program
+from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, deployed_graph
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
@@ -60,7 +60,7 @@ def request(operation: str) -> dict:
 
 
 def inbound_role() -> sandbox_iam.RolePolicy:
-    graph = run_program({})
+    graph = deployed_graph({}, stack="dev")
     (role_policy,) = [p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-inbound-policy")]
     checked = sandbox_iam.RolePolicy("inbound")
     checked.add_document(policy(role_policy))

@@ -16,7 +16,7 @@ from infra_helpers import env
 
 from components.dashboard import CUSTOM, DEAD_LETTER_QUEUES, FUNCTIONS, WIDGETS, Series, Widget
 from components.stack_config import RUNTIME_DIR
-from sandbox.program import Resource, ResourceGraph, run_program
+from sandbox.program import Resource, ResourceGraph, deployed_graph
 
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 PACKAGE = RUNTIME_DIR / "whatsapp_buffer"
@@ -151,7 +151,7 @@ STACKS = {
 
 @pytest.fixture(scope="module", params=list(STACKS.values()), ids=list(STACKS))
 def stack(request) -> ResourceGraph:
-    return run_program(request.param)
+    return deployed_graph(request.param, stack="dev")
 
 
 def test_one_dashboard_is_declared_under_whatsapp_buffer(stack):
@@ -262,7 +262,7 @@ def _gap_panel(graph: ResourceGraph) -> dict:
 @pytest.mark.parametrize(("config", "buffer_seconds"), [({}, 20), ({"bufferSeconds": "12"}, 12)])
 def test_the_follow_up_gap_is_drawn_at_p50_and_p90_beside_the_stacks_buffer_seconds(config, buffer_seconds):
     # GIVEN a stack with its bufferSeconds (the default, or set)
-    panel = _gap_panel(run_program(config))
+    panel = _gap_panel(deployed_graph(config, stack="dev"))
     # THEN the panel draws ingest's FollowUpGap at p50 and p90, in seconds
     assert [(m[1], m[-1]["stat"]) for m in panel["metrics"]] == [("FollowUpGap", "p50"), ("FollowUpGap", "p90")]
     assert panel["yAxis"]["left"]["label"] == "Seconds"

@@ -7,7 +7,7 @@ from iam_lint import Document, lint, policy_documents, wildcard_only
 from infra_helpers import allowed, policy, role_statements
 
 from sandbox import iam_check as sandbox_iam
-from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, ResourceGraph, run_program
+from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, ResourceGraph, deployed_graph
 
 RAW_TABLE = f"arn:aws:dynamodb:{DEFAULT_REGION}:{ACCOUNT_ID}:table/raw"
 QUEUE = f"arn:aws:sqs:{DEFAULT_REGION}:{ACCOUNT_ID}:bursts"
@@ -28,7 +28,7 @@ POLICY_BEARING = {
     ids=["sample-stack", "alarm-email", "transcribing"],
 )
 def stack(request) -> ResourceGraph:
-    return run_program(request.param)
+    return deployed_graph(request.param, stack="dev")
 
 
 def identity_policy(statement: dict) -> Document:
@@ -181,7 +181,7 @@ def test_wildcard_only_actions_are_those_without_a_resource_type(action, expecte
 def test_the_sandbox_iam_check_allows_the_transcription_calls_the_inbound_role_grants():
     """A transcribing stack's inbound role passes the replay's IAM check for a start (with the S3 read and write it
     depends on) and a read of one of its jobs; a job of another name is not allowed."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
     (role_policy,) = [p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-inbound-policy")]
     checked = sandbox_iam.RolePolicy("inbound")
@@ -213,7 +213,7 @@ def test_the_sandbox_iam_check_allows_the_transcripts_sweep_its_index_and_nothin
     """The sweep's Query names IndexName `owed-since`: IAM authorises it on `<table>/index/owed-since` (Service
     Authorization Reference, DynamoDB resource type `index`); the same Query on the table or on `by-contact` is not
     allowed to the inbound role."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["name"]
     (role_policy,) = [p for p in graph.by_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-inbound-policy")]
     checked = sandbox_iam.RolePolicy("inbound")

@@ -9,7 +9,7 @@ from iam_lint import NEWER_THAN_PARLIAMENT, _import_parliament
 from infra_helpers import allowed, function, role_statements
 
 from components.functions import FUNCTIONS
-from sandbox.program import ACCOUNT_ID, run_program
+from sandbox.program import ACCOUNT_ID, deployed_graph
 from sandbox.wiring import connect_invocable, from_graph
 from whatsapp_buffer.adapters.outreach_records import OUTREACH_PREFIX
 
@@ -79,7 +79,7 @@ def test_its_role_may_send_from_the_numbers_read_templates_and_touch_only_outrea
 
 
 def test_configured_numbers_narrow_what_it_may_send_from():
-    graph = run_program({"whatsappPhoneNumberIds": "phone-number-id-abc123"})
+    graph = deployed_graph({"whatsappPhoneNumberIds": "phone-number-id-abc123"}, stack="dev")
 
     grants = allowed(graph, "outreach")
 

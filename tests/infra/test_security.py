@@ -19,7 +19,7 @@ from iam_lint import wildcard_only
 from infra_helpers import as_list, policy, statements
 
 from components.stack_config import LOG_RETENTION_DAYS
-from sandbox.program import ACCOUNT_ID, Resource, ResourceGraph, run_program
+from sandbox.program import ACCOUNT_ID, Resource, ResourceGraph, deployed_graph
 
 TABLE = "aws:dynamodb/table:Table"
 QUEUE = "aws:sqs/queue:Queue"
@@ -58,7 +58,7 @@ Check = Callable[[ResourceGraph], list[str]]
     ids=["sample-stack", "every-optional-resource"],
 )
 def stack(request) -> ResourceGraph:
-    return run_program(request.param)
+    return deployed_graph(request.param, stack="dev")
 
 
 def _arn(resource: Resource) -> str:
@@ -268,13 +268,13 @@ def test_the_checks_see_every_kind_of_resource_they_guard(stack):
 
 
 def test_log_retention_follows_the_config_for_every_group():
-    graph = run_program({"logRetentionDays": "90"})
+    graph = deployed_graph({"logRetentionDays": "90"}, stack="dev")
 
     assert {g.inputs["retentionInDays"] for g in graph.by_type(LOG_GROUP)} == {90}
 
 
 def test_the_alarm_topic_admits_only_this_stacks_alarms():
-    graph = run_program({"alarmEmail": "ops@example.com"})
+    graph = deployed_graph({"alarmEmail": "ops@example.com"}, stack="dev")
     topic_arn = _arn(graph.get("whatsapp-buffer-alarm-notifications-topic"))
 
     (statement,) = statements(policy(graph.get("whatsapp-buffer-alarm-notifications-topic-policy")))

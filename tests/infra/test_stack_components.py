@@ -8,7 +8,7 @@ import pytest
 from infra_helpers import function, policy, statements
 
 from sandbox import filters
-from sandbox.program import run_program
+from sandbox.program import deployed_graph
 from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 from whatsapp_buffer.settings import FUNCTIONS
 
@@ -50,7 +50,7 @@ DASHBOARD = {"whatsapp-buffer:index:Dashboard": "whatsapp-buffer-dashboard"}
 
 @pytest.mark.parametrize("config", [{}, {"alarmEmail": "ops@example.com"}], ids=["sample-stack", "alarm-email"])
 def test_every_aws_resource_is_a_child_of_a_component_and_named_after_it(config):
-    graph = run_program(config)
+    graph = deployed_graph(config, stack="dev")
     kinds = {**COMPONENTS, **SHARED_COMPONENTS, **OPTIONAL_COMPONENTS, **DASHBOARD}
     components = {r.urn: r.name for r in graph.resources if r.type in kinds}
 
@@ -252,7 +252,7 @@ def test_the_aggregator_mapping_passes_control_and_tick_writes_and_never_a_remov
 
 @pytest.mark.parametrize("overrides", [{}, {"transcribeLanguages": "en-US"}])
 def test_the_inbound_functions_stream_mapping_never_passes_a_tick(overrides):
-    graph = run_program(overrides)
+    graph = deployed_graph(overrides, stack="dev")
     patterns = [
         f["pattern"]
         for f in graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs["filterCriteria"]["filters"]
@@ -390,7 +390,7 @@ def test_a_stack_that_does_not_transcribe_hands_inbound_only_the_refusals_to_tel
 
 
 def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_file_from_the_raw_table_stream():
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     mapping = graph.get("whatsapp-buffer-connect-bridge-raw-stream-mapping").inputs
 
     assert mapping["eventSourceArn"] == graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["streamArn"]
@@ -415,7 +415,7 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
     """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
     until it is paid (runtime adapters/transcript_debts.py). The schedule's input is the event the inbound function
     knows as the sweep (runtime inbound/late_transcripts.SWEEP_EVENT)."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
     owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
     assert [(i["projectionType"], i["keySchemas"]) for i in owed] == [

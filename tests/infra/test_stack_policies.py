@@ -10,7 +10,7 @@ import pytest
 from iam_lint import wildcard_only
 from infra_helpers import allowed, as_list, function, policy, role_statements, statements
 
-from sandbox.program import ACCOUNT_ID, run_program
+from sandbox.program import ACCOUNT_ID, deployed_graph
 from whatsapp_buffer.settings import FUNCTIONS
 
 INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-0000-0000-000000000000"
@@ -238,13 +238,13 @@ def test_each_function_writes_only_its_own_log_group(graph):
 
 
 def test_mark_as_read_is_what_lets_inbound_send_to_whatsapp():
-    graph = run_program({"markAsRead": "true"})
+    graph = deployed_graph({"markAsRead": "true"}, stack="dev")
     numbers = f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/*"
     assert allowed(graph, "inbound")["social-messaging:SendWhatsAppMessage"] == {numbers}
 
 
 def test_configured_phone_numbers_scope_social_messaging_to_those_numbers():
-    graph = run_program({"whatsappPhoneNumberIds": "phone-number-id-0a1b,phone-number-id-2c3d"})
+    graph = deployed_graph({"whatsappPhoneNumberIds": "phone-number-id-0a1b,phone-number-id-2c3d"}, stack="dev")
     expected = {
         f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/0a1b",
         f"arn:aws:social-messaging:us-east-1:{ACCOUNT_ID}:phone-number-id/2c3d",
@@ -262,7 +262,7 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     """Service Authorization Reference (list_amazontranscribe, parliament's copy): StartTranscriptionJob has no
     resource type and takes the condition keys transcribe:OutputBucketName and transcribe:OutputKey;
     GetTranscriptionJob's resource is transcription-job/${JobName}."""
-    graph = run_program({"transcribeLanguages": "en-US,es-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US,es-US"}, stack="dev")
     bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
     (start,) = [
         s for s in role_statements(graph, "inbound") if "transcribe:StartTranscriptionJob" in as_list(s["Action"])
@@ -292,7 +292,7 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     ],
 )
 def test_echoing_transcripts_is_what_else_lets_inbound_send_to_whatsapp(config, sends):
-    graph = run_program(config)
+    graph = deployed_graph(config, stack="dev")
     assert ("social-messaging:SendWhatsAppMessage" in allowed(graph, "inbound")) is sends
 
 
@@ -302,7 +302,7 @@ def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_o
     {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; EventBridge user guide, "Prefix matching": a value
     `{"prefix": "..."}` matches the strings that start with it. Lambda invoked by a rule needs a resource policy for
     events.amazonaws.com whose SourceArn is the rule (Lambda developer guide, "Using resource-based policies")."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
     (rule,) = graph.by_type("aws:cloudwatch/eventRule:EventRule")
     assert json.loads(rule.inputs["eventPattern"]) == {
@@ -334,7 +334,7 @@ def test_inbound_updates_sessions_only_by_their_own_keys_never_a_transcript_owed
     """Service Authorization Reference, "Condition keys for Amazon DynamoDB": dynamodb:LeadingKeys — "Filters access
     by the partition key values of the table"; with ForAllValues, every item a request touches must match. The
     session items' keys are `<phone number id>#<customer>`; the debts' `transcript-owed#<job>`."""
-    graph = run_program(config)
+    graph = deployed_graph(config, stack="dev")
     sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
     updates = [
         s
@@ -350,7 +350,7 @@ def test_inbound_updates_sessions_only_by_their_own_keys_never_a_transcript_owed
 def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessions_table():
     """Service Authorization Reference, "Condition keys for Amazon DynamoDB": dynamodb:LeadingKeys is the partition
     key value of the items a request touches; the debts are keyed `transcript-owed#<job>`."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
     (settle,) = [s for s in role_statements(graph, "inbound") if s.get("Sid") == "SettleTranscriptsOwed"]
     assert as_list(settle["Action"]) == ["dynamodb:UpdateItem"] and as_list(settle["Resource"]) == [sessions]
@@ -360,7 +360,7 @@ def test_transcribing_lets_inbound_update_only_the_transcripts_owed_in_the_sessi
 def test_a_completion_event_inbound_fails_to_settle_lands_in_the_transcripts_dead_letter_queue():
     """Lambda developer guide, "asynchronous invocation": after the retries (MaximumRetryAttempts) the event goes to
     the on-failure destination, sent with the function's execution role."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     dlq = graph.get("whatsapp-buffer-connect-bridge-transcripts-dlq").outputs["arn"]
     (config,) = [
         c
@@ -394,7 +394,7 @@ def test_transcribing_lets_inbound_query_only_the_index_of_transcripts_still_owe
     """The sweep for completion events that never came (EventBridge events reference, "Amazon Transcribe events":
     "Delivery type: Best effort") reads the sessions table's sparse `owed-since` index, nothing else of the table;
     the Scheduler role that starts it may invoke the inbound function only, assumed only by this account's schedules."""
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     sessions = graph.get("whatsapp-buffer-connect-bridge-sessions-table").outputs["arn"]
     assert allowed(graph, "inbound")["dynamodb:Query"] == {sessions + "/index/owed-since"}
     schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule")
@@ -416,7 +416,7 @@ def test_a_stack_that_does_not_transcribe_has_no_transcripts_sweep_and_inbound_q
 
 
 def test_a_transcribing_stack_alarms_when_the_transcripts_sweep_keeps_failing_for_fifteen_minutes():
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     (alarm,) = [
         a
         for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -431,7 +431,7 @@ def test_a_transcribing_stacks_alarms_are_all_in_the_runbook():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     runbook = readme.split("## Operations: alarms and what to do", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`<prefix>-([a-z-]+)`", runbook))
-    graph = run_program({"transcribeLanguages": "en-US"})
+    graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     names = {
         a.inputs["name"].removeprefix("whatsapp-buffer-dev-")
         for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
@@ -459,7 +459,7 @@ def test_without_agent_presence_sns_drops_the_agents_typing_events_before_the_ou
     it, also one without a ContentType attribute (the guide does not say every message carries it)."""
     from sandbox import filters
 
-    policy = _outbound_filter_policy(run_program({"agentPresence": "false"}))
+    policy = _outbound_filter_policy(deployed_graph({"agentPresence": "false"}, stack="dev"))
     assert policy is not None
     assert not filters.sns_attributes_match(policy, TYPING_EVENT)
     for other in (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.program import ResourceGraph, run_program
+from sandbox.program import ResourceGraph, deployed_graph
 
 
 @pytest.fixture(scope="session")
 def sample_stack() -> ResourceGraph:
-    return run_program()
+    return deployed_graph(stack="dev")

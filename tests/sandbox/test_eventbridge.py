@@ -11,13 +11,13 @@ import pytest
 from sandbox import filters
 from sandbox.delivery.eventbridge import EventBridgeToLambda
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
-from sandbox.program import ACCOUNT_ID, ResourceGraph, run_program
+from sandbox.program import ACCOUNT_ID, ResourceGraph, deployed_graph
 from sandbox.wiring import PERMISSION, from_graph
 
 
 @pytest.fixture(scope="module")
 def graph():
-    return run_program({"transcribeLanguages": "en-US"})
+    return deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
 
 
 def transcribe_event(job, status="COMPLETED"):

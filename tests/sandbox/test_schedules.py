@@ -15,7 +15,7 @@ import json
 import pytest
 
 from sandbox.delivery.schedules import period_seconds
-from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, run_program
+from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, deployed_graph
 from sandbox.wiring import from_graph
 from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
 
@@ -35,14 +35,16 @@ def test_an_expression_scheduler_would_refuse_is_refused_by_the_sandbox_too(expr
 
 
 def test_the_sweep_schedule_is_wired_from_the_program():
-    wiring = from_graph(run_program({}), region=DEFAULT_REGION, account_id=ACCOUNT_ID)
+    wiring = from_graph(deployed_graph({}, stack="dev"), region=DEFAULT_REGION, account_id=ACCOUNT_ID)
 
     (schedule,) = wiring.schedules
     assert (schedule.function, schedule.expression, schedule.input) == ("sweeper", "rate(1 minute)", "{}")
 
 
 def test_a_transcribing_stack_also_runs_the_transcripts_sweep_on_the_inbound_function_every_minute():
-    wiring = from_graph(run_program({"transcribeLanguages": "en-US"}), region=DEFAULT_REGION, account_id=ACCOUNT_ID)
+    wiring = from_graph(
+        deployed_graph({"transcribeLanguages": "en-US"}, stack="dev"), region=DEFAULT_REGION, account_id=ACCOUNT_ID
+    )
 
     schedules = {s.function: s for s in wiring.schedules}
     assert set(schedules) == {"sweeper", "inbound"}
