@@ -11,6 +11,8 @@ import http.client
 import threading
 from typing import Any
 
+from sandbox.fakes.transport import SHUTDOWN_POLL_SECONDS
+
 
 class LoopbackMotoServer:
     """Serve moto on 127.0.0.1 (a free port) in a background thread."""
@@ -25,7 +27,9 @@ class LoopbackMotoServer:
 
         moto_internals.speed_up_transactions()
         self._server = moto_internals.keep_alive_app_server()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="moto-server", daemon=True
+        )
         self._thread.start()
         host, port = self._server.server_address[:2]
         # moto's documented reset API: every backend of this process back to empty.

@@ -21,6 +21,10 @@ from botocore.awsrequest import AWSResponse
 
 from sandbox.fakes.rest_json import ApiError, error_response
 
+SHUTDOWN_POLL_SECONDS = 0.02
+"""How often the serving thread looks whether `stop()` asked it to end (socketserver's default, 0.5 s, made every
+replay wait about a quarter of a second for each of its servers)."""
+
 
 def target(url: str) -> str:
     split = urlsplit(url)
@@ -107,7 +111,9 @@ class Reachable:
         server.fake = self
         self._server = server
         self._base_url = f"http://{self._host}:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-services", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="fake-services", daemon=True
+        )
         self._thread.start()
         return self._base_url
 
