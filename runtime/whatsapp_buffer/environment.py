@@ -39,8 +39,8 @@ from whatsapp_buffer.settings import (
 )
 
 DECLARED = {setting.key: setting for setting in SETTINGS}
-_TRUE = {"true", "1", "yes"}
-_FALSE = {"false", "0", "no"}
+BOOLEANS = {"true": True, "false": False}
+"""What the program writes for a boolean setting, the only words Pulumi's stack config accepts for one."""
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -76,10 +76,9 @@ def _typed(name: str, raw: str, kind: Any) -> Any:
     if get_origin(kind) is tuple:
         return () if raw == NO_VALUES else tuple(part.strip() for part in raw.split(",") if part.strip())
     if kind is bool:
-        lowered = raw.lower()
-        if lowered in _TRUE | _FALSE:
-            return lowered in _TRUE
-        raise ConfigurationError(f"environment variable {name}={lowered!r} is not a boolean")
+        if raw in BOOLEANS:
+            return BOOLEANS[raw]
+        raise ConfigurationError(f"environment variable {name}={raw!r} is not a boolean: true or false")
     try:
         return kind(raw)
     except ValueError:

@@ -18,7 +18,7 @@ INGEST_ENV = {
     "RAW_TABLE_NAME": "raw",
     "RETENTION_HOURS": "24",
     "IGNORE_REACTIONS": "true",
-    "IGNORE_STICKERS": "no",
+    "IGNORE_STICKERS": "false",
     "MAX_WAIT_SECONDS": "60",
 }
 AGGREGATOR_ENV = {
@@ -43,7 +43,7 @@ INBOUND_ENV = {
     "CONTACT_FLOW_ID": "7d3e0a55-1111-4222-8333-444455556666",
     "CONTACT_FLOWS": '{"phone-number-id-abc":"8e4f1b66-2222-4333-8444-555566667777"}',
     "CHAT_DURATION_MINUTES": "60",
-    "MARK_AS_READ": "FALSE",
+    "MARK_AS_READ": "false",
     "TRANSCRIBE_LANGUAGES": "none",
     "ECHO_TRANSCRIPTS": "false",
     "TRANSCRIPT_WAIT_SECONDS": "10",
@@ -142,7 +142,10 @@ def test_variables_powertools_reads_itself_are_given_but_not_read_here():
             "environment variable RETENTION_HOURS is not set",
         ),
         ({**INGEST_ENV, "RETENTION_HOURS": "a day"}, "environment variable RETENTION_HOURS='a day' is not a float"),
-        ({**INGEST_ENV, "IGNORE_STICKERS": "Maybe"}, "environment variable IGNORE_STICKERS='maybe' is not a boolean"),
+        (
+            {**INGEST_ENV, "IGNORE_STICKERS": "Maybe"},
+            "environment variable IGNORE_STICKERS='Maybe' is not a boolean: true or false",
+        ),
     ],
 )
 def test_a_missing_or_invalid_variable_is_a_configuration_error_naming_it(env, message):
@@ -150,6 +153,14 @@ def test_a_missing_or_invalid_variable_is_a_configuration_error_naming_it(env, m
         IngestSettings.from_env(env)
 
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("value", ["yes", "no", "1", "0", "TRUE", "False"])
+def test_a_boolean_variable_takes_only_what_the_program_writes(value):
+    """The program writes "true" or "false" (components.stack_config), the only words Pulumi's stack config takes for
+    a boolean (tests/infra/test_stack_file_rules.py): the function holds its environment to the same rule."""
+    with pytest.raises(ConfigurationError, match=f"^environment variable IGNORE_REACTIONS='{value}' is not a boolean"):
+        IngestSettings.from_env({**INGEST_ENV, "IGNORE_REACTIONS": value})
 
 
 def test_an_integer_variable_refuses_a_fraction():
