@@ -47,6 +47,23 @@ class PersistentChatRefused(WhatsAppBufferError):
     """Connect would not start a chat as the persistent continuation of the previous one: start it linked instead."""
 
 
+class RelatedChatRefused(WhatsAppBufferError):
+    """Connect would not start a chat related to the previous one (under that token, or linked to that contact);
+    `code` is Connect's error code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"related chat refused ({code})")
+        self.code = code
+
+
+class ContactNotFound(WhatsAppBufferError):
+    """Connect has no such contact (any more): there is nothing to stop (StopContact's ContactNotFoundException)."""
+
+
+class ContactNotStopped(WhatsAppBufferError):
+    """Connect refused to stop a contact for a reason no other error names (a request it found invalid)."""
+
+
 class AttachmentRejected(WhatsAppBufferError):
     """Connect refused an attachment (type or size not allowed on the instance)."""
 

@@ -5,8 +5,16 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.errors import AttachmentRejected, ChatSessionGone, PersistentChatRefused, TransientAwsError
+from whatsapp_buffer.adapters.connect_chat import RELATED_REFUSED, ChatContacts, ChatParticipant
+from whatsapp_buffer.errors import (
+    AttachmentRejected,
+    ChatSessionGone,
+    ContactNotFound,
+    ContactNotStopped,
+    PersistentChatRefused,
+    RelatedChatRefused,
+    TransientAwsError,
+)
 from whatsapp_buffer.inbound.start_chat import start_chat_token
 
 INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
@@ -267,7 +275,7 @@ def test_a_plain_start_refused_is_not_mistaken_for_a_persistent_refusal(connect)
     stubber.add_client_error("start_chat_contact", service_error_code="InvalidRequestException", http_status_code=400)
 
     with pytest.raises(ClientError):
-        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t")
 
 
 def test_a_chat_cannot_be_both_related_to_and_continue_the_previous_one():
@@ -277,3 +285,70 @@ def test_a_chat_cannot_be_both_related_to_and_continue_the_previous_one():
         contacts(object()).start_chat(
             display_name="M", attributes={}, client_token="t", related_contact_id="a", persistent_from="a"
         )
+
+
+@pytest.mark.parametrize("code", sorted(RELATED_REFUSED))
+def test_a_related_start_connect_refuses_is_related_chat_refused_naming_the_code(connect, code):
+    """StartChatContact declares InvalidRequestException, InvalidParameterException and ResourceNotFoundException
+    (botocore's connect model); IdempotentParameterMismatchException is other AWS APIs' name for a reused token."""
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=400)
+
+    with pytest.raises(RelatedChatRefused) as refused:
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
+
+    assert refused.value.code == code
+
+
+def test_a_related_start_failing_otherwise_is_not_taken_for_a_refused_link(connect):
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", service_error_code="LimitExceededException", http_status_code=429)
+    stubber.add_client_error("start_chat_contact", service_error_code="SomeNewException", http_status_code=400)
+
+    with pytest.raises(TransientAwsError):
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
+    with pytest.raises(ClientError):
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
+
+
+def test_a_plain_start_refused_with_a_related_start_code_stays_the_sdk_error(connect):
+    client, stubber = connect
+    stubber.add_client_error("start_chat_contact", service_error_code="ResourceNotFoundException", http_status_code=404)
+
+    with pytest.raises(ClientError):
+        contacts(client).start_chat(display_name="M", attributes={}, client_token="t")
+
+
+def test_stopping_a_contact_connect_no_longer_has_is_contact_not_found(connect):
+    """botocore's connect model: StopContact declares ContactNotFoundException ("The contact with the specified ID
+    does not exist")."""
+    client, stubber = connect
+    stubber.add_client_error("stop_contact", service_error_code="ContactNotFoundException", http_status_code=410)
+
+    with pytest.raises(ContactNotFound):
+        contacts(client).stop("contact-1")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "InvalidRequestException",
+        "InvalidParameterException",
+        "ResourceNotFoundException",
+        "InvalidActiveRegionException",
+    ],
+)
+def test_a_stop_connect_refuses_otherwise_is_contact_not_stopped(connect, code):
+    client, stubber = connect
+    stubber.add_client_error("stop_contact", service_error_code=code, http_status_code=400)
+
+    with pytest.raises(ContactNotStopped, match=code):
+        contacts(client).stop("contact-1")
+
+
+def test_a_stop_throttled_or_failing_on_connects_side_stays_transient(connect):
+    client, stubber = connect
+    stubber.add_client_error("stop_contact", service_error_code="InternalServiceException", http_status_code=500)
+
+    with pytest.raises(TransientAwsError):
+        contacts(client).stop("contact-1")

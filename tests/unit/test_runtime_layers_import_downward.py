@@ -67,6 +67,8 @@ STAGE_DOMAIN = {
 """Each stage's pure rules; its other modules (but `ports`) are its use cases."""
 NOT_IN_DOMAIN = ("boto3", "botocore", "aws_lambda_powertools", "urllib3", "av", "PIL")
 """No AWS SDK, no Powertools, no media library below the ports."""
+NOT_IN_USE_CASES = ("boto3", "botocore")
+"""No AWS SDK in a use case: its adapter translates the SDK's errors into `whatsapp_buffer.errors`."""
 
 
 def modules() -> dict[str, Path]:
@@ -242,3 +244,14 @@ def test_a_function_local_or_type_only_import_counts(tmp_path, monkeypatch):
         "whatsapp_buffer.adapters.raw_table",
         "whatsapp_buffer.inbound.send_burst",
     ]
+
+
+def test_no_use_case_imports_the_aws_sdk():
+    wrong = [
+        f"{name}:{line} imports {target}"
+        for name in MODULES
+        if layer_of(name) == USE_CASES
+        for target, line in imports(name)
+        if target.split(".")[0] in NOT_IN_USE_CASES
+    ]
+    assert wrong == []

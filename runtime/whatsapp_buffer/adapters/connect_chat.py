@@ -3,7 +3,8 @@
 
 Errors become the project's exceptions through `aws_errors.CONNECT`: AccessDeniedException (ended chat, expired
 token) -> `ChatSessionGone`; an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and
-network failures -> `TransientAwsError`. Anything else is a bug and propagates as the botocore error.
+network failures -> `TransientAwsError`; `ChatContacts` also names a refused related start and stop (`RELATED_REFUSED`,
+`ContactNotFound`, `ContactNotStopped`). Anything else is a bug and propagates as the botocore error.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from typing import Any, TypeVar
 
 import boto3
 import urllib3
+from botocore.exceptions import ClientError
 
-from whatsapp_buffer.adapters.aws_errors import CONNECT, PERSISTENT_CHAT
-from whatsapp_buffer.errors import ChatSessionGone, TransientAwsError
+from whatsapp_buffer.adapters.aws_errors import CONNECT, PERSISTENT_CHAT, error_code
+from whatsapp_buffer.errors import (
+    ChatSessionGone,
+    ContactNotFound,
+    ContactNotStopped,
+    RelatedChatRefused,
+    TransientAwsError,
+)
 from whatsapp_buffer.inbound.ports import StartedChat
 from whatsapp_buffer.model import Connection
 
@@ -67,6 +75,19 @@ the specified past ended chat session. To use this type, provide the initialCont
 in the sourceContactId field"."""
 
 
+RELATED_REFUSED = frozenset(
+    {
+        "InvalidRequestException",
+        "InvalidParameterException",
+        "ResourceNotFoundException",
+        "IdempotentParameterMismatchException",
+    }
+)
+"""What Connect could answer a related start with when it holds the ClientToken against the refused persistent start
+or no longer has the previous contact (undocumented: the first three are StartChatContact's declared client errors;
+the last is other AWS APIs' name for a reused token)."""
+
+
 T = TypeVar("T")
 
 
@@ -102,7 +123,8 @@ class ChatContacts:
         starts and no separate StartContactStreaming call can fail half-way. `contact_flow_id`: the business
         number's flow (the default flow when None). `persistent_from`: the initial contact id of the customer's
         ended chat, continued as a persistent chat (`PersistentChatRefused` when Connect will not); it excludes
-        `related_contact_id` (botocore: "You cannot provide data for both RelatedContactId and PersistentChat")."""
+        `related_contact_id` (botocore: "You cannot provide data for both RelatedContactId and PersistentChat"), whose
+        refusal is `RelatedChatRefused`."""
         if related_contact_id and persistent_from:
             raise ValueError("a chat is either related to the previous one or continues it, not both")
         request: dict[str, Any] = {
@@ -119,8 +141,13 @@ class ChatContacts:
             request["RelatedContactId"] = related_contact_id
         if persistent_from:
             request["PersistentChat"] = {"RehydrationType": ENTIRE_PAST_SESSION, "SourceContactId": persistent_from}
-        with CONNECT.translating(PERSISTENT_CHAT if persistent_from else "StartChatContact"):
-            response = self._client.start_chat_contact(**request)
+        try:
+            with CONNECT.translating(PERSISTENT_CHAT if persistent_from else "StartChatContact"):
+                response = self._client.start_chat_contact(**request)
+        except ClientError as exc:
+            if related_contact_id and error_code(exc) in RELATED_REFUSED:
+                raise RelatedChatRefused(error_code(exc)) from exc
+            raise
         return StartedChat(
             contact_id=response["ContactId"],
             participant_id=response.get("ParticipantId", ""),
@@ -130,9 +157,15 @@ class ChatContacts:
 
     def stop(self, contact_id: str) -> None:
         """StopContact (botocore: "Ends the specified contact ... Chat and task contacts can be terminated in any
-        state, regardless of initiation method"): a chat the bridge started and can no longer connect to."""
-        with CONNECT.translating("StopContact"):
-            self._client.stop_contact(InstanceId=self._instance_id, ContactId=contact_id)
+        state, regardless of initiation method"): a chat the bridge started and can no longer connect to.
+        `ContactNotFound` when Connect no longer has it, `ContactNotStopped` for its other refusals."""
+        try:
+            with CONNECT.translating("StopContact"):
+                self._client.stop_contact(InstanceId=self._instance_id, ContactId=contact_id)
+        except ClientError as exc:
+            if error_code(exc) == "ContactNotFoundException":
+                raise ContactNotFound(contact_id) from exc
+            raise ContactNotStopped(error_code(exc)) from exc
 
     def update_attributes(self, contact_id: str, attributes: Mapping[str, str]) -> None:
         """UpdateContactAttributes on an open chat (botocore: "Creates or updates user-defined contact attributes

@@ -7,5 +7,6 @@
 * `handler(event, context)`, under `observability.lambda_handler`: parse the event, call the use case, answer.
 
 A function several triggers invoke lists them in one table, `TRIGGERS` (how each event is recognised -> what is done
-with it), and refuses an event no row recognises (`UnsupportedEvent`).
+with it), and refuses an event no row recognises (`UnsupportedEvent`); a function one trigger invokes refuses any
+other event the same way (`entrypoints.recognise`). The sweeper reads nothing from its schedule's event.
 """

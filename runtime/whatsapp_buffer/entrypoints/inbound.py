@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.errors import UnsupportedEvent
+from whatsapp_buffer.entrypoints.recognise import records_from, refusal
 from whatsapp_buffer.inbound.late_transcripts import is_sweep_event, is_transcribe_event
 from whatsapp_buffer.inbound.send_burst import Inbound
 from whatsapp_buffer.observability import lambda_handler, reports_sdk_rejections
@@ -29,17 +29,6 @@ class Trigger(NamedTuple):
     source: str
     recognises: Callable[[dict[str, Any]], bool]
     handle: Callable[[Inbound, dict[str, Any], Any], Mapping[str, Any]]
-
-
-def _records_from(event_source: str) -> Callable[[dict[str, Any]], bool]:
-    """An event source mapping's batch: `Records`, each naming the service it came from."""
-
-    def recognises(event: dict[str, Any]) -> bool:
-        records = event.get("Records")
-        first = records[0] if isinstance(records, list) and records else None
-        return isinstance(first, dict) and first.get("eventSource") == event_source
-
-    return recognises
 
 
 @reports_sdk_rejections
@@ -66,8 +55,8 @@ def _sweep_owed_transcripts(inbound: Inbound, event: dict[str, Any], context: An
 
 
 TRIGGERS = (
-    Trigger("the bursts FIFO queue (SQS)", _records_from("aws:sqs"), _deliver_bursts),
-    Trigger("the raw table's stream (DynamoDB)", _records_from("aws:dynamodb"), _read_raw_table_changes),
+    Trigger("the bursts FIFO queue (SQS)", records_from("aws:sqs"), _deliver_bursts),
+    Trigger("the raw table's stream (DynamoDB)", records_from("aws:dynamodb"), _read_raw_table_changes),
     Trigger("Transcribe's job state changes (EventBridge)", is_transcribe_event, _settle_finished_transcription),
     Trigger("the owed transcripts' sweep (EventBridge Scheduler)", is_sweep_event, _sweep_owed_transcripts),
 )
@@ -82,10 +71,7 @@ def trigger_of(event: Any) -> Trigger:
         for trigger in TRIGGERS:
             if trigger.recognises(event):
                 return trigger
-    shape = f"top-level keys {sorted(map(str, event))[:8]}" if isinstance(event, dict) else type(event).__name__
-    raise UnsupportedEvent(
-        f"the inbound function serves {'; '.join(t.source for t in TRIGGERS)}; this event is none of them ({shape})"
-    )
+    raise refusal("inbound", (t.source for t in TRIGGERS), event)
 
 
 @lambda_handler()

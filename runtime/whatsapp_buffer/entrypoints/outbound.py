@@ -1,6 +1,7 @@
 """Function `outbound`: Connect chat streaming (SNS out-topic) -> WhatsApp (use case: `whatsapp_buffer.outbound.send_reply`).
 
-A malformed body raises `MalformedEvent`: SNS invokes asynchronously, so Lambda's retries and the DLQ keep it.
+An event that is not an SNS notification is refused (`UnsupportedEvent`); a malformed body raises
+`MalformedEvent`: SNS invokes asynchronously, so Lambda's retries and the DLQ keep it.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from whatsapp_buffer import bootstrap
+from whatsapp_buffer.entrypoints.recognise import records_from, refusal
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
 from whatsapp_buffer.outbound.send_reply import parse_record
 
 installed = bootstrap.Installed(bootstrap.outbound)
 build = installed.build
 
+SERVES = "the Connect chat streaming topic (SNS)"
+is_sns_notification = records_from("aws:sns", key="EventSource")
+
 
 @lambda_handler(correlation_id_path=SNS_MESSAGE_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outbound = installed.get()
+    if not is_sns_notification(event):
+        raise refusal("outbound", [SERVES], event)
     outbound.idempotency.register_lambda_context(context)
     return {"outcomes": [outbound.process(parse_record(record)) for record in SNSEvent(event).records]}

@@ -109,8 +109,15 @@ class ChatContacts(Protocol):
         contact_flow_id: str | None = ...,
         related_contact_id: str | None = ...,
         persistent_from: str | None = ...,
-    ) -> StartedChat: ...
-    def stop(self, contact_id: str) -> None: ...
+    ) -> StartedChat:
+        """A chat started (`persistent_from`: continuing an ended one, else `PersistentChatRefused`;
+        `related_contact_id`: linked to it, else `RelatedChatRefused`)."""
+        ...
+
+    def stop(self, contact_id: str) -> None:
+        """The contact ended (`ContactNotFound` when Connect no longer has it, `ContactNotStopped` if it refuses)."""
+        ...
+
     def update_attributes(self, contact_id: str, attributes: Mapping[str, str]) -> None: ...
 
 

@@ -14,10 +14,15 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from whatsapp_buffer import clock
-from whatsapp_buffer.errors import ChatSessionGone, PersistentChatRefused, TransientAwsError, WhatsAppBufferError
+from whatsapp_buffer.errors import (
+    ChatSessionGone,
+    ContactNotFound,
+    PersistentChatRefused,
+    RelatedChatRefused,
+    TransientAwsError,
+    WhatsAppBufferError,
+)
 from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
 from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, SessionStore, StartedChat
 from whatsapp_buffer.model import USER_CHANGED_USER_ID, Burst, Conversation, Session, is_user_id
@@ -75,9 +80,7 @@ class Chats:
         either way, and a chat Connect no longer has (ContactNotFoundException) needs nothing."""
         try:
             self._contacts.stop(contact_id)
-        except ClientError as exc:
-            if _error_code(exc) != "ContactNotFoundException":
-                self._orphan_left_open(contact_id, exc)
+        except ContactNotFound:
             return
         except WhatsAppBufferError as exc:
             self._orphan_left_open(contact_id, exc)
@@ -245,10 +248,8 @@ class Chats:
         for token, related_to in attempts[:-1]:
             try:
                 return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
-            except ClientError as exc:
-                if _error_code(exc) not in _REFUSED:
-                    raise
-                logger.warning("related chat refused; starting it again", contact_id=related, error=_error_code(exc))
+            except RelatedChatRefused as refused:
+                logger.warning("related chat refused; starting it again", contact_id=related, error=refused.code)
         token, related_to = attempts[-1]
         return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
 
@@ -296,19 +297,6 @@ def _new_user_id(burst: Burst, conversation: Conversation) -> str | None:
     return new
 
 
-_REFUSED = frozenset(
-    {
-        "InvalidRequestException",
-        "InvalidParameterException",
-        "ResourceNotFoundException",
-        "IdempotentParameterMismatchException",
-    }
-)
-"""What Connect could answer a related start with when it holds the ClientToken against the refused persistent start
-or no longer has the previous contact (undocumented: the first three are StartChatContact's declared client errors;
-the last is other AWS APIs' name for a reused token)."""
-
-
 def chat_attributes(burst: Burst) -> dict[str, str]:
     """A new chat's contact attributes (StartChatContact `Attributes`), assembled here only: the channel, the masked
     customer, the business number (both ids, `chat_routing`) and the ad the burst came from."""
@@ -354,8 +342,3 @@ def start_chat_token(burst_id: str, replaced_contact_id: str | None, unconnected
     if unconnected_contact_id:
         seed += f"\nunconnected {unconnected_contact_id}"
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()
-
-
-def _error_code(exc: ClientError) -> str:
-    """The code of a Connect error the adapter leaves untranslated (the ones this module decides on itself)."""
-    return str(exc.response.get("Error", {}).get("Code") or "")
