@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent
-
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.entrypoints.recognise import records_from, refusal
+from whatsapp_buffer.entrypoints.recognise import sns_notifications
 from whatsapp_buffer.observability import SNS_MESSAGE_ID, lambda_handler
 from whatsapp_buffer.outbound.send_reply import parse_record
 
@@ -19,13 +17,11 @@ installed = bootstrap.Installed(bootstrap.outbound)
 build = installed.build
 
 SERVES = "the Connect chat streaming topic (SNS)"
-is_sns_notification = records_from("aws:sns", key="EventSource")
 
 
 @lambda_handler(correlation_id_path=SNS_MESSAGE_ID)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outbound = installed.get()
-    if not is_sns_notification(event):
-        raise refusal("outbound", [SERVES], event)
+    notifications = sns_notifications("outbound", SERVES, event)
     outbound.idempotency.register_lambda_context(context)
-    return {"outcomes": [outbound.process(parse_record(record)) for record in SNSEvent(event).records]}
+    return {"outcomes": [outbound.process(parse_record(record)) for record in notifications.records]}

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import SNSEvent
+
 from whatsapp_buffer.errors import UnsupportedEvent
 
 
@@ -28,3 +30,11 @@ def refusal(function: str, serves: Iterable[str], event: Any) -> UnsupportedEven
     """`UnsupportedEvent` saying what `function` serves and the shape (not the content) of the event it was given."""
     shape = f"top-level keys {sorted(map(str, event))[:8]}" if isinstance(event, dict) else type(event).__name__
     return UnsupportedEvent(f"the {function} function serves {'; '.join(serves)}; this event is none of them ({shape})")
+
+
+def sns_notifications(function: str, serves: str, event: Any) -> SNSEvent:
+    """The notifications of the topic `function` is subscribed to (`serves` names it), or the refusal of anything
+    else."""
+    if not records_from("aws:sns", key="EventSource")(event):
+        raise refusal(function, [serves], event)
+    return SNSEvent(event)
