@@ -270,9 +270,10 @@ def test_any_refusal_of_a_persistent_start_is_persistent_chat_refused(connect, c
         contacts(client).start_chat(display_name="M", attributes={}, client_token="t", persistent_from="contact-1")
 
 
-def test_a_plain_start_refused_is_not_mistaken_for_a_persistent_refusal(connect):
+@pytest.mark.parametrize(("code", "status"), [("InvalidRequestException", 400), ("ResourceNotFoundException", 404)])
+def test_a_plain_start_refused_stays_the_sdk_error_neither_a_persistent_nor_a_related_refusal(connect, code, status):
     client, stubber = connect
-    stubber.add_client_error("start_chat_contact", service_error_code="InvalidRequestException", http_status_code=400)
+    stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=status)
 
     with pytest.raises(ClientError):
         contacts(client).start_chat(display_name="M", attributes={}, client_token="t")
@@ -309,14 +310,6 @@ def test_a_related_start_failing_otherwise_is_not_taken_for_a_refused_link(conne
         contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
     with pytest.raises(ClientError):
         contacts(client).start_chat(display_name="M", attributes={}, client_token="t", related_contact_id="contact-1")
-
-
-def test_a_plain_start_refused_with_a_related_start_code_stays_the_sdk_error(connect):
-    client, stubber = connect
-    stubber.add_client_error("start_chat_contact", service_error_code="ResourceNotFoundException", http_status_code=404)
-
-    with pytest.raises(ClientError):
-        contacts(client).start_chat(display_name="M", attributes={}, client_token="t")
 
 
 def test_stopping_a_contact_connect_no_longer_has_is_contact_not_found(connect):

@@ -203,13 +203,18 @@ def test_no_stage_imports_another_stage():
     assert wrong == []
 
 
-def test_the_domain_imports_no_aws_sdk_framework_or_media_library():
+@pytest.mark.parametrize(
+    ("layer", "forbidden"),
+    [(DOMAIN, NOT_IN_DOMAIN), (USE_CASES, NOT_IN_USE_CASES)],
+    ids=["the domain: no AWS SDK, framework or media library", "a use case: no AWS SDK"],
+)
+def test_a_layer_imports_none_of_the_libraries_kept_out_of_it(layer, forbidden):
     wrong = [
         f"{name}:{line} imports {target}"
         for name in MODULES
-        if layer_of(name) == DOMAIN
+        if layer_of(name) == layer
         for target, line in imports(name)
-        if target.split(".")[0] in NOT_IN_DOMAIN
+        if target.split(".")[0] in forbidden
     ]
     assert wrong == []
 
@@ -244,14 +249,3 @@ def test_a_function_local_or_type_only_import_counts(tmp_path, monkeypatch):
         "whatsapp_buffer.adapters.raw_table",
         "whatsapp_buffer.inbound.send_burst",
     ]
-
-
-def test_no_use_case_imports_the_aws_sdk():
-    wrong = [
-        f"{name}:{line} imports {target}"
-        for name in MODULES
-        if layer_of(name) == USE_CASES
-        for target, line in imports(name)
-        if target.split(".")[0] in NOT_IN_USE_CASES
-    ]
-    assert wrong == []
