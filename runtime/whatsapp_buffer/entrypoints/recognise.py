@@ -32,9 +32,12 @@ def refusal(function: str, serves: Iterable[str], event: Any) -> UnsupportedEven
     return UnsupportedEvent(f"the {function} function serves {'; '.join(serves)}; this event is none of them ({shape})")
 
 
+_is_sns_notification = records_from("aws:sns", key="EventSource")
+
+
 def sns_notifications(function: str, serves: str, event: Any) -> SNSEvent:
     """The notifications of the topic `function` is subscribed to (`serves` names it), or the refusal of anything
     else."""
-    if not records_from("aws:sns", key="EventSource")(event):
+    if not _is_sns_notification(event):
         raise refusal(function, [serves], event)
     return SNSEvent(event)
