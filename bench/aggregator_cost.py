@@ -84,8 +84,8 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     and SQS FIFO served on loopback, as the sandbox serves them: read control, query, claim, send, mark sent, settle."""
     from sandbox.moto_server import LoopbackMotoServer
     from sandbox.pipeline import local_client
-    from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-    from whatsapp_buffer.adapters.raw_table import RawStore
+    from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+    from whatsapp_buffer.adapters.raw_table import RawTable
     from whatsapp_buffer.aggregator import flush as aggregator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -107,7 +107,7 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
         queue_url = sqs.create_queue(
             QueueName="bench-bursts.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
         )["QueueUrl"]
-        store = RawStore("bench-raw", ddb)
+        store = RawTable("bench-raw", ddb)
         bursts = _pending(conversations)
         stored_started = time.perf_counter()
         for burst in bursts:
@@ -116,7 +116,9 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
         store_elapsed = time.perf_counter() - stored_started
         records = sum(len(b) for b in bursts)
         now = T0 + 200
-        service = aggregator.Aggregator(store=store, queue=BurstsQueue(queue_url, sqs), policy=POLICY, now=lambda: now)
+        service = aggregator.Aggregator(
+            store=store, queue=BurstsFifoQueue(queue_url, sqs), policy=POLICY, now=lambda: now
+        )
         aggregator.logger.setLevel("WARNING")
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools flushes EMF every 100 metrics

@@ -113,7 +113,7 @@ class ModelledShard:
             self.messages.setdefault(key, {})[sort_key] = BufferedMessage(message, sort_key)
             self._record(key)
 
-    # RawStore, as the aggregator calls it
+    # RawTable, as the aggregator calls it
     def read_control(self, conversation: Conversation) -> ControlView:
         self._wait("read_control")
         with self._lock:
@@ -146,7 +146,7 @@ class ModelledShard:
     def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         self._transition(conversation, messages, burst_id, "mark_sent", SENT)
 
-    def _transition(self, conversation, messages, burst_id, call, status, claimed_at=None) -> None:  # noqa: ANN001 - RawStore's
+    def _transition(self, conversation, messages, burst_id, call, status, claimed_at=None) -> None:  # noqa: ANN001 - RawTable's
         """One conditional UpdateItem per message, in burst order, as the raw table adapter writes them."""
         ordered = list(messages)
         for index, message in enumerate(ordered):
@@ -176,7 +176,7 @@ class ModelledShard:
             self._record(conversation.key)
             return True
 
-    # BurstsQueue
+    # BurstsFifoQueue
     def send(self, burst: Burst) -> str:
         self._wait("send")
         with self._lock:

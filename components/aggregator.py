@@ -34,7 +34,7 @@ Developer Guide, "Lambda event filtering", Filter rule syntax: `"PaymentType": [
 
 
 TICK_ATTRIBUTES = ("pk", "sk", "record_type", "listed", "written_at", "expires_at")
-"""The attributes of a tick item (runtime adapters/raw_table.py, `RawStore.write_tick`): the only ones the
+"""The attributes of a tick item (runtime adapters/raw_table.py, `RawTable.write_tick`): the only ones the
 aggregator's PutItem may write."""
 
 

@@ -183,7 +183,7 @@ def _late_transcript_statements(
     storage: ChatStorage, languages: Sequence[str], dead_letter_queue_arn: pulumi.Input[str] | None
 ) -> list[iam.Statement]:
     """Transcripts owed to chats are items of the sessions table keyed `transcript-owed#<job>` (runtime
-    `adapters/sessions_table.TranscriptDebts`): claiming and paying one is an UpdateItem, allowed on those items
+    `adapters/transcript_debts.TranscriptDebtItems`): claiming and paying one is an UpdateItem, allowed on those items
     only (`dynamodb:LeadingKeys`, the partition key of the items a request touches: Service Authorization
     Reference, "Condition keys for Amazon DynamoDB"). A completion event whose invokes all failed goes to the
     transcripts dead-letter queue with the function's role (Lambda's on-failure destination)."""

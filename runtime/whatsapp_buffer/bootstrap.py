@@ -15,15 +15,15 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 
 from whatsapp_buffer import clock, render
-from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.outreach_records import OutreachRecords
-from whatsapp_buffer.adapters.raw_table import RawStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore
-from whatsapp_buffer.adapters.transcribe import Transcriber
-from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
+from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+from whatsapp_buffer.adapters.connect_chat import ConnectContacts, ConnectParticipant
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
+from whatsapp_buffer.adapters.outreach_records import OutreachRecordItems
+from whatsapp_buffer.adapters.raw_table import RawTable
+from whatsapp_buffer.adapters.sessions_table import SessionsTable
+from whatsapp_buffer.adapters.transcribe import TranscribeJobs
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.aggregator.flush import FLUSH_CONCURRENCY, Aggregator
 from whatsapp_buffer.aggregator.sweep import Sweeper
 from whatsapp_buffer.environment import (
@@ -75,37 +75,37 @@ class Installed(Generic[P, R]):
         return self.current
 
 
-def ingest(settings: IngestSettings | None = None, *, store: RawStore | None = None) -> Ingest:
+def ingest(settings: IngestSettings | None = None, *, store: RawTable | None = None) -> Ingest:
     settings = settings or IngestSettings.from_env()
-    return Ingest(store=store or RawStore(settings.raw_table_name), settings=settings)
+    return Ingest(store=store or RawTable(settings.raw_table_name), settings=settings)
 
 
 def aggregator(
-    settings: AggregatorSettings | None = None, *, store: RawStore | None = None, queue: BurstsQueue | None = None
+    settings: AggregatorSettings | None = None, *, store: RawTable | None = None, queue: BurstsFifoQueue | None = None
 ) -> Aggregator:
     settings = settings or AggregatorSettings.from_env()
     return Aggregator(
-        store=store or RawStore(settings.raw_table_name, max_connections=FLUSH_CONCURRENCY),
-        queue=queue or BurstsQueue(settings.bursts_queue_url, max_connections=FLUSH_CONCURRENCY),
+        store=store or RawTable(settings.raw_table_name, max_connections=FLUSH_CONCURRENCY),
+        queue=queue or BurstsFifoQueue(settings.bursts_queue_url, max_connections=FLUSH_CONCURRENCY),
         policy=settings.policy,
     )
 
 
-def sweeper(settings: SweeperSettings | None = None, *, store: RawStore | None = None) -> Sweeper:
+def sweeper(settings: SweeperSettings | None = None, *, store: RawTable | None = None) -> Sweeper:
     settings = settings or SweeperSettings.from_env()
-    return Sweeper(store=store or RawStore(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
+    return Sweeper(store=store or RawTable(settings.raw_table_name), max_wait_seconds=settings.max_wait_seconds)
 
 
 def outreach(
     settings: OutreachSettings | None = None,
     *,
-    whatsapp: WhatsApp | None = None,
-    records: OutreachRecords | None = None,
+    whatsapp: EndUserMessaging | None = None,
+    records: OutreachRecordItems | None = None,
 ) -> Outreach:
     settings = settings or OutreachSettings.from_env()
     return Outreach(
-        whatsapp=whatsapp or WhatsApp(settings.meta_api_version),
-        records=records or OutreachRecords(settings.sessions_table_name),
+        whatsapp=whatsapp or EndUserMessaging(settings.meta_api_version),
+        records=records or OutreachRecordItems(settings.sessions_table_name),
         phone_number_ids=settings.whatsapp_phone_number_ids,
     )
 
@@ -147,23 +147,23 @@ def inbound(
 
 
 def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation | None, LateTranscripts | None]:
-    media = MediaStore(settings.media_bucket_name)
+    media = MediaBucket(settings.media_bucket_name)
     transcripts = Transcripts(
-        transcriber=Transcriber(settings.media_bucket_name) if settings.transcribe_languages else None,
+        transcriber=TranscribeJobs(settings.media_bucket_name) if settings.transcribe_languages else None,
         media=media,
         languages=settings.transcribe_languages,
         wait_seconds=settings.transcript_wait_seconds,
     )
-    whatsapp = WhatsApp(settings.meta_api_version)
-    sessions = SessionStore(settings.sessions_table_name)
-    participant = ChatParticipant()
+    whatsapp = EndUserMessaging(settings.meta_api_version)
+    sessions = SessionsTable(settings.sessions_table_name)
+    participant = ConnectParticipant()
     preparation = late = None
     if transcripts.enabled:
         preparation = Preparation(
             media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts
         )
         late = LateTranscripts(
-            debts=TranscriptDebts(settings.sessions_table_name),
+            debts=TranscriptDebtItems(settings.sessions_table_name),
             sessions=sessions,
             participant=participant,
             transcripts=transcripts,
@@ -174,7 +174,7 @@ def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation 
     sender = BurstSender(
         settings=settings,
         sessions=sessions,
-        contacts=ChatContacts(
+        contacts=ConnectContacts(
             instance_id=settings.connect_instance_id,
             contact_flow_id=settings.contact_flow_id,
             chat_duration_minutes=settings.chat_duration_minutes,
@@ -185,7 +185,7 @@ def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation 
         media=media,
         transcripts=transcripts,
         late_transcripts=late,
-        outreach=OutreachReplies(OutreachRecords(settings.sessions_table_name)),
+        outreach=OutreachReplies(OutreachRecordItems(settings.sessions_table_name)),
     )
     return sender, preparation, late
 
@@ -217,7 +217,7 @@ def outbound(
     return Outbound(sender=sender, relay_once=relay_once, idempotency=config)
 
 
-def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str, str, str], None]:
+def remember_said(store: RawTable, retention_hours: float) -> Callable[[str, str, str, str], None]:
     """The relay's hook: a short clip of what the bridge sent (and its kind), kept in the raw table as long as raw
     messages."""
 
@@ -231,11 +231,11 @@ def remember_said(store: RawStore, retention_hours: float) -> Callable[[str, str
 
 def _reply_sender(settings: OutboundSettings) -> ReplySender:
     return ReplySender(
-        sessions=SessionStore(settings.sessions_table_name),
-        participant=ChatParticipant(),
-        whatsapp=WhatsApp(settings.meta_api_version),
-        media=MediaStore(settings.media_bucket_name),
-        remember_said=remember_said(RawStore(settings.raw_table_name), settings.retention_hours),
+        sessions=SessionsTable(settings.sessions_table_name),
+        participant=ConnectParticipant(),
+        whatsapp=EndUserMessaging(settings.meta_api_version),
+        media=MediaBucket(settings.media_bucket_name),
+        remember_said=remember_said(RawTable(settings.raw_table_name), settings.retention_hours),
         template=Template(settings.reengagement_template, settings.reengagement_template_language)
         if settings.reengagement_template
         else None,

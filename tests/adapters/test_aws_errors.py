@@ -16,9 +16,9 @@ from whatsapp_buffer.adapters.aws_errors import (
     SQS,
     cancelled_by_condition,
 )
-from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
 from whatsapp_buffer.errors import (
     AttachmentRejected,
     ChatSessionGone,
@@ -256,7 +256,7 @@ def test_the_bursts_queue_translates_through_the_sqs_table(code, status, expecte
     with Stubber(client) as stubber:
         stubber.add_client_error("send_message", code, http_status_code=status)
         with pytest.raises(expected):
-            BurstsQueue("https://sqs.us-east-1.amazonaws.com/123456789012/bursts.fifo", client).send(a_burst())
+            BurstsFifoQueue("https://sqs.us-east-1.amazonaws.com/123456789012/bursts.fifo", client).send(a_burst())
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ def test_the_media_bucket_translates_through_the_s3_table(code, status, expected
     with Stubber(client) as stubber:
         stubber.add_client_error("get_object", code, http_status_code=status)
         stubber.add_client_error("put_object", code, http_status_code=status)
-        store = MediaStore("media-bucket", client)
+        store = MediaBucket("media-bucket", client)
         with pytest.raises(expected):
             store.get("inbound/b1/0-media")
         with pytest.raises(expected):
@@ -285,7 +285,7 @@ def test_a_refused_read_receipt_is_its_own_error_while_a_refused_message_is_told
         stubber.add_client_error(
             "send_whatsapp_message", "ValidationException", "(#131047) Re-engagement message", http_status_code=400
         )
-        whatsapp = WhatsApp("v20.0", client)
+        whatsapp = EndUserMessaging("v20.0", client)
         with pytest.raises(ReadReceiptRefused):
             whatsapp.mark_read("pn-1", "wamid.1")
         with pytest.raises(WhatsAppRefused) as other:

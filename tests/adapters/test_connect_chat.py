@@ -5,7 +5,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from whatsapp_buffer.adapters.connect_chat import RELATED_REFUSED, ChatContacts, ChatParticipant
+from whatsapp_buffer.adapters.connect_chat import RELATED_REFUSED, ConnectContacts, ConnectParticipant
 from whatsapp_buffer.errors import (
     AttachmentRejected,
     ChatSessionGone,
@@ -39,7 +39,7 @@ def participant():
 
 
 def contacts(client):
-    return ChatContacts(
+    return ConnectContacts(
         instance_id=INSTANCE, contact_flow_id=FLOW, chat_duration_minutes=60, streaming_topic_arn=TOPIC, client=client
     )
 
@@ -129,7 +129,7 @@ def test_connect_returns_the_connection_token_and_its_expiry(participant):
         {"ConnectionCredentials": {"ConnectionToken": "ctoken-1", "Expiry": "2026-01-16T10:00:00.000Z"}},
         {"Type": ["CONNECTION_CREDENTIALS"], "ParticipantToken": "ptoken-1", "ConnectParticipant": True},
     )
-    connection = ChatParticipant(client).connect("ptoken-1")
+    connection = ConnectParticipant(client).connect("ptoken-1")
     assert connection.token == "ctoken-1"
     assert connection.expires_at == 1768557600.0
 
@@ -138,7 +138,7 @@ def test_connect_with_an_ended_chat_means_the_session_is_gone(participant):
     client, stubber = participant
     stubber.add_client_error("create_participant_connection", "AccessDeniedException", http_status_code=403)
     with pytest.raises(ChatSessionGone):
-        ChatParticipant(client).connect("ptoken-1")
+        ConnectParticipant(client).connect("ptoken-1")
 
 
 def test_send_text_uses_the_client_token(participant):
@@ -148,7 +148,7 @@ def test_send_text_uses_the_client_token(participant):
         {"Id": "msg-1", "AbsoluteTime": "2026-01-15T10:00:00.000Z"},
         {"ContentType": "text/plain", "Content": "Hello", "ClientToken": "burst:0", "ConnectionToken": "ctoken-1"},
     )
-    assert ChatParticipant(client).send_text("ctoken-1", "Hello", "burst:0") == "msg-1"
+    assert ConnectParticipant(client).send_text("ctoken-1", "Hello", "burst:0") == "msg-1"
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_send_text_failures_are_translated(participant, code, status, expected):
     client, stubber = participant
     stubber.add_client_error("send_message", code, http_status_code=status)
     with pytest.raises(expected):
-        ChatParticipant(client).send_text("ctoken-1", "Hello", "burst:0")
+        ConnectParticipant(client).send_text("ctoken-1", "Hello", "burst:0")
 
 
 def test_send_attachment_uploads_with_connects_headers_then_completes(participant):
@@ -192,7 +192,7 @@ def test_send_attachment_uploads_with_connects_headers_then_completes(participan
         {},
         {"AttachmentIds": ["att-1"], "ClientToken": "burst:1", "ConnectionToken": "ctoken-1"},
     )
-    adapter = ChatParticipant(client, uploader=lambda url, headers, data: uploads.append((url, dict(headers), data)))
+    adapter = ConnectParticipant(client, uploader=lambda url, headers, data: uploads.append((url, dict(headers), data)))
     assert adapter.send_attachment("ctoken-1", "image-1.jpg", "image/jpeg", b"abc", "burst:1") == "att-1"
     assert uploads == [("https://upload.example/att-1", {"Content-Type": "image/jpeg", "x-amz-meta-x": "1"}, b"abc")]
 
@@ -201,7 +201,7 @@ def test_send_attachment_uploads_with_connects_headers_then_completes(participan
 def test_an_attachment_connect_refuses_is_rejected_without_upload(participant, code):
     client, stubber = participant
     stubber.add_client_error("start_attachment_upload", code, http_status_code=400)
-    adapter = ChatParticipant(client, uploader=lambda *args: pytest.fail("must not upload"))
+    adapter = ConnectParticipant(client, uploader=lambda *args: pytest.fail("must not upload"))
     with pytest.raises(AttachmentRejected):
         adapter.send_attachment("ctoken-1", "x.exe", "application/x-msdownload", b"MZ", "burst:2")
 
@@ -213,7 +213,7 @@ def test_get_attachment_downloads_the_presigned_url(participant):
         {"Url": "https://download.example/att-9", "UrlExpiry": "2026-01-15T10:05:00.000Z", "AttachmentSizeInBytes": 4},
         {"AttachmentId": "att-9", "ConnectionToken": "ctoken-1"},
     )
-    adapter = ChatParticipant(client, downloader=lambda url: {"https://download.example/att-9": b"%PDF"}[url])
+    adapter = ConnectParticipant(client, downloader=lambda url: {"https://download.example/att-9": b"%PDF"}[url])
     assert adapter.get_attachment("ctoken-1", "att-9") == b"%PDF"
 
 

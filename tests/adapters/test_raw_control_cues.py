@@ -7,7 +7,7 @@ from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import control_key
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.window import listed_view
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.storage_keys import tick_from_stream
@@ -22,7 +22,7 @@ def store():
     with mock_aws():
         client = boto3.client("dynamodb")
         create_raw_table(client, TABLE)
-        yield RawStore(TABLE, client)
+        yield RawTable(TABLE, client)
 
 
 def msg(message_id, text="hi"):

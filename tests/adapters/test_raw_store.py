@@ -15,7 +15,7 @@ from moto import mock_aws
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import TICK_CHUNK_BYTES
 from whatsapp_buffer.adapters.raw_messages import message_item, message_sort_key
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, Settlement
 from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Conversation, InboundMessage
@@ -39,7 +39,7 @@ def dynamodb():
 def store(dynamodb):
     name = f"{TABLE}-{next(_tables)}"
     create_raw_table(dynamodb, name)
-    yield RawStore(name, dynamodb)
+    yield RawTable(name, dynamodb)
     dynamodb.delete_table(TableName=name)
 
 
@@ -327,7 +327,7 @@ def test_foreign_stream_keys_are_malformed(keys):
 
 def stubbed_store():
     client = boto3.client("dynamodb", region_name="us-east-1")
-    return RawStore(TABLE, client), Stubber(client)
+    return RawTable(TABLE, client), Stubber(client)
 
 
 @pytest.mark.parametrize(

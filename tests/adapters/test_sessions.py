@@ -5,8 +5,8 @@ import pytest
 from moto import mock_aws
 
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, SessionStore
-from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
+from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, SessionsTable
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.inbound.ports import TranscriptDebt
 from whatsapp_buffer.model import Session
@@ -20,7 +20,7 @@ def store():
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_sessions_table(client, TABLE)
-        yield SessionStore(TABLE, client)
+        yield SessionsTable(TABLE, client)
 
 
 def session(contact_id="contact-1", **overrides):
@@ -105,7 +105,7 @@ def debt(**overrides):
 
 @pytest.fixture
 def debts(store):
-    return TranscriptDebts(TABLE, store._client)
+    return TranscriptDebtItems(TABLE, store._client)
 
 
 def test_a_transcript_owed_is_recorded_once_and_claimed_by_one_caller_only(debts):

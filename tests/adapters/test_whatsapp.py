@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp, media_message
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging, media_message
 from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
 from whatsapp_buffer.model import media_kind_for
 
@@ -38,7 +38,7 @@ def test_send_text_builds_a_meta_text_message(social):
     client, stubber = social
     captured = []
     capture_send(client, stubber, captured)
-    assert WhatsApp("v20.0", client).send_text(ORIGIN, "15550001111", "Hi, I'm Ana") == "out-1"
+    assert EndUserMessaging("v20.0", client).send_text(ORIGIN, "15550001111", "Hi, I'm Ana") == "out-1"
     assert captured == [
         {
             "messaging_product": "whatsapp",
@@ -54,7 +54,7 @@ def test_mark_read_sends_a_read_status(social):
     client, stubber = social
     captured = []
     capture_send(client, stubber, captured)
-    WhatsApp("v20.0", client).mark_read(ORIGIN, "wamid.3")
+    EndUserMessaging("v20.0", client).mark_read(ORIGIN, "wamid.3")
     assert captured == [{"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.3"}]
 
 
@@ -62,7 +62,7 @@ def test_send_throttled_is_transient(social):
     client, stubber = social
     stubber.add_client_error("send_whatsapp_message", "ThrottledRequestException", http_status_code=429)
     with pytest.raises(TransientAwsError):
-        WhatsApp("v20.0", client).send_text(ORIGIN, "15550001111", "x")
+        EndUserMessaging("v20.0", client).send_text(ORIGIN, "15550001111", "x")
 
 
 URL = "https://media-bucket.s3.amazonaws.com/inbound/b/0-1234567890?X-Amz-Signature=abc"
@@ -75,7 +75,7 @@ def test_media_info_asks_for_metadata_only_and_reads_kb_as_the_least_bytes(socia
         {"mimeType": "image/jpeg", "fileSize": 3},
         {"mediaId": "1234567890", "originationPhoneNumberId": ORIGIN, "metadataOnly": True},
     )
-    info = WhatsApp("v20.0", client).media_info("1234567890", ORIGIN)
+    info = EndUserMessaging("v20.0", client).media_info("1234567890", ORIGIN)
     assert (info.mime_type, info.size_kb, info.least_bytes) == ("image/jpeg", 3, 3000)
 
 
@@ -90,7 +90,7 @@ def test_fetch_media_copies_to_the_exact_presigned_key(social):
             "destinationS3PresignedUrl": {"url": URL, "headers": {"Content-Type": "image/jpeg"}},
         },
     )
-    WhatsApp("v20.0", client).fetch_media("1234567890", ORIGIN, URL, "image/jpeg")
+    EndUserMessaging("v20.0", client).fetch_media("1234567890", ORIGIN, URL, "image/jpeg")
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_media_failures_are_translated(social, code, status, expected):
     client, stubber = social
     stubber.add_client_error("get_whatsapp_message_media", code, http_status_code=status)
     stubber.add_client_error("get_whatsapp_message_media", code, http_status_code=status)
-    whatsapp = WhatsApp("v20.0", client)
+    whatsapp = EndUserMessaging("v20.0", client)
     with pytest.raises(expected):
         whatsapp.media_info("1234567890", ORIGIN)
     with pytest.raises(expected):
@@ -115,7 +115,7 @@ def test_post_media_returns_the_whatsapp_media_id(social):
         {"mediaId": "998877"},
         {"originationPhoneNumberId": ORIGIN, "sourceS3File": {"bucketName": "media-bucket", "key": "outbound/c/a"}},
     )
-    assert WhatsApp("v20.0", client).post_media(ORIGIN, "media-bucket", "outbound/c/a") == "998877"
+    assert EndUserMessaging("v20.0", client).post_media(ORIGIN, "media-bucket", "outbound/c/a") == "998877"
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from components.aggregator import AGGREGATOR_RECORDS
 from sandbox import filters
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
@@ -72,8 +72,8 @@ def queue_url(aws) -> str:
 
 
 @pytest.fixture
-def store(dynamodb) -> RawStore:
-    return RawStore(TABLE, dynamodb)
+def store(dynamodb) -> RawTable:
+    return RawTable(TABLE, dynamodb)
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def ingest(store, ingest_settings, virtual_clock) -> Iterator[Ingest]:
 @pytest.fixture
 def aggregator(store, queue_url, virtual_clock) -> Iterator[Aggregator]:
     settings = AggregatorSettings(raw_table_name=TABLE, bursts_queue_url=queue_url, policy=POLICY)
-    yield aggregator_module.build(settings, store=store, queue=BurstsQueue(queue_url, boto3.client("sqs")))
+    yield aggregator_module.build(settings, store=store, queue=BurstsFifoQueue(queue_url, boto3.client("sqs")))
     aggregator_module.installed.reset()
 
 

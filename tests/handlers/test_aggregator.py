@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, drain_bursts, emitted
 from whatsapp_buffer.adapters.raw_common import partition_key
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.aggregator.window import window_state
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
@@ -248,7 +248,7 @@ def test_max_wait_flushes_a_customer_who_never_pauses(ingest, window, virtual_cl
     assert bursts[0][0].flushed_at - (T0 + 1) < POLICY.max_wait_seconds + POLICY.window_seconds
 
 
-class ArrivalDuringFlush(RawStore):
+class ArrivalDuringFlush(RawTable):
     """A raw store that lets a new customer message arrive right after the flush claimed its messages."""
 
     def __init__(self, inner, arrive_once):
@@ -278,7 +278,7 @@ def test_message_arriving_mid_flush_is_neither_lost_nor_sent_twice(ingest, windo
     assert store.read_control(CONV).pending == 0
 
 
-class CrashAfterSend(RawStore):
+class CrashAfterSend(RawTable):
     """A raw store whose first mark-sent fails, as if the Lambda died between SendMessage and the update."""
 
     def __init__(self, inner):
@@ -320,7 +320,7 @@ def test_crash_between_send_and_mark_sent_resends_the_same_burst_id_and_loses_no
     assert store.read_control(CONV).pending == 0
 
 
-class CrashMidMark(RawStore):
+class CrashMidMark(RawTable):
     """A raw store whose first mark-sent dies after its first message's UpdateItem (marks are one write a message)."""
 
     def __init__(self, inner):
@@ -361,7 +361,7 @@ def test_a_failing_conversation_is_listed_without_an_image_read_at_the_next_end_
 ):
     broken = Conversation("107000000000001", eum.CUSTOMER)
 
-    class FailsFor(RawStore):
+    class FailsFor(RawTable):
         failures = 1
         reads: list[float] = []
 
@@ -396,7 +396,7 @@ def test_a_failing_conversation_is_listed_without_an_image_read_at_the_next_end_
 def test_final_invoke_fails_when_the_tick_cannot_be_written_and_its_retry_loses_nothing(
     ingest, window, virtual_clock, queue_url, store
 ):
-    class TickDown(RawStore):
+    class TickDown(RawTable):
         down = True
 
         def write_tick(self, anchor, listed, now):
@@ -616,7 +616,7 @@ def test_a_window_state_written_before_versions_were_kept_still_decides(ingest, 
     assert tick_listing(store) == {CONV.key: [1, T0 + 1, T0 + 1, 0, None, None]}
 
 
-class Interleaved(RawStore):
+class Interleaved(RawTable):
     """A raw store that runs a second aggregator's whole window end for the same conversation right after one of
     the first aggregator's writes: two shards' aggregators on one conversation after a shard split."""
 
@@ -697,7 +697,7 @@ def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_who
         arrive(virtual_clock, T0 + 1 + i, eum.message(f"wamid.{i}", f"m{i}", sent_at=T0 + 1 + i))
     a_claimed_first, b_read, a_claimed_all, b_sent = (threading.Event() for _ in range(4))
 
-    class A(RawStore):
+    class A(RawTable):
         def _transition(self, conversation, stored, action, expression, condition, values):
             super()._transition(conversation, stored, action, expression, condition, values)
             if action == "claim messages" and not a_claimed_first.is_set():
@@ -709,7 +709,7 @@ def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_who
             a_claimed_all.set()
             assert b_sent.wait(10)
 
-    class B(RawStore):
+    class B(RawTable):
         def unsent_messages(self, conversation):
             assert a_claimed_first.wait(10)
             messages = super().unsent_messages(conversation)
@@ -753,7 +753,7 @@ def test_a_half_claimed_burst_that_can_no_longer_be_completed_is_left_to_its_cla
     virtual_clock.set(T0 + 30)
     a_claimed_first, b_done = threading.Event(), threading.Event()
 
-    class A(RawStore):
+    class A(RawTable):
         def _transition(self, conversation, stored, action, expression, condition, values):
             super()._transition(conversation, stored, action, expression, condition, values)
             if action == "claim messages" and not a_claimed_first.is_set():

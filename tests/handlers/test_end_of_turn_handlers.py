@@ -9,7 +9,7 @@ import pytest
 from tests.fixtures import eum
 from tests.handlers.conftest import POLICY, T0, TABLE, Window, drain_bursts
 from tests.handlers.test_aggregator import arrive, run_windows, texts
-from whatsapp_buffer.adapters.bursts_queue import BurstsQueue
+from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
 from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.environment import AggregatorSettings
@@ -33,7 +33,7 @@ def test_ingest_files_each_messages_cue_and_the_arrival_before_it(ingest, store,
 def policy_window(request, store, queue_url, stream, virtual_clock):
     policy = dataclasses.replace(POLICY, end_of_turn=request.param)
     settings = AggregatorSettings(raw_table_name=TABLE, bursts_queue_url=queue_url, policy=policy)
-    aggregator_module.build(settings, store=store, queue=BurstsQueue(queue_url, boto3.client("sqs")))
+    aggregator_module.build(settings, store=store, queue=BurstsFifoQueue(queue_url, boto3.client("sqs")))
     yield request.param, Window(stream, virtual_clock)
     aggregator_module.installed.reset()
 

@@ -15,10 +15,10 @@ from moto import mock_aws
 
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.adapters.connect_chat import ConnectContacts, ConnectParticipant
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
+from whatsapp_buffer.adapters.sessions_table import SessionsTable
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.inbound.send_burst import BurstSender
@@ -72,17 +72,17 @@ class World:
             QueueName="bursts.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
         )["QueueUrl"]
         self.fake = InProcessAws(lambda: self.now, self.s3, **fake_options)
-        self.sessions = SessionStore("sessions", self.dynamodb)
+        self.sessions = SessionsTable("sessions", self.dynamodb)
         config = settings(mark_as_read, echo_transcripts, contact_flows)
         self.transcripts = transcripts(self) if transcripts else None
-        self.participant = ChatParticipant(
+        self.participant = ConnectParticipant(
             self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
         )
         self.late = late_transcripts(self) if late_transcripts else None
         self.sender = BurstSender(
             settings=config,
             sessions=self.sessions,
-            contacts=ChatContacts(
+            contacts=ConnectContacts(
                 instance_id=config.connect_instance_id,
                 contact_flow_id=config.contact_flow_id,
                 chat_duration_minutes=config.chat_duration_minutes,
@@ -90,8 +90,8 @@ class World:
                 client=self.fake.connect_client,
             ),
             participant=self.participant,
-            whatsapp=WhatsApp("v20.0", self.fake.social_client),
-            media=MediaStore("media-bucket", self.s3),
+            whatsapp=EndUserMessaging("v20.0", self.fake.social_client),
+            media=MediaBucket("media-bucket", self.s3),
             transcripts=self.transcripts,
             late_transcripts=self.late,
             now=lambda: self.now,

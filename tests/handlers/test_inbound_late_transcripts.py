@@ -17,8 +17,8 @@ from moto import mock_aws
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import MARIA, World, text_burst
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.transcript_debts import TranscriptDebts
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import TranscriptClaimedElsewhere
 from whatsapp_buffer.inbound.burst_transcripts import job_name, job_prefix
@@ -30,12 +30,12 @@ LATE = f'🔊 voice-2.wav: "{WORDS}"'
 
 def late(world, echo_transcripts=False):
     return LateTranscripts(
-        debts=TranscriptDebts("sessions", world.dynamodb),
+        debts=TranscriptDebtItems("sessions", world.dynamodb),
         sessions=world.sessions,
         participant=world.participant,
         transcripts=world.transcripts,
         job_prefix=job_prefix("media-bucket"),
-        whatsapp=WhatsApp("v20.0", world.fake.social_client),
+        whatsapp=EndUserMessaging("v20.0", world.fake.social_client),
         echo_transcripts=echo_transcripts,
         now=lambda: world.now,
     )
@@ -68,7 +68,7 @@ def invoke(event):
 
 
 def debt_state(world, media_id="5550007"):
-    debt = TranscriptDebts("sessions", world.dynamodb).get(job_name("media-bucket", media_id))
+    debt = TranscriptDebtItems("sessions", world.dynamodb).get(job_name("media-bucket", media_id))
     return debt.state if debt else None
 
 
@@ -212,7 +212,7 @@ def test_a_claimant_that_died_before_posting_is_taken_over_by_the_events_retry(m
     world.deliver(burst)
     (event,) = finish(world, 30)
     job = job_name("media-bucket", "5550007")
-    assert TranscriptDebts("sessions", world.dynamodb).claim(job, world.now, 120) is not None
+    assert TranscriptDebtItems("sessions", world.dynamodb).claim(job, world.now, 120) is not None
     # WHEN the completion event comes: the invoke fails, so Lambda retries it
     with pytest.raises(TranscriptClaimedElsewhere):
         invoke(event)

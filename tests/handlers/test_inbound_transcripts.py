@@ -9,10 +9,10 @@ from moto import mock_aws
 from sandbox.media_samples import sample
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import World, make_burst
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
 from whatsapp_buffer.adapters.raw_messages import message_item
-from whatsapp_buffer.adapters.transcribe import Transcriber
+from whatsapp_buffer.adapters.transcribe import TranscribeJobs
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_name
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
@@ -33,8 +33,8 @@ def transcribing(languages=("en-US",), wait_seconds=10):
 
         world.slept = 0.0
         return Transcripts(
-            transcriber=Transcriber("media-bucket", world.fake.transcribe_client),
-            media=MediaStore("media-bucket", world.s3),
+            transcriber=TranscribeJobs("media-bucket", world.fake.transcribe_client),
+            media=MediaBucket("media-bucket", world.s3),
             languages=languages,
             wait_seconds=wait_seconds,
             sleep=sleep,
@@ -202,8 +202,8 @@ def stream_event(world, burst):
 
 def prepare(world, event):
     """What the inbound function does with a stream batch (built as `bootstrap.inbound` builds it on this stack)."""
-    whatsapp = WhatsApp("v20.0", world.fake.social_client)
-    media = MediaStore("media-bucket", world.s3)
+    whatsapp = EndUserMessaging("v20.0", world.fake.social_client)
+    media = MediaBucket("media-bucket", world.s3)
     transcripts = transcribing()(world)
     preparation = Preparation(
         media=CustomerMedia(whatsapp=whatsapp, media=media, participant=None), transcripts=transcripts

@@ -8,7 +8,7 @@ from tests.fixtures import eum
 from tests.fixtures.fakes import LambdaContext
 from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
@@ -168,7 +168,7 @@ def test_handler_builds_itself_from_the_environment_on_first_call(store, monkeyp
     ingest_module.installed.reset()
     try:
         result = deliver(eum.entry("text"))
-        assert isinstance(ingest_module.installed.current.store, RawStore)
+        assert isinstance(ingest_module.installed.current.store, RawTable)
         assert ingest_module.installed.current.settings.ignore_stickers is True
     finally:
         ingest_module.installed.reset()

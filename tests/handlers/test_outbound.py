@@ -19,10 +19,10 @@ from moto import mock_aws
 from sandbox import media_samples
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.adapters.connect_chat import ConnectParticipant
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
+from whatsapp_buffer.adapters.sessions_table import SessionsTable
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import MalformedEvent, TransientAwsError
 from whatsapp_buffer.model import Session, Template
@@ -48,15 +48,15 @@ class World:
         self.contact_id = CONTACT
         self.record_contact = CONTACT
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
-        self.sessions = SessionStore("sessions", self.dynamodb)
+        self.sessions = SessionsTable("sessions", self.dynamodb)
         self.now = T0
         relay = ReplySender(
             sessions=self.sessions,
-            participant=ChatParticipant(
+            participant=ConnectParticipant(
                 self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
             ),
-            whatsapp=WhatsApp("v20.0", self.fake.social_client),
-            media=MediaStore("media-bucket", self.s3),
+            whatsapp=EndUserMessaging("v20.0", self.fake.social_client),
+            media=MediaBucket("media-bucket", self.s3),
             now=lambda: self.now,
             template=template,
             presence=presence,

@@ -11,7 +11,7 @@ from moto import mock_aws
 from tests.fixtures.tables import create_raw_table
 from tests.handlers.test_outbound import CONVERSATION, T0, World
 from whatsapp_buffer import bootstrap
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.model import Conversation
@@ -31,7 +31,7 @@ class QuotingWorld(World):
 @pytest.fixture
 def raw():
     with mock_aws():
-        store = RawStore("raw", None)
+        store = RawTable("raw", None)
         create_raw_table(store.client, "raw")
         yield store
     outbound.installed.reset()

@@ -12,11 +12,11 @@ from moto import mock_aws
 from sandbox.fakes.templates import FakeTemplate
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_sessions_table
 from whatsapp_buffer import clock
-from whatsapp_buffer.adapters.connect_chat import ChatContacts, ChatParticipant
-from whatsapp_buffer.adapters.end_user_messaging import WhatsApp
-from whatsapp_buffer.adapters.media_bucket import MediaStore
-from whatsapp_buffer.adapters.outreach_records import OutreachRecords
-from whatsapp_buffer.adapters.sessions_table import SessionStore
+from whatsapp_buffer.adapters.connect_chat import ConnectContacts, ConnectParticipant
+from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
+from whatsapp_buffer.adapters.media_bucket import MediaBucket
+from whatsapp_buffer.adapters.outreach_records import OutreachRecordItems
+from whatsapp_buffer.adapters.sessions_table import SessionsTable
 from whatsapp_buffer.entrypoints import outreach
 from whatsapp_buffer.environment import InboundSettings, OutreachSettings
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
@@ -43,13 +43,13 @@ class World:
         templates.link_number(NUMBER, META_NUMBER, WABA)
         templates.add(WABA, FakeTemplate("order_update", parameters=2, text="Hi {{1}}, order {{2}} shipped."))
         templates.add(WABA, FakeTemplate("spring_sale", status="PENDING"))
-        self.records = OutreachRecords("sessions", self.dynamodb)
+        self.records = OutreachRecordItems("sessions", self.dynamodb)
         clock.set_source(lambda: self.now)
         self.outreach = outreach.build(
             OutreachSettings(
                 meta_api_version="v20.0", whatsapp_phone_number_ids=allowed, sessions_table_name="sessions"
             ),
-            whatsapp=WhatsApp("v20.0", self.fake.social_client),
+            whatsapp=EndUserMessaging("v20.0", self.fake.social_client),
             records=self.records,
         )
         self.delivery = BurstSender(
@@ -68,19 +68,19 @@ class World:
                 echo_transcripts=False,
                 transcript_wait_seconds=10,
             ),
-            sessions=SessionStore("sessions", self.dynamodb),
-            contacts=ChatContacts(
+            sessions=SessionsTable("sessions", self.dynamodb),
+            contacts=ConnectContacts(
                 instance_id=INSTANCE,
                 contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
                 chat_duration_minutes=60,
                 streaming_topic_arn="arn:aws:sns:us-east-1:123456789012:out",
                 client=self.fake.connect_client,
             ),
-            participant=ChatParticipant(
+            participant=ConnectParticipant(
                 self.fake.participant_client, uploader=self.fake.upload, downloader=self.fake.download
             ),
-            whatsapp=WhatsApp("v20.0", self.fake.social_client),
-            media=MediaStore("media-bucket", self.s3),
+            whatsapp=EndUserMessaging("v20.0", self.fake.social_client),
+            media=MediaBucket("media-bucket", self.s3),
             outreach=OutreachReplies(self.records),
             now=lambda: self.now,
         )
@@ -169,14 +169,14 @@ def test_a_service_that_will_not_look_templates_up_by_name_is_asked_by_the_id_th
 def test_a_definition_without_a_status_takes_the_status_from_the_list(world, monkeypatch):
     """ListWhatsAppMessageTemplates documents `templateStatus`; the definition's `status` is Meta's object's, which
     End User Messaging does not promise to keep."""
-    read = WhatsApp.template_definition
+    read = EndUserMessaging.template_definition
 
     def without_status(self, waba_id, summary):
         definition = json.loads(read(self, waba_id, summary))
         definition.pop("status")
         return json.dumps(definition)
 
-    monkeypatch.setattr(WhatsApp, "template_definition", without_status)
+    monkeypatch.setattr(EndUserMessaging, "template_definition", without_status)
 
     answer = world.ask(**{k: v for k, v in GOOD.items() if not k.startswith("parameter")} | {"template": "spring_sale"})
 

@@ -25,10 +25,10 @@ from tests.fixtures import eum
 from tests.fixtures.tables import create_raw_table
 from tests.handlers.test_outbound import CONVERSATION, T0, World, bridge_notices
 from whatsapp_buffer import bootstrap, notice_texts
-from whatsapp_buffer.adapters.connect_chat import ChatParticipant
+from whatsapp_buffer.adapters.connect_chat import ConnectParticipant
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
-from whatsapp_buffer.adapters.raw_table import RawStore
+from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.environment import IngestSettings
@@ -52,7 +52,7 @@ class RefusalWorld(World):
     def __init__(self):
         self.statuses: list[dict] = []
         super().__init__(on_status=lambda origination, status: self.statuses.append(status))
-        self.raw = RawStore("raw", self.dynamodb)
+        self.raw = RawTable("raw", self.dynamodb)
         create_raw_table(self.dynamodb, "raw")
         outbound.installed.get().sender._remember_said = bootstrap.remember_said(self.raw, retention_hours=24)
         settings = IngestSettings(
@@ -61,7 +61,7 @@ class RefusalWorld(World):
         ingest_module.build(settings, store=self.raw)
         self.notices = RefusalNotices(
             sessions=self.sessions,
-            participant=ChatParticipant(self.fake.participant_client),
+            participant=ConnectParticipant(self.fake.participant_client),
         )
 
     def report(self, *statuses):

@@ -180,7 +180,7 @@ def test_the_aggregator_may_put_only_tick_items(graph):
     attributes": `"ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}` on an Allow of PutItem (among others)
     limits the top-level attributes a request may name; a tick names exactly what `RawStore.write_tick` writes, so
     the grant cannot write a message's attributes (`status`, `body`) or a control item's (`pending`, `version`)."""
-    from whatsapp_buffer.adapters.raw_table import RawStore
+    from whatsapp_buffer.adapters.raw_table import RawTable
     from whatsapp_buffer.model import Conversation
 
     raw = graph.get("whatsapp-buffer-buffered-ingest-raw-table").outputs["arn"]
@@ -194,7 +194,7 @@ def test_the_aggregator_may_put_only_tick_items(graph):
         def put_item(self, **params):
             written.append(set(params["Item"]))
 
-    RawStore("raw", Client()).write_tick(
+    RawTable("raw", Client()).write_tick(
         Conversation("1065", "1555"), {"1065#1555": [1, 1.0, 1.0, 1], "1065#2": None}, 9.0
     )
     assert written == [granted]

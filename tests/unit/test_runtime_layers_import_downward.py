@@ -238,7 +238,7 @@ def test_a_function_local_or_type_only_import_counts(tmp_path, monkeypatch):
     source = (
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n"
-        "    from whatsapp_buffer.adapters.raw_table import RawStore\n"
+        "    from whatsapp_buffer.adapters.raw_table import RawTable\n"
         "def f():\n"
         "    from whatsapp_buffer.inbound import send_burst\n"
     )

@@ -17,7 +17,7 @@ from whatsapp_buffer.adapters.aws_errors import SQS
 from whatsapp_buffer.model import Burst, TypingSignal
 
 
-class BurstsQueue:
+class BurstsFifoQueue:
     """The bursts FIFO queue. Built once per cold start; tests hand in a client of a moto queue."""
 
     def __init__(self, queue_url: str, client: Any | None = None, *, max_connections: int = 10) -> None:

@@ -1,9 +1,9 @@
-"""Amazon Connect adapters: `ChatContacts` (service `connect`, IAM-authorised) starts chats; `ChatParticipant`
+"""Amazon Connect adapters: `ConnectContacts` (service `connect`, IAM-authorised) starts chats; `ConnectParticipant`
 (service `connectparticipant`, authorised by participant/connection tokens, not IAM) acts as the customer in them.
 
 Errors become the project's exceptions through `aws_errors.CONNECT`: AccessDeniedException (ended chat, expired
 token) -> `ChatSessionGone`; an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and
-network failures -> `TransientAwsError`; `ChatContacts` also names a refused related start and stop (`RELATED_REFUSED`,
+network failures -> `TransientAwsError`; `ConnectContacts` also names a refused related start and stop (`RELATED_REFUSED`,
 `ContactNotFound`, `ContactNotStopped`). Anything else is a bug and propagates as the botocore error.
 """
 
@@ -91,7 +91,7 @@ the last is other AWS APIs' name for a reused token)."""
 T = TypeVar("T")
 
 
-class ChatContacts:
+class ConnectContacts:
     """Starts Connect chat contacts whose messages stream to the out-topic from their first moment."""
 
     def __init__(
@@ -177,7 +177,7 @@ class ChatContacts:
             )
 
 
-class ChatParticipant:
+class ConnectParticipant:
     """The customer's side of a Connect chat: connect, send text and attachments, download the agent's files."""
 
     def __init__(

@@ -92,7 +92,7 @@ def read_receipt(message_id: str, typing: bool = False) -> dict[str, Any]:
     return receipt
 
 
-class WhatsApp:
+class EndUserMessaging:
     """Sends WhatsApp messages and moves media through End User Messaging Social."""
 
     def __init__(self, meta_api_version: str, client: Any = None) -> None:

@@ -18,7 +18,7 @@ UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
 
 
-class MediaStore:
+class MediaBucket:
     """Reads and writes media objects in one bucket."""
 
     def __init__(self, bucket: str, client: Any = None) -> None:

@@ -51,7 +51,7 @@ def _from_item(item: dict[str, Any]) -> OutreachRecord:
 
 
 @dataclass
-class OutreachRecords:
+class OutreachRecordItems:
     table_name: str
     client: Any = field(default=None)
 

@@ -42,7 +42,7 @@ def read_int(item: dict[str, Any], name: str) -> int | None:
     return None if value is None else int(value)
 
 
-class RawTable:
+class RawTableClient:
     """The raw table's name and client. Built once per cold start; tests hand in a client of a moto-backed table."""
 
     def __init__(self, table_name: str, client: Any | None = None, *, max_connections: int = 10) -> None:

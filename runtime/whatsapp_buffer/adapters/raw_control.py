@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_common import RawTable, number, partition_key, read_number
+from whatsapp_buffer.adapters.raw_common import RawTableClient, number, partition_key, read_number
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
 from whatsapp_buffer.model import Conversation
@@ -53,7 +53,7 @@ def tick_chunks(listed: Mapping[str, list[Any] | None], limit: int = TICK_CHUNK_
     return chunks
 
 
-class ControlItems(RawTable):
+class ControlItems(RawTableClient):
     """The control and tick items, as the aggregator and the sweeper read and write them."""
 
     def read_control(self, conversation: Conversation) -> ControlView:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from whatsapp_buffer.adapters.aws_errors import write_transaction
-from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, number, partition_key, read_int, read_number
+from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, number, partition_key, read_int, read_number
 from whatsapp_buffer.adapters.raw_control import WAITING, control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
@@ -50,7 +50,7 @@ def message_item(message: InboundMessage, now: float, retention_hours: float) ->
     }
 
 
-class MessageItems(RawTable):
+class MessageItems(RawTableClient):
     """The message items: stored by ingest, read, claimed and marked by the flush, quoted by a reply."""
 
     def store_message(

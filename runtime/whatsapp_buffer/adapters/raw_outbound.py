@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from whatsapp_buffer.adapters.raw_common import RawTable, expires_at, partition_key, read_number
+from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, partition_key, read_number
 from whatsapp_buffer.model import Conversation, Refusal
 from whatsapp_buffer.storage_keys import REFUSAL
 
@@ -18,7 +18,7 @@ SAID_PREFIX = "SAID#"
 REFUSED_PREFIX = "REFUSED#"
 
 
-class OutboundItems(RawTable):
+class OutboundItems(RawTableClient):
     """The said and refusal items."""
 
     def remember_said(

@@ -1,4 +1,4 @@
-"""DynamoDB adapter for the raw table: `RawStore`, the one object the functions hold.
+"""DynamoDB adapter for the raw table: `RawTable`, the one object the functions hold.
 
 pk = `CONV#<phone_number_id>#<wa_id>` for every item of a conversation; the sort key says what the item is. Each kind of
 item has its module, which alone knows its layout: `raw_messages` (messages and seen markers), `raw_control` (the
@@ -14,6 +14,6 @@ from whatsapp_buffer.adapters.raw_messages import MessageItems
 from whatsapp_buffer.adapters.raw_outbound import OutboundItems
 
 
-class RawStore(MessageItems, ControlItems, OutboundItems):
+class RawTable(MessageItems, ControlItems, OutboundItems):
     """The raw table, every item kind on one client. Built once per cold start; tests hand in a client of a
     moto-backed table."""

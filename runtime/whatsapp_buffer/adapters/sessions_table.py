@@ -82,7 +82,7 @@ def _from_item(item: dict[str, Any]) -> Session:
     )
 
 
-class SessionStore:
+class SessionsTable:
     """Reads and conditionally writes chat sessions."""
 
     def __init__(self, table_name: str, client: Any = None) -> None:

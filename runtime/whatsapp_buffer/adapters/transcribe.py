@@ -19,7 +19,7 @@ from whatsapp_buffer.errors import TranscriptionAlreadyStarted
 from whatsapp_buffer.inbound.ports import JobState
 
 
-class Transcriber:
+class TranscribeJobs:
     """Starts and reads transcription jobs whose media and output live in one bucket."""
 
     def __init__(self, bucket: str, client: Any = None) -> None:

@@ -43,7 +43,7 @@ def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
     )
 
 
-class TranscriptDebts:
+class TranscriptDebtItems:
     """Transcripts owed to chats; who posts one is decided by conditional writes, never by timing."""
 
     def __init__(self, table_name: str, client: Any = None) -> None:
