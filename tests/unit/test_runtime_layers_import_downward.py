@@ -249,3 +249,21 @@ def test_a_function_local_or_type_only_import_counts(tmp_path, monkeypatch):
         "whatsapp_buffer.adapters.raw_table",
         "whatsapp_buffer.inbound.send_burst",
     ]
+
+
+def classes_of(layer: str) -> dict[str, str]:
+    """Class name -> the module that defines it, for every module of `layer`."""
+    return {
+        node.name: name
+        for name in MODULES
+        if layer_of(name) == layer
+        for node in ast.walk(ast.parse(MODULES[name].read_text()))
+        if isinstance(node, ast.ClassDef)
+    }
+
+
+def test_no_adapter_shares_its_name_with_a_port():
+    """docs/architecture.md, "Layers": a port is named after what its use case needs, its adapter after the AWS
+    resource or service it speaks to, so a name read in bootstrap or a test means one of them only."""
+    ports, adapters = classes_of(PORTS), classes_of(ADAPTERS)
+    assert sorted(f"{name} ({adapters[name]} and {ports[name]})" for name in set(ports) & set(adapters)) == []
