@@ -24,7 +24,15 @@ from sandbox import sdk_models
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
 PACKAGE = "whatsapp_buffer"
-ENTRY = f"{PACKAGE}.bootstrap"
+ENTRIES = (
+    f"{PACKAGE}.bootstrap",
+    *(
+        f"{PACKAGE}.entrypoints.{p.stem}"
+        for p in sorted((RUNTIME_DIR / PACKAGE / "entrypoints").glob("*.py"))
+        if p.stem != "__init__"
+    ),
+)
+"""Where the import graph starts: what a function's handler module and its composition root import."""
 READS_ENVIRONMENT = f"{PACKAGE}.observability"
 SERVICES = ("dynamodb", "sqs", "s3", "connect", "connectparticipant", "socialmessaging", "transcribe")
 """The services the runtime's adapters build clients of."""
@@ -102,7 +110,7 @@ def preloadable() -> tuple[list[str], list[str]]:
     nothing reading the environment (`READS_ENVIRONMENT`, directly or through another module)."""
     graph: dict[str, set[str]] = {}
     libraries: set[str] = set()
-    pending = [ENTRY]
+    pending = list(ENTRIES)
     while pending:
         module = pending.pop()
         if module not in graph:

@@ -56,7 +56,10 @@ def test_a_session_with_its_own_data_path_reads_the_models_there(tmp_path):
 def test_what_reads_the_function_environment_at_import_is_left_to_each_worker():
     _, runtime = worker_preload.preloadable()
     assert worker_preload.READS_ENVIRONMENT not in runtime
-    assert not [module for module in runtime if module.startswith("whatsapp_buffer.entrypoints")]
+    functions = ("ingest", "aggregator", "sweeper", "inbound", "outbound", "outreach")
+    assert not {f"whatsapp_buffer.entrypoints.{function}" for function in functions} & set(runtime)
+    # A module only the handler modules import is reached from them, and loaded once for all workers.
+    assert "whatsapp_buffer.entrypoints.recognise" in runtime
     assert {"whatsapp_buffer.model", "whatsapp_buffer.settings", "whatsapp_buffer.adapters.raw_table"} <= set(runtime)
     # Loading every preloaded module in a fresh interpreter loads nothing that reads the environment.
     probe = (
