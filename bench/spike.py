@@ -16,6 +16,7 @@ import random
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from whatsapp_buffer.aggregator.window import merge_view
 from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.ingest.accept import cue_of_message
-from whatsapp_buffer.model import Burst, Conversation, InboundMessage
+from whatsapp_buffer.model import Burst, Conversation, InboundMessage, TypingSignal
 
 LATENCY_S = {
     "read_control": 0.004,
@@ -38,6 +39,7 @@ LATENCY_S = {
     "mark_sent": 0.005,
     "settle_control": 0.005,
     "send": 0.010,
+    "send_typing": 0.010,
 }
 PHONE_NUMBER_ID = "106540352242922"
 T0 = 1_767_225_600.0
@@ -73,7 +75,10 @@ class ModelledShard:
     """Tick chunks written."""
     sent: list[tuple[float, Burst]] = field(default_factory=list)
     """(wall clock of the send, burst)."""
+    typing_signals: int = 0
+    """Typing signals put on the bursts queue (an SQS SendMessage each, like a burst)."""
     calls: int = 0
+    calls_by_kind: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
     """The most calls that were waiting at once (how many conversations the aggregator really worked on at once)."""
@@ -82,6 +87,7 @@ class ModelledShard:
     def _wait(self, call: str) -> None:
         with self._lock:
             self.calls += 1
+            self.calls_by_kind[call] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         time.sleep(self.latency[call])
@@ -183,6 +189,11 @@ class ModelledShard:
             self.sent.append((time.perf_counter(), burst))
         return burst.burst_id
 
+    def send_typing(self, signal: TypingSignal, slot: str) -> None:
+        self._wait("send_typing")
+        with self._lock:
+            self.typing_signals += 1
+
 
 def window_input(records: Iterable[tuple[str, str, Any]]) -> tuple[list[str], dict[str, list[Any]], list[str]]:
     """(conversation keys in first-seen order, their views, tick anchors) of a window's records, as the handler
@@ -242,7 +253,12 @@ def run_spike(
         last_of[message.conversation.key] = message.received_at
     shard = ModelledShard()
     virtual = {"now": T0}
-    aggregator = flush.Aggregator(store=shard, queue=shard, policy=policy, now=lambda: virtual["now"])  # type: ignore[arg-type]
+    aggregator = flush.Aggregator(
+        store=shard,  # type: ignore[arg-type]  # no unreadable item in a spike: no count_failed_read, no set_aside
+        queue=shard,
+        policy=policy,
+        now=lambda: virtual["now"],
+    )
     level = flush.logger.log_level
     flush.logger.setLevel("WARNING")  # restored below: the Logger is the functions' one, shared by everything
     saved, flush.FLUSH_CONCURRENCY = flush.FLUSH_CONCURRENCY, concurrency
@@ -301,6 +317,7 @@ def run_spike(
         "ms_per_conversation_looked_at": round(1000 * sum(d[2] for d in durations) / sum(d[0] for d in durations), 2),
         "calls": shard.calls,
         "tick_writes": shard.ticks,
+        "typing_signals": shard.typing_signals,
         "max_calls_at_once": shard.max_in_flight,
     }
 

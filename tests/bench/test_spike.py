@@ -48,3 +48,12 @@ def test_a_window_end_leaving_conversations_waiting_writes_one_tick_instead_of_a
     (tick,) = shard.take_records()
     assert tick[0] == "tick" and sorted(tick[2]) == sorted(keys)
     assert spike.window_input([tick])[1] == views
+
+
+def test_the_modelled_queue_takes_the_typing_signals_the_aggregator_sends_while_a_customer_waits():
+    """`BurstsQueue.send_typing` (aggregator/ports.py): every wait is shown at its first window end and refreshed every
+    TYPING_REFRESH_SECONDS, each an SQS SendMessage the spike must model and time like a burst's."""
+    result = spike.run_spike(customers=40, spread_s=5)
+
+    refreshes_at_most = 1 + int(max(60, result["buffer_seconds"]) // flush.TYPING_REFRESH_SECONDS)
+    assert result["bursts"] <= result["typing_signals"] <= result["bursts"] * refreshes_at_most
