@@ -94,14 +94,22 @@ def _per_period(points: list[tuple[float, float]], stat: str) -> dict[int, float
     return {period: statistic(values, stat) for period, values in buckets.items()}
 
 
+def _searched(expression: str) -> tuple[str, str]:
+    """The metric and the statistic of a panel's `SEARCH('{…} MetricName="M"', 'Stat', period)`."""
+    metric = SEARCH_METRIC.search(expression)
+    stat = re.search(r"'(\w+)'", expression.split(",")[-2])
+    if metric is None or stat is None:
+        raise ValueError(f"not a SEARCH expression the sandbox draws: {expression}")
+    return metric.group(1), stat.group(1)
+
+
 def panel_lines(widget: Mapping[str, Any], recorder: Recorder) -> dict[str, dict[int, float]]:
     """Each line of one declared panel -> its value per period in the replay."""
     lines: dict[str, dict[int, float]] = {}
     for entry in widget["properties"]["metrics"]:
         options = entry[-1] if isinstance(entry[-1], dict) else {}
         if "expression" in options:
-            metric = SEARCH_METRIC.search(options["expression"]).group(1)
-            stat = re.search(r"'(\w+)'", options["expression"].split(",")[-2]).group(1)
+            metric, stat = _searched(options["expression"])
             by_value: dict[str, list[tuple[float, float]]] = defaultdict(list)
             for at, name, value in recorder.samples:
                 if name.startswith(metric + "["):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Sequence
 from typing import Any
 
 _MISSING = object()
@@ -71,7 +72,7 @@ def matches(pattern: dict[str, Any], event: Any) -> bool:
     return True
 
 
-def matches_any(patterns: list[str | dict[str, Any]], event: dict[str, Any]) -> bool:
+def matches_any(patterns: Sequence[str | dict[str, Any]], event: dict[str, Any]) -> bool:
     """Lambda FilterCriteria: an event passes when any filter's pattern matches (no filters: everything passes)."""
     if not patterns:
         return True

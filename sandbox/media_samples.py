@@ -17,7 +17,14 @@ import struct
 import tempfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from av.audio.stream import AudioStream
+    from av.container import OutputContainer
+    from av.stream import Stream
+
+_StreamT = TypeVar("_StreamT", bound="Stream")
 
 MAX_SECONDS = 120
 """The longest recording generated; a larger `size_kb` pads instead of encoding minutes of audio per replay."""
@@ -93,12 +100,13 @@ def _tone(rate: int, start: int, count: int) -> list[float]:
 
 def _encode_audio(container: str, codec: str, rate: int, bitrate: int, seconds: int) -> bytes:
     import av
+    from av.audio.stream import AudioStream
     from av.codec.context import Flags
 
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / f"sample.{container}"
         with av.open(str(path), "w", format=container, options={"fflags": "+bitexact"}) as out:
-            stream = out.add_stream(codec, rate=rate, layout="mono")
+            stream = _add_stream(out, codec, AudioStream, rate=rate, layout="mono")
             stream.bit_rate = bitrate
             stream.codec_context.flags |= Flags.bitexact
             stream.codec_context.thread_count = 1
@@ -106,7 +114,15 @@ def _encode_audio(container: str, codec: str, rate: int, bitrate: int, seconds: 
         return path.read_bytes()
 
 
-def _mux_tone(out: Any, stream: Any, rate: int, seconds: int) -> None:
+def _add_stream(out: OutputContainer, codec: str, kind: type[_StreamT], **options: Any) -> _StreamT:
+    """`out.add_stream(codec)` as the kind of stream `codec` encodes (PyAV types a codec named at run time as any)."""
+    stream = out.add_stream(codec, **options)
+    if not isinstance(stream, kind):
+        raise ValueError(f"{codec} does not encode a {kind.__name__}")
+    return stream
+
+
+def _mux_tone(out: OutputContainer, stream: AudioStream, rate: int, seconds: int) -> None:
     """`seconds` of the speech-like tone into an audio stream, in tenth-of-a-second frames, then the encoder flushed."""
     import av
     import numpy as np
@@ -130,18 +146,20 @@ def _encode_video(
 ) -> bytes:
     import av
     import numpy as np
+    from av.audio.stream import AudioStream
     from av.codec.context import Flags
+    from av.video.stream import VideoStream
 
     width, height = size
     fps = 15
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / f"sample.{container}"
         with av.open(str(path), "w", format=container, options={"fflags": "+bitexact"}) as out:
-            video = out.add_stream(codec, rate=fps)
+            video = _add_stream(out, codec, VideoStream, rate=fps)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
             video.codec_context.flags |= Flags.bitexact
             video.codec_context.thread_count = 1
-            audio = out.add_stream(audio_codec, rate=audio_rate, layout="mono")
+            audio = _add_stream(out, audio_codec, AudioStream, rate=audio_rate, layout="mono")
             audio.codec_context.flags |= Flags.bitexact
             ys, xs = np.mgrid[0:height, 0:width]
             for index in range(seconds * fps):

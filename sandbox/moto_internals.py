@@ -18,7 +18,11 @@ import functools
 import socket
 import threading
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
 
 WRITTEN_FOR = "5.2.5"
 
@@ -75,14 +79,16 @@ def _remember_action_names() -> None:
     Likewise each action or attribute name is turned into snake case once (`camelcase_to_underscores`)."""
     from moto.core import responses
 
-    if not hasattr(responses.method_names_from_class, "cache_info"):
-        responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+    # These names are moto.core.utils' functions as moto.core.responses and moto.sqs.models imported them (not
+    # re-exported, hence the attr-defined ignores): replacing them in those modules is what reaches their calls.
+    if not hasattr(responses.method_names_from_class, "cache_info"):  # type: ignore[attr-defined]
+        responses.method_names_from_class = functools.cache(responses.method_names_from_class)  # type: ignore[attr-defined]
     # A pure function of a string, called for each request's action and for every attribute SQS lists of a queue.
     from moto.core import utils
     from moto.sqs import models as sqs_models
 
-    if not hasattr(responses.camelcase_to_underscores, "cache_info"):
-        responses.camelcase_to_underscores = functools.cache(utils.camelcase_to_underscores)
+    if not hasattr(responses.camelcase_to_underscores, "cache_info"):  # type: ignore[attr-defined]
+        responses.camelcase_to_underscores = functools.cache(utils.camelcase_to_underscores)  # type: ignore[attr-defined]
         sqs_models.camelcase_to_underscores = responses.camelcase_to_underscores  # type: ignore[attr-defined]
 
 
@@ -193,9 +199,11 @@ def speed_up_transactions() -> None:
         return
     import moto.dynamodb.models as models
     from moto.dynamodb.exceptions import TransactionCanceledException
+    from moto.dynamodb.models.table import Table
 
     original = models.DynamoDBBackend.transact_write_items
-    models.copy = _CopyShim()  # type: ignore[assignment]
+    # moto.dynamodb.models' own `import copy` (not exported): the module's deepcopy calls go through the shim.
+    models.copy = _CopyShim()  # type: ignore[attr-defined, assignment]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         if len(transact_items) > 100:
@@ -213,23 +221,24 @@ def speed_up_transactions() -> None:
             _skip_backup.active = False
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    models.Table.all_items = _all_items  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign, assignment]  # replacing moto's method is the point
     _speedup_installed = True
 
 
-def _all_items(table: Any) -> list[Any]:
+def _all_items(table: Table) -> list[Item]:
     """moto's `Table.all_items` in the same order, with each key's `cast_value` computed once per item.
 
     moto sorts on `(hash_key, range_key)` tuples of `DynamoType`, whose `==` and `<` compute `cast_value` (a `Decimal`
     for numbers) on every comparison: each Query and Scan costs O(N log N) of those. A key attribute's type is fixed by
     the table's schema (moto rejects an item of another type), so `DynamoType` equality is `cast_value` equality and
     `<` is `cast_value`'s `<`: sorting on the cast values, stably, orders the items exactly as moto does."""
-    items: list[Any] = []
+    items: list[Item] = []
     for hash_set in table.items.values():
         if table.range_key_attr:
             items.extend(hash_set.values())
         else:
-            items.append(hash_set)
+            # moto declares Table.items as dicts of dicts; a table without a range key maps each hash key to its Item.
+            items.append(hash_set)  # type: ignore[arg-type]
     return sorted(
         items,
         key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,

@@ -52,11 +52,11 @@ class Resource:
     """The logical name."""
     parent: str | None
     """The parent's URN (None for children of the stack)."""
-    inputs: dict
+    inputs: dict[str, Any]
     """Resolved inputs as the mock saw them (camelCase keys, as Pulumi passes them)."""
-    outputs: dict
+    outputs: dict[str, Any]
     """Inputs plus mock-generated outputs (arn, id, name, url, streamArn, ...)."""
-    aliases: tuple = ()
+    aliases: tuple[str | dict[str, Any], ...] = ()
     """What the program sent as the resource's aliases: URNs (str), or alias specs (dict: name, type, parentUrn,
     noParent; empty fields default to the resource's own) when the monitor takes specs, as the engine does."""
 
@@ -64,7 +64,7 @@ class Resource:
 @dataclass
 class ResourceGraph:
     resources: list[Resource]
-    stack_outputs: dict = field(default_factory=dict)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
 
     def by_type(self, type_token: str) -> list[Resource]:
         return [resource for resource in self.resources if resource.type == type_token]
@@ -276,8 +276,8 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self._recorded: list[Resource] = []
         self._alias_specs = alias_specs
 
-    def GetDeploymentInfo(self, request):  # noqa: N802 - the gRPC method name
-        info = super().GetDeploymentInfo(request)
+    def GetDeploymentInfo(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        info = super().GetDeploymentInfo(request)  # type: ignore[no-untyped-call]  # pulumi's MockMonitor is unannotated
         if not self._alias_specs:
             features = [f for f in info.supportedFeatures if f != resource_pb2.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS]
             del info.supportedFeatures[:]
@@ -298,11 +298,11 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         with self._lock:
             return list(self._recorded)
 
-    def RegisterResource(self, request):  # noqa: N802 - the gRPC method name
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()
+        _ensure_event_loop()  # type: ignore[no-untyped-call]  # pulumi's sync_await helper is unannotated
         inputs = rpc.deserialize_properties(request.object)
         resource_id, state = self.mocks.outputs_for(urn, request.type, request.name, inputs, request.custom)
         serialized = _sync_await(rpc.serialize_properties(state, {}))
@@ -322,7 +322,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=serialized)
 
 
-def _alias_spec(alias: Any) -> str | dict:
+def _alias_spec(alias: Any) -> str | dict[str, Any]:
     if alias.WhichOneof("alias") == "urn":
         return alias.urn
     spec = alias.spec
@@ -355,7 +355,7 @@ class _AwsMocks(pulumi.runtime.Mocks):
     def _arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT_ID if account else ''}:{resource}"
 
-    def call(self, args: pulumi.runtime.MockCallArgs):
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answers = {
             "aws:index/getCallerIdentity:getCallerIdentity": {
                 "accountId": ACCOUNT_ID,
@@ -381,10 +381,12 @@ class _AwsMocks(pulumi.runtime.Mocks):
             raise NotImplementedError(f"sandbox.program mocks do not answer {args.token}; add it to _AwsMocks.call")
         return answers[args.token], []
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         return self.outputs_for(f"urn:unknown::{args.typ}::{args.name}", args.typ, args.name, args.inputs, args.custom)
 
-    def outputs_for(self, urn: str, type_: str, name: str, inputs: dict, custom: bool) -> tuple[str, dict]:
+    def outputs_for(
+        self, urn: str, type_: str, name: str, inputs: dict[str, Any], custom: bool | None
+    ) -> tuple[str, dict[str, Any]]:
         if not custom:
             return "", {}
         state = dict(inputs)

@@ -11,6 +11,7 @@ shown by sandbox.timeline (`--text`); the faults a run injects are planned and a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -121,6 +122,7 @@ class Replay:
             for event in self.events:
                 self.schedule(event, ids.get(event.line))
             last = max(e.at for e in self.events)
+            assert self.pipeline is not None  # start() built it
             self.pipeline.run(until=START_EPOCH + last + DRAIN_SECONDS)
             if self.on_drained:
                 self.on_drained(self)
@@ -217,7 +219,7 @@ class Replay:
             if agent_said is not None:
                 # A reply to an agent line: its WhatsApp id is the one End User Messaging gave the relayed message.
                 self.pipeline.schedule(
-                    at, "whatsapp", lambda e=event, m=message_id, t=agent_said: self._replies_to_agent(e, m, t)
+                    at, "whatsapp", functools.partial(self._replies_to_agent, event, message_id, agent_said)
                 )
                 return
             message, media = trace.eum_message(
@@ -235,25 +237,26 @@ class Replay:
                     self._spoken[media.media_id] = str(event.data["transcript"])
             number = trace.eum_phone_number_id(event.phone_number_id)
             self.pipeline.schedule(
-                at, "whatsapp", lambda m=message, n=number, c=event.customer: self._customer_writes(m, n, c)
+                at, "whatsapp", functools.partial(self._customer_writes, message, number, event.customer)
             )
         elif event.type == "raw":
             self.pipeline.schedule(
-                at, "raw", lambda m=event.data["message"]: self.pipeline.publish(self.in_topic_arn, m)
+                at, "raw", functools.partial(self.pipeline.publish, self.in_topic_arn, event.data["message"])
             )
         elif event.type == "agent":
-            self.pipeline.schedule(at, "agent", lambda e=event: self._agent(e))
+            self.pipeline.schedule(at, "agent", functools.partial(self._agent, event))
         elif event.type == "end_chat":
-            self.pipeline.schedule(at, "end_chat", lambda e=event: self._end_chat(e))
+            self.pipeline.schedule(at, "end_chat", functools.partial(self._end_chat, event))
         elif event.type == "bot":
-            self.pipeline.schedule(at, "bot", lambda e=event: self._bot(e))
+            self.pipeline.schedule(at, "bot", functools.partial(self._bot, event))
         elif event.type == "template":
-            templates = self.services.fake.social.templates
-            self.pipeline.schedule(
-                at, "template", lambda e=event: templates.add(trace.waba_id(), outreach.template_of(e))
-            )
+            self.pipeline.schedule(at, "template", functools.partial(self._declare_template, event))
         elif event.type == "outreach":
-            self.pipeline.schedule(at, "outreach", lambda e=event: self._outreach(e))
+            self.pipeline.schedule(at, "outreach", functools.partial(self._outreach, event))
+
+    def _declare_template(self, event: trace.TraceEvent) -> None:
+        assert self.services is not None
+        self.services.fake.social.templates.add(trace.waba_id(), outreach.template_of(event))
 
     def _agent_texts(self) -> dict[str, str]:
         """`id` of each agent line that has one -> its text (what a customer's `reply_to` may name)."""
@@ -295,6 +298,7 @@ class Replay:
         return item["contact_id"]["S"] if item and "contact_id" in item else None
 
     def _agent(self, event: trace.TraceEvent) -> None:
+        assert self.services is not None
         contact = self._contact_for(event)
         if contact is None:
             self.skipped.append(
@@ -308,6 +312,7 @@ class Replay:
         self.services.fake.agent_message(contact, str(event.data["text"]), content_type=content_type)
 
     def _bot(self, event: trace.TraceEvent) -> None:
+        assert self.services is not None
         contact = self._contact_for(event)
         if contact is None:
             self.skipped.append(
@@ -317,6 +322,7 @@ class Replay:
         self.services.fake.bot_answer(contact, [str(chunk) for chunk in event.data["chunks"]])
 
     def _end_chat(self, event: trace.TraceEvent) -> None:
+        assert self.services is not None
         contact = self._contact_for(event)
         if contact is None:
             self.skipped.append(

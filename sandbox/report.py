@@ -134,6 +134,12 @@ class _Calls:
     def _at(self, call: Call) -> float:
         return round(call.at - self.start, 3)
 
+    @staticmethod
+    def _response(call: Call) -> dict[str, Any]:
+        """What a call that succeeded returned (only those are read)."""
+        assert call.response is not None, f"{call.operation} succeeded without a response"
+        return call.response
+
     def _contact_of(self, call: Call) -> str | None:
         return self.connection_contact.get(call.params.get("ConnectionToken", ""))
 
@@ -153,8 +159,9 @@ class _Calls:
         return burst, list(item["message_ids"])
 
     def _chat_started(self, call: Call) -> None:
-        contact_id = call.response["ContactId"]
-        self.participant_contact[call.response["ParticipantToken"]] = contact_id
+        response = self._response(call)
+        contact_id = response["ContactId"]
+        self.participant_contact[response["ParticipantToken"]] = contact_id
         self.contacts.append(
             {
                 "contact_id": contact_id,
@@ -162,14 +169,14 @@ class _Calls:
                 "started_at": self._at(call),
                 "contact_flow_id": call.params.get("ContactFlowId"),
                 "attributes": dict(call.params.get("Attributes") or {}),
-                "continued_from": call.response.get("ContinuedFromContactId"),
+                "continued_from": response.get("ContinuedFromContactId"),
                 "related_to": call.params.get("RelatedContactId"),
             }
         )
 
     def _connected(self, call: Call) -> None:
         contact_id = self.participant_contact.get(call.params.get("ParticipantToken", ""))
-        connection = (call.response.get("ConnectionCredentials") or {}).get("ConnectionToken")
+        connection = (self._response(call).get("ConnectionCredentials") or {}).get("ConnectionToken")
         if contact_id and connection:
             self.connection_contact[connection] = contact_id
 
@@ -215,7 +222,7 @@ class _Calls:
             self.connect_events.append(event)
 
     def _upload_started(self, call: Call) -> None:
-        self.attachment_names[call.response["AttachmentId"]] = (
+        self.attachment_names[self._response(call)["AttachmentId"]] = (
             call.params.get("AttachmentName", ""),
             call.params.get("ClientToken"),
             call.params.get("ContentType"),
@@ -241,7 +248,7 @@ class _Calls:
 
     def _whatsapp_message(self, call: Call) -> None:
         for entry in whatsapp_out(call, self.start):
-            error = self.refused.get((call.response or {}).get("messageId"))
+            error = self.refused.get(self._response(call).get("messageId", ""))
             if error is None:
                 self.whatsapp_sent.append(entry)
             else:

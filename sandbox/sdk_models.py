@@ -23,4 +23,4 @@ def shared_loader(search_path_string: str | None = None) -> loaders.Loader:
 
 def install() -> None:
     """From now on, every botocore session of this process takes its data loader from `shared_loader`."""
-    session.create_loader = shared_loader  # type: ignore[attr-defined]
+    session.create_loader = shared_loader

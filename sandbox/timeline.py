@@ -27,7 +27,7 @@ def _indent(text: str, prefix: str) -> str:
 def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
     """A readable, time-ordered view of one replay."""
     rows: list[tuple[float, int, str]] = []
-    seen_ids: set[str] = set()
+    seen_ids: set[str | None] = set()
     for event in events:
         if event.type == "whatsapp":
             repeat = event.data.get("id") in seen_ids

@@ -84,8 +84,10 @@ def read_trace(path: str | Path) -> list[TraceEvent]:
             continue
         try:
             data = json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise TraceError(f"line {number}: not JSON ({exc.msg})") from None
+        except ValueError as exc:  # JSON the decoder reads but Python refuses, e.g. an integer of over 4,300 digits
+            raise TraceError(f"line {number}: not JSON ({exc})") from None
         events.append(_validate(number, data))
     if not events:
         raise TraceError(f"trace {path} has no events")

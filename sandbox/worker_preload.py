@@ -143,7 +143,7 @@ def _preload() -> None:
         for name in runtime:
             importlib.import_module(name)
     finally:
-        os.environ = real  # type: ignore[assignment]  # noqa: B003 - the same mapping back
+        os.environ = real  # noqa: B003 - the same mapping back
     loaded = set(sys.modules) - loaded_before
     assert READS_ENVIRONMENT not in loaded, f"{READS_ENVIRONMENT} must be left to each worker"
 

@@ -7,6 +7,7 @@ a message sent to a mapped queue means a poll).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,8 @@ from sandbox.delivery.dead_letters import DeadLetters
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.faults import FaultPlan, worker_spec
 from sandbox.iam_check import RoleCheck
-from sandbox.lambdas import ApiCall, FunctionProcess, Invocation
+from sandbox.lambdas import FunctionProcess, Invocation
+from sandbox.sdk_events import ApiCall
 from sandbox.wiring import FunctionSpec, Wiring
 
 ASYNC_RETRY_DELAYS = (60.0, 120.0)
@@ -170,7 +172,7 @@ class AsyncDeliveryPath(DeliveryPath):
             self.scheduler.after(
                 delay,
                 f"{self.source}->{key}",
-                lambda t=self.clock.elapsed: self._invoke_async(key, event, attempt=0, first_at=t),
+                functools.partial(self._invoke_async, key, event, attempt=0, first_at=self.clock.elapsed),
             )
 
     def attempting(self, key: str, event: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ maxReceiveCount receives, and the replay lists such a message among its dead let
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler
 from sandbox.iam_check import RoleCheck
-from sandbox.lambdas import ApiCall
+from sandbox.sdk_events import ApiCall
 from sandbox.wiring import QueueSpec, Wiring
 
 SQS_POLL_DELAY = 0.05
@@ -106,7 +107,7 @@ class QueueToLambda(DeliveryPath):
                     self.scheduler.after(
                         queue.visibility_timeout_s,
                         f"visible-again->{queue_name}",
-                        lambda m=message: self._release(queue_name, m["ReceiptHandle"]),
+                        functools.partial(self._release, queue_name, message["ReceiptHandle"]),
                     )
 
     def _note_if_last_receive(self, function: str, queue: QueueSpec, message: dict[str, Any], invocation: Any) -> None:

@@ -23,7 +23,7 @@ from sandbox.delivery.functions import DeliveryPath, Functions
 from sandbox.delivery.scheduler import Scheduler, iso
 from sandbox.faults import FaultPlan
 from sandbox.iam_check import RoleCheck
-from sandbox.lambdas import ApiCall
+from sandbox.sdk_events import ApiCall
 from sandbox.wiring import StreamMapping, Wiring
 
 STREAM_RETRY_DELAY = 1.0

@@ -212,7 +212,9 @@ class Chats:
                 at, contact.contact_id, participant.role, "text", message_id, content_type="text/plain", content=content
             )
         )
-        parts = [(chunk, {"MessageCompleted": False, "ChunkNumber": n}) for n, chunk in enumerate(chunks, start=1)]
+        parts: list[tuple[str, dict[str, Any]]] = [
+            (chunk, {"MessageCompleted": False, "ChunkNumber": n}) for n, chunk in enumerate(chunks, start=1)
+        ]
         for text, metadata in [*parts, (content, {"MessageCompleted": True})]:
             body = {
                 "AbsoluteTime": iso8601(at),

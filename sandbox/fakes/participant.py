@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 from sandbox.fakes.chat import EVENT, PARTICIPANT_JOINED, TYPING, Attachment, Chats, Contact, Participant
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.records import Ids, copy, iso8601
-from sandbox.fakes.rest_json import ApiError
+from sandbox.fakes.rest_json import ApiError, Headers
 
 EVENT_TYPES = frozenset(
     EVENT + name for name in ("typing", "connection.acknowledged", "message.delivered", "message.read")
@@ -290,7 +290,9 @@ class ParticipantBackend:
             if connection.contact_id == contact_id:
                 del self.connections[token]
 
-    def serve_presigned(self, method: str, target: str, headers: Mapping[str, str], body: bytes, now: float):
+    def serve_presigned(
+        self, method: str, target: str, headers: Headers, body: bytes, now: float
+    ) -> tuple[int, dict[str, str], bytes]:
         """The S3 side of the attachment URLs this fake hands out: (status, headers, body)."""
         split = urlsplit(target)
         signature = parse_qs(split.query).get("X-Amz-Signature", [""])[0]
@@ -332,7 +334,7 @@ class ParticipantBackend:
         return contact, participant
 
     @staticmethod
-    def _replay(contact: Contact, participant: Participant, operation: str, token: str | None) -> dict | None:
+    def _replay(contact: Contact, participant: Participant, operation: str, token: str | None) -> dict[str, Any] | None:
         if not token:
             return None
         previous = contact.sent_tokens.get((participant.participant_id, operation, token))
@@ -340,7 +342,7 @@ class ParticipantBackend:
 
     @staticmethod
     def _remember(
-        contact: Contact, participant: Participant, operation: str, token: str | None, response: dict
+        contact: Contact, participant: Participant, operation: str, token: str | None, response: dict[str, Any]
     ) -> dict[str, Any]:
         if token:
             contact.sent_tokens[(participant.participant_id, operation, token)] = copy(response)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
@@ -33,6 +33,15 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+
+class Headers(Protocol):
+    """A request's headers: a mapping, or the `email.message.Message` http.server parses them into, whose `get`
+    ignores the name's case as HTTP does."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ class RestJsonRouter:
         route: Route,
         labels: Mapping[str, str],
         query: Mapping[str, list[str]],
-        headers: Mapping[str, str],
+        headers: Headers,
         body: bytes,
     ) -> dict[str, Any]:
         """The operation's input as botocore's caller wrote it (member names; blobs as bytes, timestamps as datetimes)."""

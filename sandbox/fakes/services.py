@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ from sandbox.fakes.chat import ChatItem, Chats, ContactView
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.participant import CONNECTION_TTL_SECONDS, MAX_ATTACHMENT_BYTES, ParticipantBackend
 from sandbox.fakes.records import Call, Fault, Ids, Published
-from sandbox.fakes.rest_json import ApiError, MissingParameters, RestJsonRouter, error_response
+from sandbox.fakes.rest_json import ApiError, Headers, MissingParameters, RestJsonRouter, error_response
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
 from sandbox.fakes.transcribe import TranscribeBackend
 from sandbox.fakes.transport import Reachable, requests_put
@@ -297,7 +297,7 @@ class FakeServices(Reachable):
     # ---------------------------------------------------------------- dispatch
 
     def _handle_http(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self, method: str, target: str, headers: Headers, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         if urlsplit(target).path.startswith("/_fake/"):
             with self._lock:

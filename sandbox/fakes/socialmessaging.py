@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sandbox.fakes.records import Ids
 from sandbox.fakes.rest_json import ApiError
@@ -117,7 +117,7 @@ def _check_interactive(interactive: Mapping[str, Any]) -> None:
     in all, row `title` at most 24 characters, `description` at most 72, the `button` label at most 20, body at most
     4,096. Other interactive types (flows, products, CTA URL) are not modelled and are refused."""
 
-    def refuse(why: str) -> None:
+    def refuse(why: str) -> NoReturn:
         raise ApiError("InvalidParametersException", f"interactive message: {why}")
 
     kind, action = interactive.get("type"), interactive.get("action")
@@ -295,6 +295,7 @@ class SocialMessagingBackend:
         if url_target is not None:
             self._put_presigned(url_target["url"], url_target["headers"], data)
         else:
+            assert file_target is not None  # without metadataOnly, one destination is required above
             key = media_object_key(file_target["key"], media_id, mime_type)
             self._s3_call("put_object", Bucket=file_target["bucketName"], Key=key, Body=data, ContentType=mime_type)
         return answer

@@ -139,7 +139,7 @@ class TranscribeBackend:
             name=name,
             media_uri=uri,
             media_format=media_format,
-            languages=options if identify else [language],
+            languages=options if identify else [language] if language else [],
             identify=identify,
             output_bucket=output_bucket,
             output_key=output_key,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from sandbox.fakes.rest_json import ApiError, error_response
+from sandbox.fakes.rest_json import ApiError, Headers, error_response
 
 SHUTDOWN_POLL_SECONDS = 0.02
 """How often the serving thread looks whether `stop()` asked it to end (socketserver's default, 0.5 s, made every
@@ -99,7 +99,7 @@ class Reachable:
         self._base_url: str | None = None
 
     def _handle_http(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+        self, method: str, target: str, headers: Headers, body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         raise NotImplementedError
 
