@@ -42,7 +42,8 @@ class SandboxStack:
 
 def program() -> tuple[dict[str, Any], dict[str, str], Any]:
     """The sandbox stack's outputs, its namespaced config and its resource graph."""
-    from sandbox.program import run_program, stack_config
+    from sandbox.program import run_program
+    from sandbox.stack_files import stack_config
 
     graph = run_program(dict(CONFIG), stack="sandbox")
     return dict(graph.stack_outputs), stack_config(CONFIG, "whatsapp-buffer", stack="sandbox"), graph

@@ -8,7 +8,7 @@ import math
 import yaml
 
 from sandbox.live_chat import chat
-from sandbox.program import SAMPLE_STACK_FILE
+from sandbox.stack_files import SAMPLE_STACK_FILE
 from whatsapp_buffer.settings import SETTINGS
 
 DEFAULTS = {setting.key: setting.default for setting in SETTINGS}

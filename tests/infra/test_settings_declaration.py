@@ -17,7 +17,7 @@ from infra_helpers import env, function
 
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
 from components.stack_config import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
-from sandbox.program import PROJECT_DIR, stack_config
+from sandbox.stack_files import PROJECT_DIR, stack_config
 from whatsapp_buffer import environment
 from whatsapp_buffer import settings as declared
 from whatsapp_buffer.settings import IdMap

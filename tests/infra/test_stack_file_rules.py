@@ -23,14 +23,8 @@ import pytest
 from infra_helpers import env, function
 
 from components.stack_config import SETTINGS, ConfigError, Integer, Ref, parse_settings
-from sandbox.program import (
-    SAMPLE_STACK_FILE,
-    StackConfigError,
-    parse_key,
-    run_program,
-    stack_config,
-    stack_file_config,
-)
+from sandbox.program import run_program
+from sandbox.stack_files import SAMPLE_STACK_FILE, StackConfigError, parse_key, stack_config, stack_file_config
 
 PROJECT = "whatsapp-buffer"
 README = Path(__file__).resolve().parents[2] / "README.md"
