@@ -35,6 +35,9 @@ LANGUAGE_CODES = frozenset(_START.members["LanguageCode"].enum)
 JOB_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
 TURNAROUND_SECONDS = 10.0
 ACCOUNT = "123456789012"
+IDENTIFIED_WITHOUT_OPTIONS = "en-US"
+"""What an identification job with no LanguageOptions reports as spoken: Transcribe then picks among every language
+it supports (IdentifyLanguage: the options only "restrict" it); the fake cannot listen, so it names this one."""
 UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you have read permission and try your request again."
 
 _ERROR_SHAPE = ShapeResolver(
@@ -71,7 +74,8 @@ class Job:
             job["MediaFormat"] = self.media_format
         if self.identify:
             job["IdentifyLanguage"] = True
-            job["LanguageOptions"] = list(self.languages)
+            if self.languages:
+                job["LanguageOptions"] = list(self.languages)
         if self.language_code:
             job["LanguageCode"] = self.language_code
         if self.status == "COMPLETED":
@@ -188,7 +192,7 @@ class TranscribeBackend:
             job.status, job.failure = "FAILED", UNREADABLE
             return
         if job.identify and not job.language_code:
-            job.language_code = job.languages[0]
+            job.language_code = job.languages[0] if job.languages else IDENTIFIED_WITHOUT_OPTIONS
         document = {
             "jobName": job.name,
             "accountId": ACCOUNT,

@@ -96,6 +96,21 @@ def test_language_identification_takes_two_or_more_options(transcribe):
     _start(transcribe, IdentifyLanguage=True, LanguageOptions=["en-US", "es-US"])
 
 
+def test_language_identification_without_options_picks_among_every_language_and_completes(aws, transcribe):
+    """IdentifyLanguage: "you can optionally include a list of language codes, using LanguageOptions"; "Including
+    LanguageOptions restricts IdentifyLanguage to only the language options that you specify". LanguageOptions: "If
+    you're unsure what languages are present, do not include this parameter." So a job without options is valid and
+    names the language it identified."""
+    assert "you can optionally include a list of language codes" in _doc("IdentifyLanguage")
+    assert "If you're unsure what languages are present, do not include this parameter" in _doc("LanguageOptions")
+    started = _start(transcribe, IdentifyLanguage=True)["TranscriptionJob"]
+    assert "LanguageOptions" not in started
+    aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
+    job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
+    assert job["TranscriptionJobStatus"] == "COMPLETED"
+    assert job["LanguageCode"] in fake_transcribe.LANGUAGE_CODES
+
+
 def test_wav_is_a_media_format_and_whatsapps_aac_is_not_so_the_bridge_sends_its_wav():
     """MediaFormat enum: mp3, mp4, wav, flac, ogg, amr, webm, m4a. WhatsApp's AAC audio (audio/aac) is not among
     them; the converted WAV always is."""
