@@ -46,7 +46,7 @@ def _machine() -> dict[str, Any]:
 
 
 def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
-    from bench import aggregator_cost, coldstart, media, plot, quality, scale, spike
+    from bench import aggregator_cost, coldstart, media, plot, quality, scale, spike, traces
 
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d"), "machine": _machine(), "timings_s": {}}
 
@@ -78,7 +78,7 @@ def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
             ),
         )
     if "sweep" in sections:
-        small = quality.traces.conversations(**quality.SWEEP_SANDBOX_TRACE)
+        small = traces.conversations(**quality.SWEEP_SANDBOX_TRACE)
 
         def sandbox_points() -> dict[tuple[int, int], dict[str, Any]]:
             points = {}
@@ -120,7 +120,7 @@ def run_sections(sections: list[str], *, quick: bool = False) -> dict[str, Any]:
             results["sweep"],
             SWEEP_PNG,
             title_note=(
-                f"lines: model on the main trace ({len(main)} messages, {len(quality.traces.true_bursts(main))} true "
+                f"lines: model on the main trace ({len(main)} messages, {len(traces.true_bursts(main))} true "
                 f"bursts); red circle: sandbox replay of that trace"
             ),
             main_messages=len(main),

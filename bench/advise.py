@@ -132,7 +132,9 @@ def lines(a: dict[str, Any]) -> list[str]:
     return out
 
 
-def advise_table(table_name: str, budget: float | None = None, *, region: str | None = None, client: Any = None):
+def advise_table(
+    table_name: str, budget: float | None = None, *, region: str | None = None, client: Any = None
+) -> dict[str, Any]:
     """`advise` on the message times of a deployed stack's raw table, read as `python -m bench timings` reads them."""
     lines = timings.read_table(table_name, region=region, client=client)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8") as trace:

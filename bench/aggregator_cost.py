@@ -87,6 +87,7 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
     from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
     from whatsapp_buffer.adapters.raw_table import RawTable
     from whatsapp_buffer.aggregator import flush as aggregator
+    from whatsapp_buffer.observability import logger
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = LoopbackMotoServer()
@@ -119,7 +120,7 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
         service = aggregator.Aggregator(
             store=store, queue=BurstsFifoQueue(queue_url, sqs), policy=POLICY, now=lambda: now
         )
-        aggregator.logger.setLevel("WARNING")
+        logger.setLevel("WARNING")
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # Powertools flushes EMF every 100 metrics
             sent = service.end_window([b[0].conversation for b in bursts])

@@ -391,10 +391,10 @@ class SecondaryIndex:
         one to delete it when its index key is removed; one when only projected attributes change; none when the
         item is in the index neither before nor after. Each write is sized by the index item, rounded up to 1 KB."""
         old, new = self.entry(before, table_key), self.entry(after, table_key)
-        if old is None and new is None:
-            return 0.0
-        if old is None or new is None:
-            return write_units(item_size(old if new is None else new))
+        if new is None:
+            return 0.0 if old is None else write_units(item_size(old))
+        if old is None:
+            return write_units(item_size(new))
         if any(old[k] != new[k] for k in self.keys):
             return write_units(item_size(old)) + write_units(item_size(new))
         return write_units(item_size(new)) if old != new else 0.0
@@ -416,7 +416,8 @@ class Shadow:
 
     def _key(self, table: str, key: Mapping[str, Any]) -> tuple[str, str]:
         hash_key, range_key = self.keys.get(table) or (sorted(key)[0], None)
-        return json.dumps(key.get(hash_key), sort_keys=True), json.dumps(key.get(range_key), sort_keys=True)
+        range_value = key.get(range_key) if range_key is not None else None
+        return json.dumps(key.get(hash_key), sort_keys=True), json.dumps(range_value, sort_keys=True)
 
     def _stored(self, table: str, key: Mapping[str, Any]) -> _Stored | None:
         h, r = self._key(table, key)

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench import traces
 from sandbox import faults, trace, verify
@@ -28,7 +29,7 @@ def fault_trace(messages: int, seed: int) -> list[trace.TraceEvent]:
     customers = max(1, messages // 14)
     lines = [m.to_line() for m in traces.conversations(customers=customers, bursts_per_customer=(3, 5), seed=seed)]
     lines = lines[:messages]
-    last_of_burst: dict[str, dict] = {}
+    last_of_burst: dict[str, dict[str, Any]] = {}
     for line in lines:
         last_of_burst[line["burst"]] = line
     for burst, line in last_of_burst.items():
@@ -39,7 +40,7 @@ def fault_trace(messages: int, seed: int) -> list[trace.TraceEvent]:
     return sorted(events, key=lambda e: (e.at, e.line))
 
 
-def run(mixes: list[str], messages: int, seed: int, rate: float) -> list[dict]:
+def run(mixes: list[str], messages: int, seed: int, rate: float) -> list[dict[str, Any]]:
     events = fault_trace(messages, seed)
     rows = []
     for mix in mixes:
@@ -48,15 +49,17 @@ def run(mixes: list[str], messages: int, seed: int, rate: float) -> list[dict]:
         rep = Replay(events, faults=plan)
         transcript = rep.run()
         result = verify.audit(events, transcript)
+        pipeline = rep.pipeline
+        assert pipeline is not None  # the replay ran
         rows.append(
             {
                 "mix": mix,
                 "date": time.strftime("%Y-%m-%d"),
                 **result.as_dict(),
                 "max_delay_s": max_delay(transcript),
-                "sns_duplicates": rep.pipeline.sns_duplicates,
-                "stream_batches_dropped": rep.pipeline.stream.dropped,
-                "failed_invocations": sum(1 for i in rep.pipeline.invocations if not i.ok),
+                "sns_duplicates": pipeline.sns_duplicates,
+                "stream_batches_dropped": pipeline.stream.dropped,
+                "failed_invocations": sum(1 for i in pipeline.invocations if not i.ok),
                 "wall_seconds": round(time.perf_counter() - started, 1),
             }
         )
@@ -64,7 +67,7 @@ def run(mixes: list[str], messages: int, seed: int, rate: float) -> list[dict]:
     return rows
 
 
-def max_delay(transcript: dict) -> float | None:
+def max_delay(transcript: dict[str, Any]) -> float | None:
     """The longest time from a message reaching the bridge (stored by ingest) to its first Connect message, in s."""
     shown: dict[str, float] = {}
     for item in transcript["connect"]:
@@ -92,7 +95,7 @@ _COLUMNS = (
 )
 
 
-def _row(row: dict) -> str:
+def _row(row: dict[str, Any]) -> str:
     return "  ".join(f"{str(row[c]):>{max(len(c), 6)}}" for c in _COLUMNS)
 
 
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if promised else 1
 
 
-def merged(rows: list[dict], messages: int, seed: int, rate: float) -> dict:
+def merged(rows: list[dict[str, Any]], messages: int, seed: int, rate: float) -> dict[str, Any]:
     """faults.json with `rows` in place of the same mixes' earlier rows (each row carries its date), so running one
     mix (`--mix stream-drop`) keeps the others; a different trace or rate starts the file afresh."""
     head = {"messages": messages, "seed": seed, "rate": rate}
@@ -127,7 +130,7 @@ def merged(rows: list[dict], messages: int, seed: int, rate: float) -> dict:
     return {**head, "rows": combined}
 
 
-def kept(row: dict) -> bool:
+def kept(row: dict[str, Any]) -> bool:
     """Customer messages: none lost, duplicated or reordered. Agent replies: none lost, none duplicated, except that
     WhatsApp's send API has no idempotency key, so an outbound Lambda killed between WhatsApp accepting a reply and
     recording it resends that reply on retry (only mixes with Lambda timeouts can do that; docs/faults.md says so)."""

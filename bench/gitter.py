@@ -45,7 +45,7 @@ class Dialog:
 
 def parse_room(room: str, text: str) -> list[Dialog]:
     dialogs: list[Dialog] = []
-    current: list[list] = []
+    current: list[list[Any]] = []
 
     def close() -> None:
         if current:

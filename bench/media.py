@@ -158,6 +158,7 @@ def _replay_latency(turnaround: float, customers: int, voice: bool) -> dict[str,
     first_at: dict[str, float] = {}
     for message in transcript["connect"]:
         first_at.setdefault(message["customer"], message["at"])
+    assert replay.wiring is not None and replay.services is not None  # the replay ran
     wait_limit = float(InboundSettings.from_env(replay.wiring.functions["inbound"].env).transcript_wait_seconds)
     # Jobs start in the order the voice notes were stored, one per customer.
     jobs = sorted(replay.services.fake.transcribe.jobs.values(), key=lambda job: job.created_at)

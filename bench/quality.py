@@ -19,11 +19,11 @@ END_OF_TURN = "fixed"
 its figures stay comparable run to run; the current defaults are measured on real timing (`bench.real_timing`)."""
 MAX_WAIT_SECONDS = _DEFAULTS["maxWaitSeconds"]
 MAX_MESSAGES = _DEFAULTS["maxMessages"]
-MAIN_TRACE = {"customers": 80, "seed": 8}
-FOUR_TRACE = {"customers": 15, "seed": 4, "sizes": {4: 1}}
+MAIN_TRACE: dict[str, Any] = {"customers": 80, "seed": 8}
+FOUR_TRACE: dict[str, Any] = {"customers": 15, "seed": 4, "sizes": {4: 1}}
 SWEEP_BUFFERS = (5, 10, 20, 30)
 SWEEP_WINDOWS = (1, 2, 5)
-SWEEP_SANDBOX_TRACE = {"customers": 12, "seed": 12}
+SWEEP_SANDBOX_TRACE: dict[str, Any] = {"customers": 12, "seed": 12}
 SWEEP_SANDBOX_POINTS = tuple((b, w) for b in SWEEP_BUFFERS for w in SWEEP_WINDOWS if w <= b)
 """Grid points also replayed through the sandbox (a smaller trace, to fit the time budget), for the dollar table."""
 SWEEP_QUICK_POINTS = ((20, 1), (20, 2), (20, 5))
@@ -57,9 +57,9 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
     ours = metrics.deliveries_from_transcript(run.transcript)
     model = debounce_model.debounce_deliveries(messages, policy(buffer_seconds, window_seconds))
     usage = run.meter.finish(run.transcript)
-    assert run.meter.calls_seen == sum(run.replay.pipeline.api_calls.values()), (
-        "the meter saw other calls than api_calls"
-    )
+    pipeline = run.replay.pipeline
+    assert pipeline is not None  # the replay ran
+    assert run.meter.calls_seen == sum(pipeline.api_calls.values()), "the meter saw other calls than api_calls"
     return {
         "trace": {
             "name": name,

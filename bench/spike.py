@@ -17,7 +17,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.ingest.accept import cue_of_message
 from whatsapp_buffer.model import Burst, Conversation, InboundMessage, TypingSignal
+from whatsapp_buffer.observability import logger
 
 LATENCY_S = {
     "read_control": 0.004,
@@ -125,7 +126,7 @@ class ModelledShard:
         with self._lock:
             return self.controls.get(conversation.key, _Control()).view()
 
-    def write_tick(self, anchor: Conversation, listed: dict[str, list[Any] | None], now: float) -> int:
+    def write_tick(self, anchor: Conversation, listed: Mapping[str, list[Any] | None], now: float) -> int:
         chunks = tick_chunks(listed)
         for chunk in chunks:
             self._wait("write_tick")
@@ -152,7 +153,15 @@ class ModelledShard:
     def mark_sent(self, conversation: Conversation, messages: Iterable[BufferedMessage], burst_id: str) -> None:
         self._transition(conversation, messages, burst_id, "mark_sent", SENT)
 
-    def _transition(self, conversation, messages, burst_id, call, status, claimed_at=None) -> None:  # noqa: ANN001 - RawTable's
+    def _transition(
+        self,
+        conversation: Conversation,
+        messages: Iterable[BufferedMessage],
+        burst_id: str,
+        call: str,
+        status: str,
+        claimed_at: float | None = None,
+    ) -> None:
         """One conditional UpdateItem per message, in burst order, as the raw table adapter writes them."""
         ordered = list(messages)
         for index, message in enumerate(ordered):
@@ -259,8 +268,8 @@ def run_spike(
         policy=policy,
         now=lambda: virtual["now"],
     )
-    level = flush.logger.log_level
-    flush.logger.setLevel("WARNING")  # restored below: the Logger is the functions' one, shared by everything
+    level = logger.log_level
+    logger.setLevel("WARNING")  # restored below: the Logger is the functions' one, shared by everything
     saved, flush.FLUSH_CONCURRENCY = flush.FLUSH_CONCURRENCY, concurrency
     pending_records: dict[int, list[tuple[str, str, Any]]] = {}
     flushed_at: dict[str, float] = {}
@@ -292,7 +301,7 @@ def run_spike(
             window += 1
     finally:
         flush.FLUSH_CONCURRENCY = saved
-        flush.logger.setLevel(level)
+        logger.setLevel(level)
     latencies = sorted(flushed_at[k] - last_of[k] for k in flushed_at)
     per_due = [took / due for _, due, took in durations if due]
     busiest = max(durations, key=lambda d: d[2])
