@@ -12,7 +12,9 @@ import time
 from typing import Any
 
 from whatsapp_buffer.aggregator import debounce, merge
+from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.buffer_policy import BufferPolicy
+from whatsapp_buffer.end_of_turn import Cue
 from whatsapp_buffer.model import Conversation, InboundMessage
 
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
@@ -160,9 +162,10 @@ def handler_throughput(conversations: int = 100) -> dict[str, Any]:
 
 
 def state_views(keys: list[str]) -> dict[str, list[Any]]:
-    """Each conversation's control image as its records carry it: pending, two arrival times to the microsecond and
-    the control item's version (a conversation's thousandth write)."""
-    return {key: [8, T0 + 100.123456, T0 + 61.654321, 1000] for key in keys}
+    """Each conversation's control image as its records carry it (`ControlView.as_view`): pending, three arrival times
+    to the microsecond, the control item's version (a conversation's thousandth write) and the latest message's cue."""
+    view = ControlView(8, T0 + 100.123456, T0 + 61.654321, 1000, Cue.PLAIN, T0 + 97.654321).as_view()
+    return {key: list(view) for key in keys}
 
 
 def state_size(conversations: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import fields
 
 from bench import aggregator_cost, coldstart
 
@@ -15,6 +16,15 @@ def test_window_state_size_is_the_json_of_the_keys_and_their_control_images_and_
     keys = [aggregator_cost._conversation(i).key for i in range(1_000)]
     assert small["bytes"] == len(json.dumps(window_state(keys, aggregator_cost.state_views(keys))).encode())
     assert 9.9 < large["bytes"] / small["bytes"] < 10.1
+
+
+def test_the_window_state_is_sized_with_every_field_the_runtimes_control_image_carries():
+    """The state holds `ControlView.as_view()` per conversation: an image with fewer fields understates the size."""
+    from whatsapp_buffer.aggregator.debounce import ControlView
+
+    (view,) = aggregator_cost.state_views(["CONV#1#2"]).values()
+    assert len(view) == len(fields(ControlView))
+    assert ControlView.from_view(view).as_view() == view
 
 
 def test_pure_throughput_flushes_every_due_conversation():
