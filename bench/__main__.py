@@ -286,6 +286,11 @@ def table(results: dict[str, Any]) -> str:
         lines.append(
             f"  conversations per shard-window before the 1 MB limit: ~{_fmt(a['max_conversations_per_shard_window'])}"
         )
+        tick = a["tick"]
+        lines.append(
+            f"  one tick leaving {_fmt(tick['conversations'])} conversations waiting: {_fmt(tick['wru'])} WRU in "
+            f"{tick['items']} item(s), {tick['conversations_per_wru']} conversations per WRU"
+        )
     if "spike" in results:
         from bench import spike
 

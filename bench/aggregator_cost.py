@@ -184,6 +184,32 @@ def state_size(conversations: int) -> dict[str, Any]:
     }
 
 
+def tick_write_units(conversations: int) -> dict[str, Any]:
+    """Write units of the tick a window end writes when it leaves `conversations` waiting: the items exactly as
+    `RawTable.write_tick` builds them (each conversation with its image), priced as `bench/cost.py` prices a PutItem."""
+    from bench.cost import item_size, write_units
+    from whatsapp_buffer.adapters.raw_table import RawTable
+
+    items: list[dict[str, Any]] = []
+
+    class _Kept:
+        """A DynamoDB client that keeps what it is asked to put."""
+
+        def put_item(self, **request: Any) -> dict[str, Any]:
+            items.append(request["Item"])
+            return {}
+
+    keys = [_conversation(i).key for i in range(conversations)]
+    RawTable("bench-raw", _Kept()).write_tick(_conversation(0), state_views(keys), T0 + 100)
+    units = sum(write_units(item_size(item)) for item in items)
+    return {
+        "conversations": conversations,
+        "items": len(items),
+        "wru": units,
+        "conversations_per_wru": round(conversations / units, 1),
+    }
+
+
 def run() -> dict[str, Any]:
     sizes = [state_size(n) for n in (1_000, 10_000)]
     per = sizes[-1]["bytes_per_conversation"]
@@ -192,4 +218,5 @@ def run() -> dict[str, Any]:
         "handler_moto": handler_throughput(),
         "state": sizes,
         "max_conversations_per_shard_window": int(LAMBDA_STATE_LIMIT // per),
+        "tick": tick_write_units(1_000),
     }

@@ -13,7 +13,7 @@ RUSH_WINDOW = 60.0
 def run(customers: int = CUSTOMERS) -> dict[str, Any]:
     messages = traces.rush(customers=customers, window=RUSH_WINDOW)
     with sandbox_run.MemorySampler() as memory:
-        # At the stack's declared defaults, like the quality section.
+        # At the synthetic trace's point (20 s, endOfTurn fixed, windowSeconds 1), like the quality section.
         overrides = quality.overrides(quality.BUFFER_SECONDS, quality.WINDOW_SECONDS)
         run = sandbox_run.replay("rush", messages, overrides)
     transcript = run.transcript

@@ -50,3 +50,12 @@ def test_package_holds_the_runtime_sources_and_no_bytecode(monkeypatch, tmp_path
     result = coldstart.package()
     assert result["files"] == 1 and result["uncompressed_bytes"] == 6
     assert captured["archive"].namelist() == ["whatsapp_buffer/model.py"]
+
+
+def test_a_tick_leaving_a_thousand_conversations_waiting_is_one_item_priced_far_below_a_write_each():
+    """docs/architecture.md: a window end that leaves conversations waiting writes one tick PutItem (1 WRU per started
+    KB) instead of one UpdateItem per waiting conversation; the bench prices the item write_tick really builds."""
+    tick = aggregator_cost.tick_write_units(1_000)
+
+    assert tick["items"] == 1
+    assert 10 < tick["conversations_per_wru"] < 30
