@@ -330,12 +330,18 @@ def whatsapp_out(call: Any, start: float) -> list[dict[str, Any]]:
     return [entry]
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 burst`, `2 bursts`, `0 replies`: a count with its noun in the right number."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def summary(transcript: dict[str, Any]) -> str:
     """The one line a replay prints on stderr."""
     stats = transcript["stats"]
     return (
-        f"replayed {stats['whatsapp_in']} WhatsApp messages in {stats['virtual_seconds']:.0f} s of virtual time "
-        f"({stats['wall_seconds']:.1f} s wall): {stats['bursts']} bursts -> {stats['connect_messages']} Connect messages "
-        f"in {stats['contacts']} chats, {stats['whatsapp_out']} replies out, {stats['duplicates_dropped']} duplicates "
-        f"dropped, {stats['rejected']} rejected"
+        f"replayed {counted(stats['whatsapp_in'], 'WhatsApp message')} in {stats['virtual_seconds']:.0f} s of virtual "
+        f"time ({stats['wall_seconds']:.1f} s wall): {counted(stats['bursts'], 'burst')} -> "
+        f"{counted(stats['connect_messages'], 'Connect message')} in {counted(stats['contacts'], 'chat')}, "
+        f"{counted(stats['whatsapp_out'], 'reply', 'replies')} out, "
+        f"{counted(stats['duplicates_dropped'], 'duplicate')} dropped, {stats['rejected']} rejected"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.report import counted
 from sandbox.trace import TraceEvent
 
 _WIDTH = 72
@@ -66,9 +67,10 @@ def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
     stats = transcript.get("stats", {})
     lines += [
         "─" * _WIDTH,
-        f"{stats.get('whatsapp_in', 0)} WhatsApp messages in → {stats.get('connect_messages', 0)} Connect messages "
-        f"({stats.get('bursts', 0)} bursts, {stats.get('contacts', 0)} chats); "
-        f"{stats.get('duplicates_dropped', 0)} duplicates dropped, {stats.get('rejected', 0)} rejected; "
-        f"{stats.get('whatsapp_out', 0)} replies out.",
+        f"{counted(stats.get('whatsapp_in', 0), 'WhatsApp message')} in → "
+        f"{counted(stats.get('connect_messages', 0), 'Connect message')} "
+        f"({counted(stats.get('bursts', 0), 'burst')}, {counted(stats.get('contacts', 0), 'chat')}); "
+        f"{counted(stats.get('duplicates_dropped', 0), 'duplicate')} dropped, {stats.get('rejected', 0)} rejected; "
+        f"{counted(stats.get('whatsapp_out', 0), 'reply', 'replies')} out.",
     ]
     return "\n".join(lines)
