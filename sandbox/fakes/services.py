@@ -11,6 +11,7 @@ More: docs/sandbox.md#the-fakes-rules-and-their-sources.
 
 from __future__ import annotations
 
+import operator
 import random
 import threading
 from collections.abc import Callable, Iterable
@@ -46,6 +47,40 @@ _VALIDATION_ERROR = {
     PARTICIPANT: "ValidationException",
     SOCIAL: "ValidationException",
 }
+
+SERVED: dict[tuple[str, str], str] = {
+    (CONNECT, "StartChatContact"): "connect.start_chat_contact",
+    (CONNECT, "StartContactStreaming"): "connect.start_contact_streaming",
+    (CONNECT, "StopContactStreaming"): "connect.stop_contact_streaming",
+    (CONNECT, "StopContact"): "connect.stop_contact",
+    (CONNECT, "UpdateContactAttributes"): "connect.update_contact_attributes",
+    (CONNECT, "DescribeInstance"): "connect.describe_instance",
+    (CONNECT, "DescribeContactFlow"): "connect.describe_contact_flow",
+    (CONNECT, "ListInstanceStorageConfigs"): "connect.list_instance_storage_configs",
+    (CONNECT, "DescribeInstanceAttribute"): "connect.describe_instance_attribute",
+    (CONNECT, "ListLambdaFunctions"): "connect.list_lambda_functions",
+    (PARTICIPANT, "CreateParticipantConnection"): "participant.create_participant_connection",
+    (PARTICIPANT, "SendMessage"): "participant.send_message",
+    (PARTICIPANT, "SendEvent"): "participant.send_event",
+    (PARTICIPANT, "StartAttachmentUpload"): "participant.start_attachment_upload",
+    (PARTICIPANT, "CompleteAttachmentUpload"): "participant.complete_attachment_upload",
+    (PARTICIPANT, "GetAttachment"): "participant.get_attachment",
+    (PARTICIPANT, "DisconnectParticipant"): "participant.disconnect_participant",
+    (SOCIAL, "SendWhatsAppMessage"): "social.send_whatsapp_message",
+    (SOCIAL, "GetWhatsAppMessageMedia"): "social.get_whatsapp_message_media",
+    (SOCIAL, "PostWhatsAppMessageMedia"): "social.post_whatsapp_message_media",
+    (
+        SOCIAL,
+        "GetLinkedWhatsAppBusinessAccountPhoneNumber",
+    ): "social.templates.get_linked_whatsapp_business_account_phone_number",
+    (SOCIAL, "GetLinkedWhatsAppBusinessAccount"): "social.templates.get_linked_whatsapp_business_account",
+    (SOCIAL, "ListLinkedWhatsAppBusinessAccounts"): "social.templates.list_linked_whatsapp_business_accounts",
+    (SOCIAL, "ListWhatsAppMessageTemplates"): "social.templates.list_whatsapp_message_templates",
+    (SOCIAL, "GetWhatsAppMessageTemplate"): "social.templates.get_whatsapp_message_template",
+    (TRANSCRIBE, "StartTranscriptionJob"): "transcribe.start_transcription_job",
+    (TRANSCRIBE, "GetTranscriptionJob"): "transcribe.get_transcription_job",
+}
+"""The operations the fake serves: (service, operation) -> the backend method that answers it (attribute path)."""
 
 
 class FakeServices(Reachable):
@@ -112,38 +147,7 @@ class FakeServices(Reachable):
         self.transcribe = TranscribeBackend(s3_client)
         self._on_status = on_status
         self._operations: dict[tuple[str, str], Callable[[dict[str, Any], float], Any]] = {
-            (CONNECT, "StartChatContact"): self.connect.start_chat_contact,
-            (CONNECT, "StartContactStreaming"): self.connect.start_contact_streaming,
-            (CONNECT, "StopContactStreaming"): self.connect.stop_contact_streaming,
-            (CONNECT, "StopContact"): self.connect.stop_contact,
-            (CONNECT, "UpdateContactAttributes"): self.connect.update_contact_attributes,
-            (CONNECT, "DescribeInstance"): self.connect.describe_instance,
-            (CONNECT, "DescribeContactFlow"): self.connect.describe_contact_flow,
-            (CONNECT, "ListInstanceStorageConfigs"): self.connect.list_instance_storage_configs,
-            (CONNECT, "DescribeInstanceAttribute"): self.connect.describe_instance_attribute,
-            (CONNECT, "ListLambdaFunctions"): self.connect.list_lambda_functions,
-            (PARTICIPANT, "CreateParticipantConnection"): self.participant.create_participant_connection,
-            (PARTICIPANT, "SendMessage"): self.participant.send_message,
-            (PARTICIPANT, "SendEvent"): self.participant.send_event,
-            (PARTICIPANT, "StartAttachmentUpload"): self.participant.start_attachment_upload,
-            (PARTICIPANT, "CompleteAttachmentUpload"): self.participant.complete_attachment_upload,
-            (PARTICIPANT, "GetAttachment"): self.participant.get_attachment,
-            (PARTICIPANT, "DisconnectParticipant"): self.participant.disconnect_participant,
-            (SOCIAL, "SendWhatsAppMessage"): self.social.send_whatsapp_message,
-            (SOCIAL, "GetWhatsAppMessageMedia"): self.social.get_whatsapp_message_media,
-            (SOCIAL, "PostWhatsAppMessageMedia"): self.social.post_whatsapp_message_media,
-            (SOCIAL, "GetLinkedWhatsAppBusinessAccountPhoneNumber"): (
-                self.social.templates.get_linked_whatsapp_business_account_phone_number
-            ),
-            (SOCIAL, "GetLinkedWhatsAppBusinessAccount"): self.social.templates.get_linked_whatsapp_business_account,
-            (
-                SOCIAL,
-                "ListLinkedWhatsAppBusinessAccounts",
-            ): self.social.templates.list_linked_whatsapp_business_accounts,
-            (SOCIAL, "ListWhatsAppMessageTemplates"): self.social.templates.list_whatsapp_message_templates,
-            (SOCIAL, "GetWhatsAppMessageTemplate"): self.social.templates.get_whatsapp_message_template,
-            (TRANSCRIBE, "StartTranscriptionJob"): self.transcribe.start_transcription_job,
-            (TRANSCRIBE, "GetTranscriptionJob"): self.transcribe.get_transcription_job,
+            key: operator.attrgetter(path)(self) for key, path in SERVED.items()
         }
         self._faults: dict[tuple[str, str], list[Fault]] = {}
         self._calls: list[Call] = []
