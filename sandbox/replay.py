@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox import faults, outreach, report, trace
+from sandbox import faults, outreach, report, service_conditions, trace
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import deployed_graph
@@ -253,6 +253,8 @@ class Replay:
             self.pipeline.schedule(at, "template", functools.partial(self._declare_template, event))
         elif event.type == "outreach":
             self.pipeline.schedule(at, "outreach", functools.partial(self._outreach, event))
+        elif event.type == "service":
+            self.pipeline.schedule(at, "service", functools.partial(service_conditions.apply, event.data, self))
 
     def _declare_template(self, event: trace.TraceEvent) -> None:
         assert self.services is not None
@@ -297,13 +299,18 @@ class Replay:
             )
         return item["contact_id"]["S"] if item and "contact_id" in item else None
 
-    def _agent(self, event: trace.TraceEvent) -> None:
-        assert self.services is not None
+    def _open_chat(self, event: trace.TraceEvent, what: str) -> str | None:
+        """The contact of the customer's open chat; without one the line is skipped (`what` says what it was)."""
         contact = self._contact_for(event)
         if contact is None:
             self.skipped.append(
-                {"at": event.at, "line": event.line, "reason": "agent message for a customer with no open chat"}
+                {"at": event.at, "line": event.line, "reason": f"{what} for a customer with no open chat"}
             )
+        return contact
+
+    def _agent(self, event: trace.TraceEvent) -> None:
+        assert self.services is not None
+        if (contact := self._open_chat(event, "agent message")) is None:
             return
         if event.data.get("kind", "text") != "text":
             self.services.fake.agent_attachment(contact, *trace.agent_file(event))
@@ -313,21 +320,13 @@ class Replay:
 
     def _bot(self, event: trace.TraceEvent) -> None:
         assert self.services is not None
-        contact = self._contact_for(event)
-        if contact is None:
-            self.skipped.append(
-                {"at": event.at, "line": event.line, "reason": "bot answer for a customer with no open chat"}
-            )
+        if (contact := self._open_chat(event, "bot answer")) is None:
             return
         self.services.fake.bot_answer(contact, [str(chunk) for chunk in event.data["chunks"]])
 
     def _end_chat(self, event: trace.TraceEvent) -> None:
         assert self.services is not None
-        contact = self._contact_for(event)
-        if contact is None:
-            self.skipped.append(
-                {"at": event.at, "line": event.line, "reason": "end_chat for a customer with no open chat"}
-            )
+        if (contact := self._open_chat(event, "end_chat")) is None:
             return
         self.services.fake.end_chat(contact)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox import media_samples
+from sandbox import media_samples, service_conditions
 
-TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot", "template", "outreach")
+TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot", "template", "outreach", "service")
 AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
 AGENT_FILE_KINDS = ("image", "audio", "video", "document")
 """An agent line with one of these `kind`s is a file the agent attaches (`filename`, `mime_type`, `size_kb`)."""
@@ -151,6 +151,8 @@ def _validate(number: int, data: Any) -> TraceEvent:
                 raise TraceError(f"line {number}: a template's '{name}' must be a string")
     if kind == "raw" and not isinstance(data.get("message"), str):
         raise TraceError(f"line {number}: a raw event needs 'message' (the SNS body, a string)")
+    if kind == "service" and (problem := service_conditions.problem(data)):
+        raise TraceError(f"line {number}: {problem}")
     return TraceEvent(number, float(at), kind, data)
 
 

@@ -1,76 +1,66 @@
 """Every metric the stack's dashboard draws is emitted by the functions in a replay, and every panel is drawn.
 
-Two short replays on a transcribing stack, each run once for the module, produce what the demo does not:
+Two short replays on a transcribing stack, each run once for the module through the command line's `replay_file`:
 
-* `every_dashboard_metric.jsonl`, with Transcribe's completion events lost (they are best effort): a voice note whose
-  transcript comes after its burst (owed, then posted by the inbound function's sweep), a sweep whose post Connect
-  throttles (the sweep fails, the next one posts), a voice note Transcribe never finishes (given up), a reply
-  WhatsApp reports failed (refused, by reason) and an in-topic event ingest cannot read (its failures dead-lettered);
-* `burst.jsonl` under the fault `old-sdk` (sandbox/faults.py): the inbound function's botocore does not know
+* `examples/every_panel.jsonl`, whose `service` lines lose Transcribe's completion events (they are best effort), make
+  Transcribe slow then stalled and have Connect throttle a few SendMessage calls: a voice note whose transcript comes
+  after its burst (owed, then posted by the inbound function's sweep), a sweep whose post Connect throttles (the sweep
+  fails, the next one posts), a voice note Transcribe never finishes (given up), a reply WhatsApp reports failed
+  (refused, by reason) and an in-topic event ingest cannot read (its failures dead-lettered);
+* `burst.jsonl` under `--faults old-sdk` (sandbox/faults.py): the inbound function's botocore does not know
   StartChatContact's ChatStreamingConfiguration and refuses the request before sending it.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.dashboard import custom_metric_names
 from sandbox import faults, trace
+from sandbox import replay as sandbox_replay
+from sandbox.__main__ import main as sandbox_main
 from sandbox.dashboard import SEARCH_METRIC, Recorder, draw, panel_lines
 from sandbox.program import run_program
-from sandbox.replay import START_EPOCH, Replay
-from tests.e2e.conftest import TRACES
+from sandbox.replay import START_EPOCH, Replay, draw_dashboard, replay_file
+from tests.e2e.conftest import EXAMPLES, TRACES
 
 STACK = {"transcribeLanguages": "en-US"}
-LATE_TURNAROUND_SECONDS = 90.0
-"""Transcribe finishes the first voice note (at 2 s) after its burst went out (bufferSeconds 20 + transcriptWaitSeconds
-10), so its transcript is owed."""
-THROTTLED_AT = 150.0
-"""From here Connect throttles the next SendMessage calls: the post of the first sweep that finds the debt (a debt is
-swept 120 s after it was recorded; the chat is quiet from 60 s to 300 s)."""
-THROTTLED_CALLS = 5
-STALLED_AT = 200.0
-"""From here Transcribe finishes no job within the replay: the second voice note (at 300 s) is given up."""
+EVERY_PANEL = EXAMPLES / "every_panel.jsonl"
+(THROTTLE,) = [e for e in trace.read_trace(EVERY_PANEL) if e.type == "service" and "error" in e.data]
+"""The trace's `service` line from which Connect throttles the next SendMessage calls: the post of the first sweep that
+finds the debt (a debt is swept 120 s after it was recorded; the chat is quiet from 60 s to 300 s). Before it,
+Transcribe finishes the first voice note (at 2 s) 90 s after its start, after its burst went out (bufferSeconds 20 +
+transcriptWaitSeconds 10), so its transcript is owed; from 200 s it finishes no job within the replay, so the second
+voice note (at 300 s) is given up."""
+THROTTLED_AT, THROTTLED_CALLS = THROTTLE.at, int(THROTTLE.data["times"])
 LATE_LINE = '🔊 voice-2.wav: "the parcel came open and the charger is missing"'
 GIVEN_UP_LINE = "🔊 voice-1.wav: (no transcript: the recording was not transcribed within 15 minutes)"
 
 
-def _late_transcripts_and_a_refusal(recorder: Recorder):
+def _replayed(path: Path, plan: faults.FaultPlan | None = None) -> tuple[dict[str, Any], Recorder, Replay]:
+    """A trace replayed as `python -m sandbox replay` does (`replay_file`), with what its dashboard draws from."""
+    recorder, ran = Recorder(), []
+
     def on_ready(replay: Replay) -> None:
         recorder.attach(replay)
-        fake, pipeline = replay.services.fake, replay.pipeline
-        fake.transcribe.turnaround_seconds = LATE_TURNAROUND_SECONDS
-        pipeline.events.lose_events = 1.0
+        ran.append(replay)
 
-        def throttle() -> None:
-            fake.inject("connectparticipant:SendMessage", "ThrottlingException", times=THROTTLED_CALLS)
-
-        def stall() -> None:
-            fake.transcribe.turnaround_seconds = 6 * 3600.0
-
-        pipeline.schedule(START_EPOCH + THROTTLED_AT, "connect throttles", throttle)
-        pipeline.schedule(START_EPOCH + STALLED_AT, "transcribe stalls", stall)
-
-    return on_ready
+    _, transcript = replay_file(str(path), STACK, plan, on_ready)
+    return transcript, recorder, ran[0]
 
 
 @pytest.fixture(scope="module")
 def late_transcripts() -> tuple[dict[str, Any], Recorder, Replay]:
-    recorder = Recorder()
-    events = trace.read_trace(TRACES / "every_dashboard_metric.jsonl")
-    replay = Replay(events, overrides=STACK, on_ready=_late_transcripts_and_a_refusal(recorder))
-    return replay.run(), recorder, replay
+    return _replayed(EVERY_PANEL)
 
 
 @pytest.fixture(scope="module")
 def old_sdk() -> tuple[dict[str, Any], Recorder, Replay]:
-    recorder = Recorder()
-    events = trace.read_trace(TRACES / "burst.jsonl")
-    replay = Replay(events, overrides=STACK, faults=faults.parse("old-sdk"), on_ready=recorder.attach)
-    return replay.run(), recorder, replay
+    return _replayed(TRACES / "burst.jsonl", faults.parse("old-sdk"))
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +167,33 @@ def test_a_burst_dead_lettered_in_the_drains_last_minute_is_drawn_in_the_dead_le
 
     assert max(lines["bursts"].values()) == 1, {label: max(v.values(), default=0) for label, v in lines.items()}
     assert recorder.depths[-1][0] >= max(at for at, _, _ in recorder.samples)
+
+
+def test_the_replay_command_draws_the_late_transcripts_panel_from_the_every_panel_example(
+    deployed, tmp_path, monkeypatch, capsys
+):
+    # GIVEN the command line's replay of the example, with the recorder it draws the dashboard from kept
+    drawn_from = []
+
+    def drawing(recorder: Recorder, overrides: Any, out: str) -> list[str]:
+        drawn_from.append(recorder)
+        return draw_dashboard(recorder, overrides, out)
+
+    monkeypatch.setattr(sandbox_replay, "draw_dashboard", drawing)
+    out = tmp_path / "every-panel.png"
+    argv = ["replay", str(EVERY_PANEL), "--set", "transcribeLanguages=en-US", "--dashboard", str(out)]
+
+    # WHEN `python -m sandbox replay examples/every_panel.jsonl --set transcribeLanguages=en-US --dashboard OUT` runs
+    code = sandbox_main(argv)
+
+    # THEN it draws every panel, and each line of the late-transcripts panel has data
+    assert code == 0, capsys.readouterr().err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"{len(deployed['widgets'])} panels drawn" in capsys.readouterr().err
+    lines = panel_lines(_panel(deployed, "Late transcripts"), drawn_from[0])
+    assert {label: sum(values.values()) > 0 for label, values in lines.items()} == {
+        "owed": True,
+        "posted": True,
+        "given up": True,
+        "sweep failures": True,
+    }, lines
