@@ -1,6 +1,6 @@
 """A trace's `service` lines (docs/sandbox.md#service-lines): how the services the sandbox stands in for behave from
 the line's `at` on. `problem(data)` says what is wrong with a line (`trace` reads traces with it); `apply` sets the
-line's conditions on a running replay's fake services and its EventBridge path.
+line's conditions on a running replay's fake services and its EventBridge path; `describe` says them for the timeline.
 
 An injected error must be one the real operation can return: one of the operation's errors in the botocore model
 (`OperationModel.error_shapes`), for an operation the fake serves (`sandbox.fakes.services.SERVED`).
@@ -78,3 +78,15 @@ def apply(data: dict[str, Any], replay: Any) -> None:
         events.lose_events = float(data[EVENTS_LOST])
     if "error" in data:
         fake.inject(str(data["operation"]), str(data["error"]), times=int(data["times"]))
+
+
+def describe(data: dict[str, Any]) -> str:
+    """A (valid) line's conditions in words."""
+    said = []
+    if TURNAROUND in data:
+        said.append(f"Transcribe takes {data[TURNAROUND]:g} s a job")
+    if EVENTS_LOST in data:
+        said.append(f"{data[EVENTS_LOST]:.0%} of service events lost")
+    if "error" in data:
+        said.append(f"{data['operation']} answers {data['error']} to the next {data['times']}")
+    return "; ".join(said)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.report import counted
+from sandbox.service_conditions import describe
 from sandbox.trace import TraceEvent
 
 _WIDTH = 72
@@ -41,6 +42,8 @@ def render(events: list[TraceEvent], transcript: dict[str, Any]) -> str:
             rows.append((event.at, 0, f"agent writes to {event.customer[-4:]:>4}   │ {event.data.get('text', '')}"))
         elif event.type == "end_chat":
             rows.append((event.at, 0, f"agent ends chat {event.customer[-4:]:>4}   │"))
+        elif event.type == "service":
+            rows.append((event.at, 0, f"{'services from now on':<22} │ {describe(event.data)}"))
     for contact in transcript.get("contacts", []):
         customer = (contact.get("customer") or "????")[-4:]
         rows.append(

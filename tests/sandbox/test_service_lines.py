@@ -102,3 +102,16 @@ def test_a_service_line_sets_transcribes_turnaround_the_share_of_events_lost_and
     assert fake.transcribe.turnaround_seconds == 90.0
     assert replay.pipeline.events.lose_events == 0.5
     assert injected == [("connectparticipant:SendMessage", "ThrottlingException", 5)]
+
+
+def test_the_timeline_says_a_service_lines_conditions_at_its_time(tmp_path):
+    from sandbox.timeline import render
+
+    events = _read(tmp_path, {"transcribe_turnaround_seconds": 90, "events_lost": 1.0, **THROTTLE})
+
+    rows = [row for row in render(events, {}).splitlines() if "services from now on" in row]
+
+    assert rows == [
+        "   150.0  services from now on   │ Transcribe takes 90 s a job; 100% of service events lost; "
+        "connectparticipant:SendMessage answers ThrottlingException to the next 5"
+    ]
