@@ -66,7 +66,13 @@ def _errors_of(service: str, operation: str) -> tuple[str, ...]:
 
 
 def _number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    """A JSON number that is a finite float (json reads `Infinity`, and integers too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def apply(data: dict[str, Any], replay: Any) -> None:

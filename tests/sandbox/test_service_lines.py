@@ -30,6 +30,8 @@ def _read(tmp_path, service: dict[str, object]) -> list[trace.TraceEvent]:
         ({"transcribe_turnaround_seconds": 0}, "'transcribe_turnaround_seconds' must be a number of seconds > 0"),
         ({"transcribe_turnaround_seconds": "90"}, "'transcribe_turnaround_seconds' must be a number of seconds > 0"),
         ({"transcribe_turnaround_seconds": True}, "'transcribe_turnaround_seconds' must be a number of seconds > 0"),
+        ({"transcribe_turnaround_seconds": float("inf")}, "'transcribe_turnaround_seconds' must be a number of"),
+        ({"transcribe_turnaround_seconds": 10**400}, "'transcribe_turnaround_seconds' must be a number of seconds"),
         ({"events_lost": 1.5}, "'events_lost' must be a share from 0 to 1"),
         ({"events_lost": -0.1}, "'events_lost' must be a share from 0 to 1"),
         (
