@@ -25,6 +25,15 @@ from botocore.model import OperationModel, ServiceModel, Shape
 _LABEL = re.compile(r"\{([^}]+?)(\+?)\}")
 
 
+def model_error_status(model: ServiceModel, code: str) -> int:
+    """The HTTP status `model` gives error `code` (`error.httpStatusCode`; 400 when the model does not know it)."""
+    try:
+        shape = model.shape_for(code)
+    except Exception:
+        return 400
+    return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+
+
 class ApiError(Exception):
     """A rest-json error answer: HTTP status, `x-amzn-ErrorType` header and a JSON body with `message`."""
 
@@ -129,11 +138,7 @@ class RestJsonRouter:
 
     def error_status(self, service: str, code: str) -> int:
         """The HTTP status the service's model gives error `code` (400 when the model does not know it)."""
-        try:
-            shape = self.models[service].shape_for(code)
-        except Exception:
-            return 400
-        return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+        return model_error_status(self.models[service], code)
 
     def find_service(self, operation_name: str) -> str:
         matches = [name for name, model in self.models.items() if operation_name in model.operation_names]

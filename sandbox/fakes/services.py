@@ -23,7 +23,14 @@ from sandbox.fakes.chat import ChatItem, Chats, ContactView
 from sandbox.fakes.connect import ConnectBackend
 from sandbox.fakes.participant import CONNECTION_TTL_SECONDS, MAX_ATTACHMENT_BYTES, ParticipantBackend
 from sandbox.fakes.records import Call, Fault, Ids, Published
-from sandbox.fakes.rest_json import ApiError, Headers, MissingParameters, RestJsonRouter, error_response
+from sandbox.fakes.rest_json import (
+    ApiError,
+    Headers,
+    MissingParameters,
+    RestJsonRouter,
+    error_response,
+    model_error_status,
+)
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
 from sandbox.fakes.transcribe import TranscribeBackend
 from sandbox.fakes.transport import Reachable, requests_put
@@ -286,10 +293,12 @@ class FakeServices(Reachable):
         if not service and name in transcribe_wire.MODEL.operation_names:
             service = TRANSCRIBE
         service = service or self._router.find_service(name)
-        if status is None and service == TRANSCRIBE:
-            status = 400
         if status is None:
-            status = self._router.error_status(service, error_code)
+            status = (
+                model_error_status(transcribe_wire.MODEL, error_code)
+                if service == TRANSCRIBE
+                else self._router.error_status(service, error_code)
+            )
         fault = Fault(error_code, status, times, rate, random.Random(seed), message or f"injected {error_code}")
         with self._lock:
             self._faults.setdefault((service, name), []).append(fault)

@@ -108,7 +108,7 @@ def test_language_identification_without_options_picks_among_every_language_and_
     aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
     job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
     assert job["TranscriptionJobStatus"] == "COMPLETED"
-    assert job["LanguageCode"] in fake_transcribe.LANGUAGE_CODES
+    assert job["LanguageCode"] == fake_transcribe.IDENTIFIED_WITHOUT_OPTIONS in fake_transcribe.LANGUAGE_CODES
 
 
 def test_wav_is_a_media_format_and_whatsapps_aac_is_not_so_the_bridge_sends_its_wav():
@@ -166,3 +166,16 @@ def test_botocore_speaks_json_to_transcribe_and_the_fake_also_answers_rpc_v2_cbo
     )
     assert status == 400 and headers["smithy-protocol"] == "rpc-v2-cbor"
     assert fake_transcribe.decode(fake_transcribe.CBOR, body) == {"__type": "ConflictException", "message": "x"}
+
+
+@pytest.mark.parametrize(("code", "status"), [("LimitExceededException", 429), ("InternalFailureException", 500)])
+def test_an_injected_error_answers_with_the_http_status_the_model_gives_it(aws, transcribe, code, status):
+    """StartTranscriptionJob's errors carry their status in the model (`error.httpStatusCode`: LimitExceededException
+    429, InternalFailureException 500, BadRequestException 400, ConflictException 409); botocore's retries go by it."""
+    shape = MODEL.shape_for(code)
+    assert code in [s.name for s in START.error_shapes] and shape.metadata["error"]["httpStatusCode"] == status
+    aws.fake.inject("transcribe:StartTranscriptionJob", code, times=1)
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe)
+    assert _code(excinfo) == code
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
