@@ -16,7 +16,6 @@ import random
 import statistics
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,7 +78,6 @@ class ModelledShard:
     typing_signals: int = 0
     """Typing signals put on the bursts queue (an SQS SendMessage each, like a burst)."""
     calls: int = 0
-    calls_by_kind: Counter[str] = field(default_factory=Counter)
     in_flight: int = 0
     max_in_flight: int = 0
     """The most calls that were waiting at once (how many conversations the aggregator really worked on at once)."""
@@ -88,7 +86,6 @@ class ModelledShard:
     def _wait(self, call: str) -> None:
         with self._lock:
             self.calls += 1
-            self.calls_by_kind[call] += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         time.sleep(self.latency[call])
@@ -120,7 +117,7 @@ class ModelledShard:
             self.messages.setdefault(key, {})[sort_key] = BufferedMessage(message, sort_key)
             self._record(key)
 
-    # RawTable, as the aggregator calls it
+    # the aggregator's RawStore port, as it calls it
     def read_control(self, conversation: Conversation) -> ControlView:
         self._wait("read_control")
         with self._lock:
@@ -191,7 +188,7 @@ class ModelledShard:
             self._record(conversation.key)
             return True
 
-    # BurstsFifoQueue
+    # the aggregator's BurstsQueue port
     def send(self, burst: Burst) -> str:
         self._wait("send")
         with self._lock:

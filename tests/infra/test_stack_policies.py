@@ -178,7 +178,7 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
 def test_the_aggregator_may_put_only_tick_items(graph):
     """Its one PutItem is a window end's tick. IAM User Guide, "Amazon DynamoDB: Allows access to specific
     attributes": `"ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}` on an Allow of PutItem (among others)
-    limits the top-level attributes a request may name; a tick names exactly what `RawStore.write_tick` writes, so
+    limits the top-level attributes a request may name; a tick names exactly what `RawTable.write_tick` writes, so
     the grant cannot write a message's attributes (`status`, `body`) or a control item's (`pending`, `version`)."""
     from whatsapp_buffer.adapters.raw_table import RawTable
     from whatsapp_buffer.model import Conversation

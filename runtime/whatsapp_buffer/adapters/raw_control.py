@@ -106,8 +106,8 @@ class ControlItems(RawTableClient):
         )
 
     def write_tick(self, anchor: Conversation, listed: Mapping[str, list[Any] | None], now: float) -> int:
-        """Write the tick item(s) under `anchor`'s partition listing `listed` (conversation key -> [pending,
-        last_arrival, first_pending, version], or None: read it); how many items. Unconditional PutItems: a retried
+        """Write the tick item(s) under `anchor`'s partition listing `listed` (conversation key -> its control
+        image, `ControlView.as_view()`, or None: read it); how many items. Unconditional PutItems: a retried
         final invoke writes the same list again, and `written_at` makes every write a change, so each writes a stream
         record (DynamoDB writes none for a write that changes nothing)."""
         chunks = tick_chunks(listed)

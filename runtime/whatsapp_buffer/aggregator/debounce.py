@@ -32,7 +32,7 @@ NOTHING_PENDING = "nothing_pending"
 
 @dataclass(frozen=True)
 class ControlView:
-    """What the control item says about a conversation (see raw_store)."""
+    """What the control item says about a conversation (`adapters/raw_control.py`)."""
 
     pending: int
     last_arrival: float | None
