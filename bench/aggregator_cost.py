@@ -187,7 +187,7 @@ def state_size(conversations: int) -> dict[str, Any]:
 def tick_write_units(conversations: int) -> dict[str, Any]:
     """Write units of the tick a window end writes when it leaves `conversations` waiting: the items exactly as
     `RawTable.write_tick` builds them (each conversation with its image), priced as `bench/cost.py` prices a PutItem."""
-    from bench.cost import item_size, write_units
+    from bench.dynamodb_units import item_size, write_units
     from whatsapp_buffer.adapters.raw_table import RawTable
 
     items: list[dict[str, Any]] = []

@@ -274,7 +274,7 @@ def test_a_large_tick_is_cut_in_chunks_each_under_the_item_size_limit_and_none_l
     """DynamoDB Developer Guide, "Service, account, and table quotas": "The maximum item size in DynamoDB is 400 KB,
     which includes both attribute name binary length (UTF-8 length) and attribute value lengths" (moto refuses a
     bigger item as DynamoDB does). A Lambda invoke payload is at most 6 MB, so a tick chunk stays near 300 KB."""
-    from bench.cost import item_size
+    from bench.dynamodb_units import item_size
 
     images = {
         f"{106540352242922 + i % 50}#{100000000000000 + i}": [50, 1767225601.123456, 1767225541.654321, 123456]

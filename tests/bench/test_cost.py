@@ -8,7 +8,9 @@ from types import SimpleNamespace
 import pytest
 
 from bench import cost
-from bench.cost import Shadow, Usage
+from bench import dynamodb_units as ddb
+from bench.cost import Usage
+from bench.dynamodb_units import Shadow
 
 
 @pytest.mark.parametrize(
@@ -26,11 +28,11 @@ from bench.cost import Shadow, Usage
     ],
 )
 def test_value_sizes_follow_dynamodb_item_size_rules(value, size):
-    assert cost.value_size(value) == size
+    assert ddb.value_size(value) == size
 
 
 def test_item_size_adds_attribute_names():
-    assert cost.item_size({"pk": {"S": "CONV#1"}, "n": {"N": "1"}}) == (2 + 6) + (1 + 2)
+    assert ddb.item_size({"pk": {"S": "CONV#1"}, "n": {"N": "1"}}) == (2 + 6) + (1 + 2)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,7 @@ def test_item_size_adds_attribute_names():
     ],
 )
 def test_write_units_one_per_started_kilobyte_doubled_in_transactions(size, transactional, units):
-    assert cost.write_units(size, transactional=transactional) == units
+    assert ddb.write_units(size, transactional=transactional) == units
 
 
 @pytest.mark.parametrize(
@@ -64,7 +66,7 @@ def test_write_units_one_per_started_kilobyte_doubled_in_transactions(size, tran
 def test_read_units_one_per_started_4kb_half_when_eventual_double_in_transactions(
     size, consistent, transactional, units
 ):
-    assert cost.read_units(size, consistent=consistent, transactional=transactional) == units
+    assert ddb.read_units(size, consistent=consistent, transactional=transactional) == units
 
 
 def _shadow() -> Shadow:
@@ -85,8 +87,8 @@ def test_a_query_reads_every_item_under_its_key_condition_whatever_the_filter():
         "ExpressionAttributeValues": {":pk": {"S": "CONV#a"}, ":msg": {"S": "MSG#"}, ":pending": {"S": "pending"}},
         "ConsistentRead": True,
     }
-    assert shadow.query_size("raw", params) == 2 * cost.item_size(big)  # ~6 KB: 2 RRU
-    assert cost.dynamodb_units("Query", params, shadow) == (2.0, 0.0)
+    assert shadow.query_size("raw", params) == 2 * ddb.item_size(big)  # ~6 KB: 2 RRU
+    assert ddb.dynamodb_units("Query", params, shadow) == (2.0, 0.0)
 
 
 def test_a_transaction_counts_every_item_twice_and_a_refused_one_still_costs_but_stores_nothing():
@@ -107,20 +109,20 @@ def test_a_transaction_counts_every_item_twice_and_a_refused_one_still_costs_but
             },
         ]
     }
-    assert cost.dynamodb_units("TransactWriteItems", params, Shadow(keys={"raw": ("pk", "sk")}), failed=True) == (
+    assert ddb.dynamodb_units("TransactWriteItems", params, Shadow(keys={"raw": ("pk", "sk")}), failed=True) == (
         0.0,
         2 + 4 + 2,
     )
-    assert cost.dynamodb_units("TransactWriteItems", params, shadow) == (0.0, 2 + 4 + 2)
-    assert shadow.size("raw", {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}) == cost.item_size(item)
+    assert ddb.dynamodb_units("TransactWriteItems", params, shadow) == (0.0, 2 + 4 + 2)
+    assert shadow.size("raw", {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}) == ddb.item_size(item)
 
 
 def test_an_eventually_consistent_get_of_a_1kb_item_is_half_a_read_unit():
     shadow = _shadow()
     key = {"pk": {"S": "CONV#a"}, "sk": {"S": "MSG#1"}}
     shadow.put("raw", {**key, "body": {"S": "x" * 1000}})
-    assert cost.dynamodb_units("GetItem", {"TableName": "raw", "Key": key}, shadow) == (0.5, 0.0)
-    assert cost.dynamodb_units("GetItem", {"TableName": "raw", "Key": key, "ConsistentRead": True}, shadow) == (1, 0)
+    assert ddb.dynamodb_units("GetItem", {"TableName": "raw", "Key": key}, shadow) == (0.5, 0.0)
+    assert ddb.dynamodb_units("GetItem", {"TableName": "raw", "Key": key, "ConsistentRead": True}, shadow) == (1, 0)
 
 
 def test_every_price_has_a_source_and_the_free_lines_are_free():

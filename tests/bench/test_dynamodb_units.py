@@ -10,8 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from bench import cost
-from bench.cost import Shadow
+from bench import cost, update_expressions
+from bench import dynamodb_units as ddb
+from bench.dynamodb_units import Shadow
 
 ITEM_SIZE = (
     "The total size of an item is the sum of the lengths of its attribute names and values. [...] Numbers are "
@@ -115,7 +116,7 @@ def _update(expression: str, values: dict | None = None, names: dict | None = No
     ],
 )
 def test_an_update_expression_changes_the_item_as_dynamodb_applies_it(before, expression, names, values, after):
-    assert cost.apply_update(before, expression, names, values) == after
+    assert update_expressions.apply_update(before, expression, names, values) == after
 
 
 def test_the_shadow_sizes_items_as_moto_stores_them_after_the_runtimes_update_forms():
@@ -174,9 +175,9 @@ def test_the_shadow_sizes_items_as_moto_stores_them_after_the_runtimes_update_fo
                 client.update_item(**params)
             except client.exceptions.ClientError:
                 continue  # e.g. DELETE from a set that is not there yet as moto sees it: nothing changed
-            cost.dynamodb_units("UpdateItem", params, shadow)
+            ddb.dynamodb_units("UpdateItem", params, shadow)
             stored = client.get_item(TableName="raw", Key=KEY, ConsistentRead=True)["Item"]
-            assert shadow.size("raw", KEY) == cost.item_size(stored), expression
+            assert shadow.size("raw", KEY) == ddb.item_size(stored), expression
 
 
 def test_a_control_item_touched_every_window_stays_one_write_unit_a_touch():
@@ -195,10 +196,9 @@ def test_a_control_item_touched_every_window_stays_one_write_unit_a_touch():
             ":expires": {"N": "1767830400"},
         },
     )
-    assert cost.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": store}]}, shadow) == (0.0, 2)
+    assert ddb.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": store}]}, shadow) == (0.0, 2)
     touches = [
-        cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1]
-        for _ in range(2000)
+        ddb.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1] for _ in range(2000)
     ]
     assert touches == [1] * 2000
     assert shadow.size("raw", KEY) < 200
@@ -209,30 +209,30 @@ def test_an_update_is_billed_for_the_larger_of_the_item_before_and_after():
     shadow = _shadow()
     shadow.put("raw", {**KEY, "body": {"S": "x" * 1000}})  # 1,016 bytes: 1 KB
     grow = _update("SET extra = :b", {":b": {"S": "y" * 100}})
-    assert cost.dynamodb_units("UpdateItem", grow, shadow) == (0.0, 2)  # after: 1,121 bytes
+    assert ddb.dynamodb_units("UpdateItem", grow, shadow) == (0.0, 2)  # after: 1,121 bytes
     shrink = _update("REMOVE body, extra")
-    assert cost.dynamodb_units("UpdateItem", shrink, shadow) == (0.0, 2)  # before: 1,121 bytes
-    assert cost.dynamodb_units("UpdateItem", _update("ADD n :one", {":one": {"N": "1"}}), shadow) == (0.0, 1)
-    assert cost.dynamodb_units("DeleteItem", {"TableName": "raw", "Key": KEY}, shadow) == (0.0, 1)
+    assert ddb.dynamodb_units("UpdateItem", shrink, shadow) == (0.0, 2)  # before: 1,121 bytes
+    assert ddb.dynamodb_units("UpdateItem", _update("ADD n :one", {":one": {"N": "1"}}), shadow) == (0.0, 1)
+    assert ddb.dynamodb_units("DeleteItem", {"TableName": "raw", "Key": KEY}, shadow) == (0.0, 1)
     assert shadow.size("raw", KEY) == 0
 
 
 def test_an_update_of_an_item_not_yet_stored_creates_it_from_its_key():
     shadow = _shadow()
     key = {"pk": {"S": "CONV#2"}, "sk": {"S": "CONTROL"}}
-    assert cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}, key=key), shadow) == (0, 1)
-    assert shadow.size("raw", key) == cost.item_size({**key, "tick": {"N": "1"}})
+    assert ddb.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}, key=key), shadow) == (0, 1)
+    assert shadow.size("raw", key) == ddb.item_size({**key, "tick": {"N": "1"}})
 
 
 def test_a_put_over_an_existing_item_is_billed_for_the_larger_of_the_two():
     """PUT_ITEM."""
     shadow = _shadow()
     shadow.put("raw", {**KEY, "body": {"S": "x" * 3000}})
-    assert cost.dynamodb_units("PutItem", {"TableName": "raw", "Item": {**KEY, "body": {"S": "small"}}}, shadow) == (
+    assert ddb.dynamodb_units("PutItem", {"TableName": "raw", "Item": {**KEY, "body": {"S": "small"}}}, shadow) == (
         0.0,
         3,
     )
-    assert shadow.size("raw", KEY) == cost.item_size({**KEY, "body": {"S": "small"}})
+    assert shadow.size("raw", KEY) == ddb.item_size({**KEY, "body": {"S": "small"}})
 
 
 def test_a_refused_conditional_write_costs_one_unit_for_a_missing_item_and_the_larger_size_for_an_existing_one():
@@ -241,16 +241,16 @@ def test_a_refused_conditional_write_costs_one_unit_for_a_missing_item_and_the_l
     shadow = _shadow()
     missing = {"pk": {"S": "CONV#9"}, "sk": {"S": "MSG#1"}}
     big_put = {"TableName": "raw", "Item": {**missing, "body": {"S": "x" * 5000}}}
-    assert cost.dynamodb_units("PutItem", big_put, shadow, failed=True) == (0.0, 1)
-    assert cost.dynamodb_units(
+    assert ddb.dynamodb_units("PutItem", big_put, shadow, failed=True) == (0.0, 1)
+    assert ddb.dynamodb_units(
         "UpdateItem", _update("SET b = :b", {":b": {"S": "x" * 5000}}, key=missing), shadow, failed=True
     ) == (0.0, 1)
     shadow.put("raw", {**KEY, "body": {"S": "x" * 2500}})  # 3 KB stored
-    assert cost.dynamodb_units("UpdateItem", _update("REMOVE body"), shadow, failed=True) == (0.0, 3)  # stored wins
-    assert cost.dynamodb_units(
+    assert ddb.dynamodb_units("UpdateItem", _update("REMOVE body"), shadow, failed=True) == (0.0, 3)  # stored wins
+    assert ddb.dynamodb_units(
         "UpdateItem", _update("SET more = :m", {":m": {"S": "y" * 2000}}), shadow, failed=True
     ) == (0.0, 5)  # the new item wins
-    assert shadow.size("raw", KEY) == cost.item_size({**KEY, "body": {"S": "x" * 2500}})
+    assert shadow.size("raw", KEY) == ddb.item_size({**KEY, "body": {"S": "x" * 2500}})
     assert shadow.size("raw", missing) == 0
 
 
@@ -276,8 +276,8 @@ def test_a_transactions_update_entries_are_sized_exactly_and_billed_twice():
         ]
     }
     # each item grows from 932 to 980 bytes: 1 KB, written twice
-    assert cost.dynamodb_units("TransactWriteItems", claim, shadow) == (0.0, 3 * 2)
-    assert shadow.size("raw", messages[0]) == cost.item_size(
+    assert ddb.dynamodb_units("TransactWriteItems", claim, shadow) == (0.0, 3 * 2)
+    assert shadow.size("raw", messages[0]) == ddb.item_size(
         {**messages[0], "status": {"S": "claimed"}, "body": {"S": "x" * 900}, "burst_id": {"S": "b" * 40}}
     )
 
@@ -287,16 +287,16 @@ def test_an_expression_form_the_model_does_not_know_falls_back_to_the_upper_boun
     shadow = _shadow()
     shadow.put("raw", {**KEY, "m": {"M": {}}})
     before = shadow.size("raw", KEY)
-    cost.dynamodb_units("UpdateItem", _update("SET m.k = :v", {":v": {"S": "x" * 2000}}), shadow)
+    ddb.dynamodb_units("UpdateItem", _update("SET m.k = :v", {":v": {"S": "x" * 2000}}), shadow)
     assert shadow.size("raw", KEY) == before + 2000
-    cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)
-    assert shadow.size("raw", KEY) == before + 2000 + cost.item_size({"tick": {"N": "1"}})
+    ddb.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)
+    assert shadow.size("raw", KEY) == before + 2000 + ddb.item_size({"tick": {"N": "1"}})
 
 
 def test_item_sizes_follow_the_guides_rules():
     """ITEM_SIZE: names + values; a number by its significant digits (trimmed zeroes), 1 byte per two, plus 1."""
-    assert cost.item_size({"pending": {"N": "100"}}) == 7 + (1 + 1)
-    assert cost.item_size({"at": {"N": "1767225600.125"}}) == 2 + (1 + 7)  # 13 significant digits
+    assert ddb.item_size({"pending": {"N": "100"}}) == 7 + (1 + 1)
+    assert ddb.item_size({"at": {"N": "1767225600.125"}}) == 2 + (1 + 7)  # 13 significant digits
 
 
 @pytest.mark.parametrize(
@@ -349,7 +349,7 @@ def test_item_sizes_follow_the_guides_rules():
     ],
 )
 def test_each_call_is_named_by_what_it_does_to_the_buffer(operation, params, kind):
-    assert cost.call_kind(operation, params) == kind
+    assert ddb.call_kind(operation, params) == kind
 
 
 def test_stage_units_give_each_function_per_message_per_burst_and_by_call():
@@ -410,7 +410,7 @@ GSI_WRITES = (
     "calculating write capacity units. Larger index entries require additional write capacity units."
 )
 """GSI.md, "Provisioned Throughput Considerations for Global Secondary Indexes", writes."""
-PENDING_SINCE = cost.SecondaryIndex("pending-since", ("waiting", "first_pending"), "KEYS_ONLY")
+PENDING_SINCE = ddb.SecondaryIndex("pending-since", ("waiting", "first_pending"), "KEYS_ONLY")
 TABLE_KEY = ("pk", "sk")
 BASE = {**KEY, "pending": {"N": "1"}}
 
@@ -436,24 +436,29 @@ BASE = {**KEY, "pending": {"N": "1"}}
             0,
         ),
         (
-            cost.SecondaryIndex("all", ("waiting",)),
+            ddb.SecondaryIndex("all", ("waiting",)),
             {**BASE, "waiting": {"S": "p"}},
             {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}},
             1,
         ),
         (
-            cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
+            ddb.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
             {**BASE, "waiting": {"S": "p"}},
             {**BASE, "waiting": {"S": "p"}, "tick": {"N": "3"}},
             1,
         ),
         (
-            cost.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
+            ddb.SecondaryIndex("some", ("waiting",), "INCLUDE", ("tick",)),
             {**BASE, "waiting": {"S": "p"}},
             {**BASE, "waiting": {"S": "p"}, "other": {"N": "3"}},
             0,
         ),
-        (cost.SecondaryIndex("all", ("waiting",)), None, {**BASE, "waiting": {"S": "p"}, "body": {"S": "x" * 1500}}, 2),
+        (
+            ddb.SecondaryIndex("all", ("waiting",)),
+            None,
+            {**BASE, "waiting": {"S": "p"}, "body": {"S": "x" * 1500}},
+            2,
+        ),
     ],
 )
 def test_a_global_secondary_index_writes_by_the_guides_rules(index, before, after, units):
@@ -471,13 +476,13 @@ def test_the_pending_since_index_costs_two_writes_per_burst_entering_and_leaving
     totals = []
     for at in ("100", "103", "107"):
         params = _update(store, {":now": {"N": at}, ":w": {"S": "pending"}, ":one": {"N": "1"}})
-        totals.append(cost.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": params}]}, shadow)[1])
+        totals.append(ddb.dynamodb_units("TransactWriteItems", {"TransactItems": [{"Update": params}]}, shadow)[1])
     for _ in range(12):
-        totals.append(cost.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1])
+        totals.append(ddb.dynamodb_units("UpdateItem", _update("ADD tick :one", {":one": {"N": "1"}}), shadow)[1])
     settle = _update(
         "SET pending = :p REMOVE first_pending, waiting ADD version :one", {":p": {"N": "0"}, ":one": {"N": "1"}}
     )
-    totals.append(cost.dynamodb_units("UpdateItem", settle, shadow)[1])
+    totals.append(ddb.dynamodb_units("UpdateItem", settle, shadow)[1])
     assert totals == [2 + 1, 2, 2] + [1] * 12 + [1 + 1]
     assert shadow.index_write_units == 2
 
@@ -505,7 +510,7 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
         "ExpressionAttributeValues": {":pending": {"S": "pending"}, ":cutoff": {"N": "200"}},
     }
     keys_only = sum(
-        cost.item_size(
+        ddb.item_size(
             {
                 "pk": {"S": f"CONV#{n}"},
                 "sk": {"S": "CONTROL"},
@@ -516,7 +521,7 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
         for n in range(3)
     )
     assert shadow.query_size("raw", params) == keys_only  # the 3,000-byte bodies are not in a keys-only index
-    assert cost.dynamodb_units("Query", params, shadow) == (0.5, 0.0)
+    assert ddb.dynamodb_units("Query", params, shadow) == (0.5, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -534,4 +539,4 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
     ],
 )
 def test_an_index_is_read_from_either_form_of_the_programs_declaration(declared):
-    assert cost.SecondaryIndex.from_program(declared) == PENDING_SINCE
+    assert ddb.SecondaryIndex.from_program(declared) == PENDING_SINCE
