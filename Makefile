@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime
 	@$(PY) -m uv pip install --quiet --python $(PY) --upgrade-package pip pip -r requirements-dev.txt
 	@$(PY) -c "import pulumi, pulumi_aws, boto3, aws_lambda_powertools, moto, pytest, mypy"
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
-	@$(PY) -m components.sdk_layer wheels
+	@$(PY) -m components.layer_wheels
 	@touch $(STAMP)
 
 # Also draws the stack's CloudWatch dashboard from the replay's metrics: demo-dashboard.png.

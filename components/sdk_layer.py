@@ -225,22 +225,3 @@ class MediaLayer(SdkLayer):
 
     TYPE = "whatsapp-buffer:index:MediaLayer"
     SPEC = MEDIA
-
-
-def _main(argv: list[str]) -> int:
-    """`python -m components.sdk_layer wheels` (the Makefile's venv step: both layers' wheels) or `build [media]`
-    (prints the SDK or media layer's directory)."""
-    if argv == ["wheels"]:
-        SDK.download()
-        MEDIA.download()
-        return 0
-    if argv and argv[0] == "build" and len(argv) <= 2:
-        spec = MEDIA if argv[1:] == ["media"] else SDK
-        print(os.path.relpath(spec.build()))
-        return 0
-    print("usage: python -m components.sdk_layer wheels|build [media]", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))

@@ -328,3 +328,19 @@ def test_a_failed_build_leaves_nothing_under_its_key(tmp_path, monkeypatch):
 def test_runtime_requirements_accept_only_exact_pins(tmp_path, line):
     with pytest.raises(ValueError, match="expected an exact pin"):
         pins(fake_requirements(tmp_path, f"six==1.17.0\n{line}\n"))
+
+
+def test_the_makefiles_layer_command_runs_without_python_warning_of_a_module_run_twice():
+    """`make test` and `make demo` start with `python -m components.layer_wheels`: run as `-m components.sdk_layer`,
+    a module the package already imports, Python ran it twice and said so ("found in sys.modules after import of
+    package 'components' ... may result in unpredictable behaviour"). Here any RuntimeWarning is an error."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-m", "components.layer_wheels", "nonsense"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert (done.returncode, done.stderr.strip()) == (2, "usage: python -m components.layer_wheels [build [media]]")
