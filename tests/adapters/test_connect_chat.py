@@ -1,10 +1,9 @@
 """connect_chat: every request checked against the real Connect / Connect Participant models by Stubber."""
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
+from tests.fixtures.stubbed import stubbed
 from whatsapp_buffer.adapters.connect_chat import RELATED_REFUSED, ConnectContacts, ConnectParticipant
 from whatsapp_buffer.errors import (
     AttachmentRejected,
@@ -24,18 +23,14 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:whatsapp-buffer-dev-out"
 
 @pytest.fixture
 def connect():
-    client = boto3.client("connect", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("connect") as stub:
+        yield stub
 
 
 @pytest.fixture
 def participant():
-    client = boto3.client("connectparticipant", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("connectparticipant") as stub:
+        yield stub
 
 
 def contacts(client):

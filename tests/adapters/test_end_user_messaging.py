@@ -1,11 +1,11 @@
-"""whatsapp: End User Messaging Social requests checked against the real model by Stubber."""
+"""end_user_messaging: End User Messaging Social requests checked against the real model by Stubber."""
 
 import json
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
+from tests.fixtures.stubbed import stubbed
 from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging, media_message
 from whatsapp_buffer.errors import MediaUnavailable, TransientAwsError
 from whatsapp_buffer.model import media_kind_for
@@ -15,10 +15,8 @@ ORIGIN = "phone-number-id-5f811eaa4c81499384c496b909afbb1a"
 
 @pytest.fixture
 def social():
-    client = boto3.client("socialmessaging", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+    with stubbed("socialmessaging") as stub:
+        yield stub
 
 
 def capture_send(client, stubber, captured):
