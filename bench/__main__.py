@@ -307,8 +307,9 @@ def table(results: dict[str, Any]) -> str:
         )
         m = s["memory"]
         lines.append(
-            f"  peak memory: {_fmt(m['peak_concurrent_rss_mib'])} MiB RSS at once over {m['processes']} processes "
-            f"(sum of per-process peaks {_fmt(m['peak_sum_hwm_mib'])} MiB)"
+            f"  peak memory: {_fmt(m.get('peak_concurrent_pss_mib'))} MiB PSS at once over {m['processes']} processes "
+            f"(RSS {_fmt(m['peak_concurrent_rss_mib'])} MiB, counting shared pages once per process; sum of "
+            f"per-process peaks {_fmt(m['peak_sum_hwm_mib'])} MiB)"
         )
         lines.append(
             f"  DynamoDB requests per WhatsApp message: {_fmt(s['dynamodb_requests_per_message'])} "

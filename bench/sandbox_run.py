@@ -18,9 +18,10 @@ OUT_DIR = Path(__file__).resolve().parent / "out"
 """Scratch (git-ignored): the traces and transcripts of the last run, for a look by hand."""
 
 
-def _proc_kib(pid: int, field_name: str) -> int:
+def _proc_kib(pid: int, field_name: str, source: str = "status") -> int:
+    """One `kB` field of /proc/<pid>/<source> (`status`, or `smaps_rollup` for Pss), 0 when it cannot be read."""
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        with open(f"/proc/{pid}/{source}", encoding="ascii") as handle:
             for line in handle:
                 if line.startswith(field_name + ":"):
                     return int(line.split()[1])
@@ -54,11 +55,14 @@ class MemorySampler:
     """Peak memory of this process and every process it started (the function workers), read from /proc.
 
     `peak_sum_hwm_mib` adds each process's own high-water mark (VmHWM): an upper bound of what the whole replay needed
-    at once. `peak_concurrent_rss_mib` is the largest sum of current RSS seen in one sample (every `interval` s)."""
+    at once. `peak_concurrent_rss_mib` is the largest sum of current RSS seen in one sample (every `interval` s); it
+    counts a page the forked workers share once per process. `peak_concurrent_pss_mib` is the largest sum of their
+    proportional set sizes (Pss: a shared page divided among its sharers), the memory the replay held at once."""
 
     interval: float = 0.2
     hwm_kib: dict[int, int] = field(default_factory=dict)
     peak_concurrent_kib: int = 0
+    peak_concurrent_pss_kib: int = 0
     processes: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -66,11 +70,13 @@ class MemorySampler:
     def _sample(self) -> None:
         pids = [os.getpid(), *_descendants(os.getpid())]
         self.processes = max(self.processes, len(pids))
-        rss = 0
+        rss = pss = 0
         for pid in pids:
             self.hwm_kib[pid] = max(self.hwm_kib.get(pid, 0), _proc_kib(pid, "VmHWM"))
             rss += _proc_kib(pid, "VmRSS")
+            pss += _proc_kib(pid, "Pss", "smaps_rollup")
         self.peak_concurrent_kib = max(self.peak_concurrent_kib, rss)
+        self.peak_concurrent_pss_kib = max(self.peak_concurrent_pss_kib, pss)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -90,6 +96,7 @@ class MemorySampler:
         return {
             "peak_sum_hwm_mib": round(sum(self.hwm_kib.values()) / 1024, 1),
             "peak_concurrent_rss_mib": round(self.peak_concurrent_kib / 1024, 1),
+            "peak_concurrent_pss_mib": round(self.peak_concurrent_pss_kib / 1024, 1),
             "replay_process_hwm_mib": round(self.hwm_kib.get(os.getpid(), 0) / 1024, 1),
             "processes": self.processes,
         }
