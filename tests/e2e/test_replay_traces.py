@@ -156,6 +156,28 @@ def test_no_log_line_carries_a_message_body_or_a_full_phone_number(morning_rush,
                     assert secret not in line, f"{function} logged {secret[:4]}…: {line[:120]}"
 
 
+def test_every_line_the_functions_log_is_a_json_record_when_no_invocation_fails(two_customers):
+    # Functions that record no metric in an invoke are normal here (a sweep that finds nothing, a status event);
+    # Powertools warns of that in plain text unless told not to (Metrics docs, "Suppressing warning messages on empty
+    # metrics": "If you expect your function to execute without publishing metrics every time, you can suppress the
+    # warning with warnings.filterwarnings(\"ignore\", \"No application metrics to publish*\")").
+    _, transcript, rep = two_customers
+    assert transcript["rejected"] == []
+    logged = [(function, line) for function, lines in rep.pipeline.logs.items() for line in lines]
+    assert len(logged) > 20
+    for function, line in logged:
+        assert isinstance(_json_or_none(line), dict), (
+            f"{function} logged a line that is not a JSON record: {line[:120]}"
+        )
+
+
+def _json_or_none(line: str) -> object:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
 def test_the_transcript_is_json_with_the_contract_fields(morning_rush):
     _, transcript, _ = morning_rush
     document = json.loads(json.dumps(transcript))
