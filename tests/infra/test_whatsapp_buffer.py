@@ -60,12 +60,12 @@ def test_inputs_take_the_declared_defaults_and_rules():
     ],
     ids=["defaults", "set"],
 )
-def test_the_programs_settings_reach_the_component_as_they_are(config):
+def test_validated_settings_handed_on_as_inputs_keep_their_types_and_read_back_the_same(config):
     # GIVEN the stack's config validated once into typed settings, as __main__.py does
     settings = parse_settings(
         {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"], **config}
     )
-    # WHEN they are handed to the component as its typed inputs
+    # WHEN they are handed on as the component's typed inputs (StackSettings.as_args)
     args = settings.as_args()
     # THEN each input has its setting's type (no text to parse again) and the component reads the same settings
     assert isinstance(args["buffer_seconds"], int) and isinstance(args["transcribe_languages"], list)
