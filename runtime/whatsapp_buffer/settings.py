@@ -75,6 +75,7 @@ class Text:
     label: str
 
     def holds(self, value: str) -> bool:
+        """`value` is text matching `pattern` (a `BufferPolicy` built in code may be handed anything)."""
         return isinstance(value, str) and re.match(self.pattern, value) is not None
 
 
