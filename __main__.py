@@ -16,7 +16,7 @@ except ConfigError as error:
 
 # moved_from_root: a stack deployed with the three components at the stack's root keeps them there; the aliases
 # this sets make `pulumi up` update them in place.
-bridge = WhatsAppBuffer("whatsapp-buffer", settings.as_args(), moved_from_root=True)
+bridge = WhatsAppBuffer.from_settings("whatsapp-buffer", settings, moved_from_root=True)
 
 # inTopicArn: paste it into End User Messaging Social as the WhatsApp Business Account's event destination.
 # sdkLayerArn: the layer every function lists (boto3, botocore and Powertools as runtime/requirements.txt pins them).

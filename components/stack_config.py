@@ -75,15 +75,13 @@ def _text(values: Mapping[str, str | None], key: str) -> str | None:
     return raw or None
 
 
-def _bound(bound: int | Ref, parsed: Mapping[str, Any]) -> tuple[int, str]:
-    """A bound's value and how the error message shows it (`20 (bufferSeconds)`)."""
-    if isinstance(bound, Ref):
-        return parsed[bound.key], f"{parsed[bound.key]} ({bound.key})"
-    return bound, str(bound)
+def _shown(bound: int | Ref, parsed: Mapping[str, Any]) -> str:
+    """How the error message shows a bound (`20 (bufferSeconds)`)."""
+    return f"{parsed[bound.key]} ({bound.key})" if isinstance(bound, Ref) else str(bound)
 
 
 def _integer_expected(rule: Integer, parsed: Mapping[str, Any]) -> str:
-    expected = f"an integer from {_bound(rule.low, parsed)[1]} to {_bound(rule.high, parsed)[1]}"
+    expected = f"an integer from {_shown(rule.low, parsed)} to {_shown(rule.high, parsed)}"
     return expected if rule.derived is None else f"{expected}, or {rule.derived} for the default"
 
 
@@ -107,7 +105,7 @@ def _from_config(setting: Setting, raw: str | None, parsed: Mapping[str, Any]) -
             raise _invalid(setting.key, raw, "true or false")
         return raw.lower() == "true", raw
     if isinstance(rule, TextList):
-        return tuple(part.strip() for part in raw.split(",") if part.strip()), raw
+        return TextList.items(raw), raw
     if isinstance(rule, IdMap):
         shown = " ".join(raw.split())  # one line, whatever the JSON's layout
         try:
@@ -150,13 +148,13 @@ def _from_arg(setting: Setting, value: Any) -> Value:
 
 
 def _integer(setting: Setting, rule: Integer, value: int | None, shown: str | None, parsed: Mapping[str, Any]) -> int:
-    (low, _), (high, _) = _bound(rule.low, parsed), _bound(rule.high, parsed)
     if value is None or value == rule.derived:
         # A range relative to another key clamps the default into it (maxWaitSeconds 60 with bufferSeconds 90 is 90).
+        low, high = rule.bounds(parsed)
         relative = isinstance(rule.low, Ref) or isinstance(rule.high, Ref)
         value = min(max(setting.default, low), high) if relative else setting.default
         shown = None
-    if not low <= value <= high:
+    if not rule.holds(value, parsed):
         raise _invalid(setting.key, shown if shown is not None else str(value), _integer_expected(rule, parsed))
     return value
 
@@ -171,11 +169,12 @@ def _id_map(setting: Setting, rule: IdMap, value: Any, shown: str | None) -> tup
 
     if not isinstance(value, dict):
         raise refused("")
-    for key, item in value.items():
-        if not any(re.match(pattern, str(key)) for pattern in rule.key_patterns):
-            raise refused(f"{key!r} is not a business number; ")
-        if not isinstance(item, str) or not re.match(rule.value_pattern, item):
-            raise refused(f"{item!r} (for {key}) is not a flow id; ")
+    misfit = rule.misfit(value)
+    if misfit is not None:
+        half, key, item = misfit
+        raise refused(
+            f"{key!r} is not a business number; " if half == "key" else f"{item!r} (for {key}) is not a flow id; "
+        )
     return tuple(sorted(value.items()))
 
 
@@ -195,12 +194,12 @@ def _checked(setting: Setting, value: Any, shown: str | None, parsed: Mapping[st
             raise _invalid(setting.key, shown, f"one of {rule.label}")
         return value
     if isinstance(rule, TextList):
-        if not all(re.match(rule.pattern, item) for item in value):
+        if not rule.holds(value):
             raise _invalid(setting.key, shown, rule.expected)
         return tuple(dict.fromkeys(value))
     if isinstance(rule, IdMap):
         return _id_map(setting, rule, value, shown)
-    if isinstance(rule, Text) and not re.match(rule.pattern, value):
+    if isinstance(rule, Text) and not rule.holds(value):
         raise _invalid(setting.key, shown, rule.expected)
     return value
 
@@ -283,4 +282,4 @@ def settings_from_args(args: Mapping[str, Any]) -> StackSettings:
 
 
 def declared_field(key: str) -> str:
-    return next(s.field for s in SETTINGS if s.key == key)
+    return declared.SETTINGS_BY_KEY[key].field

@@ -1,10 +1,11 @@
 """WhatsAppBuffer: the whole WhatsApp <-> Amazon Connect bridge as one component, for any Pulumi program.
 
-It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules and
-composes, as its children, the SDK and media layers, the optional alarm topic, one component per stage (Ingest,
-Aggregator, Inbound, Outbound, Outreach) and the dashboard (components/dashboard.py). It never reads `pulumi.Config`
-and finds the Lambda code and the SDK pins beside its own files (components.stack_config RUNTIME_DIR), so a program
-in any directory, or in another language through the component provider (provider/), can build it.
+It validates its typed inputs (`WhatsAppBufferArgs`, one per stack setting) by the settings declaration's rules, or
+takes settings a program validated already (`WhatsAppBuffer.from_settings`), and composes, as its children, the SDK and
+media layers, the optional alarm topic, one component per stage (Ingest, Aggregator, Inbound, Outbound, Outreach) and
+the dashboard (components/dashboard.py). It never reads `pulumi.Config` and finds the Lambda code and the SDK pins
+beside its own files (components.stack_config RUNTIME_DIR), so a program in any directory, or in another language
+through the component provider (provider/), can build it.
 
 No `from __future__ import annotations` here: Pulumi's schema analyzer reads the annotations below (the `args`
 parameter and the `pulumi.Output` attributes) as types, and the docstring under each output as its description.
@@ -12,7 +13,7 @@ parameter and the `pulumi.Output` attributes) as types, and the docstring under 
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -30,7 +31,7 @@ from components.outbound import TYPE as OUTBOUND_TYPE
 from components.outbound import Outbound, OutboundArgs
 from components.outreach import Outreach, OutreachArgs
 from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
-from components.stack_config import settings_from_args
+from components.stack_config import StackSettings, settings_from_args
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
 from whatsapp_buffer.settings import INBOUND
 
@@ -112,12 +113,40 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         functions' metric `service` and the alarms then carry it (`<project>-<stack>-sales-…`), so the bridges share
         nothing. Lowercase letters, digits and hyphens, at most 16 characters. Leave it empty for a stack's only bridge
         (setting it later renames, and so replaces, its tables and queues)."""
+        self._compose(name, args, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
+
+    @classmethod
+    def from_settings(
+        cls,
+        name: str,
+        settings: StackSettings,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        moved_from_root: bool = False,
+        name_prefix: str = "",
+    ) -> Self:
+        """The same bridge from settings a program already validated (`components.stack_config.parse_settings`, as
+        this repository's `__main__.py` does): they are used as they are, not turned back into inputs and checked
+        again."""
+        bridge = cls.__new__(cls)  # not __init__, which checks inputs: _compose does all the rest of its work
+        bridge._compose(name, settings, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
+        return bridge
+
+    def _compose(
+        self,
+        name: str,
+        inputs: WhatsAppBufferArgs | StackSettings,
+        opts: pulumi.ResourceOptions | None,
+        *,
+        moved_from_root: bool,
+        name_prefix: str,
+    ) -> None:
         if not NAME_PREFIX.fullmatch(name_prefix):
             raise ValueError(
                 f"name_prefix {name_prefix!r} is not 1-16 lowercase letters, digits or hyphens (starting with a letter)"
             )
         super().__init__(TYPE, name, None, opts)
-        settings = settings_from_args(dict(args or {}))
+        settings = inputs if isinstance(inputs, StackSettings) else settings_from_args(dict(inputs or {}))
         invoke = pulumi.InvokeOptions(parent=self)
         context = StackContext(
             project=pulumi.get_project(),

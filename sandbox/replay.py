@@ -24,6 +24,7 @@ from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import deployed_graph
 from sandbox.wiring import Wiring, from_graph
+from whatsapp_buffer.environment import InboundSettings
 
 START_EPOCH = 1_767_225_600.0
 """Virtual time of a trace's `at` = 0 (2026-01-01T00:00:00Z; a multiple of every tumbling window length)."""
@@ -73,14 +74,6 @@ def start_services(
     )
     fake_url = fake.start()
     return Services(moto, moto_url, fake, fake_url)
-
-
-def _instance_flows(env: Mapping[str, str]) -> list[str] | None:
-    """The flows the sandbox's Connect instance has: the stack's default flow and each number's (contactFlows)."""
-    default = env.get("CONTACT_FLOW_ID")
-    if not default:
-        return None
-    return list(dict.fromkeys([default, *json.loads(env.get("CONTACT_FLOWS") or "{}").values()]))
 
 
 @dataclass
@@ -134,15 +127,15 @@ class Replay:
     def start(self) -> None:
         """Start the loopback services and the function workers, and create the stack's resources in moto."""
         assert self.wiring is not None
-        inbound_env = self.wiring.functions["inbound"].env
-        instance = inbound_env.get("CONNECT_INSTANCE_ID")
+        inbound = InboundSettings.from_env(self.wiring.functions["inbound"].env)
         self.services = start_services(
             self.clock,
             self._publish_from_connect,
             self.wiring.account.region,
-            [instance] if instance else None,
+            [inbound.connect_instance_id],
             on_status=self._status_from_whatsapp,
-            contact_flow_ids=_instance_flows(inbound_env),
+            # The sandbox's Connect instance has the stack's default flow and each number's (contactFlows).
+            contact_flow_ids=list(dict.fromkeys([inbound.contact_flow_id, *inbound.contact_flows.values()])),
         )
         self.pipeline = Pipeline(
             self.wiring,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.settings import END_OF_TURN_POLICIES
+from whatsapp_buffer.settings import END_OF_TURN_RULE
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,5 @@ class BufferPolicy:
     (`end_of_turn`)."""
 
     def __post_init__(self) -> None:
-        if self.end_of_turn not in END_OF_TURN_POLICIES:
-            raise ConfigurationError(
-                f"end_of_turn={self.end_of_turn!r} is not one of {', '.join(END_OF_TURN_POLICIES)}"
-            )
+        if not END_OF_TURN_RULE.holds(self.end_of_turn):
+            raise ConfigurationError(f"end_of_turn={self.end_of_turn!r} is not one of {END_OF_TURN_RULE.label}")

@@ -10,9 +10,7 @@ annotations and held to the declared range or pattern. A missing or invalid vari
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, ClassVar, Self, get_origin, get_type_hints
@@ -26,11 +24,9 @@ from whatsapp_buffer.settings import (
     NO_VALUES,
     OUTBOUND,
     OUTREACH,
-    SETTINGS,
     SWEEPER,
     IdMap,
     Integer,
-    Ref,
     Setting,
     Text,
     TextList,
@@ -38,7 +34,6 @@ from whatsapp_buffer.settings import (
     environment_of,
 )
 
-DECLARED = {setting.key: setting for setting in SETTINGS}
 BOOLEANS = {"true": True, "false": False}
 """What the program writes for a boolean setting, the only words Pulumi's stack config accepts for one."""
 
@@ -51,8 +46,8 @@ def _get(env: Mapping[str, str], name: str) -> str:
 
 
 def _read(env: Mapping[str, str], variable: Variable, kind: Any, read: Mapping[str, Any]) -> Any:
-    """The variable's value, typed by the field's annotation and held to the declared rule (`read`: the fields of this
-    function read before it, for a bound that is another key's value)."""
+    """The variable's value, typed by the field's annotation and held to the declared rule (`read`: the settings this
+    function read before it, by key, for a bound that is another key's value)."""
     name = variable.env
     assert name is not None
     optional = kind == str | None  # an optional setting left empty: the program sets the variable to ""
@@ -74,7 +69,7 @@ def _typed(name: str, raw: str, kind: Any) -> Any:
             raise ConfigurationError(f"environment variable {name} is not a JSON object of strings")
         return value
     if get_origin(kind) is tuple:
-        return () if raw == NO_VALUES else tuple(part.strip() for part in raw.split(",") if part.strip())
+        return () if raw == NO_VALUES else TextList.items(raw)
     if kind is bool:
         if raw in BOOLEANS:
             return BOOLEANS[raw]
@@ -88,35 +83,11 @@ def _typed(name: str, raw: str, kind: Any) -> Any:
 def _hold_to_rule(setting: Setting, name: str, raw: str, value: Any, read: Mapping[str, Any]) -> None:
     """The declared range or pattern (`settings.SETTINGS`), which the program checked the stack's config against."""
     rule = setting.rule
-    if isinstance(rule, Integer):
-        low, high = _limit(rule.low, "low", read), _limit(rule.high, "high", read)
-        if not (math.isfinite(value) and value == int(value) and low <= value <= high):
-            raise ConfigurationError(f"environment variable {name}={raw!r} is not an integer from {low:g} to {high:g}")
-        return
-    if isinstance(rule, TextList):
-        held = all(re.match(rule.pattern, item) for item in value)
-    elif isinstance(rule, Text):
-        held = re.match(rule.pattern, value) is not None
-    elif isinstance(rule, IdMap):
-        held = all(
-            any(re.match(pattern, key) for pattern in rule.key_patterns) and re.match(rule.value_pattern, flow)
-            for key, flow in value.items()
-        )
-    else:
-        return
-    if not held:
+    if isinstance(rule, Integer) and not rule.holds(value, read):
+        low, high = rule.bounds(read)
+        raise ConfigurationError(f"environment variable {name}={raw!r} is not an integer from {low:g} to {high:g}")
+    if isinstance(rule, Text | TextList | IdMap) and not rule.holds(value):
         raise ConfigurationError(f"environment variable {name}={raw!r} is not {rule.expected}")
-
-
-def _limit(bound: int | Ref, side: str, read: Mapping[str, Any]) -> float:
-    """A bound's value: the other key's, when this function has read it, else that key's own bound on the same side."""
-    while isinstance(bound, Ref):
-        referred = DECLARED[bound.key]
-        if referred.field in read:
-            return float(read[referred.field])
-        assert isinstance(referred.rule, Integer)
-        bound = getattr(referred.rule, side)
-    return bound
 
 
 class _FromEnvironment:
@@ -136,8 +107,8 @@ class _FromEnvironment:
 
 
 def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str], read: dict[str, Any]) -> Any:
-    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared` and noting its
-    value in `read`."""
+    """`cls` from `env`, field by field in its order, taking each field's variable out of `declared` and noting a
+    setting's value in `read` under its key."""
     hints = get_type_hints(cls)
     values = {}
     for field in fields(cls):
@@ -148,7 +119,9 @@ def _build(cls: type, declared: dict[str, Variable], env: Mapping[str, str], rea
             variable = declared.pop(field.name, None)
             if variable is None or variable.env is None:
                 raise TypeError(f"{cls.__name__}.{field.name} is not a declared variable of this function")
-            values[field.name] = read[field.name] = _read(env, variable, kind, read)
+            values[field.name] = _read(env, variable, kind, read)
+            if isinstance(variable, Setting):
+                read[variable.key] = values[field.name]
     return cls(**values)
 
 

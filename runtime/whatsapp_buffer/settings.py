@@ -4,14 +4,18 @@
 readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs). The
 program validates the stack's config against it and gives each function exactly its variables
 (`components/stack_config.py`); each function reads them back into its typed settings (`environment`); Pulumi.yaml's
-config block and the README's table are generated from it. Packaged into the Lambdas and loaded by the program, so
-it imports nothing but the standard library.
+config block and the README's table are generated from it. A rule checks a value itself (`holds`) for both sides,
+each wording its own errors. Packaged into the Lambdas and loaded by the program, so it imports nothing but the
+standard library.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER, OUTREACH = FUNCTIONS = (
     "ingest",
@@ -46,6 +50,16 @@ class Integer:
         span = "–".join(bound.key if isinstance(bound, Ref) else str(bound) for bound in (self.low, self.high))
         return span if self.derived is None else f"{span}, or {self.derived} for the default"
 
+    def bounds(self, known: Mapping[str, float]) -> tuple[float, float]:
+        """The range, a `Ref` read from `known` (values by key) or, when that key is not known, its own bound on the
+        same side (ingest reads maxWaitSeconds, not bufferSeconds: its floor is then bufferSeconds' own, 1)."""
+        return _bound(self.low, "low", known), _bound(self.high, "high", known)
+
+    def holds(self, value: float, known: Mapping[str, float]) -> bool:
+        """`value` is a whole number within `bounds(known)`."""
+        low, high = self.bounds(known)
+        return math.isfinite(value) and value == int(value) and low <= value <= high
+
 
 @dataclass(frozen=True)
 class Boolean:
@@ -59,6 +73,10 @@ class Text:
     expected: str
     """What the error message says is expected."""
     label: str
+
+    def holds(self, value: str) -> bool:
+        """`value` is text matching `pattern` (a `BufferPolicy` built in code may be handed anything)."""
+        return isinstance(value, str) and re.match(self.pattern, value) is not None
 
 
 @dataclass(frozen=True)
@@ -80,6 +98,14 @@ class TextList:
     expected: str
     label: ClassVar[str] = "comma-separated list"
 
+    def holds(self, values: Iterable[str]) -> bool:
+        return all(re.match(self.pattern, item) for item in values)
+
+    @staticmethod
+    def items(text: str) -> tuple[str, ...]:
+        """The values of a comma-separated text, each stripped, empty ones dropped."""
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+
 
 @dataclass(frozen=True)
 class IdMap:
@@ -90,6 +116,19 @@ class IdMap:
     value_pattern: str
     expected: str
     label: ClassVar[str] = "JSON object"
+
+    def misfit(self, value: Mapping[Any, Any]) -> tuple[Literal["key", "value"], Any, Any] | None:
+        """The first entry that breaks the rule and which half of it does ("key" or "value"), with the entry's key and
+        value; None when every entry fits."""
+        for key, item in value.items():
+            if not any(re.match(pattern, str(key)) for pattern in self.key_patterns):
+                return "key", key, item
+            if not isinstance(item, str) or not re.match(self.value_pattern, item):
+                return "value", key, item
+        return None
+
+    def holds(self, value: Mapping[Any, Any]) -> bool:
+        return self.misfit(value) is None
 
 
 Rule = Integer | Boolean | Text | OneOf | TextList | IdMap
@@ -163,6 +202,10 @@ LOG_RETENTION_DAYS = (
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 END_OF_TURN_POLICIES = ("fixed", "cues")
 """What `endOfTurn` may be (`aggregator.end_of_turn`)."""
+END_OF_TURN_RULE = Text(
+    f"^({'|'.join(END_OF_TURN_POLICIES)})$", " or ".join(END_OF_TURN_POLICIES), ", ".join(END_OF_TURN_POLICIES)
+)
+"""endOfTurn's rule, which a `BufferPolicy` built in code is held to as well."""
 _UUID = Text(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "a UUID like 00000000-0000-0000-0000-000000000000",
@@ -198,8 +241,7 @@ SETTINGS: tuple[Setting, ...] = (
         default=11, env="BUFFER_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
-        "endOfTurn",
-        Text(f"^({'|'.join(END_OF_TURN_POLICIES)})$", " or ".join(END_OF_TURN_POLICIES), ", ".join(END_OF_TURN_POLICIES)),
+        "endOfTurn", END_OF_TURN_RULE,
         "How long the quiet period is after each message: fixed waits bufferSeconds after every message; cues waits "
         "0.3x after one that looks finished (thanks, a question, a long text, a voice note, a location), 1.25x after "
         "one that does not (a trailing comma or conjunction, a greeting, a photo without words), and at least the "
@@ -341,6 +383,17 @@ WIRING: tuple[Wiring, ...] = (
 """Environment whose values are resources' outputs (or the stack's name), by the field the component hands in."""
 
 Variable = Setting | Wiring
+SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}
+
+
+def _bound(bound: int | Ref, side: Literal["low", "high"], known: Mapping[str, float]) -> float:
+    while isinstance(bound, Ref):
+        if bound.key in known:
+            return known[bound.key]
+        referred = SETTINGS_BY_KEY[bound.key].rule
+        assert isinstance(referred, Integer)
+        bound = getattr(referred, side)
+    return bound
 
 
 def environment_of(function: str) -> tuple[Variable, ...]:

@@ -16,10 +16,11 @@ import yaml
 from infra_helpers import env, function
 
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
-from components.stack_config import CONFIG_KEYS, SETTINGS, function_environment, parse_settings
+from components.stack_config import CONFIG_KEYS, SETTINGS, ConfigError, function_environment, parse_settings
 from sandbox.stack_files import PROJECT_DIR, stack_config
 from whatsapp_buffer import environment
 from whatsapp_buffer import settings as declared
+from whatsapp_buffer.errors import ConfigurationError
 from whatsapp_buffer.settings import IdMap
 
 WRITE = "python -m components.config_docs --write"
@@ -83,6 +84,32 @@ def test_each_functions_settings_read_the_environment_the_program_gives_it(graph
     settings = environment.SETTINGS_CLASSES[short_name].from_env(env(function(graph, short_name)))
 
     assert isinstance(settings, environment.SETTINGS_CLASSES[short_name])
+
+
+@pytest.mark.parametrize(
+    ("key", "text"),
+    [
+        ("bufferSeconds", "301"),
+        ("maxWaitSeconds", "901"),
+        ("windowSeconds", "21"),
+        ("endOfTurn", "sometimes"),
+        ("metaApiVersion", "20.0"),
+        ("transcribeLanguages", "en-US,english"),
+        ("contactFlows", '{"sales": "11111111-2222-3333-4444-555555555555"}'),
+        ("contactFlows", '{"phone-number-id-a1": "flow-1"}'),
+    ],
+)
+def test_a_value_the_program_refuses_every_function_that_reads_it_refuses_too(graph, key, text):
+    # GIVEN a value the graph's stack (bufferSeconds 20) may not set
+    setting = declared.SETTINGS_BY_KEY[key]
+    values = {name.split(":", 1)[1]: value for name, value in stack_config({}, "whatsapp-buffer").items()}
+    with pytest.raises(ConfigError):
+        parse_settings({**{k: values.get(k) for k in CONFIG_KEYS}, key: text})
+    # WHEN it reaches a function's environment anyway THEN the function refuses it, naming the variable
+    for short_name in setting.readers:
+        given = {**env(function(graph, short_name)), setting.env: text}
+        with pytest.raises(ConfigurationError, match=f"^environment variable {setting.env}="):
+            environment.SETTINGS_CLASSES[short_name].from_env(given)
 
 
 def test_every_variable_name_and_field_is_declared_once():

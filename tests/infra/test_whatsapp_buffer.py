@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pulumi
 import pytest
+from infra_helpers import env, function
 
+from components import whatsapp_buffer
 from components.aliases import FORMER_TYPES
 from components.config_docs import ARGS_MODULE, render_args_module
 from components.outbound import TYPE as OUTBOUND
@@ -58,16 +60,29 @@ def test_inputs_take_the_declared_defaults_and_rules():
     ],
     ids=["defaults", "set"],
 )
-def test_the_programs_settings_reach_the_component_as_they_are(config):
+def test_validated_settings_handed_on_as_inputs_keep_their_types_and_read_back_the_same(config):
     # GIVEN the stack's config validated once into typed settings, as __main__.py does
     settings = parse_settings(
         {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"], **config}
     )
-    # WHEN they are handed to the component as its typed inputs
+    # WHEN they are handed on as the component's typed inputs (StackSettings.as_args)
     args = settings.as_args()
     # THEN each input has its setting's type (no text to parse again) and the component reads the same settings
     assert isinstance(args["buffer_seconds"], int) and isinstance(args["transcribe_languages"], list)
     assert settings_from_args(args) == settings
+
+
+def test_the_program_builds_the_component_from_its_validated_settings_without_checking_them_again(monkeypatch):
+    # GIVEN a component whose check of typed inputs fails the run if it is called
+    def checked_again(args):
+        raise AssertionError(f"the settings were checked again as inputs: {args}")
+
+    monkeypatch.setattr(whatsapp_buffer, "settings_from_args", checked_again)
+    # WHEN the program validates the stack's config and builds the bridge
+    graph = run_program({"bufferSeconds": "45", "transcribeLanguages": "en-US, es-US"})
+    # THEN the functions get the settings it validated
+    assert env(function(graph, "aggregator"))["BUFFER_SECONDS"] == "45"
+    assert env(function(graph, "inbound"))["TRANSCRIBE_LANGUAGES"] == "en-US,es-US"
 
 
 @pytest.mark.parametrize(
