@@ -76,7 +76,7 @@ class Text:
 
     def holds(self, value: str) -> bool:
         """`value` is text matching `pattern` (a `BufferPolicy` built in code may be handed anything)."""
-        return isinstance(value, str) and re.match(self.pattern, value) is not None
+        return isinstance(value, str) and re.fullmatch(self.pattern, value) is not None
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class TextList:
     label: ClassVar[str] = "comma-separated list"
 
     def holds(self, values: Iterable[str]) -> bool:
-        return all(re.match(self.pattern, item) for item in values)
+        return all(re.fullmatch(self.pattern, item) for item in values)
 
     @staticmethod
     def items(text: str) -> tuple[str, ...]:
@@ -121,9 +121,9 @@ class IdMap:
         """The first entry that breaks the rule and which half of it does ("key" or "value"), with the entry's key and
         value; None when every entry fits."""
         for key, item in value.items():
-            if not any(re.match(pattern, str(key)) for pattern in self.key_patterns):
+            if not any(re.fullmatch(pattern, str(key)) for pattern in self.key_patterns):
                 return "key", key, item
-            if not isinstance(item, str) or not re.match(self.value_pattern, item):
+            if not isinstance(item, str) or not re.fullmatch(self.value_pattern, item):
                 return "value", key, item
         return None
 

@@ -97,6 +97,8 @@ def test_each_functions_settings_read_the_environment_the_program_gives_it(graph
         ("transcribeLanguages", "en-US,english"),
         ("contactFlows", '{"sales": "11111111-2222-3333-4444-555555555555"}'),
         ("contactFlows", '{"phone-number-id-a1": "flow-1"}'),
+        # `$` also matches before a final newline: a key that can never equal a number id must not pass for one
+        ("contactFlows", '{"phone-number-id-a1\\n": "11111111-2222-3333-4444-555555555555"}'),
     ],
 )
 def test_a_value_the_program_refuses_every_function_that_reads_it_refuses_too(graph, key, text):
