@@ -1,7 +1,8 @@
 """The one declaration of every setting and environment variable of the stack, and which functions read each.
 
 `SETTINGS`: each stack config key with its rule (type and range), default, description, environment variable and
-readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs). The
+readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs), with the
+fixed values the program hands the functions (the metrics namespace, the transcripts sweep's event). The
 program validates the stack's config against it and gives each function exactly its variables
 (`components/stack_config.py`); each function reads them back into its typed settings (`environment`); Pulumi.yaml's
 config block and the README's table are generated from it. Packaged into the Lambdas and loaded by the program, so
@@ -339,6 +340,11 @@ WIRING: tuple[Wiring, ...] = (
     Wiring("metrics_namespace", "POWERTOOLS_METRICS_NAMESPACE", FUNCTIONS, "Metrics namespace", powertools=True),
 )
 """Environment whose values are resources' outputs (or the stack's name), by the field the component hands in."""
+METRICS_NAMESPACE = "WhatsAppBuffer"
+"""The functions' CloudWatch metrics namespace (`metrics_namespace`'s value), where the dashboard and alarms look."""
+TRANSCRIPTS_SWEEP_EVENT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
+"""What the transcripts sweep's schedule hands the inbound function every minute (EventBridge Scheduler passes its
+`Target.Input` as it is), and how the function tells that invoke from its other triggers."""
 
 Variable = Setting | Wiring
 
