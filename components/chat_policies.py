@@ -16,12 +16,13 @@ from components import iam
 from components.chat_storage import ChatStorage
 from components.context import StackContext
 from components.stack_settings import StackSettings
+from whatsapp_buffer.model import eum_number_suffix
 from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, TRANSCRIPTS_PREFIX, job_prefix
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
     """IAM resources for End User Messaging numbers (id `phone-number-id-X` has ARN `…:phone-number-id/X`)."""
-    suffixes = [number_id.removeprefix("phone-number-id-") for number_id in phone_number_ids] or ["*"]
+    suffixes = [eum_number_suffix(number_id) for number_id in phone_number_ids] or ["*"]
     return [context.arn("social-messaging", f"phone-number-id/{suffix}") for suffix in suffixes]
 
 

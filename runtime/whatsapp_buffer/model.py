@@ -41,6 +41,16 @@ KINDS = frozenset(
 CONNECT_TEXT_LIMIT = 1024
 """Amazon Connect participant SendMessage accepts at most 1,024 characters of text/plain."""
 
+EUM_ID_PREFIX = "phone-number-id-"
+"""A business number has two ids: Meta's phone number id (`Conversation.phone_number_id`) and End User Messaging's,
+`phone-number-id-<id>` (ARN `…:phone-number-id/<id>`), which End User Messaging's calls and IAM grants name."""
+
+
+def eum_number_suffix(number: str) -> str:
+    """The `<id>` of an End User Messaging number named by its id (`phone-number-id-<id>`), its ARN
+    (`…:phone-number-id/<id>`) or `<id>` alone: what its ARN ends with, what `whatsappPhoneNumberIds` compares."""
+    return number.rsplit("/", 1)[-1].removeprefix(EUM_ID_PREFIX)
+
 
 @dataclass(frozen=True, order=True)
 class Conversation:

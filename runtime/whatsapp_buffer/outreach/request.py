@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from whatsapp_buffer.errors import OutreachRefused
-from whatsapp_buffer.model import USER_ID
+from whatsapp_buffer.model import USER_ID, eum_number_suffix
 
 PARAMETER_PREFIX = "parameter"
 ATTRIBUTE_PREFIX = "attribute_"
@@ -59,7 +59,7 @@ class OutreachRequest:
     @property
     def number_suffix(self) -> str:
         """The End User Messaging id without prefix or ARN: what `whatsappPhoneNumberIds` entries end with."""
-        return self.phone_number_id.rsplit("/", 1)[-1].removeprefix("phone-number-id-")
+        return eum_number_suffix(self.phone_number_id)
 
 
 def parse(event: Any) -> OutreachRequest:
