@@ -85,6 +85,8 @@ class Conversation:
         return is_user_id(self.customer)
 
 
+WA_ID = re.compile(r"\d{6,20}")
+"""A phone number as WhatsApp writes `wa_id`: digits only."""
 USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID): "a two-letter ISO country code, a period, and up to 128 alphanumeric
 characters" (a parent BSUID has `ENT.` after the country code)."""

@@ -169,6 +169,12 @@ _UUID = Text(
     "a UUID like 00000000-0000-0000-0000-000000000000",
     "UUID",
 )
+EUM_NUMBER_ID = r"phone-number-id-[0-9a-zA-Z]+"
+"""End User Messaging's id of a business number (the outreach's `phoneNumberId` may also be its ARN)."""
+TEMPLATE_NAME = r"[a-z0-9_]{1,512}"
+"""A WhatsApp template name: lowercase letters, digits and underscores (End User Messaging: 1-512 characters)."""
+TEMPLATE_LANGUAGE = r"[a-z]{2,3}(_[A-Z]{2,4})?"
+"""A WhatsApp template's language (and locale) code like en_US or pt_BR."""
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -182,7 +188,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "contactFlows",
         IdMap(
-            (r"^phone-number-id-[0-9a-zA-Z]+$", r"^[0-9]{1,32}$"),
+            (f"^{EUM_NUMBER_ID}$", r"^[0-9]{1,32}$"),
             _UUID.pattern,
             'a JSON object of business number -> flow id like {"phone-number-id-0123abcd": '
             '"00000000-0000-0000-0000-000000000000"}; a number is its End User Messaging id or Meta\'s phone number id',
@@ -275,7 +281,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "whatsappPhoneNumberIds",
         TextList(
-            r"^phone-number-id-[0-9a-zA-Z]+$",
+            f"^{EUM_NUMBER_ID}$",
             "a comma-separated list of End User Messaging ids like phone-number-id-0123abcd",
         ),
         "End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account.",
@@ -283,7 +289,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reengagementTemplate",
-        Text(r"^[a-z0-9_]{1,512}$", "a WhatsApp template name (lowercase letters, digits, underscores)", "name"),
+        Text(f"^{TEMPLATE_NAME}$", "a WhatsApp template name (lowercase letters, digits, underscores)", "name"),
         "Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message "
         "(free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the "
         "reply did not go).",
@@ -291,7 +297,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reengagementTemplateLanguage",
-        Text(r"^[a-z]{2,3}(_[A-Z]{2,4})?$", "a WhatsApp template language code like en_US or pt_BR", "code"),
+        Text(f"^{TEMPLATE_LANGUAGE}$", "a WhatsApp template language code like en_US or pt_BR", "code"),
         "Language (and locale) of the approved reengagementTemplate.",
         default="en_US", env="REENGAGEMENT_TEMPLATE_LANGUAGE", readers=(OUTBOUND,),
     ),
