@@ -13,14 +13,16 @@ from collections.abc import Sequence
 import pulumi
 
 from components import iam
-from components.chat_storage import TRANSCRIPT_DEBT_PREFIX, TRANSCRIPTS_OWED_INDEX, ChatStorage
+from components.chat_storage import ChatStorage
 from components.context import StackContext
 from components.stack_settings import StackSettings
+from whatsapp_buffer.model import eum_number_suffix
+from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, TRANSCRIPTS_PREFIX, job_prefix
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
     """IAM resources for End User Messaging numbers (id `phone-number-id-X` has ARN `…:phone-number-id/X`)."""
-    suffixes = [number_id.removeprefix("phone-number-id-") for number_id in phone_number_ids] or ["*"]
+    suffixes = [eum_number_suffix(number_id) for number_id in phone_number_ids] or ["*"]
     return [context.arn("social-messaging", f"phone-number-id/{suffix}") for suffix in suffixes]
 
 
@@ -80,7 +82,7 @@ def inbound_statements(
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem"],
             "Resource": [storage.sessions_table.arn],
-            "Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+            "Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": [f"{DEBT_PREFIX}*"]}},
         },
         *_late_transcript_statements(storage, settings.transcribe_languages, transcripts_dead_letter_queue_arn),
         _once(storage, sid="DeliverOnce"),
@@ -156,7 +158,7 @@ def _transcription_statements(
     its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
     permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
     grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
-    media bucket (runtime `inbound/burst_transcripts.job_name`)."""
+    media bucket (runtime `storage_keys.job_name`)."""
     if not languages:
         return []
     bucket = storage.media_bucket.bucket
@@ -168,12 +170,12 @@ def _transcription_statements(
             "Resource": ["*"],
             "Condition": {
                 "StringEquals": {"transcribe:OutputBucketName": bucket},
-                "StringLike": {"transcribe:OutputKey": "transcripts/*"},
+                "StringLike": {"transcribe:OutputKey": f"{TRANSCRIPTS_PREFIX}*"},
             },
         },
         iam.allow(
             ["transcribe:GetTranscriptionJob"],
-            [pulumi.Output.concat(context.arn("transcribe", "transcription-job/"), bucket, "-*")],
+            [pulumi.Output.concat(context.arn("transcribe", "transcription-job/"), bucket.apply(job_prefix), "*")],
             sid="ReadThisStacksTranscriptionJobs",
         ),
     ]
@@ -197,12 +199,12 @@ def _late_transcript_statements(
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem"],
             "Resource": [sessions_table_arn],
-            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TRANSCRIPT_DEBT_PREFIX}*"]}},
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DEBT_PREFIX}*"]}},
         },
         # The sweep's Query of the sparse index of debts still open (keys only: job names and times).
         iam.allow(
             ["dynamodb:Query"],
-            [pulumi.Output.concat(sessions_table_arn, f"/index/{TRANSCRIPTS_OWED_INDEX}")],
+            [pulumi.Output.concat(sessions_table_arn, f"/index/{OWED_INDEX}")],
             sid="FindTranscriptsStillOwed",
         ),
     ]

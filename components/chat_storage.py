@@ -18,13 +18,9 @@ from components import iam
 from components.context import StackContext
 from components.tables import Index, secure_table
 from components.topics import service_topic
+from whatsapp_buffer.storage_keys import CONTACT_INDEX, OWED_INDEX
 
 MEDIA_EXPIRY_DAYS = 7
-SESSIONS_BY_CONTACT = "by-contact"
-TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
-"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
-TRANSCRIPTS_OWED_INDEX = "owed-since"
-"""The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class ChatStorage:
     def sessions_arns(self) -> list[pulumi.Input[str]]:
         """The sessions table and its by-contact index (how the outbound function finds a chat's session)."""
         arn = self.sessions_table.arn
-        return [arn, pulumi.Output.concat(arn, f"/index/{SESSIONS_BY_CONTACT}")]
+        return [arn, pulumi.Output.concat(arn, f"/index/{CONTACT_INDEX}")]
 
     @property
     def media_objects(self) -> pulumi.Output[str]:
@@ -65,11 +61,11 @@ def chat_storage(
         hash_key="conversation",
         ttl_attribute="expires_at",
         indexes=[
-            Index(name=SESSIONS_BY_CONTACT, hash_key="contact_id"),
+            Index(name=CONTACT_INDEX, hash_key="contact_id"),
             # Sparse: only the transcripts still owed carry `debt_open` (a paid one drops it), so the sweep for
             # the completion events that never came reads just those.
             *(
-                [Index(TRANSCRIPTS_OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
+                [Index(OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
                 if transcribe_languages
                 else []
             ),

@@ -20,9 +20,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from components.lambda_function import METRICS_NAMESPACE
 from components.stack_config import SETTINGS
 from components.stack_settings import StackSettings
+from whatsapp_buffer.settings import METRICS_NAMESPACE
 
 if TYPE_CHECKING:
     from components.aggregator import Aggregator

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.doctor import DEAD_LETTER_OUTPUTS, Stack
+from whatsapp_buffer.model import eum_number_suffix
 
 INSTANCE_ACTIONS = (
     "connect:DescribeInstance",
@@ -40,10 +41,7 @@ def doctor_policy(stack: Stack) -> dict[str, Any]:
         ),
     ]
     if stack.phone_number_ids:
-        numbers = [
-            arn("social-messaging", f"phone-number-id/{n.removeprefix('phone-number-id-')}")
-            for n in (n.rsplit("/", 1)[-1] for n in stack.phone_number_ids)
-        ]
+        numbers = [arn("social-messaging", f"phone-number-id/{eum_number_suffix(n)}") for n in stack.phone_number_ids]
         statements.append(
             _allow("WhatsAppNumbers", ["social-messaging:GetLinkedWhatsAppBusinessAccountPhoneNumber"], numbers)
         )

@@ -18,15 +18,12 @@ from components.alarms import MINUTE
 from components.chat_policies import inbound_statements
 from components.chat_storage import ChatStorage, chat_storage
 from components.context import StackContext
-from components.lambda_function import (
-    METRICS_NAMESPACE,
-    FunctionSpec,
-    PythonFunction,
-)
+from components.lambda_function import FunctionSpec, PythonFunction
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
-from whatsapp_buffer.settings import INBOUND
+from whatsapp_buffer.settings import INBOUND, METRICS_NAMESPACE, TRANSCRIPTS_SWEEP_EVENT
+from whatsapp_buffer.storage_keys import job_prefix
 
 TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_BATCH_SIZE = 10
@@ -41,8 +38,6 @@ TRANSCRIPTS_SWEEP_SCHEDULE = "rate(1 minute)"
 TRANSCRIPTS_SWEEP_FAILING_MINUTES = 15
 """The sweep retries a debt it failed to settle every minute; failures in every 5-minute period for this long mean a
 transcript an agent was promised is stuck (a post Connect keeps refusing), not one throttled call."""
-TRANSCRIPTS_SWEEP_INPUT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
-"""What the schedule hands the inbound function (runtime `inbound/late_transcripts.SWEEP_EVENT`)."""
 
 
 def transcript_events(media_bucket: str) -> dict[str, object]:
@@ -50,13 +45,13 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
     Amazon EventBridge with Amazon Transcribe": `{"source": ["aws.transcribe"], "detail-type": ["Transcribe Job State
     Change"], "detail": {"TranscriptionJobStatus": ["COMPLETED", "FAILED"]}}`; the job name narrowed with prefix
     matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
-    (`<media bucket>-<media id>`, runtime `inbound/burst_transcripts.job_name`)."""
+    (`<media bucket>-<media id>`, runtime `storage_keys.job_name`)."""
     return {
         "source": ["aws.transcribe"],
         "detail-type": ["Transcribe Job State Change"],
         "detail": {
             "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
-            "TranscriptionJobName": [{"prefix": f"{media_bucket}-"}],
+            "TranscriptionJobName": [{"prefix": job_prefix(media_bucket)}],
         },
     }
 
@@ -215,7 +210,7 @@ class Inbound(Stage):
             "transcripts-sweep",
             label="the inbound function",
             expression=TRANSCRIPTS_SWEEP_SCHEDULE,
-            payload=json.dumps(TRANSCRIPTS_SWEEP_INPUT),
+            payload=json.dumps(TRANSCRIPTS_SWEEP_EVENT),
             description="every minute: transcripts still owed whose completion event never came",
             sid="InvokeInbound",
         )

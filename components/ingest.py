@@ -14,10 +14,9 @@ from components.stage import Stage, StageArgs
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 from whatsapp_buffer.settings import INGEST
+from whatsapp_buffer.storage_keys import PENDING_INDEX
 
 TYPE = "whatsapp-buffer:index:Ingest"
-PENDING_INDEX = "pending-since"
-"""The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
 
 
 @dataclass(frozen=True, kw_only=True)

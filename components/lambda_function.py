@@ -18,10 +18,10 @@ from components.context import StackContext
 from components.functions import FUNCTIONS
 from components.stack_config import RUNTIME_DIR, function_environment
 from components.stack_settings import StackSettings
+from whatsapp_buffer.settings import METRICS_NAMESPACE
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
-METRICS_NAMESPACE = "WhatsAppBuffer"
 
 PACKAGE = "whatsapp_buffer"
 """The one package the function code holds; runtime/requirements.txt beside it goes to the SDK layer instead."""

@@ -13,11 +13,11 @@ import pulumi_aws as aws
 
 from components.chat_policies import outbound_statements
 from components.chat_storage import ChatStorage
-from components.lambda_function import METRICS_NAMESPACE, FunctionSpec
+from components.lambda_function import FunctionSpec
 from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.stage import Stage, StageArgs
 from components.topics import subscribe_function
-from whatsapp_buffer.settings import OUTBOUND
+from whatsapp_buffer.settings import METRICS_NAMESPACE, OUTBOUND
 
 TYPE = "whatsapp-buffer:index:Outbound"
 WITHOUT_TYPING = {

@@ -21,10 +21,9 @@ from components.lambda_function import FunctionSpec
 from components.stack_settings import StackSettings
 from components.stage import Stage, StageArgs
 from whatsapp_buffer.settings import OUTREACH
+from whatsapp_buffer.storage_keys import OUTREACH_PREFIX
 
 TYPE = "whatsapp-buffer:index:Outreach"
-OUTREACH_PREFIX = "outreach#"
-"""Hash key prefix of the sessions table's outreach records (runtime `adapters/outreach_records.OUTREACH_PREFIX`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

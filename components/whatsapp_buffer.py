@@ -25,7 +25,7 @@ from components.context import StackContext
 from components.dashboard import stack_dashboard
 from components.functions import FUNCTIONS
 from components.inbound import Inbound, InboundArgs
-from components.ingest import PENDING_INDEX, Ingest, IngestArgs
+from components.ingest import Ingest, IngestArgs
 from components.lambda_function import FunctionDefaults
 from components.outbound import TYPE as OUTBOUND_TYPE
 from components.outbound import Outbound, OutboundArgs
@@ -34,6 +34,7 @@ from components.sdk_layer import MediaLayer, SdkLayer, SdkLayerArgs
 from components.stack_config import StackSettings, settings_from_args
 from components.whatsapp_buffer_args import WhatsAppBufferArgs
 from whatsapp_buffer.settings import INBOUND
+from whatsapp_buffer.storage_keys import PENDING_INDEX
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
 CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge", "media-layer")

@@ -34,7 +34,7 @@ from whatsapp_buffer.environment import (
     OutreachSettings,
     SweeperSettings,
 )
-from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_prefix
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.inbound.late_transcripts import LateTranscripts
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
@@ -45,6 +45,7 @@ from whatsapp_buffer.model import Burst, Conversation, Template
 from whatsapp_buffer.outbound.send_reply import Outbound, ReplySender
 from whatsapp_buffer.outbound.streaming import StreamingEvent
 from whatsapp_buffer.outreach.send_template import Outreach
+from whatsapp_buffer.storage_keys import job_prefix
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 """How long a delivered burst id / relayed streaming message id is remembered (SQS and SNS redeliver within it)."""

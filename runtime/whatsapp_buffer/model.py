@@ -41,6 +41,16 @@ KINDS = frozenset(
 CONNECT_TEXT_LIMIT = 1024
 """Amazon Connect participant SendMessage accepts at most 1,024 characters of text/plain."""
 
+EUM_ID_PREFIX = "phone-number-id-"
+"""A business number has two ids: Meta's phone number id (`Conversation.phone_number_id`) and End User Messaging's,
+`phone-number-id-<id>` (ARN `…:phone-number-id/<id>`), which End User Messaging's calls and IAM grants name."""
+
+
+def eum_number_suffix(number: str) -> str:
+    """The `<id>` of an End User Messaging number named by its id (`phone-number-id-<id>`), its ARN
+    (`…:phone-number-id/<id>`) or `<id>` alone: what its ARN ends with, what `whatsappPhoneNumberIds` compares."""
+    return number.rsplit("/", 1)[-1].removeprefix(EUM_ID_PREFIX)
+
 
 @dataclass(frozen=True, order=True)
 class Conversation:
@@ -75,6 +85,8 @@ class Conversation:
         return is_user_id(self.customer)
 
 
+WA_ID = re.compile(r"\d{6,20}")
+"""A phone number as WhatsApp writes `wa_id`: digits only."""
 USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID): "a two-letter ISO country code, a period, and up to 128 alphanumeric
 characters" (a parent BSUID has `ENT.` after the country code)."""

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 PREFIX = "[WhatsApp bridge]"
 NOTICE_MARK = "bridge-notice"
-"""ClientToken of a notice: `bridge-notice|<withheld or refused>|<text, image, audio, video or document>|<reason>|<streaming id>#<n>`, so a
-redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart."""
 
 
-def notice_token(outcome: str, kind: str, reason: str, event_id: str, index: int) -> str:
-    return f"{NOTICE_MARK}|{outcome}|{kind}|{reason}|{event_id}#{index}"[:500]
+def notice_token(outcome: str, kind: str, reason: str, ref: str) -> str:
+    """ClientToken of a notice: `bridge-notice|<outcome>|<kind>|<reason>|<ref>`, `ref` naming what it is about once
+    (`<streaming id>#<n>` for the outbound function's, a WhatsApp message id for the inbound function's), so a
+    redelivered event posts no second notice and a reader of the chat's calls can tell the bridge's lines apart. Cut
+    to Connect Participant SendMessage's limit (botocore: ClientToken max 500)."""
+    return f"{NOTICE_MARK}|{outcome}|{kind}|{reason}|{ref}"[:500]
 
 
 WINDOW_CLOSED = "window_closed"

@@ -20,11 +20,12 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import ParamValidationError
 
 from whatsapp_buffer.errors import SdkRejectedRequest
+from whatsapp_buffer.settings import METRICS_NAMESPACE
 
 logger = Logger()
 SNS_MESSAGE_ID = "Records[0].Sns.MessageId"
 """SNS invokes a function with exactly one record: its message id is the invocation's correlation id."""
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "WhatsAppBuffer"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE))
 # An invoke that counts nothing is normal (a sweep that finds nothing, a status event): no plain-text warning among the
 # JSON logs, as Powertools' Metrics docs advise ("Suppressing warning messages on empty metrics").
 warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)

@@ -1,7 +1,8 @@
 """The one declaration of every setting and environment variable of the stack, and which functions read each.
 
 `SETTINGS`: each stack config key with its rule (type and range), default, description, environment variable and
-readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs). The
+readers; `WIRING`: the variables whose values are resources' outputs (table names, queue URLs, topic ARNs), with the
+fixed values the program hands the functions (the metrics namespace, the transcripts sweep's event). The
 program validates the stack's config against it and gives each function exactly its variables
 (`components/stack_config.py`); each function reads them back into its typed settings (`environment`); Pulumi.yaml's
 config block and the README's table are generated from it. A rule checks a value itself (`holds`) for both sides,
@@ -211,6 +212,12 @@ _UUID = Text(
     "a UUID like 00000000-0000-0000-0000-000000000000",
     "UUID",
 )
+EUM_NUMBER_ID = r"phone-number-id-[0-9a-zA-Z]+"
+"""End User Messaging's id of a business number (the outreach's `phoneNumberId` may also be its ARN)."""
+TEMPLATE_NAME = r"[a-z0-9_]{1,512}"
+"""A WhatsApp template name: lowercase letters, digits and underscores (End User Messaging: 1-512 characters)."""
+TEMPLATE_LANGUAGE = r"[a-z]{2,3}(_[A-Z]{2,4})?"
+"""A WhatsApp template's language (and locale) code like en_US or pt_BR."""
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -224,7 +231,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "contactFlows",
         IdMap(
-            (r"^phone-number-id-[0-9a-zA-Z]+$", r"^[0-9]{1,32}$"),
+            (f"^{EUM_NUMBER_ID}$", r"^[0-9]{1,32}$"),
             _UUID.pattern,
             'a JSON object of business number -> flow id like {"phone-number-id-0123abcd": '
             '"00000000-0000-0000-0000-000000000000"}; a number is its End User Messaging id or Meta\'s phone number id',
@@ -316,7 +323,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "whatsappPhoneNumberIds",
         TextList(
-            r"^phone-number-id-[0-9a-zA-Z]+$",
+            f"^{EUM_NUMBER_ID}$",
             "a comma-separated list of End User Messaging ids like phone-number-id-0123abcd",
         ),
         "End User Messaging ids (phone-number-id-...) the functions may use; empty allows every number of the account.",
@@ -324,7 +331,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reengagementTemplate",
-        Text(r"^[a-z0-9_]{1,512}$", "a WhatsApp template name (lowercase letters, digits, underscores)", "name"),
+        Text(f"^{TEMPLATE_NAME}$", "a WhatsApp template name (lowercase letters, digits, underscores)", "name"),
         "Approved WhatsApp template sent when an agent replies more than 24 hours after the customer's last message "
         "(free-form messages are refused then); the agent is told it went. Empty sends none (the agent is told the "
         "reply did not go).",
@@ -332,7 +339,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "reengagementTemplateLanguage",
-        Text(r"^[a-z]{2,3}(_[A-Z]{2,4})?$", "a WhatsApp template language code like en_US or pt_BR", "code"),
+        Text(f"^{TEMPLATE_LANGUAGE}$", "a WhatsApp template language code like en_US or pt_BR", "code"),
         "Language (and locale) of the approved reengagementTemplate.",
         default="en_US", env="REENGAGEMENT_TEMPLATE_LANGUAGE", readers=(OUTBOUND,),
     ),
@@ -381,6 +388,11 @@ WIRING: tuple[Wiring, ...] = (
     Wiring("metrics_namespace", "POWERTOOLS_METRICS_NAMESPACE", FUNCTIONS, "Metrics namespace", powertools=True),
 )
 """Environment whose values are resources' outputs (or the stack's name), by the field the component hands in."""
+METRICS_NAMESPACE = "WhatsAppBuffer"
+"""The functions' CloudWatch metrics namespace (`metrics_namespace`'s value), where the dashboard and alarms look."""
+TRANSCRIPTS_SWEEP_EVENT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
+"""What the transcripts sweep's schedule hands the inbound function every minute (EventBridge Scheduler passes its
+`Target.Input` as it is), and how the function tells that invoke from its other triggers."""
 
 Variable = Setting | Wiring
 SETTINGS_BY_KEY = {setting.key: setting for setting in SETTINGS}

@@ -1,9 +1,11 @@
-"""Pure: the keys of what the functions store and read back, where a stage reads what an adapter wrote.
+"""Pure: the keys of what the functions store and read back, where a stage reads what an adapter wrote, and the
+names the stack's resources and IAM policies share with the functions (indexes, key prefixes, transcription jobs).
 
 The raw table: every item of a conversation sits under `PK_PREFIX` + its key; the stream's readers (the aggregator's
 window, the inbound function's preparation and refusal notices) tell items apart by sort key and `record_type`. The
 adapters in `adapters/raw_*.py` write them (layout: docs/architecture.md). The media bucket: keys carry ids only,
-never phone numbers.
+never phone numbers. The program imports this module too (components/), so it imports only the standard library,
+`errors` and `model`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ TICK = "tick"
 TICK_LISTED = "listed"
 """The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
 conversation with pending messages."""
+PENDING_INDEX = "pending-since"
+"""The raw table's sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a
+number). The sweeper reads it."""
+
+CONTACT_INDEX = "by-contact"
+"""The sessions table's index of sessions by Connect contact id (how the outbound function finds a chat's session)."""
+DEBT_PREFIX = "transcript-owed#"
+"""Key prefix of the sessions table's items recording a transcript owed to a chat (one item per job, hash key
+`transcript-owed#<job name>`). They carry no `contact_id`, so the sparse `by-contact` index never sees them; the
+inbound function's IAM grant to settle them is limited to this prefix."""
+OWED_INDEX = "owed-since"
+"""The sessions table's sparse index of the transcripts still owed (hash `debt_open`, range `owed_at`, keys only)."""
+OUTREACH_PREFIX = "outreach#"
+"""Key prefix of the sessions table's outreach records (`outreach#<conversation key>`): the outreach function's IAM
+grant is limited to it."""
 
 
 def _stream_keys(keys: Mapping[str, Any]) -> tuple[str, str]:
@@ -79,3 +96,24 @@ def prepared_key(media_id: str) -> str:
 def outbound_key(contact_id: str, attachment_id: str) -> str:
     """Where an agent's attachment is staged before it is posted to WhatsApp."""
     return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
+
+
+TRANSCRIPTS_PREFIX = "transcripts/"
+"""Where in the media bucket Transcribe writes the transcripts (the only output keys the inbound function's role may
+name)."""
+
+
+def job_name(bucket: str, media_id: str) -> str:
+    """The Transcribe job of a recording: `<bucket>-<media id>` in Transcribe's job-name alphabet (`^[0-9a-zA-Z._-]+`,
+    at most 200 characters). One media bucket per stack, so the name says whose job it is."""
+    return _UNSAFE.sub("_", f"{bucket}-{media_id}")[:200]
+
+
+def job_prefix(bucket: str) -> str:
+    """What every job name of this stack starts with (its EventBridge rule and its IAM grant match on it)."""
+    return job_name(bucket, "")
+
+
+def transcript_key(job: str) -> str:
+    """Where a job's transcript is written in the media bucket."""
+    return f"{TRANSCRIPTS_PREFIX}{job}.json"

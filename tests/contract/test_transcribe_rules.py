@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 from sandbox.fakes import transcribe as fake_transcribe
 from tests.contract.conftest import BUCKET
 from tests.fixtures.fakes import NO_RETRIES
-from whatsapp_buffer.inbound.burst_transcripts import job_name, transcript_text
+from whatsapp_buffer.inbound.burst_transcripts import transcript_text
+from whatsapp_buffer.storage_keys import job_name
 
 MODEL = botocore.session.get_session().get_service_model("transcribe")
 START = MODEL.operation_model("StartTranscriptionJob")

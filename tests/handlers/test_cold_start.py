@@ -10,8 +10,7 @@ import pytest
 from tests.fixtures.fakes import LambdaContext
 from tests.unit.test_settings import AGGREGATOR_ENV, INBOUND_ENV, INGEST_ENV, SHARED_BRIDGE_ENV
 from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
-from whatsapp_buffer.settings import ENVIRONMENT, FUNCTIONS
+from whatsapp_buffer.settings import ENVIRONMENT, FUNCTIONS, TRANSCRIPTS_SWEEP_EVENT
 
 ENVIRONMENTS = {
     "ingest": INGEST_ENV,
@@ -36,7 +35,7 @@ BROKEN = {
     "sweeper": ("MAX_WAIT_SECONDS", "901"),
     "outreach": ("WHATSAPP_PHONE_NUMBER_IDS", "+15550001111"),
 }
-FIRST_EVENT = {"inbound": dict(SWEEP_EVENT)}
+FIRST_EVENT = {"inbound": dict(TRANSCRIPTS_SWEEP_EVENT)}
 """The inbound function recognises its trigger before it builds; the others build first."""
 
 

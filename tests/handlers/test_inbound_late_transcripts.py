@@ -21,8 +21,9 @@ from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import TranscriptClaimedElsewhere
-from whatsapp_buffer.inbound.burst_transcripts import job_name, job_prefix
-from whatsapp_buffer.inbound.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, SWEEP_EVENT, LateTranscripts
+from whatsapp_buffer.inbound.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, LateTranscripts
+from whatsapp_buffer.settings import TRANSCRIPTS_SWEEP_EVENT
+from whatsapp_buffer.storage_keys import job_name, job_prefix
 
 PENDING = "🔊 (the transcript of voice-2.wav is not ready yet; it follows in this chat)"
 LATE = f'🔊 voice-2.wav: "{WORDS}"'
@@ -226,12 +227,12 @@ def test_a_claimant_that_died_before_posting_is_taken_over_by_the_events_retry(m
 
 
 # The fallback. EventBridge events reference, "Amazon Transcribe events": "Transcribe Job State Change ... Delivery
-# type: Best effort". So every minute a schedule invokes the inbound function with SWEEP_EVENT, and the debts still
-# open SWEEP_AFTER_SECONDS after they were recorded are settled through the event's own path.
+# type: Best effort". So every minute a schedule invokes the inbound function with TRANSCRIPTS_SWEEP_EVENT, and the
+# debts still open SWEEP_AFTER_SECONDS after they were recorded are settled through the event's own path.
 
 
 def sweep():
-    return invoke(dict(SWEEP_EVENT))
+    return invoke(dict(TRANSCRIPTS_SWEEP_EVENT))
 
 
 def test_a_transcript_whose_completion_event_never_comes_is_posted_once_by_the_sweep(make_world):

@@ -14,10 +14,11 @@ from whatsapp_buffer.adapters.media_bucket import MediaBucket
 from whatsapp_buffer.adapters.raw_messages import message_item
 from whatsapp_buffer.adapters.transcribe import TranscribeJobs
 from whatsapp_buffer.entrypoints import inbound
-from whatsapp_buffer.inbound.burst_transcripts import Transcripts, job_name
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.model import InboundMessage, OutgoingItem
+from whatsapp_buffer.storage_keys import job_name
 
 VOICE = "audio/ogg; codecs=opus"
 WORDS = "my order never arrived"

@@ -11,7 +11,7 @@ from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import World, text_burst
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import UnsupportedEvent
-from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
+from whatsapp_buffer.settings import TRANSCRIPTS_SWEEP_EVENT
 
 # One event of each trigger, as Lambda hands it over: an SQS batch, a DynamoDB stream batch, an EventBridge event
 # of Transcribe (detail-type "Transcribe Job State Change") and the sweep schedule's fixed input.
@@ -23,7 +23,7 @@ TRIGGER_EVENTS = {
         "detail-type": "Transcribe Job State Change",
         "detail": {"TranscriptionJobName": "media-bucket-5550007", "TranscriptionJobStatus": "COMPLETED"},
     },
-    "the owed transcripts' sweep (EventBridge Scheduler)": dict(SWEEP_EVENT),
+    "the owed transcripts' sweep (EventBridge Scheduler)": dict(TRANSCRIPTS_SWEEP_EVENT),
 }
 
 NONSENSE = {

@@ -11,7 +11,7 @@ from infra_helpers import allowed, function, role_statements
 from components.functions import FUNCTIONS
 from sandbox.program import ACCOUNT_ID, deployed_graph
 from sandbox.wiring import connect_invocable, from_graph
-from whatsapp_buffer.adapters.outreach_records import OUTREACH_PREFIX
+from whatsapp_buffer.storage_keys import OUTREACH_PREFIX
 
 INSTANCE_ID = "00000000-0000-0000-0000-000000000000"
 INSTANCE = f"arn:aws:connect:us-east-1:{ACCOUNT_ID}:instance/{INSTANCE_ID}"

@@ -160,9 +160,12 @@ def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
         ("settings.py", set()),
         ("environment.py", {"whatsapp_buffer.buffer_policy", "whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
         ("buffer_policy.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
+        ("storage_keys.py", {"whatsapp_buffer.errors", "whatsapp_buffer.model"}),
+        ("model.py", {"whatsapp_buffer.errors"}),
+        ("errors.py", set()),
     ],
 )
-def test_the_declaration_and_its_reading_import_only_the_standard_library_besides_the_package_modules_named(
+def test_the_declaration_its_reading_and_the_storage_names_import_only_the_standard_library_and_the_modules_named(
     module, from_the_package
 ):
     tree = ast.parse((PROJECT_DIR / "runtime" / "whatsapp_buffer" / module).read_text())
@@ -182,8 +185,9 @@ def test_the_declaration_and_its_reading_import_only_the_standard_library_beside
     assert from_package == from_the_package
 
 
-def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_the_sdk():
-    """A fresh interpreter without runtime/ on its path, as `pulumi up` starts the program."""
+def test_the_program_loads_the_declaration_and_the_storage_names_without_the_rest_of_the_runtime_or_the_sdk():
+    """A fresh interpreter without runtime/ on its path, as `pulumi up` starts the program: of the runtime, only the
+    settings declaration and the storage names (with the errors and model they build on)."""
     probe = (
         "import json, sys; import components.stack_config; "
         "print(json.dumps(sorted(m for m in sys.modules "
@@ -193,7 +197,13 @@ def test_the_program_loads_the_declaration_without_the_rest_of_the_runtime_or_th
         [sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True, text=True, env={}, check=True
     )
 
-    assert json.loads(result.stdout) == ["whatsapp_buffer", "whatsapp_buffer.settings"]
+    assert json.loads(result.stdout) == [
+        "whatsapp_buffer",
+        "whatsapp_buffer.errors",
+        "whatsapp_buffer.model",
+        "whatsapp_buffer.settings",
+        "whatsapp_buffer.storage_keys",
+    ]
 
 
 @pytest.mark.parametrize("languages", [(), ("en-US",), ("en-US", "es-US")])

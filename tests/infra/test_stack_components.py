@@ -9,7 +9,7 @@ from infra_helpers import function, policy, statements
 
 from sandbox import filters
 from sandbox.program import deployed_graph
-from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
+from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.settings import FUNCTIONS
 
 COMPONENTS = {
@@ -413,8 +413,8 @@ def test_a_transcribing_stack_hands_inbound_each_stored_voice_note_and_audio_fil
 
 def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps_them_every_minute():
     """Sparse (DynamoDB developer guide, "Take advantage of sparse indexes"): a debt carries `debt_open` and `owed_at`
-    until it is paid (runtime adapters/transcript_debts.py). The schedule's input is the event the inbound function
-    knows as the sweep (runtime inbound/late_transcripts.SWEEP_EVENT)."""
+    until it is paid (runtime adapters/transcript_debts.py). The schedule's input is an event the inbound function
+    recognises as the sweep (its `TRIGGERS`)."""
     graph = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     table = graph.get("whatsapp-buffer-connect-bridge-sessions-table").inputs
     owed = [index for index in table["globalSecondaryIndexes"] if index["name"] == "owed-since"]
@@ -428,7 +428,9 @@ def test_a_transcribing_stack_indexes_only_the_transcripts_still_owed_and_sweeps
     schedule = graph.get("whatsapp-buffer-connect-bridge-transcripts-sweep-schedule").inputs
     assert schedule["scheduleExpression"] == "rate(1 minute)"
     assert schedule["flexibleTimeWindow"] == {"mode": "OFF"}
-    assert json.loads(schedule["target"]["input"]) == SWEEP_EVENT
+    assert inbound.trigger_of(json.loads(schedule["target"]["input"])).source == (
+        "the owed transcripts' sweep (EventBridge Scheduler)"
+    )
 
 
 def test_a_half_claimed_bursts_lease_outlasts_any_aggregator_invocation():

@@ -17,7 +17,7 @@ import pytest
 from sandbox.delivery.schedules import period_seconds
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION, deployed_graph
 from sandbox.wiring import from_graph
-from whatsapp_buffer.inbound.late_transcripts import SWEEP_EVENT
+from whatsapp_buffer.entrypoints import inbound
 
 
 @pytest.mark.parametrize(
@@ -49,4 +49,6 @@ def test_a_transcribing_stack_also_runs_the_transcripts_sweep_on_the_inbound_fun
     schedules = {s.function: s for s in wiring.schedules}
     assert set(schedules) == {"sweeper", "inbound"}
     assert schedules["inbound"].expression == "rate(1 minute)"
-    assert json.loads(schedules["inbound"].input) == SWEEP_EVENT
+    assert inbound.trigger_of(json.loads(schedules["inbound"].input)).source == (
+        "the owed transcripts' sweep (EventBridge Scheduler)"
+    )

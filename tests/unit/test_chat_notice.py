@@ -1,4 +1,5 @@
-"""`chat_notice.post_notice`: how the inbound and outbound functions post a notice to the agent."""
+"""`chat_notice.post_notice`: how the inbound and outbound functions post a notice to the agent, under the ClientToken
+`notice_texts.notice_token` builds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from whatsapp_buffer import chat_notice
 from whatsapp_buffer.errors import ChatSessionGone
 from whatsapp_buffer.model import Session
+from whatsapp_buffer.notice_texts import notice_token
 
 T = TypeVar("T")
 SESSION = Session(
@@ -62,3 +64,19 @@ def test_a_notice_to_a_chat_that_has_ended_is_not_posted_and_counted_undeliverab
     assert chat_notice.post_notice(participant, SESSION, "[WhatsApp bridge] not delivered", "bridge-notice|x") is False
     assert participant.sent == []
     assert counted == ["NoticesUndeliverable"]
+
+
+def test_a_notice_token_says_outcome_kind_reason_and_what_it_is_about():
+    assert (
+        notice_token("failed", "text", "undeliverable", "wamid.HBgL")
+        == "bridge-notice|failed|text|undeliverable|wamid.HBgL"
+    )
+    assert notice_token("withheld", "image", "file_refused", "event-1#2") == (
+        "bridge-notice|withheld|image|file_refused|event-1#2"
+    )
+
+
+def test_a_notice_token_is_cut_to_the_500_characters_a_client_token_may_have():
+    """botocore (connectparticipant SendMessage): ClientToken is a string of at most 500 characters."""
+    token = notice_token("outreach", "template", "t" * 512, "wamid.HBgL")
+    assert len(token) == 500 and token.startswith("bridge-notice|outreach|template|ttt")

@@ -16,8 +16,7 @@ import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
 from whatsapp_buffer.model import OUTREACH_SENDING, OutreachRecord
-
-OUTREACH_PREFIX = "outreach#"
+from whatsapp_buffer.storage_keys import OUTREACH_PREFIX
 
 
 def _to_item(record: OutreachRecord) -> dict[str, Any]:

@@ -16,17 +16,15 @@ from whatsapp_buffer.adapters.raw_common import RawTableClient, number, partitio
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.storage_keys import CONTROL_SK, PK_PREFIX, TICK, TICK_LISTED, TICK_SK
+from whatsapp_buffer.storage_keys import CONTROL_SK, PENDING_INDEX, PK_PREFIX, TICK, TICK_LISTED, TICK_SK
 
 TICK_CHUNK_BYTES = 300_000
 """A tick's list is cut in chunks of about this many bytes: an item is at most 400 KB (DynamoDB Developer Guide,
 "Item size"), and a stream record carries the whole item to the aggregator, whose invoke payload is at most 6 MB."""
 TICK_TTL_SECONDS = 3600
 """A tick is read within a window or two of being written; an hour is plenty, and a stale one is inert anyway."""
-PENDING_INDEX = "pending-since"
-"""The sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a number)."""
 WAITING = "waiting"
-"""The index's hash key attribute; one value, `pending`, on every control item with pending messages."""
+"""The `pending-since` index's hash key attribute; one value, `pending`, on every control item with pending messages."""
 
 
 def control_key(conversation: Conversation) -> dict[str, Any]:

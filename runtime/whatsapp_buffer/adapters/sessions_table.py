@@ -17,8 +17,8 @@ import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, write_transaction
 from whatsapp_buffer.model import Session
+from whatsapp_buffer.storage_keys import CONTACT_INDEX
 
-CONTACT_INDEX = "by-contact"
 PAST_CHAT_PREFIX = "past-chat#"
 PAST_CHAT_DAYS = 90
 """How long after a chat's end a returning customer's new chat still continues it. Connect documents no age limit for

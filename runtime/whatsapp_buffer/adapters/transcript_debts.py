@@ -15,18 +15,14 @@ import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
 from whatsapp_buffer.inbound.ports import CLAIMED, OWED, PAID, TranscriptDebt
+from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX
 
-DEBT_PREFIX = "transcript-owed#"
-"""Key prefix of the items recording a transcript owed to a chat. They share the sessions table (one item per job,
-hash key `transcript-owed#<job name>`) but carry no `contact_id`, so the sparse `by-contact` index never sees them."""
-OWED_INDEX = "owed-since"
-"""Sparse GSI of the debts not yet paid (hash `debt_open` = `open`, range `owed_at`, keys only): `record` writes both
-attributes, `pay` removes `debt_open`, so the fallback sweep (`LateTranscripts.sweep`) reads only the debts still
-open, never the table. DynamoDB developer guide, "Take advantage of sparse indexes": "For any item in a table,
-DynamoDB writes a corresponding index entry only if the index sort key value is present in the item"; "Global
-secondary indexes are sparse by default ... Only items in the base table that contain those attributes appear in the
-index"."""
 DEBT_OPEN = "open"
+"""`debt_open` of a debt not yet paid: `record` writes it and `owed_at`, `pay` removes it, so the fallback sweep
+(`LateTranscripts.sweep`) reads only the debts still open in the sparse `owed-since` index (`OWED_INDEX`), never the
+table. DynamoDB developer guide, "Take advantage of sparse indexes": "For any item in a table, DynamoDB writes a
+corresponding index entry only if the index sort key value is present in the item"; "Global secondary indexes are
+sparse by default ... Only items in the base table that contain those attributes appear in the index"."""
 
 
 def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:

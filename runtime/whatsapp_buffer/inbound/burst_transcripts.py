@@ -6,7 +6,7 @@ first start, then each recording's transcript line (`🔊 "my order never arrive
 A job that failed, was refused or is not done in time is one line saying there is no transcript; the recording and
 the rest of the burst are delivered regardless.
 
-The job name is the media bucket's name (one per stack) and the WhatsApp media id: a recording WhatsApp or the
+The job name (`storage_keys.job_name`) is the media bucket's name and the WhatsApp media id: a recording WhatsApp or the
 queue redelivers is transcribed once (the second start is ConflictException, `Transcriber.start` returns False) and
 its transcript read from the same key.
 """
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,28 +22,14 @@ from whatsapp_buffer import clock, render
 from whatsapp_buffer.errors import MediaUnavailable, TranscriptionUnavailable, TransientAwsError
 from whatsapp_buffer.inbound.ports import COMPLETED, MediaStore, Transcriber
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.storage_keys import job_name, transcript_key
 
 TRANSCRIBED_KINDS = frozenset({"voice", "audio"})
 POLL_SECONDS = 1.0
 """GetTranscriptionJob allows 20 transactions per second per account (Amazon Transcribe "Guidelines and quotas")."""
-_JOB_NAME_UNSAFE = re.compile(r"[^0-9a-zA-Z._-]+")
 
 NOT_READY = "not ready in time"
 FAILED = "could not be transcribed"
-
-
-def job_name(bucket: str, media_id: str) -> str:
-    """`<bucket>-<media id>` in Transcribe's job-name alphabet (`^[0-9a-zA-Z._-]+`, at most 200 characters)."""
-    return _JOB_NAME_UNSAFE.sub("_", f"{bucket}-{media_id}")[:200]
-
-
-def job_prefix(bucket: str) -> str:
-    """What every job name of this stack starts with (its EventBridge rule matches on it)."""
-    return job_name(bucket, "")
-
-
-def output_key(name: str) -> str:
-    return f"transcripts/{name}.json"
 
 
 def transcript_line(text: str) -> str:
@@ -103,7 +88,7 @@ class Transcripts:
         assert self._transcriber is not None
         name = job_name(self._transcriber.bucket, media_id)
         try:
-            started = self._transcriber.start(name, wav_key, "wav", self._languages, output_key(name))
+            started = self._transcriber.start(name, wav_key, "wav", self._languages, transcript_key(name))
         except (TranscriptionUnavailable, TransientAwsError) as exc:
             logger.warning("transcription not started", error=str(exc))
             count("TranscriptsMissing")
@@ -143,7 +128,7 @@ class Transcripts:
                 logger.warning("transcription failed", reason=state.failure)
                 count("TranscriptsMissing")
                 return missing_line(FAILED), None
-            text = transcript_text(self._media.get(output_key(name)))
+            text = transcript_text(self._media.get(transcript_key(name)))
         except (TranscriptionUnavailable, TransientAwsError, MediaUnavailable, ValueError) as exc:
             logger.warning("transcript unreadable", error=str(exc))
             count("TranscriptsMissing")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-EUM_ID_PREFIX = "phone-number-id-"
+from whatsapp_buffer.model import EUM_ID_PREFIX, eum_number_suffix
+
 META_NUMBER_ATTRIBUTE = "whatsappPhoneNumberId"
 """Contact attribute: Meta's phone number id of the business number the customer wrote to."""
 EUM_NUMBER_ATTRIBUTE = "whatsappEumPhoneNumberId"
@@ -26,8 +27,8 @@ def eum_phone_number_id(origination: str) -> str:
         return ""
     if origination.startswith(EUM_ID_PREFIX):
         return origination
-    last = origination.rsplit("/", 1)[-1] if ":phone-number-id/" in origination else ""
-    return f"{EUM_ID_PREFIX}{last}" if last else ""
+    suffix = eum_number_suffix(origination) if ":phone-number-id/" in origination else ""
+    return f"{EUM_ID_PREFIX}{suffix}" if suffix else ""
 
 
 @dataclass(frozen=True)

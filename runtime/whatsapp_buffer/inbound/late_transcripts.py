@@ -1,7 +1,7 @@
 """Transcripts that finish after their burst was delivered: owed to the chat, posted there once, after the recording.
 
 The flush that gave up waiting records a debt and checks the job once more; Transcribe's completion event and the
-every-minute `sweep` of the `owed-since` index (`SWEEP_EVENT`, debts older than `SWEEP_AFTER_SECONDS`) settle it the
+every-minute `sweep` of the `owed-since` index (debts older than `SWEEP_AFTER_SECONDS`) settle it the
 same way through `settle`: claim by conditional write, post under the recorded ClientToken, mark paid. A failed post
 releases its claim and raises (Lambda retries); a claim held elsewhere raises `TranscriptClaimedElsewhere`; a job still
 running `GIVE_UP_SECONDS` after its debt is settled with the line saying there is no transcript (`STUCK`); a chat
@@ -28,6 +28,7 @@ from whatsapp_buffer.inbound.ports import (
 )
 from whatsapp_buffer.model import Conversation, Session
 from whatsapp_buffer.observability import count, logger
+from whatsapp_buffer.settings import TRANSCRIPTS_SWEEP_EVENT
 
 DEBT_SECONDS = 7 * 24 * 3600
 """How long a debt is kept (TTL): a chat lasts at most 7 days (Connect's chat duration maximum, 10,080 minutes)."""
@@ -36,8 +37,6 @@ CLAIM_LEASE_SECONDS = 120.0
 EVENT_SOURCE = "aws.transcribe"
 EVENT_DETAIL_TYPE = "Transcribe Job State Change"
 
-SWEEP_EVENT = {"source": "whatsapp-buffer", "detail-type": "Transcripts Owed Sweep"}
-"""The schedule's input (EventBridge Scheduler passes `Target.Input` to the function as it is)."""
 SWEEP_AFTER_SECONDS = 120.0
 """A debt younger than this is left to its event, which normally comes within seconds of the job's end (and the flush
 checks the job once more right after recording it); the sweep only catches the ones the event missed."""
@@ -72,7 +71,7 @@ def is_transcribe_event(event: dict[str, Any]) -> bool:
 
 
 def is_sweep_event(event: dict[str, Any]) -> bool:
-    return all(event.get(key) == value for key, value in SWEEP_EVENT.items())
+    return all(event.get(key) == value for key, value in TRANSCRIPTS_SWEEP_EVENT.items())
 
 
 class LateTranscripts:

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.inbound.ports import OutreachRecords
 from whatsapp_buffer.model import OUTREACH_SENT, Burst, OutreachRecord
-from whatsapp_buffer.notice_texts import NOTICE_MARK, PREFIX
+from whatsapp_buffer.notice_texts import PREFIX, notice_token
 from whatsapp_buffer.observability import count, logger
 
 OUTREACH = "outreach"
 """The outcome in the notice's ClientToken: not a refusal, the template the customer is answering."""
 
 
-def notice_token(record: OutreachRecord) -> str:
-    return f"{NOTICE_MARK}|{OUTREACH}|template|{record.template}|{record.message_id}"[:500]
+def outreach_token(record: OutreachRecord) -> str:
+    return notice_token(OUTREACH, "template", record.template, record.message_id)
 
 
 def notice_text(record: OutreachRecord) -> str:

@@ -18,16 +18,11 @@ from whatsapp_buffer import notice_texts
 from whatsapp_buffer.chat_notice import post_notice
 from whatsapp_buffer.inbound.ports import ChatParticipant, SessionStore
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.notice_texts import NOTICE_MARK
 from whatsapp_buffer.observability import count, count_refusal, logger
 from whatsapp_buffer.storage_keys import PK_PREFIX, REFUSAL
 
 FAILED = "failed"
 """The outcome in a notice's ClientToken: WhatsApp accepted the message, then reported it failed."""
-
-
-def refusal_token(kind: str, reason: str, message_id: str) -> str:
-    return f"{NOTICE_MARK}|{FAILED}|{kind}|{reason}|{message_id}"[:500]
 
 
 def is_refusal(image: dict[str, Any] | None) -> bool:
@@ -74,7 +69,9 @@ class RefusalNotices:
             logger.warning("refusal not told: no open chat", message_id=message_id, reason=reason)
             count("NoticesUndeliverable")
             return 0
-        if not post_notice(self._participant, session, text, refusal_token(kind, reason, message_id)):
+        if not post_notice(
+            self._participant, session, text, notice_texts.notice_token(FAILED, kind, reason, message_id)
+        ):
             logger.warning("refusal not told: the chat has ended", message_id=message_id, reason=reason)
             return 0
         count_refusal(reason)

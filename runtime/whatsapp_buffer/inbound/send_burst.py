@@ -25,7 +25,7 @@ from whatsapp_buffer.inbound.chat_routing import ContactFlows
 from whatsapp_buffer.inbound.customer_media import CustomerMedia, Part
 from whatsapp_buffer.inbound.customer_typing import CustomerTyping
 from whatsapp_buffer.inbound.late_transcripts import LateTranscripts, pending_line
-from whatsapp_buffer.inbound.outreach_reply import OutreachReplies, notice_text, notice_token
+from whatsapp_buffer.inbound.outreach_reply import OutreachReplies, notice_text, outreach_token
 from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, MediaStore, SessionStore, WhatsApp
 from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.inbound.refusal_notices import RefusalNotices
@@ -83,7 +83,7 @@ class BurstSender:
         answered: list[int] = []
         parts = self._prepare(burst, echoes, owed, session.numbered_options, answered)
         if outreach is not None:
-            parts.insert(0, Part(notice_token(outreach), text=notice_text(outreach)))
+            parts.insert(0, Part(outreach_token(outreach), text=notice_text(outreach)))
         try:
             self._send(session, parts)
         except ChatSessionGone:

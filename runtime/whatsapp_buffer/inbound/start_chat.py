@@ -10,7 +10,6 @@ docs/architecture.md#inbound; what the agent sees: docs/behaviour.md#which-flow-
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,7 +24,7 @@ from whatsapp_buffer.errors import (
 )
 from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
 from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, SessionStore, StartedChat
-from whatsapp_buffer.model import USER_CHANGED_USER_ID, Burst, Conversation, Session, is_user_id
+from whatsapp_buffer.model import USER_CHANGED_USER_ID, WA_ID, Burst, Conversation, Session, is_user_id
 from whatsapp_buffer.observability import count, logger
 
 MAX_CHAT_STARTS = 6
@@ -36,8 +35,6 @@ timeout) is followed by another; each earlier attempt of the burst that died bet
 chat, and the queue hands a burst out at most maxReceiveCount (5) times: at most 5 refused chats and a new one."""
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0
 """Refresh the participant connection when it has less than this left, so no send meets an expired token."""
-_WA_ID = re.compile(r"\d{6,20}")
-"""A phone number as WhatsApp writes `wa_id`: digits only."""
 
 
 class Chats:
@@ -278,7 +275,7 @@ def _new_number(burst: Burst) -> str | None:
     new = None
     for item in burst.items:
         number = item.content.get("new_wa_id") if item.kind == "system" else None
-        if isinstance(number, str) and _WA_ID.fullmatch(number):
+        if isinstance(number, str) and WA_ID.fullmatch(number):
             new = number
     return new
 

@@ -37,7 +37,7 @@ class AgentNotices:
 
     def withheld(self, session: Session, event: StreamingEvent, text: str, kind: str, reason: str, index: int) -> None:
         """The bridge did not send the event's `index`th thing (of WhatsApp `kind`) for `reason`."""
-        self.tell(session, text, notice_token(WITHHELD, kind, reason, event.message_id, index), reason)
+        self.tell(session, text, notice_token(WITHHELD, kind, reason, f"{event.message_id}#{index}"), reason)
 
     def refused(
         self,
@@ -56,7 +56,9 @@ class AgentNotices:
         )
         text = notice_texts.not_delivered(kind, reason, name=name)
         sent_kind = media_kind_for(content_type) if content_type else kind
-        self.tell(session, text, notice_token(REFUSED_BY_WHATSAPP, sent_kind, reason, event.message_id, index), reason)
+        self.tell(
+            session, text, notice_token(REFUSED_BY_WHATSAPP, sent_kind, reason, f"{event.message_id}#{index}"), reason
+        )
 
     def file_refused(
         self,
@@ -72,5 +74,5 @@ class AgentNotices:
         logger.warning("agent file not delivered", attachment_id=attachment.attachment_id, reason=detail)
         text = notice_texts.not_delivered("file", notice_texts.FILE_REFUSED, name=attachment.name, detail=detail)
         kind = media_kind_for(attachment.content_type)
-        token = notice_token(outcome, kind, notice_texts.FILE_REFUSED, event.message_id, index)
+        token = notice_token(outcome, kind, notice_texts.FILE_REFUSED, f"{event.message_id}#{index}")
         self.tell(session, text, token, notice_texts.FILE_REFUSED)

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from whatsapp_buffer import settings
 from whatsapp_buffer.errors import OutreachRefused
-from whatsapp_buffer.model import USER_ID
+from whatsapp_buffer.model import USER_ID, WA_ID, eum_number_suffix
 
 PARAMETER_PREFIX = "parameter"
 ATTRIBUTE_PREFIX = "attribute_"
@@ -31,14 +32,14 @@ characters" (the same rule UpdateContactAttributes states)."""
 MAX_ATTRIBUTE_BYTES = 8192
 """What the outreach may add to a contact's attributes (Connect allows 32,768 bytes in all, the bridge's own and the
 flow's need room too)."""
-TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
-"""Meta template names: lowercase letters, digits and underscores (End User Messaging: 1-512 characters)."""
-LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Z]{2,4})?")
+TEMPLATE_NAME = re.compile(settings.TEMPLATE_NAME)
+LANGUAGE = re.compile(settings.TEMPLATE_LANGUAGE)
 PHONE_NUMBER_ID = re.compile(
-    r"(phone-number-id-[0-9a-zA-Z]+|arn:[^:\s]+:social-messaging:[^:\s]*:\d*:phone-number-id/[0-9a-zA-Z]+)"
+    rf"({settings.EUM_NUMBER_ID}|arn:[^:\s]+:social-messaging:[^:\s]*:\d*:phone-number-id/[0-9a-zA-Z]+)"
 )
 """botocore's `id` pattern of GetLinkedWhatsAppBusinessAccountPhoneNumber: `phone-number-id-…` or its ARN."""
-WA_ID = re.compile(r"\+?\d{6,20}")
+TO = re.compile(rf"\+?{WA_ID.pattern}")
+"""Who a flow may name in `to`: a wa_id, also with a leading `+`."""
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 """A template variable: `{{1}}` (positional) or `{{first_name}}` (named, `parameter_format` NAMED)."""
 _BAD_SPACING = re.compile(r"[\n\t]| {5,}")
@@ -59,7 +60,7 @@ class OutreachRequest:
     @property
     def number_suffix(self) -> str:
         """The End User Messaging id without prefix or ARN: what `whatsappPhoneNumberIds` entries end with."""
-        return self.phone_number_id.rsplit("/", 1)[-1].removeprefix("phone-number-id-")
+        return eum_number_suffix(self.phone_number_id)
 
 
 def parse(event: Any) -> OutreachRequest:
@@ -75,7 +76,7 @@ def parse(event: Any) -> OutreachRequest:
     to = parameters.get("to", "").strip()
     if not to:
         raise OutreachRefused("missing parameter 'to' (the customer's WhatsApp number)")
-    if not (WA_ID.fullmatch(to) or USER_ID.fullmatch(to)):
+    if not (TO.fullmatch(to) or USER_ID.fullmatch(to)):
         raise OutreachRefused("parameter 'to' is not a WhatsApp number (digits) or user id")
     template = parameters.get("template", "").strip()
     if not TEMPLATE_NAME.fullmatch(template):

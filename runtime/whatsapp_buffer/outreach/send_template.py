@@ -24,7 +24,14 @@ from whatsapp_buffer.errors import (
     WhatsAppBufferError,
     WhatsAppRefused,
 )
-from whatsapp_buffer.model import OUTREACH_REFUSED, OUTREACH_SENT, Conversation, OutreachRecord, Template
+from whatsapp_buffer.model import (
+    OUTREACH_REFUSED,
+    OUTREACH_SENT,
+    Conversation,
+    OutreachRecord,
+    Template,
+    eum_number_suffix,
+)
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.outreach.ports import OutreachRecords, TemplateSummary, WhatsApp
 from whatsapp_buffer.outreach.request import OutreachRequest, TemplateShape, parse
@@ -64,7 +71,7 @@ class Outreach:
         return answer
 
     def _send(self, request: OutreachRequest) -> dict[str, str]:
-        allowed = {n.removeprefix("phone-number-id-") for n in self.phone_number_ids}
+        allowed = {eum_number_suffix(n) for n in self.phone_number_ids}
         if allowed and request.number_suffix not in allowed:
             raise OutreachRefused("this stack may not send from that number (whatsappPhoneNumberIds)")
         number = self._lookup(lambda: self.whatsapp.linked_number(request.phone_number_id), "the business number")
