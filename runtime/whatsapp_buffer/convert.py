@@ -15,7 +15,6 @@ from pathlib import Path
 from whatsapp_buffer import attachments
 
 WAV_RATE = 16_000
-WAV_BYTES_PER_SECOND = WAV_RATE * 2
 MAX_SOURCE_BYTES = 32_000_000
 """The largest original the bridge downloads to convert: WhatsApp sends audio and video up to 16 MB (Meta Cloud API
 media limits); twice that leaves room without letting one file fill the function's /tmp or its time."""
