@@ -8,6 +8,7 @@ Formats and why: docs/architecture.md#inbound.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -104,17 +105,13 @@ def _to_wav(source: Path, target: Path, max_bytes: int) -> None:
             raise ConversionFailed("no audio stream")
         stream = out.add_stream("pcm_s16le", rate=WAV_RATE, layout="mono")
         resampler = av.AudioResampler(format="s16", layout="mono", rate=WAV_RATE)
-        for frame in inp.decode(inp.streams.audio[0]):
+        # The decoded frames, then None: what the resampler still holds.
+        for frame in itertools.chain(inp.decode(inp.streams.audio[0]), [None]):
             for mono in resampler.resample(frame):
                 written += mono.samples
                 if written > budget:
                     raise ConvertedTooLarge(44 + written * 2)
                 out.mux(stream.encode(mono))
-        for mono in resampler.resample(None):
-            written += mono.samples
-            if written > budget:
-                raise ConvertedTooLarge(44 + written * 2)
-            out.mux(stream.encode(mono))
         out.mux(stream.encode(None))
         if written == 0:
             raise ConversionFailed("no audio decoded")
