@@ -221,7 +221,7 @@ def table(results: dict[str, Any]) -> str:
                 f"{t['customers']} customers; bufferSeconds {q['buffer_seconds']}, windowSeconds "
                 f"{q['window_seconds']}"
             )
-            row("", "ours (sandbox)", "seed (model)", "unbuffered", "ours (model)")
+            row("", "ours (sandbox)", "AWS sample (model)", "unbuffered", "ours (model)")
             columns = [q["ours_sandbox"], q["seed_model"], q["unbuffered"], q["ours_model"]]
             for label, name in (
                 ("burst integrity %", "integrity_pct"),
@@ -243,7 +243,7 @@ def table(results: dict[str, Any]) -> str:
             )
     if "sweep" in results:
         lines.append("\nSweep, model on the main trace: integrity % / p95 added latency s / Connect msgs per 1,000")
-        row("bufferSeconds x windowSeconds", "ours (model)", "seed (model)")
+        row("bufferSeconds x windowSeconds", "ours (model)", "AWS sample (model)")
         for r in results["sweep"]:
             o, s = r["ours_model"], r["seed_model"]
             row(
@@ -251,8 +251,10 @@ def table(results: dict[str, Any]) -> str:
                 f"{_fmt(o['integrity_pct'])}/{_fmt(o['latency_p95_s'])}/{_fmt(o['connect_per_1000'])}",
                 f"{_fmt(s['integrity_pct'])}/{_fmt(s['latency_p95_s'])}/{_fmt(s['connect_per_1000'])}",
             )
-        lines.append("Sweep points replayed through the sandbox (same figures; model and seed on the same trace):")
-        row("bufferSeconds x windowSeconds", "sandbox", "model", "seed", "DDB req/msg")
+        lines.append(
+            "Sweep points replayed through the sandbox (same figures; model and AWS sample on the same trace):"
+        )
+        row("bufferSeconds x windowSeconds", "sandbox", "model", "AWS sample", "DDB req/msg")
         for r, sb in [(r, r[k]) for r in results["sweep"] for k in ("ours_sandbox", "ours_sandbox_main") if k in r]:
             m, sd = sb["model_on_same_trace"], sb["seed_on_same_trace"]
             row(

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-from bench import gitter, real_timing, seed_model, timings
+from bench import gitter, real_timing, sample_model, timings
 from bench.traces import Message
 from sandbox.trace import TraceError, read_trace
 
@@ -80,7 +80,7 @@ def advise(path: str, budget: float | None = None) -> dict[str, Any]:
     if not messages:
         raise TraceError(f"trace {path} has no whatsapp lines")
     wait, most = d["maxWaitSeconds"], d["maxMessages"]
-    seed = real_timing.score(messages, seed_model.seed_deliveries(messages, real_timing.SEED_REFERENCE))
+    seed = real_timing.score(messages, sample_model.sample_deliveries(messages, real_timing.SAMPLE_REFERENCE))
     rows = frontier(messages, wait, most)
     default = next(r for r in rows if (r["end_of_turn"], r["buffer_seconds"]) == (d["endOfTurn"], d["bufferSeconds"]))
     return {
@@ -110,7 +110,7 @@ def lines(a: dict[str, Any]) -> list[str]:
             f"{r['connect_per_burst']:>14} {r['latency_mean_s']:>7} {r['latency_p95_s']:>7}{mark}"
         )
     out.append(
-        f"{'seed 20 s':>10} {'':>9} {seed['split_pct']:>8} {seed['merged_pct']:>9} {seed['connect_per_burst']:>14} "
+        f"{'sample 20s':>10} {'':>9} {seed['split_pct']:>8} {seed['merged_pct']:>9} {seed['connect_per_burst']:>14} "
         f"{seed['latency_mean_s']:>7} {seed['latency_p95_s']:>7}  (the AWS sample's window, for reference)"
     )
     chosen = a["chosen"]

@@ -42,13 +42,15 @@ def sweep_png(rows: list[dict[str, Any]], path: Path, *, title_note: str, main_m
                 fontsize=8,
             )
     seed = {r["buffer_seconds"]: r["seed_model"] for r in rows}
-    left.plot(buffers, [seed[b]["integrity_pct"] for b in buffers], "k--", marker="x", label="seed (fixed window)")
+    left.plot(
+        buffers, [seed[b]["integrity_pct"] for b in buffers], "k--", marker="x", label="AWS sample (fixed window)"
+    )
     right.plot(
         [seed[b]["latency_p95_s"] for b in buffers],
         [seed[b]["integrity_pct"] for b in buffers],
         "k--",
         marker="x",
-        label="seed (fixed window)",
+        label="AWS sample (fixed window)",
     )
     sandbox = [
         {**r, "ours_sandbox": r["ours_sandbox_main"]}
@@ -129,7 +131,7 @@ def frontier_png(real: dict[str, Any], path: Path) -> Path:
     for prefix, style, label in (
         ("ours fixed ", "-o", "ours, endOfTurn fixed"),
         ("ours cues ", "-s", "ours, endOfTurn cues"),
-        ("seed ", "--x", "seed (clock-aligned window)"),
+        ("seed ", "--x", "AWS sample (clock-aligned window)"),
     ):
         points = [r for r in rows if r["model"].startswith(prefix)]
         whole.plot([r["latency_mean_s"] for r in points], [r["split_pct"] for r in points], style, label=label)

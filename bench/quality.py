@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from bench import cost, debounce_model, metrics, sandbox_run, seed_model, traces
+from bench import cost, debounce_model, metrics, sample_model, sandbox_run, traces
 from bench.metrics import Delivery
 from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.settings import SETTINGS
@@ -71,8 +71,8 @@ def compare(name: str, messages: list[traces.Message], buffer_seconds: float, wi
         "window_seconds": window_seconds,
         "ours_sandbox": metrics.score(messages, ours),
         "ours_model": metrics.score(messages, model),
-        "seed_model": metrics.score(messages, seed_model.seed_deliveries(messages, buffer_seconds)),
-        "unbuffered": metrics.score(messages, seed_model.unbuffered_deliveries(messages)),
+        "seed_model": metrics.score(messages, sample_model.sample_deliveries(messages, buffer_seconds)),
+        "unbuffered": metrics.score(messages, sample_model.unbuffered_deliveries(messages)),
         "sandbox_vs_model": delivery_offset(ours, model),
         "dynamodb_requests_per_message": round(
             sum(sandbox_run.dynamodb_requests(run.replay).values()) / len(messages), 2
@@ -104,7 +104,7 @@ def sweep(
             if w > b:
                 continue
             ours = metrics.score(messages, debounce_model.debounce_deliveries(messages, policy(b, w)))
-            seed = metrics.score(messages, seed_model.seed_deliveries(messages, b))
+            seed = metrics.score(messages, sample_model.sample_deliveries(messages, b))
             row = {"buffer_seconds": b, "window_seconds": w, "ours_model": ours, "seed_model": seed}
             if (b, w) in sandbox_points:
                 row["ours_sandbox"] = sandbox_points[(b, w)]

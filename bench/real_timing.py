@@ -5,7 +5,7 @@ data's README defines it.
 * *merged*: % of true bursts whose Connect message also carries another burst's messages;
 * Connect messages per burst; added latency (mean, p95) from a burst's last message to the Connect message carrying it.
 
-Ours comes from the runtime's own decision code (`bench.debounce_model`), the AWS sample from `bench.seed_model`.
+Ours comes from the runtime's own decision code (`bench.debounce_model`), the AWS sample from `bench.sample_model`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from bench import debounce_model, metrics, seed_model
+from bench import debounce_model, metrics, sample_model
 from bench.metrics import Delivery
 from bench.traces import Message
 from whatsapp_buffer.buffer_policy import BufferPolicy
 
 BUFFERS = (5, 10, 15, 20, 25, 30)
-SEED_REFERENCE = 20
+SAMPLE_REFERENCE = 20
 """The AWS sample's own window (its CDK default): the row the defaults are held against."""
 
 
@@ -67,8 +67,8 @@ def rows(messages: Sequence[Message], ours: dict[str, Model]) -> list[dict[str, 
     """One row per model: ours (every policy given), the AWS sample's window at every length, unbuffered."""
     out = [{"model": name, **score(messages, model(messages))} for name, model in ours.items()]
     for b in BUFFERS:
-        out.append({"model": f"seed {b}s", **score(messages, seed_model.seed_deliveries(messages, b))})
-    out.append({"model": "unbuffered", **score(messages, seed_model.unbuffered_deliveries(messages))})
+        out.append({"model": f"seed {b}s", **score(messages, sample_model.sample_deliveries(messages, b))})
+    out.append({"model": "unbuffered", **score(messages, sample_model.unbuffered_deliveries(messages))})
     return out
 
 
@@ -132,7 +132,7 @@ def held_out(messages_of: Callable[[Sequence[str]], Sequence[Message]], wait: fl
     out: dict[str, Any] = {}
     for name, rooms in (("fit", FIT_ROOMS), ("held_out", HELD_OUT_ROOMS)):
         messages = messages_of(rooms)
-        seed = score(messages, seed_model.seed_deliveries(messages, SEED_REFERENCE))
+        seed = score(messages, sample_model.sample_deliveries(messages, SAMPLE_REFERENCE))
         fixed_curve = curve(messages, lambda b: fixed(b, wait, most), FRONTIER_BUFFERS)
         cues_curve = curve(messages, lambda b: cues(b, wait, most), FRONTIER_BUFFERS)
         out[name] = {
@@ -160,11 +160,11 @@ def run() -> dict[str, Any]:
     ours |= {f"ours cues {b}s": cues(b, wait, most) for b in BUFFERS}
     label, default = default_model()
     table = rows(messages, {label: default, **ours})
-    seed = next(r for r in table if r["model"] == f"seed {SEED_REFERENCE}s")
+    seed = next(r for r in table if r["model"] == f"seed {SAMPLE_REFERENCE}s")
     per_room = []
     for room in [*gitter.rooms(), "+".join(FIT_ROOMS), "+".join(HELD_OUT_ROOMS)]:
         subset = gitter.load(rooms=room.split("+")).messages
-        room_seed = score(subset, seed_model.seed_deliveries(subset, SEED_REFERENCE))
+        room_seed = score(subset, sample_model.sample_deliveries(subset, SAMPLE_REFERENCE))
         room_ours = score(subset, default(subset))
         per_room.append(
             {"rooms": room, "defaults": room_ours, "seed": room_seed, "bar": against_seed(room_ours, room_seed)}
@@ -193,7 +193,10 @@ def whole_seconds(messages: Sequence[Message], wait: float, most: int) -> list[d
     seconds, where a follow-up exactly `bufferSeconds` after the message before counts as too late (the tie
     `within_second` removes)."""
     return rows(messages, {"ours fixed 20s": fixed(20, wait, most), "ours fixed 10s": fixed(10, wait, most)})[:2] + [
-        {"model": "seed 20s", **score(messages, seed_model.seed_deliveries(messages, SEED_REFERENCE))}
+        {
+            "model": f"seed {SAMPLE_REFERENCE}s",
+            **score(messages, sample_model.sample_deliveries(messages, SAMPLE_REFERENCE)),
+        }
     ]
 
 
@@ -212,10 +215,10 @@ def lines(r: dict[str, Any]) -> list[str]:
         )
     bar = r["defaults_against_seed"]
     out.append(
-        f"  {r['defaults']} against the AWS sample's {SEED_REFERENCE} s window: "
+        f"  {r['defaults']} against the AWS sample's {SAMPLE_REFERENCE} s window: "
         + ", ".join(f"{k} {'ok' if v else 'NOT MET'}" for k, v in bar.items() if k != "all")
     )
-    out.append("  per room (defaults / seed 20 s: split %, Connect per burst, mean s, p95 s; bar met?)")
+    out.append("  per room (defaults / AWS sample 20 s: split %, Connect per burst, mean s, p95 s; bar met?)")
     for room in r["per_room"]:
         o, s = room["defaults"], room["seed"]
         out.append(
@@ -227,7 +230,7 @@ def lines(r: dict[str, Any]) -> list[str]:
         at = half["split_at_seed_latency"]
         out.append(
             f"  {name} rooms ({', '.join(half['rooms'])}): at the AWS sample's mean latency "
-            f"({half['seed']['latency_mean_s']} s, seed split {half['seed']['split_pct']}%) fixed splits {at['fixed']}%, "
+            f"({half['seed']['latency_mean_s']} s, its split {half['seed']['split_pct']}%) fixed splits {at['fixed']}%, "
             f"cues {at['cues']}%"
         )
     out.append(

@@ -119,8 +119,7 @@ def _whatsapp(stack: Stack, social: Any) -> Iterator[Check]:
         yield Check(True, f"WhatsApp number {_short(number)} exists")
         wabas.setdefault(found["linkedWhatsAppBusinessAccountId"], []).append(number)
     for waba in wabas:
-        account = _call(social.get_linked_whatsapp_business_account, id=waba)["account"]
-        destinations = [d["eventDestinationArn"] for d in account.get("eventDestinations") or []]
+        destinations = _destinations(_call(social.get_linked_whatsapp_business_account, id=waba)["account"])
         if in_topic in destinations:
             yield Check(True, f"WhatsApp Business Account {waba} sends its events to this stack's inTopicArn")
         else:
@@ -136,9 +135,7 @@ def _whatsapp(stack: Stack, social: Any) -> Iterator[Check]:
 def _any_account_sends_here(in_topic: str, social: Any) -> Check:
     """With no number named the stack takes every number of the account: one linked WABA must send events here."""
     accounts = _paged(social.list_linked_whatsapp_business_accounts, "linkedAccounts", page_key="nextToken")
-    here = [
-        a["id"] for a in accounts if in_topic in [d["eventDestinationArn"] for d in a.get("eventDestinations") or []]
-    ]
+    here = [a["id"] for a in accounts if in_topic in _destinations(a)]
     if here:
         return Check(True, f"WhatsApp Business Account {', '.join(here)} sends its events to this stack's inTopicArn")
     return Check(
@@ -146,6 +143,11 @@ def _any_account_sends_here(in_topic: str, social: Any) -> Check:
         f"none of the {len(accounts)} linked WhatsApp Business Account(s) sends its events here: no message arrives",
         f"End User Messaging Social console → WhatsApp → Business accounts → yours → Event destination: {in_topic}",
     )
+
+
+def _destinations(account: dict[str, Any]) -> list[str]:
+    """Where a linked WhatsApp Business Account sends its events (its event destinations' ARNs)."""
+    return [d["eventDestinationArn"] for d in account.get("eventDestinations") or []]
 
 
 def _connect(stack: Stack, connect: Any) -> Iterator[Check]:

@@ -84,7 +84,7 @@ class Inbound(Stage):
 
     def __init__(self, name: str, args: InboundArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, args, opts)
-        instance_arn = self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
+        instance_arn = self.connect_instance_arn
         self.storage = chat_storage(
             name, self, self.context, instance_arn=instance_arn, transcribe_languages=self.settings.transcribe_languages
         )

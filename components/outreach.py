@@ -68,7 +68,7 @@ class Outreach(Stage):
 
     def __init__(self, name: str, args: OutreachArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, args, opts)
-        instance_arn = self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
+        instance_arn = self.connect_instance_arn
         outreach = self.python_function(
             FunctionSpec(
                 name=OUTREACH,

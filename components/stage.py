@@ -42,6 +42,11 @@ class Stage(pulumi.ComponentResource):
         self._stage_name = name
         self._function_defaults = args.functions
 
+    @property
+    def connect_instance_arn(self) -> str:
+        """The Amazon Connect instance the stack's chats run on."""
+        return self.context.arn("connect", f"instance/{self.settings.connect_instance_id}")
+
     def python_function(self, spec: FunctionSpec) -> PythonFunction:
         """One of the stage's functions, its resources named `<stage name>-<spec.name>-…` (`python_function`), and
         its alarms on failed and throttled invocations: every function of the flow has them."""

@@ -118,9 +118,6 @@ class Pipeline:
         """Run jobs in time order until none are left (or virtual time passes `until`)."""
         self.scheduler.run(until=until)
 
-    def pending_jobs(self) -> int:
-        return self.scheduler.pending()
-
     def _settle(self) -> None:
         """After each job: let services see the time move, then hand new stream records and Connect's publishes on."""
         if self.on_settle:

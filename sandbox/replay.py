@@ -55,7 +55,7 @@ def start_services(
     on_status: Callable[[str, dict[str, Any]], None] | None = None,
     contact_flow_ids: list[str] | None = None,
 ) -> Services:
-    from sandbox.fakes import FakeAws
+    from sandbox.fakes import FakeServices
     from sandbox.moto_server import LoopbackMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -63,7 +63,7 @@ def start_services(
     moto_url = moto.start()
     s3 = local_client("s3", moto_url, region)
     # End User Messaging writes inbound media to a pre-signed S3 URL; here S3 is the moto server on loopback.
-    fake = FakeAws(
+    fake = FakeServices(
         clock=clock,
         s3_client=s3,
         publish=publish,

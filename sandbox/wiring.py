@@ -153,9 +153,6 @@ class Wiring:
     def queue_by_url(self, url: str) -> QueueSpec | None:
         return next((q for q in self.queues.values() if q.url == url), None)
 
-    def function_by_ref(self, ref: str) -> FunctionSpec:
-        return self.functions[_function_key(self.functions, ref)]
-
 
 def _json(value: Any) -> Any:
     if isinstance(value, str) and value.strip().startswith(("{", "[")):

@@ -177,7 +177,6 @@ def _inbound_parts(settings: InboundSettings) -> tuple[BurstSender, Preparation 
         sessions=sessions,
         contacts=ConnectContacts(
             instance_id=settings.connect_instance_id,
-            contact_flow_id=settings.contact_flow_id,
             chat_duration_minutes=settings.chat_duration_minutes,
             streaming_topic_arn=settings.out_topic_arn,
         ),

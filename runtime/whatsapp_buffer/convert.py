@@ -8,6 +8,7 @@ Formats and why: docs/architecture.md#inbound.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +16,6 @@ from pathlib import Path
 from whatsapp_buffer import attachments
 
 WAV_RATE = 16_000
-WAV_BYTES_PER_SECOND = WAV_RATE * 2
 MAX_SOURCE_BYTES = 32_000_000
 """The largest original the bridge downloads to convert: WhatsApp sends audio and video up to 16 MB (Meta Cloud API
 media limits); twice that leaves room without letting one file fill the function's /tmp or its time."""
@@ -105,17 +105,13 @@ def _to_wav(source: Path, target: Path, max_bytes: int) -> None:
             raise ConversionFailed("no audio stream")
         stream = out.add_stream("pcm_s16le", rate=WAV_RATE, layout="mono")
         resampler = av.AudioResampler(format="s16", layout="mono", rate=WAV_RATE)
-        for frame in inp.decode(inp.streams.audio[0]):
+        # The decoded frames, then None: what the resampler still holds.
+        for frame in itertools.chain(inp.decode(inp.streams.audio[0]), [None]):
             for mono in resampler.resample(frame):
                 written += mono.samples
                 if written > budget:
                     raise ConvertedTooLarge(44 + written * 2)
                 out.mux(stream.encode(mono))
-        for mono in resampler.resample(None):
-            written += mono.samples
-            if written > budget:
-                raise ConvertedTooLarge(44 + written * 2)
-            out.mux(stream.encode(mono))
         out.mux(stream.encode(None))
         if written == 0:
             raise ConversionFailed("no audio decoded")

@@ -3,7 +3,12 @@ services and entry modules catch only these and decide what each means."""
 
 
 class WhatsAppBufferError(Exception):
-    """Base class of every error this runtime raises on purpose."""
+    """Base class of every error this runtime raises on purpose; `code` is the AWS error code of the failure it
+    translates (`adapters/aws_errors.py`), empty when there is none."""
+
+    def __init__(self, *args: object, code: str = "") -> None:
+        super().__init__(*args)
+        self.code = code
 
 
 class ConfigurationError(WhatsAppBufferError):
@@ -52,8 +57,7 @@ class RelatedChatRefused(WhatsAppBufferError):
     `code` is Connect's error code."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(f"related chat refused ({code})")
-        self.code = code
+        super().__init__(f"related chat refused ({code})", code=code)
 
 
 class ContactNotFound(WhatsAppBufferError):
@@ -108,9 +112,3 @@ class OutreachRefused(WhatsAppBufferError):
 
 class LookupRefused(WhatsAppBufferError):
     """End User Messaging refused to look up a number or a template (not found, not allowed, not valid)."""
-
-    @property
-    def code(self) -> str:
-        """The service's error code (`ResourceNotFoundException`, ...), from the botocore error it translates."""
-        response = getattr(self.__cause__, "response", None) or {}
-        return str(response.get("Error", {}).get("Code") or "")

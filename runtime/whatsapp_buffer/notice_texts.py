@@ -26,7 +26,6 @@ FILE_REFUSED = "file_refused"
 """WhatsApp does not take the agent's file (type or size) or it could not be fetched from the chat."""
 UNSUPPORTED = "unsupported"
 """A flow's or bot's interactive message of a template WhatsApp has no counterpart for."""
-REASONS = (WINDOW_CLOSED, WHATSAPP_REFUSED, FILE_REFUSED, UNSUPPORTED)
 
 _WHAT = {"text": "your message", "file": "your file"}
 

@@ -94,6 +94,6 @@ def lambda_handler(correlation_id_path: str | None = None) -> Callable[[F], F]:
 
 def count_refusal(reason: str) -> None:
     """`RepliesRefused` in the function's metrics (what the alarm watches) and once more by `Reason`."""
-    metrics.add_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1)
+    count("RepliesRefused")
     with single_metric(name="RepliesRefused", unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as by_reason:
         by_reason.add_dimension(name="Reason", value=reason)

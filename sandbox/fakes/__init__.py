@@ -7,6 +7,4 @@ and has a test in `tests/contract/`.
 
 from sandbox.fakes.services import FakeServices
 
-FakeAws = FakeServices
-
-__all__ = ["FakeAws", "FakeServices"]
+__all__ = ["FakeServices"]

@@ -59,9 +59,6 @@ class InstanceSetup:
     lambda_functions: list[str] = field(default_factory=list)
 
 
-FLOW_STATUSES = ("PUBLISHED", "SAVED", "ARCHIVED", "NOT_PUBLISHED")
-
-
 class ConnectBackend:
     """Contacts of one fake Connect account: `instance_ids` and `contact_flow_ids` are what exists (None: any)."""
 

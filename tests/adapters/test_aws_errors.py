@@ -126,7 +126,7 @@ def test_each_row_of_the_table(service, operation, code, status, expected):
     if expected is UNCHANGED:
         assert translated is error
     else:
-        assert type(translated) is expected
+        assert type(translated) is expected and translated.code == code
         assert service.name in str(translated) and operation in str(translated) and code in str(translated)
 
 

@@ -8,7 +8,7 @@ from moto import mock_aws
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.adapters.raw_table import RawTable
-from whatsapp_buffer.aggregator.window import listed_view
+from whatsapp_buffer.aggregator.window import control_view, listed_view
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.storage_keys import tick_from_stream
 
@@ -81,3 +81,11 @@ def test_a_tick_carries_the_cue_and_previous_arrival_into_the_next_window(store)
     image = {k: deserialized.deserialize(v) for k, v in item.items()}
     _, listed = tick_from_stream({"pk": image["pk"], "sk": image["sk"]}, image)
     assert listed_view(list(listed[CONV.key])) == view
+
+
+def test_the_control_item_read_back_and_its_stream_image_give_the_same_view(store):
+    store.store_message(msg("wamid.1"), now=T0 + 2, retention_hours=1, cue="open")
+    store.store_message(msg("wamid.2"), now=T0 + 9, retention_hours=1, cue="done")
+    deserialized = boto3.dynamodb.types.TypeDeserializer()
+    image = {k: deserialized.deserialize(v) for k, v in control_item(store).items()}
+    assert control_view(image) == store.read_control(CONV).as_view() == [2, T0 + 9, T0 + 2, 2, "done", T0 + 2]

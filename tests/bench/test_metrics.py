@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bench import metrics, seed_model
+from bench import metrics, sample_model
 from bench.metrics import Delivery
 from bench.traces import Message
 
@@ -44,7 +44,7 @@ def test_a_message_that_never_reached_connect_makes_its_burst_lost_and_not_intac
 def test_unbuffered_costs_four_dollars_per_thousand_and_four_to_one_one_dollar():
     # GIVEN 1,000 messages in bursts of 4 WHEN forwarded one by one, or one Connect message per burst
     messages = [Message(i, "a", f"a-b{i // 4}", "x", f"m{i}") for i in range(1000)]
-    unbuffered = metrics.score(messages, seed_model.unbuffered_deliveries(messages))
+    unbuffered = metrics.score(messages, sample_model.unbuffered_deliveries(messages))
     four_to_one = metrics.score(
         messages, [Delivery(i + 30, "a", tuple(f"m{j}" for j in range(i, i + 4))) for i in range(0, 1000, 4)]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import debounce_model, seed_model
+from bench import debounce_model, sample_model
 from bench.traces import Message
 from whatsapp_buffer.buffer_policy import BufferPolicy
 
@@ -13,22 +13,22 @@ def _burst(*ats: float, customer: str = "15550001111", burst: str = "c0-b0") -> 
     return [Message(at, customer, burst, "x", f"{customer}-{at}") for at in ats]
 
 
-def test_seed_splits_a_burst_that_straddles_a_window_edge():
+def test_the_aws_sample_splits_a_burst_that_straddles_a_window_edge():
     # GIVEN messages at 17 s and 22 s WHEN the AWS sample's 20 s clock-aligned windows group them
-    deliveries = seed_model.seed_deliveries(_burst(17, 22), 20)
+    deliveries = sample_model.sample_deliveries(_burst(17, 22), 20)
     # THEN two Connect messages, each at its window's end
     assert [(d.at, len(d.message_ids)) for d in deliveries] == [(20, 1), (40, 1)]
 
 
-def test_seed_groups_one_senders_messages_of_one_window_and_keeps_senders_apart():
+def test_the_aws_sample_groups_one_senders_messages_of_one_window_and_keeps_senders_apart():
     messages = _burst(1, 3, 9) + _burst(2, customer="15550002222", burst="c1-b0")
-    deliveries = seed_model.seed_deliveries(messages, 20)
+    deliveries = sample_model.sample_deliveries(messages, 20)
     assert sorted(len(d.message_ids) for d in deliveries) == [1, 3]
     assert {d.at for d in deliveries} == {20}
 
 
-def test_seed_lone_message_waits_for_its_window_to_close():
-    (delivery,) = seed_model.seed_deliveries(_burst(0.5), 20)
+def test_the_aws_sample_lone_message_waits_for_its_window_to_close():
+    (delivery,) = sample_model.sample_deliveries(_burst(0.5), 20)
     assert delivery.at == 20
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bench import gitter, real_timing, seed_model
+from bench import gitter, real_timing, sample_model
 from bench.metrics import Delivery
 from bench.traces import Message
 from whatsapp_buffer.end_of_turn import cue_of
@@ -111,7 +111,7 @@ def test_score_counts_split_merged_connect_messages_and_latency_from_the_bursts_
         ({"split_pct": 60.0, "connect_per_burst": 1.2, "latency_p95_s": 19.0, "latency_mean_s": 11.01}, False),
     ],
 )
-def test_the_defaults_bar_is_the_seeds_window_within_2_points_001_per_burst_its_p95_and_1_s_of_mean(ours, met):
+def test_the_defaults_bar_is_the_aws_samples_window_within_2_points_001_per_burst_its_p95_and_1_s_of_mean(ours, met):
     seed = {"split_pct": 70.0, "connect_per_burst": 1.22, "latency_p95_s": 19.0, "latency_mean_s": 10.0}
     assert real_timing.against_seed({**ours, "lost_messages": 0}, seed)["all"] is met
 
@@ -133,7 +133,7 @@ def test_the_defaults_meet_the_bar_on_all_dialogs_and_on_each_half_of_the_rooms(
     assert len(halves) == 2 and all(r["bar"]["all"] for r in halves), halves
 
 
-def test_cues_split_fewer_bursts_than_fixed_at_the_seeds_latency_on_the_held_out_rooms(real):
+def test_cues_split_fewer_bursts_than_fixed_at_the_aws_samples_latency_on_the_held_out_rooms(real):
     held = real["held_out"]["held_out"]
     assert set(held["rooms"]).isdisjoint(real_timing.FIT_ROOMS)
     at = held["split_at_seed_latency"]
@@ -149,11 +149,11 @@ def test_the_frontier_has_every_row_the_bench_promises(real):
 
 
 def test_on_the_recorded_whole_seconds_the_first_figures_come_back(real):
-    # the first table: seed 20 s 70.6%, ours 20 s 29.5%, ours 10 s 68.0% split
+    # the first table: the AWS sample at 20 s 70.6%, ours 20 s 29.5%, ours 10 s 68.0% split
     figures = {r["model"]: r["split_pct"] for r in real["whole_seconds"]}
     assert figures == {"ours fixed 20s": 29.5, "ours fixed 10s": 68.0, "seed 20s": 70.6}
 
 
-def test_the_seed_model_on_real_timing_is_one_message_per_sender_and_window():
+def test_the_aws_sample_model_on_real_timing_is_one_message_per_sender_and_window():
     messages = [_m(1, "b", "1"), _m(19.5, "b", "2"), _m(20.5, "b", "3")]
-    assert [d.message_ids for d in seed_model.seed_deliveries(messages, 20)] == [("1", "2"), ("3",)]
+    assert [d.message_ids for d in sample_model.sample_deliveries(messages, 20)] == [("1", "2"), ("3",)]

@@ -24,7 +24,7 @@ class UnresolvedMetricName(ValueError):
 def emitted_metric_names(package: Path) -> set[str]:
     """Every metric name the modules under `package` emit."""
     modules = {path: ast.parse(path.read_text(), filename=str(path)) for path in sorted(package.rglob("*.py"))}
-    emitters = _emitters(modules)
+    emitters = _emitters(modules, package)
     names: set[str] = set()
     for path, tree in modules.items():
         local = _visible_emitters(tree, emitters, path, package)
@@ -41,15 +41,15 @@ def emitted_metric_names(package: Path) -> set[str]:
     return names
 
 
-def _emitters(modules: dict[Path, ast.Module]) -> dict[tuple[Path, str], int]:
+def _emitters(modules: dict[Path, ast.Module], package: Path) -> dict[tuple[Path, str], int]:
     """(module, function name) -> position of its metric-name parameter, for every function that passes a parameter
-    on as the name of an emitting call (to a fixed point: a wrapper of a wrapper counts too)."""
+    on as the name of an emitting call (to a fixed point: a wrapper of a wrapper counts too, in whichever module)."""
     found: dict[tuple[Path, str], int] = {}
     changed = True
     while changed:
         changed = False
         for path, tree in modules.items():
-            local = {**POWERTOOLS_EMITTERS, **{name: pos for (where, name), pos in found.items() if where == path}}
+            local = _visible_emitters(tree, found, path, package)
             for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
                 if (path, function.name) in found:
                     continue

@@ -84,7 +84,6 @@ class World:
             sessions=self.sessions,
             contacts=ConnectContacts(
                 instance_id=config.connect_instance_id,
-                contact_flow_id=config.contact_flow_id,
                 chat_duration_minutes=config.chat_duration_minutes,
                 streaming_topic_arn=config.out_topic_arn,
                 client=self.fake.connect_client,

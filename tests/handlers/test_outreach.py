@@ -71,7 +71,6 @@ class World:
             sessions=SessionsTable("sessions", self.dynamodb),
             contacts=ConnectContacts(
                 instance_id=INSTANCE,
-                contact_flow_id="7d3e0a55-1111-4222-8333-444455556666",
                 chat_duration_minutes=60,
                 streaming_topic_arn="arn:aws:sns:us-east-1:123456789012:out",
                 client=self.fake.connect_client,

@@ -384,9 +384,9 @@ def test_unknown_instance_is_resource_not_found(connect):
 
 def test_without_a_configured_instance_list_any_instance_exists(clock):
     # GIVEN a fake built the way the sandbox builds it (through sandbox.fakes, no instance list)
-    from sandbox.fakes import FakeAws
+    from sandbox.fakes import FakeServices
 
-    with FakeAws(clock=clock, s3_client=None, publish=None) as services:
+    with FakeServices(clock=clock, s3_client=None, publish=None) as services:
         # WHEN a chat starts on whatever instance the stack names
         started = start_chat(_client("connect", services))
     # THEN it exists on that instance

@@ -3,7 +3,8 @@
 
 import pytest
 
-from whatsapp_buffer.aggregator.window import choose_anchor, listed_view, merge_view
+from whatsapp_buffer.aggregator.debounce import ControlView
+from whatsapp_buffer.aggregator.window import VERSION, choose_anchor, listed_view, merge_view
 
 OLD = [2, 101.0, 100.0, 4]
 NEW = [3, 105.0, 100.0, 5]
@@ -71,3 +72,7 @@ def test_the_tick_keeps_its_anchor_while_it_waits(waiting, previous, anchor):
 )
 def test_a_view_is_six_values_or_a_shorter_one_from_before(value, view):
     assert listed_view(value) == view
+
+
+def test_merging_reads_the_version_where_a_control_view_keeps_it():
+    assert ControlView(2, 101.0, 100.0, version=7, cue="done", previous_arrival=99.0).as_view()[VERSION] == 7

@@ -50,6 +50,10 @@ TEMPLATE_LOOKUPS = (
 """A transcript sent back to the customer: like a read receipt, its refusal is not worth redelivering the burst."""
 
 
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code") or "")
+
+
 @dataclass(frozen=True)
 class Rule:
     """One row: errors matching any of its conditions (limited to `operations` when given) become `error`."""
@@ -88,11 +92,11 @@ class Service:
         itself when no rule names it."""
         if not isinstance(exc, ClientError):
             return TransientAwsError(f"{self.name} {operation}: unreachable ({type(exc).__name__})")
-        code = str(exc.response.get("Error", {}).get("Code") or "")
+        code = error_code(exc)
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         for rule in self.rules:
             if rule.matches(operation, code, status):
-                return rule.error(f"{self.name} {operation}: {rule.reason} ({code or status})")
+                return rule.error(f"{self.name} {operation}: {rule.reason} ({code or status})", code=code)
         return exc
 
     @contextmanager
@@ -107,10 +111,6 @@ class Service:
             if translated is exc:
                 raise
             raise translated from exc
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "")
 
 
 _RETRY = "throttled or unavailable, a retry may fix it"

@@ -98,13 +98,11 @@ class ConnectContacts:
         self,
         *,
         instance_id: str,
-        contact_flow_id: str,
         chat_duration_minutes: int,
         streaming_topic_arn: str,
         client: Any = None,
     ) -> None:
         self._instance_id = instance_id
-        self._contact_flow_id = contact_flow_id
         self._chat_duration_minutes = chat_duration_minutes
         self._streaming_topic_arn = streaming_topic_arn
         self._client = client or boto3.client("connect")
@@ -115,13 +113,13 @@ class ConnectContacts:
         display_name: str,
         attributes: Mapping[str, str],
         client_token: str,
-        contact_flow_id: str | None = None,
+        contact_flow_id: str,
         related_contact_id: str | None = None,
         persistent_from: str | None = None,
     ) -> StartedChat:
         """StartChatContact with ChatStreamingConfiguration, so no agent message can slip out before streaming
         starts and no separate StartContactStreaming call can fail half-way. `contact_flow_id`: the business
-        number's flow (the default flow when None). `persistent_from`: the initial contact id of the customer's
+        number's flow (`ContactFlows.for_number`). `persistent_from`: the initial contact id of the customer's
         ended chat, continued as a persistent chat (`PersistentChatRefused` when Connect will not); it excludes
         `related_contact_id` (botocore: "You cannot provide data for both RelatedContactId and PersistentChat"), whose
         refusal is `RelatedChatRefused`."""
@@ -129,7 +127,7 @@ class ConnectContacts:
             raise ValueError("a chat is either related to the previous one or continues it, not both")
         request: dict[str, Any] = {
             "InstanceId": self._instance_id,
-            "ContactFlowId": contact_flow_id or self._contact_flow_id,
+            "ContactFlowId": contact_flow_id,
             "ParticipantDetails": {"DisplayName": display_name[:256] or "WhatsApp customer"},
             "Attributes": dict(attributes),
             "ChatDurationInMinutes": self._chat_duration_minutes,

@@ -14,7 +14,7 @@ import boto3
 import botocore.config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.adapters.aws_errors import DYNAMODB
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, error_code
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.storage_keys import PK_PREFIX
 
@@ -66,7 +66,7 @@ class RawTableClient:
         try:
             return method(**kwargs)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise DYNAMODB.translate(exc, action) from exc
         except BotoCoreError as exc:

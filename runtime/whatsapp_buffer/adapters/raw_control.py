@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from whatsapp_buffer.adapters.raw_common import RawTableClient, number, partition_key, read_number
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
@@ -51,6 +53,9 @@ def tick_chunks(listed: Mapping[str, list[Any] | None], limit: int = TICK_CHUNK_
     return chunks
 
 
+_DESERIALIZER = TypeDeserializer()
+
+
 class ControlItems(RawTableClient):
     """The control and tick items, as the aggregator and the sweeper read and write them."""
 
@@ -63,16 +68,9 @@ class ControlItems(RawTableClient):
             Key=control_key(conversation),
             ConsistentRead=True,
         )
+        # Deserialized as a stream record's NewImage is, so both are read by the one ControlView.from_image.
         item = response.get("Item") or {}
-        cue = item.get("cue", {}).get("S")
-        return ControlView(
-            pending=int(read_number(item, "pending") or 0),
-            last_arrival=read_number(item, "last_arrival"),
-            first_pending=read_number(item, "first_pending"),
-            version=int(read_number(item, "version") or 0),
-            cue=cue,
-            previous_arrival=read_number(item, "previous_arrival"),
-        )
+        return ControlView.from_image({name: _DESERIALIZER.deserialize(value) for name, value in item.items()})
 
     def last_arrival(self, conversation: Conversation) -> float | None:
         """When the conversation's latest stored message reached ingest (the control item's `last_arrival`), read

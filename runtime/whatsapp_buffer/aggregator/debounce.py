@@ -7,6 +7,7 @@ No boto3, no clock, no environment: the aggregator reads the control item and `c
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,10 +47,14 @@ class ControlView:
     """When the message before the latest was stored (None for a conversation's first message)."""
 
     @classmethod
+    def from_image(cls, image: Mapping[str, Any]) -> ControlView:
+        """From the control item's attributes as plain values (`image_view`)."""
+        return cls(*image_view(image))
+
+    @classmethod
     def from_view(cls, view: list[Any]) -> ControlView:
-        """From a window view [pending, last_arrival, first_pending, version, cue?, previous_arrival?]."""
-        cue, previous_arrival = (list(view[4:6]) + [None, None])[:2]
-        return cls(view[0], view[1], view[2], view[3], cue, previous_arrival)
+        """From a window view, `as_view()`'s six fields in their order (`window.listed_view` reads older views)."""
+        return cls(*view)
 
     def as_view(self) -> list[Any]:
         return [self.pending, self.last_arrival, self.first_pending, self.version, self.cue, self.previous_arrival]
@@ -62,6 +67,23 @@ class ControlView:
         if self.previous_arrival < self.first_pending:
             return None
         return self.last_arrival - self.previous_arrival
+
+
+def image_view(image: Mapping[str, Any]) -> list[Any]:
+    """`ControlView.as_view()` of the control item's attributes as plain values (a stream record's deserialized
+    NewImage, or the item read back and deserialized the same way): absent `pending` and `version` read as 0, absent
+    times and cue as None. TypeError or ValueError when an attribute is not of its type. A list, not a ControlView,
+    because the aggregator keeps every record's image as one (`window.control_view`)."""
+    pending, last, first = image.get("pending"), image.get("last_arrival"), image.get("first_pending")
+    cue, previous = image.get("cue"), image.get("previous_arrival")
+    return [
+        0 if pending is None else int(pending),
+        None if last is None else float(last),
+        None if first is None else float(first),
+        int(image.get("version") or 0),
+        cue if isinstance(cue, str) else None,
+        None if previous is None else float(previous),
+    ]
 
 
 @dataclass(frozen=True)

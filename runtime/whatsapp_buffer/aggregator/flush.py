@@ -42,7 +42,7 @@ from whatsapp_buffer.aggregator.window import (
 from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
-from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.observability import count, logger
 
 MAX_BURSTS_PER_CONVERSATION = 10
 """Bursts one final invoke may send for one conversation (a backlog over max_messages drains in several)."""
@@ -281,7 +281,7 @@ _METRICS = threading.Lock()
 
 def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     with _METRICS:
-        metrics.add_metric(name=name, unit=unit, value=value)
+        count(name, value, unit)
 
 
 def _count_flush(burst: Burst) -> None:

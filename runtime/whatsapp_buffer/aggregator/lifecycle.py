@@ -181,22 +181,24 @@ def partly_marked(group: tuple[BufferedMessage, ...]) -> bool:
     """True when the claimed messages of one burst are exactly the last places of it (j..n-1, j >= 1): its marks
     (which go in burst order, after the send) reached places 0..j-1. A prefix (a partial claim), the whole burst, or
     messages claimed without places (an older flush's transaction, all or nothing) are not."""
-    sizes = {m.burst_size for m in group}
-    if not group or len(sizes) != 1 or None in sizes or any(m.burst_index is None for m in group):
-        return False
-    size = next(iter(sizes)) or 0
-    places = sorted(m.burst_index or 0 for m in group)
+    size, places = _places(group)
     return len(group) < size and places == list(range(size - len(group), size))
 
 
 def partly_claimed(group: tuple[BufferedMessage, ...]) -> bool:
     """True when the claimed messages of one burst are exactly its first places (0..j-1 of n, j < n): its claims
     (which go in burst order, before the send) stopped at place j."""
+    size, places = _places(group)
+    return len(group) < size and places == list(range(len(group)))
+
+
+def _places(group: tuple[BufferedMessage, ...]) -> tuple[int, list[int]]:
+    """(n, the places in order) of a group whose every message carries its place in one burst of n; (0, []) for one
+    that is empty, mixes burst sizes or holds a message claimed without a place: neither partly claimed nor marked."""
     sizes = {m.burst_size for m in group}
     if not group or len(sizes) != 1 or None in sizes or any(m.burst_index is None for m in group):
-        return False
-    size = next(iter(sizes)) or 0
-    return len(group) < size and sorted(m.burst_index or 0 for m in group) == list(range(len(group)))
+        return 0, []
+    return next(iter(sizes)) or 0, sorted(m.burst_index or 0 for m in group)
 
 
 def _claimed_within(group: tuple[BufferedMessage, ...], now: float, seconds: float) -> bool:

@@ -13,11 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from whatsapp_buffer import clock
 from whatsapp_buffer.aggregator.ports import StrandedConversations
-from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.observability import count, logger
 
 MARGIN_SECONDS = 30.0
 """Past maxWaitSeconds, how long a pending message waits before the sweep calls its conversation stranded. A healthy
@@ -54,7 +52,7 @@ class Sweeper:
                 customer=conversation.masked_customer,
             )
             touched += 1
-        metrics.add_metric(name="StrandedConversations", unit=MetricUnit.Count, value=touched)
+        count("StrandedConversations", touched)
         if failed:
-            metrics.add_metric(name="SweepFailures", unit=MetricUnit.Count, value=failed)
+            count("SweepFailures", failed)
         return touched

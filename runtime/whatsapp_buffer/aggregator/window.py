@@ -13,11 +13,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
+from whatsapp_buffer.aggregator.debounce import image_view
 from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.storage_keys import conversation_from_stream_keys, tick_from_stream
 
+VERSION = 3
+"""Where a view (`ControlView.as_view()`) holds the control item's version, which orders two views of one conversation."""
 STATE_KEY = "c"
 """Window state: {"c": [conversation keys in first-seen order], "v": {key: [pending, last_arrival, first_pending,
 version, cue, previous_arrival]}, "a": [anchors of the ticks this window carried]}."""
@@ -76,20 +79,12 @@ def state_anchors(state: dict[str, Any], seen: dict[str, None]) -> dict[str, Non
 
 def control_view(image: dict[str, Any] | None) -> list[Any] | None:
     """[pending, last_arrival, first_pending, version, cue, previous_arrival] from a control record's (deserialized)
-    NewImage; None if unusable. An image without `version` (none is written without one) reads as version 0, one
-    without `cue` or `previous_arrival` (written before ingest kept them) as None."""
-    if not image or "pending" not in image or "last_arrival" not in image:
+    NewImage (`debounce.image_view`); None if unusable: without `pending` or `last_arrival`, or with an attribute not
+    of its type."""
+    if not image or image.get("pending") is None or image.get("last_arrival") is None:
         return None
     try:
-        first, previous, cue = image.get("first_pending"), image.get("previous_arrival"), image.get("cue")
-        return [
-            int(image["pending"]),
-            float(image["last_arrival"]),
-            None if first is None else float(first),
-            int(image.get("version") or 0),
-            cue if isinstance(cue, str) else None,
-            None if previous is None else float(previous),
-        ]
+        return image_view(image)
     except (TypeError, ValueError):
         return None
 
@@ -107,7 +102,7 @@ def listed_view(image: Any) -> list[Any] | None:
             "pending": pending,
             "last_arrival": last_arrival,
             "first_pending": first_pending,
-            "version": version or 0,
+            "version": version,
             "cue": cue,
             "previous_arrival": previous,
         }
@@ -122,7 +117,7 @@ def merge_view(views: dict[str, list[Any]], key: str, view: list[Any] | None, *,
         current = views.get(key)
         if view is None:
             views.pop(key, None)
-        elif current is None or current[3] <= view[3]:
+        elif current is None or current[VERSION] <= view[VERSION]:
             # Versions only grow, so a lower one is an older write: a record processed again, which Lambda may then
             # deliver out of order ("If records are processed more than once, they might be processed out of
             # order": Lambda Developer Guide, tumbling windows). Keeping the newer image keeps a conversation with
@@ -132,7 +127,7 @@ def merge_view(views: dict[str, list[Any]], key: str, view: list[Any] | None, *,
     if view is None:
         return
     current = views.get(key)
-    if current is None or current[3] < view[3]:
+    if current is None or current[VERSION] < view[VERSION]:
         views[key] = view
 
 

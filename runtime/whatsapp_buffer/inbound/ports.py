@@ -106,7 +106,7 @@ class ChatContacts(Protocol):
         display_name: str,
         attributes: Mapping[str, str],
         client_token: str,
-        contact_flow_id: str | None = ...,
+        contact_flow_id: str,
         related_contact_id: str | None = ...,
         persistent_from: str | None = ...,
     ) -> StartedChat:

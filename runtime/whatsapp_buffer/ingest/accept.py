@@ -23,7 +23,7 @@ from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.ingest import webhook
 from whatsapp_buffer.ingest.ports import RawStore
 from whatsapp_buffer.model import Conversation, InboundMessage, Refusal
-from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.observability import count, logger
 
 
 @dataclass
@@ -108,7 +108,7 @@ class Ingest:
             logger.info("message stored", **ids)
             if previous is not None:
                 gap = follow_up_gap(previous, now, self.settings.max_wait_seconds)
-                metrics.add_metric(name="FollowUpGap", unit=MetricUnit.Seconds, value=gap)
+                count("FollowUpGap", gap, MetricUnit.Seconds)
         else:
             result.duplicates += 1
             logger.info("redelivered message dropped", **ids)
@@ -200,4 +200,4 @@ def _count(result: IngestResult) -> None:
         ("RefusalsReported", result.refusals),
     ):
         if value:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            count(name, value)

@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-CONTENT_TYPE = "application/vnd.amazonaws.connect.message.interactive"
 TEMPLATES = ("QuickReply", "ListPicker")
 MAX_BUTTONS, BUTTON_TITLE, BUTTON_BODY = 3, 20, 1024
 MAX_ROWS, ROW_TITLE, ROW_DESCRIPTION, LIST_BODY = 10, 24, 72, 4096

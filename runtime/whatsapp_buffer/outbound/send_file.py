@@ -11,12 +11,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from whatsapp_buffer import convert, render
 from whatsapp_buffer.errors import ChatSessionGone, MediaUnavailable, WhatsAppRefused
 from whatsapp_buffer.model import Session, media_kind_for
-from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.outbound import file_plan, streaming
 from whatsapp_buffer.outbound.ports import ChatParticipant, MediaStore, WhatsApp
 from whatsapp_buffer.outbound.streaming import Attachment, StreamingEvent
@@ -84,7 +82,7 @@ class FileSender:
                 return False
             content_type = plan.conversion.content_type
             name = convert.converted_name(name, plan.conversion.extension)
-            metrics.add_metric(name="AgentFilesConverted", unit=MetricUnit.Count, value=1)
+            count("AgentFilesConverted")
         try:
             key = outbound_key(event.contact_id, attachment.attachment_id)
             self._media.put(key, data, content_type)

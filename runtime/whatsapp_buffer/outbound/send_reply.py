@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from whatsapp_buffer import clock, notice_texts
 from whatsapp_buffer.errors import (
     MalformedEvent,
@@ -26,7 +24,7 @@ from whatsapp_buffer.errors import (
     WhatsAppRefused,
 )
 from whatsapp_buffer.model import Conversation, Session, Template, media_kind_for
-from whatsapp_buffer.observability import logger, metrics
+from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.outbound import interactive, long_reply, service_window, streaming, whatsapp_format
 from whatsapp_buffer.outbound.ports import ChatParticipant, MediaStore, SessionStore, WhatsApp
 from whatsapp_buffer.outbound.send_file import FileSender
@@ -99,7 +97,7 @@ class ReplySender:
         session = self._session(event)
         if session is None:
             logger.warning("no session for contact; not relayed", contact_id=event.contact_id)
-            metrics.add_metric(name="RepliesDropped", unit=MetricUnit.Count, value=1)
+            count("RepliesDropped")
             return NO_SESSION
         to = Conversation.from_key(session.conversation).customer
         now = self._now()
@@ -154,13 +152,13 @@ class ReplySender:
                 self._notices.refused(session, event, refused, "text", None, 0)
                 outcome = REFUSED
             if len(texts) > 1:
-                metrics.add_metric(name="RepliesSplit", unit=MetricUnit.Count, value=1)
+                count("RepliesSplit")
         else:
             for index, attachment in enumerate(event.attachments):
                 if not self._files.relay(session, to, event, attachment, index):
                     outcome = REFUSED
         if outcome == SENT:
-            metrics.add_metric(name="RepliesRelayed", unit=MetricUnit.Count, value=1)
+            count("RepliesRelayed")
         return outcome
 
     def signal_presence(self, event: StreamingEvent) -> str:
@@ -186,9 +184,7 @@ class ReplySender:
         except (ReadReceiptRefused, TransientAwsError) as failed:
             logger.warning("presence not shown on WhatsApp", what=what, error=str(failed))
             return IGNORED
-        metrics.add_metric(
-            name="TypingShown" if what == "typing" else "ReadReceiptsSent", unit=MetricUnit.Count, value=1
-        )
+        count("TypingShown" if what == "typing" else "ReadReceiptsSent")
         return PRESENCE
 
     def remember_said(self) -> None:
@@ -236,7 +232,7 @@ class ReplySender:
         except WhatsAppRefused as refused:
             logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
             return notice_texts.TEMPLATE_REFUSED
-        metrics.add_metric(name="TemplatesSent", unit=MetricUnit.Count, value=1)
+        count("TemplatesSent")
         return notice_texts.TEMPLATE_SENT
 
     @staticmethod

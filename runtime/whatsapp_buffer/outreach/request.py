@@ -21,6 +21,8 @@ from whatsapp_buffer.model import USER_ID, WA_ID, eum_number_suffix
 PARAMETER_PREFIX = "parameter"
 ATTRIBUTE_PREFIX = "attribute_"
 KNOWN_KEYS = ("to", "template", "language", "phoneNumberId")
+"""The keys `parse` reads by name besides `parameterN` and `attribute_<key>`: the flow in docs/ sends no others
+(tests/docs/test_outreach_flow.py)."""
 DEFAULT_LANGUAGE = "en_US"
 MAX_PARAMETERS = 20
 """More body variables than any template the flow would fill by hand; a guard against a runaway parameter list."""

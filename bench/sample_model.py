@@ -3,12 +3,11 @@
 The sample stores each message in DynamoDB and lets the stream's tumbling window of `BUFFER_IN_SECONDS` be the
 buffer: windows are clock-aligned ([k*B, (k+1)*B)), and at a window's end the aggregator groups whatever of one sender
 landed in that window into one message for Connect. So a thought that straddles a window edge reaches the agent as
-two messages, and a lone "Hi" waits until its window closes. On a text-only trace each (sender, window) becomes one
-Connect message, delivered at the window's end.
-
+two messages, and a lone "Hi" waits until its window closes: on a text-only trace, one Connect message per (sender, window), at its end.
 Modelled faithfully, and deliberately generous to the AWS sample: no stream propagation delay, no invoke time, no
 Connect call latency (our figures from the sandbox include all of those), and no 1,024-character split (bench traces
-are short).
+are short). The results keep the key they were first recorded under, `seed`: `seed_model` and `seed_on_same_trace` in
+bench/results.json, the rows `seed <n>s` and the `seed` entries in bench/real_timing.json are this model.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ def window_start(at: float, buffer_seconds: float) -> float:
     return math.floor(at / buffer_seconds) * buffer_seconds
 
 
-def seed_deliveries(messages: Iterable[Message], buffer_seconds: float) -> list[Delivery]:
+def sample_deliveries(messages: Iterable[Message], buffer_seconds: float) -> list[Delivery]:
     """One Connect message per sender per clock-aligned window, at the window's end, in WhatsApp order."""
     groups: dict[tuple[str, float], list[Message]] = {}
     for message in sorted(messages, key=lambda m: (m.at, m.id)):
