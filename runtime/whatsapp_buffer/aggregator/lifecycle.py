@@ -116,7 +116,7 @@ class ConversationBuffer:
         A claimed prefix that can no longer be completed into its burst (a message with an earlier WhatsApp time came
         between) is sent alone under its id -- but only once its claim is older than CLAIM_LEASE_SECONDS at `now`:
         until then the flush that wrote it may still be claiming the rest and about to send the whole burst under that
-        same id, and SQS FIFO and the bridge keep only the first copy of an id. Raises ClaimInFlight then."""
+        same id, and SQS FIFO and the inbound function keep only the first copy of an id. Raises ClaimInFlight then."""
         claimed = self.claimed_unsent
         if claimed:
             burst_id = claimed[0].burst_id or ""
