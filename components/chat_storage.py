@@ -22,9 +22,10 @@ from components.topics import service_topic
 MEDIA_EXPIRY_DAYS = 7
 SESSIONS_BY_CONTACT = "by-contact"
 TRANSCRIPT_DEBT_PREFIX = "transcript-owed#"
-"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime `sessions_table`)."""
+"""Hash key prefix of the sessions table's items recording a transcript owed to a chat (runtime
+`adapters/transcript_debts.DEBT_PREFIX`)."""
 TRANSCRIPTS_OWED_INDEX = "owed-since"
-"""The sessions table's sparse index of the transcripts still owed (runtime `sessions_table.OWED_INDEX`)."""
+"""The sessions table's sparse index of the transcripts still owed (runtime `adapters/transcript_debts.OWED_INDEX`)."""
 
 
 @dataclass(frozen=True)

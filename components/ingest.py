@@ -17,7 +17,7 @@ from whatsapp_buffer.settings import INGEST
 
 TYPE = "whatsapp-buffer:index:Ingest"
 PENDING_INDEX = "pending-since"
-"""The raw table's sparse index of conversations with pending messages (runtime adapters/raw_table.py)."""
+"""The raw table's sparse index of conversations with pending messages (runtime `adapters/raw_control.py`)."""
 
 
 @dataclass(frozen=True, kw_only=True)

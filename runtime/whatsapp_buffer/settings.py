@@ -162,7 +162,7 @@ LOG_RETENTION_DAYS = (
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 END_OF_TURN_POLICIES = ("fixed", "cues")
-"""What `endOfTurn` may be (`aggregator.end_of_turn`)."""
+"""What `endOfTurn` may be (`end_of_turn`)."""
 _UUID = Text(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
     "a UUID like 00000000-0000-0000-0000-000000000000",
