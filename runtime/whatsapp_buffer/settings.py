@@ -217,7 +217,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "windowSeconds", Integer(1, Ref("bufferSeconds")),
-        "Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes.",
+        "How often pending conversations are looked at (the stream's tumbling window): smaller reacts sooner and costs"
+        " more invokes.",
         default=1, env="WINDOW_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(
