@@ -55,7 +55,7 @@ class BufferedMessage:
     burst_size: int | None = None
     """How many messages that burst claimed."""
     claimed_at: float | None = None
-    """When the claim was written (runtime clock); None while pending or claimed before claim times were kept."""
+    """When the claim was written (runtime clock); None while pending, or on a claim that holds no time."""
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,8 @@ def partly_claimed(group: tuple[BufferedMessage, ...]) -> bool:
 
 
 def _claimed_within(group: tuple[BufferedMessage, ...], now: float, seconds: float) -> bool:
-    """True when the newest claim of the group was written less than `seconds` before `now` (a claim without a time,
-    written before claim times were kept, is old)."""
+    """True when the newest claim of the group was written less than `seconds` before `now` (a claim without a time
+    is old)."""
     times = [m.claimed_at for m in group if m.claimed_at is not None]
     return bool(times) and now - max(times) < seconds
 
