@@ -291,7 +291,7 @@ def _metric(metrics: dict[str, dict[str, float]], function: str, *names: str) ->
 
 def bridge_notice(client_token: str | None) -> dict[str, str] | None:
     """A notice's ClientToken (`bridge-notice|<withheld or refused>|<kind>|<reason>|<event>#<n>`, see
-    `whatsapp_buffer.outbound.send_reply.notice_token`) -> what did not reach the customer; None for other tokens."""
+    `whatsapp_buffer.notice_texts.notice_token`) -> what did not reach the customer; None for other tokens."""
     parts = (client_token or "").split("|", 4)
     if len(parts) != 5 or parts[0] != "bridge-notice":
         return None

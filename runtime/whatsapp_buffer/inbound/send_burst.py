@@ -226,7 +226,7 @@ def _numbered_choice(text: str | None, options: tuple[str, ...]) -> str | None:
 
 
 def _is_choice(content: dict[str, Any]) -> bool:
-    """A tapped reply button or list row (WhatsApp `interactive.button_reply` / `list_reply`, which the outbound
+    """A tapped reply button or list row (a WhatsApp interactive `button_reply` / `list_reply`, which the outbound
     function sends for Connect quick replies and list pickers with each option's own title), not a Flow's answers.
 
     Connect's customer chat widget answers a QuickReply or ListPicker with the selected element's title as a plain
