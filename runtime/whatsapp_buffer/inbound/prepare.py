@@ -53,7 +53,7 @@ class Preparation:
                 return 0
             self.transcripts.start(str(message.content["media_id"]), wav_key)
         except (WhatsAppBufferError, convert.ConversionFailed, ValueError) as exc:
-            logger.warning("recording not prepared; the flush will fetch it", error=str(exc))
+            logger.warning("recording not prepared; the delivery will fetch it", error=str(exc))
             count("PreparationsFailed")
             return 0
         finally:
