@@ -14,8 +14,8 @@ except ConfigError as error:
     # RunError stops preview with just this line instead of a traceback.
     raise pulumi.RunError(str(error)) from error
 
-# moved_from_root: a stack deployed with the three components at the stack's root keeps them there; the aliases
-# this sets make `pulumi up` update them in place.
+# moved_from_root: this project's stacks may hold the stage components' URNs at the stack's root; the aliases it
+# sets let `pulumi up` update those resources in place (docs/component.md).
 bridge = WhatsAppBuffer.from_settings("whatsapp-buffer", settings, moved_from_root=True)
 
 # inTopicArn: paste it into End User Messaging Social as the WhatsApp Business Account's event destination.

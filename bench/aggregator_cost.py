@@ -17,7 +17,7 @@ from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.end_of_turn import Cue
 from whatsapp_buffer.model import Conversation, InboundMessage
 
-POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
+POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5, end_of_turn="fixed")
 PHONE_NUMBER_ID = "106540352242922"
 LAMBDA_STATE_LIMIT = 1024 * 1024
 """Bytes of window state per shard before Lambda ends the window early."""

@@ -57,7 +57,7 @@ def score(messages: Sequence[Message], deliveries: Iterable[Delivery]) -> dict[s
 def policy(
     buffer_seconds: float, max_wait_seconds: float, max_messages: int, window_seconds: float = 1
 ) -> BufferPolicy:
-    return BufferPolicy(buffer_seconds, max(max_wait_seconds, buffer_seconds), max_messages, window_seconds)
+    return BufferPolicy(buffer_seconds, max(max_wait_seconds, buffer_seconds), max_messages, window_seconds, "fixed")
 
 
 Model = Callable[[Sequence[Message]], list[Delivery]]

@@ -113,7 +113,7 @@ class Run:
 
 
 def replay(name: str, messages: list[Message], overrides: Mapping[str, str]) -> Run:
-    """Replay `messages`; `Run.usage` is what the replay used (bench.cost's meter, hooked in before it ran)."""
+    """Replay `messages`; `Run.meter` is what the replay used (bench.cost's meter, hooked in before it ran)."""
     from bench.cost import Meter
 
     path = write(messages, OUT_DIR / f"{name}.jsonl")

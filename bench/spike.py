@@ -252,7 +252,7 @@ def run_spike(
     seed: int = 16,
 ) -> dict[str, Any]:
     """Replay the spike window by window on one shard; latency = burst on the queue - its last message."""
-    policy = BufferPolicy(buffer_s, max(60, buffer_s), 50, window_s)
+    policy = BufferPolicy(buffer_s, max(60, buffer_s), 50, window_s, "fixed")
     messages = spike_messages(customers, spread_s, seed)
     last_of = {}
     for message in messages:

@@ -75,7 +75,7 @@ def inbound_statements(
         *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
         iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [storage.sessions_table.arn], sid="TrackSessions"),
         {
-            # UpdateItem records when the customer last wrote (the outbound relay's 24-hour window) and a list's
+            # UpdateItem records when the customer last wrote (the outbound function's 24-hour window) and a list's
             # numbered options, on session items only: never on a transcript owed, which SettleTranscriptsOwed alone
             # may change (dynamodb:LeadingKeys, the partition key of every item a request touches).
             "Sid": "RecordWhenCustomersWrote",
@@ -120,7 +120,8 @@ def outbound_statements(
 
 
 def _once(storage: ChatStorage, *, sid: str) -> iam.Statement:
-    """Powertools idempotency's record of each delivery or relay: written, read, updated and removed."""
+    """Powertools idempotency's record of each burst delivered and each streaming event relayed: written, read,
+    updated and removed."""
     actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     return iam.allow(actions, [storage.idempotency_table.arn], sid=sid)
 

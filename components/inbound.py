@@ -29,7 +29,7 @@ TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_BATCH_SIZE = 10
 RECORDINGS_BATCH_SIZE = 10
 RECORDINGS_MAX_AGE_SECONDS = 300
-"""A recording older than this on the stream is left to the flush: its burst has probably been delivered."""
+"""A recording older than this on the stream is left to its burst's delivery, which has probably happened."""
 TRANSCRIPT_EVENT_RETRIES = 2
 """Lambda retries a failed asynchronous invoke (a Transcribe completion event) this often, then its on-failure
 destination gets the event."""
@@ -61,8 +61,9 @@ class InboundArgs(StageArgs):
     bursts_queue_arn: pulumi.Input[str]
     raw_table_arn: pulumi.Input[str]
     raw_table_stream_arn: pulumi.Input[str] | None = None
-    """The raw table's stream: on a stack that transcribes, the inbound function prepares each stored recording from
-    it (early start of its transcript); without it, recordings are prepared at flush."""
+    """The raw table's stream: the inbound function tells the agent the refusals ingest stores in it and, on a stack
+    that transcribes, prepares each stored recording from it (early start of its transcript); without it, neither
+    (recordings are then prepared at delivery)."""
 
 
 RECORDINGS_ONLY = {
@@ -72,7 +73,7 @@ RECORDINGS_ONLY = {
 """The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
 REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
 """The stream records the inbound function tells the agent: ingest's refusal items (a `failed` status of a message
-the bridge sent; runtime `inbound.refusal_notices`)."""
+the outbound function sent; runtime `inbound/refusal_notices.py`)."""
 
 
 class Inbound(Stage):
@@ -143,7 +144,7 @@ class Inbound(Stage):
                 only=[REFUSALS_ONLY, *([RECORDINGS_ONLY] if self.settings.transcribe_languages else [])],
                 starting_position="LATEST",
                 batch_size=RECORDINGS_BATCH_SIZE,
-                # Preparation never fails a batch (the flush is the fallback); a notice that could not be posted
+                # Preparation never fails a batch (the delivery is the fallback); a notice that could not be posted
                 # fails it and is retried twice, no more (a notice minutes late is worth little).
                 maximum_retry_attempts=2,
                 maximum_record_age_in_seconds=RECORDINGS_MAX_AGE_SECONDS,

@@ -29,7 +29,7 @@ class WhatsAppBufferArgs(TypedDict):
     max_messages: NotRequired[int]
     """Send as soon as this many messages are pending. Allowed: 1–100. Default: 50."""
     window_seconds: NotRequired[int]
-    """Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes. Allowed: 1–buffer_seconds. Default: 1."""
+    """How often pending conversations are looked at (the stream's tumbling window): smaller reacts sooner and costs more invokes. Allowed: 1–buffer_seconds. Default: 1."""
     chat_duration_minutes: NotRequired[int]
     """Maximum duration of a Connect chat, in minutes. Allowed: 60–10080. Default: 60."""
     ignore_reactions: NotRequired[bool]

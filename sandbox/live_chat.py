@@ -96,7 +96,7 @@ class ChatSession:
         self._say(now, "agent" if kind == "agent" else "agent ends the chat", text)
 
     def outreach(self, rest: str) -> None:
-        """A contact flow sends the customer a template (replay contract v3 `outreach` line)."""
+        """A contact flow sends the customer a template (the replay contract's `outreach` line)."""
         name, *values = rest.split() or ["order_update", "Ana", "A-1042"]
         templates = self.replay.services.fake.social.templates  # type: ignore[union-attr]
         if (name, "en_US") not in templates.templates.get(suffix_of(trace.waba_id()), {}):

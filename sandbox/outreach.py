@@ -1,5 +1,6 @@
-"""Replay contract v3's `template` and `outreach` lines: the WhatsApp Business Account's templates, and a contact flow
-invoking the outreach function as Amazon Connect does (its *Invoke AWS Lambda function* block).
+"""The replay contract's `template` and `outreach` lines (docs/sandbox.md#tracejsonl): the WhatsApp Business Account's
+templates, and a contact flow invoking the outreach function as Amazon Connect does (its *Invoke AWS Lambda function*
+block).
 
 A `template` line adds the template to the sandbox WABA in the End User Messaging fake (which every sandbox number is
 linked to). An `outreach` line becomes Connect's Lambda event — `Details.ContactData` of the contact whose flow asks,

@@ -32,7 +32,7 @@ NOTICE_REASONS = {
     "experiment": "130472 User's number is part of an experiment",
     "whatsapp_failed": "WhatsApp reported the message failed",
 }
-"""The relay's notice reasons (`whatsapp_buffer.notice_texts`) as the transcript states them."""
+"""The reasons of the notices to the agent (`whatsapp_buffer.notice_texts`) as the transcript states them."""
 
 
 def build(

@@ -1,5 +1,5 @@
 """The SDK's service models read once per process: every botocore session the sandbox and its tests create shares one
-data loader per data path (`AWS_DATA_PATH`), so a new client no longer parses its service's JSON model again.
+data loader per data path (`AWS_DATA_PATH`), so a new client does not parse its service's JSON model again.
 
 botocore already shares a loader between the clients of one session and caches what it loads on it
 (`botocore.loaders.instance_cache`); this shares it between sessions too. What a client sees is unchanged: the same

@@ -18,7 +18,7 @@ TYPES = ("whatsapp", "agent", "end_chat", "raw", "bot", "template", "outreach", 
 AGENT_CONTENT_TYPES = ("text/plain", "text/markdown")
 AGENT_FILE_KINDS = ("image", "audio", "video", "document")
 """An agent line with one of these `kind`s is a file the agent attaches (`filename`, `mime_type`, `size_kb`)."""
-"""An agent line's `content_type` (contract v2): plain text or Connect's rich text."""
+"""An agent line's `content_type`: plain text or Connect's rich text."""
 MAX_SIZE_KB = 110_000
 """Media a trace may ask for: up to WhatsApp's 100 MB documents (and a little over, to test the limits)."""
 KINDS = (

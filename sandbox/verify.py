@@ -14,7 +14,7 @@ from sandbox.trace import TraceEvent, assign_message_ids
 MEDIA = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
 """The runtime's model.MEDIA_KINDS (the sandbox's parent process does not import the Lambda runtime)."""
 RECORDINGS = frozenset({"voice", "audio"})
-"""Kinds that are transcribed: replay contract v2 lets their id stand in up to three connect[] items (attachment, the
+"""Kinds that are transcribed: the replay contract lets their id stand in up to three connect[] items (attachment, the
 transcript's place, and a transcript posted late after the line saying it follows; WhatsApp audio has no caption)."""
 
 

@@ -218,7 +218,7 @@ def outbound(
 
 
 def remember_said(store: RawTable, retention_hours: float) -> Callable[[str, str, str, str], None]:
-    """The relay's hook: a short clip of what the bridge sent (and its kind), kept in the raw table as long as raw
+    """The outbound function's hook: a short clip of what it sent (and its kind), kept in the raw table as long as raw
     messages."""
 
     def remember(conversation: str, message_id: str, text: str, kind: str = "text") -> None:

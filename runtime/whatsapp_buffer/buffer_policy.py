@@ -22,9 +22,10 @@ class BufferPolicy:
     """Flush once this many messages are pending."""
     window_seconds: float
     """The tumbling window: how often pending conversations are looked at."""
-    end_of_turn: str = "fixed"
+    end_of_turn: str
     """`fixed`: wait `buffer_seconds` after every message; `cues`: scale it by the latest message's cue
-    (`end_of_turn`)."""
+    (`end_of_turn`). No default here: a function reads `endOfTurn` (declared default `cues`), and every model, bench
+    and test names the mode it means."""
 
     def __post_init__(self) -> None:
         if not END_OF_TURN_RULE.holds(self.end_of_turn):

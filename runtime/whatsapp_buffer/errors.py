@@ -1,5 +1,6 @@
 """The project's exceptions. Adapters translate botocore errors into these (one table: `adapters/aws_errors.py`);
-services and entry modules catch only these and decide what each means."""
+use cases and entry modules decide what an error means only by these classes. A broad `except Exception` only keeps
+one item's failure from the others (logged, counted, tried again later) or cleans up and raises again."""
 
 
 class WhatsAppBufferError(Exception):

@@ -341,9 +341,9 @@ class Session:
     last_customer_message_id: str | None = None
     """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
     numbered_options: tuple[str, ...] = ()
-    """The options of the bot's or flow's question the relay last sent as numbered text (too many or too long for
-    WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a customer's
-    bare "2" then reaches the chat as the second option's title."""
+    """The options of the bot's or flow's question the outbound function last sent as numbered text (too many or too
+    long for WhatsApp's buttons and lists), until the customer answers or the agent side sends something else: a
+    customer's bare "2" then reaches the chat as the second option's title."""
 
     def chat_over(self, now: float) -> bool:
         """True once Connect ended the chat, or its configured duration has elapsed (Connect has ended it then too)."""

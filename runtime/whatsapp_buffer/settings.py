@@ -202,7 +202,7 @@ LOG_RETENTION_DAYS = (
 """The values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy)."""
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 END_OF_TURN_POLICIES = ("fixed", "cues")
-"""What `endOfTurn` may be (`aggregator.end_of_turn`)."""
+"""What `endOfTurn` may be (`end_of_turn`)."""
 END_OF_TURN_RULE = Text(
     f"^({'|'.join(END_OF_TURN_POLICIES)})$", " or ".join(END_OF_TURN_POLICIES), ", ".join(END_OF_TURN_POLICIES)
 )
@@ -266,7 +266,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "windowSeconds", Integer(1, Ref("bufferSeconds")),
-        "Evaluation tick (the stream's tumbling window): smaller reacts sooner and costs more invokes.",
+        "How often pending conversations are looked at (the stream's tumbling window): smaller reacts sooner and costs"
+        " more invokes.",
         default=1, env="WINDOW_SECONDS", readers=(AGGREGATOR,),
     ),
     Setting(

@@ -1,6 +1,7 @@
-"""The sandbox's stand-in for the Lambda service and SNS: how events reach the functions, one module per path.
+"""The sandbox's stand-in for the Lambda service, SNS, EventBridge and EventBridge Scheduler: how events reach the
+functions, one module per path.
 
 `scheduler` holds the one virtual clock and the one scheduler; `functions` invokes the workers; `sns`, `stream`,
-`sqs` and `connect_streaming` are the delivery paths; `dead_letters` and `queues` are where failures end up.
-`sandbox.pipeline.Pipeline` wires them together.
+`sqs`, `connect_streaming`, `eventbridge` and `schedules` are the delivery paths; `queues` is moto's SQS as the Lambda
+service reaches it, `dead_letters` where a path gives up on an event. `sandbox.pipeline.Pipeline` wires them together.
 """

@@ -6,7 +6,7 @@ from bench import debounce_model, sample_model
 from bench.traces import Message
 from whatsapp_buffer.buffer_policy import BufferPolicy
 
-POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5)
+POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=60, max_messages=50, window_seconds=5, end_of_turn="fixed")
 
 
 def _burst(*ats: float, customer: str = "15550001111", burst: str = "c0-b0") -> list[Message]:

@@ -15,7 +15,9 @@ def test_one_final_invoke_works_on_at_most_the_bounded_number_of_conversations_a
     for message in messages:
         shard.store(message)
     now = max(m.received_at for m in messages) + 30
-    aggregator = flush.Aggregator(store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1), now=lambda: now)
+    aggregator = flush.Aggregator(
+        store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1, "fixed"), now=lambda: now
+    )
 
     keys, views, anchors = spike.window_input(shard.take_records())
     aggregator.end_window([Conversation.from_key(k) for k in keys], views, anchors)
@@ -38,7 +40,9 @@ def test_a_window_end_leaving_conversations_waiting_writes_one_tick_instead_of_a
     for message in messages:
         shard.store(message)
     now = max(m.received_at for m in messages) + 1  # nobody quiet for 20 s yet
-    aggregator = flush.Aggregator(store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1), now=lambda: now)
+    aggregator = flush.Aggregator(
+        store=shard, queue=shard, policy=BufferPolicy(20, 60, 50, 1, "fixed"), now=lambda: now
+    )
     keys, views, anchors = spike.window_input(shard.take_records())
     calls = shard.calls
 

@@ -31,7 +31,7 @@ from whatsapp_buffer.ingest.accept import Ingest
 from whatsapp_buffer.model import Burst, TypingSignal
 
 TABLE = "whatsapp-buffer-test-raw"
-POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=10)
+POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=10, end_of_turn="fixed")
 T0 = 1_749_416_380.0
 
 

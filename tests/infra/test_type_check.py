@@ -93,7 +93,7 @@ def _check(tmp_path: Path, cache: Path, source: str) -> tuple[str, int]:
         (
             # A function's environment -> its use case: a quiet period given as the variable's text.
             "from whatsapp_buffer.buffer_policy import BufferPolicy\n"
-            'BufferPolicy(buffer_seconds="20", max_wait_seconds=60, max_messages=50, window_seconds=1)\n',
+            'BufferPolicy(buffer_seconds="20", max_wait_seconds=60, max_messages=50, window_seconds=1, end_of_turn="cues")\n',
             'Argument "buffer_seconds" to "BufferPolicy" has incompatible type "str"; expected "float"',
         ),
         (
@@ -116,7 +116,7 @@ def test_the_type_check_accepts_the_same_code_with_the_right_types(tmp_path, cac
         "from components.stack_config import parse_settings\n"
         "from whatsapp_buffer.buffer_policy import BufferPolicy\n"
         "seconds: int = parse_settings({}).buffer_seconds\n"
-        "BufferPolicy(buffer_seconds=seconds, max_wait_seconds=60, max_messages=50, window_seconds=1)\n",
+        'BufferPolicy(buffer_seconds=seconds, max_wait_seconds=60, max_messages=50, window_seconds=1, end_of_turn="cues")\n',
     )
 
     assert (status, stdout.splitlines()[-1]) == (0, "Success: no issues found in 1 source file")

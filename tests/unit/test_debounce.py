@@ -19,7 +19,7 @@ from whatsapp_buffer.aggregator.debounce import (
 )
 from whatsapp_buffer.buffer_policy import BufferPolicy
 
-POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=5)
+POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=5, end_of_turn="fixed")
 T0 = 1_700_000_000.0
 
 
@@ -65,6 +65,7 @@ policies = st.builds(
     max_wait_seconds=st.floats(min_value=0, max_value=900),
     max_messages=st.integers(min_value=1, max_value=50),
     window_seconds=st.floats(min_value=1, max_value=900),
+    end_of_turn=st.just("fixed"),
 )
 
 
@@ -109,7 +110,9 @@ def simulate(arrivals, policy):
 )
 def test_flush_latency_after_a_bursts_last_message_is_between_buffer_and_buffer_plus_window(arrivals, buffer, window):
     # GIVEN arrivals with no cap in play (huge max_wait and max_messages)
-    policy = BufferPolicy(buffer_seconds=buffer, max_wait_seconds=10_000, max_messages=1_000, window_seconds=window)
+    policy = BufferPolicy(
+        buffer_seconds=buffer, max_wait_seconds=10_000, max_messages=1_000, window_seconds=window, end_of_turn="fixed"
+    )
     # WHEN the window-end loop runs
     flushes = simulate([T0 + a for a in arrivals], policy)
     # THEN every message is flushed once, and each burst leaves bufferSeconds <= latency < bufferSeconds +
@@ -128,7 +131,11 @@ def test_flush_latency_after_a_bursts_last_message_is_between_buffer_and_buffer_
 )
 def test_no_message_waits_longer_than_max_wait_plus_one_window(arrivals, max_wait, window, max_messages):
     policy = BufferPolicy(
-        buffer_seconds=30, max_wait_seconds=max_wait, max_messages=max_messages, window_seconds=window
+        buffer_seconds=30,
+        max_wait_seconds=max_wait,
+        max_messages=max_messages,
+        window_seconds=window,
+        end_of_turn="fixed",
     )
     for flushed_at, burst in simulate([T0 + a for a in arrivals], policy):
         assert flushed_at - min(burst) < max_wait + window + 1e-6

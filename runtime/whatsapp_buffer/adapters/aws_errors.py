@@ -4,7 +4,7 @@ Each service has a table of rules, tried in order; the first that matches an err
 operation it came from decides the project error. A botocore exception that never reached the service (the
 service's `unreachable` classes: connection failures, timeouts) is `TransientAwsError`. What no rule matches (a bug,
 or a refusal the code does not expect) propagates unchanged, so Lambda's retries and the dead-letter queue keep the
-event and the log names the real error; services and entry modules catch only `whatsapp_buffer.errors` classes.
+event and the log names the real error; use cases and entry modules decide only on `whatsapp_buffer.errors` classes.
 How the services' rules differ: docs/architecture.md#aws-errors.
 """
 

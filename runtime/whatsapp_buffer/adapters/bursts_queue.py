@@ -1,8 +1,8 @@
 """SQS FIFO adapter for the bursts queue: one message per burst, ordered and serialised per conversation.
 
-`MessageGroupId` = conversation key (two bursts of one customer never race in the bridge); `MessageDeduplicationId`
-= burst id, so a burst resent after a crash within SQS's 5-minute dedupe interval is dropped by SQS (and later
-than that by the bridge's idempotency on the same id).
+`MessageGroupId` = conversation key (two bursts of one customer never race in the inbound function);
+`MessageDeduplicationId` = burst id, so a burst resent after a crash within SQS's 5-minute dedupe interval is dropped
+by SQS (and later than that by the inbound function's idempotency on the same id).
 """
 
 from __future__ import annotations

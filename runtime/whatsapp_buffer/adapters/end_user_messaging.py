@@ -5,9 +5,8 @@ between WhatsApp and the media bucket with GetWhatsAppMessageMedia / PostWhatsAp
 account and its templates (GetLinkedWhatsAppBusinessAccountPhoneNumber, List/GetWhatsAppMessageTemplate(s)).
 Failures (`aws_errors.END_USER_MESSAGING`): throttling, 5xx and network errors -> `TransientAwsError`; a media call
 refused for any other reason -> `MediaUnavailable`, a lookup refused -> `LookupRefused`, a read receipt ->
-`ReadReceiptRefused`, a message End User
-Messaging refuses (ValidationException, InvalidParametersException) -> `WhatsAppRefused`; other send failures
-propagate as the botocore error (a bug or a permanent refusal).
+`ReadReceiptRefused`, a message End User Messaging refuses (ValidationException, InvalidParametersException) ->
+`WhatsAppRefused`; other send failures propagate as the botocore error (a bug or a permanent refusal).
 """
 
 from __future__ import annotations

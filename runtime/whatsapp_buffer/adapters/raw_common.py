@@ -2,8 +2,8 @@
 and the one client with its error translation.
 
 The item kinds are kept apart by what they are for (`raw_messages`: the customer's messages; `raw_control`: the
-buffer's control and tick items; `raw_outbound`: what the bridge sent and WhatsApp refused), and all of them build on
-this module, so the partition key and the translation of DynamoDB's failures are written once.
+aggregator's control and tick items; `raw_outbound`: what the bridge sent and WhatsApp refused), and all of them build
+on this module, so the partition key and the translation of DynamoDB's failures are written once.
 """
 
 from __future__ import annotations

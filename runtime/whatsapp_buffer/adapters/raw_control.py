@@ -90,7 +90,8 @@ class ControlItems(RawTableClient):
     def touch(self, conversation: Conversation) -> None:
         """Change the control item without changing its meaning, so a new stream record brings the conversation
         into the next window."""
-        # Refused when there is no control item: nothing was ever stored, so nothing can be pending.
+        # Refused when there is no control item: nothing was ever stored, so nothing can be pending. The attribute
+        # `tick` is only the touch's counter (its name is stored on every deployed table); it is no tick item.
         self._conditional(
             "touch a control item",
             self.client.update_item,

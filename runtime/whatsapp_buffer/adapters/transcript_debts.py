@@ -1,6 +1,6 @@
 """DynamoDB adapter for the transcripts owed to chats: items of the sessions table, but not sessions.
 
-A flush that delivers a recording before Transcribe has finished owes the chat its transcript; the debt records who
+A delivery that brings a recording before Transcribe has finished owes the chat its transcript; the debt records who
 is owed it, and its conditional writes decide who posts it (the job's completion or the fallback sweep), never
 timing. Kept apart from `sessions_table` because only a stack that transcribes has them, they have their own
 lifecycle (owed -> claimed -> paid) and index, and the IAM policy grants them apart from the sessions (by their key

@@ -42,7 +42,7 @@ class ControlView:
     """When the oldest message still pending was stored."""
     version: int = 0
     cue: str | None = None
-    """The latest message's `end_of_turn.Cue`, filed by ingest (None on items written before cues were kept)."""
+    """The latest message's `end_of_turn.Cue`, filed by ingest (None on an item that holds none)."""
     previous_arrival: float | None = None
     """When the message before the latest was stored (None for a conversation's first message)."""
 
@@ -103,8 +103,8 @@ def flush_due(control: ControlView, now: float, policy: BufferPolicy) -> Decisio
         return Decision(Outcome.IDLE, NOTHING_PENDING)
     if control.pending >= policy.max_messages:
         return Decision(Outcome.FLUSH, MAX_MESSAGES)
-    # A control item without times is inconsistent (written by hand or by an older layout): flushing it
-    # is the safe choice, since waiting on a time that never comes would strand its messages.
+    # A control item without times is inconsistent (ingest always writes them): flushing it is the safe
+    # choice, since waiting on a time that never comes would strand its messages.
     first_pending = control.first_pending if control.first_pending is not None else control.last_arrival
     # Deadlines are computed exactly as `due_at` computes them, so the decision flips at the very instant it names.
     if first_pending is None or now >= first_pending + policy.max_wait_seconds:

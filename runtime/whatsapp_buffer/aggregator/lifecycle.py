@@ -55,7 +55,7 @@ class BufferedMessage:
     burst_size: int | None = None
     """How many messages that burst claimed."""
     claimed_at: float | None = None
-    """When the claim was written (runtime clock); None while pending or claimed before claim times were kept."""
+    """When the claim was written (runtime clock); None while pending, or on a claim that holds no time."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class ConversationBuffer:
         A claimed prefix that can no longer be completed into its burst (a message with an earlier WhatsApp time came
         between) is sent alone under its id -- but only once its claim is older than CLAIM_LEASE_SECONDS at `now`:
         until then the flush that wrote it may still be claiming the rest and about to send the whole burst under that
-        same id, and SQS FIFO and the bridge keep only the first copy of an id. Raises ClaimInFlight then."""
+        same id, and SQS FIFO and the inbound function keep only the first copy of an id. Raises ClaimInFlight then."""
         claimed = self.claimed_unsent
         if claimed:
             burst_id = claimed[0].burst_id or ""
@@ -202,8 +202,8 @@ def _places(group: tuple[BufferedMessage, ...]) -> tuple[int, list[int]]:
 
 
 def _claimed_within(group: tuple[BufferedMessage, ...], now: float, seconds: float) -> bool:
-    """True when the newest claim of the group was written less than `seconds` before `now` (a claim without a time,
-    written before claim times were kept, is old)."""
+    """True when the newest claim of the group was written less than `seconds` before `now` (a claim without a time
+    is old)."""
     times = [m.claimed_at for m in group if m.claimed_at is not None]
     return bool(times) and now - max(times) < seconds
 

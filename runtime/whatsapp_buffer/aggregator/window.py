@@ -29,8 +29,8 @@ VIEWS_KEY = "v"
 listed image; see the module docstring for how they merge): enough to decide WAIT or IDLE without reading the control
 item again. Records of one item arrive in order, so a control record's image is the newest write the stream has
 delivered; a newer one only makes the conversation less due by quiet, and its own record brings it to a later window.
-A due-looking image is always checked against a consistent read before anything is sent. A window state written by
-the code before versions were kept holds 3-element views: they read as version 0."""
+A due-looking image is always checked against a consistent read before anything is sent. A 3-element view reads as
+version 0, a 4-element one without cue (`listed_view`)."""
 ANCHORS_KEY = "a"
 """The conversations whose partitions this window's tick records came from: the next tick keeps one of them as its
 anchor while it still waits, so one tick item is overwritten window after window."""
@@ -91,8 +91,7 @@ def control_view(image: dict[str, Any] | None) -> list[Any] | None:
 
 def listed_view(image: Any) -> list[Any] | None:
     """A tick's or a window state's view as [pending, last_arrival, first_pending, version, cue, previous_arrival]; a
-    3-element one (a window state written before versions were kept) reads as version 0, a 4-element one (before cues
-    were kept) without cue. None when it is not a view."""
+    3-element one reads as version 0, a 4-element one without cue. None when it is not a view."""
     if not isinstance(image, list) or len(image) not in (3, 4, 6):
         return None
     pending, last_arrival, first_pending, *rest = image

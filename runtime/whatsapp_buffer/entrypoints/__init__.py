@@ -6,7 +6,7 @@
   the parts a test or the sandbox hands in (`bootstrap.<function>` says which); what is not handed in is built;
 * `handler(event, context)`, under `observability.lambda_handler`: parse the event, call the use case, answer.
 
-A function several triggers invoke lists them in one table, `TRIGGERS` (how each event is recognised -> what is done
-with it), and refuses an event no row recognises (`UnsupportedEvent`); a function one trigger invokes refuses any
-other event the same way (`entrypoints.recognise`). The sweeper reads nothing from its schedule's event.
+A function several triggers invoke lists them in one table, `TRIGGERS`, and refuses an event no row recognises
+(`UnsupportedEvent`); a one-trigger function refuses any other event (`entrypoints.recognise`), but outreach answers
+it `{"result": "refused"}` (`outreach.request.parse`): a flow must get an answer. The sweeper ignores its event.
 """

@@ -66,7 +66,7 @@ class ChatLink:
 
 def link_to_previous(previous_contact_id: str | None, *, persistent_refused: bool = False) -> ChatLink:
     """A chat replacing an ended one continues it; after Connect refused that, it is related to it instead. The
-    bridge starts a new chat only when the previous one is over (ended, expired, or its token refused), so
+    inbound function starts a new chat only when the previous one is over (ended, expired, or its token refused), so
     Connect's first rule ("Only chat sessions that have ended are allowed to rehydrate") is met or Connect says no."""
     if not previous_contact_id:
         return ChatLink()

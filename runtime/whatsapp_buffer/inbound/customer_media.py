@@ -59,7 +59,7 @@ class CustomerMedia:
 
     def prepare(self, message: InboundMessage) -> str | None:
         """A voice note or audio file copied and converted to WAV as soon as it is stored, at `prepared_key(media
-        id).wav`, for its transcript to start before the burst flushes; None when it cannot be (the flush then
+        id).wav`, for its transcript to start before the burst is delivered; None when it cannot be (the delivery then
         handles it as any file). Asks `metadataOnly` first, like `fetch`."""
         media_id = str(message.content.get("media_id") or "")
         origin = message.origination_phone_number_id

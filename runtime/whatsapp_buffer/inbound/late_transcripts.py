@@ -1,6 +1,6 @@
 """Transcripts that finish after their burst was delivered: owed to the chat, posted there once, after the recording.
 
-The flush that gave up waiting records a debt and checks the job once more; Transcribe's completion event and the
+The delivery that gave up waiting records a debt and checks the job once more; Transcribe's completion event and the
 every-minute `sweep` of the `owed-since` index (debts older than `SWEEP_AFTER_SECONDS`) settle it the
 same way through `settle`: claim by conditional write, post under the recorded ClientToken, mark paid. A failed post
 releases its claim and raises (Lambda retries); a claim held elsewhere raises `TranscriptClaimedElsewhere`; a job still
@@ -38,8 +38,8 @@ EVENT_SOURCE = "aws.transcribe"
 EVENT_DETAIL_TYPE = "Transcribe Job State Change"
 
 SWEEP_AFTER_SECONDS = 120.0
-"""A debt younger than this is left to its event, which normally comes within seconds of the job's end (and the flush
-checks the job once more right after recording it); the sweep only catches the ones the event missed."""
+"""A debt younger than this is left to its event, which normally comes within seconds of the job's end (and the
+delivery checks the job once more right after recording it); the sweep only catches the ones the event missed."""
 GIVE_UP_SECONDS = 15 * 60.0
 """A job still IN_PROGRESS this long after its debt was recorded is given up. Transcribe states no batch turnaround;
 its quotas allow 4 hours of audio per job, but what reaches a job here is one WAV a chat can hold (Connect's 20 MB
@@ -75,7 +75,7 @@ def is_sweep_event(event: dict[str, Any]) -> bool:
 
 
 class LateTranscripts:
-    """Records the transcripts a flush delivered without, and posts each one once, when its job is done."""
+    """Records the transcripts a burst was delivered without, and posts each one once, when its job is done."""
 
     def __init__(
         self,
@@ -128,7 +128,7 @@ class LateTranscripts:
             return {"outcome": "not ours"}
         outcome = self.settle(job)
         if outcome == CLAIMED_ELSEWHERE:
-            # Usually the flush posting it right now; if that claimant died, Lambda's retries (1 and 2 minutes
+            # Usually the delivery posting it right now; if that claimant died, Lambda's retries (1 and 2 minutes
             # later) outlast its lease and take the debt over.
             raise TranscriptClaimedElsewhere(f"transcript {job} is being posted by another invocation")
         return {"outcome": outcome}

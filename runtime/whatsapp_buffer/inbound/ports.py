@@ -46,7 +46,7 @@ PAID = "paid"
 
 @dataclass(frozen=True)
 class TranscriptDebt:
-    """A recording's transcript the flush delivered without: owed to the chat that got the recording."""
+    """A recording's transcript its burst was delivered without: owed to the chat that got the recording."""
 
     job: str
     """The Transcribe job name."""
@@ -60,9 +60,9 @@ class TranscriptDebt:
     expires_at: int
     state: str = OWED
     owed_at: float = 0.0
-    """When the flush recorded it (the fallback sweep gives up on a job still running long after)."""
+    """When the delivery recorded it (the fallback sweep gives up on a job still running long after)."""
     reply_to: str = ""
-    """The recording's WhatsApp message id (`echoTranscripts` replies to it); empty for debts recorded before."""
+    """The recording's WhatsApp message id (`echoTranscripts` replies to it); empty when the debt item holds none."""
 
 
 @dataclass(frozen=True)

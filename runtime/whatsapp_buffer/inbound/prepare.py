@@ -1,14 +1,14 @@
 """Early preparation: a customer's voice note or audio file fetched, converted and sent to Amazon Transcribe as soon
 as ingest has stored it, so that the transcript is usually ready when the customer has been quiet for bufferSeconds
-and the burst flushes.
+and the burst is delivered.
 
-The inbound function reads the raw table's stream (a second consumer beside the aggregator, only on a stack that
-transcribes; its filter passes only inserted voice and audio messages). For each recording it writes the WAV to
-`prepared/<media id>.wav` and starts the job named after the media bucket and the media id; at flush,
-`customer_media` reuses that WAV and `burst_transcripts` finds the job already started (ConflictException) and reads
-its state. Everything here is idempotent — the WAV's key and the job's name are functions of the media id — and
-nothing here can lose a message: a preparation that fails is logged and counted, and the flush fetches, converts and
-transcribes the recording itself.
+The inbound function reads the raw table's stream (a second consumer beside the aggregator; its filter passes refusal
+items, for `refusal_notices`, and on a stack that transcribes inserted voice and audio messages). For each recording it
+writes the WAV to `prepared/<media id>.wav` and starts the job named after the media bucket and the media id; at
+delivery, `customer_media` reuses that WAV and `burst_transcripts` finds the job already started (ConflictException)
+and reads its state. Everything here is idempotent — the WAV's key and the job's name are functions of the media id —
+and nothing here can lose a message: a preparation that fails is logged and counted, and the delivery fetches,
+converts and transcribes the recording itself.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Preparation:
     transcripts: Transcripts
 
     def handle(self, event: dict[str, Any]) -> dict[str, int]:
-        """Prepare every inserted recording of a stream batch; never fails the batch (the flush is the fallback)."""
+        """Prepare every inserted recording of a stream batch; never fails the batch (the delivery is the fallback)."""
         prepared = 0
         for record in DynamoDBStreamEvent(event).records:
             image = record.dynamodb.new_image if record.dynamodb else None
@@ -53,7 +53,7 @@ class Preparation:
                 return 0
             self.transcripts.start(str(message.content["media_id"]), wav_key)
         except (WhatsAppBufferError, convert.ConversionFailed, ValueError) as exc:
-            logger.warning("recording not prepared; the flush will fetch it", error=str(exc))
+            logger.warning("recording not prepared; the delivery will fetch it", error=str(exc))
             count("PreparationsFailed")
             return 0
         finally:

@@ -99,7 +99,7 @@ class BurstSender:
             self._answered(session)
         self._owe(burst, session, owed)
         if burst.last_received_at:
-            # The outbound relay reads it to know whether WhatsApp's 24-hour window is still open.
+            # The outbound function reads it to know whether WhatsApp's 24-hour window is still open.
             last_id = burst.message_ids[-1] if burst.message_ids else None
             self._sessions.customer_wrote(session.conversation, session.contact_id, burst.last_received_at, last_id)
         self._mark_read(burst)
@@ -226,8 +226,8 @@ def _numbered_choice(text: str | None, options: tuple[str, ...]) -> str | None:
 
 
 def _is_choice(content: dict[str, Any]) -> bool:
-    """A tapped reply button or list row (WhatsApp `interactive.button_reply` / `list_reply`, which the relay sends
-    for Connect quick replies and list pickers with each option's own title), not a Flow's answers.
+    """A tapped reply button or list row (a WhatsApp interactive `button_reply` / `list_reply`, which the outbound
+    function sends for Connect quick replies and list pickers with each option's own title), not a Flow's answers.
 
     Connect's customer chat widget answers a QuickReply or ListPicker with the selected element's title as a plain
     message (amazon-connect-chat-interface, src/utils/helper.js `createInteractiveMessagePayload`: `const payload =
@@ -256,7 +256,8 @@ def _fifo_processor() -> SqsFifoPartialProcessor:
 
 @dataclass(frozen=True)
 class Inbound:
-    """The inbound function's use case: deliver a burst, at most once per burst id."""
+    """The inbound function's use case: deliver a burst, at most once per burst id; and its other triggers' work
+    (recordings and refusals off the raw table's stream, owed transcripts)."""
 
     sender: BurstSender
     deliver_once: Callable[..., dict[str, Any]]

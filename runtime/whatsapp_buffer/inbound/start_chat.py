@@ -30,7 +30,7 @@ from whatsapp_buffer.observability import count, logger
 MAX_CHAT_STARTS = 6
 """Chats one delivery may start for a burst before it gives up (the burst then fails and is retried). A start whose
 first connection is refused (botocore StartChatContact: "clients must subscribe to the participant's connection for
-the created chat within 5 minutes"; the bridge's retries come later than that, after the bursts queue's visibility
+the created chat within 5 minutes"; the delivery's retries come later than that, after the bursts queue's visibility
 timeout) is followed by another; each earlier attempt of the burst that died between the two calls left one such
 chat, and the queue hands a burst out at most maxReceiveCount (5) times: at most 5 refused chats and a new one."""
 CONNECTION_REFRESH_MARGIN_SECONDS = 300.0

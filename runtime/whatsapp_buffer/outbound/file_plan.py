@@ -1,10 +1,11 @@
-"""What becomes of a file the agent shares in the chat, on its way to WhatsApp (pure: the plan; `send_file` runs it).
+"""What becomes of a file the agent shares in the chat, on its way to WhatsApp: the plan, no I/O (`send_file` runs it).
 
 WhatsApp takes only its own media types, each up to a size (`WHATSAPP_MEDIA_LIMITS`); Connect lets agents share more. So
-pictures WhatsApp does not take and HEIC/HEIF photos become JPEG, QuickTime video MP4, WAV M4A (`whatsapp_buffer.convert`'s
-libraries); types WhatsApp does not take, and files over its limit for their type (checked again after conversion), are
-refused before anything is uploaded, with the reason told to the agent. The types, limits and their sources:
-docs/architecture.md#outbound.
+pictures WhatsApp does not take and HEIC/HEIF photos become JPEG, QuickTime video MP4, WAV M4A
+(`whatsapp_buffer.convert`'s libraries); types WhatsApp does not take, and files over its limit for their type (checked
+again after conversion), are refused before anything is uploaded, with the reason told to the agent. It names
+`convert`'s conversions, so the layers count it with the use cases, not the pure rules. The types, limits and their
+sources: docs/architecture.md#outbound.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ class FileSender:
         notices: AgentNotices,
         note_said: Callable[[str, str, str, str], None],
     ) -> None:
-        """`note_said(conversation key, WhatsApp message id, file name, kind)`: what was sent, for the relay to keep."""
+        """`note_said(conversation key, WhatsApp message id, file name, kind)`: what was sent, for the outbound
+        function to keep."""
         self._participant = participant
         self._whatsapp = whatsapp
         self._media = media

@@ -64,7 +64,7 @@ class ReplySender:
         `failed` status of it can be told to the agent (`ingest.accept`)."""
         self._remember_said = remember_said
         self._said: list[tuple[str, str, str, str]] = []
-        """What the last relay sent, kept for `remember_said` once the relay is recorded done."""
+        """What the last `relay` call sent, kept for `remember_said` once that call is recorded done."""
         self._template = template
         self.presence = presence
         """Agent typing -> WhatsApp typing indicator, agent read -> read receipt (`agentPresence`)."""
@@ -188,8 +188,8 @@ class ReplySender:
         return PRESENCE
 
     def remember_said(self) -> None:
-        """Keep what the last relay sent for the quotes of replies to it. Called after the relay is recorded done, so
-        nothing that happens here (a failure, a timeout) can make the reply go out twice."""
+        """Keep what the last `relay` call sent for the quotes of replies to it. Called after that call is recorded
+        done, so nothing that happens here (a failure, a timeout) can make the reply go out twice."""
         said, self._said = self._said, []
         if self._remember_said is None:
             return

@@ -1,12 +1,12 @@
-"""WhatsApp's 24-hour customer-service window, as the relay judges it before sending (pure; time passed in).
+"""WhatsApp's 24-hour customer-service window, as the outbound function judges it before a send (pure; time passed in).
 
 Meta: a free-form (non-template) message can be sent only within 24 hours of the customer's last message; after
 that only an approved template goes (error 131047 "Re-engagement message": "Message failed to send because more
 than 24 hours have passed since the customer last replied to this number."). End User Messaging accepts such a send
 and reports the failure later in a `failed` status webhook (AWS's agent toolkit for End User Messaging Social: "Send
 succeeds but not delivered | 24h window expired (freeform)"; a Meta Cloud API integrator's audit: "Meta accepts
-synchronously, then rejects async via the on.status webhook"). So the relay does not wait for WhatsApp to refuse:
-it withholds what the window no longer allows and tells the agent at once.
+synchronously, then rejects async via the on.status webhook"). So the outbound function does not wait for WhatsApp
+to refuse: it withholds what the window no longer allows and tells the agent at once.
 """
 
 from __future__ import annotations

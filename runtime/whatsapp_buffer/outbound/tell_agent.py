@@ -23,7 +23,7 @@ REFUSED_BY_WHATSAPP = "refused"
 
 
 class AgentNotices:
-    """The relay's notices to the agent, through the customer participant's connection."""
+    """The outbound function's notices to the agent, through the customer participant's connection."""
 
     def __init__(self, participant: ChatParticipant) -> None:
         self._participant = participant
