@@ -9,6 +9,7 @@ import itertools
 
 import boto3
 import pytest
+from botocore.exceptions import ParamValidationError
 from botocore.stub import Stubber
 from moto import mock_aws
 
@@ -357,3 +358,28 @@ def test_a_transaction_cancelled_by_throttling_is_transient_not_a_duplicate():
     )
     with stubber, pytest.raises(TransientAwsError):
         store.store_message(msg("wamid.1"), now=T0, retention_hours=1)
+
+
+@pytest.mark.parametrize(
+    ("operation", "use"),
+    [
+        ("get_item", lambda store: store.read_control(CONV)),
+        ("query", lambda store: store.unsent_messages(CONV)),
+        ("update_item", lambda store: store.touch(CONV)),
+    ],
+    ids=["read", "query", "conditional write"],
+)
+def test_a_request_the_sdk_refuses_reaches_the_handler_guard_as_it_is_not_as_unreachable(
+    store, monkeypatch, operation, use
+):
+    # The contract (tests/adapters/test_aws_errors.py): "A ParamValidationError anywhere is a clear, logged failure, not
+    # a silent retry loop": botocore raises it before sending, so the handler's guard must see it, not an "unreachable".
+    refused = ParamValidationError(report="Unknown parameter in input")
+
+    def refuse(**_: object) -> None:
+        raise refused
+
+    monkeypatch.setattr(store.client, operation, refuse)
+    with pytest.raises(ParamValidationError) as raised:
+        use(store)
+    assert raised.value is refused

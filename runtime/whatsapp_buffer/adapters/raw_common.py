@@ -12,9 +12,8 @@ from typing import Any
 
 import boto3
 import botocore.config
-from botocore.exceptions import BotoCoreError, ClientError
 
-from whatsapp_buffer.adapters.aws_errors import DYNAMODB, error_code
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.storage_keys import PK_PREFIX
 
@@ -55,19 +54,11 @@ class RawTableClient:
         )
 
     def _call(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return method(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise DYNAMODB.translate(exc, action) from exc
+        with DYNAMODB.translating(action):
+            result: dict[str, Any] = method(**kwargs)
+        return result
 
     def _conditional(self, action: str, method: Any, **kwargs: Any) -> dict[str, Any] | None:
         """`_call` of a write with a ConditionExpression: None when DynamoDB refused the condition (the item is not
         in the state the write expects), its response otherwise."""
-        try:
-            return method(**kwargs)
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise DYNAMODB.translate(exc, action) from exc
-        except BotoCoreError as exc:
-            raise DYNAMODB.translate(exc, action) from exc
+        return conditional_write(action, method, **kwargs)
