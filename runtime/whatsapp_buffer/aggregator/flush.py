@@ -182,7 +182,7 @@ class Aggregator:
             if burst is None:
                 return sent, _NOT_LISTED
             logger.info(
-                "burst sent",
+                "burst flushed",
                 reason=decision.reason,
                 burst_id=burst.burst_id,
                 messages=len(burst.message_ids),
