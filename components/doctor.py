@@ -41,6 +41,14 @@ class Check:
     what: str
     fix: str = ""
 
+    @classmethod
+    def passed(cls, what: str) -> Check:
+        return cls(True, what)
+
+    @classmethod
+    def failed(cls, what: str, fix: str) -> Check:
+        return cls(False, what, fix)
+
     def lines(self) -> list[str]:
         head = f"{'✓' if self.ok else '✗'} {self.what}"
         return [head] if self.ok else [head, f"    fix: {self.fix}"]
@@ -110,22 +118,20 @@ def _whatsapp(stack: Stack, social: Any) -> Iterator[Check]:
     for number in stack.phone_number_ids:
         found = _call(social.get_linked_whatsapp_business_account_phone_number, id=number, missing=True)
         if found is None:
-            yield Check(
-                False,
+            yield Check.failed(
                 f"WhatsApp number {_short(number)} is not in this account and region ({stack.region})",
                 "End User Messaging Social console → WhatsApp → Phone numbers: use an id listed there",
             )
             continue
-        yield Check(True, f"WhatsApp number {_short(number)} exists")
+        yield Check.passed(f"WhatsApp number {_short(number)} exists")
         wabas.setdefault(found["linkedWhatsAppBusinessAccountId"], []).append(number)
     for waba in wabas:
         destinations = _destinations(_call(social.get_linked_whatsapp_business_account, id=waba)["account"])
         if in_topic in destinations:
-            yield Check(True, f"WhatsApp Business Account {waba} sends its events to this stack's inTopicArn")
+            yield Check.passed(f"WhatsApp Business Account {waba} sends its events to this stack's inTopicArn")
         else:
             now = ", ".join(destinations) or "nowhere"
-            yield Check(
-                False,
+            yield Check.failed(
                 f"WhatsApp Business Account {waba} sends its events to {now}, not to this stack: no message arrives",
                 f"End User Messaging Social console → WhatsApp → Business accounts → {waba} → Event destination: "
                 f"{in_topic}",
@@ -137,9 +143,8 @@ def _any_account_sends_here(in_topic: str, social: Any) -> Check:
     accounts = _paged(social.list_linked_whatsapp_business_accounts, "linkedAccounts", page_key="nextToken")
     here = [a["id"] for a in accounts if in_topic in _destinations(a)]
     if here:
-        return Check(True, f"WhatsApp Business Account {', '.join(here)} sends its events to this stack's inTopicArn")
-    return Check(
-        False,
+        return Check.passed(f"WhatsApp Business Account {', '.join(here)} sends its events to this stack's inTopicArn")
+    return Check.failed(
         f"none of the {len(accounts)} linked WhatsApp Business Account(s) sends its events here: no message arrives",
         f"End User Messaging Social console → WhatsApp → Business accounts → yours → Event destination: {in_topic}",
     )
@@ -154,8 +159,7 @@ def _connect(stack: Stack, connect: Any) -> Iterator[Check]:
     instance = stack.instance_id
     found = _call(connect.describe_instance, InstanceId=instance, missing=True)
     if found is None:
-        yield Check(
-            False,
+        yield Check.failed(
             f"Connect instance {instance} does not exist in {stack.region}",
             "pulumi config set connectInstanceId <the id at the end of the instance ARN in the Connect console>",
         )
@@ -176,8 +180,7 @@ def _connect(stack: Stack, connect: Any) -> Iterator[Check]:
         )
     attribute = _call(connect.describe_instance_attribute, InstanceId=instance, AttributeType="MESSAGE_STREAMING")
     streaming = str(attribute["Attribute"].get("Value", "")).lower() == "true"
-    yield Check(
-        True,
+    yield Check.passed(
         "MESSAGE_STREAMING is on: AI agents' answers stream; the bridge sends each answer to WhatsApp whole, once done"
         if streaming
         else "MESSAGE_STREAMING is off: each answer reaches WhatsApp as the agent or AI sends it",
@@ -198,14 +201,14 @@ def _flow(connect: Any, instance: str, flow: str) -> Check:
     try:
         found = _call(connect.describe_contact_flow, InstanceId=instance, ContactFlowId=flow, missing=True)
     except _NotPublished:
-        return Check(False, f"flow {flow} has not been published", PUBLISH_FIX)
+        return Check.failed(f"flow {flow} has not been published", PUBLISH_FIX)
     if found is None:
-        return Check(
-            False, f"flow {flow} does not exist on the instance", "pulumi config set contactFlowId <a flow id>"
+        return Check.failed(
+            f"flow {flow} does not exist on the instance", "pulumi config set contactFlowId <a flow id>"
         )
     state, status = found["ContactFlow"].get("State"), found["ContactFlow"].get("Status")
     if state == "ARCHIVED":
-        return Check(False, f"flow {flow} is archived", "Connect console → Routing → Flows → Archived: restore it")
+        return Check.failed(f"flow {flow} is archived", "Connect console → Routing → Flows → Archived: restore it")
     return Check(status == "PUBLISHED", f"flow {flow} is {status}", PUBLISH_FIX)
 
 
@@ -225,16 +228,16 @@ def _dead_letters(stack: Stack, sqs: Any) -> Iterator[Check]:
 def _alarm_subscription(stack: Stack, sns: Any) -> Check:
     topic = stack.alarm_topic_arn
     if topic is None:
-        return Check(False, "there is no alarm topic: nobody hears of a failure", "pulumi config set alarmEmail …")
+        return Check.failed("there is no alarm topic: nobody hears of a failure", "pulumi config set alarmEmail …")
     subscriptions = _paged(sns.list_subscriptions_by_topic, "Subscriptions", TopicArn=topic)
     # A pending one's SubscriptionArn is "PendingConfirmation" (CLI) or "pending confirmation" (Subscribe's doc).
     confirmed = [s for s in subscriptions if str(s.get("SubscriptionArn", "")).startswith("arn:")]
     pending = len(subscriptions) - len(confirmed)
     if confirmed:
-        return Check(True, f"the alarm topic has {len(confirmed)} confirmed subscription(s)")
+        return Check.passed(f"the alarm topic has {len(confirmed)} confirmed subscription(s)")
     if pending:
-        return Check(False, "the alarm e-mail was never confirmed", "open the AWS Notification e-mail and confirm")
-    return Check(False, "the alarm topic has no subscription", f"aws sns subscribe --topic-arn {topic} …")
+        return Check.failed("the alarm e-mail was never confirmed", "open the AWS Notification e-mail and confirm")
+    return Check.failed("the alarm topic has no subscription", f"aws sns subscribe --topic-arn {topic} …")
 
 
 class _NotPublished(Exception):
