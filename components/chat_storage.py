@@ -18,7 +18,7 @@ from components import iam
 from components.context import StackContext
 from components.tables import Index, secure_table
 from components.topics import service_topic
-from whatsapp_buffer.storage_keys import CONTACT_INDEX, OWED_INDEX
+from whatsapp_buffer.storage_keys import CONTACT_ID, CONTACT_INDEX, DEBT_OPEN, OWED_AT, OWED_INDEX
 
 MEDIA_EXPIRY_DAYS = 7
 
@@ -61,11 +61,11 @@ def chat_storage(
         hash_key="conversation",
         ttl_attribute="expires_at",
         indexes=[
-            Index(name=CONTACT_INDEX, hash_key="contact_id"),
+            Index(name=CONTACT_INDEX, hash_key=CONTACT_ID),
             # Sparse: only the transcripts still owed carry `debt_open` (a paid one drops it), so the sweep for
             # the completion events that never came reads just those.
             *(
-                [Index(OWED_INDEX, hash_key="debt_open", range_key="owed_at", projection="KEYS_ONLY")]
+                [Index(OWED_INDEX, hash_key=DEBT_OPEN, range_key=OWED_AT, projection="KEYS_ONLY")]
                 if transcribe_languages
                 else []
             ),

@@ -23,7 +23,7 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
 from whatsapp_buffer.settings import INBOUND, METRICS_NAMESPACE, TRANSCRIPTS_SWEEP_EVENT
-from whatsapp_buffer.storage_keys import job_prefix
+from whatsapp_buffer.storage_keys import TRANSCRIBE_EVENT_DETAIL_TYPE, TRANSCRIBE_EVENT_SOURCE, job_prefix
 
 TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_BATCH_SIZE = 10
@@ -47,8 +47,8 @@ def transcript_events(media_bucket: str) -> dict[str, object]:
     matching (EventBridge user guide, "Prefix matching": `{"prefix": "..."}`) to the names this stack gives
     (`<media bucket>-<media id>`, runtime `storage_keys.job_name`)."""
     return {
-        "source": ["aws.transcribe"],
-        "detail-type": ["Transcribe Job State Change"],
+        "source": [TRANSCRIBE_EVENT_SOURCE],
+        "detail-type": [TRANSCRIBE_EVENT_DETAIL_TYPE],
         "detail": {
             "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
             "TranscriptionJobName": [{"prefix": job_prefix(media_bucket)}],

@@ -14,7 +14,7 @@ from components.stage import Stage, StageArgs
 from components.tables import Index, secure_table
 from components.topics import service_topic, subscribe_function
 from whatsapp_buffer.settings import INGEST
-from whatsapp_buffer.storage_keys import PENDING_INDEX
+from whatsapp_buffer.storage_keys import FIRST_PENDING, PENDING_INDEX, WAITING
 
 TYPE = "whatsapp-buffer:index:Ingest"
 
@@ -41,7 +41,7 @@ class Ingest(Stage):
             ttl_attribute="expires_at",
             stream_view_type="NEW_IMAGE",
             # Sparse: only control items with pending messages carry `waiting`, so the sweeper reads just those.
-            indexes=[Index(name=PENDING_INDEX, hash_key="waiting", range_key="first_pending", projection="KEYS_ONLY")],
+            indexes=[Index(name=PENDING_INDEX, hash_key=WAITING, range_key=FIRST_PENDING, projection="KEYS_ONLY")],
         )
         inbound = service_topic(f"{name}-in-topic", self, self.context, service="social-messaging.amazonaws.com")
         self.in_topic = inbound.topic

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from whatsapp_buffer.errors import MalformedEvent
 
@@ -89,7 +89,7 @@ WA_ID = re.compile(r"\d{6,20}")
 """A phone number as WhatsApp writes `wa_id`: digits only."""
 USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID): "a two-letter ISO country code, a period, and up to 128 alphanumeric
-characters" (a parent BSUID has `ENT.` after the country code)."""
+characters" (a parent BSUID has `ENT.` after the country code). Asked through `is_user_id`."""
 
 NUMBER_CHANGES = frozenset({"user_changed_number", "customer_changed_number"})
 """WhatsApp `system` message types of a customer's new phone number: `user_changed_number` (the current reference),
@@ -98,10 +98,10 @@ USER_CHANGED_USER_ID = "user_changed_user_id"
 """The WhatsApp `system` message type of a customer's new BSUID."""
 
 
-def is_user_id(customer: str) -> bool:
-    """A BSUID ("a two-letter ISO country code, a period, and up to 128 alphanumeric characters", optionally `ENT.`
-    for a parent BSUID) always holds a period; a `wa_id` is digits only."""
-    return "." in customer
+def is_user_id(value: object) -> TypeGuard[str]:
+    """Whether `value` is a BSUID as `USER_ID` spells it: the one test, for a webhook's field as for a customer id
+    (a `wa_id` is digits only, so it never passes)."""
+    return isinstance(value, str) and USER_ID.fullmatch(value) is not None
 
 
 def mask_customer(customer: str) -> str:

@@ -1,5 +1,6 @@
 """Pure: the keys of what the functions store and read back, where a stage reads what an adapter wrote, and the
-names the stack's resources and IAM policies share with the functions (indexes, key prefixes, transcription jobs).
+names the stack's resources and IAM policies share with the functions (indexes and their key attributes, key
+prefixes, transcription jobs and their events).
 
 The raw table: every item of a conversation sits under `PK_PREFIX` + its key; the stream's readers (the aggregator's
 window, the inbound function's preparation and refusal notices) tell items apart by sort key and `record_type`. The
@@ -31,17 +32,27 @@ TICK_LISTED = "listed"
 """The tick's map of conversations. Not `waiting`: that is the pending-since index's hash key, and a tick is no
 conversation with pending messages."""
 PENDING_INDEX = "pending-since"
-"""The raw table's sparse index of conversations with pending messages: hash `waiting`, range `first_pending` (a
-number). The sweeper reads it."""
+"""The raw table's sparse index of conversations with pending messages: hash `WAITING`, range `FIRST_PENDING`. The
+sweeper reads it."""
+WAITING = "waiting"
+"""The `pending-since` index's hash key attribute; one value, `pending`, on every control item with pending messages."""
+FIRST_PENDING = "first_pending"
+"""The `pending-since` index's range key attribute (a number): when the conversation's oldest pending message came."""
 
 CONTACT_INDEX = "by-contact"
 """The sessions table's index of sessions by Connect contact id (how the outbound function finds a chat's session)."""
+CONTACT_ID = "contact_id"
+"""The `by-contact` index's hash key attribute: the Connect contact id of a session's chat."""
 DEBT_PREFIX = "transcript-owed#"
 """Key prefix of the sessions table's items recording a transcript owed to a chat (one item per job, hash key
 `transcript-owed#<job name>`). They carry no `contact_id`, so the sparse `by-contact` index never sees them; the
 inbound function's IAM grant to settle them is limited to this prefix."""
 OWED_INDEX = "owed-since"
-"""The sessions table's sparse index of the transcripts still owed (hash `debt_open`, range `owed_at`, keys only)."""
+"""The sessions table's sparse index of the transcripts still owed (hash `DEBT_OPEN`, range `OWED_AT`, keys only)."""
+DEBT_OPEN = "debt_open"
+"""The `owed-since` index's hash key attribute: only a debt not yet paid carries it."""
+OWED_AT = "owed_at"
+"""The `owed-since` index's range key attribute (a number): when the debt was recorded."""
 OUTREACH_PREFIX = "outreach#"
 """Key prefix of the sessions table's outreach records (`outreach#<conversation key>`): the outreach function's IAM
 grant is limited to it."""
@@ -98,6 +109,10 @@ def outbound_key(contact_id: str, attachment_id: str) -> str:
     return f"outbound/{_safe(contact_id)}/{_safe(attachment_id)}"
 
 
+TRANSCRIBE_EVENT_SOURCE = "aws.transcribe"
+TRANSCRIBE_EVENT_DETAIL_TYPE = "Transcribe Job State Change"
+"""`source` and `detail-type` of Transcribe's job events (Amazon Transcribe developer guide, "Using Amazon EventBridge
+with Amazon Transcribe"): the stack's EventBridge rule matches them, the inbound function tells them apart by them."""
 TRANSCRIPTS_PREFIX = "transcripts/"
 """Where in the media bucket Transcribe writes the transcripts (the only output keys the inbound function's role may
 name)."""

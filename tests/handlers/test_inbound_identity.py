@@ -112,3 +112,25 @@ def test_an_alias_whose_chat_is_gone_gives_way_to_a_new_chat_of_its_own(world):
     # THEN it opens a chat of its own instead of failing on the alias
     assert failed == set()
     assert world.sessions.get(MARIA_BY_USER_ID.key).conversation == MARIA_BY_USER_ID.key
+
+
+def user_id_change(new):
+    notice = OutgoingItem(
+        kind="system",
+        message_ids=("wamid.SYSUID1",),
+        content={"system_type": "user_changed_user_id", "previous_user_id": BSUID, "user_id": new},
+    )
+    return make_burst((notice,), MARIA_BY_USER_ID)
+
+
+# A BSUID (Meta, "Business-scoped user IDs", as 360dialog's and Microsoft Learn's BSUID pages quote it): "a two-letter
+# ISO country code, a period, and up to 128 alphanumeric characters". The chat follows a new BSUID only when it is one:
+# a value that merely holds a period would become a conversation key no customer ever writes from.
+@pytest.mark.parametrize(("new", "moves"), [("US.20771234567890123456", True), ("US.2077 1234", False), ("x.", False)])
+def test_a_bsuid_change_moves_the_chat_only_to_a_well_formed_bsuid(world, new, moves):
+    world.deliver(text_burst("Hello", conversation=MARIA_BY_USER_ID))
+    contact = contact_of(world, MARIA_BY_USER_ID)
+    world.deliver(user_id_change(new))
+    assert world.fake.live_contact_ids() == [contact]
+    moved = world.sessions.get(Conversation(MARIA.phone_number_id, new).key)
+    assert (moved is not None and moved.contact_id == contact) is moves

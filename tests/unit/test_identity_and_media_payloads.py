@@ -68,6 +68,42 @@ def test_a_bsuid_change_naming_no_customer_at_all_is_rejected_with_its_reason():
     ]
 
 
+# What a BSUID is (Meta, "Business-scoped user IDs", as 360dialog's and Microsoft Learn's BSUID pages quote it): "a
+# two-letter ISO country code, a period, and up to 128 alphanumeric characters (for example, BR.1502576394655843)".
+# A notice whose new `user_id` is anything else cannot move the chat to it: without a number it is rejected, as a
+# `from_user_id` that would key the conversation is; beside a number it is dropped, as a `from_user_id` beside `from` is.
+
+
+@pytest.mark.parametrize("malformed", ["CO.2077 1234", "2077123456", "CO.", "co.20771234567890123456"])
+def test_a_bsuid_change_to_a_malformed_user_id_without_a_number_is_rejected_with_its_reason(malformed):
+    system = {"type": "user_changed_user_id", "previous_user_id": OLD_BSUID, "user_id": malformed}
+    parsed = webhook.parse_sns_message(eum.sns_message(eum.webhook_entry(_without_sender(system))), received_at=NOW)
+    assert parsed.messages == ()
+    assert [r.reason for r in parsed.rejections] == [
+        "user_changed_user_id notice's user_id is not a business-scoped user id (CC.alphanumerics)"
+    ]
+
+
+def test_a_bsuid_change_to_a_malformed_user_id_beside_the_number_keeps_the_notice_without_it():
+    system = {
+        "body": "User Maria changed",
+        "wa_id": "16505551234",
+        "user_id": "CO.2077 1234",
+        "type": "user_changed_user_id",
+    }
+    (message,) = parse(_without_sender(system))
+    assert (message.conversation.customer, message.user_id) == ("16505551234", None)
+    assert "user_id" not in message.content
+    assert agent_sees(message) == ["[WhatsApp notice: the customer's WhatsApp user id (BSUID) changed.]"]
+
+
+def test_a_malformed_previous_user_id_is_neither_the_customer_nor_shown():
+    system = {"type": "user_changed_user_id", "previous_user_id": "15550001111.x", "user_id": NEW_BSUID}
+    (message,) = parse(_without_sender(system))
+    assert (message.conversation.customer, message.user_id) == (NEW_BSUID, NEW_BSUID)
+    assert message.content == {"system_type": "user_changed_user_id", "user_id": NEW_BSUID}
+
+
 def test_another_system_notice_without_from_is_still_rejected():
     parsed = webhook.parse_sns_message(
         eum.sns_message(eum.webhook_entry(_without_sender({"type": "something_new", "user_id": NEW_BSUID}))),

@@ -18,15 +18,22 @@ from whatsapp_buffer.adapters.raw_common import RawTableClient, number, partitio
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
 from whatsapp_buffer.model import Conversation
-from whatsapp_buffer.storage_keys import CONTROL_SK, PENDING_INDEX, PK_PREFIX, TICK, TICK_LISTED, TICK_SK
+from whatsapp_buffer.storage_keys import (
+    CONTROL_SK,
+    FIRST_PENDING,
+    PENDING_INDEX,
+    PK_PREFIX,
+    TICK,
+    TICK_LISTED,
+    TICK_SK,
+    WAITING,
+)
 
 TICK_CHUNK_BYTES = 300_000
 """A tick's list is cut in chunks of about this many bytes: an item is at most 400 KB (DynamoDB Developer Guide,
 "Item size"), and a stream record carries the whole item to the aggregator, whose invoke payload is at most 6 MB."""
 TICK_TTL_SECONDS = 3600
 """A tick is read within a window or two of being written; an hour is plenty, and a stale one is inert anyway."""
-WAITING = "waiting"
-"""The `pending-since` index's hash key attribute; one value, `pending`, on every control item with pending messages."""
 
 
 def control_key(conversation: Conversation) -> dict[str, Any]:
@@ -131,7 +138,7 @@ class ControlItems(RawTableClient):
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": PENDING_INDEX,
-            "KeyConditionExpression": "#waiting = :pending AND first_pending < :cutoff",
+            "KeyConditionExpression": f"#waiting = :pending AND {FIRST_PENDING} < :cutoff",
             "ExpressionAttributeNames": {"#waiting": WAITING},
             "ExpressionAttributeValues": {":pending": {"S": PENDING}, ":cutoff": {"N": number(cutoff)}},
         }
@@ -155,9 +162,9 @@ class ControlItems(RawTableClient):
         }
         if settlement.first_pending is None:
             # Nothing pending: the conversation leaves the sparse index with its first_pending.
-            expression = f"SET pending = :pending REMOVE first_pending, {WAITING} ADD version :one"
+            expression = f"SET pending = :pending REMOVE {FIRST_PENDING}, {WAITING} ADD version :one"
         else:
-            expression = f"SET pending = :pending, first_pending = :first, {WAITING} = :waiting ADD version :one"
+            expression = f"SET pending = :pending, {FIRST_PENDING} = :first, {WAITING} = :waiting ADD version :one"
             values[":first"] = {"N": number(settlement.first_pending)}
             values[":waiting"] = {"S": PENDING}
         return (

@@ -16,11 +16,11 @@ from typing import Any
 
 from whatsapp_buffer.adapters.aws_errors import write_transaction
 from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, number, partition_key, read_int, read_number
-from whatsapp_buffer.adapters.raw_control import WAITING, control_key
+from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
-from whatsapp_buffer.storage_keys import CONTROL, MESSAGE
+from whatsapp_buffer.storage_keys import CONTROL, FIRST_PENDING, MESSAGE, WAITING
 
 MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
@@ -77,7 +77,7 @@ class MessageItems(RawTableClient):
             "Key": control_key(message.conversation),
             "UpdateExpression": (
                 "SET last_arrival = :now, previous_arrival = if_not_exists(last_arrival, :now), "
-                "first_pending = if_not_exists(first_pending, :now), "
+                f"{FIRST_PENDING} = if_not_exists({FIRST_PENDING}, :now), "
                 f"{WAITING} = :pending, record_type = :control, expires_at = :expires"
                 + ("" if cue is None else ", cue = :cue")
                 + f" {cue_action}ADD pending :one, version :one"

@@ -17,21 +17,23 @@ import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, write_transaction
 from whatsapp_buffer.model import Session
-from whatsapp_buffer.storage_keys import CONTACT_INDEX
+from whatsapp_buffer.storage_keys import CONTACT_ID, CONTACT_INDEX
 
 PAST_CHAT_PREFIX = "past-chat#"
 PAST_CHAT_DAYS = 90
 """How long after a chat's end a returning customer's new chat still continues it. Connect documents no age limit for
 persistent chat (the admin guide: customers return "over the course of several days, months, or even years"); the
 past transcript has to stay in the instance's chat-transcript bucket that long."""
-_NO_LIVE_CHAT = "attribute_not_exists(contact_id) OR attribute_exists(ended_at) OR expires_at <= :now"
+_NO_LIVE_CHAT = f"attribute_not_exists({CONTACT_ID}) OR attribute_exists(ended_at) OR expires_at <= :now"
 """The condition of a write that may take a conversation's key: no chat there, or one that is over (`:now`)."""
+_SAME_CHAT = f"{CONTACT_ID} = :contact"
+"""The condition of a write to a session: it is still the chat `:contact`'s."""
 
 
 def _to_item(session: Session) -> dict[str, Any]:
     return {
         "conversation": {"S": session.conversation},
-        "contact_id": {"S": session.contact_id},
+        CONTACT_ID: {"S": session.contact_id},
         "participant_id": {"S": session.participant_id},
         "participant_token": {"S": session.participant_token},
         "connection_token": {"S": session.connection_token},
@@ -66,7 +68,7 @@ def _to_item(session: Session) -> dict[str, Any]:
 def _from_item(item: dict[str, Any]) -> Session:
     return Session(
         conversation=item["conversation"]["S"],
-        contact_id=item["contact_id"]["S"],
+        contact_id=item[CONTACT_ID]["S"],
         participant_id=item.get("participant_id", {}).get("S", ""),
         participant_token=item["participant_token"]["S"],
         connection_token=item["connection_token"]["S"],
@@ -144,7 +146,7 @@ class SessionsTable:
             response = self._client.query(
                 TableName=self._table,
                 IndexName=CONTACT_INDEX,
-                KeyConditionExpression="contact_id = :contact",
+                KeyConditionExpression=f"{CONTACT_ID} = :contact",
                 ExpressionAttributeValues={":contact": {"S": contact_id}},
                 Limit=1,
             )
@@ -162,7 +164,7 @@ class SessionsTable:
             condition = {"ConditionExpression": "attribute_not_exists(conversation) OR attribute_exists(alias_of)"}
         else:
             condition = {
-                "ConditionExpression": "contact_id = :expected",
+                "ConditionExpression": f"{CONTACT_ID} = :expected",
                 "ExpressionAttributeValues": {":expected": {"S": expected_contact_id}},
             }
         with DYNAMODB.translating("write a session"):
@@ -193,7 +195,7 @@ class SessionsTable:
                     "Put": {
                         "TableName": self._table,
                         "Item": alias,
-                        "ConditionExpression": "contact_id = :contact",
+                        "ConditionExpression": _SAME_CHAT,
                         "ExpressionAttributeValues": {":contact": {"S": session.contact_id}},
                     }
                 },
@@ -209,7 +211,7 @@ class SessionsTable:
             "end a session",
             conversation,
             UpdateExpression="SET ended_at = :at",
-            ConditionExpression="contact_id = :contact AND attribute_not_exists(ended_at)",
+            ConditionExpression=f"{_SAME_CHAT} AND attribute_not_exists(ended_at)",
             ExpressionAttributeValues={":contact": {"S": contact_id}, ":at": {"N": repr(float(at))}},
         )
 
@@ -225,7 +227,7 @@ class SessionsTable:
             conversation,
             UpdateExpression=update,
             ConditionExpression=(
-                "contact_id = :contact AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
+                f"{_SAME_CHAT} AND (attribute_not_exists(customer_wrote_at) OR customer_wrote_at < :at)"
             ),
             ExpressionAttributeValues=values,
         )
@@ -243,7 +245,7 @@ class SessionsTable:
             "record a numbered question",
             conversation,
             UpdateExpression=update,
-            ConditionExpression="contact_id = :contact",
+            ConditionExpression=_SAME_CHAT,
             ExpressionAttributeValues=values,
         )
 
@@ -255,7 +257,7 @@ class SessionsTable:
             conversation,
             UpdateExpression="SET template_sent_at = :at",
             ConditionExpression=(
-                "contact_id = :contact AND (attribute_not_exists(template_sent_at) OR template_sent_at < :wrote)"
+                f"{_SAME_CHAT} AND (attribute_not_exists(template_sent_at) OR template_sent_at < :wrote)"
             ),
             ExpressionAttributeValues={
                 ":contact": {"S": contact_id},
@@ -274,7 +276,7 @@ class SessionsTable:
             conversation,
             UpdateExpression="SET #sent = :value, #sent_at = :at",
             ConditionExpression=(
-                "contact_id = :contact AND (attribute_not_exists(#sent) OR #sent <> :value OR #sent_at < :since)"
+                f"{_SAME_CHAT} AND (attribute_not_exists(#sent) OR #sent <> :value OR #sent_at < :since)"
             ),
             ExpressionAttributeNames={"#sent": f"{what}_sent_for", "#sent_at": f"{what}_sent_at"},
             ExpressionAttributeValues={

@@ -15,10 +15,10 @@ import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
 from whatsapp_buffer.inbound.ports import CLAIMED, OWED, PAID, TranscriptDebt
-from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX
+from whatsapp_buffer.storage_keys import DEBT_OPEN, DEBT_PREFIX, OWED_AT, OWED_INDEX
 
-DEBT_OPEN = "open"
-"""`debt_open` of a debt not yet paid: `record` writes it and `owed_at`, `pay` removes it, so the fallback sweep
+OPEN = "open"
+"""`DEBT_OPEN` of a debt not yet paid: `record` writes it and `OWED_AT`, `pay` removes it, so the fallback sweep
 (`LateTranscripts.sweep`) reads only the debts still open in the sparse `owed-since` index (`OWED_INDEX`), never the
 table. DynamoDB developer guide, "Take advantage of sparse indexes": "For any item in a table, DynamoDB writes a
 corresponding index entry only if the index sort key value is present in the item"; "Global secondary indexes are
@@ -34,7 +34,7 @@ def _debt_from_item(item: dict[str, Any]) -> TranscriptDebt:
         label=item["label"]["S"],
         expires_at=int(float(item["expires_at"]["N"])),
         state=item["debt_state"]["S"],
-        owed_at=float(item.get("owed_at", {}).get("N", "0")),
+        owed_at=float(item.get(OWED_AT, {}).get("N", "0")),
         reply_to=item.get("reply_to", {}).get("S", ""),
     )
 
@@ -60,8 +60,8 @@ class TranscriptDebtItems:
             "label": {"S": debt.label},
             "expires_at": {"N": str(int(debt.expires_at))},
             "debt_state": {"S": OWED},
-            "debt_open": {"S": DEBT_OPEN},
-            "owed_at": {"N": repr(float(debt.owed_at))},
+            DEBT_OPEN: {"S": OPEN},
+            OWED_AT: {"N": repr(float(debt.owed_at))},
             **({"reply_to": {"S": debt.reply_to}} if debt.reply_to else {}),
         }
         written = conditional_write(
@@ -85,8 +85,8 @@ class TranscriptDebtItems:
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": OWED_INDEX,
-            "KeyConditionExpression": "debt_open = :open AND owed_at < :cutoff",
-            "ExpressionAttributeValues": {":open": {"S": DEBT_OPEN}, ":cutoff": {"N": repr(float(cutoff))}},
+            "KeyConditionExpression": f"{DEBT_OPEN} = :open AND {OWED_AT} < :cutoff",
+            "ExpressionAttributeValues": {":open": {"S": OPEN}, ":cutoff": {"N": repr(float(cutoff))}},
         }
         while True:
             with DYNAMODB.translating("read the transcripts still owed"):
@@ -94,7 +94,7 @@ class TranscriptDebtItems:
             for item in response.get("Items", []):
                 key = item["conversation"]["S"]
                 if key.startswith(DEBT_PREFIX):
-                    found.append((key[len(DEBT_PREFIX) :], float(item["owed_at"]["N"])))
+                    found.append((key[len(DEBT_PREFIX) :], float(item[OWED_AT]["N"])))
             if "LastEvaluatedKey" not in response:
                 return found
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -136,6 +136,6 @@ class TranscriptDebtItems:
                 TableName=self._table,
                 Key=self._key(job),
                 # Out of the `owed-since` index: a paid debt is never swept again.
-                UpdateExpression="SET debt_state = :paid, outcome = :outcome REMOVE debt_open",
+                UpdateExpression=f"SET debt_state = :paid, outcome = :outcome REMOVE {DEBT_OPEN}",
                 ExpressionAttributeValues={":paid": {"S": PAID}, ":outcome": {"S": outcome}},
             )

@@ -29,13 +29,12 @@ from whatsapp_buffer.inbound.ports import (
 from whatsapp_buffer.model import Conversation, Session
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.settings import TRANSCRIPTS_SWEEP_EVENT
+from whatsapp_buffer.storage_keys import TRANSCRIBE_EVENT_DETAIL_TYPE, TRANSCRIBE_EVENT_SOURCE
 
 DEBT_SECONDS = 7 * 24 * 3600
 """How long a debt is kept (TTL): a chat lasts at most 7 days (Connect's chat duration maximum, 10,080 minutes)."""
 CLAIM_LEASE_SECONDS = 120.0
 """A claim older than this is taken over (its claimant died between claiming and paying)."""
-EVENT_SOURCE = "aws.transcribe"
-EVENT_DETAIL_TYPE = "Transcribe Job State Change"
 
 SWEEP_AFTER_SECONDS = 120.0
 """A debt younger than this is left to its event, which normally comes within seconds of the job's end (and the
@@ -67,7 +66,7 @@ def late_line(label: str, line: str) -> str:
 
 
 def is_transcribe_event(event: dict[str, Any]) -> bool:
-    return event.get("source") == EVENT_SOURCE and event.get("detail-type") == EVENT_DETAIL_TYPE
+    return event.get("source") == TRANSCRIBE_EVENT_SOURCE and event.get("detail-type") == TRANSCRIBE_EVENT_DETAIL_TYPE
 
 
 def is_sweep_event(event: dict[str, Any]) -> bool:

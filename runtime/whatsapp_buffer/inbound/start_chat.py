@@ -289,7 +289,7 @@ def _new_user_id(burst: Burst, conversation: Conversation) -> str | None:
     for item in burst.items:
         if item.kind == "system" and item.content.get("system_type") == USER_CHANGED_USER_ID:
             user_id = item.content.get("user_id")
-            if isinstance(user_id, str) and is_user_id(user_id):
+            if is_user_id(user_id):
                 new = user_id
     return new
 

@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from whatsapp_buffer.errors import MalformedEvent
-from whatsapp_buffer.model import NUMBER_CHANGES
+from whatsapp_buffer.model import NUMBER_CHANGES, is_user_id
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 MAX_TEXT_CHARS = 4096
@@ -220,7 +220,8 @@ def _first_error(raw: dict[str, Any]) -> dict[str, Any]:
 
 def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     """A notice WhatsApp sends on the customer's behalf. The new number is kept whole (the conversation may have to
-    follow it); the notice's own text is kept with every phone number in it masked."""
+    follow it), and each BSUID only when it is one (`model.is_user_id`: a chat may follow it too); the notice's own
+    text is kept with every phone number in it masked."""
     system_type = _short(system.get("type")) or "unknown"
     content: dict[str, Any] = {"system_type": system_type[:40]}
     if system_type in NUMBER_CHANGES:
@@ -229,8 +230,8 @@ def _system(system: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
         old = system.get("customer") or raw.get("from")
         content.update(drop_none({"new_wa_id": _short(new), "previous_wa_id": _short(old)}))
     for key in ("user_id", "parent_user_id", "previous_user_id"):
-        if isinstance(system.get(key), str):
-            content[key] = _short(system[key])
+        if is_user_id(value := system.get(key)):
+            content[key] = value
     body = _short(system.get("body"))
     if body:
         content["body"] = mask_numbers(body)

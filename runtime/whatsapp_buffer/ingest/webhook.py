@@ -20,7 +20,7 @@ from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from whatsapp_buffer.ingest.meta_content import clean, content_of
-from whatsapp_buffer.model import USER_CHANGED_USER_ID, USER_ID, Conversation, InboundMessage
+from whatsapp_buffer.model import USER_CHANGED_USER_ID, Conversation, InboundMessage, is_user_id
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
@@ -337,7 +337,7 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
     user_id = raw.get("from_user_id", sole)
     if raw.get("from") is None and user_id is None and _changed_user_id(raw):
         return _customer_changing_user_id(raw["system"], change)
-    valid_user_id = user_id if isinstance(user_id, str) and USER_ID.fullmatch(user_id) else None
+    valid_user_id = user_id if is_user_id(user_id) else None
     if raw.get("from") is None:
         if user_id is None:
             raise MalformedEvent("message has neither from nor from_user_id")
@@ -362,14 +362,19 @@ def _changed_user_id(raw: dict[str, Any]) -> bool:
 def _customer_changing_user_id(system: dict[str, Any], change: MessagesChange) -> tuple[str, str | None]:
     """A `user_changed_user_id` notice names no sender (no `from`, no `from_user_id`): the customer is the number in
     `system.wa_id` when WhatsApp shares it, else the BSUID they had (`previous_user_id`), whose conversation holds
-    their chat, else the new one (`user_id`). The new BSUID is the message's `user_id`."""
+    their chat, else the new one (`user_id`). The new BSUID is the message's `user_id`: beside a number a malformed
+    one is dropped, as a malformed `from_user_id` is; without one, where it would move the chat, it is rejected."""
     new = system.get("user_id")
-    new_user_id = new if isinstance(new, str) and USER_ID.fullmatch(new) else None
+    new_user_id = new if is_user_id(new) else None
     number = system.get("wa_id")
     previous = system.get("previous_user_id")
     if isinstance(number, str) and _ID_PART.fullmatch(number) and "." not in number:
         customer = number
-    elif isinstance(previous, str) and USER_ID.fullmatch(previous):
+    elif new is not None and new_user_id is None:
+        raise MalformedEvent(
+            "user_changed_user_id notice's user_id is not a business-scoped user id (CC.alphanumerics)"
+        )
+    elif is_user_id(previous):
         customer = previous
     elif new_user_id is not None:
         customer = new_user_id

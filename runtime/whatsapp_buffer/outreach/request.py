@@ -16,7 +16,7 @@ from typing import Any
 
 from whatsapp_buffer import settings
 from whatsapp_buffer.errors import OutreachRefused
-from whatsapp_buffer.model import USER_ID, WA_ID, eum_number_suffix
+from whatsapp_buffer.model import WA_ID, eum_number_suffix, is_user_id
 
 PARAMETER_PREFIX = "parameter"
 ATTRIBUTE_PREFIX = "attribute_"
@@ -78,7 +78,7 @@ def parse(event: Any) -> OutreachRequest:
     to = parameters.get("to", "").strip()
     if not to:
         raise OutreachRefused("missing parameter 'to' (the customer's WhatsApp number)")
-    if not (TO.fullmatch(to) or USER_ID.fullmatch(to)):
+    if not (TO.fullmatch(to) or is_user_id(to)):
         raise OutreachRefused("parameter 'to' is not a WhatsApp number (digits) or user id")
     template = parameters.get("template", "").strip()
     if not TEMPLATE_NAME.fullmatch(template):
