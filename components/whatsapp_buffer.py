@@ -37,9 +37,18 @@ from whatsapp_buffer.settings import INBOUND
 from whatsapp_buffer.storage_keys import PENDING_INDEX
 
 TYPE = "whatsapp-buffer:index:WhatsAppBuffer"
-CHILDREN = ("sdk-layer", "alarm-notifications", "buffered-ingest", "stream-aggregator", "connect-bridge", "media-layer")
-"""Each child component's name after the `<name>-` prefix, and its logical name in a stack deployed with the
-components at the stack's root (see `moved_from_root`)."""
+CHILDREN = (
+    "sdk-layer",
+    "alarm-notifications",
+    "buffered-ingest",
+    "stream-aggregator",
+    "connect-bridge",
+    "media-layer",
+    "contact-flow-outreach",
+    "dashboard",
+)
+"""Each child component's name after the `<name>-` prefix (Inbound and Outbound share `connect-bridge`). All but the
+dashboard also answer, with `moved_from_root`, to that name at the stack's root."""
 
 NAME_PREFIX = re.compile(r"(?:[a-z][a-z0-9-]{0,15})?")
 """An empty prefix (a stack's only bridge) or 1-16 lowercase letters, digits, hyphens, starting with a letter."""

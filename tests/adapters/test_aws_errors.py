@@ -120,7 +120,9 @@ TABLE = [
     TABLE,
     ids=[f"{s.name}-{op}-{code}-{status}" for s, op, code, status, _ in TABLE],
 )
-def test_each_row_of_the_table(service, operation, code, status, expected):
+def test_an_error_becomes_the_domain_error_its_service_call_code_and_status_give_or_stays_unchanged(
+    service, operation, code, status, expected
+):
     error = client_error(code, status, operation)
     translated = service.translate(error, operation)
     if expected is UNCHANGED:

@@ -19,8 +19,9 @@ def test_pages_a_forked_child_shares_are_counted_once_in_pss_and_twice_in_rss():
         time.sleep(60)
         os._exit(0)
     try:
+        # No wait for the child to run: it is listed in /proc/<pid>/task/*/children once fork returns, and fork gave it
+        # `held`'s pages (copy-on-write), so its RSS and Pss count them before it runs a line.
         sampler = MemorySampler()
-        time.sleep(0.2)
         sampler._sample()
     finally:
         os.kill(child, signal.SIGKILL)

@@ -8,8 +8,10 @@ TESTS = Path(__file__).resolve().parents[1]
 
 
 def test_no_two_test_modules_share_a_basename():
+    modules = list(TESTS.rglob("test_*.py"))
+    assert len(modules) > 1, f"found {len(modules)} test modules under {TESTS}"
     folders: dict[str, list[str]] = defaultdict(list)
-    for path in TESTS.rglob("test_*.py"):
+    for path in modules:
         folders[path.name].append(str(path.parent.relative_to(TESTS)))
 
     assert {name: sorted(found) for name, found in folders.items() if len(found) > 1} == {}

@@ -15,6 +15,8 @@ from sandbox.program import ACCOUNT_ID, ResourceGraph, deployed_graph
 from whatsapp_buffer.settings import FUNCTIONS
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+ALARMS = 20
+"""How many alarms the program declares, whatever notifies them."""
 EXISTING_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT_ID}:ops-pager"
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -143,7 +145,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
     alarms = graph.by_type(ALARM)
     other_stack = {a.inputs["name"] for a in deployed_graph(stack="prod").by_type(ALARM)}
 
-    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == 20
+    assert len({a.inputs["name"] for a in alarms}) == len(alarms) == ALARMS
     assert all(a.inputs["name"].startswith("whatsapp-buffer-dev-") for a in alarms)
     assert other_stack.isdisjoint(a.inputs["name"] for a in alarms)
     assert all(a.inputs["treatMissingData"] == "notBreaching" for a in alarms)
@@ -152,7 +154,7 @@ def test_alarm_names_are_scoped_to_the_stack_and_treat_silence_as_healthy(graph)
 def test_without_alarm_config_alarms_exist_and_notify_nobody(graph):
     alarms = graph.by_type(ALARM)
 
-    assert alarms
+    assert len(alarms) == ALARMS
     assert all(a.inputs.get("alarmActions", []) == [] for a in alarms)
     assert not graph.by_type("whatsapp-buffer:index:AlarmNotifications")
     assert "alarmTopicArn" not in graph.stack_outputs
@@ -161,7 +163,10 @@ def test_without_alarm_config_alarms_exist_and_notify_nobody(graph):
 def test_an_existing_alarm_topic_is_notified_of_alarms_and_their_recovery():
     graph = deployed_graph({"alarmTopicArn": EXISTING_TOPIC}, stack="dev")
 
-    for alarm in graph.by_type(ALARM):
+    alarms = graph.by_type(ALARM)
+
+    assert len(alarms) == ALARMS
+    for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [EXISTING_TOPIC]
         assert alarm.inputs["okActions"] == [EXISTING_TOPIC]
     assert not graph.by_type("whatsapp-buffer:index:AlarmNotifications")
@@ -188,21 +193,27 @@ def test_alarm_email_gets_an_encrypted_topic_its_own_component_and_a_subscriptio
         "ops@example.com",
         topic.outputs["arn"],
     )
-    assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in graph.by_type(ALARM))
+    alarms = graph.by_type(ALARM)
+    assert len(alarms) == ALARMS
+    assert all(a.inputs["alarmActions"] == [topic.outputs["arn"]] for a in alarms)
     assert graph.stack_outputs["alarmTopicArn"] == topic.outputs["arn"]
 
 
 def test_alarm_email_and_an_existing_topic_are_both_notified():
     graph = deployed_graph({"alarmEmail": "ops@example.com", "alarmTopicArn": EXISTING_TOPIC}, stack="dev")
     created = graph.get("whatsapp-buffer-alarm-notifications-topic").outputs["arn"]
+    alarms = graph.by_type(ALARM)
 
-    assert all(a.inputs["alarmActions"] == [EXISTING_TOPIC, created] for a in graph.by_type(ALARM))
+    assert len(alarms) == ALARMS
+    assert all(a.inputs["alarmActions"] == [EXISTING_TOPIC, created] for a in alarms)
 
 
 def test_every_alarm_points_at_the_runbook_and_the_runbook_covers_it(graph):
     runbook = README.read_text().split("## Operations: alarms and what to do", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"`<prefix>-([a-z-]+)`", runbook))
+    alarms = graph.by_type(ALARM)
 
-    for alarm in graph.by_type(ALARM):
+    assert len(alarms) == ALARMS
+    for alarm in alarms:
         assert "Operations: alarms and what to do" in alarm.inputs["alarmDescription"]
         assert alarm.inputs["name"].removeprefix("whatsapp-buffer-dev-") in documented

@@ -176,8 +176,10 @@ def test_every_custom_metric_a_widget_draws_is_one_the_runtime_emits(graph, emit
             if metric[0] == namespace:
                 assert metric[1] in names, (title, metric)
             elif isinstance(metric[0], dict):
-                (searched,) = [n for n in names if f'MetricName="{n}"' in metric[0]["expression"]]
-                assert searched, title
+                searched = [n for n in names if f'MetricName="{n}"' in metric[0]["expression"]]
+                assert len(searched) == 1, (
+                    f"{title}: {metric[0]['expression']} names {searched}, not one emitted metric"
+                )
 
 
 def test_the_check_fails_a_widget_of_a_metric_the_runtime_never_emits(emitted):

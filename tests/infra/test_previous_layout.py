@@ -80,7 +80,7 @@ def test_every_resource_continues_one_of_a_previous_stack_but_those_new_on_purpo
     assert any(r.type in NEW_ON_PURPOSE for r in now.resources)
 
 
-def test_the_sdk_computes_the_aliases_the_test_resolves():
+def test_the_alias_urns_the_sdk_computes_are_among_those_resolved_from_the_specs_the_engine_is_sent():
     """Where the program names aliases itself (the components, the Outbound's children), the SDK's own URNs (a
     monitor without alias specs) are the ones `aliases_of` resolves from the specs the engine is sent."""
     specs, urns = run_program(), run_program(alias_specs=False)

@@ -17,11 +17,11 @@ from infra_helpers import env, function
 
 from components.config_docs import PROJECT_FILE, README, README_SECTION, pulumi_schema, readme_row
 from components.stack_config import CONFIG_KEYS, SETTINGS, ConfigError, function_environment, parse_settings
+from sandbox.program import deployed_graph
 from sandbox.stack_files import PROJECT_DIR, stack_config
 from whatsapp_buffer import environment
 from whatsapp_buffer import settings as declared
 from whatsapp_buffer.errors import ConfigurationError
-from whatsapp_buffer.settings import IdMap
 
 WRITE = "python -m components.config_docs --write"
 
@@ -48,17 +48,42 @@ def test_each_function_is_given_exactly_the_variables_the_declaration_says_it_re
     assert sorted(env(function(graph, short_name))) == sorted(declared.ENVIRONMENT[short_name])
 
 
-def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it(graph):
-    values = {key.split(":", 1)[1]: value for key, value in stack_config({}, "whatsapp-buffer").items()}
-    settings = parse_settings({key: values.get(key) for key in CONFIG_KEYS})
+FLOW_ID, SALES_FLOW_ID = "bbbbbbbb-cccc-dddd-eeee-ffffffffffff", "cccccccc-dddd-eeee-ffff-000000000000"
+REPRESENTATIVE_STACK = {
+    "contactFlows": json.dumps(
+        {"phone-number-id-0123456789abcdef0123456789abcdef": FLOW_ID, "106540352242922": SALES_FLOW_ID}
+    ),
+    "transcribeLanguages": "en-US,es-US",
+    "bufferSeconds": "+45",
+    "markAsRead": "true",
+}
+"""The sample stack with a map, a list, a boolean and an integer as `pulumi config set` takes them (`+45` is an integer
+to the CLI)."""
+TRAVELS_AS = {
+    # a map: a JSON object, keys sorted, no spaces
+    "contactFlows": (
+        f'{{"106540352242922":"{SALES_FLOW_ID}","phone-number-id-0123456789abcdef0123456789abcdef":"{FLOW_ID}"}}'
+    ),
+    "transcribeLanguages": "en-US,es-US",  # a list: comma-separated
+    "whatsappPhoneNumberIds": "none",  # an empty list (unset): NO_VALUES
+    "markAsRead": "true",  # a boolean
+    "bufferSeconds": "45",  # an integer: the number, not the text
+    "maxWaitSeconds": "60",  # unset (0 in the stack): the derived default
+}
+"""What the functions read for REPRESENTATIVE_STACK's settings of each kind (an unset list and a derived default
+too); every other setting's variable holds the stack's text as it is."""
 
-    for setting in (s for s in SETTINGS if s.env):
-        expected = getattr(settings, setting.field)
-        if isinstance(setting.rule, IdMap):  # a map travels as a JSON object
-            expected = json.dumps(dict(expected), sort_keys=True, separators=(",", ":"))
-        elif isinstance(expected, tuple):  # a list travels comma-separated, an empty one as NO_VALUES
-            expected = ",".join(expected) or declared.NO_VALUES
-        expected = str(expected).lower() if isinstance(expected, bool) else "" if expected is None else str(expected)
+
+def test_each_setting_reaches_every_function_that_reads_it_as_the_stack_sets_it():
+    graph = deployed_graph(REPRESENTATIVE_STACK, stack="dev")
+    texts = {
+        key.split(":", 1)[1]: value for key, value in stack_config(REPRESENTATIVE_STACK, "whatsapp-buffer").items()
+    }
+    settings = [s for s in SETTINGS if s.env]
+
+    assert set(TRAVELS_AS) <= {s.key for s in settings}
+    for setting in settings:
+        expected = TRAVELS_AS.get(setting.key, texts[setting.key])
         for short_name in setting.readers:
             assert env(function(graph, short_name))[setting.env] == expected, (setting.key, short_name)
 

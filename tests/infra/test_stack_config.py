@@ -78,7 +78,10 @@ def test_window_seconds_is_the_stream_mappings_tumbling_window(tuned):
 
 
 def test_memory_and_log_retention_apply_to_every_function(tuned):
-    for f in tuned.by_type("aws:lambda/function:Function"):
+    functions = tuned.by_type("aws:lambda/function:Function")
+
+    assert len(functions) == len(FUNCTIONS)
+    for f in functions:
         assert f.inputs["memorySize"] == 512
     assert {g.inputs["retentionInDays"] for g in tuned.by_type("aws:cloudwatch/logGroup:LogGroup")} == {30}
 

@@ -17,12 +17,13 @@ Python's `int()`, which takes " 20", "2_0" and "٢٠"), and components/stack_con
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 from infra_helpers import env, function
 
-from components.stack_config import SETTINGS, ConfigError, Integer, Ref, parse_settings
+from components.stack_config import CONFIG_KEYS, SETTINGS, ConfigError, Integer, Ref, parse_settings
 from sandbox.program import run_program
 from sandbox.stack_files import SAMPLE_STACK_FILE, StackConfigError, parse_key, stack_config, stack_file_config
 
@@ -30,6 +31,7 @@ PROJECT = "whatsapp-buffer"
 README = Path(__file__).resolve().parents[2] / "README.md"
 DOC_PAGES = [README, *sorted((README.parent / "docs").glob("*.md"))]
 UUID = "12345678-1234-1234-1234-123456789abc"
+NAMESPACED_KEYS = {f"{PROJECT}:{key}" for key in CONFIG_KEYS}
 
 
 def stack_file(tmp_path: Path, body: str) -> Path:
@@ -69,12 +71,29 @@ def test_the_sample_stack_file_obeys_the_rules():
     assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in values)
 
 
-def test_readme_stack_file_examples_obey_the_rules(tmp_path):
-    """Every ```yaml block of the README and of the pages under docs/ with a `config:` map is a stack file the CLI
-    would read."""
-    blocks = [b for page in DOC_PAGES for b in re.findall(r"```ya?ml\n(.*?)```", page.read_text(), flags=re.DOTALL)]
-    for block in (b for b in blocks if re.search(r"^config:", b, flags=re.MULTILINE)):
-        stack_config({}, PROJECT, stack_file=stack_file(tmp_path, block))
+def doc_stack_file_examples() -> list[str]:
+    """Every ```yaml block of the README and of the pages under docs/ with a `config:` map, dedented (a block in a
+    numbered list is indented with it)."""
+    blocks = [
+        textwrap.dedent(block)
+        for page in DOC_PAGES
+        for block in re.findall(r"```ya?ml\n(.*?)```", page.read_text(), flags=re.DOTALL)
+    ]
+    return [block for block in blocks if re.search(r"^config:", block, flags=re.MULTILINE)]
+
+
+def test_the_docs_stack_file_examples_are_stack_files_the_program_accepts(tmp_path):
+    """Each example's keys parse and are declared settings (or `aws:`), and its values, on top of the sample stack
+    file (an example shows a few keys, not the required Connect ids), pass the CLI's type rules and the program's."""
+    examples = doc_stack_file_examples()
+
+    assert examples, "no ```yaml block with a `config:` map in README.md or docs/: this test would check nothing"
+    for example in examples:
+        values = stack_file_config(stack_file(tmp_path, example))
+        undeclared = [key for key in values if key.split(":", 1)[0] != "aws" and key not in NAMESPACED_KEYS]
+        assert undeclared == [], f"not a setting of Pulumi.yaml: {undeclared} in\n{example}"
+        merged = stack_config(values, PROJECT)
+        parse_settings({key: merged.get(f"{PROJECT}:{key}") for key in CONFIG_KEYS})
 
 
 def test_config_set_style_overrides_take_the_project_namespace():

@@ -42,7 +42,9 @@ T0 = 1_700_000_000.0
         (2, None, None, T0, Outcome.FLUSH, MAX_WAIT),
     ],
 )
-def test_flush_decision_table(pending, first, last, now, outcome, reason):
+def test_pending_messages_flush_when_quiet_at_max_wait_or_at_max_messages_and_nothing_pending_is_idle(
+    pending, first, last, now, outcome, reason
+):
     decision = flush_due(ControlView(pending=pending, last_arrival=last, first_pending=first), now, POLICY)
     assert (decision.outcome, decision.reason) == (outcome, reason)
     assert decision.flush is (outcome is Outcome.FLUSH)

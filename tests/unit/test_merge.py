@@ -83,7 +83,7 @@ def test_empty_input_gives_no_items():
         ("\n" + "c" * 1100, ["\n" + "c" * 1023, "c" * 77]),
     ],
 )
-def test_split_table(body, parts):
+def test_a_part_ends_at_1024_units_after_a_newline_or_a_space_in_its_second_half_else_at_the_limit(body, parts):
     assert split_text(body) == parts
 
 

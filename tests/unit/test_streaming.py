@@ -57,7 +57,7 @@ def test_chat_ended_and_the_customer_leaving_end_the_session(name, ends):
     assert parsed(name).ends_session is ends
 
 
-def test_attachments_are_parsed():
+def test_an_attachment_event_carries_its_id_name_type_and_status_and_no_text():
     event = parsed("agent_attachment")
     assert event.type == streaming.ATTACHMENT
     assert event.attachments == (streaming.Attachment("att-5f2a", "label.png", "image/png", "APPROVED"),)
