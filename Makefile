@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements.stamp
 
-.PHONY: demo test lint plan policy chat bench faults doctor clean
+.PHONY: venv demo test lint plan policy chat bench faults doctor clean
 
 UV := uv==0.13.8
 
@@ -20,6 +20,9 @@ $(STAMP): requirements.txt requirements-dev.txt runtime/requirements.txt runtime
 	@# The SDK and media layers' wheels for arm64/python3.13, so building the layers (tests, pulumi up) needs no network.
 	@$(PY) -m components.layer_wheels
 	@touch $(STAMP)
+
+# Only .venv (and the layers' wheels): what `pulumi up` runs the program with, without running the suite.
+venv: $(STAMP)
 
 # Also draws the stack's CloudWatch dashboard from the replay's metrics: demo-dashboard.png.
 demo: $(STAMP)
