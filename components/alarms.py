@@ -3,22 +3,24 @@
 Each component alarms on the resources it owns through its own `Alarms`, so an alarm lives beside what it watches.
 Every alarm is named `<project>-<stack>-<what>` (two stacks never share one) and its description points at the
 README's runbook section. Without `alarm_actions` the alarms still exist and show in the console; they just notify
-nobody.
+nobody. The email topic admits exactly its bridge's alarms, each by its ARN (`AlarmNotifications.admit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from components.context import StackContext
-from components.topics import service_topic
+from components.topics import encrypted_topic, topic_policy
 
 RUNBOOK = "README.md, 'Operations: alarms and what to do'"
+SERVICE = "cloudwatch.amazonaws.com"
+"""The service principal that publishes alarm notifications."""
 
 MINUTE = 60
 FUNCTION_ALARM_PERIOD_SECONDS = 5 * MINUTE
@@ -53,6 +55,8 @@ class Alarms:
     parent: pulumi.Resource
     context: StackContext
     actions: Sequence[pulumi.Input[str]] = ()
+    created: list[aws.cloudwatch.MetricAlarm] = field(default_factory=list, init=False)
+    """Every alarm made so far, in order: the topics they notify admit these and no other."""
 
     def metric(
         self,
@@ -69,7 +73,7 @@ class Alarms:
     ) -> aws.cloudwatch.MetricAlarm:
         """One alarm `<metric> > threshold`, notifying (and resolving to) `actions`."""
         actions = list(self.actions)
-        return aws.cloudwatch.MetricAlarm(
+        alarm = aws.cloudwatch.MetricAlarm(
             f"{self.name}-{suffix}-alarm",
             name=self.context.physical_name(suffix, 255),
             alarm_description=f"{description} Runbook: {RUNBOOK}.",
@@ -89,6 +93,8 @@ class Alarms:
             ok_actions=actions,
             opts=pulumi.ResourceOptions(parent=self.parent),
         )
+        self.created.append(alarm)
+        return alarm
 
     def _queue(self, queue: aws.sqs.Queue, metric_name: str, **alarm: Any) -> aws.cloudwatch.MetricAlarm:
         """An alarm on the worst value of one of SQS's per-queue metrics."""
@@ -185,21 +191,19 @@ class AlarmNotificationsArgs:
 
 
 class AlarmNotifications(pulumi.ComponentResource):
-    """An encrypted topic only this stack's CloudWatch alarms may publish to, with an email subscription.
+    """An encrypted topic only its bridge's CloudWatch alarms may publish to, with an email subscription.
 
-    AWS emails a confirmation link first; nothing arrives until the recipient confirms.
+    AWS emails a confirmation link first; nothing arrives until the recipient confirms. The topic's policy comes
+    with `admit`, once the bridge's alarms exist (they need the topic's ARN first).
     """
 
     topic: aws.sns.Topic
+    key: aws.kms.Key
 
     def __init__(self, name: str, args: AlarmNotificationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("whatsapp-buffer:index:AlarmNotifications", name, None, opts)
-        context = args.context
-        alarms_of_this_stack = context.arn("cloudwatch", f"alarm:{context.prefix}-*")
-        notifications = service_topic(
-            f"{name}-topic", self, context, service="cloudwatch.amazonaws.com", source_arn=alarms_of_this_stack
-        )
-        self.topic = notifications.topic
+        self._name, self._context = name, args.context
+        self.topic, self.key = encrypted_topic(f"{name}-topic", self, args.context, service=SERVICE)
         aws.sns.TopicSubscription(
             f"{name}-email",
             topic=self.topic.arn,
@@ -208,6 +212,15 @@ class AlarmNotifications(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"topicArn": self.topic.arn})
+
+    def admit(self, alarms: Iterable[aws.cloudwatch.MetricAlarm]) -> aws.sns.TopicPolicy:
+        """The topic's policy: CloudWatch publishes for these alarms only, each named by its ARN (alarm names of
+        another bridge or stack of the account may start with this bridge's prefix, so a pattern would admit them)."""
+        arns = [alarm.arn for alarm in alarms]
+        if not arns:
+            # Without an aws:SourceArn condition every alarm of the account could publish.
+            raise ValueError(f"{self._name}: an alarm topic admits its bridge's alarms, and none were given")
+        return topic_policy(f"{self._name}-topic", self, self._context, self.topic, service=SERVICE, source_arns=arns)
 
 
 def alarm_actions(
@@ -219,7 +232,8 @@ def alarm_actions(
     opts: pulumi.ResourceOptions | None = None,
 ) -> tuple[list[pulumi.Input[str]], AlarmNotifications | None]:
     """The topics alarms notify: an existing one (`alarmTopicArn`), a new email topic (`alarmEmail`), both or none.
-    The email topic is the AlarmNotifications `name`, created with `opts` (its parent)."""
+    The email topic is the AlarmNotifications `name`, created with `opts` (its parent); once the alarms exist, the
+    caller has it `admit` them."""
     actions: list[pulumi.Input[str]] = [topic_arn] if topic_arn else []
     notifications = None
     if email:

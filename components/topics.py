@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,21 +21,13 @@ class ServiceTopic:
     policy: aws.sns.TopicPolicy
 
 
-def service_topic(
-    name: str,
-    parent: pulumi.Resource,
-    context: StackContext,
-    *,
-    service: str,
-    source_arn: str | None = None,
-) -> ServiceTopic:
-    """A standard topic only `service` may publish to, encrypted with a key that service may use.
+def encrypted_topic(
+    name: str, parent: pulumi.Resource, context: StackContext, *, service: str
+) -> tuple[aws.sns.Topic, aws.kms.Key]:
+    """A standard topic `name`, encrypted with its key `<name>-key` that `service` (from this account) may use.
 
-    Both policies require `aws:SourceAccount` = this account, so another account's use of the same service cannot
-    publish here (confused deputy). `source_arn` narrows the topic policy to the service acting for that resource
-    (`ArnEquals`), or for the resources it matches when it holds a `*` (`ArnLike`).
+    Without a `topic_policy` the topic keeps SNS's default, account-wide policy: every caller adds one.
     """
-    source_account = {"StringEquals": {"aws:SourceAccount": context.account_id}}
     key = aws.kms.Key(
         f"{name}-key",
         description=f"{context.prefix}: encrypts the {name} SNS topic",
@@ -53,17 +46,37 @@ def service_topic(
                 },
                 # In a key policy "*" means "this key".
                 iam.allow_service(
-                    service, ["kms:GenerateDataKey*", "kms:Decrypt"], "*", source_account, sid="ServiceEncryptsMessages"
+                    service,
+                    ["kms:GenerateDataKey*", "kms:Decrypt"],
+                    "*",
+                    _source_account(context),
+                    sid="ServiceEncryptsMessages",
                 ),
             ]
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     topic = aws.sns.Topic(name, kms_master_key_id=key.arn, opts=pulumi.ResourceOptions(parent=parent))
-    conditions: dict[str, dict[str, Any]] = {k: dict(v) for k, v in source_account.items()}
-    if source_arn is not None:
-        conditions["ArnLike" if "*" in source_arn else "ArnEquals"] = {"aws:SourceArn": source_arn}
-    policy = aws.sns.TopicPolicy(
+    return topic, key
+
+
+def topic_policy(
+    name: str,
+    parent: pulumi.Resource,
+    context: StackContext,
+    topic: aws.sns.Topic,
+    *,
+    service: str,
+    source_arns: Sequence[pulumi.Input[str]] = (),
+) -> aws.sns.TopicPolicy:
+    """`<name>-policy`: only `service` may publish to `topic`, acting for this account (`aws:SourceAccount`, so
+    another account's use of the same service cannot publish here: confused deputy) and, given `source_arns`, for one
+    of those resources only (`aws:SourceArn`, `ArnEquals` on exact ARNs: several values of one key are ORed)."""
+    conditions = _source_account(context)
+    if source_arns:
+        arns = list(source_arns)
+        conditions["ArnEquals"] = {"aws:SourceArn": arns[0] if len(arns) == 1 else arns}
+    return aws.sns.TopicPolicy(
         f"{name}-policy",
         arn=topic.arn,
         policy=iam.document(
@@ -71,7 +84,27 @@ def service_topic(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def service_topic(
+    name: str,
+    parent: pulumi.Resource,
+    context: StackContext,
+    *,
+    service: str,
+    source_arn: pulumi.Input[str] | None = None,
+) -> ServiceTopic:
+    """An encrypted topic (`encrypted_topic`) only `service` may publish to (`topic_policy`), acting for this account
+    and, given `source_arn`, for that one resource."""
+    topic, key = encrypted_topic(name, parent, context, service=service)
+    policy = topic_policy(
+        name, parent, context, topic, service=service, source_arns=[source_arn] if source_arn is not None else ()
+    )
     return ServiceTopic(topic=topic, key=key, policy=policy)
+
+
+def _source_account(context: StackContext) -> dict[str, dict[str, Any]]:
+    return {"StringEquals": {"aws:SourceAccount": context.account_id}}
 
 
 @dataclass

@@ -232,6 +232,9 @@ class WhatsAppBuffer(pulumi.ComponentResource):
                 sessions_table_arn=inbound.storage.sessions_table.arn,
             ),
         )
+        stages = (ingest, aggregator, inbound, outbound, outreach)
+        if notifications is not None:
+            notifications.admit(alarm for stage in stages for alarm in stage.alarms.created)
         storage = inbound.storage
         self.dashboard = stack_dashboard(
             f"{name}-dashboard",
@@ -244,13 +247,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
             outreach.function,
             settings=settings,
         )
-        self.ingest, self.aggregator, self.inbound, self.outbound, self.outreach = (
-            ingest,
-            aggregator,
-            inbound,
-            outbound,
-            outreach,
-        )
+        self.ingest, self.aggregator, self.inbound, self.outbound, self.outreach = stages
         self.sdk, self.notifications = sdk, notifications
         self.in_topic_arn = ingest.in_topic.arn
         self.out_topic_arn = storage.out_topic.arn

@@ -311,6 +311,11 @@ class _AwsMocks(pulumi.runtime.Mocks):
             state.update(bucket=bucket, arn=self._arn("s3", bucket, region=False, account=False))
             state.update(bucketDomainName=f"{bucket}.s3.amazonaws.com", region=self.region)
             resource_id = bucket
+        elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+            # An alarm's ARN, the aws:SourceArn CloudWatch publishes to SNS under: arn:aws:cloudwatch:<region>:
+            # <account>:alarm:<name> (SNS Developer Guide, "Allow any CloudWatch alarm to publish to a topic in a
+            # different account", https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html).
+            state.update(name=physical, arn=self._arn("cloudwatch", f"alarm:{physical}"))
         elif type_ == "aws:cloudwatch/eventRule:EventRule":
             # Pulumi's EventRule: `name` (physical), `arn` arn:aws:events:<region>:<account>:rule/<name> (default bus).
             state.update(name=physical, arn=self._arn("events", f"rule/{physical}"))

@@ -76,6 +76,10 @@ outbound = Outbound(
         alarm_actions=alarm_topics,
     ),
 )
+if alarm_notifications is not None:
+    alarm_notifications.admit(
+        alarm for stage in (ingest, aggregator, inbound, outbound) for alarm in stage.alarms.created
+    )
 storage = inbound.storage
 
 # Paste this into End User Messaging Social as the WhatsApp Business Account's event destination.

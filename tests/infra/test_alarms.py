@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
-from infra_helpers import function, policy, statements
+from infra_helpers import as_list, function, policy, statements
 
 from components.alarms import BURSTS_AGE_THRESHOLD_SECONDS, ITERATOR_AGE_THRESHOLD_SECONDS, REFUSALS_THRESHOLD
-from sandbox.program import ACCOUNT_ID, ResourceGraph, deployed_graph
+from sandbox.program import ACCOUNT_ID, ResourceGraph, deployed_graph, run_program
 from whatsapp_buffer.settings import FUNCTIONS
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -217,3 +217,113 @@ def test_every_alarm_points_at_the_runbook_and_the_runbook_covers_it(graph):
     for alarm in alarms:
         assert "Operations: alarms and what to do" in alarm.inputs["alarmDescription"]
         assert alarm.inputs["name"].removeprefix("whatsapp-buffer-dev-") in documented
+
+
+# --- who may publish to an alarm topic ------------------------------------------------------------------------------
+# CloudWatch publishes an alarm's notification acting for the alarm: aws:SourceArn is the alarm's ARN. AWS's SNS
+# Developer Guide ("Allow any CloudWatch alarm to publish to a topic in a different account",
+# https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html) admits every alarm of an account with
+#     "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-2:111122223333:alarm:*"}
+# and AWS's knowledge center (https://repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger) quotes the
+# refusal an alarm the policy does not admit gets: "Resource: arn:aws:cloudwatch:us-east-1:ACCOUNT_ID:alarm:ALARM_NAME
+# is not authorized to perform: SNS:Publish on resource: arn:aws:sns:us-east-1:ACCOUNT_ID:TOPIC_NAME", narrowing the
+# grant to one alarm with "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:ACCOUNT_ID:alarm:ALARM_NAME"}.
+# How IAM compares (IAM User Guide, "IAM JSON policy elements: Condition operators"): "ArnEquals, ArnLike:
+# Case-sensitive matching of the ARN. Each of the six colon-delimited components of the ARN is checked separately and
+# each can include multi-character match wildcards (*) or single-character match wildcards (?). The ArnEquals and
+# ArnLike condition operators behave identically." And ("IAM JSON policy elements: Condition"): "If a single condition
+# operator includes multiple values for one key, that condition operator is evaluated using a logical OR."
+
+NESTED_PREFIXES = Path(__file__).parent / "programs" / "nested_prefixes.py"
+SUPPORT_CENTER = Path(__file__).resolve().parents[2] / "examples" / "support_center"
+
+
+def _wildcards(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def _arn_matches(pattern: str, arn: str) -> bool:
+    """ArnEquals / ArnLike: each of the six colon-delimited components apart, case-sensitive, `*` and `?` wildcards."""
+    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(patterns) == len(parts) == 6 and all(
+        _wildcards(p).fullmatch(v) for p, v in zip(patterns, parts, strict=True)
+    )
+
+
+def _string_matches(pattern: str, value: str, *, like: bool) -> bool:
+    return bool(_wildcards(pattern).fullmatch(value)) if like else pattern == value
+
+
+def admits(statement: dict, topic_arn: str, *, source_arn: str, source_account: str = ACCOUNT_ID) -> bool:
+    """Whether an Allow statement of a topic policy lets CloudWatch publish to the topic for the alarm `source_arn`.
+    Each operator must hold (AND); any value of a key may match (OR). An operator this does not know fails the test."""
+    if statement["Effect"] != "Allow" or statement["Principal"] != {"Service": "cloudwatch.amazonaws.com"}:
+        return False
+    if not any(_string_matches(a.lower(), "sns:publish", like=True) for a in as_list(statement["Action"])):
+        return False
+    if not any(_arn_matches(r, topic_arn) for r in as_list(statement["Resource"])):
+        return False
+    context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_account}
+    compare = {
+        "ArnEquals": _arn_matches,
+        "ArnLike": _arn_matches,
+        "StringEquals": lambda p, v: _string_matches(p, v, like=False),
+        "StringLike": lambda p, v: _string_matches(p, v, like=True),
+    }
+    for operator, keys in statement.get("Condition", {}).items():
+        for key, values in keys.items():  # condition key names are case-insensitive
+            if not any(compare[operator](value, context[key.lower()]) for value in as_list(values)):
+                return False
+    return True
+
+
+def _descendants(graph: ResourceGraph, urn: str) -> list:
+    children = graph.children_of(urn)
+    return children + [d for child in children for d in _descendants(graph, child.urn)]
+
+
+def test_each_alarm_topic_admits_every_alarm_of_its_own_bridge_and_none_of_a_bridge_whose_prefix_extends_its_own(
+    monkeypatch,
+):
+    # GIVEN three bridges of one stack whose alarm names nest: contact-center-dev-…, -dev-sales-…, -dev-sales-eu-…
+    monkeypatch.chdir(SUPPORT_CENTER)
+    graph = run_program(
+        {},
+        project="contact-center",
+        program=NESTED_PREFIXES,
+        stack_file=SUPPORT_CENTER / "Pulumi.dev.yaml",
+        project_file=SUPPORT_CENTER / "Pulumi.yaml",
+    )
+    every_alarm = {a.outputs["arn"] for a in graph.by_type(ALARM)}
+    bridges = {b.name: b for b in graph.by_type("whatsapp-buffer:index:WhatsAppBuffer")}
+    counted = {}
+    for name, bridge in bridges.items():
+        own = _descendants(graph, bridge.urn)
+        own_alarms = {r.outputs["arn"] for r in own if r.type == ALARM}
+        (topic,) = [r for r in own if r.type == "aws:sns/topic:Topic" and r.name == f"{name}-alarm-notifications-topic"]
+        (statement,) = statements(policy(graph.get(f"{topic.name}-policy")))
+
+        # WHEN CloudWatch publishes for each alarm of the stack
+        admitted = {arn for arn in every_alarm if admits(statement, topic.outputs["arn"], source_arn=arn)}
+
+        # THEN the topic takes its own bridge's alarms, every one, and no other bridge's
+        assert admitted == own_alarms, name
+        assert not admits(
+            statement, topic.outputs["arn"], source_arn=next(iter(own_alarms)), source_account="999999999999"
+        )
+        counted[name] = len(admitted)
+    assert counted == {"support": 20, "sales": 20, "sales-eu": 22}
+    assert len(every_alarm) == sum(counted.values())
+
+    # The account-wide pattern this replaced would have let the first bridge's topic take every bridge's alarms.
+    support_topic = graph.get("support-alarm-notifications-topic").outputs["arn"]
+    by_prefix = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish",
+        "Resource": support_topic,
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:contact-center-dev-*"}
+        },
+    }
+    assert {arn for arn in every_alarm if admits(by_prefix, support_topic, source_arn=arn)} == every_alarm

@@ -38,13 +38,12 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"
 
 INSTANCE = "arn:aws:connect:us-east-1:123456789012:instance/00000000-0000-0000-0000-000000000000"
-STACK_ALARMS = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:whatsapp-buffer-dev-*"
 SOURCE_ACCOUNT_ONLY = {"social-messaging.amazonaws.com"}
 """Services whose topic grants can only be scoped by account: End User Messaging documents aws:SourceAccount, and
 its events carry no source ARN a condition could name. Every other publishing service must also match a source ARN."""
-EXPECTED_SOURCE_ARNS = {INSTANCE, STACK_ALARMS}
-"""What an aws:SourceArn condition may name besides this stack's own resources: the configured Connect instance and
-this stack's alarms."""
+EXPECTED_SOURCE_ARNS = {INSTANCE}
+"""What an aws:SourceArn condition may name besides this stack's own resources (its alarms among them, each by its
+ARN): the configured Connect instance."""
 
 SERVICE_KEY_ACTIONS = {"kms:GenerateDataKey*", "kms:Decrypt"}
 """All a publishing service needs of a topic's key (the SNS docs' grant for AWS services and encrypted topics)."""
@@ -273,18 +272,19 @@ def test_log_retention_follows_the_config_for_every_group():
     assert {g.inputs["retentionInDays"] for g in graph.by_type(LOG_GROUP)} == {90}
 
 
-def test_the_alarm_topic_admits_only_this_stacks_alarms():
+def test_the_alarm_topic_admits_only_this_stacks_alarms_each_by_its_arn():
     graph = deployed_graph({"alarmEmail": "ops@example.com"}, stack="dev")
     topic_arn = _arn(graph.get("whatsapp-buffer-alarm-notifications-topic"))
+    alarms = [_arn(a) for a in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
 
     (statement,) = statements(policy(graph.get("whatsapp-buffer-alarm-notifications-topic-policy")))
 
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
     assert statement["Resource"] == topic_arn
-    assert statement["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": ACCOUNT_ID},
-        "ArnLike": {"aws:SourceArn": STACK_ALARMS},
-    }
+    admitted = statement["Condition"].pop("ArnEquals")["aws:SourceArn"]
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert sorted(admitted) == sorted(alarms) and len(set(admitted)) == len(alarms) == 20
+    assert all(a.startswith(f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:whatsapp-buffer-dev-") for a in admitted)
 
 
 # --- each check catches a broken stack ----------------------------------------------------------------------------
