@@ -15,6 +15,7 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue, queue_with_dead_le
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
 from whatsapp_buffer.settings import AGGREGATOR, SWEEPER
+from whatsapp_buffer.storage_keys import CONTROL, RECORD_TYPE, TICK, TICK_LISTED
 
 TYPE = "whatsapp-buffer:index:Aggregator"
 STREAM_BATCH_SIZE = 100
@@ -25,7 +26,7 @@ SWEEP_SCHEDULE = "rate(1 minute)"
 BURSTS_MAX_RECEIVE_COUNT = 5
 AGGREGATOR_RECORDS = {
     "eventName": ["INSERT", "MODIFY"],
-    "dynamodb": {"NewImage": {"record_type": {"S": ["control", "tick"]}}},
+    "dynamodb": {"NewImage": {RECORD_TYPE: {"S": [CONTROL, TICK]}}},
 }
 """Only control-item changes and ticks wake the aggregator: one record per conversation update, never one per
 message, plus the one tick a window end writes for what it leaves waiting. A list of values is an "or" (Lambda
@@ -33,7 +34,7 @@ Developer Guide, "Lambda event filtering", Filter rule syntax: `"PaymentType": [
 (TTL deletions of either) carry no NewImage and are not INSERT/MODIFY, so they never pass."""
 
 
-TICK_ATTRIBUTES = ("pk", "sk", "record_type", "listed", "written_at", "expires_at")
+TICK_ATTRIBUTES = ("pk", "sk", RECORD_TYPE, TICK_LISTED, "written_at", "expires_at")
 """The attributes of a tick item (runtime adapters/raw_table.py, `RawTable.write_tick`): the only ones the
 aggregator's PutItem may write."""
 

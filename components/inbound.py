@@ -23,7 +23,14 @@ from components.queues import FOURTEEN_DAYS, encrypted_queue
 from components.schedules import invoke_on_schedule
 from components.stage import Stage, StageArgs
 from whatsapp_buffer.settings import INBOUND, METRICS_NAMESPACE, TRANSCRIPTS_SWEEP_EVENT
-from whatsapp_buffer.storage_keys import TRANSCRIBE_EVENT_DETAIL_TYPE, TRANSCRIBE_EVENT_SOURCE, job_prefix
+from whatsapp_buffer.storage_keys import (
+    MESSAGE,
+    RECORD_TYPE,
+    REFUSAL,
+    TRANSCRIBE_EVENT_DETAIL_TYPE,
+    TRANSCRIBE_EVENT_SOURCE,
+    job_prefix,
+)
 
 TYPE = "whatsapp-buffer:index:Inbound"
 INBOUND_BATCH_SIZE = 10
@@ -68,10 +75,10 @@ class InboundArgs(StageArgs):
 
 RECORDINGS_ONLY = {
     "eventName": ["INSERT"],
-    "dynamodb": {"NewImage": {"record_type": {"S": ["message"]}, "kind": {"S": ["voice", "audio"]}}},
+    "dynamodb": {"NewImage": {RECORD_TYPE: {"S": [MESSAGE]}, "kind": {"S": ["voice", "audio"]}}},
 }
 """The stream records the inbound function prepares: voice notes and audio files as ingest stores them."""
-REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"record_type": {"S": ["refusal"]}}}}
+REFUSALS_ONLY = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {RECORD_TYPE: {"S": [REFUSAL]}}}}
 """The stream records the inbound function tells the agent: ingest's refusal items (a `failed` status of a message
 the outbound function sent; runtime `inbound/refusal_notices.py`)."""
 

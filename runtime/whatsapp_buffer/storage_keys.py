@@ -19,6 +19,8 @@ from whatsapp_buffer.errors import MalformedEvent
 from whatsapp_buffer.model import Conversation
 
 PK_PREFIX = "CONV#"
+RECORD_TYPE = "record_type"
+"""The attribute that says what an item of the raw table is (the values below); the stream filters match on it."""
 MESSAGE = "message"
 """`record_type` of a customer's message item."""
 REFUSAL = "refusal"
@@ -72,7 +74,7 @@ def tick_from_stream(keys: Mapping[str, Any], image: Mapping[str, Any] | None) -
     pk, sk = _stream_keys(keys)
     if sk != TICK_SK and not sk.startswith(f"{TICK_SK}#"):
         return None
-    if not image or image.get("record_type") != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
+    if not image or image.get(RECORD_TYPE) != TICK or not isinstance(image.get(TICK_LISTED), Mapping):
         return None
     return pk[len(PK_PREFIX) :], dict(image[TICK_LISTED])
 

@@ -23,6 +23,7 @@ from whatsapp_buffer.storage_keys import (
     FIRST_PENDING,
     PENDING_INDEX,
     PK_PREFIX,
+    RECORD_TYPE,
     TICK,
     TICK_LISTED,
     TICK_SK,
@@ -123,7 +124,7 @@ class ControlItems(RawTableClient):
                 Item={
                     "pk": {"S": partition_key(anchor)},
                     "sk": {"S": sort_key},
-                    "record_type": {"S": TICK},
+                    RECORD_TYPE: {"S": TICK},
                     TICK_LISTED: {"M": {key: _tick_image(image) for key, image in chunk.items()}},
                     "written_at": {"N": number(now)},
                     "expires_at": {"N": str(int(now + TICK_TTL_SECONDS))},

@@ -20,7 +20,7 @@ from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
-from whatsapp_buffer.storage_keys import CONTROL, FIRST_PENDING, MESSAGE, WAITING
+from whatsapp_buffer.storage_keys import CONTROL, FIRST_PENDING, MESSAGE, RECORD_TYPE, WAITING
 
 MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
@@ -39,7 +39,7 @@ def message_item(message: InboundMessage, now: float, retention_hours: float) ->
     return {
         "pk": {"S": partition_key(message.conversation)},
         "sk": {"S": message_sort_key(message)},
-        "record_type": {"S": MESSAGE},
+        RECORD_TYPE: {"S": MESSAGE},
         "status": {"S": PENDING},
         "message_id": {"S": message.message_id},
         "kind": {"S": message.kind},
@@ -64,7 +64,7 @@ class MessageItems(RawTableClient):
         seen = {
             "pk": item["pk"],
             "sk": {"S": f"{SEEN_PREFIX}{message.message_id}"},
-            "record_type": {"S": "seen"},
+            RECORD_TYPE: {"S": "seen"},
             "expires_at": item["expires_at"],
         }
         new = "attribute_not_exists(pk)"

@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, partition_key, read_number
 from whatsapp_buffer.model import Conversation, Refusal
-from whatsapp_buffer.storage_keys import REFUSAL
+from whatsapp_buffer.storage_keys import RECORD_TYPE, REFUSAL
 
 SAID_PREFIX = "SAID#"
 REFUSED_PREFIX = "REFUSED#"
@@ -39,7 +39,7 @@ class OutboundItems(RawTableClient):
             Item={
                 "pk": {"S": partition_key(conversation)},
                 "sk": {"S": f"{SAID_PREFIX}{message_id}"},
-                "record_type": {"S": "said"},
+                RECORD_TYPE: {"S": "said"},
                 "clip": {"S": clip},
                 "sent_kind": {"S": kind},
                 "expires_at": expires_at(now, retention_hours),
@@ -76,7 +76,7 @@ class OutboundItems(RawTableClient):
                 Item={
                     "pk": {"S": partition_key(conversation)},
                     "sk": {"S": f"{REFUSED_PREFIX}{refusal.message_id}"},
-                    "record_type": {"S": REFUSAL},
+                    RECORD_TYPE: {"S": REFUSAL},
                     **{key: {"S": value} for key, value in asdict(refusal).items()},
                     "expires_at": expires_at(now, retention_hours),
                 },

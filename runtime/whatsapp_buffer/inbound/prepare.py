@@ -25,7 +25,7 @@ from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Transcr
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.model import InboundMessage
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.storage_keys import MESSAGE
+from whatsapp_buffer.storage_keys import MESSAGE, RECORD_TYPE
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Preparation:
         prepared = 0
         for record in DynamoDBStreamEvent(event).records:
             image = record.dynamodb.new_image if record.dynamodb else None
-            if record.raw_event.get("eventName") != "INSERT" or not image or image.get("record_type") != MESSAGE:
+            if record.raw_event.get("eventName") != "INSERT" or not image or image.get(RECORD_TYPE) != MESSAGE:
                 continue
             if image.get("kind") in TRANSCRIBED_KINDS:
                 prepared += self.prepare(str(image.get("body") or ""))

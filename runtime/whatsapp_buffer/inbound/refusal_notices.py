@@ -19,14 +19,14 @@ from whatsapp_buffer.chat_notice import post_notice
 from whatsapp_buffer.inbound.ports import ChatParticipant, SessionStore
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.observability import count, count_refusal, logger
-from whatsapp_buffer.storage_keys import PK_PREFIX, REFUSAL
+from whatsapp_buffer.storage_keys import PK_PREFIX, RECORD_TYPE, REFUSAL
 
 FAILED = "failed"
 """The outcome in a notice's ClientToken: WhatsApp accepted the message, then reported it failed."""
 
 
 def is_refusal(image: dict[str, Any] | None) -> bool:
-    return bool(image) and image.get("record_type") == REFUSAL  # type: ignore[union-attr]
+    return bool(image) and image.get(RECORD_TYPE) == REFUSAL  # type: ignore[union-attr]
 
 
 class RefusalNotices:
