@@ -17,7 +17,7 @@ from components.chat_storage import ChatStorage
 from components.context import StackContext
 from components.stack_settings import StackSettings
 from whatsapp_buffer.model import eum_number_suffix
-from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, TRANSCRIPTS_PREFIX, job_prefix
+from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, PREPARED_PREFIX, TRANSCRIPTS_PREFIX, job_prefix
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -159,7 +159,9 @@ def _transcription_statements(
     its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
     permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
     grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
-    media bucket (runtime `storage_keys.job_name`)."""
+    media bucket (runtime `storage_keys.job_name`). Whether a recording is already prepared is a listing of its key
+    (runtime `media_bucket.exists`): s3:ListBucket takes the `bucket` resource type and the condition key s3:prefix,
+    which keeps the listing to prepared recordings."""
     if not languages:
         return []
     bucket = storage.media_bucket.bucket
@@ -173,6 +175,13 @@ def _transcription_statements(
                 "StringEquals": {"transcribe:OutputBucketName": bucket},
                 "StringLike": {"transcribe:OutputKey": f"{TRANSCRIPTS_PREFIX}*"},
             },
+        },
+        {
+            "Sid": "ListPreparedRecordings",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [storage.media_bucket.arn],
+            "Condition": {"StringLike": {"s3:prefix": f"{PREPARED_PREFIX}*"}},
         },
         iam.allow(
             ["transcribe:GetTranscriptionJob"],

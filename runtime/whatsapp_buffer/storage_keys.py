@@ -100,10 +100,14 @@ def inbound_key(burst_id: str, index: int, media_id: str) -> str:
     return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
 
 
+PREPARED_PREFIX = "prepared/"
+"""Where recordings are prepared for their transcripts; the only keys the inbound function may list."""
+
+
 def prepared_key(media_id: str) -> str:
     """Where a customer's voice note or audio file is copied as soon as it is stored (early preparation for its
     transcript), whatever burst it ends up in."""
-    return f"prepared/{_safe(media_id)}"
+    return f"{PREPARED_PREFIX}{_safe(media_id)}"
 
 
 def outbound_key(contact_id: str, attachment_id: str) -> str:

@@ -283,6 +283,19 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     ]
 
 
+def test_transcribing_lets_inbound_list_only_the_prepared_recordings_of_its_media_bucket(graph):
+    """Service Authorization Reference (parliament's copy): s3:ListBucket takes the `bucket` resource type and the
+    condition key s3:prefix ("Filters access by key name prefix"). Inbound asks whether a recording is prepared by
+    listing its key, since HeadObject answers a missing object with 403 to a role that may not list the bucket."""
+    transcribing = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
+    media = transcribing.get("whatsapp-buffer-connect-bridge-media").outputs
+    (listing,) = [s for s in role_statements(transcribing, "inbound") if "s3:ListBucket" in as_list(s["Action"])]
+    assert as_list(listing["Action"]) == ["s3:ListBucket"]
+    assert as_list(listing["Resource"]) == [media["arn"]]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "prepared/*"}}
+    assert not [f for f in FUNCTIONS if "s3:ListBucket" in allowed(graph, f)]  # no listing where nothing is prepared
+
+
 @pytest.mark.parametrize(
     ("config", "sends"),
     [

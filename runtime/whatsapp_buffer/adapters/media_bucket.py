@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import S3
-from whatsapp_buffer.errors import MediaUnavailable
 
 UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
@@ -45,13 +44,12 @@ class MediaBucket:
         )
 
     def exists(self, key: str) -> bool:
-        """Whether the object is there (HeadObject; a missing object is False)."""
-        try:
-            with S3.translating("HeadObject"):
-                self._client.head_object(Bucket=self.bucket, Key=key)
-        except MediaUnavailable:
-            return False
-        return True
+        """Whether the object is there: a listing from `key` (ListObjectsV2), not HeadObject, which answers a missing
+        object with 403 unless the caller may list the bucket. The role may list only prepared media."""
+        with S3.translating("ListObjectsV2"):
+            found = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        # Keys are listed in UTF-8 binary order, so `key` itself, if present, is the first key it prefixes.
+        return any(item.get("Key") == key for item in found.get("Contents") or [])
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with S3.translating("PutObject"):
