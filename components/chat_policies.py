@@ -160,7 +160,7 @@ def _transcription_statements(
     permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
     grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
     media bucket (runtime `storage_keys.job_name`). Whether a recording is already prepared is a listing of its key
-    (runtime `media_bucket.exists`): s3:ListBucket takes the `bucket` resource type and the condition key s3:prefix,
+    (runtime `MediaBucket.exists`): s3:ListBucket takes the `bucket` resource type and the condition key s3:prefix,
     which keeps the listing to prepared recordings."""
     if not languages:
         return []
