@@ -17,7 +17,14 @@ from components.chat_storage import ChatStorage
 from components.context import StackContext
 from components.stack_settings import StackSettings
 from whatsapp_buffer.model import eum_number_suffix
-from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, TRANSCRIPTS_PREFIX, job_prefix
+from whatsapp_buffer.storage_keys import (
+    DEBT_PREFIX,
+    INBOUND_PREFIX,
+    OWED_INDEX,
+    PREPARED_PREFIX,
+    TRANSCRIPTS_PREFIX,
+    job_prefix,
+)
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -71,6 +78,7 @@ def inbound_statements(
             sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
         ),
         _stage_media(storage),
+        _find_media_copies(storage),
         *_transcription_statements(context, storage, settings.transcribe_languages),
         *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
         iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [storage.sessions_table.arn], sid="TrackSessions"),
@@ -128,6 +136,21 @@ def _once(storage: ChatStorage, *, sid: str) -> iam.Statement:
 
 def _stage_media(storage: ChatStorage) -> iam.Statement:
     return iam.allow(["s3:PutObject", "s3:GetObject"], [storage.media_objects], sid="StageMedia")
+
+
+def _find_media_copies(storage: ChatStorage) -> iam.Statement:
+    """Listing the media bucket, only under the prefixes the inbound function copies customers' media to: a file End
+    User Messaging copied under a key prefix (when a pre-signed URL is too long) is found by listing that prefix.
+    Service Authorization Reference (parliament's copy): ListBucket acts on the `bucket` resource type
+    (`arn:${Partition}:s3:::${BucketName}`) and takes the condition key `s3:prefix` ("Filters access by key name
+    prefix", String)."""
+    return {
+        "Sid": "FindMediaCopiedUnderAPrefix",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [storage.media_bucket.arn],
+        "Condition": {"StringLike": {"s3:prefix": [f"{INBOUND_PREFIX}*", f"{PREPARED_PREFIX}*"]}},
+    }
 
 
 def _raw_stream_statements(
