@@ -9,13 +9,15 @@ from moto import mock_aws
 
 from sandbox.media_samples import sample
 from tests.handlers.test_inbound import World, make_burst
+from tests.handlers.test_inbound_transcripts import chat, prepare, stream_event, transcribing, voice_burst
 from whatsapp_buffer.adapters.media_bucket import MediaBucket
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import OutgoingItem
 from whatsapp_buffer.storage_keys import copy_prefix, inbound_key
 
-LONG_SESSION_TOKEN = "IQoJb3JpZ2luX2VjE" + "A" * 1783
-"""1,800 characters: with it the pre-signed URL is over the model's 2,000 (tests/adapters/test_media_bucket.py)."""
+LONG_SESSION_TOKEN = "IQoJb3JpZ2luX2VjE" + "A" * 1883
+"""1,900 characters: with it even the short key of a prepared recording makes a pre-signed URL over the model's 2,000
+(tests/adapters/test_media_bucket.py)."""
 
 
 @pytest.fixture
@@ -91,3 +93,28 @@ def test_a_second_object_under_the_prefix_is_refused_and_the_agent_gets_a_line_i
         f"expected exactly one object under s3://media-bucket/{prefix}, found more than one: "
         f"{prefix}5550001.jpeg, {prefix}5550001.jpg"
     )
+
+
+def test_a_voice_note_prepared_early_is_copied_under_its_prepared_prefix_and_its_wav_reused(monkeypatch):
+    """The early preparation of a stack that transcribes copies the same way, under `prepared/<media id>/`."""
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.setenv(name, LONG_SESSION_TOKEN)
+    with mock_aws():
+        # GIVEN a transcribing stack whose voice note is handed over by the stream as soon as it is stored
+        world = World(transcripts=transcribing())
+        burst = voice_burst(world)
+        # WHEN it is prepared, then its burst flushes
+        assert prepare(world, stream_event(world, burst)) == {"prepared": 1}
+        world.now += 20
+        _, failed = world.deliver(burst)
+        # THEN the recording was copied once, under its prepared prefix, converted beside it, and that WAV attached
+        assert not failed
+        (copy,) = [c for c in world.calls("GetWhatsAppMessageMedia") if not c.get("metadataOnly")]
+        assert copy["destinationS3File"] == {"bucketName": "media-bucket", "key": "prepared/5550007/"}
+        assert keys(world) == [
+            "prepared/5550007.wav",
+            "prepared/5550007/5550007.ogg",
+            "transcripts/media-bucket-5550007.json",
+        ]
+        assert "voice-2.wav" in [content for _, content in chat(world)]
+    inbound.installed.reset()
