@@ -17,7 +17,14 @@ from components.chat_storage import ChatStorage
 from components.context import StackContext
 from components.stack_settings import StackSettings
 from whatsapp_buffer.model import eum_number_suffix
-from whatsapp_buffer.storage_keys import DEBT_PREFIX, OWED_INDEX, PREPARED_PREFIX, TRANSCRIPTS_PREFIX, job_prefix
+from whatsapp_buffer.storage_keys import (
+    DEBT_PREFIX,
+    INBOUND_PREFIX,
+    OWED_INDEX,
+    PREPARED_PREFIX,
+    TRANSCRIPTS_PREFIX,
+    job_prefix,
+)
 
 
 def phone_number_arns(context: StackContext, phone_number_ids: Sequence[str]) -> list[str]:
@@ -71,6 +78,7 @@ def inbound_statements(
             sid="FetchMediaAndSendToCustomers" if sends_to_whatsapp else "FetchMedia",
         ),
         _stage_media(storage),
+        _find_media_copies(storage, transcribing=bool(settings.transcribe_languages)),
         *_transcription_statements(context, storage, settings.transcribe_languages),
         *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
         iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [storage.sessions_table.arn], sid="TrackSessions"),
@@ -130,6 +138,23 @@ def _stage_media(storage: ChatStorage) -> iam.Statement:
     return iam.allow(["s3:PutObject", "s3:GetObject"], [storage.media_objects], sid="StageMedia")
 
 
+def _find_media_copies(storage: ChatStorage, *, transcribing: bool) -> iam.Statement:
+    """Listing the media bucket, only under the prefixes the inbound function copies customers' media to: a file End
+    User Messaging copied under a key prefix (when a pre-signed URL is too long) is found by listing that prefix, and
+    on a stack that transcribes, whether a recording is already prepared is a listing from its key (HeadObject would
+    answer a missing object with 403 without s3:ListBucket). Service Authorization Reference (parliament's copy):
+    ListBucket acts on the `bucket` resource type (`arn:${Partition}:s3:::${BucketName}`) and takes the condition key
+    `s3:prefix` ("Filters access by key name prefix", String)."""
+    prefixes = [f"{INBOUND_PREFIX}*", *([f"{PREPARED_PREFIX}*"] if transcribing else [])]
+    return {
+        "Sid": "FindMediaCopiedUnderAPrefix",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [storage.media_bucket.arn],
+        "Condition": {"StringLike": {"s3:prefix": prefixes}},
+    }
+
+
 def _raw_stream_statements(
     raw_table_arn: pulumi.Input[str] | None, failures_arn: pulumi.Input[str] | None
 ) -> list[iam.Statement]:
@@ -159,9 +184,7 @@ def _transcription_statements(
     its transcripts go; its dependent action s3:GetObject and the transcript write are the caller's own S3
     permissions (StageMedia: GetObject and PutObject on the bucket's objects; the bucket is SSE-S3, so no KMS
     grant). GetTranscriptionJob takes `transcription-job/${JobName}`: this stack's jobs are named after its
-    media bucket (runtime `storage_keys.job_name`). Whether a recording is already prepared is a listing of its key
-    (runtime `MediaBucket.exists`): s3:ListBucket takes the `bucket` resource type and the condition key s3:prefix,
-    which keeps the listing to prepared recordings."""
+    media bucket (runtime `storage_keys.job_name`)."""
     if not languages:
         return []
     bucket = storage.media_bucket.bucket
@@ -175,13 +198,6 @@ def _transcription_statements(
                 "StringEquals": {"transcribe:OutputBucketName": bucket},
                 "StringLike": {"transcribe:OutputKey": f"{TRANSCRIPTS_PREFIX}*"},
             },
-        },
-        {
-            "Sid": "ListPreparedRecordings",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [storage.media_bucket.arn],
-            "Condition": {"StringLike": {"s3:prefix": f"{PREPARED_PREFIX}*"}},
         },
         iam.allow(
             ["transcribe:GetTranscriptionJob"],

@@ -20,7 +20,7 @@ from sandbox import iam_check
 from sandbox.delivery.connect_streaming import ConnectStreaming
 from sandbox.delivery.dead_letters import DeadLetter, DeadLetters
 from sandbox.delivery.eventbridge import EventBridgeToLambda
-from sandbox.delivery.functions import Functions, InvocationRecord
+from sandbox.delivery.functions import PLACEHOLDER_CREDENTIAL, Functions, InvocationRecord
 from sandbox.delivery.queues import Queues
 from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.delivery.schedules import ScheduleToLambda
@@ -60,6 +60,7 @@ class Pipeline:
         on_invocation: Callable[[str, Invocation], None] | None = None,
         on_settle: Callable[[], None] | None = None,
         faults: FaultPlan | None = None,
+        session_token: str = PLACEHOLDER_CREDENTIAL,
     ) -> None:
         self.wiring = wiring
         self.clock = clock
@@ -81,7 +82,13 @@ class Pipeline:
             "AWS_ENDPOINT_URL_TRANSCRIBE": fake_url,
         }
         self.functions = Functions(
-            wiring, clock, self.roles, self.faults, endpoints=endpoints, on_invocation=on_invocation
+            wiring,
+            clock,
+            self.roles,
+            self.faults,
+            endpoints=endpoints,
+            on_invocation=on_invocation,
+            session_token=session_token,
         )
         self.sns = SnsToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)
         self.stream = StreamToLambda(wiring, self.scheduler, self.functions, self.failures, self.faults)

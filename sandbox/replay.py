@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox import faults, outreach, report, service_conditions, trace
+from sandbox.delivery.functions import PLACEHOLDER_CREDENTIAL
 from sandbox.faults import FaultPlan
 from sandbox.pipeline import Pipeline, VirtualClock, local_client
 from sandbox.program import deployed_graph
@@ -84,6 +85,8 @@ class Replay:
     overrides: Mapping[str, str] = field(default_factory=dict)
     wiring: Wiring | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
+    session_token: str = PLACEHOLDER_CREDENTIAL
+    """The functions' AWS_SESSION_TOKEN; a long one (as regional STS issues) makes pre-signed URLs longer."""
     on_ready: Callable[[Replay], None] | None = None
     on_drained: Callable[[Replay], None] | None = None
     """Called once the drain is over, before the services stop (the dashboard's last queue depths)."""
@@ -144,6 +147,7 @@ class Replay:
             clock=self.clock,
             on_settle=self.services.fake.tick,  # chats whose duration ran out end, as in Connect
             faults=self.faults,
+            session_token=self.session_token,
         )
         self.services.fake.transcribe.transcript_for = self._words_in
         self.pipeline.events.attach(self.services.fake.transcribe)  # job state changes -> the program's rules

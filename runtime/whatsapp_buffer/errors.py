@@ -77,6 +77,11 @@ class MediaUnavailable(WhatsAppBufferError):
     """WhatsApp media could not be fetched or posted through End User Messaging, or its object is gone from S3."""
 
 
+class MediaCopyNotFound(MediaUnavailable):
+    """End User Messaging's copy to a key prefix left no object, or more than one, under that prefix: which object
+    is the file cannot be told."""
+
+
 class TranscriptionUnavailable(WhatsAppBufferError):
     """Amazon Transcribe refused a job (BadRequestException) or a job failed: the recording goes without a transcript."""
 

@@ -95,19 +95,27 @@ def _safe(part: str) -> str:
     return _UNSAFE.sub("_", part)[:200] or "_"
 
 
+INBOUND_PREFIX = "inbound/"
+PREPARED_PREFIX = "prepared/"
+"""The two prefixes under which the inbound function copies customers' media from WhatsApp (`inbound_key`,
+`prepared_key`): its role may list the media bucket under these only."""
+
+
 def inbound_key(burst_id: str, index: int, media_id: str) -> str:
     """Where a customer's media item `index` of a burst is copied from WhatsApp."""
-    return f"inbound/{_safe(burst_id)}/{index}-{_safe(media_id)}"
-
-
-PREPARED_PREFIX = "prepared/"
-"""Where recordings are prepared for their transcripts; the only keys the inbound function may list."""
+    return f"{INBOUND_PREFIX}{_safe(burst_id)}/{index}-{_safe(media_id)}"
 
 
 def prepared_key(media_id: str) -> str:
     """Where a customer's voice note or audio file is copied as soon as it is stored (early preparation for its
     transcript), whatever burst it ends up in."""
     return f"{PREPARED_PREFIX}{_safe(media_id)}"
+
+
+def copy_prefix(key: str) -> str:
+    """The key prefix End User Messaging copies a file under when a pre-signed URL for `key` is too long
+    (`destinationS3File`): `<key>/`, which nothing else is written under, so the copy is the one object there."""
+    return f"{key}/"
 
 
 def outbound_key(contact_id: str, attachment_id: str) -> str:

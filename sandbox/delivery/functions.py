@@ -33,6 +33,10 @@ def async_retry_delay(spec: FunctionSpec, attempt: int, failed: Invocation) -> f
     return delay + (spec.timeout_s if failed.timed_out else 0.0)
 
 
+PLACEHOLDER_CREDENTIAL = "sandbox"
+"""The functions' access key, secret and (unless a replay sets one) session token: moto and the fakes take any."""
+
+
 @dataclass
 class InvocationRecord:
     at: float
@@ -56,8 +60,12 @@ class Functions:
         *,
         endpoints: dict[str, str],
         on_invocation: Callable[[str, Invocation], None] | None = None,
+        session_token: str = PLACEHOLDER_CREDENTIAL,
     ) -> None:
         self.wiring = wiring
+        self.session_token = session_token
+        """Every function's AWS_SESSION_TOKEN (Lambda gives a role's temporary credentials, whose token STS does not
+        fix in length; it is part of every pre-signed URL a function makes)."""
         self.clock = clock
         self.roles = roles
         self.faults = faults
@@ -81,9 +89,12 @@ class Functions:
         env.update(self.endpoints)
         env.update(
             {
-                "AWS_ACCESS_KEY_ID": "sandbox",
-                "AWS_SECRET_ACCESS_KEY": "sandbox",
-                "AWS_SESSION_TOKEN": "sandbox",
+                "AWS_ACCESS_KEY_ID": PLACEHOLDER_CREDENTIAL,
+                "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_CREDENTIAL,
+                "AWS_SESSION_TOKEN": self.session_token,
+                # botocore reads AWS_SECURITY_TOKEN first: one the parent has (the test suite sets it) is not the
+                # function's.
+                "AWS_SECURITY_TOKEN": self.session_token,
                 "AWS_REGION": self.wiring.account.region,
                 "AWS_DEFAULT_REGION": self.wiring.account.region,
                 "AWS_LAMBDA_FUNCTION_NAME": spec.name,

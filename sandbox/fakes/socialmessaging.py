@@ -68,6 +68,8 @@ MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
 """botocore GetWhatsAppMessageMedia.mediaId pattern."""
 PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
 """botocore S3PresignedUrl.url pattern."""
+PRESIGNED_URL_MAX = 2000
+"""botocore S3PresignedUrl.url `max` (botocore does not check a string's max before sending)."""
 BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID) or parent BSUID."""
 
@@ -340,6 +342,11 @@ class SocialMessagingBackend:
         return origination
 
     def _put_presigned(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
+        if len(url) > PRESIGNED_URL_MAX:
+            raise ApiError(
+                "ValidationException",
+                f"destinationS3PresignedUrl.url is {len(url)} characters, over {PRESIGNED_URL_MAX}",
+            )
         if not (PRESIGNED_URL.fullmatch(url) or any(url.startswith(endpoint) for endpoint in self.s3_endpoints)):
             raise ApiError("ValidationException", "destinationS3PresignedUrl.url is not an Amazon S3 URL")
         if self._http_put is None:

@@ -91,6 +91,27 @@ def test_fetch_media_copies_to_the_exact_presigned_key(social):
     EndUserMessaging("v20.0", client).fetch_media("1234567890", ORIGIN, URL, "image/jpeg")
 
 
+def test_fetch_media_under_copies_to_a_key_prefix_of_the_bucket(social):
+    client, stubber = social
+    stubber.add_response(
+        "get_whatsapp_message_media",
+        {"mimeType": "image/jpeg", "fileSize": 3},
+        {
+            "mediaId": "1234567890",
+            "originationPhoneNumberId": ORIGIN,
+            "destinationS3File": {"bucketName": "media-bucket", "key": "inbound/b/0-1234567890/"},
+        },
+    )
+    EndUserMessaging("v20.0", client).fetch_media_under("1234567890", ORIGIN, "media-bucket", "inbound/b/0-1234567890/")
+
+
+def test_the_upload_url_limit_is_the_models_max_for_the_presigned_url(social):
+    """botocore socialmessaging S3PresignedUrl.url: `max` 2000, read from the client's own model."""
+    client, _ = social
+    shape = client.meta.service_model.shape_for("S3PresignedUrl").members["url"]
+    assert EndUserMessaging("v20.0", client).upload_url_limit == shape.metadata["max"] == 2000
+
+
 @pytest.mark.parametrize(
     ("code", "status", "expected"),
     [("ResourceNotFoundException", 404, MediaUnavailable), ("DependencyException", 502, TransientAwsError)],

@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.fakes.socialmessaging import REENGAGEMENT_ERROR, media_object_key
+from sandbox.fakes.socialmessaging import PRESIGNED_URL_MAX, REENGAGEMENT_ERROR, media_object_key
 from tests.contract.conftest import BUCKET, NUMBER, error_code
 
 MODEL = botocore.session.get_session().get_service_model("socialmessaging")
@@ -62,6 +62,27 @@ def test_a_presigned_url_outside_amazon_s3_is_refused(aws):
             mediaId="456",
             originationPhoneNumberId=NUMBER,
             destinationS3PresignedUrl={"url": "https://example.com/upload", "headers": {}},
+        )
+    assert error_code(excinfo) == "ValidationException"
+
+
+def test_a_presigned_url_over_2000_characters_is_refused(aws):
+    """botocore S3PresignedUrl.url: `min` 1, `max` 2000. botocore's parameter validation checks a string's min
+    length only, so the request is sent and the service refuses it (ValidationException, the model's error for input
+    that does not satisfy its constraints). A URL of exactly 2,000 characters is taken."""
+    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["max"] == PRESIGNED_URL_MAX == 2000
+    aws.fake.register_media("456", b"x", "image/jpeg")
+    url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
+    padded = f"{url}&x-pad={'p' * (PRESIGNED_URL_MAX - len(url) - len('&x-pad='))}"
+    assert len(padded) == PRESIGNED_URL_MAX
+    aws.social.get_whatsapp_message_media(
+        mediaId="456", originationPhoneNumberId=NUMBER, destinationS3PresignedUrl={"url": padded, "headers": {}}
+    )
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(
+            mediaId="456",
+            originationPhoneNumberId=NUMBER,
+            destinationS3PresignedUrl={"url": f"{padded}p", "headers": {}},
         )
     assert error_code(excinfo) == "ValidationException"
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from iam_lint import wildcard_only
+from iam_lint import _import_parliament, wildcard_only
 from infra_helpers import allowed, as_list, function, policy, role_statements, statements
 
 from sandbox.program import ACCOUNT_ID, deployed_graph
@@ -175,6 +175,29 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert not any(action.startswith("connectparticipant:") for action in inbound)
 
 
+def test_inbound_may_list_the_media_bucket_only_under_the_prefixes_it_copies_media_to(graph):
+    """Service Authorization Reference (parliament's copy): ListBucket "Grants permission to list some or all of
+    the objects in an Amazon S3 bucket (up to 1000)" on the resource type `bucket*`
+    (`arn:${Partition}:s3:::${BucketName}`), with the condition key `s3:prefix`, "Filters access by key name prefix"
+    (String, so StringLike). The inbound function finds a file End User Messaging copied under a key prefix by
+    listing that prefix (`inbound/<burst>/<i>-<media id>/`, `prepared/<media id>/`); no other function lists."""
+    s3 = next(s for s in _import_parliament().iam_definition if s["prefix"] == "s3")
+    (list_bucket,) = [p for p in s3["privileges"] if p["privilege"] == "ListBucket"]
+    assert [r["resource_type"] for r in list_bucket["resource_types"]] == ["bucket*", ""]
+    assert "s3:prefix" in list_bucket["resource_types"][1]["condition_keys"]
+    (bucket_type,) = [r for r in s3["resources"] if r["resource"] == "bucket"]
+    (prefix_key,) = [c for c in s3["conditions"] if c["condition"] == "s3:prefix"]
+    assert (bucket_type["arn"], prefix_key["type"]) == ("arn:${Partition}:s3:::${BucketName}", "String")
+    bucket = graph.get("whatsapp-buffer-connect-bridge-media").outputs["bucket"]
+
+    (listing,) = [s for s in role_statements(graph, "inbound") if "s3:ListBucket" in as_list(s["Action"])]
+
+    assert as_list(listing["Action"]) == ["s3:ListBucket"]
+    assert as_list(listing["Resource"]) == [f"arn:aws:s3:::{bucket}"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["inbound/*"]}}  # prepared/* only when transcribing
+    assert not [f for f in ("ingest", "aggregator", "outbound") if "s3:ListBucket" in allowed(graph, f)]
+
+
 def test_the_aggregator_may_put_only_tick_items(graph):
     """Its one PutItem is a window end's tick. IAM User Guide, "Amazon DynamoDB: Allows access to specific
     attributes": `"ForAllValues:StringEquals": {"dynamodb:Attributes": [...]}` on an Allow of PutItem (among others)
@@ -283,17 +306,16 @@ def test_transcribing_lets_inbound_start_jobs_only_into_its_media_bucket_and_rea
     ]
 
 
-def test_transcribing_lets_inbound_list_only_the_prepared_recordings_of_its_media_bucket(graph):
-    """Service Authorization Reference (parliament's copy): s3:ListBucket takes the `bucket` resource type and the
-    condition key s3:prefix ("Filters access by key name prefix"). Inbound asks whether a recording is prepared by
-    listing its key, since HeadObject answers a missing object with 403 to a role that may not list the bucket."""
+def test_transcribing_lets_inbound_list_its_prepared_recordings_too():
+    """Inbound asks whether a recording is prepared by listing its key (runtime `MediaBucket.exists`): HeadObject's
+    documentation, "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
+    Forbidden error" for a missing object. The listing stays within `prepared/` (s3:prefix)."""
     transcribing = deployed_graph({"transcribeLanguages": "en-US"}, stack="dev")
     media = transcribing.get("whatsapp-buffer-connect-bridge-media").outputs
     (listing,) = [s for s in role_statements(transcribing, "inbound") if "s3:ListBucket" in as_list(s["Action"])]
-    assert as_list(listing["Action"]) == ["s3:ListBucket"]
     assert as_list(listing["Resource"]) == [media["arn"]]
-    assert listing["Condition"] == {"StringLike": {"s3:prefix": "prepared/*"}}
-    assert not [f for f in FUNCTIONS if "s3:ListBucket" in allowed(graph, f)]  # no listing where nothing is prepared
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["inbound/*", "prepared/*"]}}
+    assert not [f for f in FUNCTIONS if f != "inbound" and "s3:ListBucket" in allowed(transcribing, f)]
 
 
 @pytest.mark.parametrize(
@@ -339,7 +361,15 @@ def test_a_transcribing_stack_routes_only_its_own_finished_jobs_to_inbound_and_o
 
 def test_a_stack_that_does_not_transcribe_has_no_transcribe_rule_and_inbound_updates_no_transcript_owed(graph):
     assert graph.by_type("aws:cloudwatch/eventRule:EventRule") == []
-    assert not [s for s in role_statements(graph, "inbound") if "StringLike" in json.dumps(s.get("Condition", {}))]
+    like_keys = {
+        key
+        for statement in role_statements(graph, "inbound")
+        for operator, keys in statement.get("Condition", {}).items()
+        if "StringLike" in operator
+        for key in keys
+    }
+    # Only the listing of media copies (test above): no transcript owed, no transcript output key.
+    assert like_keys == {"s3:prefix"}
 
 
 @pytest.mark.parametrize("config", [{}, {"transcribeLanguages": "en-US"}], ids=["plain", "transcribing"])

@@ -195,17 +195,34 @@ class EndUserMessaging:
             )
         return MediaInfo(mime_type=response.get("mimeType"), size_kb=response.get("fileSize"))
 
-    def fetch_media(self, media_id: str, origination_phone_number_id: str, upload_url: str, content_type: str) -> None:
-        """Copy an inbound media file to a pre-signed S3 PUT URL, which names the exact object.
+    @property
+    def upload_url_limit(self) -> int:
+        """The longest pre-signed URL GetWhatsAppMessageMedia takes: botocore's model,
+        `destinationS3PresignedUrl.url` `max` (2,000). botocore does not check it before sending; the service
+        refuses a longer URL with ValidationException."""
+        operation = self._client.meta.service_model.operation_model("GetWhatsAppMessageMedia")
+        url = operation.input_shape.members["destinationS3PresignedUrl"].members["url"]
+        return int(url.metadata["max"])
 
-        Not `destinationS3File`: its key is a prefix that End User Messaging combines with the media id and an
-        extension the documentation does not pin down (docs/sandbox.md#aws-end-user-messaging-social), while a
-        pre-signed URL leaves nothing to guess."""
+    def fetch_media(self, media_id: str, origination_phone_number_id: str, upload_url: str, content_type: str) -> None:
+        """Copy an inbound media file to a pre-signed S3 PUT URL, which names the exact object (at most
+        `upload_url_limit` characters long)."""
         with END_USER_MESSAGING.translating("GetWhatsAppMessageMedia"):
             self._client.get_whatsapp_message_media(
                 mediaId=media_id,
                 originationPhoneNumberId=origination_phone_number_id,
                 destinationS3PresignedUrl={"url": upload_url, "headers": {"Content-Type": content_type}},
+            )
+
+    def fetch_media_under(self, media_id: str, origination_phone_number_id: str, bucket: str, prefix: str) -> None:
+        """Copy an inbound media file into `bucket` under the key prefix `prefix` (`destinationS3File`), which End
+        User Messaging extends with the media id and an extension the documentation does not pin down
+        (docs/sandbox.md#aws-end-user-messaging-social): the caller finds the object by listing the prefix."""
+        with END_USER_MESSAGING.translating("GetWhatsAppMessageMedia"):
+            self._client.get_whatsapp_message_media(
+                mediaId=media_id,
+                originationPhoneNumberId=origination_phone_number_id,
+                destinationS3File={"bucketName": bucket, "key": prefix},
             )
 
     def post_media(self, origination_phone_number_id: str, bucket: str, key: str) -> str:

@@ -1,8 +1,9 @@
 """S3 adapter for the media bucket: where media waits between WhatsApp and Connect, in both directions.
 
-End User Messaging writes inbound media to a pre-signed URL for an exact key (GetWhatsAppMessageMedia) and reads
-outbound media from a named object (PostWhatsAppMessageMedia); the Lambdas read and write the bytes they move to and from Connect. Keys carry ids only, never phone
-numbers. The bucket's lifecycle rule removes objects; the runtime never deletes.
+End User Messaging writes inbound media to a pre-signed URL for an exact key, or under a key prefix when that URL is
+too long (GetWhatsAppMessageMedia; `only_key` finds the copy), and reads outbound media from a named object
+(PostWhatsAppMessageMedia); the Lambdas read and write the bytes they move to and from Connect. Keys carry ids only,
+never phone numbers. The bucket's lifecycle rule removes objects; the runtime never deletes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import S3
+from whatsapp_buffer.errors import MediaCopyNotFound
 
 UPLOAD_URL_SECONDS = 300
 """Long enough for End User Messaging to copy a file from WhatsApp during one GetWhatsAppMessageMedia call."""
@@ -42,6 +44,18 @@ class MediaBucket:
         return self._client.generate_presigned_url(
             "put_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_seconds
         )
+
+    def only_key(self, prefix: str) -> str:
+        """The key of the one object under `prefix` (ListObjectsV2, Prefix=`prefix`). Raises MediaCopyNotFound,
+        naming the prefix and what is there, when there is none or more than one."""
+        with S3.translating("ListObjectsV2"):
+            # MaxKeys 2: a second object is enough to refuse.
+            listing = self._client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=2)
+        keys = [str(item["Key"]) for item in listing.get("Contents", [])]
+        if len(keys) != 1:
+            found = "no object" if not keys else f"more than one: {', '.join(keys)}"
+            raise MediaCopyNotFound(f"expected exactly one object under s3://{self.bucket}/{prefix}, found {found}")
+        return keys[0]
 
     def exists(self, key: str) -> bool:
         """Whether the object is there: a listing from `key` (ListObjectsV2), not HeadObject, which answers a missing

@@ -2,8 +2,7 @@
 
 End User Messaging is asked what a file is first (`metadataOnly`: type and size in KB); only a type on Connect's
 attachment list within its size limit (`attachments`), or one the bridge converts into such a type (`convert`: voice
-notes and audio -> WAV, WebP -> PNG, 3GPP -> MP4), is copied — to a pre-signed PUT URL for its exact key in the media
-bucket — and attached. A converted file is made in a temporary directory, stored beside the original (`<key>.wav`)
+notes and audio -> WAV, WebP -> PNG, 3GPP -> MP4), is copied into the media bucket (`copy`) and attached. A converted file is made in a temporary directory, stored beside the original (`<key>.wav`)
 and attached under the original's name with the new extension (`voice-1.wav`). Anything else — an unknown type, a
 file too large before or after conversion, a fetch or conversion that fails — is one text line naming the file and
 its size, never a silent drop, and never stops the rest of the burst.
@@ -21,7 +20,7 @@ from whatsapp_buffer.errors import AttachmentRejected, MediaUnavailable
 from whatsapp_buffer.inbound.ports import ChatParticipant, MediaStore, WhatsApp
 from whatsapp_buffer.model import Burst, InboundMessage, OutgoingItem
 from whatsapp_buffer.observability import count, logger
-from whatsapp_buffer.storage_keys import inbound_key, prepared_key
+from whatsapp_buffer.storage_keys import copy_prefix, inbound_key, prepared_key
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,7 @@ class CustomerMedia:
         target_key = f"{key}{conversion.extension}"
         if self._media.exists(target_key):
             return target_key
-        self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
-        self._convert_stored(key, target_key, conversion)
+        self._convert_stored(self.copy(media_id, origin, key, content_type), target_key, conversion)
         return target_key
 
     def _prepared(self, item: OutgoingItem, name: str) -> Media | None:
@@ -118,22 +116,51 @@ class CustomerMedia:
                 return self._notice(burst, index, item.kind, refusal, name, info.approx_bytes)
         key = inbound_key(burst.burst_id, index, media_id)
         try:
-            self._whatsapp.fetch_media(media_id, origin, self._media.upload_url(key), content_type)
+            stored = self.copy(media_id, origin, key, content_type)
         except MediaUnavailable:
             return self._notice(burst, index, item.kind, unavailable, name)
         if conversion is not None:
-            return self._converted(burst, index, item.kind, key, name, conversion, info.approx_bytes)
+            return self._converted(burst, index, item.kind, stored, key, name, conversion, info.approx_bytes)
         attach_as = attachments.attachment_name(name, content_type)
-        return Part(token, media=Media(key=key, name=attach_as, content_type=content_type, kind=item.kind))
+        return Part(token, media=Media(key=stored, name=attach_as, content_type=content_type, kind=item.kind))
+
+    def copy(self, media_id: str, origin: str, key: str, content_type: str) -> str:
+        """The file copied from WhatsApp into the media bucket; the key it is stored at.
+
+        Normally to a pre-signed PUT URL for exactly `key`. That URL carries the function's session token, whose
+        length STS does not fix; when it is longer than GetWhatsAppMessageMedia takes (`upload_url_limit`), the
+        file is copied under the key prefix `copy_prefix(key)` (`destinationS3File`) instead, and its key is that of
+        the one object there (End User Messaging names it; MediaCopyNotFound when there is none or several)."""
+        url = self._media.upload_url(key)
+        if len(url) <= self._whatsapp.upload_url_limit:
+            self._whatsapp.fetch_media(media_id, origin, url, content_type)
+            return key
+        prefix = copy_prefix(key)
+        logger.info("media copied under a key prefix", prefix=prefix, url_length=len(url))
+        self._whatsapp.fetch_media_under(media_id, origin, self._media.bucket, prefix)
+        try:
+            return self._media.only_key(prefix)
+        except MediaUnavailable as exc:
+            logger.error("media copy not found", prefix=prefix, error=str(exc))
+            raise
 
     def _converted(
-        self, burst: Burst, index: int, kind: str, key: str, name: str, conversion: convert.Conversion, size: int
+        self,
+        burst: Burst,
+        index: int,
+        kind: str,
+        source_key: str,
+        key: str,
+        name: str,
+        conversion: convert.Conversion,
+        size: int,
     ) -> Part:
-        """The original, downloaded from the media bucket, converted and stored again at `<key><extension>`."""
+        """The original (at `source_key`), downloaded from the media bucket, converted and stored again at
+        `<key><extension>` (`key`: where `copy` was asked to put it)."""
         target_key = f"{key}{conversion.extension}"
         started = time.perf_counter()
         try:
-            converted_bytes = self._convert_stored(key, target_key, conversion)
+            converted_bytes = self._convert_stored(source_key, target_key, conversion)
         except MediaUnavailable:
             return self._notice(burst, index, kind, render.UNAVAILABLE, name, size)
         except convert.ConvertedTooLarge as exc:
