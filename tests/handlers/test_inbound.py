@@ -290,6 +290,32 @@ def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
     assert len(world.calls("StartChatContact")) == 1
 
 
+def test_renewing_a_chats_connection_keeps_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(
+    world,
+):
+    # GIVEN a chat whose connection is about to expire when the next burst comes
+    world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
+    world.deliver(text_burst("first"))
+    before = world.session()
+    world.now = before.connection_expires_at - 60
+    wrote = []
+
+    def outbound_writes_meanwhile(call):
+        # After the delivery read the session: the outbound function claims the template, then the chat ends.
+        if call.operation == "CreateParticipantConnection" and not wrote:
+            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7))
+            wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
+
+    world.fake.services.on_call(outbound_writes_meanwhile)
+    # WHEN the delivery renews the connection
+    _, failed = world.deliver(text_burst("later"))
+    # THEN the session has the new connection and still what the outbound function wrote
+    assert not failed and wrote == [True, True]
+    after = world.session()
+    assert after.connection_token != before.connection_token
+    assert (after.template_sent_at, after.ended_at) == (T0 + 7, T0 + 8)
+
+
 def test_long_text_already_split_goes_as_one_message_per_item(world):
     parts = ("a" * 1024, "b" * 1024, "c" * 10)
     world.deliver(text_burst(*parts))

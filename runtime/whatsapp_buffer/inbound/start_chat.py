@@ -135,7 +135,7 @@ class Chats:
             return self._open_chat(burst, replacing=session, carried=carried)
         logger.info("connection renewed mid-delivery", contact_id=session.contact_id)
         refreshed = session.with_connection(connection.token, connection.expires_at)
-        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        self._sessions.renew_connection(refreshed)
         return refreshed
 
     def _open_chat(self, burst: Burst, replacing: Session | None, carried: Mapping[str, str] | None = None) -> Session:
@@ -259,7 +259,7 @@ class Chats:
         except ChatSessionGone:
             return self._open_chat(burst, replacing=session, carried=carried)
         refreshed = session.with_connection(connection.token, connection.expires_at)
-        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        self._sessions.renew_connection(refreshed)
         return refreshed
 
 
