@@ -418,6 +418,28 @@ def test_an_orphaned_chat_connect_will_not_end_leaves_the_burst_delivered_and_is
     assert (line["level"], line["contact_id"], line["error"]) == ("WARNING", unconnected, "TransientAwsError")
 
 
+def test_every_chat_the_earlier_attempts_could_not_connect_to_is_ended_not_only_the_last(world):
+    # GIVEN a first attempt that died before connecting to its chat
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    world.deliver(text_burst("hello"))
+    (first,) = world.fake.live_contact_ids()
+    # AND a second attempt, 12 minutes later, whose first chat was refused and which died connecting to another
+    world.now += 6 * 120
+    world.fake.services.inject("CreateParticipantConnection", "AccessDeniedException", times=1)
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    _, failed = world.retry()
+    assert failed
+    (second,) = [c for c in world.fake.live_contact_ids() if c != first]
+    # WHEN the third attempt comes 12 minutes later still and connects to a third chat
+    world.now += 6 * 120
+    _, failed = world.retry()
+    # THEN both chats nobody could connect to are ended, and only the connected one is left
+    assert not failed
+    assert world.fake.live_contact_ids() == [world.session().contact_id]
+    assert sorted(c["ContactId"] for c in world.calls("StopContact")) == sorted([first, second])
+    assert world.fake.contents(world.session().contact_id) == ["hello"]
+
+
 def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):
     maria_1, maria_2 = text_burst("m1"), text_burst("m2")
     joao = text_burst("j1", conversation=JOAO, name="Joao")
