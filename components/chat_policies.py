@@ -83,9 +83,10 @@ def inbound_statements(
         *_raw_stream_statements(raw_table_stream_of, raw_stream_failures_arn),
         iam.allow(["dynamodb:GetItem", "dynamodb:PutItem"], [storage.sessions_table.arn], sid="TrackSessions"),
         {
-            # UpdateItem records when the customer last wrote (the outbound function's 24-hour window) and a list's
-            # numbered options, on session items only: never on a transcript owed, which SettleTranscriptsOwed alone
-            # may change (dynamodb:LeadingKeys, the partition key of every item a request touches).
+            # UpdateItem records when the customer last wrote (the outbound function's 24-hour window), a list's
+            # numbered options and a chat's renewed connection, on session items only: never on a transcript owed,
+            # which SettleTranscriptsOwed alone may change (dynamodb:LeadingKeys, the partition key of every item a
+            # request touches).
             "Sid": "RecordWhenCustomersWrote",
             "Effect": "Allow",
             "Action": ["dynamodb:UpdateItem"],

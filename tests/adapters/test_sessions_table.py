@@ -147,9 +147,46 @@ def test_the_customers_last_message_time_only_moves_forward_and_survives_a_conne
     assert store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0)
     assert not store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_050.0)
     refreshed = store.get(CONVERSATION).with_connection("ctoken-2", 1_000_090_000.0)
-    store.replace(refreshed, expected_contact_id="contact-1")
+    store.renew_connection(refreshed)
 
     assert store.get(CONVERSATION).customer_wrote_at == 1_000_000_100.0
+
+
+def test_renewing_a_chats_connection_keeps_the_customers_last_message_time_and_the_template_claim(store):
+    # GIVEN a delivery that read the session before other writers wrote to it
+    store.replace(session(), expected_contact_id=None)
+    read = store.get(CONVERSATION)
+    assert store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0, "wamid.NEW")
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_100.0, 1_000_000_160.0)
+    assert store.claim_presence(CONVERSATION, "contact-1", "read", "wamid.NEW", at=1_000_000_161.0, every=60.0)
+    assert store.set_numbered_options(CONVERSATION, "contact-1", ("Yes", "No"))
+    assert store.end(CONVERSATION, "contact-1", 1_000_000_170.0)
+    # WHEN it renews the chat's connection with what it read
+    store.renew_connection(read.with_connection("ctoken-2", 1_000_090_000.0))
+    # THEN only the connection changed
+    assert store.get(CONVERSATION) == session(
+        connection_token="ctoken-2",
+        connection_expires_at=1_000_090_000.0,
+        customer_wrote_at=1_000_000_100.0,
+        last_customer_message_id="wamid.NEW",
+        template_sent_at=1_000_000_160.0,
+        numbered_options=("Yes", "No"),
+        ended_at=1_000_000_170.0,
+    )
+    item = store._client.get_item(TableName=TABLE, Key={"conversation": {"S": CONVERSATION}})["Item"]
+    assert (item["read_sent_for"], item["read_sent_at"]) == ({"S": "wamid.NEW"}, {"N": "1000000161.0"})
+
+
+def test_a_connection_is_renewed_only_while_the_conversation_still_has_its_chat(store):
+    stale = session().with_connection("ctoken-2", 1_000_090_000.0)
+    with pytest.raises(ConcurrentUpdate):
+        store.renew_connection(stale)  # no session: none is created
+    assert store.get(CONVERSATION) is None
+    store.replace(session(), expected_contact_id=None)
+    store.replace(session("contact-2"), expected_contact_id="contact-1")
+    with pytest.raises(ConcurrentUpdate):
+        store.renew_connection(stale)  # a newer chat keeps its own connection
+    assert store.get(CONVERSATION) == session("contact-2")
 
 
 def test_the_customers_last_message_is_not_recorded_on_a_chat_that_was_replaced(store):

@@ -290,6 +290,32 @@ def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
     assert len(world.calls("StartChatContact")) == 1
 
 
+def test_renewing_a_chats_connection_keeps_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(
+    world,
+):
+    # GIVEN a chat whose connection is about to expire when the next burst comes
+    world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
+    world.deliver(text_burst("first"))
+    before = world.session()
+    world.now = before.connection_expires_at - 60
+    wrote = []
+
+    def outbound_writes_meanwhile(call):
+        # After the delivery read the session: the outbound function claims the template, then the chat ends.
+        if call.operation == "CreateParticipantConnection" and not wrote:
+            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7))
+            wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
+
+    world.fake.services.on_call(outbound_writes_meanwhile)
+    # WHEN the delivery renews the connection
+    _, failed = world.deliver(text_burst("later"))
+    # THEN the session has the new connection and still what the outbound function wrote
+    assert not failed and wrote == [True, True]
+    after = world.session()
+    assert after.connection_token != before.connection_token
+    assert (after.template_sent_at, after.ended_at) == (T0 + 7, T0 + 8)
+
+
 def test_long_text_already_split_goes_as_one_message_per_item(world):
     parts = ("a" * 1024, "b" * 1024, "c" * 10)
     world.deliver(text_burst(*parts))
@@ -390,6 +416,28 @@ def test_an_orphaned_chat_connect_will_not_end_leaves_the_burst_delivered_and_is
     assert unconnected in world.fake.live_contact_ids()
     (line,) = [x for x in lines if x["message"] == "orphaned chat could not be ended"]
     assert (line["level"], line["contact_id"], line["error"]) == ("WARNING", unconnected, "TransientAwsError")
+
+
+def test_every_chat_the_earlier_attempts_could_not_connect_to_is_ended_not_only_the_last(world):
+    # GIVEN a first attempt that died before connecting to its chat
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    world.deliver(text_burst("hello"))
+    (first,) = world.fake.live_contact_ids()
+    # AND a second attempt, 12 minutes later, whose first chat was refused and which died connecting to another
+    world.now += 6 * 120
+    world.fake.services.inject("CreateParticipantConnection", "AccessDeniedException", times=1)
+    world.fake.services.inject("CreateParticipantConnection", "InternalServerException", times=1)
+    _, failed = world.retry()
+    assert failed
+    (second,) = [c for c in world.fake.live_contact_ids() if c != first]
+    # WHEN the third attempt comes 12 minutes later still and connects to a third chat
+    world.now += 6 * 120
+    _, failed = world.retry()
+    # THEN both chats nobody could connect to are ended, and only the connected one is left
+    assert not failed
+    assert world.fake.live_contact_ids() == [world.session().contact_id]
+    assert sorted(c["ContactId"] for c in world.calls("StopContact")) == sorted([first, second])
+    assert world.fake.contents(world.session().contact_id) == ["hello"]
 
 
 def test_a_failing_burst_holds_back_its_own_conversation_but_not_others(world):

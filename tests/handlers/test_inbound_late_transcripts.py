@@ -195,6 +195,30 @@ def test_a_transcript_finishing_after_its_chat_ended_is_not_posted_and_the_debt_
     assert debt_state(world) == "paid"
 
 
+def test_renewing_the_connection_to_post_a_late_transcript_keeps_the_customers_newer_message(make_world):
+    # GIVEN a transcript owed to a chat whose connection token no longer works when the transcript is posted
+    world = make_world(wait_seconds=3, turnaround=30)
+    world.deliver(voice_burst(world))
+    contact_id = world.session().contact_id
+    world.fake.services.inject("SendMessage", "AccessDeniedException", times=1)
+    newer = []
+
+    def the_customer_writes_meanwhile(call):
+        # After the late transcript read the session, a burst records the customer's newer message (another queue).
+        if call.operation == "CreateParticipantConnection" and not newer:
+            newer.append(world.sessions.customer_wrote(MARIA.key, contact_id, world.now, "wamid.newer"))
+
+    world.fake.services.on_call(the_customer_writes_meanwhile)
+    # WHEN the completion event posts the transcript on a renewed connection
+    (event,) = finish(world, 30)
+    assert invoke(event) == {"outcome": "posted"}
+    # THEN the session still knows the customer's newer message (the 24-hour window counts from it)
+    assert newer == [True]
+    session = world.session()
+    assert (session.customer_wrote_at, session.last_customer_message_id) == (world.now, "wamid.newer")
+    assert session.contact_id == contact_id and [content for _, content in chat(world)].count(LATE) == 1
+
+
 def test_a_completion_of_another_stacks_job_is_ignored(make_world):
     world = make_world()
     event = {

@@ -1,11 +1,11 @@
 """DynamoDB adapter for the sessions table: which Connect chat a conversation is talking to right now.
 
 The only module that knows the table layout: one item per conversation, so never more than one live chat session per
-conversation; every write that replaces or ends a session is conditional on the contact id it expects to find. An ended
-chat's item stays (`ended_at`) until the next burst replaces it, so an agent's last words that SNS delivers after
-`chat.ended` still find the customer. Alias items let one customer known by two keys share one session (`get` follows
-one alias); past-chat items remember a conversation's latest chat for `PAST_CHAT_DAYS`. The table also holds transcript
-debts (`transcript_debts`) and outreach records. Layout: docs/architecture.md#sessions-table.
+conversation; every write that replaces, renews or ends a session is conditional on the contact id it expects to find.
+An ended chat's item stays (`ended_at`) until the next burst replaces it, so an agent's last words that SNS delivers
+after `chat.ended` still find the customer. Alias items let one customer known by two keys share one session (`get`
+follows one alias); past-chat items remember a conversation's latest chat for `PAST_CHAT_DAYS`. The table also holds
+transcript debts (`transcript_debts`) and outreach records. Layout: docs/architecture.md#sessions-table.
 """
 
 from __future__ import annotations
@@ -154,9 +154,9 @@ class SessionsTable:
         return _from_item(items[0]) if items else None
 
     def replace(self, new: Session, expected_contact_id: str | None) -> None:
-        """Write `new` if the conversation has no session (`expected_contact_id` None) or still has that contact.
-
-        Raises `ConcurrentUpdate` otherwise, so two writers can never leave two live chats behind one conversation.
+        """Write `new`, a new chat's whole session, if the conversation has no session (`expected_contact_id` None)
+        or still has that contact. Raises `ConcurrentUpdate` otherwise, so two writers can never leave two live chats
+        behind one conversation. A chat that stays is never replaced: its connection is renewed (`renew_connection`).
         """
         condition: dict[str, Any]
         if expected_contact_id is None:
@@ -169,6 +169,23 @@ class SessionsTable:
             }
         with DYNAMODB.translating("write a session"):
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
+
+    def renew_connection(self, renewed: Session) -> None:
+        """Write `renewed`'s connection (token and expiry) and nothing else, if the conversation still has its chat:
+        what other functions wrote since `renewed` was read (the end, the customer's last message, the template's
+        claim, presence signals) stays. Raises `ConcurrentUpdate` when the chat is another's by now, or gone."""
+        with DYNAMODB.translating("renew a session's connection"):
+            self._client.update_item(
+                TableName=self._table,
+                Key={"conversation": {"S": renewed.conversation}},
+                UpdateExpression="SET connection_token = :token, connection_expires_at = :expires",
+                ConditionExpression=_SAME_CHAT,
+                ExpressionAttributeValues={
+                    ":contact": {"S": renewed.contact_id},
+                    ":token": {"S": renewed.connection_token},
+                    ":expires": {"N": repr(float(renewed.connection_expires_at))},
+                },
+            )
 
     def move(self, session: Session, to: str, now: float) -> Session | None:
         """Re-key `session` to the conversation `to` and leave an alias behind, in one transaction: the old key still

@@ -212,7 +212,7 @@ class LateTranscripts:
                 logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
                 return CHAT_ENDED, None
             refreshed = session.with_connection(connection.token, connection.expires_at)
-            self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+            self._sessions.renew_connection(refreshed)
             self._participant.send_text(refreshed.connection_token, text, debt.client_token)
         count("LateTranscriptsPosted")
         logger.info("late transcript posted", contact_id=debt.contact_id)

@@ -135,7 +135,7 @@ class Chats:
             return self._open_chat(burst, replacing=session, carried=carried)
         logger.info("connection renewed mid-delivery", contact_id=session.contact_id)
         refreshed = session.with_connection(connection.token, connection.expires_at)
-        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        self._sessions.renew_connection(refreshed)
         return refreshed
 
     def _open_chat(self, burst: Burst, replacing: Session | None, carried: Mapping[str, str] | None = None) -> Session:
@@ -145,11 +145,10 @@ class Chats:
         key = replacing.conversation if replacing else conversation.key
         # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart.
         previous = replaced_contact or self._sessions.past_chat(key)
-        unconnected: str | None = None
+        unconnected: list[str] = []
         for attempt in range(MAX_CHAT_STARTS):
-            started = self._start(
-                burst, previous, start_chat_token(burst.burst_id, replaced_contact, unconnected), carried
-            )
+            last = unconnected[-1] if unconnected else None
+            started = self._start(burst, previous, start_chat_token(burst.burst_id, replaced_contact, last), carried)
             try:
                 connection = self._participant.connect(started.participant_token)
                 break
@@ -158,11 +157,12 @@ class Chats:
                 # connecting to it, and its first connection is now refused: another chat, under a token of its own.
                 if attempt + 1 == MAX_CHAT_STARTS:
                     raise
-                unconnected = started.contact_id
+                unconnected.append(started.contact_id)
                 count("UnconnectedChatsReplaced")
-                logger.warning("started chat could not be connected; starting another", contact_id=unconnected)
-        if unconnected:
-            self._end_orphan(unconnected)
+                logger.warning("started chat could not be connected; starting another", contact_id=started.contact_id)
+        # Each earlier attempt that died left one: every one is ended, not only the last.
+        for orphan in unconnected:
+            self._end_orphan(orphan)
         now = self._now()
         session = Session(
             conversation=key,
@@ -259,7 +259,7 @@ class Chats:
         except ChatSessionGone:
             return self._open_chat(burst, replacing=session, carried=carried)
         refreshed = session.with_connection(connection.token, connection.expires_at)
-        self._sessions.replace(refreshed, expected_contact_id=session.contact_id)
+        self._sessions.renew_connection(refreshed)
         return refreshed
 
 
