@@ -82,8 +82,8 @@ def test_each_connect_call_is_checked_on_the_resources_the_reference_lists_for_i
     }
     required_types = [name for name, required in resource_types("connect", operation) if required]
     assert required_types, f"connect:{operation} has a required resource type in the reference"
-    assert {arn for _, arn in pairs} >= {expected[name] for name in required_types}
-    assert {action for action, _ in pairs} == {f"connect:{operation}"}
+    assert {r.resource for r in pairs} >= {expected[name] for name in required_types}
+    assert {r.action for r in pairs} == {f"connect:{operation}"}
 
 
 @pytest.mark.parametrize("operation", CALLED)
@@ -107,7 +107,7 @@ def test_a_contact_action_is_authorised_on_the_contact_not_on_the_instance(opera
     )
     pairs = sandbox_iam.required("connect", operation, request(operation), ACCOUNT)
 
-    assert pairs == [(f"connect:{operation}", f"{INSTANCE}/contact/{CONTACT}")]
+    assert [(r.action, r.resource) for r in pairs] == [(f"connect:{operation}", f"{INSTANCE}/contact/{CONTACT}")]
     assert not any(instance_only.allows(*pair) for pair in pairs)
     assert all(contacts_only.allows(*pair) for pair in pairs)
 
@@ -116,7 +116,7 @@ def test_update_contact_attributes_names_its_contact_by_the_initial_contact_id()
     (pair,) = sandbox_iam.required(
         "connect", "UpdateContactAttributes", {"InstanceId": INSTANCE, "InitialContactId": "c-1"}, ACCOUNT
     )
-    assert pair == ("connect:UpdateContactAttributes", f"{INSTANCE}/contact/c-1")
+    assert (pair.action, pair.resource) == ("connect:UpdateContactAttributes", f"{INSTANCE}/contact/c-1")
 
 
 def test_a_chat_related_to_an_earlier_contact_is_checked_on_that_contact_too():
@@ -129,9 +129,9 @@ def test_a_chat_related_to_an_earlier_contact_is_checked_on_that_contact_too():
     continued = sandbox_iam.required(
         "connect", "StartChatContact", {**base, "PersistentChat": {"SourceContactId": "c-9"}}, ACCOUNT
     )
-    assert [arn for _, arn in alone] == [f"{INSTANCE}/contact-flow/{FLOW}"]
-    assert [arn for _, arn in related] == [f"{INSTANCE}/contact-flow/{FLOW}", f"{INSTANCE}/contact/c-0"]
-    assert [arn for _, arn in continued] == [f"{INSTANCE}/contact-flow/{FLOW}", f"{INSTANCE}/contact/c-9"]
+    assert [r.resource for r in alone] == [f"{INSTANCE}/contact-flow/{FLOW}"]
+    assert [r.resource for r in related] == [f"{INSTANCE}/contact-flow/{FLOW}", f"{INSTANCE}/contact/c-0"]
+    assert [r.resource for r in continued] == [f"{INSTANCE}/contact-flow/{FLOW}", f"{INSTANCE}/contact/c-9"]
 
 
 def test_a_call_that_names_no_contact_a_contact_action_requires_is_an_error_not_a_pass():
