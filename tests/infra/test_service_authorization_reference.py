@@ -12,39 +12,17 @@ but neither ListWhatsAppMessageTemplates nor GetWhatsAppMessageTemplate. Transcr
 
 from __future__ import annotations
 
-import ast
 import json
-import re
-from pathlib import Path
 
-import botocore.session
 import pytest
+from infra_helpers import operations_called
 
 from sandbox import iam_check
 from sandbox.iam_reference import NOT_IN_PARLIAMENT, NotInReference, _definition_path, _service, resource_types
 from sandbox.program import ACCOUNT_ID, DEFAULT_REGION
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 ACCOUNT = iam_check.Account(region=DEFAULT_REGION, account_id=ACCOUNT_ID)
 BASE = f"arn:aws:social-messaging:{DEFAULT_REGION}:{ACCOUNT_ID}"
-
-
-def operations_called(botocore_name: str) -> set[str]:
-    """Every `self._client.<method>(` (and paginator) of a class whose client is `boto3.client(<name>)`, in runtime/."""
-    client = botocore.session.get_session().create_client(
-        botocore_name, region_name=DEFAULT_REGION, aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    operations: set[str] = set()
-    for path in RUNTIME.rglob("*.py"):
-        source = path.read_text(encoding="utf-8")
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ClassDef):
-                body = ast.get_source_segment(source, node) or ""
-                if f'boto3.client("{botocore_name}")' in body:
-                    methods = re.findall(r"self\._client\.(\w+)\(", body)
-                    methods += re.findall(r'get_paginator\("(\w+)"\)', body)
-                    operations |= {client.meta.method_to_api_mapping[m] for m in methods if m != "get_paginator"}
-    return operations
 
 
 def _parliament_actions(prefix: str) -> set[str]:
