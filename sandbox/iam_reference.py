@@ -137,18 +137,19 @@ def connect_resources(
     return resources("connect", operation, params, partition=partition, region=region, account=account)
 
 
-def dependent_actions(prefix: str, action: str) -> list[str]:
+@functools.cache
+def dependent_actions(prefix: str, action: str) -> tuple[str, ...]:
     """The actions the reference lists as also needed to call `action` (e.g. transcribe:StartTranscriptionJob:
     s3:GetObject)."""
     for service in json.loads(_definition_path().read_text(encoding="utf-8")):
         if service["prefix"] == prefix:
-            return [
+            return tuple(
                 dependent
                 for privilege in service["privileges"]
                 if privilege["privilege"] == action
                 for resource_type in privilege["resource_types"]
                 for dependent in resource_type["dependent_actions"]
-            ]
+            )
     raise NotInReference(f"service prefix {prefix} is not in the Service Authorization Reference")
 
 
