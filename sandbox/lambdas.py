@@ -45,6 +45,8 @@ class Invocation:
     error_type: str | None = None
     error_message: str | None = None
     calls: list[ApiCall] = field(default_factory=list)
+    signed: list[ApiCall] = field(default_factory=list)
+    """Pre-signed requests the function generated: authorised, when used, with its role (sandbox.sdk_events)."""
     output: list[str] = field(default_factory=list)
     """Lines the function printed: Powertools JSON log lines and EMF metric documents."""
     injected: int = 0
@@ -182,7 +184,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
     except Exception as exc:  # noqa: BLE001 - an init error is reported to the parent, like Lambda's Runtime.ImportModuleError
         conn.send({"ready": False, "error": f"{type(exc).__name__}: {exc}", "output": capture.take()})
         return
-    conn.send({"ready": True, "output": capture.take(), "calls": hooks.take()})
+    conn.send({"ready": True, "output": capture.take(), "calls": hooks.take() + hooks.take_signed()})
 
     while True:
         message = conn.recv()
@@ -200,6 +202,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
             traceback.print_exc(file=capture)
             reply = {"ok": False, "error_type": type(exc).__name__, "error_message": str(exc)}
         reply["calls"] = hooks.take()
+        reply["signed"] = hooks.take_signed()
         reply["sdk_backoff_s"] = sum(hooks.take_backoffs())
         reply["output"] = capture.take()
         reply["injected"] = faults.injected
@@ -266,6 +269,7 @@ class FunctionProcess:
             error_type=reply.get("error_type"),
             error_message=reply.get("error_message"),
             calls=reply["calls"],
+            signed=reply.get("signed", []),
             output=reply["output"],
             injected=reply.get("injected", 0),
             sdk_backoff_s=reply.get("sdk_backoff_s", 0.0),

@@ -70,7 +70,9 @@ class Pipeline:
         self.faults = faults or FaultPlan()
         region = wiring.account.region
         self._clients = {name: local_client(name, moto_url, region) for name in ("dynamodb", "sqs", "s3")}
-        self.roles = iam_check.RoleCheck(wiring.functions, wiring.account)
+        self.roles = iam_check.RoleCheck(
+            wiring.functions, wiring.account, {t.name: t.hash_key for t in wiring.tables.values()}
+        )
         self.scheduler = Scheduler(clock, settle=self._settle)
         self.queues = Queues(self._clients["sqs"], moto_url, wiring.account.account_id, region)
         self.failures = DeadLetters(wiring, clock, self.queues, self.roles)

@@ -1,7 +1,7 @@
 """Inside a function's worker: every AWS SDK call seen through botocore's documented event system.
 
 `provide-client-params` records the call for the IAM check (or ends the invocation when the fault plan times it
-out); `before-send` answers an attempt with an injected throttling or 5xx error, which botocore parses and retries as
+out), and a pre-signed URL as the call it authorises, apart (`signed`); `before-send` answers an attempt with an injected throttling or 5xx error, which botocore parses and retries as
 the service's own; `after-call` notes the error code, or crashes the process after a call that succeeded. `install()`
 adds the handlers to botocore's built-in list before the handler module is imported, so every session created after
 it is hooked, and hands the SDK's back-off sleep to the worker's virtual clock (`on_backoff`). How and why:
@@ -142,6 +142,8 @@ class SdkHooks:
         None leaves the SDK's sleep alone."""
         self.faults = faults
         self.calls: list[ApiCall] = []
+        self.signed: list[ApiCall] = []
+        """Pre-signed requests generated since the last `take_signed()`: S3 authorises each with the signer's role."""
         self.backoffs: list[float] = []
         """The back-offs handed to `on_backoff` since the last `take_backoffs()`."""
         self._on_backoff = on_backoff
@@ -195,11 +197,20 @@ class SdkHooks:
         calls, self.calls = self.calls, []
         return calls
 
+    def take_signed(self) -> list[ApiCall]:
+        signed, self.signed = self.signed, []
+        return signed
+
     def _on_params(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if context.get("is_presign_request"):
-            return  # a presigned URL is no API call (and IAM checks whoever uses it)
         service_model = model.service_model
         call = ApiCall(service_model.signing_name or service_model.endpoint_prefix, model.name, dict(params))
+        if context.get("is_presign_request"):
+            # No API call now, but the request whoever uses the URL sends is authorised as the signer's: "The
+            # credentials used by the presigned URL are those of the AWS Identity and Access Management (IAM)
+            # principal who generated the URL" (Amazon S3 User Guide, "Download and upload objects with presigned
+            # URLs"). Kept apart from `calls`: it is not sent, so no fault applies and no call count changes.
+            self.signed.append(call)
+            return
         self.faults.check_timeout(len(self.calls))
         self.calls.append(call)
         context[_CALL] = (call, service_model.resolved_protocol)

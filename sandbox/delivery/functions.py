@@ -141,6 +141,7 @@ class Functions:
         for name, value in invocation.metrics().items():
             totals[name] = totals.get(name, 0.0) + value
         self.roles.calls(key, invocation.calls)
+        self.roles.calls(key, invocation.signed)
         self.api_calls.update((key, call.service, call.operation) for call in invocation.calls)
         self.injected_errors += invocation.injected
         self.whatsapp_sends_in_doubt += invocation.whatsapp_send_in_doubt

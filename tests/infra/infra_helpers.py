@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from sandbox.program import Resource, ResourceGraph
+import botocore.session
+
+from sandbox.program import DEFAULT_REGION, Resource, ResourceGraph
+
+RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 
 
 def policy(resource: Resource, field: str = "policy") -> dict[str, Any]:
@@ -94,3 +101,22 @@ def aliases_of(graph: ResourceGraph, resource: Resource) -> set[str]:
                 name = old_parent_name + name[len(parent.name) :]
             inherited.add(f"{prefix}${type_}::{name}")
     return own | inherited
+
+
+def operations_called(botocore_name: str) -> set[str]:
+    """Every `self._client.<method>(` (and paginator) of a class whose client is `boto3.client(<name>)`, in runtime/:
+    found in the code, so a new call is checked the day it is written."""
+    client = botocore.session.get_session().create_client(
+        botocore_name, region_name=DEFAULT_REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    operations: set[str] = set()
+    for path in RUNTIME.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                body = ast.get_source_segment(source, node) or ""
+                if f'boto3.client("{botocore_name}")' in body:
+                    methods = re.findall(r"self\._client\.(\w+)\(", body)
+                    methods += re.findall(r'get_paginator\("(\w+)"\)', body)
+                    operations |= {client.meta.method_to_api_mapping[m] for m in methods if m != "get_paginator"}
+    return operations

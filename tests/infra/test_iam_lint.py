@@ -196,7 +196,7 @@ def test_the_sandbox_iam_check_allows_the_transcription_calls_the_inbound_role_g
     }
     pairs = sandbox_iam.required("transcribe", "StartTranscriptionJob", start, account)
     pairs += sandbox_iam.required("transcribe", "GetTranscriptionJob", {"TranscriptionJobName": job}, account)
-    assert [action for action, _ in pairs] == [
+    assert [request.action for request in pairs] == [
         "transcribe:StartTranscriptionJob",
         "s3:GetObject",
         "s3:PutObject",

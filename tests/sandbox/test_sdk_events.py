@@ -41,10 +41,20 @@ def test_every_call_is_recorded_with_the_parameters_the_caller_passed(moto_endpo
     assert hooks.take() == []
 
 
-def test_a_presigned_url_is_not_a_call(moto_endpoint):
+def test_a_presigned_url_is_no_call_but_is_recorded_apart_as_the_request_it_signs(moto_endpoint):
+    """Amazon S3 User Guide, "Download and upload objects with presigned URLs": "The credentials used by the presigned
+    URL are those of the AWS Identity and Access Management (IAM) principal who generated the URL"."""
     with _hooks().installed() as hooks:
-        _client("s3", moto_endpoint).generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+        s3 = _client("s3", moto_endpoint)
+        s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+        s3.generate_presigned_url("put_object", Params={"Bucket": "b", "Key": "inbound/x"}, ExpiresIn=300)
     assert hooks.take() == []
+    signed = hooks.take_signed()
+    assert [(c.service, c.operation, c.params) for c in signed] == [
+        ("s3", "GetObject", {"Bucket": "b", "Key": "k"}),
+        ("s3", "PutObject", {"Bucket": "b", "Key": "inbound/x"}),
+    ]
+    assert hooks.take_signed() == []
 
 
 def test_the_service_is_named_by_its_iam_prefix(moto_endpoint):
