@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 from urllib.parse import urlparse
 
-from sandbox.iam_conditions import Context, dynamodb_context, evaluate, transcribe_context
+from sandbox.iam_conditions import Context, dynamodb_context, evaluate, list_bucket_context, transcribe_context
 from sandbox.iam_reference import dependent_actions, resources
 
 TOKEN_AUTHORISED = frozenset({"connectparticipant", "execute-api"})
@@ -102,7 +102,8 @@ def required(
         bucket = params.get("Bucket", "")
         if "Key" in params:
             return [Request(action, f"arn:{account.partition}:s3:::{bucket}/{params['Key']}")]
-        return [Request(action, f"arn:{account.partition}:s3:::{bucket}")]
+        context = list_bucket_context(params) if action == "s3:ListBucket" else {}
+        return [Request(action, f"arn:{account.partition}:s3:::{bucket}", MappingProxyType(context))]
     if service in ("connect", "social-messaging", "transcribe"):
         arns = resources(
             service, operation, params, partition=account.partition, region=account.region, account=account.account_id

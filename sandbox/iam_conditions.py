@@ -5,7 +5,7 @@ ANDed, the values of one key are ORed (NOR for a negated operator). A plain oper
 is false, a negated one true; `ForAllValues` is true when the request has no value for the key (tests/sandbox/
 test_iam_conditions.py quotes each rule). `request_context` fills the keys the stack's policies use: DynamoDB
 `dynamodb:LeadingKeys` (the partition key value) and, for PutItem, `dynamodb:Attributes`; Transcribe
-`transcribe:OutputBucketName`/`OutputKey`. A key it cannot fill, or an operator it does not know, is *unknown*: the
+`transcribe:OutputBucketName`/`OutputKey`; S3 ListBucket's `s3:prefix`. A key it cannot fill, or an operator it does not know, is *unknown*: the
 statement is not decided, and the check reports it rather than guessing.
 """
 
@@ -131,4 +131,10 @@ def transcribe_context(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     }
 
 
-__all__ = ["Context", "Verdict", "dynamodb_context", "evaluate", "transcribe_context"]
+def list_bucket_context(params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """ListObjects(V2)'s `s3:prefix` (Service Authorization Reference, parliament's copy: "Filters access by key name
+    prefix"): the request's `Prefix`, none when it lists without one."""
+    return {"s3:prefix": (str(params["Prefix"]),) if params.get("Prefix") else ()}
+
+
+__all__ = ["Context", "Verdict", "dynamodb_context", "evaluate", "list_bucket_context", "transcribe_context"]

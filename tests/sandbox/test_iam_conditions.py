@@ -167,6 +167,23 @@ def test_inbound_starts_a_transcription_only_into_the_transcripts_of_the_media_b
     assert _allowed(roles, "inbound", "transcribe", "StartTranscriptionJob", params) is allowed
 
 
+@pytest.mark.parametrize(
+    ("prefix", "allowed"),
+    [
+        ("inbound/b/0-m/", True),
+        ("prepared/m.wav", True),
+        ("transcripts/", False),
+        ("", False),  # a listing of the whole bucket
+    ],
+)
+def test_inbound_lists_the_media_bucket_only_where_it_copies_media(wiring, roles, prefix, allowed):
+    # Service Authorization Reference (parliament's copy): s3:ListBucket's condition key s3:prefix "Filters access by
+    # key name prefix"; the stack limits it to inbound/* and, where it transcribes, prepared/*.
+    (bucket,) = wiring.buckets
+    params = {"Bucket": bucket, "MaxKeys": 1, **({"Prefix": prefix} if prefix else {})}
+    assert _allowed(roles, "inbound", "s3", "ListObjectsV2", params) is allowed
+
+
 def test_the_aggregator_may_put_only_the_tick_attributes(wiring, roles):
     table = _table(wiring, "pk")
     tick = {name: {"S": "x"} for name in ("pk", "sk", "record_type", "listed", "written_at", "expires_at")}
