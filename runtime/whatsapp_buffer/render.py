@@ -191,17 +191,22 @@ def _location(content: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a stored list; nothing when it is not a list (an older ingest kept any type there)."""
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
 def _contact_line(contact: Mapping[str, Any]) -> str:
     name = contact.get("name") or {}
     display = (name.get("formatted_name") if isinstance(name, Mapping) else None) or "(no name)"
-    phones = [str(p.get("phone") or p.get("wa_id")) for p in contact.get("phones") or [] if isinstance(p, Mapping)]
-    emails = [str(e.get("email")) for e in contact.get("emails") or [] if isinstance(e, Mapping) and e.get("email")]
+    phones = [str(p.get("phone") or p.get("wa_id")) for p in _mappings(contact.get("phones"))]
+    emails = [str(e.get("email")) for e in _mappings(contact.get("emails")) if e.get("email")]
     details = ", ".join(phones + emails)
     return f"- {display}: {details}" if details else f"- {display}"
 
 
 def _contacts(content: Mapping[str, Any]) -> str:
-    contacts = [c for c in content.get("contacts") or [] if isinstance(c, Mapping)]
+    contacts = _mappings(content.get("contacts"))
     lines = ["[Shared contact]" if len(contacts) == 1 else f"[Shared contacts: {len(contacts)}]"]
     lines.extend(_contact_line(contact) for contact in contacts)
     return "\n".join(lines)
@@ -274,7 +279,7 @@ def _reaction(content: Mapping[str, Any]) -> str:
 
 
 def _order(content: Mapping[str, Any]) -> str:
-    items = [i for i in content.get("product_items") or [] if isinstance(i, Mapping)]
+    items = _mappings(content.get("product_items"))
     lines = [f"[Order: {len(items)} item{'s' if len(items) != 1 else ''}]"]
     for item in items:
         price = f" at {item.get('item_price')} {item.get('currency') or ''}".rstrip() if item.get("item_price") else ""

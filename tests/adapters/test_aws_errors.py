@@ -216,6 +216,27 @@ def test_a_transaction_is_cancelled_by_a_condition_only_when_no_retry_could_help
     assert cancelled_by_condition(error, first_only) is expected
 
 
+def test_a_transaction_the_sdk_refuses_is_never_read_as_transient():
+    """The same contract as every service's `translating` (docs/architecture.md#aws-errors: a ParamValidationError
+    is never translated): a TransactWriteItems botocore refuses before sending leaves as ParamValidationError, while
+    one that got no answer is transient."""
+
+    class Refusing:
+        def __init__(self, error):
+            self.error = error
+
+        def transact_write_items(self, **_):
+            raise self.error
+
+    refused = ParamValidationError(report="Unknown parameter in input")
+    with pytest.raises(ParamValidationError):
+        aws_errors.write_transaction(Refusing(refused), "store a message", [], first_only=True)
+    with pytest.raises(TransientAwsError, match="unreachable"):
+        aws_errors.write_transaction(
+            Refusing(EndpointConnectionError(endpoint_url="https://dynamodb")), "store a message", [], first_only=True
+        )
+
+
 def test_cancellation_reasons_are_read_from_the_message_when_a_client_gives_only_that():
     error = ClientError(
         {

@@ -1,9 +1,11 @@
 """connect_chat: every request checked against the real Connect / Connect Participant models by Stubber."""
 
 import pytest
+import urllib3
 from botocore.exceptions import ClientError
 
 from tests.fixtures.stubbed import stubbed
+from whatsapp_buffer.adapters import connect_chat
 from whatsapp_buffer.adapters.connect_chat import RELATED_REFUSED, ConnectContacts, ConnectParticipant
 from whatsapp_buffer.errors import (
     AttachmentRejected,
@@ -358,3 +360,28 @@ def test_a_stop_throttled_or_failing_on_connects_side_stays_transient(connect):
 
     with pytest.raises(TransientAwsError):
         contacts(client).stop("contact-1")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        urllib3.exceptions.MaxRetryError(None, "https://upload.example/att-1", reason="connection refused"),
+        urllib3.exceptions.ProtocolError("Connection aborted."),
+        urllib3.exceptions.ReadTimeoutError(None, "https://upload.example/att-1", "Read timed out."),
+    ],
+    ids=lambda failure: type(failure).__name__,
+)
+def test_a_presigned_url_that_gets_no_answer_is_transient_like_any_unreachable_service(monkeypatch, failure):
+    """The pre-signed upload and download go through urllib3, not botocore: a connection that fails after urllib3's
+    own retries is what `aws_errors.NETWORK_ERRORS` are for Connect's API calls, a TransientAwsError."""
+
+    class Unreachable:
+        def request(self, *_, **__):
+            raise failure
+
+    monkeypatch.setattr(connect_chat, "_pool", Unreachable)
+    with pytest.raises(TransientAwsError, match="upload") as raised:
+        connect_chat.http_put("https://upload.example/att-1", {"Content-Type": "application/pdf"}, b"%PDF")
+    assert raised.value.__cause__ is failure
+    with pytest.raises(TransientAwsError, match="download"):
+        connect_chat.http_get("https://download.example/att-9")

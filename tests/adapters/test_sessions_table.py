@@ -4,6 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.fixtures.stubbed import stubbed
 from tests.fixtures.tables import create_sessions_table
 from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, SessionsTable
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
@@ -228,3 +229,31 @@ def test_a_past_chat_is_remembered_apart_from_the_session_for_ninety_days_after_
     # Not a session: neither the conversation's nor one the by-contact index finds.
     assert store.get(CONVERSATION) == session()
     assert store.get_by_contact("contact-2") is None
+
+
+def test_a_read_signal_is_claimed_once_per_message_with_a_condition_that_needs_no_infinite_number():
+    """A read receipt goes once per message (`every` infinite): its claim must not send `at - every` (-inf), which
+    is no DynamoDB Number (Developer Guide, Supported data types: "Numbers can have up to 38 digits of precision",
+    from 1E-130 to 9.9999999999999999999999999999999999999E+125 either side of zero). Stubber checks the request
+    against these expected parameters and botocore's model; moto would store the condition's -inf unchecked."""
+    with stubbed("dynamodb") as (client, stubber):
+        stubber.add_response(
+            "update_item",
+            {},
+            {
+                "TableName": TABLE,
+                "Key": {"conversation": {"S": CONVERSATION}},
+                "UpdateExpression": "SET #sent = :value, #sent_at = :at",
+                "ConditionExpression": "contact_id = :contact AND (attribute_not_exists(#sent) OR #sent <> :value)",
+                "ExpressionAttributeNames": {"#sent": "read_sent_for", "#sent_at": "read_sent_at"},
+                "ExpressionAttributeValues": {
+                    ":contact": {"S": "contact-1"},
+                    ":value": {"S": "wamid.LAST"},
+                    ":at": {"N": "1000000060.5"},
+                },
+            },
+        )
+        claimed = SessionsTable(TABLE, client).claim_presence(
+            CONVERSATION, "contact-1", "read", "wamid.LAST", at=1_000_000_060.5, every=float("inf")
+        )
+    assert claimed

@@ -12,6 +12,7 @@ import pytest
 
 from tests import corpus
 from tests.fixtures import eum
+from whatsapp_buffer import render
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.webhook import MAX_TEXT_CHARS
@@ -61,6 +62,9 @@ EXPECTED = {
     "unknown_fields.txt": Expect(),
     "unknown_message_kind.txt": Expect(ids("uk.good", "uk.hologram", "uk.errors")),
     "webhook_entry_not_a_string.txt": Expect(error=MalformedEvent, reason="whatsAppWebhookEntry is a dict"),
+    "wrong_content_shapes.txt": Expect(
+        ids("ws.good", "ws.card"), MalformedEvent, "order message has no product_items list"
+    ),
     "wrong_types.txt": Expect(ids("wt.good"), MalformedEvent, "message timestamp is a boolean"),
     "huge_text_300kb": Expect(ids("ht.good", "ht.huge")),
     "deeply_nested_envelope": Expect(error=MalformedEvent, reason="SNS message is nested too deeply"),
@@ -110,6 +114,14 @@ def test_corpus_input_is_stored_or_rejected_with_a_reason_that_quotes_no_body_or
     logged = capsys.readouterr()
     assert corpus.POISON_TEXT not in logged.out + logged.err
     assert corpus.BAD_CUSTOMER not in logged.out + logged.err
+
+
+def test_a_contact_card_whose_lists_are_not_lists_is_stored_without_them_and_reaches_the_agent(ingest, store):
+    with pytest.raises(MalformedEvent):
+        deliver(BODIES["wrong_content_shapes.txt"])
+    card = stored(store)["wamid.CORPUS.ws.card"]
+    assert card == {"contacts": [{"name": {"formatted_name": "Corpus Card"}}]}
+    assert render.item_text("contacts", card) == "[Shared contact]\n- Corpus Card"
 
 
 def test_the_lambda_retries_of_a_poison_event_store_its_good_neighbour_once(ingest, store):

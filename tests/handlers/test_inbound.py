@@ -341,6 +341,24 @@ def test_location_contacts_and_replies_arrive_as_readable_text(world):
     assert contents[2] == "Track order"
 
 
+def test_a_burst_stored_with_a_contact_card_or_order_of_the_wrong_shape_is_delivered_not_dead_lettered(world):
+    """Bursts an older ingest stored (a fuzzer's finds: `phones` 5, `product_items` 1.5) reach the agent with what
+    can be read, and the burst is not a batch item failure on every receive."""
+    burst = make_burst(
+        [
+            OutgoingItem(
+                kind="contacts",
+                message_ids=("w1",),
+                content={"contacts": [{"name": {"formatted_name": "Bob"}, "phones": 5, "emails": 7}]},
+            ),
+            OutgoingItem(kind="order", message_ids=("w2",), content={"product_items": 1.5, "text": "asap"}),
+        ]
+    )
+    _, failed = world.deliver(burst)
+    assert not failed
+    assert world.fake.contents(world.session().contact_id) == ["[Shared contact]\n- Bob", "[Order: 0 items]\nasap"]
+
+
 def test_a_redelivered_burst_is_not_shown_twice(world):
     burst = text_burst("only once")
     world.deliver(burst)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import av
@@ -578,6 +579,50 @@ def test_the_agent_reading_the_chat_marks_the_customers_latest_message_read_once
     world.sessions.customer_wrote(CONVERSATION, world.contact_id, T0 + 100, "wamid.SECOND")
     world.handle(replace_id(RECORDS["read_receipt"], "read-3"))
     assert receipts(world) == [("wamid.FIRST", None), ("wamid.SECOND", None)]
+
+
+def numbers_in(value):
+    """Every DynamoDB Number (`{"N": ...}`) anywhere in a request's parameters."""
+    if isinstance(value, dict):
+        if set(value) == {"N"}:
+            return [value["N"]]
+        return [n for inner in value.values() for n in numbers_in(inner)]
+    if isinstance(value, list):
+        return [n for inner in value for n in numbers_in(inner)]
+    return []
+
+
+def test_the_read_receipts_claim_sends_dynamodb_only_numbers_it_accepts(presence_world):
+    """DynamoDB Developer Guide, Supported data types, Number: "Numbers can be positive, negative, or zero. Numbers can
+    have up to 38 digits of precision. Exceeding this results in an exception" (positive range 1E-130 to
+    9.9999999999999999999999999999999999999E+125, negative the same): neither infinity nor NaN is a Number, and the
+    real service answers ValidationException. moto does not check expression values, so the request is checked."""
+    world = presence_world
+    world.open_session(last_message_id="wamid.FIRST")
+    updates = []
+    world.dynamodb.meta.events.register(
+        "provide-client-params.dynamodb.UpdateItem", lambda params, **_: updates.append(copy.deepcopy(params))
+    )
+    world.handle(replace_id(RECORDS["agent_typing"], "typing-1"))
+    world.handle(replace_id(RECORDS["read_receipt"], "read-1"))
+
+    numbers = numbers_in(updates)
+    assert len(updates) == 2 and numbers
+    assert [n for n in numbers if not Decimal(n).is_finite() or abs(Decimal(n)) >= Decimal("1E126")] == []
+
+
+def test_a_presence_claim_dynamodb_could_not_record_is_logged_and_dropped_never_failing_the_event(
+    presence_world, monkeypatch
+):
+    world = presence_world
+    world.open_session(last_message_id="wamid.FIRST")
+
+    def throttled(*_, **__):
+        raise TransientAwsError("DynamoDB claim a read signal: throttled or unavailable, a retry may fix it")
+
+    monkeypatch.setattr(world.sessions, "claim_presence", throttled)
+    assert world.handle("read_receipt") == [IGNORED]
+    assert receipts(world) == []
 
 
 def test_no_presence_is_signalled_before_the_customer_has_a_message_in_the_chat(presence_world):

@@ -337,6 +337,22 @@ def test_a_burst_from_before_the_outreach_does_not_show_it(world):
     assert json.dumps(contact.attributes).count("C-77") == 0
 
 
+def test_a_reply_after_the_outreach_record_expired_carries_neither_its_attributes_nor_its_notice(world):
+    """DynamoDB's TTL deletes an expired item only eventually (botocore UpdateTimeToLive: "DynamoDB typically deletes
+    expired items within two days of expiration. ... Items that have expired and not been deleted will still show up
+    in reads, queries, and scans"): a record still there after its `expires_at` is read as gone, as
+    `raw_messages.MessageItems.stored_message` reads an expired message."""
+    world.ask(**GOOD)
+    record = world.records.get(f"{META_NUMBER}#{CUSTOMER}")
+    assert record is not None
+
+    world.reply("Hello again, a week later", at=record.expires_at + 60)
+
+    (contact,) = world.fake.services.contacts()
+    assert world.fake.contents(contact.contact_id) == ["Hello again, a week later"]
+    assert "caseId" not in contact.attributes
+
+
 def test_settings_read_from_the_environment_name_the_allowed_numbers():
     settings = OutreachSettings.from_env(
         {

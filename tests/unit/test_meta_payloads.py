@@ -543,3 +543,45 @@ def test_a_revoke_says_the_customer_deleted_a_message():
     (message,) = parse({**BASE, "type": "revoke", "revoke": {"original_message_id": "wamid.ORIG"}})
     assert (message.kind, message.content) == ("revoke", {"original_id": "wamid.ORIG"})
     assert agent_sees(message) == ["[The customer deleted an earlier message]"]
+
+
+# --- Contacts and orders -------------------------------------------------------------------------------------------
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/messages/contacts
+# ("Updated: Jun 17, 2026"): "Many contact properties may be omitted if the WhatsApp user chooses not to share them or
+# if their device prevents sharing"; a card's `phones`, `emails`, `addresses` and `urls` are arrays of objects.
+# .../webhooks/reference/messages/order/ ("Updated: Oct 22, 2025"):
+#   "order": { "catalog_id": "<PRODUCT_CATALOG_ID>", "text": "<ORDER_TEXT>",
+#              "product_items": [ { "product_retailer_id": "<PRODUCT_ID>", "quantity": <PRODUCT_QUANTITY>,
+#                                   "item_price": <PRODUCT_PRICE>, "currency": "<CURRENCY_CODE>" } ] }
+
+CARD = {"name": {"formatted_name": "Barbara J. Johnson"}, "phones": [{"phone": "+1 (940) 555-1234", "type": "HOME"}]}
+CARD_SEEN_WITHOUT = {
+    "phones": "b@example.com",
+    "emails": "+1 (940) 555-1234",
+    "addresses": "+1 (940) 555-1234, b@example.com",
+    "urls": "+1 (940) 555-1234, b@example.com",
+}
+
+
+@pytest.mark.parametrize("field", ["phones", "emails", "addresses", "urls"])
+@pytest.mark.parametrize("value", [5, 1.5, True, "+1 555", {"phone": "+1 555"}])
+def test_a_contact_card_property_that_is_not_the_list_meta_documents_is_dropped_and_the_card_kept(field, value):
+    """An optional property of the wrong type is dropped, the message kept (as a caption that is not a string is)."""
+    card = {**CARD, "emails": [{"email": "b@example.com"}], field: value}
+    (stored,) = parse({**BASE, "type": "contacts", "contacts": [card]})
+
+    assert field not in stored.content["contacts"][0]
+    assert stored.content["contacts"][0]["name"] == {"formatted_name": "Barbara J. Johnson"}
+    assert agent_sees(stored) == [f"[Shared contact]\n- Barbara J. Johnson: {CARD_SEEN_WITHOUT[field]}"]
+
+
+@pytest.mark.parametrize("value", [1.5, 5, True, "sku-1", {"product_retailer_id": "sku-1"}])
+def test_an_order_whose_product_items_is_not_a_list_is_rejected_naming_the_field(value):
+    """The product items are what an order is: without their list there is nothing to show (as a contacts message
+    without its contacts list is rejected)."""
+    order = {"catalog_id": "194836987003835", "text": "Three, please", "product_items": value}
+    parsed = webhook.parse_sns_message(
+        eum.sns_message(eum.webhook_entry({**BASE, "type": "order", "order": order})), received_at=NOW
+    )
+    assert parsed.messages == ()
+    assert [r.reason for r in parsed.rejections] == ["order message has no product_items list"]

@@ -131,3 +131,19 @@ def test_a_definition_that_is_not_metas_template_object_is_refused():
         TemplateShape.from_definition("not json")
     with pytest.raises(OutreachRefused):
         TemplateShape.from_definition(json.dumps({"name": "t"}))
+
+
+@pytest.mark.parametrize(
+    ("parameters", "reason"),
+    [
+        ({"attribute_caseId": "C-\ud800"}, "parameter 'attribute_caseId' is not text"),
+        ({"parameter1": "Ana \udfff"}, "parameter 'parameter1' is not text"),
+    ],
+)
+def test_a_parameter_holding_a_lone_surrogate_is_refused_saying_which_never_a_traceback(parameters, reason):
+    """A lone UTF-16 surrogate (JSON "\\ud800" decodes to one) cannot be encoded to UTF-8: not for the attributes'
+    size, nor for End User Messaging or DynamoDB. The flow is told which parameter, as for any malformed one."""
+    with pytest.raises(OutreachRefused) as refused:
+        parse(event(to="15550001111", template="t", phoneNumberId=NUMBER, **parameters))
+
+    assert reason in str(refused.value)

@@ -169,3 +169,84 @@ def test_flow_answers_of_every_shape_read_as_lines(content, expected):
 )  # fmt: skip
 def test_whatsapp_notices_never_show_a_full_number(content, expected):
     assert render.item_text("system", content) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "expected"),
+    [
+        # Shapes an earlier ingest let through (a fuzzer's finds): the list a field should be is a number.
+        ("contacts", {"contacts": [{"name": {"formatted_name": "Bob"}, "phones": 5}]}, "[Shared contact]\n- Bob"),
+        (
+            "contacts",
+            {"contacts": [{"name": {"formatted_name": "Bob"}, "phones": [{"phone": "+1 555"}], "emails": 7}]},
+            "[Shared contact]\n- Bob: +1 555",
+        ),
+        ("order", {"product_items": 1.5, "text": "asap"}, "[Order: 0 items]\nasap"),
+        ("contacts", {"contacts": "Bob"}, "[Shared contacts: 0]"),
+    ],
+)
+def test_a_stored_field_of_the_wrong_type_renders_as_what_can_be_read_never_raising(kind, content, expected):
+    """A burst stored by an older ingest is delivered as it is: a field of the wrong type is read as empty, the rest
+    of the item still reaches the agent (a raise would fail the whole burst on every delivery, then the DLQ)."""
+    assert render.item_text(kind, content) == expected
+
+
+_WRONG_TYPES = (None, 0, -1, 1.5, True, "", "x", [], {}, [None], {"x": 1}, float("nan"))
+"""What a fuzzer put in place of each field of Meta's payloads (tools that found the contact and order crashes)."""
+_GOOD = {
+    "contacts": {
+        "contacts": [
+            {"name": {"formatted_name": "Bob"}, "phones": [{"phone": "+1 555", "wa_id": "1555"}], "emails": [{"email": "b@x"}]}
+        ]
+    },
+    "order": {"product_items": [{"product_retailer_id": "s", "quantity": 2, "item_price": 9.5, "currency": "EUR"}], "text": "t"},
+    "location": {"latitude": 1.5, "longitude": 2.5, "name": "Shop", "address": "Main St", "url": "https://x"},
+    "interactive": {"title": "T", "id": "i", "response": {"a": {"b": [1, "c"]}}, "interactive_type": "nfm_reply"},
+    "button": {"title": "Yes", "payload": "YES"},
+    "reaction": {"emoji": "x", "reacted_to": "wamid.1"},
+    "system": {"system_type": "customer_changed_number", "previous_wa_id": "1555", "new_wa_id": "1666", "body": "b"},
+    "edit": {"text": "now", "quote": "before"},
+    "revoke": {"quote": "before"},
+    "unsupported": {"original_type": "poll", "error": "131051: Unsupported", "error_details": "d"},
+    "text": {
+        "text": "hi",
+        "edit_of": "wamid.0",
+        "quote": "q",
+        "context": {"id": "wamid.1", "forwarded": True, "quote": {"text": "q", "by": "agent"}},
+        "referral": {"headline": "h", "source_url": "https://ad", "source_type": "ad"},
+    },
+}  # fmt: skip
+
+
+def _paths(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, (*path, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _paths(inner, (*path, index))
+
+
+def _replaced(value, path, new):
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+@pytest.mark.parametrize("kind", sorted(_GOOD))
+def test_any_field_of_a_stored_item_of_any_type_renders_as_text(kind):
+    """Whatever an older ingest stored (each field, at any depth, replaced by each wrong type), the agent gets text,
+    never an error."""
+    good = _GOOD[kind]
+    failures = []
+    for path in _paths(good):
+        for wrong in _WRONG_TYPES:
+            content = _replaced(good, path, wrong) if path else {"whole": wrong}
+            try:
+                assert isinstance(render.item_text(kind, content), str)
+            except Exception as error:  # noqa: BLE001 - every failure is reported, with its path
+                failures.append((path, wrong, type(error).__name__))
+    assert failures == []

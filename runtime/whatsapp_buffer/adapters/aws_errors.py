@@ -308,13 +308,15 @@ def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
 def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool) -> bool:
     """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
     `first_only`), True when it was written. Any other failure, the service's or the network's, leaves as
-    `DYNAMODB.translate` makes it."""
+    `DYNAMODB.translate` makes it; a ParamValidationError leaves untranslated, as from `Service.translating`."""
     try:
         client.transact_write_items(TransactItems=items)
     except ClientError as exc:
         if cancelled_by_condition(exc, first_only=first_only):
             return False
         raise DYNAMODB.translate(exc, operation) from exc
+    except ParamValidationError:
+        raise
     except BotoCoreError as exc:
         raise DYNAMODB.translate(exc, operation) from exc
     return True

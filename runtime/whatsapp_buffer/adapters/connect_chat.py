@@ -3,8 +3,9 @@
 
 Errors become the project's exceptions through `aws_errors.CONNECT`: AccessDeniedException (ended chat, expired
 token) -> `ChatSessionGone`; an attachment Connect will not take -> `AttachmentRejected`; throttling, 5xx and
-network failures -> `TransientAwsError`; `ConnectContacts` also names a refused related start and stop (`RELATED_REFUSED`,
-`ContactNotFound`, `ContactNotStopped`). Anything else is a bug and propagates as the botocore error.
+network failures (the pre-signed URLs' too) -> `TransientAwsError`; `ConnectContacts` also names a refused related
+start and stop (`RELATED_REFUSED`, `ContactNotFound`, `ContactNotStopped`). Anything else is a bug and propagates as
+the botocore error.
 """
 
 from __future__ import annotations
@@ -50,16 +51,25 @@ def _pool() -> urllib3.PoolManager:
     return _http
 
 
+def _request(what: str, method: str, url: str, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+    """One request to a pre-signed URL; no answer after urllib3's retries (refused, reset, timed out) is transient,
+    as `aws_errors.NETWORK_ERRORS` are for Connect's own API."""
+    try:
+        return _pool().request(method, url, **kwargs)
+    except urllib3.exceptions.HTTPError as exc:
+        raise TransientAwsError(f"attachment {what}: unreachable ({type(exc).__name__})") from exc
+
+
 def http_put(url: str, headers: Mapping[str, str], data: bytes) -> None:
     """Default uploader: urllib3 (already a botocore dependency)."""
-    response = _pool().request("PUT", url, body=data, headers=dict(headers))
+    response = _request("upload", "PUT", url, body=data, headers=dict(headers))
     if response.status >= 300:
         raise TransientAwsError(f"attachment upload answered HTTP {response.status}")
 
 
 def http_get(url: str) -> bytes:
     """Default downloader: urllib3 (already a botocore dependency)."""
-    response = _pool().request("GET", url)
+    response = _request("download", "GET", url)
     if response.status >= 300:
         raise TransientAwsError(f"attachment download answered HTTP {response.status}")
     return response.data

@@ -10,6 +10,7 @@ transcript debts (`transcript_debts`) and outreach records. Layout: docs/archite
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -287,20 +288,21 @@ class SessionsTable:
         self, conversation: str, contact_id: str, what: str, value: str, *, at: float, every: float
     ) -> bool:
         """Rate-limit a presence signal to WhatsApp: True when `what` (`typing` or `read`) may go now — `value` (the
-        message id it names) differs from the last one sent, or `every` seconds have passed since. Records it."""
+        message id it names) differs from the last one sent, or `every` seconds have passed since (never, when
+        `every` is infinite: DynamoDB takes no infinite Number, so that term is left out). Records it."""
+        since = at - every
+        repeat = " OR #sent_at < :since" if math.isfinite(since) else ""
         return self._update_if(
             f"claim a {what} signal",
             conversation,
             UpdateExpression="SET #sent = :value, #sent_at = :at",
-            ConditionExpression=(
-                f"{_SAME_CHAT} AND (attribute_not_exists(#sent) OR #sent <> :value OR #sent_at < :since)"
-            ),
+            ConditionExpression=f"{_SAME_CHAT} AND (attribute_not_exists(#sent) OR #sent <> :value{repeat})",
             ExpressionAttributeNames={"#sent": f"{what}_sent_for", "#sent_at": f"{what}_sent_at"},
             ExpressionAttributeValues={
                 ":contact": {"S": contact_id},
                 ":value": {"S": value},
                 ":at": {"N": repr(float(at))},
-                ":since": {"N": repr(float(at - every))},
+                **({":since": {"N": repr(float(since))}} if repeat else {}),
             },
         )
 

@@ -11,8 +11,10 @@ the record is marked shown in that chat and later bursts skip it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from whatsapp_buffer import clock
 from whatsapp_buffer.errors import TransientAwsError
 from whatsapp_buffer.inbound.ports import OutreachRecords
 from whatsapp_buffer.model import OUTREACH_SENT, Burst, OutreachRecord
@@ -38,9 +40,11 @@ def notice_text(record: OutreachRecord) -> str:
 @dataclass
 class OutreachReplies:
     records: OutreachRecords
+    now: Callable[[], float] = clock.now
 
     def pending(self, burst: Burst) -> OutreachRecord | None:
-        """The outreach this burst answers: sent before the burst's last message, not yet shown to an agent."""
+        """The outreach this burst answers: sent before the burst's last message, not yet shown to an agent, not
+        expired (TTL deletes lazily, so expiry is checked here, as `raw_messages.MessageItems.stored_message` does)."""
         try:
             record = self.records.get(burst.conversation.key)
         except TransientAwsError:
@@ -48,6 +52,8 @@ class OutreachReplies:
             logger.warning("outreach record not read")
             return None
         if record is None or record.state != OUTREACH_SENT or record.shown_in or not record.message_id:
+            return None
+        if record.expires_at <= int(self.now()):
             return None
         if burst.last_received_at and burst.last_received_at < record.sent_at:
             return None

@@ -2,9 +2,9 @@
 
 Pure: a message (already checked for id, sender and timestamp by `webhook`) -> (kind, content). Every string is cleaned
 of characters that cannot travel on (see `clean`); a shape that breaks what a kind needs raises MalformedEvent naming
-the field, never quoting it. Where Meta's documentation and real payloads disagree, both shapes are read (the tests
-quote each source). Any message may also carry `context` (a reply, a forward, a catalog product) and `referral` (the
-click-to-WhatsApp ad it came from): docs/architecture.md#ingest.
+the field, never quoting it, and an optional field of the wrong type is dropped. Where Meta's documentation and real
+payloads disagree, both shapes are read (the tests quote each source). Any message may also carry `context` (a reply,
+a forward, a catalog product) and `referral` (the click-to-WhatsApp ad it came from): docs/architecture.md#ingest.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ _UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]")
 # A phone number inside free text (Meta's system notices spell out the old and the new number): 7+ digits,
 # optionally with a leading "+" and the usual separators.
 _PHONE_IN_TEXT = re.compile(r"\+?\d(?:[ ().-]{0,2}\d){6,}")
+_CARD_LISTS = ("addresses", "emails", "phones", "urls")
+"""The properties of a shared contact card that Meta's contacts reference gives as arrays."""
 _REFERRAL_FIELDS = ("headline", "body", "source_url", "source_type", "source_id", "ctwa_clid", "media_type")
 
 
@@ -78,14 +80,17 @@ def _kind_content(original_type: str, raw: dict[str, Any]) -> tuple[str, dict[st
     if original_type == "contacts":
         if not isinstance(body, list):
             raise MalformedEvent("contacts message has no contacts list")
-        return "contacts", {"contacts": clean_tree(body)}
+        return "contacts", {"contacts": [_card(card) for card in clean_tree(body)]}
     if original_type == "interactive":
         return "interactive", _interactive(_object(body, "interactive"))
     if original_type == "button":
         button = _object(body, "button")
         return "button", drop_none({"title": opt_str(button.get("text")), "payload": opt_str(button.get("payload"))})
     if original_type == "order":
-        return "order", clean_tree(_object(body, "order"))
+        order = _object(body, "order")
+        if "product_items" in order and not isinstance(order["product_items"], list):
+            raise MalformedEvent("order message has no product_items list")
+        return "order", clean_tree(order)
     if original_type == SYSTEM and isinstance(body, dict):
         return SYSTEM, _system(body, raw)
     if original_type in ("edit", "revoke") and isinstance(body, dict) and _short(body.get("original_message_id")):
@@ -119,6 +124,14 @@ def _media(original_type: str, media: dict[str, Any]) -> tuple[str, dict[str, An
         "animated": media.get("animated") if isinstance(media.get("animated"), bool) else None,
     }
     return kind, drop_none(content)
+
+
+def _card(card: Any) -> Any:
+    """A shared contact card without a `_CARD_LISTS` property that is not a list: Meta's contacts reference says any
+    property may be omitted, so the card is kept without it, as a caption that is not a string is dropped."""
+    if not isinstance(card, dict):
+        return card
+    return {key: value for key, value in card.items() if key not in _CARD_LISTS or isinstance(value, list)}
 
 
 def _location(location: dict[str, Any]) -> dict[str, Any]:

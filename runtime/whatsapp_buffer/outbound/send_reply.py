@@ -164,7 +164,8 @@ class ReplySender:
     def signal_presence(self, event: StreamingEvent) -> str:
         """The agent types (typing indicator, at most every `TYPING_EVERY_SECONDS`) or read the customer's messages
         (read receipt for the latest, once): both name the customer's latest WhatsApp message, and WhatsApp marks
-        the earlier ones read with it. Not worth a retry: a failure is logged and dropped."""
+        the earlier ones read with it. Not worth a retry: a temporary failure (recording the claim or sending) or
+        WhatsApp's refusal is logged and dropped."""
         session = self._session(event)
         if session is None or not session.last_customer_message_id:
             return IGNORED
@@ -175,11 +176,11 @@ class ReplySender:
         else:
             return IGNORED
         message_id = session.last_customer_message_id
-        if not self._sessions.claim_presence(
-            session.conversation, session.contact_id, what, message_id, at=self._now(), every=every
-        ):
-            return IGNORED
         try:
+            if not self._sessions.claim_presence(
+                session.conversation, session.contact_id, what, message_id, at=self._now(), every=every
+            ):
+                return IGNORED
             self._whatsapp.mark_read(session.origination_phone_number_id, message_id, typing=what == "typing")
         except (ReadReceiptRefused, TransientAwsError) as failed:
             logger.warning("presence not shown on WhatsApp", what=what, error=str(failed))

@@ -45,6 +45,9 @@ TO = re.compile(rf"\+?{WA_ID.pattern}")
 VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 """A template variable: `{{1}}` (positional) or `{{first_name}}` (named, `parameter_format` NAMED)."""
 _BAD_SPACING = re.compile(r"[\n\t]| {5,}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""A lone UTF-16 surrogate (JSON "\\ud800" decodes to one): no UTF-8 encoding exists for it, so End User Messaging,
+DynamoDB and the attributes' size in bytes could never take it."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,10 @@ def parse(event: Any) -> OutreachRequest:
     contact: Mapping[str, Any] = contact_data if isinstance(contact_data, Mapping) else {}
     if any(not isinstance(value, str) for value in parameters.values()):
         raise OutreachRefused("malformed event: every parameter must be a string")
+    for key, value in parameters.items():
+        if _SURROGATE.search(value):
+            named = _SURROGATE.sub("\ufffd", key)
+            raise OutreachRefused(f"parameter '{named}' is not text (it holds a lone UTF-16 surrogate)")
     to = parameters.get("to", "").strip()
     if not to:
         raise OutreachRefused("missing parameter 'to' (the customer's WhatsApp number)")
