@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 
+from sandbox.fakes import FakeServices
 from sandbox.fakes.constraints import ecma_pattern, violations
 from sandbox.fakes.services import SERVED
 from tests.contract.conftest import NUMBER, error_code
@@ -239,3 +240,27 @@ def test_transcribe_refuses_output_locations_off_their_model_patterns(aws):
         assert error_code(refused) == "BadRequestException", name
     started = transcribe.start_transcription_job(**{**base, "OutputKey": "a:b.json"})
     assert started["TranscriptionJob"]["TranscriptionJobName"] == "job"
+
+
+def test_the_sandboxs_loopback_s3_urls_are_checked_as_the_amazon_s3_urls_they_stand_for():
+    """S3PresignedUrl.url: pattern `https://(.*)s3(.*).amazonaws.com/(.*)`, length 1..2000 (botocore model). The
+    sandbox's S3 is on loopback (`s3_endpoints`); its URLs are checked as path-style https://s3.amazonaws.com URLs, so
+    the pattern holds and the length still counts."""
+    loopback = "http://127.0.0.1:9"
+    put: list[str] = []
+    fake = FakeServices(
+        clock=lambda: 0.0, s3_endpoints=[loopback], http_put=lambda url, headers, data: put.append(url) or 200
+    )
+    social = fake.client("socialmessaging", config=NO_RETRIES)
+    fake.register_media("456", b"x", "image/jpeg")
+    for length, accepted in ((2000, True), (2001, False)):
+        path = "/media-bucket/" + "k" * (length - len("https://s3.amazonaws.com/media-bucket/"))
+        call = {"mediaId": "456", "originationPhoneNumberId": NUMBER}
+        destination = {"url": loopback + path, "headers": {}}
+        if accepted:
+            social.get_whatsapp_message_media(**call, destinationS3PresignedUrl=destination)
+        else:
+            with pytest.raises(ClientError) as refused:
+                social.get_whatsapp_message_media(**call, destinationS3PresignedUrl=destination)
+            assert error_code(refused) == "ValidationException"
+    assert put == [loopback + "/media-bucket/" + "k" * (2000 - len("https://s3.amazonaws.com/media-bucket/"))]
