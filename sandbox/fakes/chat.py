@@ -101,6 +101,8 @@ class Contact(ContactFacts):
     """Streaming endpoint ARN -> StreamingId."""
     sent_tokens: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """(participant id, operation, ClientToken) -> the first answer; replays return it unchanged."""
+    content_types: frozenset[str] = frozenset({"text/plain"})
+    """The message content types the customer may send (StartChatContact's SupportedMessagingContentTypes)."""
 
     @property
     def active(self) -> bool:

@@ -1,6 +1,7 @@
 """Amazon Connect (service `connect`): the chat contact operations the bridge calls, and what an agent does.
 
 Enforced as botocore's model and AWS's guides state them: `ChatDurationInMinutes` bounds, `ClientToken` idempotency,
+`SupportedMessagingContentTypes` and the `InitialMessage`'s content type (`SUPPORTED_CONTENT_TYPES`),
 the `Attributes` limits (also for UpdateContactAttributes), persistent chat's conditions (never with
 `RelatedContactId`, only an ended chat, only once, its transcript in the instance's bucket `TRANSCRIPT_DELAY_SECONDS`
 after the chat ends), and the operations `make doctor` reads (`InstanceSetup`). Each rule, its quoted source and
@@ -30,6 +31,18 @@ TRANSCRIPT_DELAY_SECONDS = 60.0
 chat persistence: "Users should wait 30-60 seconds before attempting to rehydrate"; the fake takes the upper bound)."""
 REHYDRATION_TYPES = ("ENTIRE_PAST_SESSION", "FROM_SEGMENT")
 """botocore PersistentChat.RehydrationType's enum."""
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
+MESSAGE_CONTENT_TYPES = frozenset({"text/plain", "text/markdown", "application/json", f"{INTERACTIVE}.response"})
+"""botocore ChatMessage.ContentType (StartChatContact.InitialMessage): "Supported types are text/plain, text/markdown,
+application/json, and application/vnd.amazonaws.connect.message.interactive.response"; SendMessage.ContentType:
+"Possible types are" the same four."""
+SUPPORTED_CONTENT_TYPES = MESSAGE_CONTENT_TYPES | {INTERACTIVE}
+"""botocore StartChatContact.SupportedMessagingContentTypes: "Supported types are text/plain, text/markdown,
+application/json, application/vnd.amazonaws.connect.message.interactive, and
+application/vnd.amazonaws.connect.message.interactive.response. Content types must always contain text/plain"."""
+DEFAULT_CONTENT_TYPES = frozenset({"text/plain"})
+"""A contact started without SupportedMessagingContentTypes: text/plain, the one type every list must hold (the admin
+guide, "Enable text formatting": for a custom chat interface, "add the SupportedMessagingContentTypes parameter")."""
 CONTENT_BYTES_LIMIT = 16384
 """botocore ChatMessage.Content (StartChatContact.InitialMessage): "Maximum of 16,384 bytes for all content types";
 Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
@@ -97,8 +110,13 @@ class ConnectBackend:
         if not CHAT_MINUTES[0] <= minutes <= CHAT_MINUTES[1]:
             raise ApiError("InvalidParameterException", "ChatDurationInMinutes must be between 60 and 10080")
         initial = params.get("InitialMessage")
+        if initial and initial["ContentType"] not in MESSAGE_CONTENT_TYPES:
+            raise ApiError(
+                "InvalidParameterException", f"InitialMessage ContentType {initial['ContentType']} is not supported"
+            )
         if initial and len(initial["Content"].encode("utf-8")) > CONTENT_BYTES_LIMIT:
             raise ApiError("InvalidParameterException", f"InitialMessage is larger than {CONTENT_BYTES_LIMIT} bytes")
+        content_types = _content_types(params.get("SupportedMessagingContentTypes"))
         _check_attributes(params.get("Attributes") or {})
         related = params.get("RelatedContactId")
         if related is not None and related not in self.chats.contacts:
@@ -118,6 +136,7 @@ class ConnectBackend:
             related_contact_id=related,
             customer_id=params.get("CustomerId"),
             continued_from_contact_id=source.contact_id if source else None,
+            content_types=content_types,
         )
         self.chats.contacts[contact.contact_id] = contact
         self.participant_tokens[customer.token or ""] = (contact.contact_id, customer.participant_id)
@@ -131,7 +150,7 @@ class ConnectBackend:
             response["ContinuedFromContactId"] = source.contact_id
         streaming = params.get("ChatStreamingConfiguration")
         if streaming:
-            self.chats.stream(contact, streaming["StreamingEndpointArn"])
+            response["StreamingId"] = self.chats.stream(contact, streaming["StreamingEndpointArn"])
         if initial:
             self.chats.add_text(contact, customer, at, initial["ContentType"], initial["Content"], client_token=token)
         if token:
@@ -323,3 +342,16 @@ def _check_attributes(attributes: dict[str, str]) -> None:
     size = sum(len(k.encode("utf-8")) + len(v.encode("utf-8")) for k, v in attributes.items())
     if size > ATTRIBUTES_BYTES_LIMIT:
         raise ApiError("InvalidParameterException", f"attributes are {size} bytes, over {ATTRIBUTES_BYTES_LIMIT}")
+
+
+def _content_types(listed: list[str] | None) -> frozenset[str]:
+    if listed is None:
+        return DEFAULT_CONTENT_TYPES
+    unknown = sorted(set(listed) - SUPPORTED_CONTENT_TYPES)
+    if unknown:
+        raise ApiError(
+            "InvalidParameterException", f"SupportedMessagingContentTypes: {', '.join(unknown)} not supported"
+        )
+    if "text/plain" not in listed:
+        raise ApiError("InvalidParameterException", "SupportedMessagingContentTypes must contain text/plain")
+    return frozenset(listed)

@@ -1,7 +1,8 @@
 """Amazon Connect Participant Service (service `connectparticipant`): the customer's side of a chat.
 
 Enforced as botocore's model and the Amazon Connect Administrator Guide state them: calls authorised by the
-participant or connection token (and their lifetimes), message content size (`CONTENT_BYTES_LIMIT`), attachment
+participant or connection token (and their lifetimes), message content size (`CONTENT_BYTES_LIMIT`) and type
+(`MESSAGE_CONTENT_TYPES`, within the contact's SupportedMessagingContentTypes), attachment
 types, size and count (`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency and
 attachment URL expiry bounds. Each rule, its quoted source and the error code the fake answers:
 docs/sandbox.md#amazon-connect-participant-service; each is pinned by a test in `tests/contract/`.
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.fakes.chat import EVENT, PARTICIPANT_JOINED, TYPING, Attachment, Chats, Contact, Participant
-from sandbox.fakes.connect import ConnectBackend
+from sandbox.fakes.connect import MESSAGE_CONTENT_TYPES, ConnectBackend
 from sandbox.fakes.records import Ids, copy, iso8601
 from sandbox.fakes.rest_json import ApiError, Headers
 
@@ -30,12 +31,6 @@ FIRST_CONNECTION_SECONDS = 300.0
 CONNECTION_TTL_SECONDS = 24 * 3600.0
 """botocore CreateParticipantConnection: "Expiry time for the connection token is 1 day."."""
 
-TEXT_CONTENT_TYPES = frozenset({"text/plain", "text/markdown"})
-MESSAGE_CONTENT_TYPES = TEXT_CONTENT_TYPES | {
-    "application/json",
-    "application/vnd.amazonaws.connect.message.interactive",
-    "application/vnd.amazonaws.connect.message.interactive.response",
-}
 CONTENT_BYTES_LIMIT = 16384
 """botocore ≥ 1.43.105 SendMessage.Content: "Maximum of 16,384 bytes for all content types … Some messaging channels
 enforce lower limits"; Connect's feature specifications, "Chat message size limits by channel", Chat: customer to
@@ -167,6 +162,8 @@ class ParticipantBackend:
         content_type, content = params["ContentType"], params["Content"]
         if content_type not in MESSAGE_CONTENT_TYPES:
             raise ApiError("ValidationException", f"ContentType {content_type} is not supported")
+        if content_type not in contact.content_types:
+            raise ApiError("ValidationException", f"ContentType {content_type} is not supported on this contact")
         if not content:
             raise ApiError("ValidationException", "Content must not be empty")
         if len(content.encode("utf-8")) > CONTENT_BYTES_LIMIT:

@@ -13,7 +13,7 @@ import binascii
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -21,6 +21,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
+
+from sandbox.fakes.constraints import summary, violations
 
 _LABEL = re.compile(r"\{([^}]+?)(\+?)\}")
 
@@ -32,6 +34,13 @@ def model_error_status(model: ServiceModel, code: str) -> int:
     except Exception:
         return 400
     return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+
+
+def validation_error(operation: OperationModel, codes: tuple[str, ...]) -> str:
+    """The first of `codes` (a service's names for invalid input, preferred first) that `operation`'s model lists
+    among its errors (the first when it lists none of them)."""
+    listed = {shape.name for shape in operation.error_shapes}
+    return next((code for code in codes if code in listed), codes[0])
 
 
 class ApiError(Exception):
@@ -170,8 +179,11 @@ class RestJsonRouter:
         query: Mapping[str, list[str]],
         headers: Headers,
         body: bytes,
+        stand_in: Callable[[str], str] | None = None,
     ) -> dict[str, Any]:
-        """The operation's input as botocore's caller wrote it (member names; blobs as bytes, timestamps as datetimes)."""
+        """The operation's input as botocore's caller wrote it (member names; blobs as bytes, timestamps as datetimes),
+        refused (`InvalidInput`) when a required member is missing or a member breaks its shape's constraints.
+        `stand_in`: the string AWS would receive for one that only the sandbox sends (its loopback S3's URLs)."""
         shape = route.operation.input_shape
         if shape is None:
             return {}
@@ -221,6 +233,9 @@ class RestJsonRouter:
         missing = [name for name in shape.required_members if name not in params]
         if missing:
             raise MissingParameters(missing)
+        broken = list(violations(shape, params, stand_in=stand_in))
+        if broken:
+            raise ConstraintViolations(broken)
         return params
 
     def response(self, route: Route, output: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:
@@ -261,12 +276,25 @@ def error_response(error: ApiError, status: int) -> tuple[int, dict[str, str], b
     return status, headers, json.dumps({"message": error.message}).encode("utf-8")
 
 
-class MissingParameters(ApiError):
-    """Required members are absent; each service names its own validation error, so the caller re-labels it."""
+class InvalidInput(ApiError):
+    """The input breaks the operation's model; each service names its own validation error, so the caller re-labels
+    it."""
+
+
+class MissingParameters(InvalidInput):
+    """Required members are absent."""
 
     def __init__(self, names: list[str]) -> None:
         super().__init__("ValidationException", f"missing required parameters: {', '.join(names)}")
         self.names = names
+
+
+class ConstraintViolations(InvalidInput):
+    """Members break their shapes' `min`/`max`, `enum` or `pattern` (AWS's wording: "N validation errors detected")."""
+
+    def __init__(self, broken: list[str]) -> None:
+        super().__init__("ValidationException", summary(broken))
+        self.broken = broken
 
 
 def _load_json(body: bytes) -> Any:

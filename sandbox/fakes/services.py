@@ -26,10 +26,11 @@ from sandbox.fakes.records import Call, Fault, Ids, Published
 from sandbox.fakes.rest_json import (
     ApiError,
     Headers,
-    MissingParameters,
+    InvalidInput,
     RestJsonRouter,
     error_response,
     model_error_status,
+    validation_error,
 )
 from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
 from sandbox.fakes.transcribe import TranscribeBackend
@@ -50,10 +51,11 @@ ENDPOINT_ENV = {
 IN_PROCESS_URL = "https://fake-services.invalid"
 """Where attachment URLs point while the fake is not served over HTTP (reachable only through `http_put/get`)."""
 _VALIDATION_ERROR = {
-    CONNECT: "InvalidParameterException",
-    PARTICIPANT: "ValidationException",
-    SOCIAL: "ValidationException",
+    CONNECT: ("InvalidParameterException", "InvalidRequestException"),
+    PARTICIPANT: ("ValidationException",),
+    SOCIAL: ("ValidationException",),
 }
+"""Each service's names for invalid input, in its model's error shapes; DescribeInstance lists only the second."""
 
 SERVED: dict[tuple[str, str], str] = {
     (CONNECT, "StartChatContact"): "connect.start_chat_contact",
@@ -325,17 +327,26 @@ class FakeServices(Reachable):
         service = route.service
         try:
             try:
-                params = self._router.parse(route, labels, query, headers, body)
-            except MissingParameters as exc:
-                raise ApiError(_VALIDATION_ERROR[service], exc.message) from None
+                params = self._router.parse(route, labels, query, headers, body, self._as_aws)
+            except InvalidInput as exc:
+                raise ApiError(validation_error(route.operation, _VALIDATION_ERROR[service]), exc.message) from None
             output = self._dispatch(service, route.operation.name, params)
         except ApiError as err:
             return error_response(err, err.status or self._router.error_status(service, err.code))
         return self._router.response(route, output)
 
+    def _as_aws(self, value: str) -> str:
+        """A URL of the sandbox's S3 (`s3_endpoints`) as the path-style amazonaws.com URL it stands for."""
+        for endpoint in self.social.s3_endpoints:
+            if value.startswith(endpoint):
+                return "https://s3.amazonaws.com/" + value[len(endpoint) :].lstrip("/")
+        return value
+
     def _handle_transcribe(self, operation: str, wire: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         try:
-            output = self._dispatch(TRANSCRIBE, operation, transcribe_wire.decode(wire, body))
+            output = self._dispatch(
+                TRANSCRIBE, operation, transcribe_wire.validated(operation, transcribe_wire.decode(wire, body))
+            )
         except ApiError as err:
             return transcribe_wire.encode_error(wire, err)
         return transcribe_wire.encode(wire, operation, output)

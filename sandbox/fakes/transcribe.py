@@ -24,6 +24,7 @@ from botocore.model import ShapeResolver
 from botocore.parsers import BaseCBORParser
 from botocore.serialize import CBORSerializer
 
+from sandbox.fakes.constraints import summary, violations
 from sandbox.fakes.rest_json import ApiError
 
 SERVICE = "transcribe"
@@ -248,6 +249,16 @@ def decode(wire: str, body: bytes) -> dict[str, Any]:
     if wire == JSON:
         return json.loads(body)
     return BaseCBORParser().parse_data_item(io.BufferedReader(io.BytesIO(body)))
+
+
+def validated(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params`, refused (BadRequestException, the model's validation error) when a member breaks its shape's
+    constraints (`sandbox.fakes.constraints`)."""
+    if operation in MODEL.operation_names:
+        broken = list(violations(MODEL.operation_model(operation).input_shape, params))
+        if broken:
+            raise _bad(summary(broken))
+    return params
 
 
 def encode(wire: str, operation: str, output: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

@@ -1,0 +1,266 @@
+"""Every constraint of every input shape the fakes serve is enforced, as an AWS server enforces it.
+
+Smithy, "Constraint traits" (the spec botocore's models are generated from): "Constraint traits SHOULD be enforced
+after deserializing input. For example, when a server deserializes a request from a client, the server SHOULD enforce
+any defined constraint traits and reject the request if appropriate." The `length` trait constrains "list: The number
+of members; map: The number of key-value pairs; string: The number of Unicode scalar values; blob: The size of the
+blob in bytes". The `pattern` trait "does not implicitly add a leading ^ or trailing $ to match an entire string. For
+example, @pattern("\\w+") matches both "hello" and "!hello!"". botocore's client checks `min` only
+(botocore/validate.py `range_check`: `if 'min' in shape.metadata`), so the fake is the one place the rest is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.exceptions import ClientError
+from botocore.model import Shape
+
+from sandbox.fakes import FakeServices
+from sandbox.fakes.constraints import ecma_pattern, violations
+from sandbox.fakes.services import SERVED
+from tests.contract.conftest import NUMBER, error_code
+from tests.fixtures.fakes import NO_RETRIES
+
+SESSION = botocore.session.get_session()
+PATTERN_BREAKERS = ("", "\x00", "~", " ", "!", "\u00e9", "a" * 3000)
+"""Values tried against each pattern: at least one breaks any pattern that constrains something."""
+
+Wrap = tuple[str, str]
+"""How a value sits inside its parent: ("member", name), ("item", ""), ("key", ""), ("value", "")."""
+
+
+def _constrained(shape: Shape, path: tuple[Wrap, ...] = (), seen: frozenset[str] = frozenset()) -> Iterator[Any]:
+    """(path, shape, kind, breaking value) for each constraint at any depth under `shape`."""
+    kind, metadata = shape.type_name, shape.metadata
+    if kind in ("string", "list", "map", "blob") and "max" in metadata:
+        yield path, shape, "length max", _longer(shape, metadata["max"] + 1)
+    if kind in ("string", "list", "map", "blob") and metadata.get("min", 0) > 0:
+        yield path, shape, "length min", _longer(shape, metadata["min"] - 1)
+    if kind in ("integer", "long") and "max" in metadata:
+        yield path, shape, "range max", metadata["max"] + 1
+    if kind in ("integer", "long") and "min" in metadata:
+        yield path, shape, "range min", metadata["min"] - 1
+    if kind == "string" and shape.enum:
+        yield path, shape, "enum", "NOT_ONE_OF_THE_ENUM"
+    if kind == "string" and "pattern" in metadata:
+        yield path, shape, "pattern", _breaking(metadata["pattern"])
+    if kind == "structure" and shape.name not in seen:
+        for name, member in shape.members.items():
+            yield from _constrained(member, (*path, ("member", name)), seen | {shape.name})
+    elif kind == "list":
+        yield from _constrained(shape.member, (*path, ("item", "")), seen)
+    elif kind == "map":
+        yield from _constrained(shape.key, (*path, ("key", "")), seen)
+        yield from _constrained(shape.value, (*path, ("value", "")), seen)
+
+
+def _longer(shape: Shape, size: int) -> Any:
+    if shape.type_name == "string":
+        return "é" * size  # one Unicode scalar value, two UTF-8 bytes: length counts characters
+    if shape.type_name == "blob":
+        return b"x" * size
+    if shape.type_name == "list":
+        return [None] * size
+    return {f"k{index}": None for index in range(size)}
+
+
+def _breaking(pattern: str) -> str | None:
+    """A value the pattern refuses (None: it matches the empty string, so under search it matches every value)."""
+    compiled = ecma_pattern(pattern)
+    if compiled.search(""):
+        return None
+    return next(value for value in PATTERN_BREAKERS if not compiled.search(value))
+
+
+def _wrapped(path: tuple[Wrap, ...], value: Any) -> tuple[dict[str, Any], str]:
+    """`value` placed at `path` in an otherwise empty input, and where AWS's message says it is."""
+    at = ""
+    for how, name in path:
+        at = {"member": f"{at}.{name}" if at else name, "item": f"{at}.1.member"}.get(how, at)
+        if how in ("key", "value"):
+            at = f"{at}.{value if how == 'key' else 'k'}.{how}"
+    for how, name in reversed(path):
+        if how == "member":
+            value = {name: value}
+        elif how == "item":
+            value = [value]
+        elif how == "key":
+            value = {value: None}
+        else:
+            value = {"k": value}
+    return value, at
+
+
+RULE = {
+    "length max": "Member must have length less than or equal to",
+    "length min": "Member must have length greater than or equal to",
+    "range max": "Member must have value less than or equal to",
+    "range min": "Member must have value greater than or equal to",
+    "enum": "Member must satisfy enum value set",
+    "pattern": "Member must satisfy regular expression pattern",
+}
+
+
+@pytest.mark.parametrize("service", ["connect", "connectparticipant", "socialmessaging", "transcribe"])
+def test_a_value_over_each_constraint_of_every_served_operation_is_refused(service):
+    """Walks the botocore model: each `max`/`min` length (string, list, map, blob), range, `enum` and `pattern` of
+    every member, at any depth, of each operation the fake serves; the value that breaks it is refused naming it."""
+    operations = [operation for served, operation in SERVED if served == service]
+    model = SESSION.get_service_model(service)
+    checked = []
+    for operation in operations:
+        shape = model.operation_model(operation).input_shape
+        for path, member, kind, value in _constrained(shape):
+            if value is None:
+                assert kind == "pattern" and ecma_pattern(member.metadata["pattern"]).search("anything at all")
+                continue
+            params, at = _wrapped(path, value)
+            found = [m for m in violations(shape, params) if RULE[kind] in m and f"at '{at}'" in m]
+            assert found, f"{service}.{operation} {at} {kind}"
+            checked.append(kind)
+    assert "length max" in checked
+
+
+def test_a_pattern_needs_only_part_of_the_value_to_match_as_smithy_says():
+    """Smithy pattern trait: "@pattern("\\w+") matches both "hello" and "!hello!" because it requires that just part
+    of the string matches the regular expression, whereas @pattern("^\\w+$") requires that the entire string
+    matches"; ECMA 262 `$` (no multiline flag) is the end of the input, not before a final newline as in Python."""
+    assert ecma_pattern(r"\w+").search("!hello!")
+    assert not ecma_pattern(r"^\w+$").search("!hello!")
+    assert not ecma_pattern(r"^\w+$").search("hello\n")
+    assert ecma_pattern(r"^\P{C}*$").search("olá, ñandú")
+    assert not ecma_pattern(r"^\P{C}*$").search("a\x00b")
+
+
+def test_connect_refuses_start_chat_contact_members_over_their_model_bounds(aws):
+    """botocore StartChatContact: ParticipantDetails.DisplayName max 256, ContactFlowId max 500, ClientToken max 500,
+    ChatStreamingConfiguration.StreamingEndpointArn max 350, CustomerId max 128, ConnectionTypes 1..2 items
+    (ConnectionType enum WEBSOCKET / CONNECTION_CREDENTIALS); the operation's error for a bad parameter is
+    InvalidParameterException ("One or more of the specified parameters are not valid.")."""
+    base = {"InstanceId": "instance", "ContactFlowId": "flow", "ParticipantDetails": {"DisplayName": "Maria"}}
+    shape = SESSION.get_service_model("connect").operation_model("StartChatContact").input_shape
+    assert shape.members["ParticipantDetails"].members["DisplayName"].metadata["max"] == 256
+    assert shape.members["ConnectionTypes"].metadata["max"] == 2
+    broken = [
+        {"ParticipantDetails": {"DisplayName": "M" * 257}},
+        {"ContactFlowId": "f" * 501},
+        {"ClientToken": "t" * 501},
+        {"ChatStreamingConfiguration": {"StreamingEndpointArn": "a" * 351}},
+        {"CustomerId": "c" * 129},
+        {"ConnectionTypes": ["WEBSOCKET", "CONNECTION_CREDENTIALS", "WEBSOCKET"]},
+        {"ConnectionTypes": ["BOGUS"]},
+    ]
+    for change in broken:
+        with pytest.raises(ClientError) as refused:
+            aws.connect.start_chat_contact(**{**base, **change})
+        assert error_code(refused) == "InvalidParameterException", change
+    assert aws.connect.start_chat_contact(**{**base, "ParticipantDetails": {"DisplayName": "M" * 256}})["ContactId"]
+
+
+def test_connect_describe_instance_answers_invalid_request_as_it_lists_no_other_validation_error(aws):
+    """botocore DescribeInstance errors: InvalidRequestException ("The request is not valid."), ResourceNotFound,
+    InternalService — no InvalidParameterException; InstanceId max 100."""
+    errors = {e.name for e in SESSION.get_service_model("connect").operation_model("DescribeInstance").error_shapes}
+    assert "InvalidParameterException" not in errors and "InvalidRequestException" in errors
+    with pytest.raises(ClientError) as refused:
+        aws.connect.describe_instance(InstanceId="i" * 101)
+    assert error_code(refused) == "InvalidRequestException"
+
+
+def test_connect_participant_refuses_members_over_their_model_bounds(aws):
+    """botocore connectparticipant: SendMessage.ClientToken max 500, StartAttachmentUpload.AttachmentName max 256,
+    CreateParticipantConnection.Type items of ConnectionType's enum (WEBSOCKET, CONNECTION_CREDENTIALS); every
+    operation lists ValidationException ("The input fails to satisfy the constraints specified by Amazon Connect.")."""
+    started = aws.connect.start_chat_contact(
+        InstanceId="instance", ContactFlowId="flow", ParticipantDetails={"DisplayName": "Maria"}
+    )
+    with pytest.raises(ClientError) as refused:
+        aws.participant.create_participant_connection(Type=["BOGUS"], ParticipantToken=started["ParticipantToken"])
+    assert error_code(refused) == "ValidationException"
+    _, token = aws.open_chat()
+    with pytest.raises(ClientError) as refused:
+        aws.participant.send_message(
+            ContentType="text/plain", Content="hi", ClientToken="t" * 501, ConnectionToken=token
+        )
+    assert error_code(refused) == "ValidationException"
+    with pytest.raises(ClientError) as refused:
+        aws.participant.start_attachment_upload(
+            ContentType="image/png",
+            AttachmentSizeInBytes=10,
+            AttachmentName="a" * 253 + ".png",
+            ClientToken="t",
+            ConnectionToken=token,
+        )
+    assert error_code(refused) == "ValidationException"
+    sent = aws.participant.send_message(
+        ContentType="text/plain", Content="hi", ClientToken="t" * 500, ConnectionToken=token
+    )
+    assert sent["Id"]
+
+
+def test_end_user_messaging_refuses_a_phone_number_id_off_its_model_pattern_or_length(aws):
+    """botocore socialmessaging SendWhatsAppMessage.originationPhoneNumberId: pattern
+    `.*(^phone-number-id-.*$)|(^arn:.*:phone-number-id/[0-9a-zA-Z]+$).*`, length 1..115; ValidationException
+    ("The request contains an invalid parameter value.")."""
+    member = (
+        SESSION.get_service_model("socialmessaging")
+        .operation_model("SendWhatsAppMessage")
+        .input_shape.members["originationPhoneNumberId"]
+    )
+    assert member.metadata["max"] == 115
+    message = b'{"messaging_product": "whatsapp", "to": "15550001111", "type": "text", "text": {"body": "hi"}}'
+    for number in (NUMBER.removeprefix("phone-number-id-"), "phone-number-id-" + "a" * 100):
+        with pytest.raises(ClientError) as refused:
+            aws.social.send_whatsapp_message(originationPhoneNumberId=number, message=message, metaApiVersion="v20.0")
+        assert error_code(refused) == "ValidationException", number
+    sent = aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=message, metaApiVersion="v20.0")
+    assert sent["messageId"]
+
+
+def test_transcribe_refuses_output_locations_off_their_model_patterns(aws):
+    """botocore transcribe StartTranscriptionJob: OutputBucketName pattern `[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9]`,
+    OutputKey pattern `[a-zA-Z0-9-_.!*'()/]{1,1024}$`, searched (a key whose end matches passes, as "a:b.json" does);
+    BadRequestException ("Your request didn't pass one or more validation tests")."""
+    members = SESSION.get_service_model("transcribe").operation_model("StartTranscriptionJob").input_shape.members
+    transcribe = aws.fake.client("transcribe", config=NO_RETRIES)
+    base = {
+        "TranscriptionJobName": "job",
+        "LanguageCode": "en-US",
+        "Media": {"MediaFileUri": "s3://media-bucket/a.wav"},
+        "OutputBucketName": "media-bucket",
+    }
+    for name, value in (("OutputBucketName", "B_ad"), ("OutputKey", "transcripts/a.json:")):
+        assert not ecma_pattern(members[name].metadata["pattern"]).search(value)
+        with pytest.raises(ClientError) as refused:
+            transcribe.start_transcription_job(**{**base, name: value})
+        assert error_code(refused) == "BadRequestException", name
+    started = transcribe.start_transcription_job(**{**base, "OutputKey": "a:b.json"})
+    assert started["TranscriptionJob"]["TranscriptionJobName"] == "job"
+
+
+def test_the_sandboxs_loopback_s3_urls_are_checked_as_the_amazon_s3_urls_they_stand_for():
+    """S3PresignedUrl.url: pattern `https://(.*)s3(.*).amazonaws.com/(.*)`, length 1..2000 (botocore model). The
+    sandbox's S3 is on loopback (`s3_endpoints`); its URLs are checked as path-style https://s3.amazonaws.com URLs, so
+    the pattern holds and the length still counts."""
+    loopback = "http://127.0.0.1:9"
+    put: list[str] = []
+    fake = FakeServices(
+        clock=lambda: 0.0, s3_endpoints=[loopback], http_put=lambda url, headers, data: put.append(url) or 200
+    )
+    social = fake.client("socialmessaging", config=NO_RETRIES)
+    fake.register_media("456", b"x", "image/jpeg")
+    for length, accepted in ((2000, True), (2001, False)):
+        path = "/media-bucket/" + "k" * (length - len("https://s3.amazonaws.com/media-bucket/"))
+        call = {"mediaId": "456", "originationPhoneNumberId": NUMBER}
+        destination = {"url": loopback + path, "headers": {}}
+        if accepted:
+            social.get_whatsapp_message_media(**call, destinationS3PresignedUrl=destination)
+        else:
+            with pytest.raises(ClientError) as refused:
+                social.get_whatsapp_message_media(**call, destinationS3PresignedUrl=destination)
+            assert error_code(refused) == "ValidationException"
+    assert put == [loopback + "/media-bucket/" + "k" * (2000 - len("https://s3.amazonaws.com/media-bucket/"))]
