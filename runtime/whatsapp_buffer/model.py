@@ -338,6 +338,11 @@ class Session:
     window runs from there. None when no burst of this chat recorded it."""
     template_sent_at: float | None = None
     """When the re-engagement template last went to the customer (once per closed window)."""
+    template_event: str = ""
+    """The streaming message id of the agent reply that claimed the template: its retries tell the agent the same."""
+    template_outcome: str = ""
+    """What became of that template's send (`notice_texts.TEMPLATE_SENT` or `TEMPLATE_REFUSED`), "" while not known
+    (the send failed, or is in doubt)."""
     last_customer_message_id: str | None = None
     """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
     numbered_options: tuple[str, ...] = ()

@@ -152,6 +152,28 @@ def test_the_customers_last_message_time_only_moves_forward_and_survives_a_conne
     assert store.get(CONVERSATION).customer_wrote_at == 1_000_000_100.0
 
 
+def test_a_template_claim_names_its_reply_which_alone_may_settle_or_release_it(store):
+    store.replace(session(customer_wrote_at=1_000_000_000.0), expected_contact_id=None)
+
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_000.0, "reply-1")
+    assert not store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_001.0, "reply-2")
+    assert not store.settle_template(CONVERSATION, "contact-1", "reply-2", "sent")
+    assert not store.release_template(CONVERSATION, "contact-1", "reply-2")
+    assert store.settle_template(CONVERSATION, "contact-1", "reply-1", "refused")
+    claimed = store.get(CONVERSATION)
+    assert (claimed.template_sent_at, claimed.template_event, claimed.template_outcome) == (
+        1_000_090_000.0,
+        "reply-1",
+        "refused",
+    )
+
+    assert store.release_template(CONVERSATION, "contact-1", "reply-1")
+    released = store.get(CONVERSATION)
+    assert (released.template_sent_at, released.template_event, released.template_outcome) == (None, "", "")
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_002.0, "reply-2")
+    assert store.get(CONVERSATION).template_outcome == ""
+
+
 def test_the_customers_last_message_is_not_recorded_on_a_chat_that_was_replaced(store):
     store.replace(session(), expected_contact_id=None)
     store.replace(session("contact-2"), expected_contact_id="contact-1")
