@@ -390,6 +390,8 @@ class Template:
 
 OUTREACH_SENDING, OUTREACH_SENT, OUTREACH_REFUSED = "sending", "sent", "refused"
 """An outreach's states: claimed by one request, then sent (with the WhatsApp message id) or refused."""
+OUTREACH_UNSENT = "unsent"
+"""The send failed for a temporary reason (or is in doubt): the same request may claim the outreach again."""
 
 
 @dataclass(frozen=True)
