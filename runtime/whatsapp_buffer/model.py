@@ -338,6 +338,11 @@ class Session:
     window runs from there. None when no burst of this chat recorded it."""
     template_sent_at: float | None = None
     """When the re-engagement template last went to the customer (once per closed window)."""
+    template_event: str = ""
+    """The streaming message id of the agent reply that claimed the template: its retries tell the agent the same."""
+    template_outcome: str = ""
+    """What became of that template's send (`notice_texts.TEMPLATE_SENT` or `TEMPLATE_REFUSED`), "" while not known
+    (the send failed, or is in doubt)."""
     last_customer_message_id: str | None = None
     """The WhatsApp id of the customer's latest message in the chat: what a read receipt or typing indicator names."""
     numbered_options: tuple[str, ...] = ()
@@ -385,6 +390,8 @@ class Template:
 
 OUTREACH_SENDING, OUTREACH_SENT, OUTREACH_REFUSED = "sending", "sent", "refused"
 """An outreach's states: claimed by one request, then sent (with the WhatsApp message id) or refused."""
+OUTREACH_UNSENT = "unsent"
+"""The send failed for a temporary reason (or is in doubt): the same request may claim the outreach again."""
 
 
 @dataclass(frozen=True)

@@ -158,7 +158,7 @@ def test_renewing_a_chats_connection_keeps_the_customers_last_message_time_and_t
     store.replace(session(), expected_contact_id=None)
     read = store.get(CONVERSATION)
     assert store.customer_wrote(CONVERSATION, "contact-1", 1_000_000_100.0, "wamid.NEW")
-    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_100.0, 1_000_000_160.0)
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_100.0, 1_000_000_160.0, "reply-1")
     assert store.claim_presence(CONVERSATION, "contact-1", "read", "wamid.NEW", at=1_000_000_161.0, every=60.0)
     assert store.set_numbered_options(CONVERSATION, "contact-1", ("Yes", "No"))
     assert store.end(CONVERSATION, "contact-1", 1_000_000_170.0)
@@ -171,6 +171,7 @@ def test_renewing_a_chats_connection_keeps_the_customers_last_message_time_and_t
         customer_wrote_at=1_000_000_100.0,
         last_customer_message_id="wamid.NEW",
         template_sent_at=1_000_000_160.0,
+        template_event="reply-1",
         numbered_options=("Yes", "No"),
         ended_at=1_000_000_170.0,
     )
@@ -188,6 +189,28 @@ def test_a_connection_is_renewed_only_while_the_conversation_still_has_its_chat(
     with pytest.raises(ConcurrentUpdate):
         store.renew_connection(stale)  # a newer chat keeps its own connection
     assert store.get(CONVERSATION) == session("contact-2")
+
+
+def test_a_template_claim_names_its_reply_which_alone_may_settle_or_release_it(store):
+    store.replace(session(customer_wrote_at=1_000_000_000.0), expected_contact_id=None)
+
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_000.0, "reply-1")
+    assert not store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_001.0, "reply-2")
+    assert not store.settle_template(CONVERSATION, "contact-1", "reply-2", "sent")
+    assert not store.release_template(CONVERSATION, "contact-1", "reply-2")
+    assert store.settle_template(CONVERSATION, "contact-1", "reply-1", "refused")
+    claimed = store.get(CONVERSATION)
+    assert (claimed.template_sent_at, claimed.template_event, claimed.template_outcome) == (
+        1_000_090_000.0,
+        "reply-1",
+        "refused",
+    )
+
+    assert store.release_template(CONVERSATION, "contact-1", "reply-1")
+    released = store.get(CONVERSATION)
+    assert (released.template_sent_at, released.template_event, released.template_outcome) == (None, "", "")
+    assert store.claim_template(CONVERSATION, "contact-1", 1_000_000_000.0, 1_000_090_002.0, "reply-2")
+    assert store.get(CONVERSATION).template_outcome == ""
 
 
 def test_the_customers_last_message_is_not_recorded_on_a_chat_that_was_replaced(store):

@@ -21,6 +21,7 @@ from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.errors import TranscriptClaimedElsewhere
+from whatsapp_buffer.inbound.burst_transcripts import line_token
 from whatsapp_buffer.inbound.late_transcripts import GIVE_UP_SECONDS, SWEEP_AFTER_SECONDS, LateTranscripts
 from whatsapp_buffer.settings import TRANSCRIPTS_SWEEP_EVENT
 from whatsapp_buffer.storage_keys import job_name, job_prefix
@@ -177,10 +178,8 @@ def test_a_job_that_fails_after_the_flush_posts_the_line_saying_there_is_no_tran
     (event,) = finish(world, 30)
     assert event["detail"]["TranscriptionJobStatus"] == "FAILED"
     assert invoke(event) == {"outcome": "posted"}
-    assert chat(world)[-1] == (
-        burst.client_token(1, "late-transcript"),
-        "🔊 voice-2.wav: (no transcript: the recording could not be transcribed)",
-    )
+    line = "🔊 voice-2.wav: (no transcript: the recording could not be transcribed)"
+    assert chat(world)[-1] == (line_token(burst.client_token(1, "late-transcript"), line, None), line)
 
 
 def test_a_transcript_finishing_after_its_chat_ended_is_not_posted_and_the_debt_is_settled(make_world):
@@ -303,14 +302,13 @@ def test_a_job_still_running_fifteen_minutes_after_its_burst_is_settled_with_the
     # AND once it has run GIVE_UP_SECONDS, the sweep tells the agent there will be no transcript
     world.now += GIVE_UP_SECONDS - SWEEP_AFTER_SECONDS
     assert sweep() == {"settled": 1, "failed": 0}
-    assert chat(world)[-1] == (
-        burst.client_token(1, "late-transcript"),
-        "🔊 voice-2.wav: (no transcript: the recording was not transcribed within 15 minutes)",
-    )
+    line = "🔊 voice-2.wav: (no transcript: the recording was not transcribed within 15 minutes)"
+    token = line_token(burst.client_token(1, "late-transcript"), line, None)
+    assert chat(world)[-1] == (token, line)
     # THEN the job's completion, if it ever comes, posts nothing more
     (event,) = finish(world, 4 * 3600)
     assert invoke(event) == {"outcome": "not owed"}
-    assert len([c for c, _ in chat(world) if c == burst.client_token(1, "late-transcript")]) == 1
+    assert len([c for c, _ in chat(world) if c.startswith(burst.client_token(1, "late-transcript"))]) == 1
 
 
 def test_a_sweep_whose_post_is_throttled_leaves_the_debt_to_the_next_sweep(make_world):

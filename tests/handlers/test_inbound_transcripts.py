@@ -4,6 +4,7 @@ transcript placed in the burst at the recording's place, next to its WAV; or one
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from sandbox.media_samples import sample
@@ -14,7 +15,7 @@ from whatsapp_buffer.adapters.media_bucket import MediaBucket
 from whatsapp_buffer.adapters.raw_messages import message_item
 from whatsapp_buffer.adapters.transcribe import TranscribeJobs
 from whatsapp_buffer.entrypoints import inbound
-from whatsapp_buffer.inbound.burst_transcripts import Transcripts
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, line_token
 from whatsapp_buffer.inbound.customer_media import CustomerMedia
 from whatsapp_buffer.inbound.prepare import Preparation
 from whatsapp_buffer.model import InboundMessage, OutgoingItem
@@ -22,6 +23,7 @@ from whatsapp_buffer.storage_keys import job_name
 
 VOICE = "audio/ogg; codecs=opus"
 WORDS = "my order never arrived"
+NOT_READY_LINE = "🔊 (no transcript: the recording not ready in time)"
 
 
 def transcribing(languages=("en-US",), wait_seconds=10):
@@ -126,7 +128,7 @@ def test_a_transcript_not_ready_within_the_wait_is_a_line_saying_so_and_the_burs
     assert not failed and world.slept == 3
     assert chat(world)[1:3] == [
         (burst.client_token(1), "voice-2.wav"),
-        (burst.client_token(1, "transcript"), "🔊 (no transcript: the recording not ready in time)"),
+        (line_token(burst.client_token(1, "transcript"), NOT_READY_LINE, None), NOT_READY_LINE),
     ]
 
 
@@ -141,6 +143,38 @@ def test_a_failed_transcription_still_delivers_the_voice_note_with_a_line_saying
         "🔊 (no transcript: the recording could not be transcribed)",
         "thanks",
     ]
+
+
+def test_a_burst_retried_after_a_temporary_transcription_failure_never_posts_two_texts_under_one_token(make_world):
+    # GIVEN Transcribe throttles the first start (the line says there is no transcript) and the burst's last text
+    # cannot be posted on that first delivery
+    world = make_world()
+    world.fake.services.inject("transcribe:StartTranscriptionJob", "ThrottlingException", times=1)
+    client = world.fake.participant_client
+    send = client.send_message
+    throttled = []
+
+    def throttle_thanks_once(**request):
+        if request.get("Content") == "thanks" and not throttled:
+            throttled.append(request)
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow down"}, "ResponseMetadata": {}},
+                "SendMessage",
+            )
+        return send(**request)
+
+    client.send_message = throttle_thanks_once
+    _, failed = world.deliver(voice_burst(world))
+    assert failed and throttled
+    # WHEN the queue delivers the burst again and the transcript is there by now
+    _, failed = world.retry()
+    # THEN each ClientToken carried one text on every call, whatever the second delivery knew better
+    assert not failed
+    texts: dict[str, set[str]] = {}
+    for call in world.calls("SendMessage"):
+        texts.setdefault(call["ClientToken"], set()).add(call["Content"])
+    assert all(len(contents) == 1 for contents in texts.values()), texts
+    assert f'🔊 "{WORDS}"' in [content for _, content in chat(world)]
 
 
 def test_a_refused_transcription_job_still_delivers_the_voice_note_with_a_line_saying_there_is_no_transcript(

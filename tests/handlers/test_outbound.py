@@ -402,6 +402,73 @@ def test_once_the_customer_writes_again_a_later_closed_window_sends_the_template
     assert [m["type"] for m in world.sent()] == ["template", "template"]
 
 
+def test_a_template_that_failed_to_send_for_a_temporary_reason_is_sent_on_the_retry(template_world):
+    # GIVEN the window is closed and End User Messaging throttles the template's first send
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.fake.services.inject("SendWhatsAppMessage", "ThrottledRequestException", times=1)
+    # WHEN the reply's delivery fails on it and SNS delivers the reply again
+    with pytest.raises(TransientAwsError):
+        world.handle("agent_text")
+    assert world.handle("agent_text") == [REFUSED]
+    # THEN the retry sends the template, and the agent is told it was sent (not "already sent")
+    assert [m["type"] for m in world.sent()] == ["template"]
+    (notice,) = bridge_notices(world)
+    assert 'The approved template "order_update" was sent instead' in notice
+
+
+def test_a_retried_reply_whose_notice_failed_says_the_same_under_the_same_token(template_world):
+    # GIVEN the template went out but the notice to the agent could not be posted (Connect throttled it)
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600 + 3590
+    world.fake.services.inject("connectparticipant:SendMessage", "ThrottlingException", times=1)
+    with pytest.raises(TransientAwsError):
+        world.handle("agent_text")
+    # WHEN SNS delivers the reply again, an hour boundary later
+    world.now += 60
+    assert world.handle("agent_text") == [REFUSED]
+    # THEN the template is not sent twice and the notice says what the first attempt would have said
+    assert [m["type"] for m in world.sent()] == ["template"]
+    (notice,) = bridge_notices(world)
+    assert "25 h ago" in notice
+    assert 'The approved template "order_update" was sent instead' in notice
+
+
+def test_a_retried_reply_whose_template_was_refused_still_says_refused(template_world):
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException", times=1)
+    world.fake.services.inject("connectparticipant:SendMessage", "ThrottlingException", times=1)
+    with pytest.raises(TransientAwsError):
+        world.handle("agent_text")
+    assert world.handle("agent_text") == [REFUSED]
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert 'WhatsApp refused the approved template "order_update" too' in notice
+
+
+def test_a_reply_whose_invocation_died_while_sending_the_template_sends_it_on_the_retry(template_world):
+    # GIVEN the reply's first invocation claimed the template and died before learning whether it went (in doubt:
+    # WhatsApp's send has no idempotency key; like an agent reply in doubt, it goes again rather than not at all)
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    reply_id = json.loads(RECORDS["agent_text"]["Sns"]["Message"])["Id"]
+    assert world.sessions.claim_template(CONVERSATION, world.contact_id, T0, world.now, reply_id)
+    # WHEN SNS delivers the reply again
+    world.now += 120
+    assert world.handle("agent_text") == [REFUSED]
+    # THEN the template is sent and the agent told so; a later reply does not send it again
+    world.handle(replace_id(RECORDS["agent_text"], "second-reply"))
+    assert [m["type"] for m in world.sent()] == ["template"]
+    first, second = bridge_notices(world)
+    assert 'The approved template "order_update" was sent instead' in first
+    assert 'The approved template "order_update" was already sent' in second
+
+
 def replace_id(record, message_id):
     record = copy.deepcopy(record)
     body = json.loads(record["Sns"]["Message"])

@@ -7,6 +7,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from moto import mock_aws
 
 from sandbox.fakes.templates import FakeTemplate
@@ -271,6 +272,52 @@ def test_end_user_messaging_refusing_is_a_refusal_the_flow_can_branch_on(world, 
     answer = world.ask(**GOOD)
 
     assert answer["result"] == "refused" and reason in answer["reason"]
+    assert world.templates_sent() == []
+
+
+def test_a_template_that_failed_to_send_for_a_temporary_reason_is_sent_when_the_flow_asks_again(world):
+    # GIVEN End User Messaging throttles the first send
+    world.fake.services.inject("SendWhatsAppMessage", "ThrottledRequestException", times=1)
+    first = world.ask(**GOOD)
+    assert first["result"] == "refused" and "try again" in first["reason"]
+    # WHEN the flow asks again with the same request
+    again = world.ask(**GOOD)
+    # THEN the template goes once, and the customer's reply carries the outreach
+    assert again["result"] == "sent" and again["reason"] == "template order_update sent"
+    assert len(world.templates_sent()) == 1
+    world.reply("Hello?", at=T0 + 60)
+    (contact,) = world.fake.services.contacts()
+    assert contact.attributes["caseId"] == "C-77"
+
+
+def test_a_send_in_doubt_goes_again_when_the_flow_asks_again_rather_than_not_at_all(world, monkeypatch):
+    # GIVEN WhatsApp took the template but its answer never came (a read timeout): the send is in doubt, and
+    # WhatsApp's send has no idempotency key
+    client = world.fake.social_client
+    send = client.send_whatsapp_message
+
+    def taken_then_timed_out(**request):
+        monkeypatch.setattr(client, "send_whatsapp_message", send)
+        send(**request)
+        raise ReadTimeoutError(endpoint_url="https://social-messaging.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(client, "send_whatsapp_message", taken_then_timed_out)
+    first = world.ask(**GOOD)
+    # WHEN the flow asks again
+    again = world.ask(**GOOD)
+    # THEN it is sent again, as an agent reply in doubt is: twice rather than none
+    assert first["result"] == "refused" and "try again" in first["reason"]
+    assert again["result"] == "sent"
+    assert len(world.templates_sent()) == 2
+
+
+def test_a_send_whatsapp_refused_is_not_sent_when_the_flow_asks_the_same_again(world):
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException", times=1)
+    world.ask(**GOOD)
+
+    again = world.ask(**GOOD)
+
+    assert again["result"] == "refused" and "ask again with other parameters" in again["reason"]
     assert world.templates_sent() == []
 
 

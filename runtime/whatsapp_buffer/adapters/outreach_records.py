@@ -3,7 +3,8 @@
 Hash key `outreach#<conversation key>` (the latest outreach to that customer from that number), no `contact_id`, so
 the `by-contact` index never sees them; TTL `expires_at`. Kept apart from `sessions_table` because the outreach
 function writes them (its IAM grant is limited to this key prefix) and the inbound function only reads them and marks
-them shown. States: `sending` (claimed by one request) -> `sent` (with the WhatsApp message id) or `refused`;
+them shown. States: `sending` (claimed by one request) -> `sent` (with the WhatsApp message id), `refused`, or
+`unsent` (a temporary failure: the same request may claim it again);
 `shown_in` names the chat whose agent was shown it.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 import boto3
 
 from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
-from whatsapp_buffer.model import OUTREACH_SENDING, OutreachRecord
+from whatsapp_buffer.model import OUTREACH_SENDING, OUTREACH_UNSENT, OutreachRecord
 from whatsapp_buffer.storage_keys import OUTREACH_PREFIX
 
 
@@ -69,20 +70,20 @@ class OutreachRecordItems:
 
     def claim(self, record: OutreachRecord) -> bool:
         """Record a new outreach (replacing an older one to the same customer). False when this very request is
-        recorded already (a repeated invocation): the caller reads it instead of sending again."""
+        recorded already (a repeated invocation) and not `unsent`: the caller reads it instead of sending again."""
         written = conditional_write(
             "claim an outreach",
             self.client.put_item,
             TableName=self.table_name,
             Item=_to_item(record),
-            ConditionExpression="attribute_not_exists(conversation) OR #request <> :request",
-            ExpressionAttributeNames={"#request": "request"},
-            ExpressionAttributeValues={":request": {"S": record.request}},
+            ConditionExpression="attribute_not_exists(conversation) OR #request <> :request OR #state = :unsent",
+            ExpressionAttributeNames={"#request": "request", "#state": "state"},
+            ExpressionAttributeValues={":request": {"S": record.request}, ":unsent": {"S": OUTREACH_UNSENT}},
         )
         return written is not None
 
     def settle(self, conversation: str, request: str, state: str, message_id: str = "") -> bool:
-        """Mark the claimed outreach `sent` (with its WhatsApp message id) or `refused`."""
+        """Mark the claimed outreach `sent` (with its WhatsApp message id), `refused` or `unsent`."""
         values: dict[str, Any] = {
             ":request": {"S": request},
             ":state": {"S": state},

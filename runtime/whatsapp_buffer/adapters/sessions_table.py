@@ -53,6 +53,8 @@ def _to_item(session: Session) -> dict[str, Any]:
             if session.template_sent_at is not None
             else {}
         ),
+        **({"template_event": {"S": session.template_event}} if session.template_event else {}),
+        **({"template_outcome": {"S": session.template_outcome}} if session.template_outcome else {}),
         **(
             {"last_customer_message_id": {"S": session.last_customer_message_id}}
             if session.last_customer_message_id
@@ -80,6 +82,8 @@ def _from_item(item: dict[str, Any]) -> Session:
         ended_at=float(item["ended_at"]["N"]) if "ended_at" in item else None,
         customer_wrote_at=float(item["customer_wrote_at"]["N"]) if "customer_wrote_at" in item else None,
         template_sent_at=float(item["template_sent_at"]["N"]) if "template_sent_at" in item else None,
+        template_event=item.get("template_event", {}).get("S", ""),
+        template_outcome=item.get("template_outcome", {}).get("S", ""),
         last_customer_message_id=item.get("last_customer_message_id", {}).get("S"),
         numbered_options=tuple(o.get("S", "") for o in item.get("numbered_options", {}).get("L", [])),
     )
@@ -267,13 +271,15 @@ class SessionsTable:
             ExpressionAttributeValues=values,
         )
 
-    def claim_template(self, conversation: str, contact_id: str, customer_wrote_at: float, at: float) -> bool:
-        """True once per closed window: marks the re-engagement template sent at `at` unless it already went after
-        the customer's last message (two replies, or a redelivery, never send it twice)."""
+    def claim_template(
+        self, conversation: str, contact_id: str, customer_wrote_at: float, at: float, event_id: str
+    ) -> bool:
+        """True once per closed window: marks the re-engagement template sent at `at` by the reply `event_id` unless
+        it already went after the customer's last message (two replies, or a redelivery, never send it twice)."""
         return self._update_if(
             "claim the re-engagement template",
             conversation,
-            UpdateExpression="SET template_sent_at = :at",
+            UpdateExpression="SET template_sent_at = :at, template_event = :event REMOVE template_outcome",
             ConditionExpression=(
                 f"{_SAME_CHAT} AND (attribute_not_exists(template_sent_at) OR template_sent_at < :wrote)"
             ),
@@ -281,6 +287,33 @@ class SessionsTable:
                 ":contact": {"S": contact_id},
                 ":at": {"N": repr(float(at))},
                 ":wrote": {"N": repr(float(customer_wrote_at))},
+                ":event": {"S": event_id},
+            },
+        )
+
+    def release_template(self, conversation: str, contact_id: str, event_id: str) -> bool:
+        """Undo the reply `event_id`'s claim of the template (its send failed): the next reply, or this one's retry,
+        may claim it again. False when the claim is no longer that reply's."""
+        return self._update_if(
+            "release the re-engagement template",
+            conversation,
+            UpdateExpression="REMOVE template_sent_at, template_event, template_outcome",
+            ConditionExpression=f"{_SAME_CHAT} AND template_event = :event",
+            ExpressionAttributeValues={":contact": {"S": contact_id}, ":event": {"S": event_id}},
+        )
+
+    def settle_template(self, conversation: str, contact_id: str, event_id: str, outcome: str) -> bool:
+        """Record what became of the template the reply `event_id` claimed (`sent` or `refused`): its retries say
+        the same and send nothing. False when the claim is no longer that reply's."""
+        return self._update_if(
+            "settle the re-engagement template",
+            conversation,
+            UpdateExpression="SET template_outcome = :outcome",
+            ConditionExpression=f"{_SAME_CHAT} AND template_event = :event",
+            ExpressionAttributeValues={
+                ":contact": {"S": contact_id},
+                ":event": {"S": event_id},
+                ":outcome": {"S": outcome},
             },
         )
 

@@ -13,6 +13,7 @@ its transcript read from the same key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Callable
@@ -47,6 +48,16 @@ def echo_text(words: str) -> str:
 
 def missing_line(reason: str) -> str:
     return f"🔊 (no transcript: the recording {reason})"
+
+
+def line_token(token: str, text: str, words: str | None) -> str:
+    """The ClientToken of a transcript's line: `token` for the transcript itself (one job per recording: its words
+    never change), `token` and a digest of the text for a line saying there is none, whose reason a later delivery may
+    know better (a throttled start, then the transcript). Connect does not document a token reused with other
+    content, so a token always carries one text."""
+    if words:
+        return token
+    return f"{token}:{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 from whatsapp_buffer import clock, render
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, TranscriptClaimedElsewhere, TransientAwsError
-from whatsapp_buffer.inbound.burst_transcripts import Transcripts, echo_text, missing_line
+from whatsapp_buffer.inbound.burst_transcripts import Transcripts, echo_text, line_token, missing_line
 from whatsapp_buffer.inbound.ports import (
     CLAIMED,
     PAID,
@@ -175,7 +175,8 @@ class LateTranscripts:
             count("LateTranscriptsNotOwed")
             return "not owed"
         try:
-            outcome, session = self._post(debt, late_line(debt.label, line))
+            text = late_line(debt.label, line)
+            outcome, session = self._post(debt, text, line_token(debt.client_token, text, words))
         except Exception:
             self._debts.release(job)
             raise
@@ -196,14 +197,14 @@ class LateTranscripts:
             logger.warning("late transcript echo failed", contact_id=debt.contact_id)
             count("TranscriptEchoesFailed")
 
-    def _post(self, debt: TranscriptDebt, text: str) -> tuple[str, Session | None]:
+    def _post(self, debt: TranscriptDebt, text: str, token: str) -> tuple[str, Session | None]:
         session = self._sessions.get(debt.conversation)
         if session is None or session.contact_id != debt.contact_id or session.chat_over(self._now()):
             count("LateTranscriptsChatEnded")
             logger.info("late transcript not posted: the chat has ended", contact_id=debt.contact_id)
             return CHAT_ENDED, None
         try:
-            self._participant.send_text(session.connection_token, text, debt.client_token)
+            self._participant.send_text(session.connection_token, text, token)
         except ChatSessionGone:
             try:
                 connection = self._participant.connect(session.participant_token)
@@ -213,7 +214,7 @@ class LateTranscripts:
                 return CHAT_ENDED, None
             refreshed = session.with_connection(connection.token, connection.expires_at)
             self._sessions.renew_connection(refreshed)
-            self._participant.send_text(refreshed.connection_token, text, debt.client_token)
+            self._participant.send_text(refreshed.connection_token, text, token)
         count("LateTranscriptsPosted")
         logger.info("late transcript posted", contact_id=debt.contact_id)
         return POSTED, session

@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
 from whatsapp_buffer import clock, render
 from whatsapp_buffer.environment import InboundSettings
 from whatsapp_buffer.errors import ChatSessionGone, EchoRefused, ReadReceiptRefused, TransientAwsError
-from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text
+from whatsapp_buffer.inbound.burst_transcripts import TRANSCRIBED_KINDS, Pending, Transcripts, echo_text, line_token
 from whatsapp_buffer.inbound.chat_routing import ContactFlows
 from whatsapp_buffer.inbound.customer_media import CustomerMedia, Part
 from whatsapp_buffer.inbound.customer_typing import CustomerTyping
@@ -156,7 +156,8 @@ class BurstSender:
                     parts[place] = Part(burst.client_token(index, "transcript-pending"), text=pending_line(name))
                     owed.append((pending.job, index, name, message_id))
                     continue
-                parts[place] = Part(burst.client_token(index, "transcript"), text=pending.line)
+                line = pending.line or ""
+                parts[place] = Part(line_token(burst.client_token(index, "transcript"), line, pending.words), text=line)
                 if pending.words:
                     echoes.append((message_id, pending.words))
         return parts

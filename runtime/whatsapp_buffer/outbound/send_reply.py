@@ -102,9 +102,9 @@ class ReplySender:
         to = Conversation.from_key(session.conversation).customer
         now = self._now()
         if not service_window.window_open(session.customer_wrote_at, now):
-            hours = service_window.hours_since(session.customer_wrote_at or now, now)
             kind = "text" if event.is_text or event.is_interactive else "file"
-            template = self._reengage(session, to, now)
+            template, claimed_at = self._reengage(session, to, now, event.message_id)
+            hours = service_window.hours_since(session.customer_wrote_at or now, claimed_at)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notice_texts.not_delivered(
                     kind,
@@ -221,20 +221,52 @@ class ReplySender:
         """Send one text message of a reply: `part` = {message_id, origination, to, text}."""
         return self._whatsapp.send_text(part["origination"], part["to"], part["text"])
 
-    def _reengage(self, session: Session, to: str, now: float) -> str | None:
-        """Send the re-engagement template once per closed window; what became of it (None: none configured)."""
+    def _reengage(self, session: Session, to: str, now: float, event_id: str) -> tuple[str | None, float]:
+        """Send the re-engagement template once per closed window: what became of it (None: none configured) and
+        the time the notice counts the hours to. The claim names the reply (`event_id`) and records the outcome, so
+        a retry of that reply gets the first attempt's answer and time (its notice, under the same ClientToken,
+        says the same) and never sends a template that went."""
         if self._template is None or session.customer_wrote_at is None:
-            return None
-        if not self._sessions.claim_template(session.conversation, session.contact_id, session.customer_wrote_at, now):
-            return notice_texts.TEMPLATE_ALREADY_SENT
+            return None, now
+        conversation, contact_id = session.conversation, session.contact_id
+        claimed = session.template_sent_at
+        if session.template_event == event_id and claimed is not None and claimed >= session.customer_wrote_at:
+            if session.template_outcome:
+                return session.template_outcome, claimed
+            # This reply's earlier attempt claimed it and never learnt the outcome: sent again (below), as in doubt.
+            now = claimed
+        elif not self._sessions.claim_template(conversation, contact_id, session.customer_wrote_at, now, event_id):
+            return notice_texts.TEMPLATE_ALREADY_SENT, now
         try:
             sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
-            self._note_said(session.conversation, sent_id, self._template.name, "template")
+            self._note_said(conversation, sent_id, self._template.name, "template")
         except WhatsAppRefused as refused:
-            logger.warning("re-engagement template refused", contact_id=session.contact_id, error=str(refused))
-            return notice_texts.TEMPLATE_REFUSED
+            logger.warning("re-engagement template refused", contact_id=contact_id, error=str(refused))
+            self._settle_template(session, event_id, notice_texts.TEMPLATE_REFUSED)
+            return notice_texts.TEMPLATE_REFUSED, now
+        except Exception:
+            # Not sent (throttled, unreachable) or in doubt (a read timeout: WhatsApp may have taken it, and its send
+            # has no idempotency key). As for an agent reply in doubt (docs/faults.md), the retry sends it again: a
+            # template twice rather than none. Released so the next reply may claim it too.
+            self._release_template(session, event_id)
+            raise
+        self._settle_template(session, event_id, notice_texts.TEMPLATE_SENT)
         count("TemplatesSent")
-        return notice_texts.TEMPLATE_SENT
+        return notice_texts.TEMPLATE_SENT, now
+
+    def _release_template(self, session: Session, event_id: str) -> None:
+        """Best effort: unreleased, only this reply's retry claims it again."""
+        try:
+            self._sessions.release_template(session.conversation, session.contact_id, event_id)
+        except WhatsAppBufferError as exc:
+            logger.warning("re-engagement template claim not released", reason=type(exc).__name__)
+
+    def _settle_template(self, session: Session, event_id: str, outcome: str) -> None:
+        """Best effort: unsettled, a retry of this reply would send the template again."""
+        try:
+            self._sessions.settle_template(session.conversation, session.contact_id, event_id, outcome)
+        except WhatsAppBufferError as exc:
+            logger.warning("re-engagement template outcome not recorded", reason=type(exc).__name__)
 
     @staticmethod
     def _what_was_sent(event: StreamingEvent) -> list[tuple[str | None, str]]:

@@ -2,10 +2,11 @@
 
 The number's account (`waba-…`) comes from GetLinkedWhatsAppBusinessAccountPhoneNumber; the template must exist in
 it with status APPROVED (GetWhatsAppMessageTemplate, or ListWhatsAppMessageTemplates, see `_template`), and its
-definition must take as many body parameters as the flow gave. The send is recorded under the conversation (`outreach_records`) so the
-customer's reply carries the outreach's attributes and the agent sees what was sent (`inbound.outreach_reply`). A
-repeated invocation with the same request answers from the record and sends nothing twice. The flow always gets a
-flat map `{"result": "sent" | "refused", "reason": one line}` (plus `messageId` when sent), never a traceback.
+definition must take as many body parameters as the flow gave. The send is recorded under the conversation
+(`outreach_records`) so the customer's reply carries the outreach's attributes and the agent sees what was sent
+(`inbound.outreach_reply`). A repeated invocation with the same request answers from the record and sends nothing
+twice, unless its send failed for a temporary reason (`unsent`: the flow may try again). The flow always gets a flat
+map `{"result": "sent" | "refused", "reason": one line}` (plus `messageId` when sent), never a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from whatsapp_buffer.errors import (
 from whatsapp_buffer.model import (
     OUTREACH_REFUSED,
     OUTREACH_SENT,
+    OUTREACH_UNSENT,
     Conversation,
     OutreachRecord,
     Template,
@@ -101,9 +103,15 @@ class Outreach:
                 Template(request.template, request.language),
                 shape.components(request.parameters),
             )
-        except (WhatsAppRefused, TransientAwsError) as exc:
+        except WhatsAppRefused as exc:
             self._settle(record, OUTREACH_REFUSED)
             raise OutreachRefused(f"End User Messaging refused the send: {_cause(exc)}") from exc
+        except TransientAwsError as exc:
+            # Not sent (throttled, unreachable) or in doubt (a read timeout: WhatsApp may have taken it, and its send
+            # has no idempotency key). As for an agent reply in doubt (docs/faults.md), the flow asking the same
+            # again sends it again: a template twice rather than none.
+            self._settle(record, OUTREACH_UNSENT)
+            raise OutreachRefused(f"End User Messaging is unavailable (the send: {_cause(exc)}); try again") from exc
         if not self._settle(record, OUTREACH_SENT, message_id):
             # Sent all the same: the reply starts a chat without the outreach's attributes.
             count("OutreachNotRecorded")
