@@ -303,7 +303,7 @@ def test_renewing_a_chats_connection_keeps_the_template_claim_and_the_end_the_ou
     def outbound_writes_meanwhile(call):
         # After the delivery read the session: the outbound function claims the template, then the chat ends.
         if call.operation == "CreateParticipantConnection" and not wrote:
-            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7))
+            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7, "reply-1"))
             wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
 
     world.fake.services.on_call(outbound_writes_meanwhile)
