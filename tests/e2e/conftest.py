@@ -10,6 +10,16 @@ LOOPBACK = ["127.0.0.1", "localhost", "::1"]
 HERE = Path(__file__).parent
 TRACES = HERE / "traces"
 """Copies of the example traces shared with the project (burst, two customers + media, redelivery + bad input)."""
+MEDIA_KINDS_ATTACHMENTS = [
+    ("image-1.jpg", "image/jpeg"),
+    ("invoice.pdf", "application/pdf"),
+    ("video-3.mp4", "video/mp4"),
+    ("voice-4.wav", "audio/wav"),
+    ("sticker-5.png", "image/png"),
+    ("audio-6.wav", "audio/wav"),
+    ("video-7.mp4", "video/mp4"),
+]
+"""What reaches the agent of traces/media_kinds.jsonl: (name, content type) of each attachment, in order."""
 EXAMPLES = HERE.parent.parent / "examples"
 
 

@@ -7,7 +7,7 @@ import av
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import TRACES, replay
+from tests.e2e.conftest import MEDIA_KINDS_ATTACHMENTS, TRACES, replay
 
 
 @pytest.fixture(scope="module")
@@ -18,15 +18,7 @@ def media():
 def test_a_jpeg_a_pdf_and_an_mp4_pass_and_a_voice_note_sticker_aac_and_3gpp_arrive_converted(media):
     _, transcript, _ = media
     attachments = [(m["name"], m["content_type"]) for m in transcript["connect"] if m["kind"] == "attachment"]
-    assert attachments == [
-        ("image-1.jpg", "image/jpeg"),
-        ("invoice.pdf", "application/pdf"),
-        ("video-3.mp4", "video/mp4"),
-        ("voice-4.wav", "audio/wav"),
-        ("sticker-5.png", "image/png"),
-        ("audio-6.wav", "audio/wav"),
-        ("video-7.mp4", "video/mp4"),
-    ]
+    assert attachments == MEDIA_KINDS_ATTACHMENTS
 
 
 def attachment_bytes(replay, name: str) -> bytes:

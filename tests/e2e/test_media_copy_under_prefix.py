@@ -15,7 +15,7 @@ import pytest
 from sandbox import trace
 from sandbox.pipeline import local_client
 from sandbox.replay import Replay
-from tests.e2e.conftest import TRACES
+from tests.e2e.conftest import MEDIA_KINDS_ATTACHMENTS, TRACES
 from whatsapp_buffer.environment import InboundSettings
 
 LONG_SESSION_TOKEN = "IQoJb3JpZ2luX2VjE" + "A" * 1783
@@ -45,15 +45,7 @@ def test_with_a_long_session_token_every_file_still_reaches_the_agent(replay_wit
     transcript, _, _ = replay_with_long_token
     attachments = [(m["name"], m["content_type"]) for m in transcript["connect"] if m["kind"] == "attachment"]
     # the same attachments as with short URLs (test_media_and_service_rules.py)
-    assert attachments == [
-        ("image-1.jpg", "image/jpeg"),
-        ("invoice.pdf", "application/pdf"),
-        ("video-3.mp4", "video/mp4"),
-        ("voice-4.wav", "audio/wav"),
-        ("sticker-5.png", "image/png"),
-        ("audio-6.wav", "audio/wav"),
-        ("video-7.mp4", "video/mp4"),
-    ]
+    assert attachments == MEDIA_KINDS_ATTACHMENTS
 
 
 def test_each_file_was_copied_under_its_own_prefix_and_each_conversion_stored_beside_it(replay_with_long_token):
