@@ -48,10 +48,7 @@ class MediaBucket:
     def only_key(self, prefix: str) -> str:
         """The key of the one object under `prefix` (ListObjectsV2, Prefix=`prefix`). Raises MediaCopyNotFound,
         naming the prefix and what is there, when there is none or more than one."""
-        with S3.translating("ListObjectsV2"):
-            # MaxKeys 2: a second object is enough to refuse.
-            listing = self._client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=2)
-        keys = [str(item["Key"]) for item in listing.get("Contents", [])]
+        keys = self._keys_from(prefix, most=2)  # a second object is enough to refuse
         if len(keys) != 1:
             found = "no object" if not keys else f"more than one: {', '.join(keys)}"
             raise MediaCopyNotFound(f"expected exactly one object under s3://{self.bucket}/{prefix}, found {found}")
@@ -59,11 +56,15 @@ class MediaBucket:
 
     def exists(self, key: str) -> bool:
         """Whether the object is there: a listing from `key` (ListObjectsV2), not HeadObject, which answers a missing
-        object with 403 unless the caller may list the bucket. The role may list only prepared media."""
-        with S3.translating("ListObjectsV2"):
-            found = self._client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        object with 403 unless the caller may list the bucket. The role may list only where it copies media."""
         # Keys are listed in UTF-8 binary order, so `key` itself, if present, is the first key it prefixes.
-        return any(item.get("Key") == key for item in found.get("Contents") or [])
+        return self._keys_from(key, most=1) == [key]
+
+    def _keys_from(self, prefix: str, *, most: int) -> list[str]:
+        """The first `most` keys that start with `prefix`, in S3's listing order."""
+        with S3.translating("ListObjectsV2"):
+            listing = self._client.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=most)
+        return [str(item["Key"]) for item in listing.get("Contents") or []]
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with S3.translating("PutObject"):
