@@ -113,6 +113,7 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         *,
         moved_from_root: bool = False,
         name_prefix: str = "",
+        settings: StackSettings | None = None,
     ) -> None:
         """`moved_from_root`: this stack was deployed by a program that declared the children at the stack's root
         (`buffered-ingest`, `stream-aggregator`, ... as in this repository's `__main__.py` before WhatsAppBuffer): each
@@ -122,8 +123,14 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         `name_prefix`: for a second (third, ...) bridge in the same stack, e.g. `"sales"`; every physical name, the
         functions' metric `service` and the alarms then carry it (`<project>-<stack>-sales-…`), so the bridges share
         nothing. Lowercase letters, digits and hyphens, at most 16 characters. Leave it empty for a stack's only bridge
-        (setting it later renames, and so replaces, its tables and queues)."""
-        self._compose(name, args, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
+        (setting it later renames, and so replaces, its tables and queues).
+
+        `settings`: `args` as a program validated them already (what `from_settings` passes): used as they are, not
+        checked again."""
+        if settings is not None and args != settings.as_args():
+            raise ValueError("settings must be args validated: pass args alone, or use WhatsAppBuffer.from_settings")
+        inputs = args if settings is None else settings
+        self._compose(name, inputs, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
 
     @classmethod
     def from_settings(
@@ -136,11 +143,12 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         name_prefix: str = "",
     ) -> Self:
         """The same bridge from settings a program already validated (`components.stack_config.parse_settings`, as
-        this repository's `__main__.py` does): they are used as they are, not turned back into inputs and checked
-        again."""
-        bridge = cls.__new__(cls)  # not __init__, which checks inputs: _compose does all the rest of its work
-        bridge._compose(name, settings, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
-        return bridge
+        this repository's `__main__.py` does): they are used as they are, not checked again. It goes through
+        `__init__`, which gets them as `settings` and as typed `args` (`StackSettings.as_args`), so a subclass's
+        `__init__` runs and reads its inputs as it would from `WhatsAppBuffer(name, args)`."""
+        return cls(
+            name, settings.as_args(), opts, moved_from_root=moved_from_root, name_prefix=name_prefix, settings=settings
+        )
 
     def _compose(
         self,

@@ -16,6 +16,8 @@ from whatsapp_buffer.errors import (
     RelatedChatRefused,
     TransientAwsError,
 )
+from whatsapp_buffer.inbound.chat_routing import ChatLink
+from whatsapp_buffer.inbound.ports import ChatStart
 from whatsapp_buffer.inbound.start_chat import start_chat_token
 
 INSTANCE = "c800978e-fdc0-406e-bbb0-4f575f5842a6"
@@ -39,6 +41,10 @@ def contacts(client):
     return ConnectContacts(instance_id=INSTANCE, chat_duration_minutes=60, streaming_topic_arn=TOPIC, client=client)
 
 
+def a_start(link: ChatLink | None = None) -> ChatStart:
+    return ChatStart(contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t", link=link or ChatLink())
+
+
 def test_start_chat_streams_to_the_out_topic_from_the_first_moment(connect):
     client, stubber = connect
     stubber.add_response(
@@ -60,10 +66,12 @@ def test_start_chat_streams_to_the_out_topic_from_the_first_moment(connect):
         },
     )
     started = contacts(client).start_chat(
-        contact_flow_id=FLOW,
-        display_name="Maria",
-        attributes={"channel": "WhatsApp", "customer": "*******1111"},
-        client_token="token-1",
+        ChatStart(
+            contact_flow_id=FLOW,
+            display_name="Maria",
+            attributes={"channel": "WhatsApp", "customer": "*******1111"},
+            client_token="token-1",
+        )
     )
     assert (started.contact_id, started.participant_id, started.participant_token) == (
         "contact-1",
@@ -94,11 +102,13 @@ def test_a_replacement_chat_is_linked_to_the_chat_it_replaces(connect):
         },
     )
     started = contacts(client).start_chat(
-        contact_flow_id=FLOW,
-        display_name="*******1111",
-        attributes={},
-        client_token="token-2",
-        related_contact_id="contact-1",
+        ChatStart(
+            contact_flow_id=FLOW,
+            display_name="*******1111",
+            attributes={},
+            client_token="token-2",
+            link=ChatLink(related_to="contact-1"),
+        )
     )
     assert started.contact_id == "contact-2"
 
@@ -107,7 +117,7 @@ def test_start_chat_throttled_is_transient(connect):
     client, stubber = connect
     stubber.add_client_error("start_chat_contact", "LimitExceededException", http_status_code=429)
     with pytest.raises(TransientAwsError):
-        contacts(client).start_chat(contact_flow_id=FLOW, display_name="x", attributes={}, client_token="t")
+        contacts(client).start_chat(a_start())
 
 
 def test_start_chat_token_changes_with_the_replaced_contact_but_not_on_retry():
@@ -244,11 +254,13 @@ def test_a_persistent_start_sends_the_previous_chat_as_entire_past_session_in_th
         },
     )
     started = contacts(client).start_chat(
-        display_name="Maria",
-        attributes={},
-        client_token="token-2",
-        contact_flow_id="8e4f1b66-2222-4333-8444-555566667777",
-        persistent_from="contact-1",
+        ChatStart(
+            display_name="Maria",
+            attributes={},
+            client_token="token-2",
+            contact_flow_id="8e4f1b66-2222-4333-8444-555566667777",
+            link=ChatLink(continue_from="contact-1"),
+        )
     )
     assert (started.contact_id, started.continued_from) == ("contact-2", "contact-1")
 
@@ -269,9 +281,7 @@ def test_any_refusal_of_a_persistent_start_is_persistent_chat_refused(connect, c
     stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=status)
 
     with pytest.raises(PersistentChatRefused, match=code):
-        contacts(client).start_chat(
-            contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t", persistent_from="contact-1"
-        )
+        contacts(client).start_chat(a_start(ChatLink(continue_from="contact-1")))
 
 
 @pytest.mark.parametrize(("code", "status"), [("InvalidRequestException", 400), ("ResourceNotFoundException", 404)])
@@ -280,21 +290,7 @@ def test_a_plain_start_refused_stays_the_sdk_error_neither_a_persistent_nor_a_re
     stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=status)
 
     with pytest.raises(ClientError):
-        contacts(client).start_chat(contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t")
-
-
-def test_a_chat_cannot_be_both_related_to_and_continue_the_previous_one():
-    """botocore StartChatContact.RelatedContactId: "You cannot provide data for both RelatedContactId and
-    PersistentChat"."""
-    with pytest.raises(ValueError, match="not both"):
-        contacts(object()).start_chat(
-            contact_flow_id=FLOW,
-            display_name="M",
-            attributes={},
-            client_token="t",
-            related_contact_id="a",
-            persistent_from="a",
-        )
+        contacts(client).start_chat(a_start())
 
 
 @pytest.mark.parametrize("code", sorted(RELATED_REFUSED))
@@ -305,9 +301,7 @@ def test_a_related_start_connect_refuses_is_related_chat_refused_naming_the_code
     stubber.add_client_error("start_chat_contact", service_error_code=code, http_status_code=400)
 
     with pytest.raises(RelatedChatRefused) as refused:
-        contacts(client).start_chat(
-            contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t", related_contact_id="contact-1"
-        )
+        contacts(client).start_chat(a_start(ChatLink(related_to="contact-1")))
 
     assert refused.value.code == code
 
@@ -318,13 +312,9 @@ def test_a_related_start_failing_otherwise_is_not_taken_for_a_refused_link(conne
     stubber.add_client_error("start_chat_contact", service_error_code="SomeNewException", http_status_code=400)
 
     with pytest.raises(TransientAwsError):
-        contacts(client).start_chat(
-            contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t", related_contact_id="contact-1"
-        )
+        contacts(client).start_chat(a_start(ChatLink(related_to="contact-1")))
     with pytest.raises(ClientError):
-        contacts(client).start_chat(
-            contact_flow_id=FLOW, display_name="M", attributes={}, client_token="t", related_contact_id="contact-1"
-        )
+        contacts(client).start_chat(a_start(ChatLink(related_to="contact-1")))
 
 
 def test_stopping_a_contact_connect_no_longer_has_is_contact_not_found(connect):

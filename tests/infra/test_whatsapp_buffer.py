@@ -85,6 +85,22 @@ def test_the_program_builds_the_component_from_its_validated_settings_without_ch
     assert env(function(graph, "inbound"))["TRANSCRIBE_LANGUAGES"] == "en-US,es-US"
 
 
+def test_a_subclass_built_from_validated_settings_runs_its_own_init_with_them_as_inputs():
+    # GIVEN a program whose WhatsAppBuffer subclass exports, in its own __init__, the input it was given
+    # WHEN it builds the subclass from the stack's config validated into settings
+    graph = run_program({"bufferSeconds": "45"}, program=Path(__file__).parent / "programs" / "extended_bridge.py")
+    # THEN that __init__ ran, with the validated settings as typed inputs
+    assert graph.stack_outputs["extendedBufferSeconds"] == 45
+
+
+def test_validated_settings_that_are_not_the_inputs_given_with_them_are_refused():
+    settings = parse_settings(
+        {"connectInstanceId": IDS["connect_instance_id"], "contactFlowId": IDS["contact_flow_id"]}
+    )
+    with pytest.raises(ValueError, match="settings must be args validated"):
+        whatsapp_buffer.WhatsAppBuffer("bridge", {**IDS, "buffer_seconds": 45}, settings=settings)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

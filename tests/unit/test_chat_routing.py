@@ -78,3 +78,10 @@ def test_a_chat_replacing_an_ended_one_continues_it_unless_connect_refused_then_
 
     assert link == expected
     assert not (link.continue_from and link.related_to)
+
+
+def test_a_chat_cannot_be_both_related_to_and_continue_the_previous_one():
+    """botocore StartChatContact.RelatedContactId: "You cannot provide data for both RelatedContactId and
+    PersistentChat"."""
+    with pytest.raises(ValueError, match="not both"):
+        ChatLink(continue_from="a", related_to="a")

@@ -26,7 +26,7 @@ from whatsapp_buffer.errors import (
     RelatedChatRefused,
     TransientAwsError,
 )
-from whatsapp_buffer.inbound.ports import StartedChat
+from whatsapp_buffer.inbound.ports import ChatStart, StartedChat
 from whatsapp_buffer.model import Connection
 
 TYPING = "application/vnd.amazonaws.connect.event.typing"
@@ -117,43 +117,31 @@ class ConnectContacts:
         self._streaming_topic_arn = streaming_topic_arn
         self._client = client or boto3.client("connect")
 
-    def start_chat(
-        self,
-        *,
-        display_name: str,
-        attributes: Mapping[str, str],
-        client_token: str,
-        contact_flow_id: str,
-        related_contact_id: str | None = None,
-        persistent_from: str | None = None,
-    ) -> StartedChat:
+    def start_chat(self, start: ChatStart) -> StartedChat:
         """StartChatContact with ChatStreamingConfiguration, so no agent message can slip out before streaming
-        starts and no separate StartContactStreaming call can fail half-way. `contact_flow_id`: the business
-        number's flow (`ContactFlows.for_number`). `persistent_from`: the initial contact id of the customer's
-        ended chat, continued as a persistent chat (`PersistentChatRefused` when Connect will not); it excludes
-        `related_contact_id` (botocore: "You cannot provide data for both RelatedContactId and PersistentChat"), whose
-        refusal is `RelatedChatRefused`."""
-        if related_contact_id and persistent_from:
-            raise ValueError("a chat is either related to the previous one or continues it, not both")
+        starts and no separate StartContactStreaming call can fail half-way. `start.link.continue_from`: the initial
+        contact id of the customer's ended chat, continued as a persistent chat (`PersistentChatRefused` when Connect
+        will not); `start.link.related_to`: the chat the new one is related to (`RelatedChatRefused` when refused)."""
+        link = start.link
         request: dict[str, Any] = {
             "InstanceId": self._instance_id,
-            "ContactFlowId": contact_flow_id,
-            "ParticipantDetails": {"DisplayName": display_name[:256] or "WhatsApp customer"},
-            "Attributes": dict(attributes),
+            "ContactFlowId": start.contact_flow_id,
+            "ParticipantDetails": {"DisplayName": start.display_name[:256] or "WhatsApp customer"},
+            "Attributes": dict(start.attributes),
             "ChatDurationInMinutes": self._chat_duration_minutes,
             "ChatStreamingConfiguration": {"StreamingEndpointArn": self._streaming_topic_arn},
-            "ClientToken": client_token,
+            "ClientToken": start.client_token,
             "SupportedMessagingContentTypes": list(SUPPORTED_CONTENT_TYPES),
         }
-        if related_contact_id:
-            request["RelatedContactId"] = related_contact_id
-        if persistent_from:
-            request["PersistentChat"] = {"RehydrationType": ENTIRE_PAST_SESSION, "SourceContactId": persistent_from}
+        if link.related_to:
+            request["RelatedContactId"] = link.related_to
+        if link.continue_from:
+            request["PersistentChat"] = {"RehydrationType": ENTIRE_PAST_SESSION, "SourceContactId": link.continue_from}
         try:
-            with CONNECT.translating(PERSISTENT_CHAT if persistent_from else "StartChatContact"):
+            with CONNECT.translating(PERSISTENT_CHAT if link.continue_from else "StartChatContact"):
                 response = self._client.start_chat_contact(**request)
         except ClientError as exc:
-            if related_contact_id and error_code(exc) in RELATED_REFUSED:
+            if link.related_to and error_code(exc) in RELATED_REFUSED:
                 raise RelatedChatRefused(error_code(exc)) from exc
             raise
         return StartedChat(

@@ -56,12 +56,18 @@ def business_number_attributes(meta_phone_number_id: str, origination: str) -> d
 
 @dataclass(frozen=True)
 class ChatLink:
-    """How a new chat is tied to the customer's previous chat with the same business number."""
+    """How a new chat is tied to the customer's previous chat with the same business number: continued or related,
+    never both (botocore StartChatContact.RelatedContactId: "You cannot provide data for both RelatedContactId and
+    PersistentChat")."""
 
     continue_from: str | None = None
     """The previous chat's initial contact id, as PersistentChat's SourceContactId (ENTIRE_PAST_SESSION)."""
     related_to: str | None = None
     """RelatedContactId: the previous chat, when it cannot be continued (or Connect refused to)."""
+
+    def __post_init__(self) -> None:
+        if self.continue_from and self.related_to:
+            raise ValueError("a chat is either related to the previous one or continues it, not both")
 
 
 def link_to_previous(previous_contact_id: str | None, *, persistent_refused: bool = False) -> ChatLink:

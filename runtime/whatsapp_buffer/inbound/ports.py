@@ -1,4 +1,4 @@
-"""What the inbound use cases need from the services, and the records those hand back (docs/architecture.md#layers)."""
+"""What the inbound use cases need from the services, and the records they exchange (docs/architecture.md#layers)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from whatsapp_buffer.inbound.chat_routing import ChatLink
 from whatsapp_buffer.model import Connection, OutreachRecord, Session
 from whatsapp_buffer.shared_ports import ChatTexts
+
+
+@dataclass(frozen=True)
+class ChatStart:
+    """A chat to start: in which flow, as whom, under which ClientToken, tied to the customer's previous chat how."""
+
+    contact_flow_id: str
+    """The business number's flow (`ContactFlows.for_number`)."""
+    display_name: str
+    attributes: Mapping[str, str]
+    client_token: str
+    link: ChatLink = ChatLink()
 
 
 @dataclass(frozen=True)
@@ -101,18 +114,9 @@ class SessionStore(Protocol):
 class ChatContacts(Protocol):
     """Amazon Connect's chat contacts: started, stopped, their attributes (`adapters.connect_chat`)."""
 
-    def start_chat(
-        self,
-        *,
-        display_name: str,
-        attributes: Mapping[str, str],
-        client_token: str,
-        contact_flow_id: str,
-        related_contact_id: str | None = ...,
-        persistent_from: str | None = ...,
-    ) -> StartedChat:
-        """A chat started (`persistent_from`: continuing an ended one, else `PersistentChatRefused`;
-        `related_contact_id`: linked to it, else `RelatedChatRefused`)."""
+    def start_chat(self, start: ChatStart) -> StartedChat:
+        """A chat started (continuing the ended one `start.link` names, else `PersistentChatRefused`; related to it,
+        else `RelatedChatRefused`)."""
         ...
 
     def stop(self, contact_id: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from whatsapp_buffer import clock
@@ -22,8 +23,8 @@ from whatsapp_buffer.errors import (
     TransientAwsError,
     WhatsAppBufferError,
 )
-from whatsapp_buffer.inbound.chat_routing import ContactFlows, business_number_attributes, link_to_previous
-from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, SessionStore, StartedChat
+from whatsapp_buffer.inbound.chat_routing import ChatLink, ContactFlows, business_number_attributes, link_to_previous
+from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, ChatStart, SessionStore, StartedChat
 from whatsapp_buffer.model import USER_CHANGED_USER_ID, WA_ID, Burst, Conversation, Session, is_user_id
 from whatsapp_buffer.observability import count, logger
 
@@ -197,26 +198,26 @@ class Chats:
         Connect refuses, the same request goes again related to it instead (`_start_related`), so no burst waits on
         the transcript."""
         conversation = burst.conversation
-        request: dict[str, Any] = {
-            "display_name": burst.display_name or conversation.masked_customer,
-            "attributes": {**(carried or {}), **chat_attributes(burst)},
-            "contact_flow_id": self._flows.for_number(conversation.phone_number_id, burst.origination_phone_number_id),
-        }
-        link = link_to_previous(previous_contact_id)
-        if link.continue_from is None:
-            return self._contacts.start_chat(**request, client_token=client_token)
+        start = ChatStart(
+            contact_flow_id=self._flows.for_number(conversation.phone_number_id, burst.origination_phone_number_id),
+            display_name=burst.display_name or conversation.masked_customer,
+            attributes={**(carried or {}), **chat_attributes(burst)},
+            client_token=client_token,
+            link=link_to_previous(previous_contact_id),
+        )
+        previous = start.link.continue_from
+        if previous is None:
+            return self._contacts.start_chat(start)
         try:
-            started = self._contacts.start_chat(
-                **request, client_token=client_token, persistent_from=link.continue_from
-            )
+            started = self._contacts.start_chat(start)
         except PersistentChatRefused as refused:
             count("PersistentChatsRefused")
             logger.warning(
                 "persistent chat refused; the new chat is related to the previous one instead",
-                contact_id=link.continue_from,
+                contact_id=previous,
                 reason=str(refused),
             )
-            return self._start_related(request, client_token, link.continue_from)
+            return self._start_related(start, previous)
         if started.continued_from:
             count("PersistentChatsStarted")
         return started
@@ -231,24 +232,26 @@ class Chats:
                 "chat not remembered for a later persistent chat", contact_id=session.contact_id, error=str(exc)
             )
 
-    def _start_related(self, request: dict[str, Any], client_token: str, previous_contact_id: str) -> StartedChat:
+    def _start_related(self, start: ChatStart, previous_contact_id: str) -> StartedChat:
         """The chat related to the previous one, under the refused start's ClientToken, so a delivery retried after
         this finds that chat again rather than starting a second one. Should Connect refuse that (it holds the token
         against the refused request, or no longer has the previous contact: neither is documented), under a token of
         its own, and at last with no link at all: the burst is never held back."""
-        related = link_to_previous(previous_contact_id, persistent_refused=True).related_to
+        link = link_to_previous(previous_contact_id, persistent_refused=True)
+        token = start.client_token
         attempts = (
-            (client_token, related),
-            (start_chat_token(client_token, related), related),
-            (start_chat_token(client_token, None), None),
+            replace(start, link=link),
+            replace(start, client_token=start_chat_token(token, link.related_to), link=link),
+            replace(start, client_token=start_chat_token(token, None), link=ChatLink()),
         )
-        for token, related_to in attempts[:-1]:
+        for attempt in attempts[:-1]:
             try:
-                return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
+                return self._contacts.start_chat(attempt)
             except RelatedChatRefused as refused:
-                logger.warning("related chat refused; starting it again", contact_id=related, error=refused.code)
-        token, related_to = attempts[-1]
-        return self._contacts.start_chat(**request, client_token=token, related_contact_id=related_to)
+                logger.warning(
+                    "related chat refused; starting it again", contact_id=link.related_to, error=refused.code
+                )
+        return self._contacts.start_chat(attempts[-1])
 
     def _connected(self, session: Session, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
         """The session with a connection token that stays valid for the whole delivery (a new chat if it cannot)."""
