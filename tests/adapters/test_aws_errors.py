@@ -237,6 +237,37 @@ def test_a_transaction_the_sdk_refuses_is_never_read_as_transient():
         )
 
 
+class Cancelling:
+    """A DynamoDB client whose every transaction is refused with `error`."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def transact_write_items(self, **_):
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("reasons", "failed"),
+    [
+        (("ConditionalCheckFailed", "None"), {0}),
+        (("None", "ConditionalCheckFailed"), {1}),
+        (("ConditionalCheckFailed", "ConditionalCheckFailed"), {0, 1}),
+    ],
+)
+def test_a_transaction_cancelled_by_conditions_names_the_items_whose_condition_failed(reasons, failed):
+    """botocore TransactionCanceledException: "Transaction cancellation reasons are ordered in the order of requested
+    items, if an item has no error it will have None code"."""
+    assert aws_errors.failed_conditions(Cancelling(cancelled(*reasons)), "move a session", []) == failed
+
+
+def test_a_transaction_cancelled_by_a_conflict_as_well_as_a_condition_is_left_to_a_retry():
+    with pytest.raises(TransientAwsError):
+        aws_errors.failed_conditions(
+            Cancelling(cancelled("ConditionalCheckFailed", "TransactionConflict")), "move a session", []
+        )
+
+
 def test_cancellation_reasons_are_read_from_the_message_when_a_client_gives_only_that():
     error = ClientError(
         {

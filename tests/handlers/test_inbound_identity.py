@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from moto import mock_aws
 
-from tests.handlers.test_inbound import MARIA, World, make_burst, text_burst
+from tests.handlers.test_inbound import MARIA, T0, World, make_burst, text_burst
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import Conversation, OutgoingItem
 
@@ -91,6 +91,30 @@ def test_a_number_change_moves_the_open_session_to_the_new_number_and_the_old_nu
     world.deliver(text_burst("this is my new number", conversation=new))
     assert world.fake.contents(contact)[-1] == "this is my new number"
     assert world.fake.live_contact_ids() == [contact]
+
+
+def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):
+    # GIVEN Maria's chat whose connection is about to expire when WhatsApp tells of her new number
+    world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
+    world.deliver(text_burst("Hello"))
+    before = world.session()
+    world.now = before.connection_expires_at - 60
+    wrote = []
+
+    def outbound_writes_meanwhile(call):
+        # After the delivery read the session: the outbound function claims the template, then the chat ends.
+        if call.operation == "CreateParticipantConnection" and not wrote:
+            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7, "reply-1"))
+            wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
+
+    world.fake.services.on_call(outbound_writes_meanwhile)
+    # WHEN the delivery renews the connection and moves the session to the new number
+    _, failed = world.deliver(number_change())
+    # THEN the session under the new number has the new connection and still what the outbound function wrote
+    assert not failed and wrote == [True, True]
+    moved = world.sessions.get(Conversation(MARIA.phone_number_id, NEW_NUMBER).key)
+    assert moved.contact_id == before.contact_id and moved.connection_token != before.connection_token
+    assert (moved.template_sent_at, moved.template_event, moved.ended_at) == (T0 + 7, "reply-1", T0 + 8)
 
 
 def test_a_number_change_leaves_the_session_alone_when_the_new_number_already_has_a_live_chat(world):

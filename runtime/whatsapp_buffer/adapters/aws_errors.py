@@ -288,16 +288,22 @@ _TRANSIENT_CANCELLATIONS = frozenset({"ThrottlingError", "TransactionConflict", 
 """TransactWriteItems cancellation reasons a retry may fix: such a cancellation is never read as a failed condition."""
 
 
+def _cancellation_reasons(exc: ClientError) -> list[str | None]:
+    """A cancelled transaction's reason code per item, in the order of its items."""
+    reasons: list[str | None] = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+    if not reasons:
+        # Some clients only put the reasons in the message: "... reasons [ConditionalCheckFailed, None]".
+        message = exc.response.get("Error", {}).get("Message", "")
+        reasons = [r.strip() for r in message.partition("[")[2].rstrip("]").split(",")]
+    return reasons
+
+
 def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
     """True when a DynamoDB transaction was cancelled because a condition failed (on its first item when
     `first_only`), and by nothing a retry may fix."""
     if error_code(exc) != "TransactionCanceledException":
         return False
-    reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-    if not reasons:
-        # Some clients only put the reasons in the message: "... reasons [ConditionalCheckFailed, None]".
-        message = exc.response.get("Error", {}).get("Message", "")
-        reasons = [r.strip() for r in message.partition("[")[2].rstrip("]").split(",")]
+    reasons = _cancellation_reasons(exc)
     if any(reason in _TRANSIENT_CANCELLATIONS for reason in reasons):
         return False
     if first_only:
@@ -309,17 +315,38 @@ def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], 
     """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
     `first_only`), True when it was written. Any other failure, the service's or the network's, leaves as
     `DYNAMODB.translate` makes it; a ParamValidationError leaves untranslated, as from `Service.translating`."""
+    cancelled = _transact(client, operation, items)
+    if cancelled is None:
+        return True
+    if cancelled_by_condition(cancelled, first_only=first_only):
+        return False
+    raise DYNAMODB.translate(cancelled, operation) from cancelled
+
+
+def failed_conditions(client: Any, operation: str, items: list[dict[str, Any]]) -> frozenset[int]:
+    """DynamoDB TransactWriteItems of `items`: the positions of the items whose condition failed and cancelled it,
+    none when it was written. Any other failure leaves as from `write_transaction`."""
+    cancelled = _transact(client, operation, items)
+    if cancelled is None:
+        return frozenset()
+    if cancelled_by_condition(cancelled, first_only=False):
+        reasons = _cancellation_reasons(cancelled)
+        return frozenset(i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed")
+    raise DYNAMODB.translate(cancelled, operation) from cancelled
+
+
+def _transact(client: Any, operation: str, items: list[dict[str, Any]]) -> ClientError | None:
+    """Send the transaction: None when written, the service's refusal for the caller to read; a failure of the
+    network leaves translated, a ParamValidationError untranslated."""
     try:
         client.transact_write_items(TransactItems=items)
     except ClientError as exc:
-        if cancelled_by_condition(exc, first_only=first_only):
-            return False
-        raise DYNAMODB.translate(exc, operation) from exc
+        return exc
     except ParamValidationError:
         raise
     except BotoCoreError as exc:
         raise DYNAMODB.translate(exc, operation) from exc
-    return True
+    return None
 
 
 def conditional_write(operation: str, method: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:

@@ -11,12 +11,12 @@ transcript debts (`transcript_debts`) and outreach records. Layout: docs/archite
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import boto3
 
-from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, write_transaction
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, failed_conditions
+from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.model import Session
 from whatsapp_buffer.storage_keys import CONTACT_ID, CONTACT_INDEX
 
@@ -29,6 +29,48 @@ _NO_LIVE_CHAT = f"attribute_not_exists({CONTACT_ID}) OR attribute_exists(ended_a
 """The condition of a write that may take a conversation's key: no chat there, or one that is over (`:now`)."""
 _SAME_CHAT = f"{CONTACT_ID} = :contact"
 """The condition of a write to a session: it is still the chat `:contact`'s."""
+PRESENCE_SIGNALS = ("typing", "read")
+"""The presence signals a session rate-limits (`claim_presence`)."""
+SESSION_ATTRIBUTES = (
+    "conversation",
+    CONTACT_ID,
+    "participant_id",
+    "participant_token",
+    "connection_token",
+    "connection_expires_at",
+    "started_at",
+    "origination_phone_number_id",
+    "expires_at",
+    "ended_at",
+    "customer_wrote_at",
+    "last_customer_message_id",
+    "template_sent_at",
+    "template_event",
+    "template_outcome",
+    "numbered_options",
+    *(f"{what}_sent_{field}" for what in PRESENCE_SIGNALS for field in ("for", "at")),
+)
+"""Every attribute a session item may hold: a move is refused when one of them changed since it read the item."""
+MOVE_ATTEMPTS = 3
+"""Reads of a session a move makes before it gives up on a session other functions keep writing to."""
+
+
+def _unchanged(item: dict[str, Any]) -> dict[str, Any]:
+    """The condition of a write that holds only while the session item is still `item`: every attribute it has is
+    equal, every other one a session may hold is absent."""
+    terms, names, values = [], {}, {}
+    for i, name in enumerate(sorted(set(item) | set(SESSION_ATTRIBUTES))):
+        names[f"#a{i}"] = name
+        if name in item:
+            terms.append(f"#a{i} = :a{i}")
+            values[f":a{i}"] = item[name]
+        else:
+            terms.append(f"attribute_not_exists(#a{i})")
+    return {
+        "ConditionExpression": " AND ".join(terms),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
 
 
 def _to_item(session: Session) -> dict[str, Any]:
@@ -193,38 +235,51 @@ class SessionsTable:
             )
 
     def move(self, session: Session, to: str, now: float) -> Session | None:
-        """Re-key `session` to the conversation `to` and leave an alias behind, in one transaction: the old key still
-        finds the chat, replies go to the new one. None when `to` has a live chat of its own or `session` changed."""
-        moved = replace(session, conversation=to)
-        alias = {
-            "conversation": {"S": session.conversation},
-            "alias_of": {"S": to},
-            "expires_at": {"N": str(int(session.expires_at))},
-        }
-        written = write_transaction(
-            self._client,
-            "move a session",
-            [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": _to_item(moved),
-                        "ConditionExpression": _NO_LIVE_CHAT,
-                        "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": alias,
-                        "ConditionExpression": _SAME_CHAT,
-                        "ExpressionAttributeValues": {":contact": {"S": session.contact_id}},
-                    }
-                },
-            ],
-            first_only=False,
-        )
-        return moved if written else None
+        """Re-key the chat of `session` to the conversation `to` and leave an alias behind, in one transaction: the
+        old key still finds the chat, replies go to the new one. The item moved is the one in the table right before
+        the transaction, every attribute of it (`session` may be stale: what other functions wrote since stays), and
+        the transaction holds only while that item is unchanged; a change meanwhile is read again, up to
+        `MOVE_ATTEMPTS` times, then `ConcurrentUpdate`. The chat at `to` when it is there already (another delivery
+        moved it); None when `to` has a live chat of its own, or the old key no longer holds the chat."""
+        for _ in range(MOVE_ATTEMPTS):
+            current = self._item(session.conversation)
+            if current is None or current.get(CONTACT_ID, {}).get("S") != session.contact_id:
+                return self._moved_already(session, current, to)
+            moved = {**current, "conversation": {"S": to}}
+            alias = {
+                "conversation": {"S": session.conversation},
+                "alias_of": {"S": to},
+                "expires_at": moved["expires_at"],
+            }
+            failed = failed_conditions(
+                self._client,
+                "move a session",
+                [
+                    {"Put": {"TableName": self._table, "Item": alias, **_unchanged(current)}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": moved,
+                            "ConditionExpression": _NO_LIVE_CHAT,
+                            "ExpressionAttributeValues": {":now": {"N": str(int(now))}},
+                        }
+                    },
+                ],
+            )
+            if not failed:
+                return _from_item(moved)
+            if 0 not in failed:
+                return None
+        raise ConcurrentUpdate(f"the session of {session.contact_id} kept changing while it was moved")
+
+    def _moved_already(self, session: Session, current: dict[str, Any] | None, to: str) -> Session | None:
+        """The chat of `session` at `to` when `current`, the old key's item, is the alias a move to `to` left."""
+        if current is None or current.get("alias_of", {}).get("S") != to:
+            return None
+        there = self._item(to)
+        if there is None or there.get(CONTACT_ID, {}).get("S") != session.contact_id:
+            return None
+        return _from_item(there)
 
     def end(self, conversation: str, contact_id: str, at: float) -> bool:
         """Mark the session of `contact_id` ended (the next burst opens a new chat). False when it was already ended,

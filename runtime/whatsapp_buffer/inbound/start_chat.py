@@ -117,7 +117,8 @@ class Chats:
         to = Conversation(burst.conversation.phone_number_id, new_number).key
         moved = self._sessions.move(session, to, self._now())
         if moved is None:
-            # The new number already has a live chat of its own (it wrote before the notice was delivered).
+            # The new number already has a live chat of its own (it wrote before the notice was delivered), or the
+            # old key no longer holds this chat (replaced or expired meanwhile): nothing moved.
             logger.warning(
                 "number change: the new number has its own chat; session not moved", contact_id=session.contact_id
             )
