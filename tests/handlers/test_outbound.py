@@ -450,6 +450,24 @@ def test_a_retried_reply_whose_template_was_refused_still_says_refused(template_
     assert 'WhatsApp refused the approved template "order_update" too' in notice
 
 
+def test_after_whatsapp_refused_the_template_a_later_reply_in_the_window_is_told_it_was_refused(template_world):
+    # GIVEN the window is closed and WhatsApp refused the template the first reply sent
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException", times=1)
+    world.handle("agent_text")
+    # WHEN the agent replies again in the same closed window
+    world.now += 600
+    assert world.handle(replace_id(RECORDS["agent_text"], "second-reply")) == [REFUSED]
+    # THEN the template is not tried again, and the agent reads that it was refused, not that it was sent
+    assert world.sent() == []
+    first, second = bridge_notices(world)
+    assert 'WhatsApp refused the approved template "order_update" too' in first
+    assert 'WhatsApp refused the approved template "order_update" for an earlier reply' in second
+    assert "already sent" not in second
+
+
 def test_a_reply_whose_invocation_died_while_sending_the_template_sends_it_on_the_retry(template_world):
     # GIVEN the reply's first invocation claimed the template and died before learning whether it went (in doubt:
     # WhatsApp's send has no idempotency key; like an agent reply in doubt, it goes again rather than not at all)

@@ -236,7 +236,7 @@ class ReplySender:
             # This reply's earlier attempt claimed it and never learnt the outcome: sent again (below), as in doubt.
             now = claimed
         elif not self._sessions.claim_template(conversation, contact_id, session.customer_wrote_at, now, event_id):
-            return notice_texts.TEMPLATE_ALREADY_SENT, now
+            return _earlier_reply_template(session), now
         try:
             sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
             self._note_said(conversation, sent_id, self._template.name, "template")
@@ -274,6 +274,17 @@ class ReplySender:
         if event.is_text or event.is_interactive:
             return [(None, "text")]
         return [(a.name, media_kind_for(a.content_type)) for a in event.attachments if a.status == streaming.APPROVED]
+
+
+def _earlier_reply_template(session: Session) -> str:
+    """What became of the template another reply claimed in this closed window, as the session read says: refused
+    (WhatsApp will not take it: not tried again before the customer writes), else sent (or being sent: that reply,
+    or its retry, sends it)."""
+    claimed, wrote = session.template_sent_at, session.customer_wrote_at
+    this_window = claimed is not None and wrote is not None and claimed >= wrote
+    if this_window and session.template_outcome == notice_texts.TEMPLATE_REFUSED:
+        return notice_texts.TEMPLATE_REFUSED_EARLIER
+    return notice_texts.TEMPLATE_ALREADY_SENT
 
 
 def customer_text(event: StreamingEvent) -> str:
