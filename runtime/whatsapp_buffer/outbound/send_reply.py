@@ -104,7 +104,10 @@ class ReplySender:
         if not service_window.window_open(session.customer_wrote_at, now):
             kind = "text" if event.is_text or event.is_interactive else "file"
             template, claimed_at = self._reengage(session, to, now, event.message_id)
-            hours = service_window.hours_since(session.customer_wrote_at or now, claimed_at)
+            # Counted to when the agent wrote, not to this attempt's clock: a retry's notice, under the same
+            # ClientToken, must carry the same text.
+            written = event.sent_at if event.sent_at is not None else claimed_at
+            hours = service_window.hours_since(session.customer_wrote_at or now, written)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notice_texts.not_delivered(
                     kind,
@@ -223,9 +226,10 @@ class ReplySender:
 
     def _reengage(self, session: Session, to: str, now: float, event_id: str) -> tuple[str | None, float]:
         """Send the re-engagement template once per closed window: what became of it (None: none configured) and
-        the time the notice counts the hours to. The claim names the reply (`event_id`) and records the outcome, so
-        a retry of that reply gets the first attempt's answer and time (its notice, under the same ClientToken,
-        says the same) and never sends a template that went."""
+        the claim's time (what the notice counts the hours to when the reply carries no AbsoluteTime). The claim
+        names the reply (`event_id`) and records the outcome, so a retry of that reply gets the first attempt's
+        answer and time (its notice, under the same ClientToken, says the same) and never sends a template that
+        went."""
         if self._template is None or session.customer_wrote_at is None:
             return None, now
         conversation, contact_id = session.conversation, session.contact_id
