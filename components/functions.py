@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import components.stack_config  # noqa: F401 - puts runtime/ on sys.path for the declaration below
-from whatsapp_buffer.settings import AGGREGATOR, INBOUND, INGEST, OUTBOUND, OUTREACH, SWEEPER
+from whatsapp_buffer.settings import AGGREGATOR, INBOUND, INGEST, OUTBOUND, OUTREACH, OUTREACH_TIMEOUT_SECONDS, SWEEPER
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,5 @@ FUNCTIONS: Mapping[str, Function] = {
     # An agent's file (up to Connect's 20 MB) downloaded, converted for WhatsApp (MOV -> MP4 is the slow one) and
     # posted fits inside 120 s, as the inbound function's conversions do.
     OUTBOUND: Function("relays agent messages and attachments from Amazon Connect to WhatsApp", 120),
-    # Amazon Connect admin guide, "Invoke AWS Lambda function" block: a synchronous invocation waits at most 8 seconds.
-    OUTREACH: Function("sends an approved WhatsApp template a contact flow asks for", 8),
+    OUTREACH: Function("sends an approved WhatsApp template a contact flow asks for", OUTREACH_TIMEOUT_SECONDS),
 }

@@ -39,6 +39,8 @@ def _what(kind: str, name: str | None) -> str:
 TEMPLATE_SENT = "sent"
 TEMPLATE_ALREADY_SENT = "already"
 TEMPLATE_REFUSED = "refused"
+TEMPLATE_REFUSED_EARLIER = "refused_earlier"
+"""An earlier reply's template of this closed window was refused: it is not sent again before the customer writes."""
 
 
 def not_delivered(
@@ -69,6 +71,11 @@ def not_delivered(
             notice += f' The approved template "{template_name}" was already sent; waiting for the customer\'s reply.'
         elif template == TEMPLATE_REFUSED:
             notice += f' WhatsApp refused the approved template "{template_name}" too.'
+        elif template == TEMPLATE_REFUSED_EARLIER:
+            notice += (
+                f' WhatsApp refused the approved template "{template_name}" for an earlier reply; it is not sent again'
+                " before the customer writes."
+            )
         return notice
     if reason == FILE_REFUSED:
         return f"{PREFIX} Not delivered ({what}): {detail or 'WhatsApp does not accept this file (type or size)'}."

@@ -27,6 +27,9 @@ INGEST, AGGREGATOR, INBOUND, OUTBOUND, SWEEPER, OUTREACH = FUNCTIONS = (
     "outreach",
 )
 """Each function's short name: its entry module `whatsapp_buffer.entrypoints.<name>` and the end of its name."""
+OUTREACH_TIMEOUT_SECONDS = 8
+"""The outreach function's timeout. Amazon Connect admin guide, "Invoke AWS Lambda function" block: a synchronous
+invocation waits at most 8 seconds. A request claimed longer ago than this was claimed by an invocation Lambda ended."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from moto import mock_aws
 
 from sandbox import media_samples
+from sandbox.fakes.records import iso8601
 from tests.fixtures.fakes import InProcessAws, LambdaContext, create_idempotency_table, create_sessions_table
 from tests.fixtures.log_lines import log_lines
 from whatsapp_buffer.adapters.connect_chat import ConnectParticipant
@@ -51,6 +52,9 @@ class World:
         """The contact id the test's records name; `handle` points them at the chat opened in the fake."""
         self.sessions = SessionsTable("sessions", self.dynamodb)
         self.now = T0
+        self.written: dict[str, str] = {}
+        """Each streaming message's AbsoluteTime, by Id: when the test first handled it. Connect stamps a message once,
+        when it is sent, and a redelivery carries the same body."""
         relay = ReplySender(
             sessions=self.sessions,
             participant=ConnectParticipant(
@@ -107,6 +111,12 @@ class World:
     def handle(self, *names_or_records):
         records = [RECORDS[n] if isinstance(n, str) else n for n in names_or_records]
         records = json.loads(json.dumps(records).replace(self.record_contact, self.contact_id))
+        for record in records:
+            message = record.get("Sns", {}).get("Message")
+            body = json.loads(message) if isinstance(message, str) and message.startswith("{") else None
+            if isinstance(body, dict):
+                body["AbsoluteTime"] = self.written.setdefault(body.get("Id", ""), iso8601(self.now))
+                record["Sns"]["Message"] = json.dumps(body)
         return outbound.handler({"Records": records}, LambdaContext())["outcomes"]
 
     def sent(self):
@@ -436,6 +446,42 @@ def test_a_retried_reply_whose_notice_failed_says_the_same_under_the_same_token(
     assert 'The approved template "order_update" was sent instead' in notice
 
 
+def notice_requests(world, reply_id):
+    """Each SendMessage the bridge made for a notice about the reply `reply_id`: (ClientToken, Content)."""
+    return [
+        (call["ClientToken"], call["Content"])
+        for call in world.fake.calls("SendMessage")
+        if call.get("ClientToken", "").startswith("bridge-notice|") and f"|{reply_id}#" in call["ClientToken"]
+    ]
+
+
+@pytest.mark.parametrize("template", [Template("order_update", "pt_BR"), None], ids=["template-claimed", "no-template"])
+def test_a_reply_retried_an_hour_later_posts_the_identical_notice_under_the_identical_token(template):
+    """botocore, Connect Participant SendMessage ClientToken: "A unique, case-sensitive identifier that you provide to
+    ensure the idempotency of the request." Connect's documentation says nothing of a retry under the same token with
+    other content, so a retry must send the very same request: the hours are counted to the reply's own AbsoluteTime
+    (botocore Item.AbsoluteTime: "The time when the message or event was sent."), not to the clock of the retry."""
+    with mock_aws():
+        world = World(template=template)
+        # GIVEN the window is closed and an earlier reply claimed the template (when one is configured)
+        world.open_session(customer_wrote_at=T0)
+        world.now = T0 + 25 * 3600
+        world.handle("agent_text")
+        # AND a later reply's notice, a minute before the 26th hour, reaches Connect but its answer is lost
+        world.now = T0 + 25 * 3600 + 3540
+        world.fake.services.inject("connectparticipant:SendMessage", "ThrottlingException", times=1)
+        with pytest.raises(TransientAwsError):
+            world.handle(replace_id(RECORDS["agent_text"], "second-reply"))
+        # WHEN SNS delivers that reply again an hour later
+        world.now += 3600
+        assert world.handle(replace_id(RECORDS["agent_text"], "second-reply")) == [REFUSED]
+        # THEN the retry sends the identical text under the identical token
+        first, *retries = notice_requests(world, "second-reply")
+        assert retries and all(retry == first for retry in retries)
+        assert "25 h ago" in first[1]
+    outbound.installed.reset()
+
+
 def test_a_retried_reply_whose_template_was_refused_still_says_refused(template_world):
     world = template_world
     world.open_session(customer_wrote_at=T0)
@@ -448,6 +494,24 @@ def test_a_retried_reply_whose_template_was_refused_still_says_refused(template_
     assert world.sent() == []
     (notice,) = bridge_notices(world)
     assert 'WhatsApp refused the approved template "order_update" too' in notice
+
+
+def test_after_whatsapp_refused_the_template_a_later_reply_in_the_window_is_told_it_was_refused(template_world):
+    # GIVEN the window is closed and WhatsApp refused the template the first reply sent
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    world.fake.services.inject("SendWhatsAppMessage", "ValidationException", times=1)
+    world.handle("agent_text")
+    # WHEN the agent replies again in the same closed window
+    world.now += 600
+    assert world.handle(replace_id(RECORDS["agent_text"], "second-reply")) == [REFUSED]
+    # THEN the template is not tried again, and the agent reads that it was refused, not that it was sent
+    assert world.sent() == []
+    first, second = bridge_notices(world)
+    assert 'WhatsApp refused the approved template "order_update" too' in first
+    assert 'WhatsApp refused the approved template "order_update" for an earlier reply' in second
+    assert "already sent" not in second
 
 
 def test_a_reply_whose_invocation_died_while_sending_the_template_sends_it_on_the_retry(template_world):

@@ -23,6 +23,7 @@ from whatsapp_buffer.environment import InboundSettings, OutreachSettings
 from whatsapp_buffer.inbound.outreach_reply import OutreachReplies
 from whatsapp_buffer.inbound.send_burst import BurstSender
 from whatsapp_buffer.model import Burst, Conversation, OutgoingItem, burst_id_for
+from whatsapp_buffer.settings import OUTREACH_TIMEOUT_SECONDS
 
 T0 = 1_000_000_000.0
 SUFFIX = "5f811eaa4c81499384c496b909afbb1a"
@@ -410,3 +411,49 @@ def test_settings_read_from_the_environment_name_the_allowed_numbers():
     )
 
     assert settings.whatsapp_phone_number_ids == (NUMBER, "phone-number-id-b2")
+
+
+def died_while_sending(world, monkeypatch):
+    """The outreach function's invocation ends mid-send (Lambda's timeout, a crash): the record stays `sending`."""
+    client = world.fake.social_client
+    send = client.send_whatsapp_message
+
+    def killed(**request):
+        monkeypatch.setattr(client, "send_whatsapp_message", send)
+        raise SystemExit("the invocation ended before End User Messaging answered")
+
+    monkeypatch.setattr(client, "send_whatsapp_message", killed)
+    with pytest.raises(SystemExit):
+        world.ask(**GOOD)
+
+
+def test_a_request_whose_invocation_died_mid_send_may_be_asked_again_once_that_invocation_is_over(world, monkeypatch):
+    # GIVEN the first invocation claimed the request and died before End User Messaging answered
+    died_while_sending(world, monkeypatch)
+    # WHEN the flow asks the same again after the outreach function's timeout (Lambda ended that invocation)
+    world.now += OUTREACH_TIMEOUT_SECONDS + 1
+    again = world.ask(**GOOD)
+    # THEN this request takes the claim over and the template goes (in doubt, as an agent reply: twice, never none)
+    assert again["result"] == "sent" and again["reason"] == "template order_update sent"
+    assert len(world.templates_sent()) == 1
+    assert world.records.get(f"{META_NUMBER}#{CUSTOMER}").state == "sent"
+
+
+def test_a_request_still_being_sent_within_the_functions_timeout_is_not_sent_twice(world, monkeypatch):
+    # GIVEN an invocation claimed the request moments ago (it may still be sending)
+    died_while_sending(world, monkeypatch)
+    # WHEN the same request comes within the outreach function's timeout
+    world.now += OUTREACH_TIMEOUT_SECONDS
+    again = world.ask(**GOOD)
+    # THEN it is refused, saying when to ask again, and nothing is sent
+    assert again["result"] == "refused" and "being sent" in again["reason"]
+    assert f"{OUTREACH_TIMEOUT_SECONDS} seconds" in again["reason"]
+    assert world.templates_sent() == []
+
+
+def test_the_outreach_functions_timeout_is_the_one_the_runtime_waits_out():
+    """The program deploys the function with the timeout the runtime reads (runtime/whatsapp_buffer/settings.py)."""
+    from components.functions import FUNCTIONS
+    from whatsapp_buffer.settings import OUTREACH
+
+    assert FUNCTIONS[OUTREACH].timeout_seconds == OUTREACH_TIMEOUT_SECONDS

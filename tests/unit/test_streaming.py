@@ -109,3 +109,26 @@ def test_unknown_types_parse_but_are_neither_text_nor_ending():
     event = streaming.parse(json.dumps({"Type": "SOMETHING_NEW", "ContactId": "c-1"}), {"MessageVisibility": "ALL"})
     assert event.type == "SOMETHING_NEW"
     assert not event.is_text and not event.ends_session
+
+
+@pytest.mark.parametrize(
+    ("absolute_time", "sent_at"),
+    [
+        ("2026-01-15T10:30:00.000Z", 1768473000.0),
+        ("2019-11-08T02:41:28.172Z", 1573180888.172),
+        ("2026-01-15T10:30:00Z", 1768473000.0),
+        ("", None),
+        ("yesterday", None),
+        ("2026-01-15T10:30:00.000", None),
+    ],
+    ids=["fixture", "botocore-example", "no-milliseconds", "absent", "not-a-time", "no-time-zone"],
+)
+def test_a_message_is_dated_by_its_absolute_time_and_by_nothing_else(absolute_time, sent_at):
+    """botocore connectparticipant Item.AbsoluteTime: "The time when the message or event was sent. It's specified in
+    ISO 8601 format: yyyy-MM-ddThh:mm:ss.SSSZ. For example, 2019-11-08T02:41:28.172Z." A time without its zone could
+    be any hour: no date at all rather than a guess."""
+    body = json.loads(RECORDS["agent_text"]["Sns"]["Message"]) | {"AbsoluteTime": absolute_time}
+
+    event = streaming.parse(json.dumps(body))
+
+    assert event.sent_at == pytest.approx(sent_at) if sent_at is not None else event.sent_at is None

@@ -3,9 +3,9 @@
 Hash key `outreach#<conversation key>` (the latest outreach to that customer from that number), no `contact_id`, so
 the `by-contact` index never sees them; TTL `expires_at`. Kept apart from `sessions_table` because the outreach
 function writes them (its IAM grant is limited to this key prefix) and the inbound function only reads them and marks
-them shown. States: `sending` (claimed by one request) -> `sent` (with the WhatsApp message id), `refused`, or
-`unsent` (a temporary failure: the same request may claim it again);
-`shown_in` names the chat whose agent was shown it.
+them shown. States: `sending` (claimed by one request; the same request may take over a claim its invocation
+cannot outlive) -> `sent` (with the WhatsApp message id), `refused`, or `unsent` (a temporary failure: the same
+request may claim it again); `shown_in` names the chat whose agent was shown it.
 """
 
 from __future__ import annotations
@@ -68,17 +68,26 @@ class OutreachRecordItems:
         item = response.get("Item")
         return _from_item(item) if item else None
 
-    def claim(self, record: OutreachRecord) -> bool:
+    def claim(self, record: OutreachRecord, stale_before: float) -> bool:
         """Record a new outreach (replacing an older one to the same customer). False when this very request is
-        recorded already (a repeated invocation) and not `unsent`: the caller reads it instead of sending again."""
+        recorded already (a repeated invocation), neither `unsent` nor `sending` since before `stale_before` (its
+        `sent_at`: a claim whose invocation is over): the caller reads it instead of sending again."""
         written = conditional_write(
             "claim an outreach",
             self.client.put_item,
             TableName=self.table_name,
             Item=_to_item(record),
-            ConditionExpression="attribute_not_exists(conversation) OR #request <> :request OR #state = :unsent",
+            ConditionExpression=(
+                "attribute_not_exists(conversation) OR #request <> :request OR #state = :unsent"
+                " OR (#state = :sending AND sent_at < :stale)"
+            ),
             ExpressionAttributeNames={"#request": "request", "#state": "state"},
-            ExpressionAttributeValues={":request": {"S": record.request}, ":unsent": {"S": OUTREACH_UNSENT}},
+            ExpressionAttributeValues={
+                ":request": {"S": record.request},
+                ":unsent": {"S": OUTREACH_UNSENT},
+                ":sending": {"S": OUTREACH_SENDING},
+                ":stale": {"N": repr(float(stale_before))},
+            },
         )
         return written is not None
 

@@ -104,7 +104,10 @@ class ReplySender:
         if not service_window.window_open(session.customer_wrote_at, now):
             kind = "text" if event.is_text or event.is_interactive else "file"
             template, claimed_at = self._reengage(session, to, now, event.message_id)
-            hours = service_window.hours_since(session.customer_wrote_at or now, claimed_at)
+            # Counted to when the agent wrote, not to this attempt's clock: a retry's notice, under the same
+            # ClientToken, must carry the same text.
+            written = event.sent_at if event.sent_at is not None else claimed_at
+            hours = service_window.hours_since(session.customer_wrote_at or now, written)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notice_texts.not_delivered(
                     kind,
@@ -223,9 +226,10 @@ class ReplySender:
 
     def _reengage(self, session: Session, to: str, now: float, event_id: str) -> tuple[str | None, float]:
         """Send the re-engagement template once per closed window: what became of it (None: none configured) and
-        the time the notice counts the hours to. The claim names the reply (`event_id`) and records the outcome, so
-        a retry of that reply gets the first attempt's answer and time (its notice, under the same ClientToken,
-        says the same) and never sends a template that went."""
+        the claim's time (what the notice counts the hours to when the reply carries no AbsoluteTime). The claim
+        names the reply (`event_id`) and records the outcome, so a retry of that reply gets the first attempt's
+        answer and time (its notice, under the same ClientToken, says the same) and never sends a template that
+        went."""
         if self._template is None or session.customer_wrote_at is None:
             return None, now
         conversation, contact_id = session.conversation, session.contact_id
@@ -236,7 +240,7 @@ class ReplySender:
             # This reply's earlier attempt claimed it and never learnt the outcome: sent again (below), as in doubt.
             now = claimed
         elif not self._sessions.claim_template(conversation, contact_id, session.customer_wrote_at, now, event_id):
-            return notice_texts.TEMPLATE_ALREADY_SENT, now
+            return _earlier_reply_template(session), now
         try:
             sent_id = self._whatsapp.send_template(session.origination_phone_number_id, to, self._template)
             self._note_said(conversation, sent_id, self._template.name, "template")
@@ -274,6 +278,17 @@ class ReplySender:
         if event.is_text or event.is_interactive:
             return [(None, "text")]
         return [(a.name, media_kind_for(a.content_type)) for a in event.attachments if a.status == streaming.APPROVED]
+
+
+def _earlier_reply_template(session: Session) -> str:
+    """What became of the template another reply claimed in this closed window, as the session read says: refused
+    (WhatsApp will not take it: not tried again before the customer writes), else sent (or being sent: that reply,
+    or its retry, sends it)."""
+    claimed, wrote = session.template_sent_at, session.customer_wrote_at
+    this_window = claimed is not None and wrote is not None and claimed >= wrote
+    if this_window and session.template_outcome == notice_texts.TEMPLATE_REFUSED:
+        return notice_texts.TEMPLATE_REFUSED_EARLIER
+    return notice_texts.TEMPLATE_ALREADY_SENT
 
 
 def customer_text(event: StreamingEvent) -> str:

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from whatsapp_buffer.errors import MalformedEvent
@@ -68,6 +69,17 @@ class StreamingEvent:
     message_completed: bool | None = None
     """A streamed message: False for a chunk, True for the completed message; None for a message sent whole."""
     chunk_number: int | None = None
+
+    @property
+    def sent_at(self) -> float | None:
+        """`AbsoluteTime` in epoch seconds, the same on every delivery of the message (botocore connectparticipant
+        Item.AbsoluteTime: "The time when the message or event was sent. It's specified in ISO 8601 format:
+        yyyy-MM-ddThh:mm:ss.SSSZ."); None when absent or not such a time."""
+        try:
+            moment = datetime.fromisoformat(self.absolute_time.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return moment.timestamp() if moment.tzinfo is not None else None
 
     @property
     def is_chunk(self) -> bool:

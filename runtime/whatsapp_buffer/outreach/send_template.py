@@ -5,7 +5,8 @@ it with status APPROVED (GetWhatsAppMessageTemplate, or ListWhatsAppMessageTempl
 definition must take as many body parameters as the flow gave. The send is recorded under the conversation
 (`outreach_records`) so the customer's reply carries the outreach's attributes and the agent sees what was sent
 (`inbound.outreach_reply`). A repeated invocation with the same request answers from the record and sends nothing
-twice, unless its send failed for a temporary reason (`unsent`: the flow may try again). The flow always gets a flat
+twice, unless its send failed for a temporary reason (`unsent`: the flow may try again) or its invocation ended
+mid-send (`sending` for longer than the function's timeout: sent again, as in doubt). The flow always gets a flat
 map `{"result": "sent" | "refused", "reason": one line}` (plus `messageId` when sent), never a traceback.
 """
 
@@ -27,6 +28,7 @@ from whatsapp_buffer.errors import (
 )
 from whatsapp_buffer.model import (
     OUTREACH_REFUSED,
+    OUTREACH_SENDING,
     OUTREACH_SENT,
     OUTREACH_UNSENT,
     Conversation,
@@ -37,6 +39,7 @@ from whatsapp_buffer.model import (
 from whatsapp_buffer.observability import count, logger
 from whatsapp_buffer.outreach.ports import OutreachRecords, TemplateSummary, WhatsApp
 from whatsapp_buffer.outreach.request import OutreachRequest, TemplateShape, parse
+from whatsapp_buffer.settings import OUTREACH_TIMEOUT_SECONDS
 
 APPROVED = "APPROVED"
 RECORD_DAYS = 7
@@ -157,8 +160,11 @@ class Outreach:
             return False
 
     def _claim(self, record: OutreachRecord) -> bool:
+        """A claim older than the function's timeout belongs to an invocation Lambda ended (a timeout, a crash) before
+        it recorded the outcome: taken over and sent again. That send may have gone; as for an agent reply in doubt
+        (docs/faults.md), a template twice rather than none."""
         try:
-            return self.records.claim(record)
+            return self.records.claim(record, stale_before=record.sent_at - OUTREACH_TIMEOUT_SECONDS)
         except TransientAwsError as exc:
             raise OutreachRefused("could not record the outreach (DynamoDB unavailable); nothing was sent") from exc
 
@@ -167,6 +173,11 @@ class Outreach:
         earlier = self.records.get(conversation)
         if earlier is not None and earlier.state == OUTREACH_SENT:
             return {"result": "sent", "reason": "already sent for this request", "messageId": earlier.message_id}
+        if earlier is not None and earlier.state == OUTREACH_SENDING:
+            raise OutreachRefused(
+                "the same request is being sent; if that attempt failed, ask again in "
+                f"{OUTREACH_TIMEOUT_SECONDS} seconds"
+            )
         raise OutreachRefused("the same request is being sent or was refused; ask again with other parameters")
 
     @staticmethod
