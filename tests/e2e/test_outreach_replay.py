@@ -4,7 +4,8 @@ answers, the template on WhatsApp, and the customer's reply reaching a chat that
 from __future__ import annotations
 
 import pytest
-from conftest import EXAMPLES, replay
+
+from tests.e2e.conftest import EXAMPLES, replay
 
 CUSTOMER = "15550001111"
 
