@@ -11,7 +11,7 @@ docs/sandbox.md#amazon-connect-participant-service; each is pinned by a test in 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -121,6 +121,7 @@ class ParticipantBackend:
         self.max_attachment_bytes = max_attachment_bytes
         self.connections: dict[str, Connection] = {}
         self.grants: dict[str, Grant] = {}
+        connect.open_connection = self._connection_information
 
     # ---------------------------------------------------------------- API
 
@@ -136,22 +137,7 @@ class ParticipantBackend:
             raise ApiError(
                 "AccessDeniedException", "the participant did not connect within 5 minutes of the chat start"
             )
-        participant.connected = True
-        response: dict[str, Any] = {}
-        types = params.get("Type") or []
-        expires_at = at + self.connection_ttl_seconds
-        if "CONNECTION_CREDENTIALS" in types:
-            connection = Connection(
-                self.ids.new_token("ctok"), contact.contact_id, participant.participant_id, expires_at
-            )
-            self.connections[connection.token] = connection
-            response["ConnectionCredentials"] = {"ConnectionToken": connection.token, "Expiry": iso8601(expires_at)}
-        if "WEBSOCKET" in types:
-            # Nothing listens there: the sandbox delivers Connect's side through streaming only.
-            response["Websocket"] = {
-                "Url": f"{self._base_url().replace('http', 'ws', 1)}/_fake/websocket/{contact.contact_id}",
-                "ConnectionExpiry": iso8601(at + 100),
-            }
+        response = self._connection_information(contact, at, params.get("Type") or [])
         if params.get("ConnectParticipant") and not participant.joined:
             participant.joined = True
             self.chats.emit_event(contact, participant, at, PARTICIPANT_JOINED)
@@ -308,6 +294,27 @@ class ParticipantBackend:
         return 200, {"Content-Type": attachment.content_type}, attachment.data or b""
 
     # ---------------------------------------------------------------- helpers
+
+    def _connection_information(self, contact: Contact, at: float, types: Sequence[str]) -> dict[str, Any]:
+        """What CreateParticipantConnection's `Type` (or StartChatContact's `ConnectionTypes`) asks for; the customer
+        counts as connected from then on."""
+        participant = contact.customer
+        participant.connected = True
+        response: dict[str, Any] = {}
+        expires_at = at + self.connection_ttl_seconds
+        if "CONNECTION_CREDENTIALS" in types:
+            connection = Connection(
+                self.ids.new_token("ctok"), contact.contact_id, participant.participant_id, expires_at
+            )
+            self.connections[connection.token] = connection
+            response["ConnectionCredentials"] = {"ConnectionToken": connection.token, "Expiry": iso8601(expires_at)}
+        if "WEBSOCKET" in types:
+            # Nothing listens there: the sandbox delivers Connect's side through streaming only.
+            response["Websocket"] = {
+                "Url": f"{self._base_url().replace('http', 'ws', 1)}/_fake/websocket/{contact.contact_id}",
+                "ConnectionExpiry": iso8601(at + 100),
+            }
+        return response
 
     def _grant(self, attachment: Attachment, method: str, expires_at: float) -> str:
         signature = self.ids.new_token("sig")
