@@ -2,9 +2,10 @@
 
 Enforced as botocore's model and the Amazon Connect Administrator Guide state them: calls authorised by the
 participant or connection token (and their lifetimes), message content size (`CONTENT_BYTES_LIMIT`) and type
-(`MESSAGE_CONTENT_TYPES`, within the contact's SupportedMessagingContentTypes), attachment
-types, size and count (`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency and
-attachment URL expiry bounds. Each rule, its quoted source and the error code the fake answers:
+(`MESSAGE_CONTENT_TYPES`, within the contact's SupportedMessagingContentTypes), attachment types, size and count
+(`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency, what an upload must be
+before it is completed, and the attachment URLs' lifetimes (`UPLOAD_URL_SECONDS`, `DOWNLOAD_URL_SECONDS`) and signed
+headers. Each rule, its quoted source and the error code the fake answers:
 docs/sandbox.md#amazon-connect-participant-service; each is pinned by a test in `tests/contract/`.
 """
 
@@ -67,6 +68,9 @@ ATTACHMENTS_PER_CHAT = 35
 """Feature specifications: "Attachments per chat conversation | 35"; botocore ServiceQuotaExceededException: "The
 number of attachments per contact exceeds the quota."."""
 UPLOAD_URL_SECONDS = 300
+"""How long an upload URL lasts: no AWS source states it; the fake's choice, the longest GetAttachment allows."""
+DOWNLOAD_URL_SECONDS = 300
+"""GetAttachment without UrlExpiryInSeconds (model range 5..300, no documented default): the fake's choice."""
 
 
 @dataclass
@@ -248,10 +252,8 @@ class ParticipantBackend:
         attachment = self.chats.attachments.get(params["AttachmentId"])
         if attachment is None or attachment.contact_id != contact.contact_id or not attachment.completed:
             raise ApiError("ValidationException", f"attachment {params['AttachmentId']} is not available in this chat")
-        seconds = params.get("UrlExpiryInSeconds", UPLOAD_URL_SECONDS)
-        if not 5 <= seconds <= 300:
-            raise ApiError("ValidationException", "UrlExpiryInSeconds must be between 5 and 300")
-        expires_at = at + seconds
+        # The model's range 5..300 is checked with every input constraint; the default is the fake's choice.
+        expires_at = at + params.get("UrlExpiryInSeconds", DOWNLOAD_URL_SECONDS)
         response = {
             "Url": self._grant(attachment, "GET", expires_at),
             "UrlExpiry": iso8601(expires_at),
