@@ -489,14 +489,6 @@ def test_customer_disconnect_ends_the_chat(fake, connect, participant, published
     assert len(published.of_type(CHAT_ENDED)) == 1
 
 
-def test_stop_contact_on_an_ended_contact_is_contact_not_found(fake, connect):
-    contact_id = start_chat(connect)["ContactId"]
-    connect.stop_contact(ContactId=contact_id, InstanceId=INSTANCE)
-    with pytest.raises(ClientError) as excinfo:
-        connect.stop_contact(ContactId=contact_id, InstanceId=INSTANCE)
-    assert (error_code(excinfo), status_of(excinfo)) == ("ContactNotFoundException", 410)
-
-
 # ---------------------------------------------------------------- attachments
 
 
