@@ -25,7 +25,7 @@ from botocore.parsers import BaseCBORParser
 from botocore.serialize import CBORSerializer
 
 from sandbox.fakes.constraints import summary, violations
-from sandbox.fakes.rest_json import ApiError
+from sandbox.fakes.rest_json import ApiError, model_error_status
 
 SERVICE = "transcribe"
 PATH_PREFIX = "/service/Transcribe/operation/"
@@ -90,8 +90,13 @@ class Job:
         return job
 
 
+def _error(code: str, message: str) -> ApiError:
+    """Error `code` at the HTTP status the model gives it (`error.httpStatusCode`)."""
+    return ApiError(code, message, model_error_status(MODEL, code))
+
+
 def _bad(message: str) -> ApiError:
-    return ApiError("BadRequestException", message, 400)
+    return _error("BadRequestException", message)
 
 
 class TranscribeBackend:
@@ -116,7 +121,7 @@ class TranscribeBackend:
                 f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint"
             )
         if name in self.jobs:
-            raise ApiError("ConflictException", "The requested job name already exists. Use a different job name.", 400)
+            raise _error("ConflictException", "The requested job name already exists. Use a different job name.")
         media_format = params.get("MediaFormat")
         if media_format is not None and media_format not in MEDIA_FORMATS:
             raise _bad(f"Unsupported media format {media_format!r}")
@@ -159,10 +164,9 @@ class TranscribeBackend:
         name = str(params.get("TranscriptionJobName") or "")
         job = self.jobs.get(name)
         if job is None:
-            raise ApiError(
+            raise _error(
                 "NotFoundException",
                 "The requested job couldn't be found. Check the job name and try your request again.",
-                400,
             )
         if job.status == "IN_PROGRESS" and at >= job.done_at:
             self._finish(job)

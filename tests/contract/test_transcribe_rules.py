@@ -49,14 +49,25 @@ def _code(excinfo) -> str:
     return excinfo.value.response["Error"]["Code"]
 
 
-def test_a_job_name_is_unique_so_a_second_start_of_the_same_recording_is_a_conflict(transcribe):
+def _status(excinfo) -> int:
+    return excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def _model_status(code: str) -> int:
+    return MODEL.shape_for(code).metadata["error"]["httpStatusCode"]
+
+
+def test_a_job_name_is_unique_so_a_second_start_of_the_same_recording_is_a_conflict_409(transcribe):
     """TranscriptionJobName: "must be unique within an Amazon Web Services account. If you try to create a new job
-    with the same name as an existing job, you get a ConflictException error." """
+    with the same name as an existing job, you get a ConflictException error." ConflictException: "A resource already
+    exists with this name", `error.httpStatusCode` 409. (The API Reference's Errors section says "HTTP Status Code:
+    400" and a recorded AWS answer had 400: the fake follows the model; the bridge reads the code only.)"""
     assert "you get a ConflictException error" in _doc("TranscriptionJobName")
+    assert _model_status("ConflictException") == 409
     _start(transcribe)
     with pytest.raises(ClientError) as excinfo:
         _start(transcribe)
-    assert _code(excinfo) == "ConflictException"
+    assert (_code(excinfo), _status(excinfo)) == ("ConflictException", 409)
 
 
 def test_the_bridges_job_names_fit_the_models_pattern_and_length():
@@ -149,13 +160,16 @@ def test_a_job_whose_media_cannot_be_read_fails_with_a_reason(aws, transcribe):
     assert job["TranscriptionJobStatus"] == "FAILED" and job["FailureReason"]
 
 
-def test_reading_an_unknown_job_is_not_found(transcribe):
+def test_reading_an_unknown_job_is_not_found_404(transcribe):
     """GetTranscriptionJob's errors: BadRequestException, LimitExceededException, InternalFailureException,
-    NotFoundException ("We can't find the requested resource")."""
+    NotFoundException ("We can't find the requested resource"), `error.httpStatusCode` 404. (A recorded AWS answer,
+    LocalStack's test_transcribe snapshot "GetError", was BadRequestException, HTTP 400, "The requested job couldn't
+    be found": the fake follows the model; the bridge reads both codes alike.)"""
     assert "NotFoundException" in [e.name for e in MODEL.operation_model("GetTranscriptionJob").error_shapes]
+    assert _model_status("NotFoundException") == 404
     with pytest.raises(ClientError) as excinfo:
         transcribe.get_transcription_job(TranscriptionJobName="nobody")
-    assert _code(excinfo) == "NotFoundException"
+    assert (_code(excinfo), _status(excinfo)) == ("NotFoundException", 404)
 
 
 def test_botocore_speaks_json_to_transcribe_and_the_fake_also_answers_rpc_v2_cbor(aws):
