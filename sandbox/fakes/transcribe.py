@@ -34,12 +34,16 @@ _START = MODEL.operation_model("StartTranscriptionJob").input_shape
 MEDIA_FORMATS = frozenset(_START.members["MediaFormat"].enum)
 LANGUAGE_CODES = frozenset(_START.members["LanguageCode"].enum)
 JOB_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
+LANGUAGE_MODES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLanguages")
 TURNAROUND_SECONDS = 10.0
 ACCOUNT = "123456789012"
 IDENTIFIED_WITHOUT_OPTIONS = "en-US"
 """What an identification job with no LanguageOptions reports as spoken: Transcribe then picks among every language
 it supports (IdentifyLanguage: the options only "restrict" it); the fake cannot listen, so it names this one."""
 UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you have read permission and try your request again."
+NO_LANGUAGE = "The language code is missing. Either add a language code or turn on language identification."
+MORE_THAN_ONE_MODE = "Include only one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages in your request."
+"""The fake's FailureReason for a job given more than one language mode (AWS's own text is not documented)."""
 
 _ERROR_SHAPE = ShapeResolver(
     {"Error": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}}, "S": {"type": "string"}}
@@ -59,6 +63,8 @@ class Job:
     done_at: float
     status: str = "IN_PROGRESS"
     failure: str | None = None
+    doomed: str | None = None
+    """Why the job fails when it finishes, whatever its media (None: it depends on the media)."""
     language_code: str | None = None
     announced: bool = False
     """Its state change event was emitted."""
@@ -127,13 +133,13 @@ class TranscribeBackend:
             raise _bad(f"Unsupported media format {media_format!r}")
         language = params.get("LanguageCode")
         identify = bool(params.get("IdentifyLanguage"))
-        chosen = [bool(language), identify, bool(params.get("IdentifyMultipleLanguages"))]
-        if sum(chosen) != 1:
-            raise _bad("Specify exactly one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages.")
+        modes = [mode for mode in LANGUAGE_MODES if params.get(mode)]
+        if not modes:
+            raise _bad(NO_LANGUAGE)
         options = list(params.get("LanguageOptions") or [])
-        if options and not identify:
+        if options and not (identify or params.get("IdentifyMultipleLanguages")):
             raise _bad("LanguageOptions requires IdentifyLanguage.")
-        if identify and options and len(options) < 2:
+        if options and len(options) < 2:
             raise _bad("LanguageOptions needs two or more language codes.")
         for code in [language, *options]:
             if code and code not in LANGUAGE_CODES:
@@ -156,6 +162,7 @@ class TranscribeBackend:
             created_at=at,
             done_at=at + self.turnaround_seconds,
             language_code=language,
+            doomed=MORE_THAN_ONE_MODE if len(modes) > 1 else None,
         )
         self.jobs[name] = job
         return {"TranscriptionJob": job.view()}
@@ -190,6 +197,9 @@ class TranscribeBackend:
         return min(due) if due else None
 
     def _finish(self, job: Job) -> None:
+        if job.doomed:
+            job.status, job.failure = "FAILED", job.doomed
+            return
         bucket, _, key = job.media_uri[len("s3://") :].partition("/")
         words = self.transcript_for(bucket, key)
         readable = self.s3_client is not None and self._exists(bucket, key)

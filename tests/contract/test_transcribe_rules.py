@@ -40,7 +40,7 @@ def _start(client, name="job-1", **extra):
         "OutputKey": f"transcripts/{name}.json",
         **extra,
     }
-    if not {"LanguageCode", "IdentifyLanguage"} & set(extra):
+    if not set(fake_transcribe.LANGUAGE_MODES) & set(extra):
         params["LanguageCode"] = "en-US"
     return client.start_transcription_job(**params)
 
@@ -55,6 +55,11 @@ def _status(excinfo) -> int:
 
 def _model_status(code: str) -> int:
     return MODEL.shape_for(code).metadata["error"]["httpStatusCode"]
+
+
+def _finished(aws, transcribe, name="job-1") -> dict:
+    aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
+    return transcribe.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
 
 
 def test_a_job_name_is_unique_so_a_second_start_of_the_same_recording_is_a_conflict_409(transcribe):
@@ -81,22 +86,62 @@ def test_the_bridges_job_names_fit_the_models_pattern_and_length():
 
 @pytest.mark.parametrize(
     "languages",
-    [{"LanguageCode": "en-US", "IdentifyLanguage": True}, {"LanguageOptions": ["en-US", "es-US"]}],
+    [
+        {"LanguageCode": "en-US", "IdentifyLanguage": True},
+        {"LanguageCode": "en-US", "IdentifyMultipleLanguages": True},
+        {"IdentifyLanguage": True, "IdentifyMultipleLanguages": True},
+    ],
+    ids=["code-and-identify", "code-and-multiple", "identify-and-multiple"],
 )
-def test_exactly_one_of_language_code_or_language_identification_is_accepted(transcribe, languages):
+def test_more_than_one_language_mode_is_accepted_and_the_job_fails_with_a_reason(aws, transcribe, languages):
+    """LanguageCode, IdentifyLanguage and IdentifyMultipleLanguages, each: "Note that you must include one of
+    LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your request. If you include more than one of
+    these parameters, your transcription job fails." The job fails; the request is not refused. FailureReason: "If
+    TranscriptionJobStatus is FAILED, FailureReason contains information about why the transcription job request
+    failed" (its text for this case is not documented: the fake's own)."""
+    for member in fake_transcribe.LANGUAGE_MODES:
+        assert "If you include more than one of these parameters, your transcription job fails" in _doc(member)
+    started = _start(transcribe, **languages)["TranscriptionJob"]
+    assert started["TranscriptionJobStatus"] == "IN_PROGRESS"
+    job = _finished(aws, transcribe)
+    assert job["TranscriptionJobStatus"] == "FAILED"
+    assert job["FailureReason"] == fake_transcribe.MORE_THAN_ONE_MODE
+
+
+def test_a_job_without_any_language_mode_is_refused_as_aws_refuses_it(transcribe):
     """LanguageCode: "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages in your
-    request. If you include more than one of these parameters, your transcription job fails." LanguageOptions: "If
-    you include LanguageOptions in your request, you must also include IdentifyLanguage." """
-    assert "If you include more than one of these parameters, your transcription job fails" in _doc("LanguageCode")
-    assert "you must also include IdentifyLanguage" in _doc("LanguageOptions")
-    params = dict(languages)
-    if "LanguageOptions" in params:
-        params["LanguageCode"] = "en-US"
+    request". AWS's answer to a request with none of them, recorded against AWS in LocalStack's test_transcribe
+    snapshot (test_failing_start_transcription_job, "MissingLanguageCode"): BadRequestException, HTTP 400, "The
+    language code is missing. Either add a language code or turn on language identification." """
+    assert "you must include one of LanguageCode, IdentifyLanguage, or IdentifyMultipleLanguages" in _doc(
+        "LanguageCode"
+    )
     with pytest.raises(ClientError) as excinfo:
         transcribe.start_transcription_job(
-            TranscriptionJobName="j", Media={"MediaFileUri": f"s3://{BUCKET}/inbound/b/1-m.wav"}, **params
+            TranscriptionJobName="j", Media={"MediaFileUri": f"s3://{BUCKET}/inbound/b/1-m.wav"}
         )
+    assert (_code(excinfo), _status(excinfo)) == ("BadRequestException", 400)
+    assert excinfo.value.response["Error"]["Message"] == fake_transcribe.NO_LANGUAGE
+
+
+def test_language_options_without_language_identification_are_refused(transcribe):
+    """LanguageOptions: "If you include LanguageOptions in your request, you must also include IdentifyLanguage."
+    (Whether AWS refuses the request or fails the job is not documented: the fake refuses it.)"""
+    assert "you must also include IdentifyLanguage" in _doc("LanguageOptions")
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe, LanguageCode="en-US", LanguageOptions=["en-US", "es-US"])
     assert _code(excinfo) == "BadRequestException"
+
+
+def test_language_options_with_multiple_language_identification_are_accepted(aws, transcribe):
+    """IdentifyMultipleLanguages: "If you include IdentifyMultipleLanguages, you can optionally include a list of
+    language codes, using LanguageOptions, that you think may be present in your media file." """
+    assert "If you include IdentifyMultipleLanguages, you can optionally include a list of language codes" in _doc(
+        "IdentifyMultipleLanguages"
+    )
+    started = _start(transcribe, IdentifyMultipleLanguages=True, LanguageOptions=["en-US", "es-US"])
+    assert started["TranscriptionJob"]["TranscriptionJobStatus"] == "IN_PROGRESS"
+    assert _finished(aws, transcribe)["TranscriptionJobStatus"] == "COMPLETED"
 
 
 def test_language_identification_takes_two_or_more_options(transcribe):
