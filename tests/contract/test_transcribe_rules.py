@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.fakes import transcribe as fake_transcribe
+from sandbox.fakes.constraints import ecma_pattern, violations
 from tests.contract.conftest import BUCKET
 from tests.fixtures.fakes import NO_RETRIES
 from whatsapp_buffer.inbound.burst_transcripts import transcript_text
@@ -75,13 +76,30 @@ def test_a_job_name_is_unique_so_a_second_start_of_the_same_recording_is_a_confl
     assert (_code(excinfo), _status(excinfo)) == ("ConflictException", 409)
 
 
-def test_the_bridges_job_names_fit_the_models_pattern_and_length():
-    """TranscriptionJobName: pattern `^[0-9a-zA-Z._-]+`, max 200."""
+def test_the_bridges_job_names_match_the_models_pattern_whole_and_fit_its_length():
+    """TranscriptionJobName: pattern `^[0-9a-zA-Z._-]+`, max 200 (matched whole: see the next test)."""
     shape = START.input_shape.members["TranscriptionJobName"]
     assert shape.metadata["pattern"] == "^[0-9a-zA-Z._-]+" and shape.metadata["max"] == 200
     for media_id in ("1234567890", "wamid.HBgL+/=", "x" * 400):
         name = job_name("whatsapp-buffer-media-0a1b2c3", media_id)
-        assert fake_transcribe.JOB_NAME.match(name) and len(name) <= 200
+        assert ecma_pattern(shape.metadata["pattern"]).fullmatch(name) and len(name) <= 200
+
+
+def test_a_job_name_whose_start_alone_matches_the_pattern_is_refused_as_aws_refused_one_with_a_slash(transcribe):
+    """AWS's answer to StartTranscriptionJob with a name holding a slash (recorded in the GitHub issue
+    linuxacademy/content-aws-mls-c01#1): "BadRequestException ... 1 validation error detected: Value
+    'test/key-6faaec2c-d40c-4822-ad25-e4a1922037a8' at 'transcriptionJobName' failed to satisfy constraint: Member must
+    satisfy regular expression pattern: ^[0-9a-zA-Z._-]+". Searched, the pattern matches that name's start ("test"),
+    so Transcribe matches this pattern whole; the general constraint check (search) would let it pass."""
+    name = "test/key-6faaec2c-d40c-4822-ad25-e4a1922037a8"
+    assert not list(violations(START.input_shape.members["TranscriptionJobName"], name))
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe, name)
+    assert _code(excinfo) == "BadRequestException"
+    assert excinfo.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: ^[0-9a-zA-Z._-]+"
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,15 +183,43 @@ def test_language_identification_without_options_picks_among_every_language_and_
     aws.clock[0] += fake_transcribe.TURNAROUND_SECONDS
     job = transcribe.get_transcription_job(TranscriptionJobName="job-1")["TranscriptionJob"]
     assert job["TranscriptionJobStatus"] == "COMPLETED"
-    assert job["LanguageCode"] == fake_transcribe.IDENTIFIED_WITHOUT_OPTIONS in fake_transcribe.LANGUAGE_CODES
+    assert (
+        job["LanguageCode"]
+        == fake_transcribe.IDENTIFIED_WITHOUT_OPTIONS
+        in START.input_shape.members["LanguageCode"].enum
+    )
 
 
 def test_wav_is_a_media_format_and_whatsapps_aac_is_not_so_the_bridge_sends_its_wav():
     """MediaFormat enum: mp3, mp4, wav, flac, ogg, amr, webm, m4a. WhatsApp's AAC audio (audio/aac) is not among
     them; the converted WAV always is."""
     formats = set(START.input_shape.members["MediaFormat"].enum)
-    assert formats == {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm", "m4a"} == fake_transcribe.MEDIA_FORMATS
+    assert formats == {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm", "m4a"}
     assert "aac" not in formats
+
+
+@pytest.mark.parametrize(
+    ("member", "extra"),
+    [
+        ("MediaFormat", {"MediaFormat": "aac"}),
+        ("LanguageCode", {"LanguageCode": "xx-XX"}),
+        ("LanguageOptions.2.member", {"IdentifyLanguage": True, "LanguageOptions": ["en-US", "xx-XX"]}),
+    ],
+    ids=["media-format", "language-code", "language-option"],
+)
+def test_a_media_format_or_language_code_off_the_models_enum_is_refused(transcribe, member, extra):
+    """MediaFormat and LanguageCode (also each LanguageOptions member) are enums in the model. AWS enforces them at the
+    request, as recorded against AWS in LocalStack's test_transcribe snapshot (test_failing_start_transcription_job,
+    "MalformedLanguageCode"): BadRequestException "1 validation error detected: Value 'non-existent' at 'languageCode'
+    failed to satisfy constraint: Member must satisfy enum value set: [...]". The fake's general constraint check
+    (`sandbox.fakes.constraints`) applies them; the fake has no list of its own."""
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe, **extra)
+    assert _code(excinfo) == "BadRequestException"
+    assert (
+        f"at '{member}' failed to satisfy constraint: Member must satisfy enum value set"
+        in (excinfo.value.response["Error"]["Message"])
+    )
 
 
 def test_a_job_completes_after_its_turnaround_and_writes_the_transcript_to_the_exact_output_key(aws, transcribe):
