@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +43,8 @@ UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you
 NO_LANGUAGE = "The language code is missing. Either add a language code or turn on language identification."
 MORE_THAN_ONE_MODE = "Include only one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages in your request."
 """The fake's FailureReason for a job given more than one language mode (AWS's own text is not documented)."""
+_S3_HTTPS = re.compile(r"https?://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com/(?P<bucket>[^/]+)/(?P<key>.+)")
+"""The path-style S3 URL the developer guide once gave as MediaFileUri's general form."""
 
 _ERROR_SHAPE = ShapeResolver(
     {"Error": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}}, "S": {"type": "string"}}
@@ -139,8 +142,6 @@ class TranscribeBackend:
         if options and len(options) < 2:
             raise _bad("LanguageOptions needs two or more language codes.")
         uri = str((params.get("Media") or {}).get("MediaFileUri") or "")
-        if not uri.startswith("s3://"):
-            raise _bad("The S3 URI that you provided is not valid.")
         output_bucket = params.get("OutputBucketName")
         output_key = params.get("OutputKey") or f"{name}.json"
         if output_key.endswith("/"):
@@ -194,9 +195,9 @@ class TranscribeBackend:
         if job.doomed:
             job.status, job.failure = "FAILED", job.doomed
             return
-        bucket, _, key = job.media_uri[len("s3://") :].partition("/")
-        words = self.transcript_for(bucket, key)
-        readable = self.s3_client is not None and self._exists(bucket, key)
+        location = media_object(job.media_uri)
+        words = None if location is None else self.transcript_for(*location)
+        readable = location is not None and self.s3_client is not None and self._exists(*location)
         if words is None or not readable:
             job.status, job.failure = "FAILED", UNREADABLE
             return
@@ -217,6 +218,15 @@ class TranscribeBackend:
         except Exception:  # noqa: BLE001 - any refusal reads as "can't be accessed", as Transcribe reports it
             return False
         return True
+
+
+def media_object(uri: str) -> tuple[str, str] | None:
+    """(bucket, key) of `s3://bucket/key` or of a path-style S3 URL; None for any other URI (the job cannot read it)."""
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        return (bucket, key) if bucket and key else None
+    found = _S3_HTTPS.fullmatch(uri)
+    return (found["bucket"], found["key"]) if found else None
 
 
 def state_change_event(job: Job, region: str) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Amazon Transcribe batch-job rules the bridge relies on, each with its source (the botocore model `transcribe`),
-checked against the project's one fake through a real boto3 client; S3 from moto."""
+"""Amazon Transcribe batch-job rules the bridge relies on, each with its source (the botocore model `transcribe`, the
+developer guide, AWS's recorded answers), checked against the project's one fake through a real boto3 client; S3 from
+moto. Where the sources disagree, docs/sandbox.md#amazon-transcribe says which one the fake follows."""
 
 from __future__ import annotations
 
@@ -218,6 +219,38 @@ def test_a_media_format_or_language_code_off_the_models_enum_is_refused(transcri
     assert _code(excinfo) == "BadRequestException"
     assert (
         f"at '{member}' failed to satisfy constraint: Member must satisfy enum value set"
+        in (excinfo.value.response["Error"]["Message"])
+    )
+
+
+def test_an_https_url_of_an_s3_object_is_accepted_and_read_as_its_s3_uri(aws, transcribe):
+    """Media.MediaFileUri: pattern `(s3://|http(s*)://).+`; the developer guide gave as its "general form"
+    "https://s3.<aws-region>.amazonaws.com/<bucket-name>/<keyprefix>/<objectkey>" (awsdocs/amazon-transcribe-
+    developer-guide, API_Media.md, 2017-2020) before its examples became s3:// URIs."""
+    assert START.input_shape.members["Media"].members["MediaFileUri"].metadata["pattern"] == "(s3://|http(s*)://).+"
+    _start(transcribe, Media={"MediaFileUri": f"https://s3.us-east-1.amazonaws.com/{BUCKET}/inbound/b/1-m.wav"})
+    assert _finished(aws, transcribe)["TranscriptionJobStatus"] == "COMPLETED"
+
+
+def test_a_media_uri_that_names_no_s3_object_is_accepted_and_the_job_fails(aws, transcribe):
+    """StartTranscriptionJob: "To make a StartTranscriptionJob request, you must first upload your media file into an
+    Amazon S3 bucket". What AWS answers for an http(s) URL of another host is not documented: the model's pattern
+    admits it, so the fake accepts the request and the job FAILS as for media it cannot read."""
+    assert "you must first upload your media file into an Amazon S3 bucket" in re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", "", START.documentation)
+    )
+    _start(transcribe, Media={"MediaFileUri": "https://media.example.com/inbound/b/1-m.wav"})
+    job = _finished(aws, transcribe)
+    assert job["TranscriptionJobStatus"] == "FAILED" and job["FailureReason"] == fake_transcribe.UNREADABLE
+
+
+def test_a_media_uri_off_the_models_pattern_is_refused(transcribe):
+    """Media.MediaFileUri: pattern `(s3://|http(s*)://).+` (the general constraint check)."""
+    with pytest.raises(ClientError) as excinfo:
+        _start(transcribe, Media={"MediaFileUri": "ftp://media.example.com/1-m.wav"})
+    assert _code(excinfo) == "BadRequestException"
+    assert (
+        "Member must satisfy regular expression pattern: (s3://|http(s*)://).+"
         in (excinfo.value.response["Error"]["Message"])
     )
 
