@@ -13,6 +13,7 @@ import urllib3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from sandbox.fakes import transcribe as transcribe_wire
 from sandbox.fakes.chat import (
     ATTACHMENT_CONTENT_TYPE,
     CHAT_ENDED,
@@ -230,10 +231,11 @@ def test_transcribe_is_served_on_the_same_port_by_its_json_target_and_its_cbor_p
     response = urllib3.PoolManager().request(
         "POST",
         f"{fake.url}/service/Transcribe/operation/GetTranscriptionJob",
-        body=b"\xa0",
+        body=b"\xa1\x74TranscriptionJobName\x66nobody",  # CBOR {"TranscriptionJobName": "nobody"}
         headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor"},
     )
-    assert response.status == 400 and response.headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert response.status == 404 and response.headers["smithy-protocol"] == "rpc-v2-cbor"
+    assert transcribe_wire.decode(transcribe_wire.CBOR, response.data)["__type"] == "NotFoundException"
 
 
 def test_errors_use_the_rest_json_wire_format(fake):
