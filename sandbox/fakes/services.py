@@ -327,7 +327,7 @@ class FakeServices(Reachable):
         service = route.service
         try:
             try:
-                params = self._router.parse(route, labels, query, headers, body, self._as_aws)
+                params = self._router.parse(route, labels, query, headers, body, self.as_aws)
             except InvalidInput as exc:
                 raise ApiError(validation_error(route.operation, _VALIDATION_ERROR[service]), exc.message) from None
             output = self._dispatch(service, route.operation.name, params)
@@ -335,7 +335,7 @@ class FakeServices(Reachable):
             return error_response(err, err.status or self._router.error_status(service, err.code))
         return self._router.response(route, output)
 
-    def _as_aws(self, value: str) -> str:
+    def as_aws(self, value: str) -> str:
         """A URL of the sandbox's S3 (`s3_endpoints`) as the path-style amazonaws.com URL it stands for."""
         for endpoint in self.social.s3_endpoints:
             if value.startswith(endpoint):

@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.fakes.socialmessaging import PRESIGNED_URL_MAX, REENGAGEMENT_ERROR, media_object_key
+from sandbox.fakes.socialmessaging import REENGAGEMENT_ERROR, media_object_key
 from tests.contract.conftest import BUCKET, NUMBER, error_code
 
 MODEL = botocore.session.get_session().get_service_model("socialmessaging")
@@ -69,15 +69,18 @@ def test_a_presigned_url_outside_amazon_s3_is_refused(aws):
 def test_a_presigned_url_over_2000_characters_is_refused(aws):
     """botocore S3PresignedUrl.url: `min` 1, `max` 2000. botocore's parameter validation checks a string's min
     length only, so the request is sent and the service refuses it (ValidationException, the model's error for input
-    that does not satisfy its constraints). A URL of exactly 2,000 characters is taken."""
-    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["max"] == PRESIGNED_URL_MAX == 2000
+    that does not satisfy its constraints). The length is the URL's as AWS receives it: a URL of exactly 2,000
+    characters is taken and written to, one of 2,001 is refused before anything is written."""
+    url_max = MODEL.shape_for("S3PresignedUrl").members["url"].metadata["max"]
+    assert url_max == 2000
     aws.fake.register_media("456", b"x", "image/jpeg")
     url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
-    padded = f"{url}&x-pad={'p' * (PRESIGNED_URL_MAX - len(url) - len('&x-pad='))}"
-    assert len(padded) == PRESIGNED_URL_MAX
+    padded = f"{url}&x-pad={'p' * (url_max - len(url) - len('&x-pad='))}"
+    assert len(aws.fake.as_aws(padded)) == url_max
     aws.social.get_whatsapp_message_media(
         mediaId="456", originationPhoneNumberId=NUMBER, destinationS3PresignedUrl={"url": padded, "headers": {}}
     )
+    aws.s3.delete_object(Bucket=BUCKET, Key="inbound/b/0-456")
     with pytest.raises(ClientError) as excinfo:
         aws.social.get_whatsapp_message_media(
             mediaId="456",
@@ -85,6 +88,8 @@ def test_a_presigned_url_over_2000_characters_is_refused(aws):
             destinationS3PresignedUrl={"url": f"{padded}p", "headers": {}},
         )
     assert error_code(excinfo) == "ValidationException"
+    assert "length less than or equal to 2000" in str(excinfo.value)
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
 def test_metadata_only_answers_the_mime_type_and_the_size_in_kb_and_copies_nothing(aws):
