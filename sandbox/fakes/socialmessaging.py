@@ -21,8 +21,6 @@ from sandbox.fakes.records import Ids
 from sandbox.fakes.rest_json import ApiError
 from sandbox.fakes.templates import WhatsAppTemplates
 
-MAX_MESSAGE_BYTES = 2_048_000
-"""botocore SendWhatsAppMessage.message: max 2,048,000."""
 TEXT_BODY_LIMIT = 4096
 """Meta Cloud API, text messages: "body … Maximum 4096 characters"."""
 SERVICE_WINDOW_SECONDS = 24 * 3600
@@ -205,9 +203,7 @@ class SocialMessagingBackend:
 
     def send_whatsapp_message(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         origination = self._known_number(params["originationPhoneNumberId"])
-        raw: bytes = params["message"]
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise ApiError("ValidationException", f"message is larger than {MAX_MESSAGE_BYTES} bytes")
+        raw: bytes = params["message"]  # its model bound, 1 to 2,048,000 bytes, is checked with the others
         try:
             message = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):

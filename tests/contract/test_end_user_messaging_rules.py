@@ -134,6 +134,27 @@ def _text(to: str, body: str) -> bytes:
     return json.dumps(message).encode()
 
 
+def test_a_message_over_2048000_bytes_is_refused_counting_bytes_not_characters(aws):
+    """botocore SendWhatsAppMessage.message: a blob, `min` 1, `max` 2048000, "The message to send through WhatsApp.
+    The length is in KB." Smithy's length trait counts "the size of the blob in bytes", which is what the model's
+    `max` is; the doc string's "in KB" disagrees (2,048,000 KB would be 2 GB): the fake follows the trait. botocore
+    does not check a blob's max, so the service refuses a longer message (ValidationException, the model's error for
+    input that breaks a constraint). Here 4,096 "é" make the text 8,192 bytes but 4,096 characters."""
+    message_max = MODEL.operation_model("SendWhatsAppMessage").input_shape.members["message"].metadata["max"]
+    assert message_max == 2_048_000
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "text", "text": {"body": "é" * 4096}}
+    text = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    at_max = text + b" " * (message_max - len(text))
+    aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=at_max, metaApiVersion="v20.0")
+    over = at_max + b" "
+    assert len(over.decode("utf-8")) < message_max < len(over)
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=over, metaApiVersion="v20.0")
+    assert error_code(excinfo) == "ValidationException"
+    assert len(aws.fake.whatsapp_sent) == 1
+
+
 def test_a_text_body_over_4096_characters_is_refused(aws):
     """Meta Cloud API, text messages (developers.facebook.com/documentation/business-messaging/whatsapp/messages/
     text-messages): body "Maximum 4096 characters." Which error End User Messaging returns is not documented; the
