@@ -169,6 +169,8 @@ def size_in_kb(data: bytes) -> int:
 
 HttpPut = Callable[[str, Mapping[str, str], bytes], int]
 """PUT `data` to a URL with headers; the HTTP status."""
+HttpGet = Callable[[str, Mapping[str, str]], tuple[int, bytes]]
+"""GET a URL with headers; the HTTP status and the body."""
 
 
 class SocialMessagingBackend:
@@ -180,6 +182,7 @@ class SocialMessagingBackend:
         *,
         s3_client: Any = None,
         http_put: HttpPut | None = None,
+        http_get: HttpGet | None = None,
         s3_endpoints: Iterable[str] = (),
         phone_number_ids: Iterable[str] | None = None,
         service_window: str = "status",
@@ -193,6 +196,7 @@ class SocialMessagingBackend:
         """(origination, Meta status object) waiting to be published as a status webhook."""
         self._s3 = s3_client
         self._http_put = http_put
+        self._http_get = http_get
         self.s3_endpoints = tuple(s3_endpoints)
         self.phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
         self.media: dict[str, tuple[bytes, str]] = {}
@@ -311,11 +315,13 @@ class SocialMessagingBackend:
         source, url_source = params.get("sourceS3File"), params.get("sourceS3PresignedUrl")
         if (source is None) == (url_source is None):
             raise ApiError("InvalidParametersException", "use exactly one of sourceS3File or sourceS3PresignedUrl")
-        if source is None:
-            raise ApiError("InvalidParametersException", "the fake reads media from sourceS3File only")
-        answer = self._s3_call("get_object", Bucket=source["bucketName"], Key=source["key"])
-        data = answer["Body"].read()
-        content_type = answer.get("ContentType") or "application/octet-stream"
+        if url_source is not None:
+            data, content_type = self._get_presigned(url_source["url"], url_source["headers"])
+        else:
+            file_source: dict[str, str] = params["sourceS3File"]
+            answer = self._s3_call("get_object", Bucket=file_source["bucketName"], Key=file_source["key"])
+            data = answer["Body"].read()
+            content_type = answer.get("ContentType") or "application/octet-stream"
         limit = OUTBOUND_MEDIA.get(content_type.split(";", 1)[0].strip().lower())
         if limit is None:
             raise ApiError("ValidationException", f"WhatsApp does not support media of type {content_type}")
@@ -338,11 +344,20 @@ class SocialMessagingBackend:
         constraints (`constraints.violations`), on the Amazon S3 URL a loopback one stands for."""
         if self._http_put is None:
             raise ApiError("DependencyException", "the fake was given no way to reach S3")
-        status = self._http_put(url, dict(headers), data)
-        if status == 403:
-            raise ApiError("AccessDeniedException", "S3 refused the pre-signed URL (expired or not signed for this)")
-        if not 200 <= status < 300:
-            raise ApiError("DependencyException", f"S3 answered HTTP {status} to the pre-signed PUT")
+        _presigned_answer(self._http_put(url, dict(headers), data), "PUT")
+
+    def _get_presigned(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
+        """botocore S3PresignedUrl.headers: "You must specify the Content-Type header when using
+        PostWhatsAppMessageMedia": the media's type is that header's. (No source says which HTTP method reads the
+        URL; a pre-signed S3 download is a GET.)"""
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        if not content_type:
+            raise ApiError("InvalidParametersException", "sourceS3PresignedUrl.headers needs Content-Type")
+        if self._http_get is None:
+            raise ApiError("DependencyException", "the fake was given no way to reach S3")
+        status, data = self._http_get(url, dict(headers))
+        _presigned_answer(status, "GET")
+        return data, content_type
 
     def _s3_call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         if self._s3 is None:
@@ -355,3 +370,13 @@ class SocialMessagingBackend:
             if code in ("NoSuchBucket", "NoSuchKey", "404"):
                 raise ApiError("ResourceNotFoundException", f"{where}: {code}") from exc
             raise ApiError("AccessDeniedException", f"{where}: {code}") from exc
+
+
+def _presigned_answer(status: int, method: str) -> None:
+    """S3's answer to a pre-signed URL as End User Messaging's error (no source says which: the fake's choice)."""
+    if status == 403:
+        raise ApiError("AccessDeniedException", f"S3 refused the pre-signed {method} (expired or not signed for it)")
+    if status == 404:
+        raise ApiError("ResourceNotFoundException", f"S3 answered HTTP 404 to the pre-signed {method}")
+    if not 200 <= status < 300:
+        raise ApiError("DependencyException", f"S3 answered HTTP {status} to the pre-signed {method}")

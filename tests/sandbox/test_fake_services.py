@@ -768,25 +768,6 @@ def test_blob_is_base64_on_the_wire(fake):
     assert fake.whatsapp_sent[0].text == "é"
 
 
-def test_unknown_media_id_is_an_error(social):
-    with pytest.raises(ClientError) as excinfo:
-        social.get_whatsapp_message_media(
-            mediaId="gone", originationPhoneNumberId=NUMBER, destinationS3File={"bucketName": "any-bucket", "key": "k"}
-        )
-    assert (error_code(excinfo), status_of(excinfo)) == ("ResourceNotFoundException", 404)
-
-
-def test_missing_bucket_is_reported_not_swallowed(fake, social):
-    fake.register_media("5550002", b"x", "image/jpeg")
-    with pytest.raises(ClientError) as excinfo:
-        social.get_whatsapp_message_media(
-            mediaId="5550002",
-            originationPhoneNumberId=NUMBER,
-            destinationS3File={"bucketName": "no-such-bucket", "key": "k"},
-        )
-    assert error_code(excinfo) == "ResourceNotFoundException"
-
-
 def test_post_whatsapp_media_reads_the_object_from_s3(fake, social, s3):
     # GIVEN an agent's file in the media bucket
     bucket = f"media-{uuid.uuid4().hex[:8]}"
