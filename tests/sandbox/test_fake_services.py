@@ -737,24 +737,6 @@ def test_media_message_and_read_receipt_are_told_apart(fake, social):
     assert [(s.type, s.media) for s in fake.whatsapp_sent] == [("image", {"id": "123", "caption": "c"}), ("read", None)]
 
 
-@pytest.mark.parametrize(
-    ("message", "code"),
-    [
-        (b"not json", "ValidationException"),
-        (json.dumps({"to": "1555", "type": "text", "text": {"body": "x"}}).encode(), "InvalidParametersException"),
-        (
-            json.dumps({"messaging_product": "whatsapp", "type": "text", "text": {"body": "x"}}).encode(),
-            "InvalidParametersException",
-        ),
-    ],
-)
-def test_malformed_whatsapp_message_is_rejected(fake, social, message, code):
-    with pytest.raises(ClientError) as excinfo:
-        social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=message, metaApiVersion="v20.0")
-    assert error_code(excinfo) == code
-    assert fake.whatsapp_sent == []
-
-
 def test_blob_is_base64_on_the_wire(fake):
     # GIVEN the raw request botocore would send
     meta = {"messaging_product": "whatsapp", "to": "1", "type": "text", "text": {"body": "é"}}
