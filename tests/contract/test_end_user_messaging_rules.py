@@ -120,13 +120,19 @@ def test_both_destinations_at_once_are_refused(aws):
 
 def test_a_media_id_outside_the_model_pattern_is_refused(aws):
     """botocore GetWhatsAppMessageMedia.mediaId pattern `[A-Za-z0-9]+` (botocore does not check patterns client
-    side; the service does)."""
+    side; the service does). Smithy's pattern trait "does not implicitly add a leading ^ or trailing $ to match an
+    entire string": an id with no letter or digit is refused (ValidationException), one with a letter or digit in it
+    passes the pattern and is looked up like any other (here unknown: ResourceNotFoundException)."""
     assert MODEL.operation_model("GetWhatsAppMessageMedia").input_shape.members["mediaId"].metadata["pattern"] == (
         "[A-Za-z0-9]+"
     )
     with pytest.raises(ClientError) as excinfo:
-        aws.social.get_whatsapp_message_media(mediaId="media-1", originationPhoneNumberId=NUMBER, metadataOnly=True)
+        aws.social.get_whatsapp_message_media(mediaId="--", originationPhoneNumberId=NUMBER, metadataOnly=True)
     assert error_code(excinfo) == "ValidationException"
+    assert "Member must satisfy regular expression pattern: [A-Za-z0-9]+" in str(excinfo.value)
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(mediaId="media-1", originationPhoneNumberId=NUMBER, metadataOnly=True)
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def _text(to: str, body: str) -> bytes:
