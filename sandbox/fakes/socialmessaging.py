@@ -224,8 +224,9 @@ class SocialMessagingBackend:
         else:
             kind = str(message.get("type") or "text")
             _check_addressee(message)
-            if not isinstance(message.get(kind), dict):
-                raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
+            shape = (list, "array") if kind == "contacts" else (dict, "object")  # Meta sends contact cards in a list
+            if not isinstance(message.get(kind), shape[0]):
+                raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" {shape[1]}')
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
         if kind == "template":
             _check_template(body or {})

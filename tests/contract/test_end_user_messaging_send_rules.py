@@ -69,6 +69,21 @@ def test_a_message_without_the_object_its_type_names_is_refused(aws, message):
     assert [sent.type for sent in aws.fake.whatsapp_sent] == ["image"]
 
 
+def test_a_contacts_message_carries_its_contact_cards_in_an_array(aws):
+    """Meta, "Contacts messages" (request syntax, as the Cloud API's public copies show it): "type": "contacts",
+    "contacts": [{"name": {"formatted_name": ...}, "phones": [...], ...}]; a published JSON schema of the Cloud API's
+    send request: "contacts | array", where the other types name an object. So an array is taken and a lone contact
+    object in its place refused (InvalidParametersException: the error is not documented, the fake's choice)."""
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    card = {"name": {"formatted_name": "Ana Silva", "first_name": "Ana"}, "phones": [{"phone": "+15550002222"}]}
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "contacts"}
+    _send(aws, json.dumps({**message, "contacts": [card]}).encode())
+    with pytest.raises(ClientError) as excinfo:
+        _send(aws, json.dumps({**message, "contacts": card}).encode())
+    assert error_code(excinfo) == "InvalidParametersException"
+    assert [sent.message["contacts"] for sent in aws.fake.whatsapp_sent] == [[card]]
+
+
 def test_a_read_receipt_needs_the_id_of_the_message_it_marks(aws):
     """Meta, "Mark messages as read": "you can use the message.id value to mark the message as read", request
     {"messaging_product": "whatsapp", "status": "read", "message_id": "<WHATSAPP_MESSAGE_ID>"}; "If you mark a
