@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.s3_missing_objects import ListingRole
 from sandbox.sdk_events import ApiCall, InjectedCrash, SdkHooks, WorkerFaults, without_parameters
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
@@ -157,7 +158,7 @@ def _child_main(conn: Any, spec: dict[str, Any]) -> None:
         atexit.register(shutil.rmtree, models, ignore_errors=True)
         os.environ["AWS_DATA_PATH"] = without_parameters(faults.rules, models)  # before botocore reads it
     # The SDK's back-off between retries passes in the worker's virtual time, like any other bounded wait.
-    hooks = SdkHooks(faults, on_backoff=lambda seconds: now.__setitem__(0, now[0] + seconds))
+    hooks = SdkHooks(faults, on_backoff=lambda seconds: now.__setitem__(0, now[0] + seconds), role=spec.get("role"))
     hooks.install()  # before the handler builds its clients
 
     import time_machine
@@ -224,7 +225,10 @@ class FunctionProcess:
         timeout_s: float,
         faults: list[dict[str, Any]] | None = None,
         fault_seed: str = "0",
+        role: ListingRole | None = None,
     ) -> None:
+        """`role`: the function's role, which S3 consults when the handler reads a missing object
+        (sandbox.s3_missing_objects)."""
         self.function_name = function_name
         self.spec = {
             "function_name": function_name,
@@ -237,6 +241,7 @@ class FunctionProcess:
             "now": 0.0,
             "faults": faults or [],
             "fault_seed": fault_seed,
+            "role": role,
         }
         self._process: Any = None
         self._conn: Any = None

@@ -1,11 +1,12 @@
 """Inside a function's worker: every AWS SDK call seen through botocore's documented event system.
 
 `provide-client-params` records the call for the IAM check (or ends the invocation when the fault plan times it
-out), and a pre-signed URL as the call it authorises, apart (`signed`); `before-send` answers an attempt with an injected throttling or 5xx error, which botocore parses and retries as
-the service's own; `after-call` notes the error code, or crashes the process after a call that succeeded. `install()`
-adds the handlers to botocore's built-in list before the handler module is imported, so every session created after
-it is hooked, and hands the SDK's back-off sleep to the worker's virtual clock (`on_backoff`). How and why:
-docs/sandbox.md#sdk-events-inside-a-worker.
+out), and a pre-signed URL as the call it authorises, apart (`signed`); `before-send` answers an attempt with an
+injected throttling or 5xx error, which botocore parses and retries as the service's own; `after-call` turns a missing
+object's 404 into the 403 S3 gives a role that may not list it (sandbox.s3_missing_objects), notes the error code, or
+crashes the process after a call that succeeded. `install()` adds the handlers to botocore's built-in list before the
+handler module is imported, so every session created after it is hooked, and hands the SDK's back-off sleep to the
+worker's virtual clock (`on_backoff`). How and why: docs/sandbox.md#sdk-events-inside-a-worker.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.faults import WorkerFault
+from sandbox.s3_missing_objects import ListingRole, refuse
 
 _CALL = "sandbox_call"
 """Key of the recorded call in botocore's per-call request context."""
@@ -137,10 +139,17 @@ class _VirtualSleepTime:
 class SdkHooks:
     """The calls one worker's handler makes, recorded and fault-injected through botocore events."""
 
-    def __init__(self, faults: WorkerFaults, on_backoff: Callable[[float], None] | None = None) -> None:
+    def __init__(
+        self,
+        faults: WorkerFaults,
+        on_backoff: Callable[[float], None] | None = None,
+        role: ListingRole | None = None,
+    ) -> None:
         """`on_backoff`: given each back-off the SDK would sleep between retries (seconds) instead of sleeping it;
-        None leaves the SDK's sleep alone."""
+        None leaves the SDK's sleep alone. `role`: the function's role, which decides whether S3 tells it an object
+        is missing (None: moto's answer stands)."""
         self.faults = faults
+        self.role = role
         self.calls: list[ApiCall] = []
         self.signed: list[ApiCall] = []
         """Pre-signed requests generated since the last `take_signed()`: S3 authorises each with the signer's role."""
@@ -225,11 +234,16 @@ class SdkHooks:
             return None
         return error_response(request.url, protocol, rule.code, rule.status)
 
-    def _on_answer(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    def _on_answer(
+        self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         recorded = context.get(_CALL)
         if recorded is None:
             return
         call, _protocol = recorded
+        code = parsed.get("Error", {}).get("Code")
+        if self.role and self.role.hides(call.service, call.operation, call.params, http_response.status_code, code):
+            refuse(http_response, parsed, model)
         if http_response.status_code >= 300:
             call.error = parsed.get("Error", {}).get("Code", "ClientError")
         elif self.faults.crash_after(call.service, call.operation):

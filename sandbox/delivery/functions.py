@@ -18,6 +18,7 @@ from sandbox.delivery.scheduler import Scheduler, VirtualClock
 from sandbox.faults import FaultPlan, worker_spec
 from sandbox.iam_check import RoleCheck
 from sandbox.lambdas import FunctionProcess, Invocation
+from sandbox.s3_missing_objects import ListingRole
 from sandbox.sdk_events import ApiCall
 from sandbox.wiring import FunctionSpec, Wiring
 
@@ -116,6 +117,7 @@ class Functions:
                 timeout_s=spec.timeout_s,
                 faults=worker_spec(self.faults, spec.key),
                 fault_seed=f"{self.faults.seed}:{spec.key}",
+                role=ListingRole(spec.policy, self.wiring.account.partition),
             )
             worker.start(self.clock.now)
             self.workers[spec.key] = worker

@@ -1,26 +1,28 @@
 """Amazon Connect (service `connect`): the chat contact operations the bridge calls, and what an agent does.
 
-Enforced as botocore's model and AWS's guides state them: `ChatDurationInMinutes` bounds, `ClientToken` idempotency,
-`SupportedMessagingContentTypes` and the `InitialMessage`'s content type (`SUPPORTED_CONTENT_TYPES`),
-the `Attributes` limits (also for UpdateContactAttributes), persistent chat's conditions (never with
-`RelatedContactId`, only an ended chat, only once, its transcript in the instance's bucket `TRANSCRIPT_DELAY_SECONDS`
-after the chat ends), and the operations `make doctor` reads (`InstanceSetup`). Each rule, its quoted source and
-the error code the fake answers: docs/sandbox.md#amazon-connect; each is pinned by a test in `tests/contract/`.
+Enforced as botocore's model and AWS's guides state them: `ChatDurationInMinutes` bounds and expiry, `ClientToken`
+idempotency, `ConnectionTypes` (`CONNECTION_TYPES_ANSWERED`), `SupportedMessagingContentTypes` and the
+`InitialMessage`'s content type and size (`SUPPORTED_CONTENT_TYPES`, `CONTENT_BYTES_LIMIT`), the `Attributes` limits
+(also for UpdateContactAttributes), persistent chat's conditions (never with `RelatedContactId`, only an ended chat,
+only once, its transcript in the instance's bucket `TRANSCRIPT_DELAY_SECONDS` after the chat ends), StopContact on a
+chat in any state, and the operations `make doctor` reads (`InstanceSetup`). Each rule, its quoted source and the
+error code the fake answers: docs/sandbox.md#amazon-connect; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.fakes.chat import TYPING, Attachment, Chats, Contact, Participant
-from sandbox.fakes.records import Ids
+from sandbox.fakes.records import Ids, copy
 from sandbox.fakes.rest_json import ApiError
 
 DEFAULT_CHAT_MINUTES = 1500
-"""botocore StartChatContact.ChatDurationInMinutes: "defaults to 25 hour"."""
+"""botocore StartChatContact.ChatDurationInMinutes: "If not specified, the chat session duration defaults to 25
+hour" (25 x 60 minutes)."""
 CHAT_MINUTES = (60, 10080)
 ATTRIBUTES_BYTES_LIMIT = 32768
 """botocore StartChatContact.Attributes: "up to 32,768 UTF-8 bytes across all key-value pairs per contact"."""
@@ -43,6 +45,10 @@ application/vnd.amazonaws.connect.message.interactive.response. Content types mu
 DEFAULT_CONTENT_TYPES = frozenset({"text/plain"})
 """A contact started without SupportedMessagingContentTypes: text/plain, the one type every list must hold (the admin
 guide, "Enable text formatting": for a custom chat interface, "add the SupportedMessagingContentTypes parameter")."""
+CONNECTION_TYPES_ANSWERED = ("CONNECTION_CREDENTIALS", "WEBSOCKET")
+"""botocore StartChatContact.ConnectionTypes: "WEBSOCKET and CONNECTION_CREDENTIALS are the values this operation acts
+on. No other value returns connection information."; "If you omit this parameter, the response has no connection
+information"."""
 CONTENT_BYTES_LIMIT = 16384
 """botocore ChatMessage.Content (StartChatContact.InitialMessage): "Maximum of 16,384 bytes for all content types";
 Connect's feature specifications, chat message size limits, "Chat": customer to agent 16,384 bytes."""
@@ -94,6 +100,9 @@ class ConnectBackend:
         self.participant_tokens: dict[str, tuple[str, str]] = {}
         """ParticipantToken -> (contact id, participant id)."""
         self.setup = InstanceSetup()
+        self.open_connection: Callable[[Contact, float, Sequence[str]], dict[str, Any]] | None = None
+        """The Participant Service's answer to the ConnectionTypes asked for: the customer's connection information
+        (`ConnectionCredentials`, `Websocket`), as CreateParticipantConnection gives it."""
 
     # ---------------------------------------------------------------- API
 
@@ -101,7 +110,7 @@ class ConnectBackend:
         instance_id = params["InstanceId"]
         token = params.get("ClientToken")
         if token and (instance_id, token) in self.start_tokens:
-            return dict(self.start_tokens[(instance_id, token)]), True
+            return self._replayed_start(self.start_tokens[(instance_id, token)]), True
         self._known_instance(instance_id)
         flow_id = params["ContactFlowId"]
         if self.contact_flow_ids is not None and flow_id not in self.contact_flow_ids:
@@ -122,6 +131,9 @@ class ConnectBackend:
         if related is not None and related not in self.chats.contacts:
             raise ApiError("ResourceNotFoundException", f"related contact {related} not found")
         source = self._rehydration_source(instance_id, params.get("PersistentChat"), related, at)
+        connection_types = [t for t in params.get("ConnectionTypes") or [] if t in CONNECTION_TYPES_ANSWERED]
+        if connection_types and self.open_connection is None:
+            raise ApiError("InternalServiceException", "the connection information asked for cannot be returned")
         display_name = params["ParticipantDetails"]["DisplayName"]
         customer = Participant(self.ids.new_id(), "CUSTOMER", display_name, token=self.ids.new_token("ptok"))
         contact = Contact(
@@ -148,14 +160,24 @@ class ConnectBackend:
         if source is not None:
             source.continued_by = contact.contact_id
             response["ContinuedFromContactId"] = source.contact_id
+        if connection_types and self.open_connection is not None:
+            response.update(self.open_connection(contact, at, connection_types))
         streaming = params.get("ChatStreamingConfiguration")
         if streaming:
             response["StreamingId"] = self.chats.stream(contact, streaming["StreamingEndpointArn"])
         if initial:
             self.chats.add_text(contact, customer, at, initial["ContentType"], initial["Content"], client_token=token)
         if token:
-            self.start_tokens[(instance_id, token)] = dict(response)
+            self.start_tokens[(instance_id, token)] = copy(response)
         return response, False
+
+    def _replayed_start(self, first: dict[str, Any]) -> dict[str, Any]:
+        """botocore StartChatContact.ConnectionTypes: "When you retry a request with the same ClientToken, the response
+        repeats the original contact and can omit a websocket URL if the chat has already ended"."""
+        response = copy(first)
+        if not self.chats.contacts[response["ContactId"]].active:
+            response.pop("Websocket", None)
+        return response
 
     def start_contact_streaming(self, params: dict[str, Any], at: float) -> tuple[dict[str, Any], bool]:
         contact = self._contact_on_instance(params["InstanceId"], params["ContactId"])
@@ -185,11 +207,15 @@ class ConnectBackend:
         return {}
 
     def stop_contact(self, params: dict[str, Any], at: float) -> dict[str, Any]:
+        """botocore StopContact: "Chat and task contacts can be terminated in any state"; ContactNotFoundException:
+        "The contact with the specified ID does not exist." So a chat that has ended is answered as stopped, and
+        nothing happens to it again."""
         self._known_instance(params["InstanceId"])
         contact = self.chats.contacts.get(params["ContactId"])
-        if contact is None or contact.instance_id != params["InstanceId"] or not contact.active:
-            raise ApiError("ContactNotFoundException", "the contact is not active or does not exist")
-        self.chats.end(contact, at, "API", leaving=None)
+        if contact is None or contact.instance_id != params["InstanceId"]:
+            raise ApiError("ContactNotFoundException", "The contact with the specified ID does not exist.")
+        if contact.active:
+            self.chats.end(contact, at, "API", leaving=None)
         return {}
 
     # ---------------------------------------------------------------- the instance's set-up (InstanceSetup)

@@ -2,16 +2,17 @@
 
 Enforced as botocore's model and the Amazon Connect Administrator Guide state them: calls authorised by the
 participant or connection token (and their lifetimes), message content size (`CONTENT_BYTES_LIMIT`) and type
-(`MESSAGE_CONTENT_TYPES`, within the contact's SupportedMessagingContentTypes), attachment
-types, size and count (`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency and
-attachment URL expiry bounds. Each rule, its quoted source and the error code the fake answers:
+(`MESSAGE_CONTENT_TYPES`, within the contact's SupportedMessagingContentTypes), attachment types, size and count
+(`ATTACHMENT_EXTENSIONS`), event content types (`EVENT_TYPES`), `ClientToken` idempotency, what an upload must be
+before it is completed, and the attachment URLs' lifetimes (`UPLOAD_URL_SECONDS`, `DOWNLOAD_URL_SECONDS`) and signed
+headers. Each rule, its quoted source and the error code the fake answers:
 docs/sandbox.md#amazon-connect-participant-service; each is pinned by a test in `tests/contract/`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -67,6 +68,9 @@ ATTACHMENTS_PER_CHAT = 35
 """Feature specifications: "Attachments per chat conversation | 35"; botocore ServiceQuotaExceededException: "The
 number of attachments per contact exceeds the quota."."""
 UPLOAD_URL_SECONDS = 300
+"""How long an upload URL lasts: no AWS source states it; the fake's choice, the longest GetAttachment allows."""
+DOWNLOAD_URL_SECONDS = 300
+"""GetAttachment without UrlExpiryInSeconds (model range 5..300, no documented default): the fake's choice."""
 
 
 @dataclass
@@ -121,6 +125,7 @@ class ParticipantBackend:
         self.max_attachment_bytes = max_attachment_bytes
         self.connections: dict[str, Connection] = {}
         self.grants: dict[str, Grant] = {}
+        connect.open_connection = self._connection_information
 
     # ---------------------------------------------------------------- API
 
@@ -136,22 +141,7 @@ class ParticipantBackend:
             raise ApiError(
                 "AccessDeniedException", "the participant did not connect within 5 minutes of the chat start"
             )
-        participant.connected = True
-        response: dict[str, Any] = {}
-        types = params.get("Type") or []
-        expires_at = at + self.connection_ttl_seconds
-        if "CONNECTION_CREDENTIALS" in types:
-            connection = Connection(
-                self.ids.new_token("ctok"), contact.contact_id, participant.participant_id, expires_at
-            )
-            self.connections[connection.token] = connection
-            response["ConnectionCredentials"] = {"ConnectionToken": connection.token, "Expiry": iso8601(expires_at)}
-        if "WEBSOCKET" in types:
-            # Nothing listens there: the sandbox delivers Connect's side through streaming only.
-            response["Websocket"] = {
-                "Url": f"{self._base_url().replace('http', 'ws', 1)}/_fake/websocket/{contact.contact_id}",
-                "ConnectionExpiry": iso8601(at + 100),
-            }
+        response = self._connection_information(contact, at, params.get("Type") or [])
         if params.get("ConnectParticipant") and not participant.joined:
             participant.joined = True
             self.chats.emit_event(contact, participant, at, PARTICIPANT_JOINED)
@@ -262,10 +252,8 @@ class ParticipantBackend:
         attachment = self.chats.attachments.get(params["AttachmentId"])
         if attachment is None or attachment.contact_id != contact.contact_id or not attachment.completed:
             raise ApiError("ValidationException", f"attachment {params['AttachmentId']} is not available in this chat")
-        seconds = params.get("UrlExpiryInSeconds", UPLOAD_URL_SECONDS)
-        if not 5 <= seconds <= 300:
-            raise ApiError("ValidationException", "UrlExpiryInSeconds must be between 5 and 300")
-        expires_at = at + seconds
+        # The model's range 5..300 is checked with every input constraint; the default is the fake's choice.
+        expires_at = at + params.get("UrlExpiryInSeconds", DOWNLOAD_URL_SECONDS)
         response = {
             "Url": self._grant(attachment, "GET", expires_at),
             "UrlExpiry": iso8601(expires_at),
@@ -308,6 +296,27 @@ class ParticipantBackend:
         return 200, {"Content-Type": attachment.content_type}, attachment.data or b""
 
     # ---------------------------------------------------------------- helpers
+
+    def _connection_information(self, contact: Contact, at: float, types: Sequence[str]) -> dict[str, Any]:
+        """What CreateParticipantConnection's `Type` (or StartChatContact's `ConnectionTypes`) asks for; the customer
+        counts as connected from then on."""
+        participant = contact.customer
+        participant.connected = True
+        response: dict[str, Any] = {}
+        expires_at = at + self.connection_ttl_seconds
+        if "CONNECTION_CREDENTIALS" in types:
+            connection = Connection(
+                self.ids.new_token("ctok"), contact.contact_id, participant.participant_id, expires_at
+            )
+            self.connections[connection.token] = connection
+            response["ConnectionCredentials"] = {"ConnectionToken": connection.token, "Expiry": iso8601(expires_at)}
+        if "WEBSOCKET" in types:
+            # Nothing listens there: the sandbox delivers Connect's side through streaming only.
+            response["Websocket"] = {
+                "Url": f"{self._base_url().replace('http', 'ws', 1)}/_fake/websocket/{contact.contact_id}",
+                "ConnectionExpiry": iso8601(at + 100),
+            }
+        return response
 
     def _grant(self, attachment: Attachment, method: str, expires_at: float) -> str:
         signature = self.ids.new_token("sig")

@@ -32,9 +32,9 @@ from sandbox.fakes.rest_json import (
     model_error_status,
     validation_error,
 )
-from sandbox.fakes.socialmessaging import HttpPut, SocialMessagingBackend, WhatsAppSent
+from sandbox.fakes.socialmessaging import HttpGet, HttpPut, SocialMessagingBackend, WhatsAppSent
 from sandbox.fakes.transcribe import TranscribeBackend
-from sandbox.fakes.transport import Reachable, requests_put
+from sandbox.fakes.transport import Reachable, requests_get, requests_put
 
 CONNECT = "connect"
 PARTICIPANT = "connectparticipant"
@@ -97,7 +97,7 @@ class FakeServices(Reachable):
 
     `instance_ids`, `contact_flow_ids` and `phone_number_ids` are what exists in the account: anything else is
     ResourceNotFoundException, as in AWS; None accepts any id. `chat_transcripts`: the instance stores chat
-    transcripts (persistent chat needs them). `s3_client` (boto3) and `http_put` carry WhatsApp
+    transcripts (persistent chat needs them). `s3_client` (boto3), `http_put` and `http_get` carry WhatsApp
     media to and from S3; `s3_endpoints` are URLs that stand in for amazonaws.com S3 (the sandbox's moto server).
     """
 
@@ -108,6 +108,7 @@ class FakeServices(Reachable):
         s3_client: Any = None,
         *,
         http_put: HttpPut | None = None,
+        http_get: HttpGet | None = None,
         s3_endpoints: Iterable[str] = (),
         instance_ids: Iterable[str] | None = None,
         contact_flow_ids: Iterable[str] | None = None,
@@ -149,6 +150,7 @@ class FakeServices(Reachable):
             ids,
             s3_client=s3_client,
             http_put=http_put or requests_put,
+            http_get=http_get or requests_get,
             s3_endpoints=s3_endpoints,
             phone_number_ids=phone_number_ids,
             service_window=service_window,
@@ -327,7 +329,7 @@ class FakeServices(Reachable):
         service = route.service
         try:
             try:
-                params = self._router.parse(route, labels, query, headers, body, self._as_aws)
+                params = self._router.parse(route, labels, query, headers, body, self.as_aws)
             except InvalidInput as exc:
                 raise ApiError(validation_error(route.operation, _VALIDATION_ERROR[service]), exc.message) from None
             output = self._dispatch(service, route.operation.name, params)
@@ -335,7 +337,7 @@ class FakeServices(Reachable):
             return error_response(err, err.status or self._router.error_status(service, err.code))
         return self._router.response(route, output)
 
-    def _as_aws(self, value: str) -> str:
+    def as_aws(self, value: str) -> str:
         """A URL of the sandbox's S3 (`s3_endpoints`) as the path-style amazonaws.com URL it stands for."""
         for endpoint in self.social.s3_endpoints:
             if value.startswith(endpoint):

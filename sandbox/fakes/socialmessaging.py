@@ -21,8 +21,6 @@ from sandbox.fakes.records import Ids
 from sandbox.fakes.rest_json import ApiError
 from sandbox.fakes.templates import WhatsAppTemplates
 
-MAX_MESSAGE_BYTES = 2_048_000
-"""botocore SendWhatsAppMessage.message: max 2,048,000."""
 TEXT_BODY_LIMIT = 4096
 """Meta Cloud API, text messages: "body … Maximum 4096 characters"."""
 SERVICE_WINDOW_SECONDS = 24 * 3600
@@ -64,12 +62,6 @@ OUTBOUND_MEDIA: dict[str, int] = {
 }
 """MIME type -> largest file WhatsApp takes (the user guide's table: audio 16 MB, documents 100 MB, images 5 MB,
 stickers 100 KB static / 500 KB animated, video 16 MB; audio/ogg with the Opus codec only)."""
-MEDIA_ID = re.compile(r"[A-Za-z0-9]+")
-"""botocore GetWhatsAppMessageMedia.mediaId pattern."""
-PRESIGNED_URL = re.compile(r"https://(.*)s3(.*).amazonaws.com/(.*)")
-"""botocore S3PresignedUrl.url pattern."""
-PRESIGNED_URL_MAX = 2000
-"""botocore S3PresignedUrl.url `max` (botocore does not check a string's max before sending)."""
 BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 """Meta's business-scoped user id (BSUID) or parent BSUID."""
 
@@ -175,6 +167,8 @@ def size_in_kb(data: bytes) -> int:
 
 HttpPut = Callable[[str, Mapping[str, str], bytes], int]
 """PUT `data` to a URL with headers; the HTTP status."""
+HttpGet = Callable[[str, Mapping[str, str]], tuple[int, bytes]]
+"""GET a URL with headers; the HTTP status and the body."""
 
 
 class SocialMessagingBackend:
@@ -186,6 +180,7 @@ class SocialMessagingBackend:
         *,
         s3_client: Any = None,
         http_put: HttpPut | None = None,
+        http_get: HttpGet | None = None,
         s3_endpoints: Iterable[str] = (),
         phone_number_ids: Iterable[str] | None = None,
         service_window: str = "status",
@@ -199,6 +194,7 @@ class SocialMessagingBackend:
         """(origination, Meta status object) waiting to be published as a status webhook."""
         self._s3 = s3_client
         self._http_put = http_put
+        self._http_get = http_get
         self.s3_endpoints = tuple(s3_endpoints)
         self.phone_number_ids = frozenset(phone_number_ids) if phone_number_ids is not None else None
         self.media: dict[str, tuple[bytes, str]] = {}
@@ -209,9 +205,7 @@ class SocialMessagingBackend:
 
     def send_whatsapp_message(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         origination = self._known_number(params["originationPhoneNumberId"])
-        raw: bytes = params["message"]
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise ApiError("ValidationException", f"message is larger than {MAX_MESSAGE_BYTES} bytes")
+        raw: bytes = params["message"]  # its model bound, 1 to 2,048,000 bytes, is checked with the others
         try:
             message = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
@@ -230,8 +224,9 @@ class SocialMessagingBackend:
         else:
             kind = str(message.get("type") or "text")
             _check_addressee(message)
-            if not isinstance(message.get(kind), dict):
-                raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" object')
+            shape = (list, "array") if kind == "contacts" else (dict, "object")  # Meta sends contact cards in a list
+            if not isinstance(message.get(kind), shape[0]):
+                raise ApiError("InvalidParametersException", f'message of type {kind} needs a "{kind}" {shape[1]}')
         body = message.get(kind) if isinstance(message.get(kind), dict) else None
         if kind == "template":
             _check_template(body or {})
@@ -291,9 +286,7 @@ class SocialMessagingBackend:
 
     def get_whatsapp_message_media(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         self._known_number(params["originationPhoneNumberId"])
-        media_id = params["mediaId"]
-        if not MEDIA_ID.fullmatch(media_id):
-            raise ApiError("ValidationException", f"mediaId {media_id!r} does not match [A-Za-z0-9]+")
+        media_id = params["mediaId"]  # its model pattern, [A-Za-z0-9]+ (unanchored), is checked with the others
         file_target, url_target = params.get("destinationS3File"), params.get("destinationS3PresignedUrl")
         if file_target is not None and url_target is not None:
             raise ApiError("InvalidParametersException", "use either destinationS3File or destinationS3PresignedUrl")
@@ -319,11 +312,13 @@ class SocialMessagingBackend:
         source, url_source = params.get("sourceS3File"), params.get("sourceS3PresignedUrl")
         if (source is None) == (url_source is None):
             raise ApiError("InvalidParametersException", "use exactly one of sourceS3File or sourceS3PresignedUrl")
-        if source is None:
-            raise ApiError("InvalidParametersException", "the fake reads media from sourceS3File only")
-        answer = self._s3_call("get_object", Bucket=source["bucketName"], Key=source["key"])
-        data = answer["Body"].read()
-        content_type = answer.get("ContentType") or "application/octet-stream"
+        if url_source is not None:
+            data, content_type = self._get_presigned(url_source["url"], url_source["headers"])
+        else:
+            file_source: dict[str, str] = params["sourceS3File"]
+            answer = self._s3_call("get_object", Bucket=file_source["bucketName"], Key=file_source["key"])
+            data = answer["Body"].read()
+            content_type = answer.get("ContentType") or "application/octet-stream"
         limit = OUTBOUND_MEDIA.get(content_type.split(";", 1)[0].strip().lower())
         if limit is None:
             raise ApiError("ValidationException", f"WhatsApp does not support media of type {content_type}")
@@ -342,20 +337,24 @@ class SocialMessagingBackend:
         return origination
 
     def _put_presigned(self, url: str, headers: Mapping[str, str], data: bytes) -> None:
-        if len(url) > PRESIGNED_URL_MAX:
-            raise ApiError(
-                "ValidationException",
-                f"destinationS3PresignedUrl.url is {len(url)} characters, over {PRESIGNED_URL_MAX}",
-            )
-        if not (PRESIGNED_URL.fullmatch(url) or any(url.startswith(endpoint) for endpoint in self.s3_endpoints)):
-            raise ApiError("ValidationException", "destinationS3PresignedUrl.url is not an Amazon S3 URL")
+        """The url's `max` and `pattern` (botocore S3PresignedUrl) are checked with the request's other model
+        constraints (`constraints.violations`), on the Amazon S3 URL a loopback one stands for."""
         if self._http_put is None:
             raise ApiError("DependencyException", "the fake was given no way to reach S3")
-        status = self._http_put(url, dict(headers), data)
-        if status == 403:
-            raise ApiError("AccessDeniedException", "S3 refused the pre-signed URL (expired or not signed for this)")
-        if not 200 <= status < 300:
-            raise ApiError("DependencyException", f"S3 answered HTTP {status} to the pre-signed PUT")
+        _presigned_answer(self._http_put(url, dict(headers), data), "PUT")
+
+    def _get_presigned(self, url: str, headers: Mapping[str, str]) -> tuple[bytes, str]:
+        """botocore S3PresignedUrl.headers: "You must specify the Content-Type header when using
+        PostWhatsAppMessageMedia": the media's type is that header's. (No source says which HTTP method reads the
+        URL; a pre-signed S3 download is a GET.)"""
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        if not content_type:
+            raise ApiError("InvalidParametersException", "sourceS3PresignedUrl.headers needs Content-Type")
+        if self._http_get is None:
+            raise ApiError("DependencyException", "the fake was given no way to reach S3")
+        status, data = self._http_get(url, dict(headers))
+        _presigned_answer(status, "GET")
+        return data, content_type
 
     def _s3_call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         if self._s3 is None:
@@ -368,3 +367,13 @@ class SocialMessagingBackend:
             if code in ("NoSuchBucket", "NoSuchKey", "404"):
                 raise ApiError("ResourceNotFoundException", f"{where}: {code}") from exc
             raise ApiError("AccessDeniedException", f"{where}: {code}") from exc
+
+
+def _presigned_answer(status: int, method: str) -> None:
+    """S3's answer to a pre-signed URL as End User Messaging's error (no source says which: the fake's choice)."""
+    if status == 403:
+        raise ApiError("AccessDeniedException", f"S3 refused the pre-signed {method} (expired or not signed for it)")
+    if status == 404:
+        raise ApiError("ResourceNotFoundException", f"S3 answered HTTP 404 to the pre-signed {method}")
+    if not 200 <= status < 300:
+        raise ApiError("DependencyException", f"S3 answered HTTP {status} to the pre-signed {method}")

@@ -24,22 +24,27 @@ from botocore.model import ShapeResolver
 from botocore.parsers import BaseCBORParser
 from botocore.serialize import CBORSerializer
 
-from sandbox.fakes.constraints import summary, violations
-from sandbox.fakes.rest_json import ApiError
+from sandbox.fakes.constraints import ecma_pattern, summary, violations
+from sandbox.fakes.rest_json import ApiError, model_error_status
 
 SERVICE = "transcribe"
 PATH_PREFIX = "/service/Transcribe/operation/"
 MODEL = botocore.session.get_session().get_service_model(SERVICE)
 _START = MODEL.operation_model("StartTranscriptionJob").input_shape
-MEDIA_FORMATS = frozenset(_START.members["MediaFormat"].enum)
-LANGUAGE_CODES = frozenset(_START.members["LanguageCode"].enum)
-JOB_NAME = re.compile(r"^[0-9a-zA-Z._-]{1,200}$")
+JOB_NAME_PATTERN = _START.members["TranscriptionJobName"].metadata["pattern"]
+"""Matched whole: AWS refused 'test/key-6faaec2c-…' naming this pattern, though its start matches (docs/sandbox.md)."""
+LANGUAGE_MODES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLanguages")
 TURNAROUND_SECONDS = 10.0
 ACCOUNT = "123456789012"
 IDENTIFIED_WITHOUT_OPTIONS = "en-US"
 """What an identification job with no LanguageOptions reports as spoken: Transcribe then picks among every language
 it supports (IdentifyLanguage: the options only "restrict" it); the fake cannot listen, so it names this one."""
 UNREADABLE = "The S3 URI that you provided can't be accessed. Make sure that you have read permission and try your request again."
+NO_LANGUAGE = "The language code is missing. Either add a language code or turn on language identification."
+MORE_THAN_ONE_MODE = "Include only one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages in your request."
+"""The fake's FailureReason for a job given more than one language mode (AWS's own text is not documented)."""
+_S3_HTTPS = re.compile(r"https?://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com/(?P<bucket>[^/]+)/(?P<key>.+)")
+"""The path-style S3 URL the developer guide once gave as MediaFileUri's general form."""
 
 _ERROR_SHAPE = ShapeResolver(
     {"Error": {"type": "map", "key": {"shape": "S"}, "value": {"shape": "S"}}, "S": {"type": "string"}}
@@ -59,6 +64,8 @@ class Job:
     done_at: float
     status: str = "IN_PROGRESS"
     failure: str | None = None
+    doomed: str | None = None
+    """Why the job fails when it finishes, whatever its media (None: it depends on the media)."""
     language_code: str | None = None
     announced: bool = False
     """Its state change event was emitted."""
@@ -90,8 +97,13 @@ class Job:
         return job
 
 
+def _error(code: str, message: str) -> ApiError:
+    """Error `code` at the HTTP status the model gives it (`error.httpStatusCode`)."""
+    return ApiError(code, message, model_error_status(MODEL, code))
+
+
 def _bad(message: str) -> ApiError:
-    return ApiError("BadRequestException", message, 400)
+    return _error("BadRequestException", message)
 
 
 class TranscribeBackend:
@@ -111,31 +123,25 @@ class TranscribeBackend:
 
     def start_transcription_job(self, params: dict[str, Any], at: float) -> dict[str, Any]:
         name = str(params.get("TranscriptionJobName") or "")
-        if not JOB_NAME.match(name):
+        if not ecma_pattern(JOB_NAME_PATTERN).fullmatch(name):
             raise _bad(
-                f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint"
+                f"1 validation error detected: Value '{name}' at 'transcriptionJobName' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {JOB_NAME_PATTERN}"
             )
         if name in self.jobs:
-            raise ApiError("ConflictException", "The requested job name already exists. Use a different job name.", 400)
+            raise _error("ConflictException", "The requested job name already exists. Use a different job name.")
         media_format = params.get("MediaFormat")
-        if media_format is not None and media_format not in MEDIA_FORMATS:
-            raise _bad(f"Unsupported media format {media_format!r}")
         language = params.get("LanguageCode")
         identify = bool(params.get("IdentifyLanguage"))
-        chosen = [bool(language), identify, bool(params.get("IdentifyMultipleLanguages"))]
-        if sum(chosen) != 1:
-            raise _bad("Specify exactly one of LanguageCode, IdentifyLanguage or IdentifyMultipleLanguages.")
+        modes = [mode for mode in LANGUAGE_MODES if params.get(mode)]
+        if not modes:
+            raise _bad(NO_LANGUAGE)
         options = list(params.get("LanguageOptions") or [])
-        if options and not identify:
+        if options and not (identify or params.get("IdentifyMultipleLanguages")):
             raise _bad("LanguageOptions requires IdentifyLanguage.")
-        if identify and options and len(options) < 2:
+        if options and len(options) < 2:
             raise _bad("LanguageOptions needs two or more language codes.")
-        for code in [language, *options]:
-            if code and code not in LANGUAGE_CODES:
-                raise _bad(f"Unsupported language code {code!r}")
         uri = str((params.get("Media") or {}).get("MediaFileUri") or "")
-        if not uri.startswith("s3://"):
-            raise _bad("The S3 URI that you provided is not valid.")
         output_bucket = params.get("OutputBucketName")
         output_key = params.get("OutputKey") or f"{name}.json"
         if output_key.endswith("/"):
@@ -151,6 +157,7 @@ class TranscribeBackend:
             created_at=at,
             done_at=at + self.turnaround_seconds,
             language_code=language,
+            doomed=MORE_THAN_ONE_MODE if len(modes) > 1 else None,
         )
         self.jobs[name] = job
         return {"TranscriptionJob": job.view()}
@@ -159,10 +166,9 @@ class TranscribeBackend:
         name = str(params.get("TranscriptionJobName") or "")
         job = self.jobs.get(name)
         if job is None:
-            raise ApiError(
+            raise _error(
                 "NotFoundException",
                 "The requested job couldn't be found. Check the job name and try your request again.",
-                400,
             )
         if job.status == "IN_PROGRESS" and at >= job.done_at:
             self._finish(job)
@@ -186,9 +192,12 @@ class TranscribeBackend:
         return min(due) if due else None
 
     def _finish(self, job: Job) -> None:
-        bucket, _, key = job.media_uri[len("s3://") :].partition("/")
-        words = self.transcript_for(bucket, key)
-        readable = self.s3_client is not None and self._exists(bucket, key)
+        if job.doomed:
+            job.status, job.failure = "FAILED", job.doomed
+            return
+        location = media_object(job.media_uri)
+        words = None if location is None else self.transcript_for(*location)
+        readable = location is not None and self.s3_client is not None and self._exists(*location)
         if words is None or not readable:
             job.status, job.failure = "FAILED", UNREADABLE
             return
@@ -209,6 +218,15 @@ class TranscribeBackend:
         except Exception:  # noqa: BLE001 - any refusal reads as "can't be accessed", as Transcribe reports it
             return False
         return True
+
+
+def media_object(uri: str) -> tuple[str, str] | None:
+    """(bucket, key) of `s3://bucket/key` or of a path-style S3 URL; None for any other URI (the job cannot read it)."""
+    if uri.startswith("s3://"):
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        return (bucket, key) if bucket and key else None
+    found = _S3_HTTPS.fullmatch(uri)
+    return (found["bucket"], found["key"]) if found else None
 
 
 def state_change_event(job: Job, region: str) -> dict[str, Any]:

@@ -39,6 +39,14 @@ def requests_put(url: str, headers: Mapping[str, str], data: bytes) -> int:
     return requests.put(url, data=data, headers=dict(headers), timeout=10).status_code
 
 
+def requests_get(url: str, headers: Mapping[str, str]) -> tuple[int, bytes]:
+    """How End User Messaging reads a pre-signed URL (`requests`, as `requests_put`): the HTTP status and the body."""
+    import requests
+
+    answer = requests.get(url, headers=dict(headers), timeout=10)
+    return answer.status_code, answer.content
+
+
 class RawBody(io.BytesIO):
     """The raw body botocore reads from an `AWSResponse`."""
 

@@ -14,6 +14,7 @@ from whatsapp_buffer.adapters.aws_errors import (
     READ_RECEIPT,
     S3,
     SQS,
+    TRANSCRIBE,
     cancelled_by_condition,
 )
 from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
@@ -26,6 +27,8 @@ from whatsapp_buffer.errors import (
     ConfigurationError,
     MediaUnavailable,
     ReadReceiptRefused,
+    TranscriptionAlreadyStarted,
+    TranscriptionUnavailable,
     TransientAwsError,
     WhatsAppRefused,
 )
@@ -112,6 +115,18 @@ TABLE = [
     (END_USER_MESSAGING, "SendWhatsAppMessage", "InvalidParametersException", 400, WhatsAppRefused),
     (END_USER_MESSAGING, "SendWhatsAppMessage", "ResourceNotFoundException", 404, UNCHANGED),
     (END_USER_MESSAGING, "SendWhatsAppMessage", "AccessDeniedException", 403, UNCHANGED),
+    # Transcribe: read by code, so the model's statuses (ConflictException 409, NotFoundException 404) and the 400 the
+    # API Reference and recorded answers give lead to the same error; throttling and 5xx are transient.
+    (TRANSCRIBE, "StartTranscriptionJob", "ConflictException", 409, TranscriptionAlreadyStarted),
+    (TRANSCRIBE, "StartTranscriptionJob", "ConflictException", 400, TranscriptionAlreadyStarted),
+    (TRANSCRIBE, "StartTranscriptionJob", "BadRequestException", 400, TranscriptionUnavailable),
+    (TRANSCRIBE, "GetTranscriptionJob", "NotFoundException", 404, TranscriptionUnavailable),
+    (TRANSCRIBE, "GetTranscriptionJob", "NotFoundException", 400, TranscriptionUnavailable),
+    (TRANSCRIBE, "GetTranscriptionJob", "BadRequestException", 400, TranscriptionUnavailable),
+    (TRANSCRIBE, "StartTranscriptionJob", "LimitExceededException", 429, TransientAwsError),
+    (TRANSCRIBE, "StartTranscriptionJob", "LimitExceededException", 400, TransientAwsError),
+    (TRANSCRIBE, "GetTranscriptionJob", "InternalFailureException", 500, TransientAwsError),
+    (TRANSCRIBE, "GetTranscriptionJob", "ConflictException", 409, UNCHANGED),
 ]
 
 

@@ -9,7 +9,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 
-from sandbox.fakes.socialmessaging import PRESIGNED_URL_MAX, REENGAGEMENT_ERROR, media_object_key
+from sandbox.fakes.socialmessaging import REENGAGEMENT_ERROR, media_object_key
 from tests.contract.conftest import BUCKET, NUMBER, error_code
 
 MODEL = botocore.session.get_session().get_service_model("socialmessaging")
@@ -69,15 +69,18 @@ def test_a_presigned_url_outside_amazon_s3_is_refused(aws):
 def test_a_presigned_url_over_2000_characters_is_refused(aws):
     """botocore S3PresignedUrl.url: `min` 1, `max` 2000. botocore's parameter validation checks a string's min
     length only, so the request is sent and the service refuses it (ValidationException, the model's error for input
-    that does not satisfy its constraints). A URL of exactly 2,000 characters is taken."""
-    assert MODEL.shape_for("S3PresignedUrl").members["url"].metadata["max"] == PRESIGNED_URL_MAX == 2000
+    that does not satisfy its constraints). The length is the URL's as AWS receives it: a URL of exactly 2,000
+    characters is taken and written to, one of 2,001 is refused before anything is written."""
+    url_max = MODEL.shape_for("S3PresignedUrl").members["url"].metadata["max"]
+    assert url_max == 2000
     aws.fake.register_media("456", b"x", "image/jpeg")
     url = aws.s3.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "inbound/b/0-456"})
-    padded = f"{url}&x-pad={'p' * (PRESIGNED_URL_MAX - len(url) - len('&x-pad='))}"
-    assert len(padded) == PRESIGNED_URL_MAX
+    padded = f"{url}&x-pad={'p' * (url_max - len(url) - len('&x-pad='))}"
+    assert len(aws.fake.as_aws(padded)) == url_max
     aws.social.get_whatsapp_message_media(
         mediaId="456", originationPhoneNumberId=NUMBER, destinationS3PresignedUrl={"url": padded, "headers": {}}
     )
+    aws.s3.delete_object(Bucket=BUCKET, Key="inbound/b/0-456")
     with pytest.raises(ClientError) as excinfo:
         aws.social.get_whatsapp_message_media(
             mediaId="456",
@@ -85,6 +88,8 @@ def test_a_presigned_url_over_2000_characters_is_refused(aws):
             destinationS3PresignedUrl={"url": f"{padded}p", "headers": {}},
         )
     assert error_code(excinfo) == "ValidationException"
+    assert "length less than or equal to 2000" in str(excinfo.value)
+    assert aws.s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
 
 
 def test_metadata_only_answers_the_mime_type_and_the_size_in_kb_and_copies_nothing(aws):
@@ -115,18 +120,45 @@ def test_both_destinations_at_once_are_refused(aws):
 
 def test_a_media_id_outside_the_model_pattern_is_refused(aws):
     """botocore GetWhatsAppMessageMedia.mediaId pattern `[A-Za-z0-9]+` (botocore does not check patterns client
-    side; the service does)."""
+    side; the service does). Smithy's pattern trait "does not implicitly add a leading ^ or trailing $ to match an
+    entire string": an id with no letter or digit is refused (ValidationException), one with a letter or digit in it
+    passes the pattern and is looked up like any other (here unknown: ResourceNotFoundException)."""
     assert MODEL.operation_model("GetWhatsAppMessageMedia").input_shape.members["mediaId"].metadata["pattern"] == (
         "[A-Za-z0-9]+"
     )
     with pytest.raises(ClientError) as excinfo:
-        aws.social.get_whatsapp_message_media(mediaId="media-1", originationPhoneNumberId=NUMBER, metadataOnly=True)
+        aws.social.get_whatsapp_message_media(mediaId="--", originationPhoneNumberId=NUMBER, metadataOnly=True)
     assert error_code(excinfo) == "ValidationException"
+    assert "Member must satisfy regular expression pattern: [A-Za-z0-9]+" in str(excinfo.value)
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.get_whatsapp_message_media(mediaId="media-1", originationPhoneNumberId=NUMBER, metadataOnly=True)
+    assert error_code(excinfo) == "ResourceNotFoundException"
 
 
 def _text(to: str, body: str) -> bytes:
     message = {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": body}}
     return json.dumps(message).encode()
+
+
+def test_a_message_over_2048000_bytes_is_refused_counting_bytes_not_characters(aws):
+    """botocore SendWhatsAppMessage.message: a blob, `min` 1, `max` 2048000, "The message to send through WhatsApp.
+    The length is in KB." Smithy's length trait counts "the size of the blob in bytes", which is what the model's
+    `max` is; the doc string's "in KB" disagrees (2,048,000 KB would be 2 GB): the fake follows the trait. botocore
+    does not check a blob's max, so the service refuses a longer message (ValidationException, the model's error for
+    input that breaks a constraint). Here 4,096 "é" make the text 8,192 bytes but 4,096 characters."""
+    message_max = MODEL.operation_model("SendWhatsAppMessage").input_shape.members["message"].metadata["max"]
+    assert message_max == 2_048_000
+    aws.fake.customer_wrote(NUMBER, "15550001111")
+    message = {"messaging_product": "whatsapp", "to": "15550001111", "type": "text", "text": {"body": "é" * 4096}}
+    text = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    at_max = text + b" " * (message_max - len(text))
+    aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=at_max, metaApiVersion="v20.0")
+    over = at_max + b" "
+    assert len(over.decode("utf-8")) < message_max < len(over)
+    with pytest.raises(ClientError) as excinfo:
+        aws.social.send_whatsapp_message(originationPhoneNumberId=NUMBER, message=over, metaApiVersion="v20.0")
+    assert error_code(excinfo) == "ValidationException"
+    assert len(aws.fake.whatsapp_sent) == 1
 
 
 def test_a_text_body_over_4096_characters_is_refused(aws):
