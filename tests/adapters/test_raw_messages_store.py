@@ -180,3 +180,61 @@ def test_a_retry_after_a_concurrent_copy_was_stored_is_a_redelivery(store, cance
     assert store.store_message(msg("wamid.1"), now=T0 + 1, retention_hours=1) is False
     assert stored_ids(store) == ["wamid.1"]
     assert store.read_control(CONV).pending == 1
+
+
+def expire(store, now):
+    """What DynamoDB's TTL does, some time after each item's `expires_at` (it deletes lazily, item by item)."""
+    for item in store.client.scan(TableName=store.table_name, ConsistentRead=True)["Items"]:
+        if int(item["expires_at"]["N"]) <= now:
+            store.client.delete_item(TableName=store.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+def raw_items_of(store):
+    return store.client.scan(TableName=store.table_name, ConsistentRead=True)["Items"]
+
+
+def seen_marker(store, message_id):
+    key = {"pk": {"S": f"CONV#{CONV.key}"}, "sk": {"S": f"SEEN#{message_id}"}}
+    return store.client.get_item(TableName=store.table_name, Key=key, ConsistentRead=True).get("Item")
+
+
+@pytest.mark.parametrize("retention_hours", [1, 24, 168])
+def test_a_seen_marker_outlives_the_longest_redelivery_path_whatever_the_retention(store, retention_hours):
+    """A stored message can come back as late as Lambda's asynchronous queue ("It retains events in a queue for up to
+    six hours", AWS::Lambda::EventInvokeConfig) plus the ingest dead-letter queue's 14 days (an operator's replay),
+    whatever `retentionHours` keeps the message itself; the marker holds ids only."""
+    store.store_message(msg("wamid.1"), now=T0, retention_hours=retention_hours)
+
+    marker = seen_marker(store, "wamid.1")
+    assert int(marker["expires_at"]["N"]) >= T0 + (14 * 24 + 6) * 3600
+    assert set(marker) == {"pk", "sk", "record_type", "expires_at"}
+    (message,) = [i for i in raw_items_of(store) if i["sk"]["S"].startswith("MSG#")]
+    assert int(message["expires_at"]["N"]) == int(T0 + retention_hours * 3600)
+
+
+def test_a_replay_from_the_dead_letter_queue_after_the_message_expired_is_a_redelivery(store):
+    """docs/operations.md tells the operator to replay an ingest dead-letter event; its messages stored on the first
+    attempt (before a sibling failed it) are gone from the table after `retentionHours`, yet must not be stored and
+    delivered again."""
+    store.store_message(msg("wamid.1"), now=T0, retention_hours=1)
+    replay_at = T0 + 14 * 24 * 3600
+    expire(store, replay_at)
+    assert stored_ids(store) == []
+
+    assert store.store_message(msg("wamid.1"), now=replay_at, retention_hours=1) is False
+    assert stored_ids(store) == []
+
+
+def test_a_redelivery_meeting_an_expired_marker_but_its_message_item_is_a_redelivery(store):
+    """TTL deletes expired items one by one, on its own schedule (botocore DynamoDB model, UpdateTimeToLive:
+    "DynamoDB deletes expired items on a best-effort basis … typically within two days of expiration"): a redelivery
+    can find the marker gone and the message item still there. The transaction is then cancelled by the message item's condition (botocore TransactionCanceledException:
+    "Transaction cancellation reasons are ordered in the order of requested items"), which is a redelivery too, not a
+    failure to retry until the dead-letter queue."""
+    store.store_message(msg("wamid.1"), now=T0, retention_hours=1)
+    key = {"pk": {"S": f"CONV#{CONV.key}"}, "sk": {"S": "SEEN#wamid.1"}}
+    store.client.delete_item(TableName=store.table_name, Key=key)
+
+    assert store.store_message(msg("wamid.1"), now=T0 + 60, retention_hours=1) is False
+    assert stored_ids(store) == ["wamid.1"]
+    assert store.read_control(CONV).pending == 1
