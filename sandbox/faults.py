@@ -2,9 +2,9 @@
 
 Faults are injected where they happen in AWS, so the code under test meets them the way it would in Lambda:
 
-* in a function's worker process: throttling/5xx or a transaction cancelled by a conflicting one at the HTTP layer
-  (the SDK's retries apply, where it has any), a crash right after a
-  call succeeded, a Lambda timeout at a random point; or a botocore whose model lacks a parameter (`old-sdk`);
+* in a function's worker process: throttling/5xx or a transaction cancelled by a concurrent one at the HTTP layer
+  (the SDK's retries apply, where it has any), a crash right after a call succeeded, a Lambda timeout at a random
+  point; or a botocore whose model lacks a parameter (`old-sdk`);
 * in the delivery paths (sandbox.pipeline): SNS delivering an event twice, the stream mapping dropping a batch;
 * in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
 """

@@ -333,13 +333,7 @@ def cancelled_by_conflict(exc: ClientError) -> bool:
     )
 
 
-def write_transaction(
-    client: Any,
-    operation: str,
-    items: list[dict[str, Any]],
-    *,
-    first_only: bool,
-) -> bool:
+def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool) -> bool:
     """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
     `first_only`), True when it was written. A cancellation by a concurrent transaction alone is sent again up to
     `CONFLICT_RETRIES` times after a jittered back-off (a cancelled transaction wrote nothing, so only the caller's
