@@ -37,7 +37,7 @@ class WhatsAppBufferArgs(TypedDict):
     ignore_stickers: NotRequired[bool]
     """Drop WhatsApp stickers instead of forwarding them to the agent. Default: true."""
     retention_hours: NotRequired[int]
-    """Hours raw messages stay in the raw table before TTL removes them; a WhatsApp redelivery is recognised as long as its first copy is kept, so 168 covers Meta's full 7-day retry window. Allowed: 1–168. Default: 24."""
+    """Hours raw messages stay in the raw table before TTL removes them. A redelivery is recognised for 14 days and 6 hours whatever this is (ingest keeps each message id, without its content, as long as a failed event can come back from Lambda's retries or the ingest dead-letter queue; Meta retries for 7 days). Allowed: 1–168. Default: 24."""
     log_retention_days: NotRequired[int]
     """CloudWatch Logs retention of every function, in days. Allowed: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653. Default: 14."""
     mark_as_read: NotRequired[bool]

@@ -2,8 +2,9 @@
 
 Faults are injected where they happen in AWS, so the code under test meets them the way it would in Lambda:
 
-* in a function's worker process: throttling/5xx at the HTTP layer (the SDK's retries apply), a crash right after a
-  call succeeded, a Lambda timeout at a random point; or a botocore whose model lacks a parameter (`old-sdk`);
+* in a function's worker process: throttling/5xx or a transaction cancelled by a concurrent one at the HTTP layer
+  (the SDK's retries apply, where it has any), a crash right after a call succeeded, a Lambda timeout at a random
+  point; or a botocore whose model lacks a parameter (`old-sdk`);
 * in the delivery paths (sandbox.pipeline): SNS delivering an event twice, the stream mapping dropping a batch;
 * in the fake Connect / End User Messaging service: throttling, 5xx and AccessDeniedException answers.
 """
@@ -28,6 +29,8 @@ class WorkerFault:
     code: str = ""
     status: int = 500
     parameter: str = ""
+    cancellation: tuple[str, ...] = ()
+    """For an injected TransactionCanceledException: the reason code of each item of the transaction, in order."""
 
     def matches(self, service: str, operation: str) -> bool:
         return self.service in ("*", service) and self.operation in ("*", operation)
@@ -74,6 +77,25 @@ def _ddb(plan: FaultPlan, rate: float) -> None:
                 WorkerFault("error", rate / 2, "dynamodb", "*", "InternalServerError", 500),
             ]
         )
+
+
+def _ddb_conflict(plan: FaultPlan, rate: float) -> None:
+    # Two ingests of one conversation at once (an album: one webhook per photo) both update its control item, and
+    # DynamoDB cancels one: "There is an ongoing TransactWriteItems operation that conflicts with a concurrent
+    # TransactWriteItems request. In this case the TransactWriteItems operation fails with a
+    # TransactionCanceledException" (botocore DynamoDB model), reason "TransactionConflict" on the item in conflict.
+    # The sandbox runs one ingest at a time, so the conflict is injected on ingest's transaction (seen, message, control).
+    plan.worker.setdefault("ingest", []).append(
+        WorkerFault(
+            "error",
+            rate,
+            "dynamodb",
+            "TransactWriteItems",
+            "TransactionCanceledException",
+            400,
+            cancellation=("None", "None", "TransactionConflict"),
+        )
+    )
 
 
 def _sns(plan: FaultPlan, rate: float) -> None:
@@ -141,6 +163,7 @@ def _old_sdk(plan: FaultPlan, rate: float) -> None:
 
 MIXES = {
     "ddb": (_ddb, "DynamoDB throttling and 5xx in every function"),
+    "ddb-conflict": (_ddb_conflict, "DynamoDB cancels ingest's transactions for a concurrent one on the conversation"),
     "sns-dup": (_sns, "SNS delivers events twice (in-topic and out-topic)"),
     "stream-drop": (_stream_drop, "the stream mapping gives up on a batch (retries exhausted, record too old)"),
     "crash-after-send": (_crash_after_send, "aggregator crashes after the burst is on the queue, before clearing it"),

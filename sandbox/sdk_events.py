@@ -105,15 +105,20 @@ def without_parameters(rules: list[WorkerFault], directory: str) -> str:
     return directory
 
 
-def error_response(url: str, protocol: str, code: str, status: int) -> Any:
-    """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies."""
+def error_response(url: str, protocol: str, code: str, status: int, cancellation: tuple[str, ...] = ()) -> Any:
+    """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies;
+    `cancellation`: the CancellationReasons of a DynamoDB TransactionCanceledException (its modeled member: botocore
+    parses it into the error's response)."""
     from botocore.awsrequest import AWSResponse
 
     if protocol in ("rest-xml", "query", "ec2"):
         body = f"<ErrorResponse><Error><Code>{code}</Code><Message>injected by the sandbox</Message></Error></ErrorResponse>"
         headers = {"Content-Type": "text/xml"}
     else:
-        body = json.dumps({"__type": code, "message": "injected by the sandbox"})
+        answer: dict[str, Any] = {"__type": code, "message": "injected by the sandbox"}
+        if cancellation:
+            answer["CancellationReasons"] = [{"Code": reason} for reason in cancellation]
+        body = json.dumps(answer)
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-ErrorType": code}
 
     class _Raw:
@@ -232,7 +237,7 @@ class SdkHooks:
         rule = self.faults.error_for(call.service, call.operation)
         if rule is None:
             return None
-        return error_response(request.url, protocol, rule.code, rule.status)
+        return error_response(request.url, protocol, rule.code, rule.status, rule.cancellation)
 
     def _on_answer(
         self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any

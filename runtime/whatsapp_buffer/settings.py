@@ -287,8 +287,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "retentionHours", Integer(1, 168),
-        "Hours raw messages stay in the raw table before TTL removes them; a WhatsApp redelivery is recognised as long "
-        "as its first copy is kept, so 168 covers Meta's full 7-day retry window.",
+        "Hours raw messages stay in the raw table before TTL removes them. A redelivery is recognised for 14 days and "
+        "6 hours whatever this is (ingest keeps each message id, without its content, as long as a failed event can "
+        "come back from Lambda's retries or the ingest dead-letter queue; Meta retries for 7 days).",
         default=24, env="RETENTION_HOURS", readers=(INGEST, OUTBOUND),
     ),
     Setting(

@@ -363,3 +363,20 @@ def test_a_refused_read_receipt_is_its_own_error_while_a_refused_message_is_told
             whatsapp.send_text("pn-1", "15550001111", "Hi")
     assert not other.value.window_closed
     assert window.value.window_closed
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (cancelled("None", "None", "TransactionConflict"), True),
+        (cancelled("TransactionConflict", "TransactionConflict"), True),
+        (cancelled("ConditionalCheckFailed", "TransactionConflict"), False),
+        (cancelled("ThrottlingError", "TransactionConflict"), False),
+        (cancelled("None", "None"), False),
+        (client_error("TransactionConflictException", 400), False),
+    ],
+)
+def test_a_transaction_is_cancelled_by_a_conflict_only_when_nothing_else_cancelled_it(error, expected):
+    """botocore TransactionCanceledException: "Transaction Conflict: Code: TransactionConflict, Message: Transaction
+    is ongoing for the item"; "if an item has no error it will have None code"."""
+    assert aws_errors.cancelled_by_conflict(error) is expected

@@ -72,3 +72,19 @@ def test_a_stream_that_drops_batches_strands_no_conversation():
     max_wait = float(rep.wiring.functions["aggregator"].env["MAX_WAIT_SECONDS"])
     assert set(shown) == set(arrived)
     assert max(shown[m] - arrived[m] for m in arrived) <= max_wait + 180
+
+
+def test_a_transaction_conflict_at_ingest_is_retried_within_the_invocation():
+    """`ddb-conflict`: DynamoDB cancels a tenth of ingest's transactions with reason TransactionConflict, as it does
+    when two ingests of one conversation update its control item at once (botocore's DynamoDB model,
+    TransactionCanceledException: "There is an ongoing TransactWriteItems operation that conflicts with a concurrent
+    TransactWriteItems request. In this case the TransactWriteItems operation fails with a
+    TransactionCanceledException"). botocore does not retry that code (tests/adapters/test_raw_messages_store.py), so
+    ingest retries it itself: no ingest invocation fails (which would wait for Lambda's asynchronous retry, a minute
+    or more, and split the message from its burst) and no message arrives late."""
+    rep, transcript = replayed("ddb-conflict")
+
+    assert rep.pipeline.injected_errors > 0, "no conflict was injected: the test would prove nothing"
+    failed = [i for i in rep.pipeline.invocations if i.function == "ingest" and not i.ok]
+    assert failed == []
+    assert verify.audit(EVENTS, transcript).late == 0

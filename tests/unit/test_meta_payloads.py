@@ -475,7 +475,7 @@ def test_a_parent_bsuid_keys_the_conversation_too():
         ({"from_user_id": "13491208655302741918"}, "from_user_id is not a business-scoped user id"),
         ({"from_user_id": 1349120865}, "from_user_id is not a business-scoped user id"),
         ({"from_user_id": "US." + "1" * 129}, "from_user_id is not a business-scoped user id"),
-        ({"from_user_id": "US." + "1" * 120}, "longer than the 128 characters kept"),
+        ({"from_user_id": "US.ENT." + "1" * 129}, "from_user_id is not a business-scoped user id"),
         ({"from": "1555.0001111"}, "message from is not a short printable id"),
     ],
 )

@@ -10,6 +10,8 @@ How the services' rules differ: docs/architecture.md#aws-errors.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -311,16 +313,43 @@ def cancelled_by_condition(exc: ClientError, first_only: bool) -> bool:
     return "ConditionalCheckFailed" in reasons
 
 
+CONFLICT_RETRIES = 3
+"""How many times `write_transaction` sends again a transaction cancelled only by a concurrent one."""
+CONFLICT_BACKOFF_SECONDS = 0.025
+"""The first retry's back-off ceiling, doubled for each next one; each back-off is drawn from 0 to its ceiling ("full
+jitter", AWS Architecture Blog, "Exponential Backoff And Jitter"), so two writers that conflicted part again."""
+
+
+def cancelled_by_conflict(exc: ClientError) -> bool:
+    """True when a DynamoDB transaction was cancelled only because another transaction held one of its items:
+    reason `TransactionConflict` ("Transaction is ongoing for the item", botocore TransactionCanceledException) on
+    some items, `None` on the rest. botocore does not retry it (its DynamoDB retry policies name
+    TransactionInProgressException, never TransactionCanceledException)."""
+    if error_code(exc) != "TransactionCanceledException":
+        return False
+    reasons = _cancellation_reasons(exc)
+    return "TransactionConflict" in reasons and all(
+        reason in ("TransactionConflict", "None", None) for reason in reasons
+    )
+
+
 def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool) -> bool:
     """DynamoDB TransactWriteItems of `items`: False when a failed condition cancelled it (on its first item when
-    `first_only`), True when it was written. Any other failure, the service's or the network's, leaves as
+    `first_only`), True when it was written. A cancellation by a concurrent transaction alone is sent again up to
+    `CONFLICT_RETRIES` times after a jittered back-off (a cancelled transaction wrote nothing, so only the caller's
+    conditions decide what a retry writes). Any other failure, the service's or the network's, leaves as
     `DYNAMODB.translate` makes it; a ParamValidationError leaves untranslated, as from `Service.translating`."""
-    cancelled = _transact(client, operation, items)
-    if cancelled is None:
-        return True
-    if cancelled_by_condition(cancelled, first_only=first_only):
-        return False
-    raise DYNAMODB.translate(cancelled, operation) from cancelled
+    attempt = 0
+    while True:
+        cancelled = _transact(client, operation, items)
+        if cancelled is None:
+            return True
+        if cancelled_by_condition(cancelled, first_only=first_only):
+            return False
+        if attempt == CONFLICT_RETRIES or not cancelled_by_conflict(cancelled):
+            raise DYNAMODB.translate(cancelled, operation) from cancelled
+        time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
+        attempt += 1
 
 
 def failed_conditions(client: Any, operation: str, items: list[dict[str, Any]]) -> frozenset[int]:

@@ -1,6 +1,7 @@
 """SQS FIFO adapter for the bursts queue: one message per burst, ordered and serialised per conversation.
 
-`MessageGroupId` = conversation key (two bursts of one customer never race in the inbound function);
+`MessageGroupId` = conversation key, or its digest when the key is longer than a group id may be (two bursts of one
+customer never race in the inbound function);
 `MessageDeduplicationId` = burst id, so a burst resent after a crash within SQS's 5-minute dedupe interval is dropped
 by SQS (and later than that by the inbound function's idempotency on the same id).
 """
@@ -14,7 +15,21 @@ import boto3
 import botocore.config
 
 from whatsapp_buffer.adapters.aws_errors import SQS
-from whatsapp_buffer.model import Burst, TypingSignal
+from whatsapp_buffer.model import Burst, Conversation, TypingSignal
+
+MAX_GROUP_ID_CHARS = 128
+"""botocore SQS SendMessage, MessageGroupId: "The length of MessageGroupId is 128 characters. Valid values: alphanumeric
+characters and punctuation"."""
+
+
+def message_group_id(conversation: Conversation) -> str:
+    """The conversation's FIFO group: its key, or for a key over `MAX_GROUP_ID_CHARS` (a long BSUID: up to 135
+    characters beside a business number of up to 63) `sha256:` and the key's hex digest, as stable as the key and
+    unlike any key (a key holds `#`)."""
+    key = conversation.key
+    if len(key) <= MAX_GROUP_ID_CHARS:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 class BurstsFifoQueue:
@@ -35,7 +50,7 @@ class BurstsFifoQueue:
             response = self.client.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=burst.to_json(),
-                MessageGroupId=burst.conversation.key,
+                MessageGroupId=message_group_id(burst.conversation),
                 MessageDeduplicationId=burst.burst_id,
             )
         return str(response.get("MessageId", ""))
@@ -48,6 +63,6 @@ class BurstsFifoQueue:
             self.client.send_message(
                 QueueUrl=self.queue_url,
                 MessageBody=signal.to_json(),
-                MessageGroupId=signal.conversation.key,
+                MessageGroupId=message_group_id(signal.conversation),
                 MessageDeduplicationId=dedupe,
             )

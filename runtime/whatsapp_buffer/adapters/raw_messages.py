@@ -25,6 +25,11 @@ from whatsapp_buffer.storage_keys import CONTROL, FIRST_PENDING, MESSAGE, RECORD
 MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
+SEEN_HOURS = 14 * 24 + 6
+"""How long a seen marker is kept, whatever `retentionHours`: the longest way a stored message can come back. Lambda
+keeps a failed ingest event up to 6 hours in its asynchronous queue ("It retains events in a queue for up to six
+hours", AWS::Lambda::EventInvokeConfig), then the ingest dead-letter queue 14 days for an operator's replay. A marker
+holds the conversation key and the message id, none of the customer's words."""
 SET_ASIDE = "set_aside"
 """A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
 (with `set_aside_reason`); kept until its TTL for an operator to look at."""
@@ -60,12 +65,13 @@ class MessageItems(RawTableClient):
         The control item keeps the arrival before this one and `cue`, the message's end-of-turn label (none: removed)."""
         item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
-        # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused.
+        # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused. The message
+        # item's own condition failing is a redelivery too: TTL deletes the two at different moments.
         seen = {
             "pk": item["pk"],
             "sk": {"S": f"{SEEN_PREFIX}{message.message_id}"},
             RECORD_TYPE: {"S": "seen"},
-            "expires_at": item["expires_at"],
+            "expires_at": expires_at(now, SEEN_HOURS),
         }
         new = "attribute_not_exists(pk)"
         # Every action reads the item as it was before the update ("DynamoDB evaluates every action against the item's
@@ -99,7 +105,7 @@ class MessageItems(RawTableClient):
                 {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": new}},
                 {"Update": counted},
             ],
-            first_only=True,
+            first_only=False,
         )
 
     def stored_message(self, conversation: Conversation, message_id: str, now: float) -> InboundMessage | None:

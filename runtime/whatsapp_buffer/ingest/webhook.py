@@ -24,12 +24,11 @@ from whatsapp_buffer.model import USER_CHANGED_USER_ID, Conversation, InboundMes
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
-# Printable ASCII without space or "#": the conversation key "<phone_number_id>#<wa_id>" is the SQS FIFO
-# MessageGroupId (at most 128 characters of that alphabet) and a DynamoDB key, so each part stays at most 63.
+# Printable ASCII without space or "#": the conversation key "<phone_number_id>#<wa_id>" is a DynamoDB key and the SQS
+# FIFO MessageGroupId (printable ASCII; `bursts_queue.message_group_id` digests a key over 128 characters), each part
+# at most 63 characters, a BSUID at most 135 (`model.USER_ID`): a key of at most 199 bytes, far below DynamoDB's 2,048.
 _ID_PART = re.compile(r"[!-\"$-~]{1,63}")
 _MESSAGE_ID = re.compile(r"[!-~]{1,256}")
-MAX_KEY_CHARS = 128
-"""The conversation key is the bursts queue's MessageGroupId: "maximum length of MessageGroupId is 128 characters"."""
 MAX_CONTENT_BYTES = 64 * 1024
 """Largest non-text content (a contact card, an order, a reply) kept; it travels in a burst under SQS's size limit."""
 
@@ -348,8 +347,6 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
         customer = _required_str(raw, "from")
         if not _ID_PART.fullmatch(customer) or "." in customer:
             raise MalformedEvent("message from is not a short printable id")
-    if len(change.phone_number_id) + 1 + len(customer) > MAX_KEY_CHARS:
-        raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
     # Beside a phone number a malformed BSUID is dropped, not the message: the number still reaches the customer.
     return customer, valid_user_id
 
@@ -380,8 +377,6 @@ def _customer_changing_user_id(system: dict[str, Any], change: MessagesChange) -
         customer = new_user_id
     else:
         raise MalformedEvent("user_changed_user_id notice names no customer (system.wa_id, previous_user_id, user_id)")
-    if len(change.phone_number_id) + 1 + len(customer) > MAX_KEY_CHARS:
-        raise MalformedEvent(f"business number and customer id are longer than the {MAX_KEY_CHARS} characters kept")
     return customer, new_user_id
 
 
