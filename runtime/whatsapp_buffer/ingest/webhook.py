@@ -19,7 +19,7 @@ from typing import Any
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
-from whatsapp_buffer.ingest.meta_content import clean, content_of
+from whatsapp_buffer.ingest.meta_content import as_float, clean, content_of
 from whatsapp_buffer.model import USER_CHANGED_USER_ID, Conversation, InboundMessage, is_user_id
 
 MESSAGES_FIELD = "messages"
@@ -390,7 +390,7 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, bool):
         raise MalformedEvent("message timestamp is a boolean")
     if isinstance(value, int | float):
-        number = float(value)
+        number = as_float(value, "message timestamp")
     elif isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
         number = float(value.strip())
     elif value is None:
