@@ -411,6 +411,12 @@ def _required_str(raw: dict[str, Any], key: str) -> str:
     return value
 
 
+def is_message_id(value: object) -> bool:
+    """Whether `value` can be a WhatsApp message id as ingest accepts one (printable ASCII, 1-256 characters: what
+    it stores, so what a reply, edit or revoke can name)."""
+    return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
+
+
 def _safe_id(message_id: str | None) -> str | None:
     """A rejected message's id as far as it is safe to name in a reason."""
     if not message_id:
