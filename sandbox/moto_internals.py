@@ -6,9 +6,9 @@
   backends in this process (`dynamodb_backends`, `Table.stream_shard`; `sqs_backends`);
 * `speed_up_transactions`: TransactWriteItems without moto's per-transaction deepcopy of every table it touches, and
   `Table.all_items` (every Query and Scan) sorted on the keys' Python values instead of pairwise `DynamoType` compares.
+* `check_key_sizes_on_reads`: GetItem refuses a key over DynamoDB's size limits (moto's `Table._validate_key_sizes`).
 
-Resetting state uses moto's documented reset API (`POST /moto-api/reset`). Importing this module with any other moto
-than `WRITTEN_FOR` fails with `MotoVersionError`: check each use above, then move the pin and `WRITTEN_FOR` together.
+State is reset with moto's documented `POST /moto-api/reset`; any moto but `WRITTEN_FOR` fails the import.
 """
 
 from __future__ import annotations
@@ -223,6 +223,29 @@ def speed_up_transactions() -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     Table.all_items = _all_items  # type: ignore[method-assign, assignment]  # replacing moto's method is the point
     _speedup_installed = True
+
+
+def check_key_sizes_on_reads() -> None:
+    """Make moto's GetItem refuse a key over DynamoDB's size limits, as DynamoDB does (moto checks writes only).
+
+    DynamoDB Developer Guide, "Constraints in Amazon DynamoDB": a partition key value's "maximum length is 2048 bytes",
+    a sort key value's "1024 bytes". DynamoDB answers a GetItem over them with the ValidationException moto raises for
+    such a write ("Aggregated size of all range keys has exceeded the size limit of 1024 bytes"; captured against
+    DynamoDB in ExtendDB/extenddb pull request 194). botocore's model is silent (GetItem declares no
+    ValidationException). Idempotent.
+    """
+    import moto.dynamodb.models as models
+
+    original = models.DynamoDBBackend.get_item
+    if getattr(original, "checks_key_sizes", False):
+        return
+
+    def get_item(self: Any, table_name: str, keys: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        self.get_table(table_name)._validate_key_sizes(keys)
+        return original(self, table_name, keys, *args, **kwargs)
+
+    get_item.checks_key_sizes = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.get_item = get_item  # type: ignore[method-assign]
 
 
 def _all_items(table: Table) -> list[Item]:

@@ -26,6 +26,7 @@ class LoopbackMotoServer:
         from sandbox import moto_internals
 
         moto_internals.speed_up_transactions()
+        moto_internals.check_key_sizes_on_reads()
         self._server = moto_internals.keep_alive_app_server()
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="moto-server", daemon=True

@@ -28,6 +28,11 @@ class TransientAwsError(WhatsAppBufferError):
     """An AWS call failed in a way a retry may fix (throttling, 5xx, timeouts)."""
 
 
+class ReadRefused(WhatsAppBufferError):
+    """DynamoDB refused a lookup as invalid (ValidationException, e.g. a key over its size limit): every retry is
+    refused the same."""
+
+
 class ConcurrentUpdate(WhatsAppBufferError):
     """A conditional write lost a race (e.g. the control item's version moved); re-read and retry."""
 

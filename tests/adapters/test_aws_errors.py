@@ -12,8 +12,10 @@ from whatsapp_buffer.adapters.aws_errors import (
     DYNAMODB,
     END_USER_MESSAGING,
     READ_RECEIPT,
+    RELAYED_LOOKUP,
     S3,
     SQS,
+    STORED_LOOKUP,
     TRANSCRIBE,
     cancelled_by_condition,
 )
@@ -27,6 +29,7 @@ from whatsapp_buffer.errors import (
     ConfigurationError,
     MediaUnavailable,
     ReadReceiptRefused,
+    ReadRefused,
     TranscriptionAlreadyStarted,
     TranscriptionUnavailable,
     TransientAwsError,
@@ -60,6 +63,9 @@ TABLE = [
     (DYNAMODB, "store a message", "AccessDeniedException", 400, ConfigurationError),
     (DYNAMODB, "write a session", "ConditionalCheckFailedException", 400, ConcurrentUpdate),
     (DYNAMODB, "store a message", "ValidationException", 400, UNCHANGED),
+    (DYNAMODB, RELAYED_LOOKUP, "ValidationException", 400, ReadRefused),
+    (DYNAMODB, STORED_LOOKUP, "ValidationException", 400, ReadRefused),
+    (DYNAMODB, RELAYED_LOOKUP, "ThrottlingException", 400, TransientAwsError),
     # SQS: deployment bugs first (whatever the status), then throttling ("Throttl" in the code), named codes, 5xx.
     (SQS, "SendMessage", "AWS.SimpleQueueService.NonExistentQueue", 400, ConfigurationError),
     (SQS, "SendMessage", "QueueDoesNotExist", 400, ConfigurationError),

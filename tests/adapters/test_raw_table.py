@@ -9,16 +9,23 @@ import itertools
 
 import boto3
 import pytest
-from botocore.exceptions import ParamValidationError
+from botocore.exceptions import ClientError, ParamValidationError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.fixtures.dynamodb_limits import apply_key_size_limits
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.raw_control import TICK_CHUNK_BYTES
 from whatsapp_buffer.adapters.raw_messages import message_item, message_sort_key
 from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, Settlement
-from whatsapp_buffer.errors import ConcurrentUpdate, ConfigurationError, MalformedEvent, TransientAwsError
+from whatsapp_buffer.errors import (
+    ConcurrentUpdate,
+    ConfigurationError,
+    MalformedEvent,
+    ReadRefused,
+    TransientAwsError,
+)
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.storage_keys import conversation_from_stream_keys, tick_from_stream
 
@@ -383,3 +390,34 @@ def test_a_request_the_sdk_refuses_reaches_the_handler_guard_as_it_is_not_as_unr
     with pytest.raises(ParamValidationError) as raised:
         use(store)
     assert raised.value is refused
+
+
+@pytest.fixture
+def key_size_limits(store):
+    remove = apply_key_size_limits(store.client)
+    yield
+    remove()
+
+
+@pytest.mark.parametrize(("sort_key_bytes", "refused"), [(1024, False), (1025, True)])
+def test_the_tests_dynamodb_refuses_a_read_of_a_sort_key_over_1024_bytes(
+    store, key_size_limits, sort_key_bytes, refused
+):
+    """DynamoDB Developer Guide, "Constraints in Amazon DynamoDB": "The minimum length of a sort key value is 1 byte.
+    The maximum length is 1024 bytes."; DynamoDB answers a GetItem over it "ValidationException: One or more parameter
+    values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes" (captured in
+    ExtendDB/extenddb pull request 194). botocore's model is silent (GetItem declares no ValidationException)."""
+    key = {"pk": {"S": "CONV#x"}, "sk": {"S": "é" * (sort_key_bytes // 2) + "s" * (sort_key_bytes % 2)}}
+    if not refused:
+        assert "Item" not in store.client.get_item(TableName=store.table_name, Key=key)
+        return
+    with pytest.raises(ClientError, match="range keys has exceeded the size limit of 1024 bytes"):
+        store.client.get_item(TableName=store.table_name, Key=key)
+
+
+def test_a_quote_lookup_dynamodb_refuses_as_invalid_is_a_refused_read_not_a_botocore_error(store, key_size_limits):
+    # GIVEN DynamoDB's key size limit WHEN a relayed message is looked up under an id of 256 four-byte characters
+    with pytest.raises(ReadRefused) as raised:
+        store.said(CONV, "\U0001f600" * 256, T0)
+    # THEN the refusal is the project's error, naming the lookup and DynamoDB's code
+    assert "read a relayed message" in str(raised.value) and raised.value.code == "ValidationException"

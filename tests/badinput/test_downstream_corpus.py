@@ -16,8 +16,10 @@ import pytest
 
 from tests import corpus
 from tests.fixtures import eum
+from tests.fixtures.log_lines import log_lines
 from tests.handlers import test_inbound, test_outbound
-from tests.handlers.conftest import T0, drain_bursts
+from tests.handlers.conftest import T0, drain_bursts, emitted
+from whatsapp_buffer.aggregator import flush as flush_module
 from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.entrypoints import outbound
@@ -183,6 +185,53 @@ def test_a_stream_record_of_unknown_shape_fails_alone_and_its_batch_neighbour_fl
     # ... and the good message's burst is on the queue
     (burst, _), *rest = drain_bursts(queue_url)
     assert burst.message_ids == ("wamid.CORPUS.agg.good",) and rest == []
+
+
+REFUSAL_REASONS = {
+    "bad_conversation_key.json": "not a conversation key",
+    "keys_of_another_table.json": "stream record keys are not the raw table's",
+    "numeric_keys.json": "stream record keys are not the raw table's",
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(STREAM_RECORDS) - DROPPED_BY_FILTER))
+def test_a_refused_stream_record_is_logged_with_its_reason_and_sequence_number_and_counted(window, capsys, name):
+    # GIVEN a record of unknown shape WHEN the aggregator's window invoke gets it
+    record = copy.deepcopy(STREAM_RECORDS[name])
+    with log_lines() as lines:
+        response = aggregator_module.handler(window.event([record], {}, False, T0 - 5), None)
+    # THEN it is reported as a failure, and a warning says why with the sequence number the failures queue keeps
+    sequence_number = record["dynamodb"]["SequenceNumber"]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [sequence_number]
+    (refused,) = [line for line in lines if line["message"] == "stream record refused"]
+    assert refused["level"] == "WARNING" and refused["sequence_number"] == sequence_number
+    assert refused["exception_name"] == "MalformedEvent" and REFUSAL_REASONS[name] in refused["reason"]
+    # AND it is counted
+    assert emitted(capsys)["StreamRecordsRefused"] == [1]
+
+
+def test_a_record_refused_for_an_unexpected_error_is_logged_without_the_errors_message(
+    ingest, window, capsys, monkeypatch
+):
+    # GIVEN a control record, and a bug whose error message carries the conversation key (the full phone number)
+    message = corpus.text_message("wamid.CORPUS.agg.bug", customer=corpus.BAD_CUSTOMER)
+    ingest_handler_deliver(corpus.envelope(corpus.messages_change(message)))
+    records = window.stream.new_records()
+
+    def broken(views, key, *args, **kwargs):
+        raise KeyError(key)
+
+    monkeypatch.setattr(flush_module, "merge_view", broken)
+    capsys.readouterr()
+    # WHEN the aggregator's window invoke gets the record
+    with log_lines() as lines:
+        response = aggregator_module.handler(window.event(records, {}, False, T0 - 5), None)
+    # THEN it is refused, and the warning names the error's type and where it was raised, never its message
+    assert len(response["batchItemFailures"]) == 1
+    (refused,) = [line for line in lines if line["message"] == "stream record refused"]
+    assert refused["exception_name"] == "KeyError" and refused["reason"].startswith("KeyError at ")
+    output = capsys.readouterr()
+    assert corpus.BAD_CUSTOMER not in output.out + output.err
 
 
 def ingest_handler_deliver(body: str) -> None:

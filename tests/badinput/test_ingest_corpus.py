@@ -42,6 +42,7 @@ EXPECTED = {
     "control_characters.txt": Expect(ids("cc.1", "cc.2")),
     "empty_body.txt": Expect(error=MalformedEvent, reason="SNS message is not JSON"),
     "hostile_ids.txt": Expect(ids("hi.good"), MalformedEvent, "message from is not a short printable id"),
+    "huge_integers.txt": Expect(ids("hn.good"), MalformedEvent, "message timestamp is out of range"),
     "json_null.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "json_string.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "lone_surrogates.txt": Expect(ids("ls.text"), MalformedEvent, "message id is not printable ASCII"),
@@ -122,6 +123,20 @@ def test_a_contact_card_whose_lists_are_not_lists_is_stored_without_them_and_rea
     card = stored(store)["wamid.CORPUS.ws.card"]
     assert card == {"contacts": [{"name": {"formatted_name": "Corpus Card"}}]}
     assert render.item_text("contacts", card) == "[Shared contact]\n- Corpus Card"
+
+
+def test_integers_too_big_for_a_float_are_each_rejected_with_their_own_reason(ingest, store):
+    # GIVEN a good message beside a 401-digit timestamp, latitude and longitude (JSON reads them; float() cannot)
+    # WHEN the in-topic delivers them
+    with pytest.raises(MalformedEvent) as raised:
+        deliver(BODIES["huge_integers.txt"])
+    # THEN each bad one is rejected, naming its position and what is out of range, and the good one is stored
+    reason = str(raised.value)
+    assert reason.startswith("3 message(s) rejected")
+    assert "messages[1] (wamid.CORPUS.hn.ts): message timestamp is out of range" in reason
+    assert "messages[2] (wamid.CORPUS.hn.lat): location message's latitude is out of range" in reason
+    assert "messages[3] (wamid.CORPUS.hn.lon): location message's longitude is out of range" in reason
+    assert set(stored(store)) == ids("hn.good")
 
 
 def test_the_lambda_retries_of_a_poison_event_store_its_good_neighbour_once(ingest, store):

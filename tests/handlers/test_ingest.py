@@ -3,8 +3,10 @@
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.fixtures import eum
+from tests.fixtures.dynamodb_limits import apply_key_size_limits
 from tests.fixtures.fakes import LambdaContext
 from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import T0, emitted
@@ -259,3 +261,65 @@ def test_a_revoke_is_stored_with_what_the_deleted_message_said_while_it_is_kept(
     deliver(eum.webhook_entry(revoke))
     (stored,) = [s for s in store.unsent_messages(CONV) if s.message.message_id == "wamid.REV"]
     assert stored.message.content == {"original_id": "wamid.ORIG", "quote": "send it to my old address"}
+
+
+NOT_A_MESSAGE_ID = "\U0001f600" * 256
+"""256 four-byte characters: kept (cut to 256 characters) as the id a reply names, never a WhatsApp message id, and
+as a DynamoDB sort key ("SAID#" + it) 1,029 bytes, over DynamoDB's 1,024."""
+
+
+@pytest.mark.parametrize(
+    "original",
+    [
+        pytest.param(lambda: _reply("wamid.RE", "see above", NOT_A_MESSAGE_ID), id="reply"),
+        pytest.param(
+            lambda: {**eum.message("wamid.RE", "x"), "type": "edit", "text": None,
+                     "edit": {"original_message_id": NOT_A_MESSAGE_ID, "message": {"text": {"body": "fixed"}}}},
+            id="edit",
+        ),
+        pytest.param(
+            lambda: {**eum.message("wamid.RE", "x"), "type": "revoke", "text": None,
+                     "revoke": {"original_message_id": NOT_A_MESSAGE_ID}},
+            id="revoke",
+        ),
+    ],
+)  # fmt: skip
+def test_a_message_naming_an_id_no_whatsapp_message_has_is_stored_unquoted_with_its_siblings(ingest, store, original):
+    # GIVEN a table that refuses reads of oversized keys as DynamoDB does, and a reply (edit, revoke) naming an id that
+    # is not printable ASCII, beside a later message
+    apply_key_size_limits(store.client)
+    lookups = []
+    store.client.meta.events.register("before-parameter-build.dynamodb", lambda **kw: lookups.append(kw))
+    # WHEN both are delivered
+    result = deliver(eum.webhook_entry(original(), eum.message("wamid.LATER", "later sibling")))
+    # THEN both are stored, the first without a quote, and nothing was looked up for it
+    assert result["stored"] == 2
+    assert {i for i, _ in stored_items(store)} == {"wamid.RE", "wamid.LATER"}
+    (stored,) = [s for s in store.unsent_messages(CONV) if s.message.message_id == "wamid.RE"]
+    assert "quote" not in stored.message.content and "quote" not in stored.message.content.get("context", {})
+    reads = [kw["params"] for kw in lookups if kw["model"].name in ("GetItem", "Query")]
+    assert reads and not [r for r in reads if NOT_A_MESSAGE_ID in json.dumps(r, ensure_ascii=False)]
+
+
+def test_a_lookup_dynamodb_refuses_as_invalid_leaves_the_reply_unquoted_and_says_why(ingest, store):
+    # GIVEN DynamoDB refusing the read of what the bridge said as invalid (ValidationException)
+    def refuse(params, **_):
+        if params["Key"]["sk"]["S"].startswith("SAID#"):
+            raise ClientError(
+                {
+                    "Error": {"Code": "ValidationException", "Message": "invalid"},
+                    "ResponseMetadata": {"HTTPStatusCode": 400},
+                },
+                "GetItem",
+            )
+
+    store.client.meta.events.register("before-parameter-build.dynamodb.GetItem", refuse)
+    # WHEN a reply and a later message are delivered
+    with log_lines() as lines:
+        result = deliver(
+            eum.webhook_entry(_reply("wamid.RE", "hello?", "wamid.X"), eum.message("wamid.LATER", "later"))
+        )
+    # THEN both are stored, the reply unquoted, and a warning names the refusal
+    assert result["stored"] == 2 and _quote_of(store, "wamid.RE") is None
+    (warning,) = [line for line in lines if line["message"] == "reply original not looked up"]
+    assert warning["reason"] == "ReadRefused" and warning["level"] == "WARNING"

@@ -95,3 +95,36 @@ def test_remembered_snake_case_names_are_motos_own():
         assert responses.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
         assert sqs_models.camelcase_to_underscores(name) == utils.camelcase_to_underscores(name)
     assert responses.camelcase_to_underscores.cache_info().hits >= len(names)
+
+
+@pytest.mark.parametrize(("sort_key_bytes", "refused"), [(1024, False), (1025, True)])
+def test_the_sandboxs_dynamodb_refuses_a_get_item_whose_sort_key_is_over_1024_bytes(sort_key_bytes, refused):
+    """DynamoDB Developer Guide, "Constraints in Amazon DynamoDB": "The minimum length of a sort key value is 1 byte.
+    The maximum length is 1024 bytes." DynamoDB answers a GetItem over it "ValidationException: One or more parameter
+    values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes" (captured against
+    DynamoDB in ExtendDB/extenddb pull request 194); moto checks only writes. botocore's model is silent (GetItem
+    declares no ValidationException, no key size)."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    moto_internals.check_key_sizes_on_reads()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        key = {"pk": {"S": "CONV#x"}, "sk": {"S": "é" * (sort_key_bytes // 2) + "s" * (sort_key_bytes % 2)}}
+        if not refused:
+            assert "Item" not in ddb.get_item(TableName="t", Key=key)
+            return
+        with pytest.raises(ClientError) as raised:
+            ddb.get_item(TableName="t", Key=key)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "Aggregated size of all range keys has exceeded the size limit of 1024 bytes" in str(raised.value)

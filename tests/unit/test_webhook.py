@@ -209,6 +209,7 @@ def test_entry_with_messages_but_no_phone_number_id_is_malformed():
         (lambda m: m.update(timestamp="yesterday"), "not epoch seconds"),
         (lambda m: m.update(timestamp=True), "boolean"),
         (lambda m: m.update(timestamp="-5"), "not epoch seconds"),
+        (lambda m: m.update(timestamp=10**400), "timestamp is out of range"),
         (lambda m: m.update(text="hi"), "no text object"),
         (lambda m: m.update(text={"body": 5}), "text.body"),
     ],
@@ -232,6 +233,8 @@ def test_a_bad_message_is_rejected_while_its_valid_sibling_is_kept(mutate, fragm
     [
         ("image", lambda m: m["image"].pop("id"), "no media id"),
         ("location", lambda m: m["location"].update(latitude="north"), "latitude"),
+        ("location", lambda m: m["location"].update(latitude=10**400), "latitude is out of range"),
+        ("location", lambda m: m["location"].update(longitude=-(10**400)), "longitude is out of range"),
         ("interactive_button_reply", lambda m: m["interactive"].update(type="list_reply"), "reply object"),
         ("contacts", lambda m: m.update(contacts={"a": 1}), "contacts list"),
     ],

@@ -30,6 +30,7 @@ from whatsapp_buffer.errors import (
     MediaUnavailable,
     PersistentChatRefused,
     ReadReceiptRefused,
+    ReadRefused,
     TranscriptionAlreadyStarted,
     TranscriptionUnavailable,
     TransientAwsError,
@@ -131,6 +132,11 @@ def _transient(*codes: str, code_contains: str | None = None, too_many_requests:
     )
 
 
+RELAYED_LOOKUP = "read a relayed message"
+STORED_LOOKUP = "find a replied-to message"
+"""The raw table's reads by message id (a reply's quote, a failed status's message): a key DynamoDB refuses as
+invalid (over its 2,048 / 1,024-byte partition / sort key limits) is refused on every retry."""
+
 DYNAMODB = Service(
     "DynamoDB",
     EVERY_BOTOCORE_ERROR,
@@ -152,6 +158,12 @@ DYNAMODB = Service(
             codes=frozenset({"ResourceNotFoundException", "AccessDeniedException"}),
         ),
         Rule(ConcurrentUpdate, "an item changed meanwhile", codes=frozenset({"ConditionalCheckFailedException"})),
+        Rule(
+            ReadRefused,
+            "lookup refused as invalid",
+            codes=frozenset({"ValidationException"}),
+            operations=frozenset({RELAYED_LOOKUP, STORED_LOOKUP}),
+        ),
     ),
 )
 

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from whatsapp_buffer.adapters.aws_errors import write_transaction
+from whatsapp_buffer.adapters.aws_errors import STORED_LOOKUP, write_transaction
 from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, number, partition_key, read_int, read_number
 from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
@@ -124,7 +124,7 @@ class MessageItems(RawTableClient):
             },
         }
         while True:
-            response = self._call("find a replied-to message", self.client.query, **kwargs)
+            response = self._call(STORED_LOOKUP, self.client.query, **kwargs)
             for item in response.get("Items", []):
                 return InboundMessage.from_dict(json.loads(item["body"]["S"]))
             if "LastEvaluatedKey" not in response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from whatsapp_buffer.adapters.aws_errors import RELAYED_LOOKUP
 from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, partition_key, read_number
 from whatsapp_buffer.model import Conversation, Refusal
 from whatsapp_buffer.storage_keys import RECORD_TYPE, REFUSAL
@@ -50,7 +51,7 @@ class OutboundItems(RawTableClient):
         """(kind, clip) of WhatsApp message `message_id` the bridge sent to this conversation, unless expired; None
         for a message the bridge did not send (or no longer remembers)."""
         response = self._call(
-            "read a relayed message",
+            RELAYED_LOOKUP,
             self.client.get_item,
             TableName=self.table_name,
             Key={"pk": {"S": partition_key(conversation)}, "sk": {"S": f"{SAID_PREFIX}{message_id}"}},

@@ -11,9 +11,11 @@ latency bound and its costs: docs/architecture.md#how-the-aggregator-works.
 from __future__ import annotations
 
 import threading
+import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -40,7 +42,7 @@ from whatsapp_buffer.aggregator.window import (
     window_state,
 )
 from whatsapp_buffer.buffer_policy import BufferPolicy
-from whatsapp_buffer.errors import ConcurrentUpdate, TransientAwsError, UnreadableMessages
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import count, logger
 
@@ -75,6 +77,13 @@ class Aggregator:
         anchors = state_anchors(event.state, seen)
 
         def collect(record: DynamoDBRecord) -> None:
+            try:
+                read(record)
+            except Exception as exc:
+                _log_refused(record, exc)
+                raise  # Powertools reports it in batchItemFailures
+
+        def read(record: DynamoDBRecord) -> None:
             conversation = conversation_of(record)
             if conversation is not None:
                 seen.setdefault(conversation.key)
@@ -91,6 +100,8 @@ class Aggregator:
 
         failures: list[Any] = []
         if event.raw_event.get("Records"):  # final invokes often carry none, which Powertools refuses as a batch
+            # No `logger=`: Powertools would log the exception's message and traceback, which a bug's error may fill
+            # with a key (a customer's number); `collect` logs what is safe instead.
             processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
             response = process_partial_response(event=event.raw_event, record_handler=collect, processor=processor)
             failures = list(response["batchItemFailures"])
@@ -282,6 +293,26 @@ _METRICS = threading.Lock()
 def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     with _METRICS:
         count(name, value, unit)
+
+
+def _log_refused(record: DynamoDBRecord, exc: Exception) -> None:
+    """Why a stream record is refused, with the sequence number the failures queue keeps; never the record, nor an
+    unexpected error's message (either may hold a customer's number or words): its type and where it was raised."""
+    if isinstance(exc, MalformedEvent):
+        reason = str(exc)  # the project's parse errors name what is wrong, never a key or a body
+    else:
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "an unknown place"
+        reason = f"{type(exc).__name__} at {where}"
+    stream = record.dynamodb
+    logger.warning(
+        "stream record refused",
+        reason=reason,
+        exception_name=type(exc).__name__,
+        sequence_number=stream.sequence_number if stream else None,
+        event_id=record.event_id,
+    )
+    _count("StreamRecordsRefused")
 
 
 def _count_flush(burst: Burst) -> None:

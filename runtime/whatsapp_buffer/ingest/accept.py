@@ -156,6 +156,11 @@ class Ingest:
             replied_to, context = message.content.get("original_id") or message.content.get("edit_of"), None
         if not replied_to or message.kind in ("interactive", "button"):
             return message
+        if not webhook.is_message_id(replied_to):
+            # Ingest stores no message under such an id (Meta's examples are all `wamid.` + base64), and as a key it
+            # may be over DynamoDB's size limit, which fails the read.
+            logger.info("reply original not looked up: not a WhatsApp message id", message_id=message.message_id)
+            return message
         try:
             said = self.store.said(message.conversation, replied_to, now)
             original = None if said else self.store.stored_message(message.conversation, replied_to, now)

@@ -138,9 +138,12 @@ def _location(location: dict[str, Any]) -> dict[str, Any]:
     coordinates = []
     for name in ("latitude", "longitude"):
         value = location.get(name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise MalformedEvent(f"location message has no numeric {name}")
-        coordinates.append(float(value))
+        coordinate = as_float(value, f"location message's {name}")
+        if not math.isfinite(coordinate):
+            raise MalformedEvent(f"location message has no numeric {name}")
+        coordinates.append(coordinate)
     latitude, longitude = coordinates
     return drop_none(
         {
@@ -337,6 +340,14 @@ def _short(value: Any) -> str | None:
         return None
     text = clean(str(value)).strip()
     return text[:MAX_FIELD_CHARS] or None
+
+
+def as_float(value: int | float, what: str) -> float:
+    """`value` as a float; a JSON integer too big for one (json reads up to 4,300 digits) is out of range."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise MalformedEvent(f"{what} is out of range") from None
 
 
 def opt_str(value: Any) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any
 from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
-from whatsapp_buffer.ingest.meta_content import clean, content_of
+from whatsapp_buffer.ingest.meta_content import as_float, clean, content_of
 from whatsapp_buffer.model import USER_CHANGED_USER_ID, Conversation, InboundMessage, is_user_id
 
 MESSAGES_FIELD = "messages"
@@ -385,7 +385,7 @@ def parse_timestamp(value: Any) -> float:
     if isinstance(value, bool):
         raise MalformedEvent("message timestamp is a boolean")
     if isinstance(value, int | float):
-        number = float(value)
+        number = as_float(value, "message timestamp")
     elif isinstance(value, str) and _TIMESTAMP.fullmatch(value.strip()):
         number = float(value.strip())
     elif value is None:
@@ -404,6 +404,12 @@ def _required_str(raw: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MalformedEvent(f"message {key} is not a non-empty string")
     return value
+
+
+def is_message_id(value: object) -> bool:
+    """Whether `value` can be a WhatsApp message id as ingest accepts one (printable ASCII, 1-256 characters: what
+    it stores, so what a reply, edit or revoke can name)."""
+    return isinstance(value, str) and _MESSAGE_ID.fullmatch(value) is not None
 
 
 def _safe_id(message_id: str | None) -> str | None:
