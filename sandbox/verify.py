@@ -27,8 +27,8 @@ class Audit:
     """Extra deliveries beyond one per message (an attachment and its caption count as one; a recording may also show
     its transcript's place and a late transcript)."""
     reordered: int
-    """Messages the bridge had stored before a later-sent message of the conversation reached the agent, yet showed
-    after it."""
+    """Messages the bridge had stored before a message the customer typed later (the trace's order) reached the agent,
+    yet showed after it."""
     late: int
     """Messages that reached the bridge only after later-sent ones had left the buffer (a retried ingest: AWS retries
     a failed async invoke a minute later); shown as soon as they can be, which is all a bridge can do. A burst leaves
@@ -65,7 +65,9 @@ def audit(
     ignored_kinds: frozenset[str] = frozenset({"reaction", "sticker"}),
 ) -> Audit:
     ids = assign_message_ids(events)
-    sent: dict[str, tuple[float, str, str]] = {}
+    # The order the customer typed: the trace's `sent_at` (default `at`; not cut to WhatsApp's whole seconds), then
+    # the trace's line order -- never the message id, which tells nothing of order (Meta's are random).
+    sent: dict[str, tuple[float, int, str]] = {}
     kinds: dict[str, str] = {}
     for event in events:
         if event.type != "whatsapp":
@@ -75,7 +77,7 @@ def audit(
             continue
         message_id = ids[event.line]
         conversation = f"{event.phone_number_id}#{event.customer}"
-        sent.setdefault(message_id, (float(event.data.get("sent_at", event.at)), message_id, conversation))
+        sent.setdefault(message_id, (float(event.data.get("sent_at", event.at)), event.line, conversation))
         kinds[message_id] = kind
 
     deliveries: dict[str, list[str]] = defaultdict(list)

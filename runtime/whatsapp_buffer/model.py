@@ -128,7 +128,7 @@ class InboundMessage:
     conversation: Conversation
     kind: str
     sent_at: float
-    """WhatsApp timestamp (epoch seconds); bursts are ordered by (sent_at, message_id)."""
+    """WhatsApp timestamp (epoch seconds, whole seconds as Meta sends it); bursts are ordered by `order_key`."""
     content: dict[str, Any] = field(default_factory=dict)
     """Kind-specific payload: text -> {"text"}; media -> {"media_id", "mime_type", "caption"?, "filename"?};
     reaction -> {"emoji", "reacted_to"}; location -> {"latitude", "longitude", "name"?, "address"?};
@@ -144,13 +144,19 @@ class InboundMessage:
     """What the agent sees as the customer's name: the WhatsApp profile name, with the username when there is one."""
     received_at: float = 0.0
     """When ingest stored it (the runtime clock). The debounce measures quiet time on arrivals."""
+    webhook_index: int = 0
+    """Its place among the `messages[]` of the webhook that carried it (0 = first): with `received_at`, the order of
+    messages sent in the same second."""
     user_id: str | None = None
     """The customer's BSUID when WhatsApp sent one (every message since 2026-03-31), also when `conversation` is
     keyed by the phone number."""
 
     @property
-    def order_key(self) -> tuple[float, str]:
-        return (self.sent_at, self.message_id)
+    def order_key(self) -> tuple[float, float, int, str]:
+        """The order the customer sent them in, as far as a webhook tells: the WhatsApp timestamp, then -- within
+        one second -- the order the bridge received them (`received_at`, `webhook_index`), then the id
+        (docs/architecture.md#the-merge)."""
+        return (self.sent_at, self.received_at, self.webhook_index, self.message_id)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +168,7 @@ class InboundMessage:
             "origination_phone_number_id": self.origination_phone_number_id,
             "profile_name": self.profile_name,
             "received_at": self.received_at,
+            **({"webhook_index": self.webhook_index} if self.webhook_index else {}),
             **({"user_id": self.user_id} if self.user_id else {}),
         }
 
@@ -177,6 +184,7 @@ class InboundMessage:
                 origination_phone_number_id=str(data.get("origination_phone_number_id") or ""),
                 profile_name=data.get("profile_name"),
                 received_at=float(data.get("received_at") or 0.0),
+                webhook_index=int(data.get("webhook_index") or 0),
                 user_id=str(data["user_id"]) if data.get("user_id") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -122,13 +122,54 @@ def test_unsent_messages_come_back_in_whatsapp_order_whatever_the_arrival_order(
     # GIVEN messages stored in an arrival order that differs from their WhatsApp timestamps (one a decimal)
     for message_id, sent_at in [("wamid.c", T0 + 10), ("wamid.a", T0), ("wamid.b2", T0 + 5.5), ("wamid.b1", T0 + 5.5)]:
         store.store_message(msg(message_id, sent_at), now=T0 + 20, retention_hours=1)
-    # THEN the table's order is (sent_at, message_id)
+    # THEN the order is the timestamps' (the two of one time, received together, by id)
     assert [s.message.message_id for s in store.unsent_messages(CONV)] == ["wamid.a", "wamid.b1", "wamid.b2", "wamid.c"]
+
+
+def test_messages_of_one_second_come_back_in_arrival_order_not_id_order(store):
+    # GIVEN three messages of one WhatsApp second whose random ids sort against the order they came in: two webhooks
+    # 0.6 s apart, the second carrying two messages (an album)
+    first = msg("wamid.Z", received_at=T0 + 1.0)
+    album = [
+        InboundMessage("wamid.Y", CONV, "text", T0, {"text": "b"}, received_at=T0 + 1.6, webhook_index=0),
+        InboundMessage("wamid.A", CONV, "text", T0, {"text": "c"}, received_at=T0 + 1.6, webhook_index=1),
+    ]
+    for message in [first, *album]:
+        store.store_message(message, now=message.received_at, retention_hours=1)
+    # THEN they come back as received: webhook by webhook, each in its messages[] order
+    assert [s.message.message_id for s in store.unsent_messages(CONV)] == ["wamid.Z", "wamid.Y", "wamid.A"]
+    keys = sorted(item["sk"]["S"] for item in raw_items(store) if item["sk"]["S"].startswith("MSG#"))
+    assert [key.rsplit("#", 1)[1] for key in keys] == ["wamid.Z", "wamid.Y", "wamid.A"]
+
+
+def test_an_item_of_the_older_layout_is_still_read_ordered_quoted_and_refused_again(store):
+    # GIVEN a message stored as MSG#<sent_at>#<id> (before a deploy) and one of the same second stored after it
+    older = msg("wamid.Z", received_at=T0 + 1.0)
+    store.store_message(older, now=T0 + 1.0, retention_hours=1)
+    (item,) = [i for i in raw_items(store) if i["sk"]["S"].startswith("MSG#")]
+    store.client.delete_item(TableName=store.table_name, Key={"pk": item["pk"], "sk": item["sk"]})
+    store.client.put_item(TableName=store.table_name, Item={**item, "sk": {"S": f"MSG#{T0:020.6f}#wamid.Z"}})
+    store.store_message(msg("wamid.A", received_at=T0 + 1.5), now=T0 + 1.5, retention_hours=1)
+    # THEN the flush reads both in arrival order, a reply still finds the older one, its redelivery is refused
+    unsent = store.unsent_messages(CONV)
+    assert [s.message.message_id for s in unsent] == ["wamid.Z", "wamid.A"]
+    assert unsent[0].store_key == f"MSG#{T0:020.6f}#wamid.Z"
+    assert store.stored_message(CONV, "wamid.Z", now=T0 + 2) == older
+    assert not store.store_message(msg("wamid.Z", received_at=T0 + 3), now=T0 + 3, retention_hours=1)
+    # AND its claim and mark address the item where it is
+    store.claim(CONV, unsent, "burst-1")
+    store.mark_sent(CONV, store.unsent_messages(CONV), "burst-1")
+    assert store.unsent_messages(CONV) == []
 
 
 def test_sort_key_is_fixed_width_so_lexical_order_is_numeric_order():
     assert message_sort_key(msg("x", sent_at=9.5)) < message_sort_key(msg("x", sent_at=10.0))
-    assert message_sort_key(msg("x", sent_at=T0)) == "MSG#0001749416383.000000#x"
+    assert message_sort_key(msg("x", received_at=9.5)) < message_sort_key(msg("x", received_at=10.0))
+    assert message_sort_key(msg("x", sent_at=9.0, received_at=T0)) < message_sort_key(msg("x", sent_at=10.0))
+    assert (
+        message_sort_key(msg("x", sent_at=T0, received_at=T0 + 2))
+        == "MSG#0001749416383.000000#0001749416385.000000#000000#x"
+    )
 
 
 def test_claim_then_mark_sent_leaves_nothing_unsent(store):

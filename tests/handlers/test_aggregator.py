@@ -132,6 +132,22 @@ def test_out_of_order_timestamps_are_sent_in_whatsapp_order(ingest, window, virt
     assert texts(drain_bursts(queue_url)) == [["first\nsecond\nthird"]]
 
 
+def test_messages_of_one_second_reach_the_agent_in_the_order_they_came_not_by_their_ids(
+    ingest, window, virtual_clock, queue_url
+):
+    # GIVEN "Hello" then "How are you?" in one WhatsApp second, delivered 0.6 s apart, then an album of two photos in
+    # one webhook of that second; every id sorts against the order the customer sent them in (wamids are random)
+    arrive(virtual_clock, T0 + 1.0, eum.message("wamid.HBgLQzRUIwQzY", "Hello", sent_at=T0))
+    arrive(virtual_clock, T0 + 1.6, eum.message("wamid.HBgLQTRBNjU", "How are you?", sent_at=T0))
+    photos = [eum.message(f"wamid.{tail}", sent_at=T0, kind="image") for tail in ("B", "A")]
+    arrive(virtual_clock, T0 + 2.0, *photos)
+    run_windows(window, T0 + 40)
+    # THEN one burst: the texts as typed, then the photos in their webhook's order
+    ((burst, _),) = drain_bursts(queue_url)
+    assert [item.text or item.kind for item in burst.items] == ["Hello\nHow are you?", "image", "image"]
+    assert burst.message_ids == ("wamid.HBgLQzRUIwQzY", "wamid.HBgLQTRBNjU", "wamid.B", "wamid.A")
+
+
 def test_redelivered_message_is_not_sent_twice(ingest, window, virtual_clock, queue_url):
     arrive(virtual_clock, T0 + 1, eum.message("wamid.1", "hi"))
     arrive(virtual_clock, T0 + 2, eum.message("wamid.1", "hi"))

@@ -36,9 +36,36 @@ def test_consecutive_texts_are_joined_with_newlines_in_whatsapp_order():
     assert items[0].message_ids == ("a", "b", "c", "d")
 
 
-def test_same_timestamp_is_ordered_by_message_id():
+def test_same_timestamp_and_arrival_is_ordered_by_message_id():
     items = merge_burst([text("wamid.2", "second", T0), text("wamid.1", "first", T0)])
     assert items[0].text == "first\nsecond"
+
+
+def test_same_second_is_ordered_by_arrival_not_by_the_random_id():
+    # GIVEN "Hello" then "How are you?" in one WhatsApp second, ingested 0.6 s apart; the first's id sorts last
+    hello = text("wamid.HBgLMTU1NTAwMDcwMDEVAgASGBQzRUIwQzY", "Hello", T0, received_at=T0 + 1.0)
+    how = text("wamid.HBgLMTU1NTAwMDcwMDEVAgASGBQzQTRBNjU", "How are you?", T0, received_at=T0 + 1.6)
+    # THEN the agent reads them as typed, whatever order they are handed in
+    assert merge_burst([how, hello])[0].text == "Hello\nHow are you?"
+    assert merge_burst([hello, how])[0].text == "Hello\nHow are you?"
+
+
+def test_messages_of_one_webhook_and_second_keep_their_place_in_it():
+    # GIVEN an album's photos in one webhook (one timestamp, one arrival), ids against their order in messages[]
+    photos = [
+        other("wamid.Z", "image", T0, {"media_id": "m1"}),
+        other("wamid.M", "image", T0, {"media_id": "m2"}),
+        other("wamid.A", "image", T0, {"media_id": "m3"}),
+    ]
+    placed = [InboundMessage(**{**vars(p), "webhook_index": i, "received_at": T0 + 1}) for i, p in enumerate(photos)]
+    # THEN they keep that order, and a later webhook of the same second still comes after them
+    late = text("wamid.0", "these three", T0, received_at=T0 + 1.2)
+    assert [item.message_ids for item in merge_burst([late, *reversed(placed)])] == [
+        ("wamid.Z",),
+        ("wamid.M",),
+        ("wamid.A",),
+        ("wamid.0",),
+    ]
 
 
 def test_other_kinds_keep_their_position_between_texts():

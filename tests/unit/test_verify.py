@@ -129,3 +129,16 @@ def test_a_voice_note_with_its_pending_line_and_its_late_transcript_is_delivered
 )
 def test_a_late_transcript_shown_twice_is_a_duplicate(texts):
     assert verify.audit(VOICE, voice_transcript(*texts)).duplicated >= 1
+
+
+def test_order_is_what_the_customer_typed_never_the_message_ids():
+    # GIVEN two photos typed at the same instant (one album, one WhatsApp second) whose ids sort against the trace
+    lines = [
+        {"at": 5.0, "type": "whatsapp", "from": "15550001111", "id": "wamid.Z", "kind": "image"},
+        {"at": 5.0, "type": "whatsapp", "from": "15550001111", "id": "wamid.A", "kind": "image"},
+    ]
+    events = [trace._validate(n, line) for n, line in enumerate(lines, start=1)]
+    as_typed = [("attachment", ["wamid.Z"]), ("attachment", ["wamid.A"])]
+    # THEN shown in the trace's order they are in order, shown in id order they are reordered
+    assert verify.audit(events, transcript(as_typed, replies=())).clean
+    assert verify.audit(events, transcript(list(reversed(as_typed)), replies=())).reordered == 1

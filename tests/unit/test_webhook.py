@@ -139,6 +139,29 @@ def test_one_entry_with_several_messages_yields_them_all_with_their_profile_name
     ]
 
 
+def test_each_message_keeps_its_place_in_the_webhook_across_changes_rejected_ones_counted():
+    # GIVEN one webhook: a change with three messages (the middle one bad) and a second change with one more
+    bad = eum.message("wamid.Bad")
+    bad.pop("timestamp")
+    webhook = eum.webhook_entry(eum.message("wamid.Z"), bad, eum.message("wamid.Y"))
+    second = json.loads(json.dumps(webhook["changes"][0]))
+    second["value"]["messages"] = [eum.message("wamid.A")]
+    webhook["changes"].append(second)
+    # WHEN parsed
+    parsed = parse(webhook)
+    # THEN each message carries its place among the webhook's messages (what orders messages of one second)
+    assert [(m.message_id, m.webhook_index, m.received_at) for m in parsed.messages] == [
+        ("wamid.Z", 0, NOW),
+        ("wamid.Y", 2, NOW),
+        ("wamid.A", 3, NOW),
+    ]
+    assert [m.message_id for m in sorted(parsed.messages, key=lambda m: m.order_key)] == [
+        "wamid.Z",
+        "wamid.Y",
+        "wamid.A",
+    ]
+
+
 def test_a_business_number_missing_from_the_context_is_rejected_with_a_reason():
     # Nothing could reply from or fetch media for a number End User Messaging did not name (tests/corpus/README.md).
     parsed = eum_webhook.parse_sns_message(

@@ -2,10 +2,11 @@
 aggregator. Kept apart from the control items (`raw_control`) because these hold the customer's words and move through
 `aggregator.lifecycle`'s states one conditional write at a time, while the control item only counts them.
 
-Message item `MSG#<sent_at, fixed width>#<message_id>` (pending -> claimed -> sent, or set aside when its body cannot be
-read back) and seen marker `SEEN#<message id>` (the first Put of ingest's transaction: the message id alone decides what
-is a redelivery). This module only persists the transitions, each a conditional write (claim only what is pending, mark
-sent only what the burst claimed). Layout: docs/architecture.md#raw-table.
+Message item `MSG#<sent_at>#<received_at>#<webhook index>#<message_id>` (fixed width, `InboundMessage.order_key`'s
+order; pending -> claimed -> sent, or set aside when its body cannot be read back) and seen marker `SEEN#<message id>`
+(the first Put of ingest's transaction: the message id alone decides what is a redelivery). This module only persists
+the transitions, each a conditional write (claim only what is pending, mark sent only what the burst claimed). Layout:
+docs/architecture.md#raw-table.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ SET_ASIDE = "set_aside"
 
 
 def message_sort_key(message: InboundMessage) -> str:
-    return f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.message_id}"
+    """The message item's sort key: its `order_key` written so that text order is that order. Items written as
+    `MSG#<sent_at>#<message_id>` may still be in the table (stored before this layout, until their TTL): every reader
+    selects by the `MSG#` prefix and the `message_id` attribute, and `unsent_messages` orders by the bodies."""
+    return (
+        f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.received_at:020.6f}#{message.webhook_index:06d}"
+        f"#{message.message_id}"
+    )
 
 
 def message_item(message: InboundMessage, now: float, retention_hours: float) -> dict[str, Any]:
@@ -132,7 +139,8 @@ class MessageItems(RawTableClient):
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
-        """Messages pending or claimed, in sort-key order = WhatsApp order (consistent read)."""
+        """Messages pending or claimed, in `InboundMessage.order_key` order (consistent read). Sorted after the read:
+        an item of the older layout sorts apart from the newer ones within a second, its body orders it all the same."""
         result: list[BufferedMessage] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
@@ -172,7 +180,7 @@ class MessageItems(RawTableClient):
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         if unreadable:
             raise UnreadableMessages(unreadable)
-        return result
+        return sorted(result, key=lambda buffered: buffered.message.order_key)
 
     def count_failed_read(self, conversation: Conversation, store_key: str, reason: str) -> int:
         """One more failed read of an unsent message item (and why); how many so far."""

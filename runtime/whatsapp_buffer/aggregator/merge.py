@@ -1,9 +1,10 @@
 """Pure: a conversation's pending messages -> the items of one burst.
 
-Messages are put in WhatsApp order (sent_at, message_id) and de-duplicated by id. Consecutive texts are joined with
-"\\n" into one text item; every other kind keeps its place as its own item. A text longer than Connect accepts is
-split into parts of at most `CONNECT_TEXT_LIMIT` (`text_split`). What WhatsApp says about a message (`render.preface`:
-an ad, a forward, a reply) travels with it in the same chat message. The rules: docs/architecture.md#the-merge.
+Messages are put in the order the customer sent them (`InboundMessage.order_key`) and de-duplicated by id.
+Consecutive texts are joined with "\\n" into one text item; every other kind keeps its place as its own item. A text
+longer than Connect accepts is split into parts of at most `CONNECT_TEXT_LIMIT` (`text_split`). What WhatsApp says
+about a message (`render.preface`: an ad, a forward, a reply) travels with it in the same chat message. The rules:
+docs/architecture.md#the-merge.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from whatsapp_buffer.text_split import split_points
 
 
 def ordered_unique(messages: Iterable[InboundMessage]) -> list[InboundMessage]:
-    """WhatsApp order, one message per id (a redelivered copy is dropped, the first in order is kept)."""
+    """Sending order (`order_key`), one message per id (a redelivered copy is dropped, the first in order is kept)."""
     seen: set[str] = set()
     result = []
     for message in sorted(messages, key=lambda m: m.order_key):

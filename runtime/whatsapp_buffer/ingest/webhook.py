@@ -127,6 +127,7 @@ def parse_sns_message(body: str, received_at: float) -> ParsedEvent:
     event = parse_envelope(body)
     messages: list[InboundMessage] = []
     rejections: list[Rejection] = list(event.bad_changes)
+    webhook_index = 0
     for change in event.changes:
         origination = event.origination_for(change.phone_number_id)
         for message_index, raw in enumerate(change.messages):
@@ -136,10 +137,11 @@ def parse_sns_message(body: str, received_at: float) -> ParsedEvent:
                     raise MalformedEvent(
                         f"business number {change.phone_number_id} is not among the event's context.MetaPhoneNumberIds"
                     )
-                messages.append(parse_message(raw, change, origination, received_at))
+                messages.append(parse_message(raw, change, origination, received_at, webhook_index))
             except MalformedEvent as exc:
                 message_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
                 rejections.append(Rejection(position, _safe_id(message_id), str(exc)))
+            webhook_index += 1
     failed = tuple(f for c in event.changes for raw in c.failed if (f := failed_status(raw, c)) is not None)
     return ParsedEvent(event, tuple(messages), tuple(rejections), sum(c.statuses for c in event.changes), failed)
 
@@ -295,8 +297,11 @@ def _display_name(profile: dict[str, Any]) -> str | None:
     return name or username or None
 
 
-def parse_message(raw: Any, change: MessagesChange, origination: str, received_at: float) -> InboundMessage:
-    """One Meta `messages[]` element -> InboundMessage. Raises MalformedEvent naming what is wrong."""
+def parse_message(
+    raw: Any, change: MessagesChange, origination: str, received_at: float, webhook_index: int = 0
+) -> InboundMessage:
+    """One Meta `messages[]` element, the `webhook_index`-th message of its webhook (counted over every change) ->
+    InboundMessage. Raises MalformedEvent naming what is wrong."""
     if not isinstance(raw, dict):
         raise MalformedEvent(f"message is a {type(raw).__name__}, not an object")
     message_id = _required_str(raw, "id")
@@ -324,6 +329,7 @@ def parse_message(raw: Any, change: MessagesChange, origination: str, received_a
         origination_phone_number_id=origination,
         profile_name=change.profile_names.get(customer) or (change.profile_names.get(user_id) if user_id else None),
         received_at=received_at,
+        webhook_index=webhook_index,
         user_id=user_id,
     )
 
