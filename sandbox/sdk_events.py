@@ -1,8 +1,9 @@
 """Inside a function's worker: every AWS SDK call seen through botocore's documented event system.
 
 `provide-client-params` records the call for the IAM check (or ends the invocation when the fault plan times it
-out), and a pre-signed URL as the call it authorises, apart (`signed`); `before-send` answers an attempt with an
-injected throttling or 5xx error, which botocore parses and retries as the service's own; `after-call` turns a missing
+out), and a pre-signed URL as the call it authorises, apart (`signed`); `before-call` answers SQS's refusal of a
+body's characters (sandbox.sqs_message_rules); `before-send` answers an attempt with an injected throttling or 5xx
+error, which botocore parses and retries as the service's own; `after-call` turns a missing
 object's 404 into the 403 S3 gives a role that may not list it (sandbox.s3_missing_objects), notes the error code, or
 crashes the process after a call that succeeded. `install()` adds the handlers to botocore's built-in list before the
 handler module is imported, so every session created after it is hooked, and hands the SDK's back-off sleep to the
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox import sqs_message_rules
 from sandbox.faults import WorkerFault
 from sandbox.s3_missing_objects import ListingRole, refuse
 
@@ -105,17 +107,24 @@ def without_parameters(rules: list[WorkerFault], directory: str) -> str:
     return directory
 
 
-def error_response(url: str, protocol: str, code: str, status: int, cancellation: tuple[str, ...] = ()) -> Any:
+def error_response(
+    url: str,
+    protocol: str,
+    code: str,
+    status: int,
+    cancellation: tuple[str, ...] = (),
+    message: str = "injected by the sandbox",
+) -> Any:
     """An AWS error answer as the service would send it, so botocore parses it and its retry policy applies;
     `cancellation`: the CancellationReasons of a DynamoDB TransactionCanceledException (its modeled member: botocore
     parses it into the error's response)."""
     from botocore.awsrequest import AWSResponse
 
     if protocol in ("rest-xml", "query", "ec2"):
-        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>injected by the sandbox</Message></Error></ErrorResponse>"
+        body = f"<ErrorResponse><Error><Code>{code}</Code><Message>{message}</Message></Error></ErrorResponse>"
         headers = {"Content-Type": "text/xml"}
     else:
-        answer: dict[str, Any] = {"__type": code, "message": "injected by the sandbox"}
+        answer: dict[str, Any] = {"__type": code, "message": message}
         if cancellation:
             answer["CancellationReasons"] = [{"Code": reason} for reason in cancellation]
         body = json.dumps(answer)
@@ -165,6 +174,7 @@ class SdkHooks:
         self._real_time: Any = None
         self._specs = [
             ("provide-client-params", self._on_params),
+            ("before-call", self._on_call),
             ("before-send", self._on_send),
             ("after-call", self._on_answer),
         ]
@@ -238,6 +248,24 @@ class SdkHooks:
         if rule is None:
             return None
         return error_response(request.url, protocol, rule.code, rule.status, rule.cancellation)
+
+    def _on_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
+        """SQS's refusal of a body's characters (sandbox.sqs_message_rules): the answer SQS gives, parsed by botocore's
+        own parser, in place of the request (not retryable, so no attempt is lost)."""
+        recorded = context.get(_CALL)
+        if recorded is None:
+            return None
+        call, protocol = recorded
+        code = sqs_message_rules.refusal(call.service, call.operation, call.params)
+        if code is None:
+            return None
+        from botocore.parsers import create_parser
+
+        http = error_response(
+            params.get("url", ""), protocol, code, sqs_message_rules.STATUS, message=sqs_message_rules.MESSAGE
+        )
+        answer = {"status_code": http.status_code, "headers": http.headers, "body": http.content}
+        return http, create_parser(protocol).parse(answer, model.output_shape)
 
     def _on_answer(
         self, http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any

@@ -46,6 +46,11 @@ class UnreadableMessages(WhatsAppBufferError):
         self.items = items
 
 
+class QueueRefused(WhatsAppBufferError):
+    """SQS refused a message for what it holds (characters outside its allowed set, a body over the queue's size, a
+    parameter it does not accept): sending the same message again cannot succeed."""
+
+
 class TranscriptClaimedElsewhere(WhatsAppBufferError):
     """Another invocation holds the claim on a transcript owed (posting it, or died doing so): retry later."""
 

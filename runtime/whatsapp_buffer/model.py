@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard
 
 from whatsapp_buffer.errors import MalformedEvent
+from whatsapp_buffer.queue_text import queue_json
 
 TEXT = "text"
 MEDIA_KINDS = frozenset({"image", "audio", "voice", "video", "document", "sticker"})
@@ -256,7 +257,8 @@ class Burst:
         return f"{self.burst_id}:{index}{':' + suffix if suffix else ''}"
 
     def to_json(self) -> str:
-        return json.dumps(
+        """The queue message: JSON an SQS body may hold (`queue_text`), which `from_json` reads back as it was."""
+        return queue_json(
             {
                 "burst_id": self.burst_id,
                 "conversation": self.conversation.key,
@@ -269,7 +271,6 @@ class Burst:
                 **({"referral": self.referral} if self.referral else {}),
                 "items": [item.to_dict() for item in self.items],
             },
-            ensure_ascii=False,
             separators=(",", ":"),
         )
 

@@ -28,6 +28,7 @@ from whatsapp_buffer.errors import (
     ConcurrentUpdate,
     ConfigurationError,
     MediaUnavailable,
+    QueueRefused,
     ReadReceiptRefused,
     ReadRefused,
     TranscriptionAlreadyStarted,
@@ -77,7 +78,10 @@ TABLE = [
     (SQS, "SendMessage", "ServiceUnavailable", 503, TransientAwsError),
     (SQS, "SendMessage", "InternalError", 500, TransientAwsError),
     (SQS, "SendMessage", "SomethingNew", 500, TransientAwsError),
-    (SQS, "SendMessage", "InvalidParameterValue", 400, UNCHANGED),
+    # refused for what the message holds (characters, size, a parameter): a resend cannot succeed
+    (SQS, "SendMessage", "InvalidMessageContents", 400, QueueRefused),
+    (SQS, "SendMessage", "InvalidParameterValue", 400, QueueRefused),
+    (SQS, "DeleteMessage", "InvalidParameterValue", 400, UNCHANGED),
     (SQS, "SendMessage", "TooManyRequests", 429, UNCHANGED),
     # S3: a missing object is unavailable media; SlowDown, RequestTimeout and 5xx are transient; 429 is not read.
     (S3, "GetObject", "NoSuchKey", 404, MediaUnavailable),
@@ -323,7 +327,9 @@ def a_burst():
     [
         ("AWS.SimpleQueueService.NonExistentQueue", 400, ConfigurationError),
         ("RequestThrottled", 403, TransientAwsError),
-        ("InvalidParameterValue", 400, ClientError),
+        ("InvalidParameterValue", 400, QueueRefused),
+        ("InvalidMessageContents", 400, QueueRefused),
+        ("UnsupportedOperation", 400, ClientError),
     ],
 )
 def test_the_bursts_queue_translates_through_the_sqs_table(code, status, expected):

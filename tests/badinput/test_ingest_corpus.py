@@ -51,6 +51,7 @@ EXPECTED = {
     ),
     "missing_ids.txt": Expect(ids("mi.good"), MalformedEvent, "message has no id"),
     "nan_and_infinity.txt": Expect(ids("ni.good"), MalformedEvent, "location message has no numeric latitude"),
+    "noncharacters.txt": Expect(ids("nc.1", "nc.2")),
     "no_context.txt": Expect(error=MalformedEvent, reason="not among the event's context.MetaPhoneNumberIds"),
     "s3_event_notification.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
     "sns_subscription_confirmation.txt": Expect(error=UnsupportedEvent, reason=NOT_EUM),
@@ -196,6 +197,17 @@ def test_control_characters_and_lone_surrogates_are_replaced_and_the_rest_kept(i
     assert texts["wamid.CORPUS.ls.text"] == "high \ufffd low \ufffd pair \U0001f600 reversed \ufffd\ufffd"
     (message,) = [s.message for s in store.unsent_messages(GOOD) if s.message.message_id == "wamid.CORPUS.cc.1"]
     assert message.profile_name == "Corpus\ufffd\ufffdCustomer"
+
+
+def test_noncharacters_sqs_refuses_are_replaced_in_texts_and_names(ingest, store):
+    # U+FFFE/U+FFFF: outside the characters an SQS body may hold (botocore sqs SendMessage: "#x9 | #xA | #xD | #x20 to
+    # #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"), so replaced like a control character
+    deliver(BODIES["noncharacters.txt"])
+    texts = {k: v["text"] for k, v in stored(store).items()}
+    assert texts["wamid.CORPUS.nc.1"] == "reversed bom \ufffd noncharacter \ufffd last allowed \ufffd\U0010ffff"
+    assert texts["wamid.CORPUS.nc.2"] == "\ufffd\ufffd"
+    (message, _) = [s.message for s in store.unsent_messages(GOOD)]
+    assert message.profile_name == "Corpus\ufffdCustomer"
 
 
 def test_an_unknown_message_kind_is_kept_as_unsupported_for_the_agent_to_see(ingest, store):

@@ -21,7 +21,7 @@ POISON = {
     4.0: "hostile_ids.txt",
     5.0: "lone_surrogates.txt",
 }
-HARMLESS = {6.0: "unknown_message_kind.txt", 6.5: "unknown_fields.txt"}
+HARMLESS = {6.0: "unknown_message_kind.txt", 6.5: "unknown_fields.txt", 7.0: "noncharacters.txt"}
 GOOD_NEIGHBOURS = {
     "wamid.CORPUS.ab.good",
     "wamid.CORPUS.hi.good",
@@ -29,6 +29,8 @@ GOOD_NEIGHBOURS = {
     "wamid.CORPUS.uk.good",
     "wamid.CORPUS.uk.hologram",
     "wamid.CORPUS.uk.errors",
+    "wamid.CORPUS.nc.1",
+    "wamid.CORPUS.nc.2",
 }
 TYPED = {"wamid.E2E.1", "wamid.E2E.2", "wamid.E2E.3"}
 

@@ -24,7 +24,7 @@ from moto import mock_aws
 from tests.fixtures import eum
 from tests.fixtures.tables import create_raw_table
 from tests.handlers.test_outbound import CONVERSATION, T0, World, bridge_notices
-from whatsapp_buffer import bootstrap, notice_texts
+from whatsapp_buffer import bootstrap, clock, notice_texts
 from whatsapp_buffer.adapters.connect_chat import ConnectParticipant
 from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_outbound import REFUSED_PREFIX
@@ -200,3 +200,20 @@ def test_a_told_refusal_is_counted_in_replies_refused_by_its_reason(world, capsy
         if '"_aws"' in line and "RepliesRefused" in (document := json.loads(line)) and "Reason" in document
     ]
     assert reasons == [notice_texts.WINDOW_CLOSED]
+
+
+def test_a_refusal_of_a_reply_whose_clip_and_error_hold_noncharacters_is_recorded_cleaned(world):
+    # GIVEN a reply the bridge sent whose kept clip holds U+FFFF, and WhatsApp's failed status with U+FFFE/U+FFFF in
+    # its error title and details (the item goes to the table and, through the inbound function, to the chat)
+    world.open_session()
+    said_at = clock.now()  # the clock ingest checks the clip's expiry with
+    world.raw.remember_said(Conversation.from_key(CONVERSATION), "wamid.SENT1", "code 12\uffff34", said_at, 24)
+    error = {**UNDELIVERABLE, "title": "Message\uffffUndeliverable", "error_data": {"details": "no\ufffe"}}
+    status = {"id": "wamid.SENT1", "status": "failed", "timestamp": str(int(T0)), "recipient_id": CUSTOMER}
+    # WHEN ingest reads the status
+    world.report({**status, "errors": [error]})
+    # THEN the refusal is recorded once, each character replaced as ingest replaces it in a customer's words
+    (item,) = world.refusal_items()
+    assert item["clip"]["S"] == "code 12\ufffd34"
+    assert (item["error_title"]["S"], item["error_details"]["S"]) == ("Message\ufffdUndeliverable", "no\ufffd")
+    assert world.stream() == {"refusals_told": 1}

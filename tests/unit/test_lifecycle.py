@@ -16,6 +16,7 @@ from whatsapp_buffer.aggregator.lifecycle import (
     Settlement,
 )
 from whatsapp_buffer.model import Conversation, InboundMessage, burst_id_for
+from whatsapp_buffer.queue_text import queue_json
 
 CONV = Conversation("106540352242922", "16505551234")
 T0 = 1_749_416_383.0
@@ -38,7 +39,8 @@ def ids(messages):
 
 
 def content_bytes(messages):
-    return sum(len(json.dumps(m.message.content, ensure_ascii=False).encode()) for m in messages)
+    """The content's bytes as the queue body holds it (`queue_text`: a character SQS refuses goes as its escape)."""
+    return sum(len(queue_json(m.message.content).encode()) for m in messages)
 
 
 # which messages the next burst claims
@@ -91,6 +93,17 @@ def test_a_burst_takes_the_longest_prefix_that_fits_and_never_nothing():
     assert content_bytes(batch) <= MAX_BURST_CONTENT_BYTES
     huge = [buffered(0, text="x" * 400_000)]
     assert list(ConversationBuffer.of(1, huge).next_claim(50).messages) == huge
+
+
+def test_a_burst_counts_a_character_sqs_refuses_as_the_escape_the_queue_body_holds():
+    # GIVEN texts stored before ingest replaced U+FFFF: three bytes each in UTF-8, six as the escape SQS is sent
+    ten = [buffered(i, text="\uffff" * 4000) for i in range(10)]
+    assert sum(len(json.dumps(m.message.content, ensure_ascii=False).encode()) for m in ten) < MAX_BURST_CONTENT_BYTES
+    # WHEN the next burst is chosen
+    batch = ConversationBuffer.of(1, ten).next_claim(10).messages
+    # THEN it fits as sent, escapes included, and the rest follow
+    assert 0 < len(batch) < 10
+    assert content_bytes(batch) <= MAX_BURST_CONTENT_BYTES
 
 
 # transitions

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from whatsapp_buffer.aggregator.merge import build_burst, merge_burst, ordered_unique
+from whatsapp_buffer.aggregator.merge import build_burst, merge_burst, ordered_unique, refused_notice
 from whatsapp_buffer.model import CONNECT_TEXT_LIMIT, Conversation, InboundMessage, burst_id_for
 from whatsapp_buffer.text_split import split_text
 
@@ -246,3 +246,21 @@ def test_split_text_items_join_back_to_the_newline_joined_texts(texts):
     items = merge_burst(messages, T0)
     assert "".join(i.text for i in items) == "\n".join(texts)
     assert set().union(*(i.message_ids for i in items)) == {m.message_id for m in messages}
+
+
+def test_a_refused_bursts_notice_keeps_its_id_and_message_ids_and_carries_none_of_the_customers_words():
+    # GIVEN the messages of a burst the queue refused, with a profile name and an ad, all the customer's
+    ad = {"headline": "secret ad"}
+    messages = [
+        text("wamid.2", "secret two", sent_at=T0 + 1, profile_name="Secret Name"),
+        InboundMessage("wamid.1", CONV, "text", T0, {"text": "secret one", "referral": ad}, received_at=T0 + 1),
+    ]
+    # WHEN the notice that goes in its place is built
+    notice = refused_notice(messages, T0 + 60, "burst-1", "InvalidMessageContents")
+    # THEN it is one line under the burst's id and message ids (in WhatsApp order), naming the count and the code
+    assert (notice.burst_id, notice.message_ids, notice.flushed_at) == ("burst-1", ("wamid.1", "wamid.2"), T0 + 60)
+    (item,) = notice.items
+    assert item.text.startswith("[WhatsApp bridge] The customer sent 2 message(s)")
+    assert "(InvalidMessageContents)" in item.text
+    assert "secret" not in notice.to_json().lower()
+    assert (notice.display_name, notice.referral) == (None, None)

@@ -50,6 +50,7 @@ TOP_LEVEL = {
     "notice_texts": DOMAIN,
     "end_of_turn": DOMAIN,
     "text_split": DOMAIN,
+    "queue_text": DOMAIN,
     "observability": SUPPORT,
     "convert": SUPPORT,
     "shared_ports": PORTS,

@@ -374,3 +374,51 @@ def test_a_text_with_a_huge_context_is_size_checked_like_other_content():
     raw["referral"] = {key: "y" * 2000 for key in ("headline", "body", "source_url", "source_id", "ctwa_clid")}
     (message,) = parse(eum.webhook_entry(raw)).messages
     assert len(json.dumps(message.content)) < eum_webhook.MAX_CONTENT_BYTES
+
+
+def test_noncharacters_sqs_refuses_are_replaced_in_texts_and_names():
+    # GIVEN a text and a profile name holding U+FFFE and U+FFFF (valid JSON and UTF-8, outside the characters an SQS
+    # body may hold: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", botocore sqs
+    # SendMessage), next to the last allowed character of the plane and a supplementary one
+    webhook = eum.webhook_entry(eum.message("wamid.1", "a\ufffeb\uffffc\ufffdd\U0010ffff"), profile_name="Ana\uffff")
+    # WHEN parsed
+    (message,) = parse(webhook).messages
+    # THEN each is replaced as a control character is, the allowed ones kept
+    assert message.content["text"] == "a\ufffdb\ufffdc\ufffdd\U0010ffff"
+    assert message.profile_name == "Ana\ufffd"
+
+
+def _failed(**fields):
+    status = {"id": "wamid.sent1", "status": "failed", "timestamp": "1749416383", "recipient_id": eum.CUSTOMER}
+    status.update(fields)
+    (failed,) = parse(eum.webhook_entry(statuses=[status])).failed
+    return failed
+
+
+def test_a_failed_statuss_words_are_cleaned_like_a_messages():
+    # GIVEN a failed status whose error title and details hold a lone surrogate, a NUL and U+FFFF
+    error = {"code": 131026, "title": "Message\ud800 undeliverable\uffff", "error_data": {"details": "x\x00y\ufffez"}}
+    # WHEN parsed
+    failed = _failed(errors=[error])
+    # THEN what cannot travel on is replaced, so the refusal item and the agent's notice can be written
+    assert (failed.title, failed.details) == ("Message\ufffd undeliverable\ufffd", "x\ufffdy\ufffdz")
+    failed.title.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("fields", "recipients"),
+    [
+        ({"recipient_id": "1555\ud8000001234"}, None),
+        ({"recipient_id": "1555\uffff0001234"}, None),
+        ({"recipient_id": "not an id"}, None),
+        ({"recipient_id": "15550001234", "recipient_user_id": "US.\uffff"}, ("15550001234",)),
+        ({"recipient_id": None, "recipient_user_id": "US.13491208655302741918"}, ("US.13491208655302741918",)),
+    ],
+)
+def test_a_failed_statuss_recipients_are_kept_only_in_a_senders_shape(fields, recipients):
+    # GIVEN a failed status whose recipient is, or is not, shaped as a WhatsApp number or BSUID a sender may have
+    status = {"id": "wamid.sent1", "status": "failed", "timestamp": "1749416383", **fields}
+    # WHEN parsed
+    failed = parse(eum.webhook_entry(statuses=[status])).failed
+    # THEN only such recipients are looked up (a partition key), and a status naming none is dropped
+    assert (failed[0].recipients if failed else None) == recipients

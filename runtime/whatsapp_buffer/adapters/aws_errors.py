@@ -29,6 +29,7 @@ from whatsapp_buffer.errors import (
     LookupRefused,
     MediaUnavailable,
     PersistentChatRefused,
+    QueueRefused,
     ReadReceiptRefused,
     ReadRefused,
     TranscriptionAlreadyStarted,
@@ -184,6 +185,16 @@ SQS = Service(
             ),
         ),
         _transient("ServiceUnavailable", "InternalError", "KmsThrottled", code_contains="Throttl"),
+        Rule(
+            # botocore sqs SendMessage: "If a message contains characters outside the allowed set, Amazon SQS rejects
+            # the message and returns an InvalidMessageContents error". A body over the queue's size, or a parameter
+            # SQS does not accept, is InvalidParameterValue ("Message must be shorter than 1048576 bytes"; the model
+            # does not list it: artilleryio/artillery#3683, serverless-nextjs/serverless-next.js#1616).
+            QueueRefused,
+            "message refused for what it holds",
+            codes=frozenset({"InvalidMessageContents", "InvalidParameterValue"}),
+            operations=frozenset({"SendMessage"}),
+        ),
     ),
 )
 

@@ -32,8 +32,9 @@ keeps a failed ingest event up to 6 hours in its asynchronous queue ("It retains
 hours", AWS::Lambda::EventInvokeConfig), then the ingest dead-letter queue 14 days for an operator's replay. A marker
 holds the conversation key and the message id, none of the customer's words."""
 SET_ASIDE = "set_aside"
-"""A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, out of the buffer for good
-(with `set_aside_reason`); kept until its TTL for an operator to look at."""
+"""A message item that could not be read back after `flush.MAX_READ_FAILURES` flushes, or whose burst the bursts queue
+refused `flush.MAX_SEND_REFUSALS` times, out of the buffer for good (with `set_aside_reason`); kept until its TTL for
+an operator to look at."""
 
 
 def message_sort_key(message: InboundMessage) -> str:
@@ -193,6 +194,18 @@ class MessageItems(RawTableClient):
             ReturnValues="UPDATED_NEW",
         )
         return int(read_number(response.get("Attributes") or {}, "read_failures") or 0)
+
+    def count_refused_send(self, conversation: Conversation, store_key: str, reason: str) -> int:
+        """One more refusal, by the bursts queue, of the burst an unsent message item opens (and why); how many so far."""
+        response = self._update_unsent(
+            conversation,
+            store_key,
+            "count a refused send",
+            "ADD send_refusals :one SET send_error = :reason",
+            {":one": {"N": "1"}, ":reason": {"S": reason}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(read_number(response.get("Attributes") or {}, "send_refusals") or 0)
 
     def set_aside(self, conversation: Conversation, store_key: str, reason: str) -> None:
         """unsent -> set aside: the item leaves the buffer with its reason and stays in the table until its TTL."""

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from whatsapp_buffer import clock
 from whatsapp_buffer.aggregator import debounce, merge
 from whatsapp_buffer.aggregator.debounce import ControlView
-from whatsapp_buffer.aggregator.lifecycle import ClaimInFlight, ConversationBuffer
+from whatsapp_buffer.aggregator.lifecycle import Claim, ClaimInFlight, ConversationBuffer
 from whatsapp_buffer.aggregator.ports import BurstsQueue, RawStore
 from whatsapp_buffer.aggregator.window import (
     NO_IMAGE,
@@ -42,7 +42,7 @@ from whatsapp_buffer.aggregator.window import (
     window_state,
 )
 from whatsapp_buffer.buffer_policy import BufferPolicy
-from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, TransientAwsError, UnreadableMessages
+from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, QueueRefused, TransientAwsError, UnreadableMessages
 from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 from whatsapp_buffer.observability import count, logger
 
@@ -62,6 +62,9 @@ conversation stays on one thread: its bursts are still sent in order."""
 MAX_READ_FAILURES = 3
 """Flushes a stored message may fail to be read back in before it is set aside and the rest of its conversation
 flushes without it. Below this the conversation waits for it (the order of the burst is WhatsApp's)."""
+MAX_SEND_REFUSALS = 3
+"""Flushes in which the bursts queue may refuse a burst for what it holds (QueueRefused) before a notice goes to the
+agent in its place and its messages are set aside; below this the conversation waits for it, as for a read."""
 
 
 @dataclass
@@ -235,9 +238,35 @@ class Aggregator:
         if not claim.resend:
             self.store.claim(conversation, claim.messages, claim.burst_id, claimed_at=now)
         burst = merge.build_burst(claim.inbound, now, claim.burst_id)
-        self.queue.send(burst)
-        self.store.mark_sent(conversation, claim.messages, claim.burst_id)
+        try:
+            self.queue.send(burst)
+        except QueueRefused as refused:
+            burst = self._set_aside_refused(conversation, claim, refused, now)
+        else:
+            self.store.mark_sent(conversation, claim.messages, claim.burst_id)
         return burst, self._settle(conversation, buffer.claimed(claim).sent(claim))
+
+    def _set_aside_refused(self, conversation: Conversation, claim: Claim, refused: QueueRefused, now: float) -> Burst:
+        """A burst the queue refused for what it holds, counted on its first message. Below MAX_SEND_REFUSALS the
+        flush fails (the conversation is tried again next window); at it, a notice goes to the agent in its place (same
+        id, no customer words), then its messages are set aside with the reason. The notice sent."""
+        reason = f"the bursts queue refused the burst ({refused.code or 'refused'})"
+        if self.store.count_refused_send(conversation, claim.messages[0].store_key, reason) < MAX_SEND_REFUSALS:
+            raise refused
+        notice = merge.refused_notice(claim.inbound, now, claim.burst_id, refused.code)
+        self.queue.send(notice)
+        for buffered in claim.messages:
+            self.store.set_aside(conversation, buffered.store_key, reason)
+        logger.error(
+            "the bursts queue refused a burst; the agent was told and its messages set aside",
+            reason=reason,
+            burst_id=claim.burst_id,
+            messages=len(claim.messages),
+            **_ids(conversation),
+        )
+        _count("BurstsRefused")
+        _count("MessagesSetAside", len(claim.messages))
+        return notice
 
     def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
         """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message

@@ -11,11 +11,11 @@ docs/architecture.md#the-claim-lease. No boto3, no clock: the flush reads the ta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from whatsapp_buffer.model import InboundMessage, burst_id_for
+from whatsapp_buffer.queue_text import queue_json
 
 PENDING = "pending"
 """Stored, waiting for a burst."""
@@ -36,8 +36,10 @@ class ClaimInFlight(Exception):
 
 
 MAX_BURST_CONTENT_BYTES = 160_000
-"""A burst is one SQS message (at most 256 KiB): the messages' content in one burst stays under this, whatever
-maxMessages says (long non-Latin texts take three bytes a character); the rest follow in the next burst."""
+"""A burst is one SQS message: the messages' content in one burst stays under this, as the queue body will hold it
+(`queue_text`: long non-Latin texts take three bytes a character, an escaped character six), whatever maxMessages
+says; the rest follow in the next burst. Well under SQS's limit, whether a queue's is the 1 MiB botocore's model now
+documents ("The maximum size is 1 MiB or 1,048,576 bytes") or the 256 KiB it documented before."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def _within_size(messages: tuple[BufferedMessage, ...]) -> tuple[BufferedMessage
     """The longest prefix whose content fits one queue message (always at least one message)."""
     total = 0
     for count, buffered in enumerate(messages):
-        total += len(json.dumps(buffered.message.content, ensure_ascii=False).encode("utf-8"))
+        total += len(queue_json(buffered.message.content).encode("utf-8"))
         if count and total > MAX_BURST_CONTENT_BYTES:
             return messages[:count]
     return messages

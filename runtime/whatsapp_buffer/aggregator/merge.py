@@ -74,6 +74,33 @@ def build_burst(messages: Sequence[InboundMessage], now: float, burst_id: str | 
     )
 
 
+def refused_notice(messages: Sequence[InboundMessage], now: float, burst_id: str, code: str) -> Burst:
+    """What goes to the agent in place of a burst the bursts queue refused for what it holds (`code`, SQS's error):
+    one line saying how many messages could not be passed on, under the burst's id and message ids, carrying nothing
+    the customer wrote (no text, display name or ad), so the queue takes it."""
+    ordered = ordered_unique(messages)
+    if not ordered:
+        raise ValueError("a burst needs at least one message")
+    ids = tuple(m.message_id for m in ordered)
+    text = (
+        f"[WhatsApp bridge] The customer sent {len(ids)} message(s) that could not be passed on to this chat: the "
+        f"bridge's queue refused them ({code or 'refused'}). They are kept for the operator until they expire."
+    )
+    received = [m.received_at for m in ordered]
+    return Burst(
+        burst_id=burst_id,
+        conversation=ordered[0].conversation,
+        items=(OutgoingItem(kind=TEXT, message_ids=ids, text=text),),
+        origination_phone_number_id=next(
+            (m.origination_phone_number_id for m in reversed(ordered) if m.origination_phone_number_id), ""
+        ),
+        first_received_at=min(received),
+        last_received_at=max(received),
+        flushed_at=now,
+        user_id=next((m.user_id for m in reversed(ordered) if m.user_id), None),
+    )
+
+
 def _text_items(run: list[InboundMessage]) -> list[OutgoingItem]:
     if not run:
         return []

@@ -21,6 +21,7 @@ from whatsapp_buffer import clock, end_of_turn, render
 from whatsapp_buffer.environment import IngestSettings
 from whatsapp_buffer.errors import MalformedEvent, WhatsAppBufferError
 from whatsapp_buffer.ingest import webhook
+from whatsapp_buffer.ingest.meta_content import clean
 from whatsapp_buffer.ingest.ports import RawStore
 from whatsapp_buffer.model import Conversation, InboundMessage, Refusal
 from whatsapp_buffer.observability import count, logger
@@ -132,7 +133,7 @@ class Ingest:
             refusal = Refusal(
                 message_id=failed.message_id,
                 sent_kind=kind,
-                clip=clip,
+                clip=clean(clip),
                 error_code="" if failed.code is None else str(failed.code),
                 error_title=failed.title,
                 error_details=failed.details,
@@ -168,7 +169,8 @@ class Ingest:
             logger.warning("reply original not looked up", message_id=message.message_id, reason=type(exc).__name__)
             return message
         if said:
-            quoted = {"by": render.AGENT, "text": said}
+            # The agent's words as the outbound function kept them: cleaned like the customer's before they travel on.
+            quoted = {"by": render.AGENT, "text": clean(said)}
         elif original is not None:
             quoted = {"by": render.CUSTOMER, "text": render.quoted_text(original.kind, original.content)}
         else:

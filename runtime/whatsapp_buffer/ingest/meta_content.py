@@ -26,9 +26,11 @@ MAX_FIELD_CHARS = 2000
 """Longest ad field, error text or system notice kept (Meta's are a sentence or a URL; more is not from Meta)."""
 SYSTEM = "system"
 
-# C0/C1 controls other than tab, newline and carriage return, and lone UTF-16 surrogates (JSON "\ud800" decodes to
-# one): they cannot be encoded to UTF-8 for DynamoDB/SQS or are rejected downstream, and never carry meaning.
-_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]")
+# C0/C1 controls other than tab, newline and carriage return, lone UTF-16 surrogates (JSON "\ud800" decodes to
+# one) and the noncharacters U+FFFE/U+FFFF: they cannot be encoded to UTF-8 for DynamoDB/SQS or are rejected
+# downstream (SQS allows only XML 1.0's characters in a body: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
+# #x10000 to #x10FFFF", botocore sqs SendMessage), and never carry meaning. Each becomes U+FFFD.
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|[\ud800-\udfff]|[\ufffe\uffff]")
 # A phone number inside free text (Meta's system notices spell out the old and the new number): 7+ digits,
 # optionally with a leading "+" and the usual separators.
 _PHONE_IN_TEXT = re.compile(r"\+?\d(?:[ ().-]{0,2}\d){6,}")

@@ -148,10 +148,18 @@ def parse_sns_message(body: str, received_at: float) -> ParsedEvent:
 
 def failed_status(raw: Any, change: MessagesChange) -> FailedStatus | None:
     """The failed status `raw` as the bridge reads it; None when it names no message or no recipient (nothing to
-    look up: a status is never a customer message, so it is dropped, not dead-lettered)."""
+    look up: a status is never a customer message, so it is dropped, not dead-lettered). A recipient is kept only in
+    the shape a sender must have (a number: a short printable id; a BSUID: `is_user_id`), and WhatsApp's words are
+    cleaned as a message's are (`clean`): they go into a partition key, a table item and the agent's chat."""
     message_id = raw.get("id")
+    number, user_id = raw.get("recipient_id"), raw.get("recipient_user_id")
     recipients = tuple(
-        value for key in ("recipient_id", "recipient_user_id") if isinstance(value := raw.get(key), str) and value
+        value
+        for value in (
+            number if isinstance(number, str) and _ID_PART.fullmatch(number) and "." not in number else None,
+            user_id if is_user_id(user_id) else None,
+        )
+        if value
     )
     if (
         not isinstance(message_id, str)
@@ -171,8 +179,8 @@ def failed_status(raw: Any, change: MessagesChange) -> FailedStatus | None:
         message_id,
         recipients,
         code if isinstance(code, int) else None,
-        str(title)[:200] if isinstance(title, str) else "",
-        str(details)[:300] if isinstance(details, str) else "",
+        clean(title[:200]) if isinstance(title, str) else "",
+        clean(details[:300]) if isinstance(details, str) else "",
     )
 
 
