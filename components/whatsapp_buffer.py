@@ -128,7 +128,10 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         `settings`: `args` as a program validated them already (what `from_settings` passes): used as they are, not
         checked again."""
         if settings is not None and args != settings.as_args():
-            raise ValueError("settings must be args validated: pass args alone, or use WhatsAppBuffer.from_settings")
+            raise ValueError(
+                "settings must be args validated: a subclass that changes args must pass them without settings= "
+                "(they are then validated), and a program should pass args alone or use WhatsAppBuffer.from_settings"
+            )
         inputs = args if settings is None else settings
         self._compose(name, inputs, opts, moved_from_root=moved_from_root, name_prefix=name_prefix)
 
@@ -145,7 +148,8 @@ class WhatsAppBuffer(pulumi.ComponentResource):
         """The same bridge from settings a program already validated (`components.stack_config.parse_settings`, as
         this repository's `__main__.py` does): they are used as they are, not checked again. It goes through
         `__init__`, which gets them as `settings` and as typed `args` (`StackSettings.as_args`), so a subclass's
-        `__init__` runs and reads its inputs as it would from `WhatsAppBuffer(name, args)`."""
+        `__init__` runs and reads its inputs as it would from `WhatsAppBuffer(name, args)`. A subclass built this way
+        takes `__init__`'s keywords (`moved_from_root`, `name_prefix`, `settings`) and hands them on unchanged."""
         return cls(
             name, settings.as_args(), opts, moved_from_root=moved_from_root, name_prefix=name_prefix, settings=settings
         )

@@ -321,6 +321,19 @@ def test_a_reply_25_hours_after_the_customer_last_wrote_is_withheld_and_the_agen
     assert "25 h ago" in notice and "24 hours" in notice
 
 
+def test_a_reply_written_inside_the_window_but_relayed_after_it_never_reads_fewer_hours_than_the_window(world):
+    """The window is judged when the reply is relayed, the hours are counted to when the agent wrote it (a retry must
+    say the same): a reply written at 23.5 h and relayed at 24.5 h must not read "23 h ago" beside "more than 24
+    hours"."""
+    world.open_session(customer_wrote_at=T0)
+    reply_id = json.loads(RECORDS["agent_text"]["Sns"]["Message"])["Id"]
+    world.written[reply_id] = iso8601(T0 + 23.5 * 3600)  # the AbsoluteTime Connect stamped when the agent wrote
+    world.now = T0 + 24.5 * 3600
+    assert world.handle("agent_text") == [REFUSED]
+    (notice,) = bridge_notices(world)
+    assert "24 h ago" in notice and "24 hours" in notice
+
+
 def test_a_reply_within_the_window_goes_out_and_no_notice_is_posted(world):
     world.open_session(customer_wrote_at=T0)
     world.now = T0 + 23 * 3600

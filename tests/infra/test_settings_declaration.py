@@ -186,7 +186,8 @@ def test_a_component_must_hand_in_exactly_the_resources_the_declaration_wires():
         ("environment.py", {"whatsapp_buffer.buffer_policy", "whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
         ("buffer_policy.py", {"whatsapp_buffer.errors", "whatsapp_buffer.settings"}),
         ("storage_keys.py", {"whatsapp_buffer.errors", "whatsapp_buffer.model"}),
-        ("model.py", {"whatsapp_buffer.errors"}),
+        ("model.py", {"whatsapp_buffer.errors", "whatsapp_buffer.queue_text"}),
+        ("queue_text.py", set()),
         ("errors.py", set()),
     ],
 )
@@ -212,7 +213,7 @@ def test_the_declaration_its_reading_and_the_storage_names_import_only_the_stand
 
 def test_the_program_loads_the_declaration_and_the_storage_names_without_the_rest_of_the_runtime_or_the_sdk():
     """A fresh interpreter without runtime/ on its path, as `pulumi up` starts the program: of the runtime, only the
-    settings declaration and the storage names (with the errors and model they build on)."""
+    settings declaration and the storage names (with the errors, model and queue text they build on)."""
     probe = (
         "import json, sys; import components.stack_config; "
         "print(json.dumps(sorted(m for m in sys.modules "
@@ -226,6 +227,7 @@ def test_the_program_loads_the_declaration_and_the_storage_names_without_the_res
         "whatsapp_buffer",
         "whatsapp_buffer.errors",
         "whatsapp_buffer.model",
+        "whatsapp_buffer.queue_text",
         "whatsapp_buffer.settings",
         "whatsapp_buffer.storage_keys",
     ]

@@ -73,8 +73,8 @@ class MessageItems(RawTableClient):
         The control item keeps the arrival before this one and `cue`, the message's end-of-turn label (none: removed)."""
         item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
-        # transaction, so a copy whose WhatsApp timestamp differs (another sort key) is still refused. The message
-        # item's own condition failing is a redelivery too: TTL deletes the two at different moments.
+        # transaction. A copy's message item never meets the first copy's (its arrival is part of the key), so the
+        # marker outlives every way a copy can come back (SEEN_HOURS).
         seen = {
             "pk": item["pk"],
             "sk": {"S": f"{SEEN_PREFIX}{message.message_id}"},

@@ -120,7 +120,8 @@ class Chats:
             # The new number already has a live chat of its own (it wrote before the notice was delivered), or the
             # old key no longer holds this chat (replaced or expired meanwhile): nothing moved.
             logger.warning(
-                "number change: the new number has its own chat; session not moved", contact_id=session.contact_id
+                "number change: session not moved (the new number has a live chat, or the old one holds another chat)",
+                contact_id=session.contact_id,
             )
             return session
         count("SessionsMoved")

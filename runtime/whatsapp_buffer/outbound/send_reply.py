@@ -105,9 +105,10 @@ class ReplySender:
             kind = "text" if event.is_text or event.is_interactive else "file"
             template, claimed_at = self._reengage(session, to, now, event.message_id)
             # Counted to when the agent wrote, not to this attempt's clock: a retry's notice, under the same
-            # ClientToken, must carry the same text.
+            # ClientToken, must carry the same text. Never fewer than the window's hours: a reply written inside the
+            # window and relayed after it is withheld all the same.
             written = event.sent_at if event.sent_at is not None else claimed_at
-            hours = service_window.hours_since(session.customer_wrote_at or now, written)
+            hours = max(service_window.hours_since(session.customer_wrote_at or now, written), service_window.HOURS)
             for index, (name, sent_kind) in enumerate(self._what_was_sent(event)):
                 text = notice_texts.not_delivered(
                     kind,

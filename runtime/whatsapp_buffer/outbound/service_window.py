@@ -11,7 +11,8 @@ to refuse: it withholds what the window no longer allows and tells the agent at 
 
 from __future__ import annotations
 
-WINDOW_SECONDS = 24 * 3600
+HOURS = 24
+WINDOW_SECONDS = HOURS * 3600
 MARGIN_SECONDS = 120
 """The bridge records when the customer's message reached it, a few seconds after WhatsApp did; a reply in the
 window's last two minutes is treated as outside it, so it is told to the agent rather than refused unseen."""
