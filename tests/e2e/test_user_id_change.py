@@ -75,3 +75,33 @@ def test_replies_after_the_change_reach_the_new_user_id(user_id_change):
         (OLD, "Hello Maria, let me check"),
         (NEW, "Thanks, it ships Monday"),
     ]
+
+
+@pytest.fixture(scope="module")
+def quick_first_message(tmp_path_factory):
+    """The new BSUID writes right after the notice, a turn that ends with a question: under `cues` its burst is due
+    sooner (0.3x bufferSeconds) than the notice's would be on its own (1x)."""
+    lines = [
+        {"at": 0, "type": "whatsapp", "user_id": OLD, "username": "maria", "text": "Hi, about order 1234"},
+        {"at": 40, "type": "agent", "to": OLD, "text": "Hello Maria, let me check"},
+        {"at": 60, "type": "raw", "message": _user_id_notice(60)},
+        {"at": 60.5, "type": "whatsapp", "user_id": NEW, "username": "maria", "text": "thanks, is my order shipped?"},
+        {"at": 140, "type": "agent", "to": NEW, "text": "Yes, it ships Monday"},
+    ]
+    path = tmp_path_factory.mktemp("traces") / "user_id_change_quick.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return replay(path, endOfTurn="cues", bufferSeconds="11")
+
+
+def test_a_first_message_right_after_the_notice_follows_it_in_the_same_chat(quick_first_message):
+    _, transcript, _ = quick_first_message
+    (contact,) = transcript["contacts"]
+    contents = [m["content"] for m in transcript["connect"]]
+    assert contents[0] == "Hi, about order 1234"
+    assert "".join(contents[1:]).index("BSUID) changed") < "".join(contents[1:]).index("is my order")
+    assert {m["contact_id"] for m in transcript["connect"]} == {contact["contact_id"]}
+    assert [(m["to"], m["text"]) for m in transcript["whatsapp_out"]] == [
+        (OLD, "Hello Maria, let me check"),
+        (NEW, "Yes, it ships Monday"),
+    ]
+    assert transcript["rejected"] == [] and transcript["skipped"] == []

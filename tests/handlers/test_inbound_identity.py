@@ -66,14 +66,14 @@ def test_a_bsuid_with_its_own_live_chat_is_never_hidden_behind_an_alias(world):
     )
 
 
-def number_change(old=MARIA.customer, new=NEW_NUMBER):
+def number_change(old=MARIA.customer, new=NEW_NUMBER, conversation=MARIA):
     notice = OutgoingItem(
         kind="system",
         message_ids=("wamid.SYS1",),
         content={"system_type": "user_changed_number", "new_wa_id": new, "previous_wa_id": old,
                  "body": "User Maria changed from ****1111 to ****9999"},
     )  # fmt: skip
-    return make_burst((notice,), MARIA)
+    return make_burst((notice,), conversation)
 
 
 def test_a_number_change_moves_the_open_session_to_the_new_number_and_the_old_number_still_finds_it(world):
@@ -91,6 +91,35 @@ def test_a_number_change_moves_the_open_session_to_the_new_number_and_the_old_nu
     world.deliver(text_burst("this is my new number", conversation=new))
     assert world.fake.contents(contact)[-1] == "this is my new number"
     assert world.fake.live_contact_ids() == [contact]
+
+
+def test_a_number_change_keyed_by_the_new_number_joins_the_old_numbers_chat_and_moves_it_there(world):
+    # GIVEN Maria's open chat under her old number
+    world.deliver(text_burst("Hello"))
+    contact = contact_of(world, MARIA)
+    # WHEN the notice comes keyed by her new number (ingest keys it so, with the new number's messages)
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    _, failed = world.deliver(number_change(conversation=new))
+    # THEN it is shown in the old number's chat, which is now the new number's, and no other chat was started
+    assert not failed and "changed" in (world.fake.contents(contact)[-1] or "")
+    assert world.sessions.get(new.key).conversation == new.key
+    assert contact_of(world, new) == contact_of(world, MARIA) == contact
+    assert world.fake.live_contact_ids() == [contact] and len(world.calls("StartChatContact")) == 1
+
+
+def test_a_number_change_keyed_by_the_new_number_continues_the_old_numbers_ended_chat(world):
+    # GIVEN Maria's chat under her old number, over by the time the notice comes
+    world.deliver(text_burst("Hello"))
+    old = world.session().contact_id
+    world.fake.services.end_chat(old)
+    world.now += 3601
+    # WHEN the notice comes keyed by her new number
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    _, failed = world.deliver(number_change(conversation=new))
+    # THEN the chat it starts continues the old number's (persistent chat) and is the new number's, found by both
+    assert not failed
+    assert world.calls("StartChatContact")[1]["PersistentChat"]["SourceContactId"] == old
+    assert contact_of(world, new) == contact_of(world, MARIA) == world.fake.live_contact_ids()[0] != old
 
 
 def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):

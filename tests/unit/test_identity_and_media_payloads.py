@@ -31,10 +31,10 @@ def _without_sender(system: dict) -> dict:
 #                                                                                    (a TypeScript webhook's fixture)
 
 
-def test_a_bsuid_change_without_from_is_the_old_bsuids_customer_and_reaches_the_agent_as_a_line():
+def test_a_bsuid_change_without_from_is_the_new_bsuids_customer_and_reaches_the_agent_as_a_line():
     system = {"type": "user_changed_user_id", "previous_user_id": OLD_BSUID, "user_id": NEW_BSUID}
     (message,) = parse(_without_sender(system))
-    assert message.conversation.customer == OLD_BSUID  # the conversation that holds the customer's chat
+    assert message.conversation.customer == NEW_BSUID  # whose messages follow it; the chat is found by the old one
     assert message.user_id == NEW_BSUID
     assert message.content == {"system_type": "user_changed_user_id", "user_id": NEW_BSUID,
                                "previous_user_id": OLD_BSUID}  # fmt: skip
@@ -42,6 +42,20 @@ def test_a_bsuid_change_without_from_is_the_old_bsuids_customer_and_reaches_the_
         "[WhatsApp notice: the customer's WhatsApp user id (BSUID) changed from CO.****************1918 to "
         "CO.****************3456.]"
     ]
+
+
+def test_a_number_change_is_the_new_numbers_conversation_with_the_new_bsuid_and_names_the_old_number():
+    """Meta, System messages webhook reference ("Updated: Aug 11, 2026"): `"from": "<WHATSAPP_USER_PHONE_NUMBER>"`,
+    `"wa_id": "<NEW_WHATSAPP_USER_PHONE_NUMBER>"`; changelog, Aug 11, 2026: "Added system.previous_user_id and
+    system.previous_parent_user_id to user_changed_number system messages webhooks. A phone number change also
+    regenerates the user's business-scoped user ID (BSUID), so the previous values are now reported alongside the new
+    ones". Meta is silent on whether the notice comes before the new number's messages: keyed by the new number, it is
+    in their conversation, ordered with them."""
+    system = {"body": "User Maria changed from 16505551234 to 12195555358", "wa_id": "12195555358",
+              "type": "user_changed_number", "user_id": NEW_BSUID, "previous_user_id": OLD_BSUID}  # fmt: skip
+    (message,) = parse({**_without_sender(system), "from": "16505551234", "from_user_id": OLD_BSUID})
+    assert (message.conversation.customer, message.user_id) == ("12195555358", NEW_BSUID)
+    assert message.content["previous_wa_id"] == "16505551234"
 
 
 def test_a_bsuid_change_naming_the_customers_number_is_that_numbers_conversation():

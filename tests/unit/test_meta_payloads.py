@@ -377,6 +377,7 @@ def test_a_number_change_tells_the_agent_without_the_full_numbers(system):
     (message,) = parsed.messages
     assert message.kind == "system"
     assert message.content["new_wa_id"] == "12195555358"
+    assert message.conversation.customer == "12195555358"  # with the new number's messages, in their order
     assert "12195555358" not in message.content["body"] and "16505551234" not in message.content["body"]
     (line,) = agent_sees(message)
     assert line == "[WhatsApp notice: the customer changed their phone number from *******1234 to *******5358.]"

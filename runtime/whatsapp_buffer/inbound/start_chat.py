@@ -100,8 +100,11 @@ class Chats:
             count("ContactAttributesUpdated")
 
     def _current(self, burst: Burst) -> Session | None:
-        """The conversation's session (through an alias), or the live chat the customer's BSUID already has."""
+        """The conversation's session (through an alias), or the live chat the customer's BSUID already has, or the
+        chat of the key a number change notice of the burst leaves (`_before_change`)."""
         session = self._sessions.get(burst.conversation.key)
+        if session is None or session.chat_over(self._now()):
+            session = self._before_change(burst, session)
         other = _user_id_key(burst)
         if other and (session is None or session.chat_over(self._now())):
             theirs = self._sessions.get(other)
@@ -109,6 +112,16 @@ class Chats:
                 logger.info("burst joins the chat of the customer's user id", contact_id=theirs.contact_id)
                 return theirs
         return session
+
+    def _before_change(self, burst: Burst, session: Session | None) -> Session | None:
+        """A number (or BSUID) change notice is keyed by the new key, whose messages follow it: when that key has no
+        live chat, the notice joins the old key's live chat (or, when the new key has no session at all, continues
+        the old key's chat), which `_follow_number_change` then moves."""
+        previous = _previous_key(burst)
+        old = self._sessions.get(previous) if previous else None
+        if old is None or (session is not None and old.chat_over(self._now())):
+            return session
+        return old
 
     def _follow_number_change(self, burst: Burst, session: Session) -> Session:
         new_number = _new_number(burst) or _new_user_id(burst, Conversation.from_key(session.conversation))
@@ -273,6 +286,22 @@ def _user_id_key(burst: Burst) -> str | None:
     if not burst.user_id or burst.conversation.by_user_id:
         return None
     return Conversation(burst.conversation.phone_number_id, burst.user_id).key
+
+
+def _previous_key(burst: Burst) -> str | None:
+    """The key the customer had before the number or BSUID change a notice of the burst reports (the first one)."""
+    for item in burst.items:
+        if item.kind != "system":
+            continue
+        for field in ("previous_wa_id", "previous_user_id"):
+            old = item.content.get(field)
+            if (
+                isinstance(old, str)
+                and old != burst.conversation.customer
+                and (WA_ID.fullmatch(old) or is_user_id(old))
+            ):
+                return Conversation(burst.conversation.phone_number_id, old).key
+    return None
 
 
 def _new_number(burst: Burst) -> str | None:

@@ -20,7 +20,7 @@ from whatsapp_buffer.errors import MalformedEvent, UnsupportedEvent
 from whatsapp_buffer.ingest.meta_content import MAX_DEPTH as MAX_DEPTH
 from whatsapp_buffer.ingest.meta_content import MAX_TEXT_CHARS as MAX_TEXT_CHARS
 from whatsapp_buffer.ingest.meta_content import as_float, clean, content_of
-from whatsapp_buffer.model import USER_CHANGED_USER_ID, Conversation, InboundMessage, is_user_id
+from whatsapp_buffer.model import NUMBER_CHANGES, USER_CHANGED_USER_ID, Conversation, InboundMessage, is_user_id
 
 MESSAGES_FIELD = "messages"
 _TIMESTAMP = re.compile(r"\d{1,12}(\.\d{1,9})?")
@@ -350,6 +350,12 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
     user_id = raw.get("from_user_id", sole)
     if raw.get("from") is None and user_id is None and _changed_user_id(raw):
         return _customer_changing_user_id(raw["system"], change)
+    # A number change is keyed by the new number, whose messages follow it: one conversation, one FIFO group, the
+    # notice first; its BSUID is the new one (`system.user_id`), which a number change regenerates.
+    system = raw["system"] if raw.get("type") == "system" and isinstance(raw.get("system"), dict) else {}
+    new_number = _number(system.get("wa_id") or system.get("new_wa_id"))  # `new_wa_id`: v11.0 and earlier
+    if new_number and system.get("type") in NUMBER_CHANGES:
+        return new_number, system["user_id"] if is_user_id(system.get("user_id")) else None
     valid_user_id = user_id if is_user_id(user_id) else None
     if raw.get("from") is None:
         if user_id is None:
@@ -365,6 +371,11 @@ def _customer(raw: dict[str, Any], change: MessagesChange) -> tuple[str, str | N
     return customer, valid_user_id
 
 
+def _number(value: Any) -> str | None:
+    """`value` when it can key a conversation as a customer's phone number."""
+    return value if isinstance(value, str) and _ID_PART.fullmatch(value) and "." not in value else None
+
+
 def _changed_user_id(raw: dict[str, Any]) -> bool:
     system = raw.get("system")
     return raw.get("type") == "system" and isinstance(system, dict) and system.get("type") == USER_CHANGED_USER_ID
@@ -372,23 +383,23 @@ def _changed_user_id(raw: dict[str, Any]) -> bool:
 
 def _customer_changing_user_id(system: dict[str, Any], change: MessagesChange) -> tuple[str, str | None]:
     """A `user_changed_user_id` notice names no sender (no `from`, no `from_user_id`): the customer is the number in
-    `system.wa_id` when WhatsApp shares it, else the BSUID they had (`previous_user_id`), whose conversation holds
-    their chat, else the new one (`user_id`). The new BSUID is the message's `user_id`: beside a number a malformed
+    `system.wa_id` when WhatsApp shares it, else the new BSUID (`user_id`), whose messages follow the notice, else
+    the one they had (`previous_user_id`). The new BSUID is the message's `user_id`: beside a number a malformed
     one is dropped, as a malformed `from_user_id` is; without one, where it would move the chat, it is rejected."""
     new = system.get("user_id")
     new_user_id = new if is_user_id(new) else None
-    number = system.get("wa_id")
+    number = _number(system.get("wa_id"))
     previous = system.get("previous_user_id")
-    if isinstance(number, str) and _ID_PART.fullmatch(number) and "." not in number:
+    if number:
         customer = number
     elif new is not None and new_user_id is None:
         raise MalformedEvent(
             "user_changed_user_id notice's user_id is not a business-scoped user id (CC.alphanumerics)"
         )
-    elif is_user_id(previous):
-        customer = previous
     elif new_user_id is not None:
         customer = new_user_id
+    elif is_user_id(previous):
+        customer = previous
     else:
         raise MalformedEvent("user_changed_user_id notice names no customer (system.wa_id, previous_user_id, user_id)")
     return customer, new_user_id
