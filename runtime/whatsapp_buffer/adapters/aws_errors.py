@@ -409,3 +409,12 @@ def conditional_write(operation: str, method: Callable[..., dict[str, Any]], **k
             return method(**kwargs)
     except ConcurrentUpdate:
         return None
+
+
+def refused_item(refused: ConcurrentUpdate) -> dict[str, Any]:
+    """The item a write's condition refused, as DynamoDB returns it to a write that asked with
+    `ReturnValuesOnConditionCheckFailure=ALL_OLD` (botocore: "Item which caused the ConditionalCheckFailedException");
+    empty when there is none (no item at the key, or not asked)."""
+    cause = refused.__cause__
+    item = cause.response.get("Item") if isinstance(cause, ClientError) else None
+    return item if isinstance(item, dict) else {}
