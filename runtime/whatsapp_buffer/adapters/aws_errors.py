@@ -198,11 +198,22 @@ SQS = Service(
     ),
 )
 
+UNLISTED_READ = "GetObject (a prefix the role may not list)"
+"""A read where S3 answers a missing object AccessDenied (403), not NoSuchKey: botocore's GetObject documentation, "If
+you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Forbidden error". Read as
+missing there: S3 gives the caller no way to tell a missing object from a refused one without ListBucket."""
+
 S3 = Service(
     "S3",
     NETWORK_ERRORS,
     (
         Rule(MediaUnavailable, "object missing", codes=frozenset({"NoSuchKey", "404", "NotFound"})),
+        Rule(
+            MediaUnavailable,
+            "object missing or not readable",
+            codes=frozenset({"AccessDenied"}),
+            operations=frozenset({UNLISTED_READ}),
+        ),
         _transient("SlowDown", "RequestTimeout"),
     ),
 )
