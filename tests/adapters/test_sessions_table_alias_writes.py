@@ -156,3 +156,15 @@ def test_a_refused_write_to_a_session_that_is_no_alias_is_not_tried_again(store)
     calls = update_calls(store)
     assert store.end(OLD, "contact-1", NOW + 1) is False
     assert len(calls) == 1 and store.get(OLD).ended_at == NOW
+
+
+def test_a_connection_renewed_from_a_read_made_before_a_move_is_written_to_the_moved_session(store):
+    # GIVEN a session read (a late transcript's delivery), then moved to the new number by a burst's delivery
+    store.replace(session(), expected_contact_id=None)
+    read = store.get(OLD)
+    assert store.move(read, NEW, NOW) is not None
+    # WHEN the first renews the connection of what it read
+    store.renew_connection(read.with_connection("ctoken-2", 1_000_090_000.0))
+    # THEN the moved session has the new connection, and the old key stays an alias
+    assert store.get(NEW).connection_token == "ctoken-2"
+    assert set(raw(store, OLD)) == {"conversation", "alias_of", "expires_at"}

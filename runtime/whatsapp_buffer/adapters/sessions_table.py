@@ -220,20 +220,24 @@ class SessionsTable:
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
 
     def renew_connection(self, renewed: Session) -> None:
-        """Write `renewed`'s connection (token and expiry) and nothing else, if the conversation still has its chat:
-        what other functions wrote since `renewed` was read (the end, the customer's last message, the template's
-        claim, presence signals) stays. Raises `ConcurrentUpdate` when the chat is another's by now, or gone."""
-        with DYNAMODB.translating("renew a session's connection"):
-            self._client.update_item(
-                TableName=self._table,
-                Key={"conversation": {"S": renewed.conversation}},
-                UpdateExpression="SET connection_token = :token, connection_expires_at = :expires",
-                ConditionExpression=_SAME_CHAT,
-                ExpressionAttributeValues={
-                    ":contact": {"S": renewed.contact_id},
-                    ":token": {"S": renewed.connection_token},
-                    ":expires": {"N": repr(float(renewed.connection_expires_at))},
-                },
+        """Write `renewed`'s connection (token and expiry) and nothing else, if the conversation still has its chat
+        (where a move took it since `renewed` was read, too): what other functions wrote since `renewed` was read
+        (the end, the customer's last message, the template's claim, presence signals) stays. Raises
+        `ConcurrentUpdate` when the chat is another's by now, or gone."""
+        if not self._update_if(
+            "renew a session's connection",
+            renewed.conversation,
+            UpdateExpression="SET connection_token = :token, connection_expires_at = :expires",
+            ConditionExpression=_SAME_CHAT,
+            ExpressionAttributeValues={
+                ":contact": {"S": renewed.contact_id},
+                ":token": {"S": renewed.connection_token},
+                ":expires": {"N": repr(float(renewed.connection_expires_at))},
+            },
+        ):
+            raise ConcurrentUpdate(
+                f"the session of {renewed.contact_id} is another chat's by now, or gone",
+                code="ConditionalCheckFailedException",
             )
 
     def move(self, session: Session, to: str, now: float) -> Session | None:
