@@ -17,6 +17,7 @@ from whatsapp_buffer.adapters.aws_errors import (
     SQS,
     STORED_LOOKUP,
     TRANSCRIBE,
+    UNLISTED_READ,
     cancelled_by_condition,
 )
 from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
@@ -91,6 +92,10 @@ TABLE = [
     (S3, "PutObject", "RequestTimeout", 400, TransientAwsError),
     (S3, "PutObject", "InternalError", 500, TransientAwsError),
     (S3, "GetObject", "AccessDenied", 403, UNCHANGED),
+    # A read where the role may not list: S3 answers a missing object 403 (GetObject: without s3:ListBucket).
+    (S3, UNLISTED_READ, "AccessDenied", 403, MediaUnavailable),
+    (S3, UNLISTED_READ, "NoSuchKey", 404, MediaUnavailable),
+    (S3, UNLISTED_READ, "InvalidObjectState", 403, UNCHANGED),
     (S3, "GetObject", "TooManyRequests", 429, UNCHANGED),
     # Connect and Connect Participant: AccessDeniedException is a gone chat on every call, even StartChatContact.
     (CONNECT, "StartChatContact", "AccessDeniedException", 403, ChatSessionGone),

@@ -274,6 +274,7 @@ def test_a_read_signal_is_claimed_once_per_message_with_a_condition_that_needs_n
                     ":value": {"S": "wamid.LAST"},
                     ":at": {"N": "1000000060.5"},
                 },
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
             },
         )
         claimed = SessionsTable(TABLE, client).claim_presence(

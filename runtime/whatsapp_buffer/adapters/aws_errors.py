@@ -198,11 +198,22 @@ SQS = Service(
     ),
 )
 
+UNLISTED_READ = "GetObject (a prefix the role may not list)"
+"""A read where S3 answers a missing object AccessDenied (403), not NoSuchKey: botocore's GetObject documentation, "If
+you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Forbidden error". Read as
+missing there: S3 gives the caller no way to tell a missing object from a refused one without ListBucket."""
+
 S3 = Service(
     "S3",
     NETWORK_ERRORS,
     (
         Rule(MediaUnavailable, "object missing", codes=frozenset({"NoSuchKey", "404", "NotFound"})),
+        Rule(
+            MediaUnavailable,
+            "object missing or not readable",
+            codes=frozenset({"AccessDenied"}),
+            operations=frozenset({UNLISTED_READ}),
+        ),
         _transient("SlowDown", "RequestTimeout"),
     ),
 )
@@ -409,3 +420,12 @@ def conditional_write(operation: str, method: Callable[..., dict[str, Any]], **k
             return method(**kwargs)
     except ConcurrentUpdate:
         return None
+
+
+def refused_item(refused: ConcurrentUpdate) -> dict[str, Any]:
+    """The item a write's condition refused, as DynamoDB returns it to a write that asked with
+    `ReturnValuesOnConditionCheckFailure=ALL_OLD` (botocore: "Item which caused the ConditionalCheckFailedException");
+    empty when there is none (no item at the key, or not asked)."""
+    cause = refused.__cause__
+    item = cause.response.get("Item") if isinstance(cause, ClientError) else None
+    return item if isinstance(item, dict) else {}

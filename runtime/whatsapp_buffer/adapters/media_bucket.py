@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from whatsapp_buffer.adapters.aws_errors import S3
+from whatsapp_buffer.adapters.aws_errors import S3, UNLISTED_READ
 from whatsapp_buffer.errors import MediaCopyNotFound
 
 UPLOAD_URL_SECONDS = 300
@@ -28,6 +28,12 @@ class MediaBucket:
 
     def get(self, key: str) -> bytes:
         with S3.translating("GetObject"):
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def get_unlisted(self, key: str) -> bytes:
+        """An object under a prefix this role may not list (a transcript): S3 answers a missing one AccessDenied (403)
+        there, and that is `MediaUnavailable` too, as NoSuchKey is (`aws_errors.UNLISTED_READ`)."""
+        with S3.translating(UNLISTED_READ):
             return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
 
     def download(self, key: str, path: str) -> None:

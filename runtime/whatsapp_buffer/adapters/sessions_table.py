@@ -15,7 +15,7 @@ from typing import Any
 
 import boto3
 
-from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, failed_conditions
+from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write, failed_conditions, refused_item
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.model import Session
 from whatsapp_buffer.storage_keys import CONTACT_ID, CONTACT_INDEX
@@ -53,6 +53,8 @@ SESSION_ATTRIBUTES = (
 """Every attribute a session item may hold: a move is refused when one of them changed since it read the item."""
 MOVE_ATTEMPTS = 3
 """Reads of a session a move makes before it gives up on a session other functions keep writing to."""
+ALIAS_HOPS = 2
+"""Aliases a write to a session follows (a chat moved twice leaves an alias to an alias)."""
 
 
 def _unchanged(item: dict[str, Any]) -> dict[str, Any]:
@@ -218,20 +220,24 @@ class SessionsTable:
             self._client.put_item(TableName=self._table, Item=_to_item(new), **condition)
 
     def renew_connection(self, renewed: Session) -> None:
-        """Write `renewed`'s connection (token and expiry) and nothing else, if the conversation still has its chat:
-        what other functions wrote since `renewed` was read (the end, the customer's last message, the template's
-        claim, presence signals) stays. Raises `ConcurrentUpdate` when the chat is another's by now, or gone."""
-        with DYNAMODB.translating("renew a session's connection"):
-            self._client.update_item(
-                TableName=self._table,
-                Key={"conversation": {"S": renewed.conversation}},
-                UpdateExpression="SET connection_token = :token, connection_expires_at = :expires",
-                ConditionExpression=_SAME_CHAT,
-                ExpressionAttributeValues={
-                    ":contact": {"S": renewed.contact_id},
-                    ":token": {"S": renewed.connection_token},
-                    ":expires": {"N": repr(float(renewed.connection_expires_at))},
-                },
+        """Write `renewed`'s connection (token and expiry) and nothing else, if the conversation still has its chat
+        (where a move took it since `renewed` was read, too): what other functions wrote since `renewed` was read
+        (the end, the customer's last message, the template's claim, presence signals) stays. Raises
+        `ConcurrentUpdate` when the chat is another's by now, or gone."""
+        if not self._update_if(
+            "renew a session's connection",
+            renewed.conversation,
+            UpdateExpression="SET connection_token = :token, connection_expires_at = :expires",
+            ConditionExpression=_SAME_CHAT,
+            ExpressionAttributeValues={
+                ":contact": {"S": renewed.contact_id},
+                ":token": {"S": renewed.connection_token},
+                ":expires": {"N": repr(float(renewed.connection_expires_at))},
+            },
+        ):
+            raise ConcurrentUpdate(
+                f"the session of {renewed.contact_id} is another chat's by now, or gone",
+                code="ConditionalCheckFailedException",
             )
 
     def move(self, session: Session, to: str, now: float) -> Session | None:
@@ -395,12 +401,24 @@ class SessionsTable:
         )
 
     def _update_if(self, action: str, conversation: str, **update: Any) -> bool:
-        """A conditional UpdateItem of the conversation's item; False when its condition failed."""
-        written = conditional_write(
-            action,
-            self._client.update_item,
-            TableName=self._table,
-            Key={"conversation": {"S": conversation}},
-            **update,
-        )
-        return written is not None
+        """A conditional UpdateItem of the conversation's session; False when its condition failed. A key that is an
+        alias by now (the session was moved after the caller found it, e.g. through the lagging `by-contact` index)
+        is followed, up to `ALIAS_HOPS` times, and the write made where the session is: the item the condition
+        refused comes back with the refusal (no read, no read capacity), so an alias costs one more write only."""
+        key = conversation
+        for _ in range(ALIAS_HOPS + 1):
+            try:
+                with DYNAMODB.translating(action):
+                    self._client.update_item(
+                        TableName=self._table,
+                        Key={"conversation": {"S": key}},
+                        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                        **update,
+                    )
+                return True
+            except ConcurrentUpdate as refused:
+                alias_of = refused_item(refused).get("alias_of", {}).get("S")
+                if not alias_of:
+                    return False
+                key = alias_of
+        return False

@@ -139,7 +139,7 @@ class Transcripts:
                 logger.warning("transcription failed", reason=state.failure)
                 count("TranscriptsMissing")
                 return missing_line(FAILED), None
-            text = transcript_text(self._media.get(transcript_key(name)))
+            text = transcript_text(self._media.get_unlisted(transcript_key(name)))
         except (TranscriptionUnavailable, TransientAwsError, MediaUnavailable, ValueError) as exc:
             logger.warning("transcript unreadable", error=str(exc))
             count("TranscriptsMissing")
