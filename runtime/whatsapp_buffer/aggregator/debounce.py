@@ -45,6 +45,9 @@ class ControlView:
     """The latest message's `end_of_turn.Cue`, filed by ingest (None on an item that holds none)."""
     previous_arrival: float | None = None
     """When the message before the latest was stored (None for a conversation's first message)."""
+    unsent_from: str | None = None
+    """Where the store's read of the unsent messages may start, as the store keeps it (None: at the first message).
+    Not part of a window view: only a consistent read of the control item gives it, with its version."""
 
     @classmethod
     def from_image(cls, image: Mapping[str, Any]) -> ControlView:
