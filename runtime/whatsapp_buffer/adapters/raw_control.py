@@ -54,8 +54,8 @@ def control_key(conversation: Conversation) -> dict[str, Any]:
 def unsent_start(item: Mapping[str, Any]) -> str | None:
     """Where a read of the conversation's unsent message items may start, from its control item as stored: no unsent
     item sorts before the least of the settle's `UNSENT_FROM` and the `sent_at_prefix` of each time in `STORED_SINCE`
-    (what came after it, whichever key layout). None when no settle wrote `UNSENT_FROM` (a control item written
-    before it was kept): read from the first message item."""
+    (what came after it, whichever key layout). None when the item holds no `UNSENT_FROM` (no settle wrote one):
+    read from the first message item."""
     settled = item.get(UNSENT_FROM, {}).get("S")
     if settled is None:
         return None
