@@ -132,7 +132,7 @@ class ModelledShard:
                 self.records.append(("tick", anchor.key, dict(chunk)))
         return len(chunks)
 
-    def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
+    def unsent_messages(self, conversation: Conversation, start: str | None = None) -> list[BufferedMessage]:
         self._wait("unsent_messages")
         with self._lock:
             stored = self.messages.get(conversation.key, {})

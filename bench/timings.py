@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from whatsapp_buffer.adapters.raw_messages import MSG_PREFIX
+from whatsapp_buffer.adapters.raw_common import MSG_PREFIX
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.storage_keys import PK_PREFIX
 

@@ -386,11 +386,11 @@ def test_a_failing_conversation_is_listed_without_an_image_read_at_the_next_end_
                 self.reads.append(virtual_clock.t)
             return super().read_control(conversation)
 
-        def unsent_messages(self, conversation):
+        def unsent_messages(self, conversation, start=None):
             if conversation == broken and self.failures:
                 self.failures -= 1
                 raise TransientAwsError("throttled")
-            return super().unsent_messages(conversation)
+            return super().unsent_messages(conversation, start)
 
     failing = FailsFor(store.table_name, store.client)
     aggregator_module.installed.get().store = failing
@@ -726,9 +726,9 @@ def test_a_second_aggregator_that_reads_a_half_claimed_burst_sends_that_same_who
             assert b_sent.wait(10)
 
     class B(RawTable):
-        def unsent_messages(self, conversation):
+        def unsent_messages(self, conversation, start=None):
             assert a_claimed_first.wait(10)
-            messages = super().unsent_messages(conversation)
+            messages = super().unsent_messages(conversation, start)
             if not b_read.is_set():
                 b_read.set()
                 assert a_claimed_all.wait(10)

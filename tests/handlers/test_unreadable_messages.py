@@ -12,8 +12,7 @@ import json
 from tests.fixtures import eum
 from tests.handlers.conftest import T0, TABLE, drain_bursts, emitted
 from tests.handlers.test_aggregator import arrive, run_windows
-from whatsapp_buffer.adapters.raw_common import partition_key
-from whatsapp_buffer.adapters.raw_messages import MSG_PREFIX
+from whatsapp_buffer.adapters.raw_common import MSG_PREFIX, partition_key
 from whatsapp_buffer.aggregator.flush import MAX_READ_FAILURES
 from whatsapp_buffer.model import Conversation
 

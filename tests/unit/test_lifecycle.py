@@ -153,12 +153,13 @@ def test_transitions_out_of_order_are_refused(message, claim, transition):
 @pytest.mark.parametrize(
     ("messages", "expected"),
     [
-        ([], Settlement(5, 0, None)),
-        ([buffered(0)], Settlement(5, 1, T0)),
-        # counted: pending and claimed-unsent alike; first pending: the earliest arrival, not the first in order
+        ([], Settlement(5, 0, None, ())),
+        ([buffered(0)], Settlement(5, 1, T0, ("MSG#000",))),
+        # counted: pending and claimed-unsent alike; first pending: the earliest arrival, not the first in order;
+        # the store keys of all of them (where the store's next read of unsent messages may start)
         (
             [buffered(0, received_at=T0 + 9), buffered(1, CLAIMED, "b1", received_at=T0 + 4), buffered(2)],
-            Settlement(5, 3, T0 + 2),
+            Settlement(5, 3, T0 + 2, ("MSG#000", "MSG#001", "MSG#002")),
         ),
     ],
 )
@@ -191,13 +192,16 @@ def test_draining_a_buffer_sends_every_message_once_in_order_within_both_caps(ca
         # every flush settles on what it leaves unsent
         after = buffer.claimed(claim).sent(claim)
         assert after.settlement() == Settlement(
-            original.version, len(after.messages), min((m.message.received_at for m in after.messages), default=None)
+            original.version,
+            len(after.messages),
+            min((m.message.received_at for m in after.messages), default=None),
+            tuple(m.store_key for m in after.messages),
         )
         bursts.append(claim)
         buffer = after
     # THEN all messages went, each once, in WhatsApp order, and nothing is left to count
     assert [i for c in bursts for i in ids(c.messages)] == ids(original.messages)
-    assert buffer.settlement() == Settlement(original.version, 0, None)
+    assert buffer.settlement() == Settlement(original.version, 0, None, ())
     # AND an unsent burst went first, as it was; every new one within max_messages and one queue message (or alone)
     if unsent_burst:
         assert (bursts[0].burst_id, len(bursts[0].messages), bursts[0].resend) == ("earlier", unsent_burst, True)

@@ -17,6 +17,23 @@ from whatsapp_buffer.adapters.aws_errors import DYNAMODB, conditional_write
 from whatsapp_buffer.model import Conversation
 from whatsapp_buffer.storage_keys import PK_PREFIX
 
+MSG_PREFIX = "MSG#"
+"""What every message item's sort key begins with (`raw_messages.message_sort_key`)."""
+MSG_END = "MSG$"
+"""The first sort key after every message item's (`$` follows `#`): the upper bound of a read of message items, and
+where the unsent ones begin when none is left."""
+UNSENT_FROM = "unsent_from"
+"""Control item (S): no message item the last settle left unsent sorts before it (`MSG_END`: none was left)."""
+STORED_SINCE = "stored_since"
+"""Control item (NS): the WhatsApp time (`sent_at`) of each message stored since the last settle, one number per
+second whatever the messages, since a late message's may put it before `UNSENT_FROM`."""
+
+
+def sent_at_prefix(sent_at: float) -> str:
+    """`MSG#<sent_at>`, fixed width: what the sort key of every message item sent at `sent_at` begins with, in this
+    layout and the older one alike, so it sorts before each of them."""
+    return f"{MSG_PREFIX}{sent_at:020.6f}"
+
 
 def partition_key(conversation: Conversation) -> str:
     return f"{PK_PREFIX}{conversation.key}"

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from whatsapp_buffer.adapters.raw_common import RawTableClient, number, partition_key, read_number
+from whatsapp_buffer.adapters.raw_common import (
+    MSG_END,
+    STORED_SINCE,
+    UNSENT_FROM,
+    RawTableClient,
+    number,
+    partition_key,
+    read_number,
+    sent_at_prefix,
+)
 from whatsapp_buffer.aggregator.debounce import ControlView
 from whatsapp_buffer.aggregator.lifecycle import PENDING, Settlement
 from whatsapp_buffer.model import Conversation
@@ -39,6 +49,17 @@ TICK_TTL_SECONDS = 3600
 
 def control_key(conversation: Conversation) -> dict[str, Any]:
     return {"pk": {"S": partition_key(conversation)}, "sk": {"S": CONTROL_SK}}
+
+
+def unsent_start(item: Mapping[str, Any]) -> str | None:
+    """Where a read of the conversation's unsent message items may start, from its control item as stored: no unsent
+    item sorts before the least of the settle's `UNSENT_FROM` and the `sent_at_prefix` of each time in `STORED_SINCE`
+    (what came after it, whichever key layout). None when the item holds no `UNSENT_FROM` (no settle wrote one):
+    read from the first message item."""
+    settled = item.get(UNSENT_FROM, {}).get("S")
+    if settled is None:
+        return None
+    return min([settled, *(sent_at_prefix(float(t)) for t in item.get(STORED_SINCE, {}).get("NS", []))])
 
 
 def tick_sort_keys(chunks: int) -> list[str]:
@@ -78,7 +99,8 @@ class ControlItems(RawTableClient):
         )
         # Deserialized as a stream record's NewImage is, so both are read by the one ControlView.from_image.
         item = response.get("Item") or {}
-        return ControlView.from_image({name: _DESERIALIZER.deserialize(value) for name, value in item.items()})
+        view = ControlView.from_image({name: _DESERIALIZER.deserialize(value) for name, value in item.items()})
+        return replace(view, unsent_from=unsent_start(item))
 
     def last_arrival(self, conversation: Conversation) -> float | None:
         """When the conversation's latest stored message reached ingest (the control item's `last_arrival`), read
@@ -155,17 +177,30 @@ class ControlItems(RawTableClient):
 
     def settle_control(self, conversation: Conversation, settlement: Settlement) -> bool:
         """Write the recomputed pending count if the control item is still at `settlement.expected_version`.
-        False when a message arrived since (the caller re-reads and recomputes)."""
+        False when a message arrived since (the caller re-reads and recomputes). At that version every message stored
+        is one the flush read, so where the unsent ones start is the least key it left unsent and `STORED_SINCE`
+        starts again empty; a settlement that does not name its keys leaves the next read to start at the first."""
         values: dict[str, Any] = {
             ":pending": {"N": str(settlement.pending)},
             ":version": {"N": str(settlement.expected_version)},
             ":one": {"N": "1"},
         }
+        removed = [STORED_SINCE]
+        if settlement.unsent_keys is None:
+            start = ""
+            removed.append(UNSENT_FROM)
+        else:
+            start = f", {UNSENT_FROM} = :from"
+            values[":from"] = {"S": min(settlement.unsent_keys, default=MSG_END)}
         if settlement.first_pending is None:
             # Nothing pending: the conversation leaves the sparse index with its first_pending.
-            expression = f"SET pending = :pending REMOVE {FIRST_PENDING}, {WAITING} ADD version :one"
+            removed += [FIRST_PENDING, WAITING]
+            expression = f"SET pending = :pending{start} REMOVE {', '.join(removed)} ADD version :one"
         else:
-            expression = f"SET pending = :pending, {FIRST_PENDING} = :first, {WAITING} = :waiting ADD version :one"
+            expression = (
+                f"SET pending = :pending, {FIRST_PENDING} = :first, {WAITING} = :waiting{start} "
+                f"REMOVE {', '.join(removed)} ADD version :one"
+            )
             values[":first"] = {"N": number(settlement.first_pending)}
             values[":waiting"] = {"S": PENDING}
         return (

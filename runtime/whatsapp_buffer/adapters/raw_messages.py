@@ -16,14 +16,24 @@ from collections.abc import Iterable
 from typing import Any
 
 from whatsapp_buffer.adapters.aws_errors import STORED_LOOKUP, write_transaction
-from whatsapp_buffer.adapters.raw_common import RawTableClient, expires_at, number, partition_key, read_int, read_number
+from whatsapp_buffer.adapters.raw_common import (
+    MSG_END,
+    MSG_PREFIX,
+    STORED_SINCE,
+    RawTableClient,
+    expires_at,
+    number,
+    partition_key,
+    read_int,
+    read_number,
+    sent_at_prefix,
+)
 from whatsapp_buffer.adapters.raw_control import control_key
 from whatsapp_buffer.aggregator.lifecycle import CLAIMED, PENDING, SENT, BufferedMessage
 from whatsapp_buffer.errors import ConcurrentUpdate, MalformedEvent, UnreadableMessages
 from whatsapp_buffer.model import Conversation, InboundMessage
 from whatsapp_buffer.storage_keys import CONTROL, FIRST_PENDING, MESSAGE, RECORD_TYPE, WAITING
 
-MSG_PREFIX = "MSG#"
 SEEN_PREFIX = "SEEN#"
 """Marker items that remember every message id stored (until TTL), whatever its timestamp."""
 SEEN_HOURS = 14 * 24 + 6
@@ -42,7 +52,7 @@ def message_sort_key(message: InboundMessage) -> str:
     `MSG#<sent_at>#<message_id>` may still be in the table (stored before this layout, until their TTL): every reader
     selects by the `MSG#` prefix and the `message_id` attribute, and `unsent_messages` orders by the bodies."""
     return (
-        f"{MSG_PREFIX}{message.sent_at:020.6f}#{message.received_at:020.6f}#{message.webhook_index:06d}"
+        f"{sent_at_prefix(message.sent_at)}#{message.received_at:020.6f}#{message.webhook_index:06d}"
         f"#{message.message_id}"
     )
 
@@ -70,7 +80,9 @@ class MessageItems(RawTableClient):
         self, message: InboundMessage, now: float, retention_hours: float, cue: str | None = None
     ) -> bool:
         """Store a message and count it pending on its conversation, atomically. False when it is a redelivery.
-        The control item keeps the arrival before this one and `cue`, the message's end-of-turn label (none: removed)."""
+        The control item keeps the arrival before this one, `cue`, the message's end-of-turn label (none: removed), and
+        adds the message's WhatsApp time to `STORED_SINCE` (a set: ADD needs no read of what is there), so a late
+        message's older time still bounds the flush's read (`raw_control.unsent_start`)."""
         item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
         # transaction. A copy's message item never meets the first copy's (its arrival is part of the key), so the
@@ -94,13 +106,14 @@ class MessageItems(RawTableClient):
                 f"{FIRST_PENDING} = if_not_exists({FIRST_PENDING}, :now), "
                 f"{WAITING} = :pending, record_type = :control, expires_at = :expires"
                 + ("" if cue is None else ", cue = :cue")
-                + f" {cue_action}ADD pending :one, version :one"
+                + f" {cue_action}ADD pending :one, version :one, {STORED_SINCE} :sent"
             ),
             "ExpressionAttributeValues": {
                 ":now": {"N": number(now)},
                 ":pending": {"S": PENDING},
                 ":control": {"S": CONTROL},
                 ":one": {"N": "1"},
+                ":sent": {"NS": [number(message.sent_at)]},
                 ":expires": item["expires_at"],
                 **({} if cue is None else {":cue": {"S": cue}}),
             },
@@ -139,18 +152,21 @@ class MessageItems(RawTableClient):
                 return None
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def unsent_messages(self, conversation: Conversation) -> list[BufferedMessage]:
+    def unsent_messages(self, conversation: Conversation, start: str | None = None) -> list[BufferedMessage]:
         """Messages pending or claimed, in `InboundMessage.order_key` order (consistent read). Sorted after the read:
-        an item of the older layout sorts apart from the newer ones within a second, its body orders it all the same."""
+        an item of the older layout sorts apart from the newer ones within a second, its body orders it all the same.
+        `start`: the control item's `unsent_from` (none sorts before it); the items from there on are read, sent ones
+        included (a filter does not lower what a read costs), so the history kept for quotes before it is not."""
         result: list[BufferedMessage] = []
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :msg)",
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :from AND :end",
             "FilterExpression": "#status IN (:pending, :claimed)",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": {
                 ":pk": {"S": partition_key(conversation)},
-                ":msg": {"S": MSG_PREFIX},
+                ":from": {"S": MSG_PREFIX if start is None else start},
+                ":end": {"S": MSG_END},
                 ":pending": {"S": PENDING},
                 ":claimed": {"S": CLAIMED},
             },

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from whatsapp_buffer import end_of_turn
@@ -45,6 +45,9 @@ class ControlView:
     """The latest message's `end_of_turn.Cue`, filed by ingest (None on an item that holds none)."""
     previous_arrival: float | None = None
     """When the message before the latest was stored (None for a conversation's first message)."""
+    unsent_from: str | None = field(default=None, metadata={"in_view": False})
+    """Where the store's read of the unsent messages may start, as the store keeps it (None: at the first message).
+    Not part of a window view (`as_view`): only a consistent read of the control item gives it, with its version."""
 
     @classmethod
     def from_image(cls, image: Mapping[str, Any]) -> ControlView:

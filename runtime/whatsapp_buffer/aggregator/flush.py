@@ -225,7 +225,7 @@ class Aggregator:
         self, conversation: Conversation, control: debounce.ControlView, now: float
     ) -> tuple[Burst | None, int]:
         """The next burst sent (None when there was none) and how many messages the settle left unsent."""
-        buffer = self._buffer(conversation, control.version)
+        buffer = self._buffer(conversation, control)
         claim = buffer.next_claim(self.policy.max_messages, now)
         if claim is not None and claim.sent_already:
             # A flush died half-way through marking this burst sent: it is on the queue; finish the marks only.
@@ -268,12 +268,13 @@ class Aggregator:
         _count("MessagesSetAside", len(claim.messages))
         return notice
 
-    def _buffer(self, conversation: Conversation, version: int) -> ConversationBuffer:
-        """The unsent messages, read after the control item's version (see ConversationBuffer for why). A message
+    def _buffer(self, conversation: Conversation, control: ControlView) -> ConversationBuffer:
+        """The unsent messages, read after the control item (its version: see ConversationBuffer for why; where they
+        start: the read skips the sent history kept for quotes). A message
         that cannot be read back fails the flush (the conversation is listed in the tick and tried again next window) until it
         has failed MAX_READ_FAILURES times; then it is set aside with its reason and the rest are read again."""
         try:
-            return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
+            return ConversationBuffer.of(control.version, self.store.unsent_messages(conversation, control.unsent_from))
         except UnreadableMessages as unreadable:
             waiting = False
             for store_key, reason in unreadable.items:
@@ -285,7 +286,7 @@ class Aggregator:
                 _count("MessagesSetAside")
             if waiting:
                 raise
-        return ConversationBuffer.of(version, self.store.unsent_messages(conversation))
+        return ConversationBuffer.of(control.version, self.store.unsent_messages(conversation, control.unsent_from))
 
     def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> int:
         """Write the buffer's settlement; how many messages it left unsent."""
@@ -294,7 +295,7 @@ class Aggregator:
             if self.store.settle_control(conversation, settlement):
                 return settlement.pending
             # A message arrived during the flush: it is pending in the table; count it from the truth.
-            buffer = self._buffer(conversation, self.store.read_control(conversation).version)
+            buffer = self._buffer(conversation, self.store.read_control(conversation))
         raise ConcurrentUpdate("the control item kept changing while settling a flush")
 
 

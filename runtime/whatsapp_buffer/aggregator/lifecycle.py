@@ -86,6 +86,8 @@ class Settlement:
     """Messages still unsent (pending, or claimed by a burst not yet marked sent)."""
     first_pending: float | None
     """When the oldest of them arrived; None when there are none."""
+    unsent_keys: tuple[str, ...] | None = None
+    """Their `store_key`s, so the store can tell where a read of the unsent messages may start; None: not known."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class ConversationBuffer:
     def settlement(self) -> Settlement:
         """The control item's recomputed count and first pending time, conditional on the version read."""
         first_pending = min((m.message.received_at for m in self.messages), default=None)
-        return Settlement(self.version, len(self.messages), first_pending)
+        return Settlement(self.version, len(self.messages), first_pending, tuple(m.store_key for m in self.messages))
 
     def _keys_of(self, claim: Claim) -> set[str]:
         keys = {m.store_key for m in claim.messages}
