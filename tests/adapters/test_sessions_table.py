@@ -1,43 +1,24 @@
 """sessions: the one-session-per-conversation table, on moto."""
 
-import boto3
 import pytest
-from moto import mock_aws
 
+from tests.fixtures.sessions import TABLE, a_session, sessions_table
 from tests.fixtures.stubbed import stubbed
-from tests.fixtures.tables import create_sessions_table
 from whatsapp_buffer.adapters.sessions_table import PAST_CHAT_DAYS, SessionsTable
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
 from whatsapp_buffer.errors import ConcurrentUpdate
 from whatsapp_buffer.inbound.ports import TranscriptDebt
-from whatsapp_buffer.model import Session
 
-TABLE = "sessions"
 CONVERSATION = "111222333#15550001111"
 
 
 @pytest.fixture
 def store():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_sessions_table(client, TABLE)
-        yield SessionsTable(TABLE, client)
+    yield from sessions_table()
 
 
 def session(contact_id="contact-1", **overrides):
-    values = {
-        "conversation": CONVERSATION,
-        "contact_id": contact_id,
-        "participant_id": "participant-1",
-        "participant_token": "ptoken",
-        "connection_token": "ctoken",
-        "connection_expires_at": 1_000_086_400.5,
-        "started_at": 1_000_000_000.25,
-        "origination_phone_number_id": "phone-number-id-abc",
-        "expires_at": 1_000_003_600,
-    }
-    values.update(overrides)
-    return Session(**values)
+    return a_session(CONVERSATION, contact_id, **overrides)
 
 
 def test_a_new_session_round_trips(store):

@@ -11,15 +11,11 @@ attributes for an UpdateItem operation that failed a condition check. [...] No r
 ConditionalCheckFailedException `Item`: "Item which caused the ConditionalCheckFailedException."
 """
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import ALIAS_HOPS, SessionsTable
-from whatsapp_buffer.model import Session
+from tests.fixtures.sessions import TABLE, a_session, sessions_table
+from whatsapp_buffer.adapters.sessions_table import ALIAS_HOPS
 
-TABLE = "sessions"
 OLD = "111222333#15550001111"
 NEW = "111222333#15550009999"
 NEWER = "111222333#15550005555"
@@ -28,26 +24,11 @@ NOW = 1_000_000_200.0
 
 @pytest.fixture
 def store():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_sessions_table(client, TABLE)
-        yield SessionsTable(TABLE, client)
+    yield from sessions_table()
 
 
 def session(contact_id="contact-1", conversation=OLD):
-    return Session(
-        conversation=conversation,
-        contact_id=contact_id,
-        participant_id="participant-1",
-        participant_token="ptoken",
-        connection_token="ctoken",
-        connection_expires_at=1_000_086_400.5,
-        started_at=1_000_000_000.25,
-        origination_phone_number_id="phone-number-id-abc",
-        expires_at=1_000_003_600,
-        customer_wrote_at=1_000_000_100.0,
-        last_customer_message_id="wamid.1",
-    )
+    return a_session(conversation, contact_id, customer_wrote_at=1_000_000_100.0, last_customer_message_id="wamid.1")
 
 
 def raw(store, conversation):

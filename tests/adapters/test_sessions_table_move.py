@@ -14,14 +14,12 @@ What the move relies on, from botocore's DynamoDB model:
 
 import boto3
 import pytest
-from moto import mock_aws
 
+from tests.fixtures.sessions import TABLE, a_session, sessions_table
 from tests.fixtures.tables import create_sessions_table
 from whatsapp_buffer.adapters.sessions_table import MOVE_ATTEMPTS, SESSION_ATTRIBUTES, SessionsTable
 from whatsapp_buffer.errors import ConcurrentUpdate
-from whatsapp_buffer.model import Session
 
-TABLE = "sessions"
 OLD = "111222333#15550001111"
 NEW = "111222333#15550009999"
 NOW = 1_000_000_200.0
@@ -29,24 +27,11 @@ NOW = 1_000_000_200.0
 
 @pytest.fixture
 def store():
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_sessions_table(client, TABLE)
-        yield SessionsTable(TABLE, client)
+    yield from sessions_table()
 
 
 def session(contact_id="contact-1", conversation=OLD):
-    return Session(
-        conversation=conversation,
-        contact_id=contact_id,
-        participant_id="participant-1",
-        participant_token="ptoken",
-        connection_token="ctoken",
-        connection_expires_at=1_000_086_400.5,
-        started_at=1_000_000_000.25,
-        origination_phone_number_id="phone-number-id-abc",
-        expires_at=1_000_003_600,
-    )
+    return a_session(conversation, contact_id)
 
 
 def raw(store, conversation):

@@ -38,3 +38,27 @@ def replay(path: Path, **overrides: str):
     events = trace.read_trace(path)
     rep = Replay(events, overrides={k: str(v) for k, v in overrides.items()})
     return events, rep.run(), rep
+
+
+def replay_lines(tmp_path_factory: pytest.TempPathFactory, name: str, lines: list[dict[str, object]], **overrides: str):
+    """`replay` of a trace written from `lines` (one JSON object each) as `name`.jsonl."""
+    import json
+
+    path = tmp_path_factory.mktemp("traces") / f"{name}.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return replay(path, **overrides)
+
+
+def assert_the_notice_comes_first_in_one_chat(transcript: dict, notice_words: str, old: str, new: str) -> None:
+    """The customer's first message, then the change notice before the new identity's message, all in one chat; the
+    agent's replies go to the old identity before the change and to the new one after it."""
+    (contact,) = transcript["contacts"]
+    contents = [m["content"] for m in transcript["connect"]]
+    assert contents[0] == "Hi, about order 1234"
+    assert "".join(contents[1:]).index(notice_words) < "".join(contents[1:]).index("is my order")
+    assert {m["contact_id"] for m in transcript["connect"]} == {contact["contact_id"]}
+    assert [(m["to"], m["text"]) for m in transcript["whatsapp_out"]] == [
+        (old, "Hello Maria, let me check"),
+        (new, "Yes, it ships Monday"),
+    ]
+    assert transcript["rejected"] == [] and transcript["skipped"] == []

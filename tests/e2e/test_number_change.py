@@ -20,7 +20,7 @@ import pytest
 
 from sandbox import trace
 from sandbox.replay import ACCOUNT_ID, START_EPOCH
-from tests.e2e.conftest import replay
+from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay, replay_lines
 
 OLD, NEW = "15550001111", "15550009999"
 
@@ -88,20 +88,9 @@ def quick_first_message(tmp_path_factory):
         {"at": 60.5, "type": "whatsapp", "from": NEW, "name": "Maria", "text": "thanks, is my order shipped?"},
         {"at": 140, "type": "agent", "to": NEW, "text": "Yes, it ships Monday"},
     ]
-    path = tmp_path_factory.mktemp("traces") / "number_change_quick.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return replay(path, endOfTurn="cues", bufferSeconds="11")
+    return replay_lines(tmp_path_factory, "number_change_quick", lines, endOfTurn="cues", bufferSeconds="11")
 
 
 def test_a_first_message_right_after_the_notice_follows_it_in_the_same_chat(quick_first_message):
     _, transcript, _ = quick_first_message
-    (contact,) = transcript["contacts"]
-    contents = [m["content"] for m in transcript["connect"]]
-    assert contents[0] == "Hi, about order 1234"
-    assert "".join(contents[1:]).index("changed their phone number") < "".join(contents[1:]).index("is my order")
-    assert {m["contact_id"] for m in transcript["connect"]} == {contact["contact_id"]}
-    assert [(m["to"], m["text"]) for m in transcript["whatsapp_out"]] == [
-        (OLD, "Hello Maria, let me check"),
-        (NEW, "Yes, it ships Monday"),
-    ]
-    assert transcript["rejected"] == [] and transcript["skipped"] == []
+    assert_the_notice_comes_first_in_one_chat(transcript, "changed their phone number", OLD, NEW)
