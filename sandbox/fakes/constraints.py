@@ -3,8 +3,9 @@
 Smithy "Constraint traits": the server "SHOULD enforce any defined constraint traits and reject the request".
 `length` (botocore `min`/`max`) counts a string's Unicode scalar values, a list's members, a map's key-value pairs
 and a blob's bytes; `range` bounds numbers; `enum` fixes a string's values; `pattern` is an ECMA 262 regular
-expression that "does not implicitly add a leading ^ or trailing $": a value passes when part of it matches (search).
-botocore's client checks only `min` (validate.py `range_check`), so everything else reaches the fake unchecked.
+expression that "does not implicitly add a leading ^ or trailing $": a value passes when part of it matches (search),
+unless the service's recorded answers show it matching whole (`DIALECTS`). botocore's client checks only `min`
+(validate.py `range_check`), so everything else reaches the fake unchecked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.model import Shape
@@ -23,11 +25,41 @@ _SIZED = frozenset({"string", "blob", "list", "map"})
 _CATEGORY = re.compile(r"\\([pP])\{(\w+)\}")
 
 
+@dataclass(frozen=True)
+class Dialect:
+    """How one service's server applies its model. `whole`: a pattern must match the whole value (Java's
+    `Pattern.matches`), not part of it (Smithy's reading); `camel`: its messages name a member with a lower-case first
+    letter (`outputKey` for OutputKey)."""
+
+    whole: bool = False
+    camel: bool = False
+
+
+SMITHY = Dialect()
+"""The spec's reading: the dialect of every service whose recorded answers are silent (connect, connectparticipant
+and socialmessaging: the fake is then the laxer of the two readings)."""
+DIALECTS: dict[str, Dialect] = {"transcribe": Dialect(whole=True, camel=True)}
+"""Recorded AWS answers (GitHub issues boto/boto3#4312, linuxacademy/content-aws-mls-c01#1): Transcribe refused
+OutputKey 'name=name/stage=prod/2b32d9cd6ce13621d332e1ae23d7a7ba.json' (pattern `[a-zA-Z0-9-_.!*'()/]{1,1024}$`, its
+end matches) and TranscriptionJobName 'test/key-6faaec2c-...' (pattern `^[0-9a-zA-Z._-]+`, its start matches), naming
+them 'outputKey' and 'transcriptionJobName'."""
+
+
+def dialect(service: str) -> Dialect:
+    """The `Dialect` of `service` (a botocore service name)."""
+    return DIALECTS.get(service, SMITHY)
+
+
 def violations(
-    shape: Shape, value: Any, path: str = "", *, stand_in: Callable[[str], str] | None = None
+    shape: Shape,
+    value: Any,
+    path: str = "",
+    *,
+    stand_in: Callable[[str], str] | None = None,
+    dialect: Dialect = SMITHY,
 ) -> Iterator[str]:
-    """Each constraint of `shape` (and of the shapes inside it) that `value` breaks, as AWS words it. `stand_in`:
-    the string AWS would receive in place of each string value (default: the value itself)."""
+    """Each constraint of `shape` (and of the shapes inside it) that `value` breaks, as AWS words it in `dialect`.
+    `stand_in`: the string AWS would receive in place of each string value (default: the value itself)."""
     if value is None:
         return
     if stand_in is not None and isinstance(value, str):
@@ -49,18 +81,21 @@ def violations(
     if kind == "string" and isinstance(value, str):
         if shape.enum and value not in shape.enum:
             yield _broken(at, value, f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-        if "pattern" in metadata and not ecma_pattern(metadata["pattern"]).search(value):
+        compiled = ecma_pattern(metadata["pattern"]) if "pattern" in metadata else None
+        if compiled and not (compiled.fullmatch(value) if dialect.whole else compiled.search(value)):
             yield _broken(at, value, f"Member must satisfy regular expression pattern: {metadata['pattern']}")
     if kind == "structure" and isinstance(value, dict):
         for name, member in shape.members.items():
-            yield from violations(member, value.get(name), f"{path}.{name}" if path else name, stand_in=stand_in)
+            named = name[:1].lower() + name[1:] if dialect.camel else name
+            inner = f"{path}.{named}" if path else named
+            yield from violations(member, value.get(name), inner, stand_in=stand_in, dialect=dialect)
     elif kind == "list" and isinstance(value, list):
         for index, item in enumerate(value):
-            yield from violations(shape.member, item, f"{at}.{index + 1}.member", stand_in=stand_in)
+            yield from violations(shape.member, item, f"{at}.{index + 1}.member", stand_in=stand_in, dialect=dialect)
     elif kind == "map" and isinstance(value, dict):
         for key, item in value.items():
-            yield from violations(shape.key, key, f"{at}.{key}.key", stand_in=stand_in)
-            yield from violations(shape.value, item, f"{at}.{key}.value", stand_in=stand_in)
+            yield from violations(shape.key, key, f"{at}.{key}.key", stand_in=stand_in, dialect=dialect)
+            yield from violations(shape.value, item, f"{at}.{key}.value", stand_in=stand_in, dialect=dialect)
 
 
 def summary(broken: list[str]) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-from sandbox.fakes.constraints import summary, violations
+from sandbox.fakes.constraints import dialect, summary, violations
 
 _LABEL = re.compile(r"\{([^}]+?)(\+?)\}")
 
@@ -233,7 +233,8 @@ class RestJsonRouter:
         missing = [name for name in shape.required_members if name not in params]
         if missing:
             raise MissingParameters(missing)
-        broken = list(violations(shape, params, stand_in=stand_in))
+        spoken = dialect(route.operation.service_model.service_name)
+        broken = list(violations(shape, params, stand_in=stand_in, dialect=spoken))
         if broken:
             raise ConstraintViolations(broken)
         return params

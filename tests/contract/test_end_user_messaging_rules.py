@@ -122,7 +122,9 @@ def test_a_media_id_outside_the_model_pattern_is_refused(aws):
     """botocore GetWhatsAppMessageMedia.mediaId pattern `[A-Za-z0-9]+` (botocore does not check patterns client
     side; the service does). Smithy's pattern trait "does not implicitly add a leading ^ or trailing $ to match an
     entire string": an id with no letter or digit is refused (ValidationException), one with a letter or digit in it
-    passes the pattern and is looked up like any other (here unknown: ResourceNotFoundException)."""
+    passes the pattern and is looked up like any other (here unknown: ResourceNotFoundException). Sources silent (no
+    recorded refusal of this service shows whether it matches a pattern whole); the fake is the laxer of the two
+    readings."""
     assert MODEL.operation_model("GetWhatsAppMessageMedia").input_shape.members["mediaId"].metadata["pattern"] == (
         "[A-Za-z0-9]+"
     )

@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from botocore.model import Shape
 
 from sandbox.fakes import FakeServices
-from sandbox.fakes.constraints import ecma_pattern, violations
+from sandbox.fakes.constraints import SMITHY, Dialect, dialect, ecma_pattern, violations
 from sandbox.fakes.services import SERVED
 from tests.contract.conftest import NUMBER, error_code
 from tests.fixtures.fakes import NO_RETRIES
@@ -221,10 +221,13 @@ def test_end_user_messaging_refuses_a_phone_number_id_off_its_model_pattern_or_l
     assert sent["messageId"]
 
 
-def test_transcribe_refuses_output_locations_off_their_model_patterns(aws):
+def test_transcribe_refuses_output_locations_off_their_model_patterns_matched_whole(aws):
     """botocore transcribe StartTranscriptionJob: OutputBucketName pattern `[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9]`,
-    OutputKey pattern `[a-zA-Z0-9-_.!*'()/]{1,1024}$`, searched (a key whose end matches passes, as "a:b.json" does);
-    BadRequestException ("Your request didn't pass one or more validation tests")."""
+    OutputKey pattern `[a-zA-Z0-9-_.!*'()/]{1,1024}$`; BadRequestException ("Your request didn't pass one or more
+    validation tests"). Transcribe matches them whole, as AWS answered in GitHub issue boto/boto3#4312: "1 validation
+    error detected: Value 'name=name/stage=prod/2b32d9cd6ce13621d332e1ae23d7a7ba.json' at 'outputKey' failed to satisfy
+    constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_.!*'()/]{1,1024}$" ("API has the same
+    behaviour"), though that key's end matches; aws/aws-sdk-js#3706 reports `OutputKey:"region:guid"` refused too."""
     members = SESSION.get_service_model("transcribe").operation_model("StartTranscriptionJob").input_shape.members
     transcribe = aws.fake.client("transcribe", config=NO_RETRIES)
     base = {
@@ -233,13 +236,37 @@ def test_transcribe_refuses_output_locations_off_their_model_patterns(aws):
         "Media": {"MediaFileUri": "s3://media-bucket/a.wav"},
         "OutputBucketName": "media-bucket",
     }
-    for name, value in (("OutputBucketName", "B_ad"), ("OutputKey", "transcripts/a.json:")):
-        assert not ecma_pattern(members[name].metadata["pattern"]).search(value)
+    recorded = "name=name/stage=prod/2b32d9cd6ce13621d332e1ae23d7a7ba.json"
+    assert ecma_pattern(members["OutputKey"].metadata["pattern"]).search(recorded)
+    for name, value in (("OutputBucketName", "B_ad"), ("OutputKey", "transcripts/a.json:"), ("OutputKey", "a:b.json")):
         with pytest.raises(ClientError) as refused:
             transcribe.start_transcription_job(**{**base, name: value})
         assert error_code(refused) == "BadRequestException", name
-    started = transcribe.start_transcription_job(**{**base, "OutputKey": "a:b.json"})
+    with pytest.raises(ClientError) as refused:
+        transcribe.start_transcription_job(**{**base, "OutputKey": recorded})
+    assert refused.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{recorded}' at 'outputKey' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9-_.!*'()/]{1,1024}$"
+    )
+    started = transcribe.start_transcription_job(**{**base, "OutputKey": "transcripts/a-b.json"})
     assert started["TranscriptionJob"]["TranscriptionJobName"] == "job"
+
+
+def test_only_transcribe_is_known_to_match_patterns_whole_and_connects_served_inputs_have_no_pattern():
+    """Recorded AWS answers show Transcribe matching patterns whole (boto/boto3#4312,
+    linuxacademy/content-aws-mls-c01#1); for socialmessaging the sources are silent (its API Reference lists
+    "Pattern: [A-Za-z0-9]+" and nothing on how it is applied): the fake keeps Smithy's search, the laxer of the two
+    readings. No input member of the connect and connectparticipant operations the fakes serve has a pattern, so
+    either reading gives the same answers there."""
+    assert dialect("transcribe") == Dialect(whole=True, camel=True)
+    for service in ("connect", "connectparticipant", "socialmessaging"):
+        assert dialect(service) == SMITHY == Dialect(whole=False, camel=False), service
+    for service in ("connect", "connectparticipant"):
+        model = SESSION.get_service_model(service)
+        for served, operation in SERVED:
+            if served == service:
+                shape = model.operation_model(operation).input_shape
+                assert not [kind for _, _, kind, _ in _constrained(shape) if kind == "pattern"], operation
 
 
 def test_the_sandboxs_loopback_s3_urls_are_checked_as_the_amazon_s3_urls_they_stand_for():

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.fakes import transcribe as fake_transcribe
-from sandbox.fakes.constraints import ecma_pattern, violations
+from sandbox.fakes.constraints import dialect, ecma_pattern, violations
 from tests.contract.conftest import BUCKET
 from tests.fixtures.fakes import NO_RETRIES
 from whatsapp_buffer.inbound.burst_transcripts import transcript_text
@@ -91,9 +91,11 @@ def test_a_job_name_whose_start_alone_matches_the_pattern_is_refused_as_aws_refu
     linuxacademy/content-aws-mls-c01#1): "BadRequestException ... 1 validation error detected: Value
     'test/key-6faaec2c-d40c-4822-ad25-e4a1922037a8' at 'transcriptionJobName' failed to satisfy constraint: Member must
     satisfy regular expression pattern: ^[0-9a-zA-Z._-]+". Searched, the pattern matches that name's start ("test"),
-    so Transcribe matches this pattern whole; the general constraint check (search) would let it pass."""
+    so Transcribe matches this pattern whole: the constraint check applies Transcribe's dialect, where Smithy's
+    reading (search) would let it pass."""
     name = "test/key-6faaec2c-d40c-4822-ad25-e4a1922037a8"
     assert not list(violations(START.input_shape.members["TranscriptionJobName"], name))
+    assert list(violations(START.input_shape.members["TranscriptionJobName"], name, dialect=dialect("transcribe")))
     with pytest.raises(ClientError) as excinfo:
         _start(transcribe, name)
     assert _code(excinfo) == "BadRequestException"
@@ -202,9 +204,9 @@ def test_wav_is_a_media_format_and_whatsapps_aac_is_not_so_the_bridge_sends_its_
 @pytest.mark.parametrize(
     ("member", "extra"),
     [
-        ("MediaFormat", {"MediaFormat": "aac"}),
-        ("LanguageCode", {"LanguageCode": "xx-XX"}),
-        ("LanguageOptions.2.member", {"IdentifyLanguage": True, "LanguageOptions": ["en-US", "xx-XX"]}),
+        ("mediaFormat", {"MediaFormat": "aac"}),
+        ("languageCode", {"LanguageCode": "xx-XX"}),
+        ("languageOptions.2.member", {"IdentifyLanguage": True, "LanguageOptions": ["en-US", "xx-XX"]}),
     ],
     ids=["media-format", "language-code", "language-option"],
 )
@@ -212,8 +214,9 @@ def test_a_media_format_or_language_code_off_the_models_enum_is_refused(transcri
     """MediaFormat and LanguageCode (also each LanguageOptions member) are enums in the model. AWS enforces them at the
     request, as recorded against AWS in LocalStack's test_transcribe snapshot (test_failing_start_transcription_job,
     "MalformedLanguageCode"): BadRequestException "1 validation error detected: Value 'non-existent' at 'languageCode'
-    failed to satisfy constraint: Member must satisfy enum value set: [...]". The fake's general constraint check
-    (`sandbox.fakes.constraints`) applies them; the fake has no list of its own."""
+    failed to satisfy constraint: Member must satisfy enum value set: [...]", naming the member with a lower-case first
+    letter. The fake's general constraint check (`sandbox.fakes.constraints`) applies them in Transcribe's dialect;
+    the fake has no list of its own."""
     with pytest.raises(ClientError) as excinfo:
         _start(transcribe, **extra)
     assert _code(excinfo) == "BadRequestException"
