@@ -15,12 +15,14 @@ from moto import mock_aws
 
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.adapters.raw_messages import message_item
 from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.aggregator.lifecycle import Settlement
 from whatsapp_buffer.buffer_policy import BufferPolicy
 from whatsapp_buffer.model import Conversation, InboundMessage
+from whatsapp_buffer.storage_keys import CONTROL_SK
 
 TABLE = "raw-tail"
 CONV = Conversation("106540352242922", "16505551234")
@@ -170,3 +172,17 @@ def test_the_control_item_keeps_where_the_unsent_messages_start_through_stores_a
     assert [m.message.message_id for m in store.unsent_messages(CONV, second.store_key)] == ["wamid.2"]
     flush.store_message("wamid.0", sent_at=T0)
     assert store.read_control(CONV).unsent_from == f"MSG#{T0:020.6f}"
+
+
+def test_a_message_stored_by_an_ingest_that_keeps_no_stored_since_is_still_flushed(flush):
+    """During `pulumi up` the aggregator may run this code while ingest still runs the previous version (or after a
+    rollback and a redeploy): a message stored without adding its time to `stored_since` sorts before the settle's
+    `unsent_from`. The control item's `pending` count, which every version keeps, shows the read missed it."""
+    flush.store_message("wamid.A", sent_at=T0)
+    assert flush.flush()[0] == [["wamid.A"]]
+    # GIVEN a message stored as the previous ingest stores it: the same transaction, no stored_since
+    flush.store_message("wamid.B", sent_at=T0 + 50)
+    control = {"pk": {"S": partition_key(CONV)}, "sk": {"S": CONTROL_SK}}
+    boto3.client("dynamodb").update_item(TableName=TABLE, Key=control, UpdateExpression="REMOVE stored_since")
+    # WHEN the next window ends THEN it is flushed, not left pending behind a settle that counted none
+    assert flush.flush()[0] == [["wamid.B"]]

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from whatsapp_buffer import clock
 from whatsapp_buffer.aggregator import debounce, merge
 from whatsapp_buffer.aggregator.debounce import ControlView
-from whatsapp_buffer.aggregator.lifecycle import Claim, ClaimInFlight, ConversationBuffer
+from whatsapp_buffer.aggregator.lifecycle import BufferedMessage, Claim, ClaimInFlight, ConversationBuffer
 from whatsapp_buffer.aggregator.ports import BurstsQueue, RawStore
 from whatsapp_buffer.aggregator.window import (
     NO_IMAGE,
@@ -274,7 +274,7 @@ class Aggregator:
         that cannot be read back fails the flush (the conversation is listed in the tick and tried again next window) until it
         has failed MAX_READ_FAILURES times; then it is set aside with its reason and the rest are read again."""
         try:
-            return ConversationBuffer.of(control.version, self.store.unsent_messages(conversation, control.unsent_from))
+            return ConversationBuffer.of(control.version, self._unsent(conversation, control))
         except UnreadableMessages as unreadable:
             waiting = False
             for store_key, reason in unreadable.items:
@@ -286,7 +286,18 @@ class Aggregator:
                 _count("MessagesSetAside")
             if waiting:
                 raise
-        return ConversationBuffer.of(control.version, self.store.unsent_messages(conversation, control.unsent_from))
+        return ConversationBuffer.of(control.version, self._unsent(conversation, control))
+
+    def _unsent(self, conversation: Conversation, control: ControlView) -> list[BufferedMessage]:
+        """The unsent messages from where the control item says they start; all of them when that read finds fewer
+        than its `pending` count, which every version of ingest keeps: a message stored by one that keeps no
+        `stored_since` (while `pulumi up` updates the functions one by one, or after a rollback) sorts before
+        `unsent_from`."""
+        messages = self.store.unsent_messages(conversation, control.unsent_from)
+        if control.unsent_from is not None and len(messages) < control.pending:
+            logger.info("unsent messages before the recorded start; all read", **_ids(conversation))
+            messages = self.store.unsent_messages(conversation, None)
+        return messages
 
     def _settle(self, conversation: Conversation, buffer: ConversationBuffer) -> int:
         """Write the buffer's settlement; how many messages it left unsent."""
