@@ -94,3 +94,25 @@ def quick_first_message(tmp_path_factory):
 def test_a_first_message_right_after_the_notice_follows_it_in_the_same_chat(quick_first_message):
     _, transcript, _ = quick_first_message
     assert_the_notice_comes_first_in_one_chat(transcript, "changed their phone number", OLD, NEW)
+
+
+def test_a_number_that_had_another_owner_never_continues_that_owners_chat(tmp_path_factory):
+    """A recycled number: the new number's key holds the ended chat of the number's previous owner, and the
+    customer's own chat under the old number has ended too. The chat the notice opens continues the customer's chat,
+    never the stranger's (the agent would read the stranger's conversation)."""
+    lines = [
+        {"at": 0, "type": "whatsapp", "from": NEW, "name": "Bob", "text": "Bob here, my account 777 is locked"},
+        {"at": 10, "type": "whatsapp", "from": OLD, "name": "Maria", "text": "Hi, about order 1234"},
+        {"at": 30, "type": "agent", "to": NEW, "text": "Unlocked, Bob"},
+        {"at": 35, "type": "agent", "to": OLD, "text": "Hello Maria, it ships Monday"},
+        {"at": 60, "type": "end_chat", "to": NEW},
+        {"at": 70, "type": "end_chat", "to": OLD},
+        {"at": 400, "type": "raw", "message": _system_notice(400)},
+        {"at": 401, "type": "whatsapp", "from": NEW, "name": "Maria", "text": "new phone, same Maria: did 1234 ship?"},
+    ]
+    _, transcript, _ = replay_lines(tmp_path_factory, "recycled_number", lines)
+    first_of = {m["content"]: m["contact_id"] for m in transcript["connect"]}
+    bobs, marias = first_of["Bob here, my account 777 is locked"], first_of["Hi, about order 1234"]
+    (after,) = [c for c in transcript["contacts"] if c["contact_id"] not in (bobs, marias)]
+    assert after.get("continued_from") == marias
+    assert first_of["new phone, same Maria: did 1234 ship?"] == after["contact_id"]

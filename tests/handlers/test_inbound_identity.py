@@ -122,6 +122,27 @@ def test_a_number_change_keyed_by_the_new_number_continues_the_old_numbers_ended
     assert contact_of(world, new) == contact_of(world, MARIA) == world.fake.live_contact_ids()[0] != old
 
 
+def test_a_number_change_after_both_sessions_expired_continues_the_customers_past_chat_not_the_numbers(world):
+    # GIVEN the new number's previous owner (a recycled number) and Maria each had a chat, both ended long ago: only
+    # the chats remembered for a later persistent chat are left (their session items gone with TTL)
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(text_burst("Bob here", conversation=new, name="Bob"))
+    bobs = contact_of(world, new)
+    world.deliver(text_burst("Hello"))
+    marias = contact_of(world, MARIA)
+    for conversation, contact in ((new, bobs), (MARIA, marias)):
+        world.fake.services.end_chat(contact)
+        world.sessions._client.delete_item(
+            TableName=world.sessions._table, Key={"conversation": {"S": conversation.key}}
+        )
+    world.now += 3601
+    # WHEN Maria's number change notice comes, keyed by the new number
+    _, failed = world.deliver(number_change(conversation=new))
+    # THEN the chat it starts continues Maria's chat, never the previous owner's
+    assert not failed
+    assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == marias
+
+
 def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):
     # GIVEN Maria's chat whose connection is about to expire when WhatsApp tells of her new number
     world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat

@@ -115,13 +115,12 @@ class Chats:
 
     def _before_change(self, burst: Burst, session: Session | None) -> Session | None:
         """A number (or BSUID) change notice is keyed by the new key, whose messages follow it: when that key has no
-        live chat, the notice joins the old key's live chat (or, when the new key has no session at all, continues
-        the old key's chat), which `_follow_number_change` then moves."""
+        live chat, the notice joins the old key's chat (live, or ended: then continued), which `_follow_number_change`
+        then moves. An ended chat under the new key is never continued for it: a recycled number's key holds its
+        previous owner's."""
         previous = _previous_key(burst)
         old = self._sessions.get(previous) if previous else None
-        if old is None or (session is not None and old.chat_over(self._now())):
-            return session
-        return old
+        return session if old is None else old
 
     def _follow_number_change(self, burst: Burst, session: Session) -> Session:
         new_number = _new_number(burst) or _new_user_id(burst, Conversation.from_key(session.conversation))
@@ -159,8 +158,9 @@ class Chats:
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
         key = replacing.conversation if replacing else conversation.key
-        # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart.
-        previous = replaced_contact or self._sessions.past_chat(key)
+        # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart,
+        # under the customer's key before a number change the burst reports (the new key's may be a previous owner's).
+        previous = replaced_contact or self._sessions.past_chat(_previous_key(burst) or key)
         unconnected: list[str] = []
         for attempt in range(MAX_CHAT_STARTS):
             last = unconnected[-1] if unconnected else None
