@@ -28,7 +28,8 @@ sdk_models.install()  # each AWS service model parsed once per test process, not
 REPLAYS_FIRST = ("tests/e2e/test_faults.py", "tests/e2e/", "tests/badinput/")
 """Where the long work units are (sandbox replays), longest first: started first, they do not finish last alone."""
 ONE_UNIT_PER_CASE = ("tests/e2e/test_faults.py",)
-"""Modules whose cases each replay on their own (one fault mix each): under `pytest -n` they run on every core."""
+"""Modules whose cases each replay on their own (one fault mix each, the cases of one mix together): under `pytest -n`
+they run on every core."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -43,14 +44,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`make test` (`pytest -n auto`): one work unit per module, as `--dist loadfile` (a module's module-scoped
-    replays then run once), except in ONE_UNIT_PER_CASE, where each case is a unit; units go out in collection order
+    replays then run once), except in ONE_UNIT_PER_CASE, where each fault mix is a unit; units go out in collection order
     (`--no-loadscope-reorder`)."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
-            return nodeid if module in ONE_UNIT_PER_CASE else module
+            if module not in ONE_UNIT_PER_CASE:
+                return module
+            # The cases of one fault mix (its id in brackets) share a unit, so its replay runs once (`replayed`).
+            return f"{module}[{nodeid.rsplit('[', 1)[1]}" if nodeid.endswith("]") else nodeid
 
     return ModuleScheduling(config, log)
 

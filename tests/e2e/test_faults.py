@@ -55,12 +55,13 @@ def test_no_message_is_lost_duplicated_or_reordered_under_faults(mix):
         assert injected > 0, "the mix injected nothing: the test would prove nothing"
 
 
-def test_a_stream_that_drops_batches_strands_no_conversation():
+@pytest.mark.parametrize("mix", ["stream-drop"])
+def test_a_stream_that_drops_batches_strands_no_conversation(mix):
     """`stream-drop`: the mapping gives up on a tenth of its batches (window invokes and final invokes alike), as
     Lambda does past MaximumRetryAttempts or MaximumRecordAgeInSeconds. The sweeper (every minute, the sparse
     pending-since index) brings each stranded conversation back: every message reaches Connect within
     maxWaitSeconds + 3 minutes of reaching the bridge."""
-    rep, transcript = replayed("stream-drop")
+    rep, transcript = replayed(mix)
 
     assert rep.pipeline.stream.dropped > 0, "nothing was dropped: the test would prove nothing"
     assert rep.pipeline.metrics["sweeper"].get("StrandedConversations", 0) > 0
@@ -74,7 +75,8 @@ def test_a_stream_that_drops_batches_strands_no_conversation():
     assert max(shown[m] - arrived[m] for m in arrived) <= max_wait + 180
 
 
-def test_a_transaction_conflict_at_ingest_is_retried_within_the_invocation():
+@pytest.mark.parametrize("mix", ["ddb-conflict"])
+def test_a_transaction_conflict_at_ingest_is_retried_within_the_invocation(mix):
     """`ddb-conflict`: DynamoDB cancels a tenth of ingest's transactions with reason TransactionConflict, as it does
     when two ingests of one conversation update its control item at once (botocore's DynamoDB model,
     TransactionCanceledException: "There is an ongoing TransactWriteItems operation that conflicts with a concurrent
@@ -82,7 +84,7 @@ def test_a_transaction_conflict_at_ingest_is_retried_within_the_invocation():
     TransactionCanceledException"). botocore does not retry that code (tests/adapters/test_raw_messages_store.py), so
     ingest retries it itself: no ingest invocation fails (which would wait for Lambda's asynchronous retry, a minute
     or more, and split the message from its burst) and no message arrives late."""
-    rep, transcript = replayed("ddb-conflict")
+    rep, transcript = replayed(mix)
 
     assert rep.pipeline.injected_errors > 0, "no conflict was injected: the test would prove nothing"
     failed = [i for i in rep.pipeline.invocations if i.function == "ingest" and not i.ok]
