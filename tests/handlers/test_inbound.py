@@ -290,23 +290,30 @@ def test_a_connection_about_to_expire_is_refreshed_without_a_new_chat(world):
     assert len(world.calls("StartChatContact")) == 1
 
 
-def test_renewing_a_chats_connection_keeps_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(
-    world,
-):
-    # GIVEN a chat whose connection is about to expire when the next burst comes
+def outbound_writes_during_the_next_renewal(world, first_text):
+    """A chat (opened by `first_text`) whose connection is a minute from expiring, and an outbound function that claims
+    the template and then ends the chat once the next delivery has read the session (at its connection renewal): the
+    session as read before, and what those two writes return (filled during that delivery)."""
     world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
-    world.deliver(text_burst("first"))
+    world.deliver(text_burst(first_text))
     before = world.session()
     world.now = before.connection_expires_at - 60
-    wrote = []
+    wrote: list[bool] = []
 
     def outbound_writes_meanwhile(call):
-        # After the delivery read the session: the outbound function claims the template, then the chat ends.
         if call.operation == "CreateParticipantConnection" and not wrote:
             wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7, "reply-1"))
             wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
 
     world.fake.services.on_call(outbound_writes_meanwhile)
+    return before, wrote
+
+
+def test_renewing_a_chats_connection_keeps_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(
+    world,
+):
+    # GIVEN a chat whose connection is about to expire when the next burst comes
+    before, wrote = outbound_writes_during_the_next_renewal(world, "first")
     # WHEN the delivery renews the connection
     _, failed = world.deliver(text_burst("later"))
     # THEN the session has the new connection and still what the outbound function wrote

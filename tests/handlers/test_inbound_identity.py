@@ -8,7 +8,14 @@ import dataclasses
 import pytest
 from moto import mock_aws
 
-from tests.handlers.test_inbound import MARIA, T0, World, make_burst, text_burst
+from tests.handlers.test_inbound import (
+    MARIA,
+    T0,
+    World,
+    make_burst,
+    outbound_writes_during_the_next_renewal,
+    text_burst,
+)
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import Conversation, OutgoingItem
 
@@ -145,19 +152,7 @@ def test_a_number_change_after_both_sessions_expired_continues_the_customers_pas
 
 def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):
     # GIVEN Maria's chat whose connection is about to expire when WhatsApp tells of her new number
-    world.fake.services.participant.connection_ttl_seconds = 1800  # shorter than the 60-minute chat
-    world.deliver(text_burst("Hello"))
-    before = world.session()
-    world.now = before.connection_expires_at - 60
-    wrote = []
-
-    def outbound_writes_meanwhile(call):
-        # After the delivery read the session: the outbound function claims the template, then the chat ends.
-        if call.operation == "CreateParticipantConnection" and not wrote:
-            wrote.append(world.sessions.claim_template(MARIA.key, before.contact_id, T0, T0 + 7, "reply-1"))
-            wrote.append(world.sessions.end(MARIA.key, before.contact_id, T0 + 8))
-
-    world.fake.services.on_call(outbound_writes_meanwhile)
+    before, wrote = outbound_writes_during_the_next_renewal(world, "Hello")
     # WHEN the delivery renews the connection and moves the session to the new number
     _, failed = world.deliver(number_change())
     # THEN the session under the new number has the new connection and still what the outbound function wrote
