@@ -28,9 +28,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m sandbox demo --dashboard demo-dashboard.png
 
-# One work unit per module (tests/conftest.py: pytest_xdist_make_scheduler), the replays first, on every core. The run keeps bytecode (ignored
-# __pycache__ folders) even where PYTHONDONTWRITEBYTECODE is set: each replay starts six function workers, and pytest
-# rewrites every test module's asserts in each process, which would otherwise compile the same sources hundreds of times.
+# One work unit per module (tests/conftest.py: pytest_xdist_make_scheduler), the replays first, on half again as many
+# workers as cores (pytest_xdist_auto_num_workers). The run keeps bytecode (ignored __pycache__ folders) even where
+# PYTHONDONTWRITEBYTECODE is set: each replay starts six function workers, and pytest rewrites every test module's
+# asserts in each process, which would otherwise compile the same sources hundreds of times.
 test: lint
 	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto --dist loadfile --no-loadscope-reorder
 

@@ -56,19 +56,25 @@ def _definition_path() -> Path:
 
 
 @functools.cache
+def _services() -> dict[str, dict[str, Any]]:
+    """The reference's services by prefix, parsed once per process (the file is about 10 MB of JSON)."""
+    return {service["prefix"]: service for service in json.loads(_definition_path().read_text(encoding="utf-8"))}
+
+
+@functools.cache
 def _service(prefix: str) -> tuple[dict[str, list[tuple[str, bool]]], dict[str, str]]:
     """(action -> [(resource type, required)], resource type -> ARN template) of one service prefix."""
-    for service in json.loads(_definition_path().read_text(encoding="utf-8")):
-        if service["prefix"] == prefix:
-            actions = {
-                p["privilege"]: [
-                    (r["resource_type"].rstrip("*"), r["resource_type"].endswith("*"))
-                    for r in p["resource_types"]
-                    if r["resource_type"]
-                ]
-                for p in service["privileges"]
-            }
-            return actions, {r["resource"]: r["arn"] for r in service["resources"]}
+    service = _services().get(prefix)
+    if service is not None:
+        actions = {
+            p["privilege"]: [
+                (r["resource_type"].rstrip("*"), r["resource_type"].endswith("*"))
+                for r in p["resource_types"]
+                if r["resource_type"]
+            ]
+            for p in service["privileges"]
+        }
+        return actions, {r["resource"]: r["arn"] for r in service["resources"]}
     raise NotInReference(f"service prefix {prefix} is not in the Service Authorization Reference")
 
 
@@ -141,15 +147,15 @@ def connect_resources(
 def dependent_actions(prefix: str, action: str) -> tuple[str, ...]:
     """The actions the reference lists as also needed to call `action` (e.g. transcribe:StartTranscriptionJob:
     s3:GetObject)."""
-    for service in json.loads(_definition_path().read_text(encoding="utf-8")):
-        if service["prefix"] == prefix:
-            return tuple(
-                dependent
-                for privilege in service["privileges"]
-                if privilege["privilege"] == action
-                for resource_type in privilege["resource_types"]
-                for dependent in resource_type["dependent_actions"]
-            )
+    service = _services().get(prefix)
+    if service is not None:
+        return tuple(
+            dependent
+            for privilege in service["privileges"]
+            if privilege["privilege"] == action
+            for resource_type in privilege["resource_types"]
+            for dependent in resource_type["dependent_actions"]
+        )
     raise NotInReference(f"service prefix {prefix} is not in the Service Authorization Reference")
 
 
