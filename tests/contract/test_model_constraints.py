@@ -28,13 +28,17 @@ from tests.fixtures.fakes import NO_RETRIES
 SESSION = botocore.session.get_session()
 PATTERN_BREAKERS = ("", "\x00", "~", " ", "!", "\u00e9", "a" * 3000)
 """Values tried against each pattern: at least one breaks any pattern that constrains something."""
+PART_MATCHES = ("a ", " a", "a~", "~a", "0 0", "a/", "a" * 3000)
+"""Values with a part most patterns accept and a part they refuse: matched whole they break, searched they pass."""
 
 Wrap = tuple[str, str]
 """How a value sits inside its parent: ("member", name), ("item", ""), ("key", ""), ("value", "")."""
 
 
-def _constrained(shape: Shape, path: tuple[Wrap, ...] = (), seen: frozenset[str] = frozenset()) -> Iterator[Any]:
-    """(path, shape, kind, breaking value) for each constraint at any depth under `shape`."""
+def _constrained(
+    shape: Shape, rules: Dialect, path: tuple[Wrap, ...] = (), seen: frozenset[str] = frozenset()
+) -> Iterator[Any]:
+    """(path, shape, kind, breaking value) for each constraint at any depth under `shape`, as `rules` reads it."""
     kind, metadata = shape.type_name, shape.metadata
     if kind in ("string", "list", "map", "blob") and "max" in metadata:
         yield path, shape, "length max", _longer(shape, metadata["max"] + 1)
@@ -47,15 +51,15 @@ def _constrained(shape: Shape, path: tuple[Wrap, ...] = (), seen: frozenset[str]
     if kind == "string" and shape.enum:
         yield path, shape, "enum", "NOT_ONE_OF_THE_ENUM"
     if kind == "string" and "pattern" in metadata:
-        yield path, shape, "pattern", _breaking(metadata["pattern"])
+        yield path, shape, "pattern", _breaking(metadata["pattern"], rules)
     if kind == "structure" and shape.name not in seen:
         for name, member in shape.members.items():
-            yield from _constrained(member, (*path, ("member", name)), seen | {shape.name})
+            yield from _constrained(member, rules, (*path, ("member", name)), seen | {shape.name})
     elif kind == "list":
-        yield from _constrained(shape.member, (*path, ("item", "")), seen)
+        yield from _constrained(shape.member, rules, (*path, ("item", "")), seen)
     elif kind == "map":
-        yield from _constrained(shape.key, (*path, ("key", "")), seen)
-        yield from _constrained(shape.value, (*path, ("value", "")), seen)
+        yield from _constrained(shape.key, rules, (*path, ("key", "")), seen)
+        yield from _constrained(shape.value, rules, (*path, ("value", "")), seen)
 
 
 def _longer(shape: Shape, size: int) -> Any:
@@ -68,23 +72,28 @@ def _longer(shape: Shape, size: int) -> Any:
     return {f"k{index}": None for index in range(size)}
 
 
-def _breaking(pattern: str) -> str | None:
-    """A value the pattern refuses (None: it matches the empty string, so under search it matches every value)."""
+def _breaking(pattern: str, rules: Dialect) -> str | None:
+    """A value the pattern refuses as `rules` apply it (None: under search a pattern that matches the empty string
+    matches every value; matched whole, a pattern none of PATTERN_BREAKERS breaks refuses nothing the walk can show)."""
     compiled = ecma_pattern(pattern)
+    if rules.whole:  # first a value that only the whole match refuses, so the walk sees the dialect at work
+        only_whole = (v for v in PATTERN_BREAKERS + PART_MATCHES if compiled.search(v) and not compiled.fullmatch(v))
+        return next(only_whole, next((v for v in PATTERN_BREAKERS if not compiled.fullmatch(v)), None))
     if compiled.search(""):
         return None
     return next(value for value in PATTERN_BREAKERS if not compiled.search(value))
 
 
-def _wrapped(path: tuple[Wrap, ...], value: Any) -> tuple[dict[str, Any], str]:
-    """`value` placed at `path` in an otherwise empty input, and where AWS's message says it is."""
+def _wrapped(path: tuple[Wrap, ...], value: Any, rules: Dialect) -> tuple[dict[str, Any], str]:
+    """`value` placed at `path` in an otherwise empty input, and where AWS's message (in `rules`) says it is."""
     at = ""
-    for how, name in path:
+    for how, member in path:
+        name = member[:1].lower() + member[1:] if rules.camel else member
         at = {"member": f"{at}.{name}" if at else name, "item": f"{at}.1.member"}.get(how, at)
         if how in ("key", "value"):
             at = f"{at}.{value if how == 'key' else 'k'}.{how}"
     for how, name in reversed(path):
-        if how == "member":
+        if how == "member":  # the input keeps the model's member names
             value = {name: value}
         elif how == "item":
             value = [value]
@@ -108,18 +117,22 @@ RULE = {
 @pytest.mark.parametrize("service", ["connect", "connectparticipant", "socialmessaging", "transcribe"])
 def test_a_value_over_each_constraint_of_every_served_operation_is_refused(service):
     """Walks the botocore model: each `max`/`min` length (string, list, map, blob), range, `enum` and `pattern` of
-    every member, at any depth, of each operation the fake serves; the value that breaks it is refused naming it."""
+    every member, at any depth, of each operation the fake serves; the value that breaks it, as the service applies
+    its patterns (`dialect`: Transcribe matches them whole and names members in camelCase), is refused naming it."""
     operations = [operation for served, operation in SERVED if served == service]
     model = SESSION.get_service_model(service)
+    rules = dialect(service)
     checked = []
     for operation in operations:
         shape = model.operation_model(operation).input_shape
-        for path, member, kind, value in _constrained(shape):
+        for path, member, kind, value in _constrained(shape, rules):
             if value is None:
-                assert kind == "pattern" and ecma_pattern(member.metadata["pattern"]).search("anything at all")
+                matches = ecma_pattern(member.metadata["pattern"])
+                assert kind == "pattern"
+                assert all(matches.fullmatch(v) for v in PATTERN_BREAKERS) if rules.whole else matches.search("")
                 continue
-            params, at = _wrapped(path, value)
-            found = [m for m in violations(shape, params) if RULE[kind] in m and f"at '{at}'" in m]
+            params, at = _wrapped(path, value, rules)
+            found = [m for m in violations(shape, params, dialect=rules) if RULE[kind] in m and f"at '{at}'" in m]
             assert found, f"{service}.{operation} {at} {kind}"
             checked.append(kind)
     assert "length max" in checked
@@ -266,7 +279,7 @@ def test_only_transcribe_is_known_to_match_patterns_whole_and_connects_served_in
         for served, operation in SERVED:
             if served == service:
                 shape = model.operation_model(operation).input_shape
-                assert not [kind for _, _, kind, _ in _constrained(shape) if kind == "pattern"], operation
+                assert not [kind for _, _, kind, _ in _constrained(shape, SMITHY) if kind == "pattern"], operation
 
 
 def test_the_sandboxs_loopback_s3_urls_are_checked_as_the_amazon_s3_urls_they_stand_for():
