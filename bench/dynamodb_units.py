@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,8 +223,9 @@ class Shadow:
         return size
 
     def query_size(self, table: str, params: Mapping[str, Any]) -> int:
-        """Bytes under a Query's key condition: `hash = :v` and optionally `begins_with(range, :p)`; any other
-        range condition counts the whole partition (an upper bound)."""
+        """Bytes under a Query's key condition: `hash = :v` and optionally one sort-key test (`=`, `<`, `<=`, `>`,
+        `>=`, `BETWEEN`, `begins_with`), string sort keys compared by their UTF-8 bytes as DynamoDB orders them; a
+        sort key of another type counts the whole partition (an upper bound)."""
         condition = str(params.get("KeyConditionExpression", ""))
         values = params.get("ExpressionAttributeValues") or {}
         match = re.search(r"([#\w]+)\s*=\s*(:\w+)", condition)
@@ -232,11 +234,8 @@ class Shadow:
         if params.get("IndexName"):
             return self._index_query_size(table, str(params["IndexName"]), values.get(match.group(2)))
         partition = self.items.get(table, {}).get(json.dumps(values.get(match.group(2)), sort_keys=True), {})
-        prefix = re.search(r"begins_with\(\s*([#\w]+)\s*,\s*(:\w+)\s*\)", condition)
-        if prefix is None:
-            return sum(s.size for s in partition.values())
-        wanted = str(next(iter((values.get(prefix.group(2)) or {"S": ""}).values())))
-        return sum(s.size for r, s in partition.items() if _range_text(r).startswith(wanted))
+        wanted = _sort_key_test(condition[match.end() :], values)
+        return sum(s.size for r, s in partition.items() if wanted is None or wanted(_range_text(r).encode()))
 
     def _index_query_size(self, table: str, index_name: str, hash_value: Any) -> int:
         """Bytes of the index items under one index hash value (any range condition: all of them, an upper bound)."""
@@ -254,6 +253,38 @@ class Shadow:
 def _range_text(stored: str) -> str:
     value = json.loads(stored)
     return str(next(iter(value.values()))) if isinstance(value, dict) and value else ""
+
+
+def _sort_key_test(condition: str, values: Mapping[str, Any]) -> Callable[[bytes], bool] | None:
+    """The sort-key test after a Query's `hash = :v AND` as a test of a string sort key's UTF-8 bytes (botocore,
+    Query ScanIndexForward: "For type String, the results are stored in order of UTF-8 bytes"); None for none or for
+    a value that is not a string."""
+
+    def text(name: str) -> bytes | None:
+        value = values.get(name) or {}
+        return str(value["S"]).encode() if "S" in value else None
+
+    between = re.search(r"BETWEEN\s+(:\w+)\s+AND\s+(:\w+)", condition)
+    if between:
+        low, high = text(between.group(1)), text(between.group(2))
+        return None if low is None or high is None else lambda key: low <= key <= high
+    prefix = re.search(r"begins_with\(\s*[#\w]+\s*,\s*(:\w+)\s*\)", condition)
+    if prefix:
+        start = text(prefix.group(1))
+        return None if start is None else lambda key: key.startswith(start)
+    compare = re.search(r"[#\w]+\s*(<=|>=|<|>|=)\s*(:\w+)", condition)
+    if compare is None:
+        return None
+    other = text(compare.group(2))
+    tests: dict[str, Callable[[bytes, bytes], bool]] = {
+        "<": operator.lt,
+        "<=": operator.le,
+        ">": operator.gt,
+        ">=": operator.ge,
+        "=": operator.eq,
+    }
+    test = tests[compare.group(1)]
+    return None if other is None else lambda key: test(key, other)
 
 
 def _write_bytes(

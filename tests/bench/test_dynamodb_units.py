@@ -540,3 +540,40 @@ def test_an_index_query_reads_the_index_items_under_its_hash_key():
 )
 def test_an_index_is_read_from_either_form_of_the_programs_declaration(declared):
     assert ddb.SecondaryIndex.from_program(declared) == PENDING_SINCE
+
+
+@pytest.mark.parametrize(
+    ("condition", "values", "read"),
+    [
+        (
+            "pk = :pk AND sk BETWEEN :from AND :end",
+            {":from": {"S": "MSG#2"}, ":end": {"S": "MSG$"}},
+            ["MSG#2", "MSG#3"],
+        ),
+        ("pk = :pk AND begins_with(sk, :p)", {":p": {"S": "MSG#"}}, ["MSG#1", "MSG#2", "MSG#3"]),
+        ("pk = :pk AND sk >= :from", {":from": {"S": "MSG#3"}}, ["MSG#3", "SEEN#1"]),
+        ("pk = :pk AND sk < :to", {":to": {"S": "MSG#2"}}, ["CONTROL", "MSG#1"]),
+        ("pk = :pk AND sk = :sk", {":sk": {"S": "CONTROL"}}, ["CONTROL"]),
+        ("pk = :pk", {}, ["CONTROL", "MSG#1", "MSG#2", "MSG#3", "SEEN#1"]),
+    ],
+)
+def test_a_query_reads_only_the_items_its_sort_key_test_selects(condition, values, read):
+    """botocore, Query KeyConditionExpression: "sortKeyName BETWEEN :sortkeyval1 AND :sortkeyval2 - true if the sort
+    key value is greater than or equal to :sortkeyval1, and less than or equal to :sortkeyval2" (and `<`, `<=`, `>`,
+    `>=`, `=`, `begins_with`); ScanIndexForward: "For type String, the results are stored in order of UTF-8 bytes".
+    The flush's read from the control item's `unsent_from` is a BETWEEN: it is billed for what it reads, not for the
+    whole conversation."""
+    shadow = _shadow()
+    keys = ["CONTROL", "MSG#1", "MSG#2", "MSG#3", "SEEN#1"]
+    for n, sk in enumerate(keys):
+        shadow.put("raw", {"pk": {"S": "CONV#1"}, "sk": {"S": sk}, "body": {"S": "x" * (100 * 2**n)}})
+    params = {
+        "TableName": "raw",
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": {":pk": {"S": "CONV#1"}, **values},
+    }
+    sizes = {
+        sk: ddb.item_size({"pk": {"S": "CONV#1"}, "sk": {"S": sk}, "body": {"S": "x" * (100 * 2**n)}})
+        for n, sk in enumerate(keys)
+    }
+    assert shadow.query_size("raw", params) == sum(sizes[sk] for sk in read)
