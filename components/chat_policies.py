@@ -117,6 +117,8 @@ def outbound_statements(
         iam.allow(["dynamodb:PutItem"], [raw_table_arn], sid="RememberRelayedMessages"),
         # Query finds a chat's session by contact id; UpdateItem marks it ended.
         iam.allow(["dynamodb:Query", "dynamodb:UpdateItem"], storage.sessions_arns, sid="FindAndEndSessions"),
+        # GetItem confirms, by the table's own key, the session the index gave: the index lags a number change's move.
+        iam.allow(["dynamodb:GetItem"], [storage.sessions_table.arn], sid="ConfirmSessions"),
         _once(storage, sid="RelayOnce"),
         iam.allow(
             ["social-messaging:SendWhatsAppMessage", "social-messaging:PostWhatsAppMessageMedia"],

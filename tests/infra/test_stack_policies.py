@@ -168,7 +168,7 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert outbound["dynamodb:UpdateItem"] == {sessions, sessions + "/index/by-contact", idempotency}
     assert outbound["dynamodb:DeleteItem"] == {idempotency}
     assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
-    assert outbound["dynamodb:GetItem"] == {idempotency}
+    assert outbound["dynamodb:GetItem"] == {sessions, idempotency}  # sessions: the index lags, the table confirms
     assert outbound["dynamodb:PutItem"] == {raw, idempotency}  # raw: what the agent said, for reply quotes
     assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
     assert not any(action.startswith(("connect:", "connectparticipant:")) for action in outbound)

@@ -4,8 +4,9 @@ The only module that knows the table layout: one item per conversation, so never
 conversation; every write that replaces, renews or ends a session is conditional on the contact id it expects to find.
 An ended chat's item stays (`ended_at`) until the next burst replaces it, so an agent's last words that SNS delivers
 after `chat.ended` still find the customer. Alias items let one customer known by two keys share one session (`get`
-follows one alias); past-chat items remember a conversation's latest chat for `PAST_CHAT_DAYS`. The table also holds
-transcript debts (`transcript_debts`) and outreach records. Layout: docs/architecture.md#sessions-table.
+follows one alias, `confirm` checks what the lagging contact index gave); past-chat items remember a conversation's
+latest chat for `PAST_CHAT_DAYS`. The table also holds transcript debts (`transcript_debts`) and outreach records.
+Layout: docs/architecture.md#sessions-table.
 """
 
 from __future__ import annotations
@@ -201,6 +202,20 @@ class SessionsTable:
             )
         items = response.get("Items") or []
         return _from_item(items[0]) if items else None
+
+    def confirm(self, found: Session) -> Session | None:
+        """`found`, a session the lagging `by-contact` index gave, as the table holds it now (a strongly consistent
+        GetItem of its key): where a move took it, through up to `ALIAS_HOPS` aliases as a write would go. None when
+        the item is gone, is another chat's by now, or is an alias of an alias of an alias."""
+        key = found.conversation
+        for _ in range(ALIAS_HOPS + 1):
+            item = self._item(key)
+            if item is None:
+                return None
+            if "alias_of" not in item:
+                return _from_item(item) if item.get(CONTACT_ID, {}).get("S") == found.contact_id else None
+            key = item["alias_of"]["S"]
+        return None
 
     def replace(self, new: Session, expected_contact_id: str | None) -> None:
         """Write `new`, a new chat's whole session, if the conversation has no session (`expected_contact_id` None)

@@ -78,9 +78,14 @@ class ReplySender:
             participant=participant, whatsapp=whatsapp, media=media, notices=self._notices, note_said=self._note_said
         )
 
-    def _session(self, event: StreamingEvent) -> Session | None:
+    def _session(self, event: StreamingEvent, *, confirmed: bool = False) -> Session | None:
+        """The session of the event's chat, as the contact index gives it; `confirmed`: as the table holds it now,
+        where a number change moved it (what a reply is sent by: the index lags a move, and its old key's item would
+        send the reply to the customer's old number)."""
         for contact_id in event.contact_ids:
             session = self._sessions.get_by_contact(contact_id)
+            if session is not None and confirmed:
+                session = self._sessions.confirm(session)
             if session is not None:
                 return session
         return None
@@ -94,7 +99,7 @@ class ReplySender:
         return ENDED
 
     def relay(self, event: StreamingEvent) -> str:
-        session = self._session(event)
+        session = self._session(event, confirmed=True)
         if session is None:
             logger.warning("no session for contact; not relayed", contact_id=event.contact_id)
             count("RepliesDropped")
