@@ -115,10 +115,12 @@ def outbound_statements(
     return [
         # What the agent said, by its WhatsApp message id, for the quote of a customer's reply to it.
         iam.allow(["dynamodb:PutItem"], [raw_table_arn], sid="RememberRelayedMessages"),
-        # Query finds a chat's session by contact id; UpdateItem marks it ended.
-        iam.allow(["dynamodb:Query", "dynamodb:UpdateItem"], storage.sessions_arns, sid="FindAndEndSessions"),
-        # GetItem confirms, by the table's own key, the session the index gave: the index lags a number change's move.
-        iam.allow(["dynamodb:GetItem"], [storage.sessions_table.arn], sid="ConfirmSessions"),
+        # Query finds a chat's session by contact id (the index only); GetItem confirms, by the table's own key, the
+        # session the index gave (the index lags a number change's move); UpdateItem marks it ended.
+        iam.allow(["dynamodb:Query"], [storage.contact_index_arn], sid="FindSessions"),
+        iam.allow(
+            ["dynamodb:GetItem", "dynamodb:UpdateItem"], [storage.sessions_table.arn], sid="ConfirmAndEndSessions"
+        ),
         _once(storage, sid="RelayOnce"),
         iam.allow(
             ["social-messaging:SendWhatsAppMessage", "social-messaging:PostWhatsAppMessageMedia"],

@@ -32,10 +32,9 @@ class ChatStorage:
     media_bucket: aws.s3.Bucket
 
     @property
-    def sessions_arns(self) -> list[pulumi.Input[str]]:
-        """The sessions table and its by-contact index (how the outbound function finds a chat's session)."""
-        arn = self.sessions_table.arn
-        return [arn, pulumi.Output.concat(arn, f"/index/{CONTACT_INDEX}")]
+    def contact_index_arn(self) -> pulumi.Output[str]:
+        """The sessions table's by-contact index (how the outbound function finds a chat's session)."""
+        return pulumi.Output.concat(self.sessions_table.arn, f"/index/{CONTACT_INDEX}")
 
     @property
     def media_objects(self) -> pulumi.Output[str]:

@@ -165,9 +165,13 @@ def test_each_function_may_do_exactly_what_it_calls(graph):
     assert inbound["s3:PutObject"] == {media}
     assert outbound["social-messaging:SendWhatsAppMessage"] == {numbers}
     assert outbound["social-messaging:PostWhatsAppMessageMedia"] == {numbers}
-    assert outbound["dynamodb:UpdateItem"] == {sessions, sessions + "/index/by-contact", idempotency}
+    # UpdateItem and GetItem act on the table alone (Service Authorization Reference: resource type `table*`). A Query
+    # with IndexName is authorised against the index: the Developer Guide's API permissions reference, "To query an
+    # index: arn:aws:dynamodb:region:account-id:table/table-name/index/index-name"; AWS's refusals name it
+    # ("not authorized to perform: dynamodb:Query on resource: ...:table/REDACTED/index/uuid", aws/aws-cdk#1540).
+    assert outbound["dynamodb:UpdateItem"] == {sessions, idempotency}
     assert outbound["dynamodb:DeleteItem"] == {idempotency}
-    assert outbound["dynamodb:Query"] == {sessions, sessions + "/index/by-contact"}
+    assert outbound["dynamodb:Query"] == {sessions + "/index/by-contact"}
     assert outbound["dynamodb:GetItem"] == {sessions, idempotency}  # sessions: the index lags, the table confirms
     assert outbound["dynamodb:PutItem"] == {raw, idempotency}  # raw: what the agent said, for reply quotes
     assert outbound["sqs:SendMessage"] == {graph.get("whatsapp-buffer-connect-bridge-outbound-dlq").outputs["arn"]}
