@@ -28,6 +28,11 @@ class TransientAwsError(WhatsAppBufferError):
     """An AWS call failed in a way a retry may fix (throttling, 5xx, timeouts)."""
 
 
+class SessionNotYetFound(TransientAwsError):
+    """A young streaming event's chat has no session in the contact index yet (the inbound function's write, or the
+    index, has not caught up): the invocation fails so Lambda delivers the event again."""
+
+
 class ReadRefused(WhatsAppBufferError):
     """DynamoDB refused a lookup as invalid (ValidationException, e.g. a key over its size limit): every retry is
     refused the same."""

@@ -19,6 +19,7 @@ from whatsapp_buffer import clock, notice_texts
 from whatsapp_buffer.errors import (
     MalformedEvent,
     ReadReceiptRefused,
+    SessionNotYetFound,
     TransientAwsError,
     WhatsAppBufferError,
     WhatsAppRefused,
@@ -43,6 +44,15 @@ TYPING_EVERY_SECONDS = 20.0
 """WhatsApp dismisses a typing indicator "once you respond, or after 25 seconds": an agent still typing refreshes it
 a little before that; Connect streams a typing event per keystroke burst, most of which send nothing."""
 
+YOUNG_EVENT_SECONDS = 60.0
+"""A reply without a session is waited for only this young (its `AbsoluteTime` to the function's clock): the inbound
+function writes a chat's session after the chat streams, and the contact index lags that write by about a second.
+Lambda's first retry of a failed asynchronous invoke comes a minute later, so it finds the event old: a contact
+that never gets a session costs one retry, and never reaches the dead-letter queue."""
+SESSION_REREADS_AFTER = (0.1, 0.2, 0.4, 0.8, 1.5)
+"""The waits before each read again of a young reply's missing session (3 s in all, in a 120 s function timeout);
+short at first, so a reply streamed right after it overtakes it as rarely as possible."""
+
 
 class ReplySender:
     """Turns one streaming event into what the customer sees on WhatsApp (or into the end of the session)."""
@@ -58,6 +68,7 @@ class ReplySender:
         template: Template | None = None,
         presence: bool = False,
         remember_said: Callable[[str, str, str, str], None] | None = None,
+        sleep: Callable[[float], None] = clock.sleep,
     ) -> None:
         """`remember_said(conversation key, WhatsApp message id, text, kind)` keeps what the bridge sent (every kind:
         text, interactive, template, image/audio/video/document), so a customer's reply to it can quote it and a
@@ -73,6 +84,7 @@ class ReplySender:
         self._sessions = sessions
         self._whatsapp = whatsapp
         self._now = now
+        self._sleep = sleep
         self._notices = AgentNotices(participant)
         self._files = FileSender(
             participant=participant, whatsapp=whatsapp, media=media, notices=self._notices, note_said=self._note_said
@@ -82,13 +94,42 @@ class ReplySender:
         """The session of the event's chat, as the contact index gives it; `confirmed`: as the table holds it now,
         where a number change moved it (what a reply is sent by: the index lags a move, and its old key's item would
         send the reply to the customer's old number)."""
+        return self._lookup(event, confirmed=confirmed)[0]
+
+    def _lookup(self, event: StreamingEvent, *, confirmed: bool) -> tuple[Session | None, bool]:
+        """`_session`, and whether the index answered any session (one the table may no longer confirm)."""
+        indexed = False
         for contact_id in event.contact_ids:
             session = self._sessions.get_by_contact(contact_id)
+            indexed = indexed or session is not None
             if session is not None and confirmed:
                 session = self._sessions.confirm(session)
             if session is not None:
+                return session, True
+        return None, indexed
+
+    def _session_written_since(self, event: StreamingEvent) -> Session | None:
+        """The session of a young reply's chat the index had none for yet: read again after each wait. Not there by
+        then, `SessionNotYetFound` fails the invocation, so the idempotency record of the reply is deleted and Lambda
+        tries it again. An old reply's chat, or one the index answers but the table no longer confirms, has none."""
+        written = event.sent_at
+        if written is None or abs(self._now() - written) >= YOUNG_EVENT_SECONDS:
+            return None
+        waited = 0.0
+        for wait in SESSION_REREADS_AFTER:
+            self._sleep(wait)
+            waited = round(waited + wait, 3)
+            session, indexed = self._lookup(event, confirmed=True)
+            if session is not None:
+                logger.info("session found after waiting", contact_id=session.contact_id, waited_seconds=waited)
+                count("RepliesWaitedForSession")
+            if indexed:
                 return session
-        return None
+        logger.warning(
+            "no session for contact yet; failed for a retry", contact_id=event.contact_id, waited_seconds=waited
+        )
+        count("RepliesRetriedForSession")
+        raise SessionNotYetFound(f"no session for contact {event.contact_id} after {waited:g} s")
 
     def end_session(self, event: StreamingEvent) -> str:
         session = self._session(event)
@@ -99,7 +140,9 @@ class ReplySender:
         return ENDED
 
     def relay(self, event: StreamingEvent) -> str:
-        session = self._session(event, confirmed=True)
+        session, indexed = self._lookup(event, confirmed=True)
+        if not indexed:
+            session = self._session_written_since(event)
         if session is None:
             logger.warning("no session for contact; not relayed", contact_id=event.contact_id)
             count("RepliesDropped")
