@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
+from components.functions import FUNCTIONS
 from sandbox.fakes.records import iso8601
 from tests.fixtures.log_lines import log_lines
 from tests.handlers.conftest import emitted
@@ -16,6 +17,7 @@ from whatsapp_buffer.entrypoints import outbound
 from whatsapp_buffer.errors import SessionNotYetFound
 from whatsapp_buffer.outbound.send_reply import NO_SESSION, SENT, SESSION_REREADS_AFTER, YOUNG_EVENT_SECONDS
 from whatsapp_buffer.outbound.streaming import parse
+from whatsapp_buffer.settings import OUTBOUND
 
 LAMBDA_RETRY_AFTER = 60.0
 """Lambda docs, "How Lambda handles errors and retries with asynchronous invocation": "If the function returns an
@@ -90,6 +92,17 @@ def test_a_session_the_index_shows_on_its_second_read_sends_the_reply_in_the_sam
     assert emitted(capsys)["RepliesWaitedForSession"] == [1.0]
 
 
+def test_a_session_the_index_shows_late_but_the_table_no_longer_holds_is_not_waited_for_further(world):
+    # GIVEN a chat whose session the index shows only on its second read, deleted from the table by then
+    world.open_session()
+    stale, answers = world.sessions.get_by_contact(world.contact_id), [None]
+    world.sessions.get_by_contact = lambda contact_id: answers.pop() if answers else stale
+    world.dynamodb.delete_item(TableName="sessions", Key={"conversation": {"S": stale.conversation}})
+    # WHEN the agent replies, THEN nothing is sent, to no number, and no further read is made
+    assert world.handle("agent_text") == [NO_SESSION]
+    assert world.slept == [SESSION_REREADS_AFTER[0]] and world.sent() == []
+
+
 def test_an_old_message_for_an_unknown_contact_is_dropped_quietly_without_waiting(world, capsys):
     world.written[message_id("agent_text")] = iso8601(T0 - YOUNG_EVENT_SECONDS)
     capsys.readouterr()
@@ -112,9 +125,6 @@ def test_a_young_reply_whose_session_never_comes_is_dropped_at_lambdas_first_ret
     assert emitted(capsys)["RepliesDropped"] == [1.0]
 
 
-def test_the_waits_for_a_session_stay_far_inside_the_outbound_functions_timeout():
-    from components.functions import FUNCTIONS
-    from whatsapp_buffer.settings import OUTBOUND
-
+def test_the_waits_stay_far_inside_the_functions_timeout_and_lambdas_first_retry_finds_the_event_old():
     assert sum(SESSION_REREADS_AFTER) * 10 <= FUNCTIONS[OUTBOUND].timeout_seconds
     assert YOUNG_EVENT_SECONDS <= LAMBDA_RETRY_AFTER
