@@ -41,6 +41,8 @@ TEMPLATE_ALREADY_SENT = "already"
 TEMPLATE_REFUSED = "refused"
 TEMPLATE_REFUSED_EARLIER = "refused_earlier"
 """An earlier reply's template of this closed window was refused: it is not sent again before the customer writes."""
+TEMPLATE_BEING_SENT = "being_sent"
+"""An earlier reply claimed this closed window's template and its outcome is not recorded yet: being sent, or in doubt."""
 
 
 def not_delivered(
@@ -71,6 +73,11 @@ def not_delivered(
             notice += f' The approved template "{template_name}" was already sent; waiting for the customer\'s reply.'
         elif template == TEMPLATE_REFUSED:
             notice += f' WhatsApp refused the approved template "{template_name}" too.'
+        elif template == TEMPLATE_BEING_SENT:
+            notice += (
+                f' The approved template "{template_name}" is being sent for an earlier reply; whether WhatsApp takes'
+                " it is not known yet."
+            )
         elif template == TEMPLATE_REFUSED_EARLIER:
             notice += (
                 f' WhatsApp refused the approved template "{template_name}" for an earlier reply; it is not sent again'

@@ -532,6 +532,26 @@ def test_after_whatsapp_refused_the_template_a_later_reply_in_the_window_is_told
     assert "already sent" not in second
 
 
+def test_a_reply_while_an_earlier_reply_sends_the_template_is_told_its_outcome_is_not_known_yet(template_world):
+    # GIVEN the window is closed and an earlier reply claimed the template, its send still in flight (no outcome yet)
+    world = template_world
+    world.open_session(customer_wrote_at=T0)
+    world.now = T0 + 25 * 3600
+    assert world.sessions.claim_template(CONVERSATION, world.contact_id, T0, world.now, "first-reply")
+    # WHEN the agent's next reply comes before that send's outcome is recorded
+    world.now += 5
+    assert world.handle(replace_id(RECORDS["agent_text"], "second-reply")) == [REFUSED]
+    # THEN it sends no template, and the agent reads that one is being sent, not that it was (WhatsApp may refuse it)
+    assert world.sent() == []
+    (notice,) = bridge_notices(world)
+    assert 'The approved template "order_update" is being sent for an earlier reply' in notice
+    assert "already sent" not in notice
+    # AND once that send was refused, the next reply reads so
+    assert world.sessions.settle_template(CONVERSATION, world.contact_id, "first-reply", "refused")
+    world.handle(replace_id(RECORDS["agent_text"], "third-reply"))
+    assert 'WhatsApp refused the approved template "order_update" for an earlier reply' in bridge_notices(world)[-1]
+
+
 def test_a_reply_whose_invocation_died_while_sending_the_template_sends_it_on_the_retry(template_world):
     # GIVEN the reply's first invocation claimed the template and died before learning whether it went (in doubt:
     # WhatsApp's send has no idempotency key; like an agent reply in doubt, it goes again rather than not at all)

@@ -373,13 +373,23 @@ def write_transaction(client: Any, operation: str, items: list[dict[str, Any]], 
     `CONFLICT_RETRIES` times after a jittered back-off (a cancelled transaction wrote nothing, so only the caller's
     conditions decide what a retry writes). Any other failure, the service's or the network's, leaves as
     `DYNAMODB.translate` makes it; a ParamValidationError leaves untranslated, as from `Service.translating`."""
+    return _written_or_refused(client, operation, items, first_only=first_only) is None
+
+
+def refused_positions(client: Any, operation: str, items: list[dict[str, Any]]) -> frozenset[int]:
+    """`failed_conditions` with `write_transaction`'s retries of a transaction a concurrent one cancelled."""
+    cancelled = _written_or_refused(client, operation, items, first_only=False)
+    return frozenset() if cancelled is None else _refused(cancelled)
+
+
+def _written_or_refused(
+    client: Any, operation: str, items: list[dict[str, Any]], *, first_only: bool
+) -> ClientError | None:
     attempt = 0
     while True:
         cancelled = _transact(client, operation, items)
-        if cancelled is None:
-            return True
-        if cancelled_by_condition(cancelled, first_only=first_only):
-            return False
+        if cancelled is None or cancelled_by_condition(cancelled, first_only=first_only):
+            return cancelled
         if attempt == CONFLICT_RETRIES or not cancelled_by_conflict(cancelled):
             raise DYNAMODB.translate(cancelled, operation) from cancelled
         time.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
@@ -393,9 +403,14 @@ def failed_conditions(client: Any, operation: str, items: list[dict[str, Any]]) 
     if cancelled is None:
         return frozenset()
     if cancelled_by_condition(cancelled, first_only=False):
-        reasons = _cancellation_reasons(cancelled)
-        return frozenset(i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed")
+        return _refused(cancelled)
     raise DYNAMODB.translate(cancelled, operation) from cancelled
+
+
+def _refused(cancelled: ClientError) -> frozenset[int]:
+    return frozenset(
+        i for i, reason in enumerate(_cancellation_reasons(cancelled)) if reason == "ConditionalCheckFailed"
+    )
 
 
 def _transact(client: Any, operation: str, items: list[dict[str, Any]]) -> ClientError | None:

@@ -27,6 +27,11 @@ UNSENT_FROM = "unsent_from"
 STORED_SINCE = "stored_since"
 """Control item (NS): the WhatsApp time (`sent_at`) of each message stored since the last settle, one number per
 second whatever the messages, since a late message's may put it before `UNSENT_FROM`."""
+STORED_SINCE_LIMIT = 100
+"""The most numbers `STORED_SINCE` holds; the message that would add one more removes it and `UNSENT_FROM` (the next
+flush reads every message item kept). A burst is at most 100 messages (`maxMessages`), so it fills when settles stop,
+seldom else; a number of 10 digits takes 6 bytes ("1 byte per two significant digits) + (1 byte)": DynamoDB Developer
+Guide, item sizes), so the control item stays under 1 KB, one write unit, however long no settle comes."""
 
 
 def sent_at_prefix(sent_at: float) -> str:

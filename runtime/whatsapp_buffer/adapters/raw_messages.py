@@ -15,11 +15,13 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from whatsapp_buffer.adapters.aws_errors import STORED_LOOKUP, write_transaction
+from whatsapp_buffer.adapters.aws_errors import STORED_LOOKUP, refused_positions, write_transaction
 from whatsapp_buffer.adapters.raw_common import (
     MSG_END,
     MSG_PREFIX,
     STORED_SINCE,
+    STORED_SINCE_LIMIT,
+    UNSENT_FROM,
     RawTableClient,
     expires_at,
     number,
@@ -82,7 +84,8 @@ class MessageItems(RawTableClient):
         """Store a message and count it pending on its conversation, atomically. False when it is a redelivery.
         The control item keeps the arrival before this one, `cue`, the message's end-of-turn label (none: removed), and
         adds the message's WhatsApp time to `STORED_SINCE` (a set: ADD needs no read of what is there), so a late
-        message's older time still bounds the flush's read (`raw_control.unsent_start`)."""
+        message's older time still bounds the flush's read (`raw_control.unsent_start`); a set already at
+        `STORED_SINCE_LIMIT` is removed with `UNSENT_FROM` instead, so the next flush reads every unsent message."""
         item = message_item(message, now, retention_hours)
         # The message id alone decides what is a redelivery: a marker item keyed by it comes first in the
         # transaction. A copy's message item never meets the first copy's (its arrival is part of the key), so the
@@ -97,8 +100,7 @@ class MessageItems(RawTableClient):
         # Every action reads the item as it was before the update ("DynamoDB evaluates every action against the item's
         # attribute values as they were before the update": Developer Guide, update expressions), so
         # previous_arrival gets the last arrival before this one.
-        cue_action = "REMOVE cue " if cue is None else ""
-        counted = {
+        counted: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": control_key(message.conversation),
             "UpdateExpression": (
@@ -106,28 +108,45 @@ class MessageItems(RawTableClient):
                 f"{FIRST_PENDING} = if_not_exists({FIRST_PENDING}, :now), "
                 f"{WAITING} = :pending, record_type = :control, expires_at = :expires"
                 + ("" if cue is None else ", cue = :cue")
-                + f" {cue_action}ADD pending :one, version :one, {STORED_SINCE} :sent"
             ),
             "ExpressionAttributeValues": {
                 ":now": {"N": number(now)},
                 ":pending": {"S": PENDING},
                 ":control": {"S": CONTROL},
                 ":one": {"N": "1"},
-                ":sent": {"NS": [number(message.sent_at)]},
                 ":expires": item["expires_at"],
                 **({} if cue is None else {":cue": {"S": cue}}),
             },
         }
-        return write_transaction(
-            self.client,
-            "store a message",
-            [
-                {"Put": {"TableName": self.table_name, "Item": seen, "ConditionExpression": new}},
-                {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": new}},
-                {"Update": counted},
-            ],
-            first_only=False,
-        )
+        removed = ["cue"] if cue is None else []
+        puts = [
+            {"Put": {"TableName": self.table_name, "Item": seen, "ConditionExpression": new}},
+            {"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": new}},
+        ]
+        adding = {
+            **counted,
+            "UpdateExpression": counted["UpdateExpression"]
+            + _removing(removed)
+            + f" ADD pending :one, version :one, {STORED_SINCE} :sent",
+            "ConditionExpression": f"attribute_not_exists({STORED_SINCE}) OR size({STORED_SINCE}) < :limit",
+            "ExpressionAttributeValues": {
+                **counted["ExpressionAttributeValues"],
+                ":sent": {"NS": [number(message.sent_at)]},
+                ":limit": {"N": str(STORED_SINCE_LIMIT)},
+            },
+        }
+        refused = refused_positions(self.client, "store a message", [*puts, {"Update": adding}])
+        if refused != {2}:
+            return not refused
+        # The set is full (no settle for that many WhatsApp seconds: the aggregator is down or failing). Forgetting
+        # where the unsent messages start keeps the item small and loses none: the next settle writes it again.
+        forgetting = {
+            **counted,
+            "UpdateExpression": counted["UpdateExpression"]
+            + _removing([*removed, UNSENT_FROM, STORED_SINCE])
+            + " ADD pending :one, version :one",
+        }
+        return write_transaction(self.client, "store a message", [*puts, {"Update": forgetting}], first_only=False)
 
     def stored_message(self, conversation: Conversation, message_id: str, now: float) -> InboundMessage | None:
         """Message `message_id` of this conversation as stored, unless it expired (TTL deletes lazily, so expiry is
@@ -337,3 +356,7 @@ def _unreadable_reason(exc: Exception) -> str:
             else "body lacks a field"
         )
     return f"body is not a stored message ({type(exc).__name__})"
+
+
+def _removing(names: list[str]) -> str:
+    return f" REMOVE {', '.join(names)}" if names else ""

@@ -330,14 +330,17 @@ class ReplySender:
 
 
 def _earlier_reply_template(session: Session) -> str:
-    """What became of the template another reply claimed in this closed window, as the session read says: refused
-    (WhatsApp will not take it: not tried again before the customer writes), else sent (or being sent: that reply,
-    or its retry, sends it)."""
+    """What became of the template another reply claimed in this closed window, as the session read says: sent, or
+    refused (WhatsApp will not take it: not tried again before the customer writes); being sent while that reply has
+    recorded no outcome (in flight, or in doubt: its retry sends it), or when the claim came after the session read."""
     claimed, wrote = session.template_sent_at, session.customer_wrote_at
     this_window = claimed is not None and wrote is not None and claimed >= wrote
-    if this_window and session.template_outcome == notice_texts.TEMPLATE_REFUSED:
+    outcome = session.template_outcome if this_window else ""
+    if outcome == notice_texts.TEMPLATE_REFUSED:
         return notice_texts.TEMPLATE_REFUSED_EARLIER
-    return notice_texts.TEMPLATE_ALREADY_SENT
+    if outcome == notice_texts.TEMPLATE_SENT:
+        return notice_texts.TEMPLATE_ALREADY_SENT
+    return notice_texts.TEMPLATE_BEING_SENT
 
 
 def customer_text(event: StreamingEvent) -> str:
