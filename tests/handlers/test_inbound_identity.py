@@ -162,6 +162,22 @@ def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_funct
     assert (moved.template_sent_at, moved.template_event, moved.ended_at) == (T0 + 7, "reply-1", T0 + 8)
 
 
+# Meta's changelog (2026-08-11): "A phone number change also regenerates the user's business-scoped user ID (BSUID)",
+# so the old BSUID's key is written to only by what the customer sent before the change: a burst flushed after the move.
+def test_a_burst_by_bsuid_sent_before_a_number_change_reaches_the_chat_the_change_moved(world):
+    # GIVEN Maria's chat opened under her number by a burst carrying her BSUID, then moved to her new number
+    # (BSUID -> old number -> new number)
+    world.deliver(with_user_id(text_burst("Hello")))
+    contact = contact_of(world, MARIA)
+    world.deliver(number_change())
+    # WHEN a burst she sent with her username before the change (keyed by the BSUID alone) is delivered after the move
+    _, failed = world.deliver(with_user_id(text_burst("still there?", conversation=MARIA_BY_USER_ID)))
+    # THEN her words reach the one chat, and no second chat is started
+    assert not failed and world.fake.contents(contact)[-1] == "still there?"
+    assert world.fake.live_contact_ids() == [contact] and len(world.calls("StartChatContact")) == 1
+    assert contact_of(world, MARIA_BY_USER_ID) == contact
+
+
 def test_a_number_change_leaves_the_session_alone_when_the_new_number_already_has_a_live_chat(world):
     new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
     world.deliver(text_burst("old number"))
