@@ -150,6 +150,28 @@ def test_a_number_change_after_both_sessions_expired_continues_the_customers_pas
     assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == marias
 
 
+def test_a_number_change_never_continues_the_previous_owners_ended_chat_still_kept_under_the_new_number(world):
+    # GIVEN Maria's chat, ended long ago (its session item gone with TTL, the chat remembered for a persistent chat)
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(text_burst("Hello"))
+    marias = contact_of(world, MARIA)
+    world.fake.services.end_chat(marias)
+    world.sessions._client.delete_item(TableName=world.sessions._table, Key={"conversation": {"S": MARIA.key}})
+    world.now += 3601
+    # AND the previous owner of the number Maria now has: his chat ended, its session item still kept
+    world.deliver(text_burst("Bob here", conversation=new, name="Bob"))
+    bobs = contact_of(world, new)
+    world.fake.services.end_chat(bobs)
+    assert world.sessions.end(new.key, bobs, world.now)
+    world.now += 60
+    # WHEN Maria's number change notice comes, keyed by the new number
+    _, failed = world.deliver(number_change(conversation=new))
+    # THEN the chat it starts continues Maria's past chat, never Bob's, and is the new number's
+    assert not failed
+    assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == marias
+    assert contact_of(world, new) == world.fake.live_contact_ids()[0] not in (bobs, marias)
+
+
 def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):
     # GIVEN Maria's chat whose connection is about to expire when WhatsApp tells of her new number
     before, wrote = outbound_writes_during_the_next_renewal(world, "Hello")
