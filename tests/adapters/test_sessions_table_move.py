@@ -17,7 +17,7 @@ import pytest
 
 from tests.fixtures.sessions import TABLE, a_session, sessions_table
 from tests.fixtures.tables import create_sessions_table
-from whatsapp_buffer.adapters.sessions_table import MOVE_ATTEMPTS, SESSION_ATTRIBUTES, SessionsTable
+from whatsapp_buffer.adapters.sessions_table import ALIAS_HOPS, MOVE_ATTEMPTS, SESSION_ATTRIBUTES, SessionsTable
 from whatsapp_buffer.errors import ConcurrentUpdate
 
 OLD = "111222333#15550001111"
@@ -168,3 +168,24 @@ def test_a_session_deleted_or_replaced_while_it_is_moved_is_not_moved_nor_writte
     # THEN the move leaves that chat where it is
     assert store.move(read, NEW, NOW) is None
     assert store.get(OLD) == session("contact-2") and raw(store, NEW) is None
+
+
+USER_ID = "111222333#US.13491208655302741918"
+
+
+def test_a_bsuid_alias_to_a_number_that_moved_finds_the_moved_chat_through_both_aliases(store):
+    # GIVEN a chat opened under the old number with an alias at the customer's BSUID, then moved to the new number
+    store.replace(session(), expected_contact_id=None)
+    assert store.alias(USER_ID, of=OLD, expires_at=1_000_003_600, now=NOW)
+    moved = store.move(store.get(OLD), NEW, NOW)
+    # WHEN the BSUID's key is read (BSUID -> old number -> new number)
+    # THEN it finds the moved chat, as a write to that key would
+    assert moved is not None and store.get(USER_ID) == moved == store.get(NEW)
+
+
+def test_an_alias_chain_longer_than_a_write_follows_finds_no_session(store):
+    store.replace(session(), expected_contact_id=None)
+    chain = [f"111222333#1555000{n:04d}" for n in range(ALIAS_HOPS + 1)]
+    for key, target in zip(chain, [*chain[1:], OLD], strict=True):
+        assert store.alias(key, of=target, expires_at=1_000_003_600, now=NOW)
+    assert store.get(chain[1]) == store.get(OLD) and store.get(chain[0]) is None

@@ -60,6 +60,25 @@ def test_a_customer_who_first_wrote_without_a_number_keeps_that_chat_when_the_nu
     assert len(world.calls("StartChatContact")) == 1
 
 
+def test_a_number_that_joined_the_bsuids_chat_finds_it_and_its_next_chat_continues_it_once_its_session_is_gone(world):
+    # GIVEN a chat opened by the customer's username, then joined by a burst keyed by her number
+    world.deliver(with_user_id(text_burst("hi from my username", conversation=MARIA_BY_USER_ID)))
+    world.deliver(with_user_id(text_burst("and now with my number")))
+    first = contact_of(world, MARIA_BY_USER_ID)
+    # THEN the number's key finds that chat
+    assert contact_of(world, MARIA) == first
+    # WHEN the chat ended long ago (its session item gone with TTL) and she writes again by number
+    world.fake.services.end_chat(first)
+    world.sessions._client.delete_item(
+        TableName=world.sessions._table, Key={"conversation": {"S": MARIA_BY_USER_ID.key}}
+    )
+    world.now += 3601
+    _, failed = world.deliver(with_user_id(text_burst("back again")))
+    # THEN her new chat continues the one her number joined
+    assert not failed
+    assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == first
+
+
 def test_a_bsuid_with_its_own_live_chat_is_never_hidden_behind_an_alias(world):
     # GIVEN a live chat keyed by the BSUID
     world.deliver(text_burst("keyed by user id", conversation=MARIA_BY_USER_ID))
@@ -150,6 +169,28 @@ def test_a_number_change_after_both_sessions_expired_continues_the_customers_pas
     assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == marias
 
 
+def test_a_number_change_never_continues_the_previous_owners_ended_chat_still_kept_under_the_new_number(world):
+    # GIVEN Maria's chat, ended long ago (its session item gone with TTL, the chat remembered for a persistent chat)
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(text_burst("Hello"))
+    marias = contact_of(world, MARIA)
+    world.fake.services.end_chat(marias)
+    world.sessions._client.delete_item(TableName=world.sessions._table, Key={"conversation": {"S": MARIA.key}})
+    world.now += 3601
+    # AND the previous owner of the number Maria now has: his chat ended, its session item still kept
+    world.deliver(text_burst("Bob here", conversation=new, name="Bob"))
+    bobs = contact_of(world, new)
+    world.fake.services.end_chat(bobs)
+    assert world.sessions.end(new.key, bobs, world.now)
+    world.now += 60
+    # WHEN Maria's number change notice comes, keyed by the new number
+    _, failed = world.deliver(number_change(conversation=new))
+    # THEN the chat it starts continues Maria's past chat, never Bob's, and is the new number's
+    assert not failed
+    assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == marias
+    assert contact_of(world, new) == world.fake.live_contact_ids()[0] not in (bobs, marias)
+
+
 def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_function_wrote_meanwhile(world):
     # GIVEN Maria's chat whose connection is about to expire when WhatsApp tells of her new number
     before, wrote = outbound_writes_during_the_next_renewal(world, "Hello")
@@ -160,6 +201,22 @@ def test_a_number_change_moves_the_template_claim_and_the_end_the_outbound_funct
     moved = world.sessions.get(Conversation(MARIA.phone_number_id, NEW_NUMBER).key)
     assert moved.contact_id == before.contact_id and moved.connection_token != before.connection_token
     assert (moved.template_sent_at, moved.template_event, moved.ended_at) == (T0 + 7, "reply-1", T0 + 8)
+
+
+# Meta's changelog (2026-08-11): "A phone number change also regenerates the user's business-scoped user ID (BSUID)",
+# so the old BSUID's key is written to only by what the customer sent before the change: a burst flushed after the move.
+def test_a_burst_by_bsuid_sent_before_a_number_change_reaches_the_chat_the_change_moved(world):
+    # GIVEN Maria's chat opened under her number by a burst carrying her BSUID, then moved to her new number
+    # (BSUID -> old number -> new number)
+    world.deliver(with_user_id(text_burst("Hello")))
+    contact = contact_of(world, MARIA)
+    world.deliver(number_change())
+    # WHEN a burst she sent with her username before the change (keyed by the BSUID alone) is delivered after the move
+    _, failed = world.deliver(with_user_id(text_burst("still there?", conversation=MARIA_BY_USER_ID)))
+    # THEN her words reach the one chat, and no second chat is started
+    assert not failed and world.fake.contents(contact)[-1] == "still there?"
+    assert world.fake.live_contact_ids() == [contact] and len(world.calls("StartChatContact")) == 1
+    assert contact_of(world, MARIA_BY_USER_ID) == contact
 
 
 def test_a_number_change_leaves_the_session_alone_when_the_new_number_already_has_a_live_chat(world):

@@ -4,8 +4,9 @@ The only module that knows the table layout: one item per conversation, so never
 conversation; every write that replaces, renews or ends a session is conditional on the contact id it expects to find.
 An ended chat's item stays (`ended_at`) until the next burst replaces it, so an agent's last words that SNS delivers
 after `chat.ended` still find the customer. Alias items let one customer known by two keys share one session (`get`
-follows one alias, `confirm` checks what the lagging contact index gave); past-chat items remember a conversation's
-latest chat for `PAST_CHAT_DAYS`. The table also holds transcript debts (`transcript_debts`) and outreach records.
+and every write follow up to `ALIAS_HOPS` aliases, `confirm` checks what the lagging contact index gave); past-chat
+items remember a conversation's latest chat for `PAST_CHAT_DAYS`. The table also holds transcript debts
+(`transcript_debts`) and outreach records.
 Layout: docs/architecture.md#sessions-table.
 """
 
@@ -55,7 +56,8 @@ SESSION_ATTRIBUTES = (
 MOVE_ATTEMPTS = 3
 """Reads of a session a move makes before it gives up on a session other functions keep writing to."""
 ALIAS_HOPS = 2
-"""Aliases a write to a session follows (a chat moved twice leaves an alias to an alias)."""
+"""Aliases a read or a write of a session follows (a chat moved twice, or a BSUID's alias of a number that moved,
+leaves an alias to an alias)."""
 
 
 def _unchanged(item: dict[str, Any]) -> dict[str, Any]:
@@ -142,11 +144,17 @@ class SessionsTable:
         self._client = client or boto3.client("dynamodb")
 
     def get(self, conversation: str) -> Session | None:
-        """The conversation's session, through one alias."""
-        item = self._item(conversation)
-        if item and "alias_of" in item:
-            item = self._item(item["alias_of"]["S"])
-        return _from_item(item) if item and "alias_of" not in item else None
+        """The conversation's session, through up to `ALIAS_HOPS` aliases as a write would go (a BSUID's alias of a
+        number that a move made an alias of the new number). None when there is none, or the chain is longer."""
+        key = conversation
+        for _ in range(ALIAS_HOPS + 1):
+            item = self._item(key)
+            if item is None:
+                return None
+            if "alias_of" not in item:
+                return _from_item(item)
+            key = item["alias_of"]["S"]
+        return None
 
     def _item(self, conversation: str) -> dict[str, Any] | None:
         with DYNAMODB.translating("read a session"):

@@ -61,9 +61,9 @@ class Chats:
     def for_burst(self, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
         """A session whose connection stays valid for the whole delivery: the current chat, or a new one. `carried`:
         contact attributes the chat must have (an outreach's, which the burst answers)."""
-        session = self._current(burst)
+        session, continued = self._current(burst)
         if session is None or session.chat_over(self._now()):
-            session = self._open_chat(burst, replacing=session, carried=carried)
+            session = self._open_chat(burst, replacing=session, carried=carried, continued=continued)
         else:
             session = self._connected(session, burst, carried)
             self._note_ad(session, burst)
@@ -99,28 +99,36 @@ class Chats:
             self._contacts.update_attributes(session.contact_id, attributes)
             count("ContactAttributesUpdated")
 
-    def _current(self, burst: Burst) -> Session | None:
+    def _current(self, burst: Burst) -> tuple[Session | None, bool]:
         """The conversation's session (through an alias), or the live chat the customer's BSUID already has, or the
-        chat of the key a number change notice of the burst leaves (`_before_change`)."""
-        session = self._sessions.get(burst.conversation.key)
+        chat of the key a number change notice of the burst leaves (`_before_change`); and whether that chat, when
+        it is over, is the customer's to continue."""
+        session, continued = self._sessions.get(burst.conversation.key), True
         if session is None or session.chat_over(self._now()):
-            session = self._before_change(burst, session)
+            session, continued = self._before_change(burst, session)
         other = _user_id_key(burst)
         if other and (session is None or session.chat_over(self._now())):
             theirs = self._sessions.get(other)
             if theirs is not None and not theirs.chat_over(self._now()):
                 logger.info("burst joins the chat of the customer's user id", contact_id=theirs.contact_id)
-                return theirs
-        return session
+                # The number's key finds the chat from now on: typing, late transcripts, its next bursts.
+                self._sessions.alias(
+                    burst.conversation.key, of=theirs.conversation, expires_at=theirs.expires_at, now=self._now()
+                )
+                return theirs, True
+        return session, continued
 
-    def _before_change(self, burst: Burst, session: Session | None) -> Session | None:
+    def _before_change(self, burst: Burst, session: Session | None) -> tuple[Session | None, bool]:
         """A number (or BSUID) change notice is keyed by the new key, whose messages follow it: when that key has no
         live chat, the notice joins the old key's chat (live, or ended: then continued), which `_follow_number_change`
-        then moves. An ended chat under the new key is never continued for it: a recycled number's key holds its
-        previous owner's."""
+        then moves. An ended chat under the new key (`session`) is never continued for it, a recycled number's key
+        holds its previous owner's: it is only replaced, by a chat that continues the one remembered under the old
+        key (False)."""
         previous = _previous_key(burst)
-        old = self._sessions.get(previous) if previous else None
-        return session if old is None else old
+        if previous is None:
+            return session, True
+        old = self._sessions.get(previous)
+        return (session, False) if old is None else (old, True)
 
     def _follow_number_change(self, burst: Burst, session: Session) -> Session:
         new_number = _new_number(burst) or _new_user_id(burst, Conversation.from_key(session.conversation))
@@ -153,14 +161,22 @@ class Chats:
         self._sessions.renew_connection(refreshed)
         return refreshed
 
-    def _open_chat(self, burst: Burst, replacing: Session | None, carried: Mapping[str, str] | None = None) -> Session:
+    def _open_chat(
+        self,
+        burst: Burst,
+        replacing: Session | None,
+        carried: Mapping[str, str] | None = None,
+        continued: bool = True,
+    ) -> Session:
+        """A new chat whose session replaces `replacing` (None: the key has none) and continues its chat, unless that
+        chat is not the customer's (`continued` False)."""
         replaced_contact = replacing.contact_id if replacing else None
         conversation = burst.conversation
         # A chat replaced through an alias stays where its session is kept, so the alias keeps finding it.
         key = replacing.conversation if replacing else conversation.key
         # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart,
         # under the customer's key before a number change the burst reports (the new key's may be a previous owner's).
-        previous = replaced_contact or self._sessions.past_chat(_previous_key(burst) or key)
+        previous = (replaced_contact if continued else None) or self._past_chat(burst, key)
         unconnected: list[str] = []
         for attempt in range(MAX_CHAT_STARTS):
             last = unconnected[-1] if unconnected else None
@@ -236,6 +252,15 @@ class Chats:
         if started.continued_from:
             count("PersistentChatsStarted")
         return started
+
+    def _past_chat(self, burst: Burst, key: str) -> str | None:
+        """The chat remembered under the customer's key before a number change the burst reports, or else under
+        `key`, or else under the customer's BSUID (a chat the number's bursts joined was remembered there)."""
+        past = self._sessions.past_chat(_previous_key(burst) or key)
+        other = _user_id_key(burst)
+        if past is None and other and other != key:
+            past = self._sessions.past_chat(other)
+        return past
 
     def _remember(self, key: str, session: Session) -> None:
         """Best effort: a chat not remembered only means the customer's next chat after its session item is gone
