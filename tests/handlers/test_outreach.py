@@ -374,6 +374,24 @@ def test_an_outreach_to_a_customer_in_an_open_chat_sets_its_attributes_on_that_c
     assert world.fake.contents(contact.contact_id)[1].startswith("[WhatsApp bridge] The customer is answering")
 
 
+def test_an_outreach_on_an_open_chat_never_overwrites_the_bridges_own_attributes(world):
+    """A new chat lets the bridge's attributes win over an outreach's (`channel`, the masked `customer`, the business
+    number's); an open chat keeps them the same way: the flow's `attribute_customer` and `attribute_channel` are not
+    applied, its other attributes are."""
+    world.reply("Hi", at=T0 + 10)
+    (contact,) = world.fake.services.contacts()
+    bridge = {name: contact.attributes[name] for name in ("channel", "customer")}
+    world.now = T0 + 20
+    world.ask(**GOOD, attribute_customer="Ana Silva +15550001111", attribute_channel="SMS")
+
+    world.reply("Thanks for the update", at=T0 + 30)
+
+    (update,) = world.fake.calls("UpdateContactAttributes")
+    assert update["Attributes"]["caseId"] == "C-77"
+    assert not set(update["Attributes"]) & set(bridge)
+    assert {name: contact.attributes[name] for name in bridge} == bridge
+
+
 def test_a_burst_from_before_the_outreach_does_not_show_it(world):
     world.now = T0 + 100
     world.ask(**GOOD)

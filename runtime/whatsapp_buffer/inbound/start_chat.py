@@ -67,8 +67,12 @@ class Chats:
         else:
             session = self._connected(session, burst, carried)
             self._note_ad(session, burst)
-            if carried:
-                self._contacts.update_attributes(session.contact_id, carried)
+            # The bridge's own attributes win, as on a new chat (`_start`): an outreach cannot rename the channel or
+            # the customer.
+            own = chat_attributes(burst)
+            added = {name: value for name, value in (carried or {}).items() if name not in own}
+            if added:
+                self._contacts.update_attributes(session.contact_id, added)
                 count("ContactAttributesUpdated")
         return self._follow_number_change(burst, session)
 
