@@ -301,3 +301,15 @@ def test_a_bsuid_change_of_a_customer_keyed_by_number_leaves_one_chat_the_new_bs
     assert not failed and world.fake.live_contact_ids() == [contact]
     assert world.fake.contents(contact)[-1] == "by username"
     assert contact_of(world, MARIA_BY_NEW_USER_ID) == contact
+
+
+def test_a_number_change_that_moved_nothing_leaves_the_new_bsuid_with_the_new_numbers_chat(world):
+    # GIVEN Maria's chat under her old number, and one her new number (with her new BSUID) opened before the notice
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(with_user_id(text_burst("old number")))
+    world.deliver(with_user_id(text_burst("new number, before the notice", conversation=new), NEW_BSUID))
+    new_contact = contact_of(world, new)
+    # WHEN the notice, keyed by the old number, moves nothing (the new number has a live chat of its own)
+    world.deliver(with_user_id(number_change(), NEW_BSUID))
+    # THEN the new BSUID still finds the new number's chat, not the old number's
+    assert contact_of(world, MARIA_BY_NEW_USER_ID) == new_contact

@@ -153,9 +153,14 @@ class Chats:
     def _alias_new_user_id(self, burst: Burst, session: Session) -> None:
         """A number or BSUID change notice brings the customer's new BSUID (a number change regenerates it), which no
         key finds yet: its key is made an alias of the chat's, so a burst by username only (number hidden) joins that
-        chat. Once per change, on the notice's burst; an alias item gives way, a live chat of that key's own never."""
+        chat. Once per change, on the notice's burst, and only when the chat followed the change; an alias item gives
+        way, a live chat of that key's own never."""
         if not burst.user_id or not _changes_identity(burst):
             return
+        customer = Conversation.from_key(session.conversation)
+        changed_to = _new_number(burst) or _new_user_id(burst, customer)
+        if changed_to and customer.customer != changed_to:
+            return  # the chat did not follow the change: the new key's own chat keeps the new BSUID
         key = Conversation(burst.conversation.phone_number_id, burst.user_id).key
         if key != session.conversation and self._sessions.alias(
             key, of=session.conversation, expires_at=session.expires_at, now=self._now()
