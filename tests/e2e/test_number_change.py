@@ -25,8 +25,9 @@ from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay
 OLD, NEW = "15550001111", "15550009999"
 
 
-def _system_notice(at: float) -> str:
-    """The SNS message End User Messaging publishes for Meta's documented notice (built around a text's envelope)."""
+def _system_notice(at: float, **user_ids: str) -> str:
+    """The SNS message End User Messaging publishes for Meta's documented notice (built around a text's envelope), with
+    the BSUIDs `user_ids` names (`user_id`, `previous_user_id`) in `system`."""
     event = trace.TraceEvent(0, at, "whatsapp", {"from": OLD, "text": "-"})
     envelope = json.loads(trace.eum_message(event, "wamid.SYSCHANGE1", start_epoch=START_EPOCH, region="us-east-1",
                                             account_id=ACCOUNT_ID)[0])  # fmt: skip
@@ -35,7 +36,8 @@ def _system_notice(at: float) -> str:
     value.pop("contacts")
     value["messages"] = [{
         "from": OLD, "id": "wamid.SYSCHANGE1", "timestamp": str(int(START_EPOCH + at)), "type": "system",
-        "system": {"body": f"User Maria changed from {OLD} to {NEW}", "wa_id": NEW, "type": "user_changed_number"},
+        "system": {"body": f"User Maria changed from {OLD} to {NEW}", "wa_id": NEW, "type": "user_changed_number",
+                   **user_ids},
     }]  # fmt: skip
     envelope["whatsAppWebhookEntry"] = json.dumps(entry)
     return json.dumps(envelope)
@@ -116,3 +118,32 @@ def test_a_number_that_had_another_owner_never_continues_that_owners_chat(tmp_pa
     (after,) = [c for c in transcript["contacts"] if c["contact_id"] not in (bobs, marias)]
     assert after.get("continued_from") == marias
     assert first_of["new phone, same Maria: did 1234 ship?"] == after["contact_id"]
+
+
+def test_a_username_only_message_after_a_change_that_regenerated_the_bsuid_joins_the_same_chat(tmp_path_factory):
+    """Meta's changelog (Aug 11, 2026): "A phone number change also regenerates the user's business-scoped user ID
+    (BSUID), so the previous values are now reported alongside the new ones on both system message types": the notice
+    names the new BSUID (`user_id`) and the old (`previous_user_id`). A later message by username only (no `from`)
+    comes from the new BSUID."""
+    old_bsuid, new_bsuid = "US.13491208655302741918", "US.20771234567890123456"
+    lines = [
+        {
+            "at": 0,
+            "type": "whatsapp",
+            "from": OLD,
+            "user_id": old_bsuid,
+            "name": "Maria",
+            "text": "Hi, about order 1234",
+        },
+        {"at": 60, "type": "raw", "message": _system_notice(60, user_id=new_bsuid, previous_user_id=old_bsuid)},
+        {"at": 100, "type": "whatsapp", "user_id": new_bsuid, "name": "Maria", "text": "now by my username"},
+    ]
+    _, transcript, _ = replay_lines(tmp_path_factory, "number_change_new_bsuid", lines)
+    (contact,) = transcript["contacts"]
+    assert [(m["content"], m["contact_id"]) for m in transcript["connect"]] == [
+        ("Hi, about order 1234", contact["contact_id"]),
+        ("[WhatsApp notice: the customer changed their phone number from *******1111 to *******9999.]",
+         contact["contact_id"]),
+        ("now by my username", contact["contact_id"]),
+    ]  # fmt: skip
+    assert transcript["rejected"] == [] and transcript["skipped"] == []

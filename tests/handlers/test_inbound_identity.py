@@ -260,3 +260,56 @@ def test_a_bsuid_change_moves_the_chat_only_to_a_well_formed_bsuid(world, new, m
     assert world.fake.live_contact_ids() == [contact]
     moved = world.sessions.get(Conversation(MARIA.phone_number_id, new).key)
     assert (moved is not None and moved.contact_id == contact) is moves
+
+
+NEW_BSUID = "US.20771234567890123456"
+MARIA_BY_NEW_USER_ID = Conversation(MARIA.phone_number_id, NEW_BSUID)
+
+
+def test_a_number_change_that_regenerates_the_bsuid_leaves_one_chat_the_new_bsuid_finds(world):
+    # Meta's changelog (Aug 11, 2026): "A phone number change also regenerates the user's business-scoped user ID
+    # (BSUID)"; ingest gives the notice's burst the new one (`system.user_id`) as its user id.
+    # GIVEN Maria's chat, opened by a burst keyed by her number that carried her BSUID
+    world.deliver(with_user_id(text_burst("Hello")))
+    contact = contact_of(world, MARIA)
+    # WHEN she changes her number (new BSUID), writes from the new number, then by username only (number hidden)
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(with_user_id(number_change(conversation=new), NEW_BSUID))
+    world.deliver(with_user_id(text_burst("from the new number", conversation=new), NEW_BSUID))
+    _, failed = world.deliver(with_user_id(text_burst("by username", conversation=MARIA_BY_NEW_USER_ID), NEW_BSUID))
+    # THEN every burst reached the one chat, and the new BSUID's key finds it
+    assert not failed and world.fake.live_contact_ids() == [contact]
+    assert world.fake.contents(contact)[-2:] == ["from the new number", "by username"]
+    assert contact_of(world, MARIA_BY_NEW_USER_ID) == contact_of(world, new) == contact
+    assert len(world.calls("StartChatContact")) == 1
+
+
+def test_a_bsuid_change_of_a_customer_keyed_by_number_leaves_one_chat_the_new_bsuid_finds(world):
+    # GIVEN Maria's chat, keyed by her number (shared), with her BSUID
+    world.deliver(with_user_id(text_burst("Hello")))
+    contact = contact_of(world, MARIA)
+    # WHEN WhatsApp tells of her new BSUID (ingest keys the notice by `system.wa_id`, the number), then she writes by
+    # username only
+    notice = OutgoingItem(
+        kind="system",
+        message_ids=("wamid.SYSUID2",),
+        content={"system_type": "user_changed_user_id", "previous_user_id": BSUID, "user_id": NEW_BSUID},
+    )
+    world.deliver(with_user_id(make_burst((notice,), MARIA), NEW_BSUID))
+    _, failed = world.deliver(with_user_id(text_burst("by username", conversation=MARIA_BY_NEW_USER_ID), NEW_BSUID))
+    # THEN that burst reached the one chat
+    assert not failed and world.fake.live_contact_ids() == [contact]
+    assert world.fake.contents(contact)[-1] == "by username"
+    assert contact_of(world, MARIA_BY_NEW_USER_ID) == contact
+
+
+def test_a_number_change_that_moved_nothing_leaves_the_new_bsuid_with_the_new_numbers_chat(world):
+    # GIVEN Maria's chat under her old number, and one her new number (with her new BSUID) opened before the notice
+    new = Conversation(MARIA.phone_number_id, NEW_NUMBER)
+    world.deliver(with_user_id(text_burst("old number")))
+    world.deliver(with_user_id(text_burst("new number, before the notice", conversation=new), NEW_BSUID))
+    new_contact = contact_of(world, new)
+    # WHEN the notice, keyed by the old number, moves nothing (the new number has a live chat of its own)
+    world.deliver(with_user_id(number_change(), NEW_BSUID))
+    # THEN the new BSUID still finds the new number's chat, not the old number's
+    assert contact_of(world, MARIA_BY_NEW_USER_ID) == new_contact

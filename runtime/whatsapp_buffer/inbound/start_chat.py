@@ -25,7 +25,7 @@ from whatsapp_buffer.errors import (
 )
 from whatsapp_buffer.inbound.chat_routing import ChatLink, ContactFlows, business_number_attributes, link_to_previous
 from whatsapp_buffer.inbound.ports import ChatContacts, ChatParticipant, ChatStart, SessionStore, StartedChat
-from whatsapp_buffer.model import USER_CHANGED_USER_ID, WA_ID, Burst, Conversation, Session, is_user_id
+from whatsapp_buffer.model import NUMBER_CHANGES, USER_CHANGED_USER_ID, WA_ID, Burst, Conversation, Session, is_user_id
 from whatsapp_buffer.observability import count, logger
 
 MAX_CHAT_STARTS = 6
@@ -74,7 +74,9 @@ class Chats:
             if added:
                 self._contacts.update_attributes(session.contact_id, added)
                 count("ContactAttributesUpdated")
-        return self._follow_number_change(burst, session)
+        session = self._follow_number_change(burst, session)
+        self._alias_new_user_id(burst, session)
+        return session
 
     def _end_orphan(self, contact_id: str) -> None:
         """The chat an earlier attempt started and nobody can connect to any more would wait in the agents' queue
@@ -151,6 +153,23 @@ class Chats:
         count("SessionsMoved")
         logger.info("number change: session moved to the new number", contact_id=session.contact_id)
         return moved
+
+    def _alias_new_user_id(self, burst: Burst, session: Session) -> None:
+        """A number or BSUID change notice brings the customer's new BSUID (a number change regenerates it), which no
+        key finds yet: its key is made an alias of the chat's, so a burst by username only (number hidden) joins that
+        chat. Once per change, on the notice's burst, and only when the chat followed the change; an alias item gives
+        way, a live chat of that key's own never."""
+        if not burst.user_id or not _changes_identity(burst):
+            return
+        customer = Conversation.from_key(session.conversation)
+        changed_to = _new_number(burst) or _new_user_id(burst, customer)
+        if changed_to and customer.customer != changed_to:
+            return  # the chat did not follow the change: the new key's own chat keeps the new BSUID
+        key = Conversation(burst.conversation.phone_number_id, burst.user_id).key
+        if key != session.conversation and self._sessions.alias(
+            key, of=session.conversation, expires_at=session.expires_at, now=self._now()
+        ):
+            logger.info("identity change: the new user id finds the chat", contact_id=session.contact_id)
 
     def recover(self, session: Session, burst: Burst, carried: Mapping[str, str] | None = None) -> Session:
         """A send was refused. A lost connection token is renewed and the burst goes on in the same chat (ClientTokens
@@ -315,6 +334,12 @@ def _user_id_key(burst: Burst) -> str | None:
     if not burst.user_id or burst.conversation.by_user_id:
         return None
     return Conversation(burst.conversation.phone_number_id, burst.user_id).key
+
+
+def _changes_identity(burst: Burst) -> bool:
+    """Whether the burst holds a number or BSUID change notice."""
+    changes = NUMBER_CHANGES | {USER_CHANGED_USER_ID}
+    return any(item.kind == "system" and item.content.get("system_type") in changes for item in burst.items)
 
 
 def _previous_key(burst: Burst) -> str | None:
