@@ -60,25 +60,6 @@ def test_a_customer_who_first_wrote_without_a_number_keeps_that_chat_when_the_nu
     assert len(world.calls("StartChatContact")) == 1
 
 
-def test_a_number_that_joined_the_bsuids_chat_finds_it_and_its_next_chat_continues_it_once_its_session_is_gone(world):
-    # GIVEN a chat opened by the customer's username, then joined by a burst keyed by her number
-    world.deliver(with_user_id(text_burst("hi from my username", conversation=MARIA_BY_USER_ID)))
-    world.deliver(with_user_id(text_burst("and now with my number")))
-    first = contact_of(world, MARIA_BY_USER_ID)
-    # THEN the number's key finds that chat
-    assert contact_of(world, MARIA) == first
-    # WHEN the chat ended long ago (its session item gone with TTL) and she writes again by number
-    world.fake.services.end_chat(first)
-    world.sessions._client.delete_item(
-        TableName=world.sessions._table, Key={"conversation": {"S": MARIA_BY_USER_ID.key}}
-    )
-    world.now += 3601
-    _, failed = world.deliver(with_user_id(text_burst("back again")))
-    # THEN her new chat continues the one her number joined
-    assert not failed
-    assert world.calls("StartChatContact")[-1]["PersistentChat"]["SourceContactId"] == first
-
-
 def test_a_bsuid_with_its_own_live_chat_is_never_hidden_behind_an_alias(world):
     # GIVEN a live chat keyed by the BSUID
     world.deliver(text_burst("keyed by user id", conversation=MARIA_BY_USER_ID))

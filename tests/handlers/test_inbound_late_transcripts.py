@@ -11,14 +11,11 @@ conditional writes, never with timing.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from moto import mock_aws
 
 from tests.fixtures.fakes import LambdaContext
 from tests.handlers.test_inbound import MARIA, World, text_burst
-from tests.handlers.test_inbound_identity import BSUID, MARIA_BY_USER_ID
 from tests.handlers.test_inbound_transcripts import WORDS, chat, transcribing, voice_burst
 from whatsapp_buffer.adapters.end_user_messaging import EndUserMessaging
 from whatsapp_buffer.adapters.transcript_debts import TranscriptDebtItems
@@ -371,18 +368,3 @@ def test_with_echo_off_a_late_transcript_is_not_sent_to_the_customer(make_world)
     (event,) = finish(world, 30)
     assert invoke(event) == {"outcome": "posted"}
     assert world.fake.whatsapp_sent() == []
-
-
-def test_a_late_transcript_of_a_burst_that_joined_the_chat_of_the_customers_bsuid_is_posted_in_that_chat(make_world):
-    # GIVEN a chat opened by the customer's username (keyed by the BSUID)
-    world = make_world(wait_seconds=3, turnaround=30)
-    world.deliver(dataclasses.replace(text_burst("hi from my username", conversation=MARIA_BY_USER_ID), user_id=BSUID))
-    contact = world.sessions.get(MARIA_BY_USER_ID.key).contact_id
-    # AND her voice note keyed by her number, which joins that chat before its transcript is ready
-    _, failed = world.deliver(dataclasses.replace(voice_burst(world), user_id=BSUID))
-    assert not failed and PENDING in world.fake.contents(contact)
-    # WHEN the transcript is ready
-    (event,) = finish(world, 30)
-    # THEN it is posted in that chat, which is still live
-    assert invoke(event) == {"outcome": "posted"}
-    assert world.fake.contents(contact)[-1] == LATE and world.fake.live_contact_ids() == [contact]

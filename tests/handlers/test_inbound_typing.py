@@ -3,13 +3,10 @@ signal never fails the batch. test_inbound's world (moto, the project's one fake
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from moto import mock_aws
 
 from tests.handlers.test_inbound import MARIA, World, text_burst
-from tests.handlers.test_inbound_identity import BSUID, MARIA_BY_USER_ID
 from whatsapp_buffer.entrypoints import inbound
 from whatsapp_buffer.model import TypingSignal
 
@@ -65,14 +62,3 @@ def test_a_typing_signal_whose_session_lookup_fails_is_dropped_not_retried(world
     monkeypatch.setattr(world.sessions, "get", throttled)
     _, failed = signal(world)
     assert failed == set() and typing_events(world) == []
-
-
-def test_typing_keyed_by_the_number_reaches_the_chat_its_bursts_joined_under_the_customers_bsuid(world):
-    # GIVEN a chat opened by the customer's username (keyed by the BSUID), then joined by a burst keyed by her number
-    world.deliver(dataclasses.replace(text_burst("hi from my username", conversation=MARIA_BY_USER_ID), user_id=BSUID))
-    world.deliver(dataclasses.replace(text_burst("and now with my number"), user_id=BSUID))
-    # WHEN she types, the signal keyed by her number
-    _, failed = signal(world)
-    # THEN the agent sees her typing in that chat
-    (event,) = typing_events(world)
-    assert failed == set() and event["ConnectionToken"] == world.sessions.get(MARIA_BY_USER_ID.key).connection_token

@@ -117,10 +117,6 @@ class Chats:
             theirs = self._sessions.get(other)
             if theirs is not None and not theirs.chat_over(self._now()):
                 logger.info("burst joins the chat of the customer's user id", contact_id=theirs.contact_id)
-                # The number's key finds the chat from now on: typing, late transcripts, its next bursts.
-                self._sessions.alias(
-                    burst.conversation.key, of=theirs.conversation, expires_at=theirs.expires_at, now=self._now()
-                )
                 return theirs, True
         return session, continued
 
@@ -199,7 +195,7 @@ class Chats:
         key = replacing.conversation if replacing else conversation.key
         # The session item of a chat that ended days ago may be gone (TTL): the chat it continues is remembered apart,
         # under the customer's key before a number change the burst reports (the new key's may be a previous owner's).
-        previous = (replaced_contact if continued else None) or self._past_chat(burst, key)
+        previous = (replaced_contact if continued else None) or self._sessions.past_chat(_previous_key(burst) or key)
         unconnected: list[str] = []
         for attempt in range(MAX_CHAT_STARTS):
             last = unconnected[-1] if unconnected else None
@@ -275,15 +271,6 @@ class Chats:
         if started.continued_from:
             count("PersistentChatsStarted")
         return started
-
-    def _past_chat(self, burst: Burst, key: str) -> str | None:
-        """The chat remembered under the customer's key before a number change the burst reports, or else under
-        `key`, or else under the customer's BSUID (a chat the number's bursts joined was remembered there)."""
-        past = self._sessions.past_chat(_previous_key(burst) or key)
-        other = _user_id_key(burst)
-        if past is None and other and other != key:
-            past = self._sessions.past_chat(other)
-        return past
 
     def _remember(self, key: str, session: Session) -> None:
         """Best effort: a chat not remembered only means the customer's next chat after its session item is gone
