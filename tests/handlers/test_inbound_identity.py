@@ -294,3 +294,43 @@ def test_a_number_change_that_moved_nothing_leaves_the_new_bsuid_with_the_new_nu
     world.deliver(with_user_id(number_change(), NEW_BSUID))
     # THEN the new BSUID still finds the new number's chat, not the old number's
     assert contact_of(world, MARIA_BY_NEW_USER_ID) == new_contact
+
+
+def _marias_chat_by_username_then_number_ended(world) -> str:
+    """Maria writes by username (BSUID), then with her number and BSUID; her chat ends and its items stay until TTL."""
+    world.deliver(with_user_id(text_burst("hi from my username", conversation=MARIA_BY_USER_ID)))
+    world.deliver(with_user_id(text_burst("and now with my number")))
+    marias = contact_of(world, MARIA_BY_USER_ID)
+    world.fake.services.end_chat(marias)
+    assert world.sessions.end(MARIA_BY_USER_ID.key, marias, world.now)
+    world.now += 3601
+    return marias
+
+
+def test_the_next_owner_of_a_number_never_continues_or_takes_over_the_previous_owners_username_chat(world):
+    """A recycled number's next owner (his own BSUID) gets a chat of his own: not a continuation of the previous
+    owner's, not kept under her BSUID (where agent replies would go to her), and her next words stay out of it."""
+    marias = _marias_chat_by_username_then_number_ended(world)
+
+    world.deliver(with_user_id(text_burst("Bob here", name="Bob"), user_id="US.99999999999999999999"))
+    start = world.calls("StartChatContact")[-1]
+    bob = world.sessions.get(MARIA.key)
+    world.deliver(with_user_id(text_burst("Maria again", conversation=MARIA_BY_USER_ID)))
+
+    assert (start.get("PersistentChat") or {}).get("SourceContactId") != marias
+    assert bob is not None and bob.conversation == MARIA.key
+    assert contact_of(world, MARIA_BY_USER_ID) != bob.contact_id
+
+
+def test_a_number_change_onto_a_recycled_number_never_lands_under_the_previous_owners_username(world):
+    """Bob changes his number to the one Maria had: his chat is kept under that number, and Maria's BSUID still
+    finds only her own chats."""
+    marias = _marias_chat_by_username_then_number_ended(world)
+
+    world.deliver(number_change(old="15550007777", new=MARIA.customer, conversation=MARIA))
+    start = world.calls("StartChatContact")[-1]
+    bob = world.sessions.get(MARIA.key)
+
+    assert (start.get("PersistentChat") or {}).get("SourceContactId") != marias
+    assert bob is not None and bob.conversation == MARIA.key
+    assert contact_of(world, MARIA_BY_USER_ID) != bob.contact_id
