@@ -45,7 +45,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: half again as many workers as cores. A replay keeps about 70% of a core busy (it waits on its
     function workers' pipes and on loopback HTTP), so a third worker fills the waits; on 2 cores the suite took
-    5 min 6 s with 2 workers, 4 min 43 s with 3 and 4 min 56 s with 4 (same checkout, one run each)."""
+    5 min 6 s with 2 workers, 4 min 43 s with 3 and 4 min 56 s with 4 (same checkout, one run each). xdist's own
+    `PYTEST_XDIST_AUTO_NUM_WORKERS` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(2, cores * 3 // 2)
 
