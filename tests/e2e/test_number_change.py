@@ -20,7 +20,7 @@ import pytest
 
 from sandbox import trace
 from sandbox.replay import ACCOUNT_ID, START_EPOCH
-from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay, replay_lines
+from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay_lines
 
 OLD, NEW = "15550001111", "15550009999"
 
@@ -52,9 +52,7 @@ def number_change(tmp_path_factory):
         {"at": 100, "type": "whatsapp", "from": NEW, "name": "Maria", "text": "I have a new phone, same me"},
         {"at": 140, "type": "agent", "to": NEW, "text": "Thanks, noted: it ships Monday"},
     ]
-    path = tmp_path_factory.mktemp("traces") / "number_change.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return replay(path)
+    return replay_lines(tmp_path_factory, "number_change", lines)
 
 
 def test_the_agent_is_told_of_the_number_change_in_the_same_chat_with_both_numbers_masked(number_change):

@@ -13,7 +13,7 @@ import pytest
 
 from sandbox import trace
 from sandbox.replay import ACCOUNT_ID, START_EPOCH
-from tests.e2e.conftest import replay
+from tests.e2e.conftest import replay_lines
 
 CUSTOMER = "15550007777"
 
@@ -38,9 +38,7 @@ def run(tmp_path_factory):
                      "location": {"latitude": 37.483307, "longitude": -122.148981, "name": "Meta Headquarters",
                                   "address": "1 Hacker Way, Menlo Park, CA 94025", "url": "https://www.facebook.com"}}),
     ]  # fmt: skip
-    path = tmp_path_factory.mktemp("traces") / "other_libraries.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return replay(path)
+    return replay_lines(tmp_path_factory, "other_libraries", lines)
 
 
 def test_media_carrying_whatsapps_error_shows_the_agent_whatsapps_title(run):

@@ -21,7 +21,7 @@ import pytest
 
 from sandbox import trace
 from sandbox.replay import ACCOUNT_ID, START_EPOCH
-from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay, replay_lines
+from tests.e2e.conftest import assert_the_notice_comes_first_in_one_chat, replay_lines
 
 OLD, NEW = "US.13491208655302741918", "US.20771234567890123456"
 
@@ -51,9 +51,7 @@ def user_id_change(tmp_path_factory):
         {"at": 100, "type": "whatsapp", "user_id": NEW, "username": "maria", "text": "Still me"},
         {"at": 140, "type": "agent", "to": NEW, "text": "Thanks, it ships Monday"},
     ]
-    path = tmp_path_factory.mktemp("traces") / "user_id_change.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return replay(path)
+    return replay_lines(tmp_path_factory, "user_id_change", lines)
 
 
 def test_the_notice_reaches_the_agent_as_a_line_in_the_same_chat_not_a_dead_letter(user_id_change):

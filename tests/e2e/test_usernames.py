@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import TRACES, replay
+from tests.e2e.conftest import TRACES, replay, replay_lines
 
 BSUID = "US.13491208655302741918"
 PHONE = "15550001111"
@@ -96,9 +96,7 @@ def number_then_username(tmp_path_factory):
         {"at": 60, "type": "whatsapp", "user_id": BSUID, "username": "@walnut.fan", "text": "and now without it"},
         {"at": 100, "type": "agent", "to": BSUID, "text": "Both reached me"},
     ]
-    path = tmp_path_factory.mktemp("traces") / "number_then_username.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
-    return replay(path)
+    return replay_lines(tmp_path_factory, "number_then_username", lines)
 
 
 def test_a_customer_who_writes_with_and_then_without_the_number_stays_in_one_chat(number_then_username):
