@@ -21,6 +21,7 @@ from sandbox import filters
 from tests.fixtures.tables import create_raw_table
 from whatsapp_buffer import clock
 from whatsapp_buffer.adapters.bursts_queue import BurstsFifoQueue
+from whatsapp_buffer.adapters.raw_common import MSG_PREFIX, partition_key
 from whatsapp_buffer.adapters.raw_table import RawTable
 from whatsapp_buffer.aggregator.flush import Aggregator
 from whatsapp_buffer.buffer_policy import BufferPolicy
@@ -28,7 +29,7 @@ from whatsapp_buffer.entrypoints import aggregator as aggregator_module
 from whatsapp_buffer.entrypoints import ingest as ingest_module
 from whatsapp_buffer.environment import AggregatorSettings, IngestSettings
 from whatsapp_buffer.ingest.accept import Ingest
-from whatsapp_buffer.model import Burst, TypingSignal
+from whatsapp_buffer.model import Burst, Conversation, TypingSignal
 
 TABLE = "whatsapp-buffer-test-raw"
 POLICY = BufferPolicy(buffer_seconds=20, max_wait_seconds=120, max_messages=10, window_seconds=10, end_of_turn="fixed")
@@ -184,6 +185,17 @@ def _iso(t: float) -> str:
 @pytest.fixture
 def window(stream, virtual_clock, aggregator) -> Window:
     return Window(stream, virtual_clock)
+
+
+def message_item(dynamodb: Any, conversation: Conversation, message_id: str) -> dict[str, Any]:
+    """The raw table's item of one stored message of `conversation`, as DynamoDB holds it."""
+    items = dynamodb.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
+        ExpressionAttributeValues={":pk": {"S": partition_key(conversation)}, ":msg": {"S": MSG_PREFIX}},
+    )["Items"]
+    (item,) = [i for i in items if i["message_id"]["S"] == message_id]
+    return item
 
 
 def drain_bursts(queue_url: str, typing: list[TypingSignal] | None = None) -> list[tuple[Burst, dict[str, Any]]]:

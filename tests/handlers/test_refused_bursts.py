@@ -16,9 +16,8 @@ import pytest
 
 from tests.fixtures import eum
 from tests.fixtures.log_lines import log_lines
-from tests.handlers.conftest import T0, TABLE, drain_bursts, emitted
+from tests.handlers.conftest import T0, drain_bursts, emitted, message_item
 from tests.handlers.test_aggregator import arrive, run_windows
-from whatsapp_buffer.adapters.raw_common import MSG_PREFIX, partition_key
 from whatsapp_buffer.aggregator.flush import MAX_SEND_REFUSALS
 from whatsapp_buffer.model import Conversation
 
@@ -35,16 +34,6 @@ def queue_url(aws) -> str:
     )["QueueUrl"]
 
 
-def message_item(dynamodb, message_id: str) -> dict:
-    items = dynamodb.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
-        ExpressionAttributeValues={":pk": {"S": partition_key(CONV)}, ":msg": {"S": MSG_PREFIX}},
-    )["Items"]
-    (item,) = [i for i in items if i["message_id"]["S"] == message_id]
-    return item
-
-
 def test_a_burst_the_queue_refuses_is_told_to_the_agent_and_set_aside_after_bounded_refusals(
     ingest, window, virtual_clock, queue_url, dynamodb, capsys
 ):
@@ -53,7 +42,7 @@ def test_a_burst_the_queue_refuses_is_told_to_the_agent_and_set_aside_after_boun
     # WHEN the conversation is due: the first flushes are refused and wait (WhatsApp order is kept)
     run_windows(window, T0 + 20 + 10 * (MAX_SEND_REFUSALS - 1))
     assert drain_bursts(queue_url) == []
-    item = message_item(dynamodb, "wamid.1")
+    item = message_item(dynamodb, CONV, "wamid.1")
     assert (item["status"]["S"], int(item["send_refusals"]["N"])) == ("claimed", MAX_SEND_REFUSALS - 1)
     # THEN at the MAX_SEND_REFUSALS-th refusal the agent is told in its place, under its message id
     run_windows(window, T0 + 20 + 10 * MAX_SEND_REFUSALS)
@@ -63,7 +52,7 @@ def test_a_burst_the_queue_refuses_is_told_to_the_agent_and_set_aside_after_boun
     assert line.startswith("[WhatsApp bridge] The customer sent 1 message(s) that could not be passed on")
     assert "InvalidParameterValue" in line and "a long message" not in line
     # AND the message is set aside with why (never its words), logged and counted
-    item = message_item(dynamodb, "wamid.1")
+    item = message_item(dynamodb, CONV, "wamid.1")
     assert item["status"]["S"] == "set_aside"
     assert item["set_aside_reason"]["S"] == "the bursts queue refused the burst (InvalidParameterValue)"
     out = emitted(capsys)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 
 from tests.fixtures import eum
-from tests.handlers.conftest import T0, TABLE, drain_bursts, emitted
+from tests.handlers.conftest import T0, TABLE, drain_bursts, emitted, message_item
 from tests.handlers.test_aggregator import arrive, run_windows
-from whatsapp_buffer.adapters.raw_common import MSG_PREFIX, partition_key
+from whatsapp_buffer.adapters.raw_common import partition_key
 from whatsapp_buffer.aggregator.flush import MAX_READ_FAILURES
 from whatsapp_buffer.model import Conversation
 
@@ -21,12 +21,7 @@ CONV = Conversation(eum.PHONE_NUMBER_ID, eum.CUSTOMER)
 
 def corrupt(dynamodb, message_id: str, body: str) -> str:
     """Overwrite the stored body of `message_id` (as a botched migration or a foreign writer would); its sort key."""
-    items = dynamodb.query(
-        TableName=TABLE,
-        KeyConditionExpression="pk = :pk AND begins_with(sk, :msg)",
-        ExpressionAttributeValues={":pk": {"S": partition_key(CONV)}, ":msg": {"S": MSG_PREFIX}},
-    )["Items"]
-    (item,) = [i for i in items if i["message_id"]["S"] == message_id]
+    item = message_item(dynamodb, CONV, message_id)
     dynamodb.update_item(
         TableName=TABLE,
         Key={"pk": item["pk"], "sk": item["sk"]},
